@@ -1,0 +1,196 @@
+/**
+ * The engine: starts and cancels runs, and (when started) runs a worker pool and the
+ * scheduler's sweeps in this process. Embeddable:
+ *
+ *   const engine = new Engine({ store, workflows: project.workflows, ... });
+ *   await engine.start();
+ *   const run = await engine.startRun('demo', { name: 'Ada' });
+ */
+import { hostname } from 'node:os';
+import type { Logger } from 'pino';
+import { AgentryError } from '../errors.js';
+import { newId } from '../ids.js';
+import { Notifier } from '../queue/notifier.js';
+import type { ExecutorRegistry } from '../runtime/registry.js';
+import type { ExecutorSettings } from '../runtime/types.js';
+import type { CompiledWorkflow } from '../spec/model.js';
+import type { Store } from '../store/store.js';
+import { TERMINAL_RUN_STATUSES, type EventRecord, type RunRecord } from '../types.js';
+import { RunTransitions, type StartRunOptions } from './run-transitions.js';
+import { Scheduler } from './scheduler.js';
+import { Worker } from './worker.js';
+
+export interface EngineSettings {
+  /** Attempts run at once by this process's worker pool. */
+  concurrency: number;
+  leaseTtlMs: number;
+  /** Longest a worker sleeps before looking for due work; also the sweep interval. */
+  pollIntervalMs: number;
+  /** How long `stop()` lets running attempts finish before aborting them. */
+  shutdownGraceMs: number;
+}
+
+export const DEFAULT_ENGINE_SETTINGS: EngineSettings = {
+  concurrency: 10,
+  leaseTtlMs: 30_000,
+  pollIntervalMs: 1_000,
+  shutdownGraceMs: 10_000,
+};
+
+export interface EngineOptions {
+  store: Store;
+  workflows: ReadonlyMap<string, CompiledWorkflow>;
+  executors: ExecutorRegistry;
+  executorSettings: ExecutorSettings;
+  logger: Logger;
+  settings?: Partial<EngineSettings>;
+  env?: NodeJS.ProcessEnv;
+  now?: () => number;
+  workerId?: string;
+}
+
+export interface WaitOptions {
+  timeoutMs?: number;
+  /** Called with each new event, in order. */
+  onEvent?: (event: EventRecord) => void;
+  pollMs?: number;
+  signal?: AbortSignal;
+}
+
+export class Engine {
+  readonly settings: EngineSettings;
+  readonly workerId: string;
+  readonly transitions: RunTransitions;
+  private readonly notifier = new Notifier();
+  private readonly now: () => number;
+  private worker: Worker | undefined;
+  private scheduler: Scheduler | undefined;
+  private heartbeat: NodeJS.Timeout | undefined;
+  private readonly startedAt: number;
+
+  constructor(private readonly o: EngineOptions) {
+    this.settings = { ...DEFAULT_ENGINE_SETTINGS, ...o.settings };
+    this.now = o.now ?? Date.now;
+    this.workerId = o.workerId ?? newId('wrk');
+    this.startedAt = this.now();
+    this.transitions = new RunTransitions({
+      store: o.store,
+      env: o.env ?? process.env,
+      availableKinds: o.executors.kinds(),
+      now: this.now,
+      onWake: () => this.notifier.notify(),
+      onFinished: (runId, status) =>
+        this.worker?.abortRun(runId, new AgentryError('cancelled', `run ended ${status}`)),
+    });
+  }
+
+  get store(): Store {
+    return this.o.store;
+  }
+
+  get workflows(): ReadonlyMap<string, CompiledWorkflow> {
+    return this.o.workflows;
+  }
+
+  /** Starts this process's worker pool and scheduler. */
+  async start(): Promise<void> {
+    if (this.worker) return;
+    const { store, logger } = this.o;
+    await this.beat();
+    this.heartbeat = setInterval(() => void this.beat(), Math.max(100, Math.floor(this.settings.leaseTtlMs / 3)));
+    this.worker = new Worker({
+      store,
+      transitions: this.transitions,
+      executors: this.o.executors,
+      executorSettings: this.o.executorSettings,
+      notifier: this.notifier,
+      logger,
+      workerId: this.workerId,
+      concurrency: this.settings.concurrency,
+      leaseTtlMs: this.settings.leaseTtlMs,
+      pollIntervalMs: this.settings.pollIntervalMs,
+      now: this.now,
+    });
+    this.scheduler = new Scheduler({
+      store,
+      transitions: this.transitions,
+      logger,
+      intervalMs: this.settings.pollIntervalMs,
+      now: this.now,
+      workerTtlMs: this.settings.leaseTtlMs * 3,
+    });
+    this.worker.start();
+    this.scheduler.start();
+    logger.info({ worker: this.workerId, concurrency: this.settings.concurrency, store: store.location }, 'engine started');
+  }
+
+  /** Stops claiming work, lets running attempts finish within the grace period, then stops. */
+  async stop(graceMs = this.settings.shutdownGraceMs): Promise<void> {
+    clearInterval(this.heartbeat);
+    await this.scheduler?.stop();
+    await this.worker?.stop(graceMs);
+    if (this.worker) await this.o.store.removeWorker(this.workerId).catch(() => undefined);
+    this.worker = undefined;
+    this.scheduler = undefined;
+  }
+
+  /** Runs attempts now (running or not): what a worker pool in this process is doing. */
+  get activeAttempts(): number {
+    return this.worker?.activeCount ?? 0;
+  }
+
+  workflow(name: string): CompiledWorkflow {
+    const wf = this.o.workflows.get(name);
+    if (!wf) throw new AgentryError('not_found', `workflow '${name}' not found`, { details: { workflow: name } });
+    return wf;
+  }
+
+  startRun(workflow: string, input: unknown, options?: StartRunOptions): Promise<RunRecord> {
+    return this.transitions.create(this.workflow(workflow), input, options);
+  }
+
+  cancelRun(runId: string, reason?: string): Promise<RunRecord> {
+    return this.transitions.cancel(runId, reason);
+  }
+
+  async getRun(runId: string): Promise<RunRecord> {
+    const run = await this.o.store.getRun(runId);
+    if (!run) throw new AgentryError('not_found', `run ${runId} not found`);
+    return run;
+  }
+
+  /** Resolves with the run once it has ended (or when the timeout passes, as it is then). */
+  async waitForRun(runId: string, options: WaitOptions = {}): Promise<RunRecord> {
+    const { timeoutMs = Infinity, onEvent, pollMs = 100, signal } = options;
+    const deadline = this.now() + timeoutMs;
+    let seq = 0;
+    for (;;) {
+      if (onEvent) {
+        for (;;) {
+          const events = await this.o.store.listEvents(runId, seq, 500);
+          for (const event of events) onEvent(event);
+          seq = events.at(-1)?.seq ?? seq;
+          if (events.length < 500) break;
+        }
+      }
+      const run = await this.getRun(runId);
+      if (TERMINAL_RUN_STATUSES.has(run.status) && (!onEvent || run.eventSeq <= seq)) return run;
+      if (this.now() >= deadline || signal?.aborted) return run;
+      await new Promise((resolve) => setTimeout(resolve, Math.min(pollMs, Math.max(0, deadline - this.now()))));
+    }
+  }
+
+  private async beat(): Promise<void> {
+    await this.o.store
+      .upsertWorker({
+        id: this.workerId,
+        host: hostname(),
+        pid: process.pid,
+        roles: ['worker', 'scheduler'],
+        concurrency: this.settings.concurrency,
+        startedAt: this.startedAt,
+        heartbeatAt: this.now(),
+      })
+      .catch((error: unknown) => this.o.logger.warn({ err: error }, 'worker heartbeat failed'));
+  }
+}

@@ -1,0 +1,165 @@
+/**
+ * Runs each transition in its own transaction on the run's lock, then acts on what it
+ * says: wake workers when work became due, abort local work of a run that ended.
+ */
+import { AgentryError, type ErrorInfo } from '../errors.js';
+import { compileWorkflow } from '../spec/index.js';
+import type { CompiledWorkflow, StepKind } from '../spec/model.js';
+import type { StepResult } from '../runtime/types.js';
+import type { RunTx, Store } from '../store/store.js';
+import { newId } from '../ids.js';
+import { TERMINAL_RUN_STATUSES, type AttemptKey, type RunRecord, type RunStatus } from '../types.js';
+import {
+  advance,
+  completeStep,
+  expireLease,
+  failStep,
+  finishRun,
+  newEffects,
+  startStep,
+  type TransitionContext,
+  type TransitionEffects,
+} from './transitions.js';
+import { assertMatches } from './output.js';
+
+export interface RunTransitionsOptions {
+  store: Store;
+  env: NodeJS.ProcessEnv;
+  availableKinds: ReadonlySet<StepKind>;
+  now: () => number;
+  /** Work became due now. */
+  onWake: () => void;
+  /** A run reached a terminal status. */
+  onFinished: (runId: string, status: RunStatus) => void;
+}
+
+export interface StartRunOptions {
+  tenantId?: string;
+  priority?: number;
+}
+
+export interface Claim {
+  key: AttemptKey;
+  kind: StepKind;
+  workflow: string;
+  config: unknown;
+  state: unknown;
+  timeoutMs: number | undefined;
+}
+
+const MAX_CACHED_SPECS = 256;
+
+export class RunTransitions {
+  private readonly compiled = new Map<string, CompiledWorkflow>();
+
+  constructor(private readonly o: RunTransitionsOptions) {}
+
+  /** The compiled workflow a run was started with (from its stored snapshot). */
+  workflowOf(run: RunRecord): CompiledWorkflow {
+    let wf = this.compiled.get(run.specHash);
+    if (!wf) {
+      wf = compileWorkflow(run.spec, { availableKinds: this.o.availableKinds });
+      if (this.compiled.size >= MAX_CACHED_SPECS) this.compiled.delete(this.compiled.keys().next().value!);
+      this.compiled.set(run.specHash, wf);
+    }
+    return wf;
+  }
+
+  async create(wf: CompiledWorkflow, input: unknown, options: StartRunOptions = {}): Promise<RunRecord> {
+    if (wf.inputSchema) assertMatches(wf.inputSchema, input, 'input_invalid', 'run input');
+    const now = this.o.now();
+    const id = newId('run', now);
+    this.compiled.set(wf.hash, wf);
+    const run = {
+      id,
+      tenantId: options.tenantId ?? 'default',
+      workflow: wf.name,
+      specHash: wf.hash,
+      spec: wf.spec,
+      status: 'queued' as const,
+      input: input ?? null,
+      output: null,
+      error: null,
+      priority: options.priority ?? 0,
+      createdAt: now,
+      startedAt: null,
+      finishedAt: null,
+      deadlineAt: wf.deadlineMs === undefined ? null : now + wf.deadlineMs,
+    };
+    const steps = wf.order.map((stepId) => ({ runId: id, stepId, kind: wf.steps.get(stepId)!.kind, status: 'pending' as const }));
+    const effects = newEffects();
+    const created = await this.o.store.createRun(run, steps, async (tx) => {
+      await tx.appendEvent('run.created', { workflow: wf.name, spec_hash: wf.hash, priority: run.priority });
+      await advance(tx, { wf, env: this.o.env, now }, effects);
+      return tx.run;
+    });
+    this.apply(id, effects);
+    return created;
+  }
+
+  startStep(runId: string, stepId: string, workerId: string, leaseExpiresAt: number): Promise<Claim | undefined> {
+    return this.transact(runId, async (tx, ctx, effects) => {
+      const started = await startStep(tx, ctx, stepId, workerId, leaseExpiresAt, effects);
+      if (!started) return undefined;
+      const spec = ctx.wf.steps.get(stepId)!;
+      return { ...started, kind: spec.kind, workflow: ctx.wf.name, timeoutMs: spec.timeoutMs };
+    });
+  }
+
+  completeStep(key: AttemptKey, workerId: string, result: StepResult): Promise<boolean | undefined> {
+    return this.transact(key.runId, (tx, ctx, effects) => completeStep(tx, ctx, key, workerId, result, effects));
+  }
+
+  failStep(key: AttemptKey, workerId: string, error: AgentryError): Promise<boolean | undefined> {
+    return this.transact(key.runId, (tx, ctx, effects) => failStep(tx, ctx, key, workerId, error, effects));
+  }
+
+  expireLease(key: AttemptKey, force = false): Promise<boolean | undefined> {
+    return this.transact(key.runId, (tx, ctx, effects) => expireLease(tx, ctx, key, effects, force));
+  }
+
+  /** Cancels a run that has not finished; a finished one is a `conflict`. */
+  async cancel(runId: string, reason = 'cancelled by request'): Promise<RunRecord> {
+    const run = await this.transact(runId, async (tx, ctx, effects) => {
+      if (TERMINAL_RUN_STATUSES.has(tx.run.status)) {
+        throw new AgentryError('conflict', `run ${runId} already ended ${tx.run.status}; it cannot be cancelled`, {
+          details: { status: tx.run.status },
+        });
+      }
+      await finishRun(tx, ctx, 'cancelled', { code: 'cancelled', message: reason }, effects);
+      return tx.run;
+    });
+    if (!run) throw new AgentryError('not_found', `run ${runId} not found`);
+    return run;
+  }
+
+  /** Ends a run past its deadline `timed_out` (no-op when it already ended). */
+  timeout(runId: string): Promise<boolean | undefined> {
+    return this.transact(runId, async (tx, ctx, effects) => {
+      if (TERMINAL_RUN_STATUSES.has(tx.run.status) || (tx.run.deadlineAt ?? Infinity) > ctx.now) return false;
+      const error: ErrorInfo = {
+        code: 'run_timed_out',
+        message: `run passed its deadline (${new Date(tx.run.deadlineAt!).toISOString()})`,
+      };
+      await finishRun(tx, ctx, 'timed_out', error, effects);
+      return true;
+    });
+  }
+
+  private async transact<T>(
+    runId: string,
+    fn: (tx: RunTx, ctx: TransitionContext, effects: TransitionEffects) => Promise<T>,
+  ): Promise<T | undefined> {
+    const effects = newEffects();
+    const result = await this.o.store.withRun(runId, (tx) =>
+      fn(tx, { wf: this.workflowOf(tx.run), env: this.o.env, now: this.o.now() }, effects),
+    );
+    this.apply(runId, effects);
+    return result;
+  }
+
+  private apply(runId: string, effects: TransitionEffects): void {
+    if (effects.wake) this.o.onWake();
+    if (effects.finished) this.o.onFinished(runId, effects.finished);
+  }
+}

@@ -1,0 +1,187 @@
+/**
+ * The worker pool: claims due steps up to its concurrency, runs each attempt with an
+ * AbortSignal, renews its leases with heartbeats and records each result.
+ */
+import type { Logger } from 'pino';
+import { AgentryError, toAgentryError } from '../errors.js';
+import type { Notifier } from '../queue/notifier.js';
+import type { ExecutorSettings, StepResult } from '../runtime/types.js';
+import type { ExecutorRegistry } from '../runtime/registry.js';
+import type { Store } from '../store/store.js';
+import type { AttemptKey } from '../types.js';
+import type { StepKind } from '../spec/model.js';
+import type { RunTransitions } from './run-transitions.js';
+
+export interface WorkerOptions {
+  store: Store;
+  transitions: RunTransitions;
+  executors: ExecutorRegistry;
+  executorSettings: ExecutorSettings;
+  notifier: Notifier;
+  logger: Logger;
+  workerId: string;
+  concurrency: number;
+  leaseTtlMs: number;
+  pollIntervalMs: number;
+  now: () => number;
+}
+
+interface InFlight {
+  key: AttemptKey;
+  controller: AbortController;
+  done: Promise<void>;
+}
+
+const keyOf = (k: { runId: string; stepId: string }) => `${k.runId}/${k.stepId}`;
+
+/** Rejects when `signal` aborts, with its reason; never settles otherwise. */
+function whenAborted(signal: AbortSignal): Promise<never> {
+  return new Promise((_, reject) => {
+    const fail = () => reject(toAgentryError(signal.reason));
+    if (signal.aborted) fail();
+    else signal.addEventListener('abort', fail, { once: true });
+  });
+}
+
+export class Worker {
+  private readonly inflight = new Map<string, InFlight>();
+  private readonly stopping = new AbortController();
+  private loop: Promise<void> | undefined;
+  private heartbeat: NodeJS.Timeout | undefined;
+
+  constructor(private readonly o: WorkerOptions) {}
+
+  get activeCount(): number {
+    return this.inflight.size;
+  }
+
+  start(): void {
+    this.loop = this.run();
+    this.heartbeat = setInterval(() => void this.renewLeases(), Math.max(50, Math.floor(this.o.leaseTtlMs / 3)));
+  }
+
+  /** Stops claiming, waits up to `graceMs` for running attempts, then aborts the rest. */
+  async stop(graceMs: number): Promise<void> {
+    this.stopping.abort();
+    await this.loop;
+    const all = [...this.inflight.values()];
+    let timer: NodeJS.Timeout | undefined;
+    const grace = new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)));
+    await Promise.race([Promise.all(all.map((f) => f.done)), grace]);
+    clearTimeout(timer);
+    for (const f of this.inflight.values()) f.controller.abort(new AgentryError('lease_expired', 'worker shutting down', { retryable: true }));
+    await Promise.all([...this.inflight.values()].map((f) => f.done));
+    clearInterval(this.heartbeat);
+  }
+
+  /** Aborts this worker's running attempts of a run (it was cancelled or ended). */
+  abortRun(runId: string, reason: AgentryError): void {
+    for (const f of this.inflight.values()) if (f.key.runId === runId) f.controller.abort(reason);
+  }
+
+  private async run(): Promise<void> {
+    const { store, notifier, now } = this.o;
+    while (!this.stopping.signal.aborted) {
+      let claimed = 0;
+      try {
+        const free = this.o.concurrency - this.inflight.size;
+        if (free > 0) {
+          for (const due of await store.dueSteps(now(), free)) {
+            if (this.inflight.has(keyOf(due))) continue;
+            if (await this.claim(due.runId, due.stepId)) claimed++;
+          }
+        }
+      } catch (error) {
+        this.o.logger.error({ err: error }, 'claiming steps failed');
+      }
+      if (claimed > 0 && this.inflight.size < this.o.concurrency) continue;
+      const next = this.inflight.size < this.o.concurrency ? await store.nextDueAt().catch(() => null) : null;
+      const waitMs = next === null ? this.o.pollIntervalMs : Math.min(this.o.pollIntervalMs, next - now());
+      await notifier.wait(waitMs, this.stopping.signal);
+    }
+  }
+
+  private async claim(runId: string, stepId: string): Promise<boolean> {
+    const { transitions, workerId, now, leaseTtlMs } = this.o;
+    const claim = await transitions.startStep(runId, stepId, workerId, now() + leaseTtlMs);
+    if (!claim) return false;
+    const controller = new AbortController();
+    const entry: InFlight = { key: claim.key, controller, done: Promise.resolve() };
+    this.inflight.set(keyOf(claim.key), entry);
+    entry.done = this.execute(claim.key, claim.kind, claim.config, claim.state, claim.timeoutMs, controller, claim.workflow)
+      .catch((error: unknown) => this.o.logger.error({ err: error, run_id: runId, step_id: stepId }, 'recording a step result failed'))
+      .finally(() => {
+        this.inflight.delete(keyOf(claim.key));
+        this.o.notifier.notify();
+      });
+    return true;
+  }
+
+  private async execute(
+    key: AttemptKey,
+    kind: StepKind,
+    config: unknown,
+    state: unknown,
+    timeoutMs: number | undefined,
+    controller: AbortController,
+    workflow: string,
+  ): Promise<void> {
+    const { executors, transitions, workerId } = this.o;
+    const logger = this.o.logger.child({ run_id: key.runId, step_id: key.stepId, attempt: key.attempt });
+    const signals = [controller.signal];
+    if (timeoutMs !== undefined) signals.push(AbortSignal.timeout(timeoutMs));
+    const signal = AbortSignal.any(signals);
+    let result: StepResult | undefined;
+    let failure: AgentryError | undefined;
+    try {
+      const executor = executors.get(kind);
+      if (!executor) throw new AgentryError('executor_unavailable', `no executor for step kind '${kind}'`);
+      result = await Promise.race([
+        executor.execute(config, {
+          runId: key.runId,
+          stepId: key.stepId,
+          attempt: key.attempt,
+          workflow,
+          signal,
+          state,
+          settings: this.o.executorSettings,
+          logger,
+        }),
+        whenAborted(signal),
+      ]);
+    } catch (error) {
+      failure = toAgentryError(error);
+    }
+    if (controller.signal.aborted) {
+      // Cancelled, timed out as a run, or the lease was lost: the store already says what
+      // happened to this attempt (or will, when the lease lapses). Record nothing.
+      logger.info({ reason: toAgentryError(controller.signal.reason).code }, 'step attempt aborted');
+      return;
+    }
+    if (failure && signal.aborted) {
+      failure = new AgentryError('step_timeout', `step ${key.stepId} took longer than ${timeoutMs} ms`, { retryable: true });
+    }
+    if (failure) await transitions.failStep(key, workerId, failure);
+    else if (result) await transitions.completeStep(key, workerId, result);
+  }
+
+  private async renewLeases(): Promise<void> {
+    if (this.inflight.size === 0) return;
+    const entries = [...this.inflight.values()];
+    try {
+      const held = await this.o.store.renewLeases(
+        this.o.workerId,
+        entries.map((e) => e.key),
+        this.o.now() + this.o.leaseTtlMs,
+      );
+      const heldKeys = new Set(held.map((k) => `${keyOf(k)}#${k.attempt}`));
+      for (const e of entries) {
+        if (!heldKeys.has(`${keyOf(e.key)}#${e.key.attempt}`) && this.inflight.get(keyOf(e.key)) === e) {
+          e.controller.abort(new AgentryError('lease_expired', 'lease lost: the step was cancelled or re-assigned'));
+        }
+      }
+    } catch (error) {
+      this.o.logger.warn({ err: error }, 'renewing leases failed');
+    }
+  }
+}

@@ -1,0 +1,107 @@
+/**
+ * One registry of error codes. Every error Agentry raises carries one of these codes;
+ * HTTP status, CLI exit code and retryability are decided here, once.
+ * `docs/errors.md` documents every code (a test keeps the two in step).
+ */
+export const ERROR_CODES = {
+  // request / input
+  invalid_request: { status: 400, exit: 2, title: 'Invalid request' },
+  spec_invalid: { status: 422, exit: 2, title: 'Spec is invalid' },
+  input_invalid: { status: 400, exit: 2, title: 'Run input does not match the workflow input schema' },
+  unauthorized: { status: 401, exit: 2, title: 'Unauthorized' },
+  forbidden: { status: 403, exit: 2, title: 'Forbidden' },
+  not_found: { status: 404, exit: 2, title: 'Not found' },
+  conflict: { status: 409, exit: 2, title: 'Conflict' },
+  idempotency_conflict: { status: 409, exit: 2, title: 'Idempotency key reused with a different request' },
+  resource_locked: { status: 409, exit: 2, title: 'Resource is locked' },
+  payload_too_large: { status: 413, exit: 2, title: 'Payload too large' },
+  rate_limited: { status: 429, exit: 1, title: 'Rate limited' },
+  quota_exceeded: { status: 429, exit: 1, title: 'Quota exceeded' },
+  budget_exceeded: { status: 402, exit: 1, title: 'Budget exceeded' },
+  // service state
+  not_ready: { status: 503, exit: 1, title: 'Not ready' },
+  store_unavailable: { status: 503, exit: 1, title: 'Store unavailable' },
+  migration_failed: { status: 503, exit: 1, title: 'Database migration failed' },
+  schema_too_new: { status: 503, exit: 1, title: 'Database schema is newer than this build' },
+  internal: { status: 500, exit: 1, title: 'Internal error' },
+  // step and run outcomes
+  step_failed: { status: 500, exit: 1, title: 'Step failed' },
+  step_timeout: { status: 504, exit: 1, title: 'Step timed out' },
+  run_timed_out: { status: 504, exit: 1, title: 'Run passed its deadline' },
+  cancelled: { status: 409, exit: 1, title: 'Cancelled' },
+  lease_expired: { status: 500, exit: 1, title: 'Worker lease expired' },
+  expression_error: { status: 422, exit: 1, title: 'Expression failed' },
+  output_invalid: { status: 422, exit: 1, title: 'Output does not match its schema' },
+  executor_unavailable: { status: 500, exit: 1, title: 'No executor for step kind' },
+  http_error: { status: 502, exit: 1, title: 'HTTP request failed' },
+  http_status: { status: 502, exit: 1, title: 'HTTP response status not accepted' },
+  response_too_large: { status: 502, exit: 1, title: 'HTTP response too large' },
+  address_blocked: { status: 403, exit: 1, title: 'Address is not allowed' },
+} as const satisfies Record<string, { status: number; exit: 0 | 1 | 2; title: string }>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export interface ErrorInfo {
+  code: ErrorCode;
+  message: string;
+  retryable?: boolean;
+  details?: unknown;
+}
+
+export interface AgentryErrorOptions {
+  retryable?: boolean;
+  /** Milliseconds the caller should wait before retrying (e.g. from Retry-After). */
+  retryAfterMs?: number;
+  details?: unknown;
+  cause?: unknown;
+}
+
+export class AgentryError extends Error {
+  readonly code: ErrorCode;
+  readonly retryable: boolean;
+  readonly retryAfterMs: number | undefined;
+  readonly details: unknown;
+
+  constructor(code: ErrorCode, message: string, options: AgentryErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'AgentryError';
+    this.code = code;
+    this.retryable = options.retryable ?? false;
+    this.retryAfterMs = options.retryAfterMs;
+    this.details = options.details;
+  }
+
+  get status(): number {
+    return ERROR_CODES[this.code].status;
+  }
+
+  get exitCode(): number {
+    return ERROR_CODES[this.code].exit;
+  }
+
+  toInfo(): ErrorInfo {
+    const info: ErrorInfo = { code: this.code, message: this.message };
+    if (this.retryable) info.retryable = true;
+    if (this.details !== undefined) info.details = this.details;
+    return info;
+  }
+}
+
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === 'string' && Object.hasOwn(ERROR_CODES, value);
+}
+
+/** Normalises anything thrown into an AgentryError, keeping the original as `cause`. */
+export function toAgentryError(error: unknown, fallback: ErrorCode = 'internal'): AgentryError {
+  if (error instanceof AgentryError) return error;
+  if (error instanceof Error) {
+    if (error.name === 'AbortError') return new AgentryError('cancelled', error.message || 'aborted', { cause: error });
+    if (error.name === 'TimeoutError') return new AgentryError('step_timeout', error.message, { retryable: true, cause: error });
+    return new AgentryError(fallback, error.message, { cause: error });
+  }
+  return new AgentryError(fallback, String(error));
+}
+
+export function errorFromInfo(info: ErrorInfo): AgentryError {
+  return new AgentryError(info.code, info.message, { retryable: info.retryable ?? false, details: info.details });
+}

@@ -1,0 +1,31 @@
+/**
+ * Durations in specs: a string of one or more `<integer><unit>` parts (`500ms`, `2s`,
+ * `1h30m`, `1d`) or a non-negative integer number of milliseconds.
+ */
+import { AgentryError } from '../errors.js';
+
+export const DURATION_PATTERN = '^(\\d+(ms|s|m|h|d))+$';
+
+const UNIT_MS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+const PART = /(\d+)(ms|s|m|h|d)/g;
+const WHOLE = new RegExp(DURATION_PATTERN);
+
+/** Milliseconds of a spec duration; throws `invalid_request` for anything else. */
+export function parseDuration(value: string | number): number {
+  if (typeof value === 'number') {
+    if (Number.isSafeInteger(value) && value >= 0) return value;
+    throw new AgentryError('invalid_request', `invalid duration ${value}: must be a non-negative whole number of milliseconds`);
+  }
+  if (!WHOLE.test(value)) {
+    throw new AgentryError('invalid_request', `invalid duration '${value}': use e.g. 500ms, 2s, 1h30m or 1d`);
+  }
+  let total = 0;
+  for (const match of value.matchAll(PART)) {
+    const unit = match[2] as keyof typeof UNIT_MS;
+    total += Number(match[1]) * UNIT_MS[unit];
+  }
+  if (!Number.isSafeInteger(total)) {
+    throw new AgentryError('invalid_request', `invalid duration '${value}': too large`);
+  }
+  return total;
+}

@@ -1,0 +1,70 @@
+/**
+ * What the engine needs from a loaded workflow: the compiled model. The spec loader
+ * (YAML → schema check → compile) produces it; the engine never reads YAML.
+ */
+
+export const STEP_KINDS = ['transform', 'http', 'sleep', 'agent', 'tool', 'human', 'workflow'] as const;
+export type StepKind = (typeof STEP_KINDS)[number];
+
+export type JsonSchema = Record<string, unknown>;
+
+export interface RetryPolicy {
+  /** Total attempts including the first (1 = no retry). */
+  maxAttempts: number;
+  backoff: 'exponential' | 'fixed';
+  initialMs: number;
+  maxMs: number;
+  /** Full jitter on the computed delay. */
+  jitter: boolean;
+}
+
+export interface CompiledStep {
+  id: string;
+  kind: StepKind;
+  /**
+   * The kind's block as written (e.g. the value under `http:`), with `{{ }}` templates
+   * still in it; the engine renders it just before the step runs.
+   */
+  config: unknown;
+  /** Step-level `input:` (agent and workflow steps), templates unrendered. */
+  input: unknown;
+  /** Explicit `needs:` plus steps referenced from templates and `when:`, sorted. */
+  needs: string[];
+  /** CEL condition; the step is skipped when it evaluates to false. */
+  when: string | undefined;
+  retry: RetryPolicy;
+  timeoutMs: number | undefined;
+  outputSchema: JsonSchema | undefined;
+}
+
+export interface CompiledWorkflow {
+  name: string;
+  description: string | undefined;
+  /** Spec file the workflow came from (relative to the project dir), if any. */
+  file: string | undefined;
+  /** sha256 of the canonical JSON of `spec`. */
+  hash: string;
+  /** The validated spec object (what a run stores as its snapshot). */
+  spec: Record<string, unknown>;
+  inputSchema: JsonSchema | undefined;
+  /** Names of environment variables the spec declares (the only ones templates may read). */
+  env: string[];
+  /** Names among `env` that are secrets (never logged or returned). */
+  secrets: string[];
+  deadlineMs: number | undefined;
+  steps: ReadonlyMap<string, CompiledStep>;
+  /** Step ids in a topological order (dependencies first; ties in declaration order). */
+  order: string[];
+  /** `output:` with templates unrendered; undefined means the run output is all step outputs. */
+  output: unknown;
+}
+
+/** Values visible to `{{ }}` templates and CEL expressions. */
+export interface TemplateScope {
+  input: unknown;
+  steps: Record<string, { output: unknown; status: string }>;
+  run: { id: string; workflow: string; attempt?: number };
+  env: Record<string, string>;
+  item?: unknown;
+  index?: number;
+}

@@ -1,0 +1,153 @@
+/**
+ * Schema validation of spec objects (ajv) with ajv's errors reduced to one readable message
+ * per problem, and the check that a user-written JSON Schema is itself valid.
+ */
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import addFormatsModule from 'ajv-formats';
+import { didYouMean, type PathSegment, type Problem } from './diagnostics.js';
+import { SPEC_SCHEMAS, type SpecKind } from './schemas.js';
+
+const addFormats = addFormatsModule as unknown as typeof addFormatsModule.default;
+
+const specAjv = new Ajv({ allErrors: true, verbose: true, strict: true });
+specAjv.addKeyword({ keyword: 'errorMessage', schemaType: 'string' });
+const validators = new Map<SpecKind, ValidateFunction>();
+
+const userAjv = new Ajv({ allErrors: true, strict: false });
+addFormats(userAjv);
+
+/** Every schema problem in `data` as a `kind` spec (empty when valid). */
+export function validateSpec(kind: SpecKind, data: unknown): Problem[] {
+  let validate = validators.get(kind);
+  if (validate === undefined) {
+    validate = specAjv.compile(SPEC_SCHEMAS[kind]);
+    validators.set(kind, validate);
+  }
+  if (validate(data)) return [];
+  return reduceErrors(validate.errors ?? [], data);
+}
+
+/** Problems with a user-written JSON Schema found at `path` (empty when it compiles). */
+export function checkJsonSchema(schema: unknown, path: PathSegment[]): Problem[] {
+  if (userAjv.validateSchema(schema as object) !== true) {
+    const first = userAjv.errors?.[0];
+    if (first === undefined) return [{ path, message: 'is not a valid JSON Schema' }];
+    return [{ path: [...path, ...pointerToPath(first.instancePath, schema)], message: `invalid JSON Schema: ${first.message ?? first.keyword}` }];
+  }
+  try {
+    userAjv.compile(schema as object);
+    userAjv.removeSchema(schema as object);
+    return [];
+  } catch (error) {
+    return [{ path, message: `invalid JSON Schema: ${error instanceof Error ? error.message : String(error)}` }];
+  }
+}
+
+interface Reduced {
+  error: ErrorObject;
+  message: string;
+  path: PathSegment[];
+  atKey: boolean;
+}
+
+function reduceErrors(errors: ErrorObject[], data: unknown): Problem[] {
+  const dropped = new Set<ErrorObject>();
+  const extra: Problem[] = [];
+  // Unions: keep the errors of a branch that matched the value's shape (they are deeper),
+  // otherwise replace the whole union by one message.
+  const unions = errors.filter((e) => e.keyword === 'anyOf').sort((a, b) => a.schemaPath.length - b.schemaPath.length);
+  for (const union of unions) {
+    if (dropped.has(union)) continue;
+    dropped.add(union);
+    const branch = errors.filter(
+      (e) => e !== union && e.schemaPath.startsWith(`${union.schemaPath}/`) && within(e.instancePath, union.instancePath),
+    );
+    const deep = branch.filter((e) => e.instancePath.startsWith(`${union.instancePath}/`));
+    for (const e of branch) if (!deep.includes(e)) dropped.add(e);
+    if (deep.length > 0) continue;
+    const message = errorMessageOf(union) ?? `must be ${[...new Set(branch.map(expectation))].join(' or ')}`;
+    extra.push({ path: pointerToPath(union.instancePath, data), message });
+  }
+  const reduced = errors.filter((e) => !dropped.has(e)).map((e) => reduceOne(e, data));
+  // A value of the wrong type makes every other complaint about it noise.
+  const typed = new Set(reduced.filter((r) => r.error.keyword === 'type').map((r) => r.error.instancePath));
+  const seen = new Set<string>();
+  const problems: Problem[] = [];
+  for (const r of reduced) {
+    if (r.error.keyword !== 'type' && typed.has(r.error.instancePath) && !r.atKey) continue;
+    const key = `${JSON.stringify(r.path)} ${r.message}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    problems.push({ path: r.path, message: r.message, atKey: r.atKey });
+  }
+  return [...problems, ...extra];
+}
+
+function reduceOne(error: ErrorObject, data: unknown): Reduced {
+  const path = pointerToPath(error.instancePath, data);
+  const params = error.params as Record<string, unknown>;
+  const parent = (error.parentSchema ?? {}) as Record<string, unknown>;
+  const custom = errorMessageOf(error);
+  switch (error.keyword) {
+    case 'additionalProperties': {
+      const name = String(params['additionalProperty']);
+      const known = parent['properties'];
+      if (known !== undefined && known !== null && typeof known === 'object') {
+        const message = `unknown field '${name}'${didYouMean(name, Object.keys(known))}`;
+        return { error, message, path: [...path, name], atKey: true };
+      }
+      const patterns = Object.keys((parent['patternProperties'] ?? {}) as object);
+      return { error, message: `invalid name '${name}': must match ${patterns.join(' or ')}`, path: [...path, name], atKey: true };
+    }
+    case 'required':
+      return { error, message: `missing required field '${String(params['missingProperty'])}'`, path, atKey: true };
+    case 'const':
+      return { error, message: custom ?? `must be ${JSON.stringify(params['allowedValue'])}`, path, atKey: false };
+    case 'enum':
+      return { error, message: custom ?? `must be one of: ${(params['allowedValues'] as unknown[]).join(', ')}`, path, atKey: false };
+    case 'minProperties':
+    case 'minItems':
+      return { error, message: params['limit'] === 1 ? 'must not be empty' : (error.message ?? error.keyword), path, atKey: false };
+    case 'pattern':
+    case 'format':
+      return { error, message: custom ?? error.message ?? error.keyword, path, atKey: false };
+    default:
+      return { error, message: error.message ?? error.keyword, path, atKey: false };
+  }
+}
+
+function within(pointer: string, parent: string): boolean {
+  return pointer === parent || pointer.startsWith(`${parent}/`);
+}
+
+function errorMessageOf(error: ErrorObject): string | undefined {
+  const parent = error.parentSchema as Record<string, unknown> | undefined;
+  const message = parent?.['errorMessage'];
+  return typeof message === 'string' ? message : undefined;
+}
+
+function expectation(error: ErrorObject): string {
+  const params = error.params as Record<string, unknown>;
+  if (error.keyword === 'type') return String(params['type']);
+  if (error.keyword === 'const') return JSON.stringify(params['allowedValue']);
+  return errorMessageOf(error)?.replace(/^must be /, '') ?? (error.message ?? error.keyword).replace(/^must /, '');
+}
+
+/** JSON pointer → path segments; array indexes become numbers. */
+export function pointerToPath(pointer: string, data: unknown): PathSegment[] {
+  if (pointer === '') return [];
+  const path: PathSegment[] = [];
+  let node = data;
+  for (const raw of pointer.slice(1).split('/')) {
+    const segment = raw.replace(/~1/g, '/').replace(/~0/g, '~');
+    if (Array.isArray(node)) {
+      const index = Number(segment);
+      path.push(index);
+      node = node[index] as unknown;
+    } else {
+      path.push(segment);
+      node = node !== null && typeof node === 'object' ? (node as Record<string, unknown>)[segment] : undefined;
+    }
+  }
+  return path;
+}

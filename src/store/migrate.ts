@@ -1,0 +1,62 @@
+/** Applies pending migrations, each in its own transaction, under the dialect's migration lock. */
+import { sql } from 'kysely';
+import { AgentryError } from '../errors.js';
+import { LATEST_SCHEMA_VERSION, MIGRATIONS } from './migrations.js';
+import type { Db, SqlDialect } from './sql-store.js';
+import type { MigrationReport, SchemaState } from './store.js';
+
+const CREATE_TABLE = sql`CREATE TABLE IF NOT EXISTS schema_migrations (
+  version INTEGER PRIMARY KEY,
+  name TEXT NOT NULL,
+  applied_at BIGINT NOT NULL
+)`;
+
+async function currentVersion(db: Db): Promise<number> {
+  const result = await sql<{ v: number | string | null }>`SELECT MAX(version) AS v FROM schema_migrations`.execute(db);
+  return Number(result.rows[0]?.v ?? 0);
+}
+
+export async function readSchemaState(db: Db): Promise<SchemaState> {
+  await CREATE_TABLE.execute(db);
+  return { current: await currentVersion(db), latest: LATEST_SCHEMA_VERSION };
+}
+
+export function schemaTooNew(current: number): AgentryError {
+  return new AgentryError(
+    'schema_too_new',
+    `database schema version ${current} is newer than this build supports (${LATEST_SCHEMA_VERSION}); ` +
+      'run the newer Agentry build, or restore the backup taken before the upgrade (downgrades are not supported)',
+    { details: { current, supported: LATEST_SCHEMA_VERSION } },
+  );
+}
+
+export async function runMigrations(db: Db, dialect: SqlDialect): Promise<MigrationReport> {
+  const applied: number[] = [];
+  let current = 0;
+  await CREATE_TABLE.execute(db);
+  await dialect.withMigrationLock(db, async () => {
+    current = await currentVersion(db);
+    if (current > LATEST_SCHEMA_VERSION) throw schemaTooNew(current);
+    for (const migration of MIGRATIONS) {
+      if (migration.version <= current) continue;
+      try {
+        await dialect.transaction(db, async (trx) => {
+          for (const statement of migration[dialect.kind]) await sql.raw(statement).execute(trx);
+          await sql`INSERT INTO schema_migrations (version, name, applied_at)
+            VALUES (${migration.version}, ${migration.name}, ${Date.now()})`.execute(trx);
+        });
+      } catch (error) {
+        throw new AgentryError(
+          'migration_failed',
+          `migration ${migration.version} (${migration.name}) failed: ${(error as Error).message}; ` +
+            'nothing of it was applied and Agentry will not serve on this database until it succeeds — ' +
+            'check the database user can create tables and has disk space, then start again',
+          { cause: error, details: { version: migration.version, from: current } },
+        );
+      }
+      applied.push(migration.version);
+      current = migration.version;
+    }
+  });
+  return { current, latest: LATEST_SCHEMA_VERSION, applied };
+}

@@ -1,0 +1,100 @@
+/**
+ * Forward-only, numbered migrations. Append new entries; never edit or remove one that
+ * has shipped. Each entry holds the statements for each dialect and is applied in one
+ * transaction. `docs/operations/schema.sqlite.sql` is the resulting DDL (kept in step by a test).
+ */
+export interface Migration {
+  version: number;
+  name: string;
+  sqlite: string[];
+  postgres: string[];
+}
+
+const JSON_TEXT = 'TEXT';
+
+function coreTables(dialect: 'sqlite' | 'postgres'): string[] {
+  const ts = dialect === 'sqlite' ? 'INTEGER' : 'BIGINT';
+  return [
+    `CREATE TABLE runs (
+      id TEXT PRIMARY KEY,
+      tenant_id TEXT NOT NULL,
+      workflow TEXT NOT NULL,
+      spec_hash TEXT NOT NULL,
+      spec ${JSON_TEXT} NOT NULL,
+      status TEXT NOT NULL,
+      input ${JSON_TEXT} NOT NULL,
+      output ${JSON_TEXT},
+      error ${JSON_TEXT},
+      priority INTEGER NOT NULL DEFAULT 0,
+      created_at ${ts} NOT NULL,
+      started_at ${ts},
+      finished_at ${ts},
+      deadline_at ${ts},
+      updated_at ${ts} NOT NULL,
+      event_seq INTEGER NOT NULL DEFAULT 0
+    )`,
+    `CREATE INDEX runs_by_created ON runs (tenant_id, created_at DESC, id DESC)`,
+    `CREATE INDEX runs_by_status ON runs (tenant_id, status, created_at DESC, id DESC)`,
+    `CREATE INDEX runs_by_workflow ON runs (tenant_id, workflow, created_at DESC, id DESC)`,
+    `CREATE INDEX runs_by_deadline ON runs (deadline_at) WHERE deadline_at IS NOT NULL AND status IN ('queued', 'running', 'waiting')`,
+    `CREATE TABLE steps (
+      run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+      step_id TEXT NOT NULL,
+      kind TEXT NOT NULL,
+      status TEXT NOT NULL,
+      attempt INTEGER NOT NULL DEFAULT 0,
+      priority INTEGER NOT NULL DEFAULT 0,
+      available_at ${ts},
+      lease_owner TEXT,
+      lease_expires_at ${ts},
+      input ${JSON_TEXT},
+      output ${JSON_TEXT},
+      error ${JSON_TEXT},
+      state ${JSON_TEXT},
+      meta ${JSON_TEXT},
+      started_at ${ts},
+      finished_at ${ts},
+      updated_at ${ts} NOT NULL,
+      PRIMARY KEY (run_id, step_id)
+    )`,
+    `CREATE INDEX steps_due ON steps (priority DESC, available_at) WHERE status IN ('queued', 'waiting')`,
+    `CREATE INDEX steps_leases ON steps (lease_expires_at) WHERE status = 'running'`,
+    `CREATE TABLE attempts (
+      run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+      step_id TEXT NOT NULL,
+      attempt INTEGER NOT NULL,
+      status TEXT NOT NULL,
+      worker_id TEXT,
+      input ${JSON_TEXT},
+      output ${JSON_TEXT},
+      error ${JSON_TEXT},
+      started_at ${ts} NOT NULL,
+      finished_at ${ts},
+      PRIMARY KEY (run_id, step_id, attempt)
+    )`,
+    `CREATE TABLE events (
+      run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+      seq INTEGER NOT NULL,
+      type TEXT NOT NULL,
+      step_id TEXT,
+      data ${JSON_TEXT} NOT NULL,
+      at ${ts} NOT NULL,
+      PRIMARY KEY (run_id, seq)
+    )`,
+    `CREATE TABLE workers (
+      id TEXT PRIMARY KEY,
+      host TEXT NOT NULL,
+      pid INTEGER NOT NULL,
+      roles TEXT NOT NULL,
+      concurrency INTEGER NOT NULL,
+      started_at ${ts} NOT NULL,
+      heartbeat_at ${ts} NOT NULL
+    )`,
+  ];
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  { version: 1, name: 'runs, steps, attempts, events, workers', sqlite: coreTables('sqlite'), postgres: coreTables('postgres') },
+];
+
+export const LATEST_SCHEMA_VERSION = MIGRATIONS.reduce((max, m) => Math.max(max, m.version), 0);

@@ -1,0 +1,324 @@
+/**
+ * The Store over SQL, shared by both dialects. Dialect differences (how a write
+ * transaction starts, how a row is locked, how migrations are serialised) live in
+ * `SqlDialect`; every statement here is plain SQL valid in SQLite and PostgreSQL.
+ */
+import { sql, type Kysely, type RawBuilder } from 'kysely';
+import type { AttemptKey, AttemptRecord, EventRecord, EventType, RunRecord, StepRecord } from '../types.js';
+import { AgentryError } from '../errors.js';
+import { runMigrations, readSchemaState } from './migrate.js';
+import {
+  ATTEMPT_COLUMNS,
+  RUN_COLUMNS,
+  STEP_COLUMNS,
+  attemptFromRow,
+  eventFromRow,
+  runFromRow,
+  stepFromRow,
+  toJson,
+  workerFromRow,
+  type Row,
+} from './rows.js';
+import type {
+  AttemptPatch,
+  DueStep,
+  ExpiredLease,
+  MigrationReport,
+  NewRun,
+  NewStep,
+  RunListQuery,
+  RunPage,
+  RunPatch,
+  RunTx,
+  SchemaState,
+  StepGuard,
+  StepPatch,
+  Store,
+  StoreKind,
+  WorkerInfo,
+} from './store.js';
+
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type -- raw SQL only; no typed tables
+export type Db = Kysely<{}>;
+
+export interface SqlDialect {
+  readonly kind: StoreKind;
+  /** Runs `fn` in a write transaction (SQLite: BEGIN IMMEDIATE; PostgreSQL: BEGIN). */
+  transaction<T>(db: Db, fn: (trx: Db) => Promise<T>): Promise<T>;
+  /** Appended to the SELECT that locks a run row (`FOR UPDATE` on PostgreSQL). */
+  readonly lockSuffix: string;
+  /** Appended to the due-steps SELECT (`FOR UPDATE SKIP LOCKED` on PostgreSQL). */
+  readonly skipLockedSuffix: string;
+  /** Serialises migrations across processes (advisory lock on PostgreSQL). */
+  withMigrationLock<T>(db: Db, fn: (trx: Db) => Promise<T>): Promise<T>;
+  close(db: Db): Promise<void>;
+}
+
+async function rows(query: RawBuilder<unknown>, db: Db): Promise<Row[]> {
+  const result = await query.execute(db);
+  return result.rows as Row[];
+}
+
+function assignments(
+  patch: Record<string, unknown>,
+  columns: Record<string, readonly [string, boolean]>,
+): RawBuilder<unknown>[] {
+  const parts: RawBuilder<unknown>[] = [];
+  for (const [key, value] of Object.entries(patch)) {
+    if (value === undefined) continue;
+    const column = columns[key];
+    if (!column) throw new AgentryError('internal', `unknown column for ${key}`);
+    const [name, isJson] = column;
+    parts.push(sql`${sql.ref(name)} = ${isJson ? toJson(value) : value}`);
+  }
+  return parts;
+}
+
+class SqlRunTx implements RunTx {
+  constructor(
+    private readonly trx: Db,
+    public run: RunRecord,
+    private readonly now: () => number,
+  ) {}
+
+  async steps(): Promise<StepRecord[]> {
+    const result = await rows(sql`SELECT * FROM steps WHERE run_id = ${this.run.id} ORDER BY step_id`, this.trx);
+    return result.map(stepFromRow);
+  }
+
+  async updateRun(patch: RunPatch): Promise<void> {
+    const sets = assignments(patch, RUN_COLUMNS);
+    const now = this.now();
+    await sql`UPDATE runs SET ${sql.join([...sets, sql`updated_at = ${now}`])} WHERE id = ${this.run.id}`.execute(this.trx);
+    this.run = { ...this.run, ...patch, updatedAt: now };
+  }
+
+  async updateStep(stepId: string, patch: StepPatch, guard: StepGuard = {}): Promise<boolean> {
+    const sets = assignments(patch, STEP_COLUMNS);
+    const conditions: RawBuilder<unknown>[] = [sql`run_id = ${this.run.id}`, sql`step_id = ${stepId}`];
+    if (guard.status) conditions.push(sql`status IN (${sql.join(guard.status.map((s) => sql`${s}`))})`);
+    if (guard.attempt !== undefined) conditions.push(sql`attempt = ${guard.attempt}`);
+    if (guard.leaseOwner !== undefined) conditions.push(sql`lease_owner = ${guard.leaseOwner}`);
+    const result = await sql`UPDATE steps SET ${sql.join([...sets, sql`updated_at = ${this.now()}`])}
+      WHERE ${sql.join(conditions, sql` AND `)}`.execute(this.trx);
+    return Number(result.numAffectedRows ?? 0) > 0;
+  }
+
+  async insertAttempt(a: AttemptRecord): Promise<void> {
+    await sql`INSERT INTO attempts (run_id, step_id, attempt, status, worker_id, input, output, error, started_at, finished_at)
+      VALUES (${a.runId}, ${a.stepId}, ${a.attempt}, ${a.status}, ${a.workerId}, ${toJson(a.input)}, ${toJson(a.output)},
+              ${toJson(a.error)}, ${a.startedAt}, ${a.finishedAt})`.execute(this.trx);
+  }
+
+  async updateAttempt(stepId: string, attempt: number, patch: AttemptPatch): Promise<void> {
+    const sets = assignments(patch, ATTEMPT_COLUMNS);
+    if (sets.length === 0) return;
+    await sql`UPDATE attempts SET ${sql.join(sets)}
+      WHERE run_id = ${this.run.id} AND step_id = ${stepId} AND attempt = ${attempt}`.execute(this.trx);
+  }
+
+  async appendEvent(type: EventType, data: Record<string, unknown> = {}, stepId: string | null = null): Promise<EventRecord> {
+    const seq = this.run.eventSeq + 1;
+    const at = this.now();
+    await sql`UPDATE runs SET event_seq = ${seq} WHERE id = ${this.run.id}`.execute(this.trx);
+    await sql`INSERT INTO events (run_id, seq, type, step_id, data, at)
+      VALUES (${this.run.id}, ${seq}, ${type}, ${stepId}, ${JSON.stringify(data)}, ${at})`.execute(this.trx);
+    this.run = { ...this.run, eventSeq: seq };
+    return { runId: this.run.id, seq, type, stepId, data, at };
+  }
+}
+
+function encodeCursor(run: RunRecord): string {
+  return Buffer.from(`${run.createdAt}:${run.id}`).toString('base64url');
+}
+
+function decodeCursor(cursor: string): { createdAt: number; id: string } {
+  const text = Buffer.from(cursor, 'base64url').toString();
+  const at = text.indexOf(':');
+  const createdAt = Number(text.slice(0, at));
+  if (at <= 0 || !Number.isSafeInteger(createdAt)) throw new AgentryError('invalid_request', 'cursor is not valid');
+  return { createdAt, id: text.slice(at + 1) };
+}
+
+export class SqlStore implements Store {
+  readonly kind: StoreKind;
+
+  constructor(
+    private readonly db: Db,
+    private readonly dialect: SqlDialect,
+    readonly location: string,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.kind = dialect.kind;
+  }
+
+  migrate(): Promise<MigrationReport> {
+    return runMigrations(this.db, this.dialect);
+  }
+
+  schemaState(): Promise<SchemaState> {
+    return readSchemaState(this.db);
+  }
+
+  async ping(): Promise<void> {
+    await sql`SELECT 1`.execute(this.db);
+  }
+
+  close(): Promise<void> {
+    return this.dialect.close(this.db);
+  }
+
+  async createRun<T>(run: NewRun, steps: NewStep[], fn: (tx: RunTx) => Promise<T>): Promise<T> {
+    return this.dialect.transaction(this.db, async (trx) => {
+      const now = this.now();
+      await sql`INSERT INTO runs (id, tenant_id, workflow, spec_hash, spec, status, input, output, error, priority,
+                                  created_at, started_at, finished_at, deadline_at, updated_at, event_seq)
+        VALUES (${run.id}, ${run.tenantId}, ${run.workflow}, ${run.specHash}, ${JSON.stringify(run.spec)}, ${run.status},
+                ${JSON.stringify(run.input ?? null)}, ${toJson(run.output)}, ${toJson(run.error)}, ${run.priority},
+                ${run.createdAt}, ${run.startedAt}, ${run.finishedAt}, ${run.deadlineAt}, ${now}, 0)`.execute(trx);
+      for (const step of steps) {
+        await sql`INSERT INTO steps (run_id, step_id, kind, status, attempt, priority, updated_at)
+          VALUES (${step.runId}, ${step.stepId}, ${step.kind}, ${step.status}, 0, ${run.priority}, ${now})`.execute(trx);
+      }
+      return fn(new SqlRunTx(trx, { ...run, updatedAt: now, eventSeq: 0 }, this.now));
+    });
+  }
+
+  async withRun<T>(runId: string, fn: (tx: RunTx) => Promise<T>): Promise<T | undefined> {
+    return this.dialect.transaction(this.db, async (trx) => {
+      const found = await rows(sql`SELECT * FROM runs WHERE id = ${runId} ${sql.raw(this.dialect.lockSuffix)}`, trx);
+      const row = found[0];
+      if (!row) return undefined;
+      return fn(new SqlRunTx(trx, runFromRow(row), this.now));
+    });
+  }
+
+  async dueSteps(now: number, limit: number): Promise<DueStep[]> {
+    const result = await rows(
+      sql`SELECT run_id, step_id FROM steps
+          WHERE status IN ('queued', 'waiting') AND available_at <= ${now}
+          ORDER BY priority DESC, available_at
+          LIMIT ${limit}`,
+      this.db,
+    );
+    return result.map((r) => ({ runId: r.run_id as string, stepId: r.step_id as string }));
+  }
+
+  async nextDueAt(): Promise<number | null> {
+    const result = await rows(
+      sql`SELECT MIN(available_at) AS due FROM steps WHERE status IN ('queued', 'waiting')`,
+      this.db,
+    );
+    const due = result[0]?.due;
+    return due === null || due === undefined ? null : Number(due);
+  }
+
+  async renewLeases(workerId: string, keys: AttemptKey[], expiresAt: number): Promise<AttemptKey[]> {
+    if (keys.length === 0) return [];
+    const held: AttemptKey[] = [];
+    await this.dialect.transaction(this.db, async (trx) => {
+      for (const key of keys) {
+        const result = await sql`UPDATE steps SET lease_expires_at = ${expiresAt}
+          WHERE run_id = ${key.runId} AND step_id = ${key.stepId} AND attempt = ${key.attempt}
+            AND status = 'running' AND lease_owner = ${workerId}`.execute(trx);
+        if (Number(result.numAffectedRows ?? 0) > 0) held.push(key);
+      }
+    });
+    return held;
+  }
+
+  async expiredLeases(now: number, limit: number): Promise<ExpiredLease[]> {
+    const result = await rows(
+      sql`SELECT run_id, step_id, attempt, lease_owner FROM steps
+          WHERE status = 'running' AND lease_expires_at < ${now}
+          ORDER BY lease_expires_at LIMIT ${limit}`,
+      this.db,
+    );
+    return result.map((r) => ({
+      runId: r.run_id as string,
+      stepId: r.step_id as string,
+      attempt: Number(r.attempt),
+      leaseOwner: r.lease_owner as string,
+    }));
+  }
+
+  async leasesOf(workerId: string): Promise<AttemptKey[]> {
+    const result = await rows(
+      sql`SELECT run_id, step_id, attempt FROM steps WHERE status = 'running' AND lease_owner = ${workerId}`,
+      this.db,
+    );
+    return result.map((r) => ({ runId: r.run_id as string, stepId: r.step_id as string, attempt: Number(r.attempt) }));
+  }
+
+  async overdueRuns(now: number, limit: number): Promise<string[]> {
+    const result = await rows(
+      sql`SELECT id FROM runs
+          WHERE deadline_at IS NOT NULL AND deadline_at < ${now} AND status IN ('queued', 'running', 'waiting')
+          ORDER BY deadline_at LIMIT ${limit}`,
+      this.db,
+    );
+    return result.map((r) => r.id as string);
+  }
+
+  async getRun(id: string): Promise<RunRecord | undefined> {
+    const result = await rows(sql`SELECT * FROM runs WHERE id = ${id}`, this.db);
+    return result[0] ? runFromRow(result[0]) : undefined;
+  }
+
+  async listRuns(query: RunListQuery): Promise<RunPage> {
+    const where: RawBuilder<unknown>[] = [sql`tenant_id = ${query.tenantId ?? 'default'}`];
+    if (query.status?.length) where.push(sql`status IN (${sql.join(query.status.map((s) => sql`${s}`))})`);
+    if (query.workflow) where.push(sql`workflow = ${query.workflow}`);
+    if (query.createdAfter !== undefined) where.push(sql`created_at >= ${query.createdAfter}`);
+    if (query.createdBefore !== undefined) where.push(sql`created_at < ${query.createdBefore}`);
+    if (query.cursor) {
+      const c = decodeCursor(query.cursor);
+      where.push(sql`(created_at < ${c.createdAt} OR (created_at = ${c.createdAt} AND id < ${c.id}))`);
+    }
+    const result = await rows(
+      sql`SELECT * FROM runs WHERE ${sql.join(where, sql` AND `)}
+          ORDER BY created_at DESC, id DESC LIMIT ${query.limit + 1}`,
+      this.db,
+    );
+    const items = result.slice(0, query.limit).map(runFromRow);
+    const last = items[items.length - 1];
+    return { items, nextCursor: result.length > query.limit && last ? encodeCursor(last) : null };
+  }
+
+  async getSteps(runId: string): Promise<StepRecord[]> {
+    const result = await rows(sql`SELECT * FROM steps WHERE run_id = ${runId} ORDER BY step_id`, this.db);
+    return result.map(stepFromRow);
+  }
+
+  async listAttempts(runId: string, stepId?: string): Promise<AttemptRecord[]> {
+    const byStep = stepId === undefined ? sql`` : sql`AND step_id = ${stepId}`;
+    const result = await rows(
+      sql`SELECT * FROM attempts WHERE run_id = ${runId} ${byStep} ORDER BY step_id, attempt`,
+      this.db,
+    );
+    return result.map(attemptFromRow);
+  }
+
+  async listEvents(runId: string, afterSeq: number, limit: number): Promise<EventRecord[]> {
+    const result = await rows(
+      sql`SELECT * FROM events WHERE run_id = ${runId} AND seq > ${afterSeq} ORDER BY seq LIMIT ${limit}`,
+      this.db,
+    );
+    return result.map(eventFromRow);
+  }
+
+  async upsertWorker(w: WorkerInfo): Promise<void> {
+    await sql`INSERT INTO workers (id, host, pid, roles, concurrency, started_at, heartbeat_at)
+      VALUES (${w.id}, ${w.host}, ${w.pid}, ${JSON.stringify(w.roles)}, ${w.concurrency}, ${w.startedAt}, ${w.heartbeatAt})
+      ON CONFLICT (id) DO UPDATE SET heartbeat_at = ${w.heartbeatAt}`.execute(this.db);
+  }
+
+  async removeWorker(id: string): Promise<void> {
+    await sql`DELETE FROM workers WHERE id = ${id}`.execute(this.db);
+  }
+
+  async listWorkers(): Promise<WorkerInfo[]> {
+    const result = await rows(sql`SELECT * FROM workers ORDER BY started_at`, this.db);
+    return result.map(workerFromRow);
+  }
+}

@@ -1,0 +1,52 @@
+/** The embedded store: one SQLite file in WAL mode, for a single host. */
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import Database from 'better-sqlite3';
+import { Kysely, SqliteDialect, sql } from 'kysely';
+import { SqlStore, type Db, type SqlDialect } from './sql-store.js';
+
+const sqliteDialect: SqlDialect = {
+  kind: 'sqlite',
+  lockSuffix: '',
+  skipLockedSuffix: '',
+  // One connection (Kysely serialises its use); BEGIN IMMEDIATE takes the write lock up
+  // front so a transaction never fails half-way upgrading a read lock.
+  async transaction(db, fn) {
+    return db.connection().execute(async (conn) => {
+      await sql`BEGIN IMMEDIATE`.execute(conn);
+      try {
+        const result = await fn(conn);
+        await sql`COMMIT`.execute(conn);
+        return result;
+      } catch (error) {
+        await sql`ROLLBACK`.execute(conn);
+        throw error;
+      }
+    });
+  },
+  // BEGIN IMMEDIATE in each migration's transaction already serialises writers.
+  withMigrationLock(db, fn) {
+    return fn(db);
+  },
+  close(db) {
+    return db.destroy();
+  },
+};
+
+export interface SqliteOptions {
+  /** Milliseconds to wait for another process's write lock before failing. */
+  busyTimeoutMs?: number;
+  now?: () => number;
+}
+
+export function openSqliteStore(file: string, options: SqliteOptions = {}): SqlStore {
+  const path = file === ':memory:' ? file : resolve(file);
+  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  const database = new Database(path);
+  database.pragma('journal_mode = WAL');
+  database.pragma('synchronous = NORMAL');
+  database.pragma('foreign_keys = ON');
+  database.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
+  const db: Db = new Kysely({ dialect: new SqliteDialect({ database }) });
+  return new SqlStore(db, sqliteDialect, `sqlite:${path}`, options.now);
+}

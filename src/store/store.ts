@@ -1,0 +1,153 @@
+/**
+ * The Store: everything Agentry keeps durably. One interface, one implementation per
+ * dialect (SQLite for one host, PostgreSQL for many). The engine decides what changes;
+ * the store makes each change one transaction.
+ */
+import type { ErrorInfo } from '../errors.js';
+import type {
+  AttemptKey,
+  AttemptRecord,
+  EventRecord,
+  EventType,
+  RunRecord,
+  RunStatus,
+  StepRecord,
+} from '../types.js';
+
+export type StoreKind = 'sqlite' | 'postgres';
+
+export interface SchemaState {
+  /** Highest migration applied to the database (0 for an empty one). */
+  current: number;
+  /** Highest migration this build knows. */
+  latest: number;
+}
+
+export interface MigrationReport extends SchemaState {
+  applied: number[];
+}
+
+export interface RunListQuery {
+  tenantId?: string;
+  status?: RunStatus[];
+  workflow?: string;
+  createdAfter?: number;
+  createdBefore?: number;
+  limit: number;
+  /** Opaque cursor from a previous page. */
+  cursor?: string;
+}
+
+export interface RunPage {
+  items: RunRecord[];
+  nextCursor: string | null;
+}
+
+export type RunPatch = Partial<
+  Pick<RunRecord, 'status' | 'output' | 'error' | 'startedAt' | 'finishedAt' | 'deadlineAt' | 'priority'>
+>;
+
+export type StepPatch = Partial<
+  Pick<
+    StepRecord,
+    | 'status'
+    | 'attempt'
+    | 'availableAt'
+    | 'leaseOwner'
+    | 'leaseExpiresAt'
+    | 'input'
+    | 'output'
+    | 'error'
+    | 'state'
+    | 'meta'
+    | 'startedAt'
+    | 'finishedAt'
+  >
+>;
+
+/** Conditions an update must meet to apply (compare-and-set); all given fields must match. */
+export interface StepGuard {
+  status?: readonly StepRecord['status'][];
+  attempt?: number;
+  leaseOwner?: string;
+}
+
+export type AttemptPatch = Partial<Pick<AttemptRecord, 'status' | 'output' | 'error' | 'finishedAt'>>;
+
+export type NewRun = Omit<RunRecord, 'eventSeq' | 'updatedAt'>;
+export type NewStep = Pick<StepRecord, 'runId' | 'stepId' | 'kind' | 'status'>;
+
+/** Changes inside one transaction that holds the lock of one run. */
+export interface RunTx {
+  readonly run: RunRecord;
+  steps(): Promise<StepRecord[]>;
+  updateRun(patch: RunPatch): Promise<void>;
+  /** Returns false (and changes nothing) when the guard does not hold. */
+  updateStep(stepId: string, patch: StepPatch, guard?: StepGuard): Promise<boolean>;
+  insertAttempt(attempt: AttemptRecord): Promise<void>;
+  updateAttempt(stepId: string, attempt: number, patch: AttemptPatch): Promise<void>;
+  appendEvent(type: EventType, data?: Record<string, unknown>, stepId?: string | null): Promise<EventRecord>;
+}
+
+export interface DueStep {
+  runId: string;
+  stepId: string;
+}
+
+export interface ExpiredLease extends AttemptKey {
+  leaseOwner: string;
+}
+
+export interface WorkerInfo {
+  id: string;
+  host: string;
+  pid: number;
+  roles: string[];
+  concurrency: number;
+  startedAt: number;
+  heartbeatAt: number;
+}
+
+export interface Store {
+  readonly kind: StoreKind;
+  /** Where the data is, safe to print (no password). */
+  readonly location: string;
+
+  migrate(): Promise<MigrationReport>;
+  schemaState(): Promise<SchemaState>;
+  /** Throws when the database cannot answer a trivial query. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+
+  /** Inserts a run and its steps, then lets `fn` make the first transitions, in one transaction. */
+  createRun<T>(run: NewRun, steps: NewStep[], fn: (tx: RunTx) => Promise<T>): Promise<T>;
+  /** Runs `fn` in a transaction holding the run's lock; undefined when the run does not exist. */
+  withRun<T>(runId: string, fn: (tx: RunTx) => Promise<T>): Promise<T | undefined>;
+
+  // queue
+  /** Steps that are queued or waiting and due at `now`, best first. */
+  dueSteps(now: number, limit: number): Promise<DueStep[]>;
+  /** Earliest `available_at` among queued or waiting steps, or null. */
+  nextDueAt(): Promise<number | null>;
+  /** Extends the leases `workerId` holds; returns the ones it still holds. */
+  renewLeases(workerId: string, keys: AttemptKey[], expiresAt: number): Promise<AttemptKey[]>;
+  expiredLeases(now: number, limit: number): Promise<ExpiredLease[]>;
+  /** Attempts a worker holds leases on. */
+  leasesOf(workerId: string): Promise<AttemptKey[]>;
+  /** Ids of unfinished runs whose deadline is past. */
+  overdueRuns(now: number, limit: number): Promise<string[]>;
+
+  // reads
+  getRun(id: string): Promise<RunRecord | undefined>;
+  listRuns(query: RunListQuery): Promise<RunPage>;
+  getSteps(runId: string): Promise<StepRecord[]>;
+  listAttempts(runId: string, stepId?: string): Promise<AttemptRecord[]>;
+  listEvents(runId: string, afterSeq: number, limit: number): Promise<EventRecord[]>;
+
+  // workers
+  upsertWorker(worker: WorkerInfo): Promise<void>;
+  removeWorker(id: string): Promise<void>;
+  listWorkers(): Promise<WorkerInfo[]>;
+}
+
+export type { ErrorInfo };

@@ -1,0 +1,150 @@
+/**
+ * Core records of Agentry's durable engine.
+ *
+ * Terminology:
+ * - workflow: a named DAG of steps, declared in `workflows/*.yaml`.
+ * - run: one execution of a workflow with an input. Runs are durable: every change of
+ *   state is one store transaction that also appends an event.
+ * - step: one node of a run's DAG (a row per run and step id). A step is executed by the
+ *   executor of its kind (`transform`, `http`, `sleep`, …).
+ * - attempt: one try at executing a step. Attempts are numbered from 1 and kept forever;
+ *   a step succeeds at most once, whatever the number of attempts.
+ * - lease: a worker's claim on a running step, renewed by heartbeats. A step whose lease
+ *   lapses (the worker died or hung) is queued again or failed with `lease_expired`.
+ * - timer: a step waiting until `available_at` (a retry back-off or a sleep); it lives in
+ *   the store, so a restart keeps it.
+ * - event: an append-only, per-run numbered record of what happened (the run's history,
+ *   its SSE stream and its audit trail).
+ */
+import type { ErrorInfo } from './errors.js';
+
+export const RUN_STATUSES = ['queued', 'running', 'waiting', 'succeeded', 'failed', 'cancelled', 'timed_out'] as const;
+export type RunStatus = (typeof RUN_STATUSES)[number];
+export const TERMINAL_RUN_STATUSES: ReadonlySet<RunStatus> = new Set(['succeeded', 'failed', 'cancelled', 'timed_out']);
+
+/**
+ * pending: dependencies not done yet; queued: ready, claimable once `available_at` is
+ * reached; running: leased by a worker; waiting: suspended until `available_at` (sleep).
+ */
+export const STEP_STATUSES = [
+  'pending',
+  'queued',
+  'running',
+  'waiting',
+  'succeeded',
+  'failed',
+  'skipped',
+  'cancelled',
+  'expired',
+] as const;
+export type StepStatus = (typeof STEP_STATUSES)[number];
+export const TERMINAL_STEP_STATUSES: ReadonlySet<StepStatus> = new Set([
+  'succeeded',
+  'failed',
+  'skipped',
+  'cancelled',
+  'expired',
+]);
+/** Statuses that let a dependant go ahead. */
+export const DONE_STEP_STATUSES: ReadonlySet<StepStatus> = new Set(['succeeded', 'skipped']);
+
+export const ATTEMPT_STATUSES = ['running', 'succeeded', 'failed', 'cancelled', 'lease_expired', 'suspended'] as const;
+export type AttemptStatus = (typeof ATTEMPT_STATUSES)[number];
+
+export interface RunRecord {
+  id: string;
+  tenantId: string;
+  workflow: string;
+  /** Hash of the workflow spec the run was started with (the spec itself is in `spec`). */
+  specHash: string;
+  spec: unknown;
+  status: RunStatus;
+  input: unknown;
+  output: unknown;
+  error: ErrorInfo | null;
+  priority: number;
+  createdAt: number;
+  startedAt: number | null;
+  finishedAt: number | null;
+  deadlineAt: number | null;
+  updatedAt: number;
+  eventSeq: number;
+}
+
+/** Side results an agent or step can attach to its output (stripped from the output). */
+export interface StepMeta {
+  rationale?: string;
+  flags?: string[];
+  confidence?: number;
+}
+
+export interface StepRecord {
+  runId: string;
+  stepId: string;
+  kind: string;
+  status: StepStatus;
+  /** Number of the latest attempt (0 before the first). */
+  attempt: number;
+  availableAt: number | null;
+  leaseOwner: string | null;
+  leaseExpiresAt: number | null;
+  input: unknown;
+  output: unknown;
+  error: ErrorInfo | null;
+  /** Executor state kept across suspensions (e.g. a sleep's wake-up time). */
+  state: unknown;
+  meta: StepMeta | null;
+  startedAt: number | null;
+  finishedAt: number | null;
+  updatedAt: number;
+}
+
+export interface AttemptRecord {
+  runId: string;
+  stepId: string;
+  attempt: number;
+  status: AttemptStatus;
+  workerId: string | null;
+  input: unknown;
+  output: unknown;
+  error: ErrorInfo | null;
+  startedAt: number;
+  finishedAt: number | null;
+}
+
+export interface EventRecord {
+  runId: string;
+  seq: number;
+  type: EventType;
+  stepId: string | null;
+  data: Record<string, unknown>;
+  at: number;
+}
+
+export const EVENT_TYPES = [
+  'run.created',
+  'run.started',
+  'run.waiting',
+  'run.resumed',
+  'run.succeeded',
+  'run.failed',
+  'run.cancelled',
+  'run.timed_out',
+  'step.queued',
+  'step.started',
+  'step.succeeded',
+  'step.failed',
+  'step.retry_scheduled',
+  'step.waiting',
+  'step.skipped',
+  'step.cancelled',
+  'step.lease_expired',
+] as const;
+export type EventType = (typeof EVENT_TYPES)[number];
+
+/** Identifies one attempt of one step; what a lease is held on. */
+export interface AttemptKey {
+  runId: string;
+  stepId: string;
+  attempt: number;
+}

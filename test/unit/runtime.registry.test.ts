@@ -1,0 +1,20 @@
+import { describe, expect, it } from 'vitest';
+import { createExecutorRegistry, DEFAULT_EXECUTOR_SETTINGS, defaultExecutors, transformExecutor } from '../../src/runtime/index.js';
+
+describe('executor registry', () => {
+  it('finds the default executors by kind and lists their kinds', () => {
+    const registry = createExecutorRegistry(defaultExecutors());
+    expect([...registry.kinds()].sort()).toEqual(['http', 'sleep', 'transform']);
+    expect(registry.get('transform')).toBe(transformExecutor);
+    expect(registry.get('http')?.kind).toBe('http');
+    expect(registry.get('agent')).toBeUndefined();
+  });
+
+  it('refuses two executors for the same kind', () => {
+    expect(() => createExecutorRegistry([transformExecutor, transformExecutor])).toThrow(/transform/);
+  });
+
+  it('defaults to refusing link-local addresses, a 30 s timeout and a 1 MiB response limit', () => {
+    expect(DEFAULT_EXECUTOR_SETTINGS).toEqual({ http: { allowLinkLocal: false, defaultTimeoutMs: 30_000, maxResponseBytes: 1_048_576 } });
+  });
+});
