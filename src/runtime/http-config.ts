@@ -1,6 +1,6 @@
 /** Validation of a rendered `http:` block into one request description. */
 import { AgentryError } from '../errors.js';
-import { parseDuration } from './duration.js';
+import { parseDuration } from '../spec/duration.js';
 import type { ExecutorSettings } from './types.js';
 
 export interface HttpRequestPlan {
@@ -105,9 +105,17 @@ function readMethod(value: unknown, hasBody: boolean): string {
 
 function readTimeout(value: unknown, fallback: number): number {
   if (value === undefined || value === null) return fallback;
-  const ms = parseDuration(value);
+  const ms = typeof value === 'string' || typeof value === 'number' ? safeDuration(value) : undefined;
   if (ms === undefined || ms <= 0) throw invalid(`http timeout ${JSON.stringify(value)} is not a positive duration like "10s"`);
   return ms;
+}
+
+function safeDuration(value: string | number): number | undefined {
+  try {
+    return parseDuration(value);
+  } catch {
+    return undefined;
+  }
 }
 
 function readPositiveInt(value: unknown, field: string): number | undefined {

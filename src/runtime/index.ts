@@ -4,4 +4,3 @@ export { transformExecutor } from './transform.js';
 export { createSleepExecutor, sleepExecutor, type SleepOptions, type SleepState } from './sleep.js';
 export { createHttpExecutor, httpExecutor, parseRetryAfter, type HttpExecutorOptions, type HttpOutput } from './http.js';
 export { blockedReason, type ResolvedAddress, type Resolver } from './address-policy.js';
-export { parseDuration } from './duration.js';

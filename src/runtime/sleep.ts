@@ -1,5 +1,5 @@
 import { AgentryError } from '../errors.js';
-import { parseDuration } from './duration.js';
+import { parseDuration } from '../spec/duration.js';
 import type { StepContext, StepExecutor, StepResult } from './types.js';
 
 /** What a suspended sleep step keeps in the store between executions. */
@@ -57,9 +57,8 @@ function wakeAt(config: unknown, current: number): number {
 }
 
 function durationMs(value: unknown): number {
-  const ms = parseDuration(value);
-  if (ms === undefined) throw invalid(`sleep duration ${JSON.stringify(value)} is not a duration like "500ms", "2s" or "1h30m"`);
-  return ms;
+  if (typeof value !== 'string' && typeof value !== 'number') throw invalid(`sleep duration must be a string like "2s" or milliseconds, got ${JSON.stringify(value)}`);
+  return parseDuration(value);
 }
 
 function untilMs(value: unknown): number {

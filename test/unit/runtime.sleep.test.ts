@@ -1,7 +1,7 @@
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { AgentryError } from '../../src/errors.js';
-import { createSleepExecutor, DEFAULT_EXECUTOR_SETTINGS, parseDuration, type StepContext } from '../../src/runtime/index.js';
+import { createSleepExecutor, DEFAULT_EXECUTOR_SETTINGS, type StepContext } from '../../src/runtime/index.js';
 
 const T0 = Date.parse('2030-01-01T00:00:00.000Z');
 
@@ -72,18 +72,4 @@ describe('sleep executor', () => {
       expect(error).toMatchObject({ code: 'invalid_request', retryable: false });
     },
   );
-});
-
-describe('parseDuration', () => {
-  it.each([
-    ['250ms', 250],
-    ['1.5s', 1500],
-    ['1d2h', 93_600_000],
-    ['300', 300],
-    ['', undefined],
-    ['5 minutes', undefined],
-    ['1s5', undefined],
-  ])('reads %j as %s', (text, ms) => {
-    expect(parseDuration(text)).toBe(ms);
-  });
 });

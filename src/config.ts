@@ -1,0 +1,352 @@
+/**
+ * Configuration: raw input (CLI flags, then `AGENTRY_*` environment variables, then the
+ * project's `agentry.yaml` with the profile named by `AGENTRY_PROFILE` merged over it, then
+ * defaults) → one schema validation that reports every problem at once → a frozen `Config`
+ * that is passed explicitly (there is no global singleton).
+ *
+ * `CONFIG_OPTIONS` is the one place each option documents its flag, variable, `agentry.yaml`
+ * key and default; `docs/configuration.md` embeds `configTableMarkdown()` (a test checks it).
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { Ajv } from 'ajv';
+import { Type, type Static } from 'typebox';
+import { parse as parseYaml } from 'yaml';
+import type { EngineSettings } from './engine/engine.js';
+import { AgentryError } from './errors.js';
+import type { ExecutorSettings } from './runtime/types.js';
+
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+type ValueKind = 'string' | 'integer' | 'boolean' | 'duration';
+
+interface OptionSpec {
+  kind: ValueKind;
+  env: string;
+  /** CLI flag of the commands that take it (not every command has every flag). */
+  flag?: string;
+  /** Dotted key in `agentry.yaml` (also valid under `profiles.<name>.`). */
+  yaml?: string;
+  default: string | number | boolean | undefined;
+  /** The default as the docs show it. */
+  defaultText: string;
+  description: string;
+  secret?: boolean;
+}
+
+export const CONFIG_OPTIONS = {
+  projectDir: {
+    kind: 'string', env: 'AGENTRY_PROJECT_DIR', flag: '--dir <dir>', default: '.', defaultText: '`.`',
+    description: 'Project directory (holds `agentry.yaml` and `workflows/`).',
+  },
+  profile: {
+    kind: 'string', env: 'AGENTRY_PROFILE', default: undefined, defaultText: 'none',
+    description: 'Profile of `agentry.yaml` merged over its top-level settings.',
+  },
+  databaseUrl: {
+    kind: 'string', env: 'AGENTRY_DATABASE_URL', default: undefined, defaultText: '`sqlite:<projectDir>/.agentry/agentry.db`',
+    description: 'Store. Only `sqlite:<file>` in this version (`postgres://` is refused with a clear error).', secret: true,
+  },
+  logLevel: {
+    kind: 'string', env: 'AGENTRY_LOG_LEVEL', default: 'info', defaultText: '`info`',
+    description: `Log level of the JSON logs on stderr: ${LOG_LEVELS.join(', ')}.`,
+  },
+  concurrency: {
+    kind: 'integer', env: 'AGENTRY_CONCURRENCY', flag: '--concurrency <n>', yaml: 'engine.concurrency', default: 10, defaultText: '`10`',
+    description: 'Steps one worker process runs at once (1–1000).',
+  },
+  leaseTtl: {
+    kind: 'duration', env: 'AGENTRY_LEASE_TTL', yaml: 'engine.lease_ttl', default: '30s', defaultText: '`30s`',
+    description: 'Lease a worker holds on a running step; a hung or dead worker is noticed within it.',
+  },
+  pollInterval: {
+    kind: 'duration', env: 'AGENTRY_POLL_INTERVAL', yaml: 'engine.poll_interval', default: '1s', defaultText: '`1s`',
+    description: 'Longest an idle worker waits before looking for due work; also the sweep interval.',
+  },
+  shutdownGrace: {
+    kind: 'duration', env: 'AGENTRY_SHUTDOWN_GRACE', default: '10s', defaultText: '`10s`',
+    description: 'On SIGTERM/SIGINT, how long running steps may finish before they are aborted.',
+  },
+  httpAllowLinkLocal: {
+    kind: 'boolean', env: 'AGENTRY_HTTP_ALLOW_LINK_LOCAL', yaml: 'http.allow_link_local', default: false, defaultText: '`false`',
+    description: '`http` steps may call link-local and cloud metadata addresses (169.254.0.0/16, fe80::/10).',
+  },
+  httpDefaultTimeout: {
+    kind: 'duration', env: 'AGENTRY_HTTP_DEFAULT_TIMEOUT', yaml: 'http.default_timeout', default: '30s', defaultText: '`30s`',
+    description: 'Timeout of an `http` step that sets none.',
+  },
+  httpMaxResponseBytes: {
+    kind: 'integer', env: 'AGENTRY_HTTP_MAX_RESPONSE_BYTES', yaml: 'http.max_response_bytes', default: 1_048_576, defaultText: '`1048576` (1 MiB)',
+    description: 'Largest response body an `http` step reads (`max_response_bytes` on a step overrides it).',
+  },
+} as const satisfies Record<string, OptionSpec>;
+
+export type OptionKey = keyof typeof CONFIG_OPTIONS;
+export type ConfigSource = 'flag' | 'env' | 'profile' | 'agentry.yaml' | 'default';
+/** Values given on the command line, by option (strings as typed, or already parsed). */
+export type ConfigFlags = Partial<Record<OptionKey, string | number | boolean | undefined>>;
+
+const ConfigSchema = Type.Object({
+  projectDir: Type.String({ minLength: 1 }),
+  profile: Type.Union([Type.String({ pattern: '^[a-z][a-z0-9_-]*$' }), Type.Null()]),
+  databaseUrl: Type.String({ minLength: 1 }),
+  logLevel: Type.Enum([...LOG_LEVELS]),
+  concurrency: Type.Integer({ minimum: 1, maximum: 1000 }),
+  leaseTtl: Type.Integer({ minimum: 1000 }),
+  pollInterval: Type.Integer({ minimum: 10, maximum: 3_600_000 }),
+  shutdownGrace: Type.Integer({ minimum: 0 }),
+  httpAllowLinkLocal: Type.Boolean(),
+  httpDefaultTimeout: Type.Integer({ minimum: 1 }),
+  httpMaxResponseBytes: Type.Integer({ minimum: 1 }),
+});
+type Resolved = Static<typeof ConfigSchema>;
+const validateResolved = new Ajv({ allErrors: true, strict: false }).compile<Resolved>(ConfigSchema);
+
+export interface Config {
+  /** Absolute project directory. */
+  readonly projectDir: string;
+  readonly profile: string | null;
+  /** As given; may hold a password, print it with `maskSecrets`. */
+  readonly databaseUrl: string;
+  readonly database: { readonly kind: 'sqlite'; readonly file: string };
+  readonly logLevel: LogLevel;
+  readonly engine: Readonly<EngineSettings>;
+  readonly http: Readonly<ExecutorSettings['http']>;
+  /** Where each option's value came from. */
+  readonly sources: Readonly<Record<OptionKey, ConfigSource>>;
+}
+
+export interface LoadConfigOptions {
+  flags?: ConfigFlags;
+  env?: NodeJS.ProcessEnv;
+  /** Directory relative paths are resolved against (default `process.cwd()`). */
+  cwd?: string;
+}
+
+interface Candidate {
+  value: unknown;
+  source: ConfigSource;
+  /** How the user wrote it, for messages: `AGENTRY_CONCURRENCY`, `agentry.yaml engine.concurrency`. */
+  origin: string;
+}
+
+/** Resolves and validates the configuration; throws `invalid_request` listing every problem. */
+export function loadConfig(options: LoadConfigOptions = {}): Config {
+  const { flags = {}, env = process.env, cwd = process.cwd() } = options;
+  const problems: string[] = [];
+  const pick = (key: OptionKey, yaml: YamlLayers): Candidate => {
+    const spec: OptionSpec = CONFIG_OPTIONS[key];
+    const flag = flags[key];
+    if (flag !== undefined) return { value: flag, source: 'flag', origin: spec.flag?.split(' ')[0] ?? key };
+    const fromEnv = env[spec.env];
+    if (fromEnv !== undefined && fromEnv !== '') return { value: fromEnv, source: 'env', origin: spec.env };
+    if (spec.yaml !== undefined) {
+      const fromProfile = yaml.profile === undefined ? undefined : getPath(yaml.profile, spec.yaml);
+      if (fromProfile !== undefined) return { value: fromProfile, source: 'profile', origin: `agentry.yaml profiles.${yaml.profileName}.${spec.yaml}` };
+      const fromBase = getPath(yaml.base, spec.yaml);
+      if (fromBase !== undefined) return { value: fromBase, source: 'agentry.yaml', origin: `agentry.yaml ${spec.yaml}` };
+    }
+    return { value: spec.default, source: 'default', origin: `default of ${key}` };
+  };
+
+  const dirCandidate = pick('projectDir', { base: {} });
+  const projectDir = resolve(cwd, typeof dirCandidate.value === 'string' ? dirCandidate.value : '.');
+  const profileCandidate = pick('profile', { base: {} });
+  const profileName = typeof profileCandidate.value === 'string' ? profileCandidate.value : undefined;
+  const yaml = readProjectYaml(projectDir, profileName, problems);
+
+  const raw: Record<string, unknown> = {};
+  const origins = {} as Record<OptionKey, Candidate>;
+  for (const key of Object.keys(CONFIG_OPTIONS) as OptionKey[]) {
+    const candidate = key === 'projectDir' ? dirCandidate : key === 'profile' ? profileCandidate : pick(key, yaml);
+    origins[key] = candidate;
+    const coerced = coerce(CONFIG_OPTIONS[key].kind, candidate.value);
+    if (coerced.error !== undefined) problems.push(`${describe(key, candidate)}: ${coerced.error}`);
+    raw[key] = coerced.value;
+  }
+  raw.projectDir = projectDir;
+  raw.profile = profileName ?? null;
+  raw.databaseUrl ??= `sqlite:${join(projectDir, '.agentry', 'agentry.db')}`;
+
+  if (!validateResolved(raw)) {
+    for (const error of validateResolved.errors ?? []) {
+      const key = error.instancePath.slice(1) as OptionKey;
+      const candidate = origins[key];
+      if (candidate === undefined || problems.some((p) => p.startsWith(describe(key, candidate)))) continue;
+      const allowed = error.keyword === 'enum' ? ` (${(error.params as { allowedValues: unknown[] }).allowedValues.join(', ')})` : '';
+      problems.push(`${describe(key, candidate)}: ${error.message ?? 'is invalid'}${allowed}`);
+    }
+  }
+  const database = typeof raw.databaseUrl === 'string' ? parseDatabaseUrl(raw.databaseUrl, cwd, problems, origins.databaseUrl) : undefined;
+  if (problems.length > 0 || database === undefined) {
+    const list = problems.map((p) => `\n  - ${p}`).join('');
+    throw new AgentryError('invalid_request', `invalid configuration (${problems.length} problem${problems.length === 1 ? '' : 's'}):${list}`, {
+      details: { problems },
+    });
+  }
+  const r = raw as Resolved;
+  const sources = Object.fromEntries(Object.entries(origins).map(([k, c]) => [k, c.source])) as Record<OptionKey, ConfigSource>;
+  return deepFreeze({
+    projectDir,
+    profile: r.profile,
+    databaseUrl: r.databaseUrl,
+    database,
+    logLevel: r.logLevel as LogLevel,
+    engine: { concurrency: r.concurrency, leaseTtlMs: r.leaseTtl, pollIntervalMs: r.pollInterval, shutdownGraceMs: r.shutdownGrace },
+    http: { allowLinkLocal: r.httpAllowLinkLocal, defaultTimeoutMs: r.httpDefaultTimeout, maxResponseBytes: r.httpMaxResponseBytes },
+    sources,
+  });
+}
+
+interface YamlLayers {
+  base: unknown;
+  profile?: unknown;
+  profileName?: string;
+}
+
+function readProjectYaml(projectDir: string, profileName: string | undefined, problems: string[]): YamlLayers {
+  const file = join(projectDir, 'agentry.yaml');
+  if (!existsSync(file)) {
+    if (profileName !== undefined) problems.push(`AGENTRY_PROFILE: profile '${profileName}' is set but ${file} does not exist`);
+    return { base: {} };
+  }
+  let base: unknown;
+  try {
+    base = parseYaml(readFileSync(file, 'utf8')) ?? {};
+  } catch (error) {
+    problems.push(`agentry.yaml: ${error instanceof Error ? error.message.split('\n')[0] : String(error)} (run \`agentry validate\`)`);
+    return { base: {} };
+  }
+  if (profileName === undefined) return { base };
+  const profiles = getPath(base, 'profiles');
+  const profile = getPath(profiles, profileName);
+  if (profile === undefined) {
+    const known = isRecord(profiles) ? Object.keys(profiles) : [];
+    problems.push(`AGENTRY_PROFILE: profile '${profileName}' is not in agentry.yaml (profiles: ${known.length > 0 ? known.join(', ') : 'none'})`);
+  }
+  return { base, profile, profileName };
+}
+
+function parseDatabaseUrl(url: string, cwd: string, problems: string[], origin: Candidate): Config['database'] | undefined {
+  if (url.startsWith('sqlite:')) {
+    const path = url.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '');
+    if (path === '') {
+      problems.push(`${describe('databaseUrl', origin)}: sqlite URL needs a file, e.g. sqlite:.agentry/agentry.db`);
+      return undefined;
+    }
+    return { kind: 'sqlite', file: path === ':memory:' ? path : resolve(cwd, path) };
+  }
+  if (/^postgres(ql)?:\/\//.test(url)) {
+    problems.push(`${describe('databaseUrl', origin)}: PostgreSQL (${maskSecrets(url)}) is not supported in this version; use sqlite:<file>`);
+    return undefined;
+  }
+  problems.push(`${describe('databaseUrl', origin)}: '${maskSecrets(url)}' is not a supported database URL; use sqlite:<file>`);
+  return undefined;
+}
+
+const UNIT_MS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+
+/** Milliseconds of `500ms`, `2s`, `1m`, `1h30m`, `1d` or a whole number of milliseconds; undefined otherwise. */
+export function parseDurationText(text: string): number | undefined {
+  const trimmed = text.trim();
+  if (/^\d+$/.test(trimmed)) return Number(trimmed);
+  if (!/^(\d+(ms|s|m|h|d))+$/.test(trimmed)) return undefined;
+  let total = 0;
+  for (const match of trimmed.matchAll(/(\d+)(ms|s|m|h|d)/g)) total += Number(match[1]) * UNIT_MS[match[2] as keyof typeof UNIT_MS];
+  return Number.isSafeInteger(total) ? total : undefined;
+}
+
+function coerce(kind: ValueKind, value: unknown): { value: unknown; error?: string } {
+  if (value === undefined || typeof value !== 'string') {
+    if (kind === 'duration' && typeof value === 'number' && !Number.isSafeInteger(value)) return { value, error: 'must be a duration like 500ms, 2s or 1m' };
+    return { value };
+  }
+  switch (kind) {
+    case 'integer':
+      return /^-?\d+$/.test(value.trim()) ? { value: Number(value) } : { value, error: `must be a whole number, got '${value}'` };
+    case 'boolean': {
+      const lower = value.trim().toLowerCase();
+      if (['true', '1', 'yes', 'on'].includes(lower)) return { value: true };
+      if (['false', '0', 'no', 'off'].includes(lower)) return { value: false };
+      return { value, error: `must be true or false, got '${value}'` };
+    }
+    case 'duration': {
+      const ms = parseDurationText(value);
+      return ms === undefined ? { value, error: `must be a duration like 500ms, 2s or 1m, got '${value}'` } : { value: ms };
+    }
+    default:
+      return { value };
+  }
+}
+
+function describe(key: OptionKey, candidate: Candidate): string {
+  return candidate.source === 'default' ? key : candidate.origin;
+}
+
+function getPath(value: unknown, path: string): unknown {
+  let current = value;
+  for (const part of path.split('.')) {
+    if (!isRecord(current)) return undefined;
+    current = current[part];
+  }
+  return current ?? undefined;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null) {
+    for (const inner of Object.values(value)) deepFreeze(inner);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+/** Hides passwords in URLs and values of secret-looking query parameters. */
+export function maskSecrets(text: string): string {
+  return text
+    .replace(/(\/\/[^:/@\s]*:)[^@/\s]*@/g, '$1***@')
+    .replace(/([?&](?:password|passwd|pwd|token|secret|api_?key|access_key|sslpassword)=)[^&\s]*/gi, '$1***');
+}
+
+/** The resolved configuration as printable rows (secrets masked). */
+export function describeConfig(config: Config): { key: OptionKey; env: string; value: string | number | boolean | null; source: ConfigSource }[] {
+  const values: Record<OptionKey, string | number | boolean | null> = {
+    projectDir: config.projectDir,
+    profile: config.profile,
+    databaseUrl: maskSecrets(config.databaseUrl),
+    logLevel: config.logLevel,
+    concurrency: config.engine.concurrency,
+    leaseTtl: formatMs(config.engine.leaseTtlMs),
+    pollInterval: formatMs(config.engine.pollIntervalMs),
+    shutdownGrace: formatMs(config.engine.shutdownGraceMs),
+    httpAllowLinkLocal: config.http.allowLinkLocal,
+    httpDefaultTimeout: formatMs(config.http.defaultTimeoutMs),
+    httpMaxResponseBytes: config.http.maxResponseBytes,
+  };
+  return (Object.keys(CONFIG_OPTIONS) as OptionKey[]).map((key) => ({
+    key,
+    env: CONFIG_OPTIONS[key].env,
+    value: values[key],
+    source: config.sources[key],
+  }));
+}
+
+function formatMs(ms: number): string {
+  for (const [unit, size] of [['d', 86_400_000], ['h', 3_600_000], ['m', 60_000], ['s', 1000]] as const) {
+    if (ms >= size && ms % size === 0) return `${ms / size}${unit}`;
+  }
+  return `${ms}ms`;
+}
+
+/** The options table of `docs/configuration.md`. */
+export function configTableMarkdown(): string {
+  const rows = (Object.entries(CONFIG_OPTIONS) as [OptionKey, OptionSpec][]).map(([key, o]) => {
+    const cells = [`\`${key}\``, `\`${o.env}\``, o.flag ? `\`${o.flag}\`` : '', o.yaml ? `\`${o.yaml}\`` : '', o.defaultText, o.description];
+    return `| ${cells.join(' | ')} |`;
+  });
+  return ['| Option | Environment variable | Flag | `agentry.yaml` key | Default | Description |', '|---|---|---|---|---|---|', ...rows].join('\n');
+}

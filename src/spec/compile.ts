@@ -1,0 +1,290 @@
+/**
+ * Workflow spec (plain object) → `CompiledWorkflow`: schema check, then the checks a schema
+ * cannot express (step kinds, references, expressions, cycles), then the compiled model.
+ */
+import { createHash } from 'node:crypto';
+import { didYouMean, formatPath, hasErrors, SpecError, type Diagnostic, type PathSegment, type Problem } from './diagnostics.js';
+import { parseDuration } from './duration.js';
+import { checkExpression, expressionReferences, SCOPE_VARIABLES } from './expression.js';
+import { orderSteps } from './graph.js';
+import { STEP_KINDS, type CompiledStep, type CompiledWorkflow, type RetryPolicy, type StepKind } from './model.js';
+import type { RetrySpec, StepSpec, WorkflowSpec } from './schemas.js';
+import { templateReferences } from './template.js';
+import { checkJsonSchema, validateSpec } from './validate.js';
+
+export interface CompileOptions {
+  /** Spec file (relative to the project dir), recorded on the result and in diagnostics. */
+  file?: string;
+  availableKinds: ReadonlySet<StepKind>;
+}
+
+export const RETRY_DEFAULTS: RetryPolicy = { maxAttempts: 1, backoff: 'exponential', initialMs: 1_000, maxMs: 60_000, jitter: true };
+
+/** Compiles a workflow spec object; throws `SpecError` listing every problem. */
+export function compileWorkflow(spec: unknown, options: CompileOptions): CompiledWorkflow {
+  const { workflow, problems } = checkWorkflow(spec, options);
+  if (workflow === undefined) {
+    const file = options.file ?? '<workflow>';
+    const diagnostics: Diagnostic[] = problems.map((p) => ({
+      file,
+      line: 0,
+      column: 0,
+      path: formatPath(p.path),
+      message: p.message,
+      severity: p.severity ?? 'error',
+    }));
+    throw new SpecError(diagnostics);
+  }
+  return workflow;
+}
+
+/** Every problem in a workflow spec, and the compiled workflow when there is no error. */
+export function checkWorkflow(spec: unknown, options: CompileOptions): { workflow: CompiledWorkflow | undefined; problems: Problem[] } {
+  const schemaProblems = validateSpec('workflow', spec);
+  if (hasErrors(schemaProblems)) return { workflow: undefined, problems: schemaProblems };
+  const wf = spec as WorkflowSpec;
+  const ctx: Ctx = {
+    wf,
+    available: options.availableKinds,
+    ids: Object.keys(wf.steps),
+    envNames: Object.keys(wf.env ?? {}),
+    deps: new Map(),
+    problems: [],
+  };
+  const compiled = checkAll(ctx);
+  const deadlineMs = durationMs(ctx, wf.deadline, ['deadline']);
+  const problems = [...schemaProblems, ...ctx.problems];
+  if (hasErrors(problems)) return { workflow: undefined, problems };
+  const workflow: CompiledWorkflow = {
+    name: wf.name,
+    description: wf.description,
+    file: options.file,
+    hash: specHash(wf),
+    spec: structuredClone(wf) as Record<string, unknown>,
+    inputSchema: wf.input?.schema,
+    env: Object.keys(wf.env ?? {}),
+    secrets: Object.entries(wf.env ?? {}).flatMap(([name, v]) => (v.secret === true ? [name] : [])),
+    deadlineMs,
+    steps: compiled.steps,
+    order: compiled.order,
+    output: wf.output,
+  };
+  return { workflow, problems };
+}
+
+/** sha256 of the canonical JSON (sorted keys) of a spec. */
+export function specHash(spec: unknown): string {
+  return createHash('sha256').update(canonicalJson(spec)).digest('hex');
+}
+
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map((item) => canonicalJson(item ?? null)).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value)
+      .filter(([, item]) => item !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([key, item]) => `${JSON.stringify(key)}:${canonicalJson(item)}`).join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
+}
+
+interface ExprContext {
+  /** The step the expression belongs to (it may not read itself). */
+  self?: string;
+  /** `item` and `index` are in scope (config and input of a `for_each` step). */
+  forEach: boolean;
+  /** `steps.*` may be read. */
+  steps: boolean;
+}
+
+/** What the checks of one workflow share. */
+interface Ctx {
+  wf: WorkflowSpec;
+  available: ReadonlySet<StepKind>;
+  ids: string[];
+  envNames: string[];
+  /** step → dependency → where the dependency was declared. */
+  deps: Map<string, Map<string, PathSegment[]>>;
+  problems: Problem[];
+}
+
+function checkAll(ctx: Ctx): { steps: Map<string, CompiledStep>; order: string[] } {
+  const { wf } = ctx;
+  if (wf.input !== undefined) checkSchema(ctx, wf.input.schema, ['input', 'schema']);
+  durationMs(ctx, wf.defaults?.timeout, ['defaults', 'timeout']);
+  retryOf(ctx, wf.defaults?.retry, ['defaults', 'retry']);
+  if (wf.concurrency !== undefined) checkBare(ctx, wf.concurrency.key, ['concurrency', 'key'], { forEach: false, steps: false });
+  if (wf.schedule !== undefined) checkSchedule(ctx, wf.schedule.cron, wf.schedule.timezone);
+  const steps = new Map<string, CompiledStep>();
+  for (const id of ctx.ids) {
+    const step = wf.steps[id];
+    if (step !== undefined) steps.set(id, compileStep(ctx, id, step));
+  }
+  checkTemplates(ctx, wf.output, ['output'], { forEach: false, steps: true });
+  const needs = new Map([...steps].map(([id, step]) => [id, step.needs]));
+  const { order, cycles } = orderSteps(ctx.ids, needs);
+  for (const cycle of cycles) {
+    const edges = cycle.map((id, i) => `${id} needs ${cycle[(i + 1) % cycle.length] ?? id}`);
+    const [first, second] = [cycle[0] ?? '', cycle[1 % cycle.length] ?? ''];
+    const path = ctx.deps.get(first)?.get(second) ?? ['steps', first];
+    ctx.problems.push({ path, message: `dependency cycle: ${edges.join(', ')}` });
+  }
+  return { steps, order };
+}
+
+function compileStep(ctx: Ctx, id: string, step: StepSpec): CompiledStep {
+  const { wf, problems } = ctx;
+  const base: PathSegment[] = ['steps', id];
+  const record = step as Record<string, unknown>;
+  const kinds = STEP_KINDS.filter((kind) => record[kind] !== undefined);
+  const kind = kinds[0] ?? 'transform';
+  if (kinds.length === 0) {
+    problems.push({ path: base, atKey: true, message: `step '${id}' has no kind: add one of ${STEP_KINDS.join(', ')}` });
+  } else if (kinds.length > 1) {
+    const message = `step '${id}' has more than one kind (${kinds.join(', ')}); keep exactly one`;
+    problems.push({ path: [...base, kinds[1] ?? kind], atKey: true, message });
+  } else if (!ctx.available.has(kind)) {
+    problems.push({ path: [...base, kind], atKey: true, message: `step kind '${kind}' is not available in this version` });
+  }
+  ctx.deps.set(id, new Map());
+  (step.needs ?? []).forEach((dep, i) => addNeed(ctx, id, dep, [...base, 'needs', i]));
+  const inner: ExprContext = { self: id, forEach: step.for_each !== undefined, steps: true };
+  const outer: ExprContext = { self: id, forEach: false, steps: true };
+  checkTemplates(ctx, record[kind], [...base, kind], inner);
+  if (step.input !== undefined) {
+    if (kind !== 'agent' && kind !== 'workflow') {
+      problems.push({ path: [...base, 'input'], atKey: true, severity: 'warning', message: 'input is only used by agent and workflow steps' });
+    }
+    checkTemplates(ctx, step.input, [...base, 'input'], inner);
+  }
+  if (step.when !== undefined) checkBare(ctx, step.when, [...base, 'when'], outer);
+  if (step.for_each !== undefined) checkBare(ctx, step.for_each.from, [...base, 'for_each', 'from'], outer);
+  if (step.output !== undefined) checkSchema(ctx, step.output.schema, [...base, 'output', 'schema']);
+  if (step.human?.form !== undefined) checkSchema(ctx, step.human.form.schema, [...base, 'human', 'form', 'schema']);
+  durationMs(ctx, step.http?.timeout, [...base, 'http', 'timeout']);
+  durationMs(ctx, step.human?.timeout, [...base, 'human', 'timeout']);
+  if (typeof step.sleep === 'object') {
+    if ('duration' in step.sleep) durationMs(ctx, step.sleep.duration, [...base, 'sleep', 'duration']);
+  } else {
+    durationMs(ctx, step.sleep, [...base, 'sleep']);
+  }
+  const retry = { ...RETRY_DEFAULTS, ...retryOf(ctx, wf.defaults?.retry, ['defaults', 'retry']), ...retryOf(ctx, step.retry, [...base, 'retry']) };
+  return {
+    id,
+    kind,
+    config: record[kind],
+    input: step.input,
+    needs: [...(ctx.deps.get(id)?.keys() ?? [])].sort(),
+    when: step.when,
+    retry,
+    timeoutMs: durationMs(ctx, step.timeout, [...base, 'timeout']) ?? durationMs(ctx, wf.defaults?.timeout, ['defaults', 'timeout']),
+    outputSchema: step.output?.schema,
+  };
+}
+
+function addNeed(ctx: Ctx, id: string, dep: string, path: PathSegment[]): void {
+  if (dep === id) {
+    ctx.problems.push({ path, message: `step '${id}' cannot depend on itself` });
+  } else if (!ctx.ids.includes(dep)) {
+    ctx.problems.push({ path, message: `unknown step '${dep}'${didYouMean(dep, ctx.ids)}` });
+  } else {
+    const deps = ctx.deps.get(id);
+    if (deps !== undefined && !deps.has(dep)) deps.set(dep, path);
+  }
+}
+
+/** A bare CEL expression (`when:`, `for_each.from`, `concurrency.key`). */
+function checkBare(ctx: Ctx, expr: string, path: PathSegment[], context: ExprContext): void {
+  if (expr.trim().startsWith('{{')) {
+    ctx.problems.push({ path, message: 'write a bare CEL expression here, without {{ }}' });
+    return;
+  }
+  checkExpr(ctx, expr, path, context);
+}
+
+function checkTemplates(ctx: Ctx, value: unknown, path: PathSegment[], context: ExprContext): void {
+  for (const found of templateReferences(value).expressions) {
+    const at = [...path, ...found.path];
+    if (found.error !== undefined) ctx.problems.push({ path: at, message: `malformed template: ${found.error}` });
+    else checkExpr(ctx, found.expr, at, context);
+  }
+}
+
+function checkExpr(ctx: Ctx, expr: string, path: PathSegment[], context: ExprContext): void {
+  const { problems } = ctx;
+  const syntax = checkExpression(expr);
+  if (syntax !== undefined) {
+    problems.push({ path, message: `invalid expression '${expr}': ${syntax}` });
+    return;
+  }
+  const refs = expressionReferences(expr);
+  const allowed: readonly string[] = SCOPE_VARIABLES;
+  for (const name of refs.variables) {
+    if (!allowed.includes(name)) {
+      problems.push({ path, message: `unknown variable '${name}' in '${expr}'${didYouMean(name, allowed)}` });
+    } else if ((name === 'item' || name === 'index') && !context.forEach) {
+      problems.push({ path, message: `'${name}' is only available in the config and input of a step with for_each` });
+    } else if (name === 'steps' && !context.steps) {
+      problems.push({ path, message: 'steps cannot be read here' });
+    }
+  }
+  for (const name of refs.env) {
+    if (!ctx.envNames.includes(name)) {
+      problems.push({ path, message: `env.${name} is not declared under env:${didYouMean(name, ctx.envNames)}` });
+    }
+  }
+  if (!context.steps) return;
+  for (const dep of refs.steps) {
+    if (dep === context.self) {
+      problems.push({ path, message: `step '${dep}' cannot read its own output` });
+    } else if (!ctx.ids.includes(dep)) {
+      problems.push({ path, message: `unknown step '${dep}' in '${expr}'${didYouMean(dep, ctx.ids)}` });
+    } else if (context.self !== undefined) {
+      const deps = ctx.deps.get(context.self);
+      if (deps !== undefined && !deps.has(dep)) deps.set(dep, path);
+    }
+  }
+}
+
+function checkSchema(ctx: Ctx, schema: unknown, path: PathSegment[]): void {
+  ctx.problems.push(...checkJsonSchema(schema, path));
+}
+
+function checkSchedule(ctx: Ctx, cron: string, timezone: string | undefined): void {
+  const fields = cron.trim().split(/\s+/);
+  if (fields.length < 5 || fields.length > 6 || !fields.every((f) => /^[\d*/,\-A-Za-z?LW#]+$/.test(f))) {
+    ctx.problems.push({ path: ['schedule', 'cron'], message: `invalid cron expression '${cron}': expected 5 fields (minute hour day month weekday)` });
+  }
+  if (timezone === undefined) return;
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: timezone });
+  } catch {
+    ctx.problems.push({ path: ['schedule', 'timezone'], message: `unknown time zone '${timezone}'` });
+  }
+}
+
+function retryOf(ctx: Ctx, spec: RetrySpec | undefined, path: PathSegment[]): Partial<RetryPolicy> {
+  if (spec === undefined) return {};
+  const out: Partial<RetryPolicy> = {};
+  if (spec.max_attempts !== undefined) out.maxAttempts = spec.max_attempts;
+  if (spec.backoff !== undefined) out.backoff = spec.backoff;
+  const initial = durationMs(ctx, spec.initial, [...path, 'initial']);
+  if (initial !== undefined) out.initialMs = initial;
+  const max = durationMs(ctx, spec.max, [...path, 'max']);
+  if (max !== undefined) out.maxMs = max;
+  if (spec.jitter !== undefined) out.jitter = spec.jitter;
+  return out;
+}
+
+/** Milliseconds of a duration (undefined when absent); a bad one becomes a problem, once. */
+function durationMs(ctx: Ctx, value: string | number | undefined, path: PathSegment[]): number | undefined {
+  if (value === undefined) return undefined;
+  try {
+    return parseDuration(value);
+  } catch (error) {
+    const message = (error as Error).message;
+    const where = formatPath(path);
+    if (!ctx.problems.some((p) => p.message === message && formatPath(p.path) === where)) ctx.problems.push({ path, message });
+    return undefined;
+  }
+}

@@ -1,0 +1,70 @@
+/** Project settings (`agentry.yaml`): defaults, then the file, then the selected profile. */
+import { didYouMean, type PathSegment, type Problem } from './diagnostics.js';
+import { parseDuration } from './duration.js';
+import type { EnvVarSpec, ProjectSpec } from './schemas.js';
+
+export interface ProjectSettings {
+  name: string | undefined;
+  description: string | undefined;
+  /** The profile merged in (from `AGENTRY_PROFILE`), if any. */
+  profile: string | undefined;
+  engine: { concurrency: number; leaseTtlMs: number; pollIntervalMs: number };
+  http: { allowLinkLocal: boolean; defaultTimeoutMs: number; maxResponseBytes: number };
+  env: Readonly<Record<string, EnvVarSpec>>;
+}
+
+export const SETTINGS_DEFAULTS = {
+  name: undefined,
+  description: undefined,
+  profile: undefined,
+  engine: { concurrency: 10, leaseTtlMs: 30_000, pollIntervalMs: 1_000 },
+  http: { allowLinkLocal: false, defaultTimeoutMs: 30_000, maxResponseBytes: 10 * 1024 * 1024 },
+  env: {},
+} as const satisfies ProjectSettings;
+
+/** Settings from a schema-valid `agentry.yaml` (or none) and a profile name; frozen. */
+export function resolveSettings(spec: ProjectSpec | undefined, profile: string | undefined): { settings: ProjectSettings; problems: Problem[] } {
+  const problems: Problem[] = [];
+  const ms = (value: string | number | undefined, path: PathSegment[]): number | undefined => {
+    if (value === undefined) return undefined;
+    try {
+      return parseDuration(value);
+    } catch (error) {
+      problems.push({ path, message: (error as Error).message });
+      return undefined;
+    }
+  };
+  const layers: Array<{ spec: Pick<ProjectSpec, 'engine' | 'http' | 'env'>; path: PathSegment[] }> = [];
+  if (spec !== undefined) layers.push({ spec, path: [] });
+  if (profile !== undefined && profile !== '') {
+    const chosen = spec?.profiles?.[profile];
+    if (chosen === undefined) {
+      const known = Object.keys(spec?.profiles ?? {});
+      const list = known.length === 0 ? 'no profiles are defined' : `defined: ${known.join(', ')}`;
+      problems.push({ path: known.length === 0 ? [] : ['profiles'], atKey: true, message: `profile '${profile}' (AGENTRY_PROFILE) is not defined${didYouMean(profile, known)}; ${list}` });
+    } else {
+      layers.push({ spec: chosen, path: ['profiles', profile] });
+    }
+  }
+  const engine = { ...SETTINGS_DEFAULTS.engine };
+  const http = { ...SETTINGS_DEFAULTS.http };
+  const env: Record<string, EnvVarSpec> = {};
+  for (const { spec: layer, path } of layers) {
+    engine.concurrency = layer.engine?.concurrency ?? engine.concurrency;
+    engine.leaseTtlMs = ms(layer.engine?.lease_ttl, [...path, 'engine', 'lease_ttl']) ?? engine.leaseTtlMs;
+    engine.pollIntervalMs = ms(layer.engine?.poll_interval, [...path, 'engine', 'poll_interval']) ?? engine.pollIntervalMs;
+    http.allowLinkLocal = layer.http?.allow_link_local ?? http.allowLinkLocal;
+    http.defaultTimeoutMs = ms(layer.http?.default_timeout, [...path, 'http', 'default_timeout']) ?? http.defaultTimeoutMs;
+    http.maxResponseBytes = layer.http?.max_response_bytes ?? http.maxResponseBytes;
+    Object.assign(env, layer.env);
+  }
+  const settings: ProjectSettings = {
+    name: spec?.name,
+    description: spec?.description,
+    profile: layers.length > (spec === undefined ? 0 : 1) ? profile : undefined,
+    engine: Object.freeze(engine),
+    http: Object.freeze(http),
+    env: Object.freeze(env),
+  };
+  return { settings: Object.freeze(settings), problems };
+}

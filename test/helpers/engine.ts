@@ -1,0 +1,66 @@
+/** An engine on a fresh store, with workflows given as plain spec objects. */
+import pino from 'pino';
+import { Engine, type EngineSettings } from '../../src/engine/engine.js';
+import { createExecutorRegistry, defaultExecutors, DEFAULT_EXECUTOR_SETTINGS } from '../../src/runtime/registry.js';
+import type { StepExecutor } from '../../src/runtime/types.js';
+import { compileWorkflow } from '../../src/spec/index.js';
+import type { CompiledWorkflow } from '../../src/spec/model.js';
+import type { Store } from '../../src/store/store.js';
+import type { EventRecord } from '../../src/types.js';
+import type { StoreFactory } from './store.js';
+
+export interface TestEngine {
+  engine: Engine;
+  store: Store;
+  cleanup: () => Promise<void>;
+}
+
+export const silentLogger = pino({ level: 'silent' });
+
+export function compileAll(specs: Record<string, unknown>[], executors: StepExecutor[] = defaultExecutors()): Map<string, CompiledWorkflow> {
+  const availableKinds = createExecutorRegistry(executors).kinds();
+  return new Map(specs.map((spec) => {
+    const wf = compileWorkflow(spec, { availableKinds });
+    return [wf.name, wf];
+  }));
+}
+
+export async function startTestEngine(
+  factory: StoreFactory,
+  specs: Record<string, unknown>[],
+  options: { settings?: Partial<EngineSettings>; executors?: StepExecutor[]; start?: boolean; env?: NodeJS.ProcessEnv } = {},
+): Promise<TestEngine> {
+  const { store, cleanup } = await factory.open();
+  const executors = options.executors ?? defaultExecutors();
+  const engine = new Engine({
+    store,
+    workflows: compileAll(specs, executors),
+    executors: createExecutorRegistry(executors),
+    executorSettings: DEFAULT_EXECUTOR_SETTINGS,
+    logger: silentLogger,
+    settings: { pollIntervalMs: 50, leaseTtlMs: 2_000, shutdownGraceMs: 1_000, ...options.settings },
+    env: options.env ?? {},
+  });
+  if (options.start !== false) await engine.start();
+  return {
+    engine,
+    store,
+    cleanup: async () => {
+      await engine.stop();
+      await cleanup();
+    },
+  };
+}
+
+export async function eventsOf(store: Store, runId: string): Promise<EventRecord[]> {
+  return store.listEvents(runId, 0, 10_000);
+}
+
+/** `type` or `type:step` labels, in order. */
+export function labels(events: EventRecord[]): string[] {
+  return events.map((e) => (e.stepId ? `${e.type}:${e.stepId}` : e.type));
+}
+
+export function indexOf(events: EventRecord[], type: string, stepId?: string): number {
+  return events.findIndex((e) => e.type === type && (stepId === undefined || e.stepId === stepId));
+}
