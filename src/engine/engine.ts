@@ -145,11 +145,11 @@ export class Engine {
     return wf;
   }
 
-  startRun(workflow: string, input: unknown, options?: StartRunOptions): Promise<RunRecord> {
+  async startRun(workflow: string, input: unknown, options?: StartRunOptions): Promise<RunRecord> {
     return this.transitions.create(this.workflow(workflow), input, options);
   }
 
-  cancelRun(runId: string, reason?: string): Promise<RunRecord> {
+  async cancelRun(runId: string, reason?: string): Promise<RunRecord> {
     return this.transitions.cancel(runId, reason);
   }
 

@@ -185,7 +185,7 @@ export async function startStep(
     await tx.updateRun({ status: 'running' });
     await tx.appendEvent('run.resumed', {});
   }
-  return { key: { runId: tx.run.id, stepId, attempt }, config, state: step.state };
+  return { key: { runId: tx.run.id, stepId, attempt }, config, state: step.state ?? undefined };
 }
 
 const holds = (key: AttemptKey, workerId: string) => ({

@@ -1,4 +1,5 @@
 import type { StepKind } from '../spec/model.js';
+import { SETTINGS_DEFAULTS } from '../spec/settings.js';
 import { httpExecutor } from './http.js';
 import { sleepExecutor } from './sleep.js';
 import { transformExecutor } from './transform.js';
@@ -11,8 +12,9 @@ export interface ExecutorRegistry {
   kinds(): ReadonlySet<StepKind>;
 }
 
+/** The project defaults (`agentry.yaml` `http:`), for executors run without a project. */
 export const DEFAULT_EXECUTOR_SETTINGS: ExecutorSettings = Object.freeze({
-  http: Object.freeze({ allowLinkLocal: false, defaultTimeoutMs: 30_000, maxResponseBytes: 1024 * 1024 }),
+  http: Object.freeze({ ...SETTINGS_DEFAULTS.http }),
 });
 
 export function createExecutorRegistry(executors: StepExecutor[]): ExecutorRegistry {

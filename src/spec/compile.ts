@@ -60,7 +60,7 @@ export function checkWorkflow(spec: unknown, options: CompileOptions): { workflo
     description: wf.description,
     file: options.file,
     hash: specHash(wf),
-    spec: structuredClone(wf) as Record<string, unknown>,
+    spec: structuredClone(wf),
     inputSchema: wf.input?.schema,
     env: Object.keys(wf.env ?? {}),
     secrets: Object.entries(wf.env ?? {}).flatMap(([name, v]) => (v.secret === true ? [name] : [])),

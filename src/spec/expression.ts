@@ -107,7 +107,7 @@ function fromCel(value: unknown, expr: string): unknown {
   // CEL durations (→ milliseconds), unsigned ints, types (→ their name).
   const primitive: unknown = value.valueOf();
   if (typeof primitive === 'bigint' || typeof primitive === 'number') return fromCel(primitive, expr);
-  return String(value);
+  return (value as { toString(): string }).toString();
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {

@@ -22,7 +22,7 @@ const Name = Type.String({
 });
 const Description = opt(Type.String());
 const Version = opt(Type.Literal('v1', { errorMessage: "must be 'v1' (the only supported version)" }));
-const StringMap = Type.Record(Type.String(), Type.String());
+const StringMap = Type.Record(Type.String(), Type.String(), closed);
 const Any = Type.Unknown();
 const JsonSchemaObject = Type.Unsafe<JsonSchema>({ type: 'object', description: 'A JSON Schema (draft-07).' });
 
@@ -38,7 +38,7 @@ const Duration = DurationSchema;
 export const EnvVarSchema = Type.Object(
   {
     secret: opt(Type.Boolean({ description: 'Never logged or returned. Default false.' })),
-    required: opt(Type.Boolean({ description: 'Loading a run fails when the variable is unset. Default false.' })),
+    required: opt(Type.Boolean({ description: 'A run cannot start while it is unset and has no default. Default false.' })),
     default: opt(Type.String()),
     description: Description,
   },

@@ -46,8 +46,8 @@ export function resolveSettings(spec: ProjectSpec | undefined, profile: string |
       layers.push({ spec: chosen, path: ['profiles', profile] });
     }
   }
-  const engine = { ...SETTINGS_DEFAULTS.engine };
-  const http = { ...SETTINGS_DEFAULTS.http };
+  const engine: ProjectSettings['engine'] = { ...SETTINGS_DEFAULTS.engine };
+  const http: ProjectSettings['http'] = { ...SETTINGS_DEFAULTS.http };
   const env: Record<string, EnvVarSpec> = {};
   for (const { spec: layer, path } of layers) {
     engine.concurrency = layer.engine?.concurrency ?? engine.concurrency;

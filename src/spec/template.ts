@@ -93,8 +93,8 @@ function renderString(text: string, evaluate: (expr: string) => unknown): unknow
 function interpolate(value: unknown): string {
   if (value === null || value === undefined) return '';
   if (typeof value === 'string') return value;
-  if (typeof value === 'object') return JSON.stringify(value);
-  return String(value as number | boolean);
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value);
+  return JSON.stringify(value) ?? '';
 }
 
 /** Every template in `value` and the steps and env variables they read (from the CEL AST). */

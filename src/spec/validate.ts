@@ -96,7 +96,7 @@ function reduceOne(error: ErrorObject, data: unknown): Reduced {
         const message = `unknown field '${name}'${didYouMean(name, Object.keys(known))}`;
         return { error, message, path: [...path, name], atKey: true };
       }
-      const patterns = Object.keys((parent['patternProperties'] ?? {}) as object);
+      const patterns = Object.keys((parent['patternProperties'] ?? {}));
       return { error, message: `invalid name '${name}': must match ${patterns.join(' or ')}`, path: [...path, name], atKey: true };
     }
     case 'required':
@@ -121,8 +121,7 @@ function within(pointer: string, parent: string): boolean {
 }
 
 function errorMessageOf(error: ErrorObject): string | undefined {
-  const parent = error.parentSchema as Record<string, unknown> | undefined;
-  const message = parent?.['errorMessage'];
+  const message: unknown = error.parentSchema?.['errorMessage'];
   return typeof message === 'string' ? message : undefined;
 }
 

@@ -1,0 +1,115 @@
+/**
+ * Wiring shared by the CLI and the HTTP server: configuration → project → store → engine.
+ * Each piece is also exported on its own so a command can check its input against the
+ * project before it opens (or creates) the store.
+ */
+import { existsSync } from 'node:fs';
+import type { Logger } from 'pino';
+import type { Config } from './config.js';
+import { Engine } from './engine/engine.js';
+import { AgentryError, toAgentryError } from './errors.js';
+import { createExecutorRegistry, defaultExecutors, type ExecutorRegistry } from './runtime/registry.js';
+import { formatDiagnostic, loadProject } from './spec/index.js';
+import type { CompiledWorkflow } from './spec/model.js';
+import { openSqliteStore } from './store/sqlite.js';
+import type { Store } from './store/store.js';
+
+export type Project = Awaited<ReturnType<typeof loadProject>>['project'];
+
+export interface Agentry {
+  readonly config: Config;
+  /** Undefined when opened without a project (commands that only read runs). */
+  readonly project: Project | undefined;
+  readonly store: Store;
+  readonly engine: Engine;
+  /** Stops the engine (if started) and closes the store. Safe to call twice. */
+  close(): Promise<void>;
+}
+
+export interface OpenOptions {
+  logger: Logger;
+  /** A project already loaded (and checked) by the caller; otherwise it is loaded here. */
+  project?: Project;
+  /** Open the store and engine without loading a project (runs listing, cancel). */
+  withoutProject?: boolean;
+  /** Environment the workflows' `{{ env.* }}` templates read (default `process.env`). */
+  env?: NodeJS.ProcessEnv;
+  workerId?: string;
+}
+
+/** The step kinds this build can execute. */
+export function executorRegistry(): ExecutorRegistry {
+  return createExecutorRegistry(defaultExecutors());
+}
+
+/** Loads the project; a project with errors is a `spec_invalid` error listing every diagnostic. */
+export async function loadProjectOrThrow(config: Config, env: NodeJS.ProcessEnv = process.env): Promise<Project> {
+  const { project, diagnostics } = await loadProject(config.projectDir, { availableKinds: executorRegistry().kinds(), env });
+  const errors = diagnostics.filter((d) => d.severity === 'error');
+  if (errors.length > 0) {
+    const lines = errors.map((d) => `\n  ${formatDiagnostic(d)}`).join('');
+    throw new AgentryError('spec_invalid', `project ${config.projectDir} is invalid (${errors.length} error${errors.length === 1 ? '' : 's'}):${lines}`, {
+      details: { diagnostics },
+    });
+  }
+  return project;
+}
+
+/** True when the store already exists (commands that only read must not create it). */
+export function storeExists(config: Config): boolean {
+  return config.database.file === ':memory:' || existsSync(config.database.file);
+}
+
+/** Opens the store and brings its schema up to date. */
+export async function openStore(config: Config): Promise<Store> {
+  let store: Store;
+  try {
+    store = openSqliteStore(config.database.file, { busyTimeoutMs: 5000 });
+  } catch (error) {
+    throw new AgentryError('store_unavailable', `cannot open ${config.database.file}: ${toAgentryError(error).message}`, { cause: error });
+  }
+  try {
+    await store.migrate();
+  } catch (error) {
+    await store.close().catch(() => undefined);
+    const normalised = toAgentryError(error, 'migration_failed');
+    if (normalised.code !== 'internal') throw normalised;
+    throw new AgentryError('migration_failed', `migrating ${store.location} failed: ${normalised.message}`, { cause: error });
+  }
+  return store;
+}
+
+/** Project, store and engine, ready to start runs (call `engine.start()` to also execute them here). */
+export async function openAgentry(config: Config, options: OpenOptions): Promise<Agentry> {
+  const env = options.env ?? process.env;
+  const project = options.withoutProject ? undefined : (options.project ?? (await loadProjectOrThrow(config, env)));
+  const store = await openStore(config);
+  const workflows: ReadonlyMap<string, CompiledWorkflow> = project?.workflows ?? new Map<string, CompiledWorkflow>();
+  const engine = new Engine({
+    store,
+    workflows,
+    executors: executorRegistry(),
+    executorSettings: { http: { ...config.http } },
+    logger: options.logger,
+    settings: config.engine,
+    env,
+    ...(options.workerId === undefined ? {} : { workerId: options.workerId }),
+  });
+  let closing: Promise<void> | undefined;
+  return {
+    config,
+    project,
+    store,
+    engine,
+    close() {
+      closing ??= (async () => {
+        try {
+          await engine.stop();
+        } finally {
+          await store.close();
+        }
+      })();
+      return closing;
+    },
+  };
+}

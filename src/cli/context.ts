@@ -1,0 +1,130 @@
+/**
+ * What every command shares: the process streams, the exit code it wants, configuration from
+ * its flags, a logger, and argument parsers that fail before anything is opened.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { InvalidArgumentError } from 'commander';
+import type { Logger } from 'pino';
+import { loadConfig, parseDurationText, type Config, type ConfigFlags, type LogLevel } from '../config.js';
+import { AgentryError } from '../errors.js';
+import { createLogger } from '../obs/logger.js';
+import { RUN_STATUSES, type RunStatus } from '../types.js';
+import { styleFor, type Style } from './format.js';
+
+export interface CliContext {
+  stdout: NodeJS.WriteStream;
+  stderr: NodeJS.WriteStream;
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+  /** Set by a command that ends without an error but should not exit 0 (a failed run, an invalid project). */
+  exitCode: number;
+}
+
+export function processContext(): CliContext {
+  return { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd(), exitCode: 0 };
+}
+
+export function out(ctx: CliContext, text = ''): void {
+  ctx.stdout.write(`${text}\n`);
+}
+
+export function outJson(ctx: CliContext, value: unknown): void {
+  ctx.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+export function outStyle(ctx: CliContext): Style {
+  return styleFor(ctx.stdout, ctx.env);
+}
+
+export function configFrom(ctx: CliContext, flags: ConfigFlags): Config {
+  return loadConfig({ flags, env: ctx.env, cwd: ctx.cwd });
+}
+
+/**
+ * The logger of a command. Interactive commands (`run --wait`, `demo`) keep the terminal for
+ * their progress: unless a level was asked for, they log warnings and errors only.
+ */
+export function loggerFor(config: Config, options: { interactive?: boolean } = {}): Logger {
+  const level: LogLevel = options.interactive && config.sources.logLevel === 'default' ? 'warn' : config.logLevel;
+  return createLogger({ level });
+}
+
+/** How a user in this shell calls the CLI again (`npm run agentry --` when started through npm). */
+export function selfCommand(ctx: CliContext): string {
+  return ctx.env.npm_lifecycle_event === 'demo' || ctx.env.npm_lifecycle_event === 'agentry' ? 'npm run agentry --' : 'agentry';
+}
+
+/** ` --dir <dir>` when the project is not the current directory (for hints). */
+export function dirHint(ctx: CliContext, config: Config): string {
+  const rel = relative(ctx.cwd, config.projectDir);
+  return rel === '' ? '' : ` --dir ${rel.includes(' ') ? JSON.stringify(rel) : rel}`;
+}
+
+// Argument parsers: commander reports their errors as usage errors (exit 2).
+
+export function parseIntegerArg(min: number, max: number) {
+  return (value: string): number => {
+    if (!/^\d+$/.test(value.trim())) throw new InvalidArgumentError(`must be a whole number from ${min} to ${max}.`);
+    const n = Number(value);
+    if (n < min || n > max) throw new InvalidArgumentError(`must be from ${min} to ${max}.`);
+    return n;
+  };
+}
+
+export function parseDurationArg(value: string): number {
+  const ms = parseDurationText(value);
+  if (ms === undefined || ms <= 0) throw new InvalidArgumentError('must be a duration like 500ms, 30s or 5m.');
+  return ms;
+}
+
+export function parseStatusesArg(value: string): RunStatus[] {
+  const items = value.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  const bad = items.filter((s) => !(RUN_STATUSES as readonly string[]).includes(s));
+  if (items.length === 0 || bad.length > 0) {
+    throw new InvalidArgumentError(`${bad.length > 0 ? `unknown status ${bad.map((b) => `'${b}'`).join(', ')}; ` : ''}use a comma-separated list of ${RUN_STATUSES.join(', ')}.`);
+  }
+  return items as RunStatus[];
+}
+
+/** Cursors are opaque to users; this only rejects what the store could never have produced. */
+export function parseCursorArg(value: string): string {
+  const text = Buffer.from(value, 'base64url').toString();
+  const at = text.indexOf(':');
+  if (!/^[A-Za-z0-9_-]+$/.test(value) || at <= 0 || !Number.isSafeInteger(Number(text.slice(0, at)))) {
+    throw new InvalidArgumentError('is not a cursor from a previous page (use the next_cursor a listing printed).');
+  }
+  return value;
+}
+
+/** `--input`: inline JSON, or `@file` holding JSON. */
+export function readJsonInput(value: string, cwd: string): unknown {
+  let text = value;
+  let where = '--input';
+  if (value.startsWith('@')) {
+    const file = resolve(cwd, value.slice(1));
+    where = `input file ${value.slice(1)}`;
+    if (value.length === 1 || !existsSync(file)) throw new AgentryError('invalid_request', `${where} does not exist`);
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (error) {
+      throw new AgentryError('invalid_request', `cannot read ${where}: ${(error as Error).message}`, { cause: error });
+    }
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (error) {
+    throw new AgentryError('invalid_request', `${where} is not valid JSON: ${(error as Error).message}`, { cause: error });
+  }
+}
+
+/** Root of this package (where `examples/` and `package.json` are), from this module's location. */
+export function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 6; i++) {
+    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'examples'))) return dir;
+    dir = dirname(dir);
+  }
+  throw new AgentryError('internal', 'cannot find the agentry package directory (examples/ is missing)');
+}

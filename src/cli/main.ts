@@ -1,0 +1,98 @@
+/**
+ * The `agentry` command line. `createProgram()` builds the commander program (tests and
+ * `runCli` use it); running this module runs the CLI on `process.argv`.
+ *
+ * Exit codes: 0 success; 1 a run that did not succeed, or an unexpected error; 2 bad usage,
+ * bad input or an invalid project (nothing is changed in that case).
+ */
+import { realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Command, CommanderError } from 'commander';
+import { AgentryError } from '../errors.js';
+import { registerConfig } from './commands/config.js';
+import { registerDemo } from './commands/demo.js';
+import { registerInit } from './commands/init.js';
+import { registerRun } from './commands/run.js';
+import { registerRuns } from './commands/runs.js';
+import { registerStart } from './commands/start.js';
+import { registerValidate } from './commands/validate.js';
+import { processContext, type CliContext } from './context.js';
+
+export const VERSION = '0.1.0';
+
+export function createProgram(ctx: CliContext = processContext()): Command {
+  const program = new Command('agentry')
+    .description('Run AI-agent workflows durably: specs in YAML, state in a database, nothing lost on a crash.')
+    .version(VERSION, '-v, --version')
+    .exitOverride()
+    .showHelpAfterError('(add --help for usage)')
+    .configureOutput({
+      writeOut: (text) => ctx.stdout.write(text),
+      writeErr: (text) => ctx.stderr.write(text),
+    })
+    .addHelpText(
+      'after',
+      `
+Examples:
+  agentry demo                                   run the example project with live progress
+  agentry init my-project                        create a project
+  agentry validate my-project                    check its specs
+  agentry run hello --input '{"name":"Ada"}' --wait
+  agentry runs list --status failed
+  agentry start worker                           execute queued runs until stopped
+
+Docs: docs/cli.md, docs/configuration.md, docs/specs.md`,
+    );
+  registerInit(program, ctx);
+  registerValidate(program, ctx);
+  registerRun(program, ctx);
+  registerRuns(program, ctx);
+  registerStart(program, ctx);
+  registerDemo(program, ctx);
+  registerConfig(program, ctx);
+  return program;
+}
+
+/** Runs the CLI and resolves with the exit code (it never calls `process.exit`). */
+export async function runCli(argv: readonly string[], ctx: CliContext = processContext()): Promise<number> {
+  const program = createProgram(ctx);
+  try {
+    await program.parseAsync(argv as string[], { from: 'user' });
+    return ctx.exitCode;
+  } catch (error) {
+    return reportError(ctx, error);
+  }
+}
+
+export function reportError(ctx: CliContext, error: unknown): number {
+  if (error instanceof CommanderError) {
+    // commander has already printed its message (and usage hint).
+    if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version') return 0;
+    return 2;
+  }
+  if (error instanceof AgentryError) {
+    ctx.stderr.write(`error [${error.code}]: ${error.message}\n`);
+    if (ctx.env.AGENTRY_DEBUG === '1' && error.stack) ctx.stderr.write(`${error.stack}\n`);
+    return error.exitCode;
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  ctx.stderr.write(`error: ${message}\n`);
+  if (ctx.env.AGENTRY_DEBUG === '1' && error instanceof Error && error.stack) ctx.stderr.write(`${error.stack}\n`);
+  else ctx.stderr.write('(set AGENTRY_DEBUG=1 for the stack trace)\n');
+  return 1;
+}
+
+function isMain(): boolean {
+  const entry = process.argv[1];
+  if (entry === undefined) return false;
+  try {
+    return realpathSync(entry) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+// Run when executed directly (`tsx src/cli/main.ts`) or loaded by `bin/agentry.js`.
+if (isMain() || /[\\/]bin[\\/]agentry(\.js)?$/.test(process.argv[1] ?? '')) {
+  process.exitCode = await runCli(process.argv.slice(2));
+}

@@ -1,0 +1,188 @@
+/**
+ * Live progress of one run, fed with the run's events in order. On a terminal: one line per
+ * step (status symbol, attempt, duration, note) redrawn in place; elsewhere: one plain line
+ * per event, so logs and CI output stay readable.
+ */
+import type { EventRecord, RunStatus } from '../types.js';
+import { formatDuration, paint, pad, plural, STATUS_LOOK, visibleLength, type Style } from './format.js';
+
+interface StepView {
+  id: string;
+  kind: string;
+  status: string;
+  attempt: number;
+  startedAt: number | undefined;
+  finishedAt: number | undefined;
+  note: string;
+}
+
+export interface ProgressOptions {
+  out: NodeJS.WritableStream & { columns?: number };
+  live: boolean;
+  style: Style;
+  runId: string;
+  workflow: string;
+  /** Step ids in display order with their kinds. */
+  steps: { id: string; kind: string }[];
+  now?: () => number;
+}
+
+const SPINNER = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
+
+export class Progress {
+  private readonly steps = new Map<string, StepView>();
+  private runStatus: RunStatus | 'queued' = 'queued';
+  private createdAt: number | undefined;
+  private finishedAt: number | undefined;
+  private drawn = 0;
+  private frame = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly now: () => number;
+
+  constructor(private readonly o: ProgressOptions) {
+    this.now = o.now ?? Date.now;
+    for (const { id, kind } of o.steps) {
+      this.steps.set(id, { id, kind, status: 'pending', attempt: 0, startedAt: undefined, finishedAt: undefined, note: '' });
+    }
+  }
+
+  start(): void {
+    if (!this.o.live) {
+      this.o.out.write(`${paint(this.o.style, 'bold', `Run ${this.o.runId}`)} (${this.o.workflow})\n`);
+      return;
+    }
+    this.draw();
+    this.timer = setInterval(() => {
+      this.frame++;
+      this.draw();
+    }, 100);
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+    this.timer = undefined;
+    if (this.o.live) this.draw();
+  }
+
+  onEvent(event: EventRecord): void {
+    this.apply(event);
+    if (this.o.live) this.draw();
+    else this.o.out.write(`${this.eventLine(event)}\n`);
+  }
+
+  private apply(event: EventRecord): void {
+    const data = event.data;
+    if (event.type === 'run.created') this.createdAt = event.at;
+    if (event.type.startsWith('run.')) {
+      const status = event.type.slice(4);
+      if (status !== 'created') this.runStatus = status === 'started' || status === 'resumed' ? 'running' : (status as RunStatus);
+      if (['succeeded', 'failed', 'cancelled', 'timed_out'].includes(status)) this.finishedAt = event.at;
+      return;
+    }
+    const step = event.stepId === null ? undefined : this.steps.get(event.stepId);
+    if (!step) return;
+    const errorMessage = (data.error as { message?: string } | undefined)?.message ?? '';
+    switch (event.type) {
+      case 'step.queued':
+        if (step.status !== 'retrying') step.status = 'queued';
+        break;
+      case 'step.started':
+        step.status = 'running';
+        step.attempt = typeof data.attempt === 'number' ? data.attempt : step.attempt + 1;
+        step.startedAt ??= event.at;
+        if (data.resumed !== true) step.note = step.attempt > 1 ? step.note : '';
+        break;
+      case 'step.retry_scheduled': {
+        step.status = 'retrying';
+        const at = typeof data.at === 'string' ? Date.parse(data.at) - event.at : NaN;
+        step.note = `attempt ${step.attempt} failed: ${errorMessage}${Number.isFinite(at) ? ` · retry in ${formatDuration(at)}` : ''}`;
+        break;
+      }
+      case 'step.waiting':
+        step.status = 'waiting';
+        step.note = typeof data.until === 'string' ? `durable timer until ${data.until.slice(11, 23)}` : 'waiting';
+        break;
+      case 'step.succeeded':
+        step.status = 'succeeded';
+        step.finishedAt = event.at;
+        if (step.attempt > 1) step.note = `succeeded after ${plural(step.attempt - 1, 'retry').replace('retrys', 'retries')}`;
+        else step.note = '';
+        break;
+      case 'step.failed':
+        step.status = 'failed';
+        step.finishedAt = event.at;
+        step.note = errorMessage;
+        break;
+      case 'step.skipped':
+        step.status = 'skipped';
+        step.note = typeof data.when === 'string' ? `when: ${data.when}` : '';
+        break;
+      case 'step.cancelled':
+        step.status = 'cancelled';
+        step.finishedAt ??= event.at;
+        break;
+      case 'step.lease_expired':
+        step.note = `lease expired on attempt ${step.attempt}`;
+        break;
+      default:
+        break;
+    }
+  }
+
+  private draw(): void {
+    const columns = this.o.out.columns !== undefined && this.o.out.columns > 0 ? this.o.out.columns - 1 : 120;
+    const lines = this.lines(columns);
+    const up = this.drawn > 0 ? `\x1b[${this.drawn}F` : '';
+    this.o.out.write(`${up}\x1b[J${lines.join('\n')}\n`);
+    this.drawn = lines.length;
+  }
+
+  private lines(columns: number): string[] {
+    const s = this.o.style;
+    const elapsed = this.createdAt === undefined ? 0 : (this.finishedAt ?? this.now()) - this.createdAt;
+    const look = STATUS_LOOK[this.runStatus] ?? { symbol: '?', color: 'gray' as const };
+    const head = `${paint(s, 'bold', this.o.workflow)} ${paint(s, 'gray', this.o.runId)}  ${paint(s, look.color, this.runStatus)}  ${paint(s, 'gray', formatDuration(elapsed))}`;
+    const idWidth = Math.max(...[...this.steps.keys()].map((id) => id.length), 4);
+    const kindWidth = Math.max(...[...this.steps.values()].map((v) => v.kind.length), 4);
+    const rows = [...this.steps.values()].map((step) => {
+      const stepLook = STATUS_LOOK[step.status] ?? { symbol: '?', color: 'gray' as const };
+      const symbol = step.status === 'running' ? (SPINNER[this.frame % SPINNER.length] ?? '▶') : stepLook.symbol;
+      const ran = step.startedAt === undefined ? '' : formatDuration((step.finishedAt ?? this.now()) - step.startedAt);
+      const attempts = step.attempt > 0 ? `attempt ${step.attempt}` : '';
+      const cells = [
+        paint(s, stepLook.color, symbol),
+        pad(step.id, idWidth),
+        paint(s, 'gray', pad(step.kind, kindWidth)),
+        paint(s, stepLook.color, pad(step.status, 9)),
+        pad(attempts, 10),
+        pad(ran, 7),
+      ];
+      const fixed = `  ${cells.join(' ')} `;
+      return `${fixed}${paint(s, 'gray', truncate(step.note, columns - visibleLength(fixed)))}`.trimEnd();
+    });
+    return [truncate(head, columns), ...rows];
+  }
+
+  private eventLine(event: EventRecord): string {
+    const s = this.o.style;
+    const offset = this.createdAt === undefined ? 0 : event.at - this.createdAt;
+    const data = event.data;
+    const details: string[] = [];
+    if (typeof data.attempt === 'number') details.push(`attempt ${data.attempt}`);
+    if (event.type === 'step.retry_scheduled' && typeof data.at === 'string') details.push(`retry at ${data.at.slice(11, 23)}`);
+    if (event.type === 'step.waiting' && typeof data.until === 'string') details.push(`until ${data.until.slice(11, 23)}`);
+    if (event.type === 'step.skipped' && typeof data.when === 'string') details.push(`when: ${data.when}`);
+    const error = (data.error as { code?: string; message?: string } | null | undefined) ?? undefined;
+    if (error?.message) details.push(`${error.code ?? 'error'}: ${error.message}`);
+    const time = paint(s, 'gray', pad(`+${formatDuration(offset)}`, 8));
+    return `${time} ${pad(event.type, 20)} ${pad(event.stepId ?? '', 14)} ${details.join(' · ')}`.trimEnd();
+  }
+}
+
+/** Cuts a line to `columns` visible characters (colour is dropped from a line that is cut). */
+function truncate(line: string, columns: number): string {
+  if (visibleLength(line) <= columns) return line;
+  // eslint-disable-next-line no-control-regex
+  const plain = line.replace(/\x1b\[[0-9;]*m/g, '');
+  return columns <= 1 ? '' : `${plain.slice(0, columns - 1)}…`;
+}

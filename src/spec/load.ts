@@ -1,0 +1,214 @@
+/**
+ * Loads a project directory: `agentry.yaml`, `gateway.yaml`, `workflows/`, `agents/` and
+ * `tools/` (`.yaml` or `.yml`). A file with any error is left out; everything else loads.
+ */
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { checkWorkflow } from './compile.js';
+import { didYouMean, hasErrors, type Diagnostic, type PathSegment, type Problem } from './diagnostics.js';
+import type { CompiledWorkflow, StepKind } from './model.js';
+import type { AgentSpec, GatewaySpec, ProjectSpec, SpecKind, ToolSpec } from './schemas.js';
+import { resolveSettings, type ProjectSettings } from './settings.js';
+import { parseYaml, toDiagnostics, type Locator } from './source.js';
+import { validateSpec } from './validate.js';
+
+export interface LoadOptions {
+  /** Step kinds this build can run; a step of another kind is an error. */
+  availableKinds: ReadonlySet<StepKind>;
+  /** Read for `AGENTRY_PROFILE`; defaults to `process.env`. */
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface Project {
+  dir: string;
+  settings: ProjectSettings;
+  workflows: Map<string, CompiledWorkflow>;
+  agents: Map<string, AgentSpec>;
+  tools: Map<string, ToolSpec>;
+  gateway: GatewaySpec | undefined;
+  /** Every spec file read, relative to `dir`. */
+  files: string[];
+}
+
+export interface LoadResult {
+  project: Project;
+  /** Errors and warnings of every file, ordered by file then line. */
+  diagnostics: Diagnostic[];
+}
+
+interface Source {
+  file: string;
+  data: unknown;
+  locate: Locator;
+}
+
+interface Loaded<T> {
+  spec: T;
+  source: Source;
+}
+
+const YAML_FILE = /\.ya?ml$/;
+
+export async function loadProject(dir: string, options: LoadOptions): Promise<LoadResult> {
+  const diagnostics: Diagnostic[] = [];
+  const files: string[] = [];
+  const report = (source: Source, problems: readonly Problem[]): void => {
+    diagnostics.push(...toDiagnostics(problems, source.file, source.locate));
+  };
+  const read = async (file: string): Promise<Source | undefined> => {
+    files.push(file);
+    const parsed = parseYaml(file, await readFile(path.join(dir, file), 'utf8'));
+    diagnostics.push(...parsed.diagnostics);
+    return parsed.data === undefined ? undefined : { file, data: parsed.data, locate: parsed.locate };
+  };
+  /** Reads and schema-checks one file; the spec is undefined when it has errors. */
+  const load = async <T>(file: string, kind: SpecKind, extra?: (spec: T) => Problem[]): Promise<Loaded<T> | undefined> => {
+    const source = await read(file);
+    if (source === undefined) return undefined;
+    const problems = validateSpec(kind, source.data);
+    if (!hasErrors(problems) && extra !== undefined) problems.push(...extra(source.data as T));
+    report(source, problems);
+    return hasErrors(problems) ? undefined : { spec: source.data as T, source };
+  };
+
+  const listing = new Set(await listDir(dir));
+  const pick = (base: string): string | undefined => {
+    const found = [`${base}.yaml`, `${base}.yml`].filter((name) => listing.has(name));
+    if (found.length > 1) diagnostics.push(fileDiagnostic(`${base}.yml`, `both ${base}.yaml and ${base}.yml exist; ${base}.yml is ignored`, 'warning'));
+    return found[0];
+  };
+
+  const projectFile = pick('agentry');
+  const projectSpec = projectFile === undefined ? undefined : await load<ProjectSpec>(projectFile, 'project');
+  const resolved = resolveSettings(projectSpec?.spec, (options.env ?? process.env)['AGENTRY_PROFILE']);
+  if (projectSpec !== undefined) report(projectSpec.source, resolved.problems);
+  else diagnostics.push(...resolved.problems.map((p) => fileDiagnostic(projectFile ?? 'agentry.yaml', p.message)));
+
+  const gatewayFile = pick('gateway');
+  const gateway = gatewayFile === undefined ? undefined : await load<GatewaySpec>(gatewayFile, 'gateway', gatewayProblems);
+
+  const agents = new Map<string, Loaded<AgentSpec>>();
+  for (const file of await listSpecs(dir, 'agents')) {
+    const loaded = await load<AgentSpec>(file, 'agent');
+    if (loaded !== undefined) addUnique(agents, 'agent', loaded.spec.name, loaded, report);
+  }
+  const tools = new Map<string, Loaded<ToolSpec>>();
+  for (const file of await listSpecs(dir, 'tools')) {
+    const loaded = await load<ToolSpec>(file, 'tool', toolProblems);
+    if (loaded !== undefined) addUnique(tools, 'tool server', loaded.spec.name, loaded, report);
+  }
+  const workflows = new Map<string, Loaded<CompiledWorkflow>>();
+  for (const file of await listSpecs(dir, 'workflows')) {
+    const source = await read(file);
+    if (source === undefined) continue;
+    const { workflow, problems } = checkWorkflow(source.data, { file, availableKinds: options.availableKinds });
+    report(source, problems);
+    if (workflow !== undefined) addUnique(workflows, 'workflow', workflow.name, { spec: workflow, source }, report);
+  }
+
+  // References across files; a file with a dangling reference is left out too.
+  for (const [name, agent] of agents) {
+    const problems = agentReferences(agent.spec, tools, gateway?.spec);
+    report(agent.source, problems);
+    if (hasErrors(problems)) agents.delete(name);
+  }
+  for (const [name, workflow] of workflows) {
+    const problems = workflowReferences(workflow.spec, options.availableKinds, { agents, tools, workflows });
+    report(workflow.source, problems);
+    if (hasErrors(problems)) workflows.delete(name);
+  }
+
+  diagnostics.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : a.line - b.line || a.column - b.column));
+  const project: Project = {
+    dir,
+    settings: resolved.settings,
+    workflows: new Map([...workflows].map(([name, loaded]) => [name, loaded.spec])),
+    agents: new Map([...agents].map(([name, loaded]) => [name, loaded.spec])),
+    tools: new Map([...tools].map(([name, loaded]) => [name, loaded.spec])),
+    gateway: gateway?.spec,
+    files: files.sort(),
+  };
+  return { project, diagnostics };
+}
+
+function addUnique<T>(
+  map: Map<string, Loaded<T>>,
+  what: string,
+  name: string,
+  loaded: Loaded<T>,
+  report: (source: Source, problems: Problem[]) => void,
+): void {
+  const existing = map.get(name);
+  if (existing === undefined) {
+    map.set(name, loaded);
+    return;
+  }
+  report(loaded.source, [{ path: ['name'], message: `${what} '${name}' is already defined in ${existing.source.file}` }]);
+}
+
+function toolProblems(tool: ToolSpec): Problem[] {
+  if ((tool.command === undefined) === (tool.url === undefined)) {
+    return [{ path: [], message: 'a tool server needs exactly one of command (stdio) and url (HTTP)' }];
+  }
+  return [];
+}
+
+function gatewayProblems(gateway: GatewaySpec): Problem[] {
+  const providers = Object.keys(gateway.providers);
+  return Object.entries(gateway.models).flatMap(([group, model]) =>
+    model.targets.flatMap((target, i) =>
+      providers.includes(target.provider)
+        ? []
+        : [{ path: ['models', group, 'targets', i, 'provider'], message: `unknown provider '${target.provider}'${didYouMean(target.provider, providers)}` }],
+    ),
+  );
+}
+
+function agentReferences(agent: AgentSpec, tools: ReadonlyMap<string, unknown>, gateway: GatewaySpec | undefined): Problem[] {
+  const problems: Problem[] = (agent.tools ?? []).flatMap((tool, i) =>
+    tools.has(tool) ? [] : [{ path: ['tools', i], message: `unknown tool server '${tool}'${didYouMean(tool, tools.keys())}` }],
+  );
+  if (gateway !== undefined && gateway.models[agent.model] === undefined) {
+    const groups = Object.keys(gateway.models);
+    problems.push({ path: ['model'], message: `unknown model group '${agent.model}' (not in gateway.yaml)${didYouMean(agent.model, groups)}` });
+  }
+  return problems;
+}
+
+function workflowReferences(
+  wf: CompiledWorkflow,
+  available: ReadonlySet<StepKind>,
+  known: { agents: ReadonlyMap<string, unknown>; tools: ReadonlyMap<string, unknown>; workflows: ReadonlyMap<string, unknown> },
+): Problem[] {
+  const problems: Problem[] = [];
+  const check = (names: ReadonlyMap<string, unknown>, name: unknown, path: PathSegment[], what: string): void => {
+    if (typeof name === 'string' && !names.has(name)) problems.push({ path, message: `unknown ${what} '${name}'${didYouMean(name, names.keys())}` });
+  };
+  for (const step of wf.steps.values()) {
+    if (!available.has(step.kind)) continue;
+    const at: PathSegment[] = ['steps', step.id, step.kind];
+    if (step.kind === 'agent') check(known.agents, step.config, at, 'agent');
+    if (step.kind === 'workflow') check(known.workflows, step.config, at, 'workflow');
+    if (step.kind === 'tool') check(known.tools, (step.config as { server?: unknown }).server, [...at, 'server'], 'tool server');
+  }
+  return problems;
+}
+
+function fileDiagnostic(file: string, message: string, severity: Diagnostic['severity'] = 'error'): Diagnostic {
+  return { file, line: 0, column: 0, path: '', message, severity };
+}
+
+async function listDir(dir: string): Promise<string[]> {
+  try {
+    return (await readdir(dir, { withFileTypes: true })).filter((entry) => entry.isFile()).map((entry) => entry.name);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw error;
+  }
+}
+
+/** `<sub>/*.yaml|yml`, relative to `dir`, sorted. */
+async function listSpecs(dir: string, sub: string): Promise<string[]> {
+  const names = await listDir(path.join(dir, sub));
+  return names.filter((name) => YAML_FILE.test(name)).sort().map((name) => `${sub}/${name}`);
+}
