@@ -20,6 +20,13 @@ import { retryDelayMs } from './backoff.js';
 import { assertMatches, splitReserved } from './output.js';
 import { buildScope } from './scope.js';
 
+/**
+ * A step whose worker died is re-run at once, even when its retry policy allows a single
+ * attempt, up to this many attempts in all: a crash is not the step's fault, but a step
+ * that takes its worker down every time must still end.
+ */
+export const LEASE_LOSS_ATTEMPTS = 3;
+
 export interface TransitionContext {
   wf: CompiledWorkflow;
   env: NodeJS.ProcessEnv;
@@ -257,11 +264,13 @@ export async function failStep(
   const spec = ctx.wf.steps.get(key.stepId);
   const info = error.toInfo();
   const guard = workerId === null ? { status: ['running'] as const, attempt: key.attempt } : holds(key, workerId);
-  const retry = error.retryable && spec !== undefined && key.attempt < spec.retry.maxAttempts;
+  const lost = attemptStatus === 'lease_expired';
+  const limit = spec === undefined ? 0 : lost ? Math.max(spec.retry.maxAttempts, LEASE_LOSS_ATTEMPTS) : spec.retry.maxAttempts;
+  const retry = error.retryable && key.attempt < limit;
   const patch = retry
     ? {
         status: 'queued' as const,
-        availableAt: ctx.now + retryDelayMs(spec.retry, key.attempt, error.retryAfterMs),
+        availableAt: ctx.now + (lost ? 0 : retryDelayMs(spec!.retry, key.attempt, error.retryAfterMs)),
         error: info,
         state: null,
       }

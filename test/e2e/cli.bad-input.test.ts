@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { RunRecord } from '../../src/types.js';
-import { dbFile, exampleProject, killAll, removeDir, runCli, storeFingerprint, tempDir, type CliResult } from '../helpers/cli.js';
+import { dbFile, exampleProject, killAll, removeDir, runCli, storeFingerprint, tempDir, type CliResult, type StoreFingerprint } from '../helpers/cli.js';
 
 const QUICK = `name: quick
 input:
@@ -39,7 +39,8 @@ beforeAll(async () => {
 
 afterEach(killAll);
 
-afterAll(() => {
+afterAll(async () => {
+  await killAll();
   for (const dir of [withStore, withoutStore, invalid]) removeDir(dir);
 });
 
@@ -72,11 +73,31 @@ const CASES: [string, string[], RegExp][] = [
   ['a worker concurrency of 0', ['start', 'worker', '--concurrency', '0', '--dir', 'DIR'], /'--concurrency <n>' argument '0' is invalid/],
 ];
 
+/** Runs every case (a few at a time; each is its own process) and keeps the results by name. */
+async function runCases(cases: typeof CASES, dir: string): Promise<Map<string, CliResult>> {
+  const results = new Map<string, CliResult>();
+  const queue = [...cases];
+  const lane = async () => {
+    for (let next = queue.shift(); next; next = queue.shift()) {
+      const [name, args] = next;
+      results.set(name, await runCli(args.map((a) => (a === 'DIR' ? dir : a))));
+    }
+  };
+  await Promise.all([lane(), lane(), lane()]);
+  return results;
+}
+
 describe('bad input to a project that has a store', () => {
-  it.each(CASES)('%s exits 2 with a clear message and leaves the store unchanged', async (_name, args, message) => {
-    const before = storeFingerprint(dbFile(withStore));
+  let before: StoreFingerprint;
+  let results: Map<string, CliResult>;
+  beforeAll(async () => {
+    before = storeFingerprint(dbFile(withStore));
+    results = await runCases(CASES, withStore);
+  }, 120_000);
+
+  it.each(CASES)('%s exits 2 with a clear message and leaves the store unchanged', (name, _args, message) => {
     expect(before.runs).toBe(1);
-    expectUsageError(await runCli(args.map((a) => (a === 'DIR' ? withStore : a))), message);
+    expectUsageError(results.get(name)!, message);
     expect(storeFingerprint(dbFile(withStore))).toEqual(before);
   });
 
@@ -101,9 +122,15 @@ describe('bad input to a project that has a store', () => {
 });
 
 describe('bad input before any store exists', () => {
-  const cases = CASES.filter(([, args]) => args.includes('DIR'));
-  it.each(cases)('%s exits 2 and does not create the database file', async (_name, args, message) => {
-    expectUsageError(await runCli(args.map((a) => (a === 'DIR' ? withoutStore : a))), message);
+  // The cases that get past argument parsing to the project or the store.
+  const cases = CASES.filter(([, args]) => args.includes('DIR') && !args.some((a) => /^--(bogus|limit|status|after|timeout|concurrency)$/.test(a)));
+  let results: Map<string, CliResult>;
+  beforeAll(async () => {
+    results = await runCases(cases, withoutStore);
+  }, 120_000);
+
+  it.each(cases)('%s exits 2 and does not create the database file', (name, _args, message) => {
+    expectUsageError(results.get(name)!, message);
     expect(existsSync(dbFile(withoutStore))).toBe(false);
   });
 

@@ -102,7 +102,7 @@ function startWorker(h: Harness): Promise<ChildProcess> {
   h.children.push(child);
   return new Promise((resolve, reject) => {
     let output = '';
-    child.stderr!.on('data', (chunk: Buffer) => {
+    child.stderr.on('data', (chunk: Buffer) => {
       output += chunk.toString();
       if (output.includes('engine started')) resolve(child);
     });
