@@ -12,8 +12,9 @@ import { join, resolve } from 'node:path';
 import { Ajv } from 'ajv';
 import { Type, type Static } from 'typebox';
 import { parse as parseYaml } from 'yaml';
-import type { EngineSettings } from './engine/engine.js';
+import { DEFAULT_ENGINE_SETTINGS, type EngineSettings } from './engine/engine.js';
 import { AgentryError } from './errors.js';
+import { DEFAULT_EXECUTOR_SETTINGS } from './runtime/registry.js';
 import type { ExecutorSettings } from './runtime/types.js';
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
@@ -35,6 +36,14 @@ interface OptionSpec {
   secret?: boolean;
 }
 
+// Defaults of engine and executor settings are theirs; this table only documents them.
+const ENGINE = DEFAULT_ENGINE_SETTINGS;
+const HTTP = DEFAULT_EXECUTOR_SETTINGS.http;
+
+function defaultOf(value: number | boolean, unit?: 'ms'): { default: number | boolean; defaultText: string } {
+  return { default: value, defaultText: `\`${unit === 'ms' && typeof value === 'number' ? formatMs(value) : String(value)}\`` };
+}
+
 export const CONFIG_OPTIONS = {
   projectDir: {
     kind: 'string', env: 'AGENTRY_PROJECT_DIR', flag: '--dir <dir>', default: '.', defaultText: '`.`',
@@ -53,31 +62,31 @@ export const CONFIG_OPTIONS = {
     description: `Log level of the JSON logs on stderr: ${LOG_LEVELS.join(', ')}.`,
   },
   concurrency: {
-    kind: 'integer', env: 'AGENTRY_CONCURRENCY', flag: '--concurrency <n>', yaml: 'engine.concurrency', default: 10, defaultText: '`10`',
+    kind: 'integer', env: 'AGENTRY_CONCURRENCY', flag: '--concurrency <n>', yaml: 'engine.concurrency', ...defaultOf(ENGINE.concurrency),
     description: 'Steps one worker process runs at once (1–1000).',
   },
   leaseTtl: {
-    kind: 'duration', env: 'AGENTRY_LEASE_TTL', yaml: 'engine.lease_ttl', default: '30s', defaultText: '`30s`',
+    kind: 'duration', env: 'AGENTRY_LEASE_TTL', yaml: 'engine.lease_ttl', ...defaultOf(ENGINE.leaseTtlMs, 'ms'),
     description: 'Lease a worker holds on a running step; a hung or dead worker is noticed within it.',
   },
   pollInterval: {
-    kind: 'duration', env: 'AGENTRY_POLL_INTERVAL', yaml: 'engine.poll_interval', default: '1s', defaultText: '`1s`',
+    kind: 'duration', env: 'AGENTRY_POLL_INTERVAL', yaml: 'engine.poll_interval', ...defaultOf(ENGINE.pollIntervalMs, 'ms'),
     description: 'Longest an idle worker waits before looking for due work; also the sweep interval.',
   },
   shutdownGrace: {
-    kind: 'duration', env: 'AGENTRY_SHUTDOWN_GRACE', default: '10s', defaultText: '`10s`',
+    kind: 'duration', env: 'AGENTRY_SHUTDOWN_GRACE', ...defaultOf(ENGINE.shutdownGraceMs, 'ms'),
     description: 'On SIGTERM/SIGINT, how long running steps may finish before they are aborted.',
   },
   httpAllowLinkLocal: {
-    kind: 'boolean', env: 'AGENTRY_HTTP_ALLOW_LINK_LOCAL', yaml: 'http.allow_link_local', default: false, defaultText: '`false`',
+    kind: 'boolean', env: 'AGENTRY_HTTP_ALLOW_LINK_LOCAL', yaml: 'http.allow_link_local', ...defaultOf(HTTP.allowLinkLocal),
     description: '`http` steps may call link-local and cloud metadata addresses (169.254.0.0/16, fe80::/10).',
   },
   httpDefaultTimeout: {
-    kind: 'duration', env: 'AGENTRY_HTTP_DEFAULT_TIMEOUT', yaml: 'http.default_timeout', default: '30s', defaultText: '`30s`',
+    kind: 'duration', env: 'AGENTRY_HTTP_DEFAULT_TIMEOUT', yaml: 'http.default_timeout', ...defaultOf(HTTP.defaultTimeoutMs, 'ms'),
     description: 'Timeout of an `http` step that sets none.',
   },
   httpMaxResponseBytes: {
-    kind: 'integer', env: 'AGENTRY_HTTP_MAX_RESPONSE_BYTES', yaml: 'http.max_response_bytes', default: 1_048_576, defaultText: '`1048576` (1 MiB)',
+    kind: 'integer', env: 'AGENTRY_HTTP_MAX_RESPONSE_BYTES', yaml: 'http.max_response_bytes', ...defaultOf(HTTP.maxResponseBytes),
     description: 'Largest response body an `http` step reads (`max_response_bytes` on a step overrides it).',
   },
 } as const satisfies Record<string, OptionSpec>;

@@ -16,7 +16,7 @@ import type { ExecutorSettings } from '../runtime/types.js';
 import type { CompiledWorkflow } from '../spec/model.js';
 import type { Store } from '../store/store.js';
 import { TERMINAL_RUN_STATUSES, type EventRecord, type RunRecord } from '../types.js';
-import { RunTransitions, type StartRunOptions } from './run-transitions.js';
+import { RunTransitions, type StartRunOptions, type StartedRun } from './run-transitions.js';
 import { Scheduler } from './scheduler.js';
 import { Worker } from './worker.js';
 
@@ -146,6 +146,11 @@ export class Engine {
   }
 
   async startRun(workflow: string, input: unknown, options?: StartRunOptions): Promise<RunRecord> {
+    return (await this.transitions.create(this.workflow(workflow), input, options)).run;
+  }
+
+  /** Like `startRun`, and says whether an idempotency key returned an earlier run. */
+  async startRunIdempotent(workflow: string, input: unknown, options: StartRunOptions): Promise<StartedRun> {
     return this.transitions.create(this.workflow(workflow), input, options);
   }
 

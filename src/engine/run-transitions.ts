@@ -3,10 +3,10 @@
  * says: wake workers when work became due, abort local work of a run that ended.
  */
 import { AgentryError, type ErrorInfo } from '../errors.js';
-import { compileWorkflow } from '../spec/index.js';
+import { compileWorkflow, specHash } from '../spec/index.js';
 import type { CompiledWorkflow, StepKind } from '../spec/model.js';
 import type { StepResult } from '../runtime/types.js';
-import type { RunTx, Store } from '../store/store.js';
+import { IdempotencyKeyUsed, type IdempotencyRecord, type RunTx, type Store } from '../store/store.js';
 import { newId } from '../ids.js';
 import { TERMINAL_RUN_STATUSES, type AttemptKey, type RunRecord, type RunStatus } from '../types.js';
 import {
@@ -36,6 +36,14 @@ export interface RunTransitionsOptions {
 export interface StartRunOptions {
   tenantId?: string;
   priority?: number;
+  /** Starting again with the same key returns the first run instead of a new one. */
+  idempotencyKey?: string;
+}
+
+export interface StartedRun {
+  run: RunRecord;
+  /** True when the idempotency key had been used before and `run` is that first run. */
+  replayed: boolean;
 }
 
 export interface Claim {
@@ -65,14 +73,22 @@ export class RunTransitions {
     return wf;
   }
 
-  async create(wf: CompiledWorkflow, input: unknown, options: StartRunOptions = {}): Promise<RunRecord> {
+  async create(wf: CompiledWorkflow, input: unknown, options: StartRunOptions = {}): Promise<StartedRun> {
+    const tenantId = options.tenantId ?? 'default';
+    const priority = options.priority ?? 0;
+    const key = options.idempotencyKey;
+    const requestHash = specHash({ workflow: wf.name, input: input ?? null, priority });
+    if (key !== undefined) {
+      const existing = await this.o.store.findIdempotencyKey(tenantId, key);
+      if (existing) return this.replay(existing, requestHash);
+    }
     if (wf.inputSchema) assertMatches(wf.inputSchema, input, 'input_invalid', 'run input');
     const now = this.o.now();
     const id = newId('run', now);
     this.compiled.set(wf.hash, wf);
     const run = {
       id,
-      tenantId: options.tenantId ?? 'default',
+      tenantId,
       workflow: wf.name,
       specHash: wf.hash,
       spec: wf.spec,
@@ -80,7 +96,7 @@ export class RunTransitions {
       input: input ?? null,
       output: null,
       error: null,
-      priority: options.priority ?? 0,
+      priority,
       createdAt: now,
       startedAt: null,
       finishedAt: null,
@@ -88,13 +104,36 @@ export class RunTransitions {
     };
     const steps = wf.order.map((stepId) => ({ runId: id, stepId, kind: wf.steps.get(stepId)!.kind, status: 'pending' as const }));
     const effects = newEffects();
-    const created = await this.o.store.createRun(run, steps, async (tx) => {
-      await tx.appendEvent('run.created', { workflow: wf.name, spec_hash: wf.hash, priority: run.priority });
-      await advance(tx, { wf, env: this.o.env, now }, effects);
-      return tx.run;
-    });
-    this.apply(id, effects);
-    return created;
+    try {
+      const created = await this.o.store.createRun(
+        run,
+        steps,
+        async (tx) => {
+          await tx.appendEvent('run.created', { workflow: wf.name, spec_hash: wf.hash, priority });
+          await advance(tx, { wf, env: this.o.env, now }, effects);
+          return tx.run;
+        },
+        key === undefined ? undefined : { key, requestHash },
+      );
+      this.apply(id, effects);
+      return { run: created, replayed: false };
+    } catch (error) {
+      if (error instanceof IdempotencyKeyUsed) return this.replay(error.record, requestHash);
+      throw error;
+    }
+  }
+
+  private async replay(record: IdempotencyRecord, requestHash: string): Promise<StartedRun> {
+    if (record.requestHash !== requestHash) {
+      throw new AgentryError(
+        'idempotency_conflict',
+        `idempotency key '${record.key}' was used for a different request (run ${record.runId})`,
+        { details: { run_id: record.runId } },
+      );
+    }
+    const run = await this.o.store.getRun(record.runId);
+    if (!run) throw new AgentryError('not_found', `run ${record.runId} of idempotency key '${record.key}' no longer exists`);
+    return { run, replayed: true };
   }
 
   startStep(runId: string, stepId: string, workerId: string, leaseExpiresAt: number): Promise<Claim | undefined> {

@@ -93,8 +93,24 @@ function coreTables(dialect: 'sqlite' | 'postgres'): string[] {
   ];
 }
 
+function idempotencyKeys(dialect: 'sqlite' | 'postgres'): string[] {
+  const ts = dialect === 'sqlite' ? 'INTEGER' : 'BIGINT';
+  return [
+    `CREATE TABLE idempotency_keys (
+      tenant_id TEXT NOT NULL,
+      key TEXT NOT NULL,
+      request_hash TEXT NOT NULL,
+      run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+      created_at ${ts} NOT NULL,
+      PRIMARY KEY (tenant_id, key)
+    )`,
+    `CREATE INDEX idempotency_keys_by_created ON idempotency_keys (created_at)`,
+  ];
+}
+
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'runs, steps, attempts, events, workers', sqlite: coreTables('sqlite'), postgres: coreTables('postgres') },
+  { version: 2, name: 'idempotency keys of run starts', sqlite: idempotencyKeys('sqlite'), postgres: idempotencyKeys('postgres') },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS.reduce((max, m) => Math.max(max, m.version), 0);

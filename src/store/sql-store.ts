@@ -19,8 +19,11 @@ import {
   workerFromRow,
   type Row,
 } from './rows.js';
+import { IdempotencyKeyUsed } from './store.js';
 import type {
   AttemptPatch,
+  IdempotencyClaim,
+  IdempotencyRecord,
   DueStep,
   ExpiredLease,
   MigrationReport,
@@ -168,9 +171,13 @@ export class SqlStore implements Store {
     return this.dialect.close(this.db);
   }
 
-  async createRun<T>(run: NewRun, steps: NewStep[], fn: (tx: RunTx) => Promise<T>): Promise<T> {
+  async createRun<T>(run: NewRun, steps: NewStep[], fn: (tx: RunTx) => Promise<T>, idempotency?: IdempotencyClaim): Promise<T> {
     return this.dialect.transaction(this.db, async (trx) => {
       const now = this.now();
+      if (idempotency) {
+        const existing = await this.readIdempotencyKey(trx, run.tenantId, idempotency.key);
+        if (existing) throw new IdempotencyKeyUsed(existing);
+      }
       await sql`INSERT INTO runs (id, tenant_id, workflow, spec_hash, spec, status, input, output, error, priority,
                                   created_at, started_at, finished_at, deadline_at, updated_at, event_seq)
         VALUES (${run.id}, ${run.tenantId}, ${run.workflow}, ${run.specHash}, ${JSON.stringify(run.spec)}, ${run.status},
@@ -180,8 +187,28 @@ export class SqlStore implements Store {
         await sql`INSERT INTO steps (run_id, step_id, kind, status, attempt, priority, updated_at)
           VALUES (${step.runId}, ${step.stepId}, ${step.kind}, ${step.status}, 0, ${run.priority}, ${now})`.execute(trx);
       }
+      if (idempotency) {
+        await sql`INSERT INTO idempotency_keys (tenant_id, key, request_hash, run_id, created_at)
+          VALUES (${run.tenantId}, ${idempotency.key}, ${idempotency.requestHash}, ${run.id}, ${now})`.execute(trx);
+      }
       return fn(new SqlRunTx(trx, { ...run, updatedAt: now, eventSeq: 0 }, this.now));
     });
+  }
+
+  findIdempotencyKey(tenantId: string, key: string): Promise<IdempotencyRecord | undefined> {
+    return this.readIdempotencyKey(this.db, tenantId, key);
+  }
+
+  private async readIdempotencyKey(db: Db, tenantId: string, key: string): Promise<IdempotencyRecord | undefined> {
+    const [row] = await rows(sql`SELECT * FROM idempotency_keys WHERE tenant_id = ${tenantId} AND key = ${key}`, db);
+    if (!row) return undefined;
+    return {
+      tenantId: row.tenant_id as string,
+      key: row.key as string,
+      requestHash: row.request_hash as string,
+      runId: row.run_id as string,
+      createdAt: Number(row.created_at),
+    };
   }
 
   async withRun<T>(runId: string, fn: (tx: RunTx) => Promise<T>): Promise<T | undefined> {

@@ -3,7 +3,7 @@
  * dialect (SQLite for one host, PostgreSQL for many). The engine decides what changes;
  * the store makes each change one transaction.
  */
-import type { ErrorInfo } from '../errors.js';
+import { AgentryError, type ErrorInfo } from '../errors.js';
 import type {
   AttemptKey,
   AttemptRecord,
@@ -98,6 +98,28 @@ export interface ExpiredLease extends AttemptKey {
   leaseOwner: string;
 }
 
+/** A run start made under an `Idempotency-Key`. */
+export interface IdempotencyRecord {
+  tenantId: string;
+  key: string;
+  /** Hash of the request (workflow, input, options) the key was first used with. */
+  requestHash: string;
+  runId: string;
+  createdAt: number;
+}
+
+export interface IdempotencyClaim {
+  key: string;
+  requestHash: string;
+}
+
+/** Thrown by `createRun` when its idempotency key was already used; nothing was created. */
+export class IdempotencyKeyUsed extends AgentryError {
+  constructor(readonly record: IdempotencyRecord) {
+    super('idempotency_conflict', `idempotency key '${record.key}' was already used for run ${record.runId}`);
+  }
+}
+
 export interface WorkerInfo {
   id: string;
   host: string;
@@ -119,8 +141,13 @@ export interface Store {
   ping(): Promise<void>;
   close(): Promise<void>;
 
-  /** Inserts a run and its steps, then lets `fn` make the first transitions, in one transaction. */
-  createRun<T>(run: NewRun, steps: NewStep[], fn: (tx: RunTx) => Promise<T>): Promise<T>;
+  /**
+   * Inserts a run and its steps, then lets `fn` make the first transitions, in one
+   * transaction. With `idempotency`, the key is recorded in the same transaction; a key
+   * already used throws `IdempotencyKeyUsed` and creates nothing.
+   */
+  createRun<T>(run: NewRun, steps: NewStep[], fn: (tx: RunTx) => Promise<T>, idempotency?: IdempotencyClaim): Promise<T>;
+  findIdempotencyKey(tenantId: string, key: string): Promise<IdempotencyRecord | undefined>;
   /** Runs `fn` in a transaction holding the run's lock; undefined when the run does not exist. */
   withRun<T>(runId: string, fn: (tx: RunTx) => Promise<T>): Promise<T | undefined>;
 

@@ -183,6 +183,18 @@ for (const factory of storeFactories) {
       expect((await t.store.listRuns({ limit: 10 })).items).toEqual([]);
     });
 
+    it('returns the first run for a repeated idempotency key and refuses the key for a different request', async () => {
+      t = await startTestEngine(factory, [{ name: 'once', steps: { a: { transform: '{{ input.n }}' } } }], { start: false });
+      const first = await t.engine.startRunIdempotent('once', { n: 1 }, { idempotencyKey: 'abc' });
+      const again = await t.engine.startRunIdempotent('once', { n: 1 }, { idempotencyKey: 'abc' });
+      expect(first.replayed).toBe(false);
+      expect(again).toMatchObject({ replayed: true, run: { id: first.run.id } });
+      await expect(t.engine.startRunIdempotent('once', { n: 2 }, { idempotencyKey: 'abc' })).rejects.toMatchObject({ code: 'idempotency_conflict' });
+      const other = await t.engine.startRunIdempotent('once', { n: 2 }, { idempotencyKey: 'abc', tenantId: 't2' });
+      expect(other.replayed).toBe(false);
+      expect((await t.store.listRuns({ limit: 10 })).items).toHaveLength(1);
+    });
+
     it('fails a step whose template cannot be evaluated, naming the expression', async () => {
       t = await startTestEngine(factory, [{ name: 'badexpr', steps: { a: { transform: '{{ input.missing.deeper }}' } } }]);
       const done = await t.engine.waitForRun((await t.engine.startRun('badexpr', {})).id, { timeoutMs: 10_000 });

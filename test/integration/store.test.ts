@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { openSqliteStore } from '../../src/store/sqlite.js';
 import { LATEST_SCHEMA_VERSION } from '../../src/store/migrations.js';
-import type { NewRun, Store } from '../../src/store/store.js';
+import { IdempotencyKeyUsed, type NewRun, type Store } from '../../src/store/store.js';
 import { AgentryError } from '../../src/errors.js';
 import { storeFactories, tempDir } from '../helpers/store.js';
 
@@ -146,6 +146,16 @@ for (const factory of storeFactories) {
       await store.createRun(newRun('run_done', 1000, { deadlineAt: 2000, status: 'succeeded' }), [], async () => {});
       await store.createRun(newRun('run_ok', 1000, { deadlineAt: 9000 }), [], async () => {});
       expect(await store.overdueRuns(3000, 10)).toEqual(['run_late']);
+    });
+
+    it('records an idempotency key with its run, and refuses the key a second time without creating anything', async () => {
+      await store.createRun(newRun('run_i1', 1000), [], async () => {}, { key: 'k1', requestHash: 'h1' });
+      expect(await store.findIdempotencyKey('default', 'k1')).toMatchObject({ runId: 'run_i1', requestHash: 'h1' });
+      const error = await store.createRun(newRun('run_i2', 1001), [], async () => {}, { key: 'k1', requestHash: 'h2' }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(IdempotencyKeyUsed);
+      expect((error as IdempotencyKeyUsed).record.runId).toBe('run_i1');
+      expect(await store.getRun('run_i2')).toBeUndefined();
+      expect(await store.findIdempotencyKey('other-tenant', 'k1')).toBeUndefined();
     });
 
     it('records workers and their heartbeats', async () => {
