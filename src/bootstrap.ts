@@ -3,7 +3,7 @@
  * Each piece is also exported on its own so a command can check its input against the
  * project before it opens (or creates) the store.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
 import { Engine } from './engine/engine.js';
@@ -44,6 +44,7 @@ export function executorRegistry(): ExecutorRegistry {
 
 /** Loads the project; a project with errors is a `spec_invalid` error listing every diagnostic. */
 export async function loadProjectOrThrow(config: Config, env: NodeJS.ProcessEnv = process.env): Promise<Project> {
+  assertProjectDir(config.projectDir);
   const { project, diagnostics } = await loadProject(config.projectDir, { availableKinds: executorRegistry().kinds(), env });
   const errors = diagnostics.filter((d) => d.severity === 'error');
   if (errors.length > 0) {
@@ -53,6 +54,13 @@ export async function loadProjectOrThrow(config: Config, env: NodeJS.ProcessEnv 
     });
   }
   return project;
+}
+
+/** Throws `invalid_request` unless `dir` is an existing directory. */
+export function assertProjectDir(dir: string): void {
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) {
+    throw new AgentryError('invalid_request', `project directory ${dir} does not exist (create one with \`agentry init\`)`);
+  }
 }
 
 /** True when the store already exists (commands that only read must not create it). */

@@ -201,7 +201,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     profile: r.profile,
     databaseUrl: r.databaseUrl,
     database,
-    logLevel: r.logLevel as LogLevel,
+    logLevel: r.logLevel,
     engine: { concurrency: r.concurrency, leaseTtlMs: r.leaseTtl, pollIntervalMs: r.pollInterval, shutdownGraceMs: r.shutdownGrace },
     http: { allowLinkLocal: r.httpAllowLinkLocal, defaultTimeoutMs: r.httpDefaultTimeout, maxResponseBytes: r.httpMaxResponseBytes },
     sources,

@@ -6,15 +6,18 @@
 export const ERROR_CODES = {
   // request / input
   invalid_request: { status: 400, exit: 2, title: 'Invalid request' },
+  invalid_idempotency_key: { status: 400, exit: 2, title: 'Idempotency-Key is invalid' },
   spec_invalid: { status: 422, exit: 2, title: 'Spec is invalid' },
   input_invalid: { status: 400, exit: 2, title: 'Run input does not match the workflow input schema' },
   unauthorized: { status: 401, exit: 2, title: 'Unauthorized' },
   forbidden: { status: 403, exit: 2, title: 'Forbidden' },
   not_found: { status: 404, exit: 2, title: 'Not found' },
+  method_not_allowed: { status: 405, exit: 2, title: 'Method not allowed' },
   conflict: { status: 409, exit: 2, title: 'Conflict' },
   idempotency_conflict: { status: 409, exit: 2, title: 'Idempotency key reused with a different request' },
   resource_locked: { status: 409, exit: 2, title: 'Resource is locked' },
   payload_too_large: { status: 413, exit: 2, title: 'Payload too large' },
+  unsupported_media_type: { status: 415, exit: 2, title: 'Unsupported media type' },
   rate_limited: { status: 429, exit: 1, title: 'Rate limited' },
   quota_exceeded: { status: 429, exit: 1, title: 'Quota exceeded' },
   budget_exceeded: { status: 402, exit: 1, title: 'Budget exceeded' },

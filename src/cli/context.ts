@@ -59,7 +59,9 @@ export function selfCommand(ctx: CliContext): string {
 /** ` --dir <dir>` when the project is not the current directory (for hints). */
 export function dirHint(ctx: CliContext, config: Config): string {
   const rel = relative(ctx.cwd, config.projectDir);
-  return rel === '' ? '' : ` --dir ${rel.includes(' ') ? JSON.stringify(rel) : rel}`;
+  if (rel === '') return '';
+  const shown = rel.startsWith('..') ? config.projectDir : rel;
+  return ` --dir ${/[\s'"$]/.test(shown) ? JSON.stringify(shown) : shown}`;
 }
 
 // Argument parsers: commander reports their errors as usage errors (exit 2).

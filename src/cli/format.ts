@@ -1,6 +1,4 @@
 /** Small text helpers for terminal output: colours, durations, tables, status symbols. */
-import { inspect } from 'node:util';
-
 export interface Style {
   color: boolean;
 }
@@ -66,7 +64,9 @@ export function table(style: Style, header: string[], rows: string[][]): string 
 
 /** A value as indented JSON (coloured on a terminal). */
 export function formatValue(style: Style, value: unknown, indent = '  '): string {
-  const text = style.color ? inspect(value, { depth: 8, colors: true, breakLength: 100, compact: 3 }) : JSON.stringify(value, null, 2) ?? 'null';
+  const json = JSON.stringify(value, null, 2) ?? 'null';
+  // Keys dim-free, strings green: enough colour to scan, still valid JSON when copied.
+  const text = style.color ? json.replace(/(: |^\s*|\[\s*)("(?:[^"\\]|\\.)*")(?=,?$)/gm, (_m, lead: string, str: string) => `${lead}${paint(style, 'green', str)}`) : json;
   return text
     .split('\n')
     .map((l) => indent + l)

@@ -57,7 +57,7 @@ Docs: docs/cli.md, docs/configuration.md, docs/specs.md`,
 export async function runCli(argv: readonly string[], ctx: CliContext = processContext()): Promise<number> {
   const program = createProgram(ctx);
   try {
-    await program.parseAsync(argv as string[], { from: 'user' });
+    await program.parseAsync(argv, { from: 'user' });
     return ctx.exitCode;
   } catch (error) {
     return reportError(ctx, error);

@@ -73,12 +73,11 @@ export async function watchRun(ctx: CliContext, app: Agentry, run: RunRecord, wf
   out(ctx);
   out(ctx, paint(style, 'bold', 'Where to look'));
   const hints = [
-    [`${cli} runs get ${final.id}${dir}`, 'steps, attempts, durations, errors and outputs'],
-    [`${cli} runs events ${final.id}${dir}`, 'the full history of the run, in order'],
-    [`${cli} runs list${dir}`, 'every run in this store'],
+    ['steps, attempts, durations, errors and outputs', `${cli} runs get ${final.id}${dir}`],
+    ['the full history of the run, in order', `${cli} runs events ${final.id}${dir}`],
+    ['every run in this store', `${cli} runs list${dir}`],
   ];
-  const width = Math.max(...hints.map(([command]) => command?.length ?? 0));
-  for (const [command = '', what = ''] of hints) out(ctx, `  ${command.padEnd(width)}  ${paint(style, 'gray', what)}`);
+  for (const [what, command] of hints) out(ctx, `  ${paint(style, 'gray', `${what}:`)}\n    ${command}`);
   for (const line of options.extraHints ?? []) out(ctx, `  ${line}`);
   if (interrupt.signal.aborted) return 130;
   return final.status === 'succeeded' ? 0 : 1;

@@ -15,6 +15,7 @@ import type { ExecutorRegistry } from '../runtime/registry.js';
 import type { ExecutorSettings } from '../runtime/types.js';
 import type { CompiledWorkflow } from '../spec/model.js';
 import type { Store } from '../store/store.js';
+import { OutageLog } from '../store/transient.js';
 import { TERMINAL_RUN_STATUSES, type EventRecord, type RunRecord } from '../types.js';
 import { RunTransitions, type StartRunOptions, type StartedRun } from './run-transitions.js';
 import { Scheduler } from './scheduler.js';
@@ -49,6 +50,10 @@ export interface EngineOptions {
   workerId?: string;
 }
 
+/** What `start()` runs in this process: the worker pool, the scheduler's sweeps, or both. */
+export const ENGINE_ROLES = ['worker', 'scheduler'] as const;
+export type EngineRole = (typeof ENGINE_ROLES)[number];
+
 export interface WaitOptions {
   timeoutMs?: number;
   /** Called with each new event, in order. */
@@ -65,20 +70,27 @@ export class Engine {
   private readonly now: () => number;
   private worker: Worker | undefined;
   private scheduler: Scheduler | undefined;
+  private started = false;
+  private roles: readonly EngineRole[] = ENGINE_ROLES;
   private heartbeat: NodeJS.Timeout | undefined;
+  private unsubscribeWake: (() => void) | undefined;
   private readonly startedAt: number;
+  private readonly beatOutage: OutageLog;
+  private readonly wakeOutage: OutageLog;
 
   constructor(private readonly o: EngineOptions) {
     this.settings = { ...DEFAULT_ENGINE_SETTINGS, ...o.settings };
     this.now = o.now ?? Date.now;
     this.workerId = o.workerId ?? newId('wrk');
     this.startedAt = this.now();
+    this.beatOutage = new OutageLog(o.logger, 'worker heartbeat');
+    this.wakeOutage = new OutageLog(o.logger, 'publishing a wake-up');
     this.transitions = new RunTransitions({
       store: o.store,
       env: o.env ?? process.env,
       availableKinds: o.executors.kinds(),
       now: this.now,
-      onWake: () => this.notifier.notify(),
+      onWake: () => this.wake(),
       onFinished: (runId, status) =>
         this.worker?.abortRun(runId, new AgentryError('cancelled', `run ended ${status}`)),
     });
@@ -92,13 +104,18 @@ export class Engine {
     return this.o.workflows;
   }
 
-  /** Starts this process's worker pool and scheduler. */
-  async start(): Promise<void> {
-    if (this.worker) return;
+  /** Starts this process's worker pool and scheduler (or only the `roles` given). */
+  async start(options: { roles?: readonly EngineRole[] } = {}): Promise<void> {
+    if (this.started) return;
+    this.started = true;
+    this.roles = options.roles ?? ENGINE_ROLES;
     const { store, logger } = this.o;
+    const runsWorker = this.roles.includes('worker');
+    // Work made due by other processes (PostgreSQL NOTIFY); the worker's poll is the safety net.
+    if (runsWorker) this.unsubscribeWake = store.subscribeWake(() => this.notifier.notify());
     await this.beat();
     this.heartbeat = setInterval(() => void this.beat(), Math.max(100, Math.floor(this.settings.leaseTtlMs / 3)));
-    this.worker = new Worker({
+    if (runsWorker) this.worker = new Worker({
       store,
       transitions: this.transitions,
       executors: this.o.executors,
@@ -111,7 +128,7 @@ export class Engine {
       pollIntervalMs: this.settings.pollIntervalMs,
       now: this.now,
     });
-    this.scheduler = new Scheduler({
+    if (this.roles.includes('scheduler')) this.scheduler = new Scheduler({
       store,
       transitions: this.transitions,
       logger,
@@ -119,19 +136,25 @@ export class Engine {
       now: this.now,
       workerTtlMs: this.settings.leaseTtlMs * 3,
     });
-    this.worker.start();
-    this.scheduler.start();
-    logger.info({ worker: this.workerId, concurrency: this.settings.concurrency, store: store.location }, 'engine started');
+    this.worker?.start();
+    this.scheduler?.start();
+    logger.info(
+      { worker: this.workerId, roles: this.roles, concurrency: this.settings.concurrency, store: store.location },
+      'engine started',
+    );
   }
 
   /** Stops claiming work, lets running attempts finish within the grace period, then stops. */
   async stop(graceMs = this.settings.shutdownGraceMs): Promise<void> {
     clearInterval(this.heartbeat);
+    this.unsubscribeWake?.();
+    this.unsubscribeWake = undefined;
     await this.scheduler?.stop();
     await this.worker?.stop(graceMs);
-    if (this.worker) await this.o.store.removeWorker(this.workerId).catch(() => undefined);
+    if (this.started) await this.o.store.removeWorker(this.workerId).catch(() => undefined);
     this.worker = undefined;
     this.scheduler = undefined;
+    this.started = false;
   }
 
   /** Runs attempts now (running or not): what a worker pool in this process is doing. */
@@ -185,17 +208,29 @@ export class Engine {
     }
   }
 
+  /** Work became due: wake this process's workers now, and other processes' through the store. */
+  private wake(): void {
+    this.notifier.notify();
+    this.o.store.publishWake().then(
+      () => this.wakeOutage.ok(),
+      (error: unknown) => this.wakeOutage.failed(error),
+    );
+  }
+
   private async beat(): Promise<void> {
     await this.o.store
       .upsertWorker({
         id: this.workerId,
         host: hostname(),
         pid: process.pid,
-        roles: ['worker', 'scheduler'],
+        roles: [...this.roles],
         concurrency: this.settings.concurrency,
         startedAt: this.startedAt,
         heartbeatAt: this.now(),
       })
-      .catch((error: unknown) => this.o.logger.warn({ err: error }, 'worker heartbeat failed'));
+      .then(
+        () => this.beatOutage.ok(),
+        (error: unknown) => this.beatOutage.failed(error),
+      );
   }
 }

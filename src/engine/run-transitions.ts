@@ -6,7 +6,7 @@ import { AgentryError, type ErrorInfo } from '../errors.js';
 import { compileWorkflow, specHash } from '../spec/index.js';
 import type { CompiledWorkflow, StepKind } from '../spec/model.js';
 import type { StepResult } from '../runtime/types.js';
-import { IdempotencyKeyUsed, type IdempotencyRecord, type RunTx, type Store } from '../store/store.js';
+import { IdempotencyKeyUsed, type IdempotencyRecord, type RunTx, type Store, type WithRunOptions } from '../store/store.js';
 import { newId } from '../ids.js';
 import { TERMINAL_RUN_STATUSES, type AttemptKey, type RunRecord, type RunStatus } from '../types.js';
 import {
@@ -136,13 +136,21 @@ export class RunTransitions {
     return { run, replayed: true };
   }
 
+  /**
+   * Claims a due step for `workerId`. Undefined when it is not due any more, or when another
+   * transaction holds its run (the claim does not wait: the worker tries other work).
+   */
   startStep(runId: string, stepId: string, workerId: string, leaseExpiresAt: number): Promise<Claim | undefined> {
-    return this.transact(runId, async (tx, ctx, effects) => {
-      const started = await startStep(tx, ctx, stepId, workerId, leaseExpiresAt, effects);
-      if (!started) return undefined;
-      const spec = ctx.wf.steps.get(stepId)!;
-      return { ...started, kind: spec.kind, workflow: ctx.wf.name, timeoutMs: spec.timeoutMs };
-    });
+    return this.transact(
+      runId,
+      async (tx, ctx, effects) => {
+        const started = await startStep(tx, ctx, stepId, workerId, leaseExpiresAt, effects);
+        if (!started) return undefined;
+        const spec = ctx.wf.steps.get(stepId)!;
+        return { ...started, kind: spec.kind, workflow: ctx.wf.name, timeoutMs: spec.timeoutMs };
+      },
+      { skipLocked: true },
+    );
   }
 
   completeStep(key: AttemptKey, workerId: string, result: StepResult): Promise<boolean | undefined> {
@@ -188,10 +196,16 @@ export class RunTransitions {
   private async transact<T>(
     runId: string,
     fn: (tx: RunTx, ctx: TransitionContext, effects: TransitionEffects) => Promise<T>,
+    options?: WithRunOptions,
   ): Promise<T | undefined> {
-    const effects = newEffects();
-    const result = await this.o.store.withRun(runId, (tx) =>
-      fn(tx, { wf: this.workflowOf(tx.run), env: this.o.env, now: this.o.now() }, effects),
+    let effects = newEffects();
+    const result = await this.o.store.withRun(
+      runId,
+      (tx) => {
+        effects = newEffects(); // a retried transaction starts over
+        return fn(tx, { wf: this.workflowOf(tx.run), env: this.o.env, now: this.o.now() }, effects);
+      },
+      options,
     );
     this.apply(runId, effects);
     return result;

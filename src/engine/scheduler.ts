@@ -6,6 +6,7 @@
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { Store } from '../store/store.js';
+import { OutageLog } from '../store/transient.js';
 import type { RunTransitions } from './run-transitions.js';
 
 export interface SchedulerOptions {
@@ -32,14 +33,21 @@ function processAlive(pid: number): boolean {
 export class Scheduler {
   private timer: NodeJS.Timeout | undefined;
   private sweeping: Promise<void> | undefined;
+  private readonly outage: OutageLog;
 
-  constructor(private readonly o: SchedulerOptions) {}
+  constructor(private readonly o: SchedulerOptions) {
+    this.outage = new OutageLog(o.logger, 'scheduler sweep');
+  }
 
   start(): void {
     const tick = () => {
+      // While the database is down each tick fails; the outage is logged once, and the
+      // sweeps resume on their own when it is back.
       this.sweeping = this.sweep()
-        .then(() => undefined)
-        .catch((error: unknown) => this.o.logger.error({ err: error }, 'scheduler sweep failed'))
+        .then(
+          () => this.outage.ok(),
+          (error: unknown) => this.outage.failed(error),
+        )
         .finally(() => {
           if (this.timer !== undefined) this.timer = setTimeout(tick, this.o.intervalMs);
         });

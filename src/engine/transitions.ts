@@ -240,7 +240,7 @@ export async function completeStep(
   }
   const done = await tx.updateStep(
     key.stepId,
-    { status: 'succeeded', output, meta: merged, state: null, leaseOwner: null, leaseExpiresAt: null, finishedAt: ctx.now },
+    { status: 'succeeded', output, meta: merged, error: null, state: null, leaseOwner: null, leaseExpiresAt: null, finishedAt: ctx.now },
     holds(key, workerId),
   );
   if (!done) return false;

@@ -8,6 +8,7 @@ import type { Notifier } from '../queue/notifier.js';
 import type { ExecutorSettings, StepResult } from '../runtime/types.js';
 import type { ExecutorRegistry } from '../runtime/registry.js';
 import type { Store } from '../store/store.js';
+import { OutageLog, isTransient, withRetry } from '../store/transient.js';
 import type { AttemptKey } from '../types.js';
 import type { StepKind } from '../spec/model.js';
 import type { RunTransitions } from './run-transitions.js';
@@ -24,7 +25,15 @@ export interface WorkerOptions {
   leaseTtlMs: number;
   pollIntervalMs: number;
   now: () => number;
+  /**
+   * How long a finished attempt's result is retried while the database is unreachable
+   * (default 60 s, longer than a typical database restart). Past it the result is dropped,
+   * the lease lapses and the step runs again.
+   */
+  recordRetryMs?: number;
 }
+
+export const DEFAULT_RECORD_RETRY_MS = 60_000;
 
 interface InFlight {
   key: AttemptKey;
@@ -48,8 +57,13 @@ export class Worker {
   private readonly stopping = new AbortController();
   private loop: Promise<void> | undefined;
   private heartbeat: NodeJS.Timeout | undefined;
+  private readonly claimOutage: OutageLog;
+  private readonly renewOutage: OutageLog;
 
-  constructor(private readonly o: WorkerOptions) {}
+  constructor(private readonly o: WorkerOptions) {
+    this.claimOutage = new OutageLog(o.logger, 'claiming steps');
+    this.renewOutage = new OutageLog(o.logger, 'renewing leases');
+  }
 
   get activeCount(): number {
     return this.inflight.size;
@@ -83,20 +97,28 @@ export class Worker {
     const { store, notifier, now } = this.o;
     while (!this.stopping.signal.aborted) {
       let claimed = 0;
+      let missed = 0;
+      let failed = false;
       try {
         const free = this.o.concurrency - this.inflight.size;
         if (free > 0) {
           for (const due of await store.dueSteps(now(), free)) {
             if (this.inflight.has(keyOf(due))) continue;
             if (await this.claim(due.runId, due.stepId)) claimed++;
+            else missed++;
           }
         }
+        this.claimOutage.ok();
       } catch (error) {
-        this.o.logger.error({ err: error }, 'claiming steps failed');
+        // Database down: logged once per outage; the loop keeps polling until it is back.
+        this.claimOutage.failed(error);
+        failed = true;
       }
       if (claimed > 0 && this.inflight.size < this.o.concurrency) continue;
-      const next = this.inflight.size < this.o.concurrency ? await store.nextDueAt().catch(() => null) : null;
-      const waitMs = next === null ? this.o.pollIntervalMs : Math.min(this.o.pollIntervalMs, next - now());
+      const next = !failed && this.inflight.size < this.o.concurrency ? await store.nextDueAt().catch(() => null) : null;
+      let waitMs = next === null ? this.o.pollIntervalMs : Math.min(this.o.pollIntervalMs, next - now());
+      // Every candidate was taken by, or locked by, another worker: pause briefly instead of spinning.
+      if (missed > 0 && claimed === 0) waitMs = Math.max(waitMs, 5 + Math.random() * 20);
       await notifier.wait(waitMs, this.stopping.signal);
     }
   }
@@ -161,8 +183,29 @@ export class Worker {
     if (failure && signal.aborted) {
       failure = new AgentryError('step_timeout', `step ${key.stepId} took longer than ${timeoutMs} ms`, { retryable: true });
     }
-    if (failure) await transitions.failStep(key, workerId, failure);
-    else if (result) await transitions.completeStep(key, workerId, result);
+    const outcome = failure;
+    const done = result;
+    if (!outcome && !done) return;
+    // The result must not be lost to a database restart: retry recording it (each try is
+    // guarded by the lease, so a try whose commit was cut off cannot apply twice). Give up
+    // when the lease is lost or after `recordRetryMs`; then the step runs again.
+    let warned = false;
+    await withRetry(
+      () => (outcome ? transitions.failStep(key, workerId, outcome) : transitions.completeStep(key, workerId, done!)),
+      {
+        attempts: Infinity,
+        baseMs: 200,
+        maxMs: 5_000,
+        deadlineMs: this.o.recordRetryMs ?? DEFAULT_RECORD_RETRY_MS,
+        retryIf: isTransient,
+        signal: controller.signal,
+        onRetry: (error) => {
+          if (!warned) logger.warn({ err: error }, 'recording the step result failed; retrying until the database is back');
+          warned = true;
+        },
+      },
+    );
+    if (warned) logger.info('step result recorded after the database came back');
   }
 
   private async renewLeases(): Promise<void> {
@@ -180,8 +223,9 @@ export class Worker {
           e.controller.abort(new AgentryError('lease_expired', 'lease lost: the step was cancelled or re-assigned'));
         }
       }
+      this.renewOutage.ok();
     } catch (error) {
-      this.o.logger.warn({ err: error }, 'renewing leases failed');
+      this.renewOutage.failed(error);
     }
   }
 }

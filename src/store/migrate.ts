@@ -1,6 +1,7 @@
 /** Applies pending migrations, each in its own transaction, under the dialect's migration lock. */
 import { sql } from 'kysely';
 import { AgentryError } from '../errors.js';
+import { isTransient } from './transient.js';
 import { LATEST_SCHEMA_VERSION, MIGRATIONS } from './migrations.js';
 import type { Db, SqlDialect } from './sql-store.js';
 import type { MigrationReport, SchemaState } from './store.js';
@@ -33,19 +34,23 @@ export function schemaTooNew(current: number): AgentryError {
 export async function runMigrations(db: Db, dialect: SqlDialect): Promise<MigrationReport> {
   const applied: number[] = [];
   let current = 0;
-  await CREATE_TABLE.execute(db);
-  await dialect.withMigrationLock(db, async () => {
-    current = await currentVersion(db);
+  // Everything under the lock, on the lock's connection: ten processes starting together
+  // create the table and apply each migration once.
+  await dialect.withMigrationLock(db, async (conn) => {
+    await CREATE_TABLE.execute(conn);
+    current = await currentVersion(conn);
     if (current > LATEST_SCHEMA_VERSION) throw schemaTooNew(current);
     for (const migration of MIGRATIONS) {
       if (migration.version <= current) continue;
       try {
-        await dialect.transaction(db, async (trx) => {
+        await dialect.transaction(conn, async (trx) => {
           for (const statement of migration[dialect.kind]) await sql.raw(statement).execute(trx);
           await sql`INSERT INTO schema_migrations (version, name, applied_at)
             VALUES (${migration.version}, ${migration.name}, ${Date.now()})`.execute(trx);
         });
       } catch (error) {
+        // The database went away: nothing was applied, and trying again later may succeed.
+        if (isTransient(error)) throw error;
         throw new AgentryError(
           'migration_failed',
           `migration ${migration.version} (${migration.name}) failed: ${(error as Error).message}; ` +

@@ -108,9 +108,13 @@ function idempotencyKeys(dialect: 'sqlite' | 'postgres'): string[] {
   ];
 }
 
+/** `nextDueAt` (how long an idle worker may sleep) reads the earliest due time without a sort. */
+const NEXT_DUE_INDEX = `CREATE INDEX steps_next_due ON steps (available_at) WHERE status IN ('queued', 'waiting')`;
+
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'runs, steps, attempts, events, workers', sqlite: coreTables('sqlite'), postgres: coreTables('postgres') },
   { version: 2, name: 'idempotency keys of run starts', sqlite: idempotencyKeys('sqlite'), postgres: idempotencyKeys('postgres') },
+  { version: 3, name: 'index of the next due step', sqlite: [NEXT_DUE_INDEX], postgres: [NEXT_DUE_INDEX] },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS.reduce((max, m) => Math.max(max, m.version), 0);

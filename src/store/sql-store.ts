@@ -20,6 +20,7 @@ import {
   type Row,
 } from './rows.js';
 import { IdempotencyKeyUsed } from './store.js';
+import { isCommitUnknown, isTransient, storeUnavailable, withRetry, type RetryOptions } from './transient.js';
 import type {
   AttemptPatch,
   IdempotencyClaim,
@@ -38,6 +39,7 @@ import type {
   StepPatch,
   Store,
   StoreKind,
+  WithRunOptions,
   WorkerInfo,
 } from './store.js';
 
@@ -46,14 +48,26 @@ export type Db = Kysely<{}>;
 
 export interface SqlDialect {
   readonly kind: StoreKind;
-  /** Runs `fn` in a write transaction (SQLite: BEGIN IMMEDIATE; PostgreSQL: BEGIN). */
+  /**
+   * Runs `fn` in a write transaction (SQLite: BEGIN IMMEDIATE; PostgreSQL: BEGIN) on one
+   * connection. A failure while COMMIT is in flight is thrown as `commitUnknown`.
+   */
   transaction<T>(db: Db, fn: (trx: Db) => Promise<T>): Promise<T>;
   /** Appended to the SELECT that locks a run row (`FOR UPDATE` on PostgreSQL). */
   readonly lockSuffix: string;
-  /** Appended to the due-steps SELECT (`FOR UPDATE SKIP LOCKED` on PostgreSQL). */
+  /** Appended instead when the caller will not wait for it (`FOR UPDATE SKIP LOCKED`). */
   readonly skipLockedSuffix: string;
-  /** Serialises migrations across processes (advisory lock on PostgreSQL). */
-  withMigrationLock<T>(db: Db, fn: (trx: Db) => Promise<T>): Promise<T>;
+  /** How statements and transactions that fail transiently are retried (none: one try). */
+  readonly retry?: Pick<RetryOptions, 'attempts' | 'baseMs' | 'maxMs'>;
+  /**
+   * Serialises migrations across processes (advisory lock on PostgreSQL); `fn` gets the
+   * connection to run them on (each migration still in its own transaction).
+   */
+  withMigrationLock<T>(db: Db, fn: (conn: Db) => Promise<T>): Promise<T>;
+  /** One statement for the whole batch, where the dialect can (`unnest` on PostgreSQL). */
+  renewLeases?(db: Db, workerId: string, keys: AttemptKey[], expiresAt: number): Promise<AttemptKey[]>;
+  publishWake(db: Db): Promise<void>;
+  subscribeWake(fn: () => void): () => void;
   close(db: Db): Promise<void>;
 }
 
@@ -78,11 +92,23 @@ function assignments(
 }
 
 class SqlRunTx implements RunTx {
+  /** `run.eventSeq` as the database has it; events since are written by `flush`. */
+  private storedSeq: number;
+
   constructor(
     private readonly trx: Db,
     public run: RunRecord,
     private readonly now: () => number,
-  ) {}
+  ) {
+    this.storedSeq = run.eventSeq;
+  }
+
+  /** Writes what is kept in memory until the end of the transaction (the run's event counter). */
+  async flush(): Promise<void> {
+    if (this.run.eventSeq === this.storedSeq) return;
+    await sql`UPDATE runs SET event_seq = ${this.run.eventSeq} WHERE id = ${this.run.id}`.execute(this.trx);
+    this.storedSeq = this.run.eventSeq;
+  }
 
   async steps(): Promise<StepRecord[]> {
     const result = await rows(sql`SELECT * FROM steps WHERE run_id = ${this.run.id} ORDER BY step_id`, this.trx);
@@ -92,7 +118,9 @@ class SqlRunTx implements RunTx {
   async updateRun(patch: RunPatch): Promise<void> {
     const sets = assignments(patch, RUN_COLUMNS);
     const now = this.now();
-    await sql`UPDATE runs SET ${sql.join([...sets, sql`updated_at = ${now}`])} WHERE id = ${this.run.id}`.execute(this.trx);
+    const seq = this.run.eventSeq;
+    await sql`UPDATE runs SET ${sql.join([...sets, sql`updated_at = ${now}`, sql`event_seq = ${seq}`])} WHERE id = ${this.run.id}`.execute(this.trx);
+    this.storedSeq = seq;
     this.run = { ...this.run, ...patch, updatedAt: now };
   }
 
@@ -123,7 +151,6 @@ class SqlRunTx implements RunTx {
   async appendEvent(type: EventType, data: Record<string, unknown> = {}, stepId: string | null = null): Promise<EventRecord> {
     const seq = this.run.eventSeq + 1;
     const at = this.now();
-    await sql`UPDATE runs SET event_seq = ${seq} WHERE id = ${this.run.id}`.execute(this.trx);
     await sql`INSERT INTO events (run_id, seq, type, step_id, data, at)
       VALUES (${this.run.id}, ${seq}, ${type}, ${stepId}, ${JSON.stringify(data)}, ${at})`.execute(this.trx);
     this.run = { ...this.run, eventSeq: seq };
@@ -143,8 +170,16 @@ function decodeCursor(cursor: string): { createdAt: number; id: string } {
   return { createdAt, id: text.slice(at + 1) };
 }
 
+/** A unique violation of the idempotency key (another start with the same key committed first). */
+function isIdempotencyKeyConflict(error: unknown): boolean {
+  const e = error as { code?: unknown; table?: unknown; message?: unknown } | null;
+  if (e?.code === '23505') return e.table === 'idempotency_keys';
+  return typeof e?.code === 'string' && e.code.startsWith('SQLITE_CONSTRAINT') && String(e.message).includes('idempotency_keys');
+}
+
 export class SqlStore implements Store {
   readonly kind: StoreKind;
+  private readonly retryOptions: RetryOptions;
 
   constructor(
     private readonly db: Db,
@@ -153,6 +188,28 @@ export class SqlStore implements Store {
     private readonly now: () => number = Date.now,
   ) {
     this.kind = dialect.kind;
+    this.retryOptions = {
+      ...(dialect.retry ?? { attempts: 1, baseMs: 0, maxMs: 0 }),
+      // A transaction whose COMMIT was cut off may have been applied: not ours to repeat.
+      retryIf: (error) => isTransient(error) && !isCommitUnknown(error),
+    };
+  }
+
+  /** Runs `fn` with the dialect's retries; a transient failure that outlasts them is `store_unavailable`. */
+  private async retrying<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await withRetry(fn, this.retryOptions);
+    } catch (error) {
+      throw isTransient(error) ? storeUnavailable(error, this.location.replace(/^[a-z]+:/, '')) : error;
+    }
+  }
+
+  private read(query: RawBuilder<unknown>): Promise<Row[]> {
+    return this.retrying(() => rows(query, this.db));
+  }
+
+  private transact<T>(fn: (trx: Db) => Promise<T>): Promise<T> {
+    return this.retrying(() => this.dialect.transaction(this.db, fn));
   }
 
   migrate(): Promise<MigrationReport> {
@@ -172,31 +229,44 @@ export class SqlStore implements Store {
   }
 
   async createRun<T>(run: NewRun, steps: NewStep[], fn: (tx: RunTx) => Promise<T>, idempotency?: IdempotencyClaim): Promise<T> {
-    return this.dialect.transaction(this.db, async (trx) => {
-      const now = this.now();
-      if (idempotency) {
-        const existing = await this.readIdempotencyKey(trx, run.tenantId, idempotency.key);
+    try {
+      return await this.transact(async (trx) => {
+        const now = this.now();
+        if (idempotency) {
+          const existing = await this.readIdempotencyKey(trx, run.tenantId, idempotency.key);
+          if (existing) throw new IdempotencyKeyUsed(existing);
+        }
+        await sql`INSERT INTO runs (id, tenant_id, workflow, spec_hash, spec, status, input, output, error, priority,
+                                    created_at, started_at, finished_at, deadline_at, updated_at, event_seq)
+          VALUES (${run.id}, ${run.tenantId}, ${run.workflow}, ${run.specHash}, ${JSON.stringify(run.spec)}, ${run.status},
+                  ${JSON.stringify(run.input ?? null)}, ${toJson(run.output)}, ${toJson(run.error)}, ${run.priority},
+                  ${run.createdAt}, ${run.startedAt}, ${run.finishedAt}, ${run.deadlineAt}, ${now}, 0)`.execute(trx);
+        if (steps.length > 0) {
+          const values = steps.map((step) => sql`(${step.runId}, ${step.stepId}, ${step.kind}, ${step.status}, 0, ${run.priority}, ${now})`);
+          await sql`INSERT INTO steps (run_id, step_id, kind, status, attempt, priority, updated_at) VALUES ${sql.join(values)}`.execute(trx);
+        }
+        if (idempotency) {
+          await sql`INSERT INTO idempotency_keys (tenant_id, key, request_hash, run_id, created_at)
+            VALUES (${run.tenantId}, ${idempotency.key}, ${idempotency.requestHash}, ${run.id}, ${now})`.execute(trx);
+        }
+        const tx = new SqlRunTx(trx, { ...run, updatedAt: now, eventSeq: 0 }, this.now);
+        const result = await fn(tx);
+        await tx.flush();
+        return result;
+      });
+    } catch (error) {
+      // Another start with the same key committed between our check and our insert; the
+      // transaction rolled back, so read what the winner recorded.
+      if (idempotency && isIdempotencyKeyConflict(error)) {
+        const existing = await this.findIdempotencyKey(run.tenantId, idempotency.key);
         if (existing) throw new IdempotencyKeyUsed(existing);
       }
-      await sql`INSERT INTO runs (id, tenant_id, workflow, spec_hash, spec, status, input, output, error, priority,
-                                  created_at, started_at, finished_at, deadline_at, updated_at, event_seq)
-        VALUES (${run.id}, ${run.tenantId}, ${run.workflow}, ${run.specHash}, ${JSON.stringify(run.spec)}, ${run.status},
-                ${JSON.stringify(run.input ?? null)}, ${toJson(run.output)}, ${toJson(run.error)}, ${run.priority},
-                ${run.createdAt}, ${run.startedAt}, ${run.finishedAt}, ${run.deadlineAt}, ${now}, 0)`.execute(trx);
-      for (const step of steps) {
-        await sql`INSERT INTO steps (run_id, step_id, kind, status, attempt, priority, updated_at)
-          VALUES (${step.runId}, ${step.stepId}, ${step.kind}, ${step.status}, 0, ${run.priority}, ${now})`.execute(trx);
-      }
-      if (idempotency) {
-        await sql`INSERT INTO idempotency_keys (tenant_id, key, request_hash, run_id, created_at)
-          VALUES (${run.tenantId}, ${idempotency.key}, ${idempotency.requestHash}, ${run.id}, ${now})`.execute(trx);
-      }
-      return fn(new SqlRunTx(trx, { ...run, updatedAt: now, eventSeq: 0 }, this.now));
-    });
+      throw error;
+    }
   }
 
   findIdempotencyKey(tenantId: string, key: string): Promise<IdempotencyRecord | undefined> {
-    return this.readIdempotencyKey(this.db, tenantId, key);
+    return this.retrying(() => this.readIdempotencyKey(this.db, tenantId, key));
   }
 
   private async readIdempotencyKey(db: Db, tenantId: string, key: string): Promise<IdempotencyRecord | undefined> {
@@ -211,30 +281,33 @@ export class SqlStore implements Store {
     };
   }
 
-  async withRun<T>(runId: string, fn: (tx: RunTx) => Promise<T>): Promise<T | undefined> {
-    return this.dialect.transaction(this.db, async (trx) => {
-      const found = await rows(sql`SELECT * FROM runs WHERE id = ${runId} ${sql.raw(this.dialect.lockSuffix)}`, trx);
+  async withRun<T>(runId: string, fn: (tx: RunTx) => Promise<T>, options: WithRunOptions = {}): Promise<T | undefined> {
+    const lock = options.skipLocked ? this.dialect.skipLockedSuffix : this.dialect.lockSuffix;
+    return this.transact(async (trx) => {
+      const found = await rows(sql`SELECT * FROM runs WHERE id = ${runId} ${sql.raw(lock)}`, trx);
       const row = found[0];
       if (!row) return undefined;
-      return fn(new SqlRunTx(trx, runFromRow(row), this.now));
+      const tx = new SqlRunTx(trx, runFromRow(row), this.now);
+      const result = await fn(tx);
+      await tx.flush();
+      return result;
     });
   }
 
   async dueSteps(now: number, limit: number): Promise<DueStep[]> {
-    const result = await rows(
+    const result = await this.read(
       sql`SELECT run_id, step_id FROM steps
           WHERE status IN ('queued', 'waiting') AND available_at <= ${now}
           ORDER BY priority DESC, available_at
           LIMIT ${limit}`,
-      this.db,
     );
     return result.map((r) => ({ runId: r.run_id as string, stepId: r.step_id as string }));
   }
 
   async nextDueAt(): Promise<number | null> {
-    const result = await rows(
-      sql`SELECT MIN(available_at) AS due FROM steps WHERE status IN ('queued', 'waiting')`,
-      this.db,
+    const result = await this.read(
+      sql`SELECT available_at AS due FROM steps WHERE status IN ('queued', 'waiting') AND available_at IS NOT NULL
+          ORDER BY available_at LIMIT 1`,
     );
     const due = result[0]?.due;
     return due === null || due === undefined ? null : Number(due);
@@ -242,24 +315,25 @@ export class SqlStore implements Store {
 
   async renewLeases(workerId: string, keys: AttemptKey[], expiresAt: number): Promise<AttemptKey[]> {
     if (keys.length === 0) return [];
-    const held: AttemptKey[] = [];
-    await this.dialect.transaction(this.db, async (trx) => {
+    const dialect = this.dialect;
+    if (dialect.renewLeases) return this.retrying(() => dialect.renewLeases!(this.db, workerId, keys, expiresAt));
+    return this.transact(async (trx) => {
+      const held: AttemptKey[] = [];
       for (const key of keys) {
         const result = await sql`UPDATE steps SET lease_expires_at = ${expiresAt}
           WHERE run_id = ${key.runId} AND step_id = ${key.stepId} AND attempt = ${key.attempt}
             AND status = 'running' AND lease_owner = ${workerId}`.execute(trx);
         if (Number(result.numAffectedRows ?? 0) > 0) held.push(key);
       }
+      return held;
     });
-    return held;
   }
 
   async expiredLeases(now: number, limit: number): Promise<ExpiredLease[]> {
-    const result = await rows(
+    const result = await this.read(
       sql`SELECT run_id, step_id, attempt, lease_owner FROM steps
           WHERE status = 'running' AND lease_expires_at < ${now}
           ORDER BY lease_expires_at LIMIT ${limit}`,
-      this.db,
     );
     return result.map((r) => ({
       runId: r.run_id as string,
@@ -270,25 +344,31 @@ export class SqlStore implements Store {
   }
 
   async leasesOf(workerId: string): Promise<AttemptKey[]> {
-    const result = await rows(
+    const result = await this.read(
       sql`SELECT run_id, step_id, attempt FROM steps WHERE status = 'running' AND lease_owner = ${workerId}`,
-      this.db,
     );
     return result.map((r) => ({ runId: r.run_id as string, stepId: r.step_id as string, attempt: Number(r.attempt) }));
   }
 
   async overdueRuns(now: number, limit: number): Promise<string[]> {
-    const result = await rows(
+    const result = await this.read(
       sql`SELECT id FROM runs
           WHERE deadline_at IS NOT NULL AND deadline_at < ${now} AND status IN ('queued', 'running', 'waiting')
           ORDER BY deadline_at LIMIT ${limit}`,
-      this.db,
     );
     return result.map((r) => r.id as string);
   }
 
+  publishWake(): Promise<void> {
+    return this.dialect.publishWake(this.db);
+  }
+
+  subscribeWake(fn: () => void): () => void {
+    return this.dialect.subscribeWake(fn);
+  }
+
   async getRun(id: string): Promise<RunRecord | undefined> {
-    const result = await rows(sql`SELECT * FROM runs WHERE id = ${id}`, this.db);
+    const result = await this.read(sql`SELECT * FROM runs WHERE id = ${id}`);
     return result[0] ? runFromRow(result[0]) : undefined;
   }
 
@@ -300,12 +380,12 @@ export class SqlStore implements Store {
     if (query.createdBefore !== undefined) where.push(sql`created_at < ${query.createdBefore}`);
     if (query.cursor) {
       const c = decodeCursor(query.cursor);
-      where.push(sql`(created_at < ${c.createdAt} OR (created_at = ${c.createdAt} AND id < ${c.id}))`);
+      // A row comparison, so that the (created_at DESC, id DESC) indexes bound the scan.
+      where.push(sql`(created_at, id) < (${c.createdAt}, ${c.id})`);
     }
-    const result = await rows(
+    const result = await this.read(
       sql`SELECT * FROM runs WHERE ${sql.join(where, sql` AND `)}
           ORDER BY created_at DESC, id DESC LIMIT ${query.limit + 1}`,
-      this.db,
     );
     const items = result.slice(0, query.limit).map(runFromRow);
     const last = items[items.length - 1];
@@ -313,39 +393,33 @@ export class SqlStore implements Store {
   }
 
   async getSteps(runId: string): Promise<StepRecord[]> {
-    const result = await rows(sql`SELECT * FROM steps WHERE run_id = ${runId} ORDER BY step_id`, this.db);
+    const result = await this.read(sql`SELECT * FROM steps WHERE run_id = ${runId} ORDER BY step_id`);
     return result.map(stepFromRow);
   }
 
   async listAttempts(runId: string, stepId?: string): Promise<AttemptRecord[]> {
     const byStep = stepId === undefined ? sql`` : sql`AND step_id = ${stepId}`;
-    const result = await rows(
-      sql`SELECT * FROM attempts WHERE run_id = ${runId} ${byStep} ORDER BY step_id, attempt`,
-      this.db,
-    );
+    const result = await this.read(sql`SELECT * FROM attempts WHERE run_id = ${runId} ${byStep} ORDER BY step_id, attempt`);
     return result.map(attemptFromRow);
   }
 
   async listEvents(runId: string, afterSeq: number, limit: number): Promise<EventRecord[]> {
-    const result = await rows(
-      sql`SELECT * FROM events WHERE run_id = ${runId} AND seq > ${afterSeq} ORDER BY seq LIMIT ${limit}`,
-      this.db,
-    );
+    const result = await this.read(sql`SELECT * FROM events WHERE run_id = ${runId} AND seq > ${afterSeq} ORDER BY seq LIMIT ${limit}`);
     return result.map(eventFromRow);
   }
 
   async upsertWorker(w: WorkerInfo): Promise<void> {
-    await sql`INSERT INTO workers (id, host, pid, roles, concurrency, started_at, heartbeat_at)
+    await this.read(sql`INSERT INTO workers (id, host, pid, roles, concurrency, started_at, heartbeat_at)
       VALUES (${w.id}, ${w.host}, ${w.pid}, ${JSON.stringify(w.roles)}, ${w.concurrency}, ${w.startedAt}, ${w.heartbeatAt})
-      ON CONFLICT (id) DO UPDATE SET heartbeat_at = ${w.heartbeatAt}`.execute(this.db);
+      ON CONFLICT (id) DO UPDATE SET heartbeat_at = ${w.heartbeatAt}`);
   }
 
   async removeWorker(id: string): Promise<void> {
-    await sql`DELETE FROM workers WHERE id = ${id}`.execute(this.db);
+    await this.read(sql`DELETE FROM workers WHERE id = ${id}`);
   }
 
   async listWorkers(): Promise<WorkerInfo[]> {
-    const result = await rows(sql`SELECT * FROM workers ORDER BY started_at`, this.db);
+    const result = await this.read(sql`SELECT * FROM workers ORDER BY started_at`);
     return result.map(workerFromRow);
   }
 }

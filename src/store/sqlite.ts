@@ -28,6 +28,14 @@ const sqliteDialect: SqlDialect = {
   withMigrationLock(db, fn) {
     return fn(db);
   },
+  // One host: the process that makes work due is the one that runs it (its in-process
+  // notifier already woke); there is nobody else to tell.
+  publishWake() {
+    return Promise.resolve();
+  },
+  subscribeWake() {
+    return () => undefined;
+  },
   close(db) {
     return db.destroy();
   },

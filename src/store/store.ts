@@ -130,6 +130,15 @@ export interface WorkerInfo {
   heartbeatAt: number;
 }
 
+export interface WithRunOptions {
+  /**
+   * Do not wait for the run's lock: when another transaction holds it, return undefined
+   * at once (PostgreSQL `FOR UPDATE SKIP LOCKED`). Claims use it so that two workers never
+   * queue up behind the same run.
+   */
+  skipLocked?: boolean;
+}
+
 export interface Store {
   readonly kind: StoreKind;
   /** Where the data is, safe to print (no password). */
@@ -148,8 +157,11 @@ export interface Store {
    */
   createRun<T>(run: NewRun, steps: NewStep[], fn: (tx: RunTx) => Promise<T>, idempotency?: IdempotencyClaim): Promise<T>;
   findIdempotencyKey(tenantId: string, key: string): Promise<IdempotencyRecord | undefined>;
-  /** Runs `fn` in a transaction holding the run's lock; undefined when the run does not exist. */
-  withRun<T>(runId: string, fn: (tx: RunTx) => Promise<T>): Promise<T | undefined>;
+  /**
+   * Runs `fn` in a transaction holding the run's lock (always taken before any step row's);
+   * undefined when the run does not exist, or with `skipLocked` when another holds the lock.
+   */
+  withRun<T>(runId: string, fn: (tx: RunTx) => Promise<T>, options?: WithRunOptions): Promise<T | undefined>;
 
   // queue
   /** Steps that are queued or waiting and due at `now`, best first. */
@@ -170,6 +182,16 @@ export interface Store {
   getSteps(runId: string): Promise<StepRecord[]>;
   listAttempts(runId: string, stepId?: string): Promise<AttemptRecord[]>;
   listEvents(runId: string, afterSeq: number, limit: number): Promise<EventRecord[]>;
+
+  // wake-ups across processes
+  /** Tells every process subscribed to this store that work became due (PostgreSQL NOTIFY). */
+  publishWake(): Promise<void>;
+  /**
+   * Calls `fn` when any process published a wake-up (and after a lost subscription is
+   * re-established, since wake-ups may have been missed). Returns the unsubscribe function.
+   * SQLite: one host, one process at a time runs work; `fn` is never called.
+   */
+  subscribeWake(fn: () => void): () => void;
 
   // workers
   upsertWorker(worker: WorkerInfo): Promise<void>;

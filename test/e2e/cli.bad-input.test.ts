@@ -70,6 +70,7 @@ const CASES: [string, string[], RegExp][] = [
   ['a negative --after', ['runs', 'events', 'run_nope', '--after', '-1', '--dir', 'DIR'], /'--after <seq>' argument '-1' is invalid/],
   ['a bad --timeout', ['run', 'quick', '--wait', '--timeout', 'soon', '--dir', 'DIR'], /'--timeout <duration>' argument 'soon' is invalid/],
   ['--timeout without --wait', ['run', 'quick', '--timeout', '5s', '--dir', 'DIR'], /--timeout applies only with --wait/],
+  ['validate of a missing directory', ['validate', '/nonexistent/agentry-project'], /project directory \/nonexistent\/agentry-project does not exist/],
   ['a worker concurrency of 0', ['start', 'worker', '--concurrency', '0', '--dir', 'DIR'], /'--concurrency <n>' argument '0' is invalid/],
 ];
 

@@ -22,7 +22,7 @@ function indexOf(events: EventRecord[], type: string, stepId: string | null = nu
   return events.findIndex((e, i) => i >= from && e.type === type && e.stepId === stepId);
 }
 
-describe('agentry run --wait', () => {
+describe('agentry run --wait', { timeout: 60_000 }, () => {
   it('runs the welcome workflow to success and its events tell the whole story in order', async () => {
     const env = { DEMO_API_URL: upstream.url };
     const result = await runCli(['run', 'welcome', '--input', '{"name":"Grace Hopper"}', '--wait', '--json', '--dir', project], { env });
@@ -97,7 +97,7 @@ describe('agentry run --wait', () => {
   });
 });
 
-describe('agentry run without --wait and agentry start worker', () => {
+describe('agentry run without --wait and agentry start worker', { timeout: 60_000 }, () => {
   it('queues a run that a separate worker process executes, and the worker stops cleanly on SIGTERM', async () => {
     const started = await runCli(['run', 'hello', '--input', '{"name":"Ada"}', '--json', '--dir', project]);
     expect(started.code).toBe(0);
@@ -122,5 +122,25 @@ describe('agentry run without --wait and agentry start worker', () => {
     const exited = await worker.done;
     expect(exited.code).toBe(0);
     expect(exited.stdout).toBe('');
+  });
+
+  it('lists, shows and cancels a queued run', async () => {
+    const started = await runCli(['run', 'hello', '--input', '{"name":"Ada"}', '--dir', project]);
+    expect(started.code).toBe(0);
+    const id = /Started run (run_\w+)/.exec(started.stdout)?.[1] ?? '';
+    expect(started.stdout).toContain('start worker');
+
+    const listed = await runCli(['runs', 'list', '--status', 'queued', '--json', '--dir', project]);
+    expect((JSON.parse(listed.stdout) as { items: RunRecord[] }).items.map((r) => r.id)).toEqual([id]);
+    const shown = await runCli(['runs', 'get', id, '--dir', project]);
+    expect(shown.stdout).toMatch(/STEP\s+KIND\s+STATUS/);
+    expect(shown.stdout).toMatch(/greet\s+transform\s+○ queued/);
+
+    const cancelled = await runCli(['runs', 'cancel', id, '--json', '--dir', project]);
+    expect(cancelled.code).toBe(0);
+    expect((JSON.parse(cancelled.stdout) as RunRecord).status).toBe('cancelled');
+    const events = JSON.parse((await runCli(['runs', 'events', id, '--json', '--after', '1', '--dir', project])).stdout) as EventRecord[];
+    expect(events[0]?.seq).toBe(2);
+    expect(events.at(-1)?.type).toBe('run.cancelled');
   });
 });

@@ -2,8 +2,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { openPostgresStore } from '../../src/store/postgres.js';
 import { openSqliteStore } from '../../src/store/sqlite.js';
 import type { Store } from '../../src/store/store.js';
+import { createTestDatabase, PG_ADMIN_URL, probePostgres } from './postgres.js';
 
 export interface StoreFactory {
   name: string;
@@ -32,4 +34,39 @@ export const sqliteFactory: StoreFactory = {
   },
 };
 
-export const storeFactories: StoreFactory[] = [sqliteFactory];
+/** A fresh database cloned from the migrated template per `open()`, dropped by `cleanup`. */
+export const postgresFactory: StoreFactory = {
+  name: 'postgres',
+  async open(options = {}) {
+    const db = await createTestDatabase();
+    const store = openPostgresStore(db.url, { poolSize: 5, ...(options.now ? { now: options.now } : {}) });
+    return {
+      store,
+      cleanup: async () => {
+        await store.close();
+        await db.drop();
+      },
+    };
+  },
+};
+
+/**
+ * PostgreSQL joins the suites when the test server answers. When it does not: with
+ * `CI=true` every suite fails (a CI run must test both stores); otherwise the PostgreSQL
+ * variants are skipped with a warning. `AGENTRY_TEST_POSTGRES=0` skips them on purpose.
+ */
+async function postgresAvailable(): Promise<boolean> {
+  if (process.env.AGENTRY_TEST_POSTGRES === '0') return false;
+  const probe = await probePostgres();
+  if (probe === true) return true;
+  const where = PG_ADMIN_URL.replace(/(\/\/[^:/@]*:)[^@/]*@/, '$1***@');
+  if (process.env.CI === 'true') {
+    throw new Error(`PostgreSQL at ${where} is unreachable (${probe}); CI must run the store suites on PostgreSQL too`);
+  }
+  console.warn(`[agentry tests] PostgreSQL at ${where} is unreachable (${probe}): skipping the postgres variants`);
+  return false;
+}
+
+export const hasPostgres = await postgresAvailable();
+
+export const storeFactories: StoreFactory[] = hasPostgres ? [sqliteFactory, postgresFactory] : [sqliteFactory];

@@ -39,7 +39,7 @@ export function registerDemo(program: Command, ctx: CliContext): void {
         out(ctx, paint(s, 'bold', 'Agentry demo'));
         out(ctx, `  workflow  ${wf.name}  ${paint(s, 'gray', rel(join(projectDir, wf.file ?? 'workflows')))}`);
         out(ctx, `  input     ${JSON.stringify(input)}`);
-        out(ctx, `  upstream  ${server.url}  ${paint(s, 'gray', '(answers 503 to the first request, so fetch_profile retries)')}`);
+        out(ctx, `  upstream  ${server.url}  ${paint(s, 'gray', '(answers 503 to the first request, so the profile step retries)')}`);
         out(ctx, `  store     ${config.database.file === ':memory:' ? ':memory:' : rel(config.database.file)}`);
         out(ctx);
 
@@ -49,12 +49,12 @@ export function registerDemo(program: Command, ctx: CliContext): void {
           const dbHint =
             config.database.file === ':memory:'
               ? []
-              : [paint(s, 'gray', `The store is a plain SQLite file: sqlite3 ${rel(config.database.file)} 'select * from events'`)];
+              : [`${paint(s, 'gray', 'the store, a plain SQLite file:')}\n    ${rel(config.database.file)}`];
           ctx.exitCode = await watchRun(ctx, app, run, wf, {
             json: false,
             extraHints: [
               ...dbHint,
-              paint(s, 'gray', `Start your own project: ${selfCommand(ctx)} init my-project`),
+              `${paint(s, 'gray', 'start a project of your own:')}\n    ${selfCommand(ctx)} init my-project`,
             ],
           });
         } finally {

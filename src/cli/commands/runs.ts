@@ -104,10 +104,12 @@ export function registerRuns(program: Command, ctx: CliContext): void {
       out(ctx, `  input   ${oneLine(run.input, 200)}`);
       if (run.error) out(ctx, `  error   ${paint(s, 'red', `[${run.error.code}]`)} ${run.error.message}`);
       out(ctx);
-      const rows = steps.map((step) => {
+      const order = (t: number | null) => t ?? Number.MAX_SAFE_INTEGER;
+      const ordered = [...steps].sort((a, b) => order(a.startedAt) - order(b.startedAt) || a.stepId.localeCompare(b.stepId));
+      const rows = ordered.map((step) => {
         const tries = attempts.filter((a) => a.stepId === step.stepId).length;
         const ran = step.startedAt !== null && step.finishedAt !== null ? formatDuration(step.finishedAt - step.startedAt) : '';
-        const detail = step.error ? paint(s, 'red', `[${step.error.code}] ${oneLine(step.error.message)}`) : oneLine(step.output);
+        const detail = step.error && step.status !== 'succeeded' ? paint(s, 'red', `[${step.error.code}] ${oneLine(step.error.message)}`) : oneLine(step.output);
         return [step.stepId, step.kind, statusText(s, step.status), String(tries), ran, detail];
       });
       out(ctx, table(s, ['STEP', 'KIND', 'STATUS', 'ATTEMPTS', 'DURATION', 'OUTPUT / ERROR'], rows));

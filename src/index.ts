@@ -1,0 +1,44 @@
+/**
+ * Agentry as a library: load a project, open its store and run workflows durably from your
+ * own process. The CLI (`agentry`) and the HTTP server are built on the same calls.
+ *
+ * ```ts
+ * import { createLogger, loadConfig, openAgentry } from 'agentry';
+ *
+ * const config = loadConfig({ flags: { projectDir: './my-project' } });
+ * const agentry = await openAgentry(config, { logger: createLogger({ level: config.logLevel }) });
+ * try {
+ *   await agentry.engine.start(); // worker pool + scheduler in this process
+ *   const run = await agentry.engine.startRun('hello', { name: 'Ada' });
+ *   const done = await agentry.engine.waitForRun(run.id, { timeoutMs: 60_000 });
+ *   console.log(done.status, done.output);
+ * } finally {
+ *   await agentry.close(); // stops the engine gracefully, closes the store
+ * }
+ * ```
+ *
+ * Errors are `AgentryError`s with a stable `code` (see `docs/errors.md`).
+ */
+export { openAgentry, loadProjectOrThrow, openStore, type Agentry, type OpenOptions, type Project } from './bootstrap.js';
+export { loadConfig, maskSecrets, CONFIG_OPTIONS, type Config, type ConfigFlags, type LoadConfigOptions, type LogLevel } from './config.js';
+export { Engine, DEFAULT_ENGINE_SETTINGS, type EngineOptions, type EngineSettings, type WaitOptions } from './engine/engine.js';
+export { AgentryError, ERROR_CODES, isErrorCode, toAgentryError, type ErrorCode, type ErrorInfo } from './errors.js';
+export { createLogger, type Logger, type LoggerOptions } from './obs/logger.js';
+export { createExecutorRegistry, defaultExecutors, DEFAULT_EXECUTOR_SETTINGS, type ExecutorRegistry } from './runtime/registry.js';
+export type { ExecutorSettings, StepContext, StepExecutor, StepResult } from './runtime/types.js';
+export { formatDiagnostic, loadProject, type Diagnostic } from './spec/index.js';
+export type { CompiledWorkflow } from './spec/model.js';
+export { openSqliteStore } from './store/sqlite.js';
+export type { Store } from './store/store.js';
+export {
+  RUN_STATUSES,
+  STEP_STATUSES,
+  EVENT_TYPES,
+  type AttemptRecord,
+  type EventRecord,
+  type EventType,
+  type RunRecord,
+  type RunStatus,
+  type StepRecord,
+  type StepStatus,
+} from './types.js';

@@ -1,0 +1,216 @@
+/**
+ * The HTTP API as a Fastify instance that does not listen (`agentry serve` calls `listen`;
+ * tests use `inject()` or listen on 127.0.0.1:0).
+ *
+ *   const app = await buildApp({ engine, store, logger, version, auth });
+ *   await app.listen({ port: 7700, host: '127.0.0.1' });
+ *
+ * Every response carries `X-Request-ID`; every error is problem+json through `problem.ts`;
+ * every route comes from the route table (`route.ts`), which also drives auth and OpenAPI.
+ */
+import { randomUUID } from 'node:crypto';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { Logger } from 'pino';
+import type { Engine } from '../engine/engine.js';
+import { AgentryError, type ErrorCode } from '../errors.js';
+import { Metrics } from '../obs/metrics.js';
+import type { Store } from '../store/store.js';
+import { authorize, type AuthSettings, type Principal } from './auth.js';
+import type { EventFeed } from './event-feed.js';
+import { openapiRoutes, swaggerOptions } from './openapi.js';
+import { problemResponses, ProblemSchema, sendProblem, toHttpError } from './problem.js';
+import { RouteTable, type RouteDef, type ServerDeps } from './route.js';
+import { healthRoutes } from './routes/health.js';
+import { metricsRoutes } from './routes/metrics.js';
+import { runRoutes } from './routes/runs.js';
+import { specRoutes } from './routes/specs.js';
+import { workflowRoutes } from './routes/workflows.js';
+
+export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
+
+export interface AppOptions {
+  engine: Engine;
+  store: Store;
+  logger: Logger;
+  /** Package version (shown by `/healthz` and `/openapi.json`). */
+  version: string;
+  auth: AuthSettings;
+  /** Largest request body (`AGENTRY_MAX_BODY_BYTES`); larger ones get 413. Default 1 MiB. */
+  maxBodyBytes?: number;
+  /** Counts runs and steps committed through it, and wakes event streams at once. */
+  feed?: EventFeed;
+  metrics?: Metrics;
+  /** Longest `?wait=` honoured (default 120 s). */
+  maxWaitMs?: number;
+  sseHeartbeatMs?: number;
+  ssePollMs?: number;
+  /** Worker heartbeats younger than this count for `/readyz` (default 3 × the engine's lease TTL). */
+  workerTtlMs?: number;
+  /** Serve Swagger UI at `/docs` (default true). */
+  docs?: boolean;
+}
+
+export interface AppRoute {
+  method: string;
+  url: string;
+  hidden: boolean;
+}
+
+const tables = new WeakMap<FastifyInstance, { table: RouteTable; all: AppRoute[]; metrics: Metrics }>();
+const principals = new WeakMap<FastifyRequest, Principal>();
+
+/** The route table of an app built by `buildApp` (the source of the auth matrix and OpenAPI). */
+export function routesOf(app: FastifyInstance): readonly RouteDef[] {
+  return tables.get(app)?.table.routes ?? [];
+}
+
+/** Every route Fastify registered (table routes and the docs UI's, which are hidden). */
+export function appRoutesOf(app: FastifyInstance): readonly AppRoute[] {
+  return tables.get(app)?.all ?? [];
+}
+
+export function metricsOf(app: FastifyInstance): Metrics | undefined {
+  return tables.get(app)?.metrics;
+}
+
+const SANE_REQUEST_ID = /^[\x21-\x7e]{1,128}$/;
+
+function requestId(header: string | string[] | undefined): string {
+  return typeof header === 'string' && SANE_REQUEST_ID.test(header) ? header : randomUUID();
+}
+
+/** Errors every route can answer, by what it has. */
+function commonErrors(def: RouteDef): ErrorCode[] {
+  const s = def.schema;
+  const codes: ErrorCode[] = ['internal'];
+  if (s.params || s.querystring || s.body || s.headers) codes.push('invalid_request');
+  if (def.scope !== null) codes.push('unauthorized', 'forbidden');
+  if (s.body) codes.push('payload_too_large', 'unsupported_media_type');
+  return codes;
+}
+
+export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
+  const { engine, store, logger, version } = options;
+  const closing = new AbortController();
+  const metrics =
+    options.metrics ??
+    new Metrics({
+      version,
+      attemptsInFlight: () => engine.activeAttempts,
+      queueDepth: async () => (await store.dueSteps(Date.now(), 10_000)).length,
+    });
+  const deps: ServerDeps = {
+    engine,
+    store,
+    metrics,
+    feed: options.feed,
+    auth: options.auth,
+    version,
+    startedAt: Date.now(),
+    maxWaitMs: options.maxWaitMs ?? 120_000,
+    sseHeartbeatMs: options.sseHeartbeatMs ?? 15_000,
+    ssePollMs: options.ssePollMs ?? 1_000,
+    workerTtlMs: options.workerTtlMs ?? engine.settings.leaseTtlMs * 3,
+    closing: closing.signal,
+  };
+
+  const app = Fastify({
+    loggerInstance: logger as FastifyBaseLogger,
+    // One line per request comes from the onResponse hook below.
+    logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'request_id' }),
+    requestIdHeader: false,
+    genReqId: (req) => requestId(req.headers['x-request-id']),
+    bodyLimit: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
+    exposeHeadRoutes: false,
+    return503OnClosing: true,
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  const table = new RouteTable();
+  const all: AppRoute[] = [];
+  tables.set(app, { table, all, metrics });
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) all.push({ method, url: route.url, hidden: (route.schema as { hide?: boolean } | undefined)?.hide === true });
+  });
+  app.addSchema(ProblemSchema);
+  // Bodies are JSON; anything else is 415 (Fastify would otherwise accept text/plain as a string).
+  app.removeContentTypeParser('text/plain');
+  await app.register(swagger, swaggerOptions(version));
+  if (options.docs !== false) await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
+
+  const unsubscribe = options.feed?.subscribe((events) => {
+    for (const { event, run } of events) metrics.observeEvent(event, run);
+  });
+  app.addHook('preClose', (done) => {
+    closing.abort();
+    done();
+  });
+  app.addHook('onClose', (_instance, done) => {
+    unsubscribe?.();
+    done();
+  });
+
+  app.addHook('onRequest', (request, reply, done) => {
+    reply.header('x-request-id', request.id);
+    const def = table.find(request.method, request.routeOptions.url);
+    if (def?.scope) principals.set(request, authorize(deps.auth, request.headers, def.scope));
+    done();
+  });
+  // Bodiless POSTs (`curl -X POST …/cancel`) validate as an empty object.
+  app.addHook('preValidation', (request, _reply, done) => {
+    if (request.method === 'POST' && request.body === undefined) request.body = {};
+    done();
+  });
+  app.addHook('onResponse', (request, reply, done) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    const duration = reply.elapsedTime;
+    metrics.httpDuration.observe({ method: request.method, route, status_code: String(reply.statusCode) }, duration / 1000);
+    request.log.info(
+      { method: request.method, route, url: request.url, status: reply.statusCode, duration_ms: Math.round(duration * 100) / 100, principal: principals.get(request)?.name },
+      'request',
+    );
+    done();
+  });
+
+  app.setErrorHandler((error, request, reply) => {
+    const e = toHttpError(error);
+    if (e.status >= 500) request.log.error({ err: error }, `request failed: ${e.message}`);
+    return sendProblem(reply, e);
+  });
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0] ?? request.url;
+    const methods = table.methodsFor(path);
+    if (methods.length > 0 && !methods.includes(request.method as RouteDef['method'])) {
+      reply.header('allow', methods.join(', '));
+      return sendProblem(reply, new AgentryError('method_not_allowed', `${request.method} is not allowed on ${path}; allowed: ${methods.join(', ')}`));
+    }
+    return sendProblem(reply, new AgentryError('not_found', `no route ${request.method} ${path}`));
+  });
+
+  healthRoutes(table, deps);
+  metricsRoutes(table, deps);
+  openapiRoutes(table);
+  workflowRoutes(table, deps);
+  runRoutes(table, deps);
+  specRoutes(table);
+  for (const def of table.routes) {
+    const security: Record<string, string[]>[] = def.scope === null ? [] : [{ bearerAuth: [] }, { apiKeyHeader: [] }];
+    app.route({
+      method: def.method,
+      url: def.url,
+      schema: {
+        ...def.schema,
+        summary: def.summary,
+        tags: def.tags,
+        security,
+        ...(def.scope === null ? {} : { description: `Requires scope \`${def.scope}\`.` }),
+        response: { ...(def.schema.response as Record<string, unknown> | undefined), ...problemResponses([...commonErrors(def), ...def.errors]) },
+      },
+      handler: (request, reply) => def.handler(request as never, reply, principals.get(request) ?? { name: 'anonymous', scopes: new Set() }),
+    });
+  }
+  return app;
+}

@@ -1,0 +1,108 @@
+/**
+ * Errors over HTTP: everything thrown in the server becomes an `AgentryError` here, once,
+ * and is answered as `application/problem+json` (RFC 9457):
+ * `{ type, title, status, detail, code, request_id }` (+ `errors` for validation problems).
+ */
+import type { FastifyReply } from 'fastify';
+import { Type, type Static } from 'typebox';
+import { AgentryError, ERROR_CODES, isErrorCode, type ErrorCode } from '../errors.js';
+
+export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
+
+export const ProblemSchema = Type.Object(
+  {
+    type: Type.String({ description: 'URI naming the error code: urn:agentry:error:<code>' }),
+    title: Type.String(),
+    status: Type.Integer(),
+    detail: Type.String(),
+    code: Type.String({ description: 'Stable error code (see docs/errors.md)' }),
+    request_id: Type.String(),
+    errors: Type.Optional(Type.Array(Type.Unknown(), { description: 'Validation problems, one per field' })),
+  },
+  { $id: 'Problem', title: 'Problem' },
+);
+export type Problem = Static<typeof ProblemSchema>;
+
+interface FastifyLikeError {
+  code?: unknown;
+  statusCode?: unknown;
+  message?: unknown;
+  validation?: unknown;
+  validationContext?: unknown;
+}
+
+const BY_STATUS: Record<number, ErrorCode> = {
+  401: 'unauthorized',
+  403: 'forbidden',
+  404: 'not_found',
+  405: 'method_not_allowed',
+  409: 'conflict',
+  413: 'payload_too_large',
+  415: 'unsupported_media_type',
+  429: 'rate_limited',
+  503: 'not_ready',
+};
+
+/** Anything thrown while handling a request, as an `AgentryError` (the cause kept). */
+export function toHttpError(error: unknown): AgentryError {
+  if (error instanceof AgentryError) return error;
+  const e = (typeof error === 'object' && error !== null ? error : {}) as FastifyLikeError;
+  const message = typeof e.message === 'string' ? e.message : String(error);
+  if (Array.isArray(e.validation)) {
+    const where = typeof e.validationContext === 'string' ? e.validationContext : 'request';
+    const errors = e.validation.map((v: { instancePath?: string; message?: string; params?: unknown }) => ({
+      in: where,
+      path: v.instancePath ?? '',
+      message: v.message ?? 'is invalid',
+      params: v.params,
+    }));
+    return new AgentryError('invalid_request', message, { details: { errors }, cause: error });
+  }
+  const status = typeof e.statusCode === 'number' ? e.statusCode : 500;
+  if (status >= 400 && status < 500) {
+    const code = BY_STATUS[status] ?? 'invalid_request';
+    return new AgentryError(code, message, { cause: error });
+  }
+  return new AgentryError('internal', message, { cause: error });
+}
+
+/** The problem+json body of an error. Internal errors do not leak their message. */
+export function problemBody(error: AgentryError, requestId: string): Problem {
+  const entry = ERROR_CODES[error.code];
+  const detail = error.code === 'internal' ? `internal error; the server log has the details under request_id ${requestId}` : error.message;
+  const body: Problem = {
+    type: `urn:agentry:error:${error.code}`,
+    title: entry.title,
+    status: entry.status,
+    detail,
+    code: error.code,
+    request_id: requestId,
+  };
+  const errors = (error.details as { errors?: unknown } | undefined)?.errors;
+  if (Array.isArray(errors)) body.errors = errors;
+  return body;
+}
+
+export function sendProblem(reply: FastifyReply, error: AgentryError): FastifyReply {
+  const body = problemBody(error, reply.request.id);
+  if (error.retryAfterMs !== undefined) reply.header('retry-after', Math.ceil(error.retryAfterMs / 1000));
+  return reply.code(body.status).type(PROBLEM_CONTENT_TYPE).send(body);
+}
+
+/** OpenAPI response entries for the given error codes (grouped by status). */
+export function problemResponses(codes: readonly ErrorCode[]): Record<number, unknown> {
+  const byStatus = new Map<number, ErrorCode[]>();
+  for (const code of codes) {
+    if (!isErrorCode(code)) continue;
+    const status = ERROR_CODES[code].status;
+    byStatus.set(status, [...(byStatus.get(status) ?? []), code]);
+  }
+  const out: Record<number, unknown> = {};
+  for (const [status, list] of [...byStatus].sort((a, b) => a[0] - b[0])) {
+    out[status] = {
+      description: list.map((c) => `\`${c}\``).join(', '),
+      content: { [PROBLEM_CONTENT_TYPE]: { schema: Type.Ref('Problem') } },
+    };
+  }
+  return out;
+}

@@ -1,0 +1,89 @@
+/**
+ * The route table: each route declares its method, path, schemas, the scope it needs and the
+ * error codes it can answer, next to its handler. The table drives registration, the auth
+ * check, the OpenAPI document and the route × role test matrix.
+ */
+import type { IncomingMessage } from 'node:http';
+import type { FastifyReply, FastifyRequest, FastifySchema, RawServerDefault, RouteGenericInterface } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { Engine } from '../engine/engine.js';
+import type { ErrorCode } from '../errors.js';
+import type { Store } from '../store/store.js';
+import type { Metrics } from '../obs/metrics.js';
+import type { AuthSettings, Principal, Scope } from './auth.js';
+import type { EventFeed } from './event-feed.js';
+
+export type Method = 'GET' | 'POST';
+
+export type TypedRequest<S extends FastifySchema> = FastifyRequest<
+  RouteGenericInterface,
+  RawServerDefault,
+  IncomingMessage,
+  S,
+  TypeBoxTypeProvider
+>;
+
+export interface RouteDef<S extends FastifySchema = FastifySchema> {
+  method: Method;
+  /** Fastify path syntax (`/v1/runs/:id`). */
+  url: string;
+  /** Scope the caller needs; `null` for open routes (probes, the API description). */
+  scope: Scope | null;
+  summary: string;
+  tags: string[];
+  /** Error codes this route answers besides the ones every route can (see `app.ts`). */
+  errors: ErrorCode[];
+  schema: S;
+  handler: (request: TypedRequest<S>, reply: FastifyReply, principal: Principal) => Promise<unknown>;
+}
+
+/** What route handlers share. */
+export interface ServerDeps {
+  engine: Engine;
+  store: Store;
+  metrics: Metrics;
+  feed: EventFeed | undefined;
+  auth: AuthSettings;
+  version: string;
+  startedAt: number;
+  /** Longest `?wait=` honoured. */
+  maxWaitMs: number;
+  sseHeartbeatMs: number;
+  /** How often an event stream looks for new events when nothing wakes it. */
+  ssePollMs: number;
+  /** A worker heartbeat younger than this counts as a live worker for `/readyz`. */
+  workerTtlMs: number;
+  /** Aborted when the server starts closing: long waits and event streams end. */
+  closing: AbortSignal;
+}
+
+export class RouteTable {
+  readonly routes: RouteDef[] = [];
+
+  add<S extends FastifySchema>(def: RouteDef<S>): void {
+    this.routes.push(def as unknown as RouteDef);
+  }
+
+  find(method: string, url: string | undefined): RouteDef | undefined {
+    return this.routes.find((r) => r.method === method && r.url === url);
+  }
+
+  /** Methods the table has for a concrete path (for 405 and `Allow`). */
+  methodsFor(path: string): Method[] {
+    const methods = new Set<Method>();
+    for (const r of this.routes) if (patternOf(r.url).test(path)) methods.add(r.method);
+    return [...methods];
+  }
+}
+
+const patterns = new Map<string, RegExp>();
+
+function patternOf(url: string): RegExp {
+  let re = patterns.get(url);
+  if (!re) {
+    const body = url.split('/').map((part) => (part.startsWith(':') ? '[^/]+' : part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))).join('/');
+    re = new RegExp(`^${body}/?$`);
+    patterns.set(url, re);
+  }
+  return re;
+}

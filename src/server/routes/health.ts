@@ -1,0 +1,94 @@
+/** Probes: `/livez` (process up), `/readyz` (dependencies), `/healthz` (version, uptime). Open to all. */
+import { Type } from 'typebox';
+import { toAgentryError } from '../../errors.js';
+import type { RouteTable, ServerDeps } from '../route.js';
+
+const CHECK_TIMEOUT_MS = 2_000;
+
+const CheckSchema = Type.Object({ status: Type.Enum(['ok', 'fail']), detail: Type.String() });
+const ReadySchema = Type.Object({
+  status: Type.Enum(['ready', 'not_ready']),
+  code: Type.Optional(Type.String({ description: '`not_ready` when a check fails' })),
+  detail: Type.Optional(Type.String()),
+  request_id: Type.Optional(Type.String()),
+  checks: Type.Object({ database: CheckSchema, migrations: CheckSchema, workers: CheckSchema }),
+});
+type Check = { status: 'ok' | 'fail'; detail: string };
+
+async function check(fn: () => Promise<string>): Promise<Check> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${CHECK_TIMEOUT_MS}ms`)), CHECK_TIMEOUT_MS);
+  });
+  try {
+    return { status: 'ok', detail: await Promise.race([fn(), timeout]) };
+  } catch (error) {
+    return { status: 'fail', detail: toAgentryError(error).message };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export function healthRoutes(table: RouteTable, deps: ServerDeps): void {
+  table.add({
+    method: 'GET',
+    url: '/livez',
+    scope: null,
+    summary: 'Liveness: 200 while the process is up',
+    tags: ['health'],
+    errors: [],
+    schema: { response: { 200: Type.Object({ status: Type.Literal('ok') }) } },
+    handler: () => Promise.resolve({ status: 'ok' as const }),
+  });
+
+  table.add({
+    method: 'GET',
+    url: '/healthz',
+    scope: null,
+    summary: 'Version and uptime',
+    tags: ['health'],
+    errors: [],
+    schema: { response: { 200: Type.Object({ status: Type.Literal('ok'), version: Type.String(), uptime_s: Type.Number() }) } },
+    handler: () => Promise.resolve({ status: 'ok' as const, version: deps.version, uptime_s: Math.round((Date.now() - deps.startedAt) / 100) / 10 }),
+  });
+
+  table.add({
+    method: 'GET',
+    url: '/readyz',
+    scope: null,
+    summary: 'Readiness: database, migrations and workers; 503 not_ready naming the failing check',
+    tags: ['health'],
+    errors: [],
+    schema: { response: { 200: ReadySchema, 503: { ...ReadySchema, description: 'A check failed (`code: not_ready`)' } } },
+    async handler(request, reply) {
+      const [database, migrations, workers] = await Promise.all([
+        check(async () => {
+          await deps.store.ping();
+          return `${deps.store.kind} answers`;
+        }),
+        check(async () => {
+          const { current, latest } = await deps.store.schemaState();
+          if (current !== latest) throw new Error(`schema is at migration ${current}, this build needs ${latest}`);
+          return `schema at migration ${current} (latest)`;
+        }),
+        check(async () => {
+          const now = Date.now();
+          const live = (await deps.store.listWorkers()).filter((w) => now - w.heartbeatAt <= deps.workerTtlMs);
+          if (live.length === 0) throw new Error(`no worker has sent a heartbeat in the last ${deps.workerTtlMs}ms`);
+          const here = live.some((w) => w.id === deps.engine.workerId);
+          return `${live.length} live worker${live.length === 1 ? '' : 's'}${here ? ' (including this process)' : ''}`;
+        }),
+      ]);
+      const checks = { database, migrations, workers };
+      const failing = Object.entries(checks).filter(([, c]) => c.status === 'fail').map(([name]) => name);
+      if (failing.length === 0) return { status: 'ready' as const, checks };
+      return reply.code(503).send({
+        status: 'not_ready' as const,
+        code: 'not_ready',
+        detail: `failing: ${failing.join(', ')}`,
+        request_id: request.id,
+        checks,
+      });
+    },
+  });
+}

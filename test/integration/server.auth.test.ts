@@ -1,0 +1,134 @@
+/**
+ * Auth: a route × role matrix generated from the app's route table (every route, every role
+ * and no key, exactly 2xx/401/403), key parsing, and when auth may be off.
+ */
+import type { InjectOptions } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { routesOf } from '../../src/server/app.js';
+import { authSettings, parseApiKeys, ROLE_SCOPES, ROLES, type Role } from '../../src/server/auth.js';
+import type { RouteDef } from '../../src/server/route.js';
+import { KEYS, startTestApi, type TestApi } from '../helpers/server.js';
+
+let api: TestApi;
+
+beforeAll(async () => {
+  api = await startTestApi();
+});
+afterAll(async () => {
+  await api.close();
+});
+
+/** A run of `nap` (sleeps an hour): running, so it can be cancelled. */
+async function napRun(): Promise<string> {
+  return (await api.engine.startRun('nap', {})).id;
+}
+
+/** A valid request per route, so a caller with the scope gets a 2xx. Keyed by `METHOD url`. */
+const REQUESTS: Record<string, () => Promise<InjectOptions>> = {
+  'GET /livez': () => Promise.resolve({ url: '/livez' }),
+  'GET /healthz': () => Promise.resolve({ url: '/healthz' }),
+  'GET /readyz': () => Promise.resolve({ url: '/readyz' }),
+  'GET /metrics': () => Promise.resolve({ url: '/metrics' }),
+  'GET /openapi.json': () => Promise.resolve({ url: '/openapi.json' }),
+  'GET /v1/workflows': () => Promise.resolve({ url: '/v1/workflows' }),
+  'POST /v1/workflows/:name/runs': () => Promise.resolve({ method: 'POST', url: '/v1/workflows/hello/runs', payload: { input: { name: 'Ada' } } }),
+  'GET /v1/runs': () => Promise.resolve({ url: '/v1/runs?limit=5' }),
+  'GET /v1/runs/:id': async () => ({ url: `/v1/runs/${await napRun()}` }),
+  'POST /v1/runs/:id/cancel': async () => ({ method: 'POST', url: `/v1/runs/${await napRun()}/cancel` }),
+  'POST /v1/runs/:id/retry': async () => {
+    const id = await napRun();
+    await api.engine.cancelRun(id);
+    return { method: 'POST', url: `/v1/runs/${id}/retry`, payload: {} };
+  },
+  'GET /v1/runs/:id/events': async () => ({ url: `/v1/runs/${await napRun()}/events` }),
+  'POST /v1/specs/validate': () => Promise.resolve({ method: 'POST', url: '/v1/specs/validate', payload: { files: { 'workflows/a.yaml': 'name: a\nsteps:\n  x:\n    transform: { y: 1 }\n' } } }),
+};
+
+function expected(route: RouteDef, role: Role | null): number | '2xx' {
+  if (route.scope === null) return '2xx';
+  if (role === null) return 401;
+  return ROLE_SCOPES[role].includes(route.scope) ? '2xx' : 403;
+}
+
+describe('route × role matrix', () => {
+  it('has a request for every route in the table, and the table has every route above', () => {
+    const keys = routesOf(api.app).map((r) => `${r.method} ${r.url}`);
+    expect(keys.sort()).toEqual(Object.keys(REQUESTS).sort());
+  });
+
+  it('answers every route, for every role and without a key, with exactly the expected 2xx, 401 or 403', async () => {
+    const results: string[] = [];
+    const wanted: string[] = [];
+    for (const route of routesOf(api.app)) {
+      for (const role of [null, ...ROLES]) {
+        const build = REQUESTS[`${route.method} ${route.url}`]!;
+        const request = await build();
+        const res = await api.app.inject({ ...request, headers: { ...request.headers, ...api.auth(role) } });
+        const status = res.statusCode >= 200 && res.statusCode < 300 ? '2xx' : res.statusCode;
+        results.push(`${route.method} ${route.url} as ${role ?? 'nobody'}: ${status}`);
+        wanted.push(`${route.method} ${route.url} as ${role ?? 'nobody'}: ${expected(route, role)}`);
+        if (status === 401 || status === 403) {
+          expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+          expect(res.json()).toMatchObject({ code: status === 401 ? 'unauthorized' : 'forbidden', status, request_id: res.headers['x-request-id'] });
+          if (status === 403) expect(res.json().detail).toBe(`missing required scope: ${route.scope}`);
+        }
+      }
+    }
+    expect(results).toEqual(wanted);
+  });
+
+  it('accepts the key as X-Api-Key too, and rejects a wrong key with 401', async () => {
+    expect((await api.app.inject({ url: '/v1/runs', headers: { 'x-api-key': KEYS.viewer } })).statusCode).toBe(200);
+    const wrong = await api.app.inject({ url: '/v1/runs', headers: { authorization: 'Bearer not-a-key-0123456789abcdef' } });
+    expect(wrong.statusCode).toBe(401);
+    expect(wrong.json().code).toBe('unauthorized');
+    expect((await api.app.inject({ url: '/v1/runs', headers: { authorization: 'Basic abc' } })).statusCode).toBe(401);
+  });
+});
+
+describe('API keys', () => {
+  it('parses name:key:role entries separated by semicolons, trimming whitespace, with roles or raw scopes', () => {
+    const keys = parseApiKeys(' ci : ci-key-0123456789abcdef : service ; v:viewer-key-0123456789ab:viewer;x:x-key-0123456789abcdef:runs:read,runs:write');
+    expect(keys.map((k) => [k.name, [...k.scopes].sort()])).toEqual([
+      ['ci', [...ROLE_SCOPES.service].sort()],
+      ['v', [...ROLE_SCOPES.viewer].sort()],
+      ['x', ['runs:read', 'runs:write']],
+    ]);
+  });
+
+  it('refuses a malformed entry, a short key or an unknown role, naming the entry and never the key', () => {
+    const attempt = (text: string) => {
+      try {
+        parseApiKeys(text);
+      } catch (error) {
+        return (error as Error).message;
+      }
+      return 'no error';
+    };
+    expect(attempt('justaname')).toMatch(/entry 1: expected name:key:role/);
+    const short = attempt('ok:ok-key-0123456789abcdef:admin;bob:sh0rt:viewer');
+    expect(short).toMatch(/entry 2 \('bob'\): the key is shorter than 16/);
+    expect(short).not.toContain('sh0rt');
+    const role = attempt('eve:eve-key-0123456789abcdef:wizard');
+    expect(role).toMatch(/'wizard' is neither a role/);
+    expect(role).not.toContain('eve-key-0123456789abcdef');
+  });
+
+  it('allows auth off only on a loopback bind, and auth on only with keys', () => {
+    expect(authSettings({ enabled: false, host: '127.0.0.1', apiKeys: undefined }).enabled).toBe(false);
+    expect(authSettings({ enabled: false, host: '::1', apiKeys: undefined }).enabled).toBe(false);
+    expect(() => authSettings({ enabled: false, host: '0.0.0.0', apiKeys: undefined })).toThrow(/only on a loopback address/);
+    expect(() => authSettings({ enabled: false, host: '192.168.1.4', apiKeys: undefined })).toThrow(/only on a loopback address/);
+    expect(() => authSettings({ enabled: true, host: '127.0.0.1', apiKeys: '' })).toThrow(/no API keys are configured/);
+  });
+
+  it('with auth off (loopback), serves every route without a key', async () => {
+    const open = await startTestApi({ start: false, app: { auth: authSettings({ enabled: false, host: '127.0.0.1', apiKeys: undefined }) } });
+    try {
+      expect((await open.app.inject({ url: '/v1/runs' })).statusCode).toBe(200);
+      expect((await open.app.inject({ url: '/metrics' })).statusCode).toBe(200);
+    } finally {
+      await open.close();
+    }
+  });
+});

@@ -1,0 +1,81 @@
+/**
+ * The API description and the docs: every route is in `/openapi.json`, the document is valid
+ * OpenAPI 3.1, and `docs/api.md` lists the live metric names and the role → scope table.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Validator } from '@seriousme/openapi-schema-validator';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { METRIC_NAMES } from '../../src/obs/metrics.js';
+import { appRoutesOf, routesOf } from '../../src/server/app.js';
+import { ROLE_SCOPES, ROLES } from '../../src/server/auth.js';
+import { packageVersion } from '../../src/server/version.js';
+import { startTestApi, type TestApi } from '../helpers/server.js';
+
+const docs = readFileSync(join(import.meta.dirname, '..', '..', 'docs', 'api.md'), 'utf8');
+let api: TestApi;
+let spec: { openapi: string; info: { version: string }; paths: Record<string, Record<string, { responses: Record<string, { content?: Record<string, unknown> }>; security?: unknown[] }>> };
+
+beforeAll(async () => {
+  api = await startTestApi({ app: { version: packageVersion() } });
+  spec = (await api.app.inject({ url: '/openapi.json' })).json();
+});
+afterAll(async () => {
+  await api.close();
+});
+
+const openapiPath = (url: string) => url.replace(/:([A-Za-z_]+)/g, '{$1}');
+
+describe('OpenAPI document', () => {
+  it('is valid OpenAPI 3.1 with the package version', async () => {
+    const validator = new Validator();
+    const result = await validator.validate(spec);
+    expect(result.errors ?? []).toEqual([]);
+    expect(result.valid).toBe(true);
+    expect(validator.version).toBe('3.1');
+    expect(spec.info.version).toBe(packageVersion());
+    expect((await api.app.inject({ url: '/healthz' })).json().version).toBe(packageVersion());
+  });
+
+  it('has every route the app serves (all but the docs UI assets), with its problem+json errors and security', () => {
+    const served = appRoutesOf(api.app).filter((r) => !r.hidden);
+    expect(served.length).toBe(routesOf(api.app).length);
+    for (const route of served) {
+      const operation = spec.paths[openapiPath(route.url)]?.[route.method.toLowerCase()];
+      expect(operation, `${route.method} ${route.url}`).toBeDefined();
+      expect(operation!.responses['500']?.content?.['application/problem+json'], `${route.url} 500`).toBeDefined();
+    }
+    const hidden = appRoutesOf(api.app).filter((r) => r.hidden);
+    expect(hidden.every((r) => r.url.startsWith('/docs'))).toBe(true);
+    const start = spec.paths['/v1/workflows/{name}/runs']!.post!;
+    for (const status of ['400', '401', '403', '404', '409', '413', '415']) expect(start.responses[status]?.content?.['application/problem+json'], status).toBeDefined();
+    expect(start.security).toEqual([{ bearerAuth: [] }, { apiKeyHeader: [] }]);
+    expect(spec.paths['/livez']!.get!.security).toEqual([]);
+  });
+
+  it('serves interactive docs at /docs', async () => {
+    const res = await api.app.inject({ url: '/docs/' });
+    expect(res.statusCode).toBe(200);
+    expect(res.body).toContain('swagger-ui');
+  });
+});
+
+describe('docs/api.md', () => {
+  it('lists exactly the agentry_* metric families that /metrics exposes', async () => {
+    const text = (await api.app.inject({ url: '/metrics', headers: api.auth('viewer') })).body;
+    const live = new Set([...text.matchAll(/^# TYPE (agentry_\w+) /gm)].map((m) => m[1]));
+    expect([...live].sort()).toEqual([...METRIC_NAMES].sort());
+    const documented = new Set([...docs.matchAll(/`(agentry_[a-z_]+)`/g)].map((m) => m[1]));
+    expect([...documented].sort()).toEqual([...METRIC_NAMES].sort());
+    for (const name of ['process_cpu_user_seconds_total', 'nodejs_eventloop_lag_seconds', 'process_resident_memory_bytes']) expect(text).toContain(name);
+  });
+
+  it('shows the role → scope table that the server enforces', () => {
+    for (const role of ROLES) {
+      const row = new RegExp(`^\\| \`${role}\` \\| (.*) \\|$`, 'm').exec(docs);
+      expect(row, role).not.toBeNull();
+      const scopes = [...row![1]!.matchAll(/`([a-z]+:[a-z]+)`/g)].map((m) => m[1]);
+      expect(scopes.sort(), role).toEqual([...ROLE_SCOPES[role]].sort());
+    }
+  });
+});
