@@ -17,8 +17,7 @@ import { registerRuns } from './commands/runs.js';
 import { registerStart } from './commands/start.js';
 import { registerValidate } from './commands/validate.js';
 import { processContext, type CliContext } from './context.js';
-
-export const VERSION = '0.1.0';
+import { VERSION } from '../version.js';
 
 export function createProgram(ctx: CliContext = processContext()): Command {
   const program = new Command('agentry')

@@ -91,7 +91,7 @@ describe('runs', () => {
     const seen: string[] = [];
     let cursor: string | null = null;
     do {
-      const res = await api.app.inject({ url: `/v1/runs?workflow=hello&limit=2${cursor ? `&cursor=${cursor}` : ''}`, headers: admin });
+      const res: { statusCode: number; json: () => { items: { id: string }[]; next_cursor: string | null } } = await api.app.inject({ url: `/v1/runs?workflow=hello&limit=2${cursor ? `&cursor=${cursor}` : ''}`, headers: admin });
       expect(res.statusCode).toBe(200);
       const page = res.json();
       expect(page.items.length).toBeLessThanOrEqual(2);

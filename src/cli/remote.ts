@@ -1,0 +1,236 @@
+/**
+ * A small client of the HTTP API, used by the CLI when `AGENTRY_URL` is set (with
+ * `AGENTRY_API_KEY`): start runs (optionally waiting), list/get/cancel/retry runs, and page or
+ * follow a run's events over SSE, resuming from `Last-Event-ID` when the connection drops.
+ *
+ *   const remote = remoteFromEnv(process.env);
+ *   if (remote) for await (const event of remote.followEvents(runId)) print(event);
+ *
+ * Errors from the server come back as `AgentryError`s with the server's `code` and message.
+ */
+import { fetch, type Response } from 'undici';
+import { AgentryError, isErrorCode } from '../errors.js';
+import type { EventDto, RunDto } from '../server/dto.js';
+import type { RunStatus } from '../types.js';
+
+export type { EventDto, RunDto };
+
+export interface StepDto {
+  id: string;
+  kind: string;
+  status: string;
+  attempt: number;
+  started_at: string | null;
+  finished_at: string | null;
+  duration_ms: number | null;
+  available_at: string | null;
+  output: unknown;
+  error: { code: string; message: string } | null;
+  meta: unknown;
+}
+export type RunDetailDto = RunDto & { steps: StepDto[] };
+
+export interface RemoteOptions {
+  /** Base URL of the server, e.g. `http://127.0.0.1:7700`. */
+  url: string;
+  apiKey?: string;
+}
+
+export interface StartOptions {
+  /** Wait until the run ends, at most this long (the server caps each wait at 120 s; longer waits follow the events). */
+  waitMs?: number;
+  idempotencyKey?: string;
+  priority?: number;
+}
+
+export interface ListQuery {
+  status?: RunStatus[];
+  workflow?: string;
+  createdAfter?: Date;
+  createdBefore?: Date;
+  limit?: number;
+  cursor?: string;
+}
+
+export interface FollowOptions {
+  /** Start after this seq (default 0: from the first event). */
+  after?: number;
+  signal?: AbortSignal;
+  /** Give up after this many reconnects in a row without a new event (default 10). */
+  maxReconnects?: number;
+  reconnectDelayMs?: number;
+}
+
+const TERMINAL = new Set(['run.succeeded', 'run.failed', 'run.cancelled', 'run.timed_out']);
+const SERVER_WAIT_CAP_MS = 120_000;
+
+/** The client for `AGENTRY_URL` / `AGENTRY_API_KEY`, or undefined when `AGENTRY_URL` is not set. */
+export function remoteFromEnv(env: NodeJS.ProcessEnv): RemoteClient | undefined {
+  const url = env.AGENTRY_URL?.trim();
+  if (!url) return undefined;
+  if (!/^https?:\/\/[^/]+/.test(url)) throw new AgentryError('invalid_request', `AGENTRY_URL must be an http(s) URL, got '${url}'`);
+  const apiKey = env.AGENTRY_API_KEY?.trim();
+  return new RemoteClient({ url, ...(apiKey ? { apiKey } : {}) });
+}
+
+export class RemoteClient {
+  readonly url: string;
+
+  constructor(private readonly options: RemoteOptions) {
+    this.url = options.url.replace(/\/+$/, '');
+  }
+
+  private headers(extra: Record<string, string> = {}): Record<string, string> {
+    return { accept: 'application/json', ...(this.options.apiKey ? { authorization: `Bearer ${this.options.apiKey}` } : {}), ...extra };
+  }
+
+  private async call<T>(method: 'GET' | 'POST', path: string, body?: unknown, extra: Record<string, string> = {}, signal?: AbortSignal): Promise<{ status: number; body: T; response: Response }> {
+    let response: Response;
+    try {
+      response = await fetch(`${this.url}${path}`, {
+        method,
+        headers: this.headers(body === undefined ? extra : { 'content-type': 'application/json', ...extra }),
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        ...(signal ? { signal } : {}),
+      });
+    } catch (error) {
+      throw new AgentryError('not_ready', `cannot reach the Agentry server at ${this.url}: ${causeMessage(error)}`, { retryable: true, cause: error });
+    }
+    if (!response.ok) throw await problemError(response);
+    return { status: response.status, body: (await response.json()) as T, response };
+  }
+
+  /** Starts a run; with `waitMs`, resolves once it ended (or the wait passed) with the run as it is then. */
+  async startRun(workflow: string, input: unknown, options: StartOptions = {}): Promise<{ run: RunDto; replayed: boolean }> {
+    const wait = options.waitMs === undefined ? '' : `?wait=${Math.min(options.waitMs, SERVER_WAIT_CAP_MS)}ms`;
+    const body = { input, ...(options.priority === undefined ? {} : { priority: options.priority }) };
+    const headers: Record<string, string> = options.idempotencyKey === undefined ? {} : { 'idempotency-key': options.idempotencyKey };
+    const { status, body: run, response } = await this.call<RunDto>('POST', `/v1/workflows/${encodeURIComponent(workflow)}/runs${wait}`, body, headers);
+    const replayed = response.headers.get('idempotent-replayed') === 'true';
+    if (options.waitMs !== undefined && status === 202 && options.waitMs > SERVER_WAIT_CAP_MS) {
+      return { run: await this.waitForRun(run.id, options.waitMs - SERVER_WAIT_CAP_MS), replayed };
+    }
+    return { run, replayed };
+  }
+
+  /** Follows the run's events until it ends or `timeoutMs` passes; resolves with the run as it is then. */
+  async waitForRun(id: string, timeoutMs: number): Promise<RunDto> {
+    const signal = AbortSignal.timeout(timeoutMs);
+    try {
+      for await (const _event of this.followEvents(id, { signal })) {
+        // Only the end matters here.
+      }
+    } catch (error) {
+      if (!signal.aborted) throw error;
+    }
+    return this.getRun(id);
+  }
+
+  async listRuns(query: ListQuery = {}): Promise<{ items: RunDto[]; next_cursor: string | null }> {
+    const params = new URLSearchParams();
+    if (query.status?.length) params.set('status', query.status.join(','));
+    if (query.workflow !== undefined) params.set('workflow', query.workflow);
+    if (query.createdAfter) params.set('created_after', query.createdAfter.toISOString());
+    if (query.createdBefore) params.set('created_before', query.createdBefore.toISOString());
+    if (query.limit !== undefined) params.set('limit', String(query.limit));
+    if (query.cursor !== undefined) params.set('cursor', query.cursor);
+    const qs = params.size > 0 ? `?${params.toString()}` : '';
+    return (await this.call<{ items: RunDto[]; next_cursor: string | null }>('GET', `/v1/runs${qs}`)).body;
+  }
+
+  async getRun(id: string): Promise<RunDetailDto> {
+    return (await this.call<RunDetailDto>('GET', `/v1/runs/${encodeURIComponent(id)}`)).body;
+  }
+
+  async cancelRun(id: string, reason?: string): Promise<RunDto> {
+    return (await this.call<RunDto>('POST', `/v1/runs/${encodeURIComponent(id)}/cancel`, reason === undefined ? {} : { reason })).body;
+  }
+
+  async retryRun(id: string): Promise<RunDto & { retry_of: string }> {
+    return (await this.call<RunDto & { retry_of: string }>('POST', `/v1/runs/${encodeURIComponent(id)}/retry`, {})).body;
+  }
+
+  /** One page of events after `after`. */
+  async events(id: string, after = 0, limit = 100): Promise<{ items: EventDto[]; next_after: number }> {
+    return (await this.call<{ items: EventDto[]; next_after: number }>('GET', `/v1/runs/${encodeURIComponent(id)}/events?after=${after}&limit=${limit}`)).body;
+  }
+
+  /**
+   * The run's events as they happen, over SSE, until its terminal event. A dropped connection is
+   * resumed with `Last-Event-ID`, so every event is yielded exactly once, in order.
+   */
+  async *followEvents(id: string, options: FollowOptions = {}): AsyncGenerator<EventDto> {
+    const { signal, maxReconnects = 10, reconnectDelayMs = 500 } = options;
+    let last = options.after ?? 0;
+    let failures = 0;
+    for (;;) {
+      signal?.throwIfAborted();
+      let progressed = false;
+      try {
+        const response = await fetch(`${this.url}/v1/runs/${encodeURIComponent(id)}/events`, {
+          headers: this.headers({ accept: 'text/event-stream', 'last-event-id': String(last) }),
+          ...(signal ? { signal } : {}),
+        });
+        if (!response.ok) throw await problemError(response);
+        if (!response.body) throw new AgentryError('internal', 'the event stream has no body');
+        for await (const event of parseEventStream(response.body)) {
+          if (event.seq <= last) continue;
+          last = event.seq;
+          progressed = true;
+          yield event;
+          if (TERMINAL.has(event.type)) return;
+        }
+        // The stream ended without the terminal event: either the run had already ended (a resume
+        // after its last event), or the server is stopping and the stream should be resumed.
+        const run = await this.getRun(id);
+        if (['succeeded', 'failed', 'cancelled', 'timed_out'].includes(run.status) && run.last_event_seq <= last) return;
+      } catch (error) {
+        if (signal?.aborted || (error instanceof AgentryError && error.status < 500)) throw error;
+      }
+      failures = progressed ? 0 : failures + 1;
+      if (failures > maxReconnects) throw new AgentryError('not_ready', `lost the event stream of run ${id} (${maxReconnects} reconnects failed)`, { retryable: true });
+      await new Promise((resolve) => setTimeout(resolve, reconnectDelayMs));
+    }
+  }
+}
+
+/** Parses `text/event-stream` frames into events (comments and frames without data are skipped). */
+export async function* parseEventStream(body: AsyncIterable<Uint8Array>): AsyncGenerator<EventDto> {
+  const decoder = new TextDecoder();
+  let buffer = '';
+  for await (const chunk of body) {
+    buffer += decoder.decode(chunk, { stream: true });
+    for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n')) {
+      const frame = buffer.slice(0, end);
+      buffer = buffer.slice(end + 2);
+      const data = frame.split('\n').filter((l) => l.startsWith('data:')).map((l) => l.slice(5).trimStart()).join('\n');
+      const type = /^event:\s*(.*)$/m.exec(frame)?.[1];
+      if (data === '') continue;
+      if (type === 'error') throw problemFromBody(JSON.parse(data) as Record<string, unknown>, 500);
+      yield JSON.parse(data) as EventDto;
+    }
+  }
+}
+
+function problemFromBody(body: Record<string, unknown>, status: number): AgentryError {
+  const code = isErrorCode(body.code) ? body.code : status >= 500 ? 'internal' : 'invalid_request';
+  const detail = typeof body.detail === 'string' ? body.detail : `HTTP ${status}`;
+  const requestId = typeof body.request_id === 'string' ? ` (request_id ${body.request_id})` : '';
+  return new AgentryError(code, `${detail}${requestId}`, { details: body });
+}
+
+async function problemError(response: Response): Promise<AgentryError> {
+  const text = await response.text().catch(() => '');
+  let body: Record<string, unknown> = {};
+  try {
+    body = JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    body = { detail: `HTTP ${response.status}: ${text.slice(0, 200)}` };
+  }
+  return problemFromBody(body, response.status);
+}
+
+function causeMessage(error: unknown): string {
+  const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+  return cause?.code ?? cause?.message ?? (error instanceof Error ? error.message : String(error));
+}
