@@ -40,6 +40,16 @@ export const ERROR_CODES = {
   http_status: { status: 502, exit: 1, title: 'HTTP response status not accepted' },
   response_too_large: { status: 502, exit: 1, title: 'HTTP response too large' },
   address_blocked: { status: 403, exit: 1, title: 'Address is not allowed' },
+  // LLM gateway
+  provider_error: { status: 502, exit: 1, title: 'LLM provider returned an error' },
+  provider_timeout: { status: 504, exit: 1, title: 'LLM provider call timed out' },
+  provider_unavailable: { status: 503, exit: 1, title: 'No LLM provider of the model group could serve the call' },
+  secret_missing: { status: 500, exit: 2, title: 'A secret the configuration needs is not set' },
+  tool_error: { status: 502, exit: 1, title: 'Tool returned an error' },
+  tool_unavailable: { status: 503, exit: 1, title: 'Tool server unavailable' },
+  tool_disabled: { status: 503, exit: 1, title: 'Tool server disabled' },
+  tool_not_allowed: { status: 403, exit: 1, title: 'Tool not allowed' },
+  tool_timeout: { status: 504, exit: 1, title: 'Tool call timed out' },
 } as const satisfies Record<string, { status: number; exit: 0 | 1 | 2; title: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -9,6 +9,7 @@
  * every route comes from the route table (`route.ts`), which also drives auth and OpenAPI.
  */
 import { randomUUID } from 'node:crypto';
+import { Server as NetServer } from 'node:net';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -59,7 +60,15 @@ export interface AppRoute {
   hidden: boolean;
 }
 
-const tables = new WeakMap<FastifyInstance, { table: RouteTable; all: AppRoute[]; metrics: Metrics }>();
+interface AppState {
+  table: RouteTable;
+  all: AppRoute[];
+  metrics: Metrics;
+  closing: AbortController;
+  draining: boolean;
+}
+
+const tables = new WeakMap<FastifyInstance, AppState>();
 const principals = new WeakMap<FastifyRequest, Principal>();
 
 /** The route table of an app built by `buildApp` (the source of the auth matrix and OpenAPI). */
@@ -92,6 +101,28 @@ function commonErrors(def: RouteDef): ErrorCode[] {
   return codes;
 }
 
+/**
+ * Stops the app gracefully: stop accepting connections, let every accepted connection send its
+ * request and get its answer (with `Connection: close`) for up to `drainMs`, end event streams
+ * and waits, then close. (`http.Server#close` alone would also destroy accepted connections
+ * whose request has not arrived yet, which their clients see as a reset.)
+ */
+export async function drainAndClose(app: FastifyInstance, drainMs = 2_000): Promise<void> {
+  const state = tables.get(app);
+  if (state && app.server.listening) {
+    state.draining = true;
+    state.closing.abort();
+    NetServer.prototype.close.call(app.server);
+    const deadline = Date.now() + drainMs;
+    while (Date.now() < deadline) {
+      const open = await new Promise<number>((resolve) => app.server.getConnections((error, count) => resolve(error ? 0 : count)));
+      if (open === 0) break;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+  await app.close();
+}
+
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const { engine, store, logger, version } = options;
   const closing = new AbortController();
@@ -117,8 +148,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     closing: closing.signal,
   };
 
+  // Typed as Fastify's base logger so the instance is a plain FastifyInstance.
+  const loggerInstance: FastifyBaseLogger = logger;
   const app = Fastify({
-    loggerInstance: logger as FastifyBaseLogger,
+    loggerInstance,
     // One line per request comes from the onResponse hook below.
     logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'request_id' }),
     requestIdHeader: false,
@@ -131,9 +164,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   const table = new RouteTable();
   const all: AppRoute[] = [];
-  tables.set(app, { table, all, metrics });
+  const state: AppState = { table, all, metrics, closing, draining: false };
+  tables.set(app, state);
   app.addHook('onRoute', (route) => {
-    for (const method of [route.method].flat()) all.push({ method, url: route.url, hidden: (route.schema as { hide?: boolean } | undefined)?.hide === true });
+    for (const method of [route.method].flat()) all.push({ method, url: route.url, hidden: route.schema?.hide === true });
   });
   app.addSchema(ProblemSchema);
   // Bodies are JSON; anything else is 415 (Fastify would otherwise accept text/plain as a string).
@@ -155,6 +189,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id);
+    if (state.draining) reply.header('connection', 'close');
     const def = table.find(request.method, request.routeOptions.url);
     if (def?.scope) principals.set(request, authorize(deps.auth, request.headers, def.scope));
     done();

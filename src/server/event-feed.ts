@@ -58,7 +58,6 @@ export class EventFeed {
 
   /** The store, reporting the events of each committed run transaction to this feed. */
   wrap(store: Store): Store {
-    const feed = this;
     const record = (tx: RunTx, sink: CommittedEvent[]): RunTx =>
       new Proxy(tx, {
         get(target, prop, receiver) {
@@ -74,12 +73,12 @@ export class EventFeed {
         },
       });
     return new Proxy(store, {
-      get(target, prop, receiver) {
+      get: (target, prop, receiver) => {
         if (prop === 'createRun') {
           const createRun: Store['createRun'] = async (run, steps, fn, idempotency) => {
             const sink: CommittedEvent[] = [];
             const result = await target.createRun(run, steps, (tx) => fn(record(tx, sink)), idempotency);
-            feed.publish(sink);
+            this.publish(sink);
             return result;
           };
           return createRun;
@@ -88,7 +87,7 @@ export class EventFeed {
           const withRun: Store['withRun'] = async (runId, fn) => {
             const sink: CommittedEvent[] = [];
             const result = await target.withRun(runId, (tx) => fn(record(tx, sink)));
-            feed.publish(sink);
+            this.publish(sink);
             return result;
           };
           return withRun;

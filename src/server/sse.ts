@@ -33,7 +33,9 @@ export async function streamEvents(deps: ServerDeps, request: FastifyRequest, re
   raw.writeHead(200, {
     'content-type': 'text/event-stream; charset=utf-8',
     'cache-control': 'no-cache, no-transform',
-    connection: 'keep-alive',
+    // The connection ends with the stream (a client reconnects on a new one); otherwise an
+    // ended stream's socket would sit idle until the keep-alive timeout and hold up shutdown.
+    connection: 'close',
     'x-accel-buffering': 'no',
     'x-request-id': request.id,
   });

@@ -186,30 +186,150 @@ export const AgentSchema = Type.Object(
   { ...closed, title: 'Agentry agent' },
 );
 
+/** Tool server names also name model functions (`<server>__<tool>`), so they may not contain `__`. */
+export const TOOL_SERVER_NAME_PATTERN = '^(?!.*__)[a-z][a-z0-9_-]*$';
+
+export const ToolRestartSchema = Type.Object(
+  {
+    max_restarts: opt(
+      Type.Integer({ minimum: 0, description: 'Reconnects after a lost connection (crashed stdio process) allowed within `window`. Default 5.' }),
+    ),
+    window: opt(duration('Period the restart budget counts over. Default 10m.')),
+    backoff: opt(
+      Type.Object(
+        {
+          initial: opt(duration('Wait before the first reconnect; doubles with each restart in the window. Default 500ms.')),
+          max: opt(duration('Longest wait. Default 30s.')),
+        },
+        closed,
+      ),
+    ),
+  },
+  closed,
+);
+
 export const ToolSchema = Type.Object(
   {
     version: Version,
-    name: Name,
+    name: Type.String({
+      pattern: TOOL_SERVER_NAME_PATTERN,
+      errorMessage: 'must be lowercase letters, digits, - and _, starting with a letter, without __',
+    }),
     description: Description,
-    command: opt(Type.String({ description: 'MCP stdio server command (exactly one of command and url).' })),
-    args: opt(Type.Array(Type.String())),
-    env: opt(StringMap),
-    url: opt(Type.String({ description: 'MCP streamable HTTP endpoint (exactly one of command and url).' })),
-    headers: opt(StringMap),
-    allow: opt(Type.Array(Type.String(), { description: 'Tool names the server may expose; all when absent.' })),
-    require_approval: opt(Type.Union([Type.Boolean(), Type.Array(Type.String())])),
-    timeout: opt(Duration),
+    command: opt(Type.String({ minLength: 1, description: 'MCP stdio server command (exactly one of command and url).' })),
+    args: opt(Type.Array(Type.String(), { description: 'Arguments of `command`.' })),
+    cwd: opt(Type.String({ description: 'Working directory of `command`, relative to the project directory. Default the project directory.' })),
+    env: opt(
+      Type.Record(Type.String({ pattern: ENV_NAME_PATTERN }), Type.String(), {
+        ...closed,
+        description:
+          'Environment of `command`: the process starts with a clean environment (PATH, HOME, USER, LOGNAME, SHELL, TERM) plus these. ' +
+          'Values may use {{ env.NAME }} to read a variable of the Agentry process; a missing one fails the server with an error naming it.',
+      }),
+    ),
+    url: opt(Type.String({ pattern: '^https?://', errorMessage: 'must be an http:// or https:// URL', description: 'MCP streamable HTTP endpoint (exactly one of command and url).' })),
+    headers: opt(
+      Type.Record(Type.String(), Type.String(), {
+        ...closed,
+        description: 'HTTP headers sent to `url`; values may use {{ env.NAME }} (e.g. Authorization: "Bearer {{ env.CRM_TOKEN }}").',
+      }),
+    ),
+    allow: opt(
+      Type.Array(Type.String({ minLength: 1 }), {
+        description: 'Names of the tools the server may expose; the others do not exist for Agentry. All when absent.',
+      }),
+    ),
+    require_approval: opt(
+      Type.Union([Type.Boolean(), Type.Array(Type.String({ minLength: 1 }))], {
+        description: 'true: every tool of the server needs human approval before a call; a list: those tools. Default false.',
+        errorMessage: 'must be true, false or a list of tool names',
+      }),
+    ),
+    timeout: opt(duration('Per-call timeout (also bounds connecting). Default 60s.')),
+    restart: opt(ToolRestartSchema),
   },
   { ...closed, title: 'Agentry tool server' },
+);
+
+// ---- gateway.yaml (see docs/gateway.md) ----
+
+export const ENV_REFERENCE_PATTERN = '^\\{\\{\\s*env\\.[A-Z_][A-Z0-9_]*\\s*\\}\\}$';
+
+const GatewayRetry = Type.Object(
+  {
+    max_attempts: opt(Type.Integer({ minimum: 1, maximum: 20, description: 'Attempts per target, including the first. Default 3.' })),
+    initial: opt(duration('First backoff delay. Default 500ms.')),
+    max: opt(duration('Longest backoff delay; a Retry-After longer than this moves on to the next target. Default 30s.')),
+    jitter: opt(Type.Boolean({ description: 'Jitter each delay in [delay/2, delay]. Default true.' })),
+  },
+  closed,
+);
+
+const MockToolCall = Type.Object(
+  {
+    name: Type.String({ description: 'Tool (function) name.' }),
+    arguments: opt(Type.Unknown({ description: 'Arguments: an object (sent as JSON) or a JSON string. Default {}.' })),
+    id: opt(Type.String({ description: 'Tool call id. Default call_<turn>_<index>.' })),
+  },
+  closed,
+);
+
+const MockRule = Type.Object(
+  {
+    when: opt(
+      Type.Object(
+        {
+          last_user_contains: opt(Type.String({ description: 'The last user message contains this text.' })),
+          has_tool_results: opt(Type.Boolean({ description: 'The conversation holds (true) or holds no (false) tool results.' })),
+          turn: opt(Type.Integer({ minimum: 1, description: 'Assistant turn number: 1 + the assistant messages so far.' })),
+          model: opt(Type.String({ description: 'The target model name.' })),
+        },
+        { ...closed, description: 'Every condition given must hold; an absent `when` always matches.' },
+      ),
+    ),
+    reply: opt(
+      Type.Object(
+        {
+          content: opt(Type.Unknown({ description: 'Reply text; any other JSON value is sent as its JSON text.' })),
+          tool_calls: opt(Type.Array(MockToolCall)),
+        },
+        closed,
+      ),
+    ),
+    usage: opt(
+      Type.Object(
+        { prompt_tokens: opt(Type.Integer({ minimum: 0 })), completion_tokens: opt(Type.Integer({ minimum: 0 })) },
+        { ...closed, description: 'Reported usage. Default: characters / 4 of the request and of the reply.' },
+      ),
+    ),
+    delay: opt(duration('Wait this long before answering (cancellable).')),
+    error: opt(
+      Type.Object(
+        {
+          status: Type.Integer({ minimum: 400, maximum: 599 }),
+          message: opt(Type.String()),
+          retry_after: opt(duration('Sent as Retry-After.')),
+        },
+        { ...closed, description: 'Fail like a provider answering with this HTTP status.' },
+      ),
+    ),
+  },
+  closed,
 );
 
 const Provider = Type.Object(
   {
     type: Type.Enum(['openai', 'anthropic', 'openai-compatible', 'mock']),
-    base_url: opt(Type.String()),
-    api_key: opt(Type.String()),
-    timeout: opt(Duration),
-    script: opt(Any),
+    base_url: opt(Type.String({ description: 'API base URL; required for openai-compatible. May use {{ env.NAME }}.' })),
+    api_key: opt(
+      Type.String({
+        pattern: ENV_REFERENCE_PATTERN,
+        description: 'A reference {{ env.NAME }}; literal keys are refused. Default env OPENAI_API_KEY (openai) or ANTHROPIC_API_KEY (anthropic).',
+        errorMessage: 'must be a reference such as "{{ env.OPENAI_API_KEY }}" (keys are never written in spec files)',
+      }),
+    ),
+    timeout: opt(duration('Per-call timeout for this provider. Default: defaults.timeout.')),
+    script: opt(Type.Array(MockRule, { description: 'mock only: rules tried in order; the first that matches answers.' })),
   },
   closed,
 );
@@ -217,8 +337,36 @@ const ModelTarget = Type.Object(
   {
     provider: Type.String(),
     model: Type.String(),
-    input_per_mtok: opt(Type.Number({ minimum: 0, description: 'USD per million input tokens.' })),
-    output_per_mtok: opt(Type.Number({ minimum: 0, description: 'USD per million output tokens.' })),
+    input_per_mtok: opt(Type.Number({ minimum: 0, description: 'USD per million input tokens. Default 0.' })),
+    output_per_mtok: opt(Type.Number({ minimum: 0, description: 'USD per million output tokens. Default 0.' })),
+    max_output_tokens: opt(Type.Integer({ minimum: 1, description: 'Output cap assumed (and sent) when a request sets none. Default: defaults.max_output_tokens.' })),
+  },
+  closed,
+);
+const ModelGroup = Type.Object(
+  {
+    description: Description,
+    targets: Type.Array(ModelTarget, { minItems: 1, description: 'Tried in order: the next one serves when the previous fails.' }),
+    retry: opt(GatewayRetry),
+    timeout: opt(duration('Per-call timeout for this group. Default: the provider timeout, then defaults.timeout.')),
+  },
+  closed,
+);
+const DailyLimits = Type.Object(
+  {
+    daily_usd: opt(Type.Number({ minimum: 0, description: 'USD per UTC day.' })),
+    daily_tokens: opt(Type.Integer({ minimum: 0, description: 'Tokens (input + output) per UTC day.' })),
+  },
+  closed,
+);
+const GatewayBudgets = Type.Object(
+  {
+    workflow_daily_usd: opt(Type.Number({ minimum: 0, description: 'Default limit for every workflow, per UTC day.' })),
+    workflow_daily_tokens: opt(Type.Integer({ minimum: 0 })),
+    tenant_daily_usd: opt(Type.Number({ minimum: 0, description: 'Default limit for every tenant, per UTC day.' })),
+    tenant_daily_tokens: opt(Type.Integer({ minimum: 0 })),
+    per_workflow: opt(Type.Record(Type.String(), DailyLimits, { ...closed, description: 'Limits for named workflows (replacing the defaults).' })),
+    per_tenant: opt(Type.Record(Type.String(), DailyLimits, { ...closed, description: 'Limits for named tenants (replacing the defaults).' })),
   },
   closed,
 );
@@ -226,22 +374,20 @@ const ModelTarget = Type.Object(
 export const GatewaySchema = Type.Object(
   {
     version: Version,
-    providers: Type.Record(Type.String({ pattern: NAME_PATTERN }), Provider, closed),
-    models: Type.Record(
-      Type.String({ pattern: NAME_PATTERN }),
-      Type.Object({ targets: Type.Array(ModelTarget, { minItems: 1 }) }, closed),
-      closed,
-    ),
-    budgets: opt(
+    env: opt(EnvMap),
+    defaults: opt(
       Type.Object(
         {
-          workflow_daily_usd: opt(Type.Number({ minimum: 0 })),
-          tenant_daily_usd: opt(Type.Number({ minimum: 0 })),
-          project_daily_usd: opt(Type.Number({ minimum: 0 })),
+          timeout: opt(duration('Per-call timeout. Default 60s.')),
+          retry: opt(GatewayRetry),
+          max_output_tokens: opt(Type.Integer({ minimum: 1, description: 'Output cap assumed when a request sets none. Default 4096.' })),
         },
         closed,
       ),
     ),
+    providers: Type.Record(Type.String({ pattern: NAME_PATTERN }), Provider, closed),
+    models: Type.Record(Type.String({ pattern: NAME_PATTERN }), ModelGroup, closed),
+    budgets: opt(GatewayBudgets),
   },
   { ...closed, title: 'Agentry gateway' },
 );
@@ -284,7 +430,12 @@ export type StepSpec = Static<typeof StepSchema>;
 export type WorkflowSpec = Static<typeof WorkflowSchema>;
 export type AgentSpec = Static<typeof AgentSchema>;
 export type ToolSpec = Static<typeof ToolSchema>;
+export type ToolRestartSpec = Static<typeof ToolRestartSchema>;
 export type GatewaySpec = Static<typeof GatewaySchema>;
+export type GatewayProviderSpec = Static<typeof Provider>;
+export type MockRuleSpec = Static<typeof MockRule>;
+export type GatewayRetrySpec = Static<typeof GatewayRetry>;
+export type GatewayBudgetsSpec = Static<typeof GatewayBudgets>;
 export type ProjectSpec = Static<typeof ProjectSchema>;
 export type ProfileSpec = Static<typeof ProfileSettings>;
 

@@ -95,10 +95,16 @@ class SqlRunTx implements RunTx {
   /** `run.eventSeq` as the database has it; events since are written by `flush`. */
   private storedSeq: number;
 
+  /**
+   * @param cached The run's steps when the caller knows them (a run just inserted). They
+   * are read once per transaction and then kept up to date in memory: while the run's lock
+   * is held no one else changes them (lease renewals touch only `lease_expires_at`).
+   */
   constructor(
     private readonly trx: Db,
     public run: RunRecord,
     private readonly now: () => number,
+    private cached?: StepRecord[],
   ) {
     this.storedSeq = run.eventSeq;
   }
@@ -111,8 +117,11 @@ class SqlRunTx implements RunTx {
   }
 
   async steps(): Promise<StepRecord[]> {
-    const result = await rows(sql`SELECT * FROM steps WHERE run_id = ${this.run.id} ORDER BY step_id`, this.trx);
-    return result.map(stepFromRow);
+    if (!this.cached) {
+      const result = await rows(sql`SELECT * FROM steps WHERE run_id = ${this.run.id} ORDER BY step_id`, this.trx);
+      this.cached = result.map(stepFromRow);
+    }
+    return [...this.cached];
   }
 
   async updateRun(patch: RunPatch): Promise<void> {
@@ -130,9 +139,16 @@ class SqlRunTx implements RunTx {
     if (guard.status) conditions.push(sql`status IN (${sql.join(guard.status.map((s) => sql`${s}`))})`);
     if (guard.attempt !== undefined) conditions.push(sql`attempt = ${guard.attempt}`);
     if (guard.leaseOwner !== undefined) conditions.push(sql`lease_owner = ${guard.leaseOwner}`);
-    const result = await sql`UPDATE steps SET ${sql.join([...sets, sql`updated_at = ${this.now()}`])}
+    const updatedAt = this.now();
+    const result = await sql`UPDATE steps SET ${sql.join([...sets, sql`updated_at = ${updatedAt}`])}
       WHERE ${sql.join(conditions, sql` AND `)}`.execute(this.trx);
-    return Number(result.numAffectedRows ?? 0) > 0;
+    const applied = Number(result.numAffectedRows ?? 0) > 0;
+    const at = this.cached?.findIndex((step) => step.stepId === stepId) ?? -1;
+    if (applied && at >= 0) {
+      const defined = Object.fromEntries(Object.entries(patch).filter(([, value]) => value !== undefined));
+      this.cached![at] = { ...this.cached![at]!, ...defined, updatedAt };
+    }
+    return applied;
   }
 
   async insertAttempt(a: AttemptRecord): Promise<void> {
@@ -249,7 +265,24 @@ export class SqlStore implements Store {
           await sql`INSERT INTO idempotency_keys (tenant_id, key, request_hash, run_id, created_at)
             VALUES (${run.tenantId}, ${idempotency.key}, ${idempotency.requestHash}, ${run.id}, ${now})`.execute(trx);
         }
-        const tx = new SqlRunTx(trx, { ...run, updatedAt: now, eventSeq: 0 }, this.now);
+        const inserted: StepRecord[] = steps
+          .map((step) => ({
+            ...step,
+            attempt: 0,
+            availableAt: null,
+            leaseOwner: null,
+            leaseExpiresAt: null,
+            input: null,
+            output: null,
+            error: null,
+            state: null,
+            meta: null,
+            startedAt: null,
+            finishedAt: null,
+            updatedAt: now,
+          }))
+          .sort((a, b) => (a.stepId < b.stepId ? -1 : a.stepId > b.stepId ? 1 : 0));
+        const tx = new SqlRunTx(trx, { ...run, updatedAt: now, eventSeq: 0 }, this.now, inserted);
         const result = await fn(tx);
         await tx.flush();
         return result;

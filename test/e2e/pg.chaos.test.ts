@@ -25,8 +25,8 @@ import {
 import { createTestDatabase } from '../helpers/postgres.js';
 import { hasPostgres, tempDir } from '../helpers/store.js';
 
-const RUNS = 1000;
-const KILLS = 20;
+const RUNS = Number(process.env.AGENTRY_CHAOS_RUNS ?? 1000);
+const KILLS = Number(process.env.AGENTRY_CHAOS_KILLS ?? 20);
 const WORKFLOW = { name: 'ledger', env: { LEDGER_URL: {} }, steps: { one: ledgerStep('one'), two: ledgerStep('two', ['one']), three: ledgerStep('three', ['two']) } };
 
 let cleanups: Array<() => Promise<void> | void> = [];
@@ -58,17 +58,19 @@ describe.runIf(hasPostgres)('postgres chaos', () => {
       logger: pino({ level: 'silent' }),
     });
 
+    // Enqueue first (the workers would compete for the two cores), then let them loose.
+    let started = Date.now();
+    const runIds: string[] = [];
+    for (let i = 0; i < RUNS; i++) runIds.push((await client.startRun('ledger', {})).id);
+    const enqueuedMs = Date.now() - started;
+
     const slots: RoleProcess[] = [];
     cleanups.push(async () => {
       await Promise.all(slots.map((p) => stopProcess(p)));
     });
     const spawnWorker = () => startRole('worker', { url: db.url, projectDir, env: { LEDGER_URL: ledger.url } });
+    started = Date.now();
     for (let i = 0; i < 3; i++) slots.push(spawnWorker());
-    await Promise.all(slots.map((p) => p.started));
-
-    const started = Date.now();
-    const runIds: string[] = [];
-    for (let i = 0; i < RUNS; i++) runIds.push((await client.startRun('ledger', {})).id);
 
     // The controller: kill a random worker that is up, start its replacement at once.
     const isUp = (p: RoleProcess) => p.stderr.includes('engine started') && p.child.exitCode === null && p.child.signalCode === null;
@@ -85,7 +87,10 @@ describe.runIf(hasPostgres)('postgres chaos', () => {
     const chaosMs = Date.now() - started;
     const doneDuringChaos = (await store.listRuns({ limit: RUNS, status: ['succeeded'] })).items.length;
 
-    await waitForRuns(db.url, RUNS, 180_000);
+    await waitForRuns(db.url, RUNS, 180_000).catch((error: unknown) => {
+      for (const p of slots) console.error(p.stderr.split('\n').filter((l) => /"level":"(warn|error|fatal)"/.test(l)).slice(-5).join('\n'));
+      throw error;
+    });
     const totalMs = Date.now() - started;
     await Promise.all(slots.map((p) => p.started.catch(() => undefined)));
     const exits = await Promise.all(slots.map(async (p) => {
@@ -95,7 +100,7 @@ describe.runIf(hasPostgres)('postgres chaos', () => {
     expect(exits).toEqual([0, 0, 0]);
 
     const report = await exactlyOnceReport(db.url);
-    console.info(`[pg.chaos] ${kills} kills over ${chaosMs} ms (${doneDuringChaos} runs done meanwhile); all ${RUNS} done in ${totalMs} ms`);
+    console.info(`[pg.chaos] ${RUNS} runs enqueued in ${enqueuedMs} ms; ${kills} kills over ${chaosMs} ms (${doneDuringChaos} runs done meanwhile); all done in ${totalMs} ms`);
     expect(report).toEqual({
       runs: [{ status: 'succeeded', n: RUNS }],
       succeededAttempts: { n: RUNS * 3 },

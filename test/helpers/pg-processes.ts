@@ -36,12 +36,21 @@ export interface RoleProcess {
   exited: Promise<number | null>;
 }
 
-export function startRole(
-  role: 'worker' | 'scheduler',
-  options: { url: string; projectDir: string; env?: Record<string, string> },
-): RoleProcess {
+/**
+ * `worker`: worker pool and scheduler sweeps (`agentry start worker`); `worker-only`: the pool
+ * alone (`agentry start worker --no-scheduler`); `scheduler`: the sweeps alone (`agentry start scheduler`).
+ */
+export type Role = 'worker' | 'worker-only' | 'scheduler';
+
+const CLI_ARGS: Record<Role, string[]> = {
+  worker: ['start', 'worker'],
+  'worker-only': ['start', 'worker', '--no-scheduler'],
+  scheduler: ['start', 'scheduler'],
+};
+
+export function startRole(role: Role, options: { url: string; projectDir: string; env?: Record<string, string> }): RoleProcess {
   const args = CLI_SUPPORTS_POSTGRES
-    ? ['--import', 'tsx', 'src/cli/main.ts', 'start', role, '--dir', options.projectDir]
+    ? ['--import', 'tsx', 'src/cli/main.ts', ...CLI_ARGS[role], '--dir', options.projectDir]
     : ['--import', 'tsx', 'test/fixtures/pg-worker.ts', role, '--dir', options.projectDir];
   const env: NodeJS.ProcessEnv = {};
   for (const [key, value] of Object.entries(process.env)) if (!key.startsWith('AGENTRY_') && !key.startsWith('npm_')) env[key] = value;
@@ -155,7 +164,18 @@ export async function waitForRuns(url: string, expected: number, ms: number): Pr
       `SELECT count(*) FILTER (WHERE status IN ('succeeded', 'failed', 'cancelled', 'timed_out'))::int AS done, count(*)::int AS total FROM runs`,
     ).catch(() => [{ done: -1, total: -1 }]);
     if (counts[0]!.total === expected && counts[0]!.done === expected) return;
-    if (Date.now() > end) throw new Error(`runs did not finish in time: ${JSON.stringify(counts[0])}`);
+    if (Date.now() > end) {
+      const stuck = await query(
+        url,
+        `SELECT s.run_id, s.step_id, s.status, s.attempt, s.lease_owner, s.lease_expires_at - $1::bigint AS lease_in_ms,
+                s.available_at - $1::bigint AS due_in_ms, r.status AS run_status
+         FROM steps s JOIN runs r ON r.id = s.run_id
+         WHERE r.status NOT IN ('succeeded', 'failed', 'cancelled', 'timed_out') AND s.status NOT IN ('succeeded', 'pending')
+         LIMIT 10`,
+        [Date.now()],
+      ).catch((error: unknown) => String(error));
+      throw new Error(`runs did not finish in time: ${JSON.stringify(counts[0])}; unfinished steps: ${JSON.stringify(stuck)}`);
+    }
     await new Promise((r) => setTimeout(r, 250));
   }
 }
@@ -171,7 +191,9 @@ export async function exactlyOnceReport(url: string): Promise<Record<string, unk
     duplicateSucceededEvents: await query(url, `SELECT run_id, step_id FROM events WHERE type = 'step.succeeded' GROUP BY 1, 2 HAVING count(*) > 1`),
     duplicateStarts: await query(
       url,
-      `SELECT run_id, step_id, data::json->>'attempt' AS attempt FROM events WHERE type = 'step.started' GROUP BY 1, 2, 3 HAVING count(*) > 1`,
+      // A sleeping step resumes its attempt (`resumed: true`); a second plain start would be a double claim.
+      `SELECT run_id, step_id, data::json->>'attempt' AS attempt FROM events
+       WHERE type = 'step.started' AND data::json->>'resumed' IS NULL GROUP BY 1, 2, 3 HAVING count(*) > 1`,
     ),
     leftOver: await one(`SELECT count(*)::int AS n FROM steps WHERE status <> 'succeeded' OR lease_owner IS NOT NULL`),
   };

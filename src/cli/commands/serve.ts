@@ -10,7 +10,7 @@ import { executorRegistry, loadProjectOrThrow, openStore, type Project } from '.
 import type { Config } from '../../config.js';
 import { Engine } from '../../engine/engine.js';
 import { AgentryError } from '../../errors.js';
-import { buildApp, DEFAULT_MAX_BODY_BYTES } from '../../server/app.js';
+import { buildApp, DEFAULT_MAX_BODY_BYTES, drainAndClose } from '../../server/app.js';
 import { authSettings, type AuthSettings } from '../../server/auth.js';
 import { EventFeed } from '../../server/event-feed.js';
 import { packageVersion } from '../../server/version.js';
@@ -93,7 +93,7 @@ export async function startServer(config: Config, settings: ServerSettings, logg
     (closing ??= (async () => {
       try {
         logger.info('closing the listener; requests in flight may finish');
-        await app?.close();
+        if (app) await drainAndClose(app);
         logger.info({ graceMs: config.engine.shutdownGraceMs }, 'stopping the engine: running steps may finish within the grace period');
         await engine.stop(config.engine.shutdownGraceMs);
       } finally {

@@ -1,0 +1,45 @@
+/**
+ * A benchmark target in its own process (so the load generator does not share its event loop):
+ *   api-target.ts agentry <workdir>      `agentry serve` on a fresh SQLite store, auth on
+ *   api-target.ts bare <json-file>       a bare Fastify app answering the same JSON
+ * Prints one JSON line `{ "url": … }` once it listens; stops on SIGTERM.
+ */
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Fastify from 'fastify';
+import pino from 'pino';
+import { serverSettings, startServer } from '../../src/cli/commands/serve.js';
+import { loadProjectOrThrow } from '../../src/bootstrap.js';
+import { loadConfig } from '../../src/config.js';
+import { createLogger } from '../../src/obs/logger.js';
+
+const BENCH_KEY = process.env.BENCH_KEY ?? 'bench-key-0123456789abcdef';
+
+const [mode, arg] = process.argv.slice(2);
+const stop = new Promise<void>((resolve) => process.once('SIGTERM', () => resolve()));
+
+if (mode === 'agentry' && arg) {
+  mkdirSync(join(arg, 'workflows'), { recursive: true });
+  writeFileSync(join(arg, 'agentry.yaml'), 'version: v1\nname: bench\n');
+  writeFileSync(join(arg, 'workflows', 'greet.yaml'), 'name: greet\nsteps:\n  hello:\n    transform:\n      greeting: "Hello, {{ input.name }}!"\n');
+  const env = { AGENTRY_DATABASE_URL: `sqlite:${join(arg, 'agentry.db')}`, AGENTRY_API_KEYS: `bench:${BENCH_KEY}:service`, AGENTRY_LOG_LEVEL: 'info' };
+  const config = loadConfig({ flags: { projectDir: arg }, env, cwd: arg });
+  // Request logs at info, as in production, written to /dev/null.
+  const logger = createLogger({ level: 'info', destination: pino.destination({ dest: '/dev/null', sync: false }) });
+  const server = await startServer(config, serverSettings({ port: 0 }, env), logger, env, await loadProjectOrThrow(config, env));
+  console.log(JSON.stringify({ url: server.url }));
+  await stop;
+  await server.close();
+} else if (mode === 'bare' && arg) {
+  const bodies = JSON.parse(readFileSync(arg, 'utf8')) as { started: unknown; detail: unknown };
+  const app = Fastify();
+  app.post('/v1/workflows/:name/runs', (_request, reply) => reply.code(201).send(bodies.started));
+  app.get('/v1/runs/:id', () => Promise.resolve(bodies.detail));
+  const url = await app.listen({ port: 0, host: '127.0.0.1' });
+  console.log(JSON.stringify({ url }));
+  await stop;
+  await app.close();
+} else {
+  console.error('usage: api-target.ts agentry <workdir> | bare <json-file>');
+  process.exit(2);
+}

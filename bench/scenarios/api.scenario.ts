@@ -1,0 +1,109 @@
+/**
+ * API overhead: start-run and get-run requests/s and latency (p50/p99) with autocannon against
+ * `agentry serve` (SQLite, auth on, request logging on, engine executing the started runs) and
+ * against a bare Fastify route answering the same JSON, in the same run, each in its own process.
+ * BENCH_DURATION (seconds per case, default 10) and BENCH_CONNECTIONS (default 10) tune it.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import autocannon from 'autocannon';
+import type { Scenario } from '../run.js';
+
+const REPO = join(import.meta.dirname, '..', '..');
+const DURATION = Number(process.env.BENCH_DURATION ?? 10);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
+const BENCH_KEY = 'bench-key-0123456789abcdef';
+
+async function target(args: string[]): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/scenarios/api-target.ts', ...args], { cwd: REPO, env: { ...process.env, BENCH_KEY }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
+      out += chunk;
+      const line = out.split('\n').find((l) => l.startsWith('{'));
+      if (line) resolve((JSON.parse(line) as { url: string }).url);
+    });
+    child.once('exit', (code) => reject(new Error(`${args[0]} target exited (${code})`)));
+  });
+  return { child, url };
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  await exited;
+}
+
+interface Case {
+  name: string;
+  target: 'agentry' | 'bare';
+  requests_per_s: number;
+  latency_p50_ms: number;
+  latency_p99_ms: number;
+  requests: number;
+  errors: number;
+  non_2xx: number;
+}
+
+async function load(name: string, which: Case['target'], options: autocannon.Options): Promise<Case> {
+  const r = await autocannon({ connections: CONNECTIONS, duration: DURATION, ...options });
+  const result: Case = {
+    name,
+    target: which,
+    requests_per_s: Math.round(r.requests.average),
+    latency_p50_ms: r.latency.p50,
+    latency_p99_ms: r.latency.p99,
+    requests: r.requests.total,
+    errors: r.errors,
+    non_2xx: r.non2xx,
+  };
+  console.log(`  ${name.padEnd(10)} ${which.padEnd(8)} ${String(result.requests_per_s).padStart(7)} req/s  p50 ${result.latency_p50_ms} ms  p99 ${result.latency_p99_ms} ms  (errors ${result.errors}, non-2xx ${result.non_2xx})`);
+  return result;
+}
+
+export const scenario: Scenario = {
+  name: 'api',
+  description: `start-run and get-run through agentry serve vs a bare Fastify route (${DURATION}s per case, ${CONNECTIONS} connections)`,
+  async run() {
+    const work = mkdtempSync(join(tmpdir(), 'agentry-bench-'));
+    const children: ChildProcess[] = [];
+    try {
+      const agentry = await target(['agentry', work]);
+      children.push(agentry.child);
+      const headers = { authorization: `Bearer ${BENCH_KEY}`, 'content-type': 'application/json' };
+      const body = JSON.stringify({ input: { name: 'Ada' } });
+      const started = await (await fetch(`${agentry.url}/v1/workflows/greet/runs?wait=10s`, { method: 'POST', headers, body })).json() as { id: string };
+      const detail = await (await fetch(`${agentry.url}/v1/runs/${started.id}`, { headers })).json();
+      const bodiesFile = join(work, 'bodies.json');
+      writeFileSync(bodiesFile, JSON.stringify({ started, detail }));
+      const bare = await target(['bare', bodiesFile]);
+      children.push(bare.child);
+
+      const startRun = { method: 'POST' as const, headers, body };
+      // get-run first: the start-run case leaves the engine busy executing the runs it created.
+      const cases = [
+        await load('get-run', 'bare', { url: `${bare.url}/v1/runs/${started.id}`, headers }),
+        await load('get-run', 'agentry', { url: `${agentry.url}/v1/runs/${started.id}`, headers }),
+        await load('start-run', 'bare', { url: `${bare.url}/v1/workflows/greet/runs`, ...startRun }),
+        await load('start-run', 'agentry', { url: `${agentry.url}/v1/workflows/greet/runs`, ...startRun }),
+      ];
+      const ratio = (name: string) => {
+        const a = cases.find((c) => c.name === name && c.target === 'agentry')!;
+        const b = cases.find((c) => c.name === name && c.target === 'bare')!;
+        return Math.round((a.requests_per_s / b.requests_per_s) * 1000) / 1000;
+      };
+      return {
+        duration_s_per_case: DURATION,
+        connections: CONNECTIONS,
+        cases,
+        agentry_to_bare_throughput: { 'start-run': ratio('start-run'), 'get-run': ratio('get-run') },
+      };
+    } finally {
+      for (const child of children) await stop(child);
+      rmSync(work, { recursive: true, force: true });
+    }
+  },
+};

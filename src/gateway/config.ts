@@ -1,0 +1,194 @@
+/**
+ * gateway.yaml (already schema-checked) → the resolved settings the gateway runs with:
+ * `{{ env.NAME }}` references read from the environment, durations in milliseconds,
+ * defaults filled in. Cross-field problems are reported all at once.
+ */
+import { AgentryError } from '../errors.js';
+import { parseDuration } from '../spec/duration.js';
+import type { Problem } from '../spec/diagnostics.js';
+import type { RetryPolicy } from '../spec/model.js';
+import type { DurationValue, GatewayRetrySpec, GatewaySpec, MockRuleSpec } from '../spec/schemas.js';
+
+export const GATEWAY_DEFAULTS = {
+  timeoutMs: 60_000,
+  retry: { maxAttempts: 3, backoff: 'exponential', initialMs: 500, maxMs: 30_000, jitter: true },
+  maxOutputTokens: 4096,
+} as const satisfies { timeoutMs: number; retry: RetryPolicy; maxOutputTokens: number };
+
+export const PROVIDER_TYPES = ['openai', 'anthropic', 'openai-compatible', 'mock'] as const;
+export type ProviderType = (typeof PROVIDER_TYPES)[number];
+
+const DEFAULT_KEY_ENV: Partial<Record<ProviderType, string>> = { openai: 'OPENAI_API_KEY', anthropic: 'ANTHROPIC_API_KEY' };
+const DEFAULT_BASE_URL: Partial<Record<ProviderType, string>> = {
+  openai: 'https://api.openai.com/v1',
+  anthropic: 'https://api.anthropic.com',
+};
+
+export interface ResolvedProvider {
+  name: string;
+  type: ProviderType;
+  baseUrl: string | undefined;
+  /** The key itself: never log, serialise or return it. */
+  apiKey: string | undefined;
+  /** The variable the key was read from (safe to show). */
+  apiKeyEnv: string | undefined;
+  timeoutMs: number | undefined;
+  script: MockRuleSpec[];
+}
+
+export interface ResolvedTarget {
+  provider: string;
+  model: string;
+  inputPerMtok: number;
+  outputPerMtok: number;
+  maxOutputTokens: number;
+}
+
+export interface ResolvedGroup {
+  name: string;
+  description: string | undefined;
+  targets: ResolvedTarget[];
+  retry: RetryPolicy;
+  timeoutMs: number | undefined;
+}
+
+export interface DailyLimit {
+  usd?: number;
+  tokens?: number;
+}
+
+export interface ResolvedBudgets {
+  workflow: (name: string) => DailyLimit;
+  tenant: (id: string) => DailyLimit;
+}
+
+export interface ResolvedGateway {
+  providers: Map<string, ResolvedProvider>;
+  groups: Map<string, ResolvedGroup>;
+  budgets: ResolvedBudgets;
+  defaultTimeoutMs: number;
+  /** Every secret value in use, for redaction. */
+  secrets: string[];
+}
+
+const ENV_REF = /\{\{\s*env\.([A-Z_][A-Z0-9_]*)\s*\}\}/g;
+
+/** Cross-field problems of a schema-valid gateway spec (the loader can report these too). */
+export function gatewaySpecProblems(spec: GatewaySpec): Problem[] {
+  const problems: Problem[] = [];
+  const providers = Object.keys(spec.providers);
+  for (const [name, p] of Object.entries(spec.providers)) {
+    const at = ['providers', name];
+    if (p.type !== 'mock' && p.script !== undefined) problems.push({ path: [...at, 'script'], message: `script is only for type mock (this provider is ${p.type})` });
+    if (p.type === 'mock' && (p.api_key !== undefined || p.base_url !== undefined)) {
+      problems.push({ path: at, message: 'a mock provider takes no api_key or base_url' });
+    }
+    if (p.type === 'openai-compatible' && p.base_url === undefined) problems.push({ path: at, message: 'an openai-compatible provider needs base_url', atKey: true });
+    for (const ref of [p.api_key, p.base_url]) {
+      for (const m of (ref ?? '').matchAll(ENV_REF)) {
+        const variable = m[1]!;
+        if (spec.env !== undefined && spec.env[variable] === undefined && variable !== DEFAULT_KEY_ENV[p.type]) {
+          problems.push({ path: at, message: `env.${variable} is not declared under env:`, severity: 'warning' });
+        }
+      }
+    }
+  }
+  for (const [group, model] of Object.entries(spec.models)) {
+    model.targets.forEach((target, i) => {
+      if (!providers.includes(target.provider)) problems.push({ path: ['models', group, 'targets', i, 'provider'], message: `unknown provider '${target.provider}'` });
+    });
+  }
+  return problems;
+}
+
+/**
+ * Resolves the spec against `env`. Throws `spec_invalid` for cross-field errors and
+ * `secret_missing` (naming the variable, never a value) for a provider key that is not set.
+ */
+export function resolveGatewaySpec(spec: GatewaySpec, env: Readonly<Record<string, string | undefined>>): ResolvedGateway {
+  const errors = gatewaySpecProblems(spec).filter((p) => p.severity !== 'warning');
+  if (errors.length > 0) {
+    throw new AgentryError('spec_invalid', `gateway.yaml: ${errors.map((p) => `${p.path.join('.')}: ${p.message}`).join('; ')}`, {
+      details: { problems: errors },
+    });
+  }
+  const missing = Object.entries(spec.env ?? {})
+    .filter(([name, v]) => v.required === true && v.default === undefined && !env[name])
+    .map(([name]) => name);
+  if (missing.length > 0) throw new AgentryError('secret_missing', `gateway.yaml needs ${missing.map((n) => `env.${n}`).join(', ')}, which is not set`, { details: { variables: missing } });
+  const read = (name: string): string | undefined => env[name] || spec.env?.[name]?.default || undefined;
+  const secrets: string[] = Object.entries(spec.env ?? {})
+    .filter(([, v]) => v.secret === true)
+    .flatMap(([name]) => (read(name) === undefined ? [] : [read(name)!]));
+
+  const providers = new Map<string, ResolvedProvider>();
+  for (const [name, p] of Object.entries(spec.providers)) {
+    const keyEnv = p.api_key === undefined ? DEFAULT_KEY_ENV[p.type] : /env\.([A-Z_][A-Z0-9_]*)/.exec(p.api_key)?.[1];
+    const apiKey = keyEnv === undefined ? undefined : read(keyEnv);
+    if (apiKey === undefined && (p.type === 'openai' || p.type === 'anthropic')) {
+      throw new AgentryError('secret_missing', `gateway provider '${name}' (${p.type}) needs env.${keyEnv ?? '?'}, which is not set`, {
+        details: { provider: name, variable: keyEnv },
+      });
+    }
+    if (apiKey !== undefined) secrets.push(apiKey);
+    const baseUrl = p.base_url === undefined ? DEFAULT_BASE_URL[p.type] : p.base_url.replace(ENV_REF, (_m, v: string) => read(v) ?? '');
+    providers.set(name, {
+      name,
+      type: p.type,
+      baseUrl,
+      apiKey,
+      apiKeyEnv: keyEnv,
+      timeoutMs: ms(p.timeout),
+      script: p.script ?? [],
+    });
+  }
+
+  const defaultRetry = retryPolicy(spec.defaults?.retry, GATEWAY_DEFAULTS.retry);
+  const maxOutput = spec.defaults?.max_output_tokens ?? GATEWAY_DEFAULTS.maxOutputTokens;
+  const groups = new Map<string, ResolvedGroup>();
+  for (const [name, g] of Object.entries(spec.models)) {
+    groups.set(name, {
+      name,
+      description: g.description,
+      retry: retryPolicy(g.retry, defaultRetry),
+      timeoutMs: ms(g.timeout),
+      targets: g.targets.map((t) => ({
+        provider: t.provider,
+        model: t.model,
+        inputPerMtok: t.input_per_mtok ?? 0,
+        outputPerMtok: t.output_per_mtok ?? 0,
+        maxOutputTokens: t.max_output_tokens ?? maxOutput,
+      })),
+    });
+  }
+
+  const b = spec.budgets ?? {};
+  const budgets: ResolvedBudgets = {
+    workflow: (w) => limit(b.per_workflow?.[w], b.workflow_daily_usd, b.workflow_daily_tokens),
+    tenant: (t) => limit(b.per_tenant?.[t], b.tenant_daily_usd, b.tenant_daily_tokens),
+  };
+  return { providers, groups, budgets, defaultTimeoutMs: ms(spec.defaults?.timeout) ?? GATEWAY_DEFAULTS.timeoutMs, secrets };
+}
+
+function limit(named: { daily_usd?: number; daily_tokens?: number } | undefined, usd: number | undefined, tokens: number | undefined): DailyLimit {
+  const out: DailyLimit = {};
+  const u = named === undefined ? usd : named.daily_usd;
+  const t = named === undefined ? tokens : named.daily_tokens;
+  if (u !== undefined) out.usd = u;
+  if (t !== undefined) out.tokens = t;
+  return out;
+}
+
+function retryPolicy(spec: GatewayRetrySpec | undefined, base: RetryPolicy): RetryPolicy {
+  return {
+    maxAttempts: spec?.max_attempts ?? base.maxAttempts,
+    backoff: 'exponential',
+    initialMs: ms(spec?.initial) ?? base.initialMs,
+    maxMs: ms(spec?.max) ?? base.maxMs,
+    jitter: spec?.jitter ?? base.jitter,
+  };
+}
+
+export function ms(value: DurationValue | undefined): number | undefined {
+  return value === undefined ? undefined : parseDuration(value);
+}

@@ -1,0 +1,390 @@
+/**
+ * The gateway client: a chat request names a model group; the gateway tries the group's
+ * targets in order. Each target gets up to `retry.max_attempts` attempts for retryable
+ * failures (429, 5xx, timeout, lost connection), with exponential backoff and jitter and
+ * `Retry-After` as a floor; then the next target serves. Other 4xx fail at once, a cancelled
+ * signal stops everything, and a call that would break a budget is never sent. Every attempt
+ * is written to the usage ledger.
+ *
+ * ```ts
+ * const gateway = new Gateway({ spec: project.gateway!, env: process.env, logger, ledger });
+ * const res = await gateway.chat({ model: 'smart', messages: [{ role: 'user', content: 'Hi' }] }, { tenantId: 'default' });
+ * for await (const chunk of gateway.stream({ model: 'smart', messages }, { tenantId, signal })) process.stdout.write(chunk.choices[0]?.delta.content ?? '');
+ * ```
+ */
+import { inspect } from 'node:util';
+import { retryDelayMs } from '../engine/backoff.js';
+import { AgentryError } from '../errors.js';
+import { newId } from '../ids.js';
+import type { Logger } from '../obs/logger.js';
+import type { GatewaySpec } from '../spec/schemas.js';
+import { BudgetGuard, costUsd, estimatePromptTokens, estimateTokens, outputCap, type UsageLedger } from './budget.js';
+import { classifyProviderError } from './classify.js';
+import { resolveGatewaySpec, type ResolvedGateway, type ResolvedGroup, type ResolvedTarget } from './config.js';
+import { createProvider } from './providers/index.js';
+import { redactSecrets } from './redact.js';
+import type { CallContext, CallOutcome, CallRecord, ChatChunk, ChatRequest, ChatResponse, Provider, Usage } from './types.js';
+
+export interface GatewayOptions {
+  spec: GatewaySpec;
+  /** Where `{{ env.NAME }}` references and default key variables are read. Default `process.env`. */
+  env?: Readonly<Record<string, string | undefined>>;
+  logger: Logger;
+  ledger: UsageLedger;
+  /** Clock (epoch ms); injectable for tests. */
+  now?: () => number;
+  /** Backoff sleep; injectable so tests see the delays without waiting. Must reject when `signal` aborts. */
+  sleep?: (ms: number, signal: AbortSignal | undefined) => Promise<void>;
+  /** Jitter source in [0, 1). */
+  random?: () => number;
+}
+
+export interface ModelInfo {
+  id: string;
+  object: 'model';
+  created: number;
+  owned_by: 'agentry';
+  description?: string;
+  targets: Array<{ provider: string; model: string }>;
+}
+
+/** One failed target, as listed in `provider_unavailable` details. */
+export interface TargetFailure {
+  provider: string;
+  model: string;
+  code: string;
+  status?: number;
+  attempts: number;
+}
+
+/** One attempt in flight: its timer, its abort wiring, its budget reservation and its record. */
+class Attempt {
+  readonly id: string;
+  readonly at: number;
+  readonly controller = new AbortController();
+  timedOut = false;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly onAbort: () => void;
+
+  constructor(
+    readonly gateway: { now: () => number },
+    readonly ctx: CallContext,
+    readonly timeoutMs: number,
+    private readonly release: () => void,
+  ) {
+    this.at = gateway.now();
+    this.id = newId('call', this.at);
+    this.onAbort = () => this.controller.abort(ctx.signal?.reason);
+    ctx.signal?.addEventListener('abort', this.onAbort, { once: true });
+    this.armTimer();
+  }
+
+  /** (Re)starts the timeout: for a call, the whole call; for a stream, the wait for the next chunk. */
+  armTimer(): void {
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.timedOut = true;
+      this.controller.abort(new DOMException(`timed out after ${this.timeoutMs}ms`, 'TimeoutError'));
+    }, this.timeoutMs);
+  }
+
+  close(): void {
+    clearTimeout(this.timer);
+    this.ctx.signal?.removeEventListener('abort', this.onAbort);
+    this.release();
+  }
+}
+
+export class Gateway {
+  readonly #config: ResolvedGateway;
+  readonly #providers = new Map<string, Provider>();
+  readonly #ledger: UsageLedger;
+  readonly #budget: BudgetGuard;
+  readonly #logger: Logger;
+  readonly #sleep: (ms: number, signal: AbortSignal | undefined) => Promise<void>;
+  readonly #random: () => number;
+  readonly now: () => number;
+
+  constructor(options: GatewayOptions) {
+    this.#config = resolveGatewaySpec(options.spec, options.env ?? process.env);
+    this.#ledger = options.ledger;
+    this.#budget = new BudgetGuard(options.ledger, this.#config.budgets);
+    this.#logger = options.logger.child({ component: 'gateway' });
+    this.now = options.now ?? Date.now;
+    this.#sleep = options.sleep ?? abortableSleep;
+    this.#random = options.random ?? Math.random;
+    for (const [name, provider] of this.#config.providers) this.#providers.set(name, createProvider(provider, { now: this.now }));
+  }
+
+  /** The model groups, in OpenAI's `GET /v1/models` item shape (plus the targets). */
+  models(): ModelInfo[] {
+    return [...this.#config.groups.values()].map((group) => ({
+      id: group.name,
+      object: 'model' as const,
+      created: 0,
+      owned_by: 'agentry' as const,
+      ...(group.description === undefined ? {} : { description: group.description }),
+      targets: group.targets.map((t) => ({ provider: t.provider, model: t.model })),
+    }));
+  }
+
+  /** Scrubs every configured key (and key-shaped strings) from `text`. */
+  redact(text: string): string {
+    return redactSecrets(text, this.#config.secrets);
+  }
+
+  /** A non-streaming chat completion; `request.model` is a model group. */
+  async chat(request: ChatRequest, ctx: CallContext): Promise<ChatResponse> {
+    const group = this.#group(request);
+    return this.#withFallback(group, ctx, async (target, provider) => {
+      const { attempt, sent } = await this.#begin(group, target, request, ctx);
+      try {
+        const response = await provider.chat(target.model, sent, { signal: attempt.controller.signal, timeoutMs: attempt.timeoutMs });
+        const record = await this.#finish(attempt, group, target, 'ok', response.usage);
+        return { ...response, agentry: { call_id: record.id, group: group.name, provider: target.provider, cost_usd: record.costUsd } };
+      } catch (error) {
+        throw await this.#fail(attempt, group, target, error, undefined);
+      } finally {
+        attempt.close();
+      }
+    });
+  }
+
+  /**
+   * A streaming chat completion. Retries and fallbacks happen only before the first chunk;
+   * after it, a failure ends the stream with the error. The last chunk always carries `usage`
+   * (and `agentry`), as OpenAI sends with `stream_options.include_usage`.
+   */
+  async *stream(request: ChatRequest, ctx: CallContext): AsyncGenerator<ChatChunk, void, undefined> {
+    const group = this.#group(request);
+    const opened = await this.#withFallback(group, ctx, async (target, provider) => {
+      const { attempt, sent } = await this.#begin(group, target, request, ctx);
+      try {
+        const iterator = provider.stream(target.model, sent, { signal: attempt.controller.signal, timeoutMs: attempt.timeoutMs })[Symbol.asyncIterator]();
+        const first = await iterator.next();
+        return { attempt, target, sent, iterator, first };
+      } catch (error) {
+        const failure = await this.#fail(attempt, group, target, error, undefined);
+        attempt.close();
+        throw failure;
+      }
+    });
+    const { attempt, target, sent, iterator } = opened;
+    let usage: Usage | undefined;
+    let received = '';
+    let last: ChatChunk | undefined;
+    let done = false;
+    try {
+      let next = opened.first;
+      while (next.done !== true) {
+        attempt.armTimer();
+        const chunk = next.value;
+        last = chunk;
+        if (chunk.usage !== undefined && chunk.usage !== null) usage = chunk.usage;
+        for (const choice of chunk.choices) {
+          received += choice.delta.content ?? '';
+          for (const call of choice.delta.tool_calls ?? []) received += (call.function?.name ?? '') + (call.function?.arguments ?? '');
+        }
+        if (chunk.choices.length > 0) yield chunk;
+        next = await iterator.next();
+      }
+      const final = usage ?? estimatedUsage(sent, received);
+      const record = await this.#finish(attempt, group, target, 'ok', final);
+      done = true;
+      yield {
+        id: last?.id ?? record.id,
+        object: 'chat.completion.chunk',
+        created: last?.created ?? Math.floor(record.at / 1000),
+        model: last?.model ?? target.model,
+        choices: [],
+        usage: final,
+        agentry: { call_id: record.id, group: group.name, provider: target.provider, cost_usd: record.costUsd },
+      };
+    } catch (error) {
+      if (!done) {
+        done = true;
+        throw await this.#fail(attempt, group, target, error, estimatedUsage(sent, received));
+      }
+      throw error;
+    } finally {
+      if (!done) {
+        // The consumer stopped reading: stop the upstream request and record what was received.
+        attempt.controller.abort(new DOMException('stream closed by the caller', 'AbortError'));
+        await this.#record(attempt, group, target, 'cancelled', estimatedUsage(sent, received), 'cancelled');
+      }
+      attempt.close();
+      await iterator.return?.().catch(() => undefined);
+    }
+  }
+
+  toJSON(): Record<string, unknown> {
+    return {
+      providers: [...this.#config.providers.values()].map((p) => ({ name: p.name, type: p.type, base_url: p.baseUrl, api_key_env: p.apiKeyEnv })),
+      models: this.models().map((m) => ({ id: m.id, targets: m.targets })),
+    };
+  }
+
+  [inspect.custom](): string {
+    return `Gateway ${JSON.stringify(this.toJSON())}`;
+  }
+
+  #group(request: ChatRequest): ResolvedGroup {
+    if (request === null || typeof request !== 'object' || !Array.isArray(request.messages) || request.messages.length === 0) {
+      throw new AgentryError('invalid_request', 'a chat request needs a non-empty messages array');
+    }
+    const group = this.#config.groups.get(request.model);
+    if (group === undefined) {
+      throw new AgentryError('not_found', `unknown model group '${String(request.model)}'`, { details: { available: [...this.#config.groups.keys()] } });
+    }
+    return group;
+  }
+
+  async #withFallback<T>(group: ResolvedGroup, ctx: CallContext, attemptOn: (target: ResolvedTarget, provider: Provider) => Promise<T>): Promise<T> {
+    if (ctx.signal?.aborted === true) throw new AgentryError('cancelled', `call to model group '${group.name}' cancelled before it started`);
+    const failures: TargetFailure[] = [];
+    let lastError: AgentryError | undefined;
+    for (const [index, target] of group.targets.entries()) {
+      const provider = this.#providers.get(target.provider)!;
+      let attempts = 0;
+      for (let attempt = 1; attempt <= group.retry.maxAttempts; attempt++) {
+        attempts = attempt;
+        try {
+          return await attemptOn(target, provider);
+        } catch (error) {
+          const e = error instanceof AgentryError ? error : classifyProviderError(error, this.#info(target, ctx, false, 0));
+          if (!e.retryable) throw e;
+          lastError = e;
+          if (attempt === group.retry.maxAttempts) break;
+          if (e.retryAfterMs !== undefined && e.retryAfterMs > group.retry.maxMs) break;
+          const delay = retryDelayMs(group.retry, attempt, e.retryAfterMs, this.#random);
+          this.#logger.warn({ group: group.name, provider: target.provider, model: target.model, attempt, delay_ms: delay, code: e.code }, `gateway retrying: ${e.message}`);
+          try {
+            await this.#sleep(delay, ctx.signal);
+          } catch (cause) {
+            throw new AgentryError('cancelled', `call to model group '${group.name}' cancelled`, { cause });
+          }
+        }
+      }
+      const status = (lastError?.details as { status?: number } | undefined)?.status;
+      failures.push({ provider: target.provider, model: target.model, code: lastError?.code ?? 'internal', attempts, ...(status === undefined ? {} : { status }) });
+      const next = group.targets[index + 1];
+      if (next !== undefined) {
+        this.#logger.warn({ group: group.name, from: `${target.provider}/${target.model}`, to: `${next.provider}/${next.model}` }, 'gateway falling back to the next target');
+      }
+    }
+    throw new AgentryError('provider_unavailable', `model group '${group.name}': every target failed (${failures.map((f) => `${f.provider}/${f.model}: ${f.code}${f.status === undefined ? '' : ` ${f.status}`}`).join(', ')})`, {
+      retryable: true,
+      ...(lastError?.retryAfterMs === undefined ? {} : { retryAfterMs: lastError.retryAfterMs }),
+      cause: lastError,
+      details: { group: group.name, attempts: failures },
+    });
+  }
+
+  /** Budget check (records and throws `budget_exceeded`), then the attempt's timer and abort wiring. */
+  async #begin(group: ResolvedGroup, target: ResolvedTarget, request: ChatRequest, ctx: CallContext): Promise<{ attempt: Attempt; sent: ChatRequest }> {
+    const cap = outputCap(request, target);
+    const prompt = estimatePromptTokens(request);
+    const estimate = { tokens: prompt + cap, costUsd: costUsd(target, prompt, cap) };
+    const at = this.now();
+    let release: () => void;
+    try {
+      release = await this.#budget.reserve(ctx, at, estimate);
+    } catch (error) {
+      if (error instanceof AgentryError && error.code === 'budget_exceeded') {
+        const record = this.#newRecord(newId('call', at), at, ctx, group, target, 'budget_exceeded', { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 }, 'budget_exceeded');
+        await this.#write(record);
+        this.#logger.warn({ group: group.name, run_id: ctx.runId, tenant_id: ctx.tenantId, ...(error.details as object) }, error.message);
+      }
+      throw error;
+    }
+    const timeoutMs = group.timeoutMs ?? this.#config.providers.get(target.provider)?.timeoutMs ?? this.#config.defaultTimeoutMs;
+    const attempt = new Attempt(this, ctx, timeoutMs, release);
+    const sent = request.max_tokens === undefined && request.max_completion_tokens === undefined ? { ...request, max_tokens: cap } : request;
+    return { attempt, sent };
+  }
+
+  async #finish(attempt: Attempt, group: ResolvedGroup, target: ResolvedTarget, outcome: CallOutcome, usage: Usage): Promise<CallRecord> {
+    return this.#record(attempt, group, target, outcome, usage, undefined);
+  }
+
+  /** Classifies and records a failed attempt; returns the error to throw. */
+  async #fail(attempt: Attempt, group: ResolvedGroup, target: ResolvedTarget, error: unknown, usage: Usage | undefined): Promise<AgentryError> {
+    const e = classifyProviderError(error, this.#info(target, attempt.ctx, attempt.timedOut, attempt.timeoutMs));
+    const outcome: CallOutcome = e.code === 'cancelled' ? 'cancelled' : 'error';
+    await this.#record(attempt, group, target, outcome, usage ?? { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 }, e.code);
+    return e;
+  }
+
+  async #record(attempt: Attempt, group: ResolvedGroup, target: ResolvedTarget, outcome: CallOutcome, usage: Usage, errorCode: string | undefined): Promise<CallRecord> {
+    const record = this.#newRecord(attempt.id, attempt.at, attempt.ctx, group, target, outcome, usage, errorCode);
+    record.latencyMs = Math.max(0, this.now() - attempt.at);
+    await this.#write(record);
+    return record;
+  }
+
+  #newRecord(id: string, at: number, ctx: CallContext, group: ResolvedGroup, target: ResolvedTarget, outcome: CallOutcome, usage: Usage, errorCode: string | undefined): CallRecord {
+    return {
+      id,
+      tenantId: ctx.tenantId,
+      runId: ctx.runId ?? null,
+      stepId: ctx.stepId ?? null,
+      workflow: ctx.workflow ?? null,
+      group: group.name,
+      provider: target.provider,
+      model: target.model,
+      inputTokens: usage.prompt_tokens,
+      outputTokens: usage.completion_tokens,
+      costUsd: costUsd(target, usage.prompt_tokens, usage.completion_tokens),
+      latencyMs: 0,
+      outcome,
+      ...(errorCode === undefined ? {} : { errorCode }),
+      at,
+    };
+  }
+
+  async #write(record: CallRecord): Promise<void> {
+    this.#logger.debug({ call: record }, 'gateway call');
+    try {
+      await this.#ledger.record(record);
+    } catch (error) {
+      // The call happened; losing the response over the ledger would make the caller pay twice.
+      this.#logger.error({ call_id: record.id, err: { message: this.redact(error instanceof Error ? error.message : String(error)) } }, 'gateway could not record a call');
+    }
+  }
+
+  #info(target: ResolvedTarget, ctx: CallContext, timedOut: boolean, timeoutMs: number) {
+    return {
+      provider: target.provider,
+      model: target.model,
+      secrets: this.#config.secrets,
+      cancelled: ctx.signal?.aborted === true,
+      timedOut,
+      timeoutMs,
+      now: this.now(),
+    };
+  }
+}
+
+function estimatedUsage(request: ChatRequest, received: string): Usage {
+  const prompt = estimatePromptTokens(request);
+  const completion = estimateTokens(received);
+  return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion };
+}
+
+export function abortableSleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted === true) {
+      reject(signal.reason as Error);
+      return;
+    }
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      reject(signal?.reason as Error);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}

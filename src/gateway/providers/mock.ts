@@ -1,0 +1,145 @@
+/**
+ * `mock`: deterministic scripted replies, no network. The provider's `script` is a list of
+ * rules; the first whose `when` holds answers (text, JSON, tool calls, a delay or an HTTP-like
+ * error). Nothing matching → a reply echoing the last user message. Token counts not given
+ * in the rule are characters / 4. The same request always gets the same response.
+ *
+ * ```yaml
+ * providers:
+ *   demo:
+ *     type: mock
+ *     script:
+ *       - when: { has_tool_results: false }
+ *         reply: { tool_calls: [{ name: lookup, arguments: { q: "acme" } }] }
+ *       - reply: { content: { severity: high } }   # sent as '{"severity":"high"}'
+ * ```
+ */
+import { createHash } from 'node:crypto';
+import { estimatePromptTokens, estimateTokens } from '../budget.js';
+import { ProviderStatusError } from '../classify.js';
+import { ms, type ResolvedProvider } from '../config.js';
+import type { MockRuleSpec } from '../../spec/schemas.js';
+import type { ChatChunk, ChatMessage, ChatRequest, ChatResponse, ContentPart, Provider, ProviderCallOptions, ToolCall } from '../types.js';
+
+export interface MockOptions {
+  /** Clock for `created`; injectable so tests can compare whole responses. */
+  now?: () => number;
+}
+
+export function createMockProvider(config: ResolvedProvider, options: MockOptions = {}): Provider {
+  const now = options.now ?? Date.now;
+  const answer = async (model: string, request: ChatRequest, signal: AbortSignal): Promise<ChatResponse> => {
+    const rule = matchRule(config.script, model, request);
+    const delay = ms(rule?.delay) ?? 0;
+    if (delay > 0) await abortableDelay(delay, signal);
+    signal.throwIfAborted();
+    if (rule?.error !== undefined) {
+      throw new ProviderStatusError(rule.error.status, rule.error.message ?? 'mock error', ms(rule.error.retry_after));
+    }
+    return reply(rule, model, request, Math.floor(now() / 1000));
+  };
+  return {
+    name: config.name,
+    type: config.type,
+    chat: (model, request, opts: ProviderCallOptions) => answer(model, request, opts.signal),
+    async *stream(model, request, opts: ProviderCallOptions): AsyncIterable<ChatChunk> {
+      yield* toChunks(await answer(model, request, opts.signal));
+    },
+  };
+}
+
+function textOf(content: string | ContentPart[] | null): string {
+  if (content === null) return '';
+  if (typeof content === 'string') return content;
+  return content.map((p) => (p.type === 'text' && typeof p['text'] === 'string' ? p['text'] : '')).join('');
+}
+
+/** 1 + the number of assistant messages in the conversation. */
+export function turnOf(messages: readonly ChatMessage[]): number {
+  return 1 + messages.filter((m) => m.role === 'assistant').length;
+}
+
+export function matchRule(script: readonly MockRuleSpec[], model: string, request: ChatRequest): MockRuleSpec | undefined {
+  const lastUser = [...request.messages].reverse().find((m) => m.role === 'user');
+  const lastUserText = lastUser === undefined ? '' : textOf(lastUser.content);
+  const hasToolResults = request.messages.some((m) => m.role === 'tool');
+  const turn = turnOf(request.messages);
+  return script.find(({ when }) => {
+    if (when === undefined) return true;
+    if (when.last_user_contains !== undefined && !lastUserText.includes(when.last_user_contains)) return false;
+    if (when.has_tool_results !== undefined && when.has_tool_results !== hasToolResults) return false;
+    if (when.turn !== undefined && when.turn !== turn) return false;
+    if (when.model !== undefined && when.model !== model) return false;
+    return true;
+  });
+}
+
+function reply(rule: MockRuleSpec | undefined, model: string, request: ChatRequest, created: number): ChatResponse {
+  const turn = turnOf(request.messages);
+  const lastUser = [...request.messages].reverse().find((m) => m.role === 'user');
+  let content: string | null;
+  let toolCalls: ToolCall[] = [];
+  if (rule?.reply === undefined) {
+    content = `mock reply to: ${lastUser === undefined ? '' : textOf(lastUser.content)}`;
+  } else {
+    const raw = rule.reply.content;
+    content = raw === undefined || raw === null ? null : typeof raw === 'string' ? raw : JSON.stringify(raw);
+    toolCalls = (rule.reply.tool_calls ?? []).map((call, i) => ({
+      id: call.id ?? `call_${turn}_${i}`,
+      type: 'function' as const,
+      function: { name: call.name, arguments: typeof call.arguments === 'string' ? call.arguments : JSON.stringify(call.arguments ?? {}) },
+    }));
+    if (content === null && toolCalls.length === 0) content = '';
+  }
+  const message = { role: 'assistant' as const, content, ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {}) };
+  const prompt = rule?.usage?.prompt_tokens ?? estimatePromptTokens(request);
+  const completion = rule?.usage?.completion_tokens ?? estimateTokens((content ?? '') + toolCalls.map((c) => c.function.name + c.function.arguments).join(''));
+  const hash = createHash('sha256').update(JSON.stringify([model, request.messages, request.tools ?? null])).digest('hex').slice(0, 24);
+  return {
+    id: `chatcmpl-mock-${hash}`,
+    object: 'chat.completion',
+    created,
+    model,
+    choices: [{ index: 0, message, finish_reason: toolCalls.length > 0 ? 'tool_calls' : 'stop' }],
+    usage: { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion },
+  };
+}
+
+/** A response as the chunks a streaming provider would send: role, text in pieces, tool calls, finish, usage. */
+export function toChunks(response: ChatResponse): ChatChunk[] {
+  const { id, created, model } = response;
+  const choice = response.choices[0]!;
+  const chunk = (delta: ChatChunk['choices'][number]['delta'], finish: ChatChunk['choices'][number]['finish_reason'] = null): ChatChunk => ({
+    id,
+    object: 'chat.completion.chunk',
+    created,
+    model,
+    choices: [{ index: 0, delta, finish_reason: finish }],
+  });
+  const out: ChatChunk[] = [chunk({ role: 'assistant', content: '' })];
+  for (const piece of (choice.message.content ?? '').match(/\S+\s*|\s+/g) ?? []) out.push(chunk({ content: piece }));
+  (choice.message.tool_calls ?? []).forEach((call, index) => {
+    out.push(chunk({ tool_calls: [{ index, id: call.id, type: 'function', function: { name: call.function.name, arguments: call.function.arguments } }] }));
+  });
+  out.push(chunk({}, choice.finish_reason));
+  out.push({ id, object: 'chat.completion.chunk', created, model, choices: [], usage: response.usage });
+  return out;
+}
+
+function abortableDelay(delayMs: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) {
+      reject(signal.reason as Error);
+      return;
+    }
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, delayMs);
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      reject(signal.reason as Error);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}

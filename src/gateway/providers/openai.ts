@@ -1,0 +1,153 @@
+/**
+ * `openai`: OpenAI's API through the official SDK. The canonical format is OpenAI's own, so
+ * requests go through nearly as they are; responses are copied field by field so nothing
+ * provider-specific leaks out. The SDK's own retries are off: the gateway retries.
+ */
+import OpenAI from 'openai';
+import { estimateTokens, estimatePromptTokens } from '../budget.js';
+import type { ResolvedProvider } from '../config.js';
+import type { ChatChunk, ChatRequest, ChatResponse, FinishReason, Provider, ProviderCallOptions, ToolCall, ToolCallDelta, Usage } from '../types.js';
+
+export interface OpenAIFlavour {
+  /** `openai-compatible` servers (vLLM, Ollama, LM Studio) take `max_tokens`; OpenAI wants `max_completion_tokens`. */
+  compatible: boolean;
+}
+
+export function createOpenAIProvider(config: ResolvedProvider, flavour: OpenAIFlavour = { compatible: false }): Provider {
+  const client = new OpenAI({
+    // openai-compatible servers often need no key; the SDK insists on one.
+    apiKey: config.apiKey ?? 'no-key',
+    baseURL: config.baseUrl ?? null,
+    organization: null,
+    project: null,
+    maxRetries: 0,
+    logLevel: 'off',
+    ...(config.timeoutMs === undefined ? {} : { timeout: config.timeoutMs }),
+  });
+  return {
+    name: config.name,
+    type: config.type,
+    async chat(model: string, request: ChatRequest, options: ProviderCallOptions): Promise<ChatResponse> {
+      const body = { ...toOpenAIBody(request, flavour), model, stream: false } as unknown as OpenAI.Chat.ChatCompletionCreateParamsNonStreaming;
+      const res = await client.chat.completions.create(body, { signal: options.signal, timeout: options.timeoutMs });
+      return fromOpenAIResponse(res, request);
+    },
+    async *stream(model: string, request: ChatRequest, options: ProviderCallOptions): AsyncIterable<ChatChunk> {
+      const body = {
+        ...toOpenAIBody(request, flavour),
+        model,
+        stream: true,
+        stream_options: { include_usage: true },
+      } as unknown as OpenAI.Chat.ChatCompletionCreateParamsStreaming;
+      const events = await client.chat.completions.create(body, { signal: options.signal, timeout: options.timeoutMs });
+      for await (const chunk of events) yield fromOpenAIChunk(chunk);
+    },
+  };
+}
+
+const PASSED_THROUGH = ['messages', 'tools', 'tool_choice', 'parallel_tool_calls', 'temperature', 'top_p', 'stop', 'seed', 'user', 'response_format'] as const;
+
+export function toOpenAIBody(request: ChatRequest, flavour: OpenAIFlavour): Record<string, unknown> {
+  const body: Record<string, unknown> = {};
+  for (const key of PASSED_THROUGH) if (request[key] !== undefined) body[key] = request[key];
+  const cap = request.max_completion_tokens ?? request.max_tokens;
+  if (cap !== undefined) body[flavour.compatible ? 'max_tokens' : 'max_completion_tokens'] = cap;
+  return body;
+}
+
+/** The parts of OpenAI's wire format the gateway reads (compatible servers may omit some). */
+interface WireToolCall {
+  id?: string;
+  index?: number;
+  type?: string;
+  function?: { name?: string; arguments?: string };
+}
+interface WireUsage {
+  prompt_tokens?: number;
+  completion_tokens?: number;
+  total_tokens?: number;
+}
+interface WireResponse {
+  id?: string;
+  created?: number;
+  model?: string;
+  choices?: Array<{ index?: number; message?: { content?: string | null; tool_calls?: WireToolCall[] | null }; finish_reason?: string | null }>;
+  usage?: WireUsage | null;
+}
+interface WireChunk {
+  id?: string;
+  created?: number;
+  model?: string;
+  choices?: Array<{ index?: number; delta?: { role?: string; content?: string | null; tool_calls?: WireToolCall[] | null }; finish_reason?: string | null }>;
+  usage?: WireUsage | null;
+}
+
+export function finishReason(value: string | null | undefined): FinishReason {
+  if (value === 'length' || value === 'tool_calls' || value === 'content_filter') return value;
+  if (value === 'function_call') return 'tool_calls';
+  return 'stop';
+}
+
+function usageOf(usage: WireUsage | null | undefined): Usage | undefined {
+  if (usage === null || usage === undefined || typeof usage.prompt_tokens !== 'number') return undefined;
+  const completion = usage.completion_tokens ?? 0;
+  return { prompt_tokens: usage.prompt_tokens, completion_tokens: completion, total_tokens: usage.total_tokens ?? usage.prompt_tokens + completion };
+}
+
+export function fromOpenAIResponse(res: WireResponse, request: ChatRequest): ChatResponse {
+  const choices = (res.choices ?? []).map((choice, i) => {
+    const toolCalls: ToolCall[] = (choice.message?.tool_calls ?? [])
+      .filter((call) => call.type === undefined || call.type === 'function')
+      .map((call, j) => ({
+        id: call.id ?? `call_${j}`,
+        type: 'function' as const,
+        function: { name: call.function?.name ?? '', arguments: call.function?.arguments ?? '{}' },
+      }));
+    return {
+      index: choice.index ?? i,
+      message: { role: 'assistant' as const, content: choice.message?.content ?? null, ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {}) },
+      finish_reason: finishReason(choice.finish_reason),
+    };
+  });
+  // Servers that report no usage get the gateway's deterministic estimate.
+  const usage =
+    usageOf(res.usage) ??
+    (() => {
+      const prompt = estimatePromptTokens(request);
+      const completion = estimateTokens(JSON.stringify(choices.map((c) => c.message)));
+      return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion };
+    })();
+  return { id: res.id ?? 'chatcmpl-unknown', object: 'chat.completion', created: res.created ?? 0, model: res.model ?? '', choices, usage };
+}
+
+export function fromOpenAIChunk(chunk: WireChunk): ChatChunk {
+  const out: ChatChunk = {
+    id: chunk.id ?? 'chatcmpl-unknown',
+    object: 'chat.completion.chunk',
+    created: chunk.created ?? 0,
+    model: chunk.model ?? '',
+    choices: (chunk.choices ?? []).map((choice, i) => {
+      const delta: ChatChunk['choices'][number]['delta'] = {};
+      if (choice.delta?.role === 'assistant') delta.role = 'assistant';
+      if (typeof choice.delta?.content === 'string') delta.content = choice.delta.content;
+      const calls = choice.delta?.tool_calls;
+      if (calls !== null && calls !== undefined && calls.length > 0) {
+        delta.tool_calls = calls.map((call, j) => {
+          const d: ToolCallDelta = { index: call.index ?? j };
+          if (call.id !== undefined) d.id = call.id;
+          if (call.type === 'function') d.type = 'function';
+          if (call.function !== undefined) {
+            d.function = {};
+            if (call.function.name !== undefined) d.function.name = call.function.name;
+            if (call.function.arguments !== undefined) d.function.arguments = call.function.arguments;
+          }
+          return d;
+        });
+      }
+      return { index: choice.index ?? i, delta, finish_reason: choice.finish_reason ? finishReason(choice.finish_reason) : null };
+    }),
+  };
+  const usage = usageOf(chunk.usage);
+  if (usage !== undefined) out.usage = usage;
+  return out;
+}

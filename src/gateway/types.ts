@@ -1,0 +1,183 @@
+/**
+ * The gateway's canonical types. OpenAI's chat-completions wire format is the one shape every
+ * provider is translated to and from, so `POST /v1/chat/completions` can pass it straight through.
+ *
+ * Terminology:
+ * - provider: a configured API endpoint (`providers:` in gateway.yaml) of one type
+ *   (`openai`, `openai-compatible`, `anthropic`, `mock`).
+ * - model group: a name callers use as `model` (`models:`); it lists targets in fallback order.
+ * - target: one provider + model + prices inside a group.
+ * - attempt: one request sent to one target; a call makes one or more attempts.
+ * - call record: what the ledger keeps of every attempt (tokens, cost, latency, outcome).
+ */
+
+export type Role = 'system' | 'user' | 'assistant' | 'tool';
+
+export interface TextPart {
+  type: 'text';
+  text: string;
+}
+/** Content parts other than text (images, audio) pass through to OpenAI-style providers only. */
+export interface OtherPart {
+  type: string;
+  [key: string]: unknown;
+}
+export type ContentPart = TextPart | OtherPart;
+
+export interface ToolCall {
+  id: string;
+  type: 'function';
+  function: { name: string; arguments: string };
+}
+
+export interface SystemMessage {
+  role: 'system';
+  content: string | TextPart[];
+  name?: string;
+}
+export interface UserMessage {
+  role: 'user';
+  content: string | ContentPart[];
+  name?: string;
+}
+export interface AssistantMessage {
+  role: 'assistant';
+  content: string | TextPart[] | null;
+  tool_calls?: ToolCall[];
+  name?: string;
+}
+export interface ToolMessage {
+  role: 'tool';
+  content: string | TextPart[];
+  tool_call_id: string;
+}
+export type ChatMessage = SystemMessage | UserMessage | AssistantMessage | ToolMessage;
+
+export interface ToolDefinition {
+  type: 'function';
+  function: { name: string; description?: string; parameters?: Record<string, unknown> };
+}
+
+export type ToolChoice = 'auto' | 'none' | 'required' | { type: 'function'; function: { name: string } };
+
+export interface ChatRequest {
+  /** A model group name (gateway.yaml `models:`). */
+  model: string;
+  messages: ChatMessage[];
+  tools?: ToolDefinition[];
+  tool_choice?: ToolChoice;
+  parallel_tool_calls?: boolean;
+  max_tokens?: number;
+  max_completion_tokens?: number;
+  temperature?: number;
+  top_p?: number;
+  stop?: string | string[];
+  seed?: number;
+  user?: string;
+  response_format?: { type: 'text' } | { type: 'json_object' } | { type: 'json_schema'; json_schema: Record<string, unknown> };
+}
+
+export type FinishReason = 'stop' | 'length' | 'tool_calls' | 'content_filter';
+
+export interface Usage {
+  prompt_tokens: number;
+  completion_tokens: number;
+  total_tokens: number;
+}
+
+/** What the gateway adds to a response (and to a stream's last chunk): not part of OpenAI's format. */
+export interface CallMeta {
+  call_id: string;
+  group: string;
+  provider: string;
+  cost_usd: number;
+}
+
+export interface ChatResponse {
+  id: string;
+  object: 'chat.completion';
+  created: number;
+  /** The upstream model that answered. */
+  model: string;
+  choices: Array<{
+    index: number;
+    message: { role: 'assistant'; content: string | null; tool_calls?: ToolCall[] };
+    finish_reason: FinishReason;
+  }>;
+  usage: Usage;
+  agentry?: CallMeta;
+}
+
+export interface ToolCallDelta {
+  index: number;
+  id?: string;
+  type?: 'function';
+  function?: { name?: string; arguments?: string };
+}
+
+export interface ChatChunk {
+  id: string;
+  object: 'chat.completion.chunk';
+  created: number;
+  model: string;
+  choices: Array<{
+    index: number;
+    delta: { role?: 'assistant'; content?: string | null; tool_calls?: ToolCallDelta[] };
+    finish_reason: FinishReason | null;
+  }>;
+  /** Set on the last chunk only (the gateway always sends one, with `choices: []`). */
+  usage?: Usage | null;
+  agentry?: CallMeta;
+}
+
+/** Who is calling and within what limits; every gateway call needs one. */
+export interface CallContext {
+  tenantId: string;
+  runId?: string;
+  stepId?: string;
+  workflow?: string;
+  /** Cancels the call at once: no retry, no fallback, outcome `cancelled`. */
+  signal?: AbortSignal;
+  /** The run's budget (the workflow's `budget:`); spend is the ledger's sum over the run. */
+  budget?: { maxTokens?: number; maxCostUsd?: number };
+}
+
+export const CALL_OUTCOMES = ['ok', 'error', 'budget_exceeded', 'cancelled'] as const;
+export type CallOutcome = (typeof CALL_OUTCOMES)[number];
+
+/** One attempt of one call, as kept by the usage ledger. */
+export interface CallRecord {
+  id: string;
+  tenantId: string;
+  runId: string | null;
+  stepId: string | null;
+  workflow: string | null;
+  group: string;
+  provider: string;
+  model: string;
+  inputTokens: number;
+  outputTokens: number;
+  costUsd: number;
+  latencyMs: number;
+  outcome: CallOutcome;
+  errorCode?: string;
+  /** Epoch milliseconds when the attempt started. */
+  at: number;
+}
+
+/** Per-attempt options a provider gets from the gateway. */
+export interface ProviderCallOptions {
+  signal: AbortSignal;
+  timeoutMs: number;
+}
+
+/**
+ * One provider type. `model` is the upstream model name; `request.model` is ignored.
+ * Errors are thrown as the SDK throws them; the gateway classifies them.
+ */
+export interface Provider {
+  readonly name: string;
+  readonly type: string;
+  chat(model: string, request: ChatRequest, options: ProviderCallOptions): Promise<ChatResponse>;
+  stream(model: string, request: ChatRequest, options: ProviderCallOptions): AsyncIterable<ChatChunk>;
+}

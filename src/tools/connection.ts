@@ -1,0 +1,418 @@
+/**
+ * One MCP tool server: a lazily opened, reused client connection (stdio child process or
+ * streamable HTTP session), its cached tool list, restarts after a lost connection (bounded
+ * exponential backoff within a restart budget), and the operator's disable switch.
+ *
+ * States: `idle` (never connected, or closed after being disabled and enabled again),
+ * `connected`, `failed` (the last connect failed or the connection was lost; the next call
+ * reconnects when the restart budget allows), `disabled` (calls fail fast with `tool_disabled`).
+ */
+import type { Logger } from 'pino';
+import { Agent, fetch as undiciFetch } from 'undici';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { FetchLike } from '@modelcontextprotocol/sdk/shared/transport.js';
+import { ToolListChangedNotificationSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { AgentryError } from '../errors.js';
+import { VERSION } from '../version.js';
+import { serverAllows } from './allowlist.js';
+import { resolveLaunch, type Launch, type ServerConfig, type ToolTransport } from './config.js';
+import { classifyFailure, type CallSite } from './failure.js';
+import { functionName } from './names.js';
+import { fromCallResult, toolText, type ToolCallResult, type ToolDefinition } from './result.js';
+
+export const SERVER_STATES = { idle: 'idle', connected: 'connected', failed: 'failed', disabled: 'disabled' } as const;
+export type ServerState = (typeof SERVER_STATES)[keyof typeof SERVER_STATES];
+
+/** One server in `/readyz` and `GET /v1/tools`. */
+export interface ToolServerStatus {
+  name: string;
+  transport: ToolTransport;
+  state: ServerState;
+  /** Tools the server exposes after its `allow` list (as last listed; 0 before the first listing). */
+  tools: number;
+  last_error?: string;
+  /** Reconnects after a failed or lost connection, since start. */
+  restarts: number;
+  disabled_reason?: string;
+  /** The child process of a connected stdio server. */
+  pid?: number;
+}
+
+export interface CallOptions {
+  signal?: AbortSignal;
+  /** Overrides the server's `timeout` for this call. */
+  timeoutMs?: number;
+}
+
+export interface ConnectionContext {
+  env: Readonly<Record<string, string | undefined>>;
+  projectDir: string;
+  logger: Logger | undefined;
+}
+
+interface Live {
+  client: Client;
+  transport: StdioClientTransport | StreamableHTTPClientTransport;
+  /** Resolves when the transport has closed (for stdio: the child process is gone). */
+  closed: Promise<void>;
+  /** Set when Agentry closes the connection on purpose (not a crash). */
+  closing: boolean;
+  pid: number | undefined;
+  dispatcher: Agent | undefined;
+}
+
+const CLOSE_WAIT_MS = 5_000;
+const STDERR_TAIL_CHARS = 2_000;
+
+export class ServerConnection {
+  private live: Live | undefined;
+  private connecting: Promise<Live> | undefined;
+  private tools: ToolDefinition[] | undefined;
+  /** Bumped by `notifications/tools/list_changed` so a listing in flight is not cached. */
+  private toolsVersion = 0;
+  private toolCount = 0;
+  private readonly functionNames = new Map<string, string>();
+  private failed = false;
+  private lastError: string | undefined;
+  /** When the connection was last lost or failed to open; the next open is a restart. */
+  private lostAt: number | undefined;
+  private restartTimes: number[] = [];
+  private restarts = 0;
+  private disabledReason: string | undefined;
+  private inFlight = 0;
+  private shutDown = false;
+  private readonly shutdown = new AbortController();
+  private readonly disposing = new Set<Promise<void>>();
+  private stderrTail = '';
+
+  constructor(
+    readonly config: ServerConfig,
+    private readonly context: ConnectionContext,
+  ) {}
+
+  get name(): string {
+    return this.config.name;
+  }
+
+  async callTool(tool: string, args: Record<string, unknown>, options: CallOptions = {}): Promise<ToolCallResult> {
+    this.assertEnabled();
+    if (!serverAllows(this.config.allow, tool)) throw notAllowed(this.name, tool);
+    const site = this.site(`tool ${this.name}.${tool}`, options);
+    return this.withConnection(site, async (live) => {
+      const result = (await live.client.callTool({ name: tool, arguments: args }, undefined, {
+        signal: options.signal,
+        timeout: site.timeoutMs,
+      })) as CallToolResult;
+      const content = Array.isArray(result.content) ? result.content : [];
+      if (result.isError === true) {
+        const text = toolText({ content, structuredContent: result.structuredContent });
+        throw new AgentryError('tool_error', `tool ${this.name}.${tool} failed: ${text}`, { details: { server: this.name, tool, content } });
+      }
+      return fromCallResult({ ...result, content });
+    });
+  }
+
+  /** The server's tools after its `allow` list; cached until reconnect or `tools/list_changed`. */
+  async listTools(options: CallOptions = {}): Promise<ToolDefinition[]> {
+    this.assertEnabled();
+    if (this.tools !== undefined && this.live !== undefined) return this.tools;
+    const site = this.site(`tools/list on tool server '${this.name}'`, options);
+    return this.withConnection(site, async (live) => {
+      const version = this.toolsVersion;
+      const all: ToolDefinition[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await live.client.listTools(cursor === undefined ? undefined : { cursor }, { signal: options.signal, timeout: site.timeoutMs });
+        all.push(...page.tools);
+        cursor = page.nextCursor;
+      } while (cursor !== undefined);
+      const allowed = all.filter((t) => serverAllows(this.config.allow, t.name));
+      if (version === this.toolsVersion && this.live === live) {
+        this.tools = allowed;
+        this.toolCount = allowed.length;
+        this.functionNames.clear();
+        for (const t of allowed) this.functionNames.set(functionName(this.name, t.name), t.name);
+      }
+      return allowed;
+    });
+  }
+
+  /** The tool a function name (from `functionName`) stands for, when the server's tools were listed. */
+  toolForFunction(name: string): string | undefined {
+    return this.functionNames.get(name);
+  }
+
+  needsApproval(tool: string): boolean {
+    const rule = this.config.requireApproval;
+    return typeof rule === 'boolean' ? rule : rule.has(tool);
+  }
+
+  /** Calls fail fast with `tool_disabled`; the connection closes once calls in flight finish. */
+  disable(reason: string): void {
+    this.disabledReason = reason.trim() === '' ? 'no reason given' : reason.trim();
+    this.context.logger?.warn({ server: this.name, reason: this.disabledReason }, 'tool server disabled');
+    this.closeIfDisabledAndIdle();
+  }
+
+  /** Clears `disable` and a used-up restart budget; the next call connects afresh. */
+  enable(): void {
+    this.disabledReason = undefined;
+    this.restartTimes = [];
+    this.lostAt = undefined;
+    this.failed = false;
+    this.context.logger?.info({ server: this.name }, 'tool server enabled');
+  }
+
+  status(): ToolServerStatus {
+    const state: ServerState =
+      this.disabledReason !== undefined ? 'disabled' : this.live !== undefined ? 'connected' : this.failed ? 'failed' : 'idle';
+    const status: ToolServerStatus = { name: this.name, transport: this.config.transport, state, tools: this.toolCount, restarts: this.restarts };
+    if (this.lastError !== undefined) status.last_error = this.lastError;
+    if (this.disabledReason !== undefined) status.disabled_reason = this.disabledReason;
+    if (this.live?.pid !== undefined) status.pid = this.live.pid;
+    return status;
+  }
+
+  /** Closes the connection and waits for the child process to exit; later calls fail `tool_unavailable`. */
+  async close(): Promise<void> {
+    this.shutDown = true;
+    this.shutdown.abort();
+    await this.connecting?.catch(() => undefined);
+    const live = this.live;
+    this.live = undefined;
+    if (live !== undefined) this.dispose(live, true);
+    await Promise.all([...this.disposing]);
+  }
+
+  private site(what: string, options: CallOptions): CallSite {
+    return { server: this.name, what, signal: options.signal, timeoutMs: options.timeoutMs ?? this.config.timeoutMs };
+  }
+
+  private assertEnabled(): void {
+    if (this.disabledReason !== undefined) {
+      throw new AgentryError('tool_disabled', `tool server '${this.name}' is disabled: ${this.disabledReason} (enable it with agentry tools enable ${this.name})`, {
+        details: { server: this.name, reason: this.disabledReason },
+      });
+    }
+  }
+
+  private async withConnection<T>(site: CallSite, use: (live: Live) => Promise<T>): Promise<T> {
+    if (site.signal?.aborted === true) throw classifyFailure(site.signal.reason, site).error;
+    this.inFlight++;
+    let live: Live | undefined;
+    try {
+      live = await this.connection(site);
+      return await use(live);
+    } catch (error) {
+      const failure = classifyFailure(error, site);
+      if (failure.lost && live !== undefined) this.lose(live, failure.error.message);
+      throw failure.error;
+    } finally {
+      this.inFlight--;
+      this.closeIfDisabledAndIdle();
+    }
+  }
+
+  private async connection(site: CallSite): Promise<Live> {
+    if (this.live !== undefined) return this.live;
+    this.connecting ??= this.open(site.timeoutMs).finally(() => {
+      this.connecting = undefined;
+    });
+    return abortable(this.connecting, site.signal);
+  }
+
+  private async open(timeoutMs: number): Promise<Live> {
+    if (this.shutDown) throw this.unavailable('the tool hub is closed', false);
+    if (this.lostAt !== undefined) await this.restartGate(timeoutMs);
+    let launch: Launch;
+    try {
+      launch = resolveLaunch(this.config, this.context.env, this.context.projectDir);
+    } catch (error) {
+      this.failed = true;
+      this.lastError = error instanceof Error ? error.message : String(error);
+      throw error;
+    }
+    const live = this.createLive(launch);
+    try {
+      await live.client.connect(live.transport, { timeout: timeoutMs, signal: this.shutdown.signal });
+      live.pid = live.transport instanceof StdioClientTransport ? (live.transport.pid ?? undefined) : undefined;
+    } catch (error) {
+      this.dispose(live, false);
+      const reason = error instanceof Error ? error.message : String(error);
+      this.failed = true;
+      this.lostAt = Date.now();
+      this.lastError = `connect failed: ${reason}${this.stderrHint(launch)}`;
+      this.context.logger?.warn({ server: this.name, error: this.lastError }, 'tool server connect failed');
+      if (this.shutDown) throw this.unavailable('the tool hub is closed', false);
+      throw classifyFailure(error, { server: this.name, what: `connecting to tool server '${this.name}'`, signal: undefined, timeoutMs }).error;
+    }
+    if (this.shutDown) {
+      this.dispose(live, true);
+      throw this.unavailable('the tool hub is closed', false);
+    }
+    this.live = live;
+    this.failed = false;
+    this.lostAt = undefined;
+    this.tools = undefined;
+    this.context.logger?.info({ server: this.name, transport: this.config.transport, pid: live.pid }, 'tool server connected');
+    return live;
+  }
+
+  /** Waits out the backoff before a reconnect, or refuses when the restart budget is used up. */
+  private async restartGate(timeoutMs: number): Promise<void> {
+    const { maxRestarts, windowMs, initialMs, maxMs } = this.config.restart;
+    const now = Date.now();
+    this.restartTimes = this.restartTimes.filter((at) => now - at < windowMs);
+    const oldest = this.restartTimes[0];
+    if (this.restartTimes.length >= maxRestarts) {
+      const retryAfterMs = oldest === undefined ? undefined : oldest + windowMs - now;
+      this.failed = true;
+      this.lastError = `restart budget used up (${maxRestarts} within ${windowMs}ms); last error: ${this.lastError ?? 'unknown'}`;
+      throw new AgentryError(
+        'tool_unavailable',
+        `tool server '${this.name}' failed ${this.restartTimes.length + 1} times and used up its restart budget (${maxRestarts} within ${windowMs}ms); ` +
+          `it is not restarted ${retryAfterMs === undefined ? 'again' : `for ${retryAfterMs}ms`} unless enabled again (agentry tools enable ${this.name})`,
+        { retryable: retryAfterMs !== undefined, retryAfterMs, details: { server: this.name, restarts: this.restarts } },
+      );
+    }
+    const wait = (this.lostAt ?? now) + Math.min(initialMs * 2 ** this.restartTimes.length, maxMs) - now;
+    if (wait > timeoutMs) {
+      throw new AgentryError('tool_unavailable', `tool server '${this.name}' is restarting in ${wait}ms`, {
+        retryable: true,
+        retryAfterMs: wait,
+        details: { server: this.name },
+      });
+    }
+    if (wait > 0) await delay(wait, this.shutdown.signal);
+    if (this.shutDown) throw this.unavailable('the tool hub is closed', false);
+    this.restartTimes.push(Date.now());
+    this.restarts++;
+    this.context.logger?.info({ server: this.name, restarts: this.restarts }, 'restarting tool server');
+  }
+
+  private createLive(launch: Launch): Live {
+    let markClosed!: () => void;
+    const closed = new Promise<void>((resolve) => (markClosed = resolve));
+    const client = new Client({ name: 'agentry', version: VERSION }, { capabilities: {} });
+    let transport: Live['transport'];
+    let dispatcher: Agent | undefined;
+    if (launch.transport === 'stdio') {
+      this.stderrTail = '';
+      const stdio = new StdioClientTransport({ command: launch.command, args: launch.args, cwd: launch.cwd, env: launch.env, stderr: 'pipe' });
+      stdio.stderr?.on('data', (chunk: Buffer) => {
+        this.stderrTail = (this.stderrTail + chunk.toString()).slice(-STDERR_TAIL_CHARS);
+      });
+      transport = stdio;
+    } else {
+      // Our own connection pool, so closing the server closes its sockets too.
+      const agent = new Agent();
+      dispatcher = agent;
+      const fetch: FetchLike = (url, init) =>
+        undiciFetch(url, { ...(init as Parameters<typeof undiciFetch>[1]), dispatcher: agent }) as unknown as Promise<Response>;
+      transport = new StreamableHTTPClientTransport(launch.url, { requestInit: { headers: launch.headers }, fetch });
+    }
+    const live: Live = { client, transport, closed, closing: false, pid: undefined, dispatcher };
+    client.onclose = () => {
+      markClosed();
+      if (!live.closing) this.lose(live, `${launch.transport === 'stdio' ? 'the server process exited' : 'the connection closed'}${this.stderrHint(launch)}`);
+    };
+    client.onerror = (error) => {
+      this.context.logger?.debug({ server: this.name, error: error.message }, 'tool server transport error');
+    };
+    client.setNotificationHandler(ToolListChangedNotificationSchema, () => {
+      if (this.live !== live) return;
+      this.tools = undefined;
+      this.toolsVersion++;
+    });
+    return live;
+  }
+
+  /** The connection is gone (crash, closed socket): forget it; the next call restarts it. */
+  private lose(live: Live, why: string): void {
+    if (this.live !== live) return;
+    this.live = undefined;
+    this.tools = undefined;
+    this.failed = true;
+    this.lostAt = Date.now();
+    this.lastError = why;
+    this.context.logger?.warn({ server: this.name, error: why }, 'tool server connection lost');
+    this.dispose(live, false);
+  }
+
+  private closeIfDisabledAndIdle(): void {
+    if (this.disabledReason === undefined || this.inFlight > 0 || this.live === undefined) return;
+    const live = this.live;
+    this.live = undefined;
+    this.tools = undefined;
+    this.dispose(live, true);
+  }
+
+  /** Closes a connection in the background; `close()` waits for every one. */
+  private dispose(live: Live, terminate: boolean): void {
+    live.closing = true;
+    const done = (async () => {
+      if (terminate && live.transport instanceof StreamableHTTPClientTransport && live.transport.sessionId !== undefined) {
+        await live.transport.terminateSession().catch(() => undefined);
+      }
+      await live.client.close().catch(() => undefined);
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([live.closed, new Promise<void>((resolve) => (timer = setTimeout(resolve, CLOSE_WAIT_MS)))]);
+      clearTimeout(timer);
+      await live.dispatcher?.destroy().catch(() => undefined);
+    })();
+    this.disposing.add(done);
+    void done.finally(() => this.disposing.delete(done));
+  }
+
+  /** The last line the stdio server wrote to stderr, with the values of its env removed. */
+  private stderrHint(launch: Launch): string {
+    if (launch.transport !== 'stdio') return '';
+    const line = this.stderrTail.trim().split('\n').pop()?.trim();
+    if (line === undefined || line === '') return '';
+    let safe = line;
+    for (const value of Object.values(launch.env)) if (value.length >= 4) safe = safe.split(value).join('***');
+    return `; stderr: ${safe.slice(0, 300)}`;
+  }
+
+  private unavailable(why: string, retryable: boolean): AgentryError {
+    return new AgentryError('tool_unavailable', `tool server '${this.name}' is unavailable: ${why}`, { retryable, details: { server: this.name } });
+  }
+}
+
+export function notAllowed(server: string, tool: string, why = `is not in the allow list of tool server '${server}'`): AgentryError {
+  return new AgentryError('tool_not_allowed', `tool ${server}.${tool} ${why}`, { details: { server, tool } });
+}
+
+/** `promise`, or a rejection with the signal's reason as soon as `signal` aborts. */
+function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (signal === undefined) return promise;
+  if (signal.aborted) return Promise.reject(signal.reason as Error);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason as Error);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error as Error);
+      },
+    );
+  });
+}
+
+function delay(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done(): void {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+}

@@ -1,0 +1,143 @@
+/**
+ * The ToolHub: every MCP tool server of a project (tools/*.yaml), one reused connection each,
+ * with the allowlists that decide what exists and who may call it.
+ *
+ * ```ts
+ * const hub = createToolHub({ specs: project.tools, env: process.env, projectDir: project.dir });
+ * const tools = await hub.toolsFor(agent.tools ?? []);          // OpenAI function tools
+ * const { server, tool } = hub.resolve(call.function.name, agent.tools ?? []);
+ * const result = await hub.callTool(server, tool, args, { signal });
+ * await hub.close();
+ * ```
+ */
+import type { Logger } from 'pino';
+import { AgentryError } from '../errors.js';
+import type { ToolSpec } from '../spec/schemas.js';
+import { parseToolPattern, patternAllows, serverAllows, type ToolPattern } from './allowlist.js';
+import { serverConfig, TOOL_DEFAULTS } from './config.js';
+import { notAllowed, ServerConnection, type CallOptions, type ToolServerStatus } from './connection.js';
+import { functionName, splitFunctionName } from './names.js';
+import type { FunctionTool, ToolCallResult, ToolDefinition } from './result.js';
+
+export interface ToolHubOptions {
+  /** Tool servers by name (`loadProject(...).project.tools`). */
+  specs: ReadonlyMap<string, ToolSpec>;
+  /** Where `{{ env.NAME }}` in `env` and `headers` reads from. Default `process.env`. */
+  env?: Readonly<Record<string, string | undefined>>;
+  /** Base of a stdio server's `cwd` (and its default). Default `process.cwd()`. */
+  projectDir?: string;
+  /** Timeout of a call to a server without `timeout:`. Default 60s. */
+  defaultTimeoutMs?: number;
+  logger?: Logger;
+}
+
+/** Where a model's function call goes. */
+export interface ResolvedTool {
+  server: string;
+  tool: string;
+}
+
+export class ToolHub {
+  private readonly connections = new Map<string, ServerConnection>();
+
+  constructor(options: ToolHubOptions) {
+    const context = { env: options.env ?? process.env, projectDir: options.projectDir ?? process.cwd(), logger: options.logger };
+    for (const [name, spec] of options.specs) {
+      this.connections.set(name, new ServerConnection(serverConfig(spec, options.defaultTimeoutMs ?? TOOL_DEFAULTS.timeoutMs), context));
+    }
+  }
+
+  /** Names of the configured servers, in spec order. */
+  servers(): string[] {
+    return [...this.connections.keys()];
+  }
+
+  /** The tools a server exposes after its `allow` list (connects on first use; cached). */
+  listTools(server: string, options: CallOptions = {}): Promise<ToolDefinition[]> {
+    return this.connection(server).listTools(options);
+  }
+
+  /**
+   * Calls one tool. Errors: `tool_not_allowed` (outside the server's `allow`), `tool_disabled`,
+   * `tool_timeout`, `tool_error` (the tool reported failure), `tool_unavailable`, `cancelled`.
+   */
+  callTool(server: string, tool: string, args: Record<string, unknown> = {}, options: CallOptions = {}): Promise<ToolCallResult> {
+    return this.connection(server).callTool(tool, args, options);
+  }
+
+  /**
+   * Function-tool definitions of every tool an agent's `tools:` list allows, named
+   * `<server>__<tool>`. Disabled servers are left out; a server that cannot be listed fails the call.
+   */
+  async toolsFor(agentAllow: readonly string[], options: CallOptions = {}): Promise<FunctionTool[]> {
+    const patterns = agentAllow.map(parseToolPattern);
+    const servers = [...new Set(patterns.map((p) => p.server))];
+    for (const server of servers) if (!this.connections.has(server)) throw unknownServer(server, 'tool_not_allowed');
+    const enabled = servers.filter((server) => this.connection(server).status().state !== 'disabled');
+    const lists = await Promise.all(enabled.map(async (server) => ({ server, tools: await this.listTools(server, options) })));
+    return lists.flatMap(({ server, tools }) =>
+      tools
+        .filter((tool) => patternAllows(patterns, server, tool.name))
+        .map((tool) => ({
+          type: 'function' as const,
+          function: {
+            name: functionName(server, tool.name),
+            description: tool.description ?? tool.title ?? '',
+            parameters: tool.inputSchema as Record<string, unknown>,
+          },
+        })),
+    );
+  }
+
+  /** The server and tool behind a function name from `toolsFor`; `tool_not_allowed` outside the allowlists. */
+  resolve(name: string, agentAllow: readonly string[]): ResolvedTool {
+    const split = splitFunctionName(name);
+    const connection = split === undefined ? undefined : this.connections.get(split.server);
+    if (split === undefined || connection === undefined) {
+      throw new AgentryError('tool_not_allowed', `'${name}' is not a tool of any configured tool server`, { details: { function: name } });
+    }
+    const tool = connection.toolForFunction(name) ?? split.rest;
+    const patterns: ToolPattern[] = agentAllow.map(parseToolPattern);
+    if (!serverAllows(connection.config.allow, tool)) throw notAllowed(split.server, tool);
+    if (!patternAllows(patterns, split.server, tool)) throw notAllowed(split.server, tool, "is not in the agent's tools list");
+    return { server: split.server, tool };
+  }
+
+  /** Whether `require_approval` covers the tool (approval itself is the engine's job). */
+  needsApproval(server: string, tool: string): boolean {
+    return this.connection(server).needsApproval(tool);
+  }
+
+  /** Calls to the server fail fast with `tool_disabled` (naming `reason`) until `enable`. */
+  disable(server: string, reason: string): void {
+    this.connection(server).disable(reason);
+  }
+
+  /** Re-enables a disabled server and resets a used-up restart budget. */
+  enable(server: string): void {
+    this.connection(server).enable();
+  }
+
+  status(): ToolServerStatus[] {
+    return [...this.connections.values()].map((c) => c.status());
+  }
+
+  /** Closes every connection and waits for every child process to exit. */
+  async close(): Promise<void> {
+    await Promise.all([...this.connections.values()].map((c) => c.close()));
+  }
+
+  private connection(server: string): ServerConnection {
+    const connection = this.connections.get(server);
+    if (connection === undefined) throw unknownServer(server, 'not_found');
+    return connection;
+  }
+}
+
+export function createToolHub(options: ToolHubOptions): ToolHub {
+  return new ToolHub(options);
+}
+
+function unknownServer(server: string, code: 'not_found' | 'tool_not_allowed'): AgentryError {
+  return new AgentryError(code, `no tool server named '${server}'`, { details: { server } });
+}
