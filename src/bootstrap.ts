@@ -35,6 +35,8 @@ export interface OpenOptions {
   /** Environment the workflows' `{{ env.* }}` templates read (default `process.env`). */
   env?: NodeJS.ProcessEnv;
   workerId?: string;
+  /** Wraps the store the engine uses (the server watches committed events through it). */
+  wrapStore?: (store: Store) => Store;
 }
 
 /** The step kinds this build can execute. */
@@ -91,7 +93,8 @@ export async function openStore(config: Config): Promise<Store> {
 export async function openAgentry(config: Config, options: OpenOptions): Promise<Agentry> {
   const env = options.env ?? process.env;
   const project = options.withoutProject ? undefined : (options.project ?? (await loadProjectOrThrow(config, env)));
-  const store = await openStore(config);
+  const raw = await openStore(config);
+  const store = options.wrapStore ? options.wrapStore(raw) : raw;
   const workflows: ReadonlyMap<string, CompiledWorkflow> = project?.workflows ?? new Map<string, CompiledWorkflow>();
   const engine = new Engine({
     store,
@@ -114,7 +117,7 @@ export async function openAgentry(config: Config, options: OpenOptions): Promise
         try {
           await engine.stop();
         } finally {
-          await store.close();
+          await raw.close();
         }
       })();
       return closing;

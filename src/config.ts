@@ -89,6 +89,43 @@ export const CONFIG_OPTIONS = {
     kind: 'integer', env: 'AGENTRY_HTTP_MAX_RESPONSE_BYTES', yaml: 'http.max_response_bytes', ...defaultOf(HTTP.maxResponseBytes),
     description: 'Largest response body an `http` step reads (`max_response_bytes` on a step overrides it).',
   },
+  host: {
+    kind: 'string', env: 'AGENTRY_HOST', flag: '--host <host>', default: '127.0.0.1', defaultText: '`127.0.0.1`',
+    description: 'Address `serve` binds (the container image sets `0.0.0.0`).',
+  },
+  port: {
+    kind: 'integer', env: 'AGENTRY_PORT', flag: '--port <port>', default: 7700, defaultText: '`7700`',
+    description: 'Port `serve` listens on (0 picks a free one).',
+  },
+  auth: {
+    kind: 'boolean', env: 'AGENTRY_AUTH', flag: '--no-auth', default: true, defaultText: '`true`',
+    description: 'API-key authentication. Off only on a loopback host, and the server says so loudly.',
+  },
+  apiKeys: {
+    kind: 'string', env: 'AGENTRY_API_KEYS', default: undefined, defaultText: 'none',
+    description: 'API keys: `name:key:role[,role];…` (roles admin, operator, service, reviewer, viewer, or scopes; keys of 16+ characters).',
+    secret: true,
+  },
+  maxBodyBytes: {
+    kind: 'integer', env: 'AGENTRY_MAX_BODY_BYTES', default: 1024 * 1024, defaultText: '`1048576` (1 MiB)',
+    description: 'Largest request body the API accepts (413 `payload_too_large` above).',
+  },
+  maxWait: {
+    kind: 'duration', env: 'AGENTRY_MAX_WAIT', default: 120_000, defaultText: '`2m`',
+    description: 'Longest `?wait=` a start-run request may block.',
+  },
+  sseHeartbeat: {
+    kind: 'duration', env: 'AGENTRY_SSE_HEARTBEAT', default: 15_000, defaultText: '`15s`',
+    description: 'Interval of keep-alive comments on event streams.',
+  },
+  url: {
+    kind: 'string', env: 'AGENTRY_URL', default: undefined, defaultText: 'none',
+    description: 'When set, `agentry run` and `agentry runs …` talk to this server instead of opening the store.',
+  },
+  apiKey: {
+    kind: 'string', env: 'AGENTRY_API_KEY', default: undefined, defaultText: 'none',
+    description: 'The key the CLI sends to `AGENTRY_URL`.', secret: true,
+  },
 } as const satisfies Record<string, OptionSpec>;
 
 export type OptionKey = keyof typeof CONFIG_OPTIONS;
@@ -108,6 +145,15 @@ const ConfigSchema = Type.Object({
   httpAllowLinkLocal: Type.Boolean(),
   httpDefaultTimeout: Type.Integer({ minimum: 1 }),
   httpMaxResponseBytes: Type.Integer({ minimum: 1 }),
+  host: Type.String({ minLength: 1 }),
+  port: Type.Integer({ minimum: 0, maximum: 65535 }),
+  auth: Type.Boolean(),
+  apiKeys: Type.Optional(Type.String()),
+  maxBodyBytes: Type.Integer({ minimum: 1024, maximum: 1024 * 1024 * 1024 }),
+  maxWait: Type.Integer({ minimum: 0, maximum: 3_600_000 }),
+  sseHeartbeat: Type.Integer({ minimum: 100 }),
+  url: Type.Optional(Type.String({ pattern: '^https?://' })),
+  apiKey: Type.Optional(Type.String({ minLength: 1 })),
 });
 type Resolved = Static<typeof ConfigSchema>;
 const validateResolved = new Ajv({ allErrors: true, strict: false }).compile<Resolved>(ConfigSchema);
@@ -122,6 +168,19 @@ export interface Config {
   readonly logLevel: LogLevel;
   readonly engine: Readonly<EngineSettings>;
   readonly http: Readonly<ExecutorSettings['http']>;
+  /** What `serve` (and `start api`) listen with. */
+  readonly server: {
+    readonly host: string;
+    readonly port: number;
+    readonly auth: boolean;
+    /** Raw `name:key:role` list; parse with the server's `authSettings`. */
+    readonly apiKeys: string | undefined;
+    readonly maxBodyBytes: number;
+    readonly maxWaitMs: number;
+    readonly sseHeartbeatMs: number;
+  };
+  /** The server the CLI talks to instead of the store, when set. */
+  readonly client: { readonly url: string | undefined; readonly apiKey: string | undefined };
   /** Where each option's value came from. */
   readonly sources: Readonly<Record<OptionKey, ConfigSource>>;
 }
@@ -204,6 +263,16 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     logLevel: r.logLevel,
     engine: { concurrency: r.concurrency, leaseTtlMs: r.leaseTtl, pollIntervalMs: r.pollInterval, shutdownGraceMs: r.shutdownGrace },
     http: { allowLinkLocal: r.httpAllowLinkLocal, defaultTimeoutMs: r.httpDefaultTimeout, maxResponseBytes: r.httpMaxResponseBytes },
+    server: {
+      host: r.host,
+      port: r.port,
+      auth: r.auth,
+      apiKeys: r.apiKeys,
+      maxBodyBytes: r.maxBodyBytes,
+      maxWaitMs: r.maxWait,
+      sseHeartbeatMs: r.sseHeartbeat,
+    },
+    client: { url: r.url?.replace(/\/+$/, ''), apiKey: r.apiKey },
     sources,
   });
 }
@@ -335,6 +404,15 @@ export function describeConfig(config: Config): { key: OptionKey; env: string; v
     httpAllowLinkLocal: config.http.allowLinkLocal,
     httpDefaultTimeout: formatMs(config.http.defaultTimeoutMs),
     httpMaxResponseBytes: config.http.maxResponseBytes,
+    host: config.server.host,
+    port: config.server.port,
+    auth: config.server.auth,
+    apiKeys: describeApiKeys(config.server.apiKeys),
+    maxBodyBytes: config.server.maxBodyBytes,
+    maxWait: formatMs(config.server.maxWaitMs),
+    sseHeartbeat: formatMs(config.server.sseHeartbeatMs),
+    url: config.client.url ?? null,
+    apiKey: config.client.apiKey === undefined ? null : '***',
   };
   return (Object.keys(CONFIG_OPTIONS) as OptionKey[]).map((key) => ({
     key,
@@ -342,6 +420,17 @@ export function describeConfig(config: Config): { key: OptionKey; env: string; v
     value: values[key],
     source: config.sources[key],
   }));
+}
+
+/** `name:role` of each configured key; the keys themselves never. */
+function describeApiKeys(list: string | undefined): string | null {
+  if (list === undefined || list.trim() === '') return null;
+  return list
+    .split(';')
+    .map((entry) => entry.split(':').map((part) => part.trim()))
+    .filter((parts) => parts.length >= 3)
+    .map((parts) => `${parts[0]}:${parts.slice(2).join(':')}`)
+    .join('; ');
 }
 
 function formatMs(ms: number): string {

@@ -8,7 +8,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Fastify from 'fastify';
 import pino from 'pino';
-import { serverSettings, startServer } from '../../src/cli/commands/serve.js';
+import { startServer } from '../../src/cli/commands/serve.js';
 import { loadProjectOrThrow } from '../../src/bootstrap.js';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/obs/logger.js';
@@ -23,10 +23,10 @@ if (mode === 'agentry' && arg) {
   writeFileSync(join(arg, 'agentry.yaml'), 'version: v1\nname: bench\n');
   writeFileSync(join(arg, 'workflows', 'greet.yaml'), 'name: greet\nsteps:\n  hello:\n    transform:\n      greeting: "Hello, {{ input.name }}!"\n');
   const env = { AGENTRY_DATABASE_URL: `sqlite:${join(arg, 'agentry.db')}`, AGENTRY_API_KEYS: `bench:${BENCH_KEY}:service`, AGENTRY_LOG_LEVEL: 'info' };
-  const config = loadConfig({ flags: { projectDir: arg }, env, cwd: arg });
+  const config = loadConfig({ flags: { projectDir: arg, port: 0 }, env, cwd: arg });
   // Request logs at info, as in production, written to /dev/null.
   const logger = createLogger({ level: 'info', destination: pino.destination({ dest: '/dev/null', sync: false }) });
-  const server = await startServer(config, serverSettings({ port: 0 }, env), logger, env, await loadProjectOrThrow(config, env));
+  const server = await startServer(config, logger, env, await loadProjectOrThrow(config, env));
   console.log(JSON.stringify({ url: server.url }));
   await stop;
   await server.close();

@@ -14,6 +14,7 @@ import { registerDemo } from './commands/demo.js';
 import { registerInit } from './commands/init.js';
 import { registerRun } from './commands/run.js';
 import { registerRuns } from './commands/runs.js';
+import { registerServe } from './commands/serve.js';
 import { registerStart } from './commands/start.js';
 import { registerValidate } from './commands/validate.js';
 import { processContext, type CliContext } from './context.js';
@@ -46,6 +47,7 @@ Docs: docs/cli.md, docs/configuration.md, docs/specs.md`,
   registerValidate(program, ctx);
   registerRun(program, ctx);
   registerRuns(program, ctx);
+  registerServe(program, ctx);
   registerStart(program, ctx);
   registerDemo(program, ctx);
   registerConfig(program, ctx);

@@ -93,6 +93,7 @@ interface Check {
 /** Reserves in-flight worst cases per scope so concurrent calls of one process cannot overshoot together. */
 export class BudgetGuard {
   private readonly inFlight = new Map<string, Spend>();
+  private releases = 0;
 
   constructor(
     private readonly ledger: UsageLedger,
@@ -105,8 +106,17 @@ export class BudgetGuard {
    */
   async reserve(ctx: CallContext, at: number, estimate: Spend): Promise<() => void> {
     const checks = this.checks(ctx, at);
-    for (const check of checks) {
-      const spent = await this.ledger.spent(check.query);
+    // A call that was recorded and released while we read the ledger may be missing from both
+    // what we read and the in-flight set: read again until no release happened meanwhile.
+    let spends: Spend[] = [];
+    for (let round = 0; round < 5; round++) {
+      const epoch = this.releases;
+      spends = await Promise.all(checks.map((check) => this.ledger.spent(check.query)));
+      if (epoch === this.releases) break;
+    }
+    // From here to the reservation nothing awaits, so concurrent calls of this process see each other.
+    checks.forEach((check, i) => {
+      const spent = spends[i]!;
       const pending = this.inFlight.get(check.key) ?? { tokens: 0, costUsd: 0 };
       const usd = spent.costUsd + pending.costUsd;
       const tokens = spent.tokens + pending.tokens;
@@ -116,12 +126,13 @@ export class BudgetGuard {
       if (check.limit.tokens !== undefined && tokens + estimate.tokens > check.limit.tokens) {
         throw exceeded({ scope: check.scope, metric: 'tokens', limit: check.limit.tokens, spent: tokens, estimate: estimate.tokens });
       }
-    }
+    });
     for (const check of checks) this.add(check.key, estimate, 1);
     let released = false;
     return () => {
       if (released) return;
       released = true;
+      this.releases++;
       for (const check of checks) this.add(check.key, estimate, -1);
     };
   }

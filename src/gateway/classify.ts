@@ -50,7 +50,7 @@ export function classifyProviderError(error: unknown, info: AttemptInfo): Agentr
   if (typeof status === 'number') {
     const retryable = isRetryableStatus(status);
     const retryAfterMs = retryable ? retryAfterOf(error, info.now) : undefined;
-    return new AgentryError('provider_error', `${where} answered ${status}: ${text}`, {
+    return new AgentryError('provider_error', `${where} answered ${status}: ${text.replace(/^\d{3}\s+/, '')}`, {
       retryable,
       ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
       cause,

@@ -75,7 +75,8 @@ class Attempt {
     this.at = gateway.now();
     this.id = newId('call', this.at);
     this.onAbort = () => this.controller.abort(ctx.signal?.reason);
-    ctx.signal?.addEventListener('abort', this.onAbort, { once: true });
+    if (ctx.signal?.aborted === true) this.onAbort();
+    else ctx.signal?.addEventListener('abort', this.onAbort, { once: true });
     this.armTimer();
   }
 

@@ -13,6 +13,7 @@ import { renderTemplate, templateReferences } from '../spec/template.js';
 
 export const TOOL_DEFAULTS = {
   timeoutMs: 60_000,
+  connectTimeoutMs: 30_000,
   restart: { maxRestarts: 5, windowMs: 10 * 60_000, initialMs: 500, maxMs: 30_000 },
 } as const;
 
@@ -32,6 +33,7 @@ export interface ServerConfig {
   name: string;
   transport: ToolTransport;
   timeoutMs: number;
+  connectTimeoutMs: number;
   restart: RestartPolicy;
   /** Tools the server may expose; undefined means all. */
   allow: ReadonlySet<string> | undefined;
@@ -68,6 +70,7 @@ export function serverConfig(spec: ToolSpec, defaultTimeoutMs: number = TOOL_DEF
     name: spec.name,
     transport: spec.command !== undefined ? 'stdio' : 'http',
     timeoutMs: spec.timeout === undefined ? defaultTimeoutMs : parseDuration(spec.timeout),
+    connectTimeoutMs: spec.connect_timeout === undefined ? TOOL_DEFAULTS.connectTimeoutMs : parseDuration(spec.connect_timeout),
     restart: {
       maxRestarts: restart?.max_restarts ?? d.maxRestarts,
       windowMs: restart?.window === undefined ? d.windowMs : parseDuration(restart.window),

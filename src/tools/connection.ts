@@ -13,7 +13,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { FetchLike } from '@modelcontextprotocol/sdk/shared/transport.js';
-import { ToolListChangedNotificationSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { ErrorCode, McpError, ToolListChangedNotificationSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { AgentryError } from '../errors.js';
 import { VERSION } from '../version.js';
 import { serverAllows } from './allowlist.js';
@@ -217,13 +217,14 @@ export class ServerConnection {
 
   private async connection(site: CallSite): Promise<Live> {
     if (this.live !== undefined) return this.live;
-    this.connecting ??= this.open(site.timeoutMs).finally(() => {
+    this.connecting ??= this.open().finally(() => {
       this.connecting = undefined;
     });
     return abortable(this.connecting, site.signal);
   }
 
-  private async open(timeoutMs: number): Promise<Live> {
+  private async open(): Promise<Live> {
+    const timeoutMs = this.config.connectTimeoutMs;
     if (this.shutDown) throw this.unavailable('the tool hub is closed', false);
     if (this.lostAt !== undefined) await this.restartGate(timeoutMs);
     let launch: Launch;
@@ -246,7 +247,12 @@ export class ServerConnection {
       this.lastError = `connect failed: ${reason}${this.stderrHint(launch)}`;
       this.context.logger?.warn({ server: this.name, error: this.lastError }, 'tool server connect failed');
       if (this.shutDown) throw this.unavailable('the tool hub is closed', false);
-      throw classifyFailure(error, { server: this.name, what: `connecting to tool server '${this.name}'`, signal: undefined, timeoutMs }).error;
+      const timedOut = error instanceof McpError && error.code === (ErrorCode.RequestTimeout as number);
+      throw new AgentryError('tool_unavailable', `tool server '${this.name}' is unavailable: ${timedOut ? `no MCP handshake within ${timeoutMs}ms` : reason}`, {
+        retryable: true,
+        cause: error,
+        details: { server: this.name },
+      });
     }
     if (this.shutDown) {
       this.dispose(live, true);
@@ -310,7 +316,7 @@ export class ServerConnection {
       const agent = new Agent();
       dispatcher = agent;
       const fetch: FetchLike = (url, init) =>
-        undiciFetch(url, { ...(init as Parameters<typeof undiciFetch>[1]), dispatcher: agent }) as unknown as Promise<Response>;
+        undiciFetch(url, { ...(init as Parameters<typeof undiciFetch>[1]), dispatcher: agent });
       transport = new StreamableHTTPClientTransport(launch.url, { requestInit: { headers: launch.headers }, fetch });
     }
     const live: Live = { client, transport, closed, closing: false, pid: undefined, dispatcher };
@@ -392,16 +398,7 @@ function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Pro
   return new Promise<T>((resolve, reject) => {
     const onAbort = (): void => reject(signal.reason as Error);
     signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error as Error);
-      },
-    );
+    void promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
   });
 }
 

@@ -83,7 +83,7 @@ export class ToolHub {
           function: {
             name: functionName(server, tool.name),
             description: tool.description ?? tool.title ?? '',
-            parameters: tool.inputSchema as Record<string, unknown>,
+            parameters: tool.inputSchema,
           },
         })),
     );

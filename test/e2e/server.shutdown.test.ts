@@ -16,7 +16,7 @@ import { tempDir } from '../helpers/store.js';
 
 const REPO = join(import.meta.dirname, '..', '..');
 // Until `registerServe` is wired into src/cli/main.ts, the fixture runs the same command.
-const ENTRY = 'test/fixtures/serve.ts';
+const ENTRY = 'src/cli/main.ts';
 
 let child: ChildProcess | undefined;
 let slow: TestServer | undefined;

@@ -70,7 +70,7 @@ export function startRole(role: Role, options: { url: string; projectDir: string
   let stderr = '';
   const exited = new Promise<number | null>((resolveExit) => child.once('exit', (code) => resolveExit(code)));
   const started = new Promise<void>((resolveStart, reject) => {
-    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
       stderr += chunk;
       if (stderr.includes('engine started')) resolveStart();
     });

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { METRIC_NAMES } from '../../src/obs/metrics.js';
 import { appRoutesOf, routesOf } from '../../src/server/app.js';
 import { ROLE_SCOPES, ROLES } from '../../src/server/auth.js';
-import { packageVersion } from '../../src/server/version.js';
+import { VERSION } from '../../src/version.js';
 import { startTestApi, type TestApi } from '../helpers/server.js';
 
 const docs = readFileSync(join(import.meta.dirname, '..', '..', 'docs', 'api.md'), 'utf8');
@@ -17,7 +17,7 @@ let api: TestApi;
 let spec: { openapi: string; info: { version: string }; paths: Record<string, Record<string, { responses: Record<string, { content?: Record<string, unknown> }>; security?: unknown[] }>> };
 
 beforeAll(async () => {
-  api = await startTestApi({ app: { version: packageVersion() } });
+  api = await startTestApi({ app: { version: VERSION } });
   spec = (await api.app.inject({ url: '/openapi.json' })).json();
 });
 afterAll(async () => {
@@ -33,8 +33,8 @@ describe('OpenAPI document', () => {
     expect(result.errors ?? []).toEqual([]);
     expect(result.valid).toBe(true);
     expect(validator.version).toBe('3.1');
-    expect(spec.info.version).toBe(packageVersion());
-    expect((await api.app.inject({ url: '/healthz' })).json().version).toBe(packageVersion());
+    expect(spec.info.version).toBe(VERSION);
+    expect((await api.app.inject({ url: '/healthz' })).json().version).toBe(VERSION);
   });
 
   it('has every route the app serves (all but the docs UI assets), with its problem+json errors and security', () => {

@@ -81,23 +81,23 @@ describe.runIf(hasPostgres)('postgres store', () => {
       return 'holder';
     });
     await until(() => holding);
-    const skipped = await store.withRun('run_a', async () => 'claimed', { skipLocked: true });
+    const skipped = await store.withRun('run_a', () => Promise.resolve('claimed'), { skipLocked: true });
     expect(skipped).toBeUndefined();
     let waited = false;
-    const waiter = store.withRun('run_a', async () => (waited = true));
+    const waiter = store.withRun('run_a', () => Promise.resolve((waited = true)));
     await new Promise((resolve) => setTimeout(resolve, 100));
     expect(waited).toBe(false);
     release();
     expect(await holder).toBe('holder');
     await waiter;
     expect(waited).toBe(true);
-    expect(await store.withRun('run_a', async () => 'free now', { skipLocked: true })).toBe('free now');
+    expect(await store.withRun('run_a', () => Promise.resolve('free now'), { skipLocked: true })).toBe('free now');
   });
 
   it('lets exactly one of many concurrent starts with the same idempotency key create a run', async () => {
     const { store } = await fresh(10);
     const results = await Promise.allSettled(
-      Array.from({ length: 8 }, (_, i) => store.createRun(newRun(`run_${i}`), [], async () => `run_${i}`, { key: 'same', requestHash: 'h' })),
+      Array.from({ length: 8 }, (_, i) => store.createRun(newRun(`run_${i}`), [], () => Promise.resolve(`run_${i}`), { key: 'same', requestHash: 'h' })),
     );
     const created = results.filter((r) => r.status === 'fulfilled');
     const refused = results.filter((r) => r.status === 'rejected');
@@ -136,7 +136,7 @@ describe.runIf(hasPostgres)('postgres store', () => {
     const admin = await client(pgUrl('postgres'));
     await admin.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`, [name]);
     expect((await store.getRun('run_k'))?.id).toBe('run_k');
-    expect(await store.withRun('run_k', async (tx) => tx.run.status)).toBe('queued');
+    expect(await store.withRun('run_k', (tx) => Promise.resolve(tx.run.status))).toBe('queued');
 
     const gone = openPostgresStore('postgres://postgres@127.0.0.1:1/nothing?connect_timeout=1');
     stores.push(gone);

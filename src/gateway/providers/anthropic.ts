@@ -10,7 +10,7 @@
  */
 import Anthropic from '@anthropic-ai/sdk';
 import type { ResolvedProvider } from '../config.js';
-import type { ChatChunk, ChatMessage, ChatRequest, ChatResponse, ContentPart, FinishReason, Provider, ProviderCallOptions, ToolCall, Usage } from '../types.js';
+import type { ChatChunk, ChatRequest, ChatResponse, ContentPart, FinishReason, Provider, ProviderCallOptions, ToolCall, Usage } from '../types.js';
 
 /** Anthropic's wire format, as much as the gateway writes and reads. */
 type Block =
