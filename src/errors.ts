@@ -34,6 +34,7 @@ export const ERROR_CODES = {
   cancelled: { status: 409, exit: 1, title: 'Cancelled' },
   lease_expired: { status: 500, exit: 1, title: 'Worker lease expired' },
   expression_error: { status: 422, exit: 1, title: 'Expression failed' },
+  max_turns_exceeded: { status: 422, exit: 1, title: 'Agent did not finish within max_turns' },
   output_invalid: { status: 422, exit: 1, title: 'Output does not match its schema' },
   executor_unavailable: { status: 500, exit: 1, title: 'No executor for step kind' },
   http_error: { status: 502, exit: 1, title: 'HTTP request failed' },

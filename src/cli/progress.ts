@@ -1,9 +1,11 @@
 /**
  * Live progress of one run, fed with the run's events in order. On a terminal: one line per
  * step (status symbol, attempt, duration, note) redrawn in place; elsewhere: one plain line
- * per event, so logs and CI output stay readable.
+ * per event, so logs and CI output stay readable. Events are the API's (`EventDto`), from the
+ * local store or a server's event stream alike.
  */
-import type { EventRecord, RunStatus } from '../types.js';
+import type { EventDto } from '../server/dto.js';
+import type { RunStatus } from '../types.js';
 import { formatDuration, paint, pad, plural, STATUS_LOOK, visibleLength, type Style } from './format.js';
 
 interface StepView {
@@ -25,6 +27,14 @@ export interface ProgressOptions {
   /** Step ids in display order with their kinds. */
   steps: { id: string; kind: string }[];
   now?: () => number;
+}
+
+/** An event as progress reads it: the DTO with its time in epoch ms. */
+interface ProgressEvent {
+  type: string;
+  stepId: string | null;
+  at: number;
+  data: Record<string, unknown>;
 }
 
 const SPINNER = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
@@ -64,13 +74,14 @@ export class Progress {
     if (this.o.live) this.draw();
   }
 
-  onEvent(event: EventRecord): void {
+  onEvent(dto: EventDto): void {
+    const event = { type: dto.type, stepId: dto.step_id, at: Date.parse(dto.at), data: (dto.data ?? {}) as Record<string, unknown> };
     this.apply(event);
     if (this.o.live) this.draw();
     else this.o.out.write(`${this.eventLine(event)}\n`);
   }
 
-  private apply(event: EventRecord): void {
+  private apply(event: ProgressEvent): void {
     const data = event.data;
     if (event.type === 'run.created') this.createdAt = event.at;
     if (event.type.startsWith('run.')) {
@@ -163,7 +174,7 @@ export class Progress {
     return [truncate(head, columns), ...rows];
   }
 
-  private eventLine(event: EventRecord): string {
+  private eventLine(event: ProgressEvent): string {
     const s = this.o.style;
     const offset = this.createdAt === undefined ? 0 : event.at - this.createdAt;
     const data = event.data;

@@ -10,25 +10,13 @@
  */
 import { fetch, type Response } from 'undici';
 import { AgentryError, isErrorCode } from '../errors.js';
-import type { EventDto, RunDto } from '../server/dto.js';
+import type { Static } from 'typebox';
+import type { EventDto, RunDetailSchema, RunDto, StepSchema } from '../server/dto.js';
 import type { RunStatus } from '../types.js';
 
 export type { EventDto, RunDto };
-
-export interface StepDto {
-  id: string;
-  kind: string;
-  status: string;
-  attempt: number;
-  started_at: string | null;
-  finished_at: string | null;
-  duration_ms: number | null;
-  available_at: string | null;
-  output: unknown;
-  error: { code: string; message: string } | null;
-  meta: unknown;
-}
-export type RunDetailDto = RunDto & { steps: StepDto[] };
+export type StepDto = Static<typeof StepSchema>;
+export type RunDetailDto = Static<typeof RunDetailSchema>;
 
 export interface RemoteOptions {
   /** Base URL of the server, e.g. `http://127.0.0.1:7700`. */
@@ -61,7 +49,8 @@ export interface FollowOptions {
   reconnectDelayMs?: number;
 }
 
-const TERMINAL = new Set(['run.succeeded', 'run.failed', 'run.cancelled', 'run.timed_out']);
+/** The event types that end a run's history. */
+export const TERMINAL_EVENT_TYPES: ReadonlySet<string> = new Set(['run.succeeded', 'run.failed', 'run.cancelled', 'run.timed_out']);
 const SERVER_WAIT_CAP_MS = 120_000;
 
 /** The client for `AGENTRY_URL` / `AGENTRY_API_KEY`, or undefined when `AGENTRY_URL` is not set. */
@@ -178,7 +167,7 @@ export class RemoteClient {
           last = event.seq;
           progressed = true;
           yield event;
-          if (TERMINAL.has(event.type)) return;
+          if (TERMINAL_EVENT_TYPES.has(event.type)) return;
         }
         // The stream ended without the terminal event: either the run had already ended (a resume
         // after its last event), or the server is stopping and the stream should be resumed.

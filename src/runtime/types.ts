@@ -15,6 +15,29 @@ export interface StepContext {
   /** Project-level settings that executors honour (network policy, limits). */
   settings: ExecutorSettings;
   logger: Logger;
+  /** The step's rendered `input:` (agent and workflow steps). */
+  input?: unknown;
+  tenantId?: string;
+  /** The run's budget (the workflow's `budget:`). */
+  budget?: { maxTokens?: number; maxCostUsd?: number };
+  /** Durable record of this step's completed sub-operations (model calls, tool calls), kept across attempts. */
+  journal?: StepJournal;
+}
+
+/** One completed sub-operation of a step, e.g. `model:3` or `tool:3:call_ab12`. */
+export interface JournalEntry {
+  key: string;
+  data: unknown;
+}
+
+/**
+ * A step's journal: what it already did, so an attempt resumed after a crash replays it
+ * instead of doing it again (no paid model call is made twice).
+ */
+export interface StepJournal {
+  load(): Promise<JournalEntry[]>;
+  /** Records an entry; a key recorded before keeps its first value. */
+  append(entry: JournalEntry): Promise<void>;
 }
 
 export interface ExecutorSettings {

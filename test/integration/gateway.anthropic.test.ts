@@ -80,7 +80,7 @@ describe('gateway over the anthropic SDK against a fake Messages API', () => {
     });
     expect(first.usage).toEqual({ prompt_tokens: 50, completion_tokens: 20, total_tokens: 70 });
 
-    messages.push(first.choices[0]!.message as ChatMessage, { role: 'tool', tool_call_id: 'toolu_1', content: '{"temp_c":21}' });
+    messages.push(first.choices[0]!.message, { role: 'tool', tool_call_id: 'toolu_1', content: '{"temp_c":21}' });
     fake.replies.push({ content: 'It is 21°C in Paris.', usage: { prompt_tokens: 80, completion_tokens: 10 } });
     const second = await gw.chat({ model: 'smart', messages, tools: [weatherTool] }, ctx);
 

@@ -38,7 +38,7 @@ describe('mock provider', () => {
     });
     expect(first.usage).toEqual({ prompt_tokens: 30, completion_tokens: 8, total_tokens: 38 });
 
-    messages.push(first.choices[0]!.message as ChatMessage, { role: 'tool', tool_call_id: 'call_1_0', content: '{"id":42}' });
+    messages.push(first.choices[0]!.message, { role: 'tool', tool_call_id: 'call_1_0', content: '{"id":42}' });
     const second = await gw.chat({ model: 'fast', messages }, { tenantId: 't' });
     expect(second.choices[0]?.finish_reason).toBe('stop');
     expect(JSON.parse(second.choices[0]!.message.content!)).toEqual({ severity: 'high', customer: 'ACME' });
@@ -81,7 +81,7 @@ describe('mock provider', () => {
       const res = await gw.chat({ model: 'm', messages }, { tenantId: 't' });
       const message = res.choices[0]!.message;
       replies.push(message.content ?? message.tool_calls?.[0]?.function.name ?? '');
-      messages.push(message as ChatMessage, ...(message.tool_calls ?? []).map((c) => ({ role: 'tool' as const, tool_call_id: c.id, content: 'ok' })));
+      messages.push(message, ...(message.tool_calls ?? []).map((c) => ({ role: 'tool' as const, tool_call_id: c.id, content: 'ok' })));
     }
     expect(replies).toEqual(['again', 'again', 'done']);
   });
@@ -92,6 +92,16 @@ describe('mock provider', () => {
     for await (const c of gw.stream({ model: 'fast', messages: [{ role: 'user', content: 'hello there' }] }, { tenantId: 't' })) chunks.push(c);
     expect(chunks.map((c) => c.choices[0]?.delta.content ?? '').join('')).toBe('mock reply to: hello there');
     expect(chunks.at(-1)?.usage?.total_tokens).toBeGreaterThan(0);
+  });
+
+  it('records a stream the caller stops reading as cancelled, with the tokens received so far', async () => {
+    const ledger = new InMemoryUsageLedger();
+    const gw = gateway(agentSpec, ledger);
+    for await (const chunk of gw.stream({ model: 'fast', messages: [{ role: 'user', content: 'one two three four' }] }, { tenantId: 't' })) {
+      if (chunk.choices[0]?.delta.content) break;
+    }
+    expect(ledger.records).toMatchObject([{ outcome: 'cancelled', errorCode: 'cancelled' }]);
+    expect(ledger.records[0]?.outputTokens).toBeGreaterThan(0);
   });
 
   it('fails like an HTTP provider when a rule says so, which moves the call to the next target', async () => {

@@ -1,0 +1,125 @@
+/**
+ * What the run commands need, behind one interface with two implementations: `LocalRunsApi`
+ * over the project's store and engine (`./runs-local.ts`), and `RemoteRunsApi` over the HTTP
+ * API when `AGENTRY_URL` is set. Both speak the API's DTOs (`src/server/dto.ts`: snake_case,
+ * ISO times), so `--json` output is the same in both modes and equals what the API returns,
+ * and human output is formatted from the same values.
+ */
+import type { Project } from '../bootstrap.js';
+import type { Config } from '../config.js';
+import type { RunStatus } from '../types.js';
+import type { EventDto, RemoteClient, RunDetailDto, RunDto } from './remote.js';
+
+export type { EventDto, RunDetailDto, RunDto };
+
+/** `GET /v1/runs`. */
+export interface RunPage {
+  items: RunDto[];
+  next_cursor: string | null;
+}
+
+export interface RunQuery {
+  status?: RunStatus[];
+  workflow?: string;
+  limit: number;
+  cursor?: string;
+}
+
+/** `POST /v1/runs/{id}/retry`: the new run and the one it retries. */
+export type RetriedRun = RunDto & { retry_of: string };
+
+export interface FollowOptions {
+  /** Start after this seq (default 0). */
+  after?: number;
+  /** Stops following (the iteration then ends quietly). */
+  signal?: AbortSignal;
+}
+
+export interface RunsApi {
+  /** `server` when talking to `AGENTRY_URL`, `local` on the project's store. */
+  readonly mode: 'server' | 'local';
+  /** Where the runs are, for messages: the server URL or the store location. */
+  readonly where: string;
+  start(workflow: string, input: unknown): Promise<RunDto>;
+  list(query: RunQuery): Promise<RunPage>;
+  /** The run with its steps in the workflow's order (`GET /v1/runs/{id}`). */
+  get(id: string): Promise<RunDetailDto>;
+  cancel(id: string, reason?: string): Promise<RunDto>;
+  /** A new run of the same workflow with the same input (only failed, cancelled or timed-out runs). */
+  retry(id: string): Promise<RetriedRun>;
+  /** Every event after `after`, in order. */
+  events(id: string, after?: number): Promise<EventDto[]>;
+  /** The events as they happen, each once and in order, until the run's terminal event (or the signal). */
+  follow(id: string, options?: FollowOptions): AsyncGenerator<EventDto>;
+  close(): Promise<void>;
+}
+
+export interface OpenRunsOptions {
+  /** Local: open (and create) the store even when it does not exist yet. Otherwise a missing store has no runs. */
+  createStore?: boolean;
+  /** Local: the project, loaded and checked by the caller (needed to start runs). */
+  project?: Project;
+  /** Local: also execute runs in this process (worker pool and scheduler) until closed. */
+  execute?: boolean;
+  /** Keep the terminal for progress: log warnings and errors only. */
+  interactive?: boolean;
+}
+
+/** True when the CLI talks to a server (`AGENTRY_URL`) instead of the project's store. */
+export function isRemote(config: Config): boolean {
+  return config.client.url !== undefined;
+}
+
+/** The API of a server, through its HTTP client. Errors are the server's (as `AgentryError`s). */
+export class RemoteRunsApi implements RunsApi {
+  readonly mode = 'server';
+  readonly where: string;
+
+  constructor(readonly client: RemoteClient) {
+    this.where = client.url;
+  }
+
+  async start(workflow: string, input: unknown): Promise<RunDto> {
+    return (await this.client.startRun(workflow, input)).run;
+  }
+
+  list(query: RunQuery): Promise<RunPage> {
+    return this.client.listRuns(query);
+  }
+
+  get(id: string): Promise<RunDetailDto> {
+    return this.client.getRun(id);
+  }
+
+  cancel(id: string, reason?: string): Promise<RunDto> {
+    return this.client.cancelRun(id, reason);
+  }
+
+  retry(id: string): Promise<RetriedRun> {
+    return this.client.retryRun(id);
+  }
+
+  async events(id: string, after = 0): Promise<EventDto[]> {
+    const all: EventDto[] = [];
+    for (let from = after; ; ) {
+      const page = await this.client.events(id, from, 1000);
+      all.push(...page.items);
+      if (page.items.length < 1000) return all;
+      from = page.next_after;
+    }
+  }
+
+  async *follow(id: string, options: FollowOptions = {}): AsyncGenerator<EventDto> {
+    const { signal } = options;
+    try {
+      yield* this.client.followEvents(id, { ...(options.after === undefined ? {} : { after: options.after }), ...(signal ? { signal } : {}) });
+    } catch (error) {
+      if (signal?.aborted) return;
+      throw error;
+    }
+  }
+
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}

@@ -1,0 +1,23 @@
+/** Opens the `RunsApi` a command uses: the server's when `AGENTRY_URL` is set, else the project's store. */
+import type { Config } from '../config.js';
+import { loggerFor, type CliContext } from './context.js';
+import { RemoteClient } from './remote.js';
+import { RemoteRunsApi, type OpenRunsOptions, type RunsApi } from './runs-api.js';
+import { openLocalRunsApi } from './runs-local.js';
+
+/** The server's API when `AGENTRY_URL` is set, else the project's store. */
+export async function openRunsApi(ctx: CliContext, config: Config, options: OpenRunsOptions = {}): Promise<RunsApi> {
+  if (config.client.url !== undefined) return new RemoteRunsApi(new RemoteClient({ url: config.client.url, ...(config.client.apiKey ? { apiKey: config.client.apiKey } : {}) }));
+  return openLocalRunsApi(config, { ...options, env: ctx.env, logger: loggerFor(config, { interactive: options.interactive === true }) });
+}
+
+/** Opens the API, calls `fn` and closes it. */
+export async function withRunsApi<T>(ctx: CliContext, config: Config, options: OpenRunsOptions, fn: (api: RunsApi) => Promise<T>): Promise<T> {
+  const api = await openRunsApi(ctx, config, options);
+  try {
+    return await fn(api);
+  } finally {
+    await api.close();
+  }
+}
+
