@@ -64,6 +64,11 @@ export function dirHint(ctx: CliContext, config: Config): string {
   return ` --dir ${/[\s'"$]/.test(shown) ? JSON.stringify(shown) : shown}`;
 }
 
+/** With `AGENTRY_URL` set, `--dir` has no effect on run commands: say so on stderr. */
+export function noteRemoteDir(ctx: CliContext, config: Config, dir: string | undefined): void {
+  if (dir !== undefined && config.client.url !== undefined) ctx.stderr.write(`note: --dir is ignored: AGENTRY_URL is set, so runs are on ${config.client.url}\n`);
+}
+
 // Argument parsers: commander reports their errors as usage errors (exit 2).
 
 export function parseIntegerArg(min: number, max: number) {

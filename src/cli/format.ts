@@ -45,6 +45,11 @@ export function formatTime(epochMs: number | null): string {
   return epochMs === null ? '-' : new Date(epochMs).toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z');
 }
 
+/** An API time (ISO 8601) like `formatTime`. */
+export function formatIso(iso: string | null): string {
+  return iso === null ? '-' : formatTime(Date.parse(iso));
+}
+
 /** Visible width (without ANSI colour codes). */
 export function visibleLength(text: string): number {
   // eslint-disable-next-line no-control-regex

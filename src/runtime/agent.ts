@@ -91,7 +91,7 @@ async function runAgent(agent: AgentSpec, ctx: StepContext, options: AgentExecut
   };
   const allow = agent.tools ?? [];
   const tools = allow.length > 0 && options.tools ? await options.tools.toolsFor(allow, { signal: ctx.signal }) : [];
-  const schema = agent.output?.schema as Record<string, unknown> | undefined;
+  const schema = agent.output?.schema;
   const repairs = agent.output?.repair_attempts ?? AGENT_DEFAULTS.repairAttempts;
   const maxTurns = agent.max_turns ?? AGENT_DEFAULTS.maxTurns;
 

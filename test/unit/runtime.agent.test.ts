@@ -78,7 +78,7 @@ describe('agent executor', () => {
     expect(result).toEqual({ kind: 'output', output: { tier: 'gold', _confidence: 0.9 } });
     expect(tools.calls).toEqual(['crm__lookup({"q":"Ada"})']);
     expect(chat.requests[0]?.messages[0]).toEqual({ role: 'system', content: 'You help.' });
-    expect(String(chat.requests[0]?.messages[1]?.content)).toContain('Customer Ada');
+    expect(chat.requests[0]?.messages[1]?.content as string).toContain('Customer Ada');
     expect(chat.requests[1]?.messages.at(-1)).toEqual({ role: 'tool', tool_call_id: 'call_1', content: '{"tier":"gold"}' });
   });
 
@@ -104,7 +104,7 @@ describe('agent executor', () => {
     expect(result).toEqual({ kind: 'output', output: { tier: 'bronze' } });
     const repair = chat.requests[1]?.messages.at(-1);
     expect(repair?.role).toBe('user');
-    expect(String(repair?.content)).toMatch(/rejected: .*tier/);
+    expect(repair?.content as string).toMatch(/rejected: .*tier/);
   });
 
   it('fails output_invalid when the answer stays invalid after its repair attempts', async () => {

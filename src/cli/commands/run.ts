@@ -1,13 +1,19 @@
-/** `agentry run <workflow>`: starts a run; with `--wait`, executes it here and shows progress. */
+/**
+ * `agentry run <workflow>`: starts a run, on the project's store or (with `AGENTRY_URL`) on a
+ * server; with `--wait`, follows it to its end with live progress (executing it in this
+ * process when local).
+ */
 import type { Command } from 'commander';
-import { loadProjectOrThrow, openAgentry, type Project } from '../../bootstrap.js';
+import { loadProjectOrThrow, type Project } from '../../bootstrap.js';
 import { assertMatches } from '../../engine/output.js';
 import { AgentryError } from '../../errors.js';
 import { didYouMean } from '../../spec/diagnostics.js';
 import type { CompiledWorkflow } from '../../spec/model.js';
 import { paint } from '../format.js';
-import { configFrom, dirHint, loggerFor, out, outJson, outStyle, parseDurationArg, readJsonInput, selfCommand, type CliContext } from '../context.js';
-import { watchRun } from '../watch.js';
+import { configFrom, dirHint, noteRemoteDir, out, outJson, outStyle, parseDurationArg, readJsonInput, selfCommand, type CliContext } from '../context.js';
+import { isRemote } from '../runs-api.js';
+import { withRunsApi } from '../runs-open.js';
+import { exitCodeOf, followRun, printHints, printOutcome, runHints } from '../watch.js';
 
 interface RunOptions {
   input: string;
@@ -28,49 +34,59 @@ export function findWorkflow(project: Project, name: string): CompiledWorkflow {
 export function registerRun(program: Command, ctx: CliContext): void {
   program
     .command('run')
-    .description('Start a run of a workflow (with --wait: execute it here and show live progress)')
+    .description('Start a run of a workflow (with --wait: follow it to its end with live progress)')
     .argument('<workflow>', 'workflow name')
     .option('-i, --input <json|@file>', 'run input as JSON, or @path to a JSON file', '{}')
-    .option('-w, --wait', 'execute the run in this process and wait for it to end')
+    .option('-w, --wait', 'wait for the run to end, with live progress (locally: execute it in this process)')
     .option('--timeout <duration>', 'with --wait: stop waiting after this long (e.g. 30s, 5m); the run goes on', parseDurationArg)
-    .option('--json', 'print the run record as JSON only')
-    .option('--dir <dir>', 'project directory (default: $AGENTRY_PROJECT_DIR or .)')
+    .option('--json', 'print the run as JSON only (the API\'s Run; with --wait, its RunDetail)')
+    .option('--dir <dir>', 'project directory (default: $AGENTRY_PROJECT_DIR or .; ignored with AGENTRY_URL)')
     .addHelpText('after', `
+With AGENTRY_URL (and AGENTRY_API_KEY) set, the run starts on that server and --wait follows its
+event stream; otherwise it starts in the project's store and --wait executes it here.
+
 Exit codes: 0 started (or, with --wait, succeeded); 1 failed, cancelled or timed out; 2 bad usage or input.
 
 Examples:
   agentry run hello --input '{"name":"Ada"}' --wait
   agentry run welcome --input @input.json --wait --json
-  agentry run welcome --input '{"name":"Ada"}'      # queued; \`agentry start worker\` executes it`)
+  agentry run welcome --input '{"name":"Ada"}'      # queued; a worker (or the server) executes it`)
     .action(async (name: string, opts: RunOptions) => {
       if (opts.timeout !== undefined && !opts.wait) throw new AgentryError('invalid_request', '--timeout applies only with --wait');
-      // Everything the user gave is checked before the store is opened (or created).
+      // Everything the user gave is checked before the store is opened (or created); a server checks it itself.
       const input = readJsonInput(opts.input, ctx.cwd);
       const config = configFrom(ctx, { projectDir: opts.dir });
-      const project = await loadProjectOrThrow(config, ctx.env);
-      const wf = findWorkflow(project, name);
-      if (wf.inputSchema) assertMatches(wf.inputSchema, input, 'input_invalid', `input of workflow '${name}'`);
-
-      const logger = loggerFor(config, { interactive: opts.wait === true });
-      const app = await openAgentry(config, { logger, project, env: ctx.env });
-      try {
-        const run = await app.engine.startRun(name, input);
-        if (opts.wait) {
-          ctx.exitCode = await watchRun(ctx, app, run, wf, { json: opts.json === true, ...(opts.timeout === undefined ? {} : { timeoutMs: opts.timeout }) });
-          return;
-        }
-        if (opts.json) {
-          outJson(ctx, run);
-          return;
-        }
-        const s = outStyle(ctx);
-        const cli = selfCommand(ctx);
-        const dir = dirHint(ctx, config);
-        out(ctx, `${paint(s, 'green', '✓')} Started run ${paint(s, 'bold', run.id)} of ${name} (${run.status})`);
-        out(ctx, `A worker executes it: \`${cli} start worker${dir}\` (or use --wait to execute it here).`);
-        out(ctx, `Follow it with \`${cli} runs get ${run.id}${dir}\`.`);
-      } finally {
-        await app.close();
+      const remote = isRemote(config);
+      let project: Project | undefined;
+      if (remote) noteRemoteDir(ctx, config, opts.dir);
+      else {
+        project = await loadProjectOrThrow(config, ctx.env);
+        const wf = findWorkflow(project, name);
+        if (wf.inputSchema) assertMatches(wf.inputSchema, input, 'input_invalid', `input of workflow '${name}'`);
       }
+      const wait = opts.wait === true;
+      const options = { createStore: true, execute: wait, interactive: wait, ...(project ? { project } : {}) };
+      await withRunsApi(ctx, config, options, async (api) => {
+        const run = await api.start(name, input);
+        const cli = selfCommand(ctx);
+        const dir = remote ? '' : dirHint(ctx, config);
+        if (wait) {
+          const followed = await followRun(ctx, api, run, { json: opts.json === true, ...(opts.timeout === undefined ? {} : { timeoutMs: opts.timeout }) });
+          ctx.exitCode = exitCodeOf(followed);
+          if (opts.json) return outJson(ctx, followed.detail);
+          const continueHint = remote
+            ? `It goes on on the server; follow it with:\n    ${cli} runs events ${run.id} --follow`
+            : `Its state is saved; a worker picks it up again:\n    ${cli} start worker${dir}`;
+          printOutcome(ctx, followed, { continueHint, ...(opts.timeout === undefined ? {} : { timeoutMs: opts.timeout }) });
+          printHints(ctx, remote ? `Where to look (on ${api.where})` : 'Where to look', runHints(ctx, run.id, dir));
+          return;
+        }
+        if (opts.json) return outJson(ctx, run);
+        const s = outStyle(ctx);
+        out(ctx, `${paint(s, 'green', '✓')} Started run ${paint(s, 'bold', run.id)} of ${name} (${run.status})${remote ? ` on ${api.where}` : ''}`);
+        if (remote) out(ctx, 'The server executes it.');
+        else out(ctx, `A worker executes it: \`${cli} start worker${dir}\` (or use --wait to execute it here).`);
+        out(ctx, `Follow it with \`${cli} runs events ${run.id} --follow${dir}\`, or see it with \`${cli} runs get ${run.id}${dir}\`.`);
+      });
     });
 }
