@@ -5,13 +5,13 @@
  */
 import { existsSync, statSync } from 'node:fs';
 import type { Logger } from 'pino';
-import type { Config } from './config.js';
+import { maskSecrets, type Config } from './config.js';
 import { Engine } from './engine/engine.js';
 import { AgentryError, toAgentryError } from './errors.js';
 import { createExecutorRegistry, defaultExecutors, type ExecutorRegistry } from './runtime/registry.js';
 import { formatDiagnostic, loadProject } from './spec/index.js';
 import type { CompiledWorkflow } from './spec/model.js';
-import { openSqliteStore } from './store/sqlite.js';
+import { openStore as openStoreAt, waitForStore } from './store/open.js';
 import type { Store } from './store/store.js';
 
 export type Project = Awaited<ReturnType<typeof loadProject>>['project'];
@@ -37,6 +37,8 @@ export interface OpenOptions {
   workerId?: string;
   /** Wraps the store the engine uses (the server watches committed events through it). */
   wrapStore?: (store: Store) => Store;
+  /** Wait while the database is unreachable (worker and scheduler processes started before it). */
+  waitForDatabase?: AbortSignal;
 }
 
 /** The step kinds this build can execute. */
@@ -65,21 +67,32 @@ export function assertProjectDir(dir: string): void {
   }
 }
 
-/** True when the store already exists (commands that only read must not create it). */
+/** True when the store already exists (commands that only read must not create it); a server database always does. */
 export function storeExists(config: Config): boolean {
+  if (config.database.kind === 'postgres') return true;
   return config.database.file === ':memory:' || existsSync(config.database.file);
 }
 
+export interface OpenStoreOptions {
+  logger?: Logger;
+  /** Wait (retrying, logging once) while the database is unreachable, until it is up or this aborts. */
+  waitForDatabase?: AbortSignal;
+}
+
 /** Opens the store and brings its schema up to date. */
-export async function openStore(config: Config): Promise<Store> {
+export async function openStore(config: Config, options: OpenStoreOptions = {}): Promise<Store> {
   let store: Store;
   try {
-    store = openSqliteStore(config.database.file, { busyTimeoutMs: 5000 });
+    store = openStoreAt(config.databaseUrl, {
+      ...(config.database.kind === 'postgres' ? config.database.options : {}),
+      ...(options.logger ? { logger: options.logger } : {}),
+    });
   } catch (error) {
-    throw new AgentryError('store_unavailable', `cannot open ${config.database.file}: ${toAgentryError(error).message}`, { cause: error });
+    throw new AgentryError('store_unavailable', `cannot open ${maskSecrets(config.databaseUrl)}: ${toAgentryError(error).message}`, { cause: error });
   }
   try {
-    await store.migrate();
+    if (options.waitForDatabase && options.logger) await waitForStore(store, { signal: options.waitForDatabase, logger: options.logger });
+    else await store.migrate();
   } catch (error) {
     await store.close().catch(() => undefined);
     const normalised = toAgentryError(error, 'migration_failed');
@@ -93,7 +106,7 @@ export async function openStore(config: Config): Promise<Store> {
 export async function openAgentry(config: Config, options: OpenOptions): Promise<Agentry> {
   const env = options.env ?? process.env;
   const project = options.withoutProject ? undefined : (options.project ?? (await loadProjectOrThrow(config, env)));
-  const raw = await openStore(config);
+  const raw = await openStore(config, { logger: options.logger, ...(options.waitForDatabase ? { waitForDatabase: options.waitForDatabase } : {}) });
   const store = options.wrapStore ? options.wrapStore(raw) : raw;
   const workflows: ReadonlyMap<string, CompiledWorkflow> = project?.workflows ?? new Map<string, CompiledWorkflow>();
   const engine = new Engine({

@@ -16,6 +16,7 @@ import { DEFAULT_ENGINE_SETTINGS, type EngineSettings } from './engine/engine.js
 import { AgentryError } from './errors.js';
 import { DEFAULT_EXECUTOR_SETTINGS } from './runtime/registry.js';
 import type { ExecutorSettings } from './runtime/types.js';
+import { POSTGRES_DEFAULTS, type PostgresOptions } from './store/postgres.js';
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -55,7 +56,23 @@ export const CONFIG_OPTIONS = {
   },
   databaseUrl: {
     kind: 'string', env: 'AGENTRY_DATABASE_URL', default: undefined, defaultText: '`sqlite:<projectDir>/.agentry/agentry.db`',
-    description: 'Store. Only `sqlite:<file>` in this version (`postgres://` is refused with a clear error).', secret: true,
+    description: 'Store: `sqlite:<file>` (one host) or `postgres://user:pass@host:5432/db` (many processes and hosts).', secret: true,
+  },
+  dbPoolSize: {
+    kind: 'integer', env: 'AGENTRY_DB_POOL_SIZE', default: POSTGRES_DEFAULTS.poolSize, defaultText: `\`${POSTGRES_DEFAULTS.poolSize}\``,
+    description: 'PostgreSQL: connections this process keeps at most (overrides `?pool_size=`).',
+  },
+  dbStatementTimeout: {
+    kind: 'duration', env: 'AGENTRY_DB_STATEMENT_TIMEOUT', ...defaultOf(POSTGRES_DEFAULTS.statementTimeoutMs, 'ms'),
+    description: 'PostgreSQL: statement timeout of every session (`0` for none).',
+  },
+  dbConnectTimeout: {
+    kind: 'duration', env: 'AGENTRY_DB_CONNECT_TIMEOUT', ...defaultOf(POSTGRES_DEFAULTS.connectTimeoutMs, 'ms'),
+    description: 'PostgreSQL: longest wait for a new connection.',
+  },
+  dbApplicationName: {
+    kind: 'string', env: 'AGENTRY_DB_APPLICATION_NAME', default: POSTGRES_DEFAULTS.applicationName, defaultText: `\`${POSTGRES_DEFAULTS.applicationName}\``,
+    description: 'PostgreSQL: `application_name` of the sessions (shows in `pg_stat_activity`).',
   },
   logLevel: {
     kind: 'string', env: 'AGENTRY_LOG_LEVEL', default: 'info', defaultText: '`info`',
@@ -137,6 +154,10 @@ const ConfigSchema = Type.Object({
   projectDir: Type.String({ minLength: 1 }),
   profile: Type.Union([Type.String({ pattern: '^[a-z][a-z0-9_-]*$' }), Type.Null()]),
   databaseUrl: Type.String({ minLength: 1 }),
+  dbPoolSize: Type.Integer({ minimum: 1, maximum: 1000 }),
+  dbStatementTimeout: Type.Integer({ minimum: 0 }),
+  dbConnectTimeout: Type.Integer({ minimum: 1 }),
+  dbApplicationName: Type.String({ minLength: 1, maxLength: 63 }),
   logLevel: Type.Enum([...LOG_LEVELS]),
   concurrency: Type.Integer({ minimum: 1, maximum: 1000 }),
   leaseTtl: Type.Integer({ minimum: 1000 }),
@@ -164,7 +185,9 @@ export interface Config {
   readonly profile: string | null;
   /** As given; may hold a password, print it with `maskSecrets`. */
   readonly databaseUrl: string;
-  readonly database: { readonly kind: 'sqlite'; readonly file: string };
+  readonly database:
+    | { readonly kind: 'sqlite'; readonly file: string }
+    | { readonly kind: 'postgres'; readonly file?: undefined; readonly options: Readonly<PostgresOptions> };
   readonly logLevel: LogLevel;
   readonly engine: Readonly<EngineSettings>;
   readonly http: Readonly<ExecutorSettings['http']>;
@@ -246,7 +269,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
       problems.push(`${describe(key, candidate)}: ${error.message ?? 'is invalid'}${allowed}`);
     }
   }
-  const database = typeof raw.databaseUrl === 'string' ? parseDatabaseUrl(raw.databaseUrl, cwd, problems, origins.databaseUrl) : undefined;
+  const database = typeof raw.databaseUrl === 'string' ? parseDatabaseUrl(raw as Resolved, cwd, problems, origins.databaseUrl) : undefined;
   if (problems.length > 0 || database === undefined) {
     const list = problems.map((p) => `\n  - ${p}`).join('');
     throw new AgentryError('invalid_request', `invalid configuration (${problems.length} problem${problems.length === 1 ? '' : 's'}):${list}`, {
@@ -306,7 +329,8 @@ function readProjectYaml(projectDir: string, profileName: string | undefined, pr
   return { base, profile, profileName };
 }
 
-function parseDatabaseUrl(url: string, cwd: string, problems: string[], origin: Candidate): Config['database'] | undefined {
+function parseDatabaseUrl(r: Resolved, cwd: string, problems: string[], origin: Candidate): Config['database'] | undefined {
+  const url = r.databaseUrl;
   if (url.startsWith('sqlite:')) {
     const path = url.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '');
     if (path === '') {
@@ -315,11 +339,18 @@ function parseDatabaseUrl(url: string, cwd: string, problems: string[], origin: 
     }
     return { kind: 'sqlite', file: path === ':memory:' ? path : resolve(cwd, path) };
   }
-  if (/^postgres(ql)?:\/\//.test(url)) {
-    problems.push(`${describe('databaseUrl', origin)}: PostgreSQL (${maskSecrets(url)}) is not supported in this version; use sqlite:<file>`);
-    return undefined;
+  if (/^postgres(ql)?:\/\/[^/]/.test(url)) {
+    return {
+      kind: 'postgres',
+      options: {
+        poolSize: r.dbPoolSize,
+        statementTimeoutMs: r.dbStatementTimeout,
+        connectTimeoutMs: r.dbConnectTimeout,
+        applicationName: r.dbApplicationName,
+      },
+    };
   }
-  problems.push(`${describe('databaseUrl', origin)}: '${maskSecrets(url)}' is not a supported database URL; use sqlite:<file>`);
+  problems.push(`${describe('databaseUrl', origin)}: '${maskSecrets(url)}' is not a supported database URL; use sqlite:<file> or postgres://…`);
   return undefined;
 }
 
@@ -396,6 +427,10 @@ export function describeConfig(config: Config): { key: OptionKey; env: string; v
     projectDir: config.projectDir,
     profile: config.profile,
     databaseUrl: maskSecrets(config.databaseUrl),
+    dbPoolSize: config.database.kind === 'postgres' ? (config.database.options.poolSize ?? null) : null,
+    dbStatementTimeout: config.database.kind === 'postgres' ? formatMs(config.database.options.statementTimeoutMs ?? 0) : null,
+    dbConnectTimeout: config.database.kind === 'postgres' ? formatMs(config.database.options.connectTimeoutMs ?? 0) : null,
+    dbApplicationName: config.database.kind === 'postgres' ? (config.database.options.applicationName ?? null) : null,
     logLevel: config.logLevel,
     concurrency: config.engine.concurrency,
     leaseTtl: formatMs(config.engine.leaseTtlMs),

@@ -220,7 +220,12 @@ export class Gateway {
 
   toJSON(): Record<string, unknown> {
     return {
-      providers: [...this.#config.providers.values()].map((p) => ({ name: p.name, type: p.type, base_url: p.baseUrl, api_key_env: p.apiKeyEnv })),
+      providers: [...this.#config.providers.values()].map((p) => ({
+        name: p.name,
+        type: p.type,
+        base_url: p.baseUrl === undefined ? undefined : this.redact(p.baseUrl),
+        api_key_env: p.apiKeyEnv,
+      })),
       models: this.models().map((m) => ({ id: m.id, targets: m.targets })),
     };
   }

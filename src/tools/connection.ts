@@ -274,13 +274,14 @@ export class ServerConnection {
     const oldest = this.restartTimes[0];
     if (this.restartTimes.length >= maxRestarts) {
       const retryAfterMs = oldest === undefined ? undefined : oldest + windowMs - now;
+      const budget = `restart budget used up (${maxRestarts} restarts within ${windowMs}ms)`;
       this.failed = true;
-      this.lastError = `restart budget used up (${maxRestarts} within ${windowMs}ms); last error: ${this.lastError ?? 'unknown'}`;
+      if (this.lastError?.startsWith('restart budget') !== true) this.lastError = `${budget}; last error: ${this.lastError ?? 'unknown'}`;
       throw new AgentryError(
         'tool_unavailable',
-        `tool server '${this.name}' failed ${this.restartTimes.length + 1} times and used up its restart budget (${maxRestarts} within ${windowMs}ms); ` +
+        `tool server '${this.name}' failed again and has its ${budget}; ` +
           `it is not restarted ${retryAfterMs === undefined ? 'again' : `for ${retryAfterMs}ms`} unless enabled again (agentry tools enable ${this.name})`,
-        { retryable: retryAfterMs !== undefined, retryAfterMs, details: { server: this.name, restarts: this.restarts } },
+        { retryable: retryAfterMs !== undefined, retryAfterMs, details: { server: this.name, restarts: this.restarts, retry_after_ms: retryAfterMs } },
       );
     }
     const wait = (this.lostAt ?? now) + Math.min(initialMs * 2 ** this.restartTimes.length, maxMs) - now;
@@ -288,7 +289,7 @@ export class ServerConnection {
       throw new AgentryError('tool_unavailable', `tool server '${this.name}' is restarting in ${wait}ms`, {
         retryable: true,
         retryAfterMs: wait,
-        details: { server: this.name },
+        details: { server: this.name, retry_after_ms: wait },
       });
     }
     if (wait > 0) await delay(wait, this.shutdown.signal);

@@ -1,29 +1,59 @@
 /**
- * `agentry demo`: runs `examples/demo`'s `welcome` workflow end to end on a fresh SQLite file,
- * against a local flaky HTTP service, with live progress; then says where to look.
+ * `agentry demo`: Agentry the way it is meant to run. Starts a local flaky HTTP service, then
+ * `agentry serve` in this process on `examples/demo` (fresh SQLite file, auth on with an admin
+ * key made for this session), starts the `welcome` workflow through the HTTP API, shows its
+ * live progress from the SSE stream, and says how to use the running server from another
+ * shell; it serves until Ctrl-C (`--once`: exits after the run).
  */
+import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import type { Command } from 'commander';
-import { loadProjectOrThrow, openAgentry } from '../../bootstrap.js';
+import type { Logger } from 'pino';
+import { loadProjectOrThrow, type Project } from '../../bootstrap.js';
+import type { Config } from '../../config.js';
+import { AgentryError } from '../../errors.js';
+import { ROLE_SCOPES, type Role } from '../../server/auth.js';
 import { paint } from '../format.js';
 import { startFlakyServer } from '../flaky-server.js';
 import { configFrom, loggerFor, out, outStyle, packageRoot, selfCommand, type CliContext } from '../context.js';
-import { watchRun } from '../watch.js';
+import { RemoteClient } from '../remote.js';
+import { RemoteRunsApi } from '../runs-api.js';
+import { exitCodeOf, followRun, printOutcome } from '../watch.js';
 import { findWorkflow } from './run.js';
+import { serverAuth, startServer, type RunningServer } from './serve.js';
 
 export const DEMO_WORKFLOW = 'welcome';
+
+interface DemoOptions {
+  name: string;
+  vip?: boolean;
+  once?: boolean;
+}
 
 export function registerDemo(program: Command, ctx: CliContext): void {
   program
     .command('demo')
-    .description('Run the example project (examples/demo) with live progress, against a local flaky HTTP service')
+    .description('Serve the example project (examples/demo) and run its welcome workflow through the HTTP API, with live progress')
     .option('--name <name>', 'who to welcome', 'Ada Lovelace')
     .option('--vip', 'take the VIP branch (otherwise the `perks` step is skipped by its condition)')
-    .addHelpText('after', '\nUses a fresh SQLite file under examples/demo/.agentry/ unless AGENTRY_DATABASE_URL is set.')
-    .action(async (opts: { name: string; vip?: boolean }) => {
+    .option('--once', 'exit after the run (0 if it succeeded, 1 otherwise) instead of serving until Ctrl-C')
+    .addHelpText('after', `
+The server listens on $AGENTRY_PORT or 7700 (a free port when 7700 is taken), on a fresh SQLite
+file under examples/demo/.agentry/ unless AGENTRY_DATABASE_URL is set. Auth is on, with an admin
+key generated for this session (printed, with an export line for the CLI) unless
+AGENTRY_API_KEYS is set.`)
+    .action(async (opts: DemoOptions) => {
       const projectDir = join(packageRoot(), 'examples', 'demo');
-      const config = configFrom(ctx, { projectDir });
+      const sessionKey = ctx.env.AGENTRY_API_KEYS?.trim() ? undefined : `agd_${randomBytes(24).toString('base64url')}`;
+      const configFor = (port?: number): Config =>
+        configFrom(ctx, { projectDir, ...(sessionKey ? { apiKeys: `demo:${sessionKey}:admin` } : {}), ...(port === undefined ? {} : { port }) });
+      const config = configFor();
+      serverAuth(config);
+      const clientKey = sessionKey ?? config.client.apiKey ?? keyForRuns(config.server.apiKeys);
+      if (config.server.auth && clientKey === undefined) {
+        throw new AgentryError('invalid_request', 'AGENTRY_API_KEYS has no key that may read and start runs; add one (role admin, operator or service) or set AGENTRY_API_KEY');
+      }
       const project = await loadProjectOrThrow(config, ctx.env);
       const wf = findWorkflow(project, DEMO_WORKFLOW);
       const input = { name: opts.name, vip: opts.vip === true };
@@ -32,36 +62,117 @@ export function registerDemo(program: Command, ctx: CliContext): void {
       }
 
       const s = outStyle(ctx);
-      const server = await startFlakyServer();
+      const rel = (path: string): string => {
+        const shown = relative(ctx.cwd, path) || '.';
+        return shown.startsWith('..') ? path : shown;
+      };
+      const store = config.database.file === ':memory:' ? ':memory:' : rel(config.database.file);
+      const logger = loggerFor(config, { interactive: true });
+      const upstream = await startFlakyServer();
+      let server: RunningServer | undefined;
       try {
-        const env = { ...ctx.env, DEMO_API_URL: server.url };
-        const rel = (path: string) => relative(ctx.cwd, path) || '.';
+        const env = { ...ctx.env, DEMO_API_URL: upstream.url };
+        server = await listen(configFor, config, logger, env, project);
+        const gray = (text: string): string => paint(s, 'gray', text);
         out(ctx, paint(s, 'bold', 'Agentry demo'));
-        out(ctx, `  workflow  ${wf.name}  ${paint(s, 'gray', rel(join(projectDir, wf.file ?? 'workflows')))}`);
-        out(ctx, `  input     ${JSON.stringify(input)}`);
-        out(ctx, `  upstream  ${server.url}  ${paint(s, 'gray', '(answers 503 to the first request, so the profile step retries)')}`);
-        out(ctx, `  store     ${config.database.file === ':memory:' ? ':memory:' : rel(config.database.file)}`);
+        out(ctx, `  project   ${rel(projectDir)}  ${gray(`(workflow ${wf.name}: ${wf.file ?? 'workflows/'})`)}`);
+        out(ctx, `  upstream  ${upstream.url}  ${gray('(a flaky service: 503 on the first request, so the profile step retries)')}`);
+        out(ctx, `  server    ${server.url}  ${gray(`(HTTP API, worker pool and scheduler in this process; auth ${config.server.auth ? 'on' : 'OFF'})`)}`);
+        out(ctx, `  store     ${store}`);
         out(ctx);
 
-        const app = await openAgentry(config, { logger: loggerFor(config, { interactive: true }), project, env });
-        try {
-          const run = await app.engine.startRun(wf.name, input);
-          const dbHint =
-            config.database.file === ':memory:'
-              ? []
-              : [`${paint(s, 'gray', 'the store, a plain SQLite file:')}\n    ${rel(config.database.file)}`];
-          ctx.exitCode = await watchRun(ctx, app, run, wf, {
-            json: false,
-            extraHints: [
-              ...dbHint,
-              `${paint(s, 'gray', 'start a project of your own:')}\n    ${selfCommand(ctx)} init my-project`,
-            ],
-          });
-        } finally {
-          await app.close();
+        const api = new RemoteRunsApi(new RemoteClient({ url: server.url, ...(clientKey ? { apiKey: clientKey } : {}) }));
+        out(ctx, `${paint(s, 'cyan', '→')} POST /v1/workflows/${wf.name}/runs  ${gray(JSON.stringify({ input }))}`);
+        const run = await api.start(wf.name, input);
+        out(ctx, `${paint(s, 'cyan', '←')} 201 ${paint(s, 'bold', run.id)} ${run.status}  ${gray(`live progress from GET /v1/runs/${run.id}/events (text/event-stream)`)}`);
+        out(ctx);
+        const followed = await followRun(ctx, api, run, { json: false });
+        printOutcome(ctx, followed, { continueHint: 'The server keeps it; it goes on when the demo is started again on the same store.' });
+        printGuide(ctx, { url: server.url, key: sessionKey, auth: config.server.auth, runId: run.id, store, once: opts.once === true });
+        if (followed.interrupted) {
+          ctx.exitCode = 130;
+          return;
         }
+        if (opts.once) {
+          ctx.exitCode = exitCodeOf(followed);
+          return;
+        }
+        const signal = await stopSignal();
+        out(ctx, `\n${gray(`${signal}: stopping the server (running steps get ${config.engine.shutdownGraceMs / 1000}s to finish)…`)}`);
       } finally {
-        await server.close();
+        await server?.close();
+        await upstream.close();
       }
+      if (!opts.once && ctx.exitCode === 0) out(ctx, 'Stopped.');
     });
+}
+
+/** Listens on the configured port; when that is the default (7700) and taken, on a free one. */
+async function listen(configFor: (port?: number) => Config, config: Config, logger: Logger, env: NodeJS.ProcessEnv, project: Project): Promise<RunningServer> {
+  try {
+    return await startServer(config, logger, env, project);
+  } catch (error) {
+    if (config.sources.port !== 'default' || (error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
+    return startServer(configFor(0), logger, env, project);
+  }
+}
+
+/** A key of `AGENTRY_API_KEYS` (`name:key:role[,role];…`) that may read and start runs. */
+function keyForRuns(list: string | undefined): string | undefined {
+  for (const entry of (list ?? '').split(';')) {
+    const [, key, ...grants] = entry.trim().split(':');
+    const scopes = grants.join(':').split(',').flatMap((g): readonly string[] => (g in ROLE_SCOPES ? ROLE_SCOPES[g as Role] : [g.trim()]));
+    if (key && scopes.includes('runs:read') && scopes.includes('runs:write')) return key;
+  }
+  return undefined;
+}
+
+interface GuideFacts {
+  url: string;
+  /** The admin key made for this session (undefined when AGENTRY_API_KEYS was given). */
+  key: string | undefined;
+  auth: boolean;
+  runId: string;
+  store: string;
+  once: boolean;
+}
+
+/** Where to look while the server runs: docs, the CLI's remote mode, curl, the store. */
+function printGuide(ctx: CliContext, g: GuideFacts): void {
+  const s = outStyle(ctx);
+  const cli = selfCommand(ctx);
+  const gray = (text: string): string => paint(s, 'gray', text);
+  const head = (text: string): void => out(ctx, `\n${paint(s, 'bold', text)}`);
+  const keyText = g.key ?? '<a key from AGENTRY_API_KEYS>';
+  head(g.once ? 'The server (it stops now: --once)' : 'The server is running');
+  out(ctx, `  API docs  ${paint(s, 'cyan', `${g.url}/docs`)}`);
+  out(ctx, `  OpenAPI   ${g.url}/openapi.json`);
+  out(ctx, `  store     ${g.store}  ${gray('(a plain SQLite file: sqlite3 it while the server runs)')}`);
+  if (g.auth) out(ctx, `  auth      ${gray(g.key ? 'an admin key made for this session only (below)' : 'the keys of AGENTRY_API_KEYS')}`);
+
+  head('Use the CLI against it, from another shell');
+  out(ctx, `  export AGENTRY_URL=${g.url}${g.auth ? ` AGENTRY_API_KEY=${keyText}` : ''}`);
+  out(ctx, `  ${cli} runs get ${g.runId}            ${gray('# steps, attempts, durations, outputs')}`);
+  out(ctx, `  ${cli} runs events ${g.runId}         ${gray('# the full history, in order')}`);
+  out(ctx, `  ${cli} run ${DEMO_WORKFLOW} --input '{"name":"Grace Hopper"}' --wait   ${gray('# live progress over SSE')}`);
+  out(ctx, `  ${cli} runs list`);
+
+  head('Or curl it');
+  const authHeader = g.auth ? ` -H "Authorization: Bearer $AGENTRY_API_KEY"` : '';
+  out(ctx, `  curl -sS -X POST '${g.url}/v1/workflows/${DEMO_WORKFLOW}/runs?wait=30s'${authHeader} \\`);
+  out(ctx, `    -H 'Content-Type: application/json' -d '{"input":{"name":"Grace Hopper","vip":true}}'`);
+  out(ctx, `  curl -sS '${g.url}/v1/runs/${g.runId}'${authHeader}`);
+  if (!g.once) out(ctx, `\n${paint(s, 'green', '●')} Serving on ${g.url}: press ${paint(s, 'bold', 'Ctrl-C')} to stop.`);
+}
+
+function stopSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    const on = (signal: NodeJS.Signals): void => {
+      process.off('SIGINT', on);
+      process.off('SIGTERM', on);
+      resolve(signal);
+    };
+    process.on('SIGINT', on);
+    process.on('SIGTERM', on);
+  });
 }

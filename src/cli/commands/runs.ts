@@ -1,15 +1,16 @@
-/** `agentry runs list|get|cancel|events`: reading and cancelling runs in the store. */
+/**
+ * `agentry runs list|get|cancel|retry|events`: reading and acting on runs, in the project's
+ * store or (with `AGENTRY_URL`) on a server. `--json` prints exactly what the API returns.
+ */
 import type { Command } from 'commander';
-import { openAgentry, openStore, storeExists } from '../../bootstrap.js';
+import { loadProjectOrThrow } from '../../bootstrap.js';
 import type { Config } from '../../config.js';
-import { AgentryError } from '../../errors.js';
-import type { Store } from '../../store/store.js';
-import type { EventRecord, RunStatus } from '../../types.js';
-import { formatDuration, formatTime, paint, plural, statusText, table } from '../format.js';
+import type { RunStatus } from '../../types.js';
+import { paint, plural, table } from '../format.js';
 import {
   configFrom,
   dirHint,
-  loggerFor,
+  noteRemoteDir,
   out,
   outJson,
   outStyle,
@@ -19,162 +20,151 @@ import {
   selfCommand,
   type CliContext,
 } from '../context.js';
+import { isRemote, type OpenRunsOptions, type RunsApi } from '../runs-api.js';
+import { withRunsApi } from '../runs-open.js';
+import { EVENT_HEADER, eventCells, eventLine, runDetailText, runsTable } from '../runs-view.js';
 
-const DIR_OPTION = ['--dir <dir>', 'project directory whose store to use (default: $AGENTRY_PROJECT_DIR or .)'] as const;
+const DIR_OPTION = ['--dir <dir>', 'project directory whose store to use (default: $AGENTRY_PROJECT_DIR or .; ignored with AGENTRY_URL)'] as const;
 
-/** Opens the store for reading; undefined when it does not exist yet (reading never creates it). */
-async function withStore<T>(config: Config, fn: (store: Store | undefined) => Promise<T>): Promise<T> {
-  if (!storeExists(config)) return fn(undefined);
-  const store = await openStore(config);
-  try {
-    return await fn(store);
-  } finally {
-    await store.close();
-  }
+/** Configuration, and the runs of the server (`AGENTRY_URL`) or of the project's store (never created here). */
+async function withRuns<T>(ctx: CliContext, dir: string | undefined, fn: (api: RunsApi, config: Config) => Promise<T>, options: OpenRunsOptions = {}): Promise<T> {
+  const config = configFrom(ctx, { projectDir: dir });
+  noteRemoteDir(ctx, config, dir);
+  return withRunsApi(ctx, config, options, (api) => fn(api, config));
 }
 
-function runNotFound(id: string, config: Config, store: Store | undefined): AgentryError {
-  const where = store ? store.location : `${config.database.file} (no store there yet)`;
-  return new AgentryError('not_found', `run ${id} not found in ${where}`);
-}
-
-function oneLine(value: unknown, max = 60): string {
-  if (value === null || value === undefined) return '';
-  const text = typeof value === 'string' ? value : JSON.stringify(value);
-  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+/** ` --dir …` for hints about a local store; nothing for a server. */
+function suffix(ctx: CliContext, api: RunsApi, config: Config): string {
+  return api.mode === 'local' ? dirHint(ctx, config) : '';
 }
 
 export function registerRuns(program: Command, ctx: CliContext): void {
-  const runs = program.command('runs').description('List, inspect and cancel runs');
+  const runs = program
+    .command('runs')
+    .description('List, inspect, follow, cancel and retry runs')
+    .addHelpText('after', '\nWith AGENTRY_URL (and AGENTRY_API_KEY) set, these commands talk to that server and --dir is ignored.');
 
   runs
     .command('list')
     .description('List runs, newest first')
     .option('--status <statuses>', 'comma-separated statuses (queued, running, waiting, succeeded, failed, cancelled, timed_out)', parseStatusesArg)
     .option('--workflow <name>', 'only runs of this workflow')
-    .option('--limit <n>', 'runs per page (1..1000)', parseIntegerArg(1, 1000), 20)
+    .option('--limit <n>', 'runs per page (1..200)', parseIntegerArg(1, 200), 50)
     .option('--cursor <cursor>', 'next page, from a previous listing', parseCursorArg)
-    .option('--json', 'print { items, next_cursor } as JSON')
+    .option('--json', 'print { items, next_cursor } as GET /v1/runs does')
     .option(...DIR_OPTION)
     .action(async (opts: { status?: RunStatus[]; workflow?: string; limit: number; cursor?: string; json?: boolean; dir?: string }) => {
-      const config = configFrom(ctx, { projectDir: opts.dir });
-      const page = await withStore(config, (store) =>
-        store
-          ? store.listRuns({
-              limit: opts.limit,
-              ...(opts.status ? { status: opts.status } : {}),
-              ...(opts.workflow ? { workflow: opts.workflow } : {}),
-              ...(opts.cursor ? { cursor: opts.cursor } : {}),
-            })
-          : Promise.resolve({ items: [], nextCursor: null }),
-      );
-      if (opts.json) return outJson(ctx, { items: page.items, next_cursor: page.nextCursor });
-      const s = outStyle(ctx);
-      if (page.items.length === 0) return out(ctx, 'No runs found.');
-      const rows = page.items.map((r) => [
-        r.id,
-        r.workflow,
-        statusText(s, r.status),
-        formatTime(r.createdAt),
-        r.finishedAt === null ? '' : formatDuration(r.finishedAt - r.createdAt),
-      ]);
-      out(ctx, table(s, ['ID', 'WORKFLOW', 'STATUS', 'CREATED', 'DURATION'], rows));
-      if (page.nextCursor) out(ctx, paint(s, 'gray', `\nmore: ${selfCommand(ctx)} runs list --cursor ${page.nextCursor}${dirHint(ctx, config)}`));
+      await withRuns(ctx, opts.dir, async (api, config) => {
+        const page = await api.list({
+          limit: opts.limit,
+          ...(opts.status ? { status: opts.status } : {}),
+          ...(opts.workflow ? { workflow: opts.workflow } : {}),
+          ...(opts.cursor ? { cursor: opts.cursor } : {}),
+        });
+        if (opts.json) return outJson(ctx, page);
+        const s = outStyle(ctx);
+        if (page.items.length === 0) return out(ctx, 'No runs found.');
+        out(ctx, runsTable(s, page.items));
+        if (page.next_cursor) out(ctx, paint(s, 'gray', `\nmore: ${selfCommand(ctx)} runs list --cursor ${page.next_cursor}${suffix(ctx, api, config)}`));
+      });
     });
 
   runs
     .command('get')
     .description('Show a run with its steps: status, attempts, durations, errors and outputs')
     .argument('<id>', 'run id')
-    .option('--json', 'print { run, steps, attempts } as JSON')
+    .option('--json', 'print the run with its steps as GET /v1/runs/{id} does')
     .option(...DIR_OPTION)
     .action(async (id: string, opts: { json?: boolean; dir?: string }) => {
-      const config = configFrom(ctx, { projectDir: opts.dir });
-      const found = await withStore(config, async (store) => {
-        const run = await store?.getRun(id);
-        if (!store || !run) throw runNotFound(id, config, store);
-        return { run, steps: await store.getSteps(id), attempts: await store.listAttempts(id) };
+      await withRuns(ctx, opts.dir, async (api) => {
+        const run = await api.get(id);
+        if (opts.json) return outJson(ctx, run);
+        out(ctx, runDetailText(outStyle(ctx), run, await api.events(id)));
       });
-      if (opts.json) return outJson(ctx, found);
-      const { run, steps, attempts } = found;
-      const s = outStyle(ctx);
-      out(ctx, `${paint(s, 'bold', `Run ${run.id}`)}  ${run.workflow}  ${statusText(s, run.status)}`);
-      const took = run.finishedAt === null ? '' : `  (${formatDuration(run.finishedAt - run.createdAt)})`;
-      out(ctx, `  created ${formatTime(run.createdAt)}  finished ${formatTime(run.finishedAt)}${took}`);
-      out(ctx, `  input   ${oneLine(run.input, 200)}`);
-      if (run.error) out(ctx, `  error   ${paint(s, 'red', `[${run.error.code}]`)} ${run.error.message}`);
-      out(ctx);
-      const order = (t: number | null) => t ?? Number.MAX_SAFE_INTEGER;
-      const ordered = [...steps].sort((a, b) => order(a.startedAt) - order(b.startedAt) || a.stepId.localeCompare(b.stepId));
-      const rows = ordered.map((step) => {
-        const tries = attempts.filter((a) => a.stepId === step.stepId).length;
-        const ran = step.startedAt !== null && step.finishedAt !== null ? formatDuration(step.finishedAt - step.startedAt) : '';
-        const detail = step.error && step.status !== 'succeeded' ? paint(s, 'red', `[${step.error.code}] ${oneLine(step.error.message)}`) : oneLine(step.output);
-        return [step.stepId, step.kind, statusText(s, step.status), String(tries), ran, detail];
-      });
-      out(ctx, table(s, ['STEP', 'KIND', 'STATUS', 'ATTEMPTS', 'DURATION', 'OUTPUT / ERROR'], rows));
-      const failedAttempts = attempts.filter((a) => a.error);
-      if (failedAttempts.length > 0) {
-        out(ctx, `\n${paint(s, 'bold', 'Failed attempts')}`);
-        for (const a of failedAttempts) out(ctx, `  ${a.stepId} #${a.attempt}  ${paint(s, 'red', `[${a.error?.code}]`)} ${a.error?.message ?? ''}`);
-      }
-      if (run.status === 'succeeded') out(ctx, `\n${paint(s, 'bold', 'Output')}\n  ${oneLine(run.output, 2000)}`);
     });
 
   runs
     .command('cancel')
     .description('Cancel a run that has not ended (running steps are aborted)')
     .argument('<id>', 'run id')
+    .option('--reason <text>', 'why (kept in the run\'s history)')
     .option('--json', 'print the cancelled run as JSON')
     .option(...DIR_OPTION)
-    .action(async (id: string, opts: { json?: boolean; dir?: string }) => {
-      const config = configFrom(ctx, { projectDir: opts.dir });
-      if (!storeExists(config)) throw runNotFound(id, config, undefined);
-      const app = await openAgentry(config, { logger: loggerFor(config), withoutProject: true, env: ctx.env });
-      try {
-        const run = await app.engine.cancelRun(id, 'cancelled with agentry runs cancel');
+    .action(async (id: string, opts: { reason?: string; json?: boolean; dir?: string }) => {
+      await withRuns(ctx, opts.dir, async (api) => {
+        const run = await api.cancel(id, opts.reason);
         if (opts.json) return outJson(ctx, run);
         out(ctx, `${paint(outStyle(ctx), 'yellow', '⊘')} Run ${run.id} cancelled.`);
-      } finally {
-        await app.close();
-      }
+      });
+    });
+
+  runs
+    .command('retry')
+    .description('Start a failed, cancelled or timed-out run again, as a new run with the same input')
+    .argument('<id>', 'run id')
+    .option('--json', 'print the new run (with retry_of) as JSON')
+    .option(...DIR_OPTION)
+    .addHelpText('after', `
+With AGENTRY_URL this is the server's POST /v1/runs/{id}/retry. Locally it starts a new run of
+the workflow (as the project defines it now) with the same input; a worker executes it.`)
+    .action(async (id: string, opts: { json?: boolean; dir?: string }) => {
+      const config = configFrom(ctx, { projectDir: opts.dir });
+      noteRemoteDir(ctx, config, opts.dir);
+      // Locally the project defines the workflow the new run uses: check it before opening the store.
+      const project = isRemote(config) ? undefined : await loadProjectOrThrow(config, ctx.env);
+      await withRunsApi(ctx, config, project ? { project } : {}, async (api) => {
+        const run = await api.retry(id);
+        if (opts.json) return outJson(ctx, run);
+        const s = outStyle(ctx);
+        const cli = selfCommand(ctx);
+        const dir = suffix(ctx, api, config);
+        const how = api.mode === 'server' ? `by the server at ${api.where}` : `locally, in ${api.where}: a new run of ${run.workflow} with the same input`;
+        out(ctx, `${paint(s, 'green', '↻')} Retried run ${run.retry_of} as run ${paint(s, 'bold', run.id)} (${run.status}), ${how}.`);
+        if (api.mode === 'local') out(ctx, `A worker executes it: \`${cli} start worker${dir}\`.`);
+        out(ctx, `Follow it with \`${cli} runs events ${run.id} --follow${dir}\`.`);
+      });
     });
 
   runs
     .command('events')
-    .description("Print a run's events (its full history) in order")
+    .description("Print a run's events (its full history) in order; --follow streams them until the run ends")
     .argument('<id>', 'run id')
     .option('--after <seq>', 'only events after this sequence number', parseIntegerArg(0, Number.MAX_SAFE_INTEGER), 0)
-    .option('--json', 'print the events as a JSON array')
+    .option('-f, --follow', 'keep printing events as they happen until the run ends (server: SSE, resumed with Last-Event-ID)')
+    .option('--json', 'a JSON array of events (with --follow: one event per line)')
     .option(...DIR_OPTION)
-    .action(async (id: string, opts: { after: number; json?: boolean; dir?: string }) => {
-      const config = configFrom(ctx, { projectDir: opts.dir });
-      const events = await withStore(config, async (store) => {
-        if (!store || !(await store.getRun(id))) throw runNotFound(id, config, store);
-        const all: EventRecord[] = [];
-        for (let after = opts.after; ; ) {
-          const page = await store.listEvents(id, after, 500);
-          all.push(...page);
-          if (page.length < 500) return all;
-          after = page.at(-1)?.seq ?? after;
+    .action(async (id: string, opts: { after: number; follow?: boolean; json?: boolean; dir?: string }) => {
+      await withRuns(ctx, opts.dir, async (api) => {
+        const s = outStyle(ctx);
+        if (!opts.follow) {
+          const events = await api.events(id, opts.after);
+          if (opts.json) return outJson(ctx, events);
+          out(ctx, table(s, EVENT_HEADER, events.map(eventCells)));
+          return out(ctx, paint(s, 'gray', plural(events.length, 'event')));
         }
+        await followEvents(ctx, api, id, opts.after, opts.json === true);
       });
-      if (opts.json) return outJson(ctx, events);
-      const s = outStyle(ctx);
-      const rows = events.map((e) => [String(e.seq), formatTime(e.at), e.type, e.stepId ?? '', eventDetail(e)]);
-      out(ctx, table(s, ['SEQ', 'AT', 'TYPE', 'STEP', 'DETAIL'], rows));
-      out(ctx, paint(s, 'gray', plural(events.length, 'event')));
     });
 }
 
-function eventDetail(event: EventRecord): string {
-  const { data } = event;
-  const parts: string[] = [];
-  if (typeof data.attempt === 'number') parts.push(`attempt ${data.attempt}`);
-  if (typeof data.at === 'string') parts.push(`retry at ${data.at}`);
-  if (typeof data.until === 'string') parts.push(`until ${data.until}`);
-  if (typeof data.when === 'string') parts.push(`when: ${data.when}`);
-  const error = data.error as { code?: string; message?: string } | null | undefined;
-  if (error?.message) parts.push(`[${error.code ?? 'error'}] ${oneLine(error.message, 80)}`);
-  return parts.join(' · ');
+/** Prints events as they come until the run's terminal event (or Ctrl-C: exit 130). */
+async function followEvents(ctx: CliContext, api: RunsApi, id: string, after: number, json: boolean): Promise<void> {
+  const s = outStyle(ctx);
+  const interrupt = new AbortController();
+  const onSignal = (): void => interrupt.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    if (!json) out(ctx, paint(s, 'bold', eventLine(EVENT_HEADER)));
+    let count = 0;
+    for await (const event of api.follow(id, { after, signal: interrupt.signal })) {
+      count++;
+      out(ctx, json ? JSON.stringify(event) : eventLine(eventCells(event)));
+    }
+    if (interrupt.signal.aborted) ctx.exitCode = 130;
+    if (!json) out(ctx, paint(s, 'gray', `${plural(count, 'event')}${interrupt.signal.aborted ? ' (interrupted)' : ''}`));
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
 }

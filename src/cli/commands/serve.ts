@@ -8,7 +8,7 @@ import type { Command } from 'commander';
 import type { Logger } from 'pino';
 import { loadProjectOrThrow, openAgentry, type Project } from '../../bootstrap.js';
 import type { Config } from '../../config.js';
-import type { Engine } from '../../engine/engine.js';
+import { ENGINE_ROLES, type Engine, type EngineRole } from '../../engine/engine.js';
 import { buildApp, drainAndClose } from '../../server/app.js';
 import { authSettings, type AuthSettings } from '../../server/auth.js';
 import { EventFeed } from '../../server/event-feed.js';
@@ -42,7 +42,13 @@ export interface RunningServer {
 }
 
 /** Opens the project, store and engine, starts the engine and listens. */
-export async function startServer(config: Config, logger: Logger, env: NodeJS.ProcessEnv, project?: Project): Promise<RunningServer> {
+export async function startServer(
+  config: Config,
+  logger: Logger,
+  env: NodeJS.ProcessEnv,
+  project?: Project,
+  options: { roles?: readonly EngineRole[] } = {},
+): Promise<RunningServer> {
   const auth = serverAuth(config);
   const feed = new EventFeed();
   const agentry = await openAgentry(config, {
@@ -65,7 +71,8 @@ export async function startServer(config: Config, logger: Logger, env: NodeJS.Pr
       }
     })());
   try {
-    await engine.start();
+    const roles = options.roles ?? ENGINE_ROLES;
+    if (roles.length > 0) await engine.start({ roles });
     app = await buildApp({
       engine,
       store,

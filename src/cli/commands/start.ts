@@ -1,47 +1,111 @@
-/** `agentry start worker`: executes runs (worker pool + scheduler) until SIGTERM or SIGINT. */
+/**
+ * `agentry start worker|scheduler|api`: one role of Agentry per process, any number of each
+ * (on PostgreSQL, across hosts). Each runs until SIGTERM or SIGINT and then stops gracefully.
+ * Worker and scheduler wait for an unreachable database instead of exiting.
+ */
 import type { Command } from 'commander';
-import { openAgentry } from '../../bootstrap.js';
-import { configFrom, loggerFor, parseIntegerArg, type CliContext } from '../context.js';
+import { loadProjectOrThrow, openAgentry } from '../../bootstrap.js';
+import type { EngineRole } from '../../engine/engine.js';
+import { configFrom, loggerFor, out, parseIntegerArg, type CliContext } from '../context.js';
+import { banner, serverAuth, startServer } from './serve.js';
+
+/** Resolves with the first SIGTERM/SIGINT; `signal` aborts then. Call `dispose` to remove the handlers. */
+function untilStopped(): { stopped: Promise<NodeJS.Signals>; signal: AbortSignal; dispose: () => void } {
+  const controller = new AbortController();
+  let onSignal: (signal: NodeJS.Signals) => void = () => undefined;
+  const stopped = new Promise<NodeJS.Signals>((resolve) => {
+    onSignal = (signal) => {
+      controller.abort();
+      resolve(signal);
+    };
+    process.once('SIGTERM', onSignal);
+    process.once('SIGINT', onSignal);
+  });
+  return {
+    stopped,
+    signal: controller.signal,
+    dispose: () => {
+      process.off('SIGTERM', onSignal);
+      process.off('SIGINT', onSignal);
+    },
+  };
+}
+
+interface RoleOptions {
+  dir?: string;
+  concurrency?: number;
+  scheduler?: boolean;
+}
+
+async function runEngineRoles(ctx: CliContext, opts: RoleOptions, roles: readonly EngineRole[]): Promise<void> {
+  const config = configFrom(ctx, { projectDir: opts.dir, concurrency: opts.concurrency });
+  const name = roles.join('+');
+  const logger = loggerFor(config).child({ role: name });
+  const { stopped, signal, dispose } = untilStopped();
+  try {
+    const app = await openAgentry(config, { logger, env: ctx.env, waitForDatabase: signal }).catch((error: unknown) => {
+      if (signal.aborted) return undefined;
+      throw error;
+    });
+    if (!app) return;
+    try {
+      await app.engine.start({ roles });
+      logger.info(
+        { worker: app.engine.workerId, roles, store: app.store.location, workflows: [...(app.project?.workflows.keys() ?? [])], concurrency: config.engine.concurrency },
+        `${name} ready: ${app.engine.workerId} on ${app.store.location}`,
+      );
+      const received = await stopped;
+      logger.info({ signal: received, graceMs: config.engine.shutdownGraceMs }, 'stopping: running steps may finish within the grace period');
+    } finally {
+      await app.close();
+    }
+    logger.info(`${name} stopped`);
+  } finally {
+    dispose();
+  }
+}
 
 export function registerStart(program: Command, ctx: CliContext): void {
-  const start = program.command('start').description('Run one role of Agentry in this process');
+  const start = program.command('start').description('Run one role of Agentry in this process (any number of each, on PostgreSQL)');
+  const stopNote = '\nLogs are JSON lines on stderr. Stop with SIGTERM or Ctrl-C: running steps get AGENTRY_SHUTDOWN_GRACE to finish,\nand nothing is lost either way. While the database is unreachable the process waits for it.';
   start
     .command('worker')
-    .description('Execute runs from the store (worker pool and scheduler) until SIGTERM/SIGINT')
+    .description('Execute runs: the worker pool (and, unless --no-scheduler, the scheduler) until SIGTERM/SIGINT')
     .option('--dir <dir>', 'project directory (default: $AGENTRY_PROJECT_DIR or .)')
     .option('--concurrency <n>', 'steps this process runs at once (1..1000; default $AGENTRY_CONCURRENCY or 10)', parseIntegerArg(1, 1000))
-    .addHelpText('after', '\nLogs are JSON lines on stderr; the first says the worker is ready. Stop it with SIGTERM or Ctrl-C:\nrunning steps get AGENTRY_SHUTDOWN_GRACE to finish, and nothing is lost either way.')
-    .action(async (opts: { dir?: string; concurrency?: number }) => {
-      const config = configFrom(ctx, { projectDir: opts.dir, concurrency: opts.concurrency });
-      const logger = loggerFor(config).child({ role: 'worker' });
-      const app = await openAgentry(config, { logger, env: ctx.env });
-      let onSignal: ((signal: NodeJS.Signals) => void) | undefined;
-      const stopped = new Promise<NodeJS.Signals>((resolve) => {
-        onSignal = resolve;
-        process.once('SIGTERM', resolve);
-        process.once('SIGINT', resolve);
-      });
+    .option('--no-scheduler', 'only execute steps; leave timers and lease sweeps to `agentry start scheduler`')
+    .addHelpText('after', stopNote)
+    .action((opts: RoleOptions) => runEngineRoles(ctx, opts, opts.scheduler === false ? ['worker'] : ['worker', 'scheduler']));
+  start
+    .command('scheduler')
+    .description('Run the scheduler: lapsed leases, run deadlines and timers (any number of schedulers is safe)')
+    .option('--dir <dir>', 'project directory (default: $AGENTRY_PROJECT_DIR or .)')
+    .addHelpText('after', stopNote)
+    .action((opts: RoleOptions) => runEngineRoles(ctx, opts, ['scheduler']));
+  start
+    .command('api')
+    .description('Serve the HTTP API only (runs are executed by `agentry start worker` processes)')
+    .option('--dir <dir>', 'project directory (default: $AGENTRY_PROJECT_DIR or .)')
+    .option('--port <port>', 'port (default $AGENTRY_PORT or 7700)', parseIntegerArg(0, 65535))
+    .option('--host <host>', 'address to bind (default $AGENTRY_HOST or 127.0.0.1)')
+    .addHelpText('after', stopNote)
+    .action(async (opts: { dir?: string; port?: number; host?: string }) => {
+      const config = configFrom(ctx, { projectDir: opts.dir, port: opts.port, host: opts.host });
+      serverAuth(config);
+      const logger = loggerFor(config).child({ role: 'api' });
+      const project = await loadProjectOrThrow(config, ctx.env);
+      const { stopped, dispose } = untilStopped();
       try {
-        await app.engine.start();
-        logger.info(
-          {
-            worker: app.engine.workerId,
-            store: app.store.location,
-            project: config.projectDir,
-            workflows: [...(app.project?.workflows.keys() ?? [])],
-            concurrency: config.engine.concurrency,
-          },
-          `worker ready: ${app.engine.workerId} on ${app.store.location}`,
-        );
-        const signal = await stopped;
-        logger.info({ signal, graceMs: config.engine.shutdownGraceMs }, 'stopping: running steps may finish within the grace period');
-      } finally {
-        if (onSignal) {
-          process.off('SIGTERM', onSignal);
-          process.off('SIGINT', onSignal);
+        const server = await startServer(config, logger, ctx.env, project, { roles: [] });
+        try {
+          for (const line of banner(server.url, config.server.auth, project)) out(ctx, line);
+          logger.info({ url: server.url, store: server.store.location }, `api serving on ${server.url}`);
+          await stopped;
+        } finally {
+          await server.close();
         }
-        await app.close();
+      } finally {
+        dispose();
       }
-      logger.info('worker stopped');
     });
 }
