@@ -8,7 +8,7 @@
  *
  * Errors from the server come back as `AgentryError`s with the server's `code` and message.
  */
-import { fetch, type Response } from 'undici';
+import { fetch, type Dispatcher, type Response } from 'undici';
 import { AgentryError, isErrorCode } from '../errors.js';
 import type { Static } from 'typebox';
 import type { EventDto, RunDetailSchema, RunDto, StepSchema } from '../server/dto.js';
@@ -22,6 +22,8 @@ export interface RemoteOptions {
   /** Base URL of the server, e.g. `http://127.0.0.1:7700`. */
   url: string;
   apiKey?: string;
+  /** The connection pool to use (default: undici's global one); close it to drop idle connections at once. */
+  dispatcher?: Dispatcher;
 }
 
 export interface StartOptions {
@@ -81,6 +83,7 @@ export class RemoteClient {
         headers: this.headers(body === undefined ? extra : { 'content-type': 'application/json', ...extra }),
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
         ...(signal ? { signal } : {}),
+        ...(this.options.dispatcher ? { dispatcher: this.options.dispatcher } : {}),
       });
     } catch (error) {
       throw new AgentryError('not_ready', `cannot reach the Agentry server at ${this.url}: ${causeMessage(error)}`, { retryable: true, cause: error });
@@ -159,6 +162,7 @@ export class RemoteClient {
         const response = await fetch(`${this.url}/v1/runs/${encodeURIComponent(id)}/events`, {
           headers: this.headers({ accept: 'text/event-stream', 'last-event-id': String(last) }),
           ...(signal ? { signal } : {}),
+          ...(this.options.dispatcher ? { dispatcher: this.options.dispatcher } : {}),
         });
         if (!response.ok) throw await problemError(response);
         if (!response.body) throw new AgentryError('internal', 'the event stream has no body');

@@ -50,9 +50,14 @@ export interface Claim {
   key: AttemptKey;
   kind: StepKind;
   workflow: string;
+  tenantId: string;
   config: unknown;
+  /** The step's rendered `input:` (agent and workflow steps). */
+  input: unknown;
   state: unknown;
   timeoutMs: number | undefined;
+  /** The workflow's `budget:`. */
+  budget: { maxTokens?: number; maxCostUsd?: number } | undefined;
 }
 
 const MAX_CACHED_SPECS = 256;
@@ -147,7 +152,18 @@ export class RunTransitions {
         const started = await startStep(tx, ctx, stepId, workerId, leaseExpiresAt, effects);
         if (!started) return undefined;
         const spec = ctx.wf.steps.get(stepId)!;
-        return { ...started, kind: spec.kind, workflow: ctx.wf.name, timeoutMs: spec.timeoutMs };
+        const budget = ctx.wf.spec.budget as { max_tokens?: number; max_cost_usd?: number } | undefined;
+        return {
+          ...started,
+          kind: spec.kind,
+          workflow: ctx.wf.name,
+          tenantId: tx.run.tenantId,
+          timeoutMs: spec.timeoutMs,
+          budget: budget && {
+            ...(budget.max_tokens === undefined ? {} : { maxTokens: budget.max_tokens }),
+            ...(budget.max_cost_usd === undefined ? {} : { maxCostUsd: budget.max_cost_usd }),
+          },
+        };
       },
       { skipLocked: true },
     );

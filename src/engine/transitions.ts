@@ -138,7 +138,7 @@ export async function startStep(
   workerId: string,
   leaseExpiresAt: number,
   effects: TransitionEffects,
-): Promise<{ key: AttemptKey; config: unknown; state: unknown } | undefined> {
+): Promise<{ key: AttemptKey; config: unknown; input: unknown; state: unknown } | undefined> {
   if (isTerminalRun(tx)) return undefined;
   const steps = await tx.steps();
   const step = steps.find((s) => s.stepId === stepId);
@@ -149,10 +149,16 @@ export async function startStep(
   const resuming = step.status === 'waiting';
   const attempt = resuming ? step.attempt : step.attempt + 1;
   let config: unknown;
+  let input: unknown;
   let stored: unknown;
   try {
-    config = renderTemplate(spec.config, buildScope(ctx.wf, tx.run, steps, ctx.env));
-    stored = ctx.wf.secrets.length ? renderTemplate(spec.config, buildScope(ctx.wf, tx.run, steps, ctx.env, true)) : config;
+    const scope = buildScope(ctx.wf, tx.run, steps, ctx.env);
+    config = renderTemplate(spec.config, scope);
+    input = spec.input === undefined ? undefined : renderTemplate(spec.input, scope);
+    const masked = ctx.wf.secrets.length ? buildScope(ctx.wf, tx.run, steps, ctx.env, true) : undefined;
+    const storedConfig = masked ? renderTemplate(spec.config, masked) : config;
+    const storedInput = masked && spec.input !== undefined ? renderTemplate(spec.input, masked) : input;
+    stored = spec.input === undefined ? storedConfig : { config: storedConfig, input: storedInput };
   } catch (error) {
     const info = toAgentryError(error, 'expression_error').toInfo();
     await tx.updateStep(stepId, { status: 'failed', attempt, error: info, finishedAt: ctx.now });
@@ -192,7 +198,7 @@ export async function startStep(
     await tx.updateRun({ status: 'running' });
     await tx.appendEvent('run.resumed', {});
   }
-  return { key: { runId: tx.run.id, stepId, attempt }, config, state: step.state ?? undefined };
+  return { key: { runId: tx.run.id, stepId, attempt }, config, input, state: step.state ?? undefined };
 }
 
 const holds = (key: AttemptKey, workerId: string) => ({

@@ -10,8 +10,7 @@ import type { ExecutorRegistry } from '../runtime/registry.js';
 import type { Store } from '../store/store.js';
 import { OutageLog, isTransient, withRetry } from '../store/transient.js';
 import type { AttemptKey } from '../types.js';
-import type { StepKind } from '../spec/model.js';
-import type { RunTransitions } from './run-transitions.js';
+import type { Claim, RunTransitions } from './run-transitions.js';
 
 export interface WorkerOptions {
   store: Store;
@@ -130,7 +129,7 @@ export class Worker {
     const controller = new AbortController();
     const entry: InFlight = { key: claim.key, controller, done: Promise.resolve() };
     this.inflight.set(keyOf(claim.key), entry);
-    entry.done = this.execute(claim.key, claim.kind, claim.config, claim.state, claim.timeoutMs, controller, claim.workflow)
+    entry.done = this.execute(claim, controller)
       .catch((error: unknown) => this.o.logger.error({ err: error, run_id: runId, step_id: stepId }, 'recording a step result failed'))
       .finally(() => {
         this.inflight.delete(keyOf(claim.key));
@@ -139,15 +138,8 @@ export class Worker {
     return true;
   }
 
-  private async execute(
-    key: AttemptKey,
-    kind: StepKind,
-    config: unknown,
-    state: unknown,
-    timeoutMs: number | undefined,
-    controller: AbortController,
-    workflow: string,
-  ): Promise<void> {
+  private async execute(claim: Claim, controller: AbortController): Promise<void> {
+    const { key, kind, config, state, timeoutMs, workflow } = claim;
     const { executors, transitions, workerId } = this.o;
     const logger = this.o.logger.child({ run_id: key.runId, step_id: key.stepId, attempt: key.attempt });
     const signals = [controller.signal];
@@ -168,6 +160,13 @@ export class Worker {
           state,
           settings: this.o.executorSettings,
           logger,
+          input: claim.input,
+          tenantId: claim.tenantId,
+          ...(claim.budget ? { budget: claim.budget } : {}),
+          journal: {
+            load: () => this.o.store.loadJournal(key.runId, key.stepId),
+            append: (entry) => this.o.store.appendJournal(key.runId, key.stepId, entry),
+          },
         }),
         whenAborted(signal),
       ]);

@@ -111,10 +111,50 @@ function idempotencyKeys(dialect: 'sqlite' | 'postgres'): string[] {
 /** `nextDueAt` (how long an idle worker may sleep) reads the earliest due time without a sort. */
 const NEXT_DUE_INDEX = `CREATE INDEX steps_next_due ON steps (available_at) WHERE status IN ('queued', 'waiting')`;
 
+function usageAndJournal(dialect: 'sqlite' | 'postgres'): string[] {
+  const ts = dialect === 'sqlite' ? 'INTEGER' : 'BIGINT';
+  const real = dialect === 'sqlite' ? 'REAL' : 'DOUBLE PRECISION';
+  return [
+    // One row per attempt of an LLM call (the gateway's ledger); no foreign key: calls through
+    // the OpenAI-compatible endpoint belong to no run.
+    `CREATE TABLE llm_calls (
+      id TEXT PRIMARY KEY,
+      tenant_id TEXT NOT NULL,
+      run_id TEXT,
+      step_id TEXT,
+      workflow TEXT,
+      model_group TEXT NOT NULL,
+      provider TEXT NOT NULL,
+      model TEXT NOT NULL,
+      input_tokens INTEGER NOT NULL,
+      output_tokens INTEGER NOT NULL,
+      cost_usd ${real} NOT NULL,
+      latency_ms INTEGER NOT NULL,
+      outcome TEXT NOT NULL,
+      error_code TEXT,
+      day TEXT NOT NULL,
+      at ${ts} NOT NULL
+    )`,
+    `CREATE INDEX llm_calls_by_run ON llm_calls (run_id) WHERE run_id IS NOT NULL`,
+    `CREATE INDEX llm_calls_by_workflow_day ON llm_calls (tenant_id, workflow, day)`,
+    `CREATE INDEX llm_calls_by_tenant_day ON llm_calls (tenant_id, day)`,
+    // What a step already did (agent turns, tool calls), kept across its attempts.
+    `CREATE TABLE step_journal (
+      run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+      step_id TEXT NOT NULL,
+      key TEXT NOT NULL,
+      data ${JSON_TEXT} NOT NULL,
+      at ${ts} NOT NULL,
+      PRIMARY KEY (run_id, step_id, key)
+    )`,
+  ];
+}
+
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'runs, steps, attempts, events, workers', sqlite: coreTables('sqlite'), postgres: coreTables('postgres') },
   { version: 2, name: 'idempotency keys of run starts', sqlite: idempotencyKeys('sqlite'), postgres: idempotencyKeys('postgres') },
   { version: 3, name: 'index of the next due step', sqlite: [NEXT_DUE_INDEX], postgres: [NEXT_DUE_INDEX] },
+  { version: 4, name: 'LLM call ledger and step journal', sqlite: usageAndJournal('sqlite'), postgres: usageAndJournal('postgres') },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS.reduce((max, m) => Math.max(max, m.version), 0);

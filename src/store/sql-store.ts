@@ -20,8 +20,23 @@ import {
   type Row,
 } from './rows.js';
 import { IdempotencyKeyUsed } from './store.js';
+import type { Spend, SpendQuery } from '../gateway/budget.js';
+import type { CallRecord } from '../gateway/types.js';
+import type { JournalEntry } from '../runtime/types.js';
+import {
+  insertCall,
+  insertJournal,
+  journalFromRow,
+  journalQuery,
+  spendFromRows,
+  spendQuery,
+  usageFromRow,
+  usageQuery,
+} from './sql-usage.js';
 import { isCommitUnknown, isTransient, storeUnavailable, withRetry, type RetryOptions } from './transient.js';
 import type {
+  UsageQuery,
+  UsageRow,
   AttemptPatch,
   IdempotencyClaim,
   IdempotencyRecord,
@@ -449,6 +464,26 @@ export class SqlStore implements Store {
 
   async removeWorker(id: string): Promise<void> {
     await this.read(sql`DELETE FROM workers WHERE id = ${id}`);
+  }
+
+  async recordCall(record: CallRecord): Promise<void> {
+    await this.retrying(() => insertCall(record).execute(this.db));
+  }
+
+  async spent(query: SpendQuery): Promise<Spend> {
+    return spendFromRows(await this.read(spendQuery(query)));
+  }
+
+  async usage(query: UsageQuery): Promise<UsageRow[]> {
+    return (await this.read(usageQuery(query))).map(usageFromRow);
+  }
+
+  async loadJournal(runId: string, stepId: string): Promise<JournalEntry[]> {
+    return (await this.read(journalQuery(runId, stepId))).map(journalFromRow);
+  }
+
+  async appendJournal(runId: string, stepId: string, entry: JournalEntry): Promise<void> {
+    await this.retrying(() => insertJournal(runId, stepId, entry, this.now()).execute(this.db));
   }
 
   async listWorkers(): Promise<WorkerInfo[]> {

@@ -4,6 +4,9 @@
  * the store makes each change one transaction.
  */
 import { AgentryError, type ErrorInfo } from '../errors.js';
+import type { Spend, SpendQuery } from '../gateway/budget.js';
+import type { CallRecord } from '../gateway/types.js';
+import type { JournalEntry } from '../runtime/types.js';
 import type {
   AttemptKey,
   AttemptRecord,
@@ -120,6 +123,27 @@ export class IdempotencyKeyUsed extends AgentryError {
   }
 }
 
+export interface UsageQuery {
+  tenantId?: string;
+  runId?: string;
+  workflow?: string;
+  /** UTC days, `YYYY-MM-DD`, inclusive. */
+  fromDay?: string;
+  toDay?: string;
+}
+
+export interface UsageRow {
+  tenantId: string;
+  workflow: string | null;
+  group: string;
+  model: string;
+  day: string;
+  calls: number;
+  inputTokens: number;
+  outputTokens: number;
+  costUsd: number;
+}
+
 export interface WorkerInfo {
   id: string;
   host: string;
@@ -192,6 +216,14 @@ export interface Store {
    * SQLite: one host, one process at a time runs work; `fn` is never called.
    */
   subscribeWake(fn: () => void): () => void;
+
+  // LLM usage (the gateway's ledger) and step journals
+  recordCall(record: CallRecord): Promise<void>;
+  spent(query: SpendQuery): Promise<Spend>;
+  usage(query: UsageQuery): Promise<UsageRow[]>;
+  loadJournal(runId: string, stepId: string): Promise<JournalEntry[]>;
+  /** Records an entry; a key already recorded keeps its first value. */
+  appendJournal(runId: string, stepId: string, entry: JournalEntry): Promise<void>;
 
   // workers
   upsertWorker(worker: WorkerInfo): Promise<void>;

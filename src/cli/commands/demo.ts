@@ -10,6 +10,7 @@ import { rmSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import type { Command } from 'commander';
 import type { Logger } from 'pino';
+import { Agent } from 'undici';
 import { loadProjectOrThrow, type Project } from '../../bootstrap.js';
 import type { Config } from '../../config.js';
 import { AgentryError } from '../../errors.js';
@@ -70,6 +71,8 @@ AGENTRY_API_KEYS is set.`)
       const logger = loggerFor(config, { interactive: true });
       const upstream = await startFlakyServer();
       let server: RunningServer | undefined;
+      // Our own connections to the server: closed first, so its graceful close has nothing to wait for.
+      const connections = new Agent();
       try {
         const env = { ...ctx.env, DEMO_API_URL: upstream.url };
         server = await listen(configFor, config, logger, env, project);
@@ -81,7 +84,7 @@ AGENTRY_API_KEYS is set.`)
         out(ctx, `  store     ${store}`);
         out(ctx);
 
-        const api = new RemoteRunsApi(new RemoteClient({ url: server.url, ...(clientKey ? { apiKey: clientKey } : {}) }));
+        const api = new RemoteRunsApi(new RemoteClient({ url: server.url, dispatcher: connections, ...(clientKey ? { apiKey: clientKey } : {}) }));
         out(ctx, `${paint(s, 'cyan', '→')} POST /v1/workflows/${wf.name}/runs  ${gray(JSON.stringify({ input }))}`);
         const run = await api.start(wf.name, input);
         out(ctx, `${paint(s, 'cyan', '←')} 201 ${paint(s, 'bold', run.id)} ${run.status}  ${gray(`live progress from GET /v1/runs/${run.id}/events (text/event-stream)`)}`);
@@ -100,6 +103,7 @@ AGENTRY_API_KEYS is set.`)
         const signal = await stopSignal();
         out(ctx, `\n${gray(`${signal}: stopping the server (running steps get ${config.engine.shutdownGraceMs / 1000}s to finish)…`)}`);
       } finally {
+        await connections.close();
         await server?.close();
         await upstream.close();
       }
