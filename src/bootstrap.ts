@@ -8,9 +8,15 @@ import type { Logger } from 'pino';
 import { maskSecrets, type Config } from './config.js';
 import { Engine } from './engine/engine.js';
 import { AgentryError, toAgentryError } from './errors.js';
+import { Gateway } from './gateway/gateway.js';
+import type { UsageLedger } from './gateway/budget.js';
+import { RemoteGateway } from './gateway/remote.js';
+import { createAgentExecutor, hubTools, type ChatClient } from './runtime/agent.js';
 import { createExecutorRegistry, defaultExecutors, type ExecutorRegistry } from './runtime/registry.js';
+import { createToolExecutor } from './runtime/tool.js';
+import { createToolHub, type ToolHub } from './tools/hub.js';
 import { formatDiagnostic, loadProject } from './spec/index.js';
-import type { CompiledWorkflow } from './spec/model.js';
+import type { CompiledWorkflow, StepKind } from './spec/model.js';
 import { openStore as openStoreAt, waitForStore } from './store/open.js';
 import type { Store } from './store/store.js';
 
@@ -22,6 +28,10 @@ export interface Agentry {
   readonly project: Project | undefined;
   readonly store: Store;
   readonly engine: Engine;
+  /** The in-process LLM gateway (when the project has a gateway.yaml and no remote gateway is configured). */
+  readonly gateway: Gateway | undefined;
+  /** The project's MCP tool servers (when it has any). */
+  readonly tools: ToolHub | undefined;
   /** Stops the engine (if started) and closes the store. Safe to call twice. */
   close(): Promise<void>;
 }
@@ -42,14 +52,25 @@ export interface OpenOptions {
 }
 
 /** The step kinds this build can execute. */
-export function executorRegistry(): ExecutorRegistry {
-  return createExecutorRegistry(defaultExecutors());
+export const AVAILABLE_KINDS: ReadonlySet<StepKind> = new Set(['transform', 'http', 'sleep', 'agent', 'tool']);
+
+/** The executors of a project: the built-in kinds, plus tool and agent steps when it has tools and a gateway. */
+export function executorRegistry(parts: { tools?: ToolHub | undefined; chat?: ChatClient | undefined; agents?: Project['agents'] } = {}): ExecutorRegistry {
+  const executors = [...defaultExecutors()];
+  if (parts.tools) executors.push(createToolExecutor(parts.tools));
+  if (parts.chat) executors.push(createAgentExecutor({ agents: parts.agents ?? new Map(), chat: parts.chat, tools: parts.tools && hubTools(parts.tools) }));
+  return createExecutorRegistry(executors);
+}
+
+/** The store as the gateway's usage ledger. */
+export function storeLedger(store: Store): UsageLedger {
+  return { record: (record) => store.recordCall(record), spent: (query) => store.spent(query) };
 }
 
 /** Loads the project; a project with errors is a `spec_invalid` error listing every diagnostic. */
 export async function loadProjectOrThrow(config: Config, env: NodeJS.ProcessEnv = process.env): Promise<Project> {
   assertProjectDir(config.projectDir);
-  const { project, diagnostics } = await loadProject(config.projectDir, { availableKinds: executorRegistry().kinds(), env });
+  const { project, diagnostics } = await loadProject(config.projectDir, { availableKinds: AVAILABLE_KINDS, env });
   const errors = diagnostics.filter((d) => d.severity === 'error');
   if (errors.length > 0) {
     const lines = errors.map((d) => `\n  ${formatDiagnostic(d)}`).join('');
@@ -109,10 +130,22 @@ export async function openAgentry(config: Config, options: OpenOptions): Promise
   const raw = await openStore(config, { logger: options.logger, ...(options.waitForDatabase ? { waitForDatabase: options.waitForDatabase } : {}) });
   const store = options.wrapStore ? options.wrapStore(raw) : raw;
   const workflows: ReadonlyMap<string, CompiledWorkflow> = project?.workflows ?? new Map<string, CompiledWorkflow>();
+  let gateway: Gateway | undefined;
+  let tools: ToolHub | undefined;
+  try {
+    if (project?.gateway && !config.gateway) gateway = new Gateway({ spec: project.gateway, env, logger: options.logger, ledger: storeLedger(raw) });
+    if (project && project.tools.size > 0) tools = createToolHub({ specs: project.tools, env, projectDir: project.dir, logger: options.logger });
+  } catch (error) {
+    await raw.close();
+    throw error;
+  }
+  const chat: ChatClient | undefined = config.gateway
+    ? new RemoteGateway({ url: config.gateway.url, apiKey: config.gateway.apiKey ?? '' })
+    : gateway;
   const engine = new Engine({
     store,
     workflows,
-    executors: executorRegistry(),
+    executors: executorRegistry({ tools, chat, agents: project?.agents }),
     executorSettings: { http: { ...config.http } },
     logger: options.logger,
     settings: config.engine,
@@ -125,11 +158,14 @@ export async function openAgentry(config: Config, options: OpenOptions): Promise
     project,
     store,
     engine,
+    gateway,
+    tools,
     close() {
       closing ??= (async () => {
         try {
           await engine.stop();
         } finally {
+          await tools?.close();
           await raw.close();
         }
       })();

@@ -135,6 +135,14 @@ export const CONFIG_OPTIONS = {
     kind: 'duration', env: 'AGENTRY_SSE_HEARTBEAT', default: 15_000, defaultText: '`15s`',
     description: 'Interval of keep-alive comments on event streams.',
   },
+  gatewayUrl: {
+    kind: 'string', env: 'AGENTRY_GATEWAY_URL', default: undefined, defaultText: 'none (the gateway runs in-process)',
+    description: 'Workers call the LLM gateway at this URL (`agentry start gateway`) and hold no provider keys.',
+  },
+  gatewayApiKey: {
+    kind: 'string', env: 'AGENTRY_GATEWAY_API_KEY', default: undefined, defaultText: 'none',
+    description: 'The API key workers send to `AGENTRY_GATEWAY_URL` (a key with the `gateway:use` scope).', secret: true,
+  },
   url: {
     kind: 'string', env: 'AGENTRY_URL', default: undefined, defaultText: 'none',
     description: 'When set, `agentry run` and `agentry runs …` talk to this server instead of opening the store.',
@@ -173,6 +181,8 @@ const ConfigSchema = Type.Object({
   maxBodyBytes: Type.Integer({ minimum: 1024, maximum: 1024 * 1024 * 1024 }),
   maxWait: Type.Integer({ minimum: 0, maximum: 3_600_000 }),
   sseHeartbeat: Type.Integer({ minimum: 100 }),
+  gatewayUrl: Type.Optional(Type.String({ pattern: '^https?://' })),
+  gatewayApiKey: Type.Optional(Type.String({ minLength: 1 })),
   url: Type.Optional(Type.String({ pattern: '^https?://' })),
   apiKey: Type.Optional(Type.String({ minLength: 1 })),
 });
@@ -202,6 +212,8 @@ export interface Config {
     readonly maxWaitMs: number;
     readonly sseHeartbeatMs: number;
   };
+  /** A remote LLM gateway; undefined when the gateway runs in this process. */
+  readonly gateway: { readonly url: string; readonly apiKey: string | undefined } | undefined;
   /** The server the CLI talks to instead of the store, when set. */
   readonly client: { readonly url: string | undefined; readonly apiKey: string | undefined };
   /** Where each option's value came from. */
@@ -295,6 +307,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
       maxWaitMs: r.maxWait,
       sseHeartbeatMs: r.sseHeartbeat,
     },
+    gateway: r.gatewayUrl === undefined ? undefined : { url: r.gatewayUrl.replace(/\/+$/, ''), apiKey: r.gatewayApiKey },
     client: { url: r.url?.replace(/\/+$/, ''), apiKey: r.apiKey },
     sources,
   });
@@ -446,6 +459,8 @@ export function describeConfig(config: Config): { key: OptionKey; env: string; v
     maxBodyBytes: config.server.maxBodyBytes,
     maxWait: formatMs(config.server.maxWaitMs),
     sseHeartbeat: formatMs(config.server.sseHeartbeatMs),
+    gatewayUrl: config.gateway?.url ?? null,
+    gatewayApiKey: config.gateway?.apiKey === undefined ? null : '***',
     url: config.client.url ?? null,
     apiKey: config.client.apiKey === undefined ? null : '***',
   };

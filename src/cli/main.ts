@@ -34,12 +34,16 @@ export function createProgram(ctx: CliContext = processContext()): Command {
       'after',
       `
 Examples:
-  agentry demo                                   run the example project with live progress
+  agentry demo                                   serve the example project and run a workflow through the API
+  agentry serve my-project                       the HTTP API, worker pool and scheduler in one process
   agentry init my-project                        create a project
   agentry validate my-project                    check its specs
   agentry run hello --input '{"name":"Ada"}' --wait
   agentry runs list --status failed
+  agentry runs events <run-id> --follow          stream a run's events until it ends
   agentry start worker                           execute queued runs until stopped
+
+With AGENTRY_URL (and AGENTRY_API_KEY) set, \`run\` and \`runs …\` talk to that server instead of the store.
 
 Docs: docs/cli.md, docs/configuration.md, docs/specs.md`,
     );
@@ -95,5 +99,10 @@ function isMain(): boolean {
 
 // Run when executed directly (`tsx src/cli/main.ts`) or loaded by `bin/agentry.js`.
 if (isMain() || /[\\/]bin[\\/]agentry(\.js)?$/.test(process.argv[1] ?? '')) {
+  // `agentry runs events <id> --follow | head`: a closed pipe ends the command quietly.
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+    process.exit(process.exitCode ?? 0);
+  });
   process.exitCode = await runCli(process.argv.slice(2));
 }

@@ -11,6 +11,9 @@ import type { AgentSpec, GatewaySpec, ProjectSpec, SpecKind, ToolSpec } from './
 import { resolveSettings, type ProjectSettings } from './settings.js';
 import { parseYaml, toDiagnostics, type Locator } from './source.js';
 import { validateSpec } from './validate.js';
+import { gatewaySpecProblems } from '../gateway/config.js';
+import { agentToolProblems } from '../tools/allowlist.js';
+import { toolSpecProblems } from '../tools/config.js';
 
 export interface LoadOptions {
   /** Step kinds this build can run; a step of another kind is an error. */
@@ -85,7 +88,7 @@ export async function loadProject(dir: string, options: LoadOptions): Promise<Lo
   else diagnostics.push(...resolved.problems.map((p) => fileDiagnostic(projectFile ?? 'agentry.yaml', p.message)));
 
   const gatewayFile = pick('gateway');
-  const gateway = gatewayFile === undefined ? undefined : await load<GatewaySpec>(gatewayFile, 'gateway', gatewayProblems);
+  const gateway = gatewayFile === undefined ? undefined : await load<GatewaySpec>(gatewayFile, 'gateway', gatewaySpecProblems);
 
   const agents = new Map<string, Loaded<AgentSpec>>();
   for (const file of await listSpecs(dir, 'agents')) {
@@ -94,7 +97,7 @@ export async function loadProject(dir: string, options: LoadOptions): Promise<Lo
   }
   const tools = new Map<string, Loaded<ToolSpec>>();
   for (const file of await listSpecs(dir, 'tools')) {
-    const loaded = await load<ToolSpec>(file, 'tool', toolProblems);
+    const loaded = await load<ToolSpec>(file, 'tool', toolSpecProblems);
     if (loaded !== undefined) addUnique(tools, 'tool server', loaded.spec.name, loaded, report);
   }
   const workflows = new Map<string, Loaded<CompiledWorkflow>>();
@@ -108,7 +111,7 @@ export async function loadProject(dir: string, options: LoadOptions): Promise<Lo
 
   // References across files; a file with a dangling reference is left out too.
   for (const [name, agent] of agents) {
-    const problems = agentReferences(agent.spec, tools, gateway?.spec);
+    const problems = agentReferences(agent.spec, new Map([...tools].map(([n, t]) => [n, t.spec])), gateway?.spec);
     report(agent.source, problems);
     if (hasErrors(problems)) agents.delete(name);
   }
@@ -146,28 +149,8 @@ function addUnique<T>(
   report(loaded.source, [{ path: ['name'], message: `${what} '${name}' is already defined in ${existing.source.file}` }]);
 }
 
-function toolProblems(tool: ToolSpec): Problem[] {
-  if ((tool.command === undefined) === (tool.url === undefined)) {
-    return [{ path: [], message: 'a tool server needs exactly one of command (stdio) and url (HTTP)' }];
-  }
-  return [];
-}
-
-function gatewayProblems(gateway: GatewaySpec): Problem[] {
-  const providers = Object.keys(gateway.providers);
-  return Object.entries(gateway.models).flatMap(([group, model]) =>
-    model.targets.flatMap((target, i) =>
-      providers.includes(target.provider)
-        ? []
-        : [{ path: ['models', group, 'targets', i, 'provider'], message: `unknown provider '${target.provider}'${didYouMean(target.provider, providers)}` }],
-    ),
-  );
-}
-
-function agentReferences(agent: AgentSpec, tools: ReadonlyMap<string, unknown>, gateway: GatewaySpec | undefined): Problem[] {
-  const problems: Problem[] = (agent.tools ?? []).flatMap((tool, i) =>
-    tools.has(tool) ? [] : [{ path: ['tools', i], message: `unknown tool server '${tool}'${didYouMean(tool, tools.keys())}` }],
-  );
+function agentReferences(agent: AgentSpec, tools: ReadonlyMap<string, ToolSpec>, gateway: GatewaySpec | undefined): Problem[] {
+  const problems: Problem[] = agentToolProblems(agent.tools ?? [], tools);
   if (gateway !== undefined && gateway.models[agent.model] === undefined) {
     const groups = Object.keys(gateway.models);
     problems.push({ path: ['model'], message: `unknown model group '${agent.model}' (not in gateway.yaml)${didYouMean(agent.model, groups)}` });

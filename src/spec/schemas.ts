@@ -178,7 +178,7 @@ export const AgentSchema = Type.Object(
     model: Type.String({ description: 'Model group from gateway.yaml.' }),
     system: opt(Type.String()),
     prompt: opt(Type.String()),
-    tools: opt(Type.Array(Type.String(), { description: 'Tool server names (tools/*.yaml).' })),
+    tools: opt(Type.Array(Type.String(), { description: 'Tools the agent may call: `server` or `server.*` (every tool of a server in tools/*.yaml) or `server.tool`.' })),
     max_turns: opt(Type.Integer({ minimum: 1 })),
     output: opt(OutputSpec),
     confidence_threshold: opt(Type.Number({ minimum: 0, maximum: 1 })),

@@ -6,7 +6,7 @@
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { RunRecord } from '../../src/types.js';
+import type { RunDetailDto } from '../../src/cli/remote.js';
 import { dbFile, exampleProject, killAll, removeDir, runCli, storeFingerprint, tempDir, type CliResult, type StoreFingerprint } from '../helpers/cli.js';
 
 const QUICK = `name: quick
@@ -34,7 +34,7 @@ beforeAll(async () => {
   invalid = exampleProject({ 'workflows/broken.yaml': BROKEN });
   const result = await runCli(['run', 'quick', '--input', '{"name":"Ada"}', '--wait', '--json', '--dir', withStore]);
   expect(result.code, result.stderr).toBe(0);
-  finishedRun = (JSON.parse(result.stdout) as RunRecord).id;
+  finishedRun = (JSON.parse(result.stdout) as RunDetailDto).id;
 }, 60_000);
 
 afterEach(killAll);
@@ -62,9 +62,11 @@ const CASES: [string, string[], RegExp][] = [
   ['an unknown run id to get', ['runs', 'get', 'run_nope', '--dir', 'DIR'], /error \[not_found\]: run run_nope not found/],
   ['an unknown run id to cancel', ['runs', 'cancel', 'run_nope', '--dir', 'DIR'], /error \[not_found\]: run run_nope not found/],
   ['an unknown run id for events', ['runs', 'events', 'run_nope', '--dir', 'DIR'], /error \[not_found\]: run run_nope not found/],
-  ['a limit of 0', ['runs', 'list', '--limit', '0', '--dir', 'DIR'], /option '--limit <n>' argument '0' is invalid\. must be from 1 to 1000/],
-  ['a limit above 1000', ['runs', 'list', '--limit', '1001', '--dir', 'DIR'], /'--limit <n>' argument '1001' is invalid/],
-  ['a limit that is not a number', ['runs', 'list', '--limit', 'ten', '--dir', 'DIR'], /must be a whole number from 1 to 1000/],
+  ['an unknown run id to follow', ['runs', 'events', 'run_nope', '--follow', '--dir', 'DIR'], /error \[not_found\]: run run_nope not found/],
+  ['an unknown run id to retry', ['runs', 'retry', 'run_nope', '--dir', 'DIR'], /error \[not_found\]: run run_nope not found/],
+  ['a limit of 0', ['runs', 'list', '--limit', '0', '--dir', 'DIR'], /option '--limit <n>' argument '0' is invalid\. must be from 1 to 200/],
+  ['a limit above 200 (the API\'s page size)', ['runs', 'list', '--limit', '201', '--dir', 'DIR'], /'--limit <n>' argument '201' is invalid/],
+  ['a limit that is not a number', ['runs', 'list', '--limit', 'ten', '--dir', 'DIR'], /must be a whole number from 1 to 200/],
   ['an unknown status', ['runs', 'list', '--status', 'succeeded,done', '--dir', 'DIR'], /unknown status 'done'/],
   ['a cursor no listing produced', ['runs', 'list', '--cursor', 'not a cursor', '--dir', 'DIR'], /'--cursor <cursor>' argument 'not a cursor' is invalid/],
   ['a negative --after', ['runs', 'events', 'run_nope', '--after', '-1', '--dir', 'DIR'], /'--after <seq>' argument '-1' is invalid/],
@@ -106,6 +108,13 @@ describe('bad input to a project that has a store', () => {
     const before = storeFingerprint(dbFile(withStore));
     const result = await runCli(['runs', 'cancel', finishedRun, '--dir', withStore]);
     expectUsageError(result, new RegExp(`error \\[conflict\\]: run ${finishedRun} already ended succeeded`));
+    expect(storeFingerprint(dbFile(withStore))).toEqual(before);
+  });
+
+  it('retrying a run that succeeded exits 2 with the conflict and changes nothing', async () => {
+    const before = storeFingerprint(dbFile(withStore));
+    const result = await runCli(['runs', 'retry', finishedRun, '--dir', withStore]);
+    expectUsageError(result, new RegExp(`error \\[conflict\\]: run ${finishedRun} is succeeded; only failed, cancelled or timed_out runs can be retried`));
     expect(storeFingerprint(dbFile(withStore))).toEqual(before);
   });
 

@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startFlakyServer, type FlakyServer } from '../../src/cli/flaky-server.js';
-import type { EventRecord, RunRecord } from '../../src/types.js';
+import type { EventDto, RunDetailDto, RunDto } from '../../src/cli/remote.js';
 import { dbFile, exampleProject, killAll, removeDir, runCli, startCli, waitForOutput } from '../helpers/cli.js';
 
 let project: string;
@@ -18,8 +18,8 @@ afterEach(async () => {
   removeDir(project);
 });
 
-function indexOf(events: EventRecord[], type: string, stepId: string | null = null, from = 0): number {
-  return events.findIndex((e, i) => i >= from && e.type === type && e.stepId === stepId);
+function indexOf(events: EventDto[], type: string, stepId: string | null = null, from = 0): number {
+  return events.findIndex((e, i) => i >= from && e.type === type && e.step_id === stepId);
 }
 
 describe('agentry run --wait', { timeout: 60_000 }, () => {
@@ -28,15 +28,19 @@ describe('agentry run --wait', { timeout: 60_000 }, () => {
     const result = await runCli(['run', 'welcome', '--input', '{"name":"Grace Hopper"}', '--wait', '--json', '--dir', project], { env });
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
-    const run = JSON.parse(result.stdout) as RunRecord;
+    const run = JSON.parse(result.stdout) as RunDetailDto;
     expect(run.status).toBe('succeeded');
+    // The API's RunDetail: snake_case, ISO times, steps in the workflow's order.
+    expect(run.finished_at).toMatch(/^\d{4}-\d\d-\d\dT.*Z$/);
+    expect(run.steps.map((st) => st.id)).toEqual(['normalize', 'profile', 'theme', 'perks', 'pause', 'message']);
+    expect(run.steps.find((st) => st.id === 'profile')).toMatchObject({ status: 'succeeded', attempt: 2 });
     expect(run.output).toMatchObject({ member: 'Grace Hopper', perks: 'none' });
     expect((run.output as { message: string }).message).toContain('Welcome, Grace!');
     expect(upstream.log).toEqual(['503 Grace Hopper', '200 Grace Hopper']);
 
     const listed = await runCli(['runs', 'events', run.id, '--json', '--dir', project]);
     expect(listed.code).toBe(0);
-    const events = JSON.parse(listed.stdout) as EventRecord[];
+    const events = JSON.parse(listed.stdout) as EventDto[];
     expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1));
     expect(events[0]?.type).toBe('run.created');
     expect(events.at(-1)?.type).toBe('run.succeeded');
@@ -91,7 +95,7 @@ describe('agentry run --wait', { timeout: 60_000 }, () => {
       env: { DEMO_API_URL: 'http://127.0.0.1:1' },
     });
     expect(result.code).toBe(1);
-    const run = JSON.parse(result.stdout) as RunRecord;
+    const run = JSON.parse(result.stdout) as RunDetailDto;
     expect(run.status).toBe('failed');
     expect(run.error?.code).toBeDefined();
   });
@@ -101,7 +105,7 @@ describe('agentry run without --wait and agentry start worker', { timeout: 60_00
   it('queues a run that a separate worker process executes, and the worker stops cleanly on SIGTERM', async () => {
     const started = await runCli(['run', 'hello', '--input', '{"name":"Ada"}', '--json', '--dir', project]);
     expect(started.code).toBe(0);
-    const queued = JSON.parse(started.stdout) as RunRecord;
+    const queued = JSON.parse(started.stdout) as RunDto;
     expect(queued.status).toBe('queued');
 
     const worker = startCli(['start', 'worker', '--dir', project, '--concurrency', '2']);
@@ -131,16 +135,35 @@ describe('agentry run without --wait and agentry start worker', { timeout: 60_00
     expect(started.stdout).toContain('start worker');
 
     const listed = await runCli(['runs', 'list', '--status', 'queued', '--json', '--dir', project]);
-    expect((JSON.parse(listed.stdout) as { items: RunRecord[] }).items.map((r) => r.id)).toEqual([id]);
+    const page = JSON.parse(listed.stdout) as { items: RunDto[]; next_cursor: string | null };
+    expect(page.items.map((r) => r.id)).toEqual([id]);
+    expect(page.next_cursor).toBeNull();
     const shown = await runCli(['runs', 'get', id, '--dir', project]);
     expect(shown.stdout).toMatch(/STEP\s+KIND\s+STATUS/);
     expect(shown.stdout).toMatch(/greet\s+transform\s+○ queued/);
 
     const cancelled = await runCli(['runs', 'cancel', id, '--json', '--dir', project]);
     expect(cancelled.code).toBe(0);
-    expect((JSON.parse(cancelled.stdout) as RunRecord).status).toBe('cancelled');
-    const events = JSON.parse((await runCli(['runs', 'events', id, '--json', '--after', '1', '--dir', project])).stdout) as EventRecord[];
+    expect((JSON.parse(cancelled.stdout) as RunDto).status).toBe('cancelled');
+    const events = JSON.parse((await runCli(['runs', 'events', id, '--json', '--after', '1', '--dir', project])).stdout) as EventDto[];
     expect(events[0]?.seq).toBe(2);
     expect(events.at(-1)?.type).toBe('run.cancelled');
+
+    // Following an ended run prints its events once and stops at the terminal one; a local
+    // retry starts a new run of the same workflow with the same input, and says so.
+    const [followed, retried, human] = await Promise.all([
+      runCli(['runs', 'events', id, '--follow', '--json', '--dir', project]),
+      runCli(['runs', 'retry', id, '--json', '--dir', project]),
+      runCli(['runs', 'retry', id, '--dir', project]),
+    ]);
+    expect(followed.code).toBe(0);
+    const lines = followed.stdout.trim().split('\n').map((line) => JSON.parse(line) as EventDto);
+    expect(lines.map((e) => e.seq)).toEqual(lines.map((_, i) => i + 1));
+    expect(lines.at(-1)?.type).toBe('run.cancelled');
+    expect(retried.code).toBe(0);
+    const retry = JSON.parse(retried.stdout) as RunDto & { retry_of: string };
+    expect(retry).toMatchObject({ retry_of: id, workflow: 'hello', status: 'queued', input: { name: 'Ada' } });
+    expect(retry.id).not.toBe(id);
+    expect(human.stdout).toMatch(new RegExp(`Retried run ${id} as run run_\\w+ \\(queued\\), locally`));
   });
 });

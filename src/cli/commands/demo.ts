@@ -12,7 +12,7 @@ import type { Command } from 'commander';
 import type { Logger } from 'pino';
 import { Agent } from 'undici';
 import { loadProjectOrThrow, type Project } from '../../bootstrap.js';
-import type { Config } from '../../config.js';
+import { maskSecrets, type Config } from '../../config.js';
 import { AgentryError } from '../../errors.js';
 import { ROLE_SCOPES, type Role } from '../../server/auth.js';
 import { paint } from '../format.js';
@@ -58,8 +58,9 @@ AGENTRY_API_KEYS is set.`)
       const project = await loadProjectOrThrow(config, ctx.env);
       const wf = findWorkflow(project, DEMO_WORKFLOW);
       const input = { name: opts.name, vip: opts.vip === true };
-      if (config.sources.databaseUrl === 'default') {
-        for (const suffix of ['', '-wal', '-shm']) rmSync(`${config.database.file}${suffix}`, { force: true });
+      const { database } = config;
+      if (config.sources.databaseUrl === 'default' && database.kind === 'sqlite') {
+        for (const suffix of ['', '-wal', '-shm']) rmSync(`${database.file}${suffix}`, { force: true });
       }
 
       const s = outStyle(ctx);
@@ -67,7 +68,7 @@ AGENTRY_API_KEYS is set.`)
         const shown = relative(ctx.cwd, path) || '.';
         return shown.startsWith('..') ? path : shown;
       };
-      const store = config.database.file === ':memory:' ? ':memory:' : rel(config.database.file);
+      const store = database.kind === 'postgres' ? maskSecrets(config.databaseUrl) : database.file === ':memory:' ? ':memory:' : rel(database.file);
       const logger = loggerFor(config, { interactive: true });
       const upstream = await startFlakyServer();
       let server: RunningServer | undefined;
@@ -151,7 +152,7 @@ function printGuide(ctx: CliContext, g: GuideFacts): void {
   head(g.once ? 'The server (it stops now: --once)' : 'The server is running');
   out(ctx, `  API docs  ${paint(s, 'cyan', `${g.url}/docs`)}`);
   out(ctx, `  OpenAPI   ${g.url}/openapi.json`);
-  out(ctx, `  store     ${g.store}  ${gray('(a plain SQLite file: sqlite3 it while the server runs)')}`);
+  out(ctx, `  store     ${g.store}${g.store.startsWith('postgres') ? '' : `  ${gray('(a plain SQLite file: open it with sqlite3 while the server runs)')}`}`);
   if (g.auth) out(ctx, `  auth      ${gray(g.key ? 'an admin key made for this session only (below)' : 'the keys of AGENTRY_API_KEYS')}`);
 
   head('Use the CLI against it, from another shell');

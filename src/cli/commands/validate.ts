@@ -1,7 +1,7 @@
 /** `agentry validate [dir]`: loads every spec of a project and reports each problem. */
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { assertProjectDir, executorRegistry } from '../../bootstrap.js';
+import { assertProjectDir, AVAILABLE_KINDS } from '../../bootstrap.js';
 import { formatDiagnostic, loadProject } from '../../spec/index.js';
 import { paint, plural } from '../format.js';
 import { out, outJson, outStyle, type CliContext } from '../context.js';
@@ -15,7 +15,7 @@ export function registerValidate(program: Command, ctx: CliContext): void {
     .action(async (dir: string | undefined, opts: { json?: boolean }) => {
       const projectDir = resolve(ctx.cwd, dir ?? ctx.env.AGENTRY_PROJECT_DIR ?? '.');
       assertProjectDir(projectDir);
-      const { project, diagnostics } = await loadProject(projectDir, { availableKinds: executorRegistry().kinds(), env: ctx.env });
+      const { project, diagnostics } = await loadProject(projectDir, { availableKinds: AVAILABLE_KINDS, env: ctx.env });
       const errors = diagnostics.filter((d) => d.severity === 'error');
       const workflows = [...project.workflows.keys()].sort();
       ctx.exitCode = errors.length > 0 ? 2 : 0;

@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Type } from 'typebox';
-import { executorRegistry } from '../../bootstrap.js';
+import { AVAILABLE_KINDS } from '../../bootstrap.js';
 import { AgentryError } from '../../errors.js';
 import { loadProject } from '../../spec/index.js';
 import type { RouteTable } from '../route.js';
@@ -57,7 +57,7 @@ export function specRoutes(table: RouteTable): void {
           await mkdir(dirname(join(dir, name)), { recursive: true });
           await writeFile(join(dir, name), text);
         }
-        const { project, diagnostics } = await loadProject(dir, { availableKinds: executorRegistry().kinds(), env: {} });
+        const { project, diagnostics } = await loadProject(dir, { availableKinds: AVAILABLE_KINDS, env: {} });
         return {
           valid: !diagnostics.some((d) => d.severity === 'error'),
           workflows: [...project.workflows.keys()].sort(),

@@ -1,0 +1,59 @@
+/**
+ * A chat client of a remote Agentry gateway (`agentry start gateway`), through the official
+ * `openai` SDK pointed at its OpenAI-compatible `/v1`. Workers given `AGENTRY_GATEWAY_URL`
+ * use it and hold no provider keys; the run, step and workflow travel as headers so the
+ * gateway records usage against them and applies the run's budget.
+ */
+import OpenAI from 'openai';
+import { AgentryError, isErrorCode } from '../errors.js';
+import type { CallContext, ChatRequest, ChatResponse } from './types.js';
+
+export const CONTEXT_HEADERS = {
+  runId: 'x-agentry-run-id',
+  stepId: 'x-agentry-step-id',
+  workflow: 'x-agentry-workflow',
+  budget: 'x-agentry-budget',
+} as const;
+
+export interface RemoteGatewayOptions {
+  /** Base URL of the gateway process, e.g. `http://gateway:7701`. */
+  url: string;
+  apiKey: string;
+}
+
+export class RemoteGateway {
+  private readonly client: OpenAI;
+
+  constructor(options: RemoteGatewayOptions) {
+    this.client = new OpenAI({ baseURL: `${options.url.replace(/\/+$/, '')}/v1`, apiKey: options.apiKey, maxRetries: 0 });
+  }
+
+  async chat(request: ChatRequest, ctx: CallContext): Promise<ChatResponse> {
+    const headers: Record<string, string> = {};
+    if (ctx.runId) headers[CONTEXT_HEADERS.runId] = ctx.runId;
+    if (ctx.stepId) headers[CONTEXT_HEADERS.stepId] = ctx.stepId;
+    if (ctx.workflow) headers[CONTEXT_HEADERS.workflow] = ctx.workflow;
+    if (ctx.budget) headers[CONTEXT_HEADERS.budget] = JSON.stringify(ctx.budget);
+    try {
+      const response = await this.client.chat.completions.create(
+        { ...(request as unknown as OpenAI.ChatCompletionCreateParamsNonStreaming), stream: false },
+        { headers, ...(ctx.signal ? { signal: ctx.signal } : {}) },
+      );
+      return response as unknown as ChatResponse;
+    } catch (error) {
+      throw remoteError(error);
+    }
+  }
+}
+
+/** The gateway answers problem+json with a stable `code`: keep it (and whether retrying helps). */
+function remoteError(error: unknown): AgentryError {
+  if (error instanceof OpenAI.APIUserAbortError) return new AgentryError('cancelled', 'the gateway call was cancelled', { cause: error });
+  if (error instanceof OpenAI.APIError) {
+    const body = error.error as { code?: unknown; detail?: unknown } | undefined;
+    const code = isErrorCode(body?.code) ? body.code : 'provider_error';
+    const retryable = error.status === undefined || error.status === 429 || error.status >= 500;
+    return new AgentryError(code, typeof body?.detail === 'string' ? body.detail : error.message, { retryable, cause: error });
+  }
+  return new AgentryError('provider_unavailable', `cannot reach the gateway: ${(error as Error).message}`, { retryable: true, cause: error });
+}
