@@ -1,10 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import pino from 'pino';
 import { createAgentExecutor, memoryJournal, type AgentTools, type ChatClient } from '../../src/runtime/agent.js';
 import type { ChatRequest, ChatResponse } from '../../src/gateway/types.js';
 import type { AgentSpec } from '../../src/spec/schemas.js';
 import type { StepContext, StepJournal } from '../../src/runtime/types.js';
-import { DEFAULT_EXECUTOR_SETTINGS } from '../../src/runtime/registry.js';
+import { stepContext } from '../helpers/step-context.js';
 
 type Reply = { content?: string; tool?: { name: string; args: Record<string, unknown> } };
 
@@ -56,18 +55,7 @@ const agents = new Map<string, AgentSpec>([
 ]);
 
 function context(journal: StepJournal): StepContext {
-  return {
-    runId: 'run_1',
-    stepId: 'triage',
-    attempt: 1,
-    workflow: 'wf',
-    signal: new AbortController().signal,
-    state: undefined,
-    settings: DEFAULT_EXECUTOR_SETTINGS,
-    logger: pino({ level: 'silent' }),
-    input: { name: 'Ada' },
-    journal,
-  };
+  return stepContext({ stepId: 'triage', input: { name: 'Ada' }, journal });
 }
 
 describe('agent executor', () => {

@@ -1,18 +1,9 @@
-import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
+import { stepContext } from '../helpers/step-context.js';
 import { AgentryError } from '../../src/errors.js';
-import { DEFAULT_EXECUTOR_SETTINGS, httpExecutor, type StepContext } from '../../src/runtime/index.js';
+import { httpExecutor } from '../../src/runtime/index.js';
 
-const ctx: StepContext = {
-  runId: 'run_1',
-  stepId: 'call',
-  attempt: 1,
-  workflow: 'wf',
-  signal: new AbortController().signal,
-  state: undefined,
-  settings: DEFAULT_EXECUTOR_SETTINGS,
-  logger: pino({ level: 'silent' }),
-};
+const ctx = stepContext({ stepId: 'call' });
 
 async function failure(config: unknown): Promise<AgentryError> {
   const error: unknown = await httpExecutor.execute(config, ctx).catch((e: unknown) => e);

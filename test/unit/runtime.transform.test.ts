@@ -1,17 +1,8 @@
-import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_EXECUTOR_SETTINGS, transformExecutor, type StepContext } from '../../src/runtime/index.js';
+import { stepContext } from '../helpers/step-context.js';
+import { transformExecutor } from '../../src/runtime/index.js';
 
-const ctx: StepContext = {
-  runId: 'run_1',
-  stepId: 'shape',
-  attempt: 1,
-  workflow: 'wf',
-  signal: new AbortController().signal,
-  state: undefined,
-  settings: DEFAULT_EXECUTOR_SETTINGS,
-  logger: pino({ level: 'silent' }),
-};
+const ctx = stepContext({ stepId: 'shape' });
 
 describe('transform executor', () => {
   it.each([{ summary: 'ok', items: [1, 2] }, 'plain text', 42, null, [true]])('returns the rendered config %j as the output', async (config) => {
