@@ -16,6 +16,7 @@ import { registerRun } from './commands/run.js';
 import { registerRuns } from './commands/runs.js';
 import { registerServe } from './commands/serve.js';
 import { registerStart } from './commands/start.js';
+import { registerTools } from './commands/tools.js';
 import { registerValidate } from './commands/validate.js';
 import { processContext, type CliContext } from './context.js';
 import { VERSION } from '../version.js';
@@ -53,6 +54,7 @@ Docs: docs/cli.md, docs/configuration.md, docs/specs.md`,
   registerRuns(program, ctx);
   registerServe(program, ctx);
   registerStart(program, ctx);
+  registerTools(program, ctx);
   registerDemo(program, ctx);
   registerConfig(program, ctx);
   return program;

@@ -208,9 +208,15 @@ export class Engine {
     }
   }
 
-  /** Work became due: wake this process's workers now, and other processes' through the store. */
+  /**
+   * Work became due: wake this process's workers now, and other processes' through the store.
+   * When this process's pool has a free slot it takes the work itself, so other processes are
+   * not woken (on PostgreSQL that saves a NOTIFY per transition and a herd of idle workers
+   * racing for one step); they still find work on their own when this pool is full.
+   */
   private wake(): void {
     this.notifier.notify();
+    if (this.worker?.hasFreeSlot) return;
     this.o.store.publishWake().then(
       () => this.wakeOutage.ok(),
       (error: unknown) => this.wakeOutage.failed(error),

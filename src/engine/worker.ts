@@ -68,6 +68,11 @@ export class Worker {
     return this.inflight.size;
   }
 
+  /** True while this pool is running and has a free slot: it will look for due work itself. */
+  get hasFreeSlot(): boolean {
+    return !this.stopping.signal.aborted && this.inflight.size < this.o.concurrency;
+  }
+
   start(): void {
     this.loop = this.run();
     this.heartbeat = setInterval(() => void this.renewLeases(), Math.max(50, Math.floor(this.o.leaseTtlMs / 3)));
@@ -101,9 +106,13 @@ export class Worker {
       try {
         const free = this.o.concurrency - this.inflight.size;
         if (free > 0) {
-          for (const due of await store.dueSteps(now(), free)) {
-            if (this.inflight.has(keyOf(due))) continue;
-            if (await this.claim(due.runId, due.stepId)) claimed++;
+          const due = (await store.dueSteps(now(), free)).filter((d) => !this.inflight.has(keyOf(d)));
+          // Each claim is a transaction of its own run: make them side by side, not one
+          // after another (a claim is a few round trips; serial claims cap a process's rate).
+          const outcomes = await Promise.allSettled(due.map((d) => this.claim(d.runId, d.stepId)));
+          for (const outcome of outcomes) {
+            if (outcome.status === 'rejected') throw outcome.reason;
+            if (outcome.value) claimed++;
             else missed++;
           }
         }

@@ -50,10 +50,11 @@ export class RemoteGateway {
 function remoteError(error: unknown): AgentryError {
   if (error instanceof OpenAI.APIUserAbortError) return new AgentryError('cancelled', 'the gateway call was cancelled', { cause: error });
   if (error instanceof OpenAI.APIError) {
-    const body = error.error as { code?: unknown; detail?: unknown } | undefined;
+    // The SDK hands over the `error` member of the body: the gateway puts OpenAI's `{ message, code }` there.
+    const body = error.error as { code?: unknown; message?: unknown } | undefined;
     const code = isErrorCode(body?.code) ? body.code : 'provider_error';
     const retryable = error.status === undefined || error.status === 429 || error.status >= 500;
-    return new AgentryError(code, typeof body?.detail === 'string' ? body.detail : error.message, { retryable, cause: error });
+    return new AgentryError(code, typeof body?.message === 'string' ? body.message : error.message, { retryable, cause: error });
   }
   return new AgentryError('provider_unavailable', `cannot reach the gateway: ${(error as Error).message}`, { retryable: true, cause: error });
 }

@@ -16,18 +16,23 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Logger } from 'pino';
 import type { Engine } from '../engine/engine.js';
+import type { Gateway } from '../gateway/gateway.js';
 import { AgentryError, type ErrorCode } from '../errors.js';
 import { Metrics } from '../obs/metrics.js';
 import type { Store } from '../store/store.js';
+import type { ToolHub } from '../tools/hub.js';
 import { authorize, type AuthSettings, type Principal } from './auth.js';
 import type { EventFeed } from './event-feed.js';
 import { openapiRoutes, swaggerOptions } from './openapi.js';
 import { problemResponses, ProblemSchema, sendProblem, toHttpError } from './problem.js';
-import { RouteTable, type RouteDef, type ServerDeps } from './route.js';
+import { ROUTE_GROUPS, RouteTable, type GatewayBackend, type RouteDef, type RouteGroup, type ServerDeps } from './route.js';
+import { gatewayRoutes } from './routes/gateway.js';
 import { healthRoutes } from './routes/health.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { runRoutes } from './routes/runs.js';
 import { specRoutes } from './routes/specs.js';
+import { toolRoutes } from './routes/tools.js';
+import { usageRoutes } from './routes/usage.js';
 import { workflowRoutes } from './routes/workflows.js';
 
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
@@ -52,6 +57,14 @@ export interface AppOptions {
   workerTtlMs?: number;
   /** Serve Swagger UI at `/docs` (default true). */
   docs?: boolean;
+  /** The in-process LLM gateway (`openAgentry().gateway`); serves `/v1/chat/completions` and `/v1/models`. */
+  gateway?: Gateway | undefined;
+  /** A gateway process (`AGENTRY_GATEWAY_URL`) the gateway routes forward to when there is no in-process one. */
+  remoteGateway?: { url: string; apiKey: string | undefined } | undefined;
+  /** This process's MCP tool servers (`openAgentry().tools`); `/v1/tools` acts on them. */
+  tools?: ToolHub | undefined;
+  /** Route groups to serve (default all); `agentry start gateway` serves `probes` and `gateway`. */
+  groups?: readonly RouteGroup[];
 }
 
 export interface AppRoute {
@@ -126,6 +139,12 @@ export async function drainAndClose(app: FastifyInstance, drainMs = 2_000): Prom
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const { engine, store, logger, version } = options;
   const closing = new AbortController();
+  const groups = new Set<RouteGroup>(options.groups ?? ROUTE_GROUPS);
+  const gateway: GatewayBackend | undefined = options.gateway
+    ? { kind: 'local', gateway: options.gateway }
+    : options.remoteGateway
+      ? { kind: 'remote', url: options.remoteGateway.url.replace(/\/+$/, ''), apiKey: options.remoteGateway.apiKey }
+      : undefined;
   const metrics =
     options.metrics ??
     new Metrics({
@@ -146,6 +165,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     ssePollMs: options.ssePollMs ?? 1_000,
     workerTtlMs: options.workerTtlMs ?? engine.settings.leaseTtlMs * 3,
     closing: closing.signal,
+    gateway,
+    tools: options.tools,
+    groups,
   };
 
   // Typed as Fastify's base logger so the instance is a plain FastifyInstance.
@@ -213,7 +235,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.setErrorHandler((error, request, reply) => {
     const e = toHttpError(error);
     if (e.status >= 500) request.log.error({ err: error }, `request failed: ${e.message}`);
-    return sendProblem(reply, e);
+    return sendProblem(reply, e, { openai: table.find(request.method, request.routeOptions.url)?.openaiErrors === true });
   });
   app.setNotFoundHandler((request, reply) => {
     const path = request.url.split('?')[0] ?? request.url;
@@ -225,12 +247,21 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     return sendProblem(reply, new AgentryError('not_found', `no route ${request.method} ${path}`));
   });
 
-  healthRoutes(table, deps);
-  metricsRoutes(table, deps);
-  openapiRoutes(table);
-  workflowRoutes(table, deps);
-  runRoutes(table, deps);
-  specRoutes(table);
+  if (groups.has('probes')) {
+    healthRoutes(table, deps);
+    metricsRoutes(table, deps);
+    openapiRoutes(table);
+  }
+  if (groups.has('api')) {
+    workflowRoutes(table, deps);
+    runRoutes(table, deps);
+    specRoutes(table);
+    toolRoutes(table, deps);
+  }
+  if (groups.has('gateway')) {
+    gatewayRoutes(table, deps);
+    usageRoutes(table, deps);
+  }
   for (const def of table.routes) {
     const security: Record<string, string[]>[] = def.scope === null ? [] : [{ bearerAuth: [] }, { apiKeyHeader: [] }];
     app.route({

@@ -22,6 +22,7 @@ export const SCOPES = [
   'usage:read',
   'audit:read',
   'metrics:read',
+  'gateway:use',
 ] as const;
 export type Scope = (typeof SCOPES)[number];
 
@@ -31,8 +32,8 @@ export type Role = (typeof ROLES)[number];
 /** What each built-in role may do. `docs/api.md` shows this table (a test keeps them in step). */
 export const ROLE_SCOPES: Readonly<Record<Role, readonly Scope[]>> = {
   admin: SCOPES,
-  operator: ['runs:read', 'runs:write', 'tasks:read', 'tasks:write', 'specs:read', 'specs:write', 'tools:read', 'tools:write', 'usage:read', 'metrics:read'],
-  service: ['runs:read', 'runs:write', 'specs:read'],
+  operator: ['runs:read', 'runs:write', 'tasks:read', 'tasks:write', 'specs:read', 'specs:write', 'tools:read', 'tools:write', 'usage:read', 'metrics:read', 'gateway:use'],
+  service: ['runs:read', 'runs:write', 'specs:read', 'gateway:use'],
   reviewer: ['runs:read', 'tasks:read', 'tasks:write'],
   viewer: ['runs:read', 'tasks:read', 'specs:read', 'tools:read', 'usage:read', 'metrics:read'],
 };
@@ -51,7 +52,15 @@ export interface ApiKey {
 export interface Principal {
   name: string;
   scopes: ReadonlySet<Scope>;
+  /**
+   * The tenant a key is scoped to. Bootstrap keys (`AGENTRY_API_KEYS`) are the deployment's own
+   * and have none: they act in the default tenant (`DEFAULT_TENANT`) and read every tenant.
+   */
+  tenantId?: string;
 }
+
+/** The tenant of requests made with a key that is not scoped to one. */
+export const DEFAULT_TENANT = 'default';
 
 export interface AuthSettings {
   /** False only for a loopback dev server (`--no-auth` / `AGENTRY_AUTH=off`). */

@@ -52,10 +52,22 @@ export const StepSchema = Type.Object({
   meta: Type.Unknown(),
 });
 
+export const RunUsageSchema = Type.Object(
+  {
+    calls: Type.Integer({ description: 'LLM call attempts recorded against the run' }),
+    input_tokens: Type.Integer(),
+    output_tokens: Type.Integer(),
+    cost_usd: Type.Number(),
+  },
+  { title: 'RunUsage', description: "The run's LLM usage from the gateway's ledger" },
+);
+
 export const RunDetailSchema = Type.Object(
   {
     ...RunSchema.properties,
     steps: Type.Array(StepSchema),
+    // Optional in the type because the CLI's local mode builds this shape too; the API always sends it.
+    usage: Type.Optional(RunUsageSchema),
   },
   { title: 'RunDetail' },
 );

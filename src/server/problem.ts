@@ -18,6 +18,12 @@ export const ProblemSchema = Type.Object(
     code: Type.String({ description: 'Stable error code (see docs/errors.md)' }),
     request_id: Type.String(),
     errors: Type.Optional(Type.Array(Type.Unknown(), { description: 'Validation problems, one per field' })),
+    error: Type.Optional(
+      Type.Object(
+        { message: Type.String(), type: Type.String(), code: Type.String(), param: Type.Null() },
+        { description: "OpenAI-style error object (the gateway's OpenAI-compatible routes only), so OpenAI clients show the detail" },
+      ),
+    ),
   },
   { $id: 'Problem', title: 'Problem' },
 );
@@ -66,8 +72,13 @@ export function toHttpError(error: unknown): AgentryError {
   return new AgentryError('internal', message, { cause: error });
 }
 
+export interface ProblemOptions {
+  /** Add OpenAI's `error: { message, type, code, param }` member (routes that speak OpenAI's wire format). */
+  openai?: boolean;
+}
+
 /** The problem+json body of an error. Internal errors do not leak their message. */
-export function problemBody(error: AgentryError, requestId: string): Problem {
+export function problemBody(error: AgentryError, requestId: string, options: ProblemOptions = {}): Problem {
   const entry = ERROR_CODES[error.code];
   const detail = error.code === 'internal' ? `internal error; the server log has the details under request_id ${requestId}` : error.message;
   const body: Problem = {
@@ -80,11 +91,12 @@ export function problemBody(error: AgentryError, requestId: string): Problem {
   };
   const errors = (error.details as { errors?: unknown } | undefined)?.errors;
   if (Array.isArray(errors)) body.errors = errors;
+  if (options.openai === true) body.error = { message: detail, type: error.code, code: error.code, param: null };
   return body;
 }
 
-export function sendProblem(reply: FastifyReply, error: AgentryError): FastifyReply {
-  const body = problemBody(error, reply.request.id);
+export function sendProblem(reply: FastifyReply, error: AgentryError, options: ProblemOptions = {}): FastifyReply {
+  const body = problemBody(error, reply.request.id, options);
   if (error.retryAfterMs !== undefined) reply.header('retry-after', Math.ceil(error.retryAfterMs / 1000));
   return reply.code(body.status).type(PROBLEM_CONTENT_TYPE).send(body);
 }

@@ -7,6 +7,8 @@ import type { IncomingMessage } from 'node:http';
 import type { FastifyReply, FastifyRequest, FastifySchema, RawServerDefault, RouteGenericInterface } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Engine } from '../engine/engine.js';
+import type { Gateway } from '../gateway/gateway.js';
+import type { ToolHub } from '../tools/hub.js';
 import type { ErrorCode } from '../errors.js';
 import type { Store } from '../store/store.js';
 import type { Metrics } from '../obs/metrics.js';
@@ -14,6 +16,19 @@ import type { AuthSettings, Principal, Scope } from './auth.js';
 import type { EventFeed } from './event-feed.js';
 
 export type Method = 'GET' | 'POST';
+
+/**
+ * Route groups a process can serve: `probes` (health, metrics, the API description), `api`
+ * (runs, workflows, specs, tools), `gateway` (the OpenAI-compatible endpoint and usage).
+ * `agentry serve` and `start api` serve all; `start gateway` serves `probes` and `gateway`.
+ */
+export const ROUTE_GROUPS = ['probes', 'api', 'gateway'] as const;
+export type RouteGroup = (typeof ROUTE_GROUPS)[number];
+
+/** Where `/v1/chat/completions` goes: this process's gateway, or a gateway process it forwards to. */
+export type GatewayBackend =
+  | { kind: 'local'; gateway: Gateway }
+  | { kind: 'remote'; url: string; apiKey: string | undefined };
 
 export type TypedRequest<S extends FastifySchema> = FastifyRequest<
   RouteGenericInterface,
@@ -34,6 +49,8 @@ export interface RouteDef<S extends FastifySchema = FastifySchema> {
   /** Error codes this route answers besides the ones every route can (see `app.ts`). */
   errors: ErrorCode[];
   schema: S;
+  /** Errors also carry OpenAI's `error` member (routes that speak OpenAI's wire format). */
+  openaiErrors?: boolean;
   handler: (request: TypedRequest<S>, reply: FastifyReply, principal: Principal) => Promise<unknown>;
 }
 
@@ -55,6 +72,12 @@ export interface ServerDeps {
   workerTtlMs: number;
   /** Aborted when the server starts closing: long waits and event streams end. */
   closing: AbortSignal;
+  /** Undefined when the project has no gateway.yaml and no remote gateway is configured. */
+  gateway: GatewayBackend | undefined;
+  /** This process's MCP tool servers (undefined without tools/*.yaml). */
+  tools: ToolHub | undefined;
+  /** The route groups this process serves (`/readyz` checks what they need). */
+  groups: ReadonlySet<RouteGroup>;
 }
 
 export class RouteTable {

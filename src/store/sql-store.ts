@@ -107,8 +107,10 @@ function assignments(
 }
 
 class SqlRunTx implements RunTx {
-  /** `run.eventSeq` as the database has it; events since are written by `flush`. */
-  private storedSeq: number;
+  /** Events appended in this transaction, written together by `flush`. */
+  private readonly events: EventRecord[] = [];
+  /** Changes of the run row made in this transaction, written together by `flush`. */
+  private runPatch: RunPatch | undefined;
 
   /**
    * @param cached The run's steps when the caller knows them (a run just inserted). They
@@ -120,15 +122,26 @@ class SqlRunTx implements RunTx {
     public run: RunRecord,
     private readonly now: () => number,
     private cached?: StepRecord[],
-  ) {
-    this.storedSeq = run.eventSeq;
-  }
+  ) {}
 
-  /** Writes what is kept in memory until the end of the transaction (the run's event counter). */
+  /**
+   * Writes what this transaction kept in memory: its events (one multi-row INSERT) and the
+   * run's changes with its event counter (one UPDATE). Nothing inside a transition reads
+   * them back from the database, so they need not be written earlier.
+   */
   async flush(): Promise<void> {
-    if (this.run.eventSeq === this.storedSeq) return;
-    await sql`UPDATE runs SET event_seq = ${this.run.eventSeq} WHERE id = ${this.run.id}`.execute(this.trx);
-    this.storedSeq = this.run.eventSeq;
+    if (this.events.length > 0) {
+      const values = this.events.map((e) => sql`(${e.runId}, ${e.seq}, ${e.type}, ${e.stepId}, ${JSON.stringify(e.data)}, ${e.at})`);
+      await sql`INSERT INTO events (run_id, seq, type, step_id, data, at) VALUES ${sql.join(values)}`.execute(this.trx);
+      this.events.length = 0;
+    }
+    const patch = this.runPatch;
+    if (patch === undefined) return;
+    this.runPatch = undefined;
+    const sets = assignments(patch, RUN_COLUMNS);
+    sets.push(sql`event_seq = ${this.run.eventSeq}`);
+    if (Object.keys(patch).length > 0) sets.push(sql`updated_at = ${this.run.updatedAt}`);
+    await sql`UPDATE runs SET ${sql.join(sets)} WHERE id = ${this.run.id}`.execute(this.trx);
   }
 
   async steps(): Promise<StepRecord[]> {
@@ -139,13 +152,10 @@ class SqlRunTx implements RunTx {
     return [...this.cached];
   }
 
-  async updateRun(patch: RunPatch): Promise<void> {
-    const sets = assignments(patch, RUN_COLUMNS);
-    const now = this.now();
-    const seq = this.run.eventSeq;
-    await sql`UPDATE runs SET ${sql.join([...sets, sql`updated_at = ${now}`, sql`event_seq = ${seq}`])} WHERE id = ${this.run.id}`.execute(this.trx);
-    this.storedSeq = seq;
-    this.run = { ...this.run, ...patch, updatedAt: now };
+  updateRun(patch: RunPatch): Promise<void> {
+    this.runPatch = { ...this.runPatch, ...patch };
+    this.run = { ...this.run, ...patch, updatedAt: this.now() };
+    return Promise.resolve();
   }
 
   async updateStep(stepId: string, patch: StepPatch, guard: StepGuard = {}): Promise<boolean> {
@@ -179,13 +189,12 @@ class SqlRunTx implements RunTx {
       WHERE run_id = ${this.run.id} AND step_id = ${stepId} AND attempt = ${attempt}`.execute(this.trx);
   }
 
-  async appendEvent(type: EventType, data: Record<string, unknown> = {}, stepId: string | null = null): Promise<EventRecord> {
-    const seq = this.run.eventSeq + 1;
-    const at = this.now();
-    await sql`INSERT INTO events (run_id, seq, type, step_id, data, at)
-      VALUES (${this.run.id}, ${seq}, ${type}, ${stepId}, ${JSON.stringify(data)}, ${at})`.execute(this.trx);
-    this.run = { ...this.run, eventSeq: seq };
-    return { runId: this.run.id, seq, type, stepId, data, at };
+  appendEvent(type: EventType, data: Record<string, unknown> = {}, stepId: string | null = null): Promise<EventRecord> {
+    const event: EventRecord = { runId: this.run.id, seq: this.run.eventSeq + 1, type, stepId, data, at: this.now() };
+    this.events.push(event);
+    this.run = { ...this.run, eventSeq: event.seq };
+    this.runPatch ??= {};
+    return Promise.resolve(event);
   }
 }
 

@@ -144,11 +144,11 @@ describe('bad input before any store exists', () => {
     expect(existsSync(dbFile(withoutStore))).toBe(false);
   });
 
-  it('a postgres URL is refused as unsupported in this version, with its password masked', async () => {
+  it('an unsupported database URL is refused with its password masked', async () => {
     const result = await runCli(['run', 'quick', '--input', '{"name":"Ada"}', '--dir', withoutStore], {
-      env: { AGENTRY_DATABASE_URL: 'postgres://agentry:hunter2@db.example:5432/agentry' },
+      env: { AGENTRY_DATABASE_URL: 'mysql://agentry:hunter2@db.example:3306/agentry' },
     });
-    expectUsageError(result, /AGENTRY_DATABASE_URL: PostgreSQL \(postgres:\/\/agentry:\*\*\*@db\.example:5432\/agentry\) is not supported in this version/);
+    expectUsageError(result, /AGENTRY_DATABASE_URL: 'mysql:\/\/agentry:\*\*\*@db\.example:3306\/agentry' is not a supported database URL/);
     expect(result.stderr).not.toContain('hunter2');
     expect(existsSync(dbFile(withoutStore))).toBe(false);
   });

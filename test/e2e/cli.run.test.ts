@@ -32,7 +32,7 @@ describe('agentry run --wait', { timeout: 60_000 }, () => {
     expect(run.status).toBe('succeeded');
     // The API's RunDetail: snake_case, ISO times, steps in the workflow's order.
     expect(run.finished_at).toMatch(/^\d{4}-\d\d-\d\dT.*Z$/);
-    expect(run.steps.map((st) => st.id)).toEqual(['normalize', 'profile', 'theme', 'perks', 'pause', 'message']);
+    expect(run.steps.map((st) => st.id)).toEqual(['normalize', 'profile', 'theme', 'buddy', 'perks', 'pause', 'message']);
     expect(run.steps.find((st) => st.id === 'profile')).toMatchObject({ status: 'succeeded', attempt: 2 });
     expect(run.output).toMatchObject({ member: 'Grace Hopper', perks: 'none' });
     expect((run.output as { message: string }).message).toContain('Welcome, Grace!');
@@ -109,8 +109,8 @@ describe('agentry run without --wait and agentry start worker', { timeout: 60_00
     expect(queued.status).toBe('queued');
 
     const worker = startCli(['start', 'worker', '--dir', project, '--concurrency', '2']);
-    await waitForOutput(worker, (stderr) => stderr.includes('worker ready'));
-    const ready = JSON.parse(worker.stderr.split('\n').find((line) => line.includes('worker ready')) ?? '{}') as Record<string, unknown>;
+    await waitForOutput(worker, (stderr) => stderr.includes('worker+scheduler ready: '));
+    const ready = JSON.parse(worker.stderr.split('\n').find((line) => line.includes('worker+scheduler ready: ')) ?? '{}') as Record<string, unknown>;
     expect(ready).toMatchObject({ level: 'info', store: `sqlite:${dbFile(project)}` });
     expect(ready.worker).toMatch(/^wrk_/);
 

@@ -4,12 +4,14 @@
  * Every process started here is tracked; `killAll()` (call it in `afterEach`) ends and awaits them.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, relative, resolve, sep } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import Database from 'better-sqlite3';
 
 export const REPO = resolve(import.meta.dirname, '../..');
+const TSX_LOADER = pathToFileURL(join(REPO, 'node_modules/tsx/dist/loader.mjs')).href;
 
 export interface CliResult {
   code: number | null;
@@ -46,7 +48,8 @@ function childEnv(env: CliOptions['env'] = {}): NodeJS.ProcessEnv {
 }
 
 export function startCli(args: string[], options: CliOptions = {}): CliProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
+  // Absolute paths, so the CLI can run from any directory (remote mode needs no project).
+  const child = spawn(process.execPath, ['--import', TSX_LOADER, join(REPO, 'src/cli/main.ts'), ...args], {
     cwd: options.cwd ?? REPO,
     env: childEnv(options.env),
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -100,11 +103,13 @@ export function tempDir(prefix = 'agentry-cli-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }
 
-/** Copies the example project's specs (and any extra files) into a new temporary project. */
+/** Copies the example project (everything but its `.agentry/` store) and any extra files into a new temporary project. */
 export function exampleProject(extra: Record<string, string> = {}): string {
   const dir = tempDir();
-  cpSync(join(REPO, 'examples/demo/agentry.yaml'), join(dir, 'agentry.yaml'));
-  cpSync(join(REPO, 'examples/demo/workflows'), join(dir, 'workflows'), { recursive: true });
+  const source = join(REPO, 'examples/demo');
+  cpSync(source, dir, { recursive: true, filter: (path) => !relative(source, path).split(sep).includes('.agentry') });
+  // The example's MCP tool server (tools/servers/*.mjs) imports packages of this repository.
+  symlinkSync(join(REPO, 'node_modules'), join(dir, 'node_modules'), 'dir');
   for (const [file, text] of Object.entries(extra)) {
     mkdirSync(dirname(join(dir, file)), { recursive: true });
     writeFileSync(join(dir, file), text);

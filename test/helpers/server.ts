@@ -3,13 +3,19 @@
  * does), the engine polls quickly, and there is one API key per built-in role.
  */
 import type { AddressInfo } from 'node:net';
+import { resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import { storeLedger } from '../../src/bootstrap.js';
 import { Engine, type EngineSettings } from '../../src/engine/engine.js';
+import { Gateway } from '../../src/gateway/gateway.js';
+import { createToolExecutor } from '../../src/runtime/tool.js';
 import { createExecutorRegistry, defaultExecutors, DEFAULT_EXECUTOR_SETTINGS } from '../../src/runtime/registry.js';
 import { buildApp, type AppOptions } from '../../src/server/app.js';
 import { authSettings, ROLES, type Role } from '../../src/server/auth.js';
 import { EventFeed } from '../../src/server/event-feed.js';
+import type { GatewaySpec, ToolSpec } from '../../src/spec/schemas.js';
 import type { Store } from '../../src/store/store.js';
+import { createToolHub, type ToolHub } from '../../src/tools/hub.js';
 import { compileAll, silentLogger } from './engine.js';
 import { sqliteFactory } from './store.js';
 
@@ -39,11 +45,27 @@ export const WORKFLOWS: Record<string, unknown>[] = [
   { name: 'nap', steps: { long: { sleep: '1h' } } },
 ];
 
+/** A gateway.yaml with one `mock` model group, `demo` (priced so every call costs something). */
+export const MOCK_GATEWAY: GatewaySpec = {
+  providers: { demo: { type: 'mock', script: [{ when: { last_user_contains: 'tools please' }, reply: { tool_calls: [{ name: 'lookup', arguments: { q: 'acme' } }] } }] } },
+  models: { demo: { description: 'Scripted replies', targets: [{ provider: 'demo', model: 'demo-1', input_per_mtok: 1, output_per_mtok: 2 }] } },
+};
+
+/** The MCP fixture server over stdio (started from the repository root so `--import tsx` resolves). */
+export const REPO_ROOT = resolve(import.meta.dirname, '..', '..');
+export function fixtureToolSpec(name = 'fx'): ToolSpec {
+  return { name, command: process.execPath, args: ['--import', 'tsx', 'test/fixtures/mcp/server.ts', '--stdio'] };
+}
+
 export interface TestApi {
   app: FastifyInstance;
   engine: Engine;
   store: Store;
   feed: EventFeed;
+  /** With `options.gateway`: the in-process gateway (its ledger is the store). */
+  gateway: Gateway | undefined;
+  /** With `options.tools`: the tool hub (the engine's `tool` steps use it too). */
+  tools: ToolHub | undefined;
   /** Headers authenticating as `role` (none for `null`). */
   auth: (role: Role | null) => Record<string, string>;
   close: () => Promise<void>;
@@ -56,16 +78,24 @@ export interface TestApiOptions {
   start?: boolean;
   /** Replace the store the app and engine use (e.g. to break it). */
   wrapStore?: (store: Store) => Store;
+  /** Serve the gateway routes with an in-process gateway of this spec (e.g. `MOCK_GATEWAY`). */
+  gateway?: GatewaySpec;
+  /** Tool servers for `/v1/tools` and `tool` steps (e.g. `[fixtureToolSpec()]`). */
+  tools?: ToolSpec[];
+  /** Workflows (default `WORKFLOWS`). */
+  workflows?: Record<string, unknown>[];
 }
 
 export async function startTestApi(options: TestApiOptions = {}): Promise<TestApi> {
   const { store: raw, cleanup } = await sqliteFactory.open();
   const feed = new EventFeed();
   const store = feed.wrap(options.wrapStore ? options.wrapStore(raw) : raw);
-  const executors = defaultExecutors();
+  const gateway = options.gateway ? new Gateway({ spec: options.gateway, env: {}, logger: silentLogger, ledger: storeLedger(raw) }) : undefined;
+  const tools = options.tools ? createToolHub({ specs: new Map(options.tools.map((t) => [t.name, t])), env: {}, projectDir: REPO_ROOT }) : undefined;
+  const executors = [...defaultExecutors(), ...(tools ? [createToolExecutor(tools)] : [])];
   const engine = new Engine({
     store,
-    workflows: compileAll(WORKFLOWS, executors),
+    workflows: compileAll(options.workflows ?? WORKFLOWS, executors),
     executors: createExecutorRegistry(executors),
     executorSettings: DEFAULT_EXECUTOR_SETTINGS,
     logger: silentLogger,
@@ -81,6 +111,8 @@ export async function startTestApi(options: TestApiOptions = {}): Promise<TestAp
     version: '0.0.0-test',
     auth: authSettings({ enabled: true, host: '127.0.0.1', apiKeys: API_KEYS }),
     ssePollMs: 100,
+    gateway,
+    tools,
     ...options.app,
   });
   await app.ready();
@@ -89,10 +121,13 @@ export async function startTestApi(options: TestApiOptions = {}): Promise<TestAp
     engine,
     store,
     feed,
+    gateway,
+    tools,
     auth: (role): Record<string, string> => (role === null ? {} : { authorization: `Bearer ${KEYS[role]}` }),
     close: async () => {
       await app.close();
       await engine.stop();
+      await tools?.close();
       await cleanup();
     },
   };

@@ -7,12 +7,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { routesOf } from '../../src/server/app.js';
 import { authSettings, parseApiKeys, ROLE_SCOPES, ROLES, type Role } from '../../src/server/auth.js';
 import type { RouteDef } from '../../src/server/route.js';
-import { KEYS, startTestApi, type TestApi } from '../helpers/server.js';
+import { fixtureToolSpec, KEYS, MOCK_GATEWAY, startTestApi, type TestApi } from '../helpers/server.js';
 
 let api: TestApi;
 
 beforeAll(async () => {
-  api = await startTestApi();
+  // With a gateway and a tool server, so the gateway and tools routes answer 2xx to a caller with the scope.
+  api = await startTestApi({ gateway: MOCK_GATEWAY, tools: [fixtureToolSpec()] });
 });
 afterAll(async () => {
   await api.close();
@@ -42,6 +43,13 @@ const REQUESTS: Record<string, () => Promise<InjectOptions>> = {
   },
   'GET /v1/runs/:id/events': async () => ({ url: `/v1/runs/${await napRun()}/events` }),
   'POST /v1/specs/validate': () => Promise.resolve({ method: 'POST', url: '/v1/specs/validate', payload: { files: { 'workflows/a.yaml': 'name: a\nsteps:\n  x:\n    transform: { y: 1 }\n' } } }),
+  'POST /v1/chat/completions': () => Promise.resolve({ method: 'POST', url: '/v1/chat/completions', payload: { model: 'demo', messages: [{ role: 'user', content: 'hi' }] } }),
+  'GET /v1/models': () => Promise.resolve({ url: '/v1/models' }),
+  'GET /v1/usage': () => Promise.resolve({ url: '/v1/usage?from=2026-01-01' }),
+  'GET /v1/tools': () => Promise.resolve({ url: '/v1/tools' }),
+  // The fixture server is never started by these: the switch does not need a connection.
+  'POST /v1/tools/:name/disable': () => Promise.resolve({ method: 'POST', url: '/v1/tools/fx/disable', payload: { reason: 'matrix' } }),
+  'POST /v1/tools/:name/enable': () => Promise.resolve({ method: 'POST', url: '/v1/tools/fx/enable' }),
 };
 
 function expected(route: RouteDef, role: Role | null): number | '2xx' {

@@ -6,7 +6,7 @@ import fc from 'fast-check';
 import type { InjectOptions } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { routesOf } from '../../src/server/app.js';
-import { startTestApi, type TestApi } from '../helpers/server.js';
+import { fixtureToolSpec, MOCK_GATEWAY, startTestApi, type TestApi } from '../helpers/server.js';
 
 let api: TestApi;
 let realRun: string;
@@ -17,7 +17,7 @@ const onRejection = (reason: unknown): void => {
 
 beforeAll(async () => {
   process.on('unhandledRejection', onRejection);
-  api = await startTestApi({ app: { maxBodyBytes: 64 * 1024, maxWaitMs: 50 } });
+  api = await startTestApi({ app: { maxBodyBytes: 64 * 1024, maxWaitMs: 50 }, gateway: MOCK_GATEWAY, tools: [fixtureToolSpec()] });
   realRun = (await api.engine.startRun('nap', {})).id;
 });
 afterAll(async () => {
@@ -26,14 +26,14 @@ afterAll(async () => {
 });
 
 const text = fc.oneof(fc.string(), fc.string({ unit: 'binary' }), fc.string({ unit: 'grapheme' }));
-const QUERY_KEYS = ['wait', 'status', 'workflow', 'created_after', 'created_before', 'limit', 'cursor', 'after'];
+const QUERY_KEYS = ['wait', 'status', 'workflow', 'created_after', 'created_before', 'limit', 'cursor', 'after', 'run_id', 'from', 'to'];
 const queryValue = fc.oneof(
   text,
   fc.integer().map(String),
-  fc.constantFrom('30s', '10ms', '0', '-1', '201', 'queued,failed', 'hello', '2024-01-01T00:00:00Z', 'not-a-date', 'MTox', '1e3'),
+  fc.constantFrom('30s', '10ms', '0', '-1', '201', 'queued,failed', 'hello', '2024-01-01T00:00:00Z', 'not-a-date', 'MTox', '1e3', '2026-02-30', '2026-01-01'),
 );
 const query = fc.dictionary(fc.oneof(fc.constantFrom(...QUERY_KEYS), fc.string({ maxLength: 8 })), queryValue, { maxKeys: 4 });
-const param = () => fc.oneof(fc.constantFrom('hello', 'nap', 'nope', realRun, '..', '%', '%2F'), text);
+const param = () => fc.oneof(fc.constantFrom('hello', 'nap', 'nope', 'fx', realRun, '..', '%', '%2F'), text);
 const json = fc.jsonValue({ maxDepth: 4 });
 const specFiles = fc.dictionary(
   fc.oneof(fc.constantFrom('agentry.yaml', 'workflows/a.yaml', 'workflows/b.yml', 'agents/x.yaml', 'tools/t.yaml'), fc.string()),
@@ -45,13 +45,33 @@ const body = fc.oneof(
   fc.record({ input: json, priority: fc.oneof(fc.integer(), json) }, { requiredKeys: [] }),
   fc.record({ files: fc.oneof(specFiles, json) }, { requiredKeys: [] }),
   fc.record({ reason: json, from_step: json }, { requiredKeys: [] }),
+  // Chat requests: often valid, so the gateway itself (mock provider) answers, streaming or not.
+  fc.record(
+    {
+      model: fc.oneof(fc.constantFrom('demo', 'nope'), text),
+      messages: fc.oneof(
+        fc.array(fc.record({ role: fc.constantFrom('system', 'developer', 'user', 'assistant', 'tool', 'x'), content: fc.oneof(text, fc.constant(null), json) }, { requiredKeys: ['role'] }), { maxLength: 3 }),
+        json,
+      ),
+      stream: fc.oneof(fc.boolean(), json),
+      stream_options: fc.oneof(fc.record({ include_usage: fc.boolean() }), json),
+      max_tokens: fc.oneof(fc.integer(), json),
+      temperature: fc.oneof(fc.double(), json),
+      tools: json,
+    },
+    { requiredKeys: [] },
+  ),
 );
 const raw = fc.oneof(body.map((b) => ({ payload: JSON.stringify(b), type: 'application/json' })), text.map((t) => ({ payload: t, type: 'application/json' })));
-const headers = fc.record(
+const headers = () => fc.record(
   {
     'idempotency-key': fc.oneof(text, fc.constantFrom('', ' ', 'k'.repeat(300))),
     'last-event-id': fc.oneof(text, fc.nat().map(String)),
     'x-request-id': text,
+    'x-agentry-run-id': fc.oneof(text, fc.constantFrom('run_nope', realRun)),
+    'x-agentry-budget': fc.oneof(text, fc.constantFrom('{"maxCostUsd":0}', '{"maxTokens":1e309}', '{"max_cost_usd":1}', '[]', 'null')),
+    'x-agentry-step-id': text,
+    'x-agentry-workflow': text,
   },
   { requiredKeys: [] },
 );
@@ -67,7 +87,7 @@ describe('fuzzing every route', () => {
     expect(routes.length).toBeGreaterThan(10);
     for (const route of routes) {
       await fc.assert(
-        fc.asyncProperty(fc.tuple(param(), param()), query, headers, raw, async ([p1, p2], q, h, b) => {
+        fc.asyncProperty(fc.tuple(param(), param()), query, headers(), raw, async ([p1, p2], q, h, b) => {
           let n = 0;
           const path = route.url.replace(/:[A-Za-z_]+/g, () => encodeURIComponent(n++ === 0 ? p1 : p2));
           const request: InjectOptions = {

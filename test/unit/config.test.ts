@@ -121,9 +121,14 @@ describe('loadConfig validation', () => {
     expect(problems.join('\n')).toMatch(/pollInterval: must be a duration/);
   });
 
-  it('refuses a postgres URL as not supported in this version without printing its password', () => {
-    const problems = problemsOf(() => loadConfig({ cwd: dir, env: { AGENTRY_DATABASE_URL: 'postgres://me:s3cret@db:5432/agentry' } }));
-    expect(problems).toEqual(['AGENTRY_DATABASE_URL: PostgreSQL (postgres://me:***@db:5432/agentry) is not supported in this version; use sqlite:<file>']);
+  it('takes a postgres URL with its pool settings, and refuses other URLs without printing their password', () => {
+    const config = loadConfig({ cwd: dir, env: { AGENTRY_DATABASE_URL: 'postgres://me:s3cret@db:5432/agentry', AGENTRY_DB_POOL_SIZE: '4' } });
+    expect(config.database).toEqual({
+      kind: 'postgres',
+      options: { poolSize: 4, statementTimeoutMs: 30_000, connectTimeoutMs: 10_000, applicationName: 'agentry' },
+    });
+    const problems = problemsOf(() => loadConfig({ cwd: dir, env: { AGENTRY_DATABASE_URL: 'mysql://me:s3cret@db/agentry' } }));
+    expect(problems).toEqual(["AGENTRY_DATABASE_URL: 'mysql://me:***@db/agentry' is not a supported database URL; use sqlite:<file> or postgres://…"]);
   });
 
   it('reports an unknown profile with the profiles that exist', () => {

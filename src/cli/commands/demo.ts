@@ -91,7 +91,7 @@ AGENTRY_API_KEYS is set.`)
         out(ctx, `${paint(s, 'cyan', '←')} 201 ${paint(s, 'bold', run.id)} ${run.status}  ${gray(`live progress from GET /v1/runs/${run.id}/events (text/event-stream)`)}`);
         out(ctx);
         const followed = await followRun(ctx, api, run, { json: false });
-        printOutcome(ctx, followed, { continueHint: 'The server keeps it; it goes on when the demo is started again on the same store.' });
+        printOutcome(ctx, followed, { continueHint: `Its state is in the store (${store}); \`agentry serve\` on that store goes on with it.` });
         printGuide(ctx, { url: server.url, key: sessionKey, auth: config.server.auth, runId: run.id, store, once: opts.once === true });
         if (followed.interrupted) {
           ctx.exitCode = 130;

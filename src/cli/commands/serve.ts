@@ -12,6 +12,7 @@ import { ENGINE_ROLES, type Engine, type EngineRole } from '../../engine/engine.
 import { buildApp, drainAndClose } from '../../server/app.js';
 import { authSettings, type AuthSettings } from '../../server/auth.js';
 import { EventFeed } from '../../server/event-feed.js';
+import type { RouteGroup } from '../../server/route.js';
 import { VERSION } from '../../version.js';
 import type { Store } from '../../store/store.js';
 import type { FastifyInstance } from 'fastify';
@@ -47,7 +48,7 @@ export async function startServer(
   logger: Logger,
   env: NodeJS.ProcessEnv,
   project?: Project,
-  options: { roles?: readonly EngineRole[] } = {},
+  options: { roles?: readonly EngineRole[]; groups?: readonly RouteGroup[] } = {},
 ): Promise<RunningServer> {
   const auth = serverAuth(config);
   const feed = new EventFeed();
@@ -83,6 +84,10 @@ export async function startServer(
       maxBodyBytes: config.server.maxBodyBytes,
       maxWaitMs: config.server.maxWaitMs,
       sseHeartbeatMs: config.server.sseHeartbeatMs,
+      gateway: agentry.gateway,
+      remoteGateway: config.gateway,
+      tools: agentry.tools,
+      ...(options.groups ? { groups: options.groups } : {}),
     });
     const url = await app.listen({ host: config.server.host, port: config.server.port });
     return { url, app, engine, store, close };

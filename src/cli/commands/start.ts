@@ -1,11 +1,12 @@
 /**
- * `agentry start worker|scheduler|api`: one role of Agentry per process, any number of each
- * (on PostgreSQL, across hosts). Each runs until SIGTERM or SIGINT and then stops gracefully.
- * Worker and scheduler wait for an unreachable database instead of exiting.
+ * `agentry start worker|scheduler|api|gateway`: one role of Agentry per process, any number of
+ * each (on PostgreSQL, across hosts). Each runs until SIGTERM or SIGINT and then stops
+ * gracefully. Worker and scheduler wait for an unreachable database instead of exiting.
  */
 import type { Command } from 'commander';
 import { loadProjectOrThrow, openAgentry } from '../../bootstrap.js';
 import type { EngineRole } from '../../engine/engine.js';
+import { AgentryError } from '../../errors.js';
 import { configFrom, loggerFor, out, parseIntegerArg, type CliContext } from '../context.js';
 import { banner, serverAuth, startServer } from './serve.js';
 
@@ -30,6 +31,9 @@ function untilStopped(): { stopped: Promise<NodeJS.Signals>; signal: AbortSignal
     },
   };
 }
+
+/** Port of `agentry start gateway` unless `--port` says otherwise (the API's is 7700). */
+export const GATEWAY_PORT = 7701;
 
 interface RoleOptions {
   dir?: string;
@@ -100,6 +104,42 @@ export function registerStart(program: Command, ctx: CliContext): void {
         try {
           for (const line of banner(server.url, config.server.auth, project)) out(ctx, line);
           logger.info({ url: server.url, store: server.store.location }, `api serving on ${server.url}`);
+          await stopped;
+        } finally {
+          await server.close();
+        }
+      } finally {
+        dispose();
+      }
+    });
+  start
+    .command('gateway')
+    .description("Serve the LLM gateway only: POST /v1/chat/completions, GET /v1/models, GET /v1/usage and the probes")
+    .option('--dir <dir>', 'project directory with gateway.yaml (default: $AGENTRY_PROJECT_DIR or .)')
+    .option('--port <port>', `port (default ${GATEWAY_PORT})`, parseIntegerArg(0, 65535))
+    .option('--host <host>', 'address to bind (default $AGENTRY_HOST or 127.0.0.1)')
+    .addHelpText('after', `
+Provider keys live in this process only. Workers get AGENTRY_GATEWAY_URL=<this URL> and
+AGENTRY_GATEWAY_API_KEY=<a key with the gateway:use scope> and hold no provider keys.
+Auth is as for the API (AGENTRY_API_KEYS). See docs/gateway.md.${stopNote}`)
+    .action(async (opts: { dir?: string; port?: number; host?: string }) => {
+      const config = configFrom(ctx, { projectDir: opts.dir, port: opts.port ?? GATEWAY_PORT, host: opts.host });
+      serverAuth(config);
+      if (config.gateway) {
+        throw new AgentryError('invalid_request', `AGENTRY_GATEWAY_URL is set (${config.gateway.url}): the gateway process runs the gateway itself; unset it for this process`);
+      }
+      const logger = loggerFor(config).child({ role: 'gateway' });
+      const project = await loadProjectOrThrow(config, ctx.env);
+      if (!project.gateway) throw new AgentryError('invalid_request', `project ${config.projectDir} has no gateway.yaml (see docs/gateway.md)`);
+      const { stopped, dispose } = untilStopped();
+      try {
+        const server = await startServer(config, logger, ctx.env, project, { roles: [], groups: ['probes', 'gateway'] });
+        try {
+          out(ctx, `Agentry gateway listening on ${server.url}`);
+          out(ctx, `OpenAI-compatible base URL: ${server.url}/v1  (model = a model group: GET ${server.url}/v1/models)`);
+          out(ctx, `Workers: AGENTRY_GATEWAY_URL=${server.url} AGENTRY_GATEWAY_API_KEY=<a key with gateway:use>`);
+          if (!config.server.auth) out(ctx, 'WARNING: authentication is OFF (AGENTRY_AUTH=off on a loopback address). Anyone on this host can use the gateway.');
+          logger.info({ url: server.url, store: server.store.location }, `gateway serving on ${server.url}`);
           await stopped;
         } finally {
           await server.close();

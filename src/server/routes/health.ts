@@ -3,6 +3,29 @@ import { Type } from 'typebox';
 import { toAgentryError } from '../../errors.js';
 import type { RouteTable, ServerDeps } from '../route.js';
 
+const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
+
+/** Ok with a gateway (in-process or remote), or without one when no workflow has agent steps. */
+function gatewayCheck(deps: ServerDeps): Promise<string> {
+  const gw = deps.gateway;
+  if (gw?.kind === 'local') return Promise.resolve(`in-process: ${plural(gw.gateway.models().length, 'model group')}`);
+  if (gw?.kind === 'remote') return Promise.resolve(`remote: ${gw.url}`);
+  const users = [...deps.engine.workflows.values()].filter((wf) => [...wf.steps.values()].some((step) => step.kind === 'agent')).map((wf) => wf.name);
+  if (users.length > 0) throw new Error(`workflows with agent steps (${users.join(', ')}) but no gateway.yaml and no AGENTRY_GATEWAY_URL`);
+  return Promise.resolve('not configured (no workflow has agent steps)');
+}
+
+/** Ok unless every tool server has failed; the detail counts servers by state. */
+function toolsCheck(deps: ServerDeps): Promise<string> {
+  const servers = deps.tools?.status() ?? [];
+  if (servers.length === 0) return Promise.resolve('no tool servers');
+  const counts = new Map<string, number>();
+  for (const s of servers) counts.set(s.state, (counts.get(s.state) ?? 0) + 1);
+  const detail = `${plural(servers.length, 'server')}: ${[...counts].map(([state, n]) => `${n} ${state}`).join(', ')}`;
+  if (counts.get('failed') === servers.length) throw new Error(`every tool server failed (${detail})`);
+  return Promise.resolve(detail);
+}
+
 const CHECK_TIMEOUT_MS = 2_000;
 
 const CheckSchema = Type.Object({ status: Type.Enum(['ok', 'fail']), detail: Type.String() });
@@ -11,7 +34,13 @@ const ReadySchema = Type.Object({
   code: Type.Optional(Type.String({ description: '`not_ready` when a check fails' })),
   detail: Type.Optional(Type.String()),
   request_id: Type.Optional(Type.String()),
-  checks: Type.Object({ database: CheckSchema, migrations: CheckSchema, workers: CheckSchema }),
+  checks: Type.Object({
+    database: CheckSchema,
+    migrations: CheckSchema,
+    workers: Type.Optional(CheckSchema),
+    gateway: Type.Optional(CheckSchema),
+    tools: Type.Optional(CheckSchema),
+  }),
 });
 type Check = { status: 'ok' | 'fail'; detail: string };
 
@@ -56,12 +85,14 @@ export function healthRoutes(table: RouteTable, deps: ServerDeps): void {
     method: 'GET',
     url: '/readyz',
     scope: null,
-    summary: 'Readiness: database, migrations and workers; 503 not_ready naming the failing check',
+    summary: 'Readiness: database, migrations, workers, gateway and tools; 503 not_ready naming the failing check',
     tags: ['health'],
     errors: [],
     schema: { response: { 200: ReadySchema, 503: { ...ReadySchema, description: 'A check failed (`code: not_ready`)' } } },
     async handler(request, reply) {
-      const [database, migrations, workers] = await Promise.all([
+      const api = deps.groups.has('api');
+      const gatewayRole = deps.groups.has('gateway');
+      const [database, migrations, workers, gateway, tools] = await Promise.all([
         check(async () => {
           await deps.store.ping();
           return `${deps.store.kind} answers`;
@@ -71,15 +102,18 @@ export function healthRoutes(table: RouteTable, deps: ServerDeps): void {
           if (current !== latest) throw new Error(`schema is at migration ${current}, this build needs ${latest}`);
           return `schema at migration ${current} (latest)`;
         }),
-        check(async () => {
+        // A gateway-only process runs no steps: workers and tools are not its concern.
+        !api ? undefined : check(async () => {
           const now = Date.now();
           const live = (await deps.store.listWorkers()).filter((w) => now - w.heartbeatAt <= deps.workerTtlMs);
           if (live.length === 0) throw new Error(`no worker has sent a heartbeat in the last ${deps.workerTtlMs}ms`);
           const here = live.some((w) => w.id === deps.engine.workerId);
           return `${live.length} live worker${live.length === 1 ? '' : 's'}${here ? ' (including this process)' : ''}`;
         }),
+        api || gatewayRole ? check(() => gatewayCheck(deps)) : undefined,
+        !api ? undefined : check(() => toolsCheck(deps)),
       ]);
-      const checks = { database, migrations, workers };
+      const checks = { database, migrations, ...(workers && { workers }), ...(gateway && { gateway }), ...(tools && { tools }) };
       const failing = Object.entries(checks).filter(([, c]) => c.status === 'fail').map(([name]) => name);
       if (failing.length === 0) return { status: 'ready' as const, checks };
       return reply.code(503).send({

@@ -7,6 +7,7 @@ import { EventSchema, eventDto, RunDetailSchema, RunSchema, runDto, stepDto } fr
 import { IDEMPOTENCY_HEADER, parseIdempotencyKey, REPLAYED_HEADER } from '../idempotency.js';
 import type { RouteTable, ServerDeps } from '../route.js';
 import { streamEvents, wantsEventStream } from '../sse.js';
+import { usageTotals } from './usage.js';
 
 const RunId = Type.Object({ id: Type.String({ minLength: 1, maxLength: 128, description: 'Run id' }) });
 const STATUS_LIST = `^(${RUN_STATUSES.join('|')})(,(${RUN_STATUSES.join('|')}))*$`;
@@ -123,17 +124,17 @@ export function runRoutes(table: RouteTable, deps: ServerDeps): void {
     method: 'GET',
     url: '/v1/runs/:id',
     scope: 'runs:read',
-    summary: 'Get a run with its steps (status, attempt, timings, output, error)',
+    summary: 'Get a run with its steps (status, attempt, timings, output, error) and its LLM usage',
     tags: ['runs'],
     errors: ['not_found'],
     schema: { params: RunId, response: { 200: RunDetailSchema } },
     async handler(request) {
       const run = await deps.engine.getRun(request.params.id);
-      const steps = await deps.store.getSteps(run.id);
+      const [steps, usage] = await Promise.all([deps.store.getSteps(run.id), deps.store.usage({ runId: run.id })]);
       // In the workflow's order (dependencies first), as the run's spec snapshot says.
       const order = new Map(deps.engine.transitions.workflowOf(run).order.map((id, i) => [id, i]));
       steps.sort((a, b) => (order.get(a.stepId) ?? Infinity) - (order.get(b.stepId) ?? Infinity));
-      return { ...runDto(run), steps: steps.map(stepDto) };
+      return { ...runDto(run), steps: steps.map(stepDto), usage: usageTotals(usage) };
     },
   });
 

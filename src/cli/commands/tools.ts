@@ -1,0 +1,114 @@
+/**
+ * `agentry tools list|disable <name> --reason <text>|enable <name>`: the MCP tool servers of a
+ * running server. Tool state (connections, the disable switch) lives in the server process, so
+ * these commands always go through its API (`AGENTRY_URL` + `AGENTRY_API_KEY`).
+ */
+import type { Command } from 'commander';
+import { fetch } from 'undici';
+import { AgentryError, isErrorCode } from '../../errors.js';
+import type { ToolServerStatus } from '../../tools/connection.js';
+import { configFrom, out, outJson, outStyle, type CliContext } from '../context.js';
+import { paint, table } from '../format.js';
+
+interface Server {
+  url: string;
+  apiKey: string | undefined;
+}
+
+/** The server from `AGENTRY_URL`; exit 2 without one (there is no local tool state to act on). */
+function serverOf(ctx: CliContext): Server {
+  const config = configFrom(ctx, {});
+  if (config.client.url === undefined) {
+    throw new AgentryError(
+      'invalid_request',
+      'tool state lives in the running server (each server process holds its own): set AGENTRY_URL to its address (and AGENTRY_API_KEY to a key with tools:read / tools:write)',
+    );
+  }
+  return { url: config.client.url, apiKey: config.client.apiKey };
+}
+
+async function call<T>(server: Server, method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
+  let response;
+  try {
+    response = await fetch(`${server.url}${path}`, {
+      method,
+      headers: {
+        accept: 'application/json',
+        ...(server.apiKey === undefined ? {} : { authorization: `Bearer ${server.apiKey}` }),
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+  } catch (error) {
+    const cause = (error as { cause?: { code?: string } }).cause?.code ?? (error instanceof Error ? error.message : String(error));
+    throw new AgentryError('not_ready', `cannot reach the Agentry server at ${server.url}: ${cause}`, { retryable: true, cause: error });
+  }
+  const text = await response.text();
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    parsed = undefined;
+  }
+  if (!response.ok) {
+    const problem = (parsed ?? {}) as { code?: unknown; detail?: unknown };
+    const code = isErrorCode(problem.code) ? problem.code : response.status >= 500 ? 'internal' : 'invalid_request';
+    throw new AgentryError(code, typeof problem.detail === 'string' ? problem.detail : `HTTP ${response.status}: ${text.slice(0, 200)}`, { details: parsed });
+  }
+  return parsed as T;
+}
+
+function describe(status: ToolServerStatus): string {
+  if (status.disabled_reason !== undefined) return `disabled: ${status.disabled_reason}`;
+  return status.last_error ?? '';
+}
+
+export function registerTools(program: Command, ctx: CliContext): void {
+  const tools = program
+    .command('tools')
+    .description("MCP tool servers of the running server (AGENTRY_URL): list, disable, enable")
+    .addHelpText('after', `
+Tool state lives in the server process; these commands call its API (AGENTRY_URL, AGENTRY_API_KEY).
+With several API or worker processes, each holds its own state: disable on each one. See docs/tools.md.`);
+
+  tools
+    .command('list')
+    .description('List the tool servers with their state')
+    .option('--json', 'print the API answer as JSON')
+    .action(async (opts: { json?: boolean }) => {
+      const server = serverOf(ctx);
+      const { items } = await call<{ items: ToolServerStatus[] }>(server, 'GET', '/v1/tools');
+      if (opts.json === true) {
+        outJson(ctx, items);
+        return;
+      }
+      if (items.length === 0) {
+        out(ctx, `No tool servers on ${server.url} (the project has no tools/*.yaml).`);
+        return;
+      }
+      const style = outStyle(ctx);
+      const look = (state: string): string => paint(style, state === 'connected' ? 'green' : state === 'idle' ? 'dim' : state === 'failed' ? 'red' : 'yellow', state);
+      out(ctx, table(style, ['NAME', 'TRANSPORT', 'STATE', 'TOOLS', 'RESTARTS', 'NOTE'], items.map((s) => [s.name, s.transport, look(s.state), String(s.tools), String(s.restarts), describe(s)])));
+    });
+
+  tools
+    .command('disable')
+    .description('Disable a tool server: its calls fail fast with tool_disabled until enabled')
+    .argument('<name>', 'tool server name')
+    .requiredOption('--reason <text>', 'why (shown in the tool_disabled errors)')
+    .action(async (name: string, opts: { reason: string }) => {
+      const server = serverOf(ctx);
+      const status = await call<ToolServerStatus>(server, 'POST', `/v1/tools/${encodeURIComponent(name)}/disable`, { reason: opts.reason });
+      out(ctx, `Disabled tool server ${status.name} on ${server.url}: ${status.disabled_reason ?? opts.reason}`);
+    });
+
+  tools
+    .command('enable')
+    .description('Enable a disabled tool server (also resets a used-up restart budget)')
+    .argument('<name>', 'tool server name')
+    .action(async (name: string) => {
+      const server = serverOf(ctx);
+      const status = await call<ToolServerStatus>(server, 'POST', `/v1/tools/${encodeURIComponent(name)}/enable`, {});
+      out(ctx, `Enabled tool server ${status.name} on ${server.url} (state: ${status.state})`);
+    });
+}

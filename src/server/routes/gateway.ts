@@ -1,0 +1,341 @@
+/**
+ * The LLM gateway in OpenAI's wire format: `POST /v1/chat/completions` (streaming and not) and
+ * `GET /v1/models`, `model` being a model group. Any OpenAI client works with an Agentry API key
+ * that has `gateway:use`. Errors are problem+json that also carry OpenAI's `error` member.
+ *
+ * A worker calling through `RemoteGateway` sends its run, step, workflow and budget as
+ * `x-agentry-*` headers: usage is recorded against the run and the run's budget applies. Without
+ * an in-process gateway, a server with `AGENTRY_GATEWAY_URL` forwards to that gateway process.
+ */
+import { Readable } from 'node:stream';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { Type, type Static } from 'typebox';
+import { fetch } from 'undici';
+import { AgentryError, toAgentryError } from '../../errors.js';
+import type { Gateway } from '../../gateway/gateway.js';
+import { CONTEXT_HEADERS } from '../../gateway/remote.js';
+import type { CallContext, ChatChunk, ChatMessage, ChatRequest } from '../../gateway/types.js';
+import { DEFAULT_TENANT, type Principal } from '../auth.js';
+import { problemBody } from '../problem.js';
+import type { GatewayBackend, RouteTable, ServerDeps } from '../route.js';
+
+const ContentPart = Type.Object({ type: Type.String({ minLength: 1, maxLength: 64 }) }, { additionalProperties: true });
+const MessageSchema = Type.Object(
+  {
+    role: Type.Enum(['system', 'developer', 'user', 'assistant', 'tool'], { description: '`developer` is sent as `system`' }),
+    content: Type.Optional(Type.Union([Type.String(), Type.Array(ContentPart), Type.Null()])),
+    name: Type.Optional(Type.String({ maxLength: 256 })),
+    tool_calls: Type.Optional(
+      Type.Array(
+        Type.Object(
+          { id: Type.String({ maxLength: 256 }), type: Type.Literal('function'), function: Type.Object({ name: Type.String({ maxLength: 256 }), arguments: Type.String() }) },
+          { additionalProperties: true },
+        ),
+      ),
+    ),
+    tool_call_id: Type.Optional(Type.String({ maxLength: 256 })),
+  },
+  { additionalProperties: true },
+);
+
+const ChatBodySchema = Type.Object(
+  {
+    model: Type.String({ minLength: 1, maxLength: 256, description: 'A model group (gateway.yaml `models:`); see GET /v1/models' }),
+    messages: Type.Array(MessageSchema, { minItems: 1 }),
+    stream: Type.Optional(Type.Boolean()),
+    stream_options: Type.Optional(Type.Object({ include_usage: Type.Optional(Type.Boolean()) }, { additionalProperties: true })),
+    tools: Type.Optional(
+      Type.Array(
+        Type.Object(
+          {
+            type: Type.Literal('function'),
+            function: Type.Object(
+              { name: Type.String({ minLength: 1, maxLength: 256 }), description: Type.Optional(Type.String()), parameters: Type.Optional(Type.Object({}, { additionalProperties: true })) },
+              { additionalProperties: true },
+            ),
+          },
+          { additionalProperties: true },
+        ),
+      ),
+    ),
+    tool_choice: Type.Optional(
+      Type.Union([Type.Enum(['auto', 'none', 'required']), Type.Object({ type: Type.Literal('function'), function: Type.Object({ name: Type.String() }) })]),
+    ),
+    parallel_tool_calls: Type.Optional(Type.Boolean()),
+    max_tokens: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000_000 })),
+    max_completion_tokens: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000_000 })),
+    temperature: Type.Optional(Type.Number({ minimum: 0, maximum: 2 })),
+    top_p: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
+    stop: Type.Optional(Type.Union([Type.String(), Type.Array(Type.String(), { maxItems: 4 })])),
+    seed: Type.Optional(Type.Integer()),
+    user: Type.Optional(Type.String({ maxLength: 256 })),
+    response_format: Type.Optional(
+      Type.Union([
+        Type.Object({ type: Type.Literal('text') }),
+        Type.Object({ type: Type.Literal('json_object') }),
+        Type.Object({ type: Type.Literal('json_schema'), json_schema: Type.Object({}, { additionalProperties: true }) }),
+      ]),
+    ),
+  },
+  { additionalProperties: true, description: "OpenAI's chat-completions request; parameters not listed here are ignored" },
+);
+type ChatBody = Static<typeof ChatBodySchema>;
+
+const ContextHeadersSchema = Type.Object({
+  [CONTEXT_HEADERS.runId]: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'Record usage against this run (it must exist in this tenant)' })),
+  [CONTEXT_HEADERS.stepId]: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: "The run's step making the call (needs the run id)" })),
+  [CONTEXT_HEADERS.workflow]: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: "Workflow for the per-workflow daily budget (default: the run's)" })),
+  [CONTEXT_HEADERS.budget]: Type.Optional(
+    Type.String({ maxLength: 256, description: 'The run\'s budget as JSON, e.g. {"maxCostUsd":2,"maxTokens":100000} (needs the run id)' }),
+  ),
+});
+
+const ModelSchema = Type.Object({ id: Type.String(), object: Type.Literal('model'), created: Type.Integer(), owned_by: Type.String() });
+const ChatCompletionSchema = Type.Object(
+  { id: Type.String(), object: Type.Literal('chat.completion'), created: Type.Integer(), model: Type.String(), choices: Type.Array(Type.Unknown()), usage: Type.Unknown() },
+  { additionalProperties: true, title: 'ChatCompletion' },
+);
+
+/** Response headers naming what the gateway did (its `agentry` meta, kept out of OpenAI's body). */
+const META_HEADERS = { callId: 'x-agentry-call-id', group: 'x-agentry-model-group', provider: 'x-agentry-provider', cost: 'x-agentry-cost-usd' } as const;
+
+function requireGateway(deps: ServerDeps): GatewayBackend {
+  if (deps.gateway) return deps.gateway;
+  throw new AgentryError(
+    'not_ready',
+    'this server has no LLM gateway: add a gateway.yaml to the project (docs/gateway.md), or set AGENTRY_GATEWAY_URL to a gateway process (`agentry start gateway`)',
+  );
+}
+
+function header(headers: FastifyRequest['headers'], name: string): string | undefined {
+  const value = headers[name];
+  if (Array.isArray(value)) throw new AgentryError('invalid_request', `send one ${name} header, not several`);
+  return value;
+}
+
+/** `x-agentry-budget`: `{ maxCostUsd?, maxTokens? }` (snake_case accepted), non-negative numbers. */
+export function parseBudgetHeader(text: string): NonNullable<CallContext['budget']> {
+  const invalid = (why: string): AgentryError => new AgentryError('invalid_request', `${CONTEXT_HEADERS.budget} ${why}; expected JSON like {"maxCostUsd":2,"maxTokens":100000}`);
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw invalid('is not JSON');
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw invalid('is not an object');
+  const budget: NonNullable<CallContext['budget']> = {};
+  for (const [key, amount] of Object.entries(value)) {
+    const field = key === 'maxCostUsd' || key === 'max_cost_usd' ? 'maxCostUsd' : key === 'maxTokens' || key === 'max_tokens' ? 'maxTokens' : undefined;
+    if (field === undefined) throw invalid(`has an unknown field '${key.slice(0, 40)}'`);
+    if (typeof amount !== 'number' || !Number.isFinite(amount) || amount < 0) throw invalid(`field '${key}' is not a non-negative number`);
+    budget[field] = amount;
+  }
+  return budget;
+}
+
+/**
+ * Who calls and within what limits: the key's tenant, and for a worker's call the run (which
+ * must exist in that tenant), its step, workflow and budget from the `x-agentry-*` headers.
+ */
+async function callContext(deps: ServerDeps, headers: FastifyRequest['headers'], principal: Principal, signal: AbortSignal): Promise<CallContext> {
+  const ctx: CallContext = { tenantId: principal.tenantId ?? DEFAULT_TENANT, signal };
+  const runId = header(headers, CONTEXT_HEADERS.runId);
+  const stepId = header(headers, CONTEXT_HEADERS.stepId);
+  const workflow = header(headers, CONTEXT_HEADERS.workflow);
+  const budget = header(headers, CONTEXT_HEADERS.budget);
+  if (runId === undefined) {
+    if (stepId !== undefined || budget !== undefined) {
+      throw new AgentryError('invalid_request', `${stepId !== undefined ? CONTEXT_HEADERS.stepId : CONTEXT_HEADERS.budget} needs ${CONTEXT_HEADERS.runId}`);
+    }
+    if (workflow !== undefined) ctx.workflow = workflow;
+    return ctx;
+  }
+  const run = await deps.store.getRun(runId);
+  // Another tenant's run is reported like a missing one.
+  if (!run || (principal.tenantId !== undefined && run.tenantId !== principal.tenantId)) throw new AgentryError('not_found', `run ${runId} does not exist`);
+  if (workflow !== undefined && workflow !== run.workflow) {
+    throw new AgentryError('invalid_request', `${CONTEXT_HEADERS.workflow} '${workflow}' is not the workflow of run ${runId} ('${run.workflow}')`);
+  }
+  ctx.tenantId = run.tenantId;
+  ctx.runId = run.id;
+  ctx.workflow = run.workflow;
+  if (stepId !== undefined) ctx.stepId = stepId;
+  if (budget !== undefined) ctx.budget = parseBudgetHeader(budget);
+  return ctx;
+}
+
+/** Aborts when the client goes away before the response is finished. */
+function clientGone(reply: FastifyReply): { signal: AbortSignal; dispose: () => void } {
+  const controller = new AbortController();
+  const onClose = (): void => {
+    if (!reply.raw.writableFinished) controller.abort(new DOMException('the client closed the connection', 'AbortError'));
+  };
+  reply.raw.once('close', onClose);
+  return { signal: controller.signal, dispose: () => reply.raw.off('close', onClose) };
+}
+
+/** The gateway's request from OpenAI's (known parameters only; `developer` messages as `system`). */
+export function toChatRequest(body: ChatBody): ChatRequest {
+  const messages = body.messages.map((m) => (m.role === 'developer' ? { ...m, role: 'system' } : m)) as unknown as ChatMessage[];
+  const request: ChatRequest = { model: body.model, messages };
+  const optional = ['tools', 'tool_choice', 'parallel_tool_calls', 'max_tokens', 'max_completion_tokens', 'temperature', 'top_p', 'stop', 'seed', 'user', 'response_format'] as const;
+  for (const key of optional) if (body[key] !== undefined) Object.assign(request, { [key]: body[key] });
+  return request;
+}
+
+/** `text/event-stream` writes that wait for the socket to drain and do nothing once it closed. */
+function eventWriter(reply: FastifyReply, gone: AbortSignal): (text: string) => Promise<void> {
+  const raw = reply.raw;
+  return async (text) => {
+    if (gone.aborted || raw.destroyed) return;
+    if (raw.write(text)) return;
+    await new Promise<void>((resolve) => {
+      const done = (): void => {
+        raw.off('drain', done);
+        gone.removeEventListener('abort', done);
+        resolve();
+      };
+      raw.once('drain', done);
+      gone.addEventListener('abort', done, { once: true });
+    });
+  };
+}
+
+/**
+ * Streams a completion as OpenAI does: `data: <chat.completion.chunk>` frames, the usage chunk
+ * (no choices) only with `stream_options.include_usage`, then `data: [DONE]`. Failures before the
+ * first chunk (unknown group, budget, every provider down) are answered as problem+json; later
+ * ones as a `data: {"error": …}` frame, which OpenAI clients raise.
+ */
+async function streamChat(gateway: Gateway, chat: ChatRequest, ctx: CallContext, includeUsage: boolean, request: FastifyRequest, reply: FastifyReply, gone: AbortSignal): Promise<void> {
+  const iterator = gateway.stream(chat, ctx)[Symbol.asyncIterator]();
+  let next = await iterator.next();
+  reply.hijack();
+  reply.raw.writeHead(200, {
+    'content-type': 'text/event-stream; charset=utf-8',
+    'cache-control': 'no-cache, no-transform',
+    'x-accel-buffering': 'no',
+    'x-request-id': request.id,
+  });
+  const write = eventWriter(reply, gone);
+  try {
+    while (next.done !== true && !gone.aborted) {
+      const { agentry: _meta, usage, ...chunk }: ChatChunk = next.value;
+      if (chunk.choices.length > 0) await write(`data: ${JSON.stringify(includeUsage ? { ...chunk, usage: null } : chunk)}\n\n`);
+      else if (includeUsage) await write(`data: ${JSON.stringify({ ...chunk, usage: usage ?? null })}\n\n`);
+      next = await iterator.next();
+    }
+    await write('data: [DONE]\n\n');
+  } catch (error) {
+    const e = toAgentryError(error);
+    if (e.status >= 500 && !gone.aborted) request.log.error({ err: error }, `chat stream failed: ${e.message}`);
+    await write(`data: ${JSON.stringify({ error: problemBody(e, request.id, { openai: true }).error })}\n\n`);
+  } finally {
+    // Not read to the end (the client went): the gateway stops the upstream call and records it.
+    await iterator.return?.(undefined).catch(() => undefined);
+    if (!reply.raw.writableEnded) reply.raw.end();
+  }
+}
+
+/** Sends the request on to a gateway process and its answer (JSON, stream or problem) back as it comes. */
+async function forward(
+  remote: Extract<GatewayBackend, { kind: 'remote' }>,
+  path: string,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  ctx: CallContext | undefined,
+  signal: AbortSignal,
+): Promise<FastifyReply> {
+  const headers: Record<string, string> = { accept: request.headers.accept ?? 'application/json' };
+  if (remote.apiKey !== undefined) headers.authorization = `Bearer ${remote.apiKey}`;
+  if (ctx?.runId !== undefined) headers[CONTEXT_HEADERS.runId] = ctx.runId;
+  if (ctx?.stepId !== undefined) headers[CONTEXT_HEADERS.stepId] = ctx.stepId;
+  if (ctx?.workflow !== undefined) headers[CONTEXT_HEADERS.workflow] = ctx.workflow;
+  if (ctx?.budget !== undefined) headers[CONTEXT_HEADERS.budget] = JSON.stringify(ctx.budget);
+  const body = request.method === 'POST' ? JSON.stringify(request.body) : undefined;
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  let response;
+  try {
+    response = await fetch(`${remote.url}${path}`, { method: request.method, headers, signal, ...(body === undefined ? {} : { body }) });
+  } catch (error) {
+    const cause = (error as { cause?: { code?: string } }).cause?.code ?? (error instanceof Error ? error.message : String(error));
+    throw new AgentryError('provider_unavailable', `cannot reach the gateway at ${remote.url}: ${cause}`, { retryable: true, cause: error });
+  }
+  reply.code(response.status);
+  for (const name of ['content-type', 'cache-control', 'retry-after', ...Object.values(META_HEADERS)]) {
+    const value = response.headers.get(name);
+    if (value !== null) reply.header(name, value);
+  }
+  if (response.body === null) return reply.send();
+  return reply.send(Readable.fromWeb(response.body as WebReadableStream<Uint8Array>));
+}
+
+export function gatewayRoutes(table: RouteTable, deps: ServerDeps): void {
+  table.add({
+    method: 'POST',
+    url: '/v1/chat/completions',
+    scope: 'gateway:use',
+    summary: "Chat completion in OpenAI's wire format (model = a model group); `stream: true` answers text/event-stream",
+    tags: ['gateway'],
+    errors: ['not_found', 'budget_exceeded', 'not_ready', 'provider_error', 'provider_timeout', 'provider_unavailable'],
+    openaiErrors: true,
+    schema: {
+      headers: ContextHeadersSchema,
+      body: ChatBodySchema,
+      response: {
+        200: {
+          description: `A chat.completion (JSON; headers ${Object.values(META_HEADERS).join(', ')} name the call), or with stream: true, data: <chat.completion.chunk> frames ending with data: [DONE]`,
+          content: {
+            'application/json': { schema: ChatCompletionSchema },
+            'text/event-stream': { schema: Type.String({ description: 'data: <chat.completion.chunk JSON>\\n\\n … data: [DONE]\\n\\n' }) },
+          },
+        },
+      },
+    },
+    async handler(request, reply, principal) {
+      const backend = requireGateway(deps);
+      const { signal, dispose } = clientGone(reply);
+      try {
+        const ctx = await callContext(deps, request.headers, principal, signal);
+        if (backend.kind === 'remote') return await forward(backend, '/v1/chat/completions', request, reply, ctx, signal);
+        const chat = toChatRequest(request.body);
+        if (request.body.stream === true) {
+          await streamChat(backend.gateway, chat, ctx, request.body.stream_options?.include_usage === true, request, reply, signal);
+          return reply;
+        }
+        const { agentry: meta, ...completion } = await backend.gateway.chat(chat, ctx);
+        if (meta) {
+          reply.header(META_HEADERS.callId, meta.call_id).header(META_HEADERS.group, meta.group).header(META_HEADERS.provider, meta.provider).header(META_HEADERS.cost, String(meta.cost_usd));
+        }
+        return await reply.type('application/json').send(JSON.stringify(completion));
+      } finally {
+        dispose();
+      }
+    },
+  });
+
+  table.add({
+    method: 'GET',
+    url: '/v1/models',
+    scope: 'gateway:use',
+    summary: "The model groups, in OpenAI's list format",
+    tags: ['gateway'],
+    errors: ['not_ready', 'provider_unavailable'],
+    openaiErrors: true,
+    schema: { response: { 200: Type.Object({ object: Type.Literal('list'), data: Type.Array(ModelSchema) }) } },
+    async handler(request, reply) {
+      const backend = requireGateway(deps);
+      if (backend.kind === 'remote') {
+        const { signal, dispose } = clientGone(reply);
+        try {
+          return await forward(backend, '/v1/models', request, reply, undefined, signal);
+        } finally {
+          dispose();
+        }
+      }
+      const created = Math.floor(deps.startedAt / 1000);
+      return { object: 'list' as const, data: backend.gateway.models().map((m) => ({ id: m.id, object: 'model' as const, created, owned_by: m.owned_by })) };
+    },
+  });
+}
