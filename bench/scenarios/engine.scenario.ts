@@ -57,7 +57,8 @@ interface WorkerProcess {
 function spawnWorker(system: System, url: string): WorkerProcess {
   const child = fork(join(import.meta.dirname, 'engine-worker.ts'), [system, url, String(CONCURRENCY)], {
     cwd: REPO,
-    execArgv: ['--import', 'tsx'],
+    // BENCH_CPU_PROF=<dir>: a V8 CPU profile of every worker process, written when it exits.
+    execArgv: ['--import', 'tsx', ...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [])],
     env: { ...process.env, BENCH_COUNT_QUERIES: '1' },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });

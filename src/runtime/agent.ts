@@ -37,6 +37,12 @@ export interface AgentExecutorOptions {
 
 export const AGENT_DEFAULTS = { maxTurns: 10, repairAttempts: 2 } as const;
 
+/** What the journal keeps of a model turn: the request's hash and the response. */
+interface ModelTurn {
+  request_hash: string;
+  response: ChatResponse;
+}
+
 /** In-memory journal for an executor run without a store (tests, one-off calls). */
 export function memoryJournal(entries: { key: string; data: unknown }[] = []): StepJournal {
   return {
@@ -113,11 +119,18 @@ async function runAgent(agent: AgentSpec, ctx: StepContext, options: AgentExecut
   for (let turn = 1; turn <= maxTurns; turn++) {
     const request: ChatRequest = { model: agent.model, messages, ...(tools.length > 0 ? { tools } : {}) };
     const key = `model:${turn}`;
-    let response = recorded.get(key) as ChatResponse | undefined;
-    if (response === undefined) {
+    const requestHash = hashOf(request);
+    const journaled = recorded.get(key) as ModelTurn | undefined;
+    let response: ChatResponse;
+    if (journaled === undefined) {
       response = await options.chat.chat(request, call);
-      await journal.append({ key, data: response });
-      ctx.logger.debug({ turn, request_hash: hashOf(request), usage: response.usage }, 'agent model call');
+      await journal.append({ key, data: { request_hash: requestHash, response } satisfies ModelTurn });
+      ctx.logger.debug({ turn, request_hash: requestHash, usage: response.usage }, 'agent model call');
+    } else {
+      response = journaled.response;
+      // The run's spec is a snapshot, so a replayed request is the same unless a template reads
+      // something that changes (e.g. the time); the recorded answer is used either way.
+      if (journaled.request_hash !== requestHash) ctx.logger.warn({ turn }, 'agent turn replayed from the journal although its request differs now');
     }
     const message = response.choices[0]?.message;
     if (!message) throw new AgentryError('step_failed', `model returned no choice on turn ${turn}`);

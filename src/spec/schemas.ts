@@ -63,7 +63,7 @@ export const RetrySchema = Type.Object(
 const OutputSpec = Type.Object(
   {
     schema: JsonSchemaObject,
-    repair_attempts: opt(Type.Integer({ minimum: 0, description: 'Extra agent turns to fix invalid output. Default 0.' })),
+    repair_attempts: opt(Type.Integer({ minimum: 0, description: 'Agents: extra turns the model gets to fix an answer that fails the schema. Default 2.' })),
   },
   closed,
 );
