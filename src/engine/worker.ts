@@ -7,7 +7,7 @@ import { AgentryError, toAgentryError } from '../errors.js';
 import type { Notifier } from '../queue/notifier.js';
 import type { ExecutorSettings, StepResult } from '../runtime/types.js';
 import type { ExecutorRegistry } from '../runtime/registry.js';
-import type { Store } from '../store/store.js';
+import type { DueStep, Store } from '../store/store.js';
 import { OutageLog, isTransient, withRetry } from '../store/transient.js';
 import type { AttemptKey } from '../types.js';
 import type { Claim, RunTransitions } from './run-transitions.js';
@@ -38,6 +38,31 @@ interface InFlight {
   key: AttemptKey;
   controller: AbortController;
   done: Promise<void>;
+}
+
+/**
+ * Workers in other processes read the same best-first list of due steps. Each reads a few
+ * times more candidates than it has free slots and picks among those of equal priority at
+ * random, so that they mostly claim different steps instead of racing for the same ones
+ * (a lost race costs a transaction). Priority still decides; order among equally urgent
+ * due steps is first-come only within that window.
+ */
+const CANDIDATES_PER_SLOT = 3;
+
+function spread(due: DueStep[], count: number): DueStep[] {
+  const picked: DueStep[] = [];
+  for (let start = 0; start < due.length && picked.length < count; ) {
+    let end = start;
+    while (end < due.length && due[end]!.priority === due[start]!.priority) end++;
+    const group = due.slice(start, end);
+    for (let i = group.length - 1; i > 0; i--) {
+      const j = Math.floor(Math.random() * (i + 1));
+      [group[i], group[j]] = [group[j]!, group[i]!];
+    }
+    picked.push(...group.slice(0, count - picked.length));
+    start = end;
+  }
+  return picked;
 }
 
 const keyOf = (k: { runId: string; stepId: string }) => `${k.runId}/${k.stepId}`;
@@ -106,7 +131,8 @@ export class Worker {
       try {
         const free = this.o.concurrency - this.inflight.size;
         if (free > 0) {
-          const due = (await store.dueSteps(now(), free)).filter((d) => !this.inflight.has(keyOf(d)));
+          const candidates = await store.dueSteps(now(), free * CANDIDATES_PER_SLOT);
+          const due = spread(candidates.filter((d) => !this.inflight.has(keyOf(d))), free);
           // Each claim is a transaction of its own run: make them side by side, not one
           // after another (a claim is a few round trips; serial claims cap a process's rate).
           const outcomes = await Promise.allSettled(due.map((d) => this.claim(d.runId, d.stepId)));

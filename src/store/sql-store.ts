@@ -353,12 +353,12 @@ export class SqlStore implements Store {
 
   async dueSteps(now: number, limit: number): Promise<DueStep[]> {
     const result = await this.read(
-      sql`SELECT run_id, step_id FROM steps
+      sql`SELECT run_id, step_id, priority FROM steps
           WHERE status IN ('queued', 'waiting') AND available_at <= ${now}
           ORDER BY priority DESC, available_at
           LIMIT ${limit}`,
     );
-    return result.map((r) => ({ runId: r.run_id as string, stepId: r.step_id as string }));
+    return result.map((r) => ({ runId: r.run_id as string, stepId: r.step_id as string, priority: Number(r.priority) }));
   }
 
   async nextDueAt(): Promise<number | null> {

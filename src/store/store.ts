@@ -95,6 +95,7 @@ export interface RunTx {
 export interface DueStep {
   runId: string;
   stepId: string;
+  priority: number;
 }
 
 export interface ExpiredLease extends AttemptKey {

@@ -86,7 +86,7 @@ async function runCases(cases: typeof CASES, dir: string): Promise<Map<string, C
       results.set(name, await runCli(args.map((a) => (a === 'DIR' ? dir : a))));
     }
   };
-  await Promise.all([lane(), lane(), lane()]);
+  await Promise.all([lane(), lane(), lane(), lane()]);
   return results;
 }
 
@@ -96,7 +96,7 @@ describe('bad input to a project that has a store', () => {
   beforeAll(async () => {
     before = storeFingerprint(dbFile(withStore));
     results = await runCases(CASES, withStore);
-  }, 120_000);
+  }, 300_000);
 
   it.each(CASES)('%s exits 2 with a clear message and leaves the store unchanged', (name, _args, message) => {
     expect(before.runs).toBe(1);
@@ -137,7 +137,7 @@ describe('bad input before any store exists', () => {
   let results: Map<string, CliResult>;
   beforeAll(async () => {
     results = await runCases(cases, withoutStore);
-  }, 120_000);
+  }, 300_000);
 
   it.each(cases)('%s exits 2 and does not create the database file', (name, _args, message) => {
     expectUsageError(results.get(name)!, message);

@@ -106,8 +106,8 @@ for (const factory of storeFactories) {
         await tx.updateStep('future', { status: 'queued', availableAt: 10_000 });
       });
       expect(await store.dueSteps(500, 10)).toEqual([
-        { runId: 'run_e', stepId: 'now' },
-        { runId: 'run_e', stepId: 'late' },
+        { runId: 'run_e', stepId: 'now', priority: 0 },
+        { runId: 'run_e', stepId: 'late', priority: 0 },
       ]);
       expect(await store.nextDueAt()).toBe(100);
     });
