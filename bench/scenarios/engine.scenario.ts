@@ -14,7 +14,7 @@
  * (graphile-worker: a timestamp in the payload; Agentry: `step.queued` → `step.started` event
  * times, every step of a chain included). Statements per step are counted in the workers.
  *
- * BENCH_ENGINE_N (default 2000), BENCH_ENGINE_CONCURRENCY (per process, default 10),
+ * BENCH_ENGINE_N (default 1000), BENCH_ENGINE_CONCURRENCY (per process, default 10),
  * BENCH_ENGINE_PACED / BENCH_ENGINE_PACED_PER_S (latency phase: items, rate; default 100 at 20/s),
  * BENCH_ENGINE_ONLY (a regex of case names), AGENTRY_TEST_DATABASE_URL (default
  * postgres://postgres@127.0.0.1:5432/postgres).
@@ -37,7 +37,7 @@ import type { Scenario } from '../run.js';
 import type { FromWorker, ToWorker } from './engine-worker.js';
 import { BENCH_WORKFLOWS, CHAIN_LENGTH } from './engine-workflows.js';
 
-const N = Number(process.env.BENCH_ENGINE_N ?? 2000);
+const N = Number(process.env.BENCH_ENGINE_N ?? 1000);
 const CONCURRENCY = Number(process.env.BENCH_ENGINE_CONCURRENCY ?? 10);
 const PACED_ITEMS = Number(process.env.BENCH_ENGINE_PACED ?? 100);
 const PACED_PER_S = Number(process.env.BENCH_ENGINE_PACED_PER_S ?? 20);

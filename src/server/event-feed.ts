@@ -12,11 +12,15 @@ export interface CommittedEvent {
   run: RunRecord;
 }
 
+const MAX_TRACKED_RUNS = 10_000;
+
 export type FeedListener = (events: readonly CommittedEvent[]) => void;
 
 export class EventFeed {
   private readonly listeners = new Set<FeedListener>();
   private readonly waiters = new Map<string, Set<() => void>>();
+  /** Highest event seq published per run (bounded: the oldest runs are forgotten first). */
+  private readonly latest = new Map<string, number>();
 
   subscribe(listener: FeedListener): () => void {
     this.listeners.add(listener);
@@ -24,7 +28,9 @@ export class EventFeed {
   }
 
   /** Resolves when the run gets a new event here, after `ms`, or when `signal` aborts. */
-  wait(runId: string, ms: number, signal?: AbortSignal): Promise<void> {
+  wait(runId: string, ms: number, signal?: AbortSignal, afterSeq?: number): Promise<void> {
+    // An event published between the caller's read and this wait must not be slept through.
+    if (afterSeq !== undefined && (this.latest.get(runId) ?? 0) > afterSeq) return Promise.resolve();
     return new Promise((resolve) => {
       let set = this.waiters.get(runId);
       if (!set) this.waiters.set(runId, (set = new Set()));
@@ -51,6 +57,13 @@ export class EventFeed {
         // A listener's failure (a metric) must never fail the transaction's caller.
       }
     }
+    for (const { event } of events) {
+      if (event.seq > (this.latest.get(event.runId) ?? 0)) {
+        this.latest.delete(event.runId);
+        this.latest.set(event.runId, event.seq);
+      }
+    }
+    while (this.latest.size > MAX_TRACKED_RUNS) this.latest.delete(this.latest.keys().next().value!);
     for (const runId of new Set(events.map((e) => e.event.runId))) {
       for (const wake of [...(this.waiters.get(runId) ?? [])]) wake();
     }

@@ -72,7 +72,7 @@ export async function streamEvents(deps: ServerDeps, request: FastifyRequest, re
       const run = await deps.store.getRun(runId);
       // Resumed after the terminal event (or the run is gone): nothing more will come.
       if (!run || (TERMINAL_RUN_STATUSES.has(run.status) && run.eventSeq <= seq)) return;
-      if (deps.feed) await deps.feed.wait(runId, deps.ssePollMs, closed.signal);
+      if (deps.feed) await deps.feed.wait(runId, deps.ssePollMs, closed.signal, seq);
       else await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, deps.ssePollMs);
         closed.signal.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });

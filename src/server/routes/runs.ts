@@ -28,7 +28,7 @@ async function waitForEnd(deps: ServerDeps, run: RunRecord, ms: number, signal: 
   while (!TERMINAL_RUN_STATUSES.has(current.status) && !signal.aborted) {
     const left = deadline - Date.now();
     if (left <= 0) break;
-    if (deps.feed) await deps.feed.wait(run.id, Math.min(left, 250), signal);
+    if (deps.feed) await deps.feed.wait(run.id, Math.min(left, 250), signal, current.eventSeq);
     else await new Promise((resolve) => setTimeout(resolve, Math.min(left, 50)));
     current = await deps.engine.getRun(run.id);
   }
