@@ -97,9 +97,9 @@ export class EventFeed {
           return createRun;
         }
         if (prop === 'withRun') {
-          const withRun: Store['withRun'] = async (runId, fn) => {
+          const withRun: Store['withRun'] = async (runId, fn, options) => {
             const sink: CommittedEvent[] = [];
-            const result = await target.withRun(runId, (tx) => fn(record(tx, sink)));
+            const result = await target.withRun(runId, (tx) => fn(record(tx, sink)), options);
             this.publish(sink);
             return result;
           };
