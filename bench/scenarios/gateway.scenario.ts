@@ -4,42 +4,20 @@
  * on SQLite, the official `openai` SDK as the upstream client), in one run. Reports the added
  * latency (p50/p99) and the requests/s ratio. BENCH_DURATION / BENCH_CONNECTIONS tune it.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
 import type { Scenario } from '../run.js';
+import { startTarget, stopTarget } from '../targets.js';
 
-const REPO = join(import.meta.dirname, '..', '..');
 const DURATION = Number(process.env.BENCH_DURATION ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
 const BENCH_KEY = 'bench-key-0123456789abcdef';
 
-async function target(args: string[]): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/scenarios/gateway-target.ts', ...args], {
-    cwd: REPO,
-    env: { ...process.env, BENCH_KEY },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
-      out += chunk;
-      const line = out.split('\n').find((l) => l.startsWith('{'));
-      if (line) resolve((JSON.parse(line) as { url: string }).url);
-    });
-    child.once('exit', (code) => reject(new Error(`${args[0]} target exited (${code})`)));
-  });
-  return { child, url };
-}
-
-async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGTERM');
-  await exited;
-}
+const target = (args: string[]) => startTarget('bench/scenarios/gateway-target.ts', args, { BENCH_KEY });
+const stop = stopTarget;
 
 interface Case {
   target: 'direct' | 'agentry';
