@@ -8,7 +8,7 @@ import { openAgentry, storeExists, type Agentry } from '../bootstrap.js';
 import type { Config } from '../config.js';
 import { AgentryError } from '../errors.js';
 import { eventDto, runDto, stepDto } from '../server/dto.js';
-import { TERMINAL_RUN_STATUSES, type RunRecord, type RunStatus } from '../types.js';
+import { TERMINAL_RUN_STATUSES, type RunRecord } from '../types.js';
 import { TERMINAL_EVENT_TYPES, type EventDto, type RunDetailDto, type RunDto } from './remote.js';
 import type { FollowOptions, OpenRunsOptions, RetriedRun, RunPage, RunQuery, RunsApi } from './runs-api.js';
 
@@ -72,11 +72,8 @@ export class LocalRunsApi implements RunsApi {
   }
 
   async get(id: string): Promise<RunDetailDto> {
-    const { app, run } = await this.runOrThrow(id);
-    const steps = await app.store.getSteps(id);
-    // In the workflow's order (dependencies first), from the run's spec snapshot, as the API does.
-    const order = new Map(app.engine.transitions.workflowOf(run).order.map((stepId, i) => [stepId, i]));
-    steps.sort((a, b) => (order.get(a.stepId) ?? Infinity) - (order.get(b.stepId) ?? Infinity));
+    const { app } = await this.runOrThrow(id);
+    const { run, steps } = await app.engine.getRunWithSteps(id);
     return { ...runDto(run), steps: steps.map(stepDto) };
   }
 
@@ -86,10 +83,8 @@ export class LocalRunsApi implements RunsApi {
   }
 
   async retry(id: string): Promise<RetriedRun> {
-    const { app, run: old } = await this.runOrThrow(id);
-    if (!RETRYABLE_STATUSES.has(old.status)) throw notRetryable(old.id, old.status);
-    const run = await app.engine.startRun(old.workflow, old.input, { priority: old.priority, tenantId: old.tenantId });
-    return { ...runDto(run), retry_of: old.id };
+    const { app } = await this.runOrThrow(id);
+    return { ...runDto(await app.engine.retryRun(id)), retry_of: id };
   }
 
   async events(id: string, after = 0): Promise<EventDto[]> {
@@ -127,13 +122,6 @@ export class LocalRunsApi implements RunsApi {
   async close(): Promise<void> {
     await this.app?.close();
   }
-}
-
-/** Run statuses `retry` accepts (as the server's route does). */
-const RETRYABLE_STATUSES: ReadonlySet<RunStatus> = new Set(['failed', 'cancelled', 'timed_out']);
-
-function notRetryable(id: string, status: RunStatus): AgentryError {
-  return new AgentryError('conflict', `run ${id} is ${status}; only failed, cancelled or timed_out runs can be retried`, { details: { status } });
 }
 
 /** Resolves after `ms`, or at once when the signal aborts. */

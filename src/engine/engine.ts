@@ -16,10 +16,13 @@ import type { ExecutorSettings } from '../runtime/types.js';
 import type { CompiledWorkflow } from '../spec/model.js';
 import type { Store } from '../store/store.js';
 import { OutageLog } from '../store/transient.js';
-import { TERMINAL_RUN_STATUSES, type EventRecord, type RunRecord } from '../types.js';
+import { TERMINAL_RUN_STATUSES, type EventRecord, type RunRecord, type RunStatus, type StepRecord } from '../types.js';
 import { RunTransitions, type StartRunOptions, type StartedRun } from './run-transitions.js';
 import { Scheduler } from './scheduler.js';
 import { Worker } from './worker.js';
+
+/** Run statuses a run can be retried from. */
+export const RETRYABLE_RUN_STATUSES: ReadonlySet<RunStatus> = new Set(['failed', 'cancelled', 'timed_out']);
 
 export interface EngineSettings {
   /** Attempts run at once by this process's worker pool. */
@@ -175,6 +178,30 @@ export class Engine {
   /** Like `startRun`, and says whether an idempotency key returned an earlier run. */
   async startRunIdempotent(workflow: string, input: unknown, options: StartRunOptions): Promise<StartedRun> {
     return this.transitions.create(this.workflow(workflow), input, options);
+  }
+
+  /**
+   * Starts a new run of a failed, cancelled or timed-out run: the same workflow spec (its
+   * snapshot), input, priority and tenant. Any other status is a `conflict`.
+   */
+  async retryRun(runId: string): Promise<RunRecord> {
+    const old = await this.getRun(runId);
+    if (!RETRYABLE_RUN_STATUSES.has(old.status)) {
+      throw new AgentryError('conflict', `run ${old.id} is ${old.status}; only failed, cancelled or timed_out runs can be retried`, {
+        details: { status: old.status },
+      });
+    }
+    const started = await this.transitions.create(this.transitions.workflowOf(old), old.input, { priority: old.priority, tenantId: old.tenantId });
+    return started.run;
+  }
+
+  /** The run and its steps, in the workflow's order (dependencies first). */
+  async getRunWithSteps(runId: string): Promise<{ run: RunRecord; steps: StepRecord[] }> {
+    const run = await this.getRun(runId);
+    const order = new Map(this.transitions.workflowOf(run).order.map((stepId, i) => [stepId, i]));
+    const steps = await this.o.store.getSteps(runId);
+    steps.sort((a, b) => (order.get(a.stepId) ?? Infinity) - (order.get(b.stepId) ?? Infinity));
+    return { run, steps };
   }
 
   async cancelRun(runId: string, reason?: string): Promise<RunRecord> {

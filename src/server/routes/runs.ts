@@ -12,7 +12,6 @@ import { usageTotals } from './usage.js';
 const RunId = Type.Object({ id: Type.String({ minLength: 1, maxLength: 128, description: 'Run id' }) });
 const STATUS_LIST = `^(${RUN_STATUSES.join('|')})(,(${RUN_STATUSES.join('|')}))*$`;
 const WAIT_PATTERN = '^\\d{1,9}(ms|s|m)?$';
-const RETRYABLE: ReadonlySet<RunStatus> = new Set(['failed', 'cancelled', 'timed_out']);
 
 function parseTime(text: string | undefined, name: string): number | undefined {
   if (text === undefined) return undefined;
@@ -129,11 +128,7 @@ export function runRoutes(table: RouteTable, deps: ServerDeps): void {
     errors: ['not_found'],
     schema: { params: RunId, response: { 200: RunDetailSchema } },
     async handler(request) {
-      const run = await deps.engine.getRun(request.params.id);
-      const [steps, usage] = await Promise.all([deps.store.getSteps(run.id), deps.store.usage({ runId: run.id })]);
-      // In the workflow's order (dependencies first), as the run's spec snapshot says.
-      const order = new Map(deps.engine.transitions.workflowOf(run).order.map((id, i) => [id, i]));
-      steps.sort((a, b) => (order.get(a.stepId) ?? Infinity) - (order.get(b.stepId) ?? Infinity));
+      const [{ run, steps }, usage] = await Promise.all([deps.engine.getRunWithSteps(request.params.id), deps.store.usage({ runId: request.params.id })]);
       return { ...runDto(run), steps: steps.map(stepDto), usage: usageTotals(usage) };
     },
   });
@@ -173,13 +168,9 @@ export function runRoutes(table: RouteTable, deps: ServerDeps): void {
     },
     async handler(request, reply) {
       if (request.body.from_step !== undefined) throw new AgentryError('invalid_request', 'from_step is not supported yet; retry without it to start the whole run again');
-      const old = await deps.engine.getRun(request.params.id);
-      if (!RETRYABLE.has(old.status)) {
-        throw new AgentryError('conflict', `run ${old.id} is ${old.status}; only failed, cancelled or timed_out runs can be retried`, { details: { status: old.status } });
-      }
-      const run = await deps.engine.startRun(old.workflow, old.input, { priority: old.priority, tenantId: old.tenantId });
+      const run = await deps.engine.retryRun(request.params.id);
       reply.header('location', `/v1/runs/${run.id}`);
-      return reply.code(201).send({ ...runDto(run), retry_of: old.id });
+      return reply.code(201).send({ ...runDto(run), retry_of: request.params.id });
     },
   });
 
