@@ -14,6 +14,7 @@ import { Type, type Static } from 'typebox';
 import { parse as parseYaml } from 'yaml';
 import { DEFAULT_ENGINE_SETTINGS, type EngineSettings } from './engine/engine.js';
 import { AgentryError } from './errors.js';
+import { parseDuration } from './spec/duration.js';
 import { DEFAULT_EXECUTOR_SETTINGS } from './runtime/registry.js';
 import type { ExecutorSettings } from './runtime/types.js';
 import { POSTGRES_DEFAULTS, type PostgresOptions } from './store/postgres.js';
@@ -367,16 +368,14 @@ function parseDatabaseUrl(r: Resolved, cwd: string, problems: string[], origin: 
   return undefined;
 }
 
-const UNIT_MS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
-
 /** Milliseconds of `500ms`, `2s`, `1m`, `1h30m`, `1d` or a whole number of milliseconds; undefined otherwise. */
 export function parseDurationText(text: string): number | undefined {
   const trimmed = text.trim();
-  if (/^\d+$/.test(trimmed)) return Number(trimmed);
-  if (!/^(\d+(ms|s|m|h|d))+$/.test(trimmed)) return undefined;
-  let total = 0;
-  for (const match of trimmed.matchAll(/(\d+)(ms|s|m|h|d)/g)) total += Number(match[1]) * UNIT_MS[match[2] as keyof typeof UNIT_MS];
-  return Number.isSafeInteger(total) ? total : undefined;
+  try {
+    return parseDuration(/^\d+$/.test(trimmed) ? Number(trimmed) : trimmed);
+  } catch {
+    return undefined;
+  }
 }
 
 function coerce(kind: ValueKind, value: unknown): { value: unknown; error?: string } {
