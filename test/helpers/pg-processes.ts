@@ -1,6 +1,5 @@
 /**
- * Process-level PostgreSQL tests: Agentry role processes (`agentry start worker|scheduler`,
- * or `test/fixtures/pg-worker.ts` while the CLI does not accept postgres URLs yet), a ledger
+ * Process-level PostgreSQL tests: Agentry role processes (`agentry start worker|scheduler`), a ledger
  * HTTP server that records every step's side effect, throwaway PostgreSQL clusters, and
  * checks of exactly-once completion straight from the database.
  */
@@ -11,22 +10,11 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
-import { loadConfig } from '../../src/config.js';
 import { json, startServer, type TestServer } from './http-server.js';
 
 const run = promisify(execFile);
 export const REPO = resolve(import.meta.dirname, '../..');
 const PG_BIN = process.env.AGENTRY_TEST_PG_BIN ?? '/usr/lib/postgresql/15/bin';
-
-/** True once the CLI's configuration accepts postgres:// URLs (then the tests use the real CLI). */
-export const CLI_SUPPORTS_POSTGRES = (() => {
-  try {
-    const config = loadConfig({ env: { AGENTRY_DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/probe' }, cwd: tmpdir() });
-    return (config.database as { kind: string }).kind === 'postgres';
-  } catch {
-    return false;
-  }
-})();
 
 export interface RoleProcess {
   child: ChildProcess;
@@ -49,9 +37,7 @@ const CLI_ARGS: Record<Role, string[]> = {
 };
 
 export function startRole(role: Role, options: { url: string; projectDir: string; env?: Record<string, string> }): RoleProcess {
-  const args = CLI_SUPPORTS_POSTGRES
-    ? ['--import', 'tsx', 'src/cli/main.ts', ...CLI_ARGS[role], '--dir', options.projectDir]
-    : ['--import', 'tsx', 'test/fixtures/pg-worker.ts', role, '--dir', options.projectDir];
+  const args = ['--import', 'tsx', 'src/cli/main.ts', ...CLI_ARGS[role], '--dir', options.projectDir];
   const env: NodeJS.ProcessEnv = {};
   for (const [key, value] of Object.entries(process.env)) if (!key.startsWith('AGENTRY_') && !key.startsWith('npm_')) env[key] = value;
   const child = spawn(process.execPath, args, {
