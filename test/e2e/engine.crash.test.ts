@@ -7,11 +7,10 @@ import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import Database from 'better-sqlite3';
-import { Engine } from '../../src/engine/engine.js';
-import { createExecutorRegistry, defaultExecutors, DEFAULT_EXECUTOR_SETTINGS } from '../../src/runtime/registry.js';
+import type { Engine } from '../../src/engine/engine.js';
 import { openSqliteStore } from '../../src/store/sqlite.js';
 import type { Store } from '../../src/store/store.js';
-import { compileAll, silentLogger } from '../helpers/engine.js';
+import { clientEngine } from '../helpers/engine.js';
 import { json, startServer, type TestServer } from '../helpers/http-server.js';
 import { tempDir } from '../helpers/store.js';
 
@@ -73,14 +72,7 @@ async function setUp(): Promise<Harness> {
   const dbFile = join(dir, 'agentry.db');
   const store = openSqliteStore(dbFile);
   await store.migrate();
-  const executors = defaultExecutors();
-  const engine = new Engine({
-    store,
-    workflows: compileAll(WORKFLOWS, executors),
-    executors: createExecutorRegistry(executors),
-    executorSettings: DEFAULT_EXECUTOR_SETTINGS,
-    logger: silentLogger,
-  });
+  const engine = clientEngine(store, WORKFLOWS);
   return { dir, dbFile, ledgerFile, server, store, engine, children: [] };
 }
 

@@ -5,12 +5,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import pino from 'pino';
-import { Engine } from '../../src/engine/engine.js';
-import { createExecutorRegistry, defaultExecutors, DEFAULT_EXECUTOR_SETTINGS } from '../../src/runtime/registry.js';
 import { openPostgresStore } from '../../src/store/postgres.js';
 import type { Store } from '../../src/store/store.js';
-import { compileAll } from '../helpers/engine.js';
+import { clientEngine } from '../helpers/engine.js';
 import type { TestServer } from '../helpers/http-server.js';
 import {
   exactlyOnceReport,
@@ -49,14 +46,7 @@ describe.runIf(hasPostgres)('postgres chaos', () => {
 
     const store: Store = openPostgresStore(db.url, { poolSize: 4 });
     cleanups.push(() => store.close());
-    const executors = defaultExecutors();
-    const client = new Engine({
-      store,
-      workflows: compileAll([WORKFLOW], executors),
-      executors: createExecutorRegistry(executors),
-      executorSettings: DEFAULT_EXECUTOR_SETTINGS,
-      logger: pino({ level: 'silent' }),
-    });
+    const client = clientEngine(store, [WORKFLOW]);
 
     // Enqueue first (the workers would compete for the two cores), then let them loose.
     let started = Date.now();

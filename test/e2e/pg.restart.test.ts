@@ -4,12 +4,10 @@
  */
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import pino from 'pino';
-import { Engine } from '../../src/engine/engine.js';
-import { createExecutorRegistry, defaultExecutors, DEFAULT_EXECUTOR_SETTINGS } from '../../src/runtime/registry.js';
+import type { Engine } from '../../src/engine/engine.js';
 import { openPostgresStore } from '../../src/store/postgres.js';
 import type { Store } from '../../src/store/store.js';
-import { compileAll } from '../helpers/engine.js';
+import { clientEngine } from '../helpers/engine.js';
 import {
   Cluster,
   exactlyOnceReport,
@@ -62,14 +60,7 @@ async function setUp(): Promise<Setup> {
   });
   const store = openPostgresStore(url, { poolSize: 2 });
   cleanups.push(() => store.close());
-  const executors = defaultExecutors();
-  const engine = new Engine({
-    store,
-    workflows: compileAll([WORKFLOW], executors),
-    executors: createExecutorRegistry(executors),
-    executorSettings: DEFAULT_EXECUTOR_SETTINGS,
-    logger: pino({ level: 'silent' }),
-  });
+  const engine = clientEngine(store, [WORKFLOW]);
   return { cluster, url, projectDir, ledger, procs, store, engine };
 }
 

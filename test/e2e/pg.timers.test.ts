@@ -5,11 +5,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import pino from 'pino';
-import { Engine } from '../../src/engine/engine.js';
-import { createExecutorRegistry, defaultExecutors, DEFAULT_EXECUTOR_SETTINGS } from '../../src/runtime/registry.js';
 import { openPostgresStore } from '../../src/store/postgres.js';
-import { compileAll } from '../helpers/engine.js';
+import { clientEngine } from '../helpers/engine.js';
 import {
   exactlyOnceReport,
   ledgerStep,
@@ -58,14 +55,7 @@ describe.runIf(hasPostgres)('postgres split roles', () => {
     const projectDir = writeProject(dir, [WORKFLOW]);
     const store = openPostgresStore(db.url, { poolSize: 2 });
     cleanups.push(() => store.close());
-    const executors = defaultExecutors();
-    const client = new Engine({
-      store,
-      workflows: compileAll([WORKFLOW], executors),
-      executors: createExecutorRegistry(executors),
-      executorSettings: DEFAULT_EXECUTOR_SETTINGS,
-      logger: pino({ level: 'silent' }),
-    });
+    const client = clientEngine(store, [WORKFLOW]);
 
     const procs: RoleProcess[] = [];
     cleanups.push(async () => {

@@ -64,3 +64,18 @@ export function labels(events: EventRecord[]): string[] {
 export function indexOf(events: EventRecord[], type: string, stepId?: string): number {
   return events.findIndex((e) => e.type === type && (stepId === undefined || e.stepId === stepId));
 }
+
+/**
+ * An engine that only starts runs (never started: no workers, no sweeps) — how a test
+ * enqueues work for worker processes on the same store.
+ */
+export function clientEngine(store: Store, specs: Record<string, unknown>[]): Engine {
+  const executors = defaultExecutors();
+  return new Engine({
+    store,
+    workflows: compileAll(specs, executors),
+    executors: createExecutorRegistry(executors),
+    executorSettings: DEFAULT_EXECUTOR_SETTINGS,
+    logger: silentLogger,
+  });
+}
