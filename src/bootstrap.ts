@@ -52,7 +52,7 @@ export interface OpenOptions {
 }
 
 /** The step kinds this build can execute. */
-export const AVAILABLE_KINDS: ReadonlySet<StepKind> = new Set(['transform', 'http', 'sleep', 'agent', 'tool']);
+export const AVAILABLE_KINDS: ReadonlySet<StepKind> = new Set(['transform', 'http', 'sleep', 'agent', 'tool', 'human', 'wait', 'workflow']);
 
 /** The executors of a project: the built-in kinds, plus tool and agent steps when it has tools and a gateway. */
 export function executorRegistry(parts: { tools?: ToolHub | undefined; chat?: ChatClient | undefined; agents?: Project['agents'] } = {}): ExecutorRegistry {

@@ -41,6 +41,14 @@ export const ERROR_CODES = {
   http_status: { status: 502, exit: 1, title: 'HTTP response status not accepted' },
   response_too_large: { status: 502, exit: 1, title: 'HTTP response too large' },
   address_blocked: { status: 403, exit: 1, title: 'Address is not allowed' },
+  // people in the loop and the rest of the flow
+  task_rejected: { status: 422, exit: 1, title: 'A reviewer rejected the task' },
+  human_task_expired: { status: 504, exit: 1, title: 'A human task passed its deadline' },
+  output_rejected: { status: 422, exit: 1, title: 'A reviewer rejected the output' },
+  signal_timeout: { status: 504, exit: 1, title: 'A signal did not arrive in time' },
+  map_failed: { status: 500, exit: 1, title: 'Too many items of a for_each step failed' },
+  too_many_items: { status: 422, exit: 1, title: 'A for_each list is longer than max_items' },
+  child_failed: { status: 500, exit: 1, title: 'A sub-workflow run did not succeed' },
   // LLM gateway
   provider_error: { status: 502, exit: 1, title: 'LLM provider returned an error' },
   provider_timeout: { status: 504, exit: 1, title: 'LLM provider call timed out' },
@@ -50,6 +58,7 @@ export const ERROR_CODES = {
   tool_unavailable: { status: 503, exit: 1, title: 'Tool server unavailable' },
   tool_disabled: { status: 503, exit: 1, title: 'Tool server disabled' },
   tool_not_allowed: { status: 403, exit: 1, title: 'Tool not allowed' },
+  tool_rejected: { status: 403, exit: 1, title: 'A reviewer rejected the tool call' },
   tool_timeout: { status: 504, exit: 1, title: 'Tool call timed out' },
 } as const satisfies Record<string, { status: number; exit: 0 | 1 | 2; title: string }>;
 

@@ -67,6 +67,13 @@ export interface RunRecord {
   startedAt: number | null;
   finishedAt: number | null;
   deadlineAt: number | null;
+  /** The run and step that started this run (a `workflow:` step), if any. */
+  parentRunId: string | null;
+  parentStepId: string | null;
+  /** The run this one re-runs (`retry`), if any. */
+  retryOf: string | null;
+  /** `<workflow>:<key value>` of the workflow's `concurrency:`, if it has one. */
+  concurrencyKey: string | null;
   updatedAt: number;
   eventSeq: number;
 }
@@ -94,6 +101,10 @@ export interface StepRecord {
   /** Executor state kept across suspensions (e.g. a sleep's wake-up time). */
   state: unknown;
   meta: StepMeta | null;
+  /** Items of a `for_each` step: the map step's id, the item's index and value. */
+  parentStep: string | null;
+  itemIndex: number | null;
+  item: unknown;
   startedAt: number | null;
   finishedAt: number | null;
   updatedAt: number;
@@ -139,6 +150,17 @@ export const EVENT_TYPES = [
   'step.skipped',
   'step.cancelled',
   'step.lease_expired',
+  'step.reused',
+  'map.started',
+  'task.created',
+  'task.completed',
+  'task.escalated',
+  'task.expired',
+  'task.cancelled',
+  'signal.received',
+  'child.started',
+  'child.finished',
+  'run.blocked',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
@@ -147,4 +169,70 @@ export interface AttemptKey {
   runId: string;
   stepId: string;
   attempt: number;
+}
+
+export const TASK_STATUSES = ['open', 'completed', 'expired', 'cancelled'] as const;
+export type TaskStatus = (typeof TASK_STATUSES)[number];
+
+/**
+ * What a task asks: `human` (a human step), `tool_approval` (an agent's tool call that needs
+ * approval), `review` (an agent output below its confidence threshold).
+ */
+export const TASK_KINDS = ['human', 'tool_approval', 'review'] as const;
+export type TaskKind = (typeof TASK_KINDS)[number];
+
+export const TASK_DECISIONS = ['approve', 'reject', 'submit'] as const;
+export type TaskDecision = (typeof TASK_DECISIONS)[number];
+
+/** A decision waiting for a person: created by a step, completed through the API or CLI. */
+export interface TaskRecord {
+  id: string;
+  tenantId: string;
+  runId: string;
+  stepId: string;
+  workflow: string;
+  kind: TaskKind;
+  status: TaskStatus;
+  title: string;
+  instructions: string | null;
+  /** JSON Schema a `submit` decision's data must match. */
+  formSchema: Record<string, unknown> | null;
+  /** Who may act: holders of `role`, or the keys named in `assignees`. */
+  role: string | null;
+  assignees: string[] | null;
+  /** What the reviewer needs to see (tool name and arguments, an agent's output, …). */
+  context: unknown;
+  dueAt: number | null;
+  escalations: number;
+  decision: TaskDecision | 'timed_out' | null;
+  response: unknown;
+  comment: string | null;
+  decidedBy: string | null;
+  decidedAt: number | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface SignalRecord {
+  runId: string;
+  name: string;
+  payload: unknown;
+  receivedAt: number;
+}
+
+/** A workflow's `schedule:` as the scheduler keeps it. */
+export interface ScheduleRecord {
+  workflow: string;
+  tenantId: string;
+  cron: string;
+  timezone: string;
+  input: unknown;
+  overlap: 'skip' | 'allow';
+  catchUp: 'none' | 'one';
+  paused: boolean;
+  /** The next tick (ms since epoch); null when the expression has no future tick. */
+  nextAt: number | null;
+  lastTickAt: number | null;
+  lastRunId: string | null;
+  updatedAt: number;
 }

@@ -14,7 +14,9 @@ import { registerDemo } from './commands/demo.js';
 import { registerInit } from './commands/init.js';
 import { registerRun } from './commands/run.js';
 import { registerRuns } from './commands/runs.js';
+import { registerSchedules } from './commands/schedules.js';
 import { registerServe } from './commands/serve.js';
+import { registerSignal, registerTasks } from './commands/tasks.js';
 import { registerStart } from './commands/start.js';
 import { registerTools } from './commands/tools.js';
 import { registerValidate } from './commands/validate.js';
@@ -42,9 +44,10 @@ Examples:
   agentry run hello --input '{"name":"Ada"}' --wait
   agentry runs list --status failed
   agentry runs events <run-id> --follow          stream a run's events until it ends
+  agentry tasks list                             human tasks waiting for a decision (then tasks approve <id>)
   agentry start worker                           execute queued runs until stopped
 
-With AGENTRY_URL (and AGENTRY_API_KEY) set, \`run\` and \`runs …\` talk to that server instead of the store.
+With AGENTRY_URL (and AGENTRY_API_KEY) set, \`run\`, \`runs …\`, \`tasks …\` and \`signal\` talk to that server instead of the store.
 
 Docs: docs/cli.md, docs/configuration.md, docs/specs.md`,
     );
@@ -52,6 +55,9 @@ Docs: docs/cli.md, docs/configuration.md, docs/specs.md`,
   registerValidate(program, ctx);
   registerRun(program, ctx);
   registerRuns(program, ctx);
+  registerTasks(program, ctx);
+  registerSignal(program, ctx);
+  registerSchedules(program, ctx);
   registerServe(program, ctx);
   registerStart(program, ctx);
   registerTools(program, ctx);

@@ -11,10 +11,10 @@
 import { fetch, type Dispatcher, type Response } from 'undici';
 import { AgentryError, isErrorCode } from '../errors.js';
 import type { Static } from 'typebox';
-import type { EventDto, RunDetailSchema, RunDto, StepSchema } from '../server/dto.js';
+import type { AttemptHistoryDto, EventDto, RunDetailSchema, RunDto, StepSchema } from '../server/dto.js';
 import type { RunStatus } from '../types.js';
 
-export type { EventDto, RunDto };
+export type { AttemptHistoryDto, EventDto, RunDto };
 export type StepDto = Static<typeof StepSchema>;
 export type RunDetailDto = Static<typeof RunDetailSchema>;
 
@@ -138,8 +138,16 @@ export class RemoteClient {
     return (await this.call<RunDto>('POST', `/v1/runs/${encodeURIComponent(id)}/cancel`, reason === undefined ? {} : { reason })).body;
   }
 
-  async retryRun(id: string): Promise<RunDto & { retry_of: string }> {
-    return (await this.call<RunDto & { retry_of: string }>('POST', `/v1/runs/${encodeURIComponent(id)}/retry`, {})).body;
+  /** Retries a run from its failed step, or with `fromStep` re-runs it from that step. */
+  async retryRun(id: string, options: { fromStep?: string } = {}): Promise<RunDto & { retry_of: string }> {
+    const body = options.fromStep === undefined ? {} : { from_step: options.fromStep };
+    return (await this.call<RunDto & { retry_of: string }>('POST', `/v1/runs/${encodeURIComponent(id)}/retry`, body)).body;
+  }
+
+  /** A step's attempts across the run and the runs it re-ran; with `diff` (1-based positions), what changed. */
+  async stepAttempts(id: string, step: string, diff?: readonly [number, number]): Promise<AttemptHistoryDto> {
+    const qs = diff === undefined ? '' : `?diff=${diff[0]},${diff[1]}`;
+    return (await this.call<AttemptHistoryDto>('GET', `/v1/runs/${encodeURIComponent(id)}/steps/${encodeURIComponent(step)}/attempts${qs}`)).body;
   }
 
   /** One page of events after `after`. */

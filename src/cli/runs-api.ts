@@ -8,9 +8,9 @@
 import type { Project } from '../bootstrap.js';
 import type { Config } from '../config.js';
 import type { RunStatus } from '../types.js';
-import type { EventDto, RemoteClient, RunDetailDto, RunDto } from './remote.js';
+import type { AttemptHistoryDto, EventDto, RemoteClient, RunDetailDto, RunDto } from './remote.js';
 
-export type { EventDto, RunDetailDto, RunDto };
+export type { AttemptHistoryDto, EventDto, RunDetailDto, RunDto };
 
 /** `GET /v1/runs`. */
 export interface RunPage {
@@ -27,6 +27,11 @@ export interface RunQuery {
 
 /** `POST /v1/runs/{id}/retry`: the new run and the one it retries. */
 export type RetriedRun = RunDto & { retry_of: string };
+
+export interface RetryOptions {
+  /** Re-run from this step (it and its downstream steps run again); otherwise retry from the failed step. */
+  fromStep?: string;
+}
 
 export interface FollowOptions {
   /** Start after this seq (default 0). */
@@ -45,8 +50,13 @@ export interface RunsApi {
   /** The run with its steps in the workflow's order (`GET /v1/runs/{id}`). */
   get(id: string): Promise<RunDetailDto>;
   cancel(id: string, reason?: string): Promise<RunDto>;
-  /** A new run of the same workflow with the same input (only failed, cancelled or timed-out runs). */
-  retry(id: string): Promise<RetriedRun>;
+  /**
+   * A new run of the same workflow spec with the same input, reusing the steps that need not run
+   * again: from the failed step (failed, cancelled or timed-out runs), or from `fromStep` (any ended run).
+   */
+  retry(id: string, options?: RetryOptions): Promise<RetriedRun>;
+  /** `GET /v1/runs/{id}/steps/{step}/attempts`: the step's attempts across re-runs; with `diff` (1-based positions), what changed. */
+  attempts(id: string, step: string, diff?: readonly [number, number]): Promise<AttemptHistoryDto>;
   /** Every event after `after`, in order. */
   events(id: string, after?: number): Promise<EventDto[]>;
   /** The events as they happen, each once and in order, until the run's terminal event (or the signal). */
@@ -95,8 +105,12 @@ export class RemoteRunsApi implements RunsApi {
     return this.client.cancelRun(id, reason);
   }
 
-  retry(id: string): Promise<RetriedRun> {
-    return this.client.retryRun(id);
+  retry(id: string, options: RetryOptions = {}): Promise<RetriedRun> {
+    return this.client.retryRun(id, options);
+  }
+
+  attempts(id: string, step: string, diff?: readonly [number, number]): Promise<AttemptHistoryDto> {
+    return this.client.stepAttempts(id, step, diff);
   }
 
   async events(id: string, after = 0): Promise<EventDto[]> {

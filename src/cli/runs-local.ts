@@ -7,10 +7,10 @@ import type { Logger } from 'pino';
 import { openAgentry, storeExists, type Agentry } from '../bootstrap.js';
 import type { Config } from '../config.js';
 import { AgentryError } from '../errors.js';
-import { eventDto, runDto, stepDto } from '../server/dto.js';
+import { attemptHistoryDto, childRunDto, eventDto, runDto, stepDto } from '../server/dto.js';
 import { TERMINAL_RUN_STATUSES, type RunRecord } from '../types.js';
-import { TERMINAL_EVENT_TYPES, type EventDto, type RunDetailDto, type RunDto } from './remote.js';
-import type { FollowOptions, OpenRunsOptions, RetriedRun, RunPage, RunQuery, RunsApi } from './runs-api.js';
+import { TERMINAL_EVENT_TYPES, type AttemptHistoryDto, type EventDto, type RunDetailDto, type RunDto } from './remote.js';
+import type { FollowOptions, OpenRunsOptions, RetriedRun, RetryOptions, RunPage, RunQuery, RunsApi } from './runs-api.js';
 
 const PAGE = 500;
 /** How often `follow` looks for new events. */
@@ -73,8 +73,8 @@ export class LocalRunsApi implements RunsApi {
 
   async get(id: string): Promise<RunDetailDto> {
     const { app } = await this.runOrThrow(id);
-    const { run, steps } = await app.engine.getRunWithSteps(id);
-    return { ...runDto(run), steps: steps.map(stepDto) };
+    const [{ run, steps }, children] = await Promise.all([app.engine.getRunWithSteps(id), app.engine.childRuns(id)]);
+    return { ...runDto(run), steps: steps.map(stepDto), children: children.map(childRunDto) };
   }
 
   async cancel(id: string, reason = 'cancelled with agentry runs cancel'): Promise<RunDto> {
@@ -82,9 +82,14 @@ export class LocalRunsApi implements RunsApi {
     return runDto(await app.engine.cancelRun(id, reason));
   }
 
-  async retry(id: string): Promise<RetriedRun> {
+  async retry(id: string, options: RetryOptions = {}): Promise<RetriedRun> {
     const { app } = await this.runOrThrow(id);
-    return { ...runDto(await app.engine.retryRun(id)), retry_of: id };
+    return { ...runDto(await app.engine.retryRun(id, options)), retry_of: id };
+  }
+
+  async attempts(id: string, step: string, diff?: readonly [number, number]): Promise<AttemptHistoryDto> {
+    const { app } = await this.runOrThrow(id);
+    return attemptHistoryDto(await app.engine.stepAttempts(id, step), diff);
   }
 
   async events(id: string, after = 0): Promise<EventDto[]> {

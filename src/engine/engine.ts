@@ -13,10 +13,21 @@ import { newId } from '../ids.js';
 import { Notifier } from '../queue/notifier.js';
 import type { ExecutorRegistry } from '../runtime/registry.js';
 import type { ExecutorSettings } from '../runtime/types.js';
-import type { CompiledWorkflow } from '../spec/model.js';
+import { CONTROL_KINDS, type CompiledWorkflow } from '../spec/model.js';
 import type { Store } from '../store/store.js';
 import { OutageLog } from '../store/transient.js';
-import { TERMINAL_RUN_STATUSES, type EventRecord, type RunRecord, type RunStatus, type StepRecord } from '../types.js';
+import type { TaskListQuery, TaskPage } from '../store/store.js';
+import {
+  TERMINAL_RUN_STATUSES,
+  type EventRecord,
+  type RunRecord,
+  type RunStatus,
+  type SignalRecord,
+  type StepRecord,
+  type TaskRecord,
+} from '../types.js';
+import type { Actor, TaskDecisionInput } from './tasks-api.js';
+import { assertWorkflowStep, attemptHistory, planReuse, type StepAttempt } from './reruns.js';
 import { RunTransitions, type StartRunOptions, type StartedRun } from './run-transitions.js';
 import { Scheduler } from './scheduler.js';
 import { Worker } from './worker.js';
@@ -91,11 +102,14 @@ export class Engine {
     this.transitions = new RunTransitions({
       store: o.store,
       env: o.env ?? process.env,
-      availableKinds: o.executors.kinds(),
+      availableKinds: new Set([...o.executors.kinds(), ...CONTROL_KINDS]),
       now: this.now,
       onWake: () => this.wake(),
       onFinished: (runId, status) =>
         this.worker?.abortRun(runId, new AgentryError('cancelled', `run ended ${status}`)),
+      onAbortStep: (runId, stepId) =>
+        this.worker?.abortStep(runId, stepId, new AgentryError('cancelled', `step ${stepId} was cancelled`)),
+      workflows: o.workflows,
     });
   }
 
@@ -138,6 +152,7 @@ export class Engine {
       intervalMs: this.settings.pollIntervalMs,
       now: this.now,
       workerTtlMs: this.settings.leaseTtlMs * 3,
+      workflows: this.o.workflows,
     });
     this.worker?.start();
     this.scheduler?.start();
@@ -181,18 +196,44 @@ export class Engine {
   }
 
   /**
-   * Starts a new run of a failed, cancelled or timed-out run: the same workflow spec (its
-   * snapshot), input, priority and tenant. Any other status is a `conflict`.
+   * Re-runs an ended run as a new run of the same workflow spec (its snapshot, not a newer
+   * file), input, priority and tenant, linked by `retry_of`. Steps that need not run again are
+   * reused: their output is taken over and no attempt is made (see `planReuse`).
+   *
+   * Without `fromStep` it retries from the failed step: only failed, cancelled or timed-out
+   * runs, and every step that succeeded or was skipped is reused. With `fromStep` it re-runs
+   * from that step: any ended run (a succeeded one too), and `fromStep` and the steps downstream
+   * of it run again. A run that has not ended (or a succeeded one without `fromStep`) is a
+   * `conflict`; an unknown `fromStep` is `invalid_request`.
    */
-  async retryRun(runId: string): Promise<RunRecord> {
+  async retryRun(runId: string, options: { fromStep?: string } = {}): Promise<RunRecord> {
+    const { fromStep } = options;
     const old = await this.getRun(runId);
-    if (!RETRYABLE_RUN_STATUSES.has(old.status)) {
-      throw new AgentryError('conflict', `run ${old.id} is ${old.status}; only failed, cancelled or timed_out runs can be retried`, {
+    const wf = this.transitions.workflowOf(old);
+    if (fromStep !== undefined) assertWorkflowStep(wf, fromStep, 'invalid_request');
+    if (fromStep === undefined && !RETRYABLE_RUN_STATUSES.has(old.status)) {
+      throw new AgentryError('conflict', `run ${old.id} is ${old.status}; only failed, cancelled or timed_out runs can be retried (re-run a succeeded run from a step with from_step)`, {
         details: { status: old.status },
       });
     }
-    const started = await this.transitions.create(this.transitions.workflowOf(old), old.input, { priority: old.priority, tenantId: old.tenantId });
+    if (fromStep !== undefined && !TERMINAL_RUN_STATUSES.has(old.status)) {
+      throw new AgentryError('conflict', `run ${old.id} is ${old.status}; only a run that has ended can be re-run from a step`, {
+        details: { status: old.status },
+      });
+    }
+    const reuse = planReuse(wf, await this.o.store.getSteps(old.id), fromStep);
+    const started = await this.transitions.create(wf, old.input, { priority: old.priority, tenantId: old.tenantId, retryOf: old.id, reuse });
     return started.run;
+  }
+
+  /**
+   * The attempts of one step in this run and in the runs it re-ran (following `retry_of` back),
+   * oldest first, each with the id of the run that made it: a step a re-run reused shows the
+   * attempts of the run it was taken from. `not_found` for an unknown run or a step the run
+   * does not have.
+   */
+  async stepAttempts(runId: string, stepId: string): Promise<StepAttempt[]> {
+    return attemptHistory(this.o.store, await this.getRun(runId), stepId);
   }
 
   /** The run and its steps, in the workflow's order (dependencies first). */
@@ -202,6 +243,43 @@ export class Engine {
     const steps = await this.o.store.getSteps(runId);
     steps.sort((a, b) => (order.get(a.stepId) ?? Infinity) - (order.get(b.stepId) ?? Infinity));
     return { run, steps };
+  }
+
+  // ---- human tasks and signals (see tasks.ts) ----
+
+  listTasks(query: TaskListQuery): Promise<TaskPage> {
+    return this.o.store.listTasks(query);
+  }
+
+  async getTask(taskId: string): Promise<TaskRecord> {
+    const task = await this.o.store.getTask(taskId);
+    if (!task) throw new AgentryError('not_found', `task ${taskId} not found`);
+    return task;
+  }
+
+  /**
+   * Decides an open task and resumes its run. Errors: `not_found`; `forbidden` (the actor
+   * holds neither the task's role nor is an assignee); `invalid_request` (form data fails
+   * the form schema; a decision the task does not take); `resource_locked` (another decision
+   * is being applied); `conflict` (already decided, expired or cancelled).
+   */
+  completeTask(taskId: string, input: TaskDecisionInput, actor: Actor): Promise<TaskRecord> {
+    return this.transitions.completeTask(taskId, input, actor);
+  }
+
+  /**
+   * Delivers signal `name` with `payload` to a run: a `wait` step for it resumes. Sending the
+   * same signal again changes nothing (`duplicate: true`); with another payload it is a
+   * `conflict`. `not_found` for an unknown run, `invalid_request` when no step of the run
+   * waits for `name`, `conflict` when the run has ended.
+   */
+  sendSignal(runId: string, name: string, payload: unknown): Promise<{ signal: SignalRecord; duplicate: boolean }> {
+    return this.transitions.sendSignal(runId, name, payload);
+  }
+
+  /** Child runs started by this run's `workflow:` steps. */
+  childRuns(runId: string): Promise<RunRecord[]> {
+    return this.o.store.childRuns(runId);
   }
 
   async cancelRun(runId: string, reason?: string): Promise<RunRecord> {

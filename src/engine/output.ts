@@ -14,7 +14,7 @@ export function formatSchemaErrors(errors: ErrorObject[] | null | undefined): st
 }
 
 /** Throws `error` (with the validation messages in details) when `value` does not match `schema`. */
-export function assertMatches(schema: JsonSchema, value: unknown, code: 'output_invalid' | 'input_invalid', what: string): void {
+export function assertMatches(schema: JsonSchema, value: unknown, code: 'output_invalid' | 'input_invalid' | 'invalid_request', what: string): void {
   let validate = compiled.get(schema);
   if (!validate) {
     validate = ajv.compile(schema);

@@ -3,15 +3,25 @@
  * says: wake workers when work became due, abort local work of a run that ended.
  */
 import { AgentryError, type ErrorInfo } from '../errors.js';
-import { compileWorkflow, specHash } from '../spec/index.js';
+import { compileWorkflow, evaluateExpression, specHash } from '../spec/index.js';
 import type { CompiledWorkflow, StepKind } from '../spec/model.js';
 import type { StepResult } from '../runtime/types.js';
-import { IdempotencyKeyUsed, type IdempotencyRecord, type RunTx, type Store, type WithRunOptions } from '../store/store.js';
+import {
+  IdempotencyKeyUsed,
+  type IdempotencyRecord,
+  type NewRun,
+  type NewStep,
+  type RunTx,
+  type Store,
+  type WithRunOptions,
+} from '../store/store.js';
 import { newId } from '../ids.js';
-import { TERMINAL_RUN_STATUSES, type AttemptKey, type RunRecord, type RunStatus } from '../types.js';
+import { TERMINAL_RUN_STATUSES, type AttemptKey, type RunRecord, type RunStatus, type SignalRecord, type StepRecord, type TaskRecord } from '../types.js';
+import type { Actor, TaskDecisionInput } from './tasks-api.js';
 import {
   advance,
   completeStep,
+  controlOps,
   expireLease,
   failStep,
   finishRun,
@@ -20,7 +30,10 @@ import {
   type TransitionContext,
   type TransitionEffects,
 } from './transitions.js';
+import { deliverSignal } from './control.js';
+import { newRunRecord, newSteps } from './new-run.js';
 import { assertMatches } from './output.js';
+import { checkDecision, decideTask, mayDecide, TASK_LOCK_TTL_MS } from './tasks.js';
 
 export interface RunTransitionsOptions {
   store: Store;
@@ -31,6 +44,10 @@ export interface RunTransitionsOptions {
   onWake: () => void;
   /** A run reached a terminal status. */
   onFinished: (runId: string, status: RunStatus) => void;
+  /** The running attempt of one step must stop (an item of a map that failed). */
+  onAbortStep: (runId: string, stepId: string) => void;
+  /** The project's workflows (what `workflow:` steps start). */
+  workflows: ReadonlyMap<string, CompiledWorkflow>;
 }
 
 export interface StartRunOptions {
@@ -38,6 +55,13 @@ export interface StartRunOptions {
   priority?: number;
   /** Starting again with the same key returns the first run instead of a new one. */
   idempotencyKey?: string;
+  /** The run this one re-runs: recorded as `retry_of`. */
+  retryOf?: string;
+  /**
+   * Steps to take over from an earlier run instead of running them again (a re-run): each is
+   * created `succeeded` (or `skipped`) with the earlier output, and a `step.reused` event.
+   */
+  reuse?: ReadonlyMap<string, StepRecord>;
 }
 
 export interface StartedRun {
@@ -89,38 +113,31 @@ export class RunTransitions {
     }
     if (wf.inputSchema) assertMatches(wf.inputSchema, input, 'input_invalid', 'run input');
     const now = this.o.now();
-    const id = newId('run', now);
+    const run = newRunRecord(wf, input, now, { tenantId, priority, retryOf: options.retryOf ?? null });
     this.compiled.set(wf.hash, wf);
-    const run = {
-      id,
-      tenantId,
-      workflow: wf.name,
-      specHash: wf.hash,
-      spec: wf.spec,
-      status: 'queued' as const,
-      input: input ?? null,
-      output: null,
-      error: null,
-      priority,
-      createdAt: now,
-      startedAt: null,
-      finishedAt: null,
-      deadlineAt: wf.deadlineMs === undefined ? null : now + wf.deadlineMs,
-    };
-    const steps = wf.order.map((stepId) => ({ runId: id, stepId, kind: wf.steps.get(stepId)!.kind, status: 'pending' as const }));
+    const steps = newSteps(wf, run.id, options.reuse);
+    const id = run.id;
     const effects = newEffects();
     try {
       const created = await this.o.store.createRun(
         run,
         steps,
         async (tx) => {
-          await tx.appendEvent('run.created', { workflow: wf.name, spec_hash: wf.hash, priority });
-          await advance(tx, { wf, env: this.o.env, now }, effects);
+          await tx.appendEvent('run.created', {
+            workflow: wf.name,
+            spec_hash: wf.hash,
+            priority,
+            ...(options.retryOf ? { retry_of: options.retryOf } : {}),
+          });
+          for (const step of steps) {
+            if (step.status !== 'pending') await tx.appendEvent('step.reused', { from_run: options.retryOf, status: step.status }, step.stepId);
+          }
+          await advance(tx, this.context(wf, now), effects);
           return tx.run;
         },
         key === undefined ? undefined : { key, requestHash },
       );
-      this.apply(id, effects);
+      this.apply(effects);
       return { run: created, replayed: false };
     } catch (error) {
       if (error instanceof IdempotencyKeyUsed) return this.replay(error.record, requestHash);
@@ -145,16 +162,16 @@ export class RunTransitions {
    * Claims a due step for `workerId`. Undefined when it is not due any more, or when another
    * transaction holds its run (the claim does not wait: the worker tries other work).
    */
-  startStep(runId: string, stepId: string, workerId: string, leaseExpiresAt: number): Promise<Claim | undefined> {
+  startStep(runId: string, stepId: string, workerId: string, leaseExpiresAt: number): Promise<Claim | 'handled' | undefined> {
     return this.transact(
       runId,
       async (tx, ctx, effects) => {
         const started = await startStep(tx, ctx, stepId, workerId, leaseExpiresAt, effects);
-        if (!started) return undefined;
-        const spec = ctx.wf.steps.get(stepId)!;
+        if (started === undefined || started === 'handled') return started;
+        const { spec, ...claim } = started;
         const budget = ctx.wf.spec.budget as { max_tokens?: number; max_cost_usd?: number } | undefined;
         return {
-          ...started,
+          ...claim,
           kind: spec.kind,
           workflow: ctx.wf.name,
           tenantId: tx.run.tenantId,
@@ -209,6 +226,54 @@ export class RunTransitions {
     });
   }
 
+  /** See `Engine.completeTask`. The task's resume lock is held while the decision is applied. */
+  async completeTask(taskId: string, input: TaskDecisionInput, actor: Actor): Promise<TaskRecord> {
+    const { store } = this.o;
+    const task = await store.getTask(taskId);
+    if (!task) throw new AgentryError('not_found', `task ${taskId} not found`);
+    if (!mayDecide(task, actor)) {
+      const who = [task.role && `role ${task.role}`, task.assignees && `assignees ${task.assignees.join(', ')}`].filter(Boolean).join(' or ');
+      throw new AgentryError('forbidden', `${actor.name} may not decide task ${taskId} (it is for ${who})`);
+    }
+    checkDecision(task, input);
+    const owner = newId('lck');
+    const lock = await store.lockTask(taskId, owner, this.o.now() + TASK_LOCK_TTL_MS);
+    if (lock === 'missing') throw new AgentryError('not_found', `task ${taskId} not found`);
+    if (lock === 'decided') {
+      const now = await store.getTask(taskId);
+      throw new AgentryError('conflict', `task ${taskId} is ${now?.status ?? 'gone'}; it cannot be decided again`, { details: { status: now?.status } });
+    }
+    if (lock === 'locked') {
+      throw new AgentryError('resource_locked', `another decision on task ${taskId} is being applied; try again shortly`, {
+        details: { lock: `task:${taskId}` },
+      });
+    }
+    try {
+      const decided = await this.transact(task.runId, (tx, ctx, effects) => decideTask(tx, ctx, taskId, input, actor, controlOps(ctx, effects)));
+      if (!decided) throw new AgentryError('not_found', `run ${task.runId} of task ${taskId} not found`);
+      return decided;
+    } finally {
+      await store.unlockTask(taskId, owner).catch(() => undefined);
+    }
+  }
+
+  /** See `Engine.sendSignal`. */
+  async sendSignal(runId: string, name: string, payload: unknown): Promise<{ signal: SignalRecord; duplicate: boolean }> {
+    const sent = await this.transact(runId, (tx, ctx, effects) => deliverSignal(tx, ctx, name, payload, controlOps(ctx, effects)));
+    if (!sent) throw new AgentryError('not_found', `run ${runId} not found`);
+    return sent;
+  }
+
+  private context(wf: CompiledWorkflow, now: number): TransitionContext {
+    return {
+      wf,
+      env: this.o.env,
+      now,
+      workflowNamed: (name) => this.o.workflows.get(name),
+      workflowOf: (run) => this.workflowOf(run),
+    };
+  }
+
   private async transact<T>(
     runId: string,
     fn: (tx: RunTx, ctx: TransitionContext, effects: TransitionEffects) => Promise<T>,
@@ -219,16 +284,17 @@ export class RunTransitions {
       runId,
       (tx) => {
         effects = newEffects(); // a retried transaction starts over
-        return fn(tx, { wf: this.workflowOf(tx.run), env: this.o.env, now: this.o.now() }, effects);
+        return fn(tx, this.context(this.workflowOf(tx.run), this.o.now()), effects);
       },
       options,
     );
-    this.apply(runId, effects);
+    this.apply(effects);
     return result;
   }
 
-  private apply(runId: string, effects: TransitionEffects): void {
+  private apply(effects: TransitionEffects): void {
     if (effects.wake) this.o.onWake();
-    if (effects.finished) this.o.onFinished(runId, effects.finished);
+    for (const [runId, status] of effects.finished) this.o.onFinished(runId, status);
+    for (const { runId, stepId } of effects.aborted) this.o.onAbortStep(runId, stepId);
   }
 }

@@ -1,22 +1,38 @@
 /**
- * The scheduler's periodic sweeps: leases that lapsed (a worker died or hung) and runs
- * past their deadline. Safe to run in several processes at once: each fix is a guarded
- * transition that applies once.
+ * The scheduler's periodic sweeps: leases that lapsed (a worker died or hung), runs past
+ * their deadline, and workflow schedules that are due (see schedules.ts). Safe to run in
+ * several processes at once: each fix is a guarded transition that applies once, and each
+ * schedule tick starts one run whichever process gets to it.
  */
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
+import type { CompiledWorkflow } from '../spec/model.js';
 import type { Store } from '../store/store.js';
 import { OutageLog } from '../store/transient.js';
 import type { RunTransitions } from './run-transitions.js';
+import { fireDueSchedules, syncSchedules, type FireReport } from './schedules.js';
 
 export interface SchedulerOptions {
   store: Store;
   transitions: RunTransitions;
   logger: Logger;
+  /** Longest pause between sweeps (shorter when a schedule's next tick comes sooner). */
   intervalMs: number;
   now: () => number;
   /** Workers whose heartbeat is older than this are forgotten. */
   workerTtlMs: number;
+  /**
+   * The project's workflows: their `schedule:`s are synced into the store on the first sweep
+   * and fired when due. Without it, this scheduler fires no schedules.
+   */
+  workflows?: ReadonlyMap<string, CompiledWorkflow>;
+}
+
+export interface SweepReport {
+  expired: number;
+  timedOut: number;
+  /** Schedule ticks handled by this sweep (undefined without `workflows`). */
+  schedules: FireReport | undefined;
 }
 
 const BATCH = 100;
@@ -34,6 +50,10 @@ export class Scheduler {
   private timer: NodeJS.Timeout | undefined;
   private sweeping: Promise<void> | undefined;
   private readonly outage: OutageLog;
+  /** The schedules were synced with `workflows` (once per scheduler; retried until it works). */
+  private synced = false;
+  /** When the next schedule tick is due, as the last sweep saw it. */
+  private nextTickAt: number | null = null;
 
   constructor(private readonly o: SchedulerOptions) {
     this.outage = new OutageLog(o.logger, 'scheduler sweep');
@@ -49,7 +69,7 @@ export class Scheduler {
           (error: unknown) => this.outage.failed(error),
         )
         .finally(() => {
-          if (this.timer !== undefined) this.timer = setTimeout(tick, this.o.intervalMs);
+          if (this.timer !== undefined) this.timer = setTimeout(tick, this.delay());
         });
     };
     this.timer = setTimeout(tick, 0);
@@ -61,9 +81,20 @@ export class Scheduler {
     await this.sweeping;
   }
 
-  /** One pass over lapsed leases and overdue runs. */
-  async sweep(): Promise<{ expired: number; timedOut: number }> {
+  /**
+   * Until the next sweep: the interval, or less when a schedule ticks sooner (so a
+   * per-second cron fires on time). A failed sweep waits the whole interval.
+   */
+  private delay(): number {
+    const { intervalMs, now } = this.o;
+    if (this.nextTickAt === null) return intervalMs;
+    return Math.min(intervalMs, Math.max(1, this.nextTickAt - now()));
+  }
+
+  /** One pass over lapsed leases, overdue runs and due schedules. */
+  async sweep(): Promise<SweepReport> {
     const { store, transitions, now } = this.o;
+    this.nextTickAt = null;
     await this.forgetDeadWorkers();
     let expired = 0;
     for (const lease of await store.expiredLeases(now(), BATCH)) {
@@ -79,7 +110,20 @@ export class Scheduler {
         this.o.logger.warn({ run_id: runId }, 'run timed out');
       }
     }
-    return { expired, timedOut };
+    return { expired, timedOut, schedules: await this.fireSchedules() };
+  }
+
+  private async fireSchedules(): Promise<FireReport | undefined> {
+    const { store, transitions, logger, workflows, now } = this.o;
+    if (workflows === undefined) return undefined;
+    if (!this.synced) {
+      const { saved, deleted } = await syncSchedules(store, workflows, now());
+      this.synced = true;
+      if (saved.length + deleted.length > 0) logger.info({ saved, deleted }, 'schedules synced with the project');
+    }
+    const report = await fireDueSchedules({ store, transitions, workflows, logger }, now());
+    this.nextTickAt = report.nextDueAt;
+    return report;
   }
 
   /**

@@ -24,3 +24,8 @@ export function buildScope(
   for (const step of steps) stepScope[step.stepId] = { output: step.output, status: step.status };
   return { input: run.input, steps: stepScope, run: { id: run.id, workflow: run.workflow }, env: declared };
 }
+
+/** The scope of one item of a `for_each` step: `item` and `index` added. */
+export function itemScope(scope: TemplateScope, item: unknown, index: number): TemplateScope {
+  return { ...scope, item, index };
+}

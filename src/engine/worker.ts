@@ -117,6 +117,11 @@ export class Worker {
     clearInterval(this.heartbeat);
   }
 
+  /** Aborts this worker's running attempt of one step (e.g. an item of a map that failed). */
+  abortStep(runId: string, stepId: string, reason: AgentryError): void {
+    this.inflight.get(keyOf({ runId, stepId }))?.controller.abort(reason);
+  }
+
   /** Aborts this worker's running attempts of a run (it was cancelled or ended). */
   abortRun(runId: string, reason: AgentryError): void {
     for (const f of this.inflight.values()) if (f.key.runId === runId) f.controller.abort(reason);
@@ -161,6 +166,7 @@ export class Worker {
     const { transitions, workerId, now, leaseTtlMs } = this.o;
     const claim = await transitions.startStep(runId, stepId, workerId, now() + leaseTtlMs);
     if (!claim) return false;
+    if (claim === 'handled') return true; // carried out (or parked) by the engine itself
     const controller = new AbortController();
     const entry: InFlight = { key: claim.key, controller, done: Promise.resolve() };
     this.inflight.set(keyOf(claim.key), entry);

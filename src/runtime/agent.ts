@@ -6,6 +6,11 @@
  * Output: the final answer (JSON when the agent declares `output.schema`) is checked against
  * the schema with reserved fields (`_rationale`, `_flags`, `_confidence`) set aside; a failing
  * answer goes back to the model with the errors for up to `repair_attempts` more turns.
+ *
+ * People in the loop (agent-review.ts): a tool call that needs approval suspends the step with a
+ * `tool_approval` task and is made (or refused) when the step runs again with the decision; the
+ * journal replays the turns before it. A valid answer below `confidence_threshold` is returned
+ * with a `review`, and the engine holds it for a person.
  */
 import { createHash } from 'node:crypto';
 import { AgentryError, toAgentryError } from '../errors.js';
@@ -14,7 +19,9 @@ import type { CallContext, ChatMessage, ChatRequest, ChatResponse, ToolDefinitio
 import { renderTemplate } from '../spec/index.js';
 import type { AgentSpec } from '../spec/schemas.js';
 import type { ToolHub } from '../tools/hub.js';
+import type { OnReject } from '../tools/config.js';
 import { toolText } from '../tools/result.js';
+import { approvalOutcome, confidenceReview, decisionFor, toolCallKey, type GatedCall } from './agent-review.js';
 import type { StepContext, StepExecutor, StepJournal, StepResult } from './types.js';
 
 /** What the loop needs of the gateway (the in-process `Gateway`, or a client of a remote one). */
@@ -27,6 +34,19 @@ export interface AgentTools {
   toolsFor(allow: readonly string[], options: { signal?: AbortSignal }): Promise<ToolDefinition[]>;
   /** Calls the tool behind a function name; `tool_not_allowed` outside `allow`. Returns text for the model. */
   call(functionName: string, args: Record<string, unknown>, allow: readonly string[], options: { signal?: AbortSignal }): Promise<string>;
+  /**
+   * The tool behind a function name when its server's `require_approval` covers it; undefined
+   * when its calls need no approval, or when it names no allowed tool (the call then fails on its
+   * own). Without this method no call needs approval.
+   */
+  approvalFor?(functionName: string, allow: readonly string[]): ApprovalTarget | undefined;
+}
+
+/** A tool whose calls need a person's approval, and what a refusal does (the server's `on_reject`). */
+export interface ApprovalTarget {
+  server: string;
+  tool: string;
+  onReject: OnReject;
 }
 
 export interface AgentExecutorOptions {
@@ -80,13 +100,12 @@ export function createAgentExecutor(options: AgentExecutorOptions): StepExecutor
       if (typeof config !== 'string') throw new AgentryError('invalid_request', 'agent: must name an agent');
       const agent = options.agents.get(config);
       if (!agent) throw new AgentryError('invalid_request', `agent '${config}' is not defined in agents/`);
-      const output = await runAgent(agent, ctx, options);
-      return { kind: 'output', output };
+      return runAgent(agent, ctx, options);
     },
   };
 }
 
-async function runAgent(agent: AgentSpec, ctx: StepContext, options: AgentExecutorOptions): Promise<unknown> {
+async function runAgent(agent: AgentSpec, ctx: StepContext, options: AgentExecutorOptions): Promise<StepResult> {
   const journal = ctx.journal ?? memoryJournal();
   const recorded = new Map((await journal.load()).map((e) => [e.key, e.data]));
   const scope = { input: ctx.input ?? null, steps: {}, run: { id: ctx.runId, workflow: ctx.workflow }, env: {} };
@@ -137,11 +156,15 @@ async function runAgent(agent: AgentSpec, ctx: StepContext, options: AgentExecut
     messages.push({ role: 'assistant', content: message.content, ...(message.tool_calls?.length ? { tool_calls: message.tool_calls } : {}) });
 
     if (message.tool_calls?.length) {
+      // In order, one at a time: a call that waits for approval parks the step, and the calls
+      // after it wait with it (each gets its own task when its turn comes).
       for (const toolCall of message.tool_calls) {
-        const toolKey = `tool:${turn}:${toolCall.id}`;
+        const toolKey = toolCallKey(turn, toolCall.id);
         let result = recorded.get(toolKey) as string | undefined;
         if (result === undefined) {
-          result = await callTool(options.tools, toolCall.function.name, toolCall.function.arguments, allow, ctx.signal);
+          const done = await runToolCall(options.tools, { key: toolKey, turn, agent: agent.name, name: toolCall.function.name, rawArgs: toolCall.function.arguments, allow }, ctx);
+          if (done.kind === 'suspend') return done;
+          result = done.result;
           await journal.append({ key: toolKey, data: result });
         }
         messages.push({ role: 'tool', tool_call_id: toolCall.id, content: result });
@@ -151,7 +174,12 @@ async function runAgent(agent: AgentSpec, ctx: StepContext, options: AgentExecut
 
     const answer = parseAnswer(textOf(message.content), schema !== undefined);
     const problem = answer.error ?? (schema ? schemaProblem(schema, answer.value) : undefined);
-    if (problem === undefined) return answer.value;
+    if (problem === undefined) {
+      const review = confidenceReview(agent, answer.value);
+      if (review === undefined) return { kind: 'output', output: answer.value };
+      ctx.logger.info({ turn, title: review.title }, 'agent output held for review');
+      return { kind: 'output', output: answer.value, review };
+    }
     if (repairsUsed >= repairs) {
       throw new AgentryError('output_invalid', `agent ${agent.name}: ${problem} (after ${repairsUsed} repair turn${repairsUsed === 1 ? '' : 's'})`, {
         details: { answer: textOf(message.content).slice(0, 2000) },
@@ -172,23 +200,66 @@ function schemaProblem(schema: Record<string, unknown>, value: unknown): string 
   }
 }
 
-/** A tool's answer for the model; a refused or failing call is told to the model, not thrown. */
-async function callTool(
+/** A tool call the model asked for, where it stands in the loop. */
+interface PendingCall {
+  /** Its journal key, `tool:<turn>:<call id>`. */
+  key: string;
+  turn: number;
+  agent: string;
+  /** The function name (`<server>__<tool>`). */
+  name: string;
+  rawArgs: string;
+  allow: readonly string[];
+}
+
+/**
+ * Runs one tool call: its result for the model, or — when the call needs approval and no
+ * decision is recorded for it yet — the suspension that asks for one. A reviewer's refusal is
+ * told to the model (`on_reject: recover`) or fails the step `tool_rejected` (`fail`).
+ */
+async function runToolCall(
   tools: AgentTools | undefined,
-  name: string,
-  rawArgs: string,
-  allow: readonly string[],
-  signal: AbortSignal,
-): Promise<string> {
-  if (!tools) return JSON.stringify({ error: `no tool servers are configured; '${name}' cannot be called` });
-  let args: Record<string, unknown>;
+  call: PendingCall,
+  ctx: StepContext,
+): Promise<{ kind: 'result'; result: string } | Extract<StepResult, { kind: 'suspend' }>> {
+  if (!tools) return { kind: 'result', result: JSON.stringify({ error: `no tool servers are configured; '${call.name}' cannot be called` }) };
+  const args = parseArguments(call.rawArgs);
+  if (typeof args === 'string') return { kind: 'result', result: JSON.stringify({ error: `invalid arguments for ${call.name}: ${args}` }) };
+  const target = tools.approvalFor?.(call.name, call.allow);
+  if (target !== undefined) {
+    const gated: GatedCall = { key: call.key, server: target.server, tool: target.tool, args, agent: call.agent, turn: call.turn, onReject: target.onReject };
+    const outcome = approvalOutcome(gated, decisionFor(ctx.state, call.key));
+    const where = { key: call.key, server: target.server, tool: target.tool };
+    switch (outcome.action) {
+      case 'ask':
+        ctx.logger.info(where, 'agent tool call awaits approval');
+        return { kind: 'suspend', until: null, state: { awaiting: call.key }, task: outcome.task };
+      case 'fail':
+        throw outcome.error;
+      case 'refuse':
+        ctx.logger.info(where, 'agent tool call refused by a reviewer; the agent goes on');
+        return { kind: 'result', result: outcome.result };
+      case 'call':
+        ctx.logger.info({ ...where, by: outcome.by }, 'agent tool call approved');
+        break;
+    }
+  }
+  return { kind: 'result', result: await callTool(tools, call.name, args, call.allow, ctx.signal) };
+}
+
+/** The call's arguments as an object, or what is wrong with them. */
+function parseArguments(rawArgs: string): Record<string, unknown> | string {
   try {
     const parsed: unknown = rawArgs.trim() === '' ? {} : JSON.parse(rawArgs);
-    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('arguments must be a JSON object');
-    args = parsed as Record<string, unknown>;
+    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return 'arguments must be a JSON object';
+    return parsed as Record<string, unknown>;
   } catch (error) {
-    return JSON.stringify({ error: `invalid arguments for ${name}: ${(error as Error).message}` });
+    return (error as Error).message;
   }
+}
+
+/** A tool's answer for the model; a refused or failing call is told to the model, not thrown. */
+async function callTool(tools: AgentTools, name: string, args: Record<string, unknown>, allow: readonly string[], signal: AbortSignal): Promise<string> {
   try {
     return await tools.call(name, args, allow, { signal });
   } catch (error) {
@@ -206,6 +277,16 @@ export function hubTools(hub: ToolHub): AgentTools {
     async call(name, args, allow, options) {
       const { server, tool } = hub.resolve(name, allow);
       return toolText(await hub.callTool(server, tool, args, options));
+    },
+    approvalFor(name, allow) {
+      let resolved;
+      try {
+        resolved = hub.resolve(name, allow);
+      } catch {
+        return undefined; // not an allowed tool: the call is refused with tool_not_allowed, nobody is asked
+      }
+      const rule = hub.approvalRule(resolved.server, resolved.tool);
+      return rule === undefined ? undefined : { ...resolved, onReject: rule.onReject };
     },
   };
 }

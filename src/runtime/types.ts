@@ -49,10 +49,51 @@ export interface ExecutorSettings {
   };
 }
 
+/**
+ * A task an executor asks a person to decide (an agent's tool call that needs approval, an
+ * output below its confidence threshold). The engine creates it in the transaction that
+ * records the result.
+ */
+export interface TaskRequest {
+  kind: 'tool_approval' | 'review';
+  /**
+   * Names the question within the step (e.g. `tool:3:call_ab12`). The decision is handed back
+   * to the executor in `state.decisions[key]` when the step runs again.
+   */
+  key: string;
+  title: string;
+  instructions?: string;
+  /** What the reviewer sees: the tool and its arguments, the output and its confidence, … */
+  context: unknown;
+  /** Role that may decide (default: anyone with `tasks:write`). */
+  role?: string;
+}
+
+/** A person's decision on a task, as an executor reads it from `state.decisions[key]`. */
+export interface TaskDecisionRecord {
+  decision: 'approve' | 'reject' | 'submit';
+  data?: unknown;
+  comment?: string;
+  by: string;
+}
+
 export type StepResult =
-  | { kind: 'output'; output: unknown; meta?: StepMeta }
-  /** Park the step without holding a worker until `until` (epoch ms), then execute again with `state`. */
-  | { kind: 'suspend'; until: number; state: unknown };
+  | {
+      kind: 'output';
+      output: unknown;
+      meta?: StepMeta;
+      /**
+       * Hold the output for a person's review (a `review` task) instead of succeeding: approve
+       * keeps it, submit replaces it with `data.output`, reject fails the step.
+       */
+      review?: Omit<TaskRequest, 'kind' | 'key'>;
+    }
+  /**
+   * Park the step without holding a worker until `until` (epoch ms; null: until a task is
+   * decided), then execute again with `state`. With `task`, a task is created; its decision
+   * makes the step due at once, with the decision in `state.decisions[task.key]`.
+   */
+  | { kind: 'suspend'; until: number | null; state: unknown; task?: TaskRequest };
 
 export interface StepExecutor {
   readonly kind: StepKind;

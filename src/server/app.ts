@@ -30,7 +30,10 @@ import { gatewayRoutes } from './routes/gateway.js';
 import { healthRoutes } from './routes/health.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { runRoutes } from './routes/runs.js';
+import { scheduleRoutes } from './routes/schedules.js';
+import { signalRoutes } from './routes/signals.js';
 import { specRoutes } from './routes/specs.js';
+import { taskRoutes } from './routes/tasks.js';
 import { toolRoutes } from './routes/tools.js';
 import { usageRoutes } from './routes/usage.js';
 import { workflowRoutes } from './routes/workflows.js';
@@ -255,6 +258,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   if (groups.has('api')) {
     workflowRoutes(table, deps);
     runRoutes(table, deps);
+    scheduleRoutes(table, deps);
+    signalRoutes(table, deps);
+    taskRoutes(table, deps);
     specRoutes(table);
     toolRoutes(table, deps);
   }
@@ -275,7 +281,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
         ...(def.scope === null ? {} : { description: `Requires scope \`${def.scope}\`.` }),
         response: { ...(def.schema.response as Record<string, unknown> | undefined), ...problemResponses([...commonErrors(def), ...def.errors]) },
       },
-      handler: (request, reply) => def.handler(request as never, reply, principals.get(request) ?? { name: 'anonymous', scopes: new Set() }),
+      handler: (request, reply) => def.handler(request as never, reply, principals.get(request) ?? { name: 'anonymous', scopes: new Set(), roles: [] }),
     });
   }
   return app;

@@ -53,6 +53,11 @@ export interface Principal {
   name: string;
   scopes: ReadonlySet<Scope>;
   /**
+   * The key's grants as configured (roles and raw scopes): who may decide a human task is
+   * matched against these (a task's `role:`), not against scopes.
+   */
+  roles: readonly string[];
+  /**
    * The tenant a key is scoped to. Bootstrap keys (`AGENTRY_API_KEYS`) are the deployment's own
    * and have none: they act in the default tenant (`DEFAULT_TENANT`) and read every tenant.
    */
@@ -154,7 +159,8 @@ export function authSettings(options: { enabled: boolean; host: string; apiKeys:
   return { enabled: true, keys };
 }
 
-const ANONYMOUS: Principal = { name: 'anonymous', scopes: new Set(SCOPES) };
+/** Who a request is with auth off (a loopback dev server): the operator of the machine, so `admin`. */
+const ANONYMOUS: Principal = { name: 'anonymous', scopes: new Set(SCOPES), roles: ['admin'] };
 
 /** The key in `Authorization: Bearer <key>` or `X-Api-Key: <key>`, if any. */
 export function presentedKey(headers: Record<string, string | string[] | undefined>): string | undefined {
@@ -185,5 +191,5 @@ export function authorize(settings: AuthSettings, headers: Record<string, string
   if (!found.scopes.has(scope)) {
     throw new AgentryError('forbidden', `missing required scope: ${scope}`, { details: { required_scope: scope, principal: found.name } });
   }
-  return { name: found.name, scopes: found.scopes };
+  return { name: found.name, scopes: found.scopes, roles: found.grants };
 }

@@ -4,7 +4,9 @@
  * snake_case; times are ISO 8601 strings.
  */
 import { Type, type Static } from 'typebox';
-import { RUN_STATUSES, STEP_STATUSES, type EventRecord, type RunRecord, type StepRecord } from '../types.js';
+import { AgentryError } from '../errors.js';
+import { diffValues } from '../engine/reruns.js';
+import { ATTEMPT_STATUSES, RUN_STATUSES, STEP_STATUSES, type AttemptRecord, type EventRecord, type RunRecord, type StepRecord } from '../types.js';
 
 const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) => Type.Union([schema, Type.Null()]);
 const Time = Type.String({ format: 'date-time' });
@@ -33,6 +35,13 @@ export const RunSchema = Type.Object(
     deadline_at: Nullable(Time),
     updated_at: Time,
     last_event_seq: Type.Integer(),
+    retry_of: Nullable(Type.String({ description: 'The run this one re-runs (POST /v1/runs/{id}/retry), if any' })),
+    parent: Nullable(
+      Type.Object(
+        { run_id: Type.String(), step_id: Type.String() },
+        { description: 'The run and `workflow:` step that started this run as a child, if any' },
+      ),
+    ),
   },
   { title: 'Run' },
 );
@@ -62,10 +71,21 @@ export const RunUsageSchema = Type.Object(
   { title: 'RunUsage', description: "The run's LLM usage from the gateway's ledger" },
 );
 
+export const ChildRunSchema = Type.Object(
+  {
+    id: Type.String(),
+    workflow: Type.String(),
+    status: Type.Enum([...RUN_STATUSES]),
+    step_id: Type.String({ description: 'The step of the parent run that started it' }),
+  },
+  { title: 'ChildRun' },
+);
+
 export const RunDetailSchema = Type.Object(
   {
     ...RunSchema.properties,
     steps: Type.Array(StepSchema),
+    children: Type.Array(ChildRunSchema, { description: "Runs started by this run's `workflow:` steps, oldest first" }),
     // Optional in the type because the CLI's local mode builds this shape too; the API always sends it.
     usage: Type.Optional(RunUsageSchema),
   },
@@ -103,7 +123,13 @@ export function runDto(run: RunRecord): RunDto {
     deadline_at: iso(run.deadlineAt),
     updated_at: new Date(run.updatedAt).toISOString(),
     last_event_seq: run.eventSeq,
+    retry_of: run.retryOf,
+    parent: run.parentRunId === null ? null : { run_id: run.parentRunId, step_id: run.parentStepId ?? '' },
   };
+}
+
+export function childRunDto(run: RunRecord): Static<typeof ChildRunSchema> {
+  return { id: run.id, workflow: run.workflow, status: run.status, step_id: run.parentStepId ?? '' };
 }
 
 export function stepDto(step: StepRecord): Static<typeof StepSchema> {
@@ -124,4 +150,80 @@ export function stepDto(step: StepRecord): Static<typeof StepSchema> {
 
 export function eventDto(event: EventRecord): EventDto {
   return { seq: event.seq, type: event.type, step_id: event.stepId, at: new Date(event.at).toISOString(), data: event.data };
+}
+
+export const AttemptSchema = Type.Object(
+  {
+    run_id: Type.String({ description: 'The run that made the attempt (this run or one it re-ran)' }),
+    attempt: Type.Integer({ description: 'Number of the attempt within its run, from 1' }),
+    status: Type.Enum([...ATTEMPT_STATUSES]),
+    worker_id: Nullable(Type.String()),
+    input: Type.Unknown({ description: "The step's rendered configuration (and input) as the attempt ran it; secrets masked" }),
+    output: Type.Unknown(),
+    error: Nullable(ErrorInfoSchema),
+    started_at: Time,
+    finished_at: Nullable(Time),
+  },
+  { title: 'Attempt' },
+);
+export type AttemptDto = Static<typeof AttemptSchema>;
+
+export const ValueChangeSchema = Type.Object(
+  {
+    path: Type.String({ description: "JSON Pointer of the changed value ('' for the whole value)" }),
+    before: Type.Optional(Type.Unknown({ description: 'Absent when the value was added' })),
+    after: Type.Optional(Type.Unknown({ description: 'Absent when the value was removed' })),
+  },
+  { title: 'ValueChange' },
+);
+
+export const AttemptHistorySchema = Type.Object(
+  {
+    items: Type.Array(AttemptSchema, { description: 'Oldest first, across the run and the runs it re-ran' }),
+    diff: Type.Optional(
+      Type.Object(
+        {
+          from: Type.Integer({ description: '1-based position in items' }),
+          to: Type.Integer({ description: '1-based position in items' }),
+          input: Type.Array(ValueChangeSchema),
+          output: Type.Array(ValueChangeSchema),
+        },
+        { description: 'With ?diff=a,b: what changed from attempt a to attempt b' },
+      ),
+    ),
+  },
+  { title: 'AttemptHistory' },
+);
+export type AttemptHistoryDto = Static<typeof AttemptHistorySchema>;
+
+export function attemptDto(attempt: AttemptRecord): AttemptDto {
+  return {
+    run_id: attempt.runId,
+    attempt: attempt.attempt,
+    status: attempt.status,
+    worker_id: attempt.workerId,
+    input: attempt.input,
+    output: attempt.output,
+    error: attempt.error,
+    started_at: new Date(attempt.startedAt).toISOString(),
+    finished_at: iso(attempt.finishedAt),
+  };
+}
+
+/**
+ * A step's attempt history, and with `diff` (1-based positions in it) what changed in input and
+ * output between the two attempts. A position outside the history is `invalid_request`.
+ */
+export function attemptHistoryDto(attempts: readonly AttemptRecord[], diff?: readonly [number, number]): AttemptHistoryDto {
+  const items = attempts.map(attemptDto);
+  if (diff === undefined) return { items };
+  const [from, to] = diff;
+  const a = items[from - 1];
+  const b = items[to - 1];
+  if (from < 1 || to < 1 || !a || !b) {
+    throw new AgentryError('invalid_request', `diff=${from},${to}: positions must be from 1 to ${items.length} (the step has ${items.length} attempt${items.length === 1 ? '' : 's'})`, {
+      details: { attempts: items.length },
+    });
+  }
+  return { items, diff: { from, to, input: diffValues(a.input, b.input), output: diffValues(a.output, b.output) } };
 }

@@ -3,6 +3,7 @@
  * cannot express (step kinds, references, expressions, cycles), then the compiled model.
  */
 import { createHash } from 'node:crypto';
+import { Cron } from 'croner';
 import { didYouMean, formatPath, hasErrors, SpecError, type Diagnostic, type PathSegment, type Problem } from './diagnostics.js';
 import { parseDuration } from './duration.js';
 import { checkExpression, expressionReferences, SCOPE_VARIABLES } from './expression.js';
@@ -17,6 +18,11 @@ export interface CompileOptions {
   file?: string;
   availableKinds: ReadonlySet<StepKind>;
 }
+
+/** Items of a `for_each` step running at once, when `concurrency` is not given. */
+export const DEFAULT_MAP_CONCURRENCY = 10;
+/** Longest list a `for_each` step takes, when `max_items` is not given. */
+export const DEFAULT_MAP_MAX_ITEMS = 10_000;
 
 export const RETRY_DEFAULTS: RetryPolicy = { maxAttempts: 1, backoff: 'exponential', initialMs: 1_000, maxMs: 60_000, jitter: true };
 
@@ -68,6 +74,7 @@ export function checkWorkflow(spec: unknown, options: CompileOptions): { workflo
     steps: compiled.steps,
     order: compiled.order,
     output: wf.output,
+    concurrency: wf.concurrency,
   };
   return { workflow, problems };
 }
@@ -179,6 +186,12 @@ function compileStep(ctx: Ctx, id: string, step: StepSpec): CompiledStep {
     retry,
     timeoutMs: durationMs(ctx, step.timeout, [...base, 'timeout']) ?? durationMs(ctx, wf.defaults?.timeout, ['defaults', 'timeout']),
     outputSchema: step.output?.schema,
+    forEach: step.for_each && {
+      from: step.for_each.from,
+      concurrency: step.for_each.concurrency ?? DEFAULT_MAP_CONCURRENCY,
+      maxItems: step.for_each.max_items ?? DEFAULT_MAP_MAX_ITEMS,
+      maxFailures: step.for_each.max_failures ?? 0,
+    },
   };
 }
 
@@ -251,16 +264,36 @@ function checkSchema(ctx: Ctx, schema: unknown, path: PathSegment[]): void {
 }
 
 function checkSchedule(ctx: Ctx, cron: string, timezone: string | undefined): void {
-  const fields = cron.trim().split(/\s+/);
-  if (fields.length < 5 || fields.length > 6 || !fields.every((f) => /^[\d*/,\-A-Za-z?LW#]+$/.test(f))) {
-    ctx.problems.push({ path: ['schedule', 'cron'], message: `invalid cron expression '${cron}': expected 5 fields (minute hour day month weekday)` });
+  const path: PathSegment[] = ['schedule', 'cron'];
+  let zone = 'UTC';
+  if (timezone !== undefined) {
+    try {
+      new Intl.DateTimeFormat('en-US', { timeZone: timezone });
+      zone = timezone;
+    } catch {
+      ctx.problems.push({ path: ['schedule', 'timezone'], message: `unknown time zone '${timezone}' (use an IANA name like Europe/Berlin or UTC)` });
+    }
   }
-  if (timezone === undefined) return;
+  const pattern = cron.trim();
+  const fields = pattern === '' ? 0 : pattern.split(/\s+/).length;
+  // croner would also take 7 fields (years) or an ISO date (a one-off run): neither is a schedule.
+  if (!pattern.startsWith('@') && (fields < 5 || fields > 6)) {
+    ctx.problems.push({
+      path,
+      message: `invalid cron expression '${cron}': it has ${fields} field${fields === 1 ? '' : 's'}; expected 5 (minute hour day-of-month month day-of-week), 6 (seconds first) or a nickname like @daily`,
+    });
+    return;
+  }
+  let next: Date | null;
   try {
-    new Intl.DateTimeFormat('en-US', { timeZone: timezone });
-  } catch {
-    ctx.problems.push({ path: ['schedule', 'timezone'], message: `unknown time zone '${timezone}'` });
+    // The same mode as the scheduler (engine/schedules.ts CRON_MODE); paused: no timer.
+    next = new Cron(pattern, { timezone: zone, paused: true, mode: '5-or-6-parts' }).nextRun();
+  } catch (error) {
+    const reason = (error instanceof Error ? error.message : String(error)).replace(/^Cron(Pattern|Date)?:\s*/, '');
+    ctx.problems.push({ path, message: `invalid cron expression '${cron}': ${reason}` });
+    return;
   }
+  if (next === null) ctx.problems.push({ path, message: `cron expression '${cron}' never matches a date (like February 30), so the schedule would never run` });
 }
 
 function retryOf(ctx: Ctx, spec: RetrySpec | undefined, path: PathSegment[]): Partial<RetryPolicy> {

@@ -3,7 +3,12 @@
  * (YAML → schema check → compile) produces it; the engine never reads YAML.
  */
 
-export const STEP_KINDS = ['transform', 'http', 'sleep', 'agent', 'tool', 'human', 'workflow'] as const;
+export const STEP_KINDS = ['transform', 'http', 'sleep', 'agent', 'tool', 'human', 'wait', 'workflow'] as const;
+/**
+ * Kinds the engine carries out itself, inside its transactions, instead of handing them to an
+ * executor: they create a task, wait for a signal or start a child run.
+ */
+export const CONTROL_KINDS: ReadonlySet<StepKind> = new Set<StepKind>(['human', 'wait', 'workflow']);
 export type StepKind = (typeof STEP_KINDS)[number];
 
 export type JsonSchema = Record<string, unknown>;
@@ -35,6 +40,18 @@ export interface CompiledStep {
   retry: RetryPolicy;
   timeoutMs: number | undefined;
   outputSchema: JsonSchema | undefined;
+  /** `for_each:`: the step runs once per item of the list `from` gives. */
+  forEach: ForEachPolicy | undefined;
+}
+
+export interface ForEachPolicy {
+  /** CEL expression giving the list. */
+  from: string;
+  /** Items running at once. */
+  concurrency: number;
+  maxItems: number;
+  /** Failed items tolerated; one more fails the step. */
+  maxFailures: number;
 }
 
 export interface CompiledWorkflow {
@@ -57,6 +74,8 @@ export interface CompiledWorkflow {
   order: string[];
   /** `output:` with templates unrendered; undefined means the run output is all step outputs. */
   output: unknown;
+  /** `concurrency:`: at most `limit` runs with the same value of `key` (CEL over `input`) run at once. */
+  concurrency: { key: string; limit: number } | undefined;
 }
 
 /** Values visible to `{{ }}` templates and CEL expressions. */

@@ -91,15 +91,35 @@ const ToolStep = Type.Object({ server: Type.String(), name: Type.String(), args:
 
 const HumanStep = Type.Object(
   {
-    title: Type.String(),
-    instructions: opt(Type.String()),
-    role: opt(Type.String()),
-    assignees: opt(Type.Array(Type.String())),
-    form: opt(Type.Object({ schema: JsonSchemaObject }, closed)),
-    timeout: opt(Duration),
-    on_timeout: opt(Type.Enum(['fail', 'continue', 'escalate'], { description: 'Default fail.' })),
+    title: Type.String({ description: 'What the task asks; templates allowed.' }),
+    instructions: opt(Type.String({ description: 'Longer guidance shown with the task; templates allowed.' })),
+    role: opt(Type.String({ description: 'Role whose keys may decide (admin and operator always may).' })),
+    assignees: opt(Type.Array(Type.String(), { description: 'Names of the API keys that may decide.' })),
+    form: opt(Type.Object({ schema: JsonSchemaObject }, { ...closed, description: 'JSON Schema the data of a `submit` decision must match.' })),
+    timeout: opt(duration('How long the task waits for a decision. Default: no limit.')),
+    on_timeout: opt(
+      Type.Enum(['fail', 'continue', 'escalate'], {
+        description: 'fail: the step ends `expired` and the run fails. continue: the step succeeds with `default`. escalate: the task goes to `escalate_to` with a new deadline. Default fail.',
+      }),
+    ),
     default: opt(Any),
-    escalate_to: opt(Type.String()),
+    escalate_to: opt(Type.String({ description: 'Role the task is reassigned to on timeout (with on_timeout: escalate).' })),
+    escalation_timeout: opt(duration('Deadline after escalating; past it the task is `expired`. Default: timeout.')),
+    on_reject: opt(
+      Type.Enum(['fail', 'continue'], {
+        description: 'fail: a reject fails the step (`task_rejected`). continue: the step succeeds with decision `reject`. Default fail.',
+      }),
+    ),
+  },
+  closed,
+);
+
+const WaitStep = Type.Object(
+  {
+    signal: Type.String({ pattern: '^[A-Za-z0-9_.-]{1,64}$', description: 'Signal name: POST /v1/runs/{id}/signals/{name} resumes the step.' }),
+    timeout: opt(duration('How long to wait. Default: no limit.')),
+    on_timeout: opt(Type.Enum(['fail', 'continue'], { description: 'fail: the step fails `signal_timeout`. continue: it succeeds with `default`. Default fail.' })),
+    default: opt(Any),
   },
   closed,
 );
@@ -130,7 +150,8 @@ export const StepSchema = Type.Object(
     agent: opt(Type.String({ description: 'Agent name (agents/*.yaml).' })),
     tool: opt(ToolStep),
     human: opt(HumanStep),
-    workflow: opt(Type.String({ description: 'Sub-workflow name.' })),
+    wait: opt(WaitStep),
+    workflow: opt(Type.String({ description: 'Sub-workflow name: the step starts a child run with `input:` and takes its output.' })),
   },
   closed,
 );
@@ -243,6 +264,11 @@ export const ToolSchema = Type.Object(
       Type.Union([Type.Boolean(), Type.Array(Type.String({ minLength: 1 }))], {
         description: 'true: every tool of the server needs human approval before a call; a list: those tools. Default false.',
         errorMessage: 'must be true, false or a list of tool names',
+      }),
+    ),
+    on_reject: opt(
+      Type.Enum(['fail', 'recover'], {
+        description: 'When a reviewer rejects a call that needs approval. fail: the agent step fails (`tool_rejected`). recover: the agent is told the call was refused and goes on. Default fail.',
       }),
     ),
     timeout: opt(duration('Per-call timeout. Default 60s.')),

@@ -150,11 +150,79 @@ function usageAndJournal(dialect: 'sqlite' | 'postgres'): string[] {
   ];
 }
 
+function flow(dialect: 'sqlite' | 'postgres'): string[] {
+  const ts = dialect === 'sqlite' ? 'INTEGER' : 'BIGINT';
+  return [
+    // Sub-runs, re-runs and concurrency keys.
+    `ALTER TABLE runs ADD COLUMN parent_run_id TEXT`,
+    `ALTER TABLE runs ADD COLUMN parent_step_id TEXT`,
+    `ALTER TABLE runs ADD COLUMN retry_of TEXT`,
+    `ALTER TABLE runs ADD COLUMN concurrency_key TEXT`,
+    `CREATE INDEX runs_by_parent ON runs (parent_run_id) WHERE parent_run_id IS NOT NULL`,
+    `CREATE INDEX runs_by_concurrency ON runs (concurrency_key, status) WHERE concurrency_key IS NOT NULL`,
+    // Items of a for_each step are steps of their own: `<step>[<index>]` with the map step as parent.
+    `ALTER TABLE steps ADD COLUMN parent_step TEXT`,
+    `ALTER TABLE steps ADD COLUMN item_index INTEGER`,
+    `ALTER TABLE steps ADD COLUMN item ${JSON_TEXT}`,
+    `CREATE INDEX steps_items ON steps (run_id, parent_step, item_index) WHERE parent_step IS NOT NULL`,
+    `CREATE TABLE tasks (
+      id TEXT PRIMARY KEY,
+      tenant_id TEXT NOT NULL,
+      run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+      step_id TEXT NOT NULL,
+      workflow TEXT NOT NULL,
+      kind TEXT NOT NULL,
+      status TEXT NOT NULL,
+      title TEXT NOT NULL,
+      instructions TEXT,
+      form_schema ${JSON_TEXT},
+      role TEXT,
+      assignees ${JSON_TEXT},
+      context ${JSON_TEXT},
+      due_at ${ts},
+      escalations INTEGER NOT NULL DEFAULT 0,
+      decision TEXT,
+      response ${JSON_TEXT},
+      comment TEXT,
+      decided_by TEXT,
+      decided_at ${ts},
+      lock_owner TEXT,
+      lock_until ${ts},
+      created_at ${ts} NOT NULL,
+      updated_at ${ts} NOT NULL
+    )`,
+    `CREATE INDEX tasks_by_status ON tasks (tenant_id, status, created_at DESC, id DESC)`,
+    `CREATE INDEX tasks_by_run ON tasks (run_id, step_id)`,
+    `CREATE TABLE signals (
+      run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+      name TEXT NOT NULL,
+      payload ${JSON_TEXT} NOT NULL,
+      received_at ${ts} NOT NULL,
+      PRIMARY KEY (run_id, name)
+    )`,
+    `CREATE TABLE schedules (
+      workflow TEXT PRIMARY KEY,
+      tenant_id TEXT NOT NULL,
+      cron TEXT NOT NULL,
+      timezone TEXT NOT NULL,
+      input ${JSON_TEXT} NOT NULL,
+      overlap TEXT NOT NULL,
+      catch_up TEXT NOT NULL,
+      paused INTEGER NOT NULL DEFAULT 0,
+      next_at ${ts},
+      last_tick_at ${ts},
+      last_run_id TEXT,
+      updated_at ${ts} NOT NULL
+    )`,
+  ];
+}
+
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'runs, steps, attempts, events, workers', sqlite: coreTables('sqlite'), postgres: coreTables('postgres') },
   { version: 2, name: 'idempotency keys of run starts', sqlite: idempotencyKeys('sqlite'), postgres: idempotencyKeys('postgres') },
   { version: 3, name: 'index of the next due step', sqlite: [NEXT_DUE_INDEX], postgres: [NEXT_DUE_INDEX] },
   { version: 4, name: 'LLM call ledger and step journal', sqlite: usageAndJournal('sqlite'), postgres: usageAndJournal('postgres') },
+  { version: 5, name: 'human tasks, signals, map items, sub-runs, schedules, concurrency keys', sqlite: flow('sqlite'), postgres: flow('postgres') },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS.reduce((max, m) => Math.max(max, m.version), 0);

@@ -130,6 +130,7 @@ function postgresDialect(listener: WakeListener): SqlDialect {
     kind: 'postgres',
     lockSuffix: 'FOR UPDATE',
     skipLockedSuffix: 'FOR UPDATE SKIP LOCKED',
+    keyLock: (key) => sql`SELECT pg_advisory_xact_lock(hashtextextended(${key}, 0))`,
     // A blip (a restart, a broken lock cycle) is retried briefly; longer outages are the
     // callers' to ride out (the engine's loops retry with their own backoff).
     retry: { attempts: 3, baseMs: 100, maxMs: 1_000 },

@@ -1,6 +1,6 @@
 /** Mapping between database rows (snake_case, JSON as text) and records. */
 import type { ErrorInfo } from '../errors.js';
-import type { AttemptRecord, EventRecord, RunRecord, StepMeta, StepRecord } from '../types.js';
+import type { AttemptRecord, EventRecord, RunRecord, ScheduleRecord, SignalRecord, StepMeta, StepRecord, TaskRecord } from '../types.js';
 import type { WorkerInfo } from './store.js';
 
 export function toJson(value: unknown): string | null {
@@ -38,6 +38,10 @@ export function runFromRow(r: Row): RunRecord {
     startedAt: numOrNull(r.started_at),
     finishedAt: numOrNull(r.finished_at),
     deadlineAt: numOrNull(r.deadline_at),
+    parentRunId: (r.parent_run_id as string | null) ?? null,
+    parentStepId: (r.parent_step_id as string | null) ?? null,
+    retryOf: (r.retry_of as string | null) ?? null,
+    concurrencyKey: (r.concurrency_key as string | null) ?? null,
     updatedAt: num(r.updated_at),
     eventSeq: num(r.event_seq),
   };
@@ -58,6 +62,9 @@ export function stepFromRow(r: Row): StepRecord {
     error: fromJson<ErrorInfo | null>(r.error),
     state: fromJson(r.state),
     meta: fromJson<StepMeta | null>(r.meta),
+    parentStep: (r.parent_step as string | null) ?? null,
+    itemIndex: numOrNull(r.item_index),
+    item: fromJson(r.item),
     startedAt: numOrNull(r.started_at),
     finishedAt: numOrNull(r.finished_at),
     updatedAt: num(r.updated_at),
@@ -101,6 +108,67 @@ export function workerFromRow(r: Row): WorkerInfo {
     heartbeatAt: num(r.heartbeat_at),
   };
 }
+
+export function taskFromRow(r: Row): TaskRecord {
+  return {
+    id: r.id as string,
+    tenantId: r.tenant_id as string,
+    runId: r.run_id as string,
+    stepId: r.step_id as string,
+    workflow: r.workflow as string,
+    kind: r.kind as TaskRecord['kind'],
+    status: r.status as TaskRecord['status'],
+    title: r.title as string,
+    instructions: (r.instructions as string | null) ?? null,
+    formSchema: fromJson<Record<string, unknown> | null>(r.form_schema),
+    role: (r.role as string | null) ?? null,
+    assignees: fromJson<string[] | null>(r.assignees),
+    context: fromJson(r.context),
+    dueAt: numOrNull(r.due_at),
+    escalations: num(r.escalations),
+    decision: (r.decision as TaskRecord['decision']) ?? null,
+    response: fromJson(r.response),
+    comment: (r.comment as string | null) ?? null,
+    decidedBy: (r.decided_by as string | null) ?? null,
+    decidedAt: numOrNull(r.decided_at),
+    createdAt: num(r.created_at),
+    updatedAt: num(r.updated_at),
+  };
+}
+
+export function signalFromRow(r: Row): SignalRecord {
+  return { runId: r.run_id as string, name: r.name as string, payload: fromJson(r.payload), receivedAt: num(r.received_at) };
+}
+
+export function scheduleFromRow(r: Row): ScheduleRecord {
+  return {
+    workflow: r.workflow as string,
+    tenantId: r.tenant_id as string,
+    cron: r.cron as string,
+    timezone: r.timezone as string,
+    input: fromJson(r.input),
+    overlap: r.overlap as ScheduleRecord['overlap'],
+    catchUp: r.catch_up as ScheduleRecord['catchUp'],
+    paused: Boolean(num(r.paused)),
+    nextAt: numOrNull(r.next_at),
+    lastTickAt: numOrNull(r.last_tick_at),
+    lastRunId: (r.last_run_id as string | null) ?? null,
+    updatedAt: num(r.updated_at),
+  };
+}
+
+export const TASK_COLUMNS = {
+  status: ['status', false],
+  role: ['role', false],
+  assignees: ['assignees', true],
+  dueAt: ['due_at', false],
+  escalations: ['escalations', false],
+  decision: ['decision', false],
+  response: ['response', true],
+  comment: ['comment', false],
+  decidedBy: ['decided_by', false],
+  decidedAt: ['decided_at', false],
+} as const;
 
 /** Column names of the patchable fields, and whether each holds JSON. */
 export const RUN_COLUMNS = {

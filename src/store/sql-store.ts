@@ -4,7 +4,20 @@
  * `SqlDialect`; every statement here is plain SQL valid in SQLite and PostgreSQL.
  */
 import { sql, type Kysely, type RawBuilder } from 'kysely';
-import type { AttemptKey, AttemptRecord, EventRecord, EventType, RunRecord, StepRecord } from '../types.js';
+import type {
+  AttemptKey,
+  AttemptRecord,
+  EventRecord,
+  EventType,
+  RunRecord,
+  ScheduleRecord,
+  SignalRecord,
+  StepRecord,
+  StepStatus,
+  TaskRecord,
+  TaskStatus,
+} from '../types.js';
+import type { ErrorInfo } from '../errors.js';
 import { AgentryError } from '../errors.js';
 import { runMigrations, readSchemaState } from './migrate.js';
 import {
@@ -14,7 +27,12 @@ import {
   attemptFromRow,
   eventFromRow,
   runFromRow,
+  scheduleFromRow,
+  signalFromRow,
   stepFromRow,
+  taskFromRow,
+  TASK_COLUMNS,
+  fromJson,
   toJson,
   workerFromRow,
   type Row,
@@ -42,6 +60,11 @@ import type {
   IdempotencyRecord,
   DueStep,
   ExpiredLease,
+  ItemResult,
+  TaskListQuery,
+  TaskLockResult,
+  TaskPage,
+  TaskPatch,
   MigrationReport,
   NewRun,
   NewStep,
@@ -72,6 +95,8 @@ export interface SqlDialect {
   readonly lockSuffix: string;
   /** Appended instead when the caller will not wait for it (`FOR UPDATE SKIP LOCKED`). */
   readonly skipLockedSuffix: string;
+  /** Takes a lock on `key` held until the transaction ends; absent where writers are serialised (SQLite). */
+  readonly keyLock?: (key: string) => RawBuilder<unknown>;
   /** How statements and transactions that fail transiently are retried (none: one try). */
   readonly retry?: Pick<RetryOptions, 'attempts' | 'baseMs' | 'maxMs'>;
   /**
@@ -117,10 +142,14 @@ class SqlRunTx implements RunTx {
    * are read once per transaction and then kept up to date in memory: while the run's lock
    * is held no one else changes them (lease renewals touch only `lease_expires_at`).
    */
+  /** Other runs changed in this transaction (children created or cancelled), flushed with it. */
+  private readonly others: SqlRunTx[] = [];
+
   constructor(
     private readonly trx: Db,
     public run: RunRecord,
     private readonly now: () => number,
+    private readonly dialect: SqlDialect,
     private cached?: StepRecord[],
   ) {}
 
@@ -130,6 +159,7 @@ class SqlRunTx implements RunTx {
    * them back from the database, so they need not be written earlier.
    */
   async flush(): Promise<void> {
+    for (const other of this.others.splice(0)) await other.flush();
     if (this.events.length > 0) {
       const values = this.events.map((e) => sql`(${e.runId}, ${e.seq}, ${e.type}, ${e.stepId}, ${JSON.stringify(e.data)}, ${e.at})`);
       await sql`INSERT INTO events (run_id, seq, type, step_id, data, at) VALUES ${sql.join(values)}`.execute(this.trx);
@@ -146,7 +176,10 @@ class SqlRunTx implements RunTx {
 
   async steps(): Promise<StepRecord[]> {
     if (!this.cached) {
-      const result = await rows(sql`SELECT * FROM steps WHERE run_id = ${this.run.id} ORDER BY step_id`, this.trx);
+      const result = await rows(
+        sql`SELECT * FROM steps WHERE run_id = ${this.run.id} AND parent_step IS NULL ORDER BY step_id`,
+        this.trx,
+      );
       this.cached = result.map(stepFromRow);
     }
     return [...this.cached];
@@ -196,10 +229,214 @@ class SqlRunTx implements RunTx {
     this.runPatch ??= {};
     return Promise.resolve(event);
   }
+
+  async insertItems(parent: string, kind: string, items: unknown[]): Promise<void> {
+    const now = this.now();
+    const CHUNK = 200;
+    for (let start = 0; start < items.length; start += CHUNK) {
+      const values = items.slice(start, start + CHUNK).map(
+        (item, i) =>
+          sql`(${this.run.id}, ${itemStepId(parent, start + i)}, ${kind}, 'pending', 0, ${this.run.priority}, ${now},
+               ${parent}, ${start + i}, ${JSON.stringify(item ?? null)})`,
+      );
+      await sql`INSERT INTO steps (run_id, step_id, kind, status, attempt, priority, updated_at, parent_step, item_index, item)
+        VALUES ${sql.join(values)}`.execute(this.trx);
+    }
+  }
+
+  async step(stepId: string): Promise<StepRecord | undefined> {
+    const cached = this.cached?.find((s) => s.stepId === stepId);
+    if (cached) return cached;
+    const [row] = await rows(sql`SELECT * FROM steps WHERE run_id = ${this.run.id} AND step_id = ${stepId}`, this.trx);
+    return row ? stepFromRow(row) : undefined;
+  }
+
+  async itemCounts(parent: string): Promise<Partial<Record<StepStatus, number>>> {
+    const result = await rows(
+      sql`SELECT status, COUNT(*) AS n FROM steps WHERE run_id = ${this.run.id} AND parent_step = ${parent} GROUP BY status`,
+      this.trx,
+    );
+    return Object.fromEntries(result.map((r) => [r.status as StepStatus, Number(r.n)]));
+  }
+
+  async pendingItems(parent: string, limit: number): Promise<StepRecord[]> {
+    if (limit <= 0) return [];
+    const result = await rows(
+      sql`SELECT * FROM steps WHERE run_id = ${this.run.id} AND parent_step = ${parent} AND status = 'pending'
+          ORDER BY item_index LIMIT ${limit}`,
+      this.trx,
+    );
+    return result.map(stepFromRow);
+  }
+
+  async itemResults(parent: string): Promise<ItemResult[]> {
+    const result = await rows(
+      sql`SELECT item_index, status, output, error FROM steps WHERE run_id = ${this.run.id} AND parent_step = ${parent}
+          ORDER BY item_index`,
+      this.trx,
+    );
+    return result.map((r) => ({
+      index: Number(r.item_index),
+      status: r.status as StepStatus,
+      output: fromJson(r.output),
+      error: fromJson<ErrorInfo | null>(r.error),
+    }));
+  }
+
+  async cancelItems(parent: string | undefined, finishedAt: number): Promise<StepRecord[]> {
+    const scope = parent === undefined ? sql`parent_step IS NOT NULL` : sql`parent_step = ${parent}`;
+    const running = await rows(
+      sql`SELECT * FROM steps WHERE run_id = ${this.run.id} AND ${scope} AND status IN ('running', 'waiting')`,
+      this.trx,
+    );
+    await sql`UPDATE steps SET status = 'cancelled', lease_owner = NULL, lease_expires_at = NULL, finished_at = ${finishedAt},
+                               updated_at = ${finishedAt}
+      WHERE run_id = ${this.run.id} AND ${scope} AND status IN ('pending', 'queued', 'running', 'waiting')`.execute(this.trx);
+    return running.map(stepFromRow);
+  }
+
+  async insertTask(t: TaskRecord): Promise<void> {
+    await sql`INSERT INTO tasks (id, tenant_id, run_id, step_id, workflow, kind, status, title, instructions, form_schema, role,
+                                 assignees, context, due_at, escalations, decision, response, comment, decided_by, decided_at,
+                                 created_at, updated_at)
+      VALUES (${t.id}, ${t.tenantId}, ${t.runId}, ${t.stepId}, ${t.workflow}, ${t.kind}, ${t.status}, ${t.title}, ${t.instructions},
+              ${toJson(t.formSchema)}, ${t.role}, ${toJson(t.assignees)}, ${toJson(t.context)}, ${t.dueAt}, ${t.escalations},
+              ${t.decision}, ${toJson(t.response)}, ${t.comment}, ${t.decidedBy}, ${t.decidedAt}, ${t.createdAt}, ${t.updatedAt})`.execute(
+      this.trx,
+    );
+  }
+
+  async updateTask(id: string, patch: TaskPatch, statuses?: readonly TaskStatus[]): Promise<boolean> {
+    const sets = assignments(patch, TASK_COLUMNS);
+    // A decision applied or a status changed ends any resume lock.
+    sets.push(sql`updated_at = ${this.now()}`, sql`lock_owner = NULL`, sql`lock_until = NULL`);
+    const guard = statuses ? sql`AND status IN (${sql.join(statuses.map((st) => sql`${st}`))})` : sql``;
+    const result = await sql`UPDATE tasks SET ${sql.join(sets)} WHERE id = ${id} AND run_id = ${this.run.id} ${guard}`.execute(this.trx);
+    return Number(result.numAffectedRows ?? 0) > 0;
+  }
+
+  async task(id: string): Promise<TaskRecord | undefined> {
+    const [row] = await rows(sql`SELECT * FROM tasks WHERE id = ${id} AND run_id = ${this.run.id}`, this.trx);
+    return row ? taskFromRow(row) : undefined;
+  }
+
+  async openTasks(stepId?: string): Promise<TaskRecord[]> {
+    const byStep = stepId === undefined ? sql`` : sql`AND step_id = ${stepId}`;
+    const result = await rows(
+      sql`SELECT * FROM tasks WHERE run_id = ${this.run.id} AND status = 'open' ${byStep} ORDER BY created_at, id`,
+      this.trx,
+    );
+    return result.map(taskFromRow);
+  }
+
+  async insertSignal(name: string, payload: unknown): Promise<SignalRecord | undefined> {
+    const existing = await this.signal(name);
+    if (existing) return existing;
+    await sql`INSERT INTO signals (run_id, name, payload, received_at)
+      VALUES (${this.run.id}, ${name}, ${JSON.stringify(payload ?? null)}, ${this.now()})`.execute(this.trx);
+    return undefined;
+  }
+
+  async signal(name: string): Promise<SignalRecord | undefined> {
+    const [row] = await rows(sql`SELECT * FROM signals WHERE run_id = ${this.run.id} AND name = ${name}`, this.trx);
+    return row ? signalFromRow(row) : undefined;
+  }
+
+  async createRun(run: NewRun, steps: NewStep[]): Promise<RunTx> {
+    const child = new SqlRunTx(this.trx, await insertRun(this.trx, run, steps, this.now()), this.now, this.dialect, newStepRecords(steps, this.now()));
+    this.others.push(child);
+    return child;
+  }
+
+  async lockRun(runId: string): Promise<RunTx | undefined> {
+    const [row] = await rows(sql`SELECT * FROM runs WHERE id = ${runId} ${sql.raw(this.dialect.lockSuffix)}`, this.trx);
+    if (!row) return undefined;
+    const other = new SqlRunTx(this.trx, runFromRow(row), this.now, this.dialect);
+    this.others.push(other);
+    return other;
+  }
+
+  async childRuns(): Promise<RunRecord[]> {
+    return (await rows(sql`SELECT * FROM runs WHERE parent_run_id = ${this.run.id} ORDER BY created_at, id`, this.trx)).map(runFromRow);
+  }
+
+  async wakeStep(runId: string, stepId: string): Promise<void> {
+    const now = this.now();
+    await sql`UPDATE steps SET available_at = ${now}, updated_at = ${now}
+      WHERE run_id = ${runId} AND step_id = ${stepId} AND status = 'waiting'`.execute(this.trx);
+  }
+
+  async lockKey(key: string): Promise<void> {
+    if (this.dialect.keyLock) await this.dialect.keyLock(key).execute(this.trx);
+  }
+
+  async countActive(key: string): Promise<number> {
+    const [row] = await rows(
+      sql`SELECT COUNT(*) AS n FROM runs WHERE concurrency_key = ${key} AND status IN ('running', 'waiting')`,
+      this.trx,
+    );
+    return Number(row?.n ?? 0);
+  }
+
+  async wakeBlocked(key: string, limit: number): Promise<void> {
+    const now = this.now();
+    await sql`UPDATE steps SET available_at = ${now}, updated_at = ${now}
+      WHERE status = 'queued' AND available_at > ${now} AND run_id IN (
+        SELECT id FROM runs WHERE concurrency_key = ${key} AND status = 'queued' AND id <> ${this.run.id}
+        ORDER BY priority DESC, created_at, id LIMIT ${limit})`.execute(this.trx);
+  }
 }
 
-function encodeCursor(run: RunRecord): string {
-  return Buffer.from(`${run.createdAt}:${run.id}`).toString('base64url');
+/** Id of item `index` of map step `parent`. */
+export function itemStepId(parent: string, index: number): string {
+  return `${parent}[${index}]`;
+}
+
+function newStepRecords(steps: NewStep[], now: number): StepRecord[] {
+  return steps
+    .map((step) => ({
+      attempt: 0,
+      availableAt: null,
+      leaseOwner: null,
+      leaseExpiresAt: null,
+      input: null,
+      output: null,
+      error: null,
+      state: null,
+      meta: null,
+      parentStep: null,
+      itemIndex: null,
+      item: null,
+      startedAt: null,
+      finishedAt: null,
+      ...step,
+      updatedAt: now,
+    }))
+    .sort((a, b) => (a.stepId < b.stepId ? -1 : a.stepId > b.stepId ? 1 : 0));
+}
+
+async function insertRun(trx: Db, run: NewRun, steps: NewStep[], now: number): Promise<RunRecord> {
+  await sql`INSERT INTO runs (id, tenant_id, workflow, spec_hash, spec, status, input, output, error, priority,
+                              created_at, started_at, finished_at, deadline_at, parent_run_id, parent_step_id, retry_of,
+                              concurrency_key, updated_at, event_seq)
+    VALUES (${run.id}, ${run.tenantId}, ${run.workflow}, ${run.specHash}, ${JSON.stringify(run.spec)}, ${run.status},
+            ${JSON.stringify(run.input ?? null)}, ${toJson(run.output)}, ${toJson(run.error)}, ${run.priority},
+            ${run.createdAt}, ${run.startedAt}, ${run.finishedAt}, ${run.deadlineAt}, ${run.parentRunId}, ${run.parentStepId},
+            ${run.retryOf}, ${run.concurrencyKey}, ${now}, 0)`.execute(trx);
+  if (steps.length > 0) {
+    const values = steps.map(
+      (step) =>
+        sql`(${step.runId}, ${step.stepId}, ${step.kind}, ${step.status}, 0, ${run.priority}, ${toJson(step.output ?? null)},
+             ${toJson(step.meta ?? null)}, ${step.startedAt ?? null}, ${step.finishedAt ?? null}, ${now})`,
+    );
+    await sql`INSERT INTO steps (run_id, step_id, kind, status, attempt, priority, output, meta, started_at, finished_at, updated_at)
+      VALUES ${sql.join(values)}`.execute(trx);
+  }
+  return { ...run, updatedAt: now, eventSeq: 0 };
+}
+
+function encodeCursor(row: { createdAt: number; id: string }): string {
+  return Buffer.from(`${row.createdAt}:${row.id}`).toString('base64url');
 }
 
 function decodeCursor(cursor: string): { createdAt: number; id: string } {
@@ -276,37 +513,12 @@ export class SqlStore implements Store {
           const existing = await this.readIdempotencyKey(trx, run.tenantId, idempotency.key);
           if (existing) throw new IdempotencyKeyUsed(existing);
         }
-        await sql`INSERT INTO runs (id, tenant_id, workflow, spec_hash, spec, status, input, output, error, priority,
-                                    created_at, started_at, finished_at, deadline_at, updated_at, event_seq)
-          VALUES (${run.id}, ${run.tenantId}, ${run.workflow}, ${run.specHash}, ${JSON.stringify(run.spec)}, ${run.status},
-                  ${JSON.stringify(run.input ?? null)}, ${toJson(run.output)}, ${toJson(run.error)}, ${run.priority},
-                  ${run.createdAt}, ${run.startedAt}, ${run.finishedAt}, ${run.deadlineAt}, ${now}, 0)`.execute(trx);
-        if (steps.length > 0) {
-          const values = steps.map((step) => sql`(${step.runId}, ${step.stepId}, ${step.kind}, ${step.status}, 0, ${run.priority}, ${now})`);
-          await sql`INSERT INTO steps (run_id, step_id, kind, status, attempt, priority, updated_at) VALUES ${sql.join(values)}`.execute(trx);
-        }
+        const inserted = await insertRun(trx, run, steps, now);
         if (idempotency) {
           await sql`INSERT INTO idempotency_keys (tenant_id, key, request_hash, run_id, created_at)
             VALUES (${run.tenantId}, ${idempotency.key}, ${idempotency.requestHash}, ${run.id}, ${now})`.execute(trx);
         }
-        const inserted: StepRecord[] = steps
-          .map((step) => ({
-            ...step,
-            attempt: 0,
-            availableAt: null,
-            leaseOwner: null,
-            leaseExpiresAt: null,
-            input: null,
-            output: null,
-            error: null,
-            state: null,
-            meta: null,
-            startedAt: null,
-            finishedAt: null,
-            updatedAt: now,
-          }))
-          .sort((a, b) => (a.stepId < b.stepId ? -1 : a.stepId > b.stepId ? 1 : 0));
-        const tx = new SqlRunTx(trx, { ...run, updatedAt: now, eventSeq: 0 }, this.now, inserted);
+        const tx = new SqlRunTx(trx, inserted, this.now, this.dialect, newStepRecords(steps, now));
         const result = await fn(tx);
         await tx.flush();
         return result;
@@ -344,7 +556,7 @@ export class SqlStore implements Store {
       const found = await rows(sql`SELECT * FROM runs WHERE id = ${runId} ${sql.raw(lock)}`, trx);
       const row = found[0];
       if (!row) return undefined;
-      const tx = new SqlRunTx(trx, runFromRow(row), this.now);
+      const tx = new SqlRunTx(trx, runFromRow(row), this.now, this.dialect);
       const result = await fn(tx);
       await tx.flush();
       return result;
@@ -450,8 +662,106 @@ export class SqlStore implements Store {
   }
 
   async getSteps(runId: string): Promise<StepRecord[]> {
-    const result = await this.read(sql`SELECT * FROM steps WHERE run_id = ${runId} ORDER BY step_id`);
+    const result = await this.read(sql`SELECT * FROM steps WHERE run_id = ${runId} AND parent_step IS NULL ORDER BY step_id`);
     return result.map(stepFromRow);
+  }
+
+  async listItems(runId: string, parent: string): Promise<StepRecord[]> {
+    const result = await this.read(sql`SELECT * FROM steps WHERE run_id = ${runId} AND parent_step = ${parent} ORDER BY item_index`);
+    return result.map(stepFromRow);
+  }
+
+  async getTask(id: string): Promise<TaskRecord | undefined> {
+    const [row] = await this.read(sql`SELECT * FROM tasks WHERE id = ${id}`);
+    return row ? taskFromRow(row) : undefined;
+  }
+
+  async listTasks(query: TaskListQuery): Promise<TaskPage> {
+    const where: RawBuilder<unknown>[] = [];
+    if (query.tenantId !== undefined) where.push(sql`tenant_id = ${query.tenantId}`);
+    if (query.status?.length) where.push(sql`status IN (${sql.join(query.status.map((st) => sql`${st}`))})`);
+    if (query.role !== undefined) where.push(sql`role = ${query.role}`);
+    if (query.workflow !== undefined) where.push(sql`workflow = ${query.workflow}`);
+    if (query.runId !== undefined) where.push(sql`run_id = ${query.runId}`);
+    if (query.kind !== undefined) where.push(sql`kind = ${query.kind}`);
+    if (query.cursor) {
+      const c = decodeCursor(query.cursor);
+      where.push(sql`(created_at, id) < (${c.createdAt}, ${c.id})`);
+    }
+    const filter = where.length ? sql`WHERE ${sql.join(where, sql` AND `)}` : sql``;
+    const result = await this.read(sql`SELECT * FROM tasks ${filter} ORDER BY created_at DESC, id DESC LIMIT ${query.limit + 1}`);
+    const items = result.slice(0, query.limit).map(taskFromRow);
+    const last = items[items.length - 1];
+    return { items, nextCursor: result.length > query.limit && last ? encodeCursor(last) : null };
+  }
+
+  async lockTask(id: string, owner: string, until: number): Promise<TaskLockResult> {
+    const now = this.now();
+    const taken = await this.retrying(() =>
+      sql`UPDATE tasks SET lock_owner = ${owner}, lock_until = ${until}
+        WHERE id = ${id} AND status = 'open' AND (lock_until IS NULL OR lock_until < ${now})`.execute(this.db),
+    );
+    if (Number(taken.numAffectedRows ?? 0) > 0) return 'acquired';
+    const task = await this.getTask(id);
+    if (!task) return 'missing';
+    return task.status === 'open' ? 'locked' : 'decided';
+  }
+
+  async unlockTask(id: string, owner: string): Promise<void> {
+    await this.read(sql`UPDATE tasks SET lock_owner = NULL, lock_until = NULL WHERE id = ${id} AND lock_owner = ${owner}`);
+  }
+
+  async listSignals(runId: string): Promise<SignalRecord[]> {
+    return (await this.read(sql`SELECT * FROM signals WHERE run_id = ${runId} ORDER BY received_at, name`)).map(signalFromRow);
+  }
+
+  async childRuns(runId: string): Promise<RunRecord[]> {
+    return (await this.read(sql`SELECT * FROM runs WHERE parent_run_id = ${runId} ORDER BY created_at, id`)).map(runFromRow);
+  }
+
+  async listSchedules(): Promise<ScheduleRecord[]> {
+    return (await this.read(sql`SELECT * FROM schedules ORDER BY workflow`)).map(scheduleFromRow);
+  }
+
+  async getSchedule(workflow: string): Promise<ScheduleRecord | undefined> {
+    const [row] = await this.read(sql`SELECT * FROM schedules WHERE workflow = ${workflow}`);
+    return row ? scheduleFromRow(row) : undefined;
+  }
+
+  async saveSchedule(s: ScheduleRecord): Promise<void> {
+    await this.read(sql`INSERT INTO schedules (workflow, tenant_id, cron, timezone, input, overlap, catch_up, paused, next_at,
+                                               last_tick_at, last_run_id, updated_at)
+      VALUES (${s.workflow}, ${s.tenantId}, ${s.cron}, ${s.timezone}, ${JSON.stringify(s.input ?? null)}, ${s.overlap}, ${s.catchUp},
+              ${s.paused ? 1 : 0}, ${s.nextAt}, ${s.lastTickAt}, ${s.lastRunId}, ${s.updatedAt})
+      ON CONFLICT (workflow) DO UPDATE SET tenant_id = ${s.tenantId}, cron = ${s.cron}, timezone = ${s.timezone},
+        input = ${JSON.stringify(s.input ?? null)}, overlap = ${s.overlap}, catch_up = ${s.catchUp}, next_at = ${s.nextAt},
+        updated_at = ${s.updatedAt}`);
+  }
+
+  async deleteSchedule(workflow: string): Promise<void> {
+    await this.read(sql`DELETE FROM schedules WHERE workflow = ${workflow}`);
+  }
+
+  async advanceSchedule(
+    workflow: string,
+    expectedNextAt: number,
+    patch: Pick<ScheduleRecord, 'nextAt'> & Partial<Pick<ScheduleRecord, 'lastTickAt' | 'lastRunId'>>,
+  ): Promise<boolean> {
+    const sets = [sql`next_at = ${patch.nextAt}`, sql`updated_at = ${this.now()}`];
+    if (patch.lastTickAt !== undefined) sets.push(sql`last_tick_at = ${patch.lastTickAt}`);
+    if (patch.lastRunId !== undefined) sets.push(sql`last_run_id = ${patch.lastRunId}`);
+    const result = await this.retrying(() =>
+      sql`UPDATE schedules SET ${sql.join(sets)} WHERE workflow = ${workflow} AND next_at = ${expectedNextAt}`.execute(this.db),
+    );
+    return Number(result.numAffectedRows ?? 0) > 0;
+  }
+
+  async setSchedulePaused(workflow: string, paused: boolean, nextAt: number | null): Promise<boolean> {
+    const result = await this.retrying(() =>
+      sql`UPDATE schedules SET paused = ${paused ? 1 : 0}, next_at = ${nextAt}, updated_at = ${this.now()}
+        WHERE workflow = ${workflow}`.execute(this.db),
+    );
+    return Number(result.numAffectedRows ?? 0) > 0;
   }
 
   async listAttempts(runId: string, stepId?: string): Promise<AttemptRecord[]> {

@@ -14,7 +14,13 @@ import type {
   EventType,
   RunRecord,
   RunStatus,
+  ScheduleRecord,
+  SignalRecord,
   StepRecord,
+  StepStatus,
+  TaskKind,
+  TaskRecord,
+  TaskStatus,
 } from '../types.js';
 
 export type StoreKind = 'sqlite' | 'postgres';
@@ -78,7 +84,40 @@ export interface StepGuard {
 export type AttemptPatch = Partial<Pick<AttemptRecord, 'status' | 'output' | 'error' | 'finishedAt'>>;
 
 export type NewRun = Omit<RunRecord, 'eventSeq' | 'updatedAt'>;
-export type NewStep = Pick<StepRecord, 'runId' | 'stepId' | 'kind' | 'status'>;
+/** A step as created with its run; a re-run creates the steps it reuses already `succeeded`. */
+export type NewStep = Pick<StepRecord, 'runId' | 'stepId' | 'kind' | 'status'> &
+  Partial<Pick<StepRecord, 'output' | 'meta' | 'startedAt' | 'finishedAt'>>;
+
+export type TaskPatch = Partial<
+  Pick<TaskRecord, 'status' | 'role' | 'assignees' | 'dueAt' | 'escalations' | 'decision' | 'response' | 'comment' | 'decidedBy' | 'decidedAt'>
+>;
+
+/** One item of a `for_each` step as its map step sees it. */
+export interface ItemResult {
+  index: number;
+  status: StepStatus;
+  output: unknown;
+  error: ErrorInfo | null;
+}
+
+export interface TaskListQuery {
+  tenantId?: string;
+  status?: TaskStatus[];
+  role?: string;
+  workflow?: string;
+  runId?: string;
+  kind?: TaskKind;
+  limit: number;
+  cursor?: string;
+}
+
+export interface TaskPage {
+  items: TaskRecord[];
+  nextCursor: string | null;
+}
+
+/** Why a task's resume lock was not taken. */
+export type TaskLockResult = 'acquired' | 'locked' | 'decided' | 'missing';
 
 /** Changes inside one transaction that holds the lock of one run. */
 export interface RunTx {
@@ -90,6 +129,50 @@ export interface RunTx {
   insertAttempt(attempt: AttemptRecord): Promise<void>;
   updateAttempt(stepId: string, attempt: number, patch: AttemptPatch): Promise<void>;
   appendEvent(type: EventType, data?: Record<string, unknown>, stepId?: string | null): Promise<EventRecord>;
+
+  // map items (rows of their own, not among `steps()`)
+  /** Inserts the items of a `for_each` step as `pending` steps `<parent>[<index>]`. */
+  insertItems(parent: string, kind: string, items: unknown[]): Promise<void>;
+  /** One step row by id: a top-level step or a map item. */
+  step(stepId: string): Promise<StepRecord | undefined>;
+  /** How many items of `parent` are in each status. */
+  itemCounts(parent: string): Promise<Partial<Record<StepStatus, number>>>;
+  /** The first `limit` pending items of `parent`, by index. */
+  pendingItems(parent: string, limit: number): Promise<StepRecord[]>;
+  itemResults(parent: string): Promise<ItemResult[]>;
+  /** Cancels every unfinished item (of `parent`, or of the whole run); returns the running ones. */
+  cancelItems(parent: string | undefined, finishedAt: number): Promise<StepRecord[]>;
+
+  // human tasks
+  insertTask(task: TaskRecord): Promise<void>;
+  /** Returns false (and changes nothing) when the task is not in one of `statuses`. */
+  updateTask(id: string, patch: TaskPatch, statuses?: readonly TaskStatus[]): Promise<boolean>;
+  task(id: string): Promise<TaskRecord | undefined>;
+  /** The run's open tasks (of one step when given). */
+  openTasks(stepId?: string): Promise<TaskRecord[]>;
+
+  // signals
+  /** Records a signal; when one of that name was already received, returns it and records nothing. */
+  insertSignal(name: string, payload: unknown): Promise<SignalRecord | undefined>;
+  signal(name: string): Promise<SignalRecord | undefined>;
+
+  // sub-runs
+  /** Inserts a run (a child of this one) in this transaction and returns its transaction view. */
+  createRun(run: NewRun, steps: NewStep[]): Promise<RunTx>;
+  /** Locks another run (a child) in this transaction. */
+  lockRun(runId: string): Promise<RunTx | undefined>;
+  /** Runs started by this run's steps. */
+  childRuns(): Promise<RunRecord[]>;
+  /** Makes a waiting step of another run (the parent) due now. */
+  wakeStep(runId: string, stepId: string): Promise<void>;
+
+  // concurrency keys
+  /** Serialises transactions on `key` until this one ends (PostgreSQL advisory lock). */
+  lockKey(key: string): Promise<void>;
+  /** Runs with `key` that have started and not ended. */
+  countActive(key: string): Promise<number>;
+  /** Makes the queued steps of the first `limit` runs waiting on `key` due now (by priority, age). */
+  wakeBlocked(key: string, limit: number): Promise<void>;
 }
 
 export interface DueStep {
@@ -207,6 +290,36 @@ export interface Store {
   getSteps(runId: string): Promise<StepRecord[]>;
   listAttempts(runId: string, stepId?: string): Promise<AttemptRecord[]>;
   listEvents(runId: string, afterSeq: number, limit: number): Promise<EventRecord[]>;
+
+  // map items, tasks, signals, sub-runs
+  listItems(runId: string, parent: string): Promise<StepRecord[]>;
+  getTask(id: string): Promise<TaskRecord | undefined>;
+  listTasks(query: TaskListQuery): Promise<TaskPage>;
+  /**
+   * Takes a task's resume lock until `until` (a decision is being applied): `locked` when
+   * another holder's lock has not lapsed, `decided` when the task is no longer open.
+   */
+  lockTask(id: string, owner: string, until: number): Promise<TaskLockResult>;
+  unlockTask(id: string, owner: string): Promise<void>;
+  listSignals(runId: string): Promise<SignalRecord[]>;
+  childRuns(runId: string): Promise<RunRecord[]>;
+
+  // schedules
+  listSchedules(): Promise<ScheduleRecord[]>;
+  getSchedule(workflow: string): Promise<ScheduleRecord | undefined>;
+  /** Inserts or replaces a schedule's definition (keeps `paused`, `last_*` of an existing row). */
+  saveSchedule(schedule: ScheduleRecord): Promise<void>;
+  deleteSchedule(workflow: string): Promise<void>;
+  /**
+   * Moves a schedule past the tick `expectedNextAt` (compare-and-set). False when another
+   * scheduler moved it first.
+   */
+  advanceSchedule(
+    workflow: string,
+    expectedNextAt: number,
+    patch: Pick<ScheduleRecord, 'nextAt'> & Partial<Pick<ScheduleRecord, 'lastTickAt' | 'lastRunId'>>,
+  ): Promise<boolean>;
+  setSchedulePaused(workflow: string, paused: boolean, nextAt: number | null): Promise<boolean>;
 
   // wake-ups across processes
   /** Tells every process subscribed to this store that work became due (PostgreSQL NOTIFY). */

@@ -20,6 +20,10 @@ export const TOOL_DEFAULTS = {
 export const TRANSPORTS = { stdio: 'stdio', http: 'http' } as const;
 export type ToolTransport = (typeof TRANSPORTS)[keyof typeof TRANSPORTS];
 
+export const ON_REJECT = { fail: 'fail', recover: 'recover' } as const;
+/** `fail`: the agent step fails `tool_rejected`. `recover`: the model is told the call was refused and goes on. */
+export type OnReject = (typeof ON_REJECT)[keyof typeof ON_REJECT];
+
 export interface RestartPolicy {
   /** Reconnects after a lost connection allowed within `windowMs`. */
   maxRestarts: number;
@@ -39,6 +43,8 @@ export interface ServerConfig {
   allow: ReadonlySet<string> | undefined;
   /** `require_approval`: true for every tool, or the tools named. */
   requireApproval: boolean | ReadonlySet<string>;
+  /** `on_reject`: what a reviewer's refusal of a call that needs approval does to the agent step. */
+  onReject: OnReject;
   spec: ToolSpec;
 }
 
@@ -79,6 +85,7 @@ export function serverConfig(spec: ToolSpec, defaultTimeoutMs: number = TOOL_DEF
     },
     allow: spec.allow === undefined ? undefined : new Set(spec.allow),
     requireApproval: Array.isArray(spec.require_approval) ? new Set(spec.require_approval) : (spec.require_approval ?? false),
+    onReject: spec.on_reject ?? ON_REJECT.fail,
     spec,
   };
 }

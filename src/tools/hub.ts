@@ -14,7 +14,7 @@ import type { Logger } from 'pino';
 import { AgentryError } from '../errors.js';
 import type { ToolSpec } from '../spec/schemas.js';
 import { parseToolPattern, patternAllows, serverAllows, type ToolPattern } from './allowlist.js';
-import { serverConfig, TOOL_DEFAULTS } from './config.js';
+import { serverConfig, TOOL_DEFAULTS, type OnReject } from './config.js';
 import { notAllowed, ServerConnection, type CallOptions, type ToolServerStatus } from './connection.js';
 import { functionName, splitFunctionName } from './names.js';
 import type { FunctionTool, ToolCallResult, ToolDefinition } from './result.js';
@@ -35,6 +35,11 @@ export interface ToolHubOptions {
 export interface ResolvedTool {
   server: string;
   tool: string;
+}
+
+/** A tool whose calls need a person's approval, and what a refusal does. */
+export interface ApprovalRule {
+  onReject: OnReject;
 }
 
 export class ToolHub {
@@ -103,9 +108,15 @@ export class ToolHub {
     return { server: split.server, tool };
   }
 
-  /** Whether `require_approval` covers the tool (approval itself is the engine's job). */
+  /** Whether `require_approval` covers the tool (asking a person is the agent loop's job). */
   needsApproval(server: string, tool: string): boolean {
     return this.connection(server).needsApproval(tool);
+  }
+
+  /** The server's `on_reject` when `require_approval` covers the tool; undefined when calls need no approval. */
+  approvalRule(server: string, tool: string): ApprovalRule | undefined {
+    const connection = this.connection(server);
+    return connection.needsApproval(tool) ? { onReject: connection.config.onReject } : undefined;
   }
 
   /** Calls to the server fail fast with `tool_disabled` (naming `reason`) until `enable`. */

@@ -4,7 +4,8 @@ import { Engine, type EngineSettings } from '../../src/engine/engine.js';
 import { createExecutorRegistry, defaultExecutors, DEFAULT_EXECUTOR_SETTINGS } from '../../src/runtime/registry.js';
 import type { StepExecutor } from '../../src/runtime/types.js';
 import { compileWorkflow } from '../../src/spec/index.js';
-import type { CompiledWorkflow } from '../../src/spec/model.js';
+import { CONTROL_KINDS, type CompiledWorkflow } from '../../src/spec/model.js';
+import type { Claim } from '../../src/engine/run-transitions.js';
 import type { Store } from '../../src/store/store.js';
 import type { EventRecord } from '../../src/types.js';
 import type { StoreFactory } from './store.js';
@@ -18,7 +19,7 @@ export interface TestEngine {
 export const silentLogger = pino({ level: 'silent' });
 
 export function compileAll(specs: Record<string, unknown>[], executors: StepExecutor[] = defaultExecutors()): Map<string, CompiledWorkflow> {
-  const availableKinds = createExecutorRegistry(executors).kinds();
+  const availableKinds = new Set([...createExecutorRegistry(executors).kinds(), ...CONTROL_KINDS]);
   return new Map(specs.map((spec) => {
     const wf = compileWorkflow(spec, { availableKinds });
     return [wf.name, wf];
@@ -78,4 +79,11 @@ export function clientEngine(store: Store, specs: Record<string, unknown>[]): En
     executorSettings: DEFAULT_EXECUTOR_SETTINGS,
     logger: silentLogger,
   });
+}
+
+/** A claim made by hand in a test: it must be one a worker would execute. */
+export async function claimOf(claim: Promise<Claim | 'handled' | undefined>): Promise<Claim | undefined> {
+  const c = await claim;
+  if (c === 'handled') throw new Error('expected a claim to execute, got a step the engine handled itself');
+  return c;
 }

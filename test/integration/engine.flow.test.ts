@@ -67,8 +67,8 @@ for (const factory of storeFactories) {
       expect(labels(await eventsOf(t.store, run.id))).toEqual([
         'run.created',
         'step.queued:a',
-        'step.started:a',
         'run.started',
+        'step.started:a',
         'step.succeeded:a',
         'step.queued:b',
         'step.started:b',

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { storeFactories } from '../helpers/store.js';
-import { eventsOf, startTestEngine, type TestEngine } from '../helpers/engine.js';
+import { claimOf, eventsOf, startTestEngine, type TestEngine } from '../helpers/engine.js';
 import { LEASE_LOSS_ATTEMPTS } from '../../src/engine/transitions.js';
 
 for (const factory of storeFactories) {
@@ -18,7 +18,7 @@ for (const factory of storeFactories) {
       });
       const run = await t.engine.startRun('one', {});
       // Another worker claims the step and then vanishes without a word.
-      const claim = await t.engine.transitions.startStep(run.id, 'a', 'wrk_gone', Date.now() + 300);
+      const claim = await claimOf(t.engine.transitions.startStep(run.id, 'a', 'wrk_gone', Date.now() + 300));
       expect(claim?.key.attempt).toBe(1);
       await t.engine.start();
       const done = await t.engine.waitForRun(run.id, { timeoutMs: 10_000 });
@@ -34,7 +34,7 @@ for (const factory of storeFactories) {
       t = await startTestEngine(factory, [{ name: 'one', steps: { a: { transform: 'done' } } }], { start: false });
       const run = await t.engine.startRun('one', {});
       for (let i = 1; i <= LEASE_LOSS_ATTEMPTS; i++) {
-        const claim = await t.engine.transitions.startStep(run.id, 'a', `wrk_${i}`, Date.now() + 60_000);
+        const claim = await claimOf(t.engine.transitions.startStep(run.id, 'a', `wrk_${i}`, Date.now() + 60_000));
         expect(claim?.key.attempt).toBe(i);
         expect(await t.engine.transitions.expireLease(claim!.key, true)).toBe(true);
       }
@@ -47,7 +47,7 @@ for (const factory of storeFactories) {
     it('drops the result of an attempt whose lease was taken over', async () => {
       t = await startTestEngine(factory, [{ name: 'one', steps: { a: { transform: 'done' } } }], { start: false });
       const run = await t.engine.startRun('one', {});
-      const claim = await t.engine.transitions.startStep(run.id, 'a', 'wrk_old', Date.now() + 60_000);
+      const claim = await claimOf(t.engine.transitions.startStep(run.id, 'a', 'wrk_old', Date.now() + 60_000));
       expect(await t.engine.transitions.expireLease(claim!.key, true)).toBe(true);
       const late = await t.engine.transitions.completeStep(claim!.key, 'wrk_old', { kind: 'output', output: 'late' });
       expect(late).toBe(false);

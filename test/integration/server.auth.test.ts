@@ -42,6 +42,7 @@ const REQUESTS: Record<string, () => Promise<InjectOptions>> = {
     return { method: 'POST', url: `/v1/runs/${id}/retry`, payload: {} };
   },
   'GET /v1/runs/:id/events': async () => ({ url: `/v1/runs/${await napRun()}/events` }),
+  'GET /v1/runs/:id/steps/:step/attempts': async () => ({ url: `/v1/runs/${await napRun()}/steps/long/attempts` }),
   'POST /v1/specs/validate': () => Promise.resolve({ method: 'POST', url: '/v1/specs/validate', payload: { files: { 'workflows/a.yaml': 'name: a\nsteps:\n  x:\n    transform: { y: 1 }\n' } } }),
   'POST /v1/chat/completions': () => Promise.resolve({ method: 'POST', url: '/v1/chat/completions', payload: { model: 'demo', messages: [{ role: 'user', content: 'hi' }] } }),
   'GET /v1/models': () => Promise.resolve({ url: '/v1/models' }),

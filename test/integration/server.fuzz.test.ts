@@ -26,14 +26,14 @@ afterAll(async () => {
 });
 
 const text = fc.oneof(fc.string(), fc.string({ unit: 'binary' }), fc.string({ unit: 'grapheme' }));
-const QUERY_KEYS = ['wait', 'status', 'workflow', 'created_after', 'created_before', 'limit', 'cursor', 'after', 'run_id', 'from', 'to'];
+const QUERY_KEYS = ['wait', 'status', 'workflow', 'created_after', 'created_before', 'limit', 'cursor', 'after', 'run_id', 'from', 'to', 'diff'];
 const queryValue = fc.oneof(
   text,
   fc.integer().map(String),
-  fc.constantFrom('30s', '10ms', '0', '-1', '201', 'queued,failed', 'hello', '2024-01-01T00:00:00Z', 'not-a-date', 'MTox', '1e3', '2026-02-30', '2026-01-01'),
+  fc.constantFrom('30s', '10ms', '0', '-1', '201', 'queued,failed', '1,1', '1,2', 'hello', '2024-01-01T00:00:00Z', 'not-a-date', 'MTox', '1e3', '2026-02-30', '2026-01-01'),
 );
 const query = fc.dictionary(fc.oneof(fc.constantFrom(...QUERY_KEYS), fc.string({ maxLength: 8 })), queryValue, { maxKeys: 4 });
-const param = () => fc.oneof(fc.constantFrom('hello', 'nap', 'nope', 'fx', realRun, '..', '%', '%2F'), text);
+const param = () => fc.oneof(fc.constantFrom('hello', 'nap', 'nope', 'fx', 'long', realRun, '..', '%', '%2F'), text);
 const json = fc.jsonValue({ maxDepth: 4 });
 const specFiles = fc.dictionary(
   fc.oneof(fc.constantFrom('agentry.yaml', 'workflows/a.yaml', 'workflows/b.yml', 'agents/x.yaml', 'tools/t.yaml'), fc.string()),

@@ -118,7 +118,7 @@ describe('runs', () => {
     expect(again.json().code).toBe('conflict');
   });
 
-  it('retries a cancelled run as a new run with the same input, linked by retry_of; from_step is not supported yet', async () => {
+  it('retries a cancelled run as a new run with the same input, linked by retry_of; an unknown from_step is 400', async () => {
     const id = (await api.engine.startRun('hello', { name: 'Ada' })).id;
     await api.engine.waitForRun(id, { timeoutMs: 10_000 });
     expect((await api.app.inject({ method: 'POST', url: `/v1/runs/${id}/retry`, headers: admin })).statusCode).toBe(409);
@@ -128,9 +128,9 @@ describe('runs', () => {
     expect(res.statusCode).toBe(201);
     expect(res.json()).toMatchObject({ workflow: 'nap', input: { x: 1 }, retry_of: nap });
     expect(res.json().id).not.toBe(nap);
-    const fromStep = await api.app.inject({ method: 'POST', url: `/v1/runs/${nap}/retry`, headers: admin, payload: { from_step: 'long' } });
+    const fromStep = await api.app.inject({ method: 'POST', url: `/v1/runs/${nap}/retry`, headers: admin, payload: { from_step: 'longer' } });
     expect(fromStep.statusCode).toBe(400);
-    expect(fromStep.json()).toMatchObject({ code: 'invalid_request', detail: expect.stringContaining('from_step is not supported yet') });
+    expect(fromStep.json()).toMatchObject({ code: 'invalid_request', detail: expect.stringContaining("has no step 'longer'") });
   });
 
   it('pages a run\'s events as JSON after a given seq', async () => {

@@ -14,7 +14,8 @@ import { hasPostgres } from '../helpers/store.js';
 function newRun(id: string, extra: Partial<NewRun> = {}): NewRun {
   return {
     id, tenantId: 'default', workflow: 'wf', specHash: 'h', spec: { name: 'wf' }, status: 'queued', input: {},
-    output: null, error: null, priority: 0, createdAt: 1000, startedAt: null, finishedAt: null, deadlineAt: null, ...extra,
+    output: null, error: null, priority: 0, createdAt: 1000, startedAt: null, finishedAt: null, deadlineAt: null,
+    parentRunId: null, parentStepId: null, retryOf: null, concurrencyKey: null, ...extra,
   };
 }
 

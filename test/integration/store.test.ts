@@ -23,6 +23,10 @@ function newRun(id: string, createdAt: number, extra: Partial<NewRun> = {}): New
     startedAt: null,
     finishedAt: null,
     deadlineAt: null,
+    parentRunId: null,
+    parentStepId: null,
+    retryOf: null,
+    concurrencyKey: null,
     ...extra,
   };
 }

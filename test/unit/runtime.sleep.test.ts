@@ -45,7 +45,7 @@ describe('sleep executor', () => {
     const { clock, executor, ctx } = setup();
     const first = await executor.execute('2s', ctx());
     if (first.kind !== 'suspend') throw new Error('expected suspend');
-    clock.now = first.until + 10;
+    clock.now = first.until! + 10;
     const second = await executor.execute('2s', ctx(first.state));
     expect(second).toEqual({ kind: 'output', output: { slept_ms: 2010, woke_at: new Date(T0 + 2010).toISOString() } });
   });

@@ -1,8 +1,8 @@
 /**
- * `agentry runs list|get|cancel|retry|events`: reading and acting on runs, in the project's
- * store or (with `AGENTRY_URL`) on a server. `--json` prints exactly what the API returns.
+ * `agentry runs list|get|cancel|retry|attempts|events`: reading and acting on runs, in the
+ * project's store or (with `AGENTRY_URL`) on a server. `--json` prints exactly what the API returns.
  */
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import { loadProjectOrThrow } from '../../bootstrap.js';
 import type { Config } from '../../config.js';
 import type { RunStatus } from '../../types.js';
@@ -20,9 +20,24 @@ import {
   selfCommand,
   type CliContext,
 } from '../context.js';
+import { attemptsDiffText, attemptsTable } from '../attempts-view.js';
 import { isRemote, type OpenRunsOptions, type RunsApi } from '../runs-api.js';
 import { withRunsApi } from '../runs-open.js';
 import { EVENT_HEADER, eventCells, eventLine, runDetailText, runsTable } from '../runs-view.js';
+
+/** `--diff a,b`: two 1-based positions in a step's attempt list (whether they exist is checked against it). */
+function parseDiffArg(value: string): [number, number] {
+  const match = /^\s*(\d{1,6})\s*,\s*(\d{1,6})\s*$/.exec(value);
+  if (!match || Number(match[1]) < 1 || Number(match[2]) < 1) throw new InvalidArgumentError('must be two attempt positions from the list, like 1,3.');
+  return [Number(match[1]), Number(match[2])];
+}
+
+/** `--from-step <step>`: a step id (whether the workflow has it is checked against the run's spec). */
+function parseStepArg(value: string): string {
+  const step = value.trim();
+  if (step === '' || step.length > 128) throw new InvalidArgumentError('must be a step id of the run\'s workflow (1 to 128 characters).');
+  return step;
+}
 
 const DIR_OPTION = ['--dir <dir>', 'project directory whose store to use (default: $AGENTRY_PROJECT_DIR or .; ignored with AGENTRY_URL)'] as const;
 
@@ -41,7 +56,7 @@ function suffix(ctx: CliContext, api: RunsApi, config: Config): string {
 export function registerRuns(program: Command, ctx: CliContext): void {
   const runs = program
     .command('runs')
-    .description('List, inspect, follow, cancel and retry runs')
+    .description('List, inspect, follow, cancel and retry runs, and read step attempt history')
     .addHelpText('after', '\nWith AGENTRY_URL (and AGENTRY_API_KEY) set, these commands talk to that server and --dir is ignored.');
 
   runs
@@ -100,28 +115,52 @@ export function registerRuns(program: Command, ctx: CliContext): void {
 
   runs
     .command('retry')
-    .description('Start a failed, cancelled or timed-out run again, as a new run with the same input')
+    .description('Re-run an ended run as a new run with the same input, reusing the steps that need not run again')
     .argument('<id>', 'run id')
+    .option('--from-step <step>', 're-run from this step: it and the steps downstream of it run again (any ended run, a succeeded one too)', parseStepArg)
     .option('--json', 'print the new run (with retry_of) as JSON')
     .option(...DIR_OPTION)
     .addHelpText('after', `
-With AGENTRY_URL this is the server's POST /v1/runs/{id}/retry. Locally it starts a new run of
-the workflow (as the project defines it now) with the same input; a worker executes it.`)
-    .action(async (id: string, opts: { json?: boolean; dir?: string }) => {
+Without --from-step it retries from the failed step: only a failed, cancelled or timed-out run,
+and the steps that succeeded (or were skipped) are reused, not run again. The new run uses the
+old run's spec snapshot. With AGENTRY_URL this is the server's POST /v1/runs/{id}/retry; locally
+it starts the new run in the store, and a worker executes it.`)
+    .action(async (id: string, opts: { fromStep?: string; json?: boolean; dir?: string }) => {
       const config = configFrom(ctx, { projectDir: opts.dir });
       noteRemoteDir(ctx, config, opts.dir);
       // Locally the project defines the workflow the new run uses: check it before opening the store.
       const project = isRemote(config) ? undefined : await loadProjectOrThrow(config, ctx.env);
       await withRunsApi(ctx, config, project ? { project } : {}, async (api) => {
-        const run = await api.retry(id);
+        const run = await api.retry(id, opts.fromStep === undefined ? {} : { fromStep: opts.fromStep });
         if (opts.json) return outJson(ctx, run);
         const s = outStyle(ctx);
         const cli = selfCommand(ctx);
         const dir = suffix(ctx, api, config);
         const how = api.mode === 'server' ? `by the server at ${api.where}` : `locally, in ${api.where}: a new run of ${run.workflow} with the same input`;
-        out(ctx, `${paint(s, 'green', '↻')} Retried run ${run.retry_of} as run ${paint(s, 'bold', run.id)} (${run.status}), ${how}.`);
+        const from = opts.fromStep === undefined ? 'from its failed step' : `from step ${opts.fromStep}`;
+        out(ctx, `${paint(s, 'green', '↻')} Re-ran run ${run.retry_of} ${from} as run ${paint(s, 'bold', run.id)} (${run.status}), ${how}.`);
+        out(ctx, `Steps before it are reused, not run again; \`${cli} runs get ${run.id}${dir}\` shows which.`);
         if (api.mode === 'local') out(ctx, `A worker executes it: \`${cli} start worker${dir}\`.`);
         out(ctx, `Follow it with \`${cli} runs events ${run.id} --follow${dir}\`.`);
+      });
+    });
+
+  runs
+    .command('attempts')
+    .description("A step's attempts across the run and the runs it re-ran (oldest first); --diff compares two")
+    .argument('<id>', 'run id')
+    .argument('<step>', 'step id (a for_each item: step[index])')
+    .option('--diff <a,b>', 'also show what changed in input and output from attempt a to attempt b (positions in the list, from 1)', parseDiffArg)
+    .option('--json', 'print { items, diff? } as GET /v1/runs/{id}/steps/{step}/attempts does')
+    .option(...DIR_OPTION)
+    .action(async (id: string, step: string, opts: { diff?: [number, number]; json?: boolean; dir?: string }) => {
+      await withRuns(ctx, opts.dir, async (api) => {
+        const history = await api.attempts(id, step, opts.diff);
+        if (opts.json) return outJson(ctx, history);
+        const s = outStyle(ctx);
+        if (history.items.length === 0) out(ctx, `Step ${step} of run ${id} has no attempts yet (or it was reused from a run that kept none).`);
+        else out(ctx, attemptsTable(s, history));
+        if (history.diff) out(ctx, `\n${attemptsDiffText(s, history)}`);
       });
     });
 

@@ -1,9 +1,9 @@
-/** Runs: start (with `Idempotency-Key` and `?wait=`), list, get, cancel, retry, events. */
+/** Runs: start (with `Idempotency-Key` and `?wait=`), list, get, cancel, retry (from a step), events, a step's attempts. */
 import { Type } from 'typebox';
 import { parseDurationText } from '../../config.js';
 import { AgentryError } from '../../errors.js';
 import { RUN_STATUSES, TERMINAL_RUN_STATUSES, type RunRecord, type RunStatus } from '../../types.js';
-import { EventSchema, eventDto, RunDetailSchema, RunSchema, runDto, stepDto } from '../dto.js';
+import { AttemptHistorySchema, attemptHistoryDto, childRunDto, EventSchema, eventDto, RunDetailSchema, RunSchema, runDto, stepDto } from '../dto.js';
 import { IDEMPOTENCY_HEADER, parseIdempotencyKey, REPLAYED_HEADER } from '../idempotency.js';
 import type { RouteTable, ServerDeps } from '../route.js';
 import { streamEvents, wantsEventStream } from '../sse.js';
@@ -12,6 +12,15 @@ import { usageTotals } from './usage.js';
 const RunId = Type.Object({ id: Type.String({ minLength: 1, maxLength: 128, description: 'Run id' }) });
 const STATUS_LIST = `^(${RUN_STATUSES.join('|')})(,(${RUN_STATUSES.join('|')}))*$`;
 const WAIT_PATTERN = '^\\d{1,9}(ms|s|m)?$';
+const STEP_ID = Type.String({ minLength: 1, maxLength: 160, description: 'Step id (a for_each item: `step[index]`)' });
+const DIFF_PATTERN = '^\\d{1,6},\\d{1,6}$';
+
+/** `?diff=a,b` → `[a, b]` (the pattern has been checked by the schema). */
+function parseDiffPair(text: string | undefined): [number, number] | undefined {
+  if (text === undefined) return undefined;
+  const [a, b] = text.split(',').map(Number);
+  return [a ?? 0, b ?? 0];
+}
 
 function parseTime(text: string | undefined, name: string): number | undefined {
   if (text === undefined) return undefined;
@@ -128,8 +137,9 @@ export function runRoutes(table: RouteTable, deps: ServerDeps): void {
     errors: ['not_found'],
     schema: { params: RunId, response: { 200: RunDetailSchema } },
     async handler(request) {
-      const [{ run, steps }, usage] = await Promise.all([deps.engine.getRunWithSteps(request.params.id), deps.store.usage({ runId: request.params.id })]);
-      return { ...runDto(run), steps: steps.map(stepDto), usage: usageTotals(usage) };
+      const id = request.params.id;
+      const [{ run, steps }, usage, children] = await Promise.all([deps.engine.getRunWithSteps(id), deps.store.usage({ runId: id }), deps.engine.childRuns(id)]);
+      return { ...runDto(run), steps: steps.map(stepDto), children: children.map(childRunDto), usage: usageTotals(usage) };
     },
   });
 
@@ -155,22 +165,53 @@ export function runRoutes(table: RouteTable, deps: ServerDeps): void {
     method: 'POST',
     url: '/v1/runs/:id/retry',
     scope: 'runs:write',
-    summary: 'Retry a failed, cancelled or timed-out run as a new run with the same input',
+    summary: 'Re-run an ended run as a new run with the same input, reusing the steps that need not run again',
     tags: ['runs'],
     errors: ['not_found', 'conflict'],
     schema: {
       params: RunId,
+      // An empty body is `{}` (see app.ts): plain retry.
       body: Type.Object(
-        { from_step: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'Not supported yet (400)' })) },
+        {
+          from_step: Type.Optional(
+            Type.String({
+              minLength: 1,
+              maxLength: 128,
+              description:
+                'Re-run from this step: it and the steps downstream of it run again, the others are reused (any ended run). ' +
+                'Without it: retry from the failed step (failed, cancelled or timed-out runs only)',
+            }),
+          ),
+        },
         { additionalProperties: false },
       ),
-      response: { 201: Type.Object({ ...RunSchema.properties, retry_of: Type.String() }) },
+      response: { 201: Type.Object({ ...RunSchema.properties, retry_of: Type.String() }, { title: 'RetriedRun' }) },
     },
     async handler(request, reply) {
-      if (request.body.from_step !== undefined) throw new AgentryError('invalid_request', 'from_step is not supported yet; retry without it to start the whole run again');
-      const run = await deps.engine.retryRun(request.params.id);
+      const fromStep = request.body.from_step;
+      const run = await deps.engine.retryRun(request.params.id, fromStep === undefined ? {} : { fromStep });
       reply.header('location', `/v1/runs/${run.id}`);
       return reply.code(201).send({ ...runDto(run), retry_of: request.params.id });
+    },
+  });
+
+  table.add({
+    method: 'GET',
+    url: '/v1/runs/:id/steps/:step/attempts',
+    scope: 'runs:read',
+    summary: "A step's attempts across the run and the runs it re-ran (oldest first), optionally with a diff of two of them",
+    tags: ['runs'],
+    errors: ['not_found'],
+    schema: {
+      params: Type.Object({ id: RunId.properties.id, step: STEP_ID }),
+      querystring: Type.Object({
+        diff: Type.Optional(Type.String({ pattern: DIFF_PATTERN, description: "`a,b`: 1-based positions in items; adds what changed in input and output from a to b" })),
+      }),
+      response: { 200: AttemptHistorySchema },
+    },
+    async handler(request) {
+      const attempts = await deps.engine.stepAttempts(request.params.id, request.params.step);
+      return attemptHistoryDto(attempts, parseDiffPair(request.query.diff));
     },
   });
 

@@ -1,0 +1,179 @@
+/**
+ * `agentry schedules list|pause <workflow>|resume <workflow>`: the workflows' schedules, in
+ * the project's store or (with `AGENTRY_URL`) on a server. `--json` prints what the API returns.
+ *
+ * Locally the project's schedules are synced into the store first (as a scheduler does when it
+ * starts), so they show, and can be paused, before any scheduler ran. `list` never creates the
+ * store: without one it shows what the project declares.
+ */
+import type { Command } from 'commander';
+import { fetch } from 'undici';
+import { loadProjectOrThrow, openStore, storeExists } from '../../bootstrap.js';
+import type { Config } from '../../config.js';
+import { nextTick, pauseSchedule, resumeSchedule, scheduleDefinition, syncSchedules } from '../../engine/schedules.js';
+import { AgentryError, isErrorCode } from '../../errors.js';
+import { scheduleDto, type ScheduleDto } from '../../server/routes/schedules.js';
+import type { Store } from '../../store/store.js';
+import { configFrom, loggerFor, noteRemoteDir, out, outJson, outStyle, type CliContext } from '../context.js';
+import { formatIso, paint, table } from '../format.js';
+
+const DIR_OPTION = ['--dir <dir>', 'project directory (default: $AGENTRY_PROJECT_DIR or .; ignored with AGENTRY_URL)'] as const;
+
+/** Where the schedules are: the server's API, or the project's store. */
+interface SchedulesApi {
+  list(): Promise<ScheduleDto[]>;
+  pause(workflow: string): Promise<ScheduleDto>;
+  resume(workflow: string): Promise<ScheduleDto>;
+}
+
+async function withSchedules<T>(ctx: CliContext, dir: string | undefined, fn: (api: SchedulesApi) => Promise<T>): Promise<T> {
+  const config = configFrom(ctx, { projectDir: dir });
+  noteRemoteDir(ctx, config, dir);
+  if (config.client.url !== undefined) return fn(serverApi(config.client.url, config.client.apiKey));
+  return withLocalApi(ctx, config, fn);
+}
+
+// ---- local: the project's store ----
+
+async function withLocalApi<T>(ctx: CliContext, config: Config, fn: (api: SchedulesApi) => Promise<T>): Promise<T> {
+  const project = await loadProjectOrThrow(config, ctx.env);
+  let store: Store | undefined;
+  const open = async (): Promise<Store> => {
+    if (store === undefined) {
+      store = await openStore(config, { logger: loggerFor(config) });
+      await syncSchedules(store, project.workflows, Date.now());
+    }
+    return store;
+  };
+  const api: SchedulesApi = {
+    async list() {
+      if (!storeExists(config)) {
+        // Nothing stored yet: what the project declares, from now on.
+        const now = Date.now();
+        return [...project.workflows.values()]
+          .map(scheduleDefinition)
+          .filter((d) => d !== undefined)
+          .sort((a, b) => a.workflow.localeCompare(b.workflow))
+          .map((d) => scheduleDto({ ...d, paused: false, nextAt: nextTick(d.cron, d.timezone, now), lastTickAt: null, lastRunId: null, updatedAt: now }));
+      }
+      return (await (await open()).listSchedules()).map(scheduleDto);
+    },
+    async pause(workflow) {
+      return scheduleDto(await pauseSchedule(await open(), workflow));
+    },
+    async resume(workflow) {
+      return scheduleDto(await resumeSchedule(await open(), workflow, Date.now()));
+    },
+  };
+  try {
+    return await fn(api);
+  } finally {
+    await store?.close();
+  }
+}
+
+// ---- remote: the server's API ----
+
+function serverApi(url: string, apiKey: string | undefined): SchedulesApi {
+  const call = async <T>(method: 'GET' | 'POST', path: string): Promise<T> => {
+    let response;
+    try {
+      response = await fetch(`${url}${path}`, {
+        method,
+        headers: {
+          accept: 'application/json',
+          ...(apiKey === undefined ? {} : { authorization: `Bearer ${apiKey}` }),
+          ...(method === 'POST' ? { 'content-type': 'application/json' } : {}),
+        },
+        ...(method === 'POST' ? { body: '{}' } : {}),
+      });
+    } catch (error) {
+      const cause = (error as { cause?: { code?: string } }).cause?.code ?? (error instanceof Error ? error.message : String(error));
+      throw new AgentryError('not_ready', `cannot reach the Agentry server at ${url}: ${cause}`, { retryable: true, cause: error });
+    }
+    const text = await response.text();
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      parsed = undefined;
+    }
+    if (!response.ok) {
+      const problem = (parsed ?? {}) as { code?: unknown; detail?: unknown };
+      const code = isErrorCode(problem.code) ? problem.code : response.status >= 500 ? 'internal' : 'invalid_request';
+      throw new AgentryError(code, typeof problem.detail === 'string' ? problem.detail : `HTTP ${response.status}: ${text.slice(0, 200)}`, { details: parsed });
+    }
+    return parsed as T;
+  };
+  const action = (workflow: string, verb: 'pause' | 'resume') => call<ScheduleDto>('POST', `/v1/schedules/${encodeURIComponent(workflow)}/${verb}`);
+  return {
+    list: async () => (await call<{ items: ScheduleDto[] }>('GET', '/v1/schedules')).items,
+    pause: (workflow) => action(workflow, 'pause'),
+    resume: (workflow) => action(workflow, 'resume'),
+  };
+}
+
+// ---- the commands ----
+
+function scheduleLine(s: ScheduleDto): string {
+  const next = s.paused ? 'paused' : s.next_at === null ? 'never again' : `next tick ${formatIso(s.next_at)}`;
+  return `${s.workflow} (${s.cron} ${s.timezone}): ${next}`;
+}
+
+export function registerSchedules(program: Command, ctx: CliContext): void {
+  const schedules = program
+    .command('schedules')
+    .description("Workflow schedules (a workflow's schedule: field): list, pause, resume")
+    .addHelpText('after', '\nWith AGENTRY_URL (and AGENTRY_API_KEY) set, these commands talk to that server and --dir is ignored. See docs/workflows.md.');
+
+  schedules
+    .command('list')
+    .description('List the schedules with their next tick and last run')
+    .option('--json', 'print { items } as GET /v1/schedules does')
+    .option(...DIR_OPTION)
+    .action(async (opts: { json?: boolean; dir?: string }) => {
+      await withSchedules(ctx, opts.dir, async (api) => {
+        const items = await api.list();
+        if (opts.json === true) return outJson(ctx, { items });
+        if (items.length === 0) return out(ctx, 'No schedules (no workflow has a schedule: field).');
+        const s = outStyle(ctx);
+        const state = (item: ScheduleDto) => (item.paused ? paint(s, 'yellow', 'paused') : paint(s, 'green', 'active'));
+        out(
+          ctx,
+          table(
+            s,
+            ['WORKFLOW', 'CRON', 'TIMEZONE', 'STATE', 'NEXT TICK', 'LAST TICK', 'LAST RUN', 'OVERLAP', 'CATCH-UP'],
+            items.map((i) => [i.workflow, i.cron, i.timezone, state(i), formatIso(i.next_at), formatIso(i.last_tick_at), i.last_run_id ?? '-', i.overlap, i.catch_up]),
+          ),
+        );
+      });
+    });
+
+  schedules
+    .command('pause')
+    .description('Pause a schedule: it starts no runs until resumed')
+    .argument('<workflow>', 'name of the scheduled workflow')
+    .option('--json', 'print the schedule as JSON')
+    .option(...DIR_OPTION)
+    .action(async (workflow: string, opts: { json?: boolean; dir?: string }) => {
+      await withSchedules(ctx, opts.dir, async (api) => {
+        const schedule = await api.pause(workflow);
+        if (opts.json === true) return outJson(ctx, schedule);
+        out(ctx, `${paint(outStyle(ctx), 'yellow', '⏸')} Paused ${scheduleLine(schedule)}.`);
+      });
+    });
+
+  schedules
+    .command('resume')
+    .description('Resume a paused schedule from its next tick (ticks passed while paused are not run)')
+    .argument('<workflow>', 'name of the scheduled workflow')
+    .option('--json', 'print the schedule as JSON')
+    .option(...DIR_OPTION)
+    .action(async (workflow: string, opts: { json?: boolean; dir?: string }) => {
+      await withSchedules(ctx, opts.dir, async (api) => {
+        const schedule = await api.resume(workflow);
+        if (opts.json === true) return outJson(ctx, schedule);
+        out(ctx, `${paint(outStyle(ctx), 'green', '▶')} Resumed ${scheduleLine(schedule)}.`);
+      });
+    });
+}

@@ -1,0 +1,111 @@
+/**
+ * Human tasks: list (filtered, cursor-paged), get, and decide (`complete`). A decision resumes
+ * the task's run; who may decide is the engine's rule (the task's `role:` among the key's
+ * grants, or the key named in `assignees:`, or a supervisor role), checked against the key
+ * that calls here.
+ */
+import { Type } from 'typebox';
+import type { Actor } from '../../engine/tasks-api.js';
+import { AgentryError } from '../../errors.js';
+import { TASK_DECISIONS, TASK_KINDS, TASK_STATUSES, type TaskRecord, type TaskStatus } from '../../types.js';
+import type { Principal } from '../auth.js';
+import type { RouteTable, ServerDeps } from '../route.js';
+import { MAX_COMMENT_LENGTH, TaskPageSchema, TaskSchema, taskDto } from '../task-dto.js';
+
+const TaskId = Type.Object({ id: Type.String({ minLength: 1, maxLength: 128, description: 'Task id' }) });
+const STATUS_LIST = `^(${TASK_STATUSES.join('|')})(,(${TASK_STATUSES.join('|')}))*$`;
+
+/** The key as the engine sees a decider: its name and its grants. */
+export function actorOf(principal: Principal): Actor {
+  return { name: principal.name, roles: principal.roles };
+}
+
+/** The task, unless the key is scoped to another tenant (then it does not exist for it). */
+async function visibleTask(deps: ServerDeps, principal: Principal, id: string): Promise<TaskRecord> {
+  const task = await deps.engine.getTask(id);
+  if (principal.tenantId !== undefined && task.tenantId !== principal.tenantId) throw new AgentryError('not_found', `task ${id} not found`);
+  return task;
+}
+
+export function taskRoutes(table: RouteTable, deps: ServerDeps): void {
+  table.add({
+    method: 'GET',
+    url: '/v1/tasks',
+    scope: 'tasks:read',
+    summary: 'List human tasks, newest first',
+    tags: ['tasks'],
+    errors: [],
+    schema: {
+      querystring: Type.Object({
+        status: Type.Optional(Type.String({ pattern: STATUS_LIST, description: `Comma-separated statuses: ${TASK_STATUSES.join(', ')}` })),
+        role: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'Only tasks for this role' })),
+        workflow: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
+        run_id: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
+        kind: Type.Optional(Type.Enum([...TASK_KINDS])),
+        limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })),
+        cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 512, description: 'next_cursor of the previous page' })),
+      }),
+      response: { 200: TaskPageSchema },
+    },
+    async handler(request, _reply, principal) {
+      const q = request.query;
+      const page = await deps.engine.listTasks({
+        limit: q.limit ?? 50,
+        // A key scoped to a tenant sees that tenant only; the deployment's own keys see every tenant.
+        ...(principal.tenantId === undefined ? {} : { tenantId: principal.tenantId }),
+        ...(q.status === undefined ? {} : { status: q.status.split(',') as TaskStatus[] }),
+        ...(q.role === undefined ? {} : { role: q.role }),
+        ...(q.workflow === undefined ? {} : { workflow: q.workflow }),
+        ...(q.run_id === undefined ? {} : { runId: q.run_id }),
+        ...(q.kind === undefined ? {} : { kind: q.kind }),
+        ...(q.cursor === undefined ? {} : { cursor: q.cursor }),
+      });
+      return { items: page.items.map(taskDto), next_cursor: page.nextCursor };
+    },
+  });
+
+  table.add({
+    method: 'GET',
+    url: '/v1/tasks/:id',
+    scope: 'tasks:read',
+    summary: 'Get a task: what it asks, its form, its context and, once decided, the decision',
+    tags: ['tasks'],
+    errors: ['not_found'],
+    schema: { params: TaskId, response: { 200: TaskSchema } },
+    async handler(request, _reply, principal) {
+      return taskDto(await visibleTask(deps, principal, request.params.id));
+    },
+  });
+
+  table.add({
+    method: 'POST',
+    url: '/v1/tasks/:id/complete',
+    scope: 'tasks:write',
+    summary: "Decide an open task (approve, reject, or submit the form's data); its run resumes",
+    tags: ['tasks'],
+    errors: ['not_found', 'conflict', 'resource_locked'],
+    schema: {
+      params: TaskId,
+      body: Type.Object(
+        {
+          decision: Type.Enum([...TASK_DECISIONS], { description: 'submit: data is checked against the form schema' }),
+          data: Type.Optional(Type.Unknown({ description: 'The form data (submit)' })),
+          comment: Type.Optional(Type.String({ maxLength: MAX_COMMENT_LENGTH, description: 'Kept with the decision and in the step output' })),
+        },
+        { additionalProperties: false },
+      ),
+      response: { 200: { ...TaskSchema, description: 'The decided task' } },
+    },
+    async handler(request, _reply, principal) {
+      const { id } = request.params;
+      if (principal.tenantId !== undefined) await visibleTask(deps, principal, id);
+      const { decision, data, comment } = request.body;
+      const task = await deps.engine.completeTask(
+        id,
+        { decision, ...(data === undefined ? {} : { data }), ...(comment === undefined ? {} : { comment }) },
+        actorOf(principal),
+      );
+      return taskDto(task);
+    },
+  });
+}

@@ -1,0 +1,126 @@
+/**
+ * Human tasks and signals in tests: workflows with `human` and `wait` steps, extra API keys
+ * that hold a task's role or only its scopes, the API on any store, and a wait for a run's
+ * task to be created (the engine creates it when the step starts, shortly after the run).
+ */
+import type { FastifyInstance } from 'fastify';
+import { Engine } from '../../src/engine/engine.js';
+import { createExecutorRegistry, defaultExecutors, DEFAULT_EXECUTOR_SETTINGS } from '../../src/runtime/registry.js';
+import { buildApp } from '../../src/server/app.js';
+import { authSettings } from '../../src/server/auth.js';
+import { EventFeed } from '../../src/server/event-feed.js';
+import type { Store } from '../../src/store/store.js';
+import type { TaskRecord } from '../../src/types.js';
+import { compileAll, silentLogger } from './engine.js';
+import { API_KEYS, KEYS, WORKFLOWS } from './server.js';
+import type { StoreFactory } from './store.js';
+
+const REASON_FORM = { schema: { type: 'object', required: ['reason'], properties: { reason: { type: 'string', minLength: 1 } }, additionalProperties: false } };
+
+export const TASK_WORKFLOWS: Record<string, unknown>[] = [
+  {
+    // A reviewer approves, rejects or submits a reason; the run's output is the step's output.
+    name: 'approval',
+    input: { schema: { type: 'object', properties: { item: { type: 'string' } } } },
+    steps: {
+      approve: { human: { title: 'Approve {{ input.item }}', instructions: 'Check the item.', role: 'reviewer', form: REASON_FORM } },
+    },
+    output: '{{ steps.approve.output }}',
+  },
+  {
+    // Only the key named `clerk` (and supervisors) may decide.
+    name: 'assigned',
+    steps: { check: { human: { title: 'Check it', assignees: ['clerk'] } } },
+    output: '{{ steps.check.output }}',
+  },
+  {
+    // Waits for `go`, then for `done`: between the two the run is alive and `go` was received.
+    name: 'gate',
+    steps: {
+      go: { wait: { signal: 'go' } },
+      done: { needs: ['go'], wait: { signal: 'done' } },
+    },
+    output: { go: '{{ steps.go.output }}', done: '{{ steps.done.output }}' },
+  },
+];
+
+/**
+ * Keys beyond one per built-in role: `clerk` holds the tasks scopes but no role (it decides a
+ * task only as an assignee); `alice` is a second reviewer.
+ */
+export const EXTRA_KEYS = { clerk: 'clerk-key-0123456789abcdef', alice: 'alice-key-0123456789abcdef' } as const;
+export const TASK_API_KEYS = `${API_KEYS};clerk:${EXTRA_KEYS.clerk}:tasks:read,tasks:write;alice:${EXTRA_KEYS.alice}:reviewer`;
+
+export type KeyName = keyof typeof KEYS | keyof typeof EXTRA_KEYS;
+
+export function bearer(name: KeyName): Record<string, string> {
+  const key = name in EXTRA_KEYS ? EXTRA_KEYS[name as keyof typeof EXTRA_KEYS] : KEYS[name as keyof typeof KEYS];
+  return { authorization: `Bearer ${key}` };
+}
+
+export interface TaskApi {
+  app: FastifyInstance;
+  engine: Engine;
+  store: Store;
+  close: () => Promise<void>;
+}
+
+/** The API and a running engine on a fresh store of `factory`, with `WORKFLOWS` and `TASK_WORKFLOWS`. */
+export async function startTaskApi(factory: StoreFactory): Promise<TaskApi> {
+  const { store: raw, cleanup } = await factory.open();
+  const feed = new EventFeed();
+  const store = feed.wrap(raw);
+  const executors = defaultExecutors();
+  const engine = new Engine({
+    store,
+    workflows: compileAll([...WORKFLOWS, ...TASK_WORKFLOWS], executors),
+    executors: createExecutorRegistry(executors),
+    executorSettings: DEFAULT_EXECUTOR_SETTINGS,
+    logger: silentLogger,
+    settings: { pollIntervalMs: 50, leaseTtlMs: 2_000, shutdownGraceMs: 1_000 },
+    env: {},
+  });
+  await engine.start();
+  const app = await buildApp({
+    engine,
+    store,
+    feed,
+    logger: silentLogger,
+    version: '0.0.0-test',
+    auth: authSettings({ enabled: true, host: '127.0.0.1', apiKeys: TASK_API_KEYS }),
+    ssePollMs: 100,
+  });
+  await app.ready();
+  return {
+    app,
+    engine,
+    store,
+    close: async () => {
+      await app.close();
+      await engine.stop();
+      await cleanup();
+    },
+  };
+}
+
+/** The run's open task, once its step has created it (fails after `timeoutMs`). */
+export async function openTaskOf(store: Store, runId: string, timeoutMs = 10_000): Promise<TaskRecord> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const [task] = (await store.listTasks({ runId, status: ['open'], limit: 1 })).items;
+    if (task) return task;
+    if (Date.now() > deadline) throw new Error(`run ${runId} has no open task after ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+/** Resolves once the run's step `stepId` is waiting (e.g. for a signal). */
+export async function stepWaiting(engine: Engine, runId: string, stepId: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const { steps } = await engine.getRunWithSteps(runId);
+    if (steps.find((s) => s.stepId === stepId)?.status === 'waiting') return;
+    if (Date.now() > deadline) throw new Error(`step ${stepId} of run ${runId} is not waiting after ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
