@@ -7,7 +7,7 @@ import { compileWorkflow } from '../../src/spec/index.js';
 import { CONTROL_KINDS, type CompiledWorkflow } from '../../src/spec/model.js';
 import type { Claim } from '../../src/engine/run-transitions.js';
 import type { Store } from '../../src/store/store.js';
-import type { EventRecord } from '../../src/types.js';
+import type { EventRecord, TaskRecord } from '../../src/types.js';
 import type { StoreFactory } from './store.js';
 
 export interface TestEngine {
@@ -86,4 +86,40 @@ export async function claimOf(claim: Promise<Claim | 'handled' | undefined>): Pr
   const c = await claim;
   if (c === 'handled') throw new Error('expected a claim to execute, got a step the engine handled itself');
   return c;
+}
+
+/** A started engine over an existing store: a second process, or the first one restarted. */
+export async function engineOn(
+  store: Store,
+  specs: Record<string, unknown>[],
+  settings: Partial<EngineSettings> = {},
+  executors: StepExecutor[] = defaultExecutors(),
+): Promise<Engine> {
+  const engine = new Engine({
+    store,
+    workflows: compileAll(specs, executors),
+    executors: createExecutorRegistry(executors),
+    executorSettings: DEFAULT_EXECUTOR_SETTINGS,
+    logger: silentLogger,
+    settings: { pollIntervalMs: 50, leaseTtlMs: 2_000, shutdownGraceMs: 1_000, ...settings },
+    env: {},
+  });
+  await engine.start();
+  return engine;
+}
+
+/** Polls `probe` until it returns something other than undefined (or fails after `ms`). */
+export async function eventually<T>(probe: () => Promise<T | undefined>, ms = 10_000, what = 'condition'): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+/** The run's first open task, once there is one. */
+export async function openTask(engine: Engine, runId: string): Promise<TaskRecord> {
+  return eventually(async () => (await engine.listTasks({ runId, status: ['open'], limit: 10 })).items[0], 10_000, `an open task of run ${runId}`);
 }
