@@ -110,6 +110,16 @@ export interface StepRecord {
   updatedAt: number;
 }
 
+/** Id of item `index` of map step `parent`. */
+export function itemStepId(parent: string, index: number): string {
+  return `${parent}[${index}]`;
+}
+
+/** True for the id of a map item (`each[3]`); step ids of a spec cannot contain brackets. */
+export function isItemStepId(stepId: string): boolean {
+  return stepId.endsWith(']');
+}
+
 export interface AttemptRecord {
   runId: string;
   stepId: string;

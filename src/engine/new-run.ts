@@ -65,3 +65,4 @@ export function newSteps(wf: CompiledWorkflow, runId: string, reuse?: ReadonlyMa
     };
   });
 }
+

@@ -3,20 +3,18 @@
  * says: wake workers when work became due, abort local work of a run that ended.
  */
 import { AgentryError, type ErrorInfo } from '../errors.js';
-import { compileWorkflow, evaluateExpression, specHash } from '../spec/index.js';
+import { compileWorkflow, specHash } from '../spec/index.js';
 import type { CompiledWorkflow, StepKind } from '../spec/model.js';
 import type { StepResult } from '../runtime/types.js';
 import {
   IdempotencyKeyUsed,
   type IdempotencyRecord,
-  type NewRun,
-  type NewStep,
   type RunTx,
   type Store,
   type WithRunOptions,
 } from '../store/store.js';
 import { newId } from '../ids.js';
-import { TERMINAL_RUN_STATUSES, type AttemptKey, type RunRecord, type RunStatus, type SignalRecord, type StepRecord, type TaskRecord } from '../types.js';
+import { isItemStepId, TERMINAL_RUN_STATUSES, type AttemptKey, type RunRecord, type RunStatus, type SignalRecord, type StepRecord, type TaskRecord } from '../types.js';
 import type { Actor, TaskDecisionInput } from './tasks-api.js';
 import {
   advance,
@@ -116,7 +114,6 @@ export class RunTransitions {
     const run = newRunRecord(wf, input, now, { tenantId, priority, retryOf: options.retryOf ?? null });
     this.compiled.set(wf.hash, wf);
     const steps = newSteps(wf, run.id, options.reuse);
-    const id = run.id;
     const effects = newEffects();
     try {
       const created = await this.o.store.createRun(
@@ -182,7 +179,9 @@ export class RunTransitions {
           },
         };
       },
-      { skipLocked: true },
+      // Items of one map all lock the same run: waiting for it beats skipping it (a worker that
+      // skipped would back off although the lock is held for a few milliseconds at a time).
+      { skipLocked: !isItemStepId(stepId) },
     );
   }
 

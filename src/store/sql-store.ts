@@ -17,6 +17,7 @@ import type {
   TaskRecord,
   TaskStatus,
 } from '../types.js';
+import { itemStepId } from '../types.js';
 import type { ErrorInfo } from '../errors.js';
 import { AgentryError } from '../errors.js';
 import { runMigrations, readSchemaState } from './migrate.js';
@@ -385,11 +386,6 @@ class SqlRunTx implements RunTx {
         SELECT id FROM runs WHERE concurrency_key = ${key} AND status = 'queued' AND id <> ${this.run.id}
         ORDER BY priority DESC, created_at, id LIMIT ${limit})`.execute(this.trx);
   }
-}
-
-/** Id of item `index` of map step `parent`. */
-export function itemStepId(parent: string, index: number): string {
-  return `${parent}[${index}]`;
 }
 
 function newStepRecords(steps: NewStep[], now: number): StepRecord[] {
