@@ -120,6 +120,12 @@ export async function loadProject(dir: string, options: LoadOptions): Promise<Lo
     report(workflow.source, problems);
     if (hasErrors(problems)) workflows.delete(name);
   }
+  for (const [name, workflow] of workflows) {
+    const cycle = subWorkflowCycle(name, workflows);
+    if (cycle === undefined) continue;
+    const [first] = [...workflow.spec.steps.values()].filter((s) => s.kind === 'workflow' && s.config === cycle[1]);
+    report(workflow.source, [{ path: ['steps', first?.id ?? '', 'workflow'], message: `sub-workflows call each other without end: ${cycle.join(' → ')}` }]);
+  }
 
   diagnostics.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : a.line - b.line || a.column - b.column));
   const project: Project = {
@@ -175,6 +181,23 @@ function workflowReferences(
     if (step.kind === 'tool') check(known.tools, (step.config as { server?: unknown }).server, [...at, 'server'], 'tool server');
   }
   return problems;
+}
+
+/** A chain of `workflow:` steps leading from `start` back to itself, if any. */
+function subWorkflowCycle(start: string, workflows: ReadonlyMap<string, { spec: CompiledWorkflow }>): string[] | undefined {
+  const seen = new Set<string>();
+  const walk = (name: string, path: string[]): string[] | undefined => {
+    for (const step of workflows.get(name)?.spec.steps.values() ?? []) {
+      if (step.kind !== 'workflow' || typeof step.config !== 'string') continue;
+      if (step.config === start) return [...path, start];
+      if (seen.has(step.config)) continue;
+      seen.add(step.config);
+      const found = walk(step.config, [...path, step.config]);
+      if (found) return found;
+    }
+    return undefined;
+  };
+  return walk(start, [start]);
 }
 
 function fileDiagnostic(file: string, message: string, severity: Diagnostic['severity'] = 'error'): Diagnostic {

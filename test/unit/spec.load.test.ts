@@ -213,6 +213,22 @@ describe('loadProject', () => {
     ]);
   });
 
+  it('rejects unknown sub-workflows and sub-workflows that call each other without end', async () => {
+    const dir = project({
+      'workflows/a.yaml': ['name: a', 'steps:', '  x: { workflow: b }'],
+      'workflows/b.yaml': ['name: b', 'steps:', '  y: { workflow: a }'],
+      'workflows/c.yaml': ['name: c', 'steps:', '  z: { workflow: nope }'],
+      'workflows/d.yaml': ['name: d', 'steps:', '  w: { wait: { signal: go } }', '  h: { human: { title: Check } }'],
+    });
+    const { diagnostics, project: loaded } = await loadProject(dir, { availableKinds: new Set([...AVAILABLE, 'workflow', 'wait', 'human']), env: {} });
+    expect(diagnostics.map(formatDiagnostic)).toEqual([
+      'workflows/a.yaml:3:18 steps.x.workflow: sub-workflows call each other without end: a → b → a',
+      'workflows/b.yaml:3:18 steps.y.workflow: sub-workflows call each other without end: b → a → b',
+      "workflows/c.yaml:3:18 steps.z.workflow: unknown workflow 'nope'",
+    ]);
+    expect([...loaded.workflows.keys()]).toEqual(['d']);
+  });
+
   it('rejects agent and tool names defined twice and tool servers without exactly one transport', async () => {
     const diagnostics = await diagnosticsOf({
       'agents/a.yaml': ['name: helper', 'model: small'],
