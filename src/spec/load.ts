@@ -120,12 +120,14 @@ export async function loadProject(dir: string, options: LoadOptions): Promise<Lo
     report(workflow.source, problems);
     if (hasErrors(problems)) workflows.delete(name);
   }
-  for (const [name, workflow] of workflows) {
+  const cyclic = [...workflows].flatMap(([name, workflow]) => {
     const cycle = subWorkflowCycle(name, workflows);
-    if (cycle === undefined) continue;
+    if (cycle === undefined) return [];
     const [first] = [...workflow.spec.steps.values()].filter((s) => s.kind === 'workflow' && s.config === cycle[1]);
     report(workflow.source, [{ path: ['steps', first?.id ?? '', 'workflow'], message: `sub-workflows call each other without end: ${cycle.join(' → ')}` }]);
-  }
+    return [name];
+  });
+  for (const name of cyclic) workflows.delete(name);
 
   diagnostics.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : a.line - b.line || a.column - b.column));
   const project: Project = {
