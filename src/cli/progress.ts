@@ -4,6 +4,7 @@
  * per event, so logs and CI output stay readable. Events are the API's (`EventDto`), from the
  * local store or a server's event stream alike.
  */
+import { isItemStepId } from '../types.js';
 import type { EventDto } from '../server/dto.js';
 import type { RunStatus } from '../types.js';
 import { formatDuration, paint, pad, plural, STATUS_LOOK, visibleLength, type Style } from './format.js';
@@ -16,6 +17,8 @@ interface StepView {
   startedAt: number | undefined;
   finishedAt: number | undefined;
   note: string;
+  /** A for_each step: items in all, and how many ended each way. */
+  items?: { total: number; succeeded: number; failed: number };
 }
 
 export interface ProgressOptions {
@@ -84,10 +87,15 @@ export class Progress {
   private apply(event: ProgressEvent): void {
     const data = event.data;
     if (event.type === 'run.created') this.createdAt = event.at;
+    if (event.type === 'run.blocked') return; // still queued, waiting for a turn on its concurrency key
     if (event.type.startsWith('run.')) {
       const status = event.type.slice(4);
       if (status !== 'created') this.runStatus = status === 'started' || status === 'resumed' ? 'running' : (status as RunStatus);
       if (['succeeded', 'failed', 'cancelled', 'timed_out'].includes(status)) this.finishedAt = event.at;
+      return;
+    }
+    if (event.stepId !== null && isItemStepId(event.stepId)) {
+      this.applyItem(event);
       return;
     }
     const step = event.stepId === null ? undefined : this.steps.get(event.stepId);
@@ -111,7 +119,29 @@ export class Progress {
       }
       case 'step.waiting':
         step.status = 'waiting';
-        step.note = typeof data.until === 'string' ? `durable timer until ${data.until.slice(11, 23)}` : 'waiting';
+        if (typeof data.signal === 'string') step.note = `waiting for signal ${data.signal}`;
+        else if (typeof data.task_id === 'string') step.note = `waiting for a decision on task ${data.task_id}`;
+        else if (data.review === true) step.note = 'output held for review';
+        else step.note = typeof data.until === 'string' ? `durable timer until ${data.until.slice(11, 23)}` : 'waiting';
+        break;
+      case 'task.created':
+        if (data.kind === 'tool_approval') {
+          step.status = 'waiting';
+          step.note = `tool call waiting for approval (task ${String(data.task_id)})`;
+        }
+        break;
+      case 'task.escalated':
+        step.note = `task escalated to ${String(data.role)}`;
+        break;
+      case 'child.started':
+        step.status = 'waiting';
+        step.note = `child run ${String(data.run_id)}`;
+        break;
+      case 'map.started':
+        step.status = 'running';
+        step.startedAt ??= event.at;
+        step.items = { total: Number(data.items), succeeded: 0, failed: 0 };
+        step.note = `0/${step.items.total} items`;
         break;
       case 'step.succeeded':
         step.status = 'succeeded';
@@ -138,6 +168,17 @@ export class Progress {
       default:
         break;
     }
+  }
+
+  /** An event of one item of a map: counted on its map step. */
+  private applyItem(event: ProgressEvent): void {
+    const parent = this.steps.get(event.stepId!.slice(0, event.stepId!.indexOf('[')));
+    if (!parent?.items) return;
+    if (event.type === 'step.succeeded') parent.items.succeeded++;
+    else if (event.type === 'step.failed') parent.items.failed++;
+    else return;
+    const { total, succeeded, failed } = parent.items;
+    parent.note = `${succeeded + failed}/${total} items${failed ? ` · ${failed} failed` : ''}`;
   }
 
   private draw(): void {

@@ -212,7 +212,7 @@ export class Engine {
     const wf = this.transitions.workflowOf(old);
     if (fromStep !== undefined) assertWorkflowStep(wf, fromStep, 'invalid_request');
     if (fromStep === undefined && !RETRYABLE_RUN_STATUSES.has(old.status)) {
-      throw new AgentryError('conflict', `run ${old.id} is ${old.status}; only failed, cancelled or timed_out runs can be retried (re-run a succeeded run from a step with from_step)`, {
+      throw new AgentryError('conflict', `run ${old.id} is ${old.status}; only failed, cancelled or timed_out runs can be retried from their failed step; re-run it from a step instead`, {
         details: { status: old.status },
       });
     }

@@ -7,21 +7,38 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { routesOf } from '../../src/server/app.js';
 import { authSettings, parseApiKeys, ROLE_SCOPES, ROLES, type Role } from '../../src/server/auth.js';
 import type { RouteDef } from '../../src/server/route.js';
-import { fixtureToolSpec, KEYS, MOCK_GATEWAY, startTestApi, type TestApi } from '../helpers/server.js';
+import { fixtureToolSpec, KEYS, MOCK_GATEWAY, startTestApi, WORKFLOWS, type TestApi } from '../helpers/server.js';
+import { openTaskOf, stepWaiting, TASK_WORKFLOWS } from '../helpers/tasks.js';
 
 let api: TestApi;
 
 beforeAll(async () => {
   // With a gateway and a tool server, so the gateway and tools routes answer 2xx to a caller with the scope.
-  api = await startTestApi({ gateway: MOCK_GATEWAY, tools: [fixtureToolSpec()] });
+  api = await startTestApi({ gateway: MOCK_GATEWAY, tools: [fixtureToolSpec()], workflows: [...WORKFLOWS, ...TASK_WORKFLOWS, YEARLY] });
 });
 afterAll(async () => {
   await api.close();
 });
 
+/** A scheduled workflow for the schedules routes (its tick is far away: it starts no run here). */
+const YEARLY = { name: 'yearly', schedule: { cron: '0 0 1 1 *' }, steps: { a: { transform: 1 } } };
+
 /** A run of `nap` (sleeps an hour): running, so it can be cancelled. */
 async function napRun(): Promise<string> {
   return (await api.engine.startRun('nap', {})).id;
+}
+
+/** An open task for role `reviewer` (admin and operator may decide it too). */
+async function openTask(): Promise<string> {
+  const run = await api.engine.startRun('approval', { item: 'matrix' });
+  return (await openTaskOf(api.store, run.id)).id;
+}
+
+/** A run waiting for signal `go`. */
+async function gateRun(): Promise<string> {
+  const run = await api.engine.startRun('gate', {});
+  await stepWaiting(api.engine, run.id, 'go');
+  return run.id;
 }
 
 /** A valid request per route, so a caller with the scope gets a 2xx. Keyed by `METHOD url`. */
@@ -51,6 +68,13 @@ const REQUESTS: Record<string, () => Promise<InjectOptions>> = {
   // The fixture server is never started by these: the switch does not need a connection.
   'POST /v1/tools/:name/disable': () => Promise.resolve({ method: 'POST', url: '/v1/tools/fx/disable', payload: { reason: 'matrix' } }),
   'POST /v1/tools/:name/enable': () => Promise.resolve({ method: 'POST', url: '/v1/tools/fx/enable' }),
+  'GET /v1/tasks': () => Promise.resolve({ url: '/v1/tasks?status=open&limit=5' }),
+  'GET /v1/tasks/:id': async () => ({ url: `/v1/tasks/${await openTask()}` }),
+  'POST /v1/tasks/:id/complete': async () => ({ method: 'POST', url: `/v1/tasks/${await openTask()}/complete`, payload: { decision: 'approve' } }),
+  'GET /v1/schedules': () => Promise.resolve({ url: '/v1/schedules' }),
+  'POST /v1/schedules/:workflow/pause': () => Promise.resolve({ method: 'POST', url: '/v1/schedules/yearly/pause' }),
+  'POST /v1/schedules/:workflow/resume': () => Promise.resolve({ method: 'POST', url: '/v1/schedules/yearly/resume' }),
+  'POST /v1/runs/:id/signals/:name': async () => ({ method: 'POST', url: `/v1/runs/${await gateRun()}/signals/go`, payload: { ok: true } }),
 };
 
 function expected(route: RouteDef, role: Role | null): number | '2xx' {
