@@ -11,7 +11,7 @@ import { orderSteps } from './graph.js';
 import { STEP_KINDS, type CompiledStep, type CompiledWorkflow, type RetryPolicy, type StepKind } from './model.js';
 import type { RetrySpec, StepSpec, WorkflowSpec } from './schemas.js';
 import { templateReferences } from './template.js';
-import { checkJsonSchema, validateSpec } from './validate.js';
+import { checkJsonSchema, checkValue, validateSpec } from './validate.js';
 
 export interface CompileOptions {
   /** Spec file (relative to the project dir), recorded on the result and in diagnostics. */
@@ -121,7 +121,12 @@ function checkAll(ctx: Ctx): { steps: Map<string, CompiledStep>; order: string[]
   durationMs(ctx, wf.defaults?.timeout, ['defaults', 'timeout']);
   retryOf(ctx, wf.defaults?.retry, ['defaults', 'retry']);
   if (wf.concurrency !== undefined) checkBare(ctx, wf.concurrency.key, ['concurrency', 'key'], { forEach: false, steps: false });
-  if (wf.schedule !== undefined) checkSchedule(ctx, wf.schedule.cron, wf.schedule.timezone);
+  if (wf.schedule !== undefined) {
+    checkSchedule(ctx, wf.schedule.cron, wf.schedule.timezone);
+    if (wf.input !== undefined && !hasErrors(checkJsonSchema(wf.input.schema, []))) {
+      ctx.problems.push(...checkValue(wf.input.schema, wf.schedule.input ?? {}, ['schedule', 'input'], 'the scheduled input'));
+    }
+  }
   const steps = new Map<string, CompiledStep>();
   for (const id of ctx.ids) {
     const step = wf.steps[id];

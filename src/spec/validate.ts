@@ -43,6 +43,21 @@ export function checkJsonSchema(schema: unknown, path: PathSegment[]): Problem[]
   }
 }
 
+/** Problems of `value` against a user-written JSON Schema (which `checkJsonSchema` accepted). */
+export function checkValue(schema: object, value: unknown, path: PathSegment[], what: string): Problem[] {
+  let validate;
+  try {
+    validate = userAjv.compile(schema);
+  } catch {
+    return []; // the schema itself is reported where it is declared
+  }
+  const ok = validate(value);
+  userAjv.removeSchema(schema);
+  if (ok) return [];
+  const messages = (validate.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message ?? 'is invalid'}`);
+  return [{ path, message: `${what} does not match the input schema: ${messages.join('; ')}` }];
+}
+
 interface Reduced {
   error: ErrorObject;
   message: string;

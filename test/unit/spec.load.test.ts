@@ -229,6 +229,22 @@ describe('loadProject', () => {
     expect([...loaded.workflows.keys()]).toEqual(['d']);
   });
 
+  it('rejects a scheduled input that does not match the input schema', async () => {
+    const error = await onlyError({
+      'workflows/w.yaml': [
+        'name: nightly',
+        'input: { schema: { type: object, required: [day], properties: { day: { type: string } } } }',
+        'schedule:',
+        '  cron: "0 3 * * *"',
+        '  input: { day: 7 }',
+        'steps:',
+        '  a: { transform: 1 }',
+      ],
+    });
+    expect(error).toMatchObject({ file: 'workflows/w.yaml', line: 5, path: 'schedule.input' });
+    expect(error.message).toContain('/day must be string');
+  });
+
   it('rejects agent and tool names defined twice and tool servers without exactly one transport', async () => {
     const diagnostics = await diagnosticsOf({
       'agents/a.yaml': ['name: helper', 'model: small'],
