@@ -81,6 +81,14 @@ export class EventFeed {
               return event;
             };
           }
+          if (prop === 'createRun' || prop === 'lockRun') {
+            // Another run changed in the same transaction (a child started or cancelled): its events count too.
+            const open = (target[prop] as (...a: unknown[]) => Promise<RunTx | undefined>).bind(target);
+            return async (...args: unknown[]) => {
+              const other = await open(...args);
+              return other && record(other, sink);
+            };
+          }
           const value: unknown = Reflect.get(target, prop, receiver);
           return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
         },
