@@ -54,12 +54,13 @@ for (const factory of storeFactories) {
     }, 180_000);
 
     it('fails the step when more items fail than max_failures allows, and cancels the rest', async () => {
-      t = await startTestEngine(factory, [mapper('strict', 1, { concurrency: 2 })]);
-      const run = await t.engine.startRun('strict', { items: range(50), bad: [3, 4] });
+      t = await startTestEngine(factory, [mapper('strict', 1)], { settings: { concurrency: 20 } });
+      const run = await t.engine.startRun('strict', { items: range(1000), bad: [3, 4] });
       const done = await t.engine.waitForRun(run.id, { timeoutMs: 60_000 });
       expect(done).toMatchObject({ status: 'failed', error: { code: 'map_failed', details: { failed: [3, 4] } } });
       const items = await t.store.listItems(run.id, 'each');
-      expect(items.filter((s) => s.status === 'cancelled').length).toBeGreaterThan(40);
+      expect(items).toHaveLength(1000);
+      expect(items.filter((s) => s.status === 'cancelled').length).toBeGreaterThan(900);
       expect(items.every((s) => ['succeeded', 'failed', 'cancelled'].includes(s.status))).toBe(true);
     });
 
