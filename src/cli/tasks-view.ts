@@ -59,7 +59,8 @@ export function taskDetailText(s: Style, task: TaskDto, cli: string, dir: string
   if (task.due_at !== null) field('due', `${formatIso(task.due_at)}${task.escalations > 0 ? ` (escalated ${task.escalations}×)` : ''}`);
   if (task.instructions !== null) lines.push('', paint(s, 'bold', 'Instructions'), ...task.instructions.split('\n').map((l) => `  ${l}`));
   if (task.form_schema !== null) lines.push('', paint(s, 'bold', 'Form (submit data must match this JSON Schema)'), formatValue(s, task.form_schema));
-  if (task.context !== null) lines.push('', paint(s, 'bold', 'Context'), formatValue(s, task.context));
+  const context = shownContext(task.context);
+  if (context !== undefined) lines.push('', paint(s, 'bold', 'Context'), formatValue(s, context));
   if (task.decision !== null) {
     lines.push('', paint(s, 'bold', 'Decision'));
     field('decision', decisionText(s, task));
@@ -69,10 +70,24 @@ export function taskDetailText(s: Style, task: TaskDto, cli: string, dir: string
     if (task.response !== null) lines.push(`  data`, formatValue(s, task.response, '    '));
   }
   if (task.status === 'open') {
-    const submit = task.kind === 'tool_approval' ? '' : ` | submit ${task.id} --data '<json>'`;
-    lines.push('', paint(s, 'gray', `Decide: ${cli} tasks approve ${task.id}${dir} | reject ${task.id}${submit} (optionally --comment <text>)`));
+    lines.push('', paint(s, 'bold', 'Decide with one of'));
+    lines.push(`  ${cli} tasks approve ${task.id}${dir} [--comment <text>]`);
+    lines.push(`  ${cli} tasks reject ${task.id}${dir} [--comment <text>]`);
+    if (task.kind !== 'tool_approval') lines.push(`  ${cli} tasks submit ${task.id} --data '<json>'${dir}`);
   }
   return lines.join('\n');
+}
+
+/**
+ * The context worth showing a person: the engine keeps its own bookkeeping (`key`, which
+ * decision of a step this is) next to what the step wants shown; a context holding only
+ * that bookkeeping is not shown.
+ */
+function shownContext(context: unknown): unknown {
+  if (context === null || typeof context !== 'object' || Array.isArray(context)) return context ?? undefined;
+  const { key: _key, ...rest } = context as Record<string, unknown>;
+  if (Object.keys(rest).length === 0) return undefined;
+  return Object.keys(rest).length === 1 && 'data' in rest ? rest.data : rest;
 }
 
 const PAST: Record<string, string> = { approve: 'approved', reject: 'rejected', submit: 'submitted' };

@@ -13,7 +13,7 @@ import { newId } from '../ids.js';
 import { Notifier } from '../queue/notifier.js';
 import type { ExecutorRegistry } from '../runtime/registry.js';
 import type { ExecutorSettings } from '../runtime/types.js';
-import { CONTROL_KINDS, type CompiledWorkflow } from '../spec/model.js';
+import { STEP_KINDS, type CompiledWorkflow } from '../spec/model.js';
 import type { Store } from '../store/store.js';
 import { OutageLog } from '../store/transient.js';
 import type { TaskListQuery, TaskPage } from '../store/store.js';
@@ -102,7 +102,10 @@ export class Engine {
     this.transitions = new RunTransitions({
       store: o.store,
       env: o.env ?? process.env,
-      availableKinds: new Set([...o.executors.kinds(), ...CONTROL_KINDS]),
+      // A run's stored spec compiles whatever executors this process has: a process without
+      // one (the CLI reading runs) never claims such a step, and a worker without one fails
+      // the step with `executor_unavailable`.
+      availableKinds: new Set(STEP_KINDS),
       now: this.now,
       onWake: () => this.wake(),
       onFinished: (runId, status) =>

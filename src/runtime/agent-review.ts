@@ -24,6 +24,8 @@ export interface GatedCall {
   agent: string;
   turn: number;
   onReject: OnReject;
+  /** Role that may decide the approval (the server's `approval_role`). */
+  role?: string;
 }
 
 /** What a decision (or its absence) means for a gated call. */
@@ -82,6 +84,7 @@ export function approvalTask(call: GatedCall): TaskRequest {
     title: `Approve call to ${call.server}.${call.tool}`,
     instructions: `Agent ${call.agent} asks to call ${call.server}.${call.tool} with the arguments shown. Approve to make the call; reject to refuse it: ${refusal}.`,
     context: { server: call.server, tool: call.tool, arguments: call.args, agent: call.agent, turn: call.turn },
+    ...(call.role === undefined ? {} : { role: call.role }),
   };
 }
 

@@ -47,6 +47,8 @@ export interface ApprovalTarget {
   server: string;
   tool: string;
   onReject: OnReject;
+  /** The server's `approval_role`: who may decide. */
+  role?: string;
 }
 
 export interface AgentExecutorOptions {
@@ -227,7 +229,16 @@ async function runToolCall(
   if (typeof args === 'string') return { kind: 'result', result: JSON.stringify({ error: `invalid arguments for ${call.name}: ${args}` }) };
   const target = tools.approvalFor?.(call.name, call.allow);
   if (target !== undefined) {
-    const gated: GatedCall = { key: call.key, server: target.server, tool: target.tool, args, agent: call.agent, turn: call.turn, onReject: target.onReject };
+    const gated: GatedCall = {
+      key: call.key,
+      server: target.server,
+      tool: target.tool,
+      args,
+      agent: call.agent,
+      turn: call.turn,
+      onReject: target.onReject,
+      ...(target.role === undefined ? {} : { role: target.role }),
+    };
     const outcome = approvalOutcome(gated, decisionFor(ctx.state, call.key));
     const where = { key: call.key, server: target.server, tool: target.tool };
     switch (outcome.action) {
@@ -286,7 +297,7 @@ export function hubTools(hub: ToolHub): AgentTools {
         return undefined; // not an allowed tool: the call is refused with tool_not_allowed, nobody is asked
       }
       const rule = hub.approvalRule(resolved.server, resolved.tool);
-      return rule === undefined ? undefined : { ...resolved, onReject: rule.onReject };
+      return rule === undefined ? undefined : { ...resolved, ...rule };
     },
   };
 }

@@ -266,6 +266,7 @@ export const ToolSchema = Type.Object(
         errorMessage: 'must be true, false or a list of tool names',
       }),
     ),
+    approval_role: opt(Type.String({ minLength: 1, description: 'Role whose keys may decide approvals of this server (admin and operator always may). Default: anyone with tasks:write.' })),
     on_reject: opt(
       Type.Enum(['fail', 'recover'], {
         description: 'When a reviewer rejects a call that needs approval. fail: the agent step fails (`tool_rejected`). recover: the agent is told the call was refused and goes on. Default fail.',

@@ -45,6 +45,8 @@ export interface ServerConfig {
   requireApproval: boolean | ReadonlySet<string>;
   /** `on_reject`: what a reviewer's refusal of a call that needs approval does to the agent step. */
   onReject: OnReject;
+  /** `approval_role`: who may decide approvals of this server's calls (undefined: anyone with tasks:write). */
+  approvalRole: string | undefined;
   spec: ToolSpec;
 }
 
@@ -86,6 +88,7 @@ export function serverConfig(spec: ToolSpec, defaultTimeoutMs: number = TOOL_DEF
     allow: spec.allow === undefined ? undefined : new Set(spec.allow),
     requireApproval: Array.isArray(spec.require_approval) ? new Set(spec.require_approval) : (spec.require_approval ?? false),
     onReject: spec.on_reject ?? ON_REJECT.fail,
+    approvalRole: spec.approval_role,
     spec,
   };
 }

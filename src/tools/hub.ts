@@ -40,6 +40,8 @@ export interface ResolvedTool {
 /** A tool whose calls need a person's approval, and what a refusal does. */
 export interface ApprovalRule {
   onReject: OnReject;
+  /** Role that may decide (undefined: anyone with tasks:write). */
+  role?: string;
 }
 
 export class ToolHub {
@@ -116,7 +118,9 @@ export class ToolHub {
   /** The server's `on_reject` when `require_approval` covers the tool; undefined when calls need no approval. */
   approvalRule(server: string, tool: string): ApprovalRule | undefined {
     const connection = this.connection(server);
-    return connection.needsApproval(tool) ? { onReject: connection.config.onReject } : undefined;
+    if (!connection.needsApproval(tool)) return undefined;
+    const { onReject, approvalRole } = connection.config;
+    return approvalRole === undefined ? { onReject } : { onReject, role: approvalRole };
   }
 
   /** Calls to the server fail fast with `tool_disabled` (naming `reason`) until `enable`. */

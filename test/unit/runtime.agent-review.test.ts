@@ -5,7 +5,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { approvalOutcome, approvalTask, confidenceReview, decisionFor, refusalResult, type GatedCall } from '../../src/runtime/agent-review.js';
-import { createAgentExecutor, memoryJournal, type AgentTools, type ApprovalTarget, type ChatClient } from '../../src/runtime/agent.js';
+import { createAgentExecutor, hubTools, memoryJournal, type AgentTools, type ApprovalTarget, type ChatClient } from '../../src/runtime/agent.js';
+import { createToolHub } from '../../src/tools/hub.js';
 import type { ChatRequest, ChatResponse, ToolCall } from '../../src/gateway/types.js';
 import type { AgentSpec } from '../../src/spec/schemas.js';
 import type { JournalEntry, StepResult, TaskDecisionRecord } from '../../src/runtime/types.js';
@@ -33,6 +34,8 @@ describe('tool approval rules', () => {
     });
     expect(approvalTask(call).instructions).toContain('the step fails (tool_rejected)');
     expect(approvalTask({ ...call, onReject: 'recover' }).instructions).toContain('goes on without it');
+    expect(approvalTask(call).role).toBeUndefined();
+    expect(approvalTask({ ...call, role: 'finance' }).role).toBe('finance');
   });
 
   it('makes the call only on approve', () => {
@@ -69,6 +72,30 @@ describe('tool approval rules', () => {
     expect(decisionFor({ decisions: { k: { decision: 'maybe', by: 'x' } } }, 'k')).toBeUndefined();
     expect(decisionFor({ decisions: { k: 'approve' } }, 'k')).toBeUndefined();
     expect(decisionFor({ decisions: {} }, 'toString')).toBeUndefined();
+  });
+});
+
+describe('approval rules of the tool servers', () => {
+  it("gates the tools require_approval names, with the server's on_reject (default fail), and only tools the agent may call", async () => {
+    const hub = createToolHub({
+      specs: new Map([
+        ['crm', { name: 'crm', command: 'crm-mcp', require_approval: ['delete_customer'], on_reject: 'recover' as const }],
+        ['search', { name: 'search', url: 'http://127.0.0.1:1/mcp', require_approval: true }],
+        ['docs', { name: 'docs', url: 'http://127.0.0.1:1/mcp' }],
+      ]),
+    });
+    try {
+      const tools = hubTools(hub);
+      expect(tools.approvalFor?.('crm__delete_customer', ['crm'])).toEqual({ server: 'crm', tool: 'delete_customer', onReject: 'recover' });
+      expect(tools.approvalFor?.('crm__find_customer', ['crm'])).toBeUndefined();
+      expect(tools.approvalFor?.('search__web', ['search'])).toEqual({ server: 'search', tool: 'web', onReject: 'fail' });
+      expect(tools.approvalFor?.('docs__read', ['docs'])).toBeUndefined();
+      // Outside the agent's list: the call is refused (tool_not_allowed) without asking anyone.
+      expect(tools.approvalFor?.('crm__delete_customer', ['search'])).toBeUndefined();
+      expect(hub.approvalRule('crm', 'delete_customer')).toEqual({ onReject: 'recover' });
+    } finally {
+      await hub.close();
+    }
   });
 });
 
@@ -172,12 +199,21 @@ describe('agent executor with approvals', () => {
       { content: 'all clean' },
     ]);
     const tools = gatedTools('fail');
-    const first = await createAgentExecutor({ agents, chat, tools }).execute('janitor', stepContext({ journal: memoryJournal([]) }));
-    expect(first).toMatchObject({ kind: 'suspend', until: null, task: { kind: 'tool_approval', key: 'tool:1:b', context: { server: 'crm', tool: 'delete', arguments: { id: 7 }, agent: 'janitor', turn: 1 } } });
-    expect(tools.calls).toEqual(['crm__find({"q":1})']);
-
-    const run = await drive(chat, tools, () => ({ decision: 'approve', by: 'ops' }));
+    const asked: Array<{ task: unknown; callsSoFar: string[] }> = [];
+    const run = await drive(chat, tools, (task) => {
+      asked.push({ task, callsSoFar: [...tools.calls] });
+      return { decision: 'approve', by: 'ops' };
+    });
+    expect(asked).toEqual([
+      {
+        task: expect.objectContaining({ kind: 'tool_approval', key: 'tool:1:b', context: { server: 'crm', tool: 'delete', arguments: { id: 7 }, agent: 'janitor', turn: 1 } }),
+        // The ungated call before it had run; the gated one had not.
+        callsSoFar: ['crm__find({"q":1})'],
+      },
+    ]);
+    expect(tools.calls).toEqual(['crm__find({"q":1})', 'crm__delete({"id":7})']);
     expect(run.result).toEqual({ kind: 'output', output: 'all clean' });
+    expect(chat.turns).toEqual([1, 2]);
   });
 
   it('replays the turns before the suspension from the journal and never asks the model for them again', async () => {

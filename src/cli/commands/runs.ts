@@ -137,9 +137,11 @@ it starts the new run in the store, and a worker executes it.`)
         const cli = selfCommand(ctx);
         const dir = suffix(ctx, api, config);
         const how = api.mode === 'server' ? `by the server at ${api.where}` : `locally, in ${api.where}: a new run of ${run.workflow} with the same input`;
-        const from = opts.fromStep === undefined ? 'from its failed step' : `from step ${opts.fromStep}`;
-        out(ctx, `${paint(s, 'green', '↻')} Re-ran run ${run.retry_of} ${from} as run ${paint(s, 'bold', run.id)} (${run.status}), ${how}.`);
-        out(ctx, `Steps before it are reused, not run again; \`${cli} runs get ${run.id}${dir}\` shows which.`);
+        const what = opts.fromStep === undefined
+          ? 'From its failed step: the steps that had succeeded are reused, not run again'
+          : `From step ${opts.fromStep}: it and the steps downstream of it run again, the others are reused`;
+        out(ctx, `${paint(s, 'green', '↻')} Retried run ${run.retry_of} as run ${paint(s, 'bold', run.id)} (${run.status}), ${how}.`);
+        out(ctx, `${what} (\`${cli} runs get ${run.id}${dir}\` shows which).`);
         if (api.mode === 'local') out(ctx, `A worker executes it: \`${cli} start worker${dir}\`.`);
         out(ctx, `Follow it with \`${cli} runs events ${run.id} --follow${dir}\`.`);
       });

@@ -101,10 +101,11 @@ function dataOf(ctx: CliContext, opts: DataOptions): unknown {
   return opts.data;
 }
 
-function dataOptions(command: Command, what: string): Command {
+/** `--data <json>` and `--data-file <file>` (one or the other) for `what`; `note` ends both descriptions. */
+function dataOptions(command: Command, what: string, note = ''): Command {
   return command
-    .addOption(new Option('--data <json>', `${what} as inline JSON`).argParser(parseJsonArg).conflicts('dataFile'))
-    .addOption(new Option('--data-file <file>', `${what} from a JSON file`));
+    .addOption(new Option('--data <json>', `${what} as inline JSON${note}`).argParser(parseJsonArg).conflicts('dataFile'))
+    .addOption(new Option('--data-file <file>', `${what} from a JSON file${note}`));
 }
 
 interface DecideOptions extends DataOptions {
@@ -236,7 +237,8 @@ export function registerSignal(program: Command, ctx: CliContext): void {
       .description("Send a signal to a run: the step waiting for it (wait: { signal: <name> }) resumes with the payload as its output")
       .argument('<run-id>', 'run id')
       .argument('<name>', 'signal name (letters, digits, _.-)', parseSignalName),
-    'the payload (default null)',
+    'the payload',
+    ' (default: null)',
   )
     .option('--json', 'print the answer of POST /v1/runs/{id}/signals/{name}')
     .option(...DIR_OPTION)
