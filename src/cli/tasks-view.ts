@@ -78,16 +78,9 @@ export function taskDetailText(s: Style, task: TaskDto, cli: string, dir: string
   return lines.join('\n');
 }
 
-/**
- * The context worth showing a person: the engine keeps its own bookkeeping (`key`, which
- * decision of a step this is) next to what the step wants shown; a context holding only
- * that bookkeeping is not shown.
- */
+/** The context worth showing: none when the task has none. */
 function shownContext(context: unknown): unknown {
-  if (context === null || typeof context !== 'object' || Array.isArray(context)) return context ?? undefined;
-  const { key: _key, ...rest } = context as Record<string, unknown>;
-  if (Object.keys(rest).length === 0) return undefined;
-  return Object.keys(rest).length === 1 && 'data' in rest ? rest.data : rest;
+  return context ?? undefined;
 }
 
 const PAST: Record<string, string> = { approve: 'approved', reject: 'rejected', submit: 'submitted' };

@@ -211,6 +211,16 @@ export async function deliverSignal(
   payload: unknown,
   ops: ControlOps,
 ): Promise<{ signal: SignalRecord; duplicate: boolean }> {
+  // A repeat of a signal already received is answered as such, even after the run ended: resending is always safe.
+  const received = await tx.signal(name);
+  if (received) {
+    if (specHash(received.payload) !== specHash(payload ?? null)) {
+      throw new AgentryError('conflict', `signal '${name}' was already sent to run ${tx.run.id} with another payload`, {
+        details: { received_at: new Date(received.receivedAt).toISOString() },
+      });
+    }
+    return { signal: received, duplicate: true };
+  }
   if (TERMINAL_RUN_STATUSES.has(tx.run.status)) {
     throw new AgentryError('conflict', `run ${tx.run.id} already ended ${tx.run.status}; it takes no signals`, { details: { status: tx.run.status } });
   }
@@ -218,15 +228,7 @@ export async function deliverSignal(
     const known = [...signalNames(ctx.wf.steps.values())];
     throw new AgentryError('invalid_request', `no step of workflow ${ctx.wf.name} waits for signal '${name}'${known.length ? ` (it waits for: ${known.join(', ')})` : ''}`);
   }
-  const earlier = await tx.insertSignal(name, payload ?? null);
-  if (earlier) {
-    if (specHash(earlier.payload) !== specHash(payload ?? null)) {
-      throw new AgentryError('conflict', `signal '${name}' was already sent to run ${tx.run.id} with another payload`, {
-        details: { received_at: new Date(earlier.receivedAt).toISOString() },
-      });
-    }
-    return { signal: earlier, duplicate: true };
-  }
+  await tx.insertSignal(name, payload ?? null);
   const signal = (await tx.signal(name))!;
   await tx.appendEvent('signal.received', { name });
   for (const step of await tx.steps()) {

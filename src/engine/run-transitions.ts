@@ -230,6 +230,9 @@ export class RunTransitions {
     const { store } = this.o;
     const task = await store.getTask(taskId);
     if (!task) throw new AgentryError('not_found', `task ${taskId} not found`);
+    if (task.status !== 'open') {
+      throw new AgentryError('conflict', `task ${taskId} is ${task.status}; it cannot be decided again`, { details: { status: task.status } });
+    }
     if (!mayDecide(task, actor)) {
       const who = [task.role && `role ${task.role}`, task.assignees && `assignees ${task.assignees.join(', ')}`].filter(Boolean).join(' or ');
       throw new AgentryError('forbidden', `${actor.name} may not decide task ${taskId} (it is for ${who})`);

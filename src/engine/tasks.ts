@@ -38,7 +38,7 @@ export async function createTask(tx: RunTx, ctx: TransitionContext, stepId: stri
     formSchema: r.formSchema ?? null,
     role: r.role ?? null,
     assignees: r.assignees?.length ? r.assignees : null,
-    context: { key: r.key, ...(r.context !== undefined ? { data: r.context } : {}) },
+    context: r.context ?? null,
     dueAt: r.dueAt,
     escalations: 0,
     decision: null,
@@ -161,8 +161,8 @@ export async function decideTask(
     }
     case 'tool_approval': {
       // The agent runs again: it replays its journal and finds the decision under the task's key.
-      const state = (step.state ?? {}) as { decisions?: Record<string, TaskDecisionRecord> };
-      const key = (task.context as { key?: string } | null)?.key ?? taskId;
+      const state = (step.state ?? {}) as { decisions?: Record<string, TaskDecisionRecord>; task_key?: string };
+      const key = state.task_key ?? taskId;
       await ops.park(tx, step, ctx.now, { ...state, decisions: { ...state.decisions, [key]: record } });
       ops.effects.wake = true;
       break;

@@ -30,6 +30,7 @@ import { gatewayRoutes } from './routes/gateway.js';
 import { healthRoutes } from './routes/health.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { runRoutes } from './routes/runs.js';
+import { itemRoutes } from './routes/items.js';
 import { scheduleRoutes } from './routes/schedules.js';
 import { signalRoutes } from './routes/signals.js';
 import { specRoutes } from './routes/specs.js';
@@ -258,6 +259,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   if (groups.has('api')) {
     workflowRoutes(table, deps);
     runRoutes(table, deps);
+    itemRoutes(table, deps);
     scheduleRoutes(table, deps);
     signalRoutes(table, deps);
     taskRoutes(table, deps);

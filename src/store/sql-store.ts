@@ -662,8 +662,11 @@ export class SqlStore implements Store {
     return result.map(stepFromRow);
   }
 
-  async listItems(runId: string, parent: string): Promise<StepRecord[]> {
-    const result = await this.read(sql`SELECT * FROM steps WHERE run_id = ${runId} AND parent_step = ${parent} ORDER BY item_index`);
+  async listItems(runId: string, parent: string, page?: { offset: number; limit: number }): Promise<StepRecord[]> {
+    const window = page ? sql`LIMIT ${page.limit} OFFSET ${page.offset}` : sql``;
+    const result = await this.read(
+      sql`SELECT * FROM steps WHERE run_id = ${runId} AND parent_step = ${parent} ORDER BY item_index ${window}`,
+    );
     return result.map(stepFromRow);
   }
 

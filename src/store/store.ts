@@ -292,7 +292,8 @@ export interface Store {
   listEvents(runId: string, afterSeq: number, limit: number): Promise<EventRecord[]>;
 
   // map items, tasks, signals, sub-runs
-  listItems(runId: string, parent: string): Promise<StepRecord[]>;
+  /** Items of map step `parent`, by index (a page of them with `offset`/`limit`). */
+  listItems(runId: string, parent: string, page?: { offset: number; limit: number }): Promise<StepRecord[]>;
   getTask(id: string): Promise<TaskRecord | undefined>;
   listTasks(query: TaskListQuery): Promise<TaskPage>;
   /**

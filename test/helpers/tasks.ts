@@ -81,6 +81,9 @@ export async function startTaskApi(factory: StoreFactory): Promise<TaskApi> {
     env: {},
   });
   await engine.start();
+  // Open every pooled PostgreSQL connection now: one opened during a test would count as a leak
+  // (the pool keeps it), though the suite shares this API across tests.
+  await Promise.all(Array.from({ length: 10 }, () => store.listTasks({ limit: 1 })));
   const app = await buildApp({
     engine,
     store,

@@ -63,7 +63,7 @@ describe.each(storeFactories)('agent tool approval ($name)', { timeout: 60_000 }
       stepId: 'work',
       title: 'Approve call to web.count',
       // The engine keeps the task's key (the call's journal key) beside what the agent asked to show.
-      context: { key: 'tool:1:call_count', data: { server: 'web', tool: 'count', arguments: {}, agent: 'clerk', turn: 1 } },
+      context: { server: 'web', tool: 'count', arguments: {}, agent: 'clerk', turn: 1 },
     });
     expect(task.instructions).toContain('Approve to make the call');
     // Nothing ran yet and no worker holds the step.
@@ -126,12 +126,13 @@ describe.each(storeFactories)('agent tool approval ($name)', { timeout: 60_000 }
     const run = await e.engine.startRun('tally', {});
 
     const first = await openTaskOf(e, run.id);
-    expect(first.context).toMatchObject({ key: 'tool:1:call_a', data: { tool: 'count', turn: 1 } });
+    expect(first.context).toMatchObject({ tool: 'count', turn: 1 });
     expect((await e.engine.listTasks({ status: ['open'], runId: run.id, limit: 10 })).items).toHaveLength(1);
     await decide(e, first.id, 'approve');
 
     const second = await openTaskOf(e, run.id);
-    expect(second.context).toMatchObject({ key: 'tool:1:call_b' });
+    expect(second.context).toMatchObject({ tool: 'count', turn: 1 });
+    expect(second.id).not.toBe(first.id);
     expect(mcp!.state.count).toBe(1);
     await decide(e, second.id, 'approve');
     const done = await ended(e, run.id);

@@ -55,13 +55,11 @@ describe.each(storeFactories)('agent confidence review ($name)', { timeout: 60_0
       stepId: 'classify',
       title: 'Review output of triager (confidence 0.42 < 0.7)',
       context: {
-        data: {
-          output: { severity: 'high', summary: 'Maybe an outage' },
-          confidence: 0.42,
-          threshold: 0.7,
-          rationale: 'The ticket is vague',
-          flags: ['needs_human'],
-        },
+        output: { severity: 'high', summary: 'Maybe an outage' },
+        confidence: 0.42,
+        threshold: 0.7,
+        rationale: 'The ticket is vague',
+        flags: ['needs_human'],
       },
     });
     expect((await e.engine.getRun(run.id)).status).toBe('waiting');

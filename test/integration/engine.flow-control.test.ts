@@ -60,8 +60,16 @@ for (const factory of storeFactories) {
       await expect(t.engine.sendSignal(run.id, 'go', { answer: 43 })).rejects.toMatchObject({ code: 'conflict' });
       expect(await t.engine.waitForRun(run.id, { timeoutMs: 10_000 })).toMatchObject({ status: 'succeeded', output: { answer: 42 } });
       expect(labels(await eventsOf(t.store, run.id)).filter((l) => l === 'signal.received')).toHaveLength(1);
-      await expect(t.engine.sendSignal(run.id, 'go', { answer: 42 })).rejects.toMatchObject({ code: 'conflict' });
+      // Resending after the run ended is still answered as a repeat; the run takes nothing new.
+      await expect(t.engine.sendSignal(run.id, 'go', { answer: 42 })).resolves.toMatchObject({ duplicate: true });
       await expect(t.engine.sendSignal('run_missing', 'go', {})).rejects.toMatchObject({ code: 'not_found' });
+    });
+
+    it('refuses a signal to a run that ended', async () => {
+      t = await startTestEngine(factory, waiters);
+      const run = await t.engine.startRun('waiter', {});
+      await t.engine.cancelRun(run.id);
+      await expect(t.engine.sendSignal(run.id, 'go', 1)).rejects.toMatchObject({ code: 'conflict' });
     });
 
     it('keeps a signal sent before the step waits, and the step takes it when it starts', async () => {

@@ -14,7 +14,7 @@ let api: TestApi;
 
 beforeAll(async () => {
   // With a gateway and a tool server, so the gateway and tools routes answer 2xx to a caller with the scope.
-  api = await startTestApi({ gateway: MOCK_GATEWAY, tools: [fixtureToolSpec()], workflows: [...WORKFLOWS, ...TASK_WORKFLOWS, YEARLY] });
+  api = await startTestApi({ gateway: MOCK_GATEWAY, tools: [fixtureToolSpec()], workflows: [...WORKFLOWS, ...TASK_WORKFLOWS, YEARLY, NAPS] });
 });
 afterAll(async () => {
   await api.close();
@@ -22,6 +22,9 @@ afterAll(async () => {
 
 /** A scheduled workflow for the schedules routes (its tick is far away: it starts no run here). */
 const YEARLY = { name: 'yearly', schedule: { cron: '0 0 1 1 *' }, steps: { a: { transform: 1 } } };
+
+/** A map of two hour-long naps: its items are listed whatever their state. */
+const NAPS = { name: 'naps', steps: { each: { for_each: { from: 'input.items' }, sleep: '1h' } } };
 
 /** A run of `nap` (sleeps an hour): running, so it can be cancelled. */
 async function napRun(): Promise<string> {
@@ -59,6 +62,7 @@ const REQUESTS: Record<string, () => Promise<InjectOptions>> = {
     return { method: 'POST', url: `/v1/runs/${id}/retry`, payload: {} };
   },
   'GET /v1/runs/:id/events': async () => ({ url: `/v1/runs/${await napRun()}/events` }),
+  'GET /v1/runs/:id/steps/:step/items': async () => ({ url: `/v1/runs/${(await api.engine.startRun('naps', { items: [1, 2] })).id}/steps/each/items` }),
   'GET /v1/runs/:id/steps/:step/attempts': async () => ({ url: `/v1/runs/${await napRun()}/steps/long/attempts` }),
   'POST /v1/specs/validate': () => Promise.resolve({ method: 'POST', url: '/v1/specs/validate', payload: { files: { 'workflows/a.yaml': 'name: a\nsteps:\n  x:\n    transform: { y: 1 }\n' } } }),
   'POST /v1/chat/completions': () => Promise.resolve({ method: 'POST', url: '/v1/chat/completions', payload: { model: 'demo', messages: [{ role: 'user', content: 'hi' }] } }),

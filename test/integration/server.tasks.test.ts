@@ -7,7 +7,10 @@
 import type { InjectOptions } from 'fastify';
 import { Agent, fetch } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApp } from '../../src/server/app.js';
+import { authSettings } from '../../src/server/auth.js';
 import type { TaskDto } from '../../src/server/task-dto.js';
+import { silentLogger } from '../helpers/engine.js';
 import { listen } from '../helpers/server.js';
 import { storeFactories } from '../helpers/store.js';
 import { bearer, openTaskOf, startTaskApi, stepWaiting, type KeyName, type TaskApi } from '../helpers/tasks.js';
@@ -76,7 +79,7 @@ for (const factory of storeFactories) {
         do {
           const res = await page(`workflow=approval&limit=1${cursor ? `&cursor=${cursor}` : ''}`);
           expect(res.statusCode).toBe(200);
-          const body = res.json() as { items: TaskDto[]; next_cursor: string | null };
+          const body = res.json<{ items: TaskDto[]; next_cursor: string | null }>();
           expect(body.items.length).toBeLessThanOrEqual(1);
           seen.push(...body.items.map((t) => t.id));
           cursor = body.next_cursor;
@@ -100,7 +103,7 @@ for (const factory of storeFactories) {
         const { runId, taskId } = await started('approval', { item: 'the order' });
         const res = await call('viewer', { url: `/v1/tasks/${taskId}` });
         expect(res.statusCode).toBe(200);
-        const task = res.json() as TaskDto;
+        const task = res.json<TaskDto>();
         expect(Object.keys(task).sort()).toEqual(TASK_FIELDS);
         expect(task).toMatchObject({
           id: taskId,
@@ -267,6 +270,19 @@ for (const factory of storeFactories) {
         expect(allowed.statusCode, allowed.body).toBe(200);
         expect(allowed.json().decided_by).toBe('clerk');
         expect((await ended(runId)).output).toMatchObject({ decision: 'approve', by: 'clerk', comment: 'mine' });
+      });
+
+      it('with auth off (a loopback dev server), the caller decides as admin, whatever the task asks', async () => {
+        const open = await buildApp({ engine: api.engine, store: api.store, logger: silentLogger, version: '0.0.0-test', auth: authSettings({ enabled: false, host: '127.0.0.1', apiKeys: undefined }) });
+        try {
+          const { runId, taskId } = await started('assigned');
+          const res = await open.inject({ method: 'POST', url: `/v1/tasks/${taskId}/complete`, payload: { decision: 'approve' } });
+          expect(res.statusCode, res.body).toBe(200);
+          expect(res.json().decided_by).toBe('anonymous');
+          expect((await ended(runId)).status).toBe('succeeded');
+        } finally {
+          await open.close();
+        }
       });
     });
 
