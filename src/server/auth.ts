@@ -40,6 +40,9 @@ export const ROLE_SCOPES: Readonly<Record<Role, readonly Scope[]>> = {
 
 export const MIN_KEY_LENGTH = 16;
 
+/** A grant naming a task role (`role:finance`): who may decide tasks for that role; no scopes. */
+const TASK_ROLE_GRANT = /^role:[A-Za-z0-9_.-]{1,64}$/;
+
 export interface ApiKey {
   name: string;
   /** Roles and raw scopes as configured. */
@@ -110,12 +113,22 @@ export function parseApiKeys(text: string | undefined): ApiKey[] {
     if (/\s/.test(key)) problems.push(`${label}: the key contains whitespace`);
     if (grants.length === 0) problems.push(`${label}: no role or scope given (roles: ${ROLES.join(', ')})`);
     const scopes = new Set<Scope>();
+    const held: string[] = [];
     for (const grant of grants) {
-      if (isRole(grant)) for (const scope of ROLE_SCOPES[grant]) scopes.add(scope);
-      else if (isScope(grant)) scopes.add(grant);
-      else problems.push(`${label}: '${grant}' is neither a role (${ROLES.join(', ')}) nor a scope (${SCOPES.join(', ')})`);
+      if (isRole(grant)) {
+        for (const scope of ROLE_SCOPES[grant]) scopes.add(scope);
+        held.push(grant);
+      } else if (isScope(grant)) {
+        scopes.add(grant);
+        held.push(grant);
+      } else if (TASK_ROLE_GRANT.test(grant)) {
+        // `role:finance`: a role a human step or tool server may name (`role:`), granting no scope.
+        held.push(grant.slice('role:'.length));
+      } else {
+        problems.push(`${label}: '${grant}' is neither a role (${ROLES.join(', ')}), a scope (${SCOPES.join(', ')}) nor a task role (role:<name>)`);
+      }
     }
-    keys.push({ name, grants, scopes, hash: sha256(key) });
+    keys.push({ name, grants: held, scopes, hash: sha256(key) });
   });
   const seen = new Map<string, string>();
   for (const k of keys) {

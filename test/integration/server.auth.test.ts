@@ -133,6 +133,13 @@ describe('API keys', () => {
     ]);
   });
 
+  it('takes task roles as role:<name>, which decide tasks for that role and grant no scope', () => {
+    const [fin] = parseApiKeys('fin:fin-key-0123456789abcdef:reviewer,role:finance');
+    expect(fin!.grants).toEqual(['reviewer', 'finance']);
+    expect([...fin!.scopes].sort()).toEqual([...ROLE_SCOPES.reviewer].sort());
+    expect(() => parseApiKeys('fin:fin-key-0123456789abcdef:role:')).toThrow(/nor a task role/);
+  });
+
   it('refuses a malformed entry, a short key or an unknown role, naming the entry and never the key', () => {
     const attempt = (text: string) => {
       try {
