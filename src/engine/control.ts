@@ -81,7 +81,7 @@ export async function startControl(tx: RunTx, ctx: TransitionContext, queued: St
     await ops.fail(tx, step, new AgentryError(rendered.error.code, rendered.error.message, { details: rendered.error.details }));
     return;
   }
-  if (spec.kind === 'human') await startHuman(tx, ctx, step, rendered.config as HumanConfig, ops);
+  if (spec.kind === 'human') await startHuman(tx, ctx, step, rendered.config as HumanConfig, rendered.input, ops);
   else if (spec.kind === 'wait') await startWait(tx, ctx, step, rendered.config as WaitConfig, ops);
   else await startChildRun(tx, ctx, step, spec, rendered.input, ops);
   await ops.syncRunStatus(tx);
@@ -98,7 +98,8 @@ export async function resumeControl(tx: RunTx, ctx: TransitionContext, step: Ste
 
 // ---- human ----
 
-async function startHuman(tx: RunTx, ctx: TransitionContext, step: StepRecord, config: HumanConfig, ops: ControlOps): Promise<void> {
+/** A human step's task; its rendered `input:` is what the task shows the reviewer (`context`). */
+async function startHuman(tx: RunTx, ctx: TransitionContext, step: StepRecord, config: HumanConfig, input: unknown, ops: ControlOps): Promise<void> {
   const dueAt = after(ctx.now, config.timeout);
   const task = await createTask(tx, ctx, step.stepId, {
     kind: 'human',
@@ -108,7 +109,7 @@ async function startHuman(tx: RunTx, ctx: TransitionContext, step: StepRecord, c
     ...(config.role !== undefined ? { role: config.role } : {}),
     ...(config.assignees !== undefined ? { assignees: config.assignees } : {}),
     ...(config.form !== undefined ? { formSchema: config.form.schema } : {}),
-    context: undefined,
+    context: input,
     dueAt,
   });
   await ops.park(tx, step, dueAt, { task_id: task.id, due_at: dueAt } satisfies ControlState);

@@ -164,8 +164,8 @@ function compileStep(ctx: Ctx, id: string, step: StepSpec): CompiledStep {
   const outer: ExprContext = { self: id, forEach: false, steps: true };
   checkTemplates(ctx, record[kind], [...base, kind], inner);
   if (step.input !== undefined) {
-    if (kind !== 'agent' && kind !== 'workflow') {
-      problems.push({ path: [...base, 'input'], atKey: true, severity: 'warning', message: 'input is only used by agent and workflow steps' });
+    if (kind !== 'agent' && kind !== 'workflow' && kind !== 'human') {
+      problems.push({ path: [...base, 'input'], atKey: true, severity: 'warning', message: 'input is only used by agent, workflow and human steps' });
     }
     checkTemplates(ctx, step.input, [...base, 'input'], inner);
   }

@@ -142,7 +142,7 @@ export const StepSchema = Type.Object(
     retry: opt(RetrySchema),
     timeout: opt(Duration),
     output: opt(OutputSpec),
-    input: opt(Any),
+    input: opt(Type.Unknown({ description: 'Agent steps: the input the agent gets. Workflow steps: the child run input. Human steps: what the task shows the reviewer (its context). Templates allowed.' })),
     for_each: opt(ForEach),
     transform: opt(Any),
     http: opt(HttpStep),

@@ -42,10 +42,13 @@ for (const factory of storeFactories) {
     });
 
     it('waits without a worker on a task, and an approval resumes the run to its end', async () => {
-      t = await startTestEngine(factory, [approval({ instructions: 'Check {{ input.item }} twice' })]);
+      const spec = approval({ instructions: 'Check {{ input.item }} twice' });
+      (spec.steps as Record<string, Record<string, unknown>>).review!.input = { item: '{{ steps.prep.output.item }}', amount: 12 };
+      t = await startTestEngine(factory, [spec]);
       const run = await t.engine.startRun('approval', { item: 'invoice 7' });
       const task = await openTask(t.engine, run.id);
       expect(task).toMatchObject({ kind: 'human', title: 'Approve invoice 7', instructions: 'Check invoice 7 twice', role: 'reviewer', stepId: 'review' });
+      expect(task.context).toEqual({ item: 'invoice 7', amount: 12 });
       await eventually(async () => ((await t!.engine.getRun(run.id)).status === 'waiting' ? true : undefined), 5_000, 'run waiting');
       expect(t.engine.activeAttempts).toBe(0);
 
