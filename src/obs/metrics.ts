@@ -16,6 +16,7 @@ export const METRIC_NAMES = [
   'agentry_steps_finished_total',
   'agentry_attempts_in_flight',
   'agentry_queue_depth',
+  'agentry_task_events_total',
 ] as const;
 
 export interface MetricsSources {
@@ -37,6 +38,7 @@ export class Metrics {
   readonly runsStarted: Counter<'workflow'>;
   readonly runsFinished: Counter<'workflow' | 'status'>;
   readonly stepsFinished: Counter<'kind' | 'status'>;
+  readonly taskEvents: Counter<'event'>;
 
   constructor(sources: MetricsSources) {
     const registers = [this.registry];
@@ -59,6 +61,12 @@ export class Metrics {
       name: 'agentry_steps_finished_total',
       help: 'Steps that ended in this process, by step kind and status',
       labelNames: ['kind', 'status'],
+      registers,
+    });
+    this.taskEvents = new Counter({
+      name: 'agentry_task_events_total',
+      help: 'Human tasks created, completed, escalated, expired or cancelled in this process',
+      labelNames: ['event'],
       registers,
     });
     const { attemptsInFlight, queueDepth } = sources;
@@ -92,7 +100,7 @@ export class Metrics {
     else if (RUN_FINISHED.has(event.type)) this.runsFinished.inc({ workflow: run.workflow, status: event.type.slice('run.'.length) });
     else if (STEP_FINISHED.has(event.type) && event.stepId !== null) {
       this.stepsFinished.inc({ kind: stepKind(run.spec, event.stepId), status: event.type.slice('step.'.length) });
-    }
+    } else if (event.type.startsWith('task.')) this.taskEvents.inc({ event: event.type.slice('task.'.length) });
   }
 
   text(): Promise<string> {
@@ -106,7 +114,8 @@ export class Metrics {
 
 /** The kind of a step, read from the run's spec snapshot (`steps.<id>.<kind>: …`). */
 function stepKind(spec: unknown, stepId: string): string {
-  const step = (spec as { steps?: Record<string, unknown> } | null)?.steps?.[stepId];
+  const id = stepId.includes('[') ? stepId.slice(0, stepId.indexOf('[')) : stepId; // an item counts as its map step's kind
+  const step = (spec as { steps?: Record<string, unknown> } | null)?.steps?.[id];
   if (typeof step !== 'object' || step === null) return 'unknown';
   return STEP_KINDS.find((kind) => Object.hasOwn(step, kind)) ?? 'unknown';
 }
