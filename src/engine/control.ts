@@ -265,12 +265,18 @@ async function startChildRun(
       return;
     }
   }
-  const run = newRunRecord(child, childInput, ctx.now, {
-    tenantId: tx.run.tenantId,
-    priority: tx.run.priority,
-    parentRunId: tx.run.id,
-    parentStepId: step.stepId,
-  });
+  let run;
+  try {
+    run = newRunRecord(child, childInput, ctx.now, {
+      tenantId: tx.run.tenantId,
+      priority: tx.run.priority,
+      parentRunId: tx.run.id,
+      parentStepId: step.stepId,
+    });
+  } catch (error) {
+    await ops.fail(tx, step, error as AgentryError); // e.g. the child's concurrency.key fails on this input
+    return;
+  }
   const dueAt = spec.timeoutMs === undefined ? null : ctx.now + spec.timeoutMs;
   // Parked before the child exists: a child that ends at once makes this step due again.
   await ops.park(tx, step, dueAt, { child_run_id: run.id, due_at: dueAt } satisfies ControlState);

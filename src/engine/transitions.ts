@@ -139,8 +139,15 @@ export async function advance(tx: RunTx, ctx: TransitionContext, effects: Transi
 export async function syncRunStatus(tx: RunTx): Promise<void> {
   if (isTerminalRun(tx) || tx.run.status === 'queued') return;
   const steps = await tx.steps();
-  const busy = steps.some((s) => s.status === 'running' || s.status === 'queued');
-  const waits = steps.some((s) => s.status === 'waiting');
+  let busy = steps.some((s) => s.status === 'queued' || (s.status === 'running' && s.leaseOwner !== null));
+  let waits = steps.some((s) => s.status === 'waiting');
+  // A running step without a lease is a map step: busy while any of its items is.
+  for (const map of steps.filter((s) => s.status === 'running' && s.leaseOwner === null)) {
+    if (busy) break;
+    const counts = await tx.itemCounts(map.stepId);
+    busy = (counts.queued ?? 0) + (counts.running ?? 0) > 0;
+    waits ||= (counts.waiting ?? 0) > 0;
+  }
   if (tx.run.status === 'running' && !busy && waits) {
     await tx.updateRun({ status: 'waiting' });
     await tx.appendEvent('run.waiting', {});
@@ -291,6 +298,9 @@ export async function startStep(
   const attempt = resuming ? step.attempt : step.attempt + 1;
   const rendered = renderStep(tx, ctx, step, spec, await tx.steps());
   if ('error' in rendered) {
+    // Recorded as an attempt like any other failure, so the attempt history shows why.
+    if (!resuming) await insertAttempt(tx, ctx, stepId, attempt, workerId, null);
+    await tx.updateAttempt(stepId, attempt, { status: 'failed', error: rendered.error, finishedAt: ctx.now });
     await tx.updateStep(stepId, { status: 'failed', attempt, error: rendered.error, finishedAt: ctx.now });
     await tx.appendEvent('step.failed', { attempt, error: rendered.error }, stepId);
     await afterStepDone(tx, ctx, step, effects);

@@ -118,6 +118,15 @@ for (const factory of storeFactories) {
       expect(kidSteps.every((s) => ['cancelled', 'succeeded', 'skipped'].includes(s.status))).toBe(true);
     });
 
+    it('fails the step, not the claim, when the child cannot be created', async () => {
+      const keyed = { name: 'keyed_child', concurrency: { key: 'input.customer.id', limit: 1 }, steps: { a: { transform: 1 } } };
+      const caller = { name: 'caller', steps: { sub: { workflow: 'keyed_child', input: { customer: '{{ input.customer }}' } } } };
+      t = await startTestEngine(factory, [keyed, caller]);
+      const run = await t.engine.startRun('caller', { customer: 'no id here' });
+      expect(await t.engine.waitForRun(run.id, { timeoutMs: 10_000 })).toMatchObject({ status: 'failed', error: { code: 'input_invalid' } });
+      expect(await t.engine.childRuns(run.id)).toEqual([]);
+    });
+
     it('a child failure fails the step, retried like any step', async () => {
       const retried = { ...parent, name: 'retrying_parent', steps: { ...parent.steps, sub: { ...parent.steps.sub, retry: { max_attempts: 2, initial: '10ms' } } } };
       t = await startTestEngine(factory, [child, parent, retried]);

@@ -42,6 +42,7 @@ for (const factory of storeFactories) {
       expect(items).toHaveLength(1000);
       expect(items.filter((s) => s.status === 'succeeded')).toHaveLength(999);
       expect(items[500]).toMatchObject({ stepId: 'each[500]', status: 'failed', itemIndex: 500, item: 500, attempt: 1 });
+      expect(await t.store.listAttempts(run.id, 'each[500]')).toMatchObject([{ attempt: 1, status: 'failed', error: { code: 'expression_error' } }]);
       let running = 0;
       let most = 0;
       for (const e of await eventsOf(t.store, run.id)) {
@@ -80,6 +81,8 @@ for (const factory of storeFactories) {
       ]);
       const run = await t.engine.startRun('naps', { items: range(5) });
       await eventually(async () => ((await t!.store.listItems(run.id, 'each')).filter((s) => s.status === 'waiting').length === 2 ? true : undefined));
+      // Everything it has left waits on timers: the run waits too.
+      await eventually(async () => ((await t!.engine.getRun(run.id)).status === 'waiting' ? true : undefined), 5_000, 'run waiting');
       await t.engine.cancelRun(run.id);
       const items = await t.store.listItems(run.id, 'each');
       expect(items.map((s) => s.status)).toEqual(Array(5).fill('cancelled'));

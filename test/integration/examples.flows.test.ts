@@ -62,7 +62,7 @@ const DRIVERS: Driver[] = [
     input: CLAIM,
     act: async (a, run) => {
       const task = await openTask(a.engine, run.id);
-      expect(task).toMatchObject({ kind: 'human', role: 'reviewer', title: 'Expense claim of ada: 120 EUR for team dinner' });
+      expect(task).toMatchObject({ kind: 'human', role: 'reviewer', title: 'Expense claim of ada: 120 EUR for team dinner', context: CLAIM });
       expect(task.dueAt).not.toBeNull();
       // Data that does not match the form is refused and changes nothing.
       await expect(a.engine.completeTask(task.id, { decision: 'submit', data: { approved_eur: 'a lot' } }, PERSON)).rejects.toMatchObject({ code: 'invalid_request' });
@@ -103,16 +103,18 @@ const DRIVERS: Driver[] = [
     },
     status: 'succeeded',
     result: { order_id: 'A-1001', status: 'shipped', reference: 'psp_7731' },
+    // A webhook retried after the run ended is still answered as a repeat.
+    check: async (a, run) => expect(await a.engine.sendSignal(run.id, 'payment', PAID)).toMatchObject({ duplicate: true }),
   },
   {
     name: 'wait-for-payment: a signal sent at once is kept until the step waits; a repeat changes nothing',
     workflow: 'wait-for-payment',
     input: { order_id: 'A-1002', amount_cents: 990 },
     act: async (a, run) => {
-      await a.engine.sendSignal(run.id, 'payment', { status: 'failed' });
-      // The run may have ended already (then a repeat is a conflict); while it runs it is a duplicate.
-      const again = await a.engine.sendSignal(run.id, 'payment', { status: 'failed' }).catch((error: { code?: string }) => error.code);
-      expect(again === 'conflict' || (typeof again === 'object' && again.duplicate)).toBe(true);
+      expect(await a.engine.sendSignal(run.id, 'payment', { status: 'failed' })).toMatchObject({ duplicate: false });
+      // A repeat is answered as one (also once the run has ended); another payload is a conflict.
+      expect(await a.engine.sendSignal(run.id, 'payment', { status: 'failed' })).toMatchObject({ duplicate: true });
+      await expect(a.engine.sendSignal(run.id, 'payment', PAID)).rejects.toMatchObject({ code: 'conflict' });
     },
     status: 'succeeded',
     result: { order_id: 'A-1002', status: 'cancelled', reason: 'no payment (payment status: failed)' },

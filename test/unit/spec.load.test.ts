@@ -229,6 +229,21 @@ describe('loadProject', () => {
     expect([...loaded.workflows.keys()]).toEqual(['d']);
   });
 
+  it('rejects for_each on a wait step and warns about a step timeout on human and wait steps', async () => {
+    const diagnostics = await loadProject(project({
+      'workflows/w.yaml': [
+        'name: w',
+        'steps:',
+        '  each: { for_each: { from: input.items }, wait: { signal: go } }',
+        '  ask: { timeout: 1m, human: { title: Check } }',
+      ],
+    }), { availableKinds: new Set([...AVAILABLE, 'wait', 'human']), env: {} });
+    expect(diagnostics.diagnostics.map((d) => [d.severity, d.path, d.message])).toEqual([
+      ['error', 'steps.each.for_each', 'a wait step cannot use for_each: a signal is delivered once per run'],
+      ['warning', 'steps.ask.timeout', "a human step's deadline is human.timeout; this timeout has no effect"],
+    ]);
+  });
+
   it('rejects a scheduled input that does not match the input schema', async () => {
     const error = await onlyError({
       'workflows/w.yaml': [
