@@ -73,7 +73,7 @@ export function noteRemoteDir(ctx: CliContext, config: Config, dir: string | und
 
 export function parseIntegerArg(min: number, max: number) {
   return (value: string): number => {
-    if (!/^\d+$/.test(value.trim())) throw new InvalidArgumentError(`must be a whole number from ${min} to ${max}.`);
+    if (!/^-?\d+$/.test(value.trim())) throw new InvalidArgumentError(`must be a whole number from ${min} to ${max}.`);
     const n = Number(value);
     if (n < min || n > max) throw new InvalidArgumentError(`must be from ${min} to ${max}.`);
     return n;

@@ -45,7 +45,7 @@ export interface RunsApi {
   readonly mode: 'server' | 'local';
   /** Where the runs are, for messages: the server URL or the store location. */
   readonly where: string;
-  start(workflow: string, input: unknown): Promise<RunDto>;
+  start(workflow: string, input: unknown, options?: { priority?: number }): Promise<RunDto>;
   list(query: RunQuery): Promise<RunPage>;
   /** The run with its steps in the workflow's order (`GET /v1/runs/{id}`). */
   get(id: string): Promise<RunDetailDto>;
@@ -89,8 +89,8 @@ export class RemoteRunsApi implements RunsApi {
     this.where = client.url;
   }
 
-  async start(workflow: string, input: unknown): Promise<RunDto> {
-    return (await this.client.startRun(workflow, input)).run;
+  async start(workflow: string, input: unknown, options: { priority?: number } = {}): Promise<RunDto> {
+    return (await this.client.startRun(workflow, input, options)).run;
   }
 
   list(query: RunQuery): Promise<RunPage> {

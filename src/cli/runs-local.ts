@@ -55,9 +55,9 @@ export class LocalRunsApi implements RunsApi {
     return { app: this.app, run };
   }
 
-  async start(workflow: string, input: unknown): Promise<RunDto> {
+  async start(workflow: string, input: unknown, options: { priority?: number } = {}): Promise<RunDto> {
     if (!this.app) throw new AgentryError('internal', 'the store is not open');
-    return runDto(await this.app.engine.startRun(workflow, input));
+    return runDto(await this.app.engine.startRun(workflow, input, options));
   }
 
   async list(query: RunQuery): Promise<RunPage> {

@@ -58,6 +58,7 @@ const CASES: [string, string[], RegExp][] = [
   ['input that is not JSON', ['run', 'quick', '--input', '{name:', '--dir', 'DIR'], /error \[invalid_request\]: --input is not valid JSON/],
   ['input failing the schema', ['run', 'quick', '--input', '{"name":5}', '--dir', 'DIR'], /error \[input_invalid\]: input of workflow 'quick' does not match its schema: \/name must be string/],
   ['input from a missing file', ['run', 'quick', '--input', '@no-such-input.json', '--dir', 'DIR'], /error \[invalid_request\]: input file no-such-input.json does not exist/],
+  ['a priority out of range', ['run', 'quick', '--priority', '5000', '--dir', 'DIR'], /--priority.*must be from -1000 to 1000/],
   ['an unknown workflow', ['run', 'quik', '--input', '{}', '--dir', 'DIR'], /error \[not_found\]: workflow 'quik' not found \(did you mean 'quick'\?\)/],
   ['an unknown run id to get', ['runs', 'get', 'run_nope', '--dir', 'DIR'], /error \[not_found\]: run run_nope not found/],
   ['an unknown run id to cancel', ['runs', 'cancel', 'run_nope', '--dir', 'DIR'], /error \[not_found\]: run run_nope not found/],

@@ -129,7 +129,7 @@ describe('agentry run without --wait and agentry start worker', { timeout: 60_00
   });
 
   it('lists, shows and cancels a queued run', async () => {
-    const started = await runCli(['run', 'hello', '--input', '{"name":"Ada"}', '--dir', project]);
+    const started = await runCli(['run', 'hello', '--input', '{"name":"Ada"}', '--priority', '-5', '--dir', project]);
     expect(started.code).toBe(0);
     const id = /Started run (run_\w+)/.exec(started.stdout)?.[1] ?? '';
     expect(started.stdout).toContain('start worker');
@@ -137,6 +137,7 @@ describe('agentry run without --wait and agentry start worker', { timeout: 60_00
     const listed = await runCli(['runs', 'list', '--status', 'queued', '--json', '--dir', project]);
     const page = JSON.parse(listed.stdout) as { items: RunDto[]; next_cursor: string | null };
     expect(page.items.map((r) => r.id)).toEqual([id]);
+    expect(page.items[0]!.priority).toBe(-5);
     expect(page.next_cursor).toBeNull();
     const shown = await runCli(['runs', 'get', id, '--dir', project]);
     expect(shown.stdout).toMatch(/STEP\s+KIND\s+STATUS/);

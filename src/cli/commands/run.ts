@@ -10,7 +10,7 @@ import { AgentryError } from '../../errors.js';
 import { didYouMean } from '../../spec/diagnostics.js';
 import type { CompiledWorkflow } from '../../spec/model.js';
 import { paint } from '../format.js';
-import { configFrom, dirHint, noteRemoteDir, out, outJson, outStyle, parseDurationArg, readJsonInput, selfCommand, type CliContext } from '../context.js';
+import { configFrom, dirHint, noteRemoteDir, out, outJson, outStyle, parseDurationArg, parseIntegerArg, readJsonInput, selfCommand, type CliContext } from '../context.js';
 import { isRemote } from '../runs-api.js';
 import { withRunsApi } from '../runs-open.js';
 import { exitCodeOf, followRun, printHints, printOutcome, runHints } from '../watch.js';
@@ -20,6 +20,7 @@ interface RunOptions {
   wait?: boolean;
   json?: boolean;
   timeout?: number;
+  priority?: number;
   dir?: string;
 }
 
@@ -39,6 +40,7 @@ export function registerRun(program: Command, ctx: CliContext): void {
     .option('-i, --input <json|@file>', 'run input as JSON, or @path to a JSON file', '{}')
     .option('-w, --wait', 'wait for the run to end, with live progress (locally: execute it in this process)')
     .option('--timeout <duration>', 'with --wait: stop waiting after this long (e.g. 30s, 5m); the run goes on', parseDurationArg)
+    .option('--priority <n>', 'claim order among due work: higher first, -1000 to 1000 (default 0)', parseIntegerArg(-1000, 1000))
     .option('--json', 'print the run as JSON only (the API\'s Run; with --wait, its RunDetail)')
     .option('--dir <dir>', 'project directory (default: $AGENTRY_PROJECT_DIR or .; ignored with AGENTRY_URL)')
     .addHelpText('after', `
@@ -67,7 +69,7 @@ Examples:
       const wait = opts.wait === true;
       const options = { createStore: true, execute: wait, interactive: wait, ...(project ? { project } : {}) };
       await withRunsApi(ctx, config, options, async (api) => {
-        const run = await api.start(name, input);
+        const run = await api.start(name, input, opts.priority === undefined ? {} : { priority: opts.priority });
         const cli = selfCommand(ctx);
         const dir = remote ? '' : dirHint(ctx, config);
         if (wait) {
