@@ -92,6 +92,11 @@ export class RemoteClient {
     return { status: response.status, body: (await response.json()) as T, response };
   }
 
+  /** One JSON request to the API: the response body, or the server's problem as an AgentryError. */
+  async request<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
+    return (await this.call<T>(method, path, body)).body;
+  }
+
   /** Starts a run; with `waitMs`, resolves once it ended (or the wait passed) with the run as it is then. */
   async startRun(workflow: string, input: unknown, options: StartOptions = {}): Promise<{ run: RunDto; replayed: boolean }> {
     const wait = options.waitMs === undefined ? '' : `?wait=${Math.min(options.waitMs, SERVER_WAIT_CAP_MS)}ms`;

@@ -5,11 +5,10 @@
  * (`commands/tasks.ts` picks one).
  * Both speak the API's DTOs (`src/server/task-dto.ts`), so `--json` equals what the API returns.
  */
-import { fetch } from 'undici';
 import type { TaskDecisionInput } from '../engine/tasks-api.js';
-import { AgentryError, isErrorCode } from '../errors.js';
 import type { SignalReceiptDto, TaskDto, TaskPageDto } from '../server/task-dto.js';
 import type { TaskKind, TaskStatus } from '../types.js';
+import { RemoteClient } from './remote.js';
 
 export type { SignalReceiptDto, TaskDto, TaskPageDto };
 
@@ -42,11 +41,11 @@ export class RemoteTasksApi implements TasksApi {
   readonly mode = 'server';
   readonly where: string;
 
-  constructor(
-    url: string,
-    private readonly apiKey: string | undefined,
-  ) {
-    this.where = url.replace(/\/+$/, '');
+  private readonly client: RemoteClient;
+
+  constructor(url: string, apiKey: string | undefined) {
+    this.client = new RemoteClient({ url, ...(apiKey === undefined ? {} : { apiKey }) });
+    this.where = this.client.url;
   }
 
   list(query: TaskQuery): Promise<TaskPageDto> {
@@ -78,36 +77,8 @@ export class RemoteTasksApi implements TasksApi {
     return Promise.resolve();
   }
 
-  private async call<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
-    let response;
-    try {
-      response = await fetch(`${this.where}${path}`, {
-        method,
-        headers: {
-          accept: 'application/json',
-          ...(this.apiKey ? { authorization: `Bearer ${this.apiKey}` } : {}),
-          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-        },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      });
-    } catch (error) {
-      const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-      throw new AgentryError('not_ready', `cannot reach the Agentry server at ${this.where}: ${cause?.code ?? cause?.message ?? String(error)}`, { retryable: true, cause: error });
-    }
-    const text = await response.text();
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(text);
-    } catch {
-      parsed = undefined;
-    }
-    if (!response.ok) {
-      const problem = (parsed ?? {}) as { code?: unknown; detail?: unknown; request_id?: unknown };
-      const code = isErrorCode(problem.code) ? problem.code : response.status >= 500 ? 'internal' : 'invalid_request';
-      const detail = typeof problem.detail === 'string' ? problem.detail : `HTTP ${response.status}: ${text.slice(0, 200)}`;
-      const requestId = typeof problem.request_id === 'string' ? ` (request_id ${problem.request_id})` : '';
-      throw new AgentryError(code, `${detail}${requestId}`, { details: parsed });
-    }
-    return parsed as T;
+  private call<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
+    return this.client.request<T>(method, path, body);
   }
+
 }

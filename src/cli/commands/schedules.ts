@@ -7,13 +7,12 @@
  * store: without one it shows what the project declares.
  */
 import type { Command } from 'commander';
-import { fetch } from 'undici';
 import { loadProjectOrThrow, openStore, storeExists } from '../../bootstrap.js';
 import type { Config } from '../../config.js';
 import { nextTick, pauseSchedule, resumeSchedule, scheduleDefinition, syncSchedules } from '../../engine/schedules.js';
-import { AgentryError, isErrorCode } from '../../errors.js';
 import { scheduleDto, type ScheduleDto } from '../../server/routes/schedules.js';
 import type { Store } from '../../store/store.js';
+import { RemoteClient } from '../remote.js';
 import { configFrom, loggerFor, noteRemoteDir, out, outJson, outStyle, type CliContext } from '../context.js';
 import { formatIso, paint, table } from '../format.js';
 
@@ -75,39 +74,11 @@ async function withLocalApi<T>(ctx: CliContext, config: Config, fn: (api: Schedu
 // ---- remote: the server's API ----
 
 function serverApi(url: string, apiKey: string | undefined): SchedulesApi {
-  const call = async <T>(method: 'GET' | 'POST', path: string): Promise<T> => {
-    let response;
-    try {
-      response = await fetch(`${url}${path}`, {
-        method,
-        headers: {
-          accept: 'application/json',
-          ...(apiKey === undefined ? {} : { authorization: `Bearer ${apiKey}` }),
-          ...(method === 'POST' ? { 'content-type': 'application/json' } : {}),
-        },
-        ...(method === 'POST' ? { body: '{}' } : {}),
-      });
-    } catch (error) {
-      const cause = (error as { cause?: { code?: string } }).cause?.code ?? (error instanceof Error ? error.message : String(error));
-      throw new AgentryError('not_ready', `cannot reach the Agentry server at ${url}: ${cause}`, { retryable: true, cause: error });
-    }
-    const text = await response.text();
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(text);
-    } catch {
-      parsed = undefined;
-    }
-    if (!response.ok) {
-      const problem = (parsed ?? {}) as { code?: unknown; detail?: unknown };
-      const code = isErrorCode(problem.code) ? problem.code : response.status >= 500 ? 'internal' : 'invalid_request';
-      throw new AgentryError(code, typeof problem.detail === 'string' ? problem.detail : `HTTP ${response.status}: ${text.slice(0, 200)}`, { details: parsed });
-    }
-    return parsed as T;
-  };
-  const action = (workflow: string, verb: 'pause' | 'resume') => call<ScheduleDto>('POST', `/v1/schedules/${encodeURIComponent(workflow)}/${verb}`);
+  const client = new RemoteClient({ url, ...(apiKey === undefined ? {} : { apiKey }) });
+  const action = (workflow: string, verb: 'pause' | 'resume') =>
+    client.request<ScheduleDto>('POST', `/v1/schedules/${encodeURIComponent(workflow)}/${verb}`, {});
   return {
-    list: async () => (await call<{ items: ScheduleDto[] }>('GET', '/v1/schedules')).items,
+    list: async () => (await client.request<{ items: ScheduleDto[] }>('GET', '/v1/schedules')).items,
     pause: (workflow) => action(workflow, 'pause'),
     resume: (workflow) => action(workflow, 'resume'),
   };

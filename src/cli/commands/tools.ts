@@ -4,19 +4,14 @@
  * these commands always go through its API (`AGENTRY_URL` + `AGENTRY_API_KEY`).
  */
 import type { Command } from 'commander';
-import { fetch } from 'undici';
-import { AgentryError, isErrorCode } from '../../errors.js';
+import { AgentryError } from '../../errors.js';
 import type { ToolServerStatus } from '../../tools/connection.js';
+import { RemoteClient } from '../remote.js';
 import { configFrom, out, outJson, outStyle, type CliContext } from '../context.js';
 import { paint, table } from '../format.js';
 
-interface Server {
-  url: string;
-  apiKey: string | undefined;
-}
-
 /** The server from `AGENTRY_URL`; exit 2 without one (there is no local tool state to act on). */
-function serverOf(ctx: CliContext): Server {
+function serverOf(ctx: CliContext): RemoteClient {
   const config = configFrom(ctx, {});
   if (config.client.url === undefined) {
     throw new AgentryError(
@@ -24,39 +19,9 @@ function serverOf(ctx: CliContext): Server {
       'tool state lives in the running server (each server process holds its own): set AGENTRY_URL to its address (and AGENTRY_API_KEY to a key with tools:read / tools:write)',
     );
   }
-  return { url: config.client.url, apiKey: config.client.apiKey };
+  return new RemoteClient({ url: config.client.url, ...(config.client.apiKey === undefined ? {} : { apiKey: config.client.apiKey }) });
 }
 
-async function call<T>(server: Server, method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
-  let response;
-  try {
-    response = await fetch(`${server.url}${path}`, {
-      method,
-      headers: {
-        accept: 'application/json',
-        ...(server.apiKey === undefined ? {} : { authorization: `Bearer ${server.apiKey}` }),
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-  } catch (error) {
-    const cause = (error as { cause?: { code?: string } }).cause?.code ?? (error instanceof Error ? error.message : String(error));
-    throw new AgentryError('not_ready', `cannot reach the Agentry server at ${server.url}: ${cause}`, { retryable: true, cause: error });
-  }
-  const text = await response.text();
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    parsed = undefined;
-  }
-  if (!response.ok) {
-    const problem = (parsed ?? {}) as { code?: unknown; detail?: unknown };
-    const code = isErrorCode(problem.code) ? problem.code : response.status >= 500 ? 'internal' : 'invalid_request';
-    throw new AgentryError(code, typeof problem.detail === 'string' ? problem.detail : `HTTP ${response.status}: ${text.slice(0, 200)}`, { details: parsed });
-  }
-  return parsed as T;
-}
 
 function describe(status: ToolServerStatus): string {
   if (status.disabled_reason !== undefined) return `disabled: ${status.disabled_reason}`;
@@ -77,7 +42,7 @@ With several API or worker processes, each holds its own state: disable on each 
     .option('--json', 'print the API answer as JSON')
     .action(async (opts: { json?: boolean }) => {
       const server = serverOf(ctx);
-      const { items } = await call<{ items: ToolServerStatus[] }>(server, 'GET', '/v1/tools');
+      const { items } = await server.request<{ items: ToolServerStatus[] }>('GET', '/v1/tools');
       if (opts.json === true) {
         outJson(ctx, items);
         return;
@@ -98,7 +63,7 @@ With several API or worker processes, each holds its own state: disable on each 
     .requiredOption('--reason <text>', 'why (shown in the tool_disabled errors)')
     .action(async (name: string, opts: { reason: string }) => {
       const server = serverOf(ctx);
-      const status = await call<ToolServerStatus>(server, 'POST', `/v1/tools/${encodeURIComponent(name)}/disable`, { reason: opts.reason });
+      const status = await server.request<ToolServerStatus>('POST', `/v1/tools/${encodeURIComponent(name)}/disable`, { reason: opts.reason });
       out(ctx, `Disabled tool server ${status.name} on ${server.url}: ${status.disabled_reason ?? opts.reason}`);
     });
 
@@ -108,7 +73,7 @@ With several API or worker processes, each holds its own state: disable on each 
     .argument('<name>', 'tool server name')
     .action(async (name: string) => {
       const server = serverOf(ctx);
-      const status = await call<ToolServerStatus>(server, 'POST', `/v1/tools/${encodeURIComponent(name)}/enable`, {});
+      const status = await server.request<ToolServerStatus>('POST', `/v1/tools/${encodeURIComponent(name)}/enable`, {});
       out(ctx, `Enabled tool server ${status.name} on ${server.url} (state: ${status.state})`);
     });
 }
