@@ -17,7 +17,7 @@ import type { GatewaySpec, ToolSpec } from '../../src/spec/schemas.js';
 import type { Store } from '../../src/store/store.js';
 import { createToolHub, type ToolHub } from '../../src/tools/hub.js';
 import { compileAll, silentLogger } from './engine.js';
-import { sqliteFactory } from './store.js';
+import { sqliteFactory, type StoreFactory } from './store.js';
 
 export const KEYS: Record<Role, string> = Object.fromEntries(ROLES.map((role) => [role, `${role}-key-0123456789abcdef`])) as Record<Role, string>;
 export const API_KEYS = ROLES.map((role) => `${role}:${KEYS[role]}:${role}`).join(';');
@@ -84,10 +84,12 @@ export interface TestApiOptions {
   tools?: ToolSpec[];
   /** Workflows (default `WORKFLOWS`). */
   workflows?: Record<string, unknown>[];
+  /** The store (default: SQLite). */
+  factory?: StoreFactory;
 }
 
 export async function startTestApi(options: TestApiOptions = {}): Promise<TestApi> {
-  const { store: raw, cleanup } = await sqliteFactory.open();
+  const { store: raw, cleanup } = await (options.factory ?? sqliteFactory).open();
   const feed = new EventFeed();
   const store = feed.wrap(options.wrapStore ? options.wrapStore(raw) : raw);
   const gateway = options.gateway ? new Gateway({ spec: options.gateway, env: {}, logger: silentLogger, ledger: storeLedger(raw) }) : undefined;
@@ -103,6 +105,9 @@ export async function startTestApi(options: TestApiOptions = {}): Promise<TestAp
     env: {},
   });
   if (options.start !== false) await engine.start();
+  // Open every pooled PostgreSQL connection now: one first opened during a test would count as
+  // a leak (the pool keeps it), though a suite shares this API across its tests.
+  await Promise.all(Array.from({ length: 10 }, () => store.listTasks({ limit: 1 })));
   const app = await buildApp({
     engine,
     store,

@@ -3,16 +3,11 @@
  * that hold a task's role or only its scopes, the API on any store, and a wait for a run's
  * task to be created (the engine creates it when the step starts, shortly after the run).
  */
-import type { FastifyInstance } from 'fastify';
-import { Engine } from '../../src/engine/engine.js';
-import { createExecutorRegistry, defaultExecutors, DEFAULT_EXECUTOR_SETTINGS } from '../../src/runtime/registry.js';
-import { buildApp } from '../../src/server/app.js';
+import type { Engine } from '../../src/engine/engine.js';
 import { authSettings } from '../../src/server/auth.js';
-import { EventFeed } from '../../src/server/event-feed.js';
 import type { Store } from '../../src/store/store.js';
 import type { TaskRecord } from '../../src/types.js';
-import { compileAll, silentLogger } from './engine.js';
-import { API_KEYS, KEYS, WORKFLOWS } from './server.js';
+import { API_KEYS, KEYS, startTestApi, WORKFLOWS, type TestApi } from './server.js';
 import type { StoreFactory } from './store.js';
 
 const REASON_FORM = { schema: { type: 'object', required: ['reason'], properties: { reason: { type: 'string', minLength: 1 } }, additionalProperties: false } };
@@ -58,52 +53,16 @@ export function bearer(name: KeyName): Record<string, string> {
   return { authorization: `Bearer ${key}` };
 }
 
-export interface TaskApi {
-  app: FastifyInstance;
-  engine: Engine;
-  store: Store;
-  close: () => Promise<void>;
-}
-
 /** The API and a running engine on a fresh store of `factory`, with `WORKFLOWS` and `TASK_WORKFLOWS`. */
-export async function startTaskApi(factory: StoreFactory): Promise<TaskApi> {
-  const { store: raw, cleanup } = await factory.open();
-  const feed = new EventFeed();
-  const store = feed.wrap(raw);
-  const executors = defaultExecutors();
-  const engine = new Engine({
-    store,
-    workflows: compileAll([...WORKFLOWS, ...TASK_WORKFLOWS], executors),
-    executors: createExecutorRegistry(executors),
-    executorSettings: DEFAULT_EXECUTOR_SETTINGS,
-    logger: silentLogger,
-    settings: { pollIntervalMs: 50, leaseTtlMs: 2_000, shutdownGraceMs: 1_000 },
-    env: {},
+/** What the task suites share: the test API (its `auth` helper is for `API_KEYS`; use `authAs`). */
+export type TaskApi = TestApi;
+
+export function startTaskApi(factory: StoreFactory): Promise<TaskApi> {
+  return startTestApi({
+    factory,
+    workflows: [...WORKFLOWS, ...TASK_WORKFLOWS],
+    app: { auth: authSettings({ enabled: true, host: '127.0.0.1', apiKeys: TASK_API_KEYS }) },
   });
-  await engine.start();
-  // Open every pooled PostgreSQL connection now: one opened during a test would count as a leak
-  // (the pool keeps it), though the suite shares this API across tests.
-  await Promise.all(Array.from({ length: 10 }, () => store.listTasks({ limit: 1 })));
-  const app = await buildApp({
-    engine,
-    store,
-    feed,
-    logger: silentLogger,
-    version: '0.0.0-test',
-    auth: authSettings({ enabled: true, host: '127.0.0.1', apiKeys: TASK_API_KEYS }),
-    ssePollMs: 100,
-  });
-  await app.ready();
-  return {
-    app,
-    engine,
-    store,
-    close: async () => {
-      await app.close();
-      await engine.stop();
-      await cleanup();
-    },
-  };
 }
 
 /** The run's open task, once its step has created it (fails after `timeoutMs`). */
