@@ -26,7 +26,7 @@ import {
   type StepRecord,
   type TaskRecord,
 } from '../types.js';
-import type { Actor, TaskDecisionInput } from './tasks-api.js';
+import type { Actor, TaskDecisionInput, TaskDecisionResult } from './tasks-api.js';
 import { assertWorkflowStep, attemptHistory, planReuse, type StepAttempt } from './reruns.js';
 import { RunTransitions, type StartRunOptions, type StartedRun } from './run-transitions.js';
 import { Scheduler } from './scheduler.js';
@@ -266,8 +266,17 @@ export class Engine {
    * the form schema; a decision the task does not take); `resource_locked` (another decision
    * is being applied); `conflict` (already decided, expired or cancelled).
    */
-  completeTask(taskId: string, input: TaskDecisionInput, actor: Actor): Promise<TaskRecord> {
-    return this.transitions.completeTask(taskId, input, actor);
+  async completeTask(taskId: string, input: TaskDecisionInput, actor: Actor): Promise<TaskRecord> {
+    return (await this.transitions.completeTask(taskId, input, actor)).task;
+  }
+
+  /**
+   * Like `completeTask`, with an idempotency key: repeating the same decision with the same
+   * key returns the decided task again (`replayed`) instead of a `conflict`; another decision
+   * under the key is an `idempotency_conflict`.
+   */
+  completeTaskIdempotent(taskId: string, input: TaskDecisionInput, actor: Actor, idempotencyKey: string): Promise<TaskDecisionResult> {
+    return this.transitions.completeTask(taskId, input, actor, idempotencyKey);
   }
 
   /**

@@ -14,8 +14,8 @@ import {
   type WithRunOptions,
 } from '../store/store.js';
 import { newId } from '../ids.js';
-import { isItemStepId, TERMINAL_RUN_STATUSES, type AttemptKey, type RunRecord, type RunStatus, type SignalRecord, type StepRecord, type TaskRecord } from '../types.js';
-import type { Actor, TaskDecisionInput } from './tasks-api.js';
+import { isItemStepId, TERMINAL_RUN_STATUSES, type AttemptKey, type RunRecord, type RunStatus, type SignalRecord, type StepRecord } from '../types.js';
+import type { Actor, TaskDecisionInput, TaskDecisionResult } from './tasks-api.js';
 import {
   advance,
   completeStep,
@@ -226,10 +226,20 @@ export class RunTransitions {
   }
 
   /** See `Engine.completeTask`. The task's resume lock is held while the decision is applied. */
-  async completeTask(taskId: string, input: TaskDecisionInput, actor: Actor): Promise<TaskRecord> {
+  async completeTask(taskId: string, input: TaskDecisionInput, actor: Actor, idempotencyKey?: string): Promise<TaskDecisionResult> {
     const { store } = this.o;
     const task = await store.getTask(taskId);
     if (!task) throw new AgentryError('not_found', `task ${taskId} not found`);
+    const keyed = idempotencyKey === undefined ? undefined : { key: `task:${taskId}:${idempotencyKey}`, requestHash: specHash({ ...input, by: actor.name }) };
+    if (keyed) {
+      const earlier = await store.findIdempotencyKey(task.tenantId, keyed.key);
+      if (earlier) {
+        if (earlier.requestHash !== keyed.requestHash) {
+          throw new AgentryError('idempotency_conflict', `idempotency key '${idempotencyKey}' was used for another decision on task ${taskId}`);
+        }
+        return { task: (await store.getTask(taskId)) ?? task, replayed: true };
+      }
+    }
     if (task.status !== 'open') {
       throw new AgentryError('conflict', `task ${taskId} is ${task.status}; it cannot be decided again`, { details: { status: task.status } });
     }
@@ -251,9 +261,13 @@ export class RunTransitions {
       });
     }
     try {
-      const decided = await this.transact(task.runId, (tx, ctx, effects) => decideTask(tx, ctx, taskId, input, actor, controlOps(ctx, effects)));
+      const decided = await this.transact(task.runId, async (tx, ctx, effects) => {
+        const result = await decideTask(tx, ctx, taskId, input, actor, controlOps(ctx, effects));
+        if (keyed) await tx.recordIdempotencyKey(keyed.key, keyed.requestHash);
+        return result;
+      });
       if (!decided) throw new AgentryError('not_found', `run ${task.runId} of task ${taskId} not found`);
-      return decided;
+      return { task: decided, replayed: false };
     } finally {
       await store.unlockTask(taskId, owner).catch(() => undefined);
     }

@@ -2,7 +2,13 @@
  * What callers (API, CLI) pass to decide tasks and send signals. The decisions themselves
  * are transitions (`tasks.ts`).
  */
-import type { TaskDecision } from '../types.js';
+import type { TaskDecision, TaskRecord } from '../types.js';
+
+/** How a decision was applied: `replayed` when an `Idempotency-Key` returned an earlier decision. */
+export interface TaskDecisionResult {
+  task: TaskRecord;
+  replayed: boolean;
+}
 
 export interface TaskDecisionInput {
   decision: TaskDecision;

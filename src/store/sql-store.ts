@@ -296,6 +296,11 @@ class SqlRunTx implements RunTx {
     return running.map(stepFromRow);
   }
 
+  async recordIdempotencyKey(key: string, requestHash: string): Promise<void> {
+    await sql`INSERT INTO idempotency_keys (tenant_id, key, request_hash, run_id, created_at)
+      VALUES (${this.run.tenantId}, ${key}, ${requestHash}, ${this.run.id}, ${this.now()})`.execute(this.trx);
+  }
+
   async insertTask(t: TaskRecord): Promise<void> {
     await sql`INSERT INTO tasks (id, tenant_id, run_id, step_id, workflow, kind, status, title, instructions, form_schema, role,
                                  assignees, context, due_at, escalations, decision, response, comment, decided_by, decided_at,

@@ -145,6 +145,8 @@ export interface RunTx {
 
   // human tasks
   insertTask(task: TaskRecord): Promise<void>;
+  /** Records an idempotency key of a request applied in this transaction (a task decision). */
+  recordIdempotencyKey(key: string, requestHash: string): Promise<void>;
   /** Returns false (and changes nothing) when the task is not in one of `statuses`. */
   updateTask(id: string, patch: TaskPatch, statuses?: readonly TaskStatus[]): Promise<boolean>;
   task(id: string): Promise<TaskRecord | undefined>;

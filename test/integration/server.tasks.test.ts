@@ -204,6 +204,27 @@ for (const factory of storeFactories) {
         expect(await api.store.listEvents(runId, 0, 1000)).toEqual(events);
       });
 
+      it('repeats a decision made with an Idempotency-Key: the same body again, applied once', async () => {
+        const { runId, taskId } = await started('approval', { item: 'retried' });
+        const decide = (key: string, decision: string) =>
+          call('reviewer', { method: 'POST', url: `/v1/tasks/${taskId}/complete`, headers: { 'idempotency-key': key }, payload: { decision, comment: 'ok' } });
+        const first = await decide('k-1', 'approve');
+        expect(first.statusCode).toBe(200);
+        expect(first.headers['idempotent-replayed']).toBeUndefined();
+        const again = await decide('k-1', 'approve');
+        expect(again.statusCode).toBe(200);
+        expect(again.headers['idempotent-replayed']).toBe('true');
+        expect(again.json()).toEqual(first.json());
+        const other = await decide('k-1', 'reject');
+        expect(other.statusCode).toBe(409);
+        expect(other.json().code).toBe('idempotency_conflict');
+        const unkeyed = await complete('reviewer', taskId, { decision: 'approve', comment: 'ok' });
+        expect(unkeyed.json().code).toBe('conflict');
+        expect((await decide(' ', 'approve')).json().code).toBe('invalid_idempotency_key');
+        await ended(runId);
+        expect((await api.store.listEvents(runId, 0, 1000)).filter((e) => e.type === 'task.completed')).toHaveLength(1);
+      });
+
       it('two decisions at once on one task over HTTP: exactly one 200, the other 409 (resource_locked or conflict)', async () => {
         const agent = new Agent();
         try {

@@ -9,6 +9,7 @@ import type { Actor } from '../../engine/tasks-api.js';
 import { AgentryError } from '../../errors.js';
 import { TASK_DECISIONS, TASK_KINDS, TASK_STATUSES, type TaskRecord, type TaskStatus } from '../../types.js';
 import type { Principal } from '../auth.js';
+import { IDEMPOTENCY_HEADER, parseIdempotencyKey, REPLAYED_HEADER } from '../idempotency.js';
 import type { RouteTable, ServerDeps } from '../route.js';
 import { MAX_COMMENT_LENGTH, TaskPageSchema, TaskSchema, taskDto } from '../task-dto.js';
 
@@ -83,9 +84,12 @@ export function taskRoutes(table: RouteTable, deps: ServerDeps): void {
     scope: 'tasks:write',
     summary: "Decide an open task (approve, reject, or submit the form's data); its run resumes",
     tags: ['tasks'],
-    errors: ['not_found', 'conflict', 'resource_locked'],
+    errors: ['not_found', 'conflict', 'resource_locked', 'invalid_idempotency_key', 'idempotency_conflict'],
     schema: {
       params: TaskId,
+      headers: Type.Object({
+        [IDEMPOTENCY_HEADER]: Type.Optional(Type.String({ description: '1–256 characters; repeating the same decision with the same key returns the decided task again' })),
+      }),
       body: Type.Object(
         {
           decision: Type.Enum([...TASK_DECISIONS], { description: 'submit: data is checked against the form schema' }),
@@ -96,15 +100,15 @@ export function taskRoutes(table: RouteTable, deps: ServerDeps): void {
       ),
       response: { 200: { ...TaskSchema, description: 'The decided task' } },
     },
-    async handler(request, _reply, principal) {
+    async handler(request, reply, principal) {
       const { id } = request.params;
+      const key = parseIdempotencyKey(request.headers[IDEMPOTENCY_HEADER]);
       if (principal.tenantId !== undefined) await visibleTask(deps, principal, id);
       const { decision, data, comment } = request.body;
-      const task = await deps.engine.completeTask(
-        id,
-        { decision, ...(data === undefined ? {} : { data }), ...(comment === undefined ? {} : { comment }) },
-        actorOf(principal),
-      );
+      const input = { decision, ...(data === undefined ? {} : { data }), ...(comment === undefined ? {} : { comment }) };
+      if (key === undefined) return taskDto(await deps.engine.completeTask(id, input, actorOf(principal)));
+      const { task, replayed } = await deps.engine.completeTaskIdempotent(id, input, actorOf(principal), key);
+      if (replayed) void reply.header(REPLAYED_HEADER, 'true');
       return taskDto(task);
     },
   });
