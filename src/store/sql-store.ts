@@ -17,7 +17,7 @@ import type {
   TaskRecord,
   TaskStatus,
 } from '../types.js';
-import { itemStepId } from '../types.js';
+import { isItemStepId, itemStepId } from '../types.js';
 import type { ErrorInfo } from '../errors.js';
 import { AgentryError } from '../errors.js';
 import { runMigrations, readSchemaState } from './migrate.js';
@@ -246,8 +246,9 @@ class SqlRunTx implements RunTx {
   }
 
   async step(stepId: string): Promise<StepRecord | undefined> {
-    const cached = this.cached?.find((s) => s.stepId === stepId);
-    if (cached) return cached;
+    // A top-level step comes from the run's steps (read once per transaction; the caller
+    // usually needs them all anyway); only a map item is read on its own.
+    if (!isItemStepId(stepId)) return (await this.steps()).find((s) => s.stepId === stepId);
     const [row] = await rows(sql`SELECT * FROM steps WHERE run_id = ${this.run.id} AND step_id = ${stepId}`, this.trx);
     return row ? stepFromRow(row) : undefined;
   }
