@@ -223,6 +223,26 @@ const DRIVERS: Driver[] = [
     status: 'succeeded',
     result: { order: 'A-1001' },
   },
+  {
+    name: 'triage-review: an unsure answer waits for review; the reviewer corrects it',
+    workflow: 'triage-review',
+    input: { ticket: 'Dashboard sometimes slow since Monday' },
+    act: async (a, run) => {
+      const task = await openTask(a.engine, run.id);
+      expect(task).toMatchObject({ kind: 'review', context: { confidence: 0.42, threshold: 0.7, output: { severity: 'high' } } });
+      await a.engine.completeTask(task.id, { decision: 'submit', data: { output: { severity: 'low', summary: 'Known slow report' } } }, PERSON);
+    },
+    status: 'succeeded',
+    result: { queue: 'backlog', summary: 'Known slow report' },
+  },
+  {
+    name: 'triage-review: an approved answer is kept',
+    workflow: 'triage-review',
+    input: { ticket: 'Dashboard sometimes slow since Monday' },
+    act: (a, run) => decide(a, run, 'approve'),
+    status: 'succeeded',
+    result: { queue: 'on-call', summary: 'Dashboard slowness may be an outage' },
+  },
 ];
 
 let agentry: Agentry | undefined;
