@@ -22,11 +22,16 @@ export function runDetailText(s: Style, run: RunDetailDto, events: readonly Even
   lines.push(`  created ${formatIso(run.created_at)}  finished ${formatIso(run.finished_at)}${took ? `  (${took})` : ''}`);
   lines.push(`  input   ${oneLine(run.input, 200)}`);
   if (run.error) lines.push(`  error   ${paint(s, 'red', `[${run.error.code}]`)} ${run.error.message}`);
+  if (run.retry_of) lines.push(`  re-runs ${run.retry_of}`);
+  if (run.parent) lines.push(`  parent  ${run.parent.run_id} (step ${run.parent.step_id})`);
+  for (const child of run.children) lines.push(`  child   ${child.id}  ${child.workflow}  ${statusText(s, child.status)}  (step ${child.step_id})`);
   lines.push('');
+  const reused = new Set(events.filter((e) => e.type === 'step.reused').map((e) => e.step_id));
   const rows = run.steps.map((step) => {
     const ran = step.duration_ms === null ? '' : formatDuration(step.duration_ms);
     const detail = step.error && step.status !== 'succeeded' ? paint(s, 'red', `[${step.error.code}] ${oneLine(step.error.message)}`) : oneLine(step.output);
-    return [step.id, step.kind, statusText(s, step.status), String(step.attempt), ran, detail];
+    const attempts = reused.has(step.id) ? `reused` : String(step.attempt);
+    return [step.id, step.kind, statusText(s, step.status), attempts, ran, detail];
   });
   lines.push(table(s, ['STEP', 'KIND', 'STATUS', 'ATTEMPTS', 'DURATION', 'OUTPUT / ERROR'], rows));
   const failed = events.filter((e) => (e.type === 'step.retry_scheduled' || e.type === 'step.failed') && errorOf(e) !== undefined);

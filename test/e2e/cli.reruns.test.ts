@@ -77,8 +77,9 @@ describe('agentry runs retry and runs attempts, locally', { timeout: 240_000 }, 
     expect(await endedStatus(project, second.id)).toBe('succeeded');
     await killAll();
 
-    const [detail, json, human, outOfRange, again, succeededRetry] = await Promise.all([
+    const [detail, shown, json, human, outOfRange, again, succeededRetry] = await Promise.all([
       runCli(['runs', 'get', second.id, '--json', ...dir]),
+      runCli(['runs', 'get', second.id, ...dir]),
       runCli(['runs', 'attempts', second.id, 'publish', '--diff', '1,2', '--json', ...dir]),
       runCli(['runs', 'attempts', second.id, 'publish', '--diff', '1,2', ...dir]),
       runCli(['runs', 'attempts', second.id, 'publish', '--diff', '1,3', ...dir]),
@@ -89,6 +90,9 @@ describe('agentry runs retry and runs attempts, locally', { timeout: 240_000 }, 
     expect(run).toMatchObject({ status: 'succeeded', retry_of: failed.id, parent: null, children: [] });
     expect(run.steps.map((s) => [s.id, s.attempt])).toEqual([['research', 0], ['draft', 0], ['publish', 1], ['notify', 1]]);
     expect((run.output as { note: { drafted_in: string } }).note.drafted_in).toBe(failed.id);
+    expect(shown.stdout).toContain(`re-runs ${failed.id}`);
+    expect(shown.stdout).toMatch(/research\s+transform\s+✓ succeeded\s+reused/);
+    expect(shown.stdout).toMatch(/publish\s+transform\s+✓ succeeded\s+1\s/);
 
     const history = JSON.parse(json.stdout) as AttemptHistoryDto;
     expect(history.items.map((a) => [a.run_id, a.attempt, a.status])).toEqual([[failed.id, 1, 'failed'], [second.id, 1, 'succeeded']]);
