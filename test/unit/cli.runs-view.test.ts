@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { runDetailText } from '../../src/cli/runs-view.js';
-import type { EventDto, RunDetailDto } from '../../src/server/dto.js';
+import type { EventDto, RunDetailDto } from '../../src/cli/runs-api.js';
 
 const at = '2026-11-27T10:00:00.000Z';
 const step = (id: string, attempt: number) => ({
