@@ -11,7 +11,8 @@ import type { RunDetailDto } from '../../src/cli/remote.js';
 import { dbFile, exampleProject, killAll, removeDir, runCli, startCli, storeFingerprint, type CliResult } from '../helpers/cli.js';
 import { KEYS, listen } from '../helpers/server.js';
 import { sqliteFactory } from '../helpers/store.js';
-import { openTaskOf, startTaskApi, stepWaiting, type TaskApi } from '../helpers/tasks.js';
+import { openTask } from '../helpers/engine.js';
+import { startTaskApi, stepWaiting, type TaskApi } from '../helpers/tasks.js';
 
 const APPROVAL = `name: approval
 input:
@@ -194,7 +195,7 @@ describe('against a server (AGENTRY_URL)', { timeout: 180_000 }, () => {
 
   it('decides as the key: a viewer gets forbidden (exit 2), a reviewer approves; --json equals the API', async () => {
     const run = await api.engine.startRun('approval', { item: 'remote' });
-    const { id: taskId } = await openTaskOf(api.store, run.id);
+    const { id: taskId } = await openTask(api.store, run.id);
     const [listed, shown, denied] = await Promise.all([
       remote(['tasks', 'list', '--json', '--run', run.id], KEYS.viewer),
       remote(['tasks', 'show', taskId, '--json'], KEYS.viewer),

@@ -10,7 +10,6 @@ import { createAgentExecutor, hubTools, type ChatClient } from '../../src/runtim
 import { defaultExecutors } from '../../src/runtime/registry.js';
 import type { AgentSpec, GatewaySpec, MockRuleSpec, ToolSpec } from '../../src/spec/schemas.js';
 import { createToolHub, type ToolHub } from '../../src/tools/hub.js';
-import type { TaskRecord } from '../../src/types.js';
 import { silentLogger, startTestEngine, type TestEngine } from './engine.js';
 import type { StoreFactory } from './store.js';
 
@@ -67,22 +66,6 @@ export async function startAgentEngine(
       }
     },
   };
-}
-
-/** Waits (bounded, polling the store) until the run has an open task, and returns it. */
-export async function openTaskOf(t: TestEngine, runId: string, timeoutMs = 20_000): Promise<TaskRecord> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const page = await t.engine.listTasks({ status: ['open'], runId, limit: 10 });
-    const task = page.items[0];
-    if (task) return task;
-    const run = await t.engine.getRun(runId);
-    if (['succeeded', 'failed', 'cancelled', 'timed_out'].includes(run.status)) {
-      throw new Error(`run ${runId} ended ${run.status} (${JSON.stringify(run.error)}) without an open task`);
-    }
-    if (Date.now() >= deadline) throw new Error(`no open task for run ${runId} after ${timeoutMs} ms (run is ${run.status})`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }
 
 /** The decider the tests use: an admin key. */

@@ -119,7 +119,7 @@ export async function eventually<T>(probe: () => Promise<T | undefined>, ms = 10
   }
 }
 
-/** The run's first open task, once there is one. */
-export async function openTask(engine: Engine, runId: string): Promise<TaskRecord> {
-  return eventually(async () => (await engine.listTasks({ runId, status: ['open'], limit: 10 })).items[0], 10_000, `an open task of run ${runId}`);
+/** The run's first open task, once there is one (read from an engine or a store). */
+export async function openTask(source: Pick<Store, 'listTasks'>, runId: string, timeoutMs = 20_000): Promise<TaskRecord> {
+  return eventually(async () => (await source.listTasks({ runId, status: ['open'], limit: 10 })).items[0], timeoutMs, `an open task of run ${runId}`);
 }

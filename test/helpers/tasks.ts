@@ -5,8 +5,6 @@
  */
 import type { Engine } from '../../src/engine/engine.js';
 import { authSettings } from '../../src/server/auth.js';
-import type { Store } from '../../src/store/store.js';
-import type { TaskRecord } from '../../src/types.js';
 import { API_KEYS, KEYS, startTestApi, WORKFLOWS, type TestApi } from './server.js';
 import type { StoreFactory } from './store.js';
 
@@ -63,17 +61,6 @@ export function startTaskApi(factory: StoreFactory): Promise<TaskApi> {
     workflows: [...WORKFLOWS, ...TASK_WORKFLOWS],
     app: { auth: authSettings({ enabled: true, host: '127.0.0.1', apiKeys: TASK_API_KEYS }) },
   });
-}
-
-/** The run's open task, once its step has created it (fails after `timeoutMs`). */
-export async function openTaskOf(store: Store, runId: string, timeoutMs = 10_000): Promise<TaskRecord> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const [task] = (await store.listTasks({ runId, status: ['open'], limit: 1 })).items;
-    if (task) return task;
-    if (Date.now() > deadline) throw new Error(`run ${runId} has no open task after ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
 }
 
 /** Resolves once the run's step `stepId` is waiting (e.g. for a signal). */

@@ -9,7 +9,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { AgentSpec, ToolSpec } from '../../src/spec/schemas.js';
 import type { TaskDecision } from '../../src/types.js';
 import { startHttpMcpServer, type HttpMcpServer } from '../fixtures/mcp/server.js';
-import { ADMIN, mockGateway, openTaskOf, startAgentEngine, type AgentEngine } from '../helpers/agent-engine.js';
+import { ADMIN, mockGateway, startAgentEngine, type AgentEngine } from '../helpers/agent-engine.js';
+import { openTask } from '../helpers/engine.js';
 import { storeFactories, type StoreFactory } from '../helpers/store.js';
 
 let t: AgentEngine | undefined;
@@ -56,7 +57,7 @@ describe.each(storeFactories)('agent tool approval ($name)', { timeout: 60_000 }
     const e = await open(factory, 'fail');
     const run = await e.engine.startRun('tally', {});
 
-    const task = await openTaskOf(e, run.id);
+    const task = await openTask(e.engine, run.id);
     expect(task).toMatchObject({
       kind: 'tool_approval',
       status: 'open',
@@ -88,7 +89,7 @@ describe.each(storeFactories)('agent tool approval ($name)', { timeout: 60_000 }
     const e = await open(factory, 'recover');
     const run = await e.engine.startRun('tally', {});
 
-    const task = await openTaskOf(e, run.id);
+    const task = await openTask(e.engine, run.id);
     expect(task.instructions).toContain('goes on without it');
     await decide(e, task.id, 'reject', 'not during business hours');
     const done = await ended(e, run.id);
@@ -108,7 +109,7 @@ describe.each(storeFactories)('agent tool approval ($name)', { timeout: 60_000 }
     const e = await open(factory, 'fail');
     const run = await e.engine.startRun('tally', {});
 
-    const task = await openTaskOf(e, run.id);
+    const task = await openTask(e.engine, run.id);
     await decide(e, task.id, 'reject', 'no');
     const done = await ended(e, run.id);
 
@@ -125,12 +126,12 @@ describe.each(storeFactories)('agent tool approval ($name)', { timeout: 60_000 }
     const e = await open(factory, 'fail', ['call_a', 'call_b']);
     const run = await e.engine.startRun('tally', {});
 
-    const first = await openTaskOf(e, run.id);
+    const first = await openTask(e.engine, run.id);
     expect(first.context).toMatchObject({ tool: 'count', turn: 1 });
     expect((await e.engine.listTasks({ status: ['open'], runId: run.id, limit: 10 })).items).toHaveLength(1);
     await decide(e, first.id, 'approve');
 
-    const second = await openTaskOf(e, run.id);
+    const second = await openTask(e.engine, run.id);
     expect(second.context).toMatchObject({ tool: 'count', turn: 1 });
     expect(second.id).not.toBe(first.id);
     expect(mcp!.state.count).toBe(1);

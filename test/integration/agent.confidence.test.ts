@@ -5,7 +5,8 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { AgentSpec } from '../../src/spec/schemas.js';
-import { ADMIN, mockGateway, openTaskOf, startAgentEngine, type AgentEngine } from '../helpers/agent-engine.js';
+import { ADMIN, mockGateway, startAgentEngine, type AgentEngine } from '../helpers/agent-engine.js';
+import { openTask } from '../helpers/engine.js';
 import { storeFactories, type StoreFactory } from '../helpers/store.js';
 
 let t: AgentEngine | undefined;
@@ -47,7 +48,7 @@ describe.each(storeFactories)('agent confidence review ($name)', { timeout: 60_0
     const e = await open(factory);
     const run = await e.engine.startRun('triage', { ticket: 'something vague broke' });
 
-    const task = await openTaskOf(e, run.id);
+    const task = await openTask(e.engine, run.id);
 
     expect(task).toMatchObject({
       kind: 'review',
@@ -70,7 +71,7 @@ describe.each(storeFactories)('agent confidence review ($name)', { timeout: 60_0
   it('on approve, the run succeeds with the reviewed output', async () => {
     const e = await open(factory);
     const run = await e.engine.startRun('triage', { ticket: 'something vague broke' });
-    const task = await openTaskOf(e, run.id);
+    const task = await openTask(e.engine, run.id);
 
     await e.engine.completeTask(task.id, { decision: 'approve' }, ADMIN);
     const done = await ended(e, run.id);
@@ -89,7 +90,7 @@ describe.each(storeFactories)('agent confidence review ($name)', { timeout: 60_0
   it("on submit, the reviewer's output replaces the agent's", async () => {
     const e = await open(factory);
     const run = await e.engine.startRun('triage', { ticket: 'something vague broke' });
-    const task = await openTaskOf(e, run.id);
+    const task = await openTask(e.engine, run.id);
 
     await e.engine.completeTask(task.id, { decision: 'submit', data: { output: { severity: 'low', summary: 'Known flaky alert' } } }, ADMIN);
     const done = await ended(e, run.id);
@@ -102,7 +103,7 @@ describe.each(storeFactories)('agent confidence review ($name)', { timeout: 60_0
   it('on reject, the step and the run fail', async () => {
     const e = await open(factory);
     const run = await e.engine.startRun('triage', { ticket: 'something vague broke' });
-    const task = await openTaskOf(e, run.id);
+    const task = await openTask(e.engine, run.id);
 
     await e.engine.completeTask(task.id, { decision: 'reject', comment: 'wrong severity' }, ADMIN);
     const done = await ended(e, run.id);

@@ -9,6 +9,7 @@ import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/obs/logger.js';
 import { REPO } from '../fixtures/agents/project.js';
 import { ADMIN } from '../helpers/agent-engine.js';
+import { openTask } from '../helpers/engine.js';
 import { tempDir } from '../helpers/store.js';
 
 const PROJECT = `${REPO}/examples/flows`;
@@ -33,21 +34,12 @@ async function open(): Promise<Agentry> {
   return agentry;
 }
 
-async function openTask(a: Agentry, runId: string): Promise<{ id: string; context: unknown }> {
-  for (let i = 0; i < 400; i++) {
-    const task = (await a.engine.listTasks({ status: ['open'], runId, limit: 1 })).items[0];
-    if (task) return task;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error(`no open task for run ${runId}`);
-}
-
 describe('example: workflows/tool-approval.yaml', { timeout: 60_000 }, () => {
   it('waits for approval of the refund call, then issues the refund and finishes', async () => {
     const a = await open();
     const run = await a.engine.startRun('tool-approval', INPUT);
 
-    const task = await openTask(a, run.id);
+    const task = await openTask(a.engine, run.id);
     expect(task.context).toMatchObject({ server: 'payments', tool: 'issue_refund', arguments: { order_id: 'A-1001', amount_cents: 4200 }, agent: 'refunder', turn: 2 });
     await a.engine.completeTask(task.id, { decision: 'approve' }, ADMIN);
     const done = await a.engine.waitForRun(run.id, { timeoutMs: 30_000, pollMs: 50 });
@@ -62,7 +54,7 @@ describe('example: workflows/tool-approval.yaml', { timeout: 60_000 }, () => {
     const a = await open();
     const run = await a.engine.startRun('tool-approval', INPUT);
 
-    const task = await openTask(a, run.id);
+    const task = await openTask(a.engine, run.id);
     await a.engine.completeTask(task.id, { decision: 'reject', comment: 'needs a photo of the damage' }, ADMIN);
     const done = await a.engine.waitForRun(run.id, { timeoutMs: 30_000, pollMs: 50 });
 

@@ -8,7 +8,8 @@ import { routesOf } from '../../src/server/app.js';
 import { authSettings, parseApiKeys, ROLE_SCOPES, ROLES, type Role } from '../../src/server/auth.js';
 import type { RouteDef } from '../../src/server/route.js';
 import { fixtureToolSpec, KEYS, MOCK_GATEWAY, startTestApi, WORKFLOWS, type TestApi } from '../helpers/server.js';
-import { openTaskOf, stepWaiting, TASK_WORKFLOWS } from '../helpers/tasks.js';
+import { openTask } from '../helpers/engine.js';
+import { stepWaiting, TASK_WORKFLOWS } from '../helpers/tasks.js';
 
 let api: TestApi;
 
@@ -32,9 +33,9 @@ async function napRun(): Promise<string> {
 }
 
 /** An open task for role `reviewer` (admin and operator may decide it too). */
-async function openTask(): Promise<string> {
+async function openTaskId(): Promise<string> {
   const run = await api.engine.startRun('approval', { item: 'matrix' });
-  return (await openTaskOf(api.store, run.id)).id;
+  return (await openTask(api.store, run.id)).id;
 }
 
 /** A run waiting for signal `go`. */
@@ -73,8 +74,8 @@ const REQUESTS: Record<string, () => Promise<InjectOptions>> = {
   'POST /v1/tools/:name/disable': () => Promise.resolve({ method: 'POST', url: '/v1/tools/fx/disable', payload: { reason: 'matrix' } }),
   'POST /v1/tools/:name/enable': () => Promise.resolve({ method: 'POST', url: '/v1/tools/fx/enable' }),
   'GET /v1/tasks': () => Promise.resolve({ url: '/v1/tasks?status=open&limit=5' }),
-  'GET /v1/tasks/:id': async () => ({ url: `/v1/tasks/${await openTask()}` }),
-  'POST /v1/tasks/:id/complete': async () => ({ method: 'POST', url: `/v1/tasks/${await openTask()}/complete`, payload: { decision: 'approve' } }),
+  'GET /v1/tasks/:id': async () => ({ url: `/v1/tasks/${await openTaskId()}` }),
+  'POST /v1/tasks/:id/complete': async () => ({ method: 'POST', url: `/v1/tasks/${await openTaskId()}/complete`, payload: { decision: 'approve' } }),
   'GET /v1/schedules': () => Promise.resolve({ url: '/v1/schedules' }),
   'POST /v1/schedules/:workflow/pause': () => Promise.resolve({ method: 'POST', url: '/v1/schedules/yearly/pause' }),
   'POST /v1/schedules/:workflow/resume': () => Promise.resolve({ method: 'POST', url: '/v1/schedules/yearly/resume' }),

@@ -13,7 +13,8 @@ import type { TaskDto } from '../../src/server/task-dto.js';
 import { silentLogger } from '../helpers/engine.js';
 import { listen } from '../helpers/server.js';
 import { storeFactories } from '../helpers/store.js';
-import { bearer, openTaskOf, startTaskApi, stepWaiting, type KeyName, type TaskApi } from '../helpers/tasks.js';
+import { openTask } from '../helpers/engine.js';
+import { bearer, startTaskApi, stepWaiting, type KeyName, type TaskApi } from '../helpers/tasks.js';
 
 const TASK_FIELDS = [
   'id', 'run_id', 'step_id', 'workflow', 'kind', 'status', 'title', 'instructions', 'form_schema', 'role', 'assignees', 'context',
@@ -41,7 +42,7 @@ for (const factory of storeFactories) {
     /** Starts a run and returns it with its open task. */
     async function started(workflow: string, input: unknown = {}): Promise<{ runId: string; taskId: string }> {
       const run = await api.engine.startRun(workflow, input);
-      const task = await openTaskOf(api.store, run.id);
+      const task = await openTask(api.store, run.id);
       return { runId: run.id, taskId: task.id };
     }
 
