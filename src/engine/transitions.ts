@@ -129,20 +129,21 @@ export async function advance(tx: RunTx, ctx: TransitionContext, effects: Transi
   }
   const steps = await tx.steps();
   if (steps.every((s) => DONE_STEP_STATUSES.has(s.status))) await succeedRun(tx, ctx, steps, effects);
-  else await syncRunStatus(tx);
+  else await syncRunStatus(tx, ctx);
 }
 
 /**
  * A started run is `waiting` while everything it has left waits on a person, a signal, a
  * child run or a timer, and `running` otherwise.
  */
-export async function syncRunStatus(tx: RunTx): Promise<void> {
+export async function syncRunStatus(tx: RunTx, ctx: TransitionContext): Promise<void> {
   if (isTerminalRun(tx) || tx.run.status === 'queued') return;
   const steps = await tx.steps();
-  let busy = steps.some((s) => s.status === 'queued' || (s.status === 'running' && s.leaseOwner !== null));
+  const isMap = (s: StepRecord) => ctx.wf.steps.get(s.stepId)?.forEach !== undefined;
+  let busy = steps.some((s) => s.status === 'queued' || (s.status === 'running' && !isMap(s)));
   let waits = steps.some((s) => s.status === 'waiting');
-  // A running step without a lease is a map step: busy while any of its items is.
-  for (const map of steps.filter((s) => s.status === 'running' && s.leaseOwner === null)) {
+  // A running map step is busy while any of its items is.
+  for (const map of steps.filter((s) => s.status === 'running' && isMap(s))) {
     if (busy) break;
     const counts = await tx.itemCounts(map.stepId);
     busy = (counts.queued ?? 0) + (counts.running ?? 0) > 0;
@@ -402,7 +403,7 @@ export async function completeStep(
     const until = result.until === null ? {} : { until: new Date(result.until).toISOString() };
     await tx.appendEvent('step.waiting', { attempt: key.attempt, ...until }, key.stepId);
     if (result.task) await createTask(tx, ctx, key.stepId, { ...result.task, dueAt: null });
-    await syncRunStatus(tx);
+    await syncRunStatus(tx, ctx);
     return true;
   }
 
@@ -428,7 +429,7 @@ export async function completeStep(
     await tx.updateAttempt(key.stepId, key.attempt, { status: 'suspended', output });
     await tx.appendEvent('step.waiting', { attempt: key.attempt, review: true }, key.stepId);
     await createTask(tx, ctx, key.stepId, { kind: 'review', key: 'review', ...result.review, dueAt: null });
-    await syncRunStatus(tx);
+    await syncRunStatus(tx, ctx);
     return true;
   }
   const done = await tx.updateStep(
@@ -498,7 +499,7 @@ async function recordFailure(
       key.stepId,
     );
     if (patch.availableAt! <= ctx.now) effects.wake = true;
-    await syncRunStatus(tx);
+    await syncRunStatus(tx, ctx);
     return true;
   }
   await tx.appendEvent('step.failed', { attempt: key.attempt, error: info }, key.stepId);
@@ -579,7 +580,7 @@ export function controlOps(ctx: TransitionContext, effects: TransitionEffects): 
     cancelChild: async (childTx, reason) => {
       await finishRun(childTx, contextFor(ctx, childTx.run), 'cancelled', { code: 'cancelled', message: reason }, effects);
     },
-    syncRunStatus,
+    syncRunStatus: (tx) => syncRunStatus(tx, contextFor(ctx, tx.run)),
   };
 }
 
