@@ -7,21 +7,13 @@
  */
 import type { TaskDecisionInput } from '../engine/tasks-api.js';
 import type { SignalReceiptDto, TaskDto, TaskPageDto } from '../server/task-dto.js';
-import type { TaskKind, TaskStatus } from '../types.js';
+import type { TaskListQuery } from '../store/store.js';
 import { RemoteClient } from './remote.js';
 
 export type { SignalReceiptDto, TaskDto, TaskPageDto };
 
-/** `GET /v1/tasks` filters. */
-export interface TaskQuery {
-  status?: TaskStatus[];
-  role?: string;
-  workflow?: string;
-  runId?: string;
-  kind?: TaskKind;
-  limit: number;
-  cursor?: string;
-}
+/** `GET /v1/tasks` filters: the store's task query without the tenant (the key decides it). */
+export type TaskQuery = Omit<TaskListQuery, 'tenantId'>;
 
 export interface TasksApi {
   /** `server` when talking to `AGENTRY_URL`, `local` on the project's store. */
