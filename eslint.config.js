@@ -3,6 +3,34 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import importX from 'eslint-plugin-import-x';
 import globals from 'globals';
+import { createTypeScriptImportResolver } from 'eslint-import-resolver-typescript';
+
+/**
+ * The layers of src/, lowest first (docs/architecture.md draws them). A layer may import the
+ * layers below it, never one above it nor a peer in its own group.
+ */
+const LAYERS = [
+  ['src/lib'],
+  ['src/types.ts'],
+  ['src/spec'],
+  ['src/store', 'src/queue'],
+  ['src/obs'],
+  ['src/tools', 'src/gateway'],
+  ['src/runtime'],
+  ['src/engine'],
+  ['src/app'],
+  ['src/server'],
+  ['src/cli'],
+  ['src/index.ts'],
+];
+
+const layerZones = LAYERS.slice(0, -1).flatMap((group, level) =>
+  group.map((target) => ({
+    target: `./${target}`,
+    from: [...LAYERS.slice(level + 1).flat(), ...group.filter((peer) => peer !== target)].map((path) => `./${path}`),
+    message: 'Imports flow down the layers in docs/architecture.md: this module may not import that one.',
+  })),
+);
 
 export default tseslint.config(
   { ignores: ['dist/', 'node_modules/', '.agentry/', 'coverage/', 'src/ui/dist/'] },
@@ -13,6 +41,7 @@ export default tseslint.config(
       parserOptions: { projectService: { allowDefaultProject: ['*.js', 'bin/*.js'] }, tsconfigRootDir: import.meta.dirname },
     },
     plugins: { 'import-x': importX },
+    settings: { 'import-x/resolver-next': [createTypeScriptImportResolver({ project: './tsconfig.json' })] },
     rules: {
       '@typescript-eslint/no-floating-promises': 'error',
       '@typescript-eslint/no-misused-promises': ['error', { checksVoidReturn: { arguments: false } }],
@@ -21,6 +50,7 @@ export default tseslint.config(
       '@typescript-eslint/no-explicit-any': 'error',
       '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true, allowBoolean: true }],
       'import-x/no-cycle': 'error',
+      'import-x/no-restricted-paths': ['error', { zones: layerZones }],
       'no-restricted-syntax': ['error', { selector: 'TSEnumDeclaration', message: 'Use an `as const` object and a derived union type.' }],
     },
   },

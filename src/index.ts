@@ -19,11 +19,12 @@
  *
  * Errors are `AgentryError`s with a stable `code` (see `docs/errors.md`).
  */
-export { openAgentry, loadProjectOrThrow, openStore, type Agentry, type OpenOptions, type Project } from './bootstrap.js';
-export { loadConfig, maskSecrets, CONFIG_OPTIONS, type Config, type ConfigFlags, type LoadConfigOptions, type LogLevel } from './config.js';
+export { openAgentry, loadProjectOrThrow, openStore, type Agentry, type OpenOptions, type Project } from './app/bootstrap.js';
+export { loadConfig, CONFIG_OPTIONS, type Config, type ConfigFlags, type LoadConfigOptions } from './app/config.js';
+export { maskSecrets } from './lib/redact.js';
 export { Engine, DEFAULT_ENGINE_SETTINGS, type EngineOptions, type EngineSettings, type WaitOptions } from './engine/engine.js';
-export { AgentryError, ERROR_CODES, isErrorCode, toAgentryError, type ErrorCode, type ErrorInfo } from './errors.js';
-export { createLogger, type Logger, type LoggerOptions } from './obs/logger.js';
+export { AgentryError, ERROR_CODES, isErrorCode, toAgentryError, type ErrorCode, type ErrorInfo } from './lib/errors.js';
+export { createLogger, type Logger, type LoggerOptions, type LogLevel } from './obs/logger.js';
 export { createExecutorRegistry, defaultExecutors, DEFAULT_EXECUTOR_SETTINGS, type ExecutorRegistry } from './runtime/registry.js';
 export type { ExecutorSettings, StepContext, StepExecutor, StepResult } from './runtime/types.js';
 export { formatDiagnostic, loadProject, type Diagnostic } from './spec/index.js';

@@ -16,7 +16,7 @@
  * - event: an append-only, per-run numbered record of what happened (the run's history,
  *   its SSE stream and its audit trail).
  */
-import type { ErrorInfo } from './errors.js';
+import type { ErrorInfo } from './lib/errors.js';
 
 export const RUN_STATUSES = ['queued', 'running', 'waiting', 'succeeded', 'failed', 'cancelled', 'timed_out'] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
@@ -246,3 +246,45 @@ export interface ScheduleRecord {
   lastRunId: string | null;
   updatedAt: number;
 }
+
+/** One completed sub-operation of a step's journal (what a resumed attempt replays instead of doing again),
+ * e.g. `model:3` or `tool:3:call_ab12`. */
+export interface JournalEntry {
+  key: string;
+  data: unknown;
+}
+
+export const CALL_OUTCOMES = ['ok', 'error', 'budget_exceeded', 'cancelled'] as const;
+export type CallOutcome = (typeof CALL_OUTCOMES)[number];
+
+/** One attempt of one call, as kept by the usage ledger. */
+export interface CallRecord {
+  id: string;
+  tenantId: string;
+  runId: string | null;
+  stepId: string | null;
+  workflow: string | null;
+  group: string;
+  provider: string;
+  model: string;
+  inputTokens: number;
+  outputTokens: number;
+  costUsd: number;
+  latencyMs: number;
+  outcome: CallOutcome;
+  errorCode?: string;
+  /** Epoch milliseconds when the attempt started. */
+  at: number;
+}
+
+/** What the usage ledger sums: one run, or a workflow's or tenant's UTC day. */
+export type SpendQuery =
+  | { scope: 'run'; runId: string }
+  | { scope: 'workflow'; tenantId: string; workflow: string; day: string }
+  | { scope: 'tenant'; tenantId: string; day: string };
+
+export interface Spend {
+  tokens: number;
+  costUsd: number;
+}
+

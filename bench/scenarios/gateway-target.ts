@@ -11,8 +11,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pino from 'pino';
 import { startServer } from '../../src/cli/commands/serve.js';
-import { loadProjectOrThrow } from '../../src/bootstrap.js';
-import { loadConfig } from '../../src/config.js';
+import { loadProjectOrThrow } from '../../src/app/bootstrap.js';
+import { loadConfig } from '../../src/app/config.js';
 import { createLogger } from '../../src/obs/logger.js';
 
 const BENCH_KEY = process.env.BENCH_KEY ?? 'bench-key-0123456789abcdef';

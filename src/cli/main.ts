@@ -8,7 +8,7 @@
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
-import { AgentryError } from '../errors.js';
+import { AgentryError } from '../lib/errors.js';
 import { registerConfig } from './commands/config.js';
 import { registerDemo } from './commands/demo.js';
 import { registerInit } from './commands/init.js';
@@ -21,7 +21,7 @@ import { registerStart } from './commands/start.js';
 import { registerTools } from './commands/tools.js';
 import { registerValidate } from './commands/validate.js';
 import { processContext, type CliContext } from './context.js';
-import { VERSION } from '../version.js';
+import { VERSION } from '../lib/version.js';
 
 export function createProgram(ctx: CliContext = processContext()): Command {
   const program = new Command('agentry')

@@ -9,7 +9,7 @@
  * Errors from the server come back as `AgentryError`s with the server's `code` and message.
  */
 import { fetch, type Dispatcher, type Response } from 'undici';
-import { AgentryError, isErrorCode } from '../errors.js';
+import { AgentryError, isErrorCode } from '../lib/errors.js';
 import type { Static } from 'typebox';
 import type { AttemptHistoryDto, EventDto, RunDetailSchema, RunDto, StepSchema } from '../server/dto.js';
 import type { RunStatus } from '../types.js';

@@ -5,8 +5,8 @@
  * ISO times), so `--json` output is the same in both modes and equals what the API returns,
  * and human output is formatted from the same values.
  */
-import type { Project } from '../bootstrap.js';
-import type { Config } from '../config.js';
+import type { Project } from '../app/bootstrap.js';
+import type { Config } from '../app/config.js';
 import type { RunStatus } from '../types.js';
 import type { AttemptHistoryDto, EventDto, RemoteClient, RunDetailDto, RunDto } from './remote.js';
 

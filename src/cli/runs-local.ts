@@ -4,9 +4,9 @@
  * the store: without one there are no runs.
  */
 import type { Logger } from 'pino';
-import { openAgentry, storeExists, type Agentry } from '../bootstrap.js';
-import type { Config } from '../config.js';
-import { AgentryError } from '../errors.js';
+import { openAgentry, storeExists, type Agentry } from '../app/bootstrap.js';
+import type { Config } from '../app/config.js';
+import { AgentryError } from '../lib/errors.js';
 import { attemptHistoryDto, childRunDto, eventDto, runDto, stepDto } from '../server/dto.js';
 import { TERMINAL_RUN_STATUSES, type RunRecord } from '../types.js';
 import { TERMINAL_EVENT_TYPES, type AttemptHistoryDto, type EventDto, type RunDetailDto, type RunDto } from './remote.js';

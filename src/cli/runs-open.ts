@@ -1,5 +1,5 @@
 /** Opens the `RunsApi` a command uses: the server's when `AGENTRY_URL` is set, else the project's store. */
-import type { Config } from '../config.js';
+import type { Config } from '../app/config.js';
 import { loggerFor, type CliContext } from './context.js';
 import { RemoteClient } from './remote.js';
 import { RemoteRunsApi, type OpenRunsOptions, type RunsApi } from './runs-api.js';

@@ -5,10 +5,10 @@
  * (`agentry start worker`, `agentry serve`, or a `run --wait` in progress) continues the run.
  */
 import type { Logger } from 'pino';
-import { openAgentry, storeExists, type Agentry } from '../bootstrap.js';
-import type { Config } from '../config.js';
+import { openAgentry, storeExists, type Agentry } from '../app/bootstrap.js';
+import type { Config } from '../app/config.js';
 import type { Actor, TaskDecisionInput } from '../engine/tasks-api.js';
-import { AgentryError } from '../errors.js';
+import { AgentryError } from '../lib/errors.js';
 import { signalReceiptDto, taskDto } from '../server/task-dto.js';
 import type { SignalReceiptDto, TaskDto, TaskPageDto, TaskQuery, TasksApi } from './tasks-api.js';
 

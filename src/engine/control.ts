@@ -8,13 +8,13 @@
  * A parked step whose `available_at` is reached is claimed like any due step and comes
  * back through `resumeControl`.
  */
-import { AgentryError } from '../errors.js';
+import { AgentryError } from '../lib/errors.js';
 import { parseDuration, specHash } from '../spec/index.js';
 import type { CompiledStep } from '../spec/model.js';
 import type { RunTx } from '../store/store.js';
 import { TERMINAL_RUN_STATUSES, type SignalRecord, type StepMeta, type StepRecord } from '../types.js';
 import { newRunRecord, newSteps } from './new-run.js';
-import { assertMatches } from './output.js';
+import { assertMatches } from '../spec/output.js';
 import { createTask } from './tasks.js';
 import type { RenderedStep, TransitionContext, TransitionEffects } from './transitions.js';
 

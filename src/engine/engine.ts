@@ -8,8 +8,8 @@
  */
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
-import { AgentryError } from '../errors.js';
-import { newId } from '../ids.js';
+import { AgentryError } from '../lib/errors.js';
+import { newId } from '../lib/ids.js';
 import { Notifier } from '../queue/notifier.js';
 import type { ExecutorRegistry } from '../runtime/registry.js';
 import type { ExecutorSettings } from '../runtime/types.js';

@@ -1,6 +1,6 @@
 /** The records of a new run and its steps, before they are stored. */
-import { AgentryError } from '../errors.js';
-import { newId } from '../ids.js';
+import { AgentryError } from '../lib/errors.js';
+import { newId } from '../lib/ids.js';
 import { evaluateExpression } from '../spec/index.js';
 import type { CompiledWorkflow } from '../spec/model.js';
 import type { NewRun, NewStep } from '../store/store.js';

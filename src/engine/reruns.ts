@@ -7,7 +7,7 @@
  * `retry_of` chain back so that a step's attempts can be read across every run that tried it;
  * `diffValues` says what changed between two attempts' inputs or outputs.
  */
-import { AgentryError } from '../errors.js';
+import { AgentryError } from '../lib/errors.js';
 import type { CompiledWorkflow } from '../spec/model.js';
 import { didYouMean } from '../spec/diagnostics.js';
 import type { Store } from '../store/store.js';

@@ -2,7 +2,7 @@
  * Runs each transition in its own transaction on the run's lock, then acts on what it
  * says: wake workers when work became due, abort local work of a run that ended.
  */
-import { AgentryError, type ErrorInfo } from '../errors.js';
+import { AgentryError, type ErrorInfo } from '../lib/errors.js';
 import { compileWorkflow, specHash } from '../spec/index.js';
 import type { CompiledWorkflow, StepKind } from '../spec/model.js';
 import type { StepResult } from '../runtime/types.js';
@@ -13,7 +13,7 @@ import {
   type Store,
   type WithRunOptions,
 } from '../store/store.js';
-import { newId } from '../ids.js';
+import { newId } from '../lib/ids.js';
 import { isItemStepId, TERMINAL_RUN_STATUSES, type AttemptKey, type RunRecord, type RunStatus, type SignalRecord, type StepRecord } from '../types.js';
 import type { Actor, TaskDecisionInput, TaskDecisionResult } from './tasks-api.js';
 import {
@@ -30,7 +30,7 @@ import {
 } from './transitions.js';
 import { deliverSignal } from './control.js';
 import { newRunRecord, newSteps } from './new-run.js';
-import { assertMatches } from './output.js';
+import { assertMatches } from '../spec/output.js';
 import { checkDecision, decideTask, mayDecide, TASK_LOCK_TTL_MS } from './tasks.js';
 
 export interface RunTransitionsOptions {

@@ -17,7 +17,7 @@
  */
 import { Cron } from 'croner';
 import type { Logger } from 'pino';
-import { AgentryError, type ErrorCode } from '../errors.js';
+import { AgentryError, type ErrorCode } from '../lib/errors.js';
 import type { CompiledWorkflow } from '../spec/model.js';
 import type { WorkflowSpec } from '../spec/schemas.js';
 import type { Store } from '../store/store.js';

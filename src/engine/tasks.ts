@@ -3,13 +3,13 @@
  * output held for review; decided by a person through the API or CLI. Each decision is one
  * transaction on the task's run that also settles the step waiting on it.
  */
-import { AgentryError } from '../errors.js';
-import { newId } from '../ids.js';
+import { AgentryError } from '../lib/errors.js';
+import { newId } from '../lib/ids.js';
 import type { TaskRequest, TaskDecisionRecord } from '../runtime/types.js';
 import type { RunTx } from '../store/store.js';
 import type { StepMeta, TaskRecord } from '../types.js';
 import type { ControlOps } from './control.js';
-import { assertMatches } from './output.js';
+import { assertMatches } from '../spec/output.js';
 import type { Actor, TaskDecisionInput } from './tasks-api.js';
 import { TASK_SUPERVISOR_ROLES } from './tasks-api.js';
 import type { TransitionContext } from './transitions.js';

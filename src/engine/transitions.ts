@@ -10,7 +10,7 @@
  * step row per item (`<step>[<i>]`), queued `concurrency` at a time; the map step settles
  * when its items have.
  */
-import { AgentryError, toAgentryError, type ErrorInfo } from '../errors.js';
+import { AgentryError, toAgentryError, type ErrorInfo } from '../lib/errors.js';
 import { evaluateExpression, renderTemplate } from '../spec/index.js';
 import { CONTROL_KINDS, type CompiledStep, type CompiledWorkflow } from '../spec/model.js';
 import type { RunTx } from '../store/store.js';
@@ -25,9 +25,9 @@ import {
   type StepMeta,
   type StepRecord,
 } from '../types.js';
-import { retryDelayMs } from './backoff.js';
+import { retryDelayMs } from '../lib/backoff.js';
 import { resumeControl, startControl, type ControlOps } from './control.js';
-import { assertMatches, splitReserved } from './output.js';
+import { assertMatches, splitReserved } from '../spec/output.js';
 import { buildScope, itemScope } from './scope.js';
 import { cancelOpenTasks, createTask } from './tasks.js';
 

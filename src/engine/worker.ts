@@ -3,7 +3,7 @@
  * AbortSignal, renews its leases with heartbeats and records each result.
  */
 import type { Logger } from 'pino';
-import { AgentryError, toAgentryError } from '../errors.js';
+import { AgentryError, toAgentryError } from '../lib/errors.js';
 import type { Notifier } from '../queue/notifier.js';
 import type { ExecutorSettings, StepResult } from '../runtime/types.js';
 import type { ExecutorRegistry } from '../runtime/registry.js';

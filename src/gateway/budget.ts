@@ -4,29 +4,17 @@
  * (plus calls of this process still in flight) must stay within every budget that applies:
  * the run's (`ctx.budget`), the workflow's per UTC day and the tenant's per UTC day.
  */
-import { AgentryError } from '../errors.js';
+import { AgentryError } from '../lib/errors.js';
 import type { DailyLimit, ResolvedBudgets, ResolvedTarget } from './config.js';
-import type { CallContext, CallRecord, ChatRequest } from './types.js';
-
-export type SpendQuery =
-  | { scope: 'run'; runId: string }
-  | { scope: 'workflow'; tenantId: string; workflow: string; day: string }
-  | { scope: 'tenant'; tenantId: string; day: string };
-
-export interface Spend {
-  tokens: number;
-  costUsd: number;
-}
+import { utcDay } from '../lib/time.js';
+import type { CallRecord, Spend, SpendQuery } from '../types.js';
+import type { CallContext, ChatRequest } from './types.js';
 
 /** Where call records go and where spend is summed from (the lead backs it with the store). */
 export interface UsageLedger {
   record(record: CallRecord): Promise<void>;
   /** Tokens (input + output) and cost of every record in the scope; `day` is UTC `YYYY-MM-DD` of `at`. */
   spent(query: SpendQuery): Promise<Spend>;
-}
-
-export function utcDay(epochMs: number): string {
-  return new Date(epochMs).toISOString().slice(0, 10);
 }
 
 /** A ledger in memory, for tests and single-process embedding. */

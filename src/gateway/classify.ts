@@ -3,7 +3,7 @@
  * connection), give up at once (other 4xx, malformed answers), or stop because the caller
  * cancelled. Every error leaves here scrubbed of credentials, its `cause` chain included.
  */
-import { AgentryError } from '../errors.js';
+import { AgentryError } from '../lib/errors.js';
 import { redactSecrets, scrubError } from './redact.js';
 
 /** Thrown by the mock provider to behave like an HTTP error from a real one. */

@@ -3,8 +3,8 @@
  * `{{ env.NAME }}` references read from the environment, durations in milliseconds,
  * defaults filled in. Cross-field problems are reported all at once.
  */
-import { AgentryError } from '../errors.js';
-import { parseDuration } from '../spec/duration.js';
+import { AgentryError } from '../lib/errors.js';
+import { parseDuration } from '../lib/duration.js';
 import type { Problem } from '../spec/diagnostics.js';
 import type { RetryPolicy } from '../spec/model.js';
 import type { DurationValue, GatewayRetrySpec, GatewaySpec, MockRuleSpec } from '../spec/schemas.js';

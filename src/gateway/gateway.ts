@@ -13,9 +13,10 @@
  * ```
  */
 import { inspect } from 'node:util';
-import { retryDelayMs } from '../engine/backoff.js';
-import { AgentryError } from '../errors.js';
-import { newId } from '../ids.js';
+import { retryDelayMs } from '../lib/backoff.js';
+import { sleep } from '../lib/sleep.js';
+import { AgentryError } from '../lib/errors.js';
+import { newId } from '../lib/ids.js';
 import type { Logger } from '../obs/logger.js';
 import type { GatewaySpec } from '../spec/schemas.js';
 import { BudgetGuard, costUsd, estimatePromptTokens, estimateTokens, outputCap, type UsageLedger } from './budget.js';
@@ -23,7 +24,8 @@ import { classifyProviderError } from './classify.js';
 import { resolveGatewaySpec, type ResolvedGateway, type ResolvedGroup, type ResolvedTarget } from './config.js';
 import { createProvider } from './providers/index.js';
 import { redactSecrets } from './redact.js';
-import type { CallContext, CallOutcome, CallRecord, ChatChunk, ChatRequest, ChatResponse, Provider, Usage } from './types.js';
+import type { CallOutcome, CallRecord } from '../types.js';
+import type { CallContext, ChatChunk, ChatRequest, ChatResponse, Provider, Usage } from './types.js';
 
 export interface GatewayOptions {
   spec: GatewaySpec;
@@ -112,7 +114,7 @@ export class Gateway {
     this.#budget = new BudgetGuard(options.ledger, this.#config.budgets);
     this.#logger = options.logger.child({ component: 'gateway' });
     this.now = options.now ?? Date.now;
-    this.#sleep = options.sleep ?? abortableSleep;
+    this.#sleep = options.sleep ?? sleep;
     this.#random = options.random ?? Math.random;
     for (const [name, provider] of this.#config.providers) this.#providers.set(name, createProvider(provider, { now: this.now }));
   }
@@ -375,22 +377,4 @@ function estimatedUsage(request: ChatRequest, received: string): Usage {
   const prompt = estimatePromptTokens(request);
   const completion = estimateTokens(received);
   return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion };
-}
-
-export function abortableSleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted === true) {
-      reject(signal.reason as Error);
-      return;
-    }
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(signal?.reason as Error);
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 }

@@ -5,7 +5,7 @@
  * gateway records usage against them and applies the run's budget.
  */
 import OpenAI from 'openai';
-import { AgentryError, isErrorCode } from '../errors.js';
+import { AgentryError, isErrorCode } from '../lib/errors.js';
 import type { CallContext, ChatRequest, ChatResponse } from './types.js';
 
 export const CONTEXT_HEADERS = {

@@ -142,29 +142,6 @@ export interface CallContext {
   budget?: { maxTokens?: number; maxCostUsd?: number };
 }
 
-export const CALL_OUTCOMES = ['ok', 'error', 'budget_exceeded', 'cancelled'] as const;
-export type CallOutcome = (typeof CALL_OUTCOMES)[number];
-
-/** One attempt of one call, as kept by the usage ledger. */
-export interface CallRecord {
-  id: string;
-  tenantId: string;
-  runId: string | null;
-  stepId: string | null;
-  workflow: string | null;
-  group: string;
-  provider: string;
-  model: string;
-  inputTokens: number;
-  outputTokens: number;
-  costUsd: number;
-  latencyMs: number;
-  outcome: CallOutcome;
-  errorCode?: string;
-  /** Epoch milliseconds when the attempt started. */
-  at: number;
-}
-
 /** Per-attempt options a provider gets from the gateway. */
 export interface ProviderCallOptions {
   signal: AbortSignal;

@@ -3,7 +3,9 @@
  * credentials redacted wherever they appear in a logged object.
  */
 import { pino, type DestinationStream, type Logger } from 'pino';
-import type { LogLevel } from '../config.js';
+
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
 
 /** Object paths whose values never reach a log line. */
 export const REDACT_PATHS = [

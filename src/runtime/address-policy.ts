@@ -8,7 +8,7 @@ import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import net from 'node:net';
 import ipaddr from 'ipaddr.js';
 import { buildConnector } from 'undici';
-import { AgentryError } from '../errors.js';
+import { AgentryError } from '../lib/errors.js';
 
 export interface ResolvedAddress {
   address: string;

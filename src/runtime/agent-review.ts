@@ -9,8 +9,8 @@
  *   `confidence_threshold` is held for a `review` task (`confidenceReview`); the engine applies
  *   that decision itself.
  */
-import { AgentryError } from '../errors.js';
-import { splitReserved } from '../engine/output.js';
+import { AgentryError } from '../lib/errors.js';
+import { splitReserved } from '../spec/output.js';
 import type { OnReject } from '../tools/config.js';
 import type { StepResult, TaskDecisionRecord, TaskRequest } from './types.js';
 

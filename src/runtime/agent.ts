@@ -13,8 +13,8 @@
  * with a `review`, and the engine holds it for a person.
  */
 import { createHash } from 'node:crypto';
-import { AgentryError, toAgentryError } from '../errors.js';
-import { assertMatches, splitReserved } from '../engine/output.js';
+import { AgentryError, toAgentryError } from '../lib/errors.js';
+import { assertMatches, splitReserved } from '../spec/output.js';
 import type { CallContext, ChatMessage, ChatRequest, ChatResponse, ToolDefinition } from '../gateway/types.js';
 import { renderTemplate } from '../spec/index.js';
 import type { AgentSpec } from '../spec/schemas.js';

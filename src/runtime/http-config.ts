@@ -1,6 +1,6 @@
 /** Validation of a rendered `http:` block into one request description. */
-import { AgentryError } from '../errors.js';
-import { parseDuration } from '../spec/duration.js';
+import { AgentryError } from '../lib/errors.js';
+import { parseDuration } from '../lib/duration.js';
 import type { ExecutorSettings } from './types.js';
 
 export interface HttpRequestPlan {

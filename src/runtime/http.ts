@@ -1,6 +1,6 @@
 import net from 'node:net';
 import { Agent, interceptors, request, type Dispatcher } from 'undici';
-import { AgentryError } from '../errors.js';
+import { AgentryError } from '../lib/errors.js';
 import { assertAddressAllowed, bareHost, guardedConnector, systemResolver, type Resolver } from './address-policy.js';
 import { displayUrl, planHttpRequest, type HttpRequestPlan } from './http-config.js';
 import type { StepContext, StepExecutor, StepResult } from './types.js';

@@ -1,5 +1,5 @@
-import { AgentryError } from '../errors.js';
-import { parseDuration } from '../spec/duration.js';
+import { AgentryError } from '../lib/errors.js';
+import { parseDuration } from '../lib/duration.js';
 import type { StepContext, StepExecutor, StepResult } from './types.js';
 
 /** What a suspended sleep step keeps in the store between executions. */

@@ -3,7 +3,7 @@
  * Output: the tool's structured content, else its single text content parsed as JSON, else
  * `{ content: [...] }`. Errors keep the hub's codes (`tool_error`, `tool_timeout`, …).
  */
-import { AgentryError } from '../errors.js';
+import { AgentryError } from '../lib/errors.js';
 import type { ToolHub } from '../tools/hub.js';
 import { toolOutput } from '../tools/result.js';
 import type { StepContext, StepExecutor, StepResult } from './types.js';

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { StepKind } from '../spec/model.js';
-import type { StepMeta } from '../types.js';
+import type { JournalEntry, StepMeta } from '../types.js';
 
 /** What an executor gets for one attempt of one step. */
 export interface StepContext {
@@ -22,12 +22,6 @@ export interface StepContext {
   budget?: { maxTokens?: number; maxCostUsd?: number };
   /** Durable record of this step's completed sub-operations (model calls, tool calls), kept across attempts. */
   journal?: StepJournal;
-}
-
-/** One completed sub-operation of a step, e.g. `model:3` or `tool:3:call_ab12`. */
-export interface JournalEntry {
-  key: string;
-  data: unknown;
 }
 
 /**

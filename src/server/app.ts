@@ -17,7 +17,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Logger } from 'pino';
 import type { Engine } from '../engine/engine.js';
 import type { Gateway } from '../gateway/gateway.js';
-import { AgentryError, type ErrorCode } from '../errors.js';
+import { AgentryError, type ErrorCode } from '../lib/errors.js';
 import { Metrics } from '../obs/metrics.js';
 import type { Store } from '../store/store.js';
 import type { ToolHub } from '../tools/hub.js';

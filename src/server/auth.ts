@@ -8,7 +8,7 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import ipaddr from 'ipaddr.js';
-import { AgentryError } from '../errors.js';
+import { AgentryError } from '../lib/errors.js';
 
 export const SCOPES = [
   'runs:read',

@@ -4,7 +4,7 @@
  * snake_case; times are ISO 8601 strings.
  */
 import { Type, type Static } from 'typebox';
-import { AgentryError } from '../errors.js';
+import { AgentryError } from '../lib/errors.js';
 import { diffValues } from '../engine/reruns.js';
 import { ATTEMPT_STATUSES, RUN_STATUSES, STEP_STATUSES, type AttemptRecord, type EventRecord, type RunRecord, type StepRecord } from '../types.js';
 

@@ -4,7 +4,7 @@
  * the first run (`replayed`), the same key and a different request is `idempotency_conflict`.
  * Here: the header's shape, checked before anything is started.
  */
-import { AgentryError } from '../errors.js';
+import { AgentryError } from '../lib/errors.js';
 
 export const IDEMPOTENCY_HEADER = 'idempotency-key';
 export const MAX_IDEMPOTENCY_KEY_LENGTH = 256;

@@ -5,7 +5,7 @@
  */
 import type { FastifyReply } from 'fastify';
 import { Type, type Static } from 'typebox';
-import { AgentryError, ERROR_CODES, isErrorCode, type ErrorCode } from '../errors.js';
+import { AgentryError, ERROR_CODES, isErrorCode, type ErrorCode } from '../lib/errors.js';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 

@@ -9,7 +9,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Engine } from '../engine/engine.js';
 import type { Gateway } from '../gateway/gateway.js';
 import type { ToolHub } from '../tools/hub.js';
-import type { ErrorCode } from '../errors.js';
+import type { ErrorCode } from '../lib/errors.js';
 import type { Store } from '../store/store.js';
 import type { Metrics } from '../obs/metrics.js';
 import type { AuthSettings, Principal, Scope } from './auth.js';

@@ -5,7 +5,7 @@
  * line is sent every `heartbeatMs` so proxies keep the connection open.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { toAgentryError } from '../errors.js';
+import { toAgentryError } from '../lib/errors.js';
 import { TERMINAL_RUN_STATUSES, type EventRecord } from '../types.js';
 import { eventDto } from './dto.js';
 import { problemBody } from './problem.js';

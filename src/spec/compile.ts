@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { Cron } from 'croner';
 import { didYouMean, formatPath, hasErrors, SpecError, type Diagnostic, type PathSegment, type Problem } from './diagnostics.js';
-import { parseDuration } from './duration.js';
+import { parseDuration } from '../lib/duration.js';
 import { checkExpression, expressionReferences, SCOPE_VARIABLES } from './expression.js';
 import { orderSteps } from './graph.js';
 import { STEP_KINDS, type CompiledStep, type CompiledWorkflow, type RetryPolicy, type StepKind } from './model.js';

@@ -2,7 +2,7 @@
  * How spec problems are reported: a `Problem` is found against a path in a plain object;
  * the loader turns it into a `Diagnostic` with the file, line and column of that path.
  */
-import { AgentryError } from '../errors.js';
+import { AgentryError } from '../lib/errors.js';
 
 export type PathSegment = string | number;
 

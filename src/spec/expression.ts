@@ -6,7 +6,7 @@
  * values coming out have ints turned back into numbers.
  */
 import { Environment, type ASTNode, type ParseResult } from '@marcbachmann/cel-js';
-import { AgentryError } from '../errors.js';
+import { AgentryError } from '../lib/errors.js';
 import type { TemplateScope } from './model.js';
 
 /** Root variables an expression may use (see `TemplateScope`), plus CEL's type names. */

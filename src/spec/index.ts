@@ -9,9 +9,9 @@
  */
 export { compileWorkflow, checkWorkflow, specHash, RETRY_DEFAULTS, type CompileOptions } from './compile.js';
 export { formatDiagnostic, formatPath, SpecError, type Diagnostic, type PathSegment } from './diagnostics.js';
-export { parseDuration } from './duration.js';
+export { parseDuration } from '../lib/duration.js';
 export { checkExpression, evaluateExpression, expressionReferences, type ExpressionReferences } from './expression.js';
-export { loadProject, type LoadOptions, type LoadResult, type Project } from './load.js';
+export { loadProject, type LoadOptions, type LoadResult, type Project, type SpecChecks } from './load.js';
 export * from './model.js';
 export * from './schemas.js';
 export { resolveSettings, SETTINGS_DEFAULTS, type ProjectSettings } from './settings.js';

@@ -11,15 +11,22 @@ import type { AgentSpec, GatewaySpec, ProjectSpec, SpecKind, ToolSpec } from './
 import { resolveSettings, type ProjectSettings } from './settings.js';
 import { parseYaml, toDiagnostics, type Locator } from './source.js';
 import { validateSpec } from './validate.js';
-import { gatewaySpecProblems } from '../gateway/config.js';
-import { agentToolProblems } from '../tools/allowlist.js';
-import { toolSpecProblems } from '../tools/config.js';
 
 export interface LoadOptions {
   /** Step kinds this build can run; a step of another kind is an error. */
   availableKinds: ReadonlySet<StepKind>;
   /** Read for `AGENTRY_PROFILE`; defaults to `process.env`. */
   env?: NodeJS.ProcessEnv;
+  /** Checks owned by the layers that run the specs; `app/project.ts` passes the gateway's and the tools'. */
+  checks: SpecChecks;
+}
+
+/** Checks beyond the JSON Schemas, run on each file that passed its schema. */
+export interface SpecChecks {
+  gateway: (spec: GatewaySpec) => Problem[];
+  tool: (spec: ToolSpec) => Problem[];
+  /** An agent's `tools:` entries against the project's tool servers. */
+  agentTools: (entries: readonly string[], servers: ReadonlyMap<string, Pick<ToolSpec, 'allow'>>) => Problem[];
 }
 
 export interface Project {
@@ -88,7 +95,7 @@ export async function loadProject(dir: string, options: LoadOptions): Promise<Lo
   else diagnostics.push(...resolved.problems.map((p) => fileDiagnostic(projectFile ?? 'agentry.yaml', p.message)));
 
   const gatewayFile = pick('gateway');
-  const gateway = gatewayFile === undefined ? undefined : await load<GatewaySpec>(gatewayFile, 'gateway', gatewaySpecProblems);
+  const gateway = gatewayFile === undefined ? undefined : await load<GatewaySpec>(gatewayFile, 'gateway', options.checks.gateway);
 
   const agents = new Map<string, Loaded<AgentSpec>>();
   for (const file of await listSpecs(dir, 'agents')) {
@@ -97,7 +104,7 @@ export async function loadProject(dir: string, options: LoadOptions): Promise<Lo
   }
   const tools = new Map<string, Loaded<ToolSpec>>();
   for (const file of await listSpecs(dir, 'tools')) {
-    const loaded = await load<ToolSpec>(file, 'tool', toolSpecProblems);
+    const loaded = await load<ToolSpec>(file, 'tool', options.checks.tool);
     if (loaded !== undefined) addUnique(tools, 'tool server', loaded.spec.name, loaded, report);
   }
   const workflows = new Map<string, Loaded<CompiledWorkflow>>();
@@ -111,7 +118,8 @@ export async function loadProject(dir: string, options: LoadOptions): Promise<Lo
 
   // References across files; a file with a dangling reference is left out too.
   for (const [name, agent] of agents) {
-    const problems = agentReferences(agent.spec, new Map([...tools].map(([n, t]) => [n, t.spec])), gateway?.spec);
+    const servers = new Map([...tools].map(([n, t]) => [n, t.spec]));
+    const problems = [...options.checks.agentTools(agent.spec.tools ?? [], servers), ...agentReferences(agent.spec, gateway?.spec)];
     report(agent.source, problems);
     if (hasErrors(problems)) agents.delete(name);
   }
@@ -157,8 +165,8 @@ function addUnique<T>(
   report(loaded.source, [{ path: ['name'], message: `${what} '${name}' is already defined in ${existing.source.file}` }]);
 }
 
-function agentReferences(agent: AgentSpec, tools: ReadonlyMap<string, ToolSpec>, gateway: GatewaySpec | undefined): Problem[] {
-  const problems: Problem[] = agentToolProblems(agent.tools ?? [], tools);
+function agentReferences(agent: AgentSpec, gateway: GatewaySpec | undefined): Problem[] {
+  const problems: Problem[] = [];
   if (gateway !== undefined && gateway.models[agent.model] === undefined) {
     const groups = Object.keys(gateway.models);
     problems.push({ path: ['model'], message: `unknown model group '${agent.model}' (not in gateway.yaml)${didYouMean(agent.model, groups)}` });

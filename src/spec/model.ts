@@ -19,7 +19,7 @@ export interface RetryPolicy {
   backoff: 'exponential' | 'fixed';
   initialMs: number;
   maxMs: number;
-  /** Full jitter on the computed delay. */
+  /** Draw the delay uniformly from [d/2, d] (see lib/backoff.ts). */
   jitter: boolean;
 }
 

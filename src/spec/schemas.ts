@@ -6,7 +6,7 @@
  * to `docs/schemas/<kind>.schema.json`.
  */
 import { Type, type Static, type TSchema } from 'typebox';
-import { DURATION_PATTERN } from './duration.js';
+import { DURATION_PATTERN } from '../lib/duration.js';
 import type { JsonSchema } from './model.js';
 
 export const NAME_PATTERN = '^[a-z][a-z0-9_-]*$';
@@ -55,7 +55,7 @@ export const RetrySchema = Type.Object(
     backoff: opt(Type.Enum(['exponential', 'fixed'], { description: 'Default exponential.' })),
     initial: opt(duration('First delay. Default 1s.')),
     max: opt(duration('Longest delay. Default 1m.')),
-    jitter: opt(Type.Boolean({ description: 'Full jitter on each delay. Default true.' })),
+    jitter: opt(Type.Boolean({ description: 'Draw each delay uniformly from [d/2, d] instead of waiting exactly d. Default true.' })),
   },
   closed,
 );

@@ -1,6 +1,6 @@
 /** Project settings (`agentry.yaml`): defaults, then the file, then the selected profile. */
 import { didYouMean, type PathSegment, type Problem } from './diagnostics.js';
-import { parseDuration } from './duration.js';
+import { parseDuration } from '../lib/duration.js';
 import type { EnvVarSpec, ProjectSpec } from './schemas.js';
 
 export interface ProjectSettings {

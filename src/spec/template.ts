@@ -2,7 +2,7 @@
  * `{{ expr }}` templates inside spec values. A string that is exactly one template yields the
  * expression's value with its type; a string mixing text and templates yields a string.
  */
-import { AgentryError } from '../errors.js';
+import { AgentryError } from '../lib/errors.js';
 import { evaluateInCelScope, expressionReferences, toCelScope } from './expression.js';
 import type { TemplateScope } from './model.js';
 

@@ -1,6 +1,6 @@
 /** Applies pending migrations, each in its own transaction, under the dialect's migration lock. */
 import { sql } from 'kysely';
-import { AgentryError } from '../errors.js';
+import { AgentryError } from '../lib/errors.js';
 import { isTransient } from './transient.js';
 import { LATEST_SCHEMA_VERSION, MIGRATIONS } from './migrations.js';
 import type { Db, SqlDialect } from './sql-store.js';

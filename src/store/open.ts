@@ -4,34 +4,47 @@
  *   const store = openStore(config.databaseUrl, { logger });
  *   await waitForStore(store, { signal, logger });   // retries while the database is down, then migrates
  */
+import { resolve } from 'node:path';
 import type { Logger } from 'pino';
-import { AgentryError } from '../errors.js';
+import { AgentryError } from '../lib/errors.js';
+import { maskSecrets } from '../lib/redact.js';
 import { openPostgresStore, type PostgresOptions } from './postgres.js';
 import { openSqliteStore } from './sqlite.js';
 import type { MigrationReport, Store } from './store.js';
-import { OutageLog, backoffMs, isTransient } from './transient.js';
+import { pause } from '../lib/sleep.js';
+import { OutageLog, reconnectDelayMs, isTransient } from './transient.js';
 
 export interface OpenStoreOptions extends PostgresOptions {
   /** SQLite: milliseconds to wait for another process's write lock (default 5000). */
   sqliteBusyTimeoutMs?: number;
 }
 
+/** Where a database URL points: an SQLite file (absolute, or `:memory:`) or a PostgreSQL server. */
+export type DatabaseLocation = { kind: 'sqlite'; file: string } | { kind: 'postgres'; url: string };
+
 /**
- * `sqlite:<file>` (relative to the working directory; `sqlite::memory:` for a throwaway
- * store) or `postgres://…` / `postgresql://…` (see `postgres.ts` for its query parameters).
- * Nothing is connected or created until the store is first used.
+ * Reads `sqlite:<file>` (a relative file is resolved against `cwd`; `sqlite::memory:` is a
+ * throwaway store) or `postgres://…` / `postgresql://…` (see `postgres.ts` for its query
+ * parameters). Throws `invalid_request` for anything else.
  */
-export function openStore(url: string, options: OpenStoreOptions = {}): Store {
+export function parseDatabaseUrl(url: string, cwd: string = process.cwd()): DatabaseLocation {
   if (url.startsWith('sqlite:')) {
     const file = url.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '');
     if (file === '') throw new AgentryError('invalid_request', 'sqlite URL needs a file, e.g. sqlite:.agentry/agentry.db');
-    return openSqliteStore(file, {
-      busyTimeoutMs: options.sqliteBusyTimeoutMs ?? 5000,
-      ...(options.now ? { now: options.now } : {}),
-    });
+    return { kind: 'sqlite', file: file === ':memory:' ? file : resolve(cwd, file) };
   }
-  if (/^postgres(ql)?:\/\//.test(url)) return openPostgresStore(url, options);
-  throw new AgentryError('invalid_request', 'database URL must be sqlite:<file> or postgres://…');
+  if (/^postgres(ql)?:\/\/[^/]/.test(url)) return { kind: 'postgres', url };
+  throw new AgentryError('invalid_request', `'${maskSecrets(url)}' is not a supported database URL; use sqlite:<file> or postgres://…`);
+}
+
+/** Opens the store at `location` (a URL is parsed by `parseDatabaseUrl`). Nothing is connected or created until first use. */
+export function openStore(location: string | DatabaseLocation, options: OpenStoreOptions = {}): Store {
+  const at = typeof location === 'string' ? parseDatabaseUrl(location) : location;
+  if (at.kind === 'postgres') return openPostgresStore(at.url, options);
+  return openSqliteStore(at.file, {
+    busyTimeoutMs: options.sqliteBusyTimeoutMs ?? 5000,
+    ...(options.now ? { now: options.now } : {}),
+  });
 }
 
 export interface WaitForStoreOptions {
@@ -61,15 +74,7 @@ export async function waitForStore(store: Store, options: WaitForStoreOptions): 
       if (signal?.aborted) {
         throw new AgentryError('store_unavailable', `gave up waiting for ${store.location}`, { retryable: true, cause: error });
       }
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(done, backoffMs(attempt, 200, maxDelayMs));
-        function done() {
-          clearTimeout(timer);
-          signal?.removeEventListener('abort', done);
-          resolve();
-        }
-        signal?.addEventListener('abort', done, { once: true });
-      });
+      await pause(reconnectDelayMs(attempt, 200, maxDelayMs), signal);
     }
   }
 }

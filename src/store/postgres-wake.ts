@@ -7,7 +7,7 @@
  */
 import pg from 'pg';
 import type { Logger } from 'pino';
-import { OutageLog, backoffMs } from './transient.js';
+import { OutageLog, reconnectDelayMs } from './transient.js';
 
 export const WAKE_CHANNEL = 'agentry_wake';
 
@@ -85,6 +85,6 @@ export class WakeListener {
     if (!this.active) return;
     this.outage.failed(error);
     this.failures++;
-    this.timer = setTimeout(() => void this.connect(), backoffMs(this.failures, 100, 5_000));
+    this.timer = setTimeout(() => void this.connect(), reconnectDelayMs(this.failures, 100, 5_000));
   }
 }

@@ -19,7 +19,7 @@
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { pino, type Logger } from 'pino';
-import { AgentryError } from '../errors.js';
+import { AgentryError } from '../lib/errors.js';
 import type { AttemptKey } from '../types.js';
 import { WAKE_CHANNEL, WakeListener } from './postgres-wake.js';
 import { SqlStore, type Db, type SqlDialect } from './sql-store.js';

@@ -1,5 +1,5 @@
 /** Mapping between database rows (snake_case, JSON as text) and records. */
-import type { ErrorInfo } from '../errors.js';
+import type { ErrorInfo } from '../lib/errors.js';
 import type { AttemptRecord, EventRecord, RunRecord, ScheduleRecord, SignalRecord, StepMeta, StepRecord, TaskRecord } from '../types.js';
 import type { WorkerInfo } from './store.js';
 

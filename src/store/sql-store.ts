@@ -18,8 +18,8 @@ import type {
   TaskStatus,
 } from '../types.js';
 import { isItemStepId, itemStepId } from '../types.js';
-import type { ErrorInfo } from '../errors.js';
-import { AgentryError } from '../errors.js';
+import type { ErrorInfo } from '../lib/errors.js';
+import { AgentryError } from '../lib/errors.js';
 import { runMigrations, readSchemaState } from './migrate.js';
 import {
   ATTEMPT_COLUMNS,
@@ -39,9 +39,7 @@ import {
   type Row,
 } from './rows.js';
 import { IdempotencyKeyUsed } from './store.js';
-import type { Spend, SpendQuery } from '../gateway/budget.js';
-import type { CallRecord } from '../gateway/types.js';
-import type { JournalEntry } from '../runtime/types.js';
+import type { CallRecord, JournalEntry, Spend, SpendQuery } from '../types.js';
 import {
   insertCall,
   insertJournal,

@@ -1,9 +1,7 @@
 /** The gateway's call ledger and the steps' journal, in SQL valid on both dialects. */
 import { sql, type RawBuilder } from 'kysely';
-import type { CallRecord } from '../gateway/types.js';
-import type { SpendQuery, Spend } from '../gateway/budget.js';
-import { utcDay } from '../gateway/budget.js';
-import type { JournalEntry } from '../runtime/types.js';
+import { utcDay } from '../lib/time.js';
+import type { CallRecord, JournalEntry, Spend, SpendQuery } from '../types.js';
 import { fromJson, type Row } from './rows.js';
 import type { UsageQuery, UsageRow } from './store.js';
 

@@ -3,12 +3,13 @@
  * dialect (SQLite for one host, PostgreSQL for many). The engine decides what changes;
  * the store makes each change one transaction.
  */
-import { AgentryError, type ErrorInfo } from '../errors.js';
-import type { Spend, SpendQuery } from '../gateway/budget.js';
-import type { CallRecord } from '../gateway/types.js';
-import type { JournalEntry } from '../runtime/types.js';
+import { AgentryError, type ErrorInfo } from '../lib/errors.js';
 import type {
   AttemptKey,
+  CallRecord,
+  JournalEntry,
+  Spend,
+  SpendQuery,
   AttemptRecord,
   EventRecord,
   EventType,

@@ -5,9 +5,10 @@
  * A transient error says nothing about the statement: the same statement may succeed a
  * moment later (the server restarted, a lock cycle was broken, a connection slot freed).
  */
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
-import { AgentryError } from '../errors.js';
+import { AgentryError } from '../lib/errors.js';
+import { retryDelayMs } from '../lib/backoff.js';
+import { sleep } from '../lib/sleep.js';
 
 /** SQLSTATE codes (or code classes, ending in `xxx`) of PostgreSQL errors that may pass. */
 export const TRANSIENT_SQLSTATES: Readonly<Record<string, string>> = {
@@ -97,6 +98,11 @@ export function isCommitUnknown(error: unknown): boolean {
   return error instanceof AgentryError && (error.details as { commit_unknown?: boolean } | undefined)?.commit_unknown === true;
 }
 
+/** Delay before try `attempt + 1` of a database operation: exponential from `baseMs`, capped, jittered. */
+export function reconnectDelayMs(attempt: number, baseMs: number, maxMs: number, random?: () => number): number {
+  return retryDelayMs({ backoff: 'exponential', initialMs: baseMs, maxMs, jitter: true }, attempt, undefined, random);
+}
+
 export interface RetryOptions {
   /** Tries in all (the first included); `Infinity` with `deadlineMs` or `signal` to bound it. */
   attempts: number;
@@ -113,12 +119,6 @@ export interface RetryOptions {
   onRetry?: (error: unknown, attempt: number, delayMs: number) => void;
 }
 
-/** Delay before try `attempt + 1`: exponential from `baseMs`, capped at `maxMs`, jittered in [d/2, d]. */
-export function backoffMs(attempt: number, baseMs: number, maxMs: number, random: () => number = Math.random): number {
-  const capped = Math.min(maxMs, baseMs * 2 ** Math.max(0, attempt - 1));
-  return Math.round(capped / 2 + random() * (capped / 2));
-}
-
 /** Runs `fn`, retrying errors `retryIf` accepts with bounded backoff; rethrows the last error. */
 export async function withRetry<T>(fn: (attempt: number) => Promise<T>, options: RetryOptions): Promise<T> {
   const { attempts, baseMs, maxMs, deadlineMs, retryIf = isTransient, signal, onRetry } = options;
@@ -128,7 +128,7 @@ export async function withRetry<T>(fn: (attempt: number) => Promise<T>, options:
       return await fn(attempt);
     } catch (error) {
       if (attempt >= attempts || !retryIf(error) || signal?.aborted) throw error;
-      let delay = backoffMs(attempt, baseMs, maxMs);
+      let delay = reconnectDelayMs(attempt, baseMs, maxMs);
       if (deadlineMs !== undefined) {
         const left = started + deadlineMs - Date.now();
         if (left <= 0) throw error;
@@ -136,7 +136,7 @@ export async function withRetry<T>(fn: (attempt: number) => Promise<T>, options:
       }
       onRetry?.(error, attempt, delay);
       try {
-        await sleep(delay, undefined, signal ? { signal } : undefined);
+        await sleep(delay, signal);
       } catch {
         throw error; // aborted while waiting
       }

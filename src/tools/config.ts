@@ -5,9 +5,9 @@
  * child process or the HTTP request and nowhere else.
  */
 import path from 'node:path';
-import { AgentryError } from '../errors.js';
+import { AgentryError } from '../lib/errors.js';
 import type { Problem } from '../spec/diagnostics.js';
-import { parseDuration } from '../spec/duration.js';
+import { parseDuration } from '../lib/duration.js';
 import type { ToolSpec } from '../spec/schemas.js';
 import { renderTemplate, templateReferences } from '../spec/template.js';
 

@@ -14,13 +14,14 @@ import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { FetchLike } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { ErrorCode, McpError, ToolListChangedNotificationSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { AgentryError } from '../errors.js';
-import { VERSION } from '../version.js';
+import { AgentryError } from '../lib/errors.js';
+import { VERSION } from '../lib/version.js';
 import { serverAllows } from './allowlist.js';
 import { resolveLaunch, type Launch, type ServerConfig, type ToolTransport } from './config.js';
 import { classifyFailure, type CallSite } from './failure.js';
 import { functionName } from './names.js';
 import { fromCallResult, toolText, type ToolCallResult, type ToolDefinition } from './result.js';
+import { pause } from '../lib/sleep.js';
 
 export const SERVER_STATES = { idle: 'idle', connected: 'connected', failed: 'failed', disabled: 'disabled' } as const;
 export type ServerState = (typeof SERVER_STATES)[keyof typeof SERVER_STATES];
@@ -292,7 +293,7 @@ export class ServerConnection {
         details: { server: this.name, retry_after_ms: wait },
       });
     }
-    if (wait > 0) await delay(wait, this.shutdown.signal);
+    if (wait > 0) await pause(wait, this.shutdown.signal);
     if (this.shutDown) throw this.unavailable('the tool hub is closed', false);
     this.restartTimes.push(Date.now());
     this.restarts++;
@@ -400,17 +401,5 @@ function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Pro
     const onAbort = (): void => reject(signal.reason as Error);
     signal.addEventListener('abort', onAbort, { once: true });
     void promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
-  });
-}
-
-function delay(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
   });
 }

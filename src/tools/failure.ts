@@ -8,7 +8,7 @@
  */
 import { StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
-import { AgentryError } from '../errors.js';
+import { AgentryError } from '../lib/errors.js';
 
 export interface CallSite {
   server: string;

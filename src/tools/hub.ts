@@ -11,7 +11,7 @@
  * ```
  */
 import type { Logger } from 'pino';
-import { AgentryError } from '../errors.js';
+import { AgentryError } from '../lib/errors.js';
 import type { ToolSpec } from '../spec/schemas.js';
 import { parseToolPattern, patternAllows, serverAllows, type ToolPattern } from './allowlist.js';
 import { serverConfig, TOOL_DEFAULTS, type OnReject } from './config.js';

@@ -6,9 +6,9 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Agentry } from '../../src/bootstrap.js';
-import { openAgentry } from '../../src/bootstrap.js';
-import { loadConfig } from '../../src/config.js';
+import type { Agentry } from '../../src/app/bootstrap.js';
+import { openAgentry } from '../../src/app/bootstrap.js';
+import { loadConfig } from '../../src/app/config.js';
 import { createLogger } from '../../src/obs/logger.js';
 import { REPO, fakeGateway, stdioFixtureTool, turnOf, writeProject, type TempProject } from '../fixtures/agents/project.js';
 import { startFakeOpenAI, type FakeServer } from '../fixtures/fake-openai.js';

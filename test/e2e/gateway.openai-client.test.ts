@@ -10,7 +10,7 @@ import { dirname, join } from 'node:path';
 import OpenAI, { APIError } from 'openai';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startServer, type RunningServer } from '../../src/cli/commands/serve.js';
-import { loadConfig } from '../../src/config.js';
+import { loadConfig } from '../../src/app/config.js';
 import { RemoteGateway } from '../../src/gateway/remote.js';
 import { silentLogger } from '../helpers/engine.js';
 import { killAll, REPO, removeDir, runCli, startCli, tempDir, waitForOutput } from '../helpers/cli.js';

@@ -1,7 +1,7 @@
 /** The CLI's HTTP client (`src/cli/remote.ts`) against a real server on 127.0.0.1. */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { RemoteClient, remoteFromEnv } from '../../src/cli/remote.js';
-import { AgentryError } from '../../src/errors.js';
+import { AgentryError } from '../../src/lib/errors.js';
 import { KEYS, listen, startTestApi, type TestApi } from '../helpers/server.js';
 
 let api: TestApi;

@@ -3,7 +3,7 @@
  * that could pass `max_cost_usd` before sending it, and the run fails `budget_exceeded`.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Agentry } from '../../src/bootstrap.js';
+import type { Agentry } from '../../src/app/bootstrap.js';
 import { fakeGateway, openProject, runToEnd, stdioFixtureTool, turnOf, writeProject, type TempProject } from '../fixtures/agents/project.js';
 import { startFakeOpenAI, type FakeServer } from '../fixtures/fake-openai.js';
 

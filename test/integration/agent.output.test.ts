@@ -4,7 +4,7 @@
  * the reserved fields `_rationale`, `_flags`, `_confidence` leave the output for the step's meta.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Agentry } from '../../src/bootstrap.js';
+import type { Agentry } from '../../src/app/bootstrap.js';
 import { buildApp } from '../../src/server/app.js';
 import { authSettings } from '../../src/server/auth.js';
 import { fakeGateway, openProject, runToEnd, writeProject, type TempProject } from '../fixtures/agents/project.js';

@@ -6,7 +6,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Agentry } from '../../src/bootstrap.js';
+import type { Agentry } from '../../src/app/bootstrap.js';
 import { createLogger } from '../../src/obs/logger.js';
 import { buildApp } from '../../src/server/app.js';
 import { authSettings } from '../../src/server/auth.js';

@@ -4,7 +4,7 @@
  * local fake), and the project opened as the CLI opens it.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Agentry } from '../../src/bootstrap.js';
+import type { Agentry } from '../../src/app/bootstrap.js';
 import { fakeGateway, openProject, runToEnd, stdioFixtureTool, toolMessages, writeProject, type TempProject } from '../fixtures/agents/project.js';
 import { startFakeOpenAI, type FakeServer, type Json } from '../fixtures/fake-openai.js';
 import { startHttpMcpServer, type HttpMcpServer } from '../fixtures/mcp/server.js';

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Engine } from '../../src/engine/engine.js';
 import type { Actor } from '../../src/engine/tasks-api.js';
-import { AgentryError } from '../../src/errors.js';
+import { AgentryError } from '../../src/lib/errors.js';
 import { storeFactories } from '../helpers/store.js';
 import { engineOn, eventsOf, eventually, labels, openTask, startTestEngine, type TestEngine } from '../helpers/engine.js';
 

@@ -3,7 +3,7 @@
  * any step of an ended run, and a step's attempt history across the `retry_of` chain.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { AgentryError } from '../../src/errors.js';
+import { AgentryError } from '../../src/lib/errors.js';
 import { diffValues } from '../../src/engine/reruns.js';
 import type { RunRecord, StepRecord } from '../../src/types.js';
 import { eventsOf, startTestEngine, type TestEngine } from '../helpers/engine.js';

@@ -4,8 +4,8 @@
  * mock model), on a store in a temporary directory so the example folder stays clean.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { openAgentry, type Agentry } from '../../src/bootstrap.js';
-import { loadConfig } from '../../src/config.js';
+import { openAgentry, type Agentry } from '../../src/app/bootstrap.js';
+import { loadConfig } from '../../src/app/config.js';
 import { createLogger } from '../../src/obs/logger.js';
 import { REPO } from '../fixtures/agents/project.js';
 import { ADMIN } from '../helpers/agent-engine.js';

@@ -7,11 +7,12 @@
  * sending signals); every workflow of the project must have at least one.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { AVAILABLE_KINDS, openAgentry, type Agentry } from '../../src/bootstrap.js';
-import { loadConfig } from '../../src/config.js';
+import { AVAILABLE_KINDS, openAgentry, type Agentry } from '../../src/app/bootstrap.js';
+import { loadConfig } from '../../src/app/config.js';
 import type { Actor } from '../../src/engine/tasks-api.js';
 import { createLogger } from '../../src/obs/logger.js';
-import { formatDiagnostic, loadProject } from '../../src/spec/index.js';
+import { loadProject } from '../../src/app/project.js';
+import { formatDiagnostic } from '../../src/spec/index.js';
 import type { RunRecord, RunStatus } from '../../src/types.js';
 import { REPO } from '../fixtures/agents/project.js';
 import { eventsOf, eventually, openTask } from '../helpers/engine.js';

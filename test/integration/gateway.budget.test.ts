@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { AgentryError } from '../../src/errors.js';
+import { AgentryError } from '../../src/lib/errors.js';
 import { Gateway, InMemoryUsageLedger, estimatePromptTokens, type CallContext, type ChatRequest } from '../../src/gateway/index.js';
 import { createLogger } from '../../src/obs/logger.js';
 import type { GatewaySpec } from '../../src/spec/schemas.js';

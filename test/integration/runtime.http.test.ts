@@ -3,7 +3,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { AgentryError } from '../../src/errors.js';
+import { AgentryError } from '../../src/lib/errors.js';
 import { createHttpExecutor, DEFAULT_EXECUTOR_SETTINGS, type Resolver, type StepContext } from '../../src/runtime/index.js';
 
 const servers: http.Server[] = [];

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { METRIC_NAMES } from '../../src/obs/metrics.js';
 import { appRoutesOf, routesOf } from '../../src/server/app.js';
 import { ROLE_SCOPES, ROLES } from '../../src/server/auth.js';
-import { VERSION } from '../../src/version.js';
+import { VERSION } from '../../src/lib/version.js';
 import { startTestApi, type TestApi } from '../helpers/server.js';
 
 const docs = readFileSync(join(import.meta.dirname, '..', '..', 'docs', 'api.md'), 'utf8');

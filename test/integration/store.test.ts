@@ -4,7 +4,7 @@ import Database from 'better-sqlite3';
 import { openSqliteStore } from '../../src/store/sqlite.js';
 import { LATEST_SCHEMA_VERSION } from '../../src/store/migrations.js';
 import { IdempotencyKeyUsed, type NewRun, type Store } from '../../src/store/store.js';
-import { AgentryError } from '../../src/errors.js';
+import { AgentryError } from '../../src/lib/errors.js';
 import { storeFactories, tempDir } from '../helpers/store.js';
 
 function newRun(id: string, createdAt: number, extra: Partial<NewRun> = {}): NewRun {

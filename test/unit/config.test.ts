@@ -1,9 +1,10 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { configTableMarkdown, describeConfig, loadConfig, maskSecrets, parseDurationText } from '../../src/config.js';
+import { configTableMarkdown, describeConfig, loadConfig, parseDurationText } from '../../src/app/config.js';
+import { maskSecrets } from '../../src/lib/redact.js';
 import { DEFAULT_ENGINE_SETTINGS } from '../../src/engine/engine.js';
-import { AgentryError } from '../../src/errors.js';
+import { AgentryError } from '../../src/lib/errors.js';
 import { DEFAULT_EXECUTOR_SETTINGS } from '../../src/runtime/registry.js';
 import { REPO, removeDir, tempDir } from '../helpers/cli.js';
 

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { AgentryError, ERROR_CODES, toAgentryError } from '../../src/errors.js';
+import { AgentryError, ERROR_CODES, toAgentryError } from '../../src/lib/errors.js';
 
 const doc = readFileSync(join(import.meta.dirname, '..', '..', 'docs', 'errors.md'), 'utf8');
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { AgentryError } from '../../src/errors.js';
+import { AgentryError } from '../../src/lib/errors.js';
 import { Gateway, InMemoryUsageLedger, redactSecrets, resolveGatewaySpec } from '../../src/gateway/index.js';
 import { createLogger } from '../../src/obs/logger.js';
 import type { GatewaySpec } from '../../src/spec/schemas.js';

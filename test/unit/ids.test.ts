@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { newId } from '../../src/ids.js';
+import { newId } from '../../src/lib/ids.js';
 
 describe('ids', () => {
   it('are unique, prefixed, URL-safe and ordered by creation time', () => {

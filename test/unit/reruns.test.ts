@@ -1,6 +1,6 @@
 /** Which steps a re-run reuses (`planReuse`) and the structural diff of attempt values (`diffValues`). */
 import { describe, expect, it } from 'vitest';
-import { AgentryError } from '../../src/errors.js';
+import { AgentryError } from '../../src/lib/errors.js';
 import { diffValues, planReuse } from '../../src/engine/reruns.js';
 import { compileWorkflow } from '../../src/spec/index.js';
 import type { StepRecord, StepStatus } from '../../src/types.js';

@@ -9,7 +9,8 @@ import { createAgentExecutor, hubTools, memoryJournal, type AgentTools, type App
 import { createToolHub } from '../../src/tools/hub.js';
 import type { ChatRequest, ChatResponse, ToolCall } from '../../src/gateway/types.js';
 import type { AgentSpec } from '../../src/spec/schemas.js';
-import type { JournalEntry, StepResult, TaskDecisionRecord } from '../../src/runtime/types.js';
+import type { StepResult, TaskDecisionRecord } from '../../src/runtime/types.js';
+import type { JournalEntry } from '../../src/types.js';
 import { stepContext } from '../helpers/step-context.js';
 
 const call: GatedCall = {

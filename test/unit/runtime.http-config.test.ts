@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { stepContext } from '../helpers/step-context.js';
-import { AgentryError } from '../../src/errors.js';
+import { AgentryError } from '../../src/lib/errors.js';
 import { httpExecutor } from '../../src/runtime/index.js';
 
 const ctx = stepContext({ stepId: 'call' });

@@ -1,6 +1,6 @@
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import { AgentryError } from '../../src/errors.js';
+import { AgentryError } from '../../src/lib/errors.js';
 import { createSleepExecutor, DEFAULT_EXECUTOR_SETTINGS, type StepContext } from '../../src/runtime/index.js';
 
 const T0 = Date.parse('2030-01-01T00:00:00.000Z');

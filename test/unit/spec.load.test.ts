@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { compileWorkflow, formatDiagnostic, loadProject, SpecError, type Diagnostic, type StepKind } from '../../src/spec/index.js';
+import { loadProject } from '../../src/app/project.js';
+import { compileWorkflow, formatDiagnostic, SpecError, type Diagnostic, type StepKind } from '../../src/spec/index.js';
 
 const AVAILABLE: ReadonlySet<StepKind> = new Set(['transform', 'http', 'sleep']);
 const dirs: string[] = [];

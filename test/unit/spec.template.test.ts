@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { AgentryError } from '../../src/errors.js';
+import { AgentryError } from '../../src/lib/errors.js';
 import { checkExpression, evaluateExpression, parseDuration, renderTemplate, templateReferences, type TemplateScope } from '../../src/spec/index.js';
 
 const scope: TemplateScope = {

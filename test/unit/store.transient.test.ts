@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { AgentryError } from '../../src/errors.js';
-import { backoffMs, commitUnknown, isCommitUnknown, isTransient, storeUnavailable, withRetry } from '../../src/store/transient.js';
+import { AgentryError } from '../../src/lib/errors.js';
+import { reconnectDelayMs, commitUnknown, isCommitUnknown, isTransient, storeUnavailable, withRetry } from '../../src/store/transient.js';
 
 const withCode = (code: string, message = 'x') => Object.assign(new Error(message), { code });
 
@@ -20,10 +20,10 @@ describe('transient database errors', () => {
   });
 
   it('backs off exponentially up to its cap, with jitter in the upper half', () => {
-    expect(backoffMs(1, 100, 1000, () => 0)).toBe(50);
-    expect(backoffMs(1, 100, 1000, () => 1)).toBe(100);
-    expect(backoffMs(3, 100, 1000, () => 1)).toBe(400);
-    expect(backoffMs(20, 100, 1000, () => 1)).toBe(1000);
+    expect(reconnectDelayMs(1, 100, 1000, () => 0)).toBe(50);
+    expect(reconnectDelayMs(1, 100, 1000, () => 1)).toBe(100);
+    expect(reconnectDelayMs(3, 100, 1000, () => 1)).toBe(400);
+    expect(reconnectDelayMs(20, 100, 1000, () => 1)).toBe(1000);
   });
 
   it('retries transient failures a bounded number of times and rethrows other errors at once', async () => {

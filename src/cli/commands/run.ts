@@ -4,9 +4,9 @@
  * process when local).
  */
 import type { Command } from 'commander';
-import { loadProjectOrThrow, type Project } from '../../bootstrap.js';
-import { assertMatches } from '../../engine/output.js';
-import { AgentryError } from '../../errors.js';
+import { loadProjectOrThrow, type Project } from '../../app/bootstrap.js';
+import { assertMatches } from '../../spec/output.js';
+import { AgentryError } from '../../lib/errors.js';
 import { didYouMean } from '../../spec/diagnostics.js';
 import type { CompiledWorkflow } from '../../spec/model.js';
 import { paint } from '../format.js';

@@ -3,8 +3,8 @@
  * project's store or (with `AGENTRY_URL`) on a server. `--json` prints exactly what the API returns.
  */
 import { InvalidArgumentError, type Command } from 'commander';
-import { loadProjectOrThrow } from '../../bootstrap.js';
-import type { Config } from '../../config.js';
+import { loadProjectOrThrow } from '../../app/bootstrap.js';
+import type { Config } from '../../app/config.js';
 import type { RunStatus } from '../../types.js';
 import { paint, plural, table } from '../format.js';
 import {

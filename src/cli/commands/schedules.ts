@@ -7,8 +7,8 @@
  * store: without one it shows what the project declares.
  */
 import type { Command } from 'commander';
-import { loadProjectOrThrow, openStore, storeExists } from '../../bootstrap.js';
-import type { Config } from '../../config.js';
+import { loadProjectOrThrow, openStore, storeExists } from '../../app/bootstrap.js';
+import type { Config } from '../../app/config.js';
 import { nextTick, pauseSchedule, resumeSchedule, scheduleDefinition, syncSchedules } from '../../engine/schedules.js';
 import { scheduleDto, type ScheduleDto } from '../../server/routes/schedules.js';
 import type { Store } from '../../store/store.js';

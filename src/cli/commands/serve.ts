@@ -6,14 +6,14 @@
  */
 import type { Command } from 'commander';
 import type { Logger } from 'pino';
-import { loadProjectOrThrow, openAgentry, type Project } from '../../bootstrap.js';
-import type { Config } from '../../config.js';
+import { loadProjectOrThrow, openAgentry, type Project } from '../../app/bootstrap.js';
+import type { Config } from '../../app/config.js';
 import { ENGINE_ROLES, type Engine, type EngineRole } from '../../engine/engine.js';
 import { buildApp, drainAndClose } from '../../server/app.js';
 import { authSettings, type AuthSettings } from '../../server/auth.js';
 import { EventFeed } from '../../server/event-feed.js';
 import type { RouteGroup } from '../../server/route.js';
-import { VERSION } from '../../version.js';
+import { VERSION } from '../../lib/version.js';
 import type { Store } from '../../store/store.js';
 import type { FastifyInstance } from 'fastify';
 import { configFrom, loggerFor, out, parseIntegerArg, type CliContext } from '../context.js';

@@ -4,9 +4,9 @@
  * gracefully. Worker and scheduler wait for an unreachable database instead of exiting.
  */
 import type { Command } from 'commander';
-import { loadProjectOrThrow, openAgentry } from '../../bootstrap.js';
+import { loadProjectOrThrow, openAgentry } from '../../app/bootstrap.js';
 import type { EngineRole } from '../../engine/engine.js';
-import { AgentryError } from '../../errors.js';
+import { AgentryError } from '../../lib/errors.js';
 import { configFrom, loggerFor, out, parseIntegerArg, type CliContext } from '../context.js';
 import { banner, serverAuth, startServer } from './serve.js';
 

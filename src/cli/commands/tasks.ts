@@ -9,9 +9,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import type { Config } from '../../config.js';
+import type { Config } from '../../app/config.js';
 import type { TaskDecisionInput } from '../../engine/tasks-api.js';
-import { AgentryError } from '../../errors.js';
+import { AgentryError } from '../../lib/errors.js';
 import { MAX_COMMENT_LENGTH, SIGNAL_NAME_PATTERN } from '../../server/task-dto.js';
 import { TASK_KINDS, TASK_STATUSES, type TaskKind, type TaskStatus } from '../../types.js';
 import { paint } from '../format.js';

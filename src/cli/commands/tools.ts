@@ -4,7 +4,7 @@
  * these commands always go through its API (`AGENTRY_URL` + `AGENTRY_API_KEY`).
  */
 import type { Command } from 'commander';
-import { AgentryError } from '../../errors.js';
+import { AgentryError } from '../../lib/errors.js';
 import type { ToolServerStatus } from '../../tools/connection.js';
 import { RemoteClient } from '../remote.js';
 import { configFrom, out, outJson, outStyle, type CliContext } from '../context.js';

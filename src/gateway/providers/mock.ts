@@ -20,6 +20,7 @@ import { ProviderStatusError } from '../classify.js';
 import { ms, type ResolvedProvider } from '../config.js';
 import type { MockRuleSpec } from '../../spec/schemas.js';
 import type { ChatChunk, ChatMessage, ChatRequest, ChatResponse, ContentPart, Provider, ProviderCallOptions, ToolCall } from '../types.js';
+import { sleep } from '../../lib/sleep.js';
 
 export interface MockOptions {
   /** Clock for `created`; injectable so tests can compare whole responses. */
@@ -31,7 +32,7 @@ export function createMockProvider(config: ResolvedProvider, options: MockOption
   const answer = async (model: string, request: ChatRequest, signal: AbortSignal): Promise<ChatResponse> => {
     const rule = matchRule(config.script, model, request);
     const delay = ms(rule?.delay) ?? 0;
-    if (delay > 0) await abortableDelay(delay, signal);
+    if (delay > 0) await sleep(delay, signal);
     signal.throwIfAborted();
     if (rule?.error !== undefined) {
       throw new ProviderStatusError(rule.error.status, rule.error.message ?? 'mock error', ms(rule.error.retry_after));
@@ -124,22 +125,4 @@ export function toChunks(response: ChatResponse): ChatChunk[] {
   out.push(chunk({}, choice.finish_reason));
   out.push({ id, object: 'chat.completion.chunk', created, model, choices: [], usage: response.usage });
   return out;
-}
-
-function abortableDelay(delayMs: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) {
-      reject(signal.reason as Error);
-      return;
-    }
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, delayMs);
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(signal.reason as Error);
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
 }

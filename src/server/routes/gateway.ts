@@ -12,7 +12,7 @@ import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type, type Static } from 'typebox';
 import { fetch } from 'undici';
-import { AgentryError, toAgentryError } from '../../errors.js';
+import { AgentryError, toAgentryError } from '../../lib/errors.js';
 import type { Gateway } from '../../gateway/gateway.js';
 import { CONTEXT_HEADERS } from '../../gateway/remote.js';
 import type { CallContext, ChatChunk, ChatMessage, ChatRequest } from '../../gateway/types.js';

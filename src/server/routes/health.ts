@@ -1,6 +1,6 @@
 /** Probes: `/livez` (process up), `/readyz` (dependencies), `/healthz` (version, uptime). Open to all. */
 import { Type } from 'typebox';
-import { toAgentryError } from '../../errors.js';
+import { toAgentryError } from '../../lib/errors.js';
 import type { RouteTable, ServerDeps } from '../route.js';
 
 const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;

@@ -1,6 +1,6 @@
 /** The items of a `for_each` step: each a step of its own, with its item, status and output. */
 import { Type } from 'typebox';
-import { AgentryError } from '../../errors.js';
+import { AgentryError } from '../../lib/errors.js';
 import { StepSchema, stepDto } from '../dto.js';
 import type { RouteTable, ServerDeps } from '../route.js';
 

@@ -1,7 +1,7 @@
 /** Runs: start (with `Idempotency-Key` and `?wait=`), list, get, cancel, retry (from a step), events, a step's attempts. */
 import { Type } from 'typebox';
-import { parseDurationText } from '../../config.js';
-import { AgentryError } from '../../errors.js';
+import { parseDurationText } from '../../app/config.js';
+import { AgentryError } from '../../lib/errors.js';
 import { RUN_STATUSES, TERMINAL_RUN_STATUSES, type RunRecord, type RunStatus } from '../../types.js';
 import { AttemptHistorySchema, attemptHistoryDto, childRunDto, EventSchema, eventDto, RunDetailSchema, RunSchema, runDto, stepDto } from '../dto.js';
 import { IDEMPOTENCY_HEADER, parseIdempotencyKey, REPLAYED_HEADER } from '../idempotency.js';

@@ -5,7 +5,7 @@
  */
 import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
-import { AgentryError } from '../../errors.js';
+import { AgentryError } from '../../lib/errors.js';
 import type { RouteTable, ServerDeps } from '../route.js';
 import { SIGNAL_NAME_PATTERN, SignalReceiptSchema, signalReceiptDto } from '../task-dto.js';
 

@@ -3,9 +3,9 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Type } from 'typebox';
-import { AVAILABLE_KINDS } from '../../bootstrap.js';
-import { AgentryError } from '../../errors.js';
-import { loadProject } from '../../spec/index.js';
+import { AVAILABLE_KINDS } from '../../app/bootstrap.js';
+import { AgentryError } from '../../lib/errors.js';
+import { loadProject } from '../../app/project.js';
 import type { RouteTable } from '../route.js';
 
 /** Files a project may hold: `agentry.yaml`, `gateway.yaml`, `workflows/*.yaml`, `agents/*.yaml`, `tools/*.yaml`. */

@@ -6,7 +6,7 @@
  */
 import { Type } from 'typebox';
 import type { Actor } from '../../engine/tasks-api.js';
-import { AgentryError } from '../../errors.js';
+import { AgentryError } from '../../lib/errors.js';
 import { TASK_DECISIONS, TASK_KINDS, TASK_STATUSES, type TaskRecord, type TaskStatus } from '../../types.js';
 import type { Principal } from '../auth.js';
 import { IDEMPOTENCY_HEADER, parseIdempotencyKey, REPLAYED_HEADER } from '../idempotency.js';

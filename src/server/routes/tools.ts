@@ -5,7 +5,7 @@
  * several API or worker processes each holds its own state (a known limit; docs/tools.md).
  */
 import { Type } from 'typebox';
-import { AgentryError } from '../../errors.js';
+import { AgentryError } from '../../lib/errors.js';
 import type { ToolServerStatus } from '../../tools/connection.js';
 import type { RouteTable, ServerDeps } from '../route.js';
 

@@ -1,6 +1,6 @@
 /** LLM usage from the gateway's ledger: tokens, cost and calls by tenant, workflow, model group, model and UTC day. */
 import { Type, type Static } from 'typebox';
-import { AgentryError } from '../../errors.js';
+import { AgentryError } from '../../lib/errors.js';
 import type { UsageQuery, UsageRow } from '../../store/store.js';
 import type { RouteTable, ServerDeps } from '../route.js';
 

@@ -1,8 +1,8 @@
 /** Step output checks: the JSON Schema air-lock and the reserved `_rationale`/`_flags`/`_confidence` fields. */
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
-import { AgentryError } from '../errors.js';
-import type { JsonSchema } from '../spec/model.js';
+import { AgentryError } from '../lib/errors.js';
+import type { JsonSchema } from './model.js';
 import type { StepMeta } from '../types.js';
 
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;

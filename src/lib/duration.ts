@@ -2,7 +2,7 @@
  * Durations in specs: a string of one or more `<integer><unit>` parts (`500ms`, `2s`,
  * `1h30m`, `1d`) or a non-negative integer number of milliseconds.
  */
-import { AgentryError } from '../errors.js';
+import { AgentryError } from './errors.js';
 
 export const DURATION_PATTERN = '^(\\d+(ms|s|m|h|d))+$';
 

@@ -12,15 +12,16 @@ import { join, resolve } from 'node:path';
 import { Ajv } from 'ajv';
 import { Type, type Static } from 'typebox';
 import { parse as parseYaml } from 'yaml';
-import { DEFAULT_ENGINE_SETTINGS, type EngineSettings } from './engine/engine.js';
-import { AgentryError } from './errors.js';
-import { parseDuration } from './spec/duration.js';
-import { DEFAULT_EXECUTOR_SETTINGS } from './runtime/registry.js';
-import type { ExecutorSettings } from './runtime/types.js';
-import { POSTGRES_DEFAULTS, type PostgresOptions } from './store/postgres.js';
+import { DEFAULT_ENGINE_SETTINGS, type EngineSettings } from '../engine/engine.js';
+import { AgentryError, toAgentryError } from '../lib/errors.js';
+import { parseDuration } from '../lib/duration.js';
+import { DEFAULT_EXECUTOR_SETTINGS } from '../runtime/registry.js';
+import type { ExecutorSettings } from '../runtime/types.js';
+import { maskSecrets } from '../lib/redact.js';
+import { parseDatabaseUrl, type DatabaseLocation } from '../store/open.js';
+import { POSTGRES_DEFAULTS, type PostgresOptions } from '../store/postgres.js';
+import { LOG_LEVELS, type LogLevel } from '../obs/logger.js';
 
-export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
-export type LogLevel = (typeof LOG_LEVELS)[number];
 
 type ValueKind = 'string' | 'integer' | 'boolean' | 'duration';
 
@@ -282,7 +283,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
       problems.push(`${describe(key, candidate)}: ${error.message ?? 'is invalid'}${allowed}`);
     }
   }
-  const database = typeof raw.databaseUrl === 'string' ? parseDatabaseUrl(raw as Resolved, cwd, problems, origins.databaseUrl) : undefined;
+  const database = typeof raw.databaseUrl === 'string' ? databaseOf(raw as Resolved, cwd, problems, origins.databaseUrl) : undefined;
   if (problems.length > 0 || database === undefined) {
     const list = problems.map((p) => `\n  - ${p}`).join('');
     throw new AgentryError('invalid_request', `invalid configuration (${problems.length} problem${problems.length === 1 ? '' : 's'}):${list}`, {
@@ -343,29 +344,24 @@ function readProjectYaml(projectDir: string, profileName: string | undefined, pr
   return { base, profile, profileName };
 }
 
-function parseDatabaseUrl(r: Resolved, cwd: string, problems: string[], origin: Candidate): Config['database'] | undefined {
-  const url = r.databaseUrl;
-  if (url.startsWith('sqlite:')) {
-    const path = url.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '');
-    if (path === '') {
-      problems.push(`${describe('databaseUrl', origin)}: sqlite URL needs a file, e.g. sqlite:.agentry/agentry.db`);
-      return undefined;
-    }
-    return { kind: 'sqlite', file: path === ':memory:' ? path : resolve(cwd, path) };
+function databaseOf(r: Resolved, cwd: string, problems: string[], origin: Candidate): Config['database'] | undefined {
+  let location: DatabaseLocation;
+  try {
+    location = parseDatabaseUrl(r.databaseUrl, cwd);
+  } catch (error) {
+    problems.push(`${describe('databaseUrl', origin)}: ${toAgentryError(error).message}`);
+    return undefined;
   }
-  if (/^postgres(ql)?:\/\/[^/]/.test(url)) {
-    return {
-      kind: 'postgres',
-      options: {
-        poolSize: r.dbPoolSize,
-        statementTimeoutMs: r.dbStatementTimeout,
-        connectTimeoutMs: r.dbConnectTimeout,
-        applicationName: r.dbApplicationName,
-      },
-    };
-  }
-  problems.push(`${describe('databaseUrl', origin)}: '${maskSecrets(url)}' is not a supported database URL; use sqlite:<file> or postgres://…`);
-  return undefined;
+  if (location.kind === 'sqlite') return location;
+  return {
+    kind: 'postgres',
+    options: {
+      poolSize: r.dbPoolSize,
+      statementTimeoutMs: r.dbStatementTimeout,
+      connectTimeoutMs: r.dbConnectTimeout,
+      applicationName: r.dbApplicationName,
+    },
+  };
 }
 
 /** Milliseconds of `500ms`, `2s`, `1m`, `1h30m`, `1d` or a whole number of milliseconds; undefined otherwise. */
@@ -426,12 +422,6 @@ function deepFreeze<T>(value: T): T {
   return value;
 }
 
-/** Hides passwords in URLs and values of secret-looking query parameters. */
-export function maskSecrets(text: string): string {
-  return text
-    .replace(/(\/\/[^:/@\s]*:)[^@/\s]*@/g, '$1***@')
-    .replace(/([?&](?:password|passwd|pwd|token|secret|api_?key|access_key|sslpassword)=)[^&\s]*/gi, '$1***');
-}
 
 /** The resolved configuration as printable rows (secrets masked). */
 export function describeConfig(config: Config): { key: OptionKey; env: string; value: string | number | boolean | null; source: ConfigSource }[] {

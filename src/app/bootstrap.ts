@@ -5,20 +5,22 @@
  */
 import { existsSync, statSync } from 'node:fs';
 import type { Logger } from 'pino';
-import { maskSecrets, type Config } from './config.js';
-import { Engine } from './engine/engine.js';
-import { AgentryError, toAgentryError } from './errors.js';
-import { Gateway } from './gateway/gateway.js';
-import type { UsageLedger } from './gateway/budget.js';
-import { RemoteGateway } from './gateway/remote.js';
-import { createAgentExecutor, hubTools, type ChatClient } from './runtime/agent.js';
-import { createExecutorRegistry, defaultExecutors, type ExecutorRegistry } from './runtime/registry.js';
-import { createToolExecutor } from './runtime/tool.js';
-import { createToolHub, type ToolHub } from './tools/hub.js';
-import { formatDiagnostic, loadProject } from './spec/index.js';
-import type { CompiledWorkflow, StepKind } from './spec/model.js';
-import { openStore as openStoreAt, waitForStore } from './store/open.js';
-import type { Store } from './store/store.js';
+import { maskSecrets } from '../lib/redact.js';
+import type { Config } from './config.js';
+import { Engine } from '../engine/engine.js';
+import { AgentryError, toAgentryError } from '../lib/errors.js';
+import { Gateway } from '../gateway/gateway.js';
+import type { UsageLedger } from '../gateway/budget.js';
+import { RemoteGateway } from '../gateway/remote.js';
+import { createAgentExecutor, hubTools, type ChatClient } from '../runtime/agent.js';
+import { createExecutorRegistry, defaultExecutors, type ExecutorRegistry } from '../runtime/registry.js';
+import { createToolExecutor } from '../runtime/tool.js';
+import { createToolHub, type ToolHub } from '../tools/hub.js';
+import { formatDiagnostic } from '../spec/index.js';
+import { loadProject } from './project.js';
+import { STEP_KINDS, type CompiledWorkflow, type StepKind } from '../spec/model.js';
+import { openStore as openStoreAt, waitForStore } from '../store/open.js';
+import type { Store } from '../store/store.js';
 
 export type Project = Awaited<ReturnType<typeof loadProject>>['project'];
 
@@ -51,8 +53,8 @@ export interface OpenOptions {
   waitForDatabase?: AbortSignal;
 }
 
-/** The step kinds this build can execute. */
-export const AVAILABLE_KINDS: ReadonlySet<StepKind> = new Set(['transform', 'http', 'sleep', 'agent', 'tool', 'human', 'wait', 'workflow']);
+/** The step kinds this build can execute: every kind the spec knows. */
+export const AVAILABLE_KINDS: ReadonlySet<StepKind> = new Set(STEP_KINDS);
 
 /** The executors of a project: the built-in kinds, plus tool and agent steps when it has tools and a gateway. */
 export function executorRegistry(parts: { tools?: ToolHub | undefined; chat?: ChatClient | undefined; agents?: Project['agents'] } = {}): ExecutorRegistry {
@@ -104,7 +106,7 @@ export interface OpenStoreOptions {
 export async function openStore(config: Config, options: OpenStoreOptions = {}): Promise<Store> {
   let store: Store;
   try {
-    store = openStoreAt(config.databaseUrl, {
+    store = openStoreAt(config.database.kind === 'sqlite' ? config.database : { kind: 'postgres', url: config.databaseUrl }, {
       ...(config.database.kind === 'postgres' ? config.database.options : {}),
       ...(options.logger ? { logger: options.logger } : {}),
     });
