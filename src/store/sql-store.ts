@@ -45,16 +45,16 @@ import type {
   WorkerInfo,
 } from './store-types.js';
 import { isCommitUnknown, isTransient, storeUnavailable, withRetry, type RetryOptions } from './transient.js';
-import { listAttempts } from './sql/attempts.js';
+import * as attempts from './sql/attempts.js';
 import type { Db, SqlDialect } from './sql/dialect.js';
-import { listEvents } from './sql/events.js';
-import { getIdempotencyKey, insertIdempotencyKey, isIdempotencyKeyConflict } from './sql/idempotency.js';
-import { listItems } from './sql/items.js';
+import * as events from './sql/events.js';
+import * as idempotencyKeys from './sql/idempotency.js';
+import * as items from './sql/items.js';
 import * as queue from './sql/queue.js';
 import * as runs from './sql/runs.js';
 import * as schedules from './sql/schedules.js';
-import { listSignals } from './sql/signals.js';
-import { topLevelSteps } from './sql/steps.js';
+import * as signals from './sql/signals.js';
+import * as steps from './sql/steps.js';
 import * as tasks from './sql/tasks.js';
 import * as usage from './sql/usage.js';
 import * as workers from './sql/workers.js';
@@ -107,17 +107,23 @@ export class SqlStore implements Store {
     return this.dialect.close(this.db);
   }
 
-  async createRun<T>(run: NewRun, steps: NewStep[], fn: (tx: RunTx) => Promise<T>, idempotency?: IdempotencyClaim): Promise<T> {
+  async createRun<T>(run: NewRun, newSteps: NewStep[], fn: (tx: RunTx) => Promise<T>, idempotency?: IdempotencyClaim): Promise<T> {
     try {
       return await this.transact(async (trx) => {
         if (idempotency) {
-          const existing = await getIdempotencyKey(trx, run.tenantId, idempotency.key);
+          const existing = await idempotencyKeys.getIdempotencyKey(trx, run.tenantId, idempotency.key);
           if (existing) throw new IdempotencyKeyUsed(existing);
         }
-        const tx = await SqlRunTx.insert(trx, run, steps, this.now, this.dialect);
+        const tx = await SqlRunTx.insert(trx, run, newSteps, this.now, this.dialect);
         if (idempotency) {
-          const claim = { tenantId: run.tenantId, runId: run.id, createdAt: tx.run.updatedAt, ...idempotency };
-          await insertIdempotencyKey(trx, claim);
+          const { key, requestHash } = idempotency;
+          await idempotencyKeys.insertIdempotencyKey(trx, {
+            tenantId: run.tenantId,
+            key,
+            requestHash,
+            runId: run.id,
+            createdAt: tx.run.updatedAt,
+          });
         }
         const result = await fn(tx);
         await tx.flush();
@@ -126,7 +132,7 @@ export class SqlStore implements Store {
     } catch (error) {
       // Another start with the same key committed between our check and our insert; the
       // transaction rolled back, so read what the winner recorded.
-      if (idempotency && isIdempotencyKeyConflict(error)) {
+      if (idempotency && idempotencyKeys.isIdempotencyKeyConflict(error)) {
         const existing = await this.findIdempotencyKey(run.tenantId, idempotency.key);
         if (existing) throw new IdempotencyKeyUsed(existing);
       }
@@ -135,7 +141,7 @@ export class SqlStore implements Store {
   }
 
   findIdempotencyKey(tenantId: string, key: string): Promise<IdempotencyRecord | undefined> {
-    return this.retrying((db) => getIdempotencyKey(db, tenantId, key));
+    return this.retrying((db) => idempotencyKeys.getIdempotencyKey(db, tenantId, key));
   }
 
   withRun<T>(runId: string, fn: (tx: RunTx) => Promise<T>, options: WithRunOptions = {}): Promise<T | undefined> {
@@ -198,21 +204,21 @@ export class SqlStore implements Store {
   }
 
   getSteps(runId: string): Promise<StepRecord[]> {
-    return this.retrying((db) => topLevelSteps(db, runId));
+    return this.retrying((db) => steps.topLevelSteps(db, runId));
   }
 
   listAttempts(runId: string, stepId?: string): Promise<AttemptRecord[]> {
-    return this.retrying((db) => listAttempts(db, runId, stepId));
+    return this.retrying((db) => attempts.listAttempts(db, runId, stepId));
   }
 
   listEvents(runId: string, afterSeq: number, limit: number): Promise<EventRecord[]> {
-    return this.retrying((db) => listEvents(db, runId, afterSeq, limit));
+    return this.retrying((db) => events.listEvents(db, runId, afterSeq, limit));
   }
 
   // map items, tasks, signals, sub-runs
 
   listItems(runId: string, parent: string, page?: { offset: number; limit: number }): Promise<StepRecord[]> {
-    return this.retrying((db) => listItems(db, runId, parent, page));
+    return this.retrying((db) => items.listItems(db, runId, parent, page));
   }
 
   getTask(id: string): Promise<TaskRecord | undefined> {
@@ -236,7 +242,7 @@ export class SqlStore implements Store {
   }
 
   listSignals(runId: string): Promise<SignalRecord[]> {
-    return this.retrying((db) => listSignals(db, runId));
+    return this.retrying((db) => signals.listSignals(db, runId));
   }
 
   childRuns(runId: string): Promise<RunRecord[]> {
