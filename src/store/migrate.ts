@@ -3,7 +3,7 @@ import { sql } from 'kysely';
 import { AgentryError } from '../lib/errors.js';
 import { isTransient } from './transient.js';
 import { LATEST_SCHEMA_VERSION, MIGRATIONS } from './migrations.js';
-import type { Db, SqlDialect } from './sql-store.js';
+import type { Db, SqlDialect } from './sql/dialect.js';
 import type { MigrationReport, SchemaState } from './store.js';
 
 const CREATE_TABLE = sql`CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -1,7 +1,9 @@
 /**
  * Forward-only, numbered migrations. Append new entries; never edit or remove one that
  * has shipped. Each entry holds the statements for each dialect and is applied in one
- * transaction. `docs/operations/schema.sqlite.sql` is the resulting DDL (kept in step by a test).
+ * transaction (`migrate.ts`). The resulting DDL is committed as `docs/operations/schema.sqlite.sql`
+ * and `docs/operations/schema.postgres.sql`: after changing this list, regenerate them with
+ * `npm run schema:dump`; `test/integration/store.schema.test.ts` fails while they are stale.
  */
 export interface Migration {
   version: number;

@@ -22,7 +22,8 @@ import { pino, type Logger } from 'pino';
 import { AgentryError } from '../lib/errors.js';
 import type { AttemptKey } from '../types.js';
 import { WAKE_CHANNEL, WakeListener } from './postgres-wake.js';
-import { SqlStore, type Db, type SqlDialect } from './sql-store.js';
+import type { Db, SqlDialect } from './sql/dialect.js';
+import { SqlStore } from './sql-store.js';
 import { commitUnknown, isTransient } from './transient.js';
 
 export interface PostgresOptions {

@@ -3,7 +3,8 @@ import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { Kysely, SqliteDialect, sql } from 'kysely';
-import { SqlStore, type Db, type SqlDialect } from './sql-store.js';
+import type { Db, SqlDialect } from './sql/dialect.js';
+import { SqlStore } from './sql-store.js';
 
 const sqliteDialect: SqlDialect = {
   kind: 'sqlite',

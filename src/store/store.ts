@@ -2,123 +2,79 @@
  * The Store: everything Agentry keeps durably. One interface, one implementation per
  * dialect (SQLite for one host, PostgreSQL for many). The engine decides what changes;
  * the store makes each change one transaction.
+ *
+ * The query, page and patch types live in `store-types.ts` and are re-exported here, so
+ * callers import everything about the store from this module.
  */
 import { AgentryError, type ErrorInfo } from '../lib/errors.js';
 import type {
   AttemptKey,
-  CallRecord,
-  JournalEntry,
-  Spend,
-  SpendQuery,
   AttemptRecord,
+  CallRecord,
   EventRecord,
   EventType,
+  JournalEntry,
   RunRecord,
-  RunStatus,
   ScheduleRecord,
   SignalRecord,
+  Spend,
+  SpendQuery,
   StepRecord,
   StepStatus,
-  TaskKind,
   TaskRecord,
   TaskStatus,
 } from '../types.js';
+import type {
+  StoreKind,
+  SchemaState,
+  MigrationReport,
+  RunListQuery,
+  RunPage,
+  RunPatch,
+  StepPatch,
+  StepGuard,
+  AttemptPatch,
+  NewRun,
+  NewStep,
+  TaskPatch,
+  ItemResult,
+  TaskListQuery,
+  TaskPage,
+  TaskLockResult,
+  DueStep,
+  ExpiredLease,
+  IdempotencyRecord,
+  IdempotencyClaim,
+  UsageQuery,
+  UsageRow,
+  WorkerInfo,
+} from './store-types.js';
 
-export type StoreKind = 'sqlite' | 'postgres';
-
-export interface SchemaState {
-  /** Highest migration applied to the database (0 for an empty one). */
-  current: number;
-  /** Highest migration this build knows. */
-  latest: number;
-}
-
-export interface MigrationReport extends SchemaState {
-  applied: number[];
-}
-
-export interface RunListQuery {
-  tenantId?: string;
-  status?: RunStatus[];
-  workflow?: string;
-  createdAfter?: number;
-  createdBefore?: number;
-  limit: number;
-  /** Opaque cursor from a previous page. */
-  cursor?: string;
-}
-
-export interface RunPage {
-  items: RunRecord[];
-  nextCursor: string | null;
-}
-
-export type RunPatch = Partial<
-  Pick<RunRecord, 'status' | 'output' | 'error' | 'startedAt' | 'finishedAt' | 'deadlineAt' | 'priority'>
->;
-
-export type StepPatch = Partial<
-  Pick<
-    StepRecord,
-    | 'status'
-    | 'attempt'
-    | 'availableAt'
-    | 'leaseOwner'
-    | 'leaseExpiresAt'
-    | 'input'
-    | 'output'
-    | 'error'
-    | 'state'
-    | 'meta'
-    | 'startedAt'
-    | 'finishedAt'
-  >
->;
-
-/** Conditions an update must meet to apply (compare-and-set); all given fields must match. */
-export interface StepGuard {
-  status?: readonly StepRecord['status'][];
-  attempt?: number;
-  leaseOwner?: string;
-}
-
-export type AttemptPatch = Partial<Pick<AttemptRecord, 'status' | 'output' | 'error' | 'finishedAt'>>;
-
-export type NewRun = Omit<RunRecord, 'eventSeq' | 'updatedAt'>;
-/** A step as created with its run; a re-run creates the steps it reuses already `succeeded`. */
-export type NewStep = Pick<StepRecord, 'runId' | 'stepId' | 'kind' | 'status'> &
-  Partial<Pick<StepRecord, 'output' | 'meta' | 'startedAt' | 'finishedAt'>>;
-
-export type TaskPatch = Partial<
-  Pick<TaskRecord, 'status' | 'role' | 'assignees' | 'dueAt' | 'escalations' | 'decision' | 'response' | 'comment' | 'decidedBy' | 'decidedAt'>
->;
-
-/** One item of a `for_each` step as its map step sees it. */
-export interface ItemResult {
-  index: number;
-  status: StepStatus;
-  output: unknown;
-  error: ErrorInfo | null;
-}
-
-export interface TaskListQuery {
-  tenantId?: string;
-  status?: TaskStatus[];
-  role?: string;
-  workflow?: string;
-  runId?: string;
-  kind?: TaskKind;
-  limit: number;
-  cursor?: string;
-}
-
-export interface TaskPage {
-  items: TaskRecord[];
-  nextCursor: string | null;
-}
-
-/** Why a task's resume lock was not taken. */
-export type TaskLockResult = 'acquired' | 'locked' | 'decided' | 'missing';
+export type {
+  StoreKind,
+  SchemaState,
+  MigrationReport,
+  RunListQuery,
+  RunPage,
+  RunPatch,
+  StepPatch,
+  StepGuard,
+  AttemptPatch,
+  NewRun,
+  NewStep,
+  TaskPatch,
+  ItemResult,
+  TaskListQuery,
+  TaskPage,
+  TaskLockResult,
+  DueStep,
+  ExpiredLease,
+  IdempotencyRecord,
+  IdempotencyClaim,
+  UsageQuery,
+  UsageRow,
+  WorkerInfo,
+} from './store-types.js';
 
 /** Changes inside one transaction that holds the lock of one run. */
 export interface RunTx {
@@ -178,67 +134,11 @@ export interface RunTx {
   wakeBlocked(key: string, limit: number): Promise<void>;
 }
 
-export interface DueStep {
-  runId: string;
-  stepId: string;
-  priority: number;
-}
-
-export interface ExpiredLease extends AttemptKey {
-  leaseOwner: string;
-}
-
-/** A run start made under an `Idempotency-Key`. */
-export interface IdempotencyRecord {
-  tenantId: string;
-  key: string;
-  /** Hash of the request (workflow, input, options) the key was first used with. */
-  requestHash: string;
-  runId: string;
-  createdAt: number;
-}
-
-export interface IdempotencyClaim {
-  key: string;
-  requestHash: string;
-}
-
 /** Thrown by `createRun` when its idempotency key was already used; nothing was created. */
 export class IdempotencyKeyUsed extends AgentryError {
   constructor(readonly record: IdempotencyRecord) {
     super('idempotency_conflict', `idempotency key '${record.key}' was already used for run ${record.runId}`);
   }
-}
-
-export interface UsageQuery {
-  tenantId?: string;
-  runId?: string;
-  workflow?: string;
-  /** UTC days, `YYYY-MM-DD`, inclusive. */
-  fromDay?: string;
-  toDay?: string;
-}
-
-export interface UsageRow {
-  tenantId: string;
-  workflow: string | null;
-  group: string;
-  model: string;
-  day: string;
-  calls: number;
-  inputTokens: number;
-  outputTokens: number;
-  costUsd: number;
-}
-
-export interface WorkerInfo {
-  id: string;
-  host: string;
-  pid: number;
-  roles: string[];
-  concurrency: number;
-  startedAt: number;
-  heartbeatAt: number;
 }
 
 export interface WithRunOptions {

@@ -1,0 +1,207 @@
+-- The schema Agentry's migrations (src/store/migrations.ts, version 5) produce on PostgreSQL.
+-- Generated from a freshly migrated database by `npm run schema:dump`; do not edit by hand.
+-- test/integration/store.schema.test.ts fails when this file is out of date.
+
+CREATE TABLE attempts (
+  run_id text NOT NULL,
+  step_id text NOT NULL,
+  attempt integer NOT NULL,
+  status text NOT NULL,
+  worker_id text,
+  input text,
+  output text,
+  error text,
+  started_at bigint NOT NULL,
+  finished_at bigint,
+  PRIMARY KEY (run_id, step_id, attempt),
+  FOREIGN KEY (run_id) REFERENCES runs(id) ON DELETE CASCADE
+);
+
+CREATE TABLE events (
+  run_id text NOT NULL,
+  seq integer NOT NULL,
+  type text NOT NULL,
+  step_id text,
+  data text NOT NULL,
+  at bigint NOT NULL,
+  PRIMARY KEY (run_id, seq),
+  FOREIGN KEY (run_id) REFERENCES runs(id) ON DELETE CASCADE
+);
+
+CREATE TABLE idempotency_keys (
+  tenant_id text NOT NULL,
+  key text NOT NULL,
+  request_hash text NOT NULL,
+  run_id text NOT NULL,
+  created_at bigint NOT NULL,
+  PRIMARY KEY (tenant_id, key),
+  FOREIGN KEY (run_id) REFERENCES runs(id) ON DELETE CASCADE
+);
+
+CREATE TABLE llm_calls (
+  id text NOT NULL,
+  tenant_id text NOT NULL,
+  run_id text,
+  step_id text,
+  workflow text,
+  model_group text NOT NULL,
+  provider text NOT NULL,
+  model text NOT NULL,
+  input_tokens integer NOT NULL,
+  output_tokens integer NOT NULL,
+  cost_usd double precision NOT NULL,
+  latency_ms integer NOT NULL,
+  outcome text NOT NULL,
+  error_code text,
+  day text NOT NULL,
+  at bigint NOT NULL,
+  PRIMARY KEY (id)
+);
+
+CREATE TABLE runs (
+  id text NOT NULL,
+  tenant_id text NOT NULL,
+  workflow text NOT NULL,
+  spec_hash text NOT NULL,
+  spec text NOT NULL,
+  status text NOT NULL,
+  input text NOT NULL,
+  output text,
+  error text,
+  priority integer NOT NULL DEFAULT 0,
+  created_at bigint NOT NULL,
+  started_at bigint,
+  finished_at bigint,
+  deadline_at bigint,
+  updated_at bigint NOT NULL,
+  event_seq integer NOT NULL DEFAULT 0,
+  parent_run_id text,
+  parent_step_id text,
+  retry_of text,
+  concurrency_key text,
+  PRIMARY KEY (id)
+);
+
+CREATE TABLE schedules (
+  workflow text NOT NULL,
+  tenant_id text NOT NULL,
+  cron text NOT NULL,
+  timezone text NOT NULL,
+  input text NOT NULL,
+  overlap text NOT NULL,
+  catch_up text NOT NULL,
+  paused integer NOT NULL DEFAULT 0,
+  next_at bigint,
+  last_tick_at bigint,
+  last_run_id text,
+  updated_at bigint NOT NULL,
+  PRIMARY KEY (workflow)
+);
+
+CREATE TABLE schema_migrations (
+  version integer NOT NULL,
+  name text NOT NULL,
+  applied_at bigint NOT NULL,
+  PRIMARY KEY (version)
+);
+
+CREATE TABLE signals (
+  run_id text NOT NULL,
+  name text NOT NULL,
+  payload text NOT NULL,
+  received_at bigint NOT NULL,
+  PRIMARY KEY (run_id, name),
+  FOREIGN KEY (run_id) REFERENCES runs(id) ON DELETE CASCADE
+);
+
+CREATE TABLE step_journal (
+  run_id text NOT NULL,
+  step_id text NOT NULL,
+  key text NOT NULL,
+  data text NOT NULL,
+  at bigint NOT NULL,
+  PRIMARY KEY (run_id, step_id, key),
+  FOREIGN KEY (run_id) REFERENCES runs(id) ON DELETE CASCADE
+);
+
+CREATE TABLE steps (
+  run_id text NOT NULL,
+  step_id text NOT NULL,
+  kind text NOT NULL,
+  status text NOT NULL,
+  attempt integer NOT NULL DEFAULT 0,
+  priority integer NOT NULL DEFAULT 0,
+  available_at bigint,
+  lease_owner text,
+  lease_expires_at bigint,
+  input text,
+  output text,
+  error text,
+  state text,
+  meta text,
+  started_at bigint,
+  finished_at bigint,
+  updated_at bigint NOT NULL,
+  parent_step text,
+  item_index integer,
+  item text,
+  PRIMARY KEY (run_id, step_id),
+  FOREIGN KEY (run_id) REFERENCES runs(id) ON DELETE CASCADE
+);
+
+CREATE TABLE tasks (
+  id text NOT NULL,
+  tenant_id text NOT NULL,
+  run_id text NOT NULL,
+  step_id text NOT NULL,
+  workflow text NOT NULL,
+  kind text NOT NULL,
+  status text NOT NULL,
+  title text NOT NULL,
+  instructions text,
+  form_schema text,
+  role text,
+  assignees text,
+  context text,
+  due_at bigint,
+  escalations integer NOT NULL DEFAULT 0,
+  decision text,
+  response text,
+  comment text,
+  decided_by text,
+  decided_at bigint,
+  lock_owner text,
+  lock_until bigint,
+  created_at bigint NOT NULL,
+  updated_at bigint NOT NULL,
+  PRIMARY KEY (id),
+  FOREIGN KEY (run_id) REFERENCES runs(id) ON DELETE CASCADE
+);
+
+CREATE TABLE workers (
+  id text NOT NULL,
+  host text NOT NULL,
+  pid integer NOT NULL,
+  roles text NOT NULL,
+  concurrency integer NOT NULL,
+  started_at bigint NOT NULL,
+  heartbeat_at bigint NOT NULL,
+  PRIMARY KEY (id)
+);
+
+CREATE INDEX idempotency_keys_by_created ON idempotency_keys USING btree (created_at);
+CREATE INDEX llm_calls_by_run ON llm_calls USING btree (run_id) WHERE (run_id IS NOT NULL);
+CREATE INDEX llm_calls_by_tenant_day ON llm_calls USING btree (tenant_id, day);
+CREATE INDEX llm_calls_by_workflow_day ON llm_calls USING btree (tenant_id, workflow, day);
+CREATE INDEX runs_by_concurrency ON runs USING btree (concurrency_key, status) WHERE (concurrency_key IS NOT NULL);
+CREATE INDEX runs_by_created ON runs USING btree (tenant_id, created_at DESC, id DESC);
+CREATE INDEX runs_by_deadline ON runs USING btree (deadline_at) WHERE ((deadline_at IS NOT NULL) AND (status = ANY (ARRAY['queued'::text, 'running'::text, 'waiting'::text])));
+CREATE INDEX runs_by_parent ON runs USING btree (parent_run_id) WHERE (parent_run_id IS NOT NULL);
+CREATE INDEX runs_by_status ON runs USING btree (tenant_id, status, created_at DESC, id DESC);
+CREATE INDEX runs_by_workflow ON runs USING btree (tenant_id, workflow, created_at DESC, id DESC);
+CREATE INDEX steps_due ON steps USING btree (priority DESC, available_at) WHERE (status = ANY (ARRAY['queued'::text, 'waiting'::text]));
+CREATE INDEX steps_items ON steps USING btree (run_id, parent_step, item_index) WHERE (parent_step IS NOT NULL);
+CREATE INDEX steps_leases ON steps USING btree (lease_expires_at) WHERE (status = 'running'::text);
+CREATE INDEX steps_next_due ON steps USING btree (available_at) WHERE (status = ANY (ARRAY['queued'::text, 'waiting'::text]));
+CREATE INDEX tasks_by_run ON tasks USING btree (run_id, step_id);
+CREATE INDEX tasks_by_status ON tasks USING btree (tenant_id, status, created_at DESC, id DESC);

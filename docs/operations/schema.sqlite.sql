@@ -1,0 +1,207 @@
+-- The schema Agentry's migrations (src/store/migrations.ts, version 5) produce on SQLite.
+-- Generated from a freshly migrated database by `npm run schema:dump`; do not edit by hand.
+-- test/integration/store.schema.test.ts fails when this file is out of date.
+
+CREATE TABLE attempts (
+  run_id TEXT NOT NULL,
+  step_id TEXT NOT NULL,
+  attempt INTEGER NOT NULL,
+  status TEXT NOT NULL,
+  worker_id TEXT,
+  input TEXT,
+  output TEXT,
+  error TEXT,
+  started_at INTEGER NOT NULL,
+  finished_at INTEGER,
+  PRIMARY KEY (run_id, step_id, attempt),
+  FOREIGN KEY (run_id) REFERENCES runs(id) ON DELETE CASCADE
+);
+
+CREATE TABLE events (
+  run_id TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  type TEXT NOT NULL,
+  step_id TEXT,
+  data TEXT NOT NULL,
+  at INTEGER NOT NULL,
+  PRIMARY KEY (run_id, seq),
+  FOREIGN KEY (run_id) REFERENCES runs(id) ON DELETE CASCADE
+);
+
+CREATE TABLE idempotency_keys (
+  tenant_id TEXT NOT NULL,
+  key TEXT NOT NULL,
+  request_hash TEXT NOT NULL,
+  run_id TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (tenant_id, key),
+  FOREIGN KEY (run_id) REFERENCES runs(id) ON DELETE CASCADE
+);
+
+CREATE TABLE llm_calls (
+  id TEXT,
+  tenant_id TEXT NOT NULL,
+  run_id TEXT,
+  step_id TEXT,
+  workflow TEXT,
+  model_group TEXT NOT NULL,
+  provider TEXT NOT NULL,
+  model TEXT NOT NULL,
+  input_tokens INTEGER NOT NULL,
+  output_tokens INTEGER NOT NULL,
+  cost_usd REAL NOT NULL,
+  latency_ms INTEGER NOT NULL,
+  outcome TEXT NOT NULL,
+  error_code TEXT,
+  day TEXT NOT NULL,
+  at INTEGER NOT NULL,
+  PRIMARY KEY (id)
+);
+
+CREATE TABLE runs (
+  id TEXT,
+  tenant_id TEXT NOT NULL,
+  workflow TEXT NOT NULL,
+  spec_hash TEXT NOT NULL,
+  spec TEXT NOT NULL,
+  status TEXT NOT NULL,
+  input TEXT NOT NULL,
+  output TEXT,
+  error TEXT,
+  priority INTEGER NOT NULL DEFAULT 0,
+  created_at INTEGER NOT NULL,
+  started_at INTEGER,
+  finished_at INTEGER,
+  deadline_at INTEGER,
+  updated_at INTEGER NOT NULL,
+  event_seq INTEGER NOT NULL DEFAULT 0,
+  parent_run_id TEXT,
+  parent_step_id TEXT,
+  retry_of TEXT,
+  concurrency_key TEXT,
+  PRIMARY KEY (id)
+);
+
+CREATE TABLE schedules (
+  workflow TEXT,
+  tenant_id TEXT NOT NULL,
+  cron TEXT NOT NULL,
+  timezone TEXT NOT NULL,
+  input TEXT NOT NULL,
+  overlap TEXT NOT NULL,
+  catch_up TEXT NOT NULL,
+  paused INTEGER NOT NULL DEFAULT 0,
+  next_at INTEGER,
+  last_tick_at INTEGER,
+  last_run_id TEXT,
+  updated_at INTEGER NOT NULL,
+  PRIMARY KEY (workflow)
+);
+
+CREATE TABLE schema_migrations (
+  version INTEGER,
+  name TEXT NOT NULL,
+  applied_at BIGINT NOT NULL,
+  PRIMARY KEY (version)
+);
+
+CREATE TABLE signals (
+  run_id TEXT NOT NULL,
+  name TEXT NOT NULL,
+  payload TEXT NOT NULL,
+  received_at INTEGER NOT NULL,
+  PRIMARY KEY (run_id, name),
+  FOREIGN KEY (run_id) REFERENCES runs(id) ON DELETE CASCADE
+);
+
+CREATE TABLE step_journal (
+  run_id TEXT NOT NULL,
+  step_id TEXT NOT NULL,
+  key TEXT NOT NULL,
+  data TEXT NOT NULL,
+  at INTEGER NOT NULL,
+  PRIMARY KEY (run_id, step_id, key),
+  FOREIGN KEY (run_id) REFERENCES runs(id) ON DELETE CASCADE
+);
+
+CREATE TABLE steps (
+  run_id TEXT NOT NULL,
+  step_id TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  status TEXT NOT NULL,
+  attempt INTEGER NOT NULL DEFAULT 0,
+  priority INTEGER NOT NULL DEFAULT 0,
+  available_at INTEGER,
+  lease_owner TEXT,
+  lease_expires_at INTEGER,
+  input TEXT,
+  output TEXT,
+  error TEXT,
+  state TEXT,
+  meta TEXT,
+  started_at INTEGER,
+  finished_at INTEGER,
+  updated_at INTEGER NOT NULL,
+  parent_step TEXT,
+  item_index INTEGER,
+  item TEXT,
+  PRIMARY KEY (run_id, step_id),
+  FOREIGN KEY (run_id) REFERENCES runs(id) ON DELETE CASCADE
+);
+
+CREATE TABLE tasks (
+  id TEXT,
+  tenant_id TEXT NOT NULL,
+  run_id TEXT NOT NULL,
+  step_id TEXT NOT NULL,
+  workflow TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  status TEXT NOT NULL,
+  title TEXT NOT NULL,
+  instructions TEXT,
+  form_schema TEXT,
+  role TEXT,
+  assignees TEXT,
+  context TEXT,
+  due_at INTEGER,
+  escalations INTEGER NOT NULL DEFAULT 0,
+  decision TEXT,
+  response TEXT,
+  comment TEXT,
+  decided_by TEXT,
+  decided_at INTEGER,
+  lock_owner TEXT,
+  lock_until INTEGER,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  PRIMARY KEY (id),
+  FOREIGN KEY (run_id) REFERENCES runs(id) ON DELETE CASCADE
+);
+
+CREATE TABLE workers (
+  id TEXT,
+  host TEXT NOT NULL,
+  pid INTEGER NOT NULL,
+  roles TEXT NOT NULL,
+  concurrency INTEGER NOT NULL,
+  started_at INTEGER NOT NULL,
+  heartbeat_at INTEGER NOT NULL,
+  PRIMARY KEY (id)
+);
+
+CREATE INDEX idempotency_keys_by_created ON idempotency_keys (created_at);
+CREATE INDEX llm_calls_by_run ON llm_calls (run_id) WHERE run_id IS NOT NULL;
+CREATE INDEX llm_calls_by_tenant_day ON llm_calls (tenant_id, day);
+CREATE INDEX llm_calls_by_workflow_day ON llm_calls (tenant_id, workflow, day);
+CREATE INDEX runs_by_concurrency ON runs (concurrency_key, status) WHERE concurrency_key IS NOT NULL;
+CREATE INDEX runs_by_created ON runs (tenant_id, created_at DESC, id DESC);
+CREATE INDEX runs_by_deadline ON runs (deadline_at) WHERE deadline_at IS NOT NULL AND status IN ('queued', 'running', 'waiting');
+CREATE INDEX runs_by_parent ON runs (parent_run_id) WHERE parent_run_id IS NOT NULL;
+CREATE INDEX runs_by_status ON runs (tenant_id, status, created_at DESC, id DESC);
+CREATE INDEX runs_by_workflow ON runs (tenant_id, workflow, created_at DESC, id DESC);
+CREATE INDEX steps_due ON steps (priority DESC, available_at) WHERE status IN ('queued', 'waiting');
+CREATE INDEX steps_items ON steps (run_id, parent_step, item_index) WHERE parent_step IS NOT NULL;
+CREATE INDEX steps_leases ON steps (lease_expires_at) WHERE status = 'running';
+CREATE INDEX steps_next_due ON steps (available_at) WHERE status IN ('queued', 'waiting');
+CREATE INDEX tasks_by_run ON tasks (run_id, step_id);
+CREATE INDEX tasks_by_status ON tasks (tenant_id, status, created_at DESC, id DESC);

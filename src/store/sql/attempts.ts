@@ -1,0 +1,48 @@
+/** Attempts: one row per try of a step, with what it was given and what it produced. */
+import { sql } from 'kysely';
+import type { ErrorInfo } from '../../lib/errors.js';
+import type { AttemptRecord } from '../../types.js';
+import type { AttemptPatch } from '../store-types.js';
+import type { Db } from './dialect.js';
+import { assignments, fromJson, num, numOrNull, rows, toJson, type Row } from './values.js';
+
+const ATTEMPT_COLUMNS = {
+  status: ['status', false],
+  output: ['output', true],
+  error: ['error', true],
+  finishedAt: ['finished_at', false],
+} as const;
+
+function attemptFromRow(r: Row): AttemptRecord {
+  return {
+    runId: r.run_id as string,
+    stepId: r.step_id as string,
+    attempt: num(r.attempt),
+    status: r.status as AttemptRecord['status'],
+    workerId: (r.worker_id as string | null) ?? null,
+    input: fromJson(r.input),
+    output: fromJson(r.output),
+    error: fromJson<ErrorInfo | null>(r.error),
+    startedAt: num(r.started_at),
+    finishedAt: numOrNull(r.finished_at),
+  };
+}
+
+export async function insertAttempt(db: Db, a: AttemptRecord): Promise<void> {
+  await sql`INSERT INTO attempts (run_id, step_id, attempt, status, worker_id, input, output, error, started_at, finished_at)
+    VALUES (${a.runId}, ${a.stepId}, ${a.attempt}, ${a.status}, ${a.workerId}, ${toJson(a.input)}, ${toJson(a.output)},
+            ${toJson(a.error)}, ${a.startedAt}, ${a.finishedAt})`.execute(db);
+}
+
+export async function updateAttempt(db: Db, runId: string, stepId: string, attempt: number, patch: AttemptPatch): Promise<void> {
+  const sets = assignments(patch, ATTEMPT_COLUMNS);
+  if (sets.length === 0) return;
+  await sql`UPDATE attempts SET ${sql.join(sets)}
+    WHERE run_id = ${runId} AND step_id = ${stepId} AND attempt = ${attempt}`.execute(db);
+}
+
+/** The run's attempts (of one step when given), by step and attempt number. */
+export async function listAttempts(db: Db, runId: string, stepId?: string): Promise<AttemptRecord[]> {
+  const byStep = stepId === undefined ? sql`` : sql`AND step_id = ${stepId}`;
+  return (await rows(db, sql`SELECT * FROM attempts WHERE run_id = ${runId} ${byStep} ORDER BY step_id, attempt`)).map(attemptFromRow);
+}

@@ -1,0 +1,30 @@
+/** A run's event log: appended in batches at the end of each transaction, read in sequence order. */
+import { sql } from 'kysely';
+import type { EventRecord } from '../../types.js';
+import type { Db } from './dialect.js';
+import { fromJson, num, rows, type Row } from './values.js';
+
+function eventFromRow(r: Row): EventRecord {
+  return {
+    runId: r.run_id as string,
+    seq: num(r.seq),
+    type: r.type as EventRecord['type'],
+    stepId: (r.step_id as string | null) ?? null,
+    data: fromJson<Record<string, unknown>>(r.data),
+    at: num(r.at),
+  };
+}
+
+/** Inserts `events` in one multi-row INSERT (nothing when there are none). */
+export async function insertEvents(db: Db, events: readonly EventRecord[]): Promise<void> {
+  if (events.length === 0) return;
+  const values = events.map((e) => sql`(${e.runId}, ${e.seq}, ${e.type}, ${e.stepId}, ${JSON.stringify(e.data)}, ${e.at})`);
+  await sql`INSERT INTO events (run_id, seq, type, step_id, data, at) VALUES ${sql.join(values)}`.execute(db);
+}
+
+/** Up to `limit` events of the run after sequence number `afterSeq`. */
+export async function listEvents(db: Db, runId: string, afterSeq: number, limit: number): Promise<EventRecord[]> {
+  return (await rows(db, sql`SELECT * FROM events WHERE run_id = ${runId} AND seq > ${afterSeq} ORDER BY seq LIMIT ${limit}`)).map(
+    eventFromRow,
+  );
+}

@@ -1,0 +1,121 @@
+/** Runs: inserting one with its steps, locking and patching its row, and the run listings. */
+import { sql } from 'kysely';
+import type { ErrorInfo } from '../../lib/errors.js';
+import type { RunRecord } from '../../types.js';
+import type { NewRun, NewStep, RunListQuery, RunPage, RunPatch } from '../store-types.js';
+import type { Db } from './dialect.js';
+import { afterCursor, toPage } from './page.js';
+import { assignments, fromJson, inList, num, numOrNull, rows, toJson, type Query, type Row } from './values.js';
+
+/** Column names of the patchable fields, and whether each holds JSON. */
+const RUN_COLUMNS = {
+  status: ['status', false],
+  output: ['output', true],
+  error: ['error', true],
+  startedAt: ['started_at', false],
+  finishedAt: ['finished_at', false],
+  deadlineAt: ['deadline_at', false],
+  priority: ['priority', false],
+} as const;
+
+export function runFromRow(r: Row): RunRecord {
+  return {
+    id: r.id as string,
+    tenantId: r.tenant_id as string,
+    workflow: r.workflow as string,
+    specHash: r.spec_hash as string,
+    spec: fromJson(r.spec),
+    status: r.status as RunRecord['status'],
+    input: fromJson(r.input),
+    output: fromJson(r.output),
+    error: fromJson<ErrorInfo | null>(r.error),
+    priority: num(r.priority),
+    createdAt: num(r.created_at),
+    startedAt: numOrNull(r.started_at),
+    finishedAt: numOrNull(r.finished_at),
+    deadlineAt: numOrNull(r.deadline_at),
+    parentRunId: (r.parent_run_id as string | null) ?? null,
+    parentStepId: (r.parent_step_id as string | null) ?? null,
+    retryOf: (r.retry_of as string | null) ?? null,
+    concurrencyKey: (r.concurrency_key as string | null) ?? null,
+    updatedAt: num(r.updated_at),
+    eventSeq: num(r.event_seq),
+  };
+}
+
+/** Inserts a run and its steps (one multi-row INSERT); returns the run as stored. */
+export async function insertRun(db: Db, run: NewRun, steps: NewStep[], now: number): Promise<RunRecord> {
+  await sql`INSERT INTO runs (id, tenant_id, workflow, spec_hash, spec, status, input, output, error, priority,
+                              created_at, started_at, finished_at, deadline_at, parent_run_id, parent_step_id, retry_of,
+                              concurrency_key, updated_at, event_seq)
+    VALUES (${run.id}, ${run.tenantId}, ${run.workflow}, ${run.specHash}, ${JSON.stringify(run.spec)}, ${run.status},
+            ${JSON.stringify(run.input ?? null)}, ${toJson(run.output)}, ${toJson(run.error)}, ${run.priority},
+            ${run.createdAt}, ${run.startedAt}, ${run.finishedAt}, ${run.deadlineAt}, ${run.parentRunId}, ${run.parentStepId},
+            ${run.retryOf}, ${run.concurrencyKey}, ${now}, 0)`.execute(db);
+  if (steps.length > 0) {
+    const values = steps.map(
+      (step) =>
+        sql`(${step.runId}, ${step.stepId}, ${step.kind}, ${step.status}, 0, ${run.priority}, ${toJson(step.output ?? null)},
+             ${toJson(step.meta ?? null)}, ${step.startedAt ?? null}, ${step.finishedAt ?? null}, ${now})`,
+    );
+    await sql`INSERT INTO steps (run_id, step_id, kind, status, attempt, priority, output, meta, started_at, finished_at, updated_at)
+      VALUES ${sql.join(values)}`.execute(db);
+  }
+  return { ...run, updatedAt: now, eventSeq: 0 };
+}
+
+/** Reads a run and locks its row until the transaction ends (`lockSuffix` is the dialect's `FOR UPDATE …`). */
+export async function lockRun(db: Db, id: string, lockSuffix: string): Promise<RunRecord | undefined> {
+  const [row] = await rows(db, sql`SELECT * FROM runs WHERE id = ${id} ${sql.raw(lockSuffix)}`);
+  return row ? runFromRow(row) : undefined;
+}
+
+/** Writes a run's changes with its event counter (and `updated_at` when a field changed). */
+export async function updateRun(db: Db, run: RunRecord, patch: RunPatch): Promise<void> {
+  const sets = assignments(patch, RUN_COLUMNS);
+  sets.push(sql`event_seq = ${run.eventSeq}`);
+  if (Object.keys(patch).length > 0) sets.push(sql`updated_at = ${run.updatedAt}`);
+  await sql`UPDATE runs SET ${sql.join(sets)} WHERE id = ${run.id}`.execute(db);
+}
+
+export async function getRun(db: Db, id: string): Promise<RunRecord | undefined> {
+  const [row] = await rows(db, sql`SELECT * FROM runs WHERE id = ${id}`);
+  return row ? runFromRow(row) : undefined;
+}
+
+export async function listRuns(db: Db, query: RunListQuery): Promise<RunPage> {
+  const where: Query[] = [sql`tenant_id = ${query.tenantId ?? 'default'}`];
+  if (query.status?.length) where.push(sql`status IN ${inList(query.status)}`);
+  if (query.workflow) where.push(sql`workflow = ${query.workflow}`);
+  if (query.createdAfter !== undefined) where.push(sql`created_at >= ${query.createdAfter}`);
+  if (query.createdBefore !== undefined) where.push(sql`created_at < ${query.createdBefore}`);
+  if (query.cursor) where.push(afterCursor(query.cursor));
+  const fetched = await rows(
+    db,
+    sql`SELECT * FROM runs WHERE ${sql.join(where, sql` AND `)}
+        ORDER BY created_at DESC, id DESC LIMIT ${query.limit + 1}`,
+  );
+  return toPage(fetched.map(runFromRow), query.limit);
+}
+
+/** Runs started by the steps of run `parentId`, oldest first. */
+export async function childRuns(db: Db, parentId: string): Promise<RunRecord[]> {
+  return (await rows(db, sql`SELECT * FROM runs WHERE parent_run_id = ${parentId} ORDER BY created_at, id`)).map(runFromRow);
+}
+
+/** Ids of unfinished runs whose deadline is past. */
+export async function overdueRuns(db: Db, now: number, limit: number): Promise<string[]> {
+  const result = await rows(
+    db,
+    sql`SELECT id FROM runs
+        WHERE deadline_at IS NOT NULL AND deadline_at < ${now} AND status IN ('queued', 'running', 'waiting')
+        ORDER BY deadline_at LIMIT ${limit}`,
+  );
+  return result.map((r) => r.id as string);
+}
+
+/** Runs with concurrency key `key` that have started and not ended. */
+export async function countActive(db: Db, key: string): Promise<number> {
+  const [row] = await rows(db, sql`SELECT COUNT(*) AS n FROM runs WHERE concurrency_key = ${key} AND status IN ('running', 'waiting')`);
+  return Number(row?.n ?? 0);
+}

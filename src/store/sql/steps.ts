@@ -1,0 +1,114 @@
+/**
+ * Step rows: the top-level steps of a run (a map step's items are in `items.ts`), their
+ * guarded updates, and the wake-ups that make a waiting or queued step due now.
+ */
+import { sql } from 'kysely';
+import type { ErrorInfo } from '../../lib/errors.js';
+import type { StepMeta, StepRecord } from '../../types.js';
+import type { NewStep, StepGuard, StepPatch } from '../store-types.js';
+import type { Db } from './dialect.js';
+import { assignments, changed, fromJson, inList, num, numOrNull, rows, type Query, type Row } from './values.js';
+
+const STEP_COLUMNS = {
+  status: ['status', false],
+  attempt: ['attempt', false],
+  availableAt: ['available_at', false],
+  leaseOwner: ['lease_owner', false],
+  leaseExpiresAt: ['lease_expires_at', false],
+  input: ['input', true],
+  output: ['output', true],
+  error: ['error', true],
+  state: ['state', true],
+  meta: ['meta', true],
+  startedAt: ['started_at', false],
+  finishedAt: ['finished_at', false],
+} as const;
+
+export function stepFromRow(r: Row): StepRecord {
+  return {
+    runId: r.run_id as string,
+    stepId: r.step_id as string,
+    kind: r.kind as string,
+    status: r.status as StepRecord['status'],
+    attempt: num(r.attempt),
+    availableAt: numOrNull(r.available_at),
+    leaseOwner: (r.lease_owner as string | null) ?? null,
+    leaseExpiresAt: numOrNull(r.lease_expires_at),
+    input: fromJson(r.input),
+    output: fromJson(r.output),
+    error: fromJson<ErrorInfo | null>(r.error),
+    state: fromJson(r.state),
+    meta: fromJson<StepMeta | null>(r.meta),
+    parentStep: (r.parent_step as string | null) ?? null,
+    itemIndex: numOrNull(r.item_index),
+    item: fromJson(r.item),
+    startedAt: numOrNull(r.started_at),
+    finishedAt: numOrNull(r.finished_at),
+    updatedAt: num(r.updated_at),
+  };
+}
+
+/** The records `insertRun` stores for `steps` (what reading them back would give), by step id. */
+export function newStepRecords(steps: NewStep[], now: number): StepRecord[] {
+  return steps
+    .map((step) => ({
+      attempt: 0,
+      availableAt: null,
+      leaseOwner: null,
+      leaseExpiresAt: null,
+      input: null,
+      output: null,
+      error: null,
+      state: null,
+      meta: null,
+      parentStep: null,
+      itemIndex: null,
+      item: null,
+      startedAt: null,
+      finishedAt: null,
+      ...step,
+      updatedAt: now,
+    }))
+    .sort((a, b) => (a.stepId < b.stepId ? -1 : a.stepId > b.stepId ? 1 : 0));
+}
+
+/** The run's top-level steps (no map items), by step id. */
+export async function topLevelSteps(db: Db, runId: string): Promise<StepRecord[]> {
+  return (await rows(db, sql`SELECT * FROM steps WHERE run_id = ${runId} AND parent_step IS NULL ORDER BY step_id`)).map(stepFromRow);
+}
+
+/** One step row by id: a top-level step or a map item. */
+export async function getStep(db: Db, runId: string, stepId: string): Promise<StepRecord | undefined> {
+  const [row] = await rows(db, sql`SELECT * FROM steps WHERE run_id = ${runId} AND step_id = ${stepId}`);
+  return row ? stepFromRow(row) : undefined;
+}
+
+/** Applies `patch` when every field of `guard` matches (compare-and-set); false when it did not. */
+export function updateStep(db: Db, runId: string, stepId: string, patch: StepPatch, guard: StepGuard, updatedAt: number): Promise<boolean> {
+  const sets = assignments(patch, STEP_COLUMNS);
+  const conditions: Query[] = [sql`run_id = ${runId}`, sql`step_id = ${stepId}`];
+  if (guard.status) conditions.push(sql`status IN ${inList(guard.status)}`);
+  if (guard.attempt !== undefined) conditions.push(sql`attempt = ${guard.attempt}`);
+  if (guard.leaseOwner !== undefined) conditions.push(sql`lease_owner = ${guard.leaseOwner}`);
+  return changed(
+    db,
+    sql`UPDATE steps SET ${sql.join([...sets, sql`updated_at = ${updatedAt}`])} WHERE ${sql.join(conditions, sql` AND `)}`,
+  );
+}
+
+/** Makes a waiting step due now (a child run finished, a signal arrived). */
+export async function wakeStep(db: Db, runId: string, stepId: string, now: number): Promise<void> {
+  await sql`UPDATE steps SET available_at = ${now}, updated_at = ${now}
+    WHERE run_id = ${runId} AND step_id = ${stepId} AND status = 'waiting'`.execute(db);
+}
+
+/**
+ * Makes the queued steps of the first `limit` runs waiting on concurrency key `key` due now
+ * (by priority, then age), leaving out run `exceptRunId` (the one making room).
+ */
+export async function wakeBlocked(db: Db, key: string, exceptRunId: string, limit: number, now: number): Promise<void> {
+  await sql`UPDATE steps SET available_at = ${now}, updated_at = ${now}
+    WHERE status = 'queued' AND available_at > ${now} AND run_id IN (
+      SELECT id FROM runs WHERE concurrency_key = ${key} AND status = 'queued' AND id <> ${exceptRunId}
+      ORDER BY priority DESC, created_at, id LIMIT ${limit})`.execute(db);
+}

@@ -1,0 +1,169 @@
+/**
+ * The shapes the Store takes and returns besides the stored records (`../types.ts`): what a
+ * listing asks for and the page it gets, which fields an update may change, and the rows of
+ * the queue, the usage ledger and the worker registry. `store.ts` re-exports all of them.
+ */
+import type { ErrorInfo } from '../lib/errors.js';
+import type {
+  AttemptKey,
+  AttemptRecord,
+  RunRecord,
+  RunStatus,
+  StepRecord,
+  StepStatus,
+  TaskKind,
+  TaskRecord,
+  TaskStatus,
+} from '../types.js';
+
+export type StoreKind = 'sqlite' | 'postgres';
+
+export interface SchemaState {
+  /** Highest migration applied to the database (0 for an empty one). */
+  current: number;
+  /** Highest migration this build knows. */
+  latest: number;
+}
+
+export interface MigrationReport extends SchemaState {
+  applied: number[];
+}
+
+export interface RunListQuery {
+  tenantId?: string;
+  status?: RunStatus[];
+  workflow?: string;
+  createdAfter?: number;
+  createdBefore?: number;
+  limit: number;
+  /** Opaque cursor from a previous page. */
+  cursor?: string;
+}
+
+export interface RunPage {
+  items: RunRecord[];
+  nextCursor: string | null;
+}
+
+export type RunPatch = Partial<
+  Pick<RunRecord, 'status' | 'output' | 'error' | 'startedAt' | 'finishedAt' | 'deadlineAt' | 'priority'>
+>;
+
+export type StepPatch = Partial<
+  Pick<
+    StepRecord,
+    | 'status'
+    | 'attempt'
+    | 'availableAt'
+    | 'leaseOwner'
+    | 'leaseExpiresAt'
+    | 'input'
+    | 'output'
+    | 'error'
+    | 'state'
+    | 'meta'
+    | 'startedAt'
+    | 'finishedAt'
+  >
+>;
+
+/** Conditions an update must meet to apply (compare-and-set); all given fields must match. */
+export interface StepGuard {
+  status?: readonly StepRecord['status'][];
+  attempt?: number;
+  leaseOwner?: string;
+}
+
+export type AttemptPatch = Partial<Pick<AttemptRecord, 'status' | 'output' | 'error' | 'finishedAt'>>;
+
+export type NewRun = Omit<RunRecord, 'eventSeq' | 'updatedAt'>;
+/** A step as created with its run; a re-run creates the steps it reuses already `succeeded`. */
+export type NewStep = Pick<StepRecord, 'runId' | 'stepId' | 'kind' | 'status'> &
+  Partial<Pick<StepRecord, 'output' | 'meta' | 'startedAt' | 'finishedAt'>>;
+
+export type TaskPatch = Partial<
+  Pick<TaskRecord, 'status' | 'role' | 'assignees' | 'dueAt' | 'escalations' | 'decision' | 'response' | 'comment' | 'decidedBy' | 'decidedAt'>
+>;
+
+/** One item of a `for_each` step as its map step sees it. */
+export interface ItemResult {
+  index: number;
+  status: StepStatus;
+  output: unknown;
+  error: ErrorInfo | null;
+}
+
+export interface TaskListQuery {
+  tenantId?: string;
+  status?: TaskStatus[];
+  role?: string;
+  workflow?: string;
+  runId?: string;
+  kind?: TaskKind;
+  limit: number;
+  cursor?: string;
+}
+
+export interface TaskPage {
+  items: TaskRecord[];
+  nextCursor: string | null;
+}
+
+/** Why a task's resume lock was not taken. */
+export type TaskLockResult = 'acquired' | 'locked' | 'decided' | 'missing';
+
+export interface DueStep {
+  runId: string;
+  stepId: string;
+  priority: number;
+}
+
+export interface ExpiredLease extends AttemptKey {
+  leaseOwner: string;
+}
+
+/** A run start made under an `Idempotency-Key`. */
+export interface IdempotencyRecord {
+  tenantId: string;
+  key: string;
+  /** Hash of the request (workflow, input, options) the key was first used with. */
+  requestHash: string;
+  runId: string;
+  createdAt: number;
+}
+
+export interface IdempotencyClaim {
+  key: string;
+  requestHash: string;
+}
+
+export interface UsageQuery {
+  tenantId?: string;
+  runId?: string;
+  workflow?: string;
+  /** UTC days, `YYYY-MM-DD`, inclusive. */
+  fromDay?: string;
+  toDay?: string;
+}
+
+export interface UsageRow {
+  tenantId: string;
+  workflow: string | null;
+  group: string;
+  model: string;
+  day: string;
+  calls: number;
+  inputTokens: number;
+  outputTokens: number;
+  costUsd: number;
+}
+
+export interface WorkerInfo {
+  id: string;
+  host: string;
+  pid: number;
+  roles: string[];
+  concurrency: number;
+  startedAt: number;
+  heartbeatAt: number;
+}
