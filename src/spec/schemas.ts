@@ -455,6 +455,12 @@ export type DurationValue = Static<typeof DurationSchema>;
 export type EnvVarSpec = Static<typeof EnvVarSchema>;
 export type RetrySpec = Static<typeof RetrySchema>;
 export type StepSpec = Static<typeof StepSchema>;
+/** Each step kind's block as written (`human:`, `wait:`, …), from the schema that validates it. */
+export type HttpStepConfig = Static<typeof HttpStep>;
+export type SleepStepConfig = Static<typeof SleepStep>;
+export type ToolStepConfig = Static<typeof ToolStep>;
+export type HumanStepConfig = Static<typeof HumanStep>;
+export type WaitStepConfig = Static<typeof WaitStep>;
 export type WorkflowSpec = Static<typeof WorkflowSchema>;
 export type AgentSpec = Static<typeof AgentSchema>;
 export type ToolSpec = Static<typeof ToolSchema>;
