@@ -4,7 +4,7 @@
  * settles here with the child's output or error.
  */
 import { AgentryError, toAgentryError } from '../lib/errors.js';
-import type { CompiledStep } from '../spec/model.js';
+import type { CompiledStepOf } from '../spec/model.js';
 import { assertMatches } from '../spec/output.js';
 import type { NewRun, RunTx } from '../store/store.js';
 import { TERMINAL_RUN_STATUSES, type StepRecord } from '../types.js';
@@ -15,8 +15,8 @@ import { finishRun } from './run-end.js';
 import { childRunState, type ChildRunState } from './step-state.js';
 import { failWaiting, parkWaiting, succeedWaiting } from './waiting.js';
 
-export async function startChildRun(tx: RunTx, ctx: TransitionContext, step: StepRecord, spec: CompiledStep, input: unknown): Promise<void> {
-  const name = String(spec.config);
+export async function startChildRun(tx: RunTx, ctx: TransitionContext, step: StepRecord, spec: CompiledStepOf<'workflow'>, input: unknown): Promise<void> {
+  const name = spec.config;
   const child = ctx.workflowNamed(name);
   if (!child) {
     await failWaiting(tx, ctx, step, new AgentryError('not_found', `workflow '${name}' (of step ${step.stepId}) is not loaded`));

@@ -11,13 +11,14 @@ import type { AttemptKey } from '../types.js';
 import { afterStepDone, syncRunStatus } from './advance.js';
 import { emit, isTerminalRun, specOf, type TransitionContext } from './context.js';
 import { failStep, heldBy } from './failure.js';
+import { withTaskKey } from './step-state.js';
 import { createTask } from './tasks.js';
 
 /** Records an attempt's result. Returns false when the lease was lost (the result is dropped). */
 export async function completeStep(tx: RunTx, ctx: TransitionContext, key: AttemptKey, workerId: string, result: StepResult): Promise<boolean> {
   if (isTerminalRun(tx)) return false;
   if (result.kind === 'suspend') {
-    const state = result.task ? { ...(result.state as object | null), task_key: result.task.key } : result.state;
+    const state = result.task ? withTaskKey(result.state, result.task.key) : result.state;
     const parked = await tx.updateStep(
       key.stepId,
       { status: 'waiting', availableAt: result.until, state, leaseOwner: null, leaseExpiresAt: null },

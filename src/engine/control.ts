@@ -10,14 +10,13 @@
  */
 import { AgentryError } from '../lib/errors.js';
 import { parseDuration } from '../spec/index.js';
-import type { CompiledStep } from '../spec/model.js';
-import type { HumanStepConfig, WaitStepConfig } from '../spec/schemas.js';
+import type { CompiledStep, CompiledStepOf, StepConfigs } from '../spec/model.js';
 import type { RunTx } from '../store/store.js';
 import type { StepRecord } from '../types.js';
 import { syncRunStatus } from './advance.js';
 import { resumeChildRun, startChildRun } from './child-runs.js';
 import { contextFor, emit, insertAttempt, type TransitionContext } from './context.js';
-import { renderStep } from './render-step.js';
+import { renderedConfig, renderStep } from './render-step.js';
 import { humanState, waitState, type HumanState, type WaitState } from './step-state.js';
 import { createTask } from './tasks.js';
 import { failWaiting, parkWaiting, succeedWaiting } from './waiting.js';
@@ -50,9 +49,9 @@ export async function startControl(tx: RunTx, ctx: TransitionContext, queued: St
     await failWaiting(tx, ctx, step, new AgentryError(rendered.error.code, rendered.error.message, { details: rendered.error.details }));
     return;
   }
-  if (spec.kind === 'human') await startHuman(tx, ctx, step, rendered.config as HumanStepConfig, rendered.input);
-  else if (spec.kind === 'wait') await startWait(tx, ctx, step, rendered.config as WaitStepConfig);
-  else await startChildRun(tx, ctx, step, spec, rendered.input);
+  if (spec.kind === 'human') await startHuman(tx, ctx, step, renderedConfig(spec, rendered.config), rendered.input);
+  else if (spec.kind === 'wait') await startWait(tx, ctx, step, renderedConfig(spec, rendered.config));
+  else if (spec.kind === 'workflow') await startChildRun(tx, ctx, step, spec, rendered.input);
   await syncRunStatus(tx, contextFor(ctx, tx.run));
 }
 
@@ -60,14 +59,14 @@ export async function startControl(tx: RunTx, ctx: TransitionContext, queued: St
 export async function resumeControl(tx: RunTx, ctx: TransitionContext, step: StepRecord, spec: CompiledStep): Promise<void> {
   if (spec.kind === 'human') await resumeHuman(tx, ctx, step, spec, humanState(step.state));
   else if (spec.kind === 'wait') await resumeWait(tx, ctx, step, spec, waitState(step.state));
-  else await resumeChildRun(tx, ctx, step);
+  else if (spec.kind === 'workflow') await resumeChildRun(tx, ctx, step);
   await syncRunStatus(tx, contextFor(ctx, tx.run));
 }
 
 // ---- human ----
 
 /** A human step's task; its rendered `input:` is what the task shows the reviewer (`context`). */
-async function startHuman(tx: RunTx, ctx: TransitionContext, step: StepRecord, config: HumanStepConfig, input: unknown): Promise<void> {
+async function startHuman(tx: RunTx, ctx: TransitionContext, step: StepRecord, config: StepConfigs['human'], input: unknown): Promise<void> {
   const dueAt = after(ctx.now, config.timeout);
   const task = await createTask(tx, ctx, step.stepId, {
     kind: 'human',
@@ -84,12 +83,12 @@ async function startHuman(tx: RunTx, ctx: TransitionContext, step: StepRecord, c
   await emit(tx, ctx, 'step.waiting', { attempt: step.attempt, task_id: task.id, ...until(dueAt) }, step.stepId);
 }
 
-async function resumeHuman(tx: RunTx, ctx: TransitionContext, step: StepRecord, spec: CompiledStep, state: HumanState | undefined): Promise<void> {
+async function resumeHuman(tx: RunTx, ctx: TransitionContext, step: StepRecord, spec: CompiledStepOf<'human'>, state: HumanState | undefined): Promise<void> {
   const task = state === undefined ? undefined : await tx.task(state.task_id);
   if (!task || task.status !== 'open') return parkWaiting(tx, step, null);
   if (task.dueAt === null || task.dueAt > ctx.now) return parkWaiting(tx, step, task.dueAt);
   const rendered = renderStep(tx, ctx, step, spec, await tx.steps());
-  const config = ('error' in rendered ? spec.config : rendered.config) as HumanStepConfig;
+  const config = 'error' in rendered ? spec.config : renderedConfig(spec, rendered.config);
   const policy = config.on_timeout ?? 'fail';
   if (policy === 'escalate' && task.escalations === 0 && config.escalate_to !== undefined) {
     const dueAt = after(ctx.now, config.escalation_timeout ?? config.timeout);
@@ -112,7 +111,7 @@ async function resumeHuman(tx: RunTx, ctx: TransitionContext, step: StepRecord, 
 
 // ---- wait for a signal ----
 
-async function startWait(tx: RunTx, ctx: TransitionContext, step: StepRecord, config: WaitStepConfig): Promise<void> {
+async function startWait(tx: RunTx, ctx: TransitionContext, step: StepRecord, config: StepConfigs['wait']): Promise<void> {
   const received = await tx.signal(config.signal);
   if (received) {
     await succeedWaiting(tx, ctx, step, received.payload);
@@ -123,8 +122,8 @@ async function startWait(tx: RunTx, ctx: TransitionContext, step: StepRecord, co
   await emit(tx, ctx, 'step.waiting', { attempt: step.attempt, signal: config.signal, ...until(dueAt) }, step.stepId);
 }
 
-async function resumeWait(tx: RunTx, ctx: TransitionContext, step: StepRecord, spec: CompiledStep, state: WaitState | undefined): Promise<void> {
-  const config = spec.config as WaitStepConfig;
+async function resumeWait(tx: RunTx, ctx: TransitionContext, step: StepRecord, spec: CompiledStepOf<'wait'>, state: WaitState | undefined): Promise<void> {
+  const config = spec.config;
   const received = await tx.signal(state?.signal ?? config.signal);
   if (received) {
     await succeedWaiting(tx, ctx, step, received.payload);
@@ -134,7 +133,7 @@ async function resumeWait(tx: RunTx, ctx: TransitionContext, step: StepRecord, s
   if (dueAt === null || dueAt > ctx.now) return parkWaiting(tx, step, dueAt);
   if (config.on_timeout === 'continue') {
     const rendered = renderStep(tx, ctx, step, spec, await tx.steps());
-    await succeedWaiting(tx, ctx, step, ('error' in rendered ? config : (rendered.config as WaitStepConfig)).default ?? null);
+    await succeedWaiting(tx, ctx, step, ('error' in rendered ? config : renderedConfig(spec, rendered.config)).default ?? null);
     return;
   }
   await failWaiting(tx, ctx, step, new AgentryError('signal_timeout', `signal '${config.signal}' did not arrive before ${new Date(dueAt).toISOString()}`));

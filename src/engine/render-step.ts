@@ -28,3 +28,13 @@ export function renderStep(tx: RunTx, ctx: TransitionContext, step: StepRecord, 
     return { error: toAgentryError(error, 'expression_error').toInfo() };
   }
 }
+
+/**
+ * A rendered config read as its step's block. Rendering keeps the block's shape, which the
+ * schema checked when the workflow was loaded: it only replaces each `{{ }}` string with its
+ * value (which a whole-string template may give as another JSON type, as it always could).
+ * The one place a rendered config takes its block's type.
+ */
+export function renderedConfig<S extends CompiledStep>(_spec: S, config: unknown): S['config'] {
+  return config;
+}

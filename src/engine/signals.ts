@@ -2,7 +2,6 @@
 import { AgentryError } from '../lib/errors.js';
 import { specHash } from '../spec/index.js';
 import type { CompiledStep } from '../spec/model.js';
-import type { WaitStepConfig } from '../spec/schemas.js';
 import type { RunTx } from '../store/store.js';
 import { TERMINAL_RUN_STATUSES, type SignalRecord } from '../types.js';
 import { emit, type TransitionContext } from './context.js';
@@ -12,7 +11,7 @@ import { succeedWaiting } from './waiting.js';
 /** Signal names the workflow's `wait` steps listen for. */
 export function signalNames(steps: Iterable<CompiledStep>): Set<string> {
   const names = new Set<string>();
-  for (const step of steps) if (step.kind === 'wait') names.add((step.config as WaitStepConfig).signal);
+  for (const step of steps) if (step.kind === 'wait') names.add(step.config.signal);
   return names;
 }
 

@@ -94,6 +94,11 @@ function stepMeta(value: unknown): StepMeta | null {
   };
 }
 
+/** An executor's state as it parks for a tool approval: its own fields, and the task's key. */
+export function withTaskKey(state: unknown, taskKey: string): ApprovalState {
+  return { ...fields(state), task_key: taskKey };
+}
+
 /** The state with `decision` recorded under the key the waiting executor looks it up by (`task_key`, else the task's id). */
 export function withDecision(state: unknown, taskId: string, decision: TaskDecisionRecord): ApprovalState {
   const f = fields(state);

@@ -4,7 +4,6 @@
  */
 import { AgentryError } from '../lib/errors.js';
 import type { TaskDecisionRecord } from '../runtime/types.js';
-import type { HumanStepConfig } from '../spec/schemas.js';
 import { assertMatches } from '../spec/output.js';
 import type { RunTx } from '../store/store.js';
 import type { TaskRecord } from '../types.js';
@@ -98,7 +97,7 @@ export async function decideTask(
   switch (task.kind) {
     case 'human': {
       const spec = specOf(ctx, step);
-      const onReject = spec?.kind === 'human' ? (spec.config as HumanStepConfig).on_reject : undefined;
+      const onReject = spec?.kind === 'human' ? spec.config.on_reject : undefined;
       if (input.decision === 'reject' && onReject !== 'continue') {
         const reason = input.comment ? `: ${input.comment}` : '';
         await failWaiting(tx, ctx, step, new AgentryError('task_rejected', `${actor.name} rejected task ${taskId}${reason}`, { details: { task_id: taskId } }));

@@ -7,7 +7,6 @@
  */
 import { Type, type Static, type TSchema } from 'typebox';
 import { DURATION_PATTERN } from '../lib/duration.js';
-import type { JsonSchema } from './model.js';
 
 export const NAME_PATTERN = '^[a-z][a-z0-9_-]*$';
 export const STEP_ID_PATTERN = '^[a-z_][a-z0-9_]*$';
@@ -24,6 +23,9 @@ const Description = opt(Type.String());
 const Version = opt(Type.Literal('v1', { errorMessage: "must be 'v1' (the only supported version)" }));
 const StringMap = Type.Record(Type.String(), Type.String(), closed);
 const Any = Type.Unknown();
+/** A JSON Schema (draft-07) as a spec holds it. */
+export type JsonSchema = Record<string, unknown>;
+
 const JsonSchemaObject = Type.Unsafe<JsonSchema>({ type: 'object', description: 'A JSON Schema (draft-07).' });
 
 function duration(description = 'A duration such as 500ms, 2s, 1h30m or 1d, or a whole number of milliseconds.') {
