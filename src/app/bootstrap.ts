@@ -47,8 +47,6 @@ export interface OpenOptions {
   /** Environment the workflows' `{{ env.* }}` templates read (default `process.env`). */
   env?: NodeJS.ProcessEnv;
   workerId?: string;
-  /** Wraps the store the engine uses (the server watches committed events through it). */
-  wrapStore?: (store: Store) => Store;
   /** Wait while the database is unreachable (worker and scheduler processes started before it). */
   waitForDatabase?: AbortSignal;
 }
@@ -129,16 +127,15 @@ export async function openStore(config: Config, options: OpenStoreOptions = {}):
 export async function openAgentry(config: Config, options: OpenOptions): Promise<Agentry> {
   const env = options.env ?? process.env;
   const project = options.withoutProject ? undefined : (options.project ?? (await loadProjectOrThrow(config, env)));
-  const raw = await openStore(config, { logger: options.logger, ...(options.waitForDatabase ? { waitForDatabase: options.waitForDatabase } : {}) });
-  const store = options.wrapStore ? options.wrapStore(raw) : raw;
+  const store = await openStore(config, { logger: options.logger, ...(options.waitForDatabase ? { waitForDatabase: options.waitForDatabase } : {}) });
   const workflows: ReadonlyMap<string, CompiledWorkflow> = project?.workflows ?? new Map<string, CompiledWorkflow>();
   let gateway: Gateway | undefined;
   let tools: ToolHub | undefined;
   try {
-    if (project?.gateway && !config.gateway) gateway = new Gateway({ spec: project.gateway, env, logger: options.logger, ledger: storeLedger(raw) });
+    if (project?.gateway && !config.gateway) gateway = new Gateway({ spec: project.gateway, env, logger: options.logger, ledger: storeLedger(store) });
     if (project && project.tools.size > 0) tools = createToolHub({ specs: project.tools, env, projectDir: project.dir, logger: options.logger });
   } catch (error) {
-    await raw.close();
+    await store.close();
     throw error;
   }
   const chat: ChatClient | undefined = config.gateway
@@ -168,7 +165,7 @@ export async function openAgentry(config: Config, options: OpenOptions): Promise
           await engine.stop();
         } finally {
           await tools?.close();
-          await raw.close();
+          await store.close();
         }
       })();
       return closing;

@@ -28,6 +28,7 @@ import {
 } from '../types.js';
 import type { Actor, TaskDecisionInput, TaskDecisionResult } from './tasks-api.js';
 import { assertWorkflowStep, attemptHistory, planReuse, type StepAttempt } from './reruns.js';
+import type { CommittedEvent } from './context.js';
 import { RunTransitions, type StartRunOptions, type StartedRun } from './run-transitions.js';
 import { Scheduler } from './scheduler.js';
 import { Worker } from './worker.js';
@@ -68,6 +69,11 @@ export interface EngineOptions {
 export const ENGINE_ROLES = ['worker', 'scheduler'] as const;
 export type EngineRole = (typeof ENGINE_ROLES)[number];
 
+export type { CommittedEvent } from './context.js';
+
+/** Called with the events of each committed transaction of this engine, in order, each once. */
+export type CommittedListener = (events: readonly CommittedEvent[]) => void;
+
 export interface WaitOptions {
   timeoutMs?: number;
   /** Called with each new event, in order. */
@@ -91,6 +97,7 @@ export class Engine {
   private readonly startedAt: number;
   private readonly beatOutage: OutageLog;
   private readonly wakeOutage: OutageLog;
+  private readonly committedListeners = new Set<CommittedListener>();
 
   constructor(private readonly o: EngineOptions) {
     this.settings = { ...DEFAULT_ENGINE_SETTINGS, ...o.settings };
@@ -113,7 +120,30 @@ export class Engine {
       onAbortStep: (runId, stepId) =>
         this.worker?.abortStep(runId, stepId, new AgentryError('cancelled', `step ${stepId} was cancelled`)),
       workflows: o.workflows,
+      onCommitted: (events) => this.publishCommitted(events),
     });
+  }
+
+  /**
+   * Calls `listener` after each transaction of this engine commits, with the events it
+   * appended (to every run it changed), in order; never for a transaction that rolled back
+   * or was retried. Events written by other processes are not reported (poll the store).
+   * Returns the unsubscribe function.
+   */
+  onCommitted(listener: CommittedListener): () => void {
+    this.committedListeners.add(listener);
+    return () => this.committedListeners.delete(listener);
+  }
+
+  private publishCommitted(events: readonly CommittedEvent[]): void {
+    for (const listener of this.committedListeners) {
+      try {
+        listener(events);
+      } catch (error) {
+        // The transaction committed: a listener's failure must not fail its caller.
+        this.o.logger.warn({ err: error }, 'a committed-event listener failed');
+      }
+    }
   }
 
   get store(): Store {

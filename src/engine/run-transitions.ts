@@ -16,22 +16,16 @@ import {
 import { newId } from '../lib/ids.js';
 import { isItemStepId, TERMINAL_RUN_STATUSES, type AttemptKey, type RunRecord, type RunStatus, type SignalRecord, type StepRecord } from '../types.js';
 import type { Actor, TaskDecisionInput, TaskDecisionResult } from './tasks-api.js';
-import {
-  advance,
-  completeStep,
-  controlOps,
-  expireLease,
-  failStep,
-  finishRun,
-  newEffects,
-  startStep,
-  type TransitionContext,
-  type TransitionEffects,
-} from './transitions.js';
-import { deliverSignal } from './control.js';
+import { advance } from './advance.js';
+import { completeStep } from './completion.js';
+import { emit, newEffects, type CommittedEvent, type TransitionContext, type TransitionEffects } from './context.js';
+import { expireLease, failStep } from './failure.js';
 import { newRunRecord, newSteps } from './new-run.js';
+import { finishRun } from './run-end.js';
+import { deliverSignal } from './signals.js';
+import { startStep } from './start-step.js';
+import { checkDecision, decideTask, mayDecide, TASK_LOCK_TTL_MS } from './task-decisions.js';
 import { assertMatches } from '../spec/output.js';
-import { checkDecision, decideTask, mayDecide, TASK_LOCK_TTL_MS } from './tasks.js';
 
 export interface RunTransitionsOptions {
   store: Store;
@@ -46,6 +40,8 @@ export interface RunTransitionsOptions {
   onAbortStep: (runId: string, stepId: string) => void;
   /** The project's workflows (what `workflow:` steps start). */
   workflows: ReadonlyMap<string, CompiledWorkflow>;
+  /** A transaction committed: the events it appended (to every run it changed), in order, each once. */
+  onCommitted?: (events: CommittedEvent[]) => void;
 }
 
 export interface StartRunOptions {
@@ -114,22 +110,24 @@ export class RunTransitions {
     const run = newRunRecord(wf, input, now, { tenantId, priority, retryOf: options.retryOf ?? null });
     this.compiled.set(wf.hash, wf);
     const steps = newSteps(wf, run.id, options.reuse);
-    const effects = newEffects();
+    let effects = newEffects();
     try {
       const created = await this.o.store.createRun(
         run,
         steps,
         async (tx) => {
-          await tx.appendEvent('run.created', {
+          const ctx = this.context(wf, now); // a retried transaction starts over with empty effects
+          effects = ctx.effects;
+          await emit(tx, ctx, 'run.created', {
             workflow: wf.name,
             spec_hash: wf.hash,
             priority,
             ...(options.retryOf ? { retry_of: options.retryOf } : {}),
           });
           for (const step of steps) {
-            if (step.status !== 'pending') await tx.appendEvent('step.reused', { from_run: options.retryOf, status: step.status }, step.stepId);
+            if (step.status !== 'pending') await emit(tx, ctx, 'step.reused', { from_run: options.retryOf, status: step.status }, step.stepId);
           }
-          await advance(tx, this.context(wf, now), effects);
+          await advance(tx, ctx);
           return tx.run;
         },
         key === undefined ? undefined : { key, requestHash },
@@ -162,8 +160,8 @@ export class RunTransitions {
   startStep(runId: string, stepId: string, workerId: string, leaseExpiresAt: number): Promise<Claim | 'handled' | undefined> {
     return this.transact(
       runId,
-      async (tx, ctx, effects) => {
-        const started = await startStep(tx, ctx, stepId, workerId, leaseExpiresAt, effects);
+      async (tx, ctx) => {
+        const started = await startStep(tx, ctx, stepId, workerId, leaseExpiresAt);
         if (started === undefined || started === 'handled') return started;
         const { spec, ...claim } = started;
         const budget = ctx.wf.spec.budget as { max_tokens?: number; max_cost_usd?: number } | undefined;
@@ -186,26 +184,26 @@ export class RunTransitions {
   }
 
   completeStep(key: AttemptKey, workerId: string, result: StepResult): Promise<boolean | undefined> {
-    return this.transact(key.runId, (tx, ctx, effects) => completeStep(tx, ctx, key, workerId, result, effects));
+    return this.transact(key.runId, (tx, ctx) => completeStep(tx, ctx, key, workerId, result));
   }
 
   failStep(key: AttemptKey, workerId: string, error: AgentryError): Promise<boolean | undefined> {
-    return this.transact(key.runId, (tx, ctx, effects) => failStep(tx, ctx, key, workerId, error, effects));
+    return this.transact(key.runId, (tx, ctx) => failStep(tx, ctx, key, workerId, error));
   }
 
   expireLease(key: AttemptKey, force = false): Promise<boolean | undefined> {
-    return this.transact(key.runId, (tx, ctx, effects) => expireLease(tx, ctx, key, effects, force));
+    return this.transact(key.runId, (tx, ctx) => expireLease(tx, ctx, key, force));
   }
 
   /** Cancels a run that has not finished; a finished one is a `conflict`. */
   async cancel(runId: string, reason = 'cancelled by request'): Promise<RunRecord> {
-    const run = await this.transact(runId, async (tx, ctx, effects) => {
+    const run = await this.transact(runId, async (tx, ctx) => {
       if (TERMINAL_RUN_STATUSES.has(tx.run.status)) {
         throw new AgentryError('conflict', `run ${runId} already ended ${tx.run.status}; it cannot be cancelled`, {
           details: { status: tx.run.status },
         });
       }
-      await finishRun(tx, ctx, 'cancelled', { code: 'cancelled', message: reason }, effects);
+      await finishRun(tx, ctx, 'cancelled', { code: 'cancelled', message: reason });
       return tx.run;
     });
     if (!run) throw new AgentryError('not_found', `run ${runId} not found`);
@@ -214,13 +212,13 @@ export class RunTransitions {
 
   /** Ends a run past its deadline `timed_out` (no-op when it already ended). */
   timeout(runId: string): Promise<boolean | undefined> {
-    return this.transact(runId, async (tx, ctx, effects) => {
+    return this.transact(runId, async (tx, ctx) => {
       if (TERMINAL_RUN_STATUSES.has(tx.run.status) || (tx.run.deadlineAt ?? Infinity) > ctx.now) return false;
       const error: ErrorInfo = {
         code: 'run_timed_out',
         message: `run passed its deadline (${new Date(tx.run.deadlineAt!).toISOString()})`,
       };
-      await finishRun(tx, ctx, 'timed_out', error, effects);
+      await finishRun(tx, ctx, 'timed_out', error);
       return true;
     });
   }
@@ -261,8 +259,8 @@ export class RunTransitions {
       });
     }
     try {
-      const decided = await this.transact(task.runId, async (tx, ctx, effects) => {
-        const result = await decideTask(tx, ctx, taskId, input, actor, controlOps(ctx, effects));
+      const decided = await this.transact(task.runId, async (tx, ctx) => {
+        const result = await decideTask(tx, ctx, taskId, input, actor);
         if (keyed) await tx.recordIdempotencyKey(keyed.key, keyed.requestHash);
         return result;
       });
@@ -275,7 +273,7 @@ export class RunTransitions {
 
   /** See `Engine.sendSignal`. */
   async sendSignal(runId: string, name: string, payload: unknown): Promise<{ signal: SignalRecord; duplicate: boolean }> {
-    const sent = await this.transact(runId, (tx, ctx, effects) => deliverSignal(tx, ctx, name, payload, controlOps(ctx, effects)));
+    const sent = await this.transact(runId, (tx, ctx) => deliverSignal(tx, ctx, name, payload));
     if (!sent) throw new AgentryError('not_found', `run ${runId} not found`);
     return sent;
   }
@@ -287,20 +285,22 @@ export class RunTransitions {
       now,
       workflowNamed: (name) => this.o.workflows.get(name),
       workflowOf: (run) => this.workflowOf(run),
+      effects: newEffects(),
     };
   }
 
   private async transact<T>(
     runId: string,
-    fn: (tx: RunTx, ctx: TransitionContext, effects: TransitionEffects) => Promise<T>,
+    fn: (tx: RunTx, ctx: TransitionContext) => Promise<T>,
     options?: WithRunOptions,
   ): Promise<T | undefined> {
     let effects = newEffects();
     const result = await this.o.store.withRun(
       runId,
       (tx) => {
-        effects = newEffects(); // a retried transaction starts over
-        return fn(tx, this.context(this.workflowOf(tx.run), this.o.now()), effects);
+        const ctx = this.context(this.workflowOf(tx.run), this.o.now()); // a retried transaction starts over with empty effects
+        effects = ctx.effects;
+        return fn(tx, ctx);
       },
       options,
     );
@@ -308,7 +308,9 @@ export class RunTransitions {
     return result;
   }
 
+  /** Acts on what the committed transaction attempt collected (never on a rolled-back one's). */
   private apply(effects: TransitionEffects): void {
+    if (effects.events.length > 0) this.o.onCommitted?.(effects.events);
     if (effects.wake) this.o.onWake();
     for (const [runId, status] of effects.finished) this.o.onFinished(runId, status);
     for (const { runId, stepId } of effects.aborted) this.o.onAbortStep(runId, stepId);

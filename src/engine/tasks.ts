@@ -1,21 +1,13 @@
 /**
- * Human tasks: created by a `human` step, an agent's tool call that needs approval, or an
- * output held for review; decided by a person through the API or CLI. Each decision is one
- * transaction on the task's run that also settles the step waiting on it.
+ * Human tasks as records: created by a `human` step, an agent's tool call that needs
+ * approval, or an output held for review; cancelled when their run ends. Deciding one is
+ * task-decisions.ts.
  */
-import { AgentryError } from '../lib/errors.js';
 import { newId } from '../lib/ids.js';
-import type { TaskRequest, TaskDecisionRecord } from '../runtime/types.js';
+import type { TaskRequest } from '../runtime/types.js';
 import type { RunTx } from '../store/store.js';
-import type { StepMeta, TaskRecord } from '../types.js';
-import type { ControlOps } from './control.js';
-import { assertMatches } from '../spec/output.js';
-import type { Actor, TaskDecisionInput } from './tasks-api.js';
-import { TASK_SUPERVISOR_ROLES } from './tasks-api.js';
-import type { TransitionContext } from './transitions.js';
-
-/** How long a decision holds a task's resume lock at most (a crashed decider's lock lapses). */
-export const TASK_LOCK_TTL_MS = 30_000;
+import type { TaskRecord } from '../types.js';
+import { emit, type TransitionContext } from './context.js';
 
 export interface NewTask extends Omit<TaskRequest, 'kind'> {
   kind: TaskRecord['kind'];
@@ -50,7 +42,9 @@ export async function createTask(tx: RunTx, ctx: TransitionContext, stepId: stri
     updatedAt: ctx.now,
   };
   await tx.insertTask(task);
-  await tx.appendEvent(
+  await emit(
+    tx,
+    ctx,
     'task.created',
     { task_id: task.id, kind: task.kind, title: task.title, role: task.role, ...(task.dueAt ? { due_at: new Date(task.dueAt).toISOString() } : {}) },
     stepId,
@@ -59,124 +53,10 @@ export async function createTask(tx: RunTx, ctx: TransitionContext, stepId: stri
 }
 
 /** The run ended: its open tasks can no longer be decided. */
-export async function cancelOpenTasks(tx: RunTx, reason: string): Promise<void> {
+export async function cancelOpenTasks(tx: RunTx, ctx: TransitionContext, reason: string): Promise<void> {
   for (const task of await tx.openTasks()) {
     if (await tx.updateTask(task.id, { status: 'cancelled' }, ['open'])) {
-      await tx.appendEvent('task.cancelled', { task_id: task.id, reason }, task.stepId);
+      await emit(tx, ctx, 'task.cancelled', { task_id: task.id, reason }, task.stepId);
     }
   }
-}
-
-/** Supervisors decide any task; otherwise an assignee, or a holder of the task's role. */
-export function mayDecide(task: TaskRecord, actor: Actor): boolean {
-  if (actor.roles.some((role) => TASK_SUPERVISOR_ROLES.includes(role))) return true;
-  if (task.assignees?.includes(actor.name)) return true;
-  if (task.role !== null) return actor.roles.includes(task.role);
-  return task.assignees === null;
-}
-
-const DECISIONS_BY_KIND: Record<TaskRecord['kind'], readonly TaskDecisionInput['decision'][]> = {
-  human: ['approve', 'reject', 'submit'],
-  tool_approval: ['approve', 'reject'],
-  review: ['approve', 'reject', 'submit'],
-};
-
-/** Checks a decision against the task before anything changes (`invalid_request`). */
-export function checkDecision(task: TaskRecord, input: TaskDecisionInput): void {
-  if (!DECISIONS_BY_KIND[task.kind].includes(input.decision)) {
-    throw new AgentryError('invalid_request', `a ${task.kind} task takes ${DECISIONS_BY_KIND[task.kind].join(', ')}, not ${input.decision}`);
-  }
-  if (task.kind === 'review' && input.decision === 'submit') {
-    const data = input.data as { output?: unknown } | undefined;
-    if (data === null || typeof data !== 'object' || !('output' in data)) {
-      throw new AgentryError('invalid_request', 'submit on a review task needs data: { output: <the corrected output> }');
-    }
-  }
-  if (task.kind === 'human' && task.formSchema !== null && input.decision !== 'reject') {
-    if (input.decision === 'submit' && input.data === undefined) {
-      throw new AgentryError('invalid_request', 'this task has a form: submit needs data matching its schema', {
-        details: { form_schema: task.formSchema },
-      });
-    }
-    if (input.data !== undefined) assertMatches(task.formSchema, input.data, 'invalid_request', 'form data');
-  }
-}
-
-/**
- * Applies a decision to an open task of this run and settles the step waiting on it:
- * a human step succeeds with `{decision, data, comment, by}` (a reject fails it unless
- * `on_reject: continue`); a tool approval hands the decision back to the agent, which runs
- * again; a review keeps, replaces or rejects the held output.
- */
-export async function decideTask(
-  tx: RunTx,
-  ctx: TransitionContext,
-  taskId: string,
-  input: TaskDecisionInput,
-  actor: Actor,
-  ops: ControlOps,
-): Promise<TaskRecord> {
-  const task = await tx.task(taskId);
-  if (!task) throw new AgentryError('not_found', `task ${taskId} not found`);
-  if (task.status !== 'open') {
-    throw new AgentryError('conflict', `task ${taskId} is ${task.status}; it cannot be decided again`, { details: { status: task.status } });
-  }
-  const step = await tx.step(task.stepId);
-  if (!step || step.status !== 'waiting') {
-    throw new AgentryError('conflict', `step ${task.stepId} of task ${taskId} is not waiting for it`, { details: { step_status: step?.status } });
-  }
-  const record: TaskDecisionRecord = {
-    decision: input.decision,
-    ...(input.data !== undefined ? { data: input.data } : {}),
-    ...(input.comment !== undefined ? { comment: input.comment } : {}),
-    by: actor.name,
-  };
-  if (task.kind === 'review' && input.decision === 'submit') {
-    const spec = ctx.wf.steps.get(step.parentStep ?? step.stepId);
-    const output = (input.data as { output: unknown }).output;
-    if (spec?.outputSchema) assertMatches(spec.outputSchema, output, 'invalid_request', 'submitted output');
-  }
-  const patch = {
-    status: 'completed' as const,
-    decision: input.decision,
-    response: input.data ?? null,
-    comment: input.comment ?? null,
-    decidedBy: actor.name,
-    decidedAt: ctx.now,
-  };
-  if (!(await tx.updateTask(taskId, patch, ['open']))) throw new AgentryError('conflict', `task ${taskId} was decided meanwhile`);
-  await tx.appendEvent('task.completed', { task_id: taskId, decision: input.decision, by: actor.name }, task.stepId);
-
-  switch (task.kind) {
-    case 'human': {
-      const spec = ctx.wf.steps.get(step.parentStep ?? step.stepId);
-      const onReject = (spec?.config as { on_reject?: 'fail' | 'continue' } | undefined)?.on_reject;
-      if (input.decision === 'reject' && onReject !== 'continue') {
-        const reason = input.comment ? `: ${input.comment}` : '';
-        await ops.fail(tx, step, new AgentryError('task_rejected', `${actor.name} rejected task ${taskId}${reason}`, { details: { task_id: taskId } }));
-      } else {
-        await ops.succeed(tx, step, { decision: input.decision, data: input.data ?? null, comment: input.comment ?? null, by: actor.name });
-      }
-      break;
-    }
-    case 'tool_approval': {
-      // The agent runs again: it replays its journal and finds the decision under the task's key.
-      const state = (step.state ?? {}) as { decisions?: Record<string, TaskDecisionRecord>; task_key?: string };
-      const key = state.task_key ?? taskId;
-      await ops.park(tx, step, ctx.now, { ...state, decisions: { ...state.decisions, [key]: record } });
-      ops.effects.wake = true;
-      break;
-    }
-    case 'review': {
-      const held = (step.state as { review?: { output: unknown; meta: StepMeta | null } } | null)?.review;
-      if (input.decision === 'reject') {
-        await ops.fail(tx, step, new AgentryError('output_rejected', `${actor.name} rejected the output of step ${step.stepId}`, { details: { task_id: taskId } }));
-      } else {
-        const output = input.decision === 'submit' ? (input.data as { output: unknown }).output : held?.output;
-        await ops.succeed(tx, step, output, held?.meta ?? null);
-      }
-      break;
-    }
-  }
-  return (await tx.task(taskId))!;
 }

@@ -1,16 +1,13 @@
 /**
- * Events committed by this process, as they happen. `wrap(store)` returns the same store
- * whose run transactions also report the events they appended once they commit; the server
- * uses it to wake event streams at once (instead of at the next poll) and to count runs and
- * steps for `/metrics`. Events written by other processes are still found by polling.
+ * Events committed by this process, as they happen, fanned out to the server's listeners:
+ * event streams wake at once (instead of at the next poll) and `/metrics` counts runs and
+ * steps. Fed by the engine's committed-transition hook (`feed.attach(engine)`), which
+ * reports each committed transaction's events once, never a rolled-back attempt's. Events
+ * written by other processes are still found by polling.
  */
-import type { RunTx, Store } from '../store/store.js';
-import type { EventRecord, RunRecord } from '../types.js';
+import type { CommittedEvent, Engine } from '../engine/engine.js';
 
-export interface CommittedEvent {
-  event: EventRecord;
-  run: RunRecord;
-}
+export type { CommittedEvent } from '../engine/engine.js';
 
 const MAX_TRACKED_RUNS = 10_000;
 
@@ -21,6 +18,11 @@ export class EventFeed {
   private readonly waiters = new Map<string, Set<() => void>>();
   /** Highest event seq published per run (bounded: the oldest runs are forgotten first). */
   private readonly latest = new Map<string, number>();
+
+  /** Publishes the events of every transaction `engine` commits; returns the function that stops it. */
+  attach(engine: Pick<Engine, 'onCommitted'>): () => void {
+    return engine.onCommitted((events) => this.publish(events));
+  }
 
   subscribe(listener: FeedListener): () => void {
     this.listeners.add(listener);
@@ -67,55 +69,5 @@ export class EventFeed {
     for (const runId of new Set(events.map((e) => e.event.runId))) {
       for (const wake of [...(this.waiters.get(runId) ?? [])]) wake();
     }
-  }
-
-  /** The store, reporting the events of each committed run transaction to this feed. */
-  wrap(store: Store): Store {
-    const record = (tx: RunTx, sink: CommittedEvent[]): RunTx =>
-      new Proxy(tx, {
-        get(target, prop, receiver) {
-          if (prop === 'appendEvent') {
-            return async (...args: Parameters<RunTx['appendEvent']>) => {
-              const event = await target.appendEvent(...args);
-              sink.push({ event, run: target.run });
-              return event;
-            };
-          }
-          if (prop === 'createRun' || prop === 'lockRun') {
-            // Another run changed in the same transaction (a child started or cancelled): its events count too.
-            const open = (target[prop] as (...a: unknown[]) => Promise<RunTx | undefined>).bind(target);
-            return async (...args: unknown[]) => {
-              const other = await open(...args);
-              return other && record(other, sink);
-            };
-          }
-          const value: unknown = Reflect.get(target, prop, receiver);
-          return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
-        },
-      });
-    return new Proxy(store, {
-      get: (target, prop, receiver) => {
-        if (prop === 'createRun') {
-          const createRun: Store['createRun'] = async (run, steps, fn, idempotency) => {
-            const sink: CommittedEvent[] = [];
-            const result = await target.createRun(run, steps, (tx) => fn(record(tx, sink)), idempotency);
-            this.publish(sink);
-            return result;
-          };
-          return createRun;
-        }
-        if (prop === 'withRun') {
-          const withRun: Store['withRun'] = async (runId, fn, options) => {
-            const sink: CommittedEvent[] = [];
-            const result = await target.withRun(runId, (tx) => fn(record(tx, sink)), options);
-            this.publish(sink);
-            return result;
-          };
-          return withRun;
-        }
-        const value: unknown = Reflect.get(target, prop, receiver);
-        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
-      },
-    });
   }
 }

@@ -8,7 +8,7 @@ import { didYouMean, formatPath, hasErrors, SpecError, type Diagnostic, type Pat
 import { parseDuration } from '../lib/duration.js';
 import { checkExpression, expressionReferences, SCOPE_VARIABLES } from './expression.js';
 import { orderSteps } from './graph.js';
-import { STEP_KINDS, type CompiledStep, type CompiledWorkflow, type RetryPolicy, type StepKind } from './model.js';
+import { STEP_KINDS, type CompiledStep, type CompiledWorkflow, type KindConfig, type RetryPolicy, type StepKind } from './model.js';
 import type { RetrySpec, StepSpec, WorkflowSpec } from './schemas.js';
 import { templateReferences } from './template.js';
 import { checkJsonSchema, checkValue, validateSpec } from './validate.js';
@@ -189,8 +189,7 @@ function compileStep(ctx: Ctx, id: string, step: StepSpec): CompiledStep {
   const retry = { ...RETRY_DEFAULTS, ...retryOf(ctx, wf.defaults?.retry, ['defaults', 'retry']), ...retryOf(ctx, step.retry, [...base, 'retry']) };
   return {
     id,
-    kind,
-    config: record[kind],
+    ...kindConfig(step),
     input: step.input,
     needs: [...(ctx.deps.get(id)?.keys() ?? [])].sort(),
     when: step.when,
@@ -204,6 +203,19 @@ function compileStep(ctx: Ctx, id: string, step: StepSpec): CompiledStep {
       maxFailures: step.for_each.max_failures ?? 0,
     },
   };
+}
+
+/** The step's first kind (in `STEP_KINDS` order) with its block; `transform` of nothing when it has none (a reported problem). */
+function kindConfig(step: StepSpec): KindConfig {
+  if (step.transform !== undefined) return { kind: 'transform', config: step.transform };
+  if (step.http !== undefined) return { kind: 'http', config: step.http };
+  if (step.sleep !== undefined) return { kind: 'sleep', config: step.sleep };
+  if (step.agent !== undefined) return { kind: 'agent', config: step.agent };
+  if (step.tool !== undefined) return { kind: 'tool', config: step.tool };
+  if (step.human !== undefined) return { kind: 'human', config: step.human };
+  if (step.wait !== undefined) return { kind: 'wait', config: step.wait };
+  if (step.workflow !== undefined) return { kind: 'workflow', config: step.workflow };
+  return { kind: 'transform', config: undefined };
 }
 
 function addNeed(ctx: Ctx, id: string, dep: string, path: PathSegment[]): void {

@@ -188,7 +188,7 @@ function workflowReferences(
     const at: PathSegment[] = ['steps', step.id, step.kind];
     if (step.kind === 'agent') check(known.agents, step.config, at, 'agent');
     if (step.kind === 'workflow') check(known.workflows, step.config, at, 'workflow');
-    if (step.kind === 'tool') check(known.tools, (step.config as { server?: unknown }).server, [...at, 'server'], 'tool server');
+    if (step.kind === 'tool') check(known.tools, step.config.server, [...at, 'server'], 'tool server');
   }
   return problems;
 }

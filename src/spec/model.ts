@@ -3,6 +3,10 @@
  * (YAML → schema check → compile) produces it; the engine never reads YAML.
  */
 
+import type { JsonSchema, StepSpec } from './schemas.js';
+
+export type { JsonSchema } from './schemas.js';
+
 export const STEP_KINDS = ['transform', 'http', 'sleep', 'agent', 'tool', 'human', 'wait', 'workflow'] as const;
 /**
  * Kinds the engine carries out itself, inside its transactions, instead of handing them to an
@@ -10,8 +14,6 @@ export const STEP_KINDS = ['transform', 'http', 'sleep', 'agent', 'tool', 'human
  */
 export const CONTROL_KINDS: ReadonlySet<StepKind> = new Set<StepKind>(['human', 'wait', 'workflow']);
 export type StepKind = (typeof STEP_KINDS)[number];
-
-export type JsonSchema = Record<string, unknown>;
 
 export interface RetryPolicy {
   /** Total attempts including the first (1 = no retry). */
@@ -23,15 +25,17 @@ export interface RetryPolicy {
   jitter: boolean;
 }
 
-export interface CompiledStep {
+/**
+ * Each kind's block as written (the value under `http:`, `human:`, …), typed by the schema
+ * that validated it (schemas.ts): `agent` and `workflow` name what they run; `transform` is
+ * any value.
+ */
+export type StepConfigs = { [K in StepKind]-?: Exclude<StepSpec[K], undefined> };
+
+/** What every compiled step has, whatever its kind. */
+export interface CompiledStepBase {
   id: string;
-  kind: StepKind;
-  /**
-   * The kind's block as written (e.g. the value under `http:`), with `{{ }}` templates
-   * still in it; the engine renders it just before the step runs.
-   */
-  config: unknown;
-  /** Step-level `input:` (agent and workflow steps), templates unrendered. */
+  /** Step-level `input:` (agent, workflow and human steps), templates unrendered. */
   input: unknown;
   /** Explicit `needs:` plus steps referenced from templates and `when:`, sorted. */
   needs: string[];
@@ -43,6 +47,22 @@ export interface CompiledStep {
   /** `for_each:`: the step runs once per item of the list `from` gives. */
   forEach: ForEachPolicy | undefined;
 }
+
+/** A step's kind with its config, typed together. */
+export type KindConfig<K extends StepKind = StepKind> = {
+  [P in K]: {
+    kind: P;
+    /**
+     * The kind's block as written, with `{{ }}` templates still in it; the engine renders
+     * it just before the step runs.
+     */
+    config: StepConfigs[P];
+  };
+}[K];
+
+/** A compiled step of kind `K`; `CompiledStep` is the union over kinds, narrowed by `kind`. */
+export type CompiledStepOf<K extends StepKind> = CompiledStepBase & KindConfig<K>;
+export type CompiledStep = { [K in StepKind]: CompiledStepOf<K> }[StepKind];
 
 export interface ForEachPolicy {
   /** CEL expression giving the list. */

@@ -7,7 +7,6 @@
  */
 import { Type, type Static, type TSchema } from 'typebox';
 import { DURATION_PATTERN } from '../lib/duration.js';
-import type { JsonSchema } from './model.js';
 
 export const NAME_PATTERN = '^[a-z][a-z0-9_-]*$';
 export const STEP_ID_PATTERN = '^[a-z_][a-z0-9_]*$';
@@ -24,6 +23,9 @@ const Description = opt(Type.String());
 const Version = opt(Type.Literal('v1', { errorMessage: "must be 'v1' (the only supported version)" }));
 const StringMap = Type.Record(Type.String(), Type.String(), closed);
 const Any = Type.Unknown();
+/** A JSON Schema (draft-07) as a spec holds it. */
+export type JsonSchema = Record<string, unknown>;
+
 const JsonSchemaObject = Type.Unsafe<JsonSchema>({ type: 'object', description: 'A JSON Schema (draft-07).' });
 
 function duration(description = 'A duration such as 500ms, 2s, 1h30m or 1d, or a whole number of milliseconds.') {
@@ -455,6 +457,12 @@ export type DurationValue = Static<typeof DurationSchema>;
 export type EnvVarSpec = Static<typeof EnvVarSchema>;
 export type RetrySpec = Static<typeof RetrySchema>;
 export type StepSpec = Static<typeof StepSchema>;
+/** Each step kind's block as written (`human:`, `wait:`, …), from the schema that validates it. */
+export type HttpStepConfig = Static<typeof HttpStep>;
+export type SleepStepConfig = Static<typeof SleepStep>;
+export type ToolStepConfig = Static<typeof ToolStep>;
+export type HumanStepConfig = Static<typeof HumanStep>;
+export type WaitStepConfig = Static<typeof WaitStep>;
 export type WorkflowSpec = Static<typeof WorkflowSchema>;
 export type AgentSpec = Static<typeof AgentSchema>;
 export type ToolSpec = Static<typeof ToolSchema>;

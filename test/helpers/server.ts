@@ -91,7 +91,7 @@ export interface TestApiOptions {
 export async function startTestApi(options: TestApiOptions = {}): Promise<TestApi> {
   const { store: raw, cleanup } = await (options.factory ?? sqliteFactory).open();
   const feed = new EventFeed();
-  const store = feed.wrap(options.wrapStore ? options.wrapStore(raw) : raw);
+  const store = options.wrapStore ? options.wrapStore(raw) : raw;
   const gateway = options.gateway ? new Gateway({ spec: options.gateway, env: {}, logger: silentLogger, ledger: storeLedger(raw) }) : undefined;
   const tools = options.tools ? createToolHub({ specs: new Map(options.tools.map((t) => [t.name, t])), env: {}, projectDir: REPO_ROOT }) : undefined;
   const executors = [...defaultExecutors(), ...(tools ? [createToolExecutor(tools)] : [])];
@@ -104,6 +104,7 @@ export async function startTestApi(options: TestApiOptions = {}): Promise<TestAp
     settings: { pollIntervalMs: 50, leaseTtlMs: 2_000, shutdownGraceMs: 1_000, ...options.engine },
     env: {},
   });
+  feed.attach(engine);
   if (options.start !== false) await engine.start();
   // Open every pooled PostgreSQL connection now: one first opened during a test would count as
   // a leak (the pool keeps it), though a suite shares this API across its tests.

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { storeFactories } from '../helpers/store.js';
 import { claimOf, eventsOf, startTestEngine, type TestEngine } from '../helpers/engine.js';
-import { LEASE_LOSS_ATTEMPTS } from '../../src/engine/transitions.js';
+import { LEASE_LOSS_ATTEMPTS } from '../../src/engine/failure.js';
 
 for (const factory of storeFactories) {
   describe(`engine leases (${factory.name})`, () => {

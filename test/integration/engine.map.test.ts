@@ -75,6 +75,15 @@ for (const factory of storeFactories) {
       expect(await t.engine.waitForRun(empty.id, { timeoutMs: 10_000 })).toMatchObject({ status: 'succeeded', output: [] });
     });
 
+    it('settles a map of an empty list at once, and the run it ends succeeds once', async () => {
+      t = await startTestEngine(factory, [mapper('empty', 0)]);
+      const run = await t.engine.startRun('empty', { items: [], bad: [] });
+      expect(await t.engine.waitForRun(run.id, { timeoutMs: 10_000 })).toMatchObject({ status: 'succeeded', output: [] });
+      const events = await eventsOf(t.store, run.id);
+      expect(events.filter((e) => e.type === 'run.succeeded')).toHaveLength(1);
+      expect(events.filter((e) => e.type === 'step.succeeded' && e.stepId === 'each')).toHaveLength(1);
+    });
+
     it('cancelling the run cancels its items', async () => {
       t = await startTestEngine(factory, [
         { name: 'naps', steps: { each: { for_each: { from: 'input.items', concurrency: 2 }, sleep: '1h' } } },

@@ -56,9 +56,9 @@ export async function startServer(
     logger,
     env,
     ...(project ? { project } : {}),
-    wrapStore: (store) => feed.wrap(store),
   });
   const { engine, store } = agentry;
+  feed.attach(engine);
   let app: FastifyInstance | undefined;
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> =>
