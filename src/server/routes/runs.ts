@@ -61,10 +61,11 @@ export function runRoutes(table: RouteTable, deps: ServerDeps): void {
     async handler(request, reply, principal) {
       const key = parseIdempotencyKey(request.headers[IDEMPOTENCY_HEADER]);
       const waitMs = request.query.wait === undefined ? undefined : Math.min(parseDurationText(request.query.wait) ?? 0, deps.maxWaitMs);
-      // A wait ends early when the client goes away or the server starts closing.
+      // A wait ends early when the client goes away or the server starts closing. (The
+      // response's `close`, not the request's: that one fires once the body has been read.)
       const gone = new AbortController();
       const onClose = (): void => gone.abort();
-      request.raw.once('close', onClose);
+      reply.raw.once('close', onClose);
       try {
         const { run, replayed, ended } = await runs.start(principal, request.params.name, request.body.input ?? {}, {
           ...(key === undefined ? {} : { idempotencyKey: key }),
@@ -75,7 +76,7 @@ export function runRoutes(table: RouteTable, deps: ServerDeps): void {
         if (replayed) reply.header(REPLAYED_HEADER, 'true');
         return reply.code(waitMs === undefined ? 201 : ended ? 200 : 202).send(run);
       } finally {
-        request.raw.off('close', onClose);
+        reply.raw.off('close', onClose);
       }
     },
   });

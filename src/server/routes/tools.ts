@@ -37,8 +37,7 @@ export function toolRoutes(table: RouteTable, deps: ServerDeps): void {
     },
     handler(request, _reply, principal) {
       const status = tools.disable(request.params.name, request.body.reason);
-      const { name } = status;
-      request.log.warn({ server: name, reason: request.body.reason, principal: principal.name }, `tool server ${name} disabled`);
+      request.log.warn({ server: status.name, reason: request.body.reason, principal: principal.name }, `tool server ${status.name} disabled`);
       return Promise.resolve(status);
     },
   });
@@ -57,8 +56,7 @@ export function toolRoutes(table: RouteTable, deps: ServerDeps): void {
     },
     handler(request, _reply, principal) {
       const status = tools.enable(request.params.name);
-      const { name } = status;
-      request.log.info({ server: name, principal: principal.name }, `tool server ${name} enabled`);
+      request.log.info({ server: status.name, principal: principal.name }, `tool server ${status.name} enabled`);
       return Promise.resolve(status);
     },
   });
