@@ -32,6 +32,17 @@ const layerZones = LAYERS.slice(0, -1).flatMap((group, level) =>
   })),
 );
 
+/**
+ * The server and the CLI reach runs, tasks and the rest through the application services
+ * (`src/app`), never the engine or the store directly, so the HTTP API and the CLI's local
+ * mode cannot drift apart (they did once: local `runs get` lacked `usage`).
+ */
+const serviceZones = ['src/server', 'src/cli'].map((target) => ({
+  target: `./${target}`,
+  from: ['./src/store', './src/engine'],
+  message: 'Go through the application services in src/app (see docs/architecture.md), not the engine or the store.',
+}));
+
 export default tseslint.config(
   { ignores: ['dist/', 'node_modules/', '.agentry/', 'coverage/', 'src/ui/dist/'] },
   js.configs.recommended,
@@ -50,9 +61,14 @@ export default tseslint.config(
       '@typescript-eslint/no-explicit-any': 'error',
       '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true, allowBoolean: true }],
       'import-x/no-cycle': 'error',
-      'import-x/no-restricted-paths': ['error', { zones: layerZones }],
+      'import-x/no-restricted-paths': ['error', { zones: [...layerZones, ...serviceZones] }],
       'no-restricted-syntax': ['error', { selector: 'TSEnumDeclaration', message: 'Use an `as const` object and a derived union type.' }],
     },
+  },
+  {
+    // The one exception: the event feed wraps the store's run transactions to see commits.
+    files: ['src/server/event-feed.ts'],
+    rules: { 'import-x/no-restricted-paths': ['error', { zones: layerZones }] },
   },
   {
     files: ['test/**/*.ts', 'bench/**/*.ts', 'scripts/**/*.ts'],

@@ -174,6 +174,9 @@ export const EVENT_TYPES = [
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
+/** The event types that end a run's history: no event follows one of them. */
+export const TERMINAL_EVENT_TYPES: ReadonlySet<string> = new Set(['run.succeeded', 'run.failed', 'run.cancelled', 'run.timed_out']);
+
 /** Identifies one attempt of one step; what a lease is held on. */
 export interface AttemptKey {
   runId: string;

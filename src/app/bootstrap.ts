@@ -24,6 +24,9 @@ import type { Store } from '../store/store.js';
 
 export type Project = Awaited<ReturnType<typeof loadProject>>['project'];
 
+/** The roles an engine can take in a process (`agentry start worker|scheduler`): for the commands that start processes. */
+export { ENGINE_ROLES, type EngineRole } from '../engine/engine.js';
+
 export interface Agentry {
   readonly config: Config;
   /** Undefined when opened without a project (commands that only read runs). */

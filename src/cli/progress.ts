@@ -5,7 +5,7 @@
  * local store or a server's event stream alike.
  */
 import { isItemStepId } from '../types.js';
-import type { EventDto } from '../server/dto.js';
+import type { EventDto } from '../app/dto/runs.js';
 import type { RunStatus } from '../types.js';
 import { formatDuration, paint, pad, plural, STATUS_LOOK, visibleLength, type Style } from './format.js';
 

@@ -10,13 +10,10 @@
  */
 import { fetch, type Dispatcher, type Response } from 'undici';
 import { AgentryError, isErrorCode } from '../lib/errors.js';
-import type { Static } from 'typebox';
-import type { AttemptHistoryDto, EventDto, RunDetailSchema, RunDto, StepSchema } from '../server/dto.js';
-import type { RunStatus } from '../types.js';
+import type { AttemptHistoryDto, EventDto, RetriedRunDto, RunDetailDto, RunDto, RunPageDto, StepDto } from '../app/dto/runs.js';
+import { TERMINAL_EVENT_TYPES, TERMINAL_RUN_STATUSES, type RunStatus } from '../types.js';
 
-export type { AttemptHistoryDto, EventDto, RunDto };
-export type StepDto = Static<typeof StepSchema>;
-export type RunDetailDto = Static<typeof RunDetailSchema>;
+export type { AttemptHistoryDto, EventDto, RunDetailDto, RunDto, StepDto };
 
 export interface RemoteOptions {
   /** Base URL of the server, e.g. `http://127.0.0.1:7700`. */
@@ -51,8 +48,6 @@ export interface FollowOptions {
   reconnectDelayMs?: number;
 }
 
-/** The event types that end a run's history. */
-export const TERMINAL_EVENT_TYPES: ReadonlySet<string> = new Set(['run.succeeded', 'run.failed', 'run.cancelled', 'run.timed_out']);
 const SERVER_WAIT_CAP_MS = 120_000;
 
 /** The client for `AGENTRY_URL` / `AGENTRY_API_KEY`, or undefined when `AGENTRY_URL` is not set. */
@@ -123,7 +118,7 @@ export class RemoteClient {
     return this.getRun(id);
   }
 
-  async listRuns(query: ListQuery = {}): Promise<{ items: RunDto[]; next_cursor: string | null }> {
+  async listRuns(query: ListQuery = {}): Promise<RunPageDto> {
     const params = new URLSearchParams();
     if (query.status?.length) params.set('status', query.status.join(','));
     if (query.workflow !== undefined) params.set('workflow', query.workflow);
@@ -132,7 +127,7 @@ export class RemoteClient {
     if (query.limit !== undefined) params.set('limit', String(query.limit));
     if (query.cursor !== undefined) params.set('cursor', query.cursor);
     const qs = params.size > 0 ? `?${params.toString()}` : '';
-    return (await this.call<{ items: RunDto[]; next_cursor: string | null }>('GET', `/v1/runs${qs}`)).body;
+    return (await this.call<RunPageDto>('GET', `/v1/runs${qs}`)).body;
   }
 
   async getRun(id: string): Promise<RunDetailDto> {
@@ -144,9 +139,9 @@ export class RemoteClient {
   }
 
   /** Retries a run from its failed step, or with `fromStep` re-runs it from that step. */
-  async retryRun(id: string, options: { fromStep?: string } = {}): Promise<RunDto & { retry_of: string }> {
+  async retryRun(id: string, options: { fromStep?: string } = {}): Promise<RetriedRunDto> {
     const body = options.fromStep === undefined ? {} : { from_step: options.fromStep };
-    return (await this.call<RunDto & { retry_of: string }>('POST', `/v1/runs/${encodeURIComponent(id)}/retry`, body)).body;
+    return (await this.call<RetriedRunDto>('POST', `/v1/runs/${encodeURIComponent(id)}/retry`, body)).body;
   }
 
   /** A step's attempts across the run and the runs it re-ran; with `diff` (1-based positions), what changed. */
@@ -189,7 +184,7 @@ export class RemoteClient {
         // The stream ended without the terminal event: either the run had already ended (a resume
         // after its last event), or the server is stopping and the stream should be resumed.
         const run = await this.getRun(id);
-        if (['succeeded', 'failed', 'cancelled', 'timed_out'].includes(run.status) && run.last_event_seq <= last) return;
+        if (TERMINAL_RUN_STATUSES.has(run.status) && run.last_event_seq <= last) return;
       } catch (error) {
         if (signal?.aborted || (error instanceof AgentryError && error.status < 500)) throw error;
       }

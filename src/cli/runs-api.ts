@@ -1,22 +1,20 @@
 /**
  * What the run commands need, behind one interface with two implementations: `LocalRunsApi`
  * over the project's store and engine (`./runs-local.ts`), and `RemoteRunsApi` over the HTTP
- * API when `AGENTRY_URL` is set. Both speak the API's DTOs (`src/server/dto.ts`: snake_case,
+ * API when `AGENTRY_URL` is set. Both speak the API's DTOs (`src/app/dto/runs.ts`: snake_case,
  * ISO times), so `--json` output is the same in both modes and equals what the API returns,
  * and human output is formatted from the same values.
  */
 import type { Project } from '../app/bootstrap.js';
 import type { Config } from '../app/config.js';
 import type { RunStatus } from '../types.js';
+import type { RetriedRunDto, RunPageDto } from '../app/dto/runs.js';
 import type { AttemptHistoryDto, EventDto, RemoteClient, RunDetailDto, RunDto } from './remote.js';
 
 export type { AttemptHistoryDto, EventDto, RunDetailDto, RunDto };
 
 /** `GET /v1/runs`. */
-export interface RunPage {
-  items: RunDto[];
-  next_cursor: string | null;
-}
+export type RunPage = RunPageDto;
 
 export interface RunQuery {
   status?: RunStatus[];
@@ -26,7 +24,7 @@ export interface RunQuery {
 }
 
 /** `POST /v1/runs/{id}/retry`: the new run and the one it retries. */
-export type RetriedRun = RunDto & { retry_of: string };
+export type RetriedRun = RetriedRunDto;
 
 export interface RetryOptions {
   /** Re-run from this step (it and its downstream steps run again); otherwise retry from the failed step. */

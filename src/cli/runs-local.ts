@@ -1,20 +1,21 @@
 /**
- * `RunsApi` on the project's store: records become the API's DTOs (`runDto`, `stepDto`,
- * `eventDto`), with the same ordering and errors as the server's routes. Reading never creates
- * the store: without one there are no runs.
+ * `RunsApi` on the project's store: the application's run services (`src/app/runs.ts`), the
+ * same use cases the server's routes call, so local output equals the API's. Reading never
+ * creates the store: without one there are no runs.
  */
 import type { Logger } from 'pino';
-import { openAgentry, storeExists, type Agentry } from '../app/bootstrap.js';
+import { localOperator, type Caller } from '../app/caller.js';
 import type { Config } from '../app/config.js';
+import { missingStoreLocation, openLocalServices, type LocalServices } from '../app/local.js';
+import type { RunService } from '../app/runs.js';
 import { AgentryError } from '../lib/errors.js';
-import { attemptHistoryDto, childRunDto, eventDto, runDto, stepDto } from '../server/dto.js';
-import { TERMINAL_RUN_STATUSES, type RunRecord } from '../types.js';
-import { TERMINAL_EVENT_TYPES, type AttemptHistoryDto, type EventDto, type RunDetailDto, type RunDto } from './remote.js';
+import type { AttemptHistoryDto, EventDto, RunDetailDto, RunDto } from './remote.js';
 import type { FollowOptions, OpenRunsOptions, RetriedRun, RetryOptions, RunPage, RunQuery, RunsApi } from './runs-api.js';
 
 const PAGE = 500;
 /** How often `follow` looks for new events. */
 const POLL_MS = 100;
+const CANCEL_REASON = 'cancelled with agentry runs cancel';
 
 export interface LocalOpenOptions extends OpenRunsOptions {
   logger: Logger;
@@ -22,122 +23,81 @@ export interface LocalOpenOptions extends OpenRunsOptions {
 }
 
 export async function openLocalRunsApi(config: Config, options: LocalOpenOptions): Promise<LocalRunsApi> {
-  if (!options.createStore && !storeExists(config)) return new LocalRunsApi(config, undefined);
-  const app = await openAgentry(config, {
-    logger: options.logger,
-    env: options.env,
-    ...(options.project ? { project: options.project } : { withoutProject: true }),
+  const { logger, env, createStore, project, execute } = options;
+  const local = await openLocalServices(config, {
+    logger,
+    env,
+    ...(createStore === undefined ? {} : { createStore }),
+    ...(project === undefined ? {} : { project }),
+    ...(execute === undefined ? {} : { execute }),
   });
-  try {
-    if (options.execute) await app.engine.start();
-  } catch (error) {
-    await app.close();
-    throw error;
-  }
-  return new LocalRunsApi(config, app);
+  return new LocalRunsApi(config, local, localOperator(env));
 }
 
 export class LocalRunsApi implements RunsApi {
   readonly mode = 'local';
   readonly where: string;
 
-  /** `app` is undefined when the store does not exist (and must not be created). */
+  /** `local` is undefined when the store does not exist (and must not be created). */
   constructor(
-    private readonly config: Config,
-    private readonly app: Agentry | undefined,
+    config: Config,
+    private readonly local: LocalServices | undefined,
+    private readonly caller: Caller,
   ) {
-    this.where = app ? app.store.location : `${config.database.file} (no store there yet)`;
-  }
-
-  private async runOrThrow(id: string): Promise<{ app: Agentry; run: RunRecord }> {
-    const run = await this.app?.store.getRun(id);
-    if (!this.app || !run) throw new AgentryError('not_found', `run ${id} not found in ${this.where}`);
-    return { app: this.app, run };
+    this.where = local?.where ?? missingStoreLocation(config);
   }
 
   async start(workflow: string, input: unknown, options: { priority?: number } = {}): Promise<RunDto> {
-    if (!this.app) throw new AgentryError('internal', 'the store is not open');
-    return runDto(await this.app.engine.startRun(workflow, input, options));
+    if (!this.local) throw new AgentryError('internal', 'the store is not open');
+    return (await this.local.services.runs.start(this.caller, workflow, input, options)).run;
   }
 
   async list(query: RunQuery): Promise<RunPage> {
-    if (!this.app) return { items: [], next_cursor: null };
-    const page = await this.app.store.listRuns({
-      limit: query.limit,
-      ...(query.status ? { status: query.status } : {}),
-      ...(query.workflow ? { workflow: query.workflow } : {}),
-      ...(query.cursor ? { cursor: query.cursor } : {}),
+    if (!this.local) return { items: [], next_cursor: null };
+    return this.local.services.runs.list(this.caller, query);
+  }
+
+  get(id: string): Promise<RunDetailDto> {
+    return this.onRun(id, (runs) => runs.get(this.caller, id));
+  }
+
+  cancel(id: string, reason = CANCEL_REASON): Promise<RunDto> {
+    return this.onRun(id, (runs) => runs.cancel(this.caller, id, reason));
+  }
+
+  retry(id: string, options: RetryOptions = {}): Promise<RetriedRun> {
+    return this.onRun(id, (runs) => runs.retry(this.caller, id, options));
+  }
+
+  attempts(id: string, step: string, diff?: readonly [number, number]): Promise<AttemptHistoryDto> {
+    return this.onRun(id, (runs) => runs.attempts(this.caller, id, step, diff));
+  }
+
+  events(id: string, after = 0): Promise<EventDto[]> {
+    return this.onRun(id, async (runs) => {
+      const all: EventDto[] = [];
+      for (let from = after; ; ) {
+        const page = await runs.events(this.caller, id, from, PAGE);
+        all.push(...page.items);
+        if (page.items.length < PAGE) return all;
+        from = page.next_after;
+      }
     });
-    return { items: page.items.map(runDto), next_cursor: page.nextCursor };
-  }
-
-  async get(id: string): Promise<RunDetailDto> {
-    const { app } = await this.runOrThrow(id);
-    const [{ run, steps }, children] = await Promise.all([app.engine.getRunWithSteps(id), app.engine.childRuns(id)]);
-    return { ...runDto(run), steps: steps.map(stepDto), children: children.map(childRunDto) };
-  }
-
-  async cancel(id: string, reason = 'cancelled with agentry runs cancel'): Promise<RunDto> {
-    const { app } = await this.runOrThrow(id);
-    return runDto(await app.engine.cancelRun(id, reason));
-  }
-
-  async retry(id: string, options: RetryOptions = {}): Promise<RetriedRun> {
-    const { app } = await this.runOrThrow(id);
-    return { ...runDto(await app.engine.retryRun(id, options)), retry_of: id };
-  }
-
-  async attempts(id: string, step: string, diff?: readonly [number, number]): Promise<AttemptHistoryDto> {
-    const { app } = await this.runOrThrow(id);
-    return attemptHistoryDto(await app.engine.stepAttempts(id, step), diff);
-  }
-
-  async events(id: string, after = 0): Promise<EventDto[]> {
-    const { app } = await this.runOrThrow(id);
-    const all: EventDto[] = [];
-    for (let from = after; ; ) {
-      const page = await app.store.listEvents(id, from, PAGE);
-      all.push(...page.map(eventDto));
-      if (page.length < PAGE) return all;
-      from = page.at(-1)?.seq ?? from;
-    }
   }
 
   async *follow(id: string, options: FollowOptions = {}): AsyncGenerator<EventDto> {
-    const { app } = await this.runOrThrow(id);
-    const { signal } = options;
-    let last = options.after ?? 0;
-    while (!signal?.aborted) {
-      const page = await app.store.listEvents(id, last, PAGE);
-      for (const event of page) {
-        last = event.seq;
-        yield eventDto(event);
-        if (TERMINAL_EVENT_TYPES.has(event.type)) return;
-      }
-      if (page.length === PAGE) continue;
-      if (page.length === 0) {
-        // Following from after the terminal event: nothing more will come.
-        const run = await app.store.getRun(id);
-        if (run && TERMINAL_RUN_STATUSES.has(run.status) && run.eventSeq <= last) return;
-      }
-      await pause(POLL_MS, signal);
-    }
+    yield* await this.onRun(id, (runs) =>
+      runs.follow(this.caller, id, { pollMs: POLL_MS, ...(options.after === undefined ? {} : { after: options.after }), ...(options.signal ? { signal: options.signal } : {}) }),
+    );
   }
 
   async close(): Promise<void> {
-    await this.app?.close();
+    await this.local?.close();
   }
-}
 
-/** Resolves after `ms`, or at once when the signal aborts. */
-function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve) => {
-    const done = (): void => {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener('abort', done, { once: true });
-  });
+  /** Calls `fn` on the run services; without a store every run is `not_found`, saying where it was looked for. */
+  private onRun<T>(id: string, fn: (runs: RunService) => Promise<T>): Promise<T> {
+    if (!this.local) return Promise.reject(new AgentryError('not_found', `run ${id} not found in ${this.where}`));
+    return fn(this.local.services.runs);
+  }
 }

@@ -3,11 +3,12 @@ import type { Config } from '../app/config.js';
 import { loggerFor, type CliContext } from './context.js';
 import { RemoteClient } from './remote.js';
 import { RemoteRunsApi, type OpenRunsOptions, type RunsApi } from './runs-api.js';
-import { openLocalRunsApi } from './runs-local.js';
 
 /** The server's API when `AGENTRY_URL` is set, else the project's store. */
 export async function openRunsApi(ctx: CliContext, config: Config, options: OpenRunsOptions = {}): Promise<RunsApi> {
   if (config.client.url !== undefined) return new RemoteRunsApi(new RemoteClient({ url: config.client.url, ...(config.client.apiKey ? { apiKey: config.client.apiKey } : {}) }));
+  // Loaded only for local mode: it opens the store and the engine.
+  const { openLocalRunsApi } = await import('./runs-local.js');
   return openLocalRunsApi(config, { ...options, env: ctx.env, logger: loggerFor(config, { interactive: options.interactive === true }) });
 }
 

@@ -3,17 +3,13 @@
  * implementations, like the run commands (`runs-api.ts`): `LocalTasksApi` on the project's
  * store (`tasks-local.ts`) and `RemoteTasksApi` over the HTTP API when `AGENTRY_URL` is set
  * (`commands/tasks.ts` picks one).
- * Both speak the API's DTOs (`src/server/task-dto.ts`), so `--json` equals what the API returns.
+ * Both speak the API's DTOs (`src/app/dto/tasks.ts`), so `--json` equals what the API returns.
  */
-import type { TaskDecisionInput } from '../engine/tasks-api.js';
-import type { SignalReceiptDto, TaskDto, TaskPageDto } from '../server/task-dto.js';
-import type { TaskListQuery } from '../store/store.js';
+import type { SignalReceiptDto, TaskDto, TaskPageDto } from '../app/dto/tasks.js';
+import type { TaskDecisionInput, TaskQuery } from '../app/tasks.js';
 import { RemoteClient } from './remote.js';
 
-export type { SignalReceiptDto, TaskDto, TaskPageDto };
-
-/** `GET /v1/tasks` filters: the store's task query without the tenant (the key decides it). */
-export type TaskQuery = Omit<TaskListQuery, 'tenantId'>;
+export type { SignalReceiptDto, TaskDecisionInput, TaskDto, TaskPageDto, TaskQuery };
 
 export interface TasksApi {
   /** `server` when talking to `AGENTRY_URL`, `local` on the project's store. */

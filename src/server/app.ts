@@ -2,6 +2,7 @@
  * The HTTP API as a Fastify instance that does not listen (`agentry serve` calls `listen`;
  * tests use `inject()` or listen on 127.0.0.1:0).
  *
+ *   const { engine, store } = await openAgentry(config, { logger });
  *   const app = await buildApp({ engine, store, logger, version, auth });
  *   await app.listen({ port: 7700, host: '127.0.0.1' });
  *
@@ -15,11 +16,10 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Logger } from 'pino';
-import type { Engine } from '../engine/engine.js';
+import { createServices, type ServiceDeps } from '../app/services.js';
 import type { Gateway } from '../gateway/gateway.js';
 import { AgentryError, type ErrorCode } from '../lib/errors.js';
 import { Metrics } from '../obs/metrics.js';
-import type { Store } from '../store/store.js';
 import type { ToolHub } from '../tools/hub.js';
 import { authorize, type AuthSettings, type Principal } from './auth.js';
 import type { EventFeed } from './event-feed.js';
@@ -41,9 +41,8 @@ import { workflowRoutes } from './routes/workflows.js';
 
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 
-export interface AppOptions {
-  engine: Engine;
-  store: Store;
+/** The engine and store the app's services act on (`Agentry`'s, from `openAgentry`), and how it serves them. */
+export interface AppOptions extends Pick<ServiceDeps, 'engine' | 'store'> {
   logger: Logger;
   /** Package version (shown by `/healthz` and `/openapi.json`). */
   version: string;
@@ -149,28 +148,27 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     : options.remoteGateway
       ? { kind: 'remote', url: options.remoteGateway.url.replace(/\/+$/, ''), apiKey: options.remoteGateway.apiKey }
       : undefined;
+  const services = createServices({ engine, store, waker: options.feed, tools: options.tools });
+  const { health } = services;
   const metrics =
     options.metrics ??
     new Metrics({
       version,
-      attemptsInFlight: () => engine.activeAttempts,
-      queueDepth: async () => (await store.dueSteps(Date.now(), 10_000)).length,
+      attemptsInFlight: () => health.activeAttempts,
+      queueDepth: () => health.queueDepth(),
     });
   const deps: ServerDeps = {
-    engine,
-    store,
+    services,
     metrics,
-    feed: options.feed,
     auth: options.auth,
     version,
     startedAt: Date.now(),
     maxWaitMs: options.maxWaitMs ?? 120_000,
     sseHeartbeatMs: options.sseHeartbeatMs ?? 15_000,
     ssePollMs: options.ssePollMs ?? 1_000,
-    workerTtlMs: options.workerTtlMs ?? engine.settings.leaseTtlMs * 3,
+    workerTtlMs: options.workerTtlMs ?? health.leaseTtlMs * 3,
     closing: closing.signal,
     gateway,
-    tools: options.tools,
     groups,
   };
 

@@ -8,6 +8,7 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import ipaddr from 'ipaddr.js';
+import type { Caller } from '../app/caller.js';
 import { AgentryError } from '../lib/errors.js';
 
 export const SCOPES = [
@@ -51,8 +52,8 @@ export interface ApiKey {
   hash: Buffer;
 }
 
-/** Who made a request. */
-export interface Principal {
+/** Who made a request: the caller the application services scope their answers to, with its scopes. */
+export interface Principal extends Caller {
   name: string;
   scopes: ReadonlySet<Scope>;
   /**

@@ -6,14 +6,11 @@
 import type { IncomingMessage } from 'node:http';
 import type { FastifyReply, FastifyRequest, FastifySchema, RawServerDefault, RouteGenericInterface } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import type { Engine } from '../engine/engine.js';
+import type { Services } from '../app/services.js';
 import type { Gateway } from '../gateway/gateway.js';
-import type { ToolHub } from '../tools/hub.js';
 import type { ErrorCode } from '../lib/errors.js';
-import type { Store } from '../store/store.js';
 import type { Metrics } from '../obs/metrics.js';
 import type { AuthSettings, Principal, Scope } from './auth.js';
-import type { EventFeed } from './event-feed.js';
 
 export type Method = 'GET' | 'POST';
 
@@ -54,12 +51,13 @@ export interface RouteDef<S extends FastifySchema = FastifySchema> {
   handler: (request: TypedRequest<S>, reply: FastifyReply, principal: Principal) => Promise<unknown>;
 }
 
-/** What route handlers share. */
+/**
+ * What route handlers share. Handlers reach runs, tasks and the rest only through `services`
+ * (the application layer, `src/app`), never the engine or the store.
+ */
 export interface ServerDeps {
-  engine: Engine;
-  store: Store;
+  services: Services;
   metrics: Metrics;
-  feed: EventFeed | undefined;
   auth: AuthSettings;
   version: string;
   startedAt: number;
@@ -74,8 +72,6 @@ export interface ServerDeps {
   closing: AbortSignal;
   /** Undefined when the project has no gateway.yaml and no remote gateway is configured. */
   gateway: GatewayBackend | undefined;
-  /** This process's MCP tool servers (undefined without tools/*.yaml). */
-  tools: ToolHub | undefined;
   /** The route groups this process serves (`/readyz` checks what they need). */
   groups: ReadonlySet<RouteGroup>;
 }

@@ -5,27 +5,37 @@
  * line is sent every `heartbeatMs` so proxies keep the connection open.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Caller } from '../app/caller.js';
+import type { EventDto } from '../app/dto/runs.js';
 import { toAgentryError } from '../lib/errors.js';
-import { TERMINAL_RUN_STATUSES, type EventRecord } from '../types.js';
-import { eventDto } from './dto.js';
 import { problemBody } from './problem.js';
 import type { ServerDeps } from './route.js';
-
-const PAGE = 500;
-const TERMINAL_EVENTS = new Set(['run.succeeded', 'run.failed', 'run.cancelled', 'run.timed_out']);
 
 export function wantsEventStream(accept: string | undefined): boolean {
   return accept !== undefined && /(^|,)\s*text\/event-stream\s*(;|,|$)/i.test(accept);
 }
 
-function frame(event: EventRecord): string {
-  return `id: ${event.seq}\nevent: ${event.type}\ndata: ${JSON.stringify(eventDto(event))}\n\n`;
+function frame(event: EventDto): string {
+  return `id: ${event.seq}\nevent: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`;
 }
 
-/** Takes over the response and streams the run's events after `afterSeq` until the run ends or the client goes. */
-export async function streamEvents(deps: ServerDeps, request: FastifyRequest, reply: FastifyReply, runId: string, afterSeq: number): Promise<void> {
+export interface StreamTarget {
+  caller: Caller;
+  runId: string;
+  /** Stream the events after this seq. */
+  after: number;
+}
+
+/**
+ * Takes over the response and streams the run's events after `after` until the run ends or
+ * the client goes. A run the caller may not see is a `not_found` problem, answered before the
+ * response is taken over.
+ */
+export async function streamEvents(deps: ServerDeps, request: FastifyRequest, reply: FastifyReply, target: StreamTarget): Promise<void> {
+  const { runId, after: afterSeq } = target;
   const raw = reply.raw;
   const closed = new AbortController();
+  const events = await deps.services.runs.follow(target.caller, runId, { after: afterSeq, signal: closed.signal, pollMs: deps.ssePollMs });
   const onClose = (): void => closed.abort();
   raw.on('close', onClose);
   deps.closing.addEventListener('abort', onClose, { once: true });
@@ -55,29 +65,9 @@ export async function streamEvents(deps: ServerDeps, request: FastifyRequest, re
   };
   const heartbeat = setInterval(() => void write(': heartbeat\n\n'), deps.sseHeartbeatMs);
   heartbeat.unref();
-  let seq = afterSeq;
   try {
     await write(`retry: 1000\n: events of run ${runId} after ${afterSeq}\n\n`);
-    for (;;) {
-      if (closed.signal.aborted) return;
-      const events = await deps.store.listEvents(runId, seq, PAGE);
-      let ended = false;
-      for (const event of events) {
-        await write(frame(event));
-        seq = event.seq;
-        if (TERMINAL_EVENTS.has(event.type)) ended = true;
-      }
-      if (ended) return;
-      if (events.length === PAGE) continue;
-      const run = await deps.store.getRun(runId);
-      // Resumed after the terminal event (or the run is gone): nothing more will come.
-      if (!run || (TERMINAL_RUN_STATUSES.has(run.status) && run.eventSeq <= seq)) return;
-      if (deps.feed) await deps.feed.wait(runId, deps.ssePollMs, closed.signal, seq);
-      else await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, deps.ssePollMs);
-        closed.signal.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
-      });
-    }
+    for await (const event of events) await write(frame(event));
   } catch (error) {
     const problem = problemBody(toAgentryError(error), request.id);
     request.log.error({ err: error, run_id: runId }, 'event stream failed');

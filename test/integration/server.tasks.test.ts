@@ -9,7 +9,7 @@ import { Agent, fetch } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/server/app.js';
 import { authSettings } from '../../src/server/auth.js';
-import type { TaskDto } from '../../src/server/task-dto.js';
+import type { TaskDto } from '../../src/app/dto/tasks.js';
 import { silentLogger } from '../helpers/engine.js';
 import { listen } from '../helpers/server.js';
 import { storeFactories } from '../helpers/store.js';

@@ -7,11 +7,9 @@
  * store: without one it shows what the project declares.
  */
 import type { Command } from 'commander';
-import { loadProjectOrThrow, openStore, storeExists } from '../../app/bootstrap.js';
 import type { Config } from '../../app/config.js';
-import { nextTick, pauseSchedule, resumeSchedule, scheduleDefinition, syncSchedules } from '../../engine/schedules.js';
-import { scheduleDto, type ScheduleDto } from '../../server/routes/schedules.js';
-import type { Store } from '../../store/store.js';
+import type { ScheduleDto } from '../../app/dto/schedules.js';
+import type { LocalSchedules } from '../../app/local.js';
 import { RemoteClient } from '../remote.js';
 import { configFrom, loggerFor, noteRemoteDir, out, outJson, outStyle, type CliContext } from '../context.js';
 import { formatIso, paint, table } from '../format.js';
@@ -35,39 +33,25 @@ async function withSchedules<T>(ctx: CliContext, dir: string | undefined, fn: (a
 // ---- local: the project's store ----
 
 async function withLocalApi<T>(ctx: CliContext, config: Config, fn: (api: SchedulesApi) => Promise<T>): Promise<T> {
+  // Loaded only for local mode: they open the project and the store.
+  const [{ loadProjectOrThrow, storeExists }, { openLocalSchedules }, { declaredSchedules }] = await Promise.all([
+    import('../../app/bootstrap.js'),
+    import('../../app/local.js'),
+    import('../../app/schedules.js'),
+  ]);
   const project = await loadProjectOrThrow(config, ctx.env);
-  let store: Store | undefined;
-  const open = async (): Promise<Store> => {
-    if (store === undefined) {
-      store = await openStore(config, { logger: loggerFor(config) });
-      await syncSchedules(store, project.workflows, Date.now());
-    }
-    return store;
-  };
+  let local: LocalSchedules | undefined;
+  const open = async (): Promise<LocalSchedules['schedules']> => (local ??= await openLocalSchedules(config, { logger: loggerFor(config), workflows: project.workflows })).schedules;
   const api: SchedulesApi = {
-    async list() {
-      if (!storeExists(config)) {
-        // Nothing stored yet: what the project declares, from now on.
-        const now = Date.now();
-        return [...project.workflows.values()]
-          .map(scheduleDefinition)
-          .filter((d) => d !== undefined)
-          .sort((a, b) => a.workflow.localeCompare(b.workflow))
-          .map((d) => scheduleDto({ ...d, paused: false, nextAt: nextTick(d.cron, d.timezone, now), lastTickAt: null, lastRunId: null, updatedAt: now }));
-      }
-      return (await (await open()).listSchedules()).map(scheduleDto);
-    },
-    async pause(workflow) {
-      return scheduleDto(await pauseSchedule(await open(), workflow));
-    },
-    async resume(workflow) {
-      return scheduleDto(await resumeSchedule(await open(), workflow, Date.now()));
-    },
+    // Nothing stored yet: what the project declares, from now on.
+    list: async () => (storeExists(config) ? (await open()).list() : declaredSchedules(project.workflows)),
+    pause: async (workflow) => (await open()).pause(workflow),
+    resume: async (workflow) => (await open()).resume(workflow),
   };
   try {
     return await fn(api);
   } finally {
-    await store?.close();
+    await local?.close();
   }
 }
 

@@ -6,15 +6,13 @@
  */
 import type { Command } from 'commander';
 import type { Logger } from 'pino';
-import { loadProjectOrThrow, openAgentry, type Project } from '../../app/bootstrap.js';
+import { ENGINE_ROLES, loadProjectOrThrow, openAgentry, type Agentry, type EngineRole, type Project } from '../../app/bootstrap.js';
 import type { Config } from '../../app/config.js';
-import { ENGINE_ROLES, type Engine, type EngineRole } from '../../engine/engine.js';
 import { buildApp, drainAndClose } from '../../server/app.js';
 import { authSettings, type AuthSettings } from '../../server/auth.js';
 import { EventFeed } from '../../server/event-feed.js';
 import type { RouteGroup } from '../../server/route.js';
 import { VERSION } from '../../lib/version.js';
-import type { Store } from '../../store/store.js';
 import type { FastifyInstance } from 'fastify';
 import { configFrom, loggerFor, out, parseIntegerArg, type CliContext } from '../context.js';
 
@@ -36,8 +34,8 @@ export interface RunningServer {
   /** Base URL it listens on (`http://127.0.0.1:7700`). */
   url: string;
   app: FastifyInstance;
-  engine: Engine;
-  store: Store;
+  engine: Agentry['engine'];
+  store: Agentry['store'];
   /** Graceful stop: listener, then engine (within its grace), then store. Safe to call twice. */
   close(): Promise<void>;
 }

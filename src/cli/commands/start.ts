@@ -4,8 +4,7 @@
  * gracefully. Worker and scheduler wait for an unreachable database instead of exiting.
  */
 import type { Command } from 'commander';
-import { loadProjectOrThrow, openAgentry } from '../../app/bootstrap.js';
-import type { EngineRole } from '../../engine/engine.js';
+import { loadProjectOrThrow, openAgentry, type EngineRole } from '../../app/bootstrap.js';
 import { AgentryError } from '../../lib/errors.js';
 import { configFrom, loggerFor, out, parseIntegerArg, type CliContext } from '../context.js';
 import { banner, serverAuth, startServer } from './serve.js';

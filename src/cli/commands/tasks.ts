@@ -9,15 +9,14 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
+import { localOperator } from '../../app/caller.js';
 import type { Config } from '../../app/config.js';
-import type { TaskDecisionInput } from '../../engine/tasks-api.js';
 import { AgentryError } from '../../lib/errors.js';
-import { MAX_COMMENT_LENGTH, SIGNAL_NAME_PATTERN } from '../../server/task-dto.js';
+import { MAX_COMMENT_LENGTH, SIGNAL_NAME_PATTERN } from '../../app/dto/task-limits.js';
 import { TASK_KINDS, TASK_STATUSES, type TaskKind, type TaskStatus } from '../../types.js';
 import { paint } from '../format.js';
 import { configFrom, dirHint, loggerFor, noteRemoteDir, out, outJson, outStyle, parseCursorArg, parseIntegerArg, selfCommand, type CliContext } from '../context.js';
-import { RemoteTasksApi, type TaskDto, type TasksApi } from '../tasks-api.js';
-import { openLocalTasksApi } from '../tasks-local.js';
+import { RemoteTasksApi, type TaskDecisionInput, type TaskDto, type TasksApi } from '../tasks-api.js';
 import { decidedLine, signalLine, taskDetailText, tasksTable } from '../tasks-view.js';
 
 const DIR_OPTION = ['--dir <dir>', 'project directory whose store to use (default: $AGENTRY_PROJECT_DIR or .; ignored with AGENTRY_URL)'] as const;
@@ -26,9 +25,9 @@ const REMOTE_NOTE = '\nWith AGENTRY_URL (and AGENTRY_API_KEY) set, these command
 /** The server's API when `AGENTRY_URL` is set, else the project's store (never created here). */
 async function openTasksApi(ctx: CliContext, config: Config): Promise<TasksApi> {
   if (config.client.url !== undefined) return new RemoteTasksApi(config.client.url, config.client.apiKey);
-  // Local access to the store is operator access: the CLI's user decides as `admin`.
-  const actor = { name: ctx.env.USER ?? 'cli', roles: ['admin'] };
-  return openLocalTasksApi(config, { logger: loggerFor(config), env: ctx.env, actor });
+  // Loaded only for local mode: it opens the store and the engine.
+  const { openLocalTasksApi } = await import('../tasks-local.js');
+  return openLocalTasksApi(config, { logger: loggerFor(config), env: ctx.env, caller: localOperator(ctx.env) });
 }
 
 /** Configuration and the tasks of the server or the store, open for the duration of `fn`. */

@@ -5,7 +5,7 @@
  */
 import type { Command } from 'commander';
 import { AgentryError } from '../../lib/errors.js';
-import type { ToolServerStatus } from '../../tools/connection.js';
+import type { ToolServerDto } from '../../app/dto/tools.js';
 import { RemoteClient } from '../remote.js';
 import { configFrom, out, outJson, outStyle, type CliContext } from '../context.js';
 import { paint, table } from '../format.js';
@@ -23,7 +23,7 @@ function serverOf(ctx: CliContext): RemoteClient {
 }
 
 
-function describe(status: ToolServerStatus): string {
+function describe(status: ToolServerDto): string {
   if (status.disabled_reason !== undefined) return `disabled: ${status.disabled_reason}`;
   return status.last_error ?? '';
 }
@@ -42,7 +42,7 @@ With several API or worker processes, each holds its own state: disable on each 
     .option('--json', 'print the API answer as JSON')
     .action(async (opts: { json?: boolean }) => {
       const server = serverOf(ctx);
-      const { items } = await server.request<{ items: ToolServerStatus[] }>('GET', '/v1/tools');
+      const { items } = await server.request<{ items: ToolServerDto[] }>('GET', '/v1/tools');
       if (opts.json === true) {
         outJson(ctx, items);
         return;
@@ -63,7 +63,7 @@ With several API or worker processes, each holds its own state: disable on each 
     .requiredOption('--reason <text>', 'why (shown in the tool_disabled errors)')
     .action(async (name: string, opts: { reason: string }) => {
       const server = serverOf(ctx);
-      const status = await server.request<ToolServerStatus>('POST', `/v1/tools/${encodeURIComponent(name)}/disable`, { reason: opts.reason });
+      const status = await server.request<ToolServerDto>('POST', `/v1/tools/${encodeURIComponent(name)}/disable`, { reason: opts.reason });
       out(ctx, `Disabled tool server ${status.name} on ${server.url}: ${status.disabled_reason ?? opts.reason}`);
     });
 
@@ -73,7 +73,7 @@ With several API or worker processes, each holds its own state: disable on each 
     .argument('<name>', 'tool server name')
     .action(async (name: string) => {
       const server = serverOf(ctx);
-      const status = await server.request<ToolServerStatus>('POST', `/v1/tools/${encodeURIComponent(name)}/enable`, {});
+      const status = await server.request<ToolServerDto>('POST', `/v1/tools/${encodeURIComponent(name)}/enable`, {});
       out(ctx, `Enabled tool server ${status.name} on ${server.url} (state: ${status.state})`);
     });
 }

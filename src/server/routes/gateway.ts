@@ -151,13 +151,12 @@ async function callContext(deps: ServerDeps, headers: FastifyRequest['headers'],
     if (workflow !== undefined) ctx.workflow = workflow;
     return ctx;
   }
-  const run = await deps.store.getRun(runId);
   // Another tenant's run is reported like a missing one.
-  if (!run || (principal.tenantId !== undefined && run.tenantId !== principal.tenantId)) throw new AgentryError('not_found', `run ${runId} does not exist`);
+  const run = await deps.services.runs.find(principal, runId);
   if (workflow !== undefined && workflow !== run.workflow) {
     throw new AgentryError('invalid_request', `${CONTEXT_HEADERS.workflow} '${workflow}' is not the workflow of run ${runId} ('${run.workflow}')`);
   }
-  ctx.tenantId = run.tenantId;
+  ctx.tenantId = run.tenant_id;
   ctx.runId = run.id;
   ctx.workflow = run.workflow;
   if (stepId !== undefined) ctx.stepId = stepId;

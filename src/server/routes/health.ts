@@ -10,14 +10,14 @@ function gatewayCheck(deps: ServerDeps): Promise<string> {
   const gw = deps.gateway;
   if (gw?.kind === 'local') return Promise.resolve(`in-process: ${plural(gw.gateway.models().length, 'model group')}`);
   if (gw?.kind === 'remote') return Promise.resolve(`remote: ${gw.url}`);
-  const users = [...deps.engine.workflows.values()].filter((wf) => [...wf.steps.values()].some((step) => step.kind === 'agent')).map((wf) => wf.name);
+  const users = deps.services.workflows.withAgentSteps();
   if (users.length > 0) throw new Error(`workflows with agent steps (${users.join(', ')}) but no gateway.yaml and no AGENTRY_GATEWAY_URL`);
   return Promise.resolve('not configured (no workflow has agent steps)');
 }
 
 /** Ok unless every tool server has failed; the detail counts servers by state. */
 function toolsCheck(deps: ServerDeps): Promise<string> {
-  const servers = deps.tools?.status() ?? [];
+  const servers = deps.services.tools.list();
   if (servers.length === 0) return Promise.resolve('no tool servers');
   const counts = new Map<string, number>();
   for (const s of servers) counts.set(s.state, (counts.get(s.state) ?? 0) + 1);
@@ -92,24 +92,12 @@ export function healthRoutes(table: RouteTable, deps: ServerDeps): void {
     async handler(request, reply) {
       const api = deps.groups.has('api');
       const gatewayRole = deps.groups.has('gateway');
+      const { health } = deps.services;
       const [database, migrations, workers, gateway, tools] = await Promise.all([
-        check(async () => {
-          await deps.store.ping();
-          return `${deps.store.kind} answers`;
-        }),
-        check(async () => {
-          const { current, latest } = await deps.store.schemaState();
-          if (current !== latest) throw new Error(`schema is at migration ${current}, this build needs ${latest}`);
-          return `schema at migration ${current} (latest)`;
-        }),
+        check(() => health.database()),
+        check(() => health.migrations()),
         // A gateway-only process runs no steps: workers and tools are not its concern.
-        !api ? undefined : check(async () => {
-          const now = Date.now();
-          const live = (await deps.store.listWorkers()).filter((w) => now - w.heartbeatAt <= deps.workerTtlMs);
-          if (live.length === 0) throw new Error(`no worker has sent a heartbeat in the last ${deps.workerTtlMs}ms`);
-          const here = live.some((w) => w.id === deps.engine.workerId);
-          return `${live.length} live worker${live.length === 1 ? '' : 's'}${here ? ' (including this process)' : ''}`;
-        }),
+        !api ? undefined : check(() => health.workers(deps.workerTtlMs)),
         api || gatewayRole ? check(() => gatewayCheck(deps)) : undefined,
         !api ? undefined : check(() => toolsCheck(deps)),
       ]);

@@ -1,13 +1,12 @@
 /** Runs: start (with `Idempotency-Key` and `?wait=`), list, get, cancel, retry (from a step), events, a step's attempts. */
 import { Type } from 'typebox';
 import { parseDurationText } from '../../app/config.js';
+import { AttemptHistorySchema, EventPageSchema, RetriedRunSchema, RunDetailSchema, RunPageSchema, RunSchema } from '../../app/dto/runs.js';
 import { AgentryError } from '../../lib/errors.js';
-import { RUN_STATUSES, TERMINAL_RUN_STATUSES, type RunRecord, type RunStatus } from '../../types.js';
-import { AttemptHistorySchema, attemptHistoryDto, childRunDto, EventSchema, eventDto, RunDetailSchema, RunSchema, runDto, stepDto } from '../dto.js';
+import { RUN_STATUSES, type RunStatus } from '../../types.js';
 import { IDEMPOTENCY_HEADER, parseIdempotencyKey, REPLAYED_HEADER } from '../idempotency.js';
 import type { RouteTable, ServerDeps } from '../route.js';
 import { streamEvents, wantsEventStream } from '../sse.js';
-import { usageTotals } from './usage.js';
 
 const RunId = Type.Object({ id: Type.String({ minLength: 1, maxLength: 128, description: 'Run id' }) });
 const STATUS_LIST = `^(${RUN_STATUSES.join('|')})(,(${RUN_STATUSES.join('|')}))*$`;
@@ -29,21 +28,8 @@ function parseTime(text: string | undefined, name: string): number | undefined {
   return ms;
 }
 
-/** Waits for the run to end, the client to go, or `ms` to pass; returns the run as it is then. */
-async function waitForEnd(deps: ServerDeps, run: RunRecord, ms: number, signal: AbortSignal): Promise<RunRecord> {
-  const deadline = Date.now() + ms;
-  let current = run;
-  while (!TERMINAL_RUN_STATUSES.has(current.status) && !signal.aborted) {
-    const left = deadline - Date.now();
-    if (left <= 0) break;
-    if (deps.feed) await deps.feed.wait(run.id, Math.min(left, 250), signal, current.eventSeq);
-    else await new Promise((resolve) => setTimeout(resolve, Math.min(left, 50)));
-    current = await deps.engine.getRun(run.id);
-  }
-  return current;
-}
-
 export function runRoutes(table: RouteTable, deps: ServerDeps): void {
+  const { runs } = deps.services;
   table.add({
     method: 'POST',
     url: '/v1/workflows/:name/runs',
@@ -72,24 +58,25 @@ export function runRoutes(table: RouteTable, deps: ServerDeps): void {
         202: { ...RunSchema, description: 'With ?wait=: the run had not ended when the wait passed' },
       },
     },
-    async handler(request, reply) {
+    async handler(request, reply, principal) {
       const key = parseIdempotencyKey(request.headers[IDEMPOTENCY_HEADER]);
       const waitMs = request.query.wait === undefined ? undefined : Math.min(parseDurationText(request.query.wait) ?? 0, deps.maxWaitMs);
-      const { run, replayed } = await deps.engine.startRunIdempotent(request.params.name, request.body.input ?? {}, {
-        ...(key === undefined ? {} : { idempotencyKey: key }),
-        ...(request.body.priority === undefined ? {} : { priority: request.body.priority }),
-      });
-      reply.header('location', `/v1/runs/${run.id}`);
-      if (replayed) reply.header(REPLAYED_HEADER, 'true');
-      if (waitMs === undefined) return reply.code(201).send(runDto(run));
+      // A wait ends early when the client goes away or the server starts closing. (The
+      // response's `close`, not the request's: that one fires once the body has been read.)
       const gone = new AbortController();
       const onClose = (): void => gone.abort();
-      request.raw.once('close', onClose);
+      reply.raw.once('close', onClose);
       try {
-        const current = await waitForEnd(deps, run, waitMs, AbortSignal.any([gone.signal, deps.closing]));
-        return reply.code(TERMINAL_RUN_STATUSES.has(current.status) ? 200 : 202).send(runDto(current));
+        const { run, replayed, ended } = await runs.start(principal, request.params.name, request.body.input ?? {}, {
+          ...(key === undefined ? {} : { idempotencyKey: key }),
+          ...(request.body.priority === undefined ? {} : { priority: request.body.priority }),
+          ...(waitMs === undefined ? {} : { waitMs, signal: AbortSignal.any([gone.signal, deps.closing]) }),
+        });
+        reply.header('location', `/v1/runs/${run.id}`);
+        if (replayed) reply.header(REPLAYED_HEADER, 'true');
+        return reply.code(waitMs === undefined ? 201 : ended ? 200 : 202).send(run);
       } finally {
-        request.raw.off('close', onClose);
+        reply.raw.off('close', onClose);
       }
     },
   });
@@ -110,13 +97,13 @@ export function runRoutes(table: RouteTable, deps: ServerDeps): void {
         limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50 })),
         cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 512, description: 'next_cursor of the previous page' })),
       }),
-      response: { 200: Type.Object({ items: Type.Array(RunSchema), next_cursor: Type.Union([Type.String(), Type.Null()]) }) },
+      response: { 200: RunPageSchema },
     },
-    async handler(request) {
+    async handler(request, _reply, principal) {
       const q = request.query;
       const createdAfter = parseTime(q.created_after, 'created_after');
       const createdBefore = parseTime(q.created_before, 'created_before');
-      const page = await deps.store.listRuns({
+      return runs.list(principal, {
         limit: q.limit ?? 50,
         ...(q.status === undefined ? {} : { status: q.status.split(',') as RunStatus[] }),
         ...(q.workflow === undefined ? {} : { workflow: q.workflow }),
@@ -124,7 +111,6 @@ export function runRoutes(table: RouteTable, deps: ServerDeps): void {
         ...(createdBefore === undefined ? {} : { createdBefore }),
         ...(q.cursor === undefined ? {} : { cursor: q.cursor }),
       });
-      return { items: page.items.map(runDto), next_cursor: page.nextCursor };
     },
   });
 
@@ -136,11 +122,7 @@ export function runRoutes(table: RouteTable, deps: ServerDeps): void {
     tags: ['runs'],
     errors: ['not_found'],
     schema: { params: RunId, response: { 200: RunDetailSchema } },
-    async handler(request) {
-      const id = request.params.id;
-      const [{ run, steps }, usage, children] = await Promise.all([deps.engine.getRunWithSteps(id), deps.store.usage({ runId: id }), deps.engine.childRuns(id)]);
-      return { ...runDto(run), steps: steps.map(stepDto), children: children.map(childRunDto), usage: usageTotals(usage) };
-    },
+    handler: (request, _reply, principal) => runs.get(principal, request.params.id),
   });
 
   table.add({
@@ -155,10 +137,7 @@ export function runRoutes(table: RouteTable, deps: ServerDeps): void {
       body: Type.Object({ reason: Type.Optional(Type.String({ maxLength: 1000 })) }, { additionalProperties: false }),
       response: { 200: RunSchema },
     },
-    async handler(request, _reply, principal) {
-      const reason = request.body.reason ?? `cancelled by ${principal.name}`;
-      return runDto(await deps.engine.cancelRun(request.params.id, reason));
-    },
+    handler: (request, _reply, principal) => runs.cancel(principal, request.params.id, request.body.reason),
   });
 
   table.add({
@@ -185,13 +164,13 @@ export function runRoutes(table: RouteTable, deps: ServerDeps): void {
         },
         { additionalProperties: false },
       ),
-      response: { 201: Type.Object({ ...RunSchema.properties, retry_of: Type.String() }, { title: 'RetriedRun' }) },
+      response: { 201: RetriedRunSchema },
     },
-    async handler(request, reply) {
+    async handler(request, reply, principal) {
       const fromStep = request.body.from_step;
-      const run = await deps.engine.retryRun(request.params.id, fromStep === undefined ? {} : { fromStep });
+      const run = await runs.retry(principal, request.params.id, fromStep === undefined ? {} : { fromStep });
       reply.header('location', `/v1/runs/${run.id}`);
-      return reply.code(201).send({ ...runDto(run), retry_of: request.params.id });
+      return reply.code(201).send(run);
     },
   });
 
@@ -209,10 +188,7 @@ export function runRoutes(table: RouteTable, deps: ServerDeps): void {
       }),
       response: { 200: AttemptHistorySchema },
     },
-    async handler(request) {
-      const attempts = await deps.engine.stepAttempts(request.params.id, request.params.step);
-      return attemptHistoryDto(attempts, parseDiffPair(request.query.diff));
-    },
+    handler: (request, _reply, principal) => runs.attempts(principal, request.params.id, request.params.step, parseDiffPair(request.query.diff)),
   });
 
   table.add({
@@ -235,22 +211,21 @@ export function runRoutes(table: RouteTable, deps: ServerDeps): void {
         200: {
           description: 'A page of events (application/json) or the event stream (text/event-stream)',
           content: {
-            'application/json': { schema: Type.Object({ items: Type.Array(EventSchema), next_after: Type.Integer({ description: 'Pass as ?after= for the next page' }) }) },
+            'application/json': { schema: EventPageSchema },
             'text/event-stream': { schema: Type.String({ description: 'id: <seq>\\nevent: <type>\\ndata: <Event JSON>' }) },
           },
         },
       },
     },
-    async handler(request, reply) {
-      const run = await deps.engine.getRun(request.params.id);
+    async handler(request, reply, principal) {
+      const id = request.params.id;
       const lastEventId = request.headers['last-event-id'];
       const after = lastEventId === undefined ? (request.query.after ?? 0) : Number(lastEventId);
       if (wantsEventStream(request.headers.accept)) {
-        await streamEvents(deps, request, reply, run.id, after);
+        await streamEvents(deps, request, reply, { caller: principal, runId: id, after });
         return reply;
       }
-      const events = await deps.store.listEvents(run.id, after, request.query.limit ?? 100);
-      return reply.type('application/json').send({ items: events.map(eventDto), next_after: events.at(-1)?.seq ?? after });
+      return reply.type('application/json').send(await runs.events(principal, id, after, request.query.limit ?? 100));
     },
   });
 }

@@ -5,9 +5,9 @@
  */
 import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
-import { AgentryError } from '../../lib/errors.js';
+import { SignalReceiptSchema } from '../../app/dto/tasks.js';
+import { SIGNAL_NAME_PATTERN } from '../../app/dto/task-limits.js';
 import type { RouteTable, ServerDeps } from '../route.js';
-import { SIGNAL_NAME_PATTERN, SignalReceiptSchema, signalReceiptDto } from '../task-dto.js';
 
 /**
  * Whether the request carried a body. The app turns a bodiless POST into `{}` before
@@ -39,14 +39,9 @@ export function signalRoutes(table: RouteTable, deps: ServerDeps): void {
     },
     async handler(request, reply, principal) {
       const { id, name } = request.params;
-      if (principal.tenantId !== undefined) {
-        // Another tenant's run is reported like a missing one.
-        const run = await deps.engine.getRun(id);
-        if (run.tenantId !== principal.tenantId) throw new AgentryError('not_found', `run ${id} not found`);
-      }
       const payload = hasBody(request) ? request.body : null;
-      const { signal, duplicate } = await deps.engine.sendSignal(id, name, payload);
-      return reply.code(duplicate ? 200 : 202).send(signalReceiptDto(signal, duplicate));
+      const { receipt, duplicate } = await deps.services.tasks.signal(principal, id, name, payload);
+      return reply.code(duplicate ? 200 : 202).send(receipt);
     },
   });
 }

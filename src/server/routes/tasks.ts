@@ -5,30 +5,17 @@
  * that calls here.
  */
 import { Type } from 'typebox';
-import type { Actor } from '../../engine/tasks-api.js';
-import { AgentryError } from '../../lib/errors.js';
-import { TASK_DECISIONS, TASK_KINDS, TASK_STATUSES, type TaskRecord, type TaskStatus } from '../../types.js';
-import type { Principal } from '../auth.js';
+import { MAX_COMMENT_LENGTH } from '../../app/dto/task-limits.js';
+import { TaskPageSchema, TaskSchema } from '../../app/dto/tasks.js';
+import { TASK_DECISIONS, TASK_KINDS, TASK_STATUSES, type TaskStatus } from '../../types.js';
 import { IDEMPOTENCY_HEADER, parseIdempotencyKey, REPLAYED_HEADER } from '../idempotency.js';
 import type { RouteTable, ServerDeps } from '../route.js';
-import { MAX_COMMENT_LENGTH, TaskPageSchema, TaskSchema, taskDto } from '../task-dto.js';
 
 const TaskId = Type.Object({ id: Type.String({ minLength: 1, maxLength: 128, description: 'Task id' }) });
 const STATUS_LIST = `^(${TASK_STATUSES.join('|')})(,(${TASK_STATUSES.join('|')}))*$`;
 
-/** The key as the engine sees a decider: its name and its grants. */
-export function actorOf(principal: Principal): Actor {
-  return { name: principal.name, roles: principal.roles };
-}
-
-/** The task, unless the key is scoped to another tenant (then it does not exist for it). */
-async function visibleTask(deps: ServerDeps, principal: Principal, id: string): Promise<TaskRecord> {
-  const task = await deps.engine.getTask(id);
-  if (principal.tenantId !== undefined && task.tenantId !== principal.tenantId) throw new AgentryError('not_found', `task ${id} not found`);
-  return task;
-}
-
 export function taskRoutes(table: RouteTable, deps: ServerDeps): void {
+  const { tasks } = deps.services;
   table.add({
     method: 'GET',
     url: '/v1/tasks',
@@ -48,12 +35,10 @@ export function taskRoutes(table: RouteTable, deps: ServerDeps): void {
       }),
       response: { 200: TaskPageSchema },
     },
-    async handler(request, _reply, principal) {
+    handler(request, _reply, principal) {
       const q = request.query;
-      const page = await deps.engine.listTasks({
+      return tasks.list(principal, {
         limit: q.limit ?? 50,
-        // A key scoped to a tenant sees that tenant only; the deployment's own keys see every tenant.
-        ...(principal.tenantId === undefined ? {} : { tenantId: principal.tenantId }),
         ...(q.status === undefined ? {} : { status: q.status.split(',') as TaskStatus[] }),
         ...(q.role === undefined ? {} : { role: q.role }),
         ...(q.workflow === undefined ? {} : { workflow: q.workflow }),
@@ -61,7 +46,6 @@ export function taskRoutes(table: RouteTable, deps: ServerDeps): void {
         ...(q.kind === undefined ? {} : { kind: q.kind }),
         ...(q.cursor === undefined ? {} : { cursor: q.cursor }),
       });
-      return { items: page.items.map(taskDto), next_cursor: page.nextCursor };
     },
   });
 
@@ -73,9 +57,7 @@ export function taskRoutes(table: RouteTable, deps: ServerDeps): void {
     tags: ['tasks'],
     errors: ['not_found'],
     schema: { params: TaskId, response: { 200: TaskSchema } },
-    async handler(request, _reply, principal) {
-      return taskDto(await visibleTask(deps, principal, request.params.id));
-    },
+    handler: (request, _reply, principal) => tasks.get(principal, request.params.id),
   });
 
   table.add({
@@ -103,13 +85,11 @@ export function taskRoutes(table: RouteTable, deps: ServerDeps): void {
     async handler(request, reply, principal) {
       const { id } = request.params;
       const key = parseIdempotencyKey(request.headers[IDEMPOTENCY_HEADER]);
-      if (principal.tenantId !== undefined) await visibleTask(deps, principal, id);
       const { decision, data, comment } = request.body;
       const input = { decision, ...(data === undefined ? {} : { data }), ...(comment === undefined ? {} : { comment }) };
-      if (key === undefined) return taskDto(await deps.engine.completeTask(id, input, actorOf(principal)));
-      const { task, replayed } = await deps.engine.completeTaskIdempotent(id, input, actorOf(principal), key);
+      const { task, replayed } = await tasks.decide(principal, id, input, key);
       if (replayed) void reply.header(REPLAYED_HEADER, 'true');
-      return taskDto(task);
+      return task;
     },
   });
 }

@@ -5,38 +5,13 @@
  * several API or worker processes each holds its own state (a known limit; docs/tools.md).
  */
 import { Type } from 'typebox';
-import { AgentryError } from '../../lib/errors.js';
-import type { ToolServerStatus } from '../../tools/connection.js';
+import { ToolServerSchema } from '../../app/dto/tools.js';
 import type { RouteTable, ServerDeps } from '../route.js';
-
-const ToolServerSchema = Type.Object(
-  {
-    name: Type.String(),
-    transport: Type.Enum(['stdio', 'http']),
-    state: Type.Enum(['idle', 'connected', 'failed', 'disabled']),
-    tools: Type.Integer({ description: 'Tools exposed after `allow`, as last listed (0 before the first listing)' }),
-    restarts: Type.Integer(),
-    last_error: Type.Optional(Type.String()),
-    disabled_reason: Type.Optional(Type.String()),
-    pid: Type.Optional(Type.Integer()),
-  },
-  { title: 'ToolServer' },
-);
 
 const Name = Type.Object({ name: Type.String({ minLength: 1, maxLength: 128, description: 'Tool server name (tools/<name>.yaml)' }) });
 
-function statusOf(deps: ServerDeps, name: string): ToolServerStatus {
-  const status = deps.tools?.status().find((s) => s.name === name);
-  if (status === undefined) {
-    const known = deps.tools?.servers() ?? [];
-    throw new AgentryError('not_found', `no tool server named '${name}' (${known.length === 0 ? 'this project has no tools/*.yaml' : `servers: ${known.join(', ')}`})`, {
-      details: { server: name },
-    });
-  }
-  return status;
-}
-
 export function toolRoutes(table: RouteTable, deps: ServerDeps): void {
+  const { tools } = deps.services;
   table.add({
     method: 'GET',
     url: '/v1/tools',
@@ -45,7 +20,7 @@ export function toolRoutes(table: RouteTable, deps: ServerDeps): void {
     tags: ['tools'],
     errors: [],
     schema: { response: { 200: Type.Object({ items: Type.Array(ToolServerSchema) }) } },
-    handler: () => Promise.resolve({ items: deps.tools?.status() ?? [] }),
+    handler: () => Promise.resolve({ items: tools.list() }),
   });
 
   table.add({
@@ -61,10 +36,9 @@ export function toolRoutes(table: RouteTable, deps: ServerDeps): void {
       response: { 200: ToolServerSchema },
     },
     handler(request, _reply, principal) {
-      const { name } = statusOf(deps, request.params.name);
-      deps.tools!.disable(name, request.body.reason);
-      request.log.warn({ server: name, reason: request.body.reason, principal: principal.name }, `tool server ${name} disabled`);
-      return Promise.resolve(statusOf(deps, name));
+      const status = tools.disable(request.params.name, request.body.reason);
+      request.log.warn({ server: status.name, reason: request.body.reason, principal: principal.name }, `tool server ${status.name} disabled`);
+      return Promise.resolve(status);
     },
   });
 
@@ -81,10 +55,9 @@ export function toolRoutes(table: RouteTable, deps: ServerDeps): void {
       response: { 200: ToolServerSchema },
     },
     handler(request, _reply, principal) {
-      const { name } = statusOf(deps, request.params.name);
-      deps.tools!.enable(name);
-      request.log.info({ server: name, principal: principal.name }, `tool server ${name} enabled`);
-      return Promise.resolve(statusOf(deps, name));
+      const status = tools.enable(request.params.name);
+      request.log.info({ server: status.name, principal: principal.name }, `tool server ${status.name} enabled`);
+      return Promise.resolve(status);
     },
   });
 }

@@ -1,19 +1,11 @@
 /**
  * What the API returns for human tasks and run signals: typebox schemas (validation,
  * serialisation, OpenAPI and the CLI's types from one place) and the functions that turn store
- * records into them. Like `dto.ts`: snake_case fields, ISO 8601 times.
+ * records into them. Like `runs.ts`: snake_case fields, ISO 8601 times.
  */
 import { Type, type Static } from 'typebox';
-import { TASK_DECISIONS, TASK_KINDS, TASK_STATUSES, type SignalRecord, type TaskRecord } from '../types.js';
-
-/** Longest `comment` a decision may carry. */
-export const MAX_COMMENT_LENGTH = 4000;
-
-/** Signal names: the same pattern as a `wait:` step's `signal:` (src/spec/schemas.ts). */
-export const SIGNAL_NAME_PATTERN = '^[A-Za-z0-9_.-]{1,64}$';
-
-const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) => Type.Union([schema, Type.Null()]);
-const Time = Type.String({ format: 'date-time' });
+import { TASK_DECISIONS, TASK_KINDS, TASK_STATUSES, type SignalRecord, type TaskRecord } from '../../types.js';
+import { Nullable, Time, iso } from './common.js';
 
 export const TaskSchema = Type.Object(
   {
@@ -58,8 +50,6 @@ export const SignalReceiptSchema = Type.Object(
 );
 export type SignalReceiptDto = Static<typeof SignalReceiptSchema>;
 
-const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
-
 export function taskDto(task: TaskRecord): TaskDto {
   return {
     id: task.id,
@@ -81,11 +71,11 @@ export function taskDto(task: TaskRecord): TaskDto {
     comment: task.comment,
     decided_by: task.decidedBy,
     decided_at: iso(task.decidedAt),
-    created_at: new Date(task.createdAt).toISOString(),
-    updated_at: new Date(task.updatedAt).toISOString(),
+    created_at: iso(task.createdAt),
+    updated_at: iso(task.updatedAt),
   };
 }
 
 export function signalReceiptDto(signal: SignalRecord, duplicate: boolean): SignalReceiptDto {
-  return { run_id: signal.runId, name: signal.name, duplicate, received_at: new Date(signal.receivedAt).toISOString() };
+  return { run_id: signal.runId, name: signal.name, duplicate, received_at: iso(signal.receivedAt) };
 }

@@ -1,15 +1,14 @@
 /**
- * What the API returns: typebox schemas (validation, serialisation, OpenAPI and TypeScript
- * types from one place) and the functions that turn store records into them. Field names are
- * snake_case; times are ISO 8601 strings.
+ * What the API returns for runs: typebox schemas (validation, serialisation, OpenAPI and
+ * TypeScript types from one place) and the functions that turn store records into them. The
+ * server renders these and the CLI prints them (its `--json` equals the API's answer). Field
+ * names are snake_case; times are ISO 8601 strings.
  */
 import { Type, type Static } from 'typebox';
-import { AgentryError } from '../lib/errors.js';
-import { diffValues } from '../engine/reruns.js';
-import { ATTEMPT_STATUSES, RUN_STATUSES, STEP_STATUSES, type AttemptRecord, type EventRecord, type RunRecord, type StepRecord } from '../types.js';
-
-const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) => Type.Union([schema, Type.Null()]);
-const Time = Type.String({ format: 'date-time' });
+import { AgentryError } from '../../lib/errors.js';
+import { diffValues } from '../../engine/reruns.js';
+import { ATTEMPT_STATUSES, RUN_STATUSES, STEP_STATUSES, type AttemptRecord, type EventRecord, type RunRecord, type StepRecord } from '../../types.js';
+import { Nullable, Time, iso } from './common.js';
 
 export const ErrorInfoSchema = Type.Object({
   code: Type.String(),
@@ -86,11 +85,22 @@ export const RunDetailSchema = Type.Object(
     ...RunSchema.properties,
     steps: Type.Array(StepSchema),
     children: Type.Array(ChildRunSchema, { description: "Runs started by this run's `workflow:` steps, oldest first" }),
-    // Optional in the type because the CLI's local mode builds this shape too; the API always sends it.
-    usage: Type.Optional(RunUsageSchema),
+    usage: RunUsageSchema,
   },
   { title: 'RunDetail' },
 );
+export type RunDetailDto = Static<typeof RunDetailSchema>;
+export type StepDto = Static<typeof StepSchema>;
+export type ChildRunDto = Static<typeof ChildRunSchema>;
+export type RunUsageDto = Static<typeof RunUsageSchema>;
+
+/** `GET /v1/runs`: a page of runs, newest first. */
+export const RunPageSchema = Type.Object({ items: Type.Array(RunSchema), next_cursor: Type.Union([Type.String(), Type.Null()]) });
+export type RunPageDto = Static<typeof RunPageSchema>;
+
+/** `POST /v1/runs/{id}/retry`: the new run and the run it re-ran. */
+export const RetriedRunSchema = Type.Object({ ...RunSchema.properties, retry_of: Type.String() }, { title: 'RetriedRun' });
+export type RetriedRunDto = Static<typeof RetriedRunSchema>;
 
 export const EventSchema = Type.Object(
   {
@@ -104,7 +114,21 @@ export const EventSchema = Type.Object(
 );
 export type EventDto = Static<typeof EventSchema>;
 
-const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+/** `GET /v1/runs/{id}/events` as JSON: a page of events. */
+export const EventPageSchema = Type.Object({ items: Type.Array(EventSchema), next_after: Type.Integer({ description: 'Pass as ?after= for the next page' }) });
+export type EventPageDto = Static<typeof EventPageSchema>;
+
+/** An item of a `for_each` step: a step of its own, with its index and list element. */
+export const MapItemSchema = Type.Intersect([StepSchema, Type.Object({ index: Type.Integer(), item: Type.Unknown({ description: 'The list element this item ran with' }) })], {
+  title: 'MapItem',
+});
+
+/** `GET /v1/runs/{id}/steps/{step}/items`: a page of a `for_each` step's items, in input order. */
+export const MapItemPageSchema = Type.Object({
+  items: Type.Array(MapItemSchema),
+  next_offset: Type.Union([Type.Integer(), Type.Null()], { description: 'Offset of the next page; null on the last' }),
+});
+export type MapItemPageDto = Static<typeof MapItemPageSchema>;
 
 export function runDto(run: RunRecord): RunDto {
   return {
@@ -117,22 +141,22 @@ export function runDto(run: RunRecord): RunDto {
     priority: run.priority,
     tenant_id: run.tenantId,
     spec_hash: run.specHash,
-    created_at: new Date(run.createdAt).toISOString(),
+    created_at: iso(run.createdAt),
     started_at: iso(run.startedAt),
     finished_at: iso(run.finishedAt),
     deadline_at: iso(run.deadlineAt),
-    updated_at: new Date(run.updatedAt).toISOString(),
+    updated_at: iso(run.updatedAt),
     last_event_seq: run.eventSeq,
     retry_of: run.retryOf,
     parent: run.parentRunId === null ? null : { run_id: run.parentRunId, step_id: run.parentStepId ?? '' },
   };
 }
 
-export function childRunDto(run: RunRecord): Static<typeof ChildRunSchema> {
+export function childRunDto(run: RunRecord): ChildRunDto {
   return { id: run.id, workflow: run.workflow, status: run.status, step_id: run.parentStepId ?? '' };
 }
 
-export function stepDto(step: StepRecord): Static<typeof StepSchema> {
+export function stepDto(step: StepRecord): StepDto {
   return {
     id: step.stepId,
     kind: step.kind,
@@ -149,7 +173,7 @@ export function stepDto(step: StepRecord): Static<typeof StepSchema> {
 }
 
 export function eventDto(event: EventRecord): EventDto {
-  return { seq: event.seq, type: event.type, step_id: event.stepId, at: new Date(event.at).toISOString(), data: event.data };
+  return { seq: event.seq, type: event.type, step_id: event.stepId, at: iso(event.at), data: event.data };
 }
 
 export const AttemptSchema = Type.Object(
@@ -205,7 +229,7 @@ export function attemptDto(attempt: AttemptRecord): AttemptDto {
     input: attempt.input,
     output: attempt.output,
     error: attempt.error,
-    started_at: new Date(attempt.startedAt).toISOString(),
+    started_at: iso(attempt.startedAt),
     finished_at: iso(attempt.finishedAt),
   };
 }

@@ -1,0 +1,54 @@
+/** What the API returns for LLM usage (`/v1/usage`, and a run's usage), and the ledger rows → DTO mapping. */
+import { Type, type Static } from 'typebox';
+import type { UsageRow } from '../../store/store.js';
+
+export const UsageTotalsSchema = Type.Object(
+  {
+    calls: Type.Integer({ description: 'Attempts recorded (ok, error, cancelled and refused by a budget)' }),
+    input_tokens: Type.Integer(),
+    output_tokens: Type.Integer(),
+    cost_usd: Type.Number(),
+  },
+  { title: 'UsageTotals' },
+);
+export type UsageTotals = Static<typeof UsageTotalsSchema>;
+
+export const UsageItemSchema = Type.Object({
+  tenant_id: Type.String(),
+  workflow: Type.Union([Type.String(), Type.Null()], { description: 'Null for calls made outside a workflow' }),
+  model_group: Type.String(),
+  model: Type.String({ description: 'The upstream model' }),
+  day: Type.String({ description: 'UTC day, YYYY-MM-DD' }),
+  ...UsageTotalsSchema.properties,
+});
+export type UsageItemDto = Static<typeof UsageItemSchema>;
+
+export const UsageReportSchema = Type.Object({ items: Type.Array(UsageItemSchema), totals: UsageTotalsSchema });
+export type UsageReportDto = Static<typeof UsageReportSchema>;
+
+/** Sums of usage rows (the run's usage on `GET /v1/runs/{id}`, the totals of `/v1/usage`). */
+export function usageTotals(rows: readonly UsageRow[]): UsageTotals {
+  const totals: UsageTotals = { calls: 0, input_tokens: 0, output_tokens: 0, cost_usd: 0 };
+  for (const row of rows) {
+    totals.calls += row.calls;
+    totals.input_tokens += row.inputTokens;
+    totals.output_tokens += row.outputTokens;
+    totals.cost_usd += row.costUsd;
+  }
+  totals.cost_usd = Math.round(totals.cost_usd * 1e8) / 1e8;
+  return totals;
+}
+
+export function usageItemDto(row: UsageRow): UsageItemDto {
+  return {
+    tenant_id: row.tenantId,
+    workflow: row.workflow,
+    model_group: row.group,
+    model: row.model,
+    day: row.day,
+    calls: row.calls,
+    input_tokens: row.inputTokens,
+    output_tokens: row.outputTokens,
+    cost_usd: row.costUsd,
+  };
+}

@@ -1,0 +1,27 @@
+/** What the API returns for the workflows a process can start (`/v1/workflows`). */
+import { Type, type Static } from 'typebox';
+import type { CompiledWorkflow } from '../../spec/model.js';
+
+export const WorkflowSchema = Type.Object({
+  name: Type.String(),
+  description: Type.Union([Type.String(), Type.Null()]),
+  file: Type.Union([Type.String(), Type.Null()]),
+  spec_hash: Type.String(),
+  steps: Type.Array(Type.Object({ id: Type.String(), kind: Type.String(), needs: Type.Array(Type.String()) })),
+  input_schema: Type.Unknown({ description: 'JSON Schema of the run input, or null' }),
+});
+export type WorkflowDto = Static<typeof WorkflowSchema>;
+
+export function workflowDto(wf: CompiledWorkflow): WorkflowDto {
+  return {
+    name: wf.name,
+    description: wf.description ?? null,
+    file: wf.file ?? null,
+    spec_hash: wf.hash,
+    steps: wf.order.map((id) => {
+      const step = wf.steps.get(id);
+      return { id, kind: step?.kind ?? 'unknown', needs: step?.needs ?? [] };
+    }),
+    input_schema: wf.inputSchema ?? null,
+  };
+}

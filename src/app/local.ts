@@ -1,0 +1,77 @@
+/**
+ * The services on the project's own store, for the CLI's local mode (no server): the same
+ * use cases the HTTP API runs, so `agentry runs get` locally prints what `GET /v1/runs/{id}`
+ * returns. Reading never creates the store.
+ */
+import type { Logger } from 'pino';
+import type { CompiledWorkflow } from '../spec/model.js';
+import { openAgentry, openStore, storeExists, type Project } from './bootstrap.js';
+import type { Config } from './config.js';
+import { ScheduleService } from './schedules.js';
+import { createServices, type Services } from './services.js';
+
+export interface LocalServices {
+  services: Services;
+  /** Where the runs are, for messages: the store's location. */
+  where: string;
+  /** Stops the engine (if started) and closes the store. */
+  close(): Promise<void>;
+}
+
+export interface OpenLocalOptions {
+  logger: Logger;
+  env: NodeJS.ProcessEnv;
+  /** Open (and create) the store even when it does not exist yet. */
+  createStore?: boolean;
+  /**
+   * The project, loaded and checked by the caller: needed to start runs. Without it the engine
+   * works from the specs stored with each run (reading, cancelling, deciding, re-running).
+   */
+  project?: Project;
+  /** Also execute runs in this process (worker pool and scheduler) until closed. */
+  execute?: boolean;
+}
+
+/** The services on the store, or undefined when there is no store (and it must not be created). */
+export async function openLocalServices(config: Config, options: OpenLocalOptions): Promise<LocalServices | undefined> {
+  if (!options.createStore && !storeExists(config)) return undefined;
+  const app = await openAgentry(config, {
+    logger: options.logger,
+    env: options.env,
+    ...(options.project ? { project: options.project } : { withoutProject: true }),
+  });
+  try {
+    if (options.execute) await app.engine.start();
+  } catch (error) {
+    await app.close();
+    throw error;
+  }
+  return { services: createServices(app), where: app.store.location, close: () => app.close() };
+}
+
+/** Where a store that does not exist yet would be, for messages. */
+export function missingStoreLocation(config: Config): string {
+  return `${config.database.file} (no store there yet)`;
+}
+
+export interface LocalSchedules {
+  schedules: ScheduleService;
+  close(): Promise<void>;
+}
+
+/**
+ * The schedule services on the store (opened, and created if need be), its rows first synced
+ * with the project's workflows as a scheduler does when it starts: a changed `schedule:` shows,
+ * and can be paused, before any scheduler ran. Only the store is opened, not an engine.
+ */
+export async function openLocalSchedules(config: Config, options: { logger: Logger; workflows: ReadonlyMap<string, CompiledWorkflow> }): Promise<LocalSchedules> {
+  const store = await openStore(config, { logger: options.logger });
+  try {
+    const schedules = new ScheduleService({ store, workflows: options.workflows });
+    await schedules.sync();
+    return { schedules, close: () => store.close() };
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
+}

@@ -1,0 +1,162 @@
+/**
+ * Runs as the API and the CLI act on them: start (optionally waiting for the end), list, get
+ * with steps, children and usage, cancel, retry or re-run, a step's attempts, a map step's
+ * items, and the run's events (a page, or followed as they happen). Every method takes the
+ * caller and answers `not_found` for a run of a tenant it is not scoped to.
+ */
+import { AgentryError } from '../lib/errors.js';
+import { pause } from '../lib/sleep.js';
+import { TERMINAL_RUN_STATUSES, type RunRecord, type RunStatus } from '../types.js';
+import { assertVisible, tenantFilter, type Caller } from './caller.js';
+import {
+  attemptHistoryDto,
+  childRunDto,
+  eventDto,
+  runDto,
+  stepDto,
+  type AttemptHistoryDto,
+  type EventDto,
+  type EventPageDto,
+  type MapItemPageDto,
+  type RetriedRunDto,
+  type RunDetailDto,
+  type RunDto,
+  type RunPageDto,
+} from './dto/runs.js';
+import { usageTotals } from './dto/usage.js';
+import { followRunEvents, type FollowOptions } from './run-events.js';
+import type { ServiceDeps } from './service-deps.js';
+
+export interface StartOptions {
+  /** Starting again with the same key returns the first run (`replayed`). */
+  idempotencyKey?: string;
+  priority?: number;
+  /** Wait for the run to end, at most this long (or until `signal` aborts). */
+  waitMs?: number;
+  signal?: AbortSignal;
+}
+
+export interface StartedRunDto {
+  run: RunDto;
+  /** An idempotency key returned an earlier run. */
+  replayed: boolean;
+  /** The run had ended when `start` returned (only ever true with `waitMs`). */
+  ended: boolean;
+}
+
+export interface RunListQuery {
+  status?: RunStatus[];
+  workflow?: string;
+  createdAfter?: number;
+  createdBefore?: number;
+  limit: number;
+  cursor?: string;
+}
+
+export interface MapItemQuery {
+  offset: number;
+  limit: number;
+}
+
+/** How long one wait for a run's end sleeps at most between looks at the run. */
+const END_WAIT_SLICE_MS = { woken: 250, polling: 50 } as const;
+
+export class RunService {
+  constructor(private readonly deps: ServiceDeps) {}
+
+  /** The run, if the caller may see it (`not_found` otherwise). */
+  async find(caller: Caller, id: string): Promise<RunDto> {
+    return runDto(await this.visible(caller, id));
+  }
+
+  async start(caller: Caller, workflow: string, input: unknown, options: StartOptions = {}): Promise<StartedRunDto> {
+    const { run, replayed } = await this.deps.engine.startRunIdempotent(workflow, input, {
+      ...tenantFilter(caller),
+      ...(options.idempotencyKey === undefined ? {} : { idempotencyKey: options.idempotencyKey }),
+      ...(options.priority === undefined ? {} : { priority: options.priority }),
+    });
+    const current = options.waitMs === undefined ? run : await this.waitForEnd(run, options.waitMs, options.signal);
+    return { run: runDto(current), replayed, ended: TERMINAL_RUN_STATUSES.has(current.status) };
+  }
+
+  async list(caller: Caller, query: RunListQuery): Promise<RunPageDto> {
+    const page = await this.deps.store.listRuns({ ...query, ...tenantFilter(caller) });
+    return { items: page.items.map(runDto), next_cursor: page.nextCursor };
+  }
+
+  /** The run with its steps in the workflow's order, the runs it started, and its LLM usage. */
+  async get(caller: Caller, id: string): Promise<RunDetailDto> {
+    await this.visible(caller, id);
+    const { engine, store } = this.deps;
+    const [{ run, steps }, usage, children] = await Promise.all([engine.getRunWithSteps(id), store.usage({ runId: id }), engine.childRuns(id)]);
+    return { ...runDto(run), steps: steps.map(stepDto), children: children.map(childRunDto), usage: usageTotals(usage) };
+  }
+
+  /** Cancels a run that has not ended; the reason defaults to who cancelled it. */
+  async cancel(caller: Caller, id: string, reason?: string): Promise<RunDto> {
+    await this.visible(caller, id);
+    return runDto(await this.deps.engine.cancelRun(id, reason ?? `cancelled by ${caller.name}`));
+  }
+
+  /** A new run of the same spec and input, from the failed step or (with `fromStep`) from that step. */
+  async retry(caller: Caller, id: string, options: { fromStep?: string } = {}): Promise<RetriedRunDto> {
+    await this.visible(caller, id);
+    return { ...runDto(await this.deps.engine.retryRun(id, options)), retry_of: id };
+  }
+
+  /** A step's attempts across the run and the runs it re-ran; with `diff` (1-based positions), what changed. */
+  async attempts(caller: Caller, id: string, step: string, diff?: readonly [number, number]): Promise<AttemptHistoryDto> {
+    await this.visible(caller, id);
+    return attemptHistoryDto(await this.deps.engine.stepAttempts(id, step), diff);
+  }
+
+  /** A page of a `for_each` step's items, in input order. */
+  async items(caller: Caller, id: string, step: string, page: MapItemQuery): Promise<MapItemPageDto> {
+    const run = await this.visible(caller, id);
+    const spec = this.deps.engine.transitions.workflowOf(run).steps.get(step);
+    if (!spec) throw new AgentryError('not_found', `run ${id} has no step '${step}'`);
+    if (!spec.forEach) throw new AgentryError('invalid_request', `step '${step}' has no for_each; it has no items`);
+    const { offset, limit } = page;
+    const rows = await this.deps.store.listItems(id, step, { offset, limit: limit + 1 });
+    const items = rows.slice(0, limit).map((row) => ({ ...stepDto(row), index: row.itemIndex ?? 0, item: row.item }));
+    return { items, next_offset: rows.length > limit ? offset + limit : null };
+  }
+
+  /** Up to `limit` events after seq `after`, in order. */
+  async events(caller: Caller, id: string, after: number, limit: number): Promise<EventPageDto> {
+    await this.visible(caller, id);
+    const events = await this.deps.store.listEvents(id, after, limit);
+    return { items: events.map(eventDto), next_after: events.at(-1)?.seq ?? after };
+  }
+
+  /**
+   * The run's events as they happen (see `followRunEvents`). Whether the run exists and is
+   * visible is checked before this resolves, so a caller can answer `not_found` before it
+   * starts streaming.
+   */
+  async follow(caller: Caller, id: string, options: FollowOptions): Promise<AsyncGenerator<EventDto>> {
+    await this.visible(caller, id);
+    return followRunEvents(this.deps, id, options);
+  }
+
+  private async visible(caller: Caller, id: string): Promise<RunRecord> {
+    const run = await this.deps.engine.getRun(id);
+    assertVisible(caller, run.tenantId, `run ${id}`);
+    return run;
+  }
+
+  /** Waits for the run to end, `signal` to abort, or `ms` to pass; returns the run as it is then. */
+  private async waitForEnd(run: RunRecord, ms: number, signal: AbortSignal | undefined): Promise<RunRecord> {
+    const { engine, waker } = this.deps;
+    const deadline = Date.now() + ms;
+    let current = run;
+    while (!TERMINAL_RUN_STATUSES.has(current.status) && !signal?.aborted) {
+      const left = deadline - Date.now();
+      if (left <= 0) break;
+      if (waker) await waker.wait(run.id, Math.min(left, END_WAIT_SLICE_MS.woken), signal, current.eventSeq);
+      else await pause(Math.min(left, END_WAIT_SLICE_MS.polling), signal);
+      current = await engine.getRun(run.id);
+    }
+    return current;
+  }
+}

@@ -1,0 +1,20 @@
+/** What the application services are built on: the engine, its store, and an optional event waker. */
+import type { Engine } from '../engine/engine.js';
+import type { Store } from '../store/store.js';
+
+/**
+ * Wakes readers waiting for a run's next event as soon as this process commits one (the
+ * server's `EventFeed`). Events committed by other processes are found by polling, so a
+ * waker only makes waits shorter; without one, readers poll.
+ */
+export interface RunEventWaker {
+  /** Resolves when the run gets an event after `afterSeq`, after `ms`, or when `signal` aborts. */
+  wait(runId: string, ms: number, signal?: AbortSignal, afterSeq?: number): Promise<void>;
+}
+
+export interface ServiceDeps {
+  engine: Engine;
+  /** The store the engine writes (the same one, or the same one wrapped to report commits). */
+  store: Store;
+  waker?: RunEventWaker | undefined;
+}

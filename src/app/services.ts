@@ -1,0 +1,41 @@
+/**
+ * The application services: one object per resource, each method one use case. The HTTP
+ * routes and the CLI's local mode both call these, so they read and change the same things,
+ * scope them to the caller the same way, and return the same DTOs.
+ *
+ *   const services = createServices({ engine, store });
+ *   const run = await services.runs.get(caller, runId);
+ */
+import type { ToolHub } from '../tools/hub.js';
+import { HealthService } from './health.js';
+import { RunService } from './runs.js';
+import { ScheduleService } from './schedules.js';
+import type { ServiceDeps } from './service-deps.js';
+import { TaskService } from './tasks.js';
+import { ToolService } from './tools.js';
+import { UsageService } from './usage.js';
+import { WorkflowService } from './workflows.js';
+
+export type { RunEventWaker, ServiceDeps } from './service-deps.js';
+
+export interface Services {
+  runs: RunService;
+  tasks: TaskService;
+  schedules: ScheduleService;
+  usage: UsageService;
+  workflows: WorkflowService;
+  tools: ToolService;
+  health: HealthService;
+}
+
+export function createServices(deps: ServiceDeps & { tools?: ToolHub | undefined }): Services {
+  return {
+    runs: new RunService(deps),
+    tasks: new TaskService(deps),
+    schedules: new ScheduleService({ store: deps.store, workflows: deps.engine.workflows }),
+    usage: new UsageService(deps),
+    workflows: new WorkflowService(deps),
+    tools: new ToolService(deps.tools),
+    health: new HealthService(deps),
+  };
+}
