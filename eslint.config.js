@@ -66,11 +66,6 @@ export default tseslint.config(
     },
   },
   {
-    // The one exception: the event feed wraps the store's run transactions to see commits.
-    files: ['src/server/event-feed.ts'],
-    rules: { 'import-x/no-restricted-paths': ['error', { zones: layerZones }] },
-  },
-  {
     files: ['test/**/*.ts', 'bench/**/*.ts', 'scripts/**/*.ts'],
     rules: {
       '@typescript-eslint/no-unsafe-assignment': 'off',

@@ -14,7 +14,7 @@ export interface RunEventWaker {
 
 export interface ServiceDeps {
   engine: Engine;
-  /** The store the engine writes (the same one, or the same one wrapped to report commits). */
+  /** The store the engine writes. */
   store: Store;
   waker?: RunEventWaker | undefined;
 }

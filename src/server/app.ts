@@ -22,7 +22,7 @@ import { AgentryError, type ErrorCode } from '../lib/errors.js';
 import { Metrics } from '../obs/metrics.js';
 import type { ToolHub } from '../tools/hub.js';
 import { authorize, type AuthSettings, type Principal } from './auth.js';
-import type { EventFeed } from './event-feed.js';
+import type { EventFeed } from '../app/event-feed.js';
 import { openapiRoutes, swaggerOptions } from './openapi.js';
 import { problemResponses, ProblemSchema, sendProblem, toHttpError } from './problem.js';
 import { ROUTE_GROUPS, RouteTable, type GatewayBackend, type RouteDef, type RouteGroup, type ServerDeps } from './route.js';

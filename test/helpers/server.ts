@@ -12,7 +12,7 @@ import { createToolExecutor } from '../../src/runtime/tool.js';
 import { createExecutorRegistry, defaultExecutors, DEFAULT_EXECUTOR_SETTINGS } from '../../src/runtime/registry.js';
 import { buildApp, type AppOptions } from '../../src/server/app.js';
 import { authSettings, ROLES, type Role } from '../../src/server/auth.js';
-import { EventFeed } from '../../src/server/event-feed.js';
+import { EventFeed } from '../../src/app/event-feed.js';
 import type { GatewaySpec, ToolSpec } from '../../src/spec/schemas.js';
 import type { Store } from '../../src/store/store.js';
 import { createToolHub, type ToolHub } from '../../src/tools/hub.js';

@@ -10,7 +10,7 @@ import { ENGINE_ROLES, loadProjectOrThrow, openAgentry, type Agentry, type Engin
 import type { Config } from '../../app/config.js';
 import { buildApp, drainAndClose } from '../../server/app.js';
 import { authSettings, type AuthSettings } from '../../server/auth.js';
-import { EventFeed } from '../../server/event-feed.js';
+import { EventFeed } from '../../app/event-feed.js';
 import type { RouteGroup } from '../../server/route.js';
 import { VERSION } from '../../lib/version.js';
 import type { FastifyInstance } from 'fastify';
