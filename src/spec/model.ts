@@ -3,17 +3,15 @@
  * (YAML → schema check → compile) produces it; the engine never reads YAML.
  */
 
-import type { JsonSchema, StepSpec } from './schemas.js';
+import type { JsonSchema, StepKind, StepSpec } from './schemas.js';
 
-export type { JsonSchema } from './schemas.js';
+export { STEP_KINDS, type JsonSchema, type StepKind } from './schemas.js';
 
-export const STEP_KINDS = ['transform', 'http', 'sleep', 'agent', 'tool', 'human', 'wait', 'workflow'] as const;
 /**
  * Kinds the engine carries out itself, inside its transactions, instead of handing them to an
  * executor: they create a task, wait for a signal or start a child run.
  */
 export const CONTROL_KINDS: ReadonlySet<StepKind> = new Set<StepKind>(['human', 'wait', 'workflow']);
-export type StepKind = (typeof STEP_KINDS)[number];
 
 export interface RetryPolicy {
   /** Total attempts including the first (1 = no retry). */

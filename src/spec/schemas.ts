@@ -136,6 +136,13 @@ const ForEach = Type.Object(
   closed,
 );
 
+/**
+ * The step kinds, in the order a step's kind is looked for. Each has its block on `StepSchema`
+ * below (the compiled model's `StepConfigs` fails to type-check when one is missing).
+ */
+export const STEP_KINDS = ['transform', 'http', 'sleep', 'agent', 'tool', 'human', 'wait', 'workflow'] as const;
+export type StepKind = (typeof STEP_KINDS)[number];
+
 export const StepSchema = Type.Object(
   {
     description: Description,
