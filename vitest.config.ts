@@ -11,5 +11,7 @@ export default defineConfig({
     // PostgreSQL and timers, so a second worker cuts the run by about a third.
     maxWorkers: Math.max(2, availableParallelism() - 1),
     setupFiles: ['test/helpers/leak-guard.ts'],
+    // Spawned CLI and role processes run the compiled dist/ (built here once per run).
+    globalSetup: ['test/helpers/build-dist.ts'],
   },
 });
