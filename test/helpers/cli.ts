@@ -8,7 +8,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve, sep } from 'node:path';
+import { Writable } from 'node:stream';
 import Database from 'better-sqlite3';
+import { runCli as runCliMain } from '../../src/cli/main.js';
 
 export const REPO = resolve(import.meta.dirname, '../..');
 /** The compiled CLI: a spawned process starts in a fraction of the time tsx would take to compile the sources. */
@@ -80,6 +82,31 @@ export function startCli(args: string[], options: CliOptions = {}): CliProcess {
 /** Runs the CLI to completion. */
 export function runCli(args: string[], options: CliOptions = {}): Promise<CliResult> {
   return startCli(args, options).done;
+}
+
+/**
+ * Runs the CLI in this process (`runCli` of src/cli/main.ts) with the environment and working
+ * directory a child would get, and its output captured. For tests about what a command prints and
+ * its exit code, where no process boundary (signals, a killed process, piping) is under test.
+ */
+export async function runCliInProcess(args: string[], options: CliOptions = {}): Promise<CliResult> {
+  const stdout = capture();
+  const stderr = capture();
+  const ctx = { stdout: stdout.stream, stderr: stderr.stream, env: childEnv(options.env), cwd: options.cwd ?? REPO, exitCode: 0 };
+  const code = await runCliMain(args, ctx);
+  return { code, signal: null, stdout: stdout.text(), stderr: stderr.text() };
+}
+
+/** A stream that keeps what is written to it (not a terminal, like a child's piped output). */
+function capture(): { stream: NodeJS.WriteStream; text: () => string } {
+  let text = '';
+  const stream = new Writable({
+    write(chunk: Buffer | string, _encoding, done) {
+      text += chunk.toString();
+      done();
+    },
+  });
+  return { stream: stream as unknown as NodeJS.WriteStream, text: () => text };
 }
 
 /** SIGKILLs every CLI process still running and waits for each to exit. */
