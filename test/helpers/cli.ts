@@ -89,7 +89,20 @@ export function runCli(args: string[], options: CliOptions = {}): Promise<CliRes
  * directory a child would get, and its output captured. For tests about what a command prints and
  * its exit code, where no process boundary (signals, a killed process, piping) is under test.
  */
-export async function runCliInProcess(args: string[], options: CliOptions = {}): Promise<CliResult> {
+export function runCliInProcess(args: string[], options: CliOptions = {}): Promise<CliResult> {
+  const result = inProcessQueue.then(() => runInProcess(args, options));
+  inProcessQueue = result.catch(() => undefined);
+  return result;
+}
+
+/**
+ * In-process commands run one at a time. Separate processes may wait on each other's SQLite
+ * locks; commands sharing this thread may not: better-sqlite3 waits for a lock synchronously,
+ * which would block the command in this thread that holds it.
+ */
+let inProcessQueue: Promise<unknown> = Promise.resolve();
+
+async function runInProcess(args: string[], options: CliOptions): Promise<CliResult> {
   const stdout = capture();
   const stderr = capture();
   const ctx = { stdout: stdout.stream, stderr: stderr.stream, env: childEnv(options.env), cwd: options.cwd ?? REPO, exitCode: 0 };
