@@ -75,6 +75,20 @@ export default tseslint.config(
       '@typescript-eslint/no-non-null-assertion': 'off',
     },
   },
+  {
+    // What `agentry --version` and `--help` load: a command's module, and all it needs, is imported
+    // dynamically when that command runs (src/cli/command-table.ts).
+    files: ['src/cli/main.ts', 'src/cli/command-table.ts', 'src/cli/process-context.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': ['error', {
+        patterns: [{
+          regex: '^(?!node:|commander$|\\.\\./lib/|\\./command-table\\.js$|\\./process-context\\.js$)',
+          message: 'The CLI entry loads only commander and src/lib; import a command\'s dependencies in its module, loaded through the command table.',
+          allowTypeImports: true,
+        }],
+      }],
+    },
+  },
   { files: ['**/*.js', '**/*.mjs'], ...tseslint.configs.disableTypeChecked },
   { files: ['**/*.js', '**/*.mjs'], languageOptions: { globals: globals.node } },
 );

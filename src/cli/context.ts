@@ -13,19 +13,9 @@ import { AgentryError } from '../lib/errors.js';
 import { createLogger } from '../obs/logger.js';
 import { RUN_STATUSES, type RunStatus } from '../types.js';
 import { styleFor, type Style } from './format.js';
+import type { CliContext } from './process-context.js';
 
-export interface CliContext {
-  stdout: NodeJS.WriteStream;
-  stderr: NodeJS.WriteStream;
-  env: NodeJS.ProcessEnv;
-  cwd: string;
-  /** Set by a command that ends without an error but should not exit 0 (a failed run, an invalid project). */
-  exitCode: number;
-}
-
-export function processContext(): CliContext {
-  return { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd(), exitCode: 0 };
-}
+export { processContext, type CliContext } from './process-context.js';
 
 export function out(ctx: CliContext, text = ''): void {
   ctx.stdout.write(`${text}\n`);

@@ -7,23 +7,17 @@
  */
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, Help } from 'commander';
 import { AgentryError } from '../lib/errors.js';
-import { registerConfig } from './commands/config.js';
-import { registerDemo } from './commands/demo.js';
-import { registerInit } from './commands/init.js';
-import { registerRun } from './commands/run.js';
-import { registerRuns } from './commands/runs.js';
-import { registerSchedules } from './commands/schedules.js';
-import { registerServe } from './commands/serve.js';
-import { registerSignal, registerTasks } from './commands/tasks.js';
-import { registerStart } from './commands/start.js';
-import { registerTools } from './commands/tools.js';
-import { registerValidate } from './commands/validate.js';
-import { processContext, type CliContext } from './context.js';
 import { VERSION } from '../lib/version.js';
+import { COMMANDS, invokedCommand } from './command-table.js';
+import { processContext, type CliContext } from './process-context.js';
 
-export function createProgram(ctx: CliContext = processContext()): Command {
+/**
+ * The program for `argv`: the invoked command is loaded and defined in full; every other one is
+ * only its name and description (enough for the top-level help and for "unknown command").
+ */
+export async function createProgram(argv: readonly string[], ctx: CliContext = processContext()): Promise<Command> {
   const program = new Command('agentry')
     .description('Run AI-agent workflows durably: specs in YAML, state in a database, nothing lost on a crash.')
     .version(VERSION, '-v, --version')
@@ -51,25 +45,22 @@ With AGENTRY_URL (and AGENTRY_API_KEY) set, \`run\`, \`runs …\`, \`tasks …\`
 
 Docs: docs/cli.md, docs/configuration.md, docs/specs.md`,
     );
-  registerInit(program, ctx);
-  registerValidate(program, ctx);
-  registerRun(program, ctx);
-  registerRuns(program, ctx);
-  registerTasks(program, ctx);
-  registerSignal(program, ctx);
-  registerSchedules(program, ctx);
-  registerServe(program, ctx);
-  registerStart(program, ctx);
-  registerTools(program, ctx);
-  registerDemo(program, ctx);
-  registerConfig(program, ctx);
+  const invoked = invokedCommand(argv);
+  /** Commands defined by name only, with the term their module would give them in the help. */
+  const outlines = new Map<Command, string>();
+  for (const entry of COMMANDS) {
+    if (entry.name === invoked) (await entry.load())(program, ctx);
+    else outlines.set(program.command(entry.name).description(entry.description), entry.term);
+  }
+  const defaultHelp = new Help();
+  program.configureHelp({ subcommandTerm: (cmd) => outlines.get(cmd) ?? defaultHelp.subcommandTerm(cmd) });
   return program;
 }
 
 /** Runs the CLI and resolves with the exit code (it never calls `process.exit`). */
 export async function runCli(argv: readonly string[], ctx: CliContext = processContext()): Promise<number> {
-  const program = createProgram(ctx);
   try {
+    const program = await createProgram(argv, ctx);
     await program.parseAsync(argv, { from: 'user' });
     return ctx.exitCode;
   } catch (error) {

@@ -4,7 +4,7 @@
  * use it and hold no provider keys; the run, step and workflow travel as headers so the
  * gateway records usage against them and applies the run's budget.
  */
-import OpenAI from 'openai';
+import type OpenAI from 'openai';
 import { AgentryError, isErrorCode } from '../lib/errors.js';
 import type { CallContext, ChatRequest, ChatResponse } from './types.js';
 
@@ -21,11 +21,20 @@ export interface RemoteGatewayOptions {
   apiKey: string;
 }
 
-export class RemoteGateway {
-  private readonly client: OpenAI;
+/** The `openai` SDK's client class, imported on the first call: a worker that never runs an agent step does not load it. */
+type OpenAIClass = typeof OpenAI;
 
-  constructor(options: RemoteGatewayOptions) {
-    this.client = new OpenAI({ baseURL: `${options.url.replace(/\/+$/, '')}/v1`, apiKey: options.apiKey, maxRetries: 0 });
+export class RemoteGateway {
+  private sdk: Promise<{ OpenAI: OpenAIClass; client: OpenAI }> | undefined;
+
+  constructor(private readonly options: RemoteGatewayOptions) {}
+
+  private client() {
+    this.sdk ??= import('openai').then(({ default: OpenAI }) => ({
+      OpenAI,
+      client: new OpenAI({ baseURL: `${this.options.url.replace(/\/+$/, '')}/v1`, apiKey: this.options.apiKey, maxRetries: 0 }),
+    }));
+    return this.sdk;
   }
 
   async chat(request: ChatRequest, ctx: CallContext): Promise<ChatResponse> {
@@ -34,20 +43,21 @@ export class RemoteGateway {
     if (ctx.stepId) headers[CONTEXT_HEADERS.stepId] = ctx.stepId;
     if (ctx.workflow) headers[CONTEXT_HEADERS.workflow] = ctx.workflow;
     if (ctx.budget) headers[CONTEXT_HEADERS.budget] = JSON.stringify(ctx.budget);
+    const { OpenAI, client } = await this.client();
     try {
-      const response = await this.client.chat.completions.create(
+      const response = await client.chat.completions.create(
         { ...(request as unknown as OpenAI.ChatCompletionCreateParamsNonStreaming), stream: false },
         { headers, ...(ctx.signal ? { signal: ctx.signal } : {}) },
       );
       return response as unknown as ChatResponse;
     } catch (error) {
-      throw remoteError(error);
+      throw remoteError(OpenAI, error);
     }
   }
 }
 
 /** The gateway answers problem+json with a stable `code`: keep it (and whether retrying helps). */
-function remoteError(error: unknown): AgentryError {
+function remoteError(OpenAI: OpenAIClass, error: unknown): AgentryError {
   if (error instanceof OpenAI.APIUserAbortError) return new AgentryError('cancelled', 'the gateway call was cancelled', { cause: error });
   if (error instanceof OpenAI.APIError) {
     // The SDK hands over the `error` member of the body: the gateway puts OpenAI's `{ message, code }` there.

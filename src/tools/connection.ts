@@ -9,16 +9,17 @@
  */
 import type { Logger } from 'pino';
 import { Agent, fetch as undiciFetch } from 'undici';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import type { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import type { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { FetchLike } from '@modelcontextprotocol/sdk/shared/transport.js';
-import { ErrorCode, McpError, ToolListChangedNotificationSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { AgentryError } from '../lib/errors.js';
 import { VERSION } from '../lib/version.js';
 import { serverAllows } from './allowlist.js';
 import { resolveLaunch, type Launch, type ServerConfig, type ToolTransport } from './config.js';
 import { classifyFailure, type CallSite } from './failure.js';
+import { loadMcpSdk, mcpSdk, type McpSdk } from './mcp-sdk.js';
 import { functionName } from './names.js';
 import { fromCallResult, toolText, type ToolCallResult, type ToolDefinition } from './result.js';
 import { pause } from '../lib/sleep.js';
@@ -236,10 +237,11 @@ export class ServerConnection {
       this.lastError = error instanceof Error ? error.message : String(error);
       throw error;
     }
-    const live = this.createLive(launch);
+    const sdk = await loadMcpSdk();
+    const live = this.createLive(launch, sdk);
     try {
       await live.client.connect(live.transport, { timeout: timeoutMs, signal: this.shutdown.signal });
-      live.pid = live.transport instanceof StdioClientTransport ? (live.transport.pid ?? undefined) : undefined;
+      live.pid = live.transport instanceof sdk.StdioClientTransport ? (live.transport.pid ?? undefined) : undefined;
     } catch (error) {
       this.dispose(live, false);
       const reason = error instanceof Error ? error.message : String(error);
@@ -248,7 +250,7 @@ export class ServerConnection {
       this.lastError = `connect failed: ${reason}${this.stderrHint(launch)}`;
       this.context.logger?.warn({ server: this.name, error: this.lastError }, 'tool server connect failed');
       if (this.shutDown) throw this.unavailable('the tool hub is closed', false);
-      const timedOut = error instanceof McpError && error.code === (ErrorCode.RequestTimeout as number);
+      const timedOut = error instanceof sdk.McpError && error.code === (sdk.ErrorCode.RequestTimeout as number);
       throw new AgentryError('tool_unavailable', `tool server '${this.name}' is unavailable: ${timedOut ? `no MCP handshake within ${timeoutMs}ms` : reason}`, {
         retryable: true,
         cause: error,
@@ -300,7 +302,8 @@ export class ServerConnection {
     this.context.logger?.info({ server: this.name, restarts: this.restarts }, 'restarting tool server');
   }
 
-  private createLive(launch: Launch): Live {
+  private createLive(launch: Launch, sdk: McpSdk): Live {
+    const { Client, StdioClientTransport, StreamableHTTPClientTransport, ToolListChangedNotificationSchema } = sdk;
     let markClosed!: () => void;
     const closed = new Promise<void>((resolve) => (markClosed = resolve));
     const client = new Client({ name: 'agentry', version: VERSION }, { capabilities: {} });
@@ -361,7 +364,7 @@ export class ServerConnection {
   private dispose(live: Live, terminate: boolean): void {
     live.closing = true;
     const done = (async () => {
-      if (terminate && live.transport instanceof StreamableHTTPClientTransport && live.transport.sessionId !== undefined) {
+      if (terminate && live.transport instanceof mcpSdk().StreamableHTTPClientTransport && live.transport.sessionId !== undefined) {
         await live.transport.terminateSession().catch(() => undefined);
       }
       await live.client.close().catch(() => undefined);

@@ -6,9 +6,8 @@
  * - the connection closed, the process died, the HTTP request failed → `tool_unavailable`
  *   (retryable), and the connection counts as lost.
  */
-import { StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
 import { AgentryError } from '../lib/errors.js';
+import { loadedMcpSdk } from './mcp-sdk.js';
 
 export interface CallSite {
   server: string;
@@ -31,7 +30,10 @@ export function classifyFailure(error: unknown, site: CallSite): Failure {
   if (site.signal?.aborted === true) {
     return { error: new AgentryError('cancelled', `${site.what} cancelled`, { cause: site.signal.reason ?? error, details }), lost: false };
   }
-  if (error instanceof McpError) {
+  // Before the SDK is loaded nothing can be one of its errors.
+  const sdk = loadedMcpSdk();
+  if (sdk && error instanceof sdk.McpError) {
+    const { ErrorCode } = sdk;
     if (error.code === (ErrorCode.RequestTimeout as number)) {
       return {
         error: new AgentryError('tool_timeout', `${site.what} timed out after ${site.timeoutMs}ms`, { retryable: true, cause: error, details }),
@@ -41,7 +43,7 @@ export function classifyFailure(error: unknown, site: CallSite): Failure {
     if (error.code === (ErrorCode.ConnectionClosed as number)) return unavailable(site, `connection closed (${message})`, error, true);
     return { error: new AgentryError('tool_error', `${site.what} failed: ${message}`, { cause: error, details: { ...details, mcp_code: error.code } }), lost: false };
   }
-  if (error instanceof StreamableHTTPError) {
+  if (sdk && error instanceof sdk.StreamableHTTPError) {
     // 404: the session is gone (server restarted); 5xx and network-level codes may pass.
     const status = error.code ?? 0;
     const retryable = status === 404 || status === 408 || status === 429 || status >= 500 || status <= 0;

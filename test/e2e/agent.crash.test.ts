@@ -12,6 +12,7 @@ import { loadConfig } from '../../src/app/config.js';
 import { createLogger } from '../../src/obs/logger.js';
 import { REPO, fakeGateway, stdioFixtureTool, turnOf, writeProject, type TempProject } from '../fixtures/agents/project.js';
 import { startFakeOpenAI, type FakeServer } from '../fixtures/fake-openai.js';
+import { CLI_ENTRY } from '../helpers/cli.js';
 
 let fake: FakeServer | undefined;
 let project: TempProject | undefined;
@@ -45,7 +46,7 @@ function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
 function startWorker(p: TempProject): Promise<ChildProcess> {
   const env: NodeJS.ProcessEnv = {};
   for (const [key, value] of Object.entries(process.env)) if (!key.startsWith('AGENTRY_') && !key.startsWith('npm_')) env[key] = value;
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'start', 'worker', '--dir', p.dir], {
+  const child = spawn(process.execPath, [CLI_ENTRY, 'start', 'worker', '--dir', p.dir], {
     cwd: REPO,
     env: { ...env, AGENTRY_DATABASE_URL: `sqlite:${p.dbFile}`, AGENTRY_LEASE_TTL: '2s', AGENTRY_POLL_INTERVAL: '100ms', AGENTRY_LOG_LEVEL: 'info' },
     stdio: ['ignore', 'ignore', 'pipe'],

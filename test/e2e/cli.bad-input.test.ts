@@ -2,12 +2,15 @@
  * Bad input to every command: a clear message, exit code 2, and nothing changed — neither
  * in an existing store (row counts, max event seq and run statuses are compared) nor on disk
  * when no store exists yet (the database file is not created).
+ *
+ * The commands run in this process (`runCliInProcess`): what is checked is their output, exit
+ * code and effect on disk. A real process checks that the exit code reaches the shell.
  */
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { RunDetailDto } from '../../src/cli/remote.js';
-import { dbFile, exampleProject, killAll, removeDir, runCli, storeFingerprint, tempDir, type CliResult, type StoreFingerprint } from '../helpers/cli.js';
+import { dbFile, exampleProject, killAll, removeDir, runCli, runCliInProcess, storeFingerprint, tempDir, type CliResult, type StoreFingerprint } from '../helpers/cli.js';
 
 const QUICK = `name: quick
 input:
@@ -84,7 +87,7 @@ async function runCases(cases: typeof CASES, dir: string): Promise<Map<string, C
   const lane = async () => {
     for (let next = queue.shift(); next; next = queue.shift()) {
       const [name, args] = next;
-      results.set(name, await runCli(args.map((a) => (a === 'DIR' ? dir : a))));
+      results.set(name, await runCliInProcess(args.map((a) => (a === 'DIR' ? dir : a))));
     }
   };
   await Promise.all([lane(), lane(), lane(), lane()]);
@@ -107,21 +110,21 @@ describe('bad input to a project that has a store', () => {
 
   it('cancelling a finished run exits 2 with the conflict and changes nothing', async () => {
     const before = storeFingerprint(dbFile(withStore));
-    const result = await runCli(['runs', 'cancel', finishedRun, '--dir', withStore]);
+    const result = await runCliInProcess(['runs', 'cancel', finishedRun, '--dir', withStore]);
     expectUsageError(result, new RegExp(`error \\[conflict\\]: run ${finishedRun} already ended succeeded`));
     expect(storeFingerprint(dbFile(withStore))).toEqual(before);
   });
 
   it('retrying a run that succeeded exits 2 with the conflict and changes nothing', async () => {
     const before = storeFingerprint(dbFile(withStore));
-    const result = await runCli(['runs', 'retry', finishedRun, '--dir', withStore]);
+    const result = await runCliInProcess(['runs', 'retry', finishedRun, '--dir', withStore]);
     expectUsageError(result, new RegExp(`error \\[conflict\\]: run ${finishedRun} is succeeded; only failed, cancelled or timed_out runs can be retried`));
     expect(storeFingerprint(dbFile(withStore))).toEqual(before);
   });
 
   it('invalid configuration is reported all at once before the store is touched', async () => {
     const before = storeFingerprint(dbFile(withStore));
-    const result = await runCli(['runs', 'list', '--dir', withStore], {
+    const result = await runCliInProcess(['runs', 'list', '--dir', withStore], {
       env: { AGENTRY_CONCURRENCY: 'many', AGENTRY_LEASE_TTL: 'forever', AGENTRY_LOG_LEVEL: 'loud' },
     });
     expectUsageError(result, /invalid configuration \(3 problems\)/);
@@ -146,7 +149,7 @@ describe('bad input before any store exists', () => {
   });
 
   it('an unsupported database URL is refused with its password masked', async () => {
-    const result = await runCli(['run', 'quick', '--input', '{"name":"Ada"}', '--dir', withoutStore], {
+    const result = await runCliInProcess(['run', 'quick', '--input', '{"name":"Ada"}', '--dir', withoutStore], {
       env: { AGENTRY_DATABASE_URL: 'mysql://agentry:hunter2@db.example:3306/agentry' },
     });
     expectUsageError(result, /AGENTRY_DATABASE_URL: 'mysql:\/\/agentry:\*\*\*@db\.example:3306\/agentry' is not a supported database URL/);
@@ -155,16 +158,24 @@ describe('bad input before any store exists', () => {
   });
 });
 
+describe('bad input to the agentry process', () => {
+  it('exits the process with code 2 and the message on stderr', async () => {
+    const result = await runCli(['runs', 'list', '--limit', '0', '--dir', withStore]);
+    expectUsageError(result, /option '--limit <n>' argument '0' is invalid\. must be from 1 to 200/);
+    expect(result.stdout).toBe('');
+  });
+});
+
 describe('invalid projects and init', () => {
   it('validate prints each problem as file:line:col path: message and exits 2', async () => {
-    const result = await runCli(['validate', invalid]);
+    const result = await runCliInProcess(['validate', invalid]);
     expect(result.code).toBe(2);
     expect(result.stdout).toMatch(/^workflows\/broken\.yaml:\d+:\d+ steps\.first\.needs\[0\]: .*missing/m);
     expect(existsSync(dbFile(invalid))).toBe(false);
   });
 
   it('validate --json reports the same problems as data', async () => {
-    const result = await runCli(['validate', invalid, '--json']);
+    const result = await runCliInProcess(['validate', invalid, '--json']);
     expect(result.code).toBe(2);
     const report = JSON.parse(result.stdout) as { valid: boolean; diagnostics: { file: string; line: number }[] };
     expect(report.valid).toBe(false);
@@ -172,7 +183,7 @@ describe('invalid projects and init', () => {
   });
 
   it('run on an invalid project exits 2 with the diagnostics and creates no store', async () => {
-    const result = await runCli(['run', 'quick', '--input', '{"name":"Ada"}', '--dir', invalid]);
+    const result = await runCliInProcess(['run', 'quick', '--input', '{"name":"Ada"}', '--dir', invalid]);
     expectUsageError(result, /error \[spec_invalid\]: project .* is invalid[^]*workflows\/broken\.yaml:\d+:\d+/);
     expect(existsSync(dbFile(invalid))).toBe(false);
   });
@@ -181,7 +192,7 @@ describe('invalid projects and init', () => {
     const dir = tempDir();
     try {
       writeFileSync(join(dir, 'notes.txt'), 'mine');
-      const result = await runCli(['init', dir]);
+      const result = await runCliInProcess(['init', dir]);
       expectUsageError(result, /is not empty .* add --force/);
       expect(readdirSync(dir)).toEqual(['notes.txt']);
     } finally {
@@ -193,11 +204,11 @@ describe('invalid projects and init', () => {
     const dir = tempDir();
     try {
       mkdirSync(join(dir, 'new'));
-      const created = await runCli(['init', join(dir, 'new')]);
+      const created = await runCliInProcess(['init', join(dir, 'new')]);
       expect(created.code).toBe(0);
       expect(created.stdout).toContain('Next steps');
-      expect((await runCli(['validate', join(dir, 'new')])).code).toBe(0);
-      const forced = await runCli(['init', join(dir, 'new'), '--force']);
+      expect((await runCliInProcess(['validate', join(dir, 'new')])).code).toBe(0);
+      const forced = await runCliInProcess(['init', join(dir, 'new'), '--force']);
       expect(forced.code).toBe(0);
     } finally {
       removeDir(dir);

@@ -9,7 +9,7 @@ import Database from 'better-sqlite3';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import type { AttemptHistoryDto, RunDetailDto, RunDto } from '../../src/cli/remote.js';
-import { dbFile, exampleProject, killAll, REPO, removeDir, runCli, startCli, tempDir } from '../helpers/cli.js';
+import { dbFile, exampleProject, killAll, REPO, removeDir, runCli, runCliInProcess, startCli, tempDir } from '../helpers/cli.js';
 import { KEYS, listen, startTestApi, type TestApi } from '../helpers/server.js';
 
 const RERUN_DEMO = readFileSync(join(REPO, 'examples/flows/workflows/rerun-demo.yaml'), 'utf8');
@@ -39,7 +39,7 @@ function stepStatuses(project: string, runId: string): Record<string, string> {
   }
 }
 
-// Each CLI call is a Node process with tsx: batches of them run in parallel to keep this quick.
+// The first run and the worker are processes; the commands reading and retrying runs run in this process, in parallel batches.
 describe('agentry runs retry and runs attempts, locally', { timeout: 240_000 }, () => {
   let project: string;
   beforeAll(() => {
@@ -60,9 +60,9 @@ describe('agentry runs retry and runs attempts, locally', { timeout: 240_000 }, 
     expect(failed).toMatchObject({ status: 'failed', retry_of: null, error: { code: 'output_invalid' } });
 
     const [retried, unknownStep, badDiff] = await Promise.all([
-      runCli(['runs', 'retry', failed.id, '--json', ...dir]),
-      runCli(['runs', 'retry', failed.id, '--from-step', 'drft', ...dir]),
-      runCli(['runs', 'attempts', failed.id, 'publish', '--diff', '1', ...dir]),
+      runCliInProcess(['runs', 'retry', failed.id, '--json', ...dir]),
+      runCliInProcess(['runs', 'retry', failed.id, '--from-step', 'drft', ...dir]),
+      runCliInProcess(['runs', 'attempts', failed.id, 'publish', '--diff', '1', ...dir]),
     ]);
     expect(unknownStep.code).toBe(2);
     expect(unknownStep.stderr).toContain("error [invalid_request]: workflow 'rerun-demo' has no step 'drft' (did you mean 'draft'?)");
@@ -78,13 +78,13 @@ describe('agentry runs retry and runs attempts, locally', { timeout: 240_000 }, 
     await killAll();
 
     const [detail, shown, json, human, outOfRange, again, succeededRetry] = await Promise.all([
-      runCli(['runs', 'get', second.id, '--json', ...dir]),
-      runCli(['runs', 'get', second.id, ...dir]),
-      runCli(['runs', 'attempts', second.id, 'publish', '--diff', '1,2', '--json', ...dir]),
-      runCli(['runs', 'attempts', second.id, 'publish', '--diff', '1,2', ...dir]),
-      runCli(['runs', 'attempts', second.id, 'publish', '--diff', '1,3', ...dir]),
-      runCli(['runs', 'retry', second.id, '--from-step', 'draft', '--json', ...dir]),
-      runCli(['runs', 'retry', second.id, ...dir]),
+      runCliInProcess(['runs', 'get', second.id, '--json', ...dir]),
+      runCliInProcess(['runs', 'get', second.id, ...dir]),
+      runCliInProcess(['runs', 'attempts', second.id, 'publish', '--diff', '1,2', '--json', ...dir]),
+      runCliInProcess(['runs', 'attempts', second.id, 'publish', '--diff', '1,2', ...dir]),
+      runCliInProcess(['runs', 'attempts', second.id, 'publish', '--diff', '1,3', ...dir]),
+      runCliInProcess(['runs', 'retry', second.id, '--from-step', 'draft', '--json', ...dir]),
+      runCliInProcess(['runs', 'retry', second.id, ...dir]),
     ]);
     const run = JSON.parse(detail.stdout) as RunDetailDto;
     expect(run).toMatchObject({ status: 'succeeded', retry_of: failed.id, parent: null, children: [] });

@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dbFile, exampleProject, killAll, removeDir, runCli, tempDir } from '../helpers/cli.js';
+import { dbFile, exampleProject, killAll, removeDir, runCli, runCliInProcess, tempDir } from '../helpers/cli.js';
 import { KEYS, startTestApi, type TestApi } from '../helpers/server.js';
 
 const NIGHTLY = `name: nightly
@@ -44,13 +44,13 @@ function storedRows(): { workflow: string; paused: number }[] {
   }
 }
 
-// CLI children are started in parallel where the order does not matter, to keep this quick.
+// Local commands run in this process, in parallel where the order does not matter.
 describe('agentry schedules (local)', { timeout: 120_000 }, () => {
   it('lists the project schedules before any scheduler ran, pauses and resumes them, and rejects bad input', async () => {
     const [listed, text, missing] = await Promise.all([
-      runCli(['schedules', 'list', '--json', '--dir', project]),
-      runCli(['schedules', 'list', '--dir', project]),
-      runCli(['schedules', 'resume', '--dir', project]),
+      runCliInProcess(['schedules', 'list', '--json', '--dir', project]),
+      runCliInProcess(['schedules', 'list', '--dir', project]),
+      runCliInProcess(['schedules', 'resume', '--dir', project]),
     ]);
     expect(listed.code, listed.stderr).toBe(0);
     const { items } = JSON.parse(listed.stdout) as { items: Item[] };
@@ -65,14 +65,14 @@ describe('agentry schedules (local)', { timeout: 120_000 }, () => {
     // Listing does not create the store.
     expect(existsSync(dbFile(project))).toBe(false);
 
-    const paused = await runCli(['schedules', 'pause', 'nightly', '--dir', project]);
+    const paused = await runCliInProcess(['schedules', 'pause', 'nightly', '--dir', project]);
     expect(paused.code, paused.stderr).toBe(0);
     expect(paused.stdout).toContain('Paused nightly (0 2 * * * Europe/Berlin): paused');
     expect(storedRows()).toEqual([{ workflow: 'nightly', paused: 1 }]);
 
     const [resumed, unknown] = await Promise.all([
-      runCli(['schedules', 'resume', 'nightly', '--json', '--dir', project]),
-      runCli(['schedules', 'pause', 'hello', '--dir', project]),
+      runCliInProcess(['schedules', 'resume', 'nightly', '--json', '--dir', project]),
+      runCliInProcess(['schedules', 'pause', 'hello', '--dir', project]),
     ]);
     expect(resumed.code, resumed.stderr).toBe(0);
     expect(JSON.parse(resumed.stdout)).toMatchObject({ workflow: 'nightly', paused: false, next_at: expect.stringMatching(/T0[01]:00:00\.000Z$/) });

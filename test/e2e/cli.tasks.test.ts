@@ -8,7 +8,7 @@ import Database from 'better-sqlite3';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { SignalReceiptDto, TaskDto, TaskPageDto } from '../../src/cli/tasks-api.js';
 import type { RunDetailDto } from '../../src/cli/remote.js';
-import { dbFile, exampleProject, killAll, removeDir, runCli, startCli, storeFingerprint, type CliResult } from '../helpers/cli.js';
+import { dbFile, exampleProject, killAll, removeDir, runCli, runCliInProcess, startCli, storeFingerprint, type CliResult } from '../helpers/cli.js';
 import { KEYS, listen } from '../helpers/server.js';
 import { sqliteFactory } from '../helpers/store.js';
 import { openTask } from '../helpers/engine.js';
@@ -65,7 +65,8 @@ async function rowOf<T>(query: string, ...params: unknown[]): Promise<T> {
   throw new Error(`no row for ${query}`);
 }
 
-const local = (args: string[]): Promise<CliResult> => runCli([...args, '--dir', project], { env: { USER: 'tester' } });
+/** Commands on the local store run in this process; the run they act on executes in a real `run --wait` process. */
+const local = (args: string[]): Promise<CliResult> => runCliInProcess([...args, '--dir', project], { env: { USER: 'tester' } });
 
 function expectExit2(result: CliResult, message: RegExp): void {
   expect(result.stderr, `stdout: ${result.stdout}`).toMatch(message);

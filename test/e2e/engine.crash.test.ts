@@ -10,6 +10,7 @@ import Database from 'better-sqlite3';
 import type { Engine } from '../../src/engine/engine.js';
 import { openSqliteStore } from '../../src/store/sqlite.js';
 import type { Store } from '../../src/store/store.js';
+import { CLI_ENTRY } from '../helpers/cli.js';
 import { clientEngine } from '../helpers/engine.js';
 import { json, startServer, type TestServer } from '../helpers/http-server.js';
 import { tempDir } from '../helpers/store.js';
@@ -78,7 +79,7 @@ async function setUp(): Promise<Harness> {
 
 /** Starts `agentry start worker` and resolves once it says the engine started. */
 function startWorker(h: Harness): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'start', 'worker', '--dir', join(h.dir, 'project')], {
+  const child = spawn(process.execPath, [CLI_ENTRY, 'start', 'worker', '--dir', join(h.dir, 'project')], {
     cwd: REPO,
     env: {
       ...process.env,

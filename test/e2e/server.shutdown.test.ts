@@ -10,13 +10,12 @@ import { request } from 'node:http';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
+import { CLI_ENTRY } from '../helpers/cli.js';
 import { json, startServer, type TestServer } from '../helpers/http-server.js';
 import { KEYS, API_KEYS } from '../helpers/server.js';
 import { tempDir } from '../helpers/store.js';
 
 const REPO = join(import.meta.dirname, '..', '..');
-// Until `registerServe` is wired into src/cli/main.ts, the fixture runs the same command.
-const ENTRY = 'src/cli/main.ts';
 
 let child: ChildProcess | undefined;
 let slow: TestServer | undefined;
@@ -74,7 +73,7 @@ describe('agentry serve: SIGTERM under load', () => {
     };
     writeFileSync(join(dir, 'project', 'workflows', 'work.yaml'), JSON.stringify(work));
     const dbFile = join(dir, 'agentry.db');
-    child = spawn(process.execPath, ['--import', 'tsx', ENTRY, 'serve', join(dir, 'project'), '--port', '0'], {
+    child = spawn(process.execPath, [CLI_ENTRY, 'serve', join(dir, 'project'), '--port', '0'], {
       cwd: REPO,
       env: {
         ...process.env,

@@ -1,17 +1,20 @@
 /**
- * Runs the real `agentry` CLI as a child process (`node --import tsx src/cli/main.ts …`) with
- * the repository as working directory, and reads stores read-only to check what changed.
+ * Runs the real `agentry` CLI as a child process (`node dist/cli/main.js …`, compiled by the
+ * global setup `build-dist.ts`) with the repository as working directory, and reads stores
+ * read-only to check what changed.
  * Every process started here is tracked; `killAll()` (call it in `afterEach`) ends and awaits them.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve, sep } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { Writable } from 'node:stream';
 import Database from 'better-sqlite3';
+import { runCli as runCliMain } from '../../src/cli/main.js';
 
 export const REPO = resolve(import.meta.dirname, '../..');
-const TSX_LOADER = pathToFileURL(join(REPO, 'node_modules/tsx/dist/loader.mjs')).href;
+/** The compiled CLI: a spawned process starts in a fraction of the time tsx would take to compile the sources. */
+export const CLI_ENTRY = join(REPO, 'dist/cli/main.js');
 
 export interface CliResult {
   code: number | null;
@@ -49,7 +52,7 @@ function childEnv(env: CliOptions['env'] = {}): NodeJS.ProcessEnv {
 
 export function startCli(args: string[], options: CliOptions = {}): CliProcess {
   // Absolute paths, so the CLI can run from any directory (remote mode needs no project).
-  const child = spawn(process.execPath, ['--import', TSX_LOADER, join(REPO, 'src/cli/main.ts'), ...args], {
+  const child = spawn(process.execPath, [CLI_ENTRY, ...args], {
     cwd: options.cwd ?? REPO,
     env: childEnv(options.env),
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -79,6 +82,44 @@ export function startCli(args: string[], options: CliOptions = {}): CliProcess {
 /** Runs the CLI to completion. */
 export function runCli(args: string[], options: CliOptions = {}): Promise<CliResult> {
   return startCli(args, options).done;
+}
+
+/**
+ * Runs the CLI in this process (`runCli` of src/cli/main.ts) with the environment and working
+ * directory a child would get, and its output captured. For tests about what a command prints and
+ * its exit code, where no process boundary (signals, a killed process, piping) is under test.
+ */
+export function runCliInProcess(args: string[], options: CliOptions = {}): Promise<CliResult> {
+  const result = inProcessQueue.then(() => runInProcess(args, options));
+  inProcessQueue = result.catch(() => undefined);
+  return result;
+}
+
+/**
+ * In-process commands run one at a time. Separate processes may wait on each other's SQLite
+ * locks; commands sharing this thread may not: better-sqlite3 waits for a lock synchronously,
+ * which would block the command in this thread that holds it.
+ */
+let inProcessQueue: Promise<unknown> = Promise.resolve();
+
+async function runInProcess(args: string[], options: CliOptions): Promise<CliResult> {
+  const stdout = capture();
+  const stderr = capture();
+  const ctx = { stdout: stdout.stream, stderr: stderr.stream, env: childEnv(options.env), cwd: options.cwd ?? REPO, exitCode: 0 };
+  const code = await runCliMain(args, ctx);
+  return { code, signal: null, stdout: stdout.text(), stderr: stderr.text() };
+}
+
+/** A stream that keeps what is written to it (not a terminal, like a child's piped output). */
+function capture(): { stream: NodeJS.WriteStream; text: () => string } {
+  let text = '';
+  const stream = new Writable({
+    write(chunk: Buffer | string, _encoding, done) {
+      text += chunk.toString();
+      done();
+    },
+  });
+  return { stream: stream as unknown as NodeJS.WriteStream, text: () => text };
 }
 
 /** SIGKILLs every CLI process still running and waits for each to exit. */

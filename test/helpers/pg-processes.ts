@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
+import { CLI_ENTRY } from './cli.js';
 import { json, startServer, type TestServer } from './http-server.js';
 
 const run = promisify(execFile);
@@ -37,7 +38,7 @@ const CLI_ARGS: Record<Role, string[]> = {
 };
 
 export function startRole(role: Role, options: { url: string; projectDir: string; env?: Record<string, string> }): RoleProcess {
-  const args = ['--import', 'tsx', 'src/cli/main.ts', ...CLI_ARGS[role], '--dir', options.projectDir];
+  const args = [CLI_ENTRY, ...CLI_ARGS[role], '--dir', options.projectDir];
   const env: NodeJS.ProcessEnv = {};
   for (const [key, value] of Object.entries(process.env)) if (!key.startsWith('AGENTRY_') && !key.startsWith('npm_')) env[key] = value;
   const child = spawn(process.execPath, args, {

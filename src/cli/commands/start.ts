@@ -7,7 +7,6 @@ import type { Command } from 'commander';
 import { loadProjectOrThrow, openAgentry, type EngineRole } from '../../app/bootstrap.js';
 import { AgentryError } from '../../lib/errors.js';
 import { configFrom, loggerFor, out, parseIntegerArg, type CliContext } from '../context.js';
-import { banner, serverAuth, startServer } from './serve.js';
 
 /** Resolves with the first SIGTERM/SIGINT; `signal` aborts then. Call `dispose` to remove the handlers. */
 function untilStopped(): { stopped: Promise<NodeJS.Signals>; signal: AbortSignal; dispose: () => void } {
@@ -93,6 +92,8 @@ export function registerStart(program: Command, ctx: CliContext): void {
     .option('--host <host>', 'address to bind (default $AGENTRY_HOST or 127.0.0.1)')
     .addHelpText('after', stopNote)
     .action(async (opts: { dir?: string; port?: number; host?: string }) => {
+      // The HTTP server (fastify, swagger) loads only for the roles that serve HTTP.
+      const { banner, serverAuth, startServer } = await import('./serve.js');
       const config = configFrom(ctx, { projectDir: opts.dir, port: opts.port, host: opts.host });
       serverAuth(config);
       const logger = loggerFor(config).child({ role: 'api' });
@@ -122,6 +123,8 @@ Provider keys live in this process only. Workers get AGENTRY_GATEWAY_URL=<this U
 AGENTRY_GATEWAY_API_KEY=<a key with the gateway:use scope> and hold no provider keys.
 Auth is as for the API (AGENTRY_API_KEYS). See docs/gateway.md.${stopNote}`)
     .action(async (opts: { dir?: string; port?: number; host?: string }) => {
+      // The HTTP server (fastify, swagger) loads only for the roles that serve HTTP.
+      const { serverAuth, startServer } = await import('./serve.js');
       const config = configFrom(ctx, { projectDir: opts.dir, port: opts.port ?? GATEWAY_PORT, host: opts.host });
       serverAuth(config);
       if (config.gateway) {

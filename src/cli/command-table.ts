@@ -1,0 +1,104 @@
+/**
+ * The commands of `agentry`: for each, what the top-level help shows and a loader of the module
+ * that defines it. A command's module — with the store, engine, SDKs or HTTP server it needs —
+ * loads only when that command runs, so `agentry --version` and `agentry --help` load none of them.
+ * `test/unit/cli.command-table.test.ts` checks every entry against the command its module defines.
+ */
+import type { Command } from 'commander';
+import type { CliContext } from './process-context.js';
+
+/** Adds a command (with its subcommands, options and action) to the program. */
+export type RegisterCommand = (program: Command, ctx: CliContext) => void;
+
+export interface CommandEntry {
+  readonly name: string;
+  /** The command's term in the top-level help, as commander would print it (`run [options] <workflow>`). */
+  readonly term: string;
+  readonly description: string;
+  readonly load: () => Promise<RegisterCommand>;
+}
+
+/** In the order the top-level help lists them. */
+export const COMMANDS: readonly CommandEntry[] = [
+  {
+    name: 'init',
+    term: 'init [options] [dir]',
+    description: 'Create a project with an example workflow (refuses a non-empty directory unless --force)',
+    load: async () => (await import('./commands/init.js')).registerInit,
+  },
+  {
+    name: 'validate',
+    term: 'validate [options] [dir]',
+    description: "Check a project's specs; prints each problem as file:line:col path: message (exit 2 when invalid)",
+    load: async () => (await import('./commands/validate.js')).registerValidate,
+  },
+  {
+    name: 'run',
+    term: 'run [options] <workflow>',
+    description: 'Start a run of a workflow (with --wait: follow it to its end with live progress)',
+    load: async () => (await import('./commands/run.js')).registerRun,
+  },
+  {
+    name: 'runs',
+    term: 'runs',
+    description: 'List, inspect, follow, cancel and retry runs, and read step attempt history',
+    load: async () => (await import('./commands/runs.js')).registerRuns,
+  },
+  {
+    name: 'tasks',
+    term: 'tasks',
+    description: 'Human tasks: list and show what waits for a decision, then approve, reject or submit it',
+    load: async () => (await import('./commands/tasks.js')).registerTasks,
+  },
+  {
+    name: 'signal',
+    term: 'signal [options] <run-id> <name>',
+    description: 'Send a signal to a run: the step waiting for it (wait: { signal: <name> }) resumes with the payload as its output',
+    load: async () => (await import('./commands/tasks.js')).registerSignal,
+  },
+  {
+    name: 'schedules',
+    term: 'schedules',
+    description: "Workflow schedules (a workflow's schedule: field): list, pause, resume",
+    load: async () => (await import('./commands/schedules.js')).registerSchedules,
+  },
+  {
+    name: 'serve',
+    term: 'serve [options] [dir]',
+    description: 'Run the HTTP API, worker pool and scheduler in one process until SIGTERM/SIGINT',
+    load: async () => (await import('./commands/serve.js')).registerServe,
+  },
+  {
+    name: 'start',
+    term: 'start',
+    description: 'Run one role of Agentry in this process (any number of each, on PostgreSQL)',
+    load: async () => (await import('./commands/start.js')).registerStart,
+  },
+  {
+    name: 'tools',
+    term: 'tools',
+    description: 'MCP tool servers of the running server (AGENTRY_URL): list, disable, enable',
+    load: async () => (await import('./commands/tools.js')).registerTools,
+  },
+  {
+    name: 'demo',
+    term: 'demo [options]',
+    description: 'Serve the example project (examples/demo) and run its welcome workflow through the HTTP API, with live progress',
+    load: async () => (await import('./commands/demo.js')).registerDemo,
+  },
+  {
+    name: 'config',
+    term: 'config',
+    description: 'Inspect the configuration',
+    load: async () => (await import('./commands/config.js')).registerConfig,
+  },
+];
+
+/**
+ * The command `argv` invokes: its first word that is not an option (the program's own options,
+ * `--version` and `--help`, take no value), or the word after `help`.
+ */
+export function invokedCommand(argv: readonly string[]): string | undefined {
+  const words = argv.filter((arg) => !arg.startsWith('-'));
+  return words[0] === 'help' ? words[1] : words[0];
+}
