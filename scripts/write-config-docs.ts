@@ -1,7 +1,7 @@
 /** Rewrites the options table of docs/configuration.md from CONFIG_OPTIONS (`npm run docs:config`). */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { configTableMarkdown } from '../src/app/config.js';
+import { configTableMarkdown } from '../src/app/config-options.js';
 
 const file = join(import.meta.dirname, '..', 'docs', 'configuration.md');
 const lines = readFileSync(file, 'utf8').split('\n');

@@ -20,7 +20,8 @@
  * Errors are `AgentryError`s with a stable `code` (see `docs/errors.md`).
  */
 export { openAgentry, loadProjectOrThrow, openStore, type Agentry, type OpenOptions, type Project } from './app/bootstrap.js';
-export { loadConfig, CONFIG_OPTIONS, type Config, type ConfigFlags, type LoadConfigOptions } from './app/config.js';
+export { loadConfig, type Config, type LoadConfigOptions } from './app/config.js';
+export { CONFIG_OPTIONS, type ConfigFlags } from './app/config-options.js';
 export { maskSecrets } from './lib/redact.js';
 export { Engine, DEFAULT_ENGINE_SETTINGS, type EngineOptions, type EngineSettings, type WaitOptions } from './engine/engine.js';
 export { AgentryError, ERROR_CODES, isErrorCode, toAgentryError, type ErrorCode, type ErrorInfo } from './lib/errors.js';

@@ -1,7 +1,10 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { configTableMarkdown, describeConfig, loadConfig, parseDurationText } from '../../src/app/config.js';
+import { describeConfig } from '../../src/app/config-describe.js';
+import { configTableMarkdown } from '../../src/app/config-options.js';
+import { loadConfig } from '../../src/app/config.js';
+import { parseDurationText } from '../../src/lib/duration.js';
 import { maskSecrets } from '../../src/lib/redact.js';
 import { DEFAULT_ENGINE_SETTINGS } from '../../src/engine/engine.js';
 import { AgentryError } from '../../src/lib/errors.js';

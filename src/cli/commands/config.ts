@@ -1,6 +1,6 @@
 /** `agentry config show`: the resolved configuration, with where each value came from. */
 import type { Command } from 'commander';
-import { describeConfig } from '../../app/config.js';
+import { describeConfig } from '../../app/config-describe.js';
 import { paint, table } from '../format.js';
 import { configFrom, out, outJson, outStyle, type CliContext } from '../context.js';
 

@@ -1,6 +1,6 @@
 /** Runs: start (with `Idempotency-Key` and `?wait=`), list, get, cancel, retry (from a step), events, a step's attempts. */
 import { Type } from 'typebox';
-import { parseDurationText } from '../../app/config.js';
+import { parseDurationText } from '../../lib/duration.js';
 import { AttemptHistorySchema, EventPageSchema, RetriedRunSchema, RunDetailSchema, RunPageSchema, RunSchema } from '../../app/dto/runs.js';
 import { AgentryError } from '../../lib/errors.js';
 import { RUN_STATUSES, type RunStatus } from '../../types.js';

@@ -1,0 +1,54 @@
+/** A resolved configuration as rows to print (`agentry config show`), secrets masked. */
+import { formatDuration } from '../lib/duration.js';
+import { maskSecrets } from '../lib/redact.js';
+import type { Config } from './config.js';
+import { CONFIG_OPTIONS, type ConfigSource, type OptionKey } from './config-options.js';
+
+/** The resolved configuration as printable rows (secrets masked). */
+export function describeConfig(config: Config): { key: OptionKey; env: string; value: string | number | boolean | null; source: ConfigSource }[] {
+  const values: Record<OptionKey, string | number | boolean | null> = {
+    projectDir: config.projectDir,
+    profile: config.profile,
+    databaseUrl: maskSecrets(config.databaseUrl),
+    dbPoolSize: config.database.kind === 'postgres' ? (config.database.options.poolSize ?? null) : null,
+    dbStatementTimeout: config.database.kind === 'postgres' ? formatDuration(config.database.options.statementTimeoutMs ?? 0) : null,
+    dbConnectTimeout: config.database.kind === 'postgres' ? formatDuration(config.database.options.connectTimeoutMs ?? 0) : null,
+    dbApplicationName: config.database.kind === 'postgres' ? (config.database.options.applicationName ?? null) : null,
+    logLevel: config.logLevel,
+    concurrency: config.engine.concurrency,
+    leaseTtl: formatDuration(config.engine.leaseTtlMs),
+    pollInterval: formatDuration(config.engine.pollIntervalMs),
+    shutdownGrace: formatDuration(config.engine.shutdownGraceMs),
+    httpAllowLinkLocal: config.http.allowLinkLocal,
+    httpDefaultTimeout: formatDuration(config.http.defaultTimeoutMs),
+    httpMaxResponseBytes: config.http.maxResponseBytes,
+    host: config.server.host,
+    port: config.server.port,
+    auth: config.server.auth,
+    apiKeys: describeApiKeys(config.server.apiKeys),
+    maxBodyBytes: config.server.maxBodyBytes,
+    maxWait: formatDuration(config.server.maxWaitMs),
+    sseHeartbeat: formatDuration(config.server.sseHeartbeatMs),
+    gatewayUrl: config.gateway?.url ?? null,
+    gatewayApiKey: config.gateway?.apiKey === undefined ? null : '***',
+    url: config.client.url ?? null,
+    apiKey: config.client.apiKey === undefined ? null : '***',
+  };
+  return (Object.keys(CONFIG_OPTIONS) as OptionKey[]).map((key) => ({
+    key,
+    env: CONFIG_OPTIONS[key].env,
+    value: values[key],
+    source: config.sources[key],
+  }));
+}
+
+/** `name:role` of each configured key; the keys themselves never. */
+function describeApiKeys(list: string | undefined): string | null {
+  if (list === undefined || list.trim() === '') return null;
+  return list
+    .split(';')
+    .map((entry) => entry.split(':').map((part) => part.trim()))
+    .filter((parts) => parts.length >= 3)
+    .map((parts) => `${parts[0]}:${parts.slice(2).join(':')}`)
+    .join('; ');
+}
