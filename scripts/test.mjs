@@ -1,10 +1,11 @@
 #!/usr/bin/env node
 /**
- * `npm test`: lint, typecheck and the test suite, started together; fails when any of them fails.
+ * `npm test`: lint, typecheck, the unused-export check (knip) and the test suite, started together;
+ * fails when any of them fails.
  *
  * Run one after the other, the suite would wait the ~40 s of CPU that lint and typecheck take
  * before its first test. Most of the suite waits on child processes, PostgreSQL and timers, so
- * lint and typecheck run beside it at a lower CPU priority and use the time it leaves idle.
+ * the checks run beside it at a lower CPU priority and use the time it leaves idle.
  * Their output is printed in one block each when they end; the suite's streams as it runs.
  * Arguments go to vitest (`npm test -- test/unit`).
  */
@@ -51,11 +52,12 @@ function suite(args) {
   });
 }
 
-const [lint, typecheck, tests] = await Promise.all([
+const [lint, typecheck, exports, tests] = await Promise.all([
   check('lint', 'eslint', ['.']),
   check('typecheck', 'tsc', ['-p', 'tsconfig.json', '--noEmit']),
+  check('unused exports', 'knip', ['--no-progress', '--reporter', 'compact', '--treat-config-hints-as-errors']),
   suite(process.argv.slice(2)),
 ]);
-const failed = Object.entries({ lint, typecheck, tests }).filter(([, code]) => code !== 0).map(([name]) => name);
-process.stdout.write(failed.length === 0 ? '\nlint, typecheck and tests passed\n' : `\nfailed: ${failed.join(', ')}\n`);
+const failed = Object.entries({ lint, typecheck, 'unused exports': exports, tests }).filter(([, code]) => code !== 0).map(([name]) => name);
+process.stdout.write(failed.length === 0 ? '\nlint, typecheck, unused exports and tests passed\n' : `\nfailed: ${failed.join(', ')}\n`);
 process.exitCode = failed.length === 0 ? 0 : 1;

@@ -16,7 +16,7 @@ import { ToolService } from './tools.js';
 import { UsageService } from './usage.js';
 import { WorkflowService } from './workflows.js';
 
-export type { RunEventWaker, ServiceDeps } from './service-deps.js';
+export type { ServiceDeps } from './service-deps.js';
 
 export interface Services {
   runs: RunService;

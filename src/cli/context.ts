@@ -17,7 +17,7 @@ import { RUN_STATUSES, type RunStatus } from '../types.js';
 import { styleFor, type Style } from './format.js';
 import type { CliContext } from './process-context.js';
 
-export { processContext, type CliContext } from './process-context.js';
+export type { CliContext } from './process-context.js';
 
 export function out(ctx: CliContext, text = ''): void {
   ctx.stdout.write(`${text}\n`);

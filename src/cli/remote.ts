@@ -10,10 +10,10 @@
  */
 import { fetch, type Dispatcher, type Response } from 'undici';
 import { AgentryError, isErrorCode } from '../lib/errors.js';
-import type { AttemptHistoryDto, EventDto, RetriedRunDto, RunDetailDto, RunDto, RunPageDto, StepDto } from '../app/dto/runs.js';
+import type { AttemptHistoryDto, EventDto, RetriedRunDto, RunDetailDto, RunDto, RunPageDto } from '../app/dto/runs.js';
 import { TERMINAL_EVENT_TYPES, TERMINAL_RUN_STATUSES, type RunStatus } from '../types.js';
 
-export type { AttemptHistoryDto, EventDto, RunDetailDto, RunDto, StepDto };
+export type { AttemptHistoryDto, EventDto, RunDetailDto, RunDto };
 
 export interface RemoteOptions {
   /** Base URL of the server, e.g. `http://127.0.0.1:7700`. */

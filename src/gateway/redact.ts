@@ -30,11 +30,6 @@ export function redactSecrets(text: string, secrets: readonly string[] = []): st
   return out;
 }
 
-/** True when `text` holds a configured secret or a key-shaped string. */
-export function containsSecret(text: string, secrets: readonly string[] = []): boolean {
-  return redactSecrets(text, secrets) !== text;
-}
-
 /**
  * A copy of an error (and of its `cause` chain) safe to log or return: messages and stacks
  * scrubbed, SDK internals (headers, raw bodies, request objects) dropped. The copy keeps

@@ -11,8 +11,6 @@
  * - call record: what the ledger keeps of every attempt (tokens, cost, latency, outcome).
  */
 
-export type Role = 'system' | 'user' | 'assistant' | 'tool';
-
 export interface TextPart {
   type: 'text';
   text: string;

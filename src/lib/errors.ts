@@ -124,7 +124,3 @@ export function toAgentryError(error: unknown, fallback: ErrorCode = 'internal')
   }
   return new AgentryError(fallback, String(error));
 }
-
-export function errorFromInfo(info: ErrorInfo): AgentryError {
-  return new AgentryError(info.code, info.message, { retryable: info.retryable ?? false, details: info.details });
-}

@@ -79,7 +79,6 @@ export interface AppRoute {
 interface AppState {
   table: RouteTable;
   all: AppRoute[];
-  metrics: Metrics;
   closing: AbortController;
   draining: boolean;
 }
@@ -95,10 +94,6 @@ export function routesOf(app: FastifyInstance): readonly RouteDef[] {
 /** Every route Fastify registered (table routes and the docs UI's, which are hidden). */
 export function appRoutesOf(app: FastifyInstance): readonly AppRoute[] {
   return tables.get(app)?.all ?? [];
-}
-
-export function metricsOf(app: FastifyInstance): Metrics | undefined {
-  return tables.get(app)?.metrics;
 }
 
 const SANE_REQUEST_ID = /^[\x21-\x7e]{1,128}$/;
@@ -188,7 +183,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   const table = new RouteTable();
   const all: AppRoute[] = [];
-  const state: AppState = { table, all, metrics, closing, draining: false };
+  const state: AppState = { table, all, closing, draining: false };
   tables.set(app, state);
   app.addHook('onRoute', (route) => {
     for (const method of [route.method].flat()) all.push({ method, url: route.url, hidden: route.schema?.hide === true });

@@ -464,23 +464,13 @@ export type DurationValue = Static<typeof DurationSchema>;
 export type EnvVarSpec = Static<typeof EnvVarSchema>;
 export type RetrySpec = Static<typeof RetrySchema>;
 export type StepSpec = Static<typeof StepSchema>;
-/** Each step kind's block as written (`human:`, `wait:`, …), from the schema that validates it. */
-export type HttpStepConfig = Static<typeof HttpStep>;
-export type SleepStepConfig = Static<typeof SleepStep>;
-export type ToolStepConfig = Static<typeof ToolStep>;
-export type HumanStepConfig = Static<typeof HumanStep>;
-export type WaitStepConfig = Static<typeof WaitStep>;
 export type WorkflowSpec = Static<typeof WorkflowSchema>;
 export type AgentSpec = Static<typeof AgentSchema>;
 export type ToolSpec = Static<typeof ToolSchema>;
-export type ToolRestartSpec = Static<typeof ToolRestartSchema>;
 export type GatewaySpec = Static<typeof GatewaySchema>;
-export type GatewayProviderSpec = Static<typeof Provider>;
 export type MockRuleSpec = Static<typeof MockRule>;
 export type GatewayRetrySpec = Static<typeof GatewayRetry>;
-export type GatewayBudgetsSpec = Static<typeof GatewayBudgets>;
 export type ProjectSpec = Static<typeof ProjectSchema>;
-export type ProfileSpec = Static<typeof ProfileSettings>;
 
 export const SPEC_SCHEMAS = {
   project: ProjectSchema,

@@ -6,7 +6,7 @@
  * The query, page and patch types live in `store-types.ts` and are re-exported here, so
  * callers import everything about the store from this module.
  */
-import { AgentryError, type ErrorInfo } from '../lib/errors.js';
+import { AgentryError } from '../lib/errors.js';
 import type {
   AttemptKey,
   AttemptRecord,
@@ -249,4 +249,3 @@ export interface Store {
   listWorkers(): Promise<WorkerInfo[]>;
 }
 
-export type { ErrorInfo };

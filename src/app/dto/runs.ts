@@ -92,7 +92,6 @@ export const RunDetailSchema = Type.Object(
 export type RunDetailDto = Static<typeof RunDetailSchema>;
 export type StepDto = Static<typeof StepSchema>;
 export type ChildRunDto = Static<typeof ChildRunSchema>;
-export type RunUsageDto = Static<typeof RunUsageSchema>;
 
 /** `GET /v1/runs`: a page of runs, newest first. */
 export const RunPageSchema = Type.Object({ items: Type.Array(RunSchema), next_cursor: Type.Union([Type.String(), Type.Null()]) });
