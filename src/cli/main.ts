@@ -13,11 +13,16 @@ import { VERSION } from '../lib/version.js';
 import { COMMANDS, invokedCommand } from './command-table.js';
 import { processContext, type CliContext } from './process-context.js';
 
+export interface ProgramOptions {
+  /** Load and define every command in full, not only the invoked one (for the CLI reference). */
+  loadEveryCommand?: boolean;
+}
+
 /**
  * The program for `argv`: the invoked command is loaded and defined in full; every other one is
  * only its name and description (enough for the top-level help and for "unknown command").
  */
-export async function createProgram(argv: readonly string[], ctx: CliContext = processContext()): Promise<Command> {
+export async function createProgram(argv: readonly string[], ctx: CliContext = processContext(), options: ProgramOptions = {}): Promise<Command> {
   const program = new Command('agentry')
     .description('Run AI-agent workflows durably: specs in YAML, state in a database, nothing lost on a crash.')
     .version(VERSION, '-v, --version')
@@ -43,13 +48,19 @@ Examples:
 
 With AGENTRY_URL (and AGENTRY_API_KEY) set, \`run\`, \`runs …\`, \`tasks …\` and \`signal\` talk to that server instead of the store.
 
-Docs: docs/cli.md, docs/configuration.md, docs/specs.md`,
+Exit codes:
+  0    success (run --wait: the run succeeded)
+  1    a run that failed, was cancelled or timed out; an unreachable server; an unexpected error
+  2    bad usage or input, an unknown workflow, run or task, a conflict, a missing grant (nothing changed)
+  130  interrupted with Ctrl-C (run --wait, runs events --follow, demo); the run keeps its state
+
+Docs: docs/cli.md, docs/cli-reference.md, docs/configuration.md, docs/specs.md`,
     );
   const invoked = invokedCommand(argv);
   /** Commands defined by name only, with the term their module would give them in the help. */
   const outlines = new Map<Command, string>();
   for (const entry of COMMANDS) {
-    if (entry.name === invoked) (await entry.load())(program, ctx);
+    if (options.loadEveryCommand || entry.name === invoked) (await entry.load())(program, ctx);
     else outlines.set(program.command(entry.name).description(entry.description), entry.term);
   }
   const defaultHelp = new Help();

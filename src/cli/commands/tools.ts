@@ -1,7 +1,8 @@
 /**
  * `agentry tools list|disable <name> --reason <text>|enable <name>`: the MCP tool servers of a
  * running server. Tool state (connections, the disable switch) lives in the server process, so
- * these commands always go through its API (`AGENTRY_URL` + `AGENTRY_API_KEY`).
+ * these commands always go through its API (`AGENTRY_URL` + `AGENTRY_API_KEY`). `--json` prints
+ * what the API returns (`list`: its `items` array).
  */
 import type { Command } from 'commander';
 import { AgentryError } from '../../lib/errors.js';
@@ -21,7 +22,6 @@ function serverOf(ctx: CliContext): RemoteClient {
   }
   return new RemoteClient({ url: config.client.url, ...(config.client.apiKey === undefined ? {} : { apiKey: config.client.apiKey }) });
 }
-
 
 function describe(status: ToolServerDto): string {
   if (status.disabled_reason !== undefined) return `disabled: ${status.disabled_reason}`;
@@ -61,9 +61,11 @@ With several API or worker processes, each holds its own state: disable on each 
     .description('Disable a tool server: its calls fail fast with tool_disabled until enabled')
     .argument('<name>', 'tool server name')
     .requiredOption('--reason <text>', 'why (shown in the tool_disabled errors)')
-    .action(async (name: string, opts: { reason: string }) => {
+    .option('--json', 'print the tool server as POST /v1/tools/{name}/disable does')
+    .action(async (name: string, opts: { reason: string; json?: boolean }) => {
       const server = serverOf(ctx);
       const status = await server.request<ToolServerDto>('POST', `/v1/tools/${encodeURIComponent(name)}/disable`, { reason: opts.reason });
+      if (opts.json === true) return outJson(ctx, status);
       out(ctx, `Disabled tool server ${status.name} on ${server.url}: ${status.disabled_reason ?? opts.reason}`);
     });
 
@@ -71,9 +73,11 @@ With several API or worker processes, each holds its own state: disable on each 
     .command('enable')
     .description('Enable a disabled tool server (also resets a used-up restart budget)')
     .argument('<name>', 'tool server name')
-    .action(async (name: string) => {
+    .option('--json', 'print the tool server as POST /v1/tools/{name}/enable does')
+    .action(async (name: string, opts: { json?: boolean }) => {
       const server = serverOf(ctx);
       const status = await server.request<ToolServerDto>('POST', `/v1/tools/${encodeURIComponent(name)}/enable`, {});
+      if (opts.json === true) return outJson(ctx, status);
       out(ctx, `Enabled tool server ${status.name} on ${server.url} (state: ${status.state})`);
     });
 }

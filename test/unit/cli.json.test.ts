@@ -1,0 +1,111 @@
+/**
+ * Every command that prints data takes `--json` (stdout then holds only JSON, in the API's
+ * shape): a new command must say here whether it prints data, and one that does fails this
+ * test until it takes `--json`. Also the `--json` of `tools disable|enable`, against a stand-in
+ * for the server's tool routes.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Command } from 'commander';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ToolServerDto } from '../../src/app/dto/tools.js';
+import { commandPath, commandTree, fullProgram } from '../../src/cli/reference.js';
+import { runCliInProcess } from '../helpers/cli.js';
+
+/** The commands that print data, each with what its `--json` prints. */
+const PRINTS_DATA: Record<string, string> = {
+  'agentry validate': '{ valid, dir, workflows, diagnostics } (local only)',
+  'agentry run': 'Run (with --wait: RunDetail)',
+  'agentry runs list': 'GET /v1/runs',
+  'agentry runs get': 'GET /v1/runs/{id}',
+  'agentry runs cancel': 'POST /v1/runs/{id}/cancel',
+  'agentry runs retry': 'POST /v1/runs/{id}/retry',
+  'agentry runs attempts': 'GET /v1/runs/{id}/steps/{step}/attempts',
+  'agentry runs events': 'GET /v1/runs/{id}/events (with --follow: one event per line)',
+  'agentry tasks list': 'GET /v1/tasks',
+  'agentry tasks show': 'GET /v1/tasks/{id}',
+  'agentry tasks approve': 'POST /v1/tasks/{id}/complete',
+  'agentry tasks reject': 'POST /v1/tasks/{id}/complete',
+  'agentry tasks submit': 'POST /v1/tasks/{id}/complete',
+  'agentry signal': 'POST /v1/runs/{id}/signals/{name}',
+  'agentry schedules list': 'GET /v1/schedules',
+  'agentry schedules pause': 'POST /v1/schedules/{workflow}/pause',
+  'agentry schedules resume': 'POST /v1/schedules/{workflow}/resume',
+  'agentry tools list': 'the items of GET /v1/tools',
+  'agentry tools disable': 'POST /v1/tools/{name}/disable',
+  'agentry tools enable': 'POST /v1/tools/{name}/enable',
+  'agentry config show': '{ <option>: { value, source, env } } (local only)',
+};
+
+/** The commands that print no data, each with why. */
+const PRINTS_NO_DATA: Record<string, string> = {
+  'agentry init': 'creates files and prints the next steps',
+  'agentry serve': 'serves until stopped; its banner is for people, logs are JSON on stderr',
+  'agentry start worker': 'runs until stopped',
+  'agentry start scheduler': 'runs until stopped',
+  'agentry start api': 'serves until stopped',
+  'agentry start gateway': 'serves until stopped',
+  'agentry demo': 'an interactive tour that serves until Ctrl-C',
+};
+
+/** Commands that run something (groups like `runs` only list their subcommands). */
+function actionCommands(program: Command): Command[] {
+  return commandTree(program).filter((command) => command !== program && command.commands.length === 0);
+}
+
+describe('--json on every command that prints data', () => {
+  it('every command is listed as printing data or not', async () => {
+    const paths = actionCommands(await fullProgram()).map(commandPath);
+    const unlisted = paths.filter((path) => !(path in PRINTS_DATA) && !(path in PRINTS_NO_DATA));
+    expect(unlisted, 'add each new command to PRINTS_DATA (and give it --json) or PRINTS_NO_DATA').toEqual([]);
+    expect([...Object.keys(PRINTS_DATA), ...Object.keys(PRINTS_NO_DATA)].filter((path) => !paths.includes(path))).toEqual([]);
+  });
+
+  it('every command that prints data takes --json', async () => {
+    const withoutJson = actionCommands(await fullProgram())
+      .filter((command) => commandPath(command) in PRINTS_DATA)
+      .filter((command) => !command.options.some((option) => option.long === '--json'))
+      .map(commandPath);
+    expect(withoutJson).toEqual([]);
+  });
+});
+
+describe('agentry tools disable|enable --json', () => {
+  const status: ToolServerDto = { name: 'fx', transport: 'stdio', state: 'disabled', tools: 2, restarts: 0, disabled_reason: 'wrong balances' };
+  const requests: Array<{ method: string; url: string; body: unknown }> = [];
+  let server: Server;
+  let url: string;
+
+  beforeAll(async () => {
+    server = createServer((request, response) => {
+      let body = '';
+      request.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      request.on('end', () => {
+        requests.push({ method: request.method ?? '', url: request.url ?? '', body: JSON.parse(body || 'null') as unknown });
+        const answer = request.url?.endsWith('/enable') ? { ...status, state: 'idle', disabled_reason: undefined } : status;
+        response.writeHead(200, { 'content-type': 'application/json', connection: 'close' }).end(JSON.stringify(answer));
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+
+  afterAll(async () => {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  it('disable --json prints the tool server the API answered, and nothing else', async () => {
+    const result = await runCliInProcess(['tools', 'disable', 'fx', '--reason', 'wrong balances', '--json'], { env: { AGENTRY_URL: url } });
+    expect(result.code, result.stderr).toBe(0);
+    expect(JSON.parse(result.stdout)).toEqual(status);
+    expect(requests.at(-1)).toEqual({ method: 'POST', url: '/v1/tools/fx/disable', body: { reason: 'wrong balances' } });
+  });
+
+  it('enable --json prints the tool server the API answered, and nothing else', async () => {
+    const result = await runCliInProcess(['tools', 'enable', 'fx', '--json'], { env: { AGENTRY_URL: url } });
+    expect(result.code, result.stderr).toBe(0);
+    expect(JSON.parse(result.stdout)).toEqual({ name: 'fx', transport: 'stdio', state: 'idle', tools: 2, restarts: 0 });
+    expect(requests.at(-1)).toEqual({ method: 'POST', url: '/v1/tools/fx/enable', body: {} });
+  });
+});
