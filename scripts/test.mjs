@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
- * `npm test`: lint, typecheck, the unused-export check (knip) and the test suite, started together;
- * fails when any of them fails.
+ * `npm test`: lint, typecheck, the format check (prettier), the unused-export check (knip) and the
+ * test suite, started together; fails when any of them fails.
  *
  * Run one after the other, the suite would wait the ~40 s of CPU that lint and typecheck take
  * before its first test. Most of the suite waits on child processes, PostgreSQL and timers, so
@@ -52,12 +52,13 @@ function suite(args) {
   });
 }
 
-const [lint, typecheck, exports, tests] = await Promise.all([
+const [lint, typecheck, format, exports, tests] = await Promise.all([
   check('lint', 'eslint', ['.']),
   check('typecheck', 'tsc', ['-p', 'tsconfig.json', '--noEmit']),
+  check('format', 'prettier', ['--check', '--log-level', 'warn', '.']),
   check('unused exports', 'knip', ['--no-progress', '--reporter', 'compact', '--treat-config-hints-as-errors']),
   suite(process.argv.slice(2)),
 ]);
-const failed = Object.entries({ lint, typecheck, 'unused exports': exports, tests }).filter(([, code]) => code !== 0).map(([name]) => name);
-process.stdout.write(failed.length === 0 ? '\nlint, typecheck, unused exports and tests passed\n' : `\nfailed: ${failed.join(', ')}\n`);
+const failed = Object.entries({ lint, typecheck, format, 'unused exports': exports, tests }).filter(([, code]) => code !== 0).map(([name]) => name);
+process.stdout.write(failed.length === 0 ? '\nlint, typecheck, format, unused exports and tests passed\n' : `\nfailed: ${failed.join(', ')}\n`);
 process.exitCode = failed.length === 0 ? 0 : 1;

@@ -168,7 +168,7 @@ describe('agentry tools through the server', { timeout: 180_000 }, () => {
   it('lists, disables (a tool step then fails tool_disabled) and enables a real MCP server; exits 2 without AGENTRY_URL', async () => {
     const [listed, noUrl, unknown] = await Promise.all([cli(['tools', 'list', '--json']), cli(['tools', 'list'], {}), cli(['tools', 'disable', 'nope', '--reason', 'x'])]);
     expect(listed.code, listed.stderr).toBe(0);
-    expect(JSON.parse(listed.stdout)).toEqual([expect.objectContaining({ name: 'fx', transport: 'stdio' })]);
+    expect(JSON.parse(listed.stdout)).toEqual({ items: [expect.objectContaining({ name: 'fx', transport: 'stdio' })] });
     expect(noUrl.code).toBe(2);
     expect(noUrl.stderr).toMatch(/tool state lives in the running server.*set AGENTRY_URL/);
     expect(unknown.code).toBe(2);

@@ -31,7 +31,7 @@ const PRINTS_DATA: Record<string, string> = {
   'agentry schedules list': 'GET /v1/schedules',
   'agentry schedules pause': 'POST /v1/schedules/{workflow}/pause',
   'agentry schedules resume': 'POST /v1/schedules/{workflow}/resume',
-  'agentry tools list': 'the items of GET /v1/tools',
+  'agentry tools list': 'GET /v1/tools',
   'agentry tools disable': 'POST /v1/tools/{name}/disable',
   'agentry tools enable': 'POST /v1/tools/{name}/enable',
   'agentry config show': '{ <option>: { value, source, env } } (local only)',

@@ -44,7 +44,7 @@ With several API or worker processes, each holds its own state: disable on each 
       const server = serverOf(ctx);
       const { items } = await server.request<{ items: ToolServerDto[] }>('GET', '/v1/tools');
       if (opts.json === true) {
-        outJson(ctx, items);
+        outJson(ctx, { items });
         return;
       }
       if (items.length === 0) {
