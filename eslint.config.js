@@ -80,13 +80,18 @@ export default tseslint.config(
     // dynamically when that command runs (src/cli/command-table.ts).
     files: ['src/cli/main.ts', 'src/cli/command-table.ts', 'src/cli/process-context.ts'],
     rules: {
-      '@typescript-eslint/no-restricted-imports': ['error', {
-        patterns: [{
-          regex: '^(?!node:|commander$|\\.\\./lib/|\\./command-table\\.js$|\\./process-context\\.js$)',
-          message: 'The CLI entry loads only commander and src/lib; import a command\'s dependencies in its module, loaded through the command table.',
-          allowTypeImports: true,
-        }],
-      }],
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '^(?!node:|commander$|\\.\\./lib/|\\./command-table\\.js$|\\./process-context\\.js$)',
+              message: "The CLI entry loads only commander and src/lib; import a command's dependencies in its module, loaded through the command table.",
+              allowTypeImports: true,
+            },
+          ],
+        },
+      ],
     },
   },
   { files: ['**/*.js', '**/*.mjs'], ...tseslint.configs.disableTypeChecked },

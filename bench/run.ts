@@ -16,7 +16,9 @@ export interface Scenario {
 
 const dir = join(import.meta.dirname, 'scenarios');
 const wanted = process.argv.slice(2);
-const files = readdirSync(dir).filter((f) => f.endsWith('.scenario.ts')).sort();
+const files = readdirSync(dir)
+  .filter((f) => f.endsWith('.scenario.ts'))
+  .sort();
 const scenarios: Scenario[] = [];
 for (const file of files) {
   const mod = (await import(pathToFileURL(join(dir, file)).href)) as { scenario?: Scenario };

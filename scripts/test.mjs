@@ -59,6 +59,8 @@ const [lint, typecheck, format, exports, tests] = await Promise.all([
   check('unused exports', 'knip', ['--no-progress', '--reporter', 'compact', '--treat-config-hints-as-errors']),
   suite(process.argv.slice(2)),
 ]);
-const failed = Object.entries({ lint, typecheck, format, 'unused exports': exports, tests }).filter(([, code]) => code !== 0).map(([name]) => name);
+const failed = Object.entries({ lint, typecheck, format, 'unused exports': exports, tests })
+  .filter(([, code]) => code !== 0)
+  .map(([name]) => name);
 process.stdout.write(failed.length === 0 ? '\nlint, typecheck, format, unused exports and tests passed\n' : `\nfailed: ${failed.join(', ')}\n`);
 process.exitCode = failed.length === 0 ? 0 : 1;

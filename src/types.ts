@@ -26,25 +26,9 @@ export const TERMINAL_RUN_STATUSES: ReadonlySet<RunStatus> = new Set(['succeeded
  * pending: dependencies not done yet; queued: ready, claimable once `available_at` is
  * reached; running: leased by a worker; waiting: suspended until `available_at` (sleep).
  */
-export const STEP_STATUSES = [
-  'pending',
-  'queued',
-  'running',
-  'waiting',
-  'succeeded',
-  'failed',
-  'skipped',
-  'cancelled',
-  'expired',
-] as const;
+export const STEP_STATUSES = ['pending', 'queued', 'running', 'waiting', 'succeeded', 'failed', 'skipped', 'cancelled', 'expired'] as const;
 export type StepStatus = (typeof STEP_STATUSES)[number];
-export const TERMINAL_STEP_STATUSES: ReadonlySet<StepStatus> = new Set([
-  'succeeded',
-  'failed',
-  'skipped',
-  'cancelled',
-  'expired',
-]);
+export const TERMINAL_STEP_STATUSES: ReadonlySet<StepStatus> = new Set(['succeeded', 'failed', 'skipped', 'cancelled', 'expired']);
 /** Statuses that let a dependant go ahead. */
 export const DONE_STEP_STATUSES: ReadonlySet<StepStatus> = new Set(['succeeded', 'skipped']);
 
@@ -282,12 +266,9 @@ export interface CallRecord {
 
 /** What the usage ledger sums: one run, or a workflow's or tenant's UTC day. */
 export type SpendQuery =
-  | { scope: 'run'; runId: string }
-  | { scope: 'workflow'; tenantId: string; workflow: string; day: string }
-  | { scope: 'tenant'; tenantId: string; day: string };
+  { scope: 'run'; runId: string } | { scope: 'workflow'; tenantId: string; workflow: string; day: string } | { scope: 'tenant'; tenantId: string; day: string };
 
 export interface Spend {
   tokens: number;
   costUsd: number;
 }
-

@@ -42,7 +42,9 @@ async function load(name: string, which: Case['target'], options: autocannon.Opt
     errors: r.errors,
     non_2xx: r.non2xx,
   };
-  console.log(`  ${name.padEnd(10)} ${which.padEnd(8)} ${String(result.requests_per_s).padStart(7)} req/s  p50 ${result.latency_p50_ms} ms  p99 ${result.latency_p99_ms} ms  (errors ${result.errors}, non-2xx ${result.non_2xx})`);
+  console.log(
+    `  ${name.padEnd(10)} ${which.padEnd(8)} ${String(result.requests_per_s).padStart(7)} req/s  p50 ${result.latency_p50_ms} ms  p99 ${result.latency_p99_ms} ms  (errors ${result.errors}, non-2xx ${result.non_2xx})`,
+  );
   return result;
 }
 
@@ -57,7 +59,7 @@ export const scenario: Scenario = {
       children.push(agentry.child);
       const headers = { authorization: `Bearer ${BENCH_KEY}`, 'content-type': 'application/json' };
       const body = JSON.stringify({ input: { name: 'Ada' } });
-      const started = await (await fetch(`${agentry.url}/v1/workflows/greet/runs?wait=10s`, { method: 'POST', headers, body })).json() as { id: string };
+      const started = (await (await fetch(`${agentry.url}/v1/workflows/greet/runs?wait=10s`, { method: 'POST', headers, body })).json()) as { id: string };
       const detail = await (await fetch(`${agentry.url}/v1/runs/${started.id}`, { headers })).json();
       const bodiesFile = join(work, 'bodies.json');
       writeFileSync(bodiesFile, JSON.stringify({ started, detail }));

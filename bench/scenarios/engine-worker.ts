@@ -23,10 +23,7 @@ import { compileWorkflow } from '../../src/spec/index.js';
 import { openStore } from '../../src/store/open.js';
 import { BENCH_WORKFLOWS } from './engine-workflows.js';
 
-export type ToWorker =
-  | { type: 'go' }
-  | { type: 'stop' }
-  | { type: 'pace'; workflow: string; count: number; perSecond: number };
+export type ToWorker = { type: 'go' } | { type: 'stop' } | { type: 'pace'; workflow: string; count: number; perSecond: number };
 export type FromWorker =
   | { type: 'ready' }
   | { type: 'paced'; runIds: string[] }

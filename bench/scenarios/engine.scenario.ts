@@ -203,7 +203,13 @@ const LATENCY_SQL = `SELECT s.at - q.at AS ms FROM events s
 
 function workload(workflow: string): { runs: number; stepsPerRun: number; paced: number; pacedPerS: number; label: EngineCase['workload'] } {
   return workflow === 'chain'
-    ? { runs: Math.ceil(N / CHAIN_LENGTH), stepsPerRun: CHAIN_LENGTH, paced: Math.ceil(PACED_ITEMS / CHAIN_LENGTH), pacedPerS: PACED_PER_S / CHAIN_LENGTH, label: 'chain-10' }
+    ? {
+        runs: Math.ceil(N / CHAIN_LENGTH),
+        stepsPerRun: CHAIN_LENGTH,
+        paced: Math.ceil(PACED_ITEMS / CHAIN_LENGTH),
+        pacedPerS: PACED_PER_S / CHAIN_LENGTH,
+        label: 'chain-10',
+      }
     : { runs: N, stepsPerRun: 1, paced: PACED_ITEMS, pacedPerS: PACED_PER_S, label: 'one-step' };
 }
 
@@ -216,7 +222,9 @@ async function agentryOnPostgres(workflow: string, processes: number): Promise<E
     const before = loadavg()[0]!;
     const workers = await startWorkers('agentry', db.url, processes);
     await until(async () => (await pgQuery<{ n: number }>(db.url, `SELECT count(*)::int AS n FROM runs WHERE status NOT IN ${TERMINAL}`))[0]!.n === 0);
-    const [{ start, end }] = (await pgQuery(db.url, `SELECT (SELECT min(started_at) FROM steps) AS start, max(finished_at) AS end FROM runs`)) as [{ start: number; end: number }];
+    const [{ start, end }] = (await pgQuery(db.url, `SELECT (SELECT min(started_at) FROM steps) AS start, max(finished_at) AS end FROM runs`)) as [
+      { start: number; end: number },
+    ];
     const after = loadavg()[0]!;
     const ids = await pacedRuns(engine, workflow, w.paced, w.pacedPerS);
     await until(async () => (await pgQuery<{ n: number }>(db.url, `SELECT count(*)::int AS n FROM runs WHERE status NOT IN ${TERMINAL}`))[0]!.n === 0);
@@ -225,11 +233,19 @@ async function agentryOnPostgres(workflow: string, processes: number): Promise<E
     const steps = w.runs * w.stepsPerRun;
     const seconds = (end - start) / 1000;
     return report({
-      store: 'postgres', system: 'agentry', workload: w.label, processes, concurrency_per_process: CONCURRENCY,
-      runs: w.runs, steps, seconds: round(seconds, 2), steps_per_s: round(steps / seconds),
+      store: 'postgres',
+      system: 'agentry',
+      workload: w.label,
+      processes,
+      concurrency_per_process: CONCURRENCY,
+      runs: w.runs,
+      steps,
+      seconds: round(seconds, 2),
+      steps_per_s: round(steps / seconds),
       statements_per_step: round(queries / (steps + w.paced * w.stepsPerRun), 1),
       worker_cpu_ms_per_step: round(cpuMs / (steps + w.paced * w.stepsPerRun), 2),
-      enqueue_to_start: latency(latencies), load_average_1m: [round(before, 2), round(after, 2)],
+      enqueue_to_start: latency(latencies),
+      load_average_1m: [round(before, 2), round(after, 2)],
     });
   } finally {
     await engine.store.close();
@@ -260,11 +276,19 @@ async function graphileOnPostgres(processes: number): Promise<EngineCase> {
     const { queries, cpuMs, latenciesMs, firstStartAt } = await stopWorkers(workers);
     const seconds = (end - firstStartAt) / 1000;
     return report({
-      store: 'postgres', system: 'graphile', workload: 'noop-job', processes, concurrency_per_process: CONCURRENCY,
-      runs: N, steps: N, seconds: round(seconds, 2), steps_per_s: round(N / seconds),
+      store: 'postgres',
+      system: 'graphile',
+      workload: 'noop-job',
+      processes,
+      concurrency_per_process: CONCURRENCY,
+      runs: N,
+      steps: N,
+      seconds: round(seconds, 2),
+      steps_per_s: round(N / seconds),
       statements_per_step: round(queries / (N + PACED_ITEMS), 1),
       worker_cpu_ms_per_step: round(cpuMs / (N + PACED_ITEMS), 2),
-      enqueue_to_start: latency(latenciesMs), load_average_1m: [round(before, 2), round(after, 2)],
+      enqueue_to_start: latency(latenciesMs),
+      load_average_1m: [round(before, 2), round(after, 2)],
     });
   } finally {
     await utils.release();
@@ -288,23 +312,32 @@ async function agentryOnSqlite(workflow: string): Promise<EngineCase> {
       const before = loadavg()[0]!;
       const workers = await startWorkers('agentry', url, 1);
       await until(() => Promise.resolve(unfinished() === 0));
-      const { start, end } = db.prepare(`SELECT (SELECT min(started_at) FROM steps) AS start, max(finished_at) AS end FROM runs`).get() as { start: number; end: number };
+      const { start, end } = db.prepare(`SELECT (SELECT min(started_at) FROM steps) AS start, max(finished_at) AS end FROM runs`).get() as {
+        start: number;
+        end: number;
+      };
       const after = loadavg()[0]!;
       workers[0]!.send({ type: 'pace', workflow, count: w.paced, perSecond: w.pacedPerS });
       const { runIds } = await workers[0]!.next('paced');
       await until(() => Promise.resolve(unfinished() === 0));
-      const latencies = runIds.flatMap((id) =>
-        (db.prepare(`${LATENCY_SQL} AND s.run_id = ?`).all(id) as Array<{ ms: number }>).map((r) => r.ms),
-      );
+      const latencies = runIds.flatMap((id) => (db.prepare(`${LATENCY_SQL} AND s.run_id = ?`).all(id) as Array<{ ms: number }>).map((r) => r.ms));
       const { cpuMs } = await stopWorkers(workers);
       const steps = w.runs * w.stepsPerRun;
       const seconds = (end - start) / 1000;
       return report({
-        store: 'sqlite', system: 'agentry', workload: w.label, processes: 1, concurrency_per_process: CONCURRENCY,
-        runs: w.runs, steps, seconds: round(seconds, 2), steps_per_s: round(steps / seconds),
+        store: 'sqlite',
+        system: 'agentry',
+        workload: w.label,
+        processes: 1,
+        concurrency_per_process: CONCURRENCY,
+        runs: w.runs,
+        steps,
+        seconds: round(seconds, 2),
+        steps_per_s: round(steps / seconds),
         statements_per_step: NaN, // better-sqlite3 is not counted; see the PostgreSQL cases
         worker_cpu_ms_per_step: round(cpuMs / (steps + w.paced * w.stepsPerRun), 2),
-        enqueue_to_start: latency(latencies), load_average_1m: [round(before, 2), round(after, 2)],
+        enqueue_to_start: latency(latencies),
+        load_average_1m: [round(before, 2), round(after, 2)],
       });
     } finally {
       db.close();
@@ -345,7 +378,13 @@ export const scenario: Scenario = {
       n: N,
       concurrency_per_process: CONCURRENCY,
       paced_latency: { items: PACED_ITEMS, per_s: PACED_PER_S, chain_runs_per_s: PACED_PER_S / CHAIN_LENGTH },
-      machine: { cores: cpus().length, memory_gb: round(totalmem() / 2 ** 30, 1), load_average_before: loadBefore, load_average_after: loadavg().map((x) => round(x, 2)), postgres: version?.v },
+      machine: {
+        cores: cpus().length,
+        memory_gb: round(totalmem() / 2 ** 30, 1),
+        load_average_before: loadBefore,
+        load_average_after: loadavg().map((x) => round(x, 2)),
+        postgres: version?.v,
+      },
       anchor: 'graphile-worker 0.17.3 (default options: no local queue, no batched completion)',
       cases,
       agentry_to_graphile_ratio: ratios,

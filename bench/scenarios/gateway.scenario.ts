@@ -47,7 +47,9 @@ async function load(which: Case['target'], url: string, model: string): Promise<
     errors: r.errors,
     non_2xx: r.non2xx,
   };
-  console.log(`  ${which.padEnd(8)} ${String(result.requests_per_s).padStart(7)} req/s  p50 ${result.latency_p50_ms} ms  p99 ${result.latency_p99_ms} ms  (errors ${result.errors}, non-2xx ${result.non_2xx})`);
+  console.log(
+    `  ${which.padEnd(8)} ${String(result.requests_per_s).padStart(7)} req/s  p50 ${result.latency_p50_ms} ms  p99 ${result.latency_p99_ms} ms  (errors ${result.errors}, non-2xx ${result.non_2xx})`,
+  );
   return result;
 }
 

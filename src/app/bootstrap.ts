@@ -141,9 +141,7 @@ export async function openAgentry(config: Config, options: OpenOptions): Promise
     await store.close();
     throw error;
   }
-  const chat: ChatClient | undefined = config.gateway
-    ? new RemoteGateway({ url: config.gateway.url, apiKey: config.gateway.apiKey ?? '' })
-    : gateway;
+  const chat: ChatClient | undefined = config.gateway ? new RemoteGateway({ url: config.gateway.url, apiKey: config.gateway.apiKey ?? '' }) : gateway;
   const engine = new Engine({
     store,
     workflows,

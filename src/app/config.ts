@@ -21,7 +21,6 @@ import type { PostgresOptions } from '../store/postgres.js';
 import { LOG_LEVELS, type LogLevel } from '../obs/logger.js';
 import { CONFIG_OPTIONS, type ConfigFlags, type ConfigSource, type OptionKey, type OptionSpec, type ValueKind } from './config-options.js';
 
-
 const ConfigSchema = Type.Object({
   projectDir: Type.String({ minLength: 1 }),
   profile: Type.Union([Type.String({ pattern: '^[a-z][a-z0-9_-]*$' }), Type.Null()]),
@@ -60,8 +59,7 @@ export interface Config {
   /** As given; may hold a password, print it with `maskSecrets`. */
   readonly databaseUrl: string;
   readonly database:
-    | { readonly kind: 'sqlite'; readonly file: string }
-    | { readonly kind: 'postgres'; readonly file?: undefined; readonly options: Readonly<PostgresOptions> };
+    { readonly kind: 'sqlite'; readonly file: string } | { readonly kind: 'postgres'; readonly file?: undefined; readonly options: Readonly<PostgresOptions> };
   readonly logLevel: LogLevel;
   readonly engine: Readonly<EngineSettings>;
   readonly http: Readonly<ExecutorSettings['http']>;

@@ -64,7 +64,10 @@ export interface LocalSchedules {
  * with the project's workflows as a scheduler does when it starts: a changed `schedule:` shows,
  * and can be paused, before any scheduler ran. Only the store is opened, not an engine.
  */
-export async function openLocalSchedules(config: Config, options: { logger: Logger; workflows: ReadonlyMap<string, CompiledWorkflow> }): Promise<LocalSchedules> {
+export async function openLocalSchedules(
+  config: Config,
+  options: { logger: Logger; workflows: ReadonlyMap<string, CompiledWorkflow> },
+): Promise<LocalSchedules> {
   const store = await openStore(config, { logger: options.logger });
   try {
     const schedules = new ScheduleService({ store, workflows: options.workflows });

@@ -20,9 +20,13 @@ export class ToolService {
     const status = this.hub?.status().find((s) => s.name === name);
     if (status === undefined) {
       const known = this.hub?.servers() ?? [];
-      throw new AgentryError('not_found', `no tool server named '${name}' (${known.length === 0 ? 'this project has no tools/*.yaml' : `servers: ${known.join(', ')}`})`, {
-        details: { server: name },
-      });
+      throw new AgentryError(
+        'not_found',
+        `no tool server named '${name}' (${known.length === 0 ? 'this project has no tools/*.yaml' : `servers: ${known.join(', ')}`})`,
+        {
+          details: { server: name },
+        },
+      );
     }
     return status;
   }

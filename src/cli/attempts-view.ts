@@ -24,7 +24,10 @@ export function attemptsDiffText(s: Style, history: AttemptHistoryDto): string {
     return a ? `#${position} (run ${a.run_id}, attempt ${a.attempt})` : `#${position}`;
   };
   const lines = [paint(s, 'bold', `Changes from ${label(diff.from)} to ${label(diff.to)}`)];
-  for (const [name, changes] of [['input', diff.input], ['output', diff.output]] as const) {
+  for (const [name, changes] of [
+    ['input', diff.input],
+    ['output', diff.output],
+  ] as const) {
     lines.push(`  ${name}: ${changes.length === 0 ? paint(s, 'gray', 'no changes') : plural(changes.length, 'change')}`);
     for (const change of changes) lines.push(`    ${changeLine(s, change)}`);
   }

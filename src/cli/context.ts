@@ -59,7 +59,8 @@ export function dirHint(ctx: CliContext, config: Config): string {
 
 /** With `AGENTRY_URL` set, `--dir` has no effect on run commands: say so on stderr. */
 export function noteRemoteDir(ctx: CliContext, config: Config, dir: string | undefined): void {
-  if (dir !== undefined && config.client.url !== undefined) ctx.stderr.write(`note: --dir is ignored: AGENTRY_URL is set, so runs are on ${config.client.url}\n`);
+  if (dir !== undefined && config.client.url !== undefined)
+    ctx.stderr.write(`note: --dir is ignored: AGENTRY_URL is set, so runs are on ${config.client.url}\n`);
 }
 
 // Argument parsers: commander reports their errors as usage errors (exit 2).
@@ -80,10 +81,15 @@ export function parseDurationArg(value: string): number {
 }
 
 export function parseStatusesArg(value: string): RunStatus[] {
-  const items = value.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  const items = value
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
   const bad = items.filter((s) => !(RUN_STATUSES as readonly string[]).includes(s));
   if (items.length === 0 || bad.length > 0) {
-    throw new InvalidArgumentError(`${bad.length > 0 ? `unknown status ${bad.map((b) => `'${b}'`).join(', ')}; ` : ''}use a comma-separated list of ${RUN_STATUSES.join(', ')}.`);
+    throw new InvalidArgumentError(
+      `${bad.length > 0 ? `unknown status ${bad.map((b) => `'${b}'`).join(', ')}; ` : ''}use a comma-separated list of ${RUN_STATUSES.join(', ')}.`,
+    );
   }
   return items as RunStatus[];
 }

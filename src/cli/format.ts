@@ -42,7 +42,12 @@ export function formatDuration(ms: number): string {
 }
 
 export function formatTime(epochMs: number | null): string {
-  return epochMs === null ? '-' : new Date(epochMs).toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z');
+  return epochMs === null
+    ? '-'
+    : new Date(epochMs)
+        .toISOString()
+        .replace('T', ' ')
+        .replace(/\.\d+Z$/, 'Z');
 }
 
 /** An API time (ISO 8601) like `formatTime`. */
@@ -63,7 +68,11 @@ export function pad(text: string, width: number): string {
 /** Left-aligned columns separated by two spaces; the header is bold on a terminal. */
 export function table(style: Style, header: string[], rows: string[][]): string {
   const widths = header.map((h, i) => Math.max(visibleLength(h), ...rows.map((r) => visibleLength(r[i] ?? ''))));
-  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : pad(c, widths[i] ?? 0))).join('  ').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : pad(c, widths[i] ?? 0)))
+      .join('  ')
+      .trimEnd();
   return [paint(style, 'bold', line(header)), ...rows.map(line)].join('\n');
 }
 
@@ -71,7 +80,9 @@ export function table(style: Style, header: string[], rows: string[][]): string 
 export function formatValue(style: Style, value: unknown, indent = '  '): string {
   const json = JSON.stringify(value, null, 2) ?? 'null';
   // Keys dim-free, strings green: enough colour to scan, still valid JSON when copied.
-  const text = style.color ? json.replace(/(: |^\s*|\[\s*)("(?:[^"\\]|\\.)*")(?=,?$)/gm, (_m, lead: string, str: string) => `${lead}${paint(style, 'green', str)}`) : json;
+  const text = style.color
+    ? json.replace(/(: |^\s*|\[\s*)("(?:[^"\\]|\\.)*")(?=,?$)/gm, (_m, lead: string, str: string) => `${lead}${paint(style, 'green', str)}`)
+    : json;
   return text
     .split('\n')
     .map((l) => indent + l)

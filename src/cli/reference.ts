@@ -56,7 +56,10 @@ export function helpText(command: Command): string {
 
 /** A GitHub heading anchor for a heading of plain words (`agentry runs list` → `agentry-runs-list`). */
 function anchor(path: string): string {
-  return path.toLowerCase().replace(/[^a-z0-9 -]/g, '').replace(/ /g, '-');
+  return path
+    .toLowerCase()
+    .replace(/[^a-z0-9 -]/g, '')
+    .replace(/ /g, '-');
 }
 
 /** The reference document for `program`: an index, then a heading and the help of each command. */

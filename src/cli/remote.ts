@@ -70,7 +70,13 @@ export class RemoteClient {
     return { accept: 'application/json', ...(this.options.apiKey ? { authorization: `Bearer ${this.options.apiKey}` } : {}), ...extra };
   }
 
-  private async call<T>(method: 'GET' | 'POST', path: string, body?: unknown, extra: Record<string, string> = {}, signal?: AbortSignal): Promise<{ status: number; body: T; response: Response }> {
+  private async call<T>(
+    method: 'GET' | 'POST',
+    path: string,
+    body?: unknown,
+    extra: Record<string, string> = {},
+    signal?: AbortSignal,
+  ): Promise<{ status: number; body: T; response: Response }> {
     let response: Response;
     try {
       response = await fetch(`${this.url}${path}`, {
@@ -189,7 +195,8 @@ export class RemoteClient {
         if (signal?.aborted || (error instanceof AgentryError && error.status < 500)) throw error;
       }
       failures = progressed ? 0 : failures + 1;
-      if (failures > maxReconnects) throw new AgentryError('not_ready', `lost the event stream of run ${id} (${maxReconnects} reconnects failed)`, { retryable: true });
+      if (failures > maxReconnects)
+        throw new AgentryError('not_ready', `lost the event stream of run ${id} (${maxReconnects} reconnects failed)`, { retryable: true });
       await new Promise((resolve) => setTimeout(resolve, reconnectDelayMs));
     }
   }
@@ -204,7 +211,11 @@ export async function* parseEventStream(body: AsyncIterable<Uint8Array>): AsyncG
     for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n')) {
       const frame = buffer.slice(0, end);
       buffer = buffer.slice(end + 2);
-      const data = frame.split('\n').filter((l) => l.startsWith('data:')).map((l) => l.slice(5).trimStart()).join('\n');
+      const data = frame
+        .split('\n')
+        .filter((l) => l.startsWith('data:'))
+        .map((l) => l.slice(5).trimStart())
+        .join('\n');
       const type = /^event:\s*(.*)$/m.exec(frame)?.[1];
       if (data === '') continue;
       if (type === 'error') throw problemFromBody(JSON.parse(data) as Record<string, unknown>, 500);

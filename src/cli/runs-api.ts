@@ -113,7 +113,7 @@ export class RemoteRunsApi implements RunsApi {
 
   async events(id: string, after = 0): Promise<EventDto[]> {
     const all: EventDto[] = [];
-    for (let from = after; ; ) {
+    for (let from = after; ;) {
       const page = await this.client.events(id, from, 1000);
       all.push(...page.items);
       if (page.items.length < 1000) return all;

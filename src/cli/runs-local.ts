@@ -76,7 +76,7 @@ export class LocalRunsApi implements RunsApi {
   events(id: string, after = 0): Promise<EventDto[]> {
     return this.onRun(id, async (runs) => {
       const all: EventDto[] = [];
-      for (let from = after; ; ) {
+      for (let from = after; ;) {
         const page = await runs.events(this.caller, id, from, PAGE);
         all.push(...page.items);
         if (page.items.length < PAGE) return all;
@@ -87,7 +87,11 @@ export class LocalRunsApi implements RunsApi {
 
   async *follow(id: string, options: FollowOptions = {}): AsyncGenerator<EventDto> {
     yield* await this.onRun(id, (runs) =>
-      runs.follow(this.caller, id, { pollMs: POLL_MS, ...(options.after === undefined ? {} : { after: options.after }), ...(options.signal ? { signal: options.signal } : {}) }),
+      runs.follow(this.caller, id, {
+        pollMs: POLL_MS,
+        ...(options.after === undefined ? {} : { after: options.after }),
+        ...(options.signal ? { signal: options.signal } : {}),
+      }),
     );
   }
 

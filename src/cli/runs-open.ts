@@ -6,7 +6,8 @@ import { RemoteRunsApi, type OpenRunsOptions, type RunsApi } from './runs-api.js
 
 /** The server's API when `AGENTRY_URL` is set, else the project's store. */
 export async function openRunsApi(ctx: CliContext, config: Config, options: OpenRunsOptions = {}): Promise<RunsApi> {
-  if (config.client.url !== undefined) return new RemoteRunsApi(new RemoteClient({ url: config.client.url, ...(config.client.apiKey ? { apiKey: config.client.apiKey } : {}) }));
+  if (config.client.url !== undefined)
+    return new RemoteRunsApi(new RemoteClient({ url: config.client.url, ...(config.client.apiKey ? { apiKey: config.client.apiKey } : {}) }));
   // Loaded only for local mode: it opens the store and the engine.
   const { openLocalRunsApi } = await import('./runs-local.js');
   return openLocalRunsApi(config, { ...options, env: ctx.env, logger: loggerFor(config, { interactive: options.interactive === true }) });
@@ -21,4 +22,3 @@ export async function withRunsApi<T>(ctx: CliContext, config: Config, options: O
     await api.close();
   }
 }
-

@@ -56,7 +56,10 @@ export function eventCells(e: EventDto): string[] {
 /** One event (or the header) as a line of fixed-width columns: for `--follow`, where widths cannot be measured first. */
 export function eventLine(cells: readonly string[]): string {
   const widths = [5, 20, 22, 14];
-  return cells.map((cell, i) => pad(cell, widths[i] ?? 0)).join('  ').trimEnd();
+  return cells
+    .map((cell, i) => pad(cell, widths[i] ?? 0))
+    .join('  ')
+    .trimEnd();
 }
 
 function dataOf(e: EventDto): Record<string, unknown> {

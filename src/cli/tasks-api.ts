@@ -68,5 +68,4 @@ export class RemoteTasksApi implements TasksApi {
   private call<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
     return this.client.request<T>(method, path, body);
   }
-
 }

@@ -75,9 +75,13 @@ export async function resumeChildRun(tx: RunTx, ctx: TransitionContext, step: St
     await succeedWaiting(tx, ctx, step, child.output);
     return;
   }
-  const error = new AgentryError('child_failed', `child run ${child.id} (${child.workflow}) ended ${child.status}${child.error ? `: ${child.error.message}` : ''}`, {
-    retryable: child.status !== 'cancelled',
-    details: { child_run_id: child.id, status: child.status, error: child.error },
-  });
+  const error = new AgentryError(
+    'child_failed',
+    `child run ${child.id} (${child.workflow}) ended ${child.status}${child.error ? `: ${child.error.message}` : ''}`,
+    {
+      retryable: child.status !== 'cancelled',
+      details: { child_run_id: child.id, status: child.status, error: child.error },
+    },
+  );
   await failWaiting(tx, ctx, step, error);
 }

@@ -63,13 +63,7 @@ export function isTerminalRun(tx: RunTx): boolean {
  * once (and only if) the transaction commits. Every event a transition appends goes
  * through here.
  */
-export async function emit(
-  tx: RunTx,
-  ctx: TransitionContext,
-  type: EventType,
-  data?: Record<string, unknown>,
-  stepId?: string | null,
-): Promise<EventRecord> {
+export async function emit(tx: RunTx, ctx: TransitionContext, type: EventType, data?: Record<string, unknown>, stepId?: string | null): Promise<EventRecord> {
   const event = await tx.appendEvent(type, data, stepId);
   ctx.effects.events.push({ event, run: tx.run });
   return event;

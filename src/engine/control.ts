@@ -21,8 +21,7 @@ import { humanState, waitState, type HumanState, type WaitState } from './step-s
 import { createTask } from './tasks.js';
 import { failWaiting, parkWaiting, succeedWaiting } from './waiting.js';
 
-const after = (now: number, duration: string | number | undefined): number | null =>
-  duration === undefined ? null : now + parseDuration(duration);
+const after = (now: number, duration: string | number | undefined): number | null => (duration === undefined ? null : now + parseDuration(duration));
 
 /** `{ until }` for an event about a deadline, nothing without one. */
 export function until(at: number | null): { until?: string } {

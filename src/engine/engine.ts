@@ -17,15 +17,7 @@ import { STEP_KINDS, type CompiledWorkflow } from '../spec/model.js';
 import type { Store } from '../store/store.js';
 import { OutageLog } from '../store/transient.js';
 import type { TaskListQuery, TaskPage } from '../store/store.js';
-import {
-  TERMINAL_RUN_STATUSES,
-  type EventRecord,
-  type RunRecord,
-  type RunStatus,
-  type SignalRecord,
-  type StepRecord,
-  type TaskRecord,
-} from '../types.js';
+import { TERMINAL_RUN_STATUSES, type EventRecord, type RunRecord, type RunStatus, type SignalRecord, type StepRecord, type TaskRecord } from '../types.js';
 import type { Actor, TaskDecisionInput, TaskDecisionResult } from './tasks-api.js';
 import { assertWorkflowStep, attemptHistory, planReuse, type StepAttempt } from './reruns.js';
 import type { CommittedEvent } from './context.js';
@@ -115,10 +107,8 @@ export class Engine {
       availableKinds: new Set(STEP_KINDS),
       now: this.now,
       onWake: () => this.wake(),
-      onFinished: (runId, status) =>
-        this.worker?.abortRun(runId, new AgentryError('cancelled', `run ended ${status}`)),
-      onAbortStep: (runId, stepId) =>
-        this.worker?.abortStep(runId, stepId, new AgentryError('cancelled', `step ${stepId} was cancelled`)),
+      onFinished: (runId, status) => this.worker?.abortRun(runId, new AgentryError('cancelled', `run ended ${status}`)),
+      onAbortStep: (runId, stepId) => this.worker?.abortStep(runId, stepId, new AgentryError('cancelled', `step ${stepId} was cancelled`)),
       workflows: o.workflows,
       onCommitted: (events) => this.publishCommitted(events),
     });
@@ -165,34 +155,33 @@ export class Engine {
     if (runsWorker) this.unsubscribeWake = store.subscribeWake(() => this.notifier.notify());
     await this.beat();
     this.heartbeat = setInterval(() => void this.beat(), Math.max(100, Math.floor(this.settings.leaseTtlMs / 3)));
-    if (runsWorker) this.worker = new Worker({
-      store,
-      transitions: this.transitions,
-      executors: this.o.executors,
-      executorSettings: this.o.executorSettings,
-      notifier: this.notifier,
-      logger,
-      workerId: this.workerId,
-      concurrency: this.settings.concurrency,
-      leaseTtlMs: this.settings.leaseTtlMs,
-      pollIntervalMs: this.settings.pollIntervalMs,
-      now: this.now,
-    });
-    if (this.roles.includes('scheduler')) this.scheduler = new Scheduler({
-      store,
-      transitions: this.transitions,
-      logger,
-      intervalMs: this.settings.pollIntervalMs,
-      now: this.now,
-      workerTtlMs: this.settings.leaseTtlMs * 3,
-      workflows: this.o.workflows,
-    });
+    if (runsWorker)
+      this.worker = new Worker({
+        store,
+        transitions: this.transitions,
+        executors: this.o.executors,
+        executorSettings: this.o.executorSettings,
+        notifier: this.notifier,
+        logger,
+        workerId: this.workerId,
+        concurrency: this.settings.concurrency,
+        leaseTtlMs: this.settings.leaseTtlMs,
+        pollIntervalMs: this.settings.pollIntervalMs,
+        now: this.now,
+      });
+    if (this.roles.includes('scheduler'))
+      this.scheduler = new Scheduler({
+        store,
+        transitions: this.transitions,
+        logger,
+        intervalMs: this.settings.pollIntervalMs,
+        now: this.now,
+        workerTtlMs: this.settings.leaseTtlMs * 3,
+        workflows: this.o.workflows,
+      });
     this.worker?.start();
     this.scheduler?.start();
-    logger.info(
-      { worker: this.workerId, roles: this.roles, concurrency: this.settings.concurrency, store: store.location },
-      'engine started',
-    );
+    logger.info({ worker: this.workerId, roles: this.roles, concurrency: this.settings.concurrency, store: store.location }, 'engine started');
   }
 
   /** Stops claiming work, lets running attempts finish within the grace period, then stops. */
@@ -245,9 +234,13 @@ export class Engine {
     const wf = this.transitions.workflowOf(old);
     if (fromStep !== undefined) assertWorkflowStep(wf, fromStep, 'invalid_request');
     if (fromStep === undefined && !RETRYABLE_RUN_STATUSES.has(old.status)) {
-      throw new AgentryError('conflict', `run ${old.id} is ${old.status}; only failed, cancelled or timed_out runs can be retried from their failed step; re-run it from a step instead`, {
-        details: { status: old.status },
-      });
+      throw new AgentryError(
+        'conflict',
+        `run ${old.id} is ${old.status}; only failed, cancelled or timed_out runs can be retried from their failed step; re-run it from a step instead`,
+        {
+          details: { status: old.status },
+        },
+      );
     }
     if (fromStep !== undefined && !TERMINAL_RUN_STATUSES.has(old.status)) {
       throw new AgentryError('conflict', `run ${old.id} is ${old.status}; only a run that has ended can be re-run from a step`, {

@@ -74,9 +74,8 @@ export async function recordFailure(
   const info = error.toInfo();
   const lost = attemptStatus === 'lease_expired';
   const limit = spec === undefined ? 0 : lost ? Math.max(spec.retry.maxAttempts, LEASE_LOSS_ATTEMPTS) : spec.retry.maxAttempts;
-  const retryAt = spec !== undefined && error.retryable && key.attempt < limit
-    ? ctx.now + (lost ? 0 : retryDelayMs(spec.retry, key.attempt, error.retryAfterMs))
-    : undefined;
+  const retryAt =
+    spec !== undefined && error.retryable && key.attempt < limit ? ctx.now + (lost ? 0 : retryDelayMs(spec.retry, key.attempt, error.retryAfterMs)) : undefined;
   const patch =
     retryAt === undefined
       ? { status: stepStatus, error: info, finishedAt: ctx.now }

@@ -65,4 +65,3 @@ export function newSteps(wf: CompiledWorkflow, runId: string, reuse?: ReadonlyMa
     };
   });
 }
-

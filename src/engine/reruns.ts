@@ -104,7 +104,7 @@ export async function attemptHistory(store: Pick<Store, 'getRun' | 'getSteps' | 
 async function retryChain(store: Pick<Store, 'getRun'>, run: RunRecord): Promise<RunRecord[]> {
   const chain = [run];
   const seen = new Set([run.id]);
-  for (let previous = run.retryOf; previous !== null && chain.length < MAX_CHAIN && !seen.has(previous); ) {
+  for (let previous = run.retryOf; previous !== null && chain.length < MAX_CHAIN && !seen.has(previous);) {
     const earlier = await store.getRun(previous);
     if (!earlier) break;
     chain.push(earlier);

@@ -6,13 +6,7 @@ import { AgentryError, type ErrorInfo } from '../lib/errors.js';
 import { compileWorkflow, specHash } from '../spec/index.js';
 import type { CompiledWorkflow, StepKind } from '../spec/model.js';
 import type { StepResult } from '../runtime/types.js';
-import {
-  IdempotencyKeyUsed,
-  type IdempotencyRecord,
-  type RunTx,
-  type Store,
-  type WithRunOptions,
-} from '../store/store.js';
+import { IdempotencyKeyUsed, type IdempotencyRecord, type RunTx, type Store, type WithRunOptions } from '../store/store.js';
 import { newId } from '../lib/ids.js';
 import { isItemStepId, TERMINAL_RUN_STATUSES, type AttemptKey, type RunRecord, type RunStatus, type SignalRecord, type StepRecord } from '../types.js';
 import type { Actor, TaskDecisionInput, TaskDecisionResult } from './tasks-api.js';
@@ -142,11 +136,9 @@ export class RunTransitions {
 
   private async replay(record: IdempotencyRecord, requestHash: string): Promise<StartedRun> {
     if (record.requestHash !== requestHash) {
-      throw new AgentryError(
-        'idempotency_conflict',
-        `idempotency key '${record.key}' was used for a different request (run ${record.runId})`,
-        { details: { run_id: record.runId } },
-      );
+      throw new AgentryError('idempotency_conflict', `idempotency key '${record.key}' was used for a different request (run ${record.runId})`, {
+        details: { run_id: record.runId },
+      });
     }
     const run = await this.o.store.getRun(record.runId);
     if (!run) throw new AgentryError('not_found', `run ${record.runId} of idempotency key '${record.key}' no longer exists`);
@@ -289,11 +281,7 @@ export class RunTransitions {
     };
   }
 
-  private async transact<T>(
-    runId: string,
-    fn: (tx: RunTx, ctx: TransitionContext) => Promise<T>,
-    options?: WithRunOptions,
-  ): Promise<T | undefined> {
+  private async transact<T>(runId: string, fn: (tx: RunTx, ctx: TransitionContext) => Promise<T>, options?: WithRunOptions): Promise<T | undefined> {
     let effects = newEffects();
     const result = await this.o.store.withRun(
       runId,

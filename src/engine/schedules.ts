@@ -168,12 +168,7 @@ export async function syncSchedules(
 }
 
 function sameDefinition(row: ScheduleRecord, def: Definition): boolean {
-  return (
-    row.tenantId === def.tenantId &&
-    row.overlap === def.overlap &&
-    row.catchUp === def.catchUp &&
-    JSON.stringify(row.input) === JSON.stringify(def.input)
-  );
+  return row.tenantId === def.tenantId && row.overlap === def.overlap && row.catchUp === def.catchUp && JSON.stringify(row.input) === JSON.stringify(def.input);
 }
 
 /**
@@ -287,7 +282,10 @@ async function handleDue(ctx: ScheduleContext, schedule: ScheduleRecord, wf: Com
   if (decision.kind === 'skip_missed') {
     if (await store.advanceSchedule(schedule.workflow, expected, { nextAt: decision.nextAt })) {
       report.skipped.push({ workflow: schedule.workflow, tick: decision.firstMissed, reason: 'missed' });
-      logger.warn({ ...log, first_missed: iso(decision.firstMissed), next_at: iso(decision.nextAt) }, 'schedule missed ticks while no scheduler ran; skipped them (catch_up: none)');
+      logger.warn(
+        { ...log, first_missed: iso(decision.firstMissed), next_at: iso(decision.nextAt) },
+        'schedule missed ticks while no scheduler ran; skipped them (catch_up: none)',
+      );
     }
     return;
   }
@@ -308,7 +306,10 @@ async function handleDue(ctx: ScheduleContext, schedule: ScheduleRecord, wf: Com
   const moved = await store.advanceSchedule(schedule.workflow, expected, { nextAt, lastTickAt: tick, lastRunId: started.runId });
   report.fired.push({ workflow: schedule.workflow, tick, runId: started.runId, created: started.created });
   if (started.created) {
-    logger.info({ ...log, tick: iso(tick), run_id: started.runId, caught_up: decision.caughtUp, advanced: moved }, `schedule started a run of ${schedule.workflow}`);
+    logger.info(
+      { ...log, tick: iso(tick), run_id: started.runId, caught_up: decision.caughtUp, advanced: moved },
+      `schedule started a run of ${schedule.workflow}`,
+    );
   }
 }
 

@@ -6,13 +6,7 @@ import type { RunRecord, StepRecord } from '../types.js';
  * `env` holds only the variables the workflow declares. With `maskSecrets`, secret values
  * are replaced by a marker: that scope renders the copy of a step's input that is stored.
  */
-export function buildScope(
-  wf: CompiledWorkflow,
-  run: RunRecord,
-  steps: readonly StepRecord[],
-  env: NodeJS.ProcessEnv,
-  maskSecrets = false,
-): TemplateScope {
+export function buildScope(wf: CompiledWorkflow, run: RunRecord, steps: readonly StepRecord[], env: NodeJS.ProcessEnv, maskSecrets = false): TemplateScope {
   const declared: Record<string, string> = {};
   const defaults = (wf.spec.env ?? {}) as Record<string, { default?: string } | undefined>;
   for (const name of wf.env) {

@@ -19,12 +19,7 @@ export function signalNames(steps: Iterable<CompiledStep>): Set<string> {
  * Records signal `name` on this run and resumes the `wait` steps waiting for it. A repeat
  * with the same payload changes nothing; with another payload it is a `conflict`.
  */
-export async function deliverSignal(
-  tx: RunTx,
-  ctx: TransitionContext,
-  name: string,
-  payload: unknown,
-): Promise<{ signal: SignalRecord; duplicate: boolean }> {
+export async function deliverSignal(tx: RunTx, ctx: TransitionContext, name: string, payload: unknown): Promise<{ signal: SignalRecord; duplicate: boolean }> {
   // A repeat of a signal already received is answered as such, even after the run ended: resending is always safe.
   const received = await tx.signal(name);
   if (received) {

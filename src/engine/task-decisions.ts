@@ -56,13 +56,7 @@ export function checkDecision(task: TaskRecord, input: TaskDecisionInput): void 
  * `on_reject: continue`); a tool approval hands the decision back to the agent, which runs
  * again; a review keeps, replaces or rejects the held output.
  */
-export async function decideTask(
-  tx: RunTx,
-  ctx: TransitionContext,
-  taskId: string,
-  input: TaskDecisionInput,
-  actor: Actor,
-): Promise<TaskRecord> {
+export async function decideTask(tx: RunTx, ctx: TransitionContext, taskId: string, input: TaskDecisionInput, actor: Actor): Promise<TaskRecord> {
   const task = await tx.task(taskId);
   if (!task) throw new AgentryError('not_found', `task ${taskId} not found`);
   if (task.status !== 'open') {
@@ -115,7 +109,12 @@ export async function decideTask(
     case 'review': {
       const held = reviewState(step.state);
       if (input.decision === 'reject') {
-        await failWaiting(tx, ctx, step, new AgentryError('output_rejected', `${actor.name} rejected the output of step ${step.stepId}`, { details: { task_id: taskId } }));
+        await failWaiting(
+          tx,
+          ctx,
+          step,
+          new AgentryError('output_rejected', `${actor.name} rejected the output of step ${step.stepId}`, { details: { task_id: taskId } }),
+        );
       } else {
         const output = input.decision === 'submit' ? (input.data as { output: unknown }).output : held?.output;
         await succeedWaiting(tx, ctx, step, output, held?.meta ?? null);

@@ -10,13 +10,7 @@ import { emit, type TransitionContext } from './context.js';
 import { recordFailure } from './failure.js';
 
 /** A waiting step (a control step, or an output held for review) succeeds with `output`. */
-export async function succeedWaiting(
-  tx: RunTx,
-  ctx: TransitionContext,
-  step: StepRecord,
-  output: unknown,
-  meta: StepMeta | null = null,
-): Promise<boolean> {
+export async function succeedWaiting(tx: RunTx, ctx: TransitionContext, step: StepRecord, output: unknown, meta: StepMeta | null = null): Promise<boolean> {
   const done = await tx.updateStep(
     step.stepId,
     { status: 'succeeded', output, meta, error: null, state: null, availableAt: null, finishedAt: ctx.now },

@@ -51,7 +51,7 @@ const CANDIDATES_PER_SLOT = 3;
 
 function spread(due: DueStep[], count: number): DueStep[] {
   const picked: DueStep[] = [];
-  for (let start = 0; start < due.length && picked.length < count; ) {
+  for (let start = 0; start < due.length && picked.length < count;) {
     let end = start;
     while (end < due.length && due[end]!.priority === due[start]!.priority) end++;
     const group = due.slice(start, end);
@@ -137,7 +137,10 @@ export class Worker {
         const free = this.o.concurrency - this.inflight.size;
         if (free > 0) {
           const candidates = await store.dueSteps(now(), free * CANDIDATES_PER_SLOT);
-          const due = spread(candidates.filter((d) => !this.inflight.has(keyOf(d))), free);
+          const due = spread(
+            candidates.filter((d) => !this.inflight.has(keyOf(d))),
+            free,
+          );
           // Each claim is a transaction of its own run: make them side by side, not one
           // after another (a claim is a few round trips; serial claims cap a process's rate).
           const outcomes = await Promise.allSettled(due.map((d) => this.claim(d.runId, d.stepId)));
@@ -230,21 +233,18 @@ export class Worker {
     // guarded by the lease, so a try whose commit was cut off cannot apply twice). Give up
     // when the lease is lost or after `recordRetryMs`; then the step runs again.
     let warned = false;
-    await withRetry(
-      () => (outcome ? transitions.failStep(key, workerId, outcome) : transitions.completeStep(key, workerId, done!)),
-      {
-        attempts: Infinity,
-        baseMs: 200,
-        maxMs: 5_000,
-        deadlineMs: this.o.recordRetryMs ?? DEFAULT_RECORD_RETRY_MS,
-        retryIf: isTransient,
-        signal: controller.signal,
-        onRetry: (error) => {
-          if (!warned) logger.warn({ err: error }, 'recording the step result failed; retrying until the database is back');
-          warned = true;
-        },
+    await withRetry(() => (outcome ? transitions.failStep(key, workerId, outcome) : transitions.completeStep(key, workerId, done!)), {
+      attempts: Infinity,
+      baseMs: 200,
+      maxMs: 5_000,
+      deadlineMs: this.o.recordRetryMs ?? DEFAULT_RECORD_RETRY_MS,
+      retryIf: isTransient,
+      signal: controller.signal,
+      onRetry: (error) => {
+        if (!warned) logger.warn({ err: error }, 'recording the step result failed; retrying until the database is back');
+        warned = true;
       },
-    );
+    });
     if (warned) logger.info('step result recorded after the database came back');
   }
 

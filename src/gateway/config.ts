@@ -79,11 +79,13 @@ export function gatewaySpecProblems(spec: GatewaySpec): Problem[] {
   const providers = Object.keys(spec.providers);
   for (const [name, p] of Object.entries(spec.providers)) {
     const at = ['providers', name];
-    if (p.type !== 'mock' && p.script !== undefined) problems.push({ path: [...at, 'script'], message: `script is only for type mock (this provider is ${p.type})` });
+    if (p.type !== 'mock' && p.script !== undefined)
+      problems.push({ path: [...at, 'script'], message: `script is only for type mock (this provider is ${p.type})` });
     if (p.type === 'mock' && (p.api_key !== undefined || p.base_url !== undefined)) {
       problems.push({ path: at, message: 'a mock provider takes no api_key or base_url' });
     }
-    if (p.type === 'openai-compatible' && p.base_url === undefined) problems.push({ path: at, message: 'an openai-compatible provider needs base_url', atKey: true });
+    if (p.type === 'openai-compatible' && p.base_url === undefined)
+      problems.push({ path: at, message: 'an openai-compatible provider needs base_url', atKey: true });
     for (const ref of [p.api_key, p.base_url]) {
       for (const m of (ref ?? '').matchAll(ENV_REF)) {
         const variable = m[1]!;
@@ -95,7 +97,8 @@ export function gatewaySpecProblems(spec: GatewaySpec): Problem[] {
   }
   for (const [group, model] of Object.entries(spec.models)) {
     model.targets.forEach((target, i) => {
-      if (!providers.includes(target.provider)) problems.push({ path: ['models', group, 'targets', i, 'provider'], message: `unknown provider '${target.provider}'` });
+      if (!providers.includes(target.provider))
+        problems.push({ path: ['models', group, 'targets', i, 'provider'], message: `unknown provider '${target.provider}'` });
     });
   }
   return problems;
@@ -115,7 +118,10 @@ export function resolveGatewaySpec(spec: GatewaySpec, env: Readonly<Record<strin
   const missing = Object.entries(spec.env ?? {})
     .filter(([name, v]) => v.required === true && v.default === undefined && !env[name])
     .map(([name]) => name);
-  if (missing.length > 0) throw new AgentryError('secret_missing', `gateway.yaml needs ${missing.map((n) => `env.${n}`).join(', ')}, which is not set`, { details: { variables: missing } });
+  if (missing.length > 0)
+    throw new AgentryError('secret_missing', `gateway.yaml needs ${missing.map((n) => `env.${n}`).join(', ')}, which is not set`, {
+      details: { variables: missing },
+    });
   const read = (name: string): string | undefined => env[name] || spec.env?.[name]?.default || undefined;
   const secrets: string[] = Object.entries(spec.env ?? {})
     .filter(([, v]) => v.secret === true)

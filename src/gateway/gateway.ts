@@ -265,7 +265,10 @@ export class Gateway {
           if (attempt === group.retry.maxAttempts) break;
           if (e.retryAfterMs !== undefined && e.retryAfterMs > group.retry.maxMs) break;
           const delay = retryDelayMs(group.retry, attempt, e.retryAfterMs, this.#random);
-          this.#logger.warn({ group: group.name, provider: target.provider, model: target.model, attempt, delay_ms: delay, code: e.code }, `gateway retrying: ${e.message}`);
+          this.#logger.warn(
+            { group: group.name, provider: target.provider, model: target.model, attempt, delay_ms: delay, code: e.code },
+            `gateway retrying: ${e.message}`,
+          );
           try {
             await this.#sleep(delay, ctx.signal);
           } catch (cause) {
@@ -274,18 +277,31 @@ export class Gateway {
         }
       }
       const status = (lastError?.details as { status?: number } | undefined)?.status;
-      failures.push({ provider: target.provider, model: target.model, code: lastError?.code ?? 'internal', attempts, ...(status === undefined ? {} : { status }) });
+      failures.push({
+        provider: target.provider,
+        model: target.model,
+        code: lastError?.code ?? 'internal',
+        attempts,
+        ...(status === undefined ? {} : { status }),
+      });
       const next = group.targets[index + 1];
       if (next !== undefined) {
-        this.#logger.warn({ group: group.name, from: `${target.provider}/${target.model}`, to: `${next.provider}/${next.model}` }, 'gateway falling back to the next target');
+        this.#logger.warn(
+          { group: group.name, from: `${target.provider}/${target.model}`, to: `${next.provider}/${next.model}` },
+          'gateway falling back to the next target',
+        );
       }
     }
-    throw new AgentryError('provider_unavailable', `model group '${group.name}': every target failed (${failures.map((f) => `${f.provider}/${f.model}: ${f.code}${f.status === undefined ? '' : ` ${f.status}`}`).join(', ')})`, {
-      retryable: true,
-      ...(lastError?.retryAfterMs === undefined ? {} : { retryAfterMs: lastError.retryAfterMs }),
-      cause: lastError,
-      details: { group: group.name, attempts: failures },
-    });
+    throw new AgentryError(
+      'provider_unavailable',
+      `model group '${group.name}': every target failed (${failures.map((f) => `${f.provider}/${f.model}: ${f.code}${f.status === undefined ? '' : ` ${f.status}`}`).join(', ')})`,
+      {
+        retryable: true,
+        ...(lastError?.retryAfterMs === undefined ? {} : { retryAfterMs: lastError.retryAfterMs }),
+        cause: lastError,
+        details: { group: group.name, attempts: failures },
+      },
+    );
   }
 
   /** Budget check (records and throws `budget_exceeded`), then the attempt's timer and abort wiring. */
@@ -299,7 +315,16 @@ export class Gateway {
       release = await this.#budget.reserve(ctx, at, estimate);
     } catch (error) {
       if (error instanceof AgentryError && error.code === 'budget_exceeded') {
-        const record = this.#newRecord(newId('call', at), at, ctx, group, target, 'budget_exceeded', { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 }, 'budget_exceeded');
+        const record = this.#newRecord(
+          newId('call', at),
+          at,
+          ctx,
+          group,
+          target,
+          'budget_exceeded',
+          { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 },
+          'budget_exceeded',
+        );
         await this.#write(record);
         this.#logger.warn({ group: group.name, run_id: ctx.runId, tenant_id: ctx.tenantId, ...(error.details as object) }, error.message);
       }
@@ -323,14 +348,30 @@ export class Gateway {
     return e;
   }
 
-  async #record(attempt: Attempt, group: ResolvedGroup, target: ResolvedTarget, outcome: CallOutcome, usage: Usage, errorCode: string | undefined): Promise<CallRecord> {
+  async #record(
+    attempt: Attempt,
+    group: ResolvedGroup,
+    target: ResolvedTarget,
+    outcome: CallOutcome,
+    usage: Usage,
+    errorCode: string | undefined,
+  ): Promise<CallRecord> {
     const record = this.#newRecord(attempt.id, attempt.at, attempt.ctx, group, target, outcome, usage, errorCode);
     record.latencyMs = Math.max(0, this.now() - attempt.at);
     await this.#write(record);
     return record;
   }
 
-  #newRecord(id: string, at: number, ctx: CallContext, group: ResolvedGroup, target: ResolvedTarget, outcome: CallOutcome, usage: Usage, errorCode: string | undefined): CallRecord {
+  #newRecord(
+    id: string,
+    at: number,
+    ctx: CallContext,
+    group: ResolvedGroup,
+    target: ResolvedTarget,
+    outcome: CallOutcome,
+    usage: Usage,
+    errorCode: string | undefined,
+  ): CallRecord {
     return {
       id,
       tenantId: ctx.tenantId,
@@ -356,7 +397,10 @@ export class Gateway {
       await this.#ledger.record(record);
     } catch (error) {
       // The call happened; losing the response over the ledger would make the caller pay twice.
-      this.#logger.error({ call_id: record.id, err: { message: this.redact(error instanceof Error ? error.message : String(error)) } }, 'gateway could not record a call');
+      this.#logger.error(
+        { call_id: record.id, err: { message: this.redact(error instanceof Error ? error.message : String(error)) } },
+        'gateway could not record a call',
+      );
     }
   }
 

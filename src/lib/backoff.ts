@@ -14,12 +14,7 @@ export interface BackoffPolicy {
  * `maxMs`, with jitter drawn from [d/2, d] ("equal jitter": retries of many callers spread out,
  * yet never retry instantly). A server's `retryAfterMs` is a floor.
  */
-export function retryDelayMs(
-  policy: BackoffPolicy,
-  attempt: number,
-  retryAfterMs?: number,
-  random: () => number = Math.random,
-): number {
+export function retryDelayMs(policy: BackoffPolicy, attempt: number, retryAfterMs?: number, random: () => number = Math.random): number {
   const base = policy.backoff === 'fixed' ? policy.initialMs : policy.initialMs * 2 ** Math.max(0, attempt - 1);
   const capped = Math.min(base, policy.maxMs);
   const delay = policy.jitter ? capped / 2 + random() * (capped / 2) : capped;

@@ -42,7 +42,10 @@ export class Metrics {
 
   constructor(sources: MetricsSources) {
     const registers = [this.registry];
-    new Gauge({ name: 'agentry_build_info', help: 'Agentry build; the value is always 1', labelNames: ['version'], registers }).set({ version: sources.version }, 1);
+    new Gauge({ name: 'agentry_build_info', help: 'Agentry build; the value is always 1', labelNames: ['version'], registers }).set(
+      { version: sources.version },
+      1,
+    );
     this.httpDuration = new Histogram({
       name: 'agentry_http_request_duration_seconds',
       help: 'HTTP request duration by method, route pattern and status code',
@@ -50,7 +53,12 @@ export class Metrics {
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
       registers,
     });
-    this.runsStarted = new Counter({ name: 'agentry_runs_started_total', help: 'Runs created by this process, by workflow', labelNames: ['workflow'], registers });
+    this.runsStarted = new Counter({
+      name: 'agentry_runs_started_total',
+      help: 'Runs created by this process, by workflow',
+      labelNames: ['workflow'],
+      registers,
+    });
     this.runsFinished = new Counter({
       name: 'agentry_runs_finished_total',
       help: 'Runs that ended in this process, by workflow and final status',

@@ -69,9 +69,13 @@ export function approvalOutcome(call: GatedCall, decision: TaskDecisionRecord | 
   if (call.onReject === 'recover') return { action: 'refuse', result: refusalResult(call, comment) };
   return {
     action: 'fail',
-    error: new AgentryError('tool_rejected', `the call to ${call.server}.${call.tool} (agent ${call.agent}, turn ${call.turn}) was rejected by ${decision.by}${comment ? `: ${comment}` : ''}`, {
-      details: { server: call.server, tool: call.tool, agent: call.agent, turn: call.turn, by: decision.by, ...(comment ? { comment } : {}) },
-    }),
+    error: new AgentryError(
+      'tool_rejected',
+      `the call to ${call.server}.${call.tool} (agent ${call.agent}, turn ${call.turn}) was rejected by ${decision.by}${comment ? `: ${comment}` : ''}`,
+      {
+        details: { server: call.server, tool: call.tool, agent: call.agent, turn: call.turn, by: decision.by, ...(comment ? { comment } : {}) },
+      },
+    ),
   };
 }
 

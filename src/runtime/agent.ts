@@ -164,7 +164,11 @@ async function runAgent(agent: AgentSpec, ctx: StepContext, options: AgentExecut
         const toolKey = toolCallKey(turn, toolCall.id);
         let result = recorded.get(toolKey) as string | undefined;
         if (result === undefined) {
-          const done = await runToolCall(options.tools, { key: toolKey, turn, agent: agent.name, name: toolCall.function.name, rawArgs: toolCall.function.arguments, allow }, ctx);
+          const done = await runToolCall(
+            options.tools,
+            { key: toolKey, turn, agent: agent.name, name: toolCall.function.name, rawArgs: toolCall.function.arguments, allow },
+            ctx,
+          );
           if (done.kind === 'suspend') return done;
           result = done.result;
           await journal.append({ key: toolKey, data: result });

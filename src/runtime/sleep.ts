@@ -57,7 +57,8 @@ function wakeAt(config: unknown, current: number): number {
 }
 
 function durationMs(value: unknown): number {
-  if (typeof value !== 'string' && typeof value !== 'number') throw invalid(`sleep duration must be a string like "2s" or milliseconds, got ${JSON.stringify(value)}`);
+  if (typeof value !== 'string' && typeof value !== 'number')
+    throw invalid(`sleep duration must be a string like "2s" or milliseconds, got ${JSON.stringify(value)}`);
   return parseDuration(value);
 }
 

@@ -223,7 +223,14 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     const duration = reply.elapsedTime;
     metrics.httpDuration.observe({ method: request.method, route, status_code: String(reply.statusCode) }, duration / 1000);
     request.log.info(
-      { method: request.method, route, url: request.url, status: reply.statusCode, duration_ms: Math.round(duration * 100) / 100, principal: principals.get(request)?.name },
+      {
+        method: request.method,
+        route,
+        url: request.url,
+        status: reply.statusCode,
+        duration_ms: Math.round(duration * 100) / 100,
+        principal: principals.get(request)?.name,
+      },
       'request',
     );
     done();

@@ -33,7 +33,19 @@ export type Role = (typeof ROLES)[number];
 /** What each built-in role may do. `docs/api.md` shows this table (a test keeps them in step). */
 export const ROLE_SCOPES: Readonly<Record<Role, readonly Scope[]>> = {
   admin: SCOPES,
-  operator: ['runs:read', 'runs:write', 'tasks:read', 'tasks:write', 'specs:read', 'specs:write', 'tools:read', 'tools:write', 'usage:read', 'metrics:read', 'gateway:use'],
+  operator: [
+    'runs:read',
+    'runs:write',
+    'tasks:read',
+    'tasks:write',
+    'specs:read',
+    'specs:write',
+    'tools:read',
+    'tools:write',
+    'usage:read',
+    'metrics:read',
+    'gateway:use',
+  ],
   service: ['runs:read', 'runs:write', 'specs:read', 'gateway:use'],
   reviewer: ['runs:read', 'tasks:read', 'tasks:write'],
   viewer: ['runs:read', 'tasks:read', 'specs:read', 'tools:read', 'usage:read', 'metrics:read'],
@@ -108,7 +120,11 @@ export function parseApiKeys(text: string | undefined): ApiKey[] {
       return;
     }
     const key = entry.slice(first + 1, second).trim();
-    const grants = entry.slice(second + 1).split(',').map((g) => g.trim()).filter((g) => g !== '');
+    const grants = entry
+      .slice(second + 1)
+      .split(',')
+      .map((g) => g.trim())
+      .filter((g) => g !== '');
     if (!/^[A-Za-z0-9_.@-]{1,64}$/.test(name)) problems.push(`${label}: the name must be 1–64 letters, digits or _.@-`);
     if (key.length < MIN_KEY_LENGTH) problems.push(`${label}: the key is shorter than ${MIN_KEY_LENGTH} characters`);
     if (/\s/.test(key)) problems.push(`${label}: the key contains whitespace`);
@@ -139,9 +155,13 @@ export function parseApiKeys(text: string | undefined): ApiKey[] {
     seen.set(hex, k.name);
   }
   if (problems.length > 0) {
-    throw new AgentryError('invalid_request', `invalid AGENTRY_API_KEYS (${problems.length} problem${problems.length === 1 ? '' : 's'}):${problems.map((p) => `\n  - ${p}`).join('')}`, {
-      details: { problems },
-    });
+    throw new AgentryError(
+      'invalid_request',
+      `invalid AGENTRY_API_KEYS (${problems.length} problem${problems.length === 1 ? '' : 's'}):${problems.map((p) => `\n  - ${p}`).join('')}`,
+      {
+        details: { problems },
+      },
+    );
   }
   return keys;
 }
@@ -163,12 +183,18 @@ export function authSettings(options: { enabled: boolean; host: string; apiKeys:
   const keys = parseApiKeys(options.apiKeys);
   if (!options.enabled) {
     if (!isLoopback(options.host)) {
-      throw new AgentryError('invalid_request', `auth can be turned off only on a loopback address; the server binds ${options.host} (remove --no-auth / AGENTRY_AUTH=off, or bind 127.0.0.1)`);
+      throw new AgentryError(
+        'invalid_request',
+        `auth can be turned off only on a loopback address; the server binds ${options.host} (remove --no-auth / AGENTRY_AUTH=off, or bind 127.0.0.1)`,
+      );
     }
     return { enabled: false, keys };
   }
   if (keys.length === 0) {
-    throw new AgentryError('invalid_request', 'auth is on but no API keys are configured: set AGENTRY_API_KEYS=name:key:role (key of 16+ characters), or for a local dev server use --no-auth on 127.0.0.1');
+    throw new AgentryError(
+      'invalid_request',
+      'auth is on but no API keys are configured: set AGENTRY_API_KEYS=name:key:role (key of 16+ characters), or for a local dev server use --no-auth on 127.0.0.1',
+    );
   }
   return { enabled: true, keys };
 }

@@ -15,10 +15,7 @@ export function parseIdempotencyKey(value: string | string[] | undefined): strin
   if (Array.isArray(value)) throw new AgentryError('invalid_idempotency_key', 'send one Idempotency-Key header, not several');
   const key = value.trim();
   if (key.length === 0 || key.length > MAX_IDEMPOTENCY_KEY_LENGTH) {
-    throw new AgentryError(
-      'invalid_idempotency_key',
-      `Idempotency-Key must be 1–${MAX_IDEMPOTENCY_KEY_LENGTH} characters after trimming (got ${key.length})`,
-    );
+    throw new AgentryError('invalid_idempotency_key', `Idempotency-Key must be 1–${MAX_IDEMPOTENCY_KEY_LENGTH} characters after trimming (got ${key.length})`);
   }
   return key;
 }

@@ -29,7 +29,7 @@ export function swaggerOptions(version: string): FastifyDynamicSwaggerOptions {
         { name: 'schedules', description: 'Workflow schedules: list, pause, resume' },
         { name: 'workflows', description: 'Workflows loaded by this server' },
         { name: 'specs', description: 'Spec validation' },
-        { name: 'tools', description: "MCP tool servers of this process: status, disable, enable" },
+        { name: 'tools', description: 'MCP tool servers of this process: status, disable, enable' },
         { name: 'gateway', description: "The LLM gateway in OpenAI's wire format (model = a model group)" },
         { name: 'usage', description: 'LLM tokens and cost from the usage ledger' },
         { name: 'health', description: 'Probes and metrics' },
@@ -50,7 +50,9 @@ export function openapiRoutes(table: RouteTable): void {
     summary: 'This OpenAPI 3.1 document',
     tags: ['meta'],
     errors: [],
-    schema: { response: { 200: { description: 'OpenAPI 3.1 document', content: { 'application/json': { schema: Type.Object({}, { additionalProperties: true }) } } } } },
+    schema: {
+      response: { 200: { description: 'OpenAPI 3.1 document', content: { 'application/json': { schema: Type.Object({}, { additionalProperties: true }) } } } },
+    },
     handler: (_request, reply) => Promise.resolve(reply.type('application/json').send(JSON.stringify(reply.server.swagger()))),
   });
 }

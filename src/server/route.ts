@@ -23,17 +23,9 @@ export const ROUTE_GROUPS = ['probes', 'api', 'gateway'] as const;
 export type RouteGroup = (typeof ROUTE_GROUPS)[number];
 
 /** Where `/v1/chat/completions` goes: this process's gateway, or a gateway process it forwards to. */
-export type GatewayBackend =
-  | { kind: 'local'; gateway: Gateway }
-  | { kind: 'remote'; url: string; apiKey: string | undefined };
+export type GatewayBackend = { kind: 'local'; gateway: Gateway } | { kind: 'remote'; url: string; apiKey: string | undefined };
 
-export type TypedRequest<S extends FastifySchema> = FastifyRequest<
-  RouteGenericInterface,
-  RawServerDefault,
-  IncomingMessage,
-  S,
-  TypeBoxTypeProvider
->;
+export type TypedRequest<S extends FastifySchema> = FastifyRequest<RouteGenericInterface, RawServerDefault, IncomingMessage, S, TypeBoxTypeProvider>;
 
 export interface RouteDef<S extends FastifySchema = FastifySchema> {
   method: Method;
@@ -100,7 +92,10 @@ const patterns = new Map<string, RegExp>();
 function patternOf(url: string): RegExp {
   let re = patterns.get(url);
   if (!re) {
-    const body = url.split('/').map((part) => (part.startsWith(':') ? '[^/]+' : part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))).join('/');
+    const body = url
+      .split('/')
+      .map((part) => (part.startsWith(':') ? '[^/]+' : part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
+      .join('/');
     re = new RegExp(`^${body}/?$`);
     patterns.set(url, re);
   }

@@ -172,10 +172,16 @@ function compileStep(ctx: Ctx, id: string, step: StepSpec): CompiledStep {
   if (step.when !== undefined) checkBare(ctx, step.when, [...base, 'when'], outer);
   if (step.for_each !== undefined) {
     checkBare(ctx, step.for_each.from, [...base, 'for_each', 'from'], outer);
-    if (kind === 'wait') problems.push({ path: [...base, 'for_each'], atKey: true, message: 'a wait step cannot use for_each: a signal is delivered once per run' });
+    if (kind === 'wait')
+      problems.push({ path: [...base, 'for_each'], atKey: true, message: 'a wait step cannot use for_each: a signal is delivered once per run' });
   }
   if ((kind === 'human' || kind === 'wait') && step.timeout !== undefined) {
-    problems.push({ path: [...base, 'timeout'], atKey: true, severity: 'warning', message: `a ${kind} step's deadline is ${kind}.timeout; this timeout has no effect` });
+    problems.push({
+      path: [...base, 'timeout'],
+      atKey: true,
+      severity: 'warning',
+      message: `a ${kind} step's deadline is ${kind}.timeout; this timeout has no effect`,
+    });
   }
   if (step.output !== undefined) checkSchema(ctx, step.output.schema, [...base, 'output', 'schema']);
   if (step.human?.form !== undefined) checkSchema(ctx, step.human.form.schema, [...base, 'human', 'form', 'schema']);

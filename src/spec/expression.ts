@@ -11,7 +11,22 @@ import type { TemplateScope } from './model.js';
 
 /** Root variables an expression may use (see `TemplateScope`), plus CEL's type names. */
 export const SCOPE_VARIABLES = ['input', 'steps', 'run', 'env', 'item', 'index'] as const;
-const CEL_IDENTIFIERS = new Set(['int', 'uint', 'double', 'bool', 'string', 'bytes', 'list', 'map', 'null_type', 'type', 'dyn', 'cel', 'timestamp', 'duration']);
+const CEL_IDENTIFIERS = new Set([
+  'int',
+  'uint',
+  'double',
+  'bool',
+  'string',
+  'bytes',
+  'list',
+  'map',
+  'null_type',
+  'type',
+  'dyn',
+  'cel',
+  'timestamp',
+  'duration',
+]);
 const MACROS = new Set(['all', 'exists', 'exists_one', 'map', 'filter', 'bind', 'transformList', 'transformMap', 'sortBy']);
 
 const cel = new Environment({ unlistedVariablesAreDyn: true, homogeneousAggregateLiterals: false });

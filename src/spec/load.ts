@@ -150,13 +150,7 @@ export async function loadProject(dir: string, options: LoadOptions): Promise<Lo
   return { project, diagnostics };
 }
 
-function addUnique<T>(
-  map: Map<string, Loaded<T>>,
-  what: string,
-  name: string,
-  loaded: Loaded<T>,
-  report: (source: Source, problems: Problem[]) => void,
-): void {
+function addUnique<T>(map: Map<string, Loaded<T>>, what: string, name: string, loaded: Loaded<T>, report: (source: Source, problems: Problem[]) => void): void {
   const existing = map.get(name);
   if (existing === undefined) {
     map.set(name, loaded);
@@ -226,5 +220,8 @@ async function listDir(dir: string): Promise<string[]> {
 /** `<sub>/*.yaml|yml`, relative to `dir`, sorted. */
 async function listSpecs(dir: string, sub: string): Promise<string[]> {
   const names = await listDir(path.join(dir, sub));
-  return names.filter((name) => YAML_FILE.test(name)).sort().map((name) => `${sub}/${name}`);
+  return names
+    .filter((name) => YAML_FILE.test(name))
+    .sort()
+    .map((name) => `${sub}/${name}`);
 }

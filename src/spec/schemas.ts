@@ -84,10 +84,9 @@ const HttpStep = Type.Object(
   closed,
 );
 
-const SleepStep = Type.Union(
-  [Duration, Type.Object({ duration: Duration }, closed), Type.Object({ until: Type.String() }, closed)],
-  { errorMessage: 'must be a duration, { duration: <duration> } or { until: <timestamp> }' },
-);
+const SleepStep = Type.Union([Duration, Type.Object({ duration: Duration }, closed), Type.Object({ until: Type.String() }, closed)], {
+  errorMessage: 'must be a duration, { duration: <duration> } or { until: <timestamp> }',
+});
 
 const ToolStep = Type.Object({ server: Type.String(), name: Type.String(), args: opt(Any) }, closed);
 
@@ -101,7 +100,8 @@ const HumanStep = Type.Object(
     timeout: opt(duration('How long the task waits for a decision. Default: no limit.')),
     on_timeout: opt(
       Type.Enum(['fail', 'continue', 'escalate'], {
-        description: 'fail: the step ends `expired` and the run fails. continue: the step succeeds with `default`. escalate: the task goes to `escalate_to` with a new deadline. Default fail.',
+        description:
+          'fail: the step ends `expired` and the run fails. continue: the step succeeds with `default`. escalate: the task goes to `escalate_to` with a new deadline. Default fail.',
       }),
     ),
     default: opt(Any),
@@ -120,7 +120,9 @@ const WaitStep = Type.Object(
   {
     signal: Type.String({ pattern: '^[A-Za-z0-9_.-]{1,64}$', description: 'Signal name: POST /v1/runs/{id}/signals/{name} resumes the step.' }),
     timeout: opt(duration('How long to wait. Default: no limit.')),
-    on_timeout: opt(Type.Enum(['fail', 'continue'], { description: 'fail: the step fails `signal_timeout`. continue: it succeeds with `default`. Default fail.' })),
+    on_timeout: opt(
+      Type.Enum(['fail', 'continue'], { description: 'fail: the step fails `signal_timeout`. continue: it succeeds with `default`. Default fail.' }),
+    ),
     default: opt(Any),
   },
   closed,
@@ -151,7 +153,12 @@ export const StepSchema = Type.Object(
     retry: opt(RetrySchema),
     timeout: opt(Duration),
     output: opt(OutputSpec),
-    input: opt(Type.Unknown({ description: 'Agent steps: the input the agent gets. Workflow steps: the child run input. Human steps: what the task shows the reviewer (its context). Templates allowed.' })),
+    input: opt(
+      Type.Unknown({
+        description:
+          'Agent steps: the input the agent gets. Workflow steps: the child run input. Human steps: what the task shows the reviewer (its context). Templates allowed.',
+      }),
+    ),
     for_each: opt(ForEach),
     transform: opt(Any),
     http: opt(HttpStep),
@@ -174,9 +181,7 @@ export const WorkflowSchema = Type.Object(
     input: opt(Type.Object({ schema: JsonSchemaObject }, closed)),
     defaults: opt(Type.Object({ retry: opt(RetrySchema), timeout: opt(Duration) }, closed)),
     deadline: opt(Duration),
-    budget: opt(
-      Type.Object({ max_tokens: opt(Type.Integer({ minimum: 0 })), max_cost_usd: opt(Type.Number({ minimum: 0 })) }, closed),
-    ),
+    budget: opt(Type.Object({ max_tokens: opt(Type.Integer({ minimum: 0 })), max_cost_usd: opt(Type.Number({ minimum: 0 })) }, closed)),
     concurrency: opt(Type.Object({ key: Type.String(), limit: Type.Integer({ minimum: 1 }) }, closed)),
     schedule: opt(
       Type.Object(
@@ -208,7 +213,9 @@ export const AgentSchema = Type.Object(
     model: Type.String({ description: 'Model group from gateway.yaml.' }),
     system: opt(Type.String()),
     prompt: opt(Type.String()),
-    tools: opt(Type.Array(Type.String(), { description: 'Tools the agent may call: `server` or `server.*` (every tool of a server in tools/*.yaml) or `server.tool`.' })),
+    tools: opt(
+      Type.Array(Type.String(), { description: 'Tools the agent may call: `server` or `server.*` (every tool of a server in tools/*.yaml) or `server.tool`.' }),
+    ),
     max_turns: opt(Type.Integer({ minimum: 1 })),
     output: opt(OutputSpec),
     confidence_threshold: opt(Type.Number({ minimum: 0, maximum: 1 })),
@@ -257,7 +264,13 @@ export const ToolSchema = Type.Object(
           'Values may use {{ env.NAME }} to read a variable of the Agentry process; a missing one fails the server with an error naming it.',
       }),
     ),
-    url: opt(Type.String({ pattern: '^https?://', errorMessage: 'must be an http:// or https:// URL', description: 'MCP streamable HTTP endpoint (exactly one of command and url).' })),
+    url: opt(
+      Type.String({
+        pattern: '^https?://',
+        errorMessage: 'must be an http:// or https:// URL',
+        description: 'MCP streamable HTTP endpoint (exactly one of command and url).',
+      }),
+    ),
     headers: opt(
       Type.Record(Type.String(), Type.String(), {
         ...closed,
@@ -275,10 +288,16 @@ export const ToolSchema = Type.Object(
         errorMessage: 'must be true, false or a list of tool names',
       }),
     ),
-    approval_role: opt(Type.String({ minLength: 1, description: 'Role whose keys may decide approvals of this server (admin and operator always may). Default: anyone with tasks:write.' })),
+    approval_role: opt(
+      Type.String({
+        minLength: 1,
+        description: 'Role whose keys may decide approvals of this server (admin and operator always may). Default: anyone with tasks:write.',
+      }),
+    ),
     on_reject: opt(
       Type.Enum(['fail', 'recover'], {
-        description: 'When a reviewer rejects a call that needs approval. fail: the agent step fails (`tool_rejected`). recover: the agent is told the call was refused and goes on. Default fail.',
+        description:
+          'When a reviewer rejects a call that needs approval. fail: the agent step fails (`tool_rejected`). recover: the agent is told the call was refused and goes on. Default fail.',
       }),
     ),
     timeout: opt(duration('Per-call timeout. Default 60s.')),
@@ -376,7 +395,9 @@ const ModelTarget = Type.Object(
     model: Type.String(),
     input_per_mtok: opt(Type.Number({ minimum: 0, description: 'USD per million input tokens. Default 0.' })),
     output_per_mtok: opt(Type.Number({ minimum: 0, description: 'USD per million output tokens. Default 0.' })),
-    max_output_tokens: opt(Type.Integer({ minimum: 1, description: 'Output cap assumed (and sent) when a request sets none. Default: defaults.max_output_tokens.' })),
+    max_output_tokens: opt(
+      Type.Integer({ minimum: 1, description: 'Output cap assumed (and sent) when a request sets none. Default: defaults.max_output_tokens.' }),
+    ),
   },
   closed,
 );

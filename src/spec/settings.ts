@@ -41,7 +41,11 @@ export function resolveSettings(spec: ProjectSpec | undefined, profile: string |
     if (chosen === undefined) {
       const known = Object.keys(spec?.profiles ?? {});
       const list = known.length === 0 ? 'no profiles are defined' : `defined: ${known.join(', ')}`;
-      problems.push({ path: known.length === 0 ? [] : ['profiles'], atKey: true, message: `profile '${profile}' (AGENTRY_PROFILE) is not defined${didYouMean(profile, known)}; ${list}` });
+      problems.push({
+        path: known.length === 0 ? [] : ['profiles'],
+        atKey: true,
+        message: `profile '${profile}' (AGENTRY_PROFILE) is not defined${didYouMean(profile, known)}; ${list}`,
+      });
     } else {
       layers.push({ spec: chosen, path: ['profiles', profile] });
     }

@@ -16,7 +16,10 @@ export function parseYaml(file: string, text: string): ParsedSource {
   const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: true });
   const locate: Locator = (path, atKey = false) => locateIn(doc, lineCounter, path, atKey);
   const diagnostics: Diagnostic[] = [];
-  for (const [severity, list] of [['error', doc.errors], ['warning', doc.warnings]] as const) {
+  for (const [severity, list] of [
+    ['error', doc.errors],
+    ['warning', doc.warnings],
+  ] as const) {
     for (const problem of list) {
       const offset = problem.pos[0];
       const { line, col } = lineCounter.linePos(offset);

@@ -74,9 +74,7 @@ function reduceErrors(errors: ErrorObject[], data: unknown): Problem[] {
   for (const union of unions) {
     if (dropped.has(union)) continue;
     dropped.add(union);
-    const branch = errors.filter(
-      (e) => e !== union && e.schemaPath.startsWith(`${union.schemaPath}/`) && within(e.instancePath, union.instancePath),
-    );
+    const branch = errors.filter((e) => e !== union && e.schemaPath.startsWith(`${union.schemaPath}/`) && within(e.instancePath, union.instancePath));
     const deep = branch.filter((e) => e.instancePath.startsWith(`${union.instancePath}/`));
     for (const e of branch) if (!deep.includes(e)) dropped.add(e);
     if (deep.length > 0) continue;
@@ -111,7 +109,7 @@ function reduceOne(error: ErrorObject, data: unknown): Reduced {
         const message = `unknown field '${name}'${didYouMean(name, Object.keys(known))}`;
         return { error, message, path: [...path, name], atKey: true };
       }
-      const patterns = Object.keys((parent['patternProperties'] ?? {}));
+      const patterns = Object.keys(parent['patternProperties'] ?? {});
       return { error, message: `invalid name '${name}': must match ${patterns.join(' or ')}`, path: [...path, name], atKey: true };
     }
     case 'required':

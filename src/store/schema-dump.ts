@@ -90,9 +90,7 @@ export function dumpSqliteSchema(file: string): string {
       const constraints: string[] = [];
       const primaryKey = info.filter((c) => c.pk > 0).sort((a, b) => a.pk - b.pk);
       if (primaryKey.length > 0) constraints.push(`PRIMARY KEY (${primaryKey.map((c) => c.name).join(', ')})`);
-      const uniques = db
-        .prepare<[string], { name: string }>(`SELECT name FROM pragma_index_list(?) WHERE origin = 'u' ORDER BY name`)
-        .all(name);
+      const uniques = db.prepare<[string], { name: string }>(`SELECT name FROM pragma_index_list(?) WHERE origin = 'u' ORDER BY name`).all(name);
       for (const unique of uniques) {
         const cols = db.prepare<[string], { name: string }>('SELECT name FROM pragma_index_info(?) ORDER BY seqno').all(unique.name);
         constraints.push(`UNIQUE (${cols.map((c) => c.name).join(', ')})`);
@@ -109,9 +107,7 @@ export function dumpSqliteSchema(file: string): string {
           first.on_update === 'NO ACTION' ? '' : ` ON UPDATE ${first.on_update}`,
           first.on_delete === 'NO ACTION' ? '' : ` ON DELETE ${first.on_delete}`,
         ].join('');
-        constraints.push(
-          `FOREIGN KEY (${parts.map((k) => k.from).join(', ')}) REFERENCES ${first.table}(${parts.map((k) => k.to).join(', ')})${actions}`,
-        );
+        constraints.push(`FOREIGN KEY (${parts.map((k) => k.from).join(', ')}) REFERENCES ${first.table}(${parts.map((k) => k.to).join(', ')})${actions}`);
       }
       return { name, columns: info.map((c) => column(c.name, c.type, c.notnull === 1, c.dflt_value)), constraints };
     });

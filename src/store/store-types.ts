@@ -4,17 +4,7 @@
  * the queue, the usage ledger and the worker registry. `store.ts` re-exports all of them.
  */
 import type { ErrorInfo } from '../lib/errors.js';
-import type {
-  AttemptKey,
-  AttemptRecord,
-  RunRecord,
-  RunStatus,
-  StepRecord,
-  StepStatus,
-  TaskKind,
-  TaskRecord,
-  TaskStatus,
-} from '../types.js';
+import type { AttemptKey, AttemptRecord, RunRecord, RunStatus, StepRecord, StepStatus, TaskKind, TaskRecord, TaskStatus } from '../types.js';
 
 export type StoreKind = 'sqlite' | 'postgres';
 
@@ -45,25 +35,12 @@ export interface RunPage {
   nextCursor: string | null;
 }
 
-export type RunPatch = Partial<
-  Pick<RunRecord, 'status' | 'output' | 'error' | 'startedAt' | 'finishedAt' | 'deadlineAt' | 'priority'>
->;
+export type RunPatch = Partial<Pick<RunRecord, 'status' | 'output' | 'error' | 'startedAt' | 'finishedAt' | 'deadlineAt' | 'priority'>>;
 
 export type StepPatch = Partial<
   Pick<
     StepRecord,
-    | 'status'
-    | 'attempt'
-    | 'availableAt'
-    | 'leaseOwner'
-    | 'leaseExpiresAt'
-    | 'input'
-    | 'output'
-    | 'error'
-    | 'state'
-    | 'meta'
-    | 'startedAt'
-    | 'finishedAt'
+    'status' | 'attempt' | 'availableAt' | 'leaseOwner' | 'leaseExpiresAt' | 'input' | 'output' | 'error' | 'state' | 'meta' | 'startedAt' | 'finishedAt'
   >
 >;
 
@@ -78,8 +55,7 @@ export type AttemptPatch = Partial<Pick<AttemptRecord, 'status' | 'output' | 'er
 
 export type NewRun = Omit<RunRecord, 'eventSeq' | 'updatedAt'>;
 /** A step as created with its run; a re-run creates the steps it reuses already `succeeded`. */
-export type NewStep = Pick<StepRecord, 'runId' | 'stepId' | 'kind' | 'status'> &
-  Partial<Pick<StepRecord, 'output' | 'meta' | 'startedAt' | 'finishedAt'>>;
+export type NewStep = Pick<StepRecord, 'runId' | 'stepId' | 'kind' | 'status'> & Partial<Pick<StepRecord, 'output' | 'meta' | 'startedAt' | 'finishedAt'>>;
 
 export type TaskPatch = Partial<
   Pick<TaskRecord, 'status' | 'role' | 'assignees' | 'dueAt' | 'escalations' | 'decision' | 'response' | 'comment' | 'decidedBy' | 'decidedAt'>

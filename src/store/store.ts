@@ -248,4 +248,3 @@ export interface Store {
   removeWorker(id: string): Promise<void>;
   listWorkers(): Promise<WorkerInfo[]>;
 }
-

@@ -168,8 +168,7 @@ export class ServerConnection {
   }
 
   status(): ToolServerStatus {
-    const state: ServerState =
-      this.disabledReason !== undefined ? 'disabled' : this.live !== undefined ? 'connected' : this.failed ? 'failed' : 'idle';
+    const state: ServerState = this.disabledReason !== undefined ? 'disabled' : this.live !== undefined ? 'connected' : this.failed ? 'failed' : 'idle';
     const status: ToolServerStatus = { name: this.name, transport: this.config.transport, state, tools: this.toolCount, restarts: this.restarts };
     if (this.lastError !== undefined) status.last_error = this.lastError;
     if (this.disabledReason !== undefined) status.disabled_reason = this.disabledReason;
@@ -194,9 +193,13 @@ export class ServerConnection {
 
   private assertEnabled(): void {
     if (this.disabledReason !== undefined) {
-      throw new AgentryError('tool_disabled', `tool server '${this.name}' is disabled: ${this.disabledReason} (enable it with agentry tools enable ${this.name})`, {
-        details: { server: this.name, reason: this.disabledReason },
-      });
+      throw new AgentryError(
+        'tool_disabled',
+        `tool server '${this.name}' is disabled: ${this.disabledReason} (enable it with agentry tools enable ${this.name})`,
+        {
+          details: { server: this.name, reason: this.disabledReason },
+        },
+      );
     }
   }
 
@@ -320,8 +323,7 @@ export class ServerConnection {
       // Our own connection pool, so closing the server closes its sockets too.
       const agent = new Agent();
       dispatcher = agent;
-      const fetch: FetchLike = (url, init) =>
-        undiciFetch(url, { ...(init as Parameters<typeof undiciFetch>[1]), dispatcher: agent });
+      const fetch: FetchLike = (url, init) => undiciFetch(url, { ...(init as Parameters<typeof undiciFetch>[1]), dispatcher: agent });
       transport = new StreamableHTTPClientTransport(launch.url, { requestInit: { headers: launch.headers }, fetch });
     }
     const live: Live = { client, transport, closed, closing: false, pid: undefined, dispatcher };

@@ -41,7 +41,10 @@ export function classifyFailure(error: unknown, site: CallSite): Failure {
       };
     }
     if (error.code === (ErrorCode.ConnectionClosed as number)) return unavailable(site, `connection closed (${message})`, error, true);
-    return { error: new AgentryError('tool_error', `${site.what} failed: ${message}`, { cause: error, details: { ...details, mcp_code: error.code } }), lost: false };
+    return {
+      error: new AgentryError('tool_error', `${site.what} failed: ${message}`, { cause: error, details: { ...details, mcp_code: error.code } }),
+      lost: false,
+    };
   }
   if (sdk && error instanceof sdk.StreamableHTTPError) {
     // 404: the session is gone (server restarted); 5xx and network-level codes may pass.

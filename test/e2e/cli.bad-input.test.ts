@@ -10,7 +10,18 @@ import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { RunDetailDto } from '../../src/cli/remote.js';
-import { dbFile, exampleProject, killAll, removeDir, runCli, runCliInProcess, storeFingerprint, tempDir, type CliResult, type StoreFingerprint } from '../helpers/cli.js';
+import {
+  dbFile,
+  exampleProject,
+  killAll,
+  removeDir,
+  runCli,
+  runCliInProcess,
+  storeFingerprint,
+  tempDir,
+  type CliResult,
+  type StoreFingerprint,
+} from '../helpers/cli.js';
 
 const QUICK = `name: quick
 input:
@@ -59,8 +70,16 @@ const CASES: [string, string[], RegExp][] = [
   ['run without a workflow', ['run'], /missing required argument 'workflow'/],
   ['runs get without an id', ['runs', 'get', '--dir', 'DIR'], /missing required argument 'id'/],
   ['input that is not JSON', ['run', 'quick', '--input', '{name:', '--dir', 'DIR'], /error \[invalid_request\]: --input is not valid JSON/],
-  ['input failing the schema', ['run', 'quick', '--input', '{"name":5}', '--dir', 'DIR'], /error \[input_invalid\]: input of workflow 'quick' does not match its schema: \/name must be string/],
-  ['input from a missing file', ['run', 'quick', '--input', '@no-such-input.json', '--dir', 'DIR'], /error \[invalid_request\]: input file no-such-input.json does not exist/],
+  [
+    'input failing the schema',
+    ['run', 'quick', '--input', '{"name":5}', '--dir', 'DIR'],
+    /error \[input_invalid\]: input of workflow 'quick' does not match its schema: \/name must be string/,
+  ],
+  [
+    'input from a missing file',
+    ['run', 'quick', '--input', '@no-such-input.json', '--dir', 'DIR'],
+    /error \[invalid_request\]: input file no-such-input.json does not exist/,
+  ],
   ['a priority out of range', ['run', 'quick', '--priority', '5000', '--dir', 'DIR'], /--priority.*must be from -1000 to 1000/],
   ['an unknown workflow', ['run', 'quik', '--input', '{}', '--dir', 'DIR'], /error \[not_found\]: workflow 'quik' not found \(did you mean 'quick'\?\)/],
   ['an unknown run id to get', ['runs', 'get', 'run_nope', '--dir', 'DIR'], /error \[not_found\]: run run_nope not found/],
@@ -69,7 +88,7 @@ const CASES: [string, string[], RegExp][] = [
   ['an unknown run id to follow', ['runs', 'events', 'run_nope', '--follow', '--dir', 'DIR'], /error \[not_found\]: run run_nope not found/],
   ['an unknown run id to retry', ['runs', 'retry', 'run_nope', '--dir', 'DIR'], /error \[not_found\]: run run_nope not found/],
   ['a limit of 0', ['runs', 'list', '--limit', '0', '--dir', 'DIR'], /option '--limit <n>' argument '0' is invalid\. must be from 1 to 200/],
-  ['a limit above 200 (the API\'s page size)', ['runs', 'list', '--limit', '201', '--dir', 'DIR'], /'--limit <n>' argument '201' is invalid/],
+  ["a limit above 200 (the API's page size)", ['runs', 'list', '--limit', '201', '--dir', 'DIR'], /'--limit <n>' argument '201' is invalid/],
   ['a limit that is not a number', ['runs', 'list', '--limit', 'ten', '--dir', 'DIR'], /must be a whole number from 1 to 200/],
   ['an unknown status', ['runs', 'list', '--status', 'succeeded,done', '--dir', 'DIR'], /unknown status 'done'/],
   ['a cursor no listing produced', ['runs', 'list', '--cursor', 'not a cursor', '--dir', 'DIR'], /'--cursor <cursor>' argument 'not a cursor' is invalid/],

@@ -85,7 +85,10 @@ describe('the CLI with AGENTRY_URL', { timeout: 60_000 }, () => {
 
     followed = follow;
     expect(follow.code, follow.stderr).toBe(0);
-    const events = follow.stdout.trim().split('\n').map((line) => JSON.parse(line) as EventDto);
+    const events = follow.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as EventDto);
     expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1));
     expect(events.at(-1)?.type).toBe('run.succeeded');
     expect(events).toEqual((await api<{ items: EventDto[] }>('GET', `/v1/runs/${slowish.id}/events?limit=1000`)).items);
@@ -116,7 +119,13 @@ describe('the CLI with AGENTRY_URL', { timeout: 60_000 }, () => {
     expect(page.next_cursor).not.toBeNull();
     expect(JSON.parse(detail.stdout)).toEqual(await api('GET', `/v1/runs/${slowish.id}`));
     const after2 = JSON.parse(events.stdout) as EventDto[];
-    expect(after2).toEqual(followed.stdout.trim().split('\n').map((line) => JSON.parse(line) as EventDto).slice(2));
+    expect(after2).toEqual(
+      followed.stdout
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line) as EventDto)
+        .slice(2),
+    );
     expect(shown.code).toBe(0);
     expect(shown.stdout).toMatch(/Run run_\w+ {2}slowish {2}✓ succeeded/);
     expect(shown.stdout).toMatch(/first\s+transform\s+✓ succeeded\s+1\s+\d+ms\s+\{"n":1\}\n\s*nap\s+sleep\s+✓ succeeded/);

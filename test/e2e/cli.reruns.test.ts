@@ -88,14 +88,22 @@ describe('agentry runs retry and runs attempts, locally', { timeout: 240_000 }, 
     ]);
     const run = JSON.parse(detail.stdout) as RunDetailDto;
     expect(run).toMatchObject({ status: 'succeeded', retry_of: failed.id, parent: null, children: [] });
-    expect(run.steps.map((s) => [s.id, s.attempt])).toEqual([['research', 0], ['draft', 0], ['publish', 1], ['notify', 1]]);
+    expect(run.steps.map((s) => [s.id, s.attempt])).toEqual([
+      ['research', 0],
+      ['draft', 0],
+      ['publish', 1],
+      ['notify', 1],
+    ]);
     expect((run.output as { note: { drafted_in: string } }).note.drafted_in).toBe(failed.id);
     expect(shown.stdout).toContain(`re-runs ${failed.id}`);
     expect(shown.stdout).toMatch(/research\s+transform\s+✓ succeeded\s+reused/);
     expect(shown.stdout).toMatch(/publish\s+transform\s+✓ succeeded\s+1\s/);
 
     const history = JSON.parse(json.stdout) as AttemptHistoryDto;
-    expect(history.items.map((a) => [a.run_id, a.attempt, a.status])).toEqual([[failed.id, 1, 'failed'], [second.id, 1, 'succeeded']]);
+    expect(history.items.map((a) => [a.run_id, a.attempt, a.status])).toEqual([
+      [failed.id, 1, 'failed'],
+      [second.id, 1, 'succeeded'],
+    ]);
     expect(history.diff?.input).toEqual([{ path: '/channel', before: '', after: 'engineering' }]);
     expect(history.diff?.output).toEqual([{ path: '', before: null, after: { channel: 'engineering', title: 'Notes on durable execution' } }]);
     expect(human.code).toBe(0);
@@ -156,6 +164,6 @@ describe('agentry runs retry and runs attempts with AGENTRY_URL', { timeout: 240
 
     const unknown = await remoteCli(['runs', 'attempts', second.id, 'drafts']);
     expect(unknown.code).toBe(2);
-    expect(unknown.stderr).toContain("error [not_found]: run");
+    expect(unknown.stderr).toContain('error [not_found]: run');
   });
 });

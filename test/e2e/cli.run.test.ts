@@ -158,7 +158,10 @@ describe('agentry run without --wait and agentry start worker', { timeout: 60_00
       runCli(['runs', 'retry', id, '--dir', project]),
     ]);
     expect(followed.code).toBe(0);
-    const lines = followed.stdout.trim().split('\n').map((line) => JSON.parse(line) as EventDto);
+    const lines = followed.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as EventDto);
     expect(lines.map((e) => e.seq)).toEqual(lines.map((_, i) => i + 1));
     expect(lines.at(-1)?.type).toBe('run.cancelled');
     expect(retried.code).toBe(0);

@@ -54,9 +54,7 @@ describe('agentry schedules (local)', { timeout: 120_000 }, () => {
     ]);
     expect(listed.code, listed.stderr).toBe(0);
     const { items } = JSON.parse(listed.stdout) as { items: Item[] };
-    expect(items).toEqual([
-      expect.objectContaining({ workflow: 'nightly', cron: '0 2 * * *', timezone: 'Europe/Berlin', catch_up: 'one', paused: false }),
-    ]);
+    expect(items).toEqual([expect.objectContaining({ workflow: 'nightly', cron: '0 2 * * *', timezone: 'Europe/Berlin', catch_up: 'one', paused: false })]);
     expect(Date.parse(items[0]!.next_at!)).toBeGreaterThan(Date.now() - 120_000);
     expect(text.stdout).toMatch(/WORKFLOW\s+CRON\s+TIMEZONE\s+STATE/);
     expect(text.stdout).toMatch(/nightly\s+0 2 \* \* \*\s+Europe\/Berlin\s+active/);

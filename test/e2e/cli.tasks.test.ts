@@ -126,7 +126,14 @@ describe('locally, on the project store', { timeout: 300_000 }, () => {
 
     const submitted = await local(['tasks', 'submit', taskId, '--data', '{"reason":"checked"}', '--comment', 'fine', '--json']);
     expect(submitted.code, submitted.stderr).toBe(0);
-    expect(JSON.parse(submitted.stdout)).toMatchObject({ id: taskId, status: 'completed', decision: 'submit', response: { reason: 'checked' }, comment: 'fine', decided_by: 'tester' });
+    expect(JSON.parse(submitted.stdout)).toMatchObject({
+      id: taskId,
+      status: 'completed',
+      decision: 'submit',
+      response: { reason: 'checked' },
+      comment: 'fine',
+      decided_by: 'tester',
+    });
 
     const done = await running.done;
     expect(done.code, done.stderr).toBe(0);
@@ -145,7 +152,9 @@ describe('locally, on the project store', { timeout: 300_000 }, () => {
     const gate = startCli(['run', 'gate', '--wait', '--json', '--dir', project]);
     const [{ id: taskId }, { run_id: runId }] = await Promise.all([
       rowOf<{ id: string }>("SELECT id FROM tasks WHERE status = 'open' AND title = 'Approve order 7'"),
-      rowOf<{ run_id: string }>("SELECT s.run_id FROM steps s JOIN runs r ON r.id = s.run_id WHERE r.workflow = 'gate' AND s.step_id = 'go' AND s.status = 'waiting'"),
+      rowOf<{ run_id: string }>(
+        "SELECT s.run_id FROM steps s JOIN runs r ON r.id = s.run_id WHERE r.workflow = 'gate' AND s.step_id = 'go' AND s.status = 'waiting'",
+      ),
     ]);
     const [approved, badName, nobody] = await Promise.all([
       local(['tasks', 'approve', taskId, '--comment', 'ship it']),
@@ -202,7 +211,9 @@ describe('against a server (AGENTRY_URL)', { timeout: 180_000 }, () => {
       remote(['tasks', 'show', taskId, '--json'], KEYS.viewer),
       remote(['tasks', 'approve', taskId], KEYS.viewer),
     ]);
-    const fromApi = (await api.app.inject({ url: `/v1/tasks?status=open&run_id=${run.id}&limit=50`, headers: { authorization: `Bearer ${KEYS.viewer}` } })).json<TaskPageDto>();
+    const fromApi = (
+      await api.app.inject({ url: `/v1/tasks?status=open&run_id=${run.id}&limit=50`, headers: { authorization: `Bearer ${KEYS.viewer}` } })
+    ).json<TaskPageDto>();
     expect(JSON.parse(listed.stdout)).toEqual(fromApi);
     expect(JSON.parse(shown.stdout)).toEqual(fromApi.items[0]);
     expectExit2(denied, /error \[forbidden\]: missing required scope: tasks:write/);

@@ -31,7 +31,12 @@ const WORKFLOWS = [
   {
     name: 'flaky',
     env: { LEDGER_URL: {} },
-    steps: { call: { http: { url: '{{ env.LEDGER_URL }}/flaky', method: 'POST', body: { run: '{{ run.id }}' } }, retry: { max_attempts: 3, initial: '2s', jitter: false } } },
+    steps: {
+      call: {
+        http: { url: '{{ env.LEDGER_URL }}/flaky', method: 'POST', body: { run: '{{ run.id }}' } },
+        retry: { max_attempts: 3, initial: '2s', jitter: false },
+      },
+    },
   },
 ];
 
@@ -211,7 +216,10 @@ describe('crash safety', () => {
     await kill(again, 'SIGTERM');
 
     expect((await h.store.getRun(run.id))?.status).toBe('succeeded');
-    expect((await h.store.listAttempts(run.id, 'call')).map((a) => [a.attempt, a.status])).toEqual([[1, 'failed'], [2, 'succeeded']]);
+    expect((await h.store.listAttempts(run.id, 'call')).map((a) => [a.attempt, a.status])).toEqual([
+      [1, 'failed'],
+      [2, 'succeeded'],
+    ]);
     expect(readFileSync(h.ledgerFile, 'utf8').trim().split('\n')).toEqual([`${run.id} flaky 1`, `${run.id} flaky 2`]);
   }, 60_000);
 });

@@ -94,7 +94,12 @@ describe('the openai client pointed at Agentry', { timeout: 60_000 }, () => {
 
   it('streams a chat: the text assembled from the chunks, and the usage chunk when asked for', async () => {
     fake.respond = () => ({ pieces: ['stre', 'am', 'ed'], content: 'streamed', usage: { prompt_tokens: 4, completion_tokens: 3 }, headers: CLOSE });
-    const stream = await client.chat.completions.create({ model: 'smart', messages: [{ role: 'user', content: 'go' }], stream: true, stream_options: { include_usage: true } });
+    const stream = await client.chat.completions.create({
+      model: 'smart',
+      messages: [{ role: 'user', content: 'go' }],
+      stream: true,
+      stream_options: { include_usage: true },
+    });
     let text = '';
     let usage: OpenAI.CompletionUsage | null | undefined;
     for await (const chunk of stream) {
@@ -131,7 +136,10 @@ describe('the openai client pointed at Agentry', { timeout: 60_000 }, () => {
   it('refuses a call over the run budget with 402 budget_exceeded, and the upstream provider sees no request', async () => {
     const run = await api<{ id: string }>('POST', '/v1/workflows/nap/runs', {});
     const error = await client.chat.completions
-      .create({ model: 'smart', messages: [{ role: 'user', content: 'expensive' }], max_tokens: 100 }, { headers: { 'x-agentry-run-id': run.id, 'x-agentry-budget': '{"maxCostUsd":0.001}' } })
+      .create(
+        { model: 'smart', messages: [{ role: 'user', content: 'expensive' }], max_tokens: 100 },
+        { headers: { 'x-agentry-run-id': run.id, 'x-agentry-budget': '{"maxCostUsd":0.001}' } },
+      )
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(APIError);
     expect((error as APIError).status).toBe(402);
@@ -151,9 +159,13 @@ describe('the openai client pointed at Agentry', { timeout: 60_000 }, () => {
     // The fake reports 12 + 8 tokens per call at $0.001 a token.
     expect(detail.usage).toEqual({ calls: 2, input_tokens: 24, output_tokens: 16, cost_usd: 0.04 });
     const usage = await api<{ items: Array<Record<string, unknown>> }>('GET', `/v1/usage?run_id=${run.id}`, undefined, KEYS.viewer);
-    expect(usage.items).toEqual([expect.objectContaining({ tenant_id: 'default', workflow: 'nap', model_group: 'smart', model: 'up-1', calls: 2, input_tokens: 24, output_tokens: 16 })]);
+    expect(usage.items).toEqual([
+      expect.objectContaining({ tenant_id: 'default', workflow: 'nap', model_group: 'smart', model: 'up-1', calls: 2, input_tokens: 24, output_tokens: 16 }),
+    ]);
     // A budget too small for the next call is refused through the worker's client too, as budget_exceeded.
-    await expect(worker.chat({ model: 'smart', messages: [{ role: 'user', content: 'q3' }], max_tokens: 50 }, { ...ctx, budget: { maxCostUsd: 0.05 } })).rejects.toMatchObject({
+    await expect(
+      worker.chat({ model: 'smart', messages: [{ role: 'user', content: 'q3' }], max_tokens: 50 }, { ...ctx, budget: { maxCostUsd: 0.05 } }),
+    ).rejects.toMatchObject({
       code: 'budget_exceeded',
       retryable: false,
     });
@@ -161,12 +173,17 @@ describe('the openai client pointed at Agentry', { timeout: 60_000 }, () => {
 });
 
 describe('agentry tools through the server', { timeout: 180_000 }, () => {
-  const cli = (args: string[], env: Record<string, string> = { AGENTRY_URL: server.url, AGENTRY_API_KEY: KEYS.operator }) => runCli(args, { cwd: dataDir, env });
+  const cli = (args: string[], env: Record<string, string> = { AGENTRY_URL: server.url, AGENTRY_API_KEY: KEYS.operator }) =>
+    runCli(args, { cwd: dataDir, env });
   const lookup = () => api<{ id: string; status: string }>('POST', '/v1/workflows/lookup/runs?wait=20s', {});
 
   // CLI children take seconds each on a busy machine: independent ones run side by side.
   it('lists, disables (a tool step then fails tool_disabled) and enables a real MCP server; exits 2 without AGENTRY_URL', async () => {
-    const [listed, noUrl, unknown] = await Promise.all([cli(['tools', 'list', '--json']), cli(['tools', 'list'], {}), cli(['tools', 'disable', 'nope', '--reason', 'x'])]);
+    const [listed, noUrl, unknown] = await Promise.all([
+      cli(['tools', 'list', '--json']),
+      cli(['tools', 'list'], {}),
+      cli(['tools', 'disable', 'nope', '--reason', 'x']),
+    ]);
     expect(listed.code, listed.stderr).toBe(0);
     expect(JSON.parse(listed.stdout)).toEqual({ items: [expect.objectContaining({ name: 'fx', transport: 'stdio' })] });
     expect(noUrl.code).toBe(2);
@@ -203,7 +220,9 @@ describe('agentry start gateway', { timeout: 60_000 }, () => {
       const url = /gateway listening on (http:\/\/\S+)/.exec(proc.stdout)![1]!;
       expect(proc.stdout).toContain(`OpenAI-compatible base URL: ${url}/v1`);
       const viaProcess = new OpenAI({ baseURL: `${url}/v1`, apiKey: KEYS.service, maxRetries: 0 });
-      expect((await viaProcess.chat.completions.create({ model: 'demo', messages: [{ role: 'user', content: 'p' }] })).choices[0]!.message.content).toBe('mock reply to: p');
+      expect((await viaProcess.chat.completions.create({ model: 'demo', messages: [{ role: 'user', content: 'p' }] })).choices[0]!.message.content).toBe(
+        'mock reply to: p',
+      );
       const runs = await fetch(`${url}/v1/runs`, { headers: { authorization: `Bearer ${KEYS.admin}` } });
       expect(runs.status).toBe(404);
       const ready = (await (await fetch(`${url}/readyz`)).json()) as { status: string; checks: Record<string, unknown> };

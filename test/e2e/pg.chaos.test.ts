@@ -9,22 +9,17 @@ import { openPostgresStore } from '../../src/store/postgres.js';
 import type { Store } from '../../src/store/store.js';
 import { clientEngine } from '../helpers/engine.js';
 import type { TestServer } from '../helpers/http-server.js';
-import {
-  exactlyOnceReport,
-  ledgerStep,
-  startLedger,
-  startRole,
-  stopProcess,
-  waitForRuns,
-  writeProject,
-  type RoleProcess,
-} from '../helpers/pg-processes.js';
+import { exactlyOnceReport, ledgerStep, startLedger, startRole, stopProcess, waitForRuns, writeProject, type RoleProcess } from '../helpers/pg-processes.js';
 import { createTestDatabase } from '../helpers/postgres.js';
 import { hasPostgres, tempDir } from '../helpers/store.js';
 
 const RUNS = Number(process.env.AGENTRY_CHAOS_RUNS ?? 1000);
 const KILLS = Number(process.env.AGENTRY_CHAOS_KILLS ?? 20);
-const WORKFLOW = { name: 'ledger', env: { LEDGER_URL: {} }, steps: { one: ledgerStep('one'), two: ledgerStep('two', ['one']), three: ledgerStep('three', ['two']) } };
+const WORKFLOW = {
+  name: 'ledger',
+  env: { LEDGER_URL: {} },
+  steps: { one: ledgerStep('one'), two: ledgerStep('two', ['one']), three: ledgerStep('three', ['two']) },
+};
 
 let cleanups: Array<() => Promise<void> | void> = [];
 
@@ -78,19 +73,30 @@ describe.runIf(hasPostgres)('postgres chaos', () => {
     const doneDuringChaos = (await store.listRuns({ limit: RUNS, status: ['succeeded'] })).items.length;
 
     await waitForRuns(db.url, RUNS, 180_000).catch((error: unknown) => {
-      for (const p of slots) console.error(p.stderr.split('\n').filter((l) => /"level":"(warn|error|fatal)"/.test(l)).slice(-5).join('\n'));
+      for (const p of slots)
+        console.error(
+          p.stderr
+            .split('\n')
+            .filter((l) => /"level":"(warn|error|fatal)"/.test(l))
+            .slice(-5)
+            .join('\n'),
+        );
       throw error;
     });
     const totalMs = Date.now() - started;
     await Promise.all(slots.map((p) => p.started.catch(() => undefined)));
-    const exits = await Promise.all(slots.map(async (p) => {
-      await stopProcess(p, 'SIGTERM');
-      return p.child.exitCode;
-    }));
+    const exits = await Promise.all(
+      slots.map(async (p) => {
+        await stopProcess(p, 'SIGTERM');
+        return p.child.exitCode;
+      }),
+    );
     expect(exits).toEqual([0, 0, 0]);
 
     const report = await exactlyOnceReport(db.url);
-    console.info(`[pg.chaos] ${RUNS} runs enqueued in ${enqueuedMs} ms; ${kills} kills over ${chaosMs} ms (${doneDuringChaos} runs done meanwhile); all done in ${totalMs} ms`);
+    console.info(
+      `[pg.chaos] ${RUNS} runs enqueued in ${enqueuedMs} ms; ${kills} kills over ${chaosMs} ms (${doneDuringChaos} runs done meanwhile); all done in ${totalMs} ms`,
+    );
     expect(report).toEqual({
       runs: [{ status: 'succeeded', n: RUNS }],
       succeededAttempts: { n: RUNS * 3 },

@@ -24,7 +24,11 @@ import {
 import type { TestServer } from '../helpers/http-server.js';
 import { hasPostgres, tempDir } from '../helpers/store.js';
 
-const WORKFLOW = { name: 'ledger', env: { LEDGER_URL: {} }, steps: { one: ledgerStep('one'), two: ledgerStep('two', ['one']), three: ledgerStep('three', ['two']) } };
+const WORKFLOW = {
+  name: 'ledger',
+  env: { LEDGER_URL: {} },
+  steps: { one: ledgerStep('one'), two: ledgerStep('two', ['one']), three: ledgerStep('three', ['two']) },
+};
 
 let cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -81,8 +85,7 @@ describe.runIf(hasPostgres)('postgres outages', () => {
     const RUNS = 200;
     for (let i = 0; i < RUNS; i++) await s.engine.startRun('ledger', {});
 
-    const succeeded = async () =>
-      (await query<{ n: number }>(s.url, `SELECT count(*)::int AS n FROM events WHERE type = 'step.succeeded'`))[0]!.n;
+    const succeeded = async () => (await query<{ n: number }>(s.url, `SELECT count(*)::int AS n FROM events WHERE type = 'step.succeeded'`))[0]!.n;
     await until(async () => (await succeeded()) >= 100, 60_000);
     await s.cluster.stop();
     const downAt = Date.now();
@@ -109,11 +112,15 @@ describe.runIf(hasPostgres)('postgres outages', () => {
       expect(warnings.length).toBeLessThanOrEqual(8);
       expect(new Set(warnings.map((w) => w.msg)).size).toBe(warnings.length);
     }
-    console.info(`[pg.restart] database down for ${downMs} ms; warnings per worker: ${s.procs.map((p) => logLines(p.stderr, /database unavailable/).length).join(', ')}`);
-    const exits = await Promise.all(s.procs.map(async (p) => {
-      await stopProcess(p, 'SIGTERM');
-      return p.child.exitCode;
-    }));
+    console.info(
+      `[pg.restart] database down for ${downMs} ms; warnings per worker: ${s.procs.map((p) => logLines(p.stderr, /database unavailable/).length).join(', ')}`,
+    );
+    const exits = await Promise.all(
+      s.procs.map(async (p) => {
+        await stopProcess(p, 'SIGTERM');
+        return p.child.exitCode;
+      }),
+    );
     expect(exits).toEqual([0, 0]);
   }, 240_000);
 

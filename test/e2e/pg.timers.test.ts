@@ -95,10 +95,12 @@ describe.runIf(hasPostgres)('postgres split roles', () => {
     for (const id of runIds) {
       expect(lines.filter((l) => l.startsWith(`${id} `)).sort()).toEqual([`${id} a`, `${id} c`, `${id} flaky call 1`, `${id} flaky call 2`]);
     }
-    const exits = await Promise.all(procs.map(async (p) => {
-      await stopProcess(p, 'SIGTERM');
-      return p.child.exitCode;
-    }));
+    const exits = await Promise.all(
+      procs.map(async (p) => {
+        await stopProcess(p, 'SIGTERM');
+        return p.child.exitCode;
+      }),
+    );
     expect(exits).toEqual([0, 0, 0, 0, 0]);
   }, 150_000);
 });

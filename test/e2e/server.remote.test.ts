@@ -46,7 +46,7 @@ describe('remote client', () => {
     expect(await codeOf(remote.getRun('run_nope'))).toBe('not_found');
   });
 
-  it('follows a run\'s events to its end, and resumes after a given event', async () => {
+  it("follows a run's events to its end, and resumes after a given event", async () => {
     const { run } = await remote.startRun('slow', {});
     const followed = [];
     for await (const event of remote.followEvents(run.id)) followed.push(event);

@@ -39,15 +39,19 @@ type Outcome = { status: number } | { error: string; at: number };
 function call(url: string, method: 'GET' | 'POST', body?: unknown): Promise<Outcome> {
   return new Promise((resolve) => {
     const payload = body === undefined ? undefined : JSON.stringify(body);
-    const req = request(url, {
-      method,
-      agent: false,
-      headers: { authorization: `Bearer ${KEYS.service}`, ...(payload ? { 'content-type': 'application/json' } : {}) },
-    }, (res) => {
-      res.resume();
-      res.on('end', () => resolve({ status: res.statusCode ?? 0 }));
-      res.on('error', (error: NodeJS.ErrnoException) => resolve({ error: error.code ?? error.message, at: Date.now() }));
-    });
+    const req = request(
+      url,
+      {
+        method,
+        agent: false,
+        headers: { authorization: `Bearer ${KEYS.service}`, ...(payload ? { 'content-type': 'application/json' } : {}) },
+      },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve({ status: res.statusCode ?? 0 }));
+        res.on('error', (error: NodeJS.ErrnoException) => resolve({ error: error.code ?? error.message, at: Date.now() }));
+      },
+    );
     req.on('error', (error: NodeJS.ErrnoException) => resolve({ error: error.code ?? error.message, at: Date.now() }));
     req.end(payload);
   });

@@ -26,34 +26,42 @@ interface Frame {
 }
 
 /** Opens the stream and calls `onFrame` for each frame; resolves when the server ends it or `stop()` is called. */
-function openStream(runId: string, headers: Record<string, string>, onFrame: (frame: Frame, stop: () => void) => void): Promise<{ status: number; ended: 'server' | 'client'; contentType: string }> {
+function openStream(
+  runId: string,
+  headers: Record<string, string>,
+  onFrame: (frame: Frame, stop: () => void) => void,
+): Promise<{ status: number; ended: 'server' | 'client'; contentType: string }> {
   return new Promise((resolve, reject) => {
-    const req = request(`${base}/v1/runs/${runId}/events`, { headers: { accept: 'text/event-stream', ...api.auth('viewer'), ...headers } }, (res: IncomingMessage) => {
-      let buffer = '';
-      let stopped = false;
-      const stop = (): void => {
-        stopped = true;
-        req.destroy();
-        resolve({ status: res.statusCode ?? 0, ended: 'client', contentType: String(res.headers['content-type']) });
-      };
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => {
-        buffer += chunk;
-        for (let end = buffer.indexOf('\n\n'); end >= 0 && !stopped; end = buffer.indexOf('\n\n')) {
-          const frame: Frame = {};
-          for (const line of buffer.slice(0, end).split('\n')) {
-            if (line.startsWith(':')) frame.comment = line.slice(1).trim();
-            else if (line.startsWith('id: ')) frame.id = line.slice(4);
-            else if (line.startsWith('event: ')) frame.event = line.slice(7);
-            else if (line.startsWith('data: ')) frame.data = line.slice(6);
+    const req = request(
+      `${base}/v1/runs/${runId}/events`,
+      { headers: { accept: 'text/event-stream', ...api.auth('viewer'), ...headers } },
+      (res: IncomingMessage) => {
+        let buffer = '';
+        let stopped = false;
+        const stop = (): void => {
+          stopped = true;
+          req.destroy();
+          resolve({ status: res.statusCode ?? 0, ended: 'client', contentType: String(res.headers['content-type']) });
+        };
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => {
+          buffer += chunk;
+          for (let end = buffer.indexOf('\n\n'); end >= 0 && !stopped; end = buffer.indexOf('\n\n')) {
+            const frame: Frame = {};
+            for (const line of buffer.slice(0, end).split('\n')) {
+              if (line.startsWith(':')) frame.comment = line.slice(1).trim();
+              else if (line.startsWith('id: ')) frame.id = line.slice(4);
+              else if (line.startsWith('event: ')) frame.event = line.slice(7);
+              else if (line.startsWith('data: ')) frame.data = line.slice(6);
+            }
+            buffer = buffer.slice(end + 2);
+            onFrame(frame, stop);
           }
-          buffer = buffer.slice(end + 2);
-          onFrame(frame, stop);
-        }
-      });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, ended: 'server', contentType: String(res.headers['content-type']) }));
-      res.on('error', () => undefined);
-    });
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, ended: 'server', contentType: String(res.headers['content-type']) }));
+        res.on('error', () => undefined);
+      },
+    );
     req.on('error', (error) => (req.destroyed ? undefined : reject(error)));
     req.end();
   });

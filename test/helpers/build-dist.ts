@@ -23,16 +23,25 @@ function mtime(file: string): number {
 }
 
 export default function buildDist(): void {
-  const parsed = ts.getParsedCommandLineOfConfigFile(join(REPO, 'tsconfig.build.json'), {}, {
-    ...ts.sys,
-    onUnRecoverableConfigFileDiagnostic: (diagnostic) => {
-      throw new Error(`tsconfig.build.json: ${ts.flattenDiagnosticMessageText(diagnostic.messageText, '\n')}`);
+  const parsed = ts.getParsedCommandLineOfConfigFile(
+    join(REPO, 'tsconfig.build.json'),
+    {},
+    {
+      ...ts.sys,
+      onUnRecoverableConfigFileDiagnostic: (diagnostic) => {
+        throw new Error(`tsconfig.build.json: ${ts.flattenDiagnosticMessageText(diagnostic.messageText, '\n')}`);
+      },
     },
-  });
+  );
   if (!parsed) throw new Error('cannot read tsconfig.build.json');
   const { rootDir = join(REPO, 'src'), outDir = join(REPO, 'dist') } = parsed.options;
   // One file at a time the compiler cannot look up package.json "type": every file here is ESM.
-  const compilerOptions: ts.CompilerOptions = { ...parsed.options, module: ts.ModuleKind.ESNext, moduleResolution: ts.ModuleResolutionKind.Bundler, declaration: false };
+  const compilerOptions: ts.CompilerOptions = {
+    ...parsed.options,
+    module: ts.ModuleKind.ESNext,
+    moduleResolution: ts.ModuleResolutionKind.Bundler,
+    declaration: false,
+  };
   for (const source of parsed.fileNames) {
     const target = join(outDir, relative(rootDir, source)).replace(/\.ts$/, '.js');
     if (mtime(target) > mtime(source)) continue;

@@ -183,7 +183,8 @@ export function storeFingerprint(file: string): StoreFingerprint {
   try {
     const count = (table: string) => (db.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
     const maxSeq = (db.prepare('SELECT coalesce(max(seq), 0) AS n FROM events').get() as { n: number }).n;
-    const statuses = (db.prepare("SELECT group_concat(id || '=' || status, ',') AS s FROM (SELECT id, status FROM runs ORDER BY id)").get() as { s: string | null }).s ?? '';
+    const statuses =
+      (db.prepare("SELECT group_concat(id || '=' || status, ',') AS s FROM (SELECT id, status FROM runs ORDER BY id)").get() as { s: string | null }).s ?? '';
     return { exists: true, runs: count('runs'), steps: count('steps'), attempts: count('attempts'), events: count('events'), maxSeq, statuses };
   } finally {
     db.close();

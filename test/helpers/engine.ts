@@ -20,10 +20,12 @@ export const silentLogger = pino({ level: 'silent' });
 
 export function compileAll(specs: Record<string, unknown>[], executors: StepExecutor[] = defaultExecutors()): Map<string, CompiledWorkflow> {
   const availableKinds = new Set([...createExecutorRegistry(executors).kinds(), ...CONTROL_KINDS]);
-  return new Map(specs.map((spec) => {
-    const wf = compileWorkflow(spec, { availableKinds });
-    return [wf.name, wf];
-  }));
+  return new Map(
+    specs.map((spec) => {
+      const wf = compileWorkflow(spec, { availableKinds });
+      return [wf.name, wf];
+    }),
+  );
 }
 
 export async function startTestEngine(

@@ -49,10 +49,9 @@ export async function probePostgres(): Promise<true | string> {
 let templateReady: Promise<void> | undefined;
 
 async function buildTemplate(admin: pg.Client): Promise<void> {
-  const found = await admin.query<{ comment: string | null }>(
-    `SELECT shobj_description(oid, 'pg_database') AS comment FROM pg_database WHERE datname = $1`,
-    [TEMPLATE],
-  );
+  const found = await admin.query<{ comment: string | null }>(`SELECT shobj_description(oid, 'pg_database') AS comment FROM pg_database WHERE datname = $1`, [
+    TEMPLATE,
+  ]);
   if (found.rows[0]?.comment === FINGERPRINT) return;
   if (found.rows.length > 0) {
     await admin.query(`ALTER DATABASE ${TEMPLATE} IS_TEMPLATE false`).catch(() => undefined);

@@ -47,7 +47,9 @@ export const WORKFLOWS: Record<string, unknown>[] = [
 
 /** A gateway.yaml with one `mock` model group, `demo` (priced so every call costs something). */
 export const MOCK_GATEWAY: GatewaySpec = {
-  providers: { demo: { type: 'mock', script: [{ when: { last_user_contains: 'tools please' }, reply: { tool_calls: [{ name: 'lookup', arguments: { q: 'acme' } }] } }] } },
+  providers: {
+    demo: { type: 'mock', script: [{ when: { last_user_contains: 'tools please' }, reply: { tool_calls: [{ name: 'lookup', arguments: { q: 'acme' } }] } }] },
+  },
   models: { demo: { description: 'Scripted replies', targets: [{ provider: 'demo', model: 'demo-1', input_per_mtok: 1, output_per_mtok: 2 }] } },
 };
 

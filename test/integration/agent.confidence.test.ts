@@ -23,7 +23,13 @@ const TRIAGE_SCHEMA = {
   properties: { severity: { enum: ['low', 'high'] }, summary: { type: 'string', minLength: 1 } },
 };
 
-const triager: AgentSpec = { name: 'triager', model: 'mock', prompt: 'Triage: {{ input.ticket }}', output: { schema: TRIAGE_SCHEMA }, confidence_threshold: 0.7 };
+const triager: AgentSpec = {
+  name: 'triager',
+  model: 'mock',
+  prompt: 'Triage: {{ input.ticket }}',
+  output: { schema: TRIAGE_SCHEMA },
+  confidence_threshold: 0.7,
+};
 
 async function open(factory: StoreFactory): Promise<AgentEngine> {
   t = await startAgentEngine(factory, {

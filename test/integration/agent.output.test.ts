@@ -113,7 +113,14 @@ describe('agent output air-lock', { timeout: 60_000 }, () => {
     const succeeded = (await a.store.listEvents(run.id, 0, 100)).find((e) => e.type === 'step.succeeded' && e.stepId === 'classify');
     expect(succeeded?.data).toMatchObject({ meta });
 
-    const app = await buildApp({ engine: a.engine, store: a.store, logger: silentLogger, version: 'test', auth: authSettings({ enabled: false, host: '127.0.0.1', apiKeys: undefined }), docs: false });
+    const app = await buildApp({
+      engine: a.engine,
+      store: a.store,
+      logger: silentLogger,
+      version: 'test',
+      auth: authSettings({ enabled: false, host: '127.0.0.1', apiKeys: undefined }),
+      docs: false,
+    });
     try {
       const res = await app.inject({ method: 'GET', url: `/v1/runs/${run.id}` });
       expect(res.statusCode).toBe(200);

@@ -42,7 +42,10 @@ describe('provider keys in agent runs', { timeout: 60_000 }, () => {
     const lines: string[] = [];
     const logger = createLogger({ level: 'trace', destination: { write: (line: string) => lines.push(line) } });
     project = writeProject({
-      gateway: { ...fakeGateway(fake.url, { input_per_mtok: 1, output_per_mtok: 1 }, { api_key: '{{ env.FAKE_KEY }}' }), env: { FAKE_KEY: { secret: true, required: true } } },
+      gateway: {
+        ...fakeGateway(fake.url, { input_per_mtok: 1, output_per_mtok: 1 }, { api_key: '{{ env.FAKE_KEY }}' }),
+        env: { FAKE_KEY: { secret: true, required: true } },
+      },
       agents: [{ name: 'helper', model: 'fake', system: 'Be brief.', prompt: 'Say something about {{ input.topic }}.' }],
       workflows: [{ name: 'chat', steps: { say: { agent: 'helper', input: { topic: '{{ input.topic }}' } } }, output: '{{ steps.say.output }}' }],
     });

@@ -102,7 +102,7 @@ describe('agent steps with MCP tools', { timeout: 60_000 }, () => {
     ]);
   });
 
-  it("tells the model when a tool fails, and the agent goes on to answer", async () => {
+  it('tells the model when a tool fails, and the agent goes on to answer', async () => {
     fake = await startFakeOpenAI();
     fake.respond = (req) =>
       toolMessages(req).length === 0

@@ -40,7 +40,7 @@ describe('tenant scoping in the services', () => {
     await expect(services.tasks.signal(otherTenant, runId, 'go', null)).rejects.toMatchObject(notFound);
   });
 
-  it('lists only the caller\'s tenant; a caller without one sees every tenant', async () => {
+  it("lists only the caller's tenant; a caller without one sees every tenant", async () => {
     expect((await services.runs.list(otherTenant, { limit: 10 })).items).toEqual([]);
     expect((await services.runs.list(ownTenant, { limit: 10 })).items.map((r) => r.id)).toContain(runId);
     expect((await services.runs.list(deployment, { limit: 10 })).items.map((r) => r.id)).toContain(runId);

@@ -33,13 +33,17 @@ for (const factory of storeFactories) {
         received = true;
         req.socket.on('close', () => (requestClosed = true));
       });
-      t = await startTestEngine(factory, [
-        {
-          name: 'slow',
-          env: { API: {} },
-          steps: { call: { http: { url: '{{ env.API }}', timeout: '60s' } }, later: { needs: ['call'], transform: 1 } },
-        },
-      ], { env: { API: server.url } });
+      t = await startTestEngine(
+        factory,
+        [
+          {
+            name: 'slow',
+            env: { API: {} },
+            steps: { call: { http: { url: '{{ env.API }}', timeout: '60s' } }, later: { needs: ['call'], transform: 1 } },
+          },
+        ],
+        { env: { API: server.url } },
+      );
       const run = await t.engine.startRun('slow', {});
       await until(() => received);
       const cancelled = await t.engine.cancelRun(run.id, 'operator said stop');
@@ -50,7 +54,10 @@ for (const factory of storeFactories) {
       expect(indexOf(events, 'step.started', 'later')).toBe(-1);
       expect(indexOf(events, 'step.succeeded', 'call')).toBe(-1);
       const steps = await t.store.getSteps(run.id);
-      expect(steps.map((s) => [s.stepId, s.status])).toEqual([['call', 'cancelled'], ['later', 'cancelled']]);
+      expect(steps.map((s) => [s.stepId, s.status])).toEqual([
+        ['call', 'cancelled'],
+        ['later', 'cancelled'],
+      ]);
       await expect(t.engine.cancelRun(run.id)).rejects.toMatchObject({ code: 'conflict' });
       await expect(t.engine.cancelRun('run_missing')).rejects.toMatchObject({ code: 'not_found' });
     });
@@ -82,9 +89,9 @@ for (const factory of storeFactories) {
 
     it('fails a step that takes longer than its timeout with step_timeout', async () => {
       server = await startServer(() => undefined);
-      t = await startTestEngine(factory, [
-        { name: 'timeout', env: { API: {} }, steps: { call: { http: { url: '{{ env.API }}' }, timeout: '200ms' } } },
-      ], { env: { API: server.url } });
+      t = await startTestEngine(factory, [{ name: 'timeout', env: { API: {} }, steps: { call: { http: { url: '{{ env.API }}' }, timeout: '200ms' } } }], {
+        env: { API: server.url },
+      });
       const done = await t.engine.waitForRun((await t.engine.startRun('timeout', {})).id, { timeoutMs: 10_000 });
       expect(done.status).toBe('failed');
       expect(done.error).toMatchObject({ code: 'step_timeout' });
@@ -99,9 +106,7 @@ for (const factory of storeFactories) {
     });
 
     it('ends a run past its deadline timed_out and cancels its waiting steps', async () => {
-      t = await startTestEngine(factory, [
-        { name: 'late', deadline: '300ms', steps: { nap: { sleep: '30s' }, after: { needs: ['nap'], transform: 1 } } },
-      ]);
+      t = await startTestEngine(factory, [{ name: 'late', deadline: '300ms', steps: { nap: { sleep: '30s' }, after: { needs: ['nap'], transform: 1 } } }]);
       const run = await t.engine.startRun('late', {});
       expect(run.deadlineAt).toBe(run.createdAt + 300);
       const done = await t.engine.waitForRun(run.id, { timeoutMs: 10_000 });

@@ -128,7 +128,11 @@ for (const factory of storeFactories) {
     });
 
     it('a child failure fails the step, retried like any step', async () => {
-      const retried = { ...parent, name: 'retrying_parent', steps: { ...parent.steps, sub: { ...parent.steps.sub, retry: { max_attempts: 2, initial: '10ms' } } } };
+      const retried = {
+        ...parent,
+        name: 'retrying_parent',
+        steps: { ...parent.steps, sub: { ...parent.steps.sub, retry: { max_attempts: 2, initial: '10ms' } } },
+      };
       t = await startTestEngine(factory, [child, parent, retried]);
       const once = await t.engine.startRun('parent', { n: -1, nap: false });
       const failed = await t.engine.waitForRun(once.id, { timeoutMs: 10_000 });

@@ -34,19 +34,23 @@ for (const factory of storeFactories) {
           answer(true);
         });
       });
-      t = await startTestEngine(factory, [
-        {
-          name: 'diamond',
-          env: { API: {} },
-          steps: {
-            a: { transform: { n: '{{ input.n }}' } },
-            b: { needs: ['a'], http: { url: '{{ env.API }}/b' } },
-            c: { needs: ['a'], http: { url: '{{ env.API }}/c' } },
-            d: { transform: { b: '{{ steps.b.output.body.together }}', c: '{{ steps.c.output.body.together }}' } },
+      t = await startTestEngine(
+        factory,
+        [
+          {
+            name: 'diamond',
+            env: { API: {} },
+            steps: {
+              a: { transform: { n: '{{ input.n }}' } },
+              b: { needs: ['a'], http: { url: '{{ env.API }}/b' } },
+              c: { needs: ['a'], http: { url: '{{ env.API }}/c' } },
+              d: { transform: { b: '{{ steps.b.output.body.together }}', c: '{{ steps.c.output.body.together }}' } },
+            },
+            output: '{{ steps.d.output }}',
           },
-          output: '{{ steps.d.output }}',
-        },
-      ], { env: { API: server.url } });
+        ],
+        { env: { API: server.url } },
+      );
       const run = await t.engine.startRun('diamond', { n: 1 });
       const done = await t.engine.waitForRun(run.id, { timeoutMs: 10_000 });
       expect(done.status).toBe('succeeded');
@@ -100,19 +104,27 @@ for (const factory of storeFactories) {
     it('retries a failing step with back-off until it succeeds, keeping every attempt', async () => {
       let calls = 0;
       server = await startServer((_req, res) => (++calls < 3 ? json(res, 503, { error: 'busy' }) : json(res, 200, { ok: calls })));
-      t = await startTestEngine(factory, [
-        {
-          name: 'flaky',
-          env: { API: {} },
-          steps: { call: { http: { url: '{{ env.API }}' }, retry: { max_attempts: 3, initial: '10ms', max: '50ms' } } },
-          output: '{{ steps.call.output.body }}',
-        },
-      ], { env: { API: server.url } });
+      t = await startTestEngine(
+        factory,
+        [
+          {
+            name: 'flaky',
+            env: { API: {} },
+            steps: { call: { http: { url: '{{ env.API }}' }, retry: { max_attempts: 3, initial: '10ms', max: '50ms' } } },
+            output: '{{ steps.call.output.body }}',
+          },
+        ],
+        { env: { API: server.url } },
+      );
       const run = await t.engine.startRun('flaky', {});
       const done = await t.engine.waitForRun(run.id, { timeoutMs: 10_000 });
       expect(done).toMatchObject({ status: 'succeeded', output: { ok: 3 } });
       const attempts = await t.store.listAttempts(run.id, 'call');
-      expect(attempts.map((a) => [a.attempt, a.status])).toEqual([[1, 'failed'], [2, 'failed'], [3, 'succeeded']]);
+      expect(attempts.map((a) => [a.attempt, a.status])).toEqual([
+        [1, 'failed'],
+        [2, 'failed'],
+        [3, 'succeeded'],
+      ]);
       expect(attempts[0]?.error).toMatchObject({ code: 'http_status', retryable: true });
       const events = await eventsOf(t.store, run.id);
       expect(events.filter((e) => e.type === 'step.retry_scheduled')).toHaveLength(2);
@@ -120,16 +132,20 @@ for (const factory of storeFactories) {
 
     it('fails the run when retries run out, and does not start the dependants', async () => {
       server = await startServer((_req, res) => json(res, 500, { error: 'down' }));
-      t = await startTestEngine(factory, [
-        {
-          name: 'down',
-          env: { API: {} },
-          steps: {
-            call: { http: { url: '{{ env.API }}' }, retry: { max_attempts: 2, initial: '10ms' } },
-            after: { needs: ['call'], transform: 'never' },
+      t = await startTestEngine(
+        factory,
+        [
+          {
+            name: 'down',
+            env: { API: {} },
+            steps: {
+              call: { http: { url: '{{ env.API }}' }, retry: { max_attempts: 2, initial: '10ms' } },
+              after: { needs: ['call'], transform: 'never' },
+            },
           },
-        },
-      ], { env: { API: server.url } });
+        ],
+        { env: { API: server.url } },
+      );
       const run = await t.engine.startRun('down', {});
       const done = await t.engine.waitForRun(run.id, { timeoutMs: 10_000 });
       expect(done.status).toBe('failed');
@@ -142,9 +158,11 @@ for (const factory of storeFactories) {
 
     it('does not retry an error that retrying cannot fix', async () => {
       server = await startServer((_req, res) => json(res, 404, {}));
-      t = await startTestEngine(factory, [
-        { name: 'missing', env: { API: {} }, steps: { call: { http: { url: '{{ env.API }}' }, retry: { max_attempts: 5, initial: '10ms' } } } },
-      ], { env: { API: server.url } });
+      t = await startTestEngine(
+        factory,
+        [{ name: 'missing', env: { API: {} }, steps: { call: { http: { url: '{{ env.API }}' }, retry: { max_attempts: 5, initial: '10ms' } } } }],
+        { env: { API: server.url } },
+      );
       const done = await t.engine.waitForRun((await t.engine.startRun('missing', {})).id, { timeoutMs: 10_000 });
       expect(done.status).toBe('failed');
       expect(server.requests).toHaveLength(1);
@@ -176,7 +194,11 @@ for (const factory of storeFactories) {
 
     it('rejects input that does not match the workflow input schema and creates no run', async () => {
       t = await startTestEngine(factory, [
-        { name: 'typed', input: { schema: { type: 'object', required: ['ticket'], properties: { ticket: { type: 'string' } } } }, steps: { a: { transform: 1 } } },
+        {
+          name: 'typed',
+          input: { schema: { type: 'object', required: ['ticket'], properties: { ticket: { type: 'string' } } } },
+          steps: { a: { transform: 1 } },
+        },
       ]);
       await expect(t.engine.startRun('typed', { ticket: 5 })).rejects.toMatchObject({ code: 'input_invalid' });
       await expect(t.engine.startRun('nope', {})).rejects.toMatchObject({ code: 'not_found' });
@@ -211,9 +233,10 @@ for (const factory of storeFactories) {
         inFlight--;
         json(res, 200, {});
       });
-      t = await startTestEngine(factory, [
-        { name: 'slow', env: { API: {} }, steps: { call: { http: { url: '{{ env.API }}' } } } },
-      ], { env: { API: server.url }, settings: { concurrency: 2 } });
+      t = await startTestEngine(factory, [{ name: 'slow', env: { API: {} }, steps: { call: { http: { url: '{{ env.API }}' } } } }], {
+        env: { API: server.url },
+        settings: { concurrency: 2 },
+      });
       const runs = await Promise.all(Array.from({ length: 6 }, () => t!.engine.startRun('slow', {})));
       for (const run of runs) expect((await t.engine.waitForRun(run.id, { timeoutMs: 10_000 })).status).toBe('succeeded');
       expect(server.requests).toHaveLength(6);

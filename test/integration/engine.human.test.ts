@@ -103,7 +103,9 @@ for (const factory of storeFactories) {
       const run = await t.engine.startRun('approval', { item: 'x' });
       const task = await openTask(t.engine, run.id);
       await expect(t.engine.completeTask(task.id, { decision: 'approve' }, { name: 'vic', roles: ['viewer'] })).rejects.toMatchObject({ code: 'forbidden' });
-      await expect(t.engine.completeTask(task.id, { decision: 'approve' }, { name: 'ops', roles: ['operator'] })).resolves.toMatchObject({ status: 'completed' });
+      await expect(t.engine.completeTask(task.id, { decision: 'approve' }, { name: 'ops', roles: ['operator'] })).resolves.toMatchObject({
+        status: 'completed',
+      });
 
       const assigned = await t.engine.startRun('assigned', { item: 'y' });
       const mine = await openTask(t.engine, assigned.id);
@@ -172,10 +174,14 @@ for (const factory of storeFactories) {
         const run = await t.engine.startRun('approval', { item: 'x' });
         const task = await openTask(t.engine, run.id);
         const engine = await restartAfterDeadline(specs, run.id, 600);
-        const escalated = await eventually(async () => {
-          const now = await engine.getTask(task.id);
-          return now.escalations === 1 ? now : undefined;
-        }, 5_000, 'escalation');
+        const escalated = await eventually(
+          async () => {
+            const now = await engine.getTask(task.id);
+            return now.escalations === 1 ? now : undefined;
+          },
+          5_000,
+          'escalation',
+        );
         expect(escalated).toMatchObject({ status: 'open', role: 'manager' });
         expect(escalated.dueAt).toBeGreaterThan(task.dueAt!);
         await expect(engine.completeTask(task.id, { decision: 'approve' }, reviewer)).rejects.toMatchObject({ code: 'forbidden' });

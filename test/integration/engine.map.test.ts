@@ -10,7 +10,7 @@ function mapper(name: string, maxFailures: number, extra: Record<string, unknown
       list: { transform: '{{ input.items }}' },
       each: {
         for_each: { from: 'steps.list.output', concurrency: 10, max_failures: maxFailures, ...extra },
-        transform: "{{ item in input.bad ? item.missing : item * 2 }}",
+        transform: '{{ item in input.bad ? item.missing : item * 2 }}',
       },
     },
     output: '{{ steps.each.output }}',
@@ -85,9 +85,7 @@ for (const factory of storeFactories) {
     });
 
     it('cancelling the run cancels its items', async () => {
-      t = await startTestEngine(factory, [
-        { name: 'naps', steps: { each: { for_each: { from: 'input.items', concurrency: 2 }, sleep: '1h' } } },
-      ]);
+      t = await startTestEngine(factory, [{ name: 'naps', steps: { each: { for_each: { from: 'input.items', concurrency: 2 }, sleep: '1h' } } }]);
       const run = await t.engine.startRun('naps', { items: range(5) });
       await eventually(async () => ((await t!.store.listItems(run.id, 'each')).filter((s) => s.status === 'waiting').length === 2 ? true : undefined));
       // Everything it has left waits on timers: the run waits too.

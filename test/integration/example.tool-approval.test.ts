@@ -40,7 +40,13 @@ describe('example: workflows/tool-approval.yaml', { timeout: 60_000 }, () => {
     const run = await a.engine.startRun('tool-approval', INPUT);
 
     const task = await openTask(a.engine, run.id);
-    expect(task.context).toMatchObject({ server: 'payments', tool: 'issue_refund', arguments: { order_id: 'A-1001', amount_cents: 4200 }, agent: 'refunder', turn: 2 });
+    expect(task.context).toMatchObject({
+      server: 'payments',
+      tool: 'issue_refund',
+      arguments: { order_id: 'A-1001', amount_cents: 4200 },
+      agent: 'refunder',
+      turn: 2,
+    });
     await a.engine.completeTask(task.id, { decision: 'approve' }, ADMIN);
     const done = await a.engine.waitForRun(run.id, { timeoutMs: 30_000, pollMs: 50 });
 

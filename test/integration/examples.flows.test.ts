@@ -66,7 +66,9 @@ const DRIVERS: Driver[] = [
       expect(task).toMatchObject({ kind: 'human', role: 'reviewer', title: 'Expense claim of ada: 120 EUR for team dinner', context: CLAIM });
       expect(task.dueAt).not.toBeNull();
       // Data that does not match the form is refused and changes nothing.
-      await expect(a.engine.completeTask(task.id, { decision: 'submit', data: { approved_eur: 'a lot' } }, PERSON)).rejects.toMatchObject({ code: 'invalid_request' });
+      await expect(a.engine.completeTask(task.id, { decision: 'submit', data: { approved_eur: 'a lot' } }, PERSON)).rejects.toMatchObject({
+        code: 'invalid_request',
+      });
       expect(await a.engine.getTask(task.id)).toMatchObject({ status: 'open' });
       await a.engine.completeTask(task.id, { decision: 'submit', data: { approved_eur: 100, note: 'drinks are not covered' } }, PERSON);
     },
@@ -74,7 +76,12 @@ const DRIVERS: Driver[] = [
     result: { decision: 'submit', paid_eur: 100, message: 'paid' },
     check: async (a, run) => {
       const { steps } = await a.engine.getRunWithSteps(run.id);
-      expect(Object.fromEntries(steps.map((s) => [s.stepId, s.status]))).toEqual({ review: 'succeeded', pay: 'succeeded', decline: 'skipped', chase: 'skipped' });
+      expect(Object.fromEntries(steps.map((s) => [s.stepId, s.status]))).toEqual({
+        review: 'succeeded',
+        pay: 'succeeded',
+        decline: 'skipped',
+        chase: 'skipped',
+      });
       expect(steps.find((s) => s.stepId === 'pay')?.output).toMatchObject({ amount_eur: 100, note: 'drinks are not covered', approved_by: 'test' });
     },
   },

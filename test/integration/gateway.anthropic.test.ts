@@ -55,7 +55,11 @@ describe('gateway over the anthropic SDK against a fake Messages API', () => {
       { role: 'system', content: 'You are a weather bot.' },
       { role: 'user', content: 'Weather in Paris?' },
     ];
-    fake.replies.push({ content: 'Let me check.', tool_calls: [{ id: 'toolu_1', name: 'get_weather', arguments: { city: 'Paris' } }], usage: { prompt_tokens: 50, completion_tokens: 20 } });
+    fake.replies.push({
+      content: 'Let me check.',
+      tool_calls: [{ id: 'toolu_1', name: 'get_weather', arguments: { city: 'Paris' } }],
+      usage: { prompt_tokens: 50, completion_tokens: 20 },
+    });
     const first = await gw.chat({ model: 'smart', messages, tools: [weatherTool], tool_choice: 'required', max_tokens: 256 }, ctx);
 
     const sent = fake.requests[0]!;

@@ -113,7 +113,9 @@ describe('gateway budgets', () => {
 
   it('counts the default output cap when a request sets no max_tokens, and sends that cap', async () => {
     const gw = gateway();
-    const error = await gw.chat({ model: 'smart', messages: request.messages }, { tenantId: 't1', runId: 'r', budget: { maxTokens: 1000 } }).catch((e: unknown) => e);
+    const error = await gw
+      .chat({ model: 'smart', messages: request.messages }, { tenantId: 't1', runId: 'r', budget: { maxTokens: 1000 } })
+      .catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'budget_exceeded', details: { estimate: estimatePromptTokens(request) + 4096 } });
     expect(fake.requests).toHaveLength(0);
   });

@@ -213,10 +213,7 @@ describe('gateway over the openai SDK against a fake OpenAI server', () => {
 
   it('turns tool calls in the response into canonical tool_calls', async () => {
     fake.replies.push({ tool_calls: [{ id: 'call_1', name: 'lookup', arguments: { q: 'acme' } }] });
-    const res = await gateway().chat(
-      { ...hello, tools: [{ type: 'function', function: { name: 'lookup', parameters: { type: 'object' } } }] },
-      ctx,
-    );
+    const res = await gateway().chat({ ...hello, tools: [{ type: 'function', function: { name: 'lookup', parameters: { type: 'object' } } }] }, ctx);
     expect(res.choices[0]).toMatchObject({
       finish_reason: 'tool_calls',
       message: { content: null, tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'lookup', arguments: '{"q":"acme"}' } }] },

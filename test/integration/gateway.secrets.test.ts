@@ -26,7 +26,12 @@ afterEach(async () => {
 function everythingAbout(error: unknown): string {
   const parts: string[] = [inspect(error, { depth: null, showHidden: true })];
   for (let e: unknown = error; e instanceof Error; e = e.cause) {
-    parts.push(e.message, e.stack ?? '', JSON.stringify(e), JSON.stringify(Object.getOwnPropertyNames(e).map((k) => String((e as unknown as Record<string, unknown>)[k]))));
+    parts.push(
+      e.message,
+      e.stack ?? '',
+      JSON.stringify(e),
+      JSON.stringify(Object.getOwnPropertyNames(e).map((k) => String((e as unknown as Record<string, unknown>)[k]))),
+    );
   }
   return parts.join('\n');
 }
@@ -44,7 +49,13 @@ describe('gateway secrets', () => {
           claude: { type: 'anthropic', base_url: anthropic.url, api_key: '{{ env.CLAUDE_KEY }}' },
         },
         models: {
-          smart: { targets: [{ provider: 'oa', model: 'gpt-test' }, { provider: 'claude', model: 'claude-test' }], retry: { max_attempts: 2 } },
+          smart: {
+            targets: [
+              { provider: 'oa', model: 'gpt-test' },
+              { provider: 'claude', model: 'claude-test' },
+            ],
+            retry: { max_attempts: 2 },
+          },
           claude: { targets: [{ provider: 'claude', model: 'claude-test' }], retry: { max_attempts: 1 } },
         },
       },
@@ -56,7 +67,13 @@ describe('gateway secrets', () => {
     // Upstreams that echo the key back, as real ones do in auth and proxy errors.
     const echo = (key: string, status: number) => ({
       status,
-      body: { error: { message: `Incorrect API key provided: ${key} (${masked(key)}), header Authorization: Bearer ${key}`, type: 'invalid_request_error', code: 'invalid_api_key' } },
+      body: {
+        error: {
+          message: `Incorrect API key provided: ${key} (${masked(key)}), header Authorization: Bearer ${key}`,
+          type: 'invalid_request_error',
+          code: 'invalid_api_key',
+        },
+      },
     });
     openai.respond = () => echo(OPENAI_KEY, 500);
     anthropic.replies.push({ ...echo(ANTHROPIC_KEY, 503), body: { type: 'error', error: { type: 'overloaded_error', message: `bad key ${ANTHROPIC_KEY}` } } });
@@ -75,7 +92,13 @@ describe('gateway secrets', () => {
       }
     })().catch((e: unknown) => e);
     seen.push(everythingAbout(streamed));
-    seen.push(...lines, JSON.stringify(ledger.records), JSON.stringify(gateway), inspect(gateway, { depth: null, showHidden: true }), gateway.redact(`x ${OPENAI_KEY} y`));
+    seen.push(
+      ...lines,
+      JSON.stringify(ledger.records),
+      JSON.stringify(gateway),
+      inspect(gateway, { depth: null, showHidden: true }),
+      gateway.redact(`x ${OPENAI_KEY} y`),
+    );
 
     // The keys were planted and really sent upstream...
     expect(openai.requests[0]?.auth).toBe(`Bearer ${OPENAI_KEY}`);

@@ -225,14 +225,18 @@ describe('http executor: limits, timeouts and cancellation', () => {
 });
 
 describe('http executor: address policy and redirects', () => {
-  it.each(['http://169.254.169.254/latest/meta-data/', 'http://[fe80::1]/', 'http://[::ffff:169.254.169.254]/', 'http://2852039166/', 'http://100.100.100.200/', 'http://[fd00:ec2::254]/'])(
-    'refuses the link-local or metadata literal %s without connecting',
-    async (url) => {
-      const error = await failure({ url, timeout: '5s' });
-      expect(error.code).toBe('address_blocked');
-      expect(error.retryable).toBe(false);
-    },
-  );
+  it.each([
+    'http://169.254.169.254/latest/meta-data/',
+    'http://[fe80::1]/',
+    'http://[::ffff:169.254.169.254]/',
+    'http://2852039166/',
+    'http://100.100.100.200/',
+    'http://[fd00:ec2::254]/',
+  ])('refuses the link-local or metadata literal %s without connecting', async (url) => {
+    const error = await failure({ url, timeout: '5s' });
+    expect(error.code).toBe('address_blocked');
+    expect(error.retryable).toBe(false);
+  });
 
   it('resolves host names through the policy and allows loopback', async () => {
     const base = await serve((req, res) => json(res, 200, { host: req.headers.host }));

@@ -4,15 +4,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { Engine, type EngineRole } from '../../src/engine/engine.js';
-import {
-  fireDueSchedules,
-  nextTick,
-  pauseSchedule,
-  resumeSchedule,
-  syncSchedules,
-  tickKey,
-  type ScheduleContext,
-} from '../../src/engine/schedules.js';
+import { fireDueSchedules, nextTick, pauseSchedule, resumeSchedule, syncSchedules, tickKey, type ScheduleContext } from '../../src/engine/schedules.js';
 import { Scheduler } from '../../src/engine/scheduler.js';
 import { createExecutorRegistry, defaultExecutors, DEFAULT_EXECUTOR_SETTINGS } from '../../src/runtime/registry.js';
 import type { CompiledWorkflow } from '../../src/spec/model.js';
@@ -226,7 +218,15 @@ for (const factory of storeFactories) {
       const past = row.nextAt! - 3 * 60_000;
       expect(await store.advanceSchedule('minutely', row.nextAt!, { nextAt: past })).toBe(true);
       const engine = clientEngine(store, [scheduled('minutely', { cron: '* * * * *', catch_up: 'one', overlap: 'allow' })]);
-      const scheduler = new Scheduler({ store, transitions: engine.transitions, logger: silentLogger, intervalMs: 60_000, now: Date.now, workerTtlMs: 60_000, workflows });
+      const scheduler = new Scheduler({
+        store,
+        transitions: engine.transitions,
+        logger: silentLogger,
+        intervalMs: 60_000,
+        now: Date.now,
+        workerTtlMs: 60_000,
+        workflows,
+      });
       const report = await scheduler.sweep();
       expect(report.schedules?.fired).toHaveLength(1);
       expect(report.schedules?.fired[0]!.tick).toBeGreaterThan(past);
@@ -241,7 +241,15 @@ for (const factory of storeFactories) {
       const t0 = at('2025-06-01T09:30:00Z');
       const v1 = compileAll([scheduled('a', { cron: '0 * * * *' }), scheduled('b', { cron: '*/5 * * * *' }), { name: 'c', steps: { x: { transform: 1 } } }]);
       expect(await syncSchedules(store, v1, t0)).toEqual({ saved: ['a', 'b'], deleted: [] });
-      expect(await store.getSchedule('a')).toMatchObject({ timezone: 'UTC', overlap: 'skip', catchUp: 'none', tenantId: 'default', input: {}, paused: false, nextAt: at('2025-06-01T10:00:00Z') });
+      expect(await store.getSchedule('a')).toMatchObject({
+        timezone: 'UTC',
+        overlap: 'skip',
+        catchUp: 'none',
+        tenantId: 'default',
+        input: {},
+        paused: false,
+        nextAt: at('2025-06-01T10:00:00Z'),
+      });
       // Unchanged: nothing written.
       expect(await syncSchedules(store, v1, t0 + 60_000)).toEqual({ saved: [], deleted: [] });
       await pauseSchedule(store, 'b');

@@ -65,8 +65,14 @@ const REQUESTS: Record<string, () => Promise<InjectOptions>> = {
   'GET /v1/runs/:id/events': async () => ({ url: `/v1/runs/${await napRun()}/events` }),
   'GET /v1/runs/:id/steps/:step/items': async () => ({ url: `/v1/runs/${(await api.engine.startRun('naps', { items: [1, 2] })).id}/steps/each/items` }),
   'GET /v1/runs/:id/steps/:step/attempts': async () => ({ url: `/v1/runs/${await napRun()}/steps/long/attempts` }),
-  'POST /v1/specs/validate': () => Promise.resolve({ method: 'POST', url: '/v1/specs/validate', payload: { files: { 'workflows/a.yaml': 'name: a\nsteps:\n  x:\n    transform: { y: 1 }\n' } } }),
-  'POST /v1/chat/completions': () => Promise.resolve({ method: 'POST', url: '/v1/chat/completions', payload: { model: 'demo', messages: [{ role: 'user', content: 'hi' }] } }),
+  'POST /v1/specs/validate': () =>
+    Promise.resolve({
+      method: 'POST',
+      url: '/v1/specs/validate',
+      payload: { files: { 'workflows/a.yaml': 'name: a\nsteps:\n  x:\n    transform: { y: 1 }\n' } },
+    }),
+  'POST /v1/chat/completions': () =>
+    Promise.resolve({ method: 'POST', url: '/v1/chat/completions', payload: { model: 'demo', messages: [{ role: 'user', content: 'hi' }] } }),
   'GET /v1/models': () => Promise.resolve({ url: '/v1/models' }),
   'GET /v1/usage': () => Promise.resolve({ url: '/v1/usage?from=2026-01-01' }),
   'GET /v1/tools': () => Promise.resolve({ url: '/v1/tools' }),

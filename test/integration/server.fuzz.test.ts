@@ -30,7 +30,23 @@ const QUERY_KEYS = ['wait', 'status', 'workflow', 'created_after', 'created_befo
 const queryValue = fc.oneof(
   text,
   fc.integer().map(String),
-  fc.constantFrom('30s', '10ms', '0', '-1', '201', 'queued,failed', '1,1', '1,2', 'hello', '2024-01-01T00:00:00Z', 'not-a-date', 'MTox', '1e3', '2026-02-30', '2026-01-01'),
+  fc.constantFrom(
+    '30s',
+    '10ms',
+    '0',
+    '-1',
+    '201',
+    'queued,failed',
+    '1,1',
+    '1,2',
+    'hello',
+    '2024-01-01T00:00:00Z',
+    'not-a-date',
+    'MTox',
+    '1e3',
+    '2026-02-30',
+    '2026-01-01',
+  ),
 );
 const query = fc.dictionary(fc.oneof(fc.constantFrom(...QUERY_KEYS), fc.string({ maxLength: 8 })), queryValue, { maxKeys: 4 });
 const param = () => fc.oneof(fc.constantFrom('hello', 'nap', 'nope', 'fx', 'long', realRun, '..', '%', '%2F'), text);
@@ -50,7 +66,13 @@ const body = fc.oneof(
     {
       model: fc.oneof(fc.constantFrom('demo', 'nope'), text),
       messages: fc.oneof(
-        fc.array(fc.record({ role: fc.constantFrom('system', 'developer', 'user', 'assistant', 'tool', 'x'), content: fc.oneof(text, fc.constant(null), json) }, { requiredKeys: ['role'] }), { maxLength: 3 }),
+        fc.array(
+          fc.record(
+            { role: fc.constantFrom('system', 'developer', 'user', 'assistant', 'tool', 'x'), content: fc.oneof(text, fc.constant(null), json) },
+            { requiredKeys: ['role'] },
+          ),
+          { maxLength: 3 },
+        ),
         json,
       ),
       stream: fc.oneof(fc.boolean(), json),
@@ -62,19 +84,23 @@ const body = fc.oneof(
     { requiredKeys: [] },
   ),
 );
-const raw = fc.oneof(body.map((b) => ({ payload: JSON.stringify(b), type: 'application/json' })), text.map((t) => ({ payload: t, type: 'application/json' })));
-const headers = () => fc.record(
-  {
-    'idempotency-key': fc.oneof(text, fc.constantFrom('', ' ', 'k'.repeat(300))),
-    'last-event-id': fc.oneof(text, fc.nat().map(String)),
-    'x-request-id': text,
-    'x-agentry-run-id': fc.oneof(text, fc.constantFrom('run_nope', realRun)),
-    'x-agentry-budget': fc.oneof(text, fc.constantFrom('{"maxCostUsd":0}', '{"maxTokens":1e309}', '{"max_cost_usd":1}', '[]', 'null')),
-    'x-agentry-step-id': text,
-    'x-agentry-workflow': text,
-  },
-  { requiredKeys: [] },
+const raw = fc.oneof(
+  body.map((b) => ({ payload: JSON.stringify(b), type: 'application/json' })),
+  text.map((t) => ({ payload: t, type: 'application/json' })),
 );
+const headers = () =>
+  fc.record(
+    {
+      'idempotency-key': fc.oneof(text, fc.constantFrom('', ' ', 'k'.repeat(300))),
+      'last-event-id': fc.oneof(text, fc.nat().map(String)),
+      'x-request-id': text,
+      'x-agentry-run-id': fc.oneof(text, fc.constantFrom('run_nope', realRun)),
+      'x-agentry-budget': fc.oneof(text, fc.constantFrom('{"maxCostUsd":0}', '{"maxTokens":1e309}', '{"max_cost_usd":1}', '[]', 'null')),
+      'x-agentry-step-id': text,
+      'x-agentry-workflow': text,
+    },
+    { requiredKeys: [] },
+  );
 
 /** Header values Node's HTTP layer would refuse to send are left out (a client cannot send them). */
 function sendable(h: Record<string, string>): Record<string, string> {

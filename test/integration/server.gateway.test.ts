@@ -57,16 +57,31 @@ const napRun = async () => (await api.engine.startRun('nap', {})).id;
 
 /** The `data:` payloads of an SSE body. */
 function frames(body: string): string[] {
-  return body.split('\n\n').filter((f) => f.startsWith('data: ')).map((f) => f.slice(6));
+  return body
+    .split('\n\n')
+    .filter((f) => f.startsWith('data: '))
+    .map((f) => f.slice(6));
 }
 
 describe('POST /v1/chat/completions', () => {
   it("answers a chat.completion in OpenAI's format, without the gateway's meta in the body (it is in headers)", async () => {
-    const res = await chat({ ...hi(), messages: [{ role: 'developer', content: 'be brief' }, { role: 'user', content: 'hi' }], n: 1, presence_penalty: 0 });
+    const res = await chat({
+      ...hi(),
+      messages: [
+        { role: 'developer', content: 'be brief' },
+        { role: 'user', content: 'hi' },
+      ],
+      n: 1,
+      presence_penalty: 0,
+    });
     expect(res.statusCode, res.body).toBe(200);
     expect(res.headers['content-type']).toMatch(/^application\/json/);
     const body = res.json();
-    expect(body).toMatchObject({ object: 'chat.completion', model: 'up-1', choices: [{ index: 0, message: { role: 'assistant', content: 'hello from upstream' }, finish_reason: 'stop' }] });
+    expect(body).toMatchObject({
+      object: 'chat.completion',
+      model: 'up-1',
+      choices: [{ index: 0, message: { role: 'assistant', content: 'hello from upstream' }, finish_reason: 'stop' }],
+    });
     expect(body.usage).toEqual({ prompt_tokens: 10, completion_tokens: 5, total_tokens: 15 });
     expect(body).not.toHaveProperty('agentry');
     expect(res.headers['x-agentry-model-group']).toBe('smart');
@@ -96,11 +111,15 @@ describe('POST /v1/chat/completions', () => {
     expect(JSON.parse(all[0]!).usage).toBeNull();
   });
 
-  it('answers problem+json with OpenAI\'s error member: unknown group 404, provider failure 502, and a failure before the first chunk of a stream', async () => {
+  it("answers problem+json with OpenAI's error member: unknown group 404, provider failure 502, and a failure before the first chunk of a stream", async () => {
     const unknown = await chat(hi('nope'));
     expect(unknown.statusCode).toBe(404);
     expect(unknown.headers['content-type']).toMatch(/^application\/problem\+json/);
-    expect(unknown.json()).toMatchObject({ code: 'not_found', status: 404, error: { type: 'not_found', code: 'not_found', message: expect.stringContaining("unknown model group 'nope'") } });
+    expect(unknown.json()).toMatchObject({
+      code: 'not_found',
+      status: 404,
+      error: { type: 'not_found', code: 'not_found', message: expect.stringContaining("unknown model group 'nope'") },
+    });
 
     fake.respond = () => ({ status: 400, body: { error: { message: 'bad thing' } }, headers: CLOSE });
     const bad = await chat(hi());
@@ -140,13 +159,21 @@ describe('POST /v1/chat/completions', () => {
     const item = usage.items.find((i: { model_group: string }) => i.model_group === 'smart');
     expect(item).toMatchObject({ tenant_id: 'default', workflow: 'nap', model_group: 'smart', model: 'up-1', day: today });
     expect(item.calls).toBeGreaterThanOrEqual(2);
-    expect((await api.app.inject({ url: '/v1/usage?to=2000-01-01', headers: api.auth('viewer') })).json()).toEqual({ items: [], totals: { calls: 0, input_tokens: 0, output_tokens: 0, cost_usd: 0 } });
+    expect((await api.app.inject({ url: '/v1/usage?to=2000-01-01', headers: api.auth('viewer') })).json()).toEqual({
+      items: [],
+      totals: { calls: 0, input_tokens: 0, output_tokens: 0, cost_usd: 0 },
+    });
     expect((await api.app.inject({ url: '/v1/usage?from=2026-02-30', headers: api.auth('viewer') })).statusCode).toBe(400);
     // A run without gateway calls has zero usage.
-    expect((await api.app.inject({ url: `/v1/runs/${await napRun()}`, headers: api.auth('viewer') })).json().usage).toEqual({ calls: 0, input_tokens: 0, output_tokens: 0, cost_usd: 0 });
+    expect((await api.app.inject({ url: `/v1/runs/${await napRun()}`, headers: api.auth('viewer') })).json().usage).toEqual({
+      calls: 0,
+      input_tokens: 0,
+      output_tokens: 0,
+      cost_usd: 0,
+    });
   });
 
-  it('checks the context headers: a budget or step needs a run, the run must exist, and the workflow must be the run\'s', async () => {
+  it("checks the context headers: a budget or step needs a run, the run must exist, and the workflow must be the run's", async () => {
     const run = await napRun();
     expect((await chat(hi(), { 'x-agentry-budget': '{"maxCostUsd":1}' })).json().detail).toMatch(/x-agentry-budget needs x-agentry-run-id/);
     expect((await chat(hi(), { 'x-agentry-step-id': 's' })).statusCode).toBe(400);
@@ -182,7 +209,12 @@ describe('POST /v1/chat/completions', () => {
   it('keeps the body size limit (413 payload_too_large)', async () => {
     const small = await startTestApi({ start: false, gateway: gatewaySpec(), app: { maxBodyBytes: 1024 } });
     try {
-      const res = await small.app.inject({ method: 'POST', url: '/v1/chat/completions', headers: small.auth('service'), payload: { model: 'demo', messages: [{ role: 'user', content: 'x'.repeat(2000) }] } });
+      const res = await small.app.inject({
+        method: 'POST',
+        url: '/v1/chat/completions',
+        headers: small.auth('service'),
+        payload: { model: 'demo', messages: [{ role: 'user', content: 'x'.repeat(2000) }] },
+      });
       expect(res.statusCode).toBe(413);
       expect(res.json().code).toBe('payload_too_large');
     } finally {
@@ -208,7 +240,10 @@ describe('without a gateway', () => {
   it('answers 503 not_ready on the gateway routes, and /readyz stays ready while no workflow has agent steps', async () => {
     const bare = await startTestApi();
     try {
-      for (const res of [await bare.app.inject({ url: '/v1/models', headers: bare.auth('admin') }), await bare.app.inject({ method: 'POST', url: '/v1/chat/completions', headers: bare.auth('admin'), payload: hi('demo') })]) {
+      for (const res of [
+        await bare.app.inject({ url: '/v1/models', headers: bare.auth('admin') }),
+        await bare.app.inject({ method: 'POST', url: '/v1/chat/completions', headers: bare.auth('admin'), payload: hi('demo') }),
+      ]) {
         expect(res.statusCode).toBe(503);
         expect(res.json()).toMatchObject({ code: 'not_ready', detail: expect.stringMatching(/no LLM gateway: add a gateway.yaml.*AGENTRY_GATEWAY_URL/) });
       }
@@ -216,7 +251,9 @@ describe('without a gateway', () => {
       expect(ready.checks.gateway).toEqual({ status: 'ok', detail: 'not configured (no workflow has agent steps)' });
       expect(ready.checks.tools).toEqual({ status: 'ok', detail: 'no tool servers' });
       expect((await bare.app.inject({ url: '/v1/tools', headers: bare.auth('viewer') })).json()).toEqual({ items: [] });
-      expect((await bare.app.inject({ method: 'POST', url: '/v1/tools/fx/disable', headers: bare.auth('operator'), payload: { reason: 'x' } })).statusCode).toBe(404);
+      expect(
+        (await bare.app.inject({ method: 'POST', url: '/v1/tools/fx/disable', headers: bare.auth('operator'), payload: { reason: 'x' } })).statusCode,
+      ).toBe(404);
     } finally {
       await bare.close();
     }
@@ -311,7 +348,10 @@ describe('/v1/tools with a real MCP server over stdio', () => {
     expect(disabled.statusCode).toBe(200);
     expect(disabled.json()).toMatchObject({ name: 'fx', state: 'disabled', disabled_reason: 'returns wrong balances' });
     const started = Date.now();
-    await expect(hub.callTool('fx', 'echo', { text: 'x' })).rejects.toMatchObject({ code: 'tool_disabled', message: expect.stringContaining('returns wrong balances') });
+    await expect(hub.callTool('fx', 'echo', { text: 'x' })).rejects.toMatchObject({
+      code: 'tool_disabled',
+      message: expect.stringContaining('returns wrong balances'),
+    });
     expect(Date.now() - started).toBeLessThan(500);
     const run = await api.engine.startRun('lookup', {});
     await expect.poll(async () => (await api.engine.getRun(run.id)).status, { timeout: 10_000 }).toBe('failed');

@@ -17,7 +17,12 @@ beforeAll(async () => {
       },
     ],
   });
-  const res = await api.app.inject({ method: 'POST', url: '/v1/workflows/squares/runs?wait=20s', headers: api.auth('operator'), payload: { input: { items: [1, 2, 3, 4, 5] } } });
+  const res = await api.app.inject({
+    method: 'POST',
+    url: '/v1/workflows/squares/runs?wait=20s',
+    headers: api.auth('operator'),
+    payload: { input: { items: [1, 2, 3, 4, 5] } },
+  });
   expect(res.json<{ status: string }>().status).toBe('succeeded');
   runId = res.json<{ id: string }>().id;
 });

@@ -14,7 +14,11 @@ import { startTestApi, type TestApi } from '../helpers/server.js';
 
 const docs = readFileSync(join(import.meta.dirname, '..', '..', 'docs', 'api.md'), 'utf8');
 let api: TestApi;
-let spec: { openapi: string; info: { version: string }; paths: Record<string, Record<string, { responses: Record<string, { content?: Record<string, unknown> }>; security?: unknown[] }>> };
+let spec: {
+  openapi: string;
+  info: { version: string };
+  paths: Record<string, Record<string, { responses: Record<string, { content?: Record<string, unknown> }>; security?: unknown[] }>>;
+};
 
 beforeAll(async () => {
   api = await startTestApi({ app: { version: VERSION } });
@@ -48,7 +52,8 @@ describe('OpenAPI document', () => {
     const hidden = appRoutesOf(api.app).filter((r) => r.hidden);
     expect(hidden.every((r) => r.url.startsWith('/docs'))).toBe(true);
     const start = spec.paths['/v1/workflows/{name}/runs']!.post!;
-    for (const status of ['400', '401', '403', '404', '409', '413', '415']) expect(start.responses[status]?.content?.['application/problem+json'], status).toBeDefined();
+    for (const status of ['400', '401', '403', '404', '409', '413', '415'])
+      expect(start.responses[status]?.content?.['application/problem+json'], status).toBeDefined();
     expect(start.security).toEqual([{ bearerAuth: [] }, { apiKeyHeader: [] }]);
     expect(spec.paths['/livez']!.get!.security).toEqual([]);
   });

@@ -50,7 +50,8 @@ async function chainRun(failing: number): Promise<string> {
   return (await api.engine.waitForRun(run.id, { timeoutMs: 10_000 })).id;
 }
 
-const retry = (id: string, body?: object) => api.app.inject({ method: 'POST', url: `/v1/runs/${id}/retry`, headers: admin, ...(body ? { payload: body } : {}) });
+const retry = (id: string, body?: object) =>
+  api.app.inject({ method: 'POST', url: `/v1/runs/${id}/retry`, headers: admin, ...(body ? { payload: body } : {}) });
 const attempts = (id: string, step: string, query = '') => api.app.inject({ url: `/v1/runs/${id}/steps/${step}/attempts${query}`, headers: admin });
 
 describe('POST /v1/runs/{id}/retry', () => {

@@ -91,7 +91,10 @@ describe('runs', () => {
     const seen: string[] = [];
     let cursor: string | null = null;
     do {
-      const res: { statusCode: number; json: () => { items: { id: string }[]; next_cursor: string | null } } = await api.app.inject({ url: `/v1/runs?workflow=hello&limit=2${cursor ? `&cursor=${cursor}` : ''}`, headers: admin });
+      const res: { statusCode: number; json: () => { items: { id: string }[]; next_cursor: string | null } } = await api.app.inject({
+        url: `/v1/runs?workflow=hello&limit=2${cursor ? `&cursor=${cursor}` : ''}`,
+        headers: admin,
+      });
       expect(res.statusCode).toBe(200);
       const page = res.json();
       expect(page.items.length).toBeLessThanOrEqual(2);
@@ -133,7 +136,7 @@ describe('runs', () => {
     expect(fromStep.json()).toMatchObject({ code: 'invalid_request', detail: expect.stringContaining("has no step 'longer'") });
   });
 
-  it('pages a run\'s events as JSON after a given seq', async () => {
+  it("pages a run's events as JSON after a given seq", async () => {
     const { id } = (await start({ input: { name: 'Ada' } }, {}, '?wait=10s')).json();
     const all = (await api.app.inject({ url: `/v1/runs/${id}/events`, headers: admin })).json();
     expect(all.items[0]).toMatchObject({ seq: 1, type: 'run.created' });
@@ -160,9 +163,21 @@ describe('errors and request ids', () => {
     const cases = [
       { req: { url: '/v2/nothing' }, status: 404, code: 'not_found' },
       { req: { method: 'DELETE' as const, url: '/v1/runs/abc' }, status: 405, code: 'method_not_allowed' },
-      { req: { method: 'POST' as const, url: '/v1/workflows/hello/runs', headers: admin, payload: { input: { name: 'x'.repeat(5000) } } }, status: 413, code: 'payload_too_large' },
-      { req: { method: 'POST' as const, url: '/v1/workflows/hello/runs', headers: { ...admin, 'content-type': 'text/plain' }, payload: 'hi' }, status: 415, code: 'unsupported_media_type' },
-      { req: { method: 'POST' as const, url: '/v1/workflows/hello/runs', headers: { ...admin, 'content-type': 'application/json' }, payload: '{"input":' }, status: 400, code: 'invalid_request' },
+      {
+        req: { method: 'POST' as const, url: '/v1/workflows/hello/runs', headers: admin, payload: { input: { name: 'x'.repeat(5000) } } },
+        status: 413,
+        code: 'payload_too_large',
+      },
+      {
+        req: { method: 'POST' as const, url: '/v1/workflows/hello/runs', headers: { ...admin, 'content-type': 'text/plain' }, payload: 'hi' },
+        status: 415,
+        code: 'unsupported_media_type',
+      },
+      {
+        req: { method: 'POST' as const, url: '/v1/workflows/hello/runs', headers: { ...admin, 'content-type': 'application/json' }, payload: '{"input":' },
+        status: 400,
+        code: 'invalid_request',
+      },
     ];
     for (const c of cases) {
       const res = await api.app.inject(c.req);

@@ -58,7 +58,9 @@ describe('POST /v1/schedules/{workflow}/pause and /resume', () => {
     expect((await api.store.getSchedule('ticker'))?.paused).toBe(true);
     // Pausing again changes nothing.
     expect((await post('/v1/schedules/ticker/pause')).json()).toMatchObject({ paused: true });
-    const list = (await api.app.inject({ method: 'GET', url: '/v1/schedules', headers: api.auth('admin') })).json<{ items: { workflow: string; paused: boolean }[] }>();
+    const list = (await api.app.inject({ method: 'GET', url: '/v1/schedules', headers: api.auth('admin') })).json<{
+      items: { workflow: string; paused: boolean }[];
+    }>();
     expect(list.items.find((i) => i.workflow === 'ticker')?.paused).toBe(true);
 
     const before = Date.now();

@@ -17,8 +17,27 @@ import { openTask } from '../helpers/engine.js';
 import { bearer, startTaskApi, stepWaiting, type KeyName, type TaskApi } from '../helpers/tasks.js';
 
 const TASK_FIELDS = [
-  'id', 'run_id', 'step_id', 'workflow', 'kind', 'status', 'title', 'instructions', 'form_schema', 'role', 'assignees', 'context',
-  'due_at', 'escalations', 'decision', 'response', 'comment', 'decided_by', 'decided_at', 'created_at', 'updated_at',
+  'id',
+  'run_id',
+  'step_id',
+  'workflow',
+  'kind',
+  'status',
+  'title',
+  'instructions',
+  'form_schema',
+  'role',
+  'assignees',
+  'context',
+  'due_at',
+  'escalations',
+  'decision',
+  'response',
+  'comment',
+  'decided_by',
+  'decided_at',
+  'created_at',
+  'updated_at',
 ].sort();
 
 for (const factory of storeFactories) {
@@ -37,7 +56,11 @@ for (const factory of storeFactories) {
     const call = (as: KeyName, request: InjectOptions) => api.app.inject({ ...request, headers: { ...request.headers, ...bearer(as) } });
     const complete = (as: KeyName, id: string, body: unknown) => call(as, { method: 'POST', url: `/v1/tasks/${id}/complete`, payload: body as object });
     const signal = (runId: string, name: string, payload?: unknown) =>
-      call('operator', { method: 'POST', url: `/v1/runs/${runId}/signals/${name}`, ...(payload === undefined ? {} : { payload: JSON.stringify(payload), headers: { 'content-type': 'application/json' } }) });
+      call('operator', {
+        method: 'POST',
+        url: `/v1/runs/${runId}/signals/${name}`,
+        ...(payload === undefined ? {} : { payload: JSON.stringify(payload), headers: { 'content-type': 'application/json' } }),
+      });
 
     /** Starts a run and returns it with its open task. */
     async function started(workflow: string, input: unknown = {}): Promise<{ runId: string; taskId: string }> {
@@ -295,7 +318,13 @@ for (const factory of storeFactories) {
       });
 
       it('with auth off (a loopback dev server), the caller decides as admin, whatever the task asks', async () => {
-        const open = await buildApp({ engine: api.engine, store: api.store, logger: silentLogger, version: '0.0.0-test', auth: authSettings({ enabled: false, host: '127.0.0.1', apiKeys: undefined }) });
+        const open = await buildApp({
+          engine: api.engine,
+          store: api.store,
+          logger: silentLogger,
+          version: '0.0.0-test',
+          auth: authSettings({ enabled: false, host: '127.0.0.1', apiKeys: undefined }),
+        });
         try {
           const { runId, taskId } = await started('assigned');
           const res = await open.inject({ method: 'POST', url: `/v1/tasks/${taskId}/complete`, payload: { decision: 'approve' } });

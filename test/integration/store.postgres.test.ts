@@ -13,9 +13,25 @@ import { hasPostgres } from '../helpers/store.js';
 
 function newRun(id: string, extra: Partial<NewRun> = {}): NewRun {
   return {
-    id, tenantId: 'default', workflow: 'wf', specHash: 'h', spec: { name: 'wf' }, status: 'queued', input: {},
-    output: null, error: null, priority: 0, createdAt: 1000, startedAt: null, finishedAt: null, deadlineAt: null,
-    parentRunId: null, parentStepId: null, retryOf: null, concurrencyKey: null, ...extra,
+    id,
+    tenantId: 'default',
+    workflow: 'wf',
+    specHash: 'h',
+    spec: { name: 'wf' },
+    status: 'queued',
+    input: {},
+    output: null,
+    error: null,
+    priority: 0,
+    createdAt: 1000,
+    startedAt: null,
+    finishedAt: null,
+    deadlineAt: null,
+    parentRunId: null,
+    parentStepId: null,
+    retryOf: null,
+    concurrencyKey: null,
+    ...extra,
   };
 }
 
@@ -117,7 +133,12 @@ describe.runIf(hasPostgres)('postgres store', () => {
     const unsubscribe = b.subscribeWake(() => wakes++);
     const admin = await client(pgUrl('postgres'));
     const listening = async () =>
-      (await admin.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1 AND application_name = 'agentry-wake-test-listen' AND query LIKE 'LISTEN%'`, [name])).rows[0].n === 1;
+      (
+        await admin.query(
+          `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1 AND application_name = 'agentry-wake-test-listen' AND query LIKE 'LISTEN%'`,
+          [name],
+        )
+      ).rows[0].n === 1;
     await until(listening);
     await a.publishWake();
     await until(() => wakes === 1);

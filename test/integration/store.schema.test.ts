@@ -8,12 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
-import {
-  dumpFreshPostgresSchema,
-  dumpFreshSqliteSchema,
-  SCHEMA_DUMP_COMMAND,
-  SCHEMA_DUMP_FILES,
-} from '../../src/store/schema-dump.js';
+import { dumpFreshPostgresSchema, dumpFreshSqliteSchema, SCHEMA_DUMP_COMMAND, SCHEMA_DUMP_FILES } from '../../src/store/schema-dump.js';
 import type { StoreKind } from '../../src/store/store.js';
 import { dropTestDatabase, PG_ADMIN_URL, pgUrl } from '../helpers/postgres.js';
 import { hasPostgres } from '../helpers/store.js';
@@ -25,9 +20,7 @@ function expectCommittedDump(kind: StoreKind, migrated: string): void {
   const path = join(root, file);
   const committed = existsSync(path) ? readFileSync(path, 'utf8') : '';
   // The message leads the diff vitest prints ("- Expected" is the committed file, "+ Received" the migrations' result).
-  expect(migrated, `${file} does not match what the migrations produce; regenerate it with \`${SCHEMA_DUMP_COMMAND}\``).toBe(
-    committed,
-  );
+  expect(migrated, `${file} does not match what the migrations produce; regenerate it with \`${SCHEMA_DUMP_COMMAND}\``).toBe(committed);
 }
 
 describe('schema dumps', () => {

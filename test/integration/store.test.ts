@@ -93,22 +93,37 @@ for (const factory of storeFactories) {
 
     it('keeps one attempt row per step and attempt number', async () => {
       await store.createRun(newRun('run_d', 1000), [{ runId: 'run_d', stepId: 's1', kind: 'http', status: 'running' }], async () => {});
-      const attempt = { runId: 'run_d', stepId: 's1', attempt: 1, status: 'running' as const, workerId: 'w', input: null, output: null, error: null, startedAt: 1, finishedAt: null };
+      const attempt = {
+        runId: 'run_d',
+        stepId: 's1',
+        attempt: 1,
+        status: 'running' as const,
+        workerId: 'w',
+        input: null,
+        output: null,
+        error: null,
+        startedAt: 1,
+        finishedAt: null,
+      };
       await store.withRun('run_d', (tx) => tx.insertAttempt(attempt));
       await expect(store.withRun('run_d', (tx) => tx.insertAttempt(attempt))).rejects.toThrow();
       expect(await store.listAttempts('run_d')).toHaveLength(1);
     });
 
     it('lists due steps best priority first and earliest first, and reports the next due time', async () => {
-      await store.createRun(newRun('run_e', 1000), [
-        { runId: 'run_e', stepId: 'late', kind: 'sleep', status: 'pending' },
-        { runId: 'run_e', stepId: 'now', kind: 'sleep', status: 'pending' },
-        { runId: 'run_e', stepId: 'future', kind: 'sleep', status: 'pending' },
-      ], async (tx) => {
-        await tx.updateStep('late', { status: 'queued', availableAt: 200 });
-        await tx.updateStep('now', { status: 'waiting', availableAt: 100 });
-        await tx.updateStep('future', { status: 'queued', availableAt: 10_000 });
-      });
+      await store.createRun(
+        newRun('run_e', 1000),
+        [
+          { runId: 'run_e', stepId: 'late', kind: 'sleep', status: 'pending' },
+          { runId: 'run_e', stepId: 'now', kind: 'sleep', status: 'pending' },
+          { runId: 'run_e', stepId: 'future', kind: 'sleep', status: 'pending' },
+        ],
+        async (tx) => {
+          await tx.updateStep('late', { status: 'queued', availableAt: 200 });
+          await tx.updateStep('now', { status: 'waiting', availableAt: 100 });
+          await tx.updateStep('future', { status: 'queued', availableAt: 10_000 });
+        },
+      );
       expect(await store.dueSteps(500, 10)).toEqual([
         { runId: 'run_e', stepId: 'now', priority: 0 },
         { runId: 'run_e', stepId: 'late', priority: 0 },
@@ -117,14 +132,25 @@ for (const factory of storeFactories) {
     });
 
     it('renews only the leases the worker still holds and finds lapsed ones', async () => {
-      await store.createRun(newRun('run_f', 1000), [
-        { runId: 'run_f', stepId: 'a', kind: 'http', status: 'running' },
-        { runId: 'run_f', stepId: 'b', kind: 'http', status: 'running' },
-      ], async (tx) => {
-        await tx.updateStep('a', { attempt: 1, leaseOwner: 'w1', leaseExpiresAt: 100 });
-        await tx.updateStep('b', { attempt: 1, leaseOwner: 'w2', leaseExpiresAt: 100 });
-      });
-      const held = await store.renewLeases('w1', [{ runId: 'run_f', stepId: 'a', attempt: 1 }, { runId: 'run_f', stepId: 'b', attempt: 1 }], 9_000);
+      await store.createRun(
+        newRun('run_f', 1000),
+        [
+          { runId: 'run_f', stepId: 'a', kind: 'http', status: 'running' },
+          { runId: 'run_f', stepId: 'b', kind: 'http', status: 'running' },
+        ],
+        async (tx) => {
+          await tx.updateStep('a', { attempt: 1, leaseOwner: 'w1', leaseExpiresAt: 100 });
+          await tx.updateStep('b', { attempt: 1, leaseOwner: 'w2', leaseExpiresAt: 100 });
+        },
+      );
+      const held = await store.renewLeases(
+        'w1',
+        [
+          { runId: 'run_f', stepId: 'a', attempt: 1 },
+          { runId: 'run_f', stepId: 'b', attempt: 1 },
+        ],
+        9_000,
+      );
       expect(held).toEqual([{ runId: 'run_f', stepId: 'a', attempt: 1 }]);
       expect(await store.expiredLeases(500, 10)).toEqual([{ runId: 'run_f', stepId: 'b', attempt: 1, leaseOwner: 'w2' }]);
       expect(await store.leasesOf('w1')).toEqual([{ runId: 'run_f', stepId: 'a', attempt: 1 }]);

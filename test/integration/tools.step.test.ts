@@ -70,7 +70,14 @@ describe('tool step executor', () => {
 
   it('rejects a rendered config that is not { server, name, args? } as invalid_request', () => {
     expect(parseToolStepConfig({ server: 'fx', name: 'echo' })).toEqual({ server: 'fx', name: 'echo', args: {} });
-    for (const bad of [null, 'fx.echo', { server: 'fx' }, { server: '', name: 'echo' }, { server: 'fx', name: 'echo', args: [1] }, { server: 'fx', name: 'echo', extra: 1 }]) {
+    for (const bad of [
+      null,
+      'fx.echo',
+      { server: 'fx' },
+      { server: '', name: 'echo' },
+      { server: 'fx', name: 'echo', args: [1] },
+      { server: 'fx', name: 'echo', extra: 1 },
+    ]) {
       expect(() => parseToolStepConfig(bad)).toThrow(expect.objectContaining({ code: 'invalid_request' }));
     }
   });

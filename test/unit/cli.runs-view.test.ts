@@ -4,13 +4,35 @@ import type { EventDto, RunDetailDto } from '../../src/cli/runs-api.js';
 
 const at = '2026-11-27T10:00:00.000Z';
 const step = (id: string, attempt: number) => ({
-  id, kind: 'transform', status: 'succeeded' as const, attempt, started_at: at, finished_at: at, duration_ms: 5, available_at: null, output: { id }, error: null, meta: null,
+  id,
+  kind: 'transform',
+  status: 'succeeded' as const,
+  attempt,
+  started_at: at,
+  finished_at: at,
+  duration_ms: 5,
+  available_at: null,
+  output: { id },
+  error: null,
+  meta: null,
 });
 const run = {
-  id: 'run_b', workflow: 'w', status: 'succeeded', input: {}, output: 1, error: null, priority: 0, created_at: at, started_at: at, finished_at: at,
-  deadline_at: null, retry_of: 'run_a', parent: { run_id: 'run_p', step_id: 'sub' },
+  id: 'run_b',
+  workflow: 'w',
+  status: 'succeeded',
+  input: {},
+  output: 1,
+  error: null,
+  priority: 0,
+  created_at: at,
+  started_at: at,
+  finished_at: at,
+  deadline_at: null,
+  retry_of: 'run_a',
+  parent: { run_id: 'run_p', step_id: 'sub' },
   children: [{ id: 'run_c', workflow: 'child', status: 'succeeded', step_id: 'kid' }],
-  steps: [step('early', 0), step('late', 1)], usage: { calls: 0, input_tokens: 0, output_tokens: 0, cost_usd: 0 },
+  steps: [step('early', 0), step('late', 1)],
+  usage: { calls: 0, input_tokens: 0, output_tokens: 0, cost_usd: 0 },
 } as unknown as RunDetailDto;
 const reused: EventDto = { seq: 2, type: 'step.reused', step_id: 'early', at, data: { from_run: 'run_a' } };
 

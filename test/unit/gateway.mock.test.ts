@@ -33,7 +33,11 @@ describe('mock provider', () => {
     const first = await gw.chat({ model: 'fast', messages }, { tenantId: 't' });
     expect(first.choices[0]).toEqual({
       index: 0,
-      message: { role: 'assistant', content: null, tool_calls: [{ id: 'call_1_0', type: 'function', function: { name: 'find_customer', arguments: '{"q":"acme"}' } }] },
+      message: {
+        role: 'assistant',
+        content: null,
+        tool_calls: [{ id: 'call_1_0', type: 'function', function: { name: 'find_customer', arguments: '{"q":"acme"}' } }],
+      },
       finish_reason: 'tool_calls',
     });
     expect(first.usage).toEqual({ prompt_tokens: 30, completion_tokens: 8, total_tokens: 38 });
@@ -112,7 +116,15 @@ describe('mock provider', () => {
           down: { type: 'mock', script: [{ error: { status: 503, message: 'overloaded' } }] },
           up: { type: 'mock', script: [{ reply: { content: 'backup' } }] },
         },
-        models: { m: { targets: [{ provider: 'down', model: 'a' }, { provider: 'up', model: 'b' }], retry: { max_attempts: 2 } } },
+        models: {
+          m: {
+            targets: [
+              { provider: 'down', model: 'a' },
+              { provider: 'up', model: 'b' },
+            ],
+            retry: { max_attempts: 2 },
+          },
+        },
       },
       ledger,
     );

@@ -58,7 +58,15 @@ const ids = (reuse: Map<string, StepRecord>): string[] => [...reuse.keys()].sort
 
 describe('planReuse without a step (retry from the failed step)', () => {
   it('reuses the steps that succeeded or were skipped, with their records', () => {
-    const old = [step('a', 'succeeded'), step('b', 'skipped'), step('c', 'failed'), step('d', 'pending'), step('e', 'succeeded'), step('f', 'succeeded'), step('g', 'cancelled')];
+    const old = [
+      step('a', 'succeeded'),
+      step('b', 'skipped'),
+      step('c', 'failed'),
+      step('d', 'pending'),
+      step('e', 'succeeded'),
+      step('f', 'succeeded'),
+      step('g', 'cancelled'),
+    ];
     const reuse = planReuse(wf, old);
     expect(ids(reuse)).toEqual(['a', 'b', 'e', 'f']);
     expect(reuse.get('e')).toBe(old[4]);
@@ -66,7 +74,15 @@ describe('planReuse without a step (retry from the failed step)', () => {
 
   it('does not reuse a step whose dependency runs again, even if it succeeded', () => {
     // b was cancelled, so it runs again: c and d were computed from its old output and run again too.
-    const old = [step('a', 'succeeded'), step('b', 'cancelled'), step('c', 'succeeded'), step('d', 'succeeded'), step('e', 'succeeded'), step('f', 'succeeded'), step('g', 'succeeded')];
+    const old = [
+      step('a', 'succeeded'),
+      step('b', 'cancelled'),
+      step('c', 'succeeded'),
+      step('d', 'succeeded'),
+      step('e', 'succeeded'),
+      step('f', 'succeeded'),
+      step('g', 'succeeded'),
+    ];
     expect(ids(planReuse(wf, old))).toEqual(['a', 'e', 'f', 'g']);
   });
 

@@ -109,7 +109,13 @@ describe('confidence review rule', () => {
       instructions: expect.stringContaining('Approve to keep the output'),
       context: { output: { severity: 'high' }, confidence: 0.42, threshold: 0.7, rationale: 'unsure', flags: ['pii'] },
     });
-    expect(confidenceReview(agent, { severity: 'high', _confidence: 0 })?.context).toEqual({ output: { severity: 'high' }, confidence: 0, threshold: 0.7, rationale: null, flags: [] });
+    expect(confidenceReview(agent, { severity: 'high', _confidence: 0 })?.context).toEqual({
+      output: { severity: 'high' },
+      confidence: 0,
+      threshold: 0.7,
+      rationale: null,
+      flags: [],
+    });
   });
 
   it('does not route an answer at or above the threshold, without _confidence, with a malformed one, or when the agent has no threshold', () => {
@@ -136,13 +142,23 @@ function scriptedByTurn(replies: Reply[]): ChatClient & { turns: number[] } {
       turns.push(turn);
       const reply = replies[turn - 1];
       if (!reply) throw new Error(`no reply scripted for turn ${turn}`);
-      const toolCalls: ToolCall[] = (reply.calls ?? []).map((c) => ({ id: c.id, type: 'function', function: { name: c.name, arguments: JSON.stringify(c.args) } }));
+      const toolCalls: ToolCall[] = (reply.calls ?? []).map((c) => ({
+        id: c.id,
+        type: 'function',
+        function: { name: c.name, arguments: JSON.stringify(c.args) },
+      }));
       const response: ChatResponse = {
         id: `r${turn}`,
         object: 'chat.completion',
         created: 0,
         model: 'm',
-        choices: [{ index: 0, message: { role: 'assistant', content: reply.content ?? null, ...(toolCalls.length ? { tool_calls: toolCalls } : {}) }, finish_reason: toolCalls.length ? 'tool_calls' : 'stop' }],
+        choices: [
+          {
+            index: 0,
+            message: { role: 'assistant', content: reply.content ?? null, ...(toolCalls.length ? { tool_calls: toolCalls } : {}) },
+            finish_reason: toolCalls.length ? 'tool_calls' : 'stop',
+          },
+        ],
         usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 },
       };
       return Promise.resolve(response);
@@ -196,7 +212,12 @@ async function drive(
 describe('agent executor with approvals', () => {
   it('runs the calls before a gated one, suspends, and after approval makes it and finishes, calling the model once per turn', async () => {
     const chat = scriptedByTurn([
-      { calls: [{ id: 'a', name: 'crm__find', args: { q: 1 } }, { id: 'b', name: 'crm__delete', args: { id: 7 } }] },
+      {
+        calls: [
+          { id: 'a', name: 'crm__find', args: { q: 1 } },
+          { id: 'b', name: 'crm__delete', args: { id: 7 } },
+        ],
+      },
       { content: 'all clean' },
     ]);
     const tools = gatedTools('fail');
@@ -207,7 +228,11 @@ describe('agent executor with approvals', () => {
     });
     expect(asked).toEqual([
       {
-        task: expect.objectContaining({ kind: 'tool_approval', key: 'tool:1:b', context: { server: 'crm', tool: 'delete', arguments: { id: 7 }, agent: 'janitor', turn: 1 } }),
+        task: expect.objectContaining({
+          kind: 'tool_approval',
+          key: 'tool:1:b',
+          context: { server: 'crm', tool: 'delete', arguments: { id: 7 }, agent: 'janitor', turn: 1 },
+        }),
         // The ungated call before it had run; the gated one had not.
         callsSoFar: ['crm__find({"q":1})'],
       },
@@ -229,7 +254,13 @@ describe('agent executor with approvals', () => {
 
   it('asks for several gated calls of one turn one at a time, in order, and makes each only after its own approval', async () => {
     const chat = scriptedByTurn([
-      { calls: [{ id: 'b1', name: 'crm__delete', args: { id: 1 } }, { id: 'f', name: 'crm__find', args: {} }, { id: 'b2', name: 'crm__delete', args: { id: 2 } }] },
+      {
+        calls: [
+          { id: 'b1', name: 'crm__delete', args: { id: 1 } },
+          { id: 'f', name: 'crm__find', args: {} },
+          { id: 'b2', name: 'crm__delete', args: { id: 2 } },
+        ],
+      },
       { content: 'two gone' },
     ]);
     const tools = gatedTools('fail');
@@ -284,7 +315,9 @@ describe('agent executor with approvals', () => {
     });
     expect(run.tasks).toEqual([]);
     expect(run.result).toEqual({ kind: 'output', output: 'ok' });
-    expect(run.entries.find((e) => e.key === 'tool:1:b')?.data).toBe(JSON.stringify({ error: 'invalid arguments for crm__delete: arguments must be a JSON object' }));
+    expect(run.entries.find((e) => e.key === 'tool:1:b')?.data).toBe(
+      JSON.stringify({ error: 'invalid arguments for crm__delete: arguments must be a JSON object' }),
+    );
   });
 });
 
@@ -295,7 +328,11 @@ describe('agent executor with a confidence threshold', () => {
     expect(result).toEqual({
       kind: 'output',
       output: { ok: true, _confidence: 0.2 },
-      review: { title: 'Review output of rater (confidence 0.2 < 0.5)', instructions: expect.any(String), context: { output: { ok: true }, confidence: 0.2, threshold: 0.5, rationale: null, flags: [] } },
+      review: {
+        title: 'Review output of rater (confidence 0.2 < 0.5)',
+        instructions: expect.any(String),
+        context: { output: { ok: true }, confidence: 0.2, threshold: 0.5, rationale: null, flags: [] },
+      },
     });
     const high = scriptedByTurn([{ content: '{"ok":true,"_confidence":0.9}' }]);
     expect(await createAgentExecutor({ agents, chat: high, tools: undefined }).execute('rater', stepContext({ journal: memoryJournal([]) }))).toEqual({

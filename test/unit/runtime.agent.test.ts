@@ -27,7 +27,17 @@ function scripted(replies: Reply[]): ChatClient & { requests: ChatRequest[] } {
             message: {
               role: 'assistant',
               content: reply.content ?? null,
-              ...(reply.tool ? { tool_calls: [{ id: `call_${requests.length}`, type: 'function' as const, function: { name: reply.tool.name, arguments: JSON.stringify(reply.tool.args) } }] } : {}),
+              ...(reply.tool
+                ? {
+                    tool_calls: [
+                      {
+                        id: `call_${requests.length}`,
+                        type: 'function' as const,
+                        function: { name: reply.tool.name, arguments: JSON.stringify(reply.tool.args) },
+                      },
+                    ],
+                  }
+                : {}),
             },
             finish_reason: reply.tool ? 'tool_calls' : 'stop',
           },
@@ -50,7 +60,10 @@ const tools: AgentTools & { calls: string[] } = {
 
 const schema = { type: 'object', required: ['tier'], properties: { tier: { type: 'string' } } };
 const agents = new Map<string, AgentSpec>([
-  ['support', { name: 'support', model: 'smart', system: 'You help.', prompt: 'Customer {{ input.name }}', tools: ['crm'], output: { schema, repair_attempts: 1 } }],
+  [
+    'support',
+    { name: 'support', model: 'smart', system: 'You help.', prompt: 'Customer {{ input.name }}', tools: ['crm'], output: { schema, repair_attempts: 1 } },
+  ],
   ['looper', { name: 'looper', model: 'smart', tools: ['crm'], max_turns: 3 }],
 ]);
 
@@ -103,7 +116,9 @@ describe('agent executor', () => {
 
   it('stops an agent that keeps calling tools at max_turns', async () => {
     const chat = scripted(Array.from({ length: 5 }, () => ({ tool: { name: 'crm__lookup', args: {} } })));
-    await expect(createAgentExecutor({ agents, chat, tools }).execute('looper', context(memoryJournal()))).rejects.toMatchObject({ code: 'max_turns_exceeded' });
+    await expect(createAgentExecutor({ agents, chat, tools }).execute('looper', context(memoryJournal()))).rejects.toMatchObject({
+      code: 'max_turns_exceeded',
+    });
     expect(chat.requests).toHaveLength(3);
   });
 });

@@ -141,7 +141,15 @@ describe('schedule: in a workflow spec', () => {
 
   it('fills in the defaults', () => {
     const wf = compileWorkflow(spec({ cron: ' 0 6 * * * ' }), { availableKinds: AVAILABLE });
-    expect(scheduleDefinition(wf)).toEqual({ workflow: 'report', tenantId: 'default', cron: '0 6 * * *', timezone: 'UTC', input: {}, overlap: 'skip', catchUp: 'none' });
+    expect(scheduleDefinition(wf)).toEqual({
+      workflow: 'report',
+      tenantId: 'default',
+      cron: '0 6 * * *',
+      timezone: 'UTC',
+      input: {},
+      overlap: 'skip',
+      catchUp: 'none',
+    });
   });
 
   it('accepts 5 and 6 fields and nicknames', () => {
@@ -151,7 +159,9 @@ describe('schedule: in a workflow spec', () => {
   });
 
   it('rejects a wrong number of fields, naming the count', () => {
-    expect(problems({ cron: '* * * *' })).toEqual([expect.stringMatching(/^schedule\.cron: invalid cron expression '\* \* \* \*': it has 4 fields; expected 5 \(minute.*, 6 \(seconds first\)/)]);
+    expect(problems({ cron: '* * * *' })).toEqual([
+      expect.stringMatching(/^schedule\.cron: invalid cron expression '\* \* \* \*': it has 4 fields; expected 5 \(minute.*, 6 \(seconds first\)/),
+    ]);
     expect(problems({ cron: '0 0 0 1 1 * 2030' })).toEqual([expect.stringContaining('it has 7 fields')]);
     expect(problems({ cron: '2030-01-01T00:00:00' })).toEqual([expect.stringContaining('it has 1 field;')]);
   });
@@ -166,6 +176,8 @@ describe('schedule: in a workflow spec', () => {
   });
 
   it('rejects an unknown time zone', () => {
-    expect(problems({ cron: '0 * * * *', timezone: 'Mars/Olympus' })).toEqual([expect.stringMatching(/^schedule\.timezone: unknown time zone 'Mars\/Olympus'/)]);
+    expect(problems({ cron: '0 * * * *', timezone: 'Mars/Olympus' })).toEqual([
+      expect.stringMatching(/^schedule\.timezone: unknown time zone 'Mars\/Olympus'/),
+    ]);
   });
 });

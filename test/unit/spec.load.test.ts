@@ -177,14 +177,28 @@ describe('loadProject', () => {
 
   it('rejects a dependency cycle naming its steps, where the first edge is declared', async () => {
     const error = await onlyError({
-      'workflows/w.yaml': [...header, '  a:', '    needs: [c]', '    transform: 1', '  b:', '    transform: "{{ steps.a.output }}"', '  c:', '    needs: [b]', '    transform: 1'],
+      'workflows/w.yaml': [
+        ...header,
+        '  a:',
+        '    needs: [c]',
+        '    transform: 1',
+        '  b:',
+        '    transform: "{{ steps.a.output }}"',
+        '  c:',
+        '    needs: [b]',
+        '    transform: 1',
+      ],
     });
     expect(error).toEqual({ file: 'workflows/w.yaml', line: 4, path: 'steps.a.needs[0]', message: 'dependency cycle: a needs c, c needs b, b needs a' });
   });
 
   it('rejects CEL syntax errors in templates and when with the CEL message', async () => {
     const template = await onlyError({ 'workflows/w.yaml': [...header, '  a:', '    transform: "{{ input.x + }}"'] });
-    expect(template).toMatchObject({ line: 4, path: 'steps.a.transform', message: expect.stringMatching(/^invalid expression 'input.x \+': Unexpected token/) });
+    expect(template).toMatchObject({
+      line: 4,
+      path: 'steps.a.transform',
+      message: expect.stringMatching(/^invalid expression 'input.x \+': Unexpected token/),
+    });
     const when = await onlyError({ 'workflows/w.yaml': [...header, '  a:', '    transform: 1', '    when: input.x ==== 1'] });
     expect(when).toMatchObject({ line: 5, path: 'steps.a.when', message: expect.stringContaining('invalid expression') });
   });
@@ -200,7 +214,9 @@ describe('loadProject', () => {
   });
 
   it('rejects an input schema that is not a valid JSON Schema', async () => {
-    const error = await onlyError({ 'workflows/w.yaml': ['name: demo', 'input:', '  schema:', '    type: strng', ...header.slice(1), '  a: { transform: 1 }'] });
+    const error = await onlyError({
+      'workflows/w.yaml': ['name: demo', 'input:', '  schema:', '    type: strng', ...header.slice(1), '  a: { transform: 1 }'],
+    });
     expect(error).toMatchObject({ line: 4, path: 'input.schema.type', message: expect.stringContaining('invalid JSON Schema') });
   });
 
@@ -231,14 +247,17 @@ describe('loadProject', () => {
   });
 
   it('rejects for_each on a wait step and warns about a step timeout on human and wait steps', async () => {
-    const diagnostics = await loadProject(project({
-      'workflows/w.yaml': [
-        'name: w',
-        'steps:',
-        '  each: { for_each: { from: input.items }, wait: { signal: go } }',
-        '  ask: { timeout: 1m, human: { title: Check } }',
-      ],
-    }), { availableKinds: new Set([...AVAILABLE, 'wait', 'human']), env: {} });
+    const diagnostics = await loadProject(
+      project({
+        'workflows/w.yaml': [
+          'name: w',
+          'steps:',
+          '  each: { for_each: { from: input.items }, wait: { signal: go } }',
+          '  ask: { timeout: 1m, human: { title: Check } }',
+        ],
+      }),
+      { availableKinds: new Set([...AVAILABLE, 'wait', 'human']), env: {} },
+    );
     expect(diagnostics.diagnostics.map((d) => [d.severity, d.path, d.message])).toEqual([
       ['error', 'steps.each.for_each', 'a wait step cannot use for_each: a signal is delivered once per run'],
       ['warning', 'steps.ask.timeout', "a human step's deadline is human.timeout; this timeout has no effect"],
@@ -309,7 +328,10 @@ describe('compileWorkflow', () => {
   it('throws a SpecError with code spec_invalid listing every diagnostic', () => {
     let caught: unknown;
     try {
-      compileWorkflow({ name: 'x', steps: { a: { transform: '{{ steps.b.output }}' }, b: { needs: ['a'], transform: 1 } } }, { file: 'snap', availableKinds: AVAILABLE });
+      compileWorkflow(
+        { name: 'x', steps: { a: { transform: '{{ steps.b.output }}' }, b: { needs: ['a'], transform: 1 } } },
+        { file: 'snap', availableKinds: AVAILABLE },
+      );
     } catch (error) {
       caught = error;
     }
@@ -336,6 +358,8 @@ describe('compileWorkflow', () => {
     expect(() => compileWorkflow({ name: 'x', steps: { a: { transform: '{{ inptu.x }}' } } }, { availableKinds: AVAILABLE })).toThrow(
       "unknown variable 'inptu' in 'inptu.x' (did you mean 'input'?)",
     );
-    expect(() => compileWorkflow({ name: 'x', steps: { a: { when: '{{ true }}', transform: 1 } } }, { availableKinds: AVAILABLE })).toThrow(/without \{\{ \}\}/);
+    expect(() => compileWorkflow({ name: 'x', steps: { a: { when: '{{ true }}', transform: 1 } } }, { availableKinds: AVAILABLE })).toThrow(
+      /without \{\{ \}\}/,
+    );
   });
 });

@@ -21,9 +21,7 @@ describe('renderTemplate', () => {
   });
 
   it('interpolates a string mixing text and templates, JSON-encoding objects', () => {
-    expect(renderTemplate('ticket {{ input.ticket }} by {{ input.customer }} x{{ input.count }}', scope)).toBe(
-      'ticket T-1 by {"id":7,"name":"Ada"} x3',
-    );
+    expect(renderTemplate('ticket {{ input.ticket }} by {{ input.customer }} x{{ input.count }}', scope)).toBe('ticket T-1 by {"id":7,"name":"Ada"} x3');
   });
 
   it('renders deeply through objects and arrays and leaves other values alone', () => {

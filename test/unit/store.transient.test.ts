@@ -28,13 +28,37 @@ describe('transient database errors', () => {
 
   it('retries transient failures a bounded number of times and rethrows other errors at once', async () => {
     let calls = 0;
-    await expect(withRetry(() => { calls++; return Promise.reject(withCode('ECONNREFUSED')); }, { attempts: 3, baseMs: 1, maxMs: 2 })).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+    await expect(
+      withRetry(
+        () => {
+          calls++;
+          return Promise.reject(withCode('ECONNREFUSED'));
+        },
+        { attempts: 3, baseMs: 1, maxMs: 2 },
+      ),
+    ).rejects.toMatchObject({ code: 'ECONNREFUSED' });
     expect(calls).toBe(3);
     calls = 0;
-    await expect(withRetry(() => { calls++; return Promise.reject(withCode('23505')); }, { attempts: 3, baseMs: 1, maxMs: 2 })).rejects.toMatchObject({ code: '23505' });
+    await expect(
+      withRetry(
+        () => {
+          calls++;
+          return Promise.reject(withCode('23505'));
+        },
+        { attempts: 3, baseMs: 1, maxMs: 2 },
+      ),
+    ).rejects.toMatchObject({ code: '23505' });
     expect(calls).toBe(1);
     calls = 0;
-    expect(await withRetry((n) => { calls++; return n < 3 ? Promise.reject(withCode('40P01')) : Promise.resolve('ok'); }, { attempts: 5, baseMs: 1, maxMs: 2 })).toBe('ok');
+    expect(
+      await withRetry(
+        (n) => {
+          calls++;
+          return n < 3 ? Promise.reject(withCode('40P01')) : Promise.resolve('ok');
+        },
+        { attempts: 5, baseMs: 1, maxMs: 2 },
+      ),
+    ).toBe('ok');
     expect(calls).toBe(3);
   });
 
@@ -44,6 +68,8 @@ describe('transient database errors', () => {
     expect(Date.now() - started).toBeLessThan(1000);
     const controller = new AbortController();
     setTimeout(() => controller.abort(), 50);
-    await expect(withRetry(() => Promise.reject(withCode('ECONNRESET')), { attempts: Infinity, baseMs: 10, maxMs: 20, signal: controller.signal })).rejects.toBeDefined();
+    await expect(
+      withRetry(() => Promise.reject(withCode('ECONNRESET')), { attempts: Infinity, baseMs: 10, maxMs: 20, signal: controller.signal }),
+    ).rejects.toBeDefined();
   });
 });

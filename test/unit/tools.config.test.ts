@@ -64,12 +64,21 @@ describe('tool server specs', () => {
   });
 
   it('renders env and headers from the given environment and names every missing variable', () => {
-    const stdio = resolveLaunch(serverConfig({ name: 'x', command: 'srv', cwd: 'sub', env: { KEY: '{{ env.K }}', MODE: 'prod-{{ env.M }}' } }), { K: 'k1', M: 'eu' }, '/proj');
+    const stdio = resolveLaunch(
+      serverConfig({ name: 'x', command: 'srv', cwd: 'sub', env: { KEY: '{{ env.K }}', MODE: 'prod-{{ env.M }}' } }),
+      { K: 'k1', M: 'eu' },
+      '/proj',
+    );
     expect(stdio).toEqual({ transport: 'stdio', command: 'srv', args: [], cwd: '/proj/sub', env: { KEY: 'k1', MODE: 'prod-eu' } });
     const http = resolveLaunch(serverConfig({ name: 'x', url: 'http://h/mcp', headers: { Authorization: 'Bearer {{ env.T }}' } }), { T: 't' }, '/proj');
     expect(http).toMatchObject({ transport: 'http', headers: { Authorization: 'Bearer t' } });
     expect(() => resolveLaunch(serverConfig({ name: 'x', command: 'srv', env: { A: '{{ env.ZED }}', B: '{{ env.ALPHA }}' } }), {}, '/p')).toThrow(
-      expect.objectContaining({ code: 'tool_unavailable', retryable: false, message: expect.stringContaining('ALPHA, ZED'), details: { server: 'x', missing_env: ['ALPHA', 'ZED'] } }),
+      expect.objectContaining({
+        code: 'tool_unavailable',
+        retryable: false,
+        message: expect.stringContaining('ALPHA, ZED'),
+        details: { server: 'x', missing_env: ['ALPHA', 'ZED'] },
+      }),
     );
   });
 });
@@ -82,7 +91,10 @@ describe('tool allowlists and function names', () => {
   });
 
   it('reports unknown servers and tools a server hides in an agent tools list', () => {
-    const servers = new Map([['crm', crm], ['search', search]]);
+    const servers = new Map([
+      ['crm', crm],
+      ['search', search],
+    ]);
     expect(agentToolProblems(['crm.find_customer', 'search', 'crm.*'], servers)).toEqual([]);
     expect(agentToolProblems(['crn.find_customer', 'crm.delete_customer'], servers)).toEqual([
       { path: ['tools', 0], message: "unknown tool server 'crn' (did you mean 'crm'?)" },
@@ -103,10 +115,20 @@ describe('tool allowlists and function names', () => {
   });
 
   it('resolves function names against both allowlists without connecting', async () => {
-    const hub = createToolHub({ specs: new Map([['crm', crm], ['search', search]]), env: {} });
+    const hub = createToolHub({
+      specs: new Map([
+        ['crm', crm],
+        ['search', search],
+      ]),
+      env: {},
+    });
     expect(hub.resolve('crm__find_customer', ['crm'])).toEqual({ server: 'crm', tool: 'find_customer' });
-    expect(() => hub.resolve('crm__delete_customer', ['crm'])).toThrow(expect.objectContaining({ code: 'tool_not_allowed', message: expect.stringContaining('allow list') }));
-    expect(() => hub.resolve('search__web', ['crm.*'])).toThrow(expect.objectContaining({ code: 'tool_not_allowed', message: expect.stringContaining("agent's tools") }));
+    expect(() => hub.resolve('crm__delete_customer', ['crm'])).toThrow(
+      expect.objectContaining({ code: 'tool_not_allowed', message: expect.stringContaining('allow list') }),
+    );
+    expect(() => hub.resolve('search__web', ['crm.*'])).toThrow(
+      expect.objectContaining({ code: 'tool_not_allowed', message: expect.stringContaining("agent's tools") }),
+    );
     expect(() => hub.resolve('nope__x', ['crm'])).toThrow(expect.objectContaining({ code: 'tool_not_allowed' }));
     await expect(hub.toolsFor(['ghost.*'])).rejects.toMatchObject({ code: 'tool_not_allowed' });
     expect(hub.needsApproval('crm', 'delete_customer')).toBe(true);

@@ -36,10 +36,7 @@ export const RunSchema = Type.Object(
     last_event_seq: Type.Integer(),
     retry_of: Nullable(Type.String({ description: 'The run this one re-runs (POST /v1/runs/{id}/retry), if any' })),
     parent: Nullable(
-      Type.Object(
-        { run_id: Type.String(), step_id: Type.String() },
-        { description: 'The run and `workflow:` step that started this run as a child, if any' },
-      ),
+      Type.Object({ run_id: Type.String(), step_id: Type.String() }, { description: 'The run and `workflow:` step that started this run as a child, if any' }),
     ),
   },
   { title: 'Run' },
@@ -118,9 +115,12 @@ export const EventPageSchema = Type.Object({ items: Type.Array(EventSchema), nex
 export type EventPageDto = Static<typeof EventPageSchema>;
 
 /** An item of a `for_each` step: a step of its own, with its index and list element. */
-export const MapItemSchema = Type.Intersect([StepSchema, Type.Object({ index: Type.Integer(), item: Type.Unknown({ description: 'The list element this item ran with' }) })], {
-  title: 'MapItem',
-});
+export const MapItemSchema = Type.Intersect(
+  [StepSchema, Type.Object({ index: Type.Integer(), item: Type.Unknown({ description: 'The list element this item ran with' }) })],
+  {
+    title: 'MapItem',
+  },
+);
 
 /** `GET /v1/runs/{id}/steps/{step}/items`: a page of a `for_each` step's items, in input order. */
 export const MapItemPageSchema = Type.Object({
@@ -244,9 +244,13 @@ export function attemptHistoryDto(attempts: readonly AttemptRecord[], diff?: rea
   const a = items[from - 1];
   const b = items[to - 1];
   if (from < 1 || to < 1 || !a || !b) {
-    throw new AgentryError('invalid_request', `diff=${from},${to}: positions must be from 1 to ${items.length} (the step has ${items.length} attempt${items.length === 1 ? '' : 's'})`, {
-      details: { attempts: items.length },
-    });
+    throw new AgentryError(
+      'invalid_request',
+      `diff=${from},${to}: positions must be from 1 to ${items.length} (the step has ${items.length} attempt${items.length === 1 ? '' : 's'})`,
+      {
+        details: { attempts: items.length },
+      },
+    );
   }
   return { items, diff: { from, to, input: diffValues(a.input, b.input), output: diffValues(a.output, b.output) } };
 }

@@ -13,7 +13,9 @@ export const TaskSchema = Type.Object(
     run_id: Type.String(),
     step_id: Type.String(),
     workflow: Type.String(),
-    kind: Type.Enum([...TASK_KINDS], { description: 'human: a human step; tool_approval: an agent tool call waiting for approval; review: an agent output below its confidence threshold' }),
+    kind: Type.Enum([...TASK_KINDS], {
+      description: 'human: a human step; tool_approval: an agent tool call waiting for approval; review: an agent output below its confidence threshold',
+    }),
     status: Type.Enum([...TASK_STATUSES]),
     title: Type.String(),
     instructions: Nullable(Type.String()),

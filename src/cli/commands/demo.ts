@@ -40,11 +40,14 @@ export function registerDemo(program: Command, ctx: CliContext): void {
     .option('--name <name>', 'who to welcome', 'Ada Lovelace')
     .option('--vip', 'take the VIP branch (otherwise the `perks` step is skipped by its condition)')
     .option('--once', 'exit after the run (0 if it succeeded, 1 otherwise) instead of serving until Ctrl-C')
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 The server listens on $AGENTRY_PORT or 7700 (a free port when 7700 is taken), on a fresh SQLite
 file under examples/demo/.agentry/ unless AGENTRY_DATABASE_URL is set. Auth is on, with an admin
 key generated for this session (printed, with an export line for the CLI) unless
-AGENTRY_API_KEYS is set.`)
+AGENTRY_API_KEYS is set.`,
+    )
     .action(async (opts: DemoOptions) => {
       const projectDir = join(packageRoot(), 'examples', 'demo');
       const sessionKey = ctx.env.AGENTRY_API_KEYS?.trim() ? undefined : `agd_${randomBytes(24).toString('base64url')}`;
@@ -54,7 +57,10 @@ AGENTRY_API_KEYS is set.`)
       serverAuth(config);
       const clientKey = sessionKey ?? config.client.apiKey ?? keyForRuns(config.server.apiKeys);
       if (config.server.auth && clientKey === undefined) {
-        throw new AgentryError('invalid_request', 'AGENTRY_API_KEYS has no key that may read and start runs; add one (role admin, operator or service) or set AGENTRY_API_KEY');
+        throw new AgentryError(
+          'invalid_request',
+          'AGENTRY_API_KEYS has no key that may read and start runs; add one (role admin, operator or service) or set AGENTRY_API_KEY',
+        );
       }
       const project = await loadProjectOrThrow(config, ctx.env);
       const wf = findWorkflow(project, DEMO_WORKFLOW);
@@ -89,7 +95,10 @@ AGENTRY_API_KEYS is set.`)
         const api = new RemoteRunsApi(new RemoteClient({ url: server.url, dispatcher: connections, ...(clientKey ? { apiKey: clientKey } : {}) }));
         out(ctx, `${paint(s, 'cyan', '→')} POST /v1/workflows/${wf.name}/runs  ${gray(JSON.stringify({ input }))}`);
         const run = await api.start(wf.name, input);
-        out(ctx, `${paint(s, 'cyan', '←')} 201 ${paint(s, 'bold', run.id)} ${run.status}  ${gray(`live progress from GET /v1/runs/${run.id}/events (text/event-stream)`)}`);
+        out(
+          ctx,
+          `${paint(s, 'cyan', '←')} 201 ${paint(s, 'bold', run.id)} ${run.status}  ${gray(`live progress from GET /v1/runs/${run.id}/events (text/event-stream)`)}`,
+        );
         out(ctx);
         const followed = await followRun(ctx, api, run, { json: false });
         printOutcome(ctx, followed, { continueHint: `Its state is in the store (${store}); \`agentry serve\` on that store goes on with it.` });
@@ -127,7 +136,10 @@ async function listen(configFor: (port?: number) => Config, config: Config, logg
 function keyForRuns(list: string | undefined): string | undefined {
   for (const entry of (list ?? '').split(';')) {
     const [, key, ...grants] = entry.trim().split(':');
-    const scopes = grants.join(':').split(',').flatMap((g): readonly string[] => (g in ROLE_SCOPES ? ROLE_SCOPES[g as Role] : [g.trim()]));
+    const scopes = grants
+      .join(':')
+      .split(',')
+      .flatMap((g): readonly string[] => (g in ROLE_SCOPES ? ROLE_SCOPES[g as Role] : [g.trim()]));
     if (key && scopes.includes('runs:read') && scopes.includes('runs:write')) return key;
   }
   return undefined;

@@ -37,7 +37,10 @@ export function registerInit(program: Command, ctx: CliContext): void {
         if (!statSync(target).isDirectory()) throw new AgentryError('invalid_request', `${dir} exists and is not a directory`);
         const entries = readdirSync(target);
         if (entries.length > 0 && !opts.force) {
-          throw new AgentryError('invalid_request', `${dir} is not empty (${entries.length} entr${entries.length === 1 ? 'y' : 'ies'}); choose an empty directory or add --force`);
+          throw new AgentryError(
+            'invalid_request',
+            `${dir} is not empty (${entries.length} entr${entries.length === 1 ? 'y' : 'ies'}); choose an empty directory or add --force`,
+          );
         }
       }
       const example = join(packageRoot(), 'examples', 'demo');
@@ -49,7 +52,14 @@ export function registerInit(program: Command, ctx: CliContext): void {
       const packageJson = join(target, 'package.json');
       const wrotePackage = !existsSync(packageJson);
       if (wrotePackage) {
-        writeFileSync(packageJson, projectPackageJson(basename(target).toLowerCase().replace(/[^a-z0-9-]+/g, '-') || 'agentry-project'));
+        writeFileSync(
+          packageJson,
+          projectPackageJson(
+            basename(target)
+              .toLowerCase()
+              .replace(/[^a-z0-9-]+/g, '-') || 'agentry-project',
+          ),
+        );
         files.push('package.json');
       }
 

@@ -10,7 +10,19 @@ import { AgentryError } from '../../lib/errors.js';
 import { didYouMean } from '../../spec/diagnostics.js';
 import type { CompiledWorkflow } from '../../spec/model.js';
 import { paint } from '../format.js';
-import { configFrom, dirHint, noteRemoteDir, out, outJson, outStyle, parseDurationArg, parseIntegerArg, readJsonInput, selfCommand, type CliContext } from '../context.js';
+import {
+  configFrom,
+  dirHint,
+  noteRemoteDir,
+  out,
+  outJson,
+  outStyle,
+  parseDurationArg,
+  parseIntegerArg,
+  readJsonInput,
+  selfCommand,
+  type CliContext,
+} from '../context.js';
 import { isRemote } from '../runs-api.js';
 import { withRunsApi } from '../runs-open.js';
 import { exitCodeOf, followRun, printHints, printOutcome, runHints } from '../watch.js';
@@ -41,9 +53,11 @@ export function registerRun(program: Command, ctx: CliContext): void {
     .option('-w, --wait', 'wait for the run to end, with live progress (locally: execute it in this process)')
     .option('--timeout <duration>', 'with --wait: stop waiting after this long (e.g. 30s, 5m); the run goes on', parseDurationArg)
     .option('--priority <n>', 'claim order among due work: higher first, -1000 to 1000 (default 0)', parseIntegerArg(-1000, 1000))
-    .option('--json', 'print the run as JSON only (the API\'s Run; with --wait, its RunDetail)')
+    .option('--json', "print the run as JSON only (the API's Run; with --wait, its RunDetail)")
     .option('--dir <dir>', 'project directory (default: $AGENTRY_PROJECT_DIR or .; ignored with AGENTRY_URL)')
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 With AGENTRY_URL (and AGENTRY_API_KEY) set, the run starts on that server and --wait follows its
 event stream; otherwise it starts in the project's store and --wait executes it here.
 
@@ -52,7 +66,8 @@ Exit codes: 0 started (or, with --wait, succeeded); 1 failed, cancelled or timed
 Examples:
   agentry run hello --input '{"name":"Ada"}' --wait
   agentry run welcome --input @input.json --wait --json
-  agentry run welcome --input '{"name":"Ada"}'      # queued; a worker (or the server) executes it`)
+  agentry run welcome --input '{"name":"Ada"}'      # queued; a worker (or the server) executes it`,
+    )
     .action(async (name: string, opts: RunOptions) => {
       if (opts.timeout !== undefined && !opts.wait) throw new AgentryError('invalid_request', '--timeout applies only with --wait');
       // Everything the user gave is checked before the store is opened (or created); a server checks it itself.

@@ -35,14 +35,19 @@ function parseDiffArg(value: string): [number, number] {
 /** `--from-step <step>`: a step id (whether the workflow has it is checked against the run's spec). */
 function parseStepArg(value: string): string {
   const step = value.trim();
-  if (step === '' || step.length > 128) throw new InvalidArgumentError('must be a step id of the run\'s workflow (1 to 128 characters).');
+  if (step === '' || step.length > 128) throw new InvalidArgumentError("must be a step id of the run's workflow (1 to 128 characters).");
   return step;
 }
 
 const DIR_OPTION = ['--dir <dir>', 'project directory whose store to use (default: $AGENTRY_PROJECT_DIR or .; ignored with AGENTRY_URL)'] as const;
 
 /** Configuration, and the runs of the server (`AGENTRY_URL`) or of the project's store (never created here). */
-async function withRuns<T>(ctx: CliContext, dir: string | undefined, fn: (api: RunsApi, config: Config) => Promise<T>, options: OpenRunsOptions = {}): Promise<T> {
+async function withRuns<T>(
+  ctx: CliContext,
+  dir: string | undefined,
+  fn: (api: RunsApi, config: Config) => Promise<T>,
+  options: OpenRunsOptions = {},
+): Promise<T> {
   const config = configFrom(ctx, { projectDir: dir });
   noteRemoteDir(ctx, config, dir);
   return withRunsApi(ctx, config, options, (api) => fn(api, config));
@@ -102,7 +107,7 @@ export function registerRuns(program: Command, ctx: CliContext): void {
     .command('cancel')
     .description('Cancel a run that has not ended (running steps are aborted)')
     .argument('<id>', 'run id')
-    .option('--reason <text>', 'why (kept in the run\'s history)')
+    .option('--reason <text>', "why (kept in the run's history)")
     .option('--json', 'print the cancelled run as JSON')
     .option(...DIR_OPTION)
     .action(async (id: string, opts: { reason?: string; json?: boolean; dir?: string }) => {
@@ -120,11 +125,14 @@ export function registerRuns(program: Command, ctx: CliContext): void {
     .option('--from-step <step>', 're-run from this step: it and the steps downstream of it run again (any ended run, a succeeded one too)', parseStepArg)
     .option('--json', 'print the new run (with retry_of) as JSON')
     .option(...DIR_OPTION)
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Without --from-step it retries from the failed step: only a failed, cancelled or timed-out run,
 and the steps that succeeded (or were skipped) are reused, not run again. The new run uses the
 old run's spec snapshot. With AGENTRY_URL this is the server's POST /v1/runs/{id}/retry; locally
-it starts the new run in the store, and a worker executes it.`)
+it starts the new run in the store, and a worker executes it.`,
+    )
     .action(async (id: string, opts: { fromStep?: string; json?: boolean; dir?: string }) => {
       const config = configFrom(ctx, { projectDir: opts.dir });
       noteRemoteDir(ctx, config, opts.dir);
@@ -137,9 +145,10 @@ it starts the new run in the store, and a worker executes it.`)
         const cli = selfCommand(ctx);
         const dir = suffix(ctx, api, config);
         const how = api.mode === 'server' ? `by the server at ${api.where}` : `locally, in ${api.where}: a new run of ${run.workflow} with the same input`;
-        const what = opts.fromStep === undefined
-          ? 'From its failed step: the steps that had succeeded are reused, not run again'
-          : `From step ${opts.fromStep}: it and the steps downstream of it run again, the others are reused`;
+        const what =
+          opts.fromStep === undefined
+            ? 'From its failed step: the steps that had succeeded are reused, not run again'
+            : `From step ${opts.fromStep}: it and the steps downstream of it run again, the others are reused`;
         out(ctx, `${paint(s, 'green', '↻')} Retried run ${run.retry_of} as run ${paint(s, 'bold', run.id)} (${run.status}), ${how}.`);
         out(ctx, `${what} (\`${cli} runs get ${run.id}${dir}\` shows which).`);
         if (api.mode === 'local') out(ctx, `A worker executes it: \`${cli} start worker${dir}\`.`);

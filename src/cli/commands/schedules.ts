@@ -41,7 +41,8 @@ async function withLocalApi<T>(ctx: CliContext, config: Config, fn: (api: Schedu
   ]);
   const project = await loadProjectOrThrow(config, ctx.env);
   let local: LocalSchedules | undefined;
-  const open = async (): Promise<LocalSchedules['schedules']> => (local ??= await openLocalSchedules(config, { logger: loggerFor(config), workflows: project.workflows })).schedules;
+  const open = async (): Promise<LocalSchedules['schedules']> =>
+    (local ??= await openLocalSchedules(config, { logger: loggerFor(config), workflows: project.workflows })).schedules;
   const api: SchedulesApi = {
     // Nothing stored yet: what the project declares, from now on.
     list: async () => (storeExists(config) ? (await open()).list() : declaredSchedules(project.workflows)),
@@ -98,7 +99,17 @@ export function registerSchedules(program: Command, ctx: CliContext): void {
           table(
             s,
             ['WORKFLOW', 'CRON', 'TIMEZONE', 'STATE', 'NEXT TICK', 'LAST TICK', 'LAST RUN', 'OVERLAP', 'CATCH-UP'],
-            items.map((i) => [i.workflow, i.cron, i.timezone, state(i), formatIso(i.next_at), formatIso(i.last_tick_at), i.last_run_id ?? '-', i.overlap, i.catch_up]),
+            items.map((i) => [
+              i.workflow,
+              i.cron,
+              i.timezone,
+              state(i),
+              formatIso(i.next_at),
+              formatIso(i.last_tick_at),
+              i.last_run_id ?? '-',
+              i.overlap,
+              i.catch_up,
+            ]),
           ),
         );
       });

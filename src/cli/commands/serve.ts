@@ -122,10 +122,13 @@ export function registerServe(program: Command, ctx: CliContext): void {
     .option('--host <host>', `address to bind (default $AGENTRY_HOST or 127.0.0.1)`)
     .option('--no-auth', 'turn API-key auth off (only allowed on a loopback host; also AGENTRY_AUTH=off)')
     .option('--concurrency <n>', 'steps this process runs at once (1..1000)', parseIntegerArg(1, 1000))
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Auth is on by default: set AGENTRY_API_KEYS=name:key:role[,role];… (roles: admin, operator, service,
 reviewer, viewer; keys of 16+ characters). Other settings: AGENTRY_MAX_BODY_BYTES (default 1 MiB),
-AGENTRY_SHUTDOWN_GRACE. See docs/api.md.`)
+AGENTRY_SHUTDOWN_GRACE. See docs/api.md.`,
+    )
     .action(async (dirArg: string | undefined, opts: ServeFlags) => {
       const config = configFrom(ctx, {
         projectDir: dirArg ?? opts.dir,

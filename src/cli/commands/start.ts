@@ -53,7 +53,13 @@ async function runEngineRoles(ctx: CliContext, opts: RoleOptions, roles: readonl
     try {
       await app.engine.start({ roles });
       logger.info(
-        { worker: app.engine.workerId, roles, store: app.store.location, workflows: [...(app.project?.workflows.keys() ?? [])], concurrency: config.engine.concurrency },
+        {
+          worker: app.engine.workerId,
+          roles,
+          store: app.store.location,
+          workflows: [...(app.project?.workflows.keys() ?? [])],
+          concurrency: config.engine.concurrency,
+        },
         `${name} ready: ${app.engine.workerId} on ${app.store.location}`,
       );
       const received = await stopped;
@@ -69,7 +75,8 @@ async function runEngineRoles(ctx: CliContext, opts: RoleOptions, roles: readonl
 
 export function registerStart(program: Command, ctx: CliContext): void {
   const start = program.command('start').description('Run one role of Agentry in this process (any number of each, on PostgreSQL)');
-  const stopNote = '\nLogs are JSON lines on stderr. Stop with SIGTERM or Ctrl-C: running steps get AGENTRY_SHUTDOWN_GRACE to finish,\nand nothing is lost either way. While the database is unreachable the process waits for it.';
+  const stopNote =
+    '\nLogs are JSON lines on stderr. Stop with SIGTERM or Ctrl-C: running steps get AGENTRY_SHUTDOWN_GRACE to finish,\nand nothing is lost either way. While the database is unreachable the process waits for it.';
   start
     .command('worker')
     .description('Execute runs: the worker pool (and, unless --no-scheduler, the scheduler) until SIGTERM/SIGINT')
@@ -114,21 +121,27 @@ export function registerStart(program: Command, ctx: CliContext): void {
     });
   start
     .command('gateway')
-    .description("Serve the LLM gateway only: POST /v1/chat/completions, GET /v1/models, GET /v1/usage and the probes")
+    .description('Serve the LLM gateway only: POST /v1/chat/completions, GET /v1/models, GET /v1/usage and the probes')
     .option('--dir <dir>', 'project directory with gateway.yaml (default: $AGENTRY_PROJECT_DIR or .)')
     .option('--port <port>', `port (default ${GATEWAY_PORT})`, parseIntegerArg(0, 65535))
     .option('--host <host>', 'address to bind (default $AGENTRY_HOST or 127.0.0.1)')
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Provider keys live in this process only. Workers get AGENTRY_GATEWAY_URL=<this URL> and
 AGENTRY_GATEWAY_API_KEY=<a key with the gateway:use scope> and hold no provider keys.
-Auth is as for the API (AGENTRY_API_KEYS). See docs/gateway.md.${stopNote}`)
+Auth is as for the API (AGENTRY_API_KEYS). See docs/gateway.md.${stopNote}`,
+    )
     .action(async (opts: { dir?: string; port?: number; host?: string }) => {
       // The HTTP server (fastify, swagger) loads only for the roles that serve HTTP.
       const { serverAuth, startServer } = await import('./serve.js');
       const config = configFrom(ctx, { projectDir: opts.dir, port: opts.port ?? GATEWAY_PORT, host: opts.host });
       serverAuth(config);
       if (config.gateway) {
-        throw new AgentryError('invalid_request', `AGENTRY_GATEWAY_URL is set (${config.gateway.url}): the gateway process runs the gateway itself; unset it for this process`);
+        throw new AgentryError(
+          'invalid_request',
+          `AGENTRY_GATEWAY_URL is set (${config.gateway.url}): the gateway process runs the gateway itself; unset it for this process`,
+        );
       }
       const logger = loggerFor(config).child({ role: 'gateway' });
       const project = await loadProjectOrThrow(config, ctx.env);
@@ -140,7 +153,8 @@ Auth is as for the API (AGENTRY_API_KEYS). See docs/gateway.md.${stopNote}`)
           out(ctx, `Agentry gateway listening on ${server.url}`);
           out(ctx, `OpenAI-compatible base URL: ${server.url}/v1  (model = a model group: GET ${server.url}/v1/models)`);
           out(ctx, `Workers: AGENTRY_GATEWAY_URL=${server.url} AGENTRY_GATEWAY_API_KEY=<a key with gateway:use>`);
-          if (!config.server.auth) out(ctx, 'WARNING: authentication is OFF (AGENTRY_AUTH=off on a loopback address). Anyone on this host can use the gateway.');
+          if (!config.server.auth)
+            out(ctx, 'WARNING: authentication is OFF (AGENTRY_AUTH=off on a loopback address). Anyone on this host can use the gateway.');
           logger.info({ url: server.url, store: server.store.location }, `gateway serving on ${server.url}`);
           await stopped;
         } finally {

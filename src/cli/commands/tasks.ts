@@ -15,7 +15,19 @@ import { AgentryError } from '../../lib/errors.js';
 import { MAX_COMMENT_LENGTH, SIGNAL_NAME_PATTERN } from '../../app/dto/task-limits.js';
 import { TASK_KINDS, TASK_STATUSES, type TaskKind, type TaskStatus } from '../../types.js';
 import { paint } from '../format.js';
-import { configFrom, dirHint, loggerFor, noteRemoteDir, out, outJson, outStyle, parseCursorArg, parseIntegerArg, selfCommand, type CliContext } from '../context.js';
+import {
+  configFrom,
+  dirHint,
+  loggerFor,
+  noteRemoteDir,
+  out,
+  outJson,
+  outStyle,
+  parseCursorArg,
+  parseIntegerArg,
+  selfCommand,
+  type CliContext,
+} from '../context.js';
 import { RemoteTasksApi, type TaskDecisionInput, type TaskDto, type TasksApi } from '../tasks-api.js';
 import { decidedLine, signalLine, taskDetailText, tasksTable } from '../tasks-view.js';
 
@@ -46,10 +58,15 @@ async function withTasks<T>(ctx: CliContext, dir: string | undefined, fn: (api: 
 
 function parseTaskStatuses(value: string): TaskStatus[] | 'all' {
   if (value.trim() === 'all') return 'all';
-  const items = value.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  const items = value
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
   const bad = items.filter((s) => !(TASK_STATUSES as readonly string[]).includes(s));
   if (items.length === 0 || bad.length > 0) {
-    throw new InvalidArgumentError(`${bad.length > 0 ? `unknown status ${bad.map((b) => `'${b}'`).join(', ')}; ` : ''}use a comma-separated list of ${TASK_STATUSES.join(', ')}, or all.`);
+    throw new InvalidArgumentError(
+      `${bad.length > 0 ? `unknown status ${bad.map((b) => `'${b}'`).join(', ')}; ` : ''}use a comma-separated list of ${TASK_STATUSES.join(', ')}, or all.`,
+    );
   }
   return items as TaskStatus[];
 }
@@ -68,7 +85,8 @@ function parseComment(value: string): string {
 }
 
 function parseSignalName(value: string): string {
-  if (!new RegExp(SIGNAL_NAME_PATTERN).test(value)) throw new InvalidArgumentError('must be 1–64 letters, digits or _.- (as in the step\'s wait: { signal: <name> }).');
+  if (!new RegExp(SIGNAL_NAME_PATTERN).test(value))
+    throw new InvalidArgumentError("must be 1–64 letters, digits or _.- (as in the step's wait: { signal: <name> }).");
   return value;
 }
 
@@ -127,7 +145,10 @@ async function decide(ctx: CliContext, id: string, input: TaskDecisionInput, opt
 function nextStep(ctx: CliContext, api: TasksApi, config: Config, task: TaskDto): string {
   const cli = selfCommand(ctx);
   const dir = api.mode === 'local' ? dirHint(ctx, config) : '';
-  const who = api.mode === 'local' ? `A worker continues the run (\`${cli} start worker${dir}\`, or the \`run --wait\` that started it).` : 'The server continues the run.';
+  const who =
+    api.mode === 'local'
+      ? `A worker continues the run (\`${cli} start worker${dir}\`, or the \`run --wait\` that started it).`
+      : 'The server continues the run.';
   return `${who} Follow it with \`${cli} runs events ${task.run_id} --follow${dir}\`.`;
 }
 
@@ -150,7 +171,17 @@ export function registerTasks(program: Command, ctx: CliContext): void {
     .option('--json', 'print { items, next_cursor } as GET /v1/tasks does')
     .option(...DIR_OPTION)
     .action(
-      async (opts: { status: TaskStatus[] | 'all'; role?: string; workflow?: string; run?: string; kind?: TaskKind; limit: number; cursor?: string; json?: boolean; dir?: string }) => {
+      async (opts: {
+        status: TaskStatus[] | 'all';
+        role?: string;
+        workflow?: string;
+        run?: string;
+        kind?: TaskKind;
+        limit: number;
+        cursor?: string;
+        json?: boolean;
+        dir?: string;
+      }) => {
         await withTasks(ctx, opts.dir, async (api, config) => {
           const page = await api.list({
             limit: opts.limit,
@@ -233,7 +264,7 @@ export function registerSignal(program: Command, ctx: CliContext): void {
   dataOptions(
     program
       .command('signal')
-      .description("Send a signal to a run: the step waiting for it (wait: { signal: <name> }) resumes with the payload as its output")
+      .description('Send a signal to a run: the step waiting for it (wait: { signal: <name> }) resumes with the payload as its output')
       .argument('<run-id>', 'run id')
       .argument('<name>', 'signal name (letters, digits, _.-)', parseSignalName),
     'the payload',

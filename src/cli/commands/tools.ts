@@ -31,10 +31,13 @@ function describe(status: ToolServerDto): string {
 export function registerTools(program: Command, ctx: CliContext): void {
   const tools = program
     .command('tools')
-    .description("MCP tool servers of the running server (AGENTRY_URL): list, disable, enable")
-    .addHelpText('after', `
+    .description('MCP tool servers of the running server (AGENTRY_URL): list, disable, enable')
+    .addHelpText(
+      'after',
+      `
 Tool state lives in the server process; these commands call its API (AGENTRY_URL, AGENTRY_API_KEY).
-With several API or worker processes, each holds its own state: disable on each one. See docs/tools.md.`);
+With several API or worker processes, each holds its own state: disable on each one. See docs/tools.md.`,
+    );
 
   tools
     .command('list')
@@ -52,8 +55,16 @@ With several API or worker processes, each holds its own state: disable on each 
         return;
       }
       const style = outStyle(ctx);
-      const look = (state: string): string => paint(style, state === 'connected' ? 'green' : state === 'idle' ? 'dim' : state === 'failed' ? 'red' : 'yellow', state);
-      out(ctx, table(style, ['NAME', 'TRANSPORT', 'STATE', 'TOOLS', 'RESTARTS', 'NOTE'], items.map((s) => [s.name, s.transport, look(s.state), String(s.tools), String(s.restarts), describe(s)])));
+      const look = (state: string): string =>
+        paint(style, state === 'connected' ? 'green' : state === 'idle' ? 'dim' : state === 'failed' ? 'red' : 'yellow', state);
+      out(
+        ctx,
+        table(
+          style,
+          ['NAME', 'TRANSPORT', 'STATE', 'TOOLS', 'RESTARTS', 'NOTE'],
+          items.map((s) => [s.name, s.transport, look(s.state), String(s.tools), String(s.restarts), describe(s)]),
+        ),
+      );
     });
 
   tools

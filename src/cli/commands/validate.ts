@@ -10,7 +10,7 @@ import { out, outJson, outStyle, type CliContext } from '../context.js';
 export function registerValidate(program: Command, ctx: CliContext): void {
   program
     .command('validate')
-    .description('Check a project\'s specs; prints each problem as file:line:col path: message (exit 2 when invalid)')
+    .description("Check a project's specs; prints each problem as file:line:col path: message (exit 2 when invalid)")
     .argument('[dir]', 'project directory (default: $AGENTRY_PROJECT_DIR or .)')
     .option('--json', 'print { valid, workflows, diagnostics } as JSON')
     .action(async (dir: string | undefined, opts: { json?: boolean }) => {

@@ -112,7 +112,12 @@ export function toAnthropicBody(request: ChatRequest): Record<string, unknown> {
       case 'assistant':
         push('assistant', [
           ...blocks(message.content),
-          ...(message.tool_calls ?? []).map((call): Block => ({ type: 'tool_use', id: call.id, name: call.function.name, input: parseArguments(call.function.arguments) })),
+          ...(message.tool_calls ?? []).map((call): Block => ({
+            type: 'tool_use',
+            id: call.id,
+            name: call.function.name,
+            input: parseArguments(call.function.arguments),
+          })),
         ]);
         break;
       case 'tool':

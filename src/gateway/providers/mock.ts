@@ -95,7 +95,10 @@ function reply(rule: MockRuleSpec | undefined, model: string, request: ChatReque
   const message = { role: 'assistant' as const, content, ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {}) };
   const prompt = rule?.usage?.prompt_tokens ?? estimatePromptTokens(request);
   const completion = rule?.usage?.completion_tokens ?? estimateTokens((content ?? '') + toolCalls.map((c) => c.function.name + c.function.arguments).join(''));
-  const hash = createHash('sha256').update(JSON.stringify([model, request.messages, request.tools ?? null])).digest('hex').slice(0, 24);
+  const hash = createHash('sha256')
+    .update(JSON.stringify([model, request.messages, request.tools ?? null]))
+    .digest('hex')
+    .slice(0, 24);
   return {
     id: `chatcmpl-mock-${hash}`,
     object: 'chat.completion',

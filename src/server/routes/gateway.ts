@@ -29,7 +29,11 @@ const MessageSchema = Type.Object(
     tool_calls: Type.Optional(
       Type.Array(
         Type.Object(
-          { id: Type.String({ maxLength: 256 }), type: Type.Literal('function'), function: Type.Object({ name: Type.String({ maxLength: 256 }), arguments: Type.String() }) },
+          {
+            id: Type.String({ maxLength: 256 }),
+            type: Type.Literal('function'),
+            function: Type.Object({ name: Type.String({ maxLength: 256 }), arguments: Type.String() }),
+          },
           { additionalProperties: true },
         ),
       ),
@@ -51,7 +55,11 @@ const ChatBodySchema = Type.Object(
           {
             type: Type.Literal('function'),
             function: Type.Object(
-              { name: Type.String({ minLength: 1, maxLength: 256 }), description: Type.Optional(Type.String()), parameters: Type.Optional(Type.Object({}, { additionalProperties: true })) },
+              {
+                name: Type.String({ minLength: 1, maxLength: 256 }),
+                description: Type.Optional(Type.String()),
+                parameters: Type.Optional(Type.Object({}, { additionalProperties: true })),
+              },
               { additionalProperties: true },
             ),
           },
@@ -83,9 +91,13 @@ const ChatBodySchema = Type.Object(
 type ChatBody = Static<typeof ChatBodySchema>;
 
 const ContextHeadersSchema = Type.Object({
-  [CONTEXT_HEADERS.runId]: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'Record usage against this run (it must exist in this tenant)' })),
+  [CONTEXT_HEADERS.runId]: Type.Optional(
+    Type.String({ minLength: 1, maxLength: 128, description: 'Record usage against this run (it must exist in this tenant)' }),
+  ),
   [CONTEXT_HEADERS.stepId]: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: "The run's step making the call (needs the run id)" })),
-  [CONTEXT_HEADERS.workflow]: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: "Workflow for the per-workflow daily budget (default: the run's)" })),
+  [CONTEXT_HEADERS.workflow]: Type.Optional(
+    Type.String({ minLength: 1, maxLength: 128, description: "Workflow for the per-workflow daily budget (default: the run's)" }),
+  ),
   [CONTEXT_HEADERS.budget]: Type.Optional(
     Type.String({ maxLength: 256, description: 'The run\'s budget as JSON, e.g. {"maxCostUsd":2,"maxTokens":100000} (needs the run id)' }),
   ),
@@ -93,7 +105,14 @@ const ContextHeadersSchema = Type.Object({
 
 const ModelSchema = Type.Object({ id: Type.String(), object: Type.Literal('model'), created: Type.Integer(), owned_by: Type.String() });
 const ChatCompletionSchema = Type.Object(
-  { id: Type.String(), object: Type.Literal('chat.completion'), created: Type.Integer(), model: Type.String(), choices: Type.Array(Type.Unknown()), usage: Type.Unknown() },
+  {
+    id: Type.String(),
+    object: Type.Literal('chat.completion'),
+    created: Type.Integer(),
+    model: Type.String(),
+    choices: Type.Array(Type.Unknown()),
+    usage: Type.Unknown(),
+  },
   { additionalProperties: true, title: 'ChatCompletion' },
 );
 
@@ -116,7 +135,8 @@ function header(headers: FastifyRequest['headers'], name: string): string | unde
 
 /** `x-agentry-budget`: `{ maxCostUsd?, maxTokens? }` (snake_case accepted), non-negative numbers. */
 export function parseBudgetHeader(text: string): NonNullable<CallContext['budget']> {
-  const invalid = (why: string): AgentryError => new AgentryError('invalid_request', `${CONTEXT_HEADERS.budget} ${why}; expected JSON like {"maxCostUsd":2,"maxTokens":100000}`);
+  const invalid = (why: string): AgentryError =>
+    new AgentryError('invalid_request', `${CONTEXT_HEADERS.budget} ${why}; expected JSON like {"maxCostUsd":2,"maxTokens":100000}`);
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -178,7 +198,19 @@ function clientGone(reply: FastifyReply): { signal: AbortSignal; dispose: () => 
 export function toChatRequest(body: ChatBody): ChatRequest {
   const messages = body.messages.map((m) => (m.role === 'developer' ? { ...m, role: 'system' } : m)) as unknown as ChatMessage[];
   const request: ChatRequest = { model: body.model, messages };
-  const optional = ['tools', 'tool_choice', 'parallel_tool_calls', 'max_tokens', 'max_completion_tokens', 'temperature', 'top_p', 'stop', 'seed', 'user', 'response_format'] as const;
+  const optional = [
+    'tools',
+    'tool_choice',
+    'parallel_tool_calls',
+    'max_tokens',
+    'max_completion_tokens',
+    'temperature',
+    'top_p',
+    'stop',
+    'seed',
+    'user',
+    'response_format',
+  ] as const;
   for (const key of optional) if (body[key] !== undefined) Object.assign(request, { [key]: body[key] });
   return request;
 }
@@ -207,7 +239,15 @@ function eventWriter(reply: FastifyReply, gone: AbortSignal): (text: string) => 
  * first chunk (unknown group, budget, every provider down) are answered as problem+json; later
  * ones as a `data: {"error": …}` frame, which OpenAI clients raise.
  */
-async function streamChat(gateway: Gateway, chat: ChatRequest, ctx: CallContext, includeUsage: boolean, request: FastifyRequest, reply: FastifyReply, gone: AbortSignal): Promise<void> {
+async function streamChat(
+  gateway: Gateway,
+  chat: ChatRequest,
+  ctx: CallContext,
+  includeUsage: boolean,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  gone: AbortSignal,
+): Promise<void> {
   const iterator = gateway.stream(chat, ctx)[Symbol.asyncIterator]();
   let next = await iterator.next();
   reply.hijack();
@@ -305,7 +345,11 @@ export function gatewayRoutes(table: RouteTable, deps: ServerDeps): void {
         }
         const { agentry: meta, ...completion } = await backend.gateway.chat(chat, ctx);
         if (meta) {
-          reply.header(META_HEADERS.callId, meta.call_id).header(META_HEADERS.group, meta.group).header(META_HEADERS.provider, meta.provider).header(META_HEADERS.cost, String(meta.cost_usd));
+          reply
+            .header(META_HEADERS.callId, meta.call_id)
+            .header(META_HEADERS.group, meta.group)
+            .header(META_HEADERS.provider, meta.provider)
+            .header(META_HEADERS.cost, String(meta.cost_usd));
         }
         return await reply.type('application/json').send(JSON.stringify(completion));
       } finally {

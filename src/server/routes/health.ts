@@ -102,7 +102,9 @@ export function healthRoutes(table: RouteTable, deps: ServerDeps): void {
         !api ? undefined : check(() => toolsCheck(deps)),
       ]);
       const checks = { database, migrations, ...(workers && { workers }), ...(gateway && { gateway }), ...(tools && { tools }) };
-      const failing = Object.entries(checks).filter(([, c]) => c.status === 'fail').map(([name]) => name);
+      const failing = Object.entries(checks)
+        .filter(([, c]) => c.status === 'fail')
+        .map(([name]) => name);
       if (failing.length === 0) return { status: 'ready' as const, checks };
       return reply.code(503).send({
         status: 'not_ready' as const,

@@ -40,7 +40,12 @@ export function runRoutes(table: RouteTable, deps: ServerDeps): void {
     schema: {
       params: Type.Object({ name: Type.String({ minLength: 1, maxLength: 128, description: 'Workflow name' }) }),
       querystring: Type.Object({
-        wait: Type.Optional(Type.String({ pattern: WAIT_PATTERN, description: `Block until the run ends, at most this long (e.g. 30s; capped at ${deps.maxWaitMs / 1000}s); 200 when it ended, 202 when not yet` })),
+        wait: Type.Optional(
+          Type.String({
+            pattern: WAIT_PATTERN,
+            description: `Block until the run ends, at most this long (e.g. 30s; capped at ${deps.maxWaitMs / 1000}s); 200 when it ended, 202 when not yet`,
+          }),
+        ),
       }),
       headers: Type.Object({
         [IDEMPOTENCY_HEADER]: Type.Optional(Type.String({ description: '1–256 characters; the same key with the same request returns the first run' })),
@@ -184,7 +189,9 @@ export function runRoutes(table: RouteTable, deps: ServerDeps): void {
     schema: {
       params: Type.Object({ id: RunId.properties.id, step: STEP_ID }),
       querystring: Type.Object({
-        diff: Type.Optional(Type.String({ pattern: DIFF_PATTERN, description: "`a,b`: 1-based positions in items; adds what changed in input and output from a to b" })),
+        diff: Type.Optional(
+          Type.String({ pattern: DIFF_PATTERN, description: '`a,b`: 1-based positions in items; adds what changed in input and output from a to b' }),
+        ),
       }),
       response: { 200: AttemptHistorySchema },
     },

@@ -29,7 +29,7 @@ export function signalRoutes(table: RouteTable, deps: ServerDeps): void {
     schema: {
       params: Type.Object({
         id: Type.String({ minLength: 1, maxLength: 128, description: 'Run id' }),
-        name: Type.String({ pattern: SIGNAL_NAME_PATTERN, description: 'Signal name, as in the step\'s `wait: { signal: <name> }`' }),
+        name: Type.String({ pattern: SIGNAL_NAME_PATTERN, description: "Signal name, as in the step's `wait: { signal: <name> }`" }),
       }),
       body: Type.Unknown({ description: 'The payload: any JSON value (optional; null without a body)' }),
       response: {

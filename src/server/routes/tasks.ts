@@ -70,7 +70,9 @@ export function taskRoutes(table: RouteTable, deps: ServerDeps): void {
     schema: {
       params: TaskId,
       headers: Type.Object({
-        [IDEMPOTENCY_HEADER]: Type.Optional(Type.String({ description: '1–256 characters; repeating the same decision with the same key returns the decided task again' })),
+        [IDEMPOTENCY_HEADER]: Type.Optional(
+          Type.String({ description: '1–256 characters; repeating the same decision with the same key returns the decided task again' }),
+        ),
       }),
       body: Type.Object(
         {

@@ -27,12 +27,15 @@ export function toolRoutes(table: RouteTable, deps: ServerDeps): void {
     method: 'POST',
     url: '/v1/tools/:name/disable',
     scope: 'tools:write',
-    summary: "Disable a tool server in this process: its calls fail fast with tool_disabled until it is enabled",
+    summary: 'Disable a tool server in this process: its calls fail fast with tool_disabled until it is enabled',
     tags: ['tools'],
     errors: ['not_found'],
     schema: {
       params: Name,
-      body: Type.Object({ reason: Type.String({ minLength: 1, maxLength: 1000, description: 'Why (shown in tool_disabled errors and GET /v1/tools)' }) }, { additionalProperties: false }),
+      body: Type.Object(
+        { reason: Type.String({ minLength: 1, maxLength: 1000, description: 'Why (shown in tool_disabled errors and GET /v1/tools)' }) },
+        { additionalProperties: false },
+      ),
       response: { 200: ToolServerSchema },
     },
     handler(request, _reply, principal) {

@@ -24,7 +24,5 @@ export async function insertEvents(db: Db, events: readonly EventRecord[]): Prom
 
 /** Up to `limit` events of the run after sequence number `afterSeq`. */
 export async function listEvents(db: Db, runId: string, afterSeq: number, limit: number): Promise<EventRecord[]> {
-  return (await rows(db, sql`SELECT * FROM events WHERE run_id = ${runId} AND seq > ${afterSeq} ORDER BY seq LIMIT ${limit}`)).map(
-    eventFromRow,
-  );
+  return (await rows(db, sql`SELECT * FROM events WHERE run_id = ${runId} AND seq > ${afterSeq} ORDER BY seq LIMIT ${limit}`)).map(eventFromRow);
 }

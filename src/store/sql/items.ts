@@ -14,14 +14,7 @@ import { fromJson, rows } from './values.js';
 const INSERT_CHUNK = 200;
 
 /** Inserts `items` as `pending` steps of map step `parent` of run `run`. */
-export async function insertItems(
-  db: Db,
-  run: { id: string; priority: number },
-  parent: string,
-  kind: string,
-  items: unknown[],
-  now: number,
-): Promise<void> {
+export async function insertItems(db: Db, run: { id: string; priority: number }, parent: string, kind: string, items: unknown[], now: number): Promise<void> {
   for (let start = 0; start < items.length; start += INSERT_CHUNK) {
     const values = items.slice(start, start + INSERT_CHUNK).map(
       (item, i) =>
@@ -35,10 +28,7 @@ export async function insertItems(
 
 /** How many items of `parent` are in each status. */
 export async function itemCounts(db: Db, runId: string, parent: string): Promise<Partial<Record<StepStatus, number>>> {
-  const result = await rows(
-    db,
-    sql`SELECT status, COUNT(*) AS n FROM steps WHERE run_id = ${runId} AND parent_step = ${parent} GROUP BY status`,
-  );
+  const result = await rows(db, sql`SELECT status, COUNT(*) AS n FROM steps WHERE run_id = ${runId} AND parent_step = ${parent} GROUP BY status`);
   return Object.fromEntries(result.map((r) => [r.status as StepStatus, Number(r.n)]));
 }
 

@@ -60,8 +60,5 @@ export function advanceSchedule(db: Db, workflow: string, expectedNextAt: number
 }
 
 export function setSchedulePaused(db: Db, workflow: string, paused: boolean, nextAt: number | null, now: number): Promise<boolean> {
-  return changed(
-    db,
-    sql`UPDATE schedules SET paused = ${paused ? 1 : 0}, next_at = ${nextAt}, updated_at = ${now} WHERE workflow = ${workflow}`,
-  );
+  return changed(db, sql`UPDATE schedules SET paused = ${paused ? 1 : 0}, next_at = ${nextAt}, updated_at = ${now} WHERE workflow = ${workflow}`);
 }

@@ -90,10 +90,7 @@ export function updateStep(db: Db, runId: string, stepId: string, patch: StepPat
   if (guard.status) conditions.push(sql`status IN ${inList(guard.status)}`);
   if (guard.attempt !== undefined) conditions.push(sql`attempt = ${guard.attempt}`);
   if (guard.leaseOwner !== undefined) conditions.push(sql`lease_owner = ${guard.leaseOwner}`);
-  return changed(
-    db,
-    sql`UPDATE steps SET ${sql.join([...sets, sql`updated_at = ${updatedAt}`])} WHERE ${sql.join(conditions, sql` AND `)}`,
-  );
+  return changed(db, sql`UPDATE steps SET ${sql.join([...sets, sql`updated_at = ${updatedAt}`])} WHERE ${sql.join(conditions, sql` AND `)}`);
 }
 
 /** Makes a waiting step due now (a child run finished, a signal arrived). */

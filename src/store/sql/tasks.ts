@@ -55,23 +55,14 @@ export async function insertTask(db: Db, t: TaskRecord): Promise<void> {
                                created_at, updated_at)
     VALUES (${t.id}, ${t.tenantId}, ${t.runId}, ${t.stepId}, ${t.workflow}, ${t.kind}, ${t.status}, ${t.title}, ${t.instructions},
             ${toJson(t.formSchema)}, ${t.role}, ${toJson(t.assignees)}, ${toJson(t.context)}, ${t.dueAt}, ${t.escalations},
-            ${t.decision}, ${toJson(t.response)}, ${t.comment}, ${t.decidedBy}, ${t.decidedAt}, ${t.createdAt}, ${t.updatedAt})`.execute(
-    db,
-  );
+            ${t.decision}, ${toJson(t.response)}, ${t.comment}, ${t.decidedBy}, ${t.decidedAt}, ${t.createdAt}, ${t.updatedAt})`.execute(db);
 }
 
 /**
  * Applies `patch` to a task of run `runId`, only while it is in one of `statuses` when
  * given; false (nothing changed) otherwise. Any change ends the task's resume lock.
  */
-export function updateTask(
-  db: Db,
-  runId: string,
-  id: string,
-  patch: TaskPatch,
-  statuses: readonly TaskStatus[] | undefined,
-  now: number,
-): Promise<boolean> {
+export function updateTask(db: Db, runId: string, id: string, patch: TaskPatch, statuses: readonly TaskStatus[] | undefined, now: number): Promise<boolean> {
   const sets = assignments(patch, TASK_COLUMNS);
   sets.push(sql`updated_at = ${now}`, sql`lock_owner = NULL`, sql`lock_until = NULL`);
   const guard = statuses ? sql`AND status IN ${inList(statuses)}` : sql``;
