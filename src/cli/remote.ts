@@ -10,6 +10,7 @@
  */
 import { fetch, type Dispatcher, type Response } from 'undici';
 import { AgentryError, isErrorCode } from '../lib/errors.js';
+import { pause } from '../lib/sleep.js';
 import type { AttemptHistoryDto, EventDto, RetriedRunDto, RunDetailDto, RunDto, RunPageDto } from '../app/dto/runs.js';
 import { TERMINAL_EVENT_TYPES, TERMINAL_RUN_STATUSES, type RunStatus } from '../types.js';
 
@@ -197,7 +198,7 @@ export class RemoteClient {
       failures = progressed ? 0 : failures + 1;
       if (failures > maxReconnects)
         throw new AgentryError('not_ready', `lost the event stream of run ${id} (${maxReconnects} reconnects failed)`, { retryable: true });
-      await new Promise((resolve) => setTimeout(resolve, reconnectDelayMs));
+      await pause(reconnectDelayMs, signal);
     }
   }
 }

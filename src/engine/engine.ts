@@ -24,6 +24,7 @@ import type { CommittedEvent } from './context.js';
 import { RunTransitions, type StartRunOptions, type StartedRun } from './run-transitions.js';
 import { Scheduler } from './scheduler.js';
 import { Worker } from './worker.js';
+import { pause } from '../lib/sleep.js';
 
 /** Run statuses a run can be retried from. */
 export const RETRYABLE_RUN_STATUSES: ReadonlySet<RunStatus> = new Set(['failed', 'cancelled', 'timed_out']);
@@ -344,7 +345,7 @@ export class Engine {
       const run = await this.getRun(runId);
       if (TERMINAL_RUN_STATUSES.has(run.status) && (!onEvent || run.eventSeq <= seq)) return run;
       if (this.now() >= deadline || signal?.aborted) return run;
-      await new Promise((resolve) => setTimeout(resolve, Math.min(pollMs, Math.max(0, deadline - this.now()))));
+      await pause(Math.min(pollMs, Math.max(0, deadline - this.now())), signal);
     }
   }
 

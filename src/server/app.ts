@@ -38,6 +38,7 @@ import { taskRoutes } from './routes/tasks.js';
 import { toolRoutes } from './routes/tools.js';
 import { usageRoutes } from './routes/usage.js';
 import { workflowRoutes } from './routes/workflows.js';
+import { pause } from '../lib/sleep.js';
 
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 
@@ -128,7 +129,7 @@ export async function drainAndClose(app: FastifyInstance, drainMs = 2_000): Prom
     while (Date.now() < deadline) {
       const open = await new Promise<number>((resolve) => app.server.getConnections((error, count) => resolve(error ? 0 : count)));
       if (open === 0) break;
-      await new Promise((resolve) => setTimeout(resolve, 20));
+      await pause(20);
     }
   }
   await app.close();
