@@ -6,7 +6,8 @@
  */
 import { AgentryError } from '../lib/errors.js';
 import { pause } from '../lib/sleep.js';
-import { TERMINAL_RUN_STATUSES, type RunRecord, type RunStatus } from '../types.js';
+import type { RunListQuery as StoreRunListQuery } from '../store/store.js';
+import { TERMINAL_RUN_STATUSES, type RunRecord } from '../types.js';
 import { assertVisible, tenantFilter, type Caller } from './caller.js';
 import {
   attemptHistoryDto,
@@ -44,14 +45,8 @@ export interface StartedRunDto {
   ended: boolean;
 }
 
-export interface RunListQuery {
-  status?: RunStatus[];
-  workflow?: string;
-  createdAfter?: number;
-  createdBefore?: number;
-  limit: number;
-  cursor?: string;
-}
+/** A listing as a caller asks for it; the tenant comes from the caller. */
+export type RunListQuery = Omit<StoreRunListQuery, 'tenantId'>;
 
 export interface MapItemQuery {
   offset: number;

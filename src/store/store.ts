@@ -50,31 +50,7 @@ import type {
   WorkerInfo,
 } from './store-types.js';
 
-export type {
-  StoreKind,
-  SchemaState,
-  MigrationReport,
-  RunListQuery,
-  RunPage,
-  RunPatch,
-  StepPatch,
-  StepGuard,
-  AttemptPatch,
-  NewRun,
-  NewStep,
-  TaskPatch,
-  ItemResult,
-  TaskListQuery,
-  TaskPage,
-  TaskLockResult,
-  DueStep,
-  ExpiredLease,
-  IdempotencyRecord,
-  IdempotencyClaim,
-  UsageQuery,
-  UsageRow,
-  WorkerInfo,
-} from './store-types.js';
+export type * from './store-types.js';
 
 /** Changes inside one transaction that holds the lock of one run. */
 export interface RunTx {
