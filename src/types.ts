@@ -10,7 +10,9 @@
  * - attempt: one try at executing a step. Attempts are numbered from 1 and kept forever;
  *   a step succeeds at most once, whatever the number of attempts.
  * - lease: a worker's claim on a running step, renewed by heartbeats. A step whose lease
- *   lapses (the worker died or hung) is queued again or failed with `lease_expired`.
+ *   lapses (the worker died or hung) is queued again or failed with `lease_expired`; a
+ *   worker that shuts down releases its leases (the attempt ends `released`, the step is
+ *   queued again at once).
  * - timer: a step waiting until `available_at` (a retry back-off or a sleep); it lives in
  *   the store, so a restart keeps it.
  * - event: an append-only, per-run numbered record of what happened (the run's history,
@@ -32,7 +34,8 @@ export const TERMINAL_STEP_STATUSES: ReadonlySet<StepStatus> = new Set(['succeed
 /** Statuses that let a dependant go ahead. */
 export const DONE_STEP_STATUSES: ReadonlySet<StepStatus> = new Set(['succeeded', 'skipped']);
 
-export const ATTEMPT_STATUSES = ['running', 'succeeded', 'failed', 'cancelled', 'lease_expired', 'suspended'] as const;
+/** `released`: the worker shut down mid-attempt and handed the step back; not a failure of the step. */
+export const ATTEMPT_STATUSES = ['running', 'succeeded', 'failed', 'cancelled', 'lease_expired', 'released', 'suspended'] as const;
 export type AttemptStatus = (typeof ATTEMPT_STATUSES)[number];
 
 export interface RunRecord {
@@ -144,6 +147,7 @@ export const EVENT_TYPES = [
   'step.skipped',
   'step.cancelled',
   'step.lease_expired',
+  'step.released',
   'step.reused',
   'map.started',
   'task.created',

@@ -26,6 +26,7 @@ export function describeConfig(config: Config): { key: OptionKey; env: string; v
     port: config.server.port,
     auth: config.server.auth,
     apiKeys: describeApiKeys(config.server.apiKeys),
+    corsOrigins: config.server.corsOrigins.length === 0 ? null : config.server.corsOrigins.join(','),
     maxBodyBytes: config.server.maxBodyBytes,
     maxWait: formatDuration(config.server.maxWaitMs),
     sseHeartbeat: formatDuration(config.server.sseHeartbeatMs),

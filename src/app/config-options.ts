@@ -171,6 +171,14 @@ export const CONFIG_OPTIONS = {
     description: 'API keys: `name:key:role[,role];…` (roles admin, operator, service, reviewer, viewer, or scopes; keys of 16+ characters).',
     secret: true,
   },
+  corsOrigins: {
+    kind: 'string',
+    env: 'AGENTRY_CORS_ORIGINS',
+    default: undefined,
+    defaultText: 'none (CORS off)',
+    description:
+      'Origins (`https://app.example.com`, comma-separated) whose pages may call the API cross-origin; with auth off they act as `admin`, so list only your own.',
+  },
   maxBodyBytes: {
     kind: 'integer',
     env: 'AGENTRY_MAX_BODY_BYTES',

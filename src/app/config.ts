@@ -41,6 +41,7 @@ const ConfigSchema = Type.Object({
   port: Type.Integer({ minimum: 0, maximum: 65535 }),
   auth: Type.Boolean(),
   apiKeys: Type.Optional(Type.String()),
+  corsOrigins: Type.Optional(Type.String()),
   maxBodyBytes: Type.Integer({ minimum: 1024, maximum: 1024 * 1024 * 1024 }),
   maxWait: Type.Integer({ minimum: 0, maximum: 3_600_000 }),
   sseHeartbeat: Type.Integer({ minimum: 100 }),
@@ -70,6 +71,8 @@ export interface Config {
     readonly auth: boolean;
     /** Raw `name:key:role` list; parse with the server's `authSettings`. */
     readonly apiKeys: string | undefined;
+    /** Origins allowed cross-origin requests (CORS); empty: CORS is off. */
+    readonly corsOrigins: readonly string[];
     readonly maxBodyBytes: number;
     readonly maxWaitMs: number;
     readonly sseHeartbeatMs: number;
@@ -143,6 +146,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
       problems.push(`${describe(key, candidate)}: ${error.message ?? 'is invalid'}${allowed}`);
     }
   }
+  const corsOrigins = parseOrigins(typeof raw.corsOrigins === 'string' ? raw.corsOrigins : undefined, problems);
   const database = typeof raw.databaseUrl === 'string' ? databaseOf(raw as Resolved, cwd, problems, origins.databaseUrl) : undefined;
   if (problems.length > 0 || database === undefined) {
     const list = problems.map((p) => `\n  - ${p}`).join('');
@@ -165,6 +169,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
       port: r.port,
       auth: r.auth,
       apiKeys: r.apiKeys,
+      corsOrigins,
       maxBodyBytes: r.maxBodyBytes,
       maxWaitMs: r.maxWait,
       sseHeartbeatMs: r.sseHeartbeat,
@@ -173,6 +178,27 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     client: { url: r.url?.replace(/\/+$/, ''), apiKey: r.apiKey },
     sources,
   });
+}
+
+/**
+ * `AGENTRY_CORS_ORIGINS`: comma-separated origins, each exactly as a browser sends it in
+ * `Origin` (scheme, host, and port unless the default; no path, no `*`), since they are
+ * compared as strings.
+ */
+function parseOrigins(text: string | undefined, problems: string[]): string[] {
+  const origins: string[] = [];
+  for (const entry of (text ?? '').split(',').map((e) => e.trim())) {
+    if (entry === '') continue;
+    let origin: string | undefined;
+    try {
+      origin = new URL(entry).origin;
+    } catch {
+      origin = undefined;
+    }
+    if (origin === entry && /^https?:/.test(entry)) origins.push(entry);
+    else problems.push(`AGENTRY_CORS_ORIGINS: '${entry}' is not an origin like https://app.example.com (scheme and host, no path, no trailing slash, no *)`);
+  }
+  return origins;
 }
 
 interface YamlLayers {

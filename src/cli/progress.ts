@@ -165,6 +165,10 @@ export class Progress {
       case 'step.lease_expired':
         step.note = `lease expired on attempt ${step.attempt}`;
         break;
+      case 'step.released':
+        step.status = 'queued';
+        step.note = `released by a stopping worker on attempt ${step.attempt}`;
+        break;
       default:
         break;
     }

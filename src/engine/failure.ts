@@ -74,8 +74,10 @@ export async function recordFailure(
   const info = error.toInfo();
   const lost = attemptStatus === 'lease_expired';
   const limit = spec === undefined ? 0 : lost ? Math.max(spec.retry.maxAttempts, LEASE_LOSS_ATTEMPTS) : spec.retry.maxAttempts;
+  // Attempts a stopping worker handed back (release.ts) were no failure of the step: not counted.
+  const tries = key.attempt - (await tx.releasedAttempts(key.stepId));
   const retryAt =
-    spec !== undefined && error.retryable && key.attempt < limit ? ctx.now + (lost ? 0 : retryDelayMs(spec.retry, key.attempt, error.retryAfterMs)) : undefined;
+    spec !== undefined && error.retryable && tries < limit ? ctx.now + (lost ? 0 : retryDelayMs(spec.retry, tries, error.retryAfterMs)) : undefined;
   const patch =
     retryAt === undefined
       ? { status: stepStatus, error: info, finishedAt: ctx.now }

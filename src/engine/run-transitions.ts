@@ -14,6 +14,7 @@ import { advance } from './advance.js';
 import { completeStep } from './completion.js';
 import { emit, newEffects, type CommittedEvent, type TransitionContext, type TransitionEffects } from './context.js';
 import { expireLease, failStep } from './failure.js';
+import { releaseStep } from './release.js';
 import { newRunRecord, newSteps } from './new-run.js';
 import { finishRun } from './run-end.js';
 import { deliverSignal } from './signals.js';
@@ -185,6 +186,11 @@ export class RunTransitions {
 
   expireLease(key: AttemptKey, force = false): Promise<boolean | undefined> {
     return this.transact(key.runId, (tx, ctx) => expireLease(tx, ctx, key, force));
+  }
+
+  /** A stopping worker hands back an attempt it aborted: the step is queued again at once. */
+  releaseStep(key: AttemptKey, workerId: string): Promise<boolean | undefined> {
+    return this.transact(key.runId, (tx, ctx) => releaseStep(tx, ctx, key, workerId));
   }
 
   /** Cancels a run that has not finished; a finished one is a `conflict`. */

@@ -103,7 +103,10 @@ export class Worker {
     this.heartbeat = setInterval(() => void this.renewLeases(), Math.max(50, Math.floor(this.o.leaseTtlMs / 3)));
   }
 
-  /** Stops claiming, waits up to `graceMs` for running attempts, then aborts the rest. */
+  /**
+   * Stops claiming, waits up to `graceMs` for running attempts, then aborts the rest and
+   * releases their leases, so that their steps are claimable at once (not after the lease TTL).
+   */
   async stop(graceMs: number): Promise<void> {
     this.stopping.abort();
     await this.loop;
@@ -112,9 +115,22 @@ export class Worker {
     const grace = new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)));
     await Promise.race([Promise.all(all.map((f) => f.done)), grace]);
     clearTimeout(timer);
-    for (const f of this.inflight.values()) f.controller.abort(new AgentryError('lease_expired', 'worker shutting down', { retryable: true }));
-    await Promise.all([...this.inflight.values()].map((f) => f.done));
+    const unfinished = [...this.inflight.values()];
+    for (const f of unfinished) f.controller.abort(new AgentryError('lease_expired', 'worker shutting down', { retryable: true }));
+    await Promise.all(unfinished.map((f) => f.done));
     clearInterval(this.heartbeat);
+    await this.releaseLeases(unfinished.map((f) => f.key));
+  }
+
+  /** Hands back aborted attempts; one that cannot be released (database down) lapses with its lease. */
+  private async releaseLeases(keys: AttemptKey[]): Promise<void> {
+    const outcomes = await Promise.allSettled(keys.map((key) => this.o.transitions.releaseStep(key, this.o.workerId)));
+    outcomes.forEach((outcome, i) => {
+      const key = keys[i]!;
+      const where = { run_id: key.runId, step_id: key.stepId, attempt: key.attempt };
+      if (outcome.status === 'rejected') this.o.logger.warn({ ...where, err: outcome.reason }, 'could not release the lease; it lapses after the lease TTL');
+      else if (outcome.value === true) this.o.logger.info(where, 'lease released: the step is queued again');
+    });
   }
 
   /** Aborts this worker's running attempt of one step (e.g. an item of a map that failed). */

@@ -22,6 +22,7 @@ import { AgentryError, type ErrorCode } from '../lib/errors.js';
 import { Metrics } from '../obs/metrics.js';
 import type { ToolHub } from '../tools/hub.js';
 import { authorize, type AuthSettings, type Principal } from './auth.js';
+import { acceptEmptyJsonBodies, registerBrowserGuard } from './browser-guard.js';
 import type { EventFeed } from '../app/event-feed.js';
 import { openapiRoutes, swaggerOptions } from './openapi.js';
 import { problemResponses, ProblemSchema, sendProblem, toHttpError } from './problem.js';
@@ -69,6 +70,8 @@ export interface AppOptions extends Pick<ServiceDeps, 'engine' | 'store'> {
   tools?: ToolHub | undefined;
   /** Route groups to serve (default all); `agentry start gateway` serves `probes` and `gateway`. */
   groups?: readonly RouteGroup[];
+  /** Origins allowed cross-origin requests (`AGENTRY_CORS_ORIGINS`); CORS is off without them. */
+  corsOrigins?: readonly string[];
 }
 
 export interface AppRoute {
@@ -192,6 +195,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.addSchema(ProblemSchema);
   // Bodies are JSON; anything else is 415 (Fastify would otherwise accept text/plain as a string).
   app.removeContentTypeParser('text/plain');
+  acceptEmptyJsonBodies(app);
   await app.register(swagger, swaggerOptions(version));
   if (options.docs !== false) await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
 
@@ -214,6 +218,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     if (def?.scope) principals.set(request, authorize(deps.auth, request.headers, def.scope));
     done();
   });
+  // With auth off: loopback Host, same origin, JSON on state-changing requests. CORS for listed origins.
+  registerBrowserGuard(app, { devMode: !deps.auth.enabled, corsOrigins: options.corsOrigins ?? [] });
   // Bodiless POSTs (`curl -X POST …/cancel`) validate as an empty object.
   app.addHook('preValidation', (request, _reply, done) => {
     if (request.method === 'POST' && request.body === undefined) request.body = {};

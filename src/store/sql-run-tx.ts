@@ -100,6 +100,10 @@ export class SqlRunTx implements RunTx {
     return attempts.updateAttempt(this.trx, this.run.id, stepId, attempt, patch);
   }
 
+  releasedAttempts(stepId: string): Promise<number> {
+    return attempts.countAttempts(this.trx, this.run.id, stepId, 'released');
+  }
+
   appendEvent(type: EventType, data: Record<string, unknown> = {}, stepId: string | null = null): Promise<EventRecord> {
     const event: EventRecord = { runId: this.run.id, seq: this.run.eventSeq + 1, type, stepId, data, at: this.now() };
     this.events.push(event);

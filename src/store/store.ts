@@ -61,6 +61,8 @@ export interface RunTx {
   updateStep(stepId: string, patch: StepPatch, guard?: StepGuard): Promise<boolean>;
   insertAttempt(attempt: AttemptRecord): Promise<void>;
   updateAttempt(stepId: string, attempt: number, patch: AttemptPatch): Promise<void>;
+  /** How many attempts of the step a stopping worker released (they do not count against its retries). */
+  releasedAttempts(stepId: string): Promise<number>;
   appendEvent(type: EventType, data?: Record<string, unknown>, stepId?: string | null): Promise<EventRecord>;
 
   // map items (rows of their own, not among `steps()`)

@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { storeFactories } from '../helpers/store.js';
 import { claimOf, eventsOf, startTestEngine, type TestEngine } from '../helpers/engine.js';
 import { LEASE_LOSS_ATTEMPTS } from '../../src/engine/failure.js';
+import { AgentryError } from '../../src/lib/errors.js';
 
 for (const factory of storeFactories) {
   describe(`engine leases (${factory.name})`, () => {
@@ -42,6 +43,29 @@ for (const factory of storeFactories) {
       expect(done.status).toBe('failed');
       expect(done.error).toMatchObject({ code: 'lease_expired' });
       expect((await t.store.listAttempts(run.id)).map((a) => a.status)).toEqual(Array(LEASE_LOSS_ATTEMPTS).fill('lease_expired'));
+    });
+
+    it('queues a step released by its stopping worker at once, without counting the attempt against its retries', async () => {
+      t = await startTestEngine(factory, [{ name: 'one', steps: { a: { transform: 'done', retry: { max_attempts: 2, initial: '10ms' } } } }], { start: false });
+      const run = await t.engine.startRun('one', {});
+      const first = await claimOf(t.engine.transitions.startStep(run.id, 'a', 'wrk_stopping', Date.now() + 60_000));
+      expect(await t.engine.transitions.releaseStep(first!.key, 'wrk_other')).toBe(false);
+      const before = Date.now();
+      expect(await t.engine.transitions.releaseStep(first!.key, 'wrk_stopping')).toBe(true);
+      const [step] = await t.store.getSteps(run.id);
+      expect(step).toMatchObject({ status: 'queued', leaseOwner: null, leaseExpiresAt: null });
+      expect(step!.availableAt).toBeLessThanOrEqual(Date.now());
+      expect(step!.availableAt).toBeGreaterThanOrEqual(before);
+      expect((await eventsOf(t.store, run.id)).filter((e) => e.type === 'step.released').map((e) => e.data)).toEqual([{ attempt: 1, worker: 'wrk_stopping' }]);
+      // Attempt 2 fails: one failure of two allowed, so the step is retried.
+      const second = await claimOf(t.engine.transitions.startStep(run.id, 'a', 'wrk_next', Date.now() + 60_000));
+      expect(second?.key.attempt).toBe(2);
+      await t.engine.transitions.failStep(second!.key, 'wrk_next', new AgentryError('http_error', 'flaky', { retryable: true }));
+      expect((await t.store.getSteps(run.id))[0]).toMatchObject({ status: 'queued', attempt: 2 });
+      expect((await t.store.listAttempts(run.id)).map((a) => [a.attempt, a.status])).toEqual([
+        [1, 'released'],
+        [2, 'failed'],
+      ]);
     });
 
     it('drops the result of an attempt whose lease was taken over', async () => {

@@ -135,6 +135,15 @@ describe('loadConfig validation', () => {
     expect(problems).toEqual(["AGENTRY_DATABASE_URL: 'mysql://me:***@db/agentry' is not a supported database URL; use sqlite:<file> or postgres://…"]);
   });
 
+  it('reads AGENTRY_CORS_ORIGINS as exact origins (none by default) and refuses anything else', () => {
+    expect(loadConfig({ cwd: dir, env: {} }).server.corsOrigins).toEqual([]);
+    const config = loadConfig({ cwd: dir, env: { AGENTRY_CORS_ORIGINS: 'https://app.example.com, http://localhost:3000' } });
+    expect(config.server.corsOrigins).toEqual(['https://app.example.com', 'http://localhost:3000']);
+    const problems = problemsOf(() => loadConfig({ cwd: dir, env: { AGENTRY_CORS_ORIGINS: '*,https://app.example.com/,ftp://x' } }));
+    expect(problems).toHaveLength(3);
+    expect(problems[0]).toMatch(/^AGENTRY_CORS_ORIGINS: '\*' is not an origin/);
+  });
+
   it('reports an unknown profile with the profiles that exist', () => {
     const problems = problemsOf(() => loadConfig({ cwd: dir, env: { AGENTRY_PROFILE: 'prod' } }));
     expect(problems).toEqual(["AGENTRY_PROFILE: profile 'prod' is not in agentry.yaml (profiles: dev)"]);

@@ -80,6 +80,7 @@ export async function startServer(
       version: VERSION,
       auth,
       maxBodyBytes: config.server.maxBodyBytes,
+      corsOrigins: config.server.corsOrigins,
       maxWaitMs: config.server.maxWaitMs,
       sseHeartbeatMs: config.server.sseHeartbeatMs,
       gateway: agentry.gateway,

@@ -41,6 +41,12 @@ export async function updateAttempt(db: Db, runId: string, stepId: string, attem
     WHERE run_id = ${runId} AND step_id = ${stepId} AND attempt = ${attempt}`.execute(db);
 }
 
+/** How many of a step's attempts ended in `status`. */
+export async function countAttempts(db: Db, runId: string, stepId: string, status: AttemptRecord['status']): Promise<number> {
+  const [row] = await rows(db, sql`SELECT count(*) AS n FROM attempts WHERE run_id = ${runId} AND step_id = ${stepId} AND status = ${status}`);
+  return num(row?.n);
+}
+
 /** The run's attempts (of one step when given), by step and attempt number. */
 export async function listAttempts(db: Db, runId: string, stepId?: string): Promise<AttemptRecord[]> {
   const byStep = stepId === undefined ? sql`` : sql`AND step_id = ${stepId}`;
