@@ -140,11 +140,12 @@ export class RunTransitions {
   /**
    * The first run of an idempotency key, for a repeat by the same starter. Keys are per tenant,
    * so another starter may have used the same key: it gets a conflict that names no run, never
-   * the other's run.
+   * the other's run. A run stored before owners were recorded replays as it did then (a
+   * schedule's tick started before an upgrade is found again, not refused).
    */
   private async replay(record: IdempotencyRecord, requestHash: string, createdBy: string | null): Promise<StartedRun> {
     const run = await this.o.store.getRun(record.runId);
-    if (run && run.createdBy !== createdBy) {
+    if (run && run.createdBy !== null && run.createdBy !== createdBy) {
       throw new AgentryError('idempotency_conflict', `idempotency key '${record.key}' was used by another caller; choose another key`);
     }
     if (record.requestHash !== requestHash) {
