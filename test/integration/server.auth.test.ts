@@ -20,7 +20,7 @@ beforeAll(async () => {
   api = await startTestApi({
     gateway: MOCK_GATEWAY,
     tools: [fixtureToolSpec()],
-    workflows: [...WORKFLOWS, ...TASK_WORKFLOWS, YEARLY, NAPS, PARENT],
+    workflows: [...WORKFLOWS, ...TASK_WORKFLOWS, YEARLY, NAPS, PARENT, ADMIN_TASK],
     app: { auth: authSettings({ enabled: true, host: '127.0.0.1', apiKeys: `${API_KEYS};${OWNERSHIP_KEYS};${TASK_ROLE_KEYS}` }) },
   });
 });
@@ -30,6 +30,9 @@ afterAll(async () => {
 
 /** A scheduled workflow for the schedules routes (its tick is far away: it starts no run here). */
 const YEARLY = { name: 'yearly', schedule: { cron: '0 0 1 1 *' }, steps: { a: { transform: 1 } } };
+
+/** A human step for the task role `admin`: a key granted `role:admin` decides it. */
+const ADMIN_TASK = { name: 'admin_task', steps: { ok: { human: { title: 'For role admin', role: 'admin' } } } };
 
 /** A run that starts a child run of `nap`. */
 const PARENT = { name: 'parent', steps: { kid: { workflow: 'nap' } } };
@@ -280,6 +283,12 @@ describe('task roles', () => {
     // The built-in admin still supervises every task.
     const admin = await api.app.inject({ method: 'POST', url: `/v1/tasks/${id}/complete`, payload: { decision: 'approve' }, headers: api.auth('admin') });
     expect(admin.statusCode).toBe(200);
+    // Its task role does decide the tasks for role `admin`.
+    const run = await api.engine.startRun('admin_task', {});
+    const own = await openTask(api.store, run.id);
+    const decided = await api.app.inject({ method: 'POST', url: `/v1/tasks/${own.id}/complete`, payload: { decision: 'approve' }, headers });
+    expect(decided.statusCode).toBe(200);
+    expect(decided.json()).toMatchObject({ status: 'completed', decided_by: 'pretender' });
   });
 });
 
