@@ -59,6 +59,13 @@ export interface RunRecord {
   parentStepId: string | null;
   /** The run this one re-runs (`retry`), if any. */
   retryOf: string | null;
+  /**
+   * Who started the run: the API key's name (or the CLI's user) that started or retried it,
+   * `schedule:<workflow>` for a scheduled run; a child run has its parent's. Keys without
+   * `runs:read:all` / `runs:write:all` act only on runs they started. Null for runs stored
+   * before owners were recorded.
+   */
+  createdBy: string | null;
   /** `<workflow>:<key value>` of the workflow's `concurrency:`, if it has one. */
   concurrencyKey: string | null;
   updatedAt: number;

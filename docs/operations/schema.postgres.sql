@@ -1,4 +1,4 @@
--- The schema Agentry's migrations (src/store/migrations.ts, version 5) produce on PostgreSQL.
+-- The schema Agentry's migrations (src/store/migrations.ts, version 6) produce on PostgreSQL.
 -- Generated from a freshly migrated database by `npm run schema:dump`; do not edit by hand.
 -- test/integration/store.schema.test.ts fails when this file is out of date.
 
@@ -79,6 +79,7 @@ CREATE TABLE runs (
   parent_step_id text,
   retry_of text,
   concurrency_key text,
+  created_by text,
   PRIMARY KEY (id)
 );
 
@@ -196,6 +197,7 @@ CREATE INDEX llm_calls_by_workflow_day ON llm_calls USING btree (tenant_id, work
 CREATE INDEX runs_by_concurrency ON runs USING btree (concurrency_key, status) WHERE (concurrency_key IS NOT NULL);
 CREATE INDEX runs_by_created ON runs USING btree (tenant_id, created_at DESC, id DESC);
 CREATE INDEX runs_by_deadline ON runs USING btree (deadline_at) WHERE ((deadline_at IS NOT NULL) AND (status = ANY (ARRAY['queued'::text, 'running'::text, 'waiting'::text])));
+CREATE INDEX runs_by_owner ON runs USING btree (tenant_id, created_by, created_at DESC, id DESC);
 CREATE INDEX runs_by_parent ON runs USING btree (parent_run_id) WHERE (parent_run_id IS NOT NULL);
 CREATE INDEX runs_by_status ON runs USING btree (tenant_id, status, created_at DESC, id DESC);
 CREATE INDEX runs_by_workflow ON runs USING btree (tenant_id, workflow, created_at DESC, id DESC);

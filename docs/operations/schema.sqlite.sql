@@ -1,4 +1,4 @@
--- The schema Agentry's migrations (src/store/migrations.ts, version 5) produce on SQLite.
+-- The schema Agentry's migrations (src/store/migrations.ts, version 6) produce on SQLite.
 -- Generated from a freshly migrated database by `npm run schema:dump`; do not edit by hand.
 -- test/integration/store.schema.test.ts fails when this file is out of date.
 
@@ -79,6 +79,7 @@ CREATE TABLE runs (
   parent_step_id TEXT,
   retry_of TEXT,
   concurrency_key TEXT,
+  created_by TEXT,
   PRIMARY KEY (id)
 );
 
@@ -196,6 +197,7 @@ CREATE INDEX llm_calls_by_workflow_day ON llm_calls (tenant_id, workflow, day);
 CREATE INDEX runs_by_concurrency ON runs (concurrency_key, status) WHERE concurrency_key IS NOT NULL;
 CREATE INDEX runs_by_created ON runs (tenant_id, created_at DESC, id DESC);
 CREATE INDEX runs_by_deadline ON runs (deadline_at) WHERE deadline_at IS NOT NULL AND status IN ('queued', 'running', 'waiting');
+CREATE INDEX runs_by_owner ON runs (tenant_id, created_by, created_at DESC, id DESC);
 CREATE INDEX runs_by_parent ON runs (parent_run_id) WHERE parent_run_id IS NOT NULL;
 CREATE INDEX runs_by_status ON runs (tenant_id, status, created_at DESC, id DESC);
 CREATE INDEX runs_by_workflow ON runs (tenant_id, workflow, created_at DESC, id DESC);

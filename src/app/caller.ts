@@ -4,6 +4,23 @@
  * CLI cannot drift apart on who sees what.
  */
 import { AgentryError } from '../lib/errors.js';
+import type { RunRecord } from '../types.js';
+
+/** Which of its tenant's runs a caller reaches: those it started (`RunRecord.createdBy`), or all. */
+export type RunReach = 'own' | 'all';
+
+/**
+ * How far a caller reaches among runs, to read them (get, list, events, attempts, items) and to
+ * act on them (cancel, retry, signal). An API key gets `all` from the `runs:read:all` /
+ * `runs:write:all` scopes; without them it reaches only the runs it started.
+ */
+export interface RunAccess {
+  read: RunReach;
+  write: RunReach;
+}
+
+/** Every run, to read and to act on: operators, and the CLI on its own store. */
+export const EVERY_RUN: RunAccess = { read: 'all', write: 'all' };
 
 export interface Caller {
   /** The key's name (or the CLI user's): recorded as who decided a task or cancelled a run. */
@@ -15,6 +32,8 @@ export interface Caller {
    * the caller reads every tenant.
    */
   tenantId?: string;
+  /** Which runs the caller may read and act on (see `assertRunAccess`). */
+  runAccess: RunAccess;
 }
 
 /**
@@ -31,9 +50,33 @@ export function tenantFilter(caller: Caller): { tenantId?: string } {
 }
 
 /**
+ * Checks that the caller may `read` or `write` (cancel, retry, signal) this run: it is in the
+ * caller's tenant, and the caller started it or reaches every run. A run the caller may not
+ * read is `not_found`, exactly like a missing one, so another key's runs do not leak (their
+ * ids neither); a run it may read but not act on is `forbidden`, naming the scope it lacks. A
+ * run without an owner (stored before owners were recorded) is reached only with `all`.
+ */
+export function assertRunAccess(caller: Caller, run: Pick<RunRecord, 'id' | 'tenantId' | 'createdBy'>, access: keyof RunAccess): void {
+  assertVisible(caller, run.tenantId, `run ${run.id}`);
+  const own = run.createdBy !== null && run.createdBy === caller.name;
+  const reads = own || caller.runAccess.read === 'all';
+  const writes = own || caller.runAccess.write === 'all';
+  if (access === 'read' ? reads : writes) return;
+  if (!reads) throw new AgentryError('not_found', `run ${run.id} not found`);
+  throw new AgentryError('forbidden', `run ${run.id} was started by another caller; acting on it needs the scope runs:write:all`, {
+    details: { required_scope: 'runs:write:all' },
+  });
+}
+
+/** The filter of a run listing: the caller's tenant, and its own runs unless it reads every run. */
+export function runFilter(caller: Caller): { tenantId?: string; createdBy?: string } {
+  return { ...tenantFilter(caller), ...(caller.runAccess.read === 'all' ? {} : { createdBy: caller.name }) };
+}
+
+/**
  * The CLI's user on the project's own store. Local access to the store is operator access:
- * the user decides tasks as `admin` and reads every tenant.
+ * the user decides tasks as `admin`, reads every tenant and acts on every run.
  */
 export function localOperator(env: NodeJS.ProcessEnv): Caller {
-  return { name: env.USER ?? 'cli', roles: ['admin'] };
+  return { name: env.USER ?? 'cli', roles: ['admin'], runAccess: EVERY_RUN };
 }

@@ -2,13 +2,15 @@
  * Runs as the API and the CLI act on them: start (optionally waiting for the end), list, get
  * with steps, children and usage, cancel, retry or re-run, a step's attempts, a map step's
  * items, and the run's events (a page, or followed as they happen). Every method takes the
- * caller and answers `not_found` for a run of a tenant it is not scoped to.
+ * caller and answers `not_found` for a run of a tenant it is not scoped to, or one another key
+ * started when the caller reaches only its own runs (`assertRunAccess`). A run is owned by
+ * whoever started it; a retry by whoever retried it.
  */
 import { AgentryError } from '../lib/errors.js';
 import { pause } from '../lib/sleep.js';
 import type { RunListQuery as StoreRunListQuery } from '../store/store.js';
 import { TERMINAL_RUN_STATUSES, type RunRecord } from '../types.js';
-import { assertVisible, tenantFilter, type Caller } from './caller.js';
+import { assertRunAccess, assertVisible, runFilter, tenantFilter, type Caller } from './caller.js';
 import {
   attemptHistoryDto,
   childRunDto,
@@ -59,14 +61,21 @@ const END_WAIT_SLICE_MS = { woken: 250, polling: 50 } as const;
 export class RunService {
   constructor(private readonly deps: ServiceDeps) {}
 
-  /** The run, if the caller may see it (`not_found` otherwise). */
-  async find(caller: Caller, id: string): Promise<RunDto> {
-    return runDto(await this.visible(caller, id));
+  /**
+   * The run a gateway call is recorded against, if it is in the caller's tenant (`not_found`
+   * otherwise). Not limited to the caller's own runs: a worker's key records the calls of every
+   * run's agent steps (docs/gateway.md).
+   */
+  async forGatewayCall(caller: Caller, id: string): Promise<RunDto> {
+    const run = await this.deps.engine.getRun(id);
+    assertVisible(caller, run.tenantId, `run ${id}`);
+    return runDto(run);
   }
 
   async start(caller: Caller, workflow: string, input: unknown, options: StartOptions = {}): Promise<StartedRunDto> {
     const { run, replayed } = await this.deps.engine.startRunIdempotent(workflow, input, {
       ...tenantFilter(caller),
+      createdBy: caller.name,
       ...(options.idempotencyKey === undefined ? {} : { idempotencyKey: options.idempotencyKey }),
       ...(options.priority === undefined ? {} : { priority: options.priority }),
     });
@@ -75,13 +84,13 @@ export class RunService {
   }
 
   async list(caller: Caller, query: RunListQuery): Promise<RunPageDto> {
-    const page = await this.deps.store.listRuns({ ...query, ...tenantFilter(caller) });
+    const page = await this.deps.store.listRuns({ ...query, ...runFilter(caller) });
     return { items: page.items.map(runDto), next_cursor: page.nextCursor };
   }
 
   /** The run with its steps in the workflow's order, the runs it started, and its LLM usage. */
   async get(caller: Caller, id: string): Promise<RunDetailDto> {
-    await this.visible(caller, id);
+    await this.visible(caller, id, 'read');
     const { engine, store } = this.deps;
     const [{ run, steps }, usage, children] = await Promise.all([engine.getRunWithSteps(id), store.usage({ runId: id }), engine.childRuns(id)]);
     return { ...runDto(run), steps: steps.map(stepDto), children: children.map(childRunDto), usage: usageTotals(usage) };
@@ -89,25 +98,28 @@ export class RunService {
 
   /** Cancels a run that has not ended; the reason defaults to who cancelled it. */
   async cancel(caller: Caller, id: string, reason?: string): Promise<RunDto> {
-    await this.visible(caller, id);
+    await this.visible(caller, id, 'write');
     return runDto(await this.deps.engine.cancelRun(id, reason ?? `cancelled by ${caller.name}`));
   }
 
-  /** A new run of the same spec and input, from the failed step or (with `fromStep`) from that step. */
+  /**
+   * A new run of the same spec and input, from the failed step or (with `fromStep`) from that
+   * step. The caller who retried owns the new run.
+   */
   async retry(caller: Caller, id: string, options: { fromStep?: string } = {}): Promise<RetriedRunDto> {
-    await this.visible(caller, id);
-    return { ...runDto(await this.deps.engine.retryRun(id, options)), retry_of: id };
+    await this.visible(caller, id, 'write');
+    return { ...runDto(await this.deps.engine.retryRun(id, { ...options, createdBy: caller.name })), retry_of: id };
   }
 
   /** A step's attempts across the run and the runs it re-ran; with `diff` (1-based positions), what changed. */
   async attempts(caller: Caller, id: string, step: string, diff?: readonly [number, number]): Promise<AttemptHistoryDto> {
-    await this.visible(caller, id);
+    await this.visible(caller, id, 'read');
     return attemptHistoryDto(await this.deps.engine.stepAttempts(id, step), diff);
   }
 
   /** A page of a `for_each` step's items, in input order. */
   async items(caller: Caller, id: string, step: string, page: MapItemQuery): Promise<MapItemPageDto> {
-    const run = await this.visible(caller, id);
+    const run = await this.visible(caller, id, 'read');
     const spec = this.deps.engine.transitions.workflowOf(run).steps.get(step);
     if (!spec) throw new AgentryError('not_found', `run ${id} has no step '${step}'`);
     if (!spec.forEach) throw new AgentryError('invalid_request', `step '${step}' has no for_each; it has no items`);
@@ -119,7 +131,7 @@ export class RunService {
 
   /** Up to `limit` events after seq `after`, in order. */
   async events(caller: Caller, id: string, after: number, limit: number): Promise<EventPageDto> {
-    await this.visible(caller, id);
+    await this.visible(caller, id, 'read');
     const events = await this.deps.store.listEvents(id, after, limit);
     return { items: events.map(eventDto), next_after: events.at(-1)?.seq ?? after };
   }
@@ -130,13 +142,14 @@ export class RunService {
    * starts streaming.
    */
   async follow(caller: Caller, id: string, options: FollowOptions): Promise<AsyncGenerator<EventDto>> {
-    await this.visible(caller, id);
+    await this.visible(caller, id, 'read');
     return followRunEvents(this.deps, id, options);
   }
 
-  private async visible(caller: Caller, id: string): Promise<RunRecord> {
+  /** The run, if the caller may read it or act on it (see `assertRunAccess`). */
+  private async visible(caller: Caller, id: string, access: 'read' | 'write'): Promise<RunRecord> {
     const run = await this.deps.engine.getRun(id);
-    assertVisible(caller, run.tenantId, `run ${id}`);
+    assertRunAccess(caller, run, access);
     return run;
   }
 

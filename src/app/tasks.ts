@@ -6,7 +6,7 @@
 import type { TaskDecisionInput } from '../engine/tasks-api.js';
 import type { TaskListQuery } from '../store/store.js';
 import type { TaskRecord } from '../types.js';
-import { assertVisible, tenantFilter, type Caller } from './caller.js';
+import { assertRunAccess, assertVisible, tenantFilter, type Caller } from './caller.js';
 import { signalReceiptDto, taskDto, type SignalReceiptDto, type TaskDto, type TaskPageDto } from './dto/tasks.js';
 import type { ServiceDeps } from './service-deps.js';
 
@@ -49,12 +49,13 @@ export class TaskService {
     return { task: taskDto(task), replayed };
   }
 
-  /** Delivers signal `name` with `payload` to a run: the step waiting for it resumes. */
+  /**
+   * Delivers signal `name` with `payload` to a run: the step waiting for it resumes. Sending a
+   * signal acts on the run, so only a caller that may act on it may (`assertRunAccess`): a
+   * forged signal cannot complete another key's run.
+   */
   async signal(caller: Caller, runId: string, name: string, payload: unknown): Promise<SignalResultDto> {
-    if (caller.tenantId !== undefined) {
-      const run = await this.deps.engine.getRun(runId);
-      assertVisible(caller, run.tenantId, `run ${runId}`);
-    }
+    assertRunAccess(caller, await this.deps.engine.getRun(runId), 'write');
     const { signal, duplicate } = await this.deps.engine.sendSignal(runId, name, payload);
     return { receipt: signalReceiptDto(signal, duplicate), duplicate };
   }

@@ -29,6 +29,8 @@ export async function startChildRun(tx: RunTx, ctx: TransitionContext, step: Ste
     run = newRunRecord(child, childInput, ctx.now, {
       tenantId: tx.run.tenantId,
       priority: tx.run.priority,
+      // The parent's starter owns the child too: it may follow and act on the runs it caused.
+      createdBy: tx.run.createdBy,
       parentRunId: tx.run.id,
       parentStepId: step.stepId,
     });

@@ -227,10 +227,11 @@ export class Engine {
    * runs, and every step that succeeded or was skipped is reused. With `fromStep` it re-runs
    * from that step: any ended run (a succeeded one too), and `fromStep` and the steps downstream
    * of it run again. A run that has not ended (or a succeeded one without `fromStep`) is a
-   * `conflict`; an unknown `fromStep` is `invalid_request`.
+   * `conflict`; an unknown `fromStep` is `invalid_request`. The new run is owned by `createdBy`
+   * (who retried it), not by the starter of the old one.
    */
-  async retryRun(runId: string, options: { fromStep?: string } = {}): Promise<RunRecord> {
-    const { fromStep } = options;
+  async retryRun(runId: string, options: { fromStep?: string; createdBy?: string } = {}): Promise<RunRecord> {
+    const { fromStep, createdBy } = options;
     const old = await this.getRun(runId);
     const wf = this.transitions.workflowOf(old);
     if (fromStep !== undefined) assertWorkflowStep(wf, fromStep, 'invalid_request');
@@ -249,7 +250,13 @@ export class Engine {
       });
     }
     const reuse = planReuse(wf, await this.o.store.getSteps(old.id), fromStep);
-    const started = await this.transitions.create(wf, old.input, { priority: old.priority, tenantId: old.tenantId, retryOf: old.id, reuse });
+    const started = await this.transitions.create(wf, old.input, {
+      priority: old.priority,
+      tenantId: old.tenantId,
+      retryOf: old.id,
+      reuse,
+      ...(createdBy === undefined ? {} : { createdBy }),
+    });
     return started.run;
   }
 

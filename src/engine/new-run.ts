@@ -11,7 +11,7 @@ export function newRunRecord(
   wf: CompiledWorkflow,
   input: unknown,
   now: number,
-  links: { tenantId: string; priority: number; retryOf?: string | null; parentRunId?: string; parentStepId?: string },
+  links: { tenantId: string; priority: number; createdBy: string | null; retryOf?: string | null; parentRunId?: string; parentStepId?: string },
 ): NewRun {
   return {
     id: newId('run', now),
@@ -32,6 +32,7 @@ export function newRunRecord(
     parentStepId: links.parentStepId ?? null,
     retryOf: links.retryOf ?? null,
     concurrencyKey: concurrencyKeyOf(wf, input),
+    createdBy: links.createdBy,
   };
 }
 

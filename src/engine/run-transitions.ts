@@ -46,6 +46,8 @@ export interface StartRunOptions {
   idempotencyKey?: string;
   /** The run this one re-runs: recorded as `retry_of`. */
   retryOf?: string;
+  /** Who starts it (`RunRecord.createdBy`): the API key's name, the CLI's user, `schedule:<workflow>`. */
+  createdBy?: string;
   /**
    * Steps to take over from an earlier run instead of running them again (a re-run): each is
    * created `succeeded` (or `skipped`) with the earlier output, and a `step.reused` event.
@@ -95,14 +97,15 @@ export class RunTransitions {
     const tenantId = options.tenantId ?? 'default';
     const priority = options.priority ?? 0;
     const key = options.idempotencyKey;
+    const createdBy = options.createdBy ?? null;
     const requestHash = specHash({ workflow: wf.name, input: input ?? null, priority });
     if (key !== undefined) {
       const existing = await this.o.store.findIdempotencyKey(tenantId, key);
-      if (existing) return this.replay(existing, requestHash);
+      if (existing) return this.replay(existing, requestHash, createdBy);
     }
     if (wf.inputSchema) assertMatches(wf.inputSchema, input, 'input_invalid', 'run input');
     const now = this.o.now();
-    const run = newRunRecord(wf, input, now, { tenantId, priority, retryOf: options.retryOf ?? null });
+    const run = newRunRecord(wf, input, now, { tenantId, priority, retryOf: options.retryOf ?? null, createdBy });
     this.compiled.set(wf.hash, wf);
     const steps = newSteps(wf, run.id, options.reuse);
     let effects = newEffects();
@@ -130,18 +133,27 @@ export class RunTransitions {
       this.apply(effects);
       return { run: created, replayed: false };
     } catch (error) {
-      if (error instanceof IdempotencyKeyUsed) return this.replay(error.record, requestHash);
+      if (error instanceof IdempotencyKeyUsed) return this.replay(error.record, requestHash, createdBy);
       throw error;
     }
   }
 
-  private async replay(record: IdempotencyRecord, requestHash: string): Promise<StartedRun> {
+  /**
+   * The first run of an idempotency key, for a repeat by the same starter. Keys are per tenant,
+   * so another starter may have used the same key: it gets a conflict that names no run, never
+   * the other's run. A run stored before owners were recorded replays as it did then (a
+   * schedule's tick started before an upgrade is found again, not refused).
+   */
+  private async replay(record: IdempotencyRecord, requestHash: string, createdBy: string | null): Promise<StartedRun> {
+    const run = await this.o.store.getRun(record.runId);
+    if (run && run.createdBy !== null && run.createdBy !== createdBy) {
+      throw new AgentryError('idempotency_conflict', `idempotency key '${record.key}' was used by another caller; choose another key`);
+    }
     if (record.requestHash !== requestHash) {
       throw new AgentryError('idempotency_conflict', `idempotency key '${record.key}' was used for a different request (run ${record.runId})`, {
         details: { run_id: record.runId },
       });
     }
-    const run = await this.o.store.getRun(record.runId);
     if (!run) throw new AgentryError('not_found', `run ${record.runId} of idempotency key '${record.key}' no longer exists`);
     return { run, replayed: true };
   }

@@ -97,6 +97,14 @@ export function tickKey(workflow: string, tick: number): string {
   return `schedule:${workflow}:${new Date(tick).toISOString()}`;
 }
 
+/**
+ * Who a schedule's runs are started by (`RunRecord.createdBy`): no API key, so a name no key
+ * can have (key names hold no `:`), read and acted on by keys with `runs:*:all` only.
+ */
+function scheduleOwner(workflow: string): string {
+  return `schedule:${workflow}`;
+}
+
 // ---- keeping the rows in step with the project ----
 
 type ScheduleSpec = NonNullable<WorkflowSpec['schedule']>;
@@ -322,7 +330,11 @@ async function startTickRun(
 ): Promise<{ runId: string; created: boolean } | undefined> {
   const key = tickKey(schedule.workflow, tick);
   try {
-    const { run, replayed } = await ctx.transitions.create(wf, schedule.input, { idempotencyKey: key, tenantId: schedule.tenantId });
+    const { run, replayed } = await ctx.transitions.create(wf, schedule.input, {
+      idempotencyKey: key,
+      tenantId: schedule.tenantId,
+      createdBy: scheduleOwner(schedule.workflow),
+    });
     return { runId: run.id, created: !replayed };
   } catch (error) {
     if (!(error instanceof AgentryError)) throw error;

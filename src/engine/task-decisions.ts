@@ -9,17 +9,21 @@ import type { RunTx } from '../store/store.js';
 import type { TaskRecord } from '../types.js';
 import { emit, specOf, type TransitionContext } from './context.js';
 import { reviewState, withDecision } from './step-state.js';
-import { TASK_SUPERVISOR_ROLES, type Actor, type TaskDecisionInput } from './tasks-api.js';
+import { TASK_ROLE_PREFIX, TASK_SUPERVISOR_ROLES, type Actor, type TaskDecisionInput } from './tasks-api.js';
 import { failWaiting, parkWaiting, succeedWaiting } from './waiting.js';
 
 /** How long a decision holds a task's resume lock at most (a crashed decider's lock lapses). */
 export const TASK_LOCK_TTL_MS = 30_000;
 
-/** Supervisors decide any task; otherwise an assignee, or a holder of the task's role. */
+/**
+ * Supervisors decide any task; otherwise an assignee, or a holder of the task's role: the
+ * built-in role of that name, or the task role granted as `role:<name>`. Only a built-in role
+ * supervises: the task role `role:admin` decides the tasks for role `admin`, nothing more.
+ */
 export function mayDecide(task: TaskRecord, actor: Actor): boolean {
   if (actor.roles.some((role) => TASK_SUPERVISOR_ROLES.includes(role))) return true;
   if (task.assignees?.includes(actor.name)) return true;
-  if (task.role !== null) return actor.roles.includes(task.role);
+  if (task.role !== null) return actor.roles.includes(task.role) || actor.roles.includes(`${TASK_ROLE_PREFIX}${task.role}`);
   return task.assignees === null;
 }
 

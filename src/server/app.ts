@@ -21,7 +21,7 @@ import type { Gateway } from '../gateway/gateway.js';
 import { AgentryError, type ErrorCode } from '../lib/errors.js';
 import { Metrics } from '../obs/metrics.js';
 import type { ToolHub } from '../tools/hub.js';
-import { authorize, type AuthSettings, type Principal } from './auth.js';
+import { authorize, runAccessOf, type AuthSettings, type Principal } from './auth.js';
 import { acceptEmptyJsonBodies, registerBrowserGuard } from './browser-guard.js';
 import type { EventFeed } from '../app/event-feed.js';
 import { openapiRoutes, swaggerOptions } from './openapi.js';
@@ -290,7 +290,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
         ...(def.scope === null ? {} : { description: `Requires scope \`${def.scope}\`.` }),
         response: { ...(def.schema.response as Record<string, unknown> | undefined), ...problemResponses([...commonErrors(def), ...def.errors]) },
       },
-      handler: (request, reply) => def.handler(request as never, reply, principals.get(request) ?? { name: 'anonymous', scopes: new Set(), roles: [] }),
+      handler: (request, reply) =>
+        def.handler(request as never, reply, principals.get(request) ?? { name: 'anonymous', scopes: new Set(), roles: [], runAccess: runAccessOf(new Set()) }),
     });
   }
   return app;

@@ -5,15 +5,22 @@
  * Keys come from `AGENTRY_API_KEYS=name:key:role[,role];name2:key2:role` (a role may also be
  * given as raw scopes: `ci:…:runs:read,runs:write`). They are compared in constant time
  * (sha256 of both sides, `timingSafeEqual`) and never logged.
+ *
+ * A key's name is its principal: the runs it starts are recorded as its own, and without
+ * `runs:read:all` / `runs:write:all` it reads and acts on only those (`app/caller.ts`).
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import ipaddr from 'ipaddr.js';
-import type { Caller } from '../app/caller.js';
+import type { Caller, RunAccess } from '../app/caller.js';
 import { AgentryError } from '../lib/errors.js';
 
 export const SCOPES = [
   'runs:read',
   'runs:write',
+  // Reach every run of the tenant, not only the key's own (with runs:read / runs:write). No
+  // route requires them; the run services read them through `Caller.runAccess`.
+  'runs:read:all',
+  'runs:write:all',
   'tasks:read',
   'tasks:write',
   'specs:read',
@@ -36,6 +43,8 @@ export const ROLE_SCOPES: Readonly<Record<Role, readonly Scope[]>> = {
   operator: [
     'runs:read',
     'runs:write',
+    'runs:read:all',
+    'runs:write:all',
     'tasks:read',
     'tasks:write',
     'specs:read',
@@ -47,8 +56,9 @@ export const ROLE_SCOPES: Readonly<Record<Role, readonly Scope[]>> = {
     'gateway:use',
   ],
   service: ['runs:read', 'runs:write', 'specs:read', 'gateway:use'],
-  reviewer: ['runs:read', 'tasks:read', 'tasks:write'],
-  viewer: ['runs:read', 'tasks:read', 'specs:read', 'tools:read', 'usage:read', 'metrics:read'],
+  // A reviewer reads the runs whose tasks it decides; a viewer watches the whole deployment.
+  reviewer: ['runs:read', 'runs:read:all', 'tasks:read', 'tasks:write'],
+  viewer: ['runs:read', 'runs:read:all', 'tasks:read', 'specs:read', 'tools:read', 'usage:read', 'metrics:read'],
 };
 
 export const MIN_KEY_LENGTH = 16;
@@ -58,7 +68,7 @@ const TASK_ROLE_GRANT = /^role:[A-Za-z0-9_.-]{1,64}$/;
 
 export interface ApiKey {
   name: string;
-  /** Roles and raw scopes as configured. */
+  /** Roles, raw scopes and task roles (`role:<name>`, kept so) as configured. */
   grants: string[];
   scopes: ReadonlySet<Scope>;
   hash: Buffer;
@@ -69,8 +79,8 @@ export interface Principal extends Caller {
   name: string;
   scopes: ReadonlySet<Scope>;
   /**
-   * The key's grants as configured (roles and raw scopes): who may decide a human task is
-   * matched against these (a task's `role:`), not against scopes.
+   * The key's grants as configured (roles, raw scopes, task roles as `role:<name>`): who may
+   * decide a human task is matched against these (a task's `role:`), not against scopes.
    */
   roles: readonly string[];
   /**
@@ -140,7 +150,9 @@ export function parseApiKeys(text: string | undefined): ApiKey[] {
         held.push(grant);
       } else if (TASK_ROLE_GRANT.test(grant)) {
         // `role:finance`: a role a human step or tool server may name (`role:`), granting no scope.
-        held.push(grant.slice('role:'.length));
+        // Kept with its prefix, so `role:admin` names the task role `admin` and never makes the
+        // key the built-in `admin` (a supervisor of every task).
+        held.push(grant);
       } else {
         problems.push(`${label}: '${grant}' is neither a role (${ROLES.join(', ')}), a scope (${SCOPES.join(', ')}) nor a task role (role:<name>)`);
       }
@@ -199,8 +211,13 @@ export function authSettings(options: { enabled: boolean; host: string; apiKeys:
   return { enabled: true, keys };
 }
 
+/** Which runs a key with these scopes reaches: every run with `runs:*:all`, else the ones it started. */
+export function runAccessOf(scopes: ReadonlySet<Scope>): RunAccess {
+  return { read: scopes.has('runs:read:all') ? 'all' : 'own', write: scopes.has('runs:write:all') ? 'all' : 'own' };
+}
+
 /** Who a request is with auth off (a loopback dev server): the operator of the machine, so `admin`. */
-const ANONYMOUS: Principal = { name: 'anonymous', scopes: new Set(SCOPES), roles: ['admin'] };
+const ANONYMOUS: Principal = { name: 'anonymous', scopes: new Set(SCOPES), roles: ['admin'], runAccess: runAccessOf(new Set(SCOPES)) };
 
 /** The key in `Authorization: Bearer <key>` or `X-Api-Key: <key>`, if any. */
 export function presentedKey(headers: Record<string, string | string[] | undefined>): string | undefined {
@@ -231,5 +248,5 @@ export function authorize(settings: AuthSettings, headers: Record<string, string
   if (!found.scopes.has(scope)) {
     throw new AgentryError('forbidden', `missing required scope: ${scope}`, { details: { required_scope: scope, principal: found.name } });
   }
-  return { name: found.name, scopes: found.scopes, roles: found.grants };
+  return { name: found.name, scopes: found.scopes, roles: found.grants, runAccess: runAccessOf(found.scopes) };
 }

@@ -219,12 +219,20 @@ function flow(dialect: 'sqlite' | 'postgres'): string[] {
   ];
 }
 
+/**
+ * Who started each run (`created_by`: an API key's name, the CLI's user, `schedule:<workflow>`):
+ * keys without `runs:read:all` / `runs:write:all` act only on their own runs. Runs stored before
+ * this have none, and only those scopes reach them. The index serves a key's own listing.
+ */
+const RUN_OWNER = [`ALTER TABLE runs ADD COLUMN created_by TEXT`, `CREATE INDEX runs_by_owner ON runs (tenant_id, created_by, created_at DESC, id DESC)`];
+
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'runs, steps, attempts, events, workers', sqlite: coreTables('sqlite'), postgres: coreTables('postgres') },
   { version: 2, name: 'idempotency keys of run starts', sqlite: idempotencyKeys('sqlite'), postgres: idempotencyKeys('postgres') },
   { version: 3, name: 'index of the next due step', sqlite: [NEXT_DUE_INDEX], postgres: [NEXT_DUE_INDEX] },
   { version: 4, name: 'LLM call ledger and step journal', sqlite: usageAndJournal('sqlite'), postgres: usageAndJournal('postgres') },
   { version: 5, name: 'human tasks, signals, map items, sub-runs, schedules, concurrency keys', sqlite: flow('sqlite'), postgres: flow('postgres') },
+  { version: 6, name: 'who started each run', sqlite: RUN_OWNER, postgres: RUN_OWNER },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS.reduce((max, m) => Math.max(max, m.version), 0);

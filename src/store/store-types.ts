@@ -23,6 +23,8 @@ export interface RunListQuery {
   tenantId?: string;
   status?: RunStatus[];
   workflow?: string;
+  /** Only the runs this principal started (`RunRecord.createdBy`). */
+  createdBy?: string;
   createdAfter?: number;
   createdBefore?: number;
   limit: number;

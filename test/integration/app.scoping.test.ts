@@ -4,7 +4,7 @@
  * one, and listings show the caller's tenant only.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Caller } from '../../src/app/caller.js';
+import { EVERY_RUN, type Caller } from '../../src/app/caller.js';
 import { createServices, type Services } from '../../src/app/services.js';
 import { startTestApi, type TestApi } from '../helpers/server.js';
 
@@ -12,9 +12,9 @@ let api: TestApi;
 let services: Services;
 let runId: string;
 
-const deployment: Caller = { name: 'ops', roles: ['admin'] };
-const ownTenant: Caller = { name: 'acme-key', roles: ['admin'], tenantId: 'default' };
-const otherTenant: Caller = { name: 'globex-key', roles: ['admin'], tenantId: 'globex' };
+const deployment: Caller = { name: 'ops', roles: ['admin'], runAccess: EVERY_RUN };
+const ownTenant: Caller = { name: 'acme-key', roles: ['admin'], tenantId: 'default', runAccess: EVERY_RUN };
+const otherTenant: Caller = { name: 'globex-key', roles: ['admin'], tenantId: 'globex', runAccess: EVERY_RUN };
 
 beforeAll(async () => {
   api = await startTestApi();
@@ -31,7 +31,7 @@ describe('tenant scoping in the services', () => {
   it('answers a run of another tenant like a missing one, for every run use case', async () => {
     const notFound = { code: 'not_found', message: `run ${runId} not found` };
     await expect(services.runs.get(otherTenant, runId)).rejects.toMatchObject(notFound);
-    await expect(services.runs.find(otherTenant, runId)).rejects.toMatchObject(notFound);
+    await expect(services.runs.forGatewayCall(otherTenant, runId)).rejects.toMatchObject(notFound);
     await expect(services.runs.cancel(otherTenant, runId)).rejects.toMatchObject(notFound);
     await expect(services.runs.retry(otherTenant, runId, { fromStep: 'greet' })).rejects.toMatchObject(notFound);
     await expect(services.runs.attempts(otherTenant, runId, 'greet')).rejects.toMatchObject(notFound);

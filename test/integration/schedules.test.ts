@@ -124,8 +124,12 @@ for (const factory of storeFactories) {
       const specs = [scheduled('hourly', { cron: '0 * * * *' })];
       const s = await scheduling(store, specs, at('2025-06-01T09:30:00Z'));
       const tick = at('2025-06-01T10:00:00Z');
-      // The run of the tick was created, then the process died before advancing the row.
-      const first = await s.engine.transitions.create(s.engine.workflow('hourly'), {}, { idempotencyKey: tickKey('hourly', tick), tenantId: 'default' });
+      // The run of the tick was created (owned by the schedule), then the process died before advancing the row.
+      const first = await s.engine.transitions.create(
+        s.engine.workflow('hourly'),
+        {},
+        { idempotencyKey: tickKey('hourly', tick), tenantId: 'default', createdBy: 'schedule:hourly' },
+      );
       const report = await s.fire(tick + 1_000);
       expect(report.fired).toEqual([{ workflow: 'hourly', tick, runId: first.run.id, created: false }]);
       expect(await runsOf(store, 'hourly')).toHaveLength(1);
@@ -138,6 +142,8 @@ for (const factory of storeFactories) {
       const first = await s.fire(at('2025-06-01T10:00:01Z'));
       expect(first.fired).toHaveLength(1);
       const runId = first.fired[0]!.runId;
+      // A scheduled run is owned by its schedule: only keys that reach every run act on it.
+      expect(await store.getRun(runId)).toMatchObject({ createdBy: 'schedule:hourly' });
       // No worker runs here: the run is still queued when the next tick comes.
       const second = await s.fire(at('2025-06-01T11:00:01Z'));
       expect(second.fired).toEqual([]);

@@ -1,13 +1,15 @@
 /**
  * Auth: a route × role matrix generated from the app's route table (every route, every role
- * and no key, exactly 2xx/401/403), key parsing, and when auth may be off.
+ * and no key, exactly 2xx/401/403), the same run routes × who started the run (a key reaches
+ * its own runs, others' only with runs:read:all / runs:write:all), task roles that are no
+ * built-in roles, key parsing, and when auth may be off.
  */
 import type { InjectOptions } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { routesOf } from '../../src/server/app.js';
 import { authSettings, parseApiKeys, ROLE_SCOPES, ROLES, type Role } from '../../src/server/auth.js';
 import type { RouteDef } from '../../src/server/route.js';
-import { fixtureToolSpec, KEYS, MOCK_GATEWAY, startTestApi, WORKFLOWS, type TestApi } from '../helpers/server.js';
+import { API_KEYS, fixtureToolSpec, KEYS, MOCK_GATEWAY, startTestApi, WORKFLOWS, type TestApi } from '../helpers/server.js';
 import { openTask } from '../helpers/engine.js';
 import { stepWaiting, TASK_WORKFLOWS } from '../helpers/tasks.js';
 
@@ -15,7 +17,12 @@ let api: TestApi;
 
 beforeAll(async () => {
   // With a gateway and a tool server, so the gateway and tools routes answer 2xx to a caller with the scope.
-  api = await startTestApi({ gateway: MOCK_GATEWAY, tools: [fixtureToolSpec()], workflows: [...WORKFLOWS, ...TASK_WORKFLOWS, YEARLY, NAPS] });
+  api = await startTestApi({
+    gateway: MOCK_GATEWAY,
+    tools: [fixtureToolSpec()],
+    workflows: [...WORKFLOWS, ...TASK_WORKFLOWS, YEARLY, NAPS, PARENT, ADMIN_TASK],
+    app: { auth: authSettings({ enabled: true, host: '127.0.0.1', apiKeys: `${API_KEYS};${OWNERSHIP_KEYS};${TASK_ROLE_KEYS}` }) },
+  });
 });
 afterAll(async () => {
   await api.close();
@@ -24,12 +31,40 @@ afterAll(async () => {
 /** A scheduled workflow for the schedules routes (its tick is far away: it starts no run here). */
 const YEARLY = { name: 'yearly', schedule: { cron: '0 0 1 1 *' }, steps: { a: { transform: 1 } } };
 
+/** A human step for the task role `admin`: a key granted `role:admin` decides it. */
+const ADMIN_TASK = { name: 'admin_task', steps: { ok: { human: { title: 'For role admin', role: 'admin' } } } };
+
+/** A run that starts a child run of `nap`. */
+const PARENT = { name: 'parent', steps: { kid: { workflow: 'nap' } } };
+
 /** A map of two hour-long naps: its items are listed whatever their state. */
 const NAPS = { name: 'naps', steps: { each: { for_each: { from: 'input.items' }, sleep: '1h' } } };
 
+/**
+ * The runs the matrices act on are started by the key named `service` (as `POST
+ * /v1/workflows/{name}/runs` with it would): the role matrix shows what each role may do with
+ * such a run, the ownership matrix who else may.
+ */
+const OWNER = 'service';
+
+/**
+ * Keys for the ownership matrix: `other` is a second service key, `auditor` a service key that
+ * reads every run, `fleet` one that reads and acts on every run.
+ */
+const OTHERS = {
+  other: 'other-key-0123456789abcdef',
+  auditor: 'auditor-key-0123456789abcdef',
+  fleet: 'fleet-key-0123456789abcdef',
+} as const;
+const OWNERSHIP_KEYS = `other:${OTHERS.other}:service;auditor:${OTHERS.auditor}:service,runs:read:all;fleet:${OTHERS.fleet}:service,runs:read:all,runs:write:all`;
+
+/** A key whose task role is spelled like the built-in `admin`: `role:admin` (with the tasks scopes). */
+const PRETENDER = 'pretender-key-0123456789abcdef';
+const TASK_ROLE_KEYS = `pretender:${PRETENDER}:tasks:read,tasks:write,role:admin`;
+
 /** A run of `nap` (sleeps an hour): running, so it can be cancelled. */
 async function napRun(): Promise<string> {
-  return (await api.engine.startRun('nap', {})).id;
+  return (await api.engine.startRun('nap', {}, { createdBy: OWNER })).id;
 }
 
 /** An open task for role `reviewer` (admin and operator may decide it too). */
@@ -40,7 +75,7 @@ async function openTaskId(): Promise<string> {
 
 /** A run waiting for signal `go`. */
 async function gateRun(): Promise<string> {
-  const run = await api.engine.startRun('gate', {});
+  const run = await api.engine.startRun('gate', {}, { createdBy: OWNER });
   await stepWaiting(api.engine, run.id, 'go');
   return run.id;
 }
@@ -63,7 +98,9 @@ const REQUESTS: Record<string, () => Promise<InjectOptions>> = {
     return { method: 'POST', url: `/v1/runs/${id}/retry`, payload: {} };
   },
   'GET /v1/runs/:id/events': async () => ({ url: `/v1/runs/${await napRun()}/events` }),
-  'GET /v1/runs/:id/steps/:step/items': async () => ({ url: `/v1/runs/${(await api.engine.startRun('naps', { items: [1, 2] })).id}/steps/each/items` }),
+  'GET /v1/runs/:id/steps/:step/items': async () => ({
+    url: `/v1/runs/${(await api.engine.startRun('naps', { items: [1, 2] }, { createdBy: OWNER })).id}/steps/each/items`,
+  }),
   'GET /v1/runs/:id/steps/:step/attempts': async () => ({ url: `/v1/runs/${await napRun()}/steps/long/attempts` }),
   'POST /v1/specs/validate': () =>
     Promise.resolve({
@@ -130,6 +167,131 @@ describe('route × role matrix', () => {
   });
 });
 
+/** Who asks in the ownership matrix: a key by name (a built-in role's key is named after the role). */
+type Asker = keyof typeof OTHERS | Role;
+
+function headersOf(asker: Asker): Record<string, string> {
+  return asker in OTHERS ? { authorization: `Bearer ${OTHERS[asker as keyof typeof OTHERS]}` } : api.auth(asker as Role);
+}
+
+/**
+ * What `asker` gets on a route of a run `service` started: the starter and keys with the
+ * matching `:all` scope 2xx, a key that may read it but not act on it 403, any other 404 (the
+ * run is not shown to exist). Roles without the route's scope are the role matrix's business.
+ */
+function expectedOnOwnedRun(route: RouteDef, asker: Asker): number | '2xx' {
+  const reads = route.method === 'GET';
+  if (asker === OWNER || asker === 'fleet' || asker === 'admin' || asker === 'operator') return '2xx';
+  if (asker === 'auditor' || asker === 'viewer' || asker === 'reviewer') return reads ? '2xx' : 403;
+  return 404;
+}
+
+/** The routes that name one run (`/v1/runs/:id…`). */
+function runRoutes(): RouteDef[] {
+  return routesOf(api.app).filter((r) => r.url.startsWith('/v1/runs/:id'));
+}
+
+describe('route × run owner matrix', () => {
+  it('reaches a run from every run route for its starter and for keys with runs:*:all, and answers others 404 (reads) or 403', async () => {
+    const results: string[] = [];
+    const wanted: string[] = [];
+    const askers: Asker[] = ['service', 'other', 'auditor', 'fleet', 'operator', 'admin', 'viewer', 'reviewer'];
+    for (const route of runRoutes()) {
+      for (const asker of askers) {
+        // A viewer or reviewer has no runs:write: the role matrix covers that 403.
+        if (route.scope !== null && !route.scope.startsWith('runs:read') && (asker === 'viewer' || asker === 'reviewer')) continue;
+        const request = await REQUESTS[`${route.method} ${route.url}`]!();
+        const res = await api.app.inject({ ...request, headers: { ...request.headers, ...headersOf(asker) } });
+        const status = res.statusCode >= 200 && res.statusCode < 300 ? '2xx' : res.statusCode;
+        results.push(`${route.method} ${route.url} as ${asker}: ${status}`);
+        wanted.push(`${route.method} ${route.url} as ${asker}: ${expectedOnOwnedRun(route, asker)}`);
+        if (status === 404) expect(res.json()).toMatchObject({ code: 'not_found', detail: expect.stringMatching(/^run run_\S+ not found$/) });
+        if (status === 403) expect(res.json()).toMatchObject({ code: 'forbidden', detail: expect.stringContaining('runs:write:all') });
+      }
+    }
+    // A new run route joins this matrix (and must say who may use it).
+    expect(runRoutes().map((r) => `${r.method} ${r.url}`)).toHaveLength(7);
+    expect(results).toEqual(wanted);
+  });
+
+  it('records the starting key as the owner, lists each key its own runs, and keys with runs:read:all every run', async () => {
+    const started = await api.app.inject({ method: 'POST', url: '/v1/workflows/nap/runs', payload: {}, headers: headersOf('other') });
+    expect(started.statusCode).toBe(201);
+    const id = started.json().id as string;
+    expect(started.json().created_by).toBe('other');
+    const ids = async (asker: Asker): Promise<string[]> =>
+      ((await api.app.inject({ url: '/v1/runs?limit=200', headers: headersOf(asker) })).json().items as { id: string }[]).map((r) => r.id);
+    expect(await ids('other')).toEqual([id]);
+    expect(await ids('service')).not.toContain(id);
+    for (const asker of ['auditor', 'fleet', 'operator', 'admin', 'viewer'] as const) expect(await ids(asker)).toContain(id);
+    await api.engine.cancelRun(id);
+  });
+
+  it("answers an Idempotency-Key another key used with 409, never with that key's run", async () => {
+    const start = (asker: Asker) =>
+      api.app.inject({ method: 'POST', url: '/v1/workflows/nap/runs', payload: {}, headers: { ...headersOf(asker), 'idempotency-key': 'shared-key-1' } });
+    const first = await start('other');
+    expect(first.statusCode).toBe(201);
+    const id = first.json().id as string;
+    const second = await start('service');
+    expect(second.statusCode).toBe(409);
+    expect(second.json()).toMatchObject({ code: 'idempotency_conflict' });
+    expect(second.body).not.toContain(id);
+    expect((await start('other')).json()).toMatchObject({ id });
+    await api.engine.cancelRun(id);
+  });
+
+  it('gives a retry to the key that retried it, and a child run its parent run’s owner', async () => {
+    const id = await napRun();
+    await api.engine.cancelRun(id);
+    const retried = await api.app.inject({ method: 'POST', url: `/v1/runs/${id}/retry`, payload: {}, headers: headersOf('fleet') });
+    expect(retried.json()).toMatchObject({ retry_of: id, created_by: 'fleet' });
+    expect((await api.app.inject({ url: `/v1/runs/${retried.json().id as string}`, headers: headersOf('service') })).statusCode).toBe(404);
+    await api.engine.cancelRun(retried.json().id as string);
+
+    const parent = await api.app.inject({ method: 'POST', url: '/v1/workflows/parent/runs', payload: {}, headers: headersOf('other') });
+    const parentId = parent.json().id as string;
+    await expect.poll(async () => (await api.engine.childRuns(parentId)).length, { timeout: 10_000 }).toBe(1);
+    const [child] = await api.engine.childRuns(parentId);
+    const seen = await api.app.inject({ url: `/v1/runs/${child!.id}`, headers: headersOf('other') });
+    expect(seen.json()).toMatchObject({ created_by: 'other', parent: { run_id: parentId, step_id: 'kid' } });
+    expect((await api.app.inject({ url: `/v1/runs/${child!.id}`, headers: headersOf('service') })).statusCode).toBe(404);
+    await api.engine.cancelRun(parentId);
+  });
+
+  it('refuses a signal forged by another service key: the run keeps waiting, and its starter can still send it', async () => {
+    const id = await gateRun();
+    const forged = await api.app.inject({ method: 'POST', url: `/v1/runs/${id}/signals/go`, payload: { approved: true }, headers: headersOf('other') });
+    expect(forged.statusCode).toBe(404);
+    expect(forged.json()).toMatchObject({ code: 'not_found', detail: `run ${id} not found` });
+    const run = await api.engine.getRunWithSteps(id);
+    expect(run.steps.find((s) => s.stepId === 'go')).toMatchObject({ status: 'waiting' });
+    const sent = await api.app.inject({ method: 'POST', url: `/v1/runs/${id}/signals/go`, payload: { approved: true }, headers: headersOf('service') });
+    expect(sent.statusCode).toBe(202);
+    await api.engine.cancelRun(id);
+  });
+});
+
+describe('task roles', () => {
+  it('does not make a key with the task role role:admin a supervisor: it cannot decide a task for another role', async () => {
+    const id = await openTaskId();
+    const headers = { authorization: `Bearer ${PRETENDER}` };
+    const res = await api.app.inject({ method: 'POST', url: `/v1/tasks/${id}/complete`, payload: { decision: 'approve' }, headers });
+    expect(res.statusCode).toBe(403);
+    expect(res.json()).toMatchObject({ code: 'forbidden' });
+    expect((await api.app.inject({ url: `/v1/tasks/${id}`, headers })).json()).toMatchObject({ status: 'open' });
+    // The built-in admin still supervises every task.
+    const admin = await api.app.inject({ method: 'POST', url: `/v1/tasks/${id}/complete`, payload: { decision: 'approve' }, headers: api.auth('admin') });
+    expect(admin.statusCode).toBe(200);
+    // Its task role does decide the tasks for role `admin`.
+    const run = await api.engine.startRun('admin_task', {});
+    const own = await openTask(api.store, run.id);
+    const decided = await api.app.inject({ method: 'POST', url: `/v1/tasks/${own.id}/complete`, payload: { decision: 'approve' }, headers });
+    expect(decided.statusCode).toBe(200);
+    expect(decided.json()).toMatchObject({ status: 'completed', decided_by: 'pretender' });
+  });
+});
+
 describe('API keys', () => {
   it('parses name:key:role entries separated by semicolons, trimming whitespace, with roles or raw scopes', () => {
     const keys = parseApiKeys(' ci : ci-key-0123456789abcdef : service ; v:viewer-key-0123456789ab:viewer;x:x-key-0123456789abcdef:runs:read,runs:write');
@@ -142,7 +304,7 @@ describe('API keys', () => {
 
   it('takes task roles as role:<name>, which decide tasks for that role and grant no scope', () => {
     const [fin] = parseApiKeys('fin:fin-key-0123456789abcdef:reviewer,role:finance');
-    expect(fin!.grants).toEqual(['reviewer', 'finance']);
+    expect(fin!.grants).toEqual(['reviewer', 'role:finance']);
     expect([...fin!.scopes].sort()).toEqual([...ROLE_SCOPES.reviewer].sort());
     expect(() => parseApiKeys('fin:fin-key-0123456789abcdef:role:')).toThrow(/nor a task role/);
   });

@@ -79,7 +79,7 @@ describe('docs/api.md', () => {
     for (const role of ROLES) {
       const row = new RegExp(`^\\| \`${role}\` \\| (.*) \\|$`, 'm').exec(docs);
       expect(row, role).not.toBeNull();
-      const scopes = [...row![1]!.matchAll(/`([a-z]+:[a-z]+)`/g)].map((m) => m[1]);
+      const scopes = [...row![1]!.matchAll(/`([a-z]+(?::[a-z]+)+)`/g)].map((m) => m[1]);
       expect(scopes.sort(), role).toEqual([...ROLE_SCOPES[role]].sort());
     }
   });

@@ -31,6 +31,7 @@ function newRun(id: string, extra: Partial<NewRun> = {}): NewRun {
     parentStepId: null,
     retryOf: null,
     concurrencyKey: null,
+    createdBy: null,
     ...extra,
   };
 }

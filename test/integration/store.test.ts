@@ -27,6 +27,7 @@ function newRun(id: string, createdAt: number, extra: Partial<NewRun> = {}): New
     parentStepId: null,
     retryOf: null,
     concurrencyKey: null,
+    createdBy: null,
     ...extra,
   };
 }
@@ -169,6 +170,16 @@ for (const factory of storeFactories) {
       expect(third.nextCursor).toBeNull();
       expect((await store.listRuns({ limit: 10, status: ['queued'], workflow: 'wf' })).items.map((r) => r.id)).toEqual(['run_2', 'run_0']);
       await expect(store.listRuns({ limit: 2, cursor: 'garbage' })).rejects.toMatchObject({ code: 'invalid_request' });
+    });
+
+    it('records who started a run, and lists the runs one principal started', async () => {
+      await store.createRun(newRun('run_mine', 1000, { createdBy: 'ci' }), [], async () => {});
+      await store.createRun(newRun('run_theirs', 1001, { createdBy: 'other' }), [], async () => {});
+      await store.createRun(newRun('run_old', 1002), [], async () => {});
+      expect((await store.getRun('run_mine'))?.createdBy).toBe('ci');
+      expect((await store.getRun('run_old'))?.createdBy).toBeNull();
+      expect((await store.listRuns({ limit: 10, createdBy: 'ci' })).items.map((r) => r.id)).toEqual(['run_mine']);
+      expect((await store.listRuns({ limit: 10 })).items.map((r) => r.id)).toEqual(['run_old', 'run_theirs', 'run_mine']);
     });
 
     it('finds unfinished runs past their deadline', async () => {

@@ -35,6 +35,12 @@ export const RunSchema = Type.Object(
     updated_at: Time,
     last_event_seq: Type.Integer(),
     retry_of: Nullable(Type.String({ description: 'The run this one re-runs (POST /v1/runs/{id}/retry), if any' })),
+    created_by: Nullable(
+      Type.String({
+        description:
+          "Who started the run: the API key (or CLI user) that started or retried it, `schedule:<workflow>` for a scheduled run, the parent's for a child run; null for runs stored before owners were recorded",
+      }),
+    ),
     parent: Nullable(
       Type.Object({ run_id: Type.String(), step_id: Type.String() }, { description: 'The run and `workflow:` step that started this run as a child, if any' }),
     ),
@@ -147,6 +153,7 @@ export function runDto(run: RunRecord): RunDto {
     updated_at: iso(run.updatedAt),
     last_event_seq: run.eventSeq,
     retry_of: run.retryOf,
+    created_by: run.createdBy,
     parent: run.parentRunId === null ? null : { run_id: run.parentRunId, step_id: run.parentStepId ?? '' },
   };
 }

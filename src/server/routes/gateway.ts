@@ -172,7 +172,7 @@ async function callContext(deps: ServerDeps, headers: FastifyRequest['headers'],
     return ctx;
   }
   // Another tenant's run is reported like a missing one.
-  const run = await deps.services.runs.find(principal, runId);
+  const run = await deps.services.runs.forGatewayCall(principal, runId);
   if (workflow !== undefined && workflow !== run.workflow) {
     throw new AgentryError('invalid_request', `${CONTEXT_HEADERS.workflow} '${workflow}' is not the workflow of run ${runId} ('${run.workflow}')`);
   }

@@ -37,6 +37,7 @@ export function runFromRow(r: Row): RunRecord {
     parentRunId: (r.parent_run_id as string | null) ?? null,
     parentStepId: (r.parent_step_id as string | null) ?? null,
     retryOf: (r.retry_of as string | null) ?? null,
+    createdBy: (r.created_by as string | null) ?? null,
     concurrencyKey: (r.concurrency_key as string | null) ?? null,
     updatedAt: num(r.updated_at),
     eventSeq: num(r.event_seq),
@@ -47,11 +48,11 @@ export function runFromRow(r: Row): RunRecord {
 export async function insertRun(db: Db, run: NewRun, steps: NewStep[], now: number): Promise<RunRecord> {
   await sql`INSERT INTO runs (id, tenant_id, workflow, spec_hash, spec, status, input, output, error, priority,
                               created_at, started_at, finished_at, deadline_at, parent_run_id, parent_step_id, retry_of,
-                              concurrency_key, updated_at, event_seq)
+                              concurrency_key, created_by, updated_at, event_seq)
     VALUES (${run.id}, ${run.tenantId}, ${run.workflow}, ${run.specHash}, ${JSON.stringify(run.spec)}, ${run.status},
             ${JSON.stringify(run.input ?? null)}, ${toJson(run.output)}, ${toJson(run.error)}, ${run.priority},
             ${run.createdAt}, ${run.startedAt}, ${run.finishedAt}, ${run.deadlineAt}, ${run.parentRunId}, ${run.parentStepId},
-            ${run.retryOf}, ${run.concurrencyKey}, ${now}, 0)`.execute(db);
+            ${run.retryOf}, ${run.concurrencyKey}, ${run.createdBy}, ${now}, 0)`.execute(db);
   if (steps.length > 0) {
     const values = steps.map(
       (step) =>
@@ -87,6 +88,7 @@ export async function listRuns(db: Db, query: RunListQuery): Promise<RunPage> {
   const where: Query[] = [sql`tenant_id = ${query.tenantId ?? 'default'}`];
   if (query.status?.length) where.push(sql`status IN ${inList(query.status)}`);
   if (query.workflow) where.push(sql`workflow = ${query.workflow}`);
+  if (query.createdBy !== undefined) where.push(sql`created_by = ${query.createdBy}`);
   if (query.createdAfter !== undefined) where.push(sql`created_at >= ${query.createdAfter}`);
   if (query.createdBefore !== undefined) where.push(sql`created_at < ${query.createdBefore}`);
   if (query.cursor) where.push(afterCursor(query.cursor));
