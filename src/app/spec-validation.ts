@@ -11,7 +11,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import { AgentryError, isErrorCode, type ErrorInfo } from '../lib/errors.js';
-import { LIMITS } from '../lib/limits.js';
+import { LIMITS, specFileSizeError } from '../lib/limits.js';
 import type { Diagnostic } from '../spec/diagnostics.js';
 
 export interface SpecValidation {
@@ -134,7 +134,15 @@ function fromInfo(info: ErrorInfo): AgentryError {
 
 const validations = new ValidationWorker();
 
-/** Validates spec files given by path relative to a project (`workflows/hello.yaml`), in the worker thread. */
+/**
+ * Validates spec files given by path relative to a project (`workflows/hello.yaml`), in the
+ * worker thread. A file over `LIMITS.specFileBytes` is refused here already (the worker's
+ * parser checks it too, for projects read from disk): no need to copy it to the worker.
+ */
 export function validateSpecFiles(files: Record<string, string>): Promise<SpecValidation> {
+  for (const [file, text] of Object.entries(files)) {
+    const tooLarge = specFileSizeError(file, text);
+    if (tooLarge !== undefined) return Promise.reject(tooLarge);
+  }
   return validations.run(files);
 }

@@ -55,3 +55,12 @@ export function jsonDepthError(value: unknown, what: string): AgentryError | und
     details: { limit: 'json_depth', max: LIMITS.jsonDepth },
   });
 }
+
+/** A `payload_too_large` error when a spec file's text is over `LIMITS.specFileBytes`, else undefined. */
+export function specFileSizeError(file: string, text: string): AgentryError | undefined {
+  const bytes = Buffer.byteLength(text);
+  if (bytes <= LIMITS.specFileBytes) return undefined;
+  return new AgentryError('payload_too_large', `${file} is ${bytes} bytes; a spec file may have at most ${LIMITS.specFileBytes}`, {
+    details: { file, limit: 'spec_file_bytes', max: LIMITS.specFileBytes },
+  });
+}

@@ -1,7 +1,7 @@
 /** YAML text → plain data, with every problem placed at a file, line and column. */
 import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node, type Pair, type YAMLMap } from 'yaml';
 import { AgentryError } from '../lib/errors.js';
-import { LIMITS } from '../lib/limits.js';
+import { LIMITS, specFileSizeError } from '../lib/limits.js';
 import { formatPath, type Diagnostic, type PathSegment, type Problem } from './diagnostics.js';
 
 export type Locator = (path: readonly PathSegment[], atKey?: boolean) => { line: number; column: number };
@@ -22,12 +22,8 @@ const MAX_YAML_PROBLEMS = 50;
  * rather than becoming diagnostics, since nothing after them would be cheap.
  */
 export function parseYaml(file: string, text: string): ParsedSource {
-  const bytes = Buffer.byteLength(text);
-  if (bytes > LIMITS.specFileBytes) {
-    throw new AgentryError('payload_too_large', `${file} is ${bytes} bytes; a spec file may have at most ${LIMITS.specFileBytes}`, {
-      details: { file, limit: 'spec_file_bytes', max: LIMITS.specFileBytes },
-    });
-  }
+  const tooLarge = specFileSizeError(file, text);
+  if (tooLarge !== undefined) throw tooLarge;
   const lineCounter = new LineCounter();
   // yaml's own unique-key check compares every key of a map with every other one (quadratic):
   // `duplicateKeys` does it with a set once the structure is known to be within the limits.
