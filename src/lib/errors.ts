@@ -17,6 +17,7 @@ export const ERROR_CODES = {
   idempotency_conflict: { status: 409, exit: 2, title: 'Idempotency key reused with a different request' },
   resource_locked: { status: 409, exit: 2, title: 'Resource is locked' },
   payload_too_large: { status: 413, exit: 2, title: 'Payload too large' },
+  limit_exceeded: { status: 400, exit: 2, title: 'Request exceeds a complexity limit' },
   unsupported_media_type: { status: 415, exit: 2, title: 'Unsupported media type' },
   rate_limited: { status: 429, exit: 1, title: 'Rate limited' },
   quota_exceeded: { status: 429, exit: 1, title: 'Quota exceeded' },

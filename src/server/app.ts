@@ -19,6 +19,7 @@ import type { Logger } from 'pino';
 import { createServices, type ServiceDeps } from '../app/services.js';
 import type { Gateway } from '../gateway/gateway.js';
 import { AgentryError, type ErrorCode } from '../lib/errors.js';
+import { jsonDepthError } from '../lib/limits.js';
 import { Metrics } from '../obs/metrics.js';
 import type { ToolHub } from '../tools/hub.js';
 import { authorize, runAccessOf, type AuthSettings, type Principal } from './auth.js';
@@ -112,7 +113,7 @@ function commonErrors(def: RouteDef): ErrorCode[] {
   const codes: ErrorCode[] = ['internal'];
   if (s.params || s.querystring || s.body || s.headers) codes.push('invalid_request');
   if (def.scope !== null) codes.push('unauthorized', 'forbidden');
-  if (s.body) codes.push('payload_too_large', 'unsupported_media_type');
+  if (s.body) codes.push('payload_too_large', 'unsupported_media_type', 'limit_exceeded');
   return codes;
 }
 
@@ -220,10 +221,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
   // With auth off: loopback Host, same origin, JSON on state-changing requests. CORS for listed origins.
   registerBrowserGuard(app, { devMode: !deps.auth.enabled, corsOrigins: options.corsOrigins ?? [] });
-  // Bodiless POSTs (`curl -X POST …/cancel`) validate as an empty object.
+  // Bodiless POSTs (`curl -X POST …/cancel`) validate as an empty object. A body nested past
+  // `LIMITS.jsonDepth` is refused here, before schema validation or any service walks it.
   app.addHook('preValidation', (request, _reply, done) => {
     if (request.method === 'POST' && request.body === undefined) request.body = {};
-    done();
+    done(jsonDepthError(request.body, 'the request body'));
   });
   app.addHook('onResponse', (request, reply, done) => {
     const route = request.routeOptions.url ?? 'unmatched';

@@ -7,6 +7,7 @@
  */
 import { Environment, type ASTNode, type ParseResult } from '@marcbachmann/cel-js';
 import { AgentryError } from '../lib/errors.js';
+import { LIMITS } from '../lib/limits.js';
 import type { TemplateScope } from './model.js';
 
 /** Root variables an expression may use (see `TemplateScope`), plus CEL's type names. */
@@ -29,30 +30,67 @@ const CEL_IDENTIFIERS = new Set([
 ]);
 const MACROS = new Set(['all', 'exists', 'exists_one', 'map', 'filter', 'bind', 'transformList', 'transformMap', 'sortBy']);
 
-const cel = new Environment({ unlistedVariablesAreDyn: true, homogeneousAggregateLiterals: false });
-const CACHE_LIMIT = 2_000;
+const cel = new Environment({
+  unlistedVariablesAreDyn: true,
+  homogeneousAggregateLiterals: false,
+  limits: { maxAstNodes: LIMITS.expressionNodes, maxDepth: LIMITS.expressionDepth },
+});
+const CACHE_ENTRIES = 2_000;
+/** Parsed expressions by text, oldest first; bounded by entries and by characters of text. */
 const cache = new Map<string, ParseResult>();
+let cachedChars = 0;
 
-/** The parsed expression (cached); throws cel-js's `ParseError`. */
+/**
+ * The parsed expression (cached); throws cel-js's `ParseError`, or `limit_exceeded` for an
+ * expression longer than `LIMITS.expressionLength` (checked before parsing: the parser's own
+ * node limit also bounds the depth of the AST that `walk` and the evaluator recurse over).
+ */
 export function parseExpression(expr: string): ParseResult {
   let parsed = cache.get(expr);
   if (parsed !== undefined) return parsed;
-  parsed = cel.parse(expr);
-  if (cache.size >= CACHE_LIMIT) {
-    const oldest = cache.keys().next();
-    if (oldest.done !== true) cache.delete(oldest.value);
+  if (expr.length > LIMITS.expressionLength) {
+    throw new AgentryError('limit_exceeded', `expression is ${expr.length} characters long; at most ${LIMITS.expressionLength} are allowed`, {
+      details: { limit: 'expression_length', max: LIMITS.expressionLength },
+    });
   }
+  parsed = cel.parse(expr);
   cache.set(expr, parsed);
+  cachedChars += expr.length;
+  for (const oldest of cache.keys()) {
+    if (cache.size <= CACHE_ENTRIES && cachedChars <= LIMITS.expressionCacheChars) break;
+    cache.delete(oldest);
+    cachedChars -= oldest.length;
+  }
   return parsed;
 }
 
-/** The CEL syntax error of `expr` (one line, with its column), or undefined when it parses. */
+/** Characters of expression text in the cache (for tests of its bound). */
+export function expressionCacheChars(): number {
+  return cachedChars;
+}
+
+/**
+ * The CEL syntax error of `expr` (one line, with its column), or undefined when it parses.
+ * Throws `limit_exceeded`: an expression over a limit fails the whole request.
+ */
 export function checkExpression(expr: string): string | undefined {
   try {
     parseExpression(expr);
     return undefined;
   } catch (error) {
+    throwIfLimit(error);
     return celMessage(error);
+  }
+}
+
+/** Rethrows a `limit_exceeded` (ours, or cel-js's node and depth limits) as `limit_exceeded`. */
+export function throwIfLimit(error: unknown): void {
+  if (error instanceof AgentryError && error.code === 'limit_exceeded') throw error;
+  if (error instanceof Error && /^Exceeded max(AstNodes|Depth)/.test(error.message)) {
+    const limit = error.message.includes('AstNodes') ? 'expression_nodes' : 'expression_depth';
+    const max = limit === 'expression_nodes' ? LIMITS.expressionNodes : LIMITS.expressionDepth;
+    const what = limit === 'expression_nodes' ? `more than ${max} operators and operands` : `nesting deeper than ${max} levels`;
+    throw new AgentryError('limit_exceeded', `expression has ${what}`, { details: { limit, max }, cause: error });
   }
 }
 

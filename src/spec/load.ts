@@ -4,6 +4,7 @@
  */
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { AgentryError } from '../lib/errors.js';
 import { checkWorkflow } from './compile.js';
 import { didYouMean, hasErrors, type Diagnostic, type PathSegment, type Problem } from './diagnostics.js';
 import type { CompiledWorkflow, StepKind } from './model.js';
@@ -76,7 +77,7 @@ export async function loadProject(dir: string, options: LoadOptions): Promise<Lo
     const source = await read(file);
     if (source === undefined) return undefined;
     const problems = validateSpec(kind, source.data);
-    if (!hasErrors(problems) && extra !== undefined) problems.push(...extra(source.data as T));
+    if (!hasErrors(problems) && extra !== undefined) problems.push(...inFile(file, () => extra(source.data as T)));
     report(source, problems);
     return hasErrors(problems) ? undefined : { spec: source.data as T, source };
   };
@@ -111,7 +112,7 @@ export async function loadProject(dir: string, options: LoadOptions): Promise<Lo
   for (const file of await listSpecs(dir, 'workflows')) {
     const source = await read(file);
     if (source === undefined) continue;
-    const { workflow, problems } = checkWorkflow(source.data, { file, availableKinds: options.availableKinds });
+    const { workflow, problems } = inFile(file, () => checkWorkflow(source.data, { file, availableKinds: options.availableKinds }));
     report(source, problems);
     if (workflow !== undefined) addUnique(workflows, 'workflow', workflow.name, { spec: workflow, source }, report);
   }
@@ -202,6 +203,18 @@ function subWorkflowCycle(start: string, workflows: ReadonlyMap<string, { spec: 
     return undefined;
   };
   return walk(start, [start]);
+}
+
+/** Runs the checks of one file, naming the file in a `limit_exceeded` they throw (an expression's). */
+function inFile<T>(file: string, check: () => T): T {
+  try {
+    return check();
+  } catch (error) {
+    if (error instanceof AgentryError && error.code === 'limit_exceeded' && !error.message.startsWith(`${file}:`)) {
+      throw new AgentryError('limit_exceeded', `${file}: ${error.message}`, { details: { file, ...(error.details as object) }, cause: error });
+    }
+    throw error;
+  }
 }
 
 function fileDiagnostic(file: string, message: string, severity: Diagnostic['severity'] = 'error'): Diagnostic {

@@ -3,7 +3,7 @@
  * expression's value with its type; a string mixing text and templates yields a string.
  */
 import { AgentryError } from '../lib/errors.js';
-import { evaluateInCelScope, expressionReferences, toCelScope } from './expression.js';
+import { evaluateInCelScope, expressionReferences, throwIfLimit, toCelScope } from './expression.js';
 import type { TemplateScope } from './model.js';
 
 type Part = string | { expr: string };
@@ -117,7 +117,8 @@ export function templateReferences(value: unknown): TemplateReferences {
           const found = expressionReferences(part.expr);
           for (const step of found.steps) refs.steps.add(step);
           for (const name of found.env) refs.env.add(name);
-        } catch {
+        } catch (error) {
+          throwIfLimit(error);
           // A syntax error: reported by checkExpression, contributes no references.
         }
       }

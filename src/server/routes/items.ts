@@ -17,7 +17,7 @@ export function itemRoutes(table: RouteTable, deps: ServerDeps): void {
         step: Type.String({ minLength: 1, maxLength: 128, description: 'Id of a step with for_each' }),
       }),
       querystring: Type.Object({
-        offset: Type.Optional(Type.Integer({ minimum: 0, default: 0, description: 'Index of the first item' })),
+        offset: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, default: 0, description: 'Index of the first item' })),
         limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100, description: 'Items per page (at most 1000)' })),
       }),
       response: { 200: MapItemPageSchema },

@@ -1,16 +1,12 @@
 /** Specs: validate a set of spec files without loading them into the server. */
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
 import { Type } from 'typebox';
-import { AVAILABLE_KINDS } from '../../app/bootstrap.js';
+import { validateSpecFiles } from '../../app/spec-validation.js';
 import { AgentryError } from '../../lib/errors.js';
-import { loadProject } from '../../app/project.js';
+import { LIMITS } from '../../lib/limits.js';
 import type { RouteTable } from '../route.js';
 
 /** Files a project may hold: `agentry.yaml`, `gateway.yaml`, `workflows/*.yaml`, `agents/*.yaml`, `tools/*.yaml`. */
 const SPEC_FILE = '^(?:(?:agentry|gateway)\\.ya?ml|(?:workflows|agents|tools)/[A-Za-z0-9][A-Za-z0-9._-]{0,127}\\.ya?ml)$';
-const MAX_FILES = 200;
 
 const DiagnosticSchema = Type.Object({
   file: Type.String(),
@@ -28,12 +24,12 @@ export function specRoutes(table: RouteTable): void {
     scope: 'specs:read',
     summary: 'Validate spec files (nothing is loaded or changed)',
     tags: ['specs'],
-    errors: [],
+    errors: ['limit_exceeded', 'payload_too_large', 'rate_limited'],
     schema: {
       body: Type.Object(
         {
           files: Type.Record(Type.String({ pattern: SPEC_FILE }), Type.String(), {
-            maxProperties: MAX_FILES,
+            maxProperties: LIMITS.specFiles,
             description: 'Spec files by path relative to the project, e.g. { "workflows/hello.yaml": "<yaml>" }',
           }),
         },
@@ -48,24 +44,11 @@ export function specRoutes(table: RouteTable): void {
       },
     },
     async handler(request) {
-      const files = Object.entries(request.body.files);
-      // The schema checks each name; this keeps the check next to the file system use.
-      for (const [name] of files) if (!new RegExp(SPEC_FILE).test(name)) throw new AgentryError('invalid_request', `'${name}' is not a spec file path`);
-      const dir = await mkdtemp(join(tmpdir(), 'agentry-validate-'));
-      try {
-        for (const [name, text] of files) {
-          await mkdir(dirname(join(dir, name)), { recursive: true });
-          await writeFile(join(dir, name), text);
-        }
-        const { project, diagnostics } = await loadProject(dir, { availableKinds: AVAILABLE_KINDS, env: {} });
-        return {
-          valid: !diagnostics.some((d) => d.severity === 'error'),
-          workflows: [...project.workflows.keys()].sort(),
-          diagnostics,
-        };
-      } finally {
-        await rm(dir, { recursive: true, force: true });
-      }
+      const files = request.body.files;
+      // The schema checks each name; checked again here, as the names become paths in the validation worker.
+      for (const name of Object.keys(files))
+        if (!new RegExp(SPEC_FILE).test(name)) throw new AgentryError('invalid_request', `'${name}' is not a spec file path`);
+      return validateSpecFiles(files);
     },
   });
 }

@@ -1,0 +1,148 @@
+/**
+ * Spec validation for the API, off the event loop: one worker thread validates the files of
+ * one request at a time (`spec-validation-worker.ts`). Parsing YAML, checking schemas and
+ * compiling CEL take time and memory that grow with what a caller sends; in the worker they
+ * cannot delay `/livez` or other requests, a validation past `LIMITS.validationMs` is stopped
+ * by ending the worker, and its heap is capped at `LIMITS.validationHeapMb`.
+ *
+ * From the TypeScript sources (tests, `npm run agentry`) the worker first registers tsx's loader
+ * (a worker does not inherit the loader hooks of its process), then imports its `.ts` file;
+ * from `dist/` it runs the compiled `.js` directly.
+ */
+import { Worker } from 'node:worker_threads';
+import { AgentryError, isErrorCode, type ErrorInfo } from '../lib/errors.js';
+import { LIMITS, specFileSizeError } from '../lib/limits.js';
+import type { Diagnostic } from '../spec/diagnostics.js';
+
+export interface SpecValidation {
+  /** True when no diagnostic is an error. */
+  valid: boolean;
+  /** Workflows that loaded. */
+  workflows: string[];
+  diagnostics: Diagnostic[];
+}
+
+export interface ValidationRequest {
+  files: Record<string, string>;
+}
+
+export type ValidationReply = { ok: true; result: SpecValidation } | { ok: false; error: ErrorInfo };
+
+interface Job {
+  files: Record<string, string>;
+  resolve: (result: SpecValidation) => void;
+  reject: (error: AgentryError) => void;
+}
+
+const FROM_SOURCES = import.meta.url.endsWith('.ts');
+const WORKER_URL = new URL(FROM_SOURCES ? './spec-validation-worker.ts' : './spec-validation-worker.js', import.meta.url);
+
+/** Runs validations one at a time in a worker thread, started on first use and again after it was ended. */
+class ValidationWorker {
+  private worker: Worker | undefined;
+  private readonly queue: Job[] = [];
+  private current: { job: Job; timer: NodeJS.Timeout } | undefined;
+
+  run(files: Record<string, string>): Promise<SpecValidation> {
+    if (this.queue.length >= LIMITS.validationQueue) {
+      return Promise.reject(
+        new AgentryError('rate_limited', 'too many spec validations are waiting; try again shortly', { retryable: true, retryAfterMs: 1_000 }),
+      );
+    }
+    return new Promise((resolve, reject) => {
+      this.queue.push({ files, resolve, reject });
+      this.next();
+    });
+  }
+
+  private next(): void {
+    if (this.current !== undefined) return;
+    const job = this.queue.shift();
+    if (job === undefined) return;
+    const worker = this.start();
+    const timer = setTimeout(
+      () => this.fail(limit('validation_ms', LIMITS.validationMs, `validation took longer than ${LIMITS.validationMs} ms`)),
+      LIMITS.validationMs,
+    );
+    this.current = { job, timer };
+    worker.postMessage({ files: job.files } satisfies ValidationRequest);
+  }
+
+  private start(): Worker {
+    if (this.worker !== undefined) return this.worker;
+    const resourceLimits = { maxOldGenerationSizeMb: LIMITS.validationHeapMb };
+    const worker = FROM_SOURCES
+      ? new Worker(`import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(WORKER_URL.href)}); });`, {
+          eval: true,
+          resourceLimits,
+        })
+      : new Worker(WORKER_URL, { resourceLimits });
+    // A waiting worker must not keep the process alive.
+    worker.unref();
+    // Events of a worker already ended (deadline, heap) are about a job already answered.
+    worker.on('message', (reply: ValidationReply) => {
+      if (this.worker !== worker) return;
+      const current = this.finish();
+      if (current === undefined) return;
+      if (reply.ok) current.resolve(reply.result);
+      else current.reject(fromInfo(reply.error));
+    });
+    worker.on('error', (error) => {
+      if (this.worker !== worker) return;
+      const outOfMemory = (error as NodeJS.ErrnoException).code === 'ERR_WORKER_OUT_OF_MEMORY';
+      this.fail(outOfMemory ? limit('validation_heap_mb', LIMITS.validationHeapMb, 'validation needed more memory than allowed') : toError(error));
+    });
+    worker.on('exit', () => {
+      if (this.worker !== worker) return;
+      this.fail(new AgentryError('internal', 'the spec validation worker stopped'));
+    });
+    this.worker = worker;
+    return worker;
+  }
+
+  /** Ends the current job: clears its deadline and starts the next one. */
+  private finish(): Job | undefined {
+    const current = this.current;
+    if (current === undefined) return undefined;
+    clearTimeout(current.timer);
+    this.current = undefined;
+    queueMicrotask(() => this.next());
+    return current.job;
+  }
+
+  /** Fails the current job and ends the worker (a new one takes the next job). */
+  private fail(error: AgentryError): void {
+    const job = this.finish();
+    const worker = this.worker;
+    this.worker = undefined;
+    if (worker !== undefined) void worker.terminate();
+    job?.reject(error);
+  }
+}
+
+function limit(name: string, max: number, message: string): AgentryError {
+  return new AgentryError('limit_exceeded', message, { details: { limit: name, max } });
+}
+
+function toError(error: Error): AgentryError {
+  return new AgentryError('internal', `spec validation failed: ${error.message}`, { cause: error });
+}
+
+function fromInfo(info: ErrorInfo): AgentryError {
+  return new AgentryError(isErrorCode(info.code) ? info.code : 'internal', info.message, { details: info.details, retryable: info.retryable ?? false });
+}
+
+const validations = new ValidationWorker();
+
+/**
+ * Validates spec files given by path relative to a project (`workflows/hello.yaml`), in the
+ * worker thread. A file over `LIMITS.specFileBytes` is refused here already (the worker's
+ * parser checks it too, for projects read from disk): no need to copy it to the worker.
+ */
+export function validateSpecFiles(files: Record<string, string>): Promise<SpecValidation> {
+  for (const [file, text] of Object.entries(files)) {
+    const tooLarge = specFileSizeError(file, text);
+    if (tooLarge !== undefined) return Promise.reject(tooLarge);
+  }
+  return validations.run(files);
+}
