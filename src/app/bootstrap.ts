@@ -136,7 +136,10 @@ export async function openAgentry(config: Config, options: OpenOptions): Promise
   let tools: ToolHub | undefined;
   try {
     if (project?.gateway && !config.gateway) gateway = new Gateway({ spec: project.gateway, env, logger: options.logger, ledger: storeLedger(store) });
-    if (project && project.tools.size > 0) tools = createToolHub({ specs: project.tools, env, projectDir: project.dir, logger: options.logger });
+    if (project && project.tools.size > 0) {
+      const egress = { mode: config.env, allowLinkLocal: config.http.allowLinkLocal, project: project.settings.egress };
+      tools = createToolHub({ specs: project.tools, env, projectDir: project.dir, logger: options.logger, egress });
+    }
   } catch (error) {
     await store.close();
     throw error;
@@ -146,7 +149,7 @@ export async function openAgentry(config: Config, options: OpenOptions): Promise
     store,
     workflows,
     executors: executorRegistry({ tools, chat, agents: project?.agents }),
-    executorSettings: { http: { ...config.http } },
+    executorSettings: { http: { ...config.http }, egress: { mode: config.env, rules: project?.settings.egress } },
     logger: options.logger,
     settings: config.engine,
     env,

@@ -49,6 +49,15 @@ export const CONFIG_OPTIONS = {
     defaultText: 'none',
     description: 'Profile of `agentry.yaml` merged over its top-level settings.',
   },
+  env: {
+    kind: 'string',
+    env: 'AGENTRY_ENV',
+    flag: '--env <env>',
+    default: 'development',
+    defaultText: '`development`',
+    description:
+      '`development` or `production`. Production refuses to start on an unsafe configuration and denies loopback and private egress unless allow-listed (docs/security.md).',
+  },
   databaseUrl: {
     kind: 'string',
     env: 'AGENTRY_DATABASE_URL',

@@ -13,6 +13,7 @@ import { Ajv } from 'ajv';
 import { Type, type Static } from 'typebox';
 import { parse as parseYaml } from 'yaml';
 import type { EngineSettings } from '../engine/engine.js';
+import type { EgressMode } from '../lib/egress.js';
 import { AgentryError, toAgentryError } from '../lib/errors.js';
 import { parseDurationText } from '../lib/duration.js';
 import type { ExecutorSettings } from '../runtime/types.js';
@@ -21,9 +22,13 @@ import type { PostgresOptions } from '../store/postgres.js';
 import { LOG_LEVELS, type LogLevel } from '../obs/logger.js';
 import { CONFIG_OPTIONS, type ConfigFlags, type ConfigSource, type OptionKey, type OptionSpec, type ValueKind } from './config-options.js';
 
+/** `AGENTRY_ENV`: production refuses an unsafe configuration (`startup-checks.ts`) and tightens egress. */
+export const DEPLOY_ENVS = ['development', 'production'] as const satisfies readonly EgressMode[];
+
 const ConfigSchema = Type.Object({
   projectDir: Type.String({ minLength: 1 }),
   profile: Type.Union([Type.String({ pattern: '^[a-z][a-z0-9_-]*$' }), Type.Null()]),
+  env: Type.Enum([...DEPLOY_ENVS]),
   databaseUrl: Type.String({ minLength: 1 }),
   dbPoolSize: Type.Integer({ minimum: 1, maximum: 1000 }),
   dbStatementTimeout: Type.Integer({ minimum: 0 }),
@@ -56,6 +61,7 @@ export interface Config {
   /** Absolute project directory. */
   readonly projectDir: string;
   readonly profile: string | null;
+  readonly env: EgressMode;
   /** As given; may hold a password, print it with `maskSecrets`. */
   readonly databaseUrl: string;
   readonly database:
@@ -155,6 +161,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   return deepFreeze({
     projectDir,
     profile: r.profile,
+    env: r.env,
     databaseUrl: r.databaseUrl,
     database,
     logLevel: r.logLevel,

@@ -40,7 +40,7 @@ export const ERROR_CODES = {
   http_error: { status: 502, exit: 1, title: 'HTTP request failed' },
   http_status: { status: 502, exit: 1, title: 'HTTP response status not accepted' },
   response_too_large: { status: 502, exit: 1, title: 'HTTP response too large' },
-  address_blocked: { status: 403, exit: 1, title: 'Address is not allowed' },
+  egress_denied: { status: 403, exit: 1, title: 'The egress policy refused the destination' },
   // people in the loop and the rest of the flow
   task_rejected: { status: 422, exit: 1, title: 'A reviewer rejected the task' },
   human_task_expired: { status: 504, exit: 1, title: 'A human task passed its deadline' },
