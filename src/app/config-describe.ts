@@ -24,6 +24,7 @@ export function describeConfig(config: Config): { key: OptionKey; env: string; v
     httpDefaultTimeout: formatDuration(config.http.defaultTimeoutMs),
     httpMaxResponseBytes: config.http.maxResponseBytes,
     host: config.server.host,
+    trustProxy: config.server.trustProxy,
     port: config.server.port,
     auth: config.server.auth,
     apiKeys: describeApiKeys(config.server.apiKeys),

@@ -22,6 +22,7 @@ export interface OptionSpec {
   /** The default as the docs show it. */
   defaultText: string;
   description: string;
+  /** Also read from `<env>_FILE` (a file holding the value); checked by production mode. */
   secret?: boolean;
 }
 
@@ -155,6 +156,14 @@ export const CONFIG_OPTIONS = {
     default: '127.0.0.1',
     defaultText: '`127.0.0.1`',
     description: 'Address `serve` binds (the container image sets `0.0.0.0`).',
+  },
+  trustProxy: {
+    kind: 'boolean',
+    env: 'AGENTRY_TRUST_PROXY',
+    default: false,
+    defaultText: '`false`',
+    description:
+      'A reverse proxy (TLS, rate limits) runs in front: the API trusts its `X-Forwarded-*` headers. Production mode refuses a non-loopback `host` without it.',
   },
   port: {
     kind: 'integer',
