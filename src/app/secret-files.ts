@@ -26,22 +26,26 @@ export function secretFromEnv(env: Env, name: string): { value: string | undefin
 /** Provider keys the gateway reads from the environment even when gateway.yaml does not name them. */
 const PROVIDER_KEY_ENVS = ['OPENAI_API_KEY', 'ANTHROPIC_API_KEY'];
 
-/** `{{ env.NAME }}` references of the project's gateway.yaml and tools/*.yaml: the secrets those files read. */
-function referencedEnvNames(projectDir: string): string[] {
-  const files = [join(projectDir, 'gateway.yaml'), join(projectDir, 'gateway.yml')];
+/** The project files that may hold or reference secrets: agentry.yaml, gateway.yaml and tools/*.yaml (relative paths, existing only). */
+export function secretBearingFiles(projectDir: string): string[] {
+  const files = ['agentry.yaml', 'gateway.yaml', 'gateway.yml'];
   const tools = join(projectDir, 'tools');
-  if (existsSync(tools)) for (const file of readdirSync(tools)) if (/\.ya?ml$/.test(file)) files.push(join(tools, file));
+  if (existsSync(tools)) for (const file of readdirSync(tools).sort()) if (/\.ya?ml$/.test(file)) files.push(join('tools', file));
+  return files.filter((file) => existsSync(join(projectDir, file)));
+}
+
+/** `{{ env.NAME }}` references of the project's files: the secrets they read. */
+function referencedEnvNames(projectDir: string): string[] {
   const names = new Set<string>();
-  for (const file of files) {
-    if (!existsSync(file)) continue;
-    for (const match of readFileSync(file, 'utf8').matchAll(/\{\{\s*env\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}/g)) names.add(match[1] as string);
+  for (const file of secretBearingFiles(projectDir)) {
+    for (const match of readFileSync(join(projectDir, file), 'utf8').matchAll(/\{\{\s*env\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}/g)) names.add(match[1] as string);
   }
   return [...names];
 }
 
 /**
- * The environment with every provider key and every variable gateway.yaml or a tool server
- * references filled in from its `NAME_FILE`; the problems found (one line each).
+ * The environment with every provider key and every variable agentry.yaml, gateway.yaml or a
+ * tool server references filled in from its `NAME_FILE`; the problems found (one line each).
  */
 export function withSecretFiles(env: NodeJS.ProcessEnv, projectDir: string): { env: NodeJS.ProcessEnv; problems: string[] } {
   const filled: NodeJS.ProcessEnv = { ...env };

@@ -4,8 +4,9 @@
  * repository is a leaked key. Line-based on purpose, so each finding names `file:line` and the
  * key without parsing (or echoing) the value.
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { secretBearingFiles } from './secret-files.js';
 
 /** Shapes of well-known credentials, wherever they appear. */
 const KNOWN_SHAPES: Array<[string, RegExp]> = [
@@ -64,11 +65,5 @@ export function findLiteralSecrets(text: string, file: string): string[] {
 
 /** Literal secrets in agentry.yaml, gateway.yaml and tools/*.yaml of a project. */
 export function scanProjectForSecrets(projectDir: string): string[] {
-  const files = ['agentry.yaml', 'gateway.yaml', 'gateway.yml'];
-  const tools = join(projectDir, 'tools');
-  if (existsSync(tools)) for (const file of readdirSync(tools).sort()) if (/\.ya?ml$/.test(file)) files.push(join('tools', file));
-  return files.flatMap((file) => {
-    const path = join(projectDir, file);
-    return existsSync(path) ? findLiteralSecrets(readFileSync(path, 'utf8'), file) : [];
-  });
+  return secretBearingFiles(projectDir).flatMap((file) => findLiteralSecrets(readFileSync(join(projectDir, file), 'utf8'), file));
 }

@@ -5,6 +5,7 @@
  */
 import ipaddr from 'ipaddr.js';
 import type { Logger } from 'pino';
+import type { EgressRuleSet } from '../lib/egress.js';
 import { AgentryError } from '../lib/errors.js';
 import type { Config } from './config.js';
 import { scanProjectForSecrets } from './secret-literals.js';
@@ -16,7 +17,7 @@ export interface StartupCheckOptions {
   /** The process listens for HTTP (`serve`, `start api|gateway`): bind and auth are checked. */
   listens: boolean;
   /** The project's `egress:` as loaded (undefined: none was written). */
-  egress: unknown;
+  egress: EgressRuleSet | undefined;
 }
 
 /** Words and forms of keys that were never meant to be used. */

@@ -6,7 +6,7 @@ import { loadConfig } from '../../src/app/config.js';
 import { withSecretFiles } from '../../src/app/secret-files.js';
 import { findLiteralSecrets } from '../../src/app/secret-literals.js';
 import { checkStartup, startupProblems } from '../../src/app/startup-checks.js';
-import { parseEgressRules } from '../../src/lib/egress.js';
+import { parseEgressRules, type EgressRuleSet } from '../../src/lib/egress.js';
 import { AgentryError } from '../../src/lib/errors.js';
 import { removeDir, tempDir } from '../helpers/cli.js';
 
@@ -23,7 +23,7 @@ beforeEach(() => {
 afterEach(() => removeDir(dir));
 
 /** A clean production configuration with `env` (and files) changed. */
-function problemsWith(env: Record<string, string>, options: { egress?: unknown; listens?: boolean } = {}): string[] {
+function problemsWith(env: Record<string, string>, options: { egress?: EgressRuleSet | undefined; listens?: boolean } = {}): string[] {
   const config = loadConfig({
     flags: { projectDir: dir },
     env: { AGENTRY_ENV: 'production', AGENTRY_API_KEYS: `ops:${GOOD_KEY}:admin`, AGENTRY_DATABASE_URL: `sqlite:${join(dir, 'a.db')}`, ...env },
@@ -38,7 +38,7 @@ describe('production mode: startup checks', () => {
     expect(problemsWith({ AGENTRY_HOST: '0.0.0.0', AGENTRY_TRUST_PROXY: 'true' })).toEqual([]);
   });
 
-  it.each<[string, Record<string, string>, { egress?: unknown; files?: Record<string, string> }, RegExp]>([
+  it.each<[string, Record<string, string>, { egress?: EgressRuleSet | undefined; files?: Record<string, string> }, RegExp]>([
     ['auth off', { AGENTRY_AUTH: 'off' }, {}, /^auth is off/],
     ['no API key', { AGENTRY_API_KEYS: '' }, {}, /AGENTRY_API_KEYS holds no key/],
     ['a short API key', { AGENTRY_API_KEYS: 'ops:0123456789abcdef0123:admin' }, {}, /entry 1 \('ops'\): the key is shorter than 32/],
