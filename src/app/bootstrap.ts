@@ -18,11 +18,15 @@ import { createToolExecutor } from '../runtime/tool.js';
 import { createToolHub, type ToolHub } from '../tools/hub.js';
 import { formatDiagnostic } from '../spec/index.js';
 import { loadProject } from './project.js';
+import { withSecretFiles } from './secret-files.js';
 import { STEP_KINDS, type CompiledWorkflow, type StepKind } from '../spec/model.js';
 import { openStore as openStoreAt, waitForStore } from '../store/open.js';
 import type { Store } from '../store/store.js';
 
 export type Project = Awaited<ReturnType<typeof loadProject>>['project'];
+
+/** Production mode's refusals (development: warnings), for the commands that start processes. */
+export { checkStartup } from './startup-checks.js';
 
 /** The roles an engine can take in a process (`agentry start worker|scheduler`): for the commands that start processes. */
 export { ENGINE_ROLES, type EngineRole } from '../engine/engine.js';
@@ -71,8 +75,9 @@ export function storeLedger(store: Store): UsageLedger {
 }
 
 /** Loads the project; a project with errors is a `spec_invalid` error listing every diagnostic. */
-export async function loadProjectOrThrow(config: Config, env: NodeJS.ProcessEnv = process.env): Promise<Project> {
+export async function loadProjectOrThrow(config: Config, rawEnv: NodeJS.ProcessEnv = process.env): Promise<Project> {
   assertProjectDir(config.projectDir);
+  const env = secretEnv(config, rawEnv);
   const { project, diagnostics } = await loadProject(config.projectDir, { availableKinds: AVAILABLE_KINDS, env });
   const errors = diagnostics.filter((d) => d.severity === 'error');
   if (errors.length > 0) {
@@ -82,6 +87,15 @@ export async function loadProjectOrThrow(config: Config, env: NodeJS.ProcessEnv 
     });
   }
   return project;
+}
+
+/** The environment with provider keys and the secrets the project's files reference read from their `NAME_FILE`. */
+function secretEnv(config: Config, env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  if (!existsSync(config.projectDir)) return env;
+  const { env: filled, problems } = withSecretFiles(env, config.projectDir);
+  if (problems.length > 0)
+    throw new AgentryError('invalid_request', `invalid secret files:${problems.map((p) => `\n  - ${p}`).join('')}`, { details: { problems } });
+  return filled;
 }
 
 /** Throws `invalid_request` unless `dir` is an existing directory. */
@@ -128,7 +142,7 @@ export async function openStore(config: Config, options: OpenStoreOptions = {}):
 
 /** Project, store and engine, ready to start runs (call `engine.start()` to also execute them here). */
 export async function openAgentry(config: Config, options: OpenOptions): Promise<Agentry> {
-  const env = options.env ?? process.env;
+  const env = secretEnv(config, options.env ?? process.env);
   const project = options.withoutProject ? undefined : (options.project ?? (await loadProjectOrThrow(config, env)));
   const store = await openStore(config, { logger: options.logger, ...(options.waitForDatabase ? { waitForDatabase: options.waitForDatabase } : {}) });
   const workflows: ReadonlyMap<string, CompiledWorkflow> = project?.workflows ?? new Map<string, CompiledWorkflow>();
@@ -136,7 +150,10 @@ export async function openAgentry(config: Config, options: OpenOptions): Promise
   let tools: ToolHub | undefined;
   try {
     if (project?.gateway && !config.gateway) gateway = new Gateway({ spec: project.gateway, env, logger: options.logger, ledger: storeLedger(store) });
-    if (project && project.tools.size > 0) tools = createToolHub({ specs: project.tools, env, projectDir: project.dir, logger: options.logger });
+    if (project && project.tools.size > 0) {
+      const egress = { mode: config.env, allowLinkLocal: config.http.allowLinkLocal, project: project.settings.egress };
+      tools = createToolHub({ specs: project.tools, env, projectDir: project.dir, logger: options.logger, egress });
+    }
   } catch (error) {
     await store.close();
     throw error;
@@ -146,7 +163,7 @@ export async function openAgentry(config: Config, options: OpenOptions): Promise
     store,
     workflows,
     executors: executorRegistry({ tools, chat, agents: project?.agents }),
-    executorSettings: { http: { ...config.http } },
+    executorSettings: { http: { ...config.http }, egress: { mode: config.env, rules: project?.settings.egress } },
     logger: options.logger,
     settings: config.engine,
     env,

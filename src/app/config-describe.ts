@@ -9,6 +9,7 @@ export function describeConfig(config: Config): { key: OptionKey; env: string; v
   const values: Record<OptionKey, string | number | boolean | null> = {
     projectDir: config.projectDir,
     profile: config.profile,
+    env: config.env,
     databaseUrl: maskSecrets(config.databaseUrl),
     dbPoolSize: config.database.kind === 'postgres' ? (config.database.options.poolSize ?? null) : null,
     dbStatementTimeout: config.database.kind === 'postgres' ? formatDuration(config.database.options.statementTimeoutMs ?? 0) : null,
@@ -23,6 +24,7 @@ export function describeConfig(config: Config): { key: OptionKey; env: string; v
     httpDefaultTimeout: formatDuration(config.http.defaultTimeoutMs),
     httpMaxResponseBytes: config.http.maxResponseBytes,
     host: config.server.host,
+    trustProxy: config.server.trustProxy,
     port: config.server.port,
     auth: config.server.auth,
     apiKeys: describeApiKeys(config.server.apiKeys),

@@ -22,6 +22,7 @@ export interface OptionSpec {
   /** The default as the docs show it. */
   defaultText: string;
   description: string;
+  /** Also read from `<env>_FILE` (a file holding the value); checked by production mode. */
   secret?: boolean;
 }
 
@@ -48,6 +49,15 @@ export const CONFIG_OPTIONS = {
     default: undefined,
     defaultText: 'none',
     description: 'Profile of `agentry.yaml` merged over its top-level settings.',
+  },
+  env: {
+    kind: 'string',
+    env: 'AGENTRY_ENV',
+    flag: '--env <env>',
+    default: 'development',
+    defaultText: '`development`',
+    description:
+      '`development` or `production`. Production refuses to start on an unsafe configuration and denies loopback and private egress unless allow-listed (docs/security.md).',
   },
   databaseUrl: {
     kind: 'string',
@@ -146,6 +156,14 @@ export const CONFIG_OPTIONS = {
     default: '127.0.0.1',
     defaultText: '`127.0.0.1`',
     description: 'Address `serve` binds (the container image sets `0.0.0.0`).',
+  },
+  trustProxy: {
+    kind: 'boolean',
+    env: 'AGENTRY_TRUST_PROXY',
+    default: false,
+    defaultText: '`false`',
+    description:
+      'A reverse proxy (TLS, rate limits) runs in front: the API trusts its `X-Forwarded-*` headers. Production mode refuses a non-loopback `host` without it.',
   },
   port: {
     kind: 'integer',

@@ -13,17 +13,23 @@ import { Ajv } from 'ajv';
 import { Type, type Static } from 'typebox';
 import { parse as parseYaml } from 'yaml';
 import type { EngineSettings } from '../engine/engine.js';
+import type { EgressMode } from '../lib/egress.js';
 import { AgentryError, toAgentryError } from '../lib/errors.js';
 import { parseDurationText } from '../lib/duration.js';
 import type { ExecutorSettings } from '../runtime/types.js';
 import { parseDatabaseUrl, type DatabaseLocation } from '../store/open.js';
 import type { PostgresOptions } from '../store/postgres.js';
 import { LOG_LEVELS, type LogLevel } from '../obs/logger.js';
+import { secretFromEnv } from './secret-files.js';
 import { CONFIG_OPTIONS, type ConfigFlags, type ConfigSource, type OptionKey, type OptionSpec, type ValueKind } from './config-options.js';
+
+/** `AGENTRY_ENV`: production refuses an unsafe configuration (`startup-checks.ts`) and tightens egress. */
+export const DEPLOY_ENVS = ['development', 'production'] as const satisfies readonly EgressMode[];
 
 const ConfigSchema = Type.Object({
   projectDir: Type.String({ minLength: 1 }),
   profile: Type.Union([Type.String({ pattern: '^[a-z][a-z0-9_-]*$' }), Type.Null()]),
+  env: Type.Enum([...DEPLOY_ENVS]),
   databaseUrl: Type.String({ minLength: 1 }),
   dbPoolSize: Type.Integer({ minimum: 1, maximum: 1000 }),
   dbStatementTimeout: Type.Integer({ minimum: 0 }),
@@ -38,6 +44,7 @@ const ConfigSchema = Type.Object({
   httpDefaultTimeout: Type.Integer({ minimum: 1 }),
   httpMaxResponseBytes: Type.Integer({ minimum: 1 }),
   host: Type.String({ minLength: 1 }),
+  trustProxy: Type.Boolean(),
   port: Type.Integer({ minimum: 0, maximum: 65535 }),
   auth: Type.Boolean(),
   apiKeys: Type.Optional(Type.String()),
@@ -57,6 +64,7 @@ export interface Config {
   /** Absolute project directory. */
   readonly projectDir: string;
   readonly profile: string | null;
+  readonly env: EgressMode;
   /** As given; may hold a password, print it with `maskSecrets`. */
   readonly databaseUrl: string;
   readonly database:
@@ -67,6 +75,8 @@ export interface Config {
   /** What `serve` (and `start api`) listen with. */
   readonly server: {
     readonly host: string;
+    /** A reverse proxy in front terminates client connections (`AGENTRY_TRUST_PROXY`). */
+    readonly trustProxy: boolean;
     readonly port: number;
     readonly auth: boolean;
     /** Raw `name:key:role` list; parse with the server's `authSettings`. */
@@ -107,8 +117,14 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     const spec: OptionSpec = CONFIG_OPTIONS[key];
     const flag = flags[key];
     if (flag !== undefined) return { value: flag, source: 'flag', origin: spec.flag?.split(' ')[0] ?? key };
-    const fromEnv = env[spec.env];
-    if (fromEnv !== undefined && fromEnv !== '') return { value: fromEnv, source: 'env', origin: spec.env };
+    if (spec.secret === true) {
+      const secret = secretFromEnv(env, spec.env);
+      if (secret.problem !== undefined) problems.push(secret.problem);
+      if (secret.value !== undefined) return { value: secret.value, source: 'env', origin: secret.fromFile ? `${spec.env}_FILE` : spec.env };
+    } else {
+      const fromEnv = env[spec.env];
+      if (fromEnv !== undefined && fromEnv !== '') return { value: fromEnv, source: 'env', origin: spec.env };
+    }
     if (spec.yaml !== undefined) {
       const fromProfile = yaml.profile === undefined ? undefined : getPath(yaml.profile, spec.yaml);
       if (fromProfile !== undefined) return { value: fromProfile, source: 'profile', origin: `agentry.yaml profiles.${yaml.profileName}.${spec.yaml}` };
@@ -159,6 +175,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   return deepFreeze({
     projectDir,
     profile: r.profile,
+    env: r.env,
     databaseUrl: r.databaseUrl,
     database,
     logLevel: r.logLevel,
@@ -166,6 +183,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     http: { allowLinkLocal: r.httpAllowLinkLocal, defaultTimeoutMs: r.httpDefaultTimeout, maxResponseBytes: r.httpMaxResponseBytes },
     server: {
       host: r.host,
+      trustProxy: r.trustProxy,
       port: r.port,
       auth: r.auth,
       apiKeys: r.apiKeys,

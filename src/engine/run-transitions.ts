@@ -3,6 +3,7 @@
  * says: wake workers when work became due, abort local work of a run that ended.
  */
 import { AgentryError, type ErrorInfo } from '../lib/errors.js';
+import type { EgressRuleSet } from '../lib/egress.js';
 import { compileWorkflow, specHash } from '../spec/index.js';
 import type { CompiledWorkflow, StepKind } from '../spec/model.js';
 import type { StepResult } from '../runtime/types.js';
@@ -73,6 +74,8 @@ export interface Claim {
   timeoutMs: number | undefined;
   /** The workflow's `budget:`. */
   budget: { maxTokens?: number; maxCostUsd?: number } | undefined;
+  /** The workflow's `egress:` rules. */
+  egress: EgressRuleSet | undefined;
 }
 
 const MAX_CACHED_SPECS = 256;
@@ -176,6 +179,7 @@ export class RunTransitions {
           workflow: ctx.wf.name,
           tenantId: tx.run.tenantId,
           timeoutMs: spec.timeoutMs,
+          egress: ctx.wf.egress,
           budget: budget && {
             ...(budget.max_tokens === undefined ? {} : { maxTokens: budget.max_tokens }),
             ...(budget.max_cost_usd === undefined ? {} : { maxCostUsd: budget.max_cost_usd }),

@@ -223,6 +223,7 @@ export class Worker {
           input: claim.input,
           tenantId: claim.tenantId,
           ...(claim.budget ? { budget: claim.budget } : {}),
+          ...(claim.egress ? { egress: claim.egress } : {}),
           journal: {
             load: () => this.o.store.loadJournal(key.runId, key.stepId),
             append: (entry) => this.o.store.appendJournal(key.runId, key.stepId, entry),

@@ -8,6 +8,7 @@ export const ERROR_CODES = {
   invalid_request: { status: 400, exit: 2, title: 'Invalid request' },
   invalid_idempotency_key: { status: 400, exit: 2, title: 'Idempotency-Key is invalid' },
   spec_invalid: { status: 422, exit: 2, title: 'Spec is invalid' },
+  unsafe_configuration: { status: 500, exit: 2, title: 'Production mode refuses this configuration' },
   input_invalid: { status: 400, exit: 2, title: 'Run input does not match the workflow input schema' },
   unauthorized: { status: 401, exit: 2, title: 'Unauthorized' },
   forbidden: { status: 403, exit: 2, title: 'Forbidden' },
@@ -41,7 +42,7 @@ export const ERROR_CODES = {
   http_error: { status: 502, exit: 1, title: 'HTTP request failed' },
   http_status: { status: 502, exit: 1, title: 'HTTP response status not accepted' },
   response_too_large: { status: 502, exit: 1, title: 'HTTP response too large' },
-  address_blocked: { status: 403, exit: 1, title: 'Address is not allowed' },
+  egress_denied: { status: 403, exit: 1, title: 'The egress policy refused the destination' },
   // people in the loop and the rest of the flow
   task_rejected: { status: 422, exit: 1, title: 'A reviewer rejected the task' },
   human_task_expired: { status: 504, exit: 1, title: 'A human task passed its deadline' },

@@ -1,14 +1,15 @@
 import net from 'node:net';
 import { Agent, interceptors, request, type Dispatcher } from 'undici';
+import { assertEgressAllowed, canonicalHost, type EgressPolicy } from '../lib/egress.js';
+import { guardedConnector, systemResolver, type Resolver } from '../lib/egress-connector.js';
 import { AgentryError } from '../lib/errors.js';
-import { assertAddressAllowed, bareHost, guardedConnector, systemResolver, type Resolver } from './address-policy.js';
 import { displayUrl, planHttpRequest, type HttpRequestPlan } from './http-config.js';
 import type { StepContext, StepExecutor, StepResult } from './types.js';
 
 export interface HttpExecutorOptions {
   /** DNS resolver; tests inject one to map names to chosen addresses. Defaults to `dns.lookup`. */
   resolver?: Resolver;
-  /** Redirects followed per request (each hop is re-checked against the address policy). */
+  /** Redirects followed per request (each hop is re-checked against the egress policy). */
   maxRedirections?: number;
 }
 
@@ -24,7 +25,7 @@ type Body = Dispatcher.ResponseData['body'];
 const ERROR_BODY_BYTES = 2048;
 
 /**
- * `http`: one request with SSRF protection, a timeout, cancellation through `ctx.signal`,
+ * `http`: one request under the egress policy (SSRF protection), a timeout, cancellation through `ctx.signal`,
  * a streamed response size limit and status classification (429/5xx retryable).
  */
 export function createHttpExecutor(options: HttpExecutorOptions = {}): StepExecutor {
@@ -35,15 +36,15 @@ export function createHttpExecutor(options: HttpExecutorOptions = {}): StepExecu
     kind: 'http',
     async execute(config: unknown, ctx: StepContext): Promise<StepResult> {
       const plan = planHttpRequest(config, ctx.settings.http);
-      const allowLinkLocal = ctx.settings.http.allowLinkLocal;
-      const host = bareHost(plan.url.hostname);
-      if (!allowLinkLocal && net.isIP(host) !== 0) assertAddressAllowed(host, host);
+      const policy = egressPolicy(ctx);
+      const host = canonicalHost(plan.url.hostname);
+      if (net.isIP(host) !== 0) assertEgressAllowed(policy, host, host);
       if (ctx.signal.aborted) throw cancelled(plan, ctx.signal.reason);
 
       const timeout = new AbortController();
       const timer = setTimeout(() => timeout.abort(), plan.timeoutMs);
-      // One agent per attempt: the address policy is per project settings, and nothing stays open.
-      const agent = new Agent({ connect: guardedConnector(resolver, allowLinkLocal) });
+      // One agent per attempt: the policy is per project and workflow, and nothing stays open.
+      const agent = new Agent({ connect: guardedConnector(policy, resolver) });
       try {
         const response = await request(plan.url, {
           method: plan.method,
@@ -72,6 +73,12 @@ export function createHttpExecutor(options: HttpExecutorOptions = {}): StepExecu
 }
 
 export const httpExecutor: StepExecutor = createHttpExecutor();
+
+/** The project's policy narrowed by the step's workflow. */
+function egressPolicy(ctx: StepContext): EgressPolicy {
+  const { egress, http } = ctx.settings;
+  return { mode: egress.mode, allowLinkLocal: http.allowLinkLocal, project: egress.rules, workflow: ctx.egress };
+}
 
 async function readResponse(plan: HttpRequestPlan, response: Dispatcher.ResponseData): Promise<HttpOutput> {
   const { statusCode: status, body } = response;

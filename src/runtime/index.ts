@@ -3,4 +3,4 @@ export { createExecutorRegistry, defaultExecutors, DEFAULT_EXECUTOR_SETTINGS } f
 export { transformExecutor } from './transform.js';
 export { createSleepExecutor } from './sleep.js';
 export { createHttpExecutor, httpExecutor } from './http.js';
-export type { Resolver } from './address-policy.js';
+export type { Resolver } from '../lib/egress-connector.js';

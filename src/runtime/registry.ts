@@ -15,6 +15,7 @@ export interface ExecutorRegistry {
 /** The project defaults (`agentry.yaml` `http:`), for executors run without a project. */
 export const DEFAULT_EXECUTOR_SETTINGS: ExecutorSettings = Object.freeze({
   http: Object.freeze({ ...SETTINGS_DEFAULTS.http }),
+  egress: Object.freeze({ mode: 'development', rules: undefined }),
 });
 
 export function createExecutorRegistry(executors: StepExecutor[]): ExecutorRegistry {

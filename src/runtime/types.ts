@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { EgressMode, EgressRuleSet } from '../lib/egress.js';
 import type { StepKind } from '../spec/model.js';
 import type { JournalEntry, StepMeta } from '../types.js';
 
@@ -20,6 +21,8 @@ export interface StepContext {
   tenantId?: string;
   /** The run's budget (the workflow's `budget:`). */
   budget?: { maxTokens?: number; maxCostUsd?: number };
+  /** The workflow's `egress:` rules, which narrow the project's (`settings.egress`). */
+  egress?: EgressRuleSet | undefined;
   /** Durable record of this step's completed sub-operations (model calls, tool calls), kept across attempts. */
   journal?: StepJournal;
 }
@@ -36,11 +39,13 @@ export interface StepJournal {
 
 export interface ExecutorSettings {
   http: {
-    /** Allow requests to link-local and cloud metadata addresses (169.254.0.0/16, fe80::/10 …). */
+    /** Allow requests to link-local and cloud metadata addresses (169.254.0.0/16, fe80::/10 …): the egress policy's escape hatch. */
     allowLinkLocal: boolean;
     defaultTimeoutMs: number;
     maxResponseBytes: number;
   };
+  /** Where `http` steps may connect: the mode decides loopback and private addresses, `rules` are the project's `egress:`. */
+  egress: { mode: EgressMode; rules: EgressRuleSet | undefined };
 }
 
 /**

@@ -50,6 +50,8 @@ export interface AppOptions extends Pick<ServiceDeps, 'engine' | 'store'> {
   /** Package version (shown by `/healthz` and `/openapi.json`). */
   version: string;
   auth: AuthSettings;
+  /** `AGENTRY_TRUST_PROXY`: take the client address and protocol from a reverse proxy's `X-Forwarded-*`. */
+  trustProxy?: boolean;
   /** Largest request body (`AGENTRY_MAX_BODY_BYTES`); larger ones get 413. Default 1 MiB. */
   maxBodyBytes?: number;
   /** Counts runs and steps committed through it, and wakes event streams at once. */
@@ -181,6 +183,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     requestIdHeader: false,
     genReqId: (req) => requestId(req.headers['x-request-id']),
     bodyLimit: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
+    trustProxy: options.trustProxy ?? false,
     exposeHeadRoutes: false,
     return503OnClosing: true,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true } },

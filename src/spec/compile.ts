@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import { Cron } from 'croner';
 import { didYouMean, formatPath, hasErrors, SpecError, type Diagnostic, type PathSegment, type Problem } from './diagnostics.js';
 import { parseDuration } from '../lib/duration.js';
+import { parseEgressRules } from '../lib/egress.js';
 import { checkExpression, expressionReferences, SCOPE_VARIABLES } from './expression.js';
 import { orderSteps } from './graph.js';
 import { STEP_KINDS, type CompiledStep, type CompiledWorkflow, type KindConfig, type RetryPolicy, type StepKind } from './model.js';
@@ -59,6 +60,8 @@ export function checkWorkflow(spec: unknown, options: CompileOptions): { workflo
   };
   const compiled = checkAll(ctx);
   const deadlineMs = durationMs(ctx, wf.deadline, ['deadline']);
+  const egress = wf.egress === undefined ? undefined : parseEgressRules(wf.egress, `workflow ${wf.name}`);
+  for (const problem of egress?.problems ?? []) ctx.problems.push({ path: ['egress', ...problem.path], message: problem.message });
   const problems = [...schemaProblems, ...ctx.problems];
   if (hasErrors(problems)) return { workflow: undefined, problems };
   const workflow: CompiledWorkflow = {
@@ -75,6 +78,7 @@ export function checkWorkflow(spec: unknown, options: CompileOptions): { workflo
     order: compiled.order,
     output: wf.output,
     concurrency: wf.concurrency,
+    egress: egress?.rules,
   };
   return { workflow, problems };
 }

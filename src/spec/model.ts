@@ -3,6 +3,7 @@
  * (YAML → schema check → compile) produces it; the engine never reads YAML.
  */
 
+import type { EgressRuleSet } from '../lib/egress.js';
 import type { JsonSchema, StepKind, StepSpec } from './schemas.js';
 
 export { STEP_KINDS, type JsonSchema, type StepKind } from './schemas.js';
@@ -94,6 +95,8 @@ export interface CompiledWorkflow {
   output: unknown;
   /** `concurrency:`: at most `limit` runs with the same value of `key` (CEL over `input`) run at once. */
   concurrency: { key: string; limit: number } | undefined;
+  /** `egress:` parsed: narrows the project's egress policy for this workflow's http steps. */
+  egress: EgressRuleSet | undefined;
 }
 
 /** Values visible to `{{ }}` templates and CEL expressions. */

@@ -172,6 +172,19 @@ export const StepSchema = Type.Object(
   closed,
 );
 
+/** `egress:` of `agentry.yaml` and of a workflow (which narrows the project's). */
+const EgressSettings = Type.Object(
+  {
+    allow: opt(
+      Type.Array(Type.String({ minLength: 1 }), {
+        description: 'CIDRs (10.0.0.0/8), IP addresses or host patterns (*.example.com) that may be reached; when non-empty, nothing else may.',
+      }),
+    ),
+    deny: opt(Type.Array(Type.String({ minLength: 1 }), { description: 'CIDRs, IP addresses or host patterns that may never be reached (deny wins).' })),
+  },
+  { ...closed, description: 'Where http steps and HTTP tool servers may connect (docs/security.md#egress-policy).' },
+);
+
 export const WorkflowSchema = Type.Object(
   {
     version: Version,
@@ -183,6 +196,7 @@ export const WorkflowSchema = Type.Object(
     deadline: opt(Duration),
     budget: opt(Type.Object({ max_tokens: opt(Type.Integer({ minimum: 0 })), max_cost_usd: opt(Type.Number({ minimum: 0 })) }, closed)),
     concurrency: opt(Type.Object({ key: Type.String(), limit: Type.Integer({ minimum: 1 }) }, closed)),
+    egress: opt(EgressSettings),
     schedule: opt(
       Type.Object(
         {
@@ -466,7 +480,7 @@ const HttpSettings = Type.Object(
   },
   closed,
 );
-const ProfileSettings = Type.Object({ engine: opt(EngineSettings), http: opt(HttpSettings), env: opt(EnvMap) }, closed);
+const ProfileSettings = Type.Object({ engine: opt(EngineSettings), http: opt(HttpSettings), egress: opt(EgressSettings), env: opt(EnvMap) }, closed);
 
 export const ProjectSchema = Type.Object(
   {
@@ -475,6 +489,7 @@ export const ProjectSchema = Type.Object(
     description: Description,
     engine: opt(EngineSettings),
     http: opt(HttpSettings),
+    egress: opt(EgressSettings),
     env: opt(EnvMap),
     profiles: opt(Type.Record(Type.String({ pattern: NAME_PATTERN }), ProfileSettings, closed)),
   },

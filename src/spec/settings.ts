@@ -1,6 +1,7 @@
 /** Project settings (`agentry.yaml`): defaults, then the file, then the selected profile. */
 import { didYouMean, type PathSegment, type Problem } from './diagnostics.js';
 import { parseDuration } from '../lib/duration.js';
+import { parseEgressRules, type EgressRuleSet } from '../lib/egress.js';
 import type { EnvVarSpec, ProjectSpec } from './schemas.js';
 
 export interface ProjectSettings {
@@ -10,6 +11,8 @@ export interface ProjectSettings {
   profile: string | undefined;
   engine: { concurrency: number; leaseTtlMs: number; pollIntervalMs: number };
   http: { allowLinkLocal: boolean; defaultTimeoutMs: number; maxResponseBytes: number };
+  /** `egress:` (a profile's replaces the top-level one); undefined when neither sets it (production mode refuses that). */
+  egress: EgressRuleSet | undefined;
   env: Readonly<Record<string, EnvVarSpec>>;
 }
 
@@ -19,6 +22,7 @@ export const SETTINGS_DEFAULTS = {
   profile: undefined,
   engine: { concurrency: 10, leaseTtlMs: 30_000, pollIntervalMs: 1_000 },
   http: { allowLinkLocal: false, defaultTimeoutMs: 30_000, maxResponseBytes: 10 * 1024 * 1024 },
+  egress: undefined,
   env: {},
 } as const satisfies ProjectSettings;
 
@@ -34,7 +38,7 @@ export function resolveSettings(spec: ProjectSpec | undefined, profile: string |
       return undefined;
     }
   };
-  const layers: Array<{ spec: Pick<ProjectSpec, 'engine' | 'http' | 'env'>; path: PathSegment[] }> = [];
+  const layers: Array<{ spec: Pick<ProjectSpec, 'engine' | 'http' | 'egress' | 'env'>; path: PathSegment[] }> = [];
   if (spec !== undefined) layers.push({ spec, path: [] });
   if (profile !== undefined && profile !== '') {
     const chosen = spec?.profiles?.[profile];
@@ -53,7 +57,13 @@ export function resolveSettings(spec: ProjectSpec | undefined, profile: string |
   const engine: ProjectSettings['engine'] = { ...SETTINGS_DEFAULTS.engine };
   const http: ProjectSettings['http'] = { ...SETTINGS_DEFAULTS.http };
   const env: Record<string, EnvVarSpec> = {};
+  let egress: EgressRuleSet | undefined;
   for (const { spec: layer, path } of layers) {
+    if (layer.egress !== undefined) {
+      const parsed = parseEgressRules(layer.egress, 'project');
+      for (const problem of parsed.problems) problems.push({ path: [...path, 'egress', ...problem.path], message: problem.message });
+      egress = parsed.rules;
+    }
     engine.concurrency = layer.engine?.concurrency ?? engine.concurrency;
     engine.leaseTtlMs = ms(layer.engine?.lease_ttl, [...path, 'engine', 'lease_ttl']) ?? engine.leaseTtlMs;
     engine.pollIntervalMs = ms(layer.engine?.poll_interval, [...path, 'engine', 'poll_interval']) ?? engine.pollIntervalMs;
@@ -68,6 +78,7 @@ export function resolveSettings(spec: ProjectSpec | undefined, profile: string |
     profile: layers.length > (spec === undefined ? 0 : 1) ? profile : undefined,
     engine: Object.freeze(engine),
     http: Object.freeze(http),
+    egress,
     env: Object.freeze(env),
   };
   return { settings: Object.freeze(settings), problems };

@@ -14,6 +14,8 @@ import type { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdi
 import type { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { FetchLike } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { findEgressDenial, type EgressPolicy } from '../lib/egress.js';
+import { guardedConnector, type Resolver } from '../lib/egress-connector.js';
 import { AgentryError } from '../lib/errors.js';
 import { VERSION } from '../lib/version.js';
 import { serverAllows } from './allowlist.js';
@@ -52,6 +54,9 @@ export interface ConnectionContext {
   env: Readonly<Record<string, string | undefined>>;
   projectDir: string;
   logger: Logger | undefined;
+  /** Where an HTTP server may be reached: checked after DNS, on every connection (redirects too). */
+  egress: EgressPolicy;
+  resolver?: Resolver | undefined;
 }
 
 interface Live {
@@ -253,6 +258,8 @@ export class ServerConnection {
       this.lastError = `connect failed: ${reason}${this.stderrHint(launch)}`;
       this.context.logger?.warn({ server: this.name, error: this.lastError }, 'tool server connect failed');
       if (this.shutDown) throw this.unavailable('the tool hub is closed', false);
+      const denied = findEgressDenial(error);
+      if (denied !== undefined) throw denied;
       const timedOut = error instanceof sdk.McpError && error.code === (sdk.ErrorCode.RequestTimeout as number);
       throw new AgentryError('tool_unavailable', `tool server '${this.name}' is unavailable: ${timedOut ? `no MCP handshake within ${timeoutMs}ms` : reason}`, {
         retryable: true,
@@ -320,10 +327,14 @@ export class ServerConnection {
       });
       transport = stdio;
     } else {
-      // Our own connection pool, so closing the server closes its sockets too.
-      const agent = new Agent();
+      // Our own connection pool, so closing the server closes its sockets too; every connection
+      // it opens passes the egress policy. fetch wraps a refusal in "fetch failed": unwrap it.
+      const agent = new Agent({ connect: guardedConnector(this.context.egress, this.context.resolver) });
       dispatcher = agent;
-      const fetch: FetchLike = (url, init) => undiciFetch(url, { ...(init as Parameters<typeof undiciFetch>[1]), dispatcher: agent });
+      const fetch: FetchLike = (url, init) =>
+        undiciFetch(url, { ...(init as Parameters<typeof undiciFetch>[1]), dispatcher: agent }).catch((error: unknown) => {
+          throw findEgressDenial(error) ?? error;
+        });
       transport = new StreamableHTTPClientTransport(launch.url, { requestInit: { headers: launch.headers }, fetch });
     }
     const live: Live = { client, transport, closed, closing: false, pid: undefined, dispatcher };

@@ -11,6 +11,8 @@
  * ```
  */
 import type { Logger } from 'pino';
+import type { EgressPolicy } from '../lib/egress.js';
+import type { Resolver } from '../lib/egress-connector.js';
 import { AgentryError } from '../lib/errors.js';
 import type { ToolSpec } from '../spec/schemas.js';
 import { parseToolPattern, patternAllows, serverAllows, type ToolPattern } from './allowlist.js';
@@ -29,6 +31,10 @@ export interface ToolHubOptions {
   /** Timeout of a call to a server without `timeout:`. Default 60s. */
   defaultTimeoutMs?: number;
   logger?: Logger;
+  /** Where HTTP servers may connect (the project's egress policy). Default: development mode, no lists. */
+  egress?: EgressPolicy;
+  /** DNS for HTTP servers; tests inject one. */
+  resolver?: Resolver;
 }
 
 /** Where a model's function call goes. */
@@ -44,11 +50,19 @@ export interface ApprovalRule {
   role?: string;
 }
 
+const DEVELOPMENT_EGRESS: EgressPolicy = { mode: 'development', allowLinkLocal: false, project: undefined };
+
 export class ToolHub {
   private readonly connections = new Map<string, ServerConnection>();
 
   constructor(options: ToolHubOptions) {
-    const context = { env: options.env ?? process.env, projectDir: options.projectDir ?? process.cwd(), logger: options.logger };
+    const context = {
+      env: options.env ?? process.env,
+      projectDir: options.projectDir ?? process.cwd(),
+      logger: options.logger,
+      egress: options.egress ?? DEVELOPMENT_EGRESS,
+      resolver: options.resolver,
+    };
     for (const [name, spec] of options.specs) {
       this.connections.set(name, new ServerConnection(serverConfig(spec, options.defaultTimeoutMs ?? TOOL_DEFAULTS.timeoutMs), context));
     }

@@ -130,6 +130,28 @@ for (const factory of storeFactories) {
       expect(events.filter((e) => e.type === 'step.retry_scheduled')).toHaveLength(2);
     });
 
+    it("applies the workflow's egress: a loopback call it denies fails at once with egress_denied", async () => {
+      let calls = 0;
+      server = await startServer((_req, res) => json(res, 200, { ok: ++calls }));
+      t = await startTestEngine(
+        factory,
+        [
+          {
+            name: 'fenced',
+            env: { API: {} },
+            egress: { deny: ['127.0.0.0/8'] },
+            steps: { call: { http: { url: '{{ env.API }}' }, retry: { max_attempts: 3, initial: '10ms', max: '50ms' } } },
+          },
+        ],
+        { env: { API: server.url } },
+      );
+      const run = await t.engine.startRun('fenced', {});
+      const done = await t.engine.waitForRun(run.id, { timeoutMs: 10_000 });
+      expect(done).toMatchObject({ status: 'failed', error: { code: 'egress_denied' } });
+      expect(await t.store.listAttempts(run.id, 'call')).toHaveLength(1);
+      expect(calls).toBe(0);
+    });
+
     it('fails the run when retries run out, and does not start the dependants', async () => {
       server = await startServer((_req, res) => json(res, 500, { error: 'down' }));
       t = await startTestEngine(

@@ -3,6 +3,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
+import { parseEgressRules, type EgressMode, type EgressRules } from '../../src/lib/egress.js';
 import { AgentryError } from '../../src/lib/errors.js';
 import { createHttpExecutor, DEFAULT_EXECUTOR_SETTINGS, type Resolver, type StepContext } from '../../src/runtime/index.js';
 
@@ -37,7 +38,16 @@ const testResolver: Resolver = (hostname) => {
 
 const executor = createHttpExecutor({ resolver: testResolver });
 
-function context(overrides: { signal?: AbortSignal; allowLinkLocal?: boolean; maxResponseBytes?: number } = {}): StepContext {
+interface ContextOverrides {
+  signal?: AbortSignal;
+  allowLinkLocal?: boolean;
+  maxResponseBytes?: number;
+  mode?: EgressMode;
+  project?: EgressRules;
+  workflow?: EgressRules;
+}
+
+function context(overrides: ContextOverrides = {}): StepContext {
   return {
     runId: 'run_1',
     stepId: 'call',
@@ -51,7 +61,9 @@ function context(overrides: { signal?: AbortSignal; allowLinkLocal?: boolean; ma
         allowLinkLocal: overrides.allowLinkLocal ?? false,
         maxResponseBytes: overrides.maxResponseBytes ?? DEFAULT_EXECUTOR_SETTINGS.http.maxResponseBytes,
       },
+      egress: { mode: overrides.mode ?? 'development', rules: overrides.project && parseEgressRules(overrides.project, 'project').rules },
     },
+    ...(overrides.workflow ? { egress: parseEgressRules(overrides.workflow, 'workflow wf').rules } : {}),
     logger: pino({ level: 'silent' }),
   };
 }
@@ -234,7 +246,7 @@ describe('http executor: address policy and redirects', () => {
     'http://[fd00:ec2::254]/',
   ])('refuses the link-local or metadata literal %s without connecting', async (url) => {
     const error = await failure({ url, timeout: '5s' });
-    expect(error.code).toBe('address_blocked');
+    expect(error.code).toBe('egress_denied');
     expect(error.retryable).toBe(false);
   });
 
@@ -246,7 +258,7 @@ describe('http executor: address policy and redirects', () => {
 
   it.each(['metadata.test', 'v6-metadata.test', 'rebind.test'])('refuses %s because one of its addresses is blocked', async (host) => {
     const error = await failure({ url: `http://${host}/`, timeout: '5s' });
-    expect(error.code).toBe('address_blocked');
+    expect(error.code).toBe('egress_denied');
     expect(error.message).toContain(host);
   });
 
@@ -258,7 +270,7 @@ describe('http executor: address policy and redirects', () => {
 
   it('lets link-local addresses through the check when allowLinkLocal is set', async () => {
     const error = await failure({ url: 'http://metadata.test:9/', timeout: '300ms' }, context({ allowLinkLocal: true }));
-    expect(error.code).not.toBe('address_blocked');
+    expect(error.code).not.toBe('egress_denied');
     expect(error).toBeInstanceOf(AgentryError); // refused, timed out or answered: any outcome but a policy refusal
   });
 
@@ -273,7 +285,7 @@ describe('http executor: address policy and redirects', () => {
   it.each(['http://169.254.169.254/latest/meta-data/', 'http://metadata.test/'])('refuses a redirect to %s', async (location) => {
     const base = await serve((_req, res) => res.writeHead(302, { location }).end());
     const error = await failure({ url: base, timeout: '5s' });
-    expect(error.code).toBe('address_blocked');
+    expect(error.code).toBe('egress_denied');
   });
 
   it('stops after five redirects with a permanent http_status failure', async () => {
@@ -286,5 +298,69 @@ describe('http executor: address policy and redirects', () => {
     expect(error.code).toBe('http_status');
     expect(error.retryable).toBe(false);
     expect(requests).toBe(6);
+  });
+});
+
+describe('http executor: egress policy in production mode', () => {
+  it('refuses a loopback server that is not allow-listed, before connecting', async () => {
+    let requests = 0;
+    const base = await serve((_req, res) => {
+      requests += 1;
+      json(res, 200, {});
+    });
+    const error = await failure({ url: base, timeout: '5s' }, context({ mode: 'production', project: {} }));
+    expect(error.code).toBe('egress_denied');
+    expect(error.message).toMatch(/^egress to 127\.0\.0\.1 refused by the egress policy: loopback address not allow-listed/);
+    expect(requests).toBe(0);
+  });
+
+  it('refuses a host name resolving to loopback without naming the address', async () => {
+    const base = await serve((_req, res) => json(res, 200, {}));
+    const error = await failure({ url: `http://service.test:${new URL(base).port}/` }, context({ mode: 'production', project: {} }));
+    expect(error.code).toBe('egress_denied');
+    expect(error.message).not.toContain('127.0.0.1');
+  });
+
+  it.each([{ allow: ['127.0.0.0/8'] }, { allow: ['service.test'] }, { allow: ['*.test'] }])(
+    'allows the loopback server when allow-listed by %j',
+    async (project) => {
+      const base = await serve((_req, res) => json(res, 200, { ok: true }));
+      expect((await run({ url: `http://service.test:${new URL(base).port}/` }, context({ mode: 'production', project }))).body).toEqual({ ok: true });
+    },
+  );
+
+  it('refuses a redirect from an allowed loopback server to a denied address, on the hop', async () => {
+    const hits: string[] = [];
+    const denied = await serve((req, res) => {
+      hits.push(`denied ${req.url}`);
+      json(res, 200, {});
+    });
+    const start = await serve((req, res) => {
+      hits.push(`start ${req.url}`);
+      res.writeHead(302, { location: `http://127.0.0.2:${new URL(denied).port}/secret` }).end();
+    });
+    const error = await failure({ url: `${start}/go`, timeout: '5s' }, context({ mode: 'production', project: { allow: ['127.0.0.1/32'] } }));
+    expect(error.code).toBe('egress_denied');
+    expect(error.message).toContain('127.0.0.2');
+    expect(hits).toEqual(['start /go']);
+  });
+
+  it('lets a workflow narrow the project: its deny wins, and it cannot widen the allow list', async () => {
+    const base = await serve((_req, res) => json(res, 200, {}));
+    const project = { allow: ['127.0.0.1'] };
+    const narrowed = await failure({ url: base, timeout: '5s' }, context({ mode: 'production', project, workflow: { deny: ['127.0.0.0/8'] } }));
+    expect(narrowed.code).toBe('egress_denied');
+    expect(narrowed.message).toContain('workflow wf');
+    const widened = await failure(
+      { url: `http://127.0.0.3:${new URL(base).port}/` },
+      context({ mode: 'production', project, workflow: { allow: ['127.0.0.3'] } }),
+    );
+    expect(widened.code).toBe('egress_denied');
+  });
+
+  it('refuses a denied loopback address in development mode too', async () => {
+    const base = await serve((_req, res) => json(res, 200, {}));
+    const error = await failure({ url: base, timeout: '5s' }, context({ project: { deny: ['127.0.0.1'] } }));
+    expect(error.code).toBe('egress_denied');
   });
 });

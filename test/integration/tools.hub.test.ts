@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { parseEgressRules, type EgressRules } from '../../src/lib/egress.js';
 import type { ToolSpec } from '../../src/spec/schemas.js';
 import { createToolHub, type ToolHub, type ToolServerStatus } from '../../src/tools/index.js';
 import { startHttpMcpServer, type HttpMcpServer } from '../fixtures/mcp/server.js';
@@ -253,6 +254,38 @@ describe('ToolHub over streamable HTTP', () => {
     expect(statusOf(h).state).toBe('failed');
     expect(await structured(h, 'count')).toMatchObject({ count: 2 });
     expect(statusOf(h)).toMatchObject({ state: 'connected', restarts: 1 });
+  });
+});
+
+describe('ToolHub over streamable HTTP: egress policy', () => {
+  function production(rules: EgressRules, spec: ToolSpec): ToolHub {
+    const egress = { mode: 'production' as const, allowLinkLocal: false, project: parseEgressRules(rules, 'project').rules };
+    hub = createToolHub({ specs: new Map([[spec.name, spec]]), env: { T: 'probe' }, projectDir: root, egress });
+    return hub;
+  }
+
+  it('refuses a loopback server in production mode before sending anything, with egress_denied', async () => {
+    const h = production({}, { name: 'fx', url: http!.url, headers: { Authorization: '{{ env.T }}' } });
+    await expect(h.callTool('fx', 'count')).rejects.toMatchObject({ code: 'egress_denied', retryable: false });
+    expect(http!.authorizations).toEqual([]);
+  });
+
+  it('refuses a server whose host name resolves to a denied address', async () => {
+    const url = new URL(http!.url);
+    url.hostname = 'mcp.test';
+    const spec = { name: 'fx', url: url.toString() };
+    hub = createToolHub({
+      specs: new Map([[spec.name, spec]]),
+      projectDir: root,
+      egress: { mode: 'development', allowLinkLocal: false, project: parseEgressRules({ deny: ['127.0.0.0/8'] }, 'project').rules },
+      resolver: () => Promise.resolve([{ address: '127.0.0.1', family: 4 }]),
+    });
+    await expect(hub.callTool('fx', 'count')).rejects.toMatchObject({ code: 'egress_denied' });
+  });
+
+  it('connects when the loopback server is allow-listed', async () => {
+    const h = production({ allow: ['127.0.0.1/32'] }, { name: 'fx', url: http!.url });
+    expect(await structured(h, 'count')).toMatchObject({ count: 1 });
   });
 });
 

@@ -40,7 +40,7 @@ describe('http executor: rendered config validation', () => {
 
   it('leaves credentials in the url out of error messages', async () => {
     const error = await failure({ url: 'http://user:hunter2@169.254.169.254/?token=abc' });
-    expect(error.code).toBe('address_blocked');
+    expect(error.code).toBe('egress_denied');
     const refused = await failure({ url: 'ftp://user:hunter2@example.com/?token=abc' });
     expect(`${error.message} ${refused.message}`).not.toMatch(/hunter2|token=abc/);
   });

@@ -14,7 +14,10 @@ describe('executor registry', () => {
     expect(() => createExecutorRegistry([transformExecutor, transformExecutor])).toThrow(/transform/);
   });
 
-  it('defaults to refusing link-local addresses, a 30 s timeout and a 10 MiB response limit', () => {
-    expect(DEFAULT_EXECUTOR_SETTINGS).toEqual({ http: { allowLinkLocal: false, defaultTimeoutMs: 30_000, maxResponseBytes: 10 * 1024 * 1024 } });
+  it('defaults to refusing link-local addresses, a 30 s timeout, a 10 MiB response limit and development-mode egress without lists', () => {
+    expect(DEFAULT_EXECUTOR_SETTINGS).toEqual({
+      http: { allowLinkLocal: false, defaultTimeoutMs: 30_000, maxResponseBytes: 10 * 1024 * 1024 },
+      egress: { mode: 'development', rules: undefined },
+    });
   });
 });

@@ -6,7 +6,7 @@
  */
 import type { Command } from 'commander';
 import type { Logger } from 'pino';
-import { ENGINE_ROLES, loadProjectOrThrow, openAgentry, type Agentry, type EngineRole, type Project } from '../../app/bootstrap.js';
+import { checkStartup, ENGINE_ROLES, loadProjectOrThrow, openAgentry, type Agentry, type EngineRole, type Project } from '../../app/bootstrap.js';
 import type { Config } from '../../app/config.js';
 import { buildApp, drainAndClose } from '../../server/app.js';
 import { authSettings, type AuthSettings } from '../../server/auth.js';
@@ -18,6 +18,7 @@ import { configFrom, loggerFor, out, parseIntegerArg, type CliContext } from '..
 
 export interface ServeFlags {
   dir?: string;
+  env?: string;
   port?: number;
   host?: string;
   /** false with `--no-auth`. */
@@ -79,6 +80,7 @@ export async function startServer(
       logger,
       version: VERSION,
       auth,
+      trustProxy: config.server.trustProxy,
       maxBodyBytes: config.server.maxBodyBytes,
       corsOrigins: config.server.corsOrigins,
       maxWaitMs: config.server.maxWaitMs,
@@ -119,6 +121,7 @@ export function registerServe(program: Command, ctx: CliContext): void {
     .description('Run the HTTP API, worker pool and scheduler in one process until SIGTERM/SIGINT')
     .argument('[dir]', 'project directory (default: --dir, $AGENTRY_PROJECT_DIR or .)')
     .option('--dir <dir>', 'project directory')
+    .option('--env <env>', 'development or production (default $AGENTRY_ENV or development; production refuses an unsafe configuration)')
     .option('--port <port>', `port (default $AGENTRY_PORT or 7700)`, parseIntegerArg(0, 65535))
     .option('--host <host>', `address to bind (default $AGENTRY_HOST or 127.0.0.1)`)
     .option('--no-auth', 'turn API-key auth off (only allowed on a loopback host; also AGENTRY_AUTH=off)')
@@ -133,14 +136,16 @@ AGENTRY_SHUTDOWN_GRACE. See docs/api.md.`,
     .action(async (dirArg: string | undefined, opts: ServeFlags) => {
       const config = configFrom(ctx, {
         projectDir: dirArg ?? opts.dir,
+        env: opts.env,
         concurrency: opts.concurrency,
         host: opts.host,
         port: opts.port,
         auth: opts.auth === false ? false : undefined,
       });
-      serverAuth(config);
       const logger = loggerFor(config).child({ role: 'serve' });
       const project = await loadProjectOrThrow(config, ctx.env);
+      checkStartup(config, { listens: true, egress: project.settings.egress }, logger);
+      serverAuth(config);
       if (!config.server.auth) logger.warn({ host: config.server.host }, 'AUTHENTICATION IS OFF: every request is treated as admin (loopback only)');
       let onSignal: ((signal: NodeJS.Signals) => void) | undefined;
       const stopped = new Promise<NodeJS.Signals>((resolve) => {

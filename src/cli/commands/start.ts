@@ -4,7 +4,7 @@
  * gracefully. Worker and scheduler wait for an unreachable database instead of exiting.
  */
 import type { Command } from 'commander';
-import { loadProjectOrThrow, openAgentry, type EngineRole } from '../../app/bootstrap.js';
+import { checkStartup, loadProjectOrThrow, openAgentry, type EngineRole } from '../../app/bootstrap.js';
 import { AgentryError } from '../../lib/errors.js';
 import { configFrom, loggerFor, out, parseIntegerArg, type CliContext } from '../context.js';
 
@@ -35,17 +35,20 @@ export const GATEWAY_PORT = 7701;
 
 interface RoleOptions {
   dir?: string;
+  env?: string;
   concurrency?: number;
   scheduler?: boolean;
 }
 
 async function runEngineRoles(ctx: CliContext, opts: RoleOptions, roles: readonly EngineRole[]): Promise<void> {
-  const config = configFrom(ctx, { projectDir: opts.dir, concurrency: opts.concurrency });
+  const config = configFrom(ctx, { projectDir: opts.dir, env: opts.env, concurrency: opts.concurrency });
   const name = roles.join('+');
   const logger = loggerFor(config).child({ role: name });
+  const project = await loadProjectOrThrow(config, ctx.env);
+  checkStartup(config, { listens: false, egress: project.settings.egress }, logger);
   const { stopped, signal, dispose } = untilStopped();
   try {
-    const app = await openAgentry(config, { logger, env: ctx.env, waitForDatabase: signal }).catch((error: unknown) => {
+    const app = await openAgentry(config, { logger, env: ctx.env, project, waitForDatabase: signal }).catch((error: unknown) => {
       if (signal.aborted) return undefined;
       throw error;
     });
@@ -81,6 +84,7 @@ export function registerStart(program: Command, ctx: CliContext): void {
     .command('worker')
     .description('Execute runs: the worker pool (and, unless --no-scheduler, the scheduler) until SIGTERM/SIGINT')
     .option('--dir <dir>', 'project directory (default: $AGENTRY_PROJECT_DIR or .)')
+    .option('--env <env>', 'development or production (default $AGENTRY_ENV or development; production refuses an unsafe configuration)')
     .option('--concurrency <n>', 'steps this process runs at once (1..1000; default $AGENTRY_CONCURRENCY or 10)', parseIntegerArg(1, 1000))
     .option('--no-scheduler', 'only execute steps; leave timers and lease sweeps to `agentry start scheduler`')
     .addHelpText('after', stopNote)
@@ -89,22 +93,25 @@ export function registerStart(program: Command, ctx: CliContext): void {
     .command('scheduler')
     .description('Run the scheduler: lapsed leases, run deadlines and timers (any number of schedulers is safe)')
     .option('--dir <dir>', 'project directory (default: $AGENTRY_PROJECT_DIR or .)')
+    .option('--env <env>', 'development or production (default $AGENTRY_ENV or development; production refuses an unsafe configuration)')
     .addHelpText('after', stopNote)
     .action((opts: RoleOptions) => runEngineRoles(ctx, opts, ['scheduler']));
   start
     .command('api')
     .description('Serve the HTTP API only (runs are executed by `agentry start worker` processes)')
     .option('--dir <dir>', 'project directory (default: $AGENTRY_PROJECT_DIR or .)')
+    .option('--env <env>', 'development or production (default $AGENTRY_ENV or development; production refuses an unsafe configuration)')
     .option('--port <port>', 'port (default $AGENTRY_PORT or 7700)', parseIntegerArg(0, 65535))
     .option('--host <host>', 'address to bind (default $AGENTRY_HOST or 127.0.0.1)')
     .addHelpText('after', stopNote)
-    .action(async (opts: { dir?: string; port?: number; host?: string }) => {
+    .action(async (opts: { dir?: string; env?: string; port?: number; host?: string }) => {
       // The HTTP server (fastify, swagger) loads only for the roles that serve HTTP.
       const { banner, serverAuth, startServer } = await import('./serve.js');
-      const config = configFrom(ctx, { projectDir: opts.dir, port: opts.port, host: opts.host });
-      serverAuth(config);
+      const config = configFrom(ctx, { projectDir: opts.dir, env: opts.env, port: opts.port, host: opts.host });
       const logger = loggerFor(config).child({ role: 'api' });
       const project = await loadProjectOrThrow(config, ctx.env);
+      checkStartup(config, { listens: true, egress: project.settings.egress }, logger);
+      serverAuth(config);
       const { stopped, dispose } = untilStopped();
       try {
         const server = await startServer(config, logger, ctx.env, project, { roles: [] });
@@ -123,6 +130,7 @@ export function registerStart(program: Command, ctx: CliContext): void {
     .command('gateway')
     .description('Serve the LLM gateway only: POST /v1/chat/completions, GET /v1/models, GET /v1/usage and the probes')
     .option('--dir <dir>', 'project directory with gateway.yaml (default: $AGENTRY_PROJECT_DIR or .)')
+    .option('--env <env>', 'development or production (default $AGENTRY_ENV or development; production refuses an unsafe configuration)')
     .option('--port <port>', `port (default ${GATEWAY_PORT})`, parseIntegerArg(0, 65535))
     .option('--host <host>', 'address to bind (default $AGENTRY_HOST or 127.0.0.1)')
     .addHelpText(
@@ -132,11 +140,10 @@ Provider keys live in this process only. Workers get AGENTRY_GATEWAY_URL=<this U
 AGENTRY_GATEWAY_API_KEY=<a key with the gateway:use scope> and hold no provider keys.
 Auth is as for the API (AGENTRY_API_KEYS). See docs/gateway.md.${stopNote}`,
     )
-    .action(async (opts: { dir?: string; port?: number; host?: string }) => {
+    .action(async (opts: { dir?: string; env?: string; port?: number; host?: string }) => {
       // The HTTP server (fastify, swagger) loads only for the roles that serve HTTP.
       const { serverAuth, startServer } = await import('./serve.js');
-      const config = configFrom(ctx, { projectDir: opts.dir, port: opts.port ?? GATEWAY_PORT, host: opts.host });
-      serverAuth(config);
+      const config = configFrom(ctx, { projectDir: opts.dir, env: opts.env, port: opts.port ?? GATEWAY_PORT, host: opts.host });
       if (config.gateway) {
         throw new AgentryError(
           'invalid_request',
@@ -145,6 +152,8 @@ Auth is as for the API (AGENTRY_API_KEYS). See docs/gateway.md.${stopNote}`,
       }
       const logger = loggerFor(config).child({ role: 'gateway' });
       const project = await loadProjectOrThrow(config, ctx.env);
+      checkStartup(config, { listens: true, egress: project.settings.egress }, logger);
+      serverAuth(config);
       if (!project.gateway) throw new AgentryError('invalid_request', `project ${config.projectDir} has no gateway.yaml (see docs/gateway.md)`);
       const { stopped, dispose } = untilStopped();
       try {

@@ -1,0 +1,92 @@
+/**
+ * What `AGENTRY_ENV=production` refuses to start with. Each check names its problem on one line
+ * (and never prints a secret); in development mode the same findings are warnings, logged once
+ * at startup, so a project is production-ready before it is deployed.
+ */
+import ipaddr from 'ipaddr.js';
+import type { Logger } from 'pino';
+import type { EgressRuleSet } from '../lib/egress.js';
+import { AgentryError } from '../lib/errors.js';
+import type { Config } from './config.js';
+import { scanProjectForSecrets } from './secret-literals.js';
+
+/** Shortest API key production accepts (the server itself accepts 16). */
+export const PRODUCTION_MIN_KEY_LENGTH = 32;
+
+export interface StartupCheckOptions {
+  /** The process listens for HTTP (`serve`, `start api|gateway`): bind and auth are checked. */
+  listens: boolean;
+  /** The project's `egress:` as loaded (undefined: none was written). */
+  egress: EgressRuleSet | undefined;
+}
+
+/** Words and forms of keys that were never meant to be used. */
+function looksLikePlaceholder(key: string): boolean {
+  const lower = key.toLowerCase();
+  if (/change.?me|changeit|replace|placeholder|example|your.?(api.?)?key|dummy|sample|secret|password|todo|xxxx|test.?key/.test(lower)) return true;
+  if (/^<.*>$|^\$\{|^\{\{/.test(key)) return true;
+  return new Set(lower).size < 8;
+}
+
+function apiKeyProblems(apiKeys: string | undefined): string[] {
+  const problems: string[] = [];
+  (apiKeys ?? '').split(';').forEach((entry, index) => {
+    const parts = entry.trim().split(':');
+    if (parts.length < 3) return; // malformed: the server's own parser names it
+    const name = parts[0]?.trim() ?? '';
+    const key = parts[1]?.trim() ?? '';
+    const label = `AGENTRY_API_KEYS entry ${index + 1} ('${name}')`;
+    if (key.length < PRODUCTION_MIN_KEY_LENGTH) problems.push(`${label}: the key is shorter than ${PRODUCTION_MIN_KEY_LENGTH} characters`);
+    else if (looksLikePlaceholder(key)) problems.push(`${label}: the key looks like a placeholder; generate one (openssl rand -hex 32)`);
+  });
+  return problems;
+}
+
+function isLoopbackHost(host: string): boolean {
+  if (host === 'localhost') return true;
+  const bare = host.replace(/^\[|\]$/g, '');
+  return ipaddr.isValid(bare) && ipaddr.process(bare).range() === 'loopback';
+}
+
+/** Every problem production mode refuses, one line each (empty: safe to start). */
+export function startupProblems(config: Config, options: StartupCheckOptions): string[] {
+  const problems: string[] = [];
+  if (options.listens) {
+    if (!config.server.auth) problems.push('auth is off (--no-auth / AGENTRY_AUTH=off); production needs API keys');
+    else if ((config.server.apiKeys ?? '').trim() === '') problems.push('auth is on but AGENTRY_API_KEYS holds no key');
+    else problems.push(...apiKeyProblems(config.server.apiKeys));
+    if (!isLoopbackHost(config.server.host) && !config.server.trustProxy) {
+      problems.push(
+        `the server binds ${config.server.host}, not loopback, and AGENTRY_TRUST_PROXY is not set; put a TLS reverse proxy in front and set it, or bind 127.0.0.1`,
+      );
+    }
+  }
+  problems.push(...scanProjectForSecrets(config.projectDir));
+  if (config.database.kind === 'sqlite' && config.database.file === ':memory:') {
+    problems.push('the store is in-memory SQLite (sqlite::memory:): every run is lost when the process stops; use a file or PostgreSQL');
+  }
+  if (options.egress === undefined) {
+    problems.push('egress has no policy: add egress: { allow: [...], deny: [...] } to agentry.yaml (docs/security.md#egress-policy)');
+  }
+  return problems;
+}
+
+/**
+ * Production: throws `unsafe_configuration` (exit 2) listing every problem. Development: logs
+ * each as a warning, once.
+ */
+export function checkStartup(config: Config, options: StartupCheckOptions, logger: Logger): void {
+  const problems = startupProblems(config, options);
+  if (problems.length === 0) return;
+  if (config.env === 'production') {
+    const list = problems.map((p) => `\n  - ${p}`).join('');
+    throw new AgentryError(
+      'unsafe_configuration',
+      `refusing to start in production mode (${problems.length} problem${problems.length === 1 ? '' : 's'}):${list}`,
+      {
+        details: { problems },
+      },
+    );
+  }
+  for (const problem of problems) logger.warn({ check: 'production' }, `not production-ready: ${problem}`);
+}

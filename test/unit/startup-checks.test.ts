@@ -1,0 +1,148 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/app/config.js';
+import { withSecretFiles } from '../../src/app/secret-files.js';
+import { findLiteralSecrets } from '../../src/app/secret-literals.js';
+import { checkStartup, startupProblems } from '../../src/app/startup-checks.js';
+import { parseEgressRules, type EgressRuleSet } from '../../src/lib/egress.js';
+import { AgentryError } from '../../src/lib/errors.js';
+import { removeDir, tempDir } from '../helpers/cli.js';
+
+const GOOD_KEY = '9f2c4e1a7b3d5f8e0c6a2b4d7e9f1a3c5b7d9e2f4a6c8e0b';
+const EGRESS = parseEgressRules({ allow: [] }, 'project').rules;
+
+let dir: string;
+
+beforeEach(() => {
+  dir = tempDir('agentry-startup-');
+  writeFileSync(join(dir, 'agentry.yaml'), 'version: v1\negress: { allow: [] }\n');
+});
+
+afterEach(() => removeDir(dir));
+
+/** A clean production configuration with `env` (and files) changed. */
+function problemsWith(env: Record<string, string>, options: { egress?: EgressRuleSet | undefined; listens?: boolean } = {}): string[] {
+  const config = loadConfig({
+    flags: { projectDir: dir },
+    env: { AGENTRY_ENV: 'production', AGENTRY_API_KEYS: `ops:${GOOD_KEY}:admin`, AGENTRY_DATABASE_URL: `sqlite:${join(dir, 'a.db')}`, ...env },
+    cwd: dir,
+  });
+  return startupProblems(config, { listens: options.listens ?? true, egress: 'egress' in options ? options.egress : EGRESS });
+}
+
+describe('production mode: startup checks', () => {
+  it('finds nothing in a clean production configuration', () => {
+    expect(problemsWith({})).toEqual([]);
+    expect(problemsWith({ AGENTRY_HOST: '0.0.0.0', AGENTRY_TRUST_PROXY: 'true' })).toEqual([]);
+  });
+
+  it.each<[string, Record<string, string>, { egress?: EgressRuleSet | undefined; files?: Record<string, string> }, RegExp]>([
+    ['auth off', { AGENTRY_AUTH: 'off' }, {}, /^auth is off/],
+    ['no API key', { AGENTRY_API_KEYS: '' }, {}, /AGENTRY_API_KEYS holds no key/],
+    ['a short API key', { AGENTRY_API_KEYS: 'ops:0123456789abcdef0123:admin' }, {}, /entry 1 \('ops'\): the key is shorter than 32/],
+    [
+      'a placeholder API key',
+      { AGENTRY_API_KEYS: `ops:${GOOD_KEY}:admin;ci:changeme-changeme-changeme-changeme:viewer` },
+      {},
+      /entry 2 \('ci'\): .*placeholder/,
+    ],
+    ['a repetitive API key', { AGENTRY_API_KEYS: `ops:${'ab'.repeat(20)}:admin` }, {}, /placeholder/],
+    [
+      'a literal provider key',
+      {},
+      { files: { 'gateway.yaml': 'providers:\n  openai:\n    type: openai\n    api_key: hunter2-literal\n' } },
+      /^gateway\.yaml:4: 'api_key' holds a literal secret/,
+    ],
+    [
+      'a known key shape',
+      {},
+      { files: { 'tools/gh.yaml': `name: gh\nurl: https://x.example.com\nheaders: { X: ghp_${'a1B2'.repeat(9)} }\n` } },
+      /^tools\/gh\.yaml:3: a GitHub token/,
+    ],
+    ['in-memory SQLite', { AGENTRY_DATABASE_URL: 'sqlite::memory:' }, {}, /in-memory SQLite/],
+    ['no egress policy', {}, { egress: undefined }, /^egress has no policy/],
+    ['a public bind without a proxy', { AGENTRY_HOST: '0.0.0.0' }, {}, /binds 0\.0\.0\.0, not loopback, and AGENTRY_TRUST_PROXY is not set/],
+  ])('refuses %s, alone', (_name, env, extra, expected) => {
+    for (const [file, text] of Object.entries(extra.files ?? {})) {
+      mkdirSync(join(dir, file, '..'), { recursive: true });
+      writeFileSync(join(dir, file), text);
+    }
+    const problems = problemsWith(env, 'egress' in extra ? { egress: extra.egress } : {});
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(expected);
+    expect(problems[0]).not.toContain('hunter2');
+  });
+
+  it('skips the server checks for a process that does not listen', () => {
+    expect(problemsWith({ AGENTRY_AUTH: 'off', AGENTRY_HOST: '0.0.0.0' }, { listens: false })).toEqual([]);
+  });
+
+  it('throws unsafe_configuration (exit 2) in production, one line per problem; warns in development', () => {
+    const lines: string[] = [];
+    const logger = pino({ level: 'warn' }, { write: (line: string) => lines.push(line) });
+    const env = { AGENTRY_AUTH: 'off', AGENTRY_DATABASE_URL: 'sqlite::memory:' };
+    const production = loadConfig({ flags: { projectDir: dir }, env: { ...env, AGENTRY_ENV: 'production' }, cwd: dir });
+    let error: unknown;
+    try {
+      checkStartup(production, { listens: true, egress: undefined }, logger);
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(AgentryError);
+    expect((error as AgentryError).code).toBe('unsafe_configuration');
+    expect((error as AgentryError).message.split('\n')).toHaveLength(4);
+    const development = loadConfig({ flags: { projectDir: dir }, env, cwd: dir });
+    checkStartup(development, { listens: true, egress: undefined }, logger);
+    expect(lines).toHaveLength(3);
+  });
+});
+
+describe('literal secrets in spec files', () => {
+  it.each([
+    ['api_key: "{{ env.OPENAI_API_KEY }}"', 0],
+    ['max_tokens: 4000', 0],
+    ['secret: true', 0],
+    ['description: uses a token to call the API', 0],
+    ['token: ${GITHUB_TOKEN}', 0],
+    ['api_key: sk-live', 1],
+    [`password: 'Zx8!qP3#vL9@mN2$wR5'`, 1],
+    ['headers: { Authorization: "Bearer Zx8qP3vL9mN2wR5tY7uI" }', 1],
+    [`note: sk-ant-${'x9'.repeat(12)}`, 1],
+    ['hook: https://hooks.slack.com/x xoxb-1234567890-abcdef', 1],
+  ])('%s → %i finding(s)', (line, count) => {
+    expect(findLiteralSecrets(`${line}\n`, 'f.yaml')).toHaveLength(count);
+  });
+});
+
+describe('NAME_FILE secrets', () => {
+  it('reads a secret option from NAME_FILE, trimming one trailing newline', () => {
+    writeFileSync(join(dir, 'keys'), `ops:${GOOD_KEY}:admin\n`);
+    const config = loadConfig({ flags: { projectDir: dir }, env: { AGENTRY_API_KEYS_FILE: join(dir, 'keys') }, cwd: dir });
+    expect(config.server.apiKeys).toBe(`ops:${GOOD_KEY}:admin`);
+    expect(config.sources.apiKeys).toBe('env');
+  });
+
+  it('refuses NAME and NAME_FILE together, and an unreadable file', () => {
+    writeFileSync(join(dir, 'url'), 'sqlite:x.db');
+    expect(() =>
+      loadConfig({ flags: { projectDir: dir }, env: { AGENTRY_DATABASE_URL: 'sqlite:y.db', AGENTRY_DATABASE_URL_FILE: join(dir, 'url') }, cwd: dir }),
+    ).toThrow(/AGENTRY_DATABASE_URL and AGENTRY_DATABASE_URL_FILE are both set/);
+    expect(() => loadConfig({ flags: { projectDir: dir }, env: { AGENTRY_API_KEY_FILE: join(dir, 'missing') }, cwd: dir })).toThrow(
+      /AGENTRY_API_KEY_FILE: cannot read .*ENOENT/,
+    );
+  });
+
+  it('fills provider keys and the variables gateway.yaml references from their files', () => {
+    writeFileSync(join(dir, 'gateway.yaml'), 'providers:\n  p: { type: openai-compatible, api_key: "{{ env.MY_LLM_KEY }}" }\n');
+    writeFileSync(join(dir, 'openai'), 'sk-from-file\n');
+    writeFileSync(join(dir, 'mine'), 'mine-from-file');
+    const { env, problems } = withSecretFiles({ OPENAI_API_KEY_FILE: join(dir, 'openai'), MY_LLM_KEY_FILE: join(dir, 'mine'), OTHER_FILE: '/nope' }, dir);
+    expect(problems).toEqual([]);
+    expect(env).toMatchObject({ OPENAI_API_KEY: 'sk-from-file', MY_LLM_KEY: 'mine-from-file', OTHER_FILE: '/nope' });
+    expect(withSecretFiles({ ANTHROPIC_API_KEY: 'a', ANTHROPIC_API_KEY_FILE: join(dir, 'openai') }, dir).problems).toEqual([
+      'ANTHROPIC_API_KEY and ANTHROPIC_API_KEY_FILE are both set; set only one',
+    ]);
+  });
+});
