@@ -26,11 +26,13 @@ export function secretFromEnv(env: Env, name: string): { value: string | undefin
 /** Provider keys the gateway reads from the environment even when gateway.yaml does not name them. */
 const PROVIDER_KEY_ENVS = ['OPENAI_API_KEY', 'ANTHROPIC_API_KEY'];
 
-/** The project files that may hold or reference secrets: agentry.yaml, gateway.yaml and tools/*.yaml (relative paths, existing only). */
+/** The project files that may hold or reference secrets: agentry.yaml, gateway.yaml, tools/, agents/ and workflows/ (relative paths, existing only). */
 export function secretBearingFiles(projectDir: string): string[] {
   const files = ['agentry.yaml', 'gateway.yaml', 'gateway.yml'];
-  const tools = join(projectDir, 'tools');
-  if (existsSync(tools)) for (const file of readdirSync(tools).sort()) if (/\.ya?ml$/.test(file)) files.push(join('tools', file));
+  for (const folder of ['tools', 'agents', 'workflows']) {
+    const dir = join(projectDir, folder);
+    if (existsSync(dir)) for (const file of readdirSync(dir).sort()) if (/\.ya?ml$/.test(file)) files.push(join(folder, file));
+  }
   return files.filter((file) => existsSync(join(projectDir, file)));
 }
 
@@ -44,8 +46,8 @@ function referencedEnvNames(projectDir: string): string[] {
 }
 
 /**
- * The environment with every provider key and every variable agentry.yaml, gateway.yaml or a
- * tool server references filled in from its `NAME_FILE`; the problems found (one line each).
+ * The environment with every provider key and every variable a project file references
+ * (`{{ env.NAME }}`) filled in from its `NAME_FILE`; the problems found (one line each).
  */
 export function withSecretFiles(env: NodeJS.ProcessEnv, projectDir: string): { env: NodeJS.ProcessEnv; problems: string[] } {
   const filled: NodeJS.ProcessEnv = { ...env };

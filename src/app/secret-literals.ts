@@ -1,6 +1,6 @@
 /**
- * Finds secrets written literally in the project's files (agentry.yaml, gateway.yaml,
- * tools/*.yaml) instead of read from the environment (`{{ env.NAME }}`): a key committed to a
+ * Finds secrets written literally in the project's files (agentry.yaml, gateway.yaml, tools/,
+ * agents/ and workflows/) instead of read from the environment (`{{ env.NAME }}`): a key committed to a
  * repository is a leaked key. Line-based on purpose, so each finding names `file:line` and the
  * key without parsing (or echoing) the value.
  */
@@ -63,7 +63,7 @@ export function findLiteralSecrets(text: string, file: string): string[] {
   return findings;
 }
 
-/** Literal secrets in agentry.yaml, gateway.yaml and tools/*.yaml of a project. */
+/** Literal secrets in the project's files (agentry.yaml, gateway.yaml, tools/, agents/, workflows/). */
 export function scanProjectForSecrets(projectDir: string): string[] {
   return secretBearingFiles(projectDir).flatMap((file) => findLiteralSecrets(readFileSync(join(projectDir, file), 'utf8'), file));
 }

@@ -61,6 +61,16 @@ describe('production mode: startup checks', () => {
       { files: { 'tools/gh.yaml': `name: gh\nurl: https://x.example.com\nheaders: { X: ghp_${'a1B2'.repeat(9)} }\n` } },
       /^tools\/gh\.yaml:3: a GitHub token/,
     ],
+    [
+      'a token written into a workflow',
+      {},
+      {
+        files: {
+          'workflows/hook.yaml': `name: hook\nsteps:\n  call:\n    http: { url: https://hooks.example.com, headers: { Authorization: "Bearer ${'q7Lm2ZxR9tKw4VpN8sJd3Hy6'}" } }\n`,
+        },
+      },
+      /^workflows\/hook\.yaml:4: 'Authorization' holds a literal secret/,
+    ],
     ['in-memory SQLite', { AGENTRY_DATABASE_URL: 'sqlite::memory:' }, {}, /in-memory SQLite/],
     ['no egress policy', {}, { egress: undefined }, /^egress has no policy/],
     ['a public bind without a proxy', { AGENTRY_HOST: '0.0.0.0' }, {}, /binds 0\.0\.0\.0, not loopback, and AGENTRY_TRUST_PROXY is not set/],
