@@ -171,6 +171,14 @@ export const CONFIG_OPTIONS = {
     description: 'API keys: `name:key:role[,role];…` (roles admin, operator, service, reviewer, viewer, or scopes; keys of 16+ characters).',
     secret: true,
   },
+  redactPii: {
+    kind: 'string',
+    env: 'AGENTRY_REDACT_PII',
+    default: 'bearer',
+    defaultText: '`bearer`',
+    description:
+      'Patterns masked (as `[redacted]`) in what Agentry stores, logs and answers, besides known secrets and URL credentials: a comma list of `bearer` (Authorization values, `sk-…` keys, `api_key=…`), `email`, `card` (Luhn-valid card numbers), or `none`.',
+  },
   maxBodyBytes: {
     kind: 'integer',
     env: 'AGENTRY_MAX_BODY_BYTES',

@@ -209,7 +209,8 @@ export class Worker {
           ...(claim.budget ? { budget: claim.budget } : {}),
           journal: {
             load: () => this.o.store.loadJournal(key.runId, key.stepId),
-            append: (entry) => this.o.store.appendJournal(key.runId, key.stepId, entry),
+            // Journals are stored like every other step row: secrets masked.
+            append: (entry) => this.o.store.appendJournal(key.runId, key.stepId, transitions.redactor.value(entry)),
           },
         }),
         whenAborted(signal),

@@ -6,6 +6,8 @@
 import type { Command } from 'commander';
 import { loadProjectOrThrow, openAgentry, type EngineRole } from '../../app/bootstrap.js';
 import { AgentryError } from '../../lib/errors.js';
+import { maskSecrets } from '../../lib/redact.js';
+import { redactorFor } from '../../app/secrets.js';
 import { configFrom, loggerFor, out, parseIntegerArg, type CliContext } from '../context.js';
 
 /** Resolves with the first SIGTERM/SIGINT; `signal` aborts then. Call `dispose` to remove the handlers. */
@@ -42,10 +44,11 @@ interface RoleOptions {
 async function runEngineRoles(ctx: CliContext, opts: RoleOptions, roles: readonly EngineRole[]): Promise<void> {
   const config = configFrom(ctx, { projectDir: opts.dir, concurrency: opts.concurrency });
   const name = roles.join('+');
-  const logger = loggerFor(config).child({ role: name });
+  const redactor = redactorFor(config);
+  const logger = loggerFor(config, { redactor }).child({ role: name });
   const { stopped, signal, dispose } = untilStopped();
   try {
-    const app = await openAgentry(config, { logger, env: ctx.env, waitForDatabase: signal }).catch((error: unknown) => {
+    const app = await openAgentry(config, { logger, env: ctx.env, waitForDatabase: signal, redactor }).catch((error: unknown) => {
       if (signal.aborted) return undefined;
       throw error;
     });
@@ -103,11 +106,12 @@ export function registerStart(program: Command, ctx: CliContext): void {
       const { banner, serverAuth, startServer } = await import('./serve.js');
       const config = configFrom(ctx, { projectDir: opts.dir, port: opts.port, host: opts.host });
       serverAuth(config);
-      const logger = loggerFor(config).child({ role: 'api' });
+      const redactor = redactorFor(config);
+      const logger = loggerFor(config, { redactor }).child({ role: 'api' });
       const project = await loadProjectOrThrow(config, ctx.env);
       const { stopped, dispose } = untilStopped();
       try {
-        const server = await startServer(config, logger, ctx.env, project, { roles: [] });
+        const server = await startServer(config, logger, ctx.env, project, { roles: [], redactor });
         try {
           for (const line of banner(server.url, config.server.auth, project)) out(ctx, line);
           logger.info({ url: server.url, store: server.store.location }, `api serving on ${server.url}`);
@@ -140,15 +144,16 @@ Auth is as for the API (AGENTRY_API_KEYS). See docs/gateway.md.${stopNote}`,
       if (config.gateway) {
         throw new AgentryError(
           'invalid_request',
-          `AGENTRY_GATEWAY_URL is set (${config.gateway.url}): the gateway process runs the gateway itself; unset it for this process`,
+          `AGENTRY_GATEWAY_URL is set (${maskSecrets(config.gateway.url)}): the gateway process runs the gateway itself; unset it for this process`,
         );
       }
-      const logger = loggerFor(config).child({ role: 'gateway' });
+      const redactor = redactorFor(config);
+      const logger = loggerFor(config, { redactor }).child({ role: 'gateway' });
       const project = await loadProjectOrThrow(config, ctx.env);
       if (!project.gateway) throw new AgentryError('invalid_request', `project ${config.projectDir} has no gateway.yaml (see docs/gateway.md)`);
       const { stopped, dispose } = untilStopped();
       try {
-        const server = await startServer(config, logger, ctx.env, project, { roles: [], groups: ['probes', 'gateway'] });
+        const server = await startServer(config, logger, ctx.env, project, { roles: [], groups: ['probes', 'gateway'], redactor });
         try {
           out(ctx, `Agentry gateway listening on ${server.url}`);
           out(ctx, `OpenAI-compatible base URL: ${server.url}/v1  (model = a model group: GET ${server.url}/v1/models)`);
