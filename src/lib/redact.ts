@@ -36,8 +36,9 @@ export function maskSecrets(text: string): string {
 }
 
 /**
- * The credentials a URL carries (its password, its user name when it has a password, and the
- * values of secret query parameters), to be added to a redactor's known values.
+ * The credentials a URL carries (its password and the values of secret query parameters), to be
+ * added to a redactor's known values. Not the user name: often a common word (`postgres`) that
+ * masking everywhere would garble.
  */
 export function urlCredentials(url: string): string[] {
   let parsed: URL;
@@ -47,7 +48,7 @@ export function urlCredentials(url: string): string[] {
     return [];
   }
   const found: string[] = [];
-  if (parsed.password !== '') found.push(decodeURIComponent(parsed.password), decodeURIComponent(parsed.username));
+  if (parsed.password !== '') found.push(decodeURIComponent(parsed.password));
   for (const [name, value] of parsed.searchParams) if (SECRET_QUERY_NAME.test(name) && value !== '') found.push(value);
   return found;
 }

@@ -54,7 +54,7 @@ describe('Redactor', () => {
 });
 
 describe('secrets of the configuration', () => {
-  it('are the API keys, the gateway key and URL credentials, and the database password', () => {
+  it('are the API keys, the gateway key and URL credentials, and the database password (not user names)', () => {
     const config = loadConfig({
       env: {
         AGENTRY_API_KEYS: 'a:key-aaaaaaaaaaaaaaaa:admin; b:key-bbbbbbbbbbbbbbbb:viewer',
@@ -65,7 +65,7 @@ describe('secrets of the configuration', () => {
       cwd: '/tmp',
     });
     expect(configSecrets(config).sort()).toEqual(
-      ['key-aaaaaaaaaaaaaaaa', 'key-bbbbbbbbbbbbbbbb', 'gw-password', 'gw', 'gw-token-1', 'gw-key-cccccccccccc', 'db-password', 'app'].sort(),
+      ['key-aaaaaaaaaaaaaaaa', 'key-bbbbbbbbbbbbbbbb', 'gw-password', 'gw-token-1', 'gw-key-cccccccccccc', 'db-password'].sort(),
     );
     expect(urlCredentials('not a url')).toEqual([]);
   });
