@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadProjectOrThrow } from '../../src/app/bootstrap.js';
 import { loadConfig } from '../../src/app/config.js';
-import { configSecrets } from '../../src/app/secrets.js';
+import { configSecrets, projectSecrets } from '../../src/app/secrets.js';
 import { Redactor, urlCredentials } from '../../src/lib/redact.js';
 
 const SECRET = 'hunter2-s3cr3t/value+x';
@@ -75,5 +79,41 @@ describe('secrets of the configuration', () => {
     expect(loadConfig({ env: { AGENTRY_REDACT_PII: 'email, card' }, cwd: '/tmp' }).redactPii).toEqual(['email', 'card']);
     expect(loadConfig({ env: { AGENTRY_REDACT_PII: 'none' }, cwd: '/tmp' }).redactPii).toEqual([]);
     expect(() => loadConfig({ env: { AGENTRY_REDACT_PII: 'email,phone' }, cwd: '/tmp' })).toThrow(/AGENTRY_REDACT_PII: unknown pattern phone/);
+  });
+});
+
+describe('secrets of a project', () => {
+  it('are the declared secret env values, the provider keys and what tool servers render', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'agentry-secrets-'));
+    try {
+      for (const sub of ['workflows', 'tools']) mkdirSync(join(dir, sub));
+      const files: Record<string, unknown> = {
+        'agentry.yaml': { version: 'v1', env: { SHARED: { secret: true }, PUBLIC: { default: 'not-a-secret-value' } } },
+        'workflows/w.yaml': { name: 'w', env: { WF_TOKEN: { secret: true }, WF_PLAIN: {} }, steps: { a: { transform: '{{ env.WF_PLAIN }}' } } },
+        'gateway.yaml': {
+          version: 'v1',
+          env: { GW_SECRET: { secret: true } },
+          providers: { oa: { type: 'openai' }, compat: { type: 'openai-compatible', base_url: 'http://127.0.0.1:1', api_key: '{{ env.COMPAT_KEY }}' } },
+          models: { m: { targets: [{ provider: 'oa', model: 'x' }] } },
+        },
+        'tools/t.yaml': { name: 't', url: 'http://127.0.0.1:1/mcp', headers: { Authorization: 'Bearer {{ env.TOOL_TOKEN }}' } },
+      };
+      for (const [file, content] of Object.entries(files)) writeFileSync(join(dir, file), JSON.stringify(content));
+      const env = {
+        SHARED: 'shared-secret-1',
+        WF_TOKEN: 'wf-token-value',
+        WF_PLAIN: 'plain-value-1',
+        GW_SECRET: 'gw-secret-value',
+        OPENAI_API_KEY: 'openai-key-value',
+        COMPAT_KEY: 'compat-key-value',
+        TOOL_TOKEN: 'tool-token-value',
+      };
+      const project = await loadProjectOrThrow(loadConfig({ flags: { projectDir: dir }, env: {}, cwd: dir }), env);
+      expect(projectSecrets(project, env).sort()).toEqual(
+        ['shared-secret-1', 'wf-token-value', 'gw-secret-value', 'openai-key-value', 'compat-key-value', 'tool-token-value'].sort(),
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
