@@ -10,7 +10,7 @@ import type { Logger } from 'pino';
 import type { ConfigFlags } from '../app/config-options.js';
 import { loadConfig, type Config } from '../app/config.js';
 import { redactorFor } from '../app/secrets.js';
-import type { Redactor } from '../lib/redact.js';
+import { maskSecrets, type Redactor } from '../lib/redact.js';
 import { parseDurationText } from '../lib/duration.js';
 import type { LogLevel } from '../obs/logger.js';
 import { AgentryError } from '../lib/errors.js';
@@ -63,7 +63,7 @@ export function dirHint(ctx: CliContext, config: Config): string {
 /** With `AGENTRY_URL` set, `--dir` has no effect on run commands: say so on stderr. */
 export function noteRemoteDir(ctx: CliContext, config: Config, dir: string | undefined): void {
   if (dir !== undefined && config.client.url !== undefined)
-    ctx.stderr.write(`note: --dir is ignored: AGENTRY_URL is set, so runs are on ${config.client.url}\n`);
+    ctx.stderr.write(`note: --dir is ignored: AGENTRY_URL is set, so runs are on ${maskSecrets(config.client.url)}\n`);
 }
 
 // Argument parsers: commander reports their errors as usage errors (exit 2).

@@ -7,7 +7,7 @@
  * `x-agentry-*` headers: usage is recorded against the run and the run's budget applies. Without
  * an in-process gateway, a server with `AGENTRY_GATEWAY_URL` forwards to that gateway process.
  */
-import type { Redactor } from '../../lib/redact.js';
+import { maskSecrets, type Redactor } from '../../lib/redact.js';
 import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import type { FastifyReply, FastifyRequest } from 'fastify';
@@ -301,7 +301,7 @@ async function forward(
     response = await fetch(`${remote.url}${path}`, { method: request.method, headers, signal, ...(body === undefined ? {} : { body }) });
   } catch (error) {
     const cause = (error as { cause?: { code?: string } }).cause?.code ?? (error instanceof Error ? error.message : String(error));
-    throw new AgentryError('provider_unavailable', `cannot reach the gateway at ${remote.url}: ${cause}`, { retryable: true, cause: error });
+    throw new AgentryError('provider_unavailable', `cannot reach the gateway at ${maskSecrets(remote.url)}: ${cause}`, { retryable: true, cause: error });
   }
   reply.code(response.status);
   for (const name of ['content-type', 'cache-control', 'retry-after', ...Object.values(META_HEADERS)]) {
