@@ -3,10 +3,11 @@
  * own process. The CLI (`agentry`) and the HTTP server are built on the same calls.
  *
  * ```ts
- * import { createLogger, loadConfig, openAgentry } from 'agentry';
+ * import { createLogger, loadConfig, openAgentry, redactorFor } from 'agentry';
  *
  * const config = loadConfig({ flags: { projectDir: './my-project' } });
- * const agentry = await openAgentry(config, { logger: createLogger({ level: config.logLevel }) });
+ * const redactor = redactorFor(config); // masks secrets in logs; openAgentry adds the project's
+ * const agentry = await openAgentry(config, { logger: createLogger({ level: config.logLevel, redactor }), redactor });
  * try {
  *   await agentry.engine.start(); // worker pool + scheduler in this process
  *   const run = await agentry.engine.startRun('hello', { name: 'Ada' });
@@ -22,7 +23,8 @@
 export { openAgentry, loadProjectOrThrow, openStore, type Agentry, type OpenOptions, type Project } from './app/bootstrap.js';
 export { loadConfig, type Config, type LoadConfigOptions } from './app/config.js';
 export { CONFIG_OPTIONS, type ConfigFlags } from './app/config-options.js';
-export { maskSecrets } from './lib/redact.js';
+export { maskSecrets, Redactor, PII_PATTERNS, type PiiPattern, type RedactorOptions } from './lib/redact.js';
+export { redactorFor } from './app/secrets.js';
 export { Engine, DEFAULT_ENGINE_SETTINGS, type EngineOptions, type EngineSettings, type WaitOptions } from './engine/engine.js';
 export { AgentryError, ERROR_CODES, isErrorCode, toAgentryError, type ErrorCode, type ErrorInfo } from './lib/errors.js';
 export { createLogger, type Logger, type LoggerOptions, type LogLevel } from './obs/logger.js';

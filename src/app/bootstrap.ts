@@ -5,7 +5,8 @@
  */
 import { existsSync, statSync } from 'node:fs';
 import type { Logger } from 'pino';
-import { maskSecrets } from '../lib/redact.js';
+import { maskSecrets, type Redactor } from '../lib/redact.js';
+import { projectSecrets, redactorFor } from './secrets.js';
 import type { Config } from './config.js';
 import { Engine } from '../engine/engine.js';
 import { AgentryError, toAgentryError } from '../lib/errors.js';
@@ -41,6 +42,8 @@ export interface Agentry {
   readonly gateway: Gateway | undefined;
   /** The project's MCP tool servers (when it has any). */
   readonly tools: ToolHub | undefined;
+  /** Masks every secret this process knows (configuration, the project's secrets, provider keys): for what it logs, stores and answers. */
+  readonly redactor: Redactor;
   /** Stops the engine (if started) and closes the store. Safe to call twice. */
   close(): Promise<void>;
 }
@@ -56,6 +59,11 @@ export interface OpenOptions {
   workerId?: string;
   /** Wait while the database is unreachable (worker and scheduler processes started before it). */
   waitForDatabase?: AbortSignal;
+  /**
+   * The process's redactor (the one its logger uses, from `redactorFor(config)`); the
+   * project's secrets are added to it. Default: a new one from `config`.
+   */
+  redactor?: Redactor;
 }
 
 /** The step kinds this build can execute: every kind the spec knows. */
@@ -144,12 +152,15 @@ export async function openStore(config: Config, options: OpenStoreOptions = {}):
 export async function openAgentry(config: Config, options: OpenOptions): Promise<Agentry> {
   const env = secretEnv(config, options.env ?? process.env);
   const project = options.withoutProject ? undefined : (options.project ?? (await loadProjectOrThrow(config, env)));
+  const redactor = options.redactor ?? redactorFor(config);
+  if (project) redactor.add(projectSecrets(project, env));
   const store = await openStore(config, { logger: options.logger, ...(options.waitForDatabase ? { waitForDatabase: options.waitForDatabase } : {}) });
   const workflows: ReadonlyMap<string, CompiledWorkflow> = project?.workflows ?? new Map<string, CompiledWorkflow>();
   let gateway: Gateway | undefined;
   let tools: ToolHub | undefined;
   try {
     if (project?.gateway && !config.gateway) gateway = new Gateway({ spec: project.gateway, env, logger: options.logger, ledger: storeLedger(store) });
+    if (gateway) redactor.add(gateway.secretValues);
     if (project && project.tools.size > 0) {
       const egress = { mode: config.env, allowLinkLocal: config.http.allowLinkLocal, project: project.settings.egress };
       tools = createToolHub({ specs: project.tools, env, projectDir: project.dir, logger: options.logger, egress });
@@ -167,6 +178,7 @@ export async function openAgentry(config: Config, options: OpenOptions): Promise
     logger: options.logger,
     settings: config.engine,
     env,
+    redactor,
     ...(options.workerId === undefined ? {} : { workerId: options.workerId }),
   });
   let closing: Promise<void> | undefined;
@@ -177,6 +189,7 @@ export async function openAgentry(config: Config, options: OpenOptions): Promise
     engine,
     gateway,
     tools,
+    redactor,
     close() {
       closing ??= (async () => {
         try {

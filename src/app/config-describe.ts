@@ -32,9 +32,10 @@ export function describeConfig(config: Config): { key: OptionKey; env: string; v
     maxBodyBytes: config.server.maxBodyBytes,
     maxWait: formatDuration(config.server.maxWaitMs),
     sseHeartbeat: formatDuration(config.server.sseHeartbeatMs),
-    gatewayUrl: config.gateway?.url ?? null,
+    redactPii: config.redactPii.length === 0 ? 'none' : config.redactPii.join(','),
+    gatewayUrl: config.gateway ? maskSecrets(config.gateway.url) : null,
     gatewayApiKey: config.gateway?.apiKey === undefined ? null : '***',
-    url: config.client.url ?? null,
+    url: config.client.url === undefined ? null : maskSecrets(config.client.url),
     apiKey: config.client.apiKey === undefined ? null : '***',
   };
   return (Object.keys(CONFIG_OPTIONS) as OptionKey[]).map((key) => ({

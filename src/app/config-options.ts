@@ -197,6 +197,14 @@ export const CONFIG_OPTIONS = {
     description:
       'Origins (`https://app.example.com`, comma-separated) whose pages may call the API cross-origin; with auth off they act as `admin`, so list only your own.',
   },
+  redactPii: {
+    kind: 'string',
+    env: 'AGENTRY_REDACT_PII',
+    default: 'bearer',
+    defaultText: '`bearer`',
+    description:
+      'Patterns masked (as `[redacted]`) in what Agentry stores, logs and answers, besides known secrets and URL credentials: a comma list of `bearer` (Authorization values, `sk-…` keys, `api_key=…`), `email`, `card` (Luhn-valid card numbers), or `none`.',
+  },
   maxBodyBytes: {
     kind: 'integer',
     env: 'AGENTRY_MAX_BODY_BYTES',

@@ -16,6 +16,7 @@ import type { EngineSettings } from '../engine/engine.js';
 import type { EgressMode } from '../lib/egress.js';
 import { AgentryError, toAgentryError } from '../lib/errors.js';
 import { parseDurationText } from '../lib/duration.js';
+import { parsePiiPatterns, PII_PATTERNS, type PiiPattern } from '../lib/redact.js';
 import type { ExecutorSettings } from '../runtime/types.js';
 import { parseDatabaseUrl, type DatabaseLocation } from '../store/open.js';
 import type { PostgresOptions } from '../store/postgres.js';
@@ -52,6 +53,7 @@ const ConfigSchema = Type.Object({
   maxBodyBytes: Type.Integer({ minimum: 1024, maximum: 1024 * 1024 * 1024 }),
   maxWait: Type.Integer({ minimum: 0, maximum: 3_600_000 }),
   sseHeartbeat: Type.Integer({ minimum: 100 }),
+  redactPii: Type.String(),
   gatewayUrl: Type.Optional(Type.String({ pattern: '^https?://' })),
   gatewayApiKey: Type.Optional(Type.String({ minLength: 1 })),
   url: Type.Optional(Type.String({ pattern: '^https?://' })),
@@ -87,6 +89,8 @@ export interface Config {
     readonly maxWaitMs: number;
     readonly sseHeartbeatMs: number;
   };
+  /** Patterns masked besides known secrets (`AGENTRY_REDACT_PII`). */
+  readonly redactPii: readonly PiiPattern[];
   /** A remote LLM gateway; undefined when the gateway runs in this process. */
   readonly gateway: { readonly url: string; readonly apiKey: string | undefined } | undefined;
   /** The server the CLI talks to instead of the store, when set. */
@@ -164,6 +168,9 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   }
   const corsOrigins = parseOrigins(typeof raw.corsOrigins === 'string' ? raw.corsOrigins : undefined, problems);
   const database = typeof raw.databaseUrl === 'string' ? databaseOf(raw as Resolved, cwd, problems, origins.databaseUrl) : undefined;
+  const pii = parsePiiPatterns(typeof raw.redactPii === 'string' ? raw.redactPii : '');
+  if (pii.unknown.length > 0)
+    problems.push(`${describe('redactPii', origins.redactPii)}: unknown pattern ${pii.unknown.join(', ')} (use ${PII_PATTERNS.join(', ')} or none)`);
   if (problems.length > 0 || database === undefined) {
     const list = problems.map((p) => `\n  - ${p}`).join('');
     throw new AgentryError('invalid_request', `invalid configuration (${problems.length} problem${problems.length === 1 ? '' : 's'}):${list}`, {
@@ -192,6 +199,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
       maxWaitMs: r.maxWait,
       sseHeartbeatMs: r.sseHeartbeat,
     },
+    redactPii: pii.patterns,
     gateway: r.gatewayUrl === undefined ? undefined : { url: r.gatewayUrl.replace(/\/+$/, ''), apiKey: r.gatewayApiKey },
     client: { url: r.url?.replace(/\/+$/, ''), apiKey: r.apiKey },
     sources,

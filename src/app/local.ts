@@ -4,6 +4,7 @@
  * returns. Reading never creates the store.
  */
 import type { Logger } from 'pino';
+import type { Redactor } from '../lib/redact.js';
 import type { CompiledWorkflow } from '../spec/model.js';
 import { openAgentry, openStore, storeExists, type Project } from './bootstrap.js';
 import type { Config } from './config.js';
@@ -30,6 +31,8 @@ export interface OpenLocalOptions {
   project?: Project;
   /** Also execute runs in this process (worker pool and scheduler) until closed. */
   execute?: boolean;
+  /** The logger's redactor, for `openAgentry` to add the project's secrets to. */
+  redactor?: Redactor;
 }
 
 /** The services on the store, or undefined when there is no store (and it must not be created). */
@@ -39,6 +42,7 @@ export async function openLocalServices(config: Config, options: OpenLocalOption
     logger: options.logger,
     env: options.env,
     ...(options.project ? { project: options.project } : { withoutProject: true }),
+    ...(options.redactor ? { redactor: options.redactor } : {}),
   });
   try {
     if (options.execute) await app.engine.start();

@@ -9,6 +9,8 @@ import { InvalidArgumentError } from 'commander';
 import type { Logger } from 'pino';
 import type { ConfigFlags } from '../app/config-options.js';
 import { loadConfig, type Config } from '../app/config.js';
+import { redactorFor } from '../app/secrets.js';
+import { maskSecrets, type Redactor } from '../lib/redact.js';
 import { parseDurationText } from '../lib/duration.js';
 import type { LogLevel } from '../obs/logger.js';
 import { AgentryError } from '../lib/errors.js';
@@ -36,12 +38,13 @@ export function configFrom(ctx: CliContext, flags: ConfigFlags): Config {
 }
 
 /**
- * The logger of a command. Interactive commands (`run --wait`, `demo`) keep the terminal for
+ * The logger of a command; its lines pass through `redactor` (a process that opens a
+ * project passes the one `openAgentry` adds the project's secrets to). Interactive commands (`run --wait`, `demo`) keep the terminal for
  * their progress: unless a level was asked for, they log warnings and errors only.
  */
-export function loggerFor(config: Config, options: { interactive?: boolean } = {}): Logger {
+export function loggerFor(config: Config, options: { interactive?: boolean; redactor?: Redactor } = {}): Logger {
   const level: LogLevel = options.interactive && config.sources.logLevel === 'default' ? 'warn' : config.logLevel;
-  return createLogger({ level });
+  return createLogger({ level, redactor: options.redactor ?? redactorFor(config) });
 }
 
 /** How a user in this shell calls the CLI again (`npm run agentry --` when started through npm). */
@@ -60,7 +63,7 @@ export function dirHint(ctx: CliContext, config: Config): string {
 /** With `AGENTRY_URL` set, `--dir` has no effect on run commands: say so on stderr. */
 export function noteRemoteDir(ctx: CliContext, config: Config, dir: string | undefined): void {
   if (dir !== undefined && config.client.url !== undefined)
-    ctx.stderr.write(`note: --dir is ignored: AGENTRY_URL is set, so runs are on ${config.client.url}\n`);
+    ctx.stderr.write(`note: --dir is ignored: AGENTRY_URL is set, so runs are on ${maskSecrets(config.client.url)}\n`);
 }
 
 // Argument parsers: commander reports their errors as usage errors (exit 2).

@@ -11,6 +11,7 @@
 import { fetch, type Dispatcher, type Response } from 'undici';
 import { AgentryError, isErrorCode } from '../lib/errors.js';
 import { pause } from '../lib/sleep.js';
+import { maskSecrets } from '../lib/redact.js';
 import type { AttemptHistoryDto, EventDto, RetriedRunDto, RunDetailDto, RunDto, RunPageDto } from '../app/dto/runs.js';
 import { TERMINAL_EVENT_TYPES, TERMINAL_RUN_STATUSES, type RunStatus } from '../types.js';
 
@@ -88,7 +89,10 @@ export class RemoteClient {
         ...(this.options.dispatcher ? { dispatcher: this.options.dispatcher } : {}),
       });
     } catch (error) {
-      throw new AgentryError('not_ready', `cannot reach the Agentry server at ${this.url}: ${causeMessage(error)}`, { retryable: true, cause: error });
+      throw new AgentryError('not_ready', `cannot reach the Agentry server at ${maskSecrets(this.url)}: ${causeMessage(error)}`, {
+        retryable: true,
+        cause: error,
+      });
     }
     if (!response.ok) throw await problemError(response);
     return { status: response.status, body: (await response.json()) as T, response };

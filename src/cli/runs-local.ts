@@ -3,6 +3,7 @@
  * same use cases the server's routes call, so local output equals the API's. Reading never
  * creates the store: without one there are no runs.
  */
+import type { Redactor } from '../lib/redact.js';
 import type { Logger } from 'pino';
 import { localOperator, type Caller } from '../app/caller.js';
 import type { Config } from '../app/config.js';
@@ -20,13 +21,16 @@ const CANCEL_REASON = 'cancelled with agentry runs cancel';
 export interface LocalOpenOptions extends OpenRunsOptions {
   logger: Logger;
   env: NodeJS.ProcessEnv;
+  /** The logger's redactor: the project's secrets are added to it. */
+  redactor?: Redactor;
 }
 
 export async function openLocalRunsApi(config: Config, options: LocalOpenOptions): Promise<LocalRunsApi> {
-  const { logger, env, createStore, project, execute } = options;
+  const { logger, env, createStore, project, execute, redactor } = options;
   const local = await openLocalServices(config, {
     logger,
     env,
+    ...(redactor === undefined ? {} : { redactor }),
     ...(createStore === undefined ? {} : { createStore }),
     ...(project === undefined ? {} : { project }),
     ...(execute === undefined ? {} : { execute }),

@@ -1,5 +1,6 @@
 /** Opens the `RunsApi` a command uses: the server's when `AGENTRY_URL` is set, else the project's store. */
 import type { Config } from '../app/config.js';
+import { redactorFor } from '../app/secrets.js';
 import { loggerFor, type CliContext } from './context.js';
 import { RemoteClient } from './remote.js';
 import { RemoteRunsApi, type OpenRunsOptions, type RunsApi } from './runs-api.js';
@@ -10,7 +11,8 @@ export async function openRunsApi(ctx: CliContext, config: Config, options: Open
     return new RemoteRunsApi(new RemoteClient({ url: config.client.url, ...(config.client.apiKey ? { apiKey: config.client.apiKey } : {}) }));
   // Loaded only for local mode: it opens the store and the engine.
   const { openLocalRunsApi } = await import('./runs-local.js');
-  return openLocalRunsApi(config, { ...options, env: ctx.env, logger: loggerFor(config, { interactive: options.interactive === true }) });
+  const redactor = redactorFor(config);
+  return openLocalRunsApi(config, { ...options, env: ctx.env, redactor, logger: loggerFor(config, { interactive: options.interactive === true, redactor }) });
 }
 
 /** Opens the API, calls `fn` and closes it. */

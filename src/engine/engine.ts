@@ -25,6 +25,7 @@ import { RunTransitions, type StartRunOptions, type StartedRun } from './run-tra
 import { Scheduler } from './scheduler.js';
 import { Worker } from './worker.js';
 import { pause } from '../lib/sleep.js';
+import type { Redactor } from '../lib/redact.js';
 
 /** Run statuses a run can be retried from. */
 export const RETRYABLE_RUN_STATUSES: ReadonlySet<RunStatus> = new Set(['failed', 'cancelled', 'timed_out']);
@@ -56,6 +57,8 @@ export interface EngineOptions {
   env?: NodeJS.ProcessEnv;
   now?: () => number;
   workerId?: string;
+  /** Masks secrets in everything the engine stores (default: the workflows' secret env values only). */
+  redactor?: Redactor;
 }
 
 /** What `start()` runs in this process: the worker pool, the scheduler's sweeps, or both. */
@@ -112,6 +115,7 @@ export class Engine {
       onAbortStep: (runId, stepId) => this.worker?.abortStep(runId, stepId, new AgentryError('cancelled', `step ${stepId} was cancelled`)),
       workflows: o.workflows,
       onCommitted: (events) => this.publishCommitted(events),
+      ...(o.redactor ? { redactor: o.redactor } : {}),
     });
   }
 

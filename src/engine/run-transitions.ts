@@ -22,6 +22,8 @@ import { deliverSignal } from './signals.js';
 import { startStep } from './start-step.js';
 import { checkDecision, decideTask, mayDecide, TASK_LOCK_TTL_MS } from './task-decisions.js';
 import { assertMatches } from '../spec/output.js';
+import { Redactor } from '../lib/redact.js';
+import { redactedNewRun, redactingTx, workflowSecrets } from './redacting-tx.js';
 
 export interface RunTransitionsOptions {
   store: Store;
@@ -38,6 +40,11 @@ export interface RunTransitionsOptions {
   workflows: ReadonlyMap<string, CompiledWorkflow>;
   /** A transaction committed: the events it appended (to every run it changed), in order, each once. */
   onCommitted?: (events: CommittedEvent[]) => void;
+  /**
+   * Masks what transitions write (the process's redactor); the secret env values of every
+   * workflow it sees are added to it. Default: a redactor of those values alone.
+   */
+  redactor?: Redactor;
 }
 
 export interface StartRunOptions {
@@ -82,14 +89,20 @@ const MAX_CACHED_SPECS = 256;
 
 export class RunTransitions {
   private readonly compiled = new Map<string, CompiledWorkflow>();
+  /** What every write of a transition passes through (also the step journals the worker appends). */
+  readonly redactor: Redactor;
 
-  constructor(private readonly o: RunTransitionsOptions) {}
+  constructor(private readonly o: RunTransitionsOptions) {
+    this.redactor = o.redactor ?? new Redactor();
+    for (const wf of o.workflows.values()) this.redactor.add(workflowSecrets(wf, o.env));
+  }
 
   /** The compiled workflow a run was started with (from its stored snapshot). */
   workflowOf(run: RunRecord): CompiledWorkflow {
     let wf = this.compiled.get(run.specHash);
     if (!wf) {
       wf = compileWorkflow(run.spec, { availableKinds: this.o.availableKinds });
+      this.redactor.add(workflowSecrets(wf, this.o.env));
       if (this.compiled.size >= MAX_CACHED_SPECS) this.compiled.delete(this.compiled.keys().next().value!);
       this.compiled.set(run.specHash, wf);
     }
@@ -108,15 +121,17 @@ export class RunTransitions {
     }
     if (wf.inputSchema) assertMatches(wf.inputSchema, input, 'input_invalid', 'run input');
     const now = this.o.now();
-    const run = newRunRecord(wf, input, now, { tenantId, priority, retryOf: options.retryOf ?? null, createdBy });
+    this.redactor.add(workflowSecrets(wf, this.o.env));
+    const record = newRunRecord(wf, input, now, { tenantId, priority, retryOf: options.retryOf ?? null, createdBy });
+    const { run, steps } = redactedNewRun(this.redactor, record, newSteps(wf, record.id, options.reuse));
     this.compiled.set(wf.hash, wf);
-    const steps = newSteps(wf, run.id, options.reuse);
     let effects = newEffects();
     try {
       const created = await this.o.store.createRun(
         run,
         steps,
-        async (tx) => {
+        async (raw) => {
+          const tx = redactingTx(raw, this.redactor);
           const ctx = this.context(wf, now); // a retried transaction starts over with empty effects
           effects = ctx.effects;
           await emit(tx, ctx, 'run.created', {
@@ -310,7 +325,7 @@ export class RunTransitions {
       (tx) => {
         const ctx = this.context(this.workflowOf(tx.run), this.o.now()); // a retried transaction starts over with empty effects
         effects = ctx.effects;
-        return fn(tx, ctx);
+        return fn(redactingTx(tx, this.redactor), ctx);
       },
       options,
     );

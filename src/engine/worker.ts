@@ -226,7 +226,8 @@ export class Worker {
           ...(claim.egress ? { egress: claim.egress } : {}),
           journal: {
             load: () => this.o.store.loadJournal(key.runId, key.stepId),
-            append: (entry) => this.o.store.appendJournal(key.runId, key.stepId, entry),
+            // Journals are stored like every other step row: secrets masked.
+            append: (entry) => this.o.store.appendJournal(key.runId, key.stepId, transitions.redactor.value(entry)),
           },
         }),
         whenAborted(signal),

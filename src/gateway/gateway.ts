@@ -131,6 +131,11 @@ export class Gateway {
     }));
   }
 
+  /** The provider keys and secret env values it was configured with (for the process's redactor). */
+  get secretValues(): readonly string[] {
+    return this.#config.secrets;
+  }
+
   /** Scrubs every configured key (and key-shaped strings) from `text`. */
   redact(text: string): string {
     return redactSecrets(text, this.#config.secrets);

@@ -4,30 +4,11 @@
  * part of a key, e.g. "Incorrect API key provided: sk-abc***xyz").
  */
 
-export const REDACTED = '[redacted]';
+import { Redactor } from '../lib/redact.js';
 
-/** Shapes of credentials that are scrubbed even when they are not one of the configured values. */
-const KEY_SHAPES: readonly RegExp[] = [
-  // OpenAI (sk-…, sk-proj-…), Anthropic (sk-ant-…) and similar prefixed keys, masked or not.
-  /\bsk-[A-Za-z0-9_*.-]{8,}/g,
-  // Authorization headers and their bearer credential.
-  /\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=*-]{6,}/gi,
-  // `x-api-key: …`, `api_key=…`, `"apiKey": "…"` and the like.
-  /\b(x-api-key|api[_-]?key|apikey|authorization)(["']?\s*[:=]\s*["']?)[^\s"',}]{4,}/gi,
-];
-
-/** Secrets shorter than this are not matched as plain text (too many false positives). */
-const MIN_SECRET_LENGTH = 6;
-
-/** `text` with every configured secret and every key-shaped string replaced by `[redacted]`. */
+/** `text` with every configured secret (in any of its encodings) and every key-shaped string replaced by `[redacted]`. */
 export function redactSecrets(text: string, secrets: readonly string[] = []): string {
-  let out = text;
-  const values = [...new Set(secrets.filter((s) => s.length >= MIN_SECRET_LENGTH))].sort((a, b) => b.length - a.length);
-  for (const secret of values) out = out.split(secret).join(REDACTED);
-  out = out.replace(KEY_SHAPES[0]!, REDACTED);
-  out = out.replace(KEY_SHAPES[1]!, (_m, scheme: string) => `${scheme} ${REDACTED}`);
-  out = out.replace(KEY_SHAPES[2]!, (_m, name: string, sep: string) => `${name}${sep}${REDACTED}`);
-  return out;
+  return new Redactor({ secrets, pii: ['bearer'] }).text(text);
 }
 
 /**

@@ -1,8 +1,11 @@
 /**
  * The process logger: pino JSON lines on stderr (stdout is kept for command output), with
- * credentials redacted wherever they appear in a logged object.
+ * credentials redacted wherever they appear in a logged object, and every finished line
+ * passed through the process's `Redactor` (known secrets anywhere in a message, an error's
+ * stack, a URL).
  */
 import { pino, type DestinationStream, type Logger } from 'pino';
+import type { Redactor } from '../lib/redact.js';
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -41,9 +44,12 @@ export interface LoggerOptions {
   destination?: DestinationStream;
   /** Fields on every line (e.g. `{ role: 'worker' }`). */
   base?: Record<string, unknown>;
+  /** Masks known secrets and URL credentials in every line (the process's redactor). */
+  redactor?: Redactor;
 }
 
 export function createLogger(options: LoggerOptions): Logger {
+  const { redactor } = options;
   return pino(
     {
       level: options.level,
@@ -51,6 +57,7 @@ export function createLogger(options: LoggerOptions): Logger {
       redact: { paths: REDACT_PATHS, censor: '[redacted]' },
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
+      ...(redactor ? { hooks: { streamWrite: (line: string) => redactor.text(line) } } : {}),
     },
     options.destination ?? pino.destination({ fd: 2, sync: true }),
   );

@@ -41,6 +41,7 @@ import { toolRoutes } from './routes/tools.js';
 import { usageRoutes } from './routes/usage.js';
 import { workflowRoutes } from './routes/workflows.js';
 import { pause } from '../lib/sleep.js';
+import { Redactor } from '../lib/redact.js';
 
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 
@@ -75,6 +76,11 @@ export interface AppOptions extends Pick<ServiceDeps, 'engine' | 'store'> {
   groups?: readonly RouteGroup[];
   /** Origins allowed cross-origin requests (`AGENTRY_CORS_ORIGINS`); CORS is off without them. */
   corsOrigins?: readonly string[];
+  /**
+   * The process's redactor (`openAgentry().redactor`): every answer, event-stream frame and
+   * problem passes through it. Default: URL credentials and secret query parameters only.
+   */
+  redactor?: Redactor;
 }
 
 export interface AppRoute {
@@ -172,6 +178,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     closing: closing.signal,
     gateway,
     groups,
+    redactor: options.redactor ?? new Redactor(),
   };
 
   // Typed as Fastify's base logger so the instance is a plain FastifyInstance.
@@ -229,6 +236,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.addHook('preValidation', (request, _reply, done) => {
     if (request.method === 'POST' && request.body === undefined) request.body = {};
     done(jsonDepthError(request.body, 'the request body'));
+  });
+  // The one pass every answer takes on its way out (JSON, problem+json, probes, `/metrics`):
+  // a secret that reached a message, a URL or a label is masked here at the latest.
+  app.addHook('onSend', (_request, _reply, payload, done) => {
+    done(null, typeof payload === 'string' ? deps.redactor.text(payload) : payload);
   });
   app.addHook('onResponse', (request, reply, done) => {
     const route = request.routeOptions.url ?? 'unmatched';

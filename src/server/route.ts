@@ -3,6 +3,7 @@
  * error codes it can answer, next to its handler. The table drives registration, the auth
  * check, the OpenAPI document and the route × role test matrix.
  */
+import type { Redactor } from '../lib/redact.js';
 import type { IncomingMessage } from 'node:http';
 import type { FastifyReply, FastifyRequest, FastifySchema, RawServerDefault, RouteGenericInterface } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -66,6 +67,8 @@ export interface ServerDeps {
   gateway: GatewayBackend | undefined;
   /** The route groups this process serves (`/readyz` checks what they need). */
   groups: ReadonlySet<RouteGroup>;
+  /** Masks known secrets and URL credentials in every answer, event-stream frame and probe detail. */
+  redactor: Redactor;
 }
 
 export class RouteTable {

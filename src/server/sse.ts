@@ -51,7 +51,7 @@ export async function streamEvents(deps: ServerDeps, request: FastifyRequest, re
   });
   const write = async (text: string): Promise<void> => {
     if (closed.signal.aborted) return;
-    if (!raw.write(text)) {
+    if (!raw.write(deps.redactor.text(text))) {
       await new Promise<void>((resolve) => {
         const done = (): void => {
           raw.off('drain', done);

@@ -13,7 +13,8 @@ import type { Logger } from 'pino';
 import { Agent } from 'undici';
 import { loadProjectOrThrow, type Project } from '../../app/bootstrap.js';
 import type { Config } from '../../app/config.js';
-import { maskSecrets } from '../../lib/redact.js';
+import { maskSecrets, type Redactor } from '../../lib/redact.js';
+import { redactorFor } from '../../app/secrets.js';
 import { AgentryError } from '../../lib/errors.js';
 import { ROLE_SCOPES, type Role } from '../../server/auth.js';
 import { paint } from '../format.js';
@@ -76,14 +77,15 @@ AGENTRY_API_KEYS is set.`,
         return shown.startsWith('..') ? path : shown;
       };
       const store = database.kind === 'postgres' ? maskSecrets(config.databaseUrl) : database.file === ':memory:' ? ':memory:' : rel(database.file);
-      const logger = loggerFor(config, { interactive: true });
+      const redactor = redactorFor(config);
+      const logger = loggerFor(config, { interactive: true, redactor });
       const upstream = await startFlakyServer();
       let server: RunningServer | undefined;
       // Our own connections to the server: closed first, so its graceful close has nothing to wait for.
       const connections = new Agent();
       try {
         const env = { ...ctx.env, DEMO_API_URL: upstream.url };
-        server = await listen(configFor, config, logger, env, project);
+        server = await listen(configFor, config, logger, env, project, redactor);
         const gray = (text: string): string => paint(s, 'gray', text);
         out(ctx, paint(s, 'bold', 'Agentry demo'));
         out(ctx, `  project   ${rel(projectDir)}  ${gray(`(workflow ${wf.name}: ${wf.file ?? 'workflows/'})`)}`);
@@ -123,12 +125,19 @@ AGENTRY_API_KEYS is set.`,
 }
 
 /** Listens on the configured port; when that is the default (7700) and taken, on a free one. */
-async function listen(configFor: (port?: number) => Config, config: Config, logger: Logger, env: NodeJS.ProcessEnv, project: Project): Promise<RunningServer> {
+async function listen(
+  configFor: (port?: number) => Config,
+  config: Config,
+  logger: Logger,
+  env: NodeJS.ProcessEnv,
+  project: Project,
+  redactor: Redactor,
+): Promise<RunningServer> {
   try {
-    return await startServer(config, logger, env, project);
+    return await startServer(config, logger, env, project, { redactor });
   } catch (error) {
     if (config.sources.port !== 'default' || (error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
-    return startServer(configFor(0), logger, env, project);
+    return startServer(configFor(0), logger, env, project, { redactor });
   }
 }
 

@@ -13,6 +13,8 @@ import { authSettings, type AuthSettings } from '../../server/auth.js';
 import { EventFeed } from '../../app/event-feed.js';
 import type { RouteGroup } from '../../server/route.js';
 import { VERSION } from '../../lib/version.js';
+import type { Redactor } from '../../lib/redact.js';
+import { redactorFor } from '../../app/secrets.js';
 import type { FastifyInstance } from 'fastify';
 import { configFrom, loggerFor, out, parseIntegerArg, type CliContext } from '../context.js';
 
@@ -47,7 +49,7 @@ export async function startServer(
   logger: Logger,
   env: NodeJS.ProcessEnv,
   project?: Project,
-  options: { roles?: readonly EngineRole[]; groups?: readonly RouteGroup[] } = {},
+  options: { roles?: readonly EngineRole[]; groups?: readonly RouteGroup[]; redactor?: Redactor } = {},
 ): Promise<RunningServer> {
   const auth = serverAuth(config);
   const feed = new EventFeed();
@@ -55,6 +57,7 @@ export async function startServer(
     logger,
     env,
     ...(project ? { project } : {}),
+    ...(options.redactor ? { redactor: options.redactor } : {}),
   });
   const { engine, store } = agentry;
   feed.attach(engine);
@@ -88,6 +91,7 @@ export async function startServer(
       gateway: agentry.gateway,
       remoteGateway: config.gateway,
       tools: agentry.tools,
+      redactor: agentry.redactor,
       ...(options.groups ? { groups: options.groups } : {}),
     });
     const url = await app.listen({ host: config.server.host, port: config.server.port });
@@ -142,7 +146,8 @@ AGENTRY_SHUTDOWN_GRACE. See docs/api.md.`,
         port: opts.port,
         auth: opts.auth === false ? false : undefined,
       });
-      const logger = loggerFor(config).child({ role: 'serve' });
+      const redactor = redactorFor(config);
+      const logger = loggerFor(config, { redactor }).child({ role: 'serve' });
       const project = await loadProjectOrThrow(config, ctx.env);
       checkStartup(config, { listens: true, egress: project.settings.egress }, logger);
       serverAuth(config);
@@ -153,7 +158,7 @@ AGENTRY_SHUTDOWN_GRACE. See docs/api.md.`,
         process.once('SIGTERM', resolve);
         process.once('SIGINT', resolve);
       });
-      const server = await startServer(config, logger, ctx.env, project);
+      const server = await startServer(config, logger, ctx.env, project, { redactor });
       try {
         for (const line of banner(server.url, config.server.auth, project)) out(ctx, line);
         logger.info({ url: server.url, worker: server.engine.workerId, store: server.store.location, auth: config.server.auth }, `serving on ${server.url}`);

@@ -6,6 +6,8 @@
 import type { Command } from 'commander';
 import { checkStartup, loadProjectOrThrow, openAgentry, type EngineRole } from '../../app/bootstrap.js';
 import { AgentryError } from '../../lib/errors.js';
+import { maskSecrets } from '../../lib/redact.js';
+import { redactorFor } from '../../app/secrets.js';
 import { configFrom, loggerFor, out, parseIntegerArg, type CliContext } from '../context.js';
 
 /** Resolves with the first SIGTERM/SIGINT; `signal` aborts then. Call `dispose` to remove the handlers. */
@@ -43,12 +45,13 @@ interface RoleOptions {
 async function runEngineRoles(ctx: CliContext, opts: RoleOptions, roles: readonly EngineRole[]): Promise<void> {
   const config = configFrom(ctx, { projectDir: opts.dir, env: opts.env, concurrency: opts.concurrency });
   const name = roles.join('+');
-  const logger = loggerFor(config).child({ role: name });
+  const redactor = redactorFor(config);
+  const logger = loggerFor(config, { redactor }).child({ role: name });
   const project = await loadProjectOrThrow(config, ctx.env);
   checkStartup(config, { listens: false, egress: project.settings.egress }, logger);
   const { stopped, signal, dispose } = untilStopped();
   try {
-    const app = await openAgentry(config, { logger, env: ctx.env, project, waitForDatabase: signal }).catch((error: unknown) => {
+    const app = await openAgentry(config, { logger, env: ctx.env, project, waitForDatabase: signal, redactor }).catch((error: unknown) => {
       if (signal.aborted) return undefined;
       throw error;
     });
@@ -108,13 +111,14 @@ export function registerStart(program: Command, ctx: CliContext): void {
       // The HTTP server (fastify, swagger) loads only for the roles that serve HTTP.
       const { banner, serverAuth, startServer } = await import('./serve.js');
       const config = configFrom(ctx, { projectDir: opts.dir, env: opts.env, port: opts.port, host: opts.host });
-      const logger = loggerFor(config).child({ role: 'api' });
+      const redactor = redactorFor(config);
+      const logger = loggerFor(config, { redactor }).child({ role: 'api' });
       const project = await loadProjectOrThrow(config, ctx.env);
       checkStartup(config, { listens: true, egress: project.settings.egress }, logger);
       serverAuth(config);
       const { stopped, dispose } = untilStopped();
       try {
-        const server = await startServer(config, logger, ctx.env, project, { roles: [] });
+        const server = await startServer(config, logger, ctx.env, project, { roles: [], redactor });
         try {
           for (const line of banner(server.url, config.server.auth, project)) out(ctx, line);
           logger.info({ url: server.url, store: server.store.location }, `api serving on ${server.url}`);
@@ -147,17 +151,18 @@ Auth is as for the API (AGENTRY_API_KEYS). See docs/gateway.md.${stopNote}`,
       if (config.gateway) {
         throw new AgentryError(
           'invalid_request',
-          `AGENTRY_GATEWAY_URL is set (${config.gateway.url}): the gateway process runs the gateway itself; unset it for this process`,
+          `AGENTRY_GATEWAY_URL is set (${maskSecrets(config.gateway.url)}): the gateway process runs the gateway itself; unset it for this process`,
         );
       }
-      const logger = loggerFor(config).child({ role: 'gateway' });
+      const redactor = redactorFor(config);
+      const logger = loggerFor(config, { redactor }).child({ role: 'gateway' });
       const project = await loadProjectOrThrow(config, ctx.env);
       checkStartup(config, { listens: true, egress: project.settings.egress }, logger);
       serverAuth(config);
       if (!project.gateway) throw new AgentryError('invalid_request', `project ${config.projectDir} has no gateway.yaml (see docs/gateway.md)`);
       const { stopped, dispose } = untilStopped();
       try {
-        const server = await startServer(config, logger, ctx.env, project, { roles: [], groups: ['probes', 'gateway'] });
+        const server = await startServer(config, logger, ctx.env, project, { roles: [], groups: ['probes', 'gateway'], redactor });
         try {
           out(ctx, `Agentry gateway listening on ${server.url}`);
           out(ctx, `OpenAI-compatible base URL: ${server.url}/v1  (model = a model group: GET ${server.url}/v1/models)`);

@@ -7,6 +7,7 @@
  * `x-agentry-*` headers: usage is recorded against the run and the run's budget applies. Without
  * an in-process gateway, a server with `AGENTRY_GATEWAY_URL` forwards to that gateway process.
  */
+import { maskSecrets, type Redactor } from '../../lib/redact.js';
 import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import type { FastifyReply, FastifyRequest } from 'fastify';
@@ -216,11 +217,11 @@ export function toChatRequest(body: ChatBody): ChatRequest {
 }
 
 /** `text/event-stream` writes that wait for the socket to drain and do nothing once it closed. */
-function eventWriter(reply: FastifyReply, gone: AbortSignal): (text: string) => Promise<void> {
+function eventWriter(reply: FastifyReply, gone: AbortSignal, redactor: Redactor): (text: string) => Promise<void> {
   const raw = reply.raw;
   return async (text) => {
     if (gone.aborted || raw.destroyed) return;
-    if (raw.write(text)) return;
+    if (raw.write(redactor.text(text))) return;
     await new Promise<void>((resolve) => {
       const done = (): void => {
         raw.off('drain', done);
@@ -247,6 +248,7 @@ async function streamChat(
   request: FastifyRequest,
   reply: FastifyReply,
   gone: AbortSignal,
+  redactor: Redactor,
 ): Promise<void> {
   const iterator = gateway.stream(chat, ctx)[Symbol.asyncIterator]();
   let next = await iterator.next();
@@ -257,7 +259,7 @@ async function streamChat(
     'x-accel-buffering': 'no',
     'x-request-id': request.id,
   });
-  const write = eventWriter(reply, gone);
+  const write = eventWriter(reply, gone, redactor);
   try {
     while (next.done !== true && !gone.aborted) {
       const { agentry: _meta, usage, ...chunk }: ChatChunk = next.value;
@@ -299,7 +301,7 @@ async function forward(
     response = await fetch(`${remote.url}${path}`, { method: request.method, headers, signal, ...(body === undefined ? {} : { body }) });
   } catch (error) {
     const cause = (error as { cause?: { code?: string } }).cause?.code ?? (error instanceof Error ? error.message : String(error));
-    throw new AgentryError('provider_unavailable', `cannot reach the gateway at ${remote.url}: ${cause}`, { retryable: true, cause: error });
+    throw new AgentryError('provider_unavailable', `cannot reach the gateway at ${maskSecrets(remote.url)}: ${cause}`, { retryable: true, cause: error });
   }
   reply.code(response.status);
   for (const name of ['content-type', 'cache-control', 'retry-after', ...Object.values(META_HEADERS)]) {
@@ -340,7 +342,7 @@ export function gatewayRoutes(table: RouteTable, deps: ServerDeps): void {
         if (backend.kind === 'remote') return await forward(backend, '/v1/chat/completions', request, reply, ctx, signal);
         const chat = toChatRequest(request.body);
         if (request.body.stream === true) {
-          await streamChat(backend.gateway, chat, ctx, request.body.stream_options?.include_usage === true, request, reply, signal);
+          await streamChat(backend.gateway, chat, ctx, request.body.stream_options?.include_usage === true, request, reply, signal, deps.redactor);
           return reply;
         }
         const { agentry: meta, ...completion } = await backend.gateway.chat(chat, ctx);

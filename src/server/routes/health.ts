@@ -1,6 +1,7 @@
 /** Probes: `/livez` (process up), `/readyz` (dependencies), `/healthz` (version, uptime). Open to all. */
 import { Type } from 'typebox';
 import { toAgentryError } from '../../lib/errors.js';
+import { maskSecrets } from '../../lib/redact.js';
 import type { RouteTable, ServerDeps } from '../route.js';
 
 const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
@@ -9,7 +10,7 @@ const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' 
 function gatewayCheck(deps: ServerDeps): Promise<string> {
   const gw = deps.gateway;
   if (gw?.kind === 'local') return Promise.resolve(`in-process: ${plural(gw.gateway.models().length, 'model group')}`);
-  if (gw?.kind === 'remote') return Promise.resolve(`remote: ${gw.url}`);
+  if (gw?.kind === 'remote') return Promise.resolve(`remote: ${maskSecrets(gw.url)}`);
   const users = deps.services.workflows.withAgentSteps();
   if (users.length > 0) throw new Error(`workflows with agent steps (${users.join(', ')}) but no gateway.yaml and no AGENTRY_GATEWAY_URL`);
   return Promise.resolve('not configured (no workflow has agent steps)');
