@@ -9,6 +9,7 @@ export function describeConfig(config: Config): { key: OptionKey; env: string; v
   const values: Record<OptionKey, string | number | boolean | null> = {
     projectDir: config.projectDir,
     profile: config.profile,
+    env: config.env,
     databaseUrl: maskSecrets(config.databaseUrl),
     dbPoolSize: config.database.kind === 'postgres' ? (config.database.options.poolSize ?? null) : null,
     dbStatementTimeout: config.database.kind === 'postgres' ? formatDuration(config.database.options.statementTimeoutMs ?? 0) : null,
@@ -27,6 +28,10 @@ export function describeConfig(config: Config): { key: OptionKey; env: string; v
     auth: config.server.auth,
     apiKeys: describeApiKeys(config.server.apiKeys),
     corsOrigins: config.server.corsOrigins.length === 0 ? null : config.server.corsOrigins.join(','),
+    requestLogs: config.server.requestLogs,
+    trustedProxies: config.server.trustedProxies.length === 0 ? null : config.server.trustedProxies.join(','),
+    readyzDetail: config.server.readyzDetail,
+    readyzTrusted: config.server.readyzTrusted.join(','),
     maxBodyBytes: config.server.maxBodyBytes,
     maxWait: formatDuration(config.server.maxWaitMs),
     sseHeartbeat: formatDuration(config.server.sseHeartbeatMs),

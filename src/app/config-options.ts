@@ -4,6 +4,7 @@
  * `docs/configuration.md` embeds `configTableMarkdown()` (a test keeps them equal).
  */
 import { DEFAULT_ENGINE_SETTINGS } from '../engine/engine.js';
+import { LOOPBACK_CIDRS } from '../lib/address-list.js';
 import { formatDuration } from '../lib/duration.js';
 import { LOG_LEVELS } from '../obs/logger.js';
 import { DEFAULT_EXECUTOR_SETTINGS } from '../runtime/registry.js';
@@ -48,6 +49,14 @@ export const CONFIG_OPTIONS = {
     default: undefined,
     defaultText: 'none',
     description: 'Profile of `agentry.yaml` merged over its top-level settings.',
+  },
+  env: {
+    kind: 'string',
+    env: 'AGENTRY_ENV',
+    flag: '--env <name>',
+    default: 'development',
+    defaultText: '`development`',
+    description: 'Deployment kind: `development` or `production` (production warns about settings unsafe there, such as a `debug` log level).',
   },
   databaseUrl: {
     kind: 'string',
@@ -178,6 +187,36 @@ export const CONFIG_OPTIONS = {
     defaultText: 'none (CORS off)',
     description:
       'Origins (`https://app.example.com`, comma-separated) whose pages may call the API cross-origin; with auth off they act as `admin`, so list only your own.',
+  },
+  requestLogs: {
+    kind: 'boolean',
+    env: 'AGENTRY_REQUEST_LOGS',
+    default: true,
+    defaultText: '`true`',
+    description: 'Log one `http_request` record per API request (method, path without the query, status, duration, client address).',
+  },
+  trustedProxies: {
+    kind: 'string',
+    env: 'AGENTRY_TRUSTED_PROXIES',
+    default: undefined,
+    defaultText: 'none',
+    description:
+      'Reverse proxies (IPs or CIDR blocks, comma-separated) whose `X-Forwarded-For` names the client address; without them the client is the TCP peer.',
+  },
+  readyzDetail: {
+    kind: 'string',
+    env: 'AGENTRY_READYZ_DETAIL',
+    default: 'internal',
+    defaultText: '`internal`',
+    description:
+      '`internal`: `/readyz` shows its `checks` only to `AGENTRY_READYZ_TRUSTED` addresses and admin/operator keys, others get the status alone; `full`: to everyone.',
+  },
+  readyzTrusted: {
+    kind: 'string',
+    env: 'AGENTRY_READYZ_TRUSTED',
+    default: LOOPBACK_CIDRS.join(','),
+    defaultText: `\`${LOOPBACK_CIDRS.join(',')}\``,
+    description: 'Client addresses (IPs or CIDR blocks, comma-separated) that see the detailed `/readyz` payload.',
   },
   maxBodyBytes: {
     kind: 'integer',

@@ -14,6 +14,7 @@ import { Type, type Static } from 'typebox';
 import { parse as parseYaml } from 'yaml';
 import type { EngineSettings } from '../engine/engine.js';
 import { AgentryError, toAgentryError } from '../lib/errors.js';
+import { parseAddressList } from '../lib/address-list.js';
 import { parseDurationText } from '../lib/duration.js';
 import type { ExecutorSettings } from '../runtime/types.js';
 import { parseDatabaseUrl, type DatabaseLocation } from '../store/open.js';
@@ -21,9 +22,18 @@ import type { PostgresOptions } from '../store/postgres.js';
 import { LOG_LEVELS, type LogLevel } from '../obs/logger.js';
 import { CONFIG_OPTIONS, type ConfigFlags, type ConfigSource, type OptionKey, type OptionSpec, type ValueKind } from './config-options.js';
 
+/** `AGENTRY_ENV`: `production` turns on warnings about settings that are unsafe there. */
+export const DEPLOYMENT_ENVS = ['development', 'production'] as const;
+export type DeploymentEnv = (typeof DEPLOYMENT_ENVS)[number];
+
+/** `AGENTRY_READYZ_DETAIL`: who sees the checks of `/readyz` (see `docs/security.md`). */
+export const READYZ_DETAILS = ['internal', 'full'] as const;
+export type ReadyzDetail = (typeof READYZ_DETAILS)[number];
+
 const ConfigSchema = Type.Object({
   projectDir: Type.String({ minLength: 1 }),
   profile: Type.Union([Type.String({ pattern: '^[a-z][a-z0-9_-]*$' }), Type.Null()]),
+  env: Type.Enum([...DEPLOYMENT_ENVS]),
   databaseUrl: Type.String({ minLength: 1 }),
   dbPoolSize: Type.Integer({ minimum: 1, maximum: 1000 }),
   dbStatementTimeout: Type.Integer({ minimum: 0 }),
@@ -42,6 +52,10 @@ const ConfigSchema = Type.Object({
   auth: Type.Boolean(),
   apiKeys: Type.Optional(Type.String()),
   corsOrigins: Type.Optional(Type.String()),
+  requestLogs: Type.Boolean(),
+  trustedProxies: Type.Optional(Type.String()),
+  readyzDetail: Type.Enum([...READYZ_DETAILS]),
+  readyzTrusted: Type.String(),
   maxBodyBytes: Type.Integer({ minimum: 1024, maximum: 1024 * 1024 * 1024 }),
   maxWait: Type.Integer({ minimum: 0, maximum: 3_600_000 }),
   sseHeartbeat: Type.Integer({ minimum: 100 }),
@@ -57,6 +71,8 @@ export interface Config {
   /** Absolute project directory. */
   readonly projectDir: string;
   readonly profile: string | null;
+  /** `AGENTRY_ENV` / `--env`. */
+  readonly env: DeploymentEnv;
   /** As given; may hold a password, print it with `maskSecrets`. */
   readonly databaseUrl: string;
   readonly database:
@@ -76,6 +92,14 @@ export interface Config {
     readonly maxBodyBytes: number;
     readonly maxWaitMs: number;
     readonly sseHeartbeatMs: number;
+    /** Log one `http_request` record per request (`AGENTRY_REQUEST_LOGS`). */
+    readonly requestLogs: boolean;
+    /** IPs/CIDRs whose `X-Forwarded-For` is believed; empty: the client is the TCP peer. */
+    readonly trustedProxies: readonly string[];
+    /** Who sees `/readyz`'s checks: `internal` (trusted addresses, admin/operator keys) or `full` (everyone). */
+    readonly readyzDetail: ReadyzDetail;
+    /** IPs/CIDRs that see `/readyz`'s checks under `internal`. */
+    readonly readyzTrusted: readonly string[];
   };
   /** A remote LLM gateway; undefined when the gateway runs in this process. */
   readonly gateway: { readonly url: string; readonly apiKey: string | undefined } | undefined;
@@ -147,6 +171,8 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     }
   }
   const corsOrigins = parseOrigins(typeof raw.corsOrigins === 'string' ? raw.corsOrigins : undefined, problems);
+  const trustedProxies = addressListOf(raw.trustedProxies, 'AGENTRY_TRUSTED_PROXIES', problems);
+  const readyzTrusted = addressListOf(raw.readyzTrusted, 'AGENTRY_READYZ_TRUSTED', problems);
   const database = typeof raw.databaseUrl === 'string' ? databaseOf(raw as Resolved, cwd, problems, origins.databaseUrl) : undefined;
   if (problems.length > 0 || database === undefined) {
     const list = problems.map((p) => `\n  - ${p}`).join('');
@@ -159,6 +185,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   return deepFreeze({
     projectDir,
     profile: r.profile,
+    env: r.env,
     databaseUrl: r.databaseUrl,
     database,
     logLevel: r.logLevel,
@@ -173,6 +200,10 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
       maxBodyBytes: r.maxBodyBytes,
       maxWaitMs: r.maxWait,
       sseHeartbeatMs: r.sseHeartbeat,
+      requestLogs: r.requestLogs,
+      trustedProxies,
+      readyzDetail: r.readyzDetail,
+      readyzTrusted,
     },
     gateway: r.gatewayUrl === undefined ? undefined : { url: r.gatewayUrl.replace(/\/+$/, ''), apiKey: r.gatewayApiKey },
     client: { url: r.url?.replace(/\/+$/, ''), apiKey: r.apiKey },
@@ -199,6 +230,12 @@ function parseOrigins(text: string | undefined, problems: string[]): string[] {
     else problems.push(`AGENTRY_CORS_ORIGINS: '${entry}' is not an origin like https://app.example.com (scheme and host, no path, no trailing slash, no *)`);
   }
   return origins;
+}
+
+function addressListOf(value: unknown, label: string, problems: string[]): string[] {
+  const { entries, problems: bad } = parseAddressList(typeof value === 'string' ? value : undefined, label);
+  problems.push(...bad);
+  return entries;
 }
 
 interface YamlLayers {

@@ -6,6 +6,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { FastifyReply, FastifyRequest, FastifySchema, RawServerDefault, RouteGenericInterface } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { ReadyzDetail } from '../app/config.js';
 import type { Services } from '../app/services.js';
 import type { Gateway } from '../gateway/gateway.js';
 import type { ErrorCode } from '../lib/errors.js';
@@ -66,6 +67,8 @@ export interface ServerDeps {
   gateway: GatewayBackend | undefined;
   /** The route groups this process serves (`/readyz` checks what they need). */
   groups: ReadonlySet<RouteGroup>;
+  /** Who sees `/readyz`'s checks: everyone (`full`), or trusted client addresses and admin/operator keys (`internal`). */
+  readyz: { detail: ReadyzDetail; isTrusted: (address: string | undefined) => boolean };
 }
 
 export class RouteTable {

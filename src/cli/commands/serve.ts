@@ -23,6 +23,7 @@ export interface ServeFlags {
   /** false with `--no-auth`. */
   auth?: boolean;
   concurrency?: number;
+  env?: string;
 }
 
 /** The server's auth from the configuration (throws on bad keys, or auth off on a non-loopback host). */
@@ -81,6 +82,9 @@ export async function startServer(
       auth,
       maxBodyBytes: config.server.maxBodyBytes,
       corsOrigins: config.server.corsOrigins,
+      requestLogs: config.server.requestLogs,
+      trustedProxies: config.server.trustedProxies,
+      readyz: { detail: config.server.readyzDetail, trusted: config.server.readyzTrusted },
       maxWaitMs: config.server.maxWaitMs,
       sseHeartbeatMs: config.server.sseHeartbeatMs,
       gateway: agentry.gateway,
@@ -123,6 +127,7 @@ export function registerServe(program: Command, ctx: CliContext): void {
     .option('--host <host>', `address to bind (default $AGENTRY_HOST or 127.0.0.1)`)
     .option('--no-auth', 'turn API-key auth off (only allowed on a loopback host; also AGENTRY_AUTH=off)')
     .option('--concurrency <n>', 'steps this process runs at once (1..1000)', parseIntegerArg(1, 1000))
+    .option('--env <name>', 'development or production (default $AGENTRY_ENV or development)')
     .addHelpText(
       'after',
       `
@@ -137,6 +142,7 @@ AGENTRY_SHUTDOWN_GRACE. See docs/api.md.`,
         host: opts.host,
         port: opts.port,
         auth: opts.auth === false ? false : undefined,
+        env: opts.env,
       });
       serverAuth(config);
       const logger = loggerFor(config).child({ role: 'serve' });
