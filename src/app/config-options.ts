@@ -4,6 +4,7 @@
  * `docs/configuration.md` embeds `configTableMarkdown()` (a test keeps them equal).
  */
 import { DEFAULT_ENGINE_SETTINGS } from '../engine/engine.js';
+import { LOOPBACK_CIDRS } from '../lib/address-list.js';
 import { formatDuration } from '../lib/duration.js';
 import { LOG_LEVELS } from '../obs/logger.js';
 import { DEFAULT_EXECUTOR_SETTINGS } from '../runtime/registry.js';
@@ -57,7 +58,7 @@ export const CONFIG_OPTIONS = {
     default: 'development',
     defaultText: '`development`',
     description:
-      '`development` or `production`. Production refuses to start on an unsafe configuration and denies loopback and private egress unless allow-listed (docs/security.md).',
+      '`development` or `production`. Production refuses to start on an unsafe configuration, denies loopback and private egress unless allow-listed, and warns about settings unsafe there such as a `debug` log level (docs/security.md).',
   },
   databaseUrl: {
     kind: 'string',
@@ -157,14 +158,6 @@ export const CONFIG_OPTIONS = {
     defaultText: '`127.0.0.1`',
     description: 'Address `serve` binds (the container image sets `0.0.0.0`).',
   },
-  trustProxy: {
-    kind: 'boolean',
-    env: 'AGENTRY_TRUST_PROXY',
-    default: false,
-    defaultText: '`false`',
-    description:
-      'A reverse proxy (TLS, rate limits) runs in front: the API trusts its `X-Forwarded-*` headers. Production mode refuses a non-loopback `host` without it.',
-  },
   port: {
     kind: 'integer',
     env: 'AGENTRY_PORT',
@@ -204,6 +197,36 @@ export const CONFIG_OPTIONS = {
     defaultText: '`bearer`',
     description:
       'Patterns masked (as `[redacted]`) in what Agentry stores, logs and answers, besides known secrets and URL credentials: a comma list of `bearer` (Authorization values, `sk-…` keys, `api_key=…`), `email`, `card` (Luhn-valid card numbers), or `none`.',
+  },
+  requestLogs: {
+    kind: 'boolean',
+    env: 'AGENTRY_REQUEST_LOGS',
+    default: true,
+    defaultText: '`true`',
+    description: 'Log one `http_request` record per API request (method, path without the query, status, duration, client address).',
+  },
+  trustedProxies: {
+    kind: 'string',
+    env: 'AGENTRY_TRUSTED_PROXIES',
+    default: undefined,
+    defaultText: 'none',
+    description:
+      'Reverse proxies (IPs or CIDR blocks, comma-separated) whose `X-Forwarded-*` headers are believed (client address, protocol); without them the client is the TCP peer. Production mode refuses a non-loopback `host` without a proxy listed here.',
+  },
+  readyzDetail: {
+    kind: 'string',
+    env: 'AGENTRY_READYZ_DETAIL',
+    default: 'internal',
+    defaultText: '`internal`',
+    description:
+      '`internal`: `/readyz` shows its `checks` only to `AGENTRY_READYZ_TRUSTED` addresses and admin/operator keys, others get the status alone; `full`: to everyone.',
+  },
+  readyzTrusted: {
+    kind: 'string',
+    env: 'AGENTRY_READYZ_TRUSTED',
+    default: LOOPBACK_CIDRS.join(','),
+    defaultText: `\`${LOOPBACK_CIDRS.join(',')}\``,
+    description: 'Client addresses (IPs or CIDR blocks, comma-separated) that see the detailed `/readyz` payload.',
   },
   maxBodyBytes: {
     kind: 'integer',

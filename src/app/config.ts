@@ -15,6 +15,7 @@ import { parse as parseYaml } from 'yaml';
 import type { EngineSettings } from '../engine/engine.js';
 import type { EgressMode } from '../lib/egress.js';
 import { AgentryError, toAgentryError } from '../lib/errors.js';
+import { parseAddressList } from '../lib/address-list.js';
 import { parseDurationText } from '../lib/duration.js';
 import { parsePiiPatterns, PII_PATTERNS, type PiiPattern } from '../lib/redact.js';
 import type { ExecutorSettings } from '../runtime/types.js';
@@ -26,6 +27,10 @@ import { CONFIG_OPTIONS, type ConfigFlags, type ConfigSource, type OptionKey, ty
 
 /** `AGENTRY_ENV`: production refuses an unsafe configuration (`startup-checks.ts`) and tightens egress. */
 export const DEPLOY_ENVS = ['development', 'production'] as const satisfies readonly EgressMode[];
+
+/** `AGENTRY_READYZ_DETAIL`: who sees the checks of `/readyz` (see `docs/security.md`). */
+export const READYZ_DETAILS = ['internal', 'full'] as const;
+export type ReadyzDetail = (typeof READYZ_DETAILS)[number];
 
 const ConfigSchema = Type.Object({
   projectDir: Type.String({ minLength: 1 }),
@@ -45,11 +50,14 @@ const ConfigSchema = Type.Object({
   httpDefaultTimeout: Type.Integer({ minimum: 1 }),
   httpMaxResponseBytes: Type.Integer({ minimum: 1 }),
   host: Type.String({ minLength: 1 }),
-  trustProxy: Type.Boolean(),
   port: Type.Integer({ minimum: 0, maximum: 65535 }),
   auth: Type.Boolean(),
   apiKeys: Type.Optional(Type.String()),
   corsOrigins: Type.Optional(Type.String()),
+  requestLogs: Type.Boolean(),
+  trustedProxies: Type.Optional(Type.String()),
+  readyzDetail: Type.Enum([...READYZ_DETAILS]),
+  readyzTrusted: Type.String(),
   maxBodyBytes: Type.Integer({ minimum: 1024, maximum: 1024 * 1024 * 1024 }),
   maxWait: Type.Integer({ minimum: 0, maximum: 3_600_000 }),
   sseHeartbeat: Type.Integer({ minimum: 100 }),
@@ -66,6 +74,7 @@ export interface Config {
   /** Absolute project directory. */
   readonly projectDir: string;
   readonly profile: string | null;
+  /** `AGENTRY_ENV` / `--env`. */
   readonly env: EgressMode;
   /** As given; may hold a password, print it with `maskSecrets`. */
   readonly databaseUrl: string;
@@ -77,8 +86,6 @@ export interface Config {
   /** What `serve` (and `start api`) listen with. */
   readonly server: {
     readonly host: string;
-    /** A reverse proxy in front terminates client connections (`AGENTRY_TRUST_PROXY`). */
-    readonly trustProxy: boolean;
     readonly port: number;
     readonly auth: boolean;
     /** Raw `name:key:role` list; parse with the server's `authSettings`. */
@@ -88,6 +95,14 @@ export interface Config {
     readonly maxBodyBytes: number;
     readonly maxWaitMs: number;
     readonly sseHeartbeatMs: number;
+    /** Log one `http_request` record per request (`AGENTRY_REQUEST_LOGS`). */
+    readonly requestLogs: boolean;
+    /** IPs/CIDRs whose `X-Forwarded-For` is believed; empty: the client is the TCP peer. */
+    readonly trustedProxies: readonly string[];
+    /** Who sees `/readyz`'s checks: `internal` (trusted addresses, admin/operator keys) or `full` (everyone). */
+    readonly readyzDetail: ReadyzDetail;
+    /** IPs/CIDRs that see `/readyz`'s checks under `internal`. */
+    readonly readyzTrusted: readonly string[];
   };
   /** Patterns masked besides known secrets (`AGENTRY_REDACT_PII`). */
   readonly redactPii: readonly PiiPattern[];
@@ -167,6 +182,8 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     }
   }
   const corsOrigins = parseOrigins(typeof raw.corsOrigins === 'string' ? raw.corsOrigins : undefined, problems);
+  const trustedProxies = addressListOf(raw.trustedProxies, 'AGENTRY_TRUSTED_PROXIES', problems);
+  const readyzTrusted = addressListOf(raw.readyzTrusted, 'AGENTRY_READYZ_TRUSTED', problems);
   const database = typeof raw.databaseUrl === 'string' ? databaseOf(raw as Resolved, cwd, problems, origins.databaseUrl) : undefined;
   const pii = parsePiiPatterns(typeof raw.redactPii === 'string' ? raw.redactPii : '');
   if (pii.unknown.length > 0)
@@ -190,7 +207,6 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     http: { allowLinkLocal: r.httpAllowLinkLocal, defaultTimeoutMs: r.httpDefaultTimeout, maxResponseBytes: r.httpMaxResponseBytes },
     server: {
       host: r.host,
-      trustProxy: r.trustProxy,
       port: r.port,
       auth: r.auth,
       apiKeys: r.apiKeys,
@@ -198,6 +214,10 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
       maxBodyBytes: r.maxBodyBytes,
       maxWaitMs: r.maxWait,
       sseHeartbeatMs: r.sseHeartbeat,
+      requestLogs: r.requestLogs,
+      trustedProxies,
+      readyzDetail: r.readyzDetail,
+      readyzTrusted,
     },
     redactPii: pii.patterns,
     gateway: r.gatewayUrl === undefined ? undefined : { url: r.gatewayUrl.replace(/\/+$/, ''), apiKey: r.gatewayApiKey },
@@ -225,6 +245,12 @@ function parseOrigins(text: string | undefined, problems: string[]): string[] {
     else problems.push(`AGENTRY_CORS_ORIGINS: '${entry}' is not an origin like https://app.example.com (scheme and host, no path, no trailing slash, no *)`);
   }
   return origins;
+}
+
+function addressListOf(value: unknown, label: string, problems: string[]): string[] {
+  const { entries, problems: bad } = parseAddressList(typeof value === 'string' ? value : undefined, label);
+  problems.push(...bad);
+  return entries;
 }
 
 interface YamlLayers {

@@ -55,9 +55,9 @@ export function startupProblems(config: Config, options: StartupCheckOptions): s
     if (!config.server.auth) problems.push('auth is off (--no-auth / AGENTRY_AUTH=off); production needs API keys');
     else if ((config.server.apiKeys ?? '').trim() === '') problems.push('auth is on but AGENTRY_API_KEYS holds no key');
     else problems.push(...apiKeyProblems(config.server.apiKeys));
-    if (!isLoopbackHost(config.server.host) && !config.server.trustProxy) {
+    if (!isLoopbackHost(config.server.host) && config.server.trustedProxies.length === 0) {
       problems.push(
-        `the server binds ${config.server.host}, not loopback, and AGENTRY_TRUST_PROXY is not set; put a TLS reverse proxy in front and set it, or bind 127.0.0.1`,
+        `the server binds ${config.server.host}, not loopback, and AGENTRY_TRUSTED_PROXIES names no proxy; put a TLS reverse proxy in front and list it there, or bind 127.0.0.1`,
       );
     }
   }

@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { InvalidArgumentError } from 'commander';
-import type { Logger } from 'pino';
+import type { DestinationStream, Logger } from 'pino';
 import type { ConfigFlags } from '../app/config-options.js';
 import { loadConfig, type Config } from '../app/config.js';
 import { redactorFor } from '../app/secrets.js';
@@ -42,9 +42,25 @@ export function configFrom(ctx: CliContext, flags: ConfigFlags): Config {
  * project passes the one `openAgentry` adds the project's secrets to). Interactive commands (`run --wait`, `demo`) keep the terminal for
  * their progress: unless a level was asked for, they log warnings and errors only.
  */
-export function loggerFor(config: Config, options: { interactive?: boolean; redactor?: Redactor } = {}): Logger {
+export function loggerFor(config: Config, options: { interactive?: boolean; redactor?: Redactor; destination?: DestinationStream } = {}): Logger {
   const level: LogLevel = options.interactive && config.sources.logLevel === 'default' ? 'warn' : config.logLevel;
-  return createLogger({ level, redactor: options.redactor ?? redactorFor(config) });
+  const logger = createLogger({
+    level,
+    redactor: options.redactor ?? redactorFor(config),
+    ...(options.destination ? { destination: options.destination } : {}),
+  });
+  const warning = logLevelWarning(config.env, level);
+  if (warning !== undefined) logger.warn({ env: config.env, log_level: level }, warning);
+  return logger;
+}
+
+/**
+ * In production, `debug` and `trace` log far more than an operator needs (tool and provider
+ * exchanges, step details): a setting meant for a debugging session should not go unnoticed.
+ */
+export function logLevelWarning(env: Config['env'], level: LogLevel): string | undefined {
+  if (env !== 'production' || (level !== 'debug' && level !== 'trace')) return undefined;
+  return `AGENTRY_LOG_LEVEL=${level} in production: ${level} logs hold more detail than production needs; use info unless you are debugging`;
 }
 
 /** How a user in this shell calls the CLI again (`npm run agentry --` when started through npm). */

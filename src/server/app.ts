@@ -19,12 +19,15 @@ import type { Logger } from 'pino';
 import { createServices, type ServiceDeps } from '../app/services.js';
 import type { Gateway } from '../gateway/gateway.js';
 import { AgentryError, type ErrorCode } from '../lib/errors.js';
+import { addressMatcher, LOOPBACK_CIDRS } from '../lib/address-list.js';
 import { jsonDepthError } from '../lib/limits.js';
 import { Metrics } from '../obs/metrics.js';
 import type { ToolHub } from '../tools/hub.js';
+import { accessRecord } from './access-log.js';
 import { authorize, runAccessOf, type AuthSettings, type Principal } from './auth.js';
 import { acceptEmptyJsonBodies, registerBrowserGuard } from './browser-guard.js';
 import type { EventFeed } from '../app/event-feed.js';
+import type { ReadyzDetail } from '../app/config.js';
 import { openapiRoutes, swaggerOptions } from './openapi.js';
 import { problemResponses, ProblemSchema, sendProblem, toHttpError } from './problem.js';
 import { ROUTE_GROUPS, RouteTable, type GatewayBackend, type RouteDef, type RouteGroup, type ServerDeps } from './route.js';
@@ -51,8 +54,6 @@ export interface AppOptions extends Pick<ServiceDeps, 'engine' | 'store'> {
   /** Package version (shown by `/healthz` and `/openapi.json`). */
   version: string;
   auth: AuthSettings;
-  /** `AGENTRY_TRUST_PROXY`: take the client address and protocol from a reverse proxy's `X-Forwarded-*`. */
-  trustProxy?: boolean;
   /** Largest request body (`AGENTRY_MAX_BODY_BYTES`); larger ones get 413. Default 1 MiB. */
   maxBodyBytes?: number;
   /** Counts runs and steps committed through it, and wakes event streams at once. */
@@ -81,6 +82,12 @@ export interface AppOptions extends Pick<ServiceDeps, 'engine' | 'store'> {
    * problem passes through it. Default: URL credentials and secret query parameters only.
    */
   redactor?: Redactor;
+  /** Log one `http_request` record per request (`AGENTRY_REQUEST_LOGS`, default true). */
+  requestLogs?: boolean;
+  /** Proxies whose `X-Forwarded-For` names the client (`AGENTRY_TRUSTED_PROXIES`); default none: the client is the TCP peer. */
+  trustedProxies?: readonly string[];
+  /** Who sees `/readyz`'s checks (`AGENTRY_READYZ_DETAIL`, `AGENTRY_READYZ_TRUSTED`); default `internal` from loopback. */
+  readyz?: { detail: ReadyzDetail; trusted: readonly string[] };
 }
 
 export interface AppRoute {
@@ -179,18 +186,23 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     gateway,
     groups,
     redactor: options.redactor ?? new Redactor(),
+    readyz: {
+      detail: options.readyz?.detail ?? 'internal',
+      isTrusted: addressMatcher(options.readyz?.trusted ?? LOOPBACK_CIDRS),
+    },
   };
 
   // Typed as Fastify's base logger so the instance is a plain FastifyInstance.
   const loggerInstance: FastifyBaseLogger = logger;
   const app = Fastify({
     loggerInstance,
-    // One line per request comes from the onResponse hook below.
+    // The one record per request is the access record of the onResponse hook below.
     logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'request_id' }),
     requestIdHeader: false,
+    // `request.ip` is the TCP peer unless it is a listed proxy (then `X-Forwarded-For` is believed).
+    trustProxy: options.trustedProxies && options.trustedProxies.length > 0 ? [...options.trustedProxies] : false,
     genReqId: (req) => requestId(req.headers['x-request-id']),
     bodyLimit: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
-    trustProxy: options.trustProxy ?? false,
     exposeHeadRoutes: false,
     return503OnClosing: true,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
@@ -242,21 +254,12 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.addHook('onSend', (_request, _reply, payload, done) => {
     done(null, typeof payload === 'string' ? deps.redactor.text(payload) : payload);
   });
+  const requestLogs = options.requestLogs !== false;
   app.addHook('onResponse', (request, reply, done) => {
     const route = request.routeOptions.url ?? 'unmatched';
-    const duration = reply.elapsedTime;
-    metrics.httpDuration.observe({ method: request.method, route, status_code: String(reply.statusCode) }, duration / 1000);
-    request.log.info(
-      {
-        method: request.method,
-        route,
-        url: request.url,
-        status: reply.statusCode,
-        duration_ms: Math.round(duration * 100) / 100,
-        principal: principals.get(request)?.name,
-      },
-      'request',
-    );
+    metrics.httpDuration.observe({ method: request.method, route, status_code: String(reply.statusCode) }, reply.elapsedTime / 1000);
+    // The one line per request (Fastify's own request logging is off, see `logController`).
+    if (requestLogs) logger.info(accessRecord(request, reply, principals.get(request)?.name), 'request');
     done();
   });
 

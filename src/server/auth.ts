@@ -219,6 +219,25 @@ export function runAccessOf(scopes: ReadonlySet<Scope>): RunAccess {
 /** Who a request is with auth off (a loopback dev server): the operator of the machine, so `admin`. */
 const ANONYMOUS: Principal = { name: 'anonymous', scopes: new Set(SCOPES), roles: ['admin'], runAccess: runAccessOf(new Set(SCOPES)) };
 
+/** The configured key equal to `key`, compared with every key (no early exit), each in constant time. */
+function keyOf(settings: AuthSettings, key: string): ApiKey | undefined {
+  const hash = sha256(key);
+  let found: ApiKey | undefined;
+  for (const candidate of settings.keys) if (timingSafeEqual(candidate.hash, hash) && found === undefined) found = candidate;
+  return found;
+}
+
+/**
+ * Who the request is, without requiring anything: undefined for no key or a wrong one. For open
+ * routes that show more to some callers (`/readyz`'s checks).
+ */
+export function identify(settings: AuthSettings, headers: Record<string, string | string[] | undefined>): Principal | undefined {
+  if (!settings.enabled) return ANONYMOUS;
+  const key = presentedKey(headers);
+  const found = key === undefined || key === '' ? undefined : keyOf(settings, key);
+  return found && { name: found.name, scopes: found.scopes, roles: found.grants, runAccess: runAccessOf(found.scopes) };
+}
+
 /** The key in `Authorization: Bearer <key>` or `X-Api-Key: <key>`, if any. */
 export function presentedKey(headers: Record<string, string | string[] | undefined>): string | undefined {
   const auth = headers.authorization;
@@ -240,10 +259,7 @@ export function authorize(settings: AuthSettings, headers: Record<string, string
   if (key === undefined || key === '') {
     throw new AgentryError('unauthorized', 'a valid API key is required: send Authorization: Bearer <key> or X-Api-Key: <key>');
   }
-  const hash = sha256(key);
-  let found: ApiKey | undefined;
-  // Compare with every key (no early exit), each in constant time.
-  for (const candidate of settings.keys) if (timingSafeEqual(candidate.hash, hash) && found === undefined) found = candidate;
+  const found = keyOf(settings, key);
   if (!found) throw new AgentryError('unauthorized', 'the API key is not valid');
   if (!found.scopes.has(scope)) {
     throw new AgentryError('forbidden', `missing required scope: ${scope}`, { details: { required_scope: scope, principal: found.name } });

@@ -6,6 +6,7 @@
 import type { FastifyReply } from 'fastify';
 import { Type, type Static } from 'typebox';
 import { AgentryError, ERROR_CODES, isErrorCode, type ErrorCode } from '../lib/errors.js';
+import { noteProblem } from './access-log.js';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 
@@ -97,6 +98,7 @@ export function problemBody(error: AgentryError, requestId: string, options: Pro
 
 export function sendProblem(reply: FastifyReply, error: AgentryError, options: ProblemOptions = {}): FastifyReply {
   const body = problemBody(error, reply.request.id, options);
+  noteProblem(reply.request, error.code, body.detail);
   if (error.retryAfterMs !== undefined) reply.header('retry-after', Math.ceil(error.retryAfterMs / 1000));
   return reply.code(body.status).type(PROBLEM_CONTENT_TYPE).send(body);
 }

@@ -7,6 +7,7 @@ import type { Redactor } from '../lib/redact.js';
 import type { IncomingMessage } from 'node:http';
 import type { FastifyReply, FastifyRequest, FastifySchema, RawServerDefault, RouteGenericInterface } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { ReadyzDetail } from '../app/config.js';
 import type { Services } from '../app/services.js';
 import type { Gateway } from '../gateway/gateway.js';
 import type { ErrorCode } from '../lib/errors.js';
@@ -69,6 +70,8 @@ export interface ServerDeps {
   groups: ReadonlySet<RouteGroup>;
   /** Masks known secrets and URL credentials in every answer, event-stream frame and probe detail. */
   redactor: Redactor;
+  /** Who sees `/readyz`'s checks: everyone (`full`), or trusted client addresses and admin/operator keys (`internal`). */
+  readyz: { detail: ReadyzDetail; isTrusted: (address: string | undefined) => boolean };
 }
 
 export class RouteTable {

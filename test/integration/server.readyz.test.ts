@@ -83,6 +83,10 @@ describe('/readyz', () => {
     expect(body.checks.database.detail).toMatch(/destroyed|closed|not open/i);
     expect(body.detail).toContain('database');
     expect((await api.app.inject({ url: '/livez' })).statusCode).toBe(200);
+    // A public client sees the same 503, without the checks (AGENTRY_READYZ_DETAIL=internal).
+    const outside = await api.app.inject({ url: '/readyz', remoteAddress: '203.0.113.7' });
+    expect(outside.statusCode).toBe(503);
+    expect(outside.json()).toEqual({ status: 'not_ready' });
     // Other routes report the failure as a problem, not a crash.
     const runs = await api.app.inject({ url: '/v1/runs', headers: api.auth('viewer') });
     expect(runs.statusCode).toBeGreaterThanOrEqual(500);

@@ -35,7 +35,7 @@ function problemsWith(env: Record<string, string>, options: { egress?: EgressRul
 describe('production mode: startup checks', () => {
   it('finds nothing in a clean production configuration', () => {
     expect(problemsWith({})).toEqual([]);
-    expect(problemsWith({ AGENTRY_HOST: '0.0.0.0', AGENTRY_TRUST_PROXY: 'true' })).toEqual([]);
+    expect(problemsWith({ AGENTRY_HOST: '0.0.0.0', AGENTRY_TRUSTED_PROXIES: '10.0.0.2' })).toEqual([]);
   });
 
   it.each<[string, Record<string, string>, { egress?: EgressRuleSet | undefined; files?: Record<string, string> }, RegExp]>([
@@ -73,7 +73,7 @@ describe('production mode: startup checks', () => {
     ],
     ['in-memory SQLite', { AGENTRY_DATABASE_URL: 'sqlite::memory:' }, {}, /in-memory SQLite/],
     ['no egress policy', {}, { egress: undefined }, /^egress has no policy/],
-    ['a public bind without a proxy', { AGENTRY_HOST: '0.0.0.0' }, {}, /binds 0\.0\.0\.0, not loopback, and AGENTRY_TRUST_PROXY is not set/],
+    ['a public bind without a proxy', { AGENTRY_HOST: '0.0.0.0' }, {}, /binds 0\.0\.0\.0, not loopback, and AGENTRY_TRUSTED_PROXIES names no proxy/],
   ])('refuses %s, alone', (_name, env, extra, expected) => {
     for (const [file, text] of Object.entries(extra.files ?? {})) {
       mkdirSync(join(dir, file, '..'), { recursive: true });

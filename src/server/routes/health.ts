@@ -1,8 +1,25 @@
-/** Probes: `/livez` (process up), `/readyz` (dependencies), `/healthz` (version, uptime). Open to all. */
+/**
+ * Probes: `/livez` (process up), `/readyz` (dependencies), `/healthz` (version, uptime). Open to
+ * all; but `/readyz`'s checks name hosts, workflows and failures, so with `AGENTRY_READYZ_DETAIL=internal`
+ * only trusted addresses and admin/operator keys see them — a probe needs the status code alone.
+ */
+import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { toAgentryError } from '../../lib/errors.js';
 import { maskSecrets } from '../../lib/redact.js';
+import { noteProblem } from '../access-log.js';
+import { identify } from '../auth.js';
 import type { RouteTable, ServerDeps } from '../route.js';
+
+/** Roles whose keys see `/readyz`'s checks from any address. */
+const DETAIL_ROLES: readonly string[] = ['admin', 'operator'];
+
+/** Whether this request may see `/readyz`'s checks (see the module comment). */
+function seesReadinessDetail(deps: ServerDeps, request: FastifyRequest): boolean {
+  if (deps.readyz.detail === 'full' || deps.readyz.isTrusted(request.ip)) return true;
+  const principal = identify(deps.auth, request.headers);
+  return principal !== undefined && principal.roles.some((role) => DETAIL_ROLES.includes(role));
+}
 
 const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
 
@@ -35,13 +52,18 @@ const ReadySchema = Type.Object({
   code: Type.Optional(Type.String({ description: '`not_ready` when a check fails' })),
   detail: Type.Optional(Type.String()),
   request_id: Type.Optional(Type.String()),
-  checks: Type.Object({
-    database: CheckSchema,
-    migrations: CheckSchema,
-    workers: Type.Optional(CheckSchema),
-    gateway: Type.Optional(CheckSchema),
-    tools: Type.Optional(CheckSchema),
-  }),
+  checks: Type.Optional(
+    Type.Object(
+      {
+        database: CheckSchema,
+        migrations: CheckSchema,
+        workers: Type.Optional(CheckSchema),
+        gateway: Type.Optional(CheckSchema),
+        tools: Type.Optional(CheckSchema),
+      },
+      { description: 'Shown to trusted addresses and admin/operator keys (`AGENTRY_READYZ_DETAIL`)' },
+    ),
+  ),
 });
 type Check = { status: 'ok' | 'fail'; detail: string };
 
@@ -106,7 +128,10 @@ export function healthRoutes(table: RouteTable, deps: ServerDeps): void {
       const failing = Object.entries(checks)
         .filter(([, c]) => c.status === 'fail')
         .map(([name]) => name);
-      if (failing.length === 0) return { status: 'ready' as const, checks };
+      const detail = seesReadinessDetail(deps, request);
+      if (failing.length === 0) return detail ? { status: 'ready' as const, checks } : { status: 'ready' as const };
+      noteProblem(request, 'not_ready', `failing: ${failing.join(', ')}`);
+      if (!detail) return reply.code(503).send({ status: 'not_ready' as const });
       return reply.code(503).send({
         status: 'not_ready' as const,
         code: 'not_ready',

@@ -5,6 +5,7 @@ import { AttemptHistorySchema, EventPageSchema, RetriedRunSchema, RunDetailSchem
 import { AgentryError } from '../../lib/errors.js';
 import { RUN_STATUSES, type RunStatus } from '../../types.js';
 import { IDEMPOTENCY_HEADER, parseIdempotencyKey, REPLAYED_HEADER } from '../idempotency.js';
+import { noteRunId } from '../access-log.js';
 import type { RouteTable, ServerDeps } from '../route.js';
 import { streamEvents, wantsEventStream } from '../sse.js';
 
@@ -78,6 +79,7 @@ export function runRoutes(table: RouteTable, deps: ServerDeps): void {
           ...(waitMs === undefined ? {} : { waitMs, signal: AbortSignal.any([gone.signal, deps.closing]) }),
         });
         reply.header('location', `/v1/runs/${run.id}`);
+        noteRunId(request, run.id);
         if (replayed) reply.header(REPLAYED_HEADER, 'true');
         return reply.code(waitMs === undefined ? 201 : ended ? 200 : 202).send(run);
       } finally {

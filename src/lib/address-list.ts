@@ -1,0 +1,48 @@
+/**
+ * Lists of IP addresses and CIDR blocks (`127.0.0.1, 10.0.0.0/8, ::1, fd00::/8`), as the
+ * trusted-proxy and readiness-detail settings take them. Parsed once at startup, so a typo is a
+ * configuration error and not an address that silently never matches.
+ */
+import { BlockList, isIP } from 'node:net';
+
+/** The loopback addresses (IPv4-mapped IPv6 loopback matches `127.0.0.0/8` too). */
+export const LOOPBACK_CIDRS: readonly string[] = ['127.0.0.0/8', '::1/128'];
+
+/**
+ * The entries of a comma-separated list, each an IP or `ip/prefix`; a problem for each entry
+ * that is neither (empty entries are skipped).
+ */
+export function parseAddressList(text: string | undefined, label: string): { entries: string[]; problems: string[] } {
+  const entries: string[] = [];
+  const problems: string[] = [];
+  for (const entry of (text ?? '').split(',').map((e) => e.trim())) {
+    if (entry === '') continue;
+    if (subnetOf(entry) === undefined) problems.push(`${label}: '${entry}' is not an IP address or CIDR block like 10.0.0.0/8`);
+    else entries.push(entry);
+  }
+  return { entries, problems };
+}
+
+/** Whether an address (as Node reports a peer: `127.0.0.1`, `::1`, `::ffff:10.0.0.1`) is in one of the entries. */
+export function addressMatcher(entries: readonly string[]): (address: string | undefined) => boolean {
+  const list = new BlockList();
+  for (const entry of entries) {
+    const subnet = subnetOf(entry);
+    if (subnet) list.addSubnet(subnet.address, subnet.prefix, subnet.family);
+  }
+  return (address) => {
+    const family = address === undefined ? 0 : isIP(address);
+    return family !== 0 && list.check(address as string, family === 4 ? 'ipv4' : 'ipv6');
+  };
+}
+
+function subnetOf(entry: string): { address: string; prefix: number; family: 'ipv4' | 'ipv6' } | undefined {
+  const [address = '', prefixText, extra] = entry.split('/');
+  const version = isIP(address);
+  if (version === 0 || extra !== undefined) return undefined;
+  const max = version === 4 ? 32 : 128;
+  if (prefixText !== undefined && !/^\d{1,3}$/.test(prefixText)) return undefined;
+  const prefix = prefixText === undefined ? max : Number(prefixText);
+  if (prefix > max) return undefined;
+  return { address, prefix, family: version === 4 ? 'ipv4' : 'ipv6' };
+}

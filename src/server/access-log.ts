@@ -1,0 +1,94 @@
+/**
+ * The access record: exactly one `http_request` log record per HTTP request, written once the
+ * response is done (`app.ts`'s onResponse hook). Its fields are picked one by one, never copied
+ * from the request: no headers but the user agent, no query string (a query can carry a key or
+ * a token), no bodies. Handlers and the problem writer add what only they know (the run a
+ * request created, the problem it failed with) through `noteRunId` and `noteProblem`.
+ */
+import type { FastifyReply, FastifyRequest } from 'fastify';
+
+/** What a request's handling learned that its access record should carry. */
+interface Notes {
+  runId?: string;
+  problem?: { code: string; message: string };
+}
+
+const notes = new WeakMap<FastifyRequest, Notes>();
+
+function notesOf(request: FastifyRequest): Notes {
+  let found = notes.get(request);
+  if (!found) notes.set(request, (found = {}));
+  return found;
+}
+
+/** The run a request created (a started or re-run run), for routes whose URL names none. */
+export function noteRunId(request: FastifyRequest, runId: string): void {
+  notesOf(request).runId = runId;
+}
+
+/** The problem a request failed with: its registry code and the detail the client was sent. */
+export function noteProblem(request: FastifyRequest, code: string, message: string): void {
+  notesOf(request).problem = { code, message };
+}
+
+export const ACCESS_EVENT = 'http_request';
+
+export interface AccessRecord {
+  event: typeof ACCESS_EVENT;
+  request_id: string;
+  method: string;
+  /** The URL path without the query string. */
+  path: string;
+  /** The route pattern (`/v1/runs/:id`), `unmatched` when no route matched. */
+  route: string;
+  status_code: number;
+  duration_ms: number;
+  client_ip?: string;
+  user_agent?: string;
+  principal?: string;
+  run_id?: string;
+  error?: string;
+  message?: string;
+}
+
+/** Longest path and user agent kept: enough to read, bounded so a request cannot bloat the log. */
+const MAX_PATH = 2048;
+const MAX_USER_AGENT = 256;
+
+/** Routes whose `:id` is a run id (`/v1/runs/:id`, `/v1/runs/:id/cancel`, …). */
+const RUN_ROUTE = /^\/v1\/runs\/:id(\/|$)/;
+
+function clip(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max)}…`;
+}
+
+function routeRunId(request: FastifyRequest, route: string): string | undefined {
+  if (!RUN_ROUTE.test(route)) return undefined;
+  const id = (request.params as Record<string, unknown> | undefined)?.id;
+  return typeof id === 'string' ? id : undefined;
+}
+
+/**
+ * The access record of a finished request. `client_ip` is `request.ip`: the TCP peer, or the
+ * address a trusted proxy forwarded (Fastify's `trustProxy`, set from `AGENTRY_TRUSTED_PROXIES`).
+ */
+export function accessRecord(request: FastifyRequest, reply: FastifyReply, principal: string | undefined): AccessRecord {
+  const route = request.routeOptions.url ?? 'unmatched';
+  const noted = notes.get(request);
+  const userAgent = request.headers['user-agent'];
+  const runId = routeRunId(request, route) ?? noted?.runId;
+  return {
+    event: ACCESS_EVENT,
+    request_id: request.id,
+    method: request.method,
+    path: clip(request.url.split('?')[0] ?? '', MAX_PATH),
+    route,
+    status_code: reply.statusCode,
+    duration_ms: Math.round(reply.elapsedTime * 100) / 100,
+    ...(request.ip ? { client_ip: request.ip } : {}),
+    ...(typeof userAgent === 'string' && userAgent !== '' ? { user_agent: clip(userAgent, MAX_USER_AGENT) } : {}),
+    ...(principal === undefined ? {} : { principal }),
+    ...(runId === undefined ? {} : { run_id: runId }),
+    ...(noted?.problem ? { error: noted.problem.code, message: noted.problem.message } : {}),
+  };
+}
