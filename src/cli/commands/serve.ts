@@ -46,13 +46,19 @@ export async function startServer(
   logger: Logger,
   env: NodeJS.ProcessEnv,
   project?: Project,
-  options: { roles?: readonly EngineRole[]; groups?: readonly RouteGroup[] } = {},
+  options: {
+    roles?: readonly EngineRole[];
+    groups?: readonly RouteGroup[];
+    /** Hold the SQLite server lock (`openAgentry`'s `serverProcess`); default true, the gateway alone opts out. */
+    serverProcess?: boolean;
+  } = {},
 ): Promise<RunningServer> {
   const auth = serverAuth(config);
   const feed = new EventFeed();
   const agentry = await openAgentry(config, {
     logger,
     env,
+    serverProcess: options.serverProcess ?? true,
     ...(project ? { project } : {}),
   });
   const { engine, store } = agentry;

@@ -45,7 +45,7 @@ async function runEngineRoles(ctx: CliContext, opts: RoleOptions, roles: readonl
   const logger = loggerFor(config).child({ role: name });
   const { stopped, signal, dispose } = untilStopped();
   try {
-    const app = await openAgentry(config, { logger, env: ctx.env, waitForDatabase: signal }).catch((error: unknown) => {
+    const app = await openAgentry(config, { logger, env: ctx.env, waitForDatabase: signal, serverProcess: true }).catch((error: unknown) => {
       if (signal.aborted) return undefined;
       throw error;
     });
@@ -148,7 +148,7 @@ Auth is as for the API (AGENTRY_API_KEYS). See docs/gateway.md.${stopNote}`,
       if (!project.gateway) throw new AgentryError('invalid_request', `project ${config.projectDir} has no gateway.yaml (see docs/gateway.md)`);
       const { stopped, dispose } = untilStopped();
       try {
-        const server = await startServer(config, logger, ctx.env, project, { roles: [], groups: ['probes', 'gateway'] });
+        const server = await startServer(config, logger, ctx.env, project, { roles: [], groups: ['probes', 'gateway'], serverProcess: false });
         try {
           out(ctx, `Agentry gateway listening on ${server.url}`);
           out(ctx, `OpenAI-compatible base URL: ${server.url}/v1  (model = a model group: GET ${server.url}/v1/models)`);
