@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
- * `npm test`: lint, typecheck, the format check (prettier), the unused-export check (knip) and the
- * test suite, started together; fails when any of them fails.
+ * `npm test`: lint, typecheck, the format check (prettier), the unused-export check (knip), the
+ * secret scan (scripts/scan-secrets.mjs) and the test suite, started together; fails when any of
+ * them fails.
  *
  * Run one after the other, the suite would wait the ~40 s of CPU that lint and typecheck take
  * before its first test. Most of the suite waits on child processes, PostgreSQL and timers, so
@@ -14,12 +15,14 @@ import { setPriority } from 'node:os';
 import { join } from 'node:path';
 
 const bin = (name) => join(import.meta.dirname, '..', 'node_modules', '.bin', name);
+/** A check's program: `node` is this Node (a script of this repository), anything else a package's binary. */
+const executable = (command) => (command === 'node' ? process.execPath : bin(command));
 /** Lower than the suite's processes, so that timing-sensitive tests are not starved. */
 const BACKGROUND_PRIORITY = 10;
 
 /** Runs a check with its output kept, and resolves with its exit code after printing it. */
 function check(name, command, args) {
-  const child = spawn(bin(command), args, { stdio: ['ignore', 'pipe', 'pipe'], shell: process.platform === 'win32' });
+  const child = spawn(executable(command), args, { stdio: ['ignore', 'pipe', 'pipe'], shell: process.platform === 'win32' });
   try {
     if (child.pid !== undefined) setPriority(child.pid, BACKGROUND_PRIORITY);
   } catch {
@@ -52,15 +55,16 @@ function suite(args) {
   });
 }
 
-const [lint, typecheck, format, exports, tests] = await Promise.all([
+const [lint, typecheck, format, exports, secrets, tests] = await Promise.all([
   check('lint', 'eslint', ['.']),
   check('typecheck', 'tsc', ['-p', 'tsconfig.json', '--noEmit']),
   check('format', 'prettier', ['--check', '--log-level', 'warn', '.']),
   check('unused exports', 'knip', ['--no-progress', '--reporter', 'compact', '--treat-config-hints-as-errors']),
+  check('secret scan', 'node', ['scripts/scan-secrets.mjs']),
   suite(process.argv.slice(2)),
 ]);
-const failed = Object.entries({ lint, typecheck, format, 'unused exports': exports, tests })
+const failed = Object.entries({ lint, typecheck, format, 'unused exports': exports, 'secret scan': secrets, tests })
   .filter(([, code]) => code !== 0)
   .map(([name]) => name);
-process.stdout.write(failed.length === 0 ? '\nlint, typecheck, format, unused exports and tests passed\n' : `\nfailed: ${failed.join(', ')}\n`);
+process.stdout.write(failed.length === 0 ? '\nlint, typecheck, format, unused exports, secret scan and tests passed\n' : `\nfailed: ${failed.join(', ')}\n`);
 process.exitCode = failed.length === 0 ? 0 : 1;

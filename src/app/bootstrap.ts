@@ -22,6 +22,7 @@ import { loadProject } from './project.js';
 import { withSecretFiles } from './secret-files.js';
 import { STEP_KINDS, type CompiledWorkflow, type StepKind } from '../spec/model.js';
 import { openStore as openStoreAt, waitForStore } from '../store/open.js';
+import { acquireSqliteServerLock, type SqliteServerLock } from '../store/sqlite-server-lock.js';
 import type { Store } from '../store/store.js';
 
 export type Project = Awaited<ReturnType<typeof loadProject>>['project'];
@@ -64,6 +65,19 @@ export interface OpenOptions {
    * project's secrets are added to it. Default: a new one from `config`.
    */
   redactor?: Redactor;
+  /**
+   * A long-running server process (`serve`, `start worker|scheduler|api`). On SQLite it holds the
+   * database's server lock while open, so a second server process on the same file is refused
+   * with `store_in_use` instead of failing later with "database is locked"; one-off commands
+   * leave it unset and share the file safely.
+   */
+  serverProcess?: boolean;
+}
+
+/** The SQLite server lock of a server process (nothing for PostgreSQL, an in-memory store or another process role). */
+function serverLockFor(config: Config, serverProcess: boolean | undefined): SqliteServerLock | undefined {
+  if (!serverProcess || config.database.kind !== 'sqlite' || config.database.file === ':memory:') return undefined;
+  return acquireSqliteServerLock(config.database.file);
 }
 
 /** The step kinds this build can execute: every kind the spec knows. */
@@ -134,6 +148,7 @@ export async function openStore(config: Config, options: OpenStoreOptions = {}):
       ...(options.logger ? { logger: options.logger } : {}),
     });
   } catch (error) {
+    if (error instanceof AgentryError && error.code === 'store_unsupported') throw error;
     throw new AgentryError('store_unavailable', `cannot open ${maskSecrets(config.databaseUrl)}: ${toAgentryError(error).message}`, { cause: error });
   }
   try {
@@ -154,7 +169,14 @@ export async function openAgentry(config: Config, options: OpenOptions): Promise
   const project = options.withoutProject ? undefined : (options.project ?? (await loadProjectOrThrow(config, env)));
   const redactor = options.redactor ?? redactorFor(config);
   if (project) redactor.add(projectSecrets(project, env));
-  const store = await openStore(config, { logger: options.logger, ...(options.waitForDatabase ? { waitForDatabase: options.waitForDatabase } : {}) });
+  const lock = serverLockFor(config, options.serverProcess);
+  let store: Store;
+  try {
+    store = await openStore(config, { logger: options.logger, ...(options.waitForDatabase ? { waitForDatabase: options.waitForDatabase } : {}) });
+  } catch (error) {
+    lock?.release();
+    throw error;
+  }
   const workflows: ReadonlyMap<string, CompiledWorkflow> = project?.workflows ?? new Map<string, CompiledWorkflow>();
   let gateway: Gateway | undefined;
   let tools: ToolHub | undefined;
@@ -167,6 +189,7 @@ export async function openAgentry(config: Config, options: OpenOptions): Promise
     }
   } catch (error) {
     await store.close();
+    lock?.release();
     throw error;
   }
   const chat: ChatClient | undefined = config.gateway ? new RemoteGateway({ url: config.gateway.url, apiKey: config.gateway.apiKey ?? '' }) : gateway;
@@ -196,7 +219,11 @@ export async function openAgentry(config: Config, options: OpenOptions): Promise
           await engine.stop();
         } finally {
           await tools?.close();
-          await store.close();
+          try {
+            await store.close();
+          } finally {
+            lock?.release();
+          }
         }
       })();
       return closing;

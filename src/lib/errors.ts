@@ -26,6 +26,8 @@ export const ERROR_CODES = {
   // service state
   not_ready: { status: 503, exit: 1, title: 'Not ready' },
   store_unavailable: { status: 503, exit: 1, title: 'Store unavailable' },
+  store_in_use: { status: 503, exit: 1, title: 'SQLite store is in use by another server process' },
+  store_unsupported: { status: 503, exit: 2, title: 'SQLite store is on a filesystem where it is not safe' },
   migration_failed: { status: 503, exit: 1, title: 'Database migration failed' },
   schema_too_new: { status: 503, exit: 1, title: 'Database schema is newer than this build' },
   internal: { status: 500, exit: 1, title: 'Internal error' },

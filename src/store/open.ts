@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import { AgentryError } from '../lib/errors.js';
 import { maskSecrets } from '../lib/redact.js';
 import { openPostgresStore, type PostgresOptions } from './postgres.js';
+import { checkSqliteFilesystem } from './sqlite-filesystem.js';
 import { openSqliteStore } from './sqlite.js';
 import type { MigrationReport, Store } from './store.js';
 import { pause } from '../lib/sleep.js';
@@ -37,10 +38,15 @@ export function parseDatabaseUrl(url: string, cwd: string = process.cwd()): Data
   throw new AgentryError('invalid_request', `'${maskSecrets(url)}' is not a supported database URL; use sqlite:<file> or postgres://…`);
 }
 
-/** Opens the store at `location` (a URL is parsed by `parseDatabaseUrl`). Nothing is connected or created until first use. */
+/**
+ * Opens the store at `location` (a URL is parsed by `parseDatabaseUrl`). Nothing is connected or
+ * created until first use. An SQLite file on a network filesystem is refused (`store_unsupported`).
+ */
 export function openStore(location: string | DatabaseLocation, options: OpenStoreOptions = {}): Store {
   const at = typeof location === 'string' ? parseDatabaseUrl(location) : location;
   if (at.kind === 'postgres') return openPostgresStore(at.url, options);
+  const warning = checkSqliteFilesystem(at.file);
+  if (warning !== undefined) options.logger?.warn({ store: `sqlite:${at.file}` }, warning);
   return openSqliteStore(at.file, {
     busyTimeoutMs: options.sqliteBusyTimeoutMs ?? 5000,
     ...(options.now ? { now: options.now } : {}),

@@ -49,13 +49,20 @@ export async function startServer(
   logger: Logger,
   env: NodeJS.ProcessEnv,
   project?: Project,
-  options: { roles?: readonly EngineRole[]; groups?: readonly RouteGroup[]; redactor?: Redactor } = {},
+  options: {
+    roles?: readonly EngineRole[];
+    groups?: readonly RouteGroup[];
+    redactor?: Redactor;
+    /** Hold the SQLite server lock (`openAgentry`'s `serverProcess`); default true, the gateway alone opts out. */
+    serverProcess?: boolean;
+  } = {},
 ): Promise<RunningServer> {
   const auth = serverAuth(config);
   const feed = new EventFeed();
   const agentry = await openAgentry(config, {
     logger,
     env,
+    serverProcess: options.serverProcess ?? true,
     ...(project ? { project } : {}),
     ...(options.redactor ? { redactor: options.redactor } : {}),
   });

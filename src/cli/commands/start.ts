@@ -51,7 +51,7 @@ async function runEngineRoles(ctx: CliContext, opts: RoleOptions, roles: readonl
   checkStartup(config, { listens: false, egress: project.settings.egress }, logger);
   const { stopped, signal, dispose } = untilStopped();
   try {
-    const app = await openAgentry(config, { logger, env: ctx.env, project, waitForDatabase: signal, redactor }).catch((error: unknown) => {
+    const app = await openAgentry(config, { logger, env: ctx.env, project, waitForDatabase: signal, redactor, serverProcess: true }).catch((error: unknown) => {
       if (signal.aborted) return undefined;
       throw error;
     });
@@ -162,7 +162,7 @@ Auth is as for the API (AGENTRY_API_KEYS). See docs/gateway.md.${stopNote}`,
       if (!project.gateway) throw new AgentryError('invalid_request', `project ${config.projectDir} has no gateway.yaml (see docs/gateway.md)`);
       const { stopped, dispose } = untilStopped();
       try {
-        const server = await startServer(config, logger, ctx.env, project, { roles: [], groups: ['probes', 'gateway'], redactor });
+        const server = await startServer(config, logger, ctx.env, project, { roles: [], groups: ['probes', 'gateway'], redactor, serverProcess: false });
         try {
           out(ctx, `Agentry gateway listening on ${server.url}`);
           out(ctx, `OpenAI-compatible base URL: ${server.url}/v1  (model = a model group: GET ${server.url}/v1/models)`);

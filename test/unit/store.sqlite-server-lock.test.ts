@@ -1,0 +1,103 @@
+import { existsSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { AgentryError } from '../../src/lib/errors.js';
+import { acquireSqliteServerLock, lockPathOf, type LockEnvironment, type LockHolder } from '../../src/store/sqlite-server-lock.js';
+import { checkSqliteFilesystem, judgeFilesystem } from '../../src/store/sqlite-filesystem.js';
+import { tempDir } from '../helpers/store.js';
+
+const removals: Array<() => void> = [];
+afterEach(() => {
+  for (const remove of removals.splice(0)) remove();
+});
+
+function dbIn(): string {
+  const { dir, remove } = tempDir();
+  removals.push(remove);
+  return join(dir, 'agentry.db');
+}
+
+/** A process on host `a` whose view of which pids run is `alive`. */
+function env(pid: number, alive: ReadonlySet<number>, now = Date.now()): LockEnvironment {
+  return { pid, host: 'a', now: () => now, isAlive: (p) => alive.has(p) };
+}
+
+function plant(file: string, holder: Partial<LockHolder>, modifiedAt = Date.now()): void {
+  writeFileSync(lockPathOf(file), JSON.stringify({ pid: 1, host: 'a', startedAt: Date.UTC(2025, 0, 2, 3, 4, 5), token: 't', ...holder }));
+  utimesSync(lockPathOf(file), new Date(modifiedAt), new Date(modifiedAt));
+}
+
+function refusal(fn: () => unknown): AgentryError {
+  try {
+    fn();
+  } catch (error) {
+    if (error instanceof AgentryError) return error;
+    throw error;
+  }
+  throw new Error('not refused');
+}
+
+describe('the SQLite server lock', () => {
+  it('refuses a second holder while the first runs, naming its pid, host and start time', () => {
+    const file = dbIn();
+    const first = acquireSqliteServerLock(file, env(100, new Set([100, 200]), Date.UTC(2025, 0, 2, 3, 4, 5)));
+    const error = refusal(() => acquireSqliteServerLock(file, env(200, new Set([100, 200]))));
+    expect(error.code).toBe('store_in_use');
+    expect(error.message).toContain('pid 100 on host a, started at 2025-01-02T03:04:05.000Z');
+    expect(error.message).toContain('use PostgreSQL');
+    first.release();
+    expect(existsSync(lockPathOf(file))).toBe(false);
+    acquireSqliteServerLock(file, env(200, new Set([100, 200]))).release();
+  });
+
+  it('takes over a lock whose process is not running on this host, or carries this process’s own pid', () => {
+    const file = dbIn();
+    plant(file, { pid: 100 });
+    const lock = acquireSqliteServerLock(file, env(200, new Set([200])));
+    expect(JSON.parse(readFileSync(lockPathOf(file), 'utf8'))).toMatchObject({ pid: 200, host: 'a' });
+    lock.release();
+    plant(file, { pid: 200, token: 'old life' });
+    acquireSqliteServerLock(file, env(200, new Set([200]))).release();
+  });
+
+  it('trusts a lock from another host while it is refreshed, and takes it over once it is not', () => {
+    const file = dbIn();
+    const now = Date.now();
+    plant(file, { pid: 100, host: 'b' }, now - 30_000);
+    expect(refusal(() => acquireSqliteServerLock(file, env(100, new Set(), now))).message).toContain('pid 100 on host b');
+    plant(file, { pid: 100, host: 'b' }, now - 120_000);
+    acquireSqliteServerLock(file, env(100, new Set(), now)).release();
+  });
+
+  it('leaves a lock another process took over in place when released', () => {
+    const file = dbIn();
+    const mine = acquireSqliteServerLock(file, env(100, new Set([100])));
+    plant(file, { pid: 300, token: 'theirs' });
+    mine.release();
+    expect(JSON.parse(readFileSync(lockPathOf(file), 'utf8'))).toMatchObject({ pid: 300 });
+  });
+});
+
+describe('the filesystem of an SQLite database', () => {
+  it.each([
+    [0x6969, 'NFS'],
+    [0x517b, 'SMB'],
+    [0xff534d42, 'CIFS'],
+    [0xfe534d42, 'SMB2'],
+    [0x01021997, '9p'],
+  ])('refuses filesystem type %s (%s)', (type, filesystem) => {
+    expect(judgeFilesystem(type)).toEqual({ action: 'refuse', filesystem });
+  });
+
+  it('warns about FUSE and accepts local filesystems (ext4, xfs, btrfs, tmpfs, overlay)', () => {
+    expect(judgeFilesystem(0x65735546)).toEqual({ action: 'warn', filesystem: 'FUSE' });
+    for (const local of [0xef53, 0x58465342, 0x9123683e, 0x01021994, 0x794c7630]) expect(judgeFilesystem(local)).toEqual({ action: 'ok' });
+  });
+
+  it('accepts a local temporary folder, a database not created yet, and any location off Linux', () => {
+    const file = dbIn();
+    expect(checkSqliteFilesystem(join(file, '..', 'not', 'yet', 'there.db'))).toBeUndefined();
+    expect(checkSqliteFilesystem(file, 'darwin')).toBeUndefined();
+    expect(checkSqliteFilesystem(':memory:')).toBeUndefined();
+  });
+});
