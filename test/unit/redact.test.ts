@@ -55,6 +55,30 @@ describe('Redactor', () => {
       'mail [redacted] card [redacted] not-a-card 4111 1111 1111 1112 auth Bearer [redacted] key [redacted]',
     );
   });
+
+  it('masks US social-security numbers with ssn, but not impossible ones or longer digit runs', () => {
+    const ssn = new Redactor({ pii: ['ssn'] });
+    for (const text of ['123-45-6789', 'ssn:078-05-1120.', 'SSN-899-99-9999']) {
+      expect(ssn.text(text)).toContain('[redacted]');
+      expect(new Redactor({ pii: ['email', 'card', 'bearer'] }).text(text)).toBe(text);
+    }
+    // Area 000, 666, 900–999; group 00; serial 0000; inside phone numbers, dates and longer runs.
+    for (const text of [
+      '000-12-3456',
+      '666-12-3456',
+      '900-12-3456',
+      '999-12-3456',
+      '123-00-4567',
+      '123-45-0000',
+      '555-123-45-6789',
+      '123-45-6789-1',
+      '1123-45-6789',
+      '123-45-67890',
+      '2024-01-15',
+    ]) {
+      expect(ssn.text(text)).toBe(text);
+    }
+  });
 });
 
 describe('secrets of the configuration', () => {
@@ -77,6 +101,7 @@ describe('secrets of the configuration', () => {
   it('AGENTRY_REDACT_PII takes a list of known patterns (default bearer)', () => {
     expect(loadConfig({ env: {}, cwd: '/tmp' }).redactPii).toEqual(['bearer']);
     expect(loadConfig({ env: { AGENTRY_REDACT_PII: 'email, card' }, cwd: '/tmp' }).redactPii).toEqual(['email', 'card']);
+    expect(loadConfig({ env: { AGENTRY_REDACT_PII: 'email,ssn,bearer' }, cwd: '/tmp' }).redactPii).toEqual(['email', 'ssn', 'bearer']);
     expect(loadConfig({ env: { AGENTRY_REDACT_PII: 'none' }, cwd: '/tmp' }).redactPii).toEqual([]);
     expect(() => loadConfig({ env: { AGENTRY_REDACT_PII: 'email,phone' }, cwd: '/tmp' })).toThrow(/AGENTRY_REDACT_PII: unknown pattern phone/);
   });
