@@ -3,7 +3,8 @@
  * one request at a time (`spec-validation-worker.ts`). Parsing YAML, checking schemas and
  * compiling CEL take time and memory that grow with what a caller sends; in the worker they
  * cannot delay `/livez` or other requests, a validation past `LIMITS.validationMs` is stopped
- * by ending the worker, and its heap is capped at `LIMITS.validationHeapMb`.
+ * by ending the worker, and its heap is capped at `LIMITS.validationHeapMb`. A `ValidationWorker`
+ * can be given smaller limits (tests do, to reach each one quickly).
  *
  * From the TypeScript sources (tests, `npm run agentry`) the worker first registers tsx's loader
  * (a worker does not inherit the loader hooks of its process), then imports its `.ts` file;
@@ -37,14 +38,39 @@ interface Job {
 const FROM_SOURCES = import.meta.url.endsWith('.ts');
 const WORKER_URL = new URL(FROM_SOURCES ? './spec-validation-worker.ts' : './spec-validation-worker.js', import.meta.url);
 
+/** The limits a `ValidationWorker` enforces (default: those of `LIMITS`). */
+export interface ValidationLimits {
+  /** Milliseconds one validation may take (from when it is handed to the worker) before the worker is ended. */
+  validationMs: number;
+  /** Megabytes of old-generation heap the worker may use. */
+  validationHeapMb: number;
+  /** Validations waiting besides the one running; more are answered `rate_limited`. */
+  validationQueue: number;
+}
+
+export interface ValidationWorkerOptions {
+  /** Default: the values of `LIMITS`. */
+  limits?: Partial<ValidationLimits>;
+  /** The worker's module (default `spec-validation-worker`); a `.ts` one is loaded through tsx. */
+  script?: URL;
+}
+
 /** Runs validations one at a time in a worker thread, started on first use and again after it was ended. */
-class ValidationWorker {
+export class ValidationWorker {
+  private readonly limits: ValidationLimits;
+  private readonly script: URL;
   private worker: Worker | undefined;
   private readonly queue: Job[] = [];
   private current: { job: Job; timer: NodeJS.Timeout } | undefined;
 
+  constructor(options: ValidationWorkerOptions = {}) {
+    const { validationMs, validationHeapMb, validationQueue } = LIMITS;
+    this.limits = { validationMs, validationHeapMb, validationQueue, ...options.limits };
+    this.script = options.script ?? WORKER_URL;
+  }
+
   run(files: Record<string, string>): Promise<SpecValidation> {
-    if (this.queue.length >= LIMITS.validationQueue) {
+    if (this.queue.length >= this.limits.validationQueue) {
       return Promise.reject(
         new AgentryError('rate_limited', 'too many spec validations are waiting; try again shortly', { retryable: true, retryAfterMs: 1_000 }),
       );
@@ -60,23 +86,21 @@ class ValidationWorker {
     const job = this.queue.shift();
     if (job === undefined) return;
     const worker = this.start();
-    const timer = setTimeout(
-      () => this.fail(limit('validation_ms', LIMITS.validationMs, `validation took longer than ${LIMITS.validationMs} ms`)),
-      LIMITS.validationMs,
-    );
+    const { validationMs } = this.limits;
+    const timer = setTimeout(() => this.fail(limit('validation_ms', validationMs, `validation took longer than ${validationMs} ms`)), validationMs);
     this.current = { job, timer };
     worker.postMessage({ files: job.files } satisfies ValidationRequest);
   }
 
   private start(): Worker {
     if (this.worker !== undefined) return this.worker;
-    const resourceLimits = { maxOldGenerationSizeMb: LIMITS.validationHeapMb };
-    const worker = FROM_SOURCES
-      ? new Worker(`import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(WORKER_URL.href)}); });`, {
+    const resourceLimits = { maxOldGenerationSizeMb: this.limits.validationHeapMb };
+    const worker = this.script.pathname.endsWith('.ts')
+      ? new Worker(`import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(this.script.href)}); });`, {
           eval: true,
           resourceLimits,
         })
-      : new Worker(WORKER_URL, { resourceLimits });
+      : new Worker(this.script, { resourceLimits });
     // A waiting worker must not keep the process alive.
     worker.unref();
     // Events of a worker already ended (deadline, heap) are about a job already answered.
@@ -90,7 +114,7 @@ class ValidationWorker {
     worker.on('error', (error) => {
       if (this.worker !== worker) return;
       const outOfMemory = (error as NodeJS.ErrnoException).code === 'ERR_WORKER_OUT_OF_MEMORY';
-      this.fail(outOfMemory ? limit('validation_heap_mb', LIMITS.validationHeapMb, 'validation needed more memory than allowed') : toError(error));
+      this.fail(outOfMemory ? limit('validation_heap_mb', this.limits.validationHeapMb, 'validation needed more memory than allowed') : toError(error));
     });
     worker.on('exit', () => {
       if (this.worker !== worker) return;
@@ -98,6 +122,21 @@ class ValidationWorker {
     });
     this.worker = worker;
     return worker;
+  }
+
+  /** Ends the worker, failing the validations running and waiting; a later `run` starts a new one. */
+  async close(): Promise<void> {
+    const worker = this.worker;
+    this.worker = undefined;
+    const closed = (): AgentryError => new AgentryError('internal', 'the spec validation worker was closed');
+    for (const job of this.queue.splice(0)) job.reject(closed());
+    const current = this.current;
+    if (current !== undefined) {
+      clearTimeout(current.timer);
+      this.current = undefined;
+      current.job.reject(closed());
+    }
+    await worker?.terminate();
   }
 
   /** Ends the current job: clears its deadline and starts the next one. */
