@@ -38,15 +38,38 @@ function entropy(text: string): number {
   return bits;
 }
 
-/** One finding per line, `<file>:<line>: …`, naming the key or the kind of credential, never the value. */
+/** `  - key: value` → indent of `key` and `key`; undefined for a line that opens no key. */
+const BLOCK_KEY = /^(\s*(?:-\s+)*)["']?([A-Za-z0-9_.-]+)["']?\s*:(\s|$)/;
+
+/**
+ * The dotted key path of each line of a YAML text (`providers.openai.api_key`), from its
+ * indentation: enough to point at a value without parsing it. Lines that open no key (list
+ * items, continuations) get their parent's path.
+ */
+function keyPaths(lines: readonly string[]): string[] {
+  const stack: Array<{ indent: number; key: string }> = [];
+  return lines.map((line) => {
+    if (line.trim() === '') return stack.map((entry) => entry.key).join('.');
+    const match = BLOCK_KEY.exec(line);
+    const indent = match ? (match[1] as string).length : line.length - line.trimStart().length;
+    while (stack.length > 0 && (stack.at(-1) as { indent: number }).indent >= indent) stack.pop();
+    if (match) stack.push({ indent, key: match[2] as string });
+    return stack.map((entry) => entry.key).join('.');
+  });
+}
+
+/** One finding per line, `<file>:<line>: …`, naming the key (and its path) or the kind of credential, never the value. */
 export function findLiteralSecrets(text: string, file: string): string[] {
   const findings: string[] = [];
-  text.split('\n').forEach((raw, index) => {
-    const line = raw.replace(/(^|\s)#.*$/, '');
+  const lines = text.split('\n').map((raw) => raw.replace(/(^|\s)#.*$/, ''));
+  const paths = keyPaths(lines);
+  lines.forEach((line, index) => {
     const at = `${file}:${index + 1}`;
+    const path = paths[index] ?? '';
+    const where = path === '' ? '' : ` (at ${path})`;
     const shape = KNOWN_SHAPES.find(([, pattern]) => pattern.test(line));
     if (shape !== undefined) {
-      findings.push(`${at}: ${shape[0]} is written literally; read it from the environment ({{ env.NAME }})`);
+      findings.push(`${at}: ${shape[0]} is written literally${where}; read it from the environment ({{ env.NAME }})`);
       return;
     }
     for (const match of line.matchAll(PAIR)) {
@@ -55,7 +78,7 @@ export function findLiteralSecrets(text: string, file: string): string[] {
       if (value === '' || !SECRET_KEY.test(key) || isReference(value)) continue;
       const tokenLike = value.length >= 16 && !/\s/.test(value) && entropy(value) >= 3.5;
       if (ALWAYS_SECRET_KEY.test(key) || tokenLike) {
-        findings.push(`${at}: '${key}' holds a literal secret; read it from the environment ({{ env.NAME }})`);
+        findings.push(`${at}: '${key}' holds a literal secret${where}; read it from the environment ({{ env.NAME }})`);
         return;
       }
     }

@@ -9,6 +9,7 @@ import type { EgressRuleSet } from '../lib/egress.js';
 import { AgentryError } from '../lib/errors.js';
 import type { Config } from './config.js';
 import { scanProjectForSecrets } from './secret-literals.js';
+import { scanToolServerPins } from './tool-pins.js';
 
 /** Shortest API key production accepts (the server itself accepts 16). */
 export const PRODUCTION_MIN_KEY_LENGTH = 32;
@@ -42,6 +43,44 @@ function apiKeyProblems(apiKeys: string | undefined): string[] {
   return problems;
 }
 
+/** Passwords a database ships with or a guide suggests: never a production password. */
+const DEFAULT_DB_PASSWORDS = new Set(['postgres', 'admin', 'root', 'agentry', 'pass', 'pgpass']);
+
+/** The password of a PostgreSQL URL (in its user info or `?password=`), undefined when it has none. */
+function databasePassword(url: string): { user: string; password: string } | undefined {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return undefined; // the store's own parser names a malformed URL
+  }
+  const password = parsed.password !== '' ? decodeURIComponent(parsed.password) : (parsed.searchParams.get('password') ?? '');
+  return password === '' ? undefined : { user: decodeURIComponent(parsed.username), password };
+}
+
+/** DEP-09: a PostgreSQL password that was never meant to be used. Never prints it. */
+function databasePasswordProblem(config: Config): string | undefined {
+  if (config.database.kind !== 'postgres') return undefined;
+  const credentials = databasePassword(config.databaseUrl);
+  if (credentials === undefined) return undefined;
+  const { user, password } = credentials;
+  const lower = password.toLowerCase();
+  if (DEFAULT_DB_PASSWORDS.has(lower) || lower === user.toLowerCase() || looksLikePlaceholder(password)) {
+    return 'AGENTRY_DATABASE_URL: the database password looks like a placeholder or a default; set a generated one (openssl rand -hex 32)';
+  }
+  return undefined;
+}
+
+/** DEP-09: the key a process sends to a remote gateway (`AGENTRY_GATEWAY_URL`). Never prints it. */
+function gatewayKeyProblem(config: Config): string | undefined {
+  if (config.gateway === undefined) return undefined;
+  const key = config.gateway.apiKey ?? '';
+  if (key === '') return 'AGENTRY_GATEWAY_URL is set but AGENTRY_GATEWAY_API_KEY is not; give the process a gateway:use key';
+  if (key.length < PRODUCTION_MIN_KEY_LENGTH) return `AGENTRY_GATEWAY_API_KEY is shorter than ${PRODUCTION_MIN_KEY_LENGTH} characters`;
+  if (looksLikePlaceholder(key)) return 'AGENTRY_GATEWAY_API_KEY looks like a placeholder; generate one (openssl rand -hex 32)';
+  return undefined;
+}
+
 function isLoopbackHost(host: string): boolean {
   if (host === 'localhost') return true;
   const bare = host.replace(/^\[|\]$/g, '');
@@ -62,6 +101,8 @@ export function startupProblems(config: Config, options: StartupCheckOptions): s
     }
   }
   problems.push(...scanProjectForSecrets(config.projectDir));
+  problems.push(...scanToolServerPins(config.projectDir));
+  for (const problem of [databasePasswordProblem(config), gatewayKeyProblem(config)]) if (problem !== undefined) problems.push(problem);
   if (config.database.kind === 'sqlite' && config.database.file === ':memory:') {
     problems.push('the store is in-memory SQLite (sqlite::memory:): every run is lost when the process stops; use a file or PostgreSQL');
   }

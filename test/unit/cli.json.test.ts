@@ -35,6 +35,7 @@ const PRINTS_DATA: Record<string, string> = {
   'agentry tools disable': 'POST /v1/tools/{name}/disable',
   'agentry tools enable': 'POST /v1/tools/{name}/enable',
   'agentry config show': '{ <option>: { value, source, env } } (local only)',
+  'agentry config validate': '{ env, dir, ok, problems: [{ check, severity, message }] } (local only)',
 };
 
 /** The commands that print no data, each with why. */

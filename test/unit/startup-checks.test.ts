@@ -72,6 +72,28 @@ describe('production mode: startup checks', () => {
       /^workflows\/hook\.yaml:4: 'Authorization' holds a literal secret/,
     ],
     ['in-memory SQLite', { AGENTRY_DATABASE_URL: 'sqlite::memory:' }, {}, /in-memory SQLite/],
+    ['a placeholder database password', { AGENTRY_DATABASE_URL: 'postgres://agentry:change-me@db:5432/agentry' }, {}, /^AGENTRY_DATABASE_URL: .*placeholder/],
+    ['the postgres default password', { AGENTRY_DATABASE_URL: 'postgres://postgres:postgres@db/agentry' }, {}, /^AGENTRY_DATABASE_URL: .*placeholder/],
+    ['a password in the query', { AGENTRY_DATABASE_URL: 'postgres://app@db/agentry?password=replace-with-yours' }, {}, /^AGENTRY_DATABASE_URL: /],
+    ['a remote gateway without a key', { AGENTRY_GATEWAY_URL: 'http://gw:7701' }, {}, /AGENTRY_GATEWAY_API_KEY is not/],
+    [
+      'a short gateway key',
+      { AGENTRY_GATEWAY_URL: 'http://gw:7701', AGENTRY_GATEWAY_API_KEY: 'a1b2'.repeat(5) },
+      {},
+      /AGENTRY_GATEWAY_API_KEY is shorter than 32/,
+    ],
+    [
+      'a placeholder gateway key',
+      { AGENTRY_GATEWAY_URL: 'http://gw:7701', AGENTRY_GATEWAY_API_KEY: ['replace', 'me', 'with', 'a', 'gateway', 'use', 'key', '0123'].join('-') },
+      {},
+      /AGENTRY_GATEWAY_API_KEY looks like a placeholder/,
+    ],
+    [
+      'a tool server on a floating npx package',
+      {},
+      { files: { 'tools/fs.yaml': 'name: fs\ncommand: npx\nargs: ["-y", "@acme/fs-mcp@latest"]\n' } },
+      /^tools\/fs\.yaml: npx runs @acme\/fs-mcp@latest without an exact version; pin an exact version/,
+    ],
     ['no egress policy', {}, { egress: undefined }, /^egress has no policy/],
     ['a public bind without a proxy', { AGENTRY_HOST: '0.0.0.0' }, {}, /binds 0\.0\.0\.0, not loopback, and AGENTRY_TRUSTED_PROXIES names no proxy/],
   ])('refuses %s, alone', (_name, env, extra, expected) => {
@@ -83,6 +105,22 @@ describe('production mode: startup checks', () => {
     expect(problems).toHaveLength(1);
     expect(problems[0]).toMatch(expected);
     expect(problems[0]).not.toContain('hunter2');
+  });
+
+  it('accepts a generated database password and gateway key', () => {
+    const env = {
+      AGENTRY_DATABASE_URL: `postgres://agentry:${GOOD_KEY}@db:5432/agentry`,
+      AGENTRY_GATEWAY_URL: 'http://gw:7701',
+      AGENTRY_GATEWAY_API_KEY: GOOD_KEY,
+    };
+    expect(problemsWith(env)).toEqual([]);
+  });
+
+  it('names the key path of a literal secret', () => {
+    writeFileSync(join(dir, 'gateway.yaml'), 'providers:\n  openai:\n    type: openai\n    api_key: hunter2-literal\n  other:\n    type: openai\n');
+    expect(problemsWith({})).toEqual([
+      "gateway.yaml:4: 'api_key' holds a literal secret (at providers.openai.api_key); read it from the environment ({{ env.NAME }})",
+    ]);
   });
 
   it('skips the server checks for a process that does not listen', () => {

@@ -1,7 +1,10 @@
-/** `agentry config show`: the resolved configuration, with where each value came from. */
+/**
+ * `agentry config show`: the resolved configuration, with where each value came from.
+ * `agentry config validate`: every problem `serve` would refuse to start with (production) or warn of.
+ */
 import type { Command } from 'commander';
 import { describeConfig } from '../../app/config-describe.js';
-import { paint, table } from '../format.js';
+import { paint, plural, table } from '../format.js';
 import { configFrom, out, outJson, outStyle, type CliContext } from '../context.js';
 
 export function registerConfig(program: Command, ctx: CliContext): void {
@@ -21,5 +24,44 @@ export function registerConfig(program: Command, ctx: CliContext): void {
       const s = outStyle(ctx);
       const body = rows.map((r) => [r.key, String(r.value ?? '-'), paint(s, 'gray', r.source), paint(s, 'gray', r.env)]);
       out(ctx, table(s, ['option', 'value', 'source', 'env'], body));
+    });
+  config
+    .command('validate')
+    .description('Check the configuration and project as serve would, with the production checks; one line per problem (exit 2 when serve would refuse)')
+    .argument('[dir]', 'project directory (default: --dir, $AGENTRY_PROJECT_DIR or .)')
+    .option('--dir <dir>', 'project directory')
+    .option('--env <env>', 'development or production (default $AGENTRY_ENV or development)')
+    .option('--strict', "count production's findings as errors in development too")
+    .option('--json', 'print { env, dir, ok, problems: [{ check, severity, message }] }')
+    .action(async (dirArg: string | undefined, opts: { dir?: string; env?: string; strict?: boolean; json?: boolean }) => {
+      // The spec, gateway and tool checks load only for this subcommand.
+      const { validateConfiguration } = await import('../../app/config-validate.js');
+      const report = await validateConfiguration({
+        flags: { projectDir: dirArg ?? opts.dir, env: opts.env },
+        env: ctx.env,
+        cwd: ctx.cwd,
+        strict: opts.strict === true,
+      });
+      ctx.exitCode = report.ok ? 0 : 2;
+      if (opts.json) {
+        outJson(ctx, report);
+        return;
+      }
+      const s = outStyle(ctx);
+      for (const p of report.problems) out(ctx, `${paint(s, p.severity === 'error' ? 'red' : 'yellow', p.severity)}: ${p.message}`);
+      const errors = report.problems.filter((p) => p.severity === 'error').length;
+      const warnings = report.problems.length - errors;
+      if (errors > 0)
+        out(
+          ctx,
+          paint(
+            s,
+            'red',
+            `✗ ${plural(errors, 'error')}${warnings > 0 ? `, ${plural(warnings, 'warning')}` : ''}: ${report.dir} (${report.env}) would not start`,
+          ),
+        );
+      else if (warnings > 0)
+        out(ctx, paint(s, 'yellow', `! ${report.dir} starts in ${report.env} mode with ${plural(warnings, 'warning')}; production would refuse it`));
+      else out(ctx, `${paint(s, 'green', '✓')} ${report.dir} is ready to start in ${report.env} mode`);
     });
 }

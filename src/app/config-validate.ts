@@ -1,0 +1,76 @@
+/**
+ * `agentry config validate`: everything `serve` checks before it starts, without starting —
+ * the configuration, the project's specs, `NAME_FILE` secrets and production mode's startup
+ * checks (as for a process that listens) — every problem at once, so a deploy pipeline can
+ * refuse a configuration before it reaches a host.
+ */
+import { existsSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { AgentryError, toAgentryError } from '../lib/errors.js';
+import { formatDiagnostic } from '../spec/index.js';
+import { STEP_KINDS } from '../spec/model.js';
+import { loadConfig, type Config } from './config.js';
+import { loadProject } from './project.js';
+import { withSecretFiles } from './secret-files.js';
+import { startupProblems } from './startup-checks.js';
+
+/** What refuses to start in every mode (`config`, `spec`, `secret_file`) and what production refuses (`production`). */
+export type ProblemCheck = 'config' | 'spec' | 'secret_file' | 'production';
+
+export interface ConfigProblem {
+  check: ProblemCheck;
+  /** `error`: the process would refuse to start; `warning`: it would start (development) and log it. */
+  severity: 'error' | 'warning';
+  message: string;
+}
+
+export interface ConfigValidation {
+  env: Config['env'];
+  dir: string;
+  /** No problem of severity `error`. */
+  ok: boolean;
+  problems: ConfigProblem[];
+}
+
+export interface ValidateOptions {
+  flags: { projectDir?: string | undefined; env?: string | undefined };
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+  /** Count production's findings as errors in development too. */
+  strict?: boolean;
+}
+
+/** Configuration problems of an `invalid_request` from `loadConfig`, one line each. */
+function configErrors(error: unknown): string[] {
+  const normalised = toAgentryError(error);
+  const listed = (normalised.details as { problems?: unknown } | undefined)?.problems;
+  return Array.isArray(listed) ? listed.map(String) : [normalised.message];
+}
+
+export async function validateConfiguration(options: ValidateOptions): Promise<ConfigValidation> {
+  const problems: ConfigProblem[] = [];
+  const error = (check: ProblemCheck, message: string): void => void problems.push({ check, severity: 'error', message });
+  let config: Config | undefined;
+  try {
+    config = loadConfig({ flags: options.flags, env: options.env, cwd: options.cwd });
+  } catch (caught) {
+    if (!(caught instanceof AgentryError)) throw caught;
+    for (const message of configErrors(caught)) error('config', message);
+  }
+  const dir = config?.projectDir ?? resolve(options.cwd, options.flags.projectDir ?? options.env.AGENTRY_PROJECT_DIR ?? '.');
+  const env = config?.env ?? (options.flags.env === 'production' || options.env.AGENTRY_ENV === 'production' ? 'production' : 'development');
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) {
+    error('config', `project directory ${dir} does not exist (create one with \`agentry init\`)`);
+    return { env, dir, ok: false, problems };
+  }
+  const secrets = withSecretFiles(options.env, dir);
+  for (const message of secrets.problems) error('secret_file', message);
+  const { project, diagnostics } = await loadProject(dir, { availableKinds: new Set(STEP_KINDS), env: secrets.env });
+  for (const diagnostic of diagnostics) if (diagnostic.severity === 'error') error('spec', formatDiagnostic(diagnostic));
+  if (config !== undefined) {
+    const severity = env === 'production' || options.strict === true ? 'error' : 'warning';
+    for (const message of startupProblems(config, { listens: true, egress: project.settings.egress }))
+      problems.push({ check: 'production', severity, message });
+  }
+  return { env, dir, ok: !problems.some((p) => p.severity === 'error'), problems };
+}
