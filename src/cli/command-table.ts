@@ -89,7 +89,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   {
     name: 'config',
     term: 'config',
-    description: 'Inspect the configuration',
+    description: 'Inspect and validate the configuration',
     load: async () => (await import('./commands/config.js')).registerConfig,
   },
 ];

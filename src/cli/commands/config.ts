@@ -8,7 +8,7 @@ import { paint, plural, table } from '../format.js';
 import { configFrom, out, outJson, outStyle, type CliContext } from '../context.js';
 
 export function registerConfig(program: Command, ctx: CliContext): void {
-  const config = program.command('config').description('Inspect the configuration');
+  const config = program.command('config').description('Inspect and validate the configuration');
   config
     .command('show')
     .description('Print the resolved configuration (secrets masked) and the source of each value')
