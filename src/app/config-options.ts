@@ -182,6 +182,60 @@ export const CONFIG_OPTIONS = {
     description: 'API keys: `name:key:role[,role];…` (roles admin, operator, service, reviewer, viewer, or scopes; keys of 16+ characters).',
     secret: true,
   },
+  oidcIssuer: {
+    kind: 'string',
+    env: 'AGENTRY_OIDC_ISSUER',
+    default: undefined,
+    defaultText: 'none (OIDC sign-in off)',
+    description:
+      'Accept `Authorization: Bearer <JWT>` from this OIDC issuer (its `iss`, exactly; `https://`, or `http://` on a loopback host). Needs `AGENTRY_OIDC_AUDIENCE` and `AGENTRY_OIDC_ROLE_MAP`. See [security](security.md#sign-in-with-oidc).',
+  },
+  oidcAudience: {
+    kind: 'string',
+    env: 'AGENTRY_OIDC_AUDIENCE',
+    default: undefined,
+    defaultText: 'none',
+    description: 'The `aud` a token must carry (the client id the issuer gives Agentry).',
+  },
+  oidcJwksUrl: {
+    kind: 'string',
+    env: 'AGENTRY_OIDC_JWKS_URL',
+    default: undefined,
+    defaultText: "the issuer's discovery document's `jwks_uri`",
+    description:
+      "Where the issuer's signing keys are fetched (the only URL they are fetched from); by default `jwks_uri` of `<issuer>/.well-known/openid-configuration`.",
+  },
+  oidcTenantClaim: {
+    kind: 'string',
+    env: 'AGENTRY_OIDC_TENANT_CLAIM',
+    default: undefined,
+    defaultText: 'none (tenant `default`)',
+    description:
+      'The claim naming the tenant (e.g. `org`); a token without it is refused. Without this option every signed-in person acts in tenant `default`.',
+  },
+  oidcRolesClaim: {
+    kind: 'string',
+    env: 'AGENTRY_OIDC_ROLES_CLAIM',
+    default: 'groups',
+    defaultText: '`groups`',
+    description:
+      'The claim whose values (a list, or one space-separated string) `AGENTRY_OIDC_ROLE_MAP` maps to roles; a dotted path (`realm_access.roles`) reaches a nested one.',
+  },
+  oidcRoleMap: {
+    kind: 'string',
+    env: 'AGENTRY_OIDC_ROLE_MAP',
+    default: undefined,
+    defaultText: 'none',
+    description:
+      'Roles claim value → grant: `agentry-admins=admin,agentry-ops=operator` (a grant is a role, a scope or `role:<name>`; repeat a value for several). A token none of whose values is mapped is signed in with no scopes (403 on every route but `/v1/auth/whoami`).',
+  },
+  oidcNameClaim: {
+    kind: 'string',
+    env: 'AGENTRY_OIDC_NAME_CLAIM',
+    default: 'sub',
+    defaultText: '`sub`',
+    description: 'The claim naming the person; the principal is `oidc:<value>` (with `email`, a token whose `email_verified` is false is refused).',
+  },
   corsOrigins: {
     kind: 'string',
     env: 'AGENTRY_CORS_ORIGINS',

@@ -53,6 +53,13 @@ const ConfigSchema = Type.Object({
   port: Type.Integer({ minimum: 0, maximum: 65535 }),
   auth: Type.Boolean(),
   apiKeys: Type.Optional(Type.String()),
+  oidcIssuer: Type.Optional(Type.String({ minLength: 1 })),
+  oidcAudience: Type.Optional(Type.String({ minLength: 1 })),
+  oidcJwksUrl: Type.Optional(Type.String({ pattern: '^https?://' })),
+  oidcTenantClaim: Type.Optional(Type.String({ minLength: 1 })),
+  oidcRolesClaim: Type.String({ minLength: 1 }),
+  oidcRoleMap: Type.Optional(Type.String()),
+  oidcNameClaim: Type.String({ minLength: 1 }),
   corsOrigins: Type.Optional(Type.String()),
   requestLogs: Type.Boolean(),
   trustedProxies: Type.Optional(Type.String()),
@@ -69,6 +76,17 @@ const ConfigSchema = Type.Object({
 });
 type Resolved = Static<typeof ConfigSchema>;
 const validateResolved = new Ajv({ allErrors: true, strict: false }).compile<Resolved>(ConfigSchema);
+
+/** Sign-in with JWTs of one OIDC issuer (`AGENTRY_OIDC_*`), as configured. */
+export interface OidcConfig {
+  readonly issuer: string;
+  readonly audience: string | undefined;
+  readonly jwksUrl: string | undefined;
+  readonly tenantClaim: string | undefined;
+  readonly rolesClaim: string;
+  readonly roleMap: string | undefined;
+  readonly nameClaim: string;
+}
 
 export interface Config {
   /** Absolute project directory. */
@@ -90,6 +108,8 @@ export interface Config {
     readonly auth: boolean;
     /** Raw `name:key:role` list; parse with the server's `authSettings`. */
     readonly apiKeys: string | undefined;
+    /** `AGENTRY_OIDC_*` as given, when `AGENTRY_OIDC_ISSUER` is set; checked by the server's `authSettings`. */
+    readonly oidc: OidcConfig | undefined;
     /** Origins allowed cross-origin requests (CORS); empty: CORS is off. */
     readonly corsOrigins: readonly string[];
     readonly maxBodyBytes: number;
@@ -210,6 +230,18 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
       port: r.port,
       auth: r.auth,
       apiKeys: r.apiKeys,
+      oidc:
+        r.oidcIssuer === undefined
+          ? undefined
+          : {
+              issuer: r.oidcIssuer,
+              audience: r.oidcAudience,
+              jwksUrl: r.oidcJwksUrl,
+              tenantClaim: r.oidcTenantClaim,
+              rolesClaim: r.oidcRolesClaim,
+              roleMap: r.oidcRoleMap,
+              nameClaim: r.oidcNameClaim,
+            },
       corsOrigins,
       maxBodyBytes: r.maxBodyBytes,
       maxWaitMs: r.maxWait,

@@ -4,6 +4,7 @@
  * configuration error and not an address that silently never matches.
  */
 import { BlockList, isIP } from 'node:net';
+import ipaddr from 'ipaddr.js';
 
 /** The loopback addresses (IPv4-mapped IPv6 loopback matches `127.0.0.0/8` too). */
 export const LOOPBACK_CIDRS: readonly string[] = ['127.0.0.0/8', '::1/128'];
@@ -45,4 +46,13 @@ function subnetOf(entry: string): { address: string; prefix: number; family: 'ip
   const prefix = prefixText === undefined ? max : Number(prefixText);
   if (prefix > max) return undefined;
   return { address, prefix, family: version === 4 ? 'ipv4' : 'ipv6' };
+}
+
+/** True for 127.0.0.0/8, ::1, ::ffff:127.x and `localhost`. */
+export function isLoopback(host: string): boolean {
+  if (host === 'localhost') return true;
+  const bare = host.replace(/^\[|\]$/g, '');
+  if (!ipaddr.isValid(bare)) return false;
+  const addr = ipaddr.process(bare);
+  return addr.range() === 'loopback';
 }

@@ -25,6 +25,7 @@ export const ERROR_CODES = {
   budget_exceeded: { status: 402, exit: 1, title: 'Budget exceeded' },
   // service state
   not_ready: { status: 503, exit: 1, title: 'Not ready' },
+  auth_unavailable: { status: 503, exit: 1, title: 'The sign-in provider could not be reached' },
   store_unavailable: { status: 503, exit: 1, title: 'Store unavailable' },
   store_in_use: { status: 503, exit: 1, title: 'SQLite store is in use by another server process' },
   store_unsupported: { status: 503, exit: 2, title: 'SQLite store is on a filesystem where it is not safe' },

@@ -24,13 +24,14 @@ import { jsonDepthError } from '../lib/limits.js';
 import { Metrics } from '../obs/metrics.js';
 import type { ToolHub } from '../tools/hub.js';
 import { accessRecord } from './access-log.js';
-import { authorize, runAccessOf, type AuthSettings, type Principal } from './auth.js';
+import { AUTHENTICATED, authorize, runAccessOf, type AuthSettings, type Principal } from './auth.js';
 import { acceptEmptyJsonBodies, registerBrowserGuard } from './browser-guard.js';
 import type { EventFeed } from '../app/event-feed.js';
 import type { ReadyzDetail } from '../app/config.js';
 import { openapiRoutes, swaggerOptions } from './openapi.js';
 import { problemResponses, ProblemSchema, sendProblem, toHttpError } from './problem.js';
 import { ROUTE_GROUPS, RouteTable, type GatewayBackend, type RouteDef, type RouteGroup, type ServerDeps } from './route.js';
+import { authRoutes } from './routes/auth.js';
 import { gatewayRoutes } from './routes/gateway.js';
 import { healthRoutes } from './routes/health.js';
 import { metricsRoutes } from './routes/metrics.js';
@@ -127,7 +128,8 @@ function commonErrors(def: RouteDef): ErrorCode[] {
   const s = def.schema;
   const codes: ErrorCode[] = ['internal'];
   if (s.params || s.querystring || s.body || s.headers) codes.push('invalid_request');
-  if (def.scope !== null) codes.push('unauthorized', 'forbidden');
+  if (def.scope !== null) codes.push('unauthorized', 'auth_unavailable');
+  if (def.scope !== null && def.scope !== AUTHENTICATED) codes.push('forbidden');
   if (s.body) codes.push('payload_too_large', 'unsupported_media_type', 'limit_exceeded');
   return codes;
 }
@@ -234,12 +236,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     done();
   });
 
-  app.addHook('onRequest', (request, reply, done) => {
+  app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
     if (state.draining) reply.header('connection', 'close');
     const def = table.find(request.method, request.routeOptions.url);
-    if (def?.scope) principals.set(request, authorize(deps.auth, request.headers, def.scope));
-    done();
+    if (def?.scope) principals.set(request, await authorize(deps.auth, request.headers, def.scope));
   });
   // With auth off: loopback Host, same origin, JSON on state-changing requests. CORS for listed origins.
   registerBrowserGuard(app, { devMode: !deps.auth.enabled, corsOrigins: options.corsOrigins ?? [] });
@@ -292,6 +293,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     taskRoutes(table, deps);
     specRoutes(table);
     toolRoutes(table, deps);
+    authRoutes(table);
   }
   if (groups.has('gateway')) {
     gatewayRoutes(table, deps);
@@ -307,7 +309,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
         summary: def.summary,
         tags: def.tags,
         security,
-        ...(def.scope === null ? {} : { description: `Requires scope \`${def.scope}\`.` }),
+        ...(def.scope === null
+          ? {}
+          : { description: def.scope === AUTHENTICATED ? 'Requires any valid API key or token.' : `Requires scope \`${def.scope}\`.` }),
         response: { ...(def.schema.response as Record<string, unknown> | undefined), ...problemResponses([...commonErrors(def), ...def.errors]) },
       },
       handler: (request, reply) =>

@@ -10,9 +10,10 @@
  * `runs:read:all` / `runs:write:all` it reads and acts on only those (`app/caller.ts`).
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import ipaddr from 'ipaddr.js';
 import type { Caller, RunAccess } from '../app/caller.js';
 import { AgentryError } from '../lib/errors.js';
+import { isLoopback } from '../lib/address-list.js';
+import { looksLikeJwt, OidcVerifier, oidcSettings, parseRoleMap, type OidcOptions } from './oidc.js';
 
 export const SCOPES = [
   'runs:read',
@@ -88,6 +89,10 @@ export interface Principal extends Caller {
    * and have none: they act in the default tenant (`DEFAULT_TENANT`) and read every tenant.
    */
   tenantId?: string;
+  /** How the caller signed in: an API key, or a JWT of the OIDC issuer (absent with auth off). */
+  via?: 'api_key' | 'oidc';
+  /** When the credential stops working: a JWT's `exp`; absent for keys that do not expire (bootstrap keys). */
+  expiresAt?: Date;
 }
 
 /** The tenant of requests made with a key that is not scoped to one. */
@@ -97,6 +102,8 @@ export interface AuthSettings {
   /** False only for a loopback dev server (`--no-auth` / `AGENTRY_AUTH=off`). */
   enabled: boolean;
   keys: readonly ApiKey[];
+  /** Sign-in with JWTs of one OIDC issuer (`AGENTRY_OIDC_ISSUER`), when configured. */
+  oidc?: OidcVerifier;
 }
 
 function isScope(value: string): value is Scope {
@@ -109,6 +116,32 @@ function isRole(value: string): value is Role {
 
 function sha256(text: string): Buffer {
   return createHash('sha256').update(text, 'utf8').digest();
+}
+
+/**
+ * The scopes of a list of grants (roles, raw scopes, task roles `role:<name>`), and the grants
+ * kept; a grant that is none of them is a problem named with `label`.
+ */
+function grantsOf(grants: readonly string[], label: string, problems: string[]): { held: string[]; scopes: Set<Scope> } {
+  const scopes = new Set<Scope>();
+  const held: string[] = [];
+  for (const grant of grants) {
+    if (isRole(grant)) {
+      for (const scope of ROLE_SCOPES[grant]) scopes.add(scope);
+      held.push(grant);
+    } else if (isScope(grant)) {
+      scopes.add(grant);
+      held.push(grant);
+    } else if (TASK_ROLE_GRANT.test(grant)) {
+      // `role:finance`: a role a human step or tool server may name (`role:`), granting no scope.
+      // Kept with its prefix, so `role:admin` names the task role `admin` and never makes the
+      // key the built-in `admin` (a supervisor of every task).
+      held.push(grant);
+    } else {
+      problems.push(`${label}: '${grant}' is neither a role (${ROLES.join(', ')}), a scope (${SCOPES.join(', ')}) nor a task role (role:<name>)`);
+    }
+  }
+  return { held, scopes };
 }
 
 /**
@@ -139,24 +172,7 @@ export function parseApiKeys(text: string | undefined): ApiKey[] {
     if (key.length < MIN_KEY_LENGTH) problems.push(`${label}: the key is shorter than ${MIN_KEY_LENGTH} characters`);
     if (/\s/.test(key)) problems.push(`${label}: the key contains whitespace`);
     if (grants.length === 0) problems.push(`${label}: no role or scope given (roles: ${ROLES.join(', ')})`);
-    const scopes = new Set<Scope>();
-    const held: string[] = [];
-    for (const grant of grants) {
-      if (isRole(grant)) {
-        for (const scope of ROLE_SCOPES[grant]) scopes.add(scope);
-        held.push(grant);
-      } else if (isScope(grant)) {
-        scopes.add(grant);
-        held.push(grant);
-      } else if (TASK_ROLE_GRANT.test(grant)) {
-        // `role:finance`: a role a human step or tool server may name (`role:`), granting no scope.
-        // Kept with its prefix, so `role:admin` names the task role `admin` and never makes the
-        // key the built-in `admin` (a supervisor of every task).
-        held.push(grant);
-      } else {
-        problems.push(`${label}: '${grant}' is neither a role (${ROLES.join(', ')}), a scope (${SCOPES.join(', ')}) nor a task role (role:<name>)`);
-      }
-    }
+    const { held, scopes } = grantsOf(grants, label, problems);
     keys.push({ name, grants: held, scopes, hash: sha256(key) });
   });
   const seen = new Map<string, string>();
@@ -178,20 +194,12 @@ export function parseApiKeys(text: string | undefined): ApiKey[] {
   return keys;
 }
 
-/** True for 127.0.0.0/8, ::1, ::ffff:127.x and `localhost`. */
-export function isLoopback(host: string): boolean {
-  if (host === 'localhost') return true;
-  const bare = host.replace(/^\[|\]$/g, '');
-  if (!ipaddr.isValid(bare)) return false;
-  const addr = ipaddr.process(bare);
-  return addr.range() === 'loopback';
-}
-
 /**
  * The auth settings a server may start with: auth off only on a loopback bind, and auth on
- * needs at least one key.
+ * needs at least one key or an OIDC issuer. With an issuer, the role map's grants are checked
+ * like a key's, and no key may look like a JWT (a JWT-shaped bearer value is always checked as one).
  */
-export function authSettings(options: { enabled: boolean; host: string; apiKeys: string | undefined }): AuthSettings {
+export function authSettings(options: { enabled: boolean; host: string; apiKeys: string | undefined; oidc?: OidcOptions | undefined }): AuthSettings {
   const keys = parseApiKeys(options.apiKeys);
   if (!options.enabled) {
     if (!isLoopback(options.host)) {
@@ -202,13 +210,38 @@ export function authSettings(options: { enabled: boolean; host: string; apiKeys:
     }
     return { enabled: false, keys };
   }
-  if (keys.length === 0) {
+  const oidc = options.oidc === undefined ? undefined : oidcVerifier(options.oidc, options.apiKeys);
+  if (keys.length === 0 && oidc === undefined) {
     throw new AgentryError(
       'invalid_request',
-      'auth is on but no API keys are configured: set AGENTRY_API_KEYS=name:key:role (key of 16+ characters), or for a local dev server use --no-auth on 127.0.0.1',
+      'auth is on but no API keys are configured: set AGENTRY_API_KEYS=name:key:role (key of 16+ characters) or AGENTRY_OIDC_ISSUER, or for a local dev server use --no-auth on 127.0.0.1',
     );
   }
-  return { enabled: true, keys };
+  return { enabled: true, keys, ...(oidc ? { oidc } : {}) };
+}
+
+/** The verifier of `AGENTRY_OIDC_*`; every problem reported at once. */
+function oidcVerifier(options: OidcOptions, apiKeys: string | undefined): OidcVerifier {
+  const problems: string[] = [];
+  const settings = oidcSettings(options, problems);
+  for (const [value, grants] of parseRoleMap(options.roleMap, [])) grantsOf(grants, `AGENTRY_OIDC_ROLE_MAP '${value}'`, problems);
+  (apiKeys ?? '').split(';').forEach((entry, index) => {
+    const key = entry.split(':')[1]?.trim();
+    if (key !== undefined && looksLikeJwt(key))
+      problems.push(
+        `AGENTRY_API_KEYS entry ${index + 1}: the key looks like a JWT (three base64url parts joined by dots); with AGENTRY_OIDC_ISSUER it would be checked as one`,
+      );
+  });
+  if (problems.length > 0 || settings === undefined) {
+    throw new AgentryError(
+      'invalid_request',
+      `invalid OIDC sign-in settings (${problems.length} problem${problems.length === 1 ? '' : 's'}):${problems.map((p) => `\n  - ${p}`).join('')}`,
+      {
+        details: { problems },
+      },
+    );
+  }
+  return new OidcVerifier(settings);
 }
 
 /** Which runs a key with these scopes reaches: every run with `runs:*:all`, else the ones it started. */
@@ -227,15 +260,39 @@ function keyOf(settings: AuthSettings, key: string): ApiKey | undefined {
   return found;
 }
 
+/** The principal of a valid credential: a configured key, or a JWT of the OIDC issuer. Throws `unauthorized` for a wrong one. */
+async function principalOf(settings: AuthSettings, credential: string): Promise<Principal> {
+  if (settings.oidc && looksLikeJwt(credential)) {
+    const identity = await settings.oidc.verify(credential);
+    const { scopes } = grantsOf(identity.grants, 'token', []);
+    return {
+      name: identity.name,
+      scopes,
+      roles: identity.grants,
+      tenantId: identity.tenantId,
+      runAccess: runAccessOf(scopes),
+      via: 'oidc',
+      expiresAt: identity.expiresAt,
+    };
+  }
+  const found = keyOf(settings, credential);
+  if (!found) throw new AgentryError('unauthorized', 'the API key is not valid');
+  return { name: found.name, scopes: found.scopes, roles: found.grants, runAccess: runAccessOf(found.scopes), via: 'api_key' };
+}
+
 /**
- * Who the request is, without requiring anything: undefined for no key or a wrong one. For open
- * routes that show more to some callers (`/readyz`'s checks).
+ * Who the request is, without requiring anything: undefined for no credential or a wrong one.
+ * For open routes that show more to some callers (`/readyz`'s checks).
  */
-export function identify(settings: AuthSettings, headers: Record<string, string | string[] | undefined>): Principal | undefined {
+export async function identify(settings: AuthSettings, headers: Record<string, string | string[] | undefined>): Promise<Principal | undefined> {
   if (!settings.enabled) return ANONYMOUS;
-  const key = presentedKey(headers);
-  const found = key === undefined || key === '' ? undefined : keyOf(settings, key);
-  return found && { name: found.name, scopes: found.scopes, roles: found.grants, runAccess: runAccessOf(found.scopes) };
+  const credential = presentedKey(headers);
+  if (credential === undefined || credential === '') return undefined;
+  try {
+    return await principalOf(settings, credential);
+  } catch {
+    return undefined;
+  }
 }
 
 /** The key in `Authorization: Bearer <key>` or `X-Api-Key: <key>`, if any. */
@@ -249,20 +306,29 @@ export function presentedKey(headers: Record<string, string | string[] | undefin
   return typeof apiKey === 'string' ? apiKey.trim() : undefined;
 }
 
+/** Any valid credential, whatever its scopes (`GET /v1/auth/whoami`). */
+export const AUTHENTICATED = 'authenticated';
+/** What a route requires: a scope, any valid credential (`AUTHENTICATED`), or nothing (`null`). */
+export type RouteScope = Scope | typeof AUTHENTICATED | null;
+
 /**
- * Who the request is, and whether it may use `scope`. Throws `unauthorized` (no or wrong key)
- * or `forbidden` (naming the missing scope).
+ * Who the request is, and whether it may use `scope`. Throws `unauthorized` (no or wrong
+ * credential), `forbidden` (naming the missing scope) or `auth_unavailable` (the OIDC issuer's
+ * keys could not be fetched).
  */
-export function authorize(settings: AuthSettings, headers: Record<string, string | string[] | undefined>, scope: Scope): Principal {
+export async function authorize(
+  settings: AuthSettings,
+  headers: Record<string, string | string[] | undefined>,
+  scope: Scope | typeof AUTHENTICATED,
+): Promise<Principal> {
   if (!settings.enabled) return ANONYMOUS;
-  const key = presentedKey(headers);
-  if (key === undefined || key === '') {
-    throw new AgentryError('unauthorized', 'a valid API key is required: send Authorization: Bearer <key> or X-Api-Key: <key>');
+  const credential = presentedKey(headers);
+  if (credential === undefined || credential === '') {
+    throw new AgentryError('unauthorized', 'a valid API key or token is required: send Authorization: Bearer <key or token> or X-Api-Key: <key>');
   }
-  const found = keyOf(settings, key);
-  if (!found) throw new AgentryError('unauthorized', 'the API key is not valid');
-  if (!found.scopes.has(scope)) {
-    throw new AgentryError('forbidden', `missing required scope: ${scope}`, { details: { required_scope: scope, principal: found.name } });
+  const principal = await principalOf(settings, credential);
+  if (scope !== AUTHENTICATED && !principal.scopes.has(scope)) {
+    throw new AgentryError('forbidden', `missing required scope: ${scope}`, { details: { required_scope: scope, principal: principal.name } });
   }
-  return { name: found.name, scopes: found.scopes, roles: found.grants, runAccess: runAccessOf(found.scopes) };
+  return principal;
 }

@@ -19,7 +19,7 @@ export function swaggerOptions(version: string): FastifyDynamicSwaggerOptions {
       },
       components: {
         securitySchemes: {
-          bearerAuth: { type: 'http', scheme: 'bearer', description: 'An API key from AGENTRY_API_KEYS' },
+          bearerAuth: { type: 'http', scheme: 'bearer', description: 'An API key from AGENTRY_API_KEYS, or a JWT of the OIDC issuer (AGENTRY_OIDC_ISSUER)' },
           apiKeyHeader: { type: 'apiKey', in: 'header', name: 'X-Api-Key', description: 'The same key in a header' },
         },
       },
@@ -32,6 +32,7 @@ export function swaggerOptions(version: string): FastifyDynamicSwaggerOptions {
         { name: 'tools', description: 'MCP tool servers of this process: status, disable, enable' },
         { name: 'gateway', description: "The LLM gateway in OpenAI's wire format (model = a model group)" },
         { name: 'usage', description: 'LLM tokens and cost from the usage ledger' },
+        { name: 'auth', description: 'Who the caller is' },
         { name: 'health', description: 'Probes and metrics' },
         { name: 'meta', description: 'This API description' },
       ],

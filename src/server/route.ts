@@ -12,7 +12,7 @@ import type { Services } from '../app/services.js';
 import type { Gateway } from '../gateway/gateway.js';
 import type { ErrorCode } from '../lib/errors.js';
 import type { Metrics } from '../obs/metrics.js';
-import type { AuthSettings, Principal, Scope } from './auth.js';
+import type { AuthSettings, Principal, RouteScope } from './auth.js';
 
 export type Method = 'GET' | 'POST';
 
@@ -33,8 +33,8 @@ export interface RouteDef<S extends FastifySchema = FastifySchema> {
   method: Method;
   /** Fastify path syntax (`/v1/runs/:id`). */
   url: string;
-  /** Scope the caller needs; `null` for open routes (probes, the API description). */
-  scope: Scope | null;
+  /** Scope the caller needs; `authenticated` for any valid credential; `null` for open routes (probes, the API description). */
+  scope: RouteScope;
   summary: string;
   tags: string[];
   /** Error codes this route answers besides the ones every route can (see `app.ts`). */

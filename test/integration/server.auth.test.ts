@@ -7,7 +7,7 @@
 import type { InjectOptions } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { routesOf } from '../../src/server/app.js';
-import { authSettings, parseApiKeys, ROLE_SCOPES, ROLES, type Role } from '../../src/server/auth.js';
+import { AUTHENTICATED, authSettings, parseApiKeys, ROLE_SCOPES, ROLES, type Role } from '../../src/server/auth.js';
 import type { RouteDef } from '../../src/server/route.js';
 import { API_KEYS, fixtureToolSpec, KEYS, MOCK_GATEWAY, startTestApi, WORKFLOWS, type TestApi } from '../helpers/server.js';
 import { openTask } from '../helpers/engine.js';
@@ -122,12 +122,14 @@ const REQUESTS: Record<string, () => Promise<InjectOptions>> = {
   'GET /v1/schedules': () => Promise.resolve({ url: '/v1/schedules' }),
   'POST /v1/schedules/:workflow/pause': () => Promise.resolve({ method: 'POST', url: '/v1/schedules/yearly/pause' }),
   'POST /v1/schedules/:workflow/resume': () => Promise.resolve({ method: 'POST', url: '/v1/schedules/yearly/resume' }),
+  'GET /v1/auth/whoami': () => Promise.resolve({ url: '/v1/auth/whoami' }),
   'POST /v1/runs/:id/signals/:name': async () => ({ method: 'POST', url: `/v1/runs/${await gateRun()}/signals/go`, payload: { ok: true } }),
 };
 
 function expected(route: RouteDef, role: Role | null): number | '2xx' {
   if (route.scope === null) return '2xx';
   if (role === null) return 401;
+  if (route.scope === AUTHENTICATED) return '2xx';
   return ROLE_SCOPES[role].includes(route.scope) ? '2xx' : 403;
 }
 

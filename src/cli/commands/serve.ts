@@ -30,7 +30,7 @@ export interface ServeFlags {
 
 /** The server's auth from the configuration (throws on bad keys, or auth off on a non-loopback host). */
 export function serverAuth(config: Config): AuthSettings {
-  return authSettings({ enabled: config.server.auth, host: config.server.host, apiKeys: config.server.apiKeys });
+  return authSettings({ enabled: config.server.auth, host: config.server.host, apiKeys: config.server.apiKeys, oidc: config.server.oidc });
 }
 
 export interface RunningServer {

@@ -15,9 +15,9 @@ import type { RouteTable, ServerDeps } from '../route.js';
 const DETAIL_ROLES: readonly string[] = ['admin', 'operator'];
 
 /** Whether this request may see `/readyz`'s checks (see the module comment). */
-function seesReadinessDetail(deps: ServerDeps, request: FastifyRequest): boolean {
+async function seesReadinessDetail(deps: ServerDeps, request: FastifyRequest): Promise<boolean> {
   if (deps.readyz.detail === 'full' || deps.readyz.isTrusted(request.ip)) return true;
-  const principal = identify(deps.auth, request.headers);
+  const principal = await identify(deps.auth, request.headers);
   return principal !== undefined && principal.roles.some((role) => DETAIL_ROLES.includes(role));
 }
 
@@ -128,7 +128,7 @@ export function healthRoutes(table: RouteTable, deps: ServerDeps): void {
       const failing = Object.entries(checks)
         .filter(([, c]) => c.status === 'fail')
         .map(([name]) => name);
-      const detail = seesReadinessDetail(deps, request);
+      const detail = await seesReadinessDetail(deps, request);
       if (failing.length === 0) return detail ? { status: 'ready' as const, checks } : { status: 'ready' as const };
       noteProblem(request, 'not_ready', `failing: ${failing.join(', ')}`);
       if (!detail) return reply.code(503).send({ status: 'not_ready' as const });

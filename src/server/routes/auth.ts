@@ -1,0 +1,48 @@
+/** Who the caller is: `GET /v1/auth/whoami` (any valid API key or token). */
+import { Type, type Static } from 'typebox';
+import { AUTHENTICATED, DEFAULT_TENANT, SCOPES, type Principal } from '../auth.js';
+import type { RouteTable } from '../route.js';
+
+const WhoamiSchema = Type.Object(
+  {
+    principal: Type.String({
+      description: "The caller's name: the key's name, or `oidc:<sub>` for a signed-in person; runs it starts are recorded as its own",
+    }),
+    via: Type.Union([Type.Literal('api_key'), Type.Literal('oidc'), Type.Null()], { description: 'How the caller signed in; null with auth off' }),
+    tenant_id: Type.String({ description: 'The tenant the caller acts in' }),
+    all_tenants: Type.Boolean({ description: 'True when the caller also reads every other tenant (bootstrap keys, auth off)' }),
+    roles: Type.Array(Type.String(), { description: 'Roles, raw scopes and task roles (`role:<name>`) granted' }),
+    scopes: Type.Array(Type.String(), { description: 'The scopes those grant' }),
+    expires_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], {
+      description: "When the credential stops working: a token's `exp`; null for keys that do not expire",
+    }),
+  },
+  { title: 'Whoami' },
+);
+type WhoamiDto = Static<typeof WhoamiSchema>;
+
+function whoami(p: Principal): WhoamiDto {
+  return {
+    principal: p.name,
+    via: p.via ?? null,
+    tenant_id: p.tenantId ?? DEFAULT_TENANT,
+    all_tenants: p.tenantId === undefined,
+    roles: [...p.roles],
+    // In the order of `SCOPES`, so the answer is stable.
+    scopes: SCOPES.filter((s) => p.scopes.has(s)),
+    expires_at: p.expiresAt?.toISOString() ?? null,
+  };
+}
+
+export function authRoutes(table: RouteTable): void {
+  table.add({
+    method: 'GET',
+    url: '/v1/auth/whoami',
+    scope: AUTHENTICATED,
+    summary: "The caller's principal, tenant, roles, scopes and credential expiry",
+    tags: ['auth'],
+    errors: [],
+    schema: { response: { 200: WhoamiSchema } },
+    handler: (_request, _reply, principal) => Promise.resolve(whoami(principal)),
+  });
+}
