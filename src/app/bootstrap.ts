@@ -19,13 +19,15 @@ import { createToolExecutor } from '../runtime/tool.js';
 import { createToolHub, type ToolHub } from '../tools/hub.js';
 import { formatDiagnostic } from '../spec/index.js';
 import { loadProject } from './project.js';
+import { specsFromBundle, withBundleDir, type SpecBundleInfo } from './bundle-load.js';
 import { withSecretFiles } from './secret-files.js';
 import { STEP_KINDS, type CompiledWorkflow, type StepKind } from '../spec/model.js';
 import { openStore as openStoreAt, waitForStore } from '../store/open.js';
 import { acquireSqliteServerLock, type SqliteServerLock } from '../store/sqlite-server-lock.js';
 import type { Store } from '../store/store.js';
 
-export type Project = Awaited<ReturnType<typeof loadProject>>['project'];
+/** A loaded project; `bundle` is set when its specs came from a (verified) bundle. */
+export type Project = Awaited<ReturnType<typeof loadProject>>['project'] & { readonly bundle?: SpecBundleInfo };
 
 /** Production mode's refusals (development: warnings), for the commands that start processes. */
 export { checkStartup } from './startup-checks.js';
@@ -96,15 +98,27 @@ export function storeLedger(store: Store): UsageLedger {
   return { record: (record) => store.recordCall(record), spent: (query) => store.spent(query) };
 }
 
-/** Loads the project; a project with errors is a `spec_invalid` error listing every diagnostic. */
+/**
+ * Loads the project; a project with errors is a `spec_invalid` error listing every diagnostic.
+ * With `AGENTRY_BUNDLE` / `AGENTRY_REQUIRE_SIGNED_SPECS` the specs come from the verified bundle
+ * instead (`bundle_invalid` when it is refused); `dir` stays the project directory.
+ */
 export async function loadProjectOrThrow(config: Config, rawEnv: NodeJS.ProcessEnv = process.env): Promise<Project> {
   assertProjectDir(config.projectDir);
   const env = secretEnv(config, rawEnv);
-  const { project, diagnostics } = await loadProject(config.projectDir, { availableKinds: AVAILABLE_KINDS, env });
+  if (specsFromBundle(config)) {
+    const { value, bundle } = await withBundleDir(config, (dir) => loadCheckedProject(dir, env, `bundle ${config.specs.bundle ?? ''}`));
+    return { ...value, dir: config.projectDir, bundle };
+  }
+  return loadCheckedProject(config.projectDir, env, `project ${config.projectDir}`);
+}
+
+async function loadCheckedProject(dir: string, env: NodeJS.ProcessEnv, label: string): Promise<Project> {
+  const { project, diagnostics } = await loadProject(dir, { availableKinds: AVAILABLE_KINDS, env });
   const errors = diagnostics.filter((d) => d.severity === 'error');
   if (errors.length > 0) {
     const lines = errors.map((d) => `\n  ${formatDiagnostic(d)}`).join('');
-    throw new AgentryError('spec_invalid', `project ${config.projectDir} is invalid (${errors.length} error${errors.length === 1 ? '' : 's'}):${lines}`, {
+    throw new AgentryError('spec_invalid', `${label} is invalid (${errors.length} error${errors.length === 1 ? '' : 's'}):${lines}`, {
       details: { diagnostics },
     });
   }

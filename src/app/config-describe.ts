@@ -9,6 +9,9 @@ export function describeConfig(config: Config): { key: OptionKey; env: string; v
   const values: Record<OptionKey, string | number | boolean | null> = {
     projectDir: config.projectDir,
     profile: config.profile,
+    bundle: config.specs.bundle ?? null,
+    requireSignedSpecs: config.specs.requireSigned,
+    trustKeys: config.specs.trustKeys.length === 0 ? null : config.specs.trustKeys.join(','),
     env: config.env,
     databaseUrl: maskSecrets(config.databaseUrl),
     dbPoolSize: config.database.kind === 'postgres' ? (config.database.options.poolSize ?? null) : null,

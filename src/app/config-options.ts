@@ -44,6 +44,31 @@ export const CONFIG_OPTIONS = {
     defaultText: '`.`',
     description: 'Project directory (holds `agentry.yaml` and `workflows/`).',
   },
+  bundle: {
+    kind: 'string',
+    env: 'AGENTRY_BUNDLE',
+    flag: '--bundle <file>',
+    default: undefined,
+    defaultText: 'none (specs are read from the project directory)',
+    description:
+      'Load the specs from this bundle (`agentry bundle build`) instead of the project directory; every file is checked against its manifest, and its signature against `trustKeys` when any are given (docs/security.md#signed-spec-bundles).',
+  },
+  requireSignedSpecs: {
+    kind: 'boolean',
+    env: 'AGENTRY_REQUIRE_SIGNED_SPECS',
+    flag: '--require-signed-specs',
+    default: false,
+    defaultText: '`false`',
+    description: 'Start only from a `bundle` signed by one of `trustKeys`; an unsigned, untrusted or tampered bundle is refused (`bundle_invalid`, exit 2).',
+  },
+  trustKeys: {
+    kind: 'string',
+    env: 'AGENTRY_TRUST_KEYS',
+    flag: '--trust-key <pem>',
+    default: undefined,
+    defaultText: 'none',
+    description: 'Public ed25519 keys (PEM files, comma-separated) whose signature on a `bundle` is trusted.',
+  },
   profile: {
     kind: 'string',
     env: 'AGENTRY_PROFILE',

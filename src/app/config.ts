@@ -35,6 +35,9 @@ export type ReadyzDetail = (typeof READYZ_DETAILS)[number];
 const ConfigSchema = Type.Object({
   projectDir: Type.String({ minLength: 1 }),
   profile: Type.Union([Type.String({ pattern: '^[a-z][a-z0-9_-]*$' }), Type.Null()]),
+  bundle: Type.Optional(Type.String({ minLength: 1 })),
+  requireSignedSpecs: Type.Boolean(),
+  trustKeys: Type.Optional(Type.String()),
   env: Type.Enum([...DEPLOY_ENVS]),
   databaseUrl: Type.String({ minLength: 1 }),
   dbPoolSize: Type.Integer({ minimum: 1, maximum: 1000 }),
@@ -94,6 +97,14 @@ export interface Config {
   readonly profile: string | null;
   /** `AGENTRY_ENV` / `--env`. */
   readonly env: EgressMode;
+  /** Where the specs come from: the project directory, or a (signed) bundle. */
+  readonly specs: {
+    /** Absolute path of the bundle file, when specs load from one. */
+    readonly bundle: string | undefined;
+    readonly requireSigned: boolean;
+    /** Absolute paths of trusted public key PEM files. */
+    readonly trustKeys: readonly string[];
+  };
   /** As given; may hold a password, print it with `maskSecrets`. */
   readonly databaseUrl: string;
   readonly database:
@@ -220,6 +231,15 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     projectDir,
     profile: r.profile,
     env: r.env,
+    specs: {
+      bundle: r.bundle === undefined ? undefined : resolve(cwd, r.bundle),
+      requireSigned: r.requireSignedSpecs,
+      trustKeys: (r.trustKeys ?? '')
+        .split(',')
+        .map((k) => k.trim())
+        .filter((k) => k !== '')
+        .map((k) => resolve(cwd, k)),
+    },
     databaseUrl: r.databaseUrl,
     database,
     logLevel: r.logLevel,

@@ -87,6 +87,12 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: async () => (await import('./commands/demo.js')).registerDemo,
   },
   {
+    name: 'bundle',
+    term: 'bundle',
+    description: 'Signed spec bundles: build, sign and verify the file a server loads with --bundle',
+    load: async () => (await import('./commands/bundle.js')).registerBundle,
+  },
+  {
     name: 'config',
     term: 'config',
     description: 'Inspect and validate the configuration',

@@ -28,6 +28,7 @@ import { AUTHENTICATED, authorize, runAccessOf, type AuthSettings, type Principa
 import { acceptEmptyJsonBodies, registerBrowserGuard } from './browser-guard.js';
 import type { EventFeed } from '../app/event-feed.js';
 import type { ReadyzDetail } from '../app/config.js';
+import type { SpecBundleInfo } from '../app/bundle-load.js';
 import { openapiRoutes, swaggerOptions } from './openapi.js';
 import { problemResponses, ProblemSchema, sendProblem, toHttpError } from './problem.js';
 import { ROUTE_GROUPS, RouteTable, type GatewayBackend, type RouteDef, type RouteGroup, type ServerDeps } from './route.js';
@@ -89,6 +90,8 @@ export interface AppOptions extends Pick<ServiceDeps, 'engine' | 'store'> {
   trustedProxies?: readonly string[];
   /** Who sees `/readyz`'s checks (`AGENTRY_READYZ_DETAIL`, `AGENTRY_READYZ_TRUSTED`); default `internal` from loopback. */
   readyz?: { detail: ReadyzDetail; trusted: readonly string[] };
+  /** The bundle the specs were loaded from (`Project.bundle`), shown by `/readyz`. */
+  specBundle?: SpecBundleInfo | undefined;
 }
 
 export interface AppRoute {
@@ -192,6 +195,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       detail: options.readyz?.detail ?? 'internal',
       isTrusted: addressMatcher(options.readyz?.trusted ?? LOOPBACK_CIDRS),
     },
+    specBundle: options.specBundle,
   };
 
   // Typed as Fastify's base logger so the instance is a plain FastifyInstance.

@@ -7,6 +7,7 @@ import type { Redactor } from '../lib/redact.js';
 import type { IncomingMessage } from 'node:http';
 import type { FastifyReply, FastifyRequest, FastifySchema, RawServerDefault, RouteGenericInterface } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { SpecBundleInfo } from '../app/bundle-load.js';
 import type { ReadyzDetail } from '../app/config.js';
 import type { Services } from '../app/services.js';
 import type { Gateway } from '../gateway/gateway.js';
@@ -72,6 +73,8 @@ export interface ServerDeps {
   redactor: Redactor;
   /** Who sees `/readyz`'s checks: everyone (`full`), or trusted client addresses and admin/operator keys (`internal`). */
   readyz: { detail: ReadyzDetail; isTrusted: (address: string | undefined) => boolean };
+  /** The bundle the specs were loaded from (`/readyz` shows its hash and signer); undefined: a project directory. */
+  specBundle: SpecBundleInfo | undefined;
 }
 
 export class RouteTable {

@@ -34,6 +34,9 @@ const PRINTS_DATA: Record<string, string> = {
   'agentry tools list': 'GET /v1/tools',
   'agentry tools disable': 'POST /v1/tools/{name}/disable',
   'agentry tools enable': 'POST /v1/tools/{name}/enable',
+  'agentry bundle build': '{ file, hash, files } (local only)',
+  'agentry bundle sign': '{ file, hash, signer, key_id } (local only)',
+  'agentry bundle verify': '{ file, hash, files, signed, signer, key_id, verified } (local only)',
   'agentry config show': '{ <option>: { value, source, env } } (local only)',
   'agentry config validate': '{ env, dir, ok, problems: [{ check, severity, message }] } (local only)',
 };

@@ -26,6 +26,9 @@ export interface ServeFlags {
   /** false with `--no-auth`. */
   auth?: boolean;
   concurrency?: number;
+  bundle?: string;
+  requireSignedSpecs?: boolean;
+  trustKey?: string[];
 }
 
 /** The server's auth from the configuration (throws on bad keys, or auth off on a non-loopback host). */
@@ -101,6 +104,7 @@ export async function startServer(
       remoteGateway: config.gateway,
       tools: agentry.tools,
       redactor: agentry.redactor,
+      specBundle: agentry.project?.bundle,
       ...(options.groups ? { groups: options.groups } : {}),
     });
     const url = await app.listen({ host: config.server.host, port: config.server.port });
@@ -139,6 +143,13 @@ export function registerServe(program: Command, ctx: CliContext): void {
     .option('--host <host>', `address to bind (default $AGENTRY_HOST or 127.0.0.1)`)
     .option('--no-auth', 'turn API-key auth off (only allowed on a loopback host; also AGENTRY_AUTH=off)')
     .option('--concurrency <n>', 'steps this process runs at once (1..1000)', parseIntegerArg(1, 1000))
+    .option('--bundle <file>', 'load the specs from this bundle (agentry bundle build) instead of the project directory; also AGENTRY_BUNDLE')
+    .option('--require-signed-specs', 'start only from a bundle signed by a --trust-key; also AGENTRY_REQUIRE_SIGNED_SPECS')
+    .option(
+      '--trust-key <pem>',
+      'ed25519 public key whose bundle signature is trusted (repeatable); also AGENTRY_TRUST_KEYS',
+      (v: string, prev: string[] = []) => [...prev, v],
+    )
     .addHelpText(
       'after',
       `
@@ -154,10 +165,14 @@ AGENTRY_SHUTDOWN_GRACE. See docs/api.md.`,
         host: opts.host,
         port: opts.port,
         auth: opts.auth === false ? false : undefined,
+        bundle: opts.bundle,
+        requireSignedSpecs: opts.requireSignedSpecs,
+        trustKeys: opts.trustKey?.join(','),
       });
       const redactor = redactorFor(config);
       const logger = loggerFor(config, { redactor }).child({ role: 'serve' });
       const project = await loadProjectOrThrow(config, ctx.env);
+      if (project.bundle) logger.info({ bundle: project.bundle.file, hash: project.bundle.hash, signer: project.bundle.signer }, 'specs loaded from a bundle');
       checkStartup(config, { listens: true, egress: project.settings.egress }, logger);
       serverAuth(config);
       if (!config.server.auth) logger.warn({ host: config.server.host }, 'AUTHENTICATION IS OFF: every request is treated as admin (loopback only)');

@@ -44,6 +44,14 @@ function toolsCheck(deps: ServerDeps): Promise<string> {
   return Promise.resolve(detail);
 }
 
+/** The bundle the specs came from: its hash and, when verified, its signer. */
+function specsCheck(deps: ServerDeps): Promise<string> | undefined {
+  const bundle = deps.specBundle;
+  if (bundle === undefined) return undefined;
+  const signer = bundle.signer ? `signed by '${bundle.signer.name}' (key ${bundle.signer.keyId})` : 'signature not verified';
+  return Promise.resolve(`bundle ${bundle.hash}, ${signer}`);
+}
+
 const CHECK_TIMEOUT_MS = 2_000;
 
 const CheckSchema = Type.Object({ status: Type.Enum(['ok', 'fail']), detail: Type.String() });
@@ -60,6 +68,7 @@ const ReadySchema = Type.Object({
         workers: Type.Optional(CheckSchema),
         gateway: Type.Optional(CheckSchema),
         tools: Type.Optional(CheckSchema),
+        specs: Type.Optional({ ...CheckSchema, description: 'When the specs came from a bundle: its hash and signer' }),
       },
       { description: 'Shown to trusted addresses and admin/operator keys (`AGENTRY_READYZ_DETAIL`)' },
     ),
@@ -116,15 +125,17 @@ export function healthRoutes(table: RouteTable, deps: ServerDeps): void {
       const api = deps.groups.has('api');
       const gatewayRole = deps.groups.has('gateway');
       const { health } = deps.services;
-      const [database, migrations, workers, gateway, tools] = await Promise.all([
+      const bundle = specsCheck(deps);
+      const [database, migrations, workers, gateway, tools, specs] = await Promise.all([
         check(() => health.database()),
         check(() => health.migrations()),
         // A gateway-only process runs no steps: workers and tools are not its concern.
         !api ? undefined : check(() => health.workers(deps.workerTtlMs)),
         api || gatewayRole ? check(() => gatewayCheck(deps)) : undefined,
         !api ? undefined : check(() => toolsCheck(deps)),
+        bundle && check(() => bundle),
       ]);
-      const checks = { database, migrations, ...(workers && { workers }), ...(gateway && { gateway }), ...(tools && { tools }) };
+      const checks = { database, migrations, ...(workers && { workers }), ...(gateway && { gateway }), ...(tools && { tools }), ...(specs && { specs }) };
       const failing = Object.entries(checks)
         .filter(([, c]) => c.status === 'fail')
         .map(([name]) => name);
