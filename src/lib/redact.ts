@@ -15,7 +15,12 @@ export type PiiPattern = (typeof PII_PATTERNS)[number];
 /** Known values shorter than this are not matched (too many false positives). */
 export const MIN_SECRET_LENGTH = 6;
 
-const URL_PASSWORD = /(\/\/[^:/@\s]*:)[^@/\s]*@/g;
+/**
+ * `//user:password@` in a URL. Neither part may hold `"`, `\`, braces, brackets or `<>` (never
+ * legal unencoded in a URL's user info): without that rule the match could run from a `//x:` in
+ * one JSON string to an `@` in another and break the document it masks.
+ */
+const URL_PASSWORD = /(\/\/[^:/@\s"\\{}[\]<>]*:)[^@/\s"\\{}[\]<>]*@/g;
 const SECRET_QUERY = /([?&](?:password|passwd|pwd|token|access_token|secret|api_?key|access_key|sslpassword|sig|signature|key)=)[^&\s"'#]*/gi;
 /** Query parameters whose values are credentials (also learnt as known values from a configured URL). */
 const SECRET_QUERY_NAME = /^(?:password|passwd|pwd|token|access_token|secret|api_?key|access_key|sslpassword|sig|signature|key)$/i;

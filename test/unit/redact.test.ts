@@ -44,6 +44,14 @@ describe('Redactor', () => {
     expect(redactor.text('https://h/p?a=1&token=abc&api_key=def')).toBe('https://h/p?a=1&token=***&api_key=***');
   });
 
+  it('keeps a JSON document whole: a URL rule never matches from one string into another', () => {
+    // Found by the route fuzzer: a path ending in `//x:` and a request id `@` in one problem body.
+    const body = JSON.stringify({ detail: 'no route GET //a:', code: 'not_found', request_id: '@' });
+    expect(JSON.parse(redactor.text(body))).toEqual({ detail: 'no route GET //a:', code: 'not_found', request_id: '@' });
+    const url = JSON.stringify({ url: 'https://u:pw123456@h/x', by: '@' });
+    expect(JSON.parse(redactor.text(url))).toEqual({ url: 'https://u:***@h/x', by: '@' });
+  });
+
   it('masks every string of a JSON value, keys included, and leaves other values alone', () => {
     expect(redactor.value({ [SECRET]: [1, true, null, { deep: `x${SECRET}` }] })).toEqual({ '[redacted]': [1, true, null, { deep: 'x[redacted]' }] });
   });
