@@ -8,6 +8,7 @@ import type { Redactor } from '../lib/redact.js';
 import type { CompiledWorkflow } from '../spec/model.js';
 import { openAgentry, openStore, storeExists, type Project } from './bootstrap.js';
 import type { Config } from './config.js';
+import { AuditService } from './audit.js';
 import { ScheduleService } from './schedules.js';
 import { createServices, type Services } from './services.js';
 
@@ -74,7 +75,7 @@ export async function openLocalSchedules(
 ): Promise<LocalSchedules> {
   const store = await openStore(config, { logger: options.logger });
   try {
-    const schedules = new ScheduleService({ store, workflows: options.workflows });
+    const schedules = new ScheduleService({ store, workflows: options.workflows, audit: new AuditService(store) });
     await schedules.sync();
     return { schedules, close: () => store.close() };
   } catch (error) {
