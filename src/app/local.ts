@@ -83,3 +83,14 @@ export async function openLocalSchedules(
     throw error;
   }
 }
+
+export interface LocalAudit {
+  audit: AuditService;
+  close(): Promise<void>;
+}
+
+/** The audit log of the project's store (opened, migrated; only the store, no engine). */
+export async function openLocalAudit(config: Config, options: { logger: Logger }): Promise<LocalAudit> {
+  const store = await openStore(config, { logger: options.logger });
+  return { audit: new AuditService(store), close: () => store.close() };
+}

@@ -1,0 +1,66 @@
+/**
+ * `agentry audit list|verify` on the project's store: an action taken with the CLI is listed
+ * (table, --json, --jsonl), the chain verifies, and an entry edited in the database makes
+ * `verify` exit 1 naming it.
+ */
+import Database from 'better-sqlite3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { dbFile, exampleProject, removeDir, runCliInProcess } from '../helpers/cli.js';
+
+const NIGHTLY = `name: nightly
+schedule: { cron: "0 2 * * *" }
+steps:
+  report: { transform: { ok: true } }
+`;
+
+let project: string;
+
+beforeAll(() => {
+  project = exampleProject({ 'workflows/nightly.yaml': NIGHTLY });
+});
+afterAll(() => {
+  removeDir(project);
+});
+
+describe('agentry audit (local)', { timeout: 120_000 }, () => {
+  it('lists what the CLI did, verifies the chain, and names an edited entry', async () => {
+    const empty = await runCliInProcess(['audit', 'list', '--json', '--dir', project]);
+    expect(empty.code, empty.stderr).toBe(0);
+    expect(JSON.parse(empty.stdout)).toEqual({ items: [], next_cursor: null });
+
+    const env = { USER: 'alice' };
+    const paused = await runCliInProcess(['schedules', 'pause', 'nightly', '--dir', project], { env });
+    expect(paused.code, paused.stderr).toBe(0);
+
+    const lines = await runCliInProcess(['audit', 'list', '--jsonl', '--all', '--limit', '1', '--dir', project]);
+    expect(lines.code, lines.stderr).toBe(0);
+    const entries = lines.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { seq: number; action: string; principal: string; target: string });
+    expect(entries.map((e) => [e.seq, e.action])).toEqual([
+      [2, 'schedule.pause'],
+      [1, 'store.migrate'],
+    ]);
+    expect(entries[0]).toMatchObject({ principal: 'alice', target: 'schedule:nightly' });
+
+    const text = await runCliInProcess(['audit', 'list', '--action', 'schedule.pause', '--dir', project]);
+    expect(text.stdout).toMatch(/SEQ\s+TIME\s+TENANT\s+PRINCIPAL\s+ACTION/);
+    expect(text.stdout).toMatch(/alice\s+schedule\.pause\s+schedule:nightly\s+success/);
+
+    const ok = await runCliInProcess(['audit', 'verify', '--json', '--dir', project]);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(JSON.parse(ok.stdout)).toMatchObject({ ok: true, checked: 2, head_seq: 2, broken: null });
+
+    const db = new Database(dbFile(project));
+    try {
+      db.prepare(`UPDATE audit_log SET principal = 'mallory' WHERE seq = 2`).run();
+    } finally {
+      db.close();
+    }
+    const broken = await runCliInProcess(['audit', 'verify', '--dir', project]);
+    expect(broken.code).toBe(1);
+    expect(broken.stderr).toContain('audit_chain_broken');
+    expect(broken.stderr).toMatch(/audit entry 2 .*edited/);
+  });
+});
