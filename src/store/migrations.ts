@@ -5,6 +5,8 @@
  * and `docs/operations/schema.postgres.sql`: after changing this list, regenerate them with
  * `npm run schema:dump`; `test/integration/store.schema.test.ts` fails while they are stale.
  */
+import { GENESIS_HASH } from './audit-chain.js';
+
 export interface Migration {
   version: number;
   name: string;
@@ -258,7 +260,7 @@ function auditLog(dialect: 'sqlite' | 'postgres'): string[] {
       pruned_seq ${ts} NOT NULL,
       pruned_hash TEXT NOT NULL
     )`,
-    `INSERT INTO audit_head (id, seq, hash, pruned_seq, pruned_hash) VALUES (1, 0, '${'0'.repeat(64)}', 0, '${'0'.repeat(64)}')`,
+    `INSERT INTO audit_head (id, seq, hash, pruned_seq, pruned_hash) VALUES (1, 0, '${GENESIS_HASH}', 0, '${GENESIS_HASH}')`,
   ];
 }
 

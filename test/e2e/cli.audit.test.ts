@@ -63,4 +63,23 @@ describe('agentry audit (local)', { timeout: 120_000 }, () => {
     expect(broken.stderr).toContain('audit_chain_broken');
     expect(broken.stderr).toMatch(/audit entry 2 .*edited/);
   });
+
+  it('prunes by AGENTRY_AUDIT_RETENTION and still verifies from the anchor', async () => {
+    const dir = exampleProject({ 'workflows/nightly.yaml': NIGHTLY });
+    try {
+      expect((await runCliInProcess(['schedules', 'pause', 'nightly', '--dir', dir])).code).toBe(0);
+      const none = await runCliInProcess(['audit', 'prune', '--dir', dir]);
+      expect(none.code).toBe(2);
+      expect(none.stderr).toContain('AGENTRY_AUDIT_RETENTION');
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      const pruned = await runCliInProcess(['audit', 'prune', '--json', '--dir', dir], { env: { AGENTRY_AUDIT_RETENTION: '1ms' } });
+      expect(pruned.code, pruned.stderr).toBe(0);
+      expect(JSON.parse(pruned.stdout)).toEqual({ pruned: 2, retention_ms: 1 });
+      const ok = await runCliInProcess(['audit', 'verify', '--json', '--dir', dir]);
+      expect(ok.code, ok.stderr).toBe(0);
+      expect(JSON.parse(ok.stdout)).toMatchObject({ ok: true, checked: 1, head_seq: 3, pruned_through_seq: 2 });
+    } finally {
+      removeDir(dir);
+    }
+  });
 });

@@ -35,6 +35,7 @@ const PRINTS_DATA: Record<string, string> = {
   'agentry tools disable': 'POST /v1/tools/{name}/disable',
   'agentry tools enable': 'POST /v1/tools/{name}/enable',
   'agentry audit list': 'GET /v1/audit (with --jsonl: one entry per line)',
+  'agentry audit prune': '{ pruned, retention_ms } (local only)',
   'agentry audit verify': '{ ok, checked, head_seq, pruned_through_seq, broken } (local only)',
   'agentry config show': '{ <option>: { value, source, env } } (local only)',
   'agentry config validate': '{ env, dir, ok, problems: [{ check, severity, message }] } (local only)',

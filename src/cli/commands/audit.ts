@@ -10,6 +10,7 @@ import { localOperator } from '../../app/caller.js';
 import type { AuditQuery, AuditVerification } from '../../app/audit.js';
 import type { Config } from '../../app/config.js';
 import type { AuditPageDto } from '../../app/dto/audit.js';
+import { formatDuration, parseDurationText } from '../../lib/duration.js';
 import { AgentryError } from '../../lib/errors.js';
 import { RemoteClient } from '../remote.js';
 import { configFrom, loggerFor, noteRemoteDir, out, outJson, outStyle, parseIntegerArg, type CliContext } from '../context.js';
@@ -93,6 +94,27 @@ async function verify(ctx: CliContext, dir: string | undefined): Promise<AuditVe
   }
 }
 
+async function prune(ctx: CliContext, dir: string | undefined, olderThan: number | undefined): Promise<{ pruned: number; retention_ms: number }> {
+  const config = configFrom(ctx, { projectDir: dir });
+  const retentionMs = olderThan ?? config.audit.retentionMs;
+  if (retentionMs === undefined) {
+    throw new AgentryError('invalid_request', 'no retention: set AGENTRY_AUDIT_RETENTION (e.g. 365d) or pass --older-than <duration>');
+  }
+  const { openLocalAudit } = await import('../../app/local.js');
+  const local = await openLocalAudit(config, { logger: loggerFor(config) });
+  try {
+    return { pruned: await local.audit.prune(retentionMs), retention_ms: retentionMs };
+  } finally {
+    await local.close();
+  }
+}
+
+function parseDurationArg(text: string): number {
+  const ms = parseDurationText(text);
+  if (ms === undefined || ms <= 0) throw new AgentryError('invalid_request', `--older-than must be a duration like 90d or 12h, got '${text}'`);
+  return ms;
+}
+
 export function registerAudit(program: Command, ctx: CliContext): void {
   const audit = program
     .command('audit')
@@ -174,5 +196,17 @@ export function registerAudit(program: Command, ctx: CliContext): void {
           },
         );
       }
+    });
+
+  audit
+    .command('prune')
+    .description('Delete entries older than the retention (AGENTRY_AUDIT_RETENTION or --older-than), leaving an anchor entry so the chain still verifies')
+    .option('--older-than <duration>', 'delete entries older than this (e.g. 365d); default $AGENTRY_AUDIT_RETENTION', parseDurationArg)
+    .option('--json', 'print { pruned, retention_ms }')
+    .option(...DIR_OPTION)
+    .action(async (opts: { olderThan?: number; json?: boolean; dir?: string }) => {
+      const result = await prune(ctx, opts.dir, opts.olderThan);
+      if (opts.json === true) return outJson(ctx, result);
+      out(ctx, `Pruned ${result.pruned} audit ${result.pruned === 1 ? 'entry' : 'entries'} older than ${formatDuration(result.retention_ms)}.`);
     });
 }
