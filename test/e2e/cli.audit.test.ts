@@ -5,7 +5,9 @@
  */
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dbFile, exampleProject, removeDir, runCliInProcess } from '../helpers/cli.js';
+import type { AddressInfo } from 'node:net';
+import { dbFile, exampleProject, killAll, removeDir, runCli, runCliInProcess } from '../helpers/cli.js';
+import { KEYS, startTestApi, type TestApi } from '../helpers/server.js';
 
 const NIGHTLY = `name: nightly
 schedule: { cron: "0 2 * * *" }
@@ -81,5 +83,35 @@ describe('agentry audit (local)', { timeout: 120_000 }, () => {
     } finally {
       removeDir(dir);
     }
+  });
+});
+
+describe('agentry audit list (AGENTRY_URL)', { timeout: 120_000 }, () => {
+  let api: TestApi;
+  let url: string;
+
+  beforeAll(async () => {
+    api = await startTestApi({ start: false, workflows: [{ name: 'yearly', schedule: { cron: '0 0 1 1 *' }, steps: { a: { transform: 1 } } }] });
+    await api.app.listen({ port: 0, host: '127.0.0.1' });
+    url = `http://127.0.0.1:${(api.app.server.address() as AddressInfo).port}`;
+  });
+  afterAll(async () => {
+    await killAll();
+    await api.close();
+  });
+
+  it('prints what GET /v1/audit returns, and needs audit:read', async () => {
+    const paused = await api.app.inject({ method: 'POST', url: '/v1/schedules/yearly/pause', headers: api.auth('operator'), payload: {} });
+    expect(paused.statusCode).toBe(200);
+    const [listed, refused] = await Promise.all([
+      runCli(['audit', 'list', '--json', '--action', 'schedule.pause'], { env: { AGENTRY_URL: url, AGENTRY_API_KEY: KEYS.admin } }),
+      runCli(['audit', 'list'], { env: { AGENTRY_URL: url, AGENTRY_API_KEY: KEYS.operator } }),
+    ]);
+    expect(listed.code, listed.stderr).toBe(0);
+    const fromApi = await api.app.inject({ url: '/v1/audit?action=schedule.pause', headers: api.auth('admin') });
+    expect(JSON.parse(listed.stdout)).toEqual(fromApi.json());
+    expect(JSON.parse(listed.stdout).items).toEqual([expect.objectContaining({ principal: 'operator', target: 'schedule:yearly' })]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('audit:read');
   });
 });

@@ -5,13 +5,15 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuditEntryDto, AuditPageDto } from '../../src/app/dto/audit.js';
-import { startTestApi, type TestApi } from '../helpers/server.js';
+import { fixtureToolSpec, startTestApi, type TestApi } from '../helpers/server.js';
 
 let api: TestApi;
 
 beforeAll(async () => {
   api = await startTestApi({
     start: false,
+    // The switch does not need a connection: the fixture server is never started.
+    tools: [fixtureToolSpec()],
     workflows: [
       { name: 'nap', steps: { long: { sleep: '1h' } } },
       { name: 'yearly', schedule: { cron: '0 0 1 1 *' }, steps: { a: { transform: 1 } } },
@@ -74,6 +76,29 @@ describe('audit entries of actions', () => {
     }
     const entries = await audit('target=schedule:yearly');
     expect(entries.map((e) => e.action)).toEqual(['schedule.resume', 'schedule.pause']);
+  });
+
+  it('records tool disable and enable, and refused task decisions and signals', async () => {
+    const disabled = await api.app.inject({ method: 'POST', url: '/v1/tools/fx/disable', headers: api.auth('operator'), payload: { reason: 'incident 42' } });
+    expect(disabled.statusCode).toBe(200);
+    const enabled = await api.app.inject({ method: 'POST', url: '/v1/tools/fx/enable', headers: api.auth('operator'), payload: {} });
+    expect(enabled.statusCode).toBe(200);
+    expect((await audit('target=tool:fx')).map((e) => [e.action, e.outcome, e.details])).toEqual([
+      ['tool.enable', 'success', null],
+      ['tool.disable', 'success', { reason: 'incident 42' }],
+    ]);
+
+    const decided = await api.app.inject({
+      method: 'POST',
+      url: '/v1/tasks/task_missing/complete',
+      headers: api.auth('admin'),
+      payload: { decision: 'approve' },
+    });
+    expect(decided.statusCode).toBe(404);
+    expect(await audit('target=task:task_missing')).toEqual([expect.objectContaining({ action: 'task.decide', principal: 'admin', outcome: 'denied' })]);
+    const signalled = await api.app.inject({ method: 'POST', url: '/v1/runs/run_gone/signals/go', headers: api.auth('operator'), payload: {} });
+    expect(signalled.statusCode).toBe(404);
+    expect(await audit('target=run:run_gone')).toEqual([expect.objectContaining({ action: 'run.signal', outcome: 'denied' })]);
   });
 
   it('records a failed sign-in once a minute per client address, never the key', async () => {
