@@ -3,8 +3,10 @@
  * changes state records one entry — who (the `Caller`), what, on what, from where (request id,
  * client address) and how it ended — right after the change: the change commits in its own
  * transaction (often the engine's, under a run's lock), then the entry is appended in one of
- * its own. A crash between the two loses that entry; the chain stays whole. Refusals (not
- * found, forbidden, invalid) are recorded as `denied`, other errors as `failure`.
+ * its own. A crash between the two loses that entry; the chain stays whole. When the entry of a
+ * change that succeeded cannot be written, the use case fails with that error (the change
+ * stands). Refusals (not found, forbidden, invalid) are recorded as `denied`, other errors as
+ * `failure`.
  */
 import { toAgentryError } from '../lib/errors.js';
 import { ChainCheck, type ChainBreak } from '../store/audit-chain.js';
@@ -83,7 +85,9 @@ export class AuditService {
       result = await fn();
     } catch (error) {
       const e = toAgentryError(error);
-      await this.record(caller, action, target, e.status < 500 ? 'denied' : 'failure', { error: e.code });
+      // The use case's own error is the answer: an entry that cannot be written (the store is
+      // what failed) does not replace it.
+      await this.record(caller, action, target, e.status < 500 ? 'denied' : 'failure', { error: e.code }).catch(() => undefined);
       throw error;
     }
     await this.record(caller, action, target, 'success', details ? details(result) : null);
