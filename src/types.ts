@@ -283,3 +283,36 @@ export interface Spend {
   tokens: number;
   costUsd: number;
 }
+
+/** How an audited action ended: done, refused (no such thing, not allowed, invalid), or failed. */
+export const AUDIT_OUTCOMES = ['success', 'denied', 'failure'] as const;
+export type AuditOutcome = (typeof AUDIT_OUTCOMES)[number];
+
+/**
+ * One entry of the audit log: who did what to what, when, from where, and how it ended.
+ * Entries form one hash chain: `hash` is SHA-256 over the entry's fields and `prevHash`, the
+ * hash of the entry before it (`store/audit-chain.ts`), so an edited, deleted or reordered
+ * entry breaks the chain at that entry.
+ */
+export interface AuditRecord {
+  /** Position in the chain, from 1, without gaps (pruning removes a prefix). */
+  seq: number;
+  id: string;
+  /** Epoch milliseconds. */
+  at: number;
+  /** The tenant acted in; null for actions on the whole installation (migrations, schedules of every tenant). */
+  tenantId: string | null;
+  /** The key's name, the CLI's user, or `system`. */
+  principal: string;
+  /** `<resource>.<verb>`: `run.start`, `run.cancel`, `task.decide`, `schedule.pause`, … */
+  action: string;
+  /** What was acted on: `run:<id>`, `task:<id>`, `schedule:<workflow>`, …; null when nothing in particular. */
+  target: string | null;
+  requestId: string | null;
+  outcome: AuditOutcome;
+  clientIp: string | null;
+  /** A few more facts (the error code of a failure, a task's decision); never secrets. */
+  details: Record<string, unknown> | null;
+  prevHash: string;
+  hash: string;
+}

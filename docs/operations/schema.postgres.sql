@@ -1,4 +1,4 @@
--- The schema Agentry's migrations (src/store/migrations.ts, version 6) produce on PostgreSQL.
+-- The schema Agentry's migrations (src/store/migrations.ts, version 7) produce on PostgreSQL.
 -- Generated from a freshly migrated database by `npm run schema:dump`; do not edit by hand.
 -- test/integration/store.schema.test.ts fails when this file is out of date.
 
@@ -15,6 +15,34 @@ CREATE TABLE attempts (
   finished_at bigint,
   PRIMARY KEY (run_id, step_id, attempt),
   FOREIGN KEY (run_id) REFERENCES runs(id) ON DELETE CASCADE
+);
+
+CREATE TABLE audit_head (
+  id integer NOT NULL,
+  seq bigint NOT NULL,
+  hash text NOT NULL,
+  pruned_seq bigint NOT NULL,
+  pruned_hash text NOT NULL,
+  PRIMARY KEY (id),
+  CHECK ((id = 1))
+);
+
+CREATE TABLE audit_log (
+  seq bigint NOT NULL,
+  id text NOT NULL,
+  at bigint NOT NULL,
+  tenant_id text,
+  principal text NOT NULL,
+  action text NOT NULL,
+  target text,
+  request_id text,
+  outcome text NOT NULL,
+  client_ip text,
+  details text,
+  prev_hash text NOT NULL,
+  hash text NOT NULL,
+  PRIMARY KEY (seq),
+  UNIQUE (id)
 );
 
 CREATE TABLE events (
@@ -190,6 +218,8 @@ CREATE TABLE workers (
   PRIMARY KEY (id)
 );
 
+CREATE INDEX audit_log_by_at ON audit_log USING btree (at);
+CREATE INDEX audit_log_by_tenant ON audit_log USING btree (tenant_id, seq DESC);
 CREATE INDEX idempotency_keys_by_created ON idempotency_keys USING btree (created_at);
 CREATE INDEX llm_calls_by_run ON llm_calls USING btree (run_id) WHERE (run_id IS NOT NULL);
 CREATE INDEX llm_calls_by_tenant_day ON llm_calls USING btree (tenant_id, day);

@@ -1,4 +1,4 @@
--- The schema Agentry's migrations (src/store/migrations.ts, version 6) produce on SQLite.
+-- The schema Agentry's migrations (src/store/migrations.ts, version 7) produce on SQLite.
 -- Generated from a freshly migrated database by `npm run schema:dump`; do not edit by hand.
 -- test/integration/store.schema.test.ts fails when this file is out of date.
 
@@ -15,6 +15,33 @@ CREATE TABLE attempts (
   finished_at INTEGER,
   PRIMARY KEY (run_id, step_id, attempt),
   FOREIGN KEY (run_id) REFERENCES runs(id) ON DELETE CASCADE
+);
+
+CREATE TABLE audit_head (
+  id INTEGER,
+  seq INTEGER NOT NULL,
+  hash TEXT NOT NULL,
+  pruned_seq INTEGER NOT NULL,
+  pruned_hash TEXT NOT NULL,
+  PRIMARY KEY (id)
+);
+
+CREATE TABLE audit_log (
+  seq INTEGER,
+  id TEXT NOT NULL,
+  at INTEGER NOT NULL,
+  tenant_id TEXT,
+  principal TEXT NOT NULL,
+  action TEXT NOT NULL,
+  target TEXT,
+  request_id TEXT,
+  outcome TEXT NOT NULL,
+  client_ip TEXT,
+  details TEXT,
+  prev_hash TEXT NOT NULL,
+  hash TEXT NOT NULL,
+  PRIMARY KEY (seq),
+  UNIQUE (id)
 );
 
 CREATE TABLE events (
@@ -190,6 +217,8 @@ CREATE TABLE workers (
   PRIMARY KEY (id)
 );
 
+CREATE INDEX audit_log_by_at ON audit_log (at);
+CREATE INDEX audit_log_by_tenant ON audit_log (tenant_id, seq DESC);
 CREATE INDEX idempotency_keys_by_created ON idempotency_keys (created_at);
 CREATE INDEX llm_calls_by_run ON llm_calls (run_id) WHERE run_id IS NOT NULL;
 CREATE INDEX llm_calls_by_tenant_day ON llm_calls (tenant_id, day);

@@ -34,6 +34,10 @@ export interface Caller {
   tenantId?: string;
   /** Which runs the caller may read and act on (see `assertRunAccess`). */
   runAccess: RunAccess;
+  /** The HTTP request's id (`X-Request-Id`), recorded in the audit log; none on the CLI's local store. */
+  requestId?: string;
+  /** The client's address as the server sees it (after trusted proxies), recorded in the audit log. */
+  clientIp?: string;
 }
 
 /**

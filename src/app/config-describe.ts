@@ -46,6 +46,7 @@ export function describeConfig(config: Config): { key: OptionKey; env: string; v
     maxBodyBytes: config.server.maxBodyBytes,
     maxWait: formatDuration(config.server.maxWaitMs),
     sseHeartbeat: formatDuration(config.server.sseHeartbeatMs),
+    auditRetention: config.audit.retentionMs === undefined ? null : formatDuration(config.audit.retentionMs),
     redactPii: config.redactPii.length === 0 ? 'none' : config.redactPii.join(','),
     gatewayUrl: config.gateway ? maskSecrets(config.gateway.url) : null,
     gatewayApiKey: config.gateway?.apiKey === undefined ? null : '***',

@@ -328,6 +328,13 @@ export const CONFIG_OPTIONS = {
     defaultText: '`15s`',
     description: 'Interval of keep-alive comments on event streams.',
   },
+  auditRetention: {
+    kind: 'duration',
+    env: 'AGENTRY_AUDIT_RETENTION',
+    default: undefined,
+    defaultText: 'none (keep every entry)',
+    description: 'How long audit log entries are kept (e.g. `365d`): `agentry audit prune` deletes older ones, leaving an anchor so the chain still verifies.',
+  },
   gatewayUrl: {
     kind: 'string',
     env: 'AGENTRY_GATEWAY_URL',

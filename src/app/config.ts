@@ -71,6 +71,7 @@ const ConfigSchema = Type.Object({
   maxBodyBytes: Type.Integer({ minimum: 1024, maximum: 1024 * 1024 * 1024 }),
   maxWait: Type.Integer({ minimum: 0, maximum: 3_600_000 }),
   sseHeartbeat: Type.Integer({ minimum: 100 }),
+  auditRetention: Type.Optional(Type.Integer({ minimum: 1 })),
   redactPii: Type.String(),
   gatewayUrl: Type.Optional(Type.String({ pattern: '^https?://' })),
   gatewayApiKey: Type.Optional(Type.String({ minLength: 1 })),
@@ -135,6 +136,8 @@ export interface Config {
     /** IPs/CIDRs that see `/readyz`'s checks under `internal`. */
     readonly readyzTrusted: readonly string[];
   };
+  /** How long audit entries are kept (`AGENTRY_AUDIT_RETENTION`); undefined: for ever. */
+  readonly audit: { readonly retentionMs: number | undefined };
   /** Patterns masked besides known secrets (`AGENTRY_REDACT_PII`). */
   readonly redactPii: readonly PiiPattern[];
   /** A remote LLM gateway; undefined when the gateway runs in this process. */
@@ -271,6 +274,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
       readyzDetail: r.readyzDetail,
       readyzTrusted,
     },
+    audit: { retentionMs: r.auditRetention },
     redactPii: pii.patterns,
     gateway: r.gatewayUrl === undefined ? undefined : { url: r.gatewayUrl.replace(/\/+$/, ''), apiKey: r.gatewayApiKey },
     client: { url: r.url?.replace(/\/+$/, ''), apiKey: r.apiKey },

@@ -8,6 +8,7 @@ import type { Redactor } from '../lib/redact.js';
 import type { CompiledWorkflow } from '../spec/model.js';
 import { openAgentry, openStore, storeExists, type Project } from './bootstrap.js';
 import type { Config } from './config.js';
+import { AuditService } from './audit.js';
 import { ScheduleService } from './schedules.js';
 import { createServices, type Services } from './services.js';
 
@@ -74,11 +75,22 @@ export async function openLocalSchedules(
 ): Promise<LocalSchedules> {
   const store = await openStore(config, { logger: options.logger });
   try {
-    const schedules = new ScheduleService({ store, workflows: options.workflows });
+    const schedules = new ScheduleService({ store, workflows: options.workflows, audit: new AuditService(store) });
     await schedules.sync();
     return { schedules, close: () => store.close() };
   } catch (error) {
     await store.close();
     throw error;
   }
+}
+
+export interface LocalAudit {
+  audit: AuditService;
+  close(): Promise<void>;
+}
+
+/** The audit log of the project's store (opened, migrated; only the store, no engine). */
+export async function openLocalAudit(config: Config, options: { logger: Logger }): Promise<LocalAudit> {
+  const store = await openStore(config, { logger: options.logger });
+  return { audit: new AuditService(store), close: () => store.close() };
 }

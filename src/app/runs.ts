@@ -10,6 +10,7 @@ import { AgentryError } from '../lib/errors.js';
 import { pause } from '../lib/sleep.js';
 import type { RunListQuery as StoreRunListQuery } from '../store/store.js';
 import { TERMINAL_RUN_STATUSES, type RunRecord } from '../types.js';
+import type { AuditService } from './audit.js';
 import { assertRunAccess, assertVisible, runFilter, tenantFilter, type Caller } from './caller.js';
 import {
   attemptHistoryDto,
@@ -59,7 +60,10 @@ export interface MapItemQuery {
 const END_WAIT_SLICE_MS = { woken: 250, polling: 50 } as const;
 
 export class RunService {
-  constructor(private readonly deps: ServiceDeps) {}
+  constructor(
+    private readonly deps: ServiceDeps,
+    private readonly audit: AuditService,
+  ) {}
 
   /**
    * The run a gateway call is recorded against, if it is in the caller's tenant (`not_found`
@@ -73,12 +77,19 @@ export class RunService {
   }
 
   async start(caller: Caller, workflow: string, input: unknown, options: StartOptions = {}): Promise<StartedRunDto> {
-    const { run, replayed } = await this.deps.engine.startRunIdempotent(workflow, input, {
-      ...tenantFilter(caller),
-      createdBy: caller.name,
-      ...(options.idempotencyKey === undefined ? {} : { idempotencyKey: options.idempotencyKey }),
-      ...(options.priority === undefined ? {} : { priority: options.priority }),
-    });
+    const { run, replayed } = await this.audit.audited(
+      caller,
+      'run.start',
+      `workflow:${workflow}`,
+      () =>
+        this.deps.engine.startRunIdempotent(workflow, input, {
+          ...tenantFilter(caller),
+          createdBy: caller.name,
+          ...(options.idempotencyKey === undefined ? {} : { idempotencyKey: options.idempotencyKey }),
+          ...(options.priority === undefined ? {} : { priority: options.priority }),
+        }),
+      (started) => ({ run_id: started.run.id, replayed: started.replayed }),
+    );
     const current = options.waitMs === undefined ? run : await this.waitForEnd(run, options.waitMs, options.signal);
     return { run: runDto(current), replayed, ended: TERMINAL_RUN_STATUSES.has(current.status) };
   }
@@ -98,8 +109,10 @@ export class RunService {
 
   /** Cancels a run that has not ended; the reason defaults to who cancelled it. */
   async cancel(caller: Caller, id: string, reason?: string): Promise<RunDto> {
-    await this.visible(caller, id, 'write');
-    return runDto(await this.deps.engine.cancelRun(id, reason ?? `cancelled by ${caller.name}`));
+    return this.audit.audited(caller, 'run.cancel', `run:${id}`, async () => {
+      await this.visible(caller, id, 'write');
+      return runDto(await this.deps.engine.cancelRun(id, reason ?? `cancelled by ${caller.name}`));
+    });
   }
 
   /**
@@ -107,8 +120,16 @@ export class RunService {
    * step. The caller who retried owns the new run.
    */
   async retry(caller: Caller, id: string, options: { fromStep?: string } = {}): Promise<RetriedRunDto> {
-    await this.visible(caller, id, 'write');
-    return { ...runDto(await this.deps.engine.retryRun(id, { ...options, createdBy: caller.name })), retry_of: id };
+    return this.audit.audited(
+      caller,
+      'run.retry',
+      `run:${id}`,
+      async () => {
+        await this.visible(caller, id, 'write');
+        return { ...runDto(await this.deps.engine.retryRun(id, { ...options, createdBy: caller.name })), retry_of: id };
+      },
+      (retried) => ({ new_run_id: retried.id, ...(options.fromStep === undefined ? {} : { from_step: options.fromStep }) }),
+    );
   }
 
   /** A step's attempts across the run and the runs it re-ran; with `diff` (1-based positions), what changed. */

@@ -7,10 +7,13 @@
 import type { CompiledWorkflow } from '../spec/model.js';
 import type { Store } from '../store/store.js';
 import { ensureSchedules, nextTick, pauseSchedule, resumeSchedule, scheduleDefinition, syncSchedules } from '../engine/schedules.js';
+import type { AuditService } from './audit.js';
+import type { Caller } from './caller.js';
 import { scheduleDto, type ScheduleDto } from './dto/schedules.js';
 
 export interface ScheduleDeps {
   store: Store;
+  audit: AuditService;
   /** The workflows whose `schedule:` declarations the stored rows follow. */
   workflows: ReadonlyMap<string, CompiledWorkflow>;
 }
@@ -33,15 +36,19 @@ export class ScheduleService {
   }
 
   /** Pauses a schedule: no runs until resumed (pausing a paused one changes nothing). */
-  async pause(workflow: string): Promise<ScheduleDto> {
-    await this.ensure();
-    return scheduleDto(await pauseSchedule(this.deps.store, workflow));
+  async pause(caller: Caller, workflow: string): Promise<ScheduleDto> {
+    return this.deps.audit.audited(caller, 'schedule.pause', `schedule:${workflow}`, async () => {
+      await this.ensure();
+      return scheduleDto(await pauseSchedule(this.deps.store, workflow));
+    });
   }
 
   /** Resumes a paused schedule from its next tick (ticks passed while paused are not run). */
-  async resume(workflow: string): Promise<ScheduleDto> {
-    await this.ensure();
-    return scheduleDto(await resumeSchedule(this.deps.store, workflow, Date.now()));
+  async resume(caller: Caller, workflow: string): Promise<ScheduleDto> {
+    return this.deps.audit.audited(caller, 'schedule.resume', `schedule:${workflow}`, async () => {
+      await this.ensure();
+      return scheduleDto(await resumeSchedule(this.deps.store, workflow, Date.now()));
+    });
   }
 
   private ensure(): Promise<void> {

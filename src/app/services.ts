@@ -7,6 +7,7 @@
  *   const run = await services.runs.get(caller, runId);
  */
 import type { ToolHub } from '../tools/hub.js';
+import { AuditService } from './audit.js';
 import { HealthService } from './health.js';
 import { RunService } from './runs.js';
 import { ScheduleService } from './schedules.js';
@@ -26,16 +27,19 @@ export interface Services {
   workflows: WorkflowService;
   tools: ToolService;
   health: HealthService;
+  audit: AuditService;
 }
 
 export function createServices(deps: ServiceDeps & { tools?: ToolHub | undefined }): Services {
+  const audit = new AuditService(deps.store);
   return {
-    runs: new RunService(deps),
-    tasks: new TaskService(deps),
-    schedules: new ScheduleService({ store: deps.store, workflows: deps.engine.workflows }),
+    runs: new RunService(deps, audit),
+    tasks: new TaskService(deps, audit),
+    schedules: new ScheduleService({ store: deps.store, workflows: deps.engine.workflows, audit }),
     usage: new UsageService(deps),
     workflows: new WorkflowService(deps),
-    tools: new ToolService(deps.tools),
+    tools: new ToolService(deps.tools, audit),
     health: new HealthService(deps),
+    audit,
   };
 }

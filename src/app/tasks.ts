@@ -6,6 +6,7 @@
 import type { TaskDecisionInput } from '../engine/tasks-api.js';
 import type { TaskListQuery } from '../store/store.js';
 import type { TaskRecord } from '../types.js';
+import type { AuditService } from './audit.js';
 import { assertRunAccess, assertVisible, tenantFilter, type Caller } from './caller.js';
 import { signalReceiptDto, taskDto, type SignalReceiptDto, type TaskDto, type TaskPageDto } from './dto/tasks.js';
 import type { ServiceDeps } from './service-deps.js';
@@ -28,7 +29,10 @@ export interface SignalResultDto {
 }
 
 export class TaskService {
-  constructor(private readonly deps: ServiceDeps) {}
+  constructor(
+    private readonly deps: ServiceDeps,
+    private readonly audit: AuditService,
+  ) {}
 
   async list(caller: Caller, query: TaskQuery): Promise<TaskPageDto> {
     const page = await this.deps.engine.listTasks({ ...query, ...tenantFilter(caller) });
@@ -41,12 +45,20 @@ export class TaskService {
 
   /** Decides an open task as the caller; its run resumes. With `idempotencyKey` a repeat returns the decided task. */
   async decide(caller: Caller, id: string, input: TaskDecisionInput, idempotencyKey?: string): Promise<DecidedTaskDto> {
-    if (caller.tenantId !== undefined) await this.visible(caller, id);
-    const actor = { name: caller.name, roles: caller.roles };
-    const { engine } = this.deps;
-    if (idempotencyKey === undefined) return { task: taskDto(await engine.completeTask(id, input, actor)), replayed: false };
-    const { task, replayed } = await engine.completeTaskIdempotent(id, input, actor, idempotencyKey);
-    return { task: taskDto(task), replayed };
+    return this.audit.audited(
+      caller,
+      'task.decide',
+      `task:${id}`,
+      async () => {
+        if (caller.tenantId !== undefined) await this.visible(caller, id);
+        const actor = { name: caller.name, roles: caller.roles };
+        const { engine } = this.deps;
+        if (idempotencyKey === undefined) return { task: taskDto(await engine.completeTask(id, input, actor)), replayed: false };
+        const { task, replayed } = await engine.completeTaskIdempotent(id, input, actor, idempotencyKey);
+        return { task: taskDto(task), replayed };
+      },
+      (decided) => ({ decision: input.decision, run_id: decided.task.run_id, replayed: decided.replayed }),
+    );
   }
 
   /**
@@ -55,9 +67,17 @@ export class TaskService {
    * forged signal cannot complete another key's run.
    */
   async signal(caller: Caller, runId: string, name: string, payload: unknown): Promise<SignalResultDto> {
-    assertRunAccess(caller, await this.deps.engine.getRun(runId), 'write');
-    const { signal, duplicate } = await this.deps.engine.sendSignal(runId, name, payload);
-    return { receipt: signalReceiptDto(signal, duplicate), duplicate };
+    return this.audit.audited(
+      caller,
+      'run.signal',
+      `run:${runId}`,
+      async () => {
+        assertRunAccess(caller, await this.deps.engine.getRun(runId), 'write');
+        const { signal, duplicate } = await this.deps.engine.sendSignal(runId, name, payload);
+        return { receipt: signalReceiptDto(signal, duplicate), duplicate };
+      },
+      (result) => ({ signal: name, duplicate: result.duplicate }),
+    );
   }
 
   private async visible(caller: Caller, id: string): Promise<TaskRecord> {

@@ -5,11 +5,16 @@
  */
 import { AgentryError } from '../lib/errors.js';
 import type { ToolHub } from '../tools/hub.js';
+import type { AuditService } from './audit.js';
+import type { Caller } from './caller.js';
 import type { ToolServerDto } from './dto/tools.js';
 
 export class ToolService {
   /** `hub` is undefined when the project has no tools/*.yaml. */
-  constructor(private readonly hub: ToolHub | undefined) {}
+  constructor(
+    private readonly hub: ToolHub | undefined,
+    private readonly audit: AuditService,
+  ) {}
 
   list(): ToolServerDto[] {
     return this.hub?.status() ?? [];
@@ -32,16 +37,26 @@ export class ToolService {
   }
 
   /** Its calls fail fast with `tool_disabled` until it is enabled. */
-  disable(name: string, reason: string): ToolServerDto {
-    this.get(name);
-    this.hub?.disable(name, reason);
-    return this.get(name);
+  disable(caller: Caller, name: string, reason: string): Promise<ToolServerDto> {
+    return this.audit.audited(
+      caller,
+      'tool.disable',
+      `tool:${name}`,
+      () => {
+        this.get(name);
+        this.hub?.disable(name, reason);
+        return Promise.resolve(this.get(name));
+      },
+      () => ({ reason }),
+    );
   }
 
   /** Enables a disabled server (also resets a used-up restart budget). */
-  enable(name: string): ToolServerDto {
-    this.get(name);
-    this.hub?.enable(name);
-    return this.get(name);
+  enable(caller: Caller, name: string): Promise<ToolServerDto> {
+    return this.audit.audited(caller, 'tool.enable', `tool:${name}`, () => {
+      this.get(name);
+      this.hub?.enable(name);
+      return Promise.resolve(this.get(name));
+    });
   }
 }

@@ -63,6 +63,12 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: async () => (await import('./commands/schedules.js')).registerSchedules,
   },
   {
+    name: 'audit',
+    term: 'audit',
+    description: 'The tamper-evident audit log: list entries, verify the hash chain',
+    load: async () => (await import('./commands/audit.js')).registerAudit,
+  },
+  {
     name: 'serve',
     term: 'serve [options] [dir]',
     description: 'Run the HTTP API, worker pool and scheduler in one process until SIGTERM/SIGINT',

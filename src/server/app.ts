@@ -38,6 +38,7 @@ import { healthRoutes } from './routes/health.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { runRoutes } from './routes/runs.js';
 import { itemRoutes } from './routes/items.js';
+import { auditRoutes } from './routes/audit.js';
 import { scheduleRoutes } from './routes/schedules.js';
 import { signalRoutes } from './routes/signals.js';
 import { specRoutes } from './routes/specs.js';
@@ -244,7 +245,17 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     reply.header('x-request-id', request.id);
     if (state.draining) reply.header('connection', 'close');
     const def = table.find(request.method, request.routeOptions.url);
-    if (def?.scope) principals.set(request, await authorize(deps.auth, request.headers, def.scope));
+    if (!def?.scope) return;
+    const source = { requestId: request.id, clientIp: request.ip };
+    try {
+      principals.set(request, { ...(await authorize(deps.auth, request.headers, def.scope)), ...source });
+    } catch (error) {
+      // A failed sign-in is an audit entry (at most one per client address a minute); the 401 stands either way.
+      if (error instanceof AgentryError && error.code === 'unauthorized') {
+        await services.audit.signInFailed(source, error.message).catch((e: unknown) => request.log.error({ err: e }, 'recording a failed sign-in failed'));
+      }
+      throw error;
+    }
   });
   // With auth off: loopback Host, same origin, JSON on state-changing requests. CORS for listed origins.
   registerBrowserGuard(app, { devMode: !deps.auth.enabled, corsOrigins: options.corsOrigins ?? [] });
@@ -298,6 +309,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     specRoutes(table);
     toolRoutes(table, deps);
     authRoutes(table);
+    auditRoutes(table, deps);
   }
   if (groups.has('gateway')) {
     gatewayRoutes(table, deps);

@@ -27,6 +27,7 @@ export function swaggerOptions(version: string): FastifyDynamicSwaggerOptions {
         { name: 'runs', description: 'Start, list, follow, cancel and retry runs' },
         { name: 'tasks', description: 'Human tasks: list, show, approve, reject, submit' },
         { name: 'schedules', description: 'Workflow schedules: list, pause, resume' },
+        { name: 'audit', description: 'The tamper-evident audit log: who did what, when, from where' },
         { name: 'workflows', description: 'Workflows loaded by this server' },
         { name: 'specs', description: 'Spec validation' },
         { name: 'tools', description: 'MCP tool servers of this process: status, disable, enable' },

@@ -2,9 +2,10 @@
 import { sql } from 'kysely';
 import { AgentryError } from '../lib/errors.js';
 import { isTransient } from './transient.js';
-import { LATEST_SCHEMA_VERSION, MIGRATIONS } from './migrations.js';
+import { AUDIT_LOG_VERSION, LATEST_SCHEMA_VERSION, MIGRATIONS } from './migrations.js';
+import { appendAudit } from './sql/audit.js';
 import type { Db, SqlDialect } from './sql/dialect.js';
-import type { MigrationReport, SchemaState } from './store.js';
+import type { MigrationReport, NewAuditEntry, SchemaState } from './store.js';
 
 const CREATE_TABLE = sql`CREATE TABLE IF NOT EXISTS schema_migrations (
   version INTEGER PRIMARY KEY,
@@ -31,6 +32,19 @@ export function schemaTooNew(current: number): AgentryError {
   );
 }
 
+function migrationEntry(version: number, name: string, from: number): NewAuditEntry {
+  return {
+    tenantId: null,
+    principal: 'system',
+    action: 'store.migrate',
+    target: `schema:${version}`,
+    requestId: null,
+    outcome: 'success',
+    clientIp: null,
+    details: { name, from },
+  };
+}
+
 export async function runMigrations(db: Db, dialect: SqlDialect): Promise<MigrationReport> {
   const applied: number[] = [];
   let current = 0;
@@ -47,6 +61,10 @@ export async function runMigrations(db: Db, dialect: SqlDialect): Promise<Migrat
           for (const statement of migration[dialect.kind]) await sql.raw(statement).execute(trx);
           await sql`INSERT INTO schema_migrations (version, name, applied_at)
             VALUES (${migration.version}, ${migration.name}, ${Date.now()})`.execute(trx);
+          // Once the audit log exists, each migration is an audit entry of its own transaction.
+          if (migration.version >= AUDIT_LOG_VERSION) {
+            await appendAudit(trx, dialect.lockSuffix, migrationEntry(migration.version, migration.name, current), Date.now());
+          }
         });
       } catch (error) {
         // The database went away: nothing was applied, and trying again later may succeed.

@@ -5,6 +5,8 @@
  * and `docs/operations/schema.postgres.sql`: after changing this list, regenerate them with
  * `npm run schema:dump`; `test/integration/store.schema.test.ts` fails while they are stale.
  */
+import { GENESIS_HASH } from './audit-chain.js';
+
 export interface Migration {
   version: number;
   name: string;
@@ -226,6 +228,45 @@ function flow(dialect: 'sqlite' | 'postgres'): string[] {
  */
 const RUN_OWNER = [`ALTER TABLE runs ADD COLUMN created_by TEXT`, `CREATE INDEX runs_by_owner ON runs (tenant_id, created_by, created_at DESC, id DESC)`];
 
+/**
+ * The audit log: an append-only hash chain (`audit-chain.ts`). `audit_head` is its one head
+ * row: appends lock it (PostgreSQL `FOR UPDATE`; SQLite serialises writers anyway), so
+ * concurrent appends form one chain; it also keeps the anchor that retention leaves behind.
+ */
+function auditLog(dialect: 'sqlite' | 'postgres'): string[] {
+  const ts = dialect === 'sqlite' ? 'INTEGER' : 'BIGINT';
+  return [
+    `CREATE TABLE audit_log (
+      seq ${ts} PRIMARY KEY,
+      id TEXT NOT NULL UNIQUE,
+      at ${ts} NOT NULL,
+      tenant_id TEXT,
+      principal TEXT NOT NULL,
+      action TEXT NOT NULL,
+      target TEXT,
+      request_id TEXT,
+      outcome TEXT NOT NULL,
+      client_ip TEXT,
+      details ${JSON_TEXT},
+      prev_hash TEXT NOT NULL,
+      hash TEXT NOT NULL
+    )`,
+    `CREATE INDEX audit_log_by_at ON audit_log (at)`,
+    `CREATE INDEX audit_log_by_tenant ON audit_log (tenant_id, seq DESC)`,
+    `CREATE TABLE audit_head (
+      id INTEGER PRIMARY KEY CHECK (id = 1),
+      seq ${ts} NOT NULL,
+      hash TEXT NOT NULL,
+      pruned_seq ${ts} NOT NULL,
+      pruned_hash TEXT NOT NULL
+    )`,
+    `INSERT INTO audit_head (id, seq, hash, pruned_seq, pruned_hash) VALUES (1, 0, '${GENESIS_HASH}', 0, '${GENESIS_HASH}')`,
+  ];
+}
+
+/** From this version on, each migration applied is itself an audit entry (in its own transaction). */
+export const AUDIT_LOG_VERSION = 7;
+
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'runs, steps, attempts, events, workers', sqlite: coreTables('sqlite'), postgres: coreTables('postgres') },
   { version: 2, name: 'idempotency keys of run starts', sqlite: idempotencyKeys('sqlite'), postgres: idempotencyKeys('postgres') },
@@ -233,6 +274,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 4, name: 'LLM call ledger and step journal', sqlite: usageAndJournal('sqlite'), postgres: usageAndJournal('postgres') },
   { version: 5, name: 'human tasks, signals, map items, sub-runs, schedules, concurrency keys', sqlite: flow('sqlite'), postgres: flow('postgres') },
   { version: 6, name: 'who started each run', sqlite: RUN_OWNER, postgres: RUN_OWNER },
+  { version: AUDIT_LOG_VERSION, name: 'audit log', sqlite: auditLog('sqlite'), postgres: auditLog('postgres') },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS.reduce((max, m) => Math.max(max, m.version), 0);

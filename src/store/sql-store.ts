@@ -11,6 +11,7 @@ import { sql } from 'kysely';
 import type {
   AttemptKey,
   AttemptRecord,
+  AuditRecord,
   CallRecord,
   EventRecord,
   JournalEntry,
@@ -26,6 +27,10 @@ import { readSchemaState, runMigrations } from './migrate.js';
 import { SqlRunTx } from './sql-run-tx.js';
 import { IdempotencyKeyUsed, type RunTx, type Store, type WithRunOptions } from './store.js';
 import type {
+  AuditHead,
+  AuditListQuery,
+  AuditPage,
+  NewAuditEntry,
   DueStep,
   ExpiredLease,
   IdempotencyClaim,
@@ -46,6 +51,7 @@ import type {
 } from './store-types.js';
 import { isCommitUnknown, isTransient, storeUnavailable, withRetry, type RetryOptions } from './transient.js';
 import * as attempts from './sql/attempts.js';
+import * as audit from './sql/audit.js';
 import type { Db, SqlDialect } from './sql/dialect.js';
 import * as events from './sql/events.js';
 import * as idempotencyKeys from './sql/idempotency.js';
@@ -295,6 +301,33 @@ export class SqlStore implements Store {
 
   appendJournal(runId: string, stepId: string, entry: JournalEntry): Promise<void> {
     return this.retrying((db) => usage.appendJournal(db, runId, stepId, entry, this.now()));
+  }
+
+  // audit log
+
+  appendAudit(entry: NewAuditEntry): Promise<AuditRecord> {
+    return this.transact((trx) => audit.appendAudit(trx, this.dialect.lockSuffix, entry, this.now()));
+  }
+
+  listAudit(query: AuditListQuery): Promise<AuditPage> {
+    return this.retrying((db) => audit.listAudit(db, query));
+  }
+
+  auditChain(afterSeq: number, limit: number): Promise<AuditRecord[]> {
+    return this.retrying((db) => audit.auditChain(db, afterSeq, limit));
+  }
+
+  auditHead(): Promise<AuditHead> {
+    return this.retrying((db) => audit.auditHead(db));
+  }
+
+  pruneAudit(before: number, anchor: NewAuditEntry): Promise<AuditRecord | undefined> {
+    return this.transact(async (trx) => {
+      const pruned = await audit.pruneAudit(trx, this.dialect.lockSuffix, before);
+      if (!pruned) return undefined;
+      const details = { ...anchor.details, pruned_through_seq: pruned.seq, pruned_hash: pruned.hash, pruned_count: pruned.count };
+      return audit.appendAudit(trx, this.dialect.lockSuffix, { ...anchor, details }, this.now());
+    });
   }
 
   // workers

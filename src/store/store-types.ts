@@ -4,7 +4,7 @@
  * the queue, the usage ledger and the worker registry. `store.ts` re-exports all of them.
  */
 import type { ErrorInfo } from '../lib/errors.js';
-import type { AttemptKey, AttemptRecord, RunRecord, RunStatus, StepRecord, StepStatus, TaskKind, TaskRecord, TaskStatus } from '../types.js';
+import type { AttemptKey, AttemptRecord, AuditRecord, RunRecord, RunStatus, StepRecord, StepStatus, TaskKind, TaskRecord, TaskStatus } from '../types.js';
 
 export type StoreKind = 'sqlite' | 'postgres';
 
@@ -144,4 +144,38 @@ export interface WorkerInfo {
   concurrency: number;
   startedAt: number;
   heartbeatAt: number;
+}
+
+/** An audit entry to append: the store numbers it, and chains and hashes it. */
+export type NewAuditEntry = Omit<AuditRecord, 'seq' | 'id' | 'at' | 'prevHash' | 'hash'> & { at?: number };
+
+export interface AuditListQuery {
+  tenantId?: string;
+  principal?: string;
+  action?: string;
+  target?: string;
+  /** Epoch ms, inclusive. */
+  after?: number;
+  /** Epoch ms, exclusive. */
+  before?: number;
+  limit: number;
+  /** Opaque cursor from a previous page. */
+  cursor?: string;
+}
+
+export interface AuditPage {
+  items: AuditRecord[];
+  nextCursor: string | null;
+}
+
+/**
+ * The chain's head (the last entry's seq and hash, kept on the one row appends lock) and its
+ * anchor: the seq and hash of the last entry pruned by retention (0 and the genesis hash when
+ * none was), which the first kept entry must chain to.
+ */
+export interface AuditHead {
+  seq: number;
+  hash: string;
+  prunedSeq: number;
+  prunedHash: string;
 }

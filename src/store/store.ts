@@ -10,6 +10,7 @@ import { AgentryError } from '../lib/errors.js';
 import type {
   AttemptKey,
   AttemptRecord,
+  AuditRecord,
   CallRecord,
   EventRecord,
   EventType,
@@ -48,6 +49,10 @@ import type {
   UsageQuery,
   UsageRow,
   WorkerInfo,
+  AuditHead,
+  AuditListQuery,
+  AuditPage,
+  NewAuditEntry,
 } from './store-types.js';
 
 export type * from './store-types.js';
@@ -220,6 +225,21 @@ export interface Store {
   loadJournal(runId: string, stepId: string): Promise<JournalEntry[]>;
   /** Records an entry; a key already recorded keeps its first value. */
   appendJournal(runId: string, stepId: string, entry: JournalEntry): Promise<void>;
+
+  // audit log (`audit-chain.ts`)
+  /** Appends an entry to the one chain, in its own transaction (serialised by the head row's lock). */
+  appendAudit(entry: NewAuditEntry): Promise<AuditRecord>;
+  /** Entries matching the query, newest first. */
+  listAudit(query: AuditListQuery): Promise<AuditPage>;
+  /** Up to `limit` entries after `afterSeq`, in chain order. */
+  auditChain(afterSeq: number, limit: number): Promise<AuditRecord[]>;
+  auditHead(): Promise<AuditHead>;
+  /**
+   * Deletes the entries older than `before` and, in the same transaction, appends `anchor`
+   * with the seq and hash of the last one deleted in its details (`pruned_through_seq`,
+   * `pruned_hash`); undefined (nothing changed) when no entry was old enough.
+   */
+  pruneAudit(before: number, anchor: NewAuditEntry): Promise<AuditRecord | undefined>;
 
   // workers
   upsertWorker(worker: WorkerInfo): Promise<void>;

@@ -37,6 +37,9 @@ const PRINTS_DATA: Record<string, string> = {
   'agentry bundle build': '{ file, hash, files } (local only)',
   'agentry bundle sign': '{ file, hash, signer, key_id } (local only)',
   'agentry bundle verify': '{ file, hash, files, signed, signer, key_id, verified } (local only)',
+  'agentry audit list': 'GET /v1/audit (with --jsonl: one entry per line)',
+  'agentry audit prune': '{ pruned, retention_ms } (local only)',
+  'agentry audit verify': '{ ok, checked, head_seq, pruned_through_seq, broken } (local only)',
   'agentry config show': '{ <option>: { value, source, env } } (local only)',
   'agentry config validate': '{ env, dir, ok, problems: [{ check, severity, message }] } (local only)',
 };

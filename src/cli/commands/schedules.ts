@@ -13,6 +13,7 @@ import type { LocalSchedules } from '../../app/local.js';
 import { RemoteClient } from '../remote.js';
 import { configFrom, loggerFor, noteRemoteDir, out, outJson, outStyle, type CliContext } from '../context.js';
 import { formatIso, paint, table } from '../format.js';
+import { localOperator } from '../../app/caller.js';
 
 const DIR_OPTION = ['--dir <dir>', 'project directory (default: $AGENTRY_PROJECT_DIR or .; ignored with AGENTRY_URL)'] as const;
 
@@ -46,8 +47,8 @@ async function withLocalApi<T>(ctx: CliContext, config: Config, fn: (api: Schedu
   const api: SchedulesApi = {
     // Nothing stored yet: what the project declares, from now on.
     list: async () => (storeExists(config) ? (await open()).list() : declaredSchedules(project.workflows)),
-    pause: async (workflow) => (await open()).pause(workflow),
-    resume: async (workflow) => (await open()).resume(workflow),
+    pause: async (workflow) => (await open()).pause(localOperator(ctx.env), workflow),
+    resume: async (workflow) => (await open()).resume(localOperator(ctx.env), workflow),
   };
   try {
     return await fn(api);

@@ -33,7 +33,7 @@ export function scheduleRoutes(table: RouteTable, deps: ServerDeps): void {
     errors: ['not_found'],
     schema: { params: WorkflowParam, body: EmptyBody, response: { 200: ScheduleSchema } },
     async handler(request, _reply, principal) {
-      const schedule = await schedules.pause(request.params.workflow);
+      const schedule = await schedules.pause(principal, request.params.workflow);
       request.log.info({ workflow: schedule.workflow, principal: principal.name }, `schedule of ${schedule.workflow} paused`);
       return schedule;
     },
@@ -48,7 +48,7 @@ export function scheduleRoutes(table: RouteTable, deps: ServerDeps): void {
     errors: ['not_found'],
     schema: { params: WorkflowParam, body: EmptyBody, response: { 200: ScheduleSchema } },
     async handler(request, _reply, principal) {
-      const schedule = await schedules.resume(request.params.workflow);
+      const schedule = await schedules.resume(principal, request.params.workflow);
       request.log.info({ workflow: schedule.workflow, principal: principal.name, next_at: schedule.next_at }, `schedule of ${schedule.workflow} resumed`);
       return schedule;
     },

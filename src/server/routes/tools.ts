@@ -38,10 +38,10 @@ export function toolRoutes(table: RouteTable, deps: ServerDeps): void {
       ),
       response: { 200: ToolServerSchema },
     },
-    handler(request, _reply, principal) {
-      const status = tools.disable(request.params.name, request.body.reason);
+    async handler(request, _reply, principal) {
+      const status = await tools.disable(principal, request.params.name, request.body.reason);
       request.log.warn({ server: status.name, reason: request.body.reason, principal: principal.name }, `tool server ${status.name} disabled`);
-      return Promise.resolve(status);
+      return status;
     },
   });
 
@@ -57,10 +57,10 @@ export function toolRoutes(table: RouteTable, deps: ServerDeps): void {
       body: Type.Object({}, { additionalProperties: false }),
       response: { 200: ToolServerSchema },
     },
-    handler(request, _reply, principal) {
-      const status = tools.enable(request.params.name);
+    async handler(request, _reply, principal) {
+      const status = await tools.enable(principal, request.params.name);
       request.log.info({ server: status.name, principal: principal.name }, `tool server ${status.name} enabled`);
-      return Promise.resolve(status);
+      return status;
     },
   });
 }

@@ -1,0 +1,138 @@
+/**
+ * The audit log as the services record it and the API and CLI read it. Each use case that
+ * changes state records one entry — who (the `Caller`), what, on what, from where (request id,
+ * client address) and how it ended — right after the change: the change commits in its own
+ * transaction (often the engine's, under a run's lock), then the entry is appended in one of
+ * its own. A crash between the two loses that entry; the chain stays whole. When the entry of a
+ * change that succeeded cannot be written, the use case fails with that error (the change
+ * stands). Refusals (not found, forbidden, invalid) are recorded as `denied`, other errors as
+ * `failure`.
+ */
+import { toAgentryError } from '../lib/errors.js';
+import { ChainCheck, type ChainBreak } from '../store/audit-chain.js';
+import type { AuditListQuery, Store } from '../store/store.js';
+import type { AuditOutcome } from '../types.js';
+import type { Caller } from './caller.js';
+import { auditDto, type AuditPageDto } from './dto/audit.js';
+
+/** `GET /v1/audit` filters: the store's query; a caller scoped to a tenant reads only that one. */
+export type AuditQuery = AuditListQuery;
+
+export interface AuditVerification {
+  ok: boolean;
+  /** Entries checked (up to the first broken one). */
+  checked: number;
+  head_seq: number;
+  /** The seq of the last entry pruned by retention (0 when none was): the chain starts after it. */
+  pruned_through_seq: number;
+  broken: ChainBreak | null;
+}
+
+/** The principal of what the installation does by itself (migrations, retention). */
+const SYSTEM = 'system';
+const PAGE = 500;
+/** Failed sign-ins from one client address are recorded at most once in this long. */
+const SIGN_IN_FAILURE_WINDOW_MS = 60_000;
+/** Addresses remembered for that limit; past it the memory starts over (a flood records a little more, never unbounded memory). */
+const SIGN_IN_FAILURE_MEMORY = 10_000;
+
+export class AuditService {
+  private readonly lastSignInFailure = new Map<string, number>();
+
+  constructor(
+    private readonly store: Store,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /**
+   * Records a request refused for a missing or wrong API key (`auth.sign_in`, `denied`), at most
+   * once a minute per client address, so a flood of bad keys cannot flood the log. The key
+   * itself is never recorded. (When keys get public prefixes, add the prefix to the limit's key
+   * and to `details`.) Returns whether an entry was written.
+   */
+  async signInFailed(source: { requestId?: string; clientIp?: string }, reason: string): Promise<boolean> {
+    const address = source.clientIp ?? 'unknown';
+    const now = this.now();
+    const last = this.lastSignInFailure.get(address);
+    if (last !== undefined && now - last < SIGN_IN_FAILURE_WINDOW_MS) return false;
+    if (this.lastSignInFailure.size >= SIGN_IN_FAILURE_MEMORY) this.lastSignInFailure.clear();
+    this.lastSignInFailure.set(address, now);
+    await this.record({ name: 'anonymous', roles: [], runAccess: { read: 'own', write: 'own' }, ...source }, 'auth.sign_in', null, 'denied', { reason });
+    return true;
+  }
+
+  /** Appends one entry for `caller`. */
+  async record(caller: Caller, action: string, target: string | null, outcome: AuditOutcome, details: Record<string, unknown> | null = null): Promise<void> {
+    await this.store.appendAudit({
+      tenantId: caller.tenantId ?? null,
+      principal: caller.name,
+      action,
+      target,
+      requestId: caller.requestId ?? null,
+      outcome,
+      clientIp: caller.clientIp ?? null,
+      details,
+    });
+  }
+
+  /**
+   * Runs a use case and records how it ended: `success` (with `details` of the result), or
+   * `denied` / `failure` with the error's code; the error is rethrown.
+   */
+  async audited<T>(caller: Caller, action: string, target: string, fn: () => Promise<T>, details?: (result: T) => Record<string, unknown> | null): Promise<T> {
+    let result: T;
+    try {
+      result = await fn();
+    } catch (error) {
+      const e = toAgentryError(error);
+      // The use case's own error is the answer: an entry that cannot be written (the store is
+      // what failed) does not replace it.
+      await this.record(caller, action, target, e.status < 500 ? 'denied' : 'failure', { error: e.code }).catch(() => undefined);
+      throw error;
+    }
+    await this.record(caller, action, target, 'success', details ? details(result) : null);
+    return result;
+  }
+
+  /** Entries newest first; a caller scoped to a tenant reads only its tenant's. */
+  async list(caller: Caller, query: AuditQuery): Promise<AuditPageDto> {
+    const scoped = caller.tenantId === undefined ? query : { ...query, tenantId: caller.tenantId };
+    const page = await this.store.listAudit(scoped);
+    return { items: page.items.map(auditDto), next_cursor: page.nextCursor };
+  }
+
+  /** Walks the whole chain from its anchor to its head; names the first broken entry. */
+  async verify(): Promise<AuditVerification> {
+    const head = await this.store.auditHead();
+    const chain = new ChainCheck(head);
+    let after = head.prunedSeq;
+    for (;;) {
+      const entries = await this.store.auditChain(after, PAGE);
+      for (const entry of entries) if (!chain.add(entry)) break;
+      const last = entries[entries.length - 1];
+      if (chain.broken || !last || entries.length < PAGE) break;
+      after = last.seq;
+    }
+    const broken = chain.finish() ?? null;
+    return { ok: broken === null, checked: chain.count, head_seq: head.seq, pruned_through_seq: head.prunedSeq, broken };
+  }
+
+  /**
+   * Deletes entries older than `retentionMs` and records the prune as an entry holding the
+   * last deleted entry's seq and hash, so the chain still verifies from there. Returns how
+   * many entries were deleted.
+   */
+  async prune(retentionMs: number): Promise<number> {
+    const anchor = await this.store.pruneAudit(this.now() - retentionMs, {
+      tenantId: null,
+      principal: SYSTEM,
+      action: 'audit.prune',
+      target: null,
+      requestId: null,
+      outcome: 'success',
+      clientIp: null,
+      details: { retention_ms: retentionMs },
+    });
+    return anchor ? Number(anchor.details?.pruned_count ?? 0) : 0;
+  }
+}
