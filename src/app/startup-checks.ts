@@ -3,7 +3,7 @@
  * (and never prints a secret); in development mode the same findings are warnings, logged once
  * at startup, so a project is production-ready before it is deployed.
  */
-import ipaddr from 'ipaddr.js';
+import { isLoopback } from '../lib/address-list.js';
 import type { Logger } from 'pino';
 import type { EgressRuleSet } from '../lib/egress.js';
 import { AgentryError } from '../lib/errors.js';
@@ -81,12 +81,6 @@ function gatewayKeyProblem(config: Config): string | undefined {
   return undefined;
 }
 
-function isLoopbackHost(host: string): boolean {
-  if (host === 'localhost') return true;
-  const bare = host.replace(/^\[|\]$/g, '');
-  return ipaddr.isValid(bare) && ipaddr.process(bare).range() === 'loopback';
-}
-
 /** Every problem production mode refuses, one line each (empty: safe to start). */
 export function startupProblems(config: Config, options: StartupCheckOptions): string[] {
   const problems: string[] = [];
@@ -94,7 +88,7 @@ export function startupProblems(config: Config, options: StartupCheckOptions): s
     if (!config.server.auth) problems.push('auth is off (--no-auth / AGENTRY_AUTH=off); production needs API keys');
     else if ((config.server.apiKeys ?? '').trim() === '') problems.push('auth is on but AGENTRY_API_KEYS holds no key');
     else problems.push(...apiKeyProblems(config.server.apiKeys));
-    if (!isLoopbackHost(config.server.host) && config.server.trustedProxies.length === 0) {
+    if (!isLoopback(config.server.host) && config.server.trustedProxies.length === 0) {
       problems.push(
         `the server binds ${config.server.host}, not loopback, and AGENTRY_TRUSTED_PROXIES names no proxy; put a TLS reverse proxy in front and list it there, or bind 127.0.0.1`,
       );
