@@ -100,6 +100,9 @@ function formsOf(secret: string): string[] {
   return forms.filter((f) => f.length >= MIN_SECRET_LENGTH);
 }
 
+/** How deep `value` walks objects before masking the rest as JSON text. */
+const MAX_WALK_DEPTH = 64;
+
 const escapeRegExp = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 export interface RedactorOptions {
@@ -168,12 +171,26 @@ export class Redactor {
 
   private walk(value: unknown, depth: number): unknown {
     if (typeof value === 'string') return this.text(value);
-    if (value === null || typeof value !== 'object' || depth > 64) return value;
+    if (value === null || typeof value !== 'object') return value;
+    if (depth > MAX_WALK_DEPTH) return this.deep(value);
     if (Array.isArray(value)) return value.map((v) => this.walk(v, depth + 1));
     if (Object.getPrototypeOf(value) !== Object.prototype && Object.getPrototypeOf(value) !== null) return value;
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(value)) out[this.text(k)] = this.walk(v, depth + 1);
     return out;
+  }
+
+  /**
+   * A value nested deeper than the walk goes (an executor's output can be): its JSON text is
+   * masked instead, which is safe because no rule matches across a string's quotes. A value
+   * that cannot round-trip through JSON is withheld whole rather than passed on unmasked.
+   */
+  private deep(value: object): unknown {
+    try {
+      return JSON.parse(this.text(JSON.stringify(value))) as unknown;
+    } catch {
+      return REDACTED;
+    }
   }
 }
 

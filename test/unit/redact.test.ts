@@ -52,6 +52,15 @@ describe('Redactor', () => {
     expect(JSON.parse(redactor.text(url))).toEqual({ url: 'https://u:***@h/x', by: '@' });
   });
 
+  it('masks a known value nested deeper than the walk goes (an executor output of 200 levels)', () => {
+    let nested: unknown = { token: `x ${SECRET} y`, n: 1 };
+    for (let i = 0; i < 200; i++) nested = [nested];
+    const text = JSON.stringify(redactor.value(nested));
+    expect(text).not.toContain(SECRET);
+    expect(text).toContain('[redacted]');
+    expect(text).toContain('"n":1');
+  });
+
   it('masks every string of a JSON value, keys included, and leaves other values alone', () => {
     expect(redactor.value({ [SECRET]: [1, true, null, { deep: `x${SECRET}` }] })).toEqual({ '[redacted]': [1, true, null, { deep: 'x[redacted]' }] });
   });
