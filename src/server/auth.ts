@@ -41,21 +41,8 @@ export type Role = (typeof ROLES)[number];
 /** What each built-in role may do. `docs/api.md` shows this table (a test keeps them in step). */
 export const ROLE_SCOPES: Readonly<Record<Role, readonly Scope[]>> = {
   admin: SCOPES,
-  operator: [
-    'runs:read',
-    'runs:write',
-    'runs:read:all',
-    'runs:write:all',
-    'tasks:read',
-    'tasks:write',
-    'specs:read',
-    'specs:write',
-    'tools:read',
-    'tools:write',
-    'usage:read',
-    'metrics:read',
-    'gateway:use',
-  ],
+  // Everything but the audit log, which belongs to whoever audits the operators.
+  operator: SCOPES.filter((scope) => scope !== 'audit:read'),
   service: ['runs:read', 'runs:write', 'specs:read', 'gateway:use'],
   // A reviewer reads the runs whose tasks it decides; a viewer watches the whole deployment.
   reviewer: ['runs:read', 'runs:read:all', 'tasks:read', 'tasks:write'],
