@@ -11,8 +11,8 @@ import type { Config } from './config.js';
 import { Engine } from '../engine/engine.js';
 import { AgentryError, toAgentryError } from '../lib/errors.js';
 import { Gateway } from '../gateway/gateway.js';
-import type { UsageLedger } from '../gateway/budget.js';
 import { RemoteGateway } from '../gateway/remote.js';
+import { storeLedger } from './usage-ledger.js';
 import { createAgentExecutor, hubTools, type ChatClient } from '../runtime/agent.js';
 import { createExecutorRegistry, defaultExecutors, type ExecutorRegistry } from '../runtime/registry.js';
 import { createToolExecutor } from '../runtime/tool.js';
@@ -91,11 +91,6 @@ export function executorRegistry(parts: { tools?: ToolHub | undefined; chat?: Ch
   if (parts.tools) executors.push(createToolExecutor(parts.tools));
   if (parts.chat) executors.push(createAgentExecutor({ agents: parts.agents ?? new Map(), chat: parts.chat, tools: parts.tools && hubTools(parts.tools) }));
   return createExecutorRegistry(executors);
-}
-
-/** The store as the gateway's usage ledger. */
-export function storeLedger(store: Store): UsageLedger {
-  return { record: (record) => store.recordCall(record), spent: (query) => store.spent(query) };
 }
 
 /**
