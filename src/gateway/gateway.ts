@@ -21,7 +21,7 @@ import type { Logger } from '../obs/logger.js';
 import type { GatewaySpec } from '../spec/schemas.js';
 import { BudgetGuard, costUsd, estimatePromptTokens, estimateTokens, outputCap, RESERVATION_MARGIN_MS, type BudgetHold } from './budget.js';
 import { classifyProviderError } from './classify.js';
-import { resolveGatewaySpec, type ResolvedGateway, type ResolvedGroup, type ResolvedTarget } from './config.js';
+import { resolveGatewaySpec, type ResolvedBudgets, type ResolvedGateway, type ResolvedGroup, type ResolvedTarget } from './config.js';
 import type { UsageLedger } from './ledger.js';
 import { createProvider } from './providers/index.js';
 import { redactSecrets } from './redact.js';
@@ -133,6 +133,11 @@ export class Gateway {
       ...(group.description === undefined ? {} : { description: group.description }),
       targets: group.targets.map((t) => ({ provider: t.provider, model: t.model })),
     }));
+  }
+
+  /** The budgets of gateway.yaml (`budgets:`), per workflow and per tenant. */
+  get budgets(): ResolvedBudgets {
+    return this.#config.budgets;
   }
 
   /** The provider keys and secret env values it was configured with (for the process's redactor). */
