@@ -1,4 +1,4 @@
--- The schema Agentry's migrations (src/store/migrations.ts, version 7) produce on SQLite.
+-- The schema Agentry's migrations (src/store/migrations.ts, version 11) produce on SQLite.
 -- Generated from a freshly migrated database by `npm run schema:dump`; do not edit by hand.
 -- test/integration/store.schema.test.ts fails when this file is out of date.
 
@@ -42,6 +42,24 @@ CREATE TABLE audit_log (
   hash TEXT NOT NULL,
   PRIMARY KEY (seq),
   UNIQUE (id)
+);
+
+CREATE TABLE budget_counters (
+  scope_key TEXT,
+  spent_tokens INTEGER NOT NULL,
+  spent_usd REAL NOT NULL,
+  updated_at INTEGER NOT NULL,
+  PRIMARY KEY (scope_key)
+);
+
+CREATE TABLE budget_reservations (
+  id TEXT NOT NULL,
+  scope_key TEXT NOT NULL,
+  tokens INTEGER NOT NULL,
+  cost_usd REAL NOT NULL,
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  PRIMARY KEY (id, scope_key)
 );
 
 CREATE TABLE events (
@@ -219,6 +237,9 @@ CREATE TABLE workers (
 
 CREATE INDEX audit_log_by_at ON audit_log (at);
 CREATE INDEX audit_log_by_tenant ON audit_log (tenant_id, seq DESC);
+CREATE INDEX budget_counters_by_updated ON budget_counters (updated_at);
+CREATE INDEX budget_reservations_by_expiry ON budget_reservations (expires_at);
+CREATE INDEX budget_reservations_by_scope ON budget_reservations (scope_key, expires_at);
 CREATE INDEX idempotency_keys_by_created ON idempotency_keys (created_at);
 CREATE INDEX llm_calls_by_run ON llm_calls (run_id) WHERE run_id IS NOT NULL;
 CREATE INDEX llm_calls_by_tenant_day ON llm_calls (tenant_id, day);

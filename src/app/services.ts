@@ -6,6 +6,7 @@
  *   const services = createServices({ engine, store });
  *   const run = await services.runs.get(caller, runId);
  */
+import type { ResolvedBudgets } from '../gateway/config.js';
 import type { ToolHub } from '../tools/hub.js';
 import { AuditService } from './audit.js';
 import { HealthService } from './health.js';
@@ -30,7 +31,7 @@ export interface Services {
   audit: AuditService;
 }
 
-export function createServices(deps: ServiceDeps & { tools?: ToolHub | undefined }): Services {
+export function createServices(deps: ServiceDeps & { tools?: ToolHub | undefined; budgets?: ResolvedBudgets | undefined }): Services {
   const audit = new AuditService(deps.store);
   return {
     runs: new RunService(deps, audit),

@@ -12,6 +12,8 @@ import type {
   AttemptKey,
   AttemptRecord,
   AuditRecord,
+  BudgetReservation,
+  BudgetState,
   CallRecord,
   EventRecord,
   JournalEntry,
@@ -52,6 +54,7 @@ import type {
 import { isCommitUnknown, isTransient, storeUnavailable, withRetry, type RetryOptions } from './transient.js';
 import * as attempts from './sql/attempts.js';
 import * as audit from './sql/audit.js';
+import * as budgets from './sql/budgets.js';
 import type { Db, SqlDialect } from './sql/dialect.js';
 import * as events from './sql/events.js';
 import * as idempotencyKeys from './sql/idempotency.js';
@@ -284,11 +287,27 @@ export class SqlStore implements Store {
   // LLM usage and step journals
 
   recordCall(record: CallRecord): Promise<void> {
-    return this.retrying((db) => usage.insertCall(db, record));
+    return this.transact((trx) => budgets.recordCall(trx, this.dialect, record, this.now()));
   }
 
   spent(query: SpendQuery): Promise<Spend> {
-    return this.retrying((db) => usage.spent(db, query));
+    return this.retrying((db) => budgets.ledgerSpent(db, query));
+  }
+
+  reserveBudget(reservation: BudgetReservation, admit: (states: BudgetState[]) => boolean): Promise<{ admitted: boolean; states: BudgetState[] }> {
+    return this.transact((trx) => budgets.reserve(trx, this.dialect, reservation, admit));
+  }
+
+  renewBudgetReservation(id: string, expiresAt: number): Promise<boolean> {
+    return this.retrying((db) => budgets.renewReservation(db, id, expiresAt));
+  }
+
+  pruneBudgets(now: number): Promise<{ reservations: number; counters: number }> {
+    return this.retrying((db) => budgets.pruneBudgets(db, now));
+  }
+
+  budgetState(query: SpendQuery, at: number): Promise<BudgetState> {
+    return this.retrying((db) => budgets.budgetState(db, query, at));
   }
 
   usage(query: UsageQuery): Promise<UsageRow[]> {
