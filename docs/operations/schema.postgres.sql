@@ -1,4 +1,4 @@
--- The schema Agentry's migrations (src/store/migrations.ts, version 7) produce on PostgreSQL.
+-- The schema Agentry's migrations (src/store/migrations.ts, version 8) produce on PostgreSQL.
 -- Generated from a freshly migrated database by `npm run schema:dump`; do not edit by hand.
 -- test/integration/store.schema.test.ts fails when this file is out of date.
 
@@ -62,7 +62,8 @@ CREATE TABLE idempotency_keys (
   request_hash text NOT NULL,
   run_id text NOT NULL,
   created_at bigint NOT NULL,
-  PRIMARY KEY (tenant_id, key),
+  principal text NOT NULL,
+  PRIMARY KEY (tenant_id, principal, key),
   FOREIGN KEY (run_id) REFERENCES runs(id) ON DELETE CASCADE
 );
 

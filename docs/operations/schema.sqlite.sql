@@ -1,4 +1,4 @@
--- The schema Agentry's migrations (src/store/migrations.ts, version 7) produce on SQLite.
+-- The schema Agentry's migrations (src/store/migrations.ts, version 8) produce on SQLite.
 -- Generated from a freshly migrated database by `npm run schema:dump`; do not edit by hand.
 -- test/integration/store.schema.test.ts fails when this file is out of date.
 
@@ -57,11 +57,12 @@ CREATE TABLE events (
 
 CREATE TABLE idempotency_keys (
   tenant_id TEXT NOT NULL,
+  principal TEXT NOT NULL,
   key TEXT NOT NULL,
   request_hash TEXT NOT NULL,
   run_id TEXT NOT NULL,
   created_at INTEGER NOT NULL,
-  PRIMARY KEY (tenant_id, key),
+  PRIMARY KEY (tenant_id, principal, key),
   FOREIGN KEY (run_id) REFERENCES runs(id) ON DELETE CASCADE
 );
 

@@ -31,7 +31,7 @@ async function runsOf(store: Store, workflow: string): Promise<RunRecord[]> {
 async function ticksOfRuns(store: Store, workflow: string, cron: string, from: number, to: number): Promise<Map<string, number>> {
   const tickOf = new Map<string, number>();
   for (let tick = nextTick(cron, 'UTC', from - 1); tick !== null && tick <= to; tick = nextTick(cron, 'UTC', tick)) {
-    const record = await store.findIdempotencyKey('default', tickKey(workflow, tick));
+    const record = await store.findIdempotencyKey('default', `schedule:${workflow}`, tickKey(workflow, tick));
     if (record === undefined) continue;
     expect(tickOf.has(record.runId), `run ${record.runId} is the run of two ticks`).toBe(false);
     tickOf.set(record.runId, tick);
@@ -115,7 +115,7 @@ for (const factory of storeFactories) {
       expect(runs).toHaveLength(1);
       const created = reports.flatMap((r) => r.fired).filter((f) => f.created);
       expect(created).toEqual([{ workflow: 'hourly', tick, runId: runs[0]!.id, created: true }]);
-      expect((await store.findIdempotencyKey('default', tickKey('hourly', tick)))?.runId).toBe(runs[0]!.id);
+      expect((await store.findIdempotencyKey('default', 'schedule:hourly', tickKey('hourly', tick)))?.runId).toBe(runs[0]!.id);
       expect(await store.getSchedule('hourly')).toMatchObject({ nextAt: at('2025-06-01T11:00:00Z'), lastTickAt: tick, lastRunId: runs[0]!.id });
     });
 
@@ -211,7 +211,7 @@ for (const factory of storeFactories) {
       const runs = await runsOf(store, 'hourly');
       expect(runs).toHaveLength(1);
       expect([...a.fired, ...b.fired].every((f) => f.tick === at('2025-06-01T13:00:00Z') && f.runId === runs[0]!.id)).toBe(true);
-      expect((await store.findIdempotencyKey('default', tickKey('hourly', at('2025-06-01T13:00:00Z'))))?.runId).toBe(runs[0]!.id);
+      expect((await store.findIdempotencyKey('default', 'schedule:hourly', tickKey('hourly', at('2025-06-01T13:00:00Z'))))?.runId).toBe(runs[0]!.id);
       expect(await store.getSchedule('hourly')).toMatchObject({ nextAt: at('2025-06-01T14:00:00Z'), lastTickAt: at('2025-06-01T13:00:00Z') });
     });
 
