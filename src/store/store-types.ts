@@ -20,6 +20,7 @@ export interface MigrationReport extends SchemaState {
 }
 
 export interface RunListQuery {
+  /** Only this tenant's runs; every tenant's without (the CLI's user on its own store). */
   tenantId?: string;
   status?: RunStatus[];
   workflow?: string;

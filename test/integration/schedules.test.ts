@@ -242,6 +242,32 @@ for (const factory of storeFactories) {
       expect(report.schedules?.nextDueAt).toBe(after.nextAt);
     });
 
+    it("starts a schedule's runs in its tenant: its tenant: field, else the deployment's; a changed tenant: moves the schedule", async () => {
+      const store = await openStore();
+      const specs = [scheduled('for_acme', { cron: '0 * * * *', tenant: 'acme' }), scheduled('for_hq', { cron: '0 * * * *' })];
+      const engine = clientEngine(store, specs);
+      const t0 = at('2025-06-01T09:30:00Z');
+      expect(await syncSchedules(store, engine.workflows, t0, { tenant: 'hq' })).toEqual({ saved: ['for_acme', 'for_hq'], deleted: [] });
+      expect((await store.listSchedules()).map((r) => [r.workflow, r.tenantId])).toEqual([
+        ['for_acme', 'acme'],
+        ['for_hq', 'hq'],
+      ]);
+      const tick = at('2025-06-01T10:00:00Z');
+      const report = await fireDueSchedules({ store, transitions: engine.transitions, workflows: engine.workflows, logger: silentLogger }, tick + 5);
+      expect(report.fired.map((f) => f.workflow).sort()).toEqual(['for_acme', 'for_hq']);
+      const [acme] = await runsOf(store, 'for_acme');
+      const [hq] = await runsOf(store, 'for_hq');
+      expect(acme).toMatchObject({ tenantId: 'acme', createdBy: 'schedule:for_acme' });
+      expect(hq).toMatchObject({ tenantId: 'hq', createdBy: 'schedule:for_hq' });
+      // The tick's idempotency key lives in the schedule's tenant, under its owner.
+      expect((await store.findIdempotencyKey('acme', 'schedule:for_acme', tickKey('for_acme', tick)))?.runId).toBe(acme!.id);
+      expect(await store.findIdempotencyKey('hq', 'schedule:for_acme', tickKey('for_acme', tick))).toBeUndefined();
+
+      const moved = compileAll([scheduled('for_acme', { cron: '0 * * * *', tenant: 'globex' }), scheduled('for_hq', { cron: '0 * * * *' })]);
+      expect(await syncSchedules(store, moved, tick + 10, { tenant: 'hq' })).toEqual({ saved: ['for_acme'], deleted: [] });
+      expect(await store.getSchedule('for_acme')).toMatchObject({ tenantId: 'globex', lastRunId: acme!.id });
+    });
+
     it('syncs rows with the project: keeps state, recomputes the tick when the cron changes, deletes dropped schedules', async () => {
       const store = await openStore();
       const t0 = at('2025-06-01T09:30:00Z');
