@@ -80,7 +80,8 @@ CREATE TABLE idempotency_keys (
   request_hash text NOT NULL,
   run_id text NOT NULL,
   created_at bigint NOT NULL,
-  PRIMARY KEY (tenant_id, key),
+  principal text NOT NULL,
+  PRIMARY KEY (tenant_id, principal, key),
   FOREIGN KEY (run_id) REFERENCES runs(id) ON DELETE CASCADE
 );
 

@@ -75,11 +75,12 @@ CREATE TABLE events (
 
 CREATE TABLE idempotency_keys (
   tenant_id TEXT NOT NULL,
+  principal TEXT NOT NULL,
   key TEXT NOT NULL,
   request_hash TEXT NOT NULL,
   run_id TEXT NOT NULL,
   created_at INTEGER NOT NULL,
-  PRIMARY KEY (tenant_id, key),
+  PRIMARY KEY (tenant_id, principal, key),
   FOREIGN KEY (run_id) REFERENCES runs(id) ON DELETE CASCADE
 );
 

@@ -15,8 +15,8 @@ import type { AuditOutcome } from '../types.js';
 import type { Caller } from './caller.js';
 import { auditDto, type AuditPageDto } from './dto/audit.js';
 
-/** `GET /v1/audit` filters: the store's query; a caller scoped to a tenant reads only that one. */
-export type AuditQuery = AuditListQuery;
+/** `GET /v1/audit` filters: the store's query without the tenant (the caller decides it). */
+export type AuditQuery = Omit<AuditListQuery, 'tenantId' | 'withInstallation'>;
 
 export interface AuditVerification {
   ok: boolean;
@@ -94,9 +94,13 @@ export class AuditService {
     return result;
   }
 
-  /** Entries newest first; a caller scoped to a tenant reads only its tenant's. */
+  /**
+   * Entries newest first, of the caller's tenant; a system admin also reads the installation's
+   * own entries (no tenant: migrations, failed sign-ins, retention). The CLI on its own store
+   * without `--tenant` reads every entry.
+   */
   async list(caller: Caller, query: AuditQuery): Promise<AuditPageDto> {
-    const scoped = caller.tenantId === undefined ? query : { ...query, tenantId: caller.tenantId };
+    const scoped = caller.tenantId === undefined ? query : { ...query, tenantId: caller.tenantId, withInstallation: caller.systemAdmin === true };
     const page = await this.store.listAudit(scoped);
     return { items: page.items.map(auditDto), next_cursor: page.nextCursor };
   }

@@ -36,7 +36,7 @@ export function createServices(deps: ServiceDeps & { tools?: ToolHub | undefined
   return {
     runs: new RunService(deps, audit),
     tasks: new TaskService(deps, audit),
-    schedules: new ScheduleService({ store: deps.store, workflows: deps.engine.workflows, audit }),
+    schedules: new ScheduleService({ store: deps.store, workflows: deps.engine.workflows, audit, tenant: deps.engine.tenant }),
     usage: new UsageService(deps),
     workflows: new WorkflowService(deps),
     tools: new ToolService(deps.tools, audit),

@@ -26,6 +26,8 @@ export interface SchedulerOptions {
    * and fired when due. Without it, this scheduler fires no schedules.
    */
   workflows?: ReadonlyMap<string, CompiledWorkflow>;
+  /** The deployment's tenant: of the runs of schedules without `tenant:` (default `default`). */
+  tenant?: string;
 }
 
 export interface SweepReport {
@@ -117,7 +119,7 @@ export class Scheduler {
     const { store, transitions, logger, workflows, now } = this.o;
     if (workflows === undefined) return undefined;
     if (!this.synced) {
-      const { saved, deleted } = await syncSchedules(store, workflows, now());
+      const { saved, deleted } = await syncSchedules(store, workflows, now(), { ...(this.o.tenant === undefined ? {} : { tenant: this.o.tenant }) });
       this.synced = true;
       if (saved.length + deleted.length > 0) logger.info({ saved, deleted }, 'schedules synced with the project');
     }

@@ -26,6 +26,7 @@ import { Metrics } from '../obs/metrics.js';
 import type { ToolHub } from '../tools/hub.js';
 import { accessRecord } from './access-log.js';
 import { AUTHENTICATED, authorize, runAccessOf, type AuthSettings, type Principal } from './auth.js';
+import { actIn, requestedTenant, withTenantParam } from './tenancy.js';
 import { acceptEmptyJsonBodies, registerBrowserGuard } from './browser-guard.js';
 import type { EventFeed } from '../app/event-feed.js';
 import type { ReadyzDetail } from '../app/config.js';
@@ -251,7 +252,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     if (!def?.scope) return;
     const source = { requestId: request.id, clientIp: request.ip };
     try {
-      principals.set(request, { ...(await authorize(deps.auth, request.headers, def.scope)), ...source });
+      const principal = await authorize(deps.auth, request.headers, def.scope);
+      // The tenant it acts in: its own, or one a system admin names (`?tenant=`, X-Agentry-Tenant).
+      principals.set(request, { ...actIn(principal, requestedTenant(request)), ...source });
     } catch (error) {
       // A failed sign-in is an audit entry (at most one per client address a minute); the 401 stands either way.
       if (error instanceof AgentryError && error.code === 'unauthorized') {
@@ -278,7 +281,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     const route = request.routeOptions.url ?? 'unmatched';
     metrics.httpDuration.observe({ method: request.method, route, status_code: String(reply.statusCode) }, reply.elapsedTime / 1000);
     // The one line per request (Fastify's own request logging is off, see `logController`).
-    if (requestLogs) logger.info(accessRecord(request, reply, principals.get(request)?.name), 'request');
+    if (requestLogs) logger.info(accessRecord(request, reply, principals.get(request), deps.auth.tenant), 'request');
     done();
   });
 
@@ -318,6 +321,14 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     gatewayRoutes(table, deps);
     usageRoutes(table, deps);
   }
+  const nobody: Principal = {
+    name: 'anonymous',
+    scopes: new Set(),
+    roles: [],
+    runAccess: runAccessOf(new Set()),
+    tenantId: deps.auth.tenant,
+    systemAdmin: false,
+  };
   for (const def of table.routes) {
     const security: Record<string, string[]>[] = def.scope === null ? [] : [{ bearerAuth: [] }, { apiKeyHeader: [] }];
     app.route({
@@ -325,6 +336,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       url: def.url,
       schema: {
         ...def.schema,
+        // Every authenticated route takes `?tenant=` (see tenancy.ts); declared here, once.
+        ...(def.scope === null ? {} : { querystring: withTenantParam(def.schema.querystring) }),
         summary: def.summary,
         tags: def.tags,
         security,
@@ -333,8 +346,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
           : { description: def.scope === AUTHENTICATED ? 'Requires any valid API key or token.' : `Requires scope \`${def.scope}\`.` }),
         response: { ...(def.schema.response as Record<string, unknown> | undefined), ...problemResponses([...commonErrors(def), ...def.errors]) },
       },
-      handler: (request, reply) =>
-        def.handler(request as never, reply, principals.get(request) ?? { name: 'anonymous', scopes: new Set(), roles: [], runAccess: runAccessOf(new Set()) }),
+      handler: (request, reply) => def.handler(request as never, reply, principals.get(request) ?? nobody),
     });
   }
   return app;

@@ -7,6 +7,7 @@
  */
 import { Type, type Static, type TSchema } from 'typebox';
 import { DURATION_PATTERN } from '../lib/duration.js';
+import { SYSTEM_TENANT, TENANT_ID_PATTERN } from '../lib/tenant.js';
 
 export const NAME_PATTERN = '^[a-z][a-z0-9_-]*$';
 export const STEP_ID_PATTERN = '^[a-z_][a-z0-9_]*$';
@@ -35,6 +36,16 @@ function duration(description = 'A duration such as 500ms, 2s, 1h30m or 1d, or a
   });
 }
 export const DurationSchema = duration();
+
+/** A tenant id (`lib/tenant.ts`): 1–64 letters, digits or `_.@-`, and not the reserved `system`. */
+function TenantId(description: string) {
+  return Type.String({
+    pattern: TENANT_ID_PATTERN,
+    not: { const: SYSTEM_TENANT },
+    description,
+    errorMessage: `must be a tenant id (1–64 letters, digits or _.@-), not '${SYSTEM_TENANT}'`,
+  });
+}
 const Duration = DurationSchema;
 
 export const EnvVarSchema = Type.Object(
@@ -205,6 +216,7 @@ export const WorkflowSchema = Type.Object(
           input: opt(Any),
           overlap: opt(Type.Enum(['skip', 'allow'], { description: 'Default skip.' })),
           catch_up: opt(Type.Enum(['none', 'one'], { description: 'Default none.' })),
+          tenant: opt(TenantId('The tenant the runs of this schedule belong to. Default: the deployment tenant (`AGENTRY_TENANT`).')),
         },
         closed,
       ),
@@ -494,6 +506,7 @@ export const ProjectSchema = Type.Object(
   {
     version: Version,
     name: opt(Type.String()),
+    tenant: opt(TenantId("The deployment's tenant (`AGENTRY_TENANT` overrides it). Default `default`.")),
     description: Description,
     engine: opt(EngineSettings),
     http: opt(HttpSettings),

@@ -294,6 +294,39 @@ function budgetReservations(dialect: 'sqlite' | 'postgres'): string[] {
   ];
 }
 
+/**
+ * Idempotency keys per tenant *and principal*: two keys of one tenant may use the same
+ * `Idempotency-Key` for different requests. A key stored before this belongs to the starter of
+ * its run (`runs.created_by`; `''` when the run has none). SQLite cannot change a primary key,
+ * so the table is rebuilt there.
+ */
+const IDEMPOTENCY_PER_PRINCIPAL = {
+  sqlite: [
+    `CREATE TABLE idempotency_keys_v8 (
+      tenant_id TEXT NOT NULL,
+      principal TEXT NOT NULL,
+      key TEXT NOT NULL,
+      request_hash TEXT NOT NULL,
+      run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+      created_at INTEGER NOT NULL,
+      PRIMARY KEY (tenant_id, principal, key)
+    )`,
+    `INSERT INTO idempotency_keys_v8 (tenant_id, principal, key, request_hash, run_id, created_at)
+      SELECT k.tenant_id, COALESCE(r.created_by, ''), k.key, k.request_hash, k.run_id, k.created_at
+      FROM idempotency_keys k LEFT JOIN runs r ON r.id = k.run_id`,
+    `DROP TABLE idempotency_keys`,
+    `ALTER TABLE idempotency_keys_v8 RENAME TO idempotency_keys`,
+    `CREATE INDEX idempotency_keys_by_created ON idempotency_keys (created_at)`,
+  ],
+  postgres: [
+    `ALTER TABLE idempotency_keys ADD COLUMN principal TEXT NOT NULL DEFAULT ''`,
+    `UPDATE idempotency_keys k SET principal = r.created_by FROM runs r WHERE r.id = k.run_id AND r.created_by IS NOT NULL`,
+    `ALTER TABLE idempotency_keys ALTER COLUMN principal DROP DEFAULT`,
+    `ALTER TABLE idempotency_keys DROP CONSTRAINT idempotency_keys_pkey`,
+    `ALTER TABLE idempotency_keys ADD PRIMARY KEY (tenant_id, principal, key)`,
+  ],
+};
+
 /** From this version on, each migration applied is itself an audit entry (in its own transaction). */
 export const AUDIT_LOG_VERSION = 7;
 
@@ -305,6 +338,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 5, name: 'human tasks, signals, map items, sub-runs, schedules, concurrency keys', sqlite: flow('sqlite'), postgres: flow('postgres') },
   { version: 6, name: 'who started each run', sqlite: RUN_OWNER, postgres: RUN_OWNER },
   { version: AUDIT_LOG_VERSION, name: 'audit log', sqlite: auditLog('sqlite'), postgres: auditLog('postgres') },
+  { version: 8, name: 'idempotency keys per tenant and principal', ...IDEMPOTENCY_PER_PRINCIPAL },
   { version: 11, name: 'LLM budget counters and reservations', sqlite: budgetReservations('sqlite'), postgres: budgetReservations('postgres') },
 ];
 

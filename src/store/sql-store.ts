@@ -119,8 +119,10 @@ export class SqlStore implements Store {
   async createRun<T>(run: NewRun, newSteps: NewStep[], fn: (tx: RunTx) => Promise<T>, idempotency?: IdempotencyClaim): Promise<T> {
     try {
       return await this.transact(async (trx) => {
+        // The key is the starter's: a run's `createdBy` (none: '').
+        const principal = run.createdBy ?? '';
         if (idempotency) {
-          const existing = await idempotencyKeys.getIdempotencyKey(trx, run.tenantId, idempotency.key);
+          const existing = await idempotencyKeys.getIdempotencyKey(trx, run.tenantId, principal, idempotency.key);
           if (existing) throw new IdempotencyKeyUsed(existing);
         }
         const tx = await SqlRunTx.insert(trx, run, newSteps, this.now, this.dialect);
@@ -128,6 +130,7 @@ export class SqlStore implements Store {
           const { key, requestHash } = idempotency;
           await idempotencyKeys.insertIdempotencyKey(trx, {
             tenantId: run.tenantId,
+            principal,
             key,
             requestHash,
             runId: run.id,
@@ -142,15 +145,15 @@ export class SqlStore implements Store {
       // Another start with the same key committed between our check and our insert; the
       // transaction rolled back, so read what the winner recorded.
       if (idempotency && idempotencyKeys.isIdempotencyKeyConflict(error)) {
-        const existing = await this.findIdempotencyKey(run.tenantId, idempotency.key);
+        const existing = await this.findIdempotencyKey(run.tenantId, run.createdBy ?? '', idempotency.key);
         if (existing) throw new IdempotencyKeyUsed(existing);
       }
       throw error;
     }
   }
 
-  findIdempotencyKey(tenantId: string, key: string): Promise<IdempotencyRecord | undefined> {
-    return this.retrying((db) => idempotencyKeys.getIdempotencyKey(db, tenantId, key));
+  findIdempotencyKey(tenantId: string, principal: string, key: string): Promise<IdempotencyRecord | undefined> {
+    return this.retrying((db) => idempotencyKeys.getIdempotencyKey(db, tenantId, principal, key));
   }
 
   withRun<T>(runId: string, fn: (tx: RunTx) => Promise<T>, options: WithRunOptions = {}): Promise<T | undefined> {

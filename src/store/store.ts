@@ -87,8 +87,8 @@ export interface RunTx {
 
   // human tasks
   insertTask(task: TaskRecord): Promise<void>;
-  /** Records an idempotency key of a request applied in this transaction (a task decision). */
-  recordIdempotencyKey(key: string, requestHash: string): Promise<void>;
+  /** Records `principal`'s idempotency key of a request applied in this transaction (a task decision). */
+  recordIdempotencyKey(key: string, requestHash: string, principal: string): Promise<void>;
   /** Returns false (and changes nothing) when the task is not in one of `statuses`. */
   updateTask(id: string, patch: TaskPatch, statuses?: readonly TaskStatus[]): Promise<boolean>;
   task(id: string): Promise<TaskRecord | undefined>;
@@ -152,7 +152,8 @@ export interface Store {
    * already used throws `IdempotencyKeyUsed` and creates nothing.
    */
   createRun<T>(run: NewRun, steps: NewStep[], fn: (tx: RunTx) => Promise<T>, idempotency?: IdempotencyClaim): Promise<T>;
-  findIdempotencyKey(tenantId: string, key: string): Promise<IdempotencyRecord | undefined>;
+  /** `principal`'s key in the tenant (a run start's principal is its `createdBy`, `''` for none). */
+  findIdempotencyKey(tenantId: string, principal: string, key: string): Promise<IdempotencyRecord | undefined>;
   /**
    * Runs `fn` in a transaction holding the run's lock (always taken before any step row's);
    * undefined when the run does not exist, or with `skipLocked` when another holds the lock.

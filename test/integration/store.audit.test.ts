@@ -13,6 +13,10 @@ import { openSqliteStore } from '../../src/store/sqlite.js';
 import type { NewAuditEntry, Store } from '../../src/store/store.js';
 import { createTestDatabase } from '../helpers/postgres.js';
 import { hasPostgres, tempDir } from '../helpers/store.js';
+import { AUDIT_LOG_VERSION, MIGRATIONS } from '../../src/store/migrations.js';
+
+/** A fresh store's first entries: one `store.migrate` per migration from the audit log's own on. */
+const MIGRATED = MIGRATIONS.filter((m) => m.version >= AUDIT_LOG_VERSION).length;
 
 /** Runs one SQL statement on the store's database behind its back. */
 type Tamper = (statement: string) => Promise<void>;
@@ -123,7 +127,7 @@ for (const dialect of dialects) {
       const { store } = await withEntries(3);
       await Promise.all(Array.from({ length: 12 }, (_, i) => store.appendAudit(entry(100 + i))));
       const all = await store.auditChain(0, 1000);
-      expect(all.map((e) => e.seq)).toEqual(Array.from({ length: 16 }, (_, i) => i + 1));
+      expect(all.map((e) => e.seq)).toEqual(Array.from({ length: MIGRATED + 15 }, (_, i) => i + 1));
       for (let i = 1; i < all.length; i++) expect(all[i]!.prevHash).toBe(all[i - 1]!.hash);
       expect(await check(store)).toBeUndefined();
     });
@@ -158,16 +162,16 @@ for (const dialect of dialects) {
     it('notices that the newest entries were deleted', async () => {
       const { store, tamper } = await withEntries(5);
       await tamper(`DELETE FROM audit_log WHERE seq >= 5`);
-      expect(await check(store)).toMatchObject({ seq: 6, reason: expect.stringContaining('newest') as unknown });
+      expect(await check(store)).toMatchObject({ seq: MIGRATED + 5, reason: expect.stringContaining('newest') as unknown });
     });
 
     it('keeps the chain verifiable after pruning old entries, with an anchor entry', async () => {
       const { store } = await withEntries(0);
       for (let i = 1; i <= 4; i++) await store.appendAudit(entry(i, { at: 1000 + i }));
       const anchor = await store.pruneAudit(1003, entry(0, { principal: 'system', action: 'audit.prune', target: null, details: null }));
-      expect(anchor?.details).toMatchObject({ pruned_through_seq: 3 });
+      expect(anchor?.details).toMatchObject({ pruned_through_seq: MIGRATED + 2 });
       const kept = await store.auditChain(0, 100);
-      expect(kept.map((e) => e.seq)).toEqual([4, 5, 6]);
+      expect(kept.map((e) => e.seq)).toEqual([MIGRATED + 3, MIGRATED + 4, MIGRATED + 5]);
       expect(await check(store)).toBeUndefined();
       expect(await store.pruneAudit(0, entry(0))).toBeUndefined();
     });

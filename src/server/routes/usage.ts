@@ -2,7 +2,6 @@
 import { Type } from 'typebox';
 import { BudgetReportSchema, UsageReportSchema } from '../../app/dto/usage.js';
 import { AgentryError } from '../../lib/errors.js';
-import { DEFAULT_TENANT } from '../auth.js';
 import type { RouteTable, ServerDeps } from '../route.js';
 
 const DAY = '^\\d{4}-\\d{2}-\\d{2}$';
@@ -55,7 +54,7 @@ export function usageRoutes(table: RouteTable, deps: ServerDeps): void {
     schema: { response: { 200: BudgetReportSchema } },
     handler(_request, _reply, principal) {
       // A key bound to no tenant acts in the deployment's tenant, as on the gateway routes.
-      return deps.services.usage.budgets(principal, principal.tenantId ?? DEFAULT_TENANT);
+      return deps.services.usage.budgets(principal, principal.tenantId);
     },
   });
 }

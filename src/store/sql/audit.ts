@@ -60,7 +60,9 @@ function decodeCursor(cursor: string): number {
 /** Entries matching `query`, newest first. */
 export async function listAudit(db: Db, query: AuditListQuery): Promise<AuditPage> {
   const where: Query[] = [sql`1 = 1`];
-  if (query.tenantId !== undefined) where.push(sql`tenant_id = ${query.tenantId}`);
+  if (query.tenantId !== undefined) {
+    where.push(query.withInstallation === true ? sql`(tenant_id = ${query.tenantId} OR tenant_id IS NULL)` : sql`tenant_id = ${query.tenantId}`);
+  }
   if (query.principal !== undefined) where.push(sql`principal = ${query.principal}`);
   if (query.action !== undefined) where.push(sql`action = ${query.action}`);
   if (query.target !== undefined) where.push(sql`target = ${query.target}`);
