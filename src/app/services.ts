@@ -9,6 +9,7 @@
 import type { ToolHub } from '../tools/hub.js';
 import { AuditService } from './audit.js';
 import { HealthService } from './health.js';
+import { KeysService, type GrantChecker } from './keys.js';
 import { RunService } from './runs.js';
 import { ScheduleService } from './schedules.js';
 import type { ServiceDeps } from './service-deps.js';
@@ -28,9 +29,13 @@ export interface Services {
   tools: ToolService;
   health: HealthService;
   audit: AuditService;
+  keys: KeysService;
 }
 
-export function createServices(deps: ServiceDeps & { tools?: ToolHub | undefined }): Services {
+/** Without the server's role table, a managed key cannot be created (its grants cannot be checked). */
+const NO_GRANT_TABLE: GrantChecker = () => ['this process cannot check grants: create keys through the API or `agentry keys create`'];
+
+export function createServices(deps: ServiceDeps & { tools?: ToolHub | undefined; checkGrants?: GrantChecker }): Services {
   const audit = new AuditService(deps.store);
   return {
     runs: new RunService(deps, audit),
@@ -41,5 +46,6 @@ export function createServices(deps: ServiceDeps & { tools?: ToolHub | undefined
     tools: new ToolService(deps.tools, audit),
     health: new HealthService(deps),
     audit,
+    keys: new KeysService({ store: deps.store, audit, checkGrants: deps.checkGrants ?? NO_GRANT_TABLE }),
   };
 }
