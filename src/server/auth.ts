@@ -237,8 +237,8 @@ export async function assertCanSignIn(settings: AuthSettings): Promise<void> {
 /** The problems with a managed key's grants (the app's `GrantChecker`): what `AGENTRY_API_KEYS` would refuse. */
 export function grantProblems(grants: readonly string[]): string[] {
   const problems: string[] = [];
-  grantsOf(grants, 'role', problems);
-  return problems;
+  grantsOf(grants, 'grant', problems);
+  return problems.map((p) => p.replace(/^grant: /, ''));
 }
 
 /** The verifier of `AGENTRY_OIDC_*`; every problem reported at once. */
