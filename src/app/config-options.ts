@@ -204,7 +204,8 @@ export const CONFIG_OPTIONS = {
     env: 'AGENTRY_API_KEYS',
     default: undefined,
     defaultText: 'none',
-    description: 'API keys: `name:key:role[,role];…` (roles admin, operator, service, reviewer, viewer, or scopes; keys of 16+ characters).',
+    description:
+      'Bootstrap API keys: `name:key:role[,role];…` (roles admin, operator, service, reviewer, viewer, or scopes; keys of 16+ characters). Keys managed in the database (`agentry keys`) need none.',
     secret: true,
   },
   oidcIssuer: {
