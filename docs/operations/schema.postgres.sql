@@ -1,4 +1,4 @@
--- The schema Agentry's migrations (src/store/migrations.ts, version 9) produce on PostgreSQL.
+-- The schema Agentry's migrations (src/store/migrations.ts, version 11) produce on PostgreSQL.
 -- Generated from a freshly migrated database by `npm run schema:dump`; do not edit by hand.
 -- test/integration/store.schema.test.ts fails when this file is out of date.
 
@@ -70,6 +70,24 @@ CREATE TABLE audit_log (
   hash text NOT NULL,
   PRIMARY KEY (seq),
   UNIQUE (id)
+);
+
+CREATE TABLE budget_counters (
+  scope_key text NOT NULL,
+  spent_tokens bigint NOT NULL,
+  spent_usd double precision NOT NULL,
+  updated_at bigint NOT NULL,
+  PRIMARY KEY (scope_key)
+);
+
+CREATE TABLE budget_reservations (
+  id text NOT NULL,
+  scope_key text NOT NULL,
+  tokens bigint NOT NULL,
+  cost_usd double precision NOT NULL,
+  created_at bigint NOT NULL,
+  expires_at bigint NOT NULL,
+  PRIMARY KEY (id, scope_key)
 );
 
 CREATE TABLE events (
@@ -249,6 +267,9 @@ CREATE INDEX api_keys_by_created ON api_keys USING btree (tenant_id, created_at 
 CREATE UNIQUE INDEX api_keys_current_name ON api_keys USING btree (tenant_id, name) WHERE ((revoked_at IS NULL) AND (replaced_by IS NULL));
 CREATE INDEX audit_log_by_at ON audit_log USING btree (at);
 CREATE INDEX audit_log_by_tenant ON audit_log USING btree (tenant_id, seq DESC);
+CREATE INDEX budget_counters_by_updated ON budget_counters USING btree (updated_at);
+CREATE INDEX budget_reservations_by_expiry ON budget_reservations USING btree (expires_at);
+CREATE INDEX budget_reservations_by_scope ON budget_reservations USING btree (scope_key, expires_at);
 CREATE INDEX idempotency_keys_by_created ON idempotency_keys USING btree (created_at);
 CREATE INDEX llm_calls_by_run ON llm_calls USING btree (run_id) WHERE (run_id IS NOT NULL);
 CREATE INDEX llm_calls_by_tenant_day ON llm_calls USING btree (tenant_id, day);

@@ -1,4 +1,4 @@
--- The schema Agentry's migrations (src/store/migrations.ts, version 9) produce on SQLite.
+-- The schema Agentry's migrations (src/store/migrations.ts, version 11) produce on SQLite.
 -- Generated from a freshly migrated database by `npm run schema:dump`; do not edit by hand.
 -- test/integration/store.schema.test.ts fails when this file is out of date.
 
@@ -68,6 +68,24 @@ CREATE TABLE audit_log (
   hash TEXT NOT NULL,
   PRIMARY KEY (seq),
   UNIQUE (id)
+);
+
+CREATE TABLE budget_counters (
+  scope_key TEXT,
+  spent_tokens INTEGER NOT NULL,
+  spent_usd REAL NOT NULL,
+  updated_at INTEGER NOT NULL,
+  PRIMARY KEY (scope_key)
+);
+
+CREATE TABLE budget_reservations (
+  id TEXT NOT NULL,
+  scope_key TEXT NOT NULL,
+  tokens INTEGER NOT NULL,
+  cost_usd REAL NOT NULL,
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  PRIMARY KEY (id, scope_key)
 );
 
 CREATE TABLE events (
@@ -247,6 +265,9 @@ CREATE INDEX api_keys_by_created ON api_keys (tenant_id, created_at DESC, id DES
 CREATE UNIQUE INDEX api_keys_current_name ON api_keys (tenant_id, name) WHERE revoked_at IS NULL AND replaced_by IS NULL;
 CREATE INDEX audit_log_by_at ON audit_log (at);
 CREATE INDEX audit_log_by_tenant ON audit_log (tenant_id, seq DESC);
+CREATE INDEX budget_counters_by_updated ON budget_counters (updated_at);
+CREATE INDEX budget_reservations_by_expiry ON budget_reservations (expires_at);
+CREATE INDEX budget_reservations_by_scope ON budget_reservations (scope_key, expires_at);
 CREATE INDEX idempotency_keys_by_created ON idempotency_keys (created_at);
 CREATE INDEX llm_calls_by_run ON llm_calls (run_id) WHERE run_id IS NOT NULL;
 CREATE INDEX llm_calls_by_tenant_day ON llm_calls (tenant_id, day);

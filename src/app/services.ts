@@ -6,6 +6,7 @@
  *   const services = createServices({ engine, store });
  *   const run = await services.runs.get(caller, runId);
  */
+import type { ResolvedBudgets } from '../gateway/config.js';
 import type { ToolHub } from '../tools/hub.js';
 import { AuditService } from './audit.js';
 import { HealthService } from './health.js';
@@ -35,7 +36,9 @@ export interface Services {
 /** Without the server's role table, a managed key cannot be created (its grants cannot be checked). */
 const NO_GRANT_TABLE: GrantChecker = () => ['this process cannot check grants: create keys through the API or `agentry keys create`'];
 
-export function createServices(deps: ServiceDeps & { tools?: ToolHub | undefined; checkGrants?: GrantChecker }): Services {
+export function createServices(
+  deps: ServiceDeps & { tools?: ToolHub | undefined; budgets?: ResolvedBudgets | undefined; checkGrants?: GrantChecker },
+): Services {
   const audit = new AuditService(deps.store);
   return {
     runs: new RunService(deps, audit),

@@ -17,6 +17,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Logger } from 'pino';
 import { createServices, type ServiceDeps } from '../app/services.js';
+import type { ResolvedBudgets } from '../gateway/config.js';
 import type { Gateway } from '../gateway/gateway.js';
 import { AgentryError, type ErrorCode } from '../lib/errors.js';
 import { addressMatcher, LOOPBACK_CIDRS } from '../lib/address-list.js';
@@ -73,6 +74,8 @@ export interface AppOptions extends Pick<ServiceDeps, 'engine' | 'store'> {
   docs?: boolean;
   /** The in-process LLM gateway (`openAgentry().gateway`); serves `/v1/chat/completions` and `/v1/models`. */
   gateway?: Gateway | undefined;
+  /** The budgets `GET /v1/usage/budgets` reports (the project's gateway.yaml); default: the in-process gateway's. */
+  budgets?: ResolvedBudgets | undefined;
   /** A gateway process (`AGENTRY_GATEWAY_URL`) the gateway routes forward to when there is no in-process one. */
   remoteGateway?: { url: string; apiKey: string | undefined } | undefined;
   /** This process's MCP tool servers (`openAgentry().tools`); `/v1/tools` acts on them. */
@@ -170,7 +173,14 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     : options.remoteGateway
       ? { kind: 'remote', url: options.remoteGateway.url.replace(/\/+$/, ''), apiKey: options.remoteGateway.apiKey }
       : undefined;
-  const services = createServices({ engine, store, waker: options.feed, tools: options.tools, checkGrants: grantProblems });
+  const services = createServices({
+    engine,
+    store,
+    waker: options.feed,
+    tools: options.tools,
+    budgets: options.budgets ?? options.gateway?.budgets,
+    checkGrants: grantProblems,
+  });
   // Managed keys (`agk_…`) sign in through the keys service on this store.
   const auth: AuthSettings = { ...options.auth, managedKeys: options.auth.managedKeys ?? services.keys };
   await assertCanSignIn(auth);

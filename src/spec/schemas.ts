@@ -424,10 +424,12 @@ const ModelGroup = Type.Object(
   },
   closed,
 );
-const DailyLimits = Type.Object(
+const BudgetLimits = Type.Object(
   {
     daily_usd: opt(Type.Number({ minimum: 0, description: 'USD per UTC day.' })),
     daily_tokens: opt(Type.Integer({ minimum: 0, description: 'Tokens (input + output) per UTC day.' })),
+    monthly_usd: opt(Type.Number({ minimum: 0, description: 'USD per UTC calendar month.' })),
+    monthly_tokens: opt(Type.Integer({ minimum: 0, description: 'Tokens (input + output) per UTC calendar month.' })),
   },
   closed,
 );
@@ -435,10 +437,16 @@ const GatewayBudgets = Type.Object(
   {
     workflow_daily_usd: opt(Type.Number({ minimum: 0, description: 'Default limit for every workflow, per UTC day.' })),
     workflow_daily_tokens: opt(Type.Integer({ minimum: 0 })),
+    workflow_monthly_usd: opt(Type.Number({ minimum: 0, description: 'Default limit for every workflow, per UTC calendar month.' })),
+    workflow_monthly_tokens: opt(Type.Integer({ minimum: 0 })),
     tenant_daily_usd: opt(Type.Number({ minimum: 0, description: 'Default limit for every tenant, per UTC day.' })),
     tenant_daily_tokens: opt(Type.Integer({ minimum: 0 })),
-    per_workflow: opt(Type.Record(Type.String(), DailyLimits, { ...closed, description: 'Limits for named workflows (replacing the defaults).' })),
-    per_tenant: opt(Type.Record(Type.String(), DailyLimits, { ...closed, description: 'Limits for named tenants (replacing the defaults).' })),
+    tenant_monthly_usd: opt(Type.Number({ minimum: 0, description: 'Default limit for every tenant, per UTC calendar month.' })),
+    tenant_monthly_tokens: opt(Type.Integer({ minimum: 0 })),
+    per_workflow: opt(
+      Type.Record(Type.String(), BudgetLimits, { ...closed, description: 'Limits for named workflows (an entry replaces every workflow default).' }),
+    ),
+    per_tenant: opt(Type.Record(Type.String(), BudgetLimits, { ...closed, description: 'Limits for named tenants (an entry replaces every tenant default).' })),
   },
   closed,
 );
@@ -506,6 +514,7 @@ export type ToolSpec = Static<typeof ToolSchema>;
 export type GatewaySpec = Static<typeof GatewaySchema>;
 export type MockRuleSpec = Static<typeof MockRule>;
 export type GatewayRetrySpec = Static<typeof GatewayRetry>;
+export type GatewayBudgetsSpec = Static<typeof GatewayBudgets>;
 export type ProjectSpec = Static<typeof ProjectSchema>;
 
 export const SPEC_SCHEMAS = {

@@ -306,6 +306,36 @@ function apiKeys(dialect: 'sqlite' | 'postgres'): string[] {
   ];
 }
 
+/**
+ * LLM budgets enforced across processes (`sql/budgets.ts`): a counter per budget scope and
+ * period (what the ledger holds for it, kept up to date as calls are recorded) and the worst
+ * cases of attempts in flight, each held until the attempt is recorded or its reservation expires.
+ */
+function budgetReservations(dialect: 'sqlite' | 'postgres'): string[] {
+  const ts = dialect === 'sqlite' ? 'INTEGER' : 'BIGINT';
+  const real = dialect === 'sqlite' ? 'REAL' : 'DOUBLE PRECISION';
+  return [
+    `CREATE TABLE budget_counters (
+      scope_key TEXT PRIMARY KEY,
+      spent_tokens ${ts} NOT NULL,
+      spent_usd ${real} NOT NULL,
+      updated_at ${ts} NOT NULL
+    )`,
+    `CREATE INDEX budget_counters_by_updated ON budget_counters (updated_at)`,
+    `CREATE TABLE budget_reservations (
+      id TEXT NOT NULL,
+      scope_key TEXT NOT NULL,
+      tokens ${ts} NOT NULL,
+      cost_usd ${real} NOT NULL,
+      created_at ${ts} NOT NULL,
+      expires_at ${ts} NOT NULL,
+      PRIMARY KEY (id, scope_key)
+    )`,
+    `CREATE INDEX budget_reservations_by_scope ON budget_reservations (scope_key, expires_at)`,
+    `CREATE INDEX budget_reservations_by_expiry ON budget_reservations (expires_at)`,
+  ];
+}
+
 /** From this version on, each migration applied is itself an audit entry (in its own transaction). */
 export const AUDIT_LOG_VERSION = 7;
 
@@ -318,6 +348,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 6, name: 'who started each run', sqlite: RUN_OWNER, postgres: RUN_OWNER },
   { version: AUDIT_LOG_VERSION, name: 'audit log', sqlite: auditLog('sqlite'), postgres: auditLog('postgres') },
   { version: 9, name: 'managed API keys', sqlite: apiKeys('sqlite'), postgres: apiKeys('postgres') },
+  { version: 11, name: 'LLM budget counters and reservations', sqlite: budgetReservations('sqlite'), postgres: budgetReservations('postgres') },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS.reduce((max, m) => Math.max(max, m.version), 0);

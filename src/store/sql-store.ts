@@ -14,6 +14,8 @@ import type {
   AttemptKey,
   AttemptRecord,
   AuditRecord,
+  BudgetReservation,
+  BudgetState,
   CallRecord,
   EventRecord,
   JournalEntry,
@@ -57,6 +59,7 @@ import { isCommitUnknown, isTransient, storeUnavailable, withRetry, type RetryOp
 import * as apiKeys from './sql/api-keys.js';
 import * as attempts from './sql/attempts.js';
 import * as audit from './sql/audit.js';
+import * as budgets from './sql/budgets.js';
 import type { Db, SqlDialect } from './sql/dialect.js';
 import * as events from './sql/events.js';
 import * as idempotencyKeys from './sql/idempotency.js';
@@ -289,11 +292,27 @@ export class SqlStore implements Store {
   // LLM usage and step journals
 
   recordCall(record: CallRecord): Promise<void> {
-    return this.retrying((db) => usage.insertCall(db, record));
+    return this.transact((trx) => budgets.recordCall(trx, this.dialect, record, this.now()));
   }
 
   spent(query: SpendQuery): Promise<Spend> {
-    return this.retrying((db) => usage.spent(db, query));
+    return this.retrying((db) => budgets.ledgerSpent(db, query));
+  }
+
+  reserveBudget(reservation: BudgetReservation, admit: (states: BudgetState[]) => boolean): Promise<{ admitted: boolean; states: BudgetState[] }> {
+    return this.transact((trx) => budgets.reserve(trx, this.dialect, reservation, admit));
+  }
+
+  renewBudgetReservation(id: string, expiresAt: number): Promise<boolean> {
+    return this.retrying((db) => budgets.renewReservation(db, id, expiresAt));
+  }
+
+  pruneBudgets(now: number): Promise<{ reservations: number; counters: number }> {
+    return this.retrying((db) => budgets.pruneBudgets(db, now));
+  }
+
+  budgetState(query: SpendQuery, at: number): Promise<BudgetState> {
+    return this.retrying((db) => budgets.budgetState(db, query, at));
   }
 
   usage(query: UsageQuery): Promise<UsageRow[]> {

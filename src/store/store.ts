@@ -21,6 +21,8 @@ import type {
   SignalRecord,
   Spend,
   SpendQuery,
+  BudgetReservation,
+  BudgetState,
   StepRecord,
   StepStatus,
   TaskRecord,
@@ -221,9 +223,28 @@ export interface Store {
    */
   subscribeWake(fn: () => void): () => void;
 
-  // LLM usage (the gateway's ledger) and step journals
+  // LLM usage (the gateway's ledger), budgets and step journals
+  /**
+   * Records one attempt of an LLM call; in the same transaction it counts in the budget counters
+   * of its scopes and settles its reservation (the one with the record's id). Recording the same
+   * call id again changes nothing.
+   */
   recordCall(record: CallRecord): Promise<void>;
+  /** What the ledger holds for a run, or a tenant's (or one of its workflows') UTC day or month. */
   spent(query: SpendQuery): Promise<Spend>;
+  /**
+   * Check-and-reserve in one transaction, atomic across processes: reads every scope's state
+   * (ledger + live reservations of other attempts), and when `admit` accepts them, reserves
+   * `reservation.amount` on each scope until `reservation.expiresAt`. `admit` may run more than
+   * once (a transaction retried after a transient failure); it must have no side effects.
+   */
+  reserveBudget(reservation: BudgetReservation, admit: (states: BudgetState[]) => boolean): Promise<{ admitted: boolean; states: BudgetState[] }>;
+  /** Extends a live reservation; false when it is gone (settled, or expired and dropped). */
+  renewBudgetReservation(id: string, expiresAt: number): Promise<boolean>;
+  /** Deletes expired reservations and long-unused budget counters (they are rebuilt from the ledger). */
+  pruneBudgets(now: number): Promise<{ reservations: number; counters: number }>;
+  /** A scope's state at `at`, for display (a snapshot: no locks). */
+  budgetState(query: SpendQuery, at: number): Promise<BudgetState>;
   usage(query: UsageQuery): Promise<UsageRow[]>;
   loadJournal(runId: string, stepId: string): Promise<JournalEntry[]>;
   /** Records an entry; a key already recorded keeps its first value. */

@@ -5,7 +5,7 @@
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { storeLedger } from '../../src/app/bootstrap.js';
+import { storeLedger } from '../../src/app/usage-ledger.js';
 import { Engine, type EngineSettings } from '../../src/engine/engine.js';
 import { Gateway } from '../../src/gateway/gateway.js';
 import { createToolExecutor } from '../../src/runtime/tool.js';

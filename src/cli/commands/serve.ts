@@ -101,6 +101,7 @@ export async function startServer(
       maxWaitMs: config.server.maxWaitMs,
       sseHeartbeatMs: config.server.sseHeartbeatMs,
       gateway: agentry.gateway,
+      budgets: agentry.budgets,
       remoteGateway: config.gateway,
       tools: agentry.tools,
       redactor: agentry.redactor,
