@@ -83,5 +83,6 @@ describe.skipIf(!hasPostgres)('managed keys across API processes on PostgreSQL',
     expect(await whoamiStatus(one.url, next)).toBe(200);
     // Neither process logged a secret.
     for (const proc of [one.proc, two.proc]) for (const secret of [root, next, ci.secret]) expect(proc.stderr + proc.stdout).not.toContain(secret.slice(-43));
-  });
+    // Five CLI processes and two servers: slow on a busy machine (the 5 s deadlines above are the promise under test).
+  }, 120_000);
 });
