@@ -37,7 +37,7 @@ async function listed(...args: string[]): Promise<ApiKeyPageDto> {
   return JSON.parse(res.stdout) as ApiKeyPageDto;
 }
 
-describe('agentry keys on the local store', () => {
+describe('agentry keys on the local store', { timeout: 90_000 }, () => {
   it('lists no keys before there is a store, without creating one', async () => {
     const res = await keys('list');
     expect(res).toMatchObject({ code: 0, stdout: 'No keys.\n' });
