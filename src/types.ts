@@ -346,3 +346,33 @@ export interface AuditRecord {
   prevHash: string;
   hash: string;
 }
+
+/**
+ * A managed API key (`app/keys.ts`): stored with the SHA-256 of its secret, never the secret.
+ * After a rotate, the old key has `replacedBy` and works until `graceUntil`; the new one has
+ * `rotatedFrom`. Times are epoch milliseconds.
+ */
+export interface ApiKeyRecord {
+  /** `key_<26 chars>`; the secret is `agk_<the same 26 chars>_<43 base64url chars>`. */
+  id: string;
+  tenantId: string;
+  /** The principal the key signs in as (unique among a tenant's current keys). */
+  name: string;
+  /** Roles, raw scopes and task roles (`role:<name>`), as for `AGENTRY_API_KEYS`. */
+  grants: string[];
+  /** SHA-256 (hex) of the whole secret. */
+  secretHash: string;
+  /** `agk_<26 chars>`: the secret's public part, for display. */
+  prefix: string;
+  createdAt: number;
+  createdBy: string;
+  expiresAt: number | null;
+  revokedAt: number | null;
+  revokedBy: string | null;
+  /** Updated at most once a minute per key and process. */
+  lastUsedAt: number | null;
+  rotatedFrom: string | null;
+  replacedBy: string | null;
+  graceUntil: number | null;
+  updatedAt: number;
+}

@@ -2,6 +2,33 @@
 -- Generated from a freshly migrated database by `npm run schema:dump`; do not edit by hand.
 -- test/integration/store.schema.test.ts fails when this file is out of date.
 
+CREATE TABLE api_key_revision (
+  id integer NOT NULL,
+  revision bigint NOT NULL,
+  PRIMARY KEY (id),
+  CHECK ((id = 1))
+);
+
+CREATE TABLE api_keys (
+  id text NOT NULL,
+  tenant_id text NOT NULL,
+  name text NOT NULL,
+  grants text NOT NULL,
+  secret_hash text NOT NULL,
+  prefix text NOT NULL,
+  created_at bigint NOT NULL,
+  created_by text NOT NULL,
+  expires_at bigint,
+  revoked_at bigint,
+  revoked_by text,
+  last_used_at bigint,
+  rotated_from text,
+  replaced_by text,
+  grace_until bigint,
+  updated_at bigint NOT NULL,
+  PRIMARY KEY (id)
+);
+
 CREATE TABLE attempts (
   run_id text NOT NULL,
   step_id text NOT NULL,
@@ -237,6 +264,8 @@ CREATE TABLE workers (
   PRIMARY KEY (id)
 );
 
+CREATE INDEX api_keys_by_created ON api_keys USING btree (tenant_id, created_at DESC, id DESC);
+CREATE UNIQUE INDEX api_keys_current_name ON api_keys USING btree (tenant_id, name) WHERE ((revoked_at IS NULL) AND (replaced_by IS NULL));
 CREATE INDEX audit_log_by_at ON audit_log USING btree (at);
 CREATE INDEX audit_log_by_tenant ON audit_log USING btree (tenant_id, seq DESC);
 CREATE INDEX budget_counters_by_updated ON budget_counters USING btree (updated_at);

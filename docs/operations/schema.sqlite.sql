@@ -2,6 +2,32 @@
 -- Generated from a freshly migrated database by `npm run schema:dump`; do not edit by hand.
 -- test/integration/store.schema.test.ts fails when this file is out of date.
 
+CREATE TABLE api_key_revision (
+  id INTEGER,
+  revision INTEGER NOT NULL,
+  PRIMARY KEY (id)
+);
+
+CREATE TABLE api_keys (
+  id TEXT,
+  tenant_id TEXT NOT NULL,
+  name TEXT NOT NULL,
+  grants TEXT NOT NULL,
+  secret_hash TEXT NOT NULL,
+  prefix TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  created_by TEXT NOT NULL,
+  expires_at INTEGER,
+  revoked_at INTEGER,
+  revoked_by TEXT,
+  last_used_at INTEGER,
+  rotated_from TEXT,
+  replaced_by TEXT,
+  grace_until INTEGER,
+  updated_at INTEGER NOT NULL,
+  PRIMARY KEY (id)
+);
+
 CREATE TABLE attempts (
   run_id TEXT NOT NULL,
   step_id TEXT NOT NULL,
@@ -236,6 +262,8 @@ CREATE TABLE workers (
   PRIMARY KEY (id)
 );
 
+CREATE INDEX api_keys_by_created ON api_keys (tenant_id, created_at DESC, id DESC);
+CREATE UNIQUE INDEX api_keys_current_name ON api_keys (tenant_id, name) WHERE revoked_at IS NULL AND replaced_by IS NULL;
 CREATE INDEX audit_log_by_at ON audit_log (at);
 CREATE INDEX audit_log_by_tenant ON audit_log (tenant_id, seq DESC);
 CREATE INDEX budget_counters_by_updated ON budget_counters (updated_at);

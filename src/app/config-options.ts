@@ -205,7 +205,7 @@ export const CONFIG_OPTIONS = {
     default: undefined,
     defaultText: 'none',
     description:
-      'API keys: `name:key:role[,role];…` (roles admin, operator, service, reviewer, viewer, or scopes; keys of 16+ characters). A grant `tenant:<id>` binds the key to that tenant; without one it acts in `tenant` (see [tenants](security.md#tenants)).',
+      'Bootstrap API keys: `name:key:role[,role];…` (roles admin, operator, service, reviewer, viewer, or scopes; keys of 16+ characters). A grant `tenant:<id>` binds the key to that tenant; without one it acts in `tenant` (see [tenants](security.md#tenants)). Keys managed in the database (`agentry keys`) need none.',
     secret: true,
   },
   adminApiKey: {

@@ -9,6 +9,7 @@ import type { CompiledWorkflow } from '../spec/model.js';
 import { openAgentry, openStore, storeExists, type Project } from './bootstrap.js';
 import type { Config } from './config.js';
 import { AuditService } from './audit.js';
+import { KeysService, type GrantChecker } from './keys.js';
 import { ScheduleService } from './schedules.js';
 import { createServices, type Services } from './services.js';
 
@@ -93,4 +94,18 @@ export interface LocalAudit {
 export async function openLocalAudit(config: Config, options: { logger: Logger }): Promise<LocalAudit> {
   const store = await openStore(config, { logger: options.logger });
   return { audit: new AuditService(store), close: () => store.close() };
+}
+
+export interface LocalKeys {
+  keys: KeysService;
+  close(): Promise<void>;
+}
+
+/** The managed API keys of the project's store (opened, migrated; only the store, no engine). */
+export async function openLocalKeys(config: Config, options: { logger: Logger; checkGrants: GrantChecker }): Promise<LocalKeys> {
+  const store = await openStore(config, { logger: options.logger });
+  return {
+    keys: new KeysService({ store, audit: new AuditService(store), checkGrants: options.checkGrants, defaultTenant: config.tenant }),
+    close: () => store.close(),
+  };
 }

@@ -10,6 +10,7 @@ import type { ResolvedBudgets } from '../gateway/config.js';
 import type { ToolHub } from '../tools/hub.js';
 import { AuditService } from './audit.js';
 import { HealthService } from './health.js';
+import { KeysService, type GrantChecker } from './keys.js';
 import { RunService } from './runs.js';
 import { ScheduleService } from './schedules.js';
 import type { ServiceDeps } from './service-deps.js';
@@ -29,9 +30,15 @@ export interface Services {
   tools: ToolService;
   health: HealthService;
   audit: AuditService;
+  keys: KeysService;
 }
 
-export function createServices(deps: ServiceDeps & { tools?: ToolHub | undefined; budgets?: ResolvedBudgets | undefined }): Services {
+/** Without the server's role table, a managed key cannot be created (its grants cannot be checked). */
+const NO_GRANT_TABLE: GrantChecker = () => ['this process cannot check grants: create keys through the API or `agentry keys create`'];
+
+export function createServices(
+  deps: ServiceDeps & { tools?: ToolHub | undefined; budgets?: ResolvedBudgets | undefined; checkGrants?: GrantChecker },
+): Services {
   const audit = new AuditService(deps.store);
   return {
     runs: new RunService(deps, audit),
@@ -42,5 +49,6 @@ export function createServices(deps: ServiceDeps & { tools?: ToolHub | undefined
     tools: new ToolService(deps.tools, audit),
     health: new HealthService(deps),
     audit,
+    keys: new KeysService({ store: deps.store, audit, checkGrants: deps.checkGrants ?? NO_GRANT_TABLE, defaultTenant: deps.engine.tenant }),
   };
 }

@@ -94,7 +94,8 @@ export function startupProblems(config: Config, options: StartupCheckOptions): s
   const problems: string[] = [];
   if (options.listens) {
     if (!config.server.auth) problems.push('auth is off (--no-auth / AGENTRY_AUTH=off); production needs API keys');
-    else if ((config.server.apiKeys ?? '').trim() === '') problems.push('auth is on but AGENTRY_API_KEYS holds no key');
+    // No bootstrap key is no finding: managed keys in the database or an OIDC issuer may sign
+    // people in, and a server with no way at all refuses to start (`server/auth.ts` assertCanSignIn).
     else problems.push(...apiKeyProblems(config.server.apiKeys));
     const adminKey = adminKeyProblem(config.server.adminApiKey);
     if (adminKey !== undefined) problems.push(adminKey);

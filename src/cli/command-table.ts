@@ -69,6 +69,12 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: async () => (await import('./commands/audit.js')).registerAudit,
   },
   {
+    name: 'keys',
+    term: 'keys',
+    description: 'Managed API keys in the database: create, list, revoke, rotate (the secret is shown once)',
+    load: async () => (await import('./commands/keys.js')).registerKeys,
+  },
+  {
     name: 'serve',
     term: 'serve [options] [dir]',
     description: 'Run the HTTP API, worker pool and scheduler in one process until SIGTERM/SIGINT',

@@ -25,7 +25,7 @@ import { jsonDepthError } from '../lib/limits.js';
 import { Metrics } from '../obs/metrics.js';
 import type { ToolHub } from '../tools/hub.js';
 import { accessRecord } from './access-log.js';
-import { AUTHENTICATED, authorize, runAccessOf, type AuthSettings, type Principal } from './auth.js';
+import { assertCanSignIn, AUTHENTICATED, authorize, grantProblems, runAccessOf, type AuthSettings, type Principal } from './auth.js';
 import { actIn, requestedTenant, withTenantParam } from './tenancy.js';
 import { acceptEmptyJsonBodies, registerBrowserGuard } from './browser-guard.js';
 import type { EventFeed } from '../app/event-feed.js';
@@ -40,6 +40,7 @@ import { healthRoutes } from './routes/health.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { runRoutes } from './routes/runs.js';
 import { itemRoutes } from './routes/items.js';
+import { keyRoutes } from './routes/keys.js';
 import { auditRoutes } from './routes/audit.js';
 import { scheduleRoutes } from './routes/schedules.js';
 import { signalRoutes } from './routes/signals.js';
@@ -173,7 +174,17 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     : options.remoteGateway
       ? { kind: 'remote', url: options.remoteGateway.url.replace(/\/+$/, ''), apiKey: options.remoteGateway.apiKey }
       : undefined;
-  const services = createServices({ engine, store, waker: options.feed, tools: options.tools, budgets: options.budgets ?? options.gateway?.budgets });
+  const services = createServices({
+    engine,
+    store,
+    waker: options.feed,
+    tools: options.tools,
+    budgets: options.budgets ?? options.gateway?.budgets,
+    checkGrants: grantProblems,
+  });
+  // Managed keys (`agk_…`) sign in through the keys service on this store.
+  const auth: AuthSettings = { ...options.auth, managedKeys: options.auth.managedKeys ?? services.keys };
+  await assertCanSignIn(auth);
   const { health } = services;
   const metrics =
     options.metrics ??
@@ -185,7 +196,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const deps: ServerDeps = {
     services,
     metrics,
-    auth: options.auth,
+    auth,
     version,
     startedAt: Date.now(),
     maxWaitMs: options.maxWaitMs ?? 120_000,
@@ -258,6 +269,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     } catch (error) {
       // A failed sign-in is an audit entry (at most one per client address a minute); the 401 stands either way.
       if (error instanceof AgentryError && error.code === 'unauthorized') {
+        // Why a managed key was refused is for the log only; the client is told it is not valid.
+        const refused = error.details as { key_id?: string | null; refused?: string } | undefined;
+        if (refused?.refused !== undefined) request.log.warn({ key_id: refused.key_id, reason: refused.refused }, 'managed API key refused');
         await services.audit.signInFailed(source, error.message).catch((e: unknown) => request.log.error({ err: e }, 'recording a failed sign-in failed'));
       }
       throw error;
@@ -316,6 +330,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     toolRoutes(table, deps);
     authRoutes(table);
     auditRoutes(table, deps);
+    keyRoutes(table, deps);
   }
   if (groups.has('gateway')) {
     gatewayRoutes(table, deps);

@@ -16,6 +16,7 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Caller, RunAccess } from '../app/caller.js';
+import type { KeyAuthentication } from '../app/key-cache.js';
 import { AgentryError } from '../lib/errors.js';
 import { isLoopback } from '../lib/address-list.js';
 import { DEFAULT_TENANT, tenantIdProblem } from '../lib/tenant.js';
@@ -38,6 +39,8 @@ export const SCOPES = [
   'audit:read',
   'metrics:read',
   'gateway:use',
+  // Manage the managed API keys (`/v1/admin/keys`): only `admin` holds it.
+  'keys:admin',
 ] as const;
 export type Scope = (typeof SCOPES)[number];
 
@@ -47,8 +50,9 @@ export type Role = (typeof ROLES)[number];
 /** What each built-in role may do. `docs/api.md` shows this table (a test keeps them in step). */
 export const ROLE_SCOPES: Readonly<Record<Role, readonly Scope[]>> = {
   admin: SCOPES,
-  // Everything but the audit log, which belongs to whoever audits the operators.
-  operator: SCOPES.filter((scope) => scope !== 'audit:read'),
+  // Everything but the audit log, which belongs to whoever audits the operators, and the keys,
+  // which only admins hand out.
+  operator: SCOPES.filter((scope) => scope !== 'audit:read' && scope !== 'keys:admin'),
   service: ['runs:read', 'runs:write', 'specs:read', 'gateway:use'],
   // A reviewer reads the runs whose tasks it decides; a viewer watches the whole deployment.
   reviewer: ['runs:read', 'runs:read:all', 'tasks:read', 'tasks:write'],
@@ -97,8 +101,10 @@ export interface Principal extends Caller {
   systemAdmin: boolean;
   /** How the caller signed in: an API key, or a JWT of the OIDC issuer (absent with auth off). */
   via?: 'api_key' | 'oidc';
-  /** When the credential stops working: a JWT's `exp`; absent for keys that do not expire (bootstrap keys). */
+  /** When the credential stops working: a JWT's `exp`, a managed key's expiry or rotation grace; absent for keys that do not expire. */
   expiresAt?: Date;
+  /** The id of the managed key (`key_…`) the caller signed in with. */
+  keyId?: string;
 }
 
 export interface AuthSettings {
@@ -111,7 +117,19 @@ export interface AuthSettings {
   adminKey?: ApiKey;
   /** Sign-in with JWTs of one OIDC issuer (`AGENTRY_OIDC_ISSUER`), when configured. */
   oidc?: OidcVerifier;
+  /** The managed keys (`agk_…`) of the database: the app's keys service (`buildApp` plugs it in). */
+  managedKeys?: ManagedKeys;
 }
+
+/** Signs in a managed key (`app/keys.ts` implements it on the keys table). */
+export interface ManagedKeys {
+  authenticate(secret: string): Promise<KeyAuthentication>;
+  /** Keys that can sign in now. */
+  usableCount(): Promise<number>;
+}
+
+/** What every managed key starts with (`app/key-secrets.ts`); a bootstrap key may not. */
+const MANAGED_KEY_PREFIX = 'agk_';
 
 function isScope(value: string): value is Scope {
   return (SCOPES as readonly string[]).includes(value);
@@ -178,6 +196,7 @@ export function parseApiKeys(text: string | undefined): ApiKey[] {
     if (!/^[A-Za-z0-9_.@-]{1,64}$/.test(name)) problems.push(`${label}: the name must be 1–64 letters, digits or _.@-`);
     if (key.length < MIN_KEY_LENGTH) problems.push(`${label}: the key is shorter than ${MIN_KEY_LENGTH} characters`);
     if (/\s/.test(key)) problems.push(`${label}: the key contains whitespace`);
+    if (key.startsWith(MANAGED_KEY_PREFIX)) problems.push(`${label}: the key starts with ${MANAGED_KEY_PREFIX}, which marks managed keys`);
     const tenants = grants.filter((g) => g.startsWith(TENANT_GRANT)).map((g) => g.slice(TENANT_GRANT.length));
     const access = grants.filter((g) => !g.startsWith(TENANT_GRANT));
     if (access.length === 0) problems.push(`${label}: no role or scope given (roles: ${ROLES.join(', ')})`);
@@ -247,12 +266,6 @@ export function authSettings(options: {
     return { enabled: false, ...base };
   }
   const oidc = options.oidc === undefined ? undefined : oidcVerifier(options.oidc, options.apiKeys);
-  if (keys.length === 0 && adminKey === undefined && oidc === undefined) {
-    throw new AgentryError(
-      'invalid_request',
-      'auth is on but no API keys are configured: set AGENTRY_API_KEYS=name:key:role (key of 16+ characters) or AGENTRY_OIDC_ISSUER, or for a local dev server use --no-auth on 127.0.0.1',
-    );
-  }
   return { enabled: true, ...base, ...(oidc ? { oidc } : {}) };
 }
 
@@ -267,6 +280,27 @@ function breakGlassKey(key: string, keys: readonly ApiKey[], withOidc: boolean):
   if (twin !== undefined) problems.push(`it is also the key of AGENTRY_API_KEYS entry '${twin.name}'; give the break-glass key its own value`);
   if (problems.length > 0) throw new AgentryError('invalid_request', `invalid AGENTRY_ADMIN_API_KEY: ${problems.join('; ')}`, { details: { problems } });
   return { name: BREAK_GLASS_NAME, grants: ['admin'], scopes: new Set(ROLE_SCOPES.admin), hash, systemAdmin: true };
+}
+
+/**
+ * Auth on needs a way to sign in: a bootstrap key, an OIDC issuer, or a managed key in the
+ * database that can sign in now (checked when the server starts, `buildApp`). Without any, every
+ * request would be 401, so the server refuses to start instead.
+ */
+export async function assertCanSignIn(settings: AuthSettings): Promise<void> {
+  if (!settings.enabled || settings.keys.length > 0 || settings.oidc !== undefined) return;
+  if (settings.managedKeys && (await settings.managedKeys.usableCount()) > 0) return;
+  throw new AgentryError(
+    'invalid_request',
+    'auth is on but no API keys are configured: set AGENTRY_API_KEYS=name:key:role (key of 16+ characters) or AGENTRY_OIDC_ISSUER, create a key in the database with `agentry keys create`, or for a local dev server use --no-auth on 127.0.0.1',
+  );
+}
+
+/** The problems with a managed key's grants (the app's `GrantChecker`): what `AGENTRY_API_KEYS` would refuse. */
+export function grantProblems(grants: readonly string[]): string[] {
+  const problems: string[] = [];
+  grantsOf(grants, 'grant', problems);
+  return problems.map((p) => p.replace(/^grant: /, ''));
 }
 
 /** The verifier of `AGENTRY_OIDC_*`; every problem reported at once. */
@@ -346,9 +380,34 @@ async function principalOf(settings: AuthSettings, credential: string): Promise<
       expiresAt: identity.expiresAt,
     };
   }
+  if (settings.managedKeys && credential.startsWith(MANAGED_KEY_PREFIX)) return managedPrincipal(settings.managedKeys, credential);
   const found = keyOf(settings, credential);
   if (!found) throw new AgentryError('unauthorized', 'the API key is not valid');
   return keyPrincipal(settings, found);
+}
+
+/**
+ * The principal of a managed key (`agk_…`) of the database. A refused one is 401 with the same
+ * message as any wrong key; why (revoked, expired, …) is in `details` for the server's log only.
+ */
+async function managedPrincipal(keys: ManagedKeys, credential: string): Promise<Principal> {
+  const result = await keys.authenticate(credential);
+  if (!result.ok) {
+    throw new AgentryError('unauthorized', 'the API key is not valid', { details: { key_id: result.keyId ?? null, refused: result.reason } });
+  }
+  const { key } = result;
+  const { scopes } = grantsOf(key.grants, 'key', []);
+  return {
+    name: key.name,
+    scopes,
+    roles: key.grants,
+    tenantId: key.tenantId,
+    systemAdmin: false,
+    runAccess: runAccessOf(scopes),
+    via: 'api_key',
+    keyId: key.keyId,
+    ...(key.expiresAt ? { expiresAt: key.expiresAt } : {}),
+  };
 }
 
 /**

@@ -265,6 +265,48 @@ function auditLog(dialect: 'sqlite' | 'postgres'): string[] {
 }
 
 /**
+ * Managed API keys (`app/keys.ts`). Only `secret_hash` of a key's secret is kept: SHA-256 (hex)
+ * of the whole presented key. A plain fast hash is enough here because the secret is 32 random
+ * bytes (256 bits): a slow password hash (bcrypt, scrypt) protects guessable passwords from
+ * brute force, and nothing can enumerate 2^256 secrets, while every request checks a key. `prefix`
+ * (`agk_<id>`) is the public part, for display. The partial unique index allows one current key
+ * per (tenant, name): a revoked key, or one a rotate replaced (`replaced_by`, valid until
+ * `grace_until`), no longer counts. `api_key_revision` is a counter every change of the table
+ * bumps in its transaction (the row lock orders the bumps): API processes poll it to know when
+ * to reload their cache of keys.
+ */
+function apiKeys(dialect: 'sqlite' | 'postgres'): string[] {
+  const ts = dialect === 'sqlite' ? 'INTEGER' : 'BIGINT';
+  return [
+    `CREATE TABLE api_keys (
+      id TEXT PRIMARY KEY,
+      tenant_id TEXT NOT NULL,
+      name TEXT NOT NULL,
+      grants ${JSON_TEXT} NOT NULL,
+      secret_hash TEXT NOT NULL,
+      prefix TEXT NOT NULL,
+      created_at ${ts} NOT NULL,
+      created_by TEXT NOT NULL,
+      expires_at ${ts},
+      revoked_at ${ts},
+      revoked_by TEXT,
+      last_used_at ${ts},
+      rotated_from TEXT,
+      replaced_by TEXT,
+      grace_until ${ts},
+      updated_at ${ts} NOT NULL
+    )`,
+    `CREATE UNIQUE INDEX api_keys_current_name ON api_keys (tenant_id, name) WHERE revoked_at IS NULL AND replaced_by IS NULL`,
+    `CREATE INDEX api_keys_by_created ON api_keys (tenant_id, created_at DESC, id DESC)`,
+    `CREATE TABLE api_key_revision (
+      id INTEGER PRIMARY KEY CHECK (id = 1),
+      revision ${ts} NOT NULL
+    )`,
+    `INSERT INTO api_key_revision (id, revision) VALUES (1, 0)`,
+  ];
+}
+
+/**
  * LLM budgets enforced across processes (`sql/budgets.ts`): a counter per budget scope and
  * period (what the ledger holds for it, kept up to date as calls are recorded) and the worst
  * cases of attempts in flight, each held until the attempt is recorded or its reservation expires.
@@ -339,6 +381,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 6, name: 'who started each run', sqlite: RUN_OWNER, postgres: RUN_OWNER },
   { version: AUDIT_LOG_VERSION, name: 'audit log', sqlite: auditLog('sqlite'), postgres: auditLog('postgres') },
   { version: 8, name: 'idempotency keys per tenant and principal', ...IDEMPOTENCY_PER_PRINCIPAL },
+  { version: 9, name: 'managed API keys', sqlite: apiKeys('sqlite'), postgres: apiKeys('postgres') },
   { version: 11, name: 'LLM budget counters and reservations', sqlite: budgetReservations('sqlite'), postgres: budgetReservations('postgres') },
 ];
 

@@ -8,7 +8,9 @@
  * live in `SqlDialect` (`sql/dialect.ts`).
  */
 import { sql } from 'kysely';
+import { AgentryError } from '../lib/errors.js';
 import type {
+  ApiKeyRecord,
   AttemptKey,
   AttemptRecord,
   AuditRecord,
@@ -29,6 +31,8 @@ import { readSchemaState, runMigrations } from './migrate.js';
 import { SqlRunTx } from './sql-run-tx.js';
 import { IdempotencyKeyUsed, type RunTx, type Store, type WithRunOptions } from './store.js';
 import type {
+  ApiKeyListQuery,
+  ApiKeyPage,
   AuditHead,
   AuditListQuery,
   AuditPage,
@@ -52,6 +56,7 @@ import type {
   WorkerInfo,
 } from './store-types.js';
 import { isCommitUnknown, isTransient, storeUnavailable, withRetry, type RetryOptions } from './transient.js';
+import * as apiKeys from './sql/api-keys.js';
 import * as attempts from './sql/attempts.js';
 import * as audit from './sql/audit.js';
 import * as budgets from './sql/budgets.js';
@@ -352,6 +357,48 @@ export class SqlStore implements Store {
     });
   }
 
+  // managed API keys
+
+  async insertApiKey(record: ApiKeyRecord): Promise<void> {
+    await this.transact((trx) => apiKeys.insertApiKey(trx, record)).catch(nameTaken(record));
+  }
+
+  getApiKey(id: string): Promise<ApiKeyRecord | undefined> {
+    return this.retrying((db) => apiKeys.getApiKey(db, id));
+  }
+
+  unrevokedApiKeys(tenantId: string, name: string): Promise<ApiKeyRecord[]> {
+    return this.retrying((db) => apiKeys.unrevokedApiKeys(db, tenantId, name));
+  }
+
+  listApiKeys(query: ApiKeyListQuery): Promise<ApiKeyPage> {
+    return this.retrying((db) => apiKeys.listApiKeys(db, query));
+  }
+
+  allApiKeys(): Promise<ApiKeyRecord[]> {
+    return this.retrying((db) => apiKeys.allApiKeys(db));
+  }
+
+  apiKeyRevision(): Promise<number> {
+    return this.retrying((db) => apiKeys.apiKeyRevision(db));
+  }
+
+  countUsableApiKeys(now: number): Promise<number> {
+    return this.retrying((db) => apiKeys.countUsableApiKeys(db, now));
+  }
+
+  revokeApiKeys(ids: readonly string[], by: string): Promise<ApiKeyRecord[]> {
+    return this.transact((trx) => apiKeys.revokeApiKeys(trx, ids, this.now(), by));
+  }
+
+  rotateApiKey(oldId: string, graceUntil: number, next: ApiKeyRecord): Promise<boolean> {
+    return this.transact((trx) => apiKeys.rotateApiKey(trx, oldId, graceUntil, next)).catch(nameTaken(next));
+  }
+
+  touchApiKey(id: string, at: number): Promise<void> {
+    return this.retrying((db) => apiKeys.touchApiKey(db, id, at));
+  }
+
   // workers
 
   upsertWorker(worker: WorkerInfo): Promise<void> {
@@ -365,4 +412,14 @@ export class SqlStore implements Store {
   listWorkers(): Promise<WorkerInfo[]> {
     return this.retrying((db) => workers.listWorkers(db));
   }
+}
+
+/** Turns the unique violation of a current key's (tenant, name) into `conflict`; rethrows anything else. */
+function nameTaken(record: ApiKeyRecord): (error: unknown) => never {
+  return (error) => {
+    if (!apiKeys.isApiKeyNameTaken(error)) throw error;
+    throw new AgentryError('conflict', `tenant ${record.tenantId} already has a key named '${record.name}'; rotate or revoke it first`, {
+      cause: error,
+    });
+  };
 }

@@ -4,7 +4,19 @@
  * the queue, the usage ledger and the worker registry. `store.ts` re-exports all of them.
  */
 import type { ErrorInfo } from '../lib/errors.js';
-import type { AttemptKey, AttemptRecord, AuditRecord, RunRecord, RunStatus, StepRecord, StepStatus, TaskKind, TaskRecord, TaskStatus } from '../types.js';
+import type {
+  ApiKeyRecord,
+  AttemptKey,
+  AttemptRecord,
+  AuditRecord,
+  RunRecord,
+  RunStatus,
+  StepRecord,
+  StepStatus,
+  TaskKind,
+  TaskRecord,
+  TaskStatus,
+} from '../types.js';
 
 export type StoreKind = 'sqlite' | 'postgres';
 
@@ -186,4 +198,17 @@ export interface AuditHead {
   hash: string;
   prunedSeq: number;
   prunedHash: string;
+}
+
+export interface ApiKeyListQuery {
+  tenantId?: string;
+  name?: string;
+  limit: number;
+  /** Opaque cursor from a previous page. */
+  cursor?: string;
+}
+
+export interface ApiKeyPage {
+  items: ApiKeyRecord[];
+  nextCursor: string | null;
 }

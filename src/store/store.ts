@@ -8,6 +8,7 @@
  */
 import { AgentryError } from '../lib/errors.js';
 import type {
+  ApiKeyRecord,
   AttemptKey,
   AttemptRecord,
   AuditRecord,
@@ -55,6 +56,8 @@ import type {
   AuditListQuery,
   AuditPage,
   NewAuditEntry,
+  ApiKeyListQuery,
+  ApiKeyPage,
 } from './store-types.js';
 
 export type * from './store-types.js';
@@ -262,6 +265,25 @@ export interface Store {
    * `pruned_hash`); undefined (nothing changed) when no entry was old enough.
    */
   pruneAudit(before: number, anchor: NewAuditEntry): Promise<AuditRecord | undefined>;
+
+  // managed API keys (`sql/api-keys.ts`); each change bumps the revision in its transaction
+  /** Inserts a key; `conflict` when the tenant already has a current key of that name. */
+  insertApiKey(record: ApiKeyRecord): Promise<void>;
+  getApiKey(id: string): Promise<ApiKeyRecord | undefined>;
+  /** The keys of a tenant with this name that are not revoked (the current one, and any in the grace of a rotate), newest first. */
+  unrevokedApiKeys(tenantId: string, name: string): Promise<ApiKeyRecord[]>;
+  listApiKeys(query: ApiKeyListQuery): Promise<ApiKeyPage>;
+  /** Every key, for a process's cache. */
+  allApiKeys(): Promise<ApiKeyRecord[]>;
+  /** Changes whenever a key is created, revoked or rotated (by any process). */
+  apiKeyRevision(): Promise<number>;
+  countUsableApiKeys(now: number): Promise<number>;
+  /** Revokes those of `ids` not revoked yet, in one transaction; returns them. */
+  revokeApiKeys(ids: readonly string[], by: string): Promise<ApiKeyRecord[]>;
+  /** Replaces the current key `oldId` by `next` in one transaction; false when `oldId` is no longer current. `conflict` as for insert. */
+  rotateApiKey(oldId: string, graceUntil: number, next: ApiKeyRecord): Promise<boolean>;
+  /** Records a use of the key (a hint: callers write it at most once a minute per key). */
+  touchApiKey(id: string, at: number): Promise<void>;
 
   // workers
   upsertWorker(worker: WorkerInfo): Promise<void>;

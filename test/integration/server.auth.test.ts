@@ -80,6 +80,18 @@ async function gateRun(): Promise<string> {
   return run.id;
 }
 
+let keyCount = 0;
+function uniqueName(): string {
+  return `matrix-${++keyCount}`;
+}
+
+/** A fresh managed key (created with the admin key), for the key routes. */
+async function managedKeyId(): Promise<string> {
+  const res = await api.app.inject({ method: 'POST', url: '/v1/admin/keys', payload: { name: uniqueName(), roles: ['viewer'] }, headers: api.auth('admin') });
+  expect(res.statusCode).toBe(201);
+  return res.json<{ key: { id: string } }>().key.id;
+}
+
 /** A valid request per route, so a caller with the scope gets a 2xx. Keyed by `METHOD url`. */
 const REQUESTS: Record<string, () => Promise<InjectOptions>> = {
   'GET /livez': () => Promise.resolve({ url: '/livez' }),
@@ -125,6 +137,11 @@ const REQUESTS: Record<string, () => Promise<InjectOptions>> = {
   'POST /v1/schedules/:workflow/pause': () => Promise.resolve({ method: 'POST', url: '/v1/schedules/yearly/pause' }),
   'POST /v1/schedules/:workflow/resume': () => Promise.resolve({ method: 'POST', url: '/v1/schedules/yearly/resume' }),
   'GET /v1/auth/whoami': () => Promise.resolve({ url: '/v1/auth/whoami' }),
+  'POST /v1/admin/keys': () => Promise.resolve({ method: 'POST', url: '/v1/admin/keys', payload: { name: uniqueName(), roles: ['viewer'] } }),
+  'GET /v1/admin/keys': () => Promise.resolve({ url: '/v1/admin/keys?limit=5' }),
+  'GET /v1/admin/keys/:id': async () => ({ url: `/v1/admin/keys/${await managedKeyId()}` }),
+  'POST /v1/admin/keys/:id/revoke': async () => ({ method: 'POST', url: `/v1/admin/keys/${await managedKeyId()}/revoke` }),
+  'POST /v1/admin/keys/:id/rotate': async () => ({ method: 'POST', url: `/v1/admin/keys/${await managedKeyId()}/rotate`, payload: { grace: '1m' } }),
   'POST /v1/runs/:id/signals/:name': async () => ({ method: 'POST', url: `/v1/runs/${await gateRun()}/signals/go`, payload: { ok: true } }),
 };
 
@@ -335,12 +352,21 @@ describe('API keys', () => {
     expect(role).not.toContain('eve-key-0123456789abcdef');
   });
 
-  it('allows auth off only on a loopback bind, and auth on only with keys', () => {
+  it('allows auth off only on a loopback bind', () => {
     expect(authSettings({ enabled: false, host: '127.0.0.1', apiKeys: undefined }).enabled).toBe(false);
     expect(authSettings({ enabled: false, host: '::1', apiKeys: undefined }).enabled).toBe(false);
     expect(() => authSettings({ enabled: false, host: '0.0.0.0', apiKeys: undefined })).toThrow(/only on a loopback address/);
     expect(() => authSettings({ enabled: false, host: '192.168.1.4', apiKeys: undefined })).toThrow(/only on a loopback address/);
-    expect(() => authSettings({ enabled: true, host: '127.0.0.1', apiKeys: '' })).toThrow(/no API keys are configured/);
+  });
+
+  it('refuses to build a server with auth on and no way to sign in: no bootstrap key, no OIDC issuer, no usable managed key', async () => {
+    await expect(startTestApi({ start: false, app: { auth: authSettings({ enabled: true, host: '127.0.0.1', apiKeys: '' }) } })).rejects.toThrow(
+      /no API keys are configured: .*agentry keys create/,
+    );
+  });
+
+  it('refuses a bootstrap key that starts like a managed key', () => {
+    expect(() => parseApiKeys('ci:agk_0123456789abcdefghjk:service')).toThrow(/starts with agk_, which marks managed keys/);
   });
 
   it('with auth off (loopback), serves every route without a key', async () => {

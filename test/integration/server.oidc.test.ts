@@ -122,6 +122,7 @@ describe('a valid token', () => {
       roles: ['operator'],
       scopes: expect.arrayContaining(['runs:read', 'runs:write:all', 'specs:write']) as string[],
       expires_at: new Date(exp.exp * 1000).toISOString(),
+      key_id: null,
     });
     expect((await api.app.inject({ url: '/v1/runs', headers: { authorization: `Bearer ${t}` } })).statusCode).toBe(200);
   });

@@ -40,6 +40,10 @@ const PRINTS_DATA: Record<string, string> = {
   'agentry audit list': 'GET /v1/audit (with --jsonl: one entry per line)',
   'agentry audit prune': '{ pruned, retention_ms } (local only)',
   'agentry audit verify': '{ ok, checked, head_seq, pruned_through_seq, broken } (local only)',
+  'agentry keys create': 'POST /v1/admin/keys: { key, secret }',
+  'agentry keys list': 'GET /v1/admin/keys',
+  'agentry keys revoke': 'POST /v1/admin/keys/{id}/revoke: { revoked }',
+  'agentry keys rotate': 'POST /v1/admin/keys/{id}/rotate: { key, secret, previous }',
   'agentry config show': '{ <option>: { value, source, env } } (local only)',
   'agentry config validate': '{ env, dir, ok, problems: [{ check, severity, message }] } (local only)',
 };

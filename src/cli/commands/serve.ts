@@ -156,8 +156,8 @@ export function registerServe(program: Command, ctx: CliContext): void {
       'after',
       `
 Auth is on by default: set AGENTRY_API_KEYS=name:key:role[,role];… (roles: admin, operator, service,
-reviewer, viewer; keys of 16+ characters). Other settings: AGENTRY_MAX_BODY_BYTES (default 1 MiB),
-AGENTRY_SHUTDOWN_GRACE. See docs/api.md.`,
+reviewer, viewer; keys of 16+ characters), or create keys in the database with \`agentry keys create\`.
+Other settings: AGENTRY_MAX_BODY_BYTES (default 1 MiB), AGENTRY_SHUTDOWN_GRACE. See docs/api.md.`,
     )
     .action(async (dirArg: string | undefined, opts: ServeFlags) => {
       const config = configFrom(ctx, {

@@ -18,8 +18,10 @@ const WhoamiSchema = Type.Object(
     roles: Type.Array(Type.String(), { description: 'Roles, raw scopes and task roles (`role:<name>`) granted' }),
     scopes: Type.Array(Type.String(), { description: 'The scopes those grant' }),
     expires_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], {
-      description: "When the credential stops working: a token's `exp`; null for keys that do not expire",
+      description:
+        "When the credential stops working: a token's `exp`, a managed key's expiry (or the end of its grace after a rotate); null for keys that do not expire",
     }),
+    key_id: Type.Union([Type.String(), Type.Null()], { description: 'The managed key signed in with (`key_…`); null for bootstrap keys and tokens' }),
   },
   { title: 'Whoami' },
 );
@@ -35,6 +37,7 @@ function whoami(p: Principal): WhoamiDto {
     // In the order of `SCOPES`, so the answer is stable.
     scopes: SCOPES.filter((s) => p.scopes.has(s)),
     expires_at: p.expiresAt?.toISOString() ?? null,
+    key_id: p.keyId ?? null,
   };
 }
 
