@@ -214,6 +214,7 @@ export async function openAgentry(config: Config, options: OpenOptions): Promise
     settings: config.engine,
     env,
     redactor,
+    ...(project ? { limits: project.settings.limits } : {}),
     ...(options.workerId === undefined ? {} : { workerId: options.workerId }),
   });
   let closing: Promise<void> | undefined;

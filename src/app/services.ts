@@ -10,6 +10,7 @@ import type { ResolvedBudgets } from '../gateway/config.js';
 import type { ToolHub } from '../tools/hub.js';
 import { AuditService } from './audit.js';
 import { HealthService } from './health.js';
+import { LimitsService } from './limits.js';
 import { RunService } from './runs.js';
 import { ScheduleService } from './schedules.js';
 import type { ServiceDeps } from './service-deps.js';
@@ -29,6 +30,7 @@ export interface Services {
   tools: ToolService;
   health: HealthService;
   audit: AuditService;
+  limits: LimitsService;
 }
 
 export function createServices(deps: ServiceDeps & { tools?: ToolHub | undefined; budgets?: ResolvedBudgets | undefined }): Services {
@@ -42,5 +44,6 @@ export function createServices(deps: ServiceDeps & { tools?: ToolHub | undefined
     tools: new ToolService(deps.tools, audit),
     health: new HealthService(deps),
     audit,
+    limits: new LimitsService(deps),
   };
 }

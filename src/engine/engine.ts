@@ -14,6 +14,7 @@ import { Notifier } from '../queue/notifier.js';
 import type { ExecutorRegistry } from '../runtime/registry.js';
 import type { ExecutorSettings } from '../runtime/types.js';
 import { STEP_KINDS, type CompiledWorkflow } from '../spec/model.js';
+import { DEFAULT_LIMITS, tenantLimits, type LimitsSettings } from '../spec/limits.js';
 import type { Store } from '../store/store.js';
 import { OutageLog } from '../store/transient.js';
 import type { TaskListQuery, TaskPage } from '../store/store.js';
@@ -21,7 +22,7 @@ import { TERMINAL_RUN_STATUSES, type EventRecord, type RunRecord, type RunStatus
 import type { Actor, TaskDecisionInput, TaskDecisionResult } from './tasks-api.js';
 import { assertWorkflowStep, attemptHistory, planReuse, type StepAttempt } from './reruns.js';
 import type { CommittedEvent } from './context.js';
-import { RunTransitions, type StartRunOptions, type StartedRun } from './run-transitions.js';
+import { RunTransitions, type QuotaRefusal, type StartRunOptions, type StartedRun } from './run-transitions.js';
 import { Scheduler } from './scheduler.js';
 import { Worker } from './worker.js';
 import { pause } from '../lib/sleep.js';
@@ -59,6 +60,11 @@ export interface EngineOptions {
   workerId?: string;
   /** Masks secrets in everything the engine stores (default: the workflows' secret env values only). */
   redactor?: Redactor;
+  /**
+   * The project's `limits:` (`ProjectSettings.limits`): its tenants' run quotas are checked
+   * when a run is started (API, CLI, schedule, retry; not a child run). Default: the built-in ones.
+   */
+  limits?: LimitsSettings;
 }
 
 /** What `start()` runs in this process: the worker pool, the scheduler's sweeps, or both. */
@@ -66,6 +72,7 @@ export const ENGINE_ROLES = ['worker', 'scheduler'] as const;
 export type EngineRole = (typeof ENGINE_ROLES)[number];
 
 export type { CommittedEvent } from './context.js';
+export type { QuotaRefusal } from './run-transitions.js';
 
 /** Called with the events of each committed transaction of this engine, in order, each once. */
 export type CommittedListener = (events: readonly CommittedEvent[]) => void;
@@ -82,6 +89,8 @@ export class Engine {
   readonly settings: EngineSettings;
   readonly workerId: string;
   readonly transitions: RunTransitions;
+  /** Request rate limits and run quotas in force (`EngineOptions.limits`). */
+  readonly limits: LimitsSettings;
   private readonly notifier = new Notifier();
   private readonly now: () => number;
   private worker: Worker | undefined;
@@ -94,12 +103,14 @@ export class Engine {
   private readonly beatOutage: OutageLog;
   private readonly wakeOutage: OutageLog;
   private readonly committedListeners = new Set<CommittedListener>();
+  private readonly quotaListeners = new Set<(refusal: QuotaRefusal) => void>();
 
   constructor(private readonly o: EngineOptions) {
     this.settings = { ...DEFAULT_ENGINE_SETTINGS, ...o.settings };
     this.now = o.now ?? Date.now;
     this.workerId = o.workerId ?? newId('wrk');
     this.startedAt = this.now();
+    this.limits = o.limits ?? DEFAULT_LIMITS;
     this.beatOutage = new OutageLog(o.logger, 'worker heartbeat');
     this.wakeOutage = new OutageLog(o.logger, 'publishing a wake-up');
     this.transitions = new RunTransitions({
@@ -115,6 +126,19 @@ export class Engine {
       onAbortStep: (runId, stepId) => this.worker?.abortStep(runId, stepId, new AgentryError('cancelled', `step ${stepId} was cancelled`)),
       workflows: o.workflows,
       onCommitted: (events) => this.publishCommitted(events),
+      quotaOf: (tenantId) => {
+        const { maxConcurrentRuns, maxRunsPerHour } = tenantLimits(this.limits, tenantId);
+        return { maxConcurrentRuns, maxRunsPerHour };
+      },
+      onQuotaExceeded: (refusal) => {
+        for (const listener of this.quotaListeners) {
+          try {
+            listener(refusal);
+          } catch (error) {
+            o.logger.warn({ err: error }, 'a quota listener failed');
+          }
+        }
+      },
       ...(o.redactor ? { redactor: o.redactor } : {}),
     });
   }
@@ -128,6 +152,12 @@ export class Engine {
   onCommitted(listener: CommittedListener): () => void {
     this.committedListeners.add(listener);
     return () => this.committedListeners.delete(listener);
+  }
+
+  /** Calls `listener` whenever this engine refuses to start a run for a tenant's quota. Returns the unsubscribe function. */
+  onQuotaExceeded(listener: (refusal: QuotaRefusal) => void): () => void {
+    this.quotaListeners.add(listener);
+    return () => this.quotaListeners.delete(listener);
   }
 
   private publishCommitted(events: readonly CommittedEvent[]): void {

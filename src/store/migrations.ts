@@ -294,6 +294,25 @@ function budgetReservations(dialect: 'sqlite' | 'postgres'): string[] {
   ];
 }
 
+/**
+ * Request rate limits: one token bucket per row (`sql/limits.ts`), shared by every API process
+ * on the database. `full_at` is when the bucket is full again; rows past it are deleted.
+ */
+function rateBuckets(dialect: 'sqlite' | 'postgres'): string[] {
+  const ts = dialect === 'sqlite' ? 'INTEGER' : 'BIGINT';
+  const real = dialect === 'sqlite' ? 'REAL' : 'DOUBLE PRECISION';
+  return [
+    `CREATE TABLE rate_buckets (
+      bucket TEXT PRIMARY KEY,
+      tokens ${real} NOT NULL,
+      updated_at ${ts} NOT NULL,
+      full_at ${ts} NOT NULL,
+      taken INTEGER NOT NULL
+    )`,
+    `CREATE INDEX rate_buckets_by_full_at ON rate_buckets (full_at)`,
+  ];
+}
+
 /** From this version on, each migration applied is itself an audit entry (in its own transaction). */
 export const AUDIT_LOG_VERSION = 7;
 
@@ -305,6 +324,8 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 5, name: 'human tasks, signals, map items, sub-runs, schedules, concurrency keys', sqlite: flow('sqlite'), postgres: flow('postgres') },
   { version: 6, name: 'who started each run', sqlite: RUN_OWNER, postgres: RUN_OWNER },
   { version: AUDIT_LOG_VERSION, name: 'audit log', sqlite: auditLog('sqlite'), postgres: auditLog('postgres') },
+  // 10 sits before 11 (budgets, merged first) so the list stays in version order; the lead renumbers on merge.
+  { version: 10, name: 'rate-limit token buckets', sqlite: rateBuckets('sqlite'), postgres: rateBuckets('postgres') },
   { version: 11, name: 'LLM budget counters and reservations', sqlite: budgetReservations('sqlite'), postgres: budgetReservations('postgres') },
 ];
 
