@@ -357,7 +357,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
         ...(def.scope === null
           ? {}
           : { description: def.scope === AUTHENTICATED ? 'Requires any valid API key or token.' : `Requires scope \`${def.scope}\`.` }),
-        response: { ...(def.schema.response as Record<string, unknown> | undefined), ...problemResponses([...commonErrors(def, !probes.has(def)), ...def.errors]) },
+        response: {
+          ...(def.schema.response as Record<string, unknown> | undefined),
+          ...problemResponses([...commonErrors(def, !probes.has(def)), ...def.errors]),
+        },
       },
       handler: (request, reply) =>
         def.handler(request as never, reply, principals.get(request) ?? { name: 'anonymous', scopes: new Set(), roles: [], runAccess: runAccessOf(new Set()) }),

@@ -46,7 +46,7 @@ const RateLimitSpec = Type.Object(rateFields, closed);
 const TenantLimitsSpec = Type.Object(
   {
     ...rateFields,
-    max_concurrent_runs: limit(0, "Runs of the tenant that have not ended (queued, running, waiting); 0 stops new runs; null: no limit."),
+    max_concurrent_runs: limit(0, 'Runs of the tenant that have not ended (queued, running, waiting); 0 stops new runs; null: no limit.'),
     max_runs_per_hour: limit(0, 'Runs the tenant may start in any rolling hour (60 minutes back from now); null: no limit.'),
   },
   closed,
@@ -192,7 +192,12 @@ export function keyRate(limits: LimitsSettings, name: string, grants: readonly s
     if (!Object.hasOwn(limits.roles, grant)) continue;
     const rate = limits.roles[grant] ?? null;
     if (rate === null) return null;
-    if (best === undefined || best === null || rate.requestsPerMinute > best.requestsPerMinute || (rate.requestsPerMinute === best.requestsPerMinute && rate.burst > best.burst)) {
+    if (
+      best === undefined ||
+      best === null ||
+      rate.requestsPerMinute > best.requestsPerMinute ||
+      (rate.requestsPerMinute === best.requestsPerMinute && rate.burst > best.burst)
+    ) {
       best = rate;
     }
   }
