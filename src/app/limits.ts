@@ -14,7 +14,7 @@
 import { AgentryError } from '../lib/errors.js';
 import { keyRate, tenantLimits, type LimitsSettings, type RateLimit } from '../spec/limits.js';
 import type { QuotaRefusal } from '../engine/engine.js';
-import type { RateTakeResult } from '../store/store.js';
+import type { RateTakeResult, TenantRunUsage } from '../store/store.js';
 import type { Caller } from './caller.js';
 import { quotaUsageDto, rateMapDto, tenantLimitsDto, type QuotasDto } from './dto/limits.js';
 import type { ServiceDeps } from './service-deps.js';
@@ -139,35 +139,36 @@ export class LimitsService {
     this.deps.store.pruneRateBuckets(now).catch(() => undefined);
   }
 
-  /**
-   * The limits in force and the run usage of the caller's tenant (of every tenant for a caller
-   * that reads every tenant). Another tenant's own entry is not shown to a tenant's caller.
-   */
+  /** The limits in force and the run usage of the caller's tenant (of every tenant for a caller that reads every tenant). */
   async quotas(caller: Caller): Promise<QuotasDto> {
-    const { limits } = this;
-    const every = readsEveryTenant(caller);
-    const own = limitTenantOf(caller);
-    const usage = await this.deps.store.tenantRunUsage(this.now(), every ? undefined : own);
-    const byTenant = new Map(usage.map((u) => [u.tenantId, u]));
-    const shown = every ? new Set([DEPLOYMENT_TENANT, ...Object.keys(limits.tenants), ...byTenant.keys()]) : new Set([own]);
-    const tenants = Object.fromEntries(
-      Object.entries(limits.tenants)
-        .filter(([name]) => every || name === own)
-        .map(([name, entry]) => [name, tenantLimitsDto(entry)]),
-    );
-    return {
-      defaults: tenantLimitsDto(limits.defaults),
-      tenants,
-      roles: rateMapDto(limits.roles),
-      keys: rateMapDto(limits.keys),
-      usage: [...shown]
-        .sort()
-        .map((tenantId) => quotaUsageDto(byTenant.get(tenantId) ?? { tenantId, activeRuns: 0, runsLastHour: 0 }, tenantLimits(limits, tenantId))),
-    };
+    const tenantId = readsEveryTenant(caller) ? undefined : limitTenantOf(caller);
+    return quotasDto(this.limits, await this.deps.store.tenantRunUsage(this.now(), tenantId), caller);
   }
 
   /** Calls `listener` whenever a run start is refused for a quota (in this process). Returns the unsubscribe function. */
   onQuotaExceeded(listener: (refusal: QuotaRefusal) => void): () => void {
     return this.deps.engine.onQuotaExceeded(listener);
   }
+}
+
+/**
+ * The limits in force with the run usage of the caller's tenant, or of every tenant (those with
+ * an entry, with runs, and the deployment's) for a caller that reads every tenant. Another
+ * tenant's own entry is not shown to a tenant's caller.
+ */
+export function quotasDto(limits: LimitsSettings, usage: readonly TenantRunUsage[], caller: Caller): QuotasDto {
+  const every = readsEveryTenant(caller);
+  const own = limitTenantOf(caller);
+  const byTenant = new Map(usage.map((u) => [u.tenantId, u]));
+  const shown = every ? new Set([DEPLOYMENT_TENANT, ...Object.keys(limits.tenants), ...byTenant.keys()]) : new Set([own]);
+  const tenants = Object.entries(limits.tenants).filter(([name]) => every || name === own);
+  return {
+    defaults: tenantLimitsDto(limits.defaults),
+    tenants: Object.fromEntries(tenants.map(([name, entry]) => [name, tenantLimitsDto(entry)])),
+    roles: rateMapDto(limits.roles),
+    keys: rateMapDto(limits.keys),
+    usage: [...shown]
+      .sort()
+      .map((tenantId) => quotaUsageDto(byTenant.get(tenantId) ?? { tenantId, activeRuns: 0, runsLastHour: 0 }, tenantLimits(limits, tenantId))),
+  };
 }

@@ -14,6 +14,7 @@ import { buildApp, type AppOptions } from '../../src/server/app.js';
 import { authSettings, ROLES, type Role } from '../../src/server/auth.js';
 import { EventFeed } from '../../src/app/event-feed.js';
 import type { Redactor } from '../../src/lib/redact.js';
+import type { LimitsSettings } from '../../src/spec/limits.js';
 import type { GatewaySpec, ToolSpec } from '../../src/spec/schemas.js';
 import type { Store } from '../../src/store/store.js';
 import { createToolHub, type ToolHub } from '../../src/tools/hub.js';
@@ -91,6 +92,8 @@ export interface TestApiOptions {
   factory?: StoreFactory;
   /** The process's redactor, given to the engine and the app (as `agentry serve` does). */
   redactor?: Redactor;
+  /** Rate limits and run quotas (`limits:` of agentry.yaml, resolved); default the built-in ones. */
+  limits?: LimitsSettings;
 }
 
 export async function startTestApi(options: TestApiOptions = {}): Promise<TestApi> {
@@ -109,6 +112,7 @@ export async function startTestApi(options: TestApiOptions = {}): Promise<TestAp
     settings: { pollIntervalMs: 50, leaseTtlMs: 2_000, shutdownGraceMs: 1_000, ...options.engine },
     env: {},
     ...(options.redactor ? { redactor: options.redactor } : {}),
+    ...(options.limits ? { limits: options.limits } : {}),
   });
   feed.attach(engine);
   if (options.start !== false) await engine.start();
