@@ -129,19 +129,20 @@ function mergeEntries<T extends object>(
   }
 }
 
-function rateOf(raw: RawRate, path: PathSegment[], problems: Problem[]): RateLimit | null {
+/** The bucket of an entry; `own` is the entry as written (a burst inherited from the defaults is no mistake). */
+function rateOf(raw: RawRate, path: PathSegment[], problems: Problem[], own: RawRate = raw): RateLimit | null {
   const rpm = raw.requests_per_minute ?? null;
   const burst = raw.burst ?? null;
   if (rpm === null) {
-    if (burst !== null) problems.push({ path: [...path, 'burst'], message: 'burst needs requests_per_minute (the rate that refills it)' });
+    if (own.burst != null) problems.push({ path: [...path, 'burst'], message: 'burst needs requests_per_minute (the rate that refills it)' });
     return null;
   }
   return { requestsPerMinute: rpm, burst: burst ?? rpm };
 }
 
-function tenantOf(raw: RawTenant, path: PathSegment[], problems: Problem[]): TenantLimits {
+function tenantOf(raw: RawTenant, path: PathSegment[], problems: Problem[], own: RawTenant = raw): TenantLimits {
   return {
-    rate: rateOf(raw, path, problems),
+    rate: rateOf(raw, path, problems, own),
     maxConcurrentRuns: raw.max_concurrent_runs ?? null,
     maxRunsPerHour: raw.max_runs_per_hour ?? null,
   };
@@ -166,7 +167,7 @@ export function resolveLimits(layers: ReadonlyArray<{ limits: LimitsSpec | undef
       problems.push({ path, atKey: true, message: "'system' is reserved and holds no data; it has no limits" });
       continue;
     }
-    byTenant[name] = Object.freeze(tenantOf({ ...defaultsRaw, ...value }, path, problems));
+    byTenant[name] = Object.freeze(tenantOf({ ...defaultsRaw, ...value }, path, problems, value));
   }
   const rates = (entries: Map<string, { value: RawRate; path: PathSegment[] }>) =>
     Object.freeze(Object.fromEntries([...entries].map(([name, { value, path }]) => [name, rateOf(value, path, problems)])));
