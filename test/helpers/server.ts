@@ -14,7 +14,8 @@ import { buildApp, type AppOptions } from '../../src/server/app.js';
 import { authSettings, ROLES, type Role } from '../../src/server/auth.js';
 import { EventFeed } from '../../src/app/event-feed.js';
 import type { Redactor } from '../../src/lib/redact.js';
-import type { LimitsSettings } from '../../src/spec/limits.js';
+import { resolveLimits, type LimitsSettings, type LimitsSpec } from '../../src/spec/limits.js';
+import type { Problem } from '../../src/spec/diagnostics.js';
 import type { GatewaySpec, ToolSpec } from '../../src/spec/schemas.js';
 import type { Store } from '../../src/store/store.js';
 import { createToolHub, type ToolHub } from '../../src/tools/hub.js';
@@ -155,4 +156,12 @@ export async function listen(app: FastifyInstance): Promise<string> {
   await app.listen({ port: 0, host: '127.0.0.1' });
   const { port } = app.server.address() as AddressInfo;
   return `http://127.0.0.1:${port}`;
+}
+
+/** `limits:` of agentry.yaml as the engine takes it (throws on a problem the schema would not catch). */
+export function limitsFrom(spec: LimitsSpec): LimitsSettings {
+  const problems: Problem[] = [];
+  const limits = resolveLimits([{ limits: spec, path: [] }], problems);
+  if (problems.length > 0) throw new Error(`bad limits: ${JSON.stringify(problems)}`);
+  return limits;
 }

@@ -5,8 +5,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LightMyRequestResponse } from 'fastify';
-import { resolveLimits, type LimitsSpec } from '../../src/spec/limits.js';
-import { startTestApi, type TestApi } from '../helpers/server.js';
+import type { LimitsSpec } from '../../src/spec/limits.js';
+import { limitsFrom, startTestApi, type TestApi } from '../helpers/server.js';
 import { storeFactories } from '../helpers/store.js';
 import { startTenantIssuer, type TenantIssuer } from '../helpers/tenant-tokens.js';
 
@@ -16,19 +16,12 @@ const LIMITS: LimitsSpec = {
   keys: { 'oidc:ci': { requests_per_minute: 2 }, 'oidc:noisy': { requests_per_minute: 1 } },
 };
 
-function limitsOf(spec: LimitsSpec) {
-  const problems: unknown[] = [];
-  const limits = resolveLimits([{ limits: spec, path: [] }], problems as never);
-  expect(problems).toEqual([]);
-  return limits;
-}
-
 describe.each(storeFactories)('request rate limits ($name)', (factory) => {
   let issuer: TenantIssuer;
   let api: TestApi;
   beforeAll(async () => {
     issuer = await startTenantIssuer();
-    api = await startTestApi({ factory, start: false, limits: limitsOf(LIMITS), app: { auth: issuer.auth } });
+    api = await startTestApi({ factory, start: false, limits: limitsFrom(LIMITS), app: { auth: issuer.auth } });
     // Fetch the issuer's keys once, outside any test (the leak guard counts sockets).
     expect((await bearer(await issuer.token('warmup', 'warmup', 'service'))).statusCode).toBe(200);
   });
