@@ -359,7 +359,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
           : { description: def.scope === AUTHENTICATED ? 'Requires any valid API key or token.' : `Requires scope \`${def.scope}\`.` }),
         response: {
           ...(def.schema.response as Record<string, unknown> | undefined),
-          ...problemResponses([...commonErrors(def, !probes.has(def)), ...def.errors]),
+          ...problemResponses([...new Set([...commonErrors(def, !probes.has(def)), ...def.errors])]),
         },
       },
       handler: (request, reply) =>

@@ -114,6 +114,17 @@ describe.each(storeFactories)('request rate limits ($name)', (factory) => {
     expect(await statuses(await issuer.token('delta', 'quiet', 'service'), 3)).toEqual([200, 200, 429]);
   });
 
+  it('documents 429 rate_limited on every limited route of the OpenAPI document, and on no probe', async () => {
+    const doc = (await api.app.inject({ url: '/openapi.json' })).json<{
+      paths: Record<string, Record<string, { responses: Record<string, { description: string }> }>>;
+    }>();
+    expect(doc.paths['/v1/runs']!.get!.responses['429']!.description).toBe('`rate_limited`');
+    expect(doc.paths['/v1/specs/validate']!.post!.responses['429']!.description).toBe('`rate_limited`');
+    expect(doc.paths['/v1/workflows/{name}/runs']!.post!.responses['429']!.description).toBe('`rate_limited`, `quota_exceeded`');
+    expect(doc.paths['/metrics']!.get!.responses['429']).toBeUndefined();
+    expect(doc.paths['/livez']!.get!.responses['429']).toBeUndefined();
+  });
+
   it('counts refusals by tenant and by the bucket that refused', async () => {
     const text = (await api.app.inject({ url: '/metrics', headers: api.auth('admin') })).body;
     expect(text).toContain('agentry_rate_limited_total{tenant="acme",reason="tenant"} 2');
