@@ -62,6 +62,9 @@ describe.each(storeFactories)('run quotas ($name)', (factory) => {
     // Nothing was created, and no retry time is promised (a run must end first).
     expect(refused.headers['retry-after']).toBeUndefined();
     expect((await api.store.tenantRunUsage(Date.now(), 'acme'))[0]).toMatchObject({ activeRuns: 2, runsLastHour: 2 });
+    // The refused start is in the audit log, denied with its code.
+    const audit = await api.store.listAudit({ tenantId: 'acme', action: 'run.start', limit: 10 });
+    expect(audit.items[0]).toMatchObject({ principal: 'oidc:ada', outcome: 'denied', details: { error: 'quota_exceeded' } });
 
     // The repeated start of an idempotency key still gets its run.
     const again = await start('acme', 'nap', { 'idempotency-key': 'nap-1' });
