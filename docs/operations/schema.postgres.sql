@@ -132,6 +132,15 @@ CREATE TABLE llm_calls (
   PRIMARY KEY (id)
 );
 
+CREATE TABLE rate_buckets (
+  bucket text NOT NULL,
+  tokens double precision NOT NULL,
+  updated_at bigint NOT NULL,
+  full_at bigint NOT NULL,
+  taken integer NOT NULL,
+  PRIMARY KEY (bucket)
+);
+
 CREATE TABLE runs (
   id text NOT NULL,
   tenant_id text NOT NULL,
@@ -275,6 +284,7 @@ CREATE INDEX idempotency_keys_by_created ON idempotency_keys USING btree (create
 CREATE INDEX llm_calls_by_run ON llm_calls USING btree (run_id) WHERE (run_id IS NOT NULL);
 CREATE INDEX llm_calls_by_tenant_day ON llm_calls USING btree (tenant_id, day);
 CREATE INDEX llm_calls_by_workflow_day ON llm_calls USING btree (tenant_id, workflow, day);
+CREATE INDEX rate_buckets_by_full_at ON rate_buckets USING btree (full_at);
 CREATE INDEX runs_by_concurrency ON runs USING btree (concurrency_key, status) WHERE (concurrency_key IS NOT NULL);
 CREATE INDEX runs_by_created ON runs USING btree (tenant_id, created_at DESC, id DESC);
 CREATE INDEX runs_by_deadline ON runs USING btree (deadline_at) WHERE ((deadline_at IS NOT NULL) AND (status = ANY (ARRAY['queued'::text, 'running'::text, 'waiting'::text])));

@@ -130,6 +130,15 @@ CREATE TABLE llm_calls (
   PRIMARY KEY (id)
 );
 
+CREATE TABLE rate_buckets (
+  bucket TEXT,
+  tokens REAL NOT NULL,
+  updated_at INTEGER NOT NULL,
+  full_at INTEGER NOT NULL,
+  taken INTEGER NOT NULL,
+  PRIMARY KEY (bucket)
+);
+
 CREATE TABLE runs (
   id TEXT,
   tenant_id TEXT NOT NULL,
@@ -273,6 +282,7 @@ CREATE INDEX idempotency_keys_by_created ON idempotency_keys (created_at);
 CREATE INDEX llm_calls_by_run ON llm_calls (run_id) WHERE run_id IS NOT NULL;
 CREATE INDEX llm_calls_by_tenant_day ON llm_calls (tenant_id, day);
 CREATE INDEX llm_calls_by_workflow_day ON llm_calls (tenant_id, workflow, day);
+CREATE INDEX rate_buckets_by_full_at ON rate_buckets (full_at);
 CREATE INDEX runs_by_concurrency ON runs (concurrency_key, status) WHERE concurrency_key IS NOT NULL;
 CREATE INDEX runs_by_created ON runs (tenant_id, created_at DESC, id DESC);
 CREATE INDEX runs_by_deadline ON runs (deadline_at) WHERE deadline_at IS NOT NULL AND status IN ('queued', 'running', 'waiting');

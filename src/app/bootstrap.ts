@@ -215,6 +215,7 @@ export async function openAgentry(config: Config, options: OpenOptions): Promise
     env,
     redactor,
     tenant: config.tenant,
+    ...(project ? { limits: project.settings.limits } : {}),
     ...(options.workerId === undefined ? {} : { workerId: options.workerId }),
   });
   let closing: Promise<void> | undefined;

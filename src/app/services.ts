@@ -11,6 +11,7 @@ import type { ToolHub } from '../tools/hub.js';
 import { AuditService } from './audit.js';
 import { HealthService } from './health.js';
 import { KeysService, type GrantChecker } from './keys.js';
+import { LimitsService } from './limits.js';
 import { RunService } from './runs.js';
 import { ScheduleService } from './schedules.js';
 import type { ServiceDeps } from './service-deps.js';
@@ -31,6 +32,7 @@ export interface Services {
   health: HealthService;
   audit: AuditService;
   keys: KeysService;
+  limits: LimitsService;
 }
 
 /** Without the server's role table, a managed key cannot be created (its grants cannot be checked). */
@@ -50,5 +52,6 @@ export function createServices(
     health: new HealthService(deps),
     audit,
     keys: new KeysService({ store: deps.store, audit, checkGrants: deps.checkGrants ?? NO_GRANT_TABLE, defaultTenant: deps.engine.tenant }),
+    limits: new LimitsService(deps),
   };
 }

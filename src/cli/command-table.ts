@@ -75,6 +75,12 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: async () => (await import('./commands/keys.js')).registerKeys,
   },
   {
+    name: 'limits',
+    term: 'limits',
+    description: 'Request rate limits and run quotas (limits: in agentry.yaml) with run usage per tenant',
+    load: async () => (await import('./commands/limits.js')).registerLimits,
+  },
+  {
     name: 'serve',
     term: 'serve [options] [dir]',
     description: 'Run the HTTP API, worker pool and scheduler in one process until SIGTERM/SIGINT',

@@ -15,6 +15,7 @@ import { Notifier } from '../queue/notifier.js';
 import type { ExecutorRegistry } from '../runtime/registry.js';
 import type { ExecutorSettings } from '../runtime/types.js';
 import { STEP_KINDS, type CompiledWorkflow } from '../spec/model.js';
+import { DEFAULT_LIMITS, tenantLimits, type LimitsSettings } from '../spec/limits.js';
 import type { Store } from '../store/store.js';
 import { OutageLog } from '../store/transient.js';
 import type { TaskListQuery, TaskPage } from '../store/store.js';
@@ -22,7 +23,7 @@ import { TERMINAL_RUN_STATUSES, type EventRecord, type RunRecord, type RunStatus
 import type { Actor, TaskDecisionInput, TaskDecisionResult } from './tasks-api.js';
 import { assertWorkflowStep, attemptHistory, planReuse, type StepAttempt } from './reruns.js';
 import type { CommittedEvent } from './context.js';
-import { RunTransitions, type StartRunOptions, type StartedRun } from './run-transitions.js';
+import { RunTransitions, type QuotaRefusal, type StartRunOptions, type StartedRun } from './run-transitions.js';
 import { Scheduler } from './scheduler.js';
 import { Worker } from './worker.js';
 import { pause } from '../lib/sleep.js';
@@ -62,6 +63,11 @@ export interface EngineOptions {
   redactor?: Redactor;
   /** The deployment's tenant (`AGENTRY_TENANT`): of runs started without one and of schedules without `tenant:`. Default `default`. */
   tenant?: string;
+  /**
+   * The project's `limits:` (`ProjectSettings.limits`): its tenants' run quotas are checked
+   * when a run is started (API, CLI, schedule, retry; not a child run). Default: the built-in ones.
+   */
+  limits?: LimitsSettings;
 }
 
 /** What `start()` runs in this process: the worker pool, the scheduler's sweeps, or both. */
@@ -69,6 +75,7 @@ export const ENGINE_ROLES = ['worker', 'scheduler'] as const;
 export type EngineRole = (typeof ENGINE_ROLES)[number];
 
 export type { CommittedEvent } from './context.js';
+export type { QuotaRefusal } from './run-transitions.js';
 
 /** Called with the events of each committed transaction of this engine, in order, each once. */
 export type CommittedListener = (events: readonly CommittedEvent[]) => void;
@@ -87,6 +94,8 @@ export class Engine {
   readonly transitions: RunTransitions;
   /** The deployment's tenant: runs started without a tenant, and schedules without `tenant:`, belong to it. */
   readonly tenant: string;
+  /** Request rate limits and run quotas in force (`EngineOptions.limits`). */
+  readonly limits: LimitsSettings;
   private readonly notifier = new Notifier();
   private readonly now: () => number;
   private worker: Worker | undefined;
@@ -99,6 +108,7 @@ export class Engine {
   private readonly beatOutage: OutageLog;
   private readonly wakeOutage: OutageLog;
   private readonly committedListeners = new Set<CommittedListener>();
+  private readonly quotaListeners = new Set<(refusal: QuotaRefusal) => void>();
 
   constructor(private readonly o: EngineOptions) {
     this.settings = { ...DEFAULT_ENGINE_SETTINGS, ...o.settings };
@@ -106,6 +116,7 @@ export class Engine {
     this.workerId = o.workerId ?? newId('wrk');
     this.tenant = o.tenant ?? DEFAULT_TENANT;
     this.startedAt = this.now();
+    this.limits = o.limits ?? DEFAULT_LIMITS;
     this.beatOutage = new OutageLog(o.logger, 'worker heartbeat');
     this.wakeOutage = new OutageLog(o.logger, 'publishing a wake-up');
     this.transitions = new RunTransitions({
@@ -122,6 +133,19 @@ export class Engine {
       workflows: o.workflows,
       tenant: this.tenant,
       onCommitted: (events) => this.publishCommitted(events),
+      quotaOf: (tenantId) => {
+        const { maxConcurrentRuns, maxRunsPerHour } = tenantLimits(this.limits, tenantId);
+        return { maxConcurrentRuns, maxRunsPerHour };
+      },
+      onQuotaExceeded: (refusal) => {
+        for (const listener of this.quotaListeners) {
+          try {
+            listener(refusal);
+          } catch (error) {
+            o.logger.warn({ err: error }, 'a quota listener failed');
+          }
+        }
+      },
       ...(o.redactor ? { redactor: o.redactor } : {}),
     });
   }
@@ -135,6 +159,12 @@ export class Engine {
   onCommitted(listener: CommittedListener): () => void {
     this.committedListeners.add(listener);
     return () => this.committedListeners.delete(listener);
+  }
+
+  /** Calls `listener` whenever this engine refuses to start a run for a tenant's quota. Returns the unsubscribe function. */
+  onQuotaExceeded(listener: (refusal: QuotaRefusal) => void): () => void {
+    this.quotaListeners.add(listener);
+    return () => this.quotaListeners.delete(listener);
   }
 
   private publishCommitted(events: readonly CommittedEvent[]): void {

@@ -7,7 +7,7 @@ import type { EgressRuleSet } from '../lib/egress.js';
 import { compileWorkflow, specHash } from '../spec/index.js';
 import type { CompiledWorkflow, StepKind } from '../spec/model.js';
 import type { StepResult } from '../runtime/types.js';
-import { IdempotencyKeyUsed, type IdempotencyRecord, type RunTx, type Store, type WithRunOptions } from '../store/store.js';
+import { IdempotencyKeyUsed, type IdempotencyRecord, type RunQuota, type RunTx, type Store, type WithRunOptions } from '../store/store.js';
 import { newId } from '../lib/ids.js';
 import { isItemStepId, TERMINAL_RUN_STATUSES, type AttemptKey, type RunRecord, type RunStatus, type SignalRecord, type StepRecord } from '../types.js';
 import type { Actor, TaskDecisionInput, TaskDecisionResult } from './tasks-api.js';
@@ -47,6 +47,16 @@ export interface RunTransitionsOptions {
    * workflow it sees are added to it. Default: a redactor of those values alone.
    */
   redactor?: Redactor;
+  /** The run quotas of a tenant, checked atomically when a run is started (not for child runs). */
+  quotaOf?: (tenantId: string) => RunQuota | undefined;
+  /** A start was refused `quota_exceeded` (for the metric). */
+  onQuotaExceeded?: (refusal: QuotaRefusal) => void;
+}
+
+/** A run start refused for a tenant's quota. */
+export interface QuotaRefusal {
+  tenantId: string;
+  quota: string;
 }
 
 export interface StartRunOptions {
@@ -149,11 +159,16 @@ export class RunTransitions {
           return tx.run;
         },
         key === undefined ? undefined : { key, requestHash },
+        this.o.quotaOf?.(tenantId),
       );
       this.apply(effects);
       return { run: created, replayed: false };
     } catch (error) {
       if (error instanceof IdempotencyKeyUsed) return this.replay(error.record, requestHash, createdBy);
+      if (error instanceof AgentryError && error.code === 'quota_exceeded') {
+        const quota = (error.details as { quota?: unknown } | undefined)?.quota;
+        this.o.onQuotaExceeded?.({ tenantId, quota: typeof quota === 'string' ? quota : 'unknown' });
+      }
       throw error;
     }
   }

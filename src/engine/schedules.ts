@@ -249,7 +249,8 @@ export interface FiredTick {
 export interface SkippedTick {
   workflow: string;
   tick: number;
-  reason: 'missed' | 'overlap' | 'error';
+  /** `quota`: the tenant was at a run quota (`limits:`); the tick is not made up later. */
+  reason: 'missed' | 'overlap' | 'error' | 'quota';
 }
 
 export interface FireReport {
@@ -316,8 +317,9 @@ async function handleDue(ctx: ScheduleContext, schedule: ScheduleRecord, wf: Com
     return;
   }
   const started = await startTickRun(ctx, schedule, wf, tick);
-  if (started === undefined) {
-    if (await store.advanceSchedule(schedule.workflow, expected, { nextAt })) report.skipped.push({ workflow: schedule.workflow, tick, reason: 'error' });
+  if (started === undefined || started === 'quota') {
+    const reason = started ?? 'error';
+    if (await store.advanceSchedule(schedule.workflow, expected, { nextAt })) report.skipped.push({ workflow: schedule.workflow, tick, reason });
     return;
   }
   // Another scheduler may have moved the row first; the run is the same either way (same key).
@@ -331,13 +333,13 @@ async function handleDue(ctx: ScheduleContext, schedule: ScheduleRecord, wf: Com
   }
 }
 
-/** Starts (or finds) the tick's run; undefined when it cannot be started (logged). */
+/** Starts (or finds) the tick's run; undefined when it cannot be started, `quota` when its tenant is at a run quota (both logged). */
 async function startTickRun(
   ctx: ScheduleContext,
   schedule: ScheduleRecord,
   wf: CompiledWorkflow,
   tick: number,
-): Promise<{ runId: string; created: boolean } | undefined> {
+): Promise<{ runId: string; created: boolean } | 'quota' | undefined> {
   const key = tickKey(schedule.workflow, tick);
   try {
     const { run, replayed } = await ctx.transitions.create(wf, schedule.input, {
@@ -352,6 +354,14 @@ async function startTickRun(
     if (error.code === 'idempotency_conflict') {
       const runId = (error.details as { run_id?: unknown } | undefined)?.run_id;
       if (typeof runId === 'string') return { runId, created: false };
+    }
+    if (error.code === 'quota_exceeded') {
+      // Waiting for room would pile ticks up behind the quota; the tick is skipped like an overlap.
+      ctx.logger.warn(
+        { workflow: schedule.workflow, tick: iso(tick), tenant: schedule.tenantId, details: error.details },
+        `schedule of ${schedule.workflow} skipped its tick: ${error.message}`,
+      );
+      return 'quota';
     }
     if (!PERMANENT_START_ERRORS.has(error.code)) throw error;
     ctx.logger.error(

@@ -17,6 +17,8 @@ export const METRIC_NAMES = [
   'agentry_attempts_in_flight',
   'agentry_queue_depth',
   'agentry_task_events_total',
+  'agentry_rate_limited_total',
+  'agentry_quota_exceeded_total',
 ] as const;
 
 export interface MetricsSources {
@@ -39,6 +41,8 @@ export class Metrics {
   readonly runsFinished: Counter<'workflow' | 'status'>;
   readonly stepsFinished: Counter<'kind' | 'status'>;
   readonly taskEvents: Counter<'event'>;
+  readonly rateLimited: Counter<'tenant' | 'reason'>;
+  readonly quotaExceeded: Counter<'tenant' | 'quota'>;
 
   constructor(sources: MetricsSources) {
     const registers = [this.registry];
@@ -75,6 +79,18 @@ export class Metrics {
       name: 'agentry_task_events_total',
       help: 'Human tasks created, completed, escalated, expired or cancelled in this process',
       labelNames: ['event'],
+      registers,
+    });
+    this.rateLimited = new Counter({
+      name: 'agentry_rate_limited_total',
+      help: 'API requests this process refused rate_limited, by tenant and the bucket that refused (key or tenant)',
+      labelNames: ['tenant', 'reason'],
+      registers,
+    });
+    this.quotaExceeded = new Counter({
+      name: 'agentry_quota_exceeded_total',
+      help: 'Run starts this process refused (or schedule ticks it skipped) for a tenant run quota, by tenant and quota',
+      labelNames: ['tenant', 'quota'],
       registers,
     });
     const { attemptsInFlight, queueDepth } = sources;

@@ -11,7 +11,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Server as NetServer } from 'node:net';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -41,6 +41,7 @@ import { metricsRoutes } from './routes/metrics.js';
 import { runRoutes } from './routes/runs.js';
 import { itemRoutes } from './routes/items.js';
 import { keyRoutes } from './routes/keys.js';
+import { limitRoutes } from './routes/limits.js';
 import { auditRoutes } from './routes/audit.js';
 import { scheduleRoutes } from './routes/schedules.js';
 import { signalRoutes } from './routes/signals.js';
@@ -108,6 +109,8 @@ export interface AppRoute {
 
 interface AppState {
   table: RouteTable;
+  /** The probes' routes (`/livez`, `/readyz`, `/metrics`, …): never rate-limited. */
+  probes: ReadonlySet<RouteDef>;
   all: AppRoute[];
   closing: AbortController;
   draining: boolean;
@@ -132,13 +135,14 @@ function requestId(header: string | string[] | undefined): string {
   return typeof header === 'string' && SANE_REQUEST_ID.test(header) ? header : randomUUID();
 }
 
-/** Errors every route can answer, by what it has. */
-function commonErrors(def: RouteDef): ErrorCode[] {
+/** Errors every route can answer, by what it has (`limited`: its requests are rate-limited). */
+function commonErrors(def: RouteDef, limited: boolean): ErrorCode[] {
   const s = def.schema;
   const codes: ErrorCode[] = ['internal'];
   if (s.params || s.querystring || s.body || s.headers) codes.push('invalid_request');
   if (def.scope !== null) codes.push('unauthorized', 'auth_unavailable');
   if (def.scope !== null && def.scope !== AUTHENTICATED) codes.push('forbidden');
+  if (def.scope !== null && limited) codes.push('rate_limited');
   if (s.body) codes.push('payload_too_large', 'unsupported_media_type', 'limit_exceeded');
   return codes;
 }
@@ -232,7 +236,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   const table = new RouteTable();
   const all: AppRoute[] = [];
-  const state: AppState = { table, all, closing, draining: false };
+  const probes = new Set<RouteDef>();
+  const state: AppState = { table, all, closing, draining: false, probes };
   tables.set(app, state);
   app.addHook('onRoute', (route) => {
     for (const method of [route.method].flat()) all.push({ method, url: route.url, hidden: route.schema?.hide === true });
@@ -247,12 +252,14 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const unsubscribe = options.feed?.subscribe((events) => {
     for (const { event, run } of events) metrics.observeEvent(event, run);
   });
+  const unsubscribeQuota = services.limits.onQuotaExceeded(({ tenantId, quota }) => metrics.quotaExceeded.inc({ tenant: tenantId, quota }));
   app.addHook('preClose', (done) => {
     closing.abort();
     done();
   });
   app.addHook('onClose', (_instance, done) => {
     unsubscribe?.();
+    unsubscribeQuota();
     done();
   });
 
@@ -262,10 +269,12 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     const def = table.find(request.method, request.routeOptions.url);
     if (!def?.scope) return;
     const source = { requestId: request.id, clientIp: request.ip };
+    let principal: Principal;
     try {
-      const principal = await authorize(deps.auth, request.headers, def.scope);
+      principal = await authorize(deps.auth, request.headers, def.scope);
       // The tenant it acts in: its own, or one a system admin names (`?tenant=`, X-Agentry-Tenant).
-      principals.set(request, { ...actIn(principal, requestedTenant(request)), ...source });
+      principal = { ...actIn(principal, requestedTenant(request)), ...source };
+      principals.set(request, principal);
     } catch (error) {
       // A failed sign-in is an audit entry (at most one per client address a minute); the 401 stands either way.
       if (error instanceof AgentryError && error.code === 'unauthorized') {
@@ -276,7 +285,22 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       }
       throw error;
     }
+    // Request rate limits, after authentication (the buckets are the key's and its tenant's); not on probes.
+    if (!state.probes.has(def)) await admit(principal, reply);
   });
+  /** Takes the request's rate-limit tokens: sets the `RateLimit-*` headers, throws `rate_limited` when refused. */
+  async function admit(principal: Principal, reply: FastifyReply): Promise<void> {
+    const admission = await services.limits.admitRequest(principal);
+    if (admission.state) {
+      reply.header('ratelimit-limit', admission.state.limit);
+      reply.header('ratelimit-remaining', admission.state.remaining);
+      reply.header('ratelimit-reset', admission.state.resetSeconds);
+    }
+    if (admission.refused) {
+      metrics.rateLimited.inc({ tenant: admission.tenantId, reason: admission.reason ?? 'tenant' });
+      throw admission.refused;
+    }
+  }
   // With auth off: loopback Host, same origin, JSON on state-changing requests. CORS for listed origins.
   registerBrowserGuard(app, { devMode: !deps.auth.enabled, corsOrigins: options.corsOrigins ?? [] });
   // Bodiless POSTs (`curl -X POST …/cancel`) validate as an empty object. A body nested past
@@ -318,6 +342,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     healthRoutes(table, deps);
     metricsRoutes(table, deps);
     openapiRoutes(table);
+    for (const def of table.routes) probes.add(def);
   }
   if (groups.has('api')) {
     workflowRoutes(table, deps);
@@ -331,6 +356,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     authRoutes(table);
     auditRoutes(table, deps);
     keyRoutes(table, deps);
+    limitRoutes(table, deps);
   }
   if (groups.has('gateway')) {
     gatewayRoutes(table, deps);
@@ -359,7 +385,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
         ...(def.scope === null
           ? {}
           : { description: def.scope === AUTHENTICATED ? 'Requires any valid API key or token.' : `Requires scope \`${def.scope}\`.` }),
-        response: { ...(def.schema.response as Record<string, unknown> | undefined), ...problemResponses([...commonErrors(def), ...def.errors]) },
+        response: {
+          ...(def.schema.response as Record<string, unknown> | undefined),
+          ...problemResponses([...new Set([...commonErrors(def, !probes.has(def)), ...def.errors])]),
+        },
       },
       handler: (request, reply) => def.handler(request as never, reply, principals.get(request) ?? nobody),
     });

@@ -33,6 +33,7 @@ export function swaggerOptions(version: string): FastifyDynamicSwaggerOptions {
         { name: 'tools', description: 'MCP tool servers of this process: status, disable, enable' },
         { name: 'gateway', description: "The LLM gateway in OpenAI's wire format (model = a model group)" },
         { name: 'usage', description: 'LLM tokens and cost from the usage ledger' },
+        { name: 'limits', description: 'Request rate limits and run quotas in force, with run usage per tenant' },
         { name: 'auth', description: 'Who the caller is' },
         { name: 'health', description: 'Probes and metrics' },
         { name: 'meta', description: 'This API description' },

@@ -1,7 +1,8 @@
 /**
  * Errors over HTTP: everything thrown in the server becomes an `AgentryError` here, once,
  * and is answered as `application/problem+json` (RFC 9457):
- * `{ type, title, status, detail, code, request_id }` (+ `errors` for validation problems).
+ * `{ type, title, status, detail, code, request_id }` (+ `errors` for validation problems,
+ * + `details` for the codes in `PUBLIC_DETAILS`).
  */
 import type { FastifyReply } from 'fastify';
 import { Type, type Static } from 'typebox';
@@ -19,6 +20,12 @@ export const ProblemSchema = Type.Object(
     code: Type.String({ description: 'Stable error code (see docs/errors.md)' }),
     request_id: Type.String(),
     errors: Type.Optional(Type.Array(Type.Unknown(), { description: 'Validation problems, one per field' })),
+    details: Type.Optional(
+      Type.Record(Type.String(), Type.Unknown(), {
+        description:
+          'What was exceeded (`quota_exceeded`: tenant, quota, limit, current; `rate_limited`: limit (key or tenant), tenant, requests_per_minute, burst)',
+      }),
+    ),
     error: Type.Optional(
       Type.Object(
         { message: Type.String(), type: Type.String(), code: Type.String(), param: Type.Null() },
@@ -73,6 +80,9 @@ export function toHttpError(error: unknown): AgentryError {
   return new AgentryError('internal', message, { cause: error });
 }
 
+/** Codes whose `details` are meant for the client (what limit was hit), so the body carries them. */
+const PUBLIC_DETAILS: ReadonlySet<ErrorCode> = new Set(['quota_exceeded', 'rate_limited']);
+
 export interface ProblemOptions {
   /** Add OpenAI's `error: { message, type, code, param }` member (routes that speak OpenAI's wire format). */
   openai?: boolean;
@@ -92,6 +102,9 @@ export function problemBody(error: AgentryError, requestId: string, options: Pro
   };
   const errors = (error.details as { errors?: unknown } | undefined)?.errors;
   if (Array.isArray(errors)) body.errors = errors;
+  if (PUBLIC_DETAILS.has(error.code) && typeof error.details === 'object' && error.details !== null && !Array.isArray(error.details)) {
+    body.details = error.details as Record<string, unknown>;
+  }
   if (options.openai === true) body.error = { message: detail, type: error.code, code: error.code, param: null };
   return body;
 }

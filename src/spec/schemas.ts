@@ -8,6 +8,7 @@
 import { Type, type Static, type TSchema } from 'typebox';
 import { DURATION_PATTERN } from '../lib/duration.js';
 import { SYSTEM_TENANT, TENANT_ID_PATTERN } from '../lib/tenant.js';
+import { LimitsSchema } from './limits.js';
 
 export const NAME_PATTERN = '^[a-z][a-z0-9_-]*$';
 export const STEP_ID_PATTERN = '^[a-z_][a-z0-9_]*$';
@@ -500,7 +501,10 @@ const HttpSettings = Type.Object(
   },
   closed,
 );
-const ProfileSettings = Type.Object({ engine: opt(EngineSettings), http: opt(HttpSettings), egress: opt(EgressSettings), env: opt(EnvMap) }, closed);
+const ProfileSettings = Type.Object(
+  { engine: opt(EngineSettings), http: opt(HttpSettings), egress: opt(EgressSettings), env: opt(EnvMap), limits: opt(LimitsSchema) },
+  closed,
+);
 
 export const ProjectSchema = Type.Object(
   {
@@ -512,6 +516,7 @@ export const ProjectSchema = Type.Object(
     http: opt(HttpSettings),
     egress: opt(EgressSettings),
     env: opt(EnvMap),
+    limits: opt(LimitsSchema),
     profiles: opt(Type.Record(Type.String({ pattern: NAME_PATTERN }), ProfileSettings, closed)),
   },
   { ...closed, title: 'Agentry project settings (agentry.yaml)' },

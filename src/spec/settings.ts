@@ -2,6 +2,7 @@
 import { didYouMean, type PathSegment, type Problem } from './diagnostics.js';
 import { parseDuration } from '../lib/duration.js';
 import { parseEgressRules, type EgressRuleSet } from '../lib/egress.js';
+import { resolveLimits, type LimitsSettings } from './limits.js';
 import type { EnvVarSpec, ProjectSpec } from './schemas.js';
 
 export interface ProjectSettings {
@@ -14,6 +15,8 @@ export interface ProjectSettings {
   /** `egress:` (a profile's replaces the top-level one); undefined when neither sets it (production mode refuses that). */
   egress: EgressRuleSet | undefined;
   env: Readonly<Record<string, EnvVarSpec>>;
+  /** `limits:` over the built-in defaults, a profile's fields over the file's. */
+  limits: LimitsSettings;
 }
 
 export const SETTINGS_DEFAULTS = {
@@ -24,7 +27,7 @@ export const SETTINGS_DEFAULTS = {
   http: { allowLinkLocal: false, defaultTimeoutMs: 30_000, maxResponseBytes: 10 * 1024 * 1024 },
   egress: undefined,
   env: {},
-} as const satisfies ProjectSettings;
+} as const satisfies Omit<ProjectSettings, 'limits'>;
 
 /** Settings from a schema-valid `agentry.yaml` (or none) and a profile name; frozen. */
 export function resolveSettings(spec: ProjectSpec | undefined, profile: string | undefined): { settings: ProjectSettings; problems: Problem[] } {
@@ -38,7 +41,7 @@ export function resolveSettings(spec: ProjectSpec | undefined, profile: string |
       return undefined;
     }
   };
-  const layers: Array<{ spec: Pick<ProjectSpec, 'engine' | 'http' | 'egress' | 'env'>; path: PathSegment[] }> = [];
+  const layers: Array<{ spec: Pick<ProjectSpec, 'engine' | 'http' | 'egress' | 'env' | 'limits'>; path: PathSegment[] }> = [];
   if (spec !== undefined) layers.push({ spec, path: [] });
   if (profile !== undefined && profile !== '') {
     const chosen = spec?.profiles?.[profile];
@@ -80,6 +83,10 @@ export function resolveSettings(spec: ProjectSpec | undefined, profile: string |
     http: Object.freeze(http),
     egress,
     env: Object.freeze(env),
+    limits: resolveLimits(
+      layers.map(({ spec: layer, path }) => ({ limits: layer.limits, path })),
+      problems,
+    ),
   };
   return { settings: Object.freeze(settings), problems };
 }

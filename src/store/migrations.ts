@@ -369,6 +369,25 @@ const IDEMPOTENCY_PER_PRINCIPAL = {
   ],
 };
 
+/**
+ * Request rate limits: one token bucket per row (`sql/limits.ts`), shared by every API process
+ * on the database. `full_at` is when the bucket is full again; rows past it are deleted.
+ */
+function rateBuckets(dialect: 'sqlite' | 'postgres'): string[] {
+  const ts = dialect === 'sqlite' ? 'INTEGER' : 'BIGINT';
+  const real = dialect === 'sqlite' ? 'REAL' : 'DOUBLE PRECISION';
+  return [
+    `CREATE TABLE rate_buckets (
+      bucket TEXT PRIMARY KEY,
+      tokens ${real} NOT NULL,
+      updated_at ${ts} NOT NULL,
+      full_at ${ts} NOT NULL,
+      taken INTEGER NOT NULL
+    )`,
+    `CREATE INDEX rate_buckets_by_full_at ON rate_buckets (full_at)`,
+  ];
+}
+
 /** From this version on, each migration applied is itself an audit entry (in its own transaction). */
 export const AUDIT_LOG_VERSION = 7;
 
@@ -382,6 +401,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: AUDIT_LOG_VERSION, name: 'audit log', sqlite: auditLog('sqlite'), postgres: auditLog('postgres') },
   { version: 8, name: 'idempotency keys per tenant and principal', ...IDEMPOTENCY_PER_PRINCIPAL },
   { version: 9, name: 'managed API keys', sqlite: apiKeys('sqlite'), postgres: apiKeys('postgres') },
+  { version: 10, name: 'rate-limit token buckets', sqlite: rateBuckets('sqlite'), postgres: rateBuckets('postgres') },
   { version: 11, name: 'LLM budget counters and reservations', sqlite: budgetReservations('sqlite'), postgres: budgetReservations('postgres') },
 ];
 

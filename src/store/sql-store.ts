@@ -54,6 +54,10 @@ import type {
   UsageQuery,
   UsageRow,
   WorkerInfo,
+  RateTake,
+  RateTakeResult,
+  RunQuota,
+  TenantRunUsage,
 } from './store-types.js';
 import { isCommitUnknown, isTransient, storeUnavailable, withRetry, type RetryOptions } from './transient.js';
 import * as apiKeys from './sql/api-keys.js';
@@ -64,6 +68,7 @@ import type { Db, SqlDialect } from './sql/dialect.js';
 import * as events from './sql/events.js';
 import * as idempotencyKeys from './sql/idempotency.js';
 import * as items from './sql/items.js';
+import * as limits from './sql/limits.js';
 import * as queue from './sql/queue.js';
 import * as runs from './sql/runs.js';
 import * as schedules from './sql/schedules.js';
@@ -121,7 +126,7 @@ export class SqlStore implements Store {
     return this.dialect.close(this.db);
   }
 
-  async createRun<T>(run: NewRun, newSteps: NewStep[], fn: (tx: RunTx) => Promise<T>, idempotency?: IdempotencyClaim): Promise<T> {
+  async createRun<T>(run: NewRun, newSteps: NewStep[], fn: (tx: RunTx) => Promise<T>, idempotency?: IdempotencyClaim, quota?: RunQuota): Promise<T> {
     try {
       return await this.transact(async (trx) => {
         // The key is the starter's: a run's `createdBy` (none: '').
@@ -129,6 +134,12 @@ export class SqlStore implements Store {
         if (idempotency) {
           const existing = await idempotencyKeys.getIdempotencyKey(trx, run.tenantId, principal, idempotency.key);
           if (existing) throw new IdempotencyKeyUsed(existing);
+        }
+        if (quota && (quota.maxConcurrentRuns !== null || quota.maxRunsPerHour !== null)) {
+          // One start of the tenant at a time counts and inserts (SQLite serialises writers anyway).
+          // The key cannot be a concurrency key: those start with a workflow name, which has no '/'.
+          if (this.dialect.keyLock) await this.dialect.keyLock(`quota/${run.tenantId}`).execute(trx);
+          await limits.checkRunQuota(trx, run.tenantId, quota, run.createdAt);
         }
         const tx = await SqlRunTx.insert(trx, run, newSteps, this.now, this.dialect);
         if (idempotency) {
@@ -397,6 +408,20 @@ export class SqlStore implements Store {
 
   touchApiKey(id: string, at: number): Promise<void> {
     return this.retrying((db) => apiKeys.touchApiKey(db, id, at));
+  }
+
+  // rate limits and run quotas
+
+  takeRateToken(take: RateTake, now: number): Promise<RateTakeResult> {
+    return this.retrying((db) => limits.takeRateToken(db, take, now));
+  }
+
+  pruneRateBuckets(now: number): Promise<number> {
+    return this.retrying((db) => limits.pruneRateBuckets(db, now));
+  }
+
+  tenantRunUsage(now: number, tenantId?: string): Promise<TenantRunUsage[]> {
+    return this.retrying((db) => limits.tenantRunUsage(db, now, tenantId));
   }
 
   // workers

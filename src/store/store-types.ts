@@ -212,3 +212,37 @@ export interface ApiKeyPage {
   items: ApiKeyRecord[];
   nextCursor: string | null;
 }
+
+/** A tenant's run quotas, checked by `createRun` under the tenant's lock (null: no limit). */
+export interface RunQuota {
+  /** Runs of the tenant not yet ended (queued, running, waiting). */
+  maxConcurrentRuns: number | null;
+  /** Runs of the tenant created in the hour before the new one. */
+  maxRunsPerHour: number | null;
+}
+
+/** One take from a token bucket (`takeRateToken`). */
+export interface RateTake {
+  /** The bucket's key (`<tenant>` or `<tenant>:<key name>` with a prefix; see `app/limits.ts`). */
+  bucket: string;
+  /** Tokens a full bucket holds (its burst). */
+  capacity: number;
+  /** Tokens added per millisecond. */
+  perMs: number;
+}
+
+export interface RateTakeResult {
+  /** A token was taken: the request may proceed. */
+  allowed: boolean;
+  /** Tokens left after the take (fractional). */
+  tokens: number;
+  /** When the bucket is full again (ms since epoch). */
+  fullAt: number;
+}
+
+/** A tenant's runs now: not yet ended, and created in the last hour. */
+export interface TenantRunUsage {
+  tenantId: string;
+  activeRuns: number;
+  runsLastHour: number;
+}

@@ -58,6 +58,10 @@ import type {
   NewAuditEntry,
   ApiKeyListQuery,
   ApiKeyPage,
+  RateTake,
+  RateTakeResult,
+  RunQuota,
+  TenantRunUsage,
 } from './store-types.js';
 
 export type * from './store-types.js';
@@ -152,9 +156,11 @@ export interface Store {
   /**
    * Inserts a run and its steps, then lets `fn` make the first transitions, in one
    * transaction. With `idempotency`, the key is recorded in the same transaction; a key
-   * already used throws `IdempotencyKeyUsed` and creates nothing.
+   * already used throws `IdempotencyKeyUsed` and creates nothing. With `quota`, the run's
+   * tenant is locked and a run that would pass a quota throws `quota_exceeded` and creates
+   * nothing (checked after the idempotency key, so a repeated start still gets its run).
    */
-  createRun<T>(run: NewRun, steps: NewStep[], fn: (tx: RunTx) => Promise<T>, idempotency?: IdempotencyClaim): Promise<T>;
+  createRun<T>(run: NewRun, steps: NewStep[], fn: (tx: RunTx) => Promise<T>, idempotency?: IdempotencyClaim, quota?: RunQuota): Promise<T>;
   /** `principal`'s key in the tenant (a run start's principal is its `createdBy`, `''` for none). */
   findIdempotencyKey(tenantId: string, principal: string, key: string): Promise<IdempotencyRecord | undefined>;
   /**
@@ -284,6 +290,13 @@ export interface Store {
   rotateApiKey(oldId: string, graceUntil: number, next: ApiKeyRecord): Promise<boolean>;
   /** Records a use of the key (a hint: callers write it at most once a minute per key). */
   touchApiKey(id: string, at: number): Promise<void>;
+  // rate limits and run quotas (`sql/limits.ts`)
+  /** Takes a token from a bucket in one statement (refill and take computed in SQL). */
+  takeRateToken(take: RateTake, now: number): Promise<RateTakeResult>;
+  /** Deletes buckets that are full again by `now`; returns how many. */
+  pruneRateBuckets(now: number): Promise<number>;
+  /** Runs not ended and runs created in the last hour, for one tenant or every tenant with any. */
+  tenantRunUsage(now: number, tenantId?: string): Promise<TenantRunUsage[]>;
 
   // workers
   upsertWorker(worker: WorkerInfo): Promise<void>;

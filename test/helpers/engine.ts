@@ -4,6 +4,7 @@ import { Engine, type EngineSettings } from '../../src/engine/engine.js';
 import { createExecutorRegistry, defaultExecutors, DEFAULT_EXECUTOR_SETTINGS } from '../../src/runtime/registry.js';
 import type { StepExecutor } from '../../src/runtime/types.js';
 import { compileWorkflow } from '../../src/spec/index.js';
+import type { LimitsSettings } from '../../src/spec/limits.js';
 import { CONTROL_KINDS, type CompiledWorkflow } from '../../src/spec/model.js';
 import type { Claim } from '../../src/engine/run-transitions.js';
 import type { Store } from '../../src/store/store.js';
@@ -31,7 +32,7 @@ export function compileAll(specs: Record<string, unknown>[], executors: StepExec
 export async function startTestEngine(
   factory: StoreFactory,
   specs: Record<string, unknown>[],
-  options: { settings?: Partial<EngineSettings>; executors?: StepExecutor[]; start?: boolean; env?: NodeJS.ProcessEnv } = {},
+  options: { settings?: Partial<EngineSettings>; executors?: StepExecutor[]; start?: boolean; env?: NodeJS.ProcessEnv; limits?: LimitsSettings } = {},
 ): Promise<TestEngine> {
   const { store, cleanup } = await factory.open();
   const executors = options.executors ?? defaultExecutors();
@@ -43,6 +44,7 @@ export async function startTestEngine(
     logger: silentLogger,
     settings: { pollIntervalMs: 50, leaseTtlMs: 2_000, shutdownGraceMs: 1_000, ...options.settings },
     env: options.env ?? {},
+    ...(options.limits ? { limits: options.limits } : {}),
   });
   if (options.start !== false) await engine.start();
   return {

@@ -14,6 +14,8 @@ import { buildApp, type AppOptions } from '../../src/server/app.js';
 import { authSettings, ROLES, type Role } from '../../src/server/auth.js';
 import { EventFeed } from '../../src/app/event-feed.js';
 import type { Redactor } from '../../src/lib/redact.js';
+import { resolveLimits, type LimitsSettings, type LimitsSpec } from '../../src/spec/limits.js';
+import type { Problem } from '../../src/spec/diagnostics.js';
 import type { GatewaySpec, ToolSpec } from '../../src/spec/schemas.js';
 import type { Store } from '../../src/store/store.js';
 import { createToolHub, type ToolHub } from '../../src/tools/hub.js';
@@ -93,6 +95,8 @@ export interface TestApiOptions {
   redactor?: Redactor;
   /** The deployment's tenant (`AGENTRY_TENANT`), given to the engine and the default auth settings (default `default`). */
   tenant?: string;
+  /** Rate limits and run quotas (`limits:` of agentry.yaml, resolved); default the built-in ones. */
+  limits?: LimitsSettings;
 }
 
 export async function startTestApi(options: TestApiOptions = {}): Promise<TestApi> {
@@ -112,6 +116,7 @@ export async function startTestApi(options: TestApiOptions = {}): Promise<TestAp
     env: {},
     ...(options.redactor ? { redactor: options.redactor } : {}),
     ...(options.tenant === undefined ? {} : { tenant: options.tenant }),
+    ...(options.limits ? { limits: options.limits } : {}),
   });
   feed.attach(engine);
   if (options.start !== false) await engine.start();
@@ -154,4 +159,12 @@ export async function listen(app: FastifyInstance): Promise<string> {
   await app.listen({ port: 0, host: '127.0.0.1' });
   const { port } = app.server.address() as AddressInfo;
   return `http://127.0.0.1:${port}`;
+}
+
+/** `limits:` of agentry.yaml as the engine takes it (throws on a problem the schema would not catch). */
+export function limitsFrom(spec: LimitsSpec): LimitsSettings {
+  const problems: Problem[] = [];
+  const limits = resolveLimits([{ limits: spec, path: [] }], problems);
+  if (problems.length > 0) throw new Error(`bad limits: ${JSON.stringify(problems)}`);
+  return limits;
 }
