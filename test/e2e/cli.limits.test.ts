@@ -41,9 +41,14 @@ describe('agentry limits show', { timeout: 120_000 }, () => {
       roles: { service: { requests_per_minute: 300, burst: 300 } },
       keys: {},
       usage: [
-        { tenant: 'acme', limits: { requests_per_minute: 60, burst: 10, max_concurrent_runs: 5, max_runs_per_hour: 1 }, concurrent_runs: 0, runs_last_hour: 0 },
         {
-          tenant: 'default',
+          tenant_id: 'acme',
+          limits: { requests_per_minute: 60, burst: 10, max_concurrent_runs: 5, max_runs_per_hour: 1 },
+          concurrent_runs: 0,
+          runs_last_hour: 0,
+        },
+        {
+          tenant_id: 'default',
           limits: { requests_per_minute: null, burst: null, max_concurrent_runs: 1000, max_runs_per_hour: 1 },
           concurrent_runs: 0,
           runs_last_hour: 0,

@@ -59,6 +59,8 @@ export interface TenantObjects {
   taskRun: string;
   /** Its scheduled workflow. */
   schedule: string;
+  /** A managed API key's id (made by its admin). */
+  key: string;
 }
 
 export interface TenantWorld {
@@ -88,7 +90,8 @@ async function populate(api: TestApi, tenant: Tenant): Promise<TenantObjects> {
   const task = (await openTask(api.store, taskRun)).id;
   // LLM usage of the tenant (its service key calls the gateway).
   await post(api, tenantKey(tenant, 'service'), '/v1/chat/completions', { model: 'demo', messages: [{ role: 'user', content: `hi from ${tenant}` }] });
-  return { napRun, endedRun, mapRun, gateRun, task, taskRun, schedule: `yearly_${tenant}` };
+  const key = ((await post(api, tenantKey(tenant, 'admin'), '/v1/admin/keys', { name: `robot-${tenant}`, roles: ['viewer'] })).key as { id: string }).id;
+  return { napRun, endedRun, mapRun, gateRun, task, taskRun, schedule: `yearly_${tenant}`, key };
 }
 
 /** The API on a fresh store of `factory`, with both tenants' keys and objects. */

@@ -83,7 +83,7 @@ describe.each(storeFactories)('who manages managed keys, on $name', (factory) =>
     for (const request of named) {
       const res = await api.app.inject({ ...request, headers: as });
       expect(res.statusCode, request.url as string).toBe(403);
-      expect(res.json().detail).toBe("a key of tenant north manages only that tenant's keys, not those of south");
+      expect(res.json().detail).toMatch(/acts in tenant north only; only a system admin may act in another tenant/);
     }
     expect(await allKeys()).toBe(before);
     expect((await api.app.inject({ url: '/v1/auth/whoami', headers: bearer(theirs.secret) })).statusCode).toBe(200);
@@ -110,8 +110,8 @@ describe.each(storeFactories)('who manages managed keys, on $name', (factory) =>
       ['/v1/admin/keys', { name: 'x', roles: ['viewer'], expires_in: '0s' }, 400, /expires must be longer than 0/],
       ['/v1/admin/keys', { name: 'x', roles: ['viewer'], expires_in: '4000d' }, 400, /at most 3650d/],
       ['/v1/admin/keys', { name: 'x', roles: ['viewer'], secret: 'mine' }, 400, /secret/],
-      ['/v1/admin/keys?tenant=system', { name: 'x', roles: ['viewer'] }, 400, /tenant 'system' is reserved/],
-      ['/v1/admin/keys?tenant=a%20b', { name: 'x', roles: ['viewer'] }, 400, /tenant 'a b' is not valid/],
+      ['/v1/admin/keys?tenant=system', { name: 'x', roles: ['viewer'] }, 400, /'system' is reserved/],
+      ['/v1/admin/keys?tenant=a%20b', { name: 'x', roles: ['viewer'] }, 400, /'a b' is not a tenant id/],
       ['/v1/admin/keys?tenant=acme', { name: 'taken', roles: ['viewer'] }, 409, /tenant acme already has a key named 'taken'; rotate or revoke it first/],
       ['/v1/admin/keys/taken/rotate?tenant=acme', { grace: '31d' }, 400, /grace must be at most 30d/],
       ['/v1/admin/keys/taken/rotate?tenant=acme', { grace: 'soon' }, 400, /grace: invalid duration 'soon'/],

@@ -67,7 +67,7 @@ describe.each(storeFactories)('managed API keys on $name', (factory) => {
       principal: 'ci',
       via: 'api_key',
       tenant_id: 'acme',
-      all_tenants: false,
+      system_admin: false,
       roles: ['service'],
       scopes: ['runs:read', 'runs:write', 'specs:read', 'gateway:use'],
       expires_at: null,
@@ -98,7 +98,7 @@ describe.each(storeFactories)('managed API keys on $name', (factory) => {
     expect((await call(base, '/v1/auth/whoami', second.secret)).body).toMatchObject({ principal: 'ci', key_id: second.key.id, expires_at: null });
 
     // A second rotate with a grace of one second: the key it replaces is refused once it has passed.
-    const third = (await call<IssuedKeyDto>(base, `/v1/admin/keys/${second.key.id}/rotate`, admin, { body: { grace: '1s' } })).body;
+    const third = (await call<IssuedKeyDto>(base, `/v1/admin/keys/${second.key.id}/rotate?tenant=acme`, admin, { body: { grace: '1s' } })).body;
     issued.push(third.secret);
     await expect.poll(() => whoamiStatus(base, second.secret), { timeout: 15_000, interval: 200 }).toBe(401);
     expect(await whoamiStatus(base, third.secret)).toBe(200);
@@ -119,7 +119,7 @@ describe.each(storeFactories)('managed API keys on $name', (factory) => {
       expect(res.body).toMatchObject({ code: 'unauthorized', detail: 'the API key is not valid' });
     }
     expect((await call(base, '/v1/admin/keys/ci/revoke?tenant=acme', admin, { body: {} })).status).toBe(404);
-    const again = await call(base, `/v1/admin/keys/${third.key.id}/revoke`, admin, { body: {} });
+    const again = await call(base, `/v1/admin/keys/${third.key.id}/revoke?tenant=acme`, admin, { body: {} });
     expect(again.status).toBe(409);
     expect(again.body).toMatchObject({ code: 'conflict', detail: `key ${third.key.id} was already revoked` });
     // The name is free again.
@@ -139,7 +139,7 @@ describe.each(storeFactories)('managed API keys on $name', (factory) => {
   });
 
   it('records creates, rotations and revocations in the audit log, and never stores, logs or audits a secret', async () => {
-    const audit = await call<AuditPageDto>(base, '/v1/audit?target=key:acme/ci&limit=50', admin);
+    const audit = await call<AuditPageDto>(base, '/v1/audit?target=key:acme/ci&limit=50&tenant=acme', admin);
     expect(audit.body.items.map((e) => `${e.action} ${e.outcome}${e.outcome === 'denied' ? ` ${String(e.details?.error)}` : ''}`)).toEqual([
       'key.create success',
       'key.revoke denied conflict',
@@ -150,7 +150,12 @@ describe.each(storeFactories)('managed API keys on $name', (factory) => {
       'key.create success',
     ]);
     expect(audit.body.items[3]!.details).toMatchObject({ key_ids: expect.any(Array) });
-    const everything = [await databaseText(api.store), lines.join('\n'), (await call(base, '/v1/audit?limit=1000', admin)).text];
+    const everything = [
+      await databaseText(api.store),
+      lines.join('\n'),
+      (await call(base, '/v1/audit?limit=1000', admin)).text,
+      (await call(base, '/v1/audit?limit=1000&tenant=acme', admin)).text,
+    ];
     expect(issued.length).toBeGreaterThanOrEqual(5);
     for (const secret of issued) {
       const random = secret.slice(-43);

@@ -132,7 +132,7 @@ describe.each(storeFactories)('run quotas ($name)', (factory) => {
       keys: {},
       usage: [
         {
-          tenant: 'acme',
+          tenant_id: 'acme',
           limits: { requests_per_minute: null, burst: null, max_concurrent_runs: 2, max_runs_per_hour: 10000 },
           concurrent_runs: 2,
           runs_last_hour: 3,
@@ -142,7 +142,7 @@ describe.each(storeFactories)('run quotas ($name)', (factory) => {
     // A tenant without an entry sees the defaults and its own usage.
     const beta = (await api.app.inject({ url: '/v1/admin/quotas', headers: await as('beta', 'val', 'viewer') })).json<{ tenants: object; usage: unknown[] }>();
     expect(beta.tenants).toEqual({});
-    expect(beta.usage).toEqual([expect.objectContaining({ tenant: 'beta', concurrent_runs: 3, runs_last_hour: 3 })]);
+    expect(beta.usage).toEqual([expect.objectContaining({ tenant_id: 'beta', concurrent_runs: 3, runs_last_hour: 3 })]);
     // A service key may not read quotas (usage:read).
     expect((await api.app.inject({ url: '/v1/admin/quotas', headers: await as('acme') })).statusCode).toBe(403);
   });
@@ -150,9 +150,9 @@ describe.each(storeFactories)('run quotas ($name)', (factory) => {
   it('shows a caller that reads every tenant every tenant’s usage', async () => {
     const res = await api.app.inject({ url: '/v1/admin/quotas', headers: api.auth('admin') });
     expect(res.statusCode).toBe(200);
-    const body = res.json<{ tenants: Record<string, unknown>; usage: Array<{ tenant: string; concurrent_runs: number; runs_last_hour: number }> }>();
+    const body = res.json<{ tenants: Record<string, unknown>; usage: Array<{ tenant_id: string; concurrent_runs: number; runs_last_hour: number }> }>();
     expect(Object.keys(body.tenants).sort()).toEqual(['acme', 'home', 'hourly']);
-    const usage = Object.fromEntries(body.usage.map((u) => [u.tenant, [u.concurrent_runs, u.runs_last_hour]]));
+    const usage = Object.fromEntries(body.usage.map((u) => [u.tenant_id, [u.concurrent_runs, u.runs_last_hour]]));
     expect(usage).toMatchObject({ acme: [2, 3], beta: [3, 3], default: [0, 0], home: [0, 2], hourly: [0, 3] });
   });
 

@@ -30,6 +30,7 @@ const EXEMPT: Record<string, string> = {
   'POST /v1/tools/:name/disable': 'tool servers are the deployment’s: an operator switch of the deployment (docs/security.md#tenants)',
   'POST /v1/tools/:name/enable': 'tool servers are the deployment’s: an operator switch of the deployment (docs/security.md#tenants)',
   'GET /v1/auth/whoami': 'describes the caller only',
+  'POST /v1/admin/keys': 'creates a key in the caller’s own tenant; naming another is 403 (see keys.access.test.ts)',
 };
 
 type Build = (o: TenantObjects) => InjectOptions;
@@ -47,6 +48,9 @@ const ON_OBJECT: Record<string, Build> = {
   'POST /v1/tasks/:id/complete': (o) => ({ method: 'POST', url: `/v1/tasks/${o.task}/complete`, payload: { decision: 'approve' } }),
   'POST /v1/schedules/:workflow/pause': (o) => ({ method: 'POST', url: `/v1/schedules/${o.schedule}/pause`, payload: {} }),
   'POST /v1/schedules/:workflow/resume': (o) => ({ method: 'POST', url: `/v1/schedules/${o.schedule}/resume`, payload: {} }),
+  'GET /v1/admin/keys/:id': (o) => ({ url: `/v1/admin/keys/${o.key}` }),
+  'POST /v1/admin/keys/:id/revoke': (o) => ({ method: 'POST', url: `/v1/admin/keys/${o.key}/revoke`, payload: {} }),
+  'POST /v1/admin/keys/:id/rotate': (o) => ({ method: 'POST', url: `/v1/admin/keys/${o.key}/rotate`, payload: {} }),
   // The gateway records a call against the run its header names: another tenant's run is not found.
   'POST /v1/chat/completions': (o) => ({
     method: 'POST',
@@ -63,6 +67,9 @@ const LISTS: Record<string, InjectOptions> = {
   'GET /v1/schedules': { url: '/v1/schedules' },
   'GET /v1/usage': { url: '/v1/usage' },
   'GET /v1/audit': { url: '/v1/audit?limit=1000' },
+  'GET /v1/admin/keys': { url: '/v1/admin/keys?limit=500' },
+  'GET /v1/admin/quotas': { url: '/v1/admin/quotas' },
+  'GET /v1/usage/budgets': { url: '/v1/usage/budgets' },
 };
 
 function status(code: number): number | '2xx' {
@@ -116,6 +123,8 @@ describe.each(storeFactories)('tenant isolation on $name', (factory) => {
       expect((await call(operator, LISTS['GET /v1/schedules']!)).body).toContain(own.schedule);
       expect((await call(operator, LISTS['GET /v1/usage']!)).json()).toMatchObject({ items: [{ tenant_id: tenant }] });
       expect((await call(tenantKey(tenant, 'admin'), LISTS['GET /v1/audit']!)).body).toContain(own.napRun);
+      expect((await call(tenantKey(tenant, 'admin'), LISTS['GET /v1/admin/keys']!)).body).toContain(own.key);
+      expect((await call(operator, LISTS['GET /v1/admin/quotas']!)).json()).toMatchObject({ usage: [{ tenant_id: tenant }] });
     }
     expect(results).toEqual(wanted);
   });
@@ -154,6 +163,8 @@ describe.each(storeFactories)('tenant isolation on $name', (factory) => {
       expect(gate.steps.find((s) => s.stepId === 'go')?.status).toBe('waiting');
       expect((await world.api.store.getTask(o.task))?.status).toBe('open');
       expect((await world.api.store.getSchedule(o.schedule))?.paused).toBe(false);
+      const key = await world.api.store.getApiKey(o.key);
+      expect([key?.revokedAt, key?.replacedBy]).toEqual([null, null]);
       expect((await world.api.store.listRuns({ tenantId: tenant, limit: 200 })).items.filter((r) => r.retryOf === o.endedRun)).toEqual([]);
     }
   });

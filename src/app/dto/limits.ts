@@ -24,7 +24,7 @@ export type TenantLimitsDto = Static<typeof TenantLimitsSchema>;
 
 export const TenantQuotaUsageSchema = Type.Object(
   {
-    tenant: Type.String(),
+    tenant_id: Type.String(),
     limits: TenantLimitsSchema,
     concurrent_runs: Type.Integer({ description: 'Runs of the tenant not yet ended' }),
     runs_last_hour: Type.Integer({ description: 'Runs of the tenant started in the last 60 minutes (child runs included)' }),
@@ -63,5 +63,5 @@ export function rateMapDto(rates: LimitsSettings['roles']): Record<string, RateL
 }
 
 export function quotaUsageDto(usage: TenantRunUsage, limits: TenantLimits): TenantQuotaUsageDto {
-  return { tenant: usage.tenantId, limits: tenantLimitsDto(limits), concurrent_runs: usage.activeRuns, runs_last_hour: usage.runsLastHour };
+  return { tenant_id: usage.tenantId, limits: tenantLimitsDto(limits), concurrent_runs: usage.activeRuns, runs_last_hour: usage.runsLastHour };
 }

@@ -73,7 +73,7 @@ function print(ctx: CliContext, quotas: QuotasDto): void {
     table(
       s,
       ['TENANT', 'CONCURRENT RUNS', 'RUNS LAST HOUR'],
-      quotas.usage.map((u) => [u.tenant, usedText(u.concurrent_runs, u.limits.max_concurrent_runs), usedText(u.runs_last_hour, u.limits.max_runs_per_hour)]),
+      quotas.usage.map((u) => [u.tenant_id, usedText(u.concurrent_runs, u.limits.max_concurrent_runs), usedText(u.runs_last_hour, u.limits.max_runs_per_hour)]),
     ),
   );
 }
