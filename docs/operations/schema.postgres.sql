@@ -1,4 +1,4 @@
--- The schema Agentry's migrations (src/store/migrations.ts, version 7) produce on PostgreSQL.
+-- The schema Agentry's migrations (src/store/migrations.ts, version 12) produce on PostgreSQL.
 -- Generated from a freshly migrated database by `npm run schema:dump`; do not edit by hand.
 -- test/integration/store.schema.test.ts fails when this file is out of date.
 
@@ -41,6 +41,7 @@ CREATE TABLE audit_log (
   details text,
   prev_hash text NOT NULL,
   hash text NOT NULL,
+  run_id text,
   PRIMARY KEY (seq),
   UNIQUE (id)
 );
@@ -219,6 +220,7 @@ CREATE TABLE workers (
 );
 
 CREATE INDEX audit_log_by_at ON audit_log USING btree (at);
+CREATE INDEX audit_log_by_run ON audit_log USING btree (run_id, seq);
 CREATE INDEX audit_log_by_tenant ON audit_log USING btree (tenant_id, seq DESC);
 CREATE INDEX idempotency_keys_by_created ON idempotency_keys USING btree (created_at);
 CREATE INDEX llm_calls_by_run ON llm_calls USING btree (run_id) WHERE (run_id IS NOT NULL);

@@ -1,4 +1,4 @@
--- The schema Agentry's migrations (src/store/migrations.ts, version 7) produce on SQLite.
+-- The schema Agentry's migrations (src/store/migrations.ts, version 12) produce on SQLite.
 -- Generated from a freshly migrated database by `npm run schema:dump`; do not edit by hand.
 -- test/integration/store.schema.test.ts fails when this file is out of date.
 
@@ -40,6 +40,7 @@ CREATE TABLE audit_log (
   details TEXT,
   prev_hash TEXT NOT NULL,
   hash TEXT NOT NULL,
+  run_id TEXT,
   PRIMARY KEY (seq),
   UNIQUE (id)
 );
@@ -218,6 +219,7 @@ CREATE TABLE workers (
 );
 
 CREATE INDEX audit_log_by_at ON audit_log (at);
+CREATE INDEX audit_log_by_run ON audit_log (run_id, seq);
 CREATE INDEX audit_log_by_tenant ON audit_log (tenant_id, seq DESC);
 CREATE INDEX idempotency_keys_by_created ON idempotency_keys (created_at);
 CREATE INDEX llm_calls_by_run ON llm_calls (run_id) WHERE run_id IS NOT NULL;

@@ -10,13 +10,16 @@
  */
 import { toAgentryError } from '../lib/errors.js';
 import { ChainCheck, type ChainBreak } from '../store/audit-chain.js';
-import type { AuditListQuery, Store } from '../store/store.js';
+import type { AuditFilter, AuditListQuery, Store } from '../store/store.js';
 import type { AuditOutcome } from '../types.js';
 import type { Caller } from './caller.js';
-import { auditDto, type AuditPageDto } from './dto/audit.js';
+import { auditDto, type AuditEntryDto, type AuditPageDto } from './dto/audit.js';
 
 /** `GET /v1/audit` filters: the store's query; a caller scoped to a tenant reads only that one. */
 export type AuditQuery = AuditListQuery;
+
+/** `GET /v1/audit/export` filters (a caller scoped to a tenant exports only that one). */
+export type AuditExportFilter = AuditFilter;
 
 export interface AuditVerification {
   ok: boolean;
@@ -101,6 +104,26 @@ export class AuditService {
     return { items: page.items.map(auditDto), next_cursor: page.nextCursor };
   }
 
+  /**
+   * Every entry matching `filter` after seq `afterSeq`, oldest first, a page at a time (for a
+   * SIEM: it remembers the last seq it took and asks for what came after). The first page is
+   * read before this resolves, so a failing store is an error, not a cut-off stream.
+   */
+  async export(caller: Caller, filter: AuditExportFilter, afterSeq = 0): Promise<AsyncGenerator<AuditEntryDto[]>> {
+    const scoped = caller.tenantId === undefined ? filter : { ...filter, tenantId: caller.tenantId };
+    const first = await this.store.exportAudit(scoped, afterSeq, PAGE);
+    const store = this.store;
+    return (async function* pages() {
+      let page = first;
+      while (page.length > 0) {
+        yield page.map(auditDto);
+        const last = page[page.length - 1];
+        if (!last || page.length < PAGE) return;
+        page = await store.exportAudit(scoped, last.seq, PAGE);
+      }
+    })();
+  }
+
   /** Walks the whole chain from its anchor to its head; names the first broken entry. */
   async verify(): Promise<AuditVerification> {
     const head = await this.store.auditHead();
@@ -120,12 +143,13 @@ export class AuditService {
   /**
    * Deletes entries older than `retentionMs` and records the prune as an entry holding the
    * last deleted entry's seq and hash, so the chain still verifies from there. Returns how
-   * many entries were deleted.
+   * many entries were deleted (none: no entry is written). `by` is who prunes: the CLI's user,
+   * or (default) `system` for the scheduler's periodic retention.
    */
-  async prune(retentionMs: number): Promise<number> {
+  async prune(retentionMs: number, by?: Caller): Promise<number> {
     const anchor = await this.store.pruneAudit(this.now() - retentionMs, {
       tenantId: null,
-      principal: SYSTEM,
+      principal: by?.name ?? SYSTEM,
       action: 'audit.prune',
       target: null,
       requestId: null,

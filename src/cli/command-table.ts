@@ -65,8 +65,14 @@ export const COMMANDS: readonly CommandEntry[] = [
   {
     name: 'audit',
     term: 'audit',
-    description: 'The tamper-evident audit log: list entries, verify the hash chain',
+    description: 'The tamper-evident audit log: list and export entries, verify the hash chain, prune',
     load: async () => (await import('./commands/audit.js')).registerAudit,
+  },
+  {
+    name: 'migrate',
+    term: 'migrate [options]',
+    description: 'Apply pending database migrations (each recorded in the audit log) and exit',
+    load: async () => (await import('./commands/migrate.js')).registerMigrate,
   },
   {
     name: 'serve',

@@ -28,7 +28,9 @@ import { SqlRunTx } from './sql-run-tx.js';
 import { IdempotencyKeyUsed, type RunTx, type Store, type WithRunOptions } from './store.js';
 import type {
   AuditHead,
+  AuditFilter,
   AuditListQuery,
+  MigrateOptions,
   AuditPage,
   NewAuditEntry,
   DueStep,
@@ -97,8 +99,8 @@ export class SqlStore implements Store {
     return this.retrying((db) => this.dialect.transaction(db, fn));
   }
 
-  migrate(): Promise<MigrationReport> {
-    return runMigrations(this.db, this.dialect);
+  migrate(options?: MigrateOptions): Promise<MigrationReport> {
+    return runMigrations(this.db, this.dialect, options);
   }
 
   schemaState(): Promise<SchemaState> {
@@ -315,6 +317,10 @@ export class SqlStore implements Store {
 
   auditChain(afterSeq: number, limit: number): Promise<AuditRecord[]> {
     return this.retrying((db) => audit.auditChain(db, afterSeq, limit));
+  }
+
+  exportAudit(filter: AuditFilter, afterSeq: number, limit: number): Promise<AuditRecord[]> {
+    return this.retrying((db) => audit.exportAudit(db, filter, afterSeq, limit));
   }
 
   auditHead(): Promise<AuditHead> {
