@@ -221,7 +221,11 @@ export function registerAudit(program: Command, ctx: CliContext): void {
   audit
     .command('export')
     .description('Print every matching entry, oldest first, as JSON Lines for a SIEM (GET /v1/audit/export with AGENTRY_URL)')
-    .option('--after-seq <seq>', 'only entries after this seq (the last one a previous export delivered; default 0)', parseIntegerArg(0, Number.MAX_SAFE_INTEGER))
+    .option(
+      '--after-seq <seq>',
+      'only entries after this seq (the last one a previous export delivered; default 0)',
+      parseIntegerArg(0, Number.MAX_SAFE_INTEGER),
+    )
     .option('--tenant <tenant>', 'only entries of this tenant')
     .option('--principal <name>', 'only entries by this principal')
     .option('--action <action>', 'only this action')

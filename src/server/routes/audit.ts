@@ -29,9 +29,9 @@ const FILTERS = {
   after: Type.Optional(Type.String({ format: 'date-time', description: 'Entries at or after this time' })),
   before: Type.Optional(Type.String({ format: 'date-time', description: 'Entries before this time' })),
 };
-const FilterQuery = Type.Object(FILTERS);
+type FilterQuery = Static<ReturnType<typeof Type.Object<typeof FILTERS>>>;
 
-function auditFilter(q: Static<typeof FilterQuery>): AuditExportFilter {
+function auditFilter(q: FilterQuery): AuditExportFilter {
   const after = parseTime(q.after, 'after');
   const before = parseTime(q.before, 'before');
   return {
