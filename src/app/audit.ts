@@ -8,6 +8,8 @@
  * stands). Refusals (not found, forbidden, invalid) are recorded as `denied`, other errors as
  * `failure`.
  */
+import type { Logger } from 'pino';
+import type { MaintenanceTask } from '../engine/scheduler.js';
 import { toAgentryError } from '../lib/errors.js';
 import { ChainCheck, type ChainBreak } from '../store/audit-chain.js';
 import type { AuditFilter, AuditListQuery, Store } from '../store/store.js';
@@ -33,6 +35,8 @@ export interface AuditVerification {
 
 /** The principal of what the installation does by itself (migrations, retention). */
 const SYSTEM = 'system';
+/** How often a server's scheduler applies the audit log's retention (and once when it starts). */
+export const AUDIT_RETENTION_INTERVAL_MS = 60 * 60 * 1000;
 const PAGE = 500;
 /** Failed sign-ins from one client address are recorded at most once in this long. */
 const SIGN_IN_FAILURE_WINDOW_MS = 60_000;
@@ -159,4 +163,20 @@ export class AuditService {
     });
     return anchor ? Number(anchor.details?.pruned_count ?? 0) : 0;
   }
+}
+
+/**
+ * The audit log's retention as a scheduler's maintenance task: on start and hourly, prunes
+ * entries older than `retentionMs` as `system`. Safe in several processes at once: a prune
+ * holds the chain's head row, and the second finds nothing old enough left (no entry).
+ */
+export function auditRetentionTask(audit: AuditService, retentionMs: number, logger: Logger): MaintenanceTask {
+  return {
+    name: 'audit retention',
+    everyMs: AUDIT_RETENTION_INTERVAL_MS,
+    async run() {
+      const pruned = await audit.prune(retentionMs);
+      logger.info({ pruned, retention_ms: retentionMs }, `audit retention: pruned ${pruned} ${pruned === 1 ? 'entry' : 'entries'}`);
+    },
+  };
 }

@@ -19,6 +19,7 @@ import { createToolExecutor } from '../runtime/tool.js';
 import { createToolHub, type ToolHub } from '../tools/hub.js';
 import { formatDiagnostic } from '../spec/index.js';
 import { loadProject } from './project.js';
+import { AuditService, auditRetentionTask } from './audit.js';
 import { specsFromBundle, withBundleDir, type SpecBundleInfo } from './bundle-load.js';
 import { withSecretFiles } from './secret-files.js';
 import { STEP_KINDS, type CompiledWorkflow, type StepKind } from '../spec/model.js';
@@ -232,6 +233,10 @@ export async function openAgentry(config: Config, options: OpenOptions): Promise
     env,
     redactor,
     ...(options.workerId === undefined ? {} : { workerId: options.workerId }),
+    // A server's scheduler applies the audit log's retention; one-off commands never do.
+    ...(options.serverProcess && config.audit.retentionMs !== undefined
+      ? { maintenance: [auditRetentionTask(new AuditService(store), config.audit.retentionMs, options.logger)] }
+      : {}),
   });
   let closing: Promise<void> | undefined;
   return {
