@@ -8,6 +8,7 @@
  */
 import type { ToolHub } from '../tools/hub.js';
 import { AuditService } from './audit.js';
+import { CredentialService, type CredentialSources } from './credentials.js';
 import { HealthService } from './health.js';
 import { RunService } from './runs.js';
 import { ScheduleService } from './schedules.js';
@@ -28,9 +29,11 @@ export interface Services {
   tools: ToolService;
   health: HealthService;
   audit: AuditService;
+  credentials: CredentialService;
 }
 
-export function createServices(deps: ServiceDeps & { tools?: ToolHub | undefined }): Services {
+/** `credentials`: what the credential inventory is taken from (the process's configuration, project and environment). */
+export function createServices(deps: ServiceDeps & { tools?: ToolHub | undefined; credentials?: CredentialSources | undefined }): Services {
   const audit = new AuditService(deps.store);
   return {
     runs: new RunService(deps, audit),
@@ -41,5 +44,6 @@ export function createServices(deps: ServiceDeps & { tools?: ToolHub | undefined
     tools: new ToolService(deps.tools, audit),
     health: new HealthService(deps),
     audit,
+    credentials: new CredentialService(deps.credentials),
   };
 }

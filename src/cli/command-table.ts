@@ -69,6 +69,12 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: async () => (await import('./commands/audit.js')).registerAudit,
   },
   {
+    name: 'credentials',
+    term: 'credentials',
+    description: 'The credential inventory: which secrets the configuration and project refer to, whether each resolves, what uses it',
+    load: async () => (await import('./commands/credentials.js')).registerCredentials,
+  },
+  {
     name: 'migrate',
     term: 'migrate [options]',
     description: 'Apply pending database migrations (each recorded in the audit log) and exit',

@@ -29,6 +29,7 @@ import { acceptEmptyJsonBodies, registerBrowserGuard } from './browser-guard.js'
 import type { EventFeed } from '../app/event-feed.js';
 import type { ReadyzDetail } from '../app/config.js';
 import type { SpecBundleInfo } from '../app/bundle-load.js';
+import type { CredentialSources } from '../app/credentials.js';
 import { openapiRoutes, swaggerOptions } from './openapi.js';
 import { problemResponses, ProblemSchema, sendProblem, toHttpError } from './problem.js';
 import { ROUTE_GROUPS, RouteTable, type GatewayBackend, type RouteDef, type RouteGroup, type ServerDeps } from './route.js';
@@ -39,6 +40,7 @@ import { metricsRoutes } from './routes/metrics.js';
 import { runRoutes } from './routes/runs.js';
 import { itemRoutes } from './routes/items.js';
 import { auditRoutes } from './routes/audit.js';
+import { securityRoutes } from './routes/security.js';
 import { scheduleRoutes } from './routes/schedules.js';
 import { signalRoutes } from './routes/signals.js';
 import { specRoutes } from './routes/specs.js';
@@ -93,6 +95,8 @@ export interface AppOptions extends Pick<ServiceDeps, 'engine' | 'store'> {
   readyz?: { detail: ReadyzDetail; trusted: readonly string[] };
   /** The bundle the specs were loaded from (`Project.bundle`), shown by `/readyz`. */
   specBundle?: SpecBundleInfo | undefined;
+  /** What `/v1/security/credentials` inventories: the process's configuration, project and environment (none: an empty list). */
+  credentials?: CredentialSources | undefined;
 }
 
 export interface AppRoute {
@@ -169,7 +173,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     : options.remoteGateway
       ? { kind: 'remote', url: options.remoteGateway.url.replace(/\/+$/, ''), apiKey: options.remoteGateway.apiKey }
       : undefined;
-  const services = createServices({ engine, store, waker: options.feed, tools: options.tools });
+  const services = createServices({ engine, store, waker: options.feed, tools: options.tools, credentials: options.credentials });
   const { health } = services;
   const metrics =
     options.metrics ??
@@ -310,6 +314,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     toolRoutes(table, deps);
     authRoutes(table);
     auditRoutes(table, deps);
+    securityRoutes(table, deps);
   }
   if (groups.has('gateway')) {
     gatewayRoutes(table, deps);

@@ -30,6 +30,8 @@ export const SCOPES = [
   'tools:write',
   'usage:read',
   'audit:read',
+  // The credential inventory: names of secrets and what uses them, never values.
+  'credentials:read',
   'metrics:read',
   'gateway:use',
 ] as const;

@@ -105,6 +105,7 @@ export async function startServer(
       tools: agentry.tools,
       redactor: agentry.redactor,
       specBundle: agentry.project?.bundle,
+      credentials: { config, project: agentry.project, env },
       ...(options.groups ? { groups: options.groups } : {}),
     });
     const url = await app.listen({ host: config.server.host, port: config.server.port });
