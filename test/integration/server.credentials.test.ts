@@ -5,6 +5,7 @@
  * resolves, its source and what uses it (agents and workflow steps through their tools and
  * models), and never a value: known values are planted and searched for in every answer.
  */
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -19,15 +20,16 @@ import { tempDir } from '../helpers/store.js';
 const { dir, remove } = tempDir('agentry-credentials-');
 const project = join(dir, 'project');
 
-/** Values planted in the environment (and a secret file): none may appear in any answer. */
+/** Values planted in the environment (and a secret file), made afresh each run: none may appear in any answer. */
+const plant = (prefix: string): string => `${prefix}${randomBytes(16).toString('hex')}`;
 const PLANTED = {
-  OPENAI_PROD_KEY: 'sk-planted-openai-0123456789abcdefABCDEF',
-  GITHUB_TOKEN: 'ghp_planted0123456789abcdefABCDEFghij',
-  CRM_BASE: 'https://crm.internal.example',
-  SIGNING_SECRET: 'planted-signing-secret-0123456789abcdef',
-  DB_PASSWORD: 'planted-db-password-0123456789abcdef',
-  FILE_SECRET: 'planted-file-secret-0123456789abcdef',
-  API_KEY: 'planted-api-key-0123456789abcdefghijkl',
+  OPENAI_PROD_KEY: plant('sk-'),
+  GITHUB_TOKEN: plant('ghp_'),
+  CRM_BASE: `https://${plant('crm-')}.internal.example`,
+  SIGNING_SECRET: plant(''),
+  DB_PASSWORD: plant(''),
+  FILE_SECRET: plant(''),
+  API_KEY: plant(''),
 };
 
 function write(path: string, text: string): void {
