@@ -8,6 +8,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AddressInfo } from 'node:net';
 import { dbFile, exampleProject, killAll, removeDir, runCli, runCliInProcess } from '../helpers/cli.js';
 import { KEYS, startTestApi, type TestApi } from '../helpers/server.js';
+import { MIGRATIONS } from '../../src/store/migrations.js';
+
+/** Entries a new store starts with: one per migration. */
+const M = MIGRATIONS.length;
 
 const NIGHTLY = `name: nightly
 schedule: { cron: "0 2 * * *" }
@@ -40,10 +44,7 @@ describe('agentry audit (local)', { timeout: 120_000 }, () => {
       .trim()
       .split('\n')
       .map((line) => JSON.parse(line) as { seq: number; action: string; principal: string; target: string });
-    expect(entries.map((e) => [e.seq, e.action])).toEqual([
-      [2, 'schedule.pause'],
-      [1, 'store.migrate'],
-    ]);
+    expect(entries.map((e) => [e.seq, e.action])).toEqual([[M + 1, 'schedule.pause'], ...MIGRATIONS.map((_, i) => [M - i, 'store.migrate'])]);
     expect(entries[0]).toMatchObject({ principal: 'alice', target: 'schedule:nightly' });
 
     const text = await runCliInProcess(['audit', 'list', '--action', 'schedule.pause', '--dir', project]);
@@ -52,18 +53,18 @@ describe('agentry audit (local)', { timeout: 120_000 }, () => {
 
     const ok = await runCliInProcess(['audit', 'verify', '--json', '--dir', project]);
     expect(ok.code, ok.stderr).toBe(0);
-    expect(JSON.parse(ok.stdout)).toMatchObject({ ok: true, checked: 2, head_seq: 2, broken: null });
+    expect(JSON.parse(ok.stdout)).toMatchObject({ ok: true, checked: M + 1, head_seq: M + 1, broken: null });
 
     const db = new Database(dbFile(project));
     try {
-      db.prepare(`UPDATE audit_log SET principal = 'mallory' WHERE seq = 2`).run();
+      db.prepare(`UPDATE audit_log SET principal = 'mallory' WHERE seq = ?`).run(M + 1);
     } finally {
       db.close();
     }
     const broken = await runCliInProcess(['audit', 'verify', '--dir', project]);
     expect(broken.code).toBe(1);
     expect(broken.stderr).toContain('audit_chain_broken');
-    expect(broken.stderr).toMatch(/audit entry 2 .*edited/);
+    expect(broken.stderr).toMatch(new RegExp(`audit entry ${M + 1} .*edited`));
   });
 
   it('prunes by AGENTRY_AUDIT_RETENTION and still verifies from the anchor', async () => {
@@ -76,10 +77,10 @@ describe('agentry audit (local)', { timeout: 120_000 }, () => {
       await new Promise((resolve) => setTimeout(resolve, 20));
       const pruned = await runCliInProcess(['audit', 'prune', '--json', '--dir', dir], { env: { AGENTRY_AUDIT_RETENTION: '1ms' } });
       expect(pruned.code, pruned.stderr).toBe(0);
-      expect(JSON.parse(pruned.stdout)).toEqual({ pruned: 2, retention_ms: 1 });
+      expect(JSON.parse(pruned.stdout)).toEqual({ pruned: M + 1, retention_ms: 1 });
       const ok = await runCliInProcess(['audit', 'verify', '--json', '--dir', dir]);
       expect(ok.code, ok.stderr).toBe(0);
-      expect(JSON.parse(ok.stdout)).toMatchObject({ ok: true, checked: 1, head_seq: 3, pruned_through_seq: 2 });
+      expect(JSON.parse(ok.stdout)).toMatchObject({ ok: true, checked: 1, head_seq: M + 2, pruned_through_seq: M + 1 });
     } finally {
       removeDir(dir);
     }
