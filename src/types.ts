@@ -275,13 +275,43 @@ export interface CallRecord {
   at: number;
 }
 
-/** What the usage ledger sums: one run, or a workflow's or tenant's UTC day. */
+/** A budget period: one UTC day (`YYYY-MM-DD`) or one UTC calendar month (`YYYY-MM`). */
+export type SpendPeriod = { day: string; month?: never } | { month: string; day?: never };
+
+/** What the usage ledger sums: one run, or a workflow's or tenant's UTC day or month. */
 export type SpendQuery =
-  { scope: 'run'; runId: string } | { scope: 'workflow'; tenantId: string; workflow: string; day: string } | { scope: 'tenant'; tenantId: string; day: string };
+  | { scope: 'run'; runId: string }
+  | ({ scope: 'workflow'; tenantId: string; workflow: string } & SpendPeriod)
+  | ({ scope: 'tenant'; tenantId: string } & SpendPeriod);
 
 export interface Spend {
   tokens: number;
   costUsd: number;
+}
+
+/**
+ * A budget reservation: the worst case of one call attempt held against every budget scope
+ * that applies to it, from the check until the attempt is recorded (which replaces it with
+ * what the attempt really used) or until `expiresAt`, after which it no longer counts (the
+ * process that made it died or lost track of it).
+ */
+export interface BudgetReservation {
+  /** The attempt's id, which is also the id of its call record. */
+  id: string;
+  scopes: SpendQuery[];
+  amount: Spend;
+  /** Epoch ms of the check (the attempt's start). */
+  at: number;
+  expiresAt: number;
+}
+
+/**
+ * What a check-and-reserve saw, per scope in the order asked: what the ledger holds for it
+ * (`spent`) and what live reservations of other attempts hold (`reserved`).
+ */
+export interface BudgetState {
+  spent: Spend;
+  reserved: Spend;
 }
 
 /** How an audited action ended: done, refused (no such thing, not allowed, invalid), or failed. */

@@ -46,6 +46,24 @@ CREATE TABLE audit_log (
   UNIQUE (id)
 );
 
+CREATE TABLE budget_counters (
+  scope_key text NOT NULL,
+  spent_tokens bigint NOT NULL,
+  spent_usd double precision NOT NULL,
+  updated_at bigint NOT NULL,
+  PRIMARY KEY (scope_key)
+);
+
+CREATE TABLE budget_reservations (
+  id text NOT NULL,
+  scope_key text NOT NULL,
+  tokens bigint NOT NULL,
+  cost_usd double precision NOT NULL,
+  created_at bigint NOT NULL,
+  expires_at bigint NOT NULL,
+  PRIMARY KEY (id, scope_key)
+);
+
 CREATE TABLE events (
   run_id text NOT NULL,
   seq integer NOT NULL,
@@ -63,7 +81,8 @@ CREATE TABLE idempotency_keys (
   request_hash text NOT NULL,
   run_id text NOT NULL,
   created_at bigint NOT NULL,
-  PRIMARY KEY (tenant_id, key),
+  principal text NOT NULL,
+  PRIMARY KEY (tenant_id, principal, key),
   FOREIGN KEY (run_id) REFERENCES runs(id) ON DELETE CASCADE
 );
 
@@ -222,6 +241,9 @@ CREATE TABLE workers (
 CREATE INDEX audit_log_by_at ON audit_log USING btree (at);
 CREATE INDEX audit_log_by_run ON audit_log USING btree (run_id, seq);
 CREATE INDEX audit_log_by_tenant ON audit_log USING btree (tenant_id, seq DESC);
+CREATE INDEX budget_counters_by_updated ON budget_counters USING btree (updated_at);
+CREATE INDEX budget_reservations_by_expiry ON budget_reservations USING btree (expires_at);
+CREATE INDEX budget_reservations_by_scope ON budget_reservations USING btree (scope_key, expires_at);
 CREATE INDEX idempotency_keys_by_created ON idempotency_keys USING btree (created_at);
 CREATE INDEX llm_calls_by_run ON llm_calls USING btree (run_id) WHERE (run_id IS NOT NULL);
 CREATE INDEX llm_calls_by_tenant_day ON llm_calls USING btree (tenant_id, day);

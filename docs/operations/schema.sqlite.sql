@@ -45,6 +45,24 @@ CREATE TABLE audit_log (
   UNIQUE (id)
 );
 
+CREATE TABLE budget_counters (
+  scope_key TEXT,
+  spent_tokens INTEGER NOT NULL,
+  spent_usd REAL NOT NULL,
+  updated_at INTEGER NOT NULL,
+  PRIMARY KEY (scope_key)
+);
+
+CREATE TABLE budget_reservations (
+  id TEXT NOT NULL,
+  scope_key TEXT NOT NULL,
+  tokens INTEGER NOT NULL,
+  cost_usd REAL NOT NULL,
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  PRIMARY KEY (id, scope_key)
+);
+
 CREATE TABLE events (
   run_id TEXT NOT NULL,
   seq INTEGER NOT NULL,
@@ -58,11 +76,12 @@ CREATE TABLE events (
 
 CREATE TABLE idempotency_keys (
   tenant_id TEXT NOT NULL,
+  principal TEXT NOT NULL,
   key TEXT NOT NULL,
   request_hash TEXT NOT NULL,
   run_id TEXT NOT NULL,
   created_at INTEGER NOT NULL,
-  PRIMARY KEY (tenant_id, key),
+  PRIMARY KEY (tenant_id, principal, key),
   FOREIGN KEY (run_id) REFERENCES runs(id) ON DELETE CASCADE
 );
 
@@ -221,6 +240,9 @@ CREATE TABLE workers (
 CREATE INDEX audit_log_by_at ON audit_log (at);
 CREATE INDEX audit_log_by_run ON audit_log (run_id, seq);
 CREATE INDEX audit_log_by_tenant ON audit_log (tenant_id, seq DESC);
+CREATE INDEX budget_counters_by_updated ON budget_counters (updated_at);
+CREATE INDEX budget_reservations_by_expiry ON budget_reservations (expires_at);
+CREATE INDEX budget_reservations_by_scope ON budget_reservations (scope_key, expires_at);
 CREATE INDEX idempotency_keys_by_created ON idempotency_keys (created_at);
 CREATE INDEX llm_calls_by_run ON llm_calls (run_id) WHERE run_id IS NOT NULL;
 CREATE INDEX llm_calls_by_tenant_day ON llm_calls (tenant_id, day);

@@ -17,11 +17,11 @@ import type { AuditOutcome } from '../types.js';
 import type { Caller } from './caller.js';
 import { auditDto, type AuditEntryDto, type AuditPageDto } from './dto/audit.js';
 
-/** `GET /v1/audit` filters: the store's query; a caller scoped to a tenant reads only that one. */
-export type AuditQuery = AuditListQuery;
+/** `GET /v1/audit` filters: the store's query without the tenant (the caller decides it). */
+export type AuditQuery = Omit<AuditListQuery, 'tenantId' | 'withInstallation'>;
 
-/** `GET /v1/audit/export` filters (a caller scoped to a tenant exports only that one). */
-export type AuditExportFilter = AuditFilter;
+/** `GET /v1/audit/export` filters: without the tenant (the caller decides it, as for `list`). */
+export type AuditExportFilter = Omit<AuditFilter, 'tenantId' | 'withInstallation'>;
 
 export interface AuditVerification {
   ok: boolean;
@@ -101,20 +101,25 @@ export class AuditService {
     return result;
   }
 
-  /** Entries newest first; a caller scoped to a tenant reads only its tenant's. */
+  /**
+   * Entries newest first, of the caller's tenant; a system admin also reads the installation's
+   * own entries (no tenant: migrations, failed sign-ins, retention). The CLI on its own store
+   * without `--tenant` reads every entry.
+   */
   async list(caller: Caller, query: AuditQuery): Promise<AuditPageDto> {
-    const scoped = caller.tenantId === undefined ? query : { ...query, tenantId: caller.tenantId };
+    const scoped = caller.tenantId === undefined ? query : { ...query, tenantId: caller.tenantId, withInstallation: caller.systemAdmin === true };
     const page = await this.store.listAudit(scoped);
     return { items: page.items.map(auditDto), next_cursor: page.nextCursor };
   }
 
   /**
    * Every entry matching `filter` after seq `afterSeq`, oldest first, a page at a time (for a
-   * SIEM: it remembers the last seq it took and asks for what came after). The first page is
+   * SIEM: it remembers the last seq it took and asks for what came after), scoped as `list` is. The first page is
    * read before this resolves, so a failing store is an error, not a cut-off stream.
    */
   async export(caller: Caller, filter: AuditExportFilter, afterSeq = 0): Promise<AsyncGenerator<AuditEntryDto[]>> {
-    const scoped = caller.tenantId === undefined ? filter : { ...filter, tenantId: caller.tenantId };
+    const scoped: AuditFilter =
+      caller.tenantId === undefined ? filter : { ...filter, tenantId: caller.tenantId, withInstallation: caller.systemAdmin === true };
     const first = await this.store.exportAudit(scoped, afterSeq, PAGE);
     const store = this.store;
     return (async function* pages() {

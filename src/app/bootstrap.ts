@@ -10,9 +10,10 @@ import { projectSecrets, redactorFor } from './secrets.js';
 import type { Config } from './config.js';
 import { Engine } from '../engine/engine.js';
 import { AgentryError, toAgentryError } from '../lib/errors.js';
+import { resolveBudgets, type ResolvedBudgets } from '../gateway/config.js';
 import { Gateway } from '../gateway/gateway.js';
-import type { UsageLedger } from '../gateway/budget.js';
 import { RemoteGateway } from '../gateway/remote.js';
+import { storeLedger } from './usage-ledger.js';
 import { createAgentExecutor, hubTools, type ChatClient } from '../runtime/agent.js';
 import { createExecutorRegistry, defaultExecutors, type ExecutorRegistry } from '../runtime/registry.js';
 import { createToolExecutor } from '../runtime/tool.js';
@@ -44,6 +45,8 @@ export interface Agentry {
   readonly engine: Engine;
   /** The in-process LLM gateway (when the project has a gateway.yaml and no remote gateway is configured). */
   readonly gateway: Gateway | undefined;
+  /** The budgets of the project's gateway.yaml (also when the gateway is a separate process). */
+  readonly budgets: ResolvedBudgets | undefined;
   /** The project's MCP tool servers (when it has any). */
   readonly tools: ToolHub | undefined;
   /** Masks every secret this process knows (configuration, the project's secrets, provider keys): for what it logs, stores and answers. */
@@ -92,11 +95,6 @@ export function executorRegistry(parts: { tools?: ToolHub | undefined; chat?: Ch
   if (parts.tools) executors.push(createToolExecutor(parts.tools));
   if (parts.chat) executors.push(createAgentExecutor({ agents: parts.agents ?? new Map(), chat: parts.chat, tools: parts.tools && hubTools(parts.tools) }));
   return createExecutorRegistry(executors);
-}
-
-/** The store as the gateway's usage ledger. */
-export function storeLedger(store: Store): UsageLedger {
-  return { record: (record) => store.recordCall(record), spent: (query) => store.spent(query) };
 }
 
 /**
@@ -232,6 +230,7 @@ export async function openAgentry(config: Config, options: OpenOptions): Promise
     settings: config.engine,
     env,
     redactor,
+    tenant: config.tenant,
     ...(options.workerId === undefined ? {} : { workerId: options.workerId }),
     // A server's scheduler applies the audit log's retention; one-off commands never do.
     ...(options.serverProcess && config.audit.retentionMs !== undefined
@@ -245,6 +244,7 @@ export async function openAgentry(config: Config, options: OpenOptions): Promise
     store,
     engine,
     gateway,
+    budgets: project?.gateway ? resolveBudgets(project.gateway.budgets) : undefined,
     tools,
     redactor,
     close() {

@@ -28,10 +28,17 @@ export interface Caller {
   /** Roles and raw scopes the key was given; a task's `role:` is matched against these. */
   roles: readonly string[];
   /**
-   * The tenant the caller is scoped to. Without one (bootstrap keys, the CLI on its own store)
-   * the caller reads every tenant.
+   * The tenant the caller acts in: every read and write is scoped to it. Every caller of the
+   * server has one (see `server/tenancy.ts`); only the CLI's user on its own store may have none,
+   * and then reads every tenant (`agentry … --tenant <id>` narrows it).
    */
   tenantId?: string;
+  /**
+   * May act in any tenant (bootstrap `admin` keys without `tenant:`, the break-glass key, the
+   * CLI on its own store): the server let it pick `tenantId`; the audit log also shows it the
+   * installation's own entries (no tenant).
+   */
+  systemAdmin?: boolean;
   /** Which runs the caller may read and act on (see `assertRunAccess`). */
   runAccess: RunAccess;
   /** The HTTP request's id (`X-Request-Id`), recorded in the audit log; none on the CLI's local store. */
@@ -79,8 +86,9 @@ export function runFilter(caller: Caller): { tenantId?: string; createdBy?: stri
 
 /**
  * The CLI's user on the project's own store. Local access to the store is operator access:
- * the user decides tasks as `admin`, reads every tenant and acts on every run.
+ * the user decides tasks as `admin`, reads every tenant (or the one `--tenant` names) and acts
+ * on every run.
  */
-export function localOperator(env: NodeJS.ProcessEnv): Caller {
-  return { name: env.USER ?? 'cli', roles: ['admin'], runAccess: EVERY_RUN };
+export function localOperator(env: NodeJS.ProcessEnv, tenantId?: string): Caller {
+  return { name: env.USER ?? 'cli', roles: ['admin'], runAccess: EVERY_RUN, systemAdmin: true, ...(tenantId === undefined ? {} : { tenantId }) };
 }

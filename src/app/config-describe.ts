@@ -31,6 +31,8 @@ export function describeConfig(config: Config): { key: OptionKey; env: string; v
     port: config.server.port,
     auth: config.server.auth,
     apiKeys: describeApiKeys(config.server.apiKeys),
+    adminApiKey: config.server.adminApiKey === undefined ? null : '***',
+    tenant: config.tenant,
     // Null while OIDC sign-in is off (no issuer): the other options do nothing then.
     oidcIssuer: config.server.oidc?.issuer ?? null,
     oidcAudience: config.server.oidc?.audience ?? null,

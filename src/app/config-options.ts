@@ -213,8 +213,27 @@ export const CONFIG_OPTIONS = {
     env: 'AGENTRY_API_KEYS',
     default: undefined,
     defaultText: 'none',
-    description: 'API keys: `name:key:role[,role];…` (roles admin, operator, service, reviewer, viewer, or scopes; keys of 16+ characters).',
+    description:
+      'API keys: `name:key:role[,role];…` (roles admin, operator, service, reviewer, viewer, or scopes; keys of 16+ characters). A grant `tenant:<id>` binds the key to that tenant; without one it acts in `tenant` (see [tenants](security.md#tenants)).',
     secret: true,
+  },
+  adminApiKey: {
+    kind: 'string',
+    env: 'AGENTRY_ADMIN_API_KEY',
+    default: undefined,
+    defaultText: 'none',
+    description:
+      'Break-glass key (16+ characters): signs in as principal `admin` with role `admin`, a system admin who may act in any tenant with `?tenant=<id>`, whether or not `AGENTRY_API_KEYS` holds it.',
+    secret: true,
+  },
+  tenant: {
+    kind: 'string',
+    env: 'AGENTRY_TENANT',
+    yaml: 'tenant',
+    default: 'default',
+    defaultText: '`default`',
+    description:
+      "The deployment's tenant (1–64 letters, digits or `_.@-`; not `system`): keys without a `tenant:` grant, OIDC tokens without a tenant claim, requests with auth off, the CLI's runs and schedules without `tenant:` act in it; request logs carry it as `tenant_id`.",
   },
   oidcIssuer: {
     kind: 'string',
@@ -243,9 +262,9 @@ export const CONFIG_OPTIONS = {
     kind: 'string',
     env: 'AGENTRY_OIDC_TENANT_CLAIM',
     default: undefined,
-    defaultText: 'none (tenant `default`)',
+    defaultText: 'none (the deployment tenant)',
     description:
-      'The claim naming the tenant (e.g. `org`); a token without it is refused. Without this option every signed-in person acts in tenant `default`.',
+      'The claim naming the tenant (e.g. `org`); a token without it, or naming `system`, is refused. Without this option every signed-in person acts in the deployment tenant (`tenant`).',
   },
   oidcRolesClaim: {
     kind: 'string',

@@ -17,6 +17,7 @@ import type { EgressMode } from '../lib/egress.js';
 import { AgentryError, toAgentryError } from '../lib/errors.js';
 import { parseAddressList } from '../lib/address-list.js';
 import { parseDurationText } from '../lib/duration.js';
+import { tenantIdProblem } from '../lib/tenant.js';
 import { parsePiiPatterns, PII_PATTERNS, type PiiPattern } from '../lib/redact.js';
 import type { ExecutorSettings } from '../runtime/types.js';
 import { parseDatabaseUrl, type DatabaseLocation } from '../store/open.js';
@@ -57,6 +58,8 @@ const ConfigSchema = Type.Object({
   port: Type.Integer({ minimum: 0, maximum: 65535 }),
   auth: Type.Boolean(),
   apiKeys: Type.Optional(Type.String()),
+  adminApiKey: Type.Optional(Type.String({ minLength: 1 })),
+  tenant: Type.String({ minLength: 1 }),
   oidcIssuer: Type.Optional(Type.String({ minLength: 1 })),
   oidcAudience: Type.Optional(Type.String({ minLength: 1 })),
   oidcJwksUrl: Type.Optional(Type.String({ pattern: '^https?://' })),
@@ -97,6 +100,8 @@ export interface Config {
   /** Absolute project directory. */
   readonly projectDir: string;
   readonly profile: string | null;
+  /** The deployment's tenant (`AGENTRY_TENANT`): what acts without a tenant of its own acts in. */
+  readonly tenant: string;
   /** `AGENTRY_ENV` / `--env`. */
   readonly env: EgressMode;
   /** Where the specs come from: the project directory, or a (signed) bundle. */
@@ -123,6 +128,8 @@ export interface Config {
     readonly auth: boolean;
     /** Raw `name:key:role` list; parse with the server's `authSettings`. */
     readonly apiKeys: string | undefined;
+    /** The break-glass key (`AGENTRY_ADMIN_API_KEY`): a system admin named `admin`. */
+    readonly adminApiKey: string | undefined;
     /** `AGENTRY_OIDC_*` as given, when `AGENTRY_OIDC_ISSUER` is set; checked by the server's `authSettings`. */
     readonly oidc: OidcConfig | undefined;
     /** Origins allowed cross-origin requests (CORS); empty: CORS is off. */
@@ -222,6 +229,8 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   const trustedProxies = addressListOf(raw.trustedProxies, 'AGENTRY_TRUSTED_PROXIES', problems);
   const readyzTrusted = addressListOf(raw.readyzTrusted, 'AGENTRY_READYZ_TRUSTED', problems);
   const database = typeof raw.databaseUrl === 'string' ? databaseOf(raw as Resolved, cwd, problems, origins.databaseUrl) : undefined;
+  const tenantProblem = typeof raw.tenant === 'string' ? tenantIdProblem(raw.tenant) : undefined;
+  if (tenantProblem !== undefined) problems.push(`${describe('tenant', origins.tenant)}: ${tenantProblem}`);
   const pii = parsePiiPatterns(typeof raw.redactPii === 'string' ? raw.redactPii : '');
   if (pii.unknown.length > 0)
     problems.push(`${describe('redactPii', origins.redactPii)}: unknown pattern ${pii.unknown.join(', ')} (use ${PII_PATTERNS.join(', ')} or none)`);
@@ -236,6 +245,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   return deepFreeze({
     projectDir,
     profile: r.profile,
+    tenant: r.tenant,
     env: r.env,
     specs: {
       bundle: r.bundle === undefined ? undefined : resolve(cwd, r.bundle),
@@ -257,6 +267,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
       port: r.port,
       auth: r.auth,
       apiKeys: r.apiKeys,
+      adminApiKey: r.adminApiKey,
       oidc:
         r.oidcIssuer === undefined
           ? undefined

@@ -75,7 +75,7 @@ export async function openLocalSchedules(
 ): Promise<LocalSchedules> {
   const store = await openStore(config, { logger: options.logger });
   try {
-    const schedules = new ScheduleService({ store, workflows: options.workflows, audit: new AuditService(store) });
+    const schedules = new ScheduleService({ store, workflows: options.workflows, audit: new AuditService(store), tenant: config.tenant });
     await schedules.sync();
     return { schedules, close: () => store.close() };
   } catch (error) {

@@ -22,10 +22,11 @@ function apiKeyValues(list: string | undefined): string[] {
   });
 }
 
-/** The secrets of the configuration: API keys, the gateway's key and URL credentials, the database password. */
+/** The secrets of the configuration: API keys (the break-glass key too), the gateway's key and URL credentials, the database password. */
 export function configSecrets(config: Config): string[] {
   return [
     ...apiKeyValues(config.server.apiKeys),
+    ...(config.server.adminApiKey === undefined ? [] : [config.server.adminApiKey]),
     ...(config.client.apiKey === undefined ? [] : [config.client.apiKey]),
     ...(config.gateway ? [...urlCredentials(config.gateway.url), ...(config.gateway.apiKey === undefined ? [] : [config.gateway.apiKey])] : []),
     ...urlCredentials(config.databaseUrl),

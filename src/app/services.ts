@@ -6,6 +6,7 @@
  *   const services = createServices({ engine, store });
  *   const run = await services.runs.get(caller, runId);
  */
+import type { ResolvedBudgets } from '../gateway/config.js';
 import type { ToolHub } from '../tools/hub.js';
 import { AuditService } from './audit.js';
 import { CredentialService, type CredentialSources } from './credentials.js';
@@ -33,12 +34,14 @@ export interface Services {
 }
 
 /** `credentials`: what the credential inventory is taken from (the process's configuration, project and environment). */
-export function createServices(deps: ServiceDeps & { tools?: ToolHub | undefined; credentials?: CredentialSources | undefined }): Services {
+export function createServices(
+  deps: ServiceDeps & { tools?: ToolHub | undefined; budgets?: ResolvedBudgets | undefined; credentials?: CredentialSources | undefined },
+): Services {
   const audit = new AuditService(deps.store);
   return {
     runs: new RunService(deps, audit),
     tasks: new TaskService(deps, audit),
-    schedules: new ScheduleService({ store: deps.store, workflows: deps.engine.workflows, audit }),
+    schedules: new ScheduleService({ store: deps.store, workflows: deps.engine.workflows, audit, tenant: deps.engine.tenant }),
     usage: new UsageService(deps),
     workflows: new WorkflowService(deps),
     tools: new ToolService(deps.tools, audit),

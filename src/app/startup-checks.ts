@@ -43,6 +43,14 @@ function apiKeyProblems(apiKeys: string | undefined): string[] {
   return problems;
 }
 
+/** DEP-09: the break-glass key (`AGENTRY_ADMIN_API_KEY`) is held to the rules of the other keys. Never prints it. */
+function adminKeyProblem(key: string | undefined): string | undefined {
+  if (key === undefined) return undefined;
+  if (key.length < PRODUCTION_MIN_KEY_LENGTH) return `AGENTRY_ADMIN_API_KEY is shorter than ${PRODUCTION_MIN_KEY_LENGTH} characters`;
+  if (looksLikePlaceholder(key)) return 'AGENTRY_ADMIN_API_KEY looks like a placeholder; generate one (openssl rand -hex 32)';
+  return undefined;
+}
+
 /** Passwords a database ships with or a guide suggests: never a production password. */
 const DEFAULT_DB_PASSWORDS = new Set(['postgres', 'admin', 'root', 'agentry', 'pass', 'pgpass']);
 
@@ -88,6 +96,8 @@ export function startupProblems(config: Config, options: StartupCheckOptions): s
     if (!config.server.auth) problems.push('auth is off (--no-auth / AGENTRY_AUTH=off); production needs API keys');
     else if ((config.server.apiKeys ?? '').trim() === '') problems.push('auth is on but AGENTRY_API_KEYS holds no key');
     else problems.push(...apiKeyProblems(config.server.apiKeys));
+    const adminKey = adminKeyProblem(config.server.adminApiKey);
+    if (adminKey !== undefined) problems.push(adminKey);
     if (!isLoopback(config.server.host) && config.server.trustedProxies.length === 0) {
       problems.push(
         `the server binds ${config.server.host}, not loopback, and AGENTRY_TRUSTED_PROXIES names no proxy; put a TLS reverse proxy in front and list it there, or bind 127.0.0.1`,

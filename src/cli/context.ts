@@ -12,6 +12,7 @@ import { loadConfig, type Config } from '../app/config.js';
 import { redactorFor } from '../app/secrets.js';
 import { maskSecrets, type Redactor } from '../lib/redact.js';
 import { parseDurationText } from '../lib/duration.js';
+import { tenantIdProblem } from '../lib/tenant.js';
 import type { LogLevel } from '../obs/logger.js';
 import { AgentryError } from '../lib/errors.js';
 import { createLogger } from '../obs/logger.js';
@@ -92,6 +93,23 @@ export function parseIntegerArg(min: number, max: number) {
     return n;
   };
 }
+
+/** `--tenant <id>` of the commands that read data: a tenant id (not `system`). */
+export function parseTenantArg(value: string): string {
+  const problem = tenantIdProblem(value);
+  if (problem !== undefined) throw new InvalidArgumentError(`${problem}.`);
+  return value;
+}
+
+/**
+ * `--tenant <id>`: on the project's store, only that tenant's runs, tasks, schedules and audit
+ * entries (the local user reads every tenant without it); with `AGENTRY_URL`, sent as `?tenant=`.
+ */
+export const TENANT_OPTION = [
+  '--tenant <id>',
+  "only this tenant's data (local store: narrows the view; with AGENTRY_URL: ?tenant=, for system admins)",
+  parseTenantArg,
+] as const;
 
 export function parseDurationArg(value: string): number {
   const ms = parseDurationText(value);

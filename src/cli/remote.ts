@@ -23,6 +23,8 @@ export interface RemoteOptions {
   apiKey?: string;
   /** The connection pool to use (default: undici's global one); close it to drop idle connections at once. */
   dispatcher?: Dispatcher;
+  /** Act in this tenant: sent as `?tenant=` with every request (the server lets system admins only name another than their own). */
+  tenant?: string;
 }
 
 export interface StartOptions {
@@ -68,6 +70,13 @@ export class RemoteClient {
     this.url = options.url.replace(/\/+$/, '');
   }
 
+  /** The URL of `path`, with `?tenant=` when the client acts in a named tenant. */
+  private urlOf(path: string): string {
+    const tenant = this.options.tenant;
+    if (tenant === undefined) return `${this.url}${path}`;
+    return `${this.url}${path}${path.includes('?') ? '&' : '?'}tenant=${encodeURIComponent(tenant)}`;
+  }
+
   private headers(extra: Record<string, string> = {}): Record<string, string> {
     return { accept: 'application/json', ...(this.options.apiKey ? { authorization: `Bearer ${this.options.apiKey}` } : {}), ...extra };
   }
@@ -87,7 +96,7 @@ export class RemoteClient {
   private async fetchOk(method: 'GET' | 'POST', path: string, body?: unknown, extra: Record<string, string> = {}, signal?: AbortSignal): Promise<Response> {
     let response: Response;
     try {
-      response = await fetch(`${this.url}${path}`, {
+      response = await fetch(this.urlOf(path), {
         method,
         headers: this.headers(body === undefined ? extra : { 'content-type': 'application/json', ...extra }),
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
@@ -191,7 +200,7 @@ export class RemoteClient {
       signal?.throwIfAborted();
       let progressed = false;
       try {
-        const response = await fetch(`${this.url}/v1/runs/${encodeURIComponent(id)}/events`, {
+        const response = await fetch(this.urlOf(`/v1/runs/${encodeURIComponent(id)}/events`), {
           headers: this.headers({ accept: 'text/event-stream', 'last-event-id': String(last) }),
           ...(signal ? { signal } : {}),
           ...(this.options.dispatcher ? { dispatcher: this.options.dispatcher } : {}),

@@ -71,6 +71,8 @@ export interface OpenRunsOptions {
   execute?: boolean;
   /** Keep the terminal for progress: log warnings and errors only. */
   interactive?: boolean;
+  /** `--tenant`: local, only this tenant's runs; remote, `?tenant=`. */
+  tenant?: string;
 }
 
 /** True when the CLI talks to a server (`AGENTRY_URL`) instead of the project's store. */

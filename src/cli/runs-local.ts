@@ -26,7 +26,7 @@ export interface LocalOpenOptions extends OpenRunsOptions {
 }
 
 export async function openLocalRunsApi(config: Config, options: LocalOpenOptions): Promise<LocalRunsApi> {
-  const { logger, env, createStore, project, execute, redactor } = options;
+  const { logger, env, createStore, project, execute, redactor, tenant } = options;
   const local = await openLocalServices(config, {
     logger,
     env,
@@ -35,7 +35,7 @@ export async function openLocalRunsApi(config: Config, options: LocalOpenOptions
     ...(project === undefined ? {} : { project }),
     ...(execute === undefined ? {} : { execute }),
   });
-  return new LocalRunsApi(config, local, localOperator(env));
+  return new LocalRunsApi(config, local, localOperator(env, tenant));
 }
 
 export class LocalRunsApi implements RunsApi {

@@ -7,8 +7,12 @@ import { RemoteRunsApi, type OpenRunsOptions, type RunsApi } from './runs-api.js
 
 /** The server's API when `AGENTRY_URL` is set, else the project's store. */
 export async function openRunsApi(ctx: CliContext, config: Config, options: OpenRunsOptions = {}): Promise<RunsApi> {
-  if (config.client.url !== undefined)
-    return new RemoteRunsApi(new RemoteClient({ url: config.client.url, ...(config.client.apiKey ? { apiKey: config.client.apiKey } : {}) }));
+  if (config.client.url !== undefined) {
+    const { apiKey } = config.client;
+    return new RemoteRunsApi(
+      new RemoteClient({ url: config.client.url, ...(apiKey ? { apiKey } : {}), ...(options.tenant === undefined ? {} : { tenant: options.tenant }) }),
+    );
+  }
   // Loaded only for local mode: it opens the store and the engine.
   const { openLocalRunsApi } = await import('./runs-local.js');
   const redactor = redactorFor(config);

@@ -31,8 +31,9 @@ export class RemoteTasksApi implements TasksApi {
 
   private readonly client: RemoteClient;
 
-  constructor(url: string, apiKey: string | undefined) {
-    this.client = new RemoteClient({ url, ...(apiKey === undefined ? {} : { apiKey }) });
+  /** `tenant`: act in it (`?tenant=`, for system admins). */
+  constructor(url: string, apiKey: string | undefined, tenant?: string) {
+    this.client = new RemoteClient({ url, ...(apiKey === undefined ? {} : { apiKey }), ...(tenant === undefined ? {} : { tenant }) });
     this.where = this.client.url;
   }
 

@@ -10,6 +10,7 @@ import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import { AgentryError } from '../lib/errors.js';
 import { newId } from '../lib/ids.js';
+import { DEFAULT_TENANT } from '../lib/tenant.js';
 import { Notifier } from '../queue/notifier.js';
 import type { ExecutorRegistry } from '../runtime/registry.js';
 import type { ExecutorSettings } from '../runtime/types.js';
@@ -61,6 +62,8 @@ export interface EngineOptions {
   redactor?: Redactor;
   /** What this engine's scheduler also does now and then (the audit log's retention); see `MaintenanceTask`. */
   maintenance?: readonly MaintenanceTask[];
+  /** The deployment's tenant (`AGENTRY_TENANT`): of runs started without one and of schedules without `tenant:`. Default `default`. */
+  tenant?: string;
 }
 
 /** What `start()` runs in this process: the worker pool, the scheduler's sweeps, or both. */
@@ -84,6 +87,8 @@ export class Engine {
   readonly settings: EngineSettings;
   readonly workerId: string;
   readonly transitions: RunTransitions;
+  /** The deployment's tenant: runs started without a tenant, and schedules without `tenant:`, belong to it. */
+  readonly tenant: string;
   private readonly notifier = new Notifier();
   private readonly now: () => number;
   private worker: Worker | undefined;
@@ -101,6 +106,7 @@ export class Engine {
     this.settings = { ...DEFAULT_ENGINE_SETTINGS, ...o.settings };
     this.now = o.now ?? Date.now;
     this.workerId = o.workerId ?? newId('wrk');
+    this.tenant = o.tenant ?? DEFAULT_TENANT;
     this.startedAt = this.now();
     this.beatOutage = new OutageLog(o.logger, 'worker heartbeat');
     this.wakeOutage = new OutageLog(o.logger, 'publishing a wake-up');
@@ -116,6 +122,7 @@ export class Engine {
       onFinished: (runId, status) => this.worker?.abortRun(runId, new AgentryError('cancelled', `run ended ${status}`)),
       onAbortStep: (runId, stepId) => this.worker?.abortStep(runId, stepId, new AgentryError('cancelled', `step ${stepId} was cancelled`)),
       workflows: o.workflows,
+      tenant: this.tenant,
       onCommitted: (events) => this.publishCommitted(events),
       ...(o.redactor ? { redactor: o.redactor } : {}),
     });
@@ -186,6 +193,7 @@ export class Engine {
         workerTtlMs: this.settings.leaseTtlMs * 3,
         workflows: this.o.workflows,
         ...(this.o.maintenance ? { maintenance: this.o.maintenance } : {}),
+        tenant: this.tenant,
       });
     this.worker?.start();
     this.scheduler?.start();

@@ -38,6 +38,8 @@ export interface RunTransitionsOptions {
   onAbortStep: (runId: string, stepId: string) => void;
   /** The project's workflows (what `workflow:` steps start). */
   workflows: ReadonlyMap<string, CompiledWorkflow>;
+  /** The tenant of runs started without one (the deployment's). */
+  tenant: string;
   /** A transaction committed: the events it appended (to every run it changed), in order, each once. */
   onCommitted?: (events: CommittedEvent[]) => void;
   /**
@@ -110,13 +112,13 @@ export class RunTransitions {
   }
 
   async create(wf: CompiledWorkflow, input: unknown, options: StartRunOptions = {}): Promise<StartedRun> {
-    const tenantId = options.tenantId ?? 'default';
+    const tenantId = options.tenantId ?? this.o.tenant;
     const priority = options.priority ?? 0;
     const key = options.idempotencyKey;
     const createdBy = options.createdBy ?? null;
     const requestHash = specHash({ workflow: wf.name, input: input ?? null, priority });
     if (key !== undefined) {
-      const existing = await this.o.store.findIdempotencyKey(tenantId, key);
+      const existing = await this.o.store.findIdempotencyKey(tenantId, createdBy ?? '', key);
       if (existing) return this.replay(existing, requestHash, createdBy);
     }
     if (wf.inputSchema) assertMatches(wf.inputSchema, input, 'input_invalid', 'run input');
@@ -157,10 +159,11 @@ export class RunTransitions {
   }
 
   /**
-   * The first run of an idempotency key, for a repeat by the same starter. Keys are per tenant,
-   * so another starter may have used the same key: it gets a conflict that names no run, never
-   * the other's run. A run stored before owners were recorded replays as it did then (a
-   * schedule's tick started before an upgrade is found again, not refused).
+   * The first run of an idempotency key, for a repeat by the same starter. Keys are per tenant
+   * and starter, so another starter's use of the same key is never found here; should a record
+   * still name another starter's run, the answer is a conflict that names no run, never the
+   * other's run. A run stored before owners were recorded replays as it did then (a schedule's
+   * tick started before an upgrade is found again, not refused).
    */
   private async replay(record: IdempotencyRecord, requestHash: string, createdBy: string | null): Promise<StartedRun> {
     const run = await this.o.store.getRun(record.runId);
@@ -259,7 +262,7 @@ export class RunTransitions {
     if (!task) throw new AgentryError('not_found', `task ${taskId} not found`);
     const keyed = idempotencyKey === undefined ? undefined : { key: `task:${taskId}:${idempotencyKey}`, requestHash: specHash({ ...input, by: actor.name }) };
     if (keyed) {
-      const earlier = await store.findIdempotencyKey(task.tenantId, keyed.key);
+      const earlier = await store.findIdempotencyKey(task.tenantId, actor.name, keyed.key);
       if (earlier) {
         if (earlier.requestHash !== keyed.requestHash) {
           throw new AgentryError('idempotency_conflict', `idempotency key '${idempotencyKey}' was used for another decision on task ${taskId}`);
@@ -290,7 +293,7 @@ export class RunTransitions {
     try {
       const decided = await this.transact(task.runId, async (tx, ctx) => {
         const result = await decideTask(tx, ctx, taskId, input, actor);
-        if (keyed) await tx.recordIdempotencyKey(keyed.key, keyed.requestHash);
+        if (keyed) await tx.recordIdempotencyKey(keyed.key, keyed.requestHash, actor.name);
         return result;
       });
       if (!decided) throw new AgentryError('not_found', `run ${task.runId} of task ${taskId} not found`);

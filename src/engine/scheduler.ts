@@ -39,6 +39,8 @@ export interface SchedulerOptions {
    */
   workflows?: ReadonlyMap<string, CompiledWorkflow>;
   maintenance?: readonly MaintenanceTask[];
+  /** The deployment's tenant: of the runs of schedules without `tenant:` (default `default`). */
+  tenant?: string;
 }
 
 export interface SweepReport {
@@ -148,7 +150,7 @@ export class Scheduler {
     const { store, transitions, logger, workflows, now } = this.o;
     if (workflows === undefined) return undefined;
     if (!this.synced) {
-      const { saved, deleted } = await syncSchedules(store, workflows, now());
+      const { saved, deleted } = await syncSchedules(store, workflows, now(), { ...(this.o.tenant === undefined ? {} : { tenant: this.o.tenant }) });
       this.synced = true;
       if (saved.length + deleted.length > 0) logger.info({ saved, deleted }, 'schedules synced with the project');
     }

@@ -18,6 +18,7 @@
 import { Cron } from 'croner';
 import type { Logger } from 'pino';
 import { AgentryError, type ErrorCode } from '../lib/errors.js';
+import { DEFAULT_TENANT } from '../lib/tenant.js';
 import type { CompiledWorkflow } from '../spec/model.js';
 import type { WorkflowSpec } from '../spec/schemas.js';
 import type { Store } from '../store/store.js';
@@ -25,13 +26,12 @@ import { isTransient } from '../store/transient.js';
 import { TERMINAL_RUN_STATUSES, type ScheduleRecord } from '../types.js';
 import type { RunTransitions } from './run-transitions.js';
 
-/** What a schedule is when its spec leaves a field out. */
+/** What a schedule is when its spec leaves a field out (its tenant: the deployment's, `AGENTRY_TENANT`). */
 export const SCHEDULE_DEFAULTS = {
   timezone: 'UTC',
   overlap: 'skip',
   catchUp: 'none',
-  tenantId: 'default',
-} as const satisfies Pick<ScheduleRecord, 'timezone' | 'overlap' | 'catchUp' | 'tenantId'>;
+} as const satisfies Pick<ScheduleRecord, 'timezone' | 'overlap' | 'catchUp'>;
 
 /**
  * Cron patterns accepted: 5 fields (minute precision) or 6 (seconds first), or a nickname
@@ -110,13 +110,16 @@ function scheduleOwner(workflow: string): string {
 type ScheduleSpec = NonNullable<WorkflowSpec['schedule']>;
 type Definition = Pick<ScheduleRecord, 'workflow' | 'tenantId' | 'cron' | 'timezone' | 'input' | 'overlap' | 'catchUp'>;
 
-/** The schedule a workflow declares, with defaults filled in (undefined without `schedule:`). */
-export function scheduleDefinition(wf: CompiledWorkflow): Definition | undefined {
+/**
+ * The schedule a workflow declares, with defaults filled in (undefined without `schedule:`).
+ * Its runs belong to its `tenant:`, else to `tenant` (the deployment's).
+ */
+export function scheduleDefinition(wf: CompiledWorkflow, tenant: string = DEFAULT_TENANT): Definition | undefined {
   const spec = wf.spec['schedule'] as ScheduleSpec | undefined;
   if (spec === undefined) return undefined;
   return {
     workflow: wf.name,
-    tenantId: SCHEDULE_DEFAULTS.tenantId,
+    tenantId: spec.tenant ?? tenant,
     cron: spec.cron.trim(),
     timezone: spec.timezone ?? SCHEDULE_DEFAULTS.timezone,
     input: spec.input ?? {},
@@ -132,6 +135,13 @@ export interface SyncReport {
   deleted: string[];
 }
 
+/** How the rows are brought in step: `prune` rows of workflows without a schedule (default true); `tenant` of schedules without `tenant:`. */
+export interface SyncOptions {
+  prune?: boolean;
+  /** The deployment's tenant (default `default`). */
+  tenant?: string;
+}
+
 /**
  * Makes the store's schedules match the workflows: one row per workflow with `schedule:`.
  * An existing row keeps its pause switch, its last tick and run, and its `next_at` (unless the
@@ -142,12 +152,12 @@ export async function syncSchedules(
   store: Store,
   workflows: ReadonlyMap<string, CompiledWorkflow>,
   now: number,
-  options: { prune?: boolean } = {},
+  options: SyncOptions = {},
 ): Promise<SyncReport> {
   const existing = new Map((await store.listSchedules()).map((s) => [s.workflow, s]));
   const report: SyncReport = { saved: [], deleted: [] };
   for (const wf of workflows.values()) {
-    const def = scheduleDefinition(wf);
+    const def = scheduleDefinition(wf, options.tenant);
     if (def === undefined) continue;
     const old = existing.get(def.workflow);
     const sameTiming = old !== undefined && old.cron === def.cron && old.timezone === def.timezone;
@@ -183,10 +193,10 @@ function sameDefinition(row: ScheduleRecord, def: Definition): boolean {
  * Adds the rows of scheduled workflows that have none yet (deletes nothing): for processes
  * that act on schedules without running the scheduler (the API).
  */
-export async function ensureSchedules(store: Store, workflows: ReadonlyMap<string, CompiledWorkflow>, now: number): Promise<void> {
+export async function ensureSchedules(store: Store, workflows: ReadonlyMap<string, CompiledWorkflow>, now: number, tenant?: string): Promise<void> {
   const rows = new Set((await store.listSchedules()).map((s) => s.workflow));
   const missing = [...workflows.values()].some((wf) => !rows.has(wf.name) && scheduleDefinition(wf) !== undefined);
-  if (missing) await syncSchedules(store, workflows, now, { prune: false });
+  if (missing) await syncSchedules(store, workflows, now, { prune: false, ...(tenant === undefined ? {} : { tenant }) });
 }
 
 // ---- pause and resume ----

@@ -1,46 +1,18 @@
 /**
- * Budgets, enforced before a call is sent. The worst case of the call (estimated prompt
- * tokens + the output cap, priced at the target's prices) plus what the ledger says was spent
- * (plus calls of this process still in flight) must stay within every budget that applies:
- * the run's (`ctx.budget`), the workflow's per UTC day and the tenant's per UTC day.
+ * Budgets, enforced before a call is sent. The worst case of the attempt (estimated prompt
+ * tokens + the output cap, priced at the target's prices) plus what the ledger holds plus what
+ * attempts in flight (in any process) have reserved must stay within every budget that applies:
+ * the run's (`ctx.budget`), the workflow's per UTC day and month, and the tenant's per UTC day and
+ * month. Checking and reserving is one atomic step of the ledger (`UsageLedger.reserve`); the
+ * reservation lives until the attempt is recorded, renewed while the attempt runs, and expires
+ * on its own when the process making the call dies.
  */
 import { AgentryError } from '../lib/errors.js';
-import type { DailyLimit, ResolvedBudgets, ResolvedTarget } from './config.js';
-import { utcDay } from '../lib/time.js';
-import type { CallRecord, Spend, SpendQuery } from '../types.js';
+import { utcDay, utcMonth } from '../lib/time.js';
+import type { BudgetState, Spend, SpendQuery } from '../types.js';
+import { BUDGET_PERIODS, type BudgetLimit, type BudgetPeriod, type ResolvedBudgets, type ResolvedTarget } from './config.js';
+import type { UsageLedger } from './ledger.js';
 import type { CallContext, ChatRequest } from './types.js';
-
-/** Where call records go and where spend is summed from (the lead backs it with the store). */
-export interface UsageLedger {
-  record(record: CallRecord): Promise<void>;
-  /** Tokens (input + output) and cost of every record in the scope; `day` is UTC `YYYY-MM-DD` of `at`. */
-  spent(query: SpendQuery): Promise<Spend>;
-}
-
-/** A ledger in memory, for tests and single-process embedding. */
-export class InMemoryUsageLedger implements UsageLedger {
-  readonly records: CallRecord[] = [];
-
-  record(record: CallRecord): Promise<void> {
-    this.records.push({ ...record });
-    return Promise.resolve();
-  }
-
-  spent(query: SpendQuery): Promise<Spend> {
-    let tokens = 0;
-    let costUsd = 0;
-    for (const r of this.records) {
-      const match =
-        query.scope === 'run'
-          ? r.runId === query.runId
-          : r.tenantId === query.tenantId && utcDay(r.at) === query.day && (query.scope === 'tenant' || r.workflow === query.workflow);
-      if (!match) continue;
-      tokens += r.inputTokens + r.outputTokens;
-      costUsd += r.costUsd;
-    }
-    return Promise.resolve({ tokens, costUsd });
-  }
-}
 
 /** Deterministic token estimate: characters / 4, rounded up. */
 export function estimateTokens(text: string): number {
@@ -65,106 +37,130 @@ export type BudgetScope = 'run' | 'workflow' | 'tenant';
 
 export interface BudgetDetails {
   scope: BudgetScope;
+  /** The workflow's and the tenant's budgets are per UTC day or month; a run's has none. */
+  period?: BudgetPeriod;
   metric: 'usd' | 'tokens';
   limit: number;
+  /** What the ledger holds for the scope (recorded attempts). */
   spent: number;
+  /** Worst cases of other attempts in flight (in any process). */
+  reserved: number;
+  /** This attempt's worst case. */
   estimate: number;
 }
 
-interface Check {
-  key: string;
+/** One budget that applies to a call: its scope and period, how to sum it, and its limit. */
+export interface BudgetCheck {
   scope: BudgetScope;
+  period?: BudgetPeriod;
   query: SpendQuery;
-  limit: DailyLimit;
+  limit: BudgetLimit;
 }
 
-/** Reserves in-flight worst cases per scope so concurrent calls of one process cannot overshoot together. */
-export class BudgetGuard {
-  private readonly inFlight = new Map<string, Spend>();
-  private releases = 0;
+/** Extra time a reservation outlives the attempt's timeout; it is renewed while the attempt runs. */
+export const RESERVATION_MARGIN_MS = 30_000;
 
+/** A held reservation: `release()` stops renewing it once the attempt is recorded (or given up). */
+export interface BudgetHold {
+  release(): void;
+}
+
+const NO_HOLD: BudgetHold = { release: () => undefined };
+
+/** The first budget `estimate` does not fit, given each check's state; undefined when it fits them all. */
+export function firstExceeded(checks: readonly BudgetCheck[], states: readonly BudgetState[], estimate: Spend): BudgetDetails | undefined {
+  for (const [i, check] of checks.entries()) {
+    const { spent, reserved } = states[i]!;
+    const where = { scope: check.scope, ...(check.period === undefined ? {} : { period: check.period }) };
+    if (check.limit.usd !== undefined && spent.costUsd + reserved.costUsd + estimate.costUsd > check.limit.usd + 1e-12) {
+      return {
+        ...where,
+        metric: 'usd',
+        limit: check.limit.usd,
+        spent: round(spent.costUsd),
+        reserved: round(reserved.costUsd),
+        estimate: round(estimate.costUsd),
+      };
+    }
+    if (check.limit.tokens !== undefined && spent.tokens + reserved.tokens + estimate.tokens > check.limit.tokens) {
+      return { ...where, metric: 'tokens', limit: check.limit.tokens, spent: spent.tokens, reserved: reserved.tokens, estimate: estimate.tokens };
+    }
+  }
+  return undefined;
+}
+
+/** The budgets that apply to a call of `ctx` at `at`. */
+export function budgetChecks(budgets: ResolvedBudgets, ctx: Pick<CallContext, 'tenantId' | 'runId' | 'workflow' | 'budget'>, at: number): BudgetCheck[] {
+  const periods: Record<BudgetPeriod, { day: string } | { month: string }> = { day: { day: utcDay(at) }, month: { month: utcMonth(at) } };
+  const out: BudgetCheck[] = [];
+  const run: BudgetLimit = {};
+  if (ctx.budget?.maxCostUsd !== undefined) run.usd = ctx.budget.maxCostUsd;
+  if (ctx.budget?.maxTokens !== undefined) run.tokens = ctx.budget.maxTokens;
+  if (ctx.runId !== undefined && limited(run)) out.push({ scope: 'run', query: { scope: 'run', runId: ctx.runId }, limit: run });
+  const workflow = ctx.workflow === undefined ? undefined : budgets.workflow(ctx.workflow);
+  const tenant = budgets.tenant(ctx.tenantId);
+  for (const period of BUDGET_PERIODS) {
+    if (workflow !== undefined && limited(workflow[period])) {
+      out.push({
+        scope: 'workflow',
+        period,
+        query: { scope: 'workflow', tenantId: ctx.tenantId, workflow: ctx.workflow!, ...periods[period] },
+        limit: workflow[period],
+      });
+    }
+  }
+  for (const period of BUDGET_PERIODS) {
+    if (limited(tenant[period]))
+      out.push({ scope: 'tenant', period, query: { scope: 'tenant', tenantId: ctx.tenantId, ...periods[period] }, limit: tenant[period] });
+  }
+  return out;
+}
+
+function limited(limit: BudgetLimit): boolean {
+  return limit.usd !== undefined || limit.tokens !== undefined;
+}
+
+/** Reserves each attempt's worst case in the ledger, against every budget that applies. */
+export class BudgetGuard {
   constructor(
     private readonly ledger: UsageLedger,
     private readonly budgets: ResolvedBudgets,
+    private readonly now: () => number,
+    private readonly onRenewError: (error: unknown) => void,
   ) {}
 
   /**
    * Throws `budget_exceeded` when `estimate` does not fit a budget of `ctx`; otherwise reserves
-   * it and returns the release function (call it once the attempt is recorded).
+   * it under the attempt's id `id` for `ttlMs` (renewed every third of it until released) and
+   * returns the hold. Recording the attempt with that id settles the reservation.
    */
-  async reserve(ctx: CallContext, at: number, estimate: Spend): Promise<() => void> {
-    const checks = this.checks(ctx, at);
-    // A call that was recorded and released while we read the ledger may be missing from both
-    // what we read and the in-flight set: read again until no release happened meanwhile.
-    let spends: Spend[] = [];
-    for (let round = 0; round < 5; round++) {
-      const epoch = this.releases;
-      spends = await Promise.all(checks.map((check) => this.ledger.spent(check.query)));
-      if (epoch === this.releases) break;
-    }
-    // From here to the reservation nothing awaits, so concurrent calls of this process see each other.
-    checks.forEach((check, i) => {
-      const spent = spends[i]!;
-      const pending = this.inFlight.get(check.key) ?? { tokens: 0, costUsd: 0 };
-      const usd = spent.costUsd + pending.costUsd;
-      const tokens = spent.tokens + pending.tokens;
-      if (check.limit.usd !== undefined && usd + estimate.costUsd > check.limit.usd + 1e-12) {
-        throw exceeded({ scope: check.scope, metric: 'usd', limit: check.limit.usd, spent: round(usd), estimate: round(estimate.costUsd) });
-      }
-      if (check.limit.tokens !== undefined && tokens + estimate.tokens > check.limit.tokens) {
-        throw exceeded({ scope: check.scope, metric: 'tokens', limit: check.limit.tokens, spent: tokens, estimate: estimate.tokens });
-      }
+  async reserve(id: string, ctx: CallContext, at: number, estimate: Spend, ttlMs: number): Promise<BudgetHold> {
+    const checks = budgetChecks(this.budgets, ctx, at);
+    if (checks.length === 0) return NO_HOLD;
+    let refusal: BudgetDetails | undefined;
+    const { admitted } = await this.ledger.reserve({ id, scopes: checks.map((c) => c.query), amount: estimate, at, expiresAt: at + ttlMs }, (states) => {
+      refusal = firstExceeded(checks, states, estimate);
+      return refusal === undefined;
     });
-    for (const check of checks) this.add(check.key, estimate, 1);
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      this.releases++;
-      for (const check of checks) this.add(check.key, estimate, -1);
-    };
-  }
-
-  private checks(ctx: CallContext, at: number): Check[] {
-    const day = utcDay(at);
-    const out: Check[] = [];
-    const run: DailyLimit = {};
-    if (ctx.budget?.maxCostUsd !== undefined) run.usd = ctx.budget.maxCostUsd;
-    if (ctx.budget?.maxTokens !== undefined) run.tokens = ctx.budget.maxTokens;
-    if (ctx.runId !== undefined && (run.usd !== undefined || run.tokens !== undefined)) {
-      out.push({ key: `run:${ctx.runId}`, scope: 'run', query: { scope: 'run', runId: ctx.runId }, limit: run });
-    }
-    if (ctx.workflow !== undefined) {
-      const limit = this.budgets.workflow(ctx.workflow);
-      if (limit.usd !== undefined || limit.tokens !== undefined) {
-        out.push({
-          key: `workflow:${ctx.tenantId}:${ctx.workflow}:${day}`,
-          scope: 'workflow',
-          query: { scope: 'workflow', tenantId: ctx.tenantId, workflow: ctx.workflow, day },
-          limit,
-        });
-      }
-    }
-    const tenant = this.budgets.tenant(ctx.tenantId);
-    if (tenant.usd !== undefined || tenant.tokens !== undefined) {
-      out.push({ key: `tenant:${ctx.tenantId}:${day}`, scope: 'tenant', query: { scope: 'tenant', tenantId: ctx.tenantId, day }, limit: tenant });
-    }
-    return out;
-  }
-
-  private add(key: string, amount: Spend, sign: 1 | -1): void {
-    const current = this.inFlight.get(key) ?? { tokens: 0, costUsd: 0 };
-    const next = { tokens: current.tokens + sign * amount.tokens, costUsd: current.costUsd + sign * amount.costUsd };
-    if (next.tokens <= 0 && next.costUsd <= 1e-12) this.inFlight.delete(key);
-    else this.inFlight.set(key, next);
+    if (!admitted) throw exceeded(refusal!);
+    const timer = setInterval(
+      () => {
+        this.ledger.renew(id, this.now() + ttlMs).catch(this.onRenewError);
+      },
+      Math.max(1_000, Math.floor(ttlMs / 3)),
+    );
+    timer.unref();
+    return { release: () => clearInterval(timer) };
   }
 }
 
 function exceeded(details: BudgetDetails): AgentryError {
   const unit = details.metric === 'usd' ? ' USD' : ' tokens';
+  const what = `${details.scope}${details.period === undefined ? '' : ` ${details.period === 'day' ? 'daily' : 'monthly'}`} budget`;
+  const inFlight = details.reserved > 0 ? ` (+ ${details.reserved}${unit} reserved by calls in flight)` : '';
   return new AgentryError(
     'budget_exceeded',
-    `${details.scope} budget of ${details.limit}${unit} would be exceeded: spent ${details.spent}${unit}, this call may use up to ${details.estimate}${unit}; the call was not sent`,
+    `${what} of ${details.limit}${unit} would be exceeded: spent ${details.spent}${unit}${inFlight}, this call may use up to ${details.estimate}${unit}; the call was not sent`,
     { details },
   );
 }

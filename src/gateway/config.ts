@@ -7,7 +7,7 @@ import { AgentryError } from '../lib/errors.js';
 import { parseDuration } from '../lib/duration.js';
 import type { Problem } from '../spec/diagnostics.js';
 import type { RetryPolicy } from '../spec/model.js';
-import type { DurationValue, GatewayRetrySpec, GatewaySpec, MockRuleSpec } from '../spec/schemas.js';
+import type { DurationValue, GatewayBudgetsSpec, GatewayRetrySpec, GatewaySpec, MockRuleSpec } from '../spec/schemas.js';
 
 export const GATEWAY_DEFAULTS = {
   timeoutMs: 60_000,
@@ -52,14 +52,21 @@ export interface ResolvedGroup {
   timeoutMs: number | undefined;
 }
 
-export interface DailyLimit {
+/** A limit on one period's spend; an unset metric is unlimited. */
+export interface BudgetLimit {
   usd?: number;
   tokens?: number;
 }
 
+export const BUDGET_PERIODS = ['day', 'month'] as const;
+/** A UTC day or a UTC calendar month. */
+export type BudgetPeriod = (typeof BUDGET_PERIODS)[number];
+
+export type PeriodLimits = Record<BudgetPeriod, BudgetLimit>;
+
 export interface ResolvedBudgets {
-  workflow: (name: string) => DailyLimit;
-  tenant: (id: string) => DailyLimit;
+  workflow: (name: string) => PeriodLimits;
+  tenant: (id: string) => PeriodLimits;
 }
 
 export interface ResolvedGateway {
@@ -168,21 +175,46 @@ export function resolveGatewaySpec(spec: GatewaySpec, env: Readonly<Record<strin
     });
   }
 
-  const b = spec.budgets ?? {};
-  const budgets: ResolvedBudgets = {
-    workflow: (w) => limit(b.per_workflow?.[w], b.workflow_daily_usd, b.workflow_daily_tokens),
-    tenant: (t) => limit(b.per_tenant?.[t], b.tenant_daily_usd, b.tenant_daily_tokens),
-  };
-  return { providers, groups, budgets, defaultTimeoutMs: ms(spec.defaults?.timeout) ?? GATEWAY_DEFAULTS.timeoutMs, secrets };
+  return { providers, groups, budgets: resolveBudgets(spec.budgets), defaultTimeoutMs: ms(spec.defaults?.timeout) ?? GATEWAY_DEFAULTS.timeoutMs, secrets };
 }
 
-function limit(named: { daily_usd?: number; daily_tokens?: number } | undefined, usd: number | undefined, tokens: number | undefined): DailyLimit {
-  const out: DailyLimit = {};
-  const u = named === undefined ? usd : named.daily_usd;
-  const t = named === undefined ? tokens : named.daily_tokens;
-  if (u !== undefined) out.usd = u;
-  if (t !== undefined) out.tokens = t;
-  return out;
+type BudgetLimitsSpec = NonNullable<GatewayBudgetsSpec['per_tenant']>[string];
+
+/**
+ * gateway.yaml `budgets:` → the limits of a workflow and of a tenant, per day and per month. A
+ * named entry (`per_workflow.<name>`, `per_tenant.<id>`) that sets a period's fields replaces
+ * the defaults of that period; the periods it does not mention keep the defaults.
+ */
+export function resolveBudgets(b: GatewayBudgetsSpec = {}): ResolvedBudgets {
+  const workflowDefaults: BudgetLimitsSpec = {
+    ...opt('daily_usd', b.workflow_daily_usd),
+    ...opt('daily_tokens', b.workflow_daily_tokens),
+    ...opt('monthly_usd', b.workflow_monthly_usd),
+    ...opt('monthly_tokens', b.workflow_monthly_tokens),
+  };
+  const tenantDefaults: BudgetLimitsSpec = {
+    ...opt('daily_usd', b.tenant_daily_usd),
+    ...opt('daily_tokens', b.tenant_daily_tokens),
+    ...opt('monthly_usd', b.tenant_monthly_usd),
+    ...opt('monthly_tokens', b.tenant_monthly_tokens),
+  };
+  return {
+    workflow: (w) => periodLimits(b.per_workflow?.[w], workflowDefaults),
+    tenant: (t) => periodLimits(b.per_tenant?.[t], tenantDefaults),
+  };
+}
+
+function opt<K extends string>(key: K, value: number | undefined): Partial<Record<K, number>> {
+  return value === undefined ? {} : ({ [key]: value } as Record<K, number>);
+}
+
+function periodLimits(named: BudgetLimitsSpec | undefined, defaults: BudgetLimitsSpec): PeriodLimits {
+  const daily = named !== undefined && (named.daily_usd !== undefined || named.daily_tokens !== undefined) ? named : defaults;
+  const monthly = named !== undefined && (named.monthly_usd !== undefined || named.monthly_tokens !== undefined) ? named : defaults;
+  return {
+    day: { ...opt('usd', daily.daily_usd), ...opt('tokens', daily.daily_tokens) },
+    month: { ...opt('usd', monthly.monthly_usd), ...opt('tokens', monthly.monthly_tokens) },
+  };
 }
 
 function retryPolicy(spec: GatewayRetrySpec | undefined, base: RetryPolicy): RetryPolicy {

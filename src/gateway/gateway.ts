@@ -19,9 +19,10 @@ import { AgentryError } from '../lib/errors.js';
 import { newId } from '../lib/ids.js';
 import type { Logger } from '../obs/logger.js';
 import type { GatewaySpec } from '../spec/schemas.js';
-import { BudgetGuard, costUsd, estimatePromptTokens, estimateTokens, outputCap, type UsageLedger } from './budget.js';
+import { BudgetGuard, costUsd, estimatePromptTokens, estimateTokens, outputCap, RESERVATION_MARGIN_MS, type BudgetHold } from './budget.js';
 import { classifyProviderError } from './classify.js';
-import { resolveGatewaySpec, type ResolvedGateway, type ResolvedGroup, type ResolvedTarget } from './config.js';
+import { resolveGatewaySpec, type ResolvedBudgets, type ResolvedGateway, type ResolvedGroup, type ResolvedTarget } from './config.js';
+import type { UsageLedger } from './ledger.js';
 import { createProvider } from './providers/index.js';
 import { redactSecrets } from './redact.js';
 import type { CallOutcome, CallRecord } from '../types.js';
@@ -61,21 +62,19 @@ export interface TargetFailure {
 
 /** One attempt in flight: its timer, its abort wiring, its budget reservation and its record. */
 class Attempt {
-  readonly id: string;
-  readonly at: number;
   readonly controller = new AbortController();
   timedOut = false;
   private timer: NodeJS.Timeout | undefined;
   private readonly onAbort: () => void;
 
   constructor(
-    readonly gateway: { now: () => number },
+    /** The attempt's id: its budget reservation's and its call record's. */
+    readonly id: string,
+    readonly at: number,
     readonly ctx: CallContext,
     readonly timeoutMs: number,
-    private readonly release: () => void,
+    private readonly hold: BudgetHold,
   ) {
-    this.at = gateway.now();
-    this.id = newId('call', this.at);
     this.onAbort = () => this.controller.abort(ctx.signal?.reason);
     if (ctx.signal?.aborted === true) this.onAbort();
     else ctx.signal?.addEventListener('abort', this.onAbort, { once: true });
@@ -94,7 +93,7 @@ class Attempt {
   close(): void {
     clearTimeout(this.timer);
     this.ctx.signal?.removeEventListener('abort', this.onAbort);
-    this.release();
+    this.hold.release();
   }
 }
 
@@ -111,9 +110,14 @@ export class Gateway {
   constructor(options: GatewayOptions) {
     this.#config = resolveGatewaySpec(options.spec, options.env ?? process.env);
     this.#ledger = options.ledger;
-    this.#budget = new BudgetGuard(options.ledger, this.#config.budgets);
     this.#logger = options.logger.child({ component: 'gateway' });
     this.now = options.now ?? Date.now;
+    this.#budget = new BudgetGuard(options.ledger, this.#config.budgets, this.now, (error) =>
+      this.#logger.warn(
+        { err: { message: this.redact(error instanceof Error ? error.message : String(error)) } },
+        'gateway could not renew a budget reservation',
+      ),
+    );
     this.#sleep = options.sleep ?? sleep;
     this.#random = options.random ?? Math.random;
     for (const [name, provider] of this.#config.providers) this.#providers.set(name, createProvider(provider, { now: this.now }));
@@ -129,6 +133,11 @@ export class Gateway {
       ...(group.description === undefined ? {} : { description: group.description }),
       targets: group.targets.map((t) => ({ provider: t.provider, model: t.model })),
     }));
+  }
+
+  /** The budgets of gateway.yaml (`budgets:`), per workflow and per tenant. */
+  get budgets(): ResolvedBudgets {
+    return this.#config.budgets;
   }
 
   /** The provider keys and secret env values it was configured with (for the process's redactor). */
@@ -315,13 +324,15 @@ export class Gateway {
     const prompt = estimatePromptTokens(request);
     const estimate = { tokens: prompt + cap, costUsd: costUsd(target, prompt, cap) };
     const at = this.now();
-    let release: () => void;
+    const id = newId('call', at);
+    const timeoutMs = group.timeoutMs ?? this.#config.providers.get(target.provider)?.timeoutMs ?? this.#config.defaultTimeoutMs;
+    let hold: BudgetHold;
     try {
-      release = await this.#budget.reserve(ctx, at, estimate);
+      hold = await this.#budget.reserve(id, ctx, at, estimate, timeoutMs + RESERVATION_MARGIN_MS);
     } catch (error) {
       if (error instanceof AgentryError && error.code === 'budget_exceeded') {
         const record = this.#newRecord(
-          newId('call', at),
+          id,
           at,
           ctx,
           group,
@@ -335,8 +346,7 @@ export class Gateway {
       }
       throw error;
     }
-    const timeoutMs = group.timeoutMs ?? this.#config.providers.get(target.provider)?.timeoutMs ?? this.#config.defaultTimeoutMs;
-    const attempt = new Attempt(this, ctx, timeoutMs, release);
+    const attempt = new Attempt(id, at, ctx, timeoutMs, hold);
     const sent = request.max_tokens === undefined && request.max_completion_tokens === undefined ? { ...request, max_tokens: cap } : request;
     return { attempt, sent };
   }

@@ -2,10 +2,13 @@
  * A chat client of a remote Agentry gateway (`agentry start gateway`), through the official
  * `openai` SDK pointed at its OpenAI-compatible `/v1`. Workers given `AGENTRY_GATEWAY_URL`
  * use it and hold no provider keys; the run, step and workflow travel as headers so the
- * gateway records usage against them and applies the run's budget.
+ * gateway records usage against them and applies the run's budget. A run's call names the run's
+ * tenant (`X-Agentry-Tenant`): a worker whose key is a system admin serves every tenant's runs; a
+ * key of one tenant gets 403 for another tenant's run (docs/security.md#tenants).
  */
 import type OpenAI from 'openai';
 import { AgentryError, isErrorCode } from '../lib/errors.js';
+import { TENANT_HEADER } from '../lib/tenant.js';
 import type { CallContext, ChatRequest, ChatResponse } from './types.js';
 
 export const CONTEXT_HEADERS = {
@@ -39,7 +42,10 @@ export class RemoteGateway {
 
   async chat(request: ChatRequest, ctx: CallContext): Promise<ChatResponse> {
     const headers: Record<string, string> = {};
-    if (ctx.runId) headers[CONTEXT_HEADERS.runId] = ctx.runId;
+    if (ctx.runId) {
+      headers[CONTEXT_HEADERS.runId] = ctx.runId;
+      headers[TENANT_HEADER] = ctx.tenantId;
+    }
     if (ctx.stepId) headers[CONTEXT_HEADERS.stepId] = ctx.stepId;
     if (ctx.workflow) headers[CONTEXT_HEADERS.workflow] = ctx.workflow;
     if (ctx.budget) headers[CONTEXT_HEADERS.budget] = JSON.stringify(ctx.budget);

@@ -6,6 +6,7 @@
  * request created, the problem it failed with) through `noteRunId` and `noteProblem`.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Principal } from './auth.js';
 
 /** What a request's handling learned that its access record should carry. */
 interface Notes {
@@ -46,6 +47,8 @@ export interface AccessRecord {
   client_ip?: string;
   user_agent?: string;
   principal?: string;
+  /** The tenant the request acted in: the principal's, or the deployment's (`AGENTRY_TENANT`) for a request without one. */
+  tenant_id: string;
   run_id?: string;
   error?: string;
   message?: string;
@@ -72,7 +75,7 @@ function routeRunId(request: FastifyRequest, route: string): string | undefined 
  * The access record of a finished request. `client_ip` is `request.ip`: the TCP peer, or the
  * address a trusted proxy forwarded (Fastify's `trustProxy`, set from `AGENTRY_TRUSTED_PROXIES`).
  */
-export function accessRecord(request: FastifyRequest, reply: FastifyReply, principal: string | undefined): AccessRecord {
+export function accessRecord(request: FastifyRequest, reply: FastifyReply, principal: Principal | undefined, deploymentTenant: string): AccessRecord {
   const route = request.routeOptions.url ?? 'unmatched';
   const noted = notes.get(request);
   const userAgent = request.headers['user-agent'];
@@ -87,7 +90,8 @@ export function accessRecord(request: FastifyRequest, reply: FastifyReply, princ
     duration_ms: Math.round(reply.elapsedTime * 100) / 100,
     ...(request.ip ? { client_ip: request.ip } : {}),
     ...(typeof userAgent === 'string' && userAgent !== '' ? { user_agent: clip(userAgent, MAX_USER_AGENT) } : {}),
-    ...(principal === undefined ? {} : { principal }),
+    ...(principal === undefined ? {} : { principal: principal.name }),
+    tenant_id: principal?.tenantId ?? deploymentTenant,
     ...(runId === undefined ? {} : { run_id: runId }),
     ...(noted?.problem ? { error: noted.problem.code, message: noted.problem.message } : {}),
   };

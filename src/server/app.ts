@@ -17,6 +17,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Logger } from 'pino';
 import { createServices, type ServiceDeps } from '../app/services.js';
+import type { ResolvedBudgets } from '../gateway/config.js';
 import type { Gateway } from '../gateway/gateway.js';
 import { AgentryError, type ErrorCode } from '../lib/errors.js';
 import { addressMatcher, LOOPBACK_CIDRS } from '../lib/address-list.js';
@@ -25,6 +26,7 @@ import { Metrics } from '../obs/metrics.js';
 import type { ToolHub } from '../tools/hub.js';
 import { accessRecord } from './access-log.js';
 import { AUTHENTICATED, authorize, runAccessOf, type AuthSettings, type Principal } from './auth.js';
+import { actIn, requestedTenant, withTenantParam } from './tenancy.js';
 import { acceptEmptyJsonBodies, registerBrowserGuard } from './browser-guard.js';
 import type { EventFeed } from '../app/event-feed.js';
 import type { ReadyzDetail } from '../app/config.js';
@@ -74,6 +76,8 @@ export interface AppOptions extends Pick<ServiceDeps, 'engine' | 'store'> {
   docs?: boolean;
   /** The in-process LLM gateway (`openAgentry().gateway`); serves `/v1/chat/completions` and `/v1/models`. */
   gateway?: Gateway | undefined;
+  /** The budgets `GET /v1/usage/budgets` reports (the project's gateway.yaml); default: the in-process gateway's. */
+  budgets?: ResolvedBudgets | undefined;
   /** A gateway process (`AGENTRY_GATEWAY_URL`) the gateway routes forward to when there is no in-process one. */
   remoteGateway?: { url: string; apiKey: string | undefined } | undefined;
   /** This process's MCP tool servers (`openAgentry().tools`); `/v1/tools` acts on them. */
@@ -173,7 +177,14 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     : options.remoteGateway
       ? { kind: 'remote', url: options.remoteGateway.url.replace(/\/+$/, ''), apiKey: options.remoteGateway.apiKey }
       : undefined;
-  const services = createServices({ engine, store, waker: options.feed, tools: options.tools, credentials: options.credentials });
+  const services = createServices({
+    engine,
+    store,
+    waker: options.feed,
+    tools: options.tools,
+    budgets: options.budgets ?? options.gateway?.budgets,
+    credentials: options.credentials,
+  });
   const { health } = services;
   const metrics =
     options.metrics ??
@@ -252,7 +263,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     if (!def?.scope) return;
     const source = { requestId: request.id, clientIp: request.ip };
     try {
-      principals.set(request, { ...(await authorize(deps.auth, request.headers, def.scope)), ...source });
+      const principal = await authorize(deps.auth, request.headers, def.scope);
+      // The tenant it acts in: its own, or one a system admin names (`?tenant=`, X-Agentry-Tenant).
+      principals.set(request, { ...actIn(principal, requestedTenant(request)), ...source });
     } catch (error) {
       // A failed sign-in is an audit entry (at most one per client address a minute); the 401 stands either way.
       if (error instanceof AgentryError && error.code === 'unauthorized') {
@@ -279,7 +292,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     const route = request.routeOptions.url ?? 'unmatched';
     metrics.httpDuration.observe({ method: request.method, route, status_code: String(reply.statusCode) }, reply.elapsedTime / 1000);
     // The one line per request (Fastify's own request logging is off, see `logController`).
-    if (requestLogs) logger.info(accessRecord(request, reply, principals.get(request)?.name), 'request');
+    if (requestLogs) logger.info(accessRecord(request, reply, principals.get(request), deps.auth.tenant), 'request');
     done();
   });
 
@@ -320,6 +333,14 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     gatewayRoutes(table, deps);
     usageRoutes(table, deps);
   }
+  const nobody: Principal = {
+    name: 'anonymous',
+    scopes: new Set(),
+    roles: [],
+    runAccess: runAccessOf(new Set()),
+    tenantId: deps.auth.tenant,
+    systemAdmin: false,
+  };
   for (const def of table.routes) {
     const security: Record<string, string[]>[] = def.scope === null ? [] : [{ bearerAuth: [] }, { apiKeyHeader: [] }];
     app.route({
@@ -327,6 +348,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       url: def.url,
       schema: {
         ...def.schema,
+        // Every authenticated route takes `?tenant=` (see tenancy.ts); declared here, once.
+        ...(def.scope === null ? {} : { querystring: withTenantParam(def.schema.querystring) }),
         summary: def.summary,
         tags: def.tags,
         security,
@@ -335,8 +358,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
           : { description: def.scope === AUTHENTICATED ? 'Requires any valid API key or token.' : `Requires scope \`${def.scope}\`.` }),
         response: { ...(def.schema.response as Record<string, unknown> | undefined), ...problemResponses([...commonErrors(def), ...def.errors]) },
       },
-      handler: (request, reply) =>
-        def.handler(request as never, reply, principals.get(request) ?? { name: 'anonymous', scopes: new Set(), roles: [], runAccess: runAccessOf(new Set()) }),
+      handler: (request, reply) => def.handler(request as never, reply, principals.get(request) ?? nobody),
     });
   }
   return app;

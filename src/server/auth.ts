@@ -3,16 +3,22 @@
  * do; every route declares the scope it needs next to its handler (`RouteDef.scope`).
  *
  * Keys come from `AGENTRY_API_KEYS=name:key:role[,role];name2:key2:role` (a role may also be
- * given as raw scopes: `ci:…:runs:read,runs:write`). They are compared in constant time
- * (sha256 of both sides, `timingSafeEqual`) and never logged.
+ * given as raw scopes: `ci:…:runs:read,runs:write`), plus the break-glass key
+ * `AGENTRY_ADMIN_API_KEY`. They are compared in constant time (sha256 of both sides,
+ * `timingSafeEqual`) and never logged.
  *
  * A key's name is its principal: the runs it starts are recorded as its own, and without
  * `runs:read:all` / `runs:write:all` it reads and acts on only those (`app/caller.ts`).
+ *
+ * Tenants: a key acts in the tenant its `tenant:<id>` grant names, else in the deployment's
+ * tenant (`AGENTRY_TENANT`). System admins — bootstrap keys with role `admin` and no `tenant:`
+ * grant, and the break-glass key — may act in another tenant by naming it (`tenancy.ts`).
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Caller, RunAccess } from '../app/caller.js';
 import { AgentryError } from '../lib/errors.js';
 import { isLoopback } from '../lib/address-list.js';
+import { DEFAULT_TENANT, tenantIdProblem } from '../lib/tenant.js';
 import { looksLikeJwt, OidcVerifier, oidcSettings, parseRoleMap, type OidcOptions } from './oidc.js';
 
 export const SCOPES = [
@@ -56,12 +62,22 @@ export const MIN_KEY_LENGTH = 16;
 /** A grant naming a task role (`role:finance`): who may decide tasks for that role; no scopes. */
 const TASK_ROLE_GRANT = /^role:[A-Za-z0-9_.-]{1,64}$/;
 
+/** A grant binding a bootstrap key to a tenant (`tenant:acme`). */
+const TENANT_GRANT = 'tenant:';
+
+/** The principal name of the break-glass key (`AGENTRY_ADMIN_API_KEY`). */
+export const BREAK_GLASS_NAME = 'admin';
+
 export interface ApiKey {
   name: string;
-  /** Roles, raw scopes and task roles (`role:<name>`, kept so) as configured. */
+  /** Roles, raw scopes and task roles (`role:<name>`, kept so) as configured; not the `tenant:` grant. */
   grants: string[];
   scopes: ReadonlySet<Scope>;
   hash: Buffer;
+  /** The tenant of a `tenant:<id>` grant; undefined: the deployment's tenant. */
+  tenantId?: string;
+  /** Role `admin` without a `tenant:` grant, or the break-glass key: may act in every tenant. */
+  systemAdmin: boolean;
 }
 
 /** Who made a request: the caller the application services scope their answers to, with its scopes. */
@@ -74,23 +90,27 @@ export interface Principal extends Caller {
    */
   roles: readonly string[];
   /**
-   * The tenant a key is scoped to. Bootstrap keys (`AGENTRY_API_KEYS`) are the deployment's own
-   * and have none: they act in the default tenant (`DEFAULT_TENANT`) and read every tenant.
+   * The tenant the request acts in: the credential's own (a key's `tenant:` grant, a token's
+   * tenant claim, else the deployment's tenant), or for a system admin the one it named with
+   * `?tenant=` / `X-Agentry-Tenant`. Services scope every read and write by it.
    */
-  tenantId?: string;
+  tenantId: string;
+  /** May act in any tenant by naming it: bootstrap `admin` keys without `tenant:`, the break-glass key, auth off. */
+  systemAdmin: boolean;
   /** How the caller signed in: an API key, or a JWT of the OIDC issuer (absent with auth off). */
   via?: 'api_key' | 'oidc';
   /** When the credential stops working: a JWT's `exp`; absent for keys that do not expire (bootstrap keys). */
   expiresAt?: Date;
 }
 
-/** The tenant of requests made with a key that is not scoped to one. */
-export const DEFAULT_TENANT = 'default';
-
 export interface AuthSettings {
   /** False only for a loopback dev server (`--no-auth` / `AGENTRY_AUTH=off`). */
   enabled: boolean;
+  /** The deployment's tenant (`AGENTRY_TENANT`): of keys without `tenant:`, tokens without a tenant claim, and auth off. */
+  tenant: string;
   keys: readonly ApiKey[];
+  /** The break-glass key (`AGENTRY_ADMIN_API_KEY`), a system admin named `admin`. */
+  adminKey?: ApiKey;
   /** Sign-in with JWTs of one OIDC issuer (`AGENTRY_OIDC_ISSUER`), when configured. */
   oidc?: OidcVerifier;
 }
@@ -160,9 +180,24 @@ export function parseApiKeys(text: string | undefined): ApiKey[] {
     if (!/^[A-Za-z0-9_.@-]{1,64}$/.test(name)) problems.push(`${label}: the name must be 1–64 letters, digits or _.@-`);
     if (key.length < MIN_KEY_LENGTH) problems.push(`${label}: the key is shorter than ${MIN_KEY_LENGTH} characters`);
     if (/\s/.test(key)) problems.push(`${label}: the key contains whitespace`);
-    if (grants.length === 0) problems.push(`${label}: no role or scope given (roles: ${ROLES.join(', ')})`);
-    const { held, scopes } = grantsOf(grants, label, problems);
-    keys.push({ name, grants: held, scopes, hash: sha256(key) });
+    const tenants = grants.filter((g) => g.startsWith(TENANT_GRANT)).map((g) => g.slice(TENANT_GRANT.length));
+    const access = grants.filter((g) => !g.startsWith(TENANT_GRANT));
+    if (access.length === 0) problems.push(`${label}: no role or scope given (roles: ${ROLES.join(', ')})`);
+    if (tenants.length > 1) problems.push(`${label}: more than one tenant: grant (a key acts in one tenant)`);
+    for (const tenant of tenants) {
+      const problem = tenantIdProblem(tenant);
+      if (problem !== undefined) problems.push(`${label}: tenant:${tenant.slice(0, 80)}: ${problem}`);
+    }
+    const { held, scopes } = grantsOf(access, label, problems);
+    const tenantId = tenants[0];
+    keys.push({
+      name,
+      grants: held,
+      scopes,
+      hash: sha256(key),
+      systemAdmin: tenantId === undefined && held.includes('admin'),
+      ...(tenantId === undefined ? {} : { tenantId }),
+    });
   });
   const seen = new Map<string, string>();
   for (const k of keys) {
@@ -188,8 +223,22 @@ export function parseApiKeys(text: string | undefined): ApiKey[] {
  * needs at least one key or an OIDC issuer. With an issuer, the role map's grants are checked
  * like a key's, and no key may look like a JWT (a JWT-shaped bearer value is always checked as one).
  */
-export function authSettings(options: { enabled: boolean; host: string; apiKeys: string | undefined; oidc?: OidcOptions | undefined }): AuthSettings {
+export function authSettings(options: {
+  enabled: boolean;
+  host: string;
+  apiKeys: string | undefined;
+  oidc?: OidcOptions | undefined;
+  /** `AGENTRY_ADMIN_API_KEY`, the break-glass key. */
+  adminApiKey?: string | undefined;
+  /** The deployment's tenant (`AGENTRY_TENANT`, default `default`). */
+  tenant?: string | undefined;
+}): AuthSettings {
   const keys = parseApiKeys(options.apiKeys);
+  const tenant = options.tenant ?? DEFAULT_TENANT;
+  const tenantProblem = tenantIdProblem(tenant);
+  if (tenantProblem !== undefined) throw new AgentryError('invalid_request', `invalid AGENTRY_TENANT: ${tenantProblem}`);
+  const adminKey = options.adminApiKey === undefined ? undefined : breakGlassKey(options.adminApiKey, keys, options.oidc !== undefined);
+  const base = { tenant, keys, ...(adminKey ? { adminKey } : {}) };
   if (!options.enabled) {
     if (!isLoopback(options.host)) {
       throw new AgentryError(
@@ -197,16 +246,29 @@ export function authSettings(options: { enabled: boolean; host: string; apiKeys:
         `auth can be turned off only on a loopback address; the server binds ${options.host} (remove --no-auth / AGENTRY_AUTH=off, or bind 127.0.0.1)`,
       );
     }
-    return { enabled: false, keys };
+    return { enabled: false, ...base };
   }
   const oidc = options.oidc === undefined ? undefined : oidcVerifier(options.oidc, options.apiKeys);
-  if (keys.length === 0 && oidc === undefined) {
+  if (keys.length === 0 && adminKey === undefined && oidc === undefined) {
     throw new AgentryError(
       'invalid_request',
       'auth is on but no API keys are configured: set AGENTRY_API_KEYS=name:key:role (key of 16+ characters) or AGENTRY_OIDC_ISSUER, or for a local dev server use --no-auth on 127.0.0.1',
     );
   }
-  return { enabled: true, keys, ...(oidc ? { oidc } : {}) };
+  return { enabled: true, ...base, ...(oidc ? { oidc } : {}) };
+}
+
+/** `AGENTRY_ADMIN_API_KEY` as a key: principal `admin`, role `admin`, a system admin. Its problems are named, never the key. */
+function breakGlassKey(key: string, keys: readonly ApiKey[], withOidc: boolean): ApiKey {
+  const problems: string[] = [];
+  if (key.length < MIN_KEY_LENGTH) problems.push(`it is shorter than ${MIN_KEY_LENGTH} characters`);
+  if (/\s/.test(key)) problems.push('it contains whitespace');
+  if (withOidc && looksLikeJwt(key)) problems.push('it looks like a JWT; with AGENTRY_OIDC_ISSUER it would be checked as one');
+  const hash = sha256(key);
+  const twin = keys.find((k) => timingSafeEqual(k.hash, hash));
+  if (twin !== undefined) problems.push(`it is also the key of AGENTRY_API_KEYS entry '${twin.name}'; give the break-glass key its own value`);
+  if (problems.length > 0) throw new AgentryError('invalid_request', `invalid AGENTRY_ADMIN_API_KEY: ${problems.join('; ')}`, { details: { problems } });
+  return { name: BREAK_GLASS_NAME, grants: ['admin'], scopes: new Set(ROLE_SCOPES.admin), hash, systemAdmin: true };
 }
 
 /** The verifier of `AGENTRY_OIDC_*`; every problem reported at once. */
@@ -238,15 +300,35 @@ export function runAccessOf(scopes: ReadonlySet<Scope>): RunAccess {
   return { read: scopes.has('runs:read:all') ? 'all' : 'own', write: scopes.has('runs:write:all') ? 'all' : 'own' };
 }
 
-/** Who a request is with auth off (a loopback dev server): the operator of the machine, so `admin`. */
-const ANONYMOUS: Principal = { name: 'anonymous', scopes: new Set(SCOPES), roles: ['admin'], runAccess: runAccessOf(new Set(SCOPES)) };
+/**
+ * Who a request is with auth off (a loopback dev server): the operator of the machine, so
+ * `admin` in the deployment's tenant, and a system admin (like the CLI on its own store).
+ */
+function anonymous(settings: AuthSettings): Principal {
+  return {
+    name: 'anonymous',
+    scopes: new Set(SCOPES),
+    roles: ['admin'],
+    runAccess: runAccessOf(new Set(SCOPES)),
+    tenantId: settings.tenant,
+    systemAdmin: true,
+  };
+}
 
-/** The configured key equal to `key`, compared with every key (no early exit), each in constant time. */
+/** The configured key equal to `key` (the break-glass key too), compared with every key (no early exit), each in constant time. */
 function keyOf(settings: AuthSettings, key: string): ApiKey | undefined {
   const hash = sha256(key);
   let found: ApiKey | undefined;
-  for (const candidate of settings.keys) if (timingSafeEqual(candidate.hash, hash) && found === undefined) found = candidate;
+  for (const candidate of settings.adminKey ? [...settings.keys, settings.adminKey] : settings.keys) {
+    if (timingSafeEqual(candidate.hash, hash) && found === undefined) found = candidate;
+  }
   return found;
+}
+
+/** The principal of a bootstrap key (or the break-glass key): in its `tenant:` grant's tenant, else the deployment's. */
+function keyPrincipal(settings: AuthSettings, key: ApiKey): Principal {
+  const { name, scopes, grants, systemAdmin } = key;
+  return { name, scopes, roles: grants, tenantId: key.tenantId ?? settings.tenant, systemAdmin, runAccess: runAccessOf(scopes), via: 'api_key' };
 }
 
 /** The principal of a valid credential: a configured key, or a JWT of the OIDC issuer. Throws `unauthorized` for a wrong one. */
@@ -258,7 +340,9 @@ async function principalOf(settings: AuthSettings, credential: string): Promise<
       name: identity.name,
       scopes,
       roles: identity.grants,
-      tenantId: identity.tenantId,
+      // A token without a tenant claim acts in the deployment's tenant; a signed-in person is never a system admin.
+      tenantId: identity.tenantId ?? settings.tenant,
+      systemAdmin: false,
       runAccess: runAccessOf(scopes),
       via: 'oidc',
       expiresAt: identity.expiresAt,
@@ -266,7 +350,7 @@ async function principalOf(settings: AuthSettings, credential: string): Promise<
   }
   const found = keyOf(settings, credential);
   if (!found) throw new AgentryError('unauthorized', 'the API key is not valid');
-  return { name: found.name, scopes: found.scopes, roles: found.grants, runAccess: runAccessOf(found.scopes), via: 'api_key' };
+  return keyPrincipal(settings, found);
 }
 
 /**
@@ -274,7 +358,7 @@ async function principalOf(settings: AuthSettings, credential: string): Promise<
  * For open routes that show more to some callers (`/readyz`'s checks).
  */
 export async function identify(settings: AuthSettings, headers: Record<string, string | string[] | undefined>): Promise<Principal | undefined> {
-  if (!settings.enabled) return ANONYMOUS;
+  if (!settings.enabled) return anonymous(settings);
   const credential = presentedKey(headers);
   if (credential === undefined || credential === '') return undefined;
   try {
@@ -310,7 +394,7 @@ export async function authorize(
   headers: Record<string, string | string[] | undefined>,
   scope: Scope | typeof AUTHENTICATED,
 ): Promise<Principal> {
-  if (!settings.enabled) return ANONYMOUS;
+  if (!settings.enabled) return anonymous(settings);
   const credential = presentedKey(headers);
   if (credential === undefined || credential === '') {
     throw new AgentryError('unauthorized', 'a valid API key or token is required: send Authorization: Bearer <key or token> or X-Api-Key: <key>');

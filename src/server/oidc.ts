@@ -13,6 +13,7 @@
 import { createRemoteJWKSet, errors, jwtVerify, type JWTPayload } from 'jose';
 import { AgentryError } from '../lib/errors.js';
 import { isLoopback } from '../lib/address-list.js';
+import { tenantIdProblem } from '../lib/tenant.js';
 
 /** Asymmetric JWS algorithms only: a key set can never verify `none` or an HMAC. */
 export const OIDC_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519'] as const;
@@ -22,9 +23,6 @@ export const OIDC_CLOCK_TOLERANCE_S = 30;
 
 /** The prefix of an OIDC principal's name, so it never collides with an API key's name. */
 export const OIDC_PREFIX = 'oidc:';
-
-/** A tenant id a claim may give (as API-key names: letters, digits, `_.@-`). */
-const TENANT_ID = /^[A-Za-z0-9_.@-]{1,64}$/;
 
 /** The `AGENTRY_OIDC_*` options as configured (raw strings). */
 export interface OidcOptions {
@@ -58,7 +56,8 @@ export interface OidcSettings {
 export interface OidcIdentity {
   /** `oidc:<sub>` (or `oidc:<name claim>`). */
   name: string;
-  tenantId: string;
+  /** The tenant claim's value; undefined without `AGENTRY_OIDC_TENANT_CLAIM` (the deployment's tenant). */
+  tenantId: string | undefined;
   /** The mapped grants (deduplicated, in map order); empty when no claim value is mapped. */
   grants: string[];
   /** The token's `exp`. */
@@ -209,10 +208,11 @@ export class OidcVerifier {
     const subject = claim(payload, s.nameClaim);
     if (typeof subject !== 'string' || subject === '') throw unauthorized(`the token has no ${s.nameClaim} claim`);
     if (s.nameClaim === 'email' && payload.email_verified === false) throw unauthorized('the token names an email that is not verified');
-    let tenantId = 'default';
+    let tenantId: string | undefined;
     if (s.tenantClaim !== undefined) {
       const tenant = claim(payload, s.tenantClaim);
-      if (typeof tenant !== 'string' || !TENANT_ID.test(tenant)) throw unauthorized(`the token has no usable ${s.tenantClaim} claim (the tenant)`);
+      if (typeof tenant !== 'string' || tenantIdProblem(tenant) !== undefined)
+        throw unauthorized(`the token has no usable ${s.tenantClaim} claim (the tenant)`);
       tenantId = tenant;
     }
     const raw = claim(payload, s.rolesClaim);

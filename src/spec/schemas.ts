@@ -7,6 +7,7 @@
  */
 import { Type, type Static, type TSchema } from 'typebox';
 import { DURATION_PATTERN } from '../lib/duration.js';
+import { SYSTEM_TENANT, TENANT_ID_PATTERN } from '../lib/tenant.js';
 
 export const NAME_PATTERN = '^[a-z][a-z0-9_-]*$';
 export const STEP_ID_PATTERN = '^[a-z_][a-z0-9_]*$';
@@ -35,6 +36,16 @@ function duration(description = 'A duration such as 500ms, 2s, 1h30m or 1d, or a
   });
 }
 export const DurationSchema = duration();
+
+/** A tenant id (`lib/tenant.ts`): 1–64 letters, digits or `_.@-`, and not the reserved `system`. */
+function TenantId(description: string) {
+  return Type.String({
+    pattern: TENANT_ID_PATTERN,
+    not: { const: SYSTEM_TENANT },
+    description,
+    errorMessage: `must be a tenant id (1–64 letters, digits or _.@-), not '${SYSTEM_TENANT}'`,
+  });
+}
 const Duration = DurationSchema;
 
 export const EnvVarSchema = Type.Object(
@@ -205,6 +216,7 @@ export const WorkflowSchema = Type.Object(
           input: opt(Any),
           overlap: opt(Type.Enum(['skip', 'allow'], { description: 'Default skip.' })),
           catch_up: opt(Type.Enum(['none', 'one'], { description: 'Default none.' })),
+          tenant: opt(TenantId('The tenant the runs of this schedule belong to. Default: the deployment tenant (`AGENTRY_TENANT`).')),
         },
         closed,
       ),
@@ -424,10 +436,12 @@ const ModelGroup = Type.Object(
   },
   closed,
 );
-const DailyLimits = Type.Object(
+const BudgetLimits = Type.Object(
   {
     daily_usd: opt(Type.Number({ minimum: 0, description: 'USD per UTC day.' })),
     daily_tokens: opt(Type.Integer({ minimum: 0, description: 'Tokens (input + output) per UTC day.' })),
+    monthly_usd: opt(Type.Number({ minimum: 0, description: 'USD per UTC calendar month.' })),
+    monthly_tokens: opt(Type.Integer({ minimum: 0, description: 'Tokens (input + output) per UTC calendar month.' })),
   },
   closed,
 );
@@ -435,10 +449,16 @@ const GatewayBudgets = Type.Object(
   {
     workflow_daily_usd: opt(Type.Number({ minimum: 0, description: 'Default limit for every workflow, per UTC day.' })),
     workflow_daily_tokens: opt(Type.Integer({ minimum: 0 })),
+    workflow_monthly_usd: opt(Type.Number({ minimum: 0, description: 'Default limit for every workflow, per UTC calendar month.' })),
+    workflow_monthly_tokens: opt(Type.Integer({ minimum: 0 })),
     tenant_daily_usd: opt(Type.Number({ minimum: 0, description: 'Default limit for every tenant, per UTC day.' })),
     tenant_daily_tokens: opt(Type.Integer({ minimum: 0 })),
-    per_workflow: opt(Type.Record(Type.String(), DailyLimits, { ...closed, description: 'Limits for named workflows (replacing the defaults).' })),
-    per_tenant: opt(Type.Record(Type.String(), DailyLimits, { ...closed, description: 'Limits for named tenants (replacing the defaults).' })),
+    tenant_monthly_usd: opt(Type.Number({ minimum: 0, description: 'Default limit for every tenant, per UTC calendar month.' })),
+    tenant_monthly_tokens: opt(Type.Integer({ minimum: 0 })),
+    per_workflow: opt(
+      Type.Record(Type.String(), BudgetLimits, { ...closed, description: 'Limits for named workflows (an entry replaces every workflow default).' }),
+    ),
+    per_tenant: opt(Type.Record(Type.String(), BudgetLimits, { ...closed, description: 'Limits for named tenants (an entry replaces every tenant default).' })),
   },
   closed,
 );
@@ -486,6 +506,7 @@ export const ProjectSchema = Type.Object(
   {
     version: Version,
     name: opt(Type.String()),
+    tenant: opt(TenantId("The deployment's tenant (`AGENTRY_TENANT` overrides it). Default `default`.")),
     description: Description,
     engine: opt(EngineSettings),
     http: opt(HttpSettings),
@@ -506,6 +527,7 @@ export type ToolSpec = Static<typeof ToolSchema>;
 export type GatewaySpec = Static<typeof GatewaySchema>;
 export type MockRuleSpec = Static<typeof MockRule>;
 export type GatewayRetrySpec = Static<typeof GatewayRetry>;
+export type GatewayBudgetsSpec = Static<typeof GatewayBudgets>;
 export type ProjectSpec = Static<typeof ProjectSchema>;
 
 export const SPEC_SCHEMAS = {

@@ -265,6 +265,69 @@ function auditLog(dialect: 'sqlite' | 'postgres'): string[] {
 }
 
 /**
+ * LLM budgets enforced across processes (`sql/budgets.ts`): a counter per budget scope and
+ * period (what the ledger holds for it, kept up to date as calls are recorded) and the worst
+ * cases of attempts in flight, each held until the attempt is recorded or its reservation expires.
+ */
+function budgetReservations(dialect: 'sqlite' | 'postgres'): string[] {
+  const ts = dialect === 'sqlite' ? 'INTEGER' : 'BIGINT';
+  const real = dialect === 'sqlite' ? 'REAL' : 'DOUBLE PRECISION';
+  return [
+    `CREATE TABLE budget_counters (
+      scope_key TEXT PRIMARY KEY,
+      spent_tokens ${ts} NOT NULL,
+      spent_usd ${real} NOT NULL,
+      updated_at ${ts} NOT NULL
+    )`,
+    `CREATE INDEX budget_counters_by_updated ON budget_counters (updated_at)`,
+    `CREATE TABLE budget_reservations (
+      id TEXT NOT NULL,
+      scope_key TEXT NOT NULL,
+      tokens ${ts} NOT NULL,
+      cost_usd ${real} NOT NULL,
+      created_at ${ts} NOT NULL,
+      expires_at ${ts} NOT NULL,
+      PRIMARY KEY (id, scope_key)
+    )`,
+    `CREATE INDEX budget_reservations_by_scope ON budget_reservations (scope_key, expires_at)`,
+    `CREATE INDEX budget_reservations_by_expiry ON budget_reservations (expires_at)`,
+  ];
+}
+
+/**
+ * Idempotency keys per tenant *and principal*: two keys of one tenant may use the same
+ * `Idempotency-Key` for different requests. A key stored before this belongs to the starter of
+ * its run (`runs.created_by`; `''` when the run has none). SQLite cannot change a primary key,
+ * so the table is rebuilt there.
+ */
+const IDEMPOTENCY_PER_PRINCIPAL = {
+  sqlite: [
+    `CREATE TABLE idempotency_keys_v8 (
+      tenant_id TEXT NOT NULL,
+      principal TEXT NOT NULL,
+      key TEXT NOT NULL,
+      request_hash TEXT NOT NULL,
+      run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+      created_at INTEGER NOT NULL,
+      PRIMARY KEY (tenant_id, principal, key)
+    )`,
+    `INSERT INTO idempotency_keys_v8 (tenant_id, principal, key, request_hash, run_id, created_at)
+      SELECT k.tenant_id, COALESCE(r.created_by, ''), k.key, k.request_hash, k.run_id, k.created_at
+      FROM idempotency_keys k LEFT JOIN runs r ON r.id = k.run_id`,
+    `DROP TABLE idempotency_keys`,
+    `ALTER TABLE idempotency_keys_v8 RENAME TO idempotency_keys`,
+    `CREATE INDEX idempotency_keys_by_created ON idempotency_keys (created_at)`,
+  ],
+  postgres: [
+    `ALTER TABLE idempotency_keys ADD COLUMN principal TEXT NOT NULL DEFAULT ''`,
+    `UPDATE idempotency_keys k SET principal = r.created_by FROM runs r WHERE r.id = k.run_id AND r.created_by IS NOT NULL`,
+    `ALTER TABLE idempotency_keys ALTER COLUMN principal DROP DEFAULT`,
+    `ALTER TABLE idempotency_keys DROP CONSTRAINT idempotency_keys_pkey`,
+    `ALTER TABLE idempotency_keys ADD PRIMARY KEY (tenant_id, principal, key)`,
+  ],
+};
+
+/**
  * The run each audit entry is about (`audit-chain.ts` `auditRunId`), so the log can be listed
  * by run: the target's id when it is `run:<id>`, else `details.run_id`; filled in for the
  * entries already there. Not hashed: verification checks it follows from what is.
@@ -289,6 +352,8 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 5, name: 'human tasks, signals, map items, sub-runs, schedules, concurrency keys', sqlite: flow('sqlite'), postgres: flow('postgres') },
   { version: 6, name: 'who started each run', sqlite: RUN_OWNER, postgres: RUN_OWNER },
   { version: AUDIT_LOG_VERSION, name: 'audit log', sqlite: auditLog('sqlite'), postgres: auditLog('postgres') },
+  { version: 8, name: 'idempotency keys per tenant and principal', ...IDEMPOTENCY_PER_PRINCIPAL },
+  { version: 11, name: 'LLM budget counters and reservations', sqlite: budgetReservations('sqlite'), postgres: budgetReservations('postgres') },
   { version: 12, name: 'audit entries by run', sqlite: auditRunIds('sqlite'), postgres: auditRunIds('postgres') },
 ];
 

@@ -139,9 +139,9 @@ export class SqlRunTx implements RunTx {
     return items.cancelItems(this.trx, this.run.id, parent, finishedAt);
   }
 
-  recordIdempotencyKey(key: string, requestHash: string): Promise<void> {
+  recordIdempotencyKey(key: string, requestHash: string, principal: string): Promise<void> {
     const { tenantId, id: runId } = this.run;
-    return insertIdempotencyKey(this.trx, { tenantId, key, requestHash, runId, createdAt: this.now() });
+    return insertIdempotencyKey(this.trx, { tenantId, principal, key, requestHash, runId, createdAt: this.now() });
   }
 
   insertTask(task: TaskRecord): Promise<void> {

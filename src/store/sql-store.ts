@@ -12,6 +12,8 @@ import type {
   AttemptKey,
   AttemptRecord,
   AuditRecord,
+  BudgetReservation,
+  BudgetState,
   CallRecord,
   EventRecord,
   JournalEntry,
@@ -54,6 +56,7 @@ import type {
 import { isCommitUnknown, isTransient, storeUnavailable, withRetry, type RetryOptions } from './transient.js';
 import * as attempts from './sql/attempts.js';
 import * as audit from './sql/audit.js';
+import * as budgets from './sql/budgets.js';
 import type { Db, SqlDialect } from './sql/dialect.js';
 import * as events from './sql/events.js';
 import * as idempotencyKeys from './sql/idempotency.js';
@@ -118,8 +121,10 @@ export class SqlStore implements Store {
   async createRun<T>(run: NewRun, newSteps: NewStep[], fn: (tx: RunTx) => Promise<T>, idempotency?: IdempotencyClaim): Promise<T> {
     try {
       return await this.transact(async (trx) => {
+        // The key is the starter's: a run's `createdBy` (none: '').
+        const principal = run.createdBy ?? '';
         if (idempotency) {
-          const existing = await idempotencyKeys.getIdempotencyKey(trx, run.tenantId, idempotency.key);
+          const existing = await idempotencyKeys.getIdempotencyKey(trx, run.tenantId, principal, idempotency.key);
           if (existing) throw new IdempotencyKeyUsed(existing);
         }
         const tx = await SqlRunTx.insert(trx, run, newSteps, this.now, this.dialect);
@@ -127,6 +132,7 @@ export class SqlStore implements Store {
           const { key, requestHash } = idempotency;
           await idempotencyKeys.insertIdempotencyKey(trx, {
             tenantId: run.tenantId,
+            principal,
             key,
             requestHash,
             runId: run.id,
@@ -141,15 +147,15 @@ export class SqlStore implements Store {
       // Another start with the same key committed between our check and our insert; the
       // transaction rolled back, so read what the winner recorded.
       if (idempotency && idempotencyKeys.isIdempotencyKeyConflict(error)) {
-        const existing = await this.findIdempotencyKey(run.tenantId, idempotency.key);
+        const existing = await this.findIdempotencyKey(run.tenantId, run.createdBy ?? '', idempotency.key);
         if (existing) throw new IdempotencyKeyUsed(existing);
       }
       throw error;
     }
   }
 
-  findIdempotencyKey(tenantId: string, key: string): Promise<IdempotencyRecord | undefined> {
-    return this.retrying((db) => idempotencyKeys.getIdempotencyKey(db, tenantId, key));
+  findIdempotencyKey(tenantId: string, principal: string, key: string): Promise<IdempotencyRecord | undefined> {
+    return this.retrying((db) => idempotencyKeys.getIdempotencyKey(db, tenantId, principal, key));
   }
 
   withRun<T>(runId: string, fn: (tx: RunTx) => Promise<T>, options: WithRunOptions = {}): Promise<T | undefined> {
@@ -286,11 +292,27 @@ export class SqlStore implements Store {
   // LLM usage and step journals
 
   recordCall(record: CallRecord): Promise<void> {
-    return this.retrying((db) => usage.insertCall(db, record));
+    return this.transact((trx) => budgets.recordCall(trx, this.dialect, record, this.now()));
   }
 
   spent(query: SpendQuery): Promise<Spend> {
-    return this.retrying((db) => usage.spent(db, query));
+    return this.retrying((db) => budgets.ledgerSpent(db, query));
+  }
+
+  reserveBudget(reservation: BudgetReservation, admit: (states: BudgetState[]) => boolean): Promise<{ admitted: boolean; states: BudgetState[] }> {
+    return this.transact((trx) => budgets.reserve(trx, this.dialect, reservation, admit));
+  }
+
+  renewBudgetReservation(id: string, expiresAt: number): Promise<boolean> {
+    return this.retrying((db) => budgets.renewReservation(db, id, expiresAt));
+  }
+
+  pruneBudgets(now: number): Promise<{ reservations: number; counters: number }> {
+    return this.retrying((db) => budgets.pruneBudgets(db, now));
+  }
+
+  budgetState(query: SpendQuery, at: number): Promise<BudgetState> {
+    return this.retrying((db) => budgets.budgetState(db, query, at));
   }
 
   usage(query: UsageQuery): Promise<UsageRow[]> {

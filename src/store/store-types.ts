@@ -27,6 +27,7 @@ export interface MigrateOptions {
 }
 
 export interface RunListQuery {
+  /** Only this tenant's runs; every tenant's without (the CLI's user on its own store). */
   tenantId?: string;
   status?: RunStatus[];
   workflow?: string;
@@ -107,9 +108,14 @@ export interface ExpiredLease extends AttemptKey {
   leaseOwner: string;
 }
 
-/** A run start made under an `Idempotency-Key`. */
+/**
+ * A request made under an `Idempotency-Key` (a run start, a task decision). Keys are scoped per
+ * tenant and principal: two callers of one tenant may use the same key for different requests.
+ */
 export interface IdempotencyRecord {
   tenantId: string;
+  /** Who made the request: a run's `createdBy` (`''` for none), a task's decider. */
+  principal: string;
   key: string;
   /** Hash of the request (workflow, input, options) the key was first used with. */
   requestHash: string;
@@ -159,6 +165,8 @@ export type NewAuditEntry = Omit<AuditRecord, 'seq' | 'id' | 'at' | 'runId' | 'p
 /** Which entries: every filter given must match. */
 export interface AuditFilter {
   tenantId?: string;
+  /** With `tenantId`: also the installation's own entries (no tenant). */
+  withInstallation?: boolean;
   principal?: string;
   action?: string;
   target?: string;

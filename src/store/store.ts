@@ -20,6 +20,8 @@ import type {
   SignalRecord,
   Spend,
   SpendQuery,
+  BudgetReservation,
+  BudgetState,
   StepRecord,
   StepStatus,
   TaskRecord,
@@ -87,8 +89,8 @@ export interface RunTx {
 
   // human tasks
   insertTask(task: TaskRecord): Promise<void>;
-  /** Records an idempotency key of a request applied in this transaction (a task decision). */
-  recordIdempotencyKey(key: string, requestHash: string): Promise<void>;
+  /** Records `principal`'s idempotency key of a request applied in this transaction (a task decision). */
+  recordIdempotencyKey(key: string, requestHash: string, principal: string): Promise<void>;
   /** Returns false (and changes nothing) when the task is not in one of `statuses`. */
   updateTask(id: string, patch: TaskPatch, statuses?: readonly TaskStatus[]): Promise<boolean>;
   task(id: string): Promise<TaskRecord | undefined>;
@@ -153,7 +155,8 @@ export interface Store {
    * already used throws `IdempotencyKeyUsed` and creates nothing.
    */
   createRun<T>(run: NewRun, steps: NewStep[], fn: (tx: RunTx) => Promise<T>, idempotency?: IdempotencyClaim): Promise<T>;
-  findIdempotencyKey(tenantId: string, key: string): Promise<IdempotencyRecord | undefined>;
+  /** `principal`'s key in the tenant (a run start's principal is its `createdBy`, `''` for none). */
+  findIdempotencyKey(tenantId: string, principal: string, key: string): Promise<IdempotencyRecord | undefined>;
   /**
    * Runs `fn` in a transaction holding the run's lock (always taken before any step row's);
    * undefined when the run does not exist, or with `skipLocked` when another holds the lock.
@@ -221,9 +224,28 @@ export interface Store {
    */
   subscribeWake(fn: () => void): () => void;
 
-  // LLM usage (the gateway's ledger) and step journals
+  // LLM usage (the gateway's ledger), budgets and step journals
+  /**
+   * Records one attempt of an LLM call; in the same transaction it counts in the budget counters
+   * of its scopes and settles its reservation (the one with the record's id). Recording the same
+   * call id again changes nothing.
+   */
   recordCall(record: CallRecord): Promise<void>;
+  /** What the ledger holds for a run, or a tenant's (or one of its workflows') UTC day or month. */
   spent(query: SpendQuery): Promise<Spend>;
+  /**
+   * Check-and-reserve in one transaction, atomic across processes: reads every scope's state
+   * (ledger + live reservations of other attempts), and when `admit` accepts them, reserves
+   * `reservation.amount` on each scope until `reservation.expiresAt`. `admit` may run more than
+   * once (a transaction retried after a transient failure); it must have no side effects.
+   */
+  reserveBudget(reservation: BudgetReservation, admit: (states: BudgetState[]) => boolean): Promise<{ admitted: boolean; states: BudgetState[] }>;
+  /** Extends a live reservation; false when it is gone (settled, or expired and dropped). */
+  renewBudgetReservation(id: string, expiresAt: number): Promise<boolean>;
+  /** Deletes expired reservations and long-unused budget counters (they are rebuilt from the ledger). */
+  pruneBudgets(now: number): Promise<{ reservations: number; counters: number }>;
+  /** A scope's state at `at`, for display (a snapshot: no locks). */
+  budgetState(query: SpendQuery, at: number): Promise<BudgetState>;
   usage(query: UsageQuery): Promise<UsageRow[]>;
   loadJournal(runId: string, stepId: string): Promise<JournalEntry[]>;
   /** Records an entry; a key already recorded keeps its first value. */

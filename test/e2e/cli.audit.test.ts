@@ -10,8 +10,8 @@ import { dbFile, exampleProject, killAll, removeDir, runCli, runCliInProcess } f
 import { KEYS, startTestApi, type TestApi } from '../helpers/server.js';
 import { MIGRATIONS } from '../../src/store/migrations.js';
 
-/** Entries a new store starts with: one per migration. */
-const M = MIGRATIONS.length;
+/** A fresh store's first entries: one `store.migrate` per migration (those before the audit log's own recorded with it). */
+const MIGRATED = MIGRATIONS.length;
 
 const NIGHTLY = `name: nightly
 schedule: { cron: "0 2 * * *" }
@@ -44,7 +44,11 @@ describe('agentry audit (local)', { timeout: 120_000 }, () => {
       .trim()
       .split('\n')
       .map((line) => JSON.parse(line) as { seq: number; action: string; principal: string; target: string });
-    expect(entries.map((e) => [e.seq, e.action])).toEqual([[M + 1, 'schedule.pause'], ...MIGRATIONS.map((_, i) => [M - i, 'store.migrate'])]);
+    const pause = MIGRATED + 1;
+    expect(entries.map((e) => [e.seq, e.action])).toEqual([
+      [pause, 'schedule.pause'],
+      ...Array.from({ length: MIGRATED }, (_, i) => [MIGRATED - i, 'store.migrate']),
+    ]);
     expect(entries[0]).toMatchObject({ principal: 'alice', target: 'schedule:nightly' });
 
     const text = await runCliInProcess(['audit', 'list', '--action', 'schedule.pause', '--dir', project]);
@@ -53,18 +57,18 @@ describe('agentry audit (local)', { timeout: 120_000 }, () => {
 
     const ok = await runCliInProcess(['audit', 'verify', '--json', '--dir', project]);
     expect(ok.code, ok.stderr).toBe(0);
-    expect(JSON.parse(ok.stdout)).toMatchObject({ ok: true, checked: M + 1, head_seq: M + 1, broken: null });
+    expect(JSON.parse(ok.stdout)).toMatchObject({ ok: true, checked: pause, head_seq: pause, broken: null });
 
     const db = new Database(dbFile(project));
     try {
-      db.prepare(`UPDATE audit_log SET principal = 'mallory' WHERE seq = ?`).run(M + 1);
+      db.prepare(`UPDATE audit_log SET principal = 'mallory' WHERE seq = ?`).run(pause);
     } finally {
       db.close();
     }
     const broken = await runCliInProcess(['audit', 'verify', '--dir', project]);
     expect(broken.code).toBe(1);
     expect(broken.stderr).toContain('audit_chain_broken');
-    expect(broken.stderr).toMatch(new RegExp(`audit entry ${M + 1} .*edited`));
+    expect(broken.stderr).toMatch(new RegExp(`audit entry ${pause} .*edited`));
   });
 
   it('prunes by AGENTRY_AUDIT_RETENTION and still verifies from the anchor', async () => {
@@ -77,10 +81,10 @@ describe('agentry audit (local)', { timeout: 120_000 }, () => {
       await new Promise((resolve) => setTimeout(resolve, 20));
       const pruned = await runCliInProcess(['audit', 'prune', '--json', '--dir', dir], { env: { AGENTRY_AUDIT_RETENTION: '1ms' } });
       expect(pruned.code, pruned.stderr).toBe(0);
-      expect(JSON.parse(pruned.stdout)).toEqual({ pruned: M + 1, retention_ms: 1 });
+      expect(JSON.parse(pruned.stdout)).toEqual({ pruned: MIGRATED + 1, retention_ms: 1 });
       const ok = await runCliInProcess(['audit', 'verify', '--json', '--dir', dir]);
       expect(ok.code, ok.stderr).toBe(0);
-      expect(JSON.parse(ok.stdout)).toMatchObject({ ok: true, checked: 1, head_seq: M + 2, pruned_through_seq: M + 1 });
+      expect(JSON.parse(ok.stdout)).toMatchObject({ ok: true, checked: 1, head_seq: MIGRATED + 2, pruned_through_seq: MIGRATED + 1 });
     } finally {
       removeDir(dir);
     }

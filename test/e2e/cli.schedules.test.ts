@@ -56,10 +56,20 @@ describe('agentry schedules (local)', { timeout: 120_000 }, () => {
     const { items } = JSON.parse(listed.stdout) as { items: Item[] };
     expect(items).toEqual([expect.objectContaining({ workflow: 'nightly', cron: '0 2 * * *', timezone: 'Europe/Berlin', catch_up: 'one', paused: false })]);
     expect(Date.parse(items[0]!.next_at!)).toBeGreaterThan(Date.now() - 120_000);
-    expect(text.stdout).toMatch(/WORKFLOW\s+CRON\s+TIMEZONE\s+STATE/);
-    expect(text.stdout).toMatch(/nightly\s+0 2 \* \* \*\s+Europe\/Berlin\s+active/);
+    expect(text.stdout).toMatch(/WORKFLOW\s+TENANT\s+CRON\s+TIMEZONE\s+STATE/);
+    expect(text.stdout).toMatch(/nightly\s+default\s+0 2 \* \* \*\s+Europe\/Berlin\s+active/);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toContain("missing required argument 'workflow'");
+    // --tenant narrows the view to one tenant's schedules (the project's are the deployment tenant's, `default`).
+    const [own, other, reserved] = await Promise.all([
+      runCliInProcess(['schedules', 'list', '--json', '--tenant', 'default', '--dir', project]),
+      runCliInProcess(['schedules', 'list', '--json', '--tenant', 'acme', '--dir', project]),
+      runCliInProcess(['schedules', 'list', '--tenant', 'system', '--dir', project]),
+    ]);
+    expect((JSON.parse(own.stdout) as { items: Item[] }).items.map((i) => i.workflow)).toEqual(['nightly']);
+    expect(JSON.parse(other.stdout)).toEqual({ items: [] });
+    expect(reserved.code).toBe(2);
+    expect(reserved.stderr).toContain("'system' is reserved");
     // Listing does not create the store.
     expect(existsSync(dbFile(project))).toBe(false);
 

@@ -3,7 +3,7 @@
  * scripted `mock` provider, the real ToolHub, and a chat client in between that records every
  * model request (so a test sees which turns reached the model, and what they carried).
  */
-import { storeLedger } from '../../src/app/bootstrap.js';
+import { storeLedger } from '../../src/app/usage-ledger.js';
 import { Gateway } from '../../src/gateway/gateway.js';
 import type { ChatRequest } from '../../src/gateway/types.js';
 import { createAgentExecutor, hubTools, type ChatClient } from '../../src/runtime/agent.js';

@@ -1,6 +1,6 @@
 /**
  * Fresh PostgreSQL databases for tests, cloned from a migrated template
- * (`CREATE DATABASE agentry_t_<random> TEMPLATE agentry_template`), dropped afterwards.
+ * (`CREATE DATABASE agentry_t_<random> TEMPLATE agentry_template_<schema hash>`), dropped afterwards.
  *
  * The server is `AGENTRY_TEST_DATABASE_URL` (default postgres://postgres@127.0.0.1:5432/postgres,
  * a maintenance database the tests connect to for CREATE/DROP DATABASE). The template is
@@ -14,9 +14,15 @@ import { MIGRATIONS } from '../../src/store/migrations.js';
 import { openPostgresStore } from '../../src/store/postgres.js';
 
 export const PG_ADMIN_URL = process.env.AGENTRY_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const TEMPLATE = 'agentry_template';
+const SCHEMA_HASH = createHash('sha256').update(JSON.stringify(MIGRATIONS)).digest('hex').slice(0, 16);
+/**
+ * Named by the schema's hash: test processes of builds with different migrations (branches
+ * tested side by side on one server) each clone their own template instead of rebuilding a
+ * shared one under each other's feet.
+ */
+const TEMPLATE = `agentry_template_${SCHEMA_HASH}`;
 const LOCK_KEY = 4_216_734_002;
-const FINGERPRINT = `agentry schema ${createHash('sha256').update(JSON.stringify(MIGRATIONS)).digest('hex').slice(0, 16)}`;
+const FINGERPRINT = `agentry schema ${SCHEMA_HASH}`;
 
 /** The URL of database `name` on the test server. */
 export function pgUrl(name: string, base = PG_ADMIN_URL): string {

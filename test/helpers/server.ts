@@ -5,7 +5,7 @@
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { storeLedger } from '../../src/app/bootstrap.js';
+import { storeLedger } from '../../src/app/usage-ledger.js';
 import { Engine, type EngineSettings } from '../../src/engine/engine.js';
 import { Gateway } from '../../src/gateway/gateway.js';
 import { createToolExecutor } from '../../src/runtime/tool.js';
@@ -91,6 +91,8 @@ export interface TestApiOptions {
   factory?: StoreFactory;
   /** The process's redactor, given to the engine and the app (as `agentry serve` does). */
   redactor?: Redactor;
+  /** The deployment's tenant (`AGENTRY_TENANT`), given to the engine and the default auth settings (default `default`). */
+  tenant?: string;
 }
 
 export async function startTestApi(options: TestApiOptions = {}): Promise<TestApi> {
@@ -109,6 +111,7 @@ export async function startTestApi(options: TestApiOptions = {}): Promise<TestAp
     settings: { pollIntervalMs: 50, leaseTtlMs: 2_000, shutdownGraceMs: 1_000, ...options.engine },
     env: {},
     ...(options.redactor ? { redactor: options.redactor } : {}),
+    ...(options.tenant === undefined ? {} : { tenant: options.tenant }),
   });
   feed.attach(engine);
   if (options.start !== false) await engine.start();
@@ -121,7 +124,7 @@ export async function startTestApi(options: TestApiOptions = {}): Promise<TestAp
     feed,
     logger: silentLogger,
     version: '0.0.0-test',
-    auth: authSettings({ enabled: true, host: '127.0.0.1', apiKeys: API_KEYS }),
+    auth: authSettings({ enabled: true, host: '127.0.0.1', apiKeys: API_KEYS, tenant: options.tenant }),
     ssePollMs: 100,
     gateway,
     tools,

@@ -40,10 +40,10 @@ for (const factory of storeFactories) {
       await api.close();
     });
 
-    /** The tenant a caller's entries carry: the one it acts in, none for a key that reads every tenant. */
-    async function actingTenant(role: Role): Promise<string | null> {
-      const whoami = (await api.app.inject({ url: '/v1/auth/whoami', headers: api.auth(role) })).json<{ tenant_id: string; all_tenants: boolean }>();
-      return whoami.all_tenants ? null : whoami.tenant_id;
+    /** The tenant a caller's entries carry: the one it acts in, as whoami says. */
+    async function actingTenant(role: Role): Promise<string> {
+      const whoami = (await api.app.inject({ url: '/v1/auth/whoami', headers: api.auth(role) })).json<{ tenant_id: string }>();
+      return whoami.tenant_id;
     }
 
     /**

@@ -102,6 +102,36 @@ describe('gateway budgets', () => {
     expect(fake.requests).toHaveLength(smallCalls + 1);
   });
 
+  it('enforces a tenant monthly budget across the days of a UTC month, and starts afresh the next month', async () => {
+    const gw = gateway({ tenant_daily_tokens: 1_000_000, per_tenant: { small: { monthly_tokens: 350 } } });
+    const error = await loop(gw, { tenantId: 'small' });
+    expect(error.details).toMatchObject({ scope: 'tenant', period: 'month', metric: 'tokens', limit: 350 });
+    const sent = fake.requests.length;
+    clock = Date.parse('2026-03-31T23:00:00Z');
+    await expect(gw.chat(request, { tenantId: 'small' })).rejects.toMatchObject({ code: 'budget_exceeded', details: { period: 'month' } });
+    clock = Date.parse('2026-04-01T00:00:00Z');
+    await gw.chat(request, { tenantId: 'small' });
+    expect(fake.requests).toHaveLength(sent + 1);
+  });
+
+  it('a reservation left in the in-memory ledger stops counting once it expires', async () => {
+    const gw = gateway({ tenant_daily_tokens: worstTokens });
+    await ledger.reserve(
+      {
+        id: 'call_lost',
+        scopes: [{ scope: 'tenant', tenantId: 't1', day: '2026-03-01' }],
+        amount: { tokens: 1, costUsd: 0 },
+        at: clock,
+        expiresAt: clock + 1_000,
+      },
+      () => true,
+    );
+    await expect(gw.chat(request, { tenantId: 't1' })).rejects.toMatchObject({ details: { reserved: 1, spent: 0 } });
+    clock += 1_000;
+    await gw.chat(request, { tenantId: 't1' });
+    expect(ledger.reservations.size).toBe(0);
+  });
+
   it('does not let concurrent calls overshoot a budget together', async () => {
     fake.respond = () => ({ content: 'slow', usage: { prompt_tokens: 10, completion_tokens: 90 }, delayMs: 50 });
     const gw = gateway();

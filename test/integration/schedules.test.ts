@@ -31,7 +31,7 @@ async function runsOf(store: Store, workflow: string): Promise<RunRecord[]> {
 async function ticksOfRuns(store: Store, workflow: string, cron: string, from: number, to: number): Promise<Map<string, number>> {
   const tickOf = new Map<string, number>();
   for (let tick = nextTick(cron, 'UTC', from - 1); tick !== null && tick <= to; tick = nextTick(cron, 'UTC', tick)) {
-    const record = await store.findIdempotencyKey('default', tickKey(workflow, tick));
+    const record = await store.findIdempotencyKey('default', `schedule:${workflow}`, tickKey(workflow, tick));
     if (record === undefined) continue;
     expect(tickOf.has(record.runId), `run ${record.runId} is the run of two ticks`).toBe(false);
     tickOf.set(record.runId, tick);
@@ -115,7 +115,7 @@ for (const factory of storeFactories) {
       expect(runs).toHaveLength(1);
       const created = reports.flatMap((r) => r.fired).filter((f) => f.created);
       expect(created).toEqual([{ workflow: 'hourly', tick, runId: runs[0]!.id, created: true }]);
-      expect((await store.findIdempotencyKey('default', tickKey('hourly', tick)))?.runId).toBe(runs[0]!.id);
+      expect((await store.findIdempotencyKey('default', 'schedule:hourly', tickKey('hourly', tick)))?.runId).toBe(runs[0]!.id);
       expect(await store.getSchedule('hourly')).toMatchObject({ nextAt: at('2025-06-01T11:00:00Z'), lastTickAt: tick, lastRunId: runs[0]!.id });
     });
 
@@ -211,7 +211,7 @@ for (const factory of storeFactories) {
       const runs = await runsOf(store, 'hourly');
       expect(runs).toHaveLength(1);
       expect([...a.fired, ...b.fired].every((f) => f.tick === at('2025-06-01T13:00:00Z') && f.runId === runs[0]!.id)).toBe(true);
-      expect((await store.findIdempotencyKey('default', tickKey('hourly', at('2025-06-01T13:00:00Z'))))?.runId).toBe(runs[0]!.id);
+      expect((await store.findIdempotencyKey('default', 'schedule:hourly', tickKey('hourly', at('2025-06-01T13:00:00Z'))))?.runId).toBe(runs[0]!.id);
       expect(await store.getSchedule('hourly')).toMatchObject({ nextAt: at('2025-06-01T14:00:00Z'), lastTickAt: at('2025-06-01T13:00:00Z') });
     });
 
@@ -240,6 +240,32 @@ for (const factory of storeFactories) {
       const after = (await store.getSchedule('minutely'))!;
       expect(after.nextAt).toBeGreaterThan(Date.now() - 1);
       expect(report.schedules?.nextDueAt).toBe(after.nextAt);
+    });
+
+    it("starts a schedule's runs in its tenant: its tenant: field, else the deployment's; a changed tenant: moves the schedule", async () => {
+      const store = await openStore();
+      const specs = [scheduled('for_acme', { cron: '0 * * * *', tenant: 'acme' }), scheduled('for_hq', { cron: '0 * * * *' })];
+      const engine = clientEngine(store, specs);
+      const t0 = at('2025-06-01T09:30:00Z');
+      expect(await syncSchedules(store, engine.workflows, t0, { tenant: 'hq' })).toEqual({ saved: ['for_acme', 'for_hq'], deleted: [] });
+      expect((await store.listSchedules()).map((r) => [r.workflow, r.tenantId])).toEqual([
+        ['for_acme', 'acme'],
+        ['for_hq', 'hq'],
+      ]);
+      const tick = at('2025-06-01T10:00:00Z');
+      const report = await fireDueSchedules({ store, transitions: engine.transitions, workflows: engine.workflows, logger: silentLogger }, tick + 5);
+      expect(report.fired.map((f) => f.workflow).sort()).toEqual(['for_acme', 'for_hq']);
+      const [acme] = await runsOf(store, 'for_acme');
+      const [hq] = await runsOf(store, 'for_hq');
+      expect(acme).toMatchObject({ tenantId: 'acme', createdBy: 'schedule:for_acme' });
+      expect(hq).toMatchObject({ tenantId: 'hq', createdBy: 'schedule:for_hq' });
+      // The tick's idempotency key lives in the schedule's tenant, under its owner.
+      expect((await store.findIdempotencyKey('acme', 'schedule:for_acme', tickKey('for_acme', tick)))?.runId).toBe(acme!.id);
+      expect(await store.findIdempotencyKey('hq', 'schedule:for_acme', tickKey('for_acme', tick))).toBeUndefined();
+
+      const moved = compileAll([scheduled('for_acme', { cron: '0 * * * *', tenant: 'globex' }), scheduled('for_hq', { cron: '0 * * * *' })]);
+      expect(await syncSchedules(store, moved, tick + 10, { tenant: 'hq' })).toEqual({ saved: ['for_acme'], deleted: [] });
+      expect(await store.getSchedule('for_acme')).toMatchObject({ tenantId: 'globex', lastRunId: acme!.id });
     });
 
     it('syncs rows with the project: keeps state, recomputes the tick when the cron changes, deletes dropped schedules', async () => {

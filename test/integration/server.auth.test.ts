@@ -112,6 +112,7 @@ const REQUESTS: Record<string, () => Promise<InjectOptions>> = {
     Promise.resolve({ method: 'POST', url: '/v1/chat/completions', payload: { model: 'demo', messages: [{ role: 'user', content: 'hi' }] } }),
   'GET /v1/models': () => Promise.resolve({ url: '/v1/models' }),
   'GET /v1/usage': () => Promise.resolve({ url: '/v1/usage?from=2026-01-01' }),
+  'GET /v1/usage/budgets': () => Promise.resolve({ url: '/v1/usage/budgets' }),
   'GET /v1/tools': () => Promise.resolve({ url: '/v1/tools' }),
   // The fixture server is never started by these: the switch does not need a connection.
   'POST /v1/tools/:name/disable': () => Promise.resolve({ method: 'POST', url: '/v1/tools/fx/disable', payload: { reason: 'matrix' } }),
@@ -232,18 +233,22 @@ describe('route × run owner matrix', () => {
     await api.engine.cancelRun(id);
   });
 
-  it("answers an Idempotency-Key another key used with 409, never with that key's run", async () => {
+  it("keeps Idempotency-Keys per key: another key's use of the same key starts its own run, never replays that key's run", async () => {
     const start = (asker: Asker) =>
       api.app.inject({ method: 'POST', url: '/v1/workflows/nap/runs', payload: {}, headers: { ...headersOf(asker), 'idempotency-key': 'shared-key-1' } });
     const first = await start('other');
     expect(first.statusCode).toBe(201);
     const id = first.json().id as string;
     const second = await start('service');
-    expect(second.statusCode).toBe(409);
-    expect(second.json()).toMatchObject({ code: 'idempotency_conflict' });
+    expect(second.statusCode).toBe(201);
+    expect(second.json()).toMatchObject({ created_by: 'service' });
     expect(second.body).not.toContain(id);
-    expect((await start('other')).json()).toMatchObject({ id });
+    const again = await start('other');
+    expect(again.headers['idempotent-replayed']).toBe('true');
+    expect(again.json()).toMatchObject({ id });
+    expect(second.headers['idempotent-replayed']).toBeUndefined();
     await api.engine.cancelRun(id);
+    await api.engine.cancelRun(second.json().id as string);
   });
 
   it('gives a retry to the key that retried it, and a child run its parent run’s owner', async () => {

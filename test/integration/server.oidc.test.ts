@@ -118,7 +118,7 @@ describe('a valid token', () => {
       principal: 'oidc:alice',
       via: 'oidc',
       tenant_id: 'acme',
-      all_tenants: false,
+      system_admin: false,
       roles: ['operator'],
       scopes: expect.arrayContaining(['runs:read', 'runs:write:all', 'specs:write']) as string[],
       expires_at: new Date(exp.exp * 1000).toISOString(),
@@ -202,6 +202,7 @@ describe('refused tokens', () => {
       },
     ],
     ['a token without the tenant claim', () => token({ org: undefined })],
+    ['a token naming the reserved tenant system', () => token({ org: 'system' })],
     [
       'a token with a tampered payload',
       async () => {
@@ -228,10 +229,30 @@ describe('refused tokens', () => {
 });
 
 describe('API keys next to OIDC', () => {
-  it('still work, and whoami shows a bootstrap key: all tenants, no expiry', async () => {
+  it('still work, and whoami shows a bootstrap key: the deployment tenant, no system admin, no expiry', async () => {
     const res = await whoami(KEYS.viewer);
     expect(res.statusCode).toBe(200);
-    expect(res.json()).toMatchObject({ principal: 'viewer', via: 'api_key', tenant_id: 'default', all_tenants: true, roles: ['viewer'], expires_at: null });
+    expect(res.json()).toMatchObject({ principal: 'viewer', via: 'api_key', tenant_id: 'default', system_admin: false, roles: ['viewer'], expires_at: null });
+  });
+
+  it("keep a bootstrap key out of a signed-in person's tenant: acme's runs are 404 to it and missing from its lists", async () => {
+    const alice = await token();
+    const started = await api.app.inject({
+      method: 'POST',
+      url: '/v1/workflows/hello/runs',
+      headers: { authorization: `Bearer ${alice}` },
+      payload: { input: { name: 'A' } },
+    });
+    expect(started.statusCode).toBe(201);
+    const id = started.json<{ id: string; tenant_id: string }>().id;
+    expect(started.json()).toMatchObject({ tenant_id: 'acme' });
+    const asKey = await api.app.inject({ url: `/v1/runs/${id}`, headers: { authorization: `Bearer ${KEYS.operator}` } });
+    expect(asKey.statusCode).toBe(404);
+    const listed = await api.app.inject({ url: '/v1/runs?limit=200', headers: { authorization: `Bearer ${KEYS.operator}` } });
+    expect(listed.json<{ items: { id: string }[] }>().items.map((r) => r.id)).not.toContain(id);
+    // The deployment's admin key is a system admin: it reaches acme by naming it.
+    const asAdmin = await api.app.inject({ url: `/v1/runs/${id}?tenant=acme`, headers: { authorization: `Bearer ${KEYS.admin}` } });
+    expect(asAdmin.statusCode).toBe(200);
   });
 });
 

@@ -31,6 +31,7 @@ describe('GET /v1/schedules', () => {
     expect(items.map((i) => i.workflow)).toEqual(['nightly', 'ticker']);
     expect(items[0]).toEqual({
       workflow: 'nightly',
+      tenant_id: 'default',
       cron: '0 2 * * *',
       timezone: 'Europe/Berlin',
       overlap: 'skip',

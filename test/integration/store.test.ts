@@ -191,12 +191,25 @@ for (const factory of storeFactories) {
 
     it('records an idempotency key with its run, and refuses the key a second time without creating anything', async () => {
       await store.createRun(newRun('run_i1', 1000), [], async () => {}, { key: 'k1', requestHash: 'h1' });
-      expect(await store.findIdempotencyKey('default', 'k1')).toMatchObject({ runId: 'run_i1', requestHash: 'h1' });
+      expect(await store.findIdempotencyKey('default', '', 'k1')).toMatchObject({ runId: 'run_i1', requestHash: 'h1', principal: '' });
       const error = await store.createRun(newRun('run_i2', 1001), [], async () => {}, { key: 'k1', requestHash: 'h2' }).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(IdempotencyKeyUsed);
       expect((error as IdempotencyKeyUsed).record.runId).toBe('run_i1');
       expect(await store.getRun('run_i2')).toBeUndefined();
-      expect(await store.findIdempotencyKey('other-tenant', 'k1')).toBeUndefined();
+      expect(await store.findIdempotencyKey('other-tenant', '', 'k1')).toBeUndefined();
+    });
+
+    it('keeps idempotency keys per tenant and starter: another starter of the tenant may use the same key', async () => {
+      await store.createRun(newRun('run_p1', 1000, { createdBy: 'alice' }), [], async () => {}, { key: 'same', requestHash: 'h1' });
+      await store.createRun(newRun('run_p2', 1001, { createdBy: 'bob' }), [], async () => {}, { key: 'same', requestHash: 'h2' });
+      expect(await store.findIdempotencyKey('default', 'alice', 'same')).toMatchObject({ runId: 'run_p1', principal: 'alice' });
+      expect(await store.findIdempotencyKey('default', 'bob', 'same')).toMatchObject({ runId: 'run_p2', principal: 'bob' });
+      expect(await store.findIdempotencyKey('default', 'carol', 'same')).toBeUndefined();
+      const again = await store
+        .createRun(newRun('run_p3', 1002, { createdBy: 'alice' }), [], async () => {}, { key: 'same', requestHash: 'h3' })
+        .catch((e: unknown) => e);
+      expect((again as IdempotencyKeyUsed).record.runId).toBe('run_p1');
+      expect(await store.getRun('run_p3')).toBeUndefined();
     });
 
     it('records workers and their heartbeats', async () => {

@@ -125,6 +125,22 @@ describe('loadConfig validation', () => {
     expect(problems.join('\n')).toMatch(/pollInterval: must be a duration/);
   });
 
+  it("takes the deployment's tenant from AGENTRY_TENANT or agentry.yaml, refuses system and malformed ids, and reads the break-glass key from a file", () => {
+    expect(loadConfig({ cwd: dir, env: {} }).tenant).toBe('default');
+    writeFileSync(join(dir, 'agentry.yaml'), 'tenant: acme\n');
+    expect(loadConfig({ cwd: dir, env: {} }).tenant).toBe('acme');
+    expect(loadConfig({ cwd: dir, env: { AGENTRY_TENANT: 'globex' } }).tenant).toBe('globex');
+    expect(problemsOf(() => loadConfig({ cwd: dir, env: { AGENTRY_TENANT: 'system' } }))).toEqual([
+      "AGENTRY_TENANT: 'system' is reserved for the installation itself; it is not a tenant",
+    ]);
+    expect(problemsOf(() => loadConfig({ cwd: dir, env: { AGENTRY_TENANT: 'no spaces' } }))[0]).toMatch(/^AGENTRY_TENANT: 'no spaces' is not a tenant id/);
+    const keyFile = join(dir, 'admin.key');
+    writeFileSync(keyFile, 'break-glass-0123456789abcdef\n');
+    const config = loadConfig({ cwd: dir, env: { AGENTRY_ADMIN_API_KEY_FILE: keyFile } });
+    expect(config.server.adminApiKey).toBe('break-glass-0123456789abcdef');
+    expect(describeConfig(config).find((row) => row.key === 'adminApiKey')).toMatchObject({ value: '***', source: 'env' });
+  });
+
   it('takes a postgres URL with its pool settings, and refuses other URLs without printing their password', () => {
     const config = loadConfig({ cwd: dir, env: { AGENTRY_DATABASE_URL: 'postgres://me:s3cret@db:5432/agentry', AGENTRY_DB_POOL_SIZE: '4' } });
     expect(config.database).toEqual({

@@ -37,9 +37,12 @@ models:
   demo: { targets: [{ provider: demo, model: demo-1 }] }
 budgets:
   workflow_daily_usd: 20
+  workflow_monthly_tokens: 9000000
   tenant_daily_usd: 100
+  tenant_monthly_usd: 2000
+  tenant_monthly_tokens: 400000000
   per_workflow: { support-triage: { daily_usd: 5 } }
-  per_tenant: { acme: { daily_usd: 500, daily_tokens: 50000000 } }
+  per_tenant: { acme: { daily_usd: 500, daily_tokens: 50000000 }, big: { monthly_usd: 8000 } }
 `;
 
 const logger = createLogger({ level: 'silent' });
@@ -51,9 +54,12 @@ describe('gateway.yaml', () => {
     const resolved = resolveGatewaySpec(spec, { OPENAI_API_KEY: 'sk-one-1234567890', ANTHROPIC_API_KEY: 'sk-ant-two-1234567890' });
     expect(resolved.groups.get('smart')).toMatchObject({ retry: { maxAttempts: 2, initialMs: 500, maxMs: 30_000 }, targets: [{ maxOutputTokens: 4096 }, {}] });
     expect(resolved.providers.get('claude')).toMatchObject({ timeoutMs: 120_000, apiKeyEnv: 'ANTHROPIC_API_KEY' });
-    expect(resolved.budgets.workflow('support-triage')).toEqual({ usd: 5 });
-    expect(resolved.budgets.workflow('other')).toEqual({ usd: 20 });
-    expect(resolved.budgets.tenant('acme')).toEqual({ usd: 500, tokens: 50_000_000 });
+    // A named entry replaces the defaults of the periods it sets, and keeps the others.
+    expect(resolved.budgets.workflow('support-triage')).toEqual({ day: { usd: 5 }, month: { tokens: 9_000_000 } });
+    expect(resolved.budgets.workflow('other')).toEqual({ day: { usd: 20 }, month: { tokens: 9_000_000 } });
+    expect(resolved.budgets.tenant('acme')).toEqual({ day: { usd: 500, tokens: 50_000_000 }, month: { usd: 2000, tokens: 400_000_000 } });
+    expect(resolved.budgets.tenant('big')).toEqual({ day: { usd: 100 }, month: { usd: 8000 } });
+    expect(resolved.budgets.tenant('other')).toEqual({ day: { usd: 100 }, month: { usd: 2000, tokens: 400_000_000 } });
     expect(resolved.secrets).toEqual(expect.arrayContaining(['sk-one-1234567890', 'sk-ant-two-1234567890']));
   });
 

@@ -95,6 +95,13 @@ describe('production mode: startup checks', () => {
       /^tools\/fs\.yaml: npx runs @acme\/fs-mcp@latest without an exact version; pin an exact version/,
     ],
     ['no egress policy', {}, { egress: undefined }, /^egress has no policy/],
+    ['a short break-glass key', { AGENTRY_ADMIN_API_KEY: 'a1b2'.repeat(5) }, {}, /^AGENTRY_ADMIN_API_KEY is shorter than 32/],
+    [
+      'a placeholder break-glass key',
+      { AGENTRY_ADMIN_API_KEY: ['replace', 'me', 'with', 'a', 'real', 'admin', 'key', '0123'].join('-') },
+      {},
+      /^AGENTRY_ADMIN_API_KEY looks like a placeholder/,
+    ],
     ['a public bind without a proxy', { AGENTRY_HOST: '0.0.0.0' }, {}, /binds 0\.0\.0\.0, not loopback, and AGENTRY_TRUSTED_PROXIES names no proxy/],
   ])('refuses %s, alone', (_name, env, extra, expected) => {
     for (const [file, text] of Object.entries(extra.files ?? {})) {

@@ -8,6 +8,7 @@ const Instant = (description: string) => Type.Union([Type.String({ format: 'date
 export const ScheduleSchema = Type.Object(
   {
     workflow: Type.String(),
+    tenant_id: Type.String({ description: "The tenant the schedule's runs belong to (its `tenant:`, else the deployment's)" }),
     cron: Type.String({ description: '5 fields (minute precision) or 6 (seconds first), or a nickname like @daily' }),
     timezone: Type.String({ description: 'IANA time zone the cron expression is read in' }),
     overlap: Type.Enum(['skip', 'allow'], { description: "skip: no run for a tick while the schedule's last run has not ended" }),
@@ -24,6 +25,7 @@ export type ScheduleDto = Static<typeof ScheduleSchema>;
 export function scheduleDto(s: ScheduleRecord): ScheduleDto {
   return {
     workflow: s.workflow,
+    tenant_id: s.tenantId,
     cron: s.cron,
     timezone: s.timezone,
     overlap: s.overlap,

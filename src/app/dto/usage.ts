@@ -1,5 +1,5 @@
 /** What the API returns for LLM usage (`/v1/usage`, and a run's usage), and the ledger rows → DTO mapping. */
-import { Type, type Static } from 'typebox';
+import { Type, type Static, type TSchema } from 'typebox';
 import type { UsageRow } from '../../store/store.js';
 
 export const UsageTotalsSchema = Type.Object(
@@ -52,3 +52,29 @@ export function usageItemDto(row: UsageRow): UsageItemDto {
     cost_usd: row.costUsd,
   };
 }
+
+const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
+
+export const BudgetItemSchema = Type.Object(
+  {
+    scope: Type.Union([Type.Literal('tenant'), Type.Literal('workflow')]),
+    workflow: Nullable(Type.String({ description: 'The workflow of a workflow budget' })),
+    period: Type.Union([Type.Literal('day'), Type.Literal('month')]),
+    window: Type.String({ description: 'The current period: UTC day YYYY-MM-DD, or UTC month YYYY-MM' }),
+    resets_at: Type.String({ description: 'When the next period starts (ISO 8601, UTC)' }),
+    limit_usd: Nullable(Type.Number({ description: 'Null: no USD limit' })),
+    limit_tokens: Nullable(Type.Integer({ description: 'Null: no token limit' })),
+    spent_usd: Type.Number({ description: 'Recorded calls in the period' }),
+    spent_tokens: Type.Integer(),
+    reserved_usd: Type.Number({ description: 'Worst cases of calls in flight (any process)' }),
+    reserved_tokens: Type.Integer(),
+  },
+  { title: 'BudgetItem' },
+);
+export type BudgetItemDto = Static<typeof BudgetItemSchema>;
+
+export const BudgetReportSchema = Type.Object(
+  { tenant_id: Type.String(), budgets: Type.Array(BudgetItemSchema, { description: "The tenant's budgets, then its workflows' (only those with a limit)" }) },
+  { title: 'BudgetReport' },
+);
+export type BudgetReportDto = Static<typeof BudgetReportSchema>;

@@ -14,7 +14,7 @@ import type { AuditPageDto } from '../../app/dto/audit.js';
 import { formatDuration, parseDurationText } from '../../lib/duration.js';
 import { AgentryError } from '../../lib/errors.js';
 import { RemoteClient } from '../remote.js';
-import { configFrom, loggerFor, noteRemoteDir, out, outJson, outStyle, parseIntegerArg, type CliContext } from '../context.js';
+import { configFrom, loggerFor, noteRemoteDir, out, outJson, outStyle, parseIntegerArg, parseTenantArg, type CliContext } from '../context.js';
 import { formatIso, paint, table } from '../format.js';
 
 const DIR_OPTION = ['--dir <dir>', 'project directory (default: $AGENTRY_PROJECT_DIR or .; ignored with AGENTRY_URL)'] as const;
@@ -75,7 +75,6 @@ function auditFilter(opts: FilterOptions): AuditExportFilter {
   const after = parseTime(opts.after, 'after');
   const before = parseTime(opts.before, 'before');
   return {
-    ...(opts.tenant === undefined ? {} : { tenantId: opts.tenant }),
     ...(opts.principal === undefined ? {} : { principal: opts.principal }),
     ...(opts.action === undefined ? {} : { action: opts.action }),
     ...(opts.target === undefined ? {} : { target: opts.target }),
@@ -95,7 +94,7 @@ async function withReader<T>(ctx: CliContext, opts: ListOptions, fn: (read: Page
   if (!storeExists(config)) return fn(() => Promise.resolve({ items: [], next_cursor: null }));
   const local = await openLocalAudit(config, { logger: loggerFor(config) });
   try {
-    const caller = localOperator(ctx.env);
+    const caller = localOperator(ctx.env, opts.tenant);
     return await fn((cursor) => local.audit.list(caller, { ...query, ...(cursor === undefined ? {} : { cursor }) }));
   } finally {
     await local.close();
@@ -144,7 +143,7 @@ async function exportEntries(ctx: CliContext, opts: FilterOptions, afterSeq: num
   if (!storeExists(config)) return;
   const local = await openLocalAudit(config, { logger: loggerFor(config) });
   try {
-    for await (const page of await local.audit.export(localOperator(ctx.env), filter, afterSeq)) {
+    for await (const page of await local.audit.export(localOperator(ctx.env, opts.tenant), filter, afterSeq)) {
       ctx.stdout.write(page.map((entry) => `${JSON.stringify(entry)}\n`).join(''));
     }
   } finally {
@@ -167,7 +166,11 @@ export function registerAudit(program: Command, ctx: CliContext): void {
   audit
     .command('list')
     .description('List audit entries, newest first')
-    .option('--tenant <tenant>', 'only entries of this tenant')
+    .option(
+      '--tenant <id>',
+      "only this tenant's entries (local store: narrows the view, with the installation's own entries; with AGENTRY_URL: ?tenant=, for system admins)",
+      parseTenantArg,
+    )
     .option('--principal <name>', 'only entries by this principal (key name, CLI user, system)')
     .option('--action <action>', 'only this action (run.start, run.cancel, task.decide, …)')
     .option('--target <target>', 'only entries on this target (run:<id>, task:<id>, schedule:<workflow>, …)')
@@ -226,7 +229,7 @@ export function registerAudit(program: Command, ctx: CliContext): void {
       'only entries after this seq (the last one a previous export delivered; default 0)',
       parseIntegerArg(0, Number.MAX_SAFE_INTEGER),
     )
-    .option('--tenant <tenant>', 'only entries of this tenant')
+    .option('--tenant <id>', "only this tenant's entries (as for list)")
     .option('--principal <name>', 'only entries by this principal')
     .option('--action <action>', 'only this action')
     .option('--target <target>', 'only entries on this target')

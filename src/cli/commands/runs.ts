@@ -17,6 +17,7 @@ import {
   parseCursorArg,
   parseIntegerArg,
   parseStatusesArg,
+  TENANT_OPTION,
   selfCommand,
   type CliContext,
 } from '../context.js';
@@ -53,6 +54,11 @@ async function withRuns<T>(
   return withRunsApi(ctx, config, options, (api) => fn(api, config));
 }
 
+/** The open options of `--tenant`. */
+function tenantOf(opts: { tenant?: string }): OpenRunsOptions {
+  return opts.tenant === undefined ? {} : { tenant: opts.tenant };
+}
+
 /** ` --dir …` for hints about a local store; nothing for a server. */
 function suffix(ctx: CliContext, api: RunsApi, config: Config): string {
   return api.mode === 'local' ? dirHint(ctx, config) : '';
@@ -72,21 +78,29 @@ export function registerRuns(program: Command, ctx: CliContext): void {
     .option('--limit <n>', 'runs per page (1..200)', parseIntegerArg(1, 200), 50)
     .option('--cursor <cursor>', 'next page, from a previous listing', parseCursorArg)
     .option('--json', 'print { items, next_cursor } as GET /v1/runs does')
+    .option(...TENANT_OPTION)
     .option(...DIR_OPTION)
-    .action(async (opts: { status?: RunStatus[]; workflow?: string; limit: number; cursor?: string; json?: boolean; dir?: string }) => {
-      await withRuns(ctx, opts.dir, async (api, config) => {
-        const page = await api.list({
-          limit: opts.limit,
-          ...(opts.status ? { status: opts.status } : {}),
-          ...(opts.workflow ? { workflow: opts.workflow } : {}),
-          ...(opts.cursor ? { cursor: opts.cursor } : {}),
-        });
-        if (opts.json) return outJson(ctx, page);
-        const s = outStyle(ctx);
-        if (page.items.length === 0) return out(ctx, 'No runs found.');
-        out(ctx, runsTable(s, page.items));
-        if (page.next_cursor) out(ctx, paint(s, 'gray', `\nmore: ${selfCommand(ctx)} runs list --cursor ${page.next_cursor}${suffix(ctx, api, config)}`));
-      });
+    .action(async (opts: { status?: RunStatus[]; workflow?: string; limit: number; cursor?: string; json?: boolean; tenant?: string; dir?: string }) => {
+      await withRuns(
+        ctx,
+        opts.dir,
+        async (api, config) => {
+          const page = await api.list({
+            limit: opts.limit,
+            ...(opts.status ? { status: opts.status } : {}),
+            ...(opts.workflow ? { workflow: opts.workflow } : {}),
+            ...(opts.cursor ? { cursor: opts.cursor } : {}),
+          });
+          if (opts.json) return outJson(ctx, page);
+          const s = outStyle(ctx);
+          if (page.items.length === 0) return out(ctx, 'No runs found.');
+          out(ctx, runsTable(s, page.items));
+          const tenant = opts.tenant === undefined ? '' : ` --tenant ${opts.tenant}`;
+          if (page.next_cursor)
+            out(ctx, paint(s, 'gray', `\nmore: ${selfCommand(ctx)} runs list --cursor ${page.next_cursor}${tenant}${suffix(ctx, api, config)}`));
+        },
+        tenantOf(opts),
+      );
     });
 
   runs
@@ -94,13 +108,19 @@ export function registerRuns(program: Command, ctx: CliContext): void {
     .description('Show a run with its steps: status, attempts, durations, errors and outputs')
     .argument('<id>', 'run id')
     .option('--json', 'print the run with its steps as GET /v1/runs/{id} does')
+    .option(...TENANT_OPTION)
     .option(...DIR_OPTION)
-    .action(async (id: string, opts: { json?: boolean; dir?: string }) => {
-      await withRuns(ctx, opts.dir, async (api) => {
-        const run = await api.get(id);
-        if (opts.json) return outJson(ctx, run);
-        out(ctx, runDetailText(outStyle(ctx), run, await api.events(id)));
-      });
+    .action(async (id: string, opts: { json?: boolean; tenant?: string; dir?: string }) => {
+      await withRuns(
+        ctx,
+        opts.dir,
+        async (api) => {
+          const run = await api.get(id);
+          if (opts.json) return outJson(ctx, run);
+          out(ctx, runDetailText(outStyle(ctx), run, await api.events(id)));
+        },
+        tenantOf(opts),
+      );
     });
 
   runs
@@ -163,16 +183,22 @@ it starts the new run in the store, and a worker executes it.`,
     .argument('<step>', 'step id (a for_each item: step[index])')
     .option('--diff <a,b>', 'also show what changed in input and output from attempt a to attempt b (positions in the list, from 1)', parseDiffArg)
     .option('--json', 'print { items, diff? } as GET /v1/runs/{id}/steps/{step}/attempts does')
+    .option(...TENANT_OPTION)
     .option(...DIR_OPTION)
-    .action(async (id: string, step: string, opts: { diff?: [number, number]; json?: boolean; dir?: string }) => {
-      await withRuns(ctx, opts.dir, async (api) => {
-        const history = await api.attempts(id, step, opts.diff);
-        if (opts.json) return outJson(ctx, history);
-        const s = outStyle(ctx);
-        if (history.items.length === 0) out(ctx, `Step ${step} of run ${id} has no attempts yet (or it was reused from a run that kept none).`);
-        else out(ctx, attemptsTable(s, history));
-        if (history.diff) out(ctx, `\n${attemptsDiffText(s, history)}`);
-      });
+    .action(async (id: string, step: string, opts: { diff?: [number, number]; json?: boolean; tenant?: string; dir?: string }) => {
+      await withRuns(
+        ctx,
+        opts.dir,
+        async (api) => {
+          const history = await api.attempts(id, step, opts.diff);
+          if (opts.json) return outJson(ctx, history);
+          const s = outStyle(ctx);
+          if (history.items.length === 0) out(ctx, `Step ${step} of run ${id} has no attempts yet (or it was reused from a run that kept none).`);
+          else out(ctx, attemptsTable(s, history));
+          if (history.diff) out(ctx, `\n${attemptsDiffText(s, history)}`);
+        },
+        tenantOf(opts),
+      );
     });
 
   runs
@@ -182,18 +208,24 @@ it starts the new run in the store, and a worker executes it.`,
     .option('--after <seq>', 'only events after this sequence number', parseIntegerArg(0, Number.MAX_SAFE_INTEGER), 0)
     .option('-f, --follow', 'keep printing events as they happen until the run ends (server: SSE, resumed with Last-Event-ID)')
     .option('--json', 'a JSON array of events (with --follow: one event per line)')
+    .option(...TENANT_OPTION)
     .option(...DIR_OPTION)
-    .action(async (id: string, opts: { after: number; follow?: boolean; json?: boolean; dir?: string }) => {
-      await withRuns(ctx, opts.dir, async (api) => {
-        const s = outStyle(ctx);
-        if (!opts.follow) {
-          const events = await api.events(id, opts.after);
-          if (opts.json) return outJson(ctx, events);
-          out(ctx, table(s, EVENT_HEADER, events.map(eventCells)));
-          return out(ctx, paint(s, 'gray', plural(events.length, 'event')));
-        }
-        await followEvents(ctx, api, id, opts.after, opts.json === true);
-      });
+    .action(async (id: string, opts: { after: number; follow?: boolean; json?: boolean; tenant?: string; dir?: string }) => {
+      await withRuns(
+        ctx,
+        opts.dir,
+        async (api) => {
+          const s = outStyle(ctx);
+          if (!opts.follow) {
+            const events = await api.events(id, opts.after);
+            if (opts.json) return outJson(ctx, events);
+            out(ctx, table(s, EVENT_HEADER, events.map(eventCells)));
+            return out(ctx, paint(s, 'gray', plural(events.length, 'event')));
+          }
+          await followEvents(ctx, api, id, opts.after, opts.json === true);
+        },
+        tenantOf(opts),
+      );
     });
 }
 

@@ -11,7 +11,7 @@ import type { Config } from '../../app/config.js';
 import type { ScheduleDto } from '../../app/dto/schedules.js';
 import type { LocalSchedules } from '../../app/local.js';
 import { RemoteClient } from '../remote.js';
-import { configFrom, loggerFor, noteRemoteDir, out, outJson, outStyle, type CliContext } from '../context.js';
+import { configFrom, loggerFor, noteRemoteDir, out, outJson, outStyle, TENANT_OPTION, type CliContext } from '../context.js';
 import { formatIso, paint, table } from '../format.js';
 import { localOperator } from '../../app/caller.js';
 
@@ -24,16 +24,17 @@ interface SchedulesApi {
   resume(workflow: string): Promise<ScheduleDto>;
 }
 
-async function withSchedules<T>(ctx: CliContext, dir: string | undefined, fn: (api: SchedulesApi) => Promise<T>): Promise<T> {
+/** The schedules of the server or the project's store; of `tenant` only with `--tenant`. */
+async function withSchedules<T>(ctx: CliContext, dir: string | undefined, fn: (api: SchedulesApi) => Promise<T>, tenant?: string): Promise<T> {
   const config = configFrom(ctx, { projectDir: dir });
   noteRemoteDir(ctx, config, dir);
-  if (config.client.url !== undefined) return fn(serverApi(config.client.url, config.client.apiKey));
-  return withLocalApi(ctx, config, fn);
+  if (config.client.url !== undefined) return fn(serverApi(config.client.url, config.client.apiKey, tenant));
+  return withLocalApi(ctx, config, fn, tenant);
 }
 
 // ---- local: the project's store ----
 
-async function withLocalApi<T>(ctx: CliContext, config: Config, fn: (api: SchedulesApi) => Promise<T>): Promise<T> {
+async function withLocalApi<T>(ctx: CliContext, config: Config, fn: (api: SchedulesApi) => Promise<T>, tenant: string | undefined): Promise<T> {
   // Loaded only for local mode: they open the project and the store.
   const [{ loadProjectOrThrow, storeExists }, { openLocalSchedules }, { declaredSchedules }] = await Promise.all([
     import('../../app/bootstrap.js'),
@@ -41,14 +42,15 @@ async function withLocalApi<T>(ctx: CliContext, config: Config, fn: (api: Schedu
     import('../../app/schedules.js'),
   ]);
   const project = await loadProjectOrThrow(config, ctx.env);
+  const caller = localOperator(ctx.env, tenant);
   let local: LocalSchedules | undefined;
   const open = async (): Promise<LocalSchedules['schedules']> =>
     (local ??= await openLocalSchedules(config, { logger: loggerFor(config), workflows: project.workflows })).schedules;
   const api: SchedulesApi = {
     // Nothing stored yet: what the project declares, from now on.
-    list: async () => (storeExists(config) ? (await open()).list() : declaredSchedules(project.workflows)),
-    pause: async (workflow) => (await open()).pause(localOperator(ctx.env), workflow),
-    resume: async (workflow) => (await open()).resume(localOperator(ctx.env), workflow),
+    list: async () => (storeExists(config) ? (await open()).list(caller) : declaredSchedules(project.workflows, config.tenant, tenant)),
+    pause: async (workflow) => (await open()).pause(caller, workflow),
+    resume: async (workflow) => (await open()).resume(caller, workflow),
   };
   try {
     return await fn(api);
@@ -59,8 +61,8 @@ async function withLocalApi<T>(ctx: CliContext, config: Config, fn: (api: Schedu
 
 // ---- remote: the server's API ----
 
-function serverApi(url: string, apiKey: string | undefined): SchedulesApi {
-  const client = new RemoteClient({ url, ...(apiKey === undefined ? {} : { apiKey }) });
+function serverApi(url: string, apiKey: string | undefined, tenant: string | undefined): SchedulesApi {
+  const client = new RemoteClient({ url, ...(apiKey === undefined ? {} : { apiKey }), ...(tenant === undefined ? {} : { tenant }) });
   const action = (workflow: string, verb: 'pause' | 'resume') =>
     client.request<ScheduleDto>('POST', `/v1/schedules/${encodeURIComponent(workflow)}/${verb}`, {});
   return {
@@ -87,33 +89,40 @@ export function registerSchedules(program: Command, ctx: CliContext): void {
     .command('list')
     .description('List the schedules with their next tick and last run')
     .option('--json', 'print { items } as GET /v1/schedules does')
+    .option(...TENANT_OPTION)
     .option(...DIR_OPTION)
-    .action(async (opts: { json?: boolean; dir?: string }) => {
-      await withSchedules(ctx, opts.dir, async (api) => {
-        const items = await api.list();
-        if (opts.json === true) return outJson(ctx, { items });
-        if (items.length === 0) return out(ctx, 'No schedules (no workflow has a schedule: field).');
-        const s = outStyle(ctx);
-        const state = (item: ScheduleDto) => (item.paused ? paint(s, 'yellow', 'paused') : paint(s, 'green', 'active'));
-        out(
-          ctx,
-          table(
-            s,
-            ['WORKFLOW', 'CRON', 'TIMEZONE', 'STATE', 'NEXT TICK', 'LAST TICK', 'LAST RUN', 'OVERLAP', 'CATCH-UP'],
-            items.map((i) => [
-              i.workflow,
-              i.cron,
-              i.timezone,
-              state(i),
-              formatIso(i.next_at),
-              formatIso(i.last_tick_at),
-              i.last_run_id ?? '-',
-              i.overlap,
-              i.catch_up,
-            ]),
-          ),
-        );
-      });
+    .action(async (opts: { json?: boolean; tenant?: string; dir?: string }) => {
+      await withSchedules(
+        ctx,
+        opts.dir,
+        async (api) => {
+          const items = await api.list();
+          if (opts.json === true) return outJson(ctx, { items });
+          if (items.length === 0) return out(ctx, 'No schedules (no workflow has a schedule: field).');
+          const s = outStyle(ctx);
+          const state = (item: ScheduleDto) => (item.paused ? paint(s, 'yellow', 'paused') : paint(s, 'green', 'active'));
+          out(
+            ctx,
+            table(
+              s,
+              ['WORKFLOW', 'TENANT', 'CRON', 'TIMEZONE', 'STATE', 'NEXT TICK', 'LAST TICK', 'LAST RUN', 'OVERLAP', 'CATCH-UP'],
+              items.map((i) => [
+                i.workflow,
+                i.tenant_id,
+                i.cron,
+                i.timezone,
+                state(i),
+                formatIso(i.next_at),
+                formatIso(i.last_tick_at),
+                i.last_run_id ?? '-',
+                i.overlap,
+                i.catch_up,
+              ]),
+            ),
+          );
+        },
+        opts.tenant,
+      );
     });
 
   schedules

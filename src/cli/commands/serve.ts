@@ -34,7 +34,8 @@ export interface ServeFlags {
 
 /** The server's auth from the configuration (throws on bad keys, or auth off on a non-loopback host). */
 export function serverAuth(config: Config): AuthSettings {
-  return authSettings({ enabled: config.server.auth, host: config.server.host, apiKeys: config.server.apiKeys, oidc: config.server.oidc });
+  const { auth, host, apiKeys, adminApiKey, oidc } = config.server;
+  return authSettings({ enabled: auth, host, apiKeys, adminApiKey, oidc, tenant: config.tenant });
 }
 
 export interface RunningServer {
@@ -102,6 +103,7 @@ export async function startServer(
       maxWaitMs: config.server.maxWaitMs,
       sseHeartbeatMs: config.server.sseHeartbeatMs,
       gateway: agentry.gateway,
+      budgets: agentry.budgets,
       remoteGateway: config.gateway,
       tools: agentry.tools,
       redactor: agentry.redactor,

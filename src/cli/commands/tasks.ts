@@ -26,6 +26,7 @@ import {
   parseCursorArg,
   parseIntegerArg,
   selfCommand,
+  TENANT_OPTION,
   type CliContext,
 } from '../context.js';
 import { RemoteTasksApi, type TaskDecisionInput, type TaskDto, type TasksApi } from '../tasks-api.js';
@@ -35,18 +36,18 @@ const DIR_OPTION = ['--dir <dir>', 'project directory whose store to use (defaul
 const REMOTE_NOTE = '\nWith AGENTRY_URL (and AGENTRY_API_KEY) set, these commands talk to that server and --dir is ignored.';
 
 /** The server's API when `AGENTRY_URL` is set, else the project's store (never created here). */
-async function openTasksApi(ctx: CliContext, config: Config): Promise<TasksApi> {
-  if (config.client.url !== undefined) return new RemoteTasksApi(config.client.url, config.client.apiKey);
+async function openTasksApi(ctx: CliContext, config: Config, tenant: string | undefined): Promise<TasksApi> {
+  if (config.client.url !== undefined) return new RemoteTasksApi(config.client.url, config.client.apiKey, tenant);
   // Loaded only for local mode: it opens the store and the engine.
   const { openLocalTasksApi } = await import('../tasks-local.js');
-  return openLocalTasksApi(config, { logger: loggerFor(config), env: ctx.env, caller: localOperator(ctx.env) });
+  return openLocalTasksApi(config, { logger: loggerFor(config), env: ctx.env, caller: localOperator(ctx.env, tenant) });
 }
 
-/** Configuration and the tasks of the server or the store, open for the duration of `fn`. */
-async function withTasks<T>(ctx: CliContext, dir: string | undefined, fn: (api: TasksApi, config: Config) => Promise<T>): Promise<T> {
+/** Configuration and the tasks of the server or the store (of `tenant` with `--tenant`), open for the duration of `fn`. */
+async function withTasks<T>(ctx: CliContext, dir: string | undefined, fn: (api: TasksApi, config: Config) => Promise<T>, tenant?: string): Promise<T> {
   const config = configFrom(ctx, { projectDir: dir });
   noteRemoteDir(ctx, config, dir);
-  const api = await openTasksApi(ctx, config);
+  const api = await openTasksApi(ctx, config, tenant);
   try {
     return await fn(api, config);
   } finally {
@@ -169,6 +170,7 @@ export function registerTasks(program: Command, ctx: CliContext): void {
     .option('--limit <n>', 'tasks per page (1..500)', parseIntegerArg(1, 500), 50)
     .option('--cursor <cursor>', 'next page, from a previous listing', parseCursorArg)
     .option('--json', 'print { items, next_cursor } as GET /v1/tasks does')
+    .option(...TENANT_OPTION)
     .option(...DIR_OPTION)
     .action(
       async (opts: {
@@ -180,35 +182,42 @@ export function registerTasks(program: Command, ctx: CliContext): void {
         limit: number;
         cursor?: string;
         json?: boolean;
+        tenant?: string;
         dir?: string;
       }) => {
-        await withTasks(ctx, opts.dir, async (api, config) => {
-          const page = await api.list({
-            limit: opts.limit,
-            ...(opts.status === 'all' ? {} : { status: opts.status }),
-            ...(opts.role === undefined ? {} : { role: opts.role }),
-            ...(opts.workflow === undefined ? {} : { workflow: opts.workflow }),
-            ...(opts.run === undefined ? {} : { runId: opts.run }),
-            ...(opts.kind === undefined ? {} : { kind: opts.kind }),
-            ...(opts.cursor === undefined ? {} : { cursor: opts.cursor }),
-          });
-          if (opts.json) return outJson(ctx, page);
-          const s = outStyle(ctx);
-          const which = opts.status === 'all' ? '' : `${opts.status.join(' or ')} `;
-          if (page.items.length === 0) return out(ctx, `No ${which}tasks found.`);
-          out(ctx, tasksTable(s, page.items));
-          if (page.next_cursor) {
-            const filters = [
-              opts.status === 'all' ? '--status all' : opts.status.join(',') === 'open' ? '' : `--status ${opts.status.join(',')}`,
-              opts.role === undefined ? '' : `--role ${opts.role}`,
-              opts.workflow === undefined ? '' : `--workflow ${opts.workflow}`,
-              opts.run === undefined ? '' : `--run ${opts.run}`,
-              opts.kind === undefined ? '' : `--kind ${opts.kind}`,
-            ].filter((f) => f !== '');
-            const dir = api.mode === 'local' ? dirHint(ctx, config) : '';
-            out(ctx, paint(s, 'gray', `\nmore: ${selfCommand(ctx)} tasks list ${[...filters, `--cursor ${page.next_cursor}`].join(' ')}${dir}`));
-          }
-        });
+        await withTasks(
+          ctx,
+          opts.dir,
+          async (api, config) => {
+            const page = await api.list({
+              limit: opts.limit,
+              ...(opts.status === 'all' ? {} : { status: opts.status }),
+              ...(opts.role === undefined ? {} : { role: opts.role }),
+              ...(opts.workflow === undefined ? {} : { workflow: opts.workflow }),
+              ...(opts.run === undefined ? {} : { runId: opts.run }),
+              ...(opts.kind === undefined ? {} : { kind: opts.kind }),
+              ...(opts.cursor === undefined ? {} : { cursor: opts.cursor }),
+            });
+            if (opts.json) return outJson(ctx, page);
+            const s = outStyle(ctx);
+            const which = opts.status === 'all' ? '' : `${opts.status.join(' or ')} `;
+            if (page.items.length === 0) return out(ctx, `No ${which}tasks found.`);
+            out(ctx, tasksTable(s, page.items));
+            if (page.next_cursor) {
+              const filters = [
+                opts.status === 'all' ? '--status all' : opts.status.join(',') === 'open' ? '' : `--status ${opts.status.join(',')}`,
+                opts.role === undefined ? '' : `--role ${opts.role}`,
+                opts.workflow === undefined ? '' : `--workflow ${opts.workflow}`,
+                opts.run === undefined ? '' : `--run ${opts.run}`,
+                opts.kind === undefined ? '' : `--kind ${opts.kind}`,
+                opts.tenant === undefined ? '' : `--tenant ${opts.tenant}`,
+              ].filter((f) => f !== '');
+              const dir = api.mode === 'local' ? dirHint(ctx, config) : '';
+              out(ctx, paint(s, 'gray', `\nmore: ${selfCommand(ctx)} tasks list ${[...filters, `--cursor ${page.next_cursor}`].join(' ')}${dir}`));
+            }
+          },
+          opts.tenant,
+        );
       },
     );
 
@@ -217,13 +226,19 @@ export function registerTasks(program: Command, ctx: CliContext): void {
     .description('Show a task: what it asks, who may decide, its form and context, and its decision')
     .argument('<id>', 'task id')
     .option('--json', 'print the task as GET /v1/tasks/{id} does')
+    .option(...TENANT_OPTION)
     .option(...DIR_OPTION)
-    .action(async (id: string, opts: { json?: boolean; dir?: string }) => {
-      await withTasks(ctx, opts.dir, async (api, config) => {
-        const task = await api.get(id);
-        if (opts.json) return outJson(ctx, task);
-        out(ctx, taskDetailText(outStyle(ctx), task, selfCommand(ctx), api.mode === 'local' ? dirHint(ctx, config) : ''));
-      });
+    .action(async (id: string, opts: { json?: boolean; tenant?: string; dir?: string }) => {
+      await withTasks(
+        ctx,
+        opts.dir,
+        async (api, config) => {
+          const task = await api.get(id);
+          if (opts.json) return outJson(ctx, task);
+          out(ctx, taskDetailText(outStyle(ctx), task, selfCommand(ctx), api.mode === 'local' ? dirHint(ctx, config) : ''));
+        },
+        opts.tenant,
+      );
     });
 
   for (const [decision, description] of [

@@ -1,6 +1,6 @@
 /** Who the caller is: `GET /v1/auth/whoami` (any valid API key or token). */
 import { Type, type Static } from 'typebox';
-import { AUTHENTICATED, DEFAULT_TENANT, SCOPES, type Principal } from '../auth.js';
+import { AUTHENTICATED, SCOPES, type Principal } from '../auth.js';
 import type { RouteTable } from '../route.js';
 
 const WhoamiSchema = Type.Object(
@@ -9,8 +9,12 @@ const WhoamiSchema = Type.Object(
       description: "The caller's name: the key's name, or `oidc:<sub>` for a signed-in person; runs it starts are recorded as its own",
     }),
     via: Type.Union([Type.Literal('api_key'), Type.Literal('oidc'), Type.Null()], { description: 'How the caller signed in; null with auth off' }),
-    tenant_id: Type.String({ description: 'The tenant the caller acts in' }),
-    all_tenants: Type.Boolean({ description: 'True when the caller also reads every other tenant (bootstrap keys, auth off)' }),
+    tenant_id: Type.String({
+      description: "The tenant the caller acts in: the credential's own, or the one a system admin named with `?tenant=` / `X-Agentry-Tenant`",
+    }),
+    system_admin: Type.Boolean({
+      description: 'True when the caller may act in any tenant by naming it (bootstrap `admin` keys without `tenant:`, the break-glass key, auth off)',
+    }),
     roles: Type.Array(Type.String(), { description: 'Roles, raw scopes and task roles (`role:<name>`) granted' }),
     scopes: Type.Array(Type.String(), { description: 'The scopes those grant' }),
     expires_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], {
@@ -25,8 +29,8 @@ function whoami(p: Principal): WhoamiDto {
   return {
     principal: p.name,
     via: p.via ?? null,
-    tenant_id: p.tenantId ?? DEFAULT_TENANT,
-    all_tenants: p.tenantId === undefined,
+    tenant_id: p.tenantId,
+    system_admin: p.systemAdmin,
     roles: [...p.roles],
     // In the order of `SCOPES`, so the answer is stable.
     scopes: SCOPES.filter((s) => p.scopes.has(s)),

@@ -17,7 +17,7 @@ import { AgentryError, toAgentryError } from '../../lib/errors.js';
 import type { Gateway } from '../../gateway/gateway.js';
 import { CONTEXT_HEADERS } from '../../gateway/remote.js';
 import type { CallContext, ChatChunk, ChatMessage, ChatRequest } from '../../gateway/types.js';
-import { DEFAULT_TENANT, type Principal } from '../auth.js';
+import type { Principal } from '../auth.js';
 import { problemBody } from '../problem.js';
 import type { GatewayBackend, RouteTable, ServerDeps } from '../route.js';
 
@@ -160,7 +160,7 @@ export function parseBudgetHeader(text: string): NonNullable<CallContext['budget
  * must exist in that tenant), its step, workflow and budget from the `x-agentry-*` headers.
  */
 async function callContext(deps: ServerDeps, headers: FastifyRequest['headers'], principal: Principal, signal: AbortSignal): Promise<CallContext> {
-  const ctx: CallContext = { tenantId: principal.tenantId ?? DEFAULT_TENANT, signal };
+  const ctx: CallContext = { tenantId: principal.tenantId, signal };
   const runId = header(headers, CONTEXT_HEADERS.runId);
   const stepId = header(headers, CONTEXT_HEADERS.stepId);
   const workflow = header(headers, CONTEXT_HEADERS.workflow);

@@ -17,11 +17,11 @@ export function scheduleRoutes(table: RouteTable, deps: ServerDeps): void {
     method: 'GET',
     url: '/v1/schedules',
     scope: 'runs:read',
-    summary: 'List the workflow schedules with their next tick and last run',
+    summary: "List the tenant's workflow schedules with their next tick and last run",
     tags: ['schedules'],
     errors: [],
     schema: { response: { 200: Type.Object({ items: Type.Array(ScheduleSchema) }) } },
-    handler: async () => ({ items: await schedules.list() }),
+    handler: async (_request, _reply, principal) => ({ items: await schedules.list(principal) }),
   });
 
   table.add({

@@ -1,6 +1,6 @@
 /** LLM usage from the gateway's ledger: tokens, cost and calls by tenant, workflow, model group, model and UTC day. */
 import { Type } from 'typebox';
-import { UsageReportSchema } from '../../app/dto/usage.js';
+import { BudgetReportSchema, UsageReportSchema } from '../../app/dto/usage.js';
 import { AgentryError } from '../../lib/errors.js';
 import type { RouteTable, ServerDeps } from '../route.js';
 
@@ -41,6 +41,20 @@ export function usageRoutes(table: RouteTable, deps: ServerDeps): void {
         ...(fromDay === undefined ? {} : { fromDay }),
         ...(toDay === undefined ? {} : { toDay }),
       });
+    },
+  });
+
+  table.add({
+    method: 'GET',
+    url: '/v1/usage/budgets',
+    scope: 'usage:read',
+    summary: "The state of the caller's tenant's LLM budgets: limit, spent and reserved, per day and month",
+    tags: ['usage'],
+    errors: [],
+    schema: { response: { 200: BudgetReportSchema } },
+    handler(_request, _reply, principal) {
+      // A key bound to no tenant acts in the deployment's tenant, as on the gateway routes.
+      return deps.services.usage.budgets(principal, principal.tenantId);
     },
   });
 }

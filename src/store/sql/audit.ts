@@ -64,7 +64,9 @@ function decodeCursor(cursor: string): number {
 
 function filterConditions(filter: AuditFilter): Query[] {
   const where: Query[] = [sql`1 = 1`];
-  if (filter.tenantId !== undefined) where.push(sql`tenant_id = ${filter.tenantId}`);
+  if (filter.tenantId !== undefined) {
+    where.push(filter.withInstallation === true ? sql`(tenant_id = ${filter.tenantId} OR tenant_id IS NULL)` : sql`tenant_id = ${filter.tenantId}`);
+  }
   if (filter.principal !== undefined) where.push(sql`principal = ${filter.principal}`);
   if (filter.action !== undefined) where.push(sql`action = ${filter.action}`);
   if (filter.target !== undefined) where.push(sql`target = ${filter.target}`);

@@ -1,17 +1,19 @@
 /**
  * Idempotency keys of run starts (and of task decisions, recorded in their run's
- * transaction): the first request with a key wins; a second finds the first's record.
+ * transaction), per tenant and principal: the first request with a key wins; a second by the
+ * same principal finds the first's record.
  */
 import { sql } from 'kysely';
 import type { IdempotencyRecord } from '../store-types.js';
 import type { Db } from './dialect.js';
 import { num, rows } from './values.js';
 
-export async function getIdempotencyKey(db: Db, tenantId: string, key: string): Promise<IdempotencyRecord | undefined> {
-  const [row] = await rows(db, sql`SELECT * FROM idempotency_keys WHERE tenant_id = ${tenantId} AND key = ${key}`);
+export async function getIdempotencyKey(db: Db, tenantId: string, principal: string, key: string): Promise<IdempotencyRecord | undefined> {
+  const [row] = await rows(db, sql`SELECT * FROM idempotency_keys WHERE tenant_id = ${tenantId} AND principal = ${principal} AND key = ${key}`);
   if (!row) return undefined;
   return {
     tenantId: row.tenant_id as string,
+    principal: row.principal as string,
     key: row.key as string,
     requestHash: row.request_hash as string,
     runId: row.run_id as string,
@@ -21,8 +23,8 @@ export async function getIdempotencyKey(db: Db, tenantId: string, key: string): 
 
 /** Records a key; a key already recorded (by a request that committed first) is a unique violation. */
 export async function insertIdempotencyKey(db: Db, record: IdempotencyRecord): Promise<void> {
-  await sql`INSERT INTO idempotency_keys (tenant_id, key, request_hash, run_id, created_at)
-    VALUES (${record.tenantId}, ${record.key}, ${record.requestHash}, ${record.runId}, ${record.createdAt})`.execute(db);
+  await sql`INSERT INTO idempotency_keys (tenant_id, principal, key, request_hash, run_id, created_at)
+    VALUES (${record.tenantId}, ${record.principal}, ${record.key}, ${record.requestHash}, ${record.runId}, ${record.createdAt})`.execute(db);
 }
 
 /** A unique violation of the idempotency key (another start with the same key committed first). */

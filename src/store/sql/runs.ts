@@ -84,8 +84,9 @@ export async function getRun(db: Db, id: string): Promise<RunRecord | undefined>
   return row ? runFromRow(row) : undefined;
 }
 
+/** Runs newest first; of one tenant with `tenantId`, of every tenant without (the CLI on its own store). */
 export async function listRuns(db: Db, query: RunListQuery): Promise<RunPage> {
-  const where: Query[] = [sql`tenant_id = ${query.tenantId ?? 'default'}`];
+  const where: Query[] = [query.tenantId === undefined ? sql`1 = 1` : sql`tenant_id = ${query.tenantId}`];
   if (query.status?.length) where.push(sql`status IN ${inList(query.status)}`);
   if (query.workflow) where.push(sql`workflow = ${query.workflow}`);
   if (query.createdBy !== undefined) where.push(sql`created_by = ${query.createdBy}`);

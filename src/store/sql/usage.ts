@@ -1,34 +1,12 @@
-/** The gateway's call ledger (what each LLM call cost) and the steps' journals (what a step already did). */
+/**
+ * The gateway's call ledger (what each LLM call cost, reported by tenant, workflow, group, model
+ * and day; recording and budget sums are `budgets.ts`) and the steps' journals (what a step already did).
+ */
 import { sql } from 'kysely';
-import { utcDay } from '../../lib/time.js';
-import type { CallRecord, JournalEntry, Spend, SpendQuery } from '../../types.js';
+import type { JournalEntry } from '../../types.js';
 import type { UsageQuery, UsageRow } from '../store-types.js';
 import type { Db } from './dialect.js';
 import { fromJson, rows, type Query, type Row } from './values.js';
-
-/** Records one attempt of an LLM call; recording the same call id again changes nothing. */
-export async function insertCall(db: Db, r: CallRecord): Promise<void> {
-  await sql`INSERT INTO llm_calls (id, tenant_id, run_id, step_id, workflow, model_group, provider, model,
-      input_tokens, output_tokens, cost_usd, latency_ms, outcome, error_code, day, at)
-    VALUES (${r.id}, ${r.tenantId}, ${r.runId}, ${r.stepId}, ${r.workflow}, ${r.group}, ${r.provider}, ${r.model},
-      ${r.inputTokens}, ${r.outputTokens}, ${r.costUsd}, ${r.latencyMs}, ${r.outcome}, ${r.errorCode ?? null}, ${utcDay(r.at)}, ${r.at})
-    ON CONFLICT (id) DO NOTHING`.execute(db);
-}
-
-/** Tokens and cost spent by a run, or by a tenant (or one of its workflows) on one UTC day. */
-export async function spent(db: Db, q: SpendQuery): Promise<Spend> {
-  const where =
-    q.scope === 'run'
-      ? sql`run_id = ${q.runId}`
-      : q.scope === 'workflow'
-        ? sql`tenant_id = ${q.tenantId} AND workflow = ${q.workflow} AND day = ${q.day}`
-        : sql`tenant_id = ${q.tenantId} AND day = ${q.day}`;
-  const [row] = await rows(
-    db,
-    sql`SELECT COALESCE(SUM(input_tokens + output_tokens), 0) AS tokens, COALESCE(SUM(cost_usd), 0) AS cost FROM llm_calls WHERE ${where}`,
-  );
-  return { tokens: Number(row?.tokens ?? 0), costUsd: Number(row?.cost ?? 0) };
-}
 
 function usageFromRow(r: Row): UsageRow {
   return {

@@ -1,0 +1,172 @@
+/**
+ * Tenant isolation, on every store: two tenants with a key of every role each, and objects in
+ * each (runs, a map run, a run waiting for a signal, an open task, a schedule, LLM usage, audit
+ * entries). Every route of the route table is called by every key of one tenant against the
+ * other tenant's objects: a route naming an object answers 404 (never 403: existence does not
+ * leak) and changes nothing; a listing answers without any of them. A route that names no
+ * tenant's object is in `EXEMPT`, with the reason. A new route fails the first test until it
+ * is classified here.
+ */
+import type { InjectOptions } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { routesOf } from '../../src/server/app.js';
+import { ROLE_SCOPES, ROLES, type Role } from '../../src/server/auth.js';
+import type { RouteDef } from '../../src/server/route.js';
+import { storeFactories } from '../helpers/store.js';
+import { bearerOf, otherThan, startTenantWorld, tenantKey, TENANTS, type Tenant, type TenantObjects, type TenantWorld } from '../helpers/tenants.js';
+
+/** Routes that name no tenant's object, so a cross-tenant call means nothing; each with the reason. */
+const EXEMPT: Record<string, string> = {
+  'GET /livez': 'open probe: no tenant data',
+  'GET /healthz': 'open probe: no tenant data',
+  'GET /readyz': 'open probe: the deployment’s readiness, no tenant data',
+  'GET /openapi.json': 'open: the API description',
+  'GET /metrics': 'deployment-wide counters (by workflow, never by tenant or run), for the operator',
+  'GET /v1/workflows': 'the project’s workflows are the deployment’s, shared by every tenant',
+  'POST /v1/workflows/:name/runs': 'starts a run in the caller’s own tenant; names no other tenant’s object (see server.tenant-selection.test.ts)',
+  'POST /v1/specs/validate': 'stateless: checks the posted files, stores nothing',
+  'GET /v1/models': 'the gateway’s model groups are the deployment’s',
+  'GET /v1/tools': 'tool servers are the deployment’s (docs/security.md#tenants)',
+  'POST /v1/tools/:name/disable': 'tool servers are the deployment’s: an operator switch of the deployment (docs/security.md#tenants)',
+  'POST /v1/tools/:name/enable': 'tool servers are the deployment’s: an operator switch of the deployment (docs/security.md#tenants)',
+  'GET /v1/auth/whoami': 'describes the caller only',
+  'GET /v1/security/credentials': 'the deployment’s configuration: names of secrets and what uses them, never values; no tenant’s object',
+};
+
+type Build = (o: TenantObjects) => InjectOptions;
+
+/** Requests naming one of the target tenant's objects: a caller of another tenant gets 404. */
+const ON_OBJECT: Record<string, Build> = {
+  'GET /v1/runs/:id': (o) => ({ url: `/v1/runs/${o.napRun}` }),
+  'POST /v1/runs/:id/cancel': (o) => ({ method: 'POST', url: `/v1/runs/${o.napRun}/cancel`, payload: {} }),
+  'POST /v1/runs/:id/retry': (o) => ({ method: 'POST', url: `/v1/runs/${o.endedRun}/retry`, payload: {} }),
+  'GET /v1/runs/:id/events': (o) => ({ url: `/v1/runs/${o.napRun}/events` }),
+  'GET /v1/runs/:id/steps/:step/items': (o) => ({ url: `/v1/runs/${o.mapRun}/steps/each/items` }),
+  'GET /v1/runs/:id/steps/:step/attempts': (o) => ({ url: `/v1/runs/${o.napRun}/steps/long/attempts` }),
+  'POST /v1/runs/:id/signals/:name': (o) => ({ method: 'POST', url: `/v1/runs/${o.gateRun}/signals/go`, payload: { forged: true } }),
+  'GET /v1/tasks/:id': (o) => ({ url: `/v1/tasks/${o.task}` }),
+  'POST /v1/tasks/:id/complete': (o) => ({ method: 'POST', url: `/v1/tasks/${o.task}/complete`, payload: { decision: 'approve' } }),
+  'POST /v1/schedules/:workflow/pause': (o) => ({ method: 'POST', url: `/v1/schedules/${o.schedule}/pause`, payload: {} }),
+  'POST /v1/schedules/:workflow/resume': (o) => ({ method: 'POST', url: `/v1/schedules/${o.schedule}/resume`, payload: {} }),
+  // The gateway records a call against the run its header names: another tenant's run is not found.
+  'POST /v1/chat/completions': (o) => ({
+    method: 'POST',
+    url: '/v1/chat/completions',
+    headers: { 'x-agentry-run-id': o.napRun },
+    payload: { model: 'demo', messages: [{ role: 'user', content: 'hi' }] },
+  }),
+};
+
+/** Listings and reports: a caller of another tenant gets 2xx without any of the target tenant's objects. */
+const LISTS: Record<string, InjectOptions> = {
+  'GET /v1/runs': { url: '/v1/runs?limit=200' },
+  'GET /v1/tasks': { url: '/v1/tasks?status=open,completed,expired,cancelled&limit=500' },
+  'GET /v1/schedules': { url: '/v1/schedules' },
+  'GET /v1/usage': { url: '/v1/usage' },
+  'GET /v1/usage/budgets': { url: '/v1/usage/budgets' },
+  'GET /v1/audit': { url: '/v1/audit?limit=1000' },
+  'GET /v1/audit/export': { url: '/v1/audit/export' },
+};
+
+function status(code: number): number | '2xx' {
+  return code >= 200 && code < 300 ? '2xx' : code;
+}
+
+/** A role without the route's scope is refused before anything is looked up (403 names the scope, never the object). */
+function mayUse(route: RouteDef, role: Role): boolean {
+  return route.scope === null || route.scope === 'authenticated' || ROLE_SCOPES[role].includes(route.scope);
+}
+
+describe.each(storeFactories)('tenant isolation on $name', (factory) => {
+  let world: TenantWorld;
+  beforeAll(async () => {
+    world = await startTenantWorld(factory);
+  }, 120_000);
+  afterAll(async () => {
+    await world.api.close();
+  });
+
+  const call = (key: string, request: InjectOptions) =>
+    world.api.app.inject({ ...request, headers: { ...(request.headers as Record<string, string> | undefined), ...bearerOf(key) } });
+
+  it('classifies every route of the table: on an object, a listing, or exempt with a reason', () => {
+    const keys = routesOf(world.api.app).map((r) => `${r.method} ${r.url}`);
+    const classified = [...Object.keys(ON_OBJECT), ...Object.keys(LISTS), ...Object.keys(EXEMPT)];
+    expect([...keys].sort()).toEqual([...classified].sort());
+    for (const reason of Object.values(EXEMPT)) expect(reason.length).toBeGreaterThan(10);
+  });
+
+  it("lists never include another tenant's objects, for every key of every role (and do include the tenant's own)", async () => {
+    const results: string[] = [];
+    const wanted: string[] = [];
+    for (const tenant of TENANTS) {
+      const hidden = world.secretsOf(otherThan(tenant));
+      for (const route of routesOf(world.api.app).filter((r) => `${r.method} ${r.url}` in LISTS)) {
+        for (const role of ROLES) {
+          const res = await call(tenantKey(tenant, role), LISTS[`${route.method} ${route.url}`]!);
+          const label = `${route.method} ${route.url} as ${tenant}-${role}`;
+          results.push(`${label}: ${status(res.statusCode)}`);
+          wanted.push(`${label}: ${mayUse(route, role) ? '2xx' : 403}`);
+          const leaked = hidden.filter((secret) => res.body.includes(secret));
+          expect(leaked, `${label} leaked`).toEqual([]);
+        }
+      }
+      // Not vacuous: the tenant's operator sees its own objects in the same listings.
+      const own = world.objects[tenant];
+      const operator = tenantKey(tenant, 'operator');
+      expect((await call(operator, LISTS['GET /v1/runs']!)).body).toContain(own.napRun);
+      expect((await call(operator, LISTS['GET /v1/tasks']!)).body).toContain(own.task);
+      expect((await call(operator, LISTS['GET /v1/schedules']!)).body).toContain(own.schedule);
+      expect((await call(operator, LISTS['GET /v1/usage']!)).json()).toMatchObject({ items: [{ tenant_id: tenant }] });
+      expect((await call(tenantKey(tenant, 'admin'), LISTS['GET /v1/audit']!)).body).toContain(own.napRun);
+    }
+    expect(results).toEqual(wanted);
+  });
+
+  it("answers every route naming another tenant's object 404 (never 403) for every key with the scope, and changes nothing", async () => {
+    const results: string[] = [];
+    const wanted: string[] = [];
+    for (const tenant of TENANTS) {
+      const target = otherThan(tenant);
+      const hidden = world.secretsOf(target).filter((s) => s !== target);
+      for (const route of routesOf(world.api.app).filter((r) => `${r.method} ${r.url}` in ON_OBJECT)) {
+        for (const role of ROLES) {
+          const res = await call(tenantKey(tenant, role), ON_OBJECT[`${route.method} ${route.url}`]!(world.objects[target]));
+          const label = `${route.method} ${route.url} as ${tenant}-${role} on ${target}'s object`;
+          results.push(`${label}: ${status(res.statusCode)}`);
+          wanted.push(`${label}: ${mayUse(route, role) ? 404 : 403}`);
+          if (res.statusCode === 404) expect(res.json(), label).toMatchObject({ code: 'not_found' });
+          if (res.statusCode === 403) expect(res.json<{ detail: string }>().detail, label).toBe(`missing required scope: ${String(route.scope)}`);
+          // The answer names no object of the other tenant but the one the caller named itself.
+          const named = JSON.stringify(ON_OBJECT[`${route.method} ${route.url}`]!(world.objects[target]));
+          expect(
+            hidden.filter((s) => !named.includes(s) && res.body.includes(s)),
+            label,
+          ).toEqual([]);
+          expect(res.body, label).not.toContain(`"${target}"`);
+        }
+      }
+    }
+    expect(results).toEqual(wanted);
+
+    // Nothing changed in either tenant: runs still asleep or waiting, the task open, the schedules running, no retry.
+    for (const tenant of TENANTS) {
+      const o = world.objects[tenant];
+      expect(['running', 'waiting']).toContain((await world.api.store.getRun(o.napRun))?.status);
+      const gate = await world.api.engine.getRunWithSteps(o.gateRun);
+      expect(gate.steps.find((s) => s.stepId === 'go')?.status).toBe('waiting');
+      expect((await world.api.store.getTask(o.task))?.status).toBe('open');
+      expect((await world.api.store.getSchedule(o.schedule))?.paused).toBe(false);
+      expect((await world.api.store.listRuns({ tenantId: tenant, limit: 200 })).items.filter((r) => r.retryOf === o.endedRun)).toEqual([]);
+    }
+  });
+
+  it('records the refused attempts in the caller’s tenant as denied, never in the target’s', async () => {
+    const cancels = async (tenantId: Tenant) =>
+      (await world.api.store.listAudit({ tenantId, action: 'run.cancel', target: `run:${world.objects.globex.napRun}`, limit: 1000 })).items;
+    expect(await cancels('globex')).toEqual([]);
+    const refused = await cancels('acme');
+    expect(refused.length).toBeGreaterThan(0);
+    expect(new Set(refused.map((e) => e.outcome))).toEqual(new Set(['denied']));
+  });
+});
