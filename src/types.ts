@@ -343,6 +343,12 @@ export interface AuditRecord {
   clientIp: string | null;
   /** A few more facts (the error code of a failure, a task's decision); never secrets. */
   details: Record<string, unknown> | null;
+  /**
+   * The run the entry is about, for `?run_id=`: the target's id when it is `run:<id>`, else
+   * `details.run_id` (a run start, a task decision). Derived from those two (`auditRunId`), so it
+   * is not hashed itself; verification checks it still matches them.
+   */
+  runId: string | null;
   prevHash: string;
   hash: string;
 }

@@ -1,4 +1,4 @@
--- The schema Agentry's migrations (src/store/migrations.ts, version 11) produce on PostgreSQL.
+-- The schema Agentry's migrations (src/store/migrations.ts, version 12) produce on PostgreSQL.
 -- Generated from a freshly migrated database by `npm run schema:dump`; do not edit by hand.
 -- test/integration/store.schema.test.ts fails when this file is out of date.
 
@@ -68,6 +68,7 @@ CREATE TABLE audit_log (
   details text,
   prev_hash text NOT NULL,
   hash text NOT NULL,
+  run_id text,
   PRIMARY KEY (seq),
   UNIQUE (id)
 );
@@ -276,6 +277,7 @@ CREATE TABLE workers (
 CREATE INDEX api_keys_by_created ON api_keys USING btree (tenant_id, created_at DESC, id DESC);
 CREATE UNIQUE INDEX api_keys_current_name ON api_keys USING btree (tenant_id, name) WHERE ((revoked_at IS NULL) AND (replaced_by IS NULL));
 CREATE INDEX audit_log_by_at ON audit_log USING btree (at);
+CREATE INDEX audit_log_by_run ON audit_log USING btree (run_id, seq);
 CREATE INDEX audit_log_by_tenant ON audit_log USING btree (tenant_id, seq DESC);
 CREATE INDEX budget_counters_by_updated ON budget_counters USING btree (updated_at);
 CREATE INDEX budget_reservations_by_expiry ON budget_reservations USING btree (expires_at);

@@ -8,15 +8,20 @@
  * stands). Refusals (not found, forbidden, invalid) are recorded as `denied`, other errors as
  * `failure`.
  */
+import type { Logger } from 'pino';
+import type { MaintenanceTask } from '../engine/scheduler.js';
 import { toAgentryError } from '../lib/errors.js';
 import { ChainCheck, type ChainBreak } from '../store/audit-chain.js';
-import type { AuditListQuery, Store } from '../store/store.js';
+import type { AuditFilter, AuditListQuery, Store } from '../store/store.js';
 import type { AuditOutcome } from '../types.js';
 import type { Caller } from './caller.js';
-import { auditDto, type AuditPageDto } from './dto/audit.js';
+import { auditDto, type AuditEntryDto, type AuditPageDto } from './dto/audit.js';
 
 /** `GET /v1/audit` filters: the store's query without the tenant (the caller decides it). */
 export type AuditQuery = Omit<AuditListQuery, 'tenantId' | 'withInstallation'>;
+
+/** `GET /v1/audit/export` filters: without the tenant (the caller decides it, as for `list`). */
+export type AuditExportFilter = Omit<AuditFilter, 'tenantId' | 'withInstallation'>;
 
 export interface AuditVerification {
   ok: boolean;
@@ -30,6 +35,8 @@ export interface AuditVerification {
 
 /** The principal of what the installation does by itself (migrations, retention). */
 const SYSTEM = 'system';
+/** How often a server's scheduler applies the audit log's retention (and once when it starts). */
+export const AUDIT_RETENTION_INTERVAL_MS = 60 * 60 * 1000;
 const PAGE = 500;
 /** Failed sign-ins from one client address are recorded at most once in this long. */
 const SIGN_IN_FAILURE_WINDOW_MS = 60_000;
@@ -105,6 +112,27 @@ export class AuditService {
     return { items: page.items.map(auditDto), next_cursor: page.nextCursor };
   }
 
+  /**
+   * Every entry matching `filter` after seq `afterSeq`, oldest first, a page at a time (for a
+   * SIEM: it remembers the last seq it took and asks for what came after), scoped as `list` is. The first page is
+   * read before this resolves, so a failing store is an error, not a cut-off stream.
+   */
+  async export(caller: Caller, filter: AuditExportFilter, afterSeq = 0): Promise<AsyncGenerator<AuditEntryDto[]>> {
+    const scoped: AuditFilter =
+      caller.tenantId === undefined ? filter : { ...filter, tenantId: caller.tenantId, withInstallation: caller.systemAdmin === true };
+    const first = await this.store.exportAudit(scoped, afterSeq, PAGE);
+    const store = this.store;
+    return (async function* pages() {
+      let page = first;
+      while (page.length > 0) {
+        yield page.map(auditDto);
+        const last = page[page.length - 1];
+        if (!last || page.length < PAGE) return;
+        page = await store.exportAudit(scoped, last.seq, PAGE);
+      }
+    })();
+  }
+
   /** Walks the whole chain from its anchor to its head; names the first broken entry. */
   async verify(): Promise<AuditVerification> {
     const head = await this.store.auditHead();
@@ -124,12 +152,13 @@ export class AuditService {
   /**
    * Deletes entries older than `retentionMs` and records the prune as an entry holding the
    * last deleted entry's seq and hash, so the chain still verifies from there. Returns how
-   * many entries were deleted.
+   * many entries were deleted (none: no entry is written). `by` is who prunes: the CLI's user,
+   * or (default) `system` for the scheduler's periodic retention.
    */
-  async prune(retentionMs: number): Promise<number> {
+  async prune(retentionMs: number, by?: Caller): Promise<number> {
     const anchor = await this.store.pruneAudit(this.now() - retentionMs, {
       tenantId: null,
-      principal: SYSTEM,
+      principal: by?.name ?? SYSTEM,
       action: 'audit.prune',
       target: null,
       requestId: null,
@@ -139,4 +168,20 @@ export class AuditService {
     });
     return anchor ? Number(anchor.details?.pruned_count ?? 0) : 0;
   }
+}
+
+/**
+ * The audit log's retention as a scheduler's maintenance task: on start and hourly, prunes
+ * entries older than `retentionMs` as `system`. Safe in several processes at once: a prune
+ * holds the chain's head row, and the second finds nothing old enough left (no entry).
+ */
+export function auditRetentionTask(audit: AuditService, retentionMs: number, logger: Logger): MaintenanceTask {
+  return {
+    name: 'audit retention',
+    everyMs: AUDIT_RETENTION_INTERVAL_MS,
+    async run() {
+      const pruned = await audit.prune(retentionMs);
+      logger.info({ pruned, retention_ms: retentionMs }, `audit retention: pruned ${pruned} ${pruned === 1 ? 'entry' : 'entries'}`);
+    },
+  };
 }

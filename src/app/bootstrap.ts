@@ -20,12 +20,13 @@ import { createToolExecutor } from '../runtime/tool.js';
 import { createToolHub, type ToolHub } from '../tools/hub.js';
 import { formatDiagnostic } from '../spec/index.js';
 import { loadProject } from './project.js';
+import { AuditService, auditRetentionTask } from './audit.js';
 import { specsFromBundle, withBundleDir, type SpecBundleInfo } from './bundle-load.js';
 import { withSecretFiles } from './secret-files.js';
 import { STEP_KINDS, type CompiledWorkflow, type StepKind } from '../spec/model.js';
 import { openStore as openStoreAt, waitForStore } from '../store/open.js';
 import { acquireSqliteServerLock, type SqliteServerLock } from '../store/sqlite-server-lock.js';
-import type { Store } from '../store/store.js';
+import type { MigrationReport, Store } from '../store/store.js';
 
 /** A loaded project; `bundle` is set when its specs came from a (verified) bundle. */
 export type Project = Awaited<ReturnType<typeof loadProject>>['project'] & { readonly bundle?: SpecBundleInfo };
@@ -149,10 +150,23 @@ export interface OpenStoreOptions {
   logger?: Logger;
   /** Wait (retrying, logging once) while the database is unreachable, until it is up or this aborts. */
   waitForDatabase?: AbortSignal;
+  /** Who applies pending migrations, as their audit entries record it (default `system`). */
+  migrateAs?: string;
 }
 
 /** Opens the store and brings its schema up to date. */
 export async function openStore(config: Config, options: OpenStoreOptions = {}): Promise<Store> {
+  return (await openAndMigrate(config, options)).store;
+}
+
+/** Opens the store, applies pending migrations (each an audit entry by `principal`) and closes it: `agentry migrate`. */
+export async function migrateStore(config: Config, options: { logger?: Logger; principal: string }): Promise<{ location: string; report: MigrationReport }> {
+  const { store, report } = await openAndMigrate(config, { ...(options.logger ? { logger: options.logger } : {}), migrateAs: options.principal });
+  await store.close();
+  return { location: store.location, report };
+}
+
+async function openAndMigrate(config: Config, options: OpenStoreOptions): Promise<{ store: Store; report: MigrationReport }> {
   let store: Store;
   try {
     store = openStoreAt(config.database.kind === 'sqlite' ? config.database : { kind: 'postgres', url: config.databaseUrl }, {
@@ -164,15 +178,17 @@ export async function openStore(config: Config, options: OpenStoreOptions = {}):
     throw new AgentryError('store_unavailable', `cannot open ${maskSecrets(config.databaseUrl)}: ${toAgentryError(error).message}`, { cause: error });
   }
   try {
-    if (options.waitForDatabase && options.logger) await waitForStore(store, { signal: options.waitForDatabase, logger: options.logger });
-    else await store.migrate();
+    const report =
+      options.waitForDatabase && options.logger
+        ? await waitForStore(store, { signal: options.waitForDatabase, logger: options.logger })
+        : await store.migrate(options.migrateAs === undefined ? {} : { principal: options.migrateAs });
+    return { store, report };
   } catch (error) {
     await store.close().catch(() => undefined);
     const normalised = toAgentryError(error, 'migration_failed');
     if (normalised.code !== 'internal') throw normalised;
     throw new AgentryError('migration_failed', `migrating ${store.location} failed: ${normalised.message}`, { cause: error });
   }
-  return store;
 }
 
 /** Project, store and engine, ready to start runs (call `engine.start()` to also execute them here). */
@@ -217,6 +233,10 @@ export async function openAgentry(config: Config, options: OpenOptions): Promise
     tenant: config.tenant,
     ...(project ? { limits: project.settings.limits } : {}),
     ...(options.workerId === undefined ? {} : { workerId: options.workerId }),
+    // A server's scheduler applies the audit log's retention; one-off commands never do.
+    ...(options.serverProcess && config.audit.retentionMs !== undefined
+      ? { maintenance: [auditRetentionTask(new AuditService(store), config.audit.retentionMs, options.logger)] }
+      : {}),
   });
   let closing: Promise<void> | undefined;
   return {

@@ -17,6 +17,9 @@ export interface SpecBundleInfo {
   hash: string;
   /** Set when a trusted key's signature was verified. */
   signer?: { name: string; keyId: string };
+  /** Who approved the specs and for which environment (the manifest's `approved_by` and `env`). */
+  approvedBy?: string;
+  env?: string;
 }
 
 function readText(file: string, label: string): string {
@@ -26,20 +29,26 @@ function readText(file: string, label: string): string {
 
 /** Reads and verifies the configured bundle; throws `bundle_invalid` naming the reason to refuse it. */
 export function verifiedConfigBundle(config: Config): VerifiedBundle & { file: string } {
-  const { bundle: file, requireSigned, trustKeys } = config.specs;
+  const { bundle: file, requireSigned, trustKeys, env } = config.specs;
   if (file === undefined) {
-    throw new AgentryError('bundle_invalid', 'bundle refused (unsigned): signed specs are required but no bundle is given (--bundle / AGENTRY_BUNDLE)', {
+    throw new AgentryError('bundle_invalid', 'bundle refused (unsigned): a signed bundle is required but none is given (--bundle / AGENTRY_BUNDLE)', {
       details: { reason: 'unsigned' },
     });
   }
   const keys = trustKeys.map((path) => trustKey(readText(path, 'trusted key'), `trusted key ${path}`));
-  const verified = verifyBundle(parseBundle(readText(file, 'bundle'), `bundle ${file}`), { trustKeys: keys, requireSignature: requireSigned });
+  const verified = verifyBundle(parseBundle(readText(file, 'bundle'), `bundle ${file}`), { trustKeys: keys, requireSignature: requireSigned, requireEnv: env });
   return { ...verified, file };
+}
+
+/** What a process shows of the bundle it loaded (`/readyz`, the start log). */
+export function bundleInfo(verified: VerifiedBundle & { file: string }): SpecBundleInfo {
+  const { file, hash, signer, approvedBy, env } = verified;
+  return { file, hash, ...(signer ? { signer } : {}), ...(approvedBy === undefined ? {} : { approvedBy }), ...(env === undefined ? {} : { env }) };
 }
 
 /** Whether this configuration loads its specs from a bundle. */
 export function specsFromBundle(config: Config): boolean {
-  return config.specs.bundle !== undefined || config.specs.requireSigned;
+  return config.specs.bundle !== undefined || config.specs.requireSigned || config.specs.env !== undefined;
 }
 
 /** Verifies the configured bundle, writes its files to a temporary directory, and calls `load` on it (the directory is removed after). */
@@ -52,7 +61,7 @@ export async function withBundleDir<T>(config: Config, load: (dir: string) => Pr
       writeFileSync(join(dir, path), content);
     }
     const value = await load(dir);
-    return { value, bundle: { file: verified.file, hash: verified.hash, ...(verified.signer ? { signer: verified.signer } : {}) } };
+    return { value, bundle: bundleInfo(verified) };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

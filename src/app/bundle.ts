@@ -5,14 +5,16 @@
  *
  * ```json
  * { "format": "agentry-bundle/1",
- *   "manifest": { "created_at": "…", "files": [{ "path": "workflows/hello.yaml", "sha256": "…" }] },
+ *   "manifest": { "created_at": "…", "files": [{ "path": "workflows/hello.yaml", "sha256": "…" }],
+ *                 "approved_by": "alice", "env": "prod" },
  *   "files": { "workflows/hello.yaml": "<content>" },
  *   "signature": { "alg": "ed25519", "key_id": "sha256:…", "signer": "release", "value": "<base64>" } }
  * ```
  *
  * The signature covers the canonical JSON of `{ format, manifest }` (keys sorted, files sorted
- * by path); each file's content is bound to it by its sha256 in the manifest. The bundle's hash
- * (`bundleHash`) is the sha256 of those same bytes.
+ * by path); each file's content is bound to it by its sha256 in the manifest. Signing records
+ * who approved the specs (`approved_by`) and for which environment (`env`) in the manifest, so
+ * the signature covers them too. The bundle's hash (`bundleHash`) is the sha256 of those bytes.
  */
 import { createHash, createPrivateKey, createPublicKey, sign as signBytes, verify as verifyBytes, type KeyObject } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
@@ -24,6 +26,10 @@ export const BUNDLE_FORMAT = 'agentry-bundle/1';
 export interface BundleManifest {
   created_at: string;
   files: { path: string; sha256: string }[];
+  /** Who approved these specs (`bundle sign --approved-by`; signed). */
+  approved_by?: string;
+  /** The environment they are approved for (`bundle sign --env`; signed). */
+  env?: string;
 }
 
 export interface BundleSignature {
@@ -52,6 +58,7 @@ export const BUNDLE_REFUSALS = [
   'unsigned',
   'untrusted_key',
   'bad_signature',
+  'wrong_env',
 ] as const;
 export type BundleRefusal = (typeof BUNDLE_REFUSALS)[number];
 
@@ -137,12 +144,38 @@ function ed25519Key(pem: string, label: string, kind: 'private' | 'public'): Key
   return key;
 }
 
-/** The bundle with a signature by `privateKeyPem` (replacing any earlier one). Checks the bundle first. */
-export function signBundle(bundle: Bundle, privateKeyPem: string, signer: string): Bundle {
+/** Who approved a bundle and for which environment, recorded in its manifest when it is signed. */
+export interface Approval {
+  approvedBy: string;
+  env?: string | undefined;
+}
+
+/** Names and environments: 1–128 printable characters without control characters. */
+const APPROVAL_TEXT = /^[^\p{Cc}]{1,128}$/u;
+
+/**
+ * The bundle with a signature by `privateKeyPem` (replacing any earlier one), its manifest
+ * recording `approval` (replacing an earlier one, which the old signature covered). Checks the
+ * bundle first.
+ */
+export function signBundle(bundle: Bundle, privateKeyPem: string, signer: string, approval?: Approval): Bundle {
   verifyBundle(bundle, { trustKeys: [] });
+  for (const [label, text] of [
+    ['the approver', approval?.approvedBy],
+    ['the environment', approval?.env],
+  ] as const) {
+    if (text !== undefined && !APPROVAL_TEXT.test(text))
+      throw new AgentryError('invalid_request', `${label} must be 1–128 characters without control characters`);
+  }
+  const { approved_by: _approvedBy, env: _env, ...rest } = bundle.manifest;
+  const manifest: BundleManifest = {
+    ...rest,
+    ...(approval === undefined ? {} : { approved_by: approval.approvedBy }),
+    ...(approval?.env === undefined ? {} : { env: approval.env }),
+  };
   const key = ed25519Key(privateKeyPem, 'the signing key', 'private');
-  const value = signBytes(null, signedBytes(bundle), key).toString('base64');
-  return { ...bundle, signature: { alg: 'ed25519', key_id: keyId(createPublicKey(key)), signer, value } };
+  const value = signBytes(null, signedBytes({ format: bundle.format, manifest }), key).toString('base64');
+  return { ...bundle, manifest, signature: { alg: 'ed25519', key_id: keyId(createPublicKey(key)), signer, value } };
 }
 
 /** A trusted public key, from its PEM text. */
@@ -155,6 +188,8 @@ export interface VerifyOptions {
   trustKeys: readonly KeyObject[];
   /** Refuse a bundle that is not signed by one of `trustKeys`. */
   requireSignature?: boolean;
+  /** Refuse a bundle whose manifest is not approved for this environment (`wrong_env`). */
+  requireEnv?: string | undefined;
 }
 
 export interface VerifiedBundle {
@@ -162,6 +197,9 @@ export interface VerifiedBundle {
   hash: string;
   /** Set when the signature was checked against a trusted key. */
   signer?: { name: string; keyId: string };
+  /** Who approved it and for which environment, as its manifest records (signed when `signer` is set). */
+  approvedBy?: string;
+  env?: string;
 }
 
 /** Parses a bundle file's text; throws `bundle_invalid` (`malformed`) on anything not shaped like one. */
@@ -180,6 +218,8 @@ export function parseBundle(text: string, label = 'bundle'): Bundle {
     typeof b.manifest?.created_at === 'string' &&
     Array.isArray(b.manifest.files) &&
     b.manifest.files.every((f) => typeof f?.path === 'string' && typeof f.sha256 === 'string') &&
+    (b.manifest.approved_by === undefined || typeof b.manifest.approved_by === 'string') &&
+    (b.manifest.env === undefined || typeof b.manifest.env === 'string') &&
     typeof b.files === 'object' &&
     b.files !== null &&
     Object.values(b.files).every((c) => typeof c === 'string') &&
@@ -208,19 +248,29 @@ export function verifyBundle(bundle: Bundle, options: VerifyOptions): VerifiedBu
     if (!listed.has(path)) throw refuse('file_not_in_manifest', `'${path}' is in the bundle but not in the manifest`);
   }
   const hash = bundleHash(bundle);
+  const { approved_by: approvedBy, env } = bundle.manifest;
+  const approval = { ...(approvedBy === undefined ? {} : { approvedBy }), ...(env === undefined ? {} : { env }) };
   const { signature } = bundle;
+  let signer: VerifiedBundle['signer'];
   if (signature === undefined) {
     if (options.requireSignature) throw refuse('unsigned', 'the bundle is not signed (sign it with `agentry bundle sign --key <private.pem>`)');
-    return { bundle, hash };
-  }
-  if (options.trustKeys.length === 0) {
+  } else if (options.trustKeys.length === 0) {
     if (options.requireSignature) throw refuse('untrusted_key', 'no trusted key is configured (--trust-key / AGENTRY_TRUST_KEYS)');
-    return { bundle, hash };
+  } else {
+    const key = options.trustKeys.find((k) => keyId(k) === signature.key_id);
+    if (key === undefined) throw refuse('untrusted_key', `signed by '${signature.signer}' with key ${signature.key_id}, which is not a trusted key`);
+    if (!verifyBytes(null, signedBytes(bundle), key, Buffer.from(signature.value, 'base64'))) {
+      throw refuse('bad_signature', `the signature by '${signature.signer}' does not match the manifest (edited after signing?)`);
+    }
+    signer = { name: signature.signer, keyId: signature.key_id };
   }
-  const key = options.trustKeys.find((k) => keyId(k) === signature.key_id);
-  if (key === undefined) throw refuse('untrusted_key', `signed by '${signature.signer}' with key ${signature.key_id}, which is not a trusted key`);
-  if (!verifyBytes(null, signedBytes(bundle), key, Buffer.from(signature.value, 'base64'))) {
-    throw refuse('bad_signature', `the signature by '${signature.signer}' does not match the manifest (edited after signing?)`);
+  if (options.requireEnv !== undefined && env !== options.requireEnv) {
+    throw refuse(
+      'wrong_env',
+      env === undefined
+        ? `the bundle is approved for no environment; this server requires '${options.requireEnv}' (sign it with --env ${options.requireEnv})`
+        : `the bundle is approved for '${env}'; this server requires '${options.requireEnv}'`,
+    );
   }
-  return { bundle, hash, signer: { name: signature.signer, keyId: signature.key_id } };
+  return { bundle, hash, ...(signer ? { signer } : {}), ...approval };
 }

@@ -11,6 +11,7 @@ export function describeConfig(config: Config): { key: OptionKey; env: string; v
     profile: config.profile,
     bundle: config.specs.bundle ?? null,
     requireSignedSpecs: config.specs.requireSigned,
+    bundleEnv: config.specs.env ?? null,
     trustKeys: config.specs.trustKeys.length === 0 ? null : config.specs.trustKeys.join(','),
     env: config.env,
     databaseUrl: maskSecrets(config.databaseUrl),

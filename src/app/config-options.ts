@@ -61,6 +61,15 @@ export const CONFIG_OPTIONS = {
     defaultText: '`false`',
     description: 'Start only from a `bundle` signed by one of `trustKeys`; an unsigned, untrusted or tampered bundle is refused (`bundle_invalid`, exit 2).',
   },
+  bundleEnv: {
+    kind: 'string',
+    env: 'AGENTRY_BUNDLE_ENV',
+    flag: '--bundle-env <env>',
+    default: undefined,
+    defaultText: 'none (any environment)',
+    description:
+      'Start only from a `bundle` signed for this environment (`agentry bundle sign --env <env>`); one signed for another environment, or for none, is refused (`bundle_invalid`, reason `wrong_env`). Use it with `requireSignedSpecs`: only a signature makes the environment trustworthy.',
+  },
   trustKeys: {
     kind: 'string',
     env: 'AGENTRY_TRUST_KEYS',

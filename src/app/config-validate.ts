@@ -12,10 +12,14 @@ import { STEP_KINDS } from '../spec/model.js';
 import { loadConfig, type Config } from './config.js';
 import { loadProject } from './project.js';
 import { withSecretFiles } from './secret-files.js';
-import { startupProblems } from './startup-checks.js';
+import { specsFromBundle, withBundleDir } from './bundle-load.js';
+import { startupProblems, startupWarnings } from './startup-checks.js';
 
-/** What refuses to start in every mode (`config`, `spec`, `secret_file`) and what production refuses (`production`). */
-export type ProblemCheck = 'config' | 'spec' | 'secret_file' | 'production';
+/**
+ * What refuses to start in every mode (`config`, `spec`, `secret_file`, `bundle`: the configured
+ * bundle's files, signature, trust key or environment) and what production refuses or warns of (`production`).
+ */
+export type ProblemCheck = 'config' | 'spec' | 'secret_file' | 'bundle' | 'production';
 
 export interface ConfigProblem {
   check: ProblemCheck;
@@ -47,6 +51,23 @@ function configErrors(error: unknown): string[] {
   return Array.isArray(listed) ? listed.map(String) : [normalised.message];
 }
 
+type Loaded = Awaited<ReturnType<typeof loadProject>>;
+
+/** The configured bundle's specs, or undefined (with a `bundle` error) when it would be refused. */
+async function bundleSpecs(
+  config: Config,
+  load: (dir: string) => Promise<Loaded>,
+  error: (check: ProblemCheck, message: string) => void,
+): Promise<Loaded | undefined> {
+  try {
+    return (await withBundleDir(config, load)).value;
+  } catch (caught) {
+    if (!(caught instanceof AgentryError)) throw caught;
+    error('bundle', caught.message);
+    return undefined;
+  }
+}
+
 export async function validateConfiguration(options: ValidateOptions): Promise<ConfigValidation> {
   const problems: ConfigProblem[] = [];
   const error = (check: ProblemCheck, message: string): void => void problems.push({ check, severity: 'error', message });
@@ -65,12 +86,16 @@ export async function validateConfiguration(options: ValidateOptions): Promise<C
   }
   const secrets = withSecretFiles(options.env, dir);
   for (const message of secrets.problems) error('secret_file', message);
-  const { project, diagnostics } = await loadProject(dir, { availableKinds: new Set(STEP_KINDS), env: secrets.env });
-  for (const diagnostic of diagnostics) if (diagnostic.severity === 'error') error('spec', formatDiagnostic(diagnostic));
+  const load = (from: string) => loadProject(from, { availableKinds: new Set(STEP_KINDS), env: secrets.env });
+  // With a bundle, the specs that would run are the bundle's: check it, then them.
+  const bundled = config !== undefined && specsFromBundle(config) ? await bundleSpecs(config, load, error) : undefined;
+  const { project, diagnostics } = bundled ?? (await load(dir));
+  for (const diagnostic of diagnostics) if (diagnostic.severity === 'error') error('spec', `${bundled ? 'bundle: ' : ''}${formatDiagnostic(diagnostic)}`);
   if (config !== undefined) {
     const severity = env === 'production' || options.strict === true ? 'error' : 'warning';
     for (const message of startupProblems(config, { listens: true, egress: project.settings.egress }))
       problems.push({ check: 'production', severity, message });
+    for (const message of startupWarnings(config)) problems.push({ check: 'production', severity: 'warning', message });
   }
   return { env, dir, ok: !problems.some((p) => p.severity === 'error'), problems };
 }

@@ -38,6 +38,7 @@ const ConfigSchema = Type.Object({
   profile: Type.Union([Type.String({ pattern: '^[a-z][a-z0-9_-]*$' }), Type.Null()]),
   bundle: Type.Optional(Type.String({ minLength: 1 })),
   requireSignedSpecs: Type.Boolean(),
+  bundleEnv: Type.Optional(Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_.-]+$' })),
   trustKeys: Type.Optional(Type.String()),
   env: Type.Enum([...DEPLOY_ENVS]),
   databaseUrl: Type.String({ minLength: 1 }),
@@ -108,6 +109,8 @@ export interface Config {
     /** Absolute path of the bundle file, when specs load from one. */
     readonly bundle: string | undefined;
     readonly requireSigned: boolean;
+    /** The environment a bundle must be signed for (`AGENTRY_BUNDLE_ENV`); undefined: any. */
+    readonly env: string | undefined;
     /** Absolute paths of trusted public key PEM files. */
     readonly trustKeys: readonly string[];
   };
@@ -247,6 +250,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     specs: {
       bundle: r.bundle === undefined ? undefined : resolve(cwd, r.bundle),
       requireSigned: r.requireSignedSpecs,
+      env: r.bundleEnv,
       trustKeys: (r.trustKeys ?? '')
         .split(',')
         .map((k) => k.trim())

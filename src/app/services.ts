@@ -9,6 +9,7 @@
 import type { ResolvedBudgets } from '../gateway/config.js';
 import type { ToolHub } from '../tools/hub.js';
 import { AuditService } from './audit.js';
+import { CredentialService, type CredentialSources } from './credentials.js';
 import { HealthService } from './health.js';
 import { KeysService, type GrantChecker } from './keys.js';
 import { LimitsService } from './limits.js';
@@ -33,13 +34,20 @@ export interface Services {
   audit: AuditService;
   keys: KeysService;
   limits: LimitsService;
+  credentials: CredentialService;
 }
 
 /** Without the server's role table, a managed key cannot be created (its grants cannot be checked). */
 const NO_GRANT_TABLE: GrantChecker = () => ['this process cannot check grants: create keys through the API or `agentry keys create`'];
 
+/** `credentials`: what the credential inventory is taken from (the process's configuration, project and environment). */
 export function createServices(
-  deps: ServiceDeps & { tools?: ToolHub | undefined; budgets?: ResolvedBudgets | undefined; checkGrants?: GrantChecker },
+  deps: ServiceDeps & {
+    tools?: ToolHub | undefined;
+    budgets?: ResolvedBudgets | undefined;
+    checkGrants?: GrantChecker;
+    credentials?: CredentialSources | undefined;
+  },
 ): Services {
   const audit = new AuditService(deps.store);
   return {
@@ -53,5 +61,6 @@ export function createServices(
     audit,
     keys: new KeysService({ store: deps.store, audit, checkGrants: deps.checkGrants ?? NO_GRANT_TABLE, defaultTenant: deps.engine.tenant }),
     limits: new LimitsService(deps),
+    credentials: new CredentialService(deps.credentials, deps.engine.tenant),
   };
 }

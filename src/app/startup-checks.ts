@@ -118,10 +118,23 @@ export function startupProblems(config: Config, options: StartupCheckOptions): s
 }
 
 /**
- * Production: throws `unsafe_configuration` (exit 2) listing every problem. Development: logs
- * each as a warning, once.
+ * What production mode warns of but starts with, one line each: specs that need not come from
+ * a signed bundle (`--require-signed-specs` turns this into a refusal of anything else at
+ * load). Empty in development.
+ */
+export function startupWarnings(config: Config): string[] {
+  if (config.env !== 'production' || config.specs.requireSigned) return [];
+  return [
+    'specs are not required to come from a signed bundle: anyone who can change the project directory changes what runs; build, sign and serve a bundle with --require-signed-specs (docs/security.md#signed-spec-bundles)',
+  ];
+}
+
+/**
+ * Production: throws `unsafe_configuration` (exit 2) listing every problem, and logs its
+ * warnings. Development: logs each problem as a warning, once.
  */
 export function checkStartup(config: Config, options: StartupCheckOptions, logger: Logger): void {
+  for (const warning of startupWarnings(config)) logger.warn({ check: 'production' }, warning);
   const problems = startupProblems(config, options);
   if (problems.length === 0) return;
   if (config.env === 'production') {

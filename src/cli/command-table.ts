@@ -65,7 +65,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   {
     name: 'audit',
     term: 'audit',
-    description: 'The tamper-evident audit log: list entries, verify the hash chain',
+    description: 'The tamper-evident audit log: list and export entries, verify the hash chain, prune',
     load: async () => (await import('./commands/audit.js')).registerAudit,
   },
   {
@@ -79,6 +79,18 @@ export const COMMANDS: readonly CommandEntry[] = [
     term: 'limits',
     description: 'Request rate limits and run quotas (limits: in agentry.yaml) with run usage per tenant',
     load: async () => (await import('./commands/limits.js')).registerLimits,
+  },
+  {
+    name: 'credentials',
+    term: 'credentials',
+    description: 'The credential inventory: which secrets the configuration and project refer to, whether each resolves, what uses it',
+    load: async () => (await import('./commands/credentials.js')).registerCredentials,
+  },
+  {
+    name: 'migrate',
+    term: 'migrate [options]',
+    description: 'Apply pending database migrations (each recorded in the audit log) and exit',
+    load: async () => (await import('./commands/migrate.js')).registerMigrate,
   },
   {
     name: 'serve',

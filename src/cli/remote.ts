@@ -88,6 +88,12 @@ export class RemoteClient {
     extra: Record<string, string> = {},
     signal?: AbortSignal,
   ): Promise<{ status: number; body: T; response: Response }> {
+    const response = await this.fetchOk(method, path, body, extra, signal);
+    return { status: response.status, body: (await response.json()) as T, response };
+  }
+
+  /** The response of a request that succeeded; the server's problem (or that it cannot be reached) as an AgentryError. */
+  private async fetchOk(method: 'GET' | 'POST', path: string, body?: unknown, extra: Record<string, string> = {}, signal?: AbortSignal): Promise<Response> {
     let response: Response;
     try {
       response = await fetch(this.urlOf(path), {
@@ -104,7 +110,14 @@ export class RemoteClient {
       });
     }
     if (!response.ok) throw await problemError(response);
-    return { status: response.status, body: (await response.json()) as T, response };
+    return response;
+  }
+
+  /** A GET whose body is read as it arrives (`accept` says what it is, e.g. JSON Lines). */
+  async stream(path: string, accept: string): Promise<AsyncIterable<Uint8Array>> {
+    const response = await this.fetchOk('GET', path, undefined, { accept });
+    if (!response.body) throw new AgentryError('internal', `GET ${path} answered without a body`);
+    return response.body;
   }
 
   /** One JSON request to the API: the response body, or the server's problem as an AgentryError. */

@@ -24,7 +24,7 @@ import type { Actor, TaskDecisionInput, TaskDecisionResult } from './tasks-api.j
 import { assertWorkflowStep, attemptHistory, planReuse, type StepAttempt } from './reruns.js';
 import type { CommittedEvent } from './context.js';
 import { RunTransitions, type QuotaRefusal, type StartRunOptions, type StartedRun } from './run-transitions.js';
-import { Scheduler } from './scheduler.js';
+import { Scheduler, type MaintenanceTask } from './scheduler.js';
 import { Worker } from './worker.js';
 import { pause } from '../lib/sleep.js';
 import type { Redactor } from '../lib/redact.js';
@@ -61,6 +61,8 @@ export interface EngineOptions {
   workerId?: string;
   /** Masks secrets in everything the engine stores (default: the workflows' secret env values only). */
   redactor?: Redactor;
+  /** What this engine's scheduler also does now and then (the audit log's retention); see `MaintenanceTask`. */
+  maintenance?: readonly MaintenanceTask[];
   /** The deployment's tenant (`AGENTRY_TENANT`): of runs started without one and of schedules without `tenant:`. Default `default`. */
   tenant?: string;
   /**
@@ -220,6 +222,7 @@ export class Engine {
         now: this.now,
         workerTtlMs: this.settings.leaseTtlMs * 3,
         workflows: this.o.workflows,
+        ...(this.o.maintenance ? { maintenance: this.o.maintenance } : {}),
         tenant: this.tenant,
       });
     this.worker?.start();

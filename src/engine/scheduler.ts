@@ -1,8 +1,9 @@
 /**
  * The scheduler's periodic sweeps: leases that lapsed (a worker died or hung), runs past
- * their deadline, and workflow schedules that are due (see schedules.ts). Safe to run in
- * several processes at once: each fix is a guarded transition that applies once, and each
- * schedule tick starts one run whichever process gets to it.
+ * their deadline, workflow schedules that are due (see schedules.ts), and the maintenance
+ * tasks the application gives it (the audit log's retention). Safe to run in several
+ * processes at once: each fix is a guarded transition that applies once, each schedule tick
+ * starts one run whichever process gets to it, and a maintenance task must be safe to repeat.
  */
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
@@ -11,6 +12,17 @@ import type { Store } from '../store/store.js';
 import { OutageLog } from '../store/transient.js';
 import type { RunTransitions } from './run-transitions.js';
 import { fireDueSchedules, syncSchedules, type FireReport } from './schedules.js';
+
+/**
+ * Work a scheduler does now and then besides its sweeps: on its first sweep, then every
+ * `everyMs`. It must be safe to run in several processes at once (each scheduler runs it).
+ * A failure is logged and tried again at its next turn.
+ */
+export interface MaintenanceTask {
+  name: string;
+  everyMs: number;
+  run(): Promise<void>;
+}
 
 export interface SchedulerOptions {
   store: Store;
@@ -26,6 +38,7 @@ export interface SchedulerOptions {
    * and fired when due. Without it, this scheduler fires no schedules.
    */
   workflows?: ReadonlyMap<string, CompiledWorkflow>;
+  maintenance?: readonly MaintenanceTask[];
   /** The deployment's tenant: of the runs of schedules without `tenant:` (default `default`). */
   tenant?: string;
 }
@@ -56,6 +69,8 @@ export class Scheduler {
   private synced = false;
   /** When the next schedule tick is due, as the last sweep saw it. */
   private nextTickAt: number | null = null;
+  /** When each maintenance task is next due (absent: at the next sweep). */
+  private readonly maintenanceDue = new Map<string, number>();
 
   constructor(private readonly o: SchedulerOptions) {
     this.outage = new OutageLog(o.logger, 'scheduler sweep');
@@ -112,7 +127,23 @@ export class Scheduler {
         this.o.logger.warn({ run_id: runId }, 'run timed out');
       }
     }
-    return { expired, timedOut, schedules: await this.fireSchedules() };
+    const schedules = await this.fireSchedules();
+    await this.maintain();
+    return { expired, timedOut, schedules };
+  }
+
+  /** Runs the maintenance tasks that are due; each failure is logged, and the task waits for its next turn. */
+  private async maintain(): Promise<void> {
+    const { now, logger } = this.o;
+    for (const task of this.o.maintenance ?? []) {
+      if (now() < (this.maintenanceDue.get(task.name) ?? 0)) continue;
+      this.maintenanceDue.set(task.name, now() + task.everyMs);
+      try {
+        await task.run();
+      } catch (error) {
+        logger.warn({ err: error, task: task.name }, `maintenance task '${task.name}' failed; it runs again at its next turn`);
+      }
+    }
   }
 
   private async fireSchedules(): Promise<FireReport | undefined> {

@@ -31,6 +31,7 @@ import { acceptEmptyJsonBodies, registerBrowserGuard } from './browser-guard.js'
 import type { EventFeed } from '../app/event-feed.js';
 import type { ReadyzDetail } from '../app/config.js';
 import type { SpecBundleInfo } from '../app/bundle-load.js';
+import type { CredentialSources } from '../app/credentials.js';
 import { openapiRoutes, swaggerOptions } from './openapi.js';
 import { problemResponses, ProblemSchema, sendProblem, toHttpError } from './problem.js';
 import { ROUTE_GROUPS, RouteTable, type GatewayBackend, type RouteDef, type RouteGroup, type ServerDeps } from './route.js';
@@ -43,6 +44,7 @@ import { itemRoutes } from './routes/items.js';
 import { keyRoutes } from './routes/keys.js';
 import { limitRoutes } from './routes/limits.js';
 import { auditRoutes } from './routes/audit.js';
+import { securityRoutes } from './routes/security.js';
 import { scheduleRoutes } from './routes/schedules.js';
 import { signalRoutes } from './routes/signals.js';
 import { specRoutes } from './routes/specs.js';
@@ -99,6 +101,8 @@ export interface AppOptions extends Pick<ServiceDeps, 'engine' | 'store'> {
   readyz?: { detail: ReadyzDetail; trusted: readonly string[] };
   /** The bundle the specs were loaded from (`Project.bundle`), shown by `/readyz`. */
   specBundle?: SpecBundleInfo | undefined;
+  /** What `/v1/security/credentials` inventories: the process's configuration, project and environment (none: an empty list). */
+  credentials?: CredentialSources | undefined;
 }
 
 export interface AppRoute {
@@ -185,6 +189,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     tools: options.tools,
     budgets: options.budgets ?? options.gateway?.budgets,
     checkGrants: grantProblems,
+    credentials: options.credentials,
   });
   // Managed keys (`agk_…`) sign in through the keys service on this store.
   const auth: AuthSettings = { ...options.auth, managedKeys: options.auth.managedKeys ?? services.keys };
@@ -357,6 +362,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     auditRoutes(table, deps);
     keyRoutes(table, deps);
     limitRoutes(table, deps);
+    securityRoutes(table, deps);
   }
   if (groups.has('gateway')) {
     gatewayRoutes(table, deps);

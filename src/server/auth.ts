@@ -37,6 +37,8 @@ export const SCOPES = [
   'tools:write',
   'usage:read',
   'audit:read',
+  // The credential inventory: names of secrets and what uses them, never values.
+  'credentials:read',
   'metrics:read',
   'gateway:use',
   // Manage the managed API keys (`/v1/admin/keys`): only `admin` holds it.

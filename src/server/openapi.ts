@@ -28,6 +28,7 @@ export function swaggerOptions(version: string): FastifyDynamicSwaggerOptions {
         { name: 'tasks', description: 'Human tasks: list, show, approve, reject, submit' },
         { name: 'schedules', description: 'Workflow schedules: list, pause, resume' },
         { name: 'audit', description: 'The tamper-evident audit log: who did what, when, from where' },
+        { name: 'security', description: 'The credential inventory: which secrets exist, whether they resolve, what uses them' },
         { name: 'workflows', description: 'Workflows loaded by this server' },
         { name: 'specs', description: 'Spec validation' },
         { name: 'tools', description: 'MCP tool servers of this process: status, disable, enable' },

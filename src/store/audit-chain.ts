@@ -21,6 +21,17 @@ export function canonicalJson(value: unknown): string {
   return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
 }
 
+/**
+ * The run an entry is about: the target's id when it is `run:<id>`, else `details.run_id` (a
+ * run start names its workflow as target, a task decision its task). Stored as `run_id` so
+ * entries can be listed by run; not hashed, since it follows from what is.
+ */
+export function auditRunId(entry: Pick<AuditRecord, 'target' | 'details'>): string | null {
+  if (entry.target?.startsWith('run:')) return entry.target.slice('run:'.length);
+  const fromDetails = entry.details?.run_id;
+  return typeof fromDetails === 'string' ? fromDetails : null;
+}
+
 /** The hash of an entry: over every field but `hash` itself, `prevHash` included. */
 export function auditEntryHash(entry: Omit<AuditRecord, 'hash'>): string {
   const { seq, id, at, tenantId, principal, action, target, requestId, outcome, clientIp, details, prevHash } = entry;
@@ -69,6 +80,7 @@ export class ChainCheck {
     }
     if (entry.prevHash !== this.prevHash) return fail('its previous hash does not match the entry before it (an entry was deleted, inserted or reordered)');
     if (auditEntryHash(entry) !== entry.hash) return fail('its content does not match its hash (the entry was edited)');
+    if (entry.runId !== auditRunId(entry)) return fail('its run_id does not match its target and details (the entry was edited)');
     this.prevHash = entry.hash;
     this.expectedSeq += 1;
     this.checked += 1;

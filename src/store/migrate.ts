@@ -5,7 +5,7 @@ import { isTransient } from './transient.js';
 import { AUDIT_LOG_VERSION, LATEST_SCHEMA_VERSION, MIGRATIONS } from './migrations.js';
 import { appendAudit } from './sql/audit.js';
 import type { Db, SqlDialect } from './sql/dialect.js';
-import type { MigrationReport, NewAuditEntry, SchemaState } from './store.js';
+import type { MigrateOptions, MigrationReport, NewAuditEntry, SchemaState } from './store.js';
 
 const CREATE_TABLE = sql`CREATE TABLE IF NOT EXISTS schema_migrations (
   version INTEGER PRIMARY KEY,
@@ -32,27 +32,36 @@ export function schemaTooNew(current: number): AgentryError {
   );
 }
 
-function migrationEntry(version: number, name: string, from: number): NewAuditEntry {
+function migrationEntry(principal: string, step: { version: number; name: string; from: number }, recordedLate = false): NewAuditEntry {
   return {
     tenantId: null,
-    principal: 'system',
+    principal,
     action: 'store.migrate',
-    target: `schema:${version}`,
+    target: `schema:${step.version}`,
     requestId: null,
     outcome: 'success',
     clientIp: null,
-    details: { name, from },
+    details: { name: step.name, from: step.from, to: step.version, ...(recordedLate ? { recorded_late: true } : {}) },
   };
 }
 
-export async function runMigrations(db: Db, dialect: SqlDialect): Promise<MigrationReport> {
+/**
+ * Applies every pending migration. Each is an audit entry (`store.migrate`, with `from` and
+ * `to`) written in its own transaction; the ones applied before the audit log existed (a new
+ * database) are recorded, marked `recorded_late`, in the transaction that creates it.
+ */
+export async function runMigrations(db: Db, dialect: SqlDialect, options: MigrateOptions = {}): Promise<MigrationReport> {
+  const principal = options.principal ?? 'system';
   const applied: number[] = [];
+  let from = 0;
+  const unrecorded: Array<{ version: number; name: string; from: number }> = [];
   let current = 0;
   // Everything under the lock, on the lock's connection: ten processes starting together
   // create the table and apply each migration once.
   await dialect.withMigrationLock(db, async (conn) => {
     await CREATE_TABLE.execute(conn);
     current = await currentVersion(conn);
+    from = current;
     if (current > LATEST_SCHEMA_VERSION) throw schemaTooNew(current);
     for (const migration of MIGRATIONS) {
       if (migration.version <= current) continue;
@@ -63,7 +72,9 @@ export async function runMigrations(db: Db, dialect: SqlDialect): Promise<Migrat
             VALUES (${migration.version}, ${migration.name}, ${Date.now()})`.execute(trx);
           // Once the audit log exists, each migration is an audit entry of its own transaction.
           if (migration.version >= AUDIT_LOG_VERSION) {
-            await appendAudit(trx, dialect.lockSuffix, migrationEntry(migration.version, migration.name, current), Date.now());
+            for (const earlier of unrecorded) await appendAudit(trx, dialect.lockSuffix, migrationEntry(principal, earlier, true), Date.now());
+            const step = { version: migration.version, name: migration.name, from: current };
+            await appendAudit(trx, dialect.lockSuffix, migrationEntry(principal, step), Date.now());
           }
         });
       } catch (error) {
@@ -77,9 +88,11 @@ export async function runMigrations(db: Db, dialect: SqlDialect): Promise<Migrat
           { cause: error, details: { version: migration.version, from: current } },
         );
       }
+      if (migration.version < AUDIT_LOG_VERSION) unrecorded.push({ version: migration.version, name: migration.name, from: current });
+      else unrecorded.length = 0;
       applied.push(migration.version);
       current = migration.version;
     }
   });
-  return { current, latest: LATEST_SCHEMA_VERSION, applied };
+  return { from, current, latest: LATEST_SCHEMA_VERSION, applied };
 }

@@ -388,6 +388,20 @@ function rateBuckets(dialect: 'sqlite' | 'postgres'): string[] {
   ];
 }
 
+/**
+ * The run each audit entry is about (`audit-chain.ts` `auditRunId`), so the log can be listed
+ * by run: the target's id when it is `run:<id>`, else `details.run_id`; filled in for the
+ * entries already there. Not hashed: verification checks it follows from what is.
+ */
+function auditRunIds(dialect: 'sqlite' | 'postgres'): string[] {
+  const detailsRunId = dialect === 'sqlite' ? `json_extract(details, '$.run_id')` : `(details::jsonb ->> 'run_id')`;
+  return [
+    `ALTER TABLE audit_log ADD COLUMN run_id TEXT`,
+    `UPDATE audit_log SET run_id = CASE WHEN target LIKE 'run:%' THEN substr(target, 5) ELSE ${detailsRunId} END`,
+    `CREATE INDEX audit_log_by_run ON audit_log (run_id, seq)`,
+  ];
+}
+
 /** From this version on, each migration applied is itself an audit entry (in its own transaction). */
 export const AUDIT_LOG_VERSION = 7;
 
@@ -403,6 +417,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 9, name: 'managed API keys', sqlite: apiKeys('sqlite'), postgres: apiKeys('postgres') },
   { version: 10, name: 'rate-limit token buckets', sqlite: rateBuckets('sqlite'), postgres: rateBuckets('postgres') },
   { version: 11, name: 'LLM budget counters and reservations', sqlite: budgetReservations('sqlite'), postgres: budgetReservations('postgres') },
+  { version: 12, name: 'audit entries by run', sqlite: auditRunIds('sqlite'), postgres: auditRunIds('postgres') },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS.reduce((max, m) => Math.max(max, m.version), 0);

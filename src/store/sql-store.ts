@@ -34,7 +34,9 @@ import type {
   ApiKeyListQuery,
   ApiKeyPage,
   AuditHead,
+  AuditFilter,
   AuditListQuery,
+  MigrateOptions,
   AuditPage,
   NewAuditEntry,
   DueStep,
@@ -110,8 +112,8 @@ export class SqlStore implements Store {
     return this.retrying((db) => this.dialect.transaction(db, fn));
   }
 
-  migrate(): Promise<MigrationReport> {
-    return runMigrations(this.db, this.dialect);
+  migrate(options?: MigrateOptions): Promise<MigrationReport> {
+    return runMigrations(this.db, this.dialect, options);
   }
 
   schemaState(): Promise<SchemaState> {
@@ -353,6 +355,10 @@ export class SqlStore implements Store {
 
   auditChain(afterSeq: number, limit: number): Promise<AuditRecord[]> {
     return this.retrying((db) => audit.auditChain(db, afterSeq, limit));
+  }
+
+  exportAudit(filter: AuditFilter, afterSeq: number, limit: number): Promise<AuditRecord[]> {
+    return this.retrying((db) => audit.exportAudit(db, filter, afterSeq, limit));
   }
 
   auditHead(): Promise<AuditHead> {

@@ -28,7 +28,14 @@ export interface SchemaState {
 }
 
 export interface MigrationReport extends SchemaState {
+  /** The schema version before (equal to `current` when nothing was applied). */
+  from: number;
   applied: number[];
+}
+
+export interface MigrateOptions {
+  /** Who migrates, as the audit log records it: `system` (a process starting) or the CLI's user (`agentry migrate`). */
+  principal?: string;
 }
 
 export interface RunListQuery {
@@ -165,19 +172,25 @@ export interface WorkerInfo {
 }
 
 /** An audit entry to append: the store numbers it, and chains and hashes it. */
-export type NewAuditEntry = Omit<AuditRecord, 'seq' | 'id' | 'at' | 'prevHash' | 'hash'> & { at?: number };
+export type NewAuditEntry = Omit<AuditRecord, 'seq' | 'id' | 'at' | 'runId' | 'prevHash' | 'hash'> & { at?: number };
 
-export interface AuditListQuery {
+/** Which entries: every filter given must match. */
+export interface AuditFilter {
   tenantId?: string;
   /** With `tenantId`: also the installation's own entries (no tenant). */
   withInstallation?: boolean;
   principal?: string;
   action?: string;
   target?: string;
+  /** Entries about this run (`AuditRecord.runId`). */
+  runId?: string;
   /** Epoch ms, inclusive. */
   after?: number;
   /** Epoch ms, exclusive. */
   before?: number;
+}
+
+export interface AuditListQuery extends AuditFilter {
   limit: number;
   /** Opaque cursor from a previous page. */
   cursor?: string;

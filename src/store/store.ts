@@ -52,7 +52,9 @@ import type {
   UsageQuery,
   UsageRow,
   WorkerInfo,
+  AuditFilter,
   AuditHead,
+  MigrateOptions,
   AuditListQuery,
   AuditPage,
   NewAuditEntry,
@@ -147,7 +149,8 @@ export interface Store {
   /** Where the data is, safe to print (no password). */
   readonly location: string;
 
-  migrate(): Promise<MigrationReport>;
+  /** Applies pending migrations (each an audit entry by `options.principal`, default `system`). */
+  migrate(options?: MigrateOptions): Promise<MigrationReport>;
   schemaState(): Promise<SchemaState>;
   /** Throws when the database cannot answer a trivial query. */
   ping(): Promise<void>;
@@ -264,6 +267,8 @@ export interface Store {
   listAudit(query: AuditListQuery): Promise<AuditPage>;
   /** Up to `limit` entries after `afterSeq`, in chain order. */
   auditChain(afterSeq: number, limit: number): Promise<AuditRecord[]>;
+  /** Up to `limit` entries matching `filter` after `afterSeq`, in chain order (for export). */
+  exportAudit(filter: AuditFilter, afterSeq: number, limit: number): Promise<AuditRecord[]>;
   auditHead(): Promise<AuditHead>;
   /**
    * Deletes the entries older than `before` and, in the same transaction, appends `anchor`

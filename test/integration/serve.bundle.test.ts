@@ -36,7 +36,7 @@ const release = keyPair();
 const other = keyPair();
 writeFileSync(join(dir, 'release.pub.pem'), release.publicPem);
 
-const signed = (): Bundle => structuredClone(signBundle(buildBundle(project), release.privatePem, 'release'));
+const signed = (env?: string): Bundle => structuredClone(signBundle(buildBundle(project), release.privatePem, 'release', { approvedBy: 'alice', env }));
 function writeBundle(name: string, bundle: Bundle): string {
   const file = join(dir, name);
   writeFileSync(file, JSON.stringify(bundle));
@@ -61,7 +61,7 @@ describe('serve from a signed bundle', () => {
     try {
       const readyz = (await (await fetch(`${server.url}/readyz`)).json()) as { checks: { specs: { status: string; detail: string } } };
       expect(readyz.checks.specs.status).toBe('ok');
-      expect(readyz.checks.specs.detail).toMatch(/^bundle sha256:[0-9a-f]{64}, signed by 'release' \(key sha256:[0-9a-f]{64}\)$/);
+      expect(readyz.checks.specs.detail).toMatch(/^bundle sha256:[0-9a-f]{64}, signed by 'release' \(key sha256:[0-9a-f]{64}\), approved by 'alice'$/);
       expect(readyz.checks.specs.detail).toContain(keyId(trustKey(release.publicPem, 'release')));
       expect(readyz.checks.specs.detail).toContain(project.bundle?.hash);
     } finally {
@@ -105,6 +105,32 @@ describe('serve from a signed bundle', () => {
       },
     ],
   ];
+  it('with --bundle-env, starts from a bundle approved for that environment and /readyz shows it', async () => {
+    const file = writeBundle('prod.bundle.json', signed('prod'));
+    const flags = { projectDir: serverDir, bundle: file, requireSignedSpecs: true, bundleEnv: 'prod', trustKeys: join(dir, 'release.pub.pem') };
+    const config = loadConfig({ flags, env, cwd: dir });
+    const loaded = await loadProjectOrThrow(config, env);
+    expect(loaded.bundle).toMatchObject({ approvedBy: 'alice', env: 'prod' });
+    const server = await startServer(config, pino({ level: 'silent' }), env, loaded);
+    try {
+      const readyz = (await (await fetch(`${server.url}/readyz`)).json()) as { checks: { specs: { detail: string } } };
+      expect(readyz.checks.specs.detail).toMatch(/, signed by 'release' \(key sha256:[0-9a-f]{64}\), approved by 'alice' for env 'prod'$/);
+    } finally {
+      await server.close();
+    }
+  });
+
+  const envRefusals: [string, () => string[]][] = [
+    ['a bundle signed for another environment', () => [...signedArgs(writeBundle('staging.json', signed('staging'))), '--bundle-env', 'prod']],
+    ['a bundle signed for no environment', () => [...signedArgs(writeBundle('noenv.json', signed())), '--bundle-env', 'prod']],
+  ];
+  it.each(envRefusals)('refuses %s with --bundle-env (exit 2, wrong_env)', async (_name, args) => {
+    const result = await runCliInProcess(['serve', serverDir, ...args()], { cwd: dir, env });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('error [bundle_invalid]: bundle refused (wrong_env)');
+    expect(result.stdout).not.toContain('listening');
+  });
+
   it.each(refusals)('refuses %s at start (exit 2, reason %s)', async (_name, reason, args) => {
     const result = await runCliInProcess(['serve', serverDir, ...args()], { cwd: dir, env });
     expect(result.code).toBe(2);

@@ -5,9 +5,11 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuditEntryDto, AuditPageDto } from '../../src/app/dto/audit.js';
-import { fixtureToolSpec, startTestApi, type TestApi } from '../helpers/server.js';
+import { runCli } from '../helpers/cli.js';
+import { fixtureToolSpec, KEYS, listen, startTestApi, type TestApi } from '../helpers/server.js';
 
 let api: TestApi;
+let url: string;
 
 beforeAll(async () => {
   api = await startTestApi({
@@ -19,6 +21,7 @@ beforeAll(async () => {
       { name: 'yearly', schedule: { cron: '0 0 1 1 *' }, steps: { a: { transform: 1 } } },
     ],
   });
+  url = await listen(api.app);
 });
 afterAll(async () => {
   await api.close();
@@ -127,5 +130,81 @@ describe('GET /v1/audit', () => {
   it('answers 400 for a bad time', async () => {
     const res = await api.app.inject({ url: '/v1/audit?after=yesterday', headers: api.auth('admin') });
     expect(res.statusCode).toBe(400);
+  });
+});
+
+describe('entries by run, and the JSON Lines export', () => {
+  async function startAndCancel(): Promise<string> {
+    const started = await api.app.inject({ method: 'POST', url: '/v1/workflows/nap/runs', headers: api.auth('operator'), payload: { input: {} } });
+    const runId = started.json<{ id: string }>().id;
+    await api.app.inject({ method: 'POST', url: `/v1/runs/${runId}/cancel`, headers: api.auth('admin'), payload: {} });
+    return runId;
+  }
+
+  it('?run_id= lists the start and the cancel of a run, with who did them', async () => {
+    const runId = await startAndCancel();
+    await startAndCancel(); // another run's entries stay out
+    const entries = await audit(`run_id=${runId}`);
+    expect(entries.map((e) => [e.action, e.principal, e.run_id])).toEqual([
+      ['run.cancel', 'admin', runId],
+      ['run.start', 'operator', runId],
+    ]);
+    expect(entries.every((e) => !Number.isNaN(Date.parse(e.at)))).toBe(true);
+  });
+
+  it('GET /v1/audit/export streams every matching entry oldest first as JSON Lines, after a seq', async () => {
+    const runId = await startAndCancel();
+    const res = await api.app.inject({ url: `/v1/audit/export?run_id=${runId}`, headers: api.auth('admin') });
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['content-type']).toMatch(/^application\/x-ndjson/);
+    const lines = res.body
+      .trimEnd()
+      .split('\n')
+      .map((line) => JSON.parse(line) as AuditEntryDto);
+    expect(lines.map((e) => e.action)).toEqual(['run.start', 'run.cancel']);
+    const after = await api.app.inject({ url: `/v1/audit/export?run_id=${runId}&after_seq=${lines[0]!.seq}`, headers: api.auth('admin') });
+    expect(
+      after.body
+        .trimEnd()
+        .split('\n')
+        .map((line) => (JSON.parse(line) as AuditEntryDto).seq),
+    ).toEqual([lines[1]!.seq]);
+    // Unfiltered, the export is the whole chain in order: each entry chains to the one before.
+    const all = (await api.app.inject({ url: '/v1/audit/export', headers: api.auth('admin') })).body.trimEnd().split('\n');
+    const entries = all.map((line) => JSON.parse(line) as AuditEntryDto);
+    for (let i = 1; i < entries.length; i++) expect(entries[i]!.prev_hash).toBe(entries[i - 1]!.hash);
+    expect(entries.length).toBeGreaterThan(2);
+  });
+
+  it('answers 400 for a bad after_seq or time, before streaming anything', async () => {
+    for (const query of ['after_seq=-1', 'after_seq=x', 'after=yesterday']) {
+      const res = await api.app.inject({ url: `/v1/audit/export?${query}`, headers: api.auth('admin') });
+      expect(res.statusCode, query).toBe(400);
+      expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+    }
+  });
+
+  it('agentry audit export and list --run read the server with AGENTRY_URL', async () => {
+    const runId = await startAndCancel();
+    // The CLI runs as a child process: its connections end with it.
+    const env = { AGENTRY_URL: url, AGENTRY_API_KEY: KEYS.admin };
+    const exported = await runCli(['audit', 'export', '--run', runId], { env });
+    expect(exported.code, exported.stderr).toBe(0);
+    expect(
+      exported.stdout
+        .trimEnd()
+        .split('\n')
+        .map((line) => (JSON.parse(line) as AuditEntryDto).action),
+    ).toEqual(['run.start', 'run.cancel']);
+    const listed = await runCli(['audit', 'list', '--run', runId, '--jsonl'], { env });
+    expect(
+      listed.stdout
+        .trimEnd()
+        .split('\n')
+        .map((line) => (JSON.parse(line) as AuditEntryDto).action),
+    ).toEqual(['run.cancel', 'run.start']);
+    const refused = await runCli(['audit', 'export'], { env: { ...env, AGENTRY_API_KEY: KEYS.viewer } });
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toContain('audit:read');
   });
 });

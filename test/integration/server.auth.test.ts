@@ -135,6 +135,8 @@ const REQUESTS: Record<string, () => Promise<InjectOptions>> = {
   'GET /v1/schedules': () => Promise.resolve({ url: '/v1/schedules' }),
   'GET /v1/audit': () => Promise.resolve({ url: '/v1/audit?action=run.start&limit=5' }),
   'GET /v1/admin/quotas': () => Promise.resolve({ url: '/v1/admin/quotas' }),
+  'GET /v1/audit/export': () => Promise.resolve({ url: '/v1/audit/export?action=run.start' }),
+  'GET /v1/security/credentials': () => Promise.resolve({ url: '/v1/security/credentials' }),
   'POST /v1/schedules/:workflow/pause': () => Promise.resolve({ method: 'POST', url: '/v1/schedules/yearly/pause' }),
   'POST /v1/schedules/:workflow/resume': () => Promise.resolve({ method: 'POST', url: '/v1/schedules/yearly/resume' }),
   'GET /v1/auth/whoami': () => Promise.resolve({ url: '/v1/auth/whoami' }),

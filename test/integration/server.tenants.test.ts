@@ -31,6 +31,7 @@ const EXEMPT: Record<string, string> = {
   'POST /v1/tools/:name/enable': 'tool servers are the deployment’s: an operator switch of the deployment (docs/security.md#tenants)',
   'GET /v1/auth/whoami': 'describes the caller only',
   'POST /v1/admin/keys': 'creates a key in the caller’s own tenant; naming another is 403 (see keys.access.test.ts)',
+  'GET /v1/security/credentials': 'the deployment’s configuration: names of secrets and what uses them, never values; no tenant’s object',
 };
 
 type Build = (o: TenantObjects) => InjectOptions;
@@ -66,10 +67,11 @@ const LISTS: Record<string, InjectOptions> = {
   'GET /v1/tasks': { url: '/v1/tasks?status=open,completed,expired,cancelled&limit=500' },
   'GET /v1/schedules': { url: '/v1/schedules' },
   'GET /v1/usage': { url: '/v1/usage' },
+  'GET /v1/usage/budgets': { url: '/v1/usage/budgets' },
   'GET /v1/audit': { url: '/v1/audit?limit=1000' },
   'GET /v1/admin/keys': { url: '/v1/admin/keys?limit=500' },
   'GET /v1/admin/quotas': { url: '/v1/admin/quotas' },
-  'GET /v1/usage/budgets': { url: '/v1/usage/budgets' },
+  'GET /v1/audit/export': { url: '/v1/audit/export' },
 };
 
 function status(code: number): number | '2xx' {
@@ -166,6 +168,16 @@ describe.each(storeFactories)('tenant isolation on $name', (factory) => {
       const key = await world.api.store.getApiKey(o.key);
       expect([key?.revokedAt, key?.replacedBy]).toEqual([null, null]);
       expect((await world.api.store.listRuns({ tenantId: tenant, limit: 200 })).items.filter((r) => r.retryOf === o.endedRun)).toEqual([]);
+    }
+  });
+
+  it('keeps the deployment’s credential inventory from every tenant’s keys, its operators and admins included', async () => {
+    for (const tenant of TENANTS) {
+      for (const role of ['admin', 'operator'] as const) {
+        const res = await call(tenantKey(tenant, role), { url: '/v1/security/credentials' });
+        expect(res.statusCode, `${tenant}-${role}`).toBe(403);
+        expect(res.json<{ detail: string }>().detail).toContain(`callers of tenant ${tenant} may not read it`);
+      }
     }
   });
 

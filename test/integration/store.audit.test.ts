@@ -8,15 +8,12 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { ChainCheck, type ChainBreak } from '../../src/store/audit-chain.js';
+import { AUDIT_LOG_VERSION, MIGRATIONS } from '../../src/store/migrations.js';
 import { openPostgresStore } from '../../src/store/postgres.js';
 import { openSqliteStore } from '../../src/store/sqlite.js';
 import type { NewAuditEntry, Store } from '../../src/store/store.js';
 import { createTestDatabase } from '../helpers/postgres.js';
 import { hasPostgres, tempDir } from '../helpers/store.js';
-import { AUDIT_LOG_VERSION, MIGRATIONS } from '../../src/store/migrations.js';
-
-/** A fresh store's first entries: one `store.migrate` per migration from the audit log's own on. */
-const MIGRATED = MIGRATIONS.filter((m) => m.version >= AUDIT_LOG_VERSION).length;
 
 /** Runs one SQL statement on the store's database behind its back. */
 type Tamper = (statement: string) => Promise<void>;
@@ -105,6 +102,8 @@ async function check(store: Store): Promise<ChainBreak | undefined> {
 for (const dialect of dialects) {
   describe(`audit log (${dialect.name})`, () => {
     let opened: Opened | undefined;
+    /** Entries the migrations of a new database wrote (one per migration) before a test's own. */
+    let base = 0;
     afterEach(async () => {
       await opened?.cleanup();
       opened = undefined;
@@ -112,30 +111,46 @@ for (const dialect of dialects) {
 
     async function withEntries(count: number): Promise<Opened> {
       opened = await dialect.open();
+      base = (await opened.store.auditHead()).seq;
       for (let i = 1; i <= count; i++) await opened.store.appendAudit(entry(i));
       return opened;
     }
 
-    it('records the audit log migration as the first entry of the chain', async () => {
+    it('records every migration of a new database as an entry, with its from and to versions', async () => {
       const { store } = await withEntries(0);
-      const [first] = await store.auditChain(0, 10);
-      expect(first).toMatchObject({ seq: 1, principal: 'system', action: 'store.migrate', target: 'schema:7', outcome: 'success' });
+      const entries = await store.auditChain(0, 100);
+      expect(entries.map((e) => e.target)).toEqual(MIGRATIONS.map((m) => `schema:${m.version}`));
+      let from = 0;
+      for (const [i, migration] of MIGRATIONS.entries()) {
+        expect(entries[i]).toMatchObject({ seq: i + 1, principal: 'system', action: 'store.migrate', outcome: 'success', tenantId: null });
+        expect(entries[i]!.details).toEqual({
+          name: migration.name,
+          from,
+          to: migration.version,
+          // Those applied before the audit log existed are recorded in the transaction that creates it.
+          ...(migration.version < AUDIT_LOG_VERSION ? { recorded_late: true } : {}),
+        });
+        from = migration.version;
+      }
       expect(await check(store)).toBeUndefined();
+      // Migrating again applies nothing and records nothing.
+      expect((await store.migrate()).applied).toEqual([]);
+      expect((await store.auditHead()).seq).toBe(MIGRATIONS.length);
     });
 
     it('chains every entry to the one before it, concurrent appends included', async () => {
       const { store } = await withEntries(3);
       await Promise.all(Array.from({ length: 12 }, (_, i) => store.appendAudit(entry(100 + i))));
       const all = await store.auditChain(0, 1000);
-      expect(all.map((e) => e.seq)).toEqual(Array.from({ length: MIGRATED + 15 }, (_, i) => i + 1));
+      expect(all.map((e) => e.seq)).toEqual(Array.from({ length: base + 15 }, (_, i) => i + 1));
       for (let i = 1; i < all.length; i++) expect(all[i]!.prevHash).toBe(all[i - 1]!.hash);
       expect(await check(store)).toBeUndefined();
     });
 
     it('names an edited entry', async () => {
       const { store, tamper } = await withEntries(5);
-      await tamper(`UPDATE audit_log SET principal = 'someone-else' WHERE seq = 3`);
-      expect(await check(store)).toMatchObject({ seq: 3, reason: expect.stringContaining('edited') as unknown });
+      await tamper(`UPDATE audit_log SET principal = 'someone-else' WHERE seq = ${base + 3}`);
+      expect(await check(store)).toMatchObject({ seq: base + 3, reason: expect.stringContaining('edited') as unknown });
     });
 
     it('names the entry after a deleted one', async () => {
@@ -161,19 +176,60 @@ for (const dialect of dialects) {
 
     it('notices that the newest entries were deleted', async () => {
       const { store, tamper } = await withEntries(5);
-      await tamper(`DELETE FROM audit_log WHERE seq >= 5`);
-      expect(await check(store)).toMatchObject({ seq: MIGRATED + 5, reason: expect.stringContaining('newest') as unknown });
+      await tamper(`DELETE FROM audit_log WHERE seq >= ${base + 4}`);
+      expect(await check(store)).toMatchObject({ seq: base + 5, reason: expect.stringContaining('newest') as unknown });
     });
 
     it('keeps the chain verifiable after pruning old entries, with an anchor entry', async () => {
       const { store } = await withEntries(0);
       for (let i = 1; i <= 4; i++) await store.appendAudit(entry(i, { at: 1000 + i }));
       const anchor = await store.pruneAudit(1003, entry(0, { principal: 'system', action: 'audit.prune', target: null, details: null }));
-      expect(anchor?.details).toMatchObject({ pruned_through_seq: MIGRATED + 2 });
+      // The migrations' entries are newer than 1003 but come before it in the chain: a prefix is pruned.
+      expect(anchor?.details).toMatchObject({ pruned_through_seq: base + 2, pruned_count: base + 2 });
       const kept = await store.auditChain(0, 100);
-      expect(kept.map((e) => e.seq)).toEqual([MIGRATED + 3, MIGRATED + 4, MIGRATED + 5]);
+      expect(kept.map((e) => e.seq)).toEqual([base + 3, base + 4, base + 5]);
       expect(await check(store)).toBeUndefined();
       expect(await store.pruneAudit(0, entry(0))).toBeUndefined();
+    });
+
+    it('lists and exports the entries about a run: its target, or the run id in its details', async () => {
+      const { store } = await withEntries(0);
+      await store.appendAudit(entry(1, { action: 'run.start', target: 'workflow:w', details: { run_id: 'r9' } }));
+      await store.appendAudit(entry(2, { target: 'run:r9' }));
+      await store.appendAudit(entry(3, { target: 'run:r8' }));
+      await store.appendAudit(entry(4, { action: 'task.decide', target: 'task:t1', details: { run_id: 'r9', decision: 'approve' } }));
+      const listed = await store.listAudit({ runId: 'r9', limit: 10 });
+      expect(listed.items.map((e) => [e.action, e.target, e.runId])).toEqual([
+        ['task.decide', 'task:t1', 'r9'],
+        ['run.cancel', 'run:r9', 'r9'],
+        ['run.start', 'workflow:w', 'r9'],
+      ]);
+      const firstTwo = await store.exportAudit({ runId: 'r9' }, 0, 2);
+      expect(firstTwo.map((e) => e.action)).toEqual(['run.start', 'run.cancel']);
+      const rest = await store.exportAudit({ runId: 'r9' }, firstTwo[1]!.seq, 2);
+      expect(rest.map((e) => e.action)).toEqual(['task.decide']);
+      expect(await check(store)).toBeUndefined();
+    });
+
+    it('names an entry whose run_id no longer follows from what is hashed', async () => {
+      const { store, tamper } = await withEntries(3);
+      await tamper(`UPDATE audit_log SET run_id = 'r-other' WHERE seq = ${base + 2}`);
+      expect(await check(store)).toMatchObject({ seq: base + 2, reason: expect.stringContaining('run_id') as unknown });
+    });
+
+    it('fills in the run of the entries written before the run_id column existed', async () => {
+      const { store, tamper } = await withEntries(2);
+      await store.appendAudit(entry(3, { action: 'run.start', target: 'workflow:w', details: { run_id: 'r7' } }));
+      // Back to the schema before the migration: no column, no index, not applied.
+      await tamper(`DROP INDEX audit_log_by_run`);
+      await tamper(`ALTER TABLE audit_log DROP COLUMN run_id`);
+      const version = MIGRATIONS.find((m) => m.name === 'audit entries by run')!.version;
+      await tamper(`DELETE FROM schema_migrations WHERE version = ${version}`);
+      const report = await store.migrate();
+      expect(report.applied).toEqual([version]);
+      expect((await store.listAudit({ runId: 'r7', limit: 10 })).items.map((e) => e.target)).toEqual(['workflow:w']);
+      expect((await store.listAudit({ runId: 'r1', limit: 10 })).items.map((e) => e.target)).toEqual(['run:r1']);
+      expect(await check(store)).toBeUndefined();
     });
 
     it('lists entries newest first by filter, a page at a time', async () => {

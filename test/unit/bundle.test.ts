@@ -122,3 +122,42 @@ describe('bundle sign and verify', () => {
     expect(() => parseBundle('{"format":"other"}')).toThrow(expect.objectContaining({ code: 'bundle_invalid', details: { reason: 'malformed' } }));
   });
 });
+
+describe('approval and environment', () => {
+  const approved = (env?: string): Bundle =>
+    structuredClone(signBundle(buildBundle(dir, new Date('2026-01-01T00:00:00Z')), release.privatePem, 'release', { approvedBy: 'alice', env }));
+
+  it('records who approved the bundle and for which environment in the signed manifest', () => {
+    const bundle = approved('prod');
+    expect(bundle.manifest).toMatchObject({ approved_by: 'alice', env: 'prod' });
+    expect(verifyBundle(bundle, { trustKeys: trusted, requireSignature: true, requireEnv: 'prod' })).toMatchObject({
+      approvedBy: 'alice',
+      env: 'prod',
+      signer: { name: 'release' },
+    });
+    // Signing again replaces the approval (and the signature that covered it).
+    const resigned = signBundle(bundle, release.privatePem, 'release', { approvedBy: 'bob' });
+    expect(resigned.manifest.approved_by).toBe('bob');
+    expect(resigned.manifest.env).toBeUndefined();
+  });
+
+  it('refuses a bundle approved for another environment, or for none, when one is required', () => {
+    for (const bundle of [approved('staging'), approved(undefined)]) {
+      let error: unknown;
+      try {
+        verifyBundle(bundle, { trustKeys: trusted, requireSignature: true, requireEnv: 'prod' });
+      } catch (caught) {
+        error = caught;
+      }
+      expect(error).toMatchObject({ code: 'bundle_invalid', details: { reason: 'wrong_env' } });
+    }
+  });
+
+  it('refuses an approval changed after signing, and a malformed one', () => {
+    const edited = approved('prod');
+    edited.manifest.approved_by = 'mallory';
+    expect(refusal(edited)).toMatchObject({ details: { reason: 'bad_signature' } });
+    const malformed = { ...approved('prod'), manifest: { ...approved('prod').manifest, env: 7 } };
+    expect(() => parseBundle(JSON.stringify(malformed))).toThrow(/not an agentry-bundle\/1 file/);
+  });
+});

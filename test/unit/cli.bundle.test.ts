@@ -32,17 +32,51 @@ describe('agentry bundle', () => {
   it('builds, signs and verifies a bundle; --json prints the signer and whether it was verified', async () => {
     const built = await cli('build', 'project', '--out', 'p.bundle.json', '--json');
     expect(built.code).toBe(0);
-    const { hash, files } = JSON.parse(built.stdout) as { hash: string; files: { path: string }[] };
+    const { files } = JSON.parse(built.stdout) as { hash: string; files: { path: string }[] };
     expect(files.map((f) => f.path)).toEqual(['agentry.yaml', 'workflows/hello.yaml']);
 
-    const signed = await cli('sign', 'p.bundle.json', '--key', 'release.pem');
+    const signed = await runCliInProcess(['bundle', 'sign', 'p.bundle.json', '--key', 'release.pem'], { cwd: dir, env: { USER: 'ops-bob' } });
     expect(signed.code).toBe(0);
-    expect(signed.stdout).toContain(`signed ${join(dir, 'p.bundle.json')} as 'release'`);
+    expect(signed.stdout).toContain(`signed ${join(dir, 'p.bundle.json')} as 'release' (key sha256:`);
+    // Without --approved-by, the approver is the OS user.
+    expect(signed.stdout).toContain("approved by 'ops-bob'");
     expect(bundleJson('p.bundle.json').signature?.signer).toBe('release');
+    const hash = /(sha256:[0-9a-f]{64})$/m.exec(signed.stdout)?.[1];
 
     const verified = await cli('verify', 'p.bundle.json', '--pub', 'release.pub.pem', '--json');
     expect(verified.code).toBe(0);
-    expect(JSON.parse(verified.stdout)).toMatchObject({ hash, files: 2, signed: true, signer: 'release', verified: true });
+    expect(JSON.parse(verified.stdout)).toEqual(
+      expect.objectContaining({ hash, files: 2, signed: true, signer: 'release', verified: true, approved_by: 'ops-bob', env: null }),
+    );
+  });
+
+  it('records who approved the bundle and for which environment in the signed manifest; verify --env checks it', async () => {
+    await cli('build', 'project', '--out', 'e.bundle.json');
+    const signed = await cli('sign', 'e.bundle.json', '--key', 'release.pem', '--approved-by', 'alice', '--env', 'prod', '--json');
+    expect(JSON.parse(signed.stdout)).toMatchObject({ signer: 'release', approved_by: 'alice', env: 'prod' });
+    const manifest = (JSON.parse(readFileSync(join(dir, 'e.bundle.json'), 'utf8')) as { manifest: Record<string, unknown> }).manifest;
+    expect(manifest).toMatchObject({ approved_by: 'alice', env: 'prod' });
+
+    const ok = await cli('verify', 'e.bundle.json', '--pub', 'release.pub.pem', '--env', 'prod');
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toContain("signed by 'release'");
+    expect(ok.stdout).toContain("approved by 'alice' for env 'prod'");
+
+    const elsewhere = await cli('verify', 'e.bundle.json', '--pub', 'release.pub.pem', '--env', 'staging');
+    expect(elsewhere.code).toBe(2);
+    expect(elsewhere.stderr).toContain("bundle refused (wrong_env): the bundle is approved for 'prod'; this server requires 'staging'");
+
+    // The approval is signed: changing it afterwards breaks the signature.
+    const edited = JSON.parse(readFileSync(join(dir, 'e.bundle.json'), 'utf8')) as { manifest: Record<string, unknown> };
+    edited.manifest.env = 'staging';
+    writeFileSync(join(dir, 'x.bundle.json'), JSON.stringify(edited));
+    const forged = await cli('verify', 'x.bundle.json', '--pub', 'release.pub.pem', '--env', 'staging');
+    expect(forged.code).toBe(2);
+    expect(forged.stderr).toContain('bundle refused (bad_signature)');
+
+    const bad = await cli('sign', 'e.bundle.json', '--key', 'release.pem', '--approved-by', 'a\nb');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('the approver must be 1–128 characters without control characters');
   });
 
   it('exits 2 naming the reason for an unsigned bundle, an untrusted key and a tampered file', async () => {

@@ -2,6 +2,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { generateKeyPairSync } from 'node:crypto';
+import { buildBundle, signBundle } from '../../src/app/bundle.js';
 import type { ConfigValidation } from '../../src/app/config-validate.js';
 import { removeDir, runCliInProcess, tempDir } from '../helpers/cli.js';
 
@@ -31,11 +33,12 @@ beforeEach(() => {
 afterEach(() => removeDir(dir));
 
 describe('agentry config validate', () => {
-  it('exits 0 on a clean production configuration', async () => {
+  it('exits 0 on a clean production configuration, warning that its specs need not be signed', async () => {
     const result = await runCliInProcess(['config', 'validate', dir, '--env', 'production'], { env: productionEnv() });
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
-    expect(result.stdout).toMatch(/✓ .* is ready to start in production mode/);
+    expect(result.stdout).toContain('warning: specs are not required to come from a signed bundle');
+    expect(result.stdout).toMatch(/! .* starts in production mode with 1 warning$/m);
   });
 
   it('refuses a literal provider key in production, naming file:line and the key path, never the key', async () => {
@@ -59,8 +62,10 @@ describe('agentry config validate', () => {
     expect(json.code).toBe(2);
     const report = JSON.parse(json.stdout) as ConfigValidation;
     expect(report).toMatchObject({ env: 'production', ok: false });
-    expect(report.problems.map((p) => p.check).sort()).toEqual(['production', 'production', 'production', 'secret_file', 'spec']);
-    expect(report.problems.every((p) => p.severity === 'error')).toBe(true);
+    const errors = report.problems.filter((p) => p.severity === 'error');
+    expect(errors.map((p) => p.check).sort()).toEqual(['production', 'production', 'production', 'secret_file', 'spec']);
+    // The one warning: production starts from unsigned specs, but says so.
+    expect(report.problems.filter((p) => p.severity === 'warning').map((p) => p.message)).toEqual([expect.stringMatching(/signed bundle/)]);
     expect(report.problems.map((p) => p.message)).toEqual(
       expect.arrayContaining([
         expect.stringMatching(/^FS_TOKEN_FILE: cannot read/),
@@ -69,7 +74,7 @@ describe('agentry config validate', () => {
         expect.stringMatching(/^egress has no policy/),
       ]),
     );
-    for (const problem of report.problems) expect(text.stdout).toContain(`error: ${problem.message.split('\n')[0]}`);
+    for (const problem of errors) expect(text.stdout).toContain(`error: ${problem.message.split('\n')[0]}`);
     expect(text.stdout).not.toContain('change-me');
   });
 
@@ -107,7 +112,59 @@ describe('agentry config validate', () => {
     expect(JSON.parse(result.stdout)).toMatchObject({
       env: 'production',
       ok: false,
-      problems: [{ check: 'production', message: expect.stringMatching(/^auth is off/) }],
+      problems: [
+        { check: 'production', severity: 'error', message: expect.stringMatching(/^auth is off/) },
+        { check: 'production', severity: 'warning', message: expect.stringMatching(/signed bundle/) },
+      ],
+    });
+  });
+
+  describe('with a bundle', () => {
+    /** A bundle of the project signed by a fresh key for `bundleEnv`, and the environment that trusts the key. */
+    function signedBundle(bundleEnv: string | undefined, edit?: (manifest: Record<string, unknown>) => void): Record<string, string> {
+      write({ 'workflows/hello.yaml': 'name: hello\nsteps:\n  a:\n    transform: 1\n' });
+      const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+      const bundle = signBundle(buildBundle(dir), privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), 'release', {
+        approvedBy: 'alice',
+        env: bundleEnv,
+      });
+      edit?.(bundle.manifest as unknown as Record<string, unknown>);
+      writeFileSync(join(dir, 'b.json'), JSON.stringify(bundle));
+      writeFileSync(join(dir, 'release.pub.pem'), publicKey.export({ type: 'spki', format: 'pem' }));
+      return productionEnv({ AGENTRY_BUNDLE: join(dir, 'b.json'), AGENTRY_TRUST_KEYS: join(dir, 'release.pub.pem'), AGENTRY_REQUIRE_SIGNED_SPECS: 'true' });
+    }
+
+    async function validate(env: Record<string, string>): Promise<ConfigValidation> {
+      const result = await runCliInProcess(['config', 'validate', dir, '--env', 'production', '--json'], { env });
+      return JSON.parse(result.stdout) as ConfigValidation;
+    }
+
+    it('passes a bundle signed by a trusted key for the required environment, without the unsigned-specs warning', async () => {
+      expect(await validate({ ...signedBundle('prod'), AGENTRY_BUNDLE_ENV: 'prod' })).toMatchObject({ ok: true, problems: [] });
+    });
+
+    it('catches a tampered bundle, one for another environment, and an untrusted key before start', async () => {
+      const tampered = await validate(signedBundle('prod', (m) => (m.approved_by = 'mallory')));
+      expect(tampered.ok).toBe(false);
+      expect(tampered.problems).toEqual([
+        { check: 'bundle', severity: 'error', message: expect.stringContaining('bundle refused (bad_signature)') as unknown },
+      ]);
+
+      const staging = await validate({ ...signedBundle('staging'), AGENTRY_BUNDLE_ENV: 'prod' });
+      expect(staging.problems).toEqual([{ check: 'bundle', severity: 'error', message: expect.stringContaining('bundle refused (wrong_env)') as unknown }]);
+
+      const env = signedBundle('prod');
+      writeFileSync(join(dir, 'release.pub.pem'), generateKeyPairSync('ed25519').publicKey.export({ type: 'spki', format: 'pem' }));
+      const untrusted = await validate(env);
+      expect(untrusted.problems).toEqual([
+        { check: 'bundle', severity: 'error', message: expect.stringContaining('bundle refused (untrusted_key)') as unknown },
+      ]);
+    });
+
+    it("checks the bundle's specs, not the directory's", async () => {
+      const env = signedBundle(undefined);
+      write({ 'workflows/hello.yaml': 'name: hello\nsteps: 3\n' }); // the directory changed after the bundle was built
+      expect(await validate(env)).toMatchObject({ ok: true, problems: [] });
     });
   });
 });

@@ -35,13 +35,16 @@ const PRINTS_DATA: Record<string, string> = {
   'agentry tools disable': 'POST /v1/tools/{name}/disable',
   'agentry tools enable': 'POST /v1/tools/{name}/enable',
   'agentry bundle build': '{ file, hash, files } (local only)',
-  'agentry bundle sign': '{ file, hash, signer, key_id } (local only)',
-  'agentry bundle verify': '{ file, hash, files, signed, signer, key_id, verified } (local only)',
+  'agentry bundle sign': '{ file, hash, signer, key_id, approved_by, env } (local only)',
+  'agentry bundle verify': '{ file, hash, files, signed, signer, key_id, verified, approved_by, env } (local only)',
   'agentry audit list': 'GET /v1/audit (with --jsonl: one entry per line)',
   'agentry audit prune': '{ pruned, retention_ms } (local only)',
+  'agentry migrate': '{ location, from, current, latest, applied } (local only)',
+  'agentry credentials list': 'GET /v1/security/credentials',
   'agentry audit verify': '{ ok, checked, head_seq, pruned_through_seq, broken } (local only)',
   'agentry keys create': 'POST /v1/admin/keys: { key, secret }',
   'agentry keys list': 'GET /v1/admin/keys',
+  'agentry limits show': 'GET /v1/admin/quotas',
   'agentry keys revoke': 'POST /v1/admin/keys/{id}/revoke: { revoked }',
   'agentry keys rotate': 'POST /v1/admin/keys/{id}/rotate: { key, secret, previous }',
   'agentry config show': '{ <option>: { value, source, env } } (local only)',
@@ -57,6 +60,7 @@ const PRINTS_NO_DATA: Record<string, string> = {
   'agentry start api': 'serves until stopped',
   'agentry start gateway': 'serves until stopped',
   'agentry demo': 'an interactive tour that serves until Ctrl-C',
+  'agentry audit export': 'prints nothing but JSON Lines already (GET /v1/audit/export): there is no human format to switch from',
 };
 
 /** Commands that run something (groups like `runs` only list their subcommands). */

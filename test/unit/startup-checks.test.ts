@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/app/config.js';
 import { withSecretFiles } from '../../src/app/secret-files.js';
 import { findLiteralSecrets } from '../../src/app/secret-literals.js';
-import { checkStartup, startupProblems } from '../../src/app/startup-checks.js';
+import { checkStartup, startupProblems, startupWarnings } from '../../src/app/startup-checks.js';
 import { parseEgressRules, type EgressRuleSet } from '../../src/lib/egress.js';
 import { AgentryError } from '../../src/lib/errors.js';
 import { removeDir, tempDir } from '../helpers/cli.js';
@@ -149,9 +149,20 @@ describe('production mode: startup checks', () => {
     expect(error).toBeInstanceOf(AgentryError);
     expect((error as AgentryError).code).toBe('unsafe_configuration');
     expect((error as AgentryError).message.split('\n')).toHaveLength(4);
+    // Production also warns (without refusing) that the specs need not come from a signed bundle.
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toContain('specs are not required to come from a signed bundle');
     const development = loadConfig({ flags: { projectDir: dir }, env, cwd: dir });
     checkStartup(development, { listens: true, egress: undefined }, logger);
-    expect(lines).toHaveLength(3);
+    expect(lines).toHaveLength(4);
+    expect(lines.slice(1).every((line) => line.includes('not production-ready'))).toBe(true);
+  });
+
+  it('does not warn of unsigned specs in production when signed specs are required', () => {
+    const env = { AGENTRY_ENV: 'production', AGENTRY_REQUIRE_SIGNED_SPECS: 'true', AGENTRY_DATABASE_URL: 'sqlite::memory:' };
+    expect(startupWarnings(loadConfig({ flags: { projectDir: dir }, env, cwd: dir }))).toEqual([]);
+    expect(startupWarnings(loadConfig({ flags: { projectDir: dir }, env: { ...env, AGENTRY_REQUIRE_SIGNED_SPECS: 'false' }, cwd: dir }))).toHaveLength(1);
+    expect(startupWarnings(loadConfig({ flags: { projectDir: dir }, env: { AGENTRY_DATABASE_URL: 'sqlite::memory:' }, cwd: dir }))).toEqual([]);
   });
 });
 

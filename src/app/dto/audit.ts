@@ -16,6 +16,7 @@ export const AuditEntrySchema = Type.Object(
     outcome: Type.Enum([...AUDIT_OUTCOMES], { description: 'success; denied (refused: not found, not allowed, invalid); failure' }),
     client_ip: Nullable(Type.String()),
     details: Nullable(Type.Record(Type.String(), Type.Unknown())),
+    run_id: Nullable(Type.String({ description: 'The run the entry is about: the target run:<id>, or details.run_id (a run start, a task decision)' })),
     prev_hash: Type.String({ description: 'SHA-256 (hex) of the entry before this one' }),
     hash: Type.String({ description: "SHA-256 (hex) over this entry's fields and prev_hash" }),
   },
@@ -39,6 +40,7 @@ export function auditDto(e: AuditRecord): AuditEntryDto {
     outcome: e.outcome,
     client_ip: e.clientIp,
     details: e.details,
+    run_id: e.runId,
     prev_hash: e.prevHash,
     hash: e.hash,
   };

@@ -1,13 +1,14 @@
 /**
- * `agentry audit list|verify`: the audit log (docs/security.md#audit-log). `list` reads the
- * project's store or (with `AGENTRY_URL`) the server's `GET /v1/audit`; `--json` prints the
- * page as the API does, `--jsonl` one entry per line for a SIEM (with `--all`, every page).
- * `verify` walks the hash chain in the database itself (`AGENTRY_DATABASE_URL` or the
- * project's store) and exits 1 naming the first broken entry.
+ * `agentry audit list|export|verify|prune`: the audit log (docs/security.md#audit-log). `list`
+ * reads the project's store or (with `AGENTRY_URL`) the server's `GET /v1/audit`; `--json`
+ * prints the page as the API does, `--jsonl` one entry per line (with `--all`, every page).
+ * `export` prints every matching entry oldest first as JSON Lines for a SIEM (the server's
+ * `GET /v1/audit/export`). `verify` walks the hash chain in the database itself
+ * (`AGENTRY_DATABASE_URL` or the project's store) and exits 1 naming the first broken entry.
  */
 import type { Command } from 'commander';
 import { localOperator } from '../../app/caller.js';
-import type { AuditQuery, AuditVerification } from '../../app/audit.js';
+import type { AuditExportFilter, AuditQuery, AuditVerification } from '../../app/audit.js';
 import type { Config } from '../../app/config.js';
 import type { AuditPageDto } from '../../app/dto/audit.js';
 import { formatDuration, parseDurationText } from '../../lib/duration.js';
@@ -18,11 +19,18 @@ import { formatIso, paint, table } from '../format.js';
 
 const DIR_OPTION = ['--dir <dir>', 'project directory (default: $AGENTRY_PROJECT_DIR or .; ignored with AGENTRY_URL)'] as const;
 
-interface ListOptions {
+interface FilterOptions {
   tenant?: string;
   principal?: string;
   action?: string;
   target?: string;
+  run?: string;
+  after?: string;
+  before?: string;
+  dir?: string;
+}
+
+interface ListOptions extends FilterOptions {
   after?: string;
   before?: string;
   limit?: number;
@@ -47,12 +55,32 @@ function serverReader(config: Config, opts: ListOptions, limit: number): PageRea
   const client = new RemoteClient({ url: config.client.url!, ...(config.client.apiKey === undefined ? {} : { apiKey: config.client.apiKey }) });
   return (cursor) => {
     const query = new URLSearchParams({ limit: String(limit) });
-    for (const name of ['tenant', 'principal', 'action', 'target', 'after', 'before'] as const) {
-      const value = opts[name];
-      if (value !== undefined) query.set(name, value);
-    }
+    filterParams(opts, query);
     if (cursor !== undefined) query.set('cursor', cursor);
     return client.request<AuditPageDto>('GET', `/v1/audit?${query.toString()}`);
+  };
+}
+
+/** The filters as the API's query parameters. */
+function filterParams(opts: FilterOptions, query: URLSearchParams): void {
+  for (const name of ['tenant', 'principal', 'action', 'target', 'after', 'before'] as const) {
+    const value = opts[name];
+    if (value !== undefined) query.set(name, value);
+  }
+  if (opts.run !== undefined) query.set('run_id', opts.run);
+}
+
+/** The filters as the audit service takes them. */
+function auditFilter(opts: FilterOptions): AuditExportFilter {
+  const after = parseTime(opts.after, 'after');
+  const before = parseTime(opts.before, 'before');
+  return {
+    ...(opts.principal === undefined ? {} : { principal: opts.principal }),
+    ...(opts.action === undefined ? {} : { action: opts.action }),
+    ...(opts.target === undefined ? {} : { target: opts.target }),
+    ...(opts.run === undefined ? {} : { runId: opts.run }),
+    ...(after === undefined ? {} : { after }),
+    ...(before === undefined ? {} : { before }),
   };
 }
 
@@ -61,16 +89,7 @@ async function withReader<T>(ctx: CliContext, opts: ListOptions, fn: (read: Page
   noteRemoteDir(ctx, config, opts.dir);
   const limit = opts.limit ?? 100;
   if (config.client.url !== undefined) return fn(serverReader(config, opts, limit));
-  const after = parseTime(opts.after, 'after');
-  const before = parseTime(opts.before, 'before');
-  const query: AuditQuery = {
-    limit,
-    ...(opts.principal === undefined ? {} : { principal: opts.principal }),
-    ...(opts.action === undefined ? {} : { action: opts.action }),
-    ...(opts.target === undefined ? {} : { target: opts.target }),
-    ...(after === undefined ? {} : { after }),
-    ...(before === undefined ? {} : { before }),
-  };
+  const query: AuditQuery = { limit, ...auditFilter(opts) };
   const [{ storeExists }, { openLocalAudit }] = await Promise.all([import('../../app/bootstrap.js'), import('../../app/local.js')]);
   if (!storeExists(config)) return fn(() => Promise.resolve({ items: [], next_cursor: null }));
   const local = await openLocalAudit(config, { logger: loggerFor(config) });
@@ -102,7 +121,31 @@ async function prune(ctx: CliContext, dir: string | undefined, olderThan: number
   const { openLocalAudit } = await import('../../app/local.js');
   const local = await openLocalAudit(config, { logger: loggerFor(config) });
   try {
-    return { pruned: await local.audit.prune(retentionMs), retention_ms: retentionMs };
+    return { pruned: await local.audit.prune(retentionMs, localOperator(ctx.env)), retention_ms: retentionMs };
+  } finally {
+    await local.close();
+  }
+}
+
+/** Writes every entry matching the filters after seq `afterSeq`, oldest first, one JSON per line. */
+async function exportEntries(ctx: CliContext, opts: FilterOptions, afterSeq: number): Promise<void> {
+  const config = configFrom(ctx, { projectDir: opts.dir });
+  noteRemoteDir(ctx, config, opts.dir);
+  if (config.client.url !== undefined) {
+    const client = new RemoteClient({ url: config.client.url, ...(config.client.apiKey === undefined ? {} : { apiKey: config.client.apiKey }) });
+    const query = new URLSearchParams({ after_seq: String(afterSeq) });
+    filterParams(opts, query);
+    for await (const chunk of await client.stream(`/v1/audit/export?${query.toString()}`, 'application/x-ndjson')) ctx.stdout.write(Buffer.from(chunk));
+    return;
+  }
+  const filter = auditFilter(opts);
+  const [{ storeExists }, { openLocalAudit }] = await Promise.all([import('../../app/bootstrap.js'), import('../../app/local.js')]);
+  if (!storeExists(config)) return;
+  const local = await openLocalAudit(config, { logger: loggerFor(config) });
+  try {
+    for await (const page of await local.audit.export(localOperator(ctx.env, opts.tenant), filter, afterSeq)) {
+      ctx.stdout.write(page.map((entry) => `${JSON.stringify(entry)}\n`).join(''));
+    }
   } finally {
     await local.close();
   }
@@ -117,8 +160,8 @@ function parseDurationArg(text: string): number {
 export function registerAudit(program: Command, ctx: CliContext): void {
   const audit = program
     .command('audit')
-    .description('The tamper-evident audit log: list entries, verify the hash chain')
-    .addHelpText('after', '\nWith AGENTRY_URL (and AGENTRY_API_KEY with audit:read) set, list asks that server. See docs/security.md#audit-log.');
+    .description('The tamper-evident audit log: list and export entries, verify the hash chain, prune')
+    .addHelpText('after', '\nWith AGENTRY_URL (and AGENTRY_API_KEY with audit:read) set, list and export ask that server. See docs/security.md#audit-log.');
 
   audit
     .command('list')
@@ -131,6 +174,7 @@ export function registerAudit(program: Command, ctx: CliContext): void {
     .option('--principal <name>', 'only entries by this principal (key name, CLI user, system)')
     .option('--action <action>', 'only this action (run.start, run.cancel, task.decide, …)')
     .option('--target <target>', 'only entries on this target (run:<id>, task:<id>, schedule:<workflow>, …)')
+    .option('--run <id>', "only entries about this run (its start, cancel, retry, signals, its tasks' decisions)")
     .option('--after <time>', 'entries at or after this ISO 8601 time')
     .option('--before <time>', 'entries before this ISO 8601 time')
     .option('--limit <n>', 'entries per page (1–1000, default 100)', parseIntegerArg(1, 1000))
@@ -175,6 +219,26 @@ export function registerAudit(program: Command, ctx: CliContext): void {
         );
         if (cursor !== undefined) out(ctx, `More: --cursor ${cursor}`);
       });
+    });
+
+  audit
+    .command('export')
+    .description('Print every matching entry, oldest first, as JSON Lines for a SIEM (GET /v1/audit/export with AGENTRY_URL)')
+    .option(
+      '--after-seq <seq>',
+      'only entries after this seq (the last one a previous export delivered; default 0)',
+      parseIntegerArg(0, Number.MAX_SAFE_INTEGER),
+    )
+    .option('--tenant <id>', "only this tenant's entries (as for list)")
+    .option('--principal <name>', 'only entries by this principal')
+    .option('--action <action>', 'only this action')
+    .option('--target <target>', 'only entries on this target')
+    .option('--run <id>', 'only entries about this run')
+    .option('--after <time>', 'entries at or after this ISO 8601 time')
+    .option('--before <time>', 'entries before this ISO 8601 time')
+    .option(...DIR_OPTION)
+    .action(async (opts: FilterOptions & { afterSeq?: number }) => {
+      await exportEntries(ctx, opts, opts.afterSeq ?? 0);
     });
 
   audit

@@ -4,6 +4,7 @@
  * would (docs/security.md#signed-spec-bundles).
  */
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { userInfo } from 'node:os';
 import { basename, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { buildBundle, parseBundle, signBundle, trustKey, verifyBundle, type Bundle } from '../../app/bundle.js';
@@ -22,6 +23,19 @@ function writeBundle(file: string, bundle: Bundle): void {
   writeFileSync(tmp, `${JSON.stringify(bundle, null, 2)}\n`);
   renameSync(tmp, file);
 }
+
+/** The OS user running the command (`USER`, else the account's name): the default approver. */
+function osUser(ctx: CliContext): string {
+  const fromEnv = ctx.env.USER ?? ctx.env.USERNAME;
+  if (fromEnv !== undefined && fromEnv !== '') return fromEnv;
+  try {
+    return userInfo().username;
+  } catch {
+    throw new AgentryError('invalid_request', 'cannot tell who approves the bundle: pass --approved-by <name>');
+  }
+}
+
+const envText = (env: string | undefined): string => (env === undefined ? '' : ` for env '${env}'`);
 
 /** `--pub a.pem --pub b.pem` */
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
@@ -53,34 +67,38 @@ export function registerBundle(program: Command, ctx: CliContext): void {
     .argument('<bundle>', 'bundle file (signed in place unless --out)')
     .requiredOption('--key <pem>', 'ed25519 private key, PEM (openssl genpkey -algorithm ed25519)')
     .option('--signer <name>', 'who signs, as /readyz shows it (default: the key file name without extension)')
+    .option('--approved-by <name>', 'who approved these specs, recorded in the signed manifest (default: the OS user)')
+    .option('--env <env>', 'the environment they are approved for (e.g. prod), recorded in the signed manifest; serve --bundle-env requires it')
     .option('--out <file>', 'write the signed bundle here instead')
-    .option('--json', 'print { file, hash, signer, key_id } as JSON')
-    .action((bundleArg: string, opts: { key: string; signer?: string; out?: string; json?: boolean }) => {
+    .option('--json', 'print { file, hash, signer, key_id, approved_by, env } as JSON')
+    .action((bundleArg: string, opts: { key: string; signer?: string; approvedBy?: string; env?: string; out?: string; json?: boolean }) => {
       const source = resolve(ctx.cwd, bundleArg);
       const keyFile = resolve(ctx.cwd, opts.key);
       const signer = opts.signer ?? basename(keyFile).replace(/\.[^.]*$/, '');
-      const signed = signBundle(parseBundle(readText(source, 'bundle'), `bundle ${source}`), readText(keyFile, 'key'), signer);
+      const approvedBy = opts.approvedBy ?? osUser(ctx);
+      const signed = signBundle(parseBundle(readText(source, 'bundle'), `bundle ${source}`), readText(keyFile, 'key'), signer, { approvedBy, env: opts.env });
       const file = opts.out === undefined ? source : resolve(ctx.cwd, opts.out);
       writeBundle(file, signed);
       const { hash } = verifyBundle(signed, { trustKeys: [] });
       const keyId = signed.signature?.key_id ?? '';
       if (opts.json) {
-        outJson(ctx, { file, hash, signer, key_id: keyId });
+        outJson(ctx, { file, hash, signer, key_id: keyId, approved_by: approvedBy, env: opts.env ?? null });
         return;
       }
-      out(ctx, `signed ${file} as '${signer}' (key ${keyId}): ${hash}`);
+      out(ctx, `signed ${file} as '${signer}' (key ${keyId}), approved by '${approvedBy}'${envText(opts.env)}: ${hash}`);
     });
   bundle
     .command('verify')
     .description('Check every file of a bundle against its manifest and its signature against trusted keys (exit 2 when refused)')
     .argument('<bundle>', 'bundle file')
     .option('--pub <pem>', 'trusted ed25519 public key, PEM (repeatable); with one, the bundle must be signed by one of them', collect)
-    .option('--json', 'print { file, hash, files, signed, signer, key_id, verified } as JSON')
-    .action((bundleArg: string, opts: { pub?: string[]; json?: boolean }) => {
+    .option('--env <env>', 'the bundle must be approved for this environment (as serve --bundle-env checks)')
+    .option('--json', 'print { file, hash, files, signed, signer, key_id, verified, approved_by, env } as JSON')
+    .action((bundleArg: string, opts: { pub?: string[]; env?: string; json?: boolean }) => {
       const file = resolve(ctx.cwd, bundleArg);
       const keys = (opts.pub ?? []).map((p) => resolve(ctx.cwd, p)).map((p) => trustKey(readText(p, 'public key'), `public key ${p}`));
       const parsed = parseBundle(readText(file, 'bundle'), `bundle ${file}`);
-      const verified = verifyBundle(parsed, { trustKeys: keys, requireSignature: keys.length > 0 });
+      const verified = verifyBundle(parsed, { trustKeys: keys, requireSignature: keys.length > 0, requireEnv: opts.env });
       const signature = parsed.signature;
       if (opts.json) {
         outJson(ctx, {
@@ -91,13 +109,17 @@ export function registerBundle(program: Command, ctx: CliContext): void {
           signer: signature?.signer ?? null,
           key_id: signature?.key_id ?? null,
           verified: verified.signer !== undefined,
+          approved_by: verified.approvedBy ?? null,
+          env: verified.env ?? null,
         });
         return;
       }
       const files = plural(parsed.manifest.files.length, 'file');
+      const approval = verified.approvedBy === undefined ? '' : `; approved by '${verified.approvedBy}'${envText(verified.env)}`;
       if (verified.signer)
-        out(ctx, `✓ ${file}: ${files} match the manifest; signed by '${verified.signer.name}' (key ${verified.signer.keyId}); ${verified.hash}`);
-      else if (signature) out(ctx, `✓ ${file}: ${files} match the manifest; signed by '${signature.signer}' but not checked (no --pub); ${verified.hash}`);
+        out(ctx, `✓ ${file}: ${files} match the manifest; signed by '${verified.signer.name}' (key ${verified.signer.keyId})${approval}; ${verified.hash}`);
+      else if (signature)
+        out(ctx, `✓ ${file}: ${files} match the manifest; signed by '${signature.signer}' but not checked (no --pub)${approval}; ${verified.hash}`);
       else out(ctx, `✓ ${file}: ${files} match the manifest; unsigned; ${verified.hash}`);
     });
 }

@@ -60,8 +60,10 @@ export function registerConfig(program: Command, ctx: CliContext): void {
             `✗ ${plural(errors, 'error')}${warnings > 0 ? `, ${plural(warnings, 'warning')}` : ''}: ${report.dir} (${report.env}) would not start`,
           ),
         );
-      else if (warnings > 0)
-        out(ctx, paint(s, 'yellow', `! ${report.dir} starts in ${report.env} mode with ${plural(warnings, 'warning')}; production would refuse it`));
-      else out(ctx, `${paint(s, 'green', '✓')} ${report.dir} is ready to start in ${report.env} mode`);
+      else if (warnings > 0) {
+        // In development the warnings are what production refuses; in production, what it starts with.
+        const after = report.env === 'production' ? '' : '; production would refuse it';
+        out(ctx, paint(s, 'yellow', `! ${report.dir} starts in ${report.env} mode with ${plural(warnings, 'warning')}${after}`));
+      } else out(ctx, `${paint(s, 'green', '✓')} ${report.dir} is ready to start in ${report.env} mode`);
     });
 }

@@ -28,6 +28,7 @@ export interface ServeFlags {
   concurrency?: number;
   bundle?: string;
   requireSignedSpecs?: boolean;
+  bundleEnv?: string;
   trustKey?: string[];
 }
 
@@ -107,6 +108,7 @@ export async function startServer(
       tools: agentry.tools,
       redactor: agentry.redactor,
       specBundle: agentry.project?.bundle,
+      credentials: { config, project: agentry.project, env },
       ...(options.groups ? { groups: options.groups } : {}),
     });
     const url = await app.listen({ host: config.server.host, port: config.server.port });
@@ -147,6 +149,7 @@ export function registerServe(program: Command, ctx: CliContext): void {
     .option('--concurrency <n>', 'steps this process runs at once (1..1000)', parseIntegerArg(1, 1000))
     .option('--bundle <file>', 'load the specs from this bundle (agentry bundle build) instead of the project directory; also AGENTRY_BUNDLE')
     .option('--require-signed-specs', 'start only from a bundle signed by a --trust-key; also AGENTRY_REQUIRE_SIGNED_SPECS')
+    .option('--bundle-env <env>', 'start only from a bundle signed for this environment (bundle sign --env); also AGENTRY_BUNDLE_ENV')
     .option(
       '--trust-key <pem>',
       'ed25519 public key whose bundle signature is trusted (repeatable); also AGENTRY_TRUST_KEYS',
@@ -169,12 +172,16 @@ Other settings: AGENTRY_MAX_BODY_BYTES (default 1 MiB), AGENTRY_SHUTDOWN_GRACE. 
         auth: opts.auth === false ? false : undefined,
         bundle: opts.bundle,
         requireSignedSpecs: opts.requireSignedSpecs,
+        bundleEnv: opts.bundleEnv,
         trustKeys: opts.trustKey?.join(','),
       });
       const redactor = redactorFor(config);
       const logger = loggerFor(config, { redactor }).child({ role: 'serve' });
       const project = await loadProjectOrThrow(config, ctx.env);
-      if (project.bundle) logger.info({ bundle: project.bundle.file, hash: project.bundle.hash, signer: project.bundle.signer }, 'specs loaded from a bundle');
+      if (project.bundle) {
+        const { file, hash, signer, approvedBy, env } = project.bundle;
+        logger.info({ bundle: file, hash, signer, approved_by: approvedBy, bundle_env: env }, 'specs loaded from a bundle');
+      }
       checkStartup(config, { listens: true, egress: project.settings.egress }, logger);
       serverAuth(config);
       if (!config.server.auth) logger.warn({ host: config.server.host }, 'AUTHENTICATION IS OFF: every request is treated as admin (loopback only)');

@@ -44,12 +44,16 @@ function toolsCheck(deps: ServerDeps): Promise<string> {
   return Promise.resolve(detail);
 }
 
-/** The bundle the specs came from: its hash and, when verified, its signer. */
+/** The bundle the specs came from: its hash, when verified its signer, and who approved it for which environment. */
 function specsCheck(deps: ServerDeps): Promise<string> | undefined {
   const bundle = deps.specBundle;
   if (bundle === undefined) return undefined;
   const signer = bundle.signer ? `signed by '${bundle.signer.name}' (key ${bundle.signer.keyId})` : 'signature not verified';
-  return Promise.resolve(`bundle ${bundle.hash}, ${signer}`);
+  const approval = [
+    ...(bundle.approvedBy === undefined ? [] : [`approved by '${bundle.approvedBy}'`]),
+    ...(bundle.env === undefined ? [] : [`for env '${bundle.env}'`]),
+  ].join(' ');
+  return Promise.resolve(`bundle ${bundle.hash}, ${signer}${approval === '' ? '' : `, ${approval}`}`);
 }
 
 const CHECK_TIMEOUT_MS = 2_000;

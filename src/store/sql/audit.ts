@@ -6,8 +6,8 @@ import { sql } from 'kysely';
 import { AgentryError } from '../../lib/errors.js';
 import { newId } from '../../lib/ids.js';
 import type { AuditOutcome, AuditRecord } from '../../types.js';
-import { auditEntryHash } from '../audit-chain.js';
-import type { AuditHead, AuditListQuery, AuditPage, NewAuditEntry } from '../store-types.js';
+import { auditEntryHash, auditRunId } from '../audit-chain.js';
+import type { AuditFilter, AuditHead, AuditListQuery, AuditPage, NewAuditEntry } from '../store-types.js';
 import type { Db } from './dialect.js';
 import { fromJson, num, rows, toJson, type Query, type Row } from './values.js';
 
@@ -24,6 +24,7 @@ function auditFromRow(r: Row): AuditRecord {
     outcome: r.outcome as AuditOutcome,
     clientIp: (r.client_ip as string | null) ?? null,
     details: fromJson<Record<string, unknown> | null>(r.details),
+    runId: (r.run_id as string | null | undefined) ?? null,
     prevHash: r.prev_hash as string,
     hash: r.hash as string,
   };
@@ -42,11 +43,15 @@ export async function auditHead(db: Db, lockSuffix = ''): Promise<AuditHead> {
 export async function appendAudit(db: Db, lockSuffix: string, entry: NewAuditEntry, now: number): Promise<AuditRecord> {
   const head = await auditHead(db, lockSuffix);
   const at = entry.at ?? now;
-  const unhashed: Omit<AuditRecord, 'hash'> = { ...entry, seq: head.seq + 1, id: newId('aud', at), at, prevHash: head.hash };
+  const unhashed: Omit<AuditRecord, 'hash'> = { ...entry, seq: head.seq + 1, id: newId('aud', at), at, runId: auditRunId(entry), prevHash: head.hash };
   const record: AuditRecord = { ...unhashed, hash: auditEntryHash(unhashed) };
-  await sql`INSERT INTO audit_log (seq, id, at, tenant_id, principal, action, target, request_id, outcome, client_ip, details, prev_hash, hash)
+  // `run_id` is written only when there is one: the entries of migrations, which have none,
+  // are also appended while the schema is older than the column (`migrate.ts`).
+  const runColumn = record.runId === null ? sql`` : sql`, run_id`;
+  const runValue = record.runId === null ? sql`` : sql`, ${record.runId}`;
+  await sql`INSERT INTO audit_log (seq, id, at, tenant_id, principal, action, target, request_id, outcome, client_ip, details, prev_hash, hash${runColumn})
     VALUES (${record.seq}, ${record.id}, ${record.at}, ${record.tenantId}, ${record.principal}, ${record.action}, ${record.target},
-            ${record.requestId}, ${record.outcome}, ${record.clientIp}, ${toJson(record.details)}, ${record.prevHash}, ${record.hash})`.execute(db);
+            ${record.requestId}, ${record.outcome}, ${record.clientIp}, ${toJson(record.details)}, ${record.prevHash}, ${record.hash}${runValue})`.execute(db);
   await sql`UPDATE audit_head SET seq = ${record.seq}, hash = ${record.hash} WHERE id = 1`.execute(db);
   return record;
 }
@@ -57,17 +62,23 @@ function decodeCursor(cursor: string): number {
   return seq;
 }
 
+function filterConditions(filter: AuditFilter): Query[] {
+  const where: Query[] = [sql`1 = 1`];
+  if (filter.tenantId !== undefined) {
+    where.push(filter.withInstallation === true ? sql`(tenant_id = ${filter.tenantId} OR tenant_id IS NULL)` : sql`tenant_id = ${filter.tenantId}`);
+  }
+  if (filter.principal !== undefined) where.push(sql`principal = ${filter.principal}`);
+  if (filter.action !== undefined) where.push(sql`action = ${filter.action}`);
+  if (filter.target !== undefined) where.push(sql`target = ${filter.target}`);
+  if (filter.runId !== undefined) where.push(sql`run_id = ${filter.runId}`);
+  if (filter.after !== undefined) where.push(sql`at >= ${filter.after}`);
+  if (filter.before !== undefined) where.push(sql`at < ${filter.before}`);
+  return where;
+}
+
 /** Entries matching `query`, newest first. */
 export async function listAudit(db: Db, query: AuditListQuery): Promise<AuditPage> {
-  const where: Query[] = [sql`1 = 1`];
-  if (query.tenantId !== undefined) {
-    where.push(query.withInstallation === true ? sql`(tenant_id = ${query.tenantId} OR tenant_id IS NULL)` : sql`tenant_id = ${query.tenantId}`);
-  }
-  if (query.principal !== undefined) where.push(sql`principal = ${query.principal}`);
-  if (query.action !== undefined) where.push(sql`action = ${query.action}`);
-  if (query.target !== undefined) where.push(sql`target = ${query.target}`);
-  if (query.after !== undefined) where.push(sql`at >= ${query.after}`);
-  if (query.before !== undefined) where.push(sql`at < ${query.before}`);
+  const where = filterConditions(query);
   if (query.cursor !== undefined) where.push(sql`seq < ${decodeCursor(query.cursor)}`);
   const fetched = (await rows(db, sql`SELECT * FROM audit_log WHERE ${sql.join(where, sql` AND `)} ORDER BY seq DESC LIMIT ${query.limit + 1}`)).map(
     auditFromRow,
@@ -80,6 +91,12 @@ export async function listAudit(db: Db, query: AuditListQuery): Promise<AuditPag
 /** Up to `limit` entries after `afterSeq`, in chain order (for verification and export). */
 export async function auditChain(db: Db, afterSeq: number, limit: number): Promise<AuditRecord[]> {
   return (await rows(db, sql`SELECT * FROM audit_log WHERE seq > ${afterSeq} ORDER BY seq LIMIT ${limit}`)).map(auditFromRow);
+}
+
+/** Up to `limit` entries matching `filter` after `afterSeq`, in chain order (a SIEM export pages through it). */
+export async function exportAudit(db: Db, filter: AuditFilter, afterSeq: number, limit: number): Promise<AuditRecord[]> {
+  const where = [...filterConditions(filter), sql`seq > ${afterSeq}`];
+  return (await rows(db, sql`SELECT * FROM audit_log WHERE ${sql.join(where, sql` AND `)} ORDER BY seq LIMIT ${limit}`)).map(auditFromRow);
 }
 
 /**
