@@ -35,7 +35,7 @@ export interface ServeFlags {
 /** The server's auth from the configuration (throws on bad keys, or auth off on a non-loopback host). */
 export function serverAuth(config: Config): AuthSettings {
   const { auth, host, apiKeys, adminApiKey, oidc } = config.server;
-  return authSettings({ enabled: auth, host, apiKeys, adminApiKey, oidc, tenant: config.tenant });
+  return authSettings({ enabled: auth, host, apiKeys, adminApiKey, oidc, tenant: config.tenant, multiTenant: config.tenancy === 'multi' });
 }
 
 export interface RunningServer {
