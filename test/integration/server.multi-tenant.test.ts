@@ -12,7 +12,7 @@ import { startTestApi, WORKFLOWS, type TestApi } from '../helpers/server.js';
 import { sqliteFactory } from '../helpers/store.js';
 import { bearerOf, BREAK_GLASS_KEY, ROOT_KEY, TENANT_API_KEYS, tenantKey } from '../helpers/tenants.js';
 
-const OIDC = { issuer: 'https://id.example.com', audience: 'agentry', roleMap: 'staff=viewer', rolesClaim: 'groups', nameClaim: 'sub' };
+const OIDC = { issuer: 'https://id.example.com', audience: 'agentry', jwksUrl: undefined, roleMap: 'staff=viewer', rolesClaim: 'groups', nameClaim: 'sub' };
 
 describe('starting in multi-tenant mode', () => {
   const start = (options: Partial<Parameters<typeof authSettings>[0]>) =>
