@@ -378,7 +378,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     systemAdmin: false,
   };
   for (const def of table.routes) {
-    const security: Record<string, string[]>[] = def.scope === null ? [] : [{ bearerAuth: [] }, { apiKeyHeader: [] }];
+    const security: Record<string, string[]>[] =
+      def.scope === null ? [] : [{ bearerAuth: [] }, { apiKeyHeader: [] }, ...(def.internalTokens === true ? [{ internalToken: [] }] : [])];
     app.route({
       method: def.method,
       url: def.url,

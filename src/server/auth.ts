@@ -298,12 +298,13 @@ function breakGlassKey(key: string, keys: readonly ApiKey[], withOidc: boolean):
 }
 
 /**
- * Auth on needs a way to sign in: a bootstrap key, an OIDC issuer, or a managed key in the
- * database that can sign in now (checked when the server starts, `buildApp`). Without any, every
+ * Auth on needs a way to sign in: a bootstrap key, an OIDC issuer, the internal secret (workers'
+ * tokens), or a managed key in the database that can sign in now (checked when the server starts, `buildApp`). Without any, every
  * request would be 401, so the server refuses to start instead.
  */
 export async function assertCanSignIn(settings: AuthSettings): Promise<void> {
-  if (!settings.enabled || settings.keys.length > 0 || settings.oidc !== undefined) return;
+  // Internal service tokens are a way in too: a gateway process may serve workers only.
+  if (!settings.enabled || settings.keys.length > 0 || settings.oidc !== undefined || settings.internal !== undefined) return;
   if (settings.managedKeys && (await settings.managedKeys.usableCount()) > 0) return;
   throw new AgentryError(
     'invalid_request',
