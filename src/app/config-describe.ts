@@ -33,6 +33,7 @@ export function describeConfig(config: Config): { key: OptionKey; env: string; v
     apiKeys: describeApiKeys(config.server.apiKeys),
     adminApiKey: config.server.adminApiKey === undefined ? null : '***',
     tenant: config.tenant,
+    tenancy: config.tenancy,
     // Null while OIDC sign-in is off (no issuer): the other options do nothing then.
     oidcIssuer: config.server.oidc?.issuer ?? null,
     oidcAudience: config.server.oidc?.audience ?? null,

@@ -235,6 +235,15 @@ export const CONFIG_OPTIONS = {
     description:
       "The deployment's tenant (1–64 letters, digits or `_.@-`; not `system`): keys without a `tenant:` grant, OIDC tokens without a tenant claim, requests with auth off, the CLI's runs and schedules without `tenant:` act in it; request logs carry it as `tenant_id`.",
   },
+  tenancy: {
+    kind: 'string',
+    env: 'AGENTRY_TENANCY',
+    yaml: 'tenancy',
+    default: 'single',
+    defaultText: '`single`',
+    description:
+      "`single`: what names no tenant acts in the deployment's tenant (`tenant`). `multi`: nothing falls back to it — every `AGENTRY_API_KEYS` entry but the system admins' carries a `tenant:` grant, OIDC needs `AGENTRY_OIDC_TENANT_CLAIM`, auth must be on, and a system admin names the tenant of every tenant-scoped request (`?tenant=`; 400 otherwise). See [tenants](security.md#multi-tenant-mode).",
+  },
   oidcIssuer: {
     kind: 'string',
     env: 'AGENTRY_OIDC_ISSUER',

@@ -31,6 +31,8 @@ export const DEPLOY_ENVS = ['development', 'production'] as const satisfies read
 
 /** `AGENTRY_READYZ_DETAIL`: who sees the checks of `/readyz` (see `docs/security.md`). */
 export const READYZ_DETAILS = ['internal', 'full'] as const;
+export const TENANCY_MODES = ['single', 'multi'] as const;
+export type TenancyMode = (typeof TENANCY_MODES)[number];
 export type ReadyzDetail = (typeof READYZ_DETAILS)[number];
 
 const ConfigSchema = Type.Object({
@@ -60,6 +62,7 @@ const ConfigSchema = Type.Object({
   apiKeys: Type.Optional(Type.String()),
   adminApiKey: Type.Optional(Type.String({ minLength: 1 })),
   tenant: Type.String({ minLength: 1 }),
+  tenancy: Type.Enum([...TENANCY_MODES]),
   oidcIssuer: Type.Optional(Type.String({ minLength: 1 })),
   oidcAudience: Type.Optional(Type.String({ minLength: 1 })),
   oidcJwksUrl: Type.Optional(Type.String({ pattern: '^https?://' })),
@@ -104,6 +107,8 @@ export interface Config {
   readonly profile: string | null;
   /** The deployment's tenant (`AGENTRY_TENANT`): what acts without a tenant of its own acts in. */
   readonly tenant: string;
+  /** `multi`: nothing falls back to the deployment's tenant (`AGENTRY_TENANCY`; see `authSettings`). */
+  readonly tenancy: TenancyMode;
   /** `AGENTRY_ENV` / `--env`. */
   readonly env: EgressMode;
   /** Where the specs come from: the project directory, or a (signed) bundle. */
@@ -262,6 +267,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     projectDir,
     profile: r.profile,
     tenant: r.tenant,
+    tenancy: r.tenancy,
     env: r.env,
     specs: {
       bundle: r.bundle === undefined ? undefined : resolve(cwd, r.bundle),

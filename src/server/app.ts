@@ -27,7 +27,7 @@ import { Metrics } from '../obs/metrics.js';
 import type { ToolHub } from '../tools/hub.js';
 import { accessRecord } from './access-log.js';
 import { assertCanSignIn, AUTHENTICATED, authorize, grantProblems, runAccessOf, type AuthSettings, type Principal } from './auth.js';
-import { actIn, requestedTenant, withTenantParam } from './tenancy.js';
+import { actIn, assertTenantNamed, requestedTenant, withTenantParam } from './tenancy.js';
 import { acceptEmptyJsonBodies, registerBrowserGuard } from './browser-guard.js';
 import type { EventFeed } from '../app/event-feed.js';
 import type { ReadyzDetail } from '../app/config.js';
@@ -279,7 +279,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     try {
       principal = await authorize(deps.auth, request.headers, def.scope, { internalTokens: def.internalTokens === true });
       // The tenant it acts in: its own, or one a system admin names (`?tenant=`, X-Agentry-Tenant).
-      principal = { ...actIn(principal, requestedTenant(request)), ...source };
+      const named = requestedTenant(request);
+      if (deps.auth.multiTenant === true) assertTenantNamed(principal, named, def);
+      principal = { ...actIn(principal, named), ...source };
       principals.set(request, principal);
     } catch (error) {
       // A failed sign-in is an audit entry (at most one per client address a minute); the 401 stands either way.

@@ -130,6 +130,11 @@ export interface AuthSettings {
   managedKeys?: ManagedKeys;
   /** Verifies internal service tokens (`AGENTRY_INTERNAL_SECRET`); undefined: none are accepted. */
   internal?: InternalTokenVerifier;
+  /**
+   * Multi-tenant mode (`AGENTRY_TENANCY=multi`): nothing falls back to the deployment's tenant,
+   * so a system admin names the tenant of every tenant-scoped request (`tenancy.ts`).
+   */
+  multiTenant?: boolean;
 }
 
 /** Signs in a managed key (`app/keys.ts` implements it on the keys table). */
@@ -263,6 +268,8 @@ export function authSettings(options: {
   /** `AGENTRY_INTERNAL_SECRET` and, during a rotation, `AGENTRY_INTERNAL_SECRET_PREVIOUS`: internal service tokens. */
   internalSecret?: string | undefined;
   internalSecretPrevious?: string | undefined;
+  /** `AGENTRY_TENANCY=multi`: refuse every way of falling back to the deployment's tenant. */
+  multiTenant?: boolean | undefined;
 }): AuthSettings {
   const keys = parseApiKeys(options.apiKeys);
   const tenant = options.tenant ?? DEFAULT_TENANT;
@@ -270,7 +277,14 @@ export function authSettings(options: {
   if (tenantProblem !== undefined) throw new AgentryError('invalid_request', `invalid AGENTRY_TENANT: ${tenantProblem}`);
   const adminKey = options.adminApiKey === undefined ? undefined : breakGlassKey(options.adminApiKey, keys, options.oidc !== undefined);
   const internal = internalVerifier(options.internalSecret, options.internalSecretPrevious);
-  const base = { tenant, keys, ...(adminKey ? { adminKey } : {}), ...(internal ? { internal } : {}) };
+  const base = {
+    tenant,
+    keys,
+    ...(adminKey ? { adminKey } : {}),
+    ...(options.multiTenant === true ? { multiTenant: true } : {}),
+    ...(internal ? { internal } : {}),
+  };
+  if (options.multiTenant === true) assertMultiTenant(options, keys);
   if (!options.enabled) {
     if (!isLoopback(options.host)) {
       throw new AgentryError(
@@ -282,6 +296,31 @@ export function authSettings(options: {
   }
   const oidc = options.oidc === undefined ? undefined : oidcVerifier(options.oidc, options.apiKeys);
   return { enabled: true, ...base, ...(oidc ? { oidc } : {}) };
+}
+
+/**
+ * Multi-tenant mode refuses what would land a caller in the deployment's tenant without it
+ * naming one: auth off, a bootstrap key of no tenant that is not a system admin, OIDC without a
+ * tenant claim. Every problem at once, naming keys by name, never by value.
+ */
+function assertMultiTenant(options: { enabled: boolean; oidc?: OidcOptions | undefined }, keys: readonly ApiKey[]): void {
+  const problems: string[] = [];
+  if (!options.enabled) problems.push('auth is off: every request would act in the deployment tenant');
+  for (const key of keys) {
+    if (key.tenantId === undefined && !key.systemAdmin) {
+      problems.push(`AGENTRY_API_KEYS entry '${key.name}' has no tenant: grant (only admin keys may be of no tenant, as system admins)`);
+    }
+  }
+  if (options.oidc !== undefined && (options.oidc.tenantClaim ?? '').trim() === '') {
+    problems.push('AGENTRY_OIDC_TENANT_CLAIM is not set: every signed-in person would act in the deployment tenant');
+  }
+  if (problems.length > 0) {
+    throw new AgentryError(
+      'invalid_request',
+      `multi-tenant mode (AGENTRY_TENANCY=multi) refuses this configuration (${problems.length} problem${problems.length === 1 ? '' : 's'}):${problems.map((p) => `\n  - ${p}`).join('')}`,
+      { details: { problems } },
+    );
+  }
 }
 
 /** `AGENTRY_ADMIN_API_KEY` as a key: principal `admin`, role `admin`, a system admin. Its problems are named, never the key. */

@@ -37,6 +37,12 @@ export interface RouteDef<S extends FastifySchema = FastifySchema> {
   url: string;
   /** Scope the caller needs; `authenticated` for any valid credential; `null` for open routes (probes, the API description). */
   scope: RouteScope;
+  /**
+   * The route reads or changes only what is the deployment's, no tenant's data (the project's
+   * workflows, tool servers, the caller itself): in multi-tenant mode a system admin need not
+   * name a tenant for it.
+   */
+  deploymentWide?: true;
   summary: string;
   tags: string[];
   /** Error codes this route answers besides the ones every route can (see `app.ts`). */

@@ -41,6 +41,18 @@ export function requestedTenant(request: Pick<FastifyRequest, 'query' | 'headers
 }
 
 /**
+ * Multi-tenant mode has no fallback tenant: a system admin (whose own tenant is only the
+ * deployment's) names the tenant of every request that is not deployment-wide; `invalid_request` otherwise.
+ */
+export function assertTenantNamed(principal: Principal, tenant: string | undefined, route: { deploymentWide?: true }): void {
+  if (tenant !== undefined || !principal.systemAdmin || route.deploymentWide === true) return;
+  throw new AgentryError(
+    'invalid_request',
+    `multi-tenant mode: ${principal.name} is a system admin and must name the tenant this request acts in (?tenant=<id> or ${TENANT_HEADER})`,
+  );
+}
+
+/**
  * The principal acting in `tenant`: itself when it names none or its own; a system admin in the
  * named tenant; `forbidden` for anyone else (a tenant's key never reaches into another).
  */

@@ -65,6 +65,7 @@ export async function runMigrations(db: Db, dialect: SqlDialect, options: Migrat
     if (current > LATEST_SCHEMA_VERSION) throw schemaTooNew(current);
     for (const migration of MIGRATIONS) {
       if (migration.version <= current) continue;
+      if (options.to !== undefined && migration.version > options.to) break;
       try {
         await dialect.transaction(conn, async (trx) => {
           for (const statement of migration[dialect.kind]) await sql.raw(statement).execute(trx);

@@ -36,6 +36,8 @@ export interface MigrationReport extends SchemaState {
 export interface MigrateOptions {
   /** Who migrates, as the audit log records it: `system` (a process starting) or the CLI's user (`agentry migrate`). */
   principal?: string;
+  /** Apply migrations up to this version only (tests of one migration on data of the schema before it). Default: all. */
+  to?: number;
 }
 
 export interface RunListQuery {

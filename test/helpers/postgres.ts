@@ -75,8 +75,16 @@ async function buildTemplate(admin: pg.Client): Promise<void> {
 }
 
 /** Creates a fresh, migrated database; returns its name and URL and a function that drops it. */
-export async function createTestDatabase(prefix = 'agentry_t_'): Promise<{ name: string; url: string; drop: () => Promise<void> }> {
+export async function createTestDatabase(
+  prefix = 'agentry_t_',
+  options: { empty?: boolean } = {},
+): Promise<{ name: string; url: string; drop: () => Promise<void> }> {
   const name = `${prefix}${randomBytes(6).toString('hex')}`;
+  // An empty database (no migration applied), for tests of the migrations themselves.
+  if (options.empty === true) {
+    await withAdmin((admin) => admin.query(`CREATE DATABASE ${name}`));
+    return { name, url: pgUrl(name), drop: () => dropTestDatabase(name) };
+  }
   await withAdmin(async (admin) => {
     await admin.query('SELECT pg_advisory_lock($1::bigint)', [LOCK_KEY]);
     try {

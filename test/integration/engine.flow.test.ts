@@ -236,7 +236,7 @@ for (const factory of storeFactories) {
       await expect(t.engine.startRunIdempotent('once', { n: 2 }, { idempotencyKey: 'abc' })).rejects.toMatchObject({ code: 'idempotency_conflict' });
       const other = await t.engine.startRunIdempotent('once', { n: 2 }, { idempotencyKey: 'abc', tenantId: 't2' });
       expect(other.replayed).toBe(false);
-      expect((await t.store.listRuns({ limit: 10 })).items).toHaveLength(1);
+      expect((await t.store.listRuns({ tenantId: 'default', limit: 10 })).items).toHaveLength(1);
     });
 
     it('fails a step whose template cannot be evaluated, naming the expression', async () => {

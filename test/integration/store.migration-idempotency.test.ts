@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
+import { MIGRATIONS } from '../../src/store/migrations.js';
 import { openPostgresStore } from '../../src/store/postgres.js';
 import { openSqliteStore } from '../../src/store/sqlite.js';
 import type { Store } from '../../src/store/store.js';
@@ -20,15 +21,14 @@ interface Opened {
   cleanup: () => Promise<void>;
 }
 
-const dialects: Array<{ name: string; ts: string; open: () => Promise<Opened> }> = [
+const dialects: Array<{ name: string; open: () => Promise<Opened> }> = [
   {
     name: 'sqlite',
-    ts: 'INTEGER',
     async open() {
       const { dir, remove } = tempDir();
       const file = join(dir, 'agentry.db');
       const store = openSqliteStore(file);
-      await store.migrate();
+      await store.migrate({ to: 7 });
       return {
         store,
         exec: async (statements) => {
@@ -51,11 +51,10 @@ const dialects: Array<{ name: string; ts: string; open: () => Promise<Opened> }>
     ? [
         {
           name: 'postgres',
-          ts: 'BIGINT',
           async open(): Promise<Opened> {
-            const db = await createTestDatabase();
+            const db = await createTestDatabase('agentry_t_', { empty: true });
             const store = openPostgresStore(db.url, { poolSize: 2 });
-            await store.migrate();
+            await store.migrate({ to: 7 });
             return {
               store,
               exec: async (statements) => {
@@ -95,13 +94,8 @@ for (const dialect of dialects) {
     it("gives each stored key its run's starter, and keeps replaying it for that starter", async () => {
       opened = await dialect.open();
       const { store, exec } = opened;
-      // Back to schema 7: the table keyed by (tenant, key), with keys of an owned and an unowned run.
+      // Schema 7: the table keyed by (tenant, key), with keys of an owned and an unowned run.
       await exec([
-        `DROP TABLE idempotency_keys`,
-        `CREATE TABLE idempotency_keys (tenant_id TEXT NOT NULL, key TEXT NOT NULL, request_hash TEXT NOT NULL,
-          run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE, created_at ${dialect.ts} NOT NULL, PRIMARY KEY (tenant_id, key))`,
-        `CREATE INDEX idempotency_keys_by_created ON idempotency_keys (created_at)`,
-        `DELETE FROM schema_migrations WHERE version >= 8`,
         runRow('run_owned', 'ci'),
         runRow('run_legacy', null),
         `INSERT INTO idempotency_keys (tenant_id, key, request_hash, run_id, created_at) VALUES ('acme', 'k-owned', 'h1', 'run_owned', 1000)`,
@@ -110,7 +104,7 @@ for (const dialect of dialects) {
       expect((await store.schemaState()).current).toBe(7);
 
       const report = await store.migrate();
-      expect(report.applied).toEqual([8]);
+      expect(report.applied).toEqual(MIGRATIONS.filter((m) => m.version > 7).map((m) => m.version));
       expect(await store.findIdempotencyKey('acme', 'ci', 'k-owned')).toMatchObject({ runId: 'run_owned', principal: 'ci', requestHash: 'h1' });
       expect(await store.findIdempotencyKey('acme', '', 'k-legacy')).toMatchObject({ runId: 'run_legacy', principal: '' });
       expect(await store.findIdempotencyKey('acme', 'other', 'k-owned')).toBeUndefined();

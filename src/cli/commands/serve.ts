@@ -42,7 +42,17 @@ export function servesGateway(config: Config, project: Project): boolean {
 export function serverAuth(config: Config): AuthSettings {
   const { auth, host, apiKeys, adminApiKey, oidc } = config.server;
   const { secret: internalSecret, previousSecret: internalSecretPrevious } = config.internal;
-  return authSettings({ enabled: auth, host, apiKeys, adminApiKey, oidc, tenant: config.tenant, internalSecret, internalSecretPrevious });
+  return authSettings({
+    enabled: auth,
+    host,
+    apiKeys,
+    adminApiKey,
+    oidc,
+    tenant: config.tenant,
+    multiTenant: config.tenancy === 'multi',
+    internalSecret,
+    internalSecretPrevious,
+  });
 }
 
 export interface RunningServer {

@@ -47,6 +47,7 @@ export function authRoutes(table: RouteTable): void {
     method: 'GET',
     url: '/v1/auth/whoami',
     scope: AUTHENTICATED,
+    deploymentWide: true,
     summary: "The caller's principal, tenant, roles, scopes and credential expiry",
     tags: ['auth'],
     errors: [],

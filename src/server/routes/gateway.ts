@@ -393,6 +393,7 @@ export function gatewayRoutes(table: RouteTable, deps: ServerDeps): void {
     method: 'GET',
     url: '/v1/models',
     scope: 'gateway:use',
+    deploymentWide: true,
     summary: "The model groups, in OpenAI's list format",
     tags: ['gateway'],
     errors: ['not_ready', 'provider_unavailable'],

@@ -12,6 +12,7 @@ export function limitRoutes(table: RouteTable, deps: ServerDeps): void {
     method: 'GET',
     url: '/v1/admin/quotas',
     scope: 'usage:read',
+    deploymentWide: true,
     summary: 'Rate limits and run quotas in force, with run usage per tenant',
     tags: ['limits'],
     errors: [],

@@ -7,6 +7,7 @@ export function metricsRoutes(table: RouteTable, deps: ServerDeps): void {
     method: 'GET',
     url: '/metrics',
     scope: 'metrics:read',
+    deploymentWide: true,
     summary: 'Prometheus metrics (text exposition format)',
     tags: ['health'],
     errors: [],

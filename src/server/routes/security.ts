@@ -13,6 +13,7 @@ export function securityRoutes(table: RouteTable, deps: ServerDeps): void {
     method: 'GET',
     url: '/v1/security/credentials',
     scope: 'credentials:read',
+    deploymentWide: true,
     summary: 'The credential inventory: secret references, whether each resolves and what uses it (never values)',
     tags: ['security'],
     errors: ['forbidden'],

@@ -22,6 +22,7 @@ export function specRoutes(table: RouteTable): void {
     method: 'POST',
     url: '/v1/specs/validate',
     scope: 'specs:read',
+    deploymentWide: true,
     summary: 'Validate spec files (nothing is loaded or changed)',
     tags: ['specs'],
     errors: ['limit_exceeded', 'payload_too_large', 'rate_limited'],

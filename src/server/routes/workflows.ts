@@ -8,6 +8,7 @@ export function workflowRoutes(table: RouteTable, deps: ServerDeps): void {
     method: 'GET',
     url: '/v1/workflows',
     scope: 'specs:read',
+    deploymentWide: true,
     summary: 'List the workflows this server can start',
     tags: ['workflows'],
     errors: [],
