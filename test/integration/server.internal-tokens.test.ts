@@ -64,9 +64,7 @@ describe('a worker token on the gateway', () => {
     // Each tenant's usage report holds its own call only.
     for (const tenant of ['acme', 'globex'] as const) {
       const usage = await api.app.inject({ url: '/v1/usage', headers: bearer(KEYS[tenant]) });
-      expect(usage.json<{ items: Array<{ tenant_id: string; calls: number }> }>().items).toEqual([
-        expect.objectContaining({ tenant_id: tenant, calls: 1 }),
-      ]);
+      expect(usage.json<{ items: Array<{ tenant_id: string; calls: number }> }>().items).toEqual([expect.objectContaining({ tenant_id: tenant, calls: 1 })]);
     }
   });
 
