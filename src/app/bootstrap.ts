@@ -13,6 +13,8 @@ import { AgentryError, toAgentryError } from '../lib/errors.js';
 import { resolveBudgets, type ResolvedBudgets } from '../gateway/config.js';
 import { Gateway } from '../gateway/gateway.js';
 import { RemoteGateway } from '../gateway/remote.js';
+import { newId } from '../lib/ids.js';
+import { remoteGatewayOptions } from './remote-gateway.js';
 import { storeLedger } from './usage-ledger.js';
 import { createAgentExecutor, hubTools, type ChatClient } from '../runtime/agent.js';
 import { createExecutorRegistry, defaultExecutors, type ExecutorRegistry } from '../runtime/registry.js';
@@ -220,7 +222,10 @@ export async function openAgentry(config: Config, options: OpenOptions): Promise
     lock?.release();
     throw error;
   }
-  const chat: ChatClient | undefined = config.gateway ? new RemoteGateway({ url: config.gateway.url, apiKey: config.gateway.apiKey ?? '' }) : gateway;
+  // The worker id is chosen here: a remote gateway's internal tokens name it (`sub`).
+  const workerId = options.workerId ?? newId('wrk');
+  const remote = remoteGatewayOptions(config, 'worker', workerId);
+  const chat: ChatClient | undefined = remote ? new RemoteGateway(remote) : gateway;
   const engine = new Engine({
     store,
     workflows,
@@ -232,7 +237,7 @@ export async function openAgentry(config: Config, options: OpenOptions): Promise
     redactor,
     tenant: config.tenant,
     ...(project ? { limits: project.settings.limits } : {}),
-    ...(options.workerId === undefined ? {} : { workerId: options.workerId }),
+    workerId,
     // A server's scheduler applies the audit log's retention; one-off commands never do.
     ...(options.serverProcess && config.audit.retentionMs !== undefined
       ? { maintenance: [auditRetentionTask(new AuditService(store), config.audit.retentionMs, options.logger)] }

@@ -54,6 +54,8 @@ export function describeConfig(config: Config): { key: OptionKey; env: string; v
     redactPii: config.redactPii.length === 0 ? 'none' : config.redactPii.join(','),
     gatewayUrl: config.gateway ? maskSecrets(config.gateway.url) : null,
     gatewayApiKey: config.gateway?.apiKey === undefined ? null : '***',
+    internalSecret: config.internal.secret === undefined ? null : '***',
+    internalSecretPrevious: config.internal.previousSecret === undefined ? null : '***',
     url: config.client.url === undefined ? null : maskSecrets(config.client.url),
     apiKey: config.client.apiKey === undefined ? null : '***',
   };

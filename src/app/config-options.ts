@@ -387,6 +387,24 @@ export const CONFIG_OPTIONS = {
     description: 'The API key workers send to `AGENTRY_GATEWAY_URL` (a key with the `gateway:use` scope).',
     secret: true,
   },
+  internalSecret: {
+    kind: 'string',
+    env: 'AGENTRY_INTERNAL_SECRET',
+    default: undefined,
+    defaultText: 'none (workers send `AGENTRY_GATEWAY_API_KEY`; production refuses)',
+    description:
+      'The secret every process of the deployment shares (32+ bytes: `openssl rand -hex 32`): workers sign an internal service token per call to `AGENTRY_GATEWAY_URL` with it instead of sending an API key, and gateways verify them (docs/security.md#internal-service-tokens). Required in production by `serve`, `start api` and `start gateway` serving a gateway, and by every process with `AGENTRY_GATEWAY_URL`.',
+    secret: true,
+  },
+  internalSecretPrevious: {
+    kind: 'string',
+    env: 'AGENTRY_INTERNAL_SECRET_PREVIOUS',
+    default: undefined,
+    defaultText: 'none',
+    description:
+      'During a rotation of `internalSecret` only: the secret being replaced, still accepted to verify tokens (never to sign them). Drop it once every process has the new secret; tokens signed with it are then refused.',
+    secret: true,
+  },
   url: {
     kind: 'string',
     env: 'AGENTRY_URL',

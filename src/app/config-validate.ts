@@ -93,7 +93,9 @@ export async function validateConfiguration(options: ValidateOptions): Promise<C
   for (const diagnostic of diagnostics) if (diagnostic.severity === 'error') error('spec', `${bundled ? 'bundle: ' : ''}${formatDiagnostic(diagnostic)}`);
   if (config !== undefined) {
     const severity = env === 'production' || options.strict === true ? 'error' : 'warning';
-    for (const message of startupProblems(config, { listens: true, egress: project.settings.egress }))
+    // As `serve` would start: serving the gateway when the project has one or forwards to one.
+    const servesGateway = project.gateway !== undefined || config.gateway !== undefined;
+    for (const message of startupProblems(config, { listens: true, servesGateway, egress: project.settings.egress }))
       problems.push({ check: 'production', severity, message });
     for (const message of startupWarnings(config)) problems.push({ check: 'production', severity: 'warning', message });
   }

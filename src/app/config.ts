@@ -82,6 +82,8 @@ const ConfigSchema = Type.Object({
   redactPii: Type.String(),
   gatewayUrl: Type.Optional(Type.String({ pattern: '^https?://' })),
   gatewayApiKey: Type.Optional(Type.String({ minLength: 1 })),
+  internalSecret: Type.Optional(Type.String({ minLength: 1 })),
+  internalSecretPrevious: Type.Optional(Type.String({ minLength: 1 })),
   url: Type.Optional(Type.String({ pattern: '^https?://' })),
   apiKey: Type.Optional(Type.String({ minLength: 1 })),
 });
@@ -157,6 +159,11 @@ export interface Config {
   readonly redactPii: readonly PiiPattern[];
   /** A remote LLM gateway; undefined when the gateway runs in this process. */
   readonly gateway: { readonly url: string; readonly apiKey: string | undefined } | undefined;
+  /**
+   * The deployment's shared secret for internal service tokens (`AGENTRY_INTERNAL_SECRET`) and,
+   * during a rotation, the one it replaces (verification only).
+   */
+  readonly internal: { readonly secret: string | undefined; readonly previousSecret: string | undefined };
   /** The server the CLI talks to instead of the store, when set. */
   readonly client: { readonly url: string | undefined; readonly apiKey: string | undefined };
   /** Where each option's value came from. */
@@ -237,6 +244,15 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   const tenantProblem = typeof raw.tenant === 'string' ? tenantIdProblem(raw.tenant) : undefined;
   if (tenantProblem !== undefined) problems.push(`${describe('tenant', origins.tenant)}: ${tenantProblem}`);
   const pii = parsePiiPatterns(typeof raw.redactPii === 'string' ? raw.redactPii : '');
+  if (raw.internalSecretPrevious !== undefined && raw.internalSecret === undefined) {
+    problems.push(
+      `${describe('internalSecretPrevious', origins.internalSecretPrevious)}: is set without AGENTRY_INTERNAL_SECRET (the previous secret only verifies, beside a current one)`,
+    );
+  } else if (raw.internalSecretPrevious !== undefined && raw.internalSecretPrevious === raw.internalSecret) {
+    problems.push(
+      `${describe('internalSecretPrevious', origins.internalSecretPrevious)}: is the same as AGENTRY_INTERNAL_SECRET; set the new secret as current and the old one as previous`,
+    );
+  }
   if (pii.unknown.length > 0)
     problems.push(`${describe('redactPii', origins.redactPii)}: unknown pattern ${pii.unknown.join(', ')} (use ${PII_PATTERNS.join(', ')} or none)`);
   if (problems.length > 0 || database === undefined) {
@@ -298,6 +314,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     audit: { retentionMs: r.auditRetention },
     redactPii: pii.patterns,
     gateway: r.gatewayUrl === undefined ? undefined : { url: r.gatewayUrl.replace(/\/+$/, ''), apiKey: r.gatewayApiKey },
+    internal: { secret: r.internalSecret, previousSecret: r.internalSecretPrevious },
     client: { url: r.url?.replace(/\/+$/, ''), apiKey: r.apiKey },
     sources,
   });

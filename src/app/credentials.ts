@@ -6,7 +6,7 @@
  *
  * What counts as a secret reference:
  * - the configuration's secret options (`AGENTRY_API_KEYS`, the password in `AGENTRY_DATABASE_URL`,
- *   `AGENTRY_GATEWAY_API_KEY`, …: the options marked `secret` in `config-options.ts`);
+ *   `AGENTRY_GATEWAY_API_KEY`, `AGENTRY_INTERNAL_SECRET`, …: the options marked `secret` in `config-options.ts`);
  * - gateway.yaml: each provider's key (`api_key: "{{ env.NAME }}"` or its default variable) and
  *   the variables its `base_url` reads, and variables its `env:` declares secret;
  * - tools/*.yaml: every variable a tool server reads (`env:`, `headers:`, `url`, `args`);
@@ -40,6 +40,8 @@ const OPTION_USE: Partial<Record<OptionKey, string>> = {
   databaseUrl: 'server:database',
   apiKeys: 'server:api keys',
   gatewayApiKey: 'server:remote gateway',
+  internalSecret: 'server:internal service tokens',
+  internalSecretPrevious: 'server:internal service tokens (rotation)',
   apiKey: 'cli:AGENTRY_URL client',
 };
 
@@ -100,6 +102,9 @@ function configCredentials(inventory: Inventory, { config, env }: CredentialSour
     databaseUrl: config.database.kind === 'postgres' && hasUrlPassword(config.databaseUrl) ? true : undefined,
     apiKeys: config.server.auth ? set(config.server.apiKeys) : undefined,
     gatewayApiKey: config.gateway ? set(config.gateway.apiKey) : undefined,
+    // Listed when set, and as unresolved when a remote gateway needs it.
+    internalSecret: set(config.internal.secret) ? true : config.gateway ? false : undefined,
+    internalSecretPrevious: set(config.internal.previousSecret) ? true : undefined,
     apiKey: config.client.url !== undefined ? set(config.client.apiKey) : undefined,
   };
   for (const [key, spec] of Object.entries(CONFIG_OPTIONS) as Array<[OptionKey, (typeof CONFIG_OPTIONS)[OptionKey]]>) {

@@ -22,13 +22,17 @@ function apiKeyValues(list: string | undefined): string[] {
   });
 }
 
-/** The secrets of the configuration: API keys (the break-glass key too), the gateway's key and URL credentials, the database password. */
+/**
+ * The secrets of the configuration: API keys (the break-glass key too), the gateway's key and URL
+ * credentials, the internal secret (current and previous), the database password.
+ */
 export function configSecrets(config: Config): string[] {
   return [
     ...apiKeyValues(config.server.apiKeys),
     ...(config.server.adminApiKey === undefined ? [] : [config.server.adminApiKey]),
     ...(config.client.apiKey === undefined ? [] : [config.client.apiKey]),
     ...(config.gateway ? [...urlCredentials(config.gateway.url), ...(config.gateway.apiKey === undefined ? [] : [config.gateway.apiKey])] : []),
+    ...[config.internal.secret, config.internal.previousSecret].filter((secret): secret is string => secret !== undefined),
     ...urlCredentials(config.databaseUrl),
   ];
 }

@@ -7,6 +7,7 @@ import { isLoopback } from '../lib/address-list.js';
 import type { Logger } from 'pino';
 import type { EgressRuleSet } from '../lib/egress.js';
 import { AgentryError } from '../lib/errors.js';
+import { MIN_INTERNAL_SECRET_BYTES, secretBytes } from '../gateway/internal-token.js';
 import type { Config } from './config.js';
 import { scanProjectForSecrets } from './secret-literals.js';
 import { scanToolServerPins } from './tool-pins.js';
@@ -17,6 +18,12 @@ export const PRODUCTION_MIN_KEY_LENGTH = 32;
 export interface StartupCheckOptions {
   /** The process listens for HTTP (`serve`, `start api|gateway`): bind and auth are checked. */
   listens: boolean;
+  /**
+   * The process serves the LLM gateway's routes with a gateway behind them (`start gateway`;
+   * `serve` and `start api` with a gateway.yaml or `AGENTRY_GATEWAY_URL`): workers' internal
+   * tokens are verified here, so the internal secret is required.
+   */
+  servesGateway?: boolean;
   /** The project's `egress:` as loaded (undefined: none was written). */
   egress: EgressRuleSet | undefined;
 }
@@ -79,14 +86,54 @@ function databasePasswordProblem(config: Config): string | undefined {
   return undefined;
 }
 
-/** DEP-09: the key a process sends to a remote gateway (`AGENTRY_GATEWAY_URL`). Never prints it. */
+/**
+ * DEP-09: the key a process may send to a remote gateway (`AGENTRY_GATEWAY_URL`), when given.
+ * Without it no finding: production calls the gateway with internal tokens (`internalSecretProblems`).
+ * Never prints it.
+ */
 function gatewayKeyProblem(config: Config): string | undefined {
   if (config.gateway === undefined) return undefined;
   const key = config.gateway.apiKey ?? '';
-  if (key === '') return 'AGENTRY_GATEWAY_URL is set but AGENTRY_GATEWAY_API_KEY is not; give the process a gateway:use key';
+  if (key === '') return undefined;
   if (key.length < PRODUCTION_MIN_KEY_LENGTH) return `AGENTRY_GATEWAY_API_KEY is shorter than ${PRODUCTION_MIN_KEY_LENGTH} characters`;
   if (looksLikePlaceholder(key)) return 'AGENTRY_GATEWAY_API_KEY looks like a placeholder; generate one (openssl rand -hex 32)';
   return undefined;
+}
+
+/** A secret that is too short or a placeholder, named by its variable; never printed. */
+function weakSecretProblem(name: string, secret: string): string | undefined {
+  if (secretBytes(secret) < MIN_INTERNAL_SECRET_BYTES) return `${name} is shorter than ${MIN_INTERNAL_SECRET_BYTES} bytes; generate one (openssl rand -hex 32)`;
+  if (looksLikePlaceholder(secret)) return `${name} looks like a placeholder; generate one (openssl rand -hex 32)`;
+  return undefined;
+}
+
+/**
+ * AUTH-15/18: the internal secret of a process that calls a remote gateway or serves one. Without
+ * it, workers would sign in to the gateway with an API key — in a multi-tenant deployment a system
+ * admin's. A secret that is set is held to the rules whether or not this process needs it.
+ */
+function internalSecretProblems(config: Config, options: StartupCheckOptions): string[] {
+  const { secret, previousSecret } = config.internal;
+  const problems: string[] = [];
+  if (secret === undefined) {
+    if (config.gateway !== undefined) {
+      problems.push(
+        'AGENTRY_GATEWAY_URL is set but AGENTRY_INTERNAL_SECRET is not: calls to the gateway would need an API key (in a multi-tenant deployment a system admin key); set the same AGENTRY_INTERNAL_SECRET (openssl rand -hex 32) on every process',
+      );
+    } else if (options.servesGateway === true) {
+      problems.push(
+        'this process serves the LLM gateway but AGENTRY_INTERNAL_SECRET is not set: workers could not sign in without an API key; set the same AGENTRY_INTERNAL_SECRET (openssl rand -hex 32) on every process',
+      );
+    }
+  }
+  for (const [name, value] of [
+    ['AGENTRY_INTERNAL_SECRET', secret],
+    ['AGENTRY_INTERNAL_SECRET_PREVIOUS', previousSecret],
+  ] as const) {
+    const problem = value === undefined ? undefined : weakSecretProblem(name, value);
+    if (problem !== undefined) problems.push(problem);
+  }
+  return problems;
 }
 
 /** Every problem production mode refuses, one line each (empty: safe to start). */
@@ -108,6 +155,7 @@ export function startupProblems(config: Config, options: StartupCheckOptions): s
   problems.push(...scanProjectForSecrets(config.projectDir));
   problems.push(...scanToolServerPins(config.projectDir));
   for (const problem of [databasePasswordProblem(config), gatewayKeyProblem(config)]) if (problem !== undefined) problems.push(problem);
+  problems.push(...internalSecretProblems(config, options));
   if (config.database.kind === 'sqlite' && config.database.file === ':memory:') {
     problems.push('the store is in-memory SQLite (sqlite::memory:): every run is lost when the process stops; use a file or PostgreSQL');
   }

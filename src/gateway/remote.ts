@@ -2,13 +2,20 @@
  * A chat client of a remote Agentry gateway (`agentry start gateway`), through the official
  * `openai` SDK pointed at its OpenAI-compatible `/v1`. Workers given `AGENTRY_GATEWAY_URL`
  * use it and hold no provider keys; the run, step and workflow travel as headers so the
- * gateway records usage against them and applies the run's budget. A run's call names the run's
- * tenant (`X-Agentry-Tenant`): a worker whose key is a system admin serves every tenant's runs; a
- * key of one tenant gets 403 for another tenant's run (docs/security.md#tenants).
+ * gateway records usage against them and applies the run's budget.
+ *
+ * How it signs in: with the deployment's internal secret (`AGENTRY_INTERNAL_SECRET`) it mints an
+ * internal service token per call (`internal-token.ts`), naming the run's tenant, run and step,
+ * and sends no API key: one worker serves every tenant's runs without any tenant's key, and the
+ * token is good for that one call's run for 5 minutes. Without the secret (development,
+ * single-tenant deployments) it sends `AGENTRY_GATEWAY_API_KEY` and names the run's tenant with
+ * `X-Agentry-Tenant`, which a key of one tenant may only do for its own tenant
+ * (docs/security.md#internal-service-tokens).
  */
 import type OpenAI from 'openai';
 import { AgentryError, isErrorCode } from '../lib/errors.js';
 import { TENANT_HEADER } from '../lib/tenant.js';
+import { INTERNAL_TOKEN_HEADER, type InternalTokenSigner } from './internal-token.js';
 import type { CallContext, ChatRequest, ChatResponse } from './types.js';
 
 export const CONTEXT_HEADERS = {
@@ -21,7 +28,25 @@ export const CONTEXT_HEADERS = {
 export interface RemoteGatewayOptions {
   /** Base URL of the gateway process, e.g. `http://gateway:7701`. */
   url: string;
-  apiKey: string;
+  /** `AGENTRY_GATEWAY_API_KEY`: sent when there is no `tokens` signer. */
+  apiKey?: string | undefined;
+  /** Mints an internal service token per call (`AGENTRY_INTERNAL_SECRET`); takes the place of the API key. */
+  tokens?: InternalTokenSigner | undefined;
+}
+
+/** The headers that sign a call in: a fresh internal token, or the API key and the run's tenant. */
+export async function credentialHeaders(options: Pick<RemoteGatewayOptions, 'apiKey' | 'tokens'>, ctx: CallContext): Promise<Record<string, string>> {
+  if (options.tokens) {
+    const token = await options.tokens.mint({
+      tenantId: ctx.tenantId,
+      ...(ctx.runId === undefined ? {} : { runId: ctx.runId, ...(ctx.stepId === undefined ? {} : { stepId: ctx.stepId }) }),
+    });
+    return { [INTERNAL_TOKEN_HEADER]: token };
+  }
+  const headers: Record<string, string> = {};
+  if (options.apiKey !== undefined && options.apiKey !== '') headers.authorization = `Bearer ${options.apiKey}`;
+  if (ctx.runId) headers[TENANT_HEADER] = ctx.tenantId;
+  return headers;
 }
 
 /** The `openai` SDK's client class, imported on the first call: a worker that never runs an agent step does not load it. */
@@ -35,17 +60,16 @@ export class RemoteGateway {
   private client() {
     this.sdk ??= import('openai').then(({ default: OpenAI }) => ({
       OpenAI,
-      client: new OpenAI({ baseURL: `${this.options.url.replace(/\/+$/, '')}/v1`, apiKey: this.options.apiKey, maxRetries: 0 }),
+      // The credential is set per call (`credentialHeaders`); the SDK insists on a key of its own.
+      client: new OpenAI({ baseURL: `${this.options.url.replace(/\/+$/, '')}/v1`, apiKey: 'per-call', maxRetries: 0 }),
     }));
     return this.sdk;
   }
 
   async chat(request: ChatRequest, ctx: CallContext): Promise<ChatResponse> {
-    const headers: Record<string, string> = {};
-    if (ctx.runId) {
-      headers[CONTEXT_HEADERS.runId] = ctx.runId;
-      headers[TENANT_HEADER] = ctx.tenantId;
-    }
+    // `authorization: null` drops the SDK's own header: only `credentialHeaders` sign the call in.
+    const headers: Record<string, string | null> = { authorization: null, ...(await credentialHeaders(this.options, ctx)) };
+    if (ctx.runId) headers[CONTEXT_HEADERS.runId] = ctx.runId;
     if (ctx.stepId) headers[CONTEXT_HEADERS.stepId] = ctx.stepId;
     if (ctx.workflow) headers[CONTEXT_HEADERS.workflow] = ctx.workflow;
     if (ctx.budget) headers[CONTEXT_HEADERS.budget] = JSON.stringify(ctx.budget);

@@ -19,6 +19,7 @@ import type { Logger } from 'pino';
 import { createServices, type ServiceDeps } from '../app/services.js';
 import type { ResolvedBudgets } from '../gateway/config.js';
 import type { Gateway } from '../gateway/gateway.js';
+import type { RemoteGatewayOptions } from '../gateway/remote.js';
 import { AgentryError, type ErrorCode } from '../lib/errors.js';
 import { addressMatcher, LOOPBACK_CIDRS } from '../lib/address-list.js';
 import { jsonDepthError } from '../lib/limits.js';
@@ -81,7 +82,7 @@ export interface AppOptions extends Pick<ServiceDeps, 'engine' | 'store'> {
   /** The budgets `GET /v1/usage/budgets` reports (the project's gateway.yaml); default: the in-process gateway's. */
   budgets?: ResolvedBudgets | undefined;
   /** A gateway process (`AGENTRY_GATEWAY_URL`) the gateway routes forward to when there is no in-process one. */
-  remoteGateway?: { url: string; apiKey: string | undefined } | undefined;
+  remoteGateway?: RemoteGatewayOptions | undefined;
   /** This process's MCP tool servers (`openAgentry().tools`); `/v1/tools` acts on them. */
   tools?: ToolHub | undefined;
   /** Route groups to serve (default all); `agentry start gateway` serves `probes` and `gateway`. */
@@ -180,7 +181,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const gateway: GatewayBackend | undefined = options.gateway
     ? { kind: 'local', gateway: options.gateway }
     : options.remoteGateway
-      ? { kind: 'remote', url: options.remoteGateway.url.replace(/\/+$/, ''), apiKey: options.remoteGateway.apiKey }
+      ? { ...options.remoteGateway, kind: 'remote', url: options.remoteGateway.url.replace(/\/+$/, '') }
       : undefined;
   const services = createServices({
     engine,
@@ -276,7 +277,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     const source = { requestId: request.id, clientIp: request.ip };
     let principal: Principal;
     try {
-      principal = await authorize(deps.auth, request.headers, def.scope);
+      principal = await authorize(deps.auth, request.headers, def.scope, { internalTokens: def.internalTokens === true });
       // The tenant it acts in: its own, or one a system admin names (`?tenant=`, X-Agentry-Tenant).
       const named = requestedTenant(request);
       if (deps.auth.multiTenant === true) assertTenantNamed(principal, named, def);
@@ -379,7 +380,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     systemAdmin: false,
   };
   for (const def of table.routes) {
-    const security: Record<string, string[]>[] = def.scope === null ? [] : [{ bearerAuth: [] }, { apiKeyHeader: [] }];
+    const security: Record<string, string[]>[] =
+      def.scope === null ? [] : [{ bearerAuth: [] }, { apiKeyHeader: [] }, ...(def.internalTokens === true ? [{ internalToken: [] }] : [])];
     app.route({
       method: def.method,
       url: def.url,

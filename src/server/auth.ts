@@ -20,6 +20,8 @@ import type { KeyAuthentication } from '../app/key-cache.js';
 import { AgentryError } from '../lib/errors.js';
 import { isLoopback } from '../lib/address-list.js';
 import { DEFAULT_TENANT, tenantIdProblem } from '../lib/tenant.js';
+import type { InternalCall, InternalTokenVerifier } from '../gateway/internal-token.js';
+import { internalIdentity, internalVerifier, presentedInternalToken } from './internal-auth.js';
 import { looksLikeJwt, OidcVerifier, oidcSettings, parseRoleMap, type OidcOptions } from './oidc.js';
 
 export const SCOPES = [
@@ -101,12 +103,17 @@ export interface Principal extends Caller {
   tenantId: string;
   /** May act in any tenant by naming it: bootstrap `admin` keys without `tenant:`, the break-glass key, auth off. */
   systemAdmin: boolean;
-  /** How the caller signed in: an API key, or a JWT of the OIDC issuer (absent with auth off). */
-  via?: 'api_key' | 'oidc';
+  /**
+   * How the caller signed in: an API key, a JWT of the OIDC issuer, or an internal service token
+   * of a worker or API process (absent with auth off).
+   */
+  via?: 'api_key' | 'oidc' | 'internal';
   /** When the credential stops working: a JWT's `exp`, a managed key's expiry or rotation grace; absent for keys that do not expire. */
   expiresAt?: Date;
   /** The id of the managed key (`key_…`) the caller signed in with. */
   keyId?: string;
+  /** An internal service token's call: the tenant, run and step it was minted for, and its id (`jti`). */
+  internal?: InternalCall & { tokenId: string };
 }
 
 export interface AuthSettings {
@@ -121,6 +128,8 @@ export interface AuthSettings {
   oidc?: OidcVerifier;
   /** The managed keys (`agk_…`) of the database: the app's keys service (`buildApp` plugs it in). */
   managedKeys?: ManagedKeys;
+  /** Verifies internal service tokens (`AGENTRY_INTERNAL_SECRET`); undefined: none are accepted. */
+  internal?: InternalTokenVerifier;
   /**
    * Multi-tenant mode (`AGENTRY_TENANCY=multi`): nothing falls back to the deployment's tenant,
    * so a system admin names the tenant of every tenant-scoped request (`tenancy.ts`).
@@ -256,6 +265,9 @@ export function authSettings(options: {
   adminApiKey?: string | undefined;
   /** The deployment's tenant (`AGENTRY_TENANT`, default `default`). */
   tenant?: string | undefined;
+  /** `AGENTRY_INTERNAL_SECRET` and, during a rotation, `AGENTRY_INTERNAL_SECRET_PREVIOUS`: internal service tokens. */
+  internalSecret?: string | undefined;
+  internalSecretPrevious?: string | undefined;
   /** `AGENTRY_TENANCY=multi`: refuse every way of falling back to the deployment's tenant. */
   multiTenant?: boolean | undefined;
 }): AuthSettings {
@@ -264,7 +276,14 @@ export function authSettings(options: {
   const tenantProblem = tenantIdProblem(tenant);
   if (tenantProblem !== undefined) throw new AgentryError('invalid_request', `invalid AGENTRY_TENANT: ${tenantProblem}`);
   const adminKey = options.adminApiKey === undefined ? undefined : breakGlassKey(options.adminApiKey, keys, options.oidc !== undefined);
-  const base = { tenant, keys, ...(adminKey ? { adminKey } : {}), ...(options.multiTenant === true ? { multiTenant: true } : {}) };
+  const internal = internalVerifier(options.internalSecret, options.internalSecretPrevious);
+  const base = {
+    tenant,
+    keys,
+    ...(adminKey ? { adminKey } : {}),
+    ...(options.multiTenant === true ? { multiTenant: true } : {}),
+    ...(internal ? { internal } : {}),
+  };
   if (options.multiTenant === true) assertMultiTenant(options, keys);
   if (!options.enabled) {
     if (!isLoopback(options.host)) {
@@ -318,12 +337,13 @@ function breakGlassKey(key: string, keys: readonly ApiKey[], withOidc: boolean):
 }
 
 /**
- * Auth on needs a way to sign in: a bootstrap key, an OIDC issuer, or a managed key in the
- * database that can sign in now (checked when the server starts, `buildApp`). Without any, every
+ * Auth on needs a way to sign in: a bootstrap key, an OIDC issuer, the internal secret (workers'
+ * tokens), or a managed key in the database that can sign in now (checked when the server starts, `buildApp`). Without any, every
  * request would be 401, so the server refuses to start instead.
  */
 export async function assertCanSignIn(settings: AuthSettings): Promise<void> {
-  if (!settings.enabled || settings.keys.length > 0 || settings.oidc !== undefined) return;
+  // Internal service tokens are a way in too: a gateway process may serve workers only.
+  if (!settings.enabled || settings.keys.length > 0 || settings.oidc !== undefined || settings.internal !== undefined) return;
   if (settings.managedKeys && (await settings.managedKeys.usableCount()) > 0) return;
   throw new AgentryError(
     'invalid_request',
@@ -485,15 +505,49 @@ export async function authorize(
   settings: AuthSettings,
   headers: Record<string, string | string[] | undefined>,
   scope: Scope | typeof AUTHENTICATED,
+  /** The route accepts internal service tokens (`RouteDef.internalTokens`). */
+  options: { internalTokens?: boolean } = {},
 ): Promise<Principal> {
+  // Checked first, and with auth off too: a request that carries one is judged by it alone.
+  const internalToken = presentedInternalToken(headers);
+  if (internalToken !== undefined) {
+    const route = { accepts: options.internalTokens === true, alsoPresented: presentedKey(headers) !== undefined };
+    return withScope(internalPrincipal(await internalIdentity(settings.internal, internalToken, route)), scope);
+  }
   if (!settings.enabled) return anonymous(settings);
   const credential = presentedKey(headers);
   if (credential === undefined || credential === '') {
     throw new AgentryError('unauthorized', 'a valid API key or token is required: send Authorization: Bearer <key or token> or X-Api-Key: <key>');
   }
-  const principal = await principalOf(settings, credential);
+  return withScope(await principalOf(settings, credential), scope);
+}
+
+/** `principal` when it holds `scope`; `forbidden` naming the missing scope otherwise. */
+function withScope(principal: Principal, scope: Scope | typeof AUTHENTICATED): Principal {
   if (scope !== AUTHENTICATED && !principal.scopes.has(scope)) {
     throw new AgentryError('forbidden', `missing required scope: ${scope}`, { details: { required_scope: scope, principal: principal.name } });
   }
   return principal;
+}
+
+/** The only scope an internal service token carries. */
+const INTERNAL_SCOPES: ReadonlySet<Scope> = new Set<Scope>(['gateway:use']);
+
+/**
+ * The principal of a verified internal service token: `internal:<worker id>` in the token's
+ * tenant, `gateway:use` only, never a system admin (it cannot name another tenant).
+ */
+function internalPrincipal(identity: Awaited<ReturnType<typeof internalIdentity>>): Principal {
+  const { name, tenantId, runId, stepId, tokenId, expiresAt } = identity;
+  return {
+    name,
+    scopes: INTERNAL_SCOPES,
+    roles: [],
+    tenantId,
+    systemAdmin: false,
+    runAccess: runAccessOf(INTERNAL_SCOPES),
+    via: 'internal',
+    expiresAt,
+    internal: { tenantId, tokenId, ...(runId === undefined ? {} : { runId }), ...(stepId === undefined ? {} : { stepId }) },
+  };
 }

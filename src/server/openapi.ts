@@ -21,6 +21,12 @@ export function swaggerOptions(version: string): FastifyDynamicSwaggerOptions {
         securitySchemes: {
           bearerAuth: { type: 'http', scheme: 'bearer', description: 'An API key from AGENTRY_API_KEYS, or a JWT of the OIDC issuer (AGENTRY_OIDC_ISSUER)' },
           apiKeyHeader: { type: 'apiKey', in: 'header', name: 'X-Api-Key', description: 'The same key in a header' },
+          internalToken: {
+            type: 'apiKey',
+            in: 'header',
+            name: 'X-Agentry-Internal-Token',
+            description: "A worker's internal service token (HS256 JWT signed with AGENTRY_INTERNAL_SECRET): the gateway's routes only",
+          },
         },
       },
       tags: [

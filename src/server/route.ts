@@ -11,6 +11,7 @@ import type { SpecBundleInfo } from '../app/bundle-load.js';
 import type { ReadyzDetail } from '../app/config.js';
 import type { Services } from '../app/services.js';
 import type { Gateway } from '../gateway/gateway.js';
+import type { RemoteGatewayOptions } from '../gateway/remote.js';
 import type { ErrorCode } from '../lib/errors.js';
 import type { Metrics } from '../obs/metrics.js';
 import type { AuthSettings, Principal, RouteScope } from './auth.js';
@@ -26,7 +27,7 @@ export const ROUTE_GROUPS = ['probes', 'api', 'gateway'] as const;
 export type RouteGroup = (typeof ROUTE_GROUPS)[number];
 
 /** Where `/v1/chat/completions` goes: this process's gateway, or a gateway process it forwards to. */
-export type GatewayBackend = { kind: 'local'; gateway: Gateway } | { kind: 'remote'; url: string; apiKey: string | undefined };
+export type GatewayBackend = { kind: 'local'; gateway: Gateway } | ({ kind: 'remote' } & RemoteGatewayOptions);
 
 export type TypedRequest<S extends FastifySchema> = FastifyRequest<RouteGenericInterface, RawServerDefault, IncomingMessage, S, TypeBoxTypeProvider>;
 
@@ -49,6 +50,11 @@ export interface RouteDef<S extends FastifySchema = FastifySchema> {
   schema: S;
   /** Errors also carry OpenAI's `error` member (routes that speak OpenAI's wire format). */
   openaiErrors?: boolean;
+  /**
+   * Also accepts internal service tokens (`X-Agentry-Internal-Token`) of workers and API
+   * processes: the gateway's routes only. Every other route answers 401 to a request carrying one.
+   */
+  internalTokens?: boolean;
   handler: (request: TypedRequest<S>, reply: FastifyReply, principal: Principal) => Promise<unknown>;
 }
 

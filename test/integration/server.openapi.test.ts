@@ -56,6 +56,8 @@ describe('OpenAPI document', () => {
       expect(start.responses[status]?.content?.['application/problem+json'], status).toBeDefined();
     expect(start.security).toEqual([{ bearerAuth: [] }, { apiKeyHeader: [] }]);
     expect(spec.paths['/livez']!.get!.security).toEqual([]);
+    // The gateway's routes also take a worker's internal service token.
+    expect(spec.paths['/v1/chat/completions']!.post!.security).toEqual([{ bearerAuth: [] }, { apiKeyHeader: [] }, { internalToken: [] }]);
   });
 
   it('serves interactive docs at /docs', async () => {

@@ -3,6 +3,8 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/app/config.js';
+import { describeConfig } from '../../src/app/config-describe.js';
+import { redactorFor } from '../../src/app/secrets.js';
 import { withSecretFiles } from '../../src/app/secret-files.js';
 import { findLiteralSecrets } from '../../src/app/secret-literals.js';
 import { checkStartup, startupProblems, startupWarnings } from '../../src/app/startup-checks.js';
@@ -11,6 +13,7 @@ import { AgentryError } from '../../src/lib/errors.js';
 import { removeDir, tempDir } from '../helpers/cli.js';
 
 const GOOD_KEY = '9f2c4e1a7b3d5f8e0c6a2b4d7e9f1a3c5b7d9e2f4a6c8e0b';
+const INTERNAL_SECRET = '3d9a7f1c5e2b8d4a6f0c9e3b7a1d5f8c2e6b0a4d9f3c7e1b';
 const EGRESS = parseEgressRules({ allow: [] }, 'project').rules;
 
 let dir: string;
@@ -23,13 +26,17 @@ beforeEach(() => {
 afterEach(() => removeDir(dir));
 
 /** A clean production configuration with `env` (and files) changed. */
-function problemsWith(env: Record<string, string>, options: { egress?: EgressRuleSet | undefined; listens?: boolean } = {}): string[] {
+function problemsWith(env: Record<string, string>, options: { egress?: EgressRuleSet | undefined; listens?: boolean; servesGateway?: boolean } = {}): string[] {
   const config = loadConfig({
     flags: { projectDir: dir },
     env: { AGENTRY_ENV: 'production', AGENTRY_API_KEYS: `ops:${GOOD_KEY}:admin`, AGENTRY_DATABASE_URL: `sqlite:${join(dir, 'a.db')}`, ...env },
     cwd: dir,
   });
-  return startupProblems(config, { listens: options.listens ?? true, egress: 'egress' in options ? options.egress : EGRESS });
+  return startupProblems(config, {
+    listens: options.listens ?? true,
+    servesGateway: options.servesGateway ?? false,
+    egress: 'egress' in options ? options.egress : EGRESS,
+  });
 }
 
 describe('production mode: startup checks', () => {
@@ -76,16 +83,38 @@ describe('production mode: startup checks', () => {
     ['a placeholder database password', { AGENTRY_DATABASE_URL: 'postgres://agentry:change-me@db:5432/agentry' }, {}, /^AGENTRY_DATABASE_URL: .*placeholder/],
     ['the postgres default password', { AGENTRY_DATABASE_URL: 'postgres://postgres:postgres@db/agentry' }, {}, /^AGENTRY_DATABASE_URL: .*placeholder/],
     ['a password in the query', { AGENTRY_DATABASE_URL: 'postgres://app@db/agentry?password=replace-with-yours' }, {}, /^AGENTRY_DATABASE_URL: /],
-    ['a remote gateway without a key', { AGENTRY_GATEWAY_URL: 'http://gw:7701' }, {}, /AGENTRY_GATEWAY_API_KEY is not/],
+    [
+      'a remote gateway without an internal secret (an API key is no substitute)',
+      { AGENTRY_GATEWAY_URL: 'http://gw:7701', AGENTRY_GATEWAY_API_KEY: GOOD_KEY },
+      {},
+      /^AGENTRY_GATEWAY_URL is set but AGENTRY_INTERNAL_SECRET is not/,
+    ],
+    ['a short internal secret', { AGENTRY_INTERNAL_SECRET: 'a1b2'.repeat(7) }, {}, /^AGENTRY_INTERNAL_SECRET is shorter than 32 bytes/],
+    [
+      'a placeholder internal secret',
+      { AGENTRY_INTERNAL_SECRET: ['replace', 'me', 'with', 'the', 'internal', 'secret', '0123'].join('-') },
+      {},
+      /^AGENTRY_INTERNAL_SECRET looks like a placeholder/,
+    ],
+    [
+      'a short previous internal secret',
+      { AGENTRY_INTERNAL_SECRET: INTERNAL_SECRET, AGENTRY_INTERNAL_SECRET_PREVIOUS: 'short-old-1' },
+      {},
+      /^AGENTRY_INTERNAL_SECRET_PREVIOUS is shorter than 32 bytes/,
+    ],
     [
       'a short gateway key',
-      { AGENTRY_GATEWAY_URL: 'http://gw:7701', AGENTRY_GATEWAY_API_KEY: 'a1b2'.repeat(5) },
+      { AGENTRY_GATEWAY_URL: 'http://gw:7701', AGENTRY_INTERNAL_SECRET: INTERNAL_SECRET, AGENTRY_GATEWAY_API_KEY: 'a1b2'.repeat(5) },
       {},
       /AGENTRY_GATEWAY_API_KEY is shorter than 32/,
     ],
     [
       'a placeholder gateway key',
-      { AGENTRY_GATEWAY_URL: 'http://gw:7701', AGENTRY_GATEWAY_API_KEY: ['replace', 'me', 'with', 'a', 'gateway', 'use', 'key', '0123'].join('-') },
+      {
+        AGENTRY_GATEWAY_URL: 'http://gw:7701',
+        AGENTRY_INTERNAL_SECRET: INTERNAL_SECRET,
+        AGENTRY_GATEWAY_API_KEY: ['replace', 'me', 'with', 'a', 'gateway', 'use', 'key', '0123'].join('-'),
+      },
       {},
       /AGENTRY_GATEWAY_API_KEY looks like a placeholder/,
     ],
@@ -115,13 +144,49 @@ describe('production mode: startup checks', () => {
     expect(problems[0]).not.toContain('hunter2');
   });
 
-  it('accepts a generated database password and gateway key', () => {
+  it('accepts a generated database password, gateway key and internal secret', () => {
     const env = {
       AGENTRY_DATABASE_URL: `postgres://agentry:${GOOD_KEY}@db:5432/agentry`,
       AGENTRY_GATEWAY_URL: 'http://gw:7701',
       AGENTRY_GATEWAY_API_KEY: GOOD_KEY,
+      AGENTRY_INTERNAL_SECRET: INTERNAL_SECRET,
     };
     expect(problemsWith(env)).toEqual([]);
+    // The internal secret alone is enough to call a remote gateway: no API key needed.
+    expect(problemsWith({ AGENTRY_GATEWAY_URL: 'http://gw:7701', AGENTRY_INTERNAL_SECRET: INTERNAL_SECRET }, { listens: false })).toEqual([]);
+  });
+
+  it('requires the internal secret of a worker with AGENTRY_GATEWAY_URL and of a process serving the gateway (AUTH-15)', () => {
+    expect(problemsWith({ AGENTRY_GATEWAY_URL: 'http://gw:7701' }, { listens: false })).toEqual([
+      expect.stringMatching(/^AGENTRY_GATEWAY_URL is set but AGENTRY_INTERNAL_SECRET is not/),
+    ]);
+    expect(problemsWith({}, { servesGateway: true })).toEqual([
+      expect.stringMatching(/^this process serves the LLM gateway but AGENTRY_INTERNAL_SECRET is not set/),
+    ]);
+    expect(problemsWith({ AGENTRY_INTERNAL_SECRET: INTERNAL_SECRET }, { servesGateway: true })).toEqual([]);
+    // 32 bytes of UTF-8, not 32 characters: 16 two-byte characters are enough, 31 ASCII ones are not.
+    expect(problemsWith({ AGENTRY_INTERNAL_SECRET: 'ж'.repeat(8) + 'q7Lm2ZxR9tKw4VpN' }, { servesGateway: true })).toEqual([]);
+    expect(problemsWith({ AGENTRY_INTERNAL_SECRET: INTERNAL_SECRET.slice(0, 31) }, { servesGateway: true })).toEqual([
+      expect.stringMatching(/shorter than 32 bytes/),
+    ]);
+    // A process that neither calls nor serves a gateway needs none.
+    expect(problemsWith({}, { listens: false })).toEqual([]);
+  });
+
+  it('warns in development without an internal secret, and never prints the secret', () => {
+    const lines: string[] = [];
+    const logger = pino({ level: 'warn' }, { write: (line: string) => lines.push(line) });
+    const env = { AGENTRY_GATEWAY_URL: 'http://gw:7701', AGENTRY_GATEWAY_API_KEY: GOOD_KEY, AGENTRY_DATABASE_URL: `sqlite:${join(dir, 'a.db')}` };
+    checkStartup(loadConfig({ flags: { projectDir: dir }, env, cwd: dir }), { listens: false, egress: EGRESS }, logger);
+    expect(lines).toEqual([expect.stringMatching(/not production-ready: AGENTRY_GATEWAY_URL is set but AGENTRY_INTERNAL_SECRET is not/)]);
+    const weak = 'ab12'.repeat(6);
+    checkStartup(
+      loadConfig({ flags: { projectDir: dir }, env: { ...env, AGENTRY_INTERNAL_SECRET: weak }, cwd: dir }),
+      { listens: false, egress: EGRESS },
+      logger,
+    );
+    expect(lines.at(-1)).toMatch(/AGENTRY_INTERNAL_SECRET is shorter than 32 bytes/);
+    expect(lines.join('\n')).not.toContain(weak);
   });
 
   it('names the key path of a literal secret', () => {
@@ -189,6 +254,26 @@ describe('NAME_FILE secrets', () => {
     const config = loadConfig({ flags: { projectDir: dir }, env: { AGENTRY_API_KEYS_FILE: join(dir, 'keys') }, cwd: dir });
     expect(config.server.apiKeys).toBe(`ops:${GOOD_KEY}:admin`);
     expect(config.sources.apiKeys).toBe('env');
+  });
+
+  it('reads the internal secrets from their files; config show and the redactor mask them; a previous secret needs a current one', () => {
+    writeFileSync(join(dir, 'internal'), `${INTERNAL_SECRET}\n`);
+    writeFileSync(join(dir, 'previous'), GOOD_KEY);
+    const env = { AGENTRY_INTERNAL_SECRET_FILE: join(dir, 'internal'), AGENTRY_INTERNAL_SECRET_PREVIOUS_FILE: join(dir, 'previous') };
+    const config = loadConfig({ flags: { projectDir: dir }, env, cwd: dir });
+    expect(config.internal).toEqual({ secret: INTERNAL_SECRET, previousSecret: GOOD_KEY });
+    const shown = describeConfig(config).filter((row) => row.key.startsWith('internalSecret'));
+    expect(shown).toEqual([
+      { key: 'internalSecret', env: 'AGENTRY_INTERNAL_SECRET', value: '***', source: 'env' },
+      { key: 'internalSecretPrevious', env: 'AGENTRY_INTERNAL_SECRET_PREVIOUS', value: '***', source: 'env' },
+    ]);
+    expect(redactorFor(config).text(`current ${INTERNAL_SECRET} previous ${GOOD_KEY}`)).not.toMatch(/3d9a7f1c|9f2c4e1a/);
+    expect(() => loadConfig({ flags: { projectDir: dir }, env: { AGENTRY_INTERNAL_SECRET_PREVIOUS: GOOD_KEY }, cwd: dir })).toThrow(
+      /AGENTRY_INTERNAL_SECRET_PREVIOUS: is set without AGENTRY_INTERNAL_SECRET/,
+    );
+    expect(() =>
+      loadConfig({ flags: { projectDir: dir }, env: { AGENTRY_INTERNAL_SECRET: GOOD_KEY, AGENTRY_INTERNAL_SECRET_PREVIOUS: GOOD_KEY }, cwd: dir }),
+    ).toThrow(/AGENTRY_INTERNAL_SECRET_PREVIOUS: is the same as AGENTRY_INTERNAL_SECRET/);
   });
 
   it('refuses NAME and NAME_FILE together, and an unreadable file', () => {

@@ -15,6 +15,7 @@ import type { RouteGroup } from '../../server/route.js';
 import { VERSION } from '../../lib/version.js';
 import type { Redactor } from '../../lib/redact.js';
 import { redactorFor } from '../../app/secrets.js';
+import { remoteGatewayOptions } from '../../app/remote-gateway.js';
 import type { FastifyInstance } from 'fastify';
 import { configFrom, loggerFor, out, parseIntegerArg, type CliContext } from '../context.js';
 
@@ -32,10 +33,26 @@ export interface ServeFlags {
   trustKey?: string[];
 }
 
+/** Whether `serve` / `start api` serve the gateway's routes with a gateway behind them (a gateway.yaml, or one to forward to). */
+export function servesGateway(config: Config, project: Project): boolean {
+  return project.gateway !== undefined || config.gateway !== undefined;
+}
+
 /** The server's auth from the configuration (throws on bad keys, or auth off on a non-loopback host). */
 export function serverAuth(config: Config): AuthSettings {
   const { auth, host, apiKeys, adminApiKey, oidc } = config.server;
-  return authSettings({ enabled: auth, host, apiKeys, adminApiKey, oidc, tenant: config.tenant, multiTenant: config.tenancy === 'multi' });
+  const { secret: internalSecret, previousSecret: internalSecretPrevious } = config.internal;
+  return authSettings({
+    enabled: auth,
+    host,
+    apiKeys,
+    adminApiKey,
+    oidc,
+    tenant: config.tenant,
+    multiTenant: config.tenancy === 'multi',
+    internalSecret,
+    internalSecretPrevious,
+  });
 }
 
 export interface RunningServer {
@@ -104,7 +121,8 @@ export async function startServer(
       sseHeartbeatMs: config.server.sseHeartbeatMs,
       gateway: agentry.gateway,
       budgets: agentry.budgets,
-      remoteGateway: config.gateway,
+      // Forwarded gateway calls carry internal tokens naming this process (`agentry-api`), or the gateway key.
+      remoteGateway: remoteGatewayOptions(config, 'api', engine.workerId),
       tools: agentry.tools,
       redactor: agentry.redactor,
       specBundle: agentry.project?.bundle,
@@ -182,7 +200,7 @@ Other settings: AGENTRY_MAX_BODY_BYTES (default 1 MiB), AGENTRY_SHUTDOWN_GRACE. 
         const { file, hash, signer, approvedBy, env } = project.bundle;
         logger.info({ bundle: file, hash, signer, approved_by: approvedBy, bundle_env: env }, 'specs loaded from a bundle');
       }
-      checkStartup(config, { listens: true, egress: project.settings.egress }, logger);
+      checkStartup(config, { listens: true, servesGateway: servesGateway(config, project), egress: project.settings.egress }, logger);
       serverAuth(config);
       if (!config.server.auth) logger.warn({ host: config.server.host }, 'AUTHENTICATION IS OFF: every request is treated as admin (loopback only)');
       let onSignal: ((signal: NodeJS.Signals) => void) | undefined;

@@ -109,12 +109,12 @@ export function registerStart(program: Command, ctx: CliContext): void {
     .addHelpText('after', stopNote)
     .action(async (opts: { dir?: string; env?: string; port?: number; host?: string }) => {
       // The HTTP server (fastify, swagger) loads only for the roles that serve HTTP.
-      const { banner, serverAuth, startServer } = await import('./serve.js');
+      const { banner, serverAuth, servesGateway, startServer } = await import('./serve.js');
       const config = configFrom(ctx, { projectDir: opts.dir, env: opts.env, port: opts.port, host: opts.host });
       const redactor = redactorFor(config);
       const logger = loggerFor(config, { redactor }).child({ role: 'api' });
       const project = await loadProjectOrThrow(config, ctx.env);
-      checkStartup(config, { listens: true, egress: project.settings.egress }, logger);
+      checkStartup(config, { listens: true, servesGateway: servesGateway(config, project), egress: project.settings.egress }, logger);
       serverAuth(config);
       const { stopped, dispose } = untilStopped();
       try {
@@ -140,8 +140,9 @@ export function registerStart(program: Command, ctx: CliContext): void {
     .addHelpText(
       'after',
       `
-Provider keys live in this process only. Workers get AGENTRY_GATEWAY_URL=<this URL> and
-AGENTRY_GATEWAY_API_KEY=<a key with the gateway:use scope> and hold no provider keys.
+Provider keys live in this process only. Workers get AGENTRY_GATEWAY_URL=<this URL> and the
+AGENTRY_INTERNAL_SECRET of this process (they sign a short-lived token per call; in development
+AGENTRY_GATEWAY_API_KEY=<a key with the gateway:use scope> instead) and hold no provider keys.
 Auth is as for the API (AGENTRY_API_KEYS). See docs/gateway.md.${stopNote}`,
     )
     .action(async (opts: { dir?: string; env?: string; port?: number; host?: string }) => {
@@ -157,7 +158,7 @@ Auth is as for the API (AGENTRY_API_KEYS). See docs/gateway.md.${stopNote}`,
       const redactor = redactorFor(config);
       const logger = loggerFor(config, { redactor }).child({ role: 'gateway' });
       const project = await loadProjectOrThrow(config, ctx.env);
-      checkStartup(config, { listens: true, egress: project.settings.egress }, logger);
+      checkStartup(config, { listens: true, servesGateway: true, egress: project.settings.egress }, logger);
       serverAuth(config);
       if (!project.gateway) throw new AgentryError('invalid_request', `project ${config.projectDir} has no gateway.yaml (see docs/gateway.md)`);
       const { stopped, dispose } = untilStopped();
@@ -166,7 +167,12 @@ Auth is as for the API (AGENTRY_API_KEYS). See docs/gateway.md.${stopNote}`,
         try {
           out(ctx, `Agentry gateway listening on ${server.url}`);
           out(ctx, `OpenAI-compatible base URL: ${server.url}/v1  (model = a model group: GET ${server.url}/v1/models)`);
-          out(ctx, `Workers: AGENTRY_GATEWAY_URL=${server.url} AGENTRY_GATEWAY_API_KEY=<a key with gateway:use>`);
+          out(
+            ctx,
+            config.internal.secret === undefined
+              ? `Workers: AGENTRY_GATEWAY_URL=${server.url} AGENTRY_GATEWAY_API_KEY=<a key with gateway:use> (set AGENTRY_INTERNAL_SECRET to use internal tokens instead)`
+              : `Workers: AGENTRY_GATEWAY_URL=${server.url} and this process's AGENTRY_INTERNAL_SECRET`,
+          );
           if (!config.server.auth)
             out(ctx, 'WARNING: authentication is OFF (AGENTRY_AUTH=off on a loopback address). Anyone on this host can use the gateway.');
           logger.info({ url: server.url, store: server.store.location }, `gateway serving on ${server.url}`);

@@ -30,7 +30,8 @@ type WhoamiDto = Static<typeof WhoamiSchema>;
 function whoami(p: Principal): WhoamiDto {
   return {
     principal: p.name,
-    via: p.via ?? null,
+    // Internal service tokens never reach this route (401 on every route but the gateway's).
+    via: p.via === undefined || p.via === 'internal' ? null : p.via,
     tenant_id: p.tenantId,
     system_admin: p.systemAdmin,
     roles: [...p.roles],

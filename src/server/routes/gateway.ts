@@ -6,6 +6,9 @@
  * A worker calling through `RemoteGateway` sends its run, step, workflow and budget as
  * `x-agentry-*` headers: usage is recorded against the run and the run's budget applies. Without
  * an in-process gateway, a server with `AGENTRY_GATEWAY_URL` forwards to that gateway process.
+ *
+ * Both routes also accept internal service tokens (`X-Agentry-Internal-Token`, see
+ * `gateway/internal-token.ts`): the token names the tenant, run and step, which then bind the call.
  */
 import { maskSecrets, type Redactor } from '../../lib/redact.js';
 import { Readable } from 'node:stream';
@@ -15,7 +18,7 @@ import { Type, type Static } from 'typebox';
 import { fetch } from 'undici';
 import { AgentryError, toAgentryError } from '../../lib/errors.js';
 import type { Gateway } from '../../gateway/gateway.js';
-import { CONTEXT_HEADERS } from '../../gateway/remote.js';
+import { CONTEXT_HEADERS, credentialHeaders } from '../../gateway/remote.js';
 import type { CallContext, ChatChunk, ChatMessage, ChatRequest } from '../../gateway/types.js';
 import type { Principal } from '../auth.js';
 import { problemBody } from '../problem.js';
@@ -156,13 +159,38 @@ export function parseBudgetHeader(text: string): NonNullable<CallContext['budget
 }
 
 /**
+ * The run and step of an internal service token's call: the token's. A header naming another
+ * run or step than the token's is 403 (a token is good for the call it was minted for only).
+ */
+function boundToToken(
+  internal: NonNullable<Principal['internal']>,
+  runId: string | undefined,
+  stepId: string | undefined,
+): { runId?: string; stepId?: string } {
+  for (const [name, sent, minted] of [
+    [CONTEXT_HEADERS.runId, runId, internal.runId],
+    [CONTEXT_HEADERS.stepId, stepId, internal.stepId],
+  ] as const) {
+    if (sent !== undefined && sent !== minted) {
+      throw new AgentryError(
+        'forbidden',
+        `${name} '${sent.slice(0, 128)}' is not the ${name === CONTEXT_HEADERS.runId ? 'run' : 'step'} the internal token was minted for`,
+      );
+    }
+  }
+  return { ...(internal.runId === undefined ? {} : { runId: internal.runId }), ...(internal.stepId === undefined ? {} : { stepId: internal.stepId }) };
+}
+
+/**
  * Who calls and within what limits: the key's tenant, and for a worker's call the run (which
- * must exist in that tenant), its step, workflow and budget from the `x-agentry-*` headers.
+ * must exist in that tenant), its step, workflow and budget from the `x-agentry-*` headers. An
+ * internal service token's call is bound to the run and step the token names.
  */
 async function callContext(deps: ServerDeps, headers: FastifyRequest['headers'], principal: Principal, signal: AbortSignal): Promise<CallContext> {
   const ctx: CallContext = { tenantId: principal.tenantId, signal };
-  const runId = header(headers, CONTEXT_HEADERS.runId);
-  const stepId = header(headers, CONTEXT_HEADERS.stepId);
+  let runId = header(headers, CONTEXT_HEADERS.runId);
+  let stepId = header(headers, CONTEXT_HEADERS.stepId);
+  if (principal.internal) ({ runId, stepId } = boundToToken(principal.internal, runId, stepId));
   const workflow = header(headers, CONTEXT_HEADERS.workflow);
   const budget = header(headers, CONTEXT_HEADERS.budget);
   if (runId === undefined) {
@@ -285,15 +313,15 @@ async function forward(
   path: string,
   request: FastifyRequest,
   reply: FastifyReply,
-  ctx: CallContext | undefined,
+  ctx: CallContext,
   signal: AbortSignal,
 ): Promise<FastifyReply> {
-  const headers: Record<string, string> = { accept: request.headers.accept ?? 'application/json' };
-  if (remote.apiKey !== undefined) headers.authorization = `Bearer ${remote.apiKey}`;
-  if (ctx?.runId !== undefined) headers[CONTEXT_HEADERS.runId] = ctx.runId;
-  if (ctx?.stepId !== undefined) headers[CONTEXT_HEADERS.stepId] = ctx.stepId;
-  if (ctx?.workflow !== undefined) headers[CONTEXT_HEADERS.workflow] = ctx.workflow;
-  if (ctx?.budget !== undefined) headers[CONTEXT_HEADERS.budget] = JSON.stringify(ctx.budget);
+  // An internal token for the caller's tenant and run, or the API key (docs/gateway.md).
+  const headers: Record<string, string> = { accept: request.headers.accept ?? 'application/json', ...(await credentialHeaders(remote, ctx)) };
+  if (ctx.runId !== undefined) headers[CONTEXT_HEADERS.runId] = ctx.runId;
+  if (ctx.stepId !== undefined) headers[CONTEXT_HEADERS.stepId] = ctx.stepId;
+  if (ctx.workflow !== undefined) headers[CONTEXT_HEADERS.workflow] = ctx.workflow;
+  if (ctx.budget !== undefined) headers[CONTEXT_HEADERS.budget] = JSON.stringify(ctx.budget);
   const body = request.method === 'POST' ? JSON.stringify(request.body) : undefined;
   if (body !== undefined) headers['content-type'] = 'application/json';
   let response;
@@ -321,6 +349,7 @@ export function gatewayRoutes(table: RouteTable, deps: ServerDeps): void {
     tags: ['gateway'],
     errors: ['not_found', 'budget_exceeded', 'not_ready', 'provider_error', 'provider_timeout', 'provider_unavailable'],
     openaiErrors: true,
+    internalTokens: true,
     schema: {
       headers: ContextHeadersSchema,
       body: ChatBodySchema,
@@ -369,13 +398,14 @@ export function gatewayRoutes(table: RouteTable, deps: ServerDeps): void {
     tags: ['gateway'],
     errors: ['not_ready', 'provider_unavailable'],
     openaiErrors: true,
+    internalTokens: true,
     schema: { response: { 200: Type.Object({ object: Type.Literal('list'), data: Type.Array(ModelSchema) }) } },
-    async handler(request, reply) {
+    async handler(request, reply, principal) {
       const backend = requireGateway(deps);
       if (backend.kind === 'remote') {
         const { signal, dispose } = clientGone(reply);
         try {
-          return await forward(backend, '/v1/models', request, reply, undefined, signal);
+          return await forward(backend, '/v1/models', request, reply, { tenantId: principal.tenantId }, signal);
         } finally {
           dispose();
         }
