@@ -7,7 +7,7 @@
  * (`key.create`, `key.revoke`, `key.rotate`, target `key:<tenant>/<name>`) without the secret,
  * which is returned once and kept nowhere.
  *
- * Roles and scopes are the server's (`server/auth.ts`); it hands in `checkGrants`, so a key is
+ * Roles and scopes are the server's (`server/scopes.ts`); it hands in `checkGrants`, so a key is
  * granted exactly what `AGENTRY_API_KEYS` could grant.
  */
 import { parseDuration } from '../lib/duration.js';

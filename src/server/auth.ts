@@ -1,11 +1,8 @@
 /**
- * API keys, roles and scopes. `ROLE_SCOPES` is the one table that says what each role may
- * do; every route declares the scope it needs next to its handler (`RouteDef.scope`).
- *
- * Keys come from `AGENTRY_API_KEYS=name:key:role[,role];name2:key2:role` (a role may also be
- * given as raw scopes: `ci:…:runs:read,runs:write`), plus the break-glass key
- * `AGENTRY_ADMIN_API_KEY`. They are compared in constant time (sha256 of both sides,
- * `timingSafeEqual`) and never logged.
+ * Who a request is, and whether it may do what it asks: a bootstrap key (`bootstrap-keys.ts`),
+ * a managed key of the database (`agk_…`, through the app's keys service), a JWT of the OIDC
+ * issuer (`oidc.ts`) or, on the gateway routes, a worker's internal token (`internal-auth.ts`).
+ * What each role may do is `scopes.ts`.
  *
  * A key's name is its principal: the runs it starts are recorded as its own, and without
  * `runs:read:all` / `runs:write:all` it reads and acts on only those (`app/caller.ts`).
@@ -14,8 +11,8 @@
  * tenant (`AGENTRY_TENANT`). System admins — bootstrap keys with role `admin` and no `tenant:`
  * grant, and the break-glass key — may act in another tenant by naming it (`tenancy.ts`).
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
-import type { Caller, RunAccess } from '../app/caller.js';
+import { timingSafeEqual } from 'node:crypto';
+import type { Caller } from '../app/caller.js';
 import type { KeyAuthentication } from '../app/key-cache.js';
 import { AgentryError } from '../lib/errors.js';
 import { isLoopback } from '../lib/address-list.js';
@@ -23,68 +20,8 @@ import { DEFAULT_TENANT, tenantIdProblem } from '../lib/tenant.js';
 import type { InternalCall, InternalTokenVerifier } from '../gateway/internal-token.js';
 import { internalIdentity, internalVerifier, presentedInternalToken } from './internal-auth.js';
 import { looksLikeJwt, OidcVerifier, oidcSettings, parseRoleMap, type OidcOptions } from './oidc.js';
-
-export const SCOPES = [
-  'runs:read',
-  'runs:write',
-  // Reach every run of the tenant, not only the key's own (with runs:read / runs:write). No
-  // route requires them; the run services read them through `Caller.runAccess`.
-  'runs:read:all',
-  'runs:write:all',
-  'tasks:read',
-  'tasks:write',
-  'specs:read',
-  'specs:write',
-  'tools:read',
-  'tools:write',
-  'usage:read',
-  'audit:read',
-  // The credential inventory: names of secrets and what uses them, never values.
-  'credentials:read',
-  'metrics:read',
-  'gateway:use',
-  // Manage the managed API keys (`/v1/admin/keys`): only `admin` holds it.
-  'keys:admin',
-] as const;
-export type Scope = (typeof SCOPES)[number];
-
-export const ROLES = ['admin', 'operator', 'service', 'reviewer', 'viewer'] as const;
-export type Role = (typeof ROLES)[number];
-
-/** What each built-in role may do. `docs/api.md` shows this table (a test keeps them in step). */
-export const ROLE_SCOPES: Readonly<Record<Role, readonly Scope[]>> = {
-  admin: SCOPES,
-  // Everything but the audit log, which belongs to whoever audits the operators, and the keys,
-  // which only admins hand out.
-  operator: SCOPES.filter((scope) => scope !== 'audit:read' && scope !== 'keys:admin'),
-  service: ['runs:read', 'runs:write', 'specs:read', 'gateway:use'],
-  // A reviewer reads the runs whose tasks it decides; a viewer watches the whole deployment.
-  reviewer: ['runs:read', 'runs:read:all', 'tasks:read', 'tasks:write'],
-  viewer: ['runs:read', 'runs:read:all', 'tasks:read', 'specs:read', 'tools:read', 'usage:read', 'metrics:read'],
-};
-
-export const MIN_KEY_LENGTH = 16;
-
-/** A grant naming a task role (`role:finance`): who may decide tasks for that role; no scopes. */
-const TASK_ROLE_GRANT = /^role:[A-Za-z0-9_.-]{1,64}$/;
-
-/** A grant binding a bootstrap key to a tenant (`tenant:acme`). */
-const TENANT_GRANT = 'tenant:';
-
-/** The principal name of the break-glass key (`AGENTRY_ADMIN_API_KEY`). */
-export const BREAK_GLASS_NAME = 'admin';
-
-export interface ApiKey {
-  name: string;
-  /** Roles, raw scopes and task roles (`role:<name>`, kept so) as configured; not the `tenant:` grant. */
-  grants: string[];
-  scopes: ReadonlySet<Scope>;
-  hash: Buffer;
-  /** The tenant of a `tenant:<id>` grant; undefined: the deployment's tenant. */
-  tenantId?: string;
-  /** Role `admin` without a `tenant:` grant, or the break-glass key: may act in every tenant. */
-  systemAdmin: boolean;
-}
+import { breakGlassKey, MANAGED_KEY_PREFIX, parseApiKeys, sha256, type ApiKey } from './bootstrap-keys.js';
+import { grantsOf, runAccessOf, SCOPES, type Scope } from './scopes.js';
 
 /** Who made a request: the caller the application services scope their answers to, with its scopes. */
 export interface Principal extends Caller {
@@ -142,113 +79,6 @@ export interface ManagedKeys {
   authenticate(secret: string): Promise<KeyAuthentication>;
   /** Keys that can sign in now. */
   usableCount(): Promise<number>;
-}
-
-/** What every managed key starts with (`app/key-secrets.ts`); a bootstrap key may not. */
-const MANAGED_KEY_PREFIX = 'agk_';
-
-function isScope(value: string): value is Scope {
-  return (SCOPES as readonly string[]).includes(value);
-}
-
-function isRole(value: string): value is Role {
-  return (ROLES as readonly string[]).includes(value);
-}
-
-function sha256(text: string): Buffer {
-  return createHash('sha256').update(text, 'utf8').digest();
-}
-
-/**
- * The scopes of a list of grants (roles, raw scopes, task roles `role:<name>`), and the grants
- * kept; a grant that is none of them is a problem named with `label`.
- */
-function grantsOf(grants: readonly string[], label: string, problems: string[]): { held: string[]; scopes: Set<Scope> } {
-  const scopes = new Set<Scope>();
-  const held: string[] = [];
-  for (const grant of grants) {
-    if (isRole(grant)) {
-      for (const scope of ROLE_SCOPES[grant]) scopes.add(scope);
-      held.push(grant);
-    } else if (isScope(grant)) {
-      scopes.add(grant);
-      held.push(grant);
-    } else if (TASK_ROLE_GRANT.test(grant)) {
-      // `role:finance`: a role a human step or tool server may name (`role:`), granting no scope.
-      // Kept with its prefix, so `role:admin` names the task role `admin` and never makes the
-      // key the built-in `admin` (a supervisor of every task).
-      held.push(grant);
-    } else {
-      problems.push(`${label}: '${grant}' is neither a role (${ROLES.join(', ')}), a scope (${SCOPES.join(', ')}) nor a task role (role:<name>)`);
-    }
-  }
-  return { held, scopes };
-}
-
-/**
- * Parses `AGENTRY_API_KEYS`. Every problem is reported at once, naming the entry by position
- * and name, never by its key.
- */
-export function parseApiKeys(text: string | undefined): ApiKey[] {
-  const keys: ApiKey[] = [];
-  const problems: string[] = [];
-  const entries = (text ?? '').split(';').map((e) => e.trim());
-  entries.forEach((entry, index) => {
-    if (entry === '') return;
-    const first = entry.indexOf(':');
-    const second = first < 0 ? -1 : entry.indexOf(':', first + 1);
-    const name = (first < 0 ? entry : entry.slice(0, first)).trim();
-    const label = `entry ${index + 1}${name !== '' && first >= 0 ? ` ('${name}')` : ''}`;
-    if (first < 0 || second < 0) {
-      problems.push(`${label}: expected name:key:role[,role]`);
-      return;
-    }
-    const key = entry.slice(first + 1, second).trim();
-    const grants = entry
-      .slice(second + 1)
-      .split(',')
-      .map((g) => g.trim())
-      .filter((g) => g !== '');
-    if (!/^[A-Za-z0-9_.@-]{1,64}$/.test(name)) problems.push(`${label}: the name must be 1–64 letters, digits or _.@-`);
-    if (key.length < MIN_KEY_LENGTH) problems.push(`${label}: the key is shorter than ${MIN_KEY_LENGTH} characters`);
-    if (/\s/.test(key)) problems.push(`${label}: the key contains whitespace`);
-    if (key.startsWith(MANAGED_KEY_PREFIX)) problems.push(`${label}: the key starts with ${MANAGED_KEY_PREFIX}, which marks managed keys`);
-    const tenants = grants.filter((g) => g.startsWith(TENANT_GRANT)).map((g) => g.slice(TENANT_GRANT.length));
-    const access = grants.filter((g) => !g.startsWith(TENANT_GRANT));
-    if (access.length === 0) problems.push(`${label}: no role or scope given (roles: ${ROLES.join(', ')})`);
-    if (tenants.length > 1) problems.push(`${label}: more than one tenant: grant (a key acts in one tenant)`);
-    for (const tenant of tenants) {
-      const problem = tenantIdProblem(tenant);
-      if (problem !== undefined) problems.push(`${label}: tenant:${tenant.slice(0, 80)}: ${problem}`);
-    }
-    const { held, scopes } = grantsOf(access, label, problems);
-    const tenantId = tenants[0];
-    keys.push({
-      name,
-      grants: held,
-      scopes,
-      hash: sha256(key),
-      systemAdmin: tenantId === undefined && held.includes('admin'),
-      ...(tenantId === undefined ? {} : { tenantId }),
-    });
-  });
-  const seen = new Map<string, string>();
-  for (const k of keys) {
-    const hex = k.hash.toString('hex');
-    const other = seen.get(hex);
-    if (other !== undefined) problems.push(`entries '${other}' and '${k.name}' use the same key`);
-    seen.set(hex, k.name);
-  }
-  if (problems.length > 0) {
-    throw new AgentryError(
-      'invalid_request',
-      `invalid AGENTRY_API_KEYS (${problems.length} problem${problems.length === 1 ? '' : 's'}):${problems.map((p) => `\n  - ${p}`).join('')}`,
-      {
-        details: { problems },
-      },
-    );
-  }
-  return keys;
 }
 
 /**
@@ -323,19 +153,6 @@ function assertMultiTenant(options: { enabled: boolean; oidc?: OidcOptions | und
   }
 }
 
-/** `AGENTRY_ADMIN_API_KEY` as a key: principal `admin`, role `admin`, a system admin. Its problems are named, never the key. */
-function breakGlassKey(key: string, keys: readonly ApiKey[], withOidc: boolean): ApiKey {
-  const problems: string[] = [];
-  if (key.length < MIN_KEY_LENGTH) problems.push(`it is shorter than ${MIN_KEY_LENGTH} characters`);
-  if (/\s/.test(key)) problems.push('it contains whitespace');
-  if (withOidc && looksLikeJwt(key)) problems.push('it looks like a JWT; with AGENTRY_OIDC_ISSUER it would be checked as one');
-  const hash = sha256(key);
-  const twin = keys.find((k) => timingSafeEqual(k.hash, hash));
-  if (twin !== undefined) problems.push(`it is also the key of AGENTRY_API_KEYS entry '${twin.name}'; give the break-glass key its own value`);
-  if (problems.length > 0) throw new AgentryError('invalid_request', `invalid AGENTRY_ADMIN_API_KEY: ${problems.join('; ')}`, { details: { problems } });
-  return { name: BREAK_GLASS_NAME, grants: ['admin'], scopes: new Set(ROLE_SCOPES.admin), hash, systemAdmin: true };
-}
-
 /**
  * Auth on needs a way to sign in: a bootstrap key, an OIDC issuer, the internal secret (workers'
  * tokens), or a managed key in the database that can sign in now (checked when the server starts, `buildApp`). Without any, every
@@ -349,13 +166,6 @@ export async function assertCanSignIn(settings: AuthSettings): Promise<void> {
     'invalid_request',
     'auth is on but no API keys are configured: set AGENTRY_API_KEYS=name:key:role (key of 16+ characters) or AGENTRY_OIDC_ISSUER, create a key in the database with `agentry keys create`, or for a local dev server use --no-auth on 127.0.0.1',
   );
-}
-
-/** The problems with a managed key's grants (the app's `GrantChecker`): what `AGENTRY_API_KEYS` would refuse. */
-export function grantProblems(grants: readonly string[]): string[] {
-  const problems: string[] = [];
-  grantsOf(grants, 'grant', problems);
-  return problems.map((p) => p.replace(/^grant: /, ''));
 }
 
 /** The verifier of `AGENTRY_OIDC_*`; every problem reported at once. */
@@ -380,11 +190,6 @@ function oidcVerifier(options: OidcOptions, apiKeys: string | undefined): OidcVe
     );
   }
   return new OidcVerifier(settings);
-}
-
-/** Which runs a key with these scopes reaches: every run with `runs:*:all`, else the ones it started. */
-export function runAccessOf(scopes: ReadonlySet<Scope>): RunAccess {
-  return { read: scopes.has('runs:read:all') ? 'all' : 'own', write: scopes.has('runs:write:all') ? 'all' : 'own' };
 }
 
 /**

@@ -11,7 +11,8 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
-import { authSettings, ROLES, type AuthSettings, type Role } from '../../src/server/auth.js';
+import { authSettings, type AuthSettings } from '../../src/server/auth.js';
+import { ROLES, type Role } from '../../src/server/scopes.js';
 import { API_KEYS } from './server.js';
 
 export interface TenantIssuer {

@@ -7,7 +7,8 @@
  * schedule, LLM usage and audit entries.
  */
 import type { InjectOptions } from 'fastify';
-import { authSettings, ROLES, type Role } from '../../src/server/auth.js';
+import { authSettings } from '../../src/server/auth.js';
+import { ROLES, type Role } from '../../src/server/scopes.js';
 import { openTask } from './engine.js';
 import { fixtureToolSpec, MOCK_GATEWAY, startTestApi, WORKFLOWS, type TestApi } from './server.js';
 import type { StoreFactory } from './store.js';

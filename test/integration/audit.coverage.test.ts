@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuditEntryDto } from '../../src/app/dto/audit.js';
 import { AUDIT_LOG_VERSION, MIGRATIONS } from '../../src/store/migrations.js';
-import type { Role } from '../../src/server/auth.js';
+import type { Role } from '../../src/server/scopes.js';
 import { runCliInProcess } from '../helpers/cli.js';
 import { openTask } from '../helpers/engine.js';
 import { fixtureToolSpec, startTestApi, WORKFLOWS, type TestApi } from '../helpers/server.js';

@@ -7,7 +7,7 @@
 import type { InjectOptions } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApiKeyPageDto, IssuedKeyDto } from '../../src/app/dto/keys.js';
-import { ROLES } from '../../src/server/auth.js';
+import { ROLES } from '../../src/server/scopes.js';
 import { startTestApi, type TestApi } from '../helpers/server.js';
 import { storeFactories } from '../helpers/store.js';
 

@@ -9,7 +9,7 @@ import { AuditService } from '../../src/app/audit.js';
 import { localOperator } from '../../src/app/caller.js';
 import { REFRESH_MS, TOUCH_INTERVAL_MS } from '../../src/app/key-cache.js';
 import { KeysService } from '../../src/app/keys.js';
-import { grantProblems } from '../../src/server/auth.js';
+import { grantProblems } from '../../src/server/scopes.js';
 import type { Store } from '../../src/store/store.js';
 import { storeFactories } from '../helpers/store.js';
 

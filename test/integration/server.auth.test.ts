@@ -7,7 +7,9 @@
 import type { InjectOptions } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { routesOf } from '../../src/server/app.js';
-import { AUTHENTICATED, authSettings, parseApiKeys, ROLE_SCOPES, ROLES, type Role } from '../../src/server/auth.js';
+import { AUTHENTICATED, authSettings } from '../../src/server/auth.js';
+import { ROLE_SCOPES, ROLES, type Role } from '../../src/server/scopes.js';
+import { parseApiKeys } from '../../src/server/bootstrap-keys.js';
 import type { RouteDef } from '../../src/server/route.js';
 import { API_KEYS, fixtureToolSpec, KEYS, MOCK_GATEWAY, startTestApi, WORKFLOWS, type TestApi } from '../helpers/server.js';
 import { openTask } from '../helpers/engine.js';

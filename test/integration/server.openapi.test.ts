@@ -8,7 +8,7 @@ import { Validator } from '@seriousme/openapi-schema-validator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { METRIC_NAMES } from '../../src/obs/metrics.js';
 import { appRoutesOf, routesOf } from '../../src/server/app.js';
-import { ROLE_SCOPES, ROLES } from '../../src/server/auth.js';
+import { ROLE_SCOPES, ROLES } from '../../src/server/scopes.js';
 import { VERSION } from '../../src/lib/version.js';
 import { startTestApi, type TestApi } from '../helpers/server.js';
 

@@ -10,7 +10,7 @@
 import type { InjectOptions } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { routesOf } from '../../src/server/app.js';
-import { ROLE_SCOPES, ROLES, type Role } from '../../src/server/auth.js';
+import { ROLE_SCOPES, ROLES, type Role } from '../../src/server/scopes.js';
 import type { RouteDef } from '../../src/server/route.js';
 import { storeFactories } from '../helpers/store.js';
 import { bearerOf, otherThan, startTenantWorld, tenantKey, TENANTS, type Tenant, type TenantObjects, type TenantWorld } from '../helpers/tenants.js';

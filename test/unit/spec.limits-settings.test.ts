@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadProject } from '../../src/app/project.js';
-import { ROLES } from '../../src/server/auth.js';
+import { ROLES } from '../../src/server/scopes.js';
 import { formatDiagnostic, type StepKind } from '../../src/spec/index.js';
 import { DEFAULT_LIMITS, keyRate, LIMIT_ROLES, LIMITS_DEFAULTS, tenantLimits } from '../../src/spec/limits.js';
 

@@ -16,7 +16,7 @@ import type { Config } from '../../app/config.js';
 import { maskSecrets, type Redactor } from '../../lib/redact.js';
 import { redactorFor } from '../../app/secrets.js';
 import { AgentryError } from '../../lib/errors.js';
-import { ROLE_SCOPES, type Role } from '../../server/auth.js';
+import { ROLE_SCOPES, type Role } from '../../server/scopes.js';
 import { paint } from '../format.js';
 import { startFlakyServer } from '../flaky-server.js';
 import { configFrom, loggerFor, out, outStyle, packageRoot, selfCommand, type CliContext } from '../context.js';

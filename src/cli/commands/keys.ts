@@ -35,7 +35,7 @@ async function withKeys<T>(ctx: CliContext, dir: string | undefined, fn: (api: K
   const [{ storeExists }, { openLocalKeys }, { grantProblems }] = await Promise.all([
     import('../../app/bootstrap.js'),
     import('../../app/local.js'),
-    import('../../server/auth.js'),
+    import('../../server/scopes.js'),
   ]);
   if (!storeExists(config)) {
     // Nothing to list, revoke or rotate, and none of those creates the store; `create` does.

@@ -1,6 +1,7 @@
 /** Who the caller is: `GET /v1/auth/whoami` (any valid API key or token). */
 import { Type, type Static } from 'typebox';
-import { AUTHENTICATED, SCOPES, type Principal } from '../auth.js';
+import { AUTHENTICATED, type Principal } from '../auth.js';
+import { SCOPES } from '../scopes.js';
 import type { RouteTable } from '../route.js';
 
 const WhoamiSchema = Type.Object(
