@@ -239,6 +239,12 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     exposeHeadRoutes: false,
     return503OnClosing: true,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
+    // Refused by the router before any route or hook (a path segment past 100 characters, a URL
+    // that does not decode): problem+json like every other refusal, not Fastify's own JSON.
+    frameworkErrors: (error, _request, reply) => {
+      const detail = error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'a path parameter is longer than 100 characters' : 'the URL is not valid';
+      void sendProblem(reply, new AgentryError('invalid_request', detail));
+    },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   const table = new RouteTable();

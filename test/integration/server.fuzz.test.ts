@@ -26,7 +26,26 @@ afterAll(async () => {
 });
 
 const text = fc.oneof(fc.string(), fc.string({ unit: 'binary' }), fc.string({ unit: 'grapheme' }));
-const QUERY_KEYS = ['wait', 'status', 'workflow', 'created_after', 'created_before', 'limit', 'cursor', 'after', 'run_id', 'from', 'to', 'diff'];
+const QUERY_KEYS = [
+  'wait',
+  'status',
+  'workflow',
+  'created_after',
+  'created_before',
+  'limit',
+  'cursor',
+  'after',
+  'run_id',
+  'from',
+  'to',
+  'diff',
+  // tenancy, keys, audit export, credentials
+  'tenant',
+  'name',
+  'after_seq',
+  'used_by',
+  'unresolved',
+];
 const queryValue = fc.oneof(
   text,
   fc.integer().map(String),
@@ -98,6 +117,8 @@ const headers = () =>
       'x-agentry-budget': fc.oneof(text, fc.constantFrom('{"maxCostUsd":0}', '{"maxTokens":1e309}', '{"max_cost_usd":1}', '[]', 'null')),
       'x-agentry-step-id': text,
       'x-agentry-workflow': text,
+      'x-agentry-tenant': fc.oneof(text, fc.constantFrom('acme', 'system', 'default')),
+      'x-agentry-internal-token': fc.oneof(text, fc.constantFrom('a.b.c', 'eyJhbGciOiJub25lIn0.e30.')),
     },
     { requiredKeys: [] },
   );
@@ -140,4 +161,20 @@ describe('fuzzing every route', () => {
     await new Promise((resolve) => setTimeout(resolve, 100));
     expect(rejections).toEqual([]);
   }, 120_000);
+});
+
+describe('what the router refuses before any route', () => {
+  it('answers a path parameter past 100 characters and an export cursor past 2^53 as problem+json 400', async () => {
+    for (const url of [`/v1/runs/${'r'.repeat(5000)}`, `/v1/admin/keys/${'k'.repeat(101)}/rotate`, '/v1/audit/export?after_seq=1e300']) {
+      const res = await api.app.inject({
+        method: url.endsWith('rotate') ? 'POST' : 'GET',
+        url,
+        headers: api.auth('admin'),
+        payload: url.endsWith('rotate') ? {} : undefined,
+      });
+      expect(res.statusCode, url).toBe(400);
+      expect(res.headers['content-type'], url).toMatch(/^application\/problem\+json/);
+      expect(res.json(), url).toMatchObject({ code: 'invalid_request' });
+    }
+  });
 });

@@ -79,7 +79,11 @@ export function auditRoutes(table: RouteTable, deps: ServerDeps): void {
       querystring: Type.Object({
         ...FILTERS,
         after_seq: Type.Optional(
-          Type.Integer({ minimum: 0, description: 'Only entries after this seq: the last seq a previous export delivered (default 0: from the start)' }),
+          Type.Integer({
+            minimum: 0,
+            maximum: Number.MAX_SAFE_INTEGER,
+            description: 'Only entries after this seq: the last seq a previous export delivered (default 0: from the start)',
+          }),
         ),
       }),
       response: {
