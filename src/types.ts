@@ -109,6 +109,12 @@ export function itemStepId(parent: string, index: number): string {
   return `${parent}[${index}]`;
 }
 
+/** The map step and index of an item's id (`each[3]` → `each`, 3); undefined for any other id. */
+export function splitItemStepId(stepId: string): { parent: string; index: number } | undefined {
+  const match = /^(.+)\[(\d{1,9})\]$/.exec(stepId);
+  return match ? { parent: match[1]!, index: Number(match[2]) } : undefined;
+}
+
 /** True for the id of a map item (`each[3]`); step ids of a spec cannot contain brackets. */
 export function isItemStepId(stepId: string): boolean {
   return stepId.endsWith(']');
@@ -250,6 +256,11 @@ export interface ScheduleRecord {
 export interface JournalEntry {
   key: string;
   data: unknown;
+}
+
+/** A journal entry as the store keeps it: with when it was recorded (epoch milliseconds). */
+export interface StoredJournalEntry extends JournalEntry {
+  at: number;
 }
 
 export const CALL_OUTCOMES = ['ok', 'error', 'budget_exceeded', 'cancelled'] as const;

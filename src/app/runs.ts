@@ -1,7 +1,7 @@
 /**
  * Runs as the API and the CLI act on them: start (optionally waiting for the end), list, get
  * with steps, children and usage, cancel, retry or re-run, a step's attempts, a map step's
- * items, and the run's events (a page, or followed as they happen). Every method takes the
+ * items, an agent step's journal, and the run's events (a page, or followed as they happen). Every method takes the
  * caller and answers `not_found` for a run of a tenant it is not scoped to, or one another key
  * started when the caller reaches only its own runs (`assertRunAccess`). A run is owned by
  * whoever started it; a retry by whoever retried it.
@@ -27,7 +27,9 @@ import {
   type RunDto,
   type RunPageDto,
 } from './dto/runs.js';
+import type { StepJournalDto } from './dto/journal.js';
 import { usageTotals } from './dto/usage.js';
+import { stepJournal, type JournalQuery } from './journal.js';
 import { followRunEvents, type FollowOptions } from './run-events.js';
 import type { ServiceDeps } from './service-deps.js';
 
@@ -148,6 +150,14 @@ export class RunService {
     const rows = await this.deps.store.listItems(id, step, { offset, limit: limit + 1 });
     const items = rows.slice(0, limit).map((row) => ({ ...stepDto(row), index: row.itemIndex ?? 0, item: row.item }));
     return { items, next_offset: rows.length > limit ? offset + limit : null };
+  }
+
+  /**
+   * A page of an agent step's turns (model calls, tool calls with arguments and results, secrets
+   * masked) with what the usage ledger adds; `invalid_request` for a step of another kind.
+   */
+  async journal(caller: Caller, id: string, step: string, query: JournalQuery): Promise<StepJournalDto> {
+    return stepJournal(this.deps, await this.visible(caller, id, 'read'), step, query);
   }
 
   /** Up to `limit` events after seq `after`, in order. */

@@ -41,7 +41,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   {
     name: 'runs',
     term: 'runs',
-    description: 'List, inspect, follow, cancel and retry runs, and read step attempt history',
+    description: 'List, inspect, follow, cancel and retry runs, and read step attempt history and agent journals',
     load: async () => (await import('./commands/runs.js')).registerRuns,
   },
   {

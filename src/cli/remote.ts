@@ -12,6 +12,7 @@ import { fetch, type Dispatcher, type Response } from 'undici';
 import { AgentryError, isErrorCode } from '../lib/errors.js';
 import { pause } from '../lib/sleep.js';
 import { maskSecrets } from '../lib/redact.js';
+import type { StepJournalDto } from '../app/dto/journal.js';
 import type { AttemptHistoryDto, EventDto, RetriedRunDto, RunDetailDto, RunDto, RunPageDto } from '../app/dto/runs.js';
 import { TERMINAL_EVENT_TYPES, TERMINAL_RUN_STATUSES, type RunStatus } from '../types.js';
 
@@ -181,6 +182,12 @@ export class RemoteClient {
   async stepAttempts(id: string, step: string, diff?: readonly [number, number]): Promise<AttemptHistoryDto> {
     const qs = diff === undefined ? '' : `?diff=${diff[0]},${diff[1]}`;
     return (await this.call<AttemptHistoryDto>('GET', `/v1/runs/${encodeURIComponent(id)}/steps/${encodeURIComponent(step)}/attempts${qs}`)).body;
+  }
+
+  /** A page of an agent step's turns (`GET /v1/runs/{id}/steps/{step}/journal`). */
+  async stepJournal(id: string, step: string, page: { after: number; limit: number; maxChars: number }): Promise<StepJournalDto> {
+    const qs = `?after=${page.after}&limit=${page.limit}&max_chars=${page.maxChars}`;
+    return (await this.call<StepJournalDto>('GET', `/v1/runs/${encodeURIComponent(id)}/steps/${encodeURIComponent(step)}/journal${qs}`)).body;
   }
 
   /** One page of events after `after`. */

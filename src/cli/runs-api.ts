@@ -8,10 +8,12 @@
 import type { Project } from '../app/bootstrap.js';
 import type { Config } from '../app/config.js';
 import type { RunStatus } from '../types.js';
+import type { StepJournalDto } from '../app/dto/journal.js';
+import type { JournalQuery } from '../app/journal.js';
 import type { RetriedRunDto, RunPageDto } from '../app/dto/runs.js';
 import type { AttemptHistoryDto, EventDto, RemoteClient, RunDetailDto, RunDto } from './remote.js';
 
-export type { AttemptHistoryDto, EventDto, RunDetailDto, RunDto };
+export type { AttemptHistoryDto, EventDto, JournalQuery, RunDetailDto, RunDto, StepJournalDto };
 
 /** `GET /v1/runs`. */
 export type RunPage = RunPageDto;
@@ -55,6 +57,8 @@ export interface RunsApi {
   retry(id: string, options?: RetryOptions): Promise<RetriedRun>;
   /** `GET /v1/runs/{id}/steps/{step}/attempts`: the step's attempts across re-runs; with `diff` (1-based positions), what changed. */
   attempts(id: string, step: string, diff?: readonly [number, number]): Promise<AttemptHistoryDto>;
+  /** `GET /v1/runs/{id}/steps/{step}/journal`: a page of an agent step's turns. */
+  journal(id: string, step: string, query: JournalQuery): Promise<StepJournalDto>;
   /** Every event after `after`, in order. */
   events(id: string, after?: number): Promise<EventDto[]>;
   /** The events as they happen, each once and in order, until the run's terminal event (or the signal). */
@@ -111,6 +115,10 @@ export class RemoteRunsApi implements RunsApi {
 
   attempts(id: string, step: string, diff?: readonly [number, number]): Promise<AttemptHistoryDto> {
     return this.client.stepAttempts(id, step, diff);
+  }
+
+  journal(id: string, step: string, query: JournalQuery): Promise<StepJournalDto> {
+    return this.client.stepJournal(id, step, query);
   }
 
   async events(id: string, after = 0): Promise<EventDto[]> {

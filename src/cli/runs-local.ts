@@ -11,7 +11,7 @@ import { missingStoreLocation, openLocalServices, type LocalServices } from '../
 import type { RunService } from '../app/runs.js';
 import { AgentryError } from '../lib/errors.js';
 import type { AttemptHistoryDto, EventDto, RunDetailDto, RunDto } from './remote.js';
-import type { FollowOptions, OpenRunsOptions, RetriedRun, RetryOptions, RunPage, RunQuery, RunsApi } from './runs-api.js';
+import type { FollowOptions, JournalQuery, OpenRunsOptions, RetriedRun, RetryOptions, RunPage, RunQuery, RunsApi, StepJournalDto } from './runs-api.js';
 
 const PAGE = 500;
 /** How often `follow` looks for new events. */
@@ -75,6 +75,10 @@ export class LocalRunsApi implements RunsApi {
 
   attempts(id: string, step: string, diff?: readonly [number, number]): Promise<AttemptHistoryDto> {
     return this.onRun(id, (runs) => runs.attempts(this.caller, id, step, diff));
+  }
+
+  journal(id: string, step: string, query: JournalQuery): Promise<StepJournalDto> {
+    return this.onRun(id, (runs) => runs.journal(this.caller, id, step, query));
   }
 
   events(id: string, after = 0): Promise<EventDto[]> {

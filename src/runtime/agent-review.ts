@@ -12,6 +12,7 @@
 import { AgentryError } from '../lib/errors.js';
 import { splitReserved } from '../spec/output.js';
 import type { OnReject } from '../tools/config.js';
+import { toolErrorResult } from './agent-journal.js';
 import type { StepResult, TaskDecisionRecord, TaskRequest } from './types.js';
 
 /** A tool call that needs approval, with what the reviewer is shown. */
@@ -38,11 +39,6 @@ export type ApprovalOutcome =
   | { action: 'refuse'; result: string }
   /** Refused with `on_reject: fail`: the step fails with `error`. */
   | { action: 'fail'; error: AgentryError };
-
-/** The journal (and task) key of a tool call. Stable across replays: the call id comes from the journaled model turn. */
-export function toolCallKey(turn: number, callId: string): string {
-  return `tool:${turn}:${callId}`;
-}
 
 /**
  * The decision recorded for `key` in the state a suspended step resumes with
@@ -95,9 +91,7 @@ export function approvalTask(call: GatedCall): TaskRequest {
 /** What the model reads as the result of a refused call: an error like any failed tool's, with the reviewer's comment. */
 export function refusalResult(call: Pick<GatedCall, 'server' | 'tool'>, comment: string | undefined): string {
   const why = comment === undefined ? 'No comment was given.' : `The reviewer's comment: ${comment}`;
-  return JSON.stringify({
-    error: `[tool_rejected] A reviewer refused this call to ${call.server}.${call.tool}; it was not made. ${why} Go on without it.`,
-  });
+  return toolErrorResult(`[tool_rejected] A reviewer refused this call to ${call.server}.${call.tool}; it was not made. ${why} Go on without it.`);
 }
 
 /** The agent settings confidence routing reads. */

@@ -21,7 +21,8 @@ import type { AgentSpec } from '../spec/schemas.js';
 import type { ToolHub } from '../tools/hub.js';
 import type { OnReject } from '../tools/config.js';
 import { toolText } from '../tools/result.js';
-import { approvalOutcome, confidenceReview, decisionFor, toolCallKey, type GatedCall } from './agent-review.js';
+import { modelTurnKey, toolCallKey, toolErrorResult, type ModelTurn } from './agent-journal.js';
+import { approvalOutcome, confidenceReview, decisionFor, type GatedCall } from './agent-review.js';
 import type { StepContext, StepExecutor, StepJournal, StepResult } from './types.js';
 
 /** What the loop needs of the gateway (the in-process `Gateway`, or a client of a remote one). */
@@ -58,12 +59,6 @@ export interface AgentExecutorOptions {
 }
 
 export const AGENT_DEFAULTS = { maxTurns: 10, repairAttempts: 2 } as const;
-
-/** What the journal keeps of a model turn: the request's hash and the response. */
-interface ModelTurn {
-  request_hash: string;
-  response: ChatResponse;
-}
 
 /** In-memory journal for an executor run without a store (tests, one-off calls). */
 export function memoryJournal(entries: { key: string; data: unknown }[] = []): StepJournal {
@@ -139,7 +134,7 @@ async function runAgent(agent: AgentSpec, ctx: StepContext, options: AgentExecut
   let repairsUsed = 0;
   for (let turn = 1; turn <= maxTurns; turn++) {
     const request: ChatRequest = { model: agent.model, messages, ...(tools.length > 0 ? { tools } : {}) };
-    const key = `model:${turn}`;
+    const key = modelTurnKey(turn);
     const requestHash = hashOf(request);
     const journaled = recorded.get(key) as ModelTurn | undefined;
     let response: ChatResponse;
@@ -228,9 +223,9 @@ async function runToolCall(
   call: PendingCall,
   ctx: StepContext,
 ): Promise<{ kind: 'result'; result: string } | Extract<StepResult, { kind: 'suspend' }>> {
-  if (!tools) return { kind: 'result', result: JSON.stringify({ error: `no tool servers are configured; '${call.name}' cannot be called` }) };
+  if (!tools) return { kind: 'result', result: toolErrorResult(`no tool servers are configured; '${call.name}' cannot be called`) };
   const args = parseArguments(call.rawArgs);
-  if (typeof args === 'string') return { kind: 'result', result: JSON.stringify({ error: `invalid arguments for ${call.name}: ${args}` }) };
+  if (typeof args === 'string') return { kind: 'result', result: toolErrorResult(`invalid arguments for ${call.name}: ${args}`) };
   const target = tools.approvalFor?.(call.name, call.allow);
   if (target !== undefined) {
     const gated: GatedCall = {
@@ -281,7 +276,7 @@ async function callTool(tools: AgentTools, name: string, args: Record<string, un
     const e = toAgentryError(error);
     // Cancellation and lost infrastructure end the attempt; a tool's own failure is the model's to handle.
     if (e.code === 'cancelled' || e.code === 'tool_unavailable' || e.code === 'step_timeout') throw e;
-    return JSON.stringify({ error: `[${e.code}] ${e.message}` });
+    return toolErrorResult(`[${e.code}] ${e.message}`);
   }
 }
 

@@ -43,6 +43,7 @@ import { healthRoutes } from './routes/health.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { runRoutes } from './routes/runs.js';
 import { itemRoutes } from './routes/items.js';
+import { journalRoutes } from './routes/journal.js';
 import { keyRoutes } from './routes/keys.js';
 import { limitRoutes } from './routes/limits.js';
 import { auditRoutes } from './routes/audit.js';
@@ -363,6 +364,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     workflowRoutes(table, deps);
     runRoutes(table, deps);
     itemRoutes(table, deps);
+    journalRoutes(table, deps);
     scheduleRoutes(table, deps);
     signalRoutes(table, deps);
     taskRoutes(table, deps);

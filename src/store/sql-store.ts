@@ -19,6 +19,7 @@ import type {
   CallRecord,
   EventRecord,
   JournalEntry,
+  StoredJournalEntry,
   RunRecord,
   ScheduleRecord,
   SignalRecord,
@@ -335,7 +336,11 @@ export class SqlStore implements Store {
     return this.retrying((db) => usage.usage(db, query));
   }
 
-  loadJournal(runId: string, stepId: string): Promise<JournalEntry[]> {
+  stepCalls(runId: string, stepId: string): Promise<CallRecord[]> {
+    return this.retrying((db) => usage.stepCalls(db, runId, stepId));
+  }
+
+  loadJournal(runId: string, stepId: string): Promise<StoredJournalEntry[]> {
     return this.retrying((db) => usage.loadJournal(db, runId, stepId));
   }
 

@@ -16,6 +16,7 @@ import type {
   EventRecord,
   EventType,
   JournalEntry,
+  StoredJournalEntry,
   RunRecord,
   ScheduleRecord,
   SignalRecord,
@@ -256,7 +257,10 @@ export interface Store {
   /** A scope's state at `at`, for display (a snapshot: no locks). */
   budgetState(query: SpendQuery, at: number): Promise<BudgetState>;
   usage(query: UsageQuery): Promise<UsageRow[]>;
-  loadJournal(runId: string, stepId: string): Promise<JournalEntry[]>;
+  /** The ledger's records of one step of a run (every attempt of every call), oldest first. */
+  stepCalls(runId: string, stepId: string): Promise<CallRecord[]>;
+  /** A step's journal, in the order it was recorded. */
+  loadJournal(runId: string, stepId: string): Promise<StoredJournalEntry[]>;
   /** Records an entry; a key already recorded keeps its first value. */
   appendJournal(runId: string, stepId: string, entry: JournalEntry): Promise<void>;
 

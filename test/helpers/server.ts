@@ -10,6 +10,7 @@ import { Engine, type EngineSettings } from '../../src/engine/engine.js';
 import { Gateway } from '../../src/gateway/gateway.js';
 import { createToolExecutor } from '../../src/runtime/tool.js';
 import { createExecutorRegistry, defaultExecutors, DEFAULT_EXECUTOR_SETTINGS } from '../../src/runtime/registry.js';
+import type { StepExecutor } from '../../src/runtime/types.js';
 import { buildApp, type AppOptions } from '../../src/server/app.js';
 import { authSettings } from '../../src/server/auth.js';
 import { ROLES, type Role } from '../../src/server/scopes.js';
@@ -90,6 +91,8 @@ export interface TestApiOptions {
   tools?: ToolSpec[];
   /** Workflows (default `WORKFLOWS`). */
   workflows?: Record<string, unknown>[];
+  /** More step executors (e.g. a stand-in for `agent`, so workflows with agent steps compile). */
+  executors?: StepExecutor[];
   /** The store (default: SQLite). */
   factory?: StoreFactory;
   /** The process's redactor, given to the engine and the app (as `agentry serve` does). */
@@ -106,7 +109,7 @@ export async function startTestApi(options: TestApiOptions = {}): Promise<TestAp
   const store = options.wrapStore ? options.wrapStore(raw) : raw;
   const gateway = options.gateway ? new Gateway({ spec: options.gateway, env: {}, logger: silentLogger, ledger: storeLedger(raw) }) : undefined;
   const tools = options.tools ? createToolHub({ specs: new Map(options.tools.map((t) => [t.name, t])), env: {}, projectDir: REPO_ROOT }) : undefined;
-  const executors = [...defaultExecutors(), ...(tools ? [createToolExecutor(tools)] : [])];
+  const executors = [...defaultExecutors(), ...(tools ? [createToolExecutor(tools)] : []), ...(options.executors ?? [])];
   const engine = new Engine({
     store,
     workflows: compileAll(options.workflows ?? WORKFLOWS, executors),

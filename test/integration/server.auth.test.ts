@@ -11,6 +11,7 @@ import { AUTHENTICATED, authSettings } from '../../src/server/auth.js';
 import { ROLE_SCOPES, ROLES, type Role } from '../../src/server/scopes.js';
 import { parseApiKeys } from '../../src/server/bootstrap-keys.js';
 import type { RouteDef } from '../../src/server/route.js';
+import type { StepExecutor } from '../../src/runtime/types.js';
 import { API_KEYS, fixtureToolSpec, KEYS, MOCK_GATEWAY, startTestApi, WORKFLOWS, type TestApi } from '../helpers/server.js';
 import { openTask } from '../helpers/engine.js';
 import { stepWaiting, TASK_WORKFLOWS } from '../helpers/tasks.js';
@@ -22,7 +23,8 @@ beforeAll(async () => {
   api = await startTestApi({
     gateway: MOCK_GATEWAY,
     tools: [fixtureToolSpec()],
-    workflows: [...WORKFLOWS, ...TASK_WORKFLOWS, YEARLY, NAPS, PARENT, ADMIN_TASK],
+    workflows: [...WORKFLOWS, ...TASK_WORKFLOWS, YEARLY, NAPS, PARENT, ADMIN_TASK, THINKER],
+    executors: [AGENT_STANDIN],
     app: { auth: authSettings({ enabled: true, host: '127.0.0.1', apiKeys: `${API_KEYS};${OWNERSHIP_KEYS};${TASK_ROLE_KEYS}` }) },
   });
 });
@@ -38,6 +40,12 @@ const ADMIN_TASK = { name: 'admin_task', steps: { ok: { human: { title: 'For rol
 
 /** A run that starts a child run of `nap`. */
 const PARENT = { name: 'parent', steps: { kid: { workflow: 'nap' } } };
+
+/** An agent step behind an hour-long nap: its journal (empty) is readable while it waits. */
+const THINKER = { name: 'thinker', steps: { nap: { sleep: '1h' }, think: { needs: ['nap'], agent: 'helper' } } };
+
+/** So workflows with agent steps compile; it never runs here (the agent step stays pending). */
+const AGENT_STANDIN: StepExecutor = { kind: 'agent', execute: () => Promise.reject(new Error('the agent stand-in does not run')) };
 
 /** A map of two hour-long naps: its items are listed whatever their state. */
 const NAPS = { name: 'naps', steps: { each: { for_each: { from: 'input.items' }, sleep: '1h' } } };
@@ -116,6 +124,9 @@ const REQUESTS: Record<string, () => Promise<InjectOptions>> = {
     url: `/v1/runs/${(await api.engine.startRun('naps', { items: [1, 2] }, { createdBy: OWNER })).id}/steps/each/items`,
   }),
   'GET /v1/runs/:id/steps/:step/attempts': async () => ({ url: `/v1/runs/${await napRun()}/steps/long/attempts` }),
+  'GET /v1/runs/:id/steps/:step/journal': async () => ({
+    url: `/v1/runs/${(await api.engine.startRun('thinker', {}, { createdBy: OWNER })).id}/steps/think/journal`,
+  }),
   'POST /v1/specs/validate': () =>
     Promise.resolve({
       method: 'POST',
@@ -236,7 +247,7 @@ describe('route × run owner matrix', () => {
       }
     }
     // A new run route joins this matrix (and must say who may use it).
-    expect(runRoutes().map((r) => `${r.method} ${r.url}`)).toHaveLength(7);
+    expect(runRoutes().map((r) => `${r.method} ${r.url}`)).toHaveLength(8);
     expect(results).toEqual(wanted);
   });
 

@@ -44,6 +44,8 @@ const ON_OBJECT: Record<string, Build> = {
   'GET /v1/runs/:id/events': (o) => ({ url: `/v1/runs/${o.napRun}/events` }),
   'GET /v1/runs/:id/steps/:step/items': (o) => ({ url: `/v1/runs/${o.mapRun}/steps/each/items` }),
   'GET /v1/runs/:id/steps/:step/attempts': (o) => ({ url: `/v1/runs/${o.napRun}/steps/long/attempts` }),
+  // The run is looked up (and hidden) before its step's kind: a sleep step answers 404 here, not 400.
+  'GET /v1/runs/:id/steps/:step/journal': (o) => ({ url: `/v1/runs/${o.napRun}/steps/long/journal` }),
   'POST /v1/runs/:id/signals/:name': (o) => ({ method: 'POST', url: `/v1/runs/${o.gateRun}/signals/go`, payload: { forged: true } }),
   'GET /v1/tasks/:id': (o) => ({ url: `/v1/tasks/${o.task}` }),
   'POST /v1/tasks/:id/complete': (o) => ({ method: 'POST', url: `/v1/tasks/${o.task}/complete`, payload: { decision: 'approve' } }),

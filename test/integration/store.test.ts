@@ -64,6 +64,54 @@ for (const factory of storeFactories) {
       expect((await store.getRun('run_a'))?.eventSeq).toBe(3);
     });
 
+    it("reads one step's ledger records (failed attempts too, oldest first) and its journal with the time of each entry", async () => {
+      await store.createRun(newRun('run_j', 1000), [{ runId: 'run_j', stepId: 'ask', kind: 'agent', status: 'pending' }], async () => {});
+      const call = (id: string, stepId: string, at: number, outcome: 'ok' | 'error' = 'ok') =>
+        store.recordCall({
+          id,
+          tenantId: 'default',
+          runId: 'run_j',
+          stepId,
+          workflow: 'wf',
+          group: 'smart',
+          provider: 'up',
+          model: 'm-1',
+          inputTokens: 12,
+          outputTokens: 34,
+          costUsd: 0.25,
+          latencyMs: 56,
+          outcome,
+          ...(outcome === 'error' ? { errorCode: 'provider_unavailable' } : {}),
+          at,
+        });
+      await call('call_2', 'ask', 2000);
+      await call('call_1', 'ask', 1500, 'error');
+      await call('call_other', 'other', 1800);
+      expect(await store.stepCalls('run_j', 'ask')).toEqual([
+        expect.objectContaining({ id: 'call_1', outcome: 'error', errorCode: 'provider_unavailable', at: 1500 }),
+        {
+          id: 'call_2',
+          tenantId: 'default',
+          runId: 'run_j',
+          stepId: 'ask',
+          workflow: 'wf',
+          group: 'smart',
+          provider: 'up',
+          model: 'm-1',
+          inputTokens: 12,
+          outputTokens: 34,
+          costUsd: 0.25,
+          latencyMs: 56,
+          outcome: 'ok',
+          at: 2000,
+        },
+      ]);
+      await store.appendJournal('run_j', 'ask', { key: 'model:1', data: { n: 1 } });
+      const [entry] = await store.loadJournal('run_j', 'ask');
+      expect(entry).toEqual({ key: 'model:1', data: { n: 1 }, at: expect.any(Number) });
+      expect(entry!.at).toBeGreaterThan(0);
+    });
+
     it('rolls back every change of a transition that throws', async () => {
       await store.createRun(newRun('run_b', 1000), [{ runId: 'run_b', stepId: 's1', kind: 'transform', status: 'pending' }], async () => {});
       await expect(

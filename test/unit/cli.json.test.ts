@@ -21,6 +21,7 @@ const PRINTS_DATA: Record<string, string> = {
   'agentry runs cancel': 'POST /v1/runs/{id}/cancel',
   'agentry runs retry': 'POST /v1/runs/{id}/retry',
   'agentry runs attempts': 'GET /v1/runs/{id}/steps/{step}/attempts',
+  'agentry runs journal': 'GET /v1/runs/{id}/steps/{step}/journal',
   'agentry runs events': 'GET /v1/runs/{id}/events (with --follow: one event per line)',
   'agentry tasks list': 'GET /v1/tasks',
   'agentry tasks show': 'GET /v1/tasks/{id}',

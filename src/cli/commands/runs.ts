@@ -1,5 +1,5 @@
 /**
- * `agentry runs list|get|cancel|retry|attempts|events`: reading and acting on runs, in the
+ * `agentry runs list|get|cancel|retry|attempts|journal|events`: reading and acting on runs, in the
  * project's store or (with `AGENTRY_URL`) on a server. `--json` prints exactly what the API returns.
  */
 import { InvalidArgumentError, type Command } from 'commander';
@@ -21,7 +21,9 @@ import {
   selfCommand,
   type CliContext,
 } from '../context.js';
+import { JOURNAL_PAGE } from '../../app/journal.js';
 import { attemptsDiffText, attemptsTable } from '../attempts-view.js';
+import { journalText } from '../journal-view.js';
 import { isRemote, type OpenRunsOptions, type RunsApi } from '../runs-api.js';
 import { withRunsApi } from '../runs-open.js';
 import { EVENT_HEADER, eventCells, eventLine, runDetailText, runsTable } from '../runs-view.js';
@@ -67,7 +69,7 @@ function suffix(ctx: CliContext, api: RunsApi, config: Config): string {
 export function registerRuns(program: Command, ctx: CliContext): void {
   const runs = program
     .command('runs')
-    .description('List, inspect, follow, cancel and retry runs, and read step attempt history')
+    .description('List, inspect, follow, cancel and retry runs, and read step attempt history and agent journals')
     .addHelpText('after', '\nWith AGENTRY_URL (and AGENTRY_API_KEY) set, these commands talk to that server and --dir is ignored.');
 
   runs
@@ -196,6 +198,46 @@ it starts the new run in the store, and a worker executes it.`,
           if (history.items.length === 0) out(ctx, `Step ${step} of run ${id} has no attempts yet (or it was reused from a run that kept none).`);
           else out(ctx, attemptsTable(s, history));
           if (history.diff) out(ctx, `\n${attemptsDiffText(s, history)}`);
+        },
+        tenantOf(opts),
+      );
+    });
+
+  runs
+    .command('journal')
+    .description(
+      'What an agent step did, turn by turn: each model call (model, tokens, cost, latency, finish reason) and its tool calls with arguments and results',
+    )
+    .argument('<id>', 'run id')
+    .argument('<step>', 'agent step id (a for_each item: step[index])')
+    .option('--after <turn>', 'only turns after this one (a previous page ends at it)', parseIntegerArg(0, 1_000_000_000), 0)
+    .option('--limit <n>', `turns per page (1..${JOURNAL_PAGE.maxLimit})`, parseIntegerArg(1, JOURNAL_PAGE.maxLimit), JOURNAL_PAGE.limit)
+    .option('--max-chars <n>', 'clip texts (messages, arguments, results) longer than this (100..100000)', parseIntegerArg(100, 100_000), JOURNAL_PAGE.maxChars)
+    .option('--json', 'print the page as GET /v1/runs/{id}/steps/{step}/journal does')
+    .option(...TENANT_OPTION)
+    .option(...DIR_OPTION)
+    .addHelpText(
+      'after',
+      `
+Secrets are masked: the journal is stored through the same redactor as every other step record.
+Failed LLM attempts (errors, retries, fallbacks, budget refusals) are listed after the turns.`,
+    )
+    .action(async (id: string, step: string, opts: { after: number; limit: number; maxChars: number; json?: boolean; tenant?: string; dir?: string }) => {
+      await withRuns(
+        ctx,
+        opts.dir,
+        async (api, config) => {
+          const journal = await api.journal(id, step, { after: opts.after, limit: opts.limit, maxChars: opts.maxChars });
+          if (opts.json) return outJson(ctx, journal);
+          const s = outStyle(ctx);
+          out(ctx, journalText(s, journal));
+          const tenant = opts.tenant === undefined ? '' : ` --tenant ${opts.tenant}`;
+          if (journal.next_after !== null) {
+            out(
+              ctx,
+              paint(s, 'gray', `\nmore: ${selfCommand(ctx)} runs journal ${id} ${step} --after ${journal.next_after}${tenant}${suffix(ctx, api, config)}`),
+            );
+          }
         },
         tenantOf(opts),
       );

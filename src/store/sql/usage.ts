@@ -3,7 +3,7 @@
  * and day; recording and budget sums are `budgets.ts`) and the steps' journals (what a step already did).
  */
 import { sql } from 'kysely';
-import type { JournalEntry } from '../../types.js';
+import type { CallOutcome, CallRecord, JournalEntry, StoredJournalEntry } from '../../types.js';
 import type { UsageQuery, UsageRow } from '../store-types.js';
 import type { Db } from './dialect.js';
 import { fromJson, rows, type Query, type Row } from './values.js';
@@ -41,10 +41,36 @@ export async function usage(db: Db, q: UsageQuery): Promise<UsageRow[]> {
   return result.map(usageFromRow);
 }
 
+/** The ledger's records of one step of a run (every attempt of every call: failed ones too), oldest first. */
+export async function stepCalls(db: Db, runId: string, stepId: string): Promise<CallRecord[]> {
+  const result = await rows(db, sql`SELECT * FROM llm_calls WHERE run_id = ${runId} AND step_id = ${stepId} ORDER BY at, id`);
+  return result.map(callFromRow);
+}
+
+function callFromRow(r: Row): CallRecord {
+  return {
+    id: r.id as string,
+    tenantId: r.tenant_id as string,
+    runId: (r.run_id as string | null) ?? null,
+    stepId: (r.step_id as string | null) ?? null,
+    workflow: (r.workflow as string | null) ?? null,
+    group: r.model_group as string,
+    provider: r.provider as string,
+    model: r.model as string,
+    inputTokens: Number(r.input_tokens),
+    outputTokens: Number(r.output_tokens),
+    costUsd: Number(r.cost_usd),
+    latencyMs: Number(r.latency_ms),
+    outcome: r.outcome as CallOutcome,
+    ...(r.error_code === null || r.error_code === undefined ? {} : { errorCode: r.error_code as string }),
+    at: Number(r.at),
+  };
+}
+
 /** A step's journal entries in the order they were recorded. */
-export async function loadJournal(db: Db, runId: string, stepId: string): Promise<JournalEntry[]> {
-  const result = await rows(db, sql`SELECT key, data FROM step_journal WHERE run_id = ${runId} AND step_id = ${stepId} ORDER BY at, key`);
-  return result.map((r) => ({ key: r.key as string, data: fromJson(r.data) }));
+export async function loadJournal(db: Db, runId: string, stepId: string): Promise<StoredJournalEntry[]> {
+  const result = await rows(db, sql`SELECT key, data, at FROM step_journal WHERE run_id = ${runId} AND step_id = ${stepId} ORDER BY at, key`);
+  return result.map((r) => ({ key: r.key as string, data: fromJson(r.data), at: Number(r.at) }));
 }
 
 /** Records a journal entry; a key already recorded keeps its first value. */
