@@ -134,6 +134,20 @@ describe('GET /v1/runs/{id}/steps/{step}/journal', { timeout: 30_000 }, () => {
     expect(JSON.stringify(body)).not.toContain(SECRET);
   });
 
+  it('tells a run with one tool call in order without OpenTelemetry: step start and finish in its events, the tool call and its checkpoints in the journal', async () => {
+    const res = await app.inject({ method: 'GET', url: `/v1/runs/${run.id}/events`, headers: { authorization: `Bearer ${KEYS.viewer}` } });
+    const events = res.json<{ items: Array<{ seq: number; type: string; step_id: string | null; at: string }> }>().items;
+    const ask = events.filter((e) => e.step_id === 'ask').map((e) => e.type);
+    expect(ask).toEqual(['step.queued', 'step.started', 'step.succeeded']);
+    const started = Date.parse(events.find((e) => e.step_id === 'ask' && e.type === 'step.started')!.at);
+    const finished = Date.parse(events.find((e) => e.step_id === 'ask' && e.type === 'step.succeeded')!.at);
+    const { body } = await journal(`/v1/runs/${run.id}/steps/ask/journal`);
+    // Each journal entry is a checkpoint the step resumes from; all of them fall inside the step's span, in order.
+    const times = [body.turns[0]!.at, body.turns[0]!.tool_calls[0]!.at!, body.turns[1]!.at].map((t) => Date.parse(t));
+    expect([started, ...times, finished]).toEqual([started, ...times, finished].sort((a, b) => a - b));
+    expect(body.turns[0]!.tool_calls[0]).toMatchObject({ tool: 'echo', status: 'ok' });
+  });
+
   it('pages turns with after and limit, and clips long texts with a marker', async () => {
     const page1 = await journal(`/v1/runs/${run.id}/steps/ask/journal?limit=1`);
     expect(page1.body.turns.map((t) => t.turn)).toEqual([1]);
