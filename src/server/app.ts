@@ -238,6 +238,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     maxWaitMs: options.maxWaitMs ?? 120_000,
     sseHeartbeatMs: options.sseHeartbeatMs ?? 15_000,
     ssePollMs: options.ssePollMs ?? 1_000,
+    workerTtlMs: options.workerTtlMs ?? health.leaseTtlMs * 3,
     closing: closing.signal,
     gateway,
     groups,

@@ -71,6 +71,8 @@ export interface ServerDeps {
   /** Longest `?wait=` honoured. */
   maxWaitMs: number;
   sseHeartbeatMs: number;
+  /** A worker heartbeat younger than this counts as a live worker (readiness, metrics). */
+  workerTtlMs: number;
   /** How often an event stream looks for new events when nothing wakes it. */
   ssePollMs: number;
   /** Aborted when the server starts closing: long waits and event streams end. */
