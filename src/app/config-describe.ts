@@ -47,6 +47,8 @@ export function describeConfig(config: Config): { key: OptionKey; env: string; v
     trustedProxies: config.server.trustedProxies.length === 0 ? null : config.server.trustedProxies.join(','),
     readyzDetail: config.server.readyzDetail,
     readyzTrusted: config.server.readyzTrusted.join(','),
+    healthProviders: config.health.providers.length === 0 ? null : config.health.providers.join(','),
+    healthToolSecrets: config.health.toolSecrets.length === 0 ? null : config.health.toolSecrets.join(','),
     maxBodyBytes: config.server.maxBodyBytes,
     maxWait: formatDuration(config.server.maxWaitMs),
     sseHeartbeat: formatDuration(config.server.sseHeartbeatMs),

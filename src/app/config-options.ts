@@ -344,6 +344,22 @@ export const CONFIG_OPTIONS = {
     defaultText: `\`${LOOPBACK_CIDRS.join(',')}\``,
     description: 'Client addresses (IPs or CIDR blocks, comma-separated) that see the detailed `/readyz` payload.',
   },
+  healthProviders: {
+    kind: 'string',
+    env: 'AGENTRY_HEALTH_PROVIDERS',
+    default: undefined,
+    defaultText: 'none',
+    description:
+      "Environment variables the LLM providers need (names, comma-separated, e.g. `OPENAI_API_KEY,ANTHROPIC_API_KEY`): readiness (`/readyz`'s `providers` check, `/health`) fails naming each one that is not set, directly or as `NAME_FILE` (never showing a value). Set it on the processes that hold the keys: `start gateway`, or API and worker processes with an in-process gateway (not on schedulers: they do not check it).",
+  },
+  healthToolSecrets: {
+    kind: 'string',
+    env: 'AGENTRY_HEALTH_TOOL_SECRETS',
+    default: undefined,
+    defaultText: 'none',
+    description:
+      "Environment variables the MCP tool servers need (names, comma-separated): readiness (`/readyz`'s `tool_secrets` check) of API and worker processes fails naming each one that is not set, directly or as `NAME_FILE`.",
+  },
   maxBodyBytes: {
     kind: 'integer',
     env: 'AGENTRY_MAX_BODY_BYTES',

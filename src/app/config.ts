@@ -75,6 +75,8 @@ const ConfigSchema = Type.Object({
   trustedProxies: Type.Optional(Type.String()),
   readyzDetail: Type.Enum([...READYZ_DETAILS]),
   readyzTrusted: Type.String(),
+  healthProviders: Type.Optional(Type.String()),
+  healthToolSecrets: Type.Optional(Type.String()),
   maxBodyBytes: Type.Integer({ minimum: 1024, maximum: 1024 * 1024 * 1024 }),
   maxWait: Type.Integer({ minimum: 0, maximum: 3_600_000 }),
   sseHeartbeat: Type.Integer({ minimum: 100 }),
@@ -153,6 +155,8 @@ export interface Config {
     /** IPs/CIDRs that see `/readyz`'s checks under `internal`. */
     readonly readyzTrusted: readonly string[];
   };
+  /** Variables readiness requires to be set: for the providers (`AGENTRY_HEALTH_PROVIDERS`) and the tool servers (`AGENTRY_HEALTH_TOOL_SECRETS`). */
+  readonly health: { readonly providers: readonly string[]; readonly toolSecrets: readonly string[] };
   /** How long audit entries are kept (`AGENTRY_AUDIT_RETENTION`); undefined: for ever. */
   readonly audit: { readonly retentionMs: number | undefined };
   /** Patterns masked besides known secrets (`AGENTRY_REDACT_PII`). */
@@ -240,6 +244,10 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   const corsOrigins = parseOrigins(typeof raw.corsOrigins === 'string' ? raw.corsOrigins : undefined, problems);
   const trustedProxies = addressListOf(raw.trustedProxies, 'AGENTRY_TRUSTED_PROXIES', problems);
   const readyzTrusted = addressListOf(raw.readyzTrusted, 'AGENTRY_READYZ_TRUSTED', problems);
+  const health = {
+    providers: variableNames(raw.healthProviders, 'AGENTRY_HEALTH_PROVIDERS', problems),
+    toolSecrets: variableNames(raw.healthToolSecrets, 'AGENTRY_HEALTH_TOOL_SECRETS', problems),
+  };
   const database = typeof raw.databaseUrl === 'string' ? databaseOf(raw as Resolved, cwd, problems, origins.databaseUrl) : undefined;
   const tenantProblem = typeof raw.tenant === 'string' ? tenantIdProblem(raw.tenant) : undefined;
   if (tenantProblem !== undefined) problems.push(`${describe('tenant', origins.tenant)}: ${tenantProblem}`);
@@ -311,6 +319,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
       readyzDetail: r.readyzDetail,
       readyzTrusted,
     },
+    health,
     audit: { retentionMs: r.auditRetention },
     redactPii: pii.patterns,
     gateway: r.gatewayUrl === undefined ? undefined : { url: r.gatewayUrl.replace(/\/+$/, ''), apiKey: r.gatewayApiKey },
@@ -339,6 +348,16 @@ function parseOrigins(text: string | undefined, problems: string[]): string[] {
     else problems.push(`AGENTRY_CORS_ORIGINS: '${entry}' is not an origin like https://app.example.com (scheme and host, no path, no trailing slash, no *)`);
   }
   return origins;
+}
+
+/** A comma-separated list of environment variable names. */
+function variableNames(value: unknown, label: string, problems: string[]): string[] {
+  const names = (typeof value === 'string' ? value : '')
+    .split(',')
+    .map((n) => n.trim())
+    .filter((n) => n !== '');
+  for (const name of names) if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) problems.push(`${label}: '${name}' is not an environment variable name`);
+  return [...new Set(names)];
 }
 
 function addressListOf(value: unknown, label: string, problems: string[]): string[] {

@@ -13,6 +13,7 @@ import { CredentialService, type CredentialSources } from './credentials.js';
 import { HealthService } from './health.js';
 import { KeysService, type GrantChecker } from './keys.js';
 import { LimitsService } from './limits.js';
+import { ReadinessService, type ReadinessOptions } from './readiness.js';
 import { RunService } from './runs.js';
 import { ScheduleService } from './schedules.js';
 import type { ServiceDeps } from './service-deps.js';
@@ -31,6 +32,7 @@ export interface Services {
   workflows: WorkflowService;
   tools: ToolService;
   health: HealthService;
+  readiness: ReadinessService;
   audit: AuditService;
   keys: KeysService;
   limits: LimitsService;
@@ -40,24 +42,32 @@ export interface Services {
 /** Without the server's role table, a managed key cannot be created (its grants cannot be checked). */
 const NO_GRANT_TABLE: GrantChecker = () => ['this process cannot check grants: create keys through the API or `agentry keys create`'];
 
-/** `credentials`: what the credential inventory is taken from (the process's configuration, project and environment). */
+/**
+ * `credentials`: what the credential inventory is taken from (the process's configuration,
+ * project and environment); `readiness`: the gateway, bundle and variable lists readiness checks.
+ */
 export function createServices(
   deps: ServiceDeps & {
     tools?: ToolHub | undefined;
     budgets?: ResolvedBudgets | undefined;
     checkGrants?: GrantChecker;
     credentials?: CredentialSources | undefined;
+    readiness?: ReadinessOptions;
   },
 ): Services {
   const audit = new AuditService(deps.store);
+  const health = new HealthService(deps);
+  const workflows = new WorkflowService(deps);
+  const tools = new ToolService(deps.tools, audit);
   return {
     runs: new RunService(deps, audit),
     tasks: new TaskService(deps, audit),
     schedules: new ScheduleService({ store: deps.store, workflows: deps.engine.workflows, audit, tenant: deps.engine.tenant }),
     usage: new UsageService(deps),
-    workflows: new WorkflowService(deps),
-    tools: new ToolService(deps.tools, audit),
-    health: new HealthService(deps),
+    workflows,
+    tools,
+    health,
+    readiness: new ReadinessService({ health, tools, workflows }, deps.readiness),
     audit,
     keys: new KeysService({ store: deps.store, audit, checkGrants: deps.checkGrants ?? NO_GRANT_TABLE, defaultTenant: deps.engine.tenant }),
     limits: new LimitsService(deps),

@@ -14,7 +14,7 @@ import { DEFAULT_TENANT } from '../lib/tenant.js';
 import { Notifier } from '../queue/notifier.js';
 import type { ExecutorRegistry } from '../runtime/registry.js';
 import type { ExecutorSettings } from '../runtime/types.js';
-import { STEP_KINDS, type CompiledWorkflow } from '../spec/model.js';
+import { STEP_KINDS, type CompiledWorkflow, type StepKind } from '../spec/model.js';
 import { DEFAULT_LIMITS, tenantLimits, type LimitsSettings } from '../spec/limits.js';
 import type { Store } from '../store/store.js';
 import { OutageLog } from '../store/transient.js';
@@ -23,6 +23,7 @@ import { TERMINAL_RUN_STATUSES, type EventRecord, type RunRecord, type RunStatus
 import type { Actor, TaskDecisionInput, TaskDecisionResult } from './tasks-api.js';
 import { assertWorkflowStep, attemptHistory, planReuse, type StepAttempt } from './reruns.js';
 import type { CommittedEvent } from './context.js';
+import type { LoopStatus } from './loop-status.js';
 import { RunTransitions, type QuotaRefusal, type StartRunOptions, type StartedRun } from './run-transitions.js';
 import { Scheduler, type MaintenanceTask } from './scheduler.js';
 import { Worker } from './worker.js';
@@ -78,6 +79,19 @@ export type EngineRole = (typeof ENGINE_ROLES)[number];
 
 export type { CommittedEvent } from './context.js';
 export type { QuotaRefusal } from './run-transitions.js';
+export type { LoopStatus } from './loop-status.js';
+
+/** This process's engine loops as readiness sees them (`Engine.loops()`). */
+export interface EngineLoops {
+  /** The engine's clock now (what the loops' times are measured against). */
+  now: number;
+  /** The worker pool's claim loop, while it runs here. */
+  worker: (LoopStatus & { busy: number; slots: number }) | undefined;
+  /** The scheduler's sweep loop, while it runs here. */
+  scheduler: LoopStatus | undefined;
+  /** When this process's heartbeat last reached the store; undefined before the first. */
+  heartbeatAt: number | undefined;
+}
 
 /** Called with the events of each committed transaction of this engine, in order, each once. */
 export type CommittedListener = (events: readonly CommittedEvent[]) => void;
@@ -105,6 +119,7 @@ export class Engine {
   private started = false;
   private roles: readonly EngineRole[] = ENGINE_ROLES;
   private heartbeat: NodeJS.Timeout | undefined;
+  private lastBeatAt: number | undefined;
   private unsubscribeWake: (() => void) | undefined;
   private readonly startedAt: number;
   private readonly beatOutage: OutageLog;
@@ -241,6 +256,22 @@ export class Engine {
     this.worker = undefined;
     this.scheduler = undefined;
     this.started = false;
+  }
+
+  /** The step kinds this engine has an executor for (the kinds it carries out itself, `CONTROL_KINDS`, need none). */
+  get executorKinds(): ReadonlySet<StepKind> {
+    return this.o.executors.kinds();
+  }
+
+  /** What this process's worker and scheduler loops are doing (for readiness). */
+  loops(): EngineLoops {
+    const worker = this.worker;
+    return {
+      now: this.now(),
+      worker: worker && { ...worker.status, busy: worker.activeCount, slots: worker.concurrency },
+      scheduler: this.scheduler?.status,
+      heartbeatAt: this.lastBeatAt,
+    };
   }
 
   /** Runs attempts now (running or not): what a worker pool in this process is doing. */
@@ -417,6 +448,7 @@ export class Engine {
   }
 
   private async beat(): Promise<void> {
+    const beatAt = this.now();
     await this.o.store
       .upsertWorker({
         id: this.workerId,
@@ -425,10 +457,13 @@ export class Engine {
         roles: [...this.roles],
         concurrency: this.settings.concurrency,
         startedAt: this.startedAt,
-        heartbeatAt: this.now(),
+        heartbeatAt: beatAt,
       })
       .then(
-        () => this.beatOutage.ok(),
+        () => {
+          this.lastBeatAt = beatAt;
+          this.beatOutage.ok();
+        },
         (error: unknown) => this.beatOutage.failed(error),
       );
   }

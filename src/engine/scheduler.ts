@@ -10,6 +10,8 @@ import type { Logger } from 'pino';
 import type { CompiledWorkflow } from '../spec/model.js';
 import type { Store } from '../store/store.js';
 import { OutageLog } from '../store/transient.js';
+import { toAgentryError } from '../lib/errors.js';
+import type { LoopStatus } from './loop-status.js';
 import type { RunTransitions } from './run-transitions.js';
 import { fireDueSchedules, syncSchedules, type FireReport } from './schedules.js';
 
@@ -71,21 +73,45 @@ export class Scheduler {
   private nextTickAt: number | null = null;
   /** When each maintenance task is next due (absent: at the next sweep). */
   private readonly maintenanceDue = new Map<string, number>();
+  private stopped = false;
+  private lastRoundAt: number | undefined;
+  private roundStartedAt: number | undefined;
+  private lastError: string | undefined;
 
   constructor(private readonly o: SchedulerOptions) {
     this.outage = new OutageLog(o.logger, 'scheduler sweep');
+  }
+
+  /** The sweep loop: running or stopping, and when it last finished a sweep. */
+  get status(): LoopStatus {
+    return {
+      state: this.stopped ? 'stopping' : 'running',
+      lastRoundAt: this.lastRoundAt,
+      roundStartedAt: this.roundStartedAt,
+      lastError: this.lastError,
+      intervalMs: this.o.intervalMs,
+    };
   }
 
   start(): void {
     const tick = () => {
       // While the database is down each tick fails; the outage is logged once, and the
       // sweeps resume on their own when it is back.
+      this.roundStartedAt = this.o.now();
       this.sweeping = this.sweep()
         .then(
-          () => this.outage.ok(),
-          (error: unknown) => this.outage.failed(error),
+          () => {
+            this.outage.ok();
+            this.lastError = undefined;
+          },
+          (error: unknown) => {
+            this.outage.failed(error);
+            this.lastError = toAgentryError(error).message;
+          },
         )
         .finally(() => {
+          this.lastRoundAt = this.o.now();
+          this.roundStartedAt = undefined;
           if (this.timer !== undefined) this.timer = setTimeout(tick, this.delay());
         });
     };
@@ -93,6 +119,7 @@ export class Scheduler {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
     clearTimeout(this.timer);
     this.timer = undefined;
     await this.sweeping;

@@ -10,6 +10,7 @@ import type { ExecutorRegistry } from '../runtime/registry.js';
 import type { DueStep, Store } from '../store/store.js';
 import { OutageLog, isTransient, withRetry } from '../store/transient.js';
 import type { AttemptKey } from '../types.js';
+import type { LoopStatus } from './loop-status.js';
 import type { Claim, RunTransitions } from './run-transitions.js';
 
 export interface WorkerOptions {
@@ -83,6 +84,9 @@ export class Worker {
   private heartbeat: NodeJS.Timeout | undefined;
   private readonly claimOutage: OutageLog;
   private readonly renewOutage: OutageLog;
+  private lastRoundAt: number | undefined;
+  private roundStartedAt: number | undefined;
+  private lastError: string | undefined;
 
   constructor(private readonly o: WorkerOptions) {
     this.claimOutage = new OutageLog(o.logger, 'claiming steps');
@@ -91,6 +95,21 @@ export class Worker {
 
   get activeCount(): number {
     return this.inflight.size;
+  }
+
+  /** The claim loop: running or stopping, and when it last looked for due steps. */
+  get status(): LoopStatus {
+    return {
+      state: this.stopping.signal.aborted ? 'stopping' : 'running',
+      lastRoundAt: this.lastRoundAt,
+      roundStartedAt: this.roundStartedAt,
+      lastError: this.lastError,
+      intervalMs: this.o.pollIntervalMs,
+    };
+  }
+
+  get concurrency(): number {
+    return this.o.concurrency;
   }
 
   /** True while this pool is running and has a free slot: it will look for due work itself. */
@@ -149,6 +168,7 @@ export class Worker {
       let claimed = 0;
       let missed = 0;
       let failed = false;
+      this.roundStartedAt = now();
       try {
         const free = this.o.concurrency - this.inflight.size;
         if (free > 0) {
@@ -171,7 +191,11 @@ export class Worker {
         // Database down: logged once per outage; the loop keeps polling until it is back.
         this.claimOutage.failed(error);
         failed = true;
+        this.lastError = toAgentryError(error).message;
       }
+      if (!failed) this.lastError = undefined;
+      this.lastRoundAt = now();
+      this.roundStartedAt = undefined;
       if (claimed > 0 && this.inflight.size < this.o.concurrency) continue;
       const next = !failed && this.inflight.size < this.o.concurrency ? await store.nextDueAt().catch(() => null) : null;
       let waitMs = next === null ? this.o.pollIntervalMs : Math.min(this.o.pollIntervalMs, next - now());

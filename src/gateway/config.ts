@@ -28,6 +28,8 @@ export interface ResolvedProvider {
   name: string;
   type: ProviderType;
   baseUrl: string | undefined;
+  /** `base_url` was set in gateway.yaml (not the provider's public default). */
+  baseUrlConfigured: boolean;
   /** The key itself: never log, serialise or return it. */
   apiKey: string | undefined;
   /** The variable the key was read from (safe to show). */
@@ -149,6 +151,7 @@ export function resolveGatewaySpec(spec: GatewaySpec, env: Readonly<Record<strin
       name,
       type: p.type,
       baseUrl,
+      baseUrlConfigured: p.base_url !== undefined,
       apiKey,
       apiKeyEnv: keyEnv,
       timeoutMs: ms(p.timeout),

@@ -21,7 +21,7 @@ import type { Logger } from '../obs/logger.js';
 import type { GatewaySpec } from '../spec/schemas.js';
 import { BudgetGuard, costUsd, estimatePromptTokens, estimateTokens, outputCap, RESERVATION_MARGIN_MS, type BudgetHold } from './budget.js';
 import { classifyProviderError } from './classify.js';
-import { resolveGatewaySpec, type ResolvedBudgets, type ResolvedGateway, type ResolvedGroup, type ResolvedTarget } from './config.js';
+import { resolveGatewaySpec, type ProviderType, type ResolvedBudgets, type ResolvedGateway, type ResolvedGroup, type ResolvedTarget } from './config.js';
 import type { UsageLedger } from './ledger.js';
 import { createProvider } from './providers/index.js';
 import { redactSecrets } from './redact.js';
@@ -52,6 +52,22 @@ export interface ModelInfo {
 }
 
 /** One failed target, as listed in `provider_unavailable` details. */
+/** A provider as readiness sees it (`Gateway.upstreams()`): never its key. */
+export interface UpstreamInfo {
+  name: string;
+  type: ProviderType;
+  /** Redacted; undefined for `mock`. */
+  baseUrl: string | undefined;
+  /** `base_url` was set in gateway.yaml (not the provider's public default). */
+  baseUrlConfigured: boolean;
+  /** The variable its key is read from, when it takes one. */
+  apiKeyEnv: string | undefined;
+  /** It names a key variable that is not set. */
+  keyMissing: boolean;
+  /** The model groups with a target on it. */
+  groups: string[];
+}
+
 export interface TargetFailure {
   provider: string;
   model: string;
@@ -132,6 +148,23 @@ export class Gateway {
       owned_by: 'agentry' as const,
       ...(group.description === undefined ? {} : { description: group.description }),
       targets: group.targets.map((t) => ({ provider: t.provider, model: t.model })),
+    }));
+  }
+
+  /**
+   * Each provider with what readiness needs to judge it (never a key): its type, base URL
+   * (redacted), the key variable it needs and whether that is unset, and the model groups
+   * that route to it.
+   */
+  upstreams(): UpstreamInfo[] {
+    return [...this.#config.providers.values()].map((p) => ({
+      name: p.name,
+      type: p.type,
+      baseUrl: p.baseUrl === undefined ? undefined : this.redact(p.baseUrl),
+      baseUrlConfigured: p.baseUrlConfigured,
+      apiKeyEnv: p.apiKeyEnv,
+      keyMissing: p.apiKeyEnv !== undefined && p.apiKey === undefined,
+      groups: [...this.#config.groups.values()].filter((g) => g.targets.some((t) => t.provider === p.name)).map((g) => g.name),
     }));
   }
 

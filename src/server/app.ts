@@ -32,6 +32,8 @@ import { actIn, assertTenantNamed, requestedTenant, withTenantParam } from './te
 import { acceptEmptyJsonBodies, registerBrowserGuard } from './browser-guard.js';
 import type { EventFeed } from '../app/event-feed.js';
 import type { ReadyzDetail } from '../app/config.js';
+import type { EngineRole } from '../app/bootstrap.js';
+import type { ReadinessOptions, ReadinessRole } from '../app/readiness.js';
 import type { SpecBundleInfo } from '../app/bundle-load.js';
 import type { CredentialSources } from '../app/credentials.js';
 import { openapiRoutes, swaggerOptions } from './openapi.js';
@@ -77,6 +79,15 @@ export interface AppOptions extends Pick<ServiceDeps, 'engine' | 'store'> {
   ssePollMs?: number;
   /** Worker heartbeats younger than this count for `/readyz` (default 3 × the engine's lease TTL). */
   workerTtlMs?: number;
+  /**
+   * The engine roles this process runs (`engine.start({ roles })`): `/readyz` then checks its
+   * own worker loop and scheduler. Default none. With the `api` group the process is an API
+   * for readiness; without it, with the `gateway` group (or an in-process gateway and no
+   * engine role) a gateway process.
+   */
+  roles?: readonly EngineRole[];
+  /** What else readiness checks: variables that must be set (`AGENTRY_HEALTH_PROVIDERS`, `AGENTRY_HEALTH_TOOL_SECRETS`), read from `env` at each check. */
+  health?: Pick<ReadinessOptions, 'providers' | 'toolSecrets' | 'env' | 'cacheMs'>;
   /** Serve Swagger UI at `/docs` (default true). */
   docs?: boolean;
   /** The in-process LLM gateway (`openAgentry().gateway`); serves `/v1/chat/completions` and `/v1/models`. */
@@ -176,6 +187,14 @@ export async function drainAndClose(app: FastifyInstance, drainMs = 2_000): Prom
   await app.close();
 }
 
+/** What a process does, for readiness: its engine roles, and an API or a gateway process by what it serves (see `AppOptions.roles`). */
+function readinessRoles(groups: ReadonlySet<RouteGroup>, engineRoles: readonly EngineRole[], localGateway: boolean): Set<ReadinessRole> {
+  const roles = new Set<ReadinessRole>(engineRoles);
+  if (groups.has('api')) roles.add('api');
+  else if (groups.has('gateway') || (engineRoles.length === 0 && localGateway)) roles.add('gateway');
+  return roles;
+}
+
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const { engine, store, logger, version } = options;
   const closing = new AbortController();
@@ -193,6 +212,12 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     budgets: options.budgets ?? options.gateway?.budgets,
     checkGrants: grantProblems,
     credentials: options.credentials,
+    readiness: {
+      ...options.health,
+      gateway: gateway && (gateway.kind === 'local' ? gateway : { kind: 'remote', url: gateway.url }),
+      specBundle: options.specBundle,
+      ...(options.workerTtlMs === undefined ? {} : { workerTtlMs: options.workerTtlMs }),
+    },
   });
   // Managed keys (`agk_…`) sign in through the keys service on this store.
   const auth: AuthSettings = { ...options.auth, managedKeys: options.auth.managedKeys ?? services.keys };
@@ -218,12 +243,12 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     closing: closing.signal,
     gateway,
     groups,
+    roles: readinessRoles(groups, options.roles ?? [], options.gateway !== undefined),
     redactor: options.redactor ?? new Redactor(),
     readyz: {
       detail: options.readyz?.detail ?? 'internal',
       isTrusted: addressMatcher(options.readyz?.trusted ?? LOOPBACK_CIDRS),
     },
-    specBundle: options.specBundle,
   };
 
   // Typed as Fastify's base logger so the instance is a plain FastifyInstance.

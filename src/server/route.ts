@@ -7,8 +7,8 @@ import type { Redactor } from '../lib/redact.js';
 import type { IncomingMessage } from 'node:http';
 import type { FastifyReply, FastifyRequest, FastifySchema, RawServerDefault, RouteGenericInterface } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import type { SpecBundleInfo } from '../app/bundle-load.js';
 import type { ReadyzDetail } from '../app/config.js';
+import type { ReadinessRole } from '../app/readiness.js';
 import type { Services } from '../app/services.js';
 import type { Gateway } from '../gateway/gateway.js';
 import type { RemoteGatewayOptions } from '../gateway/remote.js';
@@ -71,22 +71,22 @@ export interface ServerDeps {
   /** Longest `?wait=` honoured. */
   maxWaitMs: number;
   sseHeartbeatMs: number;
+  /** A worker heartbeat younger than this counts as a live worker (readiness, metrics). */
+  workerTtlMs: number;
   /** How often an event stream looks for new events when nothing wakes it. */
   ssePollMs: number;
-  /** A worker heartbeat younger than this counts as a live worker for `/readyz`. */
-  workerTtlMs: number;
   /** Aborted when the server starts closing: long waits and event streams end. */
   closing: AbortSignal;
   /** Undefined when the project has no gateway.yaml and no remote gateway is configured. */
   gateway: GatewayBackend | undefined;
-  /** The route groups this process serves (`/readyz` checks what they need). */
+  /** The route groups this process serves. */
   groups: ReadonlySet<RouteGroup>;
+  /** What this process does, as readiness sees it (`/readyz` and `/health` run these roles' checks). */
+  roles: ReadonlySet<ReadinessRole>;
   /** Masks known secrets and URL credentials in every answer, event-stream frame and probe detail. */
   redactor: Redactor;
   /** Who sees `/readyz`'s checks: everyone (`full`), or trusted client addresses and admin/operator keys (`internal`). */
   readyz: { detail: ReadyzDetail; isTrusted: (address: string | undefined) => boolean };
-  /** The bundle the specs were loaded from (`/readyz` shows its hash and signer); undefined: a project directory. */
-  specBundle: SpecBundleInfo | undefined;
 }
 
 export class RouteTable {

@@ -227,7 +227,7 @@ describe('agentry start gateway', { timeout: 60_000 }, () => {
       expect(runs.status).toBe(404);
       const ready = (await (await fetch(`${url}/readyz`)).json()) as { status: string; checks: Record<string, unknown> };
       expect(ready.status).toBe('ready');
-      expect(Object.keys(ready.checks).sort()).toEqual(['database', 'gateway', 'migrations']);
+      expect(Object.keys(ready.checks).sort()).toEqual(['database', 'migrations', 'upstreams']);
       proc.child.kill('SIGTERM');
       expect((await proc.done).code).toBe(0);
     } finally {

@@ -107,6 +107,7 @@ const REQUESTS: Record<string, () => Promise<InjectOptions>> = {
   'GET /livez': () => Promise.resolve({ url: '/livez' }),
   'GET /healthz': () => Promise.resolve({ url: '/healthz' }),
   'GET /readyz': () => Promise.resolve({ url: '/readyz' }),
+  'GET /health': () => Promise.resolve({ url: '/health' }),
   'GET /metrics': () => Promise.resolve({ url: '/metrics' }),
   'GET /openapi.json': () => Promise.resolve({ url: '/openapi.json' }),
   'GET /v1/workflows': () => Promise.resolve({ url: '/v1/workflows' }),

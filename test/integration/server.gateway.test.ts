@@ -304,8 +304,8 @@ describe('a gateway process and an API that forwards to it', () => {
     expect(urls.some((u) => u.includes('/v1/runs') || u.includes('/v1/tools'))).toBe(false);
     expect((await gateway.inject({ url: '/v1/runs', headers: api.auth('admin') })).statusCode).toBe(404);
     const ready = (await gateway.inject({ url: '/readyz' })).json();
-    expect(Object.keys(ready.checks).sort()).toEqual(['database', 'gateway', 'migrations']);
-    expect(ready.checks.gateway.detail).toBe('in-process: 2 model groups');
+    expect(Object.keys(ready.checks).sort()).toEqual(['database', 'migrations', 'upstreams']);
+    expect(ready.checks.upstreams).toEqual({ status: 'ok', detail: '2 providers ok, 2 model groups served' });
   });
 
   it('forwards chats (JSON and streams), models and errors, with the run context', async () => {

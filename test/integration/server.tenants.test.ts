@@ -20,6 +20,7 @@ const EXEMPT: Record<string, string> = {
   'GET /livez': 'open probe: no tenant data',
   'GET /healthz': 'open probe: no tenant data',
   'GET /readyz': 'open probe: the deployment’s readiness, no tenant data',
+  'GET /health': 'open probe: the deployment’s readiness as ok/not_ready, no tenant data',
   'GET /openapi.json': 'open: the API description',
   'GET /metrics': 'deployment-wide counters (by workflow, never by tenant or run), for the operator',
   'GET /v1/workflows': 'the project’s workflows are the deployment’s, shared by every tenant',

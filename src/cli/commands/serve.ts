@@ -128,6 +128,8 @@ export async function startServer(
       specBundle: agentry.project?.bundle,
       credentials: { config, project: agentry.project, env },
       ...(options.groups ? { groups: options.groups } : {}),
+      roles,
+      health: { providers: config.health.providers, toolSecrets: config.health.toolSecrets, env },
     });
     const url = await app.listen({ host: config.server.host, port: config.server.port });
     return { url, app, engine, store, close };

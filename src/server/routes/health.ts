@@ -1,12 +1,13 @@
 /**
- * Probes: `/livez` (process up), `/readyz` (dependencies), `/healthz` (version, uptime). Open to
- * all; but `/readyz`'s checks name hosts, workflows and failures, so with `AGENTRY_READYZ_DETAIL=internal`
+ * Probes: `/livez` (process up), `/readyz` (what this process's roles need, see
+ * `app/readiness.ts`), `/health` (the same verdict as `{"status":"ok"}` or `{"status":"not_ready"}`
+ * for load balancers that want that shape), `/healthz` (version, uptime). Open to all; but
+ * `/readyz`'s checks name hosts, workflows and failures, so with `AGENTRY_READYZ_DETAIL=internal`
  * only trusted addresses and admin/operator keys see them — a probe needs the status code alone.
  */
-import type { FastifyRequest } from 'fastify';
-import { Type } from 'typebox';
-import { toAgentryError } from '../../lib/errors.js';
-import { maskSecrets } from '../../lib/redact.js';
+import type { FastifyBaseLogger, FastifyRequest } from 'fastify';
+import { Type, type TSchema } from 'typebox';
+import { CHECK_NAMES, type CheckName, type Readiness } from '../../app/readiness.js';
 import { noteProblem } from '../access-log.js';
 import { identify } from '../auth.js';
 import type { RouteTable, ServerDeps } from '../route.js';
@@ -21,85 +22,74 @@ async function seesReadinessDetail(deps: ServerDeps, request: FastifyRequest): P
   return principal !== undefined && principal.roles.some((role) => DETAIL_ROLES.includes(role));
 }
 
-const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
+/** What each check looks at (the OpenAPI document shows it); `database` and `migrations` run on every role. */
+const CHECK_DESCRIPTIONS: Record<CheckName, string> = {
+  database: 'The store answers a query',
+  migrations: 'The schema is at the latest migration of this build',
+  workers: 'API: a worker (any process) sent a heartbeat within 3 × the lease TTL',
+  worker: "Worker: this process's claim loop runs, went round within a few poll intervals, and its heartbeat reached the database",
+  scheduler: "Scheduler: this process's sweep loop ran within a few intervals",
+  gateway: 'API and worker: an in-process gateway, or the remote one answering `/livez` when a workflow has agent steps',
+  upstreams: 'Gateway process: every model group has a provider with its key set and, at a configured base URL, reachable',
+  tools: 'API and worker: not every tool server has failed',
+  runtimes: 'API and worker: the step executors registered, one for every step kind the workflows use',
+  specs: 'When the specs came from a bundle: its hash and signer',
+  providers: 'When `AGENTRY_HEALTH_PROVIDERS` lists variables: each is set (named when not, never its value)',
+  tool_secrets: 'When `AGENTRY_HEALTH_TOOL_SECRETS` lists variables: each is set',
+};
 
-/** Ok with a gateway (in-process or remote), or without one when no workflow has agent steps. */
-function gatewayCheck(deps: ServerDeps): Promise<string> {
-  const gw = deps.gateway;
-  if (gw?.kind === 'local') return Promise.resolve(`in-process: ${plural(gw.gateway.models().length, 'model group')}`);
-  if (gw?.kind === 'remote') return Promise.resolve(`remote: ${maskSecrets(gw.url)}`);
-  const users = deps.services.workflows.withAgentSteps();
-  if (users.length > 0) throw new Error(`workflows with agent steps (${users.join(', ')}) but no gateway.yaml and no AGENTRY_GATEWAY_URL`);
-  return Promise.resolve('not configured (no workflow has agent steps)');
-}
-
-/** Ok unless every tool server has failed; the detail counts servers by state. */
-function toolsCheck(deps: ServerDeps): Promise<string> {
-  const servers = deps.services.tools.list();
-  if (servers.length === 0) return Promise.resolve('no tool servers');
-  const counts = new Map<string, number>();
-  for (const s of servers) counts.set(s.state, (counts.get(s.state) ?? 0) + 1);
-  const detail = `${plural(servers.length, 'server')}: ${[...counts].map(([state, n]) => `${n} ${state}`).join(', ')}`;
-  if (counts.get('failed') === servers.length) throw new Error(`every tool server failed (${detail})`);
-  return Promise.resolve(detail);
-}
-
-/** The bundle the specs came from: its hash, when verified its signer, and who approved it for which environment. */
-function specsCheck(deps: ServerDeps): Promise<string> | undefined {
-  const bundle = deps.specBundle;
-  if (bundle === undefined) return undefined;
-  const signer = bundle.signer ? `signed by '${bundle.signer.name}' (key ${bundle.signer.keyId})` : 'signature not verified';
-  const approval = [
-    ...(bundle.approvedBy === undefined ? [] : [`approved by '${bundle.approvedBy}'`]),
-    ...(bundle.env === undefined ? [] : [`for env '${bundle.env}'`]),
-  ].join(' ');
-  return Promise.resolve(`bundle ${bundle.hash}, ${signer}${approval === '' ? '' : `, ${approval}`}`);
-}
-
-const CHECK_TIMEOUT_MS = 2_000;
-
-const CheckSchema = Type.Object({ status: Type.Enum(['ok', 'fail']), detail: Type.String() });
+const CheckSchema = Type.Object({ status: Type.Enum(['ok', 'fail']), detail: Type.String({ description: 'What was found, or what failed' }) });
+const ChecksSchema = Type.Object(
+  Object.fromEntries(
+    CHECK_NAMES.map((name): [string, TSchema] => {
+      const schema = { ...CheckSchema, description: CHECK_DESCRIPTIONS[name] };
+      return [name, name === 'database' || name === 'migrations' ? schema : Type.Optional(schema)];
+    }),
+  ),
+  { description: 'Shown to trusted addresses and admin/operator keys (`AGENTRY_READYZ_DETAIL`)' },
+);
 const ReadySchema = Type.Object({
   status: Type.Enum(['ready', 'not_ready']),
   code: Type.Optional(Type.String({ description: '`not_ready` when a check fails' })),
-  detail: Type.Optional(Type.String()),
+  detail: Type.Optional(Type.String({ description: '`failing: <checks>`' })),
   request_id: Type.Optional(Type.String()),
-  checks: Type.Optional(
-    Type.Object(
-      {
-        database: CheckSchema,
-        migrations: CheckSchema,
-        workers: Type.Optional(CheckSchema),
-        gateway: Type.Optional(CheckSchema),
-        tools: Type.Optional(CheckSchema),
-        specs: Type.Optional({ ...CheckSchema, description: 'When the specs came from a bundle: its hash and signer' }),
-      },
-      { description: 'Shown to trusted addresses and admin/operator keys (`AGENTRY_READYZ_DETAIL`)' },
-    ),
-  ),
+  checks: Type.Optional(ChecksSchema),
 });
-type Check = { status: 'ok' | 'fail'; detail: string };
 
-async function check(fn: () => Promise<string>): Promise<Check> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${CHECK_TIMEOUT_MS}ms`)), CHECK_TIMEOUT_MS);
-  });
-  try {
-    return { status: 'ok', detail: await Promise.race([fn(), timeout]) };
-  } catch (error) {
-    return { status: 'fail', detail: toAgentryError(error).message };
-  } finally {
-    clearTimeout(timer);
-  }
+/**
+ * Logs when this process's readiness changes (not ready, which checks; ready again), once per
+ * change, so that a readiness failure is in the logs even when nobody reads the probe's body.
+ */
+function transitionLogger(): (log: FastifyBaseLogger, readiness: Readiness) => void {
+  let last: string | undefined;
+  return (log, { failing, checks }) => {
+    const state = failing.join(',');
+    if (state === last) return;
+    const first = last === undefined;
+    last = state;
+    if (failing.length > 0) {
+      const details = Object.fromEntries(failing.map((name) => [name, checks[name]?.detail]));
+      log.warn({ event: 'readiness_changed', ready: false, failing, checks: details }, `not ready: ${failing.join(', ')} failing`);
+    } else if (!first) {
+      log.info({ event: 'readiness_changed', ready: true }, 'ready again');
+    }
+  };
 }
 
 export function healthRoutes(table: RouteTable, deps: ServerDeps): void {
+  const noteTransition = transitionLogger();
+  const readiness = async (request: FastifyRequest): Promise<Readiness> => {
+    const result = await deps.services.readiness.check(deps.roles);
+    noteTransition(request.log, result);
+    if (!result.ready) noteProblem(request, 'not_ready', `failing: ${result.failing.join(', ')}`);
+    return result;
+  };
+
   table.add({
     method: 'GET',
     url: '/livez',
     scope: null,
-    summary: 'Liveness: 200 while the process is up',
+    summary: 'Liveness: 200 while the process is up (whatever its dependencies)',
     tags: ['health'],
     errors: [],
     schema: { response: { 200: Type.Object({ status: Type.Literal('ok') }) } },
@@ -121,31 +111,14 @@ export function healthRoutes(table: RouteTable, deps: ServerDeps): void {
     method: 'GET',
     url: '/readyz',
     scope: null,
-    summary: 'Readiness: database, migrations, workers, gateway and tools; 503 not_ready naming the failing check',
+    summary: "Readiness: the checks this process's roles need; 503 not_ready naming the failing checks",
     tags: ['health'],
     errors: [],
     schema: { response: { 200: ReadySchema, 503: { ...ReadySchema, description: 'A check failed (`code: not_ready`)' } } },
     async handler(request, reply) {
-      const api = deps.groups.has('api');
-      const gatewayRole = deps.groups.has('gateway');
-      const { health } = deps.services;
-      const bundle = specsCheck(deps);
-      const [database, migrations, workers, gateway, tools, specs] = await Promise.all([
-        check(() => health.database()),
-        check(() => health.migrations()),
-        // A gateway-only process runs no steps: workers and tools are not its concern.
-        !api ? undefined : check(() => health.workers(deps.workerTtlMs)),
-        api || gatewayRole ? check(() => gatewayCheck(deps)) : undefined,
-        !api ? undefined : check(() => toolsCheck(deps)),
-        bundle && check(() => bundle),
-      ]);
-      const checks = { database, migrations, ...(workers && { workers }), ...(gateway && { gateway }), ...(tools && { tools }), ...(specs && { specs }) };
-      const failing = Object.entries(checks)
-        .filter(([, c]) => c.status === 'fail')
-        .map(([name]) => name);
+      const { ready, checks, failing } = await readiness(request);
       const detail = await seesReadinessDetail(deps, request);
-      if (failing.length === 0) return detail ? { status: 'ready' as const, checks } : { status: 'ready' as const };
-      noteProblem(request, 'not_ready', `failing: ${failing.join(', ')}`);
+      if (ready) return detail ? { status: 'ready' as const, checks } : { status: 'ready' as const };
       if (!detail) return reply.code(503).send({ status: 'not_ready' as const });
       return reply.code(503).send({
         status: 'not_ready' as const,
@@ -154,6 +127,25 @@ export function healthRoutes(table: RouteTable, deps: ServerDeps): void {
         request_id: request.id,
         checks,
       });
+    },
+  });
+
+  table.add({
+    method: 'GET',
+    url: '/health',
+    scope: null,
+    summary: 'Readiness as `{"status":"ok"}`, or 503 `{"status":"not_ready"}` (the checks of `/readyz`, without detail)',
+    tags: ['health'],
+    errors: [],
+    schema: {
+      response: {
+        200: Type.Object({ status: Type.Literal('ok') }),
+        503: Type.Object({ status: Type.Literal('not_ready') }, { description: 'A check of `/readyz` failed' }),
+      },
+    },
+    async handler(request, reply) {
+      const { ready } = await readiness(request);
+      return ready ? { status: 'ok' as const } : reply.code(503).send({ status: 'not_ready' as const });
     },
   });
 }
