@@ -80,6 +80,12 @@ export interface OpenOptions {
    * leave it unset and share the file safely.
    */
   serverProcess?: boolean;
+  /**
+   * Log each run's story (run started and ended, step failures, retries, lease expiries) from
+   * what this process commits; default true. The CLI's local and interactive commands, which
+   * print what happened themselves, turn it off.
+   */
+  logRuns?: boolean;
 }
 
 /** The SQLite server lock of a server process (nothing for PostgreSQL, an in-memory store or another process role). */
@@ -238,6 +244,7 @@ export async function openAgentry(config: Config, options: OpenOptions): Promise
     tenant: config.tenant,
     ...(project ? { limits: project.settings.limits } : {}),
     workerId,
+    ...(options.logRuns === undefined ? {} : { logRuns: options.logRuns }),
     // A server's scheduler applies the audit log's retention; one-off commands never do.
     ...(options.serverProcess && config.audit.retentionMs !== undefined
       ? { maintenance: [auditRetentionTask(new AuditService(store), config.audit.retentionMs, options.logger)] }

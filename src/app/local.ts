@@ -45,6 +45,8 @@ export async function openLocalServices(config: Config, options: OpenLocalOption
     env: options.env,
     ...(options.project ? { project: options.project } : { withoutProject: true }),
     ...(options.redactor ? { redactor: options.redactor } : {}),
+    // A command prints what happened to its runs itself (the run log is for server processes).
+    logRuns: false,
   });
   try {
     if (options.execute) await app.engine.start();

@@ -24,6 +24,7 @@ import type { Actor, TaskDecisionInput, TaskDecisionResult } from './tasks-api.j
 import { assertWorkflowStep, attemptHistory, planReuse, type StepAttempt } from './reruns.js';
 import type { CommittedEvent } from './context.js';
 import type { LoopStatus } from './loop-status.js';
+import { logCommitted } from './run-log.js';
 import { RunTransitions, type QuotaRefusal, type StartRunOptions, type StartedRun } from './run-transitions.js';
 import { Scheduler, type MaintenanceTask } from './scheduler.js';
 import { Worker } from './worker.js';
@@ -71,6 +72,12 @@ export interface EngineOptions {
    * when a run is started (API, CLI, schedule, retry; not a child run). Default: the built-in ones.
    */
   limits?: LimitsSettings;
+  /**
+   * Log each run's story from the transactions this engine commits: run started and ended,
+   * step failures, retries, lease expiries (`run-log.ts`). Default true; the CLI's local
+   * commands, which print what happened themselves, turn it off.
+   */
+  logRuns?: boolean;
 }
 
 /** What `start()` runs in this process: the worker pool, the scheduler's sweeps, or both. */
@@ -185,6 +192,13 @@ export class Engine {
   }
 
   private publishCommitted(events: readonly CommittedEvent[]): void {
+    if (this.o.logRuns !== false) {
+      try {
+        logCommitted(this.o.logger, events);
+      } catch {
+        // The transaction committed: a log line that could not be written must not fail its caller.
+      }
+    }
     for (const listener of this.committedListeners) {
       try {
         listener(events);

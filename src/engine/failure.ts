@@ -85,7 +85,7 @@ export async function recordFailure(
   const applied = await tx.updateStep(key.stepId, { ...patch, leaseOwner: null, leaseExpiresAt: null }, guard);
   if (!applied || !step) return false;
   await tx.updateAttempt(key.stepId, key.attempt, { status: attemptStatus, error: info, finishedAt: ctx.now });
-  if (attemptStatus === 'lease_expired') await emit(tx, ctx, 'step.lease_expired', { attempt: key.attempt }, key.stepId);
+  if (attemptStatus === 'lease_expired') await emit(tx, ctx, 'step.lease_expired', { attempt: key.attempt, worker: step.leaseOwner }, key.stepId);
   if (retryAt !== undefined) {
     await emit(
       tx,

@@ -141,18 +141,13 @@ export class Scheduler {
     this.nextTickAt = null;
     await this.forgetDeadWorkers();
     let expired = 0;
+    // Each expiry and timeout is logged by the run log (run-log.ts) once its transaction commits.
     for (const lease of await store.expiredLeases(now(), BATCH)) {
-      if (await transitions.expireLease(lease)) {
-        expired++;
-        this.o.logger.warn({ run_id: lease.runId, step_id: lease.stepId, worker: lease.leaseOwner }, 'lease expired');
-      }
+      if (await transitions.expireLease(lease)) expired++;
     }
     let timedOut = 0;
     for (const runId of await store.overdueRuns(now(), BATCH)) {
-      if (await transitions.timeout(runId)) {
-        timedOut++;
-        this.o.logger.warn({ run_id: runId }, 'run timed out');
-      }
+      if (await transitions.timeout(runId)) timedOut++;
     }
     const schedules = await this.fireSchedules();
     await this.maintain();
@@ -198,7 +193,10 @@ export class Scheduler {
       if (deadHere) {
         const leases = await store.leasesOf(worker.id);
         for (const key of leases) await this.o.transitions.expireLease(key, true);
-        this.o.logger.warn({ worker: worker.id, pid: worker.pid, leases: leases.length }, 'worker process gone; its leases were released');
+        this.o.logger.warn(
+          { event: 'worker.gone', worker: worker.id, worker_pid: worker.pid, host, leases: leases.length },
+          'worker process gone; its leases were released',
+        );
       }
       // A silent worker elsewhere: forget it; its leases lapse on their own.
       if (deadHere || worker.heartbeatAt < now() - this.o.workerTtlMs) await store.removeWorker(worker.id);

@@ -286,7 +286,10 @@ export async function fireDueSchedules(ctx: ScheduleContext, now: number): Promi
       await handleDue(ctx, schedule, wf, decision, report);
     } catch (error) {
       if (isTransient(error)) throw error;
-      ctx.logger.error({ err: error, workflow: schedule.workflow }, `schedule of ${schedule.workflow} failed; trying again on the next sweep`);
+      ctx.logger.error(
+        { event: 'schedule.failed', err: error, workflow: schedule.workflow, tenant_id: schedule.tenantId },
+        `schedule of ${schedule.workflow} failed; trying again on the next sweep`,
+      );
       continue;
     }
     wakeAt(decision.nextAt);
@@ -297,12 +300,12 @@ export async function fireDueSchedules(ctx: ScheduleContext, now: number): Promi
 async function handleDue(ctx: ScheduleContext, schedule: ScheduleRecord, wf: CompiledWorkflow, decision: TickDecision, report: FireReport): Promise<void> {
   const { store, logger } = ctx;
   const expected = schedule.nextAt!;
-  const log = { workflow: schedule.workflow, cron: schedule.cron, timezone: schedule.timezone };
+  const log = { workflow: schedule.workflow, tenant_id: schedule.tenantId, cron: schedule.cron, timezone: schedule.timezone };
   if (decision.kind === 'skip_missed') {
     if (await store.advanceSchedule(schedule.workflow, expected, { nextAt: decision.nextAt })) {
       report.skipped.push({ workflow: schedule.workflow, tick: decision.firstMissed, reason: 'missed' });
       logger.warn(
-        { ...log, first_missed: iso(decision.firstMissed), next_at: iso(decision.nextAt) },
+        { event: 'schedule.missed', ...log, first_missed: iso(decision.firstMissed), next_at: iso(decision.nextAt) },
         'schedule missed ticks while no scheduler ran; skipped them (catch_up: none)',
       );
     }
@@ -312,7 +315,10 @@ async function handleDue(ctx: ScheduleContext, schedule: ScheduleRecord, wf: Com
   if (schedule.overlap === 'skip' && (await stillRunning(store, schedule.lastRunId))) {
     if (await store.advanceSchedule(schedule.workflow, expected, { nextAt })) {
       report.skipped.push({ workflow: schedule.workflow, tick, reason: 'overlap' });
-      logger.info({ ...log, tick: iso(tick), last_run_id: schedule.lastRunId }, 'schedule tick skipped: the previous run has not ended (overlap: skip)');
+      logger.info(
+        { event: 'schedule.skipped', ...log, reason: 'overlap', tick: iso(tick), last_run_id: schedule.lastRunId },
+        'schedule tick skipped: the previous run has not ended (overlap: skip)',
+      );
     }
     return;
   }
@@ -327,7 +333,7 @@ async function handleDue(ctx: ScheduleContext, schedule: ScheduleRecord, wf: Com
   report.fired.push({ workflow: schedule.workflow, tick, runId: started.runId, created: started.created });
   if (started.created) {
     logger.info(
-      { ...log, tick: iso(tick), run_id: started.runId, caught_up: decision.caughtUp, advanced: moved },
+      { event: 'schedule.fired', ...log, tick: iso(tick), run_id: started.runId, caught_up: decision.caughtUp, advanced: moved },
       `schedule started a run of ${schedule.workflow}`,
     );
   }
@@ -358,14 +364,14 @@ async function startTickRun(
     if (error.code === 'quota_exceeded') {
       // Waiting for room would pile ticks up behind the quota; the tick is skipped like an overlap.
       ctx.logger.warn(
-        { workflow: schedule.workflow, tick: iso(tick), tenant: schedule.tenantId, details: error.details },
+        { event: 'schedule.skipped', workflow: schedule.workflow, tenant_id: schedule.tenantId, reason: 'quota', tick: iso(tick), details: error.details },
         `schedule of ${schedule.workflow} skipped its tick: ${error.message}`,
       );
       return 'quota';
     }
     if (!PERMANENT_START_ERRORS.has(error.code)) throw error;
     ctx.logger.error(
-      { err: error, workflow: schedule.workflow, tick: iso(tick), code: error.code },
+      { event: 'schedule.skipped', err: error, workflow: schedule.workflow, tenant_id: schedule.tenantId, reason: 'error', tick: iso(tick), code: error.code },
       `schedule of ${schedule.workflow} could not start the run of its tick; skipped it: ${error.message}`,
     );
     return undefined;

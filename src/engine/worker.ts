@@ -77,6 +77,12 @@ function whenAborted(signal: AbortSignal): Promise<never> {
   });
 }
 
+/** What every line about an attempt names (the executor's lines too: they log through a child with these). */
+function attemptFields(claim: Claim): Record<string, unknown> {
+  const { key } = claim;
+  return { run_id: key.runId, step_id: key.stepId, attempt: key.attempt, workflow: claim.workflow, tenant_id: claim.tenantId };
+}
+
 export class Worker {
   private readonly inflight = new Map<string, InFlight>();
   private readonly stopping = new AbortController();
@@ -214,7 +220,7 @@ export class Worker {
     const entry: InFlight = { key: claim.key, controller, done: Promise.resolve() };
     this.inflight.set(keyOf(claim.key), entry);
     entry.done = this.execute(claim, controller)
-      .catch((error: unknown) => this.o.logger.error({ err: error, run_id: runId, step_id: stepId }, 'recording a step result failed'))
+      .catch((error: unknown) => this.o.logger.error({ err: error, ...attemptFields(claim) }, 'recording a step result failed'))
       .finally(() => {
         this.inflight.delete(keyOf(claim.key));
         this.o.notifier.notify();
@@ -225,7 +231,7 @@ export class Worker {
   private async execute(claim: Claim, controller: AbortController): Promise<void> {
     const { key, kind, config, state, timeoutMs, workflow } = claim;
     const { executors, transitions, workerId } = this.o;
-    const logger = this.o.logger.child({ run_id: key.runId, step_id: key.stepId, attempt: key.attempt });
+    const logger = this.o.logger.child(attemptFields(claim));
     const signals = [controller.signal];
     if (timeoutMs !== undefined) signals.push(AbortSignal.timeout(timeoutMs));
     const signal = AbortSignal.any(signals);

@@ -113,6 +113,16 @@ class Attempt {
   }
 }
 
+/** Who a call is for, on its log lines: the tenant, and the run, step and workflow when a step makes it. */
+function callFields(ctx: CallContext): Record<string, string> {
+  return {
+    tenant_id: ctx.tenantId,
+    ...(ctx.runId === undefined ? {} : { run_id: ctx.runId }),
+    ...(ctx.stepId === undefined ? {} : { step_id: ctx.stepId }),
+    ...(ctx.workflow === undefined ? {} : { workflow: ctx.workflow }),
+  };
+}
+
 export class Gateway {
   readonly #config: ResolvedGateway;
   readonly #providers = new Map<string, Provider>();
@@ -313,7 +323,16 @@ export class Gateway {
           if (e.retryAfterMs !== undefined && e.retryAfterMs > group.retry.maxMs) break;
           const delay = retryDelayMs(group.retry, attempt, e.retryAfterMs, this.#random);
           this.#logger.warn(
-            { group: group.name, provider: target.provider, model: target.model, attempt, delay_ms: delay, code: e.code },
+            {
+              event: 'llm.retry',
+              ...callFields(ctx),
+              group: group.name,
+              provider: target.provider,
+              model: target.model,
+              attempt,
+              delay_ms: delay,
+              code: e.code,
+            },
             `gateway retrying: ${e.message}`,
           );
           try {
@@ -334,7 +353,7 @@ export class Gateway {
       const next = group.targets[index + 1];
       if (next !== undefined) {
         this.#logger.warn(
-          { group: group.name, from: `${target.provider}/${target.model}`, to: `${next.provider}/${next.model}` },
+          { event: 'llm.fallback', ...callFields(ctx), group: group.name, from: `${target.provider}/${target.model}`, to: `${next.provider}/${next.model}` },
           'gateway falling back to the next target',
         );
       }
@@ -375,7 +394,19 @@ export class Gateway {
           'budget_exceeded',
         );
         await this.#write(record);
-        this.#logger.warn({ group: group.name, run_id: ctx.runId, tenant_id: ctx.tenantId, ...(error.details as object) }, error.message);
+        this.#logger.warn(
+          {
+            event: 'budget.refused',
+            ...callFields(ctx),
+            group: group.name,
+            provider: target.provider,
+            model: target.model,
+            code: error.code,
+            message: error.message,
+            ...(error.details as object),
+          },
+          'model call refused: budget exceeded',
+        );
       }
       throw error;
     }

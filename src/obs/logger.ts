@@ -2,10 +2,12 @@
  * The process logger: pino JSON lines on stderr (stdout is kept for command output), with
  * credentials redacted wherever they appear in a logged object, and every finished line
  * passed through the process's `Redactor` (known secrets anywhere in a message, an error's
- * stack, a URL).
+ * stack, a URL). Lines written while the server handles a request carry its `request_id`
+ * (`log-context.ts`). The fields and events are listed in docs/operations/logging.md.
  */
 import { pino, type DestinationStream, type Logger } from 'pino';
 import type { Redactor } from '../lib/redact.js';
+import { logContextFields } from './log-context.js';
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -57,6 +59,8 @@ export function createLogger(options: LoggerOptions): Logger {
       redact: { paths: REDACT_PATHS, censor: '[redacted]' },
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
+      // The request's `request_id`/`tenant_id` on every line written while handling it.
+      mixin: logContextFields,
       ...(redactor ? { hooks: { streamWrite: (line: string) => redactor.text(line) } } : {}),
     },
     options.destination ?? pino.destination({ fd: 2, sync: true }),

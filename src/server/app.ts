@@ -26,6 +26,7 @@ import { jsonDepthError } from '../lib/limits.js';
 import { Metrics } from '../obs/metrics.js';
 import type { ToolHub } from '../tools/hub.js';
 import { accessRecord } from './access-log.js';
+import { noteTenant, registerRequestContext, requestLogger } from './request-context.js';
 import { assertCanSignIn, AUTHENTICATED, authorize, type AuthSettings, type Principal } from './auth.js';
 import { grantProblems, runAccessOf } from './scopes.js';
 import { actIn, assertTenantNamed, requestedTenant, withTenantParam } from './tenancy.js';
@@ -256,7 +257,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance,
     // The one record per request is the access record of the onResponse hook below.
-    logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'request_id' }),
+    logController: new LogController({ disableRequestLogging: true }),
+    // `request_id` (and the tenant) come from the request's log context (request-context.ts), once per line.
+    childLoggerFactory: requestLogger,
     requestIdHeader: false,
     // `request.ip` is the TCP peer unless it is a listed proxy (then `X-Forwarded-For` is believed).
     trustProxy: options.trustedProxies && options.trustedProxies.length > 0 ? [...options.trustedProxies] : false,
@@ -302,6 +305,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     done();
   });
 
+  // First of all hooks: every line written while handling a request carries its id.
+  registerRequestContext(app);
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
     if (state.draining) reply.header('connection', 'close');
@@ -316,6 +321,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       if (deps.auth.multiTenant === true) assertTenantNamed(principal, named, def);
       principal = { ...actIn(principal, named), ...source };
       principals.set(request, principal);
+      noteTenant(principal.tenantId);
     } catch (error) {
       // A failed sign-in is an audit entry (at most one per client address a minute); the 401 stands either way.
       if (error instanceof AgentryError && error.code === 'unauthorized') {

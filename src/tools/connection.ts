@@ -18,8 +18,10 @@ import { findEgressDenial, type EgressPolicy } from '../lib/egress.js';
 import { guardedConnector, type Resolver } from '../lib/egress-connector.js';
 import { AgentryError } from '../lib/errors.js';
 import { VERSION } from '../lib/version.js';
+import { withoutLogContext } from '../obs/log-context.js';
 import { serverAllows } from './allowlist.js';
 import { resolveLaunch, type Launch, type ServerConfig, type ToolTransport } from './config.js';
+import { ConnectionLog } from './connection-log.js';
 import { classifyFailure, type CallSite } from './failure.js';
 import { loadMcpSdk, mcpSdk, type McpSdk } from './mcp-sdk.js';
 import { functionName } from './names.js';
@@ -93,11 +95,14 @@ export class ServerConnection {
   private readonly shutdown = new AbortController();
   private readonly disposing = new Set<Promise<void>>();
   private stderrTail = '';
+  private readonly log: ConnectionLog;
 
   constructor(
     readonly config: ServerConfig,
     private readonly context: ConnectionContext,
-  ) {}
+  ) {
+    this.log = new ConnectionLog(context.logger, config.name, config.transport);
+  }
 
   get name(): string {
     return this.config.name;
@@ -159,7 +164,7 @@ export class ServerConnection {
   /** Calls fail fast with `tool_disabled`; the connection closes once calls in flight finish. */
   disable(reason: string): void {
     this.disabledReason = reason.trim() === '' ? 'no reason given' : reason.trim();
-    this.context.logger?.warn({ server: this.name, reason: this.disabledReason }, 'tool server disabled');
+    this.log.disabled(this.disabledReason);
     this.closeIfDisabledAndIdle();
   }
 
@@ -169,7 +174,7 @@ export class ServerConnection {
     this.restartTimes = [];
     this.lostAt = undefined;
     this.failed = false;
-    this.context.logger?.info({ server: this.name }, 'tool server enabled');
+    this.log.enabled();
   }
 
   status(): ToolServerStatus {
@@ -227,7 +232,8 @@ export class ServerConnection {
 
   private async connection(site: CallSite): Promise<Live> {
     if (this.live !== undefined) return this.live;
-    this.connecting ??= this.open().finally(() => {
+    // The connection outlives the call that opens it: its lines carry no request's id.
+    this.connecting ??= withoutLogContext(() => this.open()).finally(() => {
       this.connecting = undefined;
     });
     return abortable(this.connecting, site.signal);
@@ -236,13 +242,15 @@ export class ServerConnection {
   private async open(): Promise<Live> {
     const timeoutMs = this.config.connectTimeoutMs;
     if (this.shutDown) throw this.unavailable('the tool hub is closed', false);
-    if (this.lostAt !== undefined) await this.restartGate(timeoutMs);
+    const restarted = this.lostAt !== undefined;
+    if (restarted) await this.restartGate(timeoutMs);
     let launch: Launch;
     try {
       launch = resolveLaunch(this.config, this.context.env, this.context.projectDir);
     } catch (error) {
       this.failed = true;
       this.lastError = error instanceof Error ? error.message : String(error);
+      this.log.connectFailed(this.lastError, this.restarts);
       throw error;
     }
     const sdk = await loadMcpSdk();
@@ -256,7 +264,7 @@ export class ServerConnection {
       this.failed = true;
       this.lostAt = Date.now();
       this.lastError = `connect failed: ${reason}${this.stderrHint(launch)}`;
-      this.context.logger?.warn({ server: this.name, error: this.lastError }, 'tool server connect failed');
+      this.log.connectFailed(this.lastError, this.restarts);
       if (this.shutDown) throw this.unavailable('the tool hub is closed', false);
       const denied = findEgressDenial(error);
       if (denied !== undefined) throw denied;
@@ -275,7 +283,7 @@ export class ServerConnection {
     this.failed = false;
     this.lostAt = undefined;
     this.tools = undefined;
-    this.context.logger?.info({ server: this.name, transport: this.config.transport, pid: live.pid }, 'tool server connected');
+    this.log.connected(live.pid, this.restarts, restarted);
     return live;
   }
 
@@ -289,7 +297,10 @@ export class ServerConnection {
       const retryAfterMs = oldest === undefined ? undefined : oldest + windowMs - now;
       const budget = `restart budget used up (${maxRestarts} restarts within ${windowMs}ms)`;
       this.failed = true;
-      if (this.lastError?.startsWith('restart budget') !== true) this.lastError = `${budget}; last error: ${this.lastError ?? 'unknown'}`;
+      if (this.lastError?.startsWith('restart budget') !== true) {
+        this.lastError = `${budget}; last error: ${this.lastError ?? 'unknown'}`;
+        this.log.failed(this.lastError, this.restarts);
+      }
       throw new AgentryError(
         'tool_unavailable',
         `tool server '${this.name}' failed again and has its ${budget}; ` +
@@ -309,7 +320,7 @@ export class ServerConnection {
     if (this.shutDown) throw this.unavailable('the tool hub is closed', false);
     this.restartTimes.push(Date.now());
     this.restarts++;
-    this.context.logger?.info({ server: this.name, restarts: this.restarts }, 'restarting tool server');
+    this.log.restarting(this.restarts, Math.max(0, wait));
   }
 
   private createLive(launch: Launch, sdk: McpSdk): Live {
@@ -361,7 +372,7 @@ export class ServerConnection {
     this.failed = true;
     this.lostAt = Date.now();
     this.lastError = why;
-    this.context.logger?.warn({ server: this.name, error: why }, 'tool server connection lost');
+    this.log.lost(why);
     this.dispose(live, false);
   }
 

@@ -1,5 +1,5 @@
 /** An engine on a fresh store, with workflows given as plain spec objects. */
-import pino from 'pino';
+import pino, { type Logger } from 'pino';
 import { Engine, type EngineSettings } from '../../src/engine/engine.js';
 import { createExecutorRegistry, defaultExecutors, DEFAULT_EXECUTOR_SETTINGS } from '../../src/runtime/registry.js';
 import type { StepExecutor } from '../../src/runtime/types.js';
@@ -32,7 +32,15 @@ export function compileAll(specs: Record<string, unknown>[], executors: StepExec
 export async function startTestEngine(
   factory: StoreFactory,
   specs: Record<string, unknown>[],
-  options: { settings?: Partial<EngineSettings>; executors?: StepExecutor[]; start?: boolean; env?: NodeJS.ProcessEnv; limits?: LimitsSettings } = {},
+  options: {
+    settings?: Partial<EngineSettings>;
+    executors?: StepExecutor[];
+    start?: boolean;
+    env?: NodeJS.ProcessEnv;
+    limits?: LimitsSettings;
+    /** Default silent. */
+    logger?: Logger;
+  } = {},
 ): Promise<TestEngine> {
   const { store, cleanup } = await factory.open();
   const executors = options.executors ?? defaultExecutors();
@@ -41,7 +49,7 @@ export async function startTestEngine(
     workflows: compileAll(specs, executors),
     executors: createExecutorRegistry(executors),
     executorSettings: DEFAULT_EXECUTOR_SETTINGS,
-    logger: silentLogger,
+    logger: options.logger ?? silentLogger,
     settings: { pollIntervalMs: 50, leaseTtlMs: 2_000, shutdownGraceMs: 1_000, ...options.settings },
     env: options.env ?? {},
     ...(options.limits ? { limits: options.limits } : {}),

@@ -5,6 +5,7 @@
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
 import { storeLedger } from '../../src/app/usage-ledger.js';
 import { Engine, type EngineSettings } from '../../src/engine/engine.js';
 import { Gateway } from '../../src/gateway/gateway.js';
@@ -101,21 +102,24 @@ export interface TestApiOptions {
   tenant?: string;
   /** Rate limits and run quotas (`limits:` of agentry.yaml, resolved); default the built-in ones. */
   limits?: LimitsSettings;
+  /** The logger of the engine, the gateway, the tool hub and the app (default silent; `app.logger` overrides it for the app). */
+  logger?: Logger;
 }
 
 export async function startTestApi(options: TestApiOptions = {}): Promise<TestApi> {
   const { store: raw, cleanup } = await (options.factory ?? sqliteFactory).open();
   const feed = new EventFeed();
   const store = options.wrapStore ? options.wrapStore(raw) : raw;
-  const gateway = options.gateway ? new Gateway({ spec: options.gateway, env: {}, logger: silentLogger, ledger: storeLedger(raw) }) : undefined;
-  const tools = options.tools ? createToolHub({ specs: new Map(options.tools.map((t) => [t.name, t])), env: {}, projectDir: REPO_ROOT }) : undefined;
+  const logger = options.logger ?? silentLogger;
+  const gateway = options.gateway ? new Gateway({ spec: options.gateway, env: {}, logger, ledger: storeLedger(raw) }) : undefined;
+  const tools = options.tools ? createToolHub({ specs: new Map(options.tools.map((t) => [t.name, t])), env: {}, projectDir: REPO_ROOT, logger }) : undefined;
   const executors = [...defaultExecutors(), ...(tools ? [createToolExecutor(tools)] : []), ...(options.executors ?? [])];
   const engine = new Engine({
     store,
     workflows: compileAll(options.workflows ?? WORKFLOWS, executors),
     executors: createExecutorRegistry(executors),
     executorSettings: DEFAULT_EXECUTOR_SETTINGS,
-    logger: silentLogger,
+    logger,
     settings: { pollIntervalMs: 50, leaseTtlMs: 2_000, shutdownGraceMs: 1_000, ...options.engine },
     env: {},
     ...(options.redactor ? { redactor: options.redactor } : {}),
@@ -131,7 +135,7 @@ export async function startTestApi(options: TestApiOptions = {}): Promise<TestAp
     engine,
     store,
     feed,
-    logger: silentLogger,
+    logger,
     version: '0.0.0-test',
     auth: authSettings({ enabled: true, host: '127.0.0.1', apiKeys: API_KEYS, tenant: options.tenant }),
     ssePollMs: 100,

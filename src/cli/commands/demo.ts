@@ -134,10 +134,11 @@ async function listen(
   redactor: Redactor,
 ): Promise<RunningServer> {
   try {
-    return await startServer(config, logger, env, project, { redactor });
+    // The demo shows the run's story itself: no log lines in the middle of it.
+    return await startServer(config, logger, env, project, { redactor, logRuns: false });
   } catch (error) {
     if (config.sources.port !== 'default' || (error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
-    return startServer(configFor(0), logger, env, project, { redactor });
+    return startServer(configFor(0), logger, env, project, { redactor, logRuns: false });
   }
 }
 

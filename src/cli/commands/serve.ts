@@ -77,6 +77,8 @@ export async function startServer(
     redactor?: Redactor;
     /** Hold the SQLite server lock (`openAgentry`'s `serverProcess`); default true, the gateway alone opts out. */
     serverProcess?: boolean;
+    /** Log each run's story (`openAgentry`'s `logRuns`); default true, the demo (which shows it) opts out. */
+    logRuns?: boolean;
   } = {},
 ): Promise<RunningServer> {
   const auth = serverAuth(config);
@@ -87,6 +89,7 @@ export async function startServer(
     serverProcess: options.serverProcess ?? true,
     ...(project ? { project } : {}),
     ...(options.redactor ? { redactor: options.redactor } : {}),
+    ...(options.logRuns === undefined ? {} : { logRuns: options.logRuns }),
   });
   const { engine, store } = agentry;
   feed.attach(engine);

@@ -1,0 +1,27 @@
+/**
+ * Each API request's log context (`obs/log-context.ts`): every line written while a request
+ * is handled — by a route, a service, the engine, the gateway — carries its `request_id`, and
+ * its `tenant_id` once the caller is signed in. Entered by the first `onRequest` hook; Fastify
+ * carries it on past reading the body (its content-type parser runs in the request's async
+ * context). `request.log` is the app's logger itself, without Fastify's `request_id` binding,
+ * so no line has the id twice.
+ */
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
+import { addToLogContext, withLogContext } from '../obs/log-context.js';
+
+/** Fastify's `childLoggerFactory`: the request's logger without a `request_id` binding (the context adds it). */
+export function requestLogger(logger: FastifyBaseLogger, _bindings: unknown, options: object): FastifyBaseLogger {
+  return logger.child({}, options);
+}
+
+/** Enters each request's log context; register it before every other hook. */
+export function registerRequestContext(app: FastifyInstance): void {
+  app.addHook('onRequest', (request, _reply, done) => {
+    withLogContext({ request_id: request.id }, done);
+  });
+}
+
+/** The tenant the signed-in caller acts in, on the request's lines from now on. */
+export function noteTenant(tenantId: string): void {
+  addToLogContext({ tenant_id: tenantId });
+}
