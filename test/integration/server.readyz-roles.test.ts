@@ -52,6 +52,8 @@ async function appOn(options: Partial<AppOptions>): Promise<Awaited<ReturnType<t
     version: '0.0.0-test',
     auth: authSettings({ enabled: true, host: '127.0.0.1', apiKeys: API_KEYS }),
     docs: false,
+    // `api`'s worker heartbeats every second; a loaded machine must not fail these checks on it.
+    workerTtlMs: 10 * 60_000,
     ...options,
   });
   apps.push(app);
