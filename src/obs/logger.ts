@@ -2,10 +2,11 @@
  * The process logger: pino JSON lines on stderr (stdout is kept for command output), with
  * credentials redacted wherever they appear in a logged object, and every finished line
  * passed through the process's `Redactor` (known secrets anywhere in a message, an error's
- * stack, a URL).
+ * stack, a URL). A line written inside a span (tracing on) carries its `trace_id` and `span_id`.
  */
 import { pino, type DestinationStream, type Logger } from 'pino';
 import type { Redactor } from '../lib/redact.js';
+import { isNoFields, traceLogFields } from './tracing.js';
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -57,6 +58,9 @@ export function createLogger(options: LoggerOptions): Logger {
       redact: { paths: REDACT_PATHS, censor: '[redacted]' },
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
+      // Off (or outside a span), the mixin's answer is one shared empty object and the line is left as it is.
+      mixin: traceLogFields,
+      mixinMergeStrategy: (line: object, fields: object) => (isNoFields(fields) ? line : Object.assign(fields, line)),
       ...(redactor ? { hooks: { streamWrite: (line: string) => redactor.text(line) } } : {}),
     },
     options.destination ?? pino.destination({ fd: 2, sync: true }),

@@ -26,6 +26,7 @@ import { jsonDepthError } from '../lib/limits.js';
 import { Metrics } from '../obs/metrics.js';
 import type { ToolHub } from '../tools/hub.js';
 import { accessRecord } from './access-log.js';
+import { inRequestSpan, registerRequestSpans, requestTraceFields } from './tracing.js';
 import { assertCanSignIn, AUTHENTICATED, authorize, type AuthSettings, type Principal } from './auth.js';
 import { grantProblems, runAccessOf } from './scopes.js';
 import { actIn, assertTenantNamed, requestedTenant, withTenantParam } from './tenancy.js';
@@ -136,6 +137,9 @@ export function appRoutesOf(app: FastifyInstance): readonly AppRoute[] {
 }
 
 const SANE_REQUEST_ID = /^[\x21-\x7e]{1,128}$/;
+
+/** Probes get no request span (docs/operations/tracing.md): they are polled, and tell nothing of a run. */
+const UNTRACED_URLS: ReadonlySet<string> = new Set(['/livez', '/readyz', '/healthz', '/health', '/metrics']);
 
 function requestId(header: string | string[] | undefined): string {
   return typeof header === 'string' && SANE_REQUEST_ID.test(header) ? header : randomUUID();
@@ -255,6 +259,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.addHook('onRoute', (route) => {
     for (const method of [route.method].flat()) all.push({ method, url: route.url, hidden: route.schema?.hide === true });
   });
+  // First of the request hooks, so that the span covers sign-in and rate limits too.
+  registerRequestSpans(app, (url) => url !== undefined && UNTRACED_URLS.has(url));
   app.addSchema(ProblemSchema);
   // Bodies are JSON; anything else is 415 (Fastify would otherwise accept text/plain as a string).
   app.removeContentTypeParser('text/plain');
@@ -334,7 +340,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     const route = request.routeOptions.url ?? 'unmatched';
     metrics.httpDuration.observe({ method: request.method, route, status_code: String(reply.statusCode) }, reply.elapsedTime / 1000);
     // The one line per request (Fastify's own request logging is off, see `logController`).
-    if (requestLogs) logger.info(accessRecord(request, reply, principals.get(request), deps.auth.tenant), 'request');
+    if (requestLogs) logger.info({ ...accessRecord(request, reply, principals.get(request), deps.auth.tenant), ...requestTraceFields(request) }, 'request');
     done();
   });
 
@@ -407,7 +413,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
           ...problemResponses([...new Set([...commonErrors(def, !probes.has(def)), ...def.errors])]),
         },
       },
-      handler: (request, reply) => def.handler(request as never, reply, principals.get(request) ?? nobody),
+      handler: (request, reply) => inRequestSpan(request, () => def.handler(request as never, reply, principals.get(request) ?? nobody)),
     });
   }
   return app;
