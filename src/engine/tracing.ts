@@ -100,12 +100,15 @@ export function startAttemptSpan(attempt: AttemptTrace): Span | undefined {
   return tracer().startSpan(ENGINE_SPANS.attempt, { kind: SpanKind.INTERNAL, attributes }, runContext(attempt.traceContext) ?? ROOT_CONTEXT);
 }
 
-/** Ends an attempt's span with what became of it: an output, a suspension, a failure, or an abort. */
-export function endAttemptSpan(
-  span: Span | undefined,
-  outcome: { result?: StepResult | undefined; failure?: AgentryError | undefined; aborted?: string },
-): void {
-  if (!span) return;
+/** What became of an attempt: an output or a suspension, a failure, or an abort (with its reason's code). */
+export interface AttemptOutcome {
+  result?: StepResult | undefined;
+  failure?: AgentryError | undefined;
+  aborted?: string;
+}
+
+/** Ends an attempt's span with what became of the attempt. */
+export function endAttemptSpan(span: Span, outcome: AttemptOutcome): void {
   if (outcome.aborted !== undefined) {
     span.setAttributes({ [A.stepOutcome]: 'aborted', [A.errorType]: outcome.aborted });
   } else if (outcome.failure) {

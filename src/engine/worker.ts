@@ -12,7 +12,7 @@ import { OutageLog, isTransient, withRetry } from '../store/transient.js';
 import type { AttemptKey, RunRecord } from '../types.js';
 import { isTracingOn, withSpan } from '../obs/tracing.js';
 import type { Claim, RunTransitions } from './run-transitions.js';
-import { endAttemptSpan, startAttemptSpan, traceClaim } from './tracing.js';
+import { endAttemptSpan, startAttemptSpan, traceClaim, type AttemptOutcome } from './tracing.js';
 
 export interface WorkerOptions {
   store: Store;
@@ -192,10 +192,11 @@ export class Worker {
 
   private async claim(runId: string, stepId: string): Promise<boolean> {
     const { transitions, workerId, now, leaseTtlMs } = this.o;
-    const startTime = Date.now();
+    const tracing = isTracingOn();
+    const startTime = tracing ? Date.now() : 0;
     let run: RunRecord | undefined;
-    const claim = await transitions.startStep(runId, stepId, workerId, now() + leaseTtlMs, (seen) => (run = seen));
-    if (isTracingOn()) traceClaim({ ...this.leaseTrace(), startTime, step: { runId, stepId }, ...(run ? { run } : {}), claimed: claim !== undefined });
+    const claim = await transitions.startStep(runId, stepId, workerId, now() + leaseTtlMs, tracing ? (seen) => (run = seen) : undefined);
+    if (tracing) traceClaim({ ...this.leaseTrace(), startTime, step: { runId, stepId }, ...(run ? { run } : {}), claimed: claim !== undefined });
     if (!claim) return false;
     if (claim === 'handled') return true; // carried out (or parked) by the engine itself
     const controller = new AbortController();
@@ -213,7 +214,8 @@ export class Worker {
   /** One attempt, inside its span (`agentry.step.attempt`): its log lines and its calls downstream carry the run's trace. */
   private async execute(claim: Claim, controller: AbortController): Promise<void> {
     const span = startAttemptSpan({ ...claim, resumed: claim.state !== undefined });
-    const outcome: Parameters<typeof endAttemptSpan>[1] = {};
+    if (!span) return this.attempt(claim, controller, {});
+    const outcome: AttemptOutcome = {};
     try {
       await withSpan(span, () => this.attempt(claim, controller, outcome));
     } finally {
@@ -221,7 +223,8 @@ export class Worker {
     }
   }
 
-  private async attempt(claim: Claim, controller: AbortController, traced: Parameters<typeof endAttemptSpan>[1]): Promise<void> {
+  /** Executes the attempt and records its result; `traced` is told what became of it (for its span). */
+  private async attempt(claim: Claim, controller: AbortController, traced: AttemptOutcome): Promise<void> {
     const { key, kind, config, state, timeoutMs, workflow } = claim;
     const { executors, transitions, workerId } = this.o;
     const logger = this.o.logger.child({ run_id: key.runId, step_id: key.stepId, attempt: key.attempt });

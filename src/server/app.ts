@@ -26,6 +26,7 @@ import { jsonDepthError } from '../lib/limits.js';
 import { Metrics } from '../obs/metrics.js';
 import type { ToolHub } from '../tools/hub.js';
 import { accessRecord } from './access-log.js';
+import { isTracingOn } from '../obs/tracing.js';
 import { inRequestSpan, registerRequestSpans, requestTraceFields } from './tracing.js';
 import { assertCanSignIn, AUTHENTICATED, authorize, type AuthSettings, type Principal } from './auth.js';
 import { grantProblems, runAccessOf } from './scopes.js';
@@ -259,8 +260,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.addHook('onRoute', (route) => {
     for (const method of [route.method].flat()) all.push({ method, url: route.url, hidden: route.schema?.hide === true });
   });
-  // First of the request hooks, so that the span covers sign-in and rate limits too.
-  registerRequestSpans(app, (url) => url !== undefined && UNTRACED_URLS.has(url));
+  // First of the request hooks, so that the span covers sign-in and rate limits too. Tracing off: no hooks at all.
+  if (isTracingOn()) registerRequestSpans(app, UNTRACED_URLS);
   app.addSchema(ProblemSchema);
   // Bodies are JSON; anything else is 415 (Fastify would otherwise accept text/plain as a string).
   app.removeContentTypeParser('text/plain');

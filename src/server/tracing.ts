@@ -7,7 +7,7 @@
  */
 import { propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Context, type Span } from '@opentelemetry/api';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { isTracingOn, tracer, withContext } from '../obs/tracing.js';
+import { tracer, withContext } from '../obs/tracing.js';
 
 interface RequestSpan {
   span: Span;
@@ -17,18 +17,22 @@ interface RequestSpan {
 
 const spans = new WeakMap<FastifyRequest, RequestSpan>();
 
-/** Starts and ends the request spans of `app`; `untraced` names the route URLs that get none. */
-export function registerRequestSpans(app: FastifyInstance, untraced: (url: string | undefined) => boolean): void {
+/** Starts and ends the request spans of `app` (call it when tracing is on); `untraced` names the route URLs that get none. */
+export function registerRequestSpans(app: FastifyInstance, untraced: ReadonlySet<string>): void {
   app.addHook('onRequest', (request, _reply, done) => {
-    if (isTracingOn() && !untraced(request.routeOptions.url)) start(request);
+    const route = request.routeOptions.url;
+    if (route === undefined || !untraced.has(route)) start(request);
     done();
   });
   app.addHook('onResponse', (request, reply, done) => {
     const traced = spans.get(request);
     if (traced) {
       traced.span.setAttribute('http.response.status_code', reply.statusCode);
-      if (reply.statusCode >= 500) traced.span.setStatus({ code: SpanStatusCode.ERROR });
-      if (reply.statusCode >= 400) traced.span.setAttribute('error.type', String(reply.statusCode));
+      // A 4xx is the client's doing: no error on a server span (HTTP semantic conventions).
+      if (reply.statusCode >= 500) {
+        traced.span.setStatus({ code: SpanStatusCode.ERROR });
+        traced.span.setAttribute('error.type', String(reply.statusCode));
+      }
       traced.span.end();
     }
     done();
