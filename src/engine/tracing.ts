@@ -74,6 +74,7 @@ export function traceClaim(claim: ClaimTrace): void {
   lease.end(end);
 }
 
+/** What an attempt's span is made of (a worker's `Claim`). */
 export interface AttemptTrace {
   key: AttemptKey;
   kind: string;
@@ -81,7 +82,8 @@ export interface AttemptTrace {
   tenantId: string;
   /** The run's stored trace context (`RunRecord.traceContext`). */
   traceContext: string | null;
-  resumed: boolean;
+  /** Set when a parked step runs again (a sleep that ended, a decided review). */
+  state: unknown;
 }
 
 /** The span of one step attempt on this worker, a child of the run's span; undefined while tracing is off. */
@@ -96,7 +98,7 @@ export function startAttemptSpan(attempt: AttemptTrace): Span | undefined {
     [A.workflow]: attempt.workflow,
     [A.tenant]: attempt.tenantId,
   };
-  if (attempt.resumed) attributes['agentry.step.resumed'] = true;
+  if (attempt.state !== undefined) attributes['agentry.step.resumed'] = true;
   return tracer().startSpan(ENGINE_SPANS.attempt, { kind: SpanKind.INTERNAL, attributes }, runContext(attempt.traceContext) ?? ROOT_CONTEXT);
 }
 

@@ -154,7 +154,7 @@ export class Worker {
       try {
         const free = this.o.concurrency - this.inflight.size;
         if (free > 0) {
-          const polledAt = Date.now();
+          const polledAt = isTracingOn() ? Date.now() : 0;
           const candidates = await store.dueSteps(now(), free * CANDIDATES_PER_SLOT);
           const due = spread(
             candidates.filter((d) => !this.inflight.has(keyOf(d))),
@@ -213,8 +213,8 @@ export class Worker {
 
   /** One attempt, inside its span (`agentry.step.attempt`): its log lines and its calls downstream carry the run's trace. */
   private async execute(claim: Claim, controller: AbortController): Promise<void> {
-    const span = startAttemptSpan({ ...claim, resumed: claim.state !== undefined });
-    if (!span) return this.attempt(claim, controller, {});
+    const span = startAttemptSpan(claim);
+    if (!span) return this.attempt(claim, controller);
     const outcome: AttemptOutcome = {};
     try {
       await withSpan(span, () => this.attempt(claim, controller, outcome));
@@ -223,8 +223,8 @@ export class Worker {
     }
   }
 
-  /** Executes the attempt and records its result; `traced` is told what became of it (for its span). */
-  private async attempt(claim: Claim, controller: AbortController, traced: AttemptOutcome): Promise<void> {
+  /** Executes the attempt and records its result; `traced` (tracing on) is told what became of it, for its span. */
+  private async attempt(claim: Claim, controller: AbortController, traced?: AttemptOutcome): Promise<void> {
     const { key, kind, config, state, timeoutMs, workflow } = claim;
     const { executors, transitions, workerId } = this.o;
     const logger = this.o.logger.child({ run_id: key.runId, step_id: key.stepId, attempt: key.attempt });
@@ -264,8 +264,9 @@ export class Worker {
     if (controller.signal.aborted) {
       // Cancelled, timed out as a run, or the lease was lost: the store already says what
       // happened to this attempt (or will, when the lease lapses). Record nothing.
-      traced.aborted = toAgentryError(controller.signal.reason).code;
-      logger.info({ reason: traced.aborted }, 'step attempt aborted');
+      const reason = toAgentryError(controller.signal.reason).code;
+      if (traced) traced.aborted = reason;
+      logger.info({ reason }, 'step attempt aborted');
       return;
     }
     if (failure && signal.aborted) {
@@ -273,8 +274,10 @@ export class Worker {
     }
     const outcome = failure;
     const done = result;
-    traced.failure = outcome;
-    traced.result = done;
+    if (traced) {
+      traced.failure = outcome;
+      traced.result = done;
+    }
     if (!outcome && !done) return;
     // The result must not be lost to a database restart: retry recording it (each try is
     // guarded by the lease, so a try whose commit was cut off cannot apply twice). Give up

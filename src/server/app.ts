@@ -260,8 +260,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.addHook('onRoute', (route) => {
     for (const method of [route.method].flat()) all.push({ method, url: route.url, hidden: route.schema?.hide === true });
   });
-  // First of the request hooks, so that the span covers sign-in and rate limits too. Tracing off: no hooks at all.
-  if (isTracingOn()) registerRequestSpans(app, UNTRACED_URLS);
+  // First of the request hooks, so that the span covers sign-in and rate limits too. Tracing off: no hooks, no wrapper.
+  const traced = isTracingOn();
+  if (traced) registerRequestSpans(app, UNTRACED_URLS);
   app.addSchema(ProblemSchema);
   // Bodies are JSON; anything else is 415 (Fastify would otherwise accept text/plain as a string).
   app.removeContentTypeParser('text/plain');
@@ -414,7 +415,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
           ...problemResponses([...new Set([...commonErrors(def, !probes.has(def)), ...def.errors])]),
         },
       },
-      handler: (request, reply) => inRequestSpan(request, () => def.handler(request as never, reply, principals.get(request) ?? nobody)),
+      handler: traced
+        ? (request, reply) => inRequestSpan(request, () => def.handler(request as never, reply, principals.get(request) ?? nobody))
+        : (request, reply) => def.handler(request as never, reply, principals.get(request) ?? nobody),
     });
   }
   return app;

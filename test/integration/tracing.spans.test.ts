@@ -5,14 +5,18 @@
  * written inside a span carrying its ids.
  */
 import { Writable } from 'node:stream';
-import { trace } from '@opentelemetry/api';
+import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { afterEach, describe, expect, it } from 'vitest';
+import { Gateway, InMemoryUsageLedger } from '../../src/gateway/index.js';
+import { RemoteGateway } from '../../src/gateway/remote.js';
 import { Redactor } from '../../src/lib/redact.js';
+import type { GatewaySpec } from '../../src/spec/schemas.js';
 import { createLogger } from '../../src/obs/logger.js';
 import { startTracing, stopTracing, tracer, withSpan } from '../../src/obs/tracing.js';
 import { traceIdOf } from '../../src/obs/run-trace.js';
 import { createToolHub, type ToolHub } from '../../src/tools/hub.js';
+import { startFakeOpenAI } from '../fixtures/fake-openai.js';
 import { startHttpMcpServer, type HttpMcpServer } from '../fixtures/mcp/server.js';
 import { silentLogger, startTestEngine, type TestEngine } from '../helpers/engine.js';
 import { sqliteFactory } from '../helpers/store.js';
@@ -187,6 +191,76 @@ describe('spans of one process', { timeout: 30_000 }, () => {
       expect(span.attributes['agentry.tool.result']).toContain('the password is [redacted]');
       expect(JSON.stringify(span.attributes)).not.toContain(SECRET);
     });
+  });
+
+  describe('LLM calls', () => {
+    const spec: GatewaySpec = {
+      providers: {
+        scripted: {
+          type: 'mock',
+          script: [
+            { when: { last_user_contains: 'fail' }, error: { status: 400, message: 'bad request' } },
+            { reply: { content: `the key is ${SECRET}` }, usage: { prompt_tokens: 12, completion_tokens: 5 } },
+          ],
+        },
+      },
+      models: { fast: { targets: [{ provider: 'scripted', model: 'mock-1', input_per_mtok: 1, output_per_mtok: 2 }] } },
+    };
+    const gatewayOf = () => new Gateway({ spec, env: {}, logger: silentLogger, ledger: new InMemoryUsageLedger() });
+    const ask = (content: string) => ({ model: 'fast', messages: [{ role: 'user' as const, content }], temperature: 0.2, max_tokens: 50 });
+
+    it('are client spans with the GenAI attributes and no content by default; a failed attempt has its error type', async () => {
+      await traced();
+      const gw = gatewayOf();
+      await gw.chat(ask(`say ${SECRET}`), { tenantId: 't' });
+      for await (const chunk of gw.stream(ask('stream it'), { tenantId: 't' })) void chunk;
+      await expect(gw.chat(ask('please fail'), { tenantId: 't' })).rejects.toMatchObject({ code: 'provider_error' });
+      await waitForSpan('chat mock-1', (s) => s.attributes['error.type'] !== undefined);
+      const [called, streamed, failed] = named('chat mock-1');
+      expect(called?.kind).toBe(SpanKind.CLIENT);
+      expect(called?.attributes).toMatchObject({
+        'gen_ai.operation.name': 'chat',
+        'gen_ai.provider.name': 'mock',
+        'gen_ai.request.model': 'mock-1',
+        'gen_ai.request.temperature': 0.2,
+        'gen_ai.request.max_tokens': 50,
+        'gen_ai.response.model': 'mock-1',
+        'gen_ai.response.finish_reasons': ['stop'],
+        'gen_ai.usage.input_tokens': 12,
+        'gen_ai.usage.output_tokens': 5,
+        'agentry.model_group': 'fast',
+        'agentry.llm.outcome': 'ok',
+      });
+      expect(called?.attributes['agentry.llm.cost_usd']).toBeCloseTo((12 * 1 + 5 * 2) / 1e6, 12);
+      expect(streamed?.attributes).toMatchObject({ 'gen_ai.response.finish_reasons': ['stop'], 'gen_ai.usage.output_tokens': 5 });
+      expect(failed?.attributes).toMatchObject({ 'error.type': 'provider_error', 'agentry.llm.outcome': 'error' });
+      expect(failed?.status.code).toBe(SpanStatusCode.ERROR);
+      for (const span of [called, streamed, failed]) expect(JSON.stringify(span?.attributes)).not.toMatch(/say |the key is/);
+    });
+
+    it('carry prompts and completions, redacted, with OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true', async () => {
+      exporter = new InMemorySpanExporter();
+      const env = { OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT: 'true' };
+      await startTracing({ role: 'test', logger: silentLogger, exporter, env, redactor: new Redactor().add([SECRET]) });
+      cleanups.push(() => stopTracing());
+      await gatewayOf().chat(ask(`say ${SECRET}`), { tenantId: 't' });
+      const span = await waitForSpan('chat mock-1');
+      expect(span.attributes['gen_ai.input.messages']).toBe('[{"role":"user","content":"say [redacted]"}]');
+      expect(span.attributes['gen_ai.output.messages']).toBe('[{"role":"assistant","content":"the key is [redacted]"}]');
+    });
+  });
+
+  it("a call to a gateway process carries the calling span's traceparent", async () => {
+    await traced();
+    const fake = await startFakeOpenAI();
+    cleanups.push(() => fake.close());
+    const parent = tracer().startSpan('agent step');
+    await withSpan(parent, () =>
+      new RemoteGateway({ url: fake.origin, apiKey: 'k' }).chat({ model: 'fast', messages: [{ role: 'user', content: 'hi' }] }, { tenantId: 't' }),
+    );
+    parent.end();
+    const { traceId, spanId } = parent.spanContext();
+    expect(fake.requests[0]?.headers.traceparent).toBe(`00-${traceId}-${spanId}-01`);
   });
 
   it('log lines written inside a span carry its trace and span ids; lines outside carry none', async () => {
