@@ -68,6 +68,12 @@ export interface RunRecord {
   createdBy: string | null;
   /** `<workflow>:<key value>` of the workflow's `concurrency:`, if it has one. */
   concurrencyKey: string | null;
+  /**
+   * The W3C trace context of the run's `agentry.run` span (JSON: `traceparent`, the parent span
+   * id, `tracestate`), chosen when the run is created, so every process that works on the run
+   * continues its trace (`obs/run-trace.ts`). Null when it was created while tracing was off.
+   */
+  traceContext: string | null;
   updatedAt: number;
   eventSeq: number;
 }

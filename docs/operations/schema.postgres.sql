@@ -1,4 +1,4 @@
--- The schema Agentry's migrations (src/store/migrations.ts, version 12) produce on PostgreSQL.
+-- The schema Agentry's migrations (src/store/migrations.ts, version 13) produce on PostgreSQL.
 -- Generated from a freshly migrated database by `npm run schema:dump`; do not edit by hand.
 -- test/integration/store.schema.test.ts fails when this file is out of date.
 
@@ -164,6 +164,7 @@ CREATE TABLE runs (
   retry_of text,
   concurrency_key text,
   created_by text,
+  trace_context text,
   PRIMARY KEY (id)
 );
 

@@ -1,4 +1,4 @@
--- The schema Agentry's migrations (src/store/migrations.ts, version 12) produce on SQLite.
+-- The schema Agentry's migrations (src/store/migrations.ts, version 13) produce on SQLite.
 -- Generated from a freshly migrated database by `npm run schema:dump`; do not edit by hand.
 -- test/integration/store.schema.test.ts fails when this file is out of date.
 
@@ -162,6 +162,7 @@ CREATE TABLE runs (
   retry_of TEXT,
   concurrency_key TEXT,
   created_by TEXT,
+  trace_context TEXT,
   PRIMARY KEY (id)
 );
 

@@ -53,6 +53,8 @@ export function describeConfig(config: Config): { key: OptionKey; env: string; v
     maxWait: formatDuration(config.server.maxWaitMs),
     sseHeartbeat: formatDuration(config.server.sseHeartbeatMs),
     auditRetention: config.audit.retentionMs === undefined ? null : formatDuration(config.audit.retentionMs),
+    otelRecordArguments: config.telemetry.recordArguments,
+    otelRecordResults: config.telemetry.recordResults,
     redactPii: config.redactPii.length === 0 ? 'none' : config.redactPii.join(','),
     gatewayUrl: config.gateway ? maskSecrets(config.gateway.url) : null,
     gatewayApiKey: config.gateway?.apiKey === undefined ? null : '***',

@@ -388,6 +388,22 @@ export const CONFIG_OPTIONS = {
     defaultText: 'none (keep every entry)',
     description: 'How long audit log entries are kept (e.g. `365d`): `agentry audit prune` deletes older ones, leaving an anchor so the chain still verifies.',
   },
+  otelRecordArguments: {
+    kind: 'boolean',
+    env: 'AGENTRY_OTEL_RECORD_ARGUMENTS',
+    default: false,
+    defaultText: '`false`',
+    description:
+      "With tracing on (`OTEL_*`, [tracing](operations/tracing.md)): MCP tool-call spans carry the call's arguments as `agentry.tool.arguments`, redacted like the logs and cut to 4096 characters. Off: no argument reaches a span.",
+  },
+  otelRecordResults: {
+    kind: 'boolean',
+    env: 'AGENTRY_OTEL_RECORD_RESULTS',
+    default: false,
+    defaultText: '`false`',
+    description:
+      "With tracing on: MCP tool-call spans carry the tool's result as `agentry.tool.result`, redacted like the logs and cut to 4096 characters. Off: no result reaches a span.",
+  },
   gatewayUrl: {
     kind: 'string',
     env: 'AGENTRY_GATEWAY_URL',

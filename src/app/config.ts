@@ -81,6 +81,8 @@ const ConfigSchema = Type.Object({
   maxWait: Type.Integer({ minimum: 0, maximum: 3_600_000 }),
   sseHeartbeat: Type.Integer({ minimum: 100 }),
   auditRetention: Type.Optional(Type.Integer({ minimum: 1 })),
+  otelRecordArguments: Type.Boolean(),
+  otelRecordResults: Type.Boolean(),
   redactPii: Type.String(),
   gatewayUrl: Type.Optional(Type.String({ pattern: '^https?://' })),
   gatewayApiKey: Type.Optional(Type.String({ minLength: 1 })),
@@ -159,6 +161,8 @@ export interface Config {
   readonly health: { readonly providers: readonly string[]; readonly toolSecrets: readonly string[] };
   /** How long audit entries are kept (`AGENTRY_AUDIT_RETENTION`); undefined: for ever. */
   readonly audit: { readonly retentionMs: number | undefined };
+  /** What tool-call spans carry besides timings (`AGENTRY_OTEL_RECORD_*`); tracing itself is configured by `OTEL_*`. */
+  readonly telemetry: { readonly recordArguments: boolean; readonly recordResults: boolean };
   /** Patterns masked besides known secrets (`AGENTRY_REDACT_PII`). */
   readonly redactPii: readonly PiiPattern[];
   /** A remote LLM gateway; undefined when the gateway runs in this process. */
@@ -321,6 +325,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     },
     health,
     audit: { retentionMs: r.auditRetention },
+    telemetry: { recordArguments: r.otelRecordArguments, recordResults: r.otelRecordResults },
     redactPii: pii.patterns,
     gateway: r.gatewayUrl === undefined ? undefined : { url: r.gatewayUrl.replace(/\/+$/, ''), apiKey: r.gatewayApiKey },
     internal: { secret: r.internalSecret, previousSecret: r.internalSecretPrevious },

@@ -7,6 +7,7 @@
  */
 import type { Project } from '../app/bootstrap.js';
 import type { Config } from '../app/config.js';
+import type { Redactor } from '../lib/redact.js';
 import type { RunStatus } from '../types.js';
 import type { StepJournalDto } from '../app/dto/journal.js';
 import type { JournalQuery } from '../app/journal.js';
@@ -77,6 +78,8 @@ export interface OpenRunsOptions {
   interactive?: boolean;
   /** `--tenant`: local, only this tenant's runs; remote, `?tenant=`. */
   tenant?: string;
+  /** Local: the process's redactor (the project's secrets are added to it); default a new one. */
+  redactor?: Redactor;
 }
 
 /** True when the CLI talks to a server (`AGENTRY_URL`) instead of the project's store. */

@@ -15,7 +15,7 @@ export async function openRunsApi(ctx: CliContext, config: Config, options: Open
   }
   // Loaded only for local mode: it opens the store and the engine.
   const { openLocalRunsApi } = await import('./runs-local.js');
-  const redactor = redactorFor(config);
+  const redactor = options.redactor ?? redactorFor(config);
   return openLocalRunsApi(config, { ...options, env: ctx.env, redactor, logger: loggerFor(config, { interactive: options.interactive === true, redactor }) });
 }
 

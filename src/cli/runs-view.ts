@@ -24,6 +24,7 @@ export function runDetailText(s: Style, run: RunDetailDto, events: readonly Even
   if (run.error) lines.push(`  error   ${paint(s, 'red', `[${run.error.code}]`)} ${run.error.message}`);
   if (run.retry_of) lines.push(`  re-runs ${run.retry_of}`);
   if (run.parent) lines.push(`  parent  ${run.parent.run_id} (step ${run.parent.step_id})`);
+  if (run.trace_id) lines.push(`  trace   ${run.trace_id}`);
   for (const child of run.children) lines.push(`  child   ${child.id}  ${child.workflow}  ${statusText(s, child.status)}  (step ${child.step_id})`);
   lines.push('');
   const reused = new Set(events.filter((e) => e.type === 'step.reused').map((e) => e.step_id));

@@ -8,6 +8,7 @@ import type { CompiledStepOf } from '../spec/model.js';
 import { assertMatches } from '../spec/output.js';
 import type { NewRun, RunTx } from '../store/store.js';
 import { TERMINAL_RUN_STATUSES, type StepRecord } from '../types.js';
+import { newRunTraceContext } from '../obs/run-trace.js';
 import { advance } from './advance.js';
 import { contextFor, emit, type TransitionContext } from './context.js';
 import { newRunRecord, newSteps } from './new-run.js';
@@ -33,6 +34,8 @@ export async function startChildRun(tx: RunTx, ctx: TransitionContext, step: Ste
       createdBy: tx.run.createdBy,
       parentRunId: tx.run.id,
       parentStepId: step.stepId,
+      // The child's run span is a child of its parent's: one trace for the whole tree of runs.
+      traceContext: newRunTraceContext({ traceContext: tx.run.traceContext }),
     });
   } catch (error) {
     // The input does not match the child's schema, or the child's concurrency.key fails on it.

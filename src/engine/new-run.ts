@@ -11,7 +11,16 @@ export function newRunRecord(
   wf: CompiledWorkflow,
   input: unknown,
   now: number,
-  links: { tenantId: string; priority: number; createdBy: string | null; retryOf?: string | null; parentRunId?: string; parentStepId?: string },
+  links: {
+    tenantId: string;
+    priority: number;
+    createdBy: string | null;
+    retryOf?: string | null;
+    parentRunId?: string;
+    parentStepId?: string;
+    /** The run span's trace context (`obs/run-trace.ts` `newRunTraceContext`); null while tracing is off. */
+    traceContext?: string | null;
+  },
 ): NewRun {
   return {
     id: newId('run', now),
@@ -33,6 +42,7 @@ export function newRunRecord(
     retryOf: links.retryOf ?? null,
     concurrencyKey: concurrencyKeyOf(wf, input),
     createdBy: links.createdBy,
+    traceContext: links.traceContext ?? null,
   };
 }
 

@@ -7,7 +7,7 @@ import type { EgressRuleSet } from '../lib/egress.js';
 import { compileWorkflow, specHash } from '../spec/index.js';
 import type { CompiledWorkflow, StepKind } from '../spec/model.js';
 import type { StepResult } from '../runtime/types.js';
-import { IdempotencyKeyUsed, type IdempotencyRecord, type RunQuota, type RunTx, type Store, type WithRunOptions } from '../store/store.js';
+import { IdempotencyKeyUsed, type IdempotencyRecord, type RunQuota, type RunTx, type Store, type TaskLockResult, type WithRunOptions } from '../store/store.js';
 import { newId } from '../lib/ids.js';
 import { isItemStepId, TERMINAL_RUN_STATUSES, type AttemptKey, type RunRecord, type RunStatus, type SignalRecord, type StepRecord } from '../types.js';
 import type { Actor, TaskDecisionInput, TaskDecisionResult } from './tasks-api.js';
@@ -24,6 +24,9 @@ import { checkDecision, decideTask, mayDecide, TASK_LOCK_TTL_MS } from './task-d
 import { assertMatches } from '../spec/output.js';
 import { Redactor } from '../lib/redact.js';
 import { redactedNewRun, redactingTx, workflowSecrets } from './redacting-tx.js';
+import { endRunSpan, newRunTraceContext } from '../obs/run-trace.js';
+import { isTracingOn } from '../obs/tracing.js';
+import { startLockSpan } from './tracing.js';
 
 export interface RunTransitionsOptions {
   store: Store;
@@ -73,6 +76,8 @@ export interface StartRunOptions {
    * created `succeeded` (or `skipped`) with the earlier output, and a `step.reused` event.
    */
   reuse?: ReadonlyMap<string, StepRecord>;
+  /** Start a trace of its own (a schedule's tick) instead of continuing the active span's (a request's). */
+  newTrace?: boolean;
 }
 
 export interface StartedRun {
@@ -95,9 +100,13 @@ export interface Claim {
   budget: { maxTokens?: number; maxCostUsd?: number } | undefined;
   /** The workflow's `egress:` rules. */
   egress: EgressRuleSet | undefined;
+  /** The run's trace context: the attempt's span is a child of the run's. */
+  traceContext: string | null;
 }
 
 const MAX_CACHED_SPECS = 256;
+
+const RUN_END_EVENTS: ReadonlySet<string> = new Set(['run.succeeded', 'run.failed', 'run.cancelled', 'run.timed_out']);
 
 export class RunTransitions {
   private readonly compiled = new Map<string, CompiledWorkflow>();
@@ -134,7 +143,8 @@ export class RunTransitions {
     if (wf.inputSchema) assertMatches(wf.inputSchema, input, 'input_invalid', 'run input');
     const now = this.o.now();
     this.redactor.add(workflowSecrets(wf, this.o.env));
-    const record = newRunRecord(wf, input, now, { tenantId, priority, retryOf: options.retryOf ?? null, createdBy });
+    const traceContext = newRunTraceContext(options.newTrace === true ? 'root' : 'active');
+    const record = newRunRecord(wf, input, now, { tenantId, priority, retryOf: options.retryOf ?? null, createdBy, traceContext });
     const { run, steps } = redactedNewRun(this.redactor, record, newSteps(wf, record.id, options.reuse));
     this.compiled.set(wf.hash, wf);
     let effects = newEffects();
@@ -197,12 +207,14 @@ export class RunTransitions {
   /**
    * Claims a due step for `workerId`. Undefined when it is not due any more, or when another
    * transaction holds its run (the claim does not wait: the worker tries other work).
+   * `seen` is given the run as the claim's transaction left it (for the claim's spans).
    */
-  startStep(runId: string, stepId: string, workerId: string, leaseExpiresAt: number): Promise<Claim | 'handled' | undefined> {
+  startStep(runId: string, stepId: string, workerId: string, leaseExpiresAt: number, seen?: (run: RunRecord) => void): Promise<Claim | 'handled' | undefined> {
     return this.transact(
       runId,
       async (tx, ctx) => {
         const started = await startStep(tx, ctx, stepId, workerId, leaseExpiresAt);
+        seen?.(tx.run);
         if (started === undefined || started === 'handled') return started;
         const { spec, ...claim } = started;
         const budget = ctx.wf.spec.budget as { max_tokens?: number; max_cost_usd?: number } | undefined;
@@ -211,6 +223,7 @@ export class RunTransitions {
           kind: spec.kind,
           workflow: ctx.wf.name,
           tenantId: tx.run.tenantId,
+          traceContext: tx.run.traceContext,
           timeoutMs: spec.timeoutMs,
           egress: ctx.wf.egress,
           budget: budget && {
@@ -294,7 +307,14 @@ export class RunTransitions {
     }
     checkDecision(task, input);
     const owner = newId('lck');
-    const lock = await store.lockTask(taskId, owner, this.o.now() + TASK_LOCK_TTL_MS);
+    const span = startLockSpan(taskId, TASK_LOCK_TTL_MS);
+    let lock: TaskLockResult | undefined;
+    try {
+      lock = await store.lockTask(taskId, owner, this.o.now() + TASK_LOCK_TTL_MS);
+      span?.acquired(lock);
+    } finally {
+      if (lock !== 'acquired') span?.end();
+    }
     if (lock === 'missing') throw new AgentryError('not_found', `task ${taskId} not found`);
     if (lock === 'decided') {
       const now = await store.getTask(taskId);
@@ -315,6 +335,7 @@ export class RunTransitions {
       return { task: decided, replayed: false };
     } finally {
       await store.unlockTask(taskId, owner).catch(() => undefined);
+      span?.end();
     }
   }
 
@@ -354,6 +375,8 @@ export class RunTransitions {
   /** Acts on what the committed transaction attempt collected (never on a rolled-back one's). */
   private apply(effects: TransitionEffects): void {
     if (effects.events.length > 0) this.o.onCommitted?.(effects.events);
+    // Whichever process ends a run exports its span.
+    if (isTracingOn()) for (const { event, run } of effects.events) if (RUN_END_EVENTS.has(event.type)) endRunSpan(run);
     if (effects.wake) this.o.onWake();
     for (const [runId, status] of effects.finished) this.o.onFinished(runId, status);
     for (const { runId, stepId } of effects.aborted) this.o.onAbortStep(runId, stepId);

@@ -352,6 +352,7 @@ async function startTickRun(
       idempotencyKey: key,
       tenantId: schedule.tenantId,
       createdBy: scheduleOwner(schedule.workflow),
+      newTrace: true,
     });
     return { runId: run.id, created: !replayed };
   } catch (error) {

@@ -12,6 +12,7 @@ import { emit, insertAttempt, isTerminalRun, specOf, type TransitionContext } fr
 import { resumeControl, startControl } from './control.js';
 import { renderStep } from './render-step.js';
 import { isBlocked, type BlockedState } from './step-state.js';
+import { newRunTraceContext } from '../obs/run-trace.js';
 
 /** Waiting for a blocked run's turn (`concurrency:`) is re-checked this often even without a wake-up. */
 export const BLOCKED_RECHECK_MS = 30_000;
@@ -105,7 +106,9 @@ async function startRunOnce(tx: RunTx, ctx: TransitionContext): Promise<boolean>
     const active = await tx.countActive(key);
     if (active >= limit) return false;
   }
-  await tx.updateRun({ status: 'running', startedAt: ctx.now });
+  // A run created while tracing was off gets its trace here, when a worker that traces starts it.
+  const traceContext = tx.run.traceContext ?? newRunTraceContext('root');
+  await tx.updateRun({ status: 'running', startedAt: ctx.now, ...(traceContext === tx.run.traceContext ? {} : { traceContext }) });
   await emit(tx, ctx, 'run.started', {});
   return true;
 }

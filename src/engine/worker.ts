@@ -9,9 +9,11 @@ import type { ExecutorSettings, StepResult } from '../runtime/types.js';
 import type { ExecutorRegistry } from '../runtime/registry.js';
 import type { DueStep, Store } from '../store/store.js';
 import { OutageLog, isTransient, withRetry } from '../store/transient.js';
-import type { AttemptKey } from '../types.js';
+import type { AttemptKey, RunRecord } from '../types.js';
+import { isTracingOn, withSpan } from '../obs/tracing.js';
 import type { LoopStatus } from './loop-status.js';
 import type { Claim, RunTransitions } from './run-transitions.js';
+import { endAttemptSpan, startAttemptSpan, traceClaim, type AttemptOutcome } from './tracing.js';
 
 export interface WorkerOptions {
   store: Store;
@@ -178,11 +180,14 @@ export class Worker {
       try {
         const free = this.o.concurrency - this.inflight.size;
         if (free > 0) {
+          const polledAt = isTracingOn() ? Date.now() : 0;
           const candidates = await store.dueSteps(now(), free * CANDIDATES_PER_SLOT);
           const due = spread(
             candidates.filter((d) => !this.inflight.has(keyOf(d))),
             free,
           );
+          // An idle poll is a lease attempt that found nothing to claim.
+          if (due.length === 0 && isTracingOn()) traceClaim({ ...this.leaseTrace(), startTime: polledAt, claimed: false });
           // Each claim is a transaction of its own run: make them side by side, not one
           // after another (a claim is a few round trips; serial claims cap a process's rate).
           const outcomes = await Promise.allSettled(due.map((d) => this.claim(d.runId, d.stepId)));
@@ -211,9 +216,17 @@ export class Worker {
     }
   }
 
+  private leaseTrace(): { workerId: string; leaseTtlMs: number } {
+    return { workerId: this.o.workerId, leaseTtlMs: this.o.leaseTtlMs };
+  }
+
   private async claim(runId: string, stepId: string): Promise<boolean> {
     const { transitions, workerId, now, leaseTtlMs } = this.o;
-    const claim = await transitions.startStep(runId, stepId, workerId, now() + leaseTtlMs);
+    const tracing = isTracingOn();
+    const startTime = tracing ? Date.now() : 0;
+    let run: RunRecord | undefined;
+    const claim = await transitions.startStep(runId, stepId, workerId, now() + leaseTtlMs, tracing ? (seen) => (run = seen) : undefined);
+    if (tracing) traceClaim({ ...this.leaseTrace(), startTime, step: { runId, stepId }, ...(run ? { run } : {}), claimed: claim !== undefined });
     if (!claim) return false;
     if (claim === 'handled') return true; // carried out (or parked) by the engine itself
     const controller = new AbortController();
@@ -228,7 +241,20 @@ export class Worker {
     return true;
   }
 
+  /** One attempt, inside its span (`agentry.step.attempt`): its log lines and its calls downstream carry the run's trace. */
   private async execute(claim: Claim, controller: AbortController): Promise<void> {
+    const span = startAttemptSpan(claim);
+    if (!span) return this.attempt(claim, controller);
+    const outcome: AttemptOutcome = {};
+    try {
+      await withSpan(span, () => this.attempt(claim, controller, outcome));
+    } finally {
+      endAttemptSpan(span, outcome);
+    }
+  }
+
+  /** Executes the attempt and records its result; `traced` (tracing on) is told what became of it, for its span. */
+  private async attempt(claim: Claim, controller: AbortController, traced?: AttemptOutcome): Promise<void> {
     const { key, kind, config, state, timeoutMs, workflow } = claim;
     const { executors, transitions, workerId } = this.o;
     const logger = this.o.logger.child(attemptFields(claim));
@@ -268,7 +294,9 @@ export class Worker {
     if (controller.signal.aborted) {
       // Cancelled, timed out as a run, or the lease was lost: the store already says what
       // happened to this attempt (or will, when the lease lapses). Record nothing.
-      logger.info({ reason: toAgentryError(controller.signal.reason).code }, 'step attempt aborted');
+      const reason = toAgentryError(controller.signal.reason).code;
+      if (traced) traced.aborted = reason;
+      logger.info({ reason }, 'step attempt aborted');
       return;
     }
     if (failure && signal.aborted) {
@@ -276,6 +304,10 @@ export class Worker {
     }
     const outcome = failure;
     const done = result;
+    if (traced) {
+      traced.failure = outcome;
+      traced.result = done;
+    }
     if (!outcome && !done) return;
     // The result must not be lost to a database restart: retry recording it (each try is
     // guarded by the lease, so a try whose commit was cut off cannot apply twice). Give up

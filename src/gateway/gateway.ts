@@ -25,8 +25,9 @@ import { resolveGatewaySpec, type ProviderType, type ResolvedBudgets, type Resol
 import type { UsageLedger } from './ledger.js';
 import { createProvider } from './providers/index.js';
 import { redactSecrets } from './redact.js';
+import { LlmSpan } from './tracing.js';
 import type { CallOutcome, CallRecord } from '../types.js';
-import type { CallContext, ChatChunk, ChatRequest, ChatResponse, Provider, Usage } from './types.js';
+import type { CallContext, ChatChunk, ChatRequest, ChatResponse, FinishReason, Provider, Usage } from './types.js';
 
 export interface GatewayOptions {
   spec: GatewaySpec;
@@ -80,6 +81,8 @@ export interface TargetFailure {
 class Attempt {
   readonly controller = new AbortController();
   timedOut = false;
+  /** Its span (tracing on). */
+  span: LlmSpan | undefined;
   private timer: NodeJS.Timeout | undefined;
   private readonly onAbort: () => void;
 
@@ -200,6 +203,12 @@ export class Gateway {
       const { attempt, sent } = await this.#begin(group, target, request, ctx);
       try {
         const response = await provider.chat(target.model, sent, { signal: attempt.controller.signal, timeoutMs: attempt.timeoutMs });
+        attempt.span?.response({
+          id: response.id,
+          model: response.model,
+          finishReasons: response.choices.map((c) => c.finish_reason),
+          ...(response.choices[0] ? { message: response.choices[0].message } : {}),
+        });
         const record = await this.#finish(attempt, group, target, 'ok', response.usage);
         return { ...response, agentry: { call_id: record.id, group: group.name, provider: target.provider, cost_usd: record.costUsd } };
       } catch (error) {
@@ -233,6 +242,7 @@ export class Gateway {
     let usage: Usage | undefined;
     let received = '';
     let last: ChatChunk | undefined;
+    const finishReasons: FinishReason[] = [];
     let done = false;
     try {
       let next = opened.first;
@@ -242,6 +252,7 @@ export class Gateway {
         last = chunk;
         if (chunk.usage !== undefined && chunk.usage !== null) usage = chunk.usage;
         for (const choice of chunk.choices) {
+          if (choice.finish_reason) finishReasons.push(choice.finish_reason);
           received += choice.delta.content ?? '';
           for (const call of choice.delta.tool_calls ?? []) received += (call.function?.name ?? '') + (call.function?.arguments ?? '');
         }
@@ -249,6 +260,7 @@ export class Gateway {
         next = await iterator.next();
       }
       const final = usage ?? estimatedUsage(sent, received);
+      attempt.span?.response({ id: last?.id, model: last?.model, finishReasons, message: { role: 'assistant', content: received } });
       const record = await this.#finish(attempt, group, target, 'ok', final);
       done = true;
       yield {
@@ -412,6 +424,7 @@ export class Gateway {
     }
     const attempt = new Attempt(id, at, ctx, timeoutMs, hold);
     const sent = request.max_tokens === undefined && request.max_completion_tokens === undefined ? { ...request, max_tokens: cap } : request;
+    attempt.span = LlmSpan.start(group, target, this.#providers.get(target.provider)?.type ?? target.provider, sent);
     return { attempt, sent };
   }
 
@@ -437,6 +450,7 @@ export class Gateway {
   ): Promise<CallRecord> {
     const record = this.#newRecord(attempt.id, attempt.at, attempt.ctx, group, target, outcome, usage, errorCode);
     record.latencyMs = Math.max(0, this.now() - attempt.at);
+    attempt.span?.end({ outcome, usage, costUsd: record.costUsd, callId: record.id, errorCode });
     await this.#write(record);
     return record;
   }

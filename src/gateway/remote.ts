@@ -10,11 +10,12 @@
  * token is good for that one call's run for 5 minutes. Without the secret (development,
  * single-tenant deployments) it sends `AGENTRY_GATEWAY_API_KEY` and names the run's tenant with
  * `X-Agentry-Tenant`, which a key of one tenant may only do for its own tenant
- * (docs/security.md#internal-service-tokens).
+ * (docs/security.md#internal-service-tokens). With tracing on, the call carries `traceparent`.
  */
 import type OpenAI from 'openai';
 import { AgentryError, isErrorCode } from '../lib/errors.js';
 import { TENANT_HEADER } from '../lib/tenant.js';
+import { injectTraceHeaders } from '../obs/tracing.js';
 import { INTERNAL_TOKEN_HEADER, type InternalTokenSigner } from './internal-token.js';
 import type { CallContext, ChatRequest, ChatResponse } from './types.js';
 
@@ -73,6 +74,8 @@ export class RemoteGateway {
     if (ctx.stepId) headers[CONTEXT_HEADERS.stepId] = ctx.stepId;
     if (ctx.workflow) headers[CONTEXT_HEADERS.workflow] = ctx.workflow;
     if (ctx.budget) headers[CONTEXT_HEADERS.budget] = JSON.stringify(ctx.budget);
+    // The gateway process's request and LLM spans join the caller's trace (the agent step's attempt).
+    Object.assign(headers, injectTraceHeaders({}));
     const { OpenAI, client } = await this.client();
     try {
       const response = await client.chat.completions.create(

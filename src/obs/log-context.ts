@@ -32,11 +32,7 @@ export function addToLogContext(fields: LogContext): void {
   if (store !== undefined) Object.assign(store, fields);
 }
 
-/**
- * The current context's fields for one log line: a fresh object each time (pino's mixin
- * merges the line's own fields into what it gets, and a line's own field wins).
- */
-export function logContextFields(): Record<string, unknown> {
-  const store = storage.getStore();
-  return store === undefined ? {} : { ...store };
+/** The current context's fields (not a copy: do not change them), or `undefined` outside one. */
+export function currentLogContext(): Readonly<LogContext> | undefined {
+  return storage.getStore();
 }

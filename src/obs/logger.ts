@@ -3,11 +3,13 @@
  * credentials redacted wherever they appear in a logged object, and every finished line
  * passed through the process's `Redactor` (known secrets anywhere in a message, an error's
  * stack, a URL). Lines written while the server handles a request carry its `request_id`
- * (`log-context.ts`). The fields and events are listed in docs/operations/logging.md.
+ * (`log-context.ts`); a line written inside a span (tracing on) carries its `trace_id` and
+ * `span_id`. The fields and events are listed in docs/operations/logging.md.
  */
 import { pino, type DestinationStream, type Logger } from 'pino';
 import type { Redactor } from '../lib/redact.js';
-import { logContextFields } from './log-context.js';
+import { currentLogContext } from './log-context.js';
+import { isNoFields, traceLogFields } from './tracing.js';
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -50,6 +52,16 @@ export interface LoggerOptions {
   redactor?: Redactor;
 }
 
+const NO_CONTEXT = Object.freeze({});
+
+/** The fields of the work in progress and of the active span: a fresh object (pino merges the line into it), or `NO_CONTEXT`. */
+function contextFields(): object {
+  const work = currentLogContext();
+  const span = traceLogFields();
+  if (work === undefined && isNoFields(span)) return NO_CONTEXT;
+  return { ...work, ...span };
+}
+
 export function createLogger(options: LoggerOptions): Logger {
   const { redactor } = options;
   return pino(
@@ -59,8 +71,10 @@ export function createLogger(options: LoggerOptions): Logger {
       redact: { paths: REDACT_PATHS, censor: '[redacted]' },
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
-      // The request's `request_id`/`tenant_id` on every line written while handling it.
-      mixin: logContextFields,
+      // The request's `request_id`/`tenant_id` and the span's ids on every line written in them;
+      // outside both, one shared empty object and the line is left as it is.
+      mixin: contextFields,
+      mixinMergeStrategy: (line: object, fields: object) => (fields === NO_CONTEXT ? line : Object.assign(fields, line)),
       ...(redactor ? { hooks: { streamWrite: (line: string) => redactor.text(line) } } : {}),
     },
     options.destination ?? pino.destination({ fd: 2, sync: true }),

@@ -3,6 +3,7 @@ import { Agent, interceptors, request, type Dispatcher } from 'undici';
 import { assertEgressAllowed, canonicalHost, type EgressPolicy } from '../lib/egress.js';
 import { guardedConnector, systemResolver, type Resolver } from '../lib/egress-connector.js';
 import { AgentryError } from '../lib/errors.js';
+import { injectTraceHeaders, isTracingOn } from '../obs/tracing.js';
 import { displayUrl, planHttpRequest, type HttpRequestPlan } from './http-config.js';
 import type { StepContext, StepExecutor, StepResult } from './types.js';
 
@@ -26,7 +27,8 @@ const ERROR_BODY_BYTES = 2048;
 
 /**
  * `http`: one request under the egress policy (SSRF protection), a timeout, cancellation through `ctx.signal`,
- * a streamed response size limit and status classification (429/5xx retryable).
+ * a streamed response size limit and status classification (429/5xx retryable). With tracing on
+ * it sends the attempt's W3C `traceparent`, so the service called continues the run's trace.
  */
 export function createHttpExecutor(options: HttpExecutorOptions = {}): StepExecutor {
   const resolver = options.resolver ?? systemResolver;
@@ -48,7 +50,7 @@ export function createHttpExecutor(options: HttpExecutorOptions = {}): StepExecu
       try {
         const response = await request(plan.url, {
           method: plan.method,
-          headers: plan.headers,
+          headers: tracedHeaders(plan.headers),
           body: plan.body ?? null,
           signal: AbortSignal.any([ctx.signal, timeout.signal]),
           dispatcher: agent.compose(interceptors.redirect({ maxRedirections })),
@@ -73,6 +75,12 @@ export function createHttpExecutor(options: HttpExecutorOptions = {}): StepExecu
 }
 
 export const httpExecutor: StepExecutor = createHttpExecutor();
+
+/** With tracing on, the request carries the step attempt's `traceparent`, unless the step sets one itself. */
+function tracedHeaders(headers: Record<string, string>): Record<string, string> {
+  if (!isTracingOn() || headers.traceparent !== undefined) return headers;
+  return injectTraceHeaders({ ...headers });
+}
 
 /** The project's policy narrowed by the step's workflow. */
 function egressPolicy(ctx: StepContext): EgressPolicy {

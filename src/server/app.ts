@@ -27,6 +27,8 @@ import { Metrics } from '../obs/metrics.js';
 import type { ToolHub } from '../tools/hub.js';
 import { accessRecord } from './access-log.js';
 import { noteTenant, registerRequestContext, requestLogger } from './request-context.js';
+import { isTracingOn } from '../obs/tracing.js';
+import { inRequestSpan, registerRequestSpans, requestTraceFields } from './tracing.js';
 import { assertCanSignIn, AUTHENTICATED, authorize, type AuthSettings, type Principal } from './auth.js';
 import { grantProblems, runAccessOf } from './scopes.js';
 import { actIn, assertTenantNamed, requestedTenant, withTenantParam } from './tenancy.js';
@@ -149,6 +151,9 @@ export function appRoutesOf(app: FastifyInstance): readonly AppRoute[] {
 }
 
 const SANE_REQUEST_ID = /^[\x21-\x7e]{1,128}$/;
+
+/** Probes get no request span (docs/operations/tracing.md): they are polled, and tell nothing of a run. */
+const UNTRACED_URLS: ReadonlySet<string> = new Set(['/livez', '/readyz', '/healthz', '/health', '/metrics']);
 
 function requestId(header: string | string[] | undefined): string {
   return typeof header === 'string' && SANE_REQUEST_ID.test(header) ? header : randomUUID();
@@ -284,6 +289,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.addHook('onRoute', (route) => {
     for (const method of [route.method].flat()) all.push({ method, url: route.url, hidden: route.schema?.hide === true });
   });
+  // First of all hooks: every line written while handling a request carries its id.
+  registerRequestContext(app);
+  // Next, so that the span covers sign-in and rate limits too. Tracing off: no hooks, no wrapper.
+  const traced = isTracingOn();
+  if (traced) registerRequestSpans(app, UNTRACED_URLS);
   app.addSchema(ProblemSchema);
   // Bodies are JSON; anything else is 415 (Fastify would otherwise accept text/plain as a string).
   app.removeContentTypeParser('text/plain');
@@ -305,8 +315,6 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     done();
   });
 
-  // First of all hooks: every line written while handling a request carries its id.
-  registerRequestContext(app);
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
     if (state.draining) reply.header('connection', 'close');
@@ -366,7 +374,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     const route = request.routeOptions.url ?? 'unmatched';
     metrics.httpDuration.observe({ method: request.method, route, status_code: String(reply.statusCode) }, reply.elapsedTime / 1000);
     // The one line per request (Fastify's own request logging is off, see `logController`).
-    if (requestLogs) logger.info(accessRecord(request, reply, principals.get(request), deps.auth.tenant), 'request');
+    if (requestLogs) logger.info({ ...accessRecord(request, reply, principals.get(request), deps.auth.tenant), ...requestTraceFields(request) }, 'request');
     done();
   });
 
@@ -440,7 +448,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
           ...problemResponses([...new Set([...commonErrors(def, !probes.has(def)), ...def.errors])]),
         },
       },
-      handler: (request, reply) => def.handler(request as never, reply, principals.get(request) ?? nobody),
+      handler: traced
+        ? (request, reply) => inRequestSpan(request, () => def.handler(request as never, reply, principals.get(request) ?? nobody))
+        : (request, reply) => def.handler(request as never, reply, principals.get(request) ?? nobody),
     });
   }
   return app;

@@ -402,6 +402,12 @@ function auditRunIds(dialect: 'sqlite' | 'postgres'): string[] {
   ];
 }
 
+/**
+ * The W3C trace context of each run's span (`obs/run-trace.ts`), so a worker on another host,
+ * or after a restart, continues the run's trace. Null for runs created while tracing was off.
+ */
+const RUN_TRACE_CONTEXT = [`ALTER TABLE runs ADD COLUMN trace_context TEXT`];
+
 /** From this version on, each migration applied is itself an audit entry (in its own transaction). */
 export const AUDIT_LOG_VERSION = 7;
 
@@ -418,6 +424,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 10, name: 'rate-limit token buckets', sqlite: rateBuckets('sqlite'), postgres: rateBuckets('postgres') },
   { version: 11, name: 'LLM budget counters and reservations', sqlite: budgetReservations('sqlite'), postgres: budgetReservations('postgres') },
   { version: 12, name: 'audit entries by run', sqlite: auditRunIds('sqlite'), postgres: auditRunIds('postgres') },
+  { version: 13, name: 'trace context of each run', sqlite: RUN_TRACE_CONTEXT, postgres: RUN_TRACE_CONTEXT },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS.reduce((max, m) => Math.max(max, m.version), 0);

@@ -59,7 +59,7 @@ export interface RunPage {
   nextCursor: string | null;
 }
 
-export type RunPatch = Partial<Pick<RunRecord, 'status' | 'output' | 'error' | 'startedAt' | 'finishedAt' | 'deadlineAt' | 'priority'>>;
+export type RunPatch = Partial<Pick<RunRecord, 'status' | 'output' | 'error' | 'startedAt' | 'finishedAt' | 'deadlineAt' | 'priority' | 'traceContext'>>;
 
 export type StepPatch = Partial<
   Pick<
@@ -77,7 +77,7 @@ export interface StepGuard {
 
 export type AttemptPatch = Partial<Pick<AttemptRecord, 'status' | 'output' | 'error' | 'finishedAt'>>;
 
-export type NewRun = Omit<RunRecord, 'eventSeq' | 'updatedAt'>;
+export type NewRun = Omit<RunRecord, 'eventSeq' | 'updatedAt' | 'traceContext'> & { traceContext?: string | null };
 /** A step as created with its run; a re-run creates the steps it reuses already `succeeded`. */
 export type NewStep = Pick<StepRecord, 'runId' | 'stepId' | 'kind' | 'status'> & Partial<Pick<StepRecord, 'output' | 'meta' | 'startedAt' | 'finishedAt'>>;
 

@@ -27,6 +27,7 @@ import { loadMcpSdk, mcpSdk, type McpSdk } from './mcp-sdk.js';
 import { functionName } from './names.js';
 import { fromCallResult, toolText, type ToolCallResult, type ToolDefinition } from './result.js';
 import { pause } from '../lib/sleep.js';
+import { injectTraceHeaders, isTracingOn } from '../obs/tracing.js';
 
 export const SERVER_STATES = { idle: 'idle', connected: 'connected', failed: 'failed', disabled: 'disabled' } as const;
 export type ServerState = (typeof SERVER_STATES)[keyof typeof SERVER_STATES];
@@ -342,10 +343,14 @@ export class ServerConnection {
       // it opens passes the egress policy. fetch wraps a refusal in "fetch failed": unwrap it.
       const agent = new Agent({ connect: guardedConnector(this.context.egress, this.context.resolver) });
       dispatcher = agent;
-      const fetch: FetchLike = (url, init) =>
-        undiciFetch(url, { ...(init as Parameters<typeof undiciFetch>[1]), dispatcher: agent }).catch((error: unknown) => {
+      // With tracing on, each request carries the `traceparent` of the call's span.
+      const fetch: FetchLike = (url, init) => {
+        const options: FetchOptions = { ...(init as FetchOptions), dispatcher: agent };
+        if (isTracingOn()) options.headers = withTraceHeaders(options.headers);
+        return undiciFetch(url, options).catch((error: unknown) => {
           throw findEgressDenial(error) ?? error;
         });
+      };
       transport = new StreamableHTTPClientTransport(launch.url, { requestInit: { headers: launch.headers }, fetch });
     }
     const live: Live = { client, transport, closed, closing: false, pid: undefined, dispatcher };
@@ -418,6 +423,15 @@ export class ServerConnection {
 
 export function notAllowed(server: string, tool: string, why = `is not in the allow list of tool server '${server}'`): AgentryError {
   return new AgentryError('tool_not_allowed', `tool ${server}.${tool} ${why}`, { details: { server, tool } });
+}
+
+type FetchOptions = NonNullable<Parameters<typeof undiciFetch>[1]>;
+
+/** `headers` and the active span's `traceparent`. */
+function withTraceHeaders(headers: FetchOptions['headers']): Record<string, string> {
+  const merged: Record<string, string> = {};
+  new Headers(headers as ConstructorParameters<typeof Headers>[0]).forEach((value, name) => (merged[name] = value));
+  return injectTraceHeaders(merged);
 }
 
 /** `promise`, or a rejection with the signal's reason as soon as `signal` aborts. */

@@ -19,6 +19,7 @@ import { parseToolPattern, patternAllows, serverAllows, type ToolPattern } from 
 import { serverConfig, TOOL_DEFAULTS, type OnReject } from './config.js';
 import { notAllowed, ServerConnection, type CallOptions, type ToolServerStatus } from './connection.js';
 import { functionName, splitFunctionName } from './names.js';
+import { traceToolCall } from './tracing.js';
 import type { FunctionTool, ToolCallResult, ToolDefinition } from './result.js';
 
 export interface ToolHubOptions {
@@ -83,7 +84,8 @@ export class ToolHub {
    * `tool_timeout`, `tool_error` (the tool reported failure), `tool_unavailable`, `cancelled`.
    */
   callTool(server: string, tool: string, args: Record<string, unknown> = {}, options: CallOptions = {}): Promise<ToolCallResult> {
-    return this.connection(server).callTool(tool, args, options);
+    const connection = this.connection(server);
+    return traceToolCall(server, tool, args, () => connection.callTool(tool, args, options));
   }
 
   /**

@@ -30,6 +30,7 @@ const run = {
   deadline_at: null,
   retry_of: 'run_a',
   parent: { run_id: 'run_p', step_id: 'sub' },
+  trace_id: '4bf92f3577b34da6a3ce929d0e0e4736',
   children: [{ id: 'run_c', workflow: 'child', status: 'succeeded', step_id: 'kid' }],
   steps: [step('early', 0), step('late', 1)],
   usage: { calls: 0, input_tokens: 0, output_tokens: 0, cost_usd: 0 },
@@ -37,10 +38,11 @@ const run = {
 const reused: EventDto = { seq: 2, type: 'step.reused', step_id: 'early', at, data: { from_run: 'run_a' } };
 
 describe('runDetailText', () => {
-  it('shows what the run re-runs, its parent and children, and which steps were reused', () => {
+  it('shows what the run re-runs, its parent and children, its trace, and which steps were reused', () => {
     const text = runDetailText({ color: false }, run, [reused]);
     expect(text).toContain('re-runs run_a');
     expect(text).toContain('parent  run_p (step sub)');
+    expect(text).toContain('trace   4bf92f3577b34da6a3ce929d0e0e4736');
     expect(text).toMatch(/child {3}run_c {2}child {2}✓ succeeded {2}\(step kid\)/);
     expect(text).toMatch(/early\s+transform\s+✓ succeeded\s+reused/);
     expect(text).toMatch(/late\s+transform\s+✓ succeeded\s+1\s/);

@@ -9,6 +9,7 @@ import { AgentryError } from '../../lib/errors.js';
 import { diffValues } from '../../engine/reruns.js';
 import { ATTEMPT_STATUSES, RUN_STATUSES, STEP_STATUSES, type AttemptRecord, type EventRecord, type RunRecord, type StepRecord } from '../../types.js';
 import { Nullable, Time, iso } from './common.js';
+import { traceIdOf } from '../../obs/run-trace.js';
 
 export const ErrorInfoSchema = Type.Object({
   code: Type.String(),
@@ -43,6 +44,12 @@ export const RunSchema = Type.Object(
     ),
     parent: Nullable(
       Type.Object({ run_id: Type.String(), step_id: Type.String() }, { description: 'The run and `workflow:` step that started this run as a child, if any' }),
+    ),
+    trace_id: Nullable(
+      Type.String({
+        description:
+          'The OpenTelemetry trace id of the run (32 hex digits): every span of the run, on every process, is in this trace (docs/operations/tracing.md); null when the run was created while tracing was off and no tracing worker has started it',
+      }),
     ),
   },
   { title: 'Run' },
@@ -155,6 +162,7 @@ export function runDto(run: RunRecord): RunDto {
     retry_of: run.retryOf,
     created_by: run.createdBy,
     parent: run.parentRunId === null ? null : { run_id: run.parentRunId, step_id: run.parentStepId ?? '' },
+    trace_id: traceIdOf(run.traceContext),
   };
 }
 

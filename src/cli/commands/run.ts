@@ -13,6 +13,7 @@ import { paint } from '../format.js';
 import {
   configFrom,
   dirHint,
+  loggerFor,
   noteRemoteDir,
   out,
   outJson,
@@ -24,6 +25,8 @@ import {
   type CliContext,
 } from '../context.js';
 import { isRemote } from '../runs-api.js';
+import { redactorFor } from '../../app/secrets.js';
+import { withTracing } from '../tracing.js';
 import { withRunsApi } from '../runs-open.js';
 import { exitCodeOf, followRun, printHints, printOutcome, runHints } from '../watch.js';
 
@@ -82,28 +85,32 @@ Examples:
         if (wf.inputSchema) assertMatches(wf.inputSchema, input, 'input_invalid', `input of workflow '${name}'`);
       }
       const wait = opts.wait === true;
-      const options = { createStore: true, execute: wait, interactive: wait, ...(project ? { project } : {}) };
-      await withRunsApi(ctx, config, options, async (api) => {
-        const run = await api.start(name, input, opts.priority === undefined ? {} : { priority: opts.priority });
-        const cli = selfCommand(ctx);
-        const dir = remote ? '' : dirHint(ctx, config);
-        if (wait) {
-          const followed = await followRun(ctx, api, run, { json: opts.json === true, ...(opts.timeout === undefined ? {} : { timeoutMs: opts.timeout }) });
-          ctx.exitCode = exitCodeOf(followed);
-          if (opts.json) return outJson(ctx, followed.detail);
-          const continueHint = remote
-            ? `It goes on on the server; follow it with:\n    ${cli} runs events ${run.id} --follow`
-            : `Its state is saved; a worker picks it up again:\n    ${cli} start worker${dir}`;
-          printOutcome(ctx, followed, { continueHint, ...(opts.timeout === undefined ? {} : { timeoutMs: opts.timeout }) });
-          printHints(ctx, remote ? `Where to look (on ${api.where})` : 'Where to look', runHints(ctx, run.id, dir));
-          return;
-        }
-        if (opts.json) return outJson(ctx, run);
-        const s = outStyle(ctx);
-        out(ctx, `${paint(s, 'green', '✓')} Started run ${paint(s, 'bold', run.id)} of ${name} (${run.status})${remote ? ` on ${api.where}` : ''}`);
-        if (remote) out(ctx, 'The server executes it.');
-        else out(ctx, `A worker executes it: \`${cli} start worker${dir}\` (or use --wait to execute it here).`);
-        out(ctx, `Follow it with \`${cli} runs events ${run.id} --follow${dir}\`, or see it with \`${cli} runs get ${run.id}${dir}\`.`);
-      });
+      const redactor = redactorFor(config);
+      const options = { createStore: true, execute: wait, interactive: wait, redactor, ...(project ? { project } : {}) };
+      const tracing = { role: 'run', config, logger: loggerFor(config, { interactive: wait, redactor }), redactor };
+      await withTracing(ctx, tracing, () =>
+        withRunsApi(ctx, config, options, async (api) => {
+          const run = await api.start(name, input, opts.priority === undefined ? {} : { priority: opts.priority });
+          const cli = selfCommand(ctx);
+          const dir = remote ? '' : dirHint(ctx, config);
+          if (wait) {
+            const followed = await followRun(ctx, api, run, { json: opts.json === true, ...(opts.timeout === undefined ? {} : { timeoutMs: opts.timeout }) });
+            ctx.exitCode = exitCodeOf(followed);
+            if (opts.json) return outJson(ctx, followed.detail);
+            const continueHint = remote
+              ? `It goes on on the server; follow it with:\n    ${cli} runs events ${run.id} --follow`
+              : `Its state is saved; a worker picks it up again:\n    ${cli} start worker${dir}`;
+            printOutcome(ctx, followed, { continueHint, ...(opts.timeout === undefined ? {} : { timeoutMs: opts.timeout }) });
+            printHints(ctx, remote ? `Where to look (on ${api.where})` : 'Where to look', runHints(ctx, run.id, dir));
+            return;
+          }
+          if (opts.json) return outJson(ctx, run);
+          const s = outStyle(ctx);
+          out(ctx, `${paint(s, 'green', '✓')} Started run ${paint(s, 'bold', run.id)} of ${name} (${run.status})${remote ? ` on ${api.where}` : ''}`);
+          if (remote) out(ctx, 'The server executes it.');
+          else out(ctx, `A worker executes it: \`${cli} start worker${dir}\` (or use --wait to execute it here).`);
+          out(ctx, `Follow it with \`${cli} runs events ${run.id} --follow${dir}\`, or see it with \`${cli} runs get ${run.id}${dir}\`.`);
+        }),
+      );
     });
 }

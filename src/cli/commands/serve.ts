@@ -18,6 +18,7 @@ import { redactorFor } from '../../app/secrets.js';
 import { remoteGatewayOptions } from '../../app/remote-gateway.js';
 import type { FastifyInstance } from 'fastify';
 import { configFrom, loggerFor, out, parseIntegerArg, type CliContext } from '../context.js';
+import { withTracing } from '../tracing.js';
 
 export interface ServeFlags {
   dir?: string;
@@ -208,25 +209,27 @@ Other settings: AGENTRY_MAX_BODY_BYTES (default 1 MiB), AGENTRY_SHUTDOWN_GRACE. 
       checkStartup(config, { listens: true, servesGateway: servesGateway(config, project), egress: project.settings.egress }, logger);
       serverAuth(config);
       if (!config.server.auth) logger.warn({ host: config.server.host }, 'AUTHENTICATION IS OFF: every request is treated as admin (loopback only)');
-      let onSignal: ((signal: NodeJS.Signals) => void) | undefined;
-      const stopped = new Promise<NodeJS.Signals>((resolve) => {
-        onSignal = resolve;
-        process.once('SIGTERM', resolve);
-        process.once('SIGINT', resolve);
-      });
-      const server = await startServer(config, logger, ctx.env, project, { redactor });
-      try {
-        for (const line of banner(server.url, config.server.auth, project)) out(ctx, line);
-        logger.info({ url: server.url, worker: server.engine.workerId, store: server.store.location, auth: config.server.auth }, `serving on ${server.url}`);
-        const signal = await stopped;
-        logger.info({ signal }, 'stopping');
-      } finally {
-        if (onSignal) {
-          process.off('SIGTERM', onSignal);
-          process.off('SIGINT', onSignal);
+      await withTracing(ctx, { role: 'serve', config, logger, redactor }, async () => {
+        let onSignal: ((signal: NodeJS.Signals) => void) | undefined;
+        const stopped = new Promise<NodeJS.Signals>((resolve) => {
+          onSignal = resolve;
+          process.once('SIGTERM', resolve);
+          process.once('SIGINT', resolve);
+        });
+        const server = await startServer(config, logger, ctx.env, project, { redactor });
+        try {
+          for (const line of banner(server.url, config.server.auth, project)) out(ctx, line);
+          logger.info({ url: server.url, worker: server.engine.workerId, store: server.store.location, auth: config.server.auth }, `serving on ${server.url}`);
+          const signal = await stopped;
+          logger.info({ signal }, 'stopping');
+        } finally {
+          if (onSignal) {
+            process.off('SIGTERM', onSignal);
+            process.off('SIGINT', onSignal);
+          }
+          await server.close();
         }
-        await server.close();
-      }
-      logger.info('stopped');
+        logger.info('stopped');
+      });
     });
 }

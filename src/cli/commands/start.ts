@@ -4,11 +4,15 @@
  * gracefully. Worker and scheduler wait for an unreachable database instead of exiting.
  */
 import type { Command } from 'commander';
-import { checkStartup, loadProjectOrThrow, openAgentry, type EngineRole } from '../../app/bootstrap.js';
+import type { Logger } from 'pino';
+import { checkStartup, loadProjectOrThrow, openAgentry, type EngineRole, type Project } from '../../app/bootstrap.js';
+import type { Config } from '../../app/config.js';
+import type { Redactor } from '../../lib/redact.js';
 import { AgentryError } from '../../lib/errors.js';
 import { maskSecrets } from '../../lib/redact.js';
 import { redactorFor } from '../../app/secrets.js';
 import { configFrom, loggerFor, out, parseIntegerArg, type CliContext } from '../context.js';
+import { withTracing } from '../tracing.js';
 
 /** Resolves with the first SIGTERM/SIGINT; `signal` aborts then. Call `dispose` to remove the handlers. */
 function untilStopped(): { stopped: Promise<NodeJS.Signals>; signal: AbortSignal; dispose: () => void } {
@@ -49,6 +53,15 @@ async function runEngineRoles(ctx: CliContext, opts: RoleOptions, roles: readonl
   const logger = loggerFor(config, { redactor }).child({ role: name });
   const project = await loadProjectOrThrow(config, ctx.env);
   checkStartup(config, { listens: false, egress: project.settings.egress }, logger);
+  await withTracing(ctx, { role: name, config, logger, redactor }, () => serveEngineRoles(ctx, { config, logger, redactor, project, name }, roles));
+}
+
+async function serveEngineRoles(
+  ctx: CliContext,
+  parts: { config: Config; logger: Logger; redactor: Redactor; project: Project; name: string },
+  roles: readonly EngineRole[],
+): Promise<void> {
+  const { config, logger, redactor, project, name } = parts;
   const { stopped, signal, dispose } = untilStopped();
   try {
     const app = await openAgentry(config, { logger, env: ctx.env, project, waitForDatabase: signal, redactor, serverProcess: true }).catch((error: unknown) => {
@@ -116,19 +129,21 @@ export function registerStart(program: Command, ctx: CliContext): void {
       const project = await loadProjectOrThrow(config, ctx.env);
       checkStartup(config, { listens: true, servesGateway: servesGateway(config, project), egress: project.settings.egress }, logger);
       serverAuth(config);
-      const { stopped, dispose } = untilStopped();
-      try {
-        const server = await startServer(config, logger, ctx.env, project, { roles: [], redactor });
+      await withTracing(ctx, { role: 'api', config, logger, redactor }, async () => {
+        const { stopped, dispose } = untilStopped();
         try {
-          for (const line of banner(server.url, config.server.auth, project)) out(ctx, line);
-          logger.info({ url: server.url, store: server.store.location }, `api serving on ${server.url}`);
-          await stopped;
+          const server = await startServer(config, logger, ctx.env, project, { roles: [], redactor });
+          try {
+            for (const line of banner(server.url, config.server.auth, project)) out(ctx, line);
+            logger.info({ url: server.url, store: server.store.location }, `api serving on ${server.url}`);
+            await stopped;
+          } finally {
+            await server.close();
+          }
         } finally {
-          await server.close();
+          dispose();
         }
-      } finally {
-        dispose();
-      }
+      });
     });
   start
     .command('gateway')
@@ -161,27 +176,29 @@ Auth is as for the API (AGENTRY_API_KEYS). See docs/gateway.md.${stopNote}`,
       checkStartup(config, { listens: true, servesGateway: true, egress: project.settings.egress }, logger);
       serverAuth(config);
       if (!project.gateway) throw new AgentryError('invalid_request', `project ${config.projectDir} has no gateway.yaml (see docs/gateway.md)`);
-      const { stopped, dispose } = untilStopped();
-      try {
-        const server = await startServer(config, logger, ctx.env, project, { roles: [], groups: ['probes', 'gateway'], redactor, serverProcess: false });
+      await withTracing(ctx, { role: 'gateway', config, logger, redactor }, async () => {
+        const { stopped, dispose } = untilStopped();
         try {
-          out(ctx, `Agentry gateway listening on ${server.url}`);
-          out(ctx, `OpenAI-compatible base URL: ${server.url}/v1  (model = a model group: GET ${server.url}/v1/models)`);
-          out(
-            ctx,
-            config.internal.secret === undefined
-              ? `Workers: AGENTRY_GATEWAY_URL=${server.url} AGENTRY_GATEWAY_API_KEY=<a key with gateway:use> (set AGENTRY_INTERNAL_SECRET to use internal tokens instead)`
-              : `Workers: AGENTRY_GATEWAY_URL=${server.url} and this process's AGENTRY_INTERNAL_SECRET`,
-          );
-          if (!config.server.auth)
-            out(ctx, 'WARNING: authentication is OFF (AGENTRY_AUTH=off on a loopback address). Anyone on this host can use the gateway.');
-          logger.info({ url: server.url, store: server.store.location }, `gateway serving on ${server.url}`);
-          await stopped;
+          const server = await startServer(config, logger, ctx.env, project, { roles: [], groups: ['probes', 'gateway'], redactor, serverProcess: false });
+          try {
+            out(ctx, `Agentry gateway listening on ${server.url}`);
+            out(ctx, `OpenAI-compatible base URL: ${server.url}/v1  (model = a model group: GET ${server.url}/v1/models)`);
+            out(
+              ctx,
+              config.internal.secret === undefined
+                ? `Workers: AGENTRY_GATEWAY_URL=${server.url} AGENTRY_GATEWAY_API_KEY=<a key with gateway:use> (set AGENTRY_INTERNAL_SECRET to use internal tokens instead)`
+                : `Workers: AGENTRY_GATEWAY_URL=${server.url} and this process's AGENTRY_INTERNAL_SECRET`,
+            );
+            if (!config.server.auth)
+              out(ctx, 'WARNING: authentication is OFF (AGENTRY_AUTH=off on a loopback address). Anyone on this host can use the gateway.');
+            logger.info({ url: server.url, store: server.store.location }, `gateway serving on ${server.url}`);
+            await stopped;
+          } finally {
+            await server.close();
+          }
         } finally {
-          await server.close();
+          dispose();
         }
-      } finally {
-        dispose();
-      }
+      });
     });
 }

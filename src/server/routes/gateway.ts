@@ -19,6 +19,7 @@ import { fetch } from 'undici';
 import { AgentryError, toAgentryError } from '../../lib/errors.js';
 import type { Gateway } from '../../gateway/gateway.js';
 import { CONTEXT_HEADERS, credentialHeaders } from '../../gateway/remote.js';
+import { injectTraceHeaders } from '../../obs/tracing.js';
 import type { CallContext, ChatChunk, ChatMessage, ChatRequest } from '../../gateway/types.js';
 import type { Principal } from '../auth.js';
 import { problemBody } from '../problem.js';
@@ -324,6 +325,8 @@ async function forward(
   if (ctx.budget !== undefined) headers[CONTEXT_HEADERS.budget] = JSON.stringify(ctx.budget);
   const body = request.method === 'POST' ? JSON.stringify(request.body) : undefined;
   if (body !== undefined) headers['content-type'] = 'application/json';
+  // The gateway process continues this request's trace.
+  injectTraceHeaders(headers);
   let response;
   try {
     response = await fetch(`${remote.url}${path}`, { method: request.method, headers, signal, ...(body === undefined ? {} : { body }) });

@@ -16,6 +16,7 @@ const RUN_COLUMNS = {
   finishedAt: ['finished_at', false],
   deadlineAt: ['deadline_at', false],
   priority: ['priority', false],
+  traceContext: ['trace_context', false],
 } as const;
 
 export function runFromRow(r: Row): RunRecord {
@@ -39,6 +40,7 @@ export function runFromRow(r: Row): RunRecord {
     retryOf: (r.retry_of as string | null) ?? null,
     createdBy: (r.created_by as string | null) ?? null,
     concurrencyKey: (r.concurrency_key as string | null) ?? null,
+    traceContext: (r.trace_context as string | null) ?? null,
     updatedAt: num(r.updated_at),
     eventSeq: num(r.event_seq),
   };
@@ -48,11 +50,11 @@ export function runFromRow(r: Row): RunRecord {
 export async function insertRun(db: Db, run: NewRun, steps: NewStep[], now: number): Promise<RunRecord> {
   await sql`INSERT INTO runs (id, tenant_id, workflow, spec_hash, spec, status, input, output, error, priority,
                               created_at, started_at, finished_at, deadline_at, parent_run_id, parent_step_id, retry_of,
-                              concurrency_key, created_by, updated_at, event_seq)
+                              concurrency_key, created_by, trace_context, updated_at, event_seq)
     VALUES (${run.id}, ${run.tenantId}, ${run.workflow}, ${run.specHash}, ${JSON.stringify(run.spec)}, ${run.status},
             ${JSON.stringify(run.input ?? null)}, ${toJson(run.output)}, ${toJson(run.error)}, ${run.priority},
             ${run.createdAt}, ${run.startedAt}, ${run.finishedAt}, ${run.deadlineAt}, ${run.parentRunId}, ${run.parentStepId},
-            ${run.retryOf}, ${run.concurrencyKey}, ${run.createdBy}, ${now}, 0)`.execute(db);
+            ${run.retryOf}, ${run.concurrencyKey}, ${run.createdBy}, ${run.traceContext ?? null}, ${now}, 0)`.execute(db);
   if (steps.length > 0) {
     const values = steps.map(
       (step) =>
@@ -62,7 +64,7 @@ export async function insertRun(db: Db, run: NewRun, steps: NewStep[], now: numb
     await sql`INSERT INTO steps (run_id, step_id, kind, status, attempt, priority, output, meta, started_at, finished_at, updated_at)
       VALUES ${sql.join(values)}`.execute(db);
   }
-  return { ...run, updatedAt: now, eventSeq: 0 };
+  return { ...run, traceContext: run.traceContext ?? null, updatedAt: now, eventSeq: 0 };
 }
 
 /** Reads a run and locks its row until the transaction ends (`lockSuffix` is the dialect's `FOR UPDATE …`). */
