@@ -119,6 +119,7 @@ export async function startServer(
       readyz: { detail: config.server.readyzDetail, trusted: config.server.readyzTrusted },
       maxWaitMs: config.server.maxWaitMs,
       sseHeartbeatMs: config.server.sseHeartbeatMs,
+      metrics: agentry.metrics,
       gateway: agentry.gateway,
       budgets: agentry.budgets,
       // Forwarded gateway calls carry internal tokens naming this process (`agentry-api`), or the gateway key.
