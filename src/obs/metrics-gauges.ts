@@ -202,7 +202,8 @@ export function registerGauges(registry: Registry, version: string, sources: () 
 
 /**
  * `agentry_event_loop_lag_seconds`: the 99th percentile of the event loop's delay since the
- * previous scrape (`perf_hooks.monitorEventLoopDelay`, sampled every 10 ms). Returns the stop function.
+ * previous scrape (`perf_hooks.monitorEventLoopDelay`, sampled every 10 ms). A reset restarts
+ * the monitor's clock, so the first 10 ms after a scrape go unmeasured. Returns the stop function.
  */
 function eventLoopGauge(registers: Registry[], enabled: boolean): () => void {
   const histogram: IntervalHistogram | undefined = enabled ? monitorEventLoopDelay({ resolution: 10 }) : undefined;

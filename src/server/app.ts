@@ -35,6 +35,7 @@ import type { EventFeed } from '../app/event-feed.js';
 import type { ReadyzDetail } from '../app/config.js';
 import type { SpecBundleInfo } from '../app/bundle-load.js';
 import type { CredentialSources } from '../app/credentials.js';
+import type { EngineRole } from '../app/bootstrap.js';
 import { openapiRoutes, swaggerOptions } from './openapi.js';
 import { problemResponses, ProblemSchema, sendProblem, toHttpError } from './problem.js';
 import { ROUTE_GROUPS, RouteTable, type GatewayBackend, type RouteDef, type RouteGroup, type ServerDeps } from './route.js';
@@ -91,8 +92,10 @@ export interface AppOptions extends Pick<ServiceDeps, 'engine' | 'store'> {
   remoteGateway?: RemoteGatewayOptions | undefined;
   /** This process's MCP tool servers (`openAgentry().tools`); `/v1/tools` acts on them. */
   tools?: ToolHub | undefined;
-  /** Route groups to serve (default all); `agentry start gateway` serves `probes` and `gateway`. */
+  /** Route groups to serve (default all); `agentry start gateway` serves `probes` and `gateway`, a probe port `probes` alone. */
   groups?: readonly RouteGroup[];
+  /** The engine roles this process runs (`worker`, `scheduler`; none for the API or gateway alone), for what readiness means here. */
+  roles?: readonly EngineRole[];
   /** Origins allowed cross-origin requests (`AGENTRY_CORS_ORIGINS`); CORS is off without them. */
   corsOrigins?: readonly string[];
   /**
@@ -200,7 +203,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
   // Managed keys (`agk_…`) sign in through the keys service on this store.
   const auth: AuthSettings = { ...options.auth, managedKeys: options.auth.managedKeys ?? services.keys };
-  await assertCanSignIn(auth);
+  // A probe port alone serves its open probes even where no key is configured (then `/metrics` answers 401).
+  if (groups.has('api') || groups.has('gateway')) await assertCanSignIn(auth);
   const { health } = services;
   const ownMetrics = options.metrics === undefined ? new Metrics({ version }) : undefined;
   const detachMetrics = ownMetrics && instrument(ownMetrics, { engine, store, tools: options.tools });
