@@ -11,6 +11,7 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openAgentry, type Agentry } from '../../src/app/bootstrap.js';
 import { loadConfig } from '../../src/app/config.js';
+import { AgentryError } from '../../src/lib/errors.js';
 import { VERSION } from '../../src/lib/version.js';
 import { METRIC_NAMES } from '../../src/obs/metrics.js';
 import { createLogger } from '../../src/obs/logger.js';
@@ -200,6 +201,19 @@ describe('metrics after real traffic', { timeout: 60_000 }, () => {
     expect(value(text, 'agentry_store_transaction_duration_seconds_count', { outcome: 'committed' })).toBeGreaterThan(10);
     expect(value(text, 'agentry_store_transaction_errors_total')).toBe(0);
     await agentry.engine.cancelRun(run.id);
+  });
+
+  it('tells a transaction its caller rolled back from one that failed, and counts the failure', async () => {
+    const run = await agentry.engine.startRun('one', {});
+    const before = value(await scrape(), 'agentry_store_transaction_duration_seconds_count', { outcome: 'rolled_back' }) ?? 0;
+    await expect(agentry.store.withRun(run.id, () => Promise.reject(new AgentryError('conflict', 'refused by the transition')))).rejects.toThrow('refused');
+    await expect(agentry.store.withRun(run.id, () => Promise.reject(new Error('a bug')))).rejects.toThrow('a bug');
+    const text = await scrape();
+    expect(value(text, 'agentry_store_transaction_duration_seconds_count', { outcome: 'rolled_back' })).toBeGreaterThanOrEqual(before + 1);
+    expect(value(text, 'agentry_store_transaction_duration_seconds_count', { outcome: 'failed' })).toBe(1);
+    expect(value(text, 'agentry_store_transaction_errors_total')).toBe(1);
+    // SQLite retries nothing (one writer); PostgreSQL retries transient errors (store.postgres tests).
+    expect(value(text, 'agentry_store_transaction_retries_total')).toBe(0);
   });
 
   it('counts the ticks of a schedule its scheduler started', async () => {
