@@ -1,4 +1,4 @@
--- The schema Agentry's migrations (src/store/migrations.ts, version 13) produce on PostgreSQL.
+-- The schema Agentry's migrations (src/store/migrations.ts, version 14) produce on PostgreSQL.
 -- Generated from a freshly migrated database by `npm run schema:dump`; do not edit by hand.
 -- test/integration/store.schema.test.ts fails when this file is out of date.
 
@@ -288,6 +288,7 @@ CREATE INDEX llm_calls_by_run ON llm_calls USING btree (run_id) WHERE (run_id IS
 CREATE INDEX llm_calls_by_tenant_day ON llm_calls USING btree (tenant_id, day);
 CREATE INDEX llm_calls_by_workflow_day ON llm_calls USING btree (tenant_id, workflow, day);
 CREATE INDEX rate_buckets_by_full_at ON rate_buckets USING btree (full_at);
+CREATE INDEX runs_active ON runs USING btree (status) WHERE (status = ANY (ARRAY['queued'::text, 'running'::text, 'waiting'::text]));
 CREATE INDEX runs_by_concurrency ON runs USING btree (concurrency_key, status) WHERE (concurrency_key IS NOT NULL);
 CREATE INDEX runs_by_created ON runs USING btree (tenant_id, created_at DESC, id DESC);
 CREATE INDEX runs_by_deadline ON runs USING btree (deadline_at) WHERE ((deadline_at IS NOT NULL) AND (status = ANY (ARRAY['queued'::text, 'running'::text, 'waiting'::text])));
@@ -301,3 +302,4 @@ CREATE INDEX steps_leases ON steps USING btree (lease_expires_at) WHERE (status 
 CREATE INDEX steps_next_due ON steps USING btree (available_at) WHERE (status = ANY (ARRAY['queued'::text, 'waiting'::text]));
 CREATE INDEX tasks_by_run ON tasks USING btree (run_id, step_id);
 CREATE INDEX tasks_by_status ON tasks USING btree (tenant_id, status, created_at DESC, id DESC);
+CREATE INDEX tasks_open ON tasks USING btree (created_at) WHERE (status = 'open'::text);

@@ -1,4 +1,4 @@
--- The schema Agentry's migrations (src/store/migrations.ts, version 13) produce on SQLite.
+-- The schema Agentry's migrations (src/store/migrations.ts, version 14) produce on SQLite.
 -- Generated from a freshly migrated database by `npm run schema:dump`; do not edit by hand.
 -- test/integration/store.schema.test.ts fails when this file is out of date.
 
@@ -286,6 +286,7 @@ CREATE INDEX llm_calls_by_run ON llm_calls (run_id) WHERE run_id IS NOT NULL;
 CREATE INDEX llm_calls_by_tenant_day ON llm_calls (tenant_id, day);
 CREATE INDEX llm_calls_by_workflow_day ON llm_calls (tenant_id, workflow, day);
 CREATE INDEX rate_buckets_by_full_at ON rate_buckets (full_at);
+CREATE INDEX runs_active ON runs (status) WHERE status IN ('queued', 'running', 'waiting');
 CREATE INDEX runs_by_concurrency ON runs (concurrency_key, status) WHERE concurrency_key IS NOT NULL;
 CREATE INDEX runs_by_created ON runs (tenant_id, created_at DESC, id DESC);
 CREATE INDEX runs_by_deadline ON runs (deadline_at) WHERE deadline_at IS NOT NULL AND status IN ('queued', 'running', 'waiting');
@@ -299,3 +300,4 @@ CREATE INDEX steps_leases ON steps (lease_expires_at) WHERE status = 'running';
 CREATE INDEX steps_next_due ON steps (available_at) WHERE status IN ('queued', 'waiting');
 CREATE INDEX tasks_by_run ON tasks (run_id, step_id);
 CREATE INDEX tasks_by_status ON tasks (tenant_id, status, created_at DESC, id DESC);
+CREATE INDEX tasks_open ON tasks (created_at) WHERE status = 'open';

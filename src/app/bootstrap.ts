@@ -22,13 +22,16 @@ import { createToolExecutor } from '../runtime/tool.js';
 import { createToolHub, type ToolHub } from '../tools/hub.js';
 import { formatDiagnostic } from '../spec/index.js';
 import { loadProject } from './project.js';
+import { instrument } from './metrics.js';
+import { Metrics } from '../obs/metrics.js';
+import { VERSION } from '../lib/version.js';
 import { AuditService, auditRetentionTask } from './audit.js';
 import { specsFromBundle, withBundleDir, type SpecBundleInfo } from './bundle-load.js';
 import { withSecretFiles } from './secret-files.js';
 import { STEP_KINDS, type CompiledWorkflow, type StepKind } from '../spec/model.js';
 import { openStore as openStoreAt, waitForStore } from '../store/open.js';
 import { acquireSqliteServerLock, type SqliteServerLock } from '../store/sqlite-server-lock.js';
-import type { MigrationReport, Store } from '../store/store.js';
+import type { MigrationReport, Store, StoreObserver } from '../store/store.js';
 
 /** A loaded project; `bundle` is set when its specs came from a (verified) bundle. */
 export type Project = Awaited<ReturnType<typeof loadProject>>['project'] & { readonly bundle?: SpecBundleInfo };
@@ -53,6 +56,8 @@ export interface Agentry {
   readonly tools: ToolHub | undefined;
   /** Masks every secret this process knows (configuration, the project's secrets, provider keys): for what it logs, stores and answers. */
   readonly redactor: Redactor;
+  /** The process's Prometheus metrics, fed by the store, engine, gateway and tool servers opened here (`/metrics` serves them). */
+  readonly metrics: Metrics;
   /** Stops the engine (if started) and closes the store. Safe to call twice. */
   close(): Promise<void>;
 }
@@ -156,6 +161,8 @@ export function storeExists(config: Config): boolean {
 
 export interface OpenStoreOptions {
   logger?: Logger;
+  /** Told how each write transaction ends (the process's metrics). */
+  observer?: StoreObserver;
   /** Wait (retrying, logging once) while the database is unreachable, until it is up or this aborts. */
   waitForDatabase?: AbortSignal;
   /** Who applies pending migrations, as their audit entries record it (default `system`). */
@@ -180,6 +187,7 @@ async function openAndMigrate(config: Config, options: OpenStoreOptions): Promis
     store = openStoreAt(config.database.kind === 'sqlite' ? config.database : { kind: 'postgres', url: config.databaseUrl }, {
       ...(config.database.kind === 'postgres' ? config.database.options : {}),
       ...(options.logger ? { logger: options.logger } : {}),
+      ...(options.observer ? { observer: options.observer } : {}),
     });
   } catch (error) {
     if (error instanceof AgentryError && error.code === 'store_unsupported') throw error;
@@ -206,10 +214,17 @@ export async function openAgentry(config: Config, options: OpenOptions): Promise
   const redactor = options.redactor ?? redactorFor(config);
   if (project) redactor.add(projectSecrets(project, env));
   const lock = serverLockFor(config, options.serverProcess);
+  // One registry per process: the store, gateway, tool servers and engine opened here all report to it.
+  const metrics = new Metrics({ version: VERSION });
   let store: Store;
   try {
-    store = await openStore(config, { logger: options.logger, ...(options.waitForDatabase ? { waitForDatabase: options.waitForDatabase } : {}) });
+    store = await openStore(config, {
+      logger: options.logger,
+      observer: metrics,
+      ...(options.waitForDatabase ? { waitForDatabase: options.waitForDatabase } : {}),
+    });
   } catch (error) {
+    metrics.close();
     lock?.release();
     throw error;
   }
@@ -217,14 +232,16 @@ export async function openAgentry(config: Config, options: OpenOptions): Promise
   let gateway: Gateway | undefined;
   let tools: ToolHub | undefined;
   try {
-    if (project?.gateway && !config.gateway) gateway = new Gateway({ spec: project.gateway, env, logger: options.logger, ledger: storeLedger(store) });
+    if (project?.gateway && !config.gateway)
+      gateway = new Gateway({ spec: project.gateway, env, logger: options.logger, ledger: storeLedger(store), observer: metrics });
     if (gateway) redactor.add(gateway.secretValues);
     if (project && project.tools.size > 0) {
       const egress = { mode: config.env, allowLinkLocal: config.http.allowLinkLocal, project: project.settings.egress };
-      tools = createToolHub({ specs: project.tools, env, projectDir: project.dir, logger: options.logger, egress });
+      tools = createToolHub({ specs: project.tools, env, projectDir: project.dir, logger: options.logger, egress, observer: metrics });
     }
   } catch (error) {
     await store.close();
+    metrics.close();
     lock?.release();
     throw error;
   }
@@ -249,6 +266,15 @@ export async function openAgentry(config: Config, options: OpenOptions): Promise
     ...(options.serverProcess && config.audit.retentionMs !== undefined
       ? { maintenance: [auditRetentionTask(new AuditService(store), config.audit.retentionMs, options.logger)] }
       : {}),
+    scheduleObserver: metrics,
+  });
+  const budgets = project?.gateway ? resolveBudgets(project.gateway.budgets) : undefined;
+  const detach = instrument(metrics, {
+    engine,
+    store,
+    tools,
+    // The budgets' use is shown where they are enforced: by the process running the gateway.
+    budgets: gateway && budgets ? { budgets, spec: project?.gateway?.budgets, tenant: config.tenant } : undefined,
   });
   let closing: Promise<void> | undefined;
   return {
@@ -257,14 +283,17 @@ export async function openAgentry(config: Config, options: OpenOptions): Promise
     store,
     engine,
     gateway,
-    budgets: project?.gateway ? resolveBudgets(project.gateway.budgets) : undefined,
+    budgets,
     tools,
     redactor,
+    metrics,
     close() {
       closing ??= (async () => {
         try {
           await engine.stop();
         } finally {
+          detach();
+          metrics.close();
           await tools?.close();
           try {
             await store.close();

@@ -29,6 +29,7 @@ export function describeConfig(config: Config): { key: OptionKey; env: string; v
     httpMaxResponseBytes: config.http.maxResponseBytes,
     host: config.server.host,
     port: config.server.port,
+    probePort: config.probe.port ?? 'off',
     auth: config.server.auth,
     apiKeys: describeApiKeys(config.server.apiKeys),
     adminApiKey: config.server.adminApiKey === undefined ? null : '***',

@@ -12,6 +12,9 @@ import { POSTGRES_DEFAULTS } from '../store/postgres.js';
 
 export type ValueKind = 'string' | 'integer' | 'boolean' | 'duration';
 
+/** Port of the probes (and `/metrics`) of the roles without the API: worker, scheduler, gateway. */
+export const DEFAULT_PROBE_PORT = 7702;
+
 export interface OptionSpec {
   kind: ValueKind;
   env: string;
@@ -199,6 +202,15 @@ export const CONFIG_OPTIONS = {
     default: 7700,
     defaultText: '`7700`',
     description: 'Port `serve` listens on (0 picks a free one).',
+  },
+  probePort: {
+    kind: 'string',
+    env: 'AGENTRY_PROBE_PORT',
+    flag: '--probe-port <port>',
+    default: String(DEFAULT_PROBE_PORT),
+    defaultText: `\`${DEFAULT_PROBE_PORT}\``,
+    description:
+      'Port on which `start worker`, `start scheduler` and `start gateway` serve the probes and `/metrics` (`/livez`, `/readyz`, `/healthz`, `/metrics`), bound to `host`; `0` picks a free one (the process logs the URL), `off` serves none. `serve` and `start api` serve them on their own port.',
   },
   auth: {
     kind: 'boolean',

@@ -58,6 +58,7 @@ const ConfigSchema = Type.Object({
   httpMaxResponseBytes: Type.Integer({ minimum: 1 }),
   host: Type.String({ minLength: 1 }),
   port: Type.Integer({ minimum: 0, maximum: 65535 }),
+  probePort: Type.Union([Type.String(), Type.Integer()]),
   auth: Type.Boolean(),
   apiKeys: Type.Optional(Type.String()),
   adminApiKey: Type.Optional(Type.String({ minLength: 1 })),
@@ -159,6 +160,8 @@ export interface Config {
   };
   /** Variables readiness requires to be set: for the providers (`AGENTRY_HEALTH_PROVIDERS`) and the tool servers (`AGENTRY_HEALTH_TOOL_SECRETS`). */
   readonly health: { readonly providers: readonly string[]; readonly toolSecrets: readonly string[] };
+  /** Where the worker, scheduler and gateway roles serve their probes and `/metrics` (`AGENTRY_PROBE_PORT`; host: `server.host`); undefined port: none. */
+  readonly probe: { readonly port: number | undefined };
   /** How long audit entries are kept (`AGENTRY_AUDIT_RETENTION`); undefined: for ever. */
   readonly audit: { readonly retentionMs: number | undefined };
   /** What tool-call spans carry besides timings (`AGENTRY_OTEL_RECORD_*`); tracing itself is configured by `OTEL_*`. */
@@ -256,6 +259,8 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   const tenantProblem = typeof raw.tenant === 'string' ? tenantIdProblem(raw.tenant) : undefined;
   if (tenantProblem !== undefined) problems.push(`${describe('tenant', origins.tenant)}: ${tenantProblem}`);
   const pii = parsePiiPatterns(typeof raw.redactPii === 'string' ? raw.redactPii : '');
+  const probePort = probePortOf(raw.probePort);
+  if (probePort === null) problems.push(`${describe('probePort', origins.probePort)}: must be a port from 0 to 65535 or off, got '${String(raw.probePort)}'`);
   if (raw.internalSecretPrevious !== undefined && raw.internalSecret === undefined) {
     problems.push(
       `${describe('internalSecretPrevious', origins.internalSecretPrevious)}: is set without AGENTRY_INTERNAL_SECRET (the previous secret only verifies, beside a current one)`,
@@ -324,6 +329,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
       readyzTrusted,
     },
     health,
+    probe: { port: probePort ?? undefined },
     audit: { retentionMs: r.auditRetention },
     telemetry: { recordArguments: r.otelRecordArguments, recordResults: r.otelRecordResults },
     redactPii: pii.patterns,
@@ -332,6 +338,14 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     client: { url: r.url?.replace(/\/+$/, ''), apiKey: r.apiKey },
     sources,
   });
+}
+
+/** `AGENTRY_PROBE_PORT`: a port (0: any free one), undefined for `off`, null when it is neither. */
+function probePortOf(value: unknown): number | undefined | null {
+  const text = String(value).trim().toLowerCase();
+  if (text === 'off') return undefined;
+  if (!/^\d{1,5}$/.test(text) || Number(text) > 65535) return null;
+  return Number(text);
 }
 
 /**

@@ -1,7 +1,6 @@
 /**
- * Events committed by this process, as they happen, fanned out to the server's listeners:
- * event streams wake at once (instead of at the next poll) and `/metrics` counts runs and
- * steps. Fed by the engine's committed-transition hook (`feed.attach(engine)`), which
+ * Events committed by this process, as they happen, for the server's event streams: they wake
+ * at once (instead of at the next poll). Fed by the engine's committed-transition hook (`feed.attach(engine)`), which
  * reports each committed transaction's events once, never a rolled-back attempt's. Events
  * written by other processes are still found by polling.
  */
@@ -11,10 +10,7 @@ export type { CommittedEvent } from '../engine/engine.js';
 
 const MAX_TRACKED_RUNS = 10_000;
 
-export type FeedListener = (events: readonly CommittedEvent[]) => void;
-
 export class EventFeed {
-  private readonly listeners = new Set<FeedListener>();
   private readonly waiters = new Map<string, Set<() => void>>();
   /** Highest event seq published per run (bounded: the oldest runs are forgotten first). */
   private readonly latest = new Map<string, number>();
@@ -22,11 +18,6 @@ export class EventFeed {
   /** Publishes the events of every transaction `engine` commits; returns the function that stops it. */
   attach(engine: Pick<Engine, 'onCommitted'>): () => void {
     return engine.onCommitted((events) => this.publish(events));
-  }
-
-  subscribe(listener: FeedListener): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
   }
 
   /** Resolves when the run gets a new event here, after `ms`, or when `signal` aborts. */
@@ -52,13 +43,6 @@ export class EventFeed {
 
   publish(events: readonly CommittedEvent[]): void {
     if (events.length === 0) return;
-    for (const listener of this.listeners) {
-      try {
-        listener(events);
-      } catch {
-        // A listener's failure (a metric) must never fail the transaction's caller.
-      }
-    }
     for (const { event } of events) {
       if (event.seq > (this.latest.get(event.runId) ?? 0)) {
         this.latest.delete(event.runId);

@@ -99,16 +99,6 @@ export class HealthService {
     return Promise.resolve(`${plural(kinds.size, 'executor')}: ${[...kinds].sort().join(', ')}`);
   }
 
-  /** Attempts this process is running now. */
-  get activeAttempts(): number {
-    return this.deps.engine.activeAttempts;
-  }
-
-  /** Steps due to run now, counted up to `cap`. */
-  async queueDepth(cap = 10_000): Promise<number> {
-    return (await this.deps.store.dueSteps(Date.now(), cap)).length;
-  }
-
   /** How long a worker's lease lasts: a heartbeat older than a few of these means the worker is gone. */
   get leaseTtlMs(): number {
     return this.deps.engine.settings.leaseTtlMs;

@@ -13,7 +13,6 @@
  */
 import { AgentryError } from '../lib/errors.js';
 import { keyRate, tenantLimits, type LimitsSettings, type RateLimit } from '../spec/limits.js';
-import type { QuotaRefusal } from '../engine/engine.js';
 import type { RateTakeResult, TenantRunUsage } from '../store/store.js';
 import type { Caller } from './caller.js';
 import { quotaUsageDto, rateMapDto, tenantLimitsDto, type QuotasDto } from './dto/limits.js';
@@ -132,11 +131,6 @@ export class LimitsService {
   async quotas(caller: Caller): Promise<QuotasDto> {
     const tenantId = readsEveryTenant(caller) ? undefined : (caller.tenantId ?? this.deps.engine.tenant);
     return quotasDto(this.limits, await this.deps.store.tenantRunUsage(this.now(), tenantId), caller, this.deps.engine.tenant);
-  }
-
-  /** Calls `listener` whenever a run start is refused for a quota (in this process). Returns the unsubscribe function. */
-  onQuotaExceeded(listener: (refusal: QuotaRefusal) => void): () => void {
-    return this.deps.engine.onQuotaExceeded(listener);
   }
 }
 

@@ -9,7 +9,7 @@ import { assertMatches, splitReserved } from '../spec/output.js';
 import type { RunTx } from '../store/store.js';
 import type { AttemptKey } from '../types.js';
 import { afterStepDone, syncRunStatus } from './advance.js';
-import { emit, isTerminalRun, specOf, type TransitionContext } from './context.js';
+import { emit, endAttempt, isTerminalRun, specOf, type TransitionContext } from './context.js';
 import { failStep, heldBy } from './failure.js';
 import { withTaskKey } from './step-state.js';
 import { createTask } from './tasks.js';
@@ -64,8 +64,8 @@ export async function completeStep(tx: RunTx, ctx: TransitionContext, key: Attem
     heldBy(key, workerId),
   );
   if (!done || !step) return false;
-  await tx.updateAttempt(key.stepId, key.attempt, { status: 'succeeded', output, finishedAt: ctx.now });
-  await emit(tx, ctx, 'step.succeeded', { attempt: key.attempt, ...(merged ? { meta: merged } : {}) }, key.stepId);
+  const took = await endAttempt(tx, ctx, key.stepId, key.attempt, { status: 'succeeded', output, finishedAt: ctx.now });
+  await emit(tx, ctx, 'step.succeeded', { attempt: key.attempt, ...took, ...(merged ? { meta: merged } : {}) }, key.stepId);
   await afterStepDone(tx, ctx, step);
   return true;
 }

@@ -7,7 +7,7 @@
  * (`RunTx`). They decide; the store records.
  */
 import type { CompiledStep, CompiledWorkflow } from '../spec/model.js';
-import type { RunTx } from '../store/store.js';
+import type { AttemptPatch, RunTx } from '../store/store.js';
 import { TERMINAL_RUN_STATUSES, type EventRecord, type EventType, type RunRecord, type RunStatus, type StepRecord } from '../types.js';
 
 /** An event a committed transaction appended, with its run as the transaction left it then. */
@@ -67,6 +67,22 @@ export async function emit(tx: RunTx, ctx: TransitionContext, type: EventType, d
   const event = await tx.appendEvent(type, data, stepId);
   ctx.effects.events.push({ event, run: tx.run });
   return event;
+}
+
+/**
+ * Ends an attempt's row with `patch` (its final status and `finishedAt`) and returns what the
+ * event reporting that end carries about it: `duration_ms`, from the attempt's start (the
+ * metrics' step duration histogram reads it from the committed event).
+ */
+export async function endAttempt(
+  tx: RunTx,
+  ctx: TransitionContext,
+  stepId: string,
+  attempt: number,
+  patch: AttemptPatch & { finishedAt: number },
+): Promise<{ duration_ms?: number }> {
+  const startedAt = await tx.updateAttempt(stepId, attempt, patch);
+  return startedAt === undefined ? {} : { duration_ms: Math.max(0, ctx.now - startedAt) };
 }
 
 export async function insertAttempt(

@@ -26,7 +26,7 @@ import type { CommittedEvent } from './context.js';
 import type { LoopStatus } from './loop-status.js';
 import { logCommitted } from './run-log.js';
 import { RunTransitions, type QuotaRefusal, type StartRunOptions, type StartedRun } from './run-transitions.js';
-import { Scheduler, type MaintenanceTask } from './scheduler.js';
+import { Scheduler, type MaintenanceTask, type ScheduleObserver } from './scheduler.js';
 import { Worker } from './worker.js';
 import { pause } from '../lib/sleep.js';
 import type { Redactor } from '../lib/redact.js';
@@ -78,6 +78,8 @@ export interface EngineOptions {
    * commands, which print what happened themselves, turn it off.
    */
   logRuns?: boolean;
+  /** Told how this engine's scheduler handles schedule ticks (the process's metrics). */
+  scheduleObserver?: ScheduleObserver;
 }
 
 /** What `start()` runs in this process: the worker pool, the scheduler's sweeps, or both. */
@@ -85,6 +87,7 @@ export const ENGINE_ROLES = ['worker', 'scheduler'] as const;
 export type EngineRole = (typeof ENGINE_ROLES)[number];
 
 export type { CommittedEvent } from './context.js';
+export type { ScheduleObserver } from './scheduler.js';
 export type { QuotaRefusal } from './run-transitions.js';
 export type { LoopStatus } from './loop-status.js';
 
@@ -253,6 +256,7 @@ export class Engine {
         workflows: this.o.workflows,
         ...(this.o.maintenance ? { maintenance: this.o.maintenance } : {}),
         tenant: this.tenant,
+        ...(this.o.scheduleObserver ? { observer: this.o.scheduleObserver } : {}),
       });
     this.worker?.start();
     this.scheduler?.start();
@@ -291,6 +295,16 @@ export class Engine {
   /** Runs attempts now (running or not): what a worker pool in this process is doing. */
   get activeAttempts(): number {
     return this.worker?.activeCount ?? 0;
+  }
+
+  /** Attempts this process's worker pool runs now, by workflow (empty without a pool). */
+  attemptsByWorkflow(): ReadonlyMap<string, number> {
+    return this.worker?.activeByWorkflow() ?? new Map<string, number>();
+  }
+
+  /** Size of this process's worker pool: its concurrency while it runs one, else 0. */
+  get workerSlots(): number {
+    return this.worker ? this.settings.concurrency : 0;
   }
 
   workflow(name: string): CompiledWorkflow {

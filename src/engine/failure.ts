@@ -8,7 +8,7 @@ import { retryDelayMs } from '../lib/backoff.js';
 import type { RunTx, StepGuard } from '../store/store.js';
 import type { AttemptKey } from '../types.js';
 import { afterStepDone, syncRunStatus } from './advance.js';
-import { emit, isTerminalRun, specOf, type TransitionContext } from './context.js';
+import { emit, endAttempt, isTerminalRun, specOf, type TransitionContext } from './context.js';
 
 /**
  * A step whose worker died is re-run at once, even when its retry policy allows a single
@@ -84,21 +84,21 @@ export async function recordFailure(
       : { status: 'queued' as const, availableAt: retryAt, error: info, state: null };
   const applied = await tx.updateStep(key.stepId, { ...patch, leaseOwner: null, leaseExpiresAt: null }, guard);
   if (!applied || !step) return false;
-  await tx.updateAttempt(key.stepId, key.attempt, { status: attemptStatus, error: info, finishedAt: ctx.now });
-  if (attemptStatus === 'lease_expired') await emit(tx, ctx, 'step.lease_expired', { attempt: key.attempt, worker: step.leaseOwner }, key.stepId);
+  const took = await endAttempt(tx, ctx, key.stepId, key.attempt, { status: attemptStatus, error: info, finishedAt: ctx.now });
+  if (attemptStatus === 'lease_expired') await emit(tx, ctx, 'step.lease_expired', { attempt: key.attempt, worker: step.leaseOwner, ...took }, key.stepId);
   if (retryAt !== undefined) {
     await emit(
       tx,
       ctx,
       'step.retry_scheduled',
-      { attempt: key.attempt, next_attempt: key.attempt + 1, at: new Date(retryAt).toISOString(), error: info },
+      { attempt: key.attempt, next_attempt: key.attempt + 1, at: new Date(retryAt).toISOString(), error: info, ...took },
       key.stepId,
     );
     if (retryAt <= ctx.now) ctx.effects.wake = true;
     await syncRunStatus(tx, ctx);
     return true;
   }
-  await emit(tx, ctx, 'step.failed', { attempt: key.attempt, error: info }, key.stepId);
+  await emit(tx, ctx, 'step.failed', { attempt: key.attempt, error: info, ...took }, key.stepId);
   await afterStepDone(tx, ctx, step);
   return true;
 }

@@ -7,7 +7,7 @@
 import type { RunTx } from '../store/store.js';
 import type { AttemptKey } from '../types.js';
 import { syncRunStatus } from './advance.js';
-import { emit, isTerminalRun, type TransitionContext } from './context.js';
+import { emit, endAttempt, isTerminalRun, type TransitionContext } from './context.js';
 import { heldBy } from './failure.js';
 
 /** Releases `workerId`'s lease on the attempt; false when the worker no longer holds it. */
@@ -19,8 +19,8 @@ export async function releaseStep(tx: RunTx, ctx: TransitionContext, key: Attemp
     heldBy(key, workerId),
   );
   if (!applied) return false;
-  await tx.updateAttempt(key.stepId, key.attempt, { status: 'released', finishedAt: ctx.now });
-  await emit(tx, ctx, 'step.released', { attempt: key.attempt, worker: workerId }, key.stepId);
+  const took = await endAttempt(tx, ctx, key.stepId, key.attempt, { status: 'released', finishedAt: ctx.now });
+  await emit(tx, ctx, 'step.released', { attempt: key.attempt, worker: workerId, ...took }, key.stepId);
   ctx.effects.wake = true;
   await syncRunStatus(tx, ctx);
   return true;

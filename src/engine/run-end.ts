@@ -7,7 +7,7 @@ import { toAgentryError, type ErrorInfo } from '../lib/errors.js';
 import { renderTemplate } from '../spec/index.js';
 import type { RunTx } from '../store/store.js';
 import { TERMINAL_RUN_STATUSES, TERMINAL_STEP_STATUSES, type RunStatus, type StepRecord } from '../types.js';
-import { contextFor, emit, isTerminalRun, type TransitionContext } from './context.js';
+import { contextFor, emit, endAttempt, isTerminalRun, type TransitionContext } from './context.js';
 import { buildScope } from './scope.js';
 import { cancelOpenTasks } from './tasks.js';
 
@@ -54,10 +54,9 @@ export async function finishRun(tx: RunTx, ctx: TransitionContext, status: EndSt
   for (const step of await tx.steps()) {
     if (TERMINAL_STEP_STATUSES.has(step.status)) continue;
     await tx.updateStep(step.stepId, { status: 'cancelled', leaseOwner: null, leaseExpiresAt: null, finishedAt: ctx.now });
-    if (step.status === 'running' || step.status === 'waiting') {
-      await tx.updateAttempt(step.stepId, step.attempt, { status: 'cancelled', finishedAt: ctx.now });
-    }
-    await emit(tx, ctx, 'step.cancelled', { reason: status }, step.stepId);
+    const active = step.status === 'running' || step.status === 'waiting';
+    const took = active ? await endAttempt(tx, ctx, step.stepId, step.attempt, { status: 'cancelled', finishedAt: ctx.now }) : {};
+    await emit(tx, ctx, 'step.cancelled', { reason: status, ...(active ? { attempt: step.attempt } : {}), ...took }, step.stepId);
   }
   await cancelOpenTasks(tx, ctx, `run ended ${status}`);
   await tx.updateRun({ status, error, finishedAt: ctx.now });

@@ -26,6 +26,14 @@ export interface MaintenanceTask {
   run(): Promise<void>;
 }
 
+/** Told what each sweep did with the schedules (the process's metrics). Its methods must not throw. */
+export interface ScheduleObserver {
+  /** A due tick was handled by this scheduler: its run `started`, or the tick was `skipped` (overlap, a run quota, an error). */
+  scheduleTick(schedule: string, outcome: 'started' | 'skipped'): void;
+  /** Ticks of the schedule passed while no scheduler ran: skipped (`catch_up: none`) or made up by one run (`catch_up: one`). */
+  scheduleMissed(schedule: string): void;
+}
+
 export interface SchedulerOptions {
   store: Store;
   transitions: RunTransitions;
@@ -43,6 +51,7 @@ export interface SchedulerOptions {
   maintenance?: readonly MaintenanceTask[];
   /** The deployment's tenant: of the runs of schedules without `tenant:` (default `default`). */
   tenant?: string;
+  observer?: ScheduleObserver;
 }
 
 export interface SweepReport {
@@ -178,7 +187,22 @@ export class Scheduler {
     }
     const report = await fireDueSchedules({ store, transitions, workflows, logger }, now());
     this.nextTickAt = report.nextDueAt;
+    this.observe(report);
     return report;
+  }
+
+  private observe(report: FireReport): void {
+    const observer = this.o.observer;
+    if (!observer) return;
+    // A tick another scheduler had already started is that scheduler's to count.
+    for (const tick of report.fired) {
+      if (tick.created) observer.scheduleTick(tick.workflow, 'started');
+      if (tick.created && tick.caughtUp === true) observer.scheduleMissed(tick.workflow);
+    }
+    for (const tick of report.skipped) {
+      if (tick.reason === 'missed') observer.scheduleMissed(tick.workflow);
+      else observer.scheduleTick(tick.workflow, 'skipped');
+    }
   }
 
   /**

@@ -244,6 +244,8 @@ export interface FiredTick {
   runId: string;
   /** False when another scheduler had already started the tick's run (the start was a replay). */
   created: boolean;
+  /** Set when the tick is the latest of several that passed while no scheduler ran (`catch_up: one`). */
+  caughtUp?: true;
 }
 
 export interface SkippedTick {
@@ -330,7 +332,13 @@ async function handleDue(ctx: ScheduleContext, schedule: ScheduleRecord, wf: Com
   }
   // Another scheduler may have moved the row first; the run is the same either way (same key).
   const moved = await store.advanceSchedule(schedule.workflow, expected, { nextAt, lastTickAt: tick, lastRunId: started.runId });
-  report.fired.push({ workflow: schedule.workflow, tick, runId: started.runId, created: started.created });
+  report.fired.push({
+    workflow: schedule.workflow,
+    tick,
+    runId: started.runId,
+    created: started.created,
+    ...(decision.caughtUp ? { caughtUp: true as const } : {}),
+  });
   if (started.created) {
     logger.info(
       { event: 'schedule.fired', ...log, tick: iso(tick), run_id: started.runId, caught_up: decision.caughtUp, advanced: moved },

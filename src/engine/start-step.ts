@@ -8,7 +8,7 @@ import { CONTROL_KINDS, type CompiledStep } from '../spec/model.js';
 import type { RunTx } from '../store/store.js';
 import type { AttemptKey } from '../types.js';
 import { afterStepDone } from './advance.js';
-import { emit, insertAttempt, isTerminalRun, specOf, type TransitionContext } from './context.js';
+import { emit, endAttempt, insertAttempt, isTerminalRun, specOf, type TransitionContext } from './context.js';
 import { resumeControl, startControl } from './control.js';
 import { renderStep } from './render-step.js';
 import { isBlocked, type BlockedState } from './step-state.js';
@@ -61,9 +61,9 @@ export async function startStep(
   if ('error' in rendered) {
     // Recorded as an attempt like any other failure, so the attempt history shows why.
     if (!resuming) await insertAttempt(tx, ctx, stepId, attempt, workerId, null);
-    await tx.updateAttempt(stepId, attempt, { status: 'failed', error: rendered.error, finishedAt: ctx.now });
+    const took = await endAttempt(tx, ctx, stepId, attempt, { status: 'failed', error: rendered.error, finishedAt: ctx.now });
     await tx.updateStep(stepId, { status: 'failed', attempt, error: rendered.error, finishedAt: ctx.now });
-    await emit(tx, ctx, 'step.failed', { attempt, error: rendered.error }, stepId);
+    await emit(tx, ctx, 'step.failed', { attempt, error: rendered.error, ...took }, stepId);
     await afterStepDone(tx, ctx, step);
     return 'handled';
   }

@@ -6,7 +6,7 @@ import type { AgentryError } from '../lib/errors.js';
 import type { RunTx } from '../store/store.js';
 import type { StepMeta, StepRecord } from '../types.js';
 import { afterStepDone } from './advance.js';
-import { emit, type TransitionContext } from './context.js';
+import { emit, endAttempt, type TransitionContext } from './context.js';
 import { recordFailure } from './failure.js';
 
 /** A waiting step (a control step, or an output held for review) succeeds with `output`. */
@@ -17,8 +17,8 @@ export async function succeedWaiting(tx: RunTx, ctx: TransitionContext, step: St
     { status: ['waiting'], attempt: step.attempt },
   );
   if (!done) return false;
-  await tx.updateAttempt(step.stepId, step.attempt, { status: 'succeeded', output, finishedAt: ctx.now });
-  await emit(tx, ctx, 'step.succeeded', { attempt: step.attempt, ...(meta ? { meta } : {}) }, step.stepId);
+  const took = await endAttempt(tx, ctx, step.stepId, step.attempt, { status: 'succeeded', output, finishedAt: ctx.now });
+  await emit(tx, ctx, 'step.succeeded', { attempt: step.attempt, ...took, ...(meta ? { meta } : {}) }, step.stepId);
   await afterStepDone(tx, ctx, step);
   return true;
 }

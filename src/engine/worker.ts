@@ -39,6 +39,7 @@ export const DEFAULT_RECORD_RETRY_MS = 60_000;
 
 interface InFlight {
   key: AttemptKey;
+  workflow: string;
   controller: AbortController;
   done: Promise<void>;
 }
@@ -118,6 +119,13 @@ export class Worker {
 
   get concurrency(): number {
     return this.o.concurrency;
+  }
+
+  /** Attempts running now, by the workflow of their run. */
+  activeByWorkflow(): Map<string, number> {
+    const counts = new Map<string, number>();
+    for (const { workflow } of this.inflight.values()) counts.set(workflow, (counts.get(workflow) ?? 0) + 1);
+    return counts;
   }
 
   /** True while this pool is running and has a free slot: it will look for due work itself. */
@@ -230,7 +238,7 @@ export class Worker {
     if (!claim) return false;
     if (claim === 'handled') return true; // carried out (or parked) by the engine itself
     const controller = new AbortController();
-    const entry: InFlight = { key: claim.key, controller, done: Promise.resolve() };
+    const entry: InFlight = { key: claim.key, workflow: claim.workflow, controller, done: Promise.resolve() };
     this.inflight.set(keyOf(claim.key), entry);
     entry.done = this.execute(claim, controller)
       .catch((error: unknown) => this.o.logger.error({ err: error, ...attemptFields(claim) }, 'recording a step result failed'))

@@ -41,6 +41,22 @@ export interface GatewayOptions {
   sleep?: (ms: number, signal: AbortSignal | undefined) => Promise<void>;
   /** Jitter source in [0, 1). */
   random?: () => number;
+  /** Told about every attempt and budget refusal (the process's metrics). */
+  observer?: GatewayObserver;
+}
+
+/** How long one attempt took, in seconds: at the provider, and in the gateway around it (budget check, ledger write). */
+export interface AttemptTiming {
+  providerSeconds: number;
+  gatewaySeconds: number;
+}
+
+/** Told about each attempt of a call once it is in the ledger (the process's metrics). Its methods must not throw. */
+export interface GatewayObserver {
+  /** An attempt as the ledger recorded it (`outcome` ok, error, cancelled or budget_exceeded); no timing when it was never sent. */
+  llmCall(record: CallRecord, timing: AttemptTiming | undefined): void;
+  /** A call refused before it was sent because it would break a budget of `scope` (run, workflow, tenant). */
+  budgetRefused(scope: string): void;
 }
 
 export interface ModelInfo {
@@ -83,6 +99,8 @@ class Attempt {
   timedOut = false;
   /** Its span (tracing on). */
   span: LlmSpan | undefined;
+  /** When it was handed to the provider (`performance.now()`). */
+  readonly sentAt = performance.now();
   private timer: NodeJS.Timeout | undefined;
   private readonly onAbort: () => void;
 
@@ -90,6 +108,8 @@ class Attempt {
     /** The attempt's id: its budget reservation's and its call record's. */
     readonly id: string,
     readonly at: number,
+    /** When the gateway began it, before its budget check (`performance.now()`). */
+    readonly beganAt: number,
     readonly ctx: CallContext,
     readonly timeoutMs: number,
     private readonly hold: BudgetHold,
@@ -134,6 +154,7 @@ export class Gateway {
   readonly #logger: Logger;
   readonly #sleep: (ms: number, signal: AbortSignal | undefined) => Promise<void>;
   readonly #random: () => number;
+  readonly #observer: GatewayObserver | undefined;
   readonly now: () => number;
 
   constructor(options: GatewayOptions) {
@@ -149,6 +170,7 @@ export class Gateway {
     );
     this.#sleep = options.sleep ?? sleep;
     this.#random = options.random ?? Math.random;
+    this.#observer = options.observer;
     for (const [name, provider] of this.#config.providers) this.#providers.set(name, createProvider(provider, { now: this.now }));
   }
 
@@ -384,6 +406,7 @@ export class Gateway {
 
   /** Budget check (records and throws `budget_exceeded`), then the attempt's timer and abort wiring. */
   async #begin(group: ResolvedGroup, target: ResolvedTarget, request: ChatRequest, ctx: CallContext): Promise<{ attempt: Attempt; sent: ChatRequest }> {
+    const beganAt = performance.now();
     const cap = outputCap(request, target);
     const prompt = estimatePromptTokens(request);
     const estimate = { tokens: prompt + cap, costUsd: costUsd(target, prompt, cap) };
@@ -406,6 +429,7 @@ export class Gateway {
           'budget_exceeded',
         );
         await this.#write(record);
+        this.#observe(record, undefined, (error.details as { scope?: string } | undefined)?.scope ?? 'unknown');
         this.#logger.warn(
           {
             event: 'budget.refused',
@@ -422,7 +446,7 @@ export class Gateway {
       }
       throw error;
     }
-    const attempt = new Attempt(id, at, ctx, timeoutMs, hold);
+    const attempt = new Attempt(id, at, beganAt, ctx, timeoutMs, hold);
     const sent = request.max_tokens === undefined && request.max_completion_tokens === undefined ? { ...request, max_tokens: cap } : request;
     attempt.span = LlmSpan.start(group, target, this.#providers.get(target.provider)?.type ?? target.provider, sent);
     return { attempt, sent };
@@ -448,11 +472,25 @@ export class Gateway {
     usage: Usage,
     errorCode: string | undefined,
   ): Promise<CallRecord> {
+    const answeredAt = performance.now();
     const record = this.#newRecord(attempt.id, attempt.at, attempt.ctx, group, target, outcome, usage, errorCode);
     record.latencyMs = Math.max(0, this.now() - attempt.at);
     attempt.span?.end({ outcome, usage, costUsd: record.costUsd, callId: record.id, errorCode });
     await this.#write(record);
+    const around = attempt.sentAt - attempt.beganAt + (performance.now() - answeredAt);
+    this.#observe(record, { providerSeconds: (answeredAt - attempt.sentAt) / 1000, gatewaySeconds: around / 1000 });
     return record;
+  }
+
+  /** Tells the observer about a recorded attempt (and a budget refusal's scope); its failure is logged, never thrown. */
+  #observe(record: CallRecord, timing: AttemptTiming | undefined, refusedScope?: string): void {
+    if (!this.#observer) return;
+    try {
+      this.#observer.llmCall(record, timing);
+      if (refusedScope !== undefined) this.#observer.budgetRefused(refusedScope);
+    } catch (error) {
+      this.#logger.warn({ err: error }, 'a gateway observer failed');
+    }
   }
 
   #newRecord(

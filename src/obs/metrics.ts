@@ -1,130 +1,156 @@
 /**
  * Prometheus metrics of one process, in a registry of its own (never prom-client's global
- * one, so several apps in one process — tests — do not collide). `METRIC_NAMES` lists the
- * Agentry families; `docs/api.md` lists the same names and a test checks them against the
- * live `/metrics` output.
+ * one, so several apps in one process — tests — do not collide). One `Metrics` per process
+ * (`openAgentry` makes it): the layers below tell it what happens through their observer
+ * interfaces, which it implements (`StoreObserver`, the gateway's `GatewayObserver`, the tool
+ * hub's `ToolObserver`, the scheduler's `ScheduleObserver`), the engine's committed events
+ * feed `observeEvents`, and the process attaches what the gauges read at scrape time with
+ * `use`. `METRIC_NAMES` lists the Agentry families; `docs/operations/metrics.md` is their
+ * catalogue, and a test checks both against a live `/metrics`.
  */
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { STEP_KINDS } from '../spec/model.js';
-import type { EventRecord, RunRecord } from '../types.js';
+import { collectDefaultMetrics, Registry } from 'prom-client';
+import type { StoreObserver, TransactionOutcome } from '../store/store.js';
+import type { CallRecord } from '../types.js';
+import { createFamilies, type Families } from './metrics-families.js';
+import { observeEvents, type ObservedEvent } from './metrics-events.js';
+import { registerGauges, type MetricsSources } from './metrics-gauges.js';
+
+export type { BudgetUsage, MetricsSources } from './metrics-gauges.js';
 
 export const METRIC_NAMES = [
   'agentry_build_info',
   'agentry_http_request_duration_seconds',
-  'agentry_runs_started_total',
-  'agentry_runs_finished_total',
-  'agentry_steps_finished_total',
-  'agentry_attempts_in_flight',
-  'agentry_queue_depth',
-  'agentry_task_events_total',
+  'agentry_http_handler_duration_seconds',
   'agentry_rate_limited_total',
   'agentry_quota_exceeded_total',
+  'agentry_runs_started_total',
+  'agentry_runs_finished_total',
+  'agentry_runs_active',
+  'agentry_steps_finished_total',
+  'agentry_step_duration_seconds',
+  'agentry_step_retries_total',
+  'agentry_lease_expiries_total',
+  'agentry_attempts_in_flight',
+  'agentry_worker_slots',
+  'agentry_workers_live',
+  'agentry_queue_depth',
+  'agentry_queue_oldest_due_age_seconds',
+  'agentry_task_events_total',
+  'agentry_tasks_open',
+  'agentry_tasks_oldest_open_age_seconds',
+  'agentry_schedule_ticks_total',
+  'agentry_schedule_missed_ticks_total',
+  'agentry_llm_requests_total',
+  'agentry_llm_tokens_total',
+  'agentry_llm_cost_usd_total',
+  'agentry_llm_request_duration_seconds',
+  'agentry_gateway_added_latency_seconds',
+  'agentry_llm_budget_refusals_total',
+  'agentry_llm_budget_used_ratio',
+  'agentry_tool_calls_total',
+  'agentry_tool_call_duration_seconds',
+  'agentry_tool_server_up',
+  'agentry_tool_server_restarts_total',
+  'agentry_store_transaction_duration_seconds',
+  'agentry_store_transaction_retries_total',
+  'agentry_store_transaction_errors_total',
+  'agentry_event_loop_lag_seconds',
 ] as const;
 
-export interface MetricsSources {
+export interface MetricsOptions {
   version: string;
-  /** Attempts this process is running now. */
-  attemptsInFlight?: () => number;
-  /** Steps due now (queued or waiting and past `available_at`). */
-  queueDepth?: () => Promise<number>;
-  /** Collect Node's default process metrics (process_*, nodejs_*). Default true. */
+  /** Node's default process metrics (process_*, nodejs_*) and the event-loop lag gauge. Default true. */
   processMetrics?: boolean;
 }
 
-const RUN_FINISHED = new Set(['run.succeeded', 'run.failed', 'run.cancelled', 'run.timed_out']);
-const STEP_FINISHED = new Set(['step.succeeded', 'step.failed', 'step.skipped', 'step.cancelled']);
+/** `CallRecord.outcome` → the status label of the LLM families. */
+const LLM_STATUS: Record<CallRecord['outcome'], string> = { ok: 'ok', error: 'error', cancelled: 'cancelled', budget_exceeded: 'refused' };
 
-export class Metrics {
+export class Metrics implements StoreObserver {
   readonly registry = new Registry();
-  readonly httpDuration: Histogram<'method' | 'route' | 'status_code'>;
-  readonly runsStarted: Counter<'workflow'>;
-  readonly runsFinished: Counter<'workflow' | 'status'>;
-  readonly stepsFinished: Counter<'kind' | 'status'>;
-  readonly taskEvents: Counter<'event'>;
-  readonly rateLimited: Counter<'tenant' | 'reason'>;
-  readonly quotaExceeded: Counter<'tenant' | 'quota'>;
+  private readonly f: Families;
+  private sources: MetricsSources = {};
+  private readonly stopEventLoop: () => void;
 
-  constructor(sources: MetricsSources) {
-    const registers = [this.registry];
-    new Gauge({ name: 'agentry_build_info', help: 'Agentry build; the value is always 1', labelNames: ['version'], registers }).set(
-      { version: sources.version },
-      1,
-    );
-    this.httpDuration = new Histogram({
-      name: 'agentry_http_request_duration_seconds',
-      help: 'HTTP request duration by method, route pattern and status code',
-      labelNames: ['method', 'route', 'status_code'],
-      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
-      registers,
-    });
-    this.runsStarted = new Counter({
-      name: 'agentry_runs_started_total',
-      help: 'Runs created by this process, by workflow',
-      labelNames: ['workflow'],
-      registers,
-    });
-    this.runsFinished = new Counter({
-      name: 'agentry_runs_finished_total',
-      help: 'Runs that ended in this process, by workflow and final status',
-      labelNames: ['workflow', 'status'],
-      registers,
-    });
-    this.stepsFinished = new Counter({
-      name: 'agentry_steps_finished_total',
-      help: 'Steps that ended in this process, by step kind and status',
-      labelNames: ['kind', 'status'],
-      registers,
-    });
-    this.taskEvents = new Counter({
-      name: 'agentry_task_events_total',
-      help: 'Human tasks created, completed, escalated, expired or cancelled in this process',
-      labelNames: ['event'],
-      registers,
-    });
-    this.rateLimited = new Counter({
-      name: 'agentry_rate_limited_total',
-      help: 'API requests this process refused rate_limited, by tenant and the bucket that refused (key or tenant)',
-      labelNames: ['tenant', 'reason'],
-      registers,
-    });
-    this.quotaExceeded = new Counter({
-      name: 'agentry_quota_exceeded_total',
-      help: 'Run starts this process refused (or schedule ticks it skipped) for a tenant run quota, by tenant and quota',
-      labelNames: ['tenant', 'quota'],
-      registers,
-    });
-    const { attemptsInFlight, queueDepth } = sources;
-    new Gauge({
-      name: 'agentry_attempts_in_flight',
-      help: 'Step attempts this process is executing now',
-      registers,
-      collect() {
-        this.set(attemptsInFlight?.() ?? 0);
-      },
-    });
-    new Gauge({
-      name: 'agentry_queue_depth',
-      help: 'Steps that are due now and not yet claimed by a worker',
-      registers,
-      async collect() {
-        if (!queueDepth) return;
-        try {
-          this.set(await queueDepth());
-        } catch {
-          this.set(Number.NaN);
-        }
-      },
-    });
-    if (sources.processMetrics !== false) collectDefaultMetrics({ register: this.registry });
+  constructor(options: MetricsOptions) {
+    const processMetrics = options.processMetrics !== false;
+    this.f = createFamilies(this.registry);
+    this.stopEventLoop = registerGauges(this.registry, options.version, () => this.sources, processMetrics);
+    if (processMetrics) collectDefaultMetrics({ register: this.registry });
   }
 
-  /** Counts runs and steps from committed events (see `EventFeed`). */
-  observeEvent(event: EventRecord, run: Pick<RunRecord, 'workflow' | 'spec'>): void {
-    if (event.type === 'run.created') this.runsStarted.inc({ workflow: run.workflow });
-    else if (RUN_FINISHED.has(event.type)) this.runsFinished.inc({ workflow: run.workflow, status: event.type.slice('run.'.length) });
-    else if (STEP_FINISHED.has(event.type) && event.stepId !== null) {
-      this.stepsFinished.inc({ kind: stepKind(run.spec, event.stepId), status: event.type.slice('step.'.length) });
-    } else if (event.type.startsWith('task.')) this.taskEvents.inc({ event: event.type.slice('task.'.length) });
+  /** Attaches (or replaces) what the scrape-time gauges read. */
+  use(sources: MetricsSources): void {
+    this.sources = { ...this.sources, ...sources };
+  }
+
+  /** Counts runs, steps, attempts and tasks from one committed transaction's events (see `metrics-events.ts`). */
+  observeEvents(events: readonly ObservedEvent[]): void {
+    observeEvents(this.f, events);
+  }
+
+  // HTTP (the server)
+
+  httpRequest(method: string, route: string, statusCode: number, seconds: number): void {
+    this.f.httpDuration.observe({ method, route, status_code: String(statusCode) }, seconds);
+  }
+
+  httpHandler(method: string, route: string, seconds: number): void {
+    this.f.httpHandler.observe({ method, route }, seconds);
+  }
+
+  rateLimited(tenant: string, reason: string): void {
+    this.f.rateLimited.inc({ tenant, reason });
+  }
+
+  quotaExceeded(tenant: string, quota: string): void {
+    this.f.quotaExceeded.inc({ tenant, quota });
+  }
+
+  // The store (`StoreObserver`)
+
+  transactionEnded(outcome: TransactionOutcome, seconds: number): void {
+    this.f.storeTransactions.observe({ outcome }, seconds);
+    if (outcome === 'failed') this.f.storeErrors.inc();
+  }
+
+  transactionRetried(): void {
+    this.f.storeRetries.inc();
+  }
+
+  // The LLM gateway (`GatewayObserver`)
+
+  llmCall(record: CallRecord, timing: { providerSeconds: number; gatewaySeconds: number } | undefined): void {
+    const { group: model_group, provider } = record;
+    const status = LLM_STATUS[record.outcome];
+    this.f.llmRequests.inc({ model_group, provider, status });
+    if (record.inputTokens > 0) this.f.llmTokens.inc({ model_group, provider, type: 'input' }, record.inputTokens);
+    if (record.outputTokens > 0) this.f.llmTokens.inc({ model_group, provider, type: 'output' }, record.outputTokens);
+    if (record.costUsd > 0) this.f.llmCost.inc({ model_group, provider }, record.costUsd);
+    if (timing === undefined) return;
+    this.f.llmDuration.observe({ model_group, provider, status }, timing.providerSeconds);
+    this.f.gatewayAdded.observe({ model_group }, Math.max(0, timing.gatewaySeconds));
+  }
+
+  budgetRefused(scope: string): void {
+    this.f.budgetRefusals.inc({ scope });
+  }
+
+  // MCP tool servers (`ToolObserver`)
+
+  toolCall(server: string, status: string, seconds: number): void {
+    this.f.toolCalls.inc({ server, status });
+    this.f.toolDuration.observe({ server }, seconds);
+  }
+
+  // Schedules (`ScheduleObserver`)
+
+  scheduleTick(schedule: string, outcome: 'started' | 'skipped'): void {
+    this.f.scheduleTicks.inc({ schedule, outcome });
+  }
+
+  scheduleMissed(schedule: string): void {
+    this.f.scheduleMissed.inc({ schedule });
   }
 
   text(): Promise<string> {
@@ -134,12 +160,9 @@ export class Metrics {
   get contentType(): string {
     return this.registry.contentType;
   }
-}
 
-/** The kind of a step, read from the run's spec snapshot (`steps.<id>.<kind>: …`). */
-function stepKind(spec: unknown, stepId: string): string {
-  const id = stepId.includes('[') ? stepId.slice(0, stepId.indexOf('[')) : stepId; // an item counts as its map step's kind
-  const step = (spec as { steps?: Record<string, unknown> } | null)?.steps?.[id];
-  if (typeof step !== 'object' || step === null) return 'unknown';
-  return STEP_KINDS.find((kind) => Object.hasOwn(step, kind)) ?? 'unknown';
+  /** Stops the event-loop monitor. */
+  close(): void {
+    this.stopEventLoop();
+  }
 }

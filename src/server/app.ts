@@ -17,6 +17,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Logger } from 'pino';
 import { createServices, type ServiceDeps } from '../app/services.js';
+import { instrument } from '../app/metrics.js';
 import type { ResolvedBudgets } from '../gateway/config.js';
 import type { Gateway } from '../gateway/gateway.js';
 import type { RemoteGatewayOptions } from '../gateway/remote.js';
@@ -73,8 +74,12 @@ export interface AppOptions extends Pick<ServiceDeps, 'engine' | 'store'> {
   auth: AuthSettings;
   /** Largest request body (`AGENTRY_MAX_BODY_BYTES`); larger ones get 413. Default 1 MiB. */
   maxBodyBytes?: number;
-  /** Counts runs and steps committed through it, and wakes event streams at once. */
+  /** Wakes event streams at once when this process commits a run's events. */
   feed?: EventFeed;
+  /**
+   * The process's metrics (`openAgentry().metrics`), served by `/metrics`. Default: metrics of
+   * the app's own, attached to `engine` and `store` (and closed with the app).
+   */
   metrics?: Metrics;
   /** Longest `?wait=` honoured (default 120 s). */
   maxWaitMs?: number;
@@ -101,7 +106,7 @@ export interface AppOptions extends Pick<ServiceDeps, 'engine' | 'store'> {
   remoteGateway?: RemoteGatewayOptions | undefined;
   /** This process's MCP tool servers (`openAgentry().tools`); `/v1/tools` acts on them. */
   tools?: ToolHub | undefined;
-  /** Route groups to serve (default all); `agentry start gateway` serves `probes` and `gateway`. */
+  /** Route groups to serve (default all); `agentry start gateway` serves `probes` and `gateway`, a probe port `probes` alone. */
   groups?: readonly RouteGroup[];
   /** Origins allowed cross-origin requests (`AGENTRY_CORS_ORIGINS`); CORS is off without them. */
   corsOrigins?: readonly string[];
@@ -227,15 +232,12 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
   // Managed keys (`agk_…`) sign in through the keys service on this store.
   const auth: AuthSettings = { ...options.auth, managedKeys: options.auth.managedKeys ?? services.keys };
-  await assertCanSignIn(auth);
+  // A probe port alone serves its open probes even where no key is configured (then `/metrics` answers 401).
+  if (groups.has('api') || groups.has('gateway')) await assertCanSignIn(auth);
   const { health } = services;
-  const metrics =
-    options.metrics ??
-    new Metrics({
-      version,
-      attemptsInFlight: () => health.activeAttempts,
-      queueDepth: () => health.queueDepth(),
-    });
+  const ownMetrics = options.metrics === undefined ? new Metrics({ version }) : undefined;
+  const detachMetrics = ownMetrics && instrument(ownMetrics, { engine, store, tools: options.tools });
+  const metrics = options.metrics ?? ownMetrics!;
   const deps: ServerDeps = {
     services,
     metrics,
@@ -301,17 +303,13 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(swagger, swaggerOptions(version));
   if (options.docs !== false) await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
 
-  const unsubscribe = options.feed?.subscribe((events) => {
-    for (const { event, run } of events) metrics.observeEvent(event, run);
-  });
-  const unsubscribeQuota = services.limits.onQuotaExceeded(({ tenantId, quota }) => metrics.quotaExceeded.inc({ tenant: tenantId, quota }));
   app.addHook('preClose', (done) => {
     closing.abort();
     done();
   });
   app.addHook('onClose', (_instance, done) => {
-    unsubscribe?.();
-    unsubscribeQuota();
+    detachMetrics?.();
+    ownMetrics?.close();
     done();
   });
 
@@ -352,7 +350,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       reply.header('ratelimit-reset', admission.state.resetSeconds);
     }
     if (admission.refused) {
-      metrics.rateLimited.inc({ tenant: admission.tenantId, reason: admission.reason ?? 'tenant' });
+      metrics.rateLimited(admission.tenantId, admission.reason ?? 'tenant');
       throw admission.refused;
     }
   }
@@ -372,7 +370,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const requestLogs = options.requestLogs !== false;
   app.addHook('onResponse', (request, reply, done) => {
     const route = request.routeOptions.url ?? 'unmatched';
-    metrics.httpDuration.observe({ method: request.method, route, status_code: String(reply.statusCode) }, reply.elapsedTime / 1000);
+    metrics.httpRequest(request.method, route, reply.statusCode, reply.elapsedTime / 1000);
     // The one line per request (Fastify's own request logging is off, see `logController`).
     if (requestLogs) logger.info({ ...accessRecord(request, reply, principals.get(request), deps.auth.tenant), ...requestTraceFields(request) }, 'request');
     done();
@@ -448,9 +446,16 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
           ...problemResponses([...new Set([...commonErrors(def, !probes.has(def)), ...def.errors])]),
         },
       },
-      handler: traced
-        ? (request, reply) => inRequestSpan(request, () => def.handler(request as never, reply, principals.get(request) ?? nobody))
-        : (request, reply) => def.handler(request as never, reply, principals.get(request) ?? nobody),
+      // Timed apart from the request (OBS-06): the service call alone, without auth, parsing and serialisation.
+      handler: async (request, reply) => {
+        const started = performance.now();
+        const principal = principals.get(request) ?? nobody;
+        try {
+          return await (traced ? inRequestSpan(request, () => def.handler(request as never, reply, principal)) : def.handler(request, reply, principal));
+        } finally {
+          metrics.httpHandler(def.method, def.url, (performance.now() - started) / 1000);
+        }
+      },
     });
   }
   return app;

@@ -408,6 +408,16 @@ function auditRunIds(dialect: 'sqlite' | 'postgres'): string[] {
  */
 const RUN_TRACE_CONTEXT = [`ALTER TABLE runs ADD COLUMN trace_context TEXT`];
 
+/**
+ * Partial indexes over what has not ended, for the metrics gauges read at every scrape
+ * (`agentry_runs_active`, `agentry_tasks_open`): counting them must not scan every run or task
+ * ever kept.
+ */
+const METRICS_INDEXES = [
+  `CREATE INDEX runs_active ON runs (status) WHERE status IN ('queued', 'running', 'waiting')`,
+  `CREATE INDEX tasks_open ON tasks (created_at) WHERE status = 'open'`,
+];
+
 /** From this version on, each migration applied is itself an audit entry (in its own transaction). */
 export const AUDIT_LOG_VERSION = 7;
 
@@ -425,6 +435,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 11, name: 'LLM budget counters and reservations', sqlite: budgetReservations('sqlite'), postgres: budgetReservations('postgres') },
   { version: 12, name: 'audit entries by run', sqlite: auditRunIds('sqlite'), postgres: auditRunIds('postgres') },
   { version: 13, name: 'trace context of each run', sqlite: RUN_TRACE_CONTEXT, postgres: RUN_TRACE_CONTEXT },
+  { version: 14, name: 'indexes of active runs and open tasks', sqlite: METRICS_INDEXES, postgres: METRICS_INDEXES },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS.reduce((max, m) => Math.max(max, m.version), 0);

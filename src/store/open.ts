@@ -50,6 +50,7 @@ export function openStore(location: string | DatabaseLocation, options: OpenStor
   return openSqliteStore(at.file, {
     busyTimeoutMs: options.sqliteBusyTimeoutMs ?? 5000,
     ...(options.now ? { now: options.now } : {}),
+    ...(options.observer ? { observer: options.observer } : {}),
   });
 }
 

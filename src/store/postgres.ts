@@ -24,6 +24,7 @@ import type { AttemptKey } from '../types.js';
 import { WAKE_CHANNEL, WakeListener } from './postgres-wake.js';
 import type { Db, SqlDialect } from './sql/dialect.js';
 import { SqlStore } from './sql-store.js';
+import type { StoreObserver } from './store-types.js';
 import { commitUnknown, isTransient } from './transient.js';
 
 export interface PostgresOptions {
@@ -38,6 +39,8 @@ export interface PostgresOptions {
   /** Logs outages of the wake-up listener and errors of idle connections. */
   logger?: Logger;
   now?: () => number;
+  /** Told how each write transaction ends (the process's metrics). */
+  observer?: StoreObserver;
 }
 
 export const POSTGRES_DEFAULTS = {
@@ -227,5 +230,5 @@ export function openPostgresStore(url: string, options: PostgresOptions = {}): S
   pool.on('connect', (client) => client.on('error', () => undefined));
   const listener = new WakeListener({ ...connection, application_name: `${settings.applicationName}-listen` }, logger);
   const db: Db = new Kysely({ dialect: new PostgresDialect({ pool }) });
-  return new SqlStore(db, postgresDialect(listener), settings.location, options.now);
+  return new SqlStore(db, postgresDialect(listener), settings.location, options.now, options.observer);
 }

@@ -96,7 +96,7 @@ export class SqlRunTx implements RunTx {
     return attempts.insertAttempt(this.trx, attempt);
   }
 
-  updateAttempt(stepId: string, attempt: number, patch: AttemptPatch): Promise<void> {
+  updateAttempt(stepId: string, attempt: number, patch: AttemptPatch): Promise<number | undefined> {
     return attempts.updateAttempt(this.trx, this.run.id, stepId, attempt, patch);
   }
 

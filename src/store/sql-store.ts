@@ -61,8 +61,13 @@ import type {
   RateTakeResult,
   RunQuota,
   TenantRunUsage,
+  QueueStats,
+  ActiveRunCounts,
+  OpenTaskStats,
+  StoreObserver,
+  TransactionOutcome,
 } from './store-types.js';
-import { isCommitUnknown, isTransient, storeUnavailable, withRetry, type RetryOptions } from './transient.js';
+import { isCommitUnknown, isConstraintViolation, isTransient, storeUnavailable, withRetry, type RetryOptions } from './transient.js';
 import * as apiKeys from './sql/api-keys.js';
 import * as attempts from './sql/attempts.js';
 import * as audit from './sql/audit.js';
@@ -90,6 +95,8 @@ export class SqlStore implements Store {
     private readonly dialect: SqlDialect,
     readonly location: string,
     private readonly now: () => number = Date.now,
+    /** Told how each write transaction ends and when one is retried (the process's metrics). */
+    private readonly observer?: StoreObserver,
   ) {
     this.kind = dialect.kind;
     this.retryOptions = {
@@ -100,17 +107,31 @@ export class SqlStore implements Store {
   }
 
   /** Runs `fn` on the pool with the dialect's retries; a transient failure that outlasts them is `store_unavailable`. */
-  private async retrying<T>(fn: (db: Db) => Promise<T>): Promise<T> {
+  private async retrying<T>(fn: (db: Db) => Promise<T>, onRetry?: () => void): Promise<T> {
     try {
-      return await withRetry(() => fn(this.db), this.retryOptions);
+      return await withRetry(() => fn(this.db), onRetry ? { ...this.retryOptions, onRetry } : this.retryOptions);
     } catch (error) {
       throw isTransient(error) ? storeUnavailable(error, this.location.replace(/^[a-z]+:/, '')) : error;
     }
   }
 
-  /** Runs `fn` in one write transaction, retried as a whole (see `retrying`). */
-  private transact<T>(fn: (trx: Db) => Promise<T>): Promise<T> {
-    return this.retrying((db) => this.dialect.transaction(db, fn));
+  /** Runs `fn` in one write transaction, retried as a whole (see `retrying`); the observer hears how it ended. */
+  private async transact<T>(fn: (trx: Db) => Promise<T>): Promise<T> {
+    const observer = this.observer;
+    if (!observer) return this.retrying((db) => this.dialect.transaction(db, fn));
+    const started = performance.now();
+    let outcome: TransactionOutcome = 'committed';
+    try {
+      return await this.retrying(
+        (db) => this.dialect.transaction(db, fn),
+        () => observer.transactionRetried(),
+      );
+    } catch (error) {
+      outcome = transactionFailure(error);
+      throw error;
+    } finally {
+      observer.transactionEnded(outcome, (performance.now() - started) / 1000);
+    }
   }
 
   migrate(options?: MigrateOptions): Promise<MigrationReport> {
@@ -214,6 +235,20 @@ export class SqlStore implements Store {
 
   overdueRuns(now: number, limit: number): Promise<string[]> {
     return this.retrying((db) => runs.overdueRuns(db, now, limit));
+  }
+
+  // deployment-wide counts
+
+  queueStats(now: number): Promise<QueueStats> {
+    return this.retrying((db) => queue.queueStats(db, now));
+  }
+
+  activeRunCounts(): Promise<ActiveRunCounts> {
+    return this.retrying((db) => runs.activeRunCounts(db));
+  }
+
+  openTaskStats(): Promise<OpenTaskStats> {
+    return this.retrying((db) => tasks.openTaskStats(db));
   }
 
   publishWake(): Promise<void> {
@@ -448,6 +483,15 @@ export class SqlStore implements Store {
   listWorkers(): Promise<WorkerInfo[]> {
     return this.retrying((db) => workers.listWorkers(db));
   }
+}
+
+/**
+ * How a transaction that threw ended: rolled back by its caller (an Agentry error of the
+ * transition, a constraint the schema enforces), or failed in the database.
+ */
+function transactionFailure(error: unknown): TransactionOutcome {
+  if (error instanceof AgentryError) return error.code === 'store_unavailable' ? 'failed' : 'rolled_back';
+  return isConstraintViolation(error) ? 'rolled_back' : 'failed';
 }
 
 /** Turns the unique violation of a current key's (tenant, name) into `conflict`; rethrows anything else. */

@@ -5,6 +5,7 @@ import Database from 'better-sqlite3';
 import { Kysely, SqliteDialect, sql } from 'kysely';
 import type { Db, SqlDialect } from './sql/dialect.js';
 import { SqlStore } from './sql-store.js';
+import type { StoreObserver } from './store-types.js';
 
 const sqliteDialect: SqlDialect = {
   kind: 'sqlite',
@@ -46,6 +47,8 @@ export interface SqliteOptions {
   /** Milliseconds to wait for another process's write lock before failing. */
   busyTimeoutMs?: number;
   now?: () => number;
+  /** Told how each write transaction ends (the process's metrics). */
+  observer?: StoreObserver;
 }
 
 export function openSqliteStore(file: string, options: SqliteOptions = {}): SqlStore {
@@ -57,5 +60,5 @@ export function openSqliteStore(file: string, options: SqliteOptions = {}): SqlS
   database.pragma('foreign_keys = ON');
   database.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
   const db: Db = new Kysely({ dialect: new SqliteDialect({ database }) });
-  return new SqlStore(db, sqliteDialect, `sqlite:${path}`, options.now);
+  return new SqlStore(db, sqliteDialect, `sqlite:${path}`, options.now, options.observer);
 }

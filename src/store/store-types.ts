@@ -163,6 +163,37 @@ export interface UsageRow {
   costUsd: number;
 }
 
+/** Steps due now and not claimed (queued or waiting, `available_at` reached): how many, and the oldest due time. */
+export interface QueueStats {
+  depth: number;
+  /** `available_at` of the longest-due step; null when none is due. */
+  oldestDueAt: number | null;
+}
+
+/** Runs that have not ended, by status, across every tenant. */
+export type ActiveRunCounts = Record<'queued' | 'running' | 'waiting', number>;
+
+/** Human tasks still open, across every tenant: how many, and when the oldest was created. */
+export interface OpenTaskStats {
+  open: number;
+  oldestCreatedAt: number | null;
+}
+
+/**
+ * How a write transaction ended: `committed`; `rolled_back` by its caller (an error of the
+ * transition, or a constraint the schema enforces); `failed` in the database (an error that
+ * outlasted the retries, a commit cut off).
+ */
+export type TransactionOutcome = 'committed' | 'rolled_back' | 'failed';
+
+/** Told about every write transaction of a store (the process's metrics implement it). Must not throw. */
+export interface StoreObserver {
+  /** A transaction ended; `seconds` is its whole time, retries included. */
+  transactionEnded(outcome: TransactionOutcome, seconds: number): void;
+  /** A transaction is tried again after a transient database error. */
+  transactionRetried(): void;
+}
+
 export interface WorkerInfo {
   id: string;
   host: string;

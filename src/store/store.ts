@@ -65,6 +65,9 @@ import type {
   RateTakeResult,
   RunQuota,
   TenantRunUsage,
+  QueueStats,
+  ActiveRunCounts,
+  OpenTaskStats,
 } from './store-types.js';
 
 export type * from './store-types.js';
@@ -77,7 +80,8 @@ export interface RunTx {
   /** Returns false (and changes nothing) when the guard does not hold. */
   updateStep(stepId: string, patch: StepPatch, guard?: StepGuard): Promise<boolean>;
   insertAttempt(attempt: AttemptRecord): Promise<void>;
-  updateAttempt(stepId: string, attempt: number, patch: AttemptPatch): Promise<void>;
+  /** Returns when the attempt started (undefined: there is no such attempt). */
+  updateAttempt(stepId: string, attempt: number, patch: AttemptPatch): Promise<number | undefined>;
   /** How many attempts of the step a stopping worker released (they do not count against its retries). */
   releasedAttempts(stepId: string): Promise<number>;
   appendEvent(type: EventType, data?: Record<string, unknown>, stepId?: string | null): Promise<EventRecord>;
@@ -185,6 +189,12 @@ export interface Store {
   leasesOf(workerId: string): Promise<AttemptKey[]>;
   /** Ids of unfinished runs whose deadline is past. */
   overdueRuns(now: number, limit: number): Promise<string[]>;
+
+  // deployment-wide counts (every tenant), for the metrics gauges read at scrape time
+  /** Steps due at `now` and not claimed: how many, and the longest-due one's time. */
+  queueStats(now: number): Promise<QueueStats>;
+  activeRunCounts(): Promise<ActiveRunCounts>;
+  openTaskStats(): Promise<OpenTaskStats>;
 
   // reads
   getRun(id: string): Promise<RunRecord | undefined>;

@@ -74,6 +74,16 @@ export function isTransient(error: unknown): boolean {
   return false;
 }
 
+/**
+ * True for a change the database refused because the schema forbids it (PostgreSQL SQLSTATE
+ * class 23, integrity constraint violation; SQLite `SQLITE_CONSTRAINT*`): the caller's
+ * concern (a race on a unique key), not a failing database.
+ */
+export function isConstraintViolation(error: unknown): boolean {
+  const code = codeOf(error);
+  return code !== undefined && (/^23[0-9A-Z]{3}$/.test(code) || code.startsWith('SQLITE_CONSTRAINT'));
+}
+
 /** A transient error as Agentry reports it: `store_unavailable`, retryable, cause kept. */
 export function storeUnavailable(error: unknown, what = 'the database'): AgentryError {
   if (error instanceof AgentryError) return error;

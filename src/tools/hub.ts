@@ -36,6 +36,24 @@ export interface ToolHubOptions {
   egress?: EgressPolicy;
   /** DNS for HTTP servers; tests inject one. */
   resolver?: Resolver;
+  /** Told about every tool call (the process's metrics). */
+  observer?: ToolObserver;
+}
+
+/** How a tool call ended: `denied` by an allow-list, a disabled server or the egress policy; `timeout`; `error` for any other failure. */
+export type ToolCallStatus = 'ok' | 'error' | 'denied' | 'timeout';
+
+/** Told about each tool call once it ends (the process's metrics). Its methods must not throw. */
+export interface ToolObserver {
+  toolCall(server: string, status: ToolCallStatus, seconds: number): void;
+}
+
+const DENIED: ReadonlySet<string> = new Set(['tool_not_allowed', 'tool_disabled', 'egress_denied']);
+
+function callStatus(error: unknown): ToolCallStatus {
+  if (!(error instanceof AgentryError)) return 'error';
+  if (DENIED.has(error.code)) return 'denied';
+  return error.code === 'tool_timeout' ? 'timeout' : 'error';
 }
 
 /** Where a model's function call goes. */
@@ -55,8 +73,10 @@ const DEVELOPMENT_EGRESS: EgressPolicy = { mode: 'development', allowLinkLocal: 
 
 export class ToolHub {
   private readonly connections = new Map<string, ServerConnection>();
+  private readonly observer: ToolObserver | undefined;
 
   constructor(options: ToolHubOptions) {
+    this.observer = options.observer;
     const context = {
       env: options.env ?? process.env,
       projectDir: options.projectDir ?? process.cwd(),
@@ -83,9 +103,18 @@ export class ToolHub {
    * Calls one tool. Errors: `tool_not_allowed` (outside the server's `allow`), `tool_disabled`,
    * `tool_timeout`, `tool_error` (the tool reported failure), `tool_unavailable`, `cancelled`.
    */
-  callTool(server: string, tool: string, args: Record<string, unknown> = {}, options: CallOptions = {}): Promise<ToolCallResult> {
+  async callTool(server: string, tool: string, args: Record<string, unknown> = {}, options: CallOptions = {}): Promise<ToolCallResult> {
     const connection = this.connection(server);
-    return traceToolCall(server, tool, args, () => connection.callTool(tool, args, options));
+    const started = performance.now();
+    let status: ToolCallStatus = 'ok';
+    try {
+      return await traceToolCall(server, tool, args, () => connection.callTool(tool, args, options));
+    } catch (error) {
+      status = callStatus(error);
+      throw error;
+    } finally {
+      this.observer?.toolCall(server, status, (performance.now() - started) / 1000);
+    }
   }
 
   /**

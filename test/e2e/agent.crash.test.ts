@@ -48,7 +48,14 @@ function startWorker(p: TempProject): Promise<ChildProcess> {
   for (const [key, value] of Object.entries(process.env)) if (!key.startsWith('AGENTRY_') && !key.startsWith('npm_')) env[key] = value;
   const child = spawn(process.execPath, [CLI_ENTRY, 'start', 'worker', '--dir', p.dir], {
     cwd: REPO,
-    env: { ...env, AGENTRY_DATABASE_URL: `sqlite:${p.dbFile}`, AGENTRY_LEASE_TTL: '2s', AGENTRY_POLL_INTERVAL: '100ms', AGENTRY_LOG_LEVEL: 'info' },
+    env: {
+      ...env,
+      AGENTRY_DATABASE_URL: `sqlite:${p.dbFile}`,
+      AGENTRY_LEASE_TTL: '2s',
+      AGENTRY_POLL_INTERVAL: '100ms',
+      AGENTRY_LOG_LEVEL: 'info',
+      AGENTRY_PROBE_PORT: 'off',
+    },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   children.push(child);

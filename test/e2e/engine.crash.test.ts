@@ -93,6 +93,7 @@ function startWorker(h: Harness): Promise<ChildProcess> {
       AGENTRY_POLL_INTERVAL: '100ms',
       AGENTRY_CONCURRENCY: '4',
       AGENTRY_LOG_LEVEL: 'info',
+      AGENTRY_PROBE_PORT: 'off',
       LEDGER_URL: h.server.url,
     },
     stdio: ['ignore', 'ignore', 'pipe'],

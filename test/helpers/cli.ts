@@ -38,11 +38,15 @@ export interface CliOptions {
 
 const running = new Set<CliProcess>();
 
-/** The environment of a child: this one without AGENTRY_* settings, plus `env`. */
+/**
+ * The environment of a child: this one without AGENTRY_* settings, plus `env`. Worker, scheduler
+ * and gateway processes serve no probe port unless a test asks for one (`AGENTRY_PROBE_PORT`):
+ * test files run side by side, and the default port would clash.
+ */
 function childEnv(env: CliOptions['env'] = {}): NodeJS.ProcessEnv {
   const base: NodeJS.ProcessEnv = {};
   for (const [key, value] of Object.entries(process.env)) if (!key.startsWith('AGENTRY_') && !key.startsWith('npm_')) base[key] = value;
-  const merged: NodeJS.ProcessEnv = { ...base, NO_COLOR: '1' };
+  const merged: NodeJS.ProcessEnv = { ...base, NO_COLOR: '1', AGENTRY_PROBE_PORT: 'off' };
   for (const [key, value] of Object.entries(env)) {
     if (value === undefined) delete merged[key];
     else merged[key] = value;

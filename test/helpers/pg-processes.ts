@@ -50,6 +50,8 @@ export function startRole(role: Role, options: { url: string; projectDir: string
       AGENTRY_POLL_INTERVAL: '500ms',
       AGENTRY_CONCURRENCY: '8',
       AGENTRY_LOG_LEVEL: 'info',
+      // Side-by-side test files would clash on the default probe port; a test asks for one (0).
+      AGENTRY_PROBE_PORT: 'off',
       ...options.env,
     },
     stdio: ['ignore', 'ignore', 'pipe'],

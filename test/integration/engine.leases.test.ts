@@ -56,7 +56,9 @@ for (const factory of storeFactories) {
       expect(step).toMatchObject({ status: 'queued', leaseOwner: null, leaseExpiresAt: null });
       expect(step!.availableAt).toBeLessThanOrEqual(Date.now());
       expect(step!.availableAt).toBeGreaterThanOrEqual(before);
-      expect((await eventsOf(t.store, run.id)).filter((e) => e.type === 'step.released').map((e) => e.data)).toEqual([{ attempt: 1, worker: 'wrk_stopping' }]);
+      expect((await eventsOf(t.store, run.id)).filter((e) => e.type === 'step.released').map((e) => e.data)).toEqual([
+        { attempt: 1, worker: 'wrk_stopping', duration_ms: expect.any(Number) as number },
+      ]);
       // Attempt 2 fails: one failure of two allowed, so the step is retried.
       const second = await claimOf(t.engine.transitions.startStep(run.id, 'a', 'wrk_next', Date.now() + 60_000));
       expect(second?.key.attempt).toBe(2);

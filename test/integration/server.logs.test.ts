@@ -149,6 +149,6 @@ describe('run metrics', () => {
     expect(text).toMatch(/^agentry_steps_finished_total\{kind="transform",status="succeeded"\} [2-9]/m);
     expect(text).toMatch(/^agentry_http_request_duration_seconds_count\{method="POST",route="\/v1\/workflows\/:name\/runs",status_code="200"\} 2$/m);
     expect(text).toMatch(/^agentry_queue_depth \d+$/m);
-    expect(text).toMatch(/^agentry_attempts_in_flight \d+$/m);
+    expect(text).toMatch(/^agentry_attempts_in_flight\{workflow="hello"\} \d+$/m);
   });
 });

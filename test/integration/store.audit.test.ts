@@ -24,6 +24,15 @@ interface Opened {
   cleanup: () => Promise<void>;
 }
 
+/**
+ * How to take back each migration that came after 'audit entries by run' (the test below rewinds
+ * the schema to before it, and the runner applies only versions past the latest one recorded).
+ */
+const UNDO_AFTER_AUDIT_RUN_IDS: Record<number, string[]> = {
+  13: ['ALTER TABLE runs DROP COLUMN trace_context'],
+  14: ['DROP INDEX runs_active', 'DROP INDEX tasks_open'],
+};
+
 const dialects: Array<{ name: string; open: () => Promise<Opened> }> = [
   {
     name: 'sqlite',
@@ -220,13 +229,18 @@ for (const dialect of dialects) {
     it('fills in the run of the entries written before the run_id column existed', async () => {
       const { store, tamper } = await withEntries(2);
       await store.appendAudit(entry(3, { action: 'run.start', target: 'workflow:w', details: { run_id: 'r7' } }));
-      // Back to the schema before the migration: no column, no index, not applied.
+      // Back to the schema before the migration: no column, no index, not applied — and nothing after it.
+      const version = MIGRATIONS.find((m) => m.name === 'audit entries by run')!.version;
+      const later = MIGRATIONS.filter((m) => m.version > version).map((m) => m.version);
+      for (const v of [...later].reverse()) {
+        expect(UNDO_AFTER_AUDIT_RUN_IDS[v], `how to undo migration ${v}`).toBeDefined();
+        for (const statement of UNDO_AFTER_AUDIT_RUN_IDS[v]!) await tamper(statement);
+      }
       await tamper(`DROP INDEX audit_log_by_run`);
       await tamper(`ALTER TABLE audit_log DROP COLUMN run_id`);
-      const version = MIGRATIONS.find((m) => m.name === 'audit entries by run')!.version;
-      await tamper(`DELETE FROM schema_migrations WHERE version = ${version}`);
+      await tamper(`DELETE FROM schema_migrations WHERE version >= ${version}`);
       const report = await store.migrate();
-      expect(report.applied).toEqual([version]);
+      expect(report.applied).toEqual([version, ...later]);
       expect((await store.listAudit({ runId: 'r7', limit: 10 })).items.map((e) => e.target)).toEqual(['workflow:w']);
       expect((await store.listAudit({ runId: 'r1', limit: 10 })).items.map((e) => e.target)).toEqual(['run:r1']);
       expect(await check(store)).toBeUndefined();

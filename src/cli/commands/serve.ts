@@ -8,7 +8,7 @@ import type { Command } from 'commander';
 import type { Logger } from 'pino';
 import { checkStartup, ENGINE_ROLES, loadProjectOrThrow, openAgentry, type Agentry, type EngineRole, type Project } from '../../app/bootstrap.js';
 import type { Config } from '../../app/config.js';
-import { buildApp, drainAndClose } from '../../server/app.js';
+import { buildApp, drainAndClose, type AppOptions } from '../../server/app.js';
 import { authSettings, type AuthSettings } from '../../server/auth.js';
 import { EventFeed } from '../../app/event-feed.js';
 import type { RouteGroup } from '../../server/route.js';
@@ -60,10 +60,40 @@ export interface RunningServer {
   /** Base URL it listens on (`http://127.0.0.1:7700`). */
   url: string;
   app: FastifyInstance;
+  /** What it serves: project, store, engine, gateway, tools, metrics. */
+  agentry: Agentry;
   engine: Agentry['engine'];
   store: Agentry['store'];
   /** Graceful stop: listener, then engine (within its grace), then store. Safe to call twice. */
   close(): Promise<void>;
+}
+
+/** What `buildApp` serves an opened Agentry with under `config` (the API, the gateway routes and the probes alike). */
+export function appOptions(agentry: Agentry, config: Config, logger: Logger, env: NodeJS.ProcessEnv, auth: AuthSettings): AppOptions {
+  return {
+    engine: agentry.engine,
+    store: agentry.store,
+    logger,
+    version: VERSION,
+    auth,
+    maxBodyBytes: config.server.maxBodyBytes,
+    corsOrigins: config.server.corsOrigins,
+    requestLogs: config.server.requestLogs,
+    trustedProxies: config.server.trustedProxies,
+    readyz: { detail: config.server.readyzDetail, trusted: config.server.readyzTrusted },
+    maxWaitMs: config.server.maxWaitMs,
+    sseHeartbeatMs: config.server.sseHeartbeatMs,
+    metrics: agentry.metrics,
+    gateway: agentry.gateway,
+    budgets: agentry.budgets,
+    // Forwarded gateway calls carry internal tokens naming this process (`agentry-api`), or the gateway key.
+    remoteGateway: remoteGatewayOptions(config, 'api', agentry.engine.workerId),
+    tools: agentry.tools,
+    redactor: agentry.redactor,
+    specBundle: agentry.project?.bundle,
+    credentials: { config, project: agentry.project, env },
+    health: { providers: config.health.providers, toolSecrets: config.health.toolSecrets, env },
+  };
 }
 
 /** Opens the project, store and engine, starts the engine and listens. */
@@ -110,33 +140,13 @@ export async function startServer(
     const roles = options.roles ?? ENGINE_ROLES;
     if (roles.length > 0) await engine.start({ roles });
     app = await buildApp({
-      engine,
-      store,
+      ...appOptions(agentry, config, logger, env, auth),
       feed,
-      logger,
-      version: VERSION,
-      auth,
-      maxBodyBytes: config.server.maxBodyBytes,
-      corsOrigins: config.server.corsOrigins,
-      requestLogs: config.server.requestLogs,
-      trustedProxies: config.server.trustedProxies,
-      readyz: { detail: config.server.readyzDetail, trusted: config.server.readyzTrusted },
-      maxWaitMs: config.server.maxWaitMs,
-      sseHeartbeatMs: config.server.sseHeartbeatMs,
-      gateway: agentry.gateway,
-      budgets: agentry.budgets,
-      // Forwarded gateway calls carry internal tokens naming this process (`agentry-api`), or the gateway key.
-      remoteGateway: remoteGatewayOptions(config, 'api', engine.workerId),
-      tools: agentry.tools,
-      redactor: agentry.redactor,
-      specBundle: agentry.project?.bundle,
-      credentials: { config, project: agentry.project, env },
       ...(options.groups ? { groups: options.groups } : {}),
       roles,
-      health: { providers: config.health.providers, toolSecrets: config.health.toolSecrets, env },
     });
     const url = await app.listen({ host: config.server.host, port: config.server.port });
-    return { url, app, engine, store, close };
+    return { url, app, agentry, engine, store, close };
   } catch (error) {
     await close().catch(() => undefined);
     throw error;

@@ -3,7 +3,7 @@
  * each (on PostgreSQL, across hosts). Each runs until SIGTERM or SIGINT and then stops
  * gracefully. Worker and scheduler wait for an unreachable database instead of exiting.
  */
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import type { Logger } from 'pino';
 import { checkStartup, loadProjectOrThrow, openAgentry, type EngineRole, type Project } from '../../app/bootstrap.js';
 import type { Config } from '../../app/config.js';
@@ -11,8 +11,10 @@ import type { Redactor } from '../../lib/redact.js';
 import { AgentryError } from '../../lib/errors.js';
 import { maskSecrets } from '../../lib/redact.js';
 import { redactorFor } from '../../app/secrets.js';
+import type { ProbeServer } from '../probe-server.js';
 import { configFrom, loggerFor, out, parseIntegerArg, type CliContext } from '../context.js';
 import { withTracing } from '../tracing.js';
+import { DEFAULT_PROBE_PORT } from '../../app/config-options.js';
 
 /** Resolves with the first SIGTERM/SIGINT; `signal` aborts then. Call `dispose` to remove the handlers. */
 function untilStopped(): { stopped: Promise<NodeJS.Signals>; signal: AbortSignal; dispose: () => void } {
@@ -44,10 +46,20 @@ interface RoleOptions {
   env?: string;
   concurrency?: number;
   scheduler?: boolean;
+  probePort?: string;
 }
 
+/** `--probe-port <port>`: a port from 0 (any free one) to 65535, or `off`. */
+function parseProbePort(value: string): string {
+  const text = value.trim().toLowerCase();
+  if (text === 'off' || (/^\d{1,5}$/.test(text) && Number(text) <= 65535)) return text;
+  throw new InvalidArgumentError('must be a port from 0 to 65535, or off.');
+}
+
+const PROBE_PORT_HELP = `port of /livez, /readyz, /healthz and /metrics (default $AGENTRY_PROBE_PORT or ${DEFAULT_PROBE_PORT}; 0: any free port; off: none)`;
+
 async function runEngineRoles(ctx: CliContext, opts: RoleOptions, roles: readonly EngineRole[]): Promise<void> {
-  const config = configFrom(ctx, { projectDir: opts.dir, env: opts.env, concurrency: opts.concurrency });
+  const config = configFrom(ctx, { projectDir: opts.dir, env: opts.env, concurrency: opts.concurrency, probePort: opts.probePort });
   const name = roles.join('+');
   const redactor = redactorFor(config);
   const logger = loggerFor(config, { redactor }).child({ role: name });
@@ -69,8 +81,11 @@ async function serveEngineRoles(
       throw error;
     });
     if (!app) return;
+    let probes: ProbeServer | undefined;
     try {
       await app.engine.start({ roles });
+      // The probe port's HTTP server (fastify) loads only when there is one.
+      if (config.probe.port !== undefined) probes = await (await import('../probe-server.js')).startProbeServer(app, config, logger, ctx.env, roles);
       logger.info(
         {
           worker: app.engine.workerId,
@@ -78,12 +93,14 @@ async function serveEngineRoles(
           store: app.store.location,
           workflows: [...(app.project?.workflows.keys() ?? [])],
           concurrency: config.engine.concurrency,
+          ...(probes ? { probe_url: probes.url } : {}),
         },
         `${name} ready: ${app.engine.workerId} on ${app.store.location}`,
       );
       const received = await stopped;
       logger.info({ signal: received, graceMs: config.engine.shutdownGraceMs }, 'stopping: running steps may finish within the grace period');
     } finally {
+      await probes?.close();
       await app.close();
     }
     logger.info(`${name} stopped`);
@@ -103,6 +120,7 @@ export function registerStart(program: Command, ctx: CliContext): void {
     .option('--env <env>', 'development or production (default $AGENTRY_ENV or development; production refuses an unsafe configuration)')
     .option('--concurrency <n>', 'steps this process runs at once (1..1000; default $AGENTRY_CONCURRENCY or 10)', parseIntegerArg(1, 1000))
     .option('--no-scheduler', 'only execute steps; leave timers and lease sweeps to `agentry start scheduler`')
+    .option('--probe-port <port>', PROBE_PORT_HELP, parseProbePort)
     .addHelpText('after', stopNote)
     .action((opts: RoleOptions) => runEngineRoles(ctx, opts, opts.scheduler === false ? ['worker'] : ['worker', 'scheduler']));
   start
@@ -110,6 +128,7 @@ export function registerStart(program: Command, ctx: CliContext): void {
     .description('Run the scheduler: lapsed leases, run deadlines and timers (any number of schedulers is safe)')
     .option('--dir <dir>', 'project directory (default: $AGENTRY_PROJECT_DIR or .)')
     .option('--env <env>', 'development or production (default $AGENTRY_ENV or development; production refuses an unsafe configuration)')
+    .option('--probe-port <port>', PROBE_PORT_HELP, parseProbePort)
     .addHelpText('after', stopNote)
     .action((opts: RoleOptions) => runEngineRoles(ctx, opts, ['scheduler']));
   start
@@ -152,6 +171,7 @@ export function registerStart(program: Command, ctx: CliContext): void {
     .option('--env <env>', 'development or production (default $AGENTRY_ENV or development; production refuses an unsafe configuration)')
     .option('--port <port>', `port (default ${GATEWAY_PORT})`, parseIntegerArg(0, 65535))
     .option('--host <host>', 'address to bind (default $AGENTRY_HOST or 127.0.0.1)')
+    .option('--probe-port <port>', PROBE_PORT_HELP, parseProbePort)
     .addHelpText(
       'after',
       `
@@ -160,10 +180,11 @@ AGENTRY_INTERNAL_SECRET of this process (they sign a short-lived token per call;
 AGENTRY_GATEWAY_API_KEY=<a key with the gateway:use scope> instead) and hold no provider keys.
 Auth is as for the API (AGENTRY_API_KEYS). See docs/gateway.md.${stopNote}`,
     )
-    .action(async (opts: { dir?: string; env?: string; port?: number; host?: string }) => {
+    .action(async (opts: { dir?: string; env?: string; port?: number; host?: string; probePort?: string }) => {
       // The HTTP server (fastify, swagger) loads only for the roles that serve HTTP.
       const { serverAuth, startServer } = await import('./serve.js');
-      const config = configFrom(ctx, { projectDir: opts.dir, env: opts.env, port: opts.port ?? GATEWAY_PORT, host: opts.host });
+      const { startProbeServer } = await import('../probe-server.js');
+      const config = configFrom(ctx, { projectDir: opts.dir, env: opts.env, port: opts.port ?? GATEWAY_PORT, host: opts.host, probePort: opts.probePort });
       if (config.gateway) {
         throw new AgentryError(
           'invalid_request',
@@ -180,8 +201,11 @@ Auth is as for the API (AGENTRY_API_KEYS). See docs/gateway.md.${stopNote}`,
         const { stopped, dispose } = untilStopped();
         try {
           const server = await startServer(config, logger, ctx.env, project, { roles: [], groups: ['probes', 'gateway'], redactor, serverProcess: false });
+          let probes: ProbeServer | undefined;
           try {
+            probes = await startProbeServer(server.agentry, config, logger, ctx.env, []);
             out(ctx, `Agentry gateway listening on ${server.url}`);
+            if (probes) out(ctx, `Probes and /metrics: ${probes.url}`);
             out(ctx, `OpenAI-compatible base URL: ${server.url}/v1  (model = a model group: GET ${server.url}/v1/models)`);
             out(
               ctx,
@@ -191,9 +215,10 @@ Auth is as for the API (AGENTRY_API_KEYS). See docs/gateway.md.${stopNote}`,
             );
             if (!config.server.auth)
               out(ctx, 'WARNING: authentication is OFF (AGENTRY_AUTH=off on a loopback address). Anyone on this host can use the gateway.');
-            logger.info({ url: server.url, store: server.store.location }, `gateway serving on ${server.url}`);
+            logger.info({ url: server.url, store: server.store.location, ...(probes ? { probe_url: probes.url } : {}) }, `gateway serving on ${server.url}`);
             await stopped;
           } finally {
+            await probes?.close();
             await server.close();
           }
         } finally {

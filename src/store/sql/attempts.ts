@@ -34,11 +34,15 @@ export async function insertAttempt(db: Db, a: AttemptRecord): Promise<void> {
             ${toJson(a.error)}, ${a.startedAt}, ${a.finishedAt})`.execute(db);
 }
 
-export async function updateAttempt(db: Db, runId: string, stepId: string, attempt: number, patch: AttemptPatch): Promise<void> {
+/** Applies `patch` to an attempt; returns when the attempt started (undefined: no such attempt). */
+export async function updateAttempt(db: Db, runId: string, stepId: string, attempt: number, patch: AttemptPatch): Promise<number | undefined> {
   const sets = assignments(patch, ATTEMPT_COLUMNS);
-  if (sets.length === 0) return;
-  await sql`UPDATE attempts SET ${sql.join(sets)}
-    WHERE run_id = ${runId} AND step_id = ${stepId} AND attempt = ${attempt}`.execute(db);
+  const where = sql`WHERE run_id = ${runId} AND step_id = ${stepId} AND attempt = ${attempt}`;
+  const [row] =
+    sets.length === 0
+      ? await rows(db, sql`SELECT started_at FROM attempts ${where}`)
+      : await rows(db, sql`UPDATE attempts SET ${sql.join(sets)} ${where} RETURNING started_at`);
+  return row === undefined ? undefined : num(row.started_at);
 }
 
 /** How many of a step's attempts ended in `status`. */

@@ -4,9 +4,9 @@
  */
 import { sql } from 'kysely';
 import type { AttemptKey } from '../../types.js';
-import type { DueStep, ExpiredLease } from '../store-types.js';
+import type { DueStep, ExpiredLease, QueueStats } from '../store-types.js';
 import type { Db } from './dialect.js';
-import { changed, rows } from './values.js';
+import { changed, num, numOrNull, rows } from './values.js';
 
 /** Steps that are queued or waiting and due at `now`, best first. */
 export async function dueSteps(db: Db, now: number, limit: number): Promise<DueStep[]> {
@@ -18,6 +18,16 @@ export async function dueSteps(db: Db, now: number, limit: number): Promise<DueS
         LIMIT ${limit}`,
   );
   return result.map((r) => ({ runId: r.run_id as string, stepId: r.step_id as string, priority: Number(r.priority) }));
+}
+
+/** How many steps are due at `now` and unclaimed, and the earliest due time among them (one range scan of `steps_next_due`). */
+export async function queueStats(db: Db, now: number): Promise<QueueStats> {
+  const [row] = await rows(
+    db,
+    sql`SELECT count(*) AS depth, min(available_at) AS oldest FROM steps
+        WHERE status IN ('queued', 'waiting') AND available_at <= ${now}`,
+  );
+  return { depth: num(row?.depth ?? 0), oldestDueAt: numOrNull(row?.oldest) };
 }
 
 /** Earliest `available_at` among queued or waiting steps, or null. */

@@ -2,7 +2,7 @@
 import { sql } from 'kysely';
 import type { ErrorInfo } from '../../lib/errors.js';
 import type { RunRecord } from '../../types.js';
-import type { NewRun, NewStep, RunListQuery, RunPage, RunPatch } from '../store-types.js';
+import type { ActiveRunCounts, NewRun, NewStep, RunListQuery, RunPage, RunPatch } from '../store-types.js';
 import type { Db } from './dialect.js';
 import { afterCursor, toPage } from './page.js';
 import { assignments, fromJson, inList, num, numOrNull, rows, toJson, type Query, type Row } from './values.js';
@@ -117,6 +117,14 @@ export async function overdueRuns(db: Db, now: number, limit: number): Promise<s
         ORDER BY deadline_at LIMIT ${limit}`,
   );
   return result.map((r) => r.id as string);
+}
+
+/** Runs not ended, by status, in every tenant (from the partial index `runs_active`). */
+export async function activeRunCounts(db: Db): Promise<ActiveRunCounts> {
+  const counts: ActiveRunCounts = { queued: 0, running: 0, waiting: 0 };
+  const result = await rows(db, sql`SELECT status, count(*) AS n FROM runs WHERE status IN ('queued', 'running', 'waiting') GROUP BY status`);
+  for (const r of result) counts[r.status as keyof ActiveRunCounts] = num(r.n);
+  return counts;
 }
 
 /** Runs with concurrency key `key` that have started and not ended. */

@@ -4,7 +4,7 @@
  */
 import { sql } from 'kysely';
 import type { TaskRecord, TaskStatus } from '../../types.js';
-import type { TaskListQuery, TaskPage, TaskPatch } from '../store-types.js';
+import type { OpenTaskStats, TaskListQuery, TaskPage, TaskPatch } from '../store-types.js';
 import type { Db } from './dialect.js';
 import { afterCursor, toPage } from './page.js';
 import { assignments, changed, fromJson, inList, num, numOrNull, rows, toJson, type Query, type Row } from './values.js';
@@ -109,4 +109,10 @@ export function takeTaskLock(db: Db, id: string, owner: string, until: number, n
 /** Releases the task's resume lock if `owner` still holds it. */
 export async function releaseTaskLock(db: Db, id: string, owner: string): Promise<void> {
   await sql`UPDATE tasks SET lock_owner = NULL, lock_until = NULL WHERE id = ${id} AND lock_owner = ${owner}`.execute(db);
+}
+
+/** Open tasks in every tenant: how many, and when the oldest was created (from the partial index `tasks_open`). */
+export async function openTaskStats(db: Db): Promise<OpenTaskStats> {
+  const [row] = await rows(db, sql`SELECT count(*) AS n, min(created_at) AS oldest FROM tasks WHERE status = 'open'`);
+  return { open: num(row?.n ?? 0), oldestCreatedAt: numOrNull(row?.oldest) };
 }
