@@ -35,3 +35,5 @@ async function validate(files: Record<string, string>): Promise<ValidationReply>
 parentPort?.on('message', (request: ValidationRequest) => {
   void validate(request.files).then((reply) => parentPort?.postMessage(reply));
 });
+// Loaded: validations' deadlines start now.
+parentPort?.postMessage({ ready: true } satisfies ValidationReply);

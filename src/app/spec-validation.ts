@@ -27,7 +27,8 @@ export interface ValidationRequest {
   files: Record<string, string>;
 }
 
-export type ValidationReply = { ok: true; result: SpecValidation } | { ok: false; error: ErrorInfo };
+/** A validation's answer, or `ready`: the worker's modules are loaded (sent once, first). */
+export type ValidationReply = { ok: true; result: SpecValidation } | { ok: false; error: ErrorInfo } | { ready: true };
 
 interface Job {
   files: Record<string, string>;
@@ -37,10 +38,12 @@ interface Job {
 
 const FROM_SOURCES = import.meta.url.endsWith('.ts');
 const WORKER_URL = new URL(FROM_SOURCES ? './spec-validation-worker.ts' : './spec-validation-worker.js', import.meta.url);
+/** How long a new worker may take to load its modules: not part of any validation's deadline. */
+const STARTUP_MS = 30_000;
 
 /** The limits a `ValidationWorker` enforces (default: those of `LIMITS`). */
 export interface ValidationLimits {
-  /** Milliseconds one validation may take (from when it is handed to the worker) before the worker is ended. */
+  /** Milliseconds one validation may take (from when the worker, loaded, can begin it) before the worker is ended. */
   validationMs: number;
   /** Megabytes of old-generation heap the worker may use. */
   validationHeapMb: number;
@@ -60,8 +63,11 @@ export class ValidationWorker {
   private readonly limits: ValidationLimits;
   private readonly script: URL;
   private worker: Worker | undefined;
+  /** Until the worker says it is `ready`: the timer that ends it if it never does. */
+  private startup: NodeJS.Timeout | undefined;
+  private ready = false;
   private readonly queue: Job[] = [];
-  private current: { job: Job; timer: NodeJS.Timeout } | undefined;
+  private current: { job: Job; timer: NodeJS.Timeout | undefined } | undefined;
 
   constructor(options: ValidationWorkerOptions = {}) {
     const { validationMs, validationHeapMb, validationQueue } = LIMITS;
@@ -86,10 +92,17 @@ export class ValidationWorker {
     const job = this.queue.shift();
     if (job === undefined) return;
     const worker = this.start();
-    const { validationMs } = this.limits;
-    const timer = setTimeout(() => this.fail(limit('validation_ms', validationMs, `validation took longer than ${validationMs} ms`)), validationMs);
-    this.current = { job, timer };
+    this.current = { job, timer: undefined };
     worker.postMessage({ files: job.files } satisfies ValidationRequest);
+    if (this.ready) this.startDeadline();
+  }
+
+  /** The current validation's deadline, counted from when the worker can begin it (its start-up is not the caller's cost). */
+  private startDeadline(): void {
+    const current = this.current;
+    if (current === undefined || current.timer !== undefined) return;
+    const { validationMs } = this.limits;
+    current.timer = setTimeout(() => this.fail(limit('validation_ms', validationMs, `validation took longer than ${validationMs} ms`)), validationMs);
   }
 
   private start(): Worker {
@@ -103,9 +116,18 @@ export class ValidationWorker {
       : new Worker(this.script, { resourceLimits });
     // A waiting worker must not keep the process alive.
     worker.unref();
+    this.ready = false;
+    this.startup = setTimeout(() => this.fail(new AgentryError('internal', `the spec validation worker did not start within ${STARTUP_MS} ms`)), STARTUP_MS);
+    this.startup.unref();
     // Events of a worker already ended (deadline, heap) are about a job already answered.
     worker.on('message', (reply: ValidationReply) => {
       if (this.worker !== worker) return;
+      if ('ready' in reply) {
+        clearTimeout(this.startup);
+        this.ready = true;
+        this.startDeadline();
+        return;
+      }
       const current = this.finish();
       if (current === undefined) return;
       if (reply.ok) current.resolve(reply.result);
@@ -128,6 +150,7 @@ export class ValidationWorker {
   async close(): Promise<void> {
     const worker = this.worker;
     this.worker = undefined;
+    clearTimeout(this.startup);
     const closed = (): AgentryError => new AgentryError('internal', 'the spec validation worker was closed');
     for (const job of this.queue.splice(0)) job.reject(closed());
     const current = this.current;
@@ -154,6 +177,7 @@ export class ValidationWorker {
     const job = this.finish();
     const worker = this.worker;
     this.worker = undefined;
+    clearTimeout(this.startup);
     if (worker !== undefined) void worker.terminate();
     job?.reject(error);
   }

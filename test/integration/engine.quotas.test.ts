@@ -74,7 +74,7 @@ describe.each(storeFactories)('run quotas in the engine ($name)', (factory) => {
       expect.objectContaining({
         level: 40,
         workflow: 'ticker',
-        tenant: 'default',
+        tenant_id: 'default',
         msg: expect.stringContaining('skipped its tick: tenant default has 1 runs that have not ended, its quota max_concurrent_runs is 1'),
       }),
     );
