@@ -210,10 +210,10 @@ describe('agentry tools through the server', { timeout: 180_000 }, () => {
 });
 
 describe('agentry start gateway', { timeout: 60_000 }, () => {
-  it('serves the gateway routes only, with auth, and prints its URL', async () => {
+  it('serves the gateway routes only, with auth, and prints its URL and its probe port', async () => {
     const gatewayData = tempDir('agentry-gw-proc-');
     try {
-      const proc = startCli(['start', 'gateway', '--dir', project, '--port', '0'], {
+      const proc = startCli(['start', 'gateway', '--dir', project, '--port', '0', '--probe-port', '0'], {
         env: { AGENTRY_API_KEYS: API_KEYS, AGENTRY_DATABASE_URL: `sqlite:${gatewayData}/agentry.db`, AGENTRY_LOG_LEVEL: 'warn' },
       });
       await waitForOutput(proc, (_stderr, stdout) => stdout.includes('Workers:'));
@@ -228,6 +228,12 @@ describe('agentry start gateway', { timeout: 60_000 }, () => {
       const ready = (await (await fetch(`${url}/readyz`)).json()) as { status: string; checks: Record<string, unknown> };
       expect(ready.status).toBe('ready');
       expect(Object.keys(ready.checks).sort()).toEqual(['database', 'migrations', 'upstreams']);
+      // The probe port: the same probes, and the gateway's LLM families in its /metrics.
+      const probes = /Probes and \/metrics: (http:\/\/\S+)/.exec(proc.stdout)![1]!;
+      expect((await fetch(`${probes}/readyz`)).status).toBe(200);
+      const metrics = await (await fetch(`${probes}/metrics`, { headers: { authorization: `Bearer ${KEYS.admin}` } })).text();
+      expect(metrics).toMatch(/^agentry_llm_requests_total\{model_group="demo",provider="[^"]+",status="ok"\} 1$/m);
+      expect(metrics).toMatch(/^agentry_gateway_added_latency_seconds_count\{model_group="demo"\} 1$/m);
       proc.child.kill('SIGTERM');
       expect((await proc.done).code).toBe(0);
     } finally {
