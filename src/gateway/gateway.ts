@@ -4,7 +4,8 @@
  * failures (429, 5xx, timeout, lost connection), with exponential backoff and jitter and
  * `Retry-After` as a floor; then the next target serves. Other 4xx fail at once, a cancelled
  * signal stops everything, and a call that would break a budget is never sent. Every attempt
- * is written to the usage ledger.
+ * is written to the usage ledger. The retry loop is `fallback.ts`, an attempt in flight
+ * `attempt.ts`, and its record in the ledger `call-recorder.ts`.
  *
  * ```ts
  * const gateway = new Gateway({ spec: project.gateway!, env: process.env, logger, ledger });
@@ -13,15 +14,17 @@
  * ```
  */
 import { inspect } from 'node:util';
-import { retryDelayMs } from '../lib/backoff.js';
 import { sleep } from '../lib/sleep.js';
 import { AgentryError } from '../lib/errors.js';
 import { newId } from '../lib/ids.js';
 import type { Logger } from '../obs/logger.js';
 import type { GatewaySpec } from '../spec/schemas.js';
+import { Attempt } from './attempt.js';
 import { BudgetGuard, costUsd, estimatePromptTokens, estimateTokens, outputCap, RESERVATION_MARGIN_MS, type BudgetHold } from './budget.js';
+import { CallRecorder, type GatewayObserver } from './call-recorder.js';
 import { classifyProviderError } from './classify.js';
 import { resolveGatewaySpec, type ProviderType, type ResolvedBudgets, type ResolvedGateway, type ResolvedGroup, type ResolvedTarget } from './config.js';
+import { withFallback, type FallbackDeps } from './fallback.js';
 import type { UsageLedger } from './ledger.js';
 import { createProvider } from './providers/index.js';
 import { redactSecrets } from './redact.js';
@@ -45,20 +48,6 @@ export interface GatewayOptions {
   observer?: GatewayObserver;
 }
 
-/** How long one attempt took, in seconds: at the provider, and in the gateway around it (budget check, ledger write). */
-export interface AttemptTiming {
-  providerSeconds: number;
-  gatewaySeconds: number;
-}
-
-/** Told about each attempt of a call once it is in the ledger (the process's metrics). Its methods must not throw. */
-export interface GatewayObserver {
-  /** An attempt as the ledger recorded it (`outcome` ok, error, cancelled or budget_exceeded); no timing when it was never sent. */
-  llmCall(record: CallRecord, timing: AttemptTiming | undefined): void;
-  /** A call refused before it was sent because it would break a budget of `scope` (run, workflow, tenant). */
-  budgetRefused(scope: string): void;
-}
-
 export interface ModelInfo {
   id: string;
   object: 'model';
@@ -68,7 +57,6 @@ export interface ModelInfo {
   targets: Array<{ provider: string; model: string }>;
 }
 
-/** One failed target, as listed in `provider_unavailable` details. */
 /** A provider as readiness sees it (`Gateway.upstreams()`): never its key. */
 export interface UpstreamInfo {
   name: string;
@@ -85,81 +73,17 @@ export interface UpstreamInfo {
   groups: string[];
 }
 
-export interface TargetFailure {
-  provider: string;
-  model: string;
-  code: string;
-  status?: number;
-  attempts: number;
-}
-
-/** One attempt in flight: its timer, its abort wiring, its budget reservation and its record. */
-class Attempt {
-  readonly controller = new AbortController();
-  timedOut = false;
-  /** Its span (tracing on). */
-  span: LlmSpan | undefined;
-  /** When it was handed to the provider (`performance.now()`). */
-  readonly sentAt = performance.now();
-  private timer: NodeJS.Timeout | undefined;
-  private readonly onAbort: () => void;
-
-  constructor(
-    /** The attempt's id: its budget reservation's and its call record's. */
-    readonly id: string,
-    readonly at: number,
-    /** When the gateway began it, before its budget check (`performance.now()`). */
-    readonly beganAt: number,
-    readonly ctx: CallContext,
-    readonly timeoutMs: number,
-    private readonly hold: BudgetHold,
-  ) {
-    this.onAbort = () => this.controller.abort(ctx.signal?.reason);
-    if (ctx.signal?.aborted === true) this.onAbort();
-    else ctx.signal?.addEventListener('abort', this.onAbort, { once: true });
-    this.armTimer();
-  }
-
-  /** (Re)starts the timeout: for a call, the whole call; for a stream, the wait for the next chunk. */
-  armTimer(): void {
-    clearTimeout(this.timer);
-    this.timer = setTimeout(() => {
-      this.timedOut = true;
-      this.controller.abort(new DOMException(`timed out after ${this.timeoutMs}ms`, 'TimeoutError'));
-    }, this.timeoutMs);
-  }
-
-  close(): void {
-    clearTimeout(this.timer);
-    this.ctx.signal?.removeEventListener('abort', this.onAbort);
-    this.hold.release();
-  }
-}
-
-/** Who a call is for, on its log lines: the tenant, and the run, step and workflow when a step makes it. */
-function callFields(ctx: CallContext): Record<string, string> {
-  return {
-    tenant_id: ctx.tenantId,
-    ...(ctx.runId === undefined ? {} : { run_id: ctx.runId }),
-    ...(ctx.stepId === undefined ? {} : { step_id: ctx.stepId }),
-    ...(ctx.workflow === undefined ? {} : { workflow: ctx.workflow }),
-  };
-}
-
 export class Gateway {
   readonly #config: ResolvedGateway;
   readonly #providers = new Map<string, Provider>();
-  readonly #ledger: UsageLedger;
   readonly #budget: BudgetGuard;
   readonly #logger: Logger;
-  readonly #sleep: (ms: number, signal: AbortSignal | undefined) => Promise<void>;
-  readonly #random: () => number;
-  readonly #observer: GatewayObserver | undefined;
+  readonly #fallback: FallbackDeps;
+  readonly #recorder: CallRecorder;
   readonly now: () => number;
 
   constructor(options: GatewayOptions) {
     this.#config = resolveGatewaySpec(options.spec, options.env ?? process.env);
-    this.#ledger = options.ledger;
     this.#logger = options.logger.child({ component: 'gateway' });
     this.now = options.now ?? Date.now;
     this.#budget = new BudgetGuard(options.ledger, this.#config.budgets, this.now, (error) =>
@@ -168,9 +92,20 @@ export class Gateway {
         'gateway could not renew a budget reservation',
       ),
     );
-    this.#sleep = options.sleep ?? sleep;
-    this.#random = options.random ?? Math.random;
-    this.#observer = options.observer;
+    this.#fallback = {
+      providers: this.#providers,
+      logger: this.#logger,
+      sleep: options.sleep ?? sleep,
+      random: options.random ?? Math.random,
+      classify: (error, target, ctx) => classifyProviderError(error, this.#info(target, ctx, false, 0)),
+    };
+    this.#recorder = new CallRecorder({
+      ledger: options.ledger,
+      logger: this.#logger,
+      observer: options.observer,
+      now: this.now,
+      redact: (text) => this.redact(text),
+    });
     for (const [name, provider] of this.#config.providers) this.#providers.set(name, createProvider(provider, { now: this.now }));
   }
 
@@ -221,7 +156,7 @@ export class Gateway {
   /** A non-streaming chat completion; `request.model` is a model group. */
   async chat(request: ChatRequest, ctx: CallContext): Promise<ChatResponse> {
     const group = this.#group(request);
-    return this.#withFallback(group, ctx, async (target, provider) => {
+    return withFallback(this.#fallback, group, ctx, async (target, provider) => {
       const { attempt, sent } = await this.#begin(group, target, request, ctx);
       try {
         const response = await provider.chat(target.model, sent, { signal: attempt.controller.signal, timeoutMs: attempt.timeoutMs });
@@ -248,7 +183,7 @@ export class Gateway {
    */
   async *stream(request: ChatRequest, ctx: CallContext): AsyncGenerator<ChatChunk, void, undefined> {
     const group = this.#group(request);
-    const opened = await this.#withFallback(group, ctx, async (target, provider) => {
+    const opened = await withFallback(this.#fallback, group, ctx, async (target, provider) => {
       const { attempt, sent } = await this.#begin(group, target, request, ctx);
       try {
         const iterator = provider.stream(target.model, sent, { signal: attempt.controller.signal, timeoutMs: attempt.timeoutMs })[Symbol.asyncIterator]();
@@ -304,7 +239,7 @@ export class Gateway {
       if (!done) {
         // The consumer stopped reading: stop the upstream request and record what was received.
         attempt.controller.abort(new DOMException('stream closed by the caller', 'AbortError'));
-        await this.#record(attempt, group, target, 'cancelled', estimatedUsage(sent, received), 'cancelled');
+        await this.#recorder.record(attempt, group, target, 'cancelled', estimatedUsage(sent, received), 'cancelled');
       }
       attempt.close();
       await iterator.return?.().catch(() => undefined);
@@ -338,72 +273,6 @@ export class Gateway {
     return group;
   }
 
-  async #withFallback<T>(group: ResolvedGroup, ctx: CallContext, attemptOn: (target: ResolvedTarget, provider: Provider) => Promise<T>): Promise<T> {
-    if (ctx.signal?.aborted === true) throw new AgentryError('cancelled', `call to model group '${group.name}' cancelled before it started`);
-    const failures: TargetFailure[] = [];
-    let lastError: AgentryError | undefined;
-    for (const [index, target] of group.targets.entries()) {
-      const provider = this.#providers.get(target.provider)!;
-      let attempts = 0;
-      for (let attempt = 1; attempt <= group.retry.maxAttempts; attempt++) {
-        attempts = attempt;
-        try {
-          return await attemptOn(target, provider);
-        } catch (error) {
-          const e = error instanceof AgentryError ? error : classifyProviderError(error, this.#info(target, ctx, false, 0));
-          if (!e.retryable) throw e;
-          lastError = e;
-          if (attempt === group.retry.maxAttempts) break;
-          if (e.retryAfterMs !== undefined && e.retryAfterMs > group.retry.maxMs) break;
-          const delay = retryDelayMs(group.retry, attempt, e.retryAfterMs, this.#random);
-          this.#logger.warn(
-            {
-              event: 'llm.retry',
-              ...callFields(ctx),
-              group: group.name,
-              provider: target.provider,
-              model: target.model,
-              attempt,
-              delay_ms: delay,
-              code: e.code,
-            },
-            `gateway retrying: ${e.message}`,
-          );
-          try {
-            await this.#sleep(delay, ctx.signal);
-          } catch (cause) {
-            throw new AgentryError('cancelled', `call to model group '${group.name}' cancelled`, { cause });
-          }
-        }
-      }
-      const status = (lastError?.details as { status?: number } | undefined)?.status;
-      failures.push({
-        provider: target.provider,
-        model: target.model,
-        code: lastError?.code ?? 'internal',
-        attempts,
-        ...(status === undefined ? {} : { status }),
-      });
-      const next = group.targets[index + 1];
-      if (next !== undefined) {
-        this.#logger.warn(
-          { event: 'llm.fallback', ...callFields(ctx), group: group.name, from: `${target.provider}/${target.model}`, to: `${next.provider}/${next.model}` },
-          'gateway falling back to the next target',
-        );
-      }
-    }
-    throw new AgentryError(
-      'provider_unavailable',
-      `model group '${group.name}': every target failed (${failures.map((f) => `${f.provider}/${f.model}: ${f.code}${f.status === undefined ? '' : ` ${f.status}`}`).join(', ')})`,
-      {
-        retryable: true,
-        ...(lastError?.retryAfterMs === undefined ? {} : { retryAfterMs: lastError.retryAfterMs }),
-        cause: lastError,
-        details: { group: group.name, attempts: failures },
-      },
-    );
-  }
-
   /** Budget check (records and throws `budget_exceeded`), then the attempt's timer and abort wiring. */
   async #begin(group: ResolvedGroup, target: ResolvedTarget, request: ChatRequest, ctx: CallContext): Promise<{ attempt: Attempt; sent: ChatRequest }> {
     const beganAt = performance.now();
@@ -418,31 +287,7 @@ export class Gateway {
       hold = await this.#budget.reserve(id, ctx, at, estimate, timeoutMs + RESERVATION_MARGIN_MS);
     } catch (error) {
       if (error instanceof AgentryError && error.code === 'budget_exceeded') {
-        const record = this.#newRecord(
-          id,
-          at,
-          ctx,
-          group,
-          target,
-          'budget_exceeded',
-          { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 },
-          'budget_exceeded',
-        );
-        await this.#write(record);
-        this.#observe(record, undefined, (error.details as { scope?: string } | undefined)?.scope ?? 'unknown');
-        this.#logger.warn(
-          {
-            event: 'budget.refused',
-            ...callFields(ctx),
-            group: group.name,
-            provider: target.provider,
-            model: target.model,
-            code: error.code,
-            message: error.message,
-            ...(error.details as object),
-          },
-          'model call refused: budget exceeded',
-        );
+        await this.#recorder.refused(id, at, ctx, group, target, error);
       }
       throw error;
     }
@@ -453,86 +298,15 @@ export class Gateway {
   }
 
   async #finish(attempt: Attempt, group: ResolvedGroup, target: ResolvedTarget, outcome: CallOutcome, usage: Usage): Promise<CallRecord> {
-    return this.#record(attempt, group, target, outcome, usage, undefined);
+    return this.#recorder.record(attempt, group, target, outcome, usage, undefined);
   }
 
   /** Classifies and records a failed attempt; returns the error to throw. */
   async #fail(attempt: Attempt, group: ResolvedGroup, target: ResolvedTarget, error: unknown, usage: Usage | undefined): Promise<AgentryError> {
     const e = classifyProviderError(error, this.#info(target, attempt.ctx, attempt.timedOut, attempt.timeoutMs));
     const outcome: CallOutcome = e.code === 'cancelled' ? 'cancelled' : 'error';
-    await this.#record(attempt, group, target, outcome, usage ?? { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 }, e.code);
+    await this.#recorder.record(attempt, group, target, outcome, usage ?? { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 }, e.code);
     return e;
-  }
-
-  async #record(
-    attempt: Attempt,
-    group: ResolvedGroup,
-    target: ResolvedTarget,
-    outcome: CallOutcome,
-    usage: Usage,
-    errorCode: string | undefined,
-  ): Promise<CallRecord> {
-    const answeredAt = performance.now();
-    const record = this.#newRecord(attempt.id, attempt.at, attempt.ctx, group, target, outcome, usage, errorCode);
-    record.latencyMs = Math.max(0, this.now() - attempt.at);
-    attempt.span?.end({ outcome, usage, costUsd: record.costUsd, callId: record.id, errorCode });
-    await this.#write(record);
-    const around = attempt.sentAt - attempt.beganAt + (performance.now() - answeredAt);
-    this.#observe(record, { providerSeconds: (answeredAt - attempt.sentAt) / 1000, gatewaySeconds: around / 1000 });
-    return record;
-  }
-
-  /** Tells the observer about a recorded attempt (and a budget refusal's scope); its failure is logged, never thrown. */
-  #observe(record: CallRecord, timing: AttemptTiming | undefined, refusedScope?: string): void {
-    if (!this.#observer) return;
-    try {
-      this.#observer.llmCall(record, timing);
-      if (refusedScope !== undefined) this.#observer.budgetRefused(refusedScope);
-    } catch (error) {
-      this.#logger.warn({ err: error }, 'a gateway observer failed');
-    }
-  }
-
-  #newRecord(
-    id: string,
-    at: number,
-    ctx: CallContext,
-    group: ResolvedGroup,
-    target: ResolvedTarget,
-    outcome: CallOutcome,
-    usage: Usage,
-    errorCode: string | undefined,
-  ): CallRecord {
-    return {
-      id,
-      tenantId: ctx.tenantId,
-      runId: ctx.runId ?? null,
-      stepId: ctx.stepId ?? null,
-      workflow: ctx.workflow ?? null,
-      group: group.name,
-      provider: target.provider,
-      model: target.model,
-      inputTokens: usage.prompt_tokens,
-      outputTokens: usage.completion_tokens,
-      costUsd: costUsd(target, usage.prompt_tokens, usage.completion_tokens),
-      latencyMs: 0,
-      outcome,
-      ...(errorCode === undefined ? {} : { errorCode }),
-      at,
-    };
-  }
-
-  async #write(record: CallRecord): Promise<void> {
-    this.#logger.debug({ call: record }, 'gateway call');
-    try {
-      await this.#ledger.record(record);
-    } catch (error) {
-      // The call happened; losing the response over the ledger would make the caller pay twice.
-      this.#logger.error(
-        { call_id: record.id, err: { message: this.redact(error instanceof Error ? error.message : String(error)) } },
-        'gateway could not record a call',
-      );
-    }
   }
 
   #info(target: ResolvedTarget, ctx: CallContext, timedOut: boolean, timeoutMs: number) {

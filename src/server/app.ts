@@ -8,10 +8,12 @@
  *
  * Every response carries `X-Request-ID`; every error is problem+json through `problem.ts`;
  * every route comes from the route table (`route.ts`), which also drives auth and OpenAPI.
+ * Here: the hooks every request passes and which route files each route group registers;
+ * requests are signed in by `sign-in.ts`, the table is mounted by `mount-routes.ts`, and
+ * `app-state.ts` keeps each app's routes and drain state.
  */
 import { randomUUID } from 'node:crypto';
-import { Server as NetServer } from 'node:net';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -21,18 +23,20 @@ import { instrument } from '../app/metrics.js';
 import type { ResolvedBudgets } from '../gateway/config.js';
 import type { Gateway } from '../gateway/gateway.js';
 import type { RemoteGatewayOptions } from '../gateway/remote.js';
-import { AgentryError, type ErrorCode } from '../lib/errors.js';
+import { AgentryError } from '../lib/errors.js';
 import { addressMatcher, LOOPBACK_CIDRS } from '../lib/address-list.js';
 import { jsonDepthError } from '../lib/limits.js';
 import { Metrics } from '../obs/metrics.js';
 import type { ToolHub } from '../tools/hub.js';
 import { accessRecord } from './access-log.js';
-import { noteTenant, registerRequestContext, requestLogger } from './request-context.js';
+import { registerRequestContext, requestLogger } from './request-context.js';
 import { isTracingOn } from '../obs/tracing.js';
-import { inRequestSpan, registerRequestSpans, requestTraceFields } from './tracing.js';
-import { assertCanSignIn, AUTHENTICATED, authorize, type AuthSettings, type Principal } from './auth.js';
-import { grantProblems, runAccessOf } from './scopes.js';
-import { actIn, assertTenantNamed, requestedTenant, withTenantParam } from './tenancy.js';
+import { registerRequestSpans, requestTraceFields } from './tracing.js';
+import { assertCanSignIn, type AuthSettings } from './auth.js';
+import { grantProblems } from './scopes.js';
+import { trackApp, type AppRoute, type AppState } from './app-state.js';
+import { mountRoutes } from './mount-routes.js';
+import { principalOf, registerSignIn } from './sign-in.js';
 import { acceptEmptyJsonBodies, registerBrowserGuard } from './browser-guard.js';
 import type { EventFeed } from '../app/event-feed.js';
 import type { ReadyzDetail } from '../app/config.js';
@@ -41,7 +45,7 @@ import type { ReadinessOptions, ReadinessRole } from '../app/readiness.js';
 import type { SpecBundleInfo } from '../app/bundle-load.js';
 import type { CredentialSources } from '../app/credentials.js';
 import { openapiRoutes, swaggerOptions } from './openapi.js';
-import { problemResponses, ProblemSchema, sendProblem, toHttpError } from './problem.js';
+import { ProblemSchema, sendProblem, toHttpError } from './problem.js';
 import { ROUTE_GROUPS, RouteTable, type GatewayBackend, type RouteDef, type RouteGroup, type ServerDeps } from './route.js';
 import { authRoutes } from './routes/auth.js';
 import { gatewayRoutes } from './routes/gateway.js';
@@ -61,8 +65,9 @@ import { taskRoutes } from './routes/tasks.js';
 import { toolRoutes } from './routes/tools.js';
 import { usageRoutes } from './routes/usage.js';
 import { workflowRoutes } from './routes/workflows.js';
-import { pause } from '../lib/sleep.js';
 import { Redactor } from '../lib/redact.js';
+
+export { appRoutesOf, drainAndClose, routesOf } from './app-state.js';
 
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 
@@ -127,34 +132,6 @@ export interface AppOptions extends Pick<ServiceDeps, 'engine' | 'store'> {
   credentials?: CredentialSources | undefined;
 }
 
-export interface AppRoute {
-  method: string;
-  url: string;
-  hidden: boolean;
-}
-
-interface AppState {
-  table: RouteTable;
-  /** The probes' routes (`/livez`, `/readyz`, `/metrics`, …): never rate-limited. */
-  probes: ReadonlySet<RouteDef>;
-  all: AppRoute[];
-  closing: AbortController;
-  draining: boolean;
-}
-
-const tables = new WeakMap<FastifyInstance, AppState>();
-const principals = new WeakMap<FastifyRequest, Principal>();
-
-/** The route table of an app built by `buildApp` (the source of the auth matrix and OpenAPI). */
-export function routesOf(app: FastifyInstance): readonly RouteDef[] {
-  return tables.get(app)?.table.routes ?? [];
-}
-
-/** Every route Fastify registered (table routes and the docs UI's, which are hidden). */
-export function appRoutesOf(app: FastifyInstance): readonly AppRoute[] {
-  return tables.get(app)?.all ?? [];
-}
-
 const SANE_REQUEST_ID = /^[\x21-\x7e]{1,128}$/;
 
 /** Probes get no request span (docs/operations/tracing.md): they are polled, and tell nothing of a run. */
@@ -162,40 +139,6 @@ const UNTRACED_URLS: ReadonlySet<string> = new Set(['/livez', '/readyz', '/healt
 
 function requestId(header: string | string[] | undefined): string {
   return typeof header === 'string' && SANE_REQUEST_ID.test(header) ? header : randomUUID();
-}
-
-/** Errors every route can answer, by what it has (`limited`: its requests are rate-limited). */
-function commonErrors(def: RouteDef, limited: boolean): ErrorCode[] {
-  const s = def.schema;
-  const codes: ErrorCode[] = ['internal'];
-  if (s.params || s.querystring || s.body || s.headers) codes.push('invalid_request');
-  if (def.scope !== null) codes.push('unauthorized', 'auth_unavailable');
-  if (def.scope !== null && def.scope !== AUTHENTICATED) codes.push('forbidden');
-  if (def.scope !== null && limited) codes.push('rate_limited');
-  if (s.body) codes.push('payload_too_large', 'unsupported_media_type', 'limit_exceeded');
-  return codes;
-}
-
-/**
- * Stops the app gracefully: stop accepting connections, let every accepted connection send its
- * request and get its answer (with `Connection: close`) for up to `drainMs`, end event streams
- * and waits, then close. (`http.Server#close` alone would also destroy accepted connections
- * whose request has not arrived yet, which their clients see as a reset.)
- */
-export async function drainAndClose(app: FastifyInstance, drainMs = 2_000): Promise<void> {
-  const state = tables.get(app);
-  if (state && app.server.listening) {
-    state.draining = true;
-    state.closing.abort();
-    NetServer.prototype.close.call(app.server);
-    const deadline = Date.now() + drainMs;
-    while (Date.now() < deadline) {
-      const open = await new Promise<number>((resolve) => app.server.getConnections((error, count) => resolve(error ? 0 : count)));
-      if (open === 0) break;
-      await pause(20);
-    }
-  }
-  await app.close();
 }
 
 /** What a process does, for readiness: its engine roles, and an API or a gateway process by what it serves (see `AppOptions.roles`). */
@@ -287,7 +230,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const all: AppRoute[] = [];
   const probes = new Set<RouteDef>();
   const state: AppState = { table, all, closing, draining: false, probes };
-  tables.set(app, state);
+  trackApp(app, state);
   app.addHook('onRoute', (route) => {
     for (const method of [route.method].flat()) all.push({ method, url: route.url, hidden: route.schema?.hide === true });
   });
@@ -313,47 +256,12 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     done();
   });
 
-  app.addHook('onRequest', async (request, reply) => {
+  app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id);
     if (state.draining) reply.header('connection', 'close');
-    const def = table.find(request.method, request.routeOptions.url);
-    if (!def?.scope) return;
-    const source = { requestId: request.id, clientIp: request.ip };
-    let principal: Principal;
-    try {
-      principal = await authorize(deps.auth, request.headers, def.scope, { internalTokens: def.internalTokens === true });
-      // The tenant it acts in: its own, or one a system admin names (`?tenant=`, X-Agentry-Tenant).
-      const named = requestedTenant(request);
-      if (deps.auth.multiTenant === true) assertTenantNamed(principal, named, def);
-      principal = { ...actIn(principal, named), ...source };
-      principals.set(request, principal);
-      noteTenant(principal.tenantId);
-    } catch (error) {
-      // A failed sign-in is an audit entry (at most one per client address a minute); the 401 stands either way.
-      if (error instanceof AgentryError && error.code === 'unauthorized') {
-        // Why a managed key was refused is for the log only; the client is told it is not valid.
-        const refused = error.details as { key_id?: string | null; refused?: string } | undefined;
-        if (refused?.refused !== undefined) request.log.warn({ key_id: refused.key_id, reason: refused.refused }, 'managed API key refused');
-        await services.audit.signInFailed(source, error.message).catch((e: unknown) => request.log.error({ err: e }, 'recording a failed sign-in failed'));
-      }
-      throw error;
-    }
-    // Request rate limits, after authentication (the buckets are the key's and its tenant's); not on probes.
-    if (!state.probes.has(def)) await admit(principal, reply);
+    done();
   });
-  /** Takes the request's rate-limit tokens: sets the `RateLimit-*` headers, throws `rate_limited` when refused. */
-  async function admit(principal: Principal, reply: FastifyReply): Promise<void> {
-    const admission = await services.limits.admitRequest(principal);
-    if (admission.state) {
-      reply.header('ratelimit-limit', admission.state.limit);
-      reply.header('ratelimit-remaining', admission.state.remaining);
-      reply.header('ratelimit-reset', admission.state.resetSeconds);
-    }
-    if (admission.refused) {
-      metrics.rateLimited(admission.tenantId, admission.reason ?? 'tenant');
-      throw admission.refused;
-    }
-  }
+  registerSignIn(app, table, probes, deps);
   // With auth off: loopback Host, same origin, JSON on state-changing requests. CORS for listed origins.
   registerBrowserGuard(app, { devMode: !deps.auth.enabled, corsOrigins: options.corsOrigins ?? [] });
   // Bodiless POSTs (`curl -X POST …/cancel`) validate as an empty object. A body nested past
@@ -372,7 +280,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     const route = request.routeOptions.url ?? 'unmatched';
     metrics.httpRequest(request.method, route, reply.statusCode, reply.elapsedTime / 1000);
     // The one line per request (Fastify's own request logging is off, see `logController`).
-    if (requestLogs) logger.info({ ...accessRecord(request, reply, principals.get(request), deps.auth.tenant), ...requestTraceFields(request) }, 'request');
+    if (requestLogs) logger.info({ ...accessRecord(request, reply, principalOf(request), deps.auth.tenant), ...requestTraceFields(request) }, 'request');
     done();
   });
 
@@ -417,46 +325,6 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     gatewayRoutes(table, deps);
     usageRoutes(table, deps);
   }
-  const nobody: Principal = {
-    name: 'anonymous',
-    scopes: new Set(),
-    roles: [],
-    runAccess: runAccessOf(new Set()),
-    tenantId: deps.auth.tenant,
-    systemAdmin: false,
-  };
-  for (const def of table.routes) {
-    const security: Record<string, string[]>[] =
-      def.scope === null ? [] : [{ bearerAuth: [] }, { apiKeyHeader: [] }, ...(def.internalTokens === true ? [{ internalToken: [] }] : [])];
-    app.route({
-      method: def.method,
-      url: def.url,
-      schema: {
-        ...def.schema,
-        // Every authenticated route takes `?tenant=` (see tenancy.ts); declared here, once.
-        ...(def.scope === null ? {} : { querystring: withTenantParam(def.schema.querystring) }),
-        summary: def.summary,
-        tags: def.tags,
-        security,
-        ...(def.scope === null
-          ? {}
-          : { description: def.scope === AUTHENTICATED ? 'Requires any valid API key or token.' : `Requires scope \`${def.scope}\`.` }),
-        response: {
-          ...(def.schema.response as Record<string, unknown> | undefined),
-          ...problemResponses([...new Set([...commonErrors(def, !probes.has(def)), ...def.errors])]),
-        },
-      },
-      // Timed apart from the request (OBS-06): the service call alone, without auth, parsing and serialisation.
-      handler: async (request, reply) => {
-        const started = performance.now();
-        const principal = principals.get(request) ?? nobody;
-        try {
-          return await (traced ? inRequestSpan(request, () => def.handler(request as never, reply, principal)) : def.handler(request, reply, principal));
-        } finally {
-          metrics.httpHandler(def.method, def.url, (performance.now() - started) / 1000);
-        }
-      },
-    });
-  }
+  mountRoutes(app, table, probes, deps, traced);
   return app;
 }

@@ -45,7 +45,7 @@ export interface RouteDef<S extends FastifySchema = FastifySchema> {
   deploymentWide?: true;
   summary: string;
   tags: string[];
-  /** Error codes this route answers besides the ones every route can (see `app.ts`). */
+  /** Error codes this route answers besides the ones every route can (see `mount-routes.ts`). */
   errors: ErrorCode[];
   schema: S;
   /** Errors also carry OpenAI's `error` member (routes that speak OpenAI's wire format). */

@@ -6,28 +6,25 @@
  * States: `idle` (never connected, or closed after being disabled and enabled again),
  * `connected`, `failed` (the last connect failed or the connection was lost; the next call
  * reconnects when the restart budget allows), `disabled` (calls fail fast with `tool_disabled`).
+ * How a connection is made and closed is `live-connection.ts`; the restart budget's arithmetic
+ * `restart-budget.ts`.
  */
 import type { Logger } from 'pino';
-import { Agent, fetch as undiciFetch } from 'undici';
-import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import type { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import type { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import type { FetchLike } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { findEgressDenial, type EgressPolicy } from '../lib/egress.js';
-import { guardedConnector, type Resolver } from '../lib/egress-connector.js';
+import type { Resolver } from '../lib/egress-connector.js';
 import { AgentryError } from '../lib/errors.js';
-import { VERSION } from '../lib/version.js';
 import { withoutLogContext } from '../obs/log-context.js';
 import { serverAllows } from './allowlist.js';
 import { resolveLaunch, type Launch, type ServerConfig, type ToolTransport } from './config.js';
 import { ConnectionLog } from './connection-log.js';
 import { classifyFailure, type CallSite } from './failure.js';
-import { loadMcpSdk, mcpSdk, type McpSdk } from './mcp-sdk.js';
+import { closeLiveConnection, createLiveConnection, stderrHint, type LiveConnection } from './live-connection.js';
+import { loadMcpSdk } from './mcp-sdk.js';
 import { functionName } from './names.js';
+import { RestartBudget } from './restart-budget.js';
 import { fromCallResult, toolText, type ToolCallResult, type ToolDefinition } from './result.js';
 import { pause } from '../lib/sleep.js';
-import { injectTraceHeaders, isTracingOn } from '../obs/tracing.js';
 
 export const SERVER_STATES = { idle: 'idle', connected: 'connected', failed: 'failed', disabled: 'disabled' } as const;
 export type ServerState = (typeof SERVER_STATES)[keyof typeof SERVER_STATES];
@@ -62,23 +59,9 @@ export interface ConnectionContext {
   resolver?: Resolver | undefined;
 }
 
-interface Live {
-  client: Client;
-  transport: StdioClientTransport | StreamableHTTPClientTransport;
-  /** Resolves when the transport has closed (for stdio: the child process is gone). */
-  closed: Promise<void>;
-  /** Set when Agentry closes the connection on purpose (not a crash). */
-  closing: boolean;
-  pid: number | undefined;
-  dispatcher: Agent | undefined;
-}
-
-const CLOSE_WAIT_MS = 5_000;
-const STDERR_TAIL_CHARS = 2_000;
-
 export class ServerConnection {
-  private live: Live | undefined;
-  private connecting: Promise<Live> | undefined;
+  private live: LiveConnection | undefined;
+  private connecting: Promise<LiveConnection> | undefined;
   private tools: ToolDefinition[] | undefined;
   /** Bumped by `notifications/tools/list_changed` so a listing in flight is not cached. */
   private toolsVersion = 0;
@@ -86,16 +69,12 @@ export class ServerConnection {
   private readonly functionNames = new Map<string, string>();
   private failed = false;
   private lastError: string | undefined;
-  /** When the connection was last lost or failed to open; the next open is a restart. */
-  private lostAt: number | undefined;
-  private restartTimes: number[] = [];
-  private restarts = 0;
+  private readonly restart: RestartBudget;
   private disabledReason: string | undefined;
   private inFlight = 0;
   private shutDown = false;
   private readonly shutdown = new AbortController();
   private readonly disposing = new Set<Promise<void>>();
-  private stderrTail = '';
   private readonly log: ConnectionLog;
 
   constructor(
@@ -103,6 +82,7 @@ export class ServerConnection {
     private readonly context: ConnectionContext,
   ) {
     this.log = new ConnectionLog(context.logger, config.name, config.transport);
+    this.restart = new RestartBudget(config.restart);
   }
 
   get name(): string {
@@ -172,15 +152,14 @@ export class ServerConnection {
   /** Clears `disable` and a used-up restart budget; the next call connects afresh. */
   enable(): void {
     this.disabledReason = undefined;
-    this.restartTimes = [];
-    this.lostAt = undefined;
+    this.restart.reset();
     this.failed = false;
     this.log.enabled();
   }
 
   status(): ToolServerStatus {
     const state: ServerState = this.disabledReason !== undefined ? 'disabled' : this.live !== undefined ? 'connected' : this.failed ? 'failed' : 'idle';
-    const status: ToolServerStatus = { name: this.name, transport: this.config.transport, state, tools: this.toolCount, restarts: this.restarts };
+    const status: ToolServerStatus = { name: this.name, transport: this.config.transport, state, tools: this.toolCount, restarts: this.restart.restarts };
     if (this.lastError !== undefined) status.last_error = this.lastError;
     if (this.disabledReason !== undefined) status.disabled_reason = this.disabledReason;
     if (this.live?.pid !== undefined) status.pid = this.live.pid;
@@ -214,10 +193,10 @@ export class ServerConnection {
     }
   }
 
-  private async withConnection<T>(site: CallSite, use: (live: Live) => Promise<T>): Promise<T> {
+  private async withConnection<T>(site: CallSite, use: (live: LiveConnection) => Promise<T>): Promise<T> {
     if (site.signal?.aborted === true) throw classifyFailure(site.signal.reason, site).error;
     this.inFlight++;
-    let live: Live | undefined;
+    let live: LiveConnection | undefined;
     try {
       live = await this.connection(site);
       return await use(live);
@@ -231,7 +210,7 @@ export class ServerConnection {
     }
   }
 
-  private async connection(site: CallSite): Promise<Live> {
+  private async connection(site: CallSite): Promise<LiveConnection> {
     if (this.live !== undefined) return this.live;
     // The connection outlives the call that opens it: its lines carry no request's id.
     this.connecting ??= withoutLogContext(() => this.open()).finally(() => {
@@ -240,10 +219,10 @@ export class ServerConnection {
     return abortable(this.connecting, site.signal);
   }
 
-  private async open(): Promise<Live> {
+  private async open(): Promise<LiveConnection> {
     const timeoutMs = this.config.connectTimeoutMs;
     if (this.shutDown) throw this.unavailable('the tool hub is closed', false);
-    const restarted = this.lostAt !== undefined;
+    const restarted = this.restart.pending;
     if (restarted) await this.restartGate(timeoutMs);
     let launch: Launch;
     try {
@@ -251,11 +230,22 @@ export class ServerConnection {
     } catch (error) {
       this.failed = true;
       this.lastError = error instanceof Error ? error.message : String(error);
-      this.log.connectFailed(this.lastError, this.restarts);
+      this.log.connectFailed(this.lastError, this.restart.restarts);
       throw error;
     }
     const sdk = await loadMcpSdk();
-    const live = this.createLive(launch, sdk);
+    const live = createLiveConnection(launch, sdk, {
+      server: this.name,
+      logger: this.context.logger,
+      egress: this.context.egress,
+      resolver: this.context.resolver,
+      onLost: (lost, why) => this.lose(lost, why),
+      onToolListChanged: (changed) => {
+        if (this.live !== changed) return;
+        this.tools = undefined;
+        this.toolsVersion++;
+      },
+    });
     try {
       await live.client.connect(live.transport, { timeout: timeoutMs, signal: this.shutdown.signal });
       live.pid = live.transport instanceof sdk.StdioClientTransport ? (live.transport.pid ?? undefined) : undefined;
@@ -263,9 +253,9 @@ export class ServerConnection {
       this.dispose(live, false);
       const reason = error instanceof Error ? error.message : String(error);
       this.failed = true;
-      this.lostAt = Date.now();
-      this.lastError = `connect failed: ${reason}${this.stderrHint(launch)}`;
-      this.log.connectFailed(this.lastError, this.restarts);
+      this.restart.lost(Date.now());
+      this.lastError = `connect failed: ${reason}${stderrHint(live, launch)}`;
+      this.log.connectFailed(this.lastError, this.restart.restarts);
       if (this.shutDown) throw this.unavailable('the tool hub is closed', false);
       const denied = findEgressDenial(error);
       if (denied !== undefined) throw denied;
@@ -282,34 +272,30 @@ export class ServerConnection {
     }
     this.live = live;
     this.failed = false;
-    this.lostAt = undefined;
+    this.restart.connected();
     this.tools = undefined;
-    this.log.connected(live.pid, this.restarts, restarted);
+    this.log.connected(live.pid, this.restart.restarts, restarted);
     return live;
   }
 
   /** Waits out the backoff before a reconnect, or refuses when the restart budget is used up. */
   private async restartGate(timeoutMs: number): Promise<void> {
-    const { maxRestarts, windowMs, initialMs, maxMs } = this.config.restart;
-    const now = Date.now();
-    this.restartTimes = this.restartTimes.filter((at) => now - at < windowMs);
-    const oldest = this.restartTimes[0];
-    if (this.restartTimes.length >= maxRestarts) {
-      const retryAfterMs = oldest === undefined ? undefined : oldest + windowMs - now;
-      const budget = `restart budget used up (${maxRestarts} restarts within ${windowMs}ms)`;
+    const plan = this.restart.plan(Date.now());
+    if (plan.usedUp) {
+      const { budget, retryAfterMs } = plan;
       this.failed = true;
       if (this.lastError?.startsWith('restart budget') !== true) {
         this.lastError = `${budget}; last error: ${this.lastError ?? 'unknown'}`;
-        this.log.failed(this.lastError, this.restarts);
+        this.log.failed(this.lastError, this.restart.restarts);
       }
       throw new AgentryError(
         'tool_unavailable',
         `tool server '${this.name}' failed again and has its ${budget}; ` +
           `it is not restarted ${retryAfterMs === undefined ? 'again' : `for ${retryAfterMs}ms`} unless enabled again (agentry tools enable ${this.name})`,
-        { retryable: retryAfterMs !== undefined, retryAfterMs, details: { server: this.name, restarts: this.restarts, retry_after_ms: retryAfterMs } },
+        { retryable: retryAfterMs !== undefined, retryAfterMs, details: { server: this.name, restarts: this.restart.restarts, retry_after_ms: retryAfterMs } },
       );
     }
-    const wait = (this.lostAt ?? now) + Math.min(initialMs * 2 ** this.restartTimes.length, maxMs) - now;
+    const wait = plan.waitMs;
     if (wait > timeoutMs) {
       throw new AgentryError('tool_unavailable', `tool server '${this.name}' is restarting in ${wait}ms`, {
         retryable: true,
@@ -319,63 +305,17 @@ export class ServerConnection {
     }
     if (wait > 0) await pause(wait, this.shutdown.signal);
     if (this.shutDown) throw this.unavailable('the tool hub is closed', false);
-    this.restartTimes.push(Date.now());
-    this.restarts++;
-    this.log.restarting(this.restarts, Math.max(0, wait));
-  }
-
-  private createLive(launch: Launch, sdk: McpSdk): Live {
-    const { Client, StdioClientTransport, StreamableHTTPClientTransport, ToolListChangedNotificationSchema } = sdk;
-    let markClosed!: () => void;
-    const closed = new Promise<void>((resolve) => (markClosed = resolve));
-    const client = new Client({ name: 'agentry', version: VERSION }, { capabilities: {} });
-    let transport: Live['transport'];
-    let dispatcher: Agent | undefined;
-    if (launch.transport === 'stdio') {
-      this.stderrTail = '';
-      const stdio = new StdioClientTransport({ command: launch.command, args: launch.args, cwd: launch.cwd, env: launch.env, stderr: 'pipe' });
-      stdio.stderr?.on('data', (chunk: Buffer) => {
-        this.stderrTail = (this.stderrTail + chunk.toString()).slice(-STDERR_TAIL_CHARS);
-      });
-      transport = stdio;
-    } else {
-      // Our own connection pool, so closing the server closes its sockets too; every connection
-      // it opens passes the egress policy. fetch wraps a refusal in "fetch failed": unwrap it.
-      const agent = new Agent({ connect: guardedConnector(this.context.egress, this.context.resolver) });
-      dispatcher = agent;
-      // With tracing on, each request carries the `traceparent` of the call's span.
-      const fetch: FetchLike = (url, init) => {
-        const options: FetchOptions = { ...(init as FetchOptions), dispatcher: agent };
-        if (isTracingOn()) options.headers = withTraceHeaders(options.headers);
-        return undiciFetch(url, options).catch((error: unknown) => {
-          throw findEgressDenial(error) ?? error;
-        });
-      };
-      transport = new StreamableHTTPClientTransport(launch.url, { requestInit: { headers: launch.headers }, fetch });
-    }
-    const live: Live = { client, transport, closed, closing: false, pid: undefined, dispatcher };
-    client.onclose = () => {
-      markClosed();
-      if (!live.closing) this.lose(live, `${launch.transport === 'stdio' ? 'the server process exited' : 'the connection closed'}${this.stderrHint(launch)}`);
-    };
-    client.onerror = (error) => {
-      this.context.logger?.debug({ server: this.name, error: error.message }, 'tool server transport error');
-    };
-    client.setNotificationHandler(ToolListChangedNotificationSchema, () => {
-      if (this.live !== live) return;
-      this.tools = undefined;
-      this.toolsVersion++;
-    });
-    return live;
+    this.restart.begin(Date.now());
+    this.log.restarting(this.restart.restarts, Math.max(0, wait));
   }
 
   /** The connection is gone (crash, closed socket): forget it; the next call restarts it. */
-  private lose(live: Live, why: string): void {
+  private lose(live: LiveConnection, why: string): void {
     if (this.live !== live) return;
     this.live = undefined;
     this.tools = undefined;
     this.failed = true;
-    this.lostAt = Date.now();
+    this.restart.lost(Date.now());
     this.lastError = why;
     this.log.lost(why);
     this.dispose(live, false);
@@ -390,30 +330,10 @@ export class ServerConnection {
   }
 
   /** Closes a connection in the background; `close()` waits for every one. */
-  private dispose(live: Live, terminate: boolean): void {
-    live.closing = true;
-    const done = (async () => {
-      if (terminate && live.transport instanceof mcpSdk().StreamableHTTPClientTransport && live.transport.sessionId !== undefined) {
-        await live.transport.terminateSession().catch(() => undefined);
-      }
-      await live.client.close().catch(() => undefined);
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([live.closed, new Promise<void>((resolve) => (timer = setTimeout(resolve, CLOSE_WAIT_MS)))]);
-      clearTimeout(timer);
-      await live.dispatcher?.destroy().catch(() => undefined);
-    })();
+  private dispose(live: LiveConnection, terminate: boolean): void {
+    const done = closeLiveConnection(live, terminate);
     this.disposing.add(done);
     void done.finally(() => this.disposing.delete(done));
-  }
-
-  /** The last line the stdio server wrote to stderr, with the values of its env removed. */
-  private stderrHint(launch: Launch): string {
-    if (launch.transport !== 'stdio') return '';
-    const line = this.stderrTail.trim().split('\n').pop()?.trim();
-    if (line === undefined || line === '') return '';
-    let safe = line;
-    for (const value of Object.values(launch.env)) if (value.length >= 4) safe = safe.split(value).join('***');
-    return `; stderr: ${safe.slice(0, 300)}`;
   }
 
   private unavailable(why: string, retryable: boolean): AgentryError {
@@ -423,15 +343,6 @@ export class ServerConnection {
 
 export function notAllowed(server: string, tool: string, why = `is not in the allow list of tool server '${server}'`): AgentryError {
   return new AgentryError('tool_not_allowed', `tool ${server}.${tool} ${why}`, { details: { server, tool } });
-}
-
-type FetchOptions = NonNullable<Parameters<typeof undiciFetch>[1]>;
-
-/** `headers` and the active span's `traceparent`. */
-function withTraceHeaders(headers: FetchOptions['headers']): Record<string, string> {
-  const merged: Record<string, string> = {};
-  new Headers(headers as ConstructorParameters<typeof Headers>[0]).forEach((value, name) => (merged[name] = value));
-  return injectTraceHeaders(merged);
 }
 
 /** `promise`, or a rejection with the signal's reason as soon as `signal` aborts. */
