@@ -3,7 +3,7 @@
  * key, default and description. `loadConfig` reads it, `agentry config show` prints it, and
  * `docs/configuration.md` embeds `configTableMarkdown()` (a test keeps them equal).
  */
-import { DEFAULT_ENGINE_SETTINGS } from '../engine/engine.js';
+import { DEFAULT_ENGINE_SETTINGS } from '../engine/engine-options.js';
 import { LOOPBACK_CIDRS } from '../lib/address-list.js';
 import { formatDuration } from '../lib/duration.js';
 import { LOG_LEVELS } from '../obs/logger.js';

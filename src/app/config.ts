@@ -12,7 +12,7 @@ import { join, resolve } from 'node:path';
 import { Ajv } from 'ajv';
 import { Type, type Static } from 'typebox';
 import { parse as parseYaml } from 'yaml';
-import type { EngineSettings } from '../engine/engine.js';
+import type { EngineSettings } from '../engine/engine-options.js';
 import type { EgressMode } from '../lib/egress.js';
 import { AgentryError, toAgentryError } from '../lib/errors.js';
 import { parseAddressList } from '../lib/address-list.js';
