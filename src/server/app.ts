@@ -35,7 +35,7 @@ import { grantProblems, runAccessOf } from './scopes.js';
 import { actIn, assertTenantNamed, requestedTenant, withTenantParam } from './tenancy.js';
 import { acceptEmptyJsonBodies, registerBrowserGuard } from './browser-guard.js';
 import type { EventFeed } from '../app/event-feed.js';
-import type { ReadyzDetail } from '../app/config.js';
+import type { ReadyzDetail } from '../app/config-schema.js';
 import type { EngineRole } from '../app/bootstrap.js';
 import type { ReadinessOptions, ReadinessRole } from '../app/readiness.js';
 import type { SpecBundleInfo } from '../app/bundle-load.js';
