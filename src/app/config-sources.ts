@@ -8,7 +8,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { secretFromEnv } from './secret-files.js';
-import { CONFIG_OPTIONS, type ConfigFlags, type ConfigSource, type OptionKey, type OptionSpec } from './config-options.js';
+import type { OptionSpec } from './config-option.js';
+import { CONFIG_OPTIONS, type ConfigFlags, type ConfigSource, type OptionKey } from './config-options.js';
 
 /** One option's raw value and where it came from. */
 export interface Candidate {

@@ -6,7 +6,7 @@
  */
 import { parseAddressList } from '../lib/address-list.js';
 import { parseDurationText } from '../lib/duration.js';
-import type { ValueKind } from './config-options.js';
+import type { ValueKind } from './config-option.js';
 
 /** A string value as the option's kind; other values (already typed: a flag, YAML) pass as they are. */
 export function coerce(kind: ValueKind, value: unknown): { value: unknown; error?: string } {
