@@ -6,94 +6,23 @@
  *
  * `CONFIG_OPTIONS` (config-options.ts) is the one place each option documents its flag,
  * variable, `agentry.yaml` key and default; `config-describe.ts` prints a resolved config.
+ * The steps of `loadConfig` have their own modules: `config-sources.ts` picks each option's
+ * raw value, `config-values.ts` coerces and parses it, `config-schema.ts` validates them all.
  */
-import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { Ajv } from 'ajv';
-import { Type, type Static } from 'typebox';
-import { parse as parseYaml } from 'yaml';
-import type { EngineSettings } from '../engine/engine.js';
+import type { EngineSettings } from '../engine/engine-options.js';
 import type { EgressMode } from '../lib/egress.js';
 import { AgentryError, toAgentryError } from '../lib/errors.js';
-import { parseAddressList } from '../lib/address-list.js';
-import { parseDurationText } from '../lib/duration.js';
 import { tenantIdProblem } from '../lib/tenant.js';
 import { parsePiiPatterns, PII_PATTERNS, type PiiPattern } from '../lib/redact.js';
 import type { ExecutorSettings } from '../runtime/types.js';
 import { parseDatabaseUrl, type DatabaseLocation } from '../store/open.js';
 import type { PostgresOptions } from '../store/postgres.js';
-import { LOG_LEVELS, type LogLevel } from '../obs/logger.js';
-import { secretFromEnv } from './secret-files.js';
-import { CONFIG_OPTIONS, type ConfigFlags, type ConfigSource, type OptionKey, type OptionSpec, type ValueKind } from './config-options.js';
-
-/** `AGENTRY_ENV`: production refuses an unsafe configuration (`startup-checks.ts`) and tightens egress. */
-export const DEPLOY_ENVS = ['development', 'production'] as const satisfies readonly EgressMode[];
-
-/** `AGENTRY_READYZ_DETAIL`: who sees the checks of `/readyz` (see `docs/security.md`). */
-export const READYZ_DETAILS = ['internal', 'full'] as const;
-export const TENANCY_MODES = ['single', 'multi'] as const;
-export type TenancyMode = (typeof TENANCY_MODES)[number];
-export type ReadyzDetail = (typeof READYZ_DETAILS)[number];
-
-const ConfigSchema = Type.Object({
-  projectDir: Type.String({ minLength: 1 }),
-  profile: Type.Union([Type.String({ pattern: '^[a-z][a-z0-9_-]*$' }), Type.Null()]),
-  bundle: Type.Optional(Type.String({ minLength: 1 })),
-  requireSignedSpecs: Type.Boolean(),
-  bundleEnv: Type.Optional(Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_.-]+$' })),
-  trustKeys: Type.Optional(Type.String()),
-  env: Type.Enum([...DEPLOY_ENVS]),
-  databaseUrl: Type.String({ minLength: 1 }),
-  dbPoolSize: Type.Integer({ minimum: 1, maximum: 1000 }),
-  dbStatementTimeout: Type.Integer({ minimum: 0 }),
-  dbConnectTimeout: Type.Integer({ minimum: 1 }),
-  dbApplicationName: Type.String({ minLength: 1, maxLength: 63 }),
-  logLevel: Type.Enum([...LOG_LEVELS]),
-  concurrency: Type.Integer({ minimum: 1, maximum: 1000 }),
-  leaseTtl: Type.Integer({ minimum: 1000 }),
-  pollInterval: Type.Integer({ minimum: 10, maximum: 3_600_000 }),
-  shutdownGrace: Type.Integer({ minimum: 0 }),
-  httpAllowLinkLocal: Type.Boolean(),
-  httpDefaultTimeout: Type.Integer({ minimum: 1 }),
-  httpMaxResponseBytes: Type.Integer({ minimum: 1 }),
-  host: Type.String({ minLength: 1 }),
-  port: Type.Integer({ minimum: 0, maximum: 65535 }),
-  probePort: Type.Union([Type.String(), Type.Integer()]),
-  auth: Type.Boolean(),
-  apiKeys: Type.Optional(Type.String()),
-  adminApiKey: Type.Optional(Type.String({ minLength: 1 })),
-  tenant: Type.String({ minLength: 1 }),
-  tenancy: Type.Enum([...TENANCY_MODES]),
-  oidcIssuer: Type.Optional(Type.String({ minLength: 1 })),
-  oidcAudience: Type.Optional(Type.String({ minLength: 1 })),
-  oidcJwksUrl: Type.Optional(Type.String({ pattern: '^https?://' })),
-  oidcTenantClaim: Type.Optional(Type.String({ minLength: 1 })),
-  oidcRolesClaim: Type.String({ minLength: 1 }),
-  oidcRoleMap: Type.Optional(Type.String()),
-  oidcNameClaim: Type.String({ minLength: 1 }),
-  corsOrigins: Type.Optional(Type.String()),
-  requestLogs: Type.Boolean(),
-  trustedProxies: Type.Optional(Type.String()),
-  readyzDetail: Type.Enum([...READYZ_DETAILS]),
-  readyzTrusted: Type.String(),
-  healthProviders: Type.Optional(Type.String()),
-  healthToolSecrets: Type.Optional(Type.String()),
-  maxBodyBytes: Type.Integer({ minimum: 1024, maximum: 1024 * 1024 * 1024 }),
-  maxWait: Type.Integer({ minimum: 0, maximum: 3_600_000 }),
-  sseHeartbeat: Type.Integer({ minimum: 100 }),
-  auditRetention: Type.Optional(Type.Integer({ minimum: 1 })),
-  otelRecordArguments: Type.Boolean(),
-  otelRecordResults: Type.Boolean(),
-  redactPii: Type.String(),
-  gatewayUrl: Type.Optional(Type.String({ pattern: '^https?://' })),
-  gatewayApiKey: Type.Optional(Type.String({ minLength: 1 })),
-  internalSecret: Type.Optional(Type.String({ minLength: 1 })),
-  internalSecretPrevious: Type.Optional(Type.String({ minLength: 1 })),
-  url: Type.Optional(Type.String({ pattern: '^https?://' })),
-  apiKey: Type.Optional(Type.String({ minLength: 1 })),
-});
-type Resolved = Static<typeof ConfigSchema>;
-const validateResolved = new Ajv({ allErrors: true, strict: false }).compile<Resolved>(ConfigSchema);
+import type { LogLevel } from '../obs/logger.js';
+import { CONFIG_OPTIONS, type ConfigFlags, type ConfigSource, type OptionKey } from './config-options.js';
+import { validateResolved, type ReadyzDetail, type ResolvedOptions, type TenancyMode } from './config-schema.js';
+import { describeOrigin, pickOption, readProjectYaml, type Candidate, type YamlLayers } from './config-sources.js';
+import { addressListOf, coerce, parseOrigins, probePortOf, variableNames } from './config-values.js';
 
 /** Sign-in with JWTs of one OIDC issuer (`AGENTRY_OIDC_*`), as configured. */
 export interface OidcConfig {
@@ -188,37 +117,11 @@ export interface LoadConfigOptions {
   cwd?: string;
 }
 
-interface Candidate {
-  value: unknown;
-  source: ConfigSource;
-  /** How the user wrote it, for messages: `AGENTRY_CONCURRENCY`, `agentry.yaml engine.concurrency`. */
-  origin: string;
-}
-
 /** Resolves and validates the configuration; throws `invalid_request` listing every problem. */
 export function loadConfig(options: LoadConfigOptions = {}): Config {
   const { flags = {}, env = process.env, cwd = process.cwd() } = options;
   const problems: string[] = [];
-  const pick = (key: OptionKey, yaml: YamlLayers): Candidate => {
-    const spec: OptionSpec = CONFIG_OPTIONS[key];
-    const flag = flags[key];
-    if (flag !== undefined) return { value: flag, source: 'flag', origin: spec.flag?.split(' ')[0] ?? key };
-    if (spec.secret === true) {
-      const secret = secretFromEnv(env, spec.env);
-      if (secret.problem !== undefined) problems.push(secret.problem);
-      if (secret.value !== undefined) return { value: secret.value, source: 'env', origin: secret.fromFile ? `${spec.env}_FILE` : spec.env };
-    } else {
-      const fromEnv = env[spec.env];
-      if (fromEnv !== undefined && fromEnv !== '') return { value: fromEnv, source: 'env', origin: spec.env };
-    }
-    if (spec.yaml !== undefined) {
-      const fromProfile = yaml.profile === undefined ? undefined : getPath(yaml.profile, spec.yaml);
-      if (fromProfile !== undefined) return { value: fromProfile, source: 'profile', origin: `agentry.yaml profiles.${yaml.profileName}.${spec.yaml}` };
-      const fromBase = getPath(yaml.base, spec.yaml);
-      if (fromBase !== undefined) return { value: fromBase, source: 'agentry.yaml', origin: `agentry.yaml ${spec.yaml}` };
-    }
-    return { value: spec.default, source: 'default', origin: `default of ${key}` };
-  };
+  const pick = (key: OptionKey, yaml: YamlLayers): Candidate => pickOption(key, { flags, env }, yaml, problems);
 
   const dirCandidate = pick('projectDir', { base: {} });
   const projectDir = resolve(cwd, typeof dirCandidate.value === 'string' ? dirCandidate.value : '.');
@@ -232,7 +135,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     const candidate = key === 'projectDir' ? dirCandidate : key === 'profile' ? profileCandidate : pick(key, yaml);
     origins[key] = candidate;
     const coerced = coerce(CONFIG_OPTIONS[key].kind, candidate.value);
-    if (coerced.error !== undefined) problems.push(`${describe(key, candidate)}: ${coerced.error}`);
+    if (coerced.error !== undefined) problems.push(`${describeOrigin(key, candidate)}: ${coerced.error}`);
     raw[key] = coerced.value;
   }
   raw.projectDir = projectDir;
@@ -243,9 +146,9 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     for (const error of validateResolved.errors ?? []) {
       const key = error.instancePath.slice(1) as OptionKey;
       const candidate = origins[key];
-      if (candidate === undefined || problems.some((p) => p.startsWith(describe(key, candidate)))) continue;
+      if (candidate === undefined || problems.some((p) => p.startsWith(describeOrigin(key, candidate)))) continue;
       const allowed = error.keyword === 'enum' ? ` (${(error.params as { allowedValues: unknown[] }).allowedValues.join(', ')})` : '';
-      problems.push(`${describe(key, candidate)}: ${error.message ?? 'is invalid'}${allowed}`);
+      problems.push(`${describeOrigin(key, candidate)}: ${error.message ?? 'is invalid'}${allowed}`);
     }
   }
   const corsOrigins = parseOrigins(typeof raw.corsOrigins === 'string' ? raw.corsOrigins : undefined, problems);
@@ -255,30 +158,31 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     providers: variableNames(raw.healthProviders, 'AGENTRY_HEALTH_PROVIDERS', problems),
     toolSecrets: variableNames(raw.healthToolSecrets, 'AGENTRY_HEALTH_TOOL_SECRETS', problems),
   };
-  const database = typeof raw.databaseUrl === 'string' ? databaseOf(raw as Resolved, cwd, problems, origins.databaseUrl) : undefined;
+  const database = typeof raw.databaseUrl === 'string' ? databaseOf(raw as ResolvedOptions, cwd, problems, origins.databaseUrl) : undefined;
   const tenantProblem = typeof raw.tenant === 'string' ? tenantIdProblem(raw.tenant) : undefined;
-  if (tenantProblem !== undefined) problems.push(`${describe('tenant', origins.tenant)}: ${tenantProblem}`);
+  if (tenantProblem !== undefined) problems.push(`${describeOrigin('tenant', origins.tenant)}: ${tenantProblem}`);
   const pii = parsePiiPatterns(typeof raw.redactPii === 'string' ? raw.redactPii : '');
   const probePort = probePortOf(raw.probePort);
-  if (probePort === null) problems.push(`${describe('probePort', origins.probePort)}: must be a port from 0 to 65535 or off, got '${String(raw.probePort)}'`);
+  if (probePort === null)
+    problems.push(`${describeOrigin('probePort', origins.probePort)}: must be a port from 0 to 65535 or off, got '${String(raw.probePort)}'`);
   if (raw.internalSecretPrevious !== undefined && raw.internalSecret === undefined) {
     problems.push(
-      `${describe('internalSecretPrevious', origins.internalSecretPrevious)}: is set without AGENTRY_INTERNAL_SECRET (the previous secret only verifies, beside a current one)`,
+      `${describeOrigin('internalSecretPrevious', origins.internalSecretPrevious)}: is set without AGENTRY_INTERNAL_SECRET (the previous secret only verifies, beside a current one)`,
     );
   } else if (raw.internalSecretPrevious !== undefined && raw.internalSecretPrevious === raw.internalSecret) {
     problems.push(
-      `${describe('internalSecretPrevious', origins.internalSecretPrevious)}: is the same as AGENTRY_INTERNAL_SECRET; set the new secret as current and the old one as previous`,
+      `${describeOrigin('internalSecretPrevious', origins.internalSecretPrevious)}: is the same as AGENTRY_INTERNAL_SECRET; set the new secret as current and the old one as previous`,
     );
   }
   if (pii.unknown.length > 0)
-    problems.push(`${describe('redactPii', origins.redactPii)}: unknown pattern ${pii.unknown.join(', ')} (use ${PII_PATTERNS.join(', ')} or none)`);
+    problems.push(`${describeOrigin('redactPii', origins.redactPii)}: unknown pattern ${pii.unknown.join(', ')} (use ${PII_PATTERNS.join(', ')} or none)`);
   if (problems.length > 0 || database === undefined) {
     const list = problems.map((p) => `\n  - ${p}`).join('');
     throw new AgentryError('invalid_request', `invalid configuration (${problems.length} problem${problems.length === 1 ? '' : 's'}):${list}`, {
       details: { problems },
     });
   }
-  const r = raw as Resolved;
+  const r = raw as ResolvedOptions;
   const sources = Object.fromEntries(Object.entries(origins).map(([k, c]) => [k, c.source])) as Record<OptionKey, ConfigSource>;
   return deepFreeze({
     projectDir,
@@ -340,86 +244,12 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   });
 }
 
-/** `AGENTRY_PROBE_PORT`: a port (0: any free one), undefined for `off`, null when it is neither. */
-function probePortOf(value: unknown): number | undefined | null {
-  const text = String(value).trim().toLowerCase();
-  if (text === 'off') return undefined;
-  if (!/^\d{1,5}$/.test(text) || Number(text) > 65535) return null;
-  return Number(text);
-}
-
-/**
- * `AGENTRY_CORS_ORIGINS`: comma-separated origins, each exactly as a browser sends it in
- * `Origin` (scheme, host, and port unless the default; no path, no `*`), since they are
- * compared as strings.
- */
-function parseOrigins(text: string | undefined, problems: string[]): string[] {
-  const origins: string[] = [];
-  for (const entry of (text ?? '').split(',').map((e) => e.trim())) {
-    if (entry === '') continue;
-    let origin: string | undefined;
-    try {
-      origin = new URL(entry).origin;
-    } catch {
-      origin = undefined;
-    }
-    if (origin === entry && /^https?:/.test(entry)) origins.push(entry);
-    else problems.push(`AGENTRY_CORS_ORIGINS: '${entry}' is not an origin like https://app.example.com (scheme and host, no path, no trailing slash, no *)`);
-  }
-  return origins;
-}
-
-/** A comma-separated list of environment variable names. */
-function variableNames(value: unknown, label: string, problems: string[]): string[] {
-  const names = (typeof value === 'string' ? value : '')
-    .split(',')
-    .map((n) => n.trim())
-    .filter((n) => n !== '');
-  for (const name of names) if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) problems.push(`${label}: '${name}' is not an environment variable name`);
-  return [...new Set(names)];
-}
-
-function addressListOf(value: unknown, label: string, problems: string[]): string[] {
-  const { entries, problems: bad } = parseAddressList(typeof value === 'string' ? value : undefined, label);
-  problems.push(...bad);
-  return entries;
-}
-
-interface YamlLayers {
-  base: unknown;
-  profile?: unknown;
-  profileName?: string;
-}
-
-function readProjectYaml(projectDir: string, profileName: string | undefined, problems: string[]): YamlLayers {
-  const file = join(projectDir, 'agentry.yaml');
-  if (!existsSync(file)) {
-    if (profileName !== undefined) problems.push(`AGENTRY_PROFILE: profile '${profileName}' is set but ${file} does not exist`);
-    return { base: {} };
-  }
-  let base: unknown;
-  try {
-    base = parseYaml(readFileSync(file, 'utf8')) ?? {};
-  } catch (error) {
-    problems.push(`agentry.yaml: ${error instanceof Error ? error.message.split('\n')[0] : String(error)} (run \`agentry validate\`)`);
-    return { base: {} };
-  }
-  if (profileName === undefined) return { base };
-  const profiles = getPath(base, 'profiles');
-  const profile = getPath(profiles, profileName);
-  if (profile === undefined) {
-    const known = isRecord(profiles) ? Object.keys(profiles) : [];
-    problems.push(`AGENTRY_PROFILE: profile '${profileName}' is not in agentry.yaml (profiles: ${known.length > 0 ? known.join(', ') : 'none'})`);
-  }
-  return { base, profile, profileName };
-}
-
-function databaseOf(r: Resolved, cwd: string, problems: string[], origin: Candidate): Config['database'] | undefined {
+function databaseOf(r: ResolvedOptions, cwd: string, problems: string[], origin: Candidate): Config['database'] | undefined {
   let location: DatabaseLocation;
   try {
     location = parseDatabaseUrl(r.databaseUrl, cwd);
   } catch (error) {
-    problems.push(`${describe('databaseUrl', origin)}: ${toAgentryError(error).message}`);
+    problems.push(`${describeOrigin('databaseUrl', origin)}: ${toAgentryError(error).message}`);
     return undefined;
   }
   if (location.kind === 'sqlite') return location;
@@ -432,46 +262,6 @@ function databaseOf(r: Resolved, cwd: string, problems: string[], origin: Candid
       applicationName: r.dbApplicationName,
     },
   };
-}
-
-function coerce(kind: ValueKind, value: unknown): { value: unknown; error?: string } {
-  if (value === undefined || typeof value !== 'string') {
-    if (kind === 'duration' && typeof value === 'number' && !Number.isSafeInteger(value)) return { value, error: 'must be a duration like 500ms, 2s or 1m' };
-    return { value };
-  }
-  switch (kind) {
-    case 'integer':
-      return /^-?\d+$/.test(value.trim()) ? { value: Number(value) } : { value, error: `must be a whole number, got '${value}'` };
-    case 'boolean': {
-      const lower = value.trim().toLowerCase();
-      if (['true', '1', 'yes', 'on'].includes(lower)) return { value: true };
-      if (['false', '0', 'no', 'off'].includes(lower)) return { value: false };
-      return { value, error: `must be true or false, got '${value}'` };
-    }
-    case 'duration': {
-      const ms = parseDurationText(value);
-      return ms === undefined ? { value, error: `must be a duration like 500ms, 2s or 1m, got '${value}'` } : { value: ms };
-    }
-    default:
-      return { value };
-  }
-}
-
-function describe(key: OptionKey, candidate: Candidate): string {
-  return candidate.source === 'default' ? key : candidate.origin;
-}
-
-function getPath(value: unknown, path: string): unknown {
-  let current = value;
-  for (const part of path.split('.')) {
-    if (!isRecord(current)) return undefined;
-    current = current[part];
-  }
-  return current ?? undefined;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function deepFreeze<T>(value: T): T {

@@ -5,91 +5,36 @@
  *   const engine = new Engine({ store, workflows: project.workflows, ... });
  *   await engine.start();
  *   const run = await engine.startRun('demo', { name: 'Ada' });
+ *
+ * What it is built with is `engine-options.ts`; its parts are the process's heartbeat
+ * (`heartbeat.ts`), its listeners (`engine-listeners.ts`) and `wait-for-run.ts`.
  */
-import { hostname } from 'node:os';
-import type { Logger } from 'pino';
 import { AgentryError } from '../lib/errors.js';
 import { newId } from '../lib/ids.js';
 import { DEFAULT_TENANT } from '../lib/tenant.js';
 import { Notifier } from '../queue/notifier.js';
-import type { ExecutorRegistry } from '../runtime/registry.js';
-import type { ExecutorSettings } from '../runtime/types.js';
 import { STEP_KINDS, type CompiledWorkflow, type StepKind } from '../spec/model.js';
 import { DEFAULT_LIMITS, tenantLimits, type LimitsSettings } from '../spec/limits.js';
 import type { Store } from '../store/store.js';
 import { OutageLog } from '../store/transient.js';
 import type { TaskListQuery, TaskPage } from '../store/store.js';
-import { TERMINAL_RUN_STATUSES, type EventRecord, type RunRecord, type RunStatus, type SignalRecord, type StepRecord, type TaskRecord } from '../types.js';
+import type { RunRecord, SignalRecord, StepRecord, TaskRecord } from '../types.js';
 import type { Actor, TaskDecisionInput, TaskDecisionResult } from './tasks-api.js';
-import { assertWorkflowStep, attemptHistory, planReuse, type StepAttempt } from './reruns.js';
-import type { CommittedEvent } from './context.js';
+import { assertRerunnable, attemptHistory, planReuse, type StepAttempt } from './reruns.js';
+import { DEFAULT_ENGINE_SETTINGS, ENGINE_ROLES, type EngineOptions, type EngineRole, type EngineSettings } from './engine-options.js';
+import { EngineListeners, type CommittedListener } from './engine-listeners.js';
+import { Heartbeat } from './heartbeat.js';
 import type { LoopStatus } from './loop-status.js';
-import { logCommitted } from './run-log.js';
 import { RunTransitions, type QuotaRefusal, type StartRunOptions, type StartedRun } from './run-transitions.js';
-import { Scheduler, type MaintenanceTask, type ScheduleObserver } from './scheduler.js';
+import { Scheduler } from './scheduler.js';
+import { waitForRun, type WaitOptions } from './wait-for-run.js';
 import { Worker } from './worker.js';
-import { pause } from '../lib/sleep.js';
-import type { Redactor } from '../lib/redact.js';
 
-/** Run statuses a run can be retried from. */
-export const RETRYABLE_RUN_STATUSES: ReadonlySet<RunStatus> = new Set(['failed', 'cancelled', 'timed_out']);
-
-export interface EngineSettings {
-  /** Attempts run at once by this process's worker pool. */
-  concurrency: number;
-  leaseTtlMs: number;
-  /** Longest a worker sleeps before looking for due work; also the sweep interval. */
-  pollIntervalMs: number;
-  /** How long `stop()` lets running attempts finish before aborting them. */
-  shutdownGraceMs: number;
-}
-
-export const DEFAULT_ENGINE_SETTINGS: EngineSettings = {
-  concurrency: 10,
-  leaseTtlMs: 30_000,
-  pollIntervalMs: 1_000,
-  shutdownGraceMs: 10_000,
-};
-
-export interface EngineOptions {
-  store: Store;
-  workflows: ReadonlyMap<string, CompiledWorkflow>;
-  executors: ExecutorRegistry;
-  executorSettings: ExecutorSettings;
-  logger: Logger;
-  settings?: Partial<EngineSettings>;
-  env?: NodeJS.ProcessEnv;
-  now?: () => number;
-  workerId?: string;
-  /** Masks secrets in everything the engine stores (default: the workflows' secret env values only). */
-  redactor?: Redactor;
-  /** What this engine's scheduler also does now and then (the audit log's retention); see `MaintenanceTask`. */
-  maintenance?: readonly MaintenanceTask[];
-  /** The deployment's tenant (`AGENTRY_TENANT`): of runs started without one and of schedules without `tenant:`. Default `default`. */
-  tenant?: string;
-  /**
-   * The project's `limits:` (`ProjectSettings.limits`): its tenants' run quotas are checked
-   * when a run is started (API, CLI, schedule, retry; not a child run). Default: the built-in ones.
-   */
-  limits?: LimitsSettings;
-  /**
-   * Log each run's story from the transactions this engine commits: run started and ended,
-   * step failures, retries, lease expiries (`run-log.ts`). Default true; the CLI's local
-   * commands, which print what happened themselves, turn it off.
-   */
-  logRuns?: boolean;
-  /** Told how this engine's scheduler handles schedule ticks (the process's metrics). */
-  scheduleObserver?: ScheduleObserver;
-}
-
-/** What `start()` runs in this process: the worker pool, the scheduler's sweeps, or both. */
-export const ENGINE_ROLES = ['worker', 'scheduler'] as const;
-export type EngineRole = (typeof ENGINE_ROLES)[number];
-
+export { DEFAULT_ENGINE_SETTINGS, ENGINE_ROLES, type EngineOptions, type EngineRole, type EngineSettings } from './engine-options.js';
 export type { CommittedEvent } from './context.js';
-export type { ScheduleObserver } from './scheduler.js';
 export type { QuotaRefusal } from './run-transitions.js';
 export type { LoopStatus } from './loop-status.js';
+export type { WaitOptions } from './wait-for-run.js';
 
 /** This process's engine loops as readiness sees them (`Engine.loops()`). */
 export interface EngineLoops {
@@ -101,17 +46,6 @@ export interface EngineLoops {
   scheduler: LoopStatus | undefined;
   /** When this process's heartbeat last reached the store; undefined before the first. */
   heartbeatAt: number | undefined;
-}
-
-/** Called with the events of each committed transaction of this engine, in order, each once. */
-export type CommittedListener = (events: readonly CommittedEvent[]) => void;
-
-export interface WaitOptions {
-  timeoutMs?: number;
-  /** Called with each new event, in order. */
-  onEvent?: (event: EventRecord) => void;
-  pollMs?: number;
-  signal?: AbortSignal;
 }
 
 export class Engine {
@@ -127,24 +61,26 @@ export class Engine {
   private worker: Worker | undefined;
   private scheduler: Scheduler | undefined;
   private started = false;
-  private roles: readonly EngineRole[] = ENGINE_ROLES;
-  private heartbeat: NodeJS.Timeout | undefined;
-  private lastBeatAt: number | undefined;
   private unsubscribeWake: (() => void) | undefined;
-  private readonly startedAt: number;
-  private readonly beatOutage: OutageLog;
+  private readonly heartbeat: Heartbeat;
   private readonly wakeOutage: OutageLog;
-  private readonly committedListeners = new Set<CommittedListener>();
-  private readonly quotaListeners = new Set<(refusal: QuotaRefusal) => void>();
+  private readonly listeners: EngineListeners;
 
   constructor(private readonly o: EngineOptions) {
     this.settings = { ...DEFAULT_ENGINE_SETTINGS, ...o.settings };
     this.now = o.now ?? Date.now;
     this.workerId = o.workerId ?? newId('wrk');
     this.tenant = o.tenant ?? DEFAULT_TENANT;
-    this.startedAt = this.now();
     this.limits = o.limits ?? DEFAULT_LIMITS;
-    this.beatOutage = new OutageLog(o.logger, 'worker heartbeat');
+    this.heartbeat = new Heartbeat({
+      store: o.store,
+      logger: o.logger,
+      workerId: this.workerId,
+      concurrency: this.settings.concurrency,
+      leaseTtlMs: this.settings.leaseTtlMs,
+      now: this.now,
+    });
+    this.listeners = new EngineListeners(o.logger, o.logRuns !== false);
     this.wakeOutage = new OutageLog(o.logger, 'publishing a wake-up');
     this.transitions = new RunTransitions({
       store: o.store,
@@ -159,20 +95,12 @@ export class Engine {
       onAbortStep: (runId, stepId) => this.worker?.abortStep(runId, stepId, new AgentryError('cancelled', `step ${stepId} was cancelled`)),
       workflows: o.workflows,
       tenant: this.tenant,
-      onCommitted: (events) => this.publishCommitted(events),
+      onCommitted: (events) => this.listeners.committed(events),
       quotaOf: (tenantId) => {
         const { maxConcurrentRuns, maxRunsPerHour } = tenantLimits(this.limits, tenantId);
         return { maxConcurrentRuns, maxRunsPerHour };
       },
-      onQuotaExceeded: (refusal) => {
-        for (const listener of this.quotaListeners) {
-          try {
-            listener(refusal);
-          } catch (error) {
-            o.logger.warn({ err: error }, 'a quota listener failed');
-          }
-        }
-      },
+      onQuotaExceeded: (refusal) => this.listeners.quotaExceeded(refusal),
       ...(o.redactor ? { redactor: o.redactor } : {}),
     });
   }
@@ -184,32 +112,12 @@ export class Engine {
    * Returns the unsubscribe function.
    */
   onCommitted(listener: CommittedListener): () => void {
-    this.committedListeners.add(listener);
-    return () => this.committedListeners.delete(listener);
+    return this.listeners.onCommitted(listener);
   }
 
   /** Calls `listener` whenever this engine refuses to start a run for a tenant's quota. Returns the unsubscribe function. */
   onQuotaExceeded(listener: (refusal: QuotaRefusal) => void): () => void {
-    this.quotaListeners.add(listener);
-    return () => this.quotaListeners.delete(listener);
-  }
-
-  private publishCommitted(events: readonly CommittedEvent[]): void {
-    if (this.o.logRuns !== false) {
-      try {
-        logCommitted(this.o.logger, events);
-      } catch {
-        // The transaction committed: a log line that could not be written must not fail its caller.
-      }
-    }
-    for (const listener of this.committedListeners) {
-      try {
-        listener(events);
-      } catch (error) {
-        // The transaction committed: a listener's failure must not fail its caller.
-        this.o.logger.warn({ err: error }, 'a committed-event listener failed');
-      }
-    }
+    return this.listeners.onQuotaExceeded(listener);
   }
 
   get store(): Store {
@@ -224,13 +132,12 @@ export class Engine {
   async start(options: { roles?: readonly EngineRole[] } = {}): Promise<void> {
     if (this.started) return;
     this.started = true;
-    this.roles = options.roles ?? ENGINE_ROLES;
+    const roles: readonly EngineRole[] = options.roles ?? ENGINE_ROLES;
     const { store, logger } = this.o;
-    const runsWorker = this.roles.includes('worker');
+    const runsWorker = roles.includes('worker');
     // Work made due by other processes (PostgreSQL NOTIFY); the worker's poll is the safety net.
     if (runsWorker) this.unsubscribeWake = store.subscribeWake(() => this.notifier.notify());
-    await this.beat();
-    this.heartbeat = setInterval(() => void this.beat(), Math.max(100, Math.floor(this.settings.leaseTtlMs / 3)));
+    await this.heartbeat.start(roles);
     if (runsWorker)
       this.worker = new Worker({
         store,
@@ -245,7 +152,7 @@ export class Engine {
         pollIntervalMs: this.settings.pollIntervalMs,
         now: this.now,
       });
-    if (this.roles.includes('scheduler'))
+    if (roles.includes('scheduler'))
       this.scheduler = new Scheduler({
         store,
         transitions: this.transitions,
@@ -260,12 +167,12 @@ export class Engine {
       });
     this.worker?.start();
     this.scheduler?.start();
-    logger.info({ worker: this.workerId, roles: this.roles, concurrency: this.settings.concurrency, store: store.location }, 'engine started');
+    logger.info({ worker: this.workerId, roles, concurrency: this.settings.concurrency, store: store.location }, 'engine started');
   }
 
   /** Stops claiming work, lets running attempts finish within the grace period, then stops. */
   async stop(graceMs = this.settings.shutdownGraceMs): Promise<void> {
-    clearInterval(this.heartbeat);
+    this.heartbeat.stop();
     this.unsubscribeWake?.();
     this.unsubscribeWake = undefined;
     await this.scheduler?.stop();
@@ -288,7 +195,7 @@ export class Engine {
       now: this.now(),
       worker: worker && { ...worker.status, busy: worker.activeCount, slots: worker.concurrency },
       scheduler: this.scheduler?.status,
-      heartbeatAt: this.lastBeatAt,
+      heartbeatAt: this.heartbeat.lastAt,
     };
   }
 
@@ -338,21 +245,7 @@ export class Engine {
     const { fromStep, createdBy } = options;
     const old = await this.getRun(runId);
     const wf = this.transitions.workflowOf(old);
-    if (fromStep !== undefined) assertWorkflowStep(wf, fromStep, 'invalid_request');
-    if (fromStep === undefined && !RETRYABLE_RUN_STATUSES.has(old.status)) {
-      throw new AgentryError(
-        'conflict',
-        `run ${old.id} is ${old.status}; only failed, cancelled or timed_out runs can be retried from their failed step; re-run it from a step instead`,
-        {
-          details: { status: old.status },
-        },
-      );
-    }
-    if (fromStep !== undefined && !TERMINAL_RUN_STATUSES.has(old.status)) {
-      throw new AgentryError('conflict', `run ${old.id} is ${old.status}; only a run that has ended can be re-run from a step`, {
-        details: { status: old.status },
-      });
-    }
+    assertRerunnable(wf, old, fromStep);
     const reuse = planReuse(wf, await this.o.store.getSteps(old.id), fromStep);
     const started = await this.transitions.create(wf, old.input, {
       priority: old.priority,
@@ -440,24 +333,8 @@ export class Engine {
   }
 
   /** Resolves with the run once it has ended (or when the timeout passes, as it is then). */
-  async waitForRun(runId: string, options: WaitOptions = {}): Promise<RunRecord> {
-    const { timeoutMs = Infinity, onEvent, pollMs = 100, signal } = options;
-    const deadline = this.now() + timeoutMs;
-    let seq = 0;
-    for (;;) {
-      if (onEvent) {
-        for (;;) {
-          const events = await this.o.store.listEvents(runId, seq, 500);
-          for (const event of events) onEvent(event);
-          seq = events.at(-1)?.seq ?? seq;
-          if (events.length < 500) break;
-        }
-      }
-      const run = await this.getRun(runId);
-      if (TERMINAL_RUN_STATUSES.has(run.status) && (!onEvent || run.eventSeq <= seq)) return run;
-      if (this.now() >= deadline || signal?.aborted) return run;
-      await pause(Math.min(pollMs, Math.max(0, deadline - this.now())), signal);
-    }
+  waitForRun(runId: string, options: WaitOptions = {}): Promise<RunRecord> {
+    return waitForRun(this.o.store, runId, options, this.now);
   }
 
   /**
@@ -473,26 +350,5 @@ export class Engine {
       () => this.wakeOutage.ok(),
       (error: unknown) => this.wakeOutage.failed(error),
     );
-  }
-
-  private async beat(): Promise<void> {
-    const beatAt = this.now();
-    await this.o.store
-      .upsertWorker({
-        id: this.workerId,
-        host: hostname(),
-        pid: process.pid,
-        roles: [...this.roles],
-        concurrency: this.settings.concurrency,
-        startedAt: this.startedAt,
-        heartbeatAt: beatAt,
-      })
-      .then(
-        () => {
-          this.lastBeatAt = beatAt;
-          this.beatOutage.ok();
-        },
-        (error: unknown) => this.beatOutage.failed(error),
-      );
   }
 }

@@ -3,7 +3,8 @@
  *
  * A re-run is a new run of an ended run's spec snapshot and input, linked to it by `retry_of`,
  * that takes over ("reuses") the steps that need not run again: their output is copied and no
- * attempt is made. `planReuse` decides which steps those are; `attemptHistory` follows the
+ * attempt is made. `assertRerunnable` says whether a run can be re-run, `planReuse` decides
+ * which steps those are; `attemptHistory` follows the
  * `retry_of` chain back so that a step's attempts can be read across every run that tried it;
  * `diffValues` says what changed between two attempts' inputs or outputs.
  */
@@ -11,13 +12,40 @@ import { AgentryError } from '../lib/errors.js';
 import type { CompiledWorkflow } from '../spec/model.js';
 import { didYouMean } from '../spec/diagnostics.js';
 import type { Store } from '../store/store.js';
-import { DONE_STEP_STATUSES, type AttemptRecord, type RunRecord, type StepRecord } from '../types.js';
+import { DONE_STEP_STATUSES, TERMINAL_RUN_STATUSES, type AttemptRecord, type RunRecord, type RunStatus, type StepRecord } from '../types.js';
 
 /** One attempt of a step, in the run that made it (`runId`). */
 export type StepAttempt = AttemptRecord;
 
+/** Run statuses a run can be retried from. */
+export const RETRYABLE_RUN_STATUSES: ReadonlySet<RunStatus> = new Set(['failed', 'cancelled', 'timed_out']);
+
 /** Longest `retry_of` chain followed: a guard against a cycle in damaged data, not a product limit. */
 const MAX_CHAIN = 1_000;
+
+/**
+ * Throws unless `run` (of workflow `wf`) can be re-run. Without `fromStep` (retry from the
+ * failed step): only a failed, cancelled or timed-out run. With `fromStep` (re-run from a
+ * step): any run that has ended, a succeeded one too. Otherwise a `conflict`; an unknown
+ * `fromStep` is `invalid_request`.
+ */
+export function assertRerunnable(wf: CompiledWorkflow, run: RunRecord, fromStep?: string): void {
+  if (fromStep !== undefined) assertWorkflowStep(wf, fromStep, 'invalid_request');
+  if (fromStep === undefined && !RETRYABLE_RUN_STATUSES.has(run.status)) {
+    throw new AgentryError(
+      'conflict',
+      `run ${run.id} is ${run.status}; only failed, cancelled or timed_out runs can be retried from their failed step; re-run it from a step instead`,
+      {
+        details: { status: run.status },
+      },
+    );
+  }
+  if (fromStep !== undefined && !TERMINAL_RUN_STATUSES.has(run.status)) {
+    throw new AgentryError('conflict', `run ${run.id} is ${run.status}; only a run that has ended can be re-run from a step`, {
+      details: { status: run.status },
+    });
+  }
+}
 
 /**
  * The steps a re-run takes over from the old run, by step id.

@@ -39,7 +39,7 @@ import { mountRoutes } from './mount-routes.js';
 import { principalOf, registerSignIn } from './sign-in.js';
 import { acceptEmptyJsonBodies, registerBrowserGuard } from './browser-guard.js';
 import type { EventFeed } from '../app/event-feed.js';
-import type { ReadyzDetail } from '../app/config.js';
+import type { ReadyzDetail } from '../app/config-schema.js';
 import type { EngineRole } from '../app/bootstrap.js';
 import type { ReadinessOptions, ReadinessRole } from '../app/readiness.js';
 import type { SpecBundleInfo } from '../app/bundle-load.js';

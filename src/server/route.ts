@@ -7,7 +7,7 @@ import type { Redactor } from '../lib/redact.js';
 import type { IncomingMessage } from 'node:http';
 import type { FastifyReply, FastifyRequest, FastifySchema, RawServerDefault, RouteGenericInterface } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import type { ReadyzDetail } from '../app/config.js';
+import type { ReadyzDetail } from '../app/config-schema.js';
 import type { ReadinessRole } from '../app/readiness.js';
 import type { Services } from '../app/services.js';
 import type { Gateway } from '../gateway/gateway.js';

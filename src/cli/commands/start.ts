@@ -14,7 +14,7 @@ import { redactorFor } from '../../app/secrets.js';
 import type { ProbeServer } from '../probe-server.js';
 import { configFrom, loggerFor, out, parseIntegerArg, type CliContext } from '../context.js';
 import { withTracing } from '../tracing.js';
-import { DEFAULT_PROBE_PORT } from '../../app/config-options.js';
+import { DEFAULT_PROBE_PORT } from '../../app/config-options-server.js';
 
 /** Resolves with the first SIGTERM/SIGINT; `signal` aborts then. Call `dispose` to remove the handlers. */
 function untilStopped(): { stopped: Promise<NodeJS.Signals>; signal: AbortSignal; dispose: () => void } {

@@ -1,0 +1,80 @@
+/**
+ * Options that concern the deployment beyond one process's own work: how long the audit log
+ * is kept, what tool-call spans record, a gateway running as its own process and the
+ * internal secret its callers sign with, and the server the CLI talks to.
+ */
+import type { OptionSpec } from './config-option.js';
+
+export const DEPLOYMENT_OPTIONS = {
+  auditRetention: {
+    kind: 'duration',
+    env: 'AGENTRY_AUDIT_RETENTION',
+    default: undefined,
+    defaultText: 'none (keep every entry)',
+    description: 'How long audit log entries are kept (e.g. `365d`): `agentry audit prune` deletes older ones, leaving an anchor so the chain still verifies.',
+  },
+  otelRecordArguments: {
+    kind: 'boolean',
+    env: 'AGENTRY_OTEL_RECORD_ARGUMENTS',
+    default: false,
+    defaultText: '`false`',
+    description:
+      "With tracing on (`OTEL_*`, [tracing](operations/tracing.md)): MCP tool-call spans carry the call's arguments as `agentry.tool.arguments`, redacted like the logs and cut to 4096 characters. Off: no argument reaches a span.",
+  },
+  otelRecordResults: {
+    kind: 'boolean',
+    env: 'AGENTRY_OTEL_RECORD_RESULTS',
+    default: false,
+    defaultText: '`false`',
+    description:
+      "With tracing on: MCP tool-call spans carry the tool's result as `agentry.tool.result`, redacted like the logs and cut to 4096 characters. Off: no result reaches a span.",
+  },
+  gatewayUrl: {
+    kind: 'string',
+    env: 'AGENTRY_GATEWAY_URL',
+    default: undefined,
+    defaultText: 'none (the gateway runs in-process)',
+    description: 'Workers call the LLM gateway at this URL (`agentry start gateway`) and hold no provider keys.',
+  },
+  gatewayApiKey: {
+    kind: 'string',
+    env: 'AGENTRY_GATEWAY_API_KEY',
+    default: undefined,
+    defaultText: 'none',
+    description: 'The API key workers send to `AGENTRY_GATEWAY_URL` (a key with the `gateway:use` scope).',
+    secret: true,
+  },
+  internalSecret: {
+    kind: 'string',
+    env: 'AGENTRY_INTERNAL_SECRET',
+    default: undefined,
+    defaultText: 'none (workers send `AGENTRY_GATEWAY_API_KEY`; production refuses)',
+    description:
+      'The secret every process of the deployment shares (32+ bytes: `openssl rand -hex 32`): workers sign an internal service token per call to `AGENTRY_GATEWAY_URL` with it instead of sending an API key, and gateways verify them (docs/security.md#internal-service-tokens). Required in production by `serve`, `start api` and `start gateway` serving a gateway, and by every process with `AGENTRY_GATEWAY_URL`.',
+    secret: true,
+  },
+  internalSecretPrevious: {
+    kind: 'string',
+    env: 'AGENTRY_INTERNAL_SECRET_PREVIOUS',
+    default: undefined,
+    defaultText: 'none',
+    description:
+      'During a rotation of `internalSecret` only: the secret being replaced, still accepted to verify tokens (never to sign them). Drop it once every process has the new secret; tokens signed with it are then refused.',
+    secret: true,
+  },
+  url: {
+    kind: 'string',
+    env: 'AGENTRY_URL',
+    default: undefined,
+    defaultText: 'none',
+    description: 'When set, `agentry run` and `agentry runs …` talk to this server instead of opening the store.',
+  },
+  apiKey: {
+    kind: 'string',
+    env: 'AGENTRY_API_KEY',
+    default: undefined,
+    defaultText: 'none',
+    description: 'The key the CLI sends to `AGENTRY_URL`.',
+    secret: true,
+  },
+} as const satisfies Record<string, OptionSpec>;
