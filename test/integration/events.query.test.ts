@@ -3,18 +3,25 @@
  * two workflows in two tenants, their events at known times; filtered by workflow, type (exact and
  * families), run, step and time window, paged by cursor; another tenant's events never show,
  * nor another key's runs' to a key that reaches only its own; a page looks at a bounded stretch
- * of the window; bad input is refused. Then the route over HTTP: its items, and 400 problems
- * naming the parameter.
+ * of the window; bad input is refused. SQLite's plans of the query walk the time index and look
+ * up each event's run by id. Then the route over HTTP: its items, and 400 problems naming the
+ * parameter.
  */
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { Kysely, SqliteDialect, type CompiledQuery } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EVERY_RUN, type Caller } from '../../src/app/caller.js';
 import type { WorkflowEventDto } from '../../src/app/dto/events.js';
 import { EventService, type EventListQuery } from '../../src/app/events.js';
 import { AgentryError } from '../../src/lib/errors.js';
-import type { NewRun, Store } from '../../src/store/store.js';
+import type { Db } from '../../src/store/sql/dialect.js';
+import { queryEvents } from '../../src/store/sql/event-query.js';
+import { openSqliteStore } from '../../src/store/sqlite.js';
+import type { EventQuery, NewRun, Store } from '../../src/store/store.js';
 import type { EventType } from '../../src/types.js';
 import { startTestApi, type TestApi } from '../helpers/server.js';
-import { storeFactories } from '../helpers/store.js';
+import { storeFactories, tempDir } from '../helpers/store.js';
 
 /** 2026-05-01 14:00 UTC; `at(m)` is m minutes later. */
 const T0 = Date.UTC(2026, 4, 1, 14, 0, 0);
@@ -267,6 +274,51 @@ describe.each(storeFactories)('the event query on $name', (factory) => {
     expect(await refused({ type: 'steps.*', limit: 10 })).toMatch(/^type: 'steps\.\*'/);
     expect(await refused({ limit: 1001 })).toMatch(/^limit must be from 1 to 1000/);
     expect(await refused({ limit: 10, cursor: 'bm90LWEtY3Vyc29y' })).toBe('cursor is not valid');
+  });
+});
+
+describe('the plan of the event query on SQLite', () => {
+  it("walks events_by_time from the window's start or the cursor and looks up each event's run by id: no table scan, no sort", async () => {
+    const { dir, remove } = tempDir();
+    const file = join(dir, 'agentry.db');
+    const migrated = openSqliteStore(file);
+    await migrated.migrate();
+    await migrated.close();
+    const database = new Database(file);
+    const statements: CompiledQuery[] = [];
+    const db: Db = new Kysely({ dialect: new SqliteDialect({ database }), log: (e) => void (e.level === 'query' && statements.push(e.query)) });
+    const cursor = Buffer.from(`${at(5)}:3:o1`).toString('base64url');
+    const queries: Array<Omit<EventQuery, 'limit' | 'scanLimit'>> = [
+      { from: at(0), to: at(60) },
+      { tenantId: 'acme', workflow: 'orders', types: ['run.failed', 'step.failed'], from: at(0), to: at(60), cursor },
+      { tenantId: 'acme', createdBy: 'bob', cursor },
+    ];
+    try {
+      for (const query of queries) {
+        statements.length = 0;
+        await queryEvents(db, { ...query, limit: 100, scanLimit: 10_000 });
+        expect(statements).toHaveLength(2);
+        for (const statement of statements) {
+          const plan = (database.prepare(`EXPLAIN QUERY PLAN ${statement.sql}`).all(...statement.parameters) as { detail: string }[]).map((r) => r.detail);
+          const label = `${JSON.stringify(query)}: ${plan.join(' | ')}`;
+          const walks = plan.filter((d) => /^(SCAN|SEARCH) events\b/.test(d));
+          expect(walks.length, label).toBeGreaterThan(0);
+          for (const walk of walks) {
+            expect(walk, label).toMatch(/^SEARCH events USING (COVERING )?INDEX events_by_time \(/);
+            // With a cursor, the range starts at it (not at the window's start, filtering up to it).
+            if (query.cursor !== undefined) expect(walk, label).toContain('(at,run_id,seq)>(?,?,?)');
+          }
+          for (const detail of plan.filter((d) => /\b(r|runs)\b/.test(d))) expect(detail, label).toBe('SEARCH r USING INDEX sqlite_autoindex_runs_1 (id=?)');
+          expect(
+            plan.filter((d) => /AUTOMATIC|TEMP B-TREE/.test(d)),
+            label,
+          ).toEqual([]);
+        }
+      }
+    } finally {
+      await db.destroy();
+      remove();
+    }
   });
 });
 
