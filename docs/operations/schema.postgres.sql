@@ -1,4 +1,4 @@
--- The schema Agentry's migrations (src/store/migrations.ts, version 14) produce on PostgreSQL.
+-- The schema Agentry's migrations (src/store/migrations.ts, version 15) produce on PostgreSQL.
 -- Generated from a freshly migrated database by `npm run schema:dump`; do not edit by hand.
 -- test/integration/store.schema.test.ts fails when this file is out of date.
 
@@ -283,6 +283,7 @@ CREATE INDEX audit_log_by_tenant ON audit_log USING btree (tenant_id, seq DESC);
 CREATE INDEX budget_counters_by_updated ON budget_counters USING btree (updated_at);
 CREATE INDEX budget_reservations_by_expiry ON budget_reservations USING btree (expires_at);
 CREATE INDEX budget_reservations_by_scope ON budget_reservations USING btree (scope_key, expires_at);
+CREATE INDEX events_by_time ON events USING btree (at, run_id, seq);
 CREATE INDEX idempotency_keys_by_created ON idempotency_keys USING btree (created_at);
 CREATE INDEX llm_calls_by_run ON llm_calls USING btree (run_id) WHERE (run_id IS NOT NULL);
 CREATE INDEX llm_calls_by_tenant_day ON llm_calls USING btree (tenant_id, day);

@@ -1,4 +1,4 @@
--- The schema Agentry's migrations (src/store/migrations.ts, version 14) produce on SQLite.
+-- The schema Agentry's migrations (src/store/migrations.ts, version 15) produce on SQLite.
 -- Generated from a freshly migrated database by `npm run schema:dump`; do not edit by hand.
 -- test/integration/store.schema.test.ts fails when this file is out of date.
 
@@ -281,6 +281,7 @@ CREATE INDEX audit_log_by_tenant ON audit_log (tenant_id, seq DESC);
 CREATE INDEX budget_counters_by_updated ON budget_counters (updated_at);
 CREATE INDEX budget_reservations_by_expiry ON budget_reservations (expires_at);
 CREATE INDEX budget_reservations_by_scope ON budget_reservations (scope_key, expires_at);
+CREATE INDEX events_by_time ON events (at, run_id, seq);
 CREATE INDEX idempotency_keys_by_created ON idempotency_keys (created_at);
 CREATE INDEX llm_calls_by_run ON llm_calls (run_id) WHERE run_id IS NOT NULL;
 CREATE INDEX llm_calls_by_tenant_day ON llm_calls (tenant_id, day);

@@ -9,6 +9,7 @@ import type { CompiledWorkflow } from '../spec/model.js';
 import { openAgentry, openStore, storeExists, type Project } from './bootstrap.js';
 import type { Config } from './config.js';
 import { AuditService } from './audit.js';
+import { EventService } from './events.js';
 import { KeysService, type GrantChecker } from './keys.js';
 import { ScheduleService } from './schedules.js';
 import { createServices, type Services } from './services.js';
@@ -110,4 +111,15 @@ export async function openLocalKeys(config: Config, options: { logger: Logger; c
     keys: new KeysService({ store, audit: new AuditService(store), checkGrants: options.checkGrants, defaultTenant: config.tenant }),
     close: () => store.close(),
   };
+}
+
+export interface LocalEvents {
+  events: EventService;
+  close(): Promise<void>;
+}
+
+/** The event query on the project's store (opened, migrated; only the store, no engine). */
+export async function openLocalEvents(config: Config, options: { logger: Logger }): Promise<LocalEvents> {
+  const store = await openStore(config, { logger: options.logger });
+  return { events: new EventService(store), close: () => store.close() };
 }

@@ -10,6 +10,7 @@ import type { ResolvedBudgets } from '../gateway/config.js';
 import type { ToolHub } from '../tools/hub.js';
 import { AuditService } from './audit.js';
 import { CredentialService, type CredentialSources } from './credentials.js';
+import { EventService } from './events.js';
 import { HealthService } from './health.js';
 import { KeysService, type GrantChecker } from './keys.js';
 import { LimitsService } from './limits.js';
@@ -26,6 +27,7 @@ export type { ServiceDeps } from './service-deps.js';
 
 export interface Services {
   runs: RunService;
+  events: EventService;
   tasks: TaskService;
   schedules: ScheduleService;
   usage: UsageService;
@@ -61,6 +63,7 @@ export function createServices(
   const tools = new ToolService(deps.tools, audit);
   return {
     runs: new RunService(deps, audit),
+    events: new EventService(deps.store),
     tasks: new TaskService(deps, audit),
     schedules: new ScheduleService({ store: deps.store, workflows: deps.engine.workflows, audit, tenant: deps.engine.tenant }),
     usage: new UsageService(deps),

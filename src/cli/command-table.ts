@@ -45,6 +45,12 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: async () => (await import('./commands/runs.js')).registerRuns,
   },
   {
+    name: 'events',
+    term: 'events',
+    description: 'Events across runs, for diagnosis: what happened in a workflow, of a type, in a time window',
+    load: async () => (await import('./commands/events.js')).registerEvents,
+  },
+  {
     name: 'tasks',
     term: 'tasks',
     description: 'Human tasks: list and show what waits for a decision, then approve, reject or submit it',

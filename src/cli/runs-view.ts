@@ -1,5 +1,6 @@
-/** Human output of runs and events, formatted from the API's DTOs (local and remote alike). */
+/** Human output of runs and events (one run's, or across runs), formatted from the API's DTOs (local and remote alike). */
 import { formatDuration, formatIso, pad, paint, statusText, table, type Style } from './format.js';
+import type { WorkflowEventDto } from '../app/dto/events.js';
 import type { EventDto, RunDetailDto, RunDto } from './runs-api.js';
 import { runDuration } from './watch.js';
 
@@ -52,6 +53,13 @@ export const EVENT_HEADER = ['SEQ', 'AT', 'TYPE', 'STEP', 'DETAIL'];
 
 export function eventCells(e: EventDto): string[] {
   return [String(e.seq), formatIso(e.at), e.type, e.step_id ?? '', eventDetail(e)];
+}
+
+export const WORKFLOW_EVENT_HEADER = ['AT', 'RUN', 'WORKFLOW', 'SEQ', 'TYPE', 'STEP', 'DETAIL'];
+
+/** An event of `agentry events list`: with its run and workflow. */
+export function workflowEventCells(e: WorkflowEventDto): string[] {
+  return [formatIso(e.at), e.run_id, e.workflow, String(e.seq), e.type, e.step_id ?? '', eventDetail(e)];
 }
 
 /** One event (or the header) as a line of fixed-width columns: for `--follow`, where widths cannot be measured first. */

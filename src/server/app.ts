@@ -52,6 +52,7 @@ import { gatewayRoutes } from './routes/gateway.js';
 import { healthRoutes } from './routes/health.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { runRoutes } from './routes/runs.js';
+import { eventRoutes } from './routes/events.js';
 import { itemRoutes } from './routes/items.js';
 import { journalRoutes } from './routes/journal.js';
 import { keyRoutes } from './routes/keys.js';
@@ -308,6 +309,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   if (groups.has('api')) {
     workflowRoutes(table, deps);
     runRoutes(table, deps);
+    eventRoutes(table, deps);
     itemRoutes(table, deps);
     journalRoutes(table, deps);
     scheduleRoutes(table, deps);

@@ -418,6 +418,12 @@ const METRICS_INDEXES = [
   `CREATE INDEX tasks_open ON tasks (created_at) WHERE status = 'open'`,
 ];
 
+/**
+ * The event query across runs (`sql/event-query.ts`, `GET /v1/events`) reads events in time
+ * order: this index bounds a time window, and is the order its keyset cursor follows.
+ */
+const EVENTS_BY_TIME = [`CREATE INDEX events_by_time ON events (at, run_id, seq)`];
+
 /** From this version on, each migration applied is itself an audit entry (in its own transaction). */
 export const AUDIT_LOG_VERSION = 7;
 
@@ -436,6 +442,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 12, name: 'audit entries by run', sqlite: auditRunIds('sqlite'), postgres: auditRunIds('postgres') },
   { version: 13, name: 'trace context of each run', sqlite: RUN_TRACE_CONTEXT, postgres: RUN_TRACE_CONTEXT },
   { version: 14, name: 'indexes of active runs and open tasks', sqlite: METRICS_INDEXES, postgres: METRICS_INDEXES },
+  { version: 15, name: 'events in time order', sqlite: EVENTS_BY_TIME, postgres: EVENTS_BY_TIME },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS.reduce((max, m) => Math.max(max, m.version), 0);

@@ -41,6 +41,8 @@ import type {
   AuditPage,
   NewAuditEntry,
   DueStep,
+  EventQuery,
+  EventQueryPage,
   ExpiredLease,
   IdempotencyClaim,
   IdempotencyRecord,
@@ -73,6 +75,7 @@ import * as attempts from './sql/attempts.js';
 import * as audit from './sql/audit.js';
 import * as budgets from './sql/budgets.js';
 import type { Db, SqlDialect } from './sql/dialect.js';
+import * as eventQuery from './sql/event-query.js';
 import * as events from './sql/events.js';
 import * as idempotencyKeys from './sql/idempotency.js';
 import * as items from './sql/items.js';
@@ -279,6 +282,10 @@ export class SqlStore implements Store {
 
   listEvents(runId: string, afterSeq: number, limit: number): Promise<EventRecord[]> {
     return this.retrying((db) => events.listEvents(db, runId, afterSeq, limit));
+  }
+
+  queryEvents(query: EventQuery): Promise<EventQueryPage> {
+    return this.retrying((db) => eventQuery.queryEvents(db, query));
   }
 
   // map items, tasks, signals, sub-runs

@@ -9,6 +9,8 @@ import type {
   AttemptKey,
   AttemptRecord,
   AuditRecord,
+  EventRecord,
+  EventType,
   RunRecord,
   RunStatus,
   StepRecord,
@@ -56,6 +58,42 @@ export interface RunListQuery {
 
 export interface RunPage {
   items: RunRecord[];
+  nextCursor: string | null;
+}
+
+/**
+ * Events across runs (`GET /v1/events`), in time order: `at`, then run id, then seq. A page
+ * looks at no more than `scanLimit` events of the window (after `cursor`): a page may hold
+ * fewer than `limit` events, even none, with a `nextCursor` to go on from.
+ */
+export interface EventQuery {
+  /** Only the events of this tenant's runs; every tenant's without (the CLI's user on its own store). */
+  tenantId?: string;
+  /** Only the events of the runs this principal started (`RunRecord.createdBy`). */
+  createdBy?: string;
+  workflow?: string;
+  /** Only these types (any of them). */
+  types?: readonly EventType[];
+  runId?: string;
+  stepId?: string;
+  /** Epoch ms, inclusive. */
+  from?: number;
+  /** Epoch ms, exclusive. */
+  to?: number;
+  limit: number;
+  /** How many events of the window one page looks at, at most. */
+  scanLimit: number;
+  /** Opaque cursor from a previous page. */
+  cursor?: string;
+}
+
+/** An event with the workflow of its run. */
+export interface WorkflowEvent extends EventRecord {
+  workflow: string;
+}
+
+export interface EventQueryPage {
+  items: WorkflowEvent[];
   nextCursor: string | null;
 }
 

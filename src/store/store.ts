@@ -58,6 +58,8 @@ import type {
   MigrateOptions,
   AuditListQuery,
   AuditPage,
+  EventQuery,
+  EventQueryPage,
   NewAuditEntry,
   ApiKeyListQuery,
   ApiKeyPage,
@@ -202,6 +204,8 @@ export interface Store {
   getSteps(runId: string): Promise<StepRecord[]>;
   listAttempts(runId: string, stepId?: string): Promise<AttemptRecord[]>;
   listEvents(runId: string, afterSeq: number, limit: number): Promise<EventRecord[]>;
+  /** Events across runs, in time order (see `EventQuery`): a page, and the cursor of the next one. */
+  queryEvents(query: EventQuery): Promise<EventQueryPage>;
 
   // map items, tasks, signals, sub-runs
   /** Items of map step `parent`, by index (a page of them with `offset`/`limit`). */

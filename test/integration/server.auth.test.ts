@@ -121,6 +121,7 @@ const REQUESTS: Record<string, () => Promise<InjectOptions>> = {
     return { method: 'POST', url: `/v1/runs/${id}/retry`, payload: {} };
   },
   'GET /v1/runs/:id/events': async () => ({ url: `/v1/runs/${await napRun()}/events` }),
+  'GET /v1/events': () => Promise.resolve({ url: '/v1/events?type=run.*&limit=5' }),
   'GET /v1/runs/:id/steps/:step/items': async () => ({
     url: `/v1/runs/${(await api.engine.startRun('naps', { items: [1, 2] }, { createdBy: OWNER })).id}/steps/each/items`,
   }),
@@ -262,6 +263,15 @@ describe('route × run owner matrix', () => {
     expect(await ids('other')).toEqual([id]);
     expect(await ids('service')).not.toContain(id);
     for (const asker of ['auditor', 'fleet', 'operator', 'admin', 'viewer'] as const) expect(await ids(asker)).toContain(id);
+    // The event query across runs is scoped the same way.
+    const eventRuns = async (asker: Asker, query: string): Promise<string[]> => {
+      const res = await api.app.inject({ url: `/v1/events?${query}&limit=1000`, headers: headersOf(asker) });
+      expect(res.statusCode).toBe(200);
+      return [...new Set((res.json().items as { run_id: string }[]).map((e) => e.run_id))];
+    };
+    expect(await eventRuns('other', 'type=run.created')).toEqual([id]);
+    expect(await eventRuns('service', `run_id=${id}`)).toEqual([]);
+    for (const asker of ['other', 'auditor', 'fleet', 'operator', 'admin', 'viewer'] as const) expect(await eventRuns(asker, `run_id=${id}`)).toEqual([id]);
     await api.engine.cancelRun(id);
   });
 

@@ -1,7 +1,7 @@
 /**
  * Tenant isolation, on every store: two tenants with a key of every role each, and objects in
- * each (runs, a map run, a run waiting for a signal, an open task, a schedule, LLM usage, audit
- * entries). Every route of the route table is called by every key of one tenant against the
+ * each (runs and their events, a map run, a run waiting for a signal, an open task, a schedule,
+ * LLM usage, audit entries). Every route of the route table is called by every key of one tenant against the
  * other tenant's objects: a route naming an object answers 404 (never 403: existence does not
  * leak) and changes nothing; a listing answers without any of them. A route that names no
  * tenant's object is in `EXEMPT`, with the reason. A new route fails the first test until it
@@ -67,6 +67,7 @@ const ON_OBJECT: Record<string, Build> = {
 /** Listings and reports: a caller of another tenant gets 2xx without any of the target tenant's objects. */
 const LISTS: Record<string, InjectOptions> = {
   'GET /v1/runs': { url: '/v1/runs?limit=200' },
+  'GET /v1/events': { url: '/v1/events?limit=1000' },
   'GET /v1/tasks': { url: '/v1/tasks?status=open,completed,expired,cancelled&limit=500' },
   'GET /v1/schedules': { url: '/v1/schedules' },
   'GET /v1/usage': { url: '/v1/usage' },
@@ -124,6 +125,7 @@ describe.each(storeFactories)('tenant isolation on $name', (factory) => {
       const own = world.objects[tenant];
       const operator = tenantKey(tenant, 'operator');
       expect((await call(operator, LISTS['GET /v1/runs']!)).body).toContain(own.napRun);
+      expect((await call(operator, LISTS['GET /v1/events']!)).body).toContain(own.napRun);
       expect((await call(operator, LISTS['GET /v1/tasks']!)).body).toContain(own.task);
       expect((await call(operator, LISTS['GET /v1/schedules']!)).body).toContain(own.schedule);
       expect((await call(operator, LISTS['GET /v1/usage']!)).json()).toMatchObject({ items: [{ tenant_id: tenant }] });

@@ -31,6 +31,7 @@ interface Opened {
 const UNDO_AFTER_AUDIT_RUN_IDS: Record<number, string[]> = {
   13: ['ALTER TABLE runs DROP COLUMN trace_context'],
   14: ['DROP INDEX runs_active', 'DROP INDEX tasks_open'],
+  15: ['DROP INDEX events_by_time'],
 };
 
 const dialects: Array<{ name: string; open: () => Promise<Opened> }> = [

@@ -23,6 +23,7 @@ const PRINTS_DATA: Record<string, string> = {
   'agentry runs attempts': 'GET /v1/runs/{id}/steps/{step}/attempts',
   'agentry runs journal': 'GET /v1/runs/{id}/steps/{step}/journal',
   'agentry runs events': 'GET /v1/runs/{id}/events (with --follow: one event per line)',
+  'agentry events list': 'GET /v1/events',
   'agentry tasks list': 'GET /v1/tasks',
   'agentry tasks show': 'GET /v1/tasks/{id}',
   'agentry tasks approve': 'POST /v1/tasks/{id}/complete',
