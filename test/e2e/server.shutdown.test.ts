@@ -120,11 +120,13 @@ describe('agentry serve: SIGTERM under load', () => {
       }
     };
     const clients = Promise.all(Array.from({ length: 12 }, () => client()));
+    // SIGTERM under load, once steps are running (however long a loaded machine takes to get there).
     await new Promise((resolve) => setTimeout(resolve, 1_500));
     const db = new Database(dbFile, { readonly: true });
     try {
-      const leased = db.prepare('SELECT count(*) AS n FROM steps WHERE lease_owner IS NOT NULL').get() as { n: number };
-      expect(leased.n, 'steps are running when SIGTERM is sent').toBeGreaterThan(0);
+      const leasedSteps = (): number => (db.prepare('SELECT count(*) AS n FROM steps WHERE lease_owner IS NOT NULL').get() as { n: number }).n;
+      for (let i = 0; leasedSteps() === 0 && i < 300; i++) await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(leasedSteps(), 'steps are running when SIGTERM is sent').toBeGreaterThan(0);
     } finally {
       db.close();
     }

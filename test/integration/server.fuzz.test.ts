@@ -17,7 +17,8 @@ const onRejection = (reason: unknown): void => {
 
 beforeAll(async () => {
   process.on('unhandledRejection', onRejection);
-  api = await startTestApi({ app: { maxBodyBytes: 64 * 1024, maxWaitMs: 50 }, gateway: MOCK_GATEWAY, tools: [fixtureToolSpec()] });
+  // The heartbeat of the file's worker may lag on a loaded machine: readiness must not answer 503 for that.
+  api = await startTestApi({ app: { maxBodyBytes: 64 * 1024, maxWaitMs: 50, workerTtlMs: 10 * 60_000 }, gateway: MOCK_GATEWAY, tools: [fixtureToolSpec()] });
   realRun = (await api.engine.startRun('nap', {})).id;
 });
 afterAll(async () => {
