@@ -29,6 +29,8 @@ export function describeConfig(config: Config): { key: OptionKey; env: string; v
     httpMaxResponseBytes: config.http.maxResponseBytes,
     host: config.server.host,
     port: config.server.port,
+    tlsCert: config.server.tls?.certFile ?? null,
+    tlsKey: config.server.tls?.keyFile ?? null,
     probePort: config.probe.port ?? 'off',
     auth: config.server.auth,
     apiKeys: describeApiKeys(config.server.apiKeys),

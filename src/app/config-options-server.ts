@@ -27,6 +27,23 @@ export const SERVER_OPTIONS = {
     defaultText: '`7700`',
     description: 'Port `serve` listens on (0 picks a free one).',
   },
+  tlsCert: {
+    kind: 'string',
+    env: 'AGENTRY_TLS_CERT',
+    flag: '--tls-cert <file>',
+    default: undefined,
+    defaultText: 'none (plain HTTP)',
+    description:
+      'PEM certificate (chain) file: every listener of the process (the API, the gateway, the probe port) serves HTTPS with it. Needs `tlsKey`; read once at startup (restart to load a renewed certificate). See [TLS and proxies](operations/tls-and-proxies.md).',
+  },
+  tlsKey: {
+    kind: 'string',
+    env: 'AGENTRY_TLS_KEY',
+    flag: '--tls-key <file>',
+    default: undefined,
+    defaultText: 'none',
+    description: 'PEM private key file of `tlsCert` (unencrypted). Both or neither.',
+  },
   probePort: {
     kind: 'string',
     env: 'AGENTRY_PROBE_PORT',
@@ -163,7 +180,7 @@ export const SERVER_OPTIONS = {
     default: undefined,
     defaultText: 'none',
     description:
-      'Reverse proxies (IPs or CIDR blocks, comma-separated) whose `X-Forwarded-*` headers are believed (client address, protocol); without them the client is the TCP peer. Production mode refuses a non-loopback `host` without a proxy listed here.',
+      'Reverse proxies (IPs or CIDR blocks, comma-separated) whose `X-Forwarded-*` headers are believed (client address, protocol); without them the client is the TCP peer. Production mode refuses a non-loopback `host` without a proxy listed here or native TLS (`tlsCert`).',
   },
   readyzDetail: {
     kind: 'string',

@@ -39,6 +39,8 @@ const ConfigSchema = Type.Object({
   httpMaxResponseBytes: Type.Integer({ minimum: 1 }),
   host: Type.String({ minLength: 1 }),
   port: Type.Integer({ minimum: 0, maximum: 65535 }),
+  tlsCert: Type.Optional(Type.String({ minLength: 1 })),
+  tlsKey: Type.Optional(Type.String({ minLength: 1 })),
   probePort: Type.Union([Type.String(), Type.Integer()]),
   auth: Type.Boolean(),
   apiKeys: Type.Optional(Type.String()),

@@ -66,6 +66,8 @@ export interface Config {
   readonly server: {
     readonly host: string;
     readonly port: number;
+    /** Absolute paths of the PEM certificate and key every listener serves HTTPS with (`AGENTRY_TLS_CERT`/`_KEY`); undefined: plain HTTP. */
+    readonly tls: { readonly certFile: string; readonly keyFile: string } | undefined;
     readonly auth: boolean;
     /** Raw `name:key:role` list; parse with the server's `authSettings`. */
     readonly apiKeys: string | undefined;
@@ -174,6 +176,15 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
       `${describeOrigin('internalSecretPrevious', origins.internalSecretPrevious)}: is the same as AGENTRY_INTERNAL_SECRET; set the new secret as current and the old one as previous`,
     );
   }
+  for (const [given, missing] of [
+    ['tlsCert', 'tlsKey'],
+    ['tlsKey', 'tlsCert'],
+  ] as const) {
+    if (raw[given] !== undefined && raw[missing] === undefined)
+      problems.push(
+        `${describeOrigin(given, origins[given])}: is set without ${CONFIG_OPTIONS[missing].flag.split(' ')[0]} / ${CONFIG_OPTIONS[missing].env}; native TLS needs both the certificate and its key`,
+      );
+  }
   if (pii.unknown.length > 0)
     problems.push(`${describeOrigin('redactPii', origins.redactPii)}: unknown pattern ${pii.unknown.join(', ')} (use ${PII_PATTERNS.join(', ')} or none)`);
   if (problems.length > 0 || database === undefined) {
@@ -208,6 +219,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     server: {
       host: r.host,
       port: r.port,
+      tls: r.tlsCert === undefined || r.tlsKey === undefined ? undefined : { certFile: resolve(cwd, r.tlsCert), keyFile: resolve(cwd, r.tlsKey) },
       auth: r.auth,
       apiKeys: r.apiKeys,
       adminApiKey: r.adminApiKey,

@@ -146,9 +146,9 @@ export function startupProblems(config: Config, options: StartupCheckOptions): s
     else problems.push(...apiKeyProblems(config.server.apiKeys));
     const adminKey = adminKeyProblem(config.server.adminApiKey);
     if (adminKey !== undefined) problems.push(adminKey);
-    if (!isLoopback(config.server.host) && config.server.trustedProxies.length === 0) {
+    if (!isLoopback(config.server.host) && config.server.trustedProxies.length === 0 && config.server.tls === undefined) {
       problems.push(
-        `the server binds ${config.server.host}, not loopback, and AGENTRY_TRUSTED_PROXIES names no proxy; put a TLS reverse proxy in front and list it there, or bind 127.0.0.1`,
+        `the server binds ${config.server.host}, not loopback, and AGENTRY_TRUSTED_PROXIES names no proxy; put a TLS reverse proxy in front and list it there, serve TLS yourself (AGENTRY_TLS_CERT/AGENTRY_TLS_KEY), or bind 127.0.0.1`,
       );
     }
   }

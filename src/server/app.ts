@@ -41,6 +41,7 @@ import { acceptEmptyJsonBodies, registerBrowserGuard } from './browser-guard.js'
 import type { EventFeed } from '../app/event-feed.js';
 import type { ReadyzDetail } from '../app/config-schema.js';
 import type { EngineRole } from '../app/bootstrap.js';
+import type { TlsCredentials } from '../app/tls.js';
 import type { ReadinessOptions, ReadinessRole } from '../app/readiness.js';
 import type { SpecBundleInfo } from '../app/bundle-load.js';
 import type { CredentialSources } from '../app/credentials.js';
@@ -80,6 +81,8 @@ export interface AppOptions extends Pick<ServiceDeps, 'engine' | 'store'> {
   auth: AuthSettings;
   /** Largest request body (`AGENTRY_MAX_BODY_BYTES`); larger ones get 413. Default 1 MiB. */
   maxBodyBytes?: number;
+  /** Serve HTTPS with this PEM certificate and key (`AGENTRY_TLS_CERT`/`_KEY`, see `app/tls.ts`); default plain HTTP. */
+  https?: TlsCredentials;
   /** Wakes event streams at once when this process commits a run's events. */
   feed?: EventFeed;
   /**
@@ -206,6 +209,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   // Typed as Fastify's base logger so the instance is a plain FastifyInstance.
   const loggerInstance: FastifyBaseLogger = logger;
   const app = Fastify({
+    // Node's HTTPS server when given a certificate; typed as the plain instance, which it is to every route and hook.
+    ...(options.https ? ({ https: { cert: options.https.cert, key: options.https.key } } as object) : {}),
     loggerInstance,
     // The one record per request is the access record of the onResponse hook below.
     logController: new LogController({ disableRequestLogging: true }),

@@ -144,6 +144,11 @@ describe('production mode: startup checks', () => {
     expect(problems[0]).not.toContain('hunter2');
   });
 
+  it('accepts a public bind with native TLS or a trusted proxy', () => {
+    expect(problemsWith({ AGENTRY_HOST: '0.0.0.0', AGENTRY_TLS_CERT: 'tls.crt', AGENTRY_TLS_KEY: 'tls.key' })).toEqual([]);
+    expect(problemsWith({ AGENTRY_HOST: '0.0.0.0', AGENTRY_TRUSTED_PROXIES: '10.0.0.2' })).toEqual([]);
+  });
+
   it('accepts a generated database password, gateway key and internal secret', () => {
     const env = {
       AGENTRY_DATABASE_URL: `postgres://agentry:${GOOD_KEY}@db:5432/agentry`,

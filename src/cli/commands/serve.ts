@@ -15,12 +15,14 @@ import type { RouteGroup } from '../../server/route.js';
 import { VERSION } from '../../lib/version.js';
 import type { Redactor } from '../../lib/redact.js';
 import { redactorFor } from '../../app/secrets.js';
+import { tlsCredentials } from '../../app/tls.js';
 import { remoteGatewayOptions } from '../../app/remote-gateway.js';
 import type { FastifyInstance } from 'fastify';
 import { configFrom, loggerFor, out, parseIntegerArg, type CliContext } from '../context.js';
 import { withTracing } from '../tracing.js';
+import { addTlsOptions, type TlsFlags } from '../tls-options.js';
 
-export interface ServeFlags {
+export interface ServeFlags extends TlsFlags {
   dir?: string;
   env?: string;
   port?: number;
@@ -57,7 +59,7 @@ export function serverAuth(config: Config): AuthSettings {
 }
 
 export interface RunningServer {
-  /** Base URL it listens on (`http://127.0.0.1:7700`). */
+  /** Base URL it listens on (`http://127.0.0.1:7700`; `https://` with native TLS). */
   url: string;
   app: FastifyInstance;
   /** What it serves: project, store, engine, gateway, tools, metrics. */
@@ -77,6 +79,7 @@ export function appOptions(agentry: Agentry, config: Config, logger: Logger, env
     version: VERSION,
     auth,
     maxBodyBytes: config.server.maxBodyBytes,
+    https: tlsCredentials(config),
     corsOrigins: config.server.corsOrigins,
     requestLogs: config.server.requestLogs,
     trustedProxies: config.server.trustedProxies,
@@ -113,6 +116,8 @@ export async function startServer(
   } = {},
 ): Promise<RunningServer> {
   const auth = serverAuth(config);
+  // An unreadable certificate or key stops the process before the store is opened.
+  tlsCredentials(config);
   const feed = new EventFeed();
   const agentry = await openAgentry(config, {
     logger,
@@ -171,7 +176,7 @@ export function banner(url: string, authEnabled: boolean, project: Project): str
 }
 
 export function registerServe(program: Command, ctx: CliContext): void {
-  program
+  const serve = program
     .command('serve')
     .description('Run the HTTP API, worker pool and scheduler in one process until SIGTERM/SIGINT')
     .argument('[dir]', 'project directory (default: --dir, $AGENTRY_PROJECT_DIR or .)')
@@ -188,7 +193,8 @@ export function registerServe(program: Command, ctx: CliContext): void {
       '--trust-key <pem>',
       'ed25519 public key whose bundle signature is trusted (repeatable); also AGENTRY_TRUST_KEYS',
       (v: string, prev: string[] = []) => [...prev, v],
-    )
+    );
+  addTlsOptions(serve)
     .addHelpText(
       'after',
       `
@@ -208,6 +214,8 @@ Other settings: AGENTRY_MAX_BODY_BYTES (default 1 MiB), AGENTRY_SHUTDOWN_GRACE. 
         requireSignedSpecs: opts.requireSignedSpecs,
         bundleEnv: opts.bundleEnv,
         trustKeys: opts.trustKey?.join(','),
+        tlsCert: opts.tlsCert,
+        tlsKey: opts.tlsKey,
       });
       const redactor = redactorFor(config);
       const logger = loggerFor(config, { redactor }).child({ role: 'serve' });

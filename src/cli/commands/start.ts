@@ -14,6 +14,7 @@ import { redactorFor } from '../../app/secrets.js';
 import type { ProbeServer } from '../probe-server.js';
 import { configFrom, loggerFor, out, parseIntegerArg, type CliContext } from '../context.js';
 import { withTracing } from '../tracing.js';
+import { addTlsOptions, type TlsFlags } from '../tls-options.js';
 import { DEFAULT_PROBE_PORT } from '../../app/config-options-server.js';
 
 /** Resolves with the first SIGTERM/SIGINT; `signal` aborts then. Call `dispose` to remove the handlers. */
@@ -131,18 +132,19 @@ export function registerStart(program: Command, ctx: CliContext): void {
     .option('--probe-port <port>', PROBE_PORT_HELP, parseProbePort)
     .addHelpText('after', stopNote)
     .action((opts: RoleOptions) => runEngineRoles(ctx, opts, ['scheduler']));
-  start
+  const api = start
     .command('api')
     .description('Serve the HTTP API only (runs are executed by `agentry start worker` processes)')
     .option('--dir <dir>', 'project directory (default: $AGENTRY_PROJECT_DIR or .)')
     .option('--env <env>', 'development or production (default $AGENTRY_ENV or development; production refuses an unsafe configuration)')
     .option('--port <port>', 'port (default $AGENTRY_PORT or 7700)', parseIntegerArg(0, 65535))
-    .option('--host <host>', 'address to bind (default $AGENTRY_HOST or 127.0.0.1)')
+    .option('--host <host>', 'address to bind (default $AGENTRY_HOST or 127.0.0.1)');
+  addTlsOptions(api)
     .addHelpText('after', stopNote)
-    .action(async (opts: { dir?: string; env?: string; port?: number; host?: string }) => {
+    .action(async (opts: { dir?: string; env?: string; port?: number; host?: string } & TlsFlags) => {
       // The HTTP server (fastify, swagger) loads only for the roles that serve HTTP.
       const { banner, serverAuth, servesGateway, startServer } = await import('./serve.js');
-      const config = configFrom(ctx, { projectDir: opts.dir, env: opts.env, port: opts.port, host: opts.host });
+      const config = configFrom(ctx, { projectDir: opts.dir, env: opts.env, port: opts.port, host: opts.host, tlsCert: opts.tlsCert, tlsKey: opts.tlsKey });
       const redactor = redactorFor(config);
       const logger = loggerFor(config, { redactor }).child({ role: 'api' });
       const project = await loadProjectOrThrow(config, ctx.env);
@@ -164,14 +166,15 @@ export function registerStart(program: Command, ctx: CliContext): void {
         }
       });
     });
-  start
+  const gateway = start
     .command('gateway')
     .description('Serve the LLM gateway only: POST /v1/chat/completions, GET /v1/models, GET /v1/usage and the probes')
     .option('--dir <dir>', 'project directory with gateway.yaml (default: $AGENTRY_PROJECT_DIR or .)')
     .option('--env <env>', 'development or production (default $AGENTRY_ENV or development; production refuses an unsafe configuration)')
     .option('--port <port>', `port (default ${GATEWAY_PORT})`, parseIntegerArg(0, 65535))
     .option('--host <host>', 'address to bind (default $AGENTRY_HOST or 127.0.0.1)')
-    .option('--probe-port <port>', PROBE_PORT_HELP, parseProbePort)
+    .option('--probe-port <port>', PROBE_PORT_HELP, parseProbePort);
+  addTlsOptions(gateway)
     .addHelpText(
       'after',
       `
@@ -180,11 +183,19 @@ AGENTRY_INTERNAL_SECRET of this process (they sign a short-lived token per call;
 AGENTRY_GATEWAY_API_KEY=<a key with the gateway:use scope> instead) and hold no provider keys.
 Auth is as for the API (AGENTRY_API_KEYS). See docs/gateway.md.${stopNote}`,
     )
-    .action(async (opts: { dir?: string; env?: string; port?: number; host?: string; probePort?: string }) => {
+    .action(async (opts: { dir?: string; env?: string; port?: number; host?: string; probePort?: string } & TlsFlags) => {
       // The HTTP server (fastify, swagger) loads only for the roles that serve HTTP.
       const { serverAuth, startServer } = await import('./serve.js');
       const { startProbeServer } = await import('../probe-server.js');
-      const config = configFrom(ctx, { projectDir: opts.dir, env: opts.env, port: opts.port ?? GATEWAY_PORT, host: opts.host, probePort: opts.probePort });
+      const config = configFrom(ctx, {
+        projectDir: opts.dir,
+        env: opts.env,
+        port: opts.port ?? GATEWAY_PORT,
+        host: opts.host,
+        probePort: opts.probePort,
+        tlsCert: opts.tlsCert,
+        tlsKey: opts.tlsKey,
+      });
       if (config.gateway) {
         throw new AgentryError(
           'invalid_request',
