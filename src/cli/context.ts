@@ -105,6 +105,9 @@ export function parseTenantArg(value: string): string {
  * `--tenant <id>`: on the project's store, only that tenant's runs, tasks, schedules and audit
  * entries (the local user reads every tenant without it); with `AGENTRY_URL`, sent as `?tenant=`.
  */
+/** `--dir` of the commands that read or change a project's store (locally; a server's with AGENTRY_URL). */
+export const DIR_OPTION = ['--dir <dir>', 'project directory whose store to use (default: $AGENTRY_PROJECT_DIR or .; ignored with AGENTRY_URL)'] as const;
+
 export const TENANT_OPTION = [
   '--tenant <id>',
   "only this tenant's data (local store: narrows the view; with AGENTRY_URL: ?tenant=, for system admins)",

@@ -14,10 +14,8 @@ import type { AuditPageDto } from '../../app/dto/audit.js';
 import { formatDuration, parseDurationText } from '../../lib/duration.js';
 import { AgentryError } from '../../lib/errors.js';
 import { RemoteClient } from '../remote.js';
-import { configFrom, loggerFor, noteRemoteDir, out, outJson, outStyle, parseIntegerArg, parseTenantArg, type CliContext } from '../context.js';
+import { configFrom, loggerFor, noteRemoteDir, out, outJson, outStyle, parseIntegerArg, parseTenantArg, type CliContext, DIR_OPTION } from '../context.js';
 import { formatIso, paint, table } from '../format.js';
-
-const DIR_OPTION = ['--dir <dir>', 'project directory (default: $AGENTRY_PROJECT_DIR or .; ignored with AGENTRY_URL)'] as const;
 
 interface FilterOptions {
   tenant?: string;

@@ -22,12 +22,11 @@ import {
   selfCommand,
   TENANT_OPTION,
   type CliContext,
+  DIR_OPTION,
 } from '../context.js';
 import { paint, plural, table } from '../format.js';
 import { RemoteClient } from '../remote.js';
 import { WORKFLOW_EVENT_HEADER, workflowEventCells } from '../runs-view.js';
-
-const DIR_OPTION = ['--dir <dir>', 'project directory whose store to use (default: $AGENTRY_PROJECT_DIR or .; ignored with AGENTRY_URL)'] as const;
 
 /** An RFC 3339 time with a time zone, as the API takes it. */
 const RFC_3339 = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;

@@ -12,10 +12,9 @@ import type { ApiKeyDto, ApiKeyPageDto, IssuedKeyDto, RevokedKeysDto } from '../
 import type { CreateKeyInput, KeyListQuery, RotateKeyInput } from '../../app/keys.js';
 import { AgentryError } from '../../lib/errors.js';
 import { RemoteClient } from '../remote.js';
-import { configFrom, loggerFor, noteRemoteDir, out, outJson, outStyle, parseIntegerArg, type CliContext } from '../context.js';
+import { configFrom, loggerFor, noteRemoteDir, out, outJson, outStyle, parseIntegerArg, type CliContext, DIR_OPTION } from '../context.js';
 import { formatIso, paint, table } from '../format.js';
 
-const DIR_OPTION = ['--dir <dir>', 'project directory (default: $AGENTRY_PROJECT_DIR or .; ignored with AGENTRY_URL)'] as const;
 const TENANT_OPTION = ['--tenant <tenant>', "the key's tenant (default: the deployment's, AGENTRY_TENANT or default)"] as const;
 const SHOWN_ONCE = 'This key is shown only this once: store it now. It cannot be shown again (rotate the key if it is lost).';
 

@@ -10,10 +10,8 @@ import { localOperator } from '../../app/caller.js';
 import type { QuotasDto, RateLimitDto, TenantLimitsDto } from '../../app/dto/limits.js';
 import type { Config } from '../../app/config.js';
 import { RemoteClient } from '../remote.js';
-import { configFrom, loggerFor, noteRemoteDir, out, outJson, outStyle, type CliContext } from '../context.js';
+import { configFrom, loggerFor, noteRemoteDir, out, outJson, outStyle, type CliContext, DIR_OPTION } from '../context.js';
 import { paint, table } from '../format.js';
-
-const DIR_OPTION = ['--dir <dir>', 'project directory (default: $AGENTRY_PROJECT_DIR or .; ignored with AGENTRY_URL)'] as const;
 
 async function localQuotas(ctx: CliContext, config: Config): Promise<QuotasDto> {
   // Loaded only for local mode: they open the project and the store.

@@ -20,6 +20,7 @@ import {
   TENANT_OPTION,
   selfCommand,
   type CliContext,
+  DIR_OPTION,
 } from '../context.js';
 import { JOURNAL_PAGE } from '../../app/journal.js';
 import { attemptsDiffText, attemptsTable } from '../attempts-view.js';
@@ -41,8 +42,6 @@ function parseStepArg(value: string): string {
   if (step === '' || step.length > 128) throw new InvalidArgumentError("must be a step id of the run's workflow (1 to 128 characters).");
   return step;
 }
-
-const DIR_OPTION = ['--dir <dir>', 'project directory whose store to use (default: $AGENTRY_PROJECT_DIR or .; ignored with AGENTRY_URL)'] as const;
 
 /** Configuration, and the runs of the server (`AGENTRY_URL`) or of the project's store (never created here). */
 async function withRuns<T>(

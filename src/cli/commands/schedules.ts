@@ -11,11 +11,9 @@ import type { Config } from '../../app/config.js';
 import type { ScheduleDto } from '../../app/dto/schedules.js';
 import type { LocalSchedules } from '../../app/local.js';
 import { RemoteClient } from '../remote.js';
-import { configFrom, loggerFor, noteRemoteDir, out, outJson, outStyle, TENANT_OPTION, type CliContext } from '../context.js';
+import { configFrom, loggerFor, noteRemoteDir, out, outJson, outStyle, TENANT_OPTION, type CliContext, DIR_OPTION } from '../context.js';
 import { formatIso, paint, table } from '../format.js';
 import { localOperator } from '../../app/caller.js';
-
-const DIR_OPTION = ['--dir <dir>', 'project directory (default: $AGENTRY_PROJECT_DIR or .; ignored with AGENTRY_URL)'] as const;
 
 /** Where the schedules are: the server's API, or the project's store. */
 interface SchedulesApi {

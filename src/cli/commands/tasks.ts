@@ -28,11 +28,11 @@ import {
   selfCommand,
   TENANT_OPTION,
   type CliContext,
+  DIR_OPTION,
 } from '../context.js';
 import { RemoteTasksApi, type TaskDecisionInput, type TaskDto, type TasksApi } from '../tasks-api.js';
 import { decidedLine, signalLine, taskDetailText, tasksTable } from '../tasks-view.js';
 
-const DIR_OPTION = ['--dir <dir>', 'project directory whose store to use (default: $AGENTRY_PROJECT_DIR or .; ignored with AGENTRY_URL)'] as const;
 const REMOTE_NOTE = '\nWith AGENTRY_URL (and AGENTRY_API_KEY) set, these commands talk to that server and --dir is ignored.';
 
 /** The server's API when `AGENTRY_URL` is set, else the project's store (never created here). */

@@ -15,7 +15,8 @@ import { sql } from 'kysely';
 import { AgentryError } from '../../lib/errors.js';
 import type { EventQuery, EventQueryPage, WorkflowEvent } from '../store-types.js';
 import type { Db } from './dialect.js';
-import { fromJson, inList, num, rows, type Query, type Row } from './values.js';
+import { eventFromRow } from './events.js';
+import { inList, num, rows, type Query, type Row } from './values.js';
 
 /** An event's place in the time order. */
 interface EventKey {
@@ -72,16 +73,8 @@ function matchConditions(query: EventQuery): Query[] {
   return where;
 }
 
-function eventFromRow(r: Row): WorkflowEvent {
-  return {
-    runId: r.run_id as string,
-    seq: num(r.seq),
-    type: r.type as WorkflowEvent['type'],
-    stepId: (r.step_id as string | null) ?? null,
-    data: fromJson<Record<string, unknown>>(r.data),
-    at: num(r.at),
-    workflow: r.workflow as string,
-  };
+function workflowEventFromRow(r: Row): WorkflowEvent {
+  return { ...eventFromRow(r), workflow: r.workflow as string };
 }
 
 /**
@@ -112,7 +105,7 @@ export async function queryEvents(db: Db, query: EventQuery): Promise<EventQuery
         WHERE r.id = e.run_id AND ${sql.join(matchConditions(query), sql` AND `)}
         ORDER BY e.at, e.run_id, e.seq LIMIT ${query.limit + 1}`,
     )
-  ).map(eventFromRow);
+  ).map(workflowEventFromRow);
   const items = fetched.slice(0, query.limit);
   const last = items.at(-1);
   if (fetched.length > query.limit && last) return { items, nextCursor: encodeCursor(last) };

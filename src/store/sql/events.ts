@@ -4,7 +4,8 @@ import type { EventRecord } from '../../types.js';
 import type { Db } from './dialect.js';
 import { fromJson, num, rows, type Row } from './values.js';
 
-function eventFromRow(r: Row): EventRecord {
+/** An `events` row as its record (also the event query's rows, which add the run's workflow). */
+export function eventFromRow(r: Row): EventRecord {
   return {
     runId: r.run_id as string,
     seq: num(r.seq),
