@@ -1,9 +1,11 @@
 import { availableParallelism } from 'node:os';
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    // The package and the container image have their own, slower run: `npm run test:deploy`.
+    exclude: [...configDefaults.exclude, 'test/deploy/**'],
     testTimeout: 30_000,
     hookTimeout: 30_000,
     pool: 'forks',
