@@ -4,7 +4,7 @@
  * service's environment, dependencies, secrets, volumes and ports in one shape, so that tests
  * can check it and start its processes without Docker.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parse } from 'yaml';
 
@@ -155,4 +155,27 @@ export function startOrder(model: ComposeModel): string[] {
   };
   for (const name of Object.keys(model.services)) visit(name, []);
   return order;
+}
+
+/**
+ * The `ENV` of a Dockerfile's last stage (the image the services run), `{}` without the file:
+ * the environment a container starts from, under what compose sets.
+ */
+export function imageEnvironment(dockerfile: string): Record<string, string> {
+  if (!existsSync(dockerfile)) return {};
+  const lines = readFileSync(dockerfile, 'utf8')
+    .replace(/\\\r?\n/g, ' ')
+    .split('\n')
+    .map((line) => line.trim());
+  const stage = lines.slice(lines.findLastIndex((line) => /^FROM\s/i.test(line)));
+  const env: Record<string, string> = {};
+  for (const line of stage) {
+    const match = /^ENV\s+(.*)$/i.exec(line);
+    if (!match) continue;
+    for (const pair of (match[1] as string).match(/[A-Za-z_][A-Za-z0-9_]*=("[^"]*"|\S*)/g) ?? []) {
+      const eq = pair.indexOf('=');
+      env[pair.slice(0, eq)] = pair.slice(eq + 1).replace(/^"(.*)"$/, '$1');
+    }
+  }
+  return env;
 }

@@ -122,8 +122,8 @@ describe('deploy/compose.yaml', () => {
     const script = readFileSync(MAKE_SECRETS, 'utf8');
     for (const svc of Object.values(model.services)) {
       for (const [name, value] of Object.entries(svc.environment)) {
-        // No secret in the environment itself.
-        expect(SECRET_VARS.has(name), `${svc.name}: ${name} is a secret; give it as ${name}_FILE`).toBe(false);
+        // No secret in the environment itself (empty, it gives way to the image's default to <VAR>_FILE).
+        if (SECRET_VARS.has(name)) expect(value, `${svc.name}: ${name} is a secret; give it as ${name}_FILE`).toBe('');
         expect(name, svc.name).not.toMatch(/PASSWORD$|SECRET$|_KEY$/);
         if (!name.endsWith('_FILE')) continue;
         const base = name.slice(0, -'_FILE'.length);
@@ -135,6 +135,8 @@ describe('deploy/compose.yaml', () => {
         expect(script, `make-secrets.sh writes ${secret}`).toMatch(new RegExp(`^write ${secret} `, 'm'));
         expect(envExample, `.env.example documents ${name}`).toContain(`${name}=${value}`);
       }
+      // The image sets AGENTRY_DATABASE_URL (SQLite on /data): with the _FILE it must be emptied, or the process stops.
+      if (svc.environment.AGENTRY_DATABASE_URL_FILE !== undefined) expect(svc.environment.AGENTRY_DATABASE_URL, svc.name).toBe('');
       // A mounted secret is one the service reads.
       for (const secret of svc.secrets) expect(Object.values(svc.environment), `${svc.name} reads ${secret}`).toContain(`/run/secrets/${secret}`);
     }
