@@ -17,6 +17,7 @@ import { CONFIG_OPTIONS } from '../../src/app/config-options.js';
 import { validateConfiguration } from '../../src/app/config-validate.js';
 import { DEFAULT_ENGINE_SETTINGS } from '../../src/engine/engine-options.js';
 import { parseDuration } from '../../src/lib/duration.js';
+import { POSTGRES_DEFAULTS } from '../../src/store/postgres.js';
 import { COMPOSE_FILE, loadCompose, readEnvFile, startOrder, type ComposeService } from '../helpers/compose.js';
 
 const DEPLOY = resolve(import.meta.dirname, '../../deploy');
@@ -154,6 +155,12 @@ describe('deploy/compose.yaml', () => {
     for (const name of Object.keys(example)) if (name !== 'COMPOSE_PROJECT_NAME') expect(model.variables.has(name), `${name} is used`).toBe(true);
     // The example's values give the same file as no .env at all.
     expect(loadCompose(COMPOSE_FILE, example).raw).toEqual(model.raw);
+  });
+
+  it("stays within PostgreSQL's default max_connections", () => {
+    // Each process: its pool and the wake-up listener. PostgreSQL's 100, less 3 for superusers and room for psql.
+    const connections = ROLES.map((name) => Number(role(name).environment.AGENTRY_DB_POOL_SIZE ?? POSTGRES_DEFAULTS.poolSize) + 1).reduce((a, b) => a + b, 0);
+    expect(connections).toBeLessThanOrEqual(90);
   });
 
   it('stops each role with more time than the shutdown grace its running steps get', () => {

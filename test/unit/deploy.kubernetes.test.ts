@@ -18,6 +18,7 @@ import { CONFIG_OPTIONS } from '../../src/app/config-options.js';
 import { validateConfiguration } from '../../src/app/config-validate.js';
 import { DEFAULT_ENGINE_SETTINGS } from '../../src/engine/engine-options.js';
 import { parseDuration } from '../../src/lib/duration.js';
+import { POSTGRES_DEFAULTS } from '../../src/store/postgres.js';
 import { findKubectl, renderKustomization, schemaProblems, typeProblems, type K8sObject } from '../helpers/kustomize.js';
 
 const DEPLOY = resolve(import.meta.dirname, '../../deploy');
@@ -38,6 +39,8 @@ const PROBE_PORT: Record<Role, number> = { api: 7700, gateway: 7701, worker: 770
 const METRICS_PORT: Record<Role, number> = { api: 7700, gateway: 7704, worker: 7702, scheduler: 7703 };
 /** Seconds a pod needs beyond the preStop sleep and the shutdown grace: closing the store and the listener. */
 const STOP_MARGIN_S = 5;
+/** PostgreSQL's default max_connections (100) less its 3 reserved for superusers and room for psql and backups. */
+const MAX_CONNECTIONS_BUDGET = 90;
 const SECRET_VARS = new Set<string>(Object.values(CONFIG_OPTIONS).flatMap((spec) => ('secret' in spec && spec.secret === true ? [spec.env] : [])));
 
 interface EnvVar {
@@ -379,6 +382,18 @@ describe('deploy/kubernetes', () => {
           else expect(Number(budget.spec.maxUnavailable)).toBeGreaterThan(0);
         }
         expect(budgets.map((b) => roleOf(b)).sort()).toEqual([...ROLES].sort());
+      });
+
+      it("stays within PostgreSQL's default max_connections, one more pod of each role included (a rollout)", () => {
+        let connections = 0;
+        for (const deployment of deployments()) {
+          const env = envOf(containerOf(deployment), objects());
+          const surge = Number((deployment.spec as { strategy?: { rollingUpdate?: { maxSurge?: number } } }).strategy?.rollingUpdate?.maxSurge ?? 1);
+          const pool = Number(env.AGENTRY_DB_POOL_SIZE ?? POSTGRES_DEFAULTS.poolSize);
+          // Each process: its pool and the wake-up listener.
+          connections += ((deployment.spec.replicas ?? 1) + surge) * (pool + 1);
+        }
+        expect(connections).toBeLessThanOrEqual(MAX_CONNECTIONS_BUDGET);
       });
 
       it("passes production mode's checks with each role's configuration", async () => {
