@@ -11,6 +11,7 @@
 import { randomBytes, randomInt } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import { AgentryError, ERROR_CODES, isErrorCode } from '../lib/errors.js';
+import { maskSecrets } from '../lib/redact.js';
 import { pause } from '../lib/sleep.js';
 import { SMOKE_SIGNAL, SMOKE_WORKFLOW } from '../spec/builtin.js';
 import { TERMINAL_RUN_STATUSES } from '../types.js';
@@ -167,7 +168,7 @@ export function seconds(ms: number): string {
 
 async function checkLivez(client: RemoteClient): Promise<Outcome> {
   const { status } = await client.fetchText('/livez');
-  if (status !== 200) throw new CheckFailure(`GET /livez answered ${status}, not 200 (is ${client.url} an Agentry server?)`);
+  if (status !== 200) throw new CheckFailure(`GET /livez answered ${status}, not 200 (is ${maskSecrets(client.url)} an Agentry server?)`);
   return { status: 'pass', detail: 'GET /livez answered 200' };
 }
 
