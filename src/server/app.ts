@@ -38,6 +38,7 @@ import { trackApp, type AppRoute, type AppState } from './app-state.js';
 import { mountRoutes } from './mount-routes.js';
 import { principalOf, registerSignIn } from './sign-in.js';
 import { acceptEmptyJsonBodies, registerBrowserGuard } from './browser-guard.js';
+import { drainUnreadBody } from './unread-body.js';
 import type { EventFeed } from '../app/event-feed.js';
 import type { ReadyzDetail } from '../app/config-schema.js';
 import type { EngineRole } from '../app/bootstrap.js';
@@ -292,6 +293,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   app.setErrorHandler((error, request, reply) => {
     const e = toHttpError(error);
+    // Refused before its body was read: the answer must not be lost to a reset (unread-body.ts).
+    drainUnreadBody(request, reply);
     if (e.status >= 500) request.log.error({ err: error }, `request failed: ${e.message}`);
     return sendProblem(reply, e, { openai: table.find(request.method, request.routeOptions.url)?.openaiErrors === true });
   });
