@@ -7,13 +7,15 @@
  * of their `depends_on` conditions — the migrations must exit 0, every role's own health check
  * (its `node -e` script) must pass — then workflows run through the API: one of transforms and a
  * durable timer on the workers, one whose agent step a worker sends to the gateway process with
- * an internal token. Every process stops with exit code 0 on SIGTERM.
+ * an internal token — and `agentry smoke` passes against the API. Every process stops with exit code 0
+ * on SIGTERM.
  */
 import { spawn } from 'node:child_process';
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { killAll, removeDir, startCli, tempDir, type CliProcess, type CliResult } from '../helpers/cli.js';
+import { CHECK_NAMES } from '../../src/cli/smoke.js';
+import { killAll, removeDir, runCli, startCli, tempDir, type CliProcess, type CliResult } from '../helpers/cli.js';
 import { imageEnvironment, loadCompose, startOrder, type ComposeService } from '../helpers/compose.js';
 import { freePort, query } from '../helpers/pg-processes.js';
 import { createTestDatabase } from '../helpers/postgres.js';
@@ -231,5 +233,16 @@ describe.runIf(hasPostgres)('the compose stack as processes on PostgreSQL', { ti
     expect(detail.body.usage).toMatchObject({ calls: 1 });
     // The call went through the gateway process: its /metrics counted it.
     expect(await metricsOf('gateway', 7704)).toMatch(/^agentry_llm_requests_total\{[^}]*model_group="default"[^}]*\} [1-9]/m);
+  });
+
+  it('passes `agentry smoke` against the API, with the admin key file make-secrets.sh wrote', async () => {
+    const port = running.get('api')!.ports.get(7700)!;
+    const result = await runCli(['smoke', '--url', `http://127.0.0.1:${port}`, '--timeout', '60s'], {
+      cwd: dir,
+      env: { AGENTRY_API_KEY_FILE: join(dir!, 'deploy/secrets/admin-key') },
+    });
+    expect(result.code, result.stdout + result.stderr).toBe(0);
+    const lines = result.stdout.split('\n');
+    for (const name of CHECK_NAMES) expect(lines.find((line) => line.includes(`  ${name} `))).toMatch(new RegExp(`^PASS  ${name} `));
   });
 });
