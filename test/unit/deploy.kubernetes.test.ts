@@ -19,6 +19,21 @@ import { validateConfiguration } from '../../src/app/config-validate.js';
 import { DEFAULT_ENGINE_SETTINGS } from '../../src/engine/engine-options.js';
 import { parseDuration } from '../../src/lib/duration.js';
 import { POSTGRES_DEFAULTS } from '../../src/store/postgres.js';
+import {
+  envOf,
+  ofKind,
+  portNumber,
+  preStopSeconds,
+  quantity,
+  selects,
+  type ConfigMapObject,
+  type Container,
+  type Monitor,
+  type Pdb,
+  type PodSpec,
+  type ServiceObject,
+  type Workload,
+} from '../helpers/k8s-objects.js';
 import { findKubectl, renderKustomization, schemaProblems, typeProblems, type K8sObject } from '../helpers/kustomize.js';
 
 const DEPLOY = resolve(import.meta.dirname, '../../deploy');
@@ -43,62 +58,6 @@ const STOP_MARGIN_S = 5;
 const MAX_CONNECTIONS_BUDGET = 90;
 const SECRET_VARS = new Set<string>(Object.values(CONFIG_OPTIONS).flatMap((spec) => ('secret' in spec && spec.secret === true ? [spec.env] : [])));
 
-interface EnvVar {
-  name: string;
-  value?: string;
-  valueFrom?: { secretKeyRef?: { name: string; key: string }; configMapKeyRef?: { name: string; key: string } };
-}
-interface ContainerPort {
-  name?: string;
-  containerPort: number;
-}
-interface Probe {
-  httpGet?: { path: string; port: number | string };
-}
-interface Container {
-  name: string;
-  image: string;
-  args?: string[];
-  env?: EnvVar[];
-  envFrom?: Array<{ configMapRef?: { name: string }; secretRef?: { name: string } }>;
-  ports?: ContainerPort[];
-  startupProbe?: Probe;
-  livenessProbe?: Probe;
-  readinessProbe?: Probe;
-  lifecycle?: { preStop?: { exec?: { command: string[] }; sleep?: { seconds: number } } };
-  resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
-  securityContext?: { allowPrivilegeEscalation?: boolean; readOnlyRootFilesystem?: boolean; capabilities?: { drop?: string[] } };
-  volumeMounts?: Array<{ name: string; mountPath: string; readOnly?: boolean }>;
-}
-interface Volume {
-  name: string;
-  configMap?: { name: string; items?: Array<{ key: string; path: string }> };
-  secret?: { secretName: string; items?: Array<{ key: string; path: string }> };
-  emptyDir?: object;
-}
-interface PodSpec {
-  containers: Container[];
-  volumes?: Volume[];
-  terminationGracePeriodSeconds?: number;
-  restartPolicy?: string;
-  automountServiceAccountToken?: boolean;
-  securityContext?: { runAsNonRoot?: boolean; runAsUser?: number };
-}
-interface PodTemplate {
-  metadata: { labels: Record<string, string> };
-  spec: PodSpec;
-}
-type Workload = K8sObject & { spec: { replicas?: number; selector?: { matchLabels: Record<string, string> }; template: PodTemplate } };
-type ServiceObject = K8sObject & { spec: { selector: Record<string, string>; ports: Array<{ name: string; port: number; targetPort: number | string }> } };
-type Pdb = K8sObject & { spec: { selector: { matchLabels: Record<string, string> }; maxUnavailable?: number | string; minAvailable?: number | string } };
-type Monitor = K8sObject & {
-  spec: {
-    selector: { matchLabels: Record<string, string> };
-    endpoints: Array<{ port: string; path: string; authorization?: { type?: string; credentials?: { name: string; key: string } } }>;
-  };
-};
-type ConfigMapObject = K8sObject & { data: Record<string, string> };
-
 const kubectl = findKubectl();
 const inCi = process.env.CI === 'true';
 if (!kubectl && !inCi) console.warn('deploy.kubernetes.test.ts: kubectl not found, skipping the Kubernetes manifest checks (.ci/run installs it)');
@@ -113,9 +72,6 @@ function render(target: Target): K8sObject[] {
 
 const exampleSecret = parse(readFileSync(join(K8S, 'secret.example.yaml'), 'utf8')) as K8sObject & { stringData: Record<string, string> };
 
-const ofKind = <T extends K8sObject>(objects: readonly K8sObject[], kind: string): T[] => objects.filter((o): o is T => o.kind === kind);
-const selects = (selector: Record<string, string>, labels: Record<string, string> = {}): boolean =>
-  Object.entries(selector).every(([key, value]) => labels[key] === value);
 const roleOf = (obj: K8sObject): Role => obj.metadata.labels?.['app.kubernetes.io/component'] as Role;
 const containerOf = (workload: Workload): Container => {
   expect(
@@ -124,44 +80,6 @@ const containerOf = (workload: Workload): Container => {
   ).toEqual(['agentry']);
   return workload.spec.template.spec.containers[0]!;
 };
-
-/** The container's environment as the kubelet gives it: ConfigMaps of `envFrom`, then `env`. */
-function envOf(container: Container, objects: readonly K8sObject[]): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const from of container.envFrom ?? []) {
-    const name = from.configMapRef?.name;
-    expect(name, 'envFrom names a ConfigMap').toBeDefined();
-    const map = ofKind<ConfigMapObject>(objects, 'ConfigMap').find((m) => m.metadata.name === name);
-    expect(map, `ConfigMap ${name}`).toBeDefined();
-    Object.assign(env, map!.data);
-  }
-  for (const entry of container.env ?? []) if (entry.value !== undefined) env[entry.name] = entry.value;
-  return env;
-}
-
-/** A probe's or Service's port as a number (a name resolved among the container's ports). */
-function portNumber(container: Container, port: number | string): number | undefined {
-  if (typeof port === 'number') return container.ports?.some((p) => p.containerPort === port) ? port : undefined;
-  return container.ports?.find((p) => p.name === port)?.containerPort;
-}
-
-/** Seconds of a `preStop` sleep (`exec: sleep N` or the `sleep` action), 0 without one. */
-function preStopSeconds(container: Container): number {
-  const preStop = container.lifecycle?.preStop;
-  if (preStop?.sleep) return preStop.sleep.seconds;
-  const command = preStop?.exec?.command ?? [];
-  if (command.length === 0) return 0;
-  expect(command.slice(0, 1), 'preStop runs sleep').toEqual(['sleep']);
-  return Number(command[1]);
-}
-
-/** CPU in cores, memory in bytes. */
-function quantity(value: string): number {
-  const match = /^(\d+(?:\.\d+)?)(m|Ki|Mi|Gi|Ti|k|M|G)?$/.exec(value);
-  if (!match) throw new Error(`cannot read quantity ${value}`);
-  const units: Record<string, number> = { m: 1e-3, Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, k: 1e3, M: 1e6, G: 1e9 };
-  return Number(match[1]) * (match[2] ? (units[match[2]] ?? 1) : 1);
-}
 
 /** The files of deploy/project (relative paths), the kustomization that packs them left out. */
 function projectFiles(dir = PROJECT): string[] {
