@@ -18,6 +18,13 @@
  * }
  * ```
  *
+ * The HTTP API in your own server, under a prefix (`createAgentryHandler`, see `docs/embedding.md`):
+ *
+ * ```ts
+ * const api = await createAgentryHandler({ projectDir: './my-project', prefix: '/agentry' });
+ * createServer((req, res) => (api.matches(req.url) ? api.handle(req, res) : myApp(req, res))).listen(3000);
+ * ```
+ *
  * Errors are `AgentryError`s with a stable `code` (see `docs/errors.md`).
  */
 export { openAgentry, loadProjectOrThrow, openStore, type Agentry, type OpenOptions, type Project } from './app/bootstrap.js';
@@ -25,6 +32,7 @@ export { loadConfig, type Config, type LoadConfigOptions } from './app/config.js
 export { CONFIG_OPTIONS, type ConfigFlags } from './app/config-options.js';
 export { maskSecrets, Redactor, PII_PATTERNS, type PiiPattern, type RedactorOptions } from './lib/redact.js';
 export { redactorFor } from './app/secrets.js';
+export { createAgentryHandler, type AgentryHandler, type AgentryHandlerOptions } from './server/embed.js';
 export { Engine, DEFAULT_ENGINE_SETTINGS, type EngineOptions, type EngineSettings, type WaitOptions } from './engine/engine.js';
 export { AgentryError, ERROR_CODES, isErrorCode, toAgentryError, type ErrorCode, type ErrorInfo } from './lib/errors.js';
 export { createLogger, type Logger, type LoggerOptions, type LogLevel } from './obs/logger.js';

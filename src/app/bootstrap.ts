@@ -29,6 +29,7 @@ import { AuditService, auditRetentionTask } from './audit.js';
 import { specsFromBundle, withBundleDir, type SpecBundleInfo } from './bundle-load.js';
 import { withSecretFiles } from './secret-files.js';
 import { STEP_KINDS, type CompiledWorkflow, type StepKind } from '../spec/model.js';
+import { withBuiltinWorkflows } from '../spec/builtin.js';
 import { openStore as openStoreAt, waitForStore } from '../store/open.js';
 import { acquireSqliteServerLock, type SqliteServerLock } from '../store/sqlite-server-lock.js';
 import type { MigrationReport, Store, StoreObserver } from '../store/store.js';
@@ -228,7 +229,8 @@ export async function openAgentry(config: Config, options: OpenOptions): Promise
     lock?.release();
     throw error;
   }
-  const workflows: ReadonlyMap<string, CompiledWorkflow> = project?.workflows ?? new Map<string, CompiledWorkflow>();
+  // Every process knows the built-in workflows (`agentry-smoke`): the API starts them, workers run them.
+  const workflows = withBuiltinWorkflows(project?.workflows ?? new Map<string, CompiledWorkflow>());
   let gateway: Gateway | undefined;
   let tools: ToolHub | undefined;
   try {

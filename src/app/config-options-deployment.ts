@@ -67,7 +67,8 @@ export const DEPLOYMENT_OPTIONS = {
     env: 'AGENTRY_URL',
     default: undefined,
     defaultText: 'none',
-    description: 'When set, `agentry run` and `agentry runs …` talk to this server instead of opening the store.',
+    description:
+      'When set, `agentry run` and `agentry runs …` talk to this server instead of opening the store, and `agentry smoke` checks it (without `--url`).',
   },
   apiKey: {
     kind: 'string',

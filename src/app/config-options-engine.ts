@@ -85,7 +85,8 @@ export const ENGINE_OPTIONS = {
     kind: 'duration',
     env: 'AGENTRY_SHUTDOWN_GRACE',
     ...defaultOf(ENGINE.shutdownGraceMs, 'ms'),
-    description: 'On SIGTERM/SIGINT, how long running steps may finish before they are aborted.',
+    description:
+      'On SIGTERM/SIGINT, how long running steps may finish before they are aborted. Keep the stop timeout above it: systemd `TimeoutStopSec`, compose `stop_grace_period`, Kubernetes `terminationGracePeriodSeconds` after the `preStop` sleep (docs/operations/deploy.md#kubernetes).',
   },
   httpAllowLinkLocal: {
     kind: 'boolean',

@@ -17,7 +17,8 @@ export const SERVER_OPTIONS = {
     flag: '--host <host>',
     default: '127.0.0.1',
     defaultText: '`127.0.0.1`',
-    description: 'Address `serve` binds (the container image sets `0.0.0.0`).',
+    description:
+      'Address the HTTP and probe ports bind. In a container it is `0.0.0.0`: the image (`Dockerfile`), `deploy/compose.yaml` and `deploy/kubernetes/` set it (docs/operations/deploy.md).',
   },
   port: {
     kind: 'integer',

@@ -111,6 +111,12 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: async () => (await import('./commands/start.js')).registerStart,
   },
   {
+    name: 'smoke',
+    term: 'smoke [options]',
+    description: 'Check a running deployment through its API after a deploy: probes, auth, OpenAPI, a workflow run, a cancel, metrics',
+    load: async () => (await import('./commands/smoke.js')).registerSmoke,
+  },
+  {
     name: 'tools',
     term: 'tools',
     description: 'MCP tool servers of the running server (AGENTRY_URL): list, disable, enable',

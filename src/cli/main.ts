@@ -45,6 +45,7 @@ Examples:
   agentry runs events <run-id> --follow          stream a run's events until it ends
   agentry tasks list                             human tasks waiting for a decision (then tasks approve <id>)
   agentry start worker                           execute queued runs until stopped
+  agentry smoke --url http://127.0.0.1:7700      check a running deployment after a deploy (key: AGENTRY_API_KEY)
 
 With AGENTRY_URL (and AGENTRY_API_KEY) set, \`run\`, \`runs …\`, \`tasks …\` and \`signal\` talk to that server instead of the store.
 

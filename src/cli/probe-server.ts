@@ -11,7 +11,7 @@ import type { Agentry, EngineRole } from '../app/bootstrap.js';
 import type { Config } from '../app/config.js';
 import { AgentryError } from '../lib/errors.js';
 import { buildApp, drainAndClose } from '../server/app.js';
-import { appOptions, serverAuth } from './commands/serve.js';
+import { appOptions, serverAuth } from '../server/compose.js';
 
 export interface ProbeServer {
   /** Base URL (`http://127.0.0.1:7702`). */

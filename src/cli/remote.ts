@@ -26,6 +26,8 @@ export interface RemoteOptions {
   dispatcher?: Dispatcher;
   /** Act in this tenant: sent as `?tenant=` with every request (the server lets system admins only name another than their own). */
   tenant?: string;
+  /** Aborts every request of this client (a command's overall deadline); the request then rejects with the signal's reason. */
+  signal?: AbortSignal;
 }
 
 export interface StartOptions {
@@ -95,23 +97,42 @@ export class RemoteClient {
 
   /** The response of a request that succeeded; the server's problem (or that it cannot be reached) as an AgentryError. */
   private async fetchOk(method: 'GET' | 'POST', path: string, body?: unknown, extra: Record<string, string> = {}, signal?: AbortSignal): Promise<Response> {
-    let response: Response;
+    const response = await this.send(method, path, body, extra, signal);
+    if (!response.ok) throw await problemError(response);
+    return response;
+  }
+
+  /** The response, whatever its status; only a server that cannot be reached is an error (or the abort's reason). */
+  private async send(method: 'GET' | 'POST', path: string, body?: unknown, extra: Record<string, string> = {}, signal?: AbortSignal): Promise<Response> {
+    const abort = this.signalOf(signal);
     try {
-      response = await fetch(this.urlOf(path), {
+      return await fetch(this.urlOf(path), {
         method,
         headers: this.headers(body === undefined ? extra : { 'content-type': 'application/json', ...extra }),
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-        ...(signal ? { signal } : {}),
+        ...(abort ? { signal: abort } : {}),
         ...(this.options.dispatcher ? { dispatcher: this.options.dispatcher } : {}),
       });
     } catch (error) {
+      if (abort?.aborted) throw abort.reason;
       throw new AgentryError('not_ready', `cannot reach the Agentry server at ${maskSecrets(this.url)}: ${causeMessage(error)}`, {
         retryable: true,
         cause: error,
       });
     }
-    if (!response.ok) throw await problemError(response);
-    return response;
+  }
+
+  /** The client's signal combined with a request's own. */
+  private signalOf(signal: AbortSignal | undefined): AbortSignal | undefined {
+    const own = this.options.signal;
+    if (own === undefined || signal === undefined) return own ?? signal;
+    return AbortSignal.any([own, signal]);
+  }
+
+  /** A GET answered with any status (probes, `/metrics`): its status, content type and body text. */
+  async fetchText(path: string, accept = 'application/json'): Promise<{ status: number; contentType: string; text: string }> {
+    const response = await this.send('GET', path, undefined, { accept });
+    return { status: response.status, contentType: response.headers.get('content-type') ?? '', text: await response.text() };
   }
 
   /** A GET whose body is read as it arrives (`accept` says what it is, e.g. JSON Lines). */
@@ -200,18 +221,16 @@ export class RemoteClient {
    * resumed with `Last-Event-ID`, so every event is yielded exactly once, in order.
    */
   async *followEvents(id: string, options: FollowOptions = {}): AsyncGenerator<EventDto> {
-    const { signal, maxReconnects = 10, reconnectDelayMs = 500 } = options;
+    const { maxReconnects = 10, reconnectDelayMs = 500 } = options;
+    const signal = this.signalOf(options.signal);
     let last = options.after ?? 0;
     let failures = 0;
     for (;;) {
       signal?.throwIfAborted();
       let progressed = false;
       try {
-        const response = await fetch(this.urlOf(`/v1/runs/${encodeURIComponent(id)}/events`), {
-          headers: this.headers({ accept: 'text/event-stream', 'last-event-id': String(last) }),
-          ...(signal ? { signal } : {}),
-          ...(this.options.dispatcher ? { dispatcher: this.options.dispatcher } : {}),
-        });
+        const headers = { accept: 'text/event-stream', 'last-event-id': String(last) };
+        const response = await this.send('GET', `/v1/runs/${encodeURIComponent(id)}/events`, undefined, headers, signal);
         if (!response.ok) throw await problemError(response);
         if (!response.body) throw new AgentryError('internal', 'the event stream has no body');
         for await (const event of parseEventStream(response.body)) {

@@ -24,6 +24,12 @@ export const LIMITS = {
   yamlDepth: 64,
   /** Aliases (`*name`) in one YAML file, and the alias expansions `toJS` may make. */
   yamlAliases: 100,
+  /**
+   * Bytes of a refused request's body (over `AGENTRY_MAX_BODY_BYTES`, a content type not accepted)
+   * read and dropped after the answer, so that a proxy still relaying it reads the answer instead
+   * of a reset (`server/unread-body.ts`); a client sending more is cut off.
+   */
+  unreadBodyDrainBytes: 16 * 1024 * 1024,
   /** Nesting of arrays and objects in a JSON request body. */
   jsonDepth: 64,
   /** Milliseconds one spec validation may take in its worker before the worker is ended. */

@@ -38,6 +38,7 @@ import { trackApp, type AppRoute, type AppState } from './app-state.js';
 import { mountRoutes } from './mount-routes.js';
 import { principalOf, registerSignIn } from './sign-in.js';
 import { acceptEmptyJsonBodies, registerBrowserGuard } from './browser-guard.js';
+import { drainUnreadBody } from './unread-body.js';
 import type { EventFeed } from '../app/event-feed.js';
 import type { ReadyzDetail } from '../app/config-schema.js';
 import type { EngineRole } from '../app/bootstrap.js';
@@ -130,6 +131,12 @@ export interface AppOptions extends Pick<ServiceDeps, 'engine' | 'store'> {
   trustedProxies?: readonly string[];
   /** Who sees `/readyz`'s checks (`AGENTRY_READYZ_DETAIL`, `AGENTRY_READYZ_TRUSTED`); default `internal` from loopback. */
   readyz?: { detail: ReadyzDetail; trusted: readonly string[] };
+  /**
+   * The path the app is mounted under inside another HTTP server (`createAgentryHandler`'s
+   * `prefix`, e.g. `/agentry`); requests reach the app with it removed. `Location` headers and the
+   * OpenAPI document's `servers` carry it. Default none: the app is the server's root.
+   */
+  basePath?: string;
   /** The bundle the specs were loaded from (`Project.bundle`), shown by `/readyz`. */
   specBundle?: SpecBundleInfo | undefined;
   /** What `/v1/security/credentials` inventories: the process's configuration, project and environment (none: an empty list). */
@@ -249,8 +256,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   // Bodies are JSON; anything else is 415 (Fastify would otherwise accept text/plain as a string).
   app.removeContentTypeParser('text/plain');
   acceptEmptyJsonBodies(app);
-  await app.register(swagger, swaggerOptions(version));
-  if (options.docs !== false) await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
+  await app.register(swagger, swaggerOptions(version, options.basePath));
+  if (options.docs !== false) {
+    // `indexPrefix`: under a prefix, the page at `<prefix>/docs` loads its files from under the prefix too.
+    await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true, ...(options.basePath ? { indexPrefix: options.basePath } : {}) });
+  }
 
   app.addHook('preClose', (done) => {
     closing.abort();
@@ -281,6 +291,15 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.addHook('onSend', (_request, _reply, payload, done) => {
     done(null, typeof payload === 'string' ? deps.redactor.text(payload) : payload);
   });
+  const base = options.basePath;
+  if (base !== undefined && base !== '') {
+    // Mounted under a prefix: a `Location` the routes give (`/v1/runs/<id>`) is under it too.
+    app.addHook('onSend', (_request, reply, payload, done) => {
+      const location = reply.getHeader('location');
+      if (typeof location === 'string' && location.startsWith('/')) reply.header('location', `${base}${location}`);
+      done(null, payload);
+    });
+  }
   const requestLogs = options.requestLogs !== false;
   app.addHook('onResponse', (request, reply, done) => {
     const route = request.routeOptions.url ?? 'unmatched';
@@ -292,6 +311,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   app.setErrorHandler((error, request, reply) => {
     const e = toHttpError(error);
+    // Refused before its body was read: the answer must not be lost to a reset (unread-body.ts).
+    drainUnreadBody(request, reply);
     if (e.status >= 500) request.log.error({ err: error }, `request failed: ${e.message}`);
     return sendProblem(reply, e, { openai: table.find(request.method, request.routeOptions.url)?.openaiErrors === true });
   });

@@ -7,10 +7,12 @@ import type { FastifyDynamicSwaggerOptions } from '@fastify/swagger';
 import { Type } from 'typebox';
 import type { RouteTable } from './route.js';
 
-export function swaggerOptions(version: string): FastifyDynamicSwaggerOptions {
+/** `basePath`: the prefix the API is mounted under (`AppOptions.basePath`): the document's one server, its paths relative to it. */
+export function swaggerOptions(version: string, basePath?: string): FastifyDynamicSwaggerOptions {
   return {
     openapi: {
       openapi: '3.1.0',
+      ...(basePath ? { servers: [{ url: basePath, description: 'The path the API is mounted under' }] } : {}),
       info: {
         title: 'Agentry API',
         version,

@@ -5,6 +5,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { AgentryError } from '../lib/errors.js';
+import { RESERVED_WORKFLOW_NAMES } from './builtin.js';
 import { checkWorkflow } from './compile.js';
 import { didYouMean, hasErrors, type Diagnostic, type PathSegment, type Problem } from './diagnostics.js';
 import type { CompiledWorkflow, StepKind } from './model.js';
@@ -113,8 +114,11 @@ export async function loadProject(dir: string, options: LoadOptions): Promise<Lo
     const source = await read(file);
     if (source === undefined) continue;
     const { workflow, problems } = inFile(file, () => checkWorkflow(source.data, { file, availableKinds: options.availableKinds }));
+    if (workflow !== undefined && RESERVED_WORKFLOW_NAMES.has(workflow.name)) {
+      problems.push({ path: ['name'], message: `workflow name '${workflow.name}' is reserved for a built-in workflow of Agentry; choose another name` });
+    }
     report(source, problems);
-    if (workflow !== undefined) addUnique(workflows, 'workflow', workflow.name, { spec: workflow, source }, report);
+    if (workflow !== undefined && !hasErrors(problems)) addUnique(workflows, 'workflow', workflow.name, { spec: workflow, source }, report);
   }
 
   // References across files; a file with a dangling reference is left out too.

@@ -51,6 +51,7 @@ const PRINTS_DATA: Record<string, string> = {
   'agentry keys rotate': 'POST /v1/admin/keys/{id}/rotate: { key, secret, previous }',
   'agentry config show': '{ <option>: { value, source, env } } (local only)',
   'agentry config validate': '{ env, dir, ok, problems: [{ check, severity, message }] } (local only)',
+  'agentry smoke': '{ url, ok, duration_ms, checks: [{ name, status, detail, duration_ms, code }], summary }',
 };
 
 /** The commands that print no data, each with why. */

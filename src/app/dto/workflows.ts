@@ -1,11 +1,13 @@
 /** What the API returns for the workflows a process can start (`/v1/workflows`). */
 import { Type, type Static } from 'typebox';
+import { isBuiltinWorkflow } from '../../spec/builtin.js';
 import type { CompiledWorkflow } from '../../spec/model.js';
 
 export const WorkflowSchema = Type.Object({
   name: Type.String(),
   description: Type.Union([Type.String(), Type.Null()]),
   file: Type.Union([Type.String(), Type.Null()]),
+  builtin: Type.Boolean({ description: 'True for a workflow of Agentry itself (`agentry-smoke`, which `agentry smoke` starts), present in every deployment' }),
   spec_hash: Type.String(),
   steps: Type.Array(Type.Object({ id: Type.String(), kind: Type.String(), needs: Type.Array(Type.String()) })),
   input_schema: Type.Unknown({ description: 'JSON Schema of the run input, or null' }),
@@ -17,6 +19,7 @@ export function workflowDto(wf: CompiledWorkflow): WorkflowDto {
     name: wf.name,
     description: wf.description ?? null,
     file: wf.file ?? null,
+    builtin: isBuiltinWorkflow(wf.name),
     spec_hash: wf.hash,
     steps: wf.order.map((id) => {
       const step = wf.steps.get(id);

@@ -8,15 +8,13 @@ import type { Command } from 'commander';
 import type { Logger } from 'pino';
 import { checkStartup, ENGINE_ROLES, loadProjectOrThrow, openAgentry, type Agentry, type EngineRole, type Project } from '../../app/bootstrap.js';
 import type { Config } from '../../app/config.js';
-import { buildApp, drainAndClose, type AppOptions } from '../../server/app.js';
-import { authSettings, type AuthSettings } from '../../server/auth.js';
+import { buildApp, drainAndClose } from '../../server/app.js';
+import { appOptions, serverAuth, servesGateway } from '../../server/compose.js';
 import { EventFeed } from '../../app/event-feed.js';
 import type { RouteGroup } from '../../server/route.js';
-import { VERSION } from '../../lib/version.js';
 import type { Redactor } from '../../lib/redact.js';
 import { redactorFor } from '../../app/secrets.js';
 import { tlsCredentials } from '../../app/tls.js';
-import { remoteGatewayOptions } from '../../app/remote-gateway.js';
 import type { FastifyInstance } from 'fastify';
 import { configFrom, loggerFor, out, parseIntegerArg, type CliContext } from '../context.js';
 import { withTracing } from '../tracing.js';
@@ -36,27 +34,8 @@ export interface ServeFlags extends TlsFlags {
   trustKey?: string[];
 }
 
-/** Whether `serve` / `start api` serve the gateway's routes with a gateway behind them (a gateway.yaml, or one to forward to). */
-export function servesGateway(config: Config, project: Project): boolean {
-  return project.gateway !== undefined || config.gateway !== undefined;
-}
-
-/** The server's auth from the configuration (throws on bad keys, or auth off on a non-loopback host). */
-export function serverAuth(config: Config): AuthSettings {
-  const { auth, host, apiKeys, adminApiKey, oidc } = config.server;
-  const { secret: internalSecret, previousSecret: internalSecretPrevious } = config.internal;
-  return authSettings({
-    enabled: auth,
-    host,
-    apiKeys,
-    adminApiKey,
-    oidc,
-    tenant: config.tenant,
-    multiTenant: config.tenancy === 'multi',
-    internalSecret,
-    internalSecretPrevious,
-  });
-}
+// The commands that start a server (`start api|gateway`, `demo`) load this module and use these with it.
+export { serverAuth, servesGateway } from '../../server/compose.js';
 
 export interface RunningServer {
   /** Base URL it listens on (`http://127.0.0.1:7700`; `https://` with native TLS). */
@@ -68,35 +47,6 @@ export interface RunningServer {
   store: Agentry['store'];
   /** Graceful stop: listener, then engine (within its grace), then store. Safe to call twice. */
   close(): Promise<void>;
-}
-
-/** What `buildApp` serves an opened Agentry with under `config` (the API, the gateway routes and the probes alike). */
-export function appOptions(agentry: Agentry, config: Config, logger: Logger, env: NodeJS.ProcessEnv, auth: AuthSettings): AppOptions {
-  return {
-    engine: agentry.engine,
-    store: agentry.store,
-    logger,
-    version: VERSION,
-    auth,
-    maxBodyBytes: config.server.maxBodyBytes,
-    https: tlsCredentials(config),
-    corsOrigins: config.server.corsOrigins,
-    requestLogs: config.server.requestLogs,
-    trustedProxies: config.server.trustedProxies,
-    readyz: { detail: config.server.readyzDetail, trusted: config.server.readyzTrusted },
-    maxWaitMs: config.server.maxWaitMs,
-    sseHeartbeatMs: config.server.sseHeartbeatMs,
-    metrics: agentry.metrics,
-    gateway: agentry.gateway,
-    budgets: agentry.budgets,
-    // Forwarded gateway calls carry internal tokens naming this process (`agentry-api`), or the gateway key.
-    remoteGateway: remoteGatewayOptions(config, 'api', agentry.engine.workerId),
-    tools: agentry.tools,
-    redactor: agentry.redactor,
-    specBundle: agentry.project?.bundle,
-    credentials: { config, project: agentry.project, env },
-    health: { providers: config.health.providers, toolSecrets: config.health.toolSecrets, env },
-  };
 }
 
 /** Opens the project, store and engine, starts the engine and listens. */

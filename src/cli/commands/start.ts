@@ -92,7 +92,7 @@ async function serveEngineRoles(
           worker: app.engine.workerId,
           roles,
           store: app.store.location,
-          workflows: [...(app.project?.workflows.keys() ?? [])],
+          workflows: [...app.engine.workflows.keys()],
           concurrency: config.engine.concurrency,
           ...(probes ? { probe_url: probes.url } : {}),
         },
