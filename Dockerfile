@@ -14,6 +14,7 @@ ARG NODE_IMAGE=node:20-bookworm-slim
 FROM ${NODE_IMAGE} AS build
 # better-sqlite3 is compiled here against the base image's Node headers (/usr/local/include/node)
 # rather than fetched prebuilt: the build needs the npm registry and the Debian mirror, nothing else.
+# (npm warns that it does not know build-from-source: prebuild-install, which reads it, does.)
 RUN apt-get update \
   && apt-get install -y --no-install-recommends python3 make g++ \
   && rm -rf /var/lib/apt/lists/*

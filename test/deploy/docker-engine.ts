@@ -58,8 +58,9 @@ export async function ensureEngine(): Promise<Engine> {
     await sleep(500);
   }
   const tail = readFileSync(logFile, 'utf8').split('\n').slice(-15).join('\n');
+  const why = exited ? 'dockerd exited' : 'dockerd did not answer within 60 s';
   await stop();
-  return { ok: false, reason: `dockerd did not answer within 60 s:\n${tail}` };
+  return { ok: false, reason: `${why}:\n${tail}` };
 }
 
 /** Environment for `docker build`: the legacy builder where the buildx plugin (BuildKit) is missing. */

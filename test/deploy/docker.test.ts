@@ -221,6 +221,9 @@ describe.skipIf(!engine.ok)('the container image', () => {
     it('passes agentry smoke against itself', async () => {
       const smoke = await exec('docker', ['exec', name, 'agentry', 'smoke', '--url', baseUrl, '--key', KEY], { timeoutMs: 120_000 });
       expect(smoke, `${smoke.stdout}\n${smoke.stderr}`).toMatchObject({ code: 0 });
+      expect(smoke.stdout).toMatch(/^PASS\s+run\s/m);
+      expect(smoke.stdout).toMatch(/^OK: \d+ passed/m);
+      expect(smoke.stdout).not.toMatch(/^FAIL/m);
     });
 
     it('keeps its runs across a restart, on the volume', async () => {
