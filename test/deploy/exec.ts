@@ -39,6 +39,8 @@ export function exec(command: string, args: readonly string[], options: ExecOpti
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    // A program that exits before it reads its input closes the pipe: that EPIPE is not an error of the test.
+    child.stdin.on('error', () => undefined);
     child.stdin.end(options.input ?? '');
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
