@@ -112,69 +112,89 @@ export async function checkCancel({ client }: Context, state: State): Promise<Ou
   return { status: 'pass', detail: `${id} cancelled; its steps: ${run.steps.map((step) => `${step.id} ${step.status}`).join(', ')}` };
 }
 
-/** The key that decides the human task: the reviewer key's client and caller, or the main key's. */
-async function decider(ctx: Context, state: State): Promise<{ client: RemoteClient; who: Whoami | undefined; label: string } | Outcome> {
+/** The key that decides the human task: its client, caller (when known) and name in messages; `call` labels its errors. */
+interface Decider {
+  client: RemoteClient;
+  who: Whoami | undefined;
+  label: string;
+  call: <T>(request: () => Promise<T>) => Promise<T>;
+}
+
+/** The reviewer key's decider, or the main key's; a skip when the main key cannot decide and no reviewer key was given. */
+async function deciderOf(ctx: Context, state: State): Promise<Decider | Outcome> {
   const reviewer = ctx.reviewer.client;
   if (reviewer === undefined) {
     if (!holds(state, 'tasks:write')) {
       return { status: 'skip', detail: 'the key lacks tasks:read/tasks:write and no --reviewer-key was given (reviewer, operator and admin keys hold them)' };
     }
-    return { client: ctx.client, who: state.who, label: `the key${state.who === undefined ? '' : ` (${state.who.principal})`}` };
+    const label = `the key${state.who === undefined ? '' : ` (${state.who.principal})`}`;
+    return { client: ctx.client, who: state.who, label, call: (request) => request() };
   }
-  const who = await reviewer.request<Whoami>('GET', '/v1/auth/whoami').catch((error: unknown) => {
-    throw withKey(ctx.reviewer.option, error);
-  });
+  const call = async <T>(request: () => Promise<T>): Promise<T> => {
+    try {
+      return await request();
+    } catch (error) {
+      throw withKey(ctx.reviewer.option, error);
+    }
+  };
+  const who = await call(() => reviewer.request<Whoami>('GET', '/v1/auth/whoami'));
   if (who.via !== null && !who.scopes.includes('tasks:write')) {
     throw new CheckFailure(`the ${ctx.reviewer.option} signs in as ${who.principal} (${who.roles.join(', ') || 'no roles'}), which lacks tasks:write`, {
       code: 'forbidden',
     });
   }
-  return { client: reviewer, who, label: `the ${ctx.reviewer.option} (${who.principal})` };
+  return { client: reviewer, who, label: `the ${ctx.reviewer.option} (${who.principal})`, call };
 }
 
-/** The open task of run `id`, once the run reaches its human step. */
-async function openTask(client: RemoteClient, id: string, deadline: AbortSignal): Promise<TaskDto> {
-  for (;;) {
-    const page = await client.request<TaskPageDto>('GET', `/v1/tasks?run_id=${encodeURIComponent(id)}&status=open`);
-    const task = page.items[0];
-    if (task !== undefined) return task;
-    await pause(POLL_MS, deadline);
-    deadline.throwIfAborted();
+/**
+ * The open task of run `id` as the deciding key sees it, once the run waits on its human step
+ * (the task is opened in the same transaction). A run that waits on a task the key does not see
+ * is a failure at once, not a wait until the deadline.
+ */
+async function openTask(ctx: Context, decider: Decider, id: string): Promise<TaskDto> {
+  let seen: RunDetailDto | undefined;
+  try {
+    for (;;) {
+      seen = await ctx.client.getRun(id);
+      if (TERMINAL_RUN_STATUSES.has(seen.status)) throw new CheckFailure(`run ${id} ended ${seen.status} before its task was decided${errorOf(seen)}`);
+      const waiting = seen.steps.find((step) => step.id === SMOKE_REVIEW_STEP)?.status === 'waiting';
+      const page = await decider.call(() => decider.client.request<TaskPageDto>('GET', `/v1/tasks?run_id=${encodeURIComponent(id)}&status=open`));
+      const task = page.items[0];
+      if (task !== undefined) return task;
+      if (waiting) throw new CheckFailure(`run ${id} waits on its task, but ${decider.label} does not see it in GET /v1/tasks (a key of another tenant?)`);
+      await pause(POLL_MS, ctx.deadline);
+      ctx.deadline.throwIfAborted();
+    }
+  } catch (error) {
+    if (seen !== undefined && ctx.deadline.aborted) throw new CheckFailure(`run ${id} opened no task: it was still ${runState(seen)}`, { cause: error });
+    throw error;
   }
 }
 
 export async function checkHuman(ctx: Context, state: State): Promise<Outcome> {
-  const chosen = await decider(ctx, state);
-  if ('status' in chosen) return chosen;
+  const decider = await deciderOf(ctx, state);
+  if ('status' in decider) return decider;
   const nonce = randomBytes(8).toString('hex');
   const id = await startSmokeRun(ctx.client, state, SMOKE_REVIEW_WORKFLOW, { nonce });
-  const asDecider = async <T>(call: () => Promise<T>): Promise<T> => {
-    try {
-      return await call();
-    } catch (error) {
-      throw chosen.client === ctx.client ? error : withKey(ctx.reviewer.option, error);
-    }
-  };
-  const task = await asDecider(() => openTask(chosen.client, id, ctx.deadline)).catch((error: unknown) => {
-    if (ctx.deadline.aborted) throw new CheckFailure(`run ${id} opened no task for step ${SMOKE_REVIEW_STEP} (is a worker process running?)`, { cause: error });
-    throw error;
-  });
+  const task = await openTask(ctx, decider, id);
   const comment = `agentry smoke ${nonce}`;
-  await asDecider(() => chosen.client.request('POST', `/v1/tasks/${encodeURIComponent(task.id)}/complete`, { decision: 'submit', data: { nonce }, comment }));
+  await decider.call(() =>
+    decider.client.request('POST', `/v1/tasks/${encodeURIComponent(task.id)}/complete`, { decision: 'submit', data: { nonce }, comment }),
+  );
   const ended = await ctx.client.waitForRun(id, DAY_MS);
   state.ended.add(id);
   if (ended.status !== 'succeeded') throw new CheckFailure(`run ${id} ended ${ended.status} after its task was decided${errorOf(ended)}`);
   const output = (ended.output as Record<string, unknown> | null)?.[SMOKE_REVIEW_STEP] as Record<string, unknown> | undefined;
   const { by, ...decision } = output ?? {};
   const expected = { decision: 'submit', data: { nonce }, comment };
-  const decidedBy = chosen.who?.principal;
+  const decidedBy = decider.who?.principal;
   if (!isDeepStrictEqual(decision, expected) || typeof by !== 'string' || (decidedBy !== undefined && by !== decidedBy)) {
     throw new CheckFailure(
       `run ${id}: the human step's output is ${JSON.stringify(output)}, not the decision ${JSON.stringify({ ...expected, by: decidedBy ?? '<the decider>' })}`,
     );
   }
   state.reviewed = { id, by };
-  return { status: 'pass', detail: `${id} resumed: task ${task.id} (role ${task.role ?? '-'}) decided by ${chosen.label}; the step's output is the decision` };
+  return { status: 'pass', detail: `${id} resumed: task ${task.id} (role ${task.role ?? '-'}) decided by ${decider.label}; the step's output is the decision` };
 }
 
 async function readMetrics(client: RemoteClient, state: State): Promise<Sample[] | undefined> {

@@ -18,7 +18,7 @@ import { freePort } from '../helpers/pg-processes.js';
 
 /** Keys long and random enough for production's checks (the env-file gate validates them). */
 const key = (): string => randomBytes(20).toString('hex');
-const KEY = { admin: key(), operator: key(), viewer: key(), reviewer: key(), writer: key() };
+const KEY = { admin: key(), operator: key(), viewer: key(), reviewer: key(), writer: key(), elsewhere: key() };
 const API_KEYS = [
   `root:${KEY.admin}:admin`,
   `ops:${KEY.operator}:operator`,
@@ -26,6 +26,8 @@ const API_KEYS = [
   `rev:${KEY.reviewer}:reviewer`,
   // Meant as read-only, but granted operator: viewer-write must catch it.
   `watch-ops:${KEY.writer}:operator`,
+  // A reviewer of another tenant: it cannot see the smoke's task.
+  `rev-acme:${KEY.elsewhere}:reviewer,tenant:acme`,
 ].join(';');
 
 let dir: string;
@@ -123,11 +125,12 @@ describe('agentry smoke', { timeout: 30_000 }, () => {
     ]);
   });
 
-  it('fails naming the check: auth off with --expect-auth, a viewer key that can write, an unknown reviewer key', async () => {
-    const [authOff, writer, reviewer] = await Promise.all([
+  it('fails naming the check: auth off with --expect-auth, a viewer key that can write, an unknown reviewer key, one of another tenant', async () => {
+    const [authOff, writer, reviewer, elsewhere] = await Promise.all([
       runCli(['smoke', '--url', openBase, '--expect-auth'], { cwd: dir }),
       runCli(['smoke', '--url', base, '--key', KEY.operator, '--viewer-key', KEY.writer], { cwd: dir }),
       runCli(['smoke', '--url', base, '--key', KEY.operator], { cwd: dir, env: { AGENTRY_SMOKE_REVIEWER_KEY: `revoked-${KEY.reviewer}` } }),
+      runCli(['smoke', '--url', base, '--key', KEY.operator, '--reviewer-key', KEY.elsewhere], { cwd: dir }),
     ]);
 
     expect(authOff.code, authOff.stdout + authOff.stderr).toBe(1);
@@ -146,7 +149,15 @@ describe('agentry smoke', { timeout: 30_000 }, () => {
     expect(reviewer.code, reviewer.stdout + reviewer.stderr).toBe(2);
     expect(lineOf(reviewer.stdout, 'human')).toMatch(/^FAIL {2}human +the --reviewer-key: 401 unauthorized: /);
     expect(lineOf(reviewer.stdout, 'viewer-write')).toMatch(/^SKIP {2}viewer-write +no --viewer-key given/);
-    expectNoKey(authOff, writer, reviewer);
+
+    expect(elsewhere.code, elsewhere.stdout + elsewhere.stderr).toBe(1);
+    expect(lineOf(elsewhere.stdout, 'human')).toMatch(
+      /^FAIL {2}human +run (run_\w+) waits on its task, but the --reviewer-key \(rev-acme\) does not see it in GET \/v1\/tasks \(a key of another tenant\?\)/,
+    );
+    // The run it left waiting was cancelled before the command ended.
+    const waiting = /run (run_\w+) waits/.exec(elsewhere.stdout)![1]!;
+    expect((await api<RunDto>(`/v1/runs/${waiting}`)).status).toBe('cancelled');
+    expectNoKey(authOff, writer, reviewer, elsewhere);
   });
 
   it('--env-file: validates the env file as production, takes the keys from its AGENTRY_API_KEYS, and fails the config line on a bad value', async () => {
