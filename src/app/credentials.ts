@@ -98,12 +98,14 @@ function hasUrlPassword(url: string): boolean {
 /** The configuration's secret options that are set or needed. */
 function configCredentials(inventory: Inventory, { config, env }: CredentialSources): void {
   const set = (value: string | undefined): boolean => value !== undefined && value !== '';
+  const remoteGatewayUnauthenticated = config.gateway !== undefined && !set(config.gateway.apiKey) && !set(config.internal.secret);
   const wanted: Partial<Record<OptionKey, boolean | undefined>> = {
     databaseUrl: config.database.kind === 'postgres' && hasUrlPassword(config.databaseUrl) ? true : undefined,
     apiKeys: config.server.auth ? set(config.server.apiKeys) : undefined,
-    gatewayApiKey: config.gateway ? set(config.gateway.apiKey) : undefined,
-    // Listed when set, and as unresolved when a remote gateway needs it.
-    internalSecret: set(config.internal.secret) ? true : config.gateway ? false : undefined,
+    // A remote gateway is called with internal service tokens when the secret is set, else with
+    // the gateway key: each is listed when set, and both as unresolved when neither is.
+    gatewayApiKey: set(config.gateway?.apiKey) ? true : remoteGatewayUnauthenticated ? false : undefined,
+    internalSecret: set(config.internal.secret) ? true : remoteGatewayUnauthenticated ? false : undefined,
     internalSecretPrevious: set(config.internal.previousSecret) ? true : undefined,
     apiKey: config.client.url !== undefined ? set(config.client.apiKey) : undefined,
   };

@@ -235,11 +235,11 @@ describe.runIf(hasPostgres)('the compose stack as processes on PostgreSQL', { ti
     expect(await metricsOf('gateway', 7704)).toMatch(/^agentry_llm_requests_total\{[^}]*model_group="default"[^}]*\} [1-9]/m);
   });
 
-  it('passes `agentry smoke` against the API, with the admin key file make-secrets.sh wrote', async () => {
+  it('passes `agentry smoke` against the API, with the admin and viewer key files make-secrets.sh wrote', async () => {
     const port = running.get('api')!.ports.get(7700)!;
     const result = await runCli(['smoke', '--url', `http://127.0.0.1:${port}`, '--timeout', '60s'], {
       cwd: dir,
-      env: { AGENTRY_API_KEY_FILE: join(dir!, 'deploy/secrets/admin-key') },
+      env: { AGENTRY_API_KEY_FILE: join(dir!, 'deploy/secrets/admin-key'), AGENTRY_SMOKE_VIEWER_KEY_FILE: join(dir!, 'deploy/secrets/metrics-key') },
     });
     expect(result.code, result.stdout + result.stderr).toBe(0);
     const lines = result.stdout.split('\n');

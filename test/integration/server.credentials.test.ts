@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadProjectOrThrow } from '../../src/app/bootstrap.js';
 import { loadConfig } from '../../src/app/config.js';
-import type { CredentialSources } from '../../src/app/credentials.js';
+import { credentialInventory, type CredentialSources } from '../../src/app/credentials.js';
 import type { CredentialDto } from '../../src/app/dto/credentials.js';
 import { runCliInProcess } from '../helpers/cli.js';
 import { startTestApi, type TestApi } from '../helpers/server.js';
@@ -184,5 +184,17 @@ describe('agentry credentials list', () => {
     expect(text.stdout).toMatch(/NOT_SET_SECRET\s+no\s+env\s+workflow:release/);
     expect(text.stdout).not.toContain('OPENAI_PROD_KEY');
     expect(text.stdout).toContain('3 of 3 do not resolve');
+  });
+
+  it('needs one way to call a remote gateway: the internal secret or the gateway key, unresolved only when neither is set', () => {
+    const remote = (extra: NodeJS.ProcessEnv) => {
+      const gatewayEnv = { AGENTRY_PROJECT_DIR: project, AGENTRY_GATEWAY_URL: 'http://127.0.0.1:7701', ...extra };
+      const items = credentialInventory({ config: loadConfig({ env: gatewayEnv, cwd: dir }), project: sources.project, env: gatewayEnv });
+      return Object.fromEntries(items.filter((c) => /^AGENTRY_(GATEWAY_API_KEY|INTERNAL_SECRET)$/.test(c.name)).map((c) => [c.name, c.resolved]));
+    };
+    const secret = plant('');
+    expect(remote({ AGENTRY_INTERNAL_SECRET: secret })).toEqual({ AGENTRY_INTERNAL_SECRET: true });
+    expect(remote({ AGENTRY_GATEWAY_API_KEY: secret })).toEqual({ AGENTRY_GATEWAY_API_KEY: true });
+    expect(remote({})).toEqual({ AGENTRY_GATEWAY_API_KEY: false, AGENTRY_INTERNAL_SECRET: false });
   });
 });
