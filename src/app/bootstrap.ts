@@ -171,6 +171,8 @@ export interface OpenStoreOptions {
   migrateAs?: string;
   /** Apply pending migrations whatever `config.autoMigrate` says (`agentry migrate up`). */
   forceMigrate?: boolean;
+  /** Log each migration applied at `info` (server processes, `agentry migrate up`); other commands log it at `debug`. */
+  logMigrations?: boolean;
 }
 
 /**
@@ -188,6 +190,7 @@ export async function migrateStore(config: Config, options: { logger?: Logger; p
     ...(options.logger ? { logger: options.logger } : {}),
     migrateAs: options.principal,
     forceMigrate: true,
+    logMigrations: true,
   });
   await store.close();
   return { location: store.location, report };
@@ -228,7 +231,7 @@ async function openAndMigrate(config: Config, options: OpenStoreOptions): Promis
     ? () =>
         store.migrate({
           ...(options.migrateAs === undefined ? {} : { principal: options.migrateAs }),
-          ...(options.logger ? { onApplied: logMigrations(options.logger) } : {}),
+          ...(options.logger ? { onApplied: logMigrations(options.logger, options.logMigrations === true ? 'info' : 'debug') } : {}),
         })
     : () => assertSchemaCurrent(store);
   try {
@@ -257,6 +260,7 @@ export async function openAgentry(config: Config, options: OpenOptions): Promise
     const opened = await openAndMigrate(config, {
       logger: options.logger,
       observer: metrics,
+      logMigrations: options.serverProcess === true,
       ...(options.waitForDatabase ? { waitForDatabase: options.waitForDatabase } : {}),
     });
     store = opened.store;

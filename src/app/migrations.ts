@@ -51,10 +51,10 @@ export async function assertSchemaCurrent(store: Store): Promise<MigrationReport
   return { from: current, current, latest, applied: [] };
 }
 
-/** Logs each migration applied (`event: migration`, with from, to and its duration). */
-export function logMigrations(logger: Logger): (migration: AppliedMigration) => void {
+/** Logs each migration applied (`event: migration`, with from, to and its duration) at `level`. */
+export function logMigrations(logger: Logger, level: 'info' | 'debug'): (migration: AppliedMigration) => void {
   return ({ version, name, from, durationMs }) =>
-    logger.info({ event: 'migration', version, name, from, to: version, duration_ms: durationMs }, `migration ${version} applied: ${name}`);
+    logger[level]({ event: 'migration', version, name, from, to: version, duration_ms: durationMs }, `migration ${version} applied: ${name}`);
 }
 
 /** Where the schema stands: applied migrations with their times, and what this build would apply. Reads only. */

@@ -62,7 +62,8 @@ function expectTooNew(result: CliResult): void {
   expect(result.stderr).toContain(`database schema version 999 is newer than this build supports (${LATEST})`);
 }
 
-describe('on SQLite', () => {
+// Each test starts several processes one after the other: minutes on a busy machine.
+describe('on SQLite', { timeout: 180_000 }, () => {
   it('shows status without creating the store, applies with up (and the old `migrate`), logging and timing each migration', async () => {
     const dir = project();
     const env = { AGENTRY_PROJECT_DIR: dir };
@@ -146,7 +147,7 @@ describe('on SQLite', () => {
   });
 });
 
-describe.runIf(hasPostgres)('on PostgreSQL', () => {
+describe.runIf(hasPostgres)('on PostgreSQL', { timeout: 180_000 }, () => {
   async function database(): Promise<string> {
     const db = await createTestDatabase('agentry_t_', { empty: true });
     cleanups.push(() => db.drop());
