@@ -212,6 +212,8 @@ export class Engine {
   }
 
   private async stopNow(graceMs: number): Promise<void> {
+    // First, before anything is awaited: no claim starts once `stop()` was called.
+    this.worker?.stopClaiming();
     this.heartbeat.stop();
     this.unsubscribeWake?.();
     this.unsubscribeWake = undefined;

@@ -138,6 +138,11 @@ export class Worker {
     this.heartbeat = setInterval(() => void this.renewLeases(), Math.max(50, Math.floor(this.o.leaseTtlMs / 3)));
   }
 
+  /** Claims nothing from now on (no new round starts; a round in flight ends with what it read). */
+  stopClaiming(): void {
+    this.stopping.abort();
+  }
+
   /**
    * Stops claiming, waits up to `graceMs` for running attempts, then aborts the rest and
    * releases their leases, so that their steps are claimable at once (not after the lease TTL).

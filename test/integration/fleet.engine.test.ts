@@ -120,6 +120,24 @@ describe.each(storeFactories)('the fleet on $name', (factory) => {
     expect((await store.listAttempts(later.id)).map((a) => a.workerId)).toEqual([next.workerId]);
   });
 
+  it('stops claiming at once on stop (SIGTERM), and hands back the step still running after the shutdown grace', async () => {
+    const gate = gated();
+    const executors = [gate.executor, ...defaultExecutors().filter((e) => e.kind !== 'transform')];
+    t = await startTestEngine(factory, [GATED, QUICK], { executors, settings: { shutdownGraceMs: 300 } });
+    const { engine, store } = t;
+    const held = await engine.startRun('gated', {});
+    await eventually(() => Promise.resolve(gate.started() === 1 ? true : undefined), 10_000, 'the gated step to start');
+    const stopped = engine.stop();
+    const later = await engine.startRun('quick', {});
+    await stopped;
+    gate.release();
+    expect(gate.started()).toBe(1);
+    expect((await store.listAttempts(held.id)).map((a) => [a.stepId, a.status])).toEqual([['hold', 'released']]);
+    expect((await store.getSteps(held.id)).find((s) => s.stepId === 'hold')).toMatchObject({ status: 'queued', leaseOwner: null });
+    expect(await store.listAttempts(later.id)).toEqual([]);
+    expect((await store.getSteps(later.id)).map((s) => s.status)).toEqual(['queued']);
+  });
+
   it('keeps every worker from starting a step in maintenance mode, across many polls and heartbeats; off, the run finishes', async () => {
     t = await startTestEngine(factory, [QUICK], { settings: { leaseTtlMs: 1_500 } });
     const second = await engineOn(t.store, [QUICK], { leaseTtlMs: 1_500 });
