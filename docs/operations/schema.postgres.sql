@@ -1,4 +1,4 @@
--- The schema Agentry's migrations (src/store/migrations.ts, version 15) produce on PostgreSQL.
+-- The schema Agentry's migrations (src/store/migrations.ts, version 16) produce on PostgreSQL.
 -- Generated from a freshly migrated database by `npm run schema:dump`; do not edit by hand.
 -- test/integration/store.schema.test.ts fails when this file is out of date.
 
@@ -133,6 +133,15 @@ CREATE TABLE llm_calls (
   PRIMARY KEY (id)
 );
 
+CREATE TABLE maintenance (
+  id integer NOT NULL,
+  reason text,
+  started_at bigint NOT NULL,
+  started_by text NOT NULL,
+  PRIMARY KEY (id),
+  CHECK ((id = 1))
+);
+
 CREATE TABLE rate_buckets (
   bucket text NOT NULL,
   tokens double precision NOT NULL,
@@ -188,6 +197,7 @@ CREATE TABLE schema_migrations (
   version integer NOT NULL,
   name text NOT NULL,
   applied_at bigint NOT NULL,
+  duration_ms bigint,
   PRIMARY KEY (version)
 );
 
@@ -272,6 +282,7 @@ CREATE TABLE workers (
   concurrency integer NOT NULL,
   started_at bigint NOT NULL,
   heartbeat_at bigint NOT NULL,
+  drain_requested_at bigint,
   PRIMARY KEY (id)
 );
 

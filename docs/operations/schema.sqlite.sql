@@ -1,4 +1,4 @@
--- The schema Agentry's migrations (src/store/migrations.ts, version 15) produce on SQLite.
+-- The schema Agentry's migrations (src/store/migrations.ts, version 16) produce on SQLite.
 -- Generated from a freshly migrated database by `npm run schema:dump`; do not edit by hand.
 -- test/integration/store.schema.test.ts fails when this file is out of date.
 
@@ -131,6 +131,14 @@ CREATE TABLE llm_calls (
   PRIMARY KEY (id)
 );
 
+CREATE TABLE maintenance (
+  id INTEGER,
+  reason TEXT,
+  started_at INTEGER NOT NULL,
+  started_by TEXT NOT NULL,
+  PRIMARY KEY (id)
+);
+
 CREATE TABLE rate_buckets (
   bucket TEXT,
   tokens REAL NOT NULL,
@@ -186,6 +194,7 @@ CREATE TABLE schema_migrations (
   version INTEGER,
   name TEXT NOT NULL,
   applied_at BIGINT NOT NULL,
+  duration_ms INTEGER,
   PRIMARY KEY (version)
 );
 
@@ -270,6 +279,7 @@ CREATE TABLE workers (
   concurrency INTEGER NOT NULL,
   started_at INTEGER NOT NULL,
   heartbeat_at INTEGER NOT NULL,
+  drain_requested_at INTEGER,
   PRIMARY KEY (id)
 );
 

@@ -26,6 +26,7 @@ import { instrument } from './metrics.js';
 import { Metrics } from '../obs/metrics.js';
 import { VERSION } from '../lib/version.js';
 import { AuditService, auditRetentionTask } from './audit.js';
+import { assertSchemaCurrent, emptyStatus, logMigrations, migrationStatus, type MigrationStatus } from './migrations.js';
 import { specsFromBundle, withBundleDir, type SpecBundleInfo } from './bundle-load.js';
 import { withSecretFiles } from './secret-files.js';
 import { STEP_KINDS, type CompiledWorkflow, type StepKind } from '../spec/model.js';
@@ -168,24 +169,51 @@ export interface OpenStoreOptions {
   waitForDatabase?: AbortSignal;
   /** Who applies pending migrations, as their audit entries record it (default `system`). */
   migrateAs?: string;
+  /** Apply pending migrations whatever `config.autoMigrate` says (`agentry migrate up`). */
+  forceMigrate?: boolean;
+  /** Log each migration applied at `info` (server processes, `agentry migrate up`); other commands log it at `debug`. */
+  logMigrations?: boolean;
 }
 
-/** Opens the store and brings its schema up to date. */
+/**
+ * Opens the store and checks its schema: pending migrations are applied when
+ * `config.autoMigrate` (SQLite by default) and refused otherwise (`migrations_pending`); a
+ * schema newer than this build is refused either way (`schema_too_new`).
+ */
 export async function openStore(config: Config, options: OpenStoreOptions = {}): Promise<Store> {
   return (await openAndMigrate(config, options)).store;
 }
 
-/** Opens the store, applies pending migrations (each an audit entry by `principal`) and closes it: `agentry migrate`. */
+/** Opens the store, applies pending migrations (each an audit entry by `principal`, and a log line) and closes it: `agentry migrate up`. */
 export async function migrateStore(config: Config, options: { logger?: Logger; principal: string }): Promise<{ location: string; report: MigrationReport }> {
-  const { store, report } = await openAndMigrate(config, { ...(options.logger ? { logger: options.logger } : {}), migrateAs: options.principal });
+  const { store, report } = await openAndMigrate(config, {
+    ...(options.logger ? { logger: options.logger } : {}),
+    migrateAs: options.principal,
+    forceMigrate: true,
+    logMigrations: true,
+  });
   await store.close();
   return { location: store.location, report };
 }
 
-async function openAndMigrate(config: Config, options: OpenStoreOptions): Promise<{ store: Store; report: MigrationReport }> {
-  let store: Store;
+/** Where the store's schema stands, without changing anything: `agentry migrate status`. */
+export async function readMigrationStatus(config: Config, options: { logger?: Logger } = {}): Promise<MigrationStatus> {
+  // Reading never creates the store: an SQLite file not there yet is an empty database.
+  if (!storeExists(config)) return emptyStatus(`sqlite:${config.database.file ?? ''}`);
+  const store = openUnchecked(config, options);
   try {
-    store = openStoreAt(config.database.kind === 'sqlite' ? config.database : { kind: 'postgres', url: config.databaseUrl }, {
+    return await migrationStatus(store);
+  } catch (error) {
+    throw toAgentryError(error, 'store_unavailable');
+  } finally {
+    await store.close();
+  }
+}
+
+/** The store the configuration names, opened (nothing connected yet) but neither checked nor migrated. */
+function openUnchecked(config: Config, options: Pick<OpenStoreOptions, 'logger' | 'observer'>): Store {
+  try {
+    return openStoreAt(config.database.kind === 'sqlite' ? config.database : { kind: 'postgres', url: config.databaseUrl }, {
       ...(config.database.kind === 'postgres' ? config.database.options : {}),
       ...(options.logger ? { logger: options.logger } : {}),
       ...(options.observer ? { observer: options.observer } : {}),
@@ -194,11 +222,21 @@ async function openAndMigrate(config: Config, options: OpenStoreOptions): Promis
     if (error instanceof AgentryError && error.code === 'store_unsupported') throw error;
     throw new AgentryError('store_unavailable', `cannot open ${maskSecrets(config.databaseUrl)}: ${toAgentryError(error).message}`, { cause: error });
   }
+}
+
+async function openAndMigrate(config: Config, options: OpenStoreOptions): Promise<{ store: Store; report: MigrationReport }> {
+  const store = openUnchecked(config, options);
+  const migrate = options.forceMigrate === true || config.autoMigrate;
+  const open = migrate
+    ? () =>
+        store.migrate({
+          ...(options.migrateAs === undefined ? {} : { principal: options.migrateAs }),
+          ...(options.logger ? { onApplied: logMigrations(options.logger, options.logMigrations === true ? 'info' : 'debug') } : {}),
+        })
+    : () => assertSchemaCurrent(store);
   try {
     const report =
-      options.waitForDatabase && options.logger
-        ? await waitForStore(store, { signal: options.waitForDatabase, logger: options.logger })
-        : await store.migrate(options.migrateAs === undefined ? {} : { principal: options.migrateAs });
+      options.waitForDatabase && options.logger ? await waitForStore(store, { signal: options.waitForDatabase, logger: options.logger, open }) : await open();
     return { store, report };
   } catch (error) {
     await store.close().catch(() => undefined);
@@ -219,11 +257,21 @@ export async function openAgentry(config: Config, options: OpenOptions): Promise
   const metrics = new Metrics({ version: VERSION });
   let store: Store;
   try {
-    store = await openStore(config, {
+    const opened = await openAndMigrate(config, {
       logger: options.logger,
       observer: metrics,
+      logMigrations: options.serverProcess === true,
       ...(options.waitForDatabase ? { waitForDatabase: options.waitForDatabase } : {}),
     });
+    store = opened.store;
+    // Which database, at which schema: a stale or mistaken database is plain in a server's first lines.
+    if (options.serverProcess) {
+      const { current, applied } = opened.report;
+      options.logger.info(
+        { event: 'store.opened', store: store.location, schema_version: current, migrations_applied: applied },
+        `store ${store.location} at schema ${current}`,
+      );
+    }
   } catch (error) {
     metrics.close();
     lock?.release();

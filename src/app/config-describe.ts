@@ -15,6 +15,7 @@ export function describeConfig(config: Config): { key: OptionKey; env: string; v
     trustKeys: config.specs.trustKeys.length === 0 ? null : config.specs.trustKeys.join(','),
     env: config.env,
     databaseUrl: maskSecrets(config.databaseUrl),
+    autoMigrate: config.autoMigrate,
     dbPoolSize: config.database.kind === 'postgres' ? (config.database.options.poolSize ?? null) : null,
     dbStatementTimeout: config.database.kind === 'postgres' ? formatDuration(config.database.options.statementTimeoutMs ?? 0) : null,
     dbConnectTimeout: config.database.kind === 'postgres' ? formatDuration(config.database.options.connectTimeoutMs ?? 0) : null,

@@ -26,6 +26,15 @@ export const ENGINE_OPTIONS = {
     description: 'Store: `sqlite:<file>` (one host) or `postgres://user:pass@host:5432/db` (many processes and hosts).',
     secret: true,
   },
+  autoMigrate: {
+    kind: 'boolean',
+    env: 'AGENTRY_AUTO_MIGRATE',
+    flag: '--migrate',
+    default: undefined,
+    defaultText: '`true` for SQLite, `false` for PostgreSQL',
+    description:
+      'Whether a process applies pending migrations when it opens the store. Off, it refuses to start with pending migrations (`migrations_pending`) until `agentry migrate up` has run (a deploy step; docs/operations/maintenance.md). `serve` and `start` take `--migrate`.',
+  },
   dbPoolSize: {
     kind: 'integer',
     env: 'AGENTRY_DB_POOL_SIZE',

@@ -25,6 +25,7 @@ const ConfigSchema = Type.Object({
   trustKeys: Type.Optional(Type.String()),
   env: Type.Enum([...DEPLOY_ENVS]),
   databaseUrl: Type.String({ minLength: 1 }),
+  autoMigrate: Type.Optional(Type.Boolean()),
   dbPoolSize: Type.Integer({ minimum: 1, maximum: 1000 }),
   dbStatementTimeout: Type.Integer({ minimum: 0 }),
   dbConnectTimeout: Type.Integer({ minimum: 1 }),

@@ -59,6 +59,8 @@ export interface Config {
   readonly databaseUrl: string;
   readonly database:
     { readonly kind: 'sqlite'; readonly file: string } | { readonly kind: 'postgres'; readonly file?: undefined; readonly options: Readonly<PostgresOptions> };
+  /** Apply pending migrations when the store is opened (`AGENTRY_AUTO_MIGRATE`, `--migrate`; default: on for SQLite, off for PostgreSQL). */
+  readonly autoMigrate: boolean;
   readonly logLevel: LogLevel;
   readonly engine: Readonly<EngineSettings>;
   readonly http: Readonly<ExecutorSettings['http']>;
@@ -213,6 +215,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     },
     databaseUrl: r.databaseUrl,
     database,
+    autoMigrate: r.autoMigrate ?? database.kind === 'sqlite',
     logLevel: r.logLevel,
     engine: { concurrency: r.concurrency, leaseTtlMs: r.leaseTtl, pollIntervalMs: r.pollInterval, shutdownGraceMs: r.shutdownGrace },
     http: { allowLinkLocal: r.httpAllowLinkLocal, defaultTimeoutMs: r.httpDefaultTimeout, maxResponseBytes: r.httpMaxResponseBytes },

@@ -10,6 +10,7 @@ import { openAgentry, openStore, storeExists, type Project } from './bootstrap.j
 import type { Config } from './config.js';
 import { AuditService } from './audit.js';
 import { EventService } from './events.js';
+import { FleetService } from './fleet.js';
 import { KeysService, type GrantChecker } from './keys.js';
 import { ScheduleService } from './schedules.js';
 import { createServices, type Services } from './services.js';
@@ -122,4 +123,22 @@ export interface LocalEvents {
 export async function openLocalEvents(config: Config, options: { logger: Logger }): Promise<LocalEvents> {
   const store = await openStore(config, { logger: options.logger });
   return { events: new EventService(store), close: () => store.close() };
+}
+
+export interface LocalFleet {
+  fleet: FleetService;
+  close(): Promise<void>;
+}
+
+/**
+ * The worker registry and maintenance mode of the project's store (opened, checked; only the
+ * store, no engine), or undefined when there is no store yet (and `createStore` is not set).
+ */
+export async function openLocalFleet(config: Config, options: { logger: Logger; createStore?: boolean }): Promise<LocalFleet | undefined> {
+  if (!options.createStore && !storeExists(config)) return undefined;
+  const store = await openStore(config, { logger: options.logger });
+  return {
+    fleet: new FleetService({ store, audit: new AuditService(store), staleAfterMs: config.engine.leaseTtlMs * 3, deploymentTenant: config.tenant }),
+    close: () => store.close(),
+  };
 }

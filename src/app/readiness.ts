@@ -5,15 +5,16 @@
  *
  * | role | checks |
  * |---|---|
- * | `api` | database, migrations, workers (a live worker anywhere), gateway, tools, runtimes, specs¹ |
- * | `worker` | database, migrations, worker (this process's loop and heartbeat), gateway², tools, runtimes, specs¹ |
+ * | `api` | database, migrations, workers (a live worker anywhere), maintenance³, gateway, tools, runtimes, specs¹ |
+ * | `worker` | database, migrations, worker (this process's loop and heartbeat), maintenance³, gateway², tools, runtimes, specs¹ |
  * | `scheduler` | database, migrations, scheduler (this process's sweeps) |
  * | `gateway` | database, migrations, upstreams |
  *
  * ¹ when the specs came from a bundle. ² a remote gateway must answer `/livez` when a workflow
  * has agent steps (an API only forwards to it: it stays ready without it). `providers` and `tool_secrets` run on every role but
  * the scheduler when their lists (`AGENTRY_HEALTH_PROVIDERS`, `AGENTRY_HEALTH_TOOL_SECRETS`)
- * name variables. A check resolves with a one-line detail, or fails saying what is wrong; the
+ * name variables. ³ never fails (the API works, and runs queue): it says whether the fleet is in
+ * maintenance mode, which `Readiness.maintenance` also tells. A check resolves with a one-line detail, or fails saying what is wrong; the
  * details name hosts, workflows and variables, never a secret's value.
  */
 import type { Gateway } from '../gateway/gateway.js';
@@ -35,6 +36,7 @@ export const CHECK_NAMES = [
   'migrations',
   'workers',
   'worker',
+  'maintenance',
   'scheduler',
   'gateway',
   'upstreams',
@@ -47,8 +49,8 @@ export const CHECK_NAMES = [
 export type CheckName = (typeof CHECK_NAMES)[number];
 
 const CHECKS_OF: Record<ReadinessRole, readonly CheckName[]> = {
-  api: ['database', 'migrations', 'workers', 'gateway', 'tools', 'runtimes', 'specs', 'providers', 'tool_secrets'],
-  worker: ['database', 'migrations', 'worker', 'gateway', 'tools', 'runtimes', 'specs', 'providers', 'tool_secrets'],
+  api: ['database', 'migrations', 'workers', 'maintenance', 'gateway', 'tools', 'runtimes', 'specs', 'providers', 'tool_secrets'],
+  worker: ['database', 'migrations', 'worker', 'maintenance', 'gateway', 'tools', 'runtimes', 'specs', 'providers', 'tool_secrets'],
   scheduler: ['database', 'migrations', 'scheduler'],
   gateway: ['database', 'migrations', 'upstreams', 'providers'],
 };
@@ -66,6 +68,8 @@ export interface Readiness {
   checks: Partial<Record<CheckName, Check>>;
   /** The failing checks' names, in the order of `CHECK_NAMES`. */
   failing: CheckName[];
+  /** Whether the fleet is in maintenance mode (no worker claims a step); undefined when this process's roles do not check it, or it could not be read. */
+  maintenance: boolean | undefined;
 }
 
 /** The gateway behind this process: its own, a gateway process it calls, or none. */
@@ -130,13 +134,21 @@ export class ReadinessService {
   /** Runs the checks of `roles` side by side; ready when none fails. */
   async check(roles: ReadonlySet<ReadinessRole>): Promise<Readiness> {
     const names = CHECK_NAMES.filter((name) => ALWAYS.has(name) || [...roles].some((role) => CHECKS_OF[role].includes(name)));
+    let maintenance: boolean | undefined;
     const runs = names.flatMap((name) => {
-      const fn = this.checkOf(name, roles);
+      const fn =
+        name === 'maintenance'
+          ? async () => {
+              const { on, detail } = await this.deps.health.maintenance();
+              maintenance = on;
+              return detail;
+            }
+          : this.checkOf(name, roles);
       return fn === undefined ? [] : [run(fn).then((c) => [name, c] as const)];
     });
     const checks: Partial<Record<CheckName, Check>> = Object.fromEntries(await Promise.all(runs));
     const failing = CHECK_NAMES.filter((name) => checks[name]?.status === 'fail');
-    return { ready: failing.length === 0, checks, failing };
+    return { ready: failing.length === 0, checks, failing, maintenance };
   }
 
   /** The check named `name`, or undefined when it does not apply to this process (no bundle, no list). */
@@ -152,6 +164,8 @@ export class ReadinessService {
         return () => health.workers(this.workerTtlMs);
       case 'worker':
         return () => health.worker(this.workerTtlMs);
+      case 'maintenance':
+        return undefined; // run by `check`, which also keeps whether it is on
       case 'scheduler':
         return () => health.scheduler();
       case 'runtimes':

@@ -11,6 +11,7 @@ import type { ToolHub } from '../tools/hub.js';
 import { AuditService } from './audit.js';
 import { CredentialService, type CredentialSources } from './credentials.js';
 import { EventService } from './events.js';
+import { FleetService } from './fleet.js';
 import { HealthService } from './health.js';
 import { KeysService, type GrantChecker } from './keys.js';
 import { LimitsService } from './limits.js';
@@ -39,6 +40,7 @@ export interface Services {
   keys: KeysService;
   limits: LimitsService;
   credentials: CredentialService;
+  fleet: FleetService;
 }
 
 /** Without the server's role table, a managed key cannot be created (its grants cannot be checked). */
@@ -75,5 +77,6 @@ export function createServices(
     keys: new KeysService({ store: deps.store, audit, checkGrants: deps.checkGrants ?? NO_GRANT_TABLE, defaultTenant: deps.engine.tenant }),
     limits: new LimitsService(deps),
     credentials: new CredentialService(deps.credentials, deps.engine.tenant),
+    fleet: new FleetService({ store: deps.store, audit, staleAfterMs: deps.engine.settings.leaseTtlMs * 3, deploymentTenant: deps.engine.tenant }),
   };
 }

@@ -94,9 +94,21 @@ export const COMMANDS: readonly CommandEntry[] = [
   },
   {
     name: 'migrate',
-    term: 'migrate [options]',
-    description: 'Apply pending database migrations (each recorded in the audit log) and exit',
+    term: 'migrate',
+    description: 'Database migrations: status (applied, pending) and up (apply the pending ones); `migrate` alone is `up`',
     load: async () => (await import('./commands/migrate.js')).registerMigrate,
+  },
+  {
+    name: 'workers',
+    term: 'workers',
+    description: 'The worker processes: list them (host, roles, steps held, heartbeat, state) and drain one',
+    load: async () => (await import('./commands/fleet.js')).registerWorkers,
+  },
+  {
+    name: 'maintenance',
+    term: 'maintenance',
+    description: 'Maintenance mode: pause claiming fleet-wide while the API keeps answering (on, off, status)',
+    load: async () => (await import('./commands/fleet.js')).registerMaintenance,
   },
   {
     name: 'serve',

@@ -105,6 +105,10 @@ export function parseTenantArg(value: string): string {
  * `--tenant <id>`: on the project's store, only that tenant's runs, tasks, schedules and audit
  * entries (the local user reads every tenant without it); with `AGENTRY_URL`, sent as `?tenant=`.
  */
+/** `--migrate` of `serve` and `start …`. */
+export const MIGRATE_HELP =
+  'apply pending database migrations at start (also AGENTRY_AUTO_MIGRATE=true; the default on SQLite); without it a PostgreSQL store with pending migrations is refused: run `agentry migrate up` first';
+
 /** `--dir` of the commands that read or change a project's store (locally; a server's with AGENTRY_URL). */
 export const DIR_OPTION = ['--dir <dir>', 'project directory whose store to use (default: $AGENTRY_PROJECT_DIR or .; ignored with AGENTRY_URL)'] as const;
 

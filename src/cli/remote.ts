@@ -57,6 +57,9 @@ export interface FollowOptions {
 
 const SERVER_WAIT_CAP_MS = 120_000;
 
+/** The methods of the API's routes. */
+type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
+
 /** The client for `AGENTRY_URL` / `AGENTRY_API_KEY`, or undefined when `AGENTRY_URL` is not set. */
 export function remoteFromEnv(env: NodeJS.ProcessEnv): RemoteClient | undefined {
   const url = env.AGENTRY_URL?.trim();
@@ -85,7 +88,7 @@ export class RemoteClient {
   }
 
   private async call<T>(
-    method: 'GET' | 'POST',
+    method: HttpMethod,
     path: string,
     body?: unknown,
     extra: Record<string, string> = {},
@@ -96,14 +99,14 @@ export class RemoteClient {
   }
 
   /** The response of a request that succeeded; the server's problem (or that it cannot be reached) as an AgentryError. */
-  private async fetchOk(method: 'GET' | 'POST', path: string, body?: unknown, extra: Record<string, string> = {}, signal?: AbortSignal): Promise<Response> {
+  private async fetchOk(method: HttpMethod, path: string, body?: unknown, extra: Record<string, string> = {}, signal?: AbortSignal): Promise<Response> {
     const response = await this.send(method, path, body, extra, signal);
     if (!response.ok) throw await problemError(response);
     return response;
   }
 
   /** The response, whatever its status; only a server that cannot be reached is an error (or the abort's reason). */
-  private async send(method: 'GET' | 'POST', path: string, body?: unknown, extra: Record<string, string> = {}, signal?: AbortSignal): Promise<Response> {
+  private async send(method: HttpMethod, path: string, body?: unknown, extra: Record<string, string> = {}, signal?: AbortSignal): Promise<Response> {
     const abort = this.signalOf(signal);
     try {
       return await fetch(this.urlOf(path), {
@@ -143,7 +146,7 @@ export class RemoteClient {
   }
 
   /** One JSON request to the API: the response body, or the server's problem as an AgentryError. */
-  async request<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
+  async request<T>(method: HttpMethod, path: string, body?: unknown): Promise<T> {
     return (await this.call<T>(method, path, body)).body;
   }
 

@@ -15,7 +15,7 @@ import { DEFAULT_TENANT } from '../lib/tenant.js';
 import { Notifier } from '../queue/notifier.js';
 import { STEP_KINDS, type CompiledWorkflow, type StepKind } from '../spec/model.js';
 import { DEFAULT_LIMITS, tenantLimits, type LimitsSettings } from '../spec/limits.js';
-import type { Store } from '../store/store.js';
+import type { MaintenanceRecord, Store } from '../store/store.js';
 import { OutageLog } from '../store/transient.js';
 import type { TaskListQuery, TaskPage } from '../store/store.js';
 import type { RunRecord, SignalRecord, StepRecord, TaskRecord } from '../types.js';
@@ -23,6 +23,7 @@ import type { Actor, TaskDecisionInput, TaskDecisionResult } from './tasks-api.j
 import { assertRerunnable, attemptHistory, planReuse, type StepAttempt } from './reruns.js';
 import { DEFAULT_ENGINE_SETTINGS, ENGINE_ROLES, type EngineOptions, type EngineRole, type EngineSettings } from './engine-options.js';
 import { EngineListeners, type CommittedListener } from './engine-listeners.js';
+import { FleetWatch } from './fleet-watch.js';
 import { Heartbeat } from './heartbeat.js';
 import type { LoopStatus } from './loop-status.js';
 import { RunTransitions, type QuotaRefusal, type StartRunOptions, type StartedRun } from './run-transitions.js';
@@ -65,6 +66,8 @@ export class Engine {
   private readonly heartbeat: Heartbeat;
   private readonly wakeOutage: OutageLog;
   private readonly listeners: EngineListeners;
+  private stopping: Promise<void> | undefined;
+  private readonly fleet: FleetWatch;
 
   constructor(private readonly o: EngineOptions) {
     this.settings = { ...DEFAULT_ENGINE_SETTINGS, ...o.settings };
@@ -79,6 +82,16 @@ export class Engine {
       concurrency: this.settings.concurrency,
       leaseTtlMs: this.settings.leaseTtlMs,
       now: this.now,
+      onBeat: (state) => {
+        if (this.started) this.fleet.heard(state);
+      },
+    });
+    this.fleet = new FleetWatch({
+      logger: o.logger,
+      workerId: this.workerId,
+      shutdownGraceMs: this.settings.shutdownGraceMs,
+      stop: () => this.stop(),
+      running: () => this.activeAttempts,
     });
     this.listeners = new EngineListeners(o.logger, o.logRuns !== false);
     this.wakeOutage = new OutageLog(o.logger, 'publishing a wake-up');
@@ -170,8 +183,37 @@ export class Engine {
     logger.info({ worker: this.workerId, roles, concurrency: this.settings.concurrency, store: store.location }, 'engine started');
   }
 
-  /** Stops claiming work, lets running attempts finish within the grace period, then stops. */
-  async stop(graceMs = this.settings.shutdownGraceMs): Promise<void> {
+  /**
+   * Calls `listener` once this engine has stopped because an operator drained it (`agentry
+   * workers drain`): a process then exits (its supervisor may start a fresh one). Returns the
+   * unsubscribe function.
+   */
+  onDrained(listener: () => void): () => void {
+    return this.fleet.onDrained(listener);
+  }
+
+  /** True once a drain of this process was requested: it claims nothing more and is stopping (or stopped). */
+  get draining(): boolean {
+    return this.fleet.draining;
+  }
+
+  /** The fleet's maintenance mode as this process's worker pool last read it (null: off; undefined: not read). */
+  get maintenance(): MaintenanceRecord | null | undefined {
+    return this.fleet.maintenance;
+  }
+
+  /**
+   * Stops claiming work, lets running attempts finish within the grace period, then stops.
+   * A second call while stopping waits for the first.
+   */
+  stop(graceMs = this.settings.shutdownGraceMs): Promise<void> {
+    this.stopping ??= this.stopNow(graceMs).finally(() => (this.stopping = undefined));
+    return this.stopping;
+  }
+
+  private async stopNow(graceMs: number): Promise<void> {
+    // First, before anything is awaited: no claim starts once `stop()` was called.
+    this.worker?.stopClaiming();
     this.heartbeat.stop();
     this.unsubscribeWake?.();
     this.unsubscribeWake = undefined;

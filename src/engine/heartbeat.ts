@@ -4,10 +4,15 @@
  * metrics count the workers whose heartbeat is recent, the scheduler forgets those that went
  * silent, and readiness asks when this process's last one reached the store. A store outage
  * is logged once, and its end.
+ *
+ * Each beat also reads back what operators asked of the fleet: a drain of this process
+ * (`agentry workers drain`) and, for a worker pool, the maintenance mode (`agentry maintenance`).
+ * The claim loop's own queries already honour both (`store/sql/queue.ts`); the engine acts on
+ * what a beat learns — it stops when drained, and logs maintenance turning on and off.
  */
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
-import type { Store } from '../store/store.js';
+import type { MaintenanceRecord, Store } from '../store/store.js';
 import { OutageLog } from '../store/transient.js';
 import type { EngineRole } from './engine-options.js';
 
@@ -18,6 +23,16 @@ export interface HeartbeatOptions {
   concurrency: number;
   leaseTtlMs: number;
   now: () => number;
+  /** Told what each beat that reached the store learnt. Must not throw. */
+  onBeat?: (state: FleetState) => void;
+}
+
+/** What a heartbeat reads back from the store. */
+export interface FleetState {
+  /** When an operator asked this process to drain; null: not asked. */
+  drainRequestedAt: number | null;
+  /** The maintenance mode in force (null: off); undefined in a process without a worker pool (not read). */
+  maintenance: MaintenanceRecord | null | undefined;
 }
 
 export class Heartbeat {
@@ -50,8 +65,9 @@ export class Heartbeat {
 
   private async beat(): Promise<void> {
     const beatAt = this.o.now();
-    await this.o.store
-      .upsertWorker({
+    const { store } = this.o;
+    try {
+      const drainRequestedAt = await store.upsertWorker({
         id: this.o.workerId,
         host: hostname(),
         pid: process.pid,
@@ -59,13 +75,13 @@ export class Heartbeat {
         concurrency: this.o.concurrency,
         startedAt: this.startedAt,
         heartbeatAt: beatAt,
-      })
-      .then(
-        () => {
-          this.lastBeatAt = beatAt;
-          this.outage.ok();
-        },
-        (error: unknown) => this.outage.failed(error),
-      );
+      });
+      this.lastBeatAt = beatAt;
+      const maintenance = this.roles.includes('worker') ? await store.getMaintenance() : undefined;
+      this.outage.ok();
+      this.o.onBeat?.({ drainRequestedAt, maintenance });
+    } catch (error) {
+      this.outage.failed(error);
+    }
   }
 }

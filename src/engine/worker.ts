@@ -138,6 +138,11 @@ export class Worker {
     this.heartbeat = setInterval(() => void this.renewLeases(), Math.max(50, Math.floor(this.o.leaseTtlMs / 3)));
   }
 
+  /** Claims nothing from now on (no new round starts; a round in flight ends with what it read). */
+  stopClaiming(): void {
+    this.stopping.abort();
+  }
+
   /**
    * Stops claiming, waits up to `graceMs` for running attempts, then aborts the rest and
    * releases their leases, so that their steps are claimable at once (not after the lease TTL).
@@ -189,7 +194,7 @@ export class Worker {
         const free = this.o.concurrency - this.inflight.size;
         if (free > 0) {
           const polledAt = isTracingOn() ? Date.now() : 0;
-          const candidates = await store.dueSteps(now(), free * CANDIDATES_PER_SLOT);
+          const candidates = await store.dueSteps(now(), free * CANDIDATES_PER_SLOT, this.o.workerId);
           const due = spread(
             candidates.filter((d) => !this.inflight.has(keyOf(d))),
             free,
@@ -216,7 +221,7 @@ export class Worker {
       this.lastRoundAt = now();
       this.roundStartedAt = undefined;
       if (claimed > 0 && this.inflight.size < this.o.concurrency) continue;
-      const next = !failed && this.inflight.size < this.o.concurrency ? await store.nextDueAt().catch(() => null) : null;
+      const next = !failed && this.inflight.size < this.o.concurrency ? await store.nextDueAt(this.o.workerId).catch(() => null) : null;
       let waitMs = next === null ? this.o.pollIntervalMs : Math.min(this.o.pollIntervalMs, next - now());
       // Every candidate was taken by, or locked by, another worker: pause briefly instead of spinning.
       if (missed > 0 && claimed === 0) waitMs = Math.max(waitMs, 5 + Math.random() * 20);

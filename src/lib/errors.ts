@@ -32,6 +32,7 @@ export const ERROR_CODES = {
   store_unsupported: { status: 503, exit: 2, title: 'SQLite store is on a filesystem where it is not safe' },
   migration_failed: { status: 503, exit: 1, title: 'Database migration failed' },
   schema_too_new: { status: 503, exit: 1, title: 'Database schema is newer than this build' },
+  migrations_pending: { status: 503, exit: 1, title: 'Database migrations are pending' },
   audit_chain_broken: { status: 500, exit: 1, title: 'The audit log hash chain is broken' },
   internal: { status: 500, exit: 1, title: 'Internal error' },
   // step and run outcomes

@@ -7,11 +7,11 @@
  */
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { Counter, Gauge, type Registry } from 'prom-client';
-import type { ActiveRunCounts, OpenTaskStats, QueueStats, Store } from '../store/store.js';
+import type { ActiveRunCounts, MaintenanceRecord, OpenTaskStats, QueueStats, Store } from '../store/store.js';
 
 /** Where the deployment-wide gauges read from: the store, and how fresh a worker's heartbeat must be. */
 export interface DeploymentSource {
-  store: Pick<Store, 'queueStats' | 'activeRunCounts' | 'openTaskStats' | 'listWorkers'>;
+  store: Pick<Store, 'queueStats' | 'activeRunCounts' | 'openTaskStats' | 'listWorkers' | 'getMaintenance'>;
   /** A worker whose heartbeat is older is not live. */
   workerTtlMs: number;
 }
@@ -157,6 +157,7 @@ export function registerGauges(registry: Registry, version: string, sources: () 
   const queue = read<QueueStats>((d) => d.store.queueStats(Date.now()));
   const runs = read<ActiveRunCounts>((d) => d.store.activeRunCounts());
   const tasks = read<OpenTaskStats>((d) => d.store.openTaskStats());
+  const maintenance = read<MaintenanceRecord | null>((d) => d.store.getMaintenance());
   const workers = read<number>(async (d) => {
     const now = Date.now();
     return (await d.store.listWorkers()).filter((w) => w.roles.includes('worker') && now - w.heartbeatAt <= d.workerTtlMs).length;
@@ -181,6 +182,12 @@ export function registerGauges(registry: Registry, version: string, sources: () 
     (q, now) => age(now, q.oldestDueAt),
   );
   deploymentGauge('agentry_workers_live', 'Worker processes with a fresh heartbeat in the database (within 3 lease TTLs)', workers, (n) => n);
+  deploymentGauge(
+    'agentry_maintenance',
+    '1 while the deployment is in maintenance mode (no worker claims a step; runs queue), 0 otherwise',
+    maintenance,
+    (m) => (m === null ? 0 : 1),
+  );
   deploymentGauge('agentry_tasks_open', 'Human tasks open now, in the whole deployment', tasks, (t) => t.open);
   deploymentGauge('agentry_tasks_oldest_open_age_seconds', 'Seconds since the oldest open human task was created (0 when none is open)', tasks, (t, now) =>
     age(now, t.oldestCreatedAt),

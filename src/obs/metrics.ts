@@ -33,6 +33,7 @@ export const METRIC_NAMES = [
   'agentry_attempts_in_flight',
   'agentry_worker_slots',
   'agentry_workers_live',
+  'agentry_maintenance',
   'agentry_queue_depth',
   'agentry_queue_oldest_due_age_seconds',
   'agentry_task_events_total',

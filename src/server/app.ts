@@ -55,6 +55,7 @@ import { healthRoutes } from './routes/health.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { runRoutes } from './routes/runs.js';
 import { eventRoutes } from './routes/events.js';
+import { fleetRoutes } from './routes/fleet.js';
 import { itemRoutes } from './routes/items.js';
 import { journalRoutes } from './routes/journal.js';
 import { keyRoutes } from './routes/keys.js';
@@ -283,7 +284,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   // Bodiless POSTs (`curl -X POST …/cancel`) validate as an empty object. A body nested past
   // `LIMITS.jsonDepth` is refused here, before schema validation or any service walks it.
   app.addHook('preValidation', (request, _reply, done) => {
-    if (request.method === 'POST' && request.body === undefined) request.body = {};
+    if ((request.method === 'POST' || request.method === 'PUT') && request.body === undefined) request.body = {};
     done(jsonDepthError(request.body, 'the request body'));
   });
   // The one pass every answer takes on its way out (JSON, problem+json, probes, `/metrics`):
@@ -347,6 +348,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     auditRoutes(table, deps);
     keyRoutes(table, deps);
     limitRoutes(table, deps);
+    fleetRoutes(table, deps);
     securityRoutes(table, deps);
   }
   if (groups.has('gateway')) {

@@ -27,7 +27,7 @@ export interface BrowserGuardOptions {
 const SAFE_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /** What a listed origin's preflight may ask for: the API's methods and the headers its clients send. */
-const CORS_ALLOW_METHODS = 'GET, POST';
+const CORS_ALLOW_METHODS = 'GET, POST, PUT, DELETE';
 const CORS_ALLOW_HEADERS = 'authorization, x-api-key, content-type, idempotency-key, last-event-id, x-request-id';
 const CORS_EXPOSE_HEADERS = 'x-request-id, idempotent-replayed, retry-after, location';
 const CORS_MAX_AGE_S = '600';

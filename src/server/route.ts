@@ -16,7 +16,7 @@ import type { ErrorCode } from '../lib/errors.js';
 import type { Metrics } from '../obs/metrics.js';
 import type { AuthSettings, Principal, RouteScope } from './auth.js';
 
-export type Method = 'GET' | 'POST';
+export type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
 
 /**
  * Route groups a process can serve: `probes` (health, metrics, the API description), `api`

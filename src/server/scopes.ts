@@ -27,6 +27,11 @@ export const SCOPES = [
   'gateway:use',
   // Manage the managed API keys (`/v1/admin/keys`): only `admin` holds it.
   'keys:admin',
+  // The worker processes: list them, drain one (`/v1/admin/workers`).
+  'workers:read',
+  'workers:write',
+  // Pause and resume claiming fleet-wide (`/v1/admin/maintenance`): only `admin` holds it.
+  'maintenance:admin',
 ] as const;
 
 export type Scope = (typeof SCOPES)[number];
@@ -38,9 +43,9 @@ export type Role = (typeof ROLES)[number];
 /** What each built-in role may do. `docs/api.md` shows this table (a test keeps them in step). */
 export const ROLE_SCOPES: Readonly<Record<Role, readonly Scope[]>> = {
   admin: SCOPES,
-  // Everything but the audit log, which belongs to whoever audits the operators, and the keys,
-  // which only admins hand out.
-  operator: SCOPES.filter((scope) => scope !== 'audit:read' && scope !== 'keys:admin'),
+  // Everything but the audit log, which belongs to whoever audits the operators, the keys,
+  // which only admins hand out, and the fleet-wide maintenance switch.
+  operator: SCOPES.filter((scope) => scope !== 'audit:read' && scope !== 'keys:admin' && scope !== 'maintenance:admin'),
   service: ['runs:read', 'runs:write', 'specs:read', 'gateway:use'],
   // A reviewer reads the runs whose tasks it decides; a viewer watches the whole deployment.
   reviewer: ['runs:read', 'runs:read:all', 'tasks:read', 'tasks:write'],

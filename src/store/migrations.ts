@@ -424,8 +424,31 @@ const METRICS_INDEXES = [
  */
 const EVENTS_BY_TIME = [`CREATE INDEX events_by_time ON events (at, run_id, seq)`];
 
+/**
+ * Day-two operations: how long each migration took (`agentry migrate status`), a drain request
+ * on a worker's row (`agentry workers drain`: it stops claiming, finishes its steps and exits),
+ * and the fleet's maintenance switch (`agentry maintenance on`: no worker claims a step while
+ * its one row exists; `id` is always 1).
+ */
+function operations(dialect: 'sqlite' | 'postgres'): string[] {
+  const ts = dialect === 'sqlite' ? 'INTEGER' : 'BIGINT';
+  return [
+    `ALTER TABLE schema_migrations ADD COLUMN duration_ms ${ts}`,
+    `ALTER TABLE workers ADD COLUMN drain_requested_at ${ts}`,
+    `CREATE TABLE maintenance (
+      id INTEGER PRIMARY KEY CHECK (id = 1),
+      reason TEXT,
+      started_at ${ts} NOT NULL,
+      started_by TEXT NOT NULL
+    )`,
+  ];
+}
+
 /** From this version on, each migration applied is itself an audit entry (in its own transaction). */
 export const AUDIT_LOG_VERSION = 7;
+
+/** From this version on, `schema_migrations` records how long each migration took (`duration_ms`). */
+export const DURATION_VERSION = 16;
 
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'runs, steps, attempts, events, workers', sqlite: coreTables('sqlite'), postgres: coreTables('postgres') },
@@ -443,6 +466,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 13, name: 'trace context of each run', sqlite: RUN_TRACE_CONTEXT, postgres: RUN_TRACE_CONTEXT },
   { version: 14, name: 'indexes of active runs and open tasks', sqlite: METRICS_INDEXES, postgres: METRICS_INDEXES },
   { version: 15, name: 'events in time order', sqlite: EVENTS_BY_TIME, postgres: EVENTS_BY_TIME },
+  { version: DURATION_VERSION, name: 'migration durations, worker drain, maintenance mode', sqlite: operations('sqlite'), postgres: operations('postgres') },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS.reduce((max, m) => Math.max(max, m.version), 0);

@@ -60,19 +60,22 @@ export interface WaitForStoreOptions {
   logger: Logger;
   /** Longest pause between two tries (default 5 s). */
   maxDelayMs?: number;
+  /** What to do once the database answers (default: `store.migrate()`); e.g. only check the schema is current. */
+  open?: () => Promise<MigrationReport>;
 }
 
 /**
- * Migrates the store, retrying for as long as the database is unreachable (refused, starting
- * up, restarting), logging the outage once. Errors that waiting cannot fix (bad credentials,
- * a missing database, a failed migration, a schema too new) are thrown at once.
+ * Migrates the store (or does `options.open`), retrying for as long as the database is
+ * unreachable (refused, starting up, restarting), logging the outage once. Errors that waiting
+ * cannot fix (bad credentials, a missing database, a failed migration, a schema too new or
+ * behind) are thrown at once.
  */
 export async function waitForStore(store: Store, options: WaitForStoreOptions): Promise<MigrationReport> {
-  const { signal, logger, maxDelayMs = 5_000 } = options;
+  const { signal, logger, maxDelayMs = 5_000, open = () => store.migrate() } = options;
   const outage = new OutageLog(logger, `opening ${store.location}`);
   for (let attempt = 1; ; attempt++) {
     try {
-      const report = await store.migrate();
+      const report = await open();
       outage.ok();
       return report;
     } catch (error) {

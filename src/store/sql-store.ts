@@ -28,7 +28,7 @@ import type {
   StepRecord,
   TaskRecord,
 } from '../types.js';
-import { readSchemaState, runMigrations } from './migrate.js';
+import { readMigrationHistory, readSchemaState, runMigrations } from './migrate.js';
 import { SqlRunTx } from './sql-run-tx.js';
 import { IdempotencyKeyUsed, type RunTx, type Store, type WithRunOptions } from './store.js';
 import type {
@@ -46,6 +46,8 @@ import type {
   ExpiredLease,
   IdempotencyClaim,
   IdempotencyRecord,
+  MaintenanceRecord,
+  MigrationRecord,
   MigrationReport,
   NewRun,
   NewStep,
@@ -59,6 +61,7 @@ import type {
   UsageQuery,
   UsageRow,
   WorkerInfo,
+  WorkerRecord,
   RateTake,
   RateTakeResult,
   RunQuota,
@@ -80,6 +83,7 @@ import * as events from './sql/events.js';
 import * as idempotencyKeys from './sql/idempotency.js';
 import * as items from './sql/items.js';
 import * as limits from './sql/limits.js';
+import * as maintenance from './sql/maintenance.js';
 import * as queue from './sql/queue.js';
 import * as runs from './sql/runs.js';
 import * as schedules from './sql/schedules.js';
@@ -142,7 +146,11 @@ export class SqlStore implements Store {
   }
 
   schemaState(): Promise<SchemaState> {
-    return readSchemaState(this.db);
+    return readSchemaState(this.db, this.dialect.kind);
+  }
+
+  migrationHistory(): Promise<MigrationRecord[]> {
+    return readMigrationHistory(this.db, this.dialect.kind);
   }
 
   async ping(): Promise<void> {
@@ -213,12 +221,12 @@ export class SqlStore implements Store {
 
   // queue
 
-  dueSteps(now: number, limit: number): Promise<DueStep[]> {
-    return this.retrying((db) => queue.dueSteps(db, now, limit));
+  dueSteps(now: number, limit: number, workerId?: string): Promise<DueStep[]> {
+    return this.retrying((db) => queue.dueSteps(db, now, limit, workerId));
   }
 
-  nextDueAt(): Promise<number | null> {
-    return this.retrying((db) => queue.nextDueAt(db));
+  nextDueAt(workerId?: string): Promise<number | null> {
+    return this.retrying((db) => queue.nextDueAt(db, workerId));
   }
 
   async renewLeases(workerId: string, keys: AttemptKey[], expiresAt: number): Promise<AttemptKey[]> {
@@ -234,6 +242,10 @@ export class SqlStore implements Store {
 
   leasesOf(workerId: string): Promise<AttemptKey[]> {
     return this.retrying((db) => queue.leasesOf(db, workerId));
+  }
+
+  leaseCounts(): Promise<ReadonlyMap<string, number>> {
+    return this.retrying((db) => queue.leaseCounts(db));
   }
 
   overdueRuns(now: number, limit: number): Promise<string[]> {
@@ -479,7 +491,7 @@ export class SqlStore implements Store {
 
   // workers
 
-  upsertWorker(worker: WorkerInfo): Promise<void> {
+  upsertWorker(worker: WorkerInfo): Promise<number | null> {
     return this.retrying((db) => workers.upsertWorker(db, worker));
   }
 
@@ -487,8 +499,24 @@ export class SqlStore implements Store {
     return this.retrying((db) => workers.removeWorker(db, id));
   }
 
-  listWorkers(): Promise<WorkerInfo[]> {
+  listWorkers(): Promise<WorkerRecord[]> {
     return this.retrying((db) => workers.listWorkers(db));
+  }
+
+  requestDrain(id: string, at: number): Promise<boolean> {
+    return this.retrying((db) => workers.requestDrain(db, id, at));
+  }
+
+  getMaintenance(): Promise<MaintenanceRecord | null> {
+    return this.retrying((db) => maintenance.getMaintenance(db));
+  }
+
+  startMaintenance(record: MaintenanceRecord): Promise<MaintenanceRecord> {
+    return this.retrying((db) => maintenance.startMaintenance(db, record));
+  }
+
+  endMaintenance(): Promise<MaintenanceRecord | null> {
+    return this.retrying((db) => maintenance.endMaintenance(db));
   }
 }
 

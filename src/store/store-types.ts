@@ -40,6 +40,27 @@ export interface MigrateOptions {
   principal?: string;
   /** Apply migrations up to this version only (tests of one migration on data of the schema before it). Default: all. */
   to?: number;
+  /** Told of each migration once it has committed (the caller logs it). Must not throw. */
+  onApplied?: (migration: AppliedMigration) => void;
+}
+
+/** A migration just applied: what `MigrateOptions.onApplied` is told. */
+export interface AppliedMigration {
+  version: number;
+  name: string;
+  /** The schema version before it. */
+  from: number;
+  /** How long its transaction took. */
+  durationMs: number;
+}
+
+/** A row of `schema_migrations`: a migration applied to the database. */
+export interface MigrationRecord {
+  version: number;
+  name: string;
+  appliedAt: number;
+  /** How long it took; null for migrations applied before durations were recorded (migration 16). */
+  durationMs: number | null;
 }
 
 export interface RunListQuery {
@@ -240,6 +261,18 @@ export interface WorkerInfo {
   concurrency: number;
   startedAt: number;
   heartbeatAt: number;
+}
+
+/** A worker's row as listed: with the drain an operator asked of it (null: none). */
+export interface WorkerRecord extends WorkerInfo {
+  drainRequestedAt: number | null;
+}
+
+/** The fleet's maintenance mode while it is on: no worker claims a step. */
+export interface MaintenanceRecord {
+  reason: string | null;
+  startedAt: number;
+  startedBy: string;
 }
 
 /** An audit entry to append: the store numbers it, and chains and hashes it. */

@@ -33,6 +33,9 @@ import type {
   StoreKind,
   SchemaState,
   MigrationReport,
+  MigrationRecord,
+  MaintenanceRecord,
+  WorkerRecord,
   RunListQuery,
   RunPage,
   RunPatch,
@@ -158,7 +161,10 @@ export interface Store {
 
   /** Applies pending migrations (each an audit entry by `options.principal`, default `system`). */
   migrate(options?: MigrateOptions): Promise<MigrationReport>;
+  /** The database's schema version and this build's; reads only (never creates a table). */
   schemaState(): Promise<SchemaState>;
+  /** The migrations applied to the database, oldest first, with when and how long; reads only. */
+  migrationHistory(): Promise<MigrationRecord[]>;
   /** Throws when the database cannot answer a trivial query. */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -180,15 +186,20 @@ export interface Store {
   withRun<T>(runId: string, fn: (tx: RunTx) => Promise<T>, options?: WithRunOptions): Promise<T | undefined>;
 
   // queue
-  /** Steps that are queued or waiting and due at `now`, best first. */
-  dueSteps(now: number, limit: number): Promise<DueStep[]>;
-  /** Earliest `available_at` among queued or waiting steps, or null. */
-  nextDueAt(): Promise<number | null>;
+  /**
+   * Steps that are queued or waiting and due at `now`, best first. None while the fleet is in
+   * maintenance mode, nor for a `workerId` asked to drain.
+   */
+  dueSteps(now: number, limit: number, workerId?: string): Promise<DueStep[]>;
+  /** Earliest `available_at` among queued or waiting steps, or null (also when `dueSteps` would answer none). */
+  nextDueAt(workerId?: string): Promise<number | null>;
   /** Extends the leases `workerId` holds; returns the ones it still holds. */
   renewLeases(workerId: string, keys: AttemptKey[], expiresAt: number): Promise<AttemptKey[]>;
   expiredLeases(now: number, limit: number): Promise<ExpiredLease[]>;
   /** Attempts a worker holds leases on. */
   leasesOf(workerId: string): Promise<AttemptKey[]>;
+  /** How many running steps each worker holds a lease on (a worker holding none is absent). */
+  leaseCounts(): Promise<ReadonlyMap<string, number>>;
   /** Ids of unfinished runs whose deadline is past. */
   overdueRuns(now: number, limit: number): Promise<string[]>;
 
@@ -321,8 +332,17 @@ export interface Store {
   /** Runs not ended and runs created in the last hour, for one tenant or every tenant with any. */
   tenantRunUsage(now: number, tenantId?: string): Promise<TenantRunUsage[]>;
 
-  // workers
-  upsertWorker(worker: WorkerInfo): Promise<void>;
+  // workers and the fleet's switches (`sql/workers.ts`, `sql/maintenance.ts`)
+  /** A heartbeat: inserts the worker or moves its `heartbeatAt`; returns when a drain of it was requested (null: none). */
+  upsertWorker(worker: WorkerInfo): Promise<number | null>;
   removeWorker(id: string): Promise<void>;
-  listWorkers(): Promise<WorkerInfo[]>;
+  listWorkers(): Promise<WorkerRecord[]>;
+  /** Asks a worker to drain: it claims nothing more, finishes its steps and exits. False when there is no such worker. */
+  requestDrain(id: string, at: number): Promise<boolean>;
+  /** The maintenance mode in force (no worker claims a step), or null. */
+  getMaintenance(): Promise<MaintenanceRecord | null>;
+  /** Turns maintenance mode on (already on: only the reason changes); returns what is in force. */
+  startMaintenance(record: MaintenanceRecord): Promise<MaintenanceRecord>;
+  /** Turns maintenance mode off; returns what was in force (null: it was off). */
+  endMaintenance(): Promise<MaintenanceRecord | null>;
 }

@@ -1,6 +1,7 @@
 /**
  * Audit coverage: every action the audit log promises (docs/security.md#audit-log) — run start,
- * cancel, retry and signal, task decisions, tool and schedule switches, failed sign-ins over
+ * cancel, retry and signal, task decisions, tool and schedule switches, worker drains and the
+ * maintenance switch, failed sign-ins over
  * HTTP; migrations and pruning from the CLI — leaves exactly one entry, with time, tenant,
  * principal, action, target, request id, outcome and client address, on SQLite and PostgreSQL.
  */
@@ -51,7 +52,7 @@ for (const factory of storeFactories) {
      * and checks the audit log grew by exactly one entry, with every field as expected.
      */
     async function expectOneEntry(
-      method: 'GET' | 'POST',
+      method: 'GET' | 'POST' | 'PUT' | 'DELETE',
       url: string,
       expected: Expected,
       payload?: unknown,
@@ -169,6 +170,31 @@ for (const factory of storeFactories) {
         { role: 'admin', action: 'schedule.resume', target: 'schedule:yearly', outcome: 'success' },
         {},
       );
+    });
+
+    it('worker.drain, maintenance.on, maintenance.off', async () => {
+      // A registered worker of no process: draining the test API's own engine would stop it.
+      const now = Date.now();
+      await api.store.upsertWorker({ id: 'wrk_audit', host: 'h', pid: 1, roles: ['worker'], concurrency: 1, startedAt: now, heartbeatAt: now });
+      await expectOneEntry(
+        'POST',
+        '/v1/admin/workers/wrk_audit/drain',
+        { role: 'operator', action: 'worker.drain', target: 'worker:wrk_audit', outcome: 'success', details: { host: 'h', pid: 1, current_steps: 0 } },
+        {},
+      );
+      await expectOneEntry(
+        'PUT',
+        '/v1/admin/maintenance',
+        { role: 'admin', action: 'maintenance.on', target: 'maintenance', outcome: 'success', details: { reason: 'coverage' } },
+        { reason: 'coverage' },
+      );
+      await expectOneEntry('DELETE', '/v1/admin/maintenance', {
+        role: 'admin',
+        action: 'maintenance.off',
+        target: 'maintenance',
+        outcome: 'success',
+        details: { was_on: true, by: 'admin', reason: 'coverage' },
+      });
     });
 
     it('auth.sign_in: a failed sign-in is one entry, a repeat from the same address within the minute none', async () => {

@@ -102,6 +102,13 @@ async function managedKeyId(): Promise<string> {
   return res.json<{ key: { id: string } }>().key.id;
 }
 
+/** A worker row of no process (its heartbeat fresh), to drain. */
+async function idleWorker(): Promise<string> {
+  const id = 'wrk_matrix';
+  await api.store.upsertWorker({ id, host: 'matrix', pid: 1, roles: ['worker'], concurrency: 1, startedAt: Date.now(), heartbeatAt: Date.now() });
+  return id;
+}
+
 /** A valid request per route, so a caller with the scope gets a 2xx. Keyed by `METHOD url`. */
 const REQUESTS: Record<string, () => Promise<InjectOptions>> = {
   'GET /livez': () => Promise.resolve({ url: '/livez' }),
@@ -152,6 +159,13 @@ const REQUESTS: Record<string, () => Promise<InjectOptions>> = {
   'GET /v1/admin/quotas': () => Promise.resolve({ url: '/v1/admin/quotas' }),
   'GET /v1/audit/export': () => Promise.resolve({ url: '/v1/audit/export?action=run.start' }),
   'GET /v1/security/credentials': () => Promise.resolve({ url: '/v1/security/credentials' }),
+  'GET /v1/admin/workers': () => Promise.resolve({ url: '/v1/admin/workers' }),
+  // A registered worker of no process: draining the test API's own engine would stop it.
+  'POST /v1/admin/workers/:id/drain': async () => ({ method: 'POST', url: `/v1/admin/workers/${await idleWorker()}/drain` }),
+  'GET /v1/admin/maintenance': () => Promise.resolve({ url: '/v1/admin/maintenance' }),
+  // Registered just before DELETE (fleet.ts): maintenance mode is on only until the next route's calls turn it off.
+  'PUT /v1/admin/maintenance': () => Promise.resolve({ method: 'PUT', url: '/v1/admin/maintenance', payload: { reason: 'matrix' } }),
+  'DELETE /v1/admin/maintenance': () => Promise.resolve({ method: 'DELETE', url: '/v1/admin/maintenance' }),
   'POST /v1/schedules/:workflow/pause': () => Promise.resolve({ method: 'POST', url: '/v1/schedules/yearly/pause' }),
   'POST /v1/schedules/:workflow/resume': () => Promise.resolve({ method: 'POST', url: '/v1/schedules/yearly/resume' }),
   'GET /v1/auth/whoami': () => Promise.resolve({ url: '/v1/auth/whoami' }),

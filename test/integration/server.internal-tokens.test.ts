@@ -10,6 +10,7 @@ import type { FastifyInstance, InjectOptions } from 'fastify';
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp, routesOf } from '../../src/server/app.js';
+import type { RouteDef } from '../../src/server/route.js';
 import { authSettings } from '../../src/server/auth.js';
 import { INTERNAL_TOKEN_HEADER, InternalTokenSigner, type InternalCall } from '../../src/gateway/internal-token.js';
 import { silentLogger } from '../helpers/engine.js';
@@ -105,10 +106,10 @@ describe('a worker token on the gateway', () => {
   });
 });
 
-/** A request for every route of the table: its path with each parameter filled, and a JSON body for POSTs. */
-function requestFor(route: { method: 'GET' | 'POST'; url: string }): InjectOptions {
+/** A request for every route of the table: its path with each parameter filled, and a JSON body for POSTs and PUTs. */
+function requestFor(route: { method: RouteDef['method']; url: string }): InjectOptions {
   const url = route.url.replace(/:([A-Za-z_]+)/g, (_m, name: string) => (name === 'id' ? runs.acme : 'x'));
-  return { method: route.method, url, ...(route.method === 'POST' ? { payload: {} } : {}) };
+  return { method: route.method, url, ...(route.method === 'POST' || route.method === 'PUT' ? { payload: {} } : {}) };
 }
 
 describe('everywhere else', () => {

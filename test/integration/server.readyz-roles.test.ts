@@ -76,7 +76,7 @@ describe('a worker process (roles worker and scheduler, probes only)', () => {
       const ready = await own.app.inject({ url: '/readyz' });
       expect(ready.statusCode, ready.body).toBe(200);
       const checks = ready.json().checks;
-      expect(Object.keys(checks).sort()).toEqual(['database', 'gateway', 'migrations', 'runtimes', 'scheduler', 'tools', 'worker']);
+      expect(Object.keys(checks).sort()).toEqual(['database', 'gateway', 'maintenance', 'migrations', 'runtimes', 'scheduler', 'tools', 'worker']);
       expect(checks.worker.detail).toMatch(new RegExp(`^${own.engine.workerId}: 0/10 slots busy, last round .* heartbeat \\d+\\.\\ds ago$`));
       expect(checks.scheduler.detail).toMatch(/^sweeps: /);
       // An API on the same store sees the worker.
@@ -245,6 +245,7 @@ describe('agentry serve (every role in one process)', () => {
         expect(Object.keys(body.checks).sort()).toEqual([
           'database',
           'gateway',
+          'maintenance',
           'migrations',
           'providers',
           'runtimes',

@@ -33,6 +33,11 @@ const EXEMPT: Record<string, string> = {
   'GET /v1/auth/whoami': 'describes the caller only',
   'POST /v1/admin/keys': 'creates a key in the caller’s own tenant; naming another is 403 (see keys.access.test.ts)',
   'GET /v1/security/credentials': 'the deployment’s configuration: names of secrets and what uses them, never values; no tenant’s object',
+  'GET /v1/admin/workers': 'worker processes are the deployment’s, shared by every tenant (docs/operations/maintenance.md)',
+  'POST /v1/admin/workers/:id/drain': 'worker processes are the deployment’s: an operator switch of the deployment, like a tool server’s',
+  'GET /v1/admin/maintenance': 'the maintenance mode is the deployment’s, no tenant’s',
+  'PUT /v1/admin/maintenance': 'the maintenance mode is the deployment’s: an admin switch of the whole fleet',
+  'DELETE /v1/admin/maintenance': 'the maintenance mode is the deployment’s: an admin switch of the whole fleet',
 };
 
 type Build = (o: TenantObjects) => InjectOptions;
@@ -184,6 +189,35 @@ describe.each(storeFactories)('tenant isolation on $name', (factory) => {
         expect(res.json<{ detail: string }>().detail).toContain(`callers of tenant ${tenant} may not read it`);
       }
     }
+  });
+
+  it('keeps the worker processes and the maintenance switch from every tenant’s keys, its operators and admins included', async () => {
+    await world.api.store.upsertWorker({
+      id: 'wrk_fleet',
+      host: 'h',
+      pid: 1,
+      roles: ['worker'],
+      concurrency: 1,
+      startedAt: Date.now(),
+      heartbeatAt: Date.now(),
+    });
+    const requests: Array<InjectOptions & { url: string }> = [
+      { url: '/v1/admin/workers' },
+      { method: 'POST', url: '/v1/admin/workers/wrk_fleet/drain', payload: {} },
+      { url: '/v1/admin/maintenance' },
+      { method: 'PUT', url: '/v1/admin/maintenance', payload: { reason: 'tenant' } },
+      { method: 'DELETE', url: '/v1/admin/maintenance' },
+    ];
+    for (const tenant of TENANTS) {
+      for (const request of requests) {
+        const res = await call(tenantKey(tenant, 'admin'), request);
+        expect(res.statusCode, `${request.method ?? 'GET'} ${request.url} as ${tenant}-admin`).toBe(403);
+        expect(res.json<{ detail: string }>().detail).toContain(`callers of tenant ${tenant} may not reach them`);
+      }
+    }
+    // Nothing changed: the worker is not draining, maintenance is off.
+    expect((await world.api.store.listWorkers()).find((w) => w.id === 'wrk_fleet')?.drainRequestedAt).toBeNull();
+    expect(await world.api.store.getMaintenance()).toBeNull();
   });
 
   it('records the refused attempts in the caller’s tenant as denied, never in the target’s', async () => {

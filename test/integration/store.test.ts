@@ -262,9 +262,9 @@ for (const factory of storeFactories) {
 
     it('records workers and their heartbeats', async () => {
       const worker = { id: 'wrk_1', host: 'h', pid: 1, roles: ['worker'], concurrency: 4, startedAt: 1, heartbeatAt: 2 };
-      await store.upsertWorker(worker);
-      await store.upsertWorker({ ...worker, heartbeatAt: 3 });
-      expect(await store.listWorkers()).toEqual([{ ...worker, heartbeatAt: 3 }]);
+      expect(await store.upsertWorker(worker)).toBeNull();
+      expect(await store.upsertWorker({ ...worker, heartbeatAt: 3 })).toBeNull();
+      expect(await store.listWorkers()).toEqual([{ ...worker, heartbeatAt: 3, drainRequestedAt: null }]);
       await store.removeWorker('wrk_1');
       expect(await store.listWorkers()).toEqual([]);
     });

@@ -64,6 +64,8 @@ async function setUp(): Promise<Setup> {
   });
   const store = openPostgresStore(url, { poolSize: 2 });
   cleanups.push(() => store.close());
+  // The deploy step before the roles start: on PostgreSQL they refuse pending migrations (migrations_pending).
+  await store.migrate();
   const engine = clientEngine(store, [WORKFLOW]);
   return { cluster, url, projectDir, ledger, procs, store, engine };
 }

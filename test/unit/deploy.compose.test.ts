@@ -50,7 +50,7 @@ function listenPort(svc: ComposeService): number {
 describe('deploy/compose.yaml', () => {
   it('runs PostgreSQL, the migrations once, the API, two workers, the scheduler and the gateway', () => {
     expect(Object.keys(model.services).sort()).toEqual(['api', 'gateway', 'migrate', 'postgres', 'scheduler', 'worker-1', 'worker-2']);
-    expect(role('migrate').command).toEqual(['migrate']);
+    expect(role('migrate').command).toEqual(['migrate', 'up']);
     expect(role('migrate').restart).toBe('no');
     expect(role('api').command).toEqual(['start', 'api']);
     // The scheduler service runs the sweeps; workers only execute steps.

@@ -341,7 +341,7 @@ describe('deploy/kubernetes', () => {
         const spec = (job as Workload).spec.template.spec;
         expect(spec.restartPolicy).toBe('Never');
         const { container, env } = checkPod(job!.metadata.name, spec, [job!]);
-        expect(container.args).toEqual(['migrate']);
+        expect(container.args).toEqual(['migrate', 'up']);
         expect(Object.keys(env).filter((key) => key.endsWith('_FILE'))).toEqual(['AGENTRY_DATABASE_URL_FILE']);
       }
     });

@@ -94,7 +94,7 @@ describe('scrape-time gauges', () => {
     };
     metrics.use({
       deployment: {
-        store: { queueStats: failing, activeRunCounts: failing, openTaskStats: failing, listWorkers: failing },
+        store: { queueStats: failing, activeRunCounts: failing, openTaskStats: failing, listWorkers: failing, getMaintenance: failing },
         workerTtlMs: 1_000,
       },
       attemptsInFlight: () => new Map([['wf', 2]]),
@@ -108,6 +108,7 @@ describe('scrape-time gauges', () => {
     expect(value(text, 'agentry_runs_active{status="running"}')).toBeNaN();
     expect(value(text, 'agentry_workers_live')).toBeNaN();
     expect(value(text, 'agentry_tasks_open')).toBeNaN();
+    expect(value(text, 'agentry_maintenance')).toBeNaN();
     expect(value(text, 'agentry_attempts_in_flight{workflow="wf"}')).toBe(2);
     expect(value(text, 'agentry_attempts_in_flight{workflow="other"}')).toBe(0);
     expect(value(text, 'agentry_worker_slots')).toBe(4);
@@ -115,8 +116,8 @@ describe('scrape-time gauges', () => {
     expect(value(text, 'agentry_tool_server_up{server="fx",state="connected"}')).toBe(0);
     expect(value(text, 'agentry_tool_server_restarts_total{server="fx"}')).toBe(2);
     // One read per source (queue stats serve two gauges); a second scrape within the second reads nothing.
-    expect(reads).toBe(4);
+    expect(reads).toBe(5);
     await metrics.text();
-    expect(reads).toBe(4);
+    expect(reads).toBe(5);
   });
 });

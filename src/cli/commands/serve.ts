@@ -16,7 +16,7 @@ import type { Redactor } from '../../lib/redact.js';
 import { redactorFor } from '../../app/secrets.js';
 import { tlsCredentials } from '../../app/tls.js';
 import type { FastifyInstance } from 'fastify';
-import { configFrom, loggerFor, out, parseIntegerArg, type CliContext } from '../context.js';
+import { configFrom, loggerFor, MIGRATE_HELP, out, parseIntegerArg, type CliContext } from '../context.js';
 import { withTracing } from '../tracing.js';
 import { addTlsOptions, type TlsFlags } from '../tls-options.js';
 
@@ -32,6 +32,8 @@ export interface ServeFlags extends TlsFlags {
   requireSignedSpecs?: boolean;
   bundleEnv?: string;
   trustKey?: string[];
+  /** `--migrate`: apply pending migrations at start. */
+  migrate?: boolean;
 }
 
 // The commands that start a server (`start api|gateway`, `demo`) load this module and use these with it.
@@ -136,6 +138,7 @@ export function registerServe(program: Command, ctx: CliContext): void {
     .option('--host <host>', `address to bind (default $AGENTRY_HOST or 127.0.0.1)`)
     .option('--no-auth', 'turn API-key auth off (only allowed on a loopback host; also AGENTRY_AUTH=off)')
     .option('--concurrency <n>', 'steps this process runs at once (1..1000)', parseIntegerArg(1, 1000))
+    .option('--migrate', MIGRATE_HELP)
     .option('--bundle <file>', 'load the specs from this bundle (agentry bundle build) instead of the project directory; also AGENTRY_BUNDLE')
     .option('--require-signed-specs', 'start only from a bundle signed by a --trust-key; also AGENTRY_REQUIRE_SIGNED_SPECS')
     .option('--bundle-env <env>', 'start only from a bundle signed for this environment (bundle sign --env); also AGENTRY_BUNDLE_ENV')
@@ -166,6 +169,7 @@ Other settings: AGENTRY_MAX_BODY_BYTES (default 1 MiB), AGENTRY_SHUTDOWN_GRACE. 
         trustKeys: opts.trustKey?.join(','),
         tlsCert: opts.tlsCert,
         tlsKey: opts.tlsKey,
+        autoMigrate: opts.migrate,
       });
       const redactor = redactorFor(config);
       const logger = loggerFor(config, { redactor }).child({ role: 'serve' });
@@ -179,18 +183,23 @@ Other settings: AGENTRY_MAX_BODY_BYTES (default 1 MiB), AGENTRY_SHUTDOWN_GRACE. 
       if (!config.server.auth) logger.warn({ host: config.server.host }, 'AUTHENTICATION IS OFF: every request is treated as admin (loopback only)');
       await withTracing(ctx, { role: 'serve', config, logger, redactor }, async () => {
         let onSignal: ((signal: NodeJS.Signals) => void) | undefined;
-        const stopped = new Promise<NodeJS.Signals>((resolve) => {
+        let onDrained: (() => void) | undefined;
+        const stopped = new Promise<NodeJS.Signals | 'drained'>((resolve) => {
           onSignal = resolve;
+          onDrained = () => resolve('drained');
           process.once('SIGTERM', resolve);
           process.once('SIGINT', resolve);
         });
         const server = await startServer(config, logger, ctx.env, project, { redactor });
+        // Drained by an operator (`agentry workers drain`): the engine has stopped; the listener closes and the process exits 0.
+        const offDrained = server.engine.onDrained(() => onDrained?.());
         try {
           for (const line of banner(server.url, config.server.auth, project)) out(ctx, line);
           logger.info({ url: server.url, worker: server.engine.workerId, store: server.store.location, auth: config.server.auth }, `serving on ${server.url}`);
           const signal = await stopped;
-          logger.info({ signal }, 'stopping');
+          logger.info({ signal }, signal === 'drained' ? 'stopping: drained (agentry workers drain)' : 'stopping');
         } finally {
+          offDrained();
           if (onSignal) {
             process.off('SIGTERM', onSignal);
             process.off('SIGINT', onSignal);

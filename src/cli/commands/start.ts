@@ -12,16 +12,22 @@ import { AgentryError } from '../../lib/errors.js';
 import { maskSecrets } from '../../lib/redact.js';
 import { redactorFor } from '../../app/secrets.js';
 import type { ProbeServer } from '../probe-server.js';
-import { configFrom, loggerFor, out, parseIntegerArg, type CliContext } from '../context.js';
+import { configFrom, loggerFor, MIGRATE_HELP, out, parseIntegerArg, type CliContext } from '../context.js';
 import { withTracing } from '../tracing.js';
 import { addTlsOptions, type TlsFlags } from '../tls-options.js';
 import { DEFAULT_PROBE_PORT } from '../../app/config-options-server.js';
 
-/** Resolves with the first SIGTERM/SIGINT; `signal` aborts then. Call `dispose` to remove the handlers. */
-function untilStopped(): { stopped: Promise<NodeJS.Signals>; signal: AbortSignal; dispose: () => void } {
+/** Why a role process stops: a signal, or an operator's drain (`agentry workers drain`). */
+type StopReason = NodeJS.Signals | 'drained';
+
+/**
+ * Resolves with the first SIGTERM/SIGINT (or `stop(reason)`); `signal` aborts then. Call
+ * `dispose` to remove the handlers.
+ */
+function untilStopped(): { stopped: Promise<StopReason>; signal: AbortSignal; stop: (reason: StopReason) => void; dispose: () => void } {
   const controller = new AbortController();
-  let onSignal: (signal: NodeJS.Signals) => void = () => undefined;
-  const stopped = new Promise<NodeJS.Signals>((resolve) => {
+  let onSignal: (signal: StopReason) => void = () => undefined;
+  const stopped = new Promise<StopReason>((resolve) => {
     onSignal = (signal) => {
       controller.abort();
       resolve(signal);
@@ -32,6 +38,7 @@ function untilStopped(): { stopped: Promise<NodeJS.Signals>; signal: AbortSignal
   return {
     stopped,
     signal: controller.signal,
+    stop: (reason) => onSignal(reason),
     dispose: () => {
       process.off('SIGTERM', onSignal);
       process.off('SIGINT', onSignal);
@@ -48,6 +55,7 @@ interface RoleOptions {
   concurrency?: number;
   scheduler?: boolean;
   probePort?: string;
+  migrate?: boolean;
 }
 
 /** `--probe-port <port>`: a port from 0 (any free one) to 65535, or `off`. */
@@ -60,7 +68,7 @@ function parseProbePort(value: string): string {
 const PROBE_PORT_HELP = `port of /livez, /readyz, /healthz and /metrics (default $AGENTRY_PROBE_PORT or ${DEFAULT_PROBE_PORT}; 0: any free port; off: none)`;
 
 async function runEngineRoles(ctx: CliContext, opts: RoleOptions, roles: readonly EngineRole[]): Promise<void> {
-  const config = configFrom(ctx, { projectDir: opts.dir, env: opts.env, concurrency: opts.concurrency, probePort: opts.probePort });
+  const config = configFrom(ctx, { projectDir: opts.dir, env: opts.env, concurrency: opts.concurrency, probePort: opts.probePort, autoMigrate: opts.migrate });
   const name = roles.join('+');
   const redactor = redactorFor(config);
   const logger = loggerFor(config, { redactor }).child({ role: name });
@@ -75,7 +83,7 @@ async function serveEngineRoles(
   roles: readonly EngineRole[],
 ): Promise<void> {
   const { config, logger, redactor, project, name } = parts;
-  const { stopped, signal, dispose } = untilStopped();
+  const { stopped, signal, stop, dispose } = untilStopped();
   try {
     const app = await openAgentry(config, { logger, env: ctx.env, project, waitForDatabase: signal, redactor, serverProcess: true }).catch((error: unknown) => {
       if (signal.aborted) return undefined;
@@ -83,6 +91,8 @@ async function serveEngineRoles(
     });
     if (!app) return;
     let probes: ProbeServer | undefined;
+    // Drained by an operator (`agentry workers drain`): the engine has stopped; the process exits 0.
+    const offDrained = app.engine.onDrained(() => stop('drained'));
     try {
       await app.engine.start({ roles });
       // The probe port's HTTP server (fastify) loads only when there is one.
@@ -99,8 +109,10 @@ async function serveEngineRoles(
         `${name} ready: ${app.engine.workerId} on ${app.store.location}`,
       );
       const received = await stopped;
-      logger.info({ signal: received, graceMs: config.engine.shutdownGraceMs }, 'stopping: running steps may finish within the grace period');
+      if (received === 'drained') logger.info({ signal: received }, 'stopping: drained (agentry workers drain)');
+      else logger.info({ signal: received, graceMs: config.engine.shutdownGraceMs }, 'stopping: running steps may finish within the grace period');
     } finally {
+      offDrained();
       await probes?.close();
       await app.close();
     }
@@ -122,6 +134,7 @@ export function registerStart(program: Command, ctx: CliContext): void {
     .option('--concurrency <n>', 'steps this process runs at once (1..1000; default $AGENTRY_CONCURRENCY or 10)', parseIntegerArg(1, 1000))
     .option('--no-scheduler', 'only execute steps; leave timers and lease sweeps to `agentry start scheduler`')
     .option('--probe-port <port>', PROBE_PORT_HELP, parseProbePort)
+    .option('--migrate', MIGRATE_HELP)
     .addHelpText('after', stopNote)
     .action((opts: RoleOptions) => runEngineRoles(ctx, opts, opts.scheduler === false ? ['worker'] : ['worker', 'scheduler']));
   start
@@ -130,6 +143,7 @@ export function registerStart(program: Command, ctx: CliContext): void {
     .option('--dir <dir>', 'project directory (default: $AGENTRY_PROJECT_DIR or .)')
     .option('--env <env>', 'development or production (default $AGENTRY_ENV or development; production refuses an unsafe configuration)')
     .option('--probe-port <port>', PROBE_PORT_HELP, parseProbePort)
+    .option('--migrate', MIGRATE_HELP)
     .addHelpText('after', stopNote)
     .action((opts: RoleOptions) => runEngineRoles(ctx, opts, ['scheduler']));
   const api = start
@@ -138,13 +152,22 @@ export function registerStart(program: Command, ctx: CliContext): void {
     .option('--dir <dir>', 'project directory (default: $AGENTRY_PROJECT_DIR or .)')
     .option('--env <env>', 'development or production (default $AGENTRY_ENV or development; production refuses an unsafe configuration)')
     .option('--port <port>', 'port (default $AGENTRY_PORT or 7700)', parseIntegerArg(0, 65535))
-    .option('--host <host>', 'address to bind (default $AGENTRY_HOST or 127.0.0.1)');
+    .option('--host <host>', 'address to bind (default $AGENTRY_HOST or 127.0.0.1)')
+    .option('--migrate', MIGRATE_HELP);
   addTlsOptions(api)
     .addHelpText('after', stopNote)
-    .action(async (opts: { dir?: string; env?: string; port?: number; host?: string } & TlsFlags) => {
+    .action(async (opts: { dir?: string; env?: string; port?: number; host?: string; migrate?: boolean } & TlsFlags) => {
       // The HTTP server (fastify, swagger) loads only for the roles that serve HTTP.
       const { banner, serverAuth, servesGateway, startServer } = await import('./serve.js');
-      const config = configFrom(ctx, { projectDir: opts.dir, env: opts.env, port: opts.port, host: opts.host, tlsCert: opts.tlsCert, tlsKey: opts.tlsKey });
+      const config = configFrom(ctx, {
+        projectDir: opts.dir,
+        env: opts.env,
+        port: opts.port,
+        host: opts.host,
+        tlsCert: opts.tlsCert,
+        tlsKey: opts.tlsKey,
+        autoMigrate: opts.migrate,
+      });
       const redactor = redactorFor(config);
       const logger = loggerFor(config, { redactor }).child({ role: 'api' });
       const project = await loadProjectOrThrow(config, ctx.env);
@@ -173,7 +196,8 @@ export function registerStart(program: Command, ctx: CliContext): void {
     .option('--env <env>', 'development or production (default $AGENTRY_ENV or development; production refuses an unsafe configuration)')
     .option('--port <port>', `port (default ${GATEWAY_PORT})`, parseIntegerArg(0, 65535))
     .option('--host <host>', 'address to bind (default $AGENTRY_HOST or 127.0.0.1)')
-    .option('--probe-port <port>', PROBE_PORT_HELP, parseProbePort);
+    .option('--probe-port <port>', PROBE_PORT_HELP, parseProbePort)
+    .option('--migrate', MIGRATE_HELP);
   addTlsOptions(gateway)
     .addHelpText(
       'after',
@@ -183,7 +207,7 @@ AGENTRY_INTERNAL_SECRET of this process (they sign a short-lived token per call;
 AGENTRY_GATEWAY_API_KEY=<a key with the gateway:use scope> instead) and hold no provider keys.
 Auth is as for the API (AGENTRY_API_KEYS). See docs/gateway.md.${stopNote}`,
     )
-    .action(async (opts: { dir?: string; env?: string; port?: number; host?: string; probePort?: string } & TlsFlags) => {
+    .action(async (opts: { dir?: string; env?: string; port?: number; host?: string; probePort?: string; migrate?: boolean } & TlsFlags) => {
       // The HTTP server (fastify, swagger) loads only for the roles that serve HTTP.
       const { serverAuth, startServer } = await import('./serve.js');
       const { startProbeServer } = await import('../probe-server.js');
@@ -195,6 +219,7 @@ Auth is as for the API (AGENTRY_API_KEYS). See docs/gateway.md.${stopNote}`,
         probePort: opts.probePort,
         tlsCert: opts.tlsCert,
         tlsKey: opts.tlsKey,
+        autoMigrate: opts.migrate,
       });
       if (config.gateway) {
         throw new AgentryError(

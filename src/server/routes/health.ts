@@ -12,6 +12,9 @@ import { noteProblem } from '../access-log.js';
 import { identify } from '../auth.js';
 import type { RouteTable, ServerDeps } from '../route.js';
 
+const MAINTENANCE_FLAG =
+  'True while the fleet is in maintenance mode: the API answers and runs queue, but no worker claims a step (absent where the process does not check it)';
+
 /** Roles whose keys see `/readyz`'s checks from any address. */
 const DETAIL_ROLES: readonly string[] = ['admin', 'operator'];
 
@@ -28,6 +31,7 @@ const CHECK_DESCRIPTIONS: Record<CheckName, string> = {
   migrations: 'The schema is at the latest migration of this build',
   workers: 'API: a worker (any process) sent a heartbeat within 3 × the lease TTL',
   worker: "Worker: this process's claim loop runs, went round within a few poll intervals, and its heartbeat reached the database",
+  maintenance: 'API and worker: whether the fleet is in maintenance mode (no worker claims a step; runs queue); never fails on its own',
   scheduler: "Scheduler: this process's sweep loop ran within a few intervals",
   gateway: 'API and worker: an in-process gateway, or the remote one answering `/livez` when a workflow has agent steps',
   upstreams: 'Gateway process: every model group has a provider with its key set and, at a configured base URL, reachable',
@@ -134,18 +138,24 @@ export function healthRoutes(table: RouteTable, deps: ServerDeps): void {
     method: 'GET',
     url: '/health',
     scope: null,
-    summary: 'Readiness as `{"status":"ok"}`, or 503 `{"status":"not_ready"}` (the checks of `/readyz`, without detail)',
+    summary:
+      'Readiness as `{"status":"ok"}`, or 503 `{"status":"not_ready"}` (the checks of `/readyz`, without detail); with `"maintenance":true` while the deployment is in maintenance mode',
     tags: ['health'],
     errors: [],
     schema: {
       response: {
-        200: Type.Object({ status: Type.Literal('ok') }),
-        503: Type.Object({ status: Type.Literal('not_ready') }, { description: 'A check of `/readyz` failed' }),
+        200: Type.Object({ status: Type.Literal('ok'), maintenance: Type.Optional(Type.Boolean({ description: MAINTENANCE_FLAG })) }),
+        503: Type.Object(
+          { status: Type.Literal('not_ready'), maintenance: Type.Optional(Type.Boolean({ description: MAINTENANCE_FLAG })) },
+          { description: 'A check of `/readyz` failed' },
+        ),
       },
     },
     async handler(request, reply) {
-      const { ready } = await readiness(request);
-      return ready ? { status: 'ok' as const } : reply.code(503).send({ status: 'not_ready' as const });
+      const { ready, maintenance } = await readiness(request);
+      // Only while it is on: a probe's usual answer stays `{"status":"ok"}`.
+      const flag = maintenance === true ? { maintenance } : {};
+      return ready ? { status: 'ok' as const, ...flag } : reply.code(503).send({ status: 'not_ready' as const, ...flag });
     },
   });
 }

@@ -6,14 +6,24 @@ import { sql } from 'kysely';
 import type { AttemptKey } from '../../types.js';
 import type { DueStep, ExpiredLease, QueueStats } from '../store-types.js';
 import type { Db } from './dialect.js';
-import { changed, num, numOrNull, rows } from './values.js';
+import { changed, num, numOrNull, rows, type Query } from './values.js';
 
-/** Steps that are queued or waiting and due at `now`, best first. */
-export async function dueSteps(db: Db, now: number, limit: number): Promise<DueStep[]> {
+/**
+ * Whether a worker may claim at all: not while the fleet is in maintenance mode, nor once a
+ * drain of this worker was requested. Part of the claim loop's own queries, so it holds from
+ * the commit of `maintenance on` or `workers drain` on, at no extra round trip.
+ */
+function mayClaim(workerId: string | undefined): Query {
+  const draining = workerId === undefined ? sql`` : sql` AND NOT EXISTS (SELECT 1 FROM workers WHERE id = ${workerId} AND drain_requested_at IS NOT NULL)`;
+  return sql`NOT EXISTS (SELECT 1 FROM maintenance)${draining}`;
+}
+
+/** Steps that are queued or waiting and due at `now`, best first; none while `workerId` may not claim (`mayClaim`). */
+export async function dueSteps(db: Db, now: number, limit: number, workerId?: string): Promise<DueStep[]> {
   const result = await rows(
     db,
     sql`SELECT run_id, step_id, priority FROM steps
-        WHERE status IN ('queued', 'waiting') AND available_at <= ${now}
+        WHERE status IN ('queued', 'waiting') AND available_at <= ${now} AND ${mayClaim(workerId)}
         ORDER BY priority DESC, available_at
         LIMIT ${limit}`,
   );
@@ -30,11 +40,11 @@ export async function queueStats(db: Db, now: number): Promise<QueueStats> {
   return { depth: num(row?.depth ?? 0), oldestDueAt: numOrNull(row?.oldest) };
 }
 
-/** Earliest `available_at` among queued or waiting steps, or null. */
-export async function nextDueAt(db: Db): Promise<number | null> {
+/** Earliest `available_at` among queued or waiting steps, or null (also while `workerId` may not claim: it has nothing to wait for). */
+export async function nextDueAt(db: Db, workerId?: string): Promise<number | null> {
   const [row] = await rows(
     db,
-    sql`SELECT available_at AS due FROM steps WHERE status IN ('queued', 'waiting') AND available_at IS NOT NULL
+    sql`SELECT available_at AS due FROM steps WHERE status IN ('queued', 'waiting') AND available_at IS NOT NULL AND ${mayClaim(workerId)}
         ORDER BY available_at LIMIT 1`,
   );
   const due = row?.due;
@@ -72,6 +82,12 @@ export async function expiredLeases(db: Db, now: number, limit: number): Promise
     attempt: Number(r.attempt),
     leaseOwner: r.lease_owner as string,
   }));
+}
+
+/** How many running steps each worker holds a lease on (workers holding none are absent). */
+export async function leaseCounts(db: Db): Promise<Map<string, number>> {
+  const result = await rows(db, sql`SELECT lease_owner, count(*) AS n FROM steps WHERE status = 'running' AND lease_owner IS NOT NULL GROUP BY lease_owner`);
+  return new Map(result.map((r) => [r.lease_owner as string, num(r.n)]));
 }
 
 /** Attempts `workerId` holds leases on. */
