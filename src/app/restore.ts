@@ -14,7 +14,7 @@
  * running are handed out again as after a crash, sleeps and retry timers keep their times.
  */
 import { basename, resolve } from 'node:path';
-import { AgentryError } from '../lib/errors.js';
+import { AgentryError, toAgentryError } from '../lib/errors.js';
 import { LATEST_SCHEMA_VERSION } from '../store/migrations.js';
 import { openStore, parseDatabaseUrl, type DatabaseLocation } from '../store/open.js';
 import { NOT_RESTORED, openRestoreTarget, type RestoreTarget, type TableLoader } from '../store/restore-target.js';
@@ -49,8 +49,8 @@ export interface RestoreSummary {
   rows: number;
   /** Rows of the backup not loaded, by table (see `NOT_RESTORED`). */
   skipped: Record<string, number>;
-  /** Running steps whose lease lapsed at the restore (handed out again by the first scheduler sweep). */
-  leases_reset: number;
+  /** Steps that were running at the backup: their lease lapsed at the restore, and the first scheduler sweep hands each out again. */
+  running_steps: number;
   /** Agentry tables dropped from the target first (with data only under `force`). */
   dropped_tables: string[];
 }
@@ -146,21 +146,29 @@ export async function restoreBackup(file: string, options: RestoreOptions): Prom
   const location = parseDatabaseUrl(options.to, options.cwd);
   const backup = await openBackup(path, options.passphrase);
   refuseNewerSchema(backup.header);
-  await readThrough(backup, (p) => options.onProgress?.('verify', p));
   const header = backup.header;
-  const target = await openRestoreTarget(location);
-  let loaded: Record<string, number>;
-  let leasesReset: number;
+  // The file is checked whole once the target is held, before anything is created in it.
+  const target = await openRestoreTarget(location, () => readThrough(backup, (p) => options.onProgress?.('verify', p)));
+  let loaded: Record<string, number> = {};
+  let runningSteps: number;
   let dropped: string[];
   let applied: number[];
   try {
     const present = await checkTarget(target, options, now());
     dropped = present.length > 0 ? await target.dropAgentryTables() : [];
     await migrate(location, options.principal, header.schema_version);
-    loaded = {};
-    ({ leasesReset } = await target.load(now(), async (loader) => {
-      loaded = await loadRows(backup, loader, options);
-    }));
+    try {
+      ({ runningSteps } = await target.load(now(), async (loader) => {
+        loaded = await loadRows(backup, loader, options);
+      }));
+    } catch (error) {
+      const e = toAgentryError(error);
+      throw new AgentryError(
+        e.code,
+        `${e.message} — nothing was loaded: ${target.location} now holds an empty Agentry store at schema version ${header.schema_version}`,
+        { cause: error },
+      );
+    }
     applied = await migrate(location, options.principal);
   } finally {
     await target.close();
@@ -183,7 +191,7 @@ export async function restoreBackup(file: string, options: RestoreOptions): Prom
         source: header.source.dialect,
         schema_version: header.schema_version,
         rows,
-        leases_reset: leasesReset,
+        running_steps: runningSteps,
       },
     });
   } finally {
@@ -198,7 +206,7 @@ export async function restoreBackup(file: string, options: RestoreOptions): Prom
     tables: loaded,
     rows,
     skipped,
-    leases_reset: leasesReset,
+    running_steps: runningSteps,
     dropped_tables: dropped,
   };
 }

@@ -52,8 +52,8 @@ export interface TargetState {
 
 /** What a load did besides inserting rows. */
 export interface LoadReport {
-  /** Running steps whose lease was made to lapse at the restore. */
-  leasesReset: number;
+  /** Steps that were running (under a worker's lease): their lease lapses at the restore. */
+  runningSteps: number;
 }
 
 /** Inserts rows inside the load's transaction. */
@@ -74,8 +74,8 @@ export interface RestoreTarget {
   dropAgentryTables(): Promise<string[]>;
   /**
    * In one transaction: deletes every row of the Agentry tables (a freshly migrated store has
-   * bookkeeping rows the backup replaces), lets `fn` insert the backup's rows, makes running
-   * steps' leases lapse at `now`. Any error rolls everything back.
+   * bookkeeping rows the backup replaces), lets `fn` insert the backup's rows, makes the lease of
+   * every running step lapse at `now`. Any error rolls everything back.
    */
   load(now: number, fn: (loader: TableLoader) => Promise<void>): Promise<LoadReport>;
   close(): Promise<void>;
@@ -149,12 +149,8 @@ function targetOn(db: RawDb, lock: SqliteServerLock | undefined): RestoreTarget 
       return inTransaction(db, async () => {
         for (const table of [...tables].reverse()) if (table.name !== 'schema_migrations') await db.run(`DELETE FROM ${quoteName(table.name)}`);
         await fn(loaderOf(db, tables));
-        const leasesReset = await db.run(
-          `UPDATE steps SET lease_expires_at = ${db.param(1)}
-           WHERE status = 'running' AND lease_owner IS NOT NULL AND (lease_expires_at IS NULL OR lease_expires_at > ${db.param(2)})`,
-          [now, now],
-        );
-        return { leasesReset };
+        const runningSteps = await db.run(`UPDATE steps SET lease_expires_at = ${db.param(1)} WHERE status = 'running' AND lease_owner IS NOT NULL`, [now]);
+        return { runningSteps };
       });
     },
     async close() {
@@ -168,14 +164,26 @@ function targetOn(db: RawDb, lock: SqliteServerLock | undefined): RestoreTarget 
 }
 
 /**
- * Opens the store at `location` to restore into (an SQLite file is created if missing, and its
- * server lock taken: `store_in_use` while a server runs on it).
+ * Opens the store at `location` to restore into: a PostgreSQL database is connected to; an SQLite
+ * file has its server lock taken (`store_in_use` while a server runs on it), then is created if
+ * missing. `beforeCreate` runs once the target is held and before anything is created in it (a
+ * check of the backup that may take a while: a target that cannot be used is refused first).
  */
-export async function openRestoreTarget(location: DatabaseLocation): Promise<RestoreTarget> {
-  if (location.kind === 'postgres') return targetOn(await openRawPostgres(location.url), undefined);
+export async function openRestoreTarget(location: DatabaseLocation, beforeCreate: () => Promise<void> = () => Promise.resolve()): Promise<RestoreTarget> {
+  if (location.kind === 'postgres') {
+    const db = await openRawPostgres(location.url);
+    try {
+      await beforeCreate();
+      return targetOn(db, undefined);
+    } catch (error) {
+      await db.close();
+      throw error;
+    }
+  }
   if (location.file === ':memory:') throw new AgentryError('invalid_request', 'cannot restore into sqlite::memory: (it would be gone when the restore ends)');
   const lock = acquireSqliteServerLock(location.file);
   try {
+    await beforeCreate();
     const db = openRawSqlite(location.file, { create: true });
     await db.run('PRAGMA journal_mode = WAL');
     return targetOn(db, lock);

@@ -104,6 +104,8 @@ describe.runIf(hasPostgres)('backup drill on PostgreSQL with split roles', () =>
         // The migrated database's tables were dropped and made again at the backup's schema version.
         dropped_tables: target.prefix === 'postgres' ? expect.arrayContaining(['runs', 'schema_migrations']) : [],
       });
+      // The held calls' steps (at least) were running: their leases lapse at the restore.
+      expect((JSON.parse(restored.stdout) as { running_steps: number }).running_steps).toBeGreaterThanOrEqual(HELD);
       await expectConsistentSnapshot(target.url, live.url, committedBefore, summary.tables);
       expect(await runningCalls(target.url)).toEqual(expect.arrayContaining(ledger.held));
       expect(await queryAt(target.url, 'SELECT count(*) AS n FROM workers')).toEqual([{ n: 0 }]);

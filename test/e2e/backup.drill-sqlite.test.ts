@@ -112,6 +112,8 @@ describe('backup drill on agentry serve (SQLite)', () => {
       const restored = await runCli(['restore', file, '--to', target.url, '--json', '--quiet']);
       expect(restored.code, restored.stderr).toBe(0);
       expect(JSON.parse(restored.stdout)).toMatchObject({ tables: { runs: summary.tables.runs, events: summary.tables.events }, skipped: { workers: 1 } });
+      // The held calls' steps (at least) were running: their leases lapse at the restore.
+      expect((JSON.parse(restored.stdout) as { running_steps: number }).running_steps).toBeGreaterThanOrEqual(HELD);
       await expectConsistentSnapshot(target.url, liveUrl, committedBefore, summary.tables);
       // The held calls were running in the backup; no worker row of the dead server came along.
       expect(await runningCalls(target.url)).toEqual(expect.arrayContaining(ledger.held));

@@ -44,7 +44,7 @@ const PRINTS_DATA: Record<string, string> = {
   'agentry migrate': '{ location, from, current, latest, applied } (local only)',
   'agentry backup create': '{ file, bytes, schema_version, created_at, source, tables, rows, encrypted, duration_ms, … } (local only)',
   'agentry backup verify': '{ ok, file, schema_version, created_at, source, tables, rows, … } or { ok: false, error } (local only)',
-  'agentry restore': '{ file, target, backup, schema, tables, rows, skipped, leases_reset, dropped_tables, duration_ms } (local only)',
+  'agentry restore': '{ file, target, backup, schema, tables, rows, skipped, running_steps, dropped_tables, duration_ms } (local only)',
   'agentry credentials list': 'GET /v1/security/credentials',
   'agentry audit verify': '{ ok, checked, head_seq, pruned_through_seq, broken } (local only)',
   'agentry keys create': 'POST /v1/admin/keys: { key, secret }',

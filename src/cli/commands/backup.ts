@@ -150,8 +150,9 @@ async function restore(ctx: CliContext, file: string, opts: RestoreFlags): Promi
     `Restored ${summary.file} (taken ${summary.backup.created_at} from ${summary.backup.source.location}) into ${summary.target}: ` +
       `${plural(Object.keys(summary.tables).length, 'table')}, ${plural(summary.rows, 'row')}${migrated}, in ${formatDuration(durationMs)}.`,
   );
-  if (summary.leases_reset > 0)
-    out(ctx, `${plural(summary.leases_reset, 'running step')} will be handed out again when a worker starts on it (as after a crash).`);
+  if (summary.running_steps > 0) {
+    out(ctx, `${plural(summary.running_steps, 'step')} running at the backup will be handed out again when a worker starts on it (as after a crash).`);
+  }
 }
 
 export function registerBackup(program: Command, ctx: CliContext): void {
@@ -188,6 +189,6 @@ export function registerRestore(program: Command, ctx: CliContext): void {
     .option('--force', "drop Agentry's tables in a target that holds data first (its data is lost)")
     .option(...PASSPHRASE_OPTION)
     .option('--quiet', 'no progress on stderr')
-    .option('--json', 'print { file, target, backup, schema, tables, rows, skipped, leases_reset, dropped_tables, duration_ms }')
+    .option('--json', 'print { file, target, backup, schema, tables, rows, skipped, running_steps, dropped_tables, duration_ms }')
     .action((file: string, opts: RestoreFlags) => restore(ctx, file, opts));
 }
