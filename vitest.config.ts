@@ -1,9 +1,12 @@
 import { availableParallelism } from 'node:os';
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    // The package and the container image have their own, slower run (`npm run test:deploy`), and
+    // so have the long failure drills (`npm run test:soak`); `npm run test:all` runs all three.
+    exclude: [...configDefaults.exclude, 'test/deploy/**', 'test/soak/**'],
     testTimeout: 30_000,
     hookTimeout: 30_000,
     pool: 'forks',

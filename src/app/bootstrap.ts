@@ -229,7 +229,7 @@ export async function openAgentry(config: Config, options: OpenOptions): Promise
     lock?.release();
     throw error;
   }
-  // Every process knows the built-in workflows (`agentry-smoke`): the API starts them, workers run them.
+  // Every process knows the built-in workflows (`agentry-smoke`, `agentry-smoke-review`): the API starts them, workers run them.
   const workflows = withBuiltinWorkflows(project?.workflows ?? new Map<string, CompiledWorkflow>());
   let gateway: Gateway | undefined;
   let tools: ToolHub | undefined;

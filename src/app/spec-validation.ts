@@ -92,6 +92,8 @@ export class ValidationWorker {
     const job = this.queue.shift();
     if (job === undefined) return;
     const worker = this.start();
+    // Working, the worker keeps the process alive until it answers; waiting, it does not (finish).
+    worker.ref();
     this.current = { job, timer: undefined };
     worker.postMessage({ files: job.files } satisfies ValidationRequest);
     if (this.ready) this.startDeadline();
@@ -114,8 +116,6 @@ export class ValidationWorker {
           resourceLimits,
         })
       : new Worker(this.script, { resourceLimits });
-    // A waiting worker must not keep the process alive.
-    worker.unref();
     this.ready = false;
     this.startup = setTimeout(() => this.fail(new AgentryError('internal', `the spec validation worker did not start within ${STARTUP_MS} ms`)), STARTUP_MS);
     this.startup.unref();
@@ -142,6 +142,9 @@ export class ValidationWorker {
       if (this.worker !== worker) return;
       this.fail(new AgentryError('internal', 'the spec validation worker stopped'));
     });
+    // A waiting worker must not keep the process alive. After the listeners: adding a 'message'
+    // listener refs the worker's port again (a server that had validated a spec never exited).
+    worker.unref();
     this.worker = worker;
     return worker;
   }
@@ -168,6 +171,7 @@ export class ValidationWorker {
     if (current === undefined) return undefined;
     clearTimeout(current.timer);
     this.current = undefined;
+    this.worker?.unref();
     queueMicrotask(() => this.next());
     return current.job;
   }

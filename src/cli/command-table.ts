@@ -125,7 +125,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   {
     name: 'smoke',
     term: 'smoke [options]',
-    description: 'Check a running deployment through its API after a deploy: probes, auth, OpenAPI, a workflow run, a cancel, metrics',
+    description: 'Check a running deployment through its API after a deploy: probes, auth, specs, runs, a human task, roles, audit, credentials, metrics',
     load: async () => (await import('./commands/smoke.js')).registerSmoke,
   },
   {

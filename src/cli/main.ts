@@ -98,18 +98,27 @@ export function reportError(ctx: CliContext, error: unknown): number {
   return 1;
 }
 
+/**
+ * Whether the process was started on this module or on the package's `bin/agentry.js`, through
+ * whatever links lead there: `node_modules/.bin/agentry` (npx, npm scripts), a global install's
+ * `/usr/local/bin/agentry`. Compared by real path, not by name: `.bin/agentry` is no `bin/agentry`.
+ */
 function isMain(): boolean {
   const entry = process.argv[1];
   if (entry === undefined) return false;
-  try {
-    return realpathSync(entry) === realpathSync(fileURLToPath(import.meta.url));
-  } catch {
-    return false;
-  }
+  const real = (path: string): string | undefined => {
+    try {
+      return realpathSync(path);
+    } catch {
+      return undefined;
+    }
+  };
+  const started = real(entry);
+  return started !== undefined && [import.meta.url, new URL('../../bin/agentry.js', import.meta.url).href].some((url) => real(fileURLToPath(url)) === started);
 }
 
 // Run when executed directly (`tsx src/cli/main.ts`) or loaded by `bin/agentry.js`.
-if (isMain() || /[\\/]bin[\\/]agentry(\.js)?$/.test(process.argv[1] ?? '')) {
+if (isMain()) {
   // `agentry runs events <id> --follow | head`: a closed pipe ends the command quietly.
   process.stdout.on('error', (error: NodeJS.ErrnoException) => {
     if (error.code !== 'EPIPE') throw error;

@@ -38,12 +38,22 @@ export function sha256(text: string): Buffer {
   return createHash('sha256').update(text, 'utf8').digest();
 }
 
+/** An entry of `AGENTRY_API_KEYS` with its key: for a client of the deployment (`agentry smoke --env-file`), never for the server to keep. */
+export interface ApiKeyEntry extends Omit<ApiKey, 'hash'> {
+  key: string;
+}
+
 /**
  * Parses `AGENTRY_API_KEYS`. Every problem is reported at once, naming the entry by position
  * and name, never by its key.
  */
 export function parseApiKeys(text: string | undefined): ApiKey[] {
-  const keys: ApiKey[] = [];
+  return parseApiKeyEntries(text).map(({ key, ...entry }) => ({ ...entry, hash: sha256(key) }));
+}
+
+/** `AGENTRY_API_KEYS` parsed as {@link parseApiKeys} does, each entry keeping its key. */
+export function parseApiKeyEntries(text: string | undefined): ApiKeyEntry[] {
+  const keys: ApiKeyEntry[] = [];
   const problems: string[] = [];
   const entries = (text ?? '').split(';').map((e) => e.trim());
   entries.forEach((entry, index) => {
@@ -78,19 +88,18 @@ export function parseApiKeys(text: string | undefined): ApiKey[] {
     const tenantId = tenants[0];
     keys.push({
       name,
+      key,
       grants: held,
       scopes,
-      hash: sha256(key),
       systemAdmin: tenantId === undefined && held.includes('admin'),
       ...(tenantId === undefined ? {} : { tenantId }),
     });
   });
   const seen = new Map<string, string>();
   for (const k of keys) {
-    const hex = k.hash.toString('hex');
-    const other = seen.get(hex);
+    const other = seen.get(k.key);
     if (other !== undefined) problems.push(`entries '${other}' and '${k.name}' use the same key`);
-    seen.set(hex, k.name);
+    seen.set(k.key, k.name);
   }
   if (problems.length > 0) {
     throw new AgentryError(

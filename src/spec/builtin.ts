@@ -1,9 +1,10 @@
 /**
- * Workflows every deployment has without a file in the project: today one, `agentry-smoke`,
- * which `agentry smoke` starts after a deploy to check that the API, the workers and the
- * scheduler work together (a transform, a durable sleep, a wait for a signal). Its spec is kept
- * here as text, so it ships inside the compiled package and every process — API, worker,
- * scheduler — compiles the same spec with the same hash. Its names are reserved: a project
+ * Workflows every deployment has without a file in the project, which `agentry smoke` starts
+ * after a deploy: `agentry-smoke` checks that the API, the workers and the scheduler work
+ * together (a transform, a durable sleep, a wait for a signal); `agentry-smoke-review` that a
+ * human task is opened and resumes its run once decided through the tasks API. Their specs are
+ * kept here as text, so they ship inside the compiled package and every process — API, worker,
+ * scheduler — compiles the same spec with the same hash. Their names are reserved: a project
  * workflow may not take one (`load.ts` reports it at the file's `name:` line).
  */
 import { compileWorkflow } from './compile.js';
@@ -50,7 +51,43 @@ output:
   signal: "{{ steps.${SMOKE_SIGNAL}.output }}"
 `;
 
-const SOURCES: Readonly<Record<string, string>> = { [SMOKE_WORKFLOW]: SMOKE_YAML };
+/** The built-in workflow of the smoke check's human task. */
+export const SMOKE_REVIEW_WORKFLOW = 'agentry-smoke-review';
+
+/** Its one step, a human task for role `reviewer`. */
+export const SMOKE_REVIEW_STEP = 'review';
+
+/**
+ * Input `{ nonce }`; the task's form takes `{ nonce }` back, and the run's output is the step's
+ * decision `{ review: { decision, data, comment, by } }`. A task nobody decides ends by itself
+ * after 10 minutes (the run succeeded, with `{ timed_out: true }`).
+ */
+const SMOKE_REVIEW_YAML = `version: v1
+name: ${SMOKE_REVIEW_WORKFLOW}
+description: Built-in post-deployment check started by \`agentry smoke\`; one human task for role reviewer, which the check itself decides. Safe to run at any time.
+input:
+  schema:
+    type: object
+    required: [nonce]
+    additionalProperties: false
+    properties:
+      nonce: { type: string, minLength: 1, maxLength: 64 }
+steps:
+  ${SMOKE_REVIEW_STEP}:
+    human:
+      title: "agentry smoke {{ input.nonce }}: decided by the smoke check itself"
+      instructions: A post-deployment check (agentry smoke) opened this task and decides it within seconds; nothing to do.
+      role: reviewer
+      form:
+        schema: { type: object, required: [nonce], additionalProperties: false, properties: { nonce: { type: string } } }
+      timeout: 10m
+      on_timeout: continue
+      default: { timed_out: true }
+output:
+  ${SMOKE_REVIEW_STEP}: "{{ steps.${SMOKE_REVIEW_STEP}.output }}"
+`;
+
+const SOURCES: Readonly<Record<string, string>> = { [SMOKE_WORKFLOW]: SMOKE_YAML, [SMOKE_REVIEW_WORKFLOW]: SMOKE_REVIEW_YAML };
 
 /** Names a project workflow may not take. */
 export const RESERVED_WORKFLOW_NAMES: ReadonlySet<string> = new Set(Object.keys(SOURCES));

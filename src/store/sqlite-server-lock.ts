@@ -10,13 +10,18 @@
  *   …
  *   lock.release();
  *
- * A lock left by a process that died (`kill -9`, a crash) does not block: on the same host the
- * holder's pid is checked with `process.kill(pid, 0)`; a lock written on another host (a
- * container with its own hostname and pid namespace on the same volume) cannot be checked that
- * way, so the holder touches the file every `HEARTBEAT_MS` and a lock untouched for
- * `FOREIGN_STALE_MS` is taken over.
+ * A lock left by a process that died (`kill -9`, a crash) does not block: on the same host and
+ * in the same pid namespace the holder's pid is checked with `process.kill(pid, 0)` (and, on
+ * Linux, that the process with that pid started before the lock: pids are reused); a lock
+ * written elsewhere cannot be checked that way, so the holder touches the file every
+ * `HEARTBEAT_MS` and a lock untouched for long enough is taken over: `FOREIGN_STALE_MS` when it
+ * came from another host (a container with its own hostname on the same volume; clocks may
+ * differ), `OTHER_NAMESPACE_STALE_MS` when it came from this host but another pid namespace (a
+ * container before it restarted, or one sharing the host's name with `--network host`): there
+ * its pid means nothing here, and may even be one of this process's threads, which
+ * `process.kill(tid, 0)` finds alive.
  */
-import { linkSync, mkdirSync, readFileSync, rmSync, statSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { linkSync, mkdirSync, readFileSync, readlinkSync, rmSync, statSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import { AgentryError } from '../lib/errors.js';
@@ -25,6 +30,8 @@ import { AgentryError } from '../lib/errors.js';
 const HEARTBEAT_MS = 10_000;
 /** A lock from another host whose file has not been touched for this long belongs to a dead process. */
 const FOREIGN_STALE_MS = 6 * HEARTBEAT_MS;
+/** The same for another pid namespace on this host: one clock, so a shorter margin will do. */
+const OTHER_NAMESPACE_STALE_MS = 3 * HEARTBEAT_MS;
 
 /** What the lock file says about its holder. */
 export interface LockHolder {
@@ -34,6 +41,8 @@ export interface LockHolder {
   startedAt: number;
   /** Tells this acquisition apart from a later one by the same pid (released only by its owner). */
   token: string;
+  /** The pid namespace `pid` belongs to (Linux: the link `/proc/self/ns/pid`, e.g. `pid:[4026531836]`); absent where unknown. */
+  pidns?: string;
 }
 
 export interface SqliteServerLock {
@@ -45,9 +54,13 @@ export interface SqliteServerLock {
 export interface LockEnvironment {
   pid: number;
   host: string;
+  /** This process's pid namespace, where known (`LockHolder.pidns`). */
+  pidns?: string;
   now: () => number;
   /** True while a process with this pid runs on this host. */
   isAlive: (pid: number) => boolean;
+  /** When the process (or thread) with this pid started, epoch milliseconds; undefined where unknown. */
+  startedAtOf?: (pid: number) => number | undefined;
 }
 
 /** `process.kill(pid, 0)` sends nothing: it only asks whether the process exists (EPERM: it does, as another user). */
@@ -60,7 +73,42 @@ function pidIsAlive(pid: number): boolean {
   }
 }
 
-const defaultEnvironment = (): LockEnvironment => ({ pid: process.pid, host: hostname(), now: Date.now, isAlive: pidIsAlive });
+/** Clock ticks per second of `/proc/<pid>/stat` (USER_HZ: 100 on every Linux architecture Node runs on). */
+const CLOCK_TICKS_PER_SECOND = 100;
+
+/** Linux: a pid's start time from `/proc/<pid>/stat` (field 22, ticks after boot) and the boot time in `/proc/stat`. */
+function procStartedAt(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may hold spaces and parentheses) start at field 3.
+    const ticks = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[22 - 3]);
+    const bootSeconds = Number(/^btime (\d+)$/m.exec(readFileSync('/proc/stat', 'utf8'))?.[1]);
+    if (!Number.isFinite(ticks) || !Number.isFinite(bootSeconds)) return undefined;
+    return bootSeconds * 1000 + (ticks * 1000) / CLOCK_TICKS_PER_SECOND;
+  } catch {
+    return undefined;
+  }
+}
+
+function pidNamespace(): string | undefined {
+  try {
+    return readlinkSync('/proc/self/ns/pid');
+  } catch {
+    return undefined; // not Linux, or no /proc
+  }
+}
+
+const defaultEnvironment = (): LockEnvironment => ({
+  pid: process.pid,
+  host: hostname(),
+  pidns: pidNamespace(),
+  now: Date.now,
+  isAlive: pidIsAlive,
+  startedAtOf: procStartedAt,
+});
+
+/** The boot time is known to the second: a process started within this of the lock may still be its holder. */
+const START_TOLERANCE_MS = 2000;
 
 /** The lock file of a database file. */
 export function lockPathOf(file: string): string {
@@ -73,12 +121,18 @@ export function lockPathOf(file: string): string {
  * another store opened in this same process, which shares its single connection's fate anyway.
  */
 function staleReason(holder: LockHolder, modifiedAt: number, env: LockEnvironment): string | undefined {
-  if (holder.host === env.host) {
+  if (holder.host === env.host && holder.pidns === env.pidns) {
     if (holder.pid === env.pid) return 'its pid is this process';
-    return env.isAlive(holder.pid) ? undefined : `process ${holder.pid} is not running`;
+    if (!env.isAlive(holder.pid)) return `process ${holder.pid} is not running`;
+    // The pid was given again since (after a restart in a namespace whose number was reused, a thread of this process).
+    const startedAt = env.startedAtOf?.(holder.pid);
+    return startedAt !== undefined && startedAt > holder.startedAt + START_TOLERANCE_MS
+      ? `pid ${holder.pid} now belongs to a process started after the lock`
+      : undefined;
   }
   const silentMs = env.now() - modifiedAt;
-  return silentMs > FOREIGN_STALE_MS ? `not refreshed for ${Math.round(silentMs / 1000)} s` : undefined;
+  const staleAfterMs = holder.host === env.host ? OTHER_NAMESPACE_STALE_MS : FOREIGN_STALE_MS;
+  return silentMs > staleAfterMs ? `not refreshed for ${Math.round(silentMs / 1000)} s` : undefined;
 }
 
 function readHolder(path: string): { holder: LockHolder | undefined; modifiedAt: number } | undefined {
@@ -115,9 +169,13 @@ function tryCreate(path: string, holder: LockHolder): boolean {
   }
 }
 
-function inUseMessage(file: string, holder: LockHolder): string {
+function inUseMessage(file: string, holder: LockHolder, env: LockEnvironment): string {
+  const where =
+    holder.host === env.host && holder.pidns !== env.pidns
+      ? ` (in another pid namespace: another container, or this one before it restarted; taken over once not refreshed for ${OTHER_NAMESPACE_STALE_MS / 1000} s)`
+      : '';
   return (
-    `store sqlite:${file} is in use by another Agentry server process: pid ${holder.pid} on host ${holder.host}, ` +
+    `store sqlite:${file} is in use by another Agentry server process: pid ${holder.pid} on host ${holder.host}${where}, ` +
     `started at ${new Date(holder.startedAt).toISOString()}. SQLite supports one server process per database file; ` +
     `stop that one first, or use PostgreSQL (AGENTRY_DATABASE_URL=postgres://…) to run more than one (docs/operations/scaling.md)`
   );
@@ -130,7 +188,13 @@ function inUseMessage(file: string, holder: LockHolder): string {
 export function acquireSqliteServerLock(file: string, env: LockEnvironment = defaultEnvironment()): SqliteServerLock {
   const path = lockPathOf(file);
   mkdirSync(dirname(path), { recursive: true });
-  const mine: LockHolder = { pid: env.pid, host: env.host, startedAt: env.now(), token: Math.random().toString(36).slice(2, 10) };
+  const mine: LockHolder = {
+    pid: env.pid,
+    host: env.host,
+    startedAt: env.now(),
+    token: Math.random().toString(36).slice(2, 10),
+    ...(env.pidns === undefined ? {} : { pidns: env.pidns }),
+  };
   try {
     for (let attempt = 0; ; attempt++) {
       if (tryCreate(path, mine)) break;
@@ -138,7 +202,7 @@ export function acquireSqliteServerLock(file: string, env: LockEnvironment = def
       if (found === undefined) continue; // released between the two calls: try again
       const stale = found.holder === undefined ? 'unreadable' : staleReason(found.holder, found.modifiedAt, env);
       if (stale === undefined && found.holder) {
-        throw new AgentryError('store_in_use', inUseMessage(file, found.holder), { details: { lock: path, holder: found.holder } });
+        throw new AgentryError('store_in_use', inUseMessage(file, found.holder, env), { details: { lock: path, holder: found.holder } });
       }
       if (attempt >= 3) throw new AgentryError('store_in_use', `cannot take over the stale lock ${path}; remove it if no Agentry server uses ${file}`);
       rmSync(path, { force: true });

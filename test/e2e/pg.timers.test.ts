@@ -61,7 +61,8 @@ describe.runIf(hasPostgres)('postgres split roles', () => {
     cleanups.push(async () => {
       await Promise.all(procs.map((p) => stopProcess(p)));
     });
-    const env = { LEDGER_URL: ledger.url };
+    // A lease long enough that a loaded machine never lets one lapse: this test is about timers, not lease expiry.
+    const env = { LEDGER_URL: ledger.url, AGENTRY_LEASE_TTL: '10s' };
     for (let i = 0; i < 2; i++) procs.push(startRole('scheduler', { url: db.url, projectDir, env: { ...env, AGENTRY_POLL_INTERVAL: '100ms' } }));
     for (let i = 0; i < 3; i++) procs.push(startRole('worker-only', { url: db.url, projectDir, env }));
     await Promise.all(procs.map((p) => p.started));

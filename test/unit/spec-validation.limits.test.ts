@@ -5,6 +5,8 @@
  * queue bound are `rate_limited`. The deadline is shown with a stand-in worker that never
  * answers (test/fixtures/validation-worker-stub.mjs), the heap cap and the queue with the real one.
  */
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ValidationWorker } from '../../src/app/spec-validation.js';
 import { AgentryError } from '../../src/lib/errors.js';
@@ -68,5 +70,23 @@ describe('the spec validation worker', { timeout: 30_000 }, () => {
       expect(error.retryable).toBe(true);
     }
     for (const result of await Promise.all(runs.slice(0, 3))) expect(result.workflows).toEqual(['w']);
+  });
+
+  it('keeps its process alive while it validates, and not once idle: a process that validated specs exits by itself', async () => {
+    // In a process of its own: a worker left referenced kept `agentry serve` running after SIGTERM.
+    const module = new URL('../../src/app/spec-validation.ts', import.meta.url).href;
+    const code = `const { validateSpecFiles } = await import(${JSON.stringify(module)});
+      const first = await validateSpecFiles(${JSON.stringify(SMALL)});
+      const second = await validateSpecFiles({ 'workflows/x.yaml': 'name: x\\nsteps:\\n  a: { nope: 1 }\\n' });
+      console.log(first.valid, second.valid);`;
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
+    // A guard, not a timing assertion: a process kept alive would otherwise hang the test.
+    const guard = setTimeout(() => child.kill('SIGKILL'), 20_000);
+    const [exitCode, signal] = (await once(child, 'exit')) as [number | null, NodeJS.Signals | null];
+    clearTimeout(guard);
+    expect({ exitCode, signal, out: out.trim() }).toEqual({ exitCode: 0, signal: null, out: 'true false' });
   });
 });

@@ -1,5 +1,5 @@
 /**
- * The built-in workflows (`agentry-smoke`, started by `agentry smoke`): their names are reserved
+ * The built-in workflows (`agentry-smoke` and `agentry-smoke-review`, started by `agentry smoke`): their names are reserved
  * to a project, every process's engine gets them, and the API marks them. Also the reading of
  * `/metrics` text the smoke check compares counters with, and its exit code.
  */
@@ -10,7 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { workflowDto } from '../../src/app/dto/workflows.js';
 import { loadProject } from '../../src/app/project.js';
 import { AVAILABLE_KINDS } from '../../src/app/bootstrap.js';
-import { builtinWorkflows, SMOKE_SIGNAL, SMOKE_WORKFLOW, withBuiltinWorkflows } from '../../src/spec/builtin.js';
+import { builtinWorkflows, SMOKE_REVIEW_STEP, SMOKE_REVIEW_WORKFLOW, SMOKE_SIGNAL, SMOKE_WORKFLOW, withBuiltinWorkflows } from '../../src/spec/builtin.js';
 import { formatDiagnostic } from '../../src/spec/index.js';
 import { parseSamples, sampleSum } from '../../src/cli/prometheus-text.js';
 import { smokeExitCode, type CheckResult, type SmokeReport } from '../../src/cli/smoke.js';
@@ -31,16 +31,18 @@ function project(files: Record<string, string>): string {
   return dir;
 }
 
-describe('the built-in smoke workflow', () => {
+describe('the built-in smoke workflows', () => {
   it('is refused as the name of a project workflow, at the file and line of its name, and the rest of the project loads', async () => {
     const dir = project({
       'workflows/mine.yaml': `# a user's copy\ndescription: mine\nname: ${SMOKE_WORKFLOW}\nsteps:\n  a: { transform: { n: 1 } }\n`,
+      'workflows/review.yaml': `name: ${SMOKE_REVIEW_WORKFLOW}\nsteps:\n  a: { transform: { n: 1 } }\n`,
       'workflows/ok.yaml': 'name: ok\nsteps:\n  a: { transform: { n: 1 } }\n',
     });
     const { project: loaded, diagnostics } = await loadProject(dir, { availableKinds: AVAILABLE_KINDS, env: {} });
     const errors = diagnostics.filter((d) => d.severity === 'error').map(formatDiagnostic);
     expect(errors).toEqual([
       `workflows/mine.yaml:3:7 name: workflow name '${SMOKE_WORKFLOW}' is reserved for a built-in workflow of Agentry; choose another name`,
+      `workflows/review.yaml:1:7 name: workflow name '${SMOKE_REVIEW_WORKFLOW}' is reserved for a built-in workflow of Agentry; choose another name`,
     ]);
     expect([...loaded.workflows.keys()]).toEqual(['ok']);
   });
@@ -48,9 +50,13 @@ describe('the built-in smoke workflow', () => {
   it('is added to the workflows of every engine (a project never holds it) and the API marks it built-in', () => {
     const smoke = builtinWorkflows().get(SMOKE_WORKFLOW)!;
     expect(smoke.order.map((id) => `${id}:${smoke.steps.get(id)!.kind}`)).toEqual(['compute:transform', 'pause:sleep', `${SMOKE_SIGNAL}:wait`]);
+    const review = builtinWorkflows().get(SMOKE_REVIEW_WORKFLOW)!;
+    expect(review.order.map((id) => `${id}:${review.steps.get(id)!.kind}`)).toEqual([`${SMOKE_REVIEW_STEP}:human`]);
+    expect(review.steps.get(SMOKE_REVIEW_STEP)!.config).toMatchObject({ role: 'reviewer', timeout: '10m', on_timeout: 'continue' });
     const catalog = withBuiltinWorkflows(new Map());
-    expect([...catalog.keys()]).toEqual([SMOKE_WORKFLOW]);
+    expect([...catalog.keys()]).toEqual([SMOKE_WORKFLOW, SMOKE_REVIEW_WORKFLOW]);
     expect(workflowDto(smoke)).toMatchObject({ name: SMOKE_WORKFLOW, builtin: true, file: null });
+    expect(workflowDto(review)).toMatchObject({ name: SMOKE_REVIEW_WORKFLOW, builtin: true, file: null });
   });
 });
 

@@ -69,6 +69,44 @@ describe('the SQLite server lock', () => {
     acquireSqliteServerLock(file, env(100, new Set(), now)).release();
   });
 
+  it('judges a lock from another pid namespace on this host (a container before its restart) by its refreshes, not its pid', () => {
+    const file = dbIn();
+    const now = Date.now();
+    // The dead holder's pid 7 is alive here: one of this process's threads answers kill(7, 0).
+    const here = (at: number): LockEnvironment => ({ ...env(6, new Set([6, 7]), at), pidns: 'pid:[2]' });
+    plant(file, { pid: 7, pidns: 'pid:[1]' }, now - 20_000);
+    const error = refusal(() => acquireSqliteServerLock(file, here(now)));
+    expect(error.code).toBe('store_in_use');
+    expect(error.message).toContain(
+      'pid 7 on host a (in another pid namespace: another container, or this one before it restarted; taken over once not refreshed for 30 s)',
+    );
+    plant(file, { pid: 7, pidns: 'pid:[1]' }, now - 40_000);
+    acquireSqliteServerLock(file, here(now)).release();
+    // A lock written before the namespace was recorded is judged the same way.
+    plant(file, { pid: 7 }, now - 40_000);
+    acquireSqliteServerLock(file, here(now)).release();
+  });
+
+  it('checks the pid of a holder in its own pid namespace, and records the namespace', () => {
+    const file = dbIn();
+    const here: LockEnvironment = { ...env(6, new Set([6, 7])), pidns: 'pid:[1]' };
+    plant(file, { pid: 7, pidns: 'pid:[1]' }, Date.now() - 600_000);
+    expect(refusal(() => acquireSqliteServerLock(file, here)).message).toContain('pid 7 on host a, started');
+    plant(file, { pid: 8, pidns: 'pid:[1]' });
+    const lock = acquireSqliteServerLock(file, here);
+    expect(JSON.parse(readFileSync(lockPathOf(file), 'utf8'))).toMatchObject({ pid: 6, host: 'a', pidns: 'pid:[1]' });
+    lock.release();
+  });
+
+  it('takes over a lock whose pid now belongs to a process started after it (the pid was reused)', () => {
+    const file = dbIn();
+    const lockedAt = Date.UTC(2025, 0, 2, 3, 4, 5);
+    const here = (startOf7: number): LockEnvironment => ({ ...env(6, new Set([6, 7])), startedAtOf: (pid) => (pid === 7 ? startOf7 : undefined) });
+    plant(file, { pid: 7, startedAt: lockedAt });
+    expect(refusal(() => acquireSqliteServerLock(file, here(lockedAt - 60_000))).code).toBe('store_in_use');
+    acquireSqliteServerLock(file, here(lockedAt + 60_000)).release();
+  });
+
   it('leaves a lock another process took over in place when released', () => {
     const file = dbIn();
     const mine = acquireSqliteServerLock(file, env(100, new Set([100])));

@@ -7,7 +7,9 @@ export const WorkflowSchema = Type.Object({
   name: Type.String(),
   description: Type.Union([Type.String(), Type.Null()]),
   file: Type.Union([Type.String(), Type.Null()]),
-  builtin: Type.Boolean({ description: 'True for a workflow of Agentry itself (`agentry-smoke`, which `agentry smoke` starts), present in every deployment' }),
+  builtin: Type.Boolean({
+    description: 'True for a workflow of Agentry itself (`agentry-smoke`, `agentry-smoke-review`, which `agentry smoke` starts), present in every deployment',
+  }),
   spec_hash: Type.String(),
   steps: Type.Array(Type.Object({ id: Type.String(), kind: Type.String(), needs: Type.Array(Type.String()) })),
   input_schema: Type.Unknown({ description: 'JSON Schema of the run input, or null' }),
