@@ -72,7 +72,7 @@ describe('backup verify', () => {
     for (const file of [plain, raw]) {
       const result = await cli(['backup', 'verify', file, '--quiet']);
       expect(result.code, result.stderr).toBe(0);
-      expect(result.stdout).toMatch(/^OK: .* is a whole backup of sqlite:.*source\.db taken \S+ \(schema \d+, Agentry [^)]+\): .*, \d+ tables, \d+ rows\.$/m);
+      expect(result.stdout).toMatch(/^OK: .* is a whole backup of sqlite:.*source\.db taken \S+ \(schema \d+, Agentry [^)]+\): .*, \d+ tables, [\d,]+ rows\.$/m);
     }
     const ways: Array<{ args: string[]; env: Record<string, string> }> = [
       { args: ['--passphrase-file', passphraseFile], env: {} },

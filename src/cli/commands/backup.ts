@@ -13,12 +13,17 @@ import type { RestoreSummary } from '../../app/restore.js';
 import { toAgentryError } from '../../lib/errors.js';
 import { maskSecrets } from '../../lib/redact.js';
 import { configFrom, out, outJson, type CliContext } from '../context.js';
-import { formatDuration, plural } from '../format.js';
+import { formatDuration } from '../format.js';
 
 const PASSPHRASE_OPTION = [
   '--passphrase-file <file>',
   'file holding the passphrase (default: $AGENTRY_BACKUP_PASSPHRASE or the file $AGENTRY_BACKUP_PASSPHRASE_FILE names)',
 ] as const;
+
+/** `1,204 rows`: a count with thousands separators and its word. */
+function count(n: number, word: string): string {
+  return `${n.toLocaleString('en-US')} ${word}${n === 1 ? '' : 's'}`;
+}
 
 function formatBytes(bytes: number): string {
   if (bytes < 1024) return `${bytes} B`;
@@ -56,7 +61,7 @@ async function passphraseOf(ctx: CliContext, file: string | undefined): Promise<
 
 function summaryLine(summary: BackupSummary): string {
   const tables = Object.keys(summary.tables).length;
-  return `${formatBytes(summary.bytes)}, ${plural(tables, 'table')}, ${plural(summary.rows, 'row')}${summary.encrypted ? ', encrypted' : ''}`;
+  return `${formatBytes(summary.bytes)}, ${count(tables, 'table')}, ${count(summary.rows, 'row')}${summary.encrypted ? ', encrypted' : ''}`;
 }
 
 interface CreateFlags {
@@ -148,10 +153,10 @@ async function restore(ctx: CliContext, file: string, opts: RestoreFlags): Promi
   out(
     ctx,
     `Restored ${summary.file} (taken ${summary.backup.created_at} from ${summary.backup.source.location}) into ${summary.target}: ` +
-      `${plural(Object.keys(summary.tables).length, 'table')}, ${plural(summary.rows, 'row')}${migrated}, in ${formatDuration(durationMs)}.`,
+      `${count(Object.keys(summary.tables).length, 'table')}, ${count(summary.rows, 'row')}${migrated}, in ${formatDuration(durationMs)}.`,
   );
   if (summary.running_steps > 0) {
-    out(ctx, `${plural(summary.running_steps, 'step')} running at the backup will be handed out again when a worker starts on it (as after a crash).`);
+    out(ctx, `${count(summary.running_steps, 'step')} running at the backup will be handed out again when a worker starts on it (as after a crash).`);
   }
 }
 
