@@ -10,7 +10,7 @@
  *
  * An SQLite target is held with the server lock while it is restored (a server running on it
  * is refused, and none can start meanwhile); a PostgreSQL one with workers that beat recently
- * is refused (`liveWorkers`).
+ * is refused (`liveWorkers`), and one restore at a time holds it (a session advisory lock).
  */
 import { hostname } from 'node:os';
 import { AgentryError } from '../lib/errors.js';
@@ -26,6 +26,8 @@ export const NOT_RESTORED: Readonly<Record<string, string>> = {
   workers: 'the processes they name do not run on the restored store',
 };
 
+/** Key of the PostgreSQL session advisory lock a restore holds (any constant bigint other than the migrations'). */
+const RESTORE_LOCK_KEY = 4_216_734_003;
 /** A worker whose heartbeat is this recent may still be running. */
 const LIVE_WORKER_MS = 60_000;
 /** Rows per INSERT (and at most this many parameters in one). */
@@ -173,6 +175,9 @@ export async function openRestoreTarget(location: DatabaseLocation, beforeCreate
   if (location.kind === 'postgres') {
     const db = await openRawPostgres(location.url);
     try {
+      // Held by this session until it ends: a second restore into the same database is refused.
+      const [held] = await db.rows(`SELECT pg_try_advisory_lock(${RESTORE_LOCK_KEY}::bigint)`);
+      if (held?.[0] !== true) throw new AgentryError('store_in_use', `another agentry restore into ${db.location} is running`);
       await beforeCreate();
       return targetOn(db, undefined);
     } catch (error) {

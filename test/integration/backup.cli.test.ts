@@ -8,6 +8,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuditService } from '../../src/app/audit.js';
 import { writeBackup, type BackupHeader } from '../../src/app/backup-file.js';
@@ -72,7 +73,9 @@ describe('backup verify', () => {
     for (const file of [plain, raw]) {
       const result = await cli(['backup', 'verify', file, '--quiet']);
       expect(result.code, result.stderr).toBe(0);
-      expect(result.stdout).toMatch(/^OK: .* is a whole backup of sqlite:.*source\.db taken \S+ \(schema \d+, Agentry [^)]+\): .*, \d+ tables, [\d,]+ rows\.$/m);
+      expect(result.stdout).toMatch(
+        /^OK: .* is a whole backup of sqlite:.*source\.db taken \S+ \(schema \d+, Agentry [^)]+\): .*, \d+ tables, [\d,]+ rows\.$/m,
+      );
     }
     const ways: Array<{ args: string[]; env: Record<string, string> }> = [
       { args: ['--passphrase-file', passphraseFile], env: {} },
@@ -231,6 +234,23 @@ describe('restore: bad input and targets with data', () => {
       expectRefused(result, 'store_in_use', 1, /1 Agentry process\(es\) beat in the last minute \(worker w_live, pid 4242 on another-host\)/);
       expect(await queryAt(db.url, 'SELECT count(*)::int AS n FROM runs')).toEqual([{ n: 0 }]);
     } finally {
+      await db.drop();
+    }
+  });
+});
+
+describe.runIf(hasPostgres)('restore into PostgreSQL while another restore runs', () => {
+  it('is refused, and the database is left as it was', async () => {
+    const db = await createTestDatabase('agentry_t_', { empty: true });
+    const other = new pg.Client({ connectionString: db.url });
+    try {
+      await other.connect();
+      // What a restore in another process holds for as long as it runs.
+      await other.query('SELECT pg_advisory_lock(4216734003)');
+      expectRefused(await cli(['restore', plain, '--to', db.url, '--quiet']), 'store_in_use', 1, /another agentry restore into .* is running/);
+      expect(await queryAt(db.url, `SELECT count(*)::int AS n FROM pg_tables WHERE schemaname = current_schema()`)).toEqual([{ n: 0 }]);
+    } finally {
+      await other.end();
       await db.drop();
     }
   });
