@@ -12,7 +12,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { openPostgresStore } from '../../src/store/postgres.js';
 import { queryAt } from '../helpers/backup.js';
 import { DRILL_WORKFLOW, expectConsistentSnapshot, expectFinishedExactlyOnce, runningCalls, startLedger, unfinishedCalls } from '../helpers/backup-drill.js';
-import { killAll, runCli, startCli } from '../helpers/cli.js';
+import { killAll, runCliInProcess, startCli } from '../helpers/cli.js';
 import { clientEngine } from '../helpers/engine.js';
 import { startRole, stopProcess, type Role, type RoleProcess } from '../helpers/pg-processes.js';
 import { createTestDatabase } from '../helpers/postgres.js';
@@ -75,7 +75,7 @@ describe.runIf(hasPostgres)('backup drill on PostgreSQL with split roles', () =>
     expect(summary.tables.workers).toBe(3);
 
     // Restoring into the database its workers are using is refused, --force or not.
-    const over = await runCli(['restore', file, '--to', live.url, '--force']);
+    const over = await runCliInProcess(['restore', file, '--to', live.url, '--force']);
     expect(over.code).toBe(1);
     expect(over.stderr).toMatch(/error \[store_in_use\]: .* is in use: 3 Agentry process\(es\) beat in the last minute/);
 
@@ -84,7 +84,7 @@ describe.runIf(hasPostgres)('backup drill on PostgreSQL with split roles', () =>
     ledger.release();
     await store.close();
 
-    const verified = await runCli(['backup', 'verify', file, '--quiet']);
+    const verified = await runCliInProcess(['backup', 'verify', file, '--quiet']);
     expect(verified.code, verified.stderr).toBe(0);
 
     // A database already migrated (as `agentry migrate` leaves it) holds no data: it is empty enough.
@@ -96,7 +96,7 @@ describe.runIf(hasPostgres)('backup drill on PostgreSQL with split roles', () =>
     ];
     const pending = new Map<string, string[]>();
     for (const target of targets) {
-      const restored = await runCli(['restore', file, '--to', target.url, '--json', '--quiet']);
+      const restored = await runCliInProcess(['restore', file, '--to', target.url, '--json', '--quiet']);
       expect(restored.code, restored.stderr).toBe(0);
       expect(JSON.parse(restored.stdout)).toMatchObject({
         tables: { runs: summary.tables.runs, events: summary.tables.events },
@@ -115,7 +115,7 @@ describe.runIf(hasPostgres)('backup drill on PostgreSQL with split roles', () =>
     await Promise.all(targets.map((target) => start('worker', target.url, target.prefix).started));
     for (const target of targets) {
       await expectFinishedExactlyOnce(target.url, summary.tables.runs!, pending.get(target.prefix)!, () => ledger.callsOf(target.prefix), ledger.held);
-      const audit = await runCli(['audit', 'verify'], { env: { AGENTRY_DATABASE_URL: target.url } });
+      const audit = await runCliInProcess(['audit', 'verify'], { env: { AGENTRY_DATABASE_URL: target.url } });
       expect(audit.code, audit.stderr).toBe(0);
     }
   }, 120_000);

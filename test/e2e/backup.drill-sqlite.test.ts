@@ -20,7 +20,7 @@ import {
   unfinishedCalls,
   type Ledger,
 } from '../helpers/backup-drill.js';
-import { killAll, runCli, startCli, waitForOutput, type CliProcess } from '../helpers/cli.js';
+import { killAll, runCli, runCliInProcess, startCli, waitForOutput, type CliProcess } from '../helpers/cli.js';
 import { clientEngine } from '../helpers/engine.js';
 import { startRole, stopProcess, type RoleProcess } from '../helpers/pg-processes.js';
 import { createTestDatabase } from '../helpers/postgres.js';
@@ -89,7 +89,7 @@ describe('backup drill on agentry serve (SQLite)', () => {
     expect(summary.tables.runs).toBeLessThanOrEqual(RUNS);
 
     // Restoring over the store the server holds is refused (and changes nothing).
-    const over = await runCli(['restore', file, '--to', liveUrl, '--force']);
+    const over = await runCliInProcess(['restore', file, '--to', liveUrl, '--force']);
     expect(over.code).toBe(1);
     expect(over.stderr).toMatch(/error \[store_in_use\]: store sqlite:.*live\.db is in use by another Agentry server process/);
 
@@ -109,7 +109,7 @@ describe('backup drill on agentry serve (SQLite)', () => {
     }
     const pending = new Map<string, string[]>();
     for (const target of targets) {
-      const restored = await runCli(['restore', file, '--to', target.url, '--json', '--quiet']);
+      const restored = await runCliInProcess(['restore', file, '--to', target.url, '--json', '--quiet']);
       expect(restored.code, restored.stderr).toBe(0);
       expect(JSON.parse(restored.stdout)).toMatchObject({ tables: { runs: summary.tables.runs, events: summary.tables.events }, skipped: { workers: 1 } });
       // The held calls' steps (at least) were running: their leases lapse at the restore.
@@ -142,7 +142,7 @@ describe('backup drill on agentry serve (SQLite)', () => {
     }
     for (const target of targets) {
       await expectFinishedExactlyOnce(target.url, summary.tables.runs!, pending.get(target.prefix)!, () => ledger.callsOf(target.prefix), ledger.held);
-      const audit = await runCli(['audit', 'verify'], { env: { AGENTRY_DATABASE_URL: target.url } });
+      const audit = await runCliInProcess(['audit', 'verify'], { env: { AGENTRY_DATABASE_URL: target.url } });
       expect(audit.code, audit.stderr).toBe(0);
     }
   }, 120_000);

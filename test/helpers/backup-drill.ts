@@ -72,7 +72,8 @@ export async function startLedger(holdPrefix: string, hold: number): Promise<Led
   };
 }
 
-const TERMINAL = `('succeeded', 'failed', 'cancelled', 'timed_out')`;
+const TERMINAL_STATUSES = ['succeeded', 'failed', 'cancelled', 'timed_out'];
+const TERMINAL = `(${TERMINAL_STATUSES.map((s) => `'${s}'`).join(', ')})`;
 
 /** Waits until the store at `url` has `expected` runs, all ended; returns their statuses. */
 export async function waitForAllEnded(url: string, expected: number, timeoutMs: number): Promise<Record<string, number>> {
@@ -81,8 +82,8 @@ export async function waitForAllEnded(url: string, expected: number, timeoutMs: 
     const rows = await queryAt(url, `SELECT status, count(*) AS n FROM runs GROUP BY status`);
     const counts = Object.fromEntries(rows.map((r) => [String(r.status), Number(r.n)]));
     const total = Object.values(counts).reduce((a, b) => a + b, 0);
-    const ended = await queryAt(url, `SELECT count(*) AS n FROM runs WHERE status IN ${TERMINAL}`);
-    if (total === expected && Number(ended[0]!.n) === expected) return counts;
+    const ended = Object.entries(counts).reduce((n, [status, count]) => n + (TERMINAL_STATUSES.includes(status) ? count : 0), 0);
+    if (total === expected && ended === expected) return counts;
     if (Date.now() > deadline) {
       const stuck = await queryAt(
         url,
