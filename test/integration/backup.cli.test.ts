@@ -158,6 +158,8 @@ describe('backup: bad input', () => {
     const before = readdirSync(work.dir).sort();
     const env = { AGENTRY_DATABASE_URL: sourceUrl };
     expectRefused(await cli(['backup', '--out', join(work.dir, 'no-such-dir', 'x.backup')], env), 'invalid_request', 2, /cannot write .*does not exist/);
+    // Under a regular file: no directory can be made there, even by root.
+    expectRefused(await cli(['backup', '--out', join(plain, 'x.backup')], env), 'invalid_request', 2, /cannot write .*ENOTDIR/);
     const readOnly = join(work.dir, 'read-only');
     mkdirSync(readOnly, { mode: 0o555 });
     if (process.getuid?.() !== 0) expectRefused(await cli(['backup', '--out', join(readOnly, 'x.backup')], env), 'invalid_request', 2, /cannot write .*EACCES/);
