@@ -111,6 +111,18 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: async () => (await import('./commands/fleet.js')).registerMaintenance,
   },
   {
+    name: 'backup',
+    term: 'backup',
+    description: 'Back up the store while servers run (one portable, checksummed, optionally encrypted file), and verify a backup',
+    load: async () => (await import('./commands/backup.js')).registerBackup,
+  },
+  {
+    name: 'restore',
+    term: 'restore [options] <file>',
+    description: 'Restore a backup into an empty store of either dialect (refuses one with data unless --force); runs in flight resume',
+    load: async () => (await import('./commands/backup.js')).registerRestore,
+  },
+  {
     name: 'serve',
     term: 'serve [options] [dir]',
     description: 'Run the HTTP API, worker pool and scheduler in one process until SIGTERM/SIGINT',

@@ -121,7 +121,7 @@ export function resolvePostgresSettings(url: string, options: PostgresOptions = 
 }
 
 /** BIGINT (int8, oid 20) columns hold millisecond timestamps and counts: read them as numbers. */
-function typeOverrides(): pg.TypeOverrides {
+export function typeOverrides(): pg.TypeOverrides {
   const types = new pg.TypeOverrides();
   types.setTypeParser(pg.types.builtins.INT8, (value: string) => Number(value));
   return types;
