@@ -105,6 +105,12 @@ describe('requests in multi-tenant mode', () => {
         'POST /v1/tools/:name/disable',
         'POST /v1/tools/:name/enable',
         'GET /v1/workflows',
+        // The fleet: worker processes and the maintenance switch serve every tenant alike.
+        'GET /v1/admin/workers',
+        'POST /v1/admin/workers/:id/drain',
+        'GET /v1/admin/maintenance',
+        'PUT /v1/admin/maintenance',
+        'DELETE /v1/admin/maintenance',
       ].sort(),
     );
   });
