@@ -48,7 +48,8 @@ RUN apt-get update \
   && groupadd --system --gid 10001 agentry \
   && useradd --system --uid 10001 --gid agentry --home-dir /data --no-create-home --shell /usr/sbin/nologin agentry \
   && mkdir -p /data \
-  && chown agentry:agentry /data
+  && chown agentry:agentry /data \
+  && chmod 0750 /data
 WORKDIR /app
 COPY package.json ./
 COPY bin ./bin

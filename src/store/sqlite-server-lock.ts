@@ -187,7 +187,8 @@ function inUseMessage(file: string, holder: LockHolder, env: LockEnvironment): s
  */
 export function acquireSqliteServerLock(file: string, env: LockEnvironment = defaultEnvironment()): SqliteServerLock {
   const path = lockPathOf(file);
-  mkdirSync(dirname(path), { recursive: true });
+  // The database's folder, created as `openSqliteStore` creates it (the service user's alone).
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   const mine: LockHolder = {
     pid: env.pid,
     host: env.host,

@@ -53,7 +53,9 @@ export interface SqliteOptions {
 
 export function openSqliteStore(file: string, options: SqliteOptions = {}): SqlStore {
   const path = file === ':memory:' ? file : resolve(file);
-  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  // A folder it creates (`.agentry/` by default) is the service user's alone: the database holds
+  // runs' inputs and outputs. An existing folder keeps its mode (the image's /data is 0750).
+  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   const database = new Database(path);
   database.pragma('journal_mode = WAL');
   database.pragma('synchronous = NORMAL');

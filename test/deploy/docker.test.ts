@@ -166,6 +166,9 @@ describe.skipIf(!engine.ok)('the container image', () => {
     expect(config.Labels['org.opencontainers.image.revision']).toMatch(/^[0-9a-f]{40}$/);
     const printed = await execOk('docker', ['run', '--rm', '--network', 'host', IMAGE, '--version']);
     expect(printed.trim()).toBe(version);
+    // The data directory: the service user's, closed to other users (SEC-06).
+    const data = await execOk('docker', ['run', '--rm', '--network', 'host', '--entrypoint', 'stat', IMAGE, '-c', '%a %U:%G', '/data']);
+    expect(data.trim()).toBe('750 agentry:agentry');
   });
 
   it('runs agentry demo --once on a read-only root file system: an agent step with its MCP tool server, an http step, retries', async () => {
@@ -215,6 +218,8 @@ describe.skipIf(!engine.ok)('the container image', () => {
       expect((await request('GET', `${baseUrl}/healthz`)).body).toMatchObject({ status: 'ok', version });
       const uid = (await execOk('docker', ['exec', name, 'id', '-u'])).trim();
       expect(uid).toBe('10001');
+      // A new named volume takes the image's /data: its owner and mode.
+      expect((await execOk('docker', ['exec', name, 'stat', '-c', '%a %u', '/data'])).trim()).toBe('750 10001');
       expect(await waitHealthy(name)).toBe('healthy');
     });
 

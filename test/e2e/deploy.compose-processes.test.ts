@@ -4,8 +4,8 @@
  * environment the compose file gives it, the secrets deploy/make-secrets.sh writes (the database
  * URL pointed at the test database) and the example project it mounts. Ports become free ports
  * and service names 127.0.0.1, so test files can run side by side. Services start in the order
- * of their `depends_on` conditions — the migrations must exit 0, every role's own health check
- * (its `node -e` script) must pass — then workflows run through the API: one of transforms and a
+ * of their `depends_on` conditions — the migrations must exit 0, a healthy gateway before the API
+ * and the workers, every role's own health check (its `node -e` script) must pass — then workflows run through the API: one of transforms and a
  * durable timer on the workers, one whose agent step a worker sends to the gateway process with
  * an internal token — and `agentry smoke` passes against the API. Every process stops with exit code 0
  * on SIGTERM.
@@ -45,6 +45,8 @@ let metricsKey = '';
 let stopped: Map<string, CliResult> | undefined;
 /** Every service started and became healthy (beforeAll finished). */
 let up = false;
+/** Services in the order their processes were started. */
+const launched: string[] = [];
 
 /** The ports a service listens on: AGENTRY_PORT (api), AGENTRY_PROBE_PORT and `--port`. */
 function listenPorts(svc: ComposeService): number[] {
@@ -177,6 +179,7 @@ describe.runIf(hasPostgres)('the compose stack as processes on PostgreSQL', { ti
           const test = svc.healthcheck?.test;
           const check = test?.[0] === 'CMD' && test[1] === 'node' ? [process.execPath, ...test.slice(2).map(own)] : undefined;
           running.set(name, { svc, proc: startCli(args, { env }), ports, ...(check ? { healthcheck: check } : {}) });
+          launched.push(name);
         }),
       );
     }
@@ -205,6 +208,11 @@ describe.runIf(hasPostgres)('the compose stack as processes on PostgreSQL', { ti
     const entries = await query<{ principal: string }>(db!.url, `SELECT principal FROM audit_log WHERE action = 'store.migrate'`);
     expect(entries.length).toBeGreaterThan(1);
     expect(new Set(entries.map((e) => e.principal))).toEqual(new Set([process.env.USER ?? 'cli']));
+  });
+
+  it('starts the API and the workers only once the gateway is healthy (depends_on)', () => {
+    expect(launched[0]).toBe('migrate');
+    for (const name of ['api', 'worker-1', 'worker-2']) expect(launched.indexOf(name), name).toBeGreaterThan(launched.indexOf('gateway'));
   });
 
   it('passes every role’s own health check: API, both workers, scheduler and gateway ready', async () => {

@@ -62,6 +62,18 @@ export type Monitor = K8sObject & {
   };
 };
 export type ConfigMapObject = K8sObject & { data: Record<string, string> };
+export interface IngressBackend {
+  service?: { name: string; port: { name?: string; number?: number } };
+}
+export type IngressObject = K8sObject & {
+  metadata: { annotations?: Record<string, string> };
+  spec: {
+    ingressClassName?: string;
+    defaultBackend?: IngressBackend;
+    tls?: Array<{ hosts?: string[]; secretName?: string }>;
+    rules?: Array<{ host?: string; http?: { paths: Array<{ path?: string; pathType: string; backend: IngressBackend }> } }>;
+  };
+};
 
 export const ofKind = <T extends K8sObject>(objects: readonly K8sObject[], kind: string): T[] => objects.filter((o): o is T => o.kind === kind);
 export const selects = (selector: Record<string, string>, labels: Record<string, string> = {}): boolean =>

@@ -1,6 +1,7 @@
 /**
  * deploy/compose.yaml: the split-role stack on one host. Its dependency graph (every role after
- * PostgreSQL is healthy and the migrations completed), each role's command, ports and health
+ * PostgreSQL is healthy and the migrations completed; the API and the workers after the gateway
+ * is healthy), each role's command, ports and health
  * check (the check's own script, run against a local server), secrets only as `<VAR>_FILE` files
  * that deploy/make-secrets.sh writes and .env.example documents, and production mode accepting
  * each role's configuration as compose gives it. `docker-compose config` (and `docker compose
@@ -72,12 +73,19 @@ describe('deploy/compose.yaml', () => {
     }
   });
 
-  it('starts every role after PostgreSQL is healthy and the migrations completed', () => {
+  it('starts every role after PostgreSQL is healthy and the migrations completed, the API and the workers after a healthy gateway', () => {
     expect(role('migrate').dependsOn).toEqual({ postgres: 'service_healthy' });
-    for (const name of ROLES) expect(role(name).dependsOn, name).toEqual({ postgres: 'service_healthy', migrate: 'service_completed_successfully' });
+    const afterMigrations = { postgres: 'service_healthy', migrate: 'service_completed_successfully' };
+    for (const name of ['gateway', 'scheduler']) expect(role(name).dependsOn, name).toEqual(afterMigrations);
+    for (const name of ['api', 'worker-1', 'worker-2']) expect(role(name).dependsOn, name).toEqual({ ...afterMigrations, gateway: 'service_healthy' });
     const order = startOrder(model);
     expect(order.slice(0, 2)).toEqual(['postgres', 'migrate']);
+    for (const name of ['api', 'worker-1', 'worker-2']) expect(order.indexOf(name), name).toBeGreaterThan(order.indexOf('gateway'));
     expect(role('postgres').healthcheck?.test).toEqual(['CMD', 'pg_isready', '-U', 'agentry', '-d', 'agentry']);
+    // Every condition `service_healthy` names a service with a health check.
+    for (const svc of Object.values(model.services))
+      for (const [dep, condition] of Object.entries(svc.dependsOn))
+        if (condition === 'service_healthy') expect(role(dep).healthcheck, `${svc.name} waits for ${dep}'s health`).toBeDefined();
   });
 
   it("checks each role's readiness on its own port, and publishes only the API and the gateway, on loopback", () => {

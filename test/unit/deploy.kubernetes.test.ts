@@ -4,8 +4,9 @@
  * with Agentry: each role's probes reach the port it serves them on, the termination grace
  * covers the preStop sleep and AGENTRY_SHUTDOWN_GRACE, every `*_FILE` is a mounted key of the
  * Secret that ../secret.example.yaml documents, the project ConfigMap holds deploy/project
- * file for file, Services, PodDisruptionBudgets and the ServiceMonitor select what exists, and
- * production mode accepts each role's configuration. Without kubectl the test is skipped with a
+ * file for file, Services, PodDisruptionBudgets and the ServiceMonitor select what exists,
+ * production mode accepts each role's configuration, and only the API has an Ingress (its
+ * annotations those of deploy/proxy/nginx.conf). Without kubectl the test is skipped with a
  * printed reason, except in CI (`CI=true`), where it fails: .ci/run installs kubectl.
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -15,6 +16,7 @@ import { join, relative, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { CONFIG_OPTIONS } from '../../src/app/config-options.js';
+import { SERVER_OPTIONS } from '../../src/app/config-options-server.js';
 import { validateConfiguration } from '../../src/app/config-validate.js';
 import { DEFAULT_ENGINE_SETTINGS } from '../../src/engine/engine-options.js';
 import { parseDuration } from '../../src/lib/duration.js';
@@ -28,6 +30,8 @@ import {
   selects,
   type ConfigMapObject,
   type Container,
+  type IngressBackend,
+  type IngressObject,
   type Monitor,
   type Pdb,
   type PodSpec,
@@ -68,6 +72,15 @@ function render(target: Target): K8sObject[] {
   let objects = rendered.get(target);
   if (!objects) rendered.set(target, (objects = renderKustomization(kubectl, DEPLOY, target)));
   return objects;
+}
+
+/** A directive's value in a block of deploy/proxy/nginx.conf (the block given by the text that opens it). */
+function nginxDirective(block: string, directive: string): string | undefined {
+  const conf = readFileSync(join(DEPLOY, 'proxy/nginx.conf'), 'utf8');
+  const start = conf.indexOf(block);
+  if (start < 0) throw new Error(`deploy/proxy/nginx.conf has no ${block}`);
+  const body = conf.slice(start, conf.indexOf('}', start));
+  return new RegExp(`^\\s*${directive}\\s+([^;]+);`, 'm').exec(body)?.[1];
 }
 
 const exampleSecret = parse(readFileSync(join(K8S, 'secret.example.yaml'), 'utf8')) as K8sObject & { stringData: Record<string, string> };
@@ -376,6 +389,70 @@ describe('deploy/kubernetes', () => {
           role,
         ).toBe(true);
       }
+    });
+
+    it('gives the API, and only the API, an Ingress with TLS for its host and the limits of deploy/proxy/nginx.conf', () => {
+      expect(ofKind(render('base'), 'Ingress')).toEqual([]);
+      const objects = render('overlays/production');
+      const ingresses = ofKind<IngressObject>(objects, 'Ingress');
+      expect(ingresses.map((i) => i.metadata.name).sort()).toEqual(['agentry-api', 'agentry-api-metrics']);
+      const services = ofKind<ServiceObject>(objects, 'Service');
+      const deployments = ofKind<Workload>(objects, 'Deployment');
+      const api = deployments.find((d) => roleOf(d) === 'api')!;
+
+      // Every backend is the api Service, on the port the API serves: no other role is reachable from outside.
+      const referenced = new Set<string>();
+      const checkBackend = (backend: IngressBackend, where: string) => {
+        const ref = backend.service;
+        expect(ref, `${where}: a Service backend`).toBeDefined();
+        referenced.add(ref!.name);
+        const service = services.find((s) => s.metadata.name === ref!.name);
+        expect(service, `${where}: Service ${ref!.name}`).toBeDefined();
+        const selected = deployments.filter((d) => selects(service!.spec.selector, d.spec.template.metadata.labels)).map(roleOf);
+        expect(selected, `${where}: Service ${ref!.name} selects`).toEqual(['api']);
+        const port = service!.spec.ports.find((p) => (ref!.port.name === undefined ? p.port === ref!.port.number : p.name === ref!.port.name));
+        expect(port, `${where}: port ${JSON.stringify(ref!.port)} of Service ${ref!.name}`).toBeDefined();
+        expect(portNumber(containerOf(api), port!.targetPort), where).toBe(PROBE_PORT.api);
+      };
+      for (const ingress of ingresses) {
+        expect(ingress.spec.ingressClassName, ingress.metadata.name).toBe('nginx');
+        expect(ingress.metadata.namespace).toBe('agentry');
+        if (ingress.spec.defaultBackend) checkBackend(ingress.spec.defaultBackend, `${ingress.metadata.name} default backend`);
+        for (const rule of ingress.spec.rules ?? []) {
+          expect(rule.host, ingress.metadata.name).toBe('agentry.example.com');
+          for (const path of rule.http?.paths ?? []) checkBackend(path.backend, `${ingress.metadata.name} ${path.path}`);
+        }
+      }
+      expect([...referenced]).toEqual(['agentry-api']);
+      for (const service of services) {
+        const roles = deployments.filter((d) => selects(service.spec.selector, d.spec.template.metadata.labels)).map(roleOf);
+        if (!roles.includes('api')) expect(referenced.has(service.metadata.name), `Service ${service.metadata.name} (${roles.join(', ')})`).toBe(false);
+      }
+
+      // The API: every path, TLS for its host, the limits of nginx.conf's server for the API.
+      const main = ingresses.find((i) => i.metadata.name === 'agentry-api')!;
+      expect(main.spec.rules?.[0]?.http?.paths.map((p) => [p.path, p.pathType])).toEqual([['/', 'Prefix']]);
+      expect(main.spec.tls).toEqual([{ hosts: ['agentry.example.com'], secretName: 'agentry-tls' }]);
+      const annotation = (name: string) => main.metadata.annotations?.[`nginx.ingress.kubernetes.io/${name}`];
+      const bodySize = nginxDirective('http {', 'client_max_body_size');
+      expect(annotation('proxy-body-size')).toBe(bodySize);
+      expect(quantity(`${bodySize!.replace(/m$/, '')}Mi`)).toBeGreaterThanOrEqual(SERVER_OPTIONS.maxBodyBytes.default);
+      // An event stream: unbuffered, and held open at least as long as nginx.conf holds it.
+      const events = 'location ~ ^/v1/runs/[^/]+/events$';
+      expect(nginxDirective(events, 'proxy_buffering')).toBe('off');
+      expect(annotation('proxy-buffering')).toBe('off');
+      const readTimeoutMs = Number(annotation('proxy-read-timeout')) * 1000;
+      expect(readTimeoutMs).toBeGreaterThanOrEqual(parseDuration(nginxDirective(events, 'proxy_read_timeout')!));
+      expect(Number(annotation('proxy-send-timeout')) * 1000).toBeGreaterThanOrEqual(parseDuration(nginxDirective(events, 'proxy_send_timeout')!));
+      // Above the longest ?wait= and many heartbeats of an idle stream.
+      expect(readTimeoutMs).toBeGreaterThan(SERVER_OPTIONS.maxWait.default);
+      expect(readTimeoutMs).toBeGreaterThan(4 * SERVER_OPTIONS.sseHeartbeat.default);
+
+      // /metrics: refused to every client, as nginx.conf does (Prometheus scrapes the pods).
+      expect(nginxDirective('location = /metrics', 'deny')).toBe('all');
+      const metrics = ingresses.find((i) => i.metadata.name === 'agentry-api-metrics')!;
+      expect(metrics.spec.rules?.flatMap((r) => r.http?.paths.map((p) => [p.path, p.pathType]) ?? [])).toEqual([['/metrics', 'Exact']]);
+      expect(metrics.metadata.annotations?.['nginx.ingress.kubernetes.io/denylist-source-range']?.split(',').sort()).toEqual(['0.0.0.0/0', '::/0']);
     });
 
     it('scales the production overlay up, into its namespace, from one image for the roles and the Job', () => {

@@ -56,6 +56,9 @@ describe('deploy/systemd units', () => {
     expect(last(keys, 'User')).toBe('agentry');
     expect(last(keys, 'WorkingDirectory')).toBe('/var/lib/agentry');
     expect(last(keys, 'StateDirectory')).toBe('agentry');
+    // The data directory is the service user's (and its group's): 0750, nothing for other users (SEC-06).
+    expect(last(keys, 'StateDirectoryMode')).toBe('0750');
+    expect(last(keys, 'UMask')).toBe('0077');
     expect(last(keys, 'EnvironmentFile')).toBe('/etc/agentry/agentry.env');
     expect(last(keys, 'ExecStart')).toMatch(/^\/usr\/bin\/env agentry (serve|start (api|worker|scheduler|gateway))\b/);
     // Above the default AGENTRY_SHUTDOWN_GRACE (10s), so running steps get their grace before SIGKILL.
