@@ -315,7 +315,7 @@ export async function openAgentry(config: Config, options: OpenOptions): Promise
     workerId,
     ...(options.logRuns === undefined ? {} : { logRuns: options.logRuns }),
     // A server's scheduler applies the audit log's and the runs' retention; one-off commands never do.
-    ...(options.serverProcess ? { maintenance: maintenanceTasks(config, store, workflows, options.logger) } : {}),
+    ...(options.serverProcess ? { maintenance: maintenanceTasks(config, store, workflows, options.logger, metrics) } : {}),
     scheduleObserver: metrics,
   });
   const budgets = project?.gateway ? resolveBudgets(project.gateway.budgets) : undefined;
@@ -358,12 +358,12 @@ export async function openAgentry(config: Config, options: OpenOptions): Promise
 }
 
 /** What a server's scheduler does now and then: the audit log's retention, the runs' retention. */
-function maintenanceTasks(config: Config, store: Store, workflows: ReadonlyMap<string, CompiledWorkflow>, logger: Logger): MaintenanceTask[] {
+function maintenanceTasks(config: Config, store: Store, workflows: ReadonlyMap<string, CompiledWorkflow>, logger: Logger, metrics: Metrics): MaintenanceTask[] {
   const audit = new AuditService(store);
   const tasks: MaintenanceTask[] = [];
   if (config.audit.retentionMs !== undefined) tasks.push(auditRetentionTask(audit, config.audit.retentionMs, logger));
   if (retentionConfigured(config.retention, [...workflows.values()])) {
-    tasks.push(retentionTask(new RetentionService(store, audit), config.retention, [...workflows.values()], logger));
+    tasks.push(retentionTask(new RetentionService(store, audit), config.retention, [...workflows.values()], logger, metrics));
   }
   return tasks;
 }

@@ -30,6 +30,11 @@ const SYSTEM: Caller = { name: 'system', roles: [], runAccess: EVERY_RUN };
 export const PRUNABLE_STATUSES = ['succeeded', 'failed', 'cancelled', 'timed_out'] as const;
 export type PrunableStatus = (typeof PRUNABLE_STATUSES)[number];
 
+/** Told what each turn of the scheduler's retention deleted (the process's metrics). */
+export interface RetentionObserver {
+  retentionPruned(kind: keyof PruneCounts, count: number): void;
+}
+
 export interface PruneCounts {
   runs: number;
   events: number;
@@ -155,12 +160,14 @@ export function retentionTask(
   settings: RetentionSettings,
   workflows: readonly CompiledWorkflow[],
   logger: Logger,
+  observer?: RetentionObserver,
 ): MaintenanceTask {
   return {
     name: 'run retention',
     everyMs: RETENTION_INTERVAL_MS,
     async run() {
       const counts = await retention.apply(settings, workflows);
+      for (const kind of ['runs', 'events', 'idempotency_keys'] as const) observer?.retentionPruned(kind, counts[kind]);
       logger.info(counts, `retention: pruned ${counts.runs} runs, ${counts.events} events, ${counts.idempotency_keys} idempotency keys`);
     },
   };

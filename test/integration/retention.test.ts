@@ -2,11 +2,11 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AuditService } from '../../src/app/audit.js';
 import { localOperator } from '../../src/app/caller.js';
 import type { RetentionSettings } from '../../src/app/config.js';
-import { RetentionService } from '../../src/app/retention.js';
+import { RetentionService, retentionTask } from '../../src/app/retention.js';
+import { compileAll, silentLogger } from '../helpers/engine.js';
 import type { CompiledWorkflow } from '../../src/spec/model.js';
 import type { NewRun, Store } from '../../src/store/store.js';
 import type { RunStatus } from '../../src/types.js';
-import { compileAll } from '../helpers/engine.js';
 import { storeFactories } from '../helpers/store.js';
 
 const DAY = 24 * 60 * 60 * 1000;
@@ -162,6 +162,23 @@ for (const factory of storeFactories) {
 
       // a second turn finds nothing more
       expect(await retention.apply(settings, workflows)).toMatchObject({ runs: 0, events: 0 });
+    });
+
+    it('as a maintenance task, tells its observer what each turn deleted', async () => {
+      await seed(store, run('old', 'succeeded', 40));
+      await seed(store, run('kept', 'failed', 40));
+      const told: Array<[string, number]> = [];
+      const task = retentionTask(retention, { ...NONE, succeededMs: DAY, idempotencyKeysMs: 50 * DAY }, [], silentLogger, {
+        retentionPruned: (kind, n) => told.push([kind, n]),
+      });
+      await task.run();
+      expect(told).toEqual([
+        ['runs', 1],
+        ['events', 0],
+        ['idempotency_keys', 0],
+      ]);
+      expect(await store.getRun('old')).toBeUndefined();
+      expect(await store.getRun('kept')).toBeDefined();
     });
   });
 }
