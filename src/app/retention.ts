@@ -168,7 +168,8 @@ export function retentionTask(
     async run() {
       const counts = await retention.apply(settings, workflows);
       for (const kind of ['runs', 'events', 'idempotency_keys'] as const) observer?.retentionPruned(kind, counts[kind]);
-      logger.info(counts, `retention: pruned ${counts.runs} runs, ${counts.events} events, ${counts.idempotency_keys} idempotency keys`);
+      const level = counts.runs + counts.events + counts.idempotency_keys > 0 ? 'info' : 'debug';
+      logger[level](counts, `retention: pruned ${counts.runs} runs, ${counts.events} events, ${counts.idempotency_keys} idempotency keys`);
     },
   };
 }
