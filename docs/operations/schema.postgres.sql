@@ -1,4 +1,4 @@
--- The schema Agentry's migrations (src/store/migrations.ts, version 16) produce on PostgreSQL.
+-- The schema Agentry's migrations (src/store/migrations.ts, version 17) produce on PostgreSQL.
 -- Generated from a freshly migrated database by `npm run schema:dump`; do not edit by hand.
 -- test/integration/store.schema.test.ts fails when this file is out of date.
 
@@ -304,6 +304,7 @@ CREATE INDEX runs_active ON runs USING btree (status) WHERE (status = ANY (ARRAY
 CREATE INDEX runs_by_concurrency ON runs USING btree (concurrency_key, status) WHERE (concurrency_key IS NOT NULL);
 CREATE INDEX runs_by_created ON runs USING btree (tenant_id, created_at DESC, id DESC);
 CREATE INDEX runs_by_deadline ON runs USING btree (deadline_at) WHERE ((deadline_at IS NOT NULL) AND (status = ANY (ARRAY['queued'::text, 'running'::text, 'waiting'::text])));
+CREATE INDEX runs_by_end ON runs USING btree (status, finished_at) WHERE (finished_at IS NOT NULL);
 CREATE INDEX runs_by_owner ON runs USING btree (tenant_id, created_by, created_at DESC, id DESC);
 CREATE INDEX runs_by_parent ON runs USING btree (parent_run_id) WHERE (parent_run_id IS NOT NULL);
 CREATE INDEX runs_by_status ON runs USING btree (tenant_id, status, created_at DESC, id DESC);

@@ -1,4 +1,4 @@
--- The schema Agentry's migrations (src/store/migrations.ts, version 16) produce on SQLite.
+-- The schema Agentry's migrations (src/store/migrations.ts, version 17) produce on SQLite.
 -- Generated from a freshly migrated database by `npm run schema:dump`; do not edit by hand.
 -- test/integration/store.schema.test.ts fails when this file is out of date.
 
@@ -301,6 +301,7 @@ CREATE INDEX runs_active ON runs (status) WHERE status IN ('queued', 'running', 
 CREATE INDEX runs_by_concurrency ON runs (concurrency_key, status) WHERE concurrency_key IS NOT NULL;
 CREATE INDEX runs_by_created ON runs (tenant_id, created_at DESC, id DESC);
 CREATE INDEX runs_by_deadline ON runs (deadline_at) WHERE deadline_at IS NOT NULL AND status IN ('queued', 'running', 'waiting');
+CREATE INDEX runs_by_end ON runs (status, finished_at) WHERE finished_at IS NOT NULL;
 CREATE INDEX runs_by_owner ON runs (tenant_id, created_by, created_at DESC, id DESC);
 CREATE INDEX runs_by_parent ON runs (parent_run_id) WHERE parent_run_id IS NOT NULL;
 CREATE INDEX runs_by_status ON runs (tenant_id, status, created_at DESC, id DESC);

@@ -26,6 +26,8 @@ import { instrument } from './metrics.js';
 import { Metrics } from '../obs/metrics.js';
 import { VERSION } from '../lib/version.js';
 import { AuditService, auditRetentionTask } from './audit.js';
+import type { MaintenanceTask } from '../engine/scheduler.js';
+import { RetentionService, retentionConfigured, retentionTask } from './retention.js';
 import { assertSchemaCurrent, emptyStatus, logMigrations, migrationStatus, type MigrationStatus } from './migrations.js';
 import { specsFromBundle, withBundleDir, type SpecBundleInfo } from './bundle-load.js';
 import { withSecretFiles } from './secret-files.js';
@@ -312,10 +314,8 @@ export async function openAgentry(config: Config, options: OpenOptions): Promise
     ...(project ? { limits: project.settings.limits } : {}),
     workerId,
     ...(options.logRuns === undefined ? {} : { logRuns: options.logRuns }),
-    // A server's scheduler applies the audit log's retention; one-off commands never do.
-    ...(options.serverProcess && config.audit.retentionMs !== undefined
-      ? { maintenance: [auditRetentionTask(new AuditService(store), config.audit.retentionMs, options.logger)] }
-      : {}),
+    // A server's scheduler applies the audit log's and the runs' retention; one-off commands never do.
+    ...(options.serverProcess ? { maintenance: maintenanceTasks(config, store, workflows, options.logger, metrics) } : {}),
     scheduleObserver: metrics,
   });
   const budgets = project?.gateway ? resolveBudgets(project.gateway.budgets) : undefined;
@@ -355,4 +355,15 @@ export async function openAgentry(config: Config, options: OpenOptions): Promise
       return closing;
     },
   };
+}
+
+/** What a server's scheduler does now and then: the audit log's retention, the runs' retention. */
+function maintenanceTasks(config: Config, store: Store, workflows: ReadonlyMap<string, CompiledWorkflow>, logger: Logger, metrics: Metrics): MaintenanceTask[] {
+  const audit = new AuditService(store);
+  const tasks: MaintenanceTask[] = [];
+  if (config.audit.retentionMs !== undefined) tasks.push(auditRetentionTask(audit, config.audit.retentionMs, logger));
+  if (retentionConfigured(config.retention, [...workflows.values()])) {
+    tasks.push(retentionTask(new RetentionService(store, audit), config.retention, [...workflows.values()], logger, metrics));
+  }
+  return tasks;
 }

@@ -57,6 +57,11 @@ export function describeConfig(config: Config): { key: OptionKey; env: string; v
     maxWait: formatDuration(config.server.maxWaitMs),
     sseHeartbeat: formatDuration(config.server.sseHeartbeatMs),
     auditRetention: config.audit.retentionMs === undefined ? null : formatDuration(config.audit.retentionMs),
+    retentionSucceeded: durationOrNull(config.retention.succeededMs),
+    retentionFailed: durationOrNull(config.retention.failedMs),
+    retentionCancelled: durationOrNull(config.retention.cancelledMs),
+    retentionEvents: durationOrNull(config.retention.eventsMs),
+    idempotencyKeyTtl: durationOrNull(config.retention.idempotencyKeysMs),
     otelRecordArguments: config.telemetry.recordArguments,
     otelRecordResults: config.telemetry.recordResults,
     redactPii: config.redactPii.length === 0 ? 'none' : config.redactPii.join(','),
@@ -84,4 +89,8 @@ function describeApiKeys(list: string | undefined): string | null {
     .filter((parts) => parts.length >= 3)
     .map((parts) => `${parts[0]}:${parts.slice(2).join(':')}`)
     .join('; ');
+}
+
+function durationOrNull(ms: number | undefined): string | null {
+  return ms === undefined ? null : formatDuration(ms);
 }

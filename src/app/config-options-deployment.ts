@@ -13,6 +13,44 @@ export const DEPLOYMENT_OPTIONS = {
     defaultText: 'none (keep every entry)',
     description: 'How long audit log entries are kept (e.g. `365d`): `agentry audit prune` deletes older ones, leaving an anchor so the chain still verifies.',
   },
+  retentionSucceeded: {
+    kind: 'duration',
+    env: 'AGENTRY_RETENTION_SUCCEEDED',
+    default: undefined,
+    defaultText: 'none (keep every run)',
+    description:
+      "How long succeeded runs are kept after they end (e.g. `30d`): a server's scheduler deletes older ones with all their rows ([retention](operations/retention.md)). A workflow's `retention:` overrides it.",
+  },
+  retentionFailed: {
+    kind: 'duration',
+    env: 'AGENTRY_RETENTION_FAILED',
+    default: undefined,
+    defaultText: 'none (keep every run)',
+    description: 'How long failed and timed-out runs are kept after they end (e.g. `90d`); see `AGENTRY_RETENTION_SUCCEEDED`.',
+  },
+  retentionCancelled: {
+    kind: 'duration',
+    env: 'AGENTRY_RETENTION_CANCELLED',
+    default: undefined,
+    defaultText: 'none (keep every run)',
+    description: 'How long cancelled runs are kept after they end; see `AGENTRY_RETENTION_SUCCEEDED`.',
+  },
+  retentionEvents: {
+    kind: 'duration',
+    env: 'AGENTRY_RETENTION_EVENTS',
+    default: undefined,
+    defaultText: 'none (keep every event)',
+    description:
+      "How long the events of ended runs are kept (e.g. `30d`); the runs themselves stay until their own retention. A workflow's `retention.events` overrides it.",
+  },
+  idempotencyKeyTtl: {
+    kind: 'duration',
+    env: 'AGENTRY_IDEMPOTENCY_KEY_TTL',
+    default: 7 * 24 * 60 * 60 * 1000,
+    defaultText: '`7d`',
+    description:
+      "How long idempotency keys (run starts, schedule ticks, task decisions) are remembered: a server's scheduler deletes older ones, and a request repeating an expired key starts anew.",
+  },
   otelRecordArguments: {
     kind: 'boolean',
     env: 'AGENTRY_OTEL_RECORD_ARGUMENTS',

@@ -35,6 +35,15 @@ export interface OidcConfig {
   readonly nameClaim: string;
 }
 
+/** The deployment's retention windows in ms (undefined: kept for ever). */
+export interface RetentionSettings {
+  readonly succeededMs: number | undefined;
+  readonly failedMs: number | undefined;
+  readonly cancelledMs: number | undefined;
+  readonly eventsMs: number | undefined;
+  readonly idempotencyKeysMs: number | undefined;
+}
+
 export interface Config {
   /** Absolute project directory. */
   readonly projectDir: string;
@@ -97,6 +106,8 @@ export interface Config {
   readonly probe: { readonly port: number | undefined };
   /** How long audit entries are kept (`AGENTRY_AUDIT_RETENTION`); undefined: for ever. */
   readonly audit: { readonly retentionMs: number | undefined };
+  /** How long ended runs, their events and idempotency keys are kept (`AGENTRY_RETENTION_*`, `AGENTRY_IDEMPOTENCY_KEY_TTL`); undefined: for ever. */
+  readonly retention: RetentionSettings;
   /** What tool-call spans carry besides timings (`AGENTRY_OTEL_RECORD_*`); tracing itself is configured by `OTEL_*`. */
   readonly telemetry: { readonly recordArguments: boolean; readonly recordResults: boolean };
   /** Patterns masked besides known secrets (`AGENTRY_REDACT_PII`). */
@@ -250,6 +261,13 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     health,
     probe: { port: probePort ?? undefined },
     audit: { retentionMs: r.auditRetention },
+    retention: {
+      succeededMs: r.retentionSucceeded,
+      failedMs: r.retentionFailed,
+      cancelledMs: r.retentionCancelled,
+      eventsMs: r.retentionEvents,
+      idempotencyKeysMs: r.idempotencyKeyTtl,
+    },
     telemetry: { recordArguments: r.otelRecordArguments, recordResults: r.otelRecordResults },
     redactPii: pii.patterns,
     gateway: r.gatewayUrl === undefined ? undefined : { url: r.gatewayUrl.replace(/\/+$/, ''), apiKey: r.gatewayApiKey },

@@ -11,6 +11,7 @@ import type { Config } from './config.js';
 import { AuditService } from './audit.js';
 import { EventService } from './events.js';
 import { FleetService } from './fleet.js';
+import { RetentionService } from './retention.js';
 import { KeysService, type GrantChecker } from './keys.js';
 import { ScheduleService } from './schedules.js';
 import { createServices, type Services } from './services.js';
@@ -98,6 +99,17 @@ export interface LocalAudit {
 export async function openLocalAudit(config: Config, options: { logger: Logger }): Promise<LocalAudit> {
   const store = await openStore(config, { logger: options.logger });
   return { audit: new AuditService(store), close: () => store.close() };
+}
+
+export interface LocalRetention {
+  retention: RetentionService;
+  close(): Promise<void>;
+}
+
+/** Retention on the project's store (opened, migrated; only the store, no engine). */
+export async function openLocalRetention(config: Config, options: { logger: Logger }): Promise<LocalRetention> {
+  const store = await openStore(config, { logger: options.logger });
+  return { retention: new RetentionService(store, new AuditService(store)), close: () => store.close() };
 }
 
 export interface LocalKeys {

@@ -75,6 +75,12 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: async () => (await import('./commands/audit.js')).registerAudit,
   },
   {
+    name: 'prune',
+    term: 'prune [options]',
+    description: 'Delete ended runs older than a duration, with all their rows (the LLM usage ledger is kept)',
+    load: async () => (await import('./commands/prune.js')).registerPrune,
+  },
+  {
     name: 'keys',
     term: 'keys',
     description: 'Managed API keys in the database: create, list, revoke, rotate (the secret is shown once)',

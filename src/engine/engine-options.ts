@@ -40,7 +40,7 @@ export interface EngineOptions {
   workerId?: string;
   /** Masks secrets in everything the engine stores (default: the workflows' secret env values only). */
   redactor?: Redactor;
-  /** What this engine's scheduler also does now and then (the audit log's retention); see `MaintenanceTask`. */
+  /** What this engine's scheduler also does now and then (the audit log's and the runs' retention); see `MaintenanceTask`. */
   maintenance?: readonly MaintenanceTask[];
   /** The deployment's tenant (`AGENTRY_TENANT`): of runs started without one and of schedules without `tenant:`. Default `default`. */
   tenant?: string;

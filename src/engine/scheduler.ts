@@ -1,7 +1,7 @@
 /**
  * The scheduler's periodic sweeps: leases that lapsed (a worker died or hung), runs past
  * their deadline, workflow schedules that are due (see schedules.ts), and the maintenance
- * tasks the application gives it (the audit log's retention). Safe to run in several
+ * tasks the application gives it (the audit log's and the runs' retention). Safe to run in several
  * processes at once: each fix is a guarded transition that applies once, each schedule tick
  * starts one run whichever process gets to it, and a maintenance task must be safe to repeat.
  */

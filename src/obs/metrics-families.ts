@@ -92,6 +92,11 @@ export function createFamilies(registry: Registry) {
       'Times a schedule found ticks that passed while no scheduler ran (skipped by catch_up: none, or made up by one run), by schedule',
       ['schedule'],
     ),
+    retentionPruned: counter(
+      'agentry_retention_pruned_total',
+      "Rows this process's scheduler deleted under the run retention, by kind: runs (with their rows), events (of ended runs), idempotency_keys",
+      ['kind'],
+    ),
     // LLM gateway
     llmRequests: counter(
       'agentry_llm_requests_total',

@@ -41,6 +41,7 @@ export const METRIC_NAMES = [
   'agentry_tasks_oldest_open_age_seconds',
   'agentry_schedule_ticks_total',
   'agentry_schedule_missed_ticks_total',
+  'agentry_retention_pruned_total',
   'agentry_llm_requests_total',
   'agentry_llm_tokens_total',
   'agentry_llm_cost_usd_total',
@@ -152,6 +153,12 @@ export class Metrics implements StoreObserver {
 
   scheduleMissed(schedule: string): void {
     this.f.scheduleMissed.inc({ schedule });
+  }
+
+  // Retention (`RetentionObserver` of app/retention.ts)
+
+  retentionPruned(kind: 'runs' | 'events' | 'idempotency_keys', count: number): void {
+    if (count > 0) this.f.retentionPruned.inc({ kind }, count);
   }
 
   text(): Promise<string> {

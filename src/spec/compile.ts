@@ -9,7 +9,7 @@ import { parseDuration } from '../lib/duration.js';
 import { parseEgressRules } from '../lib/egress.js';
 import { checkExpression, expressionReferences, SCOPE_VARIABLES } from './expression.js';
 import { orderSteps } from './graph.js';
-import { STEP_KINDS, type CompiledStep, type CompiledWorkflow, type KindConfig, type RetryPolicy, type StepKind } from './model.js';
+import { STEP_KINDS, type CompiledStep, type CompiledWorkflow, type KindConfig, type RetryPolicy, type StepKind, type WorkflowRetention } from './model.js';
 import type { RetrySpec, StepSpec, WorkflowSpec } from './schemas.js';
 import { templateReferences } from './template.js';
 import { checkJsonSchema, checkValue, validateSpec } from './validate.js';
@@ -60,6 +60,7 @@ export function checkWorkflow(spec: unknown, options: CompileOptions): { workflo
   };
   const compiled = checkAll(ctx);
   const deadlineMs = durationMs(ctx, wf.deadline, ['deadline']);
+  const retention = retentionOf(ctx, wf.retention);
   const egress = wf.egress === undefined ? undefined : parseEgressRules(wf.egress, `workflow ${wf.name}`);
   for (const problem of egress?.problems ?? []) ctx.problems.push({ path: ['egress', ...problem.path], message: problem.message });
   const problems = [...schemaProblems, ...ctx.problems];
@@ -78,9 +79,26 @@ export function checkWorkflow(spec: unknown, options: CompileOptions): { workflo
     order: compiled.order,
     output: wf.output,
     concurrency: wf.concurrency,
+    retention,
     egress: egress?.rules,
   };
   return { workflow, problems };
+}
+
+/** `retention:` in ms, each field given. */
+function retentionOf(ctx: Ctx, r: WorkflowSpec['retention']): WorkflowRetention | undefined {
+  if (r === undefined) return undefined;
+  const out: WorkflowRetention = {};
+  for (const [field, key] of [
+    ['succeeded', 'succeededMs'],
+    ['failed', 'failedMs'],
+    ['cancelled', 'cancelledMs'],
+    ['events', 'eventsMs'],
+  ] as const) {
+    const ms = durationMs(ctx, r[field], ['retention', field]);
+    if (ms !== undefined) out[key] = ms;
+  }
+  return out;
 }
 
 /** sha256 of the canonical JSON (sorted keys) of a spec. */

@@ -95,8 +95,18 @@ export interface CompiledWorkflow {
   output: unknown;
   /** `concurrency:`: at most `limit` runs with the same value of `key` (CEL over `input`) run at once. */
   concurrency: { key: string; limit: number } | undefined;
+  /** `retention:` parsed (ms; a field absent: the deployment's setting); undefined: none given. */
+  retention: WorkflowRetention | undefined;
   /** `egress:` parsed: narrows the project's egress policy for this workflow's http steps. */
   egress: EgressRuleSet | undefined;
+}
+
+/** A workflow's `retention:` block, each window in ms. */
+export interface WorkflowRetention {
+  succeededMs?: number;
+  failedMs?: number;
+  cancelledMs?: number;
+  eventsMs?: number;
 }
 
 /** Values visible to `{{ }}` templates and CEL expressions. */

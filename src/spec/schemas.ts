@@ -209,6 +209,17 @@ export const WorkflowSchema = Type.Object(
     budget: opt(Type.Object({ max_tokens: opt(Type.Integer({ minimum: 0 })), max_cost_usd: opt(Type.Number({ minimum: 0 })) }, closed)),
     concurrency: opt(Type.Object({ key: Type.String(), limit: Type.Integer({ minimum: 1 }) }, closed)),
     egress: opt(EgressSettings),
+    retention: opt(
+      Type.Object(
+        {
+          succeeded: opt(duration('How long succeeded runs of this workflow are kept after they end. Default: AGENTRY_RETENTION_SUCCEEDED.')),
+          failed: opt(duration('How long failed and timed-out runs are kept after they end. Default: AGENTRY_RETENTION_FAILED.')),
+          cancelled: opt(duration('How long cancelled runs are kept after they end. Default: AGENTRY_RETENTION_CANCELLED.')),
+          events: opt(duration("How long the events of this workflow's ended runs are kept. Default: AGENTRY_RETENTION_EVENTS.")),
+        },
+        { ...closed, description: 'How long ended runs are kept (docs/operations/retention.md); overrides the deployment settings.' },
+      ),
+    ),
     schedule: opt(
       Type.Object(
         {

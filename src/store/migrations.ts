@@ -444,6 +444,9 @@ function operations(dialect: 'sqlite' | 'postgres'): string[] {
   ];
 }
 
+/** Retention (`sql/retention.ts`) finds ended runs by status and end time. */
+const RUNS_BY_END = [`CREATE INDEX runs_by_end ON runs (status, finished_at) WHERE finished_at IS NOT NULL`];
+
 /** From this version on, each migration applied is itself an audit entry (in its own transaction). */
 export const AUDIT_LOG_VERSION = 7;
 
@@ -467,6 +470,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 14, name: 'indexes of active runs and open tasks', sqlite: METRICS_INDEXES, postgres: METRICS_INDEXES },
   { version: 15, name: 'events in time order', sqlite: EVENTS_BY_TIME, postgres: EVENTS_BY_TIME },
   { version: DURATION_VERSION, name: 'migration durations, worker drain, maintenance mode', sqlite: operations('sqlite'), postgres: operations('postgres') },
+  { version: 17, name: 'index of ended runs, for retention', sqlite: RUNS_BY_END, postgres: RUNS_BY_END },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS.reduce((max, m) => Math.max(max, m.version), 0);

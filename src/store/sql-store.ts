@@ -40,6 +40,8 @@ import type {
   MigrateOptions,
   AuditPage,
   NewAuditEntry,
+  RunPruneQuery,
+  EventPruneQuery,
   DueStep,
   EventQuery,
   EventQueryPage,
@@ -76,6 +78,7 @@ import { isCommitUnknown, isConstraintViolation, isTransient, storeUnavailable, 
 import * as apiKeys from './sql/api-keys.js';
 import * as attempts from './sql/attempts.js';
 import * as audit from './sql/audit.js';
+import * as retention from './sql/retention.js';
 import * as budgets from './sql/budgets.js';
 import type { Db, SqlDialect } from './sql/dialect.js';
 import * as eventQuery from './sql/event-query.js';
@@ -422,6 +425,28 @@ export class SqlStore implements Store {
 
   auditHead(): Promise<AuditHead> {
     return this.retrying((db) => audit.auditHead(db));
+  }
+
+  countPrunableRuns(q: RunPruneQuery): Promise<number> {
+    return this.retrying((db) => retention.countPrunableRuns(db, q));
+  }
+
+  pruneRuns(q: RunPruneQuery): Promise<string[]> {
+    return this.transact((trx) => retention.pruneRuns(trx, q));
+  }
+
+  countPrunableEvents(q: EventPruneQuery): Promise<number> {
+    return this.retrying((db) => retention.countPrunableEvents(db, q));
+  }
+
+  pruneEvents(q: EventPruneQuery): Promise<number> {
+    return this.transact((trx) => retention.pruneEvents(trx, q));
+  }
+
+  expireIdempotencyKeys(before: number, limit: number, dryRun: boolean): Promise<number> {
+    return dryRun
+      ? this.retrying((db) => retention.expireIdempotencyKeys(db, before, limit, true))
+      : this.transact((trx) => retention.expireIdempotencyKeys(trx, before, limit, false));
   }
 
   pruneAudit(before: number, anchor: NewAuditEntry): Promise<AuditRecord | undefined> {

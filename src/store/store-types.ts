@@ -363,3 +363,23 @@ export interface TenantRunUsage {
   activeRuns: number;
   runsLastHour: number;
 }
+
+/** Which ended runs retention deletes (`sql/retention.ts`). */
+export interface RunPruneQuery {
+  /** Per ended status: runs of that status that ended before this time (ms). A status absent is kept. */
+  before: Partial<Record<'succeeded' | 'failed' | 'cancelled' | 'timed_out', number>>;
+  /** Only runs of this workflow. */
+  workflow?: string;
+  /** Not runs of these workflows (they have their own `retention:`). */
+  excludeWorkflows?: readonly string[];
+  /** At most this many runs per batch (one transaction). */
+  limit: number;
+}
+
+/** Which events retention deletes: those before `before` of ended runs. */
+export interface EventPruneQuery {
+  before: number;
+  workflow?: string;
+  excludeWorkflows?: readonly string[];
+  limit: number;
+}

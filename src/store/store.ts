@@ -64,6 +64,8 @@ import type {
   EventQuery,
   EventQueryPage,
   NewAuditEntry,
+  RunPruneQuery,
+  EventPruneQuery,
   ApiKeyListQuery,
   ApiKeyPage,
   RateTake,
@@ -305,6 +307,18 @@ export interface Store {
    * `pruned_hash`); undefined (nothing changed) when no entry was old enough.
    */
   pruneAudit(before: number, anchor: NewAuditEntry): Promise<AuditRecord | undefined>;
+
+  // retention (`sql/retention.ts`): each call one batch in one transaction
+  /** How many runs `q` selects now, ignoring `limit` (a dry run). */
+  countPrunableRuns(q: RunPruneQuery): Promise<number>;
+  /** Deletes up to `q.limit` ended runs and every row referencing them (not the LLM call ledger); returns their ids. */
+  pruneRuns(q: RunPruneQuery): Promise<string[]>;
+  /** How many events `q` selects now, ignoring `limit`. */
+  countPrunableEvents(q: EventPruneQuery): Promise<number>;
+  /** Deletes up to `q.limit` events of ended runs older than `q.before`; returns how many. */
+  pruneEvents(q: EventPruneQuery): Promise<number>;
+  /** Deletes up to `limit` idempotency keys recorded before `before` (with `dryRun`, counts them all); returns how many. */
+  expireIdempotencyKeys(before: number, limit: number, dryRun: boolean): Promise<number>;
 
   // managed API keys (`sql/api-keys.ts`); each change bumps the revision in its transaction
   /** Inserts a key; `conflict` when the tenant already has a current key of that name. */

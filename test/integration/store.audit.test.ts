@@ -33,6 +33,7 @@ const UNDO_AFTER_AUDIT_RUN_IDS: Record<number, string[]> = {
   14: ['DROP INDEX runs_active', 'DROP INDEX tasks_open'],
   15: ['DROP INDEX events_by_time'],
   16: ['DROP TABLE maintenance', 'ALTER TABLE workers DROP COLUMN drain_requested_at', 'ALTER TABLE schema_migrations DROP COLUMN duration_ms'],
+  17: ['DROP INDEX runs_by_end'],
 };
 
 const dialects: Array<{ name: string; open: () => Promise<Opened> }> = [

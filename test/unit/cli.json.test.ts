@@ -41,6 +41,7 @@ const PRINTS_DATA: Record<string, string> = {
   'agentry bundle verify': '{ file, hash, files, signed, signer, key_id, verified, approved_by, env } (local only)',
   'agentry audit list': 'GET /v1/audit (with --jsonl: one entry per line)',
   'agentry audit prune': '{ pruned, retention_ms } (local only)',
+  'agentry prune': '{ runs, older_than_ms, statuses, workflow, dry_run } (local only)',
   'agentry migrate up': '{ location, from, current, latest, applied } (local only)',
   'agentry migrate status': '{ location, store, current, latest, state, pending, applied } (local only)',
   'agentry workers list': 'GET /v1/admin/workers',
