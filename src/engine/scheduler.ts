@@ -14,6 +14,7 @@ import { toAgentryError } from '../lib/errors.js';
 import type { LoopStatus } from './loop-status.js';
 import type { RunTransitions } from './run-transitions.js';
 import { fireDueSchedules, syncSchedules, type FireReport } from './schedules.js';
+import { processAlive } from '../lib/process-alive.js';
 
 /**
  * Work a scheduler does now and then besides its sweeps: on its first sweep, then every
@@ -62,15 +63,6 @@ export interface SweepReport {
 }
 
 const BATCH = 100;
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 export class Scheduler {
   private timer: NodeJS.Timeout | undefined;

@@ -19,6 +19,7 @@ import type { DatabaseLocation } from './open.js';
 import { openRawPostgres, openRawSqlite, quoteName, type RawDb } from './raw-db.js';
 import { acquireSqliteServerLock, type SqliteServerLock } from './sqlite-server-lock.js';
 import type { StoreKind } from './store-types.js';
+import { processAlive } from '../lib/process-alive.js';
 
 /** Tables a restore does not load, and why. */
 export const NOT_RESTORED: Readonly<Record<string, string>> = {
@@ -81,15 +82,6 @@ export interface RestoreTarget {
    */
   load(now: number, fn: (loader: TableLoader) => Promise<void>): Promise<LoadReport>;
   close(): Promise<void>;
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 async function liveWorkers(db: RawDb, tables: readonly string[], now: number): Promise<LiveWorker[]> {

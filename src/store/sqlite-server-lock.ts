@@ -25,6 +25,7 @@ import { linkSync, mkdirSync, readFileSync, readlinkSync, rmSync, statSync, unli
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import { AgentryError } from '../lib/errors.js';
+import { processAlive } from '../lib/process-alive.js';
 
 /** How often the holder refreshes the lock file's modification time. */
 const HEARTBEAT_MS = 10_000;
@@ -63,16 +64,6 @@ export interface LockEnvironment {
   startedAtOf?: (pid: number) => number | undefined;
 }
 
-/** `process.kill(pid, 0)` sends nothing: it only asks whether the process exists (EPERM: it does, as another user). */
-function pidIsAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /** Clock ticks per second of `/proc/<pid>/stat` (USER_HZ: 100 on every Linux architecture Node runs on). */
 const CLOCK_TICKS_PER_SECOND = 100;
 
@@ -103,7 +94,7 @@ const defaultEnvironment = (): LockEnvironment => ({
   host: hostname(),
   pidns: pidNamespace(),
   now: Date.now,
-  isAlive: pidIsAlive,
+  isAlive: processAlive,
   startedAtOf: procStartedAt,
 });
 
