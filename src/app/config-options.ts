@@ -24,10 +24,11 @@ export type ConfigSource = 'flag' | 'env' | 'profile' | 'agentry.yaml' | 'defaul
 /** Values given on the command line, by option (strings as typed, or already parsed). */
 export type ConfigFlags = Partial<Record<OptionKey, string | number | boolean | undefined>>;
 
-/** The options table of `docs/configuration.md`. */
-export function configTableMarkdown(): string {
-  const rows = (Object.entries(CONFIG_OPTIONS) as [OptionKey, OptionSpec][]).map(([key, o]) => {
-    const cells = [`\`${key}\``, `\`${o.env}\``, o.flag ? `\`${o.flag}\`` : '', o.yaml ? `\`${o.yaml}\`` : '', o.defaultText, o.description];
+/** The options table of `docs/configuration.md` (of `options`, by default the real one). */
+export function configTableMarkdown(options: Readonly<Record<string, OptionSpec>> = CONFIG_OPTIONS): string {
+  const rows = Object.entries(options).map(([key, o]) => {
+    const aliases = (o.deprecatedAliases ?? []).map((a) => `<br>deprecated: \`${a.env}\` (since ${a.since})`).join('');
+    const cells = [`\`${key}\``, `\`${o.env}\`${aliases}`, o.flag ? `\`${o.flag}\`` : '', o.yaml ? `\`${o.yaml}\`` : '', o.defaultText, o.description];
     return `| ${cells.join(' | ')} |`;
   });
   return ['| Option | Environment variable | Flag | `agentry.yaml` key | Default | Description |', '|---|---|---|---|---|---|', ...rows].join('\n');

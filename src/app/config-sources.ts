@@ -1,6 +1,6 @@
 /**
  * Where an option's raw value comes from, highest precedence first: its flag, its `AGENTRY_*`
- * variable (or `<VAR>_FILE` for a secret), the profile of `agentry.yaml` named by
+ * variable (or `<VAR>_FILE` for a secret), a deprecated former name of that variable, the profile of `agentry.yaml` named by
  * `AGENTRY_PROFILE`, the file's top level, its default. Each candidate remembers how the user
  * wrote it, so that a problem names the place to fix.
  */
@@ -8,6 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { secretFromEnv } from './secret-files.js';
+import type { ConfigDeprecation } from './config-deprecations.js';
 import type { OptionSpec } from './config-option.js';
 import { CONFIG_OPTIONS, type ConfigFlags, type ConfigSource, type OptionKey } from './config-options.js';
 
@@ -17,6 +18,8 @@ export interface Candidate {
   source: ConfigSource;
   /** How the user wrote it, for messages: `AGENTRY_CONCURRENCY`, `agentry.yaml engine.concurrency`. */
   origin: string;
+  /** The option's deprecated aliases that were set (used, or ignored for a higher-precedence value). */
+  deprecated?: ConfigDeprecation[];
 }
 
 /** `agentry.yaml`'s top-level settings and the profile merged over them. */
@@ -36,15 +39,32 @@ export interface RawInput {
 export function pickOption(key: OptionKey, input: RawInput, yaml: YamlLayers, problems: string[]): Candidate {
   const spec: OptionSpec = CONFIG_OPTIONS[key];
   const flag = input.flags[key];
-  if (flag !== undefined) return { value: flag, source: 'flag', origin: spec.flag?.split(' ')[0] ?? key };
-  if (spec.secret === true) {
-    const secret = secretFromEnv(input.env, spec.env);
-    if (secret.problem !== undefined) problems.push(secret.problem);
-    if (secret.value !== undefined) return { value: secret.value, source: 'env', origin: secret.fromFile ? `${spec.env}_FILE` : spec.env };
-  } else {
-    const fromEnv = input.env[spec.env];
-    if (fromEnv !== undefined && fromEnv !== '') return { value: fromEnv, source: 'env', origin: spec.env };
+  const given: Candidate | undefined =
+    flag !== undefined ? { value: flag, source: 'flag', origin: spec.flag?.split(' ')[0] ?? key } : fromEnv(spec, spec.env, input.env, problems);
+  const deprecated: ConfigDeprecation[] = [];
+  let chosen = given;
+  for (const alias of spec.deprecatedAliases ?? []) {
+    const candidate = fromEnv(spec, alias.env, input.env, problems);
+    if (candidate === undefined) continue;
+    deprecated.push({ variable: candidate.origin, replacement: spec.env, since: alias.since, ignored: chosen !== undefined });
+    chosen ??= candidate;
   }
+  const picked = chosen ?? fromYaml(key, spec, yaml);
+  return deprecated.length > 0 ? { ...picked, deprecated } : picked;
+}
+
+/** Variable `name` (or `name_FILE` for a secret option) when set; a bad `_FILE` adds to `problems`. */
+function fromEnv(spec: OptionSpec, name: string, env: NodeJS.ProcessEnv, problems: string[]): Candidate | undefined {
+  if (spec.secret === true) {
+    const secret = secretFromEnv(env, name);
+    if (secret.problem !== undefined) problems.push(secret.problem);
+    return secret.value === undefined ? undefined : { value: secret.value, source: 'env', origin: secret.fromFile ? `${name}_FILE` : name };
+  }
+  const value = env[name];
+  return value === undefined || value === '' ? undefined : { value, source: 'env', origin: name };
+}
+
+function fromYaml(key: OptionKey, spec: OptionSpec, yaml: YamlLayers): Candidate {
   if (spec.yaml !== undefined) {
     const fromProfile = yaml.profile === undefined ? undefined : getPath(yaml.profile, spec.yaml);
     if (fromProfile !== undefined) return { value: fromProfile, source: 'profile', origin: `agentry.yaml profiles.${yaml.profileName}.${spec.yaml}` };

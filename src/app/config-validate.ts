@@ -10,6 +10,7 @@ import { AgentryError, toAgentryError } from '../lib/errors.js';
 import { formatDiagnostic } from '../spec/index.js';
 import { STEP_KINDS } from '../spec/model.js';
 import { loadConfig, type Config } from './config.js';
+import { deprecationMessage } from './config-deprecations.js';
 import { loadProject } from './project.js';
 import { withSecretFiles } from './secret-files.js';
 import { specsFromBundle, withBundleDir } from './bundle-load.js';
@@ -92,6 +93,7 @@ export async function validateConfiguration(options: ValidateOptions): Promise<C
   const { project, diagnostics } = bundled ?? (await load(dir));
   for (const diagnostic of diagnostics) if (diagnostic.severity === 'error') error('spec', `${bundled ? 'bundle: ' : ''}${formatDiagnostic(diagnostic)}`);
   if (config !== undefined) {
+    for (const d of config.deprecations) problems.push({ check: 'config', severity: 'warning', message: deprecationMessage(d) });
     const severity = env === 'production' || options.strict === true ? 'error' : 'warning';
     // As `serve` would start: serving the gateway when the project has one or forwards to one.
     const servesGateway = project.gateway !== undefined || config.gateway !== undefined;

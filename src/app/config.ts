@@ -19,6 +19,7 @@ import type { ExecutorSettings } from '../runtime/types.js';
 import { parseDatabaseUrl, type DatabaseLocation } from '../store/open.js';
 import type { PostgresOptions } from '../store/postgres.js';
 import type { LogLevel } from '../obs/logger.js';
+import type { ConfigDeprecation } from './config-deprecations.js';
 import { CONFIG_OPTIONS, type ConfigFlags, type ConfigSource, type OptionKey } from './config-options.js';
 import { validateResolved, type ReadyzDetail, type ResolvedOptions, type TenancyMode } from './config-schema.js';
 import { describeOrigin, pickOption, readProjectYaml, type Candidate, type YamlLayers } from './config-sources.js';
@@ -123,6 +124,8 @@ export interface Config {
   readonly client: { readonly url: string | undefined; readonly apiKey: string | undefined };
   /** Where each option's value came from. */
   readonly sources: Readonly<Record<OptionKey, ConfigSource>>;
+  /** Deprecated variable names that were set (each logged as `config.deprecated` by the process that starts). */
+  readonly deprecations: readonly ConfigDeprecation[];
 }
 
 export interface LoadConfigOptions {
@@ -274,6 +277,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     internal: { secret: r.internalSecret, previousSecret: r.internalSecretPrevious },
     client: { url: r.url?.replace(/\/+$/, ''), apiKey: r.apiKey },
     sources,
+    deprecations: Object.values(origins).flatMap((c) => c.deprecated ?? []),
   });
 }
 

@@ -9,6 +9,7 @@ import { InvalidArgumentError } from 'commander';
 import type { DestinationStream, Logger } from 'pino';
 import type { ConfigFlags } from '../app/config-options.js';
 import { loadConfig, type Config } from '../app/config.js';
+import { deprecationMessage } from '../app/config-deprecations.js';
 import { redactorFor } from '../app/secrets.js';
 import { maskSecrets, type Redactor } from '../lib/redact.js';
 import { parseDurationText } from '../lib/duration.js';
@@ -39,7 +40,8 @@ export function configFrom(ctx: CliContext, flags: ConfigFlags): Config {
 }
 
 /**
- * The logger of a command; its lines pass through `redactor` (a process that opens a
+ * The logger of a command, after it logged the configuration's warnings (a debug level in
+ * production, a deprecated variable: `config.deprecated`); its lines pass through `redactor` (a process that opens a
  * project passes the one `openAgentry` adds the project's secrets to). Interactive commands (`run --wait`, `demo`) keep the terminal for
  * their progress: unless a level was asked for, they log warnings and errors only.
  */
@@ -52,6 +54,8 @@ export function loggerFor(config: Config, options: { interactive?: boolean; reda
   });
   const warning = logLevelWarning(config.env, level);
   if (warning !== undefined) logger.warn({ env: config.env, log_level: level }, warning);
+  for (const d of config.deprecations)
+    logger.warn({ event: 'config.deprecated', variable: d.variable, replacement: d.replacement, since: d.since, ignored: d.ignored }, deprecationMessage(d));
   return logger;
 }
 
