@@ -42,7 +42,7 @@ export function classifyProviderError(error: unknown, info: AttemptInfo): Agentr
   const base = { provider: info.provider, model: info.model };
   if (info.cancelled) return new AgentryError('cancelled', `call to ${where} cancelled`, { cause, details: base });
   if (error instanceof AgentryError && error.code === 'budget_exceeded') return error;
-  const name = error instanceof Error ? error.name : '';
+  const name = errorName(error);
   if (info.timedOut || name === 'APIConnectionTimeoutError') {
     return new AgentryError('provider_timeout', `call to ${where} timed out after ${info.timeoutMs}ms`, { retryable: true, cause, details: base });
   }
@@ -69,6 +69,15 @@ function retryAfterOf(error: unknown, now: number): number | undefined {
   const msHeader = headers.get('retry-after-ms');
   if (msHeader !== null && /^\d+(\.\d+)?$/.test(msHeader.trim())) return Math.round(Number(msHeader));
   return parseRetryAfter(headers.get('retry-after') ?? undefined, now);
+}
+
+/**
+ * The SDK error's class: the openai SDK leaves `name` at `Error` on its classes
+ * (`APIConnectionError` for a refused or reset connection), the anthropic SDK sets it.
+ */
+function errorName(error: unknown): string {
+  if (!(error instanceof Error)) return '';
+  return error.name === 'Error' ? error.constructor.name : error.name;
 }
 
 function isConnectionCode(code: unknown): boolean {

@@ -126,6 +126,43 @@ describe('gateway over the openai SDK against a fake OpenAI server', () => {
     expect(delays).toEqual([]);
   });
 
+  it('retries a provider that refuses connections, then falls back; provider_unavailable when no target answers', async () => {
+    const down = await startFakeOpenAI();
+    await down.close();
+    const spec = (url: string): Partial<GatewaySpec> => ({
+      providers: { gone: { type: 'openai-compatible', base_url: down.url }, local: { type: 'openai-compatible', base_url: url } },
+      models: {
+        smart: {
+          targets: [
+            { provider: 'gone', model: 'model-a' },
+            { provider: 'local', model: 'model-b' },
+          ],
+          retry: { max_attempts: 2, initial: '100ms', max: '1s' },
+        },
+      },
+    });
+    const res = await gateway(spec(fake.url)).chat(hello, ctx);
+    expect(res.model).toBe('model-b');
+    expect(ledger.records.map((r) => `${r.provider}:${r.outcome}:${r.errorCode ?? ''}`)).toEqual([
+      'gone:error:provider_unavailable',
+      'gone:error:provider_unavailable',
+      'local:ok:',
+    ]);
+    const error = await gateway(spec(down.url))
+      .chat(hello, ctx)
+      .catch((e: unknown) => e);
+    expect(error).toMatchObject({
+      code: 'provider_unavailable',
+      retryable: true,
+      details: {
+        attempts: [
+          { provider: 'gone', attempts: 2 },
+          { provider: 'local', attempts: 2 },
+        ],
+      },
+    });
+  });
+
   it('reports provider_unavailable with every target when all of them keep failing', async () => {
     fake.respond = () => ({ status: 502 });
     const error = await gateway()
