@@ -43,7 +43,7 @@ const running = new Set<CliProcess>();
  * and gateway processes serve no probe port unless a test asks for one (`AGENTRY_PROBE_PORT`):
  * test files run side by side, and the default port would clash.
  */
-function childEnv(env: CliOptions['env'] = {}): NodeJS.ProcessEnv {
+export function childEnv(env: CliOptions['env'] = {}): NodeJS.ProcessEnv {
   const base: NodeJS.ProcessEnv = {};
   for (const [key, value] of Object.entries(process.env)) if (!key.startsWith('AGENTRY_') && !key.startsWith('npm_')) base[key] = value;
   const merged: NodeJS.ProcessEnv = { ...base, NO_COLOR: '1', AGENTRY_PROBE_PORT: 'off' };
