@@ -24,9 +24,9 @@ export function pageCommands(page: string): string[] {
   return commands;
 }
 
-/** The one command of the page's ```sh blocks that starts with `start` (throws when there is none or several). */
+/** The one command of the page's ```sh blocks that starts with `start` (throws when there is none, or several different ones). */
 export function pageCommand(page: string, start: string): string {
-  const found = pageCommands(page).filter((c) => c.startsWith(start));
+  const found = [...new Set(pageCommands(page).filter((c) => c.startsWith(start)))];
   if (found.length !== 1) throw new Error(`runbooks/${page}.md: ${found.length} commands start with '${start}': ${found.join(' | ')}`);
   return found[0] as string;
 }
