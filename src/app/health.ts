@@ -44,12 +44,14 @@ export class HealthService {
     return `schema at migration ${current} (latest)`;
   }
 
-  /** Whether the fleet is in maintenance mode, and since when, by whom and why. Fails only when the database cannot say. */
-  async maintenance(): Promise<{ on: boolean; detail: string }> {
+  /** Whether the fleet is in maintenance mode (and quiesced), since when, by whom and why. Fails only when the database cannot say. */
+  async maintenance(): Promise<{ on: boolean; quiesce: boolean; detail: string }> {
     const m = await this.deps.store.getMaintenance();
-    if (m === null) return { on: false, detail: 'off' };
+    if (m === null) return { on: false, quiesce: false, detail: 'off' };
     const reason = m.reason === null ? '' : `: ${m.reason}`;
-    return { on: true, detail: `on since ${new Date(m.startedAt).toISOString()} by ${m.startedBy}${reason} (no worker claims a step; runs queue)` };
+    const since = `since ${new Date(m.startedAt).toISOString()} by ${m.startedBy}${reason}`;
+    if (m.quiesce) return { on: true, quiesce: true, detail: `quiesced ${since} (new runs are refused; workers finish the accepted ones)` };
+    return { on: true, quiesce: false, detail: `on ${since} (no worker claims a step; runs queue)` };
   }
 
   /** Workers whose heartbeat is younger than `ttlMs`; none is a failure. */
