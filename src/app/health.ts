@@ -33,9 +33,10 @@ function assertGoingRound(name: string, loop: LoopStatus, now: number): string {
 export class HealthService {
   constructor(private readonly deps: Pick<ServiceDeps, 'engine' | 'store'>) {}
 
+  /** The store answers; the detail names it (`location`: no password), so a process on the wrong database shows it. */
   async database(): Promise<string> {
     await this.deps.store.ping();
-    return `${this.deps.store.kind} answers`;
+    return `${this.deps.store.kind} answers: ${this.deps.store.location}`;
   }
 
   async migrations(): Promise<string> {
