@@ -85,6 +85,18 @@ export function shellWords(line: string): string[] {
   return words;
 }
 
+/** Commands that run another command given after their own words (`sudo -u agentry agentry …`, `kubectl exec … -- agentry …`). */
+const WRAPPERS = new Set(['sudo', 'env', 'nohup', 'time', 'npx', 'exec', 'docker', 'podman', 'kubectl', 'ssh']);
+/** Options whose value may be the word `agentry` (a user, a group, a namespace, a database). */
+const VALUE_OPTIONS = new Set(['-u', '-U', '--user', '-g', '--group', '-n', '--namespace', '-d', '--dbname']);
+
+/** Whether `words[i]` is the `agentry` command itself, not a user, database or namespace named `agentry`. */
+function isAgentryAt(words: readonly string[], i: number): boolean {
+  if (!/(^|\/)agentry$/.test(words[i]!)) return false;
+  if (words.slice(0, i).every((w) => /^[A-Za-z_][A-Za-z0-9_]*=/.test(w))) return true;
+  return WRAPPERS.has(words[0]!) && !VALUE_OPTIONS.has(words[i - 1] ?? '') && !/(^|\/)agentry$/.test(words[i + 1] ?? '');
+}
+
 /** The commands of one line from `agentry` on, a command per segment between separators (redirections cut off). */
 function commandsOfLine(line: string): string[][] {
   const segments: string[][] = [[]];
@@ -95,8 +107,7 @@ function commandsOfLine(line: string): string[][] {
   return segments.flatMap((words) => {
     const redirect = words.findIndex((w) => /^\d*[<>][<>&\d]*$/.test(w));
     const cut = redirect === -1 ? words : words.slice(0, redirect);
-    // `sudo -u agentry agentry …`: the command is the last `agentry` of a run of them.
-    const at = cut.findIndex((w, i) => /(^|\/)agentry$/.test(w) && !/(^|\/)agentry$/.test(cut[i + 1] ?? ''));
+    const at = cut.findIndex((_w, i) => isAgentryAt(cut, i));
     return at === -1 ? [] : [cut.slice(at)];
   });
 }
