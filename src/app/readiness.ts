@@ -143,7 +143,7 @@ export class ReadinessService {
           ? async () => {
               const { on, quiesce, detail } = await this.deps.health.maintenance();
               maintenance = on;
-              if (quiesce && roles.has('api')) throw new Error(`${detail}: this API process refuses new runs until agentry maintenance off`);
+              if (quiesce && roles.has('api')) throw new Error(`${detail}: this API process is not ready until agentry maintenance off`);
               return detail;
             }
           : this.checkOf(name, roles);
