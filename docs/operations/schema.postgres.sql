@@ -1,4 +1,4 @@
--- The schema Agentry's migrations (src/store/migrations.ts, version 17) produce on PostgreSQL.
+-- The schema Agentry's migrations (src/store/migrations.ts, version 18) produce on PostgreSQL.
 -- Generated from a freshly migrated database by `npm run schema:dump`; do not edit by hand.
 -- test/integration/store.schema.test.ts fails when this file is out of date.
 
@@ -138,6 +138,7 @@ CREATE TABLE maintenance (
   reason text,
   started_at bigint NOT NULL,
   started_by text NOT NULL,
+  quiesce integer NOT NULL DEFAULT 0,
   PRIMARY KEY (id),
   CHECK ((id = 1))
 );

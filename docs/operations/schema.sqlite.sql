@@ -1,4 +1,4 @@
--- The schema Agentry's migrations (src/store/migrations.ts, version 17) produce on SQLite.
+-- The schema Agentry's migrations (src/store/migrations.ts, version 18) produce on SQLite.
 -- Generated from a freshly migrated database by `npm run schema:dump`; do not edit by hand.
 -- test/integration/store.schema.test.ts fails when this file is out of date.
 
@@ -136,6 +136,7 @@ CREATE TABLE maintenance (
   reason TEXT,
   started_at INTEGER NOT NULL,
   started_by TEXT NOT NULL,
+  quiesce INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY (id)
 );
 

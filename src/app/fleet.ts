@@ -3,7 +3,9 @@
  * hold (`agentry workers list`), a drain of one (`agentry workers drain <id>`: it claims no more
  * steps, finishes the running ones within its shutdown grace, hands back the rest and exits),
  * and the maintenance mode (`agentry maintenance on|off`: no worker claims a step while the API
- * keeps answering; runs started meanwhile queue). Drains and the switch are audited. These are
+ * keeps answering; runs started meanwhile queue. `on --quiesce` instead: the API refuses new runs
+ * and `/readyz` of every API process answers 503, while workers finish the runs already
+ * accepted). Drains and the switch are audited. These are
  * the deployment's, not a tenant's: like the credential inventory, only system admins and
  * callers of the deployment's own tenant reach them (a single-tenant deployment: every caller
  * with the scope).
@@ -94,8 +96,11 @@ export class FleetService {
     return maintenanceDto(await this.o.store.getMaintenance());
   }
 
-  /** Turns maintenance mode on (on already: only the reason changes). */
-  startMaintenance(caller: Caller, reason?: string): Promise<MaintenanceDto> {
+  /**
+   * Turns maintenance mode on (on already: the reason and the mode change). `quiesce`: the API
+   * refuses new runs while workers finish the accepted ones, rather than workers claiming nothing.
+   */
+  startMaintenance(caller: Caller, reason?: string, quiesce = false): Promise<MaintenanceDto> {
     const text = reason?.trim() === '' ? undefined : reason?.trim();
     return this.o.audit.audited(
       caller,
@@ -105,9 +110,9 @@ export class FleetService {
         this.assertDeploymentCaller(caller);
         if (text !== undefined && text.length > MAX_REASON_LENGTH)
           throw new AgentryError('invalid_request', `the reason is ${text.length} characters long; at most ${MAX_REASON_LENGTH}`);
-        return maintenanceDto(await this.o.store.startMaintenance({ reason: text ?? null, startedAt: this.now(), startedBy: caller.name }));
+        return maintenanceDto(await this.o.store.startMaintenance({ reason: text ?? null, quiesce, startedAt: this.now(), startedBy: caller.name }));
       },
-      (m) => ({ reason: m.reason }),
+      (m) => ({ reason: m.reason, quiesce: m.quiesce }),
     );
   }
 
@@ -123,7 +128,10 @@ export class FleetService {
         ended = await this.o.store.endMaintenance();
         return maintenanceDto(null);
       },
-      () => (ended === null ? { was_on: false } : { was_on: true, since: new Date(ended.startedAt).toISOString(), by: ended.startedBy, reason: ended.reason }),
+      () =>
+        ended === null
+          ? { was_on: false }
+          : { was_on: true, quiesce: ended.quiesce, since: new Date(ended.startedAt).toISOString(), by: ended.startedBy, reason: ended.reason },
     );
   }
 }

@@ -33,9 +33,10 @@ function assertGoingRound(name: string, loop: LoopStatus, now: number): string {
 export class HealthService {
   constructor(private readonly deps: Pick<ServiceDeps, 'engine' | 'store'>) {}
 
+  /** The store answers; the detail names it (`location`: no password), so a process on the wrong database shows it. */
   async database(): Promise<string> {
     await this.deps.store.ping();
-    return `${this.deps.store.kind} answers`;
+    return `${this.deps.store.kind} answers: ${this.deps.store.location}`;
   }
 
   async migrations(): Promise<string> {
@@ -44,12 +45,14 @@ export class HealthService {
     return `schema at migration ${current} (latest)`;
   }
 
-  /** Whether the fleet is in maintenance mode, and since when, by whom and why. Fails only when the database cannot say. */
-  async maintenance(): Promise<{ on: boolean; detail: string }> {
+  /** Whether the fleet is in maintenance mode (and quiesced), since when, by whom and why. Fails only when the database cannot say. */
+  async maintenance(): Promise<{ on: boolean; quiesce: boolean; detail: string }> {
     const m = await this.deps.store.getMaintenance();
-    if (m === null) return { on: false, detail: 'off' };
+    if (m === null) return { on: false, quiesce: false, detail: 'off' };
     const reason = m.reason === null ? '' : `: ${m.reason}`;
-    return { on: true, detail: `on since ${new Date(m.startedAt).toISOString()} by ${m.startedBy}${reason} (no worker claims a step; runs queue)` };
+    const since = `since ${new Date(m.startedAt).toISOString()} by ${m.startedBy}${reason}`;
+    if (m.quiesce) return { on: true, quiesce: true, detail: `quiesced ${since} (new runs are refused; workers finish the accepted ones)` };
+    return { on: true, quiesce: false, detail: `on ${since} (no worker claims a step; runs queue)` };
   }
 
   /** Workers whose heartbeat is younger than `ttlMs`; none is a failure. */

@@ -13,8 +13,10 @@
  * ¹ when the specs came from a bundle. ² a remote gateway must answer `/livez` when a workflow
  * has agent steps (an API only forwards to it: it stays ready without it). `providers` and `tool_secrets` run on every role but
  * the scheduler when their lists (`AGENTRY_HEALTH_PROVIDERS`, `AGENTRY_HEALTH_TOOL_SECRETS`)
- * name variables. ³ never fails (the API works, and runs queue): it says whether the fleet is in
- * maintenance mode, which `Readiness.maintenance` also tells. A check resolves with a one-line detail, or fails saying what is wrong; the
+ * name variables. ³ says whether the fleet is in maintenance mode, which `Readiness.maintenance`
+ * also tells; it fails only on a process with the `api` role while the fleet is quiesced
+ * (`agentry maintenance on --quiesce`: the API refuses new runs, so a load balancer should stop
+ * sending them), and never on a worker alone, which keeps finishing the accepted runs. A check resolves with a one-line detail, or fails saying what is wrong; the
  * details name hosts, workflows and variables, never a secret's value.
  */
 import type { Gateway } from '../gateway/gateway.js';
@@ -139,8 +141,9 @@ export class ReadinessService {
       const fn =
         name === 'maintenance'
           ? async () => {
-              const { on, detail } = await this.deps.health.maintenance();
+              const { on, quiesce, detail } = await this.deps.health.maintenance();
               maintenance = on;
+              if (quiesce && roles.has('api')) throw new Error(`${detail}: this API process is not ready until agentry maintenance off`);
               return detail;
             }
           : this.checkOf(name, roles);

@@ -58,6 +58,9 @@ export interface MapItemQuery {
   limit: number;
 }
 
+/** What a refused run start's `Retry-After` says while the deployment is quiesced. */
+const QUIESCED_RETRY_AFTER_MS = 60_000;
+
 /** How long one wait for a run's end sleeps at most between looks at the run. */
 const END_WAIT_SLICE_MS = { woken: 250, polling: 50 } as const;
 
@@ -79,6 +82,7 @@ export class RunService {
   }
 
   async start(caller: Caller, workflow: string, input: unknown, options: StartOptions = {}): Promise<StartedRunDto> {
+    await this.assertAcceptingRuns();
     const { run, replayed } = await this.audit.audited(
       caller,
       'run.start',
@@ -122,6 +126,7 @@ export class RunService {
    * step. The caller who retried owns the new run.
    */
   async retry(caller: Caller, id: string, options: { fromStep?: string } = {}): Promise<RetriedRunDto> {
+    await this.assertAcceptingRuns();
     return this.audit.audited(
       caller,
       'run.retry',
@@ -178,6 +183,22 @@ export class RunService {
   }
 
   /** The run, if the caller may read it or act on it (see `assertRunAccess`). */
+  /**
+   * `maintenance_quiesced` while the deployment is quiesced (`agentry maintenance on --quiesce`):
+   * no new run is accepted, while the accepted ones finish. Checked before the audit entry, so a
+   * client retrying through a quiesce writes nothing.
+   */
+  private async assertAcceptingRuns(): Promise<void> {
+    const m = await this.deps.store.getMaintenance();
+    if (m?.quiesce !== true) return;
+    const reason = m.reason === null ? '' : ` (${m.reason})`;
+    throw new AgentryError(
+      'maintenance_quiesced',
+      `the deployment is quiesced for maintenance since ${new Date(m.startedAt).toISOString()}${reason}: it accepts no new runs until agentry maintenance off; runs already accepted finish`,
+      { retryable: true, retryAfterMs: QUIESCED_RETRY_AFTER_MS },
+    );
+  }
+
   private async visible(caller: Caller, id: string, access: 'read' | 'write'): Promise<RunRecord> {
     const run = await this.deps.engine.getRun(id);
     assertRunAccess(caller, run, access);

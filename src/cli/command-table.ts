@@ -113,7 +113,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   {
     name: 'maintenance',
     term: 'maintenance',
-    description: 'Maintenance mode: pause claiming fleet-wide while the API keeps answering (on, off, status)',
+    description: 'Maintenance mode: pause claiming fleet-wide while the API keeps answering, or quiesce (on, off, status)',
     load: async () => (await import('./commands/fleet.js')).registerMaintenance,
   },
   {

@@ -51,10 +51,19 @@ export class FleetWatch {
     const before = this.maintenanceSeen;
     this.maintenanceSeen = now;
     const { logger, workerId } = this.o;
-    if (now !== null && (before === undefined || before === null)) {
+    if (now !== null && (before === undefined || before === null || before.quiesce !== now.quiesce)) {
       logger.warn(
-        { event: 'maintenance.on', worker: workerId, reason: now.reason, since: new Date(now.startedAt).toISOString(), by: now.startedBy },
-        'maintenance mode on: this worker claims no step until it is turned off (agentry maintenance off)',
+        {
+          event: 'maintenance.on',
+          worker: workerId,
+          quiesce: now.quiesce,
+          reason: now.reason,
+          since: new Date(now.startedAt).toISOString(),
+          by: now.startedBy,
+        },
+        now.quiesce
+          ? 'maintenance mode on (quiesce): the API refuses new runs; this worker keeps claiming steps so the accepted runs finish'
+          : 'maintenance mode on: this worker claims no step until it is turned off (agentry maintenance off)',
       );
     } else if (now === null && before !== undefined && before !== null) {
       logger.info({ event: 'maintenance.off', worker: workerId }, 'maintenance mode off: claiming steps again');

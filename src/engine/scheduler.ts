@@ -72,6 +72,8 @@ export class Scheduler {
   private synced = false;
   /** When the next schedule tick is due, as the last sweep saw it. */
   private nextTickAt: number | null = null;
+  /** Whether the last sweep found the deployment quiesced (its schedules held). */
+  private quiesced = false;
   /** When each maintenance task is next due (absent: at the next sweep). */
   private readonly maintenanceDue = new Map<string, number>();
   private stopped = false;
@@ -177,6 +179,14 @@ export class Scheduler {
       this.synced = true;
       if (saved.length + deleted.length > 0) logger.info({ saved, deleted }, 'schedules synced with the project');
     }
+    // Quiesced (`agentry maintenance on --quiesce`): no schedule starts a run; a tick that comes
+    // meanwhile waits, and once it ends fires on time or counts as missed (`catch_up`).
+    const quiesced = (await store.getMaintenance())?.quiesce === true;
+    if (quiesced !== this.quiesced) {
+      this.quiesced = quiesced;
+      if (quiesced) logger.info({ event: 'schedules.held' }, 'the deployment is quiesced: schedules start no run until it ends');
+    }
+    if (quiesced) return undefined;
     const report = await fireDueSchedules({ store, transitions, workflows, logger }, now());
     this.nextTickAt = report.nextDueAt;
     this.observe(report);

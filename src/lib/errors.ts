@@ -26,6 +26,7 @@ export const ERROR_CODES = {
   budget_exceeded: { status: 402, exit: 1, title: 'Budget exceeded' },
   // service state
   not_ready: { status: 503, exit: 1, title: 'Not ready' },
+  maintenance_quiesced: { status: 503, exit: 1, title: 'The deployment is quiesced for maintenance: it accepts no new runs' },
   auth_unavailable: { status: 503, exit: 1, title: 'The sign-in provider could not be reached' },
   store_unavailable: { status: 503, exit: 1, title: 'Store unavailable' },
   store_in_use: { status: 503, exit: 1, title: 'Store is in use by another server process' },

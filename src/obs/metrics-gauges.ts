@@ -184,7 +184,7 @@ export function registerGauges(registry: Registry, version: string, sources: () 
   deploymentGauge('agentry_workers_live', 'Worker processes with a fresh heartbeat in the database (within 3 lease TTLs)', workers, (n) => n);
   deploymentGauge(
     'agentry_maintenance',
-    '1 while the deployment is in maintenance mode (no worker claims a step; runs queue), 0 otherwise',
+    '1 while the deployment is in maintenance mode (no worker claims a step; runs queue) or quiesced (new runs refused, accepted ones finish), 0 otherwise',
     maintenance,
     (m) => (m === null ? 0 : 1),
   );

@@ -447,6 +447,12 @@ function operations(dialect: 'sqlite' | 'postgres'): string[] {
 /** Retention (`sql/retention.ts`) finds ended runs by status and end time. */
 const RUNS_BY_END = [`CREATE INDEX runs_by_end ON runs (status, finished_at) WHERE finished_at IS NOT NULL`];
 
+/**
+ * Quiesce (`agentry maintenance on --quiesce`): the maintenance row says whether the API refuses
+ * new work while workers finish the runs already accepted (1), or workers claim nothing (0).
+ */
+const MAINTENANCE_QUIESCE = [`ALTER TABLE maintenance ADD COLUMN quiesce INTEGER NOT NULL DEFAULT 0`];
+
 /** From this version on, each migration applied is itself an audit entry (in its own transaction). */
 export const AUDIT_LOG_VERSION = 7;
 
@@ -471,6 +477,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 15, name: 'events in time order', sqlite: EVENTS_BY_TIME, postgres: EVENTS_BY_TIME },
   { version: DURATION_VERSION, name: 'migration durations, worker drain, maintenance mode', sqlite: operations('sqlite'), postgres: operations('postgres') },
   { version: 17, name: 'index of ended runs, for retention', sqlite: RUNS_BY_END, postgres: RUNS_BY_END },
+  { version: 18, name: 'quiesce mode of maintenance', sqlite: MAINTENANCE_QUIESCE, postgres: MAINTENANCE_QUIESCE },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS.reduce((max, m) => Math.max(max, m.version), 0);

@@ -268,9 +268,13 @@ export interface WorkerRecord extends WorkerInfo {
   drainRequestedAt: number | null;
 }
 
-/** The fleet's maintenance mode while it is on: no worker claims a step. */
+/**
+ * The fleet's maintenance mode while it is on: no worker claims a step, or (`quiesce`) the API
+ * refuses new runs while workers finish the ones already accepted.
+ */
 export interface MaintenanceRecord {
   reason: string | null;
+  quiesce: boolean;
   startedAt: number;
   startedBy: string;
 }

@@ -190,7 +190,7 @@ export interface Store {
   // queue
   /**
    * Steps that are queued or waiting and due at `now`, best first. None while the fleet is in
-   * maintenance mode, nor for a `workerId` asked to drain.
+   * maintenance mode (unless it is quiesced), nor for a `workerId` asked to drain.
    */
   dueSteps(now: number, limit: number, workerId?: string): Promise<DueStep[]>;
   /** Earliest `available_at` among queued or waiting steps, or null (also when `dueSteps` would answer none). */
@@ -353,9 +353,9 @@ export interface Store {
   listWorkers(): Promise<WorkerRecord[]>;
   /** Asks a worker to drain: it claims nothing more, finishes its steps and exits. False when there is no such worker. */
   requestDrain(id: string, at: number): Promise<boolean>;
-  /** The maintenance mode in force (no worker claims a step), or null. */
+  /** The maintenance mode in force (no worker claims a step; quiesced: the API refuses new runs), or null. */
   getMaintenance(): Promise<MaintenanceRecord | null>;
-  /** Turns maintenance mode on (already on: only the reason changes); returns what is in force. */
+  /** Turns maintenance mode on (already on: only the reason and the mode change); returns what is in force. */
   startMaintenance(record: MaintenanceRecord): Promise<MaintenanceRecord>;
   /** Turns maintenance mode off; returns what was in force (null: it was off). */
   endMaintenance(): Promise<MaintenanceRecord | null>;

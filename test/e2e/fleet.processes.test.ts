@@ -9,6 +9,9 @@
  * - SQLite, one `agentry serve`: the drain through the API and the remote CLI (the whole process
  *   stops once its step is done; a run started after stays queued), and maintenance mode through
  *   `PUT|GET|DELETE /v1/admin/maintenance` with `/health`, `/readyz`, `/metrics` and the audit log.
+ * - Quiesce (`agentry maintenance on --quiesce`): a worker process keeps claiming so the accepted
+ *   run finishes while `agentry run` is refused (`maintenance_quiesced`); an `agentry serve`'s
+ *   `/readyz` and run starts answer 503 until `off`.
  *
  * "Claims none after" is asserted by state — which worker's attempts exist — never by timing;
  * "polls happened" by counting heartbeats in the workers table (a heartbeat every third of the
@@ -173,6 +176,32 @@ describe.runIf(hasPostgres)('worker processes on PostgreSQL', () => {
     ]);
   }, 120_000);
 
+  it('quiesces through the CLI: the worker process finishes the accepted run while agentry run is refused', async () => {
+    const s = await setUp();
+    const worker = await s.start();
+    const held = await s.engine.startRun('held', {});
+    await eventually(() => Promise.resolve(s.gate.held() === 1 ? true : undefined), 20_000, 'the held step to run');
+
+    const on = await runCli(['maintenance', 'on', '--quiesce', '--reason', 'upgrade to 0.4'], { env: s.cliEnv });
+    expect(on.code, on.stderr).toBe(0);
+    expect(on.stdout).toContain('Maintenance mode is on, quiesced, since');
+    const refused = await runCli(['run', 'quick', '--json'], { env: s.cliEnv });
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('error [maintenance_quiesced]: the deployment is quiesced for maintenance');
+    await eventually(
+      () => Promise.resolve(logLines(worker.stderr, /^maintenance mode on \(quiesce\)/).length === 1 ? true : undefined),
+      20_000,
+      'the worker to see the quiesce',
+    );
+
+    // The worker keeps claiming: the held step finishes and the run's next step runs too.
+    s.gate.open();
+    expect((await s.engine.waitForRun(held.id, { timeoutMs: 30_000 })).status).toBe('succeeded');
+    expect((await query(s.url, `SELECT count(*)::int AS n FROM runs`))[0]).toEqual({ n: 1 });
+
+    expect((await runCli(['maintenance', 'off'], { env: s.cliEnv })).code).toBe(0);
+  }, 120_000);
+
   it('keeps a run queued in maintenance mode across heartbeats of both workers; off, it runs to the end', async () => {
     const s = await setUp();
     const workers = [await s.start(), await s.start()];
@@ -314,7 +343,7 @@ describe('agentry serve on SQLite', () => {
       steps: [{ status: 'queued', attempt: 0 }],
     });
 
-    expect((await call(s.url, 'DELETE', '/v1/admin/maintenance', 'admin')).body).toEqual({ on: false, reason: null, since: null, by: null });
+    expect((await call(s.url, 'DELETE', '/v1/admin/maintenance', 'admin')).body).toEqual({ on: false, quiesce: false, reason: null, since: null, by: null });
     await eventually(
       async () => ((await call(s.url, 'GET', `/v1/runs/${run.body.id as string}`, 'service')).body.status === 'succeeded' ? true : undefined),
       20_000,
@@ -330,6 +359,25 @@ describe('agentry serve on SQLite', () => {
       ['maintenance.off', 'success', 'admin'],
       ['maintenance.on', 'success', 'admin'],
     ]);
+    s.proc.child.kill('SIGTERM');
+    expect((await s.proc.done).code).toBe(0);
+  }, 90_000);
+
+  it('quiesces through the remote CLI: /readyz 503 and new runs 503 maintenance_quiesced; off, both are back', async () => {
+    const s = await serve();
+    const remote = { AGENTRY_URL: s.url, AGENTRY_API_KEY: KEYS.admin };
+    const on = await runCli(['maintenance', 'on', '--quiesce', '--json'], { env: remote });
+    expect(on.code, on.stderr).toBe(0);
+    expect(JSON.parse(on.stdout)).toMatchObject({ on: true, quiesce: true, by: 'admin' });
+    const ready = await fetch(`${s.url}/readyz`, { headers: { connection: 'close' } });
+    expect(ready.status).toBe(503);
+    expect(((await ready.json()) as { checks: Record<string, { status: string }> }).checks.maintenance).toMatchObject({ status: 'fail' });
+    const refused = await call(s.url, 'POST', '/v1/workflows/quick/runs', 'service', { input: {} });
+    expect(refused).toMatchObject({ status: 503, body: { code: 'maintenance_quiesced' } });
+
+    expect((await runCli(['maintenance', 'off'], { env: remote })).code).toBe(0);
+    expect((await fetch(`${s.url}/readyz`, { headers: { connection: 'close' } })).status).toBe(200);
+    expect((await call(s.url, 'POST', '/v1/workflows/quick/runs', 'service', { input: {} })).status).toBe(201);
     s.proc.child.kill('SIGTERM');
     expect((await s.proc.done).code).toBe(0);
   }, 90_000);

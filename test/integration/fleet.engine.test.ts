@@ -155,7 +155,7 @@ describe.each(storeFactories)('the fleet on $name', (factory) => {
     // Each worker's heartbeat read the mode too.
     for (const engine of [t.engine, second]) expect(engine.maintenance).toMatchObject({ reason: 'upgrade to 2.0', startedBy: 'ops' });
 
-    expect(await fleet.endMaintenance(cli)).toEqual({ on: false, reason: null, since: null, by: null });
+    expect(await fleet.endMaintenance(cli)).toEqual({ on: false, quiesce: false, reason: null, since: null, by: null });
     expect((await t.engine.waitForRun(run.id, { timeoutMs: 10_000 })).status).toBe('succeeded');
     await eventually(
       () => Promise.resolve(t!.engine.maintenance === null && second.maintenance === null ? true : undefined),
@@ -194,10 +194,10 @@ describe.each(storeFactories)('the fleet on $name', (factory) => {
   it('switches maintenance mode on and off, keeps its start when only the reason changes, and audits each switch', async () => {
     t = await startTestEngine(factory, [QUICK], { start: false });
     const fleet = fleetOf(t.store);
-    expect(await fleet.maintenance(cli)).toEqual({ on: false, reason: null, since: null, by: null });
+    expect(await fleet.maintenance(cli)).toEqual({ on: false, quiesce: false, reason: null, since: null, by: null });
     const on = await fleet.startMaintenance(cli, 'restore');
     const again = await fleet.startMaintenance(localOperator({ USER: 'other' }), 'restore, step 2');
-    expect(again).toEqual({ on: true, reason: 'restore, step 2', since: on.since, by: 'ops' });
+    expect(again).toEqual({ on: true, quiesce: false, reason: 'restore, step 2', since: on.since, by: 'ops' });
     await expect(fleet.startMaintenance(cli, 'x'.repeat(501))).rejects.toMatchObject({ code: 'invalid_request' });
     expect((await fleet.maintenance(cli)).reason).toBe('restore, step 2');
     await fleet.endMaintenance(cli);
@@ -206,10 +206,10 @@ describe.each(storeFactories)('the fleet on $name', (factory) => {
     const entries = (await t.store.listAudit({ limit: 20 })).items.filter((e) => e.action.startsWith('maintenance.'));
     expect(entries.map((e) => [e.action, e.outcome, e.details])).toEqual([
       ['maintenance.off', 'success', { was_on: false }],
-      ['maintenance.off', 'success', { was_on: true, since: on.since, by: 'ops', reason: 'restore, step 2' }],
+      ['maintenance.off', 'success', { was_on: true, quiesce: false, since: on.since, by: 'ops', reason: 'restore, step 2' }],
       ['maintenance.on', 'denied', { error: 'invalid_request' }],
-      ['maintenance.on', 'success', { reason: 'restore, step 2' }],
-      ['maintenance.on', 'success', { reason: 'restore' }],
+      ['maintenance.on', 'success', { reason: 'restore, step 2', quiesce: false }],
+      ['maintenance.on', 'success', { reason: 'restore', quiesce: false }],
     ]);
   });
 });

@@ -34,6 +34,7 @@ const UNDO_AFTER_AUDIT_RUN_IDS: Record<number, string[]> = {
   15: ['DROP INDEX events_by_time'],
   16: ['DROP TABLE maintenance', 'ALTER TABLE workers DROP COLUMN drain_requested_at', 'ALTER TABLE schema_migrations DROP COLUMN duration_ms'],
   17: ['DROP INDEX runs_by_end'],
+  18: ['ALTER TABLE maintenance DROP COLUMN quiesce'],
 };
 
 const dialects: Array<{ name: string; open: () => Promise<Opened> }> = [

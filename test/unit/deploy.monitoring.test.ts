@@ -12,6 +12,7 @@ import { collectDefaultMetrics, Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { METRIC_NAMES } from '../../src/obs/metrics.js';
+import { anchorOf } from '../helpers/markdown.js';
 
 const REPO = resolve(import.meta.dirname, '../..');
 const RULES = join(REPO, 'deploy/prometheus/alerts.yaml');
@@ -116,14 +117,6 @@ function unknownMetric(name: string): string | undefined {
   return `${name} is not in METRIC_NAMES (src/obs/metrics.ts), prom-client's default metrics or ${SCRAPE_SERIES.join('/')}`;
 }
 
-/** GitHub's anchor for a heading: lower case, punctuation dropped, spaces to hyphens. */
-const anchor = (heading: string): string =>
-  heading
-    .trim()
-    .toLowerCase()
-    .replace(/[^\p{L}\p{N}\s_-]/gu, '')
-    .replace(/\s/g, '-');
-
 /** The runbooks' sections by anchor, each with its text up to the next heading of its level or above. */
 function runbookSections(): Map<string, string> {
   const sections = new Map<string, string>();
@@ -136,7 +129,7 @@ function runbookSections(): Map<string, string> {
     if (heading) {
       const level = heading[1]!.length;
       current = current.filter((section) => section.level < level);
-      const section = { anchor: anchor(heading[2]!), level };
+      const section = { anchor: anchorOf(heading[2]!), level };
       current.push(section);
       sections.set(section.anchor, '');
     }

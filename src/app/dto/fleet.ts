@@ -48,7 +48,12 @@ export function workerDto(w: WorkerRecord, currentSteps: number, now: number, st
 
 export const MaintenanceSchema = Type.Object(
   {
-    on: Type.Boolean({ description: 'True while no worker claims a step (the API keeps answering; runs started meanwhile queue)' }),
+    on: Type.Boolean({ description: 'True while the deployment is in maintenance mode (see `quiesce` for which kind)' }),
+    quiesce: Type.Boolean({
+      description:
+        'False: no worker claims a step (the API keeps answering; runs started meanwhile queue). True (quiesce): the API refuses new runs ' +
+        '(503 `maintenance_quiesced`) and `/readyz` of API processes answers 503, while workers finish the runs already accepted',
+    }),
     reason: Nullable(Type.String()),
     since: Nullable(Time),
     by: Nullable(Type.String({ description: 'Who turned it on' })),
@@ -58,6 +63,6 @@ export const MaintenanceSchema = Type.Object(
 export type MaintenanceDto = Static<typeof MaintenanceSchema>;
 
 export function maintenanceDto(m: MaintenanceRecord | null): MaintenanceDto {
-  if (m === null) return { on: false, reason: null, since: null, by: null };
-  return { on: true, reason: m.reason, since: iso(m.startedAt), by: m.startedBy };
+  if (m === null) return { on: false, quiesce: false, reason: null, since: null, by: null };
+  return { on: true, quiesce: m.quiesce, reason: m.reason, since: iso(m.startedAt), by: m.startedBy };
 }

@@ -70,7 +70,10 @@ function printWorkers(ctx: CliContext, list: WorkerListDto, where: string): void
 
 function maintenanceText(m: MaintenanceDto): string {
   if (!m.on) return 'Maintenance mode is off: workers claim steps.';
-  return `Maintenance mode is on since ${formatIso(m.since)} (by ${m.by ?? '?'}${m.reason === null ? '' : `: ${m.reason}`}): no worker claims a step; the API answers and new runs queue.`;
+  const since = `since ${formatIso(m.since)} (by ${m.by ?? '?'}${m.reason === null ? '' : `: ${m.reason}`})`;
+  if (m.quiesce)
+    return `Maintenance mode is on, quiesced, ${since}: the API refuses new runs (503 maintenance_quiesced) and /readyz of API processes answers 503; workers finish the accepted runs.`;
+  return `Maintenance mode is on ${since}: no worker claims a step; the API answers and new runs queue.`;
 }
 
 export function registerWorkers(program: Command, ctx: CliContext): void {
@@ -137,12 +140,13 @@ export function registerWorkers(program: Command, ctx: CliContext): void {
 export function registerMaintenance(program: Command, ctx: CliContext): void {
   const maintenance = program
     .command('maintenance')
-    .description('Maintenance mode: pause claiming fleet-wide while the API keeps answering (on, off, status)')
+    .description('Maintenance mode: pause claiming fleet-wide while the API keeps answering, or quiesce (on, off, status)')
     .addHelpText(
       'after',
       `
 While it is on no worker claims a step (running ones finish); runs started meanwhile queue and
-start once it is off. With AGENTRY_URL (and AGENTRY_API_KEY with maintenance:admin, an admin key)
+start once it is off. With --quiesce the API refuses new runs instead (and /readyz of API
+processes answers 503) while workers finish the runs already accepted. With AGENTRY_URL (and AGENTRY_API_KEY with maintenance:admin, an admin key)
 set, these ask that server. See docs/operations/maintenance.md.`,
     );
 
@@ -158,22 +162,27 @@ set, these ask that server. See docs/operations/maintenance.md.`,
     const state =
       target.kind === 'remote'
         ? await remote(target.client)
-        : await withLocal(target, create, local, () => ({ on: false, reason: null, since: null, by: null }));
+        : await withLocal(target, create, local, () => ({ on: false, quiesce: false, reason: null, since: null, by: null }));
     if (opts.json === true) return outJson(ctx, state);
     out(ctx, maintenanceText(state));
   };
 
   maintenance
     .command('on')
-    .description('Turn maintenance mode on: no worker claims a step until it is turned off (already on: updates the reason)')
+    .description('Turn maintenance mode on: no worker claims a step until it is turned off (already on: updates the reason and the mode)')
     .option('--reason <text>', 'why, shown by status, /readyz and the audit log')
+    .option('--quiesce', 'quiesce instead: the API refuses new runs and /readyz of API processes answers 503, while workers finish the accepted runs')
     .option('--json', 'print what PUT /v1/admin/maintenance returns')
     .option(...DIR_OPTION)
-    .action((opts: { reason?: string; json?: boolean; dir?: string }) =>
+    .action((opts: { reason?: string; quiesce?: boolean; json?: boolean; dir?: string }) =>
       act(
         opts,
-        (c) => c.request<MaintenanceDto>('PUT', '/v1/admin/maintenance', opts.reason === undefined ? {} : { reason: opts.reason }),
-        (l) => l.fleet.startMaintenance(localOperator(ctx.env), opts.reason),
+        (c) =>
+          c.request<MaintenanceDto>('PUT', '/v1/admin/maintenance', {
+            ...(opts.reason === undefined ? {} : { reason: opts.reason }),
+            ...(opts.quiesce === true ? { quiesce: true } : {}),
+          }),
+        (l) => l.fleet.startMaintenance(localOperator(ctx.env), opts.reason, opts.quiesce === true),
         true,
       ),
     );

@@ -1,7 +1,8 @@
 /**
  * The fleet (`/v1/admin/workers`, `/v1/admin/maintenance`): the worker processes and a drain of
  * one (scopes `workers:read` / `workers:write`: admin, operator), and the maintenance mode that
- * pauses claiming fleet-wide while the API keeps answering (scope `maintenance:admin`: admin).
+ * pauses claiming fleet-wide while the API keeps answering, or quiesces the deployment (new runs
+ * refused, accepted ones finish) (scope `maintenance:admin`: admin).
  * They are the deployment's, no tenant's: callers of another tenant than the deployment's are
  * refused (see `app/fleet.ts`).
  */
@@ -57,17 +58,24 @@ export function fleetRoutes(table: RouteTable, deps: ServerDeps): void {
     url: '/v1/admin/maintenance',
     scope: 'maintenance:admin',
     deploymentWide: true,
-    summary: 'Turn maintenance mode on: no worker claims a step (running ones finish); the API keeps answering and new runs queue',
+    summary:
+      'Turn maintenance mode on: no worker claims a step (running ones finish); the API keeps answering and new runs queue. ' +
+      'With `quiesce`: the API refuses new runs (503 `maintenance_quiesced`) and its `/readyz` answers 503, while workers finish the accepted runs',
     tags: ['fleet'],
     errors: [],
     schema: {
       body: Type.Object(
-        { reason: Type.Optional(Type.String({ maxLength: MAX_REASON_LENGTH, description: 'Why, for whoever looks (`GET`, /readyz, the audit log)' })) },
+        {
+          reason: Type.Optional(Type.String({ maxLength: MAX_REASON_LENGTH, description: 'Why, for whoever looks (`GET`, /readyz, the audit log)' })),
+          quiesce: Type.Optional(
+            Type.Boolean({ description: 'Quiesce rather than pause claiming: refuse new runs, let workers finish the accepted ones (default false)' }),
+          ),
+        },
         { additionalProperties: false },
       ),
       response: { 200: MaintenanceSchema },
     },
-    handler: (request, _reply, principal) => fleet.startMaintenance(principal, request.body.reason),
+    handler: (request, _reply, principal) => fleet.startMaintenance(principal, request.body.reason, request.body.quiesce === true),
   });
 
   table.add({

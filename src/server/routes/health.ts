@@ -13,7 +13,7 @@ import { identify } from '../auth.js';
 import type { RouteTable, ServerDeps } from '../route.js';
 
 const MAINTENANCE_FLAG =
-  'True while the fleet is in maintenance mode: the API answers and runs queue, but no worker claims a step (absent where the process does not check it)';
+  'True while the fleet is in maintenance mode: the API answers and runs queue, but no worker claims a step; or, quiesced, the API refuses new runs while workers finish the accepted ones (absent where the process does not check it)';
 
 /** Roles whose keys see `/readyz`'s checks from any address. */
 const DETAIL_ROLES: readonly string[] = ['admin', 'operator'];
@@ -31,7 +31,8 @@ const CHECK_DESCRIPTIONS: Record<CheckName, string> = {
   migrations: 'The schema is at the latest migration of this build',
   workers: 'API: a worker (any process) sent a heartbeat within 3 × the lease TTL',
   worker: "Worker: this process's claim loop runs, went round within a few poll intervals, and its heartbeat reached the database",
-  maintenance: 'API and worker: whether the fleet is in maintenance mode (no worker claims a step; runs queue); never fails on its own',
+  maintenance:
+    'API and worker: whether the fleet is in maintenance mode (no worker claims a step; runs queue); fails on an API process while the fleet is quiesced (`agentry maintenance on --quiesce`: new runs are refused)',
   scheduler: "Scheduler: this process's sweep loop ran within a few intervals",
   gateway: 'API and worker: an in-process gateway, or the remote one answering `/livez` when a workflow has agent steps',
   upstreams: 'Gateway process: every model group has a provider with its key set and, at a configured base URL, reachable',

@@ -37,7 +37,7 @@ export function runRoutes(table: RouteTable, deps: ServerDeps): void {
     scope: 'runs:write',
     summary: 'Start a run of a workflow',
     tags: ['runs'],
-    errors: ['not_found', 'input_invalid', 'invalid_idempotency_key', 'idempotency_conflict', 'quota_exceeded'],
+    errors: ['not_found', 'input_invalid', 'invalid_idempotency_key', 'idempotency_conflict', 'quota_exceeded', 'maintenance_quiesced'],
     schema: {
       params: Type.Object({ name: Type.String({ minLength: 1, maxLength: 128, description: 'Workflow name' }) }),
       querystring: Type.Object({
@@ -153,7 +153,7 @@ export function runRoutes(table: RouteTable, deps: ServerDeps): void {
     scope: 'runs:write',
     summary: 'Re-run an ended run as a new run with the same input, reusing the steps that need not run again',
     tags: ['runs'],
-    errors: ['not_found', 'conflict', 'quota_exceeded'],
+    errors: ['not_found', 'conflict', 'quota_exceeded', 'maintenance_quiesced'],
     schema: {
       params: RunId,
       // An empty body is `{}` (see app.ts): plain retry.

@@ -9,13 +9,13 @@ import type { Db } from './dialect.js';
 import { changed, num, numOrNull, rows, type Query } from './values.js';
 
 /**
- * Whether a worker may claim at all: not while the fleet is in maintenance mode, nor once a
- * drain of this worker was requested. Part of the claim loop's own queries, so it holds from
+ * Whether a worker may claim at all: not while the fleet is in maintenance mode (quiesce
+ * excepted: then workers finish the accepted runs), nor once a drain of this worker was requested. Part of the claim loop's own queries, so it holds from
  * the commit of `maintenance on` or `workers drain` on, at no extra round trip.
  */
 function mayClaim(workerId: string | undefined): Query {
   const draining = workerId === undefined ? sql`` : sql` AND NOT EXISTS (SELECT 1 FROM workers WHERE id = ${workerId} AND drain_requested_at IS NOT NULL)`;
-  return sql`NOT EXISTS (SELECT 1 FROM maintenance)${draining}`;
+  return sql`NOT EXISTS (SELECT 1 FROM maintenance WHERE quiesce = 0)${draining}`;
 }
 
 /** Steps that are queued or waiting and due at `now`, best first; none while `workerId` may not claim (`mayClaim`). */
