@@ -298,9 +298,9 @@ describe('probes, TLS and proxy headers', () => {
   });
 
   it('tls: a failure for plain HTTP beyond loopback', async () => {
-    // Nothing needs to listen there: the URL alone is the problem (the header check then fails to connect).
-    const clear = await check('tls', project(), {}, { url: 'http://192.0.2.10:8080' });
+    // Nothing listens there (fetch refuses port 1 at once): the URL alone is the problem.
+    const clear = await check('tls', project(), {}, { url: 'http://192.0.2.10:1' });
     expect(clear.status).toBe('fail');
-    expect(clear.detail).toContain('plain HTTP to 192.0.2.10:8080: keys and run data cross the network in clear');
+    expect(clear.detail).toContain('plain HTTP to 192.0.2.10:1: keys and run data cross the network in clear');
   });
 });
