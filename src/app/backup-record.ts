@@ -10,7 +10,6 @@ import { basename } from 'node:path';
 import { formatAge, formatDuration } from '../lib/duration.js';
 import type { CompiledWorkflow } from '../spec/model.js';
 import type { Store } from '../store/store.js';
-import { loadProjectOrThrow } from './bootstrap.js';
 import type { Config, RetentionSettings } from './config.js';
 
 export const BACKUP_ACTION = 'store.backup';
@@ -107,10 +106,12 @@ export function retentionGapWarning(previous: BackupRecord | undefined, window: 
 /**
  * The project's workflows, for their `retention:` windows; none when there is no project here
  * (a backup host with only `AGENTRY_DATABASE_URL`) or it does not load (`agentry validate` names why).
+ * Loaded once the backup is written, so the snapshot is not delayed by it.
  */
 export async function workflowsForRetention(config: Config, env: NodeJS.ProcessEnv): Promise<CompiledWorkflow[]> {
   if (!existsSync(config.projectDir)) return [];
   try {
+    const { loadProjectOrThrow } = await import('./bootstrap.js');
     return [...(await loadProjectOrThrow(config, env)).workflows.values()];
   } catch {
     return [];

@@ -47,8 +47,8 @@ export interface BackupOptions {
   onProgress?: (progress: TableProgress) => void;
   /** Who backs up, as the store's `store.backup` entry records it (default `system`). */
   principal?: string;
-  /** The project's workflows, whose `retention:` windows count with `AGENTRY_RETENTION_*` for the retention warning. */
-  workflows?: readonly CompiledWorkflow[];
+  /** The project's workflows, whose `retention:` windows count with `AGENTRY_RETENTION_*` for the retention warning; asked for once the file is written. */
+  workflows?: () => Promise<readonly CompiledWorkflow[]>;
   now?: () => number;
 }
 
@@ -149,7 +149,8 @@ async function recordInStore(config: Config, summary: BackupSummary, options: Ba
   const store = openStore(sourceOf(config));
   try {
     const previous = await lastBackupRecord(store);
-    const gap = retentionGapWarning(previous, shortestRetention(config.retention, options.workflows ?? []), (options.now ?? Date.now)());
+    const workflows = options.workflows === undefined ? [] : await options.workflows();
+    const gap = retentionGapWarning(previous, shortestRetention(config.retention, workflows), (options.now ?? Date.now)());
     if (gap !== undefined) warnings.push(gap);
     await recordBackup(store, options.principal ?? 'system', summary);
   } catch (error) {

@@ -122,7 +122,7 @@ async function diskCheck(ctx: DoctorContext): Promise<Outcome> {
   if (places.length === 0) {
     return {
       status: 'skip',
-      detail: 'skipped: the database is on its PostgreSQL server (watch its disk there); set AGENTRY_BACKUP_DIR to check the backups disk',
+      detail: "skipped: the store is not a file on this host (a PostgreSQL server's disk is watched there); set AGENTRY_BACKUP_DIR to check the backups' disk",
     };
   }
   const outcomes = await Promise.all(places.map(async (p) => judgeDisk(p.label, await ctx.statfs(p.path), p.need)));

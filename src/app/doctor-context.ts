@@ -75,6 +75,8 @@ export class DoctorContext {
   private storePromise: Promise<Store> | undefined;
   private projectPromise: Promise<Project> | undefined;
   private opened: Store | undefined;
+  /** Why the database did not answer, once the `database` check found it so (the other store checks then skip at once). */
+  databaseDown: string | undefined;
 
   constructor(
     readonly options: DoctorOptions,
@@ -121,6 +123,7 @@ export class DoctorContext {
 
   /** The store, once the `database` check found it answering; otherwise `Unavailable`. */
   async answeringStore(): Promise<Store> {
+    if (this.databaseDown !== undefined) throw new Unavailable(`the database does not answer (see database)`);
     const store = await this.store();
     try {
       await store.ping();

@@ -50,7 +50,8 @@ async function databaseCheck(ctx: DoctorContext): Promise<Outcome> {
       times.push(performance.now() - started);
     }
   } catch (error) {
-    return { status: 'fail', detail: `${store.location} does not answer: ${(error as Error).message}` };
+    ctx.databaseDown = (error as Error).message;
+    return { status: 'fail', detail: `${store.location} does not answer: ${ctx.databaseDown}` };
   }
   return judgeLatency(times, store.location);
 }

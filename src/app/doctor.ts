@@ -8,8 +8,9 @@
  *   const report = await runDoctor({ flags: { projectDir }, env: process.env, cwd: process.cwd(), url: 'https://agentry.example.com' });
  *   process.exitCode = doctorExitCode(report); // 0 ok, 1 warn, 2 fail
  */
+import { resolve } from 'node:path';
 import { loadConfig, type Config } from './config.js';
-import { validateConfiguration } from './config-validate.js';
+import { validateConfiguration, type ConfigValidation } from './config-validate.js';
 import { DoctorContext, Unavailable, type CheckDefinition, type DoctorOptions, type DoctorStatus, type Outcome } from './doctor-context.js';
 import { BACKUP_CHECKS } from './doctor-backup.js';
 import { CONFIG_CHECKS } from './doctor-config.js';
@@ -87,7 +88,12 @@ export function doctorExitCode(report: DoctorReport): 0 | 1 | 2 {
 
 /** Runs `checks` (default: all) against the configuration `options` describe. */
 export async function runDoctor(options: DoctorOptions, checks: readonly CheckDefinition[] = DOCTOR_CHECKS): Promise<DoctorReport> {
-  const validation = await validateConfiguration({ flags: options.flags, env: options.env, cwd: options.cwd });
+  const validation = await validateConfiguration({ flags: options.flags, env: options.env, cwd: options.cwd }).catch((error: unknown): ConfigValidation => ({
+    env: options.env.AGENTRY_ENV === 'production' || options.flags.env === 'production' ? 'production' : 'development',
+    dir: resolve(options.cwd, options.flags.projectDir ?? options.env.AGENTRY_PROJECT_DIR ?? '.'),
+    ok: false,
+    problems: [{ check: 'config', severity: 'error', message: error instanceof Error ? error.message : String(error) }],
+  }));
   const ctx = new DoctorContext(options, validation, configOrUndefined(options));
   try {
     const first = new Map<string, DoctorCheck>();

@@ -71,7 +71,6 @@ async function create(ctx: CliContext, opts: CreateFlags): Promise<void> {
     ctx.stderr.write(`note: AGENTRY_URL is ignored: a backup reads the database itself (${maskSecrets(config.databaseUrl)})\n`);
   const passphrase = await passphraseOf(ctx, opts.passphraseFile);
   const { createBackup } = await import('../../app/backup.js');
-  const { workflowsForRetention } = await import('../../app/backup-record.js');
   const summary = await createBackup(config, {
     out: resolve(ctx.cwd, opts.out),
     ...(passphrase === undefined ? {} : { passphrase }),
@@ -79,7 +78,7 @@ async function create(ctx: CliContext, opts: CreateFlags): Promise<void> {
     force: opts.force === true,
     onProgress: progressReporter(ctx, 'backup', opts.quiet),
     principal: localOperator(ctx.env).name,
-    workflows: await workflowsForRetention(config, ctx.env),
+    workflows: async () => (await import('../../app/backup-record.js')).workflowsForRetention(config, ctx.env),
   });
   const durationMs = Math.round(performance.now() - started);
   for (const warning of summary.warnings) ctx.stderr.write(`WARNING: ${warning}\n`);
