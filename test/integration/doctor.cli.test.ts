@@ -5,7 +5,6 @@
  * 1 with a warning, 2 with a failure — the table and summary, the `--json` shape; and the TLS
  * check refusing that certificate where it is not trusted.
  */
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -14,6 +13,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DOCTOR_CHECKS, type DoctorReport } from '../../src/app/doctor.js';
 import { openStore } from '../../src/store/open.js';
 import { killAll, runCli, runCliInProcess } from '../helpers/cli.js';
+import { selfSignedCertificate } from '../helpers/proxy.js';
 import { tempDir } from '../helpers/store.js';
 
 const { dir, remove } = tempDir('agentry-doctor-cli-');
@@ -23,7 +23,7 @@ writeFileSync(join(dir, 'workflows', 'noop.yaml'), 'version: v1\nname: noop\nste
 const RETAINED = { AGENTRY_PROJECT_DIR: dir, AGENTRY_RETENTION_SUCCEEDED: '30d' };
 
 const certs = tempDir('agentry-doctor-tls-');
-const CERT = join(certs.dir, 'cert.pem');
+let CERT: string;
 let https: Server;
 let apiUrl: string;
 
@@ -47,36 +47,14 @@ beforeAll(async () => {
   const backup = await runCliInProcess(['backup', '--out', join(dir, 'ready.backup'), '--quiet', '--dir', dir]);
   expect(backup.code, backup.stderr).toBe(0);
   // What the API looks like through a TLS proxy: /livez and /readyz answer 200, X-Request-ID comes back.
-  const key = join(certs.dir, 'key.pem');
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-keyout',
-      key,
-      '-out',
-      CERT,
-      '-days',
-      '30',
-      '-subj',
-      '/CN=localhost',
-      '-addext',
-      'subjectAltName=DNS:localhost',
-    ],
-    {
-      stdio: 'ignore',
-    },
-  );
-  https = createServer({ key: readFileSync(key), cert: readFileSync(CERT) }, (req, res) => {
+  const { cert, key } = selfSignedCertificate(certs.dir, 30);
+  CERT = cert;
+  https = createServer({ key: readFileSync(key), cert: readFileSync(cert) }, (req, res) => {
     res.writeHead(200, { 'content-type': 'application/json', 'x-request-id': String(req.headers['x-request-id'] ?? 'none'), connection: 'close' });
     res.end('{"status":"ok"}');
   });
   await new Promise<void>((resolve) => https.listen(0, '127.0.0.1', resolve));
-  apiUrl = `https://localhost:${(https.address() as AddressInfo).port}`;
+  apiUrl = `https://127.0.0.1:${(https.address() as AddressInfo).port}`;
 });
 
 describe('agentry doctor (child process)', () => {
@@ -87,8 +65,8 @@ describe('agentry doctor (child process)', () => {
     expect(res.stdout).toMatch(/^CHECK\s+STATUS\s+DETAIL$/m);
     expect(res.stdout).toMatch(/^workers\s+✓ ok\s+1 live worker \(wrk_cli on h1\)$/m);
     expect(res.stdout).toMatch(/^backup\s+✓ ok\s+last backup \d+\w+ ago \(backup:ready\.backup recorded in the store/m);
-    expect(res.stdout).toMatch(/^probes\s+✓ ok\s+GET https:\/\/localhost:\d+\/livez and \/readyz answer 200$/m);
-    expect(res.stdout).toMatch(/^tls\s+✓ ok\s+the certificate of localhost:\d+ verifies and is valid for (29|30)d .*; X-Request-ID round-trips$/m);
+    expect(res.stdout).toMatch(/^probes\s+✓ ok\s+GET https:\/\/127\.0\.0\.1:\d+\/livez and \/readyz answer 200$/m);
+    expect(res.stdout).toMatch(/^tls\s+✓ ok\s+the certificate of 127\.0\.0\.1:\d+ verifies and is valid for (29|30)d .*; X-Request-ID round-trips$/m);
     expect(res.stdout).toMatch(/^tools\s+- skip\s+skipped: no tool servers configured/m);
     expect(res.stdout).toContain('ready: 12 ok, 0 warn, 0 fail, 2 skipped.');
     expect(res.stdout).not.toContain('To fix');
@@ -112,8 +90,8 @@ describe('agentry doctor (child process)', () => {
   it('exits 2 with a failure (a certificate this host does not trust), naming the fix', async () => {
     const res = await runCli(['doctor', '--url', apiUrl], { env: RETAINED });
     expect(res.code, res.stdout).toBe(2);
-    expect(res.stdout).toMatch(/^tls\s+✗ fail\s+TLS to localhost:\d+ does not verify: (DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN)/m);
-    expect(res.stdout).toMatch(/^probes\s+✗ fail\s+GET https:\/\/localhost:\d+\/livez failed/m);
+    expect(res.stdout).toMatch(/^tls\s+✗ fail\s+TLS to 127\.0\.0\.1:\d+ does not verify: (DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN)/m);
+    expect(res.stdout).toMatch(/^probes\s+✗ fail\s+GET https:\/\/127\.0\.0\.1:\d+\/livez failed/m);
     expect(res.stdout).toContain('To fix');
     expect(res.stdout).toContain('(docs/operations/tls-and-proxies.md#behind-a-reverse-proxy)');
     expect(res.stdout).toContain('not ready: ');
