@@ -2,8 +2,10 @@
  * `agentry backup` and `agentry backup verify`: a backup of the store the configuration names,
  * taken while servers keep running (a consistent snapshot: `store/backup-source.ts`), written
  * as one portable file (`backup-file.ts`), optionally encrypted with a passphrase; and the
- * check that such a file reads back whole and can be restored by this build. A backup writes
- * nothing to the store (it is not an audit entry; its header says when it was taken and from where).
+ * check that such a file reads back whole and can be restored by this build. Once the file is
+ * complete, the backup is recorded in the store it was taken of (an audit entry `store.backup`,
+ * `backup-record.ts`), which `agentry doctor` reads; a store that cannot take the entry (a
+ * read-only replica) still gets its backup, with a warning.
  *
  *   const summary = await createBackup(config, { out: '/backups/agentry.backup', passphrase });
  *   const report = await verifyBackup('/backups/agentry.backup', { passphrase });
@@ -12,13 +14,15 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
 import { open, rename, rm } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
-import { AgentryError } from '../lib/errors.js';
+import { AgentryError, toAgentryError } from '../lib/errors.js';
 import { VERSION } from '../lib/version.js';
 import { withSnapshot, type StoreSnapshot } from '../store/backup-source.js';
 import { LATEST_SCHEMA_VERSION } from '../store/migrations.js';
-import type { DatabaseLocation } from '../store/open.js';
+import { openStore, type DatabaseLocation } from '../store/open.js';
+import type { CompiledWorkflow } from '../spec/model.js';
 import { newEncryption } from './backup-crypto.js';
 import { BACKUP_FORMAT, BACKUP_FORMAT_VERSION, openBackup, writeBackup, type BackupHeader, type OpenedBackup, type RowBatch } from './backup-file.js';
+import { lastBackupRecord, recordBackup, retentionGapWarning, shortestRetention } from './backup-record.js';
 import type { Config } from './config.js';
 import { secretFromEnv } from './secret-files.js';
 
@@ -41,6 +45,11 @@ export interface BackupOptions {
   /** Replace `out` when it exists. */
   force?: boolean;
   onProgress?: (progress: TableProgress) => void;
+  /** Who backs up, as the store's `store.backup` entry records it (default `system`). */
+  principal?: string;
+  /** The project's workflows, whose `retention:` windows count with `AGENTRY_RETENTION_*` for the retention warning; asked for once the file is written. */
+  workflows?: () => Promise<readonly CompiledWorkflow[]>;
+  now?: () => number;
 }
 
 /** What a backup holds, as `backup --json` and `backup verify --json` print it. */
@@ -125,8 +134,42 @@ async function* rowsOf(snapshot: StoreSnapshot, onProgress: BackupOptions['onPro
   }
 }
 
-/** Backs up the store of `config` into `options.out`; the file appears only once it is complete. */
-export async function createBackup(config: Config, options: BackupOptions): Promise<BackupSummary> {
+/** `backup --json`: the file's summary and what the operator should know (the retention warning, a backup left unrecorded). */
+export interface CreatedBackup extends BackupSummary {
+  warnings: string[];
+}
+
+/**
+ * Records the backup in the store it was taken of, after reading the previous record: the
+ * warnings (the previous backup older than the shortest retention window; the entry could not
+ * be written).
+ */
+async function recordInStore(config: Config, summary: BackupSummary, options: BackupOptions): Promise<string[]> {
+  const warnings: string[] = [];
+  const store = openStore(sourceOf(config));
+  try {
+    const previous = await lastBackupRecord(store);
+    const workflows = options.workflows === undefined ? [] : await options.workflows();
+    const gap = retentionGapWarning(previous, shortestRetention(config.retention, workflows), (options.now ?? Date.now)());
+    if (gap !== undefined) warnings.push(gap);
+    await recordBackup(store, options.principal ?? 'system', summary);
+  } catch (error) {
+    warnings.push(
+      `the backup is complete, but it could not be recorded in ${summary.source.location} (${toAgentryError(error).message}): agentry doctor will not see it; set AGENTRY_BACKUP_DIR to where backups are kept`,
+    );
+  } finally {
+    await store.close();
+  }
+  return warnings;
+}
+
+/** Backs up the store of `config` into `options.out` (the file appears only once it is complete), then records it in the store. */
+export async function createBackup(config: Config, options: BackupOptions): Promise<CreatedBackup> {
+  const summary = await writeBackupFile(config, options);
+  return { ...summary, warnings: await recordInStore(config, summary, options) };
+}
+
+async function writeBackupFile(config: Config, options: BackupOptions): Promise<BackupSummary> {
   const out = resolve(options.out);
   const encryption = options.passphrase === undefined ? undefined : await newEncryption(options.passphrase);
   const partial = await scratchFile(out, options.force === true);

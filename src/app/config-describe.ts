@@ -62,6 +62,7 @@ export function describeConfig(config: Config): { key: OptionKey; env: string; v
     retentionCancelled: durationOrNull(config.retention.cancelledMs),
     retentionEvents: durationOrNull(config.retention.eventsMs),
     idempotencyKeyTtl: durationOrNull(config.retention.idempotencyKeysMs),
+    backupDir: config.backup.dir ?? null,
     otelRecordArguments: config.telemetry.recordArguments,
     otelRecordResults: config.telemetry.recordResults,
     redactPii: config.redactPii.length === 0 ? 'none' : config.redactPii.join(','),

@@ -1,6 +1,6 @@
 /**
  * Options that concern the deployment beyond one process's own work: how long the audit log
- * is kept, what tool-call spans record, a gateway running as its own process and the
+ * is kept, where backups are kept, what tool-call spans record, a gateway running as its own process and the
  * internal secret its callers sign with, and the server the CLI talks to.
  */
 import type { OptionSpec } from './config-option.js';
@@ -50,6 +50,15 @@ export const DEPLOYMENT_OPTIONS = {
     defaultText: '`7d`',
     description:
       "How long idempotency keys (run starts, schedule ticks, task decisions) are remembered: a server's scheduler deletes older ones, and a request repeating an expired key starts anew.",
+  },
+  backupDir: {
+    kind: 'string',
+    env: 'AGENTRY_BACKUP_DIR',
+    flag: '--backup-dir <dir>',
+    default: undefined,
+    defaultText: 'none',
+    description:
+      "Where the deployment's backups are kept: `agentry doctor` checks the free space there and, when the store has no record of an `agentry backup` (backups taken with `pg_dump`), takes the newest file in it as the last backup ([doctor](operations/doctor.md)).",
   },
   otelRecordArguments: {
     kind: 'boolean',

@@ -71,6 +71,7 @@ const ConfigSchema = Type.Object({
   retentionCancelled: Type.Optional(Type.Integer({ minimum: 1 })),
   retentionEvents: Type.Optional(Type.Integer({ minimum: 1 })),
   idempotencyKeyTtl: Type.Integer({ minimum: 1 }),
+  backupDir: Type.Optional(Type.String({ minLength: 1 })),
   otelRecordArguments: Type.Boolean(),
   otelRecordResults: Type.Boolean(),
   redactPii: Type.String(),

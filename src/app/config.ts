@@ -109,6 +109,8 @@ export interface Config {
   readonly audit: { readonly retentionMs: number | undefined };
   /** How long ended runs, their events and idempotency keys are kept (`AGENTRY_RETENTION_*`, `AGENTRY_IDEMPOTENCY_KEY_TTL`); undefined: for ever. */
   readonly retention: RetentionSettings;
+  /** Absolute path of the directory backups are kept in (`AGENTRY_BACKUP_DIR`, `--backup-dir`); undefined: not configured. */
+  readonly backup: { readonly dir: string | undefined };
   /** What tool-call spans carry besides timings (`AGENTRY_OTEL_RECORD_*`); tracing itself is configured by `OTEL_*`. */
   readonly telemetry: { readonly recordArguments: boolean; readonly recordResults: boolean };
   /** Patterns masked besides known secrets (`AGENTRY_REDACT_PII`). */
@@ -271,6 +273,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
       eventsMs: r.retentionEvents,
       idempotencyKeysMs: r.idempotencyKeyTtl,
     },
+    backup: { dir: r.backupDir === undefined ? undefined : resolve(cwd, r.backupDir) },
     telemetry: { recordArguments: r.otelRecordArguments, recordResults: r.otelRecordResults },
     redactPii: pii.patterns,
     gateway: r.gatewayUrl === undefined ? undefined : { url: r.gatewayUrl.replace(/\/+$/, ''), apiKey: r.gatewayApiKey },

@@ -136,6 +136,24 @@ function internalSecretProblems(config: Config, options: StartupCheckOptions): s
   return problems;
 }
 
+/**
+ * The keys and secrets that are too short or look like placeholders — bootstrap API keys, the
+ * break-glass key, the gateway key, the internal secrets — each as `startupProblems` words it
+ * (`agentry doctor`'s `keys` check). Never prints a key.
+ */
+export function keyStrengthProblems(config: Config): string[] {
+  const problems = apiKeyProblems(config.server.apiKeys);
+  for (const problem of [adminKeyProblem(config.server.adminApiKey), gatewayKeyProblem(config)]) if (problem !== undefined) problems.push(problem);
+  for (const [name, value] of [
+    ['AGENTRY_INTERNAL_SECRET', config.internal.secret],
+    ['AGENTRY_INTERNAL_SECRET_PREVIOUS', config.internal.previousSecret],
+  ] as const) {
+    const problem = value === undefined ? undefined : weakSecretProblem(name, value);
+    if (problem !== undefined) problems.push(problem);
+  }
+  return problems;
+}
+
 /** Every problem production mode refuses, one line each (empty: safe to start). */
 export function startupProblems(config: Config, options: StartupCheckOptions): string[] {
   const problems: string[] = [];

@@ -147,6 +147,13 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: async () => (await import('./commands/smoke.js')).registerSmoke,
   },
   {
+    name: 'doctor',
+    term: 'doctor [options]',
+    description:
+      'Check production readiness: configuration, keys, database, migrations, clock, disk, backups, workers, providers, tools, retention, probes, TLS (exit 0 ok, 1 warn, 2 fail)',
+    load: async () => (await import('./commands/doctor.js')).registerDoctor,
+  },
+  {
     name: 'tools',
     term: 'tools',
     description: 'MCP tool servers of the running server (AGENTRY_URL): list, disable, enable',

@@ -52,3 +52,22 @@ export function formatDuration(ms: number): string {
   }
   return `${ms}ms`;
 }
+
+/** An elapsed time in its two largest units, for people: `3d 4h`, `5h 12m`, `42s`, `250ms`. */
+export function formatAge(ms: number): string {
+  const units = [
+    ['d', 86_400_000],
+    ['h', 3_600_000],
+    ['m', 60_000],
+    ['s', 1000],
+  ] as const;
+  const abs = Math.abs(Math.round(ms));
+  const sign = ms < 0 ? '-' : '';
+  if (abs < 1000) return `${sign}${abs}ms`;
+  const i = units.findIndex(([, size]) => abs >= size);
+  const [unit, size] = units[i]!;
+  const next = units[i + 1];
+  const whole = Math.floor(abs / size);
+  const rest = next === undefined ? 0 : Math.floor((abs % size) / next[1]);
+  return `${sign}${whole}${unit}${rest > 0 && next !== undefined ? ` ${rest}${next[0]}` : ''}`;
+}

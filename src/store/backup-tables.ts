@@ -39,7 +39,8 @@ export function agentryTables(kind: StoreKind): string[] {
 /**
  * Tables whose rows are what a user would lose: runs (steps, events and the rest belong to a
  * run), schedules, managed keys, the LLM call ledger, and audit entries other than the
- * migrations' own (a freshly migrated store has those). A restore target holding a row in any of
+ * migrations' own (a freshly migrated store has those) and the records of backups taken of it
+ * (`store.backup`). A restore target holding a row in any of
  * them is not empty. Bookkeeping rows (schema version, the audit head, key revision, workers'
  * heartbeats, rate-limit buckets, budget counters) do not count.
  */
@@ -48,7 +49,7 @@ const DATA_TABLES: Readonly<Record<string, string>> = {
   schedules: '',
   api_keys: '',
   llm_calls: '',
-  audit_log: `WHERE action <> 'store.migrate'`,
+  audit_log: `WHERE action NOT IN ('store.migrate', 'store.backup')`,
 };
 
 /** Rows in each data table that has any (see `DATA_TABLES`), of the Agentry tables present. */

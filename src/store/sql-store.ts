@@ -160,6 +160,11 @@ export class SqlStore implements Store {
     await sql`SELECT 1`.execute(this.db);
   }
 
+  async databaseTime(): Promise<number> {
+    const { rows } = await this.dialect.clockSql.execute(this.db);
+    return Number((rows[0] as { t: unknown } | undefined)?.t);
+  }
+
   close(): Promise<void> {
     return this.dialect.close(this.db);
   }

@@ -11,6 +11,8 @@ const sqliteDialect: SqlDialect = {
   kind: 'sqlite',
   lockSuffix: '',
   skipLockedSuffix: '',
+  // The host's clock as SQLite reads it (the same host as the process: a skew shows a broken clock source).
+  clockSql: sql`SELECT CAST(ROUND((julianday('now') - 2440587.5) * 86400000) AS INTEGER) AS t`,
   // One connection (Kysely serialises its use); BEGIN IMMEDIATE takes the write lock up
   // front so a transaction never fails half-way upgrading a read lock.
   async transaction(db, fn) {

@@ -169,6 +169,8 @@ export interface Store {
   migrationHistory(): Promise<MigrationRecord[]>;
   /** Throws when the database cannot answer a trivial query. */
   ping(): Promise<void>;
+  /** The database server's clock now (epoch ms), to compare with this process's (`agentry doctor`). */
+  databaseTime(): Promise<number>;
   close(): Promise<void>;
 
   /**

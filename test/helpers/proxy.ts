@@ -39,8 +39,8 @@ export interface Certificate {
   ca: Buffer;
 }
 
-/** A self-signed certificate for both example host names and 127.0.0.1, made by openssl. */
-export function selfSignedCertificate(dir: string): Certificate {
+/** A self-signed certificate for both example host names and 127.0.0.1, made by openssl, valid for `days`. */
+export function selfSignedCertificate(dir: string, days = 1): Certificate {
   const cert = join(dir, 'proxy.crt');
   const key = join(dir, 'proxy.key');
   execFileSync(
@@ -56,7 +56,7 @@ export function selfSignedCertificate(dir: string): Certificate {
       '-addext',
       `subjectAltName=DNS:${API_HOST},DNS:${GATEWAY_HOST},IP:127.0.0.1`,
       '-days',
-      '1',
+      String(days),
       '-keyout',
       key,
       '-out',

@@ -44,6 +44,7 @@ const PRINTS_DATA: Record<string, string> = {
   'agentry prune': '{ runs, older_than_ms, statuses, workflow, dry_run } (local only)',
   'agentry migrate up': '{ location, from, current, latest, applied } (local only)',
   'agentry migrate status': '{ location, store, current, latest, state, pending, applied } (local only)',
+  'agentry doctor': '{ status, checks: [{ id, title, status, detail, hint, docs }] } (local only)',
   'agentry workers list': 'GET /v1/admin/workers',
   'agentry workers drain': 'POST /v1/admin/workers/{id}/drain',
   'agentry maintenance on': 'PUT /v1/admin/maintenance',

@@ -10,6 +10,7 @@ import type { Command } from 'commander';
 import type { BackupSummary, TableProgress } from '../../app/backup.js';
 import { localOperator } from '../../app/caller.js';
 import type { RestoreSummary } from '../../app/restore.js';
+import { formatBytes } from '../../lib/bytes.js';
 import { toAgentryError } from '../../lib/errors.js';
 import { maskSecrets } from '../../lib/redact.js';
 import { configFrom, out, outJson, type CliContext } from '../context.js';
@@ -23,18 +24,6 @@ const PASSPHRASE_OPTION = [
 /** `1,204 rows`: a count with thousands separators and its word. */
 function count(n: number, word: string): string {
   return `${n.toLocaleString('en-US')} ${word}${n === 1 ? '' : 's'}`;
-}
-
-function formatBytes(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
-  let value = bytes / 1024;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${value.toFixed(value < 10 ? 1 : 0)} ${units[unit]}`;
 }
 
 /** Progress on stderr: a line per table when it is done (and every 100 000 rows of a large one). */
@@ -88,8 +77,11 @@ async function create(ctx: CliContext, opts: CreateFlags): Promise<void> {
     gzip: opts.gzip,
     force: opts.force === true,
     onProgress: progressReporter(ctx, 'backup', opts.quiet),
+    principal: localOperator(ctx.env).name,
+    workflows: async () => (await import('../../app/backup-record.js')).workflowsForRetention(config, ctx.env),
   });
   const durationMs = Math.round(performance.now() - started);
+  for (const warning of summary.warnings) ctx.stderr.write(`WARNING: ${warning}\n`);
   if (opts.json) return outJson(ctx, { ...summary, duration_ms: durationMs });
   out(
     ctx,
@@ -173,7 +165,7 @@ export function registerBackup(program: Command, ctx: CliContext): void {
     .option('--no-gzip', 'do not compress the payload')
     .option('--force', 'replace the file if it exists')
     .option('--quiet', 'no progress on stderr')
-    .option('--json', 'print { file, bytes, schema_version, created_at, source, tables, rows, encrypted, duration_ms, … }')
+    .option('--json', 'print { file, bytes, schema_version, created_at, source, tables, rows, encrypted, warnings, duration_ms, … }')
     .action((opts: CreateFlags) => create(ctx, opts));
   backup
     .command('verify')

@@ -18,6 +18,8 @@ export interface SqlDialect {
    * connection. A failure while COMMIT is in flight is thrown as `commitUnknown`.
    */
   transaction<T>(db: Db, fn: (trx: Db) => Promise<T>): Promise<T>;
+  /** One row, one column: the database server's clock now, in epoch milliseconds (`Store.databaseTime`). */
+  readonly clockSql: RawBuilder<unknown>;
   /** Appended to the SELECT that locks a run row (`FOR UPDATE` on PostgreSQL). */
   readonly lockSuffix: string;
   /** Appended instead when the caller will not wait for it (`FOR UPDATE SKIP LOCKED`). */
