@@ -54,7 +54,8 @@ export async function writeDeploymentBundle(request: SupportBundleRequest): Prom
   const open = (): Promise<Agentry> => {
     // Reading never creates the store.
     if (!storeExists(config)) return Promise.reject(new AgentryError('not_found', `there is no store at ${missingStoreLocation(config)}`));
-    opened ??= openAgentry(config, { logger, env, withoutProject: true, logRuns: false, redactor });
+    // Never migrates either: a schema behind the build is for migrations.json to show.
+    opened ??= openAgentry({ ...config, autoMigrate: false }, { logger, env, withoutProject: true, logRuns: false, redactor });
     return opened;
   };
   const context: BundleContext = { config, project, open, remote: request.remote, logFiles: request.logFiles, caller: request.caller, now };
