@@ -13,7 +13,12 @@ import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'n
 import { join, relative } from 'node:path';
 import { x as extract } from 'tar';
 import { afterAll, describe, expect, it } from 'vitest';
+import { loadProjectOrThrow } from '../../src/app/bootstrap.js';
+import { loadConfig } from '../../src/app/config.js';
+import { redactorFor } from '../../src/app/secrets.js';
+import { startServer } from '../../src/cli/commands/serve.js';
 import { runCliInProcess } from '../helpers/cli.js';
+import { silentLogger } from '../helpers/engine.js';
 import { createTestDatabase } from '../helpers/postgres.js';
 import { hasPostgres, tempDir } from '../helpers/store.js';
 
@@ -208,6 +213,43 @@ describe.each(backends)('agentry support-bundle ($name)', { timeout: 120_000 }, 
       );
     });
     expect(leaks).toEqual([]);
+  });
+
+  it('reads /metrics and /readyz from the server at --url; without one, metrics come from the store', async () => {
+    const project = join(dir, 'served');
+    mkdirSync(join(project, 'workflows'), { recursive: true });
+    writeFileSync(join(project, 'agentry.yaml'), 'version: v1\nname: served\n');
+    const db = await backend.database(join(dir, 'served'));
+    cleanups.push(db.drop);
+    const env = { AGENTRY_PROJECT_DIR: project, AGENTRY_DATABASE_URL: db.url, AGENTRY_API_KEYS: `ops:${SECRETS.adminKey}:admin`, AGENTRY_AUTO_MIGRATE: 'true' };
+    const config = loadConfig({ flags: { projectDir: project, port: 0 }, env, cwd: project });
+    const server = await startServer(config, silentLogger, env, await loadProjectOrThrow(config, env), { redactor: redactorFor(config) });
+    try {
+      const served = join(dir, 'served.tgz');
+      const res = await runCliInProcess(['support-bundle', '--out', served, '--url', server.url], { env: { ...env, AGENTRY_API_KEY: SECRETS.adminKey } });
+      expect(res.code, res.stderr).toBe(0);
+      const x = join(dir, 'served-x');
+      mkdirSync(x);
+      await extract({ file: served, cwd: x });
+      const readyz = JSON.parse(readFileSync(join(x, 'readyz.json'), 'utf8')) as { status: number; body: { status: string; checks: Record<string, unknown> } };
+      expect(readyz.status).toBe(200);
+      expect(readyz.body).toMatchObject({ status: 'ready', checks: { database: { status: 'ok' } } });
+      // The server's own families (HTTP requests) are in its /metrics, not in the store's gauges.
+      expect(readFileSync(join(x, 'metrics.txt'), 'utf8')).toContain('agentry_http_request_duration_seconds');
+    } finally {
+      await server.close();
+    }
+    const local = join(dir, 'local.tgz');
+    const res = await runCliInProcess(['support-bundle', '--out', local], { env });
+    expect(res.code, res.stderr).toBe(0);
+    const y = join(dir, 'local-x');
+    mkdirSync(y);
+    await extract({ file: local, cwd: y });
+    const metrics = readFileSync(join(y, 'metrics.txt'), 'utf8');
+    expect(metrics).toMatch(/^agentry_queue_depth 0$/m);
+    expect(metrics).toMatch(/^agentry_tasks_open 0$/m);
+    expect(readdirSync(y)).not.toContain('readyz.json');
+    expect(readFileSync(join(y, 'README.txt'), 'utf8')).toContain('readyz.json: no --url: there is no server to ask');
   });
 
   it('is still written when the database is down: the store parts are errors, exit 0', async () => {
