@@ -15,7 +15,7 @@ import type { LocalServices } from '../../app/local.js';
 import { AgentryError } from '../../lib/errors.js';
 import { RemoteClient } from '../remote.js';
 import { configFrom, DIR_OPTION, loggerFor, noteRemoteDir, out, outJson, type CliContext } from '../context.js';
-import { formatDuration, formatIso, plural } from '../format.js';
+import { formatIso, plural } from '../format.js';
 
 function remoteOf(config: Config): RemoteClient | undefined {
   if (config.client.url === undefined) return undefined;
@@ -45,6 +45,23 @@ async function withLocal<T>(ctx: CliContext, config: Config, options: { project:
   }
 }
 
+/** `12s`, `14m 3s`, `2h 14m`, `3d 4h`: the two largest units of an uptime. */
+function uptimeText(seconds: number): string {
+  const units: [string, number][] = [
+    ['d', 86_400],
+    ['h', 3_600],
+    ['m', 60],
+    ['s', 1],
+  ];
+  let rest = Math.floor(seconds);
+  const parts = units.flatMap(([unit, size]) => {
+    const n = Math.floor(rest / size);
+    rest -= n * size;
+    return n > 0 ? [`${n}${unit}`] : [];
+  });
+  return parts.length === 0 ? '0s' : parts.slice(0, 2).join(' ');
+}
+
 function printInfo(ctx: CliContext, info: AdminInfoDto, where: string): void {
   const { store } = info;
   const schema = store.schema_version === store.latest ? `schema ${store.schema_version} (latest)` : `schema ${store.schema_version} of ${store.latest}`;
@@ -52,7 +69,7 @@ function printInfo(ctx: CliContext, info: AdminInfoDto, where: string): void {
   out(ctx, `Store: ${store.kind} ${store.location}, ${schema}`);
   out(ctx, `Roles: ${info.roles.length === 0 ? 'none (the CLI on the store)' : info.roles.join(', ')}`);
   out(ctx, `Tenancy: ${info.tenancy.mode} (deployment tenant ${info.tenancy.tenant})`);
-  out(ctx, `Started: ${formatIso(info.started_at)} (up ${formatDuration(info.uptime_s * 1000)})`);
+  out(ctx, `Started: ${formatIso(info.started_at)} (up ${uptimeText(info.uptime_s)})`);
 }
 
 function printSweep(ctx: CliContext, report: SweepDto): void {
