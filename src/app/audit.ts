@@ -182,6 +182,7 @@ export function auditRetentionTask(audit: AuditService, retentionMs: number, log
     async run() {
       const pruned = await audit.prune(retentionMs);
       logger.info({ pruned, retention_ms: retentionMs }, `audit retention: pruned ${pruned} ${pruned === 1 ? 'entry' : 'entries'}`);
+      return { entries: pruned };
     },
   };
 }

@@ -28,7 +28,7 @@ import { VERSION } from '../lib/version.js';
 import { AuditService, auditRetentionTask } from './audit.js';
 import type { MaintenanceTask } from '../engine/scheduler.js';
 import { RetentionService, retentionConfigured, retentionTask } from './retention.js';
-import { assertSchemaCurrent, emptyStatus, logMigrations, migrationStatus, type MigrationStatus } from './migrations.js';
+import { assertSchemaCurrent, emptyStatus, logMigrations, migrationStatus, storeInfo, type MigrationStatus } from './migrations.js';
 import { specsFromBundle, withBundleDir, type SpecBundleInfo } from './bundle-load.js';
 import { withSecretFiles } from './secret-files.js';
 import { STEP_KINDS, type CompiledWorkflow, type StepKind } from '../spec/model.js';
@@ -95,6 +95,11 @@ export interface OpenOptions {
    * print what happened themselves, turn it off.
    */
   logRuns?: boolean;
+  /**
+   * Give the engine the maintenance tasks (the audit log's and the runs' retention) although this
+   * is no server process: `agentry admin sweep --now` runs them once. Server processes always have them.
+   */
+  maintenance?: boolean;
 }
 
 /** The SQLite server lock of a server process (nothing for PostgreSQL, an in-memory store or another process role). */
@@ -268,10 +273,17 @@ export async function openAgentry(config: Config, options: OpenOptions): Promise
     store = opened.store;
     // Which database, at which schema: a stale or mistaken database is plain in a server's first lines.
     if (options.serverProcess) {
-      const { current, applied } = opened.report;
+      const info = await storeInfo(store, opened.report);
       options.logger.info(
-        { event: 'store.opened', store: store.location, schema_version: current, migrations_applied: applied },
-        `store ${store.location} at schema ${current}`,
+        {
+          event: 'store.opened',
+          store: info.location,
+          store_kind: info.kind,
+          schema_version: info.schema_version,
+          schema_latest: info.latest,
+          migrations_applied: opened.report.applied,
+        },
+        `store ${info.location} at schema ${info.schema_version} (latest ${info.latest})`,
       );
     }
   } catch (error) {
@@ -315,7 +327,9 @@ export async function openAgentry(config: Config, options: OpenOptions): Promise
     workerId,
     ...(options.logRuns === undefined ? {} : { logRuns: options.logRuns }),
     // A server's scheduler applies the audit log's and the runs' retention; one-off commands never do.
-    ...(options.serverProcess ? { maintenance: maintenanceTasks(config, store, workflows, options.logger, metrics) } : {}),
+    ...(options.serverProcess === true || options.maintenance === true
+      ? { maintenance: maintenanceTasks(config, store, workflows, options.logger, metrics) }
+      : {}),
     scheduleObserver: metrics,
   });
   const budgets = project?.gateway ? resolveBudgets(project.gateway.budgets) : undefined;

@@ -29,6 +29,15 @@ export interface FleetServiceOptions {
   now?: () => number;
 }
 
+/**
+ * `forbidden` for a caller of another tenant than the deployment's (`what` names what it may not
+ * reach): system admins, the local user and callers of the deployment's tenant are its operators.
+ */
+export function assertDeploymentCaller(caller: Caller, deploymentTenant: string, what: string): void {
+  if (caller.systemAdmin === true || caller.tenantId === undefined || caller.tenantId === deploymentTenant) return;
+  throw new AgentryError('forbidden', `${what} are the deployment's: callers of tenant ${caller.tenantId} may not reach them (docs/operations/maintenance.md)`);
+}
+
 export class FleetService {
   private readonly now: () => number;
 
@@ -36,13 +45,8 @@ export class FleetService {
     this.now = o.now ?? Date.now;
   }
 
-  /** `forbidden` for a caller of another tenant than the deployment's (see the module comment). */
   private assertDeploymentCaller(caller: Caller): void {
-    if (caller.systemAdmin === true || caller.tenantId === undefined || caller.tenantId === this.o.deploymentTenant) return;
-    throw new AgentryError(
-      'forbidden',
-      `the worker processes and the maintenance mode are the deployment's: callers of tenant ${caller.tenantId} may not reach them (docs/operations/maintenance.md)`,
-    );
+    assertDeploymentCaller(caller, this.o.deploymentTenant, 'the worker processes and the maintenance mode');
   }
 
   /** Every registered worker process, oldest first, with the steps it holds now. */

@@ -38,6 +38,8 @@ export interface OpenLocalOptions {
   execute?: boolean;
   /** The logger's redactor, for `openAgentry` to add the project's secrets to. */
   redactor?: Redactor;
+  /** Give the engine the maintenance tasks (retention), for a forced sweep (`agentry admin sweep --now`). */
+  maintenance?: boolean;
 }
 
 /** The services on the store, or undefined when there is no store (and it must not be created). */
@@ -50,6 +52,7 @@ export async function openLocalServices(config: Config, options: OpenLocalOption
     ...(options.redactor ? { redactor: options.redactor } : {}),
     // A command prints what happened to its runs itself (the run log is for server processes).
     logRuns: false,
+    ...(options.maintenance === true ? { maintenance: true } : {}),
   });
   try {
     if (options.execute) await app.engine.start();

@@ -8,7 +8,8 @@
 import { budgetChecks } from '../gateway/budget.js';
 import type { ResolvedBudgets } from '../gateway/config.js';
 import type { Engine } from '../engine/engine.js';
-import type { BudgetUsage, Metrics } from '../obs/metrics.js';
+import { Metrics, type BudgetUsage } from '../obs/metrics.js';
+import { VERSION } from '../lib/version.js';
 import type { GatewayBudgetsSpec } from '../spec/schemas.js';
 import type { Store } from '../store/store.js';
 import type { ToolHub } from '../tools/hub.js';
@@ -68,4 +69,19 @@ async function budgetUsage(store: Store, source: BudgetSource, workflows: readon
       return { scope, budget, period: period ?? 'run', ratio: Math.max(...ratios.map((r) => (Number.isFinite(r) ? r : 1))) };
     }),
   );
+}
+
+/**
+ * The deployment-wide part of `/metrics` read from `store` alone (queue depth, runs by status,
+ * open tasks, workers, maintenance, the build): what a process without a server of its own can
+ * show, such as `agentry support-bundle` without `--url`.
+ */
+export async function storeMetricsText(store: Store, workerTtlMs: number): Promise<string> {
+  const metrics = new Metrics({ version: VERSION, processMetrics: false });
+  try {
+    metrics.use({ deployment: { store, workerTtlMs } });
+    return await metrics.text();
+  } finally {
+    metrics.close();
+  }
 }

@@ -10,6 +10,24 @@ import { schemaTooNew } from '../store/migrate.js';
 import { LATEST_SCHEMA_VERSION, MIGRATIONS } from '../store/migrations.js';
 import type { AppliedMigration, MigrationReport, Store } from '../store/store.js';
 
+/**
+ * Which database a process uses, at which schema: the startup log line (`store.opened`) and
+ * `GET /v1/admin/info` both name the store with it, so a stale or mistaken database is plain.
+ */
+export interface StoreInfo {
+  kind: Store['kind'];
+  /** `sqlite:<file>`, or the PostgreSQL URL without password or query. */
+  location: string;
+  schema_version: number;
+  latest: number;
+}
+
+/** The store's `StoreInfo`, from its schema state (read here when not given). */
+export async function storeInfo(store: Store, state?: { current: number; latest: number }): Promise<StoreInfo> {
+  const { current, latest } = state ?? (await store.schemaState());
+  return { kind: store.kind, location: store.location, schema_version: current, latest };
+}
+
 /** `agentry migrate status --json`. */
 export interface MigrationStatus {
   /** Where the database is (no password). */

@@ -170,6 +170,7 @@ export function retentionTask(
       for (const kind of ['runs', 'events', 'idempotency_keys'] as const) observer?.retentionPruned(kind, counts[kind]);
       const level = counts.runs + counts.events + counts.idempotency_keys > 0 ? 'info' : 'debug';
       logger[level](counts, `retention: pruned ${counts.runs} runs, ${counts.events} events, ${counts.idempotency_keys} idempotency keys`);
+      return { ...counts };
     },
   };
 }

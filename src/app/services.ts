@@ -8,6 +8,7 @@
  */
 import type { ResolvedBudgets } from '../gateway/config.js';
 import type { ToolHub } from '../tools/hub.js';
+import { AdminService } from './admin.js';
 import { AuditService } from './audit.js';
 import { CredentialService, type CredentialSources } from './credentials.js';
 import { EventService } from './events.js';
@@ -41,6 +42,7 @@ export interface Services {
   limits: LimitsService;
   credentials: CredentialService;
   fleet: FleetService;
+  admin: AdminService;
 }
 
 /** Without the server's role table, a managed key cannot be created (its grants cannot be checked). */
@@ -78,5 +80,6 @@ export function createServices(
     limits: new LimitsService(deps),
     credentials: new CredentialService(deps.credentials, deps.engine.tenant),
     fleet: new FleetService({ store: deps.store, audit, staleAfterMs: deps.engine.settings.leaseTtlMs * 3, deploymentTenant: deps.engine.tenant }),
+    admin: new AdminService({ store: deps.store, engine: deps.engine, audit }),
   };
 }

@@ -117,6 +117,18 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: async () => (await import('./commands/fleet.js')).registerMaintenance,
   },
   {
+    name: 'admin',
+    term: 'admin',
+    description: "The deployment's build, database and schema (info), and one pass of the scheduler's sweeps now (sweep --now)",
+    load: async () => (await import('./commands/admin.js')).registerAdmin,
+  },
+  {
+    name: 'support-bundle',
+    term: 'support-bundle [options]',
+    description: 'Write a support bundle (.tgz): versions, redacted configuration, migrations, workers, counts, metrics, errors, runs — nothing secret',
+    load: async () => (await import('./commands/support-bundle.js')).registerSupportBundle,
+  },
+  {
     name: 'backup',
     term: 'backup',
     description: 'Back up the store while servers run (one portable, checksummed, optionally encrypted file), and verify a backup',

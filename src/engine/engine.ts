@@ -27,7 +27,7 @@ import { FleetWatch } from './fleet-watch.js';
 import { Heartbeat } from './heartbeat.js';
 import type { LoopStatus } from './loop-status.js';
 import { RunTransitions, type QuotaRefusal, type StartRunOptions, type StartedRun } from './run-transitions.js';
-import { Scheduler } from './scheduler.js';
+import { Scheduler, type SweepReport } from './scheduler.js';
 import { waitForRun, type WaitOptions } from './wait-for-run.js';
 import { Worker } from './worker.js';
 
@@ -165,22 +165,34 @@ export class Engine {
         pollIntervalMs: this.settings.pollIntervalMs,
         now: this.now,
       });
-    if (roles.includes('scheduler'))
-      this.scheduler = new Scheduler({
-        store,
-        transitions: this.transitions,
-        logger,
-        intervalMs: this.settings.pollIntervalMs,
-        now: this.now,
-        workerTtlMs: this.settings.leaseTtlMs * 3,
-        workflows: this.o.workflows,
-        ...(this.o.maintenance ? { maintenance: this.o.maintenance } : {}),
-        tenant: this.tenant,
-        ...(this.o.scheduleObserver ? { observer: this.o.scheduleObserver } : {}),
-      });
+    if (roles.includes('scheduler')) this.scheduler = this.newScheduler();
     this.worker?.start();
     this.scheduler?.start();
     logger.info({ worker: this.workerId, roles, concurrency: this.settings.concurrency, store: store.location }, 'engine started');
+  }
+
+  private newScheduler(): Scheduler {
+    return new Scheduler({
+      store: this.o.store,
+      transitions: this.transitions,
+      logger: this.o.logger,
+      intervalMs: this.settings.pollIntervalMs,
+      now: this.now,
+      workerTtlMs: this.settings.leaseTtlMs * 3,
+      workflows: this.o.workflows,
+      ...(this.o.maintenance ? { maintenance: this.o.maintenance } : {}),
+      tenant: this.tenant,
+      ...(this.o.scheduleObserver ? { observer: this.o.scheduleObserver } : {}),
+    });
+  }
+
+  /**
+   * One pass of the scheduler's sweeps now, whether or not a scheduler runs here (`agentry admin
+   * sweep --now`): lapsed leases, overdue runs and human tasks, due schedules, and every
+   * maintenance task this engine was given. Safe beside running schedulers, as their sweeps are.
+   */
+  sweepNow(): Promise<SweepReport> {
+    return this.newScheduler().sweep({ force: true });
   }
 
   /**

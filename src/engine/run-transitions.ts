@@ -13,7 +13,7 @@ import { isItemStepId, TERMINAL_RUN_STATUSES, type AttemptKey, type RunRecord, t
 import type { Actor, TaskDecisionInput, TaskDecisionResult } from './tasks-api.js';
 import { advance } from './advance.js';
 import { completeStep } from './completion.js';
-import { emit, newEffects, type CommittedEvent, type TransitionContext, type TransitionEffects } from './context.js';
+import { emit, newEffects, specOf, type CommittedEvent, type TransitionContext, type TransitionEffects } from './context.js';
 import { expireLease, failStep } from './failure.js';
 import { releaseStep } from './release.js';
 import { newRunRecord, newSteps } from './new-run.js';
@@ -268,6 +268,23 @@ export class RunTransitions {
     });
     if (!run) throw new AgentryError('not_found', `run ${runId} not found`);
     return run;
+  }
+
+  /**
+   * Resumes the `human` step of a task whose deadline passed, without a worker (the scheduler's
+   * sweep): the task expires or escalates as its step says, as when a worker claims the due step.
+   * False when there was nothing to do (decided meanwhile, not due, the run ended).
+   */
+  resumeDueTask(runId: string, stepId: string, by: string): Promise<boolean | undefined> {
+    return this.transact(
+      runId,
+      async (tx, ctx) => {
+        const step = await tx.step(stepId);
+        if (step?.status !== 'waiting' || specOf(ctx, step)?.kind !== 'human') return false;
+        return (await startStep(tx, ctx, stepId, by, ctx.now)) === 'handled';
+      },
+      { skipLocked: true },
+    );
   }
 
   /** Ends a run past its deadline `timed_out` (no-op when it already ended). */

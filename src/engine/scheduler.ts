@@ -1,6 +1,7 @@
 /**
  * The scheduler's periodic sweeps: leases that lapsed (a worker died or hung), runs past
- * their deadline, workflow schedules that are due (see schedules.ts), and the maintenance
+ * their deadline, human tasks past theirs (expired or escalated, also when no worker runs),
+ * workflow schedules that are due (see schedules.ts), and the maintenance
  * tasks the application gives it (the audit log's and the runs' retention). Safe to run in several
  * processes at once: each fix is a guarded transition that applies once, each schedule tick
  * starts one run whichever process gets to it, and a maintenance task must be safe to repeat.
@@ -24,7 +25,18 @@ import { processAlive } from '../lib/process-alive.js';
 export interface MaintenanceTask {
   name: string;
   everyMs: number;
-  run(): Promise<void>;
+  /** Does one turn; may return what it did as counts (shown by `agentry admin sweep`). */
+  run(): Promise<MaintenanceCounts | void>;
+}
+
+/** What a maintenance task did in one turn, e.g. `{ runs: 3, events: 120 }`. */
+export type MaintenanceCounts = Readonly<Record<string, number>>;
+
+/** One maintenance task's turn in a sweep: its counts, or the error it failed with. */
+export interface MaintenanceOutcome {
+  task: string;
+  counts?: MaintenanceCounts;
+  error?: string;
 }
 
 /** Told what each sweep did with the schedules (the process's metrics). Its methods must not throw. */
@@ -58,11 +70,23 @@ export interface SchedulerOptions {
 export interface SweepReport {
   expired: number;
   timedOut: number;
+  /** Human tasks past their deadline whose step was resumed: each expired or escalated. */
+  tasksDue: number;
   /** Schedule ticks handled by this sweep (undefined without `workflows`). */
   schedules: FireReport | undefined;
+  /** The maintenance tasks that took their turn in this sweep. */
+  maintenance: MaintenanceOutcome[];
+}
+
+export interface SweepOptions {
+  /** Run every maintenance task now, whether or not its turn has come (`agentry admin sweep --now`). */
+  force?: boolean;
 }
 
 const BATCH = 100;
+
+/** Who resumes an overdue human task's step in a sweep (no lease is taken: a control step needs none). */
+const SWEEPER = 'scheduler';
 
 export class Scheduler {
   private timer: NodeJS.Timeout | undefined;
@@ -138,8 +162,8 @@ export class Scheduler {
     return Math.min(intervalMs, Math.max(1, this.nextTickAt - now()));
   }
 
-  /** One pass over lapsed leases, overdue runs and due schedules. */
-  async sweep(): Promise<SweepReport> {
+  /** One pass over lapsed leases, overdue runs, overdue human tasks, due schedules and maintenance tasks. */
+  async sweep(options: SweepOptions = {}): Promise<SweepReport> {
     const { store, transitions, now } = this.o;
     this.nextTickAt = null;
     await this.forgetDeadWorkers();
@@ -152,23 +176,32 @@ export class Scheduler {
     for (const runId of await store.overdueRuns(now(), BATCH)) {
       if (await transitions.timeout(runId)) timedOut++;
     }
+    let tasksDue = 0;
+    // Without a worker too: the task's step is resumed by the engine itself (a control step holds no lease).
+    for (const task of await store.dueTasks(now(), BATCH)) {
+      if (await transitions.resumeDueTask(task.runId, task.stepId, SWEEPER)) tasksDue++;
+    }
     const schedules = await this.fireSchedules();
-    await this.maintain();
-    return { expired, timedOut, schedules };
+    const maintenance = await this.maintain(options.force === true);
+    return { expired, timedOut, tasksDue, schedules, maintenance };
   }
 
-  /** Runs the maintenance tasks that are due; each failure is logged, and the task waits for its next turn. */
-  private async maintain(): Promise<void> {
+  /** Runs the maintenance tasks that are due (all of them when `force`); each failure is logged, and the task waits for its next turn. */
+  private async maintain(force: boolean): Promise<MaintenanceOutcome[]> {
     const { now, logger } = this.o;
+    const outcomes: MaintenanceOutcome[] = [];
     for (const task of this.o.maintenance ?? []) {
-      if (now() < (this.maintenanceDue.get(task.name) ?? 0)) continue;
+      if (!force && now() < (this.maintenanceDue.get(task.name) ?? 0)) continue;
       this.maintenanceDue.set(task.name, now() + task.everyMs);
       try {
-        await task.run();
+        const counts = await task.run();
+        outcomes.push({ task: task.name, ...(counts ? { counts } : {}) });
       } catch (error) {
         logger.warn({ err: error, task: task.name }, `maintenance task '${task.name}' failed; it runs again at its next turn`);
+        outcomes.push({ task: task.name, error: toAgentryError(error).message });
       }
     }
+    return outcomes;
   }
 
   private async fireSchedules(): Promise<FireReport | undefined> {

@@ -55,6 +55,7 @@ import { healthRoutes } from './routes/health.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { runRoutes } from './routes/runs.js';
 import { eventRoutes } from './routes/events.js';
+import { adminRoutes } from './routes/admin.js';
 import { fleetRoutes } from './routes/fleet.js';
 import { itemRoutes } from './routes/items.js';
 import { journalRoutes } from './routes/journal.js';
@@ -349,6 +350,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     keyRoutes(table, deps);
     limitRoutes(table, deps);
     fleetRoutes(table, deps);
+    adminRoutes(table, deps);
     securityRoutes(table, deps);
   }
   if (groups.has('gateway')) {

@@ -45,6 +45,7 @@ import type {
   DueStep,
   EventQuery,
   EventQueryPage,
+  DueTask,
   ExpiredLease,
   IdempotencyClaim,
   IdempotencyRecord,
@@ -71,6 +72,7 @@ import type {
   QueueStats,
   ActiveRunCounts,
   OpenTaskStats,
+  StatusCounts,
   StoreObserver,
   TransactionOutcome,
 } from './store-types.js';
@@ -80,6 +82,7 @@ import * as attempts from './sql/attempts.js';
 import * as audit from './sql/audit.js';
 import * as retention from './sql/retention.js';
 import * as budgets from './sql/budgets.js';
+import * as counts from './sql/counts.js';
 import type { Db, SqlDialect } from './sql/dialect.js';
 import * as eventQuery from './sql/event-query.js';
 import * as events from './sql/events.js';
@@ -260,6 +263,10 @@ export class SqlStore implements Store {
     return this.retrying((db) => runs.overdueRuns(db, now, limit));
   }
 
+  dueTasks(now: number, limit: number): Promise<DueTask[]> {
+    return this.retrying((db) => tasks.dueTasks(db, now, limit));
+  }
+
   // deployment-wide counts
 
   queueStats(now: number): Promise<QueueStats> {
@@ -272,6 +279,14 @@ export class SqlStore implements Store {
 
   openTaskStats(): Promise<OpenTaskStats> {
     return this.retrying((db) => tasks.openTaskStats(db));
+  }
+
+  statusCounts(): Promise<StatusCounts> {
+    return this.retrying((db) => counts.statusCounts(db));
+  }
+
+  databaseVersion(): Promise<string> {
+    return this.retrying((db) => counts.databaseVersion(db, this.kind));
   }
 
   publishWake(): Promise<void> {

@@ -229,6 +229,19 @@ export interface QueueStats {
   oldestDueAt: number | null;
 }
 
+/** Every run and step by status, across every tenant (statuses with none are absent). */
+export interface StatusCounts {
+  runs: Record<string, number>;
+  steps: Record<string, number>;
+}
+
+/** A human task whose deadline passed while it is still open: the step the sweep resumes. */
+export interface DueTask {
+  taskId: string;
+  runId: string;
+  stepId: string;
+}
+
 /** Runs that have not ended, by status, across every tenant. */
 export type ActiveRunCounts = Record<'queued' | 'running' | 'waiting', number>;
 

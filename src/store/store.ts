@@ -50,6 +50,7 @@ import type {
   TaskPage,
   TaskLockResult,
   DueStep,
+  DueTask,
   ExpiredLease,
   IdempotencyRecord,
   IdempotencyClaim,
@@ -75,6 +76,7 @@ import type {
   QueueStats,
   ActiveRunCounts,
   OpenTaskStats,
+  StatusCounts,
 } from './store-types.js';
 
 export type * from './store-types.js';
@@ -206,12 +208,18 @@ export interface Store {
   leaseCounts(): Promise<ReadonlyMap<string, number>>;
   /** Ids of unfinished runs whose deadline is past. */
   overdueRuns(now: number, limit: number): Promise<string[]>;
+  /** Open human tasks (`human` steps) whose deadline is past, oldest first. */
+  dueTasks(now: number, limit: number): Promise<DueTask[]>;
 
   // deployment-wide counts (every tenant), for the metrics gauges read at scrape time
   /** Steps due at `now` and not claimed: how many, and the longest-due one's time. */
   queueStats(now: number): Promise<QueueStats>;
   activeRunCounts(): Promise<ActiveRunCounts>;
   openTaskStats(): Promise<OpenTaskStats>;
+  /** Every run and step by status (a full scan: the support bundle, not a scrape). */
+  statusCounts(): Promise<StatusCounts>;
+  /** The database engine's version (SQLite library, PostgreSQL server). */
+  databaseVersion(): Promise<string>;
 
   // reads
   getRun(id: string): Promise<RunRecord | undefined>;

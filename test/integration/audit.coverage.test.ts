@@ -1,7 +1,7 @@
 /**
  * Audit coverage: every action the audit log promises (docs/security.md#audit-log) — run start,
- * cancel, retry and signal, task decisions, tool and schedule switches, worker drains and the
- * maintenance switch, failed sign-ins over
+ * cancel, retry and signal, task decisions, tool and schedule switches, worker drains, the
+ * maintenance switch and forced sweeps, failed sign-ins over
  * HTTP; migrations and pruning from the CLI — leaves exactly one entry, with time, tenant,
  * principal, action, target, request id, outcome and client address, on SQLite and PostgreSQL.
  */
@@ -195,6 +195,15 @@ for (const factory of storeFactories) {
         outcome: 'success',
         details: { was_on: true, by: 'admin', reason: 'coverage' },
       });
+    });
+
+    it('admin.sweep', async () => {
+      await expectOneEntry(
+        'POST',
+        '/v1/admin/sweep',
+        { role: 'admin', action: 'admin.sweep', target: 'scheduler', outcome: 'success', details: { leases_expired: 0, runs_timed_out: 0, tasks_overdue: 0 } },
+        {},
+      );
     });
 
     it('auth.sign_in: a failed sign-in is one entry, a repeat from the same address within the minute none', async () => {

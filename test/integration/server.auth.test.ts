@@ -166,6 +166,8 @@ const REQUESTS: Record<string, () => Promise<InjectOptions>> = {
   // Registered just before DELETE (fleet.ts): maintenance mode is on only until the next route's calls turn it off.
   'PUT /v1/admin/maintenance': () => Promise.resolve({ method: 'PUT', url: '/v1/admin/maintenance', payload: { reason: 'matrix' } }),
   'DELETE /v1/admin/maintenance': () => Promise.resolve({ method: 'DELETE', url: '/v1/admin/maintenance' }),
+  'GET /v1/admin/info': () => Promise.resolve({ url: '/v1/admin/info' }),
+  'POST /v1/admin/sweep': () => Promise.resolve({ method: 'POST', url: '/v1/admin/sweep', payload: {} }),
   'POST /v1/schedules/:workflow/pause': () => Promise.resolve({ method: 'POST', url: '/v1/schedules/yearly/pause' }),
   'POST /v1/schedules/:workflow/resume': () => Promise.resolve({ method: 'POST', url: '/v1/schedules/yearly/resume' }),
   'GET /v1/auth/whoami': () => Promise.resolve({ url: '/v1/auth/whoami' }),

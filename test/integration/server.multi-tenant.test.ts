@@ -111,6 +111,9 @@ describe('requests in multi-tenant mode', () => {
         'GET /v1/admin/maintenance',
         'PUT /v1/admin/maintenance',
         'DELETE /v1/admin/maintenance',
+        // The deployment's build and store, and the scheduler's sweeps.
+        'GET /v1/admin/info',
+        'POST /v1/admin/sweep',
       ].sort(),
     );
   });

@@ -38,6 +38,8 @@ const EXEMPT: Record<string, string> = {
   'GET /v1/admin/maintenance': 'the maintenance mode is the deployment’s, no tenant’s',
   'PUT /v1/admin/maintenance': 'the maintenance mode is the deployment’s: an admin switch of the whole fleet',
   'DELETE /v1/admin/maintenance': 'the maintenance mode is the deployment’s: an admin switch of the whole fleet',
+  'GET /v1/admin/info': 'the deployment’s build, database and roles, no tenant’s',
+  'POST /v1/admin/sweep': 'the scheduler’s sweeps are the deployment’s: an admin switch of the whole fleet',
 };
 
 type Build = (o: TenantObjects) => InjectOptions;
@@ -207,6 +209,8 @@ describe.each(storeFactories)('tenant isolation on $name', (factory) => {
       { url: '/v1/admin/maintenance' },
       { method: 'PUT', url: '/v1/admin/maintenance', payload: { reason: 'tenant' } },
       { method: 'DELETE', url: '/v1/admin/maintenance' },
+      { url: '/v1/admin/info' },
+      { method: 'POST', url: '/v1/admin/sweep', payload: {} },
     ];
     for (const tenant of TENANTS) {
       for (const request of requests) {

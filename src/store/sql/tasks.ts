@@ -4,7 +4,7 @@
  */
 import { sql } from 'kysely';
 import type { TaskRecord, TaskStatus } from '../../types.js';
-import type { OpenTaskStats, TaskListQuery, TaskPage, TaskPatch } from '../store-types.js';
+import type { DueTask, OpenTaskStats, TaskListQuery, TaskPage, TaskPatch } from '../store-types.js';
 import type { Db } from './dialect.js';
 import { afterCursor, toPage } from './page.js';
 import { assignments, changed, fromJson, inList, num, numOrNull, rows, toJson, type Query, type Row } from './values.js';
@@ -115,4 +115,15 @@ export async function releaseTaskLock(db: Db, id: string, owner: string): Promis
 export async function openTaskStats(db: Db): Promise<OpenTaskStats> {
   const [row] = await rows(db, sql`SELECT count(*) AS n, min(created_at) AS oldest FROM tasks WHERE status = 'open'`);
   return { open: num(row?.n ?? 0), oldestCreatedAt: numOrNull(row?.oldest) };
+}
+
+/** Open `human` tasks whose deadline is past, oldest first (from the partial index `tasks_open`). */
+export async function dueTasks(db: Db, now: number, limit: number): Promise<DueTask[]> {
+  const result = await rows(
+    db,
+    sql`SELECT id, run_id, step_id FROM tasks
+        WHERE status = 'open' AND kind = 'human' AND due_at IS NOT NULL AND due_at <= ${now}
+        ORDER BY created_at LIMIT ${limit}`,
+  );
+  return result.map((r) => ({ taskId: r.id as string, runId: r.run_id as string, stepId: r.step_id as string }));
 }
