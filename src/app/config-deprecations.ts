@@ -5,6 +5,7 @@
  * list of every variable the options table reads (`docs/env-vars.json` keeps the last
  * release's), and the check of that list against the table.
  */
+import type { Logger } from 'pino';
 import type { OptionSpec } from './config-option.js';
 
 /** A deprecated alias that was set, and the variable that replaces it. */
@@ -23,6 +24,12 @@ export function deprecationMessage(d: ConfigDeprecation): string {
   return d.ignored
     ? `${d.variable} is deprecated since ${d.since} and ignored: ${d.replacement} (or its flag) is set; remove ${d.variable}`
     : `${d.variable} is deprecated since ${d.since}: set ${d.replacement} instead (the old name is removed at the next major version)`;
+}
+
+/** One `config.deprecated` warning per deprecated variable that was set: what a process logs as it starts. */
+export function logDeprecations(logger: Logger, deprecations: readonly ConfigDeprecation[]): void {
+  for (const d of deprecations)
+    logger.warn({ event: 'config.deprecated', variable: d.variable, replacement: d.replacement, since: d.since, ignored: d.ignored }, deprecationMessage(d));
 }
 
 /** Every variable an options table reads, sorted: each option's, its `_FILE` for a secret, and their deprecated aliases. */
