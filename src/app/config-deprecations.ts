@@ -32,9 +32,24 @@ export function logDeprecations(logger: Logger, deprecations: readonly ConfigDep
     logger.warn({ event: 'config.deprecated', variable: d.variable, replacement: d.replacement, since: d.since, ignored: d.ignored }, deprecationMessage(d));
 }
 
-/** Every variable an options table reads, sorted: each option's, its `_FILE` for a secret, and their deprecated aliases. */
+/**
+ * Variables read outside the options table, each by one command: `agentry backup` and `restore`
+ * (the passphrase), `agentry smoke` (its reviewer and viewer keys), and the CLI's stack traces.
+ */
+export const COMMAND_VARIABLES = [
+  'AGENTRY_BACKUP_PASSPHRASE',
+  'AGENTRY_BACKUP_PASSPHRASE_FILE',
+  'AGENTRY_DEBUG',
+  'AGENTRY_SMOKE_REVIEWER_KEY',
+  'AGENTRY_SMOKE_VIEWER_KEY',
+] as const;
+
+/**
+ * Every variable Agentry reads, sorted: each option's of the table, its `_FILE` for a secret,
+ * their deprecated aliases, and `COMMAND_VARIABLES`.
+ */
 export function envVariables(options: Readonly<Record<string, OptionSpec>>): string[] {
-  const names = new Set<string>();
+  const names = new Set<string>(COMMAND_VARIABLES);
   for (const spec of Object.values(options)) {
     for (const name of [spec.env, ...(spec.deprecatedAliases ?? []).map((a) => a.env)]) {
       names.add(name);
