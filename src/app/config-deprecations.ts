@@ -5,6 +5,7 @@
  * list of every variable the options table reads (`docs/env-vars.json` keeps the last
  * release's), and the check of that list against the table.
  */
+import type { Logger } from 'pino';
 import type { OptionSpec } from './config-option.js';
 
 /** A deprecated alias that was set, and the variable that replaces it. */
@@ -25,9 +26,30 @@ export function deprecationMessage(d: ConfigDeprecation): string {
     : `${d.variable} is deprecated since ${d.since}: set ${d.replacement} instead (the old name is removed at the next major version)`;
 }
 
-/** Every variable an options table reads, sorted: each option's, its `_FILE` for a secret, and their deprecated aliases. */
+/** One `config.deprecated` warning per deprecated variable that was set: what a process logs as it starts. */
+export function logDeprecations(logger: Logger, deprecations: readonly ConfigDeprecation[]): void {
+  for (const d of deprecations)
+    logger.warn({ event: 'config.deprecated', variable: d.variable, replacement: d.replacement, since: d.since, ignored: d.ignored }, deprecationMessage(d));
+}
+
+/**
+ * Variables read outside the options table, each by one command: `agentry backup` and `restore`
+ * (the passphrase), `agentry smoke` (its reviewer and viewer keys), and the CLI's stack traces.
+ */
+export const COMMAND_VARIABLES = [
+  'AGENTRY_BACKUP_PASSPHRASE',
+  'AGENTRY_BACKUP_PASSPHRASE_FILE',
+  'AGENTRY_DEBUG',
+  'AGENTRY_SMOKE_REVIEWER_KEY',
+  'AGENTRY_SMOKE_VIEWER_KEY',
+] as const;
+
+/**
+ * Every variable Agentry reads, sorted: each option's of the table, its `_FILE` for a secret,
+ * their deprecated aliases, and `COMMAND_VARIABLES`.
+ */
 export function envVariables(options: Readonly<Record<string, OptionSpec>>): string[] {
-  const names = new Set<string>();
+  const names = new Set<string>(COMMAND_VARIABLES);
   for (const spec of Object.values(options)) {
     for (const name of [spec.env, ...(spec.deprecatedAliases ?? []).map((a) => a.env)]) {
       names.add(name);

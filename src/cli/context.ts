@@ -9,7 +9,7 @@ import { InvalidArgumentError } from 'commander';
 import type { DestinationStream, Logger } from 'pino';
 import type { ConfigFlags } from '../app/config-options.js';
 import { loadConfig, type Config } from '../app/config.js';
-import { deprecationMessage } from '../app/config-deprecations.js';
+import { logDeprecations } from '../app/config-deprecations.js';
 import { redactorFor } from '../app/secrets.js';
 import { maskSecrets, type Redactor } from '../lib/redact.js';
 import { parseDurationText } from '../lib/duration.js';
@@ -54,8 +54,7 @@ export function loggerFor(config: Config, options: { interactive?: boolean; reda
   });
   const warning = logLevelWarning(config.env, level);
   if (warning !== undefined) logger.warn({ env: config.env, log_level: level }, warning);
-  for (const d of config.deprecations)
-    logger.warn({ event: 'config.deprecated', variable: d.variable, replacement: d.replacement, since: d.since, ignored: d.ignored }, deprecationMessage(d));
+  logDeprecations(logger, config.deprecations);
   return logger;
 }
 

@@ -29,6 +29,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { checkStartup, ENGINE_ROLES, loadProjectOrThrow, openAgentry, type Agentry } from '../app/bootstrap.js';
 import { loadConfig, type Config } from '../app/config.js';
+import { logDeprecations } from '../app/config-deprecations.js';
 import type { ConfigFlags } from '../app/config-options.js';
 import { EventFeed } from '../app/event-feed.js';
 import { redactorFor } from '../app/secrets.js';
@@ -141,6 +142,7 @@ export async function createAgentryHandler(options: AgentryHandlerOptions = {}):
   const config = options.config ?? loadConfig({ flags: { ...options.flags, ...projectDir }, env });
   const redactor = redactorFor(config);
   const logger = options.logger ?? createLogger({ level: config.logLevel, redactor });
+  logDeprecations(logger, config.deprecations);
   const project = await loadProjectOrThrow(config, env);
   checkStartup(config, { listens: true, servesGateway: servesGateway(config, project), egress: project.settings.egress }, logger);
   const auth = serverAuth(config);

@@ -82,7 +82,7 @@ const budgets = async (): Promise<BudgetLine[]> => {
     .map((entry) => JSON.parse(entry) as BudgetLine);
 };
 
-describe('budget exhausted drill', { timeout: 90_000 }, () => {
+describe('budget exhausted drill', { timeout: 180_000 }, () => {
   let refused: RunDetailDto;
 
   it('a run spends the tenant budget, the next is refused, and the page finds the budget and the run', async () => {

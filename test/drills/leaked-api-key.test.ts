@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunDto } from '../../src/cli/remote.js';
-import { killAll, removeDir, runCli, tempDir } from '../helpers/cli.js';
+import { killAll, removeDir, runCliInProcess, tempDir } from '../helpers/cli.js';
 import { eventually } from '../helpers/engine.js';
 import { API_KEYS, KEYS } from '../helpers/server.js';
 import { drillProject, pageCommand, runPageCommand, startDrillServer, type DrillServer } from '../helpers/runbook-rb-llm.js';
@@ -43,14 +43,14 @@ async function as(key: string, method: 'GET' | 'POST', path: string, body?: unkn
   });
 }
 
-describe('leaked API key drill', { timeout: 90_000 }, () => {
+describe('leaked API key drill', { timeout: 180_000 }, () => {
   const exposedAt = new Date(Date.now() - 60_000).toISOString();
   let leaked: string;
   let leakedRun: RunDto;
   let fresh: string;
 
   it('a managed key is leaked and used; the page finds it', async () => {
-    const created = await runCli(['keys', 'create', '--name', 'ci-bot', '--role', 'operator', '--json'], { env: admin });
+    const created = await runCliInProcess(['keys', 'create', '--name', 'ci-bot', '--role', 'operator', '--json'], { env: admin });
     expect(created.code, created.stderr).toBe(0);
     leaked = (JSON.parse(created.stdout) as { secret: string }).secret;
     const started = await as(leaked, 'POST', '/v1/workflows/hello/runs', { input: {} });
@@ -96,7 +96,7 @@ describe('leaked API key drill', { timeout: 90_000 }, () => {
       page('agentry audit list --principal', { 'key-name': 'ci-bot', 'exposed-at': exposedAt }),
       page('agentry audit list --action auth.sign_in', { 'exposed-at': exposedAt }),
       page('agentry audit list --principal', { 'key-name': 'admin', 'exposed-at': exposedAt }),
-      runCli(['audit', 'list', '--principal', 'ci-bot', '--after', exposedAt, '--json'], { env: admin }),
+      runCliInProcess(['audit', 'list', '--principal', 'ci-bot', '--after', exposedAt, '--json'], { env: admin }),
     ]);
     expect(byKey.code, byKey.stderr).toBe(0);
     expect(byKey.stdout).toMatch(/ci-bot +run\.start +workflow:hello +success +127\.0\.0\.1/);

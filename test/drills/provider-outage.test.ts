@@ -66,7 +66,7 @@ async function api<T>(method: 'GET' | 'POST', path: string, body?: unknown): Pro
 
 const runAsk = (): Promise<RunDetailDto> => api<RunDetailDto>('POST', '/v1/workflows/ask/runs?wait=30s', { input: {} });
 
-describe('provider outage drill', { timeout: 90_000 }, () => {
+describe('provider outage drill', { timeout: 180_000 }, () => {
   let failed: RunDetailDto;
 
   it('with the first provider down, runs succeed on the fallback, and the page shows it', async () => {

@@ -59,7 +59,7 @@ async function api<T>(method: 'GET' | 'POST', path: string, body?: unknown): Pro
 const run = (workflow: string): Promise<RunDetailDto> => api<RunDetailDto>('POST', `/v1/workflows/${workflow}/runs?wait=30s`, { input: {} });
 const page = (start: string, vars: Record<string, string> = {}) => runPageCommand(pageCommand(PAGE, start), vars, env);
 
-describe('tool server drill', { timeout: 90_000 }, () => {
+describe('tool server drill', { timeout: 180_000 }, () => {
   const lookupsFailed: string[] = [];
 
   it('a hanging call fails tool_timeout, and the page shows it', async () => {

@@ -2,13 +2,14 @@
  * Runbook drills: a runbook page's own commands, run as the page writes them. `pageCommand`
  * finds a command line in a fenced ```sh block of docs/operations/runbooks/<page>.md (so the
  * drill fails when the page changes it), `runPageCommand` fills its `<placeholders>` and runs it
- * with bash — `agentry` on the PATH is the compiled CLI, `curl` and `jq` are the real ones — and
- * `startDrillServer` is the `agentry serve` the commands talk to (`AGENTRY_URL`).
+ * — a plain `agentry …` command through the CLI's entry in this process (no process to start),
+ * anything else (pipes, `curl`, `jq`) with bash, where `agentry` on the PATH is the compiled CLI —
+ * and `startDrillServer` is the `agentry serve` the commands talk to (`AGENTRY_URL`).
  */
 import { spawn } from 'node:child_process';
 import { chmodSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { childEnv, CLI_ENTRY, REPO, startCli, tempDir, waitForOutput, type CliProcess, type CliResult } from './cli.js';
+import { childEnv, CLI_ENTRY, REPO, runCliInProcess, startCli, tempDir, waitForOutput, type CliProcess, type CliResult } from './cli.js';
 
 /** Every command line of the page's ```sh blocks, `\` continuations joined, comments dropped. */
 export function pageCommands(page: string): string[] {
@@ -44,8 +45,14 @@ function agentryShim(): string {
   return shimDir;
 }
 
+/** The arguments of a plain `agentry …` command (quoted words kept whole); undefined when it needs a shell. */
+function agentryArgs(command: string): string[] | undefined {
+  if (!command.startsWith('agentry ') || /[|;&<>$`\\]/.test(command)) return undefined;
+  return [...command.slice('agentry '.length).matchAll(/"([^"]*)"|'([^']*)'|(\S+)/g)].map((m) => (m[1] ?? m[2] ?? m[3]) as string);
+}
+
 /**
- * Runs a page's command with bash after replacing each `<name>` by `vars[name]`, with `env`
+ * Runs a page's command after replacing each `<name>` by `vars[name]`, with `env`
  * (AGENTRY_URL, AGENTRY_API_KEY …) on top of this process's environment without its AGENTRY_*.
  */
 export function runPageCommand(command: string, vars: Record<string, string>, env: Record<string, string>): Promise<CliResult> {
@@ -54,6 +61,8 @@ export function runPageCommand(command: string, vars: Record<string, string>, en
     if (value === undefined) throw new Error(`no value for ${whole} in: ${command}`);
     return value;
   });
+  const args = agentryArgs(filled);
+  if (args !== undefined) return runCliInProcess(args, { env });
   const base = childEnv(env);
   const child = spawn('bash', ['-o', 'pipefail', '-c', filled], {
     cwd: agentryShim(),

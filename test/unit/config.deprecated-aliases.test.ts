@@ -13,6 +13,9 @@ import { validateConfiguration } from '../../src/app/config-validate.js';
 import { loadConfig } from '../../src/app/config.js';
 import { AgentryError } from '../../src/lib/errors.js';
 import { loggerFor } from '../../src/cli/context.js';
+import { createAgentryHandler } from '../../src/server/embed.js';
+import { captureLogs } from '../helpers/log-capture.js';
+import { API_KEYS } from '../helpers/server.js';
 import { removeDir, tempDir } from '../helpers/cli.js';
 
 vi.mock('../../src/app/config-options.js', async (importOriginal) => {
@@ -66,6 +69,20 @@ describe('a deprecated alias of a variable', () => {
       msg: 'AGENTRY_WORKER_SLOTS is deprecated since 0.1.0: set AGENTRY_CONCURRENCY instead (the old name is removed at the next major version)',
     });
     expect(logLines({ AGENTRY_CONCURRENCY: '7' })).toEqual([]);
+  });
+
+  it('is logged as config.deprecated by an embedded server too', async () => {
+    const { logger, lines } = captureLogs('warn');
+    const handler = await createAgentryHandler({
+      projectDir: dir,
+      env: { AGENTRY_WORKER_SLOTS: '7', AGENTRY_API_KEYS: API_KEYS, AGENTRY_DATABASE_URL: `sqlite:${join(dir, 'agentry.db')}` },
+      logger,
+      runWorkers: false,
+    });
+    await handler.close();
+    expect(lines.filter((line) => line.event === 'config.deprecated')).toEqual([
+      expect.objectContaining({ variable: 'AGENTRY_WORKER_SLOTS', replacement: 'AGENTRY_CONCURRENCY' }),
+    ]);
   });
 
   it('is ignored, with a warning, when the new variable or the flag is set', () => {

@@ -3,10 +3,10 @@
  * `npm run docs:env-vars` at each release) are all still read by this version — under their name
  * or as a deprecated alias — until the next major version. Adding variables is fine.
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { envContractProblems, envVariables, type EnvSnapshot } from '../../src/app/config-deprecations.js';
+import { COMMAND_VARIABLES, envContractProblems, envVariables, type EnvSnapshot } from '../../src/app/config-deprecations.js';
 import type { OptionSpec } from '../../src/app/config-option.js';
 import { CONFIG_OPTIONS } from '../../src/app/config-options.js';
 import { REPO } from '../helpers/cli.js';
@@ -34,12 +34,30 @@ describe('the environment variables against the last release', () => {
     expect(listed).toContain('AGENTRY_CONCURRENCY');
     expect(listed).toContain('AGENTRY_ADMIN_API_KEY_FILE');
     expect(listed).not.toContain('AGENTRY_CONCURRENCY_FILE');
-    expect(envVariables({ a: option('AGENTRY_NEW', { secret: true, deprecatedAliases: [{ env: 'AGENTRY_OLD', since: '0.2.0' }] }) })).toEqual([
+    const own = (names: string[]): string[] => names.filter((n) => !(COMMAND_VARIABLES as readonly string[]).includes(n));
+    expect(own(envVariables({ a: option('AGENTRY_NEW', { secret: true, deprecatedAliases: [{ env: 'AGENTRY_OLD', since: '0.2.0' }] }) }))).toEqual([
       'AGENTRY_NEW',
       'AGENTRY_NEW_FILE',
       'AGENTRY_OLD',
       'AGENTRY_OLD_FILE',
     ]);
+  });
+
+  it('lists every AGENTRY_ variable the sources name, and only variables they read', () => {
+    const files = (dir: string): string[] =>
+      readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+        e.isDirectory() ? files(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : [],
+      );
+    const named = new Map<string, string>();
+    for (const file of files(join(REPO, 'src'))) {
+      if (file.endsWith('config-deprecations.ts')) continue;
+      for (const match of readFileSync(file, 'utf8').matchAll(/AGENTRY_[A-Z0-9_]*[A-Z0-9]/g)) named.set(match[0], relative(REPO, file));
+    }
+    const listed = envVariables(CONFIG_OPTIONS);
+    // `AGENTRY_OIDC_*` in a comment names a family of listed variables, not one of its own.
+    const unlisted = [...named].filter(([name]) => !listed.includes(name) && !listed.some((l) => l.startsWith(`${name}_`)));
+    expect(unlisted.map(([name, file]) => `${name} (${file})`)).toEqual([]);
+    expect(COMMAND_VARIABLES.filter((name) => !named.has(name))).toEqual([]);
   });
 });
 
