@@ -10,6 +10,8 @@ import Database from 'better-sqlite3';
 import { expect } from 'vitest';
 import { REPO, runCliInProcess, startCli, waitForOutput, type CliOptions, type CliProcess, type CliResult } from './cli.js';
 import { query } from './pg-processes.js';
+import { openStore } from '../../src/store/open.js';
+import type { Store } from '../../src/store/store.js';
 
 export const RUNBOOKS = join(REPO, 'docs/operations/runbooks');
 
@@ -50,13 +52,10 @@ export function pageCommands(page: string): PageCommand[] {
   return commands;
 }
 
-/** The one command of `section` that starts with `prefix` (e.g. `agentry runs list`); fails the test when there is none or several. */
+/** The one command (it may be repeated) of `section` that starts with `prefix` (e.g. `agentry runs list`); fails the test when there is none or several. */
 export function pageCommand(page: string, section: string, prefix: string): string {
   const found = pageCommands(page).filter((c) => c.section === section && (c.line === prefix || c.line.startsWith(`${prefix} `)));
-  expect(
-    found.map((c) => c.line),
-    `${page}.md ## ${section}: one command starting with "${prefix}"`,
-  ).toHaveLength(1);
+  expect([...new Set(found.map((c) => c.line))], `${page}.md ## ${section}: one command starting with "${prefix}"`).toHaveLength(1);
   return found[0]!.line;
 }
 
@@ -149,4 +148,16 @@ export async function startRun(workflow: string, env: Record<string, string>, in
   const result = await runCliInProcess(['run', workflow, '--input', JSON.stringify(input), '--json'], { env });
   expect(result.code, result.stderr).toBe(0);
   return (JSON.parse(result.stdout) as { id: string }).id;
+}
+
+/**
+ * A store at an earlier schema version, as a previous release left it: migrated up to `version`
+ * only, through the store's own `migrate({ to })` (a test-only path: the CLI always migrates to
+ * this build's latest). Returns the store, open; close it.
+ */
+export async function storeAt(url: string, version: number): Promise<Store> {
+  const store = openStore(url);
+  const report = await store.migrate({ to: version });
+  expect(report.current).toBe(version);
+  return store;
 }
