@@ -9,9 +9,9 @@
 import type { Logger } from 'pino';
 import type { Agentry, EngineRole } from '../app/bootstrap.js';
 import type { Config } from '../app/config.js';
-import { AgentryError } from '../lib/errors.js';
 import { buildApp, drainAndClose } from '../server/app.js';
 import { appOptions, serverAuth } from '../server/compose.js';
+import { listenOn } from './listen.js';
 
 export interface ProbeServer {
   /** Base URL (`http://127.0.0.1:7702`). */
@@ -33,16 +33,9 @@ export async function startProbeServer(
   const app = await buildApp({ ...appOptions(agentry, config, logger, env, serverAuth(config)), groups: ['probes'], roles, docs: false });
   let url: string;
   try {
-    url = await app.listen({ host, port });
+    url = await listenOn(app, host, port, '--probe-port <port> / AGENTRY_PROBE_PORT (each process on this host needs its own; 0 for any free port, or off)');
   } catch (error) {
     await app.close();
-    if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
-      throw new AgentryError(
-        'invalid_request',
-        `the probe port ${host}:${port} is in use (another agentry process on this host?): give each process its own with --probe-port <port> / AGENTRY_PROBE_PORT, 0 for any free port, or off`,
-        { cause: error },
-      );
-    }
     throw error;
   }
   logger.info({ probe_url: url }, `probes and /metrics on ${url}`);

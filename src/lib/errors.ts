@@ -30,6 +30,7 @@ export const ERROR_CODES = {
   auth_unavailable: { status: 503, exit: 1, title: 'The sign-in provider could not be reached' },
   store_unavailable: { status: 503, exit: 1, title: 'Store unavailable' },
   store_in_use: { status: 503, exit: 1, title: 'Store is in use by another server process' },
+  port_in_use: { status: 503, exit: 1, title: 'The port to listen on is already in use' },
   store_unsupported: { status: 503, exit: 2, title: 'SQLite store is on a filesystem where it is not safe' },
   migration_failed: { status: 503, exit: 1, title: 'Database migration failed' },
   schema_too_new: { status: 503, exit: 1, title: 'Database schema is newer than this build' },

@@ -137,7 +137,7 @@ async function listen(
     // The demo shows the run's story itself: no log lines in the middle of it.
     return await startServer(config, logger, env, project, { redactor, logRuns: false });
   } catch (error) {
-    if (config.sources.port !== 'default' || (error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
+    if (config.sources.port !== 'default' || !(error instanceof AgentryError && error.code === 'port_in_use')) throw error;
     return startServer(configFor(0), logger, env, project, { redactor, logRuns: false });
   }
 }

@@ -17,6 +17,8 @@ import { redactorFor } from '../../app/secrets.js';
 import { tlsCredentials } from '../../app/tls.js';
 import type { FastifyInstance } from 'fastify';
 import { configFrom, loggerFor, MIGRATE_HELP, out, parseIntegerArg, type CliContext } from '../context.js';
+import { listenOn } from '../listen.js';
+import { loggingFailure } from '../process-failure.js';
 import { withTracing } from '../tracing.js';
 import { addTlsOptions, type TlsFlags } from '../tls-options.js';
 
@@ -102,7 +104,7 @@ export async function startServer(
       ...(options.groups ? { groups: options.groups } : {}),
       roles,
     });
-    const url = await app.listen({ host: config.server.host, port: config.server.port });
+    const url = await listenOn(app, config.server.host, config.server.port, '--port <port> / AGENTRY_PORT');
     return { url, app, agentry, engine, store, close };
   } catch (error) {
     await close().catch(() => undefined);
@@ -155,58 +157,60 @@ Auth is on by default: set AGENTRY_API_KEYS=name:key:role[,role];… (roles: adm
 reviewer, viewer; keys of 16+ characters), or create keys in the database with \`agentry keys create\`.
 Other settings: AGENTRY_MAX_BODY_BYTES (default 1 MiB), AGENTRY_SHUTDOWN_GRACE. See docs/api.md.`,
     )
-    .action(async (dirArg: string | undefined, opts: ServeFlags) => {
-      const config = configFrom(ctx, {
-        projectDir: dirArg ?? opts.dir,
-        env: opts.env,
-        concurrency: opts.concurrency,
-        host: opts.host,
-        port: opts.port,
-        auth: opts.auth === false ? false : undefined,
-        bundle: opts.bundle,
-        requireSignedSpecs: opts.requireSignedSpecs,
-        bundleEnv: opts.bundleEnv,
-        trustKeys: opts.trustKey?.join(','),
-        tlsCert: opts.tlsCert,
-        tlsKey: opts.tlsKey,
-        autoMigrate: opts.migrate,
-      });
-      const redactor = redactorFor(config);
-      const logger = loggerFor(config, { redactor }).child({ role: 'serve' });
-      const project = await loadProjectOrThrow(config, ctx.env);
-      if (project.bundle) {
-        const { file, hash, signer, approvedBy, env } = project.bundle;
-        logger.info({ bundle: file, hash, signer, approved_by: approvedBy, bundle_env: env }, 'specs loaded from a bundle');
-      }
-      checkStartup(config, { listens: true, servesGateway: servesGateway(config, project), egress: project.settings.egress }, logger);
-      serverAuth(config);
-      if (!config.server.auth) logger.warn({ host: config.server.host }, 'AUTHENTICATION IS OFF: every request is treated as admin (loopback only)');
-      await withTracing(ctx, { role: 'serve', config, logger, redactor }, async () => {
-        let onSignal: ((signal: NodeJS.Signals) => void) | undefined;
-        let onDrained: (() => void) | undefined;
-        const stopped = new Promise<NodeJS.Signals | 'drained'>((resolve) => {
-          onSignal = resolve;
-          onDrained = () => resolve('drained');
-          process.once('SIGTERM', resolve);
-          process.once('SIGINT', resolve);
-        });
-        const server = await startServer(config, logger, ctx.env, project, { redactor });
-        // Drained by an operator (`agentry workers drain`): the engine has stopped; the listener closes and the process exits 0.
-        const offDrained = server.engine.onDrained(() => onDrained?.());
-        try {
-          for (const line of banner(server.url, config.server.auth, project)) out(ctx, line);
-          logger.info({ url: server.url, worker: server.engine.workerId, store: server.store.location, auth: config.server.auth }, `serving on ${server.url}`);
-          const signal = await stopped;
-          logger.info({ signal }, signal === 'drained' ? 'stopping: drained (agentry workers drain)' : 'stopping');
-        } finally {
-          offDrained();
-          if (onSignal) {
-            process.off('SIGTERM', onSignal);
-            process.off('SIGINT', onSignal);
-          }
-          await server.close();
-        }
-        logger.info('stopped');
-      });
+    .action((dirArg: string | undefined, opts: ServeFlags) => loggingFailure('serve', () => serveAction(ctx, dirArg, opts)));
+}
+
+async function serveAction(ctx: CliContext, dirArg: string | undefined, opts: ServeFlags): Promise<void> {
+  const config = configFrom(ctx, {
+    projectDir: dirArg ?? opts.dir,
+    env: opts.env,
+    concurrency: opts.concurrency,
+    host: opts.host,
+    port: opts.port,
+    auth: opts.auth === false ? false : undefined,
+    bundle: opts.bundle,
+    requireSignedSpecs: opts.requireSignedSpecs,
+    bundleEnv: opts.bundleEnv,
+    trustKeys: opts.trustKey?.join(','),
+    tlsCert: opts.tlsCert,
+    tlsKey: opts.tlsKey,
+    autoMigrate: opts.migrate,
+  });
+  const redactor = redactorFor(config);
+  const logger = loggerFor(config, { redactor }).child({ role: 'serve' });
+  const project = await loadProjectOrThrow(config, ctx.env);
+  if (project.bundle) {
+    const { file, hash, signer, approvedBy, env } = project.bundle;
+    logger.info({ bundle: file, hash, signer, approved_by: approvedBy, bundle_env: env }, 'specs loaded from a bundle');
+  }
+  checkStartup(config, { listens: true, servesGateway: servesGateway(config, project), egress: project.settings.egress }, logger);
+  serverAuth(config);
+  if (!config.server.auth) logger.warn({ host: config.server.host }, 'AUTHENTICATION IS OFF: every request is treated as admin (loopback only)');
+  await withTracing(ctx, { role: 'serve', config, logger, redactor }, async () => {
+    let onSignal: ((signal: NodeJS.Signals) => void) | undefined;
+    let onDrained: (() => void) | undefined;
+    const stopped = new Promise<NodeJS.Signals | 'drained'>((resolve) => {
+      onSignal = resolve;
+      onDrained = () => resolve('drained');
+      process.once('SIGTERM', resolve);
+      process.once('SIGINT', resolve);
     });
+    const server = await startServer(config, logger, ctx.env, project, { redactor });
+    // Drained by an operator (`agentry workers drain`): the engine has stopped; the listener closes and the process exits 0.
+    const offDrained = server.engine.onDrained(() => onDrained?.());
+    try {
+      for (const line of banner(server.url, config.server.auth, project)) out(ctx, line);
+      logger.info({ url: server.url, worker: server.engine.workerId, store: server.store.location, auth: config.server.auth }, `serving on ${server.url}`);
+      const signal = await stopped;
+      logger.info({ signal }, signal === 'drained' ? 'stopping: drained (agentry workers drain)' : 'stopping');
+    } finally {
+      offDrained();
+      if (onSignal) {
+        process.off('SIGTERM', onSignal);
+        process.off('SIGINT', onSignal);
+      }
+      await server.close();
+    }
+    logger.info('stopped');
+  });
 }

@@ -13,6 +13,7 @@ import { maskSecrets } from '../../lib/redact.js';
 import { redactorFor } from '../../app/secrets.js';
 import type { ProbeServer } from '../probe-server.js';
 import { configFrom, loggerFor, MIGRATE_HELP, out, parseIntegerArg, type CliContext } from '../context.js';
+import { loggingFailure } from '../process-failure.js';
 import { withTracing } from '../tracing.js';
 import { addTlsOptions, type TlsFlags } from '../tls-options.js';
 import { DEFAULT_PROBE_PORT } from '../../app/config-options-server.js';
@@ -136,7 +137,9 @@ export function registerStart(program: Command, ctx: CliContext): void {
     .option('--probe-port <port>', PROBE_PORT_HELP, parseProbePort)
     .option('--migrate', MIGRATE_HELP)
     .addHelpText('after', stopNote)
-    .action((opts: RoleOptions) => runEngineRoles(ctx, opts, opts.scheduler === false ? ['worker'] : ['worker', 'scheduler']));
+    .action((opts: RoleOptions) =>
+      loggingFailure('start worker', () => runEngineRoles(ctx, opts, opts.scheduler === false ? ['worker'] : ['worker', 'scheduler'])),
+    );
   start
     .command('scheduler')
     .description('Run the scheduler: lapsed leases, run deadlines and timers (any number of schedulers is safe)')
@@ -145,7 +148,7 @@ export function registerStart(program: Command, ctx: CliContext): void {
     .option('--probe-port <port>', PROBE_PORT_HELP, parseProbePort)
     .option('--migrate', MIGRATE_HELP)
     .addHelpText('after', stopNote)
-    .action((opts: RoleOptions) => runEngineRoles(ctx, opts, ['scheduler']));
+    .action((opts: RoleOptions) => loggingFailure('start scheduler', () => runEngineRoles(ctx, opts, ['scheduler'])));
   const api = start
     .command('api')
     .description('Serve the HTTP API only (runs are executed by `agentry start worker` processes)')
@@ -156,39 +159,41 @@ export function registerStart(program: Command, ctx: CliContext): void {
     .option('--migrate', MIGRATE_HELP);
   addTlsOptions(api)
     .addHelpText('after', stopNote)
-    .action(async (opts: { dir?: string; env?: string; port?: number; host?: string; migrate?: boolean } & TlsFlags) => {
-      // The HTTP server (fastify, swagger) loads only for the roles that serve HTTP.
-      const { banner, serverAuth, servesGateway, startServer } = await import('./serve.js');
-      const config = configFrom(ctx, {
-        projectDir: opts.dir,
-        env: opts.env,
-        port: opts.port,
-        host: opts.host,
-        tlsCert: opts.tlsCert,
-        tlsKey: opts.tlsKey,
-        autoMigrate: opts.migrate,
-      });
-      const redactor = redactorFor(config);
-      const logger = loggerFor(config, { redactor }).child({ role: 'api' });
-      const project = await loadProjectOrThrow(config, ctx.env);
-      checkStartup(config, { listens: true, servesGateway: servesGateway(config, project), egress: project.settings.egress }, logger);
-      serverAuth(config);
-      await withTracing(ctx, { role: 'api', config, logger, redactor }, async () => {
-        const { stopped, dispose } = untilStopped();
-        try {
-          const server = await startServer(config, logger, ctx.env, project, { roles: [], redactor });
+    .action((opts: { dir?: string; env?: string; port?: number; host?: string; migrate?: boolean } & TlsFlags) =>
+      loggingFailure('start api', async () => {
+        // The HTTP server (fastify, swagger) loads only for the roles that serve HTTP.
+        const { banner, serverAuth, servesGateway, startServer } = await import('./serve.js');
+        const config = configFrom(ctx, {
+          projectDir: opts.dir,
+          env: opts.env,
+          port: opts.port,
+          host: opts.host,
+          tlsCert: opts.tlsCert,
+          tlsKey: opts.tlsKey,
+          autoMigrate: opts.migrate,
+        });
+        const redactor = redactorFor(config);
+        const logger = loggerFor(config, { redactor }).child({ role: 'api' });
+        const project = await loadProjectOrThrow(config, ctx.env);
+        checkStartup(config, { listens: true, servesGateway: servesGateway(config, project), egress: project.settings.egress }, logger);
+        serverAuth(config);
+        await withTracing(ctx, { role: 'api', config, logger, redactor }, async () => {
+          const { stopped, dispose } = untilStopped();
           try {
-            for (const line of banner(server.url, config.server.auth, project)) out(ctx, line);
-            logger.info({ url: server.url, store: server.store.location }, `api serving on ${server.url}`);
-            await stopped;
+            const server = await startServer(config, logger, ctx.env, project, { roles: [], redactor });
+            try {
+              for (const line of banner(server.url, config.server.auth, project)) out(ctx, line);
+              logger.info({ url: server.url, store: server.store.location }, `api serving on ${server.url}`);
+              await stopped;
+            } finally {
+              await server.close();
+            }
           } finally {
-            await server.close();
+            dispose();
           }
-        } finally {
-          dispose();
-        }
-      });
-    });
+        });
+      }),
+    );
   const gateway = start
     .command('gateway')
     .description('Serve the LLM gateway only: POST /v1/chat/completions, GET /v1/models, GET /v1/usage and the probes')
@@ -207,59 +212,61 @@ AGENTRY_INTERNAL_SECRET of this process (they sign a short-lived token per call;
 AGENTRY_GATEWAY_API_KEY=<a key with the gateway:use scope> instead) and hold no provider keys.
 Auth is as for the API (AGENTRY_API_KEYS). See docs/gateway.md.${stopNote}`,
     )
-    .action(async (opts: { dir?: string; env?: string; port?: number; host?: string; probePort?: string; migrate?: boolean } & TlsFlags) => {
-      // The HTTP server (fastify, swagger) loads only for the roles that serve HTTP.
-      const { serverAuth, startServer } = await import('./serve.js');
-      const { startProbeServer } = await import('../probe-server.js');
-      const config = configFrom(ctx, {
-        projectDir: opts.dir,
-        env: opts.env,
-        port: opts.port ?? GATEWAY_PORT,
-        host: opts.host,
-        probePort: opts.probePort,
-        tlsCert: opts.tlsCert,
-        tlsKey: opts.tlsKey,
-        autoMigrate: opts.migrate,
-      });
-      if (config.gateway) {
-        throw new AgentryError(
-          'invalid_request',
-          `AGENTRY_GATEWAY_URL is set (${maskSecrets(config.gateway.url)}): the gateway process runs the gateway itself; unset it for this process`,
-        );
-      }
-      const redactor = redactorFor(config);
-      const logger = loggerFor(config, { redactor }).child({ role: 'gateway' });
-      const project = await loadProjectOrThrow(config, ctx.env);
-      checkStartup(config, { listens: true, servesGateway: true, egress: project.settings.egress }, logger);
-      serverAuth(config);
-      if (!project.gateway) throw new AgentryError('invalid_request', `project ${config.projectDir} has no gateway.yaml (see docs/gateway.md)`);
-      await withTracing(ctx, { role: 'gateway', config, logger, redactor }, async () => {
-        const { stopped, dispose } = untilStopped();
-        try {
-          const server = await startServer(config, logger, ctx.env, project, { roles: [], groups: ['probes', 'gateway'], redactor, serverProcess: false });
-          let probes: ProbeServer | undefined;
-          try {
-            probes = await startProbeServer(server.agentry, config, logger, ctx.env, []);
-            out(ctx, `Agentry gateway listening on ${server.url}`);
-            if (probes) out(ctx, `Probes and /metrics: ${probes.url}`);
-            out(ctx, `OpenAI-compatible base URL: ${server.url}/v1  (model = a model group: GET ${server.url}/v1/models)`);
-            out(
-              ctx,
-              config.internal.secret === undefined
-                ? `Workers: AGENTRY_GATEWAY_URL=${server.url} AGENTRY_GATEWAY_API_KEY=<a key with gateway:use> (set AGENTRY_INTERNAL_SECRET to use internal tokens instead)`
-                : `Workers: AGENTRY_GATEWAY_URL=${server.url} and this process's AGENTRY_INTERNAL_SECRET`,
-            );
-            if (!config.server.auth)
-              out(ctx, 'WARNING: authentication is OFF (AGENTRY_AUTH=off on a loopback address). Anyone on this host can use the gateway.');
-            logger.info({ url: server.url, store: server.store.location, ...(probes ? { probe_url: probes.url } : {}) }, `gateway serving on ${server.url}`);
-            await stopped;
-          } finally {
-            await probes?.close();
-            await server.close();
-          }
-        } finally {
-          dispose();
+    .action((opts: { dir?: string; env?: string; port?: number; host?: string; probePort?: string; migrate?: boolean } & TlsFlags) =>
+      loggingFailure('start gateway', async () => {
+        // The HTTP server (fastify, swagger) loads only for the roles that serve HTTP.
+        const { serverAuth, startServer } = await import('./serve.js');
+        const { startProbeServer } = await import('../probe-server.js');
+        const config = configFrom(ctx, {
+          projectDir: opts.dir,
+          env: opts.env,
+          port: opts.port ?? GATEWAY_PORT,
+          host: opts.host,
+          probePort: opts.probePort,
+          tlsCert: opts.tlsCert,
+          tlsKey: opts.tlsKey,
+          autoMigrate: opts.migrate,
+        });
+        if (config.gateway) {
+          throw new AgentryError(
+            'invalid_request',
+            `AGENTRY_GATEWAY_URL is set (${maskSecrets(config.gateway.url)}): the gateway process runs the gateway itself; unset it for this process`,
+          );
         }
-      });
-    });
+        const redactor = redactorFor(config);
+        const logger = loggerFor(config, { redactor }).child({ role: 'gateway' });
+        const project = await loadProjectOrThrow(config, ctx.env);
+        checkStartup(config, { listens: true, servesGateway: true, egress: project.settings.egress }, logger);
+        serverAuth(config);
+        if (!project.gateway) throw new AgentryError('invalid_request', `project ${config.projectDir} has no gateway.yaml (see docs/gateway.md)`);
+        await withTracing(ctx, { role: 'gateway', config, logger, redactor }, async () => {
+          const { stopped, dispose } = untilStopped();
+          try {
+            const server = await startServer(config, logger, ctx.env, project, { roles: [], groups: ['probes', 'gateway'], redactor, serverProcess: false });
+            let probes: ProbeServer | undefined;
+            try {
+              probes = await startProbeServer(server.agentry, config, logger, ctx.env, []);
+              out(ctx, `Agentry gateway listening on ${server.url}`);
+              if (probes) out(ctx, `Probes and /metrics: ${probes.url}`);
+              out(ctx, `OpenAI-compatible base URL: ${server.url}/v1  (model = a model group: GET ${server.url}/v1/models)`);
+              out(
+                ctx,
+                config.internal.secret === undefined
+                  ? `Workers: AGENTRY_GATEWAY_URL=${server.url} AGENTRY_GATEWAY_API_KEY=<a key with gateway:use> (set AGENTRY_INTERNAL_SECRET to use internal tokens instead)`
+                  : `Workers: AGENTRY_GATEWAY_URL=${server.url} and this process's AGENTRY_INTERNAL_SECRET`,
+              );
+              if (!config.server.auth)
+                out(ctx, 'WARNING: authentication is OFF (AGENTRY_AUTH=off on a loopback address). Anyone on this host can use the gateway.');
+              logger.info({ url: server.url, store: server.store.location, ...(probes ? { probe_url: probes.url } : {}) }, `gateway serving on ${server.url}`);
+              await stopped;
+            } finally {
+              await probes?.close();
+              await server.close();
+            }
+          } finally {
+            dispose();
+          }
+        });
+      }),
+    );
 }

@@ -1,0 +1,27 @@
+/**
+ * A server process (`agentry serve`, `agentry start …`) that stops on an error says so in its log
+ * stream too: one `error` JSON line (`event: process.failed`) with the error's registry `code`,
+ * its `message` and `details` — a bad configuration (naming the file and the setting), a port in
+ * use, pending migrations, a store in use. The CLI then prints its usual `error [code]: …` line
+ * and exits non-zero. Log pipelines that keep only JSON lines keep the reason a process died.
+ */
+import { toAgentryError } from '../lib/errors.js';
+import { maskSecrets } from '../lib/redact.js';
+import { createLogger } from '../obs/logger.js';
+
+/** Runs a server command's action (`command`: `serve`, `start worker` …); if it throws, logs the `process.failed` line and rethrows. */
+export async function loggingFailure(command: string, action: () => Promise<void>): Promise<void> {
+  try {
+    await action();
+  } catch (error) {
+    const failure = toAgentryError(error);
+    // The configuration may be what failed: this line needs none of it (level, redactor).
+    const logger = createLogger({ level: 'error' });
+    const message = maskSecrets(failure.message);
+    logger.error(
+      { command, event: 'process.failed', code: failure.code, message, ...(failure.details === undefined ? {} : { details: failure.details }) },
+      `agentry ${command} failed: ${message}`,
+    );
+    throw error;
+  }
+}

@@ -1,0 +1,145 @@
+/**
+ * Drill of docs/operations/runbooks/upgrade-and-rollback.md (DEP-22, DEP-23), with the page's own
+ * commands (read from its ```sh blocks) through the real CLI.
+ *
+ * There is no published previous release to install, so the previous release is staged: a
+ * SQLite store migrated only to schema N-1 (the store's `migrate({ to })`, a test-only path),
+ * served by an API and engine of this code on it, where runs are written at that version.
+ *
+ * Upgrade: `maintenance on` through the previous release's API → `workers list` → `backup
+ * create` + `backup verify` (schema N-1) → `migrate status` (1 pending) + `migrate up` → the new
+ * build's `agentry serve` → `/readyz` 200 → `maintenance off` (the run queued meanwhile finishes)
+ * → `agentry smoke` passes, and the pre-upgrade runs read back with their outputs.
+ * Rollback: the new release stopped → `agentry restore` of the pre-upgrade backup into a new
+ * database → served, `maintenance off` (the backup was taken in maintenance mode) → the
+ * pre-upgrade runs are there, the run started after the upgrade is not, and the smoke passes.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { LATEST_SCHEMA_VERSION } from '../../src/store/migrations.js';
+import { dbFile, killAll, removeDir, tempDir } from '../helpers/cli.js';
+import { listen, startTestApi, type TestApi } from '../helpers/server.js';
+import { DRILL_KEY, pageCommand, runPageCommand, runStatuses, startServe, stopGracefully, storeAt, waitForSucceeded } from '../helpers/runbook-rb-runs.js';
+
+const PAGE = 'upgrade-and-rollback';
+const PREVIOUS = LATEST_SCHEMA_VERSION - 1;
+const HELLO = {
+  name: 'hello',
+  input: { schema: { type: 'object', properties: { name: { type: 'string' } } } },
+  steps: { greet: { transform: { greeting: 'Hello, {{ input.name }}!' } } },
+  output: '{{ steps.greet.output }}',
+};
+
+let cleanups: Array<() => Promise<void> | void> = [];
+afterEach(async () => {
+  await killAll();
+  for (const fn of cleanups.reverse()) await fn();
+  cleanups = [];
+});
+
+function project(): string {
+  const dir = tempDir('agentry-drill-upgrade-');
+  cleanups.push(() => removeDir(dir));
+  mkdirSync(join(dir, 'workflows'));
+  writeFileSync(join(dir, 'agentry.yaml'), 'version: v1\nname: drill\n');
+  writeFileSync(join(dir, 'workflows', 'hello.yaml'), JSON.stringify(HELLO));
+  return dir;
+}
+
+/** The previous release serving the store at schema N-1: its API (with the drill's admin key, `admin-key-…`) and engine. */
+async function previousRelease(file: string): Promise<{ api: TestApi; url: string }> {
+  const api = await startTestApi({
+    workflows: [HELLO],
+    factory: {
+      name: 'previous',
+      open: async () => {
+        const store = await storeAt(`sqlite:${file}`, PREVIOUS);
+        return { store, cleanup: () => store.close() };
+      },
+    },
+  });
+  return { api, url: await listen(api.app) };
+}
+
+async function startRunAt(url: string, key: string, name: string): Promise<string> {
+  const response = await fetch(`${url}/v1/workflows/hello/runs`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ input: { name } }),
+  });
+  expect(response.status).toBe(201);
+  return ((await response.json()) as { id: string }).id;
+}
+
+describe('upgrade and rollback', { timeout: 180_000 }, () => {
+  it('upgrades the previous release’s data with the page’s steps, then rolls back to the pre-upgrade backup', async () => {
+    const dir = project();
+    const file = dbFile(dir);
+    mkdirSync(join(dir, '.agentry'));
+    const local = { AGENTRY_PROJECT_DIR: dir, AGENTRY_AUTO_MIGRATE: 'false' };
+    const backup = join(dir, 'pre-upgrade.agentry-backup');
+
+    // The previous release, with runs written at its schema.
+    const previous = await previousRelease(file);
+    const adminKey = previous.api.auth('admin').authorization!.slice('Bearer '.length);
+    const remote = { AGENTRY_URL: previous.url, AGENTRY_API_KEY: adminKey };
+    const before = [await startRunAt(previous.url, adminKey, 'Ada'), await startRunAt(previous.url, adminKey, 'Grace')];
+    await waitForSucceeded({ sqlite: file }, before);
+
+    // 1–3 against the previous release: pause, check, back up.
+    const on = await runPageCommand(pageCommand(PAGE, 'Fix', 'agentry maintenance on'), { version: 'next' }, { env: remote });
+    expect(on.code, on.stderr).toBe(0);
+    expect(on.stdout).toContain('upgrade to next');
+    const queuedDuring = await startRunAt(previous.url, adminKey, 'Queued');
+    const workers = await runPageCommand(pageCommand(PAGE, 'Fix', 'agentry workers list'), {}, { env: remote });
+    expect(workers.stdout).toMatch(/\s0\s+\S+ ago\s+active/);
+    const taken = await runPageCommand(pageCommand(PAGE, 'Fix', 'agentry backup create'), { 'backup-file': backup }, { env: local });
+    expect(taken.code, taken.stderr).toBe(0);
+    expect(taken.stdout).toContain(`(schema ${PREVIOUS})`);
+    const verified = await runPageCommand(pageCommand(PAGE, 'Fix', 'agentry backup verify'), { 'backup-file': backup }, { env: local });
+    expect(verified.code, verified.stderr).toBe(0);
+    await previous.api.close();
+
+    // 4–6: the new build migrates, serves, resumes; the smoke passes.
+    const pending = await runPageCommand(pageCommand(PAGE, 'Fix', 'agentry migrate status'), {}, { env: local });
+    expect(pending.stdout).toContain(`is at migration ${PREVIOUS}; this build needs ${LATEST_SCHEMA_VERSION}: 1 pending`);
+    const up = await runPageCommand(pageCommand(PAGE, 'Fix', 'agentry migrate up'), {}, { env: local });
+    expect(up.code, up.stderr).toBe(0);
+    const { proc: upgraded, url } = await startServe(dir, { AGENTRY_AUTO_MIGRATE: 'false' });
+    expect((await fetch(`${url}/readyz`)).status).toBe(200);
+    const served = { AGENTRY_URL: url, AGENTRY_API_KEY: DRILL_KEY };
+    expect((await runPageCommand(pageCommand(PAGE, 'Fix', 'agentry maintenance off'), {}, { env: served })).code).toBe(0);
+    await waitForSucceeded({ sqlite: file }, [queuedDuring]);
+    const smoke = await runPageCommand(pageCommand(PAGE, 'Fix', 'agentry smoke'), { 'api-url': url }, { env: { AGENTRY_API_KEY: DRILL_KEY } });
+    expect(smoke.code, smoke.stdout).toBe(0);
+    expect((await runPageCommand(pageCommand(PAGE, 'Verify', 'agentry migrate status'), {}, { env: local })).code).toBe(0);
+    const read = await runPageCommand(pageCommand(PAGE, 'Verify', 'agentry runs get'), { 'run-id': before[0]! }, { env: served });
+    expect(read.code, read.stderr).toBe(0);
+    expect(read.stdout).toContain('succeeded');
+    expect(read.stdout).toContain('Hello, Ada!');
+    const after = await startRunAt(url, DRILL_KEY, 'After');
+    await waitForSucceeded({ sqlite: file }, [after]);
+    expect((await stopGracefully(upgraded)).code).toBe(0);
+
+    // Roll back: the pre-upgrade backup into a new database, served again.
+    const rollbackFile = join(dir, 'rollback.db');
+    const restored = await runPageCommand(
+      pageCommand(PAGE, 'Fix', 'agentry restore'),
+      { 'backup-file': backup, 'new-database-url': `sqlite:${rollbackFile}` },
+      { env: local },
+    );
+    expect(restored.code, restored.stderr).toBe(0);
+    const { proc: rolledBack, url: rollbackUrl } = await startServe(dir, { AGENTRY_DATABASE_URL: `sqlite:${rollbackFile}` });
+    const rollback = { AGENTRY_URL: rollbackUrl, AGENTRY_API_KEY: DRILL_KEY };
+    const status = await runPageCommand('agentry maintenance status', {}, { env: rollback });
+    expect(status.stdout).toContain('upgrade to next');
+    expect((await runPageCommand(pageCommand(PAGE, 'Fix', 'agentry maintenance off'), {}, { env: rollback })).code).toBe(0);
+    await waitForSucceeded({ sqlite: rollbackFile }, [...before, queuedDuring]);
+    const runs = await runStatuses({ sqlite: rollbackFile });
+    expect(runs.has(after)).toBe(false);
+    const smokeAgain = await runPageCommand(pageCommand(PAGE, 'Verify', 'agentry smoke'), { 'api-url': rollbackUrl }, { env: { AGENTRY_API_KEY: DRILL_KEY } });
+    expect(smokeAgain.code, smokeAgain.stdout).toBe(0);
+    expect((await stopGracefully(rolledBack)).code).toBe(0);
+  });
+});
