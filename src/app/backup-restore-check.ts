@@ -26,6 +26,7 @@ import type { Config } from './config.js';
 import type { Check, CheckName } from './readiness.js';
 import { restoreBackup, type RestoreSummary } from './restore.js';
 import { createServices } from './services.js';
+import { assertSqliteIntact } from './database.js';
 
 export interface RestoreCheckOptions {
   passphrase?: string;
@@ -77,7 +78,9 @@ export async function verifyBackupByRestore(file: string, config: Config, option
       ...(options.passphrase === undefined ? {} : { passphrase: options.passphrase }),
     });
     const scratch: Config = { ...config, databaseUrl: `sqlite:${target}`, database: { kind: 'sqlite', file: target }, autoMigrate: true };
-    const app = await openAgentry(scratch, { logger: options.logger, env: options.env, withoutProject: true, logRuns: false, serverProcess: true });
+    // Opened as a server opens its file: it must pass SQLite's quick_check first.
+    assertSqliteIntact(target, options.logger);
+    const app = await openAgentry(scratch, { logger: options.logger, env: options.env, withoutProject: true, logRuns: false });
     let readiness: RestoreCheckReport['readiness'];
     let audit: AuditVerification;
     const expected: Record<string, boolean> = {};
