@@ -14,14 +14,16 @@
  */
 import { execFileSync } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, rmSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { killAll, runCli, startCli, waitForOutput, type CliProcess } from '../helpers/cli.js';
+import { engineOn } from '../helpers/engine.js';
 import { writeProject } from '../helpers/pg-processes.js';
 import { createTestDatabase } from '../helpers/postgres.js';
 import { commandStarting, runbookCommands, runPageCommand, type PageCommand, type PageRunner } from '../helpers/runbook-rb-data.js';
 import { damageTablePage } from '../helpers/sqlite-damage.js';
 import { hasPostgres, tempDir } from '../helpers/store.js';
+import { openSqliteStore } from '../../src/store/sqlite.js';
 import { startTcpProxy } from '../helpers/tcp-proxy.js';
 
 const PAGE = 'database-down-or-full.md';
@@ -222,12 +224,18 @@ describe('runbook drill: corrupt SQLite file', () => {
     const dbFile = join(dir, 'data', 'agentry.db');
     const env = { AGENTRY_DATABASE_URL: `sqlite:${dbFile}` };
     const project = writeProject(dir, WORKFLOWS);
-    const holder: { service: Service | undefined } = { service: await startService(project, env) };
+    // The store as the service left it: runs written by an engine on it, the file closed.
+    mkdirSync(dirname(dbFile), { recursive: true });
+    const store = openSqliteStore(dbFile);
+    await store.migrate();
+    const engine = await engineOn(store, WORKFLOWS);
+    const runs: string[] = [];
+    for (let n = 0; n < 12; n++) runs.push((await engine.startRun('hello', { n })).id);
+    for (const id of runs) expect((await engine.waitForRun(id, { timeoutMs: 20_000 })).status).toBe('succeeded');
+    await engine.stop();
+    await store.close();
+    const holder: { service: Service | undefined } = { service: undefined };
     const runner = runnerFor(project, env, dir, holder);
-    const started = await Promise.all(Array.from({ length: 12 }, () => post(holder.service!.url, 'hello')));
-    const runs = started.map((r) => String(r.body.id));
-    expect(started.map((r) => r.body.status)).toEqual(runs.map(() => 'succeeded'));
-    await runner.service.stop();
     damageTablePage(dbFile, 'events');
 
     const refused = await runCli(['serve', project, '--port', '0', '--no-auth'], { env });

@@ -1,6 +1,6 @@
 /**
- * Drill of docs/operations/runbooks/restore-from-backup.md: `agentry serve` on SQLite with runs
- * and two backups taken by `agentry backup`; the newest backup is then damaged and the store's
+ * Drill of docs/operations/runbooks/restore-from-backup.md: an SQLite store with runs and two
+ * backups taken by `agentry backup`; the newest backup is then damaged and the store's
  * file lost. The page's commands, read from the page, run in order: the listing and `backup
  * verify` name the damaged backup (exit 1), the one before verifies and proves itself with
  * `--restore --expect-run`, `restore` loads it into the lost store's place, the service starts on
@@ -8,10 +8,12 @@
  * `agentry smoke` passing.
  */
 import { existsSync, mkdirSync, rmSync, utimesSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { openSqliteStore } from '../../src/store/sqlite.js';
 import { flipByte } from '../helpers/backup.js';
 import { killAll, runCliInProcess, startCli, waitForOutput, type CliProcess } from '../helpers/cli.js';
+import { engineOn } from '../helpers/engine.js';
 import { writeProject } from '../helpers/pg-processes.js';
 import { commandStarting, runbookCommands, runPageCommand, type PageCommand, type PageRunner } from '../helpers/runbook-rb-data.js';
 import { tempDir } from '../helpers/store.js';
@@ -46,16 +48,6 @@ function only(commands: PageCommand[]): PageCommand {
   return commands[0]!;
 }
 
-async function startRun(url: string, n: number): Promise<{ id: string; status: string }> {
-  const res = await fetch(`${url}/v1/workflows/hello/runs?wait=10s`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ input: { n } }),
-  });
-  expect(res.status).toBeLessThan(300);
-  return (await res.json()) as { id: string; status: string };
-}
-
 describe('runbook drill: restore from backup', () => {
   it('skips the damaged newest backup, restores the one before into the lost store, and the service comes back with its runs', async () => {
     const { dir, remove } = tempDir('agentry-drill-restore-');
@@ -66,23 +58,27 @@ describe('runbook drill: restore from backup', () => {
     mkdirSync(backups, { recursive: true });
     const env = { AGENTRY_DATABASE_URL: `sqlite:${dbFile}` };
 
-    // Before the incident: runs, and a backup after each.
-    let service: Service | undefined = await startService(project, env);
-    const known = await startRun(service.url, 1);
+    // Before the incident: the service's runs, and a backup after each.
+    mkdirSync(dirname(dbFile), { recursive: true });
+    const store = openSqliteStore(dbFile);
+    await store.migrate();
+    const engine = await engineOn(store, [WORKFLOW]);
+    const finish = async (n: number) => engine.waitForRun((await engine.startRun('hello', { n })).id, { timeoutMs: 20_000 });
+    const known = await finish(1);
     expect(known.status).toBe('succeeded');
     const older = join(backups, 'agentry-1.backup');
     const newer = join(backups, 'agentry-2.backup');
     expect((await runCliInProcess(['backup', '--out', older, '--quiet'], { env })).code).toBe(0);
-    await startRun(service.url, 2);
+    await finish(2);
     expect((await runCliInProcess(['backup', '--out', newer, '--quiet'], { env })).code).toBe(0);
     utimesSync(older, new Date(Date.now() - 3_600_000), new Date(Date.now() - 3_600_000));
+    await engine.stop();
+    await store.close();
 
     // The incident: the newest backup is damaged, and the store's file is lost with the host's disk.
     flipByte(newer, 600, newer);
-    service.proc.child.kill('SIGKILL');
-    await service.proc.done;
-    service = undefined;
     for (const suffix of ['', '-wal', '-shm', '.lock']) rmSync(`${dbFile}${suffix}`, { force: true });
+    let service: Service | undefined;
 
     const runner: PageRunner = {
       env,
