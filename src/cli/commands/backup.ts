@@ -135,6 +135,8 @@ async function verifyByRestore(ctx: CliContext, file: string, opts: VerifyFlags,
     logger: loggerFor(config),
     principal: localOperator(ctx.env).name,
     expectRuns: opts.expectRun ?? [],
+    // The scratch store goes where the environment keeps temporary files.
+    ...(ctx.env.TMPDIR ? { workDir: ctx.env.TMPDIR } : {}),
     ...(passphrase === undefined ? {} : { passphrase }),
   });
   if (opts.json) outJson(ctx, report);
