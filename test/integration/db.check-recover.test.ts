@@ -1,8 +1,8 @@
 /**
  * `agentry db check` and `agentry db recover` on real SQLite files damaged on purpose (a page of
  * a table overwritten, the header overwritten), and what a server does on such a file: one
- * ERROR log line naming SQLITE_CORRUPT and the file, exit 1 — and it starts on the recovered
- * file, or on an empty store once the damaged one is moved aside. `db check` on PostgreSQL: a
+ * ERROR log line naming SQLITE_CORRUPT and the file, exit 1 — and it starts on an empty store
+ * once the damaged one is moved aside (on the recovered file: the runbook's drill). `db check` on PostgreSQL: a
  * connection and the schema, and a port nothing listens on.
  */
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
