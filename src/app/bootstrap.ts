@@ -36,6 +36,7 @@ import { withBuiltinWorkflows } from '../spec/builtin.js';
 import { openStore as openStoreAt, waitForStore } from '../store/open.js';
 import { acquireSqliteServerLock, type SqliteServerLock } from '../store/sqlite-server-lock.js';
 import type { MigrationReport, Store, StoreObserver } from '../store/store.js';
+import { assertSqliteIntact } from './database.js';
 
 /** A loaded project; `bundle` is set when its specs came from a (verified) bundle. */
 export type Project = Awaited<ReturnType<typeof loadProject>>['project'] & { readonly bundle?: SpecBundleInfo };
@@ -264,6 +265,8 @@ export async function openAgentry(config: Config, options: OpenOptions): Promise
   const metrics = new Metrics({ version: VERSION });
   let store: Store;
   try {
+    // A damaged SQLite file is refused before anything reads or writes it (INC-04).
+    if (options.serverProcess && config.database.kind === 'sqlite') assertSqliteIntact(config.database.file, options.logger);
     const opened = await openAndMigrate(config, {
       logger: options.logger,
       observer: metrics,

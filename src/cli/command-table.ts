@@ -129,6 +129,12 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: async () => (await import('./commands/support-bundle.js')).registerSupportBundle,
   },
   {
+    name: 'db',
+    term: 'db',
+    description: 'Check the database (SQLite integrity, PostgreSQL connection, schema) and recover a damaged SQLite file',
+    load: async () => (await import('./commands/db.js')).registerDb,
+  },
+  {
     name: 'backup',
     term: 'backup',
     description: 'Back up the store while servers run (one portable, checksummed, optionally encrypted file), and verify a backup',

@@ -32,6 +32,7 @@ export const ERROR_CODES = {
   store_in_use: { status: 503, exit: 1, title: 'Store is in use by another server process' },
   port_in_use: { status: 503, exit: 1, title: 'The port to listen on is already in use' },
   store_unsupported: { status: 503, exit: 2, title: 'SQLite store is on a filesystem where it is not safe' },
+  store_corrupt: { status: 500, exit: 1, title: 'The SQLite store file is damaged' },
   migration_failed: { status: 503, exit: 1, title: 'Database migration failed' },
   schema_too_new: { status: 503, exit: 1, title: 'Database schema is newer than this build' },
   migrations_pending: { status: 503, exit: 1, title: 'Database migrations are pending' },

@@ -76,7 +76,7 @@ import type {
   StoreObserver,
   TransactionOutcome,
 } from './store-types.js';
-import { isCommitUnknown, isConstraintViolation, isTransient, storeUnavailable, withRetry, type RetryOptions } from './transient.js';
+import { isCommitUnknown, isConstraintViolation, isDiskFull, isTransient, storeFull, storeUnavailable, withRetry, type RetryOptions } from './transient.js';
 import * as apiKeys from './sql/api-keys.js';
 import * as attempts from './sql/attempts.js';
 import * as audit from './sql/audit.js';
@@ -124,7 +124,9 @@ export class SqlStore implements Store {
     try {
       return await withRetry(() => fn(this.db), onRetry ? { ...this.retryOptions, onRetry } : this.retryOptions);
     } catch (error) {
-      throw isTransient(error) ? storeUnavailable(error, this.location.replace(/^[a-z]+:/, '')) : error;
+      const what = this.location.replace(/^[a-z]+:/, '');
+      if (isDiskFull(error)) throw storeFull(error, what);
+      throw isTransient(error) ? storeUnavailable(error, what) : error;
     }
   }
 

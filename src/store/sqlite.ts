@@ -23,7 +23,11 @@ const sqliteDialect: SqlDialect = {
         await sql`COMMIT`.execute(conn);
         return result;
       } catch (error) {
-        await sql`ROLLBACK`.execute(conn);
+        // SQLite rolls back by itself on some errors (SQLITE_FULL, SQLITE_IOERR): then ROLLBACK
+        // fails with "no transaction is active", and the error to report is still the first.
+        await sql`ROLLBACK`.execute(conn).catch((rollbackError: unknown) => {
+          if (!/no transaction is active/.test((rollbackError as Error).message)) throw rollbackError;
+        });
         throw error;
       }
     });

@@ -84,6 +84,30 @@ export function isConstraintViolation(error: unknown): boolean {
   return code !== undefined && (/^23[0-9A-Z]{3}$/.test(code) || code.startsWith('SQLITE_CONSTRAINT'));
 }
 
+/** True when the database refused a write because its disk is full: SQLite `SQLITE_FULL`, PostgreSQL SQLSTATE 53100 (disk_full). */
+export function isDiskFull(error: unknown): boolean {
+  for (let e = error, depth = 0; e !== null && e !== undefined && depth < 5; depth++) {
+    const code = codeOf(e);
+    if (code === 'SQLITE_FULL' || code === '53100') return true;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return false;
+}
+
+/**
+ * A write refused for want of disk space as Agentry reports it: `store_unavailable` (503),
+ * retryable — the same write succeeds once space is freed, and the engine's loops wait for
+ * that as for any outage of the database.
+ */
+export function storeFull(error: unknown, what = 'the database'): AgentryError {
+  const message = error instanceof Error ? error.message : String(error);
+  return new AgentryError('store_unavailable', `${what} cannot take writes: its disk is full (${message}); free space on its volume`, {
+    retryable: true,
+    cause: error,
+    details: { disk_full: true },
+  });
+}
+
 /** A transient error as Agentry reports it: `store_unavailable`, retryable, cause kept. */
 export function storeUnavailable(error: unknown, what = 'the database'): AgentryError {
   if (error instanceof AgentryError) return error;

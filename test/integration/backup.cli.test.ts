@@ -124,6 +124,36 @@ describe('backup verify', () => {
     expect(JSON.parse(result.stdout)).toMatchObject({ ok: false, error: { code: 'backup_invalid' } });
   });
 
+  it('--restore restores into a scratch store, checks it (readiness, audit chain, runs, expected runs) and removes it', async () => {
+    const runs = await queryAt(sourceUrl, 'SELECT id FROM runs ORDER BY id');
+    const ids = runs.map((r) => String(r.id));
+    const tmp = join(work.dir, 'scratch');
+    mkdirSync(tmp, { recursive: true });
+    const env = { TMPDIR: tmp };
+    const ok = await cli(['backup', 'verify', sealed, '--restore', '--expect-run', ...ids, '--passphrase-file', passphraseFile, '--json'], env);
+    expect(ok.code, ok.stdout + ok.stderr).toBe(0);
+    const report = JSON.parse(ok.stdout) as Record<string, unknown>;
+    expect(report).toMatchObject({
+      ok: true,
+      readiness: { ready: true, failing: [] },
+      audit: { ok: true, broken: null },
+      runs: { total: 2, by_status: { succeeded: 2 } },
+      expected_runs: Object.fromEntries(ids.map((id) => [id, true])),
+    });
+    const missing = await cli(['backup', 'verify', plain, '--restore', '--expect-run', 'run_00000000000000000000000000'], env);
+    expect(missing.code).toBe(1);
+    expect(missing.stdout).toMatch(/^FAIL run run_00000000000000000000000000: not in the backup$/m);
+    expect(missing.stdout).toMatch(/^FAILED: see the checks above\.$/m);
+    const damaged = await cli(['backup', 'verify', truncated(plain, 40, join(work.dir, 'cut-restore.backup')), '--restore', '--json'], env);
+    expect(damaged.code).toBe(1);
+    expect(JSON.parse(damaged.stdout)).toMatchObject({ ok: false, error: { code: 'backup_invalid' } });
+    // The scratch stores are made in $TMPDIR (one that does not exist fails), and removed.
+    expect(readdirSync(tmp)).toEqual([]);
+    const nowhere = await cli(['backup', 'verify', plain, '--restore'], { TMPDIR: join(work.dir, 'no-such-dir') });
+    expect(nowhere.code).toBe(1);
+    expect(nowhere.stderr).toContain('ENOENT');
+  });
+
   it('refuses a backup of a newer schema than this build, naming both versions, and restores nothing', async () => {
     const newer = join(work.dir, 'newer.backup');
     const header: BackupHeader = {

@@ -55,6 +55,8 @@ const PRINTS_DATA: Record<string, string> = {
   'agentry support-bundle': "{ out, files, failed, skipped } (local; --url adds the server's /metrics and /readyz)",
   'agentry backup create': '{ file, bytes, schema_version, created_at, source, tables, rows, encrypted, duration_ms, … } (local only)',
   'agentry backup verify': '{ ok, file, schema_version, created_at, source, tables, rows, … } or { ok: false, error } (local only)',
+  'agentry db check': '{ store, kind, ok, checks } (local only)',
+  'agentry db recover': '{ source, saved, out, tables, rows, lost, rejected, orphans_removed, schema_problems, integrity } (local only)',
   'agentry restore': '{ file, target, backup, schema, tables, rows, skipped, running_steps, dropped_tables, duration_ms } (local only)',
   'agentry credentials list': 'GET /v1/security/credentials',
   'agentry audit verify': '{ ok, checked, head_seq, pruned_through_seq, broken } (local only)',

@@ -1,6 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { AgentryError } from '../../src/lib/errors.js';
-import { reconnectDelayMs, commitUnknown, isCommitUnknown, isTransient, storeUnavailable, withRetry } from '../../src/store/transient.js';
+import {
+  reconnectDelayMs,
+  commitUnknown,
+  isCommitUnknown,
+  isDiskFull,
+  isTransient,
+  storeFull,
+  storeUnavailable,
+  withRetry,
+} from '../../src/store/transient.js';
 
 const withCode = (code: string, message = 'x') => Object.assign(new Error(message), { code });
 
@@ -17,6 +26,16 @@ describe('transient database errors', () => {
     expect(isTransient(new AgentryError('migration_failed', 'no'))).toBe(false);
     expect(storeUnavailable(withCode('ECONNREFUSED'))).toMatchObject({ code: 'store_unavailable', retryable: true });
     expect(isCommitUnknown(commitUnknown(withCode('57P01')))).toBe(true);
+  });
+
+  it('names a full disk (SQLITE_FULL, SQLSTATE 53100) as store_unavailable saying so, retryable once space is freed', () => {
+    expect(isDiskFull(withCode('SQLITE_FULL', 'database or disk is full'))).toBe(true);
+    expect(isDiskFull(new Error('wrapped', { cause: withCode('53100') }))).toBe(true);
+    for (const code of ['SQLITE_BUSY', 'SQLITE_CORRUPT', '53300', 'ENOSPC']) expect(isDiskFull(withCode(code)), code).toBe(false);
+    const error = storeFull(withCode('SQLITE_FULL', 'database or disk is full'), '/srv/agentry.db');
+    expect(error).toMatchObject({ code: 'store_unavailable', retryable: true, details: { disk_full: true } });
+    expect(error.message).toBe('/srv/agentry.db cannot take writes: its disk is full (database or disk is full); free space on its volume');
+    expect(isTransient(error)).toBe(true);
   });
 
   it('backs off exponentially up to its cap, with jitter in the upper half', () => {

@@ -9,11 +9,12 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { BackupSummary, TableProgress } from '../../app/backup.js';
 import { localOperator } from '../../app/caller.js';
+import type { RestoreCheckReport } from '../../app/backup-restore-check.js';
 import type { RestoreSummary } from '../../app/restore.js';
 import { formatBytes } from '../../lib/bytes.js';
 import { toAgentryError } from '../../lib/errors.js';
 import { maskSecrets } from '../../lib/redact.js';
-import { configFrom, out, outJson, type CliContext } from '../context.js';
+import { configFrom, loggerFor, out, outJson, type CliContext } from '../context.js';
 import { formatDuration } from '../format.js';
 
 const PASSPHRASE_OPTION = [
@@ -90,7 +91,63 @@ async function create(ctx: CliContext, opts: CreateFlags): Promise<void> {
   if (!summary.encrypted) out(ctx, 'The file is not encrypted: it holds run inputs, outputs and the audit log. Keep it where only operators can read it.');
 }
 
-async function verify(ctx: CliContext, file: string, opts: { passphraseFile?: string; json?: boolean; quiet?: boolean }): Promise<void> {
+interface VerifyFlags {
+  passphraseFile?: string;
+  json?: boolean;
+  quiet?: boolean;
+  restore?: boolean;
+  expectRun?: string[];
+  dir?: string;
+}
+
+function printRestoreCheck(ctx: CliContext, report: RestoreCheckReport): void {
+  const { restore, readiness, audit, runs } = report;
+  out(
+    ctx,
+    `Restored ${report.file} (taken ${restore.backup.created_at}, schema ${restore.schema.restored}) into a scratch store: ${count(restore.rows, 'row')}.`,
+  );
+  for (const [name, check] of Object.entries(readiness.checks)) out(ctx, `${check.status === 'ok' ? 'ok  ' : 'FAIL'} ${name}: ${check.detail}`);
+  out(
+    ctx,
+    `${audit.ok ? 'ok  ' : 'FAIL'} audit: ${audit.ok ? `hash chain whole (${audit.checked} entries)` : `chain broken at seq ${audit.broken?.seq}: ${audit.broken?.reason}`}`,
+  );
+  const statuses = Object.entries(runs.by_status).map(([status, n]) => `${status} ${n}`);
+  out(ctx, `ok   runs: ${count(runs.total, 'run')}${statuses.length > 0 ? ` (${statuses.join(', ')})` : ''}`);
+  for (const [id, present] of Object.entries(report.expected_runs))
+    out(ctx, `${present ? 'ok  ' : 'FAIL'} run ${id}: ${present ? 'present' : 'not in the backup'}`);
+  out(ctx, report.ok ? 'OK: the backup restores and the restored store is sound; the scratch store was removed.' : 'FAILED: see the checks above.');
+}
+
+async function verifyByRestore(ctx: CliContext, file: string, opts: VerifyFlags, passphrase: string | undefined): Promise<void> {
+  const config = configFrom(ctx, { projectDir: opts.dir });
+  const { verifyBackupByRestore } = await import('../../app/backup-restore-check.js');
+  const report = await verifyBackupByRestore(file, config, {
+    cwd: ctx.cwd,
+    env: ctx.env,
+    logger: loggerFor(config),
+    principal: localOperator(ctx.env).name,
+    expectRuns: opts.expectRun ?? [],
+    // The scratch store goes where the environment keeps temporary files.
+    ...(ctx.env.TMPDIR ? { workDir: ctx.env.TMPDIR } : {}),
+    ...(passphrase === undefined ? {} : { passphrase }),
+  });
+  if (opts.json) outJson(ctx, report);
+  else printRestoreCheck(ctx, report);
+  if (!report.ok) ctx.exitCode = 1;
+}
+
+async function verify(ctx: CliContext, file: string, opts: VerifyFlags): Promise<void> {
+  if (opts.restore) {
+    try {
+      return await verifyByRestore(ctx, file, opts, await passphraseOf(ctx, opts.passphraseFile));
+    } catch (error) {
+      if (!opts.json) throw error;
+      const e = toAgentryError(error);
+      outJson(ctx, { ok: false, file: resolve(ctx.cwd, file), error: { code: e.code, message: e.message } });
+      ctx.exitCode = e.exitCode;
+      return;
+    }
+  }
   const { verifyBackup } = await import('../../app/backup.js');
   let summary: BackupSummary;
   try {
@@ -173,8 +230,14 @@ export function registerBackup(program: Command, ctx: CliContext): void {
     .argument('<file>', 'the backup file')
     .option(...PASSPHRASE_OPTION)
     .option('--quiet', 'no progress on stderr')
-    .option('--json', 'print { ok, file, schema_version, created_at, source, tables, rows, … } or { ok: false, error }')
-    .action((file: string, opts: { passphraseFile?: string; json?: boolean; quiet?: boolean }) => verify(ctx, file, opts));
+    .option('--restore', 'also restore it into a scratch SQLite store, open that as a server would, verify its audit chain, count its runs, then remove it')
+    .option('--expect-run <id...>', 'with --restore: run ids that must be in the backup (exit 1 when one is not)')
+    .option('--dir <dir>', 'with --restore: project directory whose configuration to use (default: $AGENTRY_PROJECT_DIR or .)')
+    .option(
+      '--json',
+      'print { ok, file, schema_version, created_at, source, tables, rows, … } (--restore: { ok, file, restore, readiness, audit, runs, expected_runs }) or { ok: false, error }',
+    )
+    .action((file: string, opts: VerifyFlags) => verify(ctx, file, opts));
 }
 
 export function registerRestore(program: Command, ctx: CliContext): void {
