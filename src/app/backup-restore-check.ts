@@ -79,7 +79,7 @@ export async function verifyBackupByRestore(file: string, config: Config, option
     });
     const scratch: Config = { ...config, databaseUrl: `sqlite:${target}`, database: { kind: 'sqlite', file: target }, autoMigrate: true };
     // Opened as a server opens its file: it must pass SQLite's quick_check first.
-    assertSqliteIntact(target, options.logger);
+    assertSqliteIntact(target);
     const app = await openAgentry(scratch, { logger: options.logger, env: options.env, withoutProject: true, logRuns: false });
     let readiness: RestoreCheckReport['readiness'];
     let audit: AuditVerification;

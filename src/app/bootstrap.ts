@@ -266,7 +266,7 @@ export async function openAgentry(config: Config, options: OpenOptions): Promise
   let store: Store;
   try {
     // A damaged SQLite file is refused before anything reads or writes it (INC-04).
-    if (options.serverProcess && config.database.kind === 'sqlite') assertSqliteIntact(config.database.file, options.logger);
+    if (options.serverProcess && config.database.kind === 'sqlite') assertSqliteIntact(config.database.file);
     const opened = await openAndMigrate(config, {
       logger: options.logger,
       observer: metrics,

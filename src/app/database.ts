@@ -8,14 +8,12 @@
  * - recover (SQLite only): with no server on the file (its server lock is taken), copies the
  *   file aside (`<file>.corrupt-<time>`, with its `-wal`), rebuilds what can be read into a new
  *   file (`store/sqlite-recover.ts`) that passes `integrity_check`; the operator swaps it in.
- * - a server's start (`assertSqliteIntact`): a damaged file is one ERROR log line
- *   (`event: store.corrupt`, `code: SQLITE_CORRUPT`, the file) and `store_corrupt`: it does not
- *   serve on it.
+ * - a server's start (`assertSqliteIntact`): a damaged file is refused with `store_corrupt`
+ *   (details: SQLite's `code`, the file), the server's one `process.failed` error line.
  */
 import { copyFileSync, existsSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import type { Logger } from 'pino';
 import { AgentryError, toAgentryError } from '../lib/errors.js';
 import { maskSecrets } from '../lib/redact.js';
 import { presentAgentryTables } from '../store/backup-tables.js';
@@ -126,10 +124,11 @@ export async function checkDatabase(config: Config, options: { mode?: SqliteChec
 }
 
 /**
- * A server's start on an SQLite file: `PRAGMA quick_check` must pass. A damaged file is logged
- * as one error line naming it and SQLite's code, and refused (`store_corrupt`).
+ * A server's start on an SQLite file: `PRAGMA quick_check` must pass. A damaged file is refused
+ * (`store_corrupt`, naming the file and SQLite's code), which the server command logs as its one
+ * `process.failed` error line.
  */
-export function assertSqliteIntact(file: string, logger: Logger): void {
+export function assertSqliteIntact(file: string): void {
   if (file === ':memory:' || !existsSync(file)) return;
   const check = checkSqliteFile(file, 'quick', 5);
   if (check.ok) return;
@@ -137,8 +136,7 @@ export function assertSqliteIntact(file: string, logger: Logger): void {
   const message =
     `${code}: the store file ${file} is damaged (${check.problems.join('; ')}); not serving on it. ` +
     'Run agentry db check, then agentry db recover --out <new file> or restore the newest backup; or move the file aside to start with an empty store';
-  logger.error({ event: 'store.corrupt', code, store: `sqlite:${file}`, problems: check.problems }, message);
-  throw new AgentryError('store_corrupt', message, { details: { code, file, problems: check.problems } });
+  throw new AgentryError('store_corrupt', message, { details: { code, store: `sqlite:${file}`, problems: check.problems } });
 }
 
 /** `<file>.corrupt-20261205T073000Z`: where the damaged file is copied before a recovery. */

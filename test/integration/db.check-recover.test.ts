@@ -163,7 +163,7 @@ describe('a server on a damaged SQLite file', () => {
       .map((line) => JSON.parse(line) as Record<string, unknown>)
       .filter((line) => line.level === 'error');
     expect(errors).toHaveLength(1);
-    expect(errors[0]).toMatchObject({ event: 'store.corrupt', code: 'SQLITE_CORRUPT', store: `sqlite:${file}` });
+    expect(errors[0]).toMatchObject({ event: 'process.failed', code: 'store_corrupt', details: { code: 'SQLITE_CORRUPT', store: `sqlite:${file}` } });
     expect(String(errors[0]!.msg)).toContain(`SQLITE_CORRUPT: the store file ${file} is damaged`);
     expect(result.stderr).toContain('error [store_corrupt]');
     expect(result.stderr).not.toContain('"msg":"serving on');
