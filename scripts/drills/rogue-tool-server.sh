@@ -149,13 +149,21 @@ curl -fsS -o /dev/null "$URL/v1/runs" || fail "the API does not answer GET /v1/r
 kill -0 "$SERVER_PID" 2>/dev/null || fail "agentry serve exited"
 pass "the API stays up (/healthz 200, GET /v1/runs 200)"
 
-# Runbook, Fix 2–4: fix the server, enable it, retry the runs that failed on it (one of each kind: hung, disabled).
+# Runbook, Fix 2–4: fix the server, enable it, retry the runs that failed on it (one of each kind:
+# hung, disabled; side by side).
 write_tool_server fixed
 agentry tools enable rogue >/dev/null || fail "agentry tools enable rogue failed"
-RETRIED=()
+RETRY_PIDS=()
 for id in "${RETRY[@]}"; do
-  RETRIED+=("$(agentry runs retry "$id" --json | node -e 'let t = ""; process.stdin.on("data", (c) => (t += c)).on("end", () => console.log(JSON.parse(t).id))')") ||
-    fail "agentry runs retry $id failed"
+  agentry runs retry "$id" --json >"$DIR/retry-$id.json" 2>"$DIR/retry-$id.err" &
+  RETRY_PIDS+=($!)
+done
+RETRIED=()
+for n in "${!RETRY[@]}"; do
+  id="${RETRY[$n]}"
+  wait "${RETRY_PIDS[$n]}" || fail "agentry runs retry $id failed: $(cat "$DIR/retry-$id.err")"
+  RETRIED+=("$(node -e 'console.log(JSON.parse(require("node:fs").readFileSync(process.argv[1], "utf8")).id)' "$DIR/retry-$id.json")") ||
+    fail "agentry runs retry $id --json printed no run: $(cat "$DIR/retry-$id.json")"
 done
 for id in "${RETRIED[@]}"; do
   state=""

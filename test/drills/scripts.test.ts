@@ -51,7 +51,7 @@ async function drill(script: string, mistake?: 'default-grace' | 'lost-disable')
     const { stdout, stderr } = await promisify(execFile)(join(REPO, 'scripts/drills', script), [], {
       cwd: REPO,
       env: { PATH: process.env.PATH, HOME: process.env.HOME, AGENTRY: agentry, NO_COLOR: '1' },
-      timeout: 110_000,
+      timeout: 170_000,
     });
     return { code: 0, stdout, stderr };
   } catch (error) {
@@ -74,7 +74,7 @@ beforeAll(async () => {
     drill('rogue-tool-server.sh', 'lost-disable'),
   ]);
   outcomes = { leaked, leakedGrace, rogue, rogueLostDisable };
-}, 120_000);
+}, 180_000);
 
 afterAll(() => removeDir(dir));
 
