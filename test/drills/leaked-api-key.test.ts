@@ -9,8 +9,7 @@ import type { RunDto } from '../../src/cli/remote.js';
 import { killAll, removeDir, runCliInProcess } from '../helpers/cli.js';
 import { eventually } from '../helpers/engine.js';
 import { KEYS } from '../helpers/server.js';
-import { pageCommand, runPageCommand } from '../helpers/runbook.js';
-import { drillProject, startDrillServer, type DrillServer } from '../helpers/runbook-server.js';
+import { drillProject, type DrillServer, pageCommand, runPageCommand, startDrillServer } from '../helpers/runbook.js';
 
 const PAGE = 'leaked-api-key';
 

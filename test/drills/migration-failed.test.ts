@@ -20,8 +20,7 @@ import { dbFile, killAll, removeDir, runCli, startCli, waitForOutput } from '../
 import { query } from '../helpers/pg-processes.js';
 import { createTestDatabase } from '../helpers/postgres.js';
 import { hasPostgres } from '../helpers/store.js';
-import { pageCommand, runPageCommand } from '../helpers/runbook.js';
-import { drillProject, startDrillServer, startRun, stopGracefully, storeAt, waitForSucceeded } from '../helpers/runbook-server.js';
+import { drillProject, pageCommand, runPageCommand, startDrillServer, startRun, stopGracefully, storeAt, waitForSucceeded } from '../helpers/runbook.js';
 
 const PAGE = 'migration-failed';
 const LATEST = LATEST_SCHEMA_VERSION;

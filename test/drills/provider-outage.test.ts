@@ -12,8 +12,7 @@ import type { RunDetailDto } from '../../src/cli/remote.js';
 import { startFakeOpenAI, type FakeServer } from '../fixtures/fake-openai.js';
 import { killAll, removeDir, tempDir } from '../helpers/cli.js';
 import { KEYS } from '../helpers/server.js';
-import { pageCommand, runPageCommand } from '../helpers/runbook.js';
-import { apiCall, drillProject, startDrillServer, waitForRunEnd, type DrillServer } from '../helpers/runbook-server.js';
+import { apiCall, drillProject, type DrillServer, pageCommand, runPageCommand, startDrillServer, waitForRunEnd } from '../helpers/runbook.js';
 
 const PAGE = 'provider-outage';
 

@@ -15,8 +15,7 @@ import { flipByte } from '../helpers/backup.js';
 import { killAll, runCliInProcess } from '../helpers/cli.js';
 import { engineOn } from '../helpers/engine.js';
 import { writeProject } from '../helpers/pg-processes.js';
-import { pageCommand, pageCommands, runPageCommand, type PageRunOptions } from '../helpers/runbook.js';
-import { drillService } from '../helpers/runbook-server.js';
+import { drillService, pageCommand, pageCommands, type PageRunOptions, runPageCommand } from '../helpers/runbook.js';
 import { tempDir } from '../helpers/store.js';
 
 const PAGE = 'restore-from-backup';

@@ -21,8 +21,7 @@ import { json, startServer } from '../helpers/http-server.js';
 import { createTestDatabase } from '../helpers/postgres.js';
 import { hasPostgres } from '../helpers/store.js';
 import { KEYS } from '../helpers/server.js';
-import { commandWords, pageCommand, runPageCommand } from '../helpers/runbook.js';
-import { drillProject, startDrillServer, startRun, stopGracefully, waitForSucceeded } from '../helpers/runbook-server.js';
+import { commandWords, drillProject, pageCommand, runPageCommand, startDrillServer, startRun, stopGracefully, waitForSucceeded } from '../helpers/runbook.js';
 
 const PAGE = 'runs-stuck';
 const HELLO = { name: 'hello', steps: { greet: { transform: { message: 'hi' } } } };

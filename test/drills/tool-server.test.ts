@@ -11,8 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunDetailDto } from '../../src/cli/remote.js';
 import { killAll, REPO, removeDir, tempDir } from '../helpers/cli.js';
 import { KEYS } from '../helpers/server.js';
-import { pageCommand, runPageCommand } from '../helpers/runbook.js';
-import { apiCall, drillProject, startDrillServer, waitForRunEnd, type DrillServer } from '../helpers/runbook-server.js';
+import { apiCall, drillProject, type DrillServer, pageCommand, runPageCommand, startDrillServer, waitForRunEnd } from '../helpers/runbook.js';
 
 const PAGE = 'tool-server';
 

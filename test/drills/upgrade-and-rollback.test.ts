@@ -20,8 +20,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { LATEST_SCHEMA_VERSION } from '../../src/store/migrations.js';
 import { dbFile, killAll, removeDir } from '../helpers/cli.js';
 import { KEYS, listen, startTestApi, type TestApi } from '../helpers/server.js';
-import { pageCommand, runPageCommand } from '../helpers/runbook.js';
-import { drillProject, runStatuses, startDrillServer, stopGracefully, storeAt, waitForSucceeded } from '../helpers/runbook-server.js';
+import { drillProject, pageCommand, runPageCommand, runStatuses, startDrillServer, stopGracefully, storeAt, waitForSucceeded } from '../helpers/runbook.js';
 
 const PAGE = 'upgrade-and-rollback';
 const PREVIOUS = LATEST_SCHEMA_VERSION - 1;

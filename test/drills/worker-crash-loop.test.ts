@@ -17,8 +17,7 @@ import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CLI_ENTRY, dbFile, killAll, REPO, removeDir, runCli, startCli, waitForOutput } from '../helpers/cli.js';
 import { API_KEYS } from '../helpers/server.js';
-import { commandWords, pageCommand, runPageCommand } from '../helpers/runbook.js';
-import { drillProject, startRun, stopGracefully, waitForSucceeded } from '../helpers/runbook-server.js';
+import { commandWords, drillProject, pageCommand, runPageCommand, startRun, stopGracefully, waitForSucceeded } from '../helpers/runbook.js';
 
 const PAGE = 'worker-crash-loop';
 const HELLO = { name: 'hello', steps: { greet: { transform: { message: 'hi' } } } };
