@@ -9,10 +9,9 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunDetailDto } from '../../src/cli/remote.js';
-import { killAll, removeDir, tempDir } from '../helpers/cli.js';
-import { eventually } from '../helpers/engine.js';
-import { API_KEYS, KEYS } from '../helpers/server.js';
-import { drillProject, pageCommand, runPageCommand, startDrillServer, type DrillServer } from '../helpers/runbook-rb-llm.js';
+import { killAll, removeDir } from '../helpers/cli.js';
+import { KEYS } from '../helpers/server.js';
+import { apiCall, drillProject, type DrillServer, pageCommand, runPageCommand, startDrillServer, waitForRunEnd } from '../helpers/runbook.js';
 
 const PAGE = 'budget-exhausted';
 
@@ -28,12 +27,11 @@ budgets:
 `;
 
 let project: string;
-let data: string;
 let server: DrillServer;
 let env: Record<string, string>;
 
 const start = async (): Promise<void> => {
-  server = await startDrillServer(project, data, { AGENTRY_API_KEYS: API_KEYS });
+  server = await startDrillServer(project);
   env = { AGENTRY_URL: server.url, AGENTRY_API_KEY: KEYS.operator };
 };
 
@@ -43,7 +41,6 @@ beforeAll(async () => {
     'agents/answer.yaml': 'version: v1\nname: answer\nmodel: demo\nprompt: Say hello to {{ input.name }}.\n',
     'workflows/ask.yaml': 'version: v1\nname: ask\nsteps:\n  reply: { agent: answer, input: { name: Ada } }\n',
   });
-  data = tempDir();
   await start();
 }, 60_000);
 
@@ -51,18 +48,9 @@ afterAll(async () => {
   await server?.stop();
   await killAll();
   removeDir(project);
-  removeDir(data);
 });
 
-async function api<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
-  const response = await fetch(`${server.url}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${KEYS.operator}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  expect(response.status, `${method} ${path}`).toBeLessThan(300);
-  return (await response.json()) as T;
-}
+const api = <T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> => apiCall<T>(server.url, KEYS.operator, method, path, body);
 
 const runAsk = (): Promise<RunDetailDto> => api<RunDetailDto>('POST', '/v1/workflows/ask/runs?wait=30s', { input: {} });
 
@@ -74,7 +62,7 @@ interface BudgetLine {
 }
 
 const budgets = async (): Promise<BudgetLine[]> => {
-  const result = await runPageCommand(pageCommand(PAGE, 'curl -s -H "Authorization: Bearer $AGENTRY_API_KEY" "$AGENTRY_URL/v1/usage/budgets"'), {}, env);
+  const result = await runPageCommand(pageCommand(PAGE, 'curl -s -H "Authorization: Bearer $AGENTRY_API_KEY" "$AGENTRY_URL/v1/usage/budgets"'), {}, { env });
   expect(result.code, result.stderr).toBe(0);
   return result.stdout
     .trim()
@@ -92,10 +80,10 @@ describe('budget exhausted drill', { timeout: 180_000 }, () => {
 
     const today = new Date().toISOString().slice(0, 10);
     const [listed, detail, usage, metrics, shown] = await Promise.all([
-      runPageCommand(pageCommand(PAGE, 'agentry runs list --status failed --limit'), {}, env),
-      runPageCommand(pageCommand(PAGE, 'agentry runs get'), { 'run-id': refused.id }, env),
-      runPageCommand(pageCommand(PAGE, 'curl -s -H "Authorization: Bearer $AGENTRY_API_KEY" "$AGENTRY_URL/v1/usage?from='), { day: today }, env),
-      runPageCommand(pageCommand(PAGE, 'curl -s -H "Authorization: Bearer $AGENTRY_API_KEY" "$AGENTRY_URL/metrics"'), {}, env),
+      runPageCommand(pageCommand(PAGE, 'agentry runs list --status failed --limit'), {}, { env }),
+      runPageCommand(pageCommand(PAGE, 'agentry runs get'), { 'run-id': refused.id }, { env }),
+      runPageCommand(pageCommand(PAGE, 'curl -s -H "Authorization: Bearer $AGENTRY_API_KEY" "$AGENTRY_URL/v1/usage?from='), { day: today }, { env }),
+      runPageCommand(pageCommand(PAGE, 'curl -s -H "Authorization: Bearer $AGENTRY_API_KEY" "$AGENTRY_URL/metrics"'), {}, { env }),
       budgets(),
     ]);
     expect(shown).toContainEqual(expect.objectContaining({ scope: 'tenant', period: 'day', limit_tokens: 80, spent_tokens: 25 }));
@@ -120,21 +108,14 @@ describe('budget exhausted drill', { timeout: 180_000 }, () => {
     await start();
     expect(await budgets()).toContainEqual(expect.objectContaining({ scope: 'tenant', limit_tokens: 5_000_000, spent_tokens: 25 }));
 
-    const retried = await runPageCommand(pageCommand(PAGE, 'agentry runs list --status failed --json'), {}, env);
+    const retried = await runPageCommand(pageCommand(PAGE, 'agentry runs list --status failed --json'), {}, { env });
     expect(retried.code, retried.stderr).toBe(0);
     const id = new RegExp(`Retried run ${refused.id} as run (run_\\w+)`).exec(retried.stdout)?.[1];
     expect(id, retried.stdout).toBeDefined();
-    const rerun = await eventually(
-      async () => {
-        const run = await api<RunDetailDto>('GET', `/v1/runs/${id}`);
-        return run.status === 'succeeded' || run.status === 'failed' ? run : undefined;
-      },
-      30_000,
-      'the retried run to end',
-    );
+    const rerun = await waitForRunEnd<RunDetailDto>(server.url, id!, KEYS.operator);
     expect(rerun).toMatchObject({ status: 'succeeded', retry_of: refused.id });
 
-    const [verify, after] = await Promise.all([runPageCommand(pageCommand(PAGE, 'agentry runs list --limit 10'), {}, env), budgets()]);
+    const [verify, after] = await Promise.all([runPageCommand(pageCommand(PAGE, 'agentry runs list --limit 10'), {}, { env }), budgets()]);
     expect(verify.stdout).toMatch(new RegExp(`${rerun.id} +ask +✓ succeeded`));
     expect(after).toContainEqual(expect.objectContaining({ scope: 'tenant', limit_tokens: 5_000_000, spent_tokens: 50 }));
   });

@@ -16,17 +16,17 @@ import { execFileSync } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, rmSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { killAll, runCli, startCli, waitForOutput, type CliProcess } from '../helpers/cli.js';
+import { killAll, runCli } from '../helpers/cli.js';
 import { engineOn } from '../helpers/engine.js';
 import { writeProject } from '../helpers/pg-processes.js';
 import { createTestDatabase } from '../helpers/postgres.js';
-import { commandStarting, runbookCommands, runPageCommand, type PageCommand, type PageRunner } from '../helpers/runbook-rb-data.js';
+import { drillService, pageCommand, pageCommands, type PageRunOptions, runPageCommand } from '../helpers/runbook.js';
 import { damageTablePage } from '../helpers/sqlite-damage.js';
 import { hasPostgres, tempDir } from '../helpers/store.js';
 import { openSqliteStore } from '../../src/store/sqlite.js';
 import { startTcpProxy } from '../helpers/tcp-proxy.js';
 
-const PAGE = 'database-down-or-full.md';
+const PAGE = 'database-down-or-full';
 const WORKFLOWS = [
   // Ten steps side by side: a few runs' events fill several pages of `events`.
   { name: 'hello', steps: Object.fromEntries(Array.from({ length: 10 }, (_, i) => [`s${i}`, { transform: { text: `step ${i} of {{ input.n }}` } }])) },
@@ -39,38 +39,6 @@ afterEach(async () => {
   for (const fn of cleanups.reverse()) await fn();
   cleanups = [];
 });
-
-interface Service {
-  url: string;
-  proc: CliProcess;
-}
-
-async function startService(project: string, env: Record<string, string>, extra: string[] = []): Promise<Service> {
-  const proc = startCli(['serve', project, '--port', '0', '--no-auth', ...extra], {
-    env: { AGENTRY_LOG_LEVEL: 'warn', AGENTRY_POLL_INTERVAL: '200ms', ...env },
-  });
-  await waitForOutput(proc, (_stderr, stdout) => stdout.includes('listening on'));
-  return { url: /listening on (http:\/\/\S+)/.exec(proc.stdout)![1]!, proc };
-}
-
-/** A runner whose `systemctl stop|start` stops and starts the drill's `serve`. */
-function runnerFor(project: string, env: Record<string, string>, cwd: string, holder: { service: Service | undefined }): PageRunner {
-  return {
-    env,
-    cwd,
-    service: {
-      stop: async () => {
-        if (!holder.service) return;
-        holder.service.proc.child.kill('SIGTERM');
-        await holder.service.proc.done;
-        holder.service = undefined;
-      },
-      start: async () => {
-        holder.service = await startService(project, env);
-      },
-    },
-  };
-}
 
 /** Starts a run through the API, waiting up to `wait` for it to end (none: not waiting). */
 async function post(url: string, workflow: string, wait: string | undefined = '10s'): Promise<{ status: number; body: Record<string, unknown> }> {
@@ -103,8 +71,6 @@ async function metric(url: string, name: string): Promise<number> {
   return line === undefined ? 0 : Number(line.split(' ')[1]);
 }
 
-const byWords = (commands: PageCommand[], ...prefix: string[]): PageCommand => commandStarting(commands, ...prefix);
-
 describe.runIf(hasPostgres)('runbook drill: PostgreSQL unreachable', () => {
   it('answers 503 on /readyz with the database check failing while the proxy is down, and recovers in the same process', async () => {
     const { dir, remove } = tempDir('agentry-drill-pg-');
@@ -117,9 +83,8 @@ describe.runIf(hasPostgres)('runbook drill: PostgreSQL unreachable', () => {
     url.port = String(proxy.port);
     const env = { AGENTRY_DATABASE_URL: url.toString() };
     const project = writeProject(dir, WORKFLOWS);
-    const holder: { service: Service | undefined } = { service: await startService(project, { ...env, AGENTRY_LOG_LEVEL: 'info' }, ['--migrate']) };
-    const service = holder.service!;
-    const runner = runnerFor(project, env, dir, holder);
+    const service = await drillService(project, env, ['--no-auth', '--migrate']).start();
+    const runner: PageRunOptions = { env, cwd: dir };
     expect((await post(service.url, 'hello')).body.status).toBe('succeeded');
 
     await proxy.stop();
@@ -128,10 +93,10 @@ describe.runIf(hasPostgres)('runbook drill: PostgreSQL unreachable', () => {
       return r.status === 503 ? r : undefined;
     });
     expect(down.body.checks.database?.status).toBe('fail');
-    const diagnose = runbookCommands(PAGE, 'Diagnose', { '<api-url>': service.url, '<db-dir>': dir });
-    const curl = await runPageCommand(byWords(diagnose, 'curl'), runner);
+    const vars = { 'api-url': service.url, 'db-dir': dir };
+    const curl = await runPageCommand(pageCommand(PAGE, 'curl', 'Diagnose'), vars, runner);
     expect(JSON.parse(curl.stdout)).toMatchObject({ status: 'not_ready', checks: { database: { status: 'fail' } } });
-    const check = await runPageCommand(byWords(diagnose, 'agentry', 'db', 'check'), runner);
+    const check = await runPageCommand(pageCommand(PAGE, 'agentry db check', 'Diagnose'), vars, runner);
     expect(check.code).toBe(1);
     expect(check.stdout).toMatch(/^FAIL connection: /m);
     const refused = await post(service.url, 'hello', '2s');
@@ -139,12 +104,11 @@ describe.runIf(hasPostgres)('runbook drill: PostgreSQL unreachable', () => {
     expect(refused.body.code).toBe('store_unavailable');
 
     await proxy.start();
-    const fix = runbookCommands(PAGE, 'PostgreSQL unreachable', { '<api-url>': service.url });
     await until('readyz 200', async () => ((await readyz(service.url)).status === 200 ? true : undefined));
-    const recheck = await runPageCommand(byWords(fix, 'agentry', 'db', 'check'), runner);
+    const recheck = await runPageCommand(pageCommand(PAGE, 'agentry db check', 'PostgreSQL unreachable'), vars, runner);
     expect(recheck.code, recheck.stdout).toBe(0);
     expect(recheck.stdout).toMatch(/^ok {3}connection: /m);
-    expect(JSON.parse((await runPageCommand(byWords(fix, 'curl'), runner)).stdout)).toMatchObject({ status: 'ready' });
+    expect(JSON.parse((await runPageCommand(pageCommand(PAGE, 'curl', 'PostgreSQL unreachable'), vars, runner)).stdout)).toMatchObject({ status: 'ready' });
     expect((await post(service.url, 'hello')).body.status).toBe('succeeded');
     // The same process carried on, and said so.
     expect(service.proc.child.exitCode).toBeNull();
@@ -169,9 +133,8 @@ describe('runbook drill: SQLite disk full', () => {
     });
     const env = { AGENTRY_DATABASE_URL: `sqlite:${join(volume, 'agentry.db')}` };
     const project = writeProject(dir, WORKFLOWS);
-    const holder: { service: Service | undefined } = { service: await startService(project, env) };
-    const service = holder.service!;
-    const runner = runnerFor(project, env, dir, holder);
+    const service = await drillService(project, env, ['--no-auth']).start();
+    const runner: PageRunOptions = { env, cwd: dir };
     expect((await post(service.url, 'hello')).body.status).toBe('succeeded');
     const inFlight = await post(service.url, 'nap', undefined);
     expect(inFlight.status).toBeLessThan(300);
@@ -194,11 +157,9 @@ describe('runbook drill: SQLite disk full', () => {
     expect(String(refused.body.detail)).toMatch(/cannot take writes: its disk is full \(database or disk is full\); free space on its volume/);
     expect(await metric(service.url, 'agentry_store_transaction_errors_total')).toBeGreaterThan(errorsBefore);
 
-    const diagnose = runbookCommands(PAGE, 'Diagnose', { '<api-url>': service.url, '<db-dir>': volume });
-    const df = await runPageCommand(byWords(diagnose, 'df'), runner);
+    const df = await runPageCommand(pageCommand(PAGE, 'df', 'Diagnose'), { 'db-dir': volume }, runner);
     expect(df.stdout).toMatch(/100%/);
-    const fix = runbookCommands(PAGE, 'Disk full (SQLite)', { '<db-dir>': volume });
-    const du = await runPageCommand(byWords(fix, 'du'), runner);
+    const du = await runPageCommand(pageCommand(PAGE, 'du', 'Disk full (SQLite)'), { 'db-dir': volume }, runner);
     expect(du.stdout).toMatch(/filler/);
 
     // Freeing the space: what filled it is deleted, and work resumes by itself.
@@ -210,8 +171,7 @@ describe('runbook drill: SQLite disk full', () => {
     });
     expect(finished.status).toBe('succeeded');
     expect((await post(service.url, 'hello')).body.status).toBe('succeeded');
-    const verify = runbookCommands(PAGE, 'Verify', { '<api-url>': service.url });
-    const list = await runPageCommand(byWords(verify, 'agentry', 'runs', 'list'), runner);
+    const list = await runPageCommand(pageCommand(PAGE, 'agentry runs list', 'Verify'), { 'api-url': service.url }, runner);
     expect(list.code, list.stderr).toBe(0);
     expect(list.stdout).toContain(String(inFlight.body.id));
   }, 90_000);
@@ -234,8 +194,9 @@ describe('runbook drill: corrupt SQLite file', () => {
     for (const id of runs) expect((await engine.waitForRun(id, { timeoutMs: 20_000 })).status).toBe('succeeded');
     await engine.stop();
     await store.close();
-    const holder: { service: Service | undefined } = { service: undefined };
-    const runner = runnerFor(project, env, dir, holder);
+    // The page's `systemctl stop|start` stop and start the drill's `serve`.
+    const service = drillService(project, env, ['--no-auth']);
+    const runner: PageRunOptions = { env, cwd: dir, service };
     damageTablePage(dbFile, 'events');
 
     const refused = await runCli(['serve', project, '--port', '0', '--no-auth'], { env });
@@ -243,28 +204,26 @@ describe('runbook drill: corrupt SQLite file', () => {
     expect(refused.stderr).toMatch(/"event":"store\.corrupt","code":"SQLITE_CORRUPT"/);
 
     const recovered = join(dir, 'recovered.sqlite');
-    const commands = runbookCommands(PAGE, 'Corrupt SQLite file', { '<recovered-file>': recovered, '<db-file>': dbFile });
-    const results: string[] = [];
+    const commands = pageCommands(PAGE, 'Corrupt SQLite file');
     for (const command of commands) {
-      const result = await runPageCommand(command, runner);
-      results.push(`${command.line} → ${result.code}`);
-      if (command.words[1] === 'db' && command.words[2] === 'check') {
+      const result = await runPageCommand(command, { 'recovered-file': recovered, 'db-file': dbFile }, runner);
+      if (command.startsWith('agentry db check')) {
         expect(result.code).toBe(1);
         expect(result.stdout).toMatch(/^FAIL integrity: SQLITE_CORRUPT/m);
       } else {
-        expect(result.code, `${command.line}\n${result.stdout}${result.stderr}`).toBe(0);
+        expect(result.code, `${command}\n${result.stdout}${result.stderr}`).toBe(0);
       }
-      if (command.words[2] === 'recover') expect(result.stdout).toMatch(/^LOST: table events, /m);
+      if (command.startsWith('agentry db recover')) expect(result.stdout).toMatch(/^LOST: table events, /m);
     }
-    expect(results.length).toBe(6);
-    expect(holder.service).toBeDefined();
+    expect(commands.length).toBe(6);
+    const url = service.server?.url;
+    expect(url, 'the page started the service').toBeDefined();
 
-    const verify = runbookCommands(PAGE, 'Verify', { '<api-url>': holder.service!.url });
-    const check = await runPageCommand(byWords(verify, 'agentry', 'db', 'check'), runner);
+    const check = await runPageCommand(pageCommand(PAGE, 'agentry db check', 'Verify'), { 'api-url': url! }, runner);
     expect(check.code, check.stdout).toBe(0);
-    expect(JSON.parse((await runPageCommand(byWords(verify, 'curl'), runner)).stdout)).toMatchObject({ status: 'ready' });
-    const run = await fetch(`${holder.service!.url}/v1/runs/${runs[0]}`);
+    expect(JSON.parse((await runPageCommand(pageCommand(PAGE, 'curl', 'Verify'), { 'api-url': url! }, runner)).stdout)).toMatchObject({ status: 'ready' });
+    const run = await fetch(`${url}/v1/runs/${runs[0]}`);
     expect(run.status).toBe(200);
-    expect((await post(holder.service!.url, 'hello')).body.status).toBe('succeeded');
+    expect((await post(url!, 'hello')).body.status).toBe('succeeded');
   }, 90_000);
 });

@@ -6,23 +6,21 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunDto } from '../../src/cli/remote.js';
-import { killAll, removeDir, runCliInProcess, tempDir } from '../helpers/cli.js';
+import { killAll, removeDir, runCliInProcess } from '../helpers/cli.js';
 import { eventually } from '../helpers/engine.js';
-import { API_KEYS, KEYS } from '../helpers/server.js';
-import { drillProject, pageCommand, runPageCommand, startDrillServer, type DrillServer } from '../helpers/runbook-rb-llm.js';
+import { KEYS } from '../helpers/server.js';
+import { drillProject, type DrillServer, pageCommand, runPageCommand, startDrillServer } from '../helpers/runbook.js';
 
 const PAGE = 'leaked-api-key';
 
 let project: string;
-let data: string;
 let server: DrillServer;
 /** The CLI as the admin handling the incident. */
 let admin: Record<string, string>;
 
 beforeAll(async () => {
   project = drillProject({ 'workflows/hello.yaml': 'version: v1\nname: hello\nsteps:\n  greet: { transform: { text: hi } }\n' });
-  data = tempDir();
-  server = await startDrillServer(project, data, { AGENTRY_API_KEYS: API_KEYS });
+  server = await startDrillServer(project);
   admin = { AGENTRY_URL: server.url, AGENTRY_API_KEY: KEYS.admin };
 }, 60_000);
 
@@ -30,10 +28,9 @@ afterAll(async () => {
   await server?.stop();
   await killAll();
   removeDir(project);
-  removeDir(data);
 });
 
-const page = (start: string, vars: Record<string, string> = {}) => runPageCommand(pageCommand(PAGE, start), vars, admin);
+const page = (start: string, vars: Record<string, string> = {}) => runPageCommand(pageCommand(PAGE, start), vars, { env: admin });
 
 async function as(key: string, method: 'GET' | 'POST', path: string, body?: unknown): Promise<Response> {
   return fetch(`${server.url}${path}`, {
@@ -75,7 +72,7 @@ describe('leaked API key drill', { timeout: 180_000 }, () => {
     const old = pageCommand(PAGE, 'curl -s -o /dev/null -w \'%{http_code}\\n\' -H "Authorization: Bearer <leaked-key>"');
     const refused = await eventually(
       async () => {
-        const result = await runPageCommand(old, { 'leaked-key': leaked }, admin);
+        const result = await runPageCommand(old, { 'leaked-key': leaked }, { env: admin });
         return result.stdout.trim() === '401' ? result : undefined;
       },
       10_000,
@@ -85,7 +82,7 @@ describe('leaked API key drill', { timeout: 180_000 }, () => {
     const accepted = await runPageCommand(
       pageCommand(PAGE, 'curl -s -o /dev/null -w \'%{http_code}\\n\' -H "Authorization: Bearer <new-key>"'),
       { 'new-key': fresh },
-      admin,
+      { env: admin },
     );
     expect(accepted.stdout.trim()).toBe('200');
   });

@@ -12,16 +12,15 @@
  *   `newer` → `agentry restore <backup> --to <new-database-url>` of the backup taken before the
  *   upgrade, into a new database → the schema is this build's, serve starts and the runs of the backup are there.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LATEST_SCHEMA_VERSION, MIGRATIONS } from '../../src/store/migrations.js';
-import { dbFile, killAll, removeDir, runCli, startCli, tempDir, waitForOutput } from '../helpers/cli.js';
+import { dbFile, killAll, removeDir, runCli, startCli, waitForOutput } from '../helpers/cli.js';
 import { query } from '../helpers/pg-processes.js';
 import { createTestDatabase } from '../helpers/postgres.js';
 import { hasPostgres } from '../helpers/store.js';
-import { pageCommand, runPageCommand, startRun, startServe, stopGracefully, storeAt, waitForSucceeded } from '../helpers/runbook-rb-runs.js';
+import { drillProject, pageCommand, runPageCommand, startDrillServer, startRun, stopGracefully, storeAt, waitForSucceeded } from '../helpers/runbook.js';
 
 const PAGE = 'migration-failed';
 const LATEST = LATEST_SCHEMA_VERSION;
@@ -35,11 +34,8 @@ afterEach(async () => {
 });
 
 function project(): string {
-  const dir = tempDir('agentry-drill-migrate-');
+  const dir = drillProject({ 'workflows/hello.yaml': JSON.stringify({ name: 'hello', steps: { greet: { transform: { message: 'hi' } } } }) });
   cleanups.push(() => removeDir(dir));
-  mkdirSync(join(dir, 'workflows'));
-  writeFileSync(join(dir, 'agentry.yaml'), 'version: v1\nname: drill\n');
-  writeFileSync(join(dir, 'workflows', 'hello.yaml'), JSON.stringify({ name: 'hello', steps: { greet: { transform: { message: 'hi' } } } }));
   return dir;
 }
 
@@ -47,15 +43,22 @@ function project(): string {
  * A hand-made object in the way of the newest migration's first statement, and the SQL that
  * removes it. Teach it the migration's kind when a new one starts otherwise.
  */
-function conflictWithNewest(): { create: string; drop: string; name: string } {
+function conflictWithNewest(): { create: string; drop: string; name: string; exists: string } {
   const first = NEWEST.postgres[0]!;
   const index = /CREATE (?:UNIQUE )?INDEX (\w+) ON (\w+)/i.exec(first);
-  if (index) return { name: index[1]!, create: `CREATE INDEX ${index[1]} ON ${index[2]} (id)`, drop: `DROP INDEX ${index[1]}` };
+  if (index)
+    return { name: index[1]!, exists: `"${index[1]}" already exists`, create: `CREATE INDEX ${index[1]} ON ${index[2]} (id)`, drop: `DROP INDEX ${index[1]}` };
   const table = /CREATE TABLE (\w+)/i.exec(first);
-  if (table) return { name: table[1]!, create: `CREATE TABLE ${table[1]} (hand_made INTEGER)`, drop: `DROP TABLE ${table[1]}` };
+  if (table)
+    return { name: table[1]!, exists: `"${table[1]}" already exists`, create: `CREATE TABLE ${table[1]} (hand_made INTEGER)`, drop: `DROP TABLE ${table[1]}` };
   const column = /ALTER TABLE (\w+) ADD COLUMN (\w+)/i.exec(first);
   if (column)
-    return { name: column[2]!, create: `ALTER TABLE ${column[1]} ADD COLUMN ${column[2]} INTEGER`, drop: `ALTER TABLE ${column[1]} DROP COLUMN ${column[2]}` };
+    return {
+      name: column[2]!,
+      exists: `column "${column[2]}" of relation "${column[1]}" already exists`,
+      create: `ALTER TABLE ${column[1]} ADD COLUMN ${column[2]} INTEGER`,
+      drop: `ALTER TABLE ${column[1]} DROP COLUMN ${column[2]}`,
+    };
   throw new Error(`migration ${NEWEST.version} starts with a statement this drill cannot stage a conflict for: ${first}`);
 }
 
@@ -72,27 +75,27 @@ describe('migration failed', { timeout: 120_000 }, () => {
       const env = { AGENTRY_PROJECT_DIR: project(), AGENTRY_DATABASE_URL: db.url };
 
       // The deploy's migrate step fails, naming the migration and the database's reason.
-      const failed = await runPageCommand(pageCommand(PAGE, 'Diagnose', 'agentry migrate up'), {}, { env });
+      const failed = await runPageCommand(pageCommand(PAGE, 'agentry migrate up', 'Diagnose'), {}, { env });
       expect(failed.code).toBe(1);
       expect(failed.stderr).toContain(`error [migration_failed]: migration ${NEWEST.version} (${NEWEST.name}) failed:`);
-      expect(failed.stderr).toContain(`"${conflict.name}" already exists`);
+      expect(failed.stderr).toContain(conflict.exists);
       // The new build's worker refuses to start on it.
       const worker = await runCli(['start', 'worker'], { env });
       expect(worker.code).toBe(1);
       expect(worker.stderr).toContain('error [migrations_pending]');
 
-      const status = await runPageCommand(pageCommand(PAGE, 'Diagnose', 'agentry migrate status'), {}, { env });
+      const status = await runPageCommand(pageCommand(PAGE, 'agentry migrate status', 'Diagnose'), {}, { env });
       expect(status.code).toBe(1);
       expect(status.stdout).toContain(`is at migration ${LATEST - 1}; this build needs ${LATEST}: 1 pending`);
       // Nothing of the failed migration was applied.
       expect(await query(db.url, 'SELECT max(version) AS v FROM schema_migrations')).toEqual([{ v: LATEST - 1 }]);
 
       await query(db.url, conflict.drop);
-      const up = await runPageCommand(pageCommand(PAGE, 'Fix', 'agentry migrate up'), {}, { env });
+      const up = await runPageCommand(pageCommand(PAGE, 'agentry migrate up', 'Fix'), {}, { env });
       expect(up.code, up.stderr).toBe(0);
       expect(up.stdout).toContain(`applied migrations ${NEWEST.version} (from ${LATEST - 1} to ${LATEST})`);
 
-      const verified = await runPageCommand(pageCommand(PAGE, 'Verify', 'agentry migrate status'), {}, { env });
+      const verified = await runPageCommand(pageCommand(PAGE, 'agentry migrate status', 'Verify'), {}, { env });
       expect(verified.code).toBe(0);
       expect(verified.stdout).toContain(`is at migration ${LATEST}, the latest of this build: up to date.`);
       const started = startCli(['start', 'worker'], { env: { ...env, AGENTRY_LOG_LEVEL: 'info' } });
@@ -118,19 +121,19 @@ describe('migration failed', { timeout: 120_000 }, () => {
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain(`"code":"schema_too_new"`);
     expect(refused.stderr).toContain(`database schema version ${LATEST + 1} is newer than this build supports (${LATEST})`);
-    const status = await runPageCommand(pageCommand(PAGE, 'Diagnose', 'agentry migrate status'), {}, { env });
+    const status = await runPageCommand(pageCommand(PAGE, 'agentry migrate status', 'Diagnose'), {}, { env });
     expect(status.code).toBe(1);
     expect(status.stderr).toContain('error [schema_too_new]');
 
     // Restored into a new database, which the processes then use.
     const rollback = `sqlite:${join(dir, 'rollback.db')}`;
-    const restored = await runPageCommand(pageCommand(PAGE, 'Fix', 'agentry restore'), { 'backup-file': backup, 'new-database-url': rollback }, { env });
+    const restored = await runPageCommand(pageCommand(PAGE, 'agentry restore', 'Fix'), { 'backup-file': backup, 'new-database-url': rollback }, { env });
     expect(restored.code, restored.stderr).toBe(0);
     const rolledBack = { ...env, AGENTRY_DATABASE_URL: rollback };
-    expect((await runPageCommand(pageCommand(PAGE, 'Verify', 'agentry migrate status'), {}, { env: rolledBack })).code).toBe(0);
-    const { proc: server } = await startServe(dir, { AGENTRY_DATABASE_URL: rollback });
+    expect((await runPageCommand(pageCommand(PAGE, 'agentry migrate status', 'Verify'), {}, { env: rolledBack })).code).toBe(0);
+    const { proc: server } = await startDrillServer(dir, { AGENTRY_DATABASE_URL: rollback });
     await waitForSucceeded({ sqlite: join(dir, 'rollback.db') }, ids);
-    const queued = await runPageCommand(pageCommand(PAGE, 'Verify', 'agentry runs list --status queued'), {}, { env: rolledBack });
+    const queued = await runPageCommand(pageCommand(PAGE, 'agentry runs list --status queued', 'Verify'), {}, { env: rolledBack });
     for (const id of ids) expect(queued.stdout).not.toContain(id);
     expect((await stopGracefully(server)).code).toBe(0);
   });

@@ -11,9 +11,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunDetailDto } from '../../src/cli/remote.js';
 import { startFakeOpenAI, type FakeServer } from '../fixtures/fake-openai.js';
 import { killAll, removeDir, tempDir } from '../helpers/cli.js';
-import { eventually } from '../helpers/engine.js';
-import { API_KEYS, KEYS } from '../helpers/server.js';
-import { drillProject, pageCommand, runPageCommand, startDrillServer, type DrillServer } from '../helpers/runbook-rb-llm.js';
+import { KEYS } from '../helpers/server.js';
+import { apiCall, drillProject, type DrillServer, pageCommand, runPageCommand, startDrillServer, waitForRunEnd } from '../helpers/runbook.js';
 
 const PAGE = 'provider-outage';
 
@@ -42,7 +41,7 @@ models:
     'workflows/ask.yaml': 'version: v1\nname: ask\nsteps:\n  reply: { agent: answer, input: { name: Ada } }\n',
   });
   data = tempDir();
-  server = await startDrillServer(project, data, { AGENTRY_API_KEYS: API_KEYS });
+  server = await startDrillServer(project);
   env = { AGENTRY_URL: server.url, AGENTRY_API_KEY: KEYS.operator };
 }, 60_000);
 
@@ -54,15 +53,7 @@ afterAll(async () => {
   removeDir(data);
 });
 
-async function api<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
-  const response = await fetch(`${server.url}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${KEYS.operator}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  expect(response.status, `${method} ${path}`).toBeLessThan(300);
-  return (await response.json()) as T;
-}
+const api = <T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> => apiCall<T>(server.url, KEYS.operator, method, path, body);
 
 const runAsk = (): Promise<RunDetailDto> => api<RunDetailDto>('POST', '/v1/workflows/ask/runs?wait=30s', { input: {} });
 
@@ -78,9 +69,9 @@ describe('provider outage drill', { timeout: 180_000 }, () => {
     writeFileSync(logFile, server.proc.stderr);
 
     const [metrics, journal, logs] = await Promise.all([
-      runPageCommand(pageCommand(PAGE, 'curl -s -H "Authorization: Bearer $AGENTRY_API_KEY" "$AGENTRY_URL/metrics"'), {}, env),
-      runPageCommand(pageCommand(PAGE, 'agentry runs journal'), { 'run-id': run.id, step: 'reply' }, env),
-      runPageCommand(pageCommand(PAGE, 'jq -c \'select(.event == "llm.retry"'), { 'log-file': logFile }, env),
+      runPageCommand(pageCommand(PAGE, 'curl -s -H "Authorization: Bearer $AGENTRY_API_KEY" "$AGENTRY_URL/metrics"'), {}, { env }),
+      runPageCommand(pageCommand(PAGE, 'agentry runs journal'), { 'run-id': run.id, step: 'reply' }, { env }),
+      runPageCommand(pageCommand(PAGE, 'jq -c \'select(.event == "llm.retry"'), { 'log-file': logFile }, { env }),
     ]);
     expect(metrics.code, metrics.stderr).toBe(0);
     expect(metrics.stdout).toContain('agentry_llm_requests_total{model_group="smart",provider="primary",status="error"} 2');
@@ -102,8 +93,8 @@ describe('provider outage drill', { timeout: 180_000 }, () => {
     failed = await runAsk();
     expect(failed.status).toBe('failed');
     const [list, detail] = await Promise.all([
-      runPageCommand(pageCommand(PAGE, 'agentry runs list --status failed --limit'), {}, env),
-      runPageCommand(pageCommand(PAGE, 'agentry runs get'), { 'run-id': failed.id }, env),
+      runPageCommand(pageCommand(PAGE, 'agentry runs list --status failed --limit'), {}, { env }),
+      runPageCommand(pageCommand(PAGE, 'agentry runs get'), { 'run-id': failed.id }, { env }),
     ]);
     expect(list.code, list.stderr).toBe(0);
     expect(list.stdout).toContain(failed.id);
@@ -124,21 +115,14 @@ describe('provider outage drill', { timeout: 180_000 }, () => {
   });
 
   async function retryAndVerify(): Promise<void> {
-    const retried = await runPageCommand(pageCommand(PAGE, 'agentry runs list --status failed --json'), {}, env);
+    const retried = await runPageCommand(pageCommand(PAGE, 'agentry runs list --status failed --json'), {}, { env });
     expect(retried.code, retried.stderr).toBe(0);
     const ids = [...retried.stdout.matchAll(new RegExp(`Retried run ${failed.id} as run (run_\\w+)`, 'g'))].map((m) => m[1] as string);
     expect(ids).toHaveLength(1);
-    const rerun = await eventually(
-      async () => {
-        const run = await api<RunDetailDto>('GET', `/v1/runs/${ids[0]}`);
-        return run.status === 'succeeded' || run.status === 'failed' ? run : undefined;
-      },
-      30_000,
-      'the retried run to end',
-    );
+    const rerun = await waitForRunEnd<RunDetailDto>(server.url, ids[0]!, KEYS.operator);
     expect(rerun).toMatchObject({ status: 'succeeded', retry_of: failed.id });
     expect(primary.requests.map((r) => r.model)).toEqual(['big-1']);
-    const verify = await runPageCommand(pageCommand(PAGE, 'agentry runs list --limit 10'), {}, env);
+    const verify = await runPageCommand(pageCommand(PAGE, 'agentry runs list --limit 10'), {}, { env });
     expect(verify.code, verify.stderr).toBe(0);
     expect(verify.stdout).toMatch(new RegExp(`${rerun.id} +ask +✓ succeeded`));
   }

@@ -12,13 +12,13 @@ import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openSqliteStore } from '../../src/store/sqlite.js';
 import { flipByte } from '../helpers/backup.js';
-import { killAll, runCliInProcess, startCli, waitForOutput, type CliProcess } from '../helpers/cli.js';
+import { killAll, runCliInProcess } from '../helpers/cli.js';
 import { engineOn } from '../helpers/engine.js';
 import { writeProject } from '../helpers/pg-processes.js';
-import { commandStarting, runbookCommands, runPageCommand, type PageCommand, type PageRunner } from '../helpers/runbook-rb-data.js';
+import { drillService, pageCommand, pageCommands, type PageRunOptions, runPageCommand } from '../helpers/runbook.js';
 import { tempDir } from '../helpers/store.js';
 
-const PAGE = 'restore-from-backup.md';
+const PAGE = 'restore-from-backup';
 const WORKFLOW = { name: 'hello', steps: { greet: { transform: { text: 'hello {{ input.n }}' } } } };
 
 let cleanups: Array<() => Promise<void> | void> = [];
@@ -28,22 +28,10 @@ afterEach(async () => {
   cleanups = [];
 });
 
-interface Service {
-  url: string;
-  proc: CliProcess;
-}
-
-async function startService(project: string, env: Record<string, string>): Promise<Service> {
-  const proc = startCli(['serve', project, '--port', '0', '--no-auth'], { env: { ...env, AGENTRY_LOG_LEVEL: 'warn' } });
-  await waitForOutput(proc, (_stderr, stdout) => stdout.includes('listening on'));
-  const url = /listening on (http:\/\/\S+)/.exec(proc.stdout)![1]!;
-  return { url, proc };
-}
-
 /** The page's `backup verify` without, and with, `--restore`. */
-const verifyOnly = (commands: PageCommand[]): PageCommand => only(commands.filter((c) => c.words[2] === 'verify' && !c.words.includes('--restore')));
-const byRestore = (commands: PageCommand[]): PageCommand => only(commands.filter((c) => c.words[2] === 'verify' && c.words.includes('--restore')));
-function only(commands: PageCommand[]): PageCommand {
+const verifyOnly = (): string => only(pageCommands(PAGE, 'Diagnose').filter((c) => c.startsWith('agentry backup verify') && !c.includes('--restore')));
+const byRestore = (): string => only(pageCommands(PAGE, 'Diagnose').filter((c) => c.startsWith('agentry backup verify') && c.includes('--restore')));
+function only(commands: string[]): string {
   expect(commands).toHaveLength(1);
   return commands[0]!;
 }
@@ -78,41 +66,27 @@ describe('runbook drill: restore from backup', () => {
     // The incident: the newest backup is damaged, and the store's file is lost with the host's disk.
     flipByte(newer, 600, newer);
     for (const suffix of ['', '-wal', '-shm', '.lock']) rmSync(`${dbFile}${suffix}`, { force: true });
-    let service: Service | undefined;
-
-    const runner: PageRunner = {
-      env,
-      cwd: dir,
-      service: {
-        stop: async () => {
-          if (!service) return;
-          service.proc.child.kill('SIGTERM');
-          await service.proc.done;
-          service = undefined;
-        },
-        start: async () => {
-          service = await startService(project, env);
-        },
-      },
-    };
+    // The page's `systemctl stop|start` stop and start the drill's `serve`.
+    const service = drillService(project, env, ['--no-auth']);
+    const runner: PageRunOptions = { env, cwd: dir, service };
 
     // Diagnose: the listing puts the damaged backup first; verify names what is wrong with it.
-    const listing = runbookCommands(PAGE, 'Diagnose', { '<backup-dir>': backups, '<backup-file>': newer, '<run-id>': known.id });
-    const ls = await runPageCommand(commandStarting(listing, 'ls'), runner);
+    const newest = { 'backup-dir': backups, 'backup-file': newer, 'run-id': known.id };
+    const ls = await runPageCommand(pageCommand(PAGE, 'ls', 'Diagnose'), newest, runner);
     expect(ls.stdout.trim().split('\n')).toEqual(['agentry-2.backup', 'agentry-1.backup']);
-    const verifyNewest = await runPageCommand(verifyOnly(listing), runner);
+    const verifyNewest = await runPageCommand(verifyOnly(), newest, runner);
     expect(verifyNewest.code).toBe(1);
     expect(verifyNewest.stderr).toMatch(/error \[backup_invalid\]: /);
-    const proveNewest = await runPageCommand(byRestore(listing), runner);
+    const proveNewest = await runPageCommand(byRestore(), newest, runner);
     expect(proveNewest.code).toBe(1);
     expect(proveNewest.stderr).toMatch(/error \[backup_invalid\]: /);
 
     // The one before it verifies, and proves itself by a scratch restore holding the known run.
-    const before = runbookCommands(PAGE, 'Diagnose', { '<backup-dir>': backups, '<backup-file>': older, '<run-id>': known.id });
-    const verify = await runPageCommand(verifyOnly(before), runner);
+    const before = { 'backup-dir': backups, 'backup-file': older, 'run-id': known.id };
+    const verify = await runPageCommand(verifyOnly(), before, runner);
     expect(verify.code, verify.stderr).toBe(0);
     expect(verify.stdout).toMatch(/^OK: .*agentry-1\.backup is a whole backup/m);
-    const prove = await runPageCommand(byRestore(before), runner);
+    const prove = await runPageCommand(byRestore(), before, runner);
     expect(prove.code, prove.stdout + prove.stderr).toBe(0);
     expect(prove.stdout).toMatch(/^ok {3}audit: hash chain whole/m);
     expect(prove.stdout).toMatch(new RegExp(`^ok {3}run ${known.id}: present$`, 'm'));
@@ -120,26 +94,26 @@ describe('runbook drill: restore from backup', () => {
     expect(prove.stdout).toMatch(/^OK: the backup restores/m);
 
     // Fix: restore into the lost store's place and start the service.
-    const fix = runbookCommands(PAGE, 'Fix', { '<backup-file>': older, '<database-url>': `sqlite:${dbFile}` });
-    for (const command of fix) {
-      const result = await runPageCommand(command, runner);
-      expect(result.code, `${command.line}\n${result.stderr}`).toBe(0);
+    for (const command of pageCommands(PAGE, 'Fix')) {
+      const result = await runPageCommand(command, { 'backup-file': older, 'database-url': `sqlite:${dbFile}` }, runner);
+      expect(result.code, `${command}\n${result.stderr}`).toBe(0);
     }
     expect(existsSync(dbFile)).toBe(true);
-    expect(service).toBeDefined();
+    const url = service.server?.url;
+    expect(url, 'the page started the service').toBeDefined();
 
     // Verify: the page's checks.
-    const checks = runbookCommands(PAGE, 'Verify', { '<run-id>': known.id, '<api-url>': service!.url });
-    const audit = await runPageCommand(commandStarting(checks, 'agentry', 'audit', 'verify'), runner);
+    const checks = { 'run-id': known.id, 'api-url': url! };
+    const audit = await runPageCommand(pageCommand(PAGE, 'agentry audit verify', 'Verify'), checks, runner);
     expect(audit.code, audit.stdout + audit.stderr).toBe(0);
-    const run = await runPageCommand(commandStarting(checks, 'agentry', 'runs', 'get'), runner);
+    const run = await runPageCommand(pageCommand(PAGE, 'agentry runs get', 'Verify'), checks, runner);
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toContain(known.id);
     expect(run.stdout).toMatch(/succeeded/);
-    const ready = await runPageCommand(commandStarting(checks, 'curl'), runner);
+    const ready = await runPageCommand(pageCommand(PAGE, 'curl', 'Verify'), checks, runner);
     expect(ready.code, ready.stderr).toBe(0);
     expect(JSON.parse(ready.stdout)).toMatchObject({ status: 'ready' });
-    const smoke = await runPageCommand(commandStarting(checks, 'agentry', 'smoke'), runner);
+    const smoke = await runPageCommand(pageCommand(PAGE, 'agentry smoke', 'Verify'), checks, runner);
     expect(smoke.code, smoke.stdout + smoke.stderr).toBe(0);
     expect(smoke.stdout).toMatch(/^OK: \d+ passed/m);
   }, 120_000);

@@ -14,15 +14,14 @@
  *   pid, `runs attempts` shows `lease_expired` → `kill -9 <pid>`, `agentry start worker` → the
  *   runs succeed.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { ServerResponse } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
-import { dbFile, killAll, removeDir, startCli, tempDir, waitForOutput } from '../helpers/cli.js';
+import { dbFile, killAll, removeDir, startCli, waitForOutput } from '../helpers/cli.js';
 import { json, startServer } from '../helpers/http-server.js';
 import { createTestDatabase } from '../helpers/postgres.js';
 import { hasPostgres } from '../helpers/store.js';
-import { DRILL_KEY, pageCommand, runPageCommand, startRun, startServe, stopGracefully, waitForSucceeded, argvOf } from '../helpers/runbook-rb-runs.js';
+import { KEYS } from '../helpers/server.js';
+import { commandWords, drillProject, pageCommand, runPageCommand, startDrillServer, startRun, stopGracefully, waitForSucceeded } from '../helpers/runbook.js';
 
 const PAGE = 'runs-stuck';
 const HELLO = { name: 'hello', steps: { greet: { transform: { message: 'hi' } } } };
@@ -40,11 +39,8 @@ afterEach(async () => {
 });
 
 function project(): string {
-  const dir = tempDir('agentry-drill-stuck-');
+  const dir = drillProject(Object.fromEntries([HELLO, CALL].map((wf) => [`workflows/${wf.name}.yaml`, JSON.stringify(wf)])));
   cleanups.push(() => removeDir(dir));
-  mkdirSync(join(dir, 'workflows'));
-  writeFileSync(join(dir, 'agentry.yaml'), 'version: v1\nname: drill\n');
-  for (const wf of [HELLO, CALL]) writeFileSync(join(dir, 'workflows', `${wf.name}.yaml`), JSON.stringify(wf));
   return dir;
 }
 
@@ -59,7 +55,7 @@ async function until(done: () => boolean | Promise<boolean>, why: () => string):
 
 /** Runs the page's command of `section` starting with `prefix`; expects exit 0 and returns stdout. */
 async function step(section: string, prefix: string, env: Record<string, string>, values: Record<string, string> = {}): Promise<string> {
-  const line = pageCommand(PAGE, section, prefix);
+  const line = pageCommand(PAGE, prefix, section);
   const result = await runPageCommand(line, values, { env });
   expect(result.code, `${line}\n${result.stderr}`).toBe(0);
   return result.stdout;
@@ -76,7 +72,7 @@ describe('runs stuck', { timeout: 90_000 }, () => {
     expect(await step('Diagnose', 'agentry workers list', env)).toContain('No worker is registered');
     expect(await step('Diagnose', 'agentry maintenance status', env)).toContain('Maintenance mode is off');
 
-    const [, ...args] = argvOf(pageCommand(PAGE, 'Fix', 'agentry start worker'));
+    const [, ...args] = commandWords(pageCommand(PAGE, 'agentry start worker', 'Fix'));
     const worker = startCli(args, { env: { ...env, AGENTRY_POLL_INTERVAL: '100ms', AGENTRY_LOG_LEVEL: 'info' } });
     await waitForSucceeded({ sqlite: dbFile(dir) }, ids);
 
@@ -89,7 +85,7 @@ describe('runs stuck', { timeout: 90_000 }, () => {
   it('maintenance mode left on: runs queue behind it; maintenance off finishes them and the smoke passes', async () => {
     const dir = project();
     const env = { AGENTRY_PROJECT_DIR: dir };
-    const { proc: server, url } = await startServe(dir);
+    const { proc: server, url } = await startDrillServer(dir);
     // Left on after an upgrade.
     expect(await runPageCommand('agentry maintenance on --reason "upgrade to 0.3"', {}, { env })).toMatchObject({ code: 0 });
     const ids = [await startRun('hello', env), await startRun('hello', env)];
@@ -105,7 +101,7 @@ describe('runs stuck', { timeout: 90_000 }, () => {
     expect(await step('Fix', 'agentry maintenance off', env)).toContain('Maintenance mode is off');
     await waitForSucceeded({ sqlite: dbFile(dir) }, ids);
 
-    const smoke = await step('Verify', 'agentry smoke', { AGENTRY_API_KEY: DRILL_KEY }, { 'api-url': url });
+    const smoke = await step('Verify', 'agentry smoke', { AGENTRY_API_KEY: KEYS.admin }, { 'api-url': url });
     expect(smoke).toMatch(/^PASS {2}run /m);
     expect((await stopGracefully(server)).code).toBe(0);
   });
@@ -159,12 +155,12 @@ describe('runs stuck', { timeout: 90_000 }, () => {
       );
       expect(scheduler.stderr).toContain('"event":"step.lease_expired"');
 
-      const kill = argvOf(pageCommand(PAGE, 'Fix', 'kill -9'), { pid });
+      const kill = commandWords(pageCommand(PAGE, 'kill -9', 'Fix'), { pid });
       expect(kill).toEqual(['kill', '-9', pid]);
       process.kill(Number(kill[2]), 'SIGKILL');
       expect((await frozen.done).signal).toBe('SIGKILL');
 
-      const [, ...args] = argvOf(pageCommand(PAGE, 'Fix', 'agentry start worker'));
+      const [, ...args] = commandWords(pageCommand(PAGE, 'agentry start worker', 'Fix'));
       const worker = startCli([...args, '--no-scheduler'], { env: roleEnv });
       await waitForSucceeded({ postgres: db.url }, ids);
       const after = await step('Verify', 'agentry runs list --status queued', env);

@@ -10,9 +10,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunDetailDto } from '../../src/cli/remote.js';
 import { killAll, REPO, removeDir, tempDir } from '../helpers/cli.js';
-import { eventually } from '../helpers/engine.js';
-import { API_KEYS, KEYS } from '../helpers/server.js';
-import { drillProject, pageCommand, runPageCommand, startDrillServer, type DrillServer } from '../helpers/runbook-rb-llm.js';
+import { KEYS } from '../helpers/server.js';
+import { apiCall, drillProject, type DrillServer, pageCommand, runPageCommand, startDrillServer, waitForRunEnd } from '../helpers/runbook.js';
 
 const PAGE = 'tool-server';
 
@@ -35,7 +34,7 @@ restart: { max_restarts: 1, window: 10m, backoff: { initial: 50ms, max: 100ms } 
     'workflows/lookup.yaml': 'version: v1\nname: lookup\nsteps:\n  call: { tool: { server: fx, name: echo, args: { text: hi } } }\n',
   });
   data = tempDir();
-  server = await startDrillServer(project, data, { AGENTRY_API_KEYS: API_KEYS });
+  server = await startDrillServer(project);
   env = { AGENTRY_URL: server.url, AGENTRY_API_KEY: KEYS.operator };
 }, 60_000);
 
@@ -46,18 +45,10 @@ afterAll(async () => {
   removeDir(data);
 });
 
-async function api<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
-  const response = await fetch(`${server.url}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${KEYS.operator}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  expect(response.status, `${method} ${path}`).toBeLessThan(300);
-  return (await response.json()) as T;
-}
+const api = <T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> => apiCall<T>(server.url, KEYS.operator, method, path, body);
 
 const run = (workflow: string): Promise<RunDetailDto> => api<RunDetailDto>('POST', `/v1/workflows/${workflow}/runs?wait=30s`, { input: {} });
-const page = (start: string, vars: Record<string, string> = {}) => runPageCommand(pageCommand(PAGE, start), vars, env);
+const page = (start: string, vars: Record<string, string> = {}) => runPageCommand(pageCommand(PAGE, start), vars, { env });
 
 describe('tool server drill', { timeout: 180_000 }, () => {
   const lookupsFailed: string[] = [];
@@ -124,14 +115,7 @@ describe('tool server drill', { timeout: 180_000 }, () => {
       retried.stdout,
     ).toBe(true);
     for (const id of ids) {
-      const rerun = await eventually(
-        async () => {
-          const current = await api<RunDetailDto>('GET', `/v1/runs/${id}`);
-          return current.status === 'succeeded' || current.status === 'failed' ? current : undefined;
-        },
-        30_000,
-        `retried run ${id} to end`,
-      );
+      const rerun = await waitForRunEnd<RunDetailDto>(server.url, id!, KEYS.operator);
       expect(rerun).toMatchObject({ status: 'succeeded', output: { call: { content: [{ type: 'text', text: 'hi' }] } } });
     }
     const [tools, runs] = await Promise.all([page('agentry tools list'), page('agentry runs list --limit 10')]);

@@ -14,13 +14,13 @@
  * database → served, `maintenance off` (the backup was taken in maintenance mode) → the
  * pre-upgrade runs are there, the run started after the upgrade is not, and the smoke passes.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LATEST_SCHEMA_VERSION } from '../../src/store/migrations.js';
-import { dbFile, killAll, removeDir, tempDir } from '../helpers/cli.js';
-import { listen, startTestApi, type TestApi } from '../helpers/server.js';
-import { DRILL_KEY, pageCommand, runPageCommand, runStatuses, startServe, stopGracefully, storeAt, waitForSucceeded } from '../helpers/runbook-rb-runs.js';
+import { dbFile, killAll, removeDir } from '../helpers/cli.js';
+import { KEYS, listen, startTestApi, type TestApi } from '../helpers/server.js';
+import { drillProject, pageCommand, runPageCommand, runStatuses, startDrillServer, stopGracefully, storeAt, waitForSucceeded } from '../helpers/runbook.js';
 
 const PAGE = 'upgrade-and-rollback';
 const PREVIOUS = LATEST_SCHEMA_VERSION - 1;
@@ -39,11 +39,8 @@ afterEach(async () => {
 });
 
 function project(): string {
-  const dir = tempDir('agentry-drill-upgrade-');
+  const dir = drillProject({ 'workflows/hello.yaml': JSON.stringify(HELLO) });
   cleanups.push(() => removeDir(dir));
-  mkdirSync(join(dir, 'workflows'));
-  writeFileSync(join(dir, 'agentry.yaml'), 'version: v1\nname: drill\n');
-  writeFileSync(join(dir, 'workflows', 'hello.yaml'), JSON.stringify(HELLO));
   return dir;
 }
 
@@ -88,57 +85,57 @@ describe('upgrade and rollback', { timeout: 180_000 }, () => {
     await waitForSucceeded({ sqlite: file }, before);
 
     // 1–3 against the previous release: pause, check, back up.
-    const on = await runPageCommand(pageCommand(PAGE, 'Fix', 'agentry maintenance on'), { version: 'next' }, { env: remote });
+    const on = await runPageCommand(pageCommand(PAGE, 'agentry maintenance on', 'Fix'), { version: 'next' }, { env: remote });
     expect(on.code, on.stderr).toBe(0);
     expect(on.stdout).toContain('upgrade to next');
     const queuedDuring = await startRunAt(previous.url, adminKey, 'Queued');
-    const workers = await runPageCommand(pageCommand(PAGE, 'Fix', 'agentry workers list'), {}, { env: remote });
+    const workers = await runPageCommand(pageCommand(PAGE, 'agentry workers list', 'Fix'), {}, { env: remote });
     expect(workers.stdout).toMatch(/\s0\s+\S+ ago\s+active/);
-    const taken = await runPageCommand(pageCommand(PAGE, 'Fix', 'agentry backup create'), { 'backup-file': backup }, { env: local });
+    const taken = await runPageCommand(pageCommand(PAGE, 'agentry backup create', 'Fix'), { 'backup-file': backup }, { env: local });
     expect(taken.code, taken.stderr).toBe(0);
     expect(taken.stdout).toContain(`(schema ${PREVIOUS})`);
-    const verified = await runPageCommand(pageCommand(PAGE, 'Fix', 'agentry backup verify'), { 'backup-file': backup }, { env: local });
+    const verified = await runPageCommand(pageCommand(PAGE, 'agentry backup verify', 'Fix'), { 'backup-file': backup }, { env: local });
     expect(verified.code, verified.stderr).toBe(0);
     await previous.api.close();
 
     // 4–6: the new build migrates, serves, resumes; the smoke passes.
-    const pending = await runPageCommand(pageCommand(PAGE, 'Fix', 'agentry migrate status'), {}, { env: local });
+    const pending = await runPageCommand(pageCommand(PAGE, 'agentry migrate status', 'Fix'), {}, { env: local });
     expect(pending.stdout).toContain(`is at migration ${PREVIOUS}; this build needs ${LATEST_SCHEMA_VERSION}: 1 pending`);
-    const up = await runPageCommand(pageCommand(PAGE, 'Fix', 'agentry migrate up'), {}, { env: local });
+    const up = await runPageCommand(pageCommand(PAGE, 'agentry migrate up', 'Fix'), {}, { env: local });
     expect(up.code, up.stderr).toBe(0);
-    const { proc: upgraded, url } = await startServe(dir, { AGENTRY_AUTO_MIGRATE: 'false' });
+    const { proc: upgraded, url } = await startDrillServer(dir, { AGENTRY_AUTO_MIGRATE: 'false' });
     expect((await fetch(`${url}/readyz`)).status).toBe(200);
-    const served = { AGENTRY_URL: url, AGENTRY_API_KEY: DRILL_KEY };
-    expect((await runPageCommand(pageCommand(PAGE, 'Fix', 'agentry maintenance off'), {}, { env: served })).code).toBe(0);
+    const served = { AGENTRY_URL: url, AGENTRY_API_KEY: KEYS.admin };
+    expect((await runPageCommand(pageCommand(PAGE, 'agentry maintenance off', 'Fix'), {}, { env: served })).code).toBe(0);
     await waitForSucceeded({ sqlite: file }, [queuedDuring]);
-    const smoke = await runPageCommand(pageCommand(PAGE, 'Fix', 'agentry smoke'), { 'api-url': url }, { env: { AGENTRY_API_KEY: DRILL_KEY } });
+    const smoke = await runPageCommand(pageCommand(PAGE, 'agentry smoke', 'Fix'), { 'api-url': url }, { env: { AGENTRY_API_KEY: KEYS.admin } });
     expect(smoke.code, smoke.stdout).toBe(0);
-    expect((await runPageCommand(pageCommand(PAGE, 'Verify', 'agentry migrate status'), {}, { env: local })).code).toBe(0);
-    const read = await runPageCommand(pageCommand(PAGE, 'Verify', 'agentry runs get'), { 'run-id': before[0]! }, { env: served });
+    expect((await runPageCommand(pageCommand(PAGE, 'agentry migrate status', 'Verify'), {}, { env: local })).code).toBe(0);
+    const read = await runPageCommand(pageCommand(PAGE, 'agentry runs get', 'Verify'), { 'run-id': before[0]! }, { env: served });
     expect(read.code, read.stderr).toBe(0);
     expect(read.stdout).toContain('succeeded');
     expect(read.stdout).toContain('Hello, Ada!');
-    const after = await startRunAt(url, DRILL_KEY, 'After');
+    const after = await startRunAt(url, KEYS.admin, 'After');
     await waitForSucceeded({ sqlite: file }, [after]);
     expect((await stopGracefully(upgraded)).code).toBe(0);
 
     // Roll back: the pre-upgrade backup into a new database, served again.
     const rollbackFile = join(dir, 'rollback.db');
     const restored = await runPageCommand(
-      pageCommand(PAGE, 'Fix', 'agentry restore'),
+      pageCommand(PAGE, 'agentry restore', 'Fix'),
       { 'backup-file': backup, 'new-database-url': `sqlite:${rollbackFile}` },
       { env: local },
     );
     expect(restored.code, restored.stderr).toBe(0);
-    const { proc: rolledBack, url: rollbackUrl } = await startServe(dir, { AGENTRY_DATABASE_URL: `sqlite:${rollbackFile}` });
-    const rollback = { AGENTRY_URL: rollbackUrl, AGENTRY_API_KEY: DRILL_KEY };
+    const { proc: rolledBack, url: rollbackUrl } = await startDrillServer(dir, { AGENTRY_DATABASE_URL: `sqlite:${rollbackFile}` });
+    const rollback = { AGENTRY_URL: rollbackUrl, AGENTRY_API_KEY: KEYS.admin };
     const status = await runPageCommand('agentry maintenance status', {}, { env: rollback });
     expect(status.stdout).toContain('upgrade to next');
-    expect((await runPageCommand(pageCommand(PAGE, 'Fix', 'agentry maintenance off'), {}, { env: rollback })).code).toBe(0);
+    expect((await runPageCommand(pageCommand(PAGE, 'agentry maintenance off', 'Fix'), {}, { env: rollback })).code).toBe(0);
     await waitForSucceeded({ sqlite: rollbackFile }, [...before, queuedDuring]);
     const runs = await runStatuses({ sqlite: rollbackFile });
     expect(runs.has(after)).toBe(false);
-    const smokeAgain = await runPageCommand(pageCommand(PAGE, 'Verify', 'agentry smoke'), { 'api-url': rollbackUrl }, { env: { AGENTRY_API_KEY: DRILL_KEY } });
+    const smokeAgain = await runPageCommand(pageCommand(PAGE, 'agentry smoke', 'Verify'), { 'api-url': rollbackUrl }, { env: { AGENTRY_API_KEY: KEYS.admin } });
     expect(smokeAgain.code, smokeAgain.stdout).toBe(0);
     expect((await stopGracefully(rolledBack)).code).toBe(0);
   });

@@ -11,12 +11,13 @@
  *   middle of a run, restarts it, and checks the run resumed with each step done once.
  */
 import { execFile } from 'node:child_process';
-import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CLI_ENTRY, dbFile, killAll, REPO, removeDir, runCli, startCli, tempDir, waitForOutput } from '../helpers/cli.js';
-import { argvOf, DRILL_API_KEYS, pageCommand, runPageCommand, startRun, stopGracefully, waitForSucceeded } from '../helpers/runbook-rb-runs.js';
+import { CLI_ENTRY, dbFile, killAll, REPO, removeDir, runCli, startCli, waitForOutput } from '../helpers/cli.js';
+import { API_KEYS } from '../helpers/server.js';
+import { commandWords, drillProject, pageCommand, runPageCommand, startRun, stopGracefully, waitForSucceeded } from '../helpers/runbook.js';
 
 const PAGE = 'worker-crash-loop';
 const HELLO = { name: 'hello', steps: { greet: { transform: { message: 'hi' } } } };
@@ -29,11 +30,8 @@ afterEach(async () => {
 });
 
 function project(): string {
-  const dir = tempDir('agentry-drill-crash-');
+  const dir = drillProject({ 'workflows/hello.yaml': JSON.stringify(HELLO) });
   cleanups.push(() => removeDir(dir));
-  mkdirSync(join(dir, 'workflows'));
-  writeFileSync(join(dir, 'agentry.yaml'), 'version: v1\nname: drill\n');
-  writeFileSync(join(dir, 'workflows', 'hello.yaml'), JSON.stringify(HELLO));
   return dir;
 }
 
@@ -55,7 +53,7 @@ describe('worker crash loop', { timeout: 120_000 }, () => {
     appendFileSync(join(dir, 'agentry.yaml'), 'engine:\n  concurrency: lots\n');
 
     // The supervisor restarts it; it dies the same way each time, exit 2, one ERROR JSON line.
-    const [, ...serveArgs] = argvOf(pageCommand(PAGE, 'Fix', 'agentry serve'));
+    const [, ...serveArgs] = commandWords(pageCommand(PAGE, 'agentry serve', 'Fix'));
     for (let restart = 0; restart < 2; restart++) {
       const died = await runCli(serveArgs, { env: { ...env, AGENTRY_PORT: '0' } });
       expect(died.code, died.stderr).toBe(2);
@@ -65,28 +63,28 @@ describe('worker crash loop', { timeout: 120_000 }, () => {
       expect(line!.message).toContain("agentry.yaml engine.concurrency: must be a whole number, got 'lots'");
     }
 
-    const validate = await runPageCommand(pageCommand(PAGE, 'Diagnose', 'agentry config validate'), {}, { env });
+    const validate = await runPageCommand(pageCommand(PAGE, 'agentry config validate', 'Diagnose'), {}, { env });
     expect(validate.code).toBe(2);
     expect(validate.stdout + validate.stderr).toContain('engine.concurrency');
 
     writeFileSync(join(dir, 'agentry.yaml'), good);
-    const fixed = await runPageCommand(pageCommand(PAGE, 'Fix', 'agentry config validate'), {}, { env });
+    const fixed = await runPageCommand(pageCommand(PAGE, 'agentry config validate', 'Fix'), {}, { env });
     expect(fixed.code, fixed.stdout + fixed.stderr).toBe(0);
-    const server = startCli(serveArgs, { env: { ...env, AGENTRY_PORT: '0', AGENTRY_API_KEYS: DRILL_API_KEYS, AGENTRY_POLL_INTERVAL: '100ms' } });
+    const server = startCli(serveArgs, { env: { ...env, AGENTRY_PORT: '0', AGENTRY_API_KEYS: API_KEYS, AGENTRY_POLL_INTERVAL: '100ms' } });
     await waitForOutput(server, (_stderr, stdout) => stdout.includes('listening on'));
     const url = /listening on (http:\/\/\S+)/.exec(server.stdout)![1]!;
     await waitForSucceeded({ sqlite: dbFile(dir) }, ids);
 
     expect((await fetch(`${url}/readyz`)).status).toBe(200);
-    const workers = await runPageCommand(pageCommand(PAGE, 'Verify', 'agentry workers list'), {}, { env });
+    const workers = await runPageCommand(pageCommand(PAGE, 'agentry workers list', 'Verify'), {}, { env });
     expect(workers.stdout).toMatch(new RegExp(`\\s${server.child.pid}\\s+worker,scheduler\\s.*\\sactive`));
-    const queued = await runPageCommand(pageCommand(PAGE, 'Verify', 'agentry runs list --status queued'), {}, { env });
+    const queued = await runPageCommand(pageCommand(PAGE, 'agentry runs list --status queued', 'Verify'), {}, { env });
     for (const id of ids) expect(queued.stdout).not.toContain(id);
     expect((await stopGracefully(server)).code).toBe(0);
   });
 
   it('killed mid-run: scripts/drills/crash-mid-run.sh kills serve with SIGKILL, restarts it, and the run resumes', async () => {
-    const script = pageCommand(PAGE, 'Fix', 'scripts/drills/crash-mid-run.sh');
+    const script = pageCommand(PAGE, 'scripts/drills/crash-mid-run.sh', 'Fix');
     const { stdout } = await promisify(execFile)(join(REPO, script), [], {
       cwd: REPO,
       env: { PATH: process.env.PATH, HOME: process.env.HOME, AGENTRY: `${process.execPath} ${CLI_ENTRY}`, NO_COLOR: '1' },

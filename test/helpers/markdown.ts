@@ -64,14 +64,30 @@ export function anchorOf(heading: string): string {
     .replace(/\s/g, '-');
 }
 
+export interface Heading {
+  /** 1 for `#`, 2 for `##` … */
+  level: number;
+  title: string;
+  /** 1-based line. */
+  line: number;
+}
+
+/** The page's headings (outside code), in order. */
+export function headings(text: string): Heading[] {
+  const found: Heading[] = [];
+  classify(text).forEach((line, index) => {
+    const heading = line.fenced ? null : /^(#{1,6})\s+(.+?)\s*#*\s*$/.exec(line.text);
+    if (heading) found.push({ level: heading[1]!.length, title: heading[2]!, line: index + 1 });
+  });
+  return found;
+}
+
 /** Every heading's anchor; a repeated heading gets `-1`, `-2`, … as on GitHub. */
 export function headingAnchors(text: string): Set<string> {
   const anchors = new Set<string>();
   const seen = new Map<string, number>();
-  for (const line of classify(text)) {
-    const heading = line.fenced ? null : /^#{1,6}\s+(.+?)\s*#*\s*$/.exec(line.text);
-    if (!heading) continue;
-    const base = anchorOf(heading[1]!);
+  for (const heading of headings(text)) {
+    const base = anchorOf(heading.title);
     const n = seen.get(base) ?? 0;
     seen.set(base, n + 1);
     anchors.add(n === 0 ? base : `${base}-${n}`);
