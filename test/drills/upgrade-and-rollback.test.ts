@@ -2,12 +2,15 @@
  * Drill of docs/operations/runbooks/upgrade-and-rollback.md (DEP-22, DEP-23), with the page's own
  * commands (read from its ```sh blocks) through the real CLI.
  *
- * There is no published previous release to install, so the previous release is staged: a
- * SQLite store migrated only to schema N-1 (the store's `migrate({ to })`, a test-only path),
- * served by an API and engine of this code on it, where runs are written at that version.
+ * There is no published previous release to install, so the previous release is staged: an
+ * API and engine of this build write runs and take the page's first steps (`maintenance on`,
+ * `workers list`) on an SQLite store, which is then rewound to schema N-1 with the newest
+ * migration's undo (`test/helpers/migration-undo.ts`): the data the previous release would have
+ * left, at its schema. (This build cannot serve a store at N-1 itself: it reads what migration N
+ * added.)
  *
- * Upgrade: `maintenance on` through the previous release's API → `workers list` → `backup
- * create` + `backup verify` (schema N-1) → `migrate status` (1 pending) + `migrate up` → the new
+ * Upgrade: `maintenance on` through the previous release's API → `workers list` → the store left
+ * at N-1 → `backup create` + `backup verify` (schema N-1) → `migrate status` (1 pending) + `migrate up` → the new
  * build's `agentry serve` → `/readyz` 200 → `maintenance off` (the run queued meanwhile finishes)
  * → `agentry smoke` passes, and the pre-upgrade runs read back with their outputs.
  * Rollback: the new release stopped → `agentry restore` of the pre-upgrade backup into a new
@@ -19,6 +22,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LATEST_SCHEMA_VERSION } from '../../src/store/migrations.js';
 import { dbFile, killAll, removeDir } from '../helpers/cli.js';
+import { rewindSqlite } from '../helpers/migration-undo.js';
 import { KEYS, listen, startTestApi, type TestApi } from '../helpers/server.js';
 import { drillProject, pageCommand, runPageCommand, runStatuses, startDrillServer, stopGracefully, storeAt, waitForSucceeded } from '../helpers/runbook.js';
 
@@ -44,14 +48,14 @@ function project(): string {
   return dir;
 }
 
-/** The previous release serving the store at schema N-1: its API (with the drill's admin key, `admin-key-…`) and engine. */
+/** The previous release serving the store (at this build's schema until it is rewound): its API (with the drill's admin key, `admin-key-…`) and engine. */
 async function previousRelease(file: string): Promise<{ api: TestApi; url: string }> {
   const api = await startTestApi({
     workflows: [HELLO],
     factory: {
       name: 'previous',
       open: async () => {
-        const store = await storeAt(`sqlite:${file}`, PREVIOUS);
+        const store = await storeAt(`sqlite:${file}`, LATEST_SCHEMA_VERSION);
         return { store, cleanup: () => store.close() };
       },
     },
@@ -91,12 +95,13 @@ describe('upgrade and rollback', { timeout: 180_000 }, () => {
     const queuedDuring = await startRunAt(previous.url, adminKey, 'Queued');
     const workers = await runPageCommand(pageCommand(PAGE, 'agentry workers list', 'Fix'), {}, { env: remote });
     expect(workers.stdout).toMatch(/\s0\s+\S+ ago\s+active/);
+    await previous.api.close();
+    rewindSqlite(file, LATEST_SCHEMA_VERSION, PREVIOUS);
     const taken = await runPageCommand(pageCommand(PAGE, 'agentry backup create', 'Fix'), { 'backup-file': backup }, { env: local });
     expect(taken.code, taken.stderr).toBe(0);
     expect(taken.stdout).toContain(`(schema ${PREVIOUS})`);
     const verified = await runPageCommand(pageCommand(PAGE, 'agentry backup verify', 'Fix'), { 'backup-file': backup }, { env: local });
     expect(verified.code, verified.stderr).toBe(0);
-    await previous.api.close();
 
     // 4–6: the new build migrates, serves, resumes; the smoke passes.
     const pending = await runPageCommand(pageCommand(PAGE, 'agentry migrate status', 'Fix'), {}, { env: local });

@@ -14,6 +14,7 @@ import { openSqliteStore } from '../../src/store/sqlite.js';
 import type { NewAuditEntry, Store } from '../../src/store/store.js';
 import { createTestDatabase } from '../helpers/postgres.js';
 import { hasPostgres, tempDir } from '../helpers/store.js';
+import { MIGRATION_UNDO } from '../helpers/migration-undo.js';
 
 /** Runs one SQL statement on the store's database behind its back. */
 type Tamper = (statement: string) => Promise<void>;
@@ -23,19 +24,6 @@ interface Opened {
   tamper: Tamper;
   cleanup: () => Promise<void>;
 }
-
-/**
- * How to take back each migration that came after 'audit entries by run' (the test below rewinds
- * the schema to before it, and the runner applies only versions past the latest one recorded).
- */
-const UNDO_AFTER_AUDIT_RUN_IDS: Record<number, string[]> = {
-  13: ['ALTER TABLE runs DROP COLUMN trace_context'],
-  14: ['DROP INDEX runs_active', 'DROP INDEX tasks_open'],
-  15: ['DROP INDEX events_by_time'],
-  16: ['DROP TABLE maintenance', 'ALTER TABLE workers DROP COLUMN drain_requested_at', 'ALTER TABLE schema_migrations DROP COLUMN duration_ms'],
-  17: ['DROP INDEX runs_by_end'],
-  18: ['ALTER TABLE maintenance DROP COLUMN quiesce'],
-};
 
 const dialects: Array<{ name: string; open: () => Promise<Opened> }> = [
   {
@@ -237,8 +225,8 @@ for (const dialect of dialects) {
       const version = MIGRATIONS.find((m) => m.name === 'audit entries by run')!.version;
       const later = MIGRATIONS.filter((m) => m.version > version).map((m) => m.version);
       for (const v of [...later].reverse()) {
-        expect(UNDO_AFTER_AUDIT_RUN_IDS[v], `how to undo migration ${v}`).toBeDefined();
-        for (const statement of UNDO_AFTER_AUDIT_RUN_IDS[v]!) await tamper(statement);
+        expect(MIGRATION_UNDO[v], `how to undo migration ${v}`).toBeDefined();
+        for (const statement of MIGRATION_UNDO[v]!) await tamper(statement);
       }
       await tamper(`DROP INDEX audit_log_by_run`);
       await tamper(`ALTER TABLE audit_log DROP COLUMN run_id`);

@@ -1,0 +1,33 @@
+/**
+ * How to take back each recent migration, newest last: the statements that return the schema to
+ * the version before it. Tests use it to stage a store as an older build left it — the audit
+ * log's upgrade (`store.audit.test.ts`) and the upgrade drill's previous release
+ * (`test/drills/upgrade-and-rollback.test.ts`). A new migration needs its entry here.
+ */
+import Database from 'better-sqlite3';
+
+export const MIGRATION_UNDO: Readonly<Record<number, readonly string[]>> = {
+  13: ['ALTER TABLE runs DROP COLUMN trace_context'],
+  14: ['DROP INDEX runs_active', 'DROP INDEX tasks_open'],
+  15: ['DROP INDEX events_by_time'],
+  16: ['DROP TABLE maintenance', 'ALTER TABLE workers DROP COLUMN drain_requested_at', 'ALTER TABLE schema_migrations DROP COLUMN duration_ms'],
+  17: ['DROP INDEX runs_by_end'],
+  18: ['ALTER TABLE maintenance DROP COLUMN quiesce'],
+};
+
+/** Rewinds an SQLite store from `from` to `to` (each migration after `to` undone and unrecorded), in one transaction. */
+export function rewindSqlite(file: string, from: number, to: number): void {
+  const db = new Database(file);
+  try {
+    db.transaction(() => {
+      for (let v = from; v > to; v--) {
+        const undo = MIGRATION_UNDO[v];
+        if (undo === undefined) throw new Error(`how to undo migration ${v}: add it to test/helpers/migration-undo.ts`);
+        for (const statement of undo) db.exec(statement);
+        db.prepare('DELETE FROM schema_migrations WHERE version = ?').run(v);
+      }
+    })();
+  } finally {
+    db.close();
+  }
+}
