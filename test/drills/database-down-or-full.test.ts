@@ -201,7 +201,7 @@ describe('runbook drill: corrupt SQLite file', () => {
 
     const refused = await runCli(['serve', project, '--port', '0', '--no-auth'], { env });
     expect(refused.code).toBe(1);
-    expect(refused.stderr).toMatch(/"event":"store\.corrupt","code":"SQLITE_CORRUPT"/);
+    expect(refused.stderr).toMatch(/"event":"process\.failed","code":"store_corrupt",.*"details":\{"code":"SQLITE_CORRUPT"/);
 
     const recovered = join(dir, 'recovered.sqlite');
     const commands = pageCommands(PAGE, 'Corrupt SQLite file');
