@@ -13,22 +13,8 @@
 # See docs/operations/runbooks/worker-crash-loop.md. Needs: bash, curl, node (for JSON).
 set -euo pipefail
 
-read -r -a AGENTRY_CMD <<<"${AGENTRY:-agentry}"
-DIR="$(mktemp -d "${TMPDIR:-/tmp}/agentry-crash-drill.XXXXXX")"
-SERVER_PID=""
-URL=""
-cleanup() {
-  if [[ -n "$SERVER_PID" ]] && kill -0 "$SERVER_PID" 2>/dev/null; then kill -TERM "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; fi
-  rm -rf "$DIR"
-}
-trap cleanup EXIT
-
-fail() {
-  echo "FAIL  $*" >&2
-  [[ -f "$DIR/serve.log" ]] && tail -n 20 "$DIR/serve.log" >&2
-  exit 1
-}
-pass() { echo "PASS  $*"; }
+source "$(dirname "$0")/lib.sh"
+drill_dir crash
 
 export AGENTRY_PROJECT_DIR="$DIR/project"
 export AGENTRY_POLL_INTERVAL="${AGENTRY_POLL_INTERVAL:-200ms}"
@@ -43,7 +29,6 @@ steps:
   after: { needs: [nap], transform: { n: 2 } }
 YAML
 
-agentry() { "${AGENTRY_CMD[@]}" "$@"; }
 
 # A run as JSON → "<run status> <step>=<status>:<attempt> …"
 SUMMARY='let t = ""; process.stdin.on("data", (c) => (t += c)).on("end", () => {
@@ -53,21 +38,6 @@ SUMMARY='let t = ""; process.stdin.on("data", (c) => (t += c)).on("end", () => {
 # While the server runs, through its API (quick); while it is down, from the store with the CLI.
 run_state() {
   if [[ -n "$SERVER_PID" ]]; then curl -fsS "$URL/v1/runs/$1" | node -e "$SUMMARY"; else agentry runs get "$1" --json | node -e "$SUMMARY"; fi
-}
-
-start_server() {
-  : >"$DIR/serve.out"
-  # Not through the `agentry` function: $! must be the server itself, for the SIGKILL.
-  "${AGENTRY_CMD[@]}" serve --no-auth --port 0 >"$DIR/serve.out" 2>>"$DIR/serve.log" &
-  SERVER_PID=$!
-  URL=""
-  for ((i = 0; i < 600; i++)); do
-    URL="$(sed -n 's/^Agentry API listening on \(http[^ ]*\).*/\1/p' "$DIR/serve.out")"
-    [[ -n "$URL" ]] && break
-    kill -0 "$SERVER_PID" 2>/dev/null || fail "agentry serve exited at start"
-    sleep 0.1
-  done
-  [[ -n "$URL" ]] || fail "agentry serve did not listen within 60s"
 }
 
 # Polls `run_state` until it matches the pattern (an extended regex) or the seconds pass.
@@ -85,7 +55,7 @@ wait_for() {
   fail "run $id did not reach '$pattern' within $3s (now: $state)"
 }
 
-start_server
+start_server --no-auth
 RUN_ID="$(curl -fsS -X POST "$URL/v1/workflows/crash-drill/runs" -H 'Content-Type: application/json' -d '{"input":{}}' |
   node -e 'let t = ""; process.stdin.on("data", (c) => (t += c)).on("end", () => console.log(JSON.parse(t).id))')"
 [[ "$RUN_ID" == run_* ]] || fail "could not start a run"
@@ -101,7 +71,7 @@ STATE="$(run_state "$RUN_ID")"
 [[ "$STATE" =~ ^waiting\  ]] || fail "after SIGKILL the run should still be waiting, it is: $STATE"
 pass "server killed with SIGKILL; the run is intact in the store ($STATE)"
 
-start_server
+start_server --no-auth
 FINAL="$(wait_for "$RUN_ID" '^succeeded ' 60)"
 pass "server restarted; run $RUN_ID resumed and succeeded ($FINAL)"
 

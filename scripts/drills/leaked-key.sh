@@ -15,21 +15,8 @@
 # Needs: bash, curl, node (for JSON and a random key).
 set -euo pipefail
 
-read -r -a AGENTRY_CMD <<<"${AGENTRY:-agentry}"
-DIR="$(mktemp -d "${TMPDIR:-/tmp}/agentry-key-drill.XXXXXX")"
-SERVER_PID=""
-cleanup() {
-  if [[ -n "$SERVER_PID" ]] && kill -0 "$SERVER_PID" 2>/dev/null; then kill -TERM "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; fi
-  rm -rf "$DIR"
-}
-trap cleanup EXIT
-
-fail() {
-  echo "FAIL  $*" >&2
-  [[ -f "$DIR/serve.log" ]] && tail -n 20 "$DIR/serve.log" >&2
-  exit 1
-}
-pass() { echo "PASS  $*"; }
+source "$(dirname "$0")/lib.sh"
+drill_dir key
 
 KEY_NAME="drill-bot"
 ADMIN_KEY="drill-admin-$(node -e 'console.log(require("node:crypto").randomBytes(16).toString("hex"))')"
@@ -40,22 +27,11 @@ mkdir -p "$AGENTRY_PROJECT_DIR/workflows"
 printf 'version: v1\nname: key-drill\n' >"$AGENTRY_PROJECT_DIR/agentry.yaml"
 printf 'version: v1\nname: hello\nsteps:\n  greet: { transform: { text: hi } }\n' >"$AGENTRY_PROJECT_DIR/workflows/hello.yaml"
 
-# The CLI as the admin handling the incident (bootstrap key, principal `admin`), against the server.
-agentry() { "${AGENTRY_CMD[@]}" "$@"; }
 # The HTTP status `GET /v1/auth/whoami` answers for a key (the runbook's Verify command).
 status_of() { curl -s -o /dev/null -w '%{http_code}\n' -H "Authorization: Bearer $1" "$AGENTRY_URL/v1/auth/whoami"; }
 
-: >"$DIR/serve.out"
-AGENTRY_API_KEYS="admin:$ADMIN_KEY:admin" "${AGENTRY_CMD[@]}" serve --port 0 >"$DIR/serve.out" 2>>"$DIR/serve.log" &
-SERVER_PID=$!
-URL=""
-for ((i = 0; i < 600; i++)); do
-  URL="$(sed -n 's/^Agentry API listening on \(http[^ ]*\).*/\1/p' "$DIR/serve.out")"
-  [[ -n "$URL" ]] && break
-  kill -0 "$SERVER_PID" 2>/dev/null || fail "agentry serve exited at start"
-  sleep 0.1
-done
-[[ -n "$URL" ]] || fail "agentry serve did not listen within 60s"
+# The CLI acts as the admin handling the incident (bootstrap key, principal `admin`), against the server.
+AGENTRY_API_KEYS="admin:$ADMIN_KEY:admin" start_server
 export AGENTRY_URL="$URL" AGENTRY_API_KEY="$ADMIN_KEY"
 [[ "$(curl -s -o /dev/null -w '%{http_code}' "$URL/v1/runs")" == 401 ]] || fail "auth is not on: GET /v1/runs without a key was not refused"
 pass "agentry serve is up at $URL with auth on"

@@ -16,21 +16,8 @@
 # Needs: bash, curl, node (for JSON and the tool server).
 set -euo pipefail
 
-read -r -a AGENTRY_CMD <<<"${AGENTRY:-agentry}"
-DIR="$(mktemp -d "${TMPDIR:-/tmp}/agentry-tool-drill.XXXXXX")"
-SERVER_PID=""
-cleanup() {
-  if [[ -n "$SERVER_PID" ]] && kill -0 "$SERVER_PID" 2>/dev/null; then kill -TERM "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; fi
-  rm -rf "$DIR"
-}
-trap cleanup EXIT
-
-fail() {
-  echo "FAIL  $*" >&2
-  [[ -f "$DIR/serve.log" ]] && tail -n 20 "$DIR/serve.log" >&2
-  exit 1
-}
-pass() { echo "PASS  $*"; }
+source "$(dirname "$0")/lib.sh"
+drill_dir tool
 
 NODE="$(command -v node)" || fail "node is not on the PATH"
 export AGENTRY_PROJECT_DIR="$DIR/project"
@@ -84,7 +71,6 @@ JS
 }
 write_tool_server rogue
 
-agentry() { "${AGENTRY_CMD[@]}" "$@"; }
 # A run as JSON → "<run status> <error code or -> <step status>:<attempt> <error message>"
 SUMMARY='let t = ""; process.stdin.on("data", (c) => (t += c)).on("end", () => {
   const run = JSON.parse(t);
@@ -107,17 +93,7 @@ tool_state() {
   });'
 }
 
-: >"$DIR/serve.out"
-"${AGENTRY_CMD[@]}" serve --no-auth --port 0 >"$DIR/serve.out" 2>>"$DIR/serve.log" &
-SERVER_PID=$!
-URL=""
-for ((i = 0; i < 600; i++)); do
-  URL="$(sed -n 's/^Agentry API listening on \(http[^ ]*\).*/\1/p' "$DIR/serve.out")"
-  [[ -n "$URL" ]] && break
-  kill -0 "$SERVER_PID" 2>/dev/null || fail "agentry serve exited at start"
-  sleep 0.1
-done
-[[ -n "$URL" ]] || fail "agentry serve did not listen within 60s"
+start_server --no-auth
 export AGENTRY_URL="$URL"
 pass "agentry serve is up at $URL with the tool server rogue"
 
