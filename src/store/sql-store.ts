@@ -56,6 +56,7 @@ import type {
   NewStep,
   RunListQuery,
   RunPage,
+  RunView,
   SchemaState,
   StoreKind,
   TaskListQuery,
@@ -92,6 +93,7 @@ import * as limits from './sql/limits.js';
 import * as maintenance from './sql/maintenance.js';
 import * as queue from './sql/queue.js';
 import * as runs from './sql/runs.js';
+import * as runViews from './sql/run-view.js';
 import * as schedules from './sql/schedules.js';
 import * as signals from './sql/signals.js';
 import * as steps from './sql/steps.js';
@@ -311,6 +313,10 @@ export class SqlStore implements Store {
 
   getSteps(runId: string): Promise<StepRecord[]> {
     return this.retrying((db) => steps.topLevelSteps(db, runId));
+  }
+
+  runView(id: string): Promise<RunView | undefined> {
+    return this.retrying((db) => runViews.runView(db, id));
   }
 
   listAttempts(runId: string, stepId?: string): Promise<AttemptRecord[]> {

@@ -39,6 +39,7 @@ import type {
   RunListQuery,
   RunPage,
   RunPatch,
+  RunView,
   StepPatch,
   StepGuard,
   AttemptPatch,
@@ -225,6 +226,8 @@ export interface Store {
   getRun(id: string): Promise<RunRecord | undefined>;
   listRuns(query: RunListQuery): Promise<RunPage>;
   getSteps(runId: string): Promise<StepRecord[]>;
+  /** The run with its top-level steps, LLM usage totals and whether it has children, in one statement (`GET /v1/runs/{id}`). */
+  runView(id: string): Promise<RunView | undefined>;
   listAttempts(runId: string, stepId?: string): Promise<AttemptRecord[]>;
   listEvents(runId: string, afterSeq: number, limit: number): Promise<EventRecord[]>;
   /** Events across runs, in time order (see `EventQuery`): a page, and the cursor of the next one. */
