@@ -2,11 +2,14 @@
  * API overhead: start-run and get-run requests/s and latency (p50/p99) with autocannon against
  * `agentry serve` (SQLite, auth on, request logging on, engine executing the started runs) and
  * against a bare Fastify route answering the same JSON, in the same run, each in its own process.
- * BENCH_DURATION (seconds per case, default 10) and BENCH_CONNECTIONS (default 10) tune it.
+ * BENCH_DURATION (seconds per case, default 10) and BENCH_CONNECTIONS (default 10) tune it;
+ * BENCH_CPU_PROF=<dir> has the agentry target write a CPU profile there (`api-target.ts`).
+ * Each case records the 1-minute load average before and after it: on a shared machine a
+ * ratio is only worth as much as the load was steady across the two cases it compares.
  */
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
 import type { Scenario } from '../run.js';
@@ -28,9 +31,15 @@ interface Case {
   requests: number;
   errors: number;
   non_2xx: number;
+  /** The 1-minute load average when the case started and when it ended. */
+  load_before: number;
+  load_after: number;
 }
 
+const load1 = (): number => Math.round((loadavg()[0] ?? 0) * 100) / 100;
+
 async function load(name: string, which: Case['target'], options: autocannon.Options): Promise<Case> {
+  const loadBefore = load1();
   const r = await autocannon({ connections: CONNECTIONS, duration: DURATION, ...options });
   const result: Case = {
     name,
@@ -41,9 +50,11 @@ async function load(name: string, which: Case['target'], options: autocannon.Opt
     requests: r.requests.total,
     errors: r.errors,
     non_2xx: r.non2xx,
+    load_before: loadBefore,
+    load_after: load1(),
   };
   console.log(
-    `  ${name.padEnd(10)} ${which.padEnd(8)} ${String(result.requests_per_s).padStart(7)} req/s  p50 ${result.latency_p50_ms} ms  p99 ${result.latency_p99_ms} ms  (errors ${result.errors}, non-2xx ${result.non_2xx})`,
+    `  ${name.padEnd(10)} ${which.padEnd(8)} ${String(result.requests_per_s).padStart(7)} req/s  p50 ${result.latency_p50_ms} ms  p99 ${result.latency_p99_ms} ms  (errors ${result.errors}, non-2xx ${result.non_2xx}; load ${result.load_before} → ${result.load_after})`,
   );
   return result;
 }
