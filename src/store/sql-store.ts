@@ -439,6 +439,14 @@ export class SqlStore implements Store {
     return this.transact((trx) => audit.appendAudit(trx, this.dialect.lockSuffix, entry, this.now()));
   }
 
+  appendAudits(entries: readonly NewAuditEntry[]): Promise<AuditRecord[]> {
+    return this.transact(async (trx) => {
+      const appended: AuditRecord[] = [];
+      for (const entry of entries) appended.push(await audit.appendAudit(trx, this.dialect.lockSuffix, entry, this.now()));
+      return appended;
+    });
+  }
+
   listAudit(query: AuditListQuery): Promise<AuditPage> {
     return this.retrying((db) => audit.listAudit(db, query));
   }

@@ -307,6 +307,8 @@ export interface Store {
   // audit log (`audit-chain.ts`)
   /** Appends an entry to the one chain, in its own transaction (serialised by the head row's lock). */
   appendAudit(entry: NewAuditEntry): Promise<AuditRecord>;
+  /** Appends `entries` in order in one transaction (one commit for a batch of concurrent entries, `AuditService`). */
+  appendAudits(entries: readonly NewAuditEntry[]): Promise<AuditRecord[]>;
   /** Entries matching the query, newest first. */
   listAudit(query: AuditListQuery): Promise<AuditPage>;
   /** Up to `limit` entries after `afterSeq`, in chain order. */
