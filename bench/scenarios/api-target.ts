@@ -3,8 +3,11 @@
  *   api-target.ts agentry <workdir>      `agentry serve` on a fresh SQLite store, auth on
  *   api-target.ts bare <json-file>       a bare Fastify app answering the same JSON
  * Prints one JSON line `{ "url": … }` once it listens; stops on SIGTERM.
+ * With BENCH_CPU_PROF=<dir>, the agentry target writes a CPU profile of its whole life there
+ * (`agentry-<pid>.cpuprofile`, for Chrome DevTools or speedscope) when it stops.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import { join } from 'node:path';
 import Fastify from 'fastify';
 import pino from 'pino';
@@ -18,7 +21,23 @@ const BENCH_KEY = process.env.BENCH_KEY ?? 'bench-key-0123456789abcdef';
 const [mode, arg] = process.argv.slice(2);
 const stop = new Promise<void>((resolve) => process.once('SIGTERM', () => resolve()));
 
+/** Starts the V8 CPU profiler; the function returned stops it and writes the profile to `dir`. */
+async function profile(dir: string): Promise<() => Promise<void>> {
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.setSamplingInterval', { interval: 500 });
+  await session.post('Profiler.start');
+  return async () => {
+    const { profile: taken } = await session.post('Profiler.stop');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, `agentry-${process.pid}.cpuprofile`), JSON.stringify(taken));
+    session.disconnect();
+  };
+}
+
 if (mode === 'agentry' && arg) {
+  const profiled = process.env.BENCH_CPU_PROF ? await profile(process.env.BENCH_CPU_PROF) : undefined;
   mkdirSync(join(arg, 'workflows'), { recursive: true });
   writeFileSync(join(arg, 'agentry.yaml'), 'version: v1\nname: bench\n');
   writeFileSync(join(arg, 'workflows', 'greet.yaml'), 'name: greet\nsteps:\n  hello:\n    transform:\n      greeting: "Hello, {{ input.name }}!"\n');
@@ -30,6 +49,7 @@ if (mode === 'agentry' && arg) {
   console.log(JSON.stringify({ url: server.url }));
   await stop;
   await server.close();
+  await profiled?.();
 } else if (mode === 'bare' && arg) {
   const bodies = JSON.parse(readFileSync(arg, 'utf8')) as { started: unknown; detail: unknown };
   const app = Fastify();

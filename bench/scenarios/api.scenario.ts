@@ -2,11 +2,14 @@
  * API overhead: start-run and get-run requests/s and latency (p50/p99) with autocannon against
  * `agentry serve` (SQLite, auth on, request logging on, engine executing the started runs) and
  * against a bare Fastify route answering the same JSON, in the same run, each in its own process.
- * BENCH_DURATION (seconds per case, default 10) and BENCH_CONNECTIONS (default 10) tune it.
+ * BENCH_DURATION (seconds per case, default 10) and BENCH_CONNECTIONS (default 10) tune it;
+ * BENCH_CPU_PROF=<dir> has the agentry target write a CPU profile there (`api-target.ts`).
+ * Each case records the 1-minute load average before and after it: on a shared machine a
+ * ratio is only worth as much as the load was steady across the two cases it compares.
  */
 import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
 import type { Scenario } from '../run.js';
@@ -28,10 +31,38 @@ interface Case {
   requests: number;
   errors: number;
   non_2xx: number;
+  /** The 1-minute load average when the case started and when it ended. */
+  load_before: number;
+  load_after: number;
+  /**
+   * CPU time the target process spent (user + system) per request, in microseconds (Linux only):
+   * what a request costs the server whatever else the machine runs, steadier than requests/s
+   * on a shared machine. For agentry it includes the engine executing the runs it was given.
+   */
+  cpu_us_per_request?: number;
 }
 
-async function load(name: string, which: Case['target'], options: autocannon.Options): Promise<Case> {
+const load1 = (): number => Math.round((loadavg()[0] ?? 0) * 100) / 100;
+
+/** CPU seconds (user + system) process `pid` has used so far, from /proc; undefined where there is none. */
+function cpuSeconds(pid: number | undefined): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may hold spaces, so split after its closing parenthesis): utime is 14th, stime 15th.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+  } catch {
+    return undefined;
+  }
+}
+/** USER_HZ: the unit of /proc's CPU times, 100 on Linux everywhere it runs. */
+const CLOCK_TICKS = 100;
+
+async function load(name: string, which: Case['target'], pid: number | undefined, options: autocannon.Options): Promise<Case> {
+  const loadBefore = load1();
+  const cpuBefore = cpuSeconds(pid);
   const r = await autocannon({ connections: CONNECTIONS, duration: DURATION, ...options });
+  const cpuAfter = cpuSeconds(pid);
   const result: Case = {
     name,
     target: which,
@@ -41,9 +72,14 @@ async function load(name: string, which: Case['target'], options: autocannon.Opt
     requests: r.requests.total,
     errors: r.errors,
     non_2xx: r.non2xx,
+    load_before: loadBefore,
+    load_after: load1(),
+    ...(cpuBefore === undefined || cpuAfter === undefined || r.requests.total === 0
+      ? {}
+      : { cpu_us_per_request: Math.round(((cpuAfter - cpuBefore) * 1e6) / r.requests.total) }),
   };
   console.log(
-    `  ${name.padEnd(10)} ${which.padEnd(8)} ${String(result.requests_per_s).padStart(7)} req/s  p50 ${result.latency_p50_ms} ms  p99 ${result.latency_p99_ms} ms  (errors ${result.errors}, non-2xx ${result.non_2xx})`,
+    `  ${name.padEnd(10)} ${which.padEnd(8)} ${String(result.requests_per_s).padStart(7)} req/s  p50 ${result.latency_p50_ms} ms  p99 ${result.latency_p99_ms} ms  cpu ${result.cpu_us_per_request ?? '?'} µs/req  (errors ${result.errors}, non-2xx ${result.non_2xx}; load ${result.load_before} → ${result.load_after})`,
   );
   return result;
 }
@@ -68,22 +104,32 @@ export const scenario: Scenario = {
 
       const startRun = { method: 'POST' as const, headers, body };
       // get-run first: the start-run case leaves the engine busy executing the runs it created.
+      const [a, b] = [agentry.child.pid, bare.child.pid];
       const cases = [
-        await load('get-run', 'bare', { url: `${bare.url}/v1/runs/${started.id}`, headers }),
-        await load('get-run', 'agentry', { url: `${agentry.url}/v1/runs/${started.id}`, headers }),
-        await load('start-run', 'bare', { url: `${bare.url}/v1/workflows/greet/runs`, ...startRun }),
-        await load('start-run', 'agentry', { url: `${agentry.url}/v1/workflows/greet/runs`, ...startRun }),
+        await load('get-run', 'bare', b, { url: `${bare.url}/v1/runs/${started.id}`, headers }),
+        await load('get-run', 'agentry', a, { url: `${agentry.url}/v1/runs/${started.id}`, headers }),
+        await load('start-run', 'bare', b, { url: `${bare.url}/v1/workflows/greet/runs`, ...startRun }),
+        await load('start-run', 'agentry', a, { url: `${agentry.url}/v1/workflows/greet/runs`, ...startRun }),
+      ];
+      const pair = (name: string) => [
+        cases.find((c) => c.name === name && c.target === 'agentry')!,
+        cases.find((c) => c.name === name && c.target === 'bare')!,
       ];
       const ratio = (name: string) => {
-        const a = cases.find((c) => c.name === name && c.target === 'agentry')!;
-        const b = cases.find((c) => c.name === name && c.target === 'bare')!;
-        return Math.round((a.requests_per_s / b.requests_per_s) * 1000) / 1000;
+        const [x, y] = pair(name);
+        return Math.round((x!.requests_per_s / y!.requests_per_s) * 1000) / 1000;
+      };
+      /** Bare's CPU per request over agentry's: the throughput ratio if both were CPU-bound on a quiet machine. */
+      const cpuRatio = (name: string) => {
+        const [x, y] = pair(name);
+        return x?.cpu_us_per_request && y?.cpu_us_per_request ? Math.round((y.cpu_us_per_request / x.cpu_us_per_request) * 1000) / 1000 : null;
       };
       return {
         duration_s_per_case: DURATION,
         connections: CONNECTIONS,
         cases,
         agentry_to_bare_throughput: { 'start-run': ratio('start-run'), 'get-run': ratio('get-run') },
+        bare_to_agentry_cpu_per_request: { 'start-run': cpuRatio('start-run'), 'get-run': cpuRatio('get-run') },
       };
     } finally {
       for (const child of children) await stop(child);

@@ -12,7 +12,8 @@ import type { Logger } from 'pino';
 import type { MaintenanceTask } from '../engine/scheduler.js';
 import { toAgentryError } from '../lib/errors.js';
 import { ChainCheck, type ChainBreak } from '../store/audit-chain.js';
-import type { AuditFilter, AuditListQuery, Store } from '../store/store.js';
+import { isCommitUnknown } from '../store/transient.js';
+import type { AuditFilter, AuditListQuery, NewAuditEntry, Store } from '../store/store.js';
 import type { AuditOutcome } from '../types.js';
 import type { Caller } from './caller.js';
 import { auditDto, type AuditEntryDto, type AuditPageDto } from './dto/audit.js';
@@ -43,8 +44,19 @@ const SIGN_IN_FAILURE_WINDOW_MS = 60_000;
 /** Addresses remembered for that limit; past it the memory starts over (a flood records a little more, never unbounded memory). */
 const SIGN_IN_FAILURE_MEMORY = 10_000;
 
+/** Most entries written in one transaction by the group commit of `AuditService`. */
+const MAX_AUDIT_BATCH = 64;
+
+interface PendingEntry {
+  entry: NewAuditEntry;
+  resolve: () => void;
+  reject: (error: unknown) => void;
+}
+
 export class AuditService {
   private readonly lastSignInFailure = new Map<string, number>();
+  private readonly pending: PendingEntry[] = [];
+  private flushing = false;
 
   constructor(
     private readonly store: Store,
@@ -68,9 +80,9 @@ export class AuditService {
     return true;
   }
 
-  /** Appends one entry for `caller`. */
+  /** Appends one entry for `caller`; resolves once it is committed. */
   async record(caller: Caller, action: string, target: string | null, outcome: AuditOutcome, details: Record<string, unknown> | null = null): Promise<void> {
-    await this.store.appendAudit({
+    await this.append({
       tenantId: caller.tenantId ?? null,
       principal: caller.name,
       action,
@@ -80,6 +92,55 @@ export class AuditService {
       clientIp: caller.clientIp ?? null,
       details,
     });
+  }
+
+  /**
+   * Group commit: an entry appended while a write of entries is in flight waits for it and goes
+   * with the others that came meanwhile, in one transaction (`Store.appendAudits`), instead of
+   * a transaction each. An entry alone is written at once, so nothing waits that did not have
+   * to. Each caller resolves once its entry is committed; when a batch fails, its entries are
+   * tried one by one, so an entry fails only for its own error (a commit that may have been
+   * applied is not repeated: its entries get its error).
+   */
+  private append(entry: NewAuditEntry): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.pending.push({ entry, resolve, reject });
+      if (!this.flushing) void this.flush();
+    });
+  }
+
+  /**
+   * Writes the pending entries, batch after batch, until none is left. Nothing in the loop
+   * throws (each entry settles its own promise), and `flushing` is cleared in the same tick as
+   * the loop's last look at `pending`: an entry appended after that starts a new flush.
+   */
+  private async flush(): Promise<void> {
+    this.flushing = true;
+    while (this.pending.length > 0) {
+      const batch = this.pending.splice(0, MAX_AUDIT_BATCH);
+      if (batch.length === 1) {
+        await this.appendOne(batch[0]!);
+        continue;
+      }
+      try {
+        await this.store.appendAudits(batch.map((p) => p.entry));
+        for (const p of batch) p.resolve();
+      } catch (error) {
+        // A commit cut off may have been applied: its entries are not written again (the error is theirs).
+        if (isCommitUnknown(error)) for (const p of batch) p.reject(error);
+        else for (const p of batch) await this.appendOne(p);
+      }
+    }
+    this.flushing = false;
+  }
+
+  private async appendOne(p: PendingEntry): Promise<void> {
+    try {
+      await this.store.appendAudit(p.entry);
+      p.resolve();
+    } catch (error) {
+      p.reject(error);
+    }
   }
 
   /**

@@ -10,6 +10,7 @@ import { AgentryError } from '../lib/errors.js';
 import { pause } from '../lib/sleep.js';
 import type { RunListQuery as StoreRunListQuery } from '../store/store.js';
 import { TERMINAL_RUN_STATUSES, type RunRecord } from '../types.js';
+import type { CompiledWorkflow } from '../spec/model.js';
 import type { AuditService } from './audit.js';
 import { assertRunAccess, assertVisible, runFilter, tenantFilter, type Caller } from './caller.js';
 import {
@@ -64,6 +65,15 @@ const QUIESCED_RETRY_AFTER_MS = 60_000;
 /** How long one wait for a run's end sleeps at most between looks at the run. */
 const END_WAIT_SLICE_MS = { woken: 250, polling: 50 } as const;
 
+const stepOrders = new WeakMap<CompiledWorkflow, ReadonlyMap<string, number>>();
+
+/** Each step's position in the workflow's order (dependencies first), computed once per compiled workflow. */
+function stepOrder(wf: CompiledWorkflow): ReadonlyMap<string, number> {
+  let order = stepOrders.get(wf);
+  if (!order) stepOrders.set(wf, (order = new Map(wf.order.map((stepId, i) => [stepId, i]))));
+  return order;
+}
+
 export class RunService {
   constructor(
     private readonly deps: ServiceDeps,
@@ -107,10 +117,16 @@ export class RunService {
 
   /** The run with its steps in the workflow's order, the runs it started, and its LLM usage. */
   async get(caller: Caller, id: string): Promise<RunDetailDto> {
-    await this.visible(caller, id, 'read');
     const { engine, store } = this.deps;
-    const [{ run, steps }, usage, children] = await Promise.all([engine.getRunWithSteps(id), store.usage({ runId: id }), engine.childRuns(id)]);
-    return { ...runDto(run), steps: steps.map(stepDto), children: children.map(childRunDto), usage: usageTotals(usage) };
+    // One statement for the run, its steps and usage (and one more only for a run with children).
+    const view = await store.runView(id);
+    if (!view) throw new AgentryError('not_found', `run ${id} not found`);
+    const { run } = view;
+    assertRunAccess(caller, run, 'read');
+    const children = view.hasChildren ? await engine.childRuns(id) : [];
+    const order = stepOrder(engine.transitions.workflowOf(run));
+    const steps = view.steps.sort((a, b) => (order.get(a.stepId) ?? Infinity) - (order.get(b.stepId) ?? Infinity));
+    return { ...runDto(run), steps: steps.map(stepDto), children: children.map(childRunDto), usage: usageTotals([view.usage]) };
   }
 
   /** Cancels a run that has not ended; the reason defaults to who cancelled it. */

@@ -28,7 +28,7 @@ import { addressMatcher, LOOPBACK_CIDRS } from '../lib/address-list.js';
 import { jsonDepthError } from '../lib/limits.js';
 import { Metrics } from '../obs/metrics.js';
 import type { ToolHub } from '../tools/hub.js';
-import { accessRecord } from './access-log.js';
+import { accessLoggerOf, accessRecord } from './access-log.js';
 import { registerRequestContext, requestLogger } from './request-context.js';
 import { isTracingOn } from '../obs/tracing.js';
 import { registerRequestSpans, requestTraceFields } from './tracing.js';
@@ -303,11 +303,15 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     });
   }
   const requestLogs = options.requestLogs !== false;
+  const accessLogger = accessLoggerOf(logger);
   app.addHook('onResponse', (request, reply, done) => {
     const route = request.routeOptions.url ?? 'unmatched';
     metrics.httpRequest(request.method, route, reply.statusCode, reply.elapsedTime / 1000);
     // The one line per request (Fastify's own request logging is off, see `logController`).
-    if (requestLogs) logger.info({ ...accessRecord(request, reply, principalOf(request), deps.auth.tenant), ...requestTraceFields(request) }, 'request');
+    if (requestLogs && accessLogger.isLevelEnabled('info')) {
+      const record = accessRecord(request, reply, principalOf(request), deps.auth.tenant);
+      accessLogger.info(traced ? { ...record, ...requestTraceFields(request) } : record, 'request');
+    }
     done();
   });
 

@@ -11,7 +11,7 @@
  * tenant (`AGENTRY_TENANT`). System admins — bootstrap keys with role `admin` and no `tenant:`
  * grant, and the break-glass key — may act in another tenant by naming it (`tenancy.ts`).
  */
-import { timingSafeEqual } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { Caller } from '../app/caller.js';
 import type { KeyAuthentication } from '../app/key-cache.js';
 import { AgentryError } from '../lib/errors.js';
@@ -20,7 +20,7 @@ import { DEFAULT_TENANT, tenantIdProblem } from '../lib/tenant.js';
 import type { InternalCall, InternalTokenVerifier } from '../gateway/internal-token.js';
 import { internalIdentity, internalVerifier, presentedInternalToken } from './internal-auth.js';
 import { looksLikeJwt, OidcVerifier, oidcSettings, parseRoleMap, type OidcOptions } from './oidc.js';
-import { breakGlassKey, MANAGED_KEY_PREFIX, parseApiKeys, sha256, type ApiKey } from './bootstrap-keys.js';
+import { breakGlassKey, MANAGED_KEY_PREFIX, parseApiKeys, type ApiKey } from './bootstrap-keys.js';
 import { grantsOf, runAccessOf, SCOPES, type Scope } from './scopes.js';
 
 /** Who made a request: the caller the application services scope their answers to, with its scopes. */
@@ -207,20 +207,58 @@ function anonymous(settings: AuthSettings): Principal {
   };
 }
 
-/** The configured key equal to `key` (the break-glass key too), compared with every key (no early exit), each in constant time. */
-function keyOf(settings: AuthSettings, key: string): ApiKey | undefined {
-  const hash = sha256(key);
-  let found: ApiKey | undefined;
-  for (const candidate of settings.adminKey ? [...settings.keys, settings.adminKey] : settings.keys) {
-    if (timingSafeEqual(candidate.hash, hash) && found === undefined) found = candidate;
+/**
+ * The principals of the configured keys (the break-glass key too) by the SHA-256 of the key,
+ * built once per settings: a presented key is hashed and looked up, so no comparison ever
+ * touches a key itself, and a lookup costs one hash whatever the number of keys. Bootstrap keys
+ * change only with the configuration (a restart), so the map never goes stale. The first key
+ * listed wins when two are equal, as before.
+ */
+const bootstrapPrincipals = new WeakMap<AuthSettings, ReadonlyMap<string, Principal>>();
+
+function bootstrapPrincipalsOf(settings: AuthSettings): ReadonlyMap<string, Principal> {
+  let map = bootstrapPrincipals.get(settings);
+  if (!map) {
+    const built = new Map<string, Principal>();
+    for (const key of settings.adminKey ? [...settings.keys, settings.adminKey] : settings.keys) {
+      const hash = key.hash.toString('hex');
+      if (!built.has(hash)) built.set(hash, keyPrincipal(settings, key));
+    }
+    bootstrapPrincipals.set(settings, (map = built));
   }
-  return found;
+  return map;
+}
+
+/** The SHA-256 of a presented key, hex (one call, no hash object). */
+function sha256Hex(key: string): string {
+  return hash('sha256', key, 'hex');
+}
+
+/** The principal of the configured key equal to `key` (a fresh copy: callers may spread or change it). */
+function bootstrapPrincipal(settings: AuthSettings, key: string): Principal | undefined {
+  const found = bootstrapPrincipalsOf(settings).get(sha256Hex(key));
+  return found && { ...found };
 }
 
 /** The principal of a bootstrap key (or the break-glass key): in its `tenant:` grant's tenant, else the deployment's. */
 function keyPrincipal(settings: AuthSettings, key: ApiKey): Principal {
   const { name, scopes, grants, systemAdmin } = key;
   return { name, scopes, roles: grants, tenantId: key.tenantId ?? settings.tenant, systemAdmin, runAccess: runAccessOf(scopes), via: 'api_key' };
+}
+
+/**
+ * The scopes of a managed key's grants, by the grants list of the keys cache's record: computed
+ * once per record, and recomputed when the cache reloads the keys (new records, new lists).
+ */
+const managedScopes = new WeakMap<readonly string[], { scopes: ReadonlySet<Scope>; runAccess: Principal['runAccess'] }>();
+
+function scopesOfGrants(grants: readonly string[]): { scopes: ReadonlySet<Scope>; runAccess: Principal['runAccess'] } {
+  let found = managedScopes.get(grants);
+  if (!found) {
+    const { scopes } = grantsOf(grants, 'key', []);
+    managedScopes.set(grants, (found = { scopes, runAccess: runAccessOf(scopes) }));
+  }
+  return found;
 }
 
 /** The principal of a valid credential: a configured key, or a JWT of the OIDC issuer. Throws `unauthorized` for a wrong one. */
@@ -241,9 +279,9 @@ async function principalOf(settings: AuthSettings, credential: string): Promise<
     };
   }
   if (settings.managedKeys && credential.startsWith(MANAGED_KEY_PREFIX)) return managedPrincipal(settings.managedKeys, credential);
-  const found = keyOf(settings, credential);
+  const found = bootstrapPrincipal(settings, credential);
   if (!found) throw new AgentryError('unauthorized', 'the API key is not valid');
-  return keyPrincipal(settings, found);
+  return found;
 }
 
 /**
@@ -256,14 +294,14 @@ async function managedPrincipal(keys: ManagedKeys, credential: string): Promise<
     throw new AgentryError('unauthorized', 'the API key is not valid', { details: { key_id: result.keyId ?? null, refused: result.reason } });
   }
   const { key } = result;
-  const { scopes } = grantsOf(key.grants, 'key', []);
+  const { scopes, runAccess } = scopesOfGrants(key.grants);
   return {
     name: key.name,
     scopes,
     roles: key.grants,
     tenantId: key.tenantId,
     systemAdmin: false,
-    runAccess: runAccessOf(scopes),
+    runAccess,
     via: 'api_key',
     keyId: key.keyId,
     ...(key.expiresAt ? { expiresAt: key.expiresAt } : {}),

@@ -56,6 +56,7 @@ import type {
   NewStep,
   RunListQuery,
   RunPage,
+  RunView,
   SchemaState,
   StoreKind,
   TaskListQuery,
@@ -92,6 +93,7 @@ import * as limits from './sql/limits.js';
 import * as maintenance from './sql/maintenance.js';
 import * as queue from './sql/queue.js';
 import * as runs from './sql/runs.js';
+import * as runViews from './sql/run-view.js';
 import * as schedules from './sql/schedules.js';
 import * as signals from './sql/signals.js';
 import * as steps from './sql/steps.js';
@@ -313,6 +315,10 @@ export class SqlStore implements Store {
     return this.retrying((db) => steps.topLevelSteps(db, runId));
   }
 
+  runView(id: string): Promise<RunView | undefined> {
+    return this.retrying((db) => runViews.runView(db, id));
+  }
+
   listAttempts(runId: string, stepId?: string): Promise<AttemptRecord[]> {
     return this.retrying((db) => attempts.listAttempts(db, runId, stepId));
   }
@@ -431,6 +437,14 @@ export class SqlStore implements Store {
 
   appendAudit(entry: NewAuditEntry): Promise<AuditRecord> {
     return this.transact((trx) => audit.appendAudit(trx, this.dialect.lockSuffix, entry, this.now()));
+  }
+
+  appendAudits(entries: readonly NewAuditEntry[]): Promise<AuditRecord[]> {
+    return this.transact(async (trx) => {
+      const appended: AuditRecord[] = [];
+      for (const entry of entries) appended.push(await audit.appendAudit(trx, this.dialect.lockSuffix, entry, this.now()));
+      return appended;
+    });
   }
 
   listAudit(query: AuditListQuery): Promise<AuditPage> {

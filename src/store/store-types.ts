@@ -222,6 +222,23 @@ export interface UsageRow {
   costUsd: number;
 }
 
+/** A step as a run's answer shows it (`RunView`): no input, executor state or lease. */
+export type StepView = Pick<
+  StepRecord,
+  'runId' | 'stepId' | 'kind' | 'status' | 'attempt' | 'availableAt' | 'output' | 'error' | 'meta' | 'startedAt' | 'finishedAt' | 'updatedAt'
+>;
+
+/** A run with what `GET /v1/runs/{id}` shows of it, read in one statement (`Store.runView`). */
+export interface RunView {
+  run: RunRecord;
+  /** Top-level steps (no map items), by step id. */
+  steps: StepView[];
+  /** The run's LLM usage: call attempts, tokens and cost over every ledger record of the run. */
+  usage: Pick<UsageRow, 'calls' | 'inputTokens' | 'outputTokens' | 'costUsd'>;
+  /** Some run names this one its parent (`Store.childRuns` lists them). */
+  hasChildren: boolean;
+}
+
 /** Steps due now and not claimed (queued or waiting, `available_at` reached): how many, and the oldest due time. */
 export interface QueueStats {
   depth: number;

@@ -39,6 +39,7 @@ import type {
   RunListQuery,
   RunPage,
   RunPatch,
+  RunView,
   StepPatch,
   StepGuard,
   AttemptPatch,
@@ -225,6 +226,8 @@ export interface Store {
   getRun(id: string): Promise<RunRecord | undefined>;
   listRuns(query: RunListQuery): Promise<RunPage>;
   getSteps(runId: string): Promise<StepRecord[]>;
+  /** The run with its top-level steps, LLM usage totals and whether it has children, in one statement (`GET /v1/runs/{id}`). */
+  runView(id: string): Promise<RunView | undefined>;
   listAttempts(runId: string, stepId?: string): Promise<AttemptRecord[]>;
   listEvents(runId: string, afterSeq: number, limit: number): Promise<EventRecord[]>;
   /** Events across runs, in time order (see `EventQuery`): a page, and the cursor of the next one. */
@@ -304,6 +307,8 @@ export interface Store {
   // audit log (`audit-chain.ts`)
   /** Appends an entry to the one chain, in its own transaction (serialised by the head row's lock). */
   appendAudit(entry: NewAuditEntry): Promise<AuditRecord>;
+  /** Appends `entries` in order in one transaction (one commit for a batch of concurrent entries, `AuditService`). */
+  appendAudits(entries: readonly NewAuditEntry[]): Promise<AuditRecord[]>;
   /** Entries matching the query, newest first. */
   listAudit(query: AuditListQuery): Promise<AuditPage>;
   /** Up to `limit` entries after `afterSeq`, in chain order. */

@@ -7,9 +7,10 @@
 import { Type, type Static } from 'typebox';
 import { AgentryError } from '../../lib/errors.js';
 import { diffValues } from '../../engine/reruns.js';
-import { ATTEMPT_STATUSES, RUN_STATUSES, STEP_STATUSES, type AttemptRecord, type EventRecord, type RunRecord, type StepRecord } from '../../types.js';
+import { ATTEMPT_STATUSES, RUN_STATUSES, STEP_STATUSES, type AttemptRecord, type EventRecord, type RunRecord } from '../../types.js';
 import { Nullable, Time, iso } from './common.js';
 import { traceIdOf } from '../../obs/run-trace.js';
+import type { StepView } from '../../store/store.js';
 
 export const ErrorInfoSchema = Type.Object({
   code: Type.String(),
@@ -170,7 +171,7 @@ export function childRunDto(run: RunRecord): ChildRunDto {
   return { id: run.id, workflow: run.workflow, status: run.status, step_id: run.parentStepId ?? '' };
 }
 
-export function stepDto(step: StepRecord): StepDto {
+export function stepDto(step: StepView): StepDto {
   return {
     id: step.stepId,
     kind: step.kind,

@@ -27,7 +27,7 @@ export const UsageReportSchema = Type.Object({ items: Type.Array(UsageItemSchema
 export type UsageReportDto = Static<typeof UsageReportSchema>;
 
 /** Sums of usage rows (the run's usage on `GET /v1/runs/{id}`, the totals of `/v1/usage`). */
-export function usageTotals(rows: readonly UsageRow[]): UsageTotals {
+export function usageTotals(rows: readonly Pick<UsageRow, 'calls' | 'inputTokens' | 'outputTokens' | 'costUsd'>[]): UsageTotals {
   const totals: UsageTotals = { calls: 0, input_tokens: 0, output_tokens: 0, cost_usd: 0 };
   for (const row of rows) {
     totals.calls += row.calls;
