@@ -3,15 +3,18 @@
  * 10-step chain, drained by Agentry worker processes (engine-worker.ts) from a fresh store, with
  * or without `PARKED` runs waiting on timers and people in it (engine-parked.ts).
  *
- * PostgreSQL: the bench process starts the runs (an API process: wake-ups travel by `NOTIFY`).
- * SQLite: one process; the runs are started before it opens the file, and the latency phase's
- * runs by the worker process itself (`agentry serve`'s shape).
+ * The backlog: `STARTED` runs started through the engine (`engine.startRun`, 10 at once on
+ * PostgreSQL; the rate is reported), copied row for row up to N (engine-clone.ts), as
+ * graphile-worker's backlog is one bulk `addJobs`. PostgreSQL: the bench process starts the
+ * latency phase's runs (an API process: wake-ups travel by `NOTIFY`). SQLite: one process; the
+ * backlog is made before it opens the file, and the latency phase's runs are started by the
+ * worker process itself (`agentry serve`'s shape).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Engine } from '../../src/engine/engine.js';
-import { openRawPostgres, openRawSqlite, type RawDb } from '../../src/store/raw-db.js';
+import type { RawDb } from '../../src/store/raw-db.js';
 import { createTestDatabase } from '../../test/helpers/postgres.js';
 import {
   CONCURRENCY,
@@ -28,6 +31,7 @@ import {
   until,
   type EngineCase,
 } from './engine-common.js';
+import { cloneRuns, openRaw } from './engine-clone.js';
 import { parkRuns } from './engine-parked.js';
 import { CHAIN_LENGTH } from './engine-workflows.js';
 
@@ -53,16 +57,21 @@ function workload(workflow: 'one' | 'chain'): Workload {
     : { workflow, runs: N, stepsPerRun: 1, paced: PACED_ITEMS, pacedPerS: PACED_PER_S, label: 'one-step' };
 }
 
-async function startRuns(engine: Engine, workflow: string, count: number, parallel: number): Promise<void> {
-  let next = 0;
+/** Runs of the backlog started through the engine (the rate they start at is reported); the rest are copies of them. */
+const STARTED = 200;
+
+async function startRuns(engine: Engine, workflow: string, count: number, parallel: number): Promise<string[]> {
+  const ids: string[] = [];
   await Promise.all(
     Array.from({ length: parallel }, async () => {
-      while (next < count) {
-        next++;
-        await engine.startRun(workflow, {});
+      while (ids.length < count) {
+        ids.push('');
+        const at = ids.length - 1;
+        ids[at] = (await engine.startRun(workflow, {})).id;
       }
     }),
   );
+  return ids;
 }
 
 /** A fresh, migrated store: a database on the test server, or an SQLite file in a temporary folder. */
@@ -92,13 +101,16 @@ export async function agentryCase(store: EngineCase['store'], workflow: 'one' | 
     const parkedRuns = parked > 0 ? await parkRuns(fresh.url, parked) : 0;
     engine = clientEngine(fresh.url);
     const enqueueStart = performance.now();
-    await startRuns(engine, workflow, w.runs, store === 'postgres' ? 10 : 1);
+    const started = await startRuns(engine, workflow, Math.min(STARTED, w.runs), store === 'postgres' ? 10 : 1);
     const enqueueSeconds = (performance.now() - enqueueStart) / 1000;
     if (store === 'sqlite') {
       await engine.store.close();
       engine = undefined;
     }
-    db = store === 'postgres' ? await openRawPostgres(fresh.url) : openRawSqlite(fresh.url.slice('sqlite:'.length));
+    db = await openRaw(fresh.url);
+    const copies = Math.max(0, Math.round(w.runs / started.length) - 1);
+    await cloneRuns(db, started, copies);
+    const runs = started.length * (copies + 1);
     // Planner statistics as autovacuum would have them by now (the graphile-worker cases do the same).
     if (store === 'postgres') await db.run('ANALYZE');
     const idle = async () => (await db!.rows(BUSY_SQL)).length === 0;
@@ -121,7 +133,7 @@ export async function agentryCase(store: EngineCase['store'], workflow: 'one' | 
     await until(idle);
     const latencies = (await db.rows(`${LATENCY_SQL} AND s.run_id IN (${ids.map((id) => `'${id}'`).join(', ')})`)).map((r) => Number(r[0]));
     const { queries, cpuMs } = await stopWorkers(workers);
-    const steps = w.runs * w.stepsPerRun;
+    const steps = runs * w.stepsPerRun;
     const allSteps = steps + w.paced * w.stepsPerRun;
     const seconds = (Number(finish) - Number(start)) / 1000;
     return {
@@ -131,7 +143,7 @@ export async function agentryCase(store: EngineCase['store'], workflow: 'one' | 
       parked_runs: parkedRuns,
       processes,
       concurrency_per_process: CONCURRENCY,
-      runs: w.runs,
+      runs,
       steps,
       seconds: round(seconds, 2),
       steps_per_s: round(steps / seconds),
@@ -139,7 +151,7 @@ export async function agentryCase(store: EngineCase['store'], workflow: 'one' | 
       statements_per_step: store === 'postgres' ? round(queries / allSteps, 1) : null,
       worker_cpu_ms_per_step: round(cpuMs / allSteps, 2),
       enqueue_to_start: latency(latencies),
-      enqueue_runs_per_s: round(w.runs / enqueueSeconds),
+      enqueue_runs_per_s: round(started.length / enqueueSeconds),
       load_average: { before, after },
     };
   } finally {

@@ -59,8 +59,9 @@ export interface EngineCase {
   /** null where no latency phase runs (the raw SQLite loop). */
   enqueue_to_start: { p50_ms: number; p99_ms: number; samples: number } | null;
   /**
-   * Agentry: runs/s the backlog was started at before the workers went (`engine.startRun` from
-   * the bench process, 10 at once on PostgreSQL, one at a time on SQLite; run quotas checked).
+   * Agentry: runs/s the first runs of the backlog were started at before the workers went
+   * (`engine.startRun` from the bench process, 10 at once on PostgreSQL, one at a time on
+   * SQLite; run quotas checked).
    */
   enqueue_runs_per_s: number | null;
   /** Load average (1, 5, 15 min) when the case began (before its setup) and when its throughput phase ended. */
