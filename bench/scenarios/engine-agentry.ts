@@ -32,6 +32,7 @@ import {
   type EngineCase,
 } from './engine-common.js';
 import { cloneRuns, openRaw } from './engine-clone.js';
+import { backendCpuMs, sampleBackends } from './engine-db-cpu.js';
 import { parkRuns } from './engine-parked.js';
 import { CHAIN_LENGTH } from './engine-workflows.js';
 
@@ -114,8 +115,11 @@ export async function agentryCase(store: EngineCase['store'], workflow: 'one' | 
     // Planner statistics as autovacuum would have them by now (the graphile-worker cases do the same).
     if (store === 'postgres') await db.run('ANALYZE');
     const idle = async () => (await db!.rows(BUSY_SQL)).length === 0;
+    const backends = (text: string) => db!.rows(text);
+    const cpuBefore = store === 'postgres' ? await sampleBackends(backends) : null;
     const workers = await startWorkers('agentry', fresh.url, processes);
     await until(idle);
+    const dbCpuMs = store === 'postgres' ? backendCpuMs(cpuBefore, await sampleBackends(backends)) : null;
     const after = loadAverage();
     const [[start, finish]] = (await db.rows(
       `SELECT (SELECT min(s.started_at) FROM steps s JOIN runs r ON r.id = s.run_id WHERE r.workflow = ${db.param(1)}),
@@ -150,6 +154,7 @@ export async function agentryCase(store: EngineCase['store'], workflow: 'one' | 
       // better-sqlite3 is not counted; see the PostgreSQL cases.
       statements_per_step: store === 'postgres' ? round(queries / allSteps, 1) : null,
       worker_cpu_ms_per_step: round(cpuMs / allSteps, 2),
+      db_cpu_ms_per_step: dbCpuMs === null ? null : round(dbCpuMs / steps, 2),
       enqueue_to_start: latency(latencies),
       enqueue_runs_per_s: round(started.length / enqueueSeconds),
       load_average: { before, after },

@@ -56,6 +56,8 @@ export interface EngineCase {
   statements_per_step: number | null;
   /** CPU time of the worker processes per step (drain and latency phases), in ms. */
   worker_cpu_ms_per_step: number;
+  /** PostgreSQL: CPU time of the database's server processes per step of the drain (engine-db-cpu.ts), in ms. */
+  db_cpu_ms_per_step: number | null;
   /** null where no latency phase runs (the raw SQLite loop). */
   enqueue_to_start: { p50_ms: number; p99_ms: number; samples: number } | null;
   /**

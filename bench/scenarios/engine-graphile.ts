@@ -23,6 +23,7 @@ import {
   until,
   type EngineCase,
 } from './engine-common.js';
+import { backendCpuMs, sampleBackends } from './engine-db-cpu.js';
 
 export async function graphileOnPostgres(system: 'graphile' | 'graphile-batched', processes: number): Promise<EngineCase> {
   const before = loadAverage();
@@ -41,8 +42,11 @@ export async function graphileOnPostgres(system: 'graphile' | 'graphile-batched'
     // Planner statistics as autovacuum would have them by now (the Agentry cases do the same).
     await pgQuery(url, `ANALYZE`);
     const idle = async () => (await probe.query(`SELECT 1 FROM graphile_worker._private_jobs LIMIT 1`)).rowCount === 0;
+    const backends = async (text: string) => (await probe.query<unknown[]>({ text, rowMode: 'array' })).rows;
+    const cpuBefore = await sampleBackends(backends);
     const workers = await startWorkers(system, url, processes);
     const end = await until(idle);
+    const dbCpuMs = backendCpuMs(cpuBefore, await sampleBackends(backends));
     const after = loadAverage();
     await paced(PACED_ITEMS, PACED_PER_S, () => utils.addJob('noop', { t: Date.now() }));
     await until(idle);
@@ -61,6 +65,7 @@ export async function graphileOnPostgres(system: 'graphile' | 'graphile-batched'
       steps_per_s: round(jobs / seconds),
       statements_per_step: round(queries / (jobs + PACED_ITEMS), 2),
       worker_cpu_ms_per_step: round(cpuMs / (jobs + PACED_ITEMS), 2),
+      db_cpu_ms_per_step: dbCpuMs === null ? null : round(dbCpuMs / jobs, 2),
       enqueue_to_start: latency(latenciesMs),
       enqueue_runs_per_s: null,
       load_average: { before, after },

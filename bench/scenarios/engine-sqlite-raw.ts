@@ -90,6 +90,7 @@ export async function sqliteRawLoop(): Promise<EngineCase> {
       steps_per_s: round(JOBS / seconds),
       statements_per_step: null,
       worker_cpu_ms_per_step: round((cpu.user + cpu.system) / 1000 / JOBS, 3),
+      db_cpu_ms_per_step: null,
       enqueue_to_start: null,
       enqueue_runs_per_s: null,
       load_average: { before, after },
