@@ -1,7 +1,7 @@
 /**
  * One worker process of the `engine` scenario, driven by its parent over IPC:
  *
- *   node --import tsx bench/scenarios/engine-worker.ts agentry|graphile <database-url> <concurrency>
+ *   node --import tsx bench/scenarios/engine-worker.ts agentry|graphile|graphile-batched <database-url> <concurrency>
  *
  * It connects and says `{type:'ready'}`, starts working on `{type:'go'}` (so that every
  * process of a case starts at the same moment, after its startup), and on `{type:'stop'}`
@@ -12,15 +12,18 @@
  *   runs) on the store the URL names, with the bench workflows. `{type:'pace'}` makes it
  *   start runs itself at a fixed rate (the SQLite shape: API and engine in one process).
  * - `graphile`: graphile-worker's `run()` with a no-op task that records, per job, the time
- *   from the enqueue timestamp in its payload to its start.
+ *   from the enqueue timestamp in its payload to its start; default options.
+ * - `graphile-batched`: the same with its batching on (`GRAPHILE_BATCHING`): a local queue
+ *   (the pool locks and fetches a batch of jobs with one statement) and batched completion.
  */
 import pg from 'pg';
 import pino from 'pino';
 import { Logger, run as runGraphile, type Runner } from 'graphile-worker';
 import { Engine } from '../../src/engine/engine.js';
 import { createExecutorRegistry, defaultExecutors, DEFAULT_EXECUTOR_SETTINGS } from '../../src/runtime/registry.js';
-import { compileWorkflow } from '../../src/spec/index.js';
+import { compileWorkflow, STEP_KINDS } from '../../src/spec/index.js';
 import { openStore } from '../../src/store/open.js';
+import { BENCH_LIMITS, GRAPHILE_BATCHING } from './engine-common.js';
 import { BENCH_WORKFLOWS } from './engine-workflows.js';
 
 export type ToWorker = { type: 'go' } | { type: 'stop' } | { type: 'pace'; workflow: string; count: number; perSecond: number };
@@ -29,9 +32,14 @@ export type FromWorker =
   | { type: 'paced'; runIds: string[] }
   | { type: 'stats'; queries: number; cpuMs: number; latenciesMs: number[]; firstStartAt: number | null };
 
+/** System of a worker process: Agentry, or graphile-worker with default options or with its batching on. */
+export type WorkerSystem = 'agentry' | 'graphile' | 'graphile-batched';
+
 const [system, url, concurrencyText] = process.argv.slice(2);
 const concurrency = Number(concurrencyText ?? 10);
-if ((system !== 'agentry' && system !== 'graphile') || !url) throw new Error('usage: engine-worker.ts agentry|graphile <url> <concurrency>');
+if (!['agentry', 'graphile', 'graphile-batched'].includes(system ?? '') || !url) {
+  throw new Error('usage: engine-worker.ts agentry|graphile|graphile-batched <url> <concurrency>');
+}
 
 let queries = 0;
 if (process.env.BENCH_COUNT_QUERIES === '1') {
@@ -61,7 +69,8 @@ const messages = (handler: (message: ToWorker) => Promise<void>) =>
 
 if (system === 'agentry') {
   const executors = defaultExecutors();
-  const availableKinds = createExecutorRegistry(executors).kinds();
+  // Every kind: the control steps (`human`, `wait`, `workflow`) are the engine's own, with no executor.
+  const availableKinds = new Set(STEP_KINDS);
   const workflows = new Map(BENCH_WORKFLOWS.map((spec) => [spec.name, compileWorkflow(spec, { availableKinds })]));
   const logger = pino({ level: 'warn' }, pino.destination(2));
   const store = openStore(url, { logger, poolSize: 10 });
@@ -73,6 +82,7 @@ if (system === 'agentry') {
     executorSettings: DEFAULT_EXECUTOR_SETTINGS,
     logger,
     env: {},
+    limits: BENCH_LIMITS,
     settings: { concurrency },
   });
   messages(async (message) => {
@@ -110,6 +120,7 @@ if (system === 'agentry') {
         concurrency,
         maxPoolSize: concurrency + 2,
         noHandleSignals: true,
+        ...(system === 'graphile-batched' ? { preset: { worker: GRAPHILE_BATCHING } } : {}),
         // Errors only, as the Agentry workers log (graphile-worker logs every job at info).
         logger: new Logger(() => (level, message) => {
           if ((level as string) === 'error') console.error(message);
