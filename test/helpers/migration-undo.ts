@@ -13,6 +13,14 @@ export const MIGRATION_UNDO: Readonly<Record<number, readonly string[]>> = {
   16: ['DROP TABLE maintenance', 'ALTER TABLE workers DROP COLUMN drain_requested_at', 'ALTER TABLE schema_migrations DROP COLUMN duration_ms'],
   17: ['DROP INDEX runs_by_end'],
   18: ['ALTER TABLE maintenance DROP COLUMN quiesce'],
+  19: [
+    'DROP TRIGGER step_items_inserted',
+    'DROP TRIGGER step_items_changed',
+    'DROP TRIGGER step_items_deleted',
+    'DROP INDEX steps_pending_items',
+    'DROP INDEX steps_top_level',
+    'DROP TABLE step_item_counts',
+  ],
 };
 
 /** Rewinds an SQLite store from `from` to `to` (each migration after `to` undone and unrecorded), in one transaction. */
