@@ -1,4 +1,4 @@
--- The schema Agentry's migrations (src/store/migrations.ts, version 18) produce on PostgreSQL.
+-- The schema Agentry's migrations (src/store/migrations.ts, version 19) produce on PostgreSQL.
 -- Generated from a freshly migrated database by `npm run schema:dump`; do not edit by hand.
 -- test/integration/store.schema.test.ts fails when this file is out of date.
 
@@ -211,6 +211,15 @@ CREATE TABLE signals (
   FOREIGN KEY (run_id) REFERENCES runs(id) ON DELETE CASCADE
 );
 
+CREATE TABLE step_item_counts (
+  run_id text NOT NULL,
+  parent_step text NOT NULL,
+  status text NOT NULL,
+  n integer NOT NULL,
+  PRIMARY KEY (run_id, parent_step, status),
+  FOREIGN KEY (run_id) REFERENCES runs(id) ON DELETE CASCADE
+);
+
 CREATE TABLE step_journal (
   run_id text NOT NULL,
   step_id text NOT NULL,
@@ -314,6 +323,13 @@ CREATE INDEX steps_due ON steps USING btree (priority DESC, available_at) WHERE 
 CREATE INDEX steps_items ON steps USING btree (run_id, parent_step, item_index) WHERE (parent_step IS NOT NULL);
 CREATE INDEX steps_leases ON steps USING btree (lease_expires_at) WHERE (status = 'running'::text);
 CREATE INDEX steps_next_due ON steps USING btree (available_at) WHERE (status = ANY (ARRAY['queued'::text, 'waiting'::text]));
+CREATE INDEX steps_pending_items ON steps USING btree (run_id, parent_step, item_index) WHERE ((status = 'pending'::text) AND (parent_step IS NOT NULL));
+CREATE INDEX steps_top_level ON steps USING btree (run_id, step_id) WHERE (parent_step IS NULL);
 CREATE INDEX tasks_by_run ON tasks USING btree (run_id, step_id);
 CREATE INDEX tasks_by_status ON tasks USING btree (tenant_id, status, created_at DESC, id DESC);
 CREATE INDEX tasks_open ON tasks USING btree (created_at) WHERE (status = 'open'::text);
+
+CREATE OR REPLACE FUNCTION agentry_count_step_items() RETURNS trigger LANGUAGE plpgsql AS $function$ BEGIN IF TG_OP <> 'INSERT' THEN UPDATE step_item_counts SET n = n - 1 WHERE run_id = OLD.run_id AND parent_step = OLD.parent_step AND status = OLD.status; END IF; IF TG_OP <> 'DELETE' THEN INSERT INTO step_item_counts (run_id, parent_step, status, n) VALUES (NEW.run_id, NEW.parent_step, NEW.status, 1) ON CONFLICT (run_id, parent_step, status) DO UPDATE SET n = step_item_counts.n + 1; END IF; RETURN NULL; END $function$;
+CREATE TRIGGER step_items_changed AFTER UPDATE OF status ON steps FOR EACH ROW WHEN (((new.parent_step IS NOT NULL) AND (old.status IS DISTINCT FROM new.status))) EXECUTE FUNCTION agentry_count_step_items();
+CREATE TRIGGER step_items_deleted AFTER DELETE ON steps FOR EACH ROW WHEN ((old.parent_step IS NOT NULL)) EXECUTE FUNCTION agentry_count_step_items();
+CREATE TRIGGER step_items_inserted AFTER INSERT ON steps FOR EACH ROW WHEN ((new.parent_step IS NOT NULL)) EXECUTE FUNCTION agentry_count_step_items();

@@ -1,4 +1,4 @@
--- The schema Agentry's migrations (src/store/migrations.ts, version 18) produce on SQLite.
+-- The schema Agentry's migrations (src/store/migrations.ts, version 19) produce on SQLite.
 -- Generated from a freshly migrated database by `npm run schema:dump`; do not edit by hand.
 -- test/integration/store.schema.test.ts fails when this file is out of date.
 
@@ -208,6 +208,15 @@ CREATE TABLE signals (
   FOREIGN KEY (run_id) REFERENCES runs(id) ON DELETE CASCADE
 );
 
+CREATE TABLE step_item_counts (
+  run_id TEXT NOT NULL,
+  parent_step TEXT NOT NULL,
+  status TEXT NOT NULL,
+  n INTEGER NOT NULL,
+  PRIMARY KEY (run_id, parent_step, status),
+  FOREIGN KEY (run_id) REFERENCES runs(id) ON DELETE CASCADE
+);
+
 CREATE TABLE step_journal (
   run_id TEXT NOT NULL,
   step_id TEXT NOT NULL,
@@ -311,6 +320,12 @@ CREATE INDEX steps_due ON steps (priority DESC, available_at) WHERE status IN ('
 CREATE INDEX steps_items ON steps (run_id, parent_step, item_index) WHERE parent_step IS NOT NULL;
 CREATE INDEX steps_leases ON steps (lease_expires_at) WHERE status = 'running';
 CREATE INDEX steps_next_due ON steps (available_at) WHERE status IN ('queued', 'waiting');
+CREATE INDEX steps_pending_items ON steps (run_id, parent_step, item_index) WHERE status = 'pending' AND parent_step IS NOT NULL;
+CREATE INDEX steps_top_level ON steps (run_id, step_id) WHERE parent_step IS NULL;
 CREATE INDEX tasks_by_run ON tasks (run_id, step_id);
 CREATE INDEX tasks_by_status ON tasks (tenant_id, status, created_at DESC, id DESC);
 CREATE INDEX tasks_open ON tasks (created_at) WHERE status = 'open';
+
+CREATE TRIGGER step_items_changed AFTER UPDATE OF status ON steps WHEN NEW.parent_step IS NOT NULL AND OLD.status IS NOT NEW.status BEGIN UPDATE step_item_counts SET n = n - 1 WHERE run_id = OLD.run_id AND parent_step = OLD.parent_step AND status = OLD.status; INSERT INTO step_item_counts (run_id, parent_step, status, n) VALUES (NEW.run_id, NEW.parent_step, NEW.status, 1) ON CONFLICT (run_id, parent_step, status) DO UPDATE SET n = step_item_counts.n + 1; END;
+CREATE TRIGGER step_items_deleted AFTER DELETE ON steps WHEN OLD.parent_step IS NOT NULL BEGIN UPDATE step_item_counts SET n = n - 1 WHERE run_id = OLD.run_id AND parent_step = OLD.parent_step AND status = OLD.status; END;
+CREATE TRIGGER step_items_inserted AFTER INSERT ON steps WHEN NEW.parent_step IS NOT NULL BEGIN INSERT INTO step_item_counts (run_id, parent_step, status, n) VALUES (NEW.run_id, NEW.parent_step, NEW.status, 1) ON CONFLICT (run_id, parent_step, status) DO UPDATE SET n = step_item_counts.n + 1; END;

@@ -99,9 +99,34 @@ export function evaluateExpression(expr: string, scope: TemplateScope): unknown 
   return evaluateInCelScope(expr, toCelScope(scope));
 }
 
-/** Scope values converted for CEL once, to evaluate many expressions over. */
+/**
+ * Scope values converted for CEL, to evaluate many expressions over. Each variable, and each
+ * step's entry under `steps`, is converted when an expression first reads it: the expression of
+ * a `for_each` item that reads `item` does not convert the run's input or every step's output
+ * (a list of 10,000 items, for each of the 10,000 items).
+ */
 export function toCelScope(scope: TemplateScope): Record<string, unknown> {
-  return toCel(scope) as Record<string, unknown>;
+  return convertedOnRead(scope as unknown as Record<string, unknown>, (value, key) =>
+    key === 'steps' && isPlainObject(value) ? convertedOnRead(value, (step) => toCel(step)) : toCel(value),
+  );
+}
+
+/** An object with the keys of `values` (undefined ones left out) whose values are `convert`ed on first read. */
+function convertedOnRead(values: Record<string, unknown>, convert: (value: unknown, key: string) => unknown): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(values)) {
+    if (value === undefined) continue;
+    Object.defineProperty(out, key, {
+      enumerable: true,
+      configurable: true,
+      get() {
+        const converted = convert(value, key);
+        Object.defineProperty(out, key, { value: converted, enumerable: true, configurable: true, writable: false });
+        return converted;
+      },
+    });
+  }
+  return out;
 }
 
 export function evaluateInCelScope(expr: string, celScope: Record<string, unknown>): unknown {

@@ -453,6 +453,73 @@ const RUNS_BY_END = [`CREATE INDEX runs_by_end ON runs (status, finished_at) WHE
  */
 const MAINTENANCE_QUIESCE = [`ALTER TABLE maintenance ADD COLUMN quiesce INTEGER NOT NULL DEFAULT 0`];
 
+/**
+ * `for_each` items counted per status on the side (`step_item_counts`, one row per map step and
+ * status), so that settling a map after each item reads a handful of rows instead of every item
+ * (`sql/items.ts`). Triggers on `steps` keep the counts exact whatever changes an item (a
+ * transition, a claim, a lapsed lease, a cancel, a deleted run); the migration counts the items
+ * already there. Two partial indexes bound the other per-item reads: the next pending items of a
+ * map, and a run's top-level steps (read by each transaction, which must not scan the items).
+ */
+function itemCounts(dialect: 'sqlite' | 'postgres'): string[] {
+  const table = [
+    `CREATE TABLE step_item_counts (
+      run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+      parent_step TEXT NOT NULL,
+      status TEXT NOT NULL,
+      n INTEGER NOT NULL,
+      PRIMARY KEY (run_id, parent_step, status)
+    )`,
+    `INSERT INTO step_item_counts (run_id, parent_step, status, n)
+      SELECT run_id, parent_step, status, COUNT(*) FROM steps WHERE parent_step IS NOT NULL GROUP BY run_id, parent_step, status`,
+    `CREATE INDEX steps_pending_items ON steps (run_id, parent_step, item_index) WHERE status = 'pending' AND parent_step IS NOT NULL`,
+    `CREATE INDEX steps_top_level ON steps (run_id, step_id) WHERE parent_step IS NULL`,
+  ];
+  const add = (
+    row: 'NEW' | 'OLD',
+  ) => `INSERT INTO step_item_counts (run_id, parent_step, status, n) VALUES (${row}.run_id, ${row}.parent_step, ${row}.status, 1)
+        ON CONFLICT (run_id, parent_step, status) DO UPDATE SET n = step_item_counts.n + 1`;
+  const remove = `UPDATE step_item_counts SET n = n - 1 WHERE run_id = OLD.run_id AND parent_step = OLD.parent_step AND status = OLD.status`;
+  if (dialect === 'sqlite') {
+    return [
+      ...table,
+      `CREATE TRIGGER step_items_inserted AFTER INSERT ON steps WHEN NEW.parent_step IS NOT NULL
+      BEGIN
+        ${add('NEW')};
+      END`,
+      `CREATE TRIGGER step_items_changed AFTER UPDATE OF status ON steps WHEN NEW.parent_step IS NOT NULL AND OLD.status IS NOT NEW.status
+      BEGIN
+        ${remove};
+        ${add('NEW')};
+      END`,
+      `CREATE TRIGGER step_items_deleted AFTER DELETE ON steps WHEN OLD.parent_step IS NOT NULL
+      BEGIN
+        ${remove};
+      END`,
+    ];
+  }
+  return [
+    ...table,
+    `CREATE OR REPLACE FUNCTION agentry_count_step_items() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+      IF TG_OP <> 'INSERT' THEN
+        ${remove};
+      END IF;
+      IF TG_OP <> 'DELETE' THEN
+        ${add('NEW')};
+      END IF;
+      RETURN NULL;
+    END
+    $$`,
+    `CREATE TRIGGER step_items_inserted AFTER INSERT ON steps FOR EACH ROW WHEN (NEW.parent_step IS NOT NULL)
+      EXECUTE FUNCTION agentry_count_step_items()`,
+    `CREATE TRIGGER step_items_changed AFTER UPDATE OF status ON steps FOR EACH ROW
+      WHEN (NEW.parent_step IS NOT NULL AND OLD.status IS DISTINCT FROM NEW.status) EXECUTE FUNCTION agentry_count_step_items()`,
+    `CREATE TRIGGER step_items_deleted AFTER DELETE ON steps FOR EACH ROW WHEN (OLD.parent_step IS NOT NULL)
+      EXECUTE FUNCTION agentry_count_step_items()`,
+  ];
+}
+
 /** From this version on, each migration applied is itself an audit entry (in its own transaction). */
 export const AUDIT_LOG_VERSION = 7;
 
@@ -478,6 +545,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: DURATION_VERSION, name: 'migration durations, worker drain, maintenance mode', sqlite: operations('sqlite'), postgres: operations('postgres') },
   { version: 17, name: 'index of ended runs, for retention', sqlite: RUNS_BY_END, postgres: RUNS_BY_END },
   { version: 18, name: 'quiesce mode of maintenance', sqlite: MAINTENANCE_QUIESCE, postgres: MAINTENANCE_QUIESCE },
+  { version: 19, name: 'map items counted by status', sqlite: itemCounts('sqlite'), postgres: itemCounts('postgres') },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS.reduce((max, m) => Math.max(max, m.version), 0);

@@ -25,6 +25,7 @@ import { processAlive } from '../lib/process-alive.js';
 export const NOT_RESTORED: Readonly<Record<string, string>> = {
   schema_migrations: 'the restored store keeps its own migration history',
   workers: 'the processes they name do not run on the restored store',
+  step_item_counts: "derived from the map items: the steps table's triggers recount them as its rows are loaded",
 };
 
 /** Key of the PostgreSQL session advisory lock a restore holds (any constant bigint other than the migrations'). */

@@ -7,7 +7,8 @@
  *
  * Both dialects are read from their catalogs (no `pg_dump` needed) and printed the same
  * way: tables by name, each with its columns in declaration order, then its primary key,
- * unique and foreign keys; then the indexes by name, each on one line.
+ * unique and foreign keys; then the indexes by name, each on one line; then the triggers (and
+ * on PostgreSQL the functions they call) by name, each on one line.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -56,7 +57,7 @@ function byName<T extends { name: string }>(a: T, b: T): number {
   return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
 }
 
-function render(kind: StoreKind, tables: TableSchema[], indexes: IndexSchema[]): string {
+function render(kind: StoreKind, tables: TableSchema[], indexes: IndexSchema[], triggers: IndexSchema[]): string {
   const lines = [
     `-- The schema Agentry's migrations (src/store/migrations.ts, version ${LATEST_SCHEMA_VERSION}) produce on ${DIALECT_NAMES[kind]}.`,
     `-- Generated from a freshly migrated database by \`${SCHEMA_DUMP_COMMAND}\`; do not edit by hand.`,
@@ -70,6 +71,8 @@ function render(kind: StoreKind, tables: TableSchema[], indexes: IndexSchema[]):
   }
   lines.push('');
   for (const index of [...indexes].sort(byName)) lines.push(`${index.definition};`);
+  if (triggers.length > 0) lines.push('');
+  for (const trigger of [...triggers].sort(byName)) lines.push(`${trigger.definition};`);
   return `${lines.join('\n')}\n`;
 }
 
@@ -116,7 +119,11 @@ export function dumpSqliteSchema(file: string): string {
       .prepare<[], { name: string; sql: string }>(`SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL`)
       .all()
       .map((i) => ({ name: i.name, definition: oneLine(i.sql) }));
-    return render('sqlite', tables, indexes);
+    const triggers = db
+      .prepare<[], { name: string; sql: string }>(`SELECT name, sql FROM sqlite_master WHERE type = 'trigger'`)
+      .all()
+      .map((t) => ({ name: t.name, definition: oneLine(t.sql) }));
+    return render('sqlite', tables, indexes, triggers);
   } finally {
     db.close();
   }
@@ -165,11 +172,21 @@ export async function dumpPostgresSchema(url: string): Promise<string> {
        WHERE n.nspname = $1 AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = x.indexrelid)`,
       [schema],
     );
-    const unqualified = (def: string) => def.split(` ON ${schema}.`).join(' ON ');
+    const unqualified = (def: string) => def.split(` ON ${schema}.`).join(' ON ').split(` FUNCTION ${schema}.`).join(' FUNCTION ');
+    const triggers = await client.query<{ name: string; def: string }>(
+      `SELECT t.tgname AS name, pg_get_triggerdef(t.oid) AS def
+       FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+       WHERE n.nspname = $1 AND NOT t.tgisinternal
+       UNION ALL
+       SELECT p.proname AS name, pg_get_functiondef(p.oid) AS def
+       FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = $1 AND p.prokind = 'f'`,
+      [schema],
+    );
     return render(
       'postgres',
       tables,
       indexes.rows.map((i) => ({ name: i.name, definition: unqualified(i.def) })),
+      triggers.rows.map((t) => ({ name: t.name, definition: unqualified(oneLine(t.def)) })),
     );
   } finally {
     await client.end();

@@ -9,7 +9,8 @@
  *    interior pages) and goes on from there. What lay on the damaged pages is lost and reported.
  * 3. Indexes, triggers and views, built afresh from the rows copied (a damaged index costs
  *    nothing), then rows left pointing at a parent that was lost are deleted (a step without its
- *    run would never be read), and the result must pass `PRAGMA integrity_check`.
+ *    run would never be read), the map items' counts are recounted from the items recovered,
+ *    and the result must pass `PRAGMA integrity_check`.
  *
  * The source is opened read-only and never changed.
  */
@@ -160,6 +161,18 @@ function removeOrphans(target: Database.Database, recovery: SqliteRecovery): voi
   }
 }
 
+/**
+ * The map items' counts by status (`step_item_counts`, migration 19) recounted from the items
+ * recovered: rows of either table may have been lost on different pages.
+ */
+function recountItems(target: Database.Database): void {
+  const exists = target.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'step_item_counts'`).get();
+  if (!exists) return;
+  target.exec(`DELETE FROM step_item_counts`);
+  target.exec(`INSERT INTO step_item_counts (run_id, parent_step, status, n)
+    SELECT run_id, parent_step, status, COUNT(*) FROM steps WHERE parent_step IS NOT NULL GROUP BY run_id, parent_step, status`);
+}
+
 /** Rebuilds the SQLite file `sourceFile` into `outFile` (a new file), as described above. */
 export function recoverSqliteFile(sourceFile: string, outFile: string): SqliteRecovery {
   let source: Database.Database;
@@ -193,6 +206,7 @@ export function recoverSqliteFile(sourceFile: string, outFile: string): SqliteRe
         }
       }
       removeOrphans(target, recovery);
+      recountItems(target);
       target.pragma(`user_version = ${userVersion}`);
     })();
     target.pragma('foreign_keys = ON');

@@ -1,6 +1,7 @@
 /** The embedded store: one SQLite file in WAL mode, for a single host. */
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 import { Kysely, SqliteDialect, sql } from 'kysely';
 import type { Db, SqlDialect } from './sql/dialect.js';
@@ -15,8 +16,15 @@ const sqliteDialect: SqlDialect = {
   clockSql: sql`SELECT CAST(ROUND((julianday('now') - 2440587.5) * 86400000) AS INTEGER) AS t`,
   // One connection (Kysely serialises its use); BEGIN IMMEDIATE takes the write lock up
   // front so a transaction never fails half-way upgrading a read lock.
+  //
+  // Each transaction starts on a turn of the event loop of its own, once it has the connection.
+  // better-sqlite3 answers synchronously and Kysely hands the connection to the next waiter
+  // through a promise, so without this the transactions queued behind each other (a worker pool busy with a large
+  // `for_each`) would run back to back as one chain of microtasks, holding off timers and
+  // sockets (HTTP requests, heartbeats, lease renewals) until the queue ran dry.
   async transaction(db, fn) {
     return db.connection().execute(async (conn) => {
+      await nextTurn();
       await sql`BEGIN IMMEDIATE`.execute(conn);
       try {
         const result = await fn(conn);

@@ -6,13 +6,33 @@
  */
 import Database from 'better-sqlite3';
 
-export const MIGRATION_UNDO: Readonly<Record<number, readonly string[]>> = {
+/** A statement both dialects accept, or one per dialect (PostgreSQL's DROP TRIGGER names its table). */
+export type UndoStatement = string | { sqlite: string; postgres: string };
+
+/** The text of `statement` for `dialect`. */
+export function undoSql(statement: UndoStatement, dialect: string): string {
+  if (typeof statement === 'string') return statement;
+  return dialect === 'postgres' ? statement.postgres : statement.sqlite;
+}
+
+const dropTrigger = (name: string): UndoStatement => ({ sqlite: `DROP TRIGGER ${name}`, postgres: `DROP TRIGGER ${name} ON steps` });
+
+export const MIGRATION_UNDO: Readonly<Record<number, readonly UndoStatement[]>> = {
   13: ['ALTER TABLE runs DROP COLUMN trace_context'],
   14: ['DROP INDEX runs_active', 'DROP INDEX tasks_open'],
   15: ['DROP INDEX events_by_time'],
   16: ['DROP TABLE maintenance', 'ALTER TABLE workers DROP COLUMN drain_requested_at', 'ALTER TABLE schema_migrations DROP COLUMN duration_ms'],
   17: ['DROP INDEX runs_by_end'],
   18: ['ALTER TABLE maintenance DROP COLUMN quiesce'],
+  19: [
+    dropTrigger('step_items_inserted'),
+    dropTrigger('step_items_changed'),
+    dropTrigger('step_items_deleted'),
+    { sqlite: 'SELECT 1', postgres: 'DROP FUNCTION agentry_count_step_items()' },
+    'DROP INDEX steps_pending_items',
+    'DROP INDEX steps_top_level',
+    'DROP TABLE step_item_counts',
+  ],
 };
 
 /** Rewinds an SQLite store from `from` to `to` (each migration after `to` undone and unrecorded), in one transaction. */
@@ -23,7 +43,7 @@ export function rewindSqlite(file: string, from: number, to: number): void {
       for (let v = from; v > to; v--) {
         const undo = MIGRATION_UNDO[v];
         if (undo === undefined) throw new Error(`how to undo migration ${v}: add it to test/helpers/migration-undo.ts`);
-        for (const statement of undo) db.exec(statement);
+        for (const statement of undo) db.exec(undoSql(statement, 'sqlite'));
         db.prepare('DELETE FROM schema_migrations WHERE version = ?').run(v);
       }
     })();

@@ -14,7 +14,7 @@ import { openSqliteStore } from '../../src/store/sqlite.js';
 import type { NewAuditEntry, Store } from '../../src/store/store.js';
 import { createTestDatabase } from '../helpers/postgres.js';
 import { hasPostgres, tempDir } from '../helpers/store.js';
-import { MIGRATION_UNDO } from '../helpers/migration-undo.js';
+import { MIGRATION_UNDO, undoSql } from '../helpers/migration-undo.js';
 
 /** Runs one SQL statement on the store's database behind its back. */
 type Tamper = (statement: string) => Promise<void>;
@@ -226,7 +226,7 @@ for (const dialect of dialects) {
       const later = MIGRATIONS.filter((m) => m.version > version).map((m) => m.version);
       for (const v of [...later].reverse()) {
         expect(MIGRATION_UNDO[v], `how to undo migration ${v}`).toBeDefined();
-        for (const statement of MIGRATION_UNDO[v]!) await tamper(statement);
+        for (const statement of MIGRATION_UNDO[v]!) await tamper(undoSql(statement, dialect.name));
       }
       await tamper(`DROP INDEX audit_log_by_run`);
       await tamper(`ALTER TABLE audit_log DROP COLUMN run_id`);

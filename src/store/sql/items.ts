@@ -1,7 +1,14 @@
 /**
  * Items of a `for_each` step: step rows `<parent>[<index>]` with the map step as parent,
  * inserted together, started a few at a time and read back in index order.
+ *
+ * A map of N items must cost O(N) overall: what runs after each item (settling the map) reads
+ * the per-status counts that triggers keep in `step_item_counts` (migration 19) and the next
+ * pending items through their partial index, never every item. What reads or writes all items
+ * at once (the insert, the results) goes in chunks and lets the event loop run between them, so
+ * that no single synchronous SQLite call holds the process for long.
  */
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { sql } from 'kysely';
 import type { ErrorInfo } from '../../lib/errors.js';
 import { itemStepId, type StepRecord, type StepStatus } from '../../types.js';
@@ -12,10 +19,13 @@ import { fromJson, rows } from './values.js';
 
 /** Rows per INSERT: large maps are inserted in chunks to stay under the dialects' parameter limits. */
 const INSERT_CHUNK = 200;
+/** Items read per query by `itemResults`. */
+const RESULTS_PAGE = 1000;
 
 /** Inserts `items` as `pending` steps of map step `parent` of run `run`. */
 export async function insertItems(db: Db, run: { id: string; priority: number }, parent: string, kind: string, items: unknown[], now: number): Promise<void> {
   for (let start = 0; start < items.length; start += INSERT_CHUNK) {
+    if (start > 0) await nextTurn();
     const values = items.slice(start, start + INSERT_CHUNK).map(
       (item, i) =>
         sql`(${run.id}, ${itemStepId(parent, start + i)}, ${kind}, 'pending', 0, ${run.priority}, ${now},
@@ -26,9 +36,9 @@ export async function insertItems(db: Db, run: { id: string; priority: number },
   }
 }
 
-/** How many items of `parent` are in each status. */
+/** How many items of `parent` are in each status (the counts the triggers keep: a few rows, whatever the map's size). */
 export async function itemCounts(db: Db, runId: string, parent: string): Promise<Partial<Record<StepStatus, number>>> {
-  const result = await rows(db, sql`SELECT status, COUNT(*) AS n FROM steps WHERE run_id = ${runId} AND parent_step = ${parent} GROUP BY status`);
+  const result = await rows(db, sql`SELECT status, n FROM step_item_counts WHERE run_id = ${runId} AND parent_step = ${parent} AND n <> 0`);
   return Object.fromEntries(result.map((r) => [r.status as StepStatus, Number(r.n)]));
 }
 
@@ -43,18 +53,22 @@ export async function pendingItems(db: Db, runId: string, parent: string, limit:
   return result.map(stepFromRow);
 }
 
+/** Every item's status and result, by index: read (and parsed) a page at a time, the event loop let run between pages. */
 export async function itemResults(db: Db, runId: string, parent: string): Promise<ItemResult[]> {
-  const result = await rows(
-    db,
-    sql`SELECT item_index, status, output, error FROM steps WHERE run_id = ${runId} AND parent_step = ${parent}
-        ORDER BY item_index`,
-  );
-  return result.map((r) => ({
-    index: Number(r.item_index),
-    status: r.status as StepStatus,
-    output: fromJson(r.output),
-    error: fromJson<ErrorInfo | null>(r.error),
-  }));
+  const results: ItemResult[] = [];
+  for (;;) {
+    const after = results.length === 0 ? -1 : results[results.length - 1]!.index;
+    const page = await rows(
+      db,
+      sql`SELECT item_index, status, output, error FROM steps WHERE run_id = ${runId} AND parent_step = ${parent} AND item_index > ${after}
+          ORDER BY item_index LIMIT ${RESULTS_PAGE}`,
+    );
+    for (const r of page) {
+      results.push({ index: Number(r.item_index), status: r.status as StepStatus, output: fromJson(r.output), error: fromJson<ErrorInfo | null>(r.error) });
+    }
+    if (page.length < RESULTS_PAGE) return results;
+    await nextTurn();
+  }
 }
 
 /** Cancels every unfinished item (of `parent`, or of the whole run); returns the ones that were running or waiting. */
