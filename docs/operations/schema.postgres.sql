@@ -1,4 +1,4 @@
--- The schema Agentry's migrations (src/store/migrations.ts, version 19) produce on PostgreSQL.
+-- The schema Agentry's migrations (src/store/migrations.ts, version 20) produce on PostgreSQL.
 -- Generated from a freshly migrated database by `npm run schema:dump`; do not edit by hand.
 -- test/integration/store.schema.test.ts fails when this file is out of date.
 
@@ -319,12 +319,13 @@ CREATE INDEX runs_by_owner ON runs USING btree (tenant_id, created_by, created_a
 CREATE INDEX runs_by_parent ON runs USING btree (parent_run_id) WHERE (parent_run_id IS NOT NULL);
 CREATE INDEX runs_by_status ON runs USING btree (tenant_id, status, created_at DESC, id DESC);
 CREATE INDEX runs_by_workflow ON runs USING btree (tenant_id, workflow, created_at DESC, id DESC);
-CREATE INDEX steps_due ON steps USING btree (priority DESC, available_at) WHERE (status = ANY (ARRAY['queued'::text, 'waiting'::text]));
 CREATE INDEX steps_items ON steps USING btree (run_id, parent_step, item_index) WHERE (parent_step IS NOT NULL);
 CREATE INDEX steps_leases ON steps USING btree (lease_expires_at) WHERE (status = 'running'::text);
 CREATE INDEX steps_next_due ON steps USING btree (available_at) WHERE (status = ANY (ARRAY['queued'::text, 'waiting'::text]));
 CREATE INDEX steps_pending_items ON steps USING btree (run_id, parent_step, item_index) WHERE ((status = 'pending'::text) AND (parent_step IS NOT NULL));
+CREATE INDEX steps_queued_due ON steps USING btree (priority DESC, available_at) WHERE (status = 'queued'::text);
 CREATE INDEX steps_top_level ON steps USING btree (run_id, step_id) WHERE (parent_step IS NULL);
+CREATE INDEX steps_waiting_due ON steps USING btree (available_at) WHERE (status = 'waiting'::text);
 CREATE INDEX tasks_by_run ON tasks USING btree (run_id, step_id);
 CREATE INDEX tasks_by_status ON tasks USING btree (tenant_id, status, created_at DESC, id DESC);
 CREATE INDEX tasks_open ON tasks USING btree (created_at) WHERE (status = 'open'::text);

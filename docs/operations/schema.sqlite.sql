@@ -1,4 +1,4 @@
--- The schema Agentry's migrations (src/store/migrations.ts, version 19) produce on SQLite.
+-- The schema Agentry's migrations (src/store/migrations.ts, version 20) produce on SQLite.
 -- Generated from a freshly migrated database by `npm run schema:dump`; do not edit by hand.
 -- test/integration/store.schema.test.ts fails when this file is out of date.
 
@@ -316,12 +316,13 @@ CREATE INDEX runs_by_owner ON runs (tenant_id, created_by, created_at DESC, id D
 CREATE INDEX runs_by_parent ON runs (parent_run_id) WHERE parent_run_id IS NOT NULL;
 CREATE INDEX runs_by_status ON runs (tenant_id, status, created_at DESC, id DESC);
 CREATE INDEX runs_by_workflow ON runs (tenant_id, workflow, created_at DESC, id DESC);
-CREATE INDEX steps_due ON steps (priority DESC, available_at) WHERE status IN ('queued', 'waiting');
 CREATE INDEX steps_items ON steps (run_id, parent_step, item_index) WHERE parent_step IS NOT NULL;
 CREATE INDEX steps_leases ON steps (lease_expires_at) WHERE status = 'running';
 CREATE INDEX steps_next_due ON steps (available_at) WHERE status IN ('queued', 'waiting');
 CREATE INDEX steps_pending_items ON steps (run_id, parent_step, item_index) WHERE status = 'pending' AND parent_step IS NOT NULL;
+CREATE INDEX steps_queued_due ON steps (priority DESC, available_at) WHERE status = 'queued';
 CREATE INDEX steps_top_level ON steps (run_id, step_id) WHERE parent_step IS NULL;
+CREATE INDEX steps_waiting_due ON steps (available_at) WHERE status = 'waiting';
 CREATE INDEX tasks_by_run ON tasks (run_id, step_id);
 CREATE INDEX tasks_by_status ON tasks (tenant_id, status, created_at DESC, id DESC);
 CREATE INDEX tasks_open ON tasks (created_at) WHERE status = 'open';

@@ -520,6 +520,18 @@ function itemCounts(dialect: 'sqlite' | 'postgres'): string[] {
   ];
 }
 
+/**
+ * Due steps by kind of wait (`sql/queue.ts` `dueSteps`): queued steps in priority order (nearly
+ * all due at once), and waiting steps by due time (parked on a timer or a person, nearly all in
+ * the future or without one). One index over both made SQLite walk every parked step before the
+ * first due one: 100,000 runs waiting on people or timers cost each claim a scan of them.
+ */
+const DUE_BY_WAIT = [
+  `CREATE INDEX steps_queued_due ON steps (priority DESC, available_at) WHERE status = 'queued'`,
+  `CREATE INDEX steps_waiting_due ON steps (available_at) WHERE status = 'waiting'`,
+  `DROP INDEX steps_due`,
+];
+
 /** From this version on, each migration applied is itself an audit entry (in its own transaction). */
 export const AUDIT_LOG_VERSION = 7;
 
@@ -546,6 +558,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 17, name: 'index of ended runs, for retention', sqlite: RUNS_BY_END, postgres: RUNS_BY_END },
   { version: 18, name: 'quiesce mode of maintenance', sqlite: MAINTENANCE_QUIESCE, postgres: MAINTENANCE_QUIESCE },
   { version: 19, name: 'map items counted by status', sqlite: itemCounts('sqlite'), postgres: itemCounts('postgres') },
+  { version: 20, name: 'due steps indexed by kind of wait', sqlite: DUE_BY_WAIT, postgres: DUE_BY_WAIT },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS.reduce((max, m) => Math.max(max, m.version), 0);

@@ -33,6 +33,11 @@ export const MIGRATION_UNDO: Readonly<Record<number, readonly UndoStatement[]>> 
     'DROP INDEX steps_top_level',
     'DROP TABLE step_item_counts',
   ],
+  20: [
+    `CREATE INDEX steps_due ON steps (priority DESC, available_at) WHERE status IN ('queued', 'waiting')`,
+    'DROP INDEX steps_queued_due',
+    'DROP INDEX steps_waiting_due',
+  ],
 };
 
 /** Rewinds an SQLite store from `from` to `to` (each migration after `to` undone and unrecorded), in one transaction. */

@@ -191,7 +191,8 @@ describe.runIf(hasPostgres)('postgres store', () => {
     const c = await client(url);
     await c.query('SET enable_seqscan = off');
     const plans: Record<string, string> = {
-      steps_due: `SELECT run_id, step_id FROM steps WHERE status IN ('queued', 'waiting') AND available_at <= 1 ORDER BY priority DESC, available_at LIMIT 10`,
+      steps_queued_due: `SELECT run_id, step_id FROM steps WHERE status = 'queued' AND available_at <= 1 ORDER BY priority DESC, available_at LIMIT 10`,
+      steps_waiting_due: `SELECT run_id, step_id FROM steps WHERE status = 'waiting' AND available_at <= 1 ORDER BY priority DESC, available_at LIMIT 10`,
       steps_next_due: `SELECT available_at FROM steps WHERE status IN ('queued', 'waiting') AND available_at IS NOT NULL ORDER BY available_at LIMIT 1`,
       steps_leases: `SELECT run_id FROM steps WHERE status = 'running' AND lease_expires_at < 1 ORDER BY lease_expires_at LIMIT 100`,
       runs_by_deadline: `SELECT id FROM runs WHERE deadline_at IS NOT NULL AND deadline_at < 1 AND status IN ('queued', 'running', 'waiting') ORDER BY deadline_at LIMIT 100`,

@@ -18,12 +18,22 @@ function mayClaim(workerId: string | undefined): Query {
   return sql`NOT EXISTS (SELECT 1 FROM maintenance WHERE quiesce = 0)${draining}`;
 }
 
-/** Steps that are queued or waiting and due at `now`, best first; none while `workerId` may not claim (`mayClaim`). */
+/**
+ * Steps that are queued or waiting and due at `now`, best first; none while `workerId` may not
+ * claim (`mayClaim`). Queued and waiting steps are read apart, each from its own index
+ * (`steps_queued_due` in priority order, `steps_waiting_due` by due time), so that steps parked
+ * on timers and people are never walked to find the due ones.
+ */
 export async function dueSteps(db: Db, now: number, limit: number, workerId?: string): Promise<DueStep[]> {
+  // The status is written into the text, not bound: a partial index is only used for a literal.
+  const due = (status: 'queued' | 'waiting') =>
+    sql`SELECT * FROM (SELECT run_id, step_id, priority, available_at FROM steps
+        WHERE status = ${sql.lit(status)} AND available_at <= ${now}
+        ORDER BY priority DESC, available_at LIMIT ${limit}) AS ${sql.raw(status)}`;
   const result = await rows(
     db,
-    sql`SELECT run_id, step_id, priority FROM steps
-        WHERE status IN ('queued', 'waiting') AND available_at <= ${now} AND ${mayClaim(workerId)}
+    sql`SELECT run_id, step_id, priority FROM (${due('queued')} UNION ALL ${due('waiting')}) AS due
+        WHERE ${mayClaim(workerId)}
         ORDER BY priority DESC, available_at
         LIMIT ${limit}`,
   );
