@@ -6,6 +6,7 @@ import Database from 'better-sqlite3';
 import { Kysely, SqliteDialect, sql } from 'kysely';
 import type { Db, SqlDialect } from './sql/dialect.js';
 import { SqlStore } from './sql-store.js';
+import { withStatementCache } from './sqlite-statements.js';
 import type { StoreObserver } from './store-types.js';
 
 const sqliteDialect: SqlDialect = {
@@ -75,6 +76,6 @@ export function openSqliteStore(file: string, options: SqliteOptions = {}): SqlS
   database.pragma('synchronous = NORMAL');
   database.pragma('foreign_keys = ON');
   database.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
-  const db: Db = new Kysely({ dialect: new SqliteDialect({ database }) });
+  const db: Db = new Kysely({ dialect: new SqliteDialect({ database: withStatementCache(database) }) });
   return new SqlStore(db, sqliteDialect, `sqlite:${path}`, options.now, options.observer);
 }
