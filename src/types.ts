@@ -323,6 +323,17 @@ export interface BudgetReservation {
 }
 
 /**
+ * Call records written together in one transaction (the gateway's batched ledger writer). A
+ * record with `lease` was admitted against a budget lease (a reservation held by the process for
+ * many calls): recording it takes what it used off the lease, where a record without one settles
+ * its own reservation (same id). `release` lists leases to drop once the records are in.
+ */
+export interface LedgerBatch {
+  records: Array<{ record: CallRecord; lease?: string }>;
+  release: string[];
+}
+
+/**
  * What a check-and-reserve saw, per scope in the order asked: what the ledger holds for it
  * (`spent`) and what live reservations of other attempts hold (`reserved`).
  */
