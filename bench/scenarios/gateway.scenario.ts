@@ -10,7 +10,7 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -28,6 +28,8 @@ type Which = 'direct' | 'portkey' | 'agentry';
 
 interface Route {
   which: Which;
+  /** The gateway's process (none for direct): its CPU time per request is the figure load skews least. */
+  pid: number | undefined;
   url: string;
   headers: Record<string, string>;
   model: string;
@@ -42,6 +44,8 @@ interface Case {
   requests: number;
   errors: number;
   non_2xx: number;
+  /** CPU time (user + system) the gateway process spent per request, in ms. */
+  gateway_cpu_ms_per_request: number | null;
   load_before: number[];
   load_after: number[];
 }
@@ -50,9 +54,28 @@ const body = (model: string) => JSON.stringify({ model, messages: [{ role: 'user
 const load1 = () => loadavg().map((l) => Math.round(l * 100) / 100);
 const ms = (v: number) => Math.round(v * 1000) / 1000;
 
+/** CPU time of a process so far in ms (Linux: /proc/<pid>/stat utime + stime, in clock ticks of 10 ms). */
+function cpuMs(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8')
+      .replace(/^.*\) /, '')
+      .split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return undefined;
+  }
+}
+
+function cpuPerRequest(pid: number | undefined, before: number | undefined, requests: number): number | null {
+  const after = cpuMs(pid);
+  return before === undefined || after === undefined || requests === 0 ? null : Math.round(((after - before) / requests) * 1000) / 1000;
+}
+
 /** Throughput at CONNECTIONS connections (autocannon; its latencies have millisecond resolution). */
 async function throughput(route: Route): Promise<Case> {
   const before = load1();
+  const cpu = cpuMs(route.pid);
   const r = await autocannon({
     url: `${route.url}/v1/chat/completions`,
     method: 'POST',
@@ -70,6 +93,7 @@ async function throughput(route: Route): Promise<Case> {
     requests: r.requests.total,
     errors: r.errors,
     non_2xx: r.non2xx,
+    gateway_cpu_ms_per_request: cpuPerRequest(route.pid, cpu, r.requests.total),
     load_before: before,
     load_after: load1(),
   });
@@ -78,6 +102,7 @@ async function throughput(route: Route): Promise<Case> {
 /** One connection, one request at a time, each timed to the microsecond. */
 async function oneConnection(route: Route): Promise<Case> {
   const before = load1();
+  const cpu = cpuMs(route.pid);
   const pool = new Pool(route.url, { connections: 1, pipelining: 1 });
   const payload = body(route.model);
   const headers = { ...route.headers, 'content-type': 'application/json' };
@@ -111,6 +136,7 @@ async function oneConnection(route: Route): Promise<Case> {
     requests: times.length,
     errors,
     non_2xx: non2xx,
+    gateway_cpu_ms_per_request: cpuPerRequest(route.pid, cpu, times.length),
     load_before: before,
     load_after: load1(),
   });
@@ -118,7 +144,7 @@ async function oneConnection(route: Route): Promise<Case> {
 
 function report(c: Case): Case {
   console.log(
-    `  ${c.target.padEnd(8)} c=${String(c.connections).padEnd(3)} ${String(c.requests_per_s).padStart(7)} req/s  p50 ${c.latency_p50_ms} ms  p99 ${c.latency_p99_ms} ms  (errors ${c.errors}, non-2xx ${c.non_2xx}; load ${c.load_before[0]} → ${c.load_after[0]})`,
+    `  ${c.target.padEnd(8)} c=${String(c.connections).padEnd(3)} ${String(c.requests_per_s).padStart(7)} req/s  p50 ${c.latency_p50_ms} ms  p99 ${c.latency_p99_ms} ms  cpu ${c.gateway_cpu_ms_per_request ?? '-'} ms/req (errors ${c.errors}, non-2xx ${c.non_2xx}; load ${c.load_before[0]} → ${c.load_after[0]})`,
   );
   return c;
 }
@@ -165,14 +191,15 @@ export const scenario: Scenario = {
       const portkey = await startPortkey();
       children.push(portkey.child);
       const routes: Route[] = [
-        { which: 'direct', url: upstream.url, headers: {}, model: 'bench-model' },
+        { which: 'direct', pid: undefined, url: upstream.url, headers: {}, model: 'bench-model' },
         {
           which: 'portkey',
+          pid: portkey.child.pid,
           url: portkey.url,
           headers: { 'x-portkey-provider': 'openai', 'x-portkey-custom-host': `${upstream.url}/v1`, authorization: 'Bearer x' },
           model: 'bench-model',
         },
-        { which: 'agentry', url: agentry.url, headers: { authorization: `Bearer ${BENCH_KEY}` }, model: 'fast' },
+        { which: 'agentry', pid: agentry.child.pid, url: agentry.url, headers: { authorization: `Bearer ${BENCH_KEY}` }, model: 'fast' },
       ];
       // A short warm-up of each target (JIT, connection pools) that is not counted.
       for (const route of routes) await autocannon({ ...warmup(route), duration: 1 });
@@ -186,6 +213,8 @@ export const scenario: Scenario = {
       const [d1, p1, a1] = one as [Case, Case, Case];
       const summary = {
         agentry_to_portkey_throughput: ratio(a.requests_per_s, p.requests_per_s),
+        portkey_to_agentry_cpu_per_request:
+          a.gateway_cpu_ms_per_request && p.gateway_cpu_ms_per_request ? ratio(p.gateway_cpu_ms_per_request, a.gateway_cpu_ms_per_request) : null,
         agentry_to_direct_throughput: ratio(a.requests_per_s, d.requests_per_s),
         added_latency_1_connection_ms: {
           agentry: { p50: ms(a1.latency_p50_ms - d1.latency_p50_ms), p99: ms(a1.latency_p99_ms - d1.latency_p99_ms) },
