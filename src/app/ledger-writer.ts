@@ -121,10 +121,9 @@ export function withLedgerWriter(store: Store, writer: LedgerWriter): Store {
     return Promise.resolve();
   });
   for (const name of READS) {
-    const read = (store[name] as (...args: unknown[]) => Promise<unknown>).bind(store);
     overrides.set(name, async (...args: unknown[]) => {
       await writer.flush();
-      return read(...args);
+      return (store[name] as (...args: unknown[]) => Promise<unknown>).apply(store, args);
     });
   }
   overrides.set('close', async () => {

@@ -10,6 +10,7 @@ import { LedgerWriter, withLedgerWriter } from '../../src/app/ledger-writer.js';
 import { Gateway, estimatePromptTokens, type ChatRequest } from '../../src/gateway/index.js';
 import type { GatewaySpec } from '../../src/spec/schemas.js';
 import type { Store } from '../../src/store/store.js';
+import type { CallRecord, LedgerBatch } from '../../src/types.js';
 import { silentLogger } from '../helpers/engine.js';
 import { storeFactories } from '../helpers/store.js';
 import { startFakeOpenAI, type FakeServer } from '../fixtures/fake-openai.js';
@@ -114,5 +115,29 @@ describe.each(storeFactories)('batched ledger and budget leases on $name', (fact
     expect(state.spent.tokens).toBeLessThanOrEqual(budget);
     expect(state.reserved).toEqual({ tokens: 0, costUsd: 0 });
     expect((await raw.usage({ tenantId: 'acme' }))[0]).toMatchObject({ calls: 60 });
+  });
+});
+
+describe('the ledger writer on close', () => {
+  it("writes what is queued before the store closes (a graceful stop's path)", async () => {
+    const events: string[] = [];
+    const fakeStore = {
+      recordCalls: (batch: LedgerBatch) => {
+        events.push(`write ${batch.records.map((r) => r.record.id).join(',')}`);
+        return Promise.resolve();
+      },
+      close: () => {
+        events.push('close');
+        return Promise.resolve();
+      },
+    } as unknown as Store;
+    const writer = new LedgerWriter(fakeStore, { logger: silentLogger, flushMs: 60_000 });
+    const store = withLedgerWriter(fakeStore, writer);
+    const record = (id: string) => ({ id }) as CallRecord;
+    await store.recordCall(record('a'));
+    await store.recordCall(record('b'));
+    expect(events).toEqual([]);
+    await store.close();
+    expect(events).toEqual(['write a,b', 'close']);
   });
 });
