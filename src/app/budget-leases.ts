@@ -95,8 +95,16 @@ export class LeasingLedger implements UsageLedger {
     const key = JSON.stringify(reservation.scopes);
     const open = this.#open.get(key);
     if (open !== undefined && !open.retired && fits(minus(open.capacity, open.held), reservation.amount)) {
-      if (open.expiresAt < reservation.expiresAt) this.#extend(open, reservation);
-      return { admitted: true, states: this.#hold(open, reservation) };
+      // The call's own budgets are checked too, against what the database showed when the lease was
+      // taken plus what the lease holds now (calls of one scope set may carry different run budgets).
+      if (admit(open.states.map((s) => ({ spent: s.spent, reserved: plus(s.reserved, open.held) })))) {
+        if (open.expiresAt < reservation.expiresAt) this.#extend(open, reservation);
+        return { admitted: true, states: this.#hold(open, reservation) };
+      }
+      // Refused on that snapshot: the database decides, for this call's worst case alone; the lease stays open.
+      const alone = await this.#take(key, reservation, 1, admit, false);
+      if (!alone.admitted) this.#refused.add(reservation.id);
+      return alone;
     }
     if (open !== undefined) {
       open.retired = true;
@@ -105,8 +113,11 @@ export class LeasingLedger implements UsageLedger {
     // A scope set whose lease ran out before it went idle gets a bigger slice; one whose lease went idle (and was dropped) starts again at one call.
     const slice = open !== undefined ? Math.min(MAX_SLICE, (this.#slice.get(key) ?? 1) * 2) : 1;
     this.#slice.set(key, slice);
-    let result = slice > 1 ? await this.#take(key, reservation, slice, admit) : undefined;
-    if (result === undefined || !result.admitted) result = await this.#take(key, reservation, 1, admit);
+    let result = slice > 1 ? await this.#take(key, reservation, slice, admit, true) : undefined;
+    if (result === undefined || !result.admitted) {
+      this.#slice.set(key, 1);
+      result = await this.#take(key, reservation, 1, admit, true);
+    }
     if (!result.admitted) this.#refused.add(reservation.id);
     this.#prune();
     return result;
@@ -120,12 +131,13 @@ export class LeasingLedger implements UsageLedger {
     return this.#store.renewBudgetReservation(call.lease.id, expiresAt);
   }
 
-  /** Takes a lease of `slice` worst cases for the scopes, and the call on it when admitted. */
+  /** Takes a lease of `slice` worst cases for the scopes, and the call on it when admitted; `open`: later calls of the scopes go on it. */
   async #take(
     key: string,
     reservation: BudgetReservation,
     slice: number,
     admit: (states: BudgetState[]) => boolean,
+    open: boolean,
   ): Promise<{ admitted: boolean; states: BudgetState[] }> {
     const capacity = times(reservation.amount, slice);
     const extra = times(reservation.amount, slice - 1);
@@ -137,7 +149,7 @@ export class LeasingLedger implements UsageLedger {
     if (!admitted) return { admitted, states };
     const lease: Lease = { id, key, capacity, held: { tokens: 0, costUsd: 0 }, calls: 0, expiresAt: reservation.expiresAt, retired: false, states };
     this.#leases.set(id, lease);
-    this.#open.set(key, lease);
+    if (open) this.#open.set(key, lease);
     return { admitted: true, states: this.#hold(lease, reservation) };
   }
 
@@ -167,7 +179,10 @@ export class LeasingLedger implements UsageLedger {
       if (lease.calls > 0) continue;
       out.push(lease.id);
       this.#leases.delete(lease.id);
-      if (this.#open.get(lease.key) === lease) this.#open.delete(lease.key);
+      if (this.#open.get(lease.key) === lease) {
+        this.#open.delete(lease.key);
+        this.#slice.delete(lease.key);
+      }
     }
     return out;
   }

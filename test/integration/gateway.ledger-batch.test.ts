@@ -18,6 +18,23 @@ import { startFakeOpenAI, type FakeServer } from '../fixtures/fake-openai.js';
 const request: ChatRequest = { model: 'smart', messages: [{ role: 'user', content: 'next step' }], max_tokens: 100 };
 /** Worst case of one call in tokens ($0.001 a token); every call really uses 100 tokens ($0.10). */
 const worstTokens = estimatePromptTokens(request) + 100;
+/** A call record of tenant acme, today (its id, outcome and tokens set by the test). */
+const base: CallRecord = {
+  id: '',
+  tenantId: 'acme',
+  runId: null,
+  stepId: null,
+  workflow: null,
+  group: 'smart',
+  provider: 'up',
+  model: 'm',
+  inputTokens: 0,
+  outputTokens: 0,
+  costUsd: 0,
+  latencyMs: 1,
+  outcome: 'ok',
+  at: Date.now(),
+};
 
 describe.each(storeFactories)('batched ledger and budget leases on $name', (factory) => {
   let raw: Store;
@@ -96,6 +113,31 @@ describe.each(storeFactories)('batched ledger and budget leases on $name', (fact
     expect(fake.requests).toHaveLength(3);
     await gw.writer.flush();
     expect((await raw.usage({ tenantId: 'acme' }))[0]).toMatchObject({ calls: 5, inputTokens: 30, outputTokens: 270 });
+  });
+
+  it("checks each call's own budgets even when its lease has room", async () => {
+    const writer = new LedgerWriter(raw, { logger: silentLogger });
+    const ledger = new LeasingLedger(withLedgerWriter(raw, writer), writer);
+    const at = Date.now();
+    const amount = { tokens: 100, costUsd: 0.1 };
+    const reservation = (id: string) => ({ id, scopes: [day], amount, at, expiresAt: at + 60_000 });
+    // The first lease holds one call; the second, taken while that call runs, holds two: room for one more.
+    expect((await ledger.reserve(reservation('call_1'), () => true)).admitted).toBe(true);
+    expect((await ledger.reserve(reservation('call_2'), () => true)).admitted).toBe(true);
+    expect((await raw.budgetState(day, at)).reserved.tokens).toBe(300);
+    // A call whose budget is spent is refused although the lease has room for it.
+    expect((await ledger.reserve(reservation('call_3'), () => false)).admitted).toBe(false);
+    expect((await ledger.reserve(reservation('call_4'), () => true)).admitted).toBe(true);
+    // The leases hold three worst cases, no more: the fourth call went on the lease.
+    expect((await raw.budgetState(day, at)).reserved.tokens).toBe(300);
+    for (const id of ['call_1', 'call_2', 'call_3', 'call_4']) {
+      await ledger.record({ ...base, id, outcome: id === 'call_3' ? 'budget_exceeded' : 'ok', inputTokens: 10, outputTokens: id === 'call_3' ? 0 : 40 });
+    }
+    await writer.flush();
+    expect(await raw.budgetState(day, Date.now())).toEqual({
+      spent: { tokens: 160, costUsd: expect.closeTo(0, 8) as number },
+      reserved: { tokens: 0, costUsd: 0 },
+    });
   });
 
   it('two gateways on one store never together spend more than a shared budget', async () => {
