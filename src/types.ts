@@ -329,7 +329,8 @@ export interface BudgetReservation {
  * its own reservation (same id). `release` lists leases to drop once the records are in.
  */
 export interface LedgerBatch {
-  records: Array<{ record: CallRecord; lease?: string }>;
+  /** `unreserved`: the call held no reservation (no budget applied to it), there is nothing to settle. */
+  records: Array<{ record: CallRecord; lease?: string; unreserved?: true }>;
   release: string[];
 }
 

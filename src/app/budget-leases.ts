@@ -77,7 +77,8 @@ export class LeasingLedger implements UsageLedger {
     const call = this.#calls.get(record.id);
     if (call === undefined) {
       if (this.#refused.delete(record.id)) return this.#writer.commit(record);
-      this.#writer.add(record);
+      // Every reservation of this process is a lease: a call on none held nothing to settle.
+      this.#writer.add(record, true);
       return Promise.resolve();
     }
     this.#calls.delete(record.id);

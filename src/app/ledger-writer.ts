@@ -39,9 +39,9 @@ export class LedgerWriter {
     this.#maxRows = options.maxRows ?? 256;
   }
 
-  /** Queues a record (with the budget lease it was admitted on, if any). */
-  add(record: CallRecord, lease?: string): void {
-    this.#queue.push(lease === undefined ? { record } : { record, lease });
+  /** Queues a record; `unreserved`: its call held no reservation (no budget applied), nothing to settle. */
+  add(record: CallRecord, unreserved = false): void {
+    this.#queue.push(unreserved ? { record, unreserved } : { record });
     this.schedule();
   }
 

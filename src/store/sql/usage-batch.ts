@@ -18,8 +18,9 @@ export async function recordCalls(trx: Db, dialect: SqlDialect, batch: LedgerBat
     dialect,
     keyed.flatMap((item) => item.keys),
   );
-  for (const { record, lease, keys } of keyed) {
+  for (const { record, lease, unreserved, keys } of keyed) {
     const inserted = await insertCall(trx, record, keys, now);
+    if (unreserved === true) continue;
     if (lease === undefined) {
       await sql`DELETE FROM budget_reservations WHERE id = ${record.id}`.execute(trx);
     } else if (inserted) {
