@@ -115,6 +115,27 @@ describe.each(storeFactories)('batched ledger and budget leases on $name', (fact
     expect((await raw.usage({ tenantId: 'acme' }))[0]).toMatchObject({ calls: 5, inputTokens: 30, outputTokens: 270 });
   });
 
+  it('a batch counts each call once: twice in the batch, or recorded before', async () => {
+    const rec = (id: string): CallRecord => ({ ...base, id, inputTokens: 10, outputTokens: 90, costUsd: 0.1 });
+    await raw.budgetState(day, Date.now());
+    await raw.reserveBudget({ id: 'call_b', scopes: [day], amount: { tokens: 500, costUsd: 0 }, at: Date.now(), expiresAt: Date.now() + 60_000 }, () => true);
+    await raw.recordCall(rec('call_a'));
+    await raw.recordCalls({
+      records: [{ record: rec('call_a') }, { record: rec('call_b') }, { record: rec('call_b') }, { record: rec('call_c'), unreserved: true }],
+      release: [],
+    });
+    // Counter created before the batch (by the reservation's check) and the ledger agree: three calls.
+    expect(await raw.budgetState(day, Date.now())).toEqual({
+      spent: { tokens: 300, costUsd: expect.closeTo(0.3, 8) as number },
+      reserved: { tokens: 0, costUsd: 0 },
+    });
+    const [seen] = (
+      await raw.reserveBudget({ id: 'look', scopes: [day], amount: { tokens: 0, costUsd: 0 }, at: Date.now(), expiresAt: Date.now() + 1 }, () => false)
+    ).states;
+    expect(seen!.spent.tokens).toBe(300);
+    expect((await raw.usage({ tenantId: 'acme' }))[0]).toMatchObject({ calls: 3 });
+  });
+
   it("checks each call's own budgets even when its lease has room", async () => {
     const writer = new LedgerWriter(raw, { logger: silentLogger });
     const ledger = new LeasingLedger(withLedgerWriter(raw, writer), writer);
