@@ -323,6 +323,18 @@ export interface BudgetReservation {
 }
 
 /**
+ * Call records written together in one transaction (the gateway's batched ledger writer). A
+ * record with `lease` was admitted against a budget lease (a reservation held by the process for
+ * many calls): recording it takes what it used off the lease, where a record without one settles
+ * its own reservation (same id). `release` lists leases to drop once the records are in.
+ */
+export interface LedgerBatch {
+  /** `unreserved`: the call held no reservation (no budget applied to it), there is nothing to settle. */
+  records: Array<{ record: CallRecord; lease?: string; unreserved?: true }>;
+  release: string[];
+}
+
+/**
  * What a check-and-reserve saw, per scope in the order asked: what the ledger holds for it
  * (`spent`) and what live reservations of other attempts hold (`reserved`).
  */

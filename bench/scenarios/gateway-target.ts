@@ -60,10 +60,28 @@ if (mode === 'upstream') {
   const config = loadConfig({ flags: { projectDir: arg, port: 0 }, env, cwd: arg });
   const logger = createLogger({ level: 'info', destination: pino.destination({ dest: '/dev/null', sync: false }) });
   const server = await startServer(config, logger, env, await loadProjectOrThrow(config, env), { roles: [] });
+  const profile = process.env.BENCH_CPU_PROFILE === undefined ? undefined : await startProfile(process.env.BENCH_CPU_PROFILE);
   console.log(JSON.stringify({ url: server.url }));
   await stop;
+  await profile?.();
   await server.close();
-} else {
+}
+
+/** BENCH_CPU_PROFILE=<file>: a CPU profile of the serving process from the moment it listens (startup left out) until SIGTERM. */
+async function startProfile(file: string): Promise<() => Promise<void>> {
+  const { Session } = await import('node:inspector/promises');
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+  return async () => {
+    const { profile } = await session.post('Profiler.stop');
+    writeFileSync(file, JSON.stringify(profile));
+    session.disconnect();
+  };
+}
+
+if (mode !== 'upstream' && !(mode === 'agentry' && arg && upstream)) {
   console.error('usage: gateway-target.ts upstream | agentry <dir> <upstream-url>');
   process.exit(2);
 }

@@ -15,7 +15,8 @@ import { Gateway } from '../gateway/gateway.js';
 import { RemoteGateway } from '../gateway/remote.js';
 import { newId } from '../lib/ids.js';
 import { remoteGatewayOptions } from './remote-gateway.js';
-import { storeLedger } from './usage-ledger.js';
+import { LeasingLedger } from './budget-leases.js';
+import { LedgerWriter, withLedgerWriter } from './ledger-writer.js';
 import { createAgentExecutor, hubTools, type ChatClient } from '../runtime/agent.js';
 import { createExecutorRegistry, defaultExecutors, type ExecutorRegistry } from '../runtime/registry.js';
 import { createToolExecutor } from '../runtime/tool.js';
@@ -299,8 +300,12 @@ export async function openAgentry(config: Config, options: OpenOptions): Promise
   let gateway: Gateway | undefined;
   let tools: ToolHub | undefined;
   try {
-    if (project?.gateway && !config.gateway)
-      gateway = new Gateway({ spec: project.gateway, env, logger: options.logger, ledger: storeLedger(store), observer: metrics });
+    if (project?.gateway && !config.gateway) {
+      // The gateway's records are written in batches off the request path; budgets are checked against leases (budget-leases.ts).
+      const writer = new LedgerWriter(store, { logger: options.logger });
+      store = withLedgerWriter(store, writer);
+      gateway = new Gateway({ spec: project.gateway, env, logger: options.logger, ledger: new LeasingLedger(store, writer), observer: metrics });
+    }
     if (gateway) redactor.add(gateway.secretValues);
     if (project && project.tools.size > 0) {
       const egress = { mode: config.env, allowLinkLocal: config.http.allowLinkLocal, project: project.settings.egress };

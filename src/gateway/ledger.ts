@@ -1,7 +1,7 @@
 /**
  * The usage ledger: where the gateway records every attempt and holds budget reservations.
- * The server backs it with the store (`app/usage-ledger.ts`), which makes check-and-reserve
- * atomic across processes; `InMemoryUsageLedger` is the same contract in one process, for tests
+ * A process backs it with the store (`app/budget-leases.ts`, records written in batches by
+ * `app/ledger-writer.ts`), which makes check-and-reserve atomic across processes; `InMemoryUsageLedger` is the same contract in one process, for tests
  * and embedding.
  */
 import { utcDay, utcMonth } from '../lib/time.js';

@@ -17,6 +17,7 @@ import type {
   BudgetReservation,
   BudgetState,
   CallRecord,
+  LedgerBatch,
   EventRecord,
   JournalEntry,
   StoredJournalEntry,
@@ -99,6 +100,7 @@ import * as signals from './sql/signals.js';
 import * as steps from './sql/steps.js';
 import * as tasks from './sql/tasks.js';
 import * as usage from './sql/usage.js';
+import { recordCalls } from './sql/usage-batch.js';
 import * as workers from './sql/workers.js';
 
 export class SqlStore implements Store {
@@ -395,6 +397,10 @@ export class SqlStore implements Store {
 
   recordCall(record: CallRecord): Promise<void> {
     return this.transact((trx) => budgets.recordCall(trx, this.dialect, record, this.now()));
+  }
+
+  recordCalls(batch: LedgerBatch): Promise<void> {
+    return this.transact((trx) => recordCalls(trx, this.dialect, batch, this.now()));
   }
 
   spent(query: SpendQuery): Promise<Spend> {

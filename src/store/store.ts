@@ -13,6 +13,7 @@ import type {
   AttemptRecord,
   AuditRecord,
   CallRecord,
+  LedgerBatch,
   EventRecord,
   EventType,
   JournalEntry,
@@ -281,6 +282,8 @@ export interface Store {
    * call id again changes nothing.
    */
   recordCall(record: CallRecord): Promise<void>;
+  /** Records many calls and settles their reservations or leases in one transaction (`LedgerBatch`); like `recordCall` for each. */
+  recordCalls(batch: LedgerBatch): Promise<void>;
   /** What the ledger holds for a run, or a tenant's (or one of its workflows') UTC day or month. */
   spent(query: SpendQuery): Promise<Spend>;
   /**

@@ -6,6 +6,7 @@
 import OpenAI from 'openai';
 import { estimateTokens, estimatePromptTokens } from '../budget.js';
 import type { ResolvedProvider } from '../config.js';
+import { chatPoster } from './openai-http.js';
 import type { ChatChunk, ChatRequest, ChatResponse, FinishReason, Provider, ProviderCallOptions, ToolCall, ToolCallDelta, Usage } from '../types.js';
 
 export interface OpenAIFlavour {
@@ -24,13 +25,14 @@ export function createOpenAIProvider(config: ResolvedProvider, flavour: OpenAIFl
     logLevel: 'off',
     ...(config.timeoutMs === undefined ? {} : { timeout: config.timeoutMs }),
   });
+  const poster = chatPoster(config.baseUrl ?? 'https://api.openai.com/v1', config.apiKey ?? 'no-key');
   return {
     name: config.name,
     type: config.type,
     async chat(model: string, request: ChatRequest, options: ProviderCallOptions): Promise<ChatResponse> {
-      const body = { ...toOpenAIBody(request, flavour), model, stream: false } as unknown as OpenAI.Chat.ChatCompletionCreateParamsNonStreaming;
-      const res = await client.chat.completions.create(body, { signal: options.signal, timeout: options.timeoutMs });
-      return fromOpenAIResponse(res, request);
+      // The gateway's attempt timer aborts `options.signal` at `options.timeoutMs`.
+      const res = await poster.post({ ...toOpenAIBody(request, flavour), model, stream: false }, options.signal);
+      return fromOpenAIResponse(res as WireResponse, request);
     },
     async *stream(model: string, request: ChatRequest, options: ProviderCallOptions): AsyncIterable<ChatChunk> {
       const body = {

@@ -69,7 +69,7 @@ export async function ledgerSpent(db: Db, q: SpendQuery): Promise<Spend> {
 }
 
 /** Takes the budget locks of `keys` (each once, in key order) until the transaction ends. */
-async function lockKeys(trx: Db, dialect: SqlDialect, keys: readonly string[]): Promise<void> {
+export async function lockKeys(trx: Db, dialect: SqlDialect, keys: readonly string[]): Promise<void> {
   if (!dialect.keyLock) return;
   for (const key of [...new Set(keys)].sort()) await dialect.keyLock(`budget:${key}`).execute(trx);
 }
@@ -129,6 +129,15 @@ export async function reserve(
 export async function recordCall(trx: Db, dialect: SqlDialect, r: CallRecord, now: number): Promise<void> {
   const keys = recordScopes(r).map(scopeKey);
   await lockKeys(trx, dialect, keys);
+  await insertCall(trx, r, keys, now);
+  await sql`DELETE FROM budget_reservations WHERE id = ${r.id}`.execute(trx);
+}
+
+/**
+ * Adds a call record to the ledger and, when it is new, to the counters of its scopes (`keys`,
+ * whose locks the caller holds); true when it was new. Recording the same call id again changes nothing.
+ */
+export async function insertCall(trx: Db, r: CallRecord, keys: readonly string[], now: number): Promise<boolean> {
   const inserted = await changed(
     trx,
     sql`INSERT INTO llm_calls (id, tenant_id, run_id, step_id, workflow, model_group, provider, model,
@@ -142,7 +151,7 @@ export async function recordCall(trx: Db, dialect: SqlDialect, r: CallRecord, no
       SET spent_tokens = spent_tokens + ${r.inputTokens + r.outputTokens}, spent_usd = spent_usd + ${r.costUsd}, updated_at = ${now}
       WHERE scope_key IN (${sql.join(keys)})`.execute(trx);
   }
-  await sql`DELETE FROM budget_reservations WHERE id = ${r.id}`.execute(trx);
+  return inserted;
 }
 
 /** Keeps a live reservation for longer (an attempt still running); false when it is gone (settled, or expired and dropped). */
