@@ -6,7 +6,7 @@
 import OpenAI from 'openai';
 import { estimateTokens, estimatePromptTokens } from '../budget.js';
 import type { ResolvedProvider } from '../config.js';
-import { chatPoster } from './openai-http.js';
+import { providerFetch } from './http-fetch.js';
 import type { ChatChunk, ChatRequest, ChatResponse, FinishReason, Provider, ProviderCallOptions, ToolCall, ToolCallDelta, Usage } from '../types.js';
 
 export interface OpenAIFlavour {
@@ -15,24 +15,28 @@ export interface OpenAIFlavour {
 }
 
 export function createOpenAIProvider(config: ResolvedProvider, flavour: OpenAIFlavour = { compatible: false }): Provider {
-  const client = new OpenAI({
-    // openai-compatible servers often need no key; the SDK insists on one.
-    apiKey: config.apiKey ?? 'no-key',
-    baseURL: config.baseUrl ?? null,
-    organization: null,
-    project: null,
-    maxRetries: 0,
-    logLevel: 'off',
-    ...(config.timeoutMs === undefined ? {} : { timeout: config.timeoutMs }),
-  });
-  const poster = chatPoster(config.baseUrl ?? 'https://api.openai.com/v1', config.apiKey ?? 'no-key');
+  const clientWith = (fetch?: typeof globalThis.fetch) =>
+    new OpenAI({
+      // openai-compatible servers often need no key; the SDK insists on one.
+      apiKey: config.apiKey ?? 'no-key',
+      baseURL: config.baseUrl ?? null,
+      organization: null,
+      project: null,
+      maxRetries: 0,
+      logLevel: 'off',
+      ...(fetch ? { fetch } : {}),
+      ...(config.timeoutMs === undefined ? {} : { timeout: config.timeoutMs }),
+    });
+  // Whole answers through the lighter transport (http-fetch.ts); streams through the SDK's own `fetch`.
+  const client = clientWith(providerFetch());
+  const streamClient = clientWith();
   return {
     name: config.name,
     type: config.type,
     async chat(model: string, request: ChatRequest, options: ProviderCallOptions): Promise<ChatResponse> {
-      // The gateway's attempt timer aborts `options.signal` at `options.timeoutMs`.
-      const res = await poster.post({ ...toOpenAIBody(request, flavour), model, stream: false }, options.signal);
-      return fromOpenAIResponse(res as WireResponse, request);
+      const body = { ...toOpenAIBody(request, flavour), model, stream: false } as unknown as OpenAI.Chat.ChatCompletionCreateParamsNonStreaming;
+      const res = await client.chat.completions.create(body, { signal: options.signal, timeout: options.timeoutMs });
+      return fromOpenAIResponse(res, request);
     },
     async *stream(model: string, request: ChatRequest, options: ProviderCallOptions): AsyncIterable<ChatChunk> {
       const body = {
@@ -41,7 +45,7 @@ export function createOpenAIProvider(config: ResolvedProvider, flavour: OpenAIFl
         stream: true,
         stream_options: { include_usage: true },
       } as unknown as OpenAI.Chat.ChatCompletionCreateParamsStreaming;
-      const events = await client.chat.completions.create(body, { signal: options.signal, timeout: options.timeoutMs });
+      const events = await streamClient.chat.completions.create(body, { signal: options.signal, timeout: options.timeoutMs });
       for await (const chunk of events) yield fromOpenAIChunk(chunk);
     },
   };
