@@ -21,7 +21,7 @@ import type { PostgresOptions } from '../store/postgres.js';
 import type { LogLevel } from '../obs/logger.js';
 import type { ConfigDeprecation } from './config-deprecations.js';
 import { CONFIG_OPTIONS, type ConfigFlags, type ConfigSource, type OptionKey } from './config-options.js';
-import { validateResolved, type ReadyzDetail, type ResolvedOptions, type TenancyMode } from './config-schema.js';
+import { resolvedValidator, type ReadyzDetail, type ResolvedOptions, type TenancyMode } from './config-schema.js';
 import { describeOrigin, pickOption, readProjectYaml, type Candidate, type YamlLayers } from './config-sources.js';
 import { addressListOf, coerce, parseOrigins, probePortOf, variableNames } from './config-values.js';
 
@@ -162,6 +162,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   raw.profile = profileName ?? null;
   raw.databaseUrl ??= `sqlite:${join(projectDir, '.agentry', 'agentry.db')}`;
 
+  const validateResolved = resolvedValidator();
   if (!validateResolved(raw)) {
     for (const error of validateResolved.errors ?? []) {
       const key = error.instancePath.slice(1) as OptionKey;
