@@ -37,6 +37,8 @@ process.once('SIGTERM', () => app.close().then(() => process.exit(0)));
 
 interface Start {
   ready_ms: number;
+  /** CPU time (user + system) the process had used when it was ready: what load does not stretch. */
+  cpu_ms: number;
   rss_mb: number;
 }
 
@@ -45,6 +47,7 @@ interface Summary {
   ready_ms_median: number;
   ready_ms_min: number;
   ready_ms_max: number;
+  cpu_ms_to_ready_median: number;
   idle_rss_mb_median: number;
 }
 
@@ -79,6 +82,14 @@ function readyz(port: number): Promise<number> {
   });
 }
 
+/** User + system CPU time of `pid` so far (/proc/<pid>/stat, in clock ticks of 10 ms). */
+function cpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // utime and stime are fields 14 and 15 of the line, 12 and 13 after the command name.
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
 function rssMb(pid: number): number {
   const line = readFileSync(`/proc/${pid}/status`, 'utf8')
     .split('\n')
@@ -106,8 +117,9 @@ async function start(args: string[], env: NodeJS.ProcessEnv, cwd: string, port: 
       await sleep(POLL_MS);
     }
     const readyMs = performance.now() - began;
+    const cpu = cpuMs(child.pid!);
     await sleep(idleMs);
-    return { ready_ms: round(readyMs), rss_mb: rssMb(child.pid!) };
+    return { ready_ms: round(readyMs), cpu_ms: cpu, rss_mb: rssMb(child.pid!) };
   } finally {
     await stop(child);
   }
@@ -120,6 +132,7 @@ function summary(starts: Start[]): Summary {
     ready_ms_median: round(median(ready)),
     ready_ms_min: Math.min(...ready),
     ready_ms_max: Math.max(...ready),
+    cpu_ms_to_ready_median: round(median(starts.map((s) => s.cpu_ms))),
     idle_rss_mb_median: round(median(starts.map((s) => s.rss_mb))),
   };
 }
@@ -165,8 +178,10 @@ export const scenario: Scenario = {
         agentry.push(await start(serve, env, work, port, IDLE_MS));
         if (baselineServe) baseline.push(await start(baselineServe, env, work, port, IDLE_MS));
         const before = baseline[i];
-        const was = before ? `, baseline ${before.ready_ms} ms ${before.rss_mb} MB` : '';
-        console.log(`  start ${i + 1}: agentry ${agentry[i]!.ready_ms} ms ${agentry[i]!.rss_mb} MB${was}, bare ${bare[i]!.ready_ms} ms ${bare[i]!.rss_mb} MB`);
+        const was = before ? `, baseline ${before.ready_ms} ms (cpu ${before.cpu_ms}) ${before.rss_mb} MB` : '';
+        console.log(
+          `  start ${i + 1}: agentry ${agentry[i]!.ready_ms} ms (cpu ${agentry[i]!.cpu_ms}) ${agentry[i]!.rss_mb} MB${was}, bare ${bare[i]!.ready_ms} ms (cpu ${bare[i]!.cpu_ms}) ${bare[i]!.rss_mb} MB`,
+        );
       }
       const result = {
         idle_ms: IDLE_MS,
@@ -180,7 +195,7 @@ export const scenario: Scenario = {
         targets: { ready_ms: 500, idle_rss_mb: 120 },
       };
       console.log(
-        `  agentry serve: ready ${result.agentry_serve.ready_ms_median} ms, idle RSS ${result.agentry_serve.idle_rss_mb_median} MB; bare Fastify: ${result.bare_fastify.ready_ms_median} ms, ${result.bare_fastify.idle_rss_mb_median} MB; load ${result.load_average.after.join(' ')}`,
+        `  agentry serve: ready ${result.agentry_serve.ready_ms_median} ms (cpu ${result.agentry_serve.cpu_ms_to_ready_median}), idle RSS ${result.agentry_serve.idle_rss_mb_median} MB; bare Fastify: ${result.bare_fastify.ready_ms_median} ms, ${result.bare_fastify.idle_rss_mb_median} MB; load ${result.load_average.after.join(' ')}`,
       );
       return result;
     } finally {
