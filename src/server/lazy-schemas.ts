@@ -58,10 +58,10 @@ function lowerCaseHeaders(schema: unknown): unknown {
 }
 
 /** `build`, with each schema it is given compiled on first use. */
-function lazyBuilder(build: Builder, prepare: (routeSchema: RouteSchema) => RouteSchema = (routeSchema) => routeSchema): Builder {
+function lazyBuilder(build: () => Builder, prepare: (routeSchema: RouteSchema) => RouteSchema = (routeSchema) => routeSchema): Builder {
   return (externalSchemas, options) => {
     let compiler: Compiler | undefined;
-    const compilerOf = (): Compiler => (compiler ??= build(externalSchemas, options));
+    const compilerOf = (): Compiler => (compiler ??= build()(externalSchemas, options));
     return (routeSchema) => {
       const prepared = prepare(routeSchema);
       return lazily(() => compilerOf()(prepared));
@@ -71,12 +71,14 @@ function lazyBuilder(build: Builder, prepare: (routeSchema: RouteSchema) => Rout
 
 /** The `schemaController` option of an app whose route schemas compile on first use. */
 export function lazySchemaController(): NonNullable<FastifyServerOptions['schemaController']> {
-  const defaults = fastifyDefaults();
+  // Required on the first compile too: ajv and fast-json-stringify are not loaded before.
+  let defaults: ReturnType<typeof fastifyDefaults> | undefined;
+  const defaultsOf = () => (defaults ??= fastifyDefaults());
   const headersLowerCased = (routeSchema: RouteSchema): RouteSchema =>
     routeSchema.httpPart === 'headers' ? { ...routeSchema, schema: lowerCaseHeaders(routeSchema.schema) } : routeSchema;
   const compilersFactory = {
-    buildValidator: lazyBuilder(defaults.buildValidator, headersLowerCased),
-    buildSerializer: lazyBuilder(defaults.buildSerializer),
+    buildValidator: lazyBuilder(() => defaultsOf().buildValidator, headersLowerCased),
+    buildSerializer: lazyBuilder(() => defaultsOf().buildSerializer),
   };
   return { compilersFactory: compilersFactory as unknown as CompilersFactory };
 }
