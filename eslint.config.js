@@ -44,7 +44,7 @@ const serviceZones = ['src/server', 'src/cli'].map((target) => ({
 }));
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', '.agentry/', 'coverage/', 'src/ui/dist/'] },
+  { ignores: ['dist/', 'test/.build/', 'node_modules/', '.agentry/', 'coverage/', 'src/ui/dist/'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

@@ -3,7 +3,7 @@
  * Each piece is also exported on its own so a command can check its input against the
  * project before it opens (or creates) the store.
  */
-import { existsSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { maskSecrets, type Redactor } from '../lib/redact.js';
 import { projectSecrets, redactorFor } from './secrets.js';
@@ -22,7 +22,7 @@ import { createExecutorRegistry, defaultExecutors, type ExecutorRegistry } from 
 import { createToolExecutor } from '../runtime/tool.js';
 import { createToolHub, type ToolHub } from '../tools/hub.js';
 import { formatDiagnostic } from '../spec/index.js';
-import { loadProject } from './project.js';
+import { assertProjectDir, AVAILABLE_KINDS, loadProject } from './project.js';
 import { instrument } from './metrics.js';
 import { Metrics } from '../obs/metrics.js';
 import { VERSION } from '../lib/version.js';
@@ -32,7 +32,7 @@ import { RetentionService, retentionConfigured, retentionTask } from './retentio
 import { assertSchemaCurrent, emptyStatus, logMigrations, migrationStatus, storeInfo, type MigrationStatus } from './migrations.js';
 import { specsFromBundle, withBundleDir, type SpecBundleInfo } from './bundle-load.js';
 import { withSecretFiles } from './secret-files.js';
-import { STEP_KINDS, type CompiledWorkflow, type StepKind } from '../spec/model.js';
+import type { CompiledWorkflow } from '../spec/model.js';
 import { withBuiltinWorkflows } from '../spec/builtin.js';
 import { openStore as openStoreAt, waitForStore } from '../store/open.js';
 import { acquireSqliteServerLock, type SqliteServerLock } from '../store/sqlite-server-lock.js';
@@ -110,8 +110,8 @@ function serverLockFor(config: Config, serverProcess: boolean | undefined): Sqli
   return acquireSqliteServerLock(config.database.file);
 }
 
-/** The step kinds this build can execute: every kind the spec knows. */
-export const AVAILABLE_KINDS: ReadonlySet<StepKind> = new Set(STEP_KINDS);
+// Defined with the project loading (validate needs them without the store and engine).
+export { AVAILABLE_KINDS } from './project.js';
 
 /** The executors of a project: the built-in kinds, plus tool and agent steps when it has tools and a gateway. */
 export function executorRegistry(parts: { tools?: ToolHub | undefined; chat?: ChatClient | undefined; agents?: Project['agents'] } = {}): ExecutorRegistry {
@@ -155,13 +155,6 @@ function secretEnv(config: Config, env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   if (problems.length > 0)
     throw new AgentryError('invalid_request', `invalid secret files:${problems.map((p) => `\n  - ${p}`).join('')}`, { details: { problems } });
   return filled;
-}
-
-/** Throws `invalid_request` unless `dir` is an existing directory. */
-export function assertProjectDir(dir: string): void {
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) {
-    throw new AgentryError('invalid_request', `project directory ${dir} does not exist (create one with \`agentry init\`)`);
-  }
 }
 
 /** True when the store already exists (commands that only read must not create it); a server database always does. */

@@ -2,7 +2,7 @@
  * The schema every resolved option value is checked against (one validation that reports
  * every problem at once, `loadConfig`), and the values of the options that take one of a few.
  */
-import { Ajv } from 'ajv';
+import { Ajv, type ValidateFunction } from 'ajv';
 import { Type, type Static } from 'typebox';
 import type { EgressMode } from '../lib/egress.js';
 import { LOG_LEVELS } from '../obs/logger.js';
@@ -16,7 +16,7 @@ export const TENANCY_MODES = ['single', 'multi'] as const;
 export type TenancyMode = (typeof TENANCY_MODES)[number];
 export type ReadyzDetail = (typeof READYZ_DETAILS)[number];
 
-const ConfigSchema = Type.Object({
+export const ConfigSchema = Type.Object({
   projectDir: Type.String({ minLength: 1 }),
   profile: Type.Union([Type.String({ pattern: '^[a-z][a-z0-9_-]*$' }), Type.Null()]),
   bundle: Type.Optional(Type.String({ minLength: 1 })),
@@ -85,4 +85,8 @@ const ConfigSchema = Type.Object({
 
 /** Every option's value once resolved and coerced, by option key (`CONFIG_OPTIONS`). */
 export type ResolvedOptions = Static<typeof ConfigSchema>;
-export const validateResolved = new Ajv({ allErrors: true, strict: false }).compile<ResolvedOptions>(ConfigSchema);
+let validator: ValidateFunction<ResolvedOptions> | undefined;
+/** The validator of resolved options, compiled on first use (a command that never loads configuration pays nothing). */
+export function resolvedValidator(): ValidateFunction<ResolvedOptions> {
+  return (validator ??= new Ajv({ allErrors: true, strict: false, validateSchema: false, code: { optimize: false } }).compile<ResolvedOptions>(ConfigSchema));
+}

@@ -46,6 +46,7 @@ import type { TlsCredentials } from '../app/tls.js';
 import type { ReadinessOptions, ReadinessRole } from '../app/readiness.js';
 import type { SpecBundleInfo } from '../app/bundle-load.js';
 import type { CredentialSources } from '../app/credentials.js';
+import { lazySchemaController } from './lazy-schemas.js';
 import { openapiRoutes, swaggerOptions } from './openapi.js';
 import { ProblemSchema, sendProblem, toHttpError } from './problem.js';
 import { ROUTE_GROUPS, RouteTable, type GatewayBackend, type RouteDef, type RouteGroup, type ServerDeps } from './route.js';
@@ -139,6 +140,12 @@ export interface AppOptions extends Pick<ServiceDeps, 'engine' | 'store'> {
    * OpenAPI document's `servers` carry it. Default none: the app is the server's root.
    */
   basePath?: string;
+  /**
+   * Compile every route's request and response schemas while the app gets ready, as Fastify does
+   * by default (tests that check that they all compile). Default false: each compiles on its
+   * route's first request (`lazy-schemas.ts`), which keeps about a second of CPU out of start-up.
+   */
+  eagerSchemas?: boolean;
   /** The bundle the specs were loaded from (`Project.bundle`), shown by `/readyz`. */
   specBundle?: SpecBundleInfo | undefined;
   /** What `/v1/security/credentials` inventories: the process's configuration, project and environment (none: an empty list). */
@@ -233,6 +240,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     exposeHeadRoutes: false,
     return503OnClosing: true,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
+    ...(options.eagerSchemas === true ? {} : { schemaController: lazySchemaController() }),
     // Refused by the router before any route or hook (a path segment past 100 characters, a URL
     // that does not decode): problem+json like every other refusal, not Fastify's own JSON.
     frameworkErrors: (error, _request, reply) => {

@@ -5,13 +5,18 @@
  * unless `AGENTRY_AUTO_MIGRATE=false`; PostgreSQL processes and store commands refuse pending
  * migrations (`migrations_pending`, naming `agentry migrate up`) unless `--migrate`; and every
  * role and store command refuses a schema newer than the build, naming both versions.
+ *
+ * The commands that only read or refuse, and print what is checked on stdout or as their error
+ * line, run in this process (`runCliInProcess`); the ones whose logs (migrations applied) or
+ * process (a server started and stopped by a signal, a role refusing to start) are checked run
+ * as the real binary.
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LATEST_SCHEMA_VERSION, MIGRATIONS } from '../../src/store/migrations.js';
-import { killAll, removeDir, runCli, startCli, tempDir, waitForOutput, type CliResult } from '../helpers/cli.js';
+import { killAll, removeDir, runCli, runCliInProcess, startCli, tempDir, waitForOutput, type CliResult } from '../helpers/cli.js';
 import { logLines, query, writeProject } from '../helpers/pg-processes.js';
 import { createTestDatabase } from '../helpers/postgres.js';
 import { hasPostgres } from '../helpers/store.js';
@@ -69,12 +74,12 @@ describe('on SQLite', { timeout: 180_000 }, () => {
     const env = { AGENTRY_PROJECT_DIR: dir };
     const file = join(dir, '.agentry', 'agentry.db');
 
-    const before = await runCli(['migrate', 'status'], { env });
+    const before = await runCliInProcess(['migrate', 'status'], { env });
     expect(before.code).toBe(1);
     expect(before.stdout).toContain(`is at migration 0; this build needs ${LATEST}: ${MIGRATIONS.length} pending (apply with agentry migrate up)`);
     expect(before.stdout).toMatch(/^Pending\nVERSION {2}NAME\n1 +runs, steps, attempts, events, workers$/m);
     expect(existsSync(file)).toBe(false);
-    const pending = json<Status>(await runCli(['migrate', 'status', '--json'], { env }));
+    const pending = json<Status>(await runCliInProcess(['migrate', 'status', '--json'], { env }));
     expect(pending).toMatchObject({ current: 0, latest: LATEST, state: 'pending', applied: [] });
     expect(pending.pending.map((m) => m.version)).toEqual(MIGRATIONS.map((m) => m.version));
     expect(existsSync(file)).toBe(false);
@@ -87,11 +92,11 @@ describe('on SQLite', { timeout: 180_000 }, () => {
     for (const line of logged) expect(line.duration_ms).toEqual(expect.any(Number));
 
     // The old spelling is `up`.
-    const again = await runCli(['migrate'], { env });
+    const again = await runCliInProcess(['migrate'], { env });
     expect(again.code).toBe(0);
     expect(again.stdout).toContain(`is at migration ${LATEST} (latest): nothing to apply.`);
 
-    const status = await runCli(['migrate', 'status', '--json'], { env });
+    const status = await runCliInProcess(['migrate', 'status', '--json'], { env });
     expect(status.code).toBe(0);
     const current = json<Status>(status);
     expect(current).toMatchObject({ current: LATEST, state: 'current', pending: [] });
@@ -100,7 +105,7 @@ describe('on SQLite', { timeout: 180_000 }, () => {
       expect(Date.parse(m.applied_at), `migration ${m.version}`).toBeGreaterThan(Date.now() - 60_000);
       expect(m.duration_ms, `migration ${m.version}`).toEqual(expect.any(Number));
     }
-    const text = await runCli(['migrate', 'status'], { env });
+    const text = await runCliInProcess(['migrate', 'status'], { env });
     expect(text.stdout).toContain(`is at migration ${LATEST}, the latest of this build: up to date.`);
     expect(text.stdout).toMatch(/^VERSION {2}NAME +APPLIED +DURATION$/m);
   });
@@ -139,8 +144,8 @@ describe('on SQLite', { timeout: 180_000 }, () => {
       ['workers', 'list'],
       ['maintenance', 'status'],
     ])
-      expectTooNew(await runCli(args, { env }));
-    const status = await runCli(['migrate', 'status', '--json'], { env });
+      expectTooNew(await runCliInProcess(args, { env }));
+    const status = await runCliInProcess(['migrate', 'status', '--json'], { env });
     expect(status.code).toBe(1);
     expect(json<Status>(status)).toMatchObject({ current: 999, latest: LATEST, state: 'newer' });
     expect(status.stderr).toContain('error [schema_too_new]');
@@ -170,13 +175,13 @@ describe.runIf(hasPostgres)('on PostgreSQL', { timeout: 180_000 }, () => {
       ['runs', 'list'],
       ['workers', 'list'],
     ]) {
-      const result = await runCli(args, { env });
+      const result = await runCliInProcess(args, { env });
       expect(result.code).toBe(1);
       expectPending(result, 0);
     }
     // Nothing was created: the database is as empty as it was.
     expect(await query(url, `SELECT tablename FROM pg_tables WHERE schemaname = 'public'`)).toEqual([]);
-    expect(json<Status>(await runCli(['migrate', 'status', '--json'], { env }))).toMatchObject({ current: 0, state: 'pending' });
+    expect(json<Status>(await runCliInProcess(['migrate', 'status', '--json'], { env }))).toMatchObject({ current: 0, state: 'pending' });
 
     const worker = startCli(['start', 'worker', '--migrate'], { env: { ...env, AGENTRY_LOG_LEVEL: 'info' } });
     await waitForOutput(worker, (stderr) => stderr.includes('engine started'));
@@ -186,7 +191,7 @@ describe.runIf(hasPostgres)('on PostgreSQL', { timeout: 180_000 }, () => {
     worker.child.kill('SIGTERM');
     expect((await worker.done).code).toBe(0);
 
-    const status = await runCli(['migrate', 'status', '--json'], { env });
+    const status = await runCliInProcess(['migrate', 'status', '--json'], { env });
     expect(status.code).toBe(0);
     expect(json<Status>(status).applied.every((m) => typeof m.duration_ms === 'number')).toBe(true);
     // Applied by the process as `system`; a second start finds nothing to do and starts without --migrate.
@@ -219,7 +224,7 @@ describe.runIf(hasPostgres)('on PostgreSQL', { timeout: 180_000 }, () => {
       ['migrate', 'up'],
       ['workers', 'list'],
     ])
-      expectTooNew(await runCli(args, { env }));
-    expect(json<Status>(await runCli(['migrate', 'status', '--json'], { env }))).toMatchObject({ current: 999, state: 'newer' });
+      expectTooNew(await runCliInProcess(args, { env }));
+    expect(json<Status>(await runCliInProcess(['migrate', 'status', '--json'], { env }))).toMatchObject({ current: 999, state: 'newer' });
   });
 });

@@ -1,8 +1,13 @@
+/**
+ * `agentry run` and `agentry runs …` on the example project. A run with --wait, the queued run
+ * a separate worker process executes and `runs list` run as the real binary; the other commands,
+ * whose output and exit code are what is checked, run in this process (`runCliInProcess`).
+ */
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startFlakyServer, type FlakyServer } from '../../src/cli/flaky-server.js';
 import type { EventDto, RunDetailDto, RunDto } from '../../src/cli/remote.js';
-import { dbFile, exampleProject, killAll, removeDir, runCli, startCli, waitForOutput } from '../helpers/cli.js';
+import { dbFile, exampleProject, killAll, removeDir, runCli, runCliInProcess, startCli, waitForOutput } from '../helpers/cli.js';
 
 let project: string;
 let upstream: FlakyServer;
@@ -38,7 +43,7 @@ describe('agentry run --wait', { timeout: 60_000 }, () => {
     expect((run.output as { message: string }).message).toContain('Welcome, Grace!');
     expect(upstream.log).toEqual(['503 Grace Hopper', '200 Grace Hopper']);
 
-    const listed = await runCli(['runs', 'events', run.id, '--json', '--dir', project]);
+    const listed = await runCliInProcess(['runs', 'events', run.id, '--json', '--dir', project]);
     expect(listed.code).toBe(0);
     const events = JSON.parse(listed.stdout) as EventDto[];
     expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1));
@@ -79,7 +84,7 @@ describe('agentry run --wait', { timeout: 60_000 }, () => {
 
   it('prints one line per event and a "where to look" hint when stdout is not a terminal', async () => {
     const env = { DEMO_API_URL: upstream.url };
-    const result = await runCli(['run', 'welcome', '--input', '{"name":"Ada","vip":true}', '--wait', '--dir', project], { env });
+    const result = await runCliInProcess(['run', 'welcome', '--input', '{"name":"Ada","vip":true}', '--wait', '--dir', project], { env });
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/step\.retry_scheduled\s+profile/);
     expect(result.stdout).toMatch(/step\.succeeded\s+perks/);
@@ -91,7 +96,7 @@ describe('agentry run --wait', { timeout: 60_000 }, () => {
 
   it('exits 1 with the error when the run fails', async () => {
     // Port 1 refuses connections: the profile step uses its 3 attempts and the run fails.
-    const result = await runCli(['run', 'welcome', '--input', '{"name":"Ada"}', '--wait', '--json', '--dir', project], {
+    const result = await runCliInProcess(['run', 'welcome', '--input', '{"name":"Ada"}', '--wait', '--json', '--dir', project], {
       env: { DEMO_API_URL: 'http://127.0.0.1:1' },
     });
     expect(result.code).toBe(1);
@@ -129,7 +134,7 @@ describe('agentry run without --wait and agentry start worker', { timeout: 60_00
   });
 
   it('lists, shows and cancels a queued run', async () => {
-    const started = await runCli(['run', 'hello', '--input', '{"name":"Ada"}', '--priority', '-5', '--dir', project]);
+    const started = await runCliInProcess(['run', 'hello', '--input', '{"name":"Ada"}', '--priority', '-5', '--dir', project]);
     expect(started.code).toBe(0);
     const id = /Started run (run_\w+)/.exec(started.stdout)?.[1] ?? '';
     expect(started.stdout).toContain('start worker');
@@ -139,23 +144,23 @@ describe('agentry run without --wait and agentry start worker', { timeout: 60_00
     expect(page.items.map((r) => r.id)).toEqual([id]);
     expect(page.items[0]!.priority).toBe(-5);
     expect(page.next_cursor).toBeNull();
-    const shown = await runCli(['runs', 'get', id, '--dir', project]);
+    const shown = await runCliInProcess(['runs', 'get', id, '--dir', project]);
     expect(shown.stdout).toMatch(/STEP\s+KIND\s+STATUS/);
     expect(shown.stdout).toMatch(/greet\s+transform\s+○ queued/);
 
-    const cancelled = await runCli(['runs', 'cancel', id, '--json', '--dir', project]);
+    const cancelled = await runCliInProcess(['runs', 'cancel', id, '--json', '--dir', project]);
     expect(cancelled.code).toBe(0);
     expect((JSON.parse(cancelled.stdout) as RunDto).status).toBe('cancelled');
-    const events = JSON.parse((await runCli(['runs', 'events', id, '--json', '--after', '1', '--dir', project])).stdout) as EventDto[];
+    const events = JSON.parse((await runCliInProcess(['runs', 'events', id, '--json', '--after', '1', '--dir', project])).stdout) as EventDto[];
     expect(events[0]?.seq).toBe(2);
     expect(events.at(-1)?.type).toBe('run.cancelled');
 
     // Following an ended run prints its events once and stops at the terminal one; a local
     // retry starts a new run of the same workflow with the same input, and says so.
     const [followed, retried, human] = await Promise.all([
-      runCli(['runs', 'events', id, '--follow', '--json', '--dir', project]),
-      runCli(['runs', 'retry', id, '--json', '--dir', project]),
-      runCli(['runs', 'retry', id, '--dir', project]),
+      runCliInProcess(['runs', 'events', id, '--follow', '--json', '--dir', project]),
+      runCliInProcess(['runs', 'retry', id, '--json', '--dir', project]),
+      runCliInProcess(['runs', 'retry', id, '--dir', project]),
     ]);
     expect(followed.code).toBe(0);
     const lines = followed.stdout

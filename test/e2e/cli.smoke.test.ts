@@ -6,6 +6,8 @@
  * fails --expect-auth, a "viewer" key that can write fails viewer-write, an unknown reviewer key
  * fails the human check; --env-file validates the deployment's env file and takes the keys
  * from it, and a bad value fails the config line naming the variable; bad input exits 2.
+ * The servers and one smoke run as the real binary; the other smokes run in this process
+ * (`runCliInProcess`): what they print and their exit code is what is checked.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -13,7 +15,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunDto } from '../../src/cli/remote.js';
 import { CHECK_NAMES, type SmokeReport } from '../../src/cli/smoke.js';
-import { killAll, removeDir, runCli, startCli, tempDir, waitForOutput, type CliProcess, type CliResult } from '../helpers/cli.js';
+import { killAll, removeDir, runCli, runCliInProcess, startCli, tempDir, waitForOutput, type CliProcess, type CliResult } from '../helpers/cli.js';
 import { freePort } from '../helpers/pg-processes.js';
 
 /** Keys long and random enough for production's checks (the env-file gate validates them). */
@@ -84,8 +86,9 @@ describe('agentry smoke', { timeout: 30_000 }, () => {
   it('passes every check with admin, viewer and reviewer keys, the human task decided by the reviewer key, and prints no key', async () => {
     const [flags, json] = await Promise.all([
       runCli(['smoke', '--url', base, '--key', KEY.admin, '--viewer-key', KEY.viewer, '--reviewer-key', KEY.reviewer, '--expect-auth'], { cwd: dir }),
-      runCli(['smoke', '--json', '--timeout', '45s'], {
+      runCliInProcess(['smoke', '--json', '--timeout', '45s'], {
         cwd: dir,
+        concurrent: true,
         env: { AGENTRY_URL: base, AGENTRY_API_KEY: KEY.operator, AGENTRY_SMOKE_VIEWER_KEY: KEY.viewer, AGENTRY_SMOKE_REVIEWER_KEY: KEY.reviewer },
       }),
     ]);
@@ -127,10 +130,14 @@ describe('agentry smoke', { timeout: 30_000 }, () => {
 
   it('fails naming the check: auth off with --expect-auth, a viewer key that can write, an unknown reviewer key, one of another tenant', async () => {
     const [authOff, writer, reviewer, elsewhere] = await Promise.all([
-      runCli(['smoke', '--url', openBase, '--expect-auth'], { cwd: dir }),
-      runCli(['smoke', '--url', base, '--key', KEY.operator, '--viewer-key', KEY.writer], { cwd: dir }),
-      runCli(['smoke', '--url', base, '--key', KEY.operator], { cwd: dir, env: { AGENTRY_SMOKE_REVIEWER_KEY: `revoked-${KEY.reviewer}` } }),
-      runCli(['smoke', '--url', base, '--key', KEY.operator, '--reviewer-key', KEY.elsewhere], { cwd: dir }),
+      runCliInProcess(['smoke', '--url', openBase, '--expect-auth'], { cwd: dir, concurrent: true }),
+      runCliInProcess(['smoke', '--url', base, '--key', KEY.operator, '--viewer-key', KEY.writer], { cwd: dir, concurrent: true }),
+      runCliInProcess(['smoke', '--url', base, '--key', KEY.operator], {
+        cwd: dir,
+        concurrent: true,
+        env: { AGENTRY_SMOKE_REVIEWER_KEY: `revoked-${KEY.reviewer}` },
+      }),
+      runCliInProcess(['smoke', '--url', base, '--key', KEY.operator, '--reviewer-key', KEY.elsewhere], { cwd: dir, concurrent: true }),
     ]);
 
     expect(authOff.code, authOff.stdout + authOff.stderr).toBe(1);
@@ -166,8 +173,8 @@ describe('agentry smoke', { timeout: 30_000 }, () => {
     writeFileSync(join(dir, 'good.env'), [...lines, `AGENTRY_API_KEYS_FILE=${join(dir, 'keys')}`, ''].join('\n'));
     writeFileSync(join(dir, 'bad.env'), [...lines, `AGENTRY_API_KEYS="${API_KEYS}"`, 'AGENTRY_PORT=seventy', ''].join('\n'));
     const [good, bad] = await Promise.all([
-      runCli(['smoke', '--env-file', 'good.env', '--url', base, '--expect-auth'], { cwd: dir }),
-      runCli(['smoke', '--env-file', 'bad.env', '--url', base, '--json'], { cwd: dir }),
+      runCliInProcess(['smoke', '--env-file', 'good.env', '--url', base, '--expect-auth'], { cwd: dir, concurrent: true }),
+      runCliInProcess(['smoke', '--env-file', 'bad.env', '--url', base, '--json'], { cwd: dir, concurrent: true }),
     ]);
 
     expect(good.code, good.stdout + good.stderr).toBe(0);
@@ -190,8 +197,8 @@ describe('agentry smoke', { timeout: 30_000 }, () => {
   it('fails with a reason on every line when nothing listens, and the run checks with 403 for a read-only key', async () => {
     const nowhere = `http://127.0.0.1:${await freePort()}`;
     const [down, viewer] = await Promise.all([
-      runCli(['smoke', '--url', nowhere, '--key', KEY.operator, '--timeout', '10s'], { cwd: dir }),
-      runCli(['smoke', '--url', base, '--key', KEY.viewer], { cwd: dir }),
+      runCliInProcess(['smoke', '--url', nowhere, '--key', KEY.operator, '--timeout', '10s'], { cwd: dir, concurrent: true }),
+      runCliInProcess(['smoke', '--url', base, '--key', KEY.viewer], { cwd: dir, concurrent: true }),
     ]);
 
     expect(down.code, down.stdout + down.stderr).toBe(1);
@@ -211,12 +218,12 @@ describe('agentry smoke', { timeout: 30_000 }, () => {
 
   it('refuses bad input before reaching any server: exit 2 with the reason', async () => {
     const [url, timeout, none, ca, dirAlone, envFile] = await Promise.all([
-      runCli(['smoke', '--url', 'not-a-url'], { cwd: dir }),
-      runCli(['smoke', '--url', base, '--timeout', 'nonsense'], { cwd: dir }),
-      runCli(['smoke'], { cwd: dir }),
-      runCli(['smoke', '--url', base, '--ca', join(dir, 'missing.pem')], { cwd: dir }),
-      runCli(['smoke', '--url', base, '--dir', project], { cwd: dir }),
-      runCli(['smoke', '--url', base, '--env-file', 'missing.env'], { cwd: dir }),
+      runCliInProcess(['smoke', '--url', 'not-a-url'], { cwd: dir, concurrent: true }),
+      runCliInProcess(['smoke', '--url', base, '--timeout', 'nonsense'], { cwd: dir, concurrent: true }),
+      runCliInProcess(['smoke'], { cwd: dir, concurrent: true }),
+      runCliInProcess(['smoke', '--url', base, '--ca', join(dir, 'missing.pem')], { cwd: dir, concurrent: true }),
+      runCliInProcess(['smoke', '--url', base, '--dir', project], { cwd: dir, concurrent: true }),
+      runCliInProcess(['smoke', '--url', base, '--env-file', 'missing.env'], { cwd: dir, concurrent: true }),
     ]);
     const all = [url, timeout, none, ca, dirAlone];
     expect(all.map((result) => result.code)).toEqual([2, 2, 2, 2, 2]);

@@ -13,6 +13,9 @@
  *   run finishes while `agentry run` is refused (`maintenance_quiesced`); an `agentry serve`'s
  *   `/readyz` and run starts answer 503 until `off`.
  *
+ * One command of each kind runs as the real binary (`workers drain`, `maintenance on`, the remote
+ * `workers drain`); the others, which only print and exit, run in this process (`runCliInProcess`).
+ *
  * "Claims none after" is asserted by state — which worker's attempts exist — never by timing;
  * "polls happened" by counting heartbeats in the workers table (a heartbeat every third of the
  * lease TTL, a poll at least every poll interval, a fraction of it).
@@ -21,7 +24,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openPostgresStore } from '../../src/store/postgres.js';
-import { killAll, runCli, startCli, waitForOutput, type CliProcess } from '../helpers/cli.js';
+import { killAll, runCli, runCliInProcess, startCli, waitForOutput, type CliProcess } from '../helpers/cli.js';
 import { clientEngine, eventually } from '../helpers/engine.js';
 import { json, startServer, type TestServer } from '../helpers/http-server.js';
 import { logLines, query, startRole, stopProcess, writeProject, type RoleProcess } from '../helpers/pg-processes.js';
@@ -125,7 +128,7 @@ describe.runIf(hasPostgres)('worker processes on PostgreSQL', () => {
     );
     const second = await s.start();
 
-    const unknown = await runCli(['workers', 'drain', 'wrk_nope'], { env: s.cliEnv });
+    const unknown = await runCliInProcess(['workers', 'drain', 'wrk_nope'], { env: s.cliEnv });
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain("error [not_found]: no worker 'wrk_nope'");
 
@@ -133,7 +136,7 @@ describe.runIf(hasPostgres)('worker processes on PostgreSQL', () => {
     expect(drain.code, drain.stderr).toBe(0);
     expect(drain.stdout).toContain(`Worker ${firstId} (`);
     expect(drain.stdout).toContain('is draining');
-    const listed = JSON.parse((await runCli(['workers', 'list', '--json'], { env: s.cliEnv })).stdout) as { items: Array<Record<string, unknown>> };
+    const listed = JSON.parse((await runCliInProcess(['workers', 'list', '--json'], { env: s.cliEnv })).stdout) as { items: Array<Record<string, unknown>> };
     expect(listed.items.find((w) => w.id === firstId)).toMatchObject({ state: 'draining', current_steps: 1, roles: ['worker', 'scheduler'] });
     expect(listed.items.filter((w) => w.id !== firstId)).toEqual([expect.objectContaining({ state: 'active', current_steps: 0 })]);
 
@@ -185,7 +188,7 @@ describe.runIf(hasPostgres)('worker processes on PostgreSQL', () => {
     const on = await runCli(['maintenance', 'on', '--quiesce', '--reason', 'upgrade to 0.4'], { env: s.cliEnv });
     expect(on.code, on.stderr).toBe(0);
     expect(on.stdout).toContain('Maintenance mode is on, quiesced, since');
-    const refused = await runCli(['run', 'quick', '--json'], { env: s.cliEnv });
+    const refused = await runCliInProcess(['run', 'quick', '--json'], { env: s.cliEnv });
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain('error [maintenance_quiesced]: the deployment is quiesced for maintenance');
     await eventually(
@@ -199,7 +202,7 @@ describe.runIf(hasPostgres)('worker processes on PostgreSQL', () => {
     expect((await s.engine.waitForRun(held.id, { timeoutMs: 30_000 })).status).toBe('succeeded');
     expect((await query(s.url, `SELECT count(*)::int AS n FROM runs`))[0]).toEqual({ n: 1 });
 
-    expect((await runCli(['maintenance', 'off'], { env: s.cliEnv })).code).toBe(0);
+    expect((await runCliInProcess(['maintenance', 'off'], { env: s.cliEnv })).code).toBe(0);
   }, 120_000);
 
   it('keeps a run queued in maintenance mode across heartbeats of both workers; off, it runs to the end', async () => {
@@ -208,7 +211,7 @@ describe.runIf(hasPostgres)('worker processes on PostgreSQL', () => {
     const ids = [...(await s.beats()).keys()];
     expect(ids).toHaveLength(2);
 
-    const on = await runCli(['maintenance', 'on', '--reason', 'upgrade to 0.3'], { env: s.cliEnv });
+    const on = await runCliInProcess(['maintenance', 'on', '--reason', 'upgrade to 0.3'], { env: s.cliEnv });
     expect(on.code, on.stderr).toBe(0);
     expect(on.stdout).toContain('Maintenance mode is on since');
     expect(on.stdout).toContain('(by ops-bob: upgrade to 0.3)');
@@ -219,10 +222,10 @@ describe.runIf(hasPostgres)('worker processes on PostgreSQL', () => {
     expect((await s.store.getSteps(run.id)).map((step) => step.status)).toEqual(['queued']);
     expect(await s.store.listAttempts(run.id)).toEqual([]);
     for (const w of workers) expect(logLines(w.stderr, /^maintenance mode on/)).toEqual([expect.objectContaining({ reason: 'upgrade to 0.3', by: 'ops-bob' })]);
-    const status = JSON.parse((await runCli(['maintenance', 'status', '--json'], { env: s.cliEnv })).stdout) as Record<string, unknown>;
+    const status = JSON.parse((await runCliInProcess(['maintenance', 'status', '--json'], { env: s.cliEnv })).stdout) as Record<string, unknown>;
     expect(status).toMatchObject({ on: true, reason: 'upgrade to 0.3', by: 'ops-bob' });
 
-    const off = await runCli(['maintenance', 'off'], { env: s.cliEnv });
+    const off = await runCliInProcess(['maintenance', 'off'], { env: s.cliEnv });
     expect(off.code, off.stderr).toBe(0);
     expect(off.stdout).toContain('Maintenance mode is off');
     expect((await s.engine.waitForRun(run.id, { timeoutMs: 30_000 })).status).toBe('succeeded');
@@ -366,7 +369,7 @@ describe('agentry serve on SQLite', () => {
   it('quiesces through the remote CLI: /readyz 503 and new runs 503 maintenance_quiesced; off, both are back', async () => {
     const s = await serve();
     const remote = { AGENTRY_URL: s.url, AGENTRY_API_KEY: KEYS.admin };
-    const on = await runCli(['maintenance', 'on', '--quiesce', '--json'], { env: remote });
+    const on = await runCliInProcess(['maintenance', 'on', '--quiesce', '--json'], { env: remote });
     expect(on.code, on.stderr).toBe(0);
     expect(JSON.parse(on.stdout)).toMatchObject({ on: true, quiesce: true, by: 'admin' });
     const ready = await fetch(`${s.url}/readyz`, { headers: { connection: 'close' } });
@@ -375,7 +378,7 @@ describe('agentry serve on SQLite', () => {
     const refused = await call(s.url, 'POST', '/v1/workflows/quick/runs', 'service', { input: {} });
     expect(refused).toMatchObject({ status: 503, body: { code: 'maintenance_quiesced' } });
 
-    expect((await runCli(['maintenance', 'off'], { env: remote })).code).toBe(0);
+    expect((await runCliInProcess(['maintenance', 'off'], { env: remote })).code).toBe(0);
     expect((await fetch(`${s.url}/readyz`, { headers: { connection: 'close' } })).status).toBe(200);
     expect((await call(s.url, 'POST', '/v1/workflows/quick/runs', 'service', { input: {} })).status).toBe(201);
     s.proc.child.kill('SIGTERM');

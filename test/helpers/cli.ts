@@ -34,6 +34,11 @@ export interface CliProcess {
 export interface CliOptions {
   env?: Record<string, string | undefined>;
   cwd?: string;
+  /**
+   * In-process only: run beside the other in-process commands instead of after them. For commands
+   * that open no SQLite store (`smoke`, a command talking to a server with AGENTRY_URL).
+   */
+  concurrent?: boolean;
 }
 
 const running = new Set<CliProcess>();
@@ -94,6 +99,7 @@ export function runCli(args: string[], options: CliOptions = {}): Promise<CliRes
  * its exit code, where no process boundary (signals, a killed process, piping) is under test.
  */
 export function runCliInProcess(args: string[], options: CliOptions = {}): Promise<CliResult> {
+  if (options.concurrent === true) return runInProcess(args, options);
   const result = inProcessQueue.then(() => runInProcess(args, options));
   inProcessQueue = result.catch(() => undefined);
   return result;

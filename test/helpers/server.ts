@@ -22,6 +22,7 @@ import type { Problem } from '../../src/spec/diagnostics.js';
 import type { GatewaySpec, ToolSpec } from '../../src/spec/schemas.js';
 import type { Store } from '../../src/store/store.js';
 import { createToolHub, type ToolHub } from '../../src/tools/hub.js';
+import { MCP_FIXTURE_STDIO } from './mcp-fixture.js';
 import { compileAll, silentLogger } from './engine.js';
 import { sqliteFactory, type StoreFactory } from './store.js';
 
@@ -59,10 +60,10 @@ export const MOCK_GATEWAY: GatewaySpec = {
   models: { demo: { description: 'Scripted replies', targets: [{ provider: 'demo', model: 'demo-1', input_per_mtok: 1, output_per_mtok: 2 }] } },
 };
 
-/** The MCP fixture server over stdio (started from the repository root so `--import tsx` resolves). */
 export const REPO_ROOT = resolve(import.meta.dirname, '..', '..');
+/** The MCP fixture server over stdio (compiled by the global setup, `build-dist.ts`). */
 export function fixtureToolSpec(name = 'fx'): ToolSpec {
-  return { name, command: process.execPath, args: ['--import', 'tsx', 'test/fixtures/mcp/server.ts', '--stdio'] };
+  return { name, command: process.execPath, args: MCP_FIXTURE_STDIO };
 }
 
 export interface TestApi {

@@ -4,11 +4,12 @@ import { parseEgressRules, type EgressRules } from '../../src/lib/egress.js';
 import type { ToolSpec } from '../../src/spec/schemas.js';
 import { createToolHub, type ToolHub, type ToolServerStatus } from '../../src/tools/index.js';
 import { startHttpMcpServer, type HttpMcpServer } from '../fixtures/mcp/server.js';
+import { MCP_FIXTURE_STDIO } from '../helpers/mcp-fixture.js';
 
 const root = path.resolve(import.meta.dirname, '..', '..');
-const STDIO_ARGS = ['--import', 'tsx', 'test/fixtures/mcp/server.ts', '--stdio'];
+const STDIO_ARGS = MCP_FIXTURE_STDIO;
 
-/** The fixture over stdio, started from the repository root so `--import tsx` resolves. */
+/** The fixture over stdio (compiled by the global setup). */
 function stdioSpec(extra: Partial<ToolSpec> = {}): ToolSpec {
   return { name: 'fx', command: process.execPath, args: STDIO_ARGS, ...extra };
 }

@@ -4,13 +4,14 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { DEFAULT_EXECUTOR_SETTINGS, type StepContext } from '../../src/runtime/index.js';
 import { createToolExecutor, parseToolStepConfig } from '../../src/runtime/tool.js';
 import { createToolHub, type ToolHub } from '../../src/tools/index.js';
+import { MCP_FIXTURE_STDIO } from '../helpers/mcp-fixture.js';
 
 const root = path.resolve(import.meta.dirname, '..', '..');
 let hub: ToolHub | undefined;
 
 function stdioHub(): ToolHub {
   hub = createToolHub({
-    specs: new Map([['fx', { name: 'fx', command: process.execPath, args: ['--import', 'tsx', 'test/fixtures/mcp/server.ts', '--stdio'] }]]),
+    specs: new Map([['fx', { name: 'fx', command: process.execPath, args: MCP_FIXTURE_STDIO }]]),
     env: {},
     projectDir: root,
   });

@@ -1,7 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Ajv } from 'ajv';
 import { describe, expect, it } from 'vitest';
+import { ConfigSchema } from '../../src/app/config-schema.js';
 import { schemaFileText, SPEC_KINDS, SPEC_SCHEMAS } from '../../src/spec/schemas.js';
 
 const schemasDir = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'docs', 'schemas');
@@ -18,6 +20,17 @@ describe('spec schemas', () => {
   it.each(SPEC_KINDS)('docs/schemas/%s.schema.json equals the generated schema (run npm run schemas)', (kind) => {
     const committed = fs.readFileSync(path.join(schemasDir, `${kind}.schema.json`), 'utf8');
     expect(committed).toBe(schemaFileText(kind));
+  });
+
+  // spec/validate.ts and app/config-schema.ts compile these without checking them (validateSchema: false).
+  it.each(SPEC_KINDS)('the %s schema is a valid JSON Schema', (kind) => {
+    const ajv = new Ajv({ strict: false });
+    expect(ajv.validateSchema(SPEC_SCHEMAS[kind]), ajv.errorsText()).toBe(true);
+  });
+
+  it('the schema of resolved configuration is a valid JSON Schema', () => {
+    const ajv = new Ajv({ strict: false });
+    expect(ajv.validateSchema(ConfigSchema), ajv.errorsText()).toBe(true);
   });
 
   it('closes every object so unknown fields are errors', () => {

@@ -1,8 +1,7 @@
 /** `agentry validate [dir]`: loads every spec of a project and reports each problem. */
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { assertProjectDir, AVAILABLE_KINDS } from '../../app/bootstrap.js';
-import { loadProject } from '../../app/project.js';
+import { assertProjectDir, AVAILABLE_KINDS, loadProject } from '../../app/project.js';
 import { formatDiagnostic } from '../../spec/index.js';
 import { paint, plural } from '../format.js';
 import { out, outJson, outStyle, type CliContext } from '../context.js';
