@@ -150,19 +150,13 @@ export const COMMANDS: readonly CommandEntry[] = [
     name: 'serve',
     term: 'serve [options] [dir]',
     description: 'Run the HTTP API, worker pool and scheduler in one process until SIGTERM/SIGINT',
-    load: async () => {
-      (await import('./young-generation.js')).holdYoungGeneration();
-      return (await import('./commands/serve.js')).registerServe;
-    },
+    load: async () => (await import('./commands/serve.js')).registerServe,
   },
   {
     name: 'start',
     term: 'start',
     description: 'Run one role of Agentry in this process (any number of each, on PostgreSQL)',
-    load: async () => {
-      (await import('./young-generation.js')).holdYoungGeneration();
-      return (await import('./commands/start.js')).registerStart;
-    },
+    load: async () => (await import('./commands/start.js')).registerStart,
   },
   {
     name: 'smoke',

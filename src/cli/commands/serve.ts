@@ -20,7 +20,6 @@ import { configFrom, loggerFor, MIGRATE_HELP, out, parseIntegerArg, type CliCont
 import { listenOn } from '../listen.js';
 import { loggingFailure } from '../process-failure.js';
 import { withTracing } from '../tracing.js';
-import { releaseYoungGeneration } from '../young-generation.js';
 import { addTlsOptions, type TlsFlags } from '../tls-options.js';
 
 export interface ServeFlags extends TlsFlags {
@@ -197,7 +196,6 @@ async function serveAction(ctx: CliContext, dirArg: string | undefined, opts: Se
       process.once('SIGINT', resolve);
     });
     const server = await startServer(config, logger, ctx.env, project, { redactor });
-    releaseYoungGeneration();
     // Drained by an operator (`agentry workers drain`): the engine has stopped; the listener closes and the process exits 0.
     const offDrained = server.engine.onDrained(() => onDrained?.());
     try {

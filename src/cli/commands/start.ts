@@ -17,7 +17,6 @@ import { loggingFailure } from '../process-failure.js';
 import { withTracing } from '../tracing.js';
 import { addTlsOptions, type TlsFlags } from '../tls-options.js';
 import { DEFAULT_PROBE_PORT } from '../../app/config-options-server.js';
-import { releaseYoungGeneration } from '../young-generation.js';
 
 /** Why a role process stops: a signal, or an operator's drain (`agentry workers drain`). */
 type StopReason = NodeJS.Signals | 'drained';
@@ -110,7 +109,6 @@ async function serveEngineRoles(
         },
         `${name} ready: ${app.engine.workerId} on ${app.store.location}`,
       );
-      releaseYoungGeneration();
       const received = await stopped;
       if (received === 'drained') logger.info({ signal: received }, 'stopping: drained (agentry workers drain)');
       else logger.info({ signal: received, graceMs: config.engine.shutdownGraceMs }, 'stopping: running steps may finish within the grace period');
@@ -186,7 +184,6 @@ export function registerStart(program: Command, ctx: CliContext): void {
             try {
               for (const line of banner(server.url, config.server.auth, project)) out(ctx, line);
               logger.info({ url: server.url, store: server.store.location }, `api serving on ${server.url}`);
-              releaseYoungGeneration();
               await stopped;
             } finally {
               await server.close();
@@ -261,7 +258,6 @@ Auth is as for the API (AGENTRY_API_KEYS). See docs/gateway.md.${stopNote}`,
               if (!config.server.auth)
                 out(ctx, 'WARNING: authentication is OFF (AGENTRY_AUTH=off on a loopback address). Anyone on this host can use the gateway.');
               logger.info({ url: server.url, store: server.store.location, ...(probes ? { probe_url: probes.url } : {}) }, `gateway serving on ${server.url}`);
-              releaseYoungGeneration();
               await stopped;
             } finally {
               await probes?.close();
