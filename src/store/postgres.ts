@@ -134,6 +134,7 @@ function postgresDialect(listener: WakeListener): SqlDialect {
     kind: 'postgres',
     lockSuffix: 'FOR UPDATE',
     skipLockedSuffix: 'FOR UPDATE SKIP LOCKED',
+    combinesWrites: true,
     // clock_timestamp(), not now(): the time of the statement, not of its transaction's start.
     clockSql: sql`SELECT round(extract(epoch FROM clock_timestamp()) * 1000)::int8 AS t`,
     keyLock: (key) => sql`SELECT pg_advisory_xact_lock(hashtextextended(${key}, 0))`,

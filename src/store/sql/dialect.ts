@@ -28,6 +28,8 @@ export interface SqlDialect {
   readonly keyLock?: (key: string) => RawBuilder<unknown>;
   /** How statements and transactions that fail transiently are retried (none: one try). */
   readonly retry?: Pick<RetryOptions, 'attempts' | 'baseMs' | 'maxMs'>;
+  /** Sends a transaction's buffered writes as one statement (data-modifying CTEs, PostgreSQL). */
+  readonly combinesWrites?: boolean;
   /**
    * Serialises migrations across processes (advisory lock on PostgreSQL); `fn` gets the
    * connection to run them on (each migration still in its own transaction).

@@ -73,12 +73,12 @@ export async function lockRun(db: Db, id: string, lockSuffix: string): Promise<R
   return row ? runFromRow(row) : undefined;
 }
 
-/** Writes a run's changes with its event counter (and `updated_at` when a field changed). */
-export async function updateRun(db: Db, run: RunRecord, patch: RunPatch): Promise<void> {
+/** Writes a run's changes with its event counter (and `updated_at` when a field changed): the statement, not yet run. */
+export function updateRunQuery(run: RunRecord, patch: RunPatch): Query {
   const sets = assignments(patch, RUN_COLUMNS);
   sets.push(sql`event_seq = ${run.eventSeq}`);
   if (Object.keys(patch).length > 0) sets.push(sql`updated_at = ${run.updatedAt}`);
-  await sql`UPDATE runs SET ${sql.join(sets)} WHERE id = ${run.id}`.execute(db);
+  return sql`UPDATE runs SET ${sql.join(sets)} WHERE id = ${run.id}`;
 }
 
 export async function getRun(db: Db, id: string): Promise<RunRecord | undefined> {
