@@ -86,6 +86,14 @@ export interface StartedRun {
   replayed: boolean;
 }
 
+/** What one attempt produced, to be recorded: its result, or the error it failed with. */
+export interface AttemptResult {
+  key: AttemptKey;
+  workerId: string;
+  result?: StepResult;
+  error?: AgentryError;
+}
+
 export interface Claim {
   key: AttemptKey;
   kind: StepKind;
@@ -244,6 +252,28 @@ export class RunTransitions {
 
   failStep(key: AttemptKey, workerId: string, error: AgentryError): Promise<boolean | undefined> {
     return this.transact(key.runId, (tx, ctx) => failStep(tx, ctx, key, workerId, error));
+  }
+
+  /**
+   * Records the results of attempts of different runs in one transaction (a group commit):
+   * each is `completeStep` (`error` undefined) or `failStep`, with what that returns. If one
+   * throws, none is recorded and the call throws (record them one by one then).
+   */
+  async recordResults(results: readonly AttemptResult[]): Promise<(boolean | undefined)[]> {
+    // By result: a retried transaction replaces what its rolled-back try collected.
+    const effects = new Map<number, TransitionEffects>();
+    const recorded = await this.o.store.withRuns(
+      results.map((r) => r.key.runId),
+      (tx, i) => {
+        const ctx = this.context(this.workflowOf(tx.run), this.o.now());
+        effects.set(i, ctx.effects);
+        const { key, workerId, error, result } = results[i]!;
+        const redacted = redactingTx(tx, this.redactor);
+        return error ? failStep(redacted, ctx, key, workerId, error) : completeStep(redacted, ctx, key, workerId, result!);
+      },
+    );
+    for (const i of [...effects.keys()].sort((a, b) => a - b)) this.apply(effects.get(i)!);
+    return recorded.map((r) => r ?? undefined);
   }
 
   expireLease(key: AttemptKey, force = false): Promise<boolean | undefined> {

@@ -12,6 +12,7 @@ import { OutageLog, isTransient, withRetry } from '../store/transient.js';
 import type { AttemptKey, RunRecord } from '../types.js';
 import { isTracingOn, withSpan } from '../obs/tracing.js';
 import type { LoopStatus } from './loop-status.js';
+import { ResultBatcher } from './result-batch.js';
 import type { Claim, RunTransitions } from './run-transitions.js';
 import { endAttemptSpan, startAttemptSpan, traceClaim, type AttemptOutcome } from './tracing.js';
 
@@ -93,6 +94,8 @@ export class Worker {
   private heartbeat: NodeJS.Timeout | undefined;
   private readonly claimOutage: OutageLog;
   private readonly renewOutage: OutageLog;
+  /** Results that finish together are recorded in one transaction. */
+  private readonly results: ResultBatcher;
   private lastRoundAt: number | undefined;
   private roundStartedAt: number | undefined;
   private lastError: string | undefined;
@@ -100,6 +103,7 @@ export class Worker {
   constructor(private readonly o: WorkerOptions) {
     this.claimOutage = new OutageLog(o.logger, 'claiming steps');
     this.renewOutage = new OutageLog(o.logger, 'renewing leases');
+    this.results = new ResultBatcher(o.transitions);
   }
 
   get activeCount(): number {
@@ -326,7 +330,7 @@ export class Worker {
     // guarded by the lease, so a try whose commit was cut off cannot apply twice). Give up
     // when the lease is lost or after `recordRetryMs`; then the step runs again.
     let warned = false;
-    await withRetry(() => (outcome ? transitions.failStep(key, workerId, outcome) : transitions.completeStep(key, workerId, done!)), {
+    await withRetry(() => (outcome ? this.results.fail(key, workerId, outcome) : this.results.complete(key, workerId, done!)), {
       attempts: Infinity,
       baseMs: 200,
       maxMs: 5_000,

@@ -31,6 +31,14 @@ import * as signals from './sql/signals.js';
 import * as steps from './sql/steps.js';
 import * as tasks from './sql/tasks.js';
 
+/** The runs one database transaction holds: their buffered writes, and one view per run. */
+interface TxRuns {
+  buffered: PendingRunWrites[];
+  open: Map<string, SqlRunTx>;
+}
+
+const newTxRuns = (): TxRuns => ({ buffered: [], open: new Map() });
+
 export class SqlRunTx implements RunTx {
   /** Events appended in this transaction, written together by `flush`. */
   private readonly events: EventRecord[] = [];
@@ -52,18 +60,58 @@ export class SqlRunTx implements RunTx {
     private readonly now: () => number,
     private readonly dialect: SqlDialect,
     private cached?: StepRecord[],
-    /** The buffered writes of every run this transaction changes (this one's included). */
-    private readonly buffered: PendingRunWrites[] = [],
+    /** What the runs this transaction changes share (this one included). */
+    private readonly shared: TxRuns = newTxRuns(),
   ) {
     this.pending = new PendingRunWrites(run.id);
-    buffered.push(this.pending);
+    shared.buffered.push(this.pending);
+    shared.open.set(run.id, this);
+  }
+
+  /**
+   * Locks run `runId` (`lockSuffix`: the dialect's `FOR UPDATE …`) and reads its steps after
+   * the lock is taken, in one round trip where the dialect can; undefined when there is no
+   * such run (or it is locked and `lockSuffix` skips locked rows).
+   */
+  static async lock(trx: Db, runId: string, lockSuffix: string, now: () => number, dialect: SqlDialect): Promise<SqlRunTx | undefined> {
+    return (await SqlRunTx.lockMany(trx, [runId], lockSuffix, now, dialect)).get(runId);
+  }
+
+  /**
+   * Locks several runs (in the order given: callers sort them, so that two batches cannot
+   * deadlock) and reads their steps, in one round trip where the dialect can. The runs that
+   * exist (and, with a `SKIP LOCKED` suffix, were free), by id; they share the transaction.
+   */
+  static async lockMany(trx: Db, runIds: readonly string[], lockSuffix: string, now: () => number, dialect: SqlDialect): Promise<Map<string, SqlRunTx>> {
+    const shared = newTxRuns();
+    const locked = new Map<string, SqlRunTx>();
+    if (dialect.readMany) {
+      const queries = runIds.flatMap((id) => [runs.lockRunQuery(id, lockSuffix), steps.topLevelStepsWithAttemptsQuery(id)]);
+      const answers = await dialect.readMany(trx, queries);
+      runIds.forEach((id, i) => {
+        const row = answers[2 * i]?.[0];
+        if (!row) return;
+        const tx = new SqlRunTx(trx, runs.runFromRow(row), now, dialect, undefined, shared);
+        tx.know(steps.stepsWithAttempts(answers[2 * i + 1] ?? []));
+        locked.set(id, tx);
+      });
+      return locked;
+    }
+    for (const id of runIds) {
+      const row = await runs.lockRun(trx, id, lockSuffix);
+      if (!row) continue;
+      const tx = new SqlRunTx(trx, row, now, dialect, undefined, shared);
+      tx.know(await steps.topLevelStepsWithAttempts(trx, id));
+      locked.set(id, tx);
+    }
+    return locked;
   }
 
   /** Inserts a run with its steps in transaction `trx` and returns its transaction view (not yet flushed). */
-  static async insert(trx: Db, run: NewRun, newSteps: NewStep[], now: () => number, dialect: SqlDialect, buffered?: PendingRunWrites[]): Promise<SqlRunTx> {
+  static async insert(trx: Db, run: NewRun, newSteps: NewStep[], now: () => number, dialect: SqlDialect, shared?: TxRuns): Promise<SqlRunTx> {
     const at = now();
     const inserted = await runs.insertRun(trx, run, newSteps, at);
-    return new SqlRunTx(trx, inserted, now, dialect, steps.newStepRecords(newSteps, at), buffered);
+    return new SqlRunTx(trx, inserted, now, dialect, steps.newStepRecords(newSteps, at), shared);
   }
 
   /**
@@ -79,7 +127,7 @@ export class SqlRunTx implements RunTx {
     const patch = this.runPatch;
     this.runPatch = undefined;
     if (patch !== undefined) queries.push(runs.updateRunQuery(this.run, patch));
-    await writeAll(this.trx, queries, this.dialect.combinesWrites === true);
+    await writeAll(this.trx, queries, this.dialect);
   }
 
   /**
@@ -88,18 +136,22 @@ export class SqlRunTx implements RunTx {
    * the transaction's writes in order.
    */
   private async settle(): Promise<void> {
-    const queries = this.buffered.flatMap((pending) => (pending.isEmpty ? [] : pending.take()));
-    await writeAll(this.trx, queries, this.dialect.combinesWrites === true);
+    const queries = this.shared.buffered.flatMap((pending) => (pending.isEmpty ? [] : pending.take()));
+    await writeAll(this.trx, queries, this.dialect);
   }
 
   async steps(): Promise<StepRecord[]> {
     if (!this.cached) {
       await this.settle();
-      const read = await steps.topLevelStepsWithAttempts(this.trx, this.run.id);
-      for (const { step, attemptStartedAt } of read) if (attemptStartedAt !== null) this.pending.knowAttempt(step.stepId, step.attempt, attemptStartedAt);
-      this.cached = read.map((r) => r.step);
+      this.know(await steps.topLevelStepsWithAttempts(this.trx, this.run.id));
     }
-    return [...this.cached];
+    return [...this.cached!];
+  }
+
+  /** Caches the run's steps as read (under its lock), and when their current attempts started. */
+  private know(read: steps.StepWithAttempt[]): void {
+    for (const { step, attemptStartedAt } of read) if (attemptStartedAt !== null) this.pending.knowAttempt(step.stepId, step.attempt, attemptStartedAt);
+    this.cached = read.map((r) => r.step);
   }
 
   updateRun(patch: RunPatch): Promise<void> {
@@ -219,16 +271,19 @@ export class SqlRunTx implements RunTx {
 
   async createRun(run: NewRun, newSteps: NewStep[]): Promise<RunTx> {
     await this.settle();
-    const child = await SqlRunTx.insert(this.trx, run, newSteps, this.now, this.dialect, this.buffered);
+    const child = await SqlRunTx.insert(this.trx, run, newSteps, this.now, this.dialect, this.shared);
     this.others.push(child);
     return child;
   }
 
   async lockRun(runId: string): Promise<RunTx | undefined> {
+    // A run this transaction holds already (several runs' transitions in one): the same view of it.
+    const open = this.shared.open.get(runId);
+    if (open) return open;
     await this.settle();
     const locked = await runs.lockRun(this.trx, runId, this.dialect.lockSuffix);
     if (!locked) return undefined;
-    const other = new SqlRunTx(this.trx, locked, this.now, this.dialect, undefined, this.buffered);
+    const other = new SqlRunTx(this.trx, locked, this.now, this.dialect, undefined, this.shared);
     this.others.push(other);
     return other;
   }

@@ -223,12 +223,25 @@ export class SqlStore implements Store {
   withRun<T>(runId: string, fn: (tx: RunTx) => Promise<T>, options: WithRunOptions = {}): Promise<T | undefined> {
     const lock = options.skipLocked ? this.dialect.skipLockedSuffix : this.dialect.lockSuffix;
     return this.transact(async (trx) => {
-      const run = await runs.lockRun(trx, runId, lock);
-      if (!run) return undefined;
-      const tx = new SqlRunTx(trx, run, this.now, this.dialect);
+      const tx = await SqlRunTx.lock(trx, runId, lock, this.now, this.dialect);
+      if (!tx) return undefined;
       const result = await fn(tx);
       await tx.flush();
       return result;
+    });
+  }
+
+  withRuns<T>(runIds: readonly string[], fn: (tx: RunTx, index: number) => Promise<T>): Promise<(T | undefined)[]> {
+    if (new Set(runIds).size !== runIds.length) throw new AgentryError('internal', 'withRuns: a run is named twice');
+    return this.transact(async (trx) => {
+      const locked = await SqlRunTx.lockMany(trx, [...runIds].sort(), this.dialect.lockSuffix, this.now, this.dialect);
+      const results: (T | undefined)[] = [];
+      for (const [i, runId] of runIds.entries()) {
+        const tx = locked.get(runId);
+        results.push(tx ? await fn(tx, i) : undefined);
+      }
+      for (const tx of locked.values()) await tx.flush();
+      return results;
     });
   }
 

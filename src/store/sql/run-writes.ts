@@ -11,7 +11,7 @@ import { sql } from 'kysely';
 import type { AttemptRecord, StepRecord } from '../../types.js';
 import type { AttemptPatch, StepGuard, StepPatch } from '../store-types.js';
 import { insertAttemptQuery, updateAttemptQuery } from './attempts.js';
-import type { Db } from './dialect.js';
+import type { Db, SqlDialect } from './dialect.js';
 import { updateStepQuery } from './steps.js';
 import type { Query } from './values.js';
 
@@ -92,17 +92,19 @@ export class PendingRunWrites {
   }
 }
 
-/**
- * Runs `queries` in order: one statement on PostgreSQL when `combine` (the first ones as
- * data-modifying CTEs of the last; they touch different rows, so their order does not
- * matter), one by one otherwise (SQLite's statements do not leave the process).
- */
-export async function writeAll(db: Db, queries: readonly Query[], combine: boolean): Promise<void> {
+/** Runs `queries` (rows of different keys) the dialect's way, or one by one. */
+export async function writeAll(db: Db, queries: readonly Query[], dialect: SqlDialect): Promise<void> {
   if (queries.length === 0) return;
-  if (!combine || queries.length === 1) {
-    for (const query of queries) await query.execute(db);
-    return;
-  }
+  if (dialect.writeBatch) return dialect.writeBatch(db, queries);
+  for (const query of queries) await query.execute(db);
+}
+
+/**
+ * `queries` as one statement: the first ones as data-modifying CTEs of the last (PostgreSQL
+ * runs each exactly once; they touch different rows, so their order does not matter).
+ */
+export function asOneStatement(queries: readonly Query[]): Query {
+  if (queries.length === 1) return queries[0]!;
   const ctes = queries.slice(0, -1).map((query, i) => sql`${sql.raw(`w${i}`)} AS (${query})`);
-  await sql`WITH ${sql.join(ctes)} ${queries[queries.length - 1]!}`.execute(db);
+  return sql`WITH ${sql.join(ctes)} ${queries[queries.length - 1]!}`;
 }

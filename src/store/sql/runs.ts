@@ -69,8 +69,13 @@ export async function insertRun(db: Db, run: NewRun, steps: NewStep[], now: numb
 
 /** Reads a run and locks its row until the transaction ends (`lockSuffix` is the dialect's `FOR UPDATE …`). */
 export async function lockRun(db: Db, id: string, lockSuffix: string): Promise<RunRecord | undefined> {
-  const [row] = await rows(db, sql`SELECT * FROM runs WHERE id = ${id} ${sql.raw(lockSuffix)}`);
+  const [row] = await rows(db, lockRunQuery(id, lockSuffix));
   return row ? runFromRow(row) : undefined;
+}
+
+/** The SELECT of `lockRun`, not yet run. */
+export function lockRunQuery(id: string, lockSuffix: string): Query {
+  return sql`SELECT * FROM runs WHERE id = ${id} ${sql.raw(lockSuffix)}`;
 }
 
 /** Writes a run's changes with its event counter (and `updated_at` when a field changed): the statement, not yet run. */

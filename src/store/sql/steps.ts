@@ -81,13 +81,24 @@ export async function topLevelSteps(db: Db, runId: string): Promise<StepRecord[]
  * The run's top-level steps (as `topLevelSteps`), each with when its current attempt started
  * (null: no attempt row), for a transaction that holds the run's lock.
  */
-export async function topLevelStepsWithAttempts(db: Db, runId: string): Promise<{ step: StepRecord; attemptStartedAt: number | null }[]> {
-  const result = await rows(
-    db,
-    sql`SELECT s.*, a.started_at AS attempt_started_at FROM steps s
-        LEFT JOIN attempts a ON a.run_id = s.run_id AND a.step_id = s.step_id AND a.attempt = s.attempt
-        WHERE s.run_id = ${runId} AND s.parent_step IS NULL ORDER BY s.step_id`,
-  );
+export async function topLevelStepsWithAttempts(db: Db, runId: string): Promise<StepWithAttempt[]> {
+  return stepsWithAttempts(await rows(db, topLevelStepsWithAttemptsQuery(runId)));
+}
+
+export interface StepWithAttempt {
+  step: StepRecord;
+  attemptStartedAt: number | null;
+}
+
+/** The SELECT of `topLevelStepsWithAttempts`, not yet run. */
+export function topLevelStepsWithAttemptsQuery(runId: string): Query {
+  return sql`SELECT s.*, a.started_at AS attempt_started_at FROM steps s
+    LEFT JOIN attempts a ON a.run_id = s.run_id AND a.step_id = s.step_id AND a.attempt = s.attempt
+    WHERE s.run_id = ${runId} AND s.parent_step IS NULL ORDER BY s.step_id`;
+}
+
+/** The rows of `topLevelStepsWithAttemptsQuery` as records. */
+export function stepsWithAttempts(result: readonly Row[]): StepWithAttempt[] {
   return result.map((r) => ({ step: stepFromRow(r), attemptStartedAt: numOrNull(r.attempt_started_at) }));
 }
 
