@@ -221,29 +221,55 @@ export class RunTransitions {
     return this.transact(
       runId,
       async (tx, ctx) => {
-        const started = await startStep(tx, ctx, stepId, workerId, leaseExpiresAt);
+        const started = await this.claimStep(tx, ctx, stepId, workerId, leaseExpiresAt);
         seen?.(tx.run);
-        if (started === undefined || started === 'handled') return started;
-        const { spec, ...claim } = started;
-        const budget = ctx.wf.spec.budget as { max_tokens?: number; max_cost_usd?: number } | undefined;
-        return {
-          ...claim,
-          kind: spec.kind,
-          workflow: ctx.wf.name,
-          tenantId: tx.run.tenantId,
-          traceContext: tx.run.traceContext,
-          timeoutMs: spec.timeoutMs,
-          egress: ctx.wf.egress,
-          budget: budget && {
-            ...(budget.max_tokens === undefined ? {} : { maxTokens: budget.max_tokens }),
-            ...(budget.max_cost_usd === undefined ? {} : { maxCostUsd: budget.max_cost_usd }),
-          },
-        };
+        return started;
       },
       // Items of one map all lock the same run: waiting for it beats skipping it (a worker that
       // skipped would back off although the lock is held for a few milliseconds at a time).
       { skipLocked: !isItemStepId(stepId) },
     );
+  }
+
+  /**
+   * `startStep` for due steps of different runs, in one transaction (runs another holds are
+   * skipped: undefined). If one throws, none is claimed and the call throws (claim them one
+   * by one then).
+   */
+  async startSteps(steps: readonly { runId: string; stepId: string }[], workerId: string, leaseExpiresAt: number): Promise<(Claim | 'handled' | undefined)[]> {
+    // By step: a retried transaction replaces what its rolled-back try collected.
+    const effects = new Map<number, TransitionEffects>();
+    const claims = await this.o.store.withRuns(
+      steps.map((s) => s.runId),
+      (tx, i) => {
+        const ctx = this.context(this.workflowOf(tx.run), this.o.now());
+        effects.set(i, ctx.effects);
+        return this.claimStep(redactingTx(tx, this.redactor), ctx, steps[i]!.stepId, workerId, leaseExpiresAt);
+      },
+      { skipLocked: true },
+    );
+    for (const i of [...effects.keys()].sort((a, b) => a - b)) this.apply(effects.get(i)!);
+    return claims.map((c) => c ?? undefined);
+  }
+
+  private async claimStep(tx: RunTx, ctx: TransitionContext, stepId: string, workerId: string, leaseExpiresAt: number): Promise<Claim | 'handled' | undefined> {
+    const started = await startStep(tx, ctx, stepId, workerId, leaseExpiresAt);
+    if (started === undefined || started === 'handled') return started;
+    const { spec, ...claim } = started;
+    const budget = ctx.wf.spec.budget as { max_tokens?: number; max_cost_usd?: number } | undefined;
+    return {
+      ...claim,
+      kind: spec.kind,
+      workflow: ctx.wf.name,
+      tenantId: tx.run.tenantId,
+      traceContext: tx.run.traceContext,
+      timeoutMs: spec.timeoutMs,
+      egress: ctx.wf.egress,
+      budget: budget && {
+        ...(budget.max_tokens === undefined ? {} : { maxTokens: budget.max_tokens }),
+        ...(budget.max_cost_usd === undefined ? {} : { maxCostUsd: budget.max_cost_usd }),
+      },
+    };
   }
 
   completeStep(key: AttemptKey, workerId: string, result: StepResult): Promise<boolean | undefined> {

@@ -140,6 +140,15 @@ export class SqlRunTx implements RunTx {
     await writeAll(this.trx, queries, this.dialect);
   }
 
+  /**
+   * `settle`, and the run rows (with their events) of every run the transaction holds: before
+   * a statement that reads runs' status (several runs' transitions in one transaction, a
+   * group of claims under one concurrency key, must see each other's starts).
+   */
+  private async settleRuns(): Promise<void> {
+    for (const tx of this.shared.open.values()) await tx.flush();
+  }
+
   async steps(): Promise<StepRecord[]> {
     if (!this.cached) {
       await this.settle();
@@ -304,12 +313,12 @@ export class SqlRunTx implements RunTx {
   }
 
   async countActive(key: string): Promise<number> {
-    await this.settle();
+    await this.settleRuns();
     return runs.countActive(this.trx, key);
   }
 
   async wakeBlocked(key: string, limit: number): Promise<void> {
-    await this.settle();
+    await this.settleRuns();
     return steps.wakeBlocked(this.trx, key, this.run.id, limit, this.now());
   }
 }

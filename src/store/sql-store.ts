@@ -231,10 +231,11 @@ export class SqlStore implements Store {
     });
   }
 
-  withRuns<T>(runIds: readonly string[], fn: (tx: RunTx, index: number) => Promise<T>): Promise<(T | undefined)[]> {
+  withRuns<T>(runIds: readonly string[], fn: (tx: RunTx, index: number) => Promise<T>, options: WithRunOptions = {}): Promise<(T | undefined)[]> {
     if (new Set(runIds).size !== runIds.length) throw new AgentryError('internal', 'withRuns: a run is named twice');
+    const lock = options.skipLocked ? this.dialect.skipLockedSuffix : this.dialect.lockSuffix;
     return this.transact(async (trx) => {
-      const locked = await SqlRunTx.lockMany(trx, [...runIds].sort(), this.dialect.lockSuffix, this.now, this.dialect);
+      const locked = await SqlRunTx.lockMany(trx, [...runIds].sort(), lock, this.now, this.dialect);
       const results: (T | undefined)[] = [];
       for (const [i, runId] of runIds.entries()) {
         const tx = locked.get(runId);

@@ -192,10 +192,11 @@ export interface Store {
   withRun<T>(runId: string, fn: (tx: RunTx) => Promise<T>, options?: WithRunOptions): Promise<T | undefined>;
   /**
    * `withRun` for several different runs in one transaction (a group commit): their locks are
-   * taken in id order, waiting; `fn` runs for each run in turn (undefined for a run that does
-   * not exist). If one `fn` throws, nothing is committed and the call throws.
+   * taken in id order, waiting (with `skipLocked`, a run another holds is left out); `fn` runs
+   * for each run in turn (undefined for a run that does not exist or was left out). If one
+   * `fn` throws, nothing is committed and the call throws.
    */
-  withRuns<T>(runIds: readonly string[], fn: (tx: RunTx, index: number) => Promise<T>): Promise<(T | undefined)[]>;
+  withRuns<T>(runIds: readonly string[], fn: (tx: RunTx, index: number) => Promise<T>, options?: WithRunOptions): Promise<(T | undefined)[]>;
 
   // queue
   /**
