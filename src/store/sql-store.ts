@@ -30,6 +30,7 @@ import type {
 } from '../types.js';
 import { readMigrationHistory, readSchemaState, runMigrations } from './migrate.js';
 import { SqlRunTx } from './sql-run-tx.js';
+import { nameTaken, transactionFailure } from './sql-store-errors.js';
 import { IdempotencyKeyUsed, type RunTx, type Store, type WithRunOptions } from './store.js';
 import type {
   ApiKeyListQuery,
@@ -76,7 +77,7 @@ import type {
   StoreObserver,
   TransactionOutcome,
 } from './store-types.js';
-import { isCommitUnknown, isConstraintViolation, isDiskFull, isTransient, storeFull, storeUnavailable, withRetry, type RetryOptions } from './transient.js';
+import { isCommitUnknown, isDiskFull, isTransient, storeFull, storeUnavailable, withRetry, type RetryOptions } from './transient.js';
 import * as apiKeys from './sql/api-keys.js';
 import * as attempts from './sql/attempts.js';
 import * as audit from './sql/audit.js';
@@ -579,23 +580,4 @@ export class SqlStore implements Store {
   endMaintenance(): Promise<MaintenanceRecord | null> {
     return this.retrying((db) => maintenance.endMaintenance(db));
   }
-}
-
-/**
- * How a transaction that threw ended: rolled back by its caller (an Agentry error of the
- * transition, a constraint the schema enforces), or failed in the database.
- */
-function transactionFailure(error: unknown): TransactionOutcome {
-  if (error instanceof AgentryError) return error.code === 'store_unavailable' ? 'failed' : 'rolled_back';
-  return isConstraintViolation(error) ? 'rolled_back' : 'failed';
-}
-
-/** Turns the unique violation of a current key's (tenant, name) into `conflict`; rethrows anything else. */
-function nameTaken(record: ApiKeyRecord): (error: unknown) => never {
-  return (error) => {
-    if (!apiKeys.isApiKeyNameTaken(error)) throw error;
-    throw new AgentryError('conflict', `tenant ${record.tenantId} already has a key named '${record.name}'; rotate or revoke it first`, {
-      cause: error,
-    });
-  };
 }
