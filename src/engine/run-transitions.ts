@@ -86,6 +86,14 @@ export interface StartedRun {
   replayed: boolean;
 }
 
+/** What one attempt produced, to be recorded: its result, or the error it failed with. */
+export interface AttemptResult {
+  key: AttemptKey;
+  workerId: string;
+  result?: StepResult;
+  error?: AgentryError;
+}
+
 export interface Claim {
   key: AttemptKey;
   kind: StepKind;
@@ -213,29 +221,55 @@ export class RunTransitions {
     return this.transact(
       runId,
       async (tx, ctx) => {
-        const started = await startStep(tx, ctx, stepId, workerId, leaseExpiresAt);
+        const started = await this.claimStep(tx, ctx, stepId, workerId, leaseExpiresAt);
         seen?.(tx.run);
-        if (started === undefined || started === 'handled') return started;
-        const { spec, ...claim } = started;
-        const budget = ctx.wf.spec.budget as { max_tokens?: number; max_cost_usd?: number } | undefined;
-        return {
-          ...claim,
-          kind: spec.kind,
-          workflow: ctx.wf.name,
-          tenantId: tx.run.tenantId,
-          traceContext: tx.run.traceContext,
-          timeoutMs: spec.timeoutMs,
-          egress: ctx.wf.egress,
-          budget: budget && {
-            ...(budget.max_tokens === undefined ? {} : { maxTokens: budget.max_tokens }),
-            ...(budget.max_cost_usd === undefined ? {} : { maxCostUsd: budget.max_cost_usd }),
-          },
-        };
+        return started;
       },
       // Items of one map all lock the same run: waiting for it beats skipping it (a worker that
       // skipped would back off although the lock is held for a few milliseconds at a time).
       { skipLocked: !isItemStepId(stepId) },
     );
+  }
+
+  /**
+   * `startStep` for due steps of different runs, in one transaction (runs another holds are
+   * skipped: undefined). If one throws, none is claimed and the call throws (claim them one
+   * by one then).
+   */
+  async startSteps(steps: readonly { runId: string; stepId: string }[], workerId: string, leaseExpiresAt: number): Promise<(Claim | 'handled' | undefined)[]> {
+    // By step: a retried transaction replaces what its rolled-back try collected.
+    const effects = new Map<number, TransitionEffects>();
+    const claims = await this.o.store.withRuns(
+      steps.map((s) => s.runId),
+      (tx, i) => {
+        const ctx = this.context(this.workflowOf(tx.run), this.o.now());
+        effects.set(i, ctx.effects);
+        return this.claimStep(redactingTx(tx, this.redactor), ctx, steps[i]!.stepId, workerId, leaseExpiresAt);
+      },
+      { skipLocked: true },
+    );
+    for (const i of [...effects.keys()].sort((a, b) => a - b)) this.apply(effects.get(i)!);
+    return claims.map((c) => c ?? undefined);
+  }
+
+  private async claimStep(tx: RunTx, ctx: TransitionContext, stepId: string, workerId: string, leaseExpiresAt: number): Promise<Claim | 'handled' | undefined> {
+    const started = await startStep(tx, ctx, stepId, workerId, leaseExpiresAt);
+    if (started === undefined || started === 'handled') return started;
+    const { spec, ...claim } = started;
+    const budget = ctx.wf.spec.budget as { max_tokens?: number; max_cost_usd?: number } | undefined;
+    return {
+      ...claim,
+      kind: spec.kind,
+      workflow: ctx.wf.name,
+      tenantId: tx.run.tenantId,
+      traceContext: tx.run.traceContext,
+      timeoutMs: spec.timeoutMs,
+      egress: ctx.wf.egress,
+      budget: budget && {
+        ...(budget.max_tokens === undefined ? {} : { maxTokens: budget.max_tokens }),
+        ...(budget.max_cost_usd === undefined ? {} : { maxCostUsd: budget.max_cost_usd }),
+      },
+    };
   }
 
   completeStep(key: AttemptKey, workerId: string, result: StepResult): Promise<boolean | undefined> {
@@ -244,6 +278,28 @@ export class RunTransitions {
 
   failStep(key: AttemptKey, workerId: string, error: AgentryError): Promise<boolean | undefined> {
     return this.transact(key.runId, (tx, ctx) => failStep(tx, ctx, key, workerId, error));
+  }
+
+  /**
+   * Records the results of attempts of different runs in one transaction (a group commit):
+   * each is `completeStep` (`error` undefined) or `failStep`, with what that returns. If one
+   * throws, none is recorded and the call throws (record them one by one then).
+   */
+  async recordResults(results: readonly AttemptResult[]): Promise<(boolean | undefined)[]> {
+    // By result: a retried transaction replaces what its rolled-back try collected.
+    const effects = new Map<number, TransitionEffects>();
+    const recorded = await this.o.store.withRuns(
+      results.map((r) => r.key.runId),
+      (tx, i) => {
+        const ctx = this.context(this.workflowOf(tx.run), this.o.now());
+        effects.set(i, ctx.effects);
+        const { key, workerId, error, result } = results[i]!;
+        const redacted = redactingTx(tx, this.redactor);
+        return error ? failStep(redacted, ctx, key, workerId, error) : completeStep(redacted, ctx, key, workerId, result!);
+      },
+    );
+    for (const i of [...effects.keys()].sort((a, b) => a - b)) this.apply(effects.get(i)!);
+    return recorded.map((r) => r ?? undefined);
   }
 
   expireLease(key: AttemptKey, force = false): Promise<boolean | undefined> {

@@ -9,9 +9,10 @@ import type { ExecutorSettings, StepResult } from '../runtime/types.js';
 import type { ExecutorRegistry } from '../runtime/registry.js';
 import type { DueStep, Store } from '../store/store.js';
 import { OutageLog, isTransient, withRetry } from '../store/transient.js';
-import type { AttemptKey, RunRecord } from '../types.js';
+import { isItemStepId, type AttemptKey, type RunRecord } from '../types.js';
 import { isTracingOn, withSpan } from '../obs/tracing.js';
 import type { LoopStatus } from './loop-status.js';
+import { ResultBatcher } from './result-batch.js';
 import type { Claim, RunTransitions } from './run-transitions.js';
 import { endAttemptSpan, startAttemptSpan, traceClaim, type AttemptOutcome } from './tracing.js';
 
@@ -93,6 +94,8 @@ export class Worker {
   private heartbeat: NodeJS.Timeout | undefined;
   private readonly claimOutage: OutageLog;
   private readonly renewOutage: OutageLog;
+  /** Results that finish together are recorded in one transaction. */
+  private readonly results: ResultBatcher;
   private lastRoundAt: number | undefined;
   private roundStartedAt: number | undefined;
   private lastError: string | undefined;
@@ -100,6 +103,7 @@ export class Worker {
   constructor(private readonly o: WorkerOptions) {
     this.claimOutage = new OutageLog(o.logger, 'claiming steps');
     this.renewOutage = new OutageLog(o.logger, 'renewing leases');
+    this.results = new ResultBatcher(o.transitions);
   }
 
   get activeCount(): number {
@@ -201,9 +205,7 @@ export class Worker {
           );
           // An idle poll is a lease attempt that found nothing to claim.
           if (due.length === 0 && isTracingOn()) traceClaim({ ...this.leaseTrace(), startTime: polledAt, claimed: false });
-          // Each claim is a transaction of its own run: make them side by side, not one
-          // after another (a claim is a few round trips; serial claims cap a process's rate).
-          const outcomes = await Promise.allSettled(due.map((d) => this.claim(d.runId, d.stepId)));
+          const outcomes = await this.claimAll(due);
           for (const outcome of outcomes) {
             if (outcome.status === 'rejected') throw outcome.reason;
             if (outcome.value) claimed++;
@@ -233,6 +235,27 @@ export class Worker {
     return { workerId: this.o.workerId, leaseTtlMs: this.o.leaseTtlMs };
   }
 
+  /**
+   * Claims the due steps of a round: those of different runs in one transaction (when not
+   * tracing, which follows each claim's run), the rest, or all of them should that
+   * transaction fail, each in a transaction of its own, side by side (a claim is a few round
+   * trips; serial claims would cap a process's rate).
+   */
+  private async claimAll(due: DueStep[]): Promise<PromiseSettledResult<boolean>[]> {
+    // Items of a map wait for their run's lock when claimed alone (see `startStep`): not grouped.
+    const runs = new Set(due.map((d) => d.runId));
+    if (due.length > 1 && runs.size === due.length && !isTracingOn() && !due.some((d) => isItemStepId(d.stepId))) {
+      const { transitions, workerId, now, leaseTtlMs } = this.o;
+      try {
+        const claims = await transitions.startSteps(due, workerId, now() + leaseTtlMs);
+        return claims.map((claim) => ({ status: 'fulfilled', value: this.began(claim) }));
+      } catch {
+        // One by one below; a failure that persists is theirs to report.
+      }
+    }
+    return Promise.allSettled(due.map((d) => this.claim(d.runId, d.stepId)));
+  }
+
   private async claim(runId: string, stepId: string): Promise<boolean> {
     const { transitions, workerId, now, leaseTtlMs } = this.o;
     const tracing = isTracingOn();
@@ -240,6 +263,11 @@ export class Worker {
     let run: RunRecord | undefined;
     const claim = await transitions.startStep(runId, stepId, workerId, now() + leaseTtlMs, tracing ? (seen) => (run = seen) : undefined);
     if (tracing) traceClaim({ ...this.leaseTrace(), startTime, step: { runId, stepId }, ...(run ? { run } : {}), claimed: claim !== undefined });
+    return this.began(claim);
+  }
+
+  /** Starts executing a claimed step; false when nothing was claimed. */
+  private began(claim: Claim | 'handled' | undefined): boolean {
     if (!claim) return false;
     if (claim === 'handled') return true; // carried out (or parked) by the engine itself
     const controller = new AbortController();
@@ -326,7 +354,7 @@ export class Worker {
     // guarded by the lease, so a try whose commit was cut off cannot apply twice). Give up
     // when the lease is lost or after `recordRetryMs`; then the step runs again.
     let warned = false;
-    await withRetry(() => (outcome ? transitions.failStep(key, workerId, outcome) : transitions.completeStep(key, workerId, done!)), {
+    await withRetry(() => (outcome ? this.results.fail(key, workerId, outcome) : this.results.complete(key, workerId, done!)), {
       attempts: Infinity,
       baseMs: 200,
       maxMs: 5_000,

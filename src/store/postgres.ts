@@ -16,12 +16,14 @@
  * Sessions also get `idle_in_transaction_session_timeout = 60s`, so a process frozen in
  * the middle of a transaction cannot hold a run's lock for ever.
  */
-import { Kysely, PostgresDialect, sql } from 'kysely';
+import { CompiledQuery, Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { pino, type Logger } from 'pino';
 import { AgentryError } from '../lib/errors.js';
 import type { AttemptKey } from '../types.js';
+import { DEFER, deferringPool, inline, MANY } from './postgres-deferred.js';
 import { WAKE_CHANNEL, WakeListener } from './postgres-wake.js';
+import { asOneStatement } from './sql/run-writes.js';
 import type { Db, SqlDialect } from './sql/dialect.js';
 import { SqlStore } from './sql-store.js';
 import type { StoreObserver } from './store-types.js';
@@ -127,6 +129,16 @@ export function typeOverrides(): pg.TypeOverrides {
   return types;
 }
 
+/**
+ * An error the server answered to a statement (severity ERROR; a transaction rollback, class
+ * 40, in any language): the transaction did not commit. A lost connection, or a FATAL error
+ * (the server shutting down), leaves that unknown.
+ */
+function refusedStatement(error: unknown): boolean {
+  const { severity, code } = (error ?? {}) as { severity?: unknown; code?: unknown };
+  return severity === 'ERROR' || (typeof code === 'string' && code.startsWith('40'));
+}
+
 function postgresDialect(listener: WakeListener): SqlDialect {
   let publishing: Promise<void> | undefined;
   let publishAgain = false;
@@ -142,7 +154,8 @@ function postgresDialect(listener: WakeListener): SqlDialect {
     retry: { attempts: 3, baseMs: 100, maxMs: 1_000 },
     async transaction(db, fn) {
       return db.connection().execute(async (conn) => {
-        await sql`BEGIN`.execute(conn);
+        // Sent with the transaction's first statement (postgres-deferred.ts).
+        await sql.raw(`${DEFER}BEGIN`).execute(conn);
         let result: Awaited<ReturnType<typeof fn>>;
         try {
           result = await fn(conn);
@@ -154,6 +167,10 @@ function postgresDialect(listener: WakeListener): SqlDialect {
         try {
           committed = await sql`COMMIT`.execute(conn);
         } catch (error) {
+          // The deferred writes went with the COMMIT: one of them failing leaves the transaction open, aborted.
+          await sql`ROLLBACK`.execute(conn).catch(() => undefined);
+          // The server refused a statement of the message (a write, or the COMMIT itself): nothing was committed.
+          if (refusedStatement(error)) throw error;
           throw isTransient(error) ? commitUnknown(error) : error;
         }
         if ((committed.rows[0] as { command?: string } | undefined)?.command === 'ROLLBACK') {
@@ -161,6 +178,25 @@ function postgresDialect(listener: WakeListener): SqlDialect {
         }
         return result;
       });
+    },
+    // The buffered writes of a run's transaction: one statement, sent with the next one (COMMIT, mostly).
+    async writeBatch(db, queries) {
+      const { sql: text, parameters } = asOneStatement(queries).compile(db);
+      await db.executeQuery(CompiledQuery.raw(`${DEFER}${text}`, [...parameters]));
+    },
+    // A run's lock and its steps, in one round trip (with BEGIN): each statement still has its own snapshot.
+    async readMany(db, queries) {
+      const texts = queries.map((query) => {
+        const { sql: text, parameters } = query.compile(db);
+        return inline({ text, values: parameters }, pg.escapeLiteral);
+      });
+      if (texts.some((t) => t === undefined)) {
+        const all: Record<string, unknown>[][] = [];
+        for (const query of queries) all.push((await query.execute(db)).rows as Record<string, unknown>[]);
+        return all;
+      }
+      const { rows } = await db.executeQuery(CompiledQuery.raw(`${MANY}${texts.join(';\n')}`));
+      return rows as Record<string, unknown>[][];
     },
     async withMigrationLock(db, fn) {
       return db.connection().execute(async (conn) => {
@@ -231,6 +267,6 @@ export function openPostgresStore(url: string, options: PostgresOptions = {}): S
   // too, and the pool discards it on release): listen so that it is not an uncaught error.
   pool.on('connect', (client) => client.on('error', () => undefined));
   const listener = new WakeListener({ ...connection, application_name: `${settings.applicationName}-listen` }, logger);
-  const db: Db = new Kysely({ dialect: new PostgresDialect({ pool }) });
+  const db: Db = new Kysely({ dialect: new PostgresDialect({ pool: deferringPool(pool) }) });
   return new SqlStore(db, postgresDialect(listener), settings.location, options.now, options.observer);
 }

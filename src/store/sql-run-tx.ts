@@ -1,8 +1,10 @@
 /**
  * `RunTx` over SQL: the changes one transaction makes while it holds a run's lock. Each
  * method is a call into the concern's module under `sql/`; what this class adds is the
- * bookkeeping of the transaction — the run's steps cached in memory, and the events and the
- * run's changes buffered until `flush` writes them with one statement each.
+ * bookkeeping of the transaction — the run's steps cached in memory; changes of those steps
+ * and their attempts buffered (`sql/run-writes.ts`) until a statement that could read them or
+ * `flush`; the events and the run's changes buffered until `flush`. On PostgreSQL `flush`
+ * sends all of it as one statement.
  */
 import {
   isItemStepId,
@@ -24,9 +26,18 @@ import * as events from './sql/events.js';
 import { insertIdempotencyKey } from './sql/idempotency.js';
 import * as items from './sql/items.js';
 import * as runs from './sql/runs.js';
+import { guardHolds, PendingRunWrites, writeAll } from './sql/run-writes.js';
 import * as signals from './sql/signals.js';
 import * as steps from './sql/steps.js';
 import * as tasks from './sql/tasks.js';
+
+/** The runs one database transaction holds: their buffered writes, and one view per run. */
+interface TxRuns {
+  buffered: PendingRunWrites[];
+  open: Map<string, SqlRunTx>;
+}
+
+const newTxRuns = (): TxRuns => ({ buffered: [], open: new Map() });
 
 export class SqlRunTx implements RunTx {
   /** Events appended in this transaction, written together by `flush`. */
@@ -35,6 +46,8 @@ export class SqlRunTx implements RunTx {
   private runPatch: RunPatch | undefined;
   /** Other runs changed in this transaction (children created or cancelled), flushed with it. */
   private readonly others: SqlRunTx[] = [];
+  /** Changes of cached steps and of their attempts, not yet written. */
+  private readonly pending: PendingRunWrites;
 
   /**
    * @param cached The run's steps when the caller knows them (a run just inserted). They
@@ -47,13 +60,58 @@ export class SqlRunTx implements RunTx {
     private readonly now: () => number,
     private readonly dialect: SqlDialect,
     private cached?: StepRecord[],
-  ) {}
+    /** What the runs this transaction changes share (this one included). */
+    private readonly shared: TxRuns = newTxRuns(),
+  ) {
+    this.pending = new PendingRunWrites(run.id);
+    shared.buffered.push(this.pending);
+    shared.open.set(run.id, this);
+  }
+
+  /**
+   * Locks run `runId` (`lockSuffix`: the dialect's `FOR UPDATE …`) and reads its steps after
+   * the lock is taken, in one round trip where the dialect can; undefined when there is no
+   * such run (or it is locked and `lockSuffix` skips locked rows).
+   */
+  static async lock(trx: Db, runId: string, lockSuffix: string, now: () => number, dialect: SqlDialect): Promise<SqlRunTx | undefined> {
+    return (await SqlRunTx.lockMany(trx, [runId], lockSuffix, now, dialect)).get(runId);
+  }
+
+  /**
+   * Locks several runs (in the order given: callers sort them, so that two batches cannot
+   * deadlock) and reads their steps, in one round trip where the dialect can. The runs that
+   * exist (and, with a `SKIP LOCKED` suffix, were free), by id; they share the transaction.
+   */
+  static async lockMany(trx: Db, runIds: readonly string[], lockSuffix: string, now: () => number, dialect: SqlDialect): Promise<Map<string, SqlRunTx>> {
+    const shared = newTxRuns();
+    const locked = new Map<string, SqlRunTx>();
+    if (dialect.readMany) {
+      const queries = runIds.flatMap((id) => [runs.lockRunQuery(id, lockSuffix), steps.topLevelStepsWithAttemptsQuery(id)]);
+      const answers = await dialect.readMany(trx, queries);
+      runIds.forEach((id, i) => {
+        const row = answers[2 * i]?.[0];
+        if (!row) return;
+        const tx = new SqlRunTx(trx, runs.runFromRow(row), now, dialect, undefined, shared);
+        tx.know(steps.stepsWithAttempts(answers[2 * i + 1] ?? []));
+        locked.set(id, tx);
+      });
+      return locked;
+    }
+    for (const id of runIds) {
+      const row = await runs.lockRun(trx, id, lockSuffix);
+      if (!row) continue;
+      const tx = new SqlRunTx(trx, row, now, dialect, undefined, shared);
+      tx.know(await steps.topLevelStepsWithAttempts(trx, id));
+      locked.set(id, tx);
+    }
+    return locked;
+  }
 
   /** Inserts a run with its steps in transaction `trx` and returns its transaction view (not yet flushed). */
-  static async insert(trx: Db, run: NewRun, newSteps: NewStep[], now: () => number, dialect: SqlDialect): Promise<SqlRunTx> {
+  static async insert(trx: Db, run: NewRun, newSteps: NewStep[], now: () => number, dialect: SqlDialect, shared?: TxRuns): Promise<SqlRunTx> {
     const at = now();
     const inserted = await runs.insertRun(trx, run, newSteps, at);
-    return new SqlRunTx(trx, inserted, now, dialect, steps.newStepRecords(newSteps, at));
+    return new SqlRunTx(trx, inserted, now, dialect, steps.newStepRecords(newSteps, at), shared);
   }
 
   /**
@@ -63,16 +121,46 @@ export class SqlRunTx implements RunTx {
    */
   async flush(): Promise<void> {
     for (const other of this.others.splice(0)) await other.flush();
-    await events.insertEvents(this.trx, this.events.splice(0));
+    const queries = this.pending.take();
+    const appended = this.events.splice(0);
+    if (appended.length > 0) queries.push(events.insertEventsQuery(appended));
     const patch = this.runPatch;
-    if (patch === undefined) return;
     this.runPatch = undefined;
-    await runs.updateRun(this.trx, this.run, patch);
+    if (patch !== undefined) queries.push(runs.updateRunQuery(this.run, patch));
+    await writeAll(this.trx, queries, this.dialect);
+  }
+
+  /**
+   * Writes the buffered step and attempt changes (of every run of the transaction) before a
+   * statement that could read them or that must follow them, so that every statement sees
+   * the transaction's writes in order.
+   */
+  private async settle(): Promise<void> {
+    const queries = this.shared.buffered.flatMap((pending) => (pending.isEmpty ? [] : pending.take()));
+    await writeAll(this.trx, queries, this.dialect);
+  }
+
+  /**
+   * `settle`, and the run rows (with their events) of every run the transaction holds: before
+   * a statement that reads runs' status (several runs' transitions in one transaction, a
+   * group of claims under one concurrency key, must see each other's starts).
+   */
+  private async settleRuns(): Promise<void> {
+    for (const tx of this.shared.open.values()) await tx.flush();
   }
 
   async steps(): Promise<StepRecord[]> {
-    this.cached ??= await steps.topLevelSteps(this.trx, this.run.id);
-    return [...this.cached];
+    if (!this.cached) {
+      await this.settle();
+      this.know(await steps.topLevelStepsWithAttempts(this.trx, this.run.id));
+    }
+    return [...this.cached!];
+  }
+
+  /** Caches the run's steps as read (under its lock), and when their current attempts started. */
+  private know(read: steps.StepWithAttempt[]): void {
+    for (const { step, attemptStartedAt } of read) if (attemptStartedAt !== null) this.pending.knowAttempt(step.stepId, step.attempt, attemptStartedAt);
+    this.cached = read.map((r) => r.step);
   }
 
   updateRun(patch: RunPatch): Promise<void> {
@@ -83,24 +171,33 @@ export class SqlRunTx implements RunTx {
 
   async updateStep(stepId: string, patch: StepPatch, guard: StepGuard = {}): Promise<boolean> {
     const updatedAt = this.now();
-    const applied = await steps.updateStep(this.trx, this.run.id, stepId, patch, guard, updatedAt);
     const at = this.cached?.findIndex((step) => step.stepId === stepId) ?? -1;
-    if (applied && this.cached && at >= 0) {
-      const defined = Object.fromEntries(Object.entries(patch).filter(([, value]) => value !== undefined));
-      this.cached[at] = { ...this.cached[at]!, ...defined, updatedAt };
+    if (!this.cached || at < 0) {
+      await this.settle();
+      return steps.updateStep(this.trx, this.run.id, stepId, patch, guard, updatedAt);
     }
-    return applied;
+    // A cached step: the run's lock makes the copy exact for what guards compare.
+    if (!guardHolds(this.cached[at]!, guard)) return false;
+    const defined = Object.fromEntries(Object.entries(patch).filter(([, value]) => value !== undefined));
+    this.cached[at] = { ...this.cached[at]!, ...defined, updatedAt };
+    this.pending.updateStep(stepId, patch, updatedAt);
+    return true;
   }
 
   insertAttempt(attempt: AttemptRecord): Promise<void> {
-    return attempts.insertAttempt(this.trx, attempt);
+    this.pending.insertAttempt(attempt);
+    return Promise.resolve();
   }
 
-  updateAttempt(stepId: string, attempt: number, patch: AttemptPatch): Promise<number | undefined> {
+  async updateAttempt(stepId: string, attempt: number, patch: AttemptPatch): Promise<number | undefined> {
+    const startedAt = this.pending.updateAttempt(stepId, attempt, patch);
+    if (startedAt !== undefined) return startedAt;
+    await this.settle();
     return attempts.updateAttempt(this.trx, this.run.id, stepId, attempt, patch);
   }
 
-  releasedAttempts(stepId: string): Promise<number> {
+  async releasedAttempts(stepId: string): Promise<number> {
+    await this.settle();
     return attempts.countAttempts(this.trx, this.run.id, stepId, 'released');
   }
 
@@ -112,7 +209,8 @@ export class SqlRunTx implements RunTx {
     return Promise.resolve(event);
   }
 
-  insertItems(parent: string, kind: string, list: unknown[]): Promise<void> {
+  async insertItems(parent: string, kind: string, list: unknown[]): Promise<void> {
+    await this.settle();
     return items.insertItems(this.trx, this.run, parent, kind, list, this.now());
   }
 
@@ -120,85 +218,107 @@ export class SqlRunTx implements RunTx {
     // A top-level step comes from the run's steps (read once per transaction; the caller
     // usually needs them all anyway); only a map item is read on its own.
     if (!isItemStepId(stepId)) return (await this.steps()).find((s) => s.stepId === stepId);
+    await this.settle();
     return steps.getStep(this.trx, this.run.id, stepId);
   }
 
-  itemCounts(parent: string): Promise<Partial<Record<StepStatus, number>>> {
+  async itemCounts(parent: string): Promise<Partial<Record<StepStatus, number>>> {
+    await this.settle();
     return items.itemCounts(this.trx, this.run.id, parent);
   }
 
-  pendingItems(parent: string, limit: number): Promise<StepRecord[]> {
+  async pendingItems(parent: string, limit: number): Promise<StepRecord[]> {
+    await this.settle();
     return items.pendingItems(this.trx, this.run.id, parent, limit);
   }
 
-  itemResults(parent: string): Promise<ItemResult[]> {
+  async itemResults(parent: string): Promise<ItemResult[]> {
+    await this.settle();
     return items.itemResults(this.trx, this.run.id, parent);
   }
 
-  cancelItems(parent: string | undefined, finishedAt: number): Promise<StepRecord[]> {
+  async cancelItems(parent: string | undefined, finishedAt: number): Promise<StepRecord[]> {
+    await this.settle();
     return items.cancelItems(this.trx, this.run.id, parent, finishedAt);
   }
 
-  recordIdempotencyKey(key: string, requestHash: string, principal: string): Promise<void> {
+  async recordIdempotencyKey(key: string, requestHash: string, principal: string): Promise<void> {
+    await this.settle();
     const { tenantId, id: runId } = this.run;
     return insertIdempotencyKey(this.trx, { tenantId, principal, key, requestHash, runId, createdAt: this.now() });
   }
 
-  insertTask(task: TaskRecord): Promise<void> {
+  async insertTask(task: TaskRecord): Promise<void> {
+    await this.settle();
     return tasks.insertTask(this.trx, task);
   }
 
-  updateTask(id: string, patch: TaskPatch, statuses?: readonly TaskStatus[]): Promise<boolean> {
+  async updateTask(id: string, patch: TaskPatch, statuses?: readonly TaskStatus[]): Promise<boolean> {
+    await this.settle();
     return tasks.updateTask(this.trx, this.run.id, id, patch, statuses, this.now());
   }
 
-  task(id: string): Promise<TaskRecord | undefined> {
+  async task(id: string): Promise<TaskRecord | undefined> {
+    await this.settle();
     return tasks.getTask(this.trx, id, this.run.id);
   }
 
-  openTasks(stepId?: string): Promise<TaskRecord[]> {
+  async openTasks(stepId?: string): Promise<TaskRecord[]> {
+    await this.settle();
     return tasks.openTasks(this.trx, this.run.id, stepId);
   }
 
-  insertSignal(name: string, payload: unknown): Promise<SignalRecord | undefined> {
+  async insertSignal(name: string, payload: unknown): Promise<SignalRecord | undefined> {
+    await this.settle();
     return signals.insertSignal(this.trx, this.run.id, name, payload, this.now());
   }
 
-  signal(name: string): Promise<SignalRecord | undefined> {
+  async signal(name: string): Promise<SignalRecord | undefined> {
+    await this.settle();
     return signals.getSignal(this.trx, this.run.id, name);
   }
 
   async createRun(run: NewRun, newSteps: NewStep[]): Promise<RunTx> {
-    const child = await SqlRunTx.insert(this.trx, run, newSteps, this.now, this.dialect);
+    await this.settle();
+    const child = await SqlRunTx.insert(this.trx, run, newSteps, this.now, this.dialect, this.shared);
     this.others.push(child);
     return child;
   }
 
   async lockRun(runId: string): Promise<RunTx | undefined> {
+    // A run this transaction holds already (several runs' transitions in one): the same view of it.
+    const open = this.shared.open.get(runId);
+    if (open) return open;
+    await this.settle();
     const locked = await runs.lockRun(this.trx, runId, this.dialect.lockSuffix);
     if (!locked) return undefined;
-    const other = new SqlRunTx(this.trx, locked, this.now, this.dialect);
+    const other = new SqlRunTx(this.trx, locked, this.now, this.dialect, undefined, this.shared);
     this.others.push(other);
     return other;
   }
 
-  childRuns(): Promise<RunRecord[]> {
+  async childRuns(): Promise<RunRecord[]> {
+    await this.settle();
     return runs.childRuns(this.trx, this.run.id);
   }
 
-  wakeStep(runId: string, stepId: string): Promise<void> {
+  async wakeStep(runId: string, stepId: string): Promise<void> {
+    await this.settle();
     return steps.wakeStep(this.trx, runId, stepId, this.now());
   }
 
   async lockKey(key: string): Promise<void> {
+    await this.settle();
     if (this.dialect.keyLock) await this.dialect.keyLock(key).execute(this.trx);
   }
 
-  countActive(key: string): Promise<number> {
+  async countActive(key: string): Promise<number> {
+    await this.settleRuns();
     return runs.countActive(this.trx, key);
   }
 
-  wakeBlocked(key: string, limit: number): Promise<void> {
+  async wakeBlocked(key: string, limit: number): Promise<void> {
+    await this.settleRuns();
     return steps.wakeBlocked(this.trx, key, this.run.id, limit, this.now());
   }
 }

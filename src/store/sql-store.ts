@@ -31,6 +31,7 @@ import type {
 } from '../types.js';
 import { readMigrationHistory, readSchemaState, runMigrations } from './migrate.js';
 import { SqlRunTx } from './sql-run-tx.js';
+import { nameTaken, transactionFailure } from './sql-store-errors.js';
 import { IdempotencyKeyUsed, type RunTx, type Store, type WithRunOptions } from './store.js';
 import type {
   ApiKeyListQuery,
@@ -78,7 +79,7 @@ import type {
   StoreObserver,
   TransactionOutcome,
 } from './store-types.js';
-import { isCommitUnknown, isConstraintViolation, isDiskFull, isTransient, storeFull, storeUnavailable, withRetry, type RetryOptions } from './transient.js';
+import { isCommitUnknown, isDiskFull, isTransient, storeFull, storeUnavailable, withRetry, type RetryOptions } from './transient.js';
 import * as apiKeys from './sql/api-keys.js';
 import * as attempts from './sql/attempts.js';
 import * as audit from './sql/audit.js';
@@ -227,12 +228,26 @@ export class SqlStore implements Store {
   withRun<T>(runId: string, fn: (tx: RunTx) => Promise<T>, options: WithRunOptions = {}): Promise<T | undefined> {
     const lock = options.skipLocked ? this.dialect.skipLockedSuffix : this.dialect.lockSuffix;
     return this.transact(async (trx) => {
-      const run = await runs.lockRun(trx, runId, lock);
-      if (!run) return undefined;
-      const tx = new SqlRunTx(trx, run, this.now, this.dialect);
+      const tx = await SqlRunTx.lock(trx, runId, lock, this.now, this.dialect);
+      if (!tx) return undefined;
       const result = await fn(tx);
       await tx.flush();
       return result;
+    });
+  }
+
+  withRuns<T>(runIds: readonly string[], fn: (tx: RunTx, index: number) => Promise<T>, options: WithRunOptions = {}): Promise<(T | undefined)[]> {
+    if (new Set(runIds).size !== runIds.length) throw new AgentryError('internal', 'withRuns: a run is named twice');
+    const lock = options.skipLocked ? this.dialect.skipLockedSuffix : this.dialect.lockSuffix;
+    return this.transact(async (trx) => {
+      const locked = await SqlRunTx.lockMany(trx, [...runIds].sort(), lock, this.now, this.dialect);
+      const results: (T | undefined)[] = [];
+      for (const [i, runId] of runIds.entries()) {
+        const tx = locked.get(runId);
+        results.push(tx ? await fn(tx, i) : undefined);
+      }
+      for (const tx of locked.values()) await tx.flush();
+      return results;
     });
   }
 
@@ -585,23 +600,4 @@ export class SqlStore implements Store {
   endMaintenance(): Promise<MaintenanceRecord | null> {
     return this.retrying((db) => maintenance.endMaintenance(db));
   }
-}
-
-/**
- * How a transaction that threw ended: rolled back by its caller (an Agentry error of the
- * transition, a constraint the schema enforces), or failed in the database.
- */
-function transactionFailure(error: unknown): TransactionOutcome {
-  if (error instanceof AgentryError) return error.code === 'store_unavailable' ? 'failed' : 'rolled_back';
-  return isConstraintViolation(error) ? 'rolled_back' : 'failed';
-}
-
-/** Turns the unique violation of a current key's (tenant, name) into `conflict`; rethrows anything else. */
-function nameTaken(record: ApiKeyRecord): (error: unknown) => never {
-  return (error) => {
-    if (!apiKeys.isApiKeyNameTaken(error)) throw error;
-    throw new AgentryError('conflict', `tenant ${record.tenantId} already has a key named '${record.name}'; rotate or revoke it first`, {
-      cause: error,
-    });
-  };
 }

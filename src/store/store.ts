@@ -192,6 +192,13 @@ export interface Store {
    * undefined when the run does not exist, or with `skipLocked` when another holds the lock.
    */
   withRun<T>(runId: string, fn: (tx: RunTx) => Promise<T>, options?: WithRunOptions): Promise<T | undefined>;
+  /**
+   * `withRun` for several different runs in one transaction (a group commit): their locks are
+   * taken in id order, waiting (with `skipLocked`, a run another holds is left out); `fn` runs
+   * for each run in turn (undefined for a run that does not exist or was left out). If one
+   * `fn` throws, nothing is committed and the call throws.
+   */
+  withRuns<T>(runIds: readonly string[], fn: (tx: RunTx, index: number) => Promise<T>, options?: WithRunOptions): Promise<(T | undefined)[]>;
 
   // queue
   /**

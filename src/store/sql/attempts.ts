@@ -4,7 +4,7 @@ import type { ErrorInfo } from '../../lib/errors.js';
 import type { AttemptRecord } from '../../types.js';
 import type { AttemptPatch } from '../store-types.js';
 import type { Db } from './dialect.js';
-import { assignments, fromJson, num, numOrNull, rows, toJson, type Row } from './values.js';
+import { assignments, fromJson, num, numOrNull, rows, toJson, type Query, type Row } from './values.js';
 
 const ATTEMPT_COLUMNS = {
   status: ['status', false],
@@ -28,10 +28,11 @@ function attemptFromRow(r: Row): AttemptRecord {
   };
 }
 
-export async function insertAttempt(db: Db, a: AttemptRecord): Promise<void> {
-  await sql`INSERT INTO attempts (run_id, step_id, attempt, status, worker_id, input, output, error, started_at, finished_at)
+/** Inserts an attempt row: the statement, not yet run. */
+export function insertAttemptQuery(a: AttemptRecord): Query {
+  return sql`INSERT INTO attempts (run_id, step_id, attempt, status, worker_id, input, output, error, started_at, finished_at)
     VALUES (${a.runId}, ${a.stepId}, ${a.attempt}, ${a.status}, ${a.workerId}, ${toJson(a.input)}, ${toJson(a.output)},
-            ${toJson(a.error)}, ${a.startedAt}, ${a.finishedAt})`.execute(db);
+            ${toJson(a.error)}, ${a.startedAt}, ${a.finishedAt})`;
 }
 
 /** Applies `patch` to an attempt; returns when the attempt started (undefined: no such attempt). */
@@ -43,6 +44,11 @@ export async function updateAttempt(db: Db, runId: string, stepId: string, attem
       ? await rows(db, sql`SELECT started_at FROM attempts ${where}`)
       : await rows(db, sql`UPDATE attempts SET ${sql.join(sets)} ${where} RETURNING started_at`);
   return row === undefined ? undefined : num(row.started_at);
+}
+
+/** The UPDATE of an attempt's row with `patch` (at least one field), not yet run. */
+export function updateAttemptQuery(runId: string, stepId: string, attempt: number, patch: AttemptPatch): Query {
+  return sql`UPDATE attempts SET ${sql.join(assignments(patch, ATTEMPT_COLUMNS))} WHERE run_id = ${runId} AND step_id = ${stepId} AND attempt = ${attempt}`;
 }
 
 /** How many of a step's attempts ended in `status`. */

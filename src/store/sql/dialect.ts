@@ -29,6 +29,13 @@ export interface SqlDialect {
   /** How statements and transactions that fail transiently are retried (none: one try). */
   readonly retry?: Pick<RetryOptions, 'attempts' | 'baseMs' | 'maxMs'>;
   /**
+   * Sends a transaction's buffered writes (rows of different keys, in any order) in as few
+   * round trips as it can; without it they are sent one by one (SQLite's do not leave the process).
+   */
+  writeBatch?(db: Db, queries: readonly RawBuilder<unknown>[]): Promise<void>;
+  /** Runs `queries` in order, in one round trip where it can; the rows of each. */
+  readMany?(db: Db, queries: readonly RawBuilder<unknown>[]): Promise<Record<string, unknown>[][]>;
+  /**
    * Serialises migrations across processes (advisory lock on PostgreSQL); `fn` gets the
    * connection to run them on (each migration still in its own transaction).
    */

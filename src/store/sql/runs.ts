@@ -69,16 +69,21 @@ export async function insertRun(db: Db, run: NewRun, steps: NewStep[], now: numb
 
 /** Reads a run and locks its row until the transaction ends (`lockSuffix` is the dialect's `FOR UPDATE …`). */
 export async function lockRun(db: Db, id: string, lockSuffix: string): Promise<RunRecord | undefined> {
-  const [row] = await rows(db, sql`SELECT * FROM runs WHERE id = ${id} ${sql.raw(lockSuffix)}`);
+  const [row] = await rows(db, lockRunQuery(id, lockSuffix));
   return row ? runFromRow(row) : undefined;
 }
 
-/** Writes a run's changes with its event counter (and `updated_at` when a field changed). */
-export async function updateRun(db: Db, run: RunRecord, patch: RunPatch): Promise<void> {
+/** The SELECT of `lockRun`, not yet run. */
+export function lockRunQuery(id: string, lockSuffix: string): Query {
+  return sql`SELECT * FROM runs WHERE id = ${id} ${sql.raw(lockSuffix)}`;
+}
+
+/** Writes a run's changes with its event counter (and `updated_at` when a field changed): the statement, not yet run. */
+export function updateRunQuery(run: RunRecord, patch: RunPatch): Query {
   const sets = assignments(patch, RUN_COLUMNS);
   sets.push(sql`event_seq = ${run.eventSeq}`);
   if (Object.keys(patch).length > 0) sets.push(sql`updated_at = ${run.updatedAt}`);
-  await sql`UPDATE runs SET ${sql.join(sets)} WHERE id = ${run.id}`.execute(db);
+  return sql`UPDATE runs SET ${sql.join(sets)} WHERE id = ${run.id}`;
 }
 
 export async function getRun(db: Db, id: string): Promise<RunRecord | undefined> {

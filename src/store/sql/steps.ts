@@ -77,6 +77,31 @@ export async function topLevelSteps(db: Db, runId: string): Promise<StepRecord[]
   return (await rows(db, sql`SELECT * FROM steps WHERE run_id = ${runId} AND parent_step IS NULL ORDER BY step_id`)).map(stepFromRow);
 }
 
+/**
+ * The run's top-level steps (as `topLevelSteps`), each with when its current attempt started
+ * (null: no attempt row), for a transaction that holds the run's lock.
+ */
+export async function topLevelStepsWithAttempts(db: Db, runId: string): Promise<StepWithAttempt[]> {
+  return stepsWithAttempts(await rows(db, topLevelStepsWithAttemptsQuery(runId)));
+}
+
+export interface StepWithAttempt {
+  step: StepRecord;
+  attemptStartedAt: number | null;
+}
+
+/** The SELECT of `topLevelStepsWithAttempts`, not yet run. */
+export function topLevelStepsWithAttemptsQuery(runId: string): Query {
+  return sql`SELECT s.*, a.started_at AS attempt_started_at FROM steps s
+    LEFT JOIN attempts a ON a.run_id = s.run_id AND a.step_id = s.step_id AND a.attempt = s.attempt
+    WHERE s.run_id = ${runId} AND s.parent_step IS NULL ORDER BY s.step_id`;
+}
+
+/** The rows of `topLevelStepsWithAttemptsQuery` as records. */
+export function stepsWithAttempts(result: readonly Row[]): StepWithAttempt[] {
+  return result.map((r) => ({ step: stepFromRow(r), attemptStartedAt: numOrNull(r.attempt_started_at) }));
+}
+
 /** One step row by id: a top-level step or a map item. */
 export async function getStep(db: Db, runId: string, stepId: string): Promise<StepRecord | undefined> {
   const [row] = await rows(db, sql`SELECT * FROM steps WHERE run_id = ${runId} AND step_id = ${stepId}`);
@@ -85,12 +110,17 @@ export async function getStep(db: Db, runId: string, stepId: string): Promise<St
 
 /** Applies `patch` when every field of `guard` matches (compare-and-set); false when it did not. */
 export function updateStep(db: Db, runId: string, stepId: string, patch: StepPatch, guard: StepGuard, updatedAt: number): Promise<boolean> {
+  return changed(db, updateStepQuery(runId, stepId, patch, guard, updatedAt));
+}
+
+/** The guarded UPDATE of `updateStep`, not yet run. */
+export function updateStepQuery(runId: string, stepId: string, patch: StepPatch, guard: StepGuard, updatedAt: number): Query {
   const sets = assignments(patch, STEP_COLUMNS);
   const conditions: Query[] = [sql`run_id = ${runId}`, sql`step_id = ${stepId}`];
   if (guard.status) conditions.push(sql`status IN ${inList(guard.status)}`);
   if (guard.attempt !== undefined) conditions.push(sql`attempt = ${guard.attempt}`);
   if (guard.leaseOwner !== undefined) conditions.push(sql`lease_owner = ${guard.leaseOwner}`);
-  return changed(db, sql`UPDATE steps SET ${sql.join([...sets, sql`updated_at = ${updatedAt}`])} WHERE ${sql.join(conditions, sql` AND `)}`);
+  return sql`UPDATE steps SET ${sql.join([...sets, sql`updated_at = ${updatedAt}`])} WHERE ${sql.join(conditions, sql` AND `)}`;
 }
 
 /** Makes a waiting step due now (a child run finished, a signal arrived). */
