@@ -45,9 +45,8 @@ function project(): string {
  */
 function conflictWithNewest(): { create: string; drop: string; name: string; exists: string } {
   const first = NEWEST.postgres[0]!;
-  const index = /CREATE (?:UNIQUE )?INDEX (\w+) ON (\w+)/i.exec(first);
-  if (index)
-    return { name: index[1]!, exists: `"${index[1]}" already exists`, create: `CREATE INDEX ${index[1]} ON ${index[2]} (id)`, drop: `DROP INDEX ${index[1]}` };
+  const index = /CREATE (?:UNIQUE )?INDEX (\w+) ON \w+/i.exec(first);
+  if (index) return { name: index[1]!, exists: `"${index[1]}" already exists`, create: first, drop: `DROP INDEX ${index[1]}` };
   const table = /CREATE TABLE (\w+)/i.exec(first);
   if (table)
     return { name: table[1]!, exists: `"${table[1]}" already exists`, create: `CREATE TABLE ${table[1]} (hand_made INTEGER)`, drop: `DROP TABLE ${table[1]}` };
