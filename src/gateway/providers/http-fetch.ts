@@ -11,7 +11,7 @@ import { Agent, type Dispatcher } from 'undici';
 
 export function providerFetch(): typeof fetch {
   const dispatcher: Dispatcher = new Agent({ keepAliveTimeout: 4_000 });
-  return (async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
+  return async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
     const body = init?.body;
     if (input instanceof Request || (body !== undefined && body !== null && typeof body !== 'string')) return fetch(input, init);
     const url = new URL(String(input));
@@ -20,7 +20,7 @@ export function providerFetch(): typeof fetch {
     const res = await dispatcher.request({
       origin: url.origin,
       path: `${url.pathname}${url.search}`,
-      method: (init?.method ?? 'GET'),
+      method: init?.method ?? 'GET',
       headers,
       ...(typeof body === 'string' ? { body } : {}),
       ...(init?.signal ? { signal: init.signal } : {}),
@@ -32,5 +32,5 @@ export function providerFetch(): typeof fetch {
       else if (value !== undefined) answer.set(name, value);
     }
     return new Response(text, { status: res.statusCode, headers: answer });
-  });
+  };
 }
