@@ -7,22 +7,12 @@ import { DEFAULT_ENGINE_SETTINGS } from '../engine/engine-options.js';
 import { formatDuration } from '../lib/duration.js';
 import { LOG_LEVELS } from '../obs/logger.js';
 import { SETTINGS_DEFAULTS } from '../spec/settings.js';
+import { POSTGRES_DEFAULTS } from '../store/database-url.js';
 import type { OptionSpec } from './config-option.js';
 
 const ENGINE = DEFAULT_ENGINE_SETTINGS;
 // The step executors' HTTP defaults (runtime/registry.ts takes them from the same place).
 const HTTP = SETTINGS_DEFAULTS.http;
-/**
- * `store/postgres.ts`'s `POSTGRES_DEFAULTS`, repeated so that loading configuration does not load
- * the store (kysely, pg: half of a command's start-up); `test/unit/config.defaults.test.ts` checks they agree.
- */
-export const POSTGRES_DEFAULTS = {
-  poolSize: 10,
-  statementTimeoutMs: 30_000,
-  connectTimeoutMs: 10_000,
-  applicationName: 'agentry',
-} as const;
-
 function defaultOf(value: number | boolean, unit?: 'ms'): { default: number | boolean; defaultText: string } {
   return { default: value, defaultText: `\`${unit === 'ms' && typeof value === 'number' ? formatDuration(value) : String(value)}\`` };
 }

@@ -4,12 +4,8 @@
  * and checked. None throws: each says what is wrong (an error, or a line added to `problems`),
  * so that `loadConfig` reports every problem at once.
  */
-import { resolve } from 'node:path';
 import { parseAddressList } from '../lib/address-list.js';
 import { parseDurationText } from '../lib/duration.js';
-import { AgentryError } from '../lib/errors.js';
-import { maskSecrets } from '../lib/redact.js';
-import type { DatabaseLocation } from '../store/open.js';
 import type { ValueKind } from './config-option.js';
 
 /** A string value as the option's kind; other values (already typed: a flag, YAML) pass as they are. */
@@ -80,19 +76,4 @@ export function addressListOf(value: unknown, label: string, problems: string[])
   const { entries, problems: bad } = parseAddressList(typeof value === 'string' ? value : undefined, label);
   problems.push(...bad);
   return entries;
-}
-
-/**
- * `store/open.ts`'s `parseDatabaseUrl`, repeated here so that loading configuration does not load
- * the store (kysely, pg, better-sqlite3: half of a command's start-up); `test/unit/config.defaults.test.ts`
- * checks that both read every URL alike. A relative SQLite file is resolved against `cwd`.
- */
-export function databaseLocation(url: string, cwd: string): DatabaseLocation {
-  if (url.startsWith('sqlite:')) {
-    const file = url.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '');
-    if (file === '') throw new AgentryError('invalid_request', 'sqlite URL needs a file, e.g. sqlite:.agentry/agentry.db');
-    return { kind: 'sqlite', file: file === ':memory:' ? file : resolve(cwd, file) };
-  }
-  if (/^postgres(ql)?:\/\/[^/]/.test(url)) return { kind: 'postgres', url };
-  throw new AgentryError('invalid_request', `'${maskSecrets(url)}' is not a supported database URL; use sqlite:<file> or postgres://…`);
 }

@@ -16,14 +16,14 @@ import { AgentryError, toAgentryError } from '../lib/errors.js';
 import { tenantIdProblem } from '../lib/tenant.js';
 import { parsePiiPatterns, PII_PATTERNS, type PiiPattern } from '../lib/redact.js';
 import type { ExecutorSettings } from '../runtime/types.js';
-import type { DatabaseLocation } from '../store/open.js';
+import { parseDatabaseUrl, type DatabaseLocation } from '../store/database-url.js';
 import type { PostgresOptions } from '../store/postgres.js';
 import type { LogLevel } from '../obs/logger.js';
 import type { ConfigDeprecation } from './config-deprecations.js';
 import { CONFIG_OPTIONS, type ConfigFlags, type ConfigSource, type OptionKey } from './config-options.js';
 import { resolvedValidator, type ReadyzDetail, type ResolvedOptions, type TenancyMode } from './config-schema.js';
 import { describeOrigin, pickOption, readProjectYaml, type Candidate, type YamlLayers } from './config-sources.js';
-import { addressListOf, coerce, databaseLocation, parseOrigins, probePortOf, variableNames } from './config-values.js';
+import { addressListOf, coerce, parseOrigins, probePortOf, variableNames } from './config-values.js';
 
 /** Sign-in with JWTs of one OIDC issuer (`AGENTRY_OIDC_*`), as configured. */
 export interface OidcConfig {
@@ -288,7 +288,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
 function databaseOf(r: ResolvedOptions, cwd: string, problems: string[], origin: Candidate): Config['database'] | undefined {
   let location: DatabaseLocation;
   try {
-    location = databaseLocation(r.databaseUrl, cwd);
+    location = parseDatabaseUrl(r.databaseUrl, cwd);
   } catch (error) {
     problems.push(`${describeOrigin('databaseUrl', origin)}: ${toAgentryError(error).message}`);
     return undefined;

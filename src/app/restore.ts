@@ -16,7 +16,8 @@
 import { basename, resolve } from 'node:path';
 import { AgentryError, toAgentryError } from '../lib/errors.js';
 import { LATEST_SCHEMA_VERSION } from '../store/migrations.js';
-import { openStore, parseDatabaseUrl, type DatabaseLocation } from '../store/open.js';
+import { parseDatabaseUrl, type DatabaseLocation } from '../store/database-url.js';
+import { openStore } from '../store/open.js';
 import { NOT_RESTORED, openRestoreTarget, type RestoreTarget, type TableLoader } from '../store/restore-target.js';
 import { openBackup, type BackupHeader, type OpenedBackup } from './backup-file.js';
 import { readThrough, refuseNewerSchema, type TableProgress } from './backup.js';

@@ -21,7 +21,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { AgentryError } from '../lib/errors.js';
 import { describeAgentryTables, type TableInfo } from './backup-tables.js';
-import type { DatabaseLocation } from './open.js';
+import type { DatabaseLocation } from './database-url.js';
 import { openRawPostgres, openRawSqlite, quoteName, type RawDb } from './raw-db.js';
 import type { StoreKind } from './store-types.js';
 

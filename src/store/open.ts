@@ -4,10 +4,9 @@
  *   const store = openStore(config.databaseUrl, { logger });
  *   await waitForStore(store, { signal, logger });   // retries while the database is down, then migrates
  */
-import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { AgentryError } from '../lib/errors.js';
-import { maskSecrets } from '../lib/redact.js';
+import { parseDatabaseUrl, type DatabaseLocation } from './database-url.js';
 import { openPostgresStore, type PostgresOptions } from './postgres.js';
 import { checkSqliteFilesystem } from './sqlite-filesystem.js';
 import { openSqliteStore } from './sqlite.js';
@@ -18,24 +17,6 @@ import { OutageLog, reconnectDelayMs, isTransient } from './transient.js';
 export interface OpenStoreOptions extends PostgresOptions {
   /** SQLite: milliseconds to wait for another process's write lock (default 5000). */
   sqliteBusyTimeoutMs?: number;
-}
-
-/** Where a database URL points: an SQLite file (absolute, or `:memory:`) or a PostgreSQL server. */
-export type DatabaseLocation = { kind: 'sqlite'; file: string } | { kind: 'postgres'; url: string };
-
-/**
- * Reads `sqlite:<file>` (a relative file is resolved against `cwd`; `sqlite::memory:` is a
- * throwaway store) or `postgres://…` / `postgresql://…` (see `postgres.ts` for its query
- * parameters). Throws `invalid_request` for anything else.
- */
-export function parseDatabaseUrl(url: string, cwd: string = process.cwd()): DatabaseLocation {
-  if (url.startsWith('sqlite:')) {
-    const file = url.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '');
-    if (file === '') throw new AgentryError('invalid_request', 'sqlite URL needs a file, e.g. sqlite:.agentry/agentry.db');
-    return { kind: 'sqlite', file: file === ':memory:' ? file : resolve(cwd, file) };
-  }
-  if (/^postgres(ql)?:\/\/[^/]/.test(url)) return { kind: 'postgres', url };
-  throw new AgentryError('invalid_request', `'${maskSecrets(url)}' is not a supported database URL; use sqlite:<file> or postgres://…`);
 }
 
 /**

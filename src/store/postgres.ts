@@ -20,6 +20,7 @@ import { CompiledQuery, Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { pino, type Logger } from 'pino';
 import { AgentryError } from '../lib/errors.js';
+import { POSTGRES_DEFAULTS } from './database-url.js';
 import type { AttemptKey } from '../types.js';
 import { DEFER, deferringPool, inline, MANY } from './postgres-deferred.js';
 import { WAKE_CHANNEL, WakeListener } from './postgres-wake.js';
@@ -44,14 +45,6 @@ export interface PostgresOptions {
   /** Told how each write transaction ends (the process's metrics). */
   observer?: StoreObserver;
 }
-
-export const POSTGRES_DEFAULTS = {
-  poolSize: 10,
-  statementTimeoutMs: 30_000,
-  connectTimeoutMs: 10_000,
-  applicationName: 'agentry',
-  idleInTransactionTimeoutMs: 60_000,
-} as const;
 
 /** Key of the session advisory lock that serialises migrations (any constant bigint). */
 const MIGRATION_LOCK_KEY = 4_216_734_001;

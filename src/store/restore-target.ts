@@ -15,7 +15,7 @@
 import { hostname } from 'node:os';
 import { AgentryError } from '../lib/errors.js';
 import { dataRowCounts, describeAgentryTables, presentAgentryTables, type TableInfo } from './backup-tables.js';
-import type { DatabaseLocation } from './open.js';
+import type { DatabaseLocation } from './database-url.js';
 import { openRawPostgres, openRawSqlite, quoteName, type RawDb } from './raw-db.js';
 import { acquireSqliteServerLock, type SqliteServerLock } from './sqlite-server-lock.js';
 import type { StoreKind } from './store-types.js';

@@ -4,7 +4,7 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { describeAgentryTables } from '../../src/store/backup-tables.js';
-import { parseDatabaseUrl } from '../../src/store/open.js';
+import { parseDatabaseUrl } from '../../src/store/database-url.js';
 import { openRawPostgres, openRawSqlite, quoteName, type RawDb } from '../../src/store/raw-db.js';
 
 export type TableRows = Record<string, Array<Record<string, unknown>>>;

@@ -18,7 +18,7 @@ import { CONFIG_OPTIONS } from '../../src/app/config-options.js';
 import { validateConfiguration } from '../../src/app/config-validate.js';
 import { DEFAULT_ENGINE_SETTINGS } from '../../src/engine/engine-options.js';
 import { parseDuration } from '../../src/lib/duration.js';
-import { POSTGRES_DEFAULTS } from '../../src/store/postgres.js';
+import { POSTGRES_DEFAULTS } from '../../src/store/database-url.js';
 import { COMPOSE_FILE, loadCompose, readEnvFile, startOrder, type ComposeService } from '../helpers/compose.js';
 
 const DEPLOY = resolve(import.meta.dirname, '../../deploy');

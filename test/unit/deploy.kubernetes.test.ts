@@ -20,7 +20,7 @@ import { SERVER_OPTIONS } from '../../src/app/config-options-server.js';
 import { validateConfiguration } from '../../src/app/config-validate.js';
 import { DEFAULT_ENGINE_SETTINGS } from '../../src/engine/engine-options.js';
 import { parseDuration } from '../../src/lib/duration.js';
-import { POSTGRES_DEFAULTS } from '../../src/store/postgres.js';
+import { POSTGRES_DEFAULTS } from '../../src/store/database-url.js';
 import {
   envOf,
   ofKind,
