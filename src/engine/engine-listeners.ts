@@ -5,7 +5,7 @@
  */
 import type { Logger } from 'pino';
 import type { CommittedEvent } from './context.js';
-import type { QuotaRefusal } from './run-transitions.js';
+import type { QuotaRefusal } from './run-transitions-types.js';
 import { logCommitted } from './run-log.js';
 
 /** Called with the events of each committed transaction of this engine, in order, each once. */

@@ -26,14 +26,15 @@ import { EngineListeners, type CommittedListener } from './engine-listeners.js';
 import { FleetWatch } from './fleet-watch.js';
 import { Heartbeat } from './heartbeat.js';
 import type { LoopStatus } from './loop-status.js';
-import { RunTransitions, type QuotaRefusal, type StartRunOptions, type StartedRun } from './run-transitions.js';
+import { RunTransitions } from './run-transitions.js';
+import type { QuotaRefusal, StartRunOptions, StartedRun } from './run-transitions-types.js';
 import { Scheduler, type SweepReport } from './scheduler.js';
 import { waitForRun, type WaitOptions } from './wait-for-run.js';
 import { Worker } from './worker.js';
 
 export { DEFAULT_ENGINE_SETTINGS, ENGINE_ROLES, type EngineOptions, type EngineRole, type EngineSettings } from './engine-options.js';
 export type { CommittedEvent } from './context.js';
-export type { QuotaRefusal } from './run-transitions.js';
+export type { QuotaRefusal } from './run-transitions-types.js';
 export type { LoopStatus } from './loop-status.js';
 export type { WaitOptions } from './wait-for-run.js';
 

@@ -8,7 +8,8 @@
 import type { AgentryError } from '../lib/errors.js';
 import type { StepResult } from '../runtime/types.js';
 import type { AttemptKey } from '../types.js';
-import type { AttemptResult, RunTransitions } from './run-transitions.js';
+import type { RunTransitions } from './run-transitions.js';
+import type { AttemptResult } from './run-transitions-types.js';
 
 /** Results per transaction at most (a group's statements all go in one message on PostgreSQL). */
 const MAX_GROUP = 32;

@@ -13,7 +13,8 @@ import { isItemStepId, type AttemptKey, type RunRecord } from '../types.js';
 import { isTracingOn, withSpan } from '../obs/tracing.js';
 import type { LoopStatus } from './loop-status.js';
 import { ResultBatcher } from './result-batch.js';
-import type { Claim, RunTransitions } from './run-transitions.js';
+import type { RunTransitions } from './run-transitions.js';
+import type { Claim } from './run-transitions-types.js';
 import { endAttemptSpan, startAttemptSpan, traceClaim, type AttemptOutcome } from './tracing.js';
 
 export interface WorkerOptions {

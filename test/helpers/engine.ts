@@ -6,7 +6,7 @@ import type { StepExecutor } from '../../src/runtime/types.js';
 import { compileWorkflow } from '../../src/spec/index.js';
 import type { LimitsSettings } from '../../src/spec/limits.js';
 import { CONTROL_KINDS, type CompiledWorkflow } from '../../src/spec/model.js';
-import type { Claim } from '../../src/engine/run-transitions.js';
+import type { Claim } from '../../src/engine/run-transitions-types.js';
 import type { Store } from '../../src/store/store.js';
 import type { EventRecord, TaskRecord } from '../../src/types.js';
 import type { StoreFactory } from './store.js';
