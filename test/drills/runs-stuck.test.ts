@@ -153,7 +153,8 @@ describe('runs stuck', { timeout: 90_000 }, () => {
         async () => (attempts = await step('Diagnose', 'agentry runs attempts', env, { 'run-id': ids[0]!, step: 'call' })).includes('lease_expired'),
         () => `no expired attempt:\n${attempts}\n${scheduler.stderr}`,
       );
-      expect(scheduler.stderr).toContain('"event":"step.lease_expired"');
+      // …and logged it (the line may reach this process's pipe a moment after the commit the attempts show).
+      await waitForOutput(scheduler, (e) => e.includes('"event":"step.lease_expired"'));
 
       const kill = commandWords(pageCommand(PAGE, 'kill -9', 'Fix'), { pid });
       expect(kill).toEqual(['kill', '-9', pid]);
