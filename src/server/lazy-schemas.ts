@@ -5,7 +5,7 @@
  * routes a process may never serve. These compiler factories are Fastify's own (the ones it uses
  * when given none), wrapped so that each schema compiles when its function is first called.
  * A schema that does not compile is then a 500 on that route's first request instead of a
- * failed start; `test/unit/server.lazy-schemas.test.ts` compiles every route's schemas eagerly.
+ * failed start; `test/integration/server.lazy-schemas.test.ts` compiles every route's schemas eagerly.
  */
 import { createRequire } from 'node:module';
 import type { FastifyServerOptions } from 'fastify';
