@@ -73,6 +73,19 @@ export interface ChatRequest {
   seed?: number;
   user?: string;
   response_format?: { type: 'text' } | { type: 'json_object' } | { type: 'json_schema'; json_schema: Record<string, unknown> };
+  /** The caller's request in a provider's own format (the Messages API edge); see `NativeRequest`. */
+  native?: NativeRequest;
+}
+
+/**
+ * The request as the caller sent it in a provider's own wire format (`POST /v1/messages`:
+ * Anthropic's). A provider of that format sends it as it is (with the target's model) instead of
+ * the translation, and hands back its own answer as `native` on the response or chunks; other
+ * providers ignore it. Budgets, the ledger and tracing use the translated request either way.
+ */
+export interface NativeRequest {
+  format: 'anthropic';
+  body: Record<string, unknown>;
 }
 
 export type FinishReason = 'stop' | 'length' | 'tool_calls' | 'content_filter';
@@ -104,6 +117,8 @@ export interface ChatResponse {
   }>;
   usage: Usage;
   agentry?: CallMeta;
+  /** The provider's own answer, when the request was `native` in its format. */
+  native?: Record<string, unknown>;
 }
 
 export interface ToolCallDelta {
@@ -126,6 +141,8 @@ export interface ChatChunk {
   /** Set on the last chunk only (the gateway always sends one, with `choices: []`). */
   usage?: Usage | null;
   agentry?: CallMeta;
+  /** The provider's own stream events behind this chunk, when the request was `native` in its format. */
+  native?: Array<Record<string, unknown>>;
 }
 
 /** Who is calling and within what limits; every gateway call needs one. */

@@ -49,9 +49,11 @@ import type { CredentialSources } from '../app/credentials.js';
 import { lazySchemaController } from './lazy-schemas.js';
 import { openapiRoutes, swaggerOptions } from './openapi.js';
 import { ProblemSchema, sendProblem, toHttpError } from './problem.js';
+import { AnthropicErrorSchema, sendAnthropicError } from './anthropic-errors.js';
 import { ROUTE_GROUPS, RouteTable, type GatewayBackend, type RouteDef, type RouteGroup, type ServerDeps } from './route.js';
 import { authRoutes } from './routes/auth.js';
 import { gatewayRoutes } from './routes/gateway.js';
+import { gatewayMessagesRoutes } from './routes/gateway-messages.js';
 import { healthRoutes } from './routes/health.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { runRoutes } from './routes/runs.js';
@@ -239,7 +241,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     bodyLimit: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
     exposeHeadRoutes: false,
     return503OnClosing: true,
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
+    // `allowUnionTypes`: a list of types (`type: ['string', 'array']`) is how a schema says "text or blocks"
+    // without `anyOf`, whose branches see each other's coercions (anthropic-messages/schema.ts).
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allowUnionTypes: true } },
     ...(options.eagerSchemas === true ? {} : { schemaController: lazySchemaController() }),
     // Refused by the router before any route or hook (a path segment past 100 characters, a URL
     // that does not decode): problem+json like every other refusal, not Fastify's own JSON.
@@ -263,6 +267,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const traced = isTracingOn();
   if (traced) registerRequestSpans(app, UNTRACED_URLS);
   app.addSchema(ProblemSchema);
+  app.addSchema(AnthropicErrorSchema);
   // Bodies are JSON; anything else is 415 (Fastify would otherwise accept text/plain as a string).
   app.removeContentTypeParser('text/plain');
   acceptEmptyJsonBodies(app);
@@ -328,16 +333,20 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     // Refused before its body was read: the answer must not be lost to a reset (unread-body.ts).
     drainUnreadBody(request, reply);
     if (e.status >= 500) request.log.error({ err: error }, `request failed: ${e.message}`);
-    return sendProblem(reply, e, { openai: table.find(request.method, request.routeOptions.url)?.openaiErrors === true });
+    const def = table.find(request.method, request.routeOptions.url);
+    if (def?.anthropicErrors === true) return sendAnthropicError(reply, e);
+    return sendProblem(reply, e, { openai: def?.openaiErrors === true });
   });
   app.setNotFoundHandler((request, reply) => {
     const path = request.url.split('?')[0] ?? request.url;
     const methods = table.methodsFor(path);
+    // Anthropic's clients under /v1/messages read Anthropic's error shape.
+    const send = (error: AgentryError) => (/^\/v1\/messages(\/|$)/.test(path) ? sendAnthropicError(reply, error) : sendProblem(reply, error));
     if (methods.length > 0 && !methods.includes(request.method as RouteDef['method'])) {
       reply.header('allow', methods.join(', '));
-      return sendProblem(reply, new AgentryError('method_not_allowed', `${request.method} is not allowed on ${path}; allowed: ${methods.join(', ')}`));
+      return send(new AgentryError('method_not_allowed', `${request.method} is not allowed on ${path}; allowed: ${methods.join(', ')}`));
     }
-    return sendProblem(reply, new AgentryError('not_found', `no route ${request.method} ${path}`));
+    return send(new AgentryError('not_found', `no route ${request.method} ${path}`));
   });
 
   if (groups.has('probes')) {
@@ -367,6 +376,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   }
   if (groups.has('gateway')) {
     gatewayRoutes(table, deps);
+    gatewayMessagesRoutes(table, deps);
     usageRoutes(table, deps);
   }
   mountRoutes(app, table, probes, deps, traced);

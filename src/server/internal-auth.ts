@@ -2,7 +2,7 @@
  * Internal service tokens on the server side (docs/security.md#internal-service-tokens): the
  * `X-Agentry-Internal-Token` header is checked here, before any API key or OIDC token is looked
  * at, so it can never be taken for one. Only routes that declare `internalTokens` (the gateway's
- * `POST /v1/chat/completions` and `GET /v1/models`) accept it; on every other authenticated
+ * `POST /v1/chat/completions`, `POST /v1/messages` and `GET /v1/models`) accept it; on every other authenticated
  * route its mere presence is 401, even beside a valid API key: a worker's credential reaches
  * nothing but the gateway. `auth.ts` turns the identity into a principal.
  */
@@ -36,7 +36,7 @@ export async function internalIdentity(
   if (!route.accepts) {
     throw new AgentryError(
       'unauthorized',
-      `internal service tokens (${INTERNAL_TOKEN_HEADER}) are accepted only by the gateway's POST /v1/chat/completions and GET /v1/models`,
+      `internal service tokens (${INTERNAL_TOKEN_HEADER}) are accepted only by the gateway's POST /v1/chat/completions, POST /v1/messages and GET /v1/models`,
     );
   }
   if (route.alsoPresented) {

@@ -50,6 +50,8 @@ export interface RouteDef<S extends FastifySchema = FastifySchema> {
   schema: S;
   /** Errors also carry OpenAI's `error` member (routes that speak OpenAI's wire format). */
   openaiErrors?: boolean;
+  /** Errors are Anthropic's `{ type: "error", error: { type, message } }` instead of problem+json (`anthropic-errors.ts`). */
+  anthropicErrors?: boolean;
   /**
    * Also accepts internal service tokens (`X-Agentry-Internal-Token`) of workers and API
    * processes: the gateway's routes only. Every other route answers 401 to a request carrying one.

@@ -89,6 +89,8 @@ export interface TestApiOptions {
   wrapStore?: (store: Store) => Store;
   /** Serve the gateway routes with an in-process gateway of this spec (e.g. `MOCK_GATEWAY`). */
   gateway?: GatewaySpec;
+  /** The environment the gateway reads its keys from (default none). */
+  gatewayEnv?: Record<string, string>;
   /** Tool servers for `/v1/tools` and `tool` steps (e.g. `[fixtureToolSpec()]`). */
   tools?: ToolSpec[];
   /** Workflows (default `WORKFLOWS`). */
@@ -112,7 +114,7 @@ export async function startTestApi(options: TestApiOptions = {}): Promise<TestAp
   const feed = new EventFeed();
   const store = options.wrapStore ? options.wrapStore(raw) : raw;
   const logger = options.logger ?? silentLogger;
-  const gateway = options.gateway ? new Gateway({ spec: options.gateway, env: {}, logger, ledger: storeLedger(raw) }) : undefined;
+  const gateway = options.gateway ? new Gateway({ spec: options.gateway, env: options.gatewayEnv ?? {}, logger, ledger: storeLedger(raw) }) : undefined;
   const tools = options.tools ? createToolHub({ specs: new Map(options.tools.map((t) => [t.name, t])), env: {}, projectDir: REPO_ROOT, logger }) : undefined;
   const executors = [...defaultExecutors(), ...(tools ? [createToolExecutor(tools)] : []), ...(options.executors ?? [])];
   const engine = new Engine({

@@ -145,6 +145,8 @@ const REQUESTS: Record<string, () => Promise<InjectOptions>> = {
   'POST /v1/chat/completions': () =>
     Promise.resolve({ method: 'POST', url: '/v1/chat/completions', payload: { model: 'demo', messages: [{ role: 'user', content: 'hi' }] } }),
   'GET /v1/models': () => Promise.resolve({ url: '/v1/models' }),
+  'POST /v1/messages': () =>
+    Promise.resolve({ method: 'POST', url: '/v1/messages', payload: { model: 'demo', max_tokens: 20, messages: [{ role: 'user', content: 'hi' }] } }),
   'GET /v1/usage': () => Promise.resolve({ url: '/v1/usage?from=2026-01-01' }),
   'GET /v1/usage/budgets': () => Promise.resolve({ url: '/v1/usage/budgets' }),
   'GET /v1/tools': () => Promise.resolve({ url: '/v1/tools' }),
@@ -203,7 +205,18 @@ describe('route × role matrix', () => {
         const status = res.statusCode >= 200 && res.statusCode < 300 ? '2xx' : res.statusCode;
         results.push(`${route.method} ${route.url} as ${role ?? 'nobody'}: ${status}`);
         wanted.push(`${route.method} ${route.url} as ${role ?? 'nobody'}: ${expected(route, role)}`);
-        if (status === 401 || status === 403) {
+        if ((status === 401 || status === 403) && route.anthropicErrors === true) {
+          // The Messages API answers in Anthropic's error shape (anthropic-errors.ts), with the same code and detail.
+          expect(res.json()).toMatchObject({
+            type: 'error',
+            error: {
+              type: status === 401 ? 'authentication_error' : 'permission_error',
+              details: { error_code: status === 401 ? 'unauthorized' : 'forbidden' },
+            },
+            request_id: res.headers['x-request-id'],
+          });
+          if (status === 403) expect(res.json().error.message).toBe(`missing required scope: ${route.scope}`);
+        } else if (status === 401 || status === 403) {
           expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
           expect(res.json()).toMatchObject({ code: status === 401 ? 'unauthorized' : 'forbidden', status, request_id: res.headers['x-request-id'] });
           if (status === 403) expect(res.json().detail).toBe(`missing required scope: ${route.scope}`);

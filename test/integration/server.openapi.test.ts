@@ -47,7 +47,9 @@ describe('OpenAPI document', () => {
     for (const route of served) {
       const operation = spec.paths[openapiPath(route.url)]?.[route.method.toLowerCase()];
       expect(operation, `${route.method} ${route.url}`).toBeDefined();
-      expect(operation!.responses['500']?.content?.['application/problem+json'], `${route.url} 500`).toBeDefined();
+      // The Messages API answers errors in Anthropic's shape (anthropic-errors.ts), every other route problem+json.
+      const errorType = route.url === '/v1/messages' ? 'application/json' : 'application/problem+json';
+      expect(operation!.responses['500']?.content?.[errorType], `${route.url} 500`).toBeDefined();
     }
     const hidden = appRoutesOf(api.app).filter((r) => r.hidden);
     expect(hidden.every((r) => r.url.startsWith('/docs'))).toBe(true);
@@ -58,6 +60,10 @@ describe('OpenAPI document', () => {
     expect(spec.paths['/livez']!.get!.security).toEqual([]);
     // The gateway's routes also take a worker's internal service token.
     expect(spec.paths['/v1/chat/completions']!.post!.security).toEqual([{ bearerAuth: [] }, { apiKeyHeader: [] }, { internalToken: [] }]);
+    expect(spec.paths['/v1/messages']!.post!.security).toEqual([{ bearerAuth: [] }, { apiKeyHeader: [] }, { internalToken: [] }]);
+    expect(spec.paths['/v1/messages']!.post!.responses['400']?.content?.['application/json']).toEqual({
+      schema: { $ref: '#/components/schemas/AnthropicError' },
+    });
   });
 
   it('serves interactive docs at /docs', async () => {

@@ -69,6 +69,12 @@ const ON_OBJECT: Record<string, Build> = {
     headers: { 'x-agentry-run-id': o.napRun },
     payload: { model: 'demo', messages: [{ role: 'user', content: 'hi' }] },
   }),
+  'POST /v1/messages': (o) => ({
+    method: 'POST',
+    url: '/v1/messages',
+    headers: { 'x-agentry-run-id': o.napRun },
+    payload: { model: 'demo', max_tokens: 20, messages: [{ role: 'user', content: 'hi' }] },
+  }),
 };
 
 /** Listings and reports: a caller of another tenant gets 2xx without any of the target tenant's objects. */
@@ -84,6 +90,11 @@ const LISTS: Record<string, InjectOptions> = {
   'GET /v1/admin/quotas': { url: '/v1/admin/quotas' },
   'GET /v1/audit/export': { url: '/v1/audit/export' },
 };
+
+/** An error's code and detail: problem+json's, or the Messages API's in Anthropic's shape (anthropic-errors.ts). */
+function problemOf(route: RouteDef, body: { code?: string; detail?: string; error?: { message?: string; details?: { error_code?: string } } }) {
+  return route.anthropicErrors === true ? { code: body.error?.details?.error_code, detail: body.error?.message } : { code: body.code, detail: body.detail };
+}
 
 function status(code: number): number | '2xx' {
   return code >= 200 && code < 300 ? '2xx' : code;
@@ -155,8 +166,9 @@ describe.each(storeFactories)('tenant isolation on $name', (factory) => {
           const label = `${route.method} ${route.url} as ${tenant}-${role} on ${target}'s object`;
           results.push(`${label}: ${status(res.statusCode)}`);
           wanted.push(`${label}: ${mayUse(route, role) ? 404 : 403}`);
-          if (res.statusCode === 404) expect(res.json(), label).toMatchObject({ code: 'not_found' });
-          if (res.statusCode === 403) expect(res.json<{ detail: string }>().detail, label).toBe(`missing required scope: ${String(route.scope)}`);
+          const problem = problemOf(route, res.json());
+          if (res.statusCode === 404) expect(problem, label).toMatchObject({ code: 'not_found' });
+          if (res.statusCode === 403) expect(problem.detail, label).toBe(`missing required scope: ${String(route.scope)}`);
           // The answer names no object of the other tenant but the one the caller named itself.
           const named = JSON.stringify(ON_OBJECT[`${route.method} ${route.url}`]!(world.objects[target]));
           expect(

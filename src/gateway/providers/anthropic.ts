@@ -9,6 +9,7 @@
  * - stream events → `chat.completion.chunk`s, ending with a usage chunk.
  */
 import Anthropic from '@anthropic-ai/sdk';
+import { anthropicBodyOf, withNativeEvents } from '../anthropic-messages/native.js';
 import type { ResolvedProvider } from '../config.js';
 import type { ChatChunk, ChatRequest, ChatResponse, ContentPart, FinishReason, Provider, ProviderCallOptions, ToolCall, Usage } from '../types.js';
 
@@ -59,15 +60,20 @@ export function createAnthropicProvider(config: ResolvedProvider): Provider {
     name: config.name,
     type: config.type,
     async chat(model: string, request: ChatRequest, options: ProviderCallOptions): Promise<ChatResponse> {
-      const body = { ...toAnthropicBody(request), model, stream: false } as unknown as Anthropic.MessageCreateParamsNonStreaming;
+      // A Messages API caller's own body goes as it came, and gets Anthropic's own answer back (anthropic-messages/native.ts).
+      const native = anthropicBodyOf(request);
+      const body = { ...(native ?? toAnthropicBody(request)), model, stream: false } as unknown as Anthropic.MessageCreateParamsNonStreaming;
       const res = await client.messages.create(body, { signal: options.signal, timeout: options.timeoutMs });
-      return fromAnthropicMessage(res as unknown as WireMessage);
+      const response = fromAnthropicMessage(res as unknown as WireMessage);
+      return native === undefined ? response : { ...response, native: res as unknown as Record<string, unknown> };
     },
     async *stream(model: string, request: ChatRequest, options: ProviderCallOptions): AsyncIterable<ChatChunk> {
-      const body = { ...toAnthropicBody(request), model, stream: true } as unknown as Anthropic.MessageCreateParamsStreaming;
+      const native = anthropicBodyOf(request);
+      const body = { ...(native ?? toAnthropicBody(request)), model, stream: true } as unknown as Anthropic.MessageCreateParamsStreaming;
       const events = await client.messages.create(body, { signal: options.signal, timeout: options.timeoutMs });
       const translate = streamTranslator();
-      for await (const event of events) yield* translate(event);
+      if (native !== undefined) yield* withNativeEvents(events, translate);
+      else for await (const event of events) yield* translate(event);
     },
   };
 }

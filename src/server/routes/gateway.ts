@@ -95,7 +95,7 @@ const ChatBodySchema = Type.Object(
 );
 type ChatBody = Static<typeof ChatBodySchema>;
 
-const ContextHeadersSchema = Type.Object({
+export const ContextHeadersSchema = Type.Object({
   [CONTEXT_HEADERS.runId]: Type.Optional(
     Type.String({ minLength: 1, maxLength: 128, description: 'Record usage against this run (it must exist in this tenant)' }),
   ),
@@ -122,9 +122,14 @@ const ChatCompletionSchema = Type.Object(
 );
 
 /** Response headers naming what the gateway did (its `agentry` meta, kept out of OpenAI's body). */
-const META_HEADERS = { callId: 'x-agentry-call-id', group: 'x-agentry-model-group', provider: 'x-agentry-provider', cost: 'x-agentry-cost-usd' } as const;
+export const META_HEADERS = {
+  callId: 'x-agentry-call-id',
+  group: 'x-agentry-model-group',
+  provider: 'x-agentry-provider',
+  cost: 'x-agentry-cost-usd',
+} as const;
 
-function requireGateway(deps: ServerDeps): GatewayBackend {
+export function requireGateway(deps: ServerDeps): GatewayBackend {
   if (deps.gateway) return deps.gateway;
   throw new AgentryError(
     'not_ready',
@@ -187,7 +192,7 @@ function boundToToken(
  * must exist in that tenant), its step, workflow and budget from the `x-agentry-*` headers. An
  * internal service token's call is bound to the run and step the token names.
  */
-async function callContext(deps: ServerDeps, headers: FastifyRequest['headers'], principal: Principal, signal: AbortSignal): Promise<CallContext> {
+export async function callContext(deps: ServerDeps, headers: FastifyRequest['headers'], principal: Principal, signal: AbortSignal): Promise<CallContext> {
   const ctx: CallContext = { tenantId: principal.tenantId, signal };
   let runId = header(headers, CONTEXT_HEADERS.runId);
   let stepId = header(headers, CONTEXT_HEADERS.stepId);
@@ -215,7 +220,7 @@ async function callContext(deps: ServerDeps, headers: FastifyRequest['headers'],
 }
 
 /** Aborts when the client goes away before the response is finished. */
-function clientGone(reply: FastifyReply): { signal: AbortSignal; dispose: () => void } {
+export function clientGone(reply: FastifyReply): { signal: AbortSignal; dispose: () => void } {
   const controller = new AbortController();
   const onClose = (): void => {
     if (!reply.raw.writableFinished) controller.abort(new DOMException('the client closed the connection', 'AbortError'));
@@ -246,7 +251,7 @@ export function toChatRequest(body: ChatBody): ChatRequest {
 }
 
 /** `text/event-stream` writes that wait for the socket to drain and do nothing once it closed. */
-function eventWriter(reply: FastifyReply, gone: AbortSignal, redactor: Redactor): (text: string) => Promise<void> {
+export function eventWriter(reply: FastifyReply, gone: AbortSignal, redactor: Redactor): (text: string) => Promise<void> {
   const raw = reply.raw;
   return async (text) => {
     if (gone.aborted || raw.destroyed) return;
@@ -309,7 +314,7 @@ async function streamChat(
 }
 
 /** Sends the request on to a gateway process and its answer (JSON, stream or problem) back as it comes. */
-async function forward(
+export async function forward(
   remote: Extract<GatewayBackend, { kind: 'remote' }>,
   path: string,
   request: FastifyRequest,
