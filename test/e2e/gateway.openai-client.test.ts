@@ -219,6 +219,7 @@ describe('agentry start gateway', { timeout: 60_000 }, () => {
       await waitForOutput(proc, (_stderr, stdout) => stdout.includes('Workers:'));
       const url = /gateway listening on (http:\/\/\S+)/.exec(proc.stdout)![1]!;
       expect(proc.stdout).toContain(`OpenAI-compatible base URL: ${url}/v1`);
+      expect(proc.stdout).toContain(`Anthropic-compatible base URL: ${url}  (POST /v1/messages)`);
       const viaProcess = new OpenAI({ baseURL: `${url}/v1`, apiKey: KEYS.service, maxRetries: 0 });
       expect((await viaProcess.chat.completions.create({ model: 'demo', messages: [{ role: 'user', content: 'p' }] })).choices[0]!.message.content).toBe(
         'mock reply to: p',

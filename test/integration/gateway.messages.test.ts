@@ -6,9 +6,11 @@
  * errors in Anthropic's shape with the right statuses; model groups, budgets and the usage ledger
  * as for chat completions; and the OpenAI direction to an Anthropic provider still translated.
  */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import Anthropic, { APIError } from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { buildApp } from '../../src/server/app.js';
 import { authSettings } from '../../src/server/auth.js';
 import type { GatewaySpec } from '../../src/spec/schemas.js';
@@ -22,6 +24,9 @@ const ANTHROPIC_KEY = 'upstream-anthropic-key-0123456789abcdef';
 
 let openai: FakeServer;
 let anthropic: FakeServer;
+/** An OpenAI-compatible upstream whose stream breaks off after its first chunk. */
+let broken: Server;
+let brokenUrl: string;
 let api: TestApi;
 let base: string;
 let client: Anthropic;
@@ -32,8 +37,10 @@ function gatewaySpec(): GatewaySpec {
       up: { type: 'openai-compatible', base_url: openai.url },
       claude: { type: 'anthropic', base_url: anthropic.origin },
       demo: { type: 'mock' },
+      broken: { type: 'openai-compatible', base_url: brokenUrl },
     },
     models: {
+      broken: { targets: [{ provider: 'broken', model: 'broken-1' }] },
       // $1000 per million tokens either way: a token costs $0.001.
       smart: { targets: [{ provider: 'up', model: 'up-1', input_per_mtok: 1000, output_per_mtok: 1000 }], retry: { max_attempts: 3 } },
       claude: { targets: [{ provider: 'claude', model: 'claude-up-1', input_per_mtok: 1000, output_per_mtok: 1000 }] },
@@ -45,13 +52,27 @@ function gatewaySpec(): GatewaySpec {
 
 beforeAll(async () => {
   [openai, anthropic] = await Promise.all([startFakeOpenAI(), startFakeAnthropic()]);
+  broken = createServer((req, res) => {
+    req.resume();
+    res.writeHead(200, { 'content-type': 'text/event-stream', connection: 'close' });
+    const chunk = {
+      id: 'chatcmpl-b',
+      object: 'chat.completion.chunk',
+      created: 1,
+      model: 'broken-1',
+      choices: [{ index: 0, delta: { content: 'par' }, finish_reason: null }],
+    };
+    res.write(`data: ${JSON.stringify(chunk)}\n\n`, () => setTimeout(() => res.destroy(), 20));
+  });
+  await new Promise<void>((resolve) => broken.listen(0, '127.0.0.1', resolve));
+  brokenUrl = `http://127.0.0.1:${(broken.address() as AddressInfo).port}/v1`;
   api = await startTestApi({ gateway: gatewaySpec(), gatewayEnv: { ANTHROPIC_API_KEY: ANTHROPIC_KEY } });
   base = await listen(api.app);
   client = new Anthropic({ baseURL: base, apiKey: KEYS.service, maxRetries: 0 });
 });
 afterAll(async () => {
   await api.close();
-  await Promise.all([openai.close(), anthropic.close()]);
+  await Promise.all([openai.close(), anthropic.close(), new Promise((resolve) => broken.close(resolve))]);
 });
 beforeEach(() => {
   for (const fake of [openai, anthropic]) {
@@ -457,6 +478,40 @@ describe('errors in Anthropic’s shape', () => {
       .finalMessage()
       .catch((e: unknown) => e);
     expect(streamed).toBeInstanceOf(Anthropic.InternalServerError);
+  });
+});
+
+describe('streams that end early', () => {
+  it('ends a stream that fails after its first event with an error event, which the SDK raises', async () => {
+    const stream = client.messages.stream({ model: 'broken', max_tokens: 20, messages: [{ role: 'user', content: 'x' }] });
+    const texts: string[] = [];
+    stream.on('text', (delta) => texts.push(delta));
+    const error = await stream.finalMessage().catch((e: unknown) => e);
+    expect(texts).toEqual(['par']);
+    expect(error).toBeInstanceOf(APIError);
+    expect((error as APIError).type).toBe('api_error');
+    const raw = events(await (await post({ model: 'broken', max_tokens: 20, messages: [{ role: 'user', content: 'x' }], stream: true })).text());
+    expect(raw.map((e) => e.event)).toEqual(['message_start', 'ping', 'content_block_start', 'content_block_delta', 'error']);
+    expect(raw.at(-1)!.data).toMatchObject({ type: 'error', error: { type: 'api_error', details: { error_code: 'provider_error' } } });
+  });
+
+  it('stops the upstream call when the client goes away, and records it as cancelled', async () => {
+    const run = (await api.engine.startRun('nap', {})).id;
+    openai.respond = () => ({ hang: true });
+    const abort = new AbortController();
+    const call = client.messages
+      .create({ model: 'smart', max_tokens: 20, messages: [{ role: 'user', content: 'slow' }] }, { signal: abort.signal, headers: { 'x-agentry-run-id': run } })
+      .catch((e: unknown) => e);
+    await openai.received(1);
+    const dropped = openai.nextDrop();
+    abort.abort();
+    expect(await call).toBeInstanceOf(Anthropic.APIUserAbortError);
+    await dropped;
+    // The attempt is recorded once the server has seen the abort (a moment after the upstream did).
+    await vi.waitFor(async () => {
+      const calls = await api.app.inject({ url: `/v1/usage?run_id=${run}`, headers: api.auth('viewer') });
+      expect(calls.json().items).toEqual([expect.objectContaining({ model_group: 'smart', calls: 1, input_tokens: 0 })]);
+    });
   });
 });
 

@@ -196,7 +196,7 @@ export function registerStart(program: Command, ctx: CliContext): void {
     );
   const gateway = start
     .command('gateway')
-    .description('Serve the LLM gateway only: POST /v1/chat/completions, GET /v1/models, GET /v1/usage and the probes')
+    .description('Serve the LLM gateway only: POST /v1/chat/completions, POST /v1/messages, GET /v1/models, GET /v1/usage and the probes')
     .option('--dir <dir>', 'project directory with gateway.yaml (default: $AGENTRY_PROJECT_DIR or .)')
     .option('--env <env>', 'development or production (default $AGENTRY_ENV or development; production refuses an unsafe configuration)')
     .option('--port <port>', `port (default ${GATEWAY_PORT})`, parseIntegerArg(0, 65535))
@@ -249,6 +249,7 @@ Auth is as for the API (AGENTRY_API_KEYS). See docs/gateway.md.${stopNote}`,
               out(ctx, `Agentry gateway listening on ${server.url}`);
               if (probes) out(ctx, `Probes and /metrics: ${probes.url}`);
               out(ctx, `OpenAI-compatible base URL: ${server.url}/v1  (model = a model group: GET ${server.url}/v1/models)`);
+              out(ctx, `Anthropic-compatible base URL: ${server.url}  (POST /v1/messages)`);
               out(
                 ctx,
                 config.internal.secret === undefined

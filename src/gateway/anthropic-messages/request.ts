@@ -35,7 +35,7 @@ function obj(value: unknown): Record<string, unknown> | undefined {
 /** An `image` or `document` block's `source` as an OpenAI content part. */
 function mediaPart(block: MessagesBlock, where: string): ContentPart {
   const source = obj(block['source']);
-  if (source === undefined) throw invalid(where, `a ${block.type} block needs a 'source' object`);
+  if (source === undefined) throw invalid(where, `${block.type} blocks need a 'source' object`);
   const kind = source['type'];
   if (kind === 'base64' || kind === 'url') {
     const url = kind === 'url' ? source['url'] : `data:${String(source['media_type'])};base64,${String(source['data'])}`;
@@ -46,7 +46,7 @@ function mediaPart(block: MessagesBlock, where: string): ContentPart {
     if (kind === 'base64') return { type: 'file', file: { file_data: url, ...(typeof block['title'] === 'string' ? { filename: block['title'] } : {}) } };
   }
   if (block.type === 'document' && kind === 'text' && typeof source['data'] === 'string') return { type: 'text', text: source['data'] };
-  throw invalid(where, `a ${block.type} source of type '${String(kind)}' reaches Anthropic targets only`);
+  throw invalid(where, `${block.type} blocks with a '${String(kind)}' source reach Anthropic targets only`);
 }
 
 /** A `tool_result`'s content (a string or text/image blocks) as tool-message text. */
