@@ -8,9 +8,9 @@
  */
 import type { FastifyReply } from 'fastify';
 import { Type } from 'typebox';
-import { ERROR_CODES, isErrorCode, type AgentryError, type ErrorCode } from '../lib/errors.js';
+import { ERROR_CODES, type AgentryError, type ErrorCode } from '../lib/errors.js';
 import { noteProblem } from './access-log.js';
-import { problemBody } from './problem.js';
+import { problemBody, type ErrorShape } from './problem.js';
 
 /** Anthropic's error types by HTTP status (https://docs.anthropic.com/en/api/errors). */
 const TYPE_BY_STATUS: Record<number, string> = {
@@ -68,20 +68,5 @@ export function sendAnthropicError(reply: FastifyReply, error: AgentryError): Fa
   return reply.code(status).header('request-id', reply.request.id).type('application/json').send(body);
 }
 
-/** OpenAPI response entries for the given error codes in Anthropic's shape (grouped by status). */
-export function anthropicErrorResponses(codes: readonly ErrorCode[]): Record<number, unknown> {
-  const byStatus = new Map<number, ErrorCode[]>();
-  for (const code of codes) {
-    if (!isErrorCode(code)) continue;
-    const status = ERROR_CODES[code].status;
-    byStatus.set(status, [...(byStatus.get(status) ?? []), code]);
-  }
-  const out: Record<number, unknown> = {};
-  for (const [status, list] of [...byStatus].sort((a, b) => a[0] - b[0])) {
-    out[status] = {
-      description: `${list.map((c) => `\`${c}\``).join(', ')} (Anthropic's error shape)`,
-      content: { 'application/json': { schema: Type.Ref('AnthropicError') } },
-    };
-  }
-  return out;
-}
+/** The route's errors in the OpenAPI document (`problemResponses`' shape argument). */
+export const ANTHROPIC_ERROR_SHAPE: ErrorShape = { contentType: 'application/json', schemaId: 'AnthropicError', note: "(Anthropic's error shape)" };

@@ -5,7 +5,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { ErrorCode } from '../lib/errors.js';
-import { anthropicErrorResponses } from './anthropic-errors.js';
+import { ANTHROPIC_ERROR_SHAPE } from './anthropic-errors.js';
 import { AUTHENTICATED, type Principal } from './auth.js';
 import { problemResponses } from './problem.js';
 import type { RouteDef, RouteTable, ServerDeps } from './route.js';
@@ -43,7 +43,10 @@ export function mountRoutes(app: FastifyInstance, table: RouteTable, probes: Rea
           : { description: def.scope === AUTHENTICATED ? 'Requires any valid API key or token.' : `Requires scope \`${def.scope}\`.` }),
         response: {
           ...(def.schema.response as Record<string, unknown> | undefined),
-          ...(def.anthropicErrors === true ? anthropicErrorResponses : problemResponses)([...new Set([...commonErrors(def, !probes.has(def)), ...def.errors])]),
+          ...problemResponses(
+            [...new Set([...commonErrors(def, !probes.has(def)), ...def.errors])],
+            def.anthropicErrors === true ? ANTHROPIC_ERROR_SHAPE : undefined,
+          ),
         },
       },
       // Timed apart from the request (OBS-06): the service call alone, without auth, parsing and serialisation.

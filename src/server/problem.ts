@@ -116,8 +116,19 @@ export function sendProblem(reply: FastifyReply, error: AgentryError, options: P
   return reply.code(body.status).type(PROBLEM_CONTENT_TYPE).send(body);
 }
 
+/** How a route's error responses look in the OpenAPI document: problem+json, or another shape (`anthropic-errors.ts`). */
+export interface ErrorShape {
+  contentType: string;
+  /** The `$id` of the body's schema (registered with `addSchema`). */
+  schemaId: string;
+  /** Added to each response's description. */
+  note?: string;
+}
+
+const PROBLEM_SHAPE: ErrorShape = { contentType: PROBLEM_CONTENT_TYPE, schemaId: 'Problem' };
+
 /** OpenAPI response entries for the given error codes (grouped by status). */
-export function problemResponses(codes: readonly ErrorCode[]): Record<number, unknown> {
+export function problemResponses(codes: readonly ErrorCode[], shape: ErrorShape = PROBLEM_SHAPE): Record<number, unknown> {
   const byStatus = new Map<number, ErrorCode[]>();
   for (const code of codes) {
     if (!isErrorCode(code)) continue;
@@ -127,8 +138,8 @@ export function problemResponses(codes: readonly ErrorCode[]): Record<number, un
   const out: Record<number, unknown> = {};
   for (const [status, list] of [...byStatus].sort((a, b) => a[0] - b[0])) {
     out[status] = {
-      description: list.map((c) => `\`${c}\``).join(', '),
-      content: { [PROBLEM_CONTENT_TYPE]: { schema: Type.Ref('Problem') } },
+      description: list.map((c) => `\`${c}\``).join(', ') + (shape.note === undefined ? '' : ` ${shape.note}`),
+      content: { [shape.contentType]: { schema: Type.Ref(shape.schemaId) } },
     };
   }
   return out;
