@@ -69,6 +69,24 @@ describe('a worker token on the gateway', () => {
     }
   });
 
+  it("takes a token on the Messages API too: the call is the token's run's, another run in a header is 403", async () => {
+    const token = await tokenFor({ tenantId: 'acme', runId: runs.acme, stepId: 'long' });
+    const before = await usageOf('acme', runs.acme);
+    const payload = { model: 'demo', max_tokens: 20, messages: [{ role: 'user', content: 'hi' }] };
+    const ok = await api.app.inject({ method: 'POST', url: '/v1/messages', payload, headers: { [INTERNAL_TOKEN_HEADER]: token } });
+    expect(ok.statusCode, ok.body).toBe(200);
+    expect(ok.json()).toMatchObject({ type: 'message', content: [{ type: 'text', text: 'mock reply to: hi' }] });
+    expect(await usageOf('acme', runs.acme)).toMatchObject({ calls: (before?.calls ?? 0) + 1 });
+    const otherRun = await api.app.inject({
+      method: 'POST',
+      url: '/v1/messages',
+      payload,
+      headers: { [INTERNAL_TOKEN_HEADER]: token, 'x-agentry-run-id': runs.globex },
+    });
+    expect(otherRun.statusCode).toBe(403);
+    expect(otherRun.json()).toMatchObject({ type: 'error', error: { type: 'permission_error', details: { error_code: 'forbidden' } } });
+  });
+
   it("refuses a token naming another tenant's run as missing (404), and records nothing", async () => {
     const before = await usageOf('globex', runs.globex);
     const token = await tokenFor({ tenantId: 'acme', runId: runs.globex });
