@@ -153,8 +153,7 @@ class DeferringClient {
     const statements: string[] = [];
     for (const statement of JSON.parse(text.slice(MANY.length)) as Deferred[]) statements.push(await this.written(statement, escape));
     const answer = (await this.client.query([...ahead, ...statements].join(';\n')).catch((error: unknown) => this.outOfStep(error))) as unknown as
-      | Result
-      | Result[];
+      Result | Result[];
     const results = Array.isArray(answer) ? answer : [answer];
     return { command: 'SELECT', rowCount: 0, rows: results.slice(ahead.length).map((r) => r.rows) };
   }
