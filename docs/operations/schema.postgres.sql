@@ -1,4 +1,4 @@
--- The schema Agentry's migrations (src/store/migrations.ts, version 20) produce on PostgreSQL.
+-- The schema Agentry's migrations (src/store/migrations.ts, version 21) produce on PostgreSQL.
 -- Generated from a freshly migrated database by `npm run schema:dump`; do not edit by hand.
 -- test/integration/store.schema.test.ts fails when this file is out of date.
 
@@ -315,8 +315,8 @@ CREATE INDEX runs_by_concurrency ON runs USING btree (concurrency_key, status) W
 CREATE INDEX runs_by_created ON runs USING btree (tenant_id, created_at DESC, id DESC);
 CREATE INDEX runs_by_deadline ON runs USING btree (deadline_at) WHERE ((deadline_at IS NOT NULL) AND (status = ANY (ARRAY['queued'::text, 'running'::text, 'waiting'::text])));
 CREATE INDEX runs_by_end ON runs USING btree (status, finished_at) WHERE (finished_at IS NOT NULL);
-CREATE INDEX runs_by_owner ON runs USING btree (tenant_id, created_by, created_at DESC, id DESC);
 CREATE INDEX runs_by_parent ON runs USING btree (parent_run_id) WHERE (parent_run_id IS NOT NULL);
+CREATE INDEX runs_by_principal ON runs USING btree (tenant_id, created_by, created_at DESC, id DESC) WHERE (created_by IS NOT NULL);
 CREATE INDEX runs_by_status ON runs USING btree (tenant_id, status, created_at DESC, id DESC);
 CREATE INDEX runs_by_workflow ON runs USING btree (tenant_id, workflow, created_at DESC, id DESC);
 CREATE INDEX steps_items ON steps USING btree (run_id, parent_step, item_index) WHERE (parent_step IS NOT NULL);

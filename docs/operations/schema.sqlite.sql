@@ -1,4 +1,4 @@
--- The schema Agentry's migrations (src/store/migrations.ts, version 20) produce on SQLite.
+-- The schema Agentry's migrations (src/store/migrations.ts, version 21) produce on SQLite.
 -- Generated from a freshly migrated database by `npm run schema:dump`; do not edit by hand.
 -- test/integration/store.schema.test.ts fails when this file is out of date.
 
@@ -312,8 +312,8 @@ CREATE INDEX runs_by_concurrency ON runs (concurrency_key, status) WHERE concurr
 CREATE INDEX runs_by_created ON runs (tenant_id, created_at DESC, id DESC);
 CREATE INDEX runs_by_deadline ON runs (deadline_at) WHERE deadline_at IS NOT NULL AND status IN ('queued', 'running', 'waiting');
 CREATE INDEX runs_by_end ON runs (status, finished_at) WHERE finished_at IS NOT NULL;
-CREATE INDEX runs_by_owner ON runs (tenant_id, created_by, created_at DESC, id DESC);
 CREATE INDEX runs_by_parent ON runs (parent_run_id) WHERE parent_run_id IS NOT NULL;
+CREATE INDEX runs_by_principal ON runs (tenant_id, created_by, created_at DESC, id DESC) WHERE created_by IS NOT NULL;
 CREATE INDEX runs_by_status ON runs (tenant_id, status, created_at DESC, id DESC);
 CREATE INDEX runs_by_workflow ON runs (tenant_id, workflow, created_at DESC, id DESC);
 CREATE INDEX steps_items ON steps (run_id, parent_step, item_index) WHERE parent_step IS NOT NULL;

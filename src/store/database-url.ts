@@ -32,4 +32,5 @@ export const POSTGRES_DEFAULTS = {
   connectTimeoutMs: 10_000,
   applicationName: 'agentry',
   idleInTransactionTimeoutMs: 60_000,
+  preparedStatements: true,
 } as const;

@@ -8,19 +8,30 @@
  * The pool handed to Kysely wraps each `pg` client. What cannot be written as a literal (an
  * array, a buffer) is sent as before, one statement at a time with its parameters. A
  * ROLLBACK drops what was deferred (and is not sent at all when BEGIN never left).
+ *
+ * Named prepared statements (unless `prepared_statements=off`): the statements sent together by
+ * `MANY` — a run's lock and the read of its steps, in every run transaction — are prepared once
+ * per connection (`PREPARE`, on its own, the first time) and then sent as `EXECUTE name(…)`, so
+ * PostgreSQL no longer parses and plans them each time (planning was most of their cost: the
+ * planner sizes every index of the tables they read). A prepared statement outlives a
+ * rolled-back transaction, and one that failed to prepare is not marked, so the set each
+ * connection keeps matches its session. PgBouncer in transaction mode hands a session's
+ * statements to different server connections: there, turn them off.
  */
+import { createHash } from 'node:crypto';
 import type { PostgresPool, PostgresPoolClient, PostgresQueryResult } from 'kysely';
 import type pg from 'pg';
 
 /** Prefix of a statement that may wait for the connection's next one (see the module comment). */
 export const DEFER = '/*agentry:defer*/ ';
 /**
- * Prefix of several statements without parameters, separated by `;`, sent as one message:
- * the answer's `rows` holds each statement's rows (see `readMany` in postgres.ts).
+ * Prefix of several statements sent as one message, written after it as the JSON of a
+ * `Deferred[]` (each statement's text and its parameters, all of which must have a literal
+ * form): the answer's `rows` holds each statement's rows (see `readMany` in postgres.ts).
  */
 export const MANY = '/*agentry:many*/ ';
 
-interface Deferred {
+export interface Deferred {
   text: string;
   values: readonly unknown[];
 }
@@ -44,12 +55,43 @@ function literal(value: unknown, escape: (text: string) => string): string | und
   }
 }
 
+/** The literals of `values`; undefined when one has none. */
+function literals(values: readonly unknown[], escape: (text: string) => string): string[] | undefined {
+  const written = values.map((value) => literal(value, escape));
+  return written.some((l) => l === undefined) ? undefined : (written as string[]);
+}
+
 /** `text` with `$1`… replaced by the literals of `values`; undefined when one has none. */
 export function inline({ text, values }: Deferred, escape: (text: string) => string): string | undefined {
   if (values.length === 0) return text;
-  const literals = values.map((value) => literal(value, escape));
-  if (literals.some((l) => l === undefined)) return undefined;
-  return text.replace(/\$(\d+)/g, (match, n: string) => literals[Number(n) - 1] ?? match);
+  const written = literals(values, escape);
+  if (!written) return undefined;
+  return text.replace(/\$(\d+)/g, (match, n: string) => written[Number(n) - 1] ?? match);
+}
+
+/** The name a statement's text is prepared under (the same in every process of a version). */
+const preparedNames = new Map<string, string>();
+export function preparedName(text: string): string {
+  let name = preparedNames.get(text);
+  if (name === undefined) {
+    if (preparedNames.size >= 256) preparedNames.clear(); // the texts are a few fixed ones; bound it anyway
+    name = `agentry_${createHash('sha256').update(text).digest('hex').slice(0, 16)}`;
+    preparedNames.set(text, name);
+  }
+  return name;
+}
+
+/**
+ * Errors after which a connection's prepared statements are not what it believes: a table's
+ * columns changed under a prepared `SELECT *` (a migration by a newer version: "cached plan must
+ * not change result type"), a statement gone (`DISCARD ALL`, a pooler) or there already. The
+ * transaction fails (and is retried as any other); the connection is closed, a fresh one prepares anew.
+ */
+const PREPARED_OUT_OF_STEP = new Set(['0A000', '26000', '42P05']);
+
+export interface DeferringOptions {
+  /** Prepare the statements sent by `MANY` once per connection (see the module comment); default true. */
+  prepare?: boolean;
 }
 
 type Result = PostgresQueryResult<unknown>;
@@ -58,12 +100,19 @@ const done = (command: 'COMMIT' | 'ROLLBACK'): Result => ({ command, rowCount: 0
 
 class DeferringClient {
   private deferred: Deferred[] = [];
+  /** Names of the statements prepared in this connection's session. */
+  private readonly prepared = new Set<string>();
+  /** The session's prepared statements no longer match `prepared` (see `PREPARED_OUT_OF_STEP`): close it on release. */
+  private discard = false;
 
-  constructor(private readonly client: pg.PoolClient) {}
+  constructor(
+    private readonly client: pg.PoolClient,
+    private readonly prepare: boolean,
+  ) {}
 
   release(destroy?: boolean): void {
     this.deferred = [];
-    this.client.release(destroy);
+    this.client.release(destroy === true || this.discard ? true : destroy);
   }
 
   query(text: unknown, values?: readonly unknown[]): Promise<Result> {
@@ -84,6 +133,12 @@ class DeferringClient {
     return this.sendAll([...pending, { text, values: params }]);
   }
 
+  /** Rethrows `error`, marking the connection to be closed when its prepared statements are out of step with `prepared`. */
+  private outOfStep(error: unknown): never {
+    if (PREPARED_OUT_OF_STEP.has((error as { code?: unknown } | null)?.code as string)) this.discard = true;
+    throw error;
+  }
+
   private async send(text: string, values: readonly unknown[]): Promise<Result> {
     return (await this.client.query(text, values.length === 0 ? undefined : [...values])) as unknown as Result;
   }
@@ -95,9 +150,26 @@ class DeferringClient {
     this.deferred = [];
     const ahead = pending.filter((t) => t !== undefined);
     if (ahead.length < pending.length) throw new Error('a deferred statement cannot go with several others');
-    const answer = (await this.client.query([...ahead, text].join(';\n'))) as unknown as Result | Result[];
+    const statements: string[] = [];
+    for (const statement of JSON.parse(text.slice(MANY.length)) as Deferred[]) statements.push(await this.written(statement, escape));
+    const answer = (await this.client.query([...ahead, ...statements].join(';\n')).catch((error: unknown) => this.outOfStep(error))) as unknown as
+      Result | Result[];
     const results = Array.isArray(answer) ? answer : [answer];
     return { command: 'SELECT', rowCount: 0, rows: results.slice(ahead.length).map((r) => r.rows) };
+  }
+
+  /** `statement` as text for a multi-statement message: `EXECUTE` of its prepared form (prepared now if new), or inlined. */
+  private async written(statement: Deferred, escape: (text: string) => string): Promise<string> {
+    const values = literals(statement.values, escape);
+    if (!values) throw new Error('a statement sent with several others needs literal parameters');
+    if (!this.prepare) return inline(statement, escape)!;
+    const name = preparedName(statement.text);
+    if (!this.prepared.has(name)) {
+      // On its own, ahead of the message: a PREPARE that fails is then not taken for done.
+      await this.client.query(`PREPARE ${name} AS ${statement.text}`).catch((error: unknown) => this.outOfStep(error));
+      this.prepared.add(name);
+    }
+    return values.length === 0 ? `EXECUTE ${name}` : `EXECUTE ${name}(${values.join(', ')})`;
   }
 
   private async sendAll(statements: Deferred[]): Promise<Result> {
@@ -115,14 +187,14 @@ class DeferringClient {
 }
 
 /** The pool Kysely is given: `pool`'s clients, each wrapped once (Kysely keys its connections by client). */
-export function deferringPool(pool: pg.Pool): PostgresPool {
+export function deferringPool(pool: pg.Pool, options: DeferringOptions = {}): PostgresPool {
   const wrapped = new WeakMap<pg.PoolClient, DeferringClient>();
   return {
     async connect(): Promise<PostgresPoolClient> {
       const client = await pool.connect();
       let wrapper = wrapped.get(client);
       if (!wrapper) {
-        wrapper = new DeferringClient(client);
+        wrapper = new DeferringClient(client, options.prepare ?? true);
         wrapped.set(client, wrapper);
       }
       return wrapper as unknown as PostgresPoolClient;

@@ -12,6 +12,7 @@
  * | `statement_timeout` | `statementTimeoutMs` | 30s    | PostgreSQL cancels a statement running longer (0: never); a bare number is ms |
  * | `connect_timeout`   | `connectTimeoutMs` | 10s      | giving up on opening a connection; a bare number is seconds (as in libpq) |
  * | `application_name`  | `applicationName`  | agentry  | shown in `pg_stat_activity`                          |
+ * | `prepared_statements` | `preparedStatements` | on   | prepare the run transaction's lock and steps read once per connection (`off` behind PgBouncer in transaction mode; postgres-deferred.ts) |
  *
  * Sessions also get `idle_in_transaction_session_timeout = 60s`, so a process frozen in
  * the middle of a transaction cannot hold a run's lock for ever.
@@ -22,7 +23,7 @@ import { pino, type Logger } from 'pino';
 import { AgentryError } from '../lib/errors.js';
 import { POSTGRES_DEFAULTS } from './database-url.js';
 import type { AttemptKey } from '../types.js';
-import { DEFER, deferringPool, inline, MANY } from './postgres-deferred.js';
+import { DEFER, deferringPool, MANY } from './postgres-deferred.js';
 import { WAKE_CHANNEL, WakeListener } from './postgres-wake.js';
 import { asOneStatement } from './sql/run-writes.js';
 import type { Db, SqlDialect } from './sql/dialect.js';
@@ -39,6 +40,8 @@ export interface PostgresOptions {
   connectTimeoutMs?: number;
   /** `application_name` of the sessions (default `agentry`; `?application_name=`). */
   applicationName?: string;
+  /** Named prepared statements on the hot path (default true; `?prepared_statements=off` behind PgBouncer in transaction mode). */
+  preparedStatements?: boolean;
   /** Logs outages of the wake-up listener and errors of idle connections. */
   logger?: Logger;
   now?: () => number;
@@ -49,7 +52,7 @@ export interface PostgresOptions {
 /** Key of the session advisory lock that serialises migrations (any constant bigint). */
 const MIGRATION_LOCK_KEY = 4_216_734_001;
 
-const QUERY_OPTIONS = ['pool_size', 'statement_timeout', 'connect_timeout', 'application_name'] as const;
+const QUERY_OPTIONS = ['pool_size', 'statement_timeout', 'connect_timeout', 'application_name', 'prepared_statements'] as const;
 
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 };
 
@@ -68,6 +71,7 @@ export interface ResolvedPostgresSettings {
   statementTimeoutMs: number;
   connectTimeoutMs: number;
   applicationName: string;
+  preparedStatements: boolean;
 }
 
 /** Splits Agentry's settings out of a `postgres://` URL and merges the options over them. */
@@ -96,6 +100,13 @@ export function resolvePostgresSettings(url: string, options: PostgresOptions = 
   if (connectTimeout !== null) fromUrl.connectTimeoutMs = parseDuration('connect_timeout', connectTimeout, 1_000);
   const applicationName = q.get('application_name');
   if (applicationName !== null) fromUrl.applicationName = applicationName;
+  const prepared = q.get('prepared_statements');
+  if (prepared !== null) {
+    if (!/^(on|off|true|false)$/.test(prepared)) {
+      throw new AgentryError('invalid_request', `database URL: prepared_statements must be on or off, got '${prepared}'`);
+    }
+    fromUrl.preparedStatements = prepared === 'on' || prepared === 'true';
+  }
   for (const name of QUERY_OPTIONS) q.delete(name);
 
   const location = new URL(parsed.href);
@@ -108,6 +119,7 @@ export function resolvePostgresSettings(url: string, options: PostgresOptions = 
     statementTimeoutMs: options.statementTimeoutMs ?? fromUrl.statementTimeoutMs ?? POSTGRES_DEFAULTS.statementTimeoutMs,
     connectTimeoutMs: options.connectTimeoutMs ?? fromUrl.connectTimeoutMs ?? POSTGRES_DEFAULTS.connectTimeoutMs,
     applicationName: options.applicationName ?? fromUrl.applicationName ?? POSTGRES_DEFAULTS.applicationName,
+    preparedStatements: options.preparedStatements ?? fromUrl.preparedStatements ?? POSTGRES_DEFAULTS.preparedStatements,
   };
   if (!Number.isSafeInteger(settings.poolSize) || settings.poolSize < 1) {
     throw new AgentryError('invalid_request', `PostgreSQL pool size must be a whole number >= 1, got ${settings.poolSize}`);
@@ -131,6 +143,10 @@ function refusedStatement(error: unknown): boolean {
   const { severity, code } = (error ?? {}) as { severity?: unknown; code?: unknown };
   return severity === 'ERROR' || (typeof code === 'string' && code.startsWith('40'));
 }
+
+/** A parameter `MANY` can carry (JSON) and write as a literal (postgres-deferred.ts). */
+const jsonLiteral = (value: unknown): boolean =>
+  value === null || typeof value === 'boolean' || (typeof value === 'string' && !value.includes('\0')) || (typeof value === 'number' && Number.isFinite(value));
 
 function postgresDialect(listener: WakeListener): SqlDialect {
   let publishing: Promise<void> | undefined;
@@ -179,16 +195,16 @@ function postgresDialect(listener: WakeListener): SqlDialect {
     },
     // A run's lock and its steps, in one round trip (with BEGIN): each statement still has its own snapshot.
     async readMany(db, queries) {
-      const texts = queries.map((query) => {
+      const statements = queries.map((query) => {
         const { sql: text, parameters } = query.compile(db);
-        return inline({ text, values: parameters }, pg.escapeLiteral);
+        return { text, values: parameters };
       });
-      if (texts.some((t) => t === undefined)) {
+      if (!statements.every((s) => s.values.every(jsonLiteral))) {
         const all: Record<string, unknown>[][] = [];
         for (const query of queries) all.push((await query.execute(db)).rows as Record<string, unknown>[]);
         return all;
       }
-      const { rows } = await db.executeQuery(CompiledQuery.raw(`${MANY}${texts.join(';\n')}`));
+      const { rows } = await db.executeQuery(CompiledQuery.raw(`${MANY}${JSON.stringify(statements)}`));
       return rows as Record<string, unknown>[][];
     },
     async withMigrationLock(db, fn) {
@@ -260,6 +276,6 @@ export function openPostgresStore(url: string, options: PostgresOptions = {}): S
   // too, and the pool discards it on release): listen so that it is not an uncaught error.
   pool.on('connect', (client) => client.on('error', () => undefined));
   const listener = new WakeListener({ ...connection, application_name: `${settings.applicationName}-listen` }, logger);
-  const db: Db = new Kysely({ dialect: new PostgresDialect({ pool: deferringPool(pool) }) });
+  const db: Db = new Kysely({ dialect: new PostgresDialect({ pool: deferringPool(pool, { prepare: settings.preparedStatements }) }) });
   return new SqlStore(db, postgresDialect(listener), settings.location, options.now, options.observer);
 }

@@ -1,0 +1,109 @@
+/**
+ * PostgreSQL's named prepared statements (postgres-deferred.ts): a run transaction's lock and
+ * steps read are prepared once per connection and then sent by name; `?prepared_statements=off`
+ * (PgBouncer in transaction mode) sends them as text; a connection whose prepared statements
+ * went out of step with its session (a migration changed a table under them) is replaced.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import pg from 'pg';
+import { openPostgresStore, resolvePostgresSettings } from '../../src/store/postgres.js';
+import type { NewRun, Store } from '../../src/store/store.js';
+import { createTestDatabase } from '../helpers/postgres.js';
+import { hasPostgres } from '../helpers/store.js';
+
+const newRun = (id: string): NewRun => ({
+  id,
+  tenantId: 'default',
+  workflow: 'wf',
+  specHash: 'h',
+  spec: { name: 'wf' },
+  status: 'queued',
+  input: {},
+  output: null,
+  error: null,
+  priority: 0,
+  createdAt: 1000,
+  startedAt: null,
+  finishedAt: null,
+  deadlineAt: null,
+  parentRunId: null,
+  parentStepId: null,
+  retryOf: null,
+  concurrencyKey: null,
+  createdBy: null,
+});
+
+/** Every statement text the `pg` clients of this process send while `fn` runs. */
+async function sent<T>(fn: () => Promise<T>): Promise<{ result: T; texts: string[] }> {
+  const texts: string[] = [];
+  const prototype = pg.Client.prototype as unknown as { query: (this: pg.Client, ...args: unknown[]) => unknown };
+  const query = prototype.query;
+  prototype.query = function (this: pg.Client, ...args: unknown[]) {
+    if (typeof args[0] === 'string') texts.push(args[0]);
+    return query.apply(this, args);
+  };
+  try {
+    return { result: await fn(), texts };
+  } finally {
+    prototype.query = query;
+  }
+}
+
+describe.runIf(hasPostgres)('postgres prepared statements', () => {
+  const stores: Store[] = [];
+  const drops: Array<() => Promise<void>> = [];
+
+  async function fresh(query = ''): Promise<{ store: Store; url: string }> {
+    const db = await createTestDatabase();
+    drops.push(db.drop);
+    const store = openPostgresStore(`${db.url}${query}`, { poolSize: 1 });
+    stores.push(store);
+    await store.createRun(newRun('run_a'), [{ runId: 'run_a', stepId: 'only', kind: 'transform', status: 'queued' }], async () => {});
+    return { store, url: db.url };
+  }
+
+  const stepsOf = (store: Store) => store.withRun('run_a', async (tx) => (await tx.steps()).map((s) => `${s.stepId}:${s.status}`));
+
+  afterEach(async () => {
+    await Promise.all(stores.splice(0).map((s) => s.close()));
+    for (const drop of drops.splice(0)) await drop();
+  });
+
+  it('prepares the lock and steps read once per connection and then sends them by name', async () => {
+    const { store } = await fresh();
+    const { result, texts } = await sent(async () => [await stepsOf(store), await stepsOf(store), await stepsOf(store)]);
+    expect(result).toEqual([['only:queued'], ['only:queued'], ['only:queued']]);
+    const prepares = texts.filter((t) => t.startsWith('PREPARE agentry_'));
+    expect(prepares).toHaveLength(2); // the lock and the steps read, on the pool's one connection
+    expect(prepares.join('\n')).toMatch(/FROM runs WHERE id = \$1 FOR UPDATE/);
+    const executes = texts.filter((t) => /EXECUTE agentry_\w+\('run_a'\)/.test(t));
+    expect(executes).toHaveLength(3);
+  });
+
+  it('sends them as text with ?prepared_statements=off, and refuses a value that is not on or off', async () => {
+    const { store, url } = await fresh('?prepared_statements=off');
+    const { result, texts } = await sent(() => stepsOf(store));
+    expect(result).toEqual(['only:queued']);
+    expect(texts.some((t) => /PREPARE|EXECUTE/.test(t))).toBe(false);
+    expect(texts.some((t) => t.includes(`FROM runs WHERE id = 'run_a' FOR UPDATE`))).toBe(true);
+    expect(resolvePostgresSettings(url).preparedStatements).toBe(true);
+    expect(resolvePostgresSettings(`${url}?prepared_statements=off`, { preparedStatements: true }).preparedStatements).toBe(true);
+    expect(() => resolvePostgresSettings(`${url}?prepared_statements=maybe`)).toThrow(/prepared_statements must be on or off/);
+  });
+
+  it('replaces a connection whose prepared statements a migration outdated: one transaction fails, the next works', async () => {
+    const { store, url } = await fresh();
+    expect(await stepsOf(store)).toEqual(['only:queued']);
+    const other = new pg.Client({ connectionString: url });
+    await other.connect();
+    try {
+      // What a newer version's migration does while this process runs: `SELECT *` now has another column.
+      await other.query('ALTER TABLE runs ADD COLUMN added_later text');
+    } finally {
+      await other.end();
+    }
+    await expect(stepsOf(store)).rejects.toThrow(/cached plan must not change result type/);
+    expect(await stepsOf(store)).toEqual(['only:queued']);
+    expect(await stepsOf(store)).toEqual(['only:queued']);
+  });
+});
