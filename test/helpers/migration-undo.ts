@@ -38,6 +38,7 @@ export const MIGRATION_UNDO: Readonly<Record<number, readonly UndoStatement[]>> 
     'DROP INDEX steps_queued_due',
     'DROP INDEX steps_waiting_due',
   ],
+  23: ['DROP TABLE tool_switches'],
 };
 
 /** Rewinds an SQLite store from `from` to `to` (each migration after `to` undone and unrecorded), in one transaction. */
