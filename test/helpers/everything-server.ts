@@ -5,9 +5,9 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
-import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import type { ToolSpec } from '../../src/spec/schemas.js';
+import { freePort } from './pg-processes.js';
 
 const require = createRequire(import.meta.url);
 /** The server's CLI: `node <entry> stdio|streamableHttp`. */
@@ -22,17 +22,6 @@ export interface EverythingHttp {
   url: string;
   child: ChildProcess;
   close(): Promise<void>;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
 }
 
 /** Starts the server over Streamable HTTP; a port taken in between is tried again with another. */
