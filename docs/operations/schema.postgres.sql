@@ -1,4 +1,4 @@
--- The schema Agentry's migrations (src/store/migrations.ts, version 21) produce on PostgreSQL.
+-- The schema Agentry's migrations (src/store/migrations.ts, version 23) produce on PostgreSQL.
 -- Generated from a freshly migrated database by `npm run schema:dump`; do not edit by hand.
 -- test/integration/store.schema.test.ts fails when this file is out of date.
 
@@ -282,6 +282,15 @@ CREATE TABLE tasks (
   updated_at bigint NOT NULL,
   PRIMARY KEY (id),
   FOREIGN KEY (run_id) REFERENCES runs(id) ON DELETE CASCADE
+);
+
+CREATE TABLE tool_switches (
+  server text NOT NULL,
+  tool text NOT NULL DEFAULT ''::text,
+  reason text NOT NULL,
+  disabled_at bigint NOT NULL,
+  disabled_by text NOT NULL,
+  PRIMARY KEY (server, tool)
 );
 
 CREATE TABLE workers (

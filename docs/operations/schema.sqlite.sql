@@ -1,4 +1,4 @@
--- The schema Agentry's migrations (src/store/migrations.ts, version 21) produce on SQLite.
+-- The schema Agentry's migrations (src/store/migrations.ts, version 23) produce on SQLite.
 -- Generated from a freshly migrated database by `npm run schema:dump`; do not edit by hand.
 -- test/integration/store.schema.test.ts fails when this file is out of date.
 
@@ -279,6 +279,15 @@ CREATE TABLE tasks (
   updated_at INTEGER NOT NULL,
   PRIMARY KEY (id),
   FOREIGN KEY (run_id) REFERENCES runs(id) ON DELETE CASCADE
+);
+
+CREATE TABLE tool_switches (
+  server TEXT NOT NULL,
+  tool TEXT NOT NULL DEFAULT '',
+  reason TEXT NOT NULL,
+  disabled_at INTEGER NOT NULL,
+  disabled_by TEXT NOT NULL,
+  PRIMARY KEY (server, tool)
 );
 
 CREATE TABLE workers (

@@ -21,6 +21,7 @@ import { createAgentExecutor, hubTools, type ChatClient } from '../runtime/agent
 import { createExecutorRegistry, defaultExecutors, type ExecutorRegistry } from '../runtime/registry.js';
 import { createToolExecutor } from '../runtime/tool.js';
 import { createToolHub, type ToolHub } from '../tools/hub.js';
+import { toolSwitchWatch } from './tool-switches.js';
 import { formatDiagnostic } from '../spec/index.js';
 import { assertProjectDir, AVAILABLE_KINDS, loadProject } from './project.js';
 import { instrument } from './metrics.js';
@@ -303,8 +304,11 @@ export async function openAgentry(config: Config, options: OpenOptions): Promise
     if (project && project.tools.size > 0) {
       const egress = { mode: config.env, allowLinkLocal: config.http.allowLinkLocal, project: project.settings.egress };
       tools = createToolHub({ specs: project.tools, env, projectDir: project.dir, logger: options.logger, egress, observer: metrics });
+      // The fleet's tool switches apply before this process runs a step, and follow the store after.
+      await toolSwitchWatch(store, tools).start(options.logger);
     }
   } catch (error) {
+    if (tools) toolSwitchWatch(store, tools).stop();
     await store.close();
     metrics.close();
     lock?.release();
@@ -359,6 +363,7 @@ export async function openAgentry(config: Config, options: OpenOptions): Promise
         } finally {
           detach();
           metrics.close();
+          if (tools) toolSwitchWatch(store, tools).stop();
           await tools?.close();
           try {
             await store.close();

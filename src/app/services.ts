@@ -64,7 +64,7 @@ export function createServices(
   const audit = new AuditService(deps.store);
   const health = new HealthService(deps);
   const workflows = new WorkflowService(deps);
-  const tools = new ToolService(deps.tools, audit);
+  const tools = new ToolService({ hub: deps.tools, audit, store: deps.store, deploymentTenant: deps.engine.tenant });
   return {
     runs: new RunService(deps, audit),
     events: new EventService(deps.store),

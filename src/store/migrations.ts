@@ -544,6 +544,24 @@ const RUNS_BY_PRINCIPAL = [
   `DROP INDEX runs_by_owner`,
 ];
 
+/**
+ * The fleet's tool switches (`sql/tool-switches.ts`): a disabled tool server (`tool = ''`) or one
+ * disabled tool, read by every process that calls tools.
+ */
+function toolSwitches(dialect: 'sqlite' | 'postgres'): string[] {
+  const ts = dialect === 'sqlite' ? 'INTEGER' : 'BIGINT';
+  return [
+    `CREATE TABLE tool_switches (
+      server TEXT NOT NULL,
+      tool TEXT NOT NULL DEFAULT '',
+      reason TEXT NOT NULL,
+      disabled_at ${ts} NOT NULL,
+      disabled_by TEXT NOT NULL,
+      PRIMARY KEY (server, tool)
+    )`,
+  ];
+}
+
 /** From this version on, each migration applied is itself an audit entry (in its own transaction). */
 export const AUDIT_LOG_VERSION = 7;
 
@@ -572,6 +590,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 19, name: 'map items counted by status', sqlite: itemCounts('sqlite'), postgres: itemCounts('postgres') },
   { version: 20, name: 'due steps indexed by kind of wait', sqlite: DUE_BY_WAIT, postgres: DUE_BY_WAIT },
   { version: 21, name: 'runs by owner: only runs a principal started', sqlite: RUNS_BY_PRINCIPAL, postgres: RUNS_BY_PRINCIPAL },
+  { version: 23, name: 'tool switches of the fleet', sqlite: toolSwitches('sqlite'), postgres: toolSwitches('postgres') },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS.reduce((max, m) => Math.max(max, m.version), 0);

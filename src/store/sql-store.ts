@@ -52,6 +52,7 @@ import type {
   IdempotencyClaim,
   IdempotencyRecord,
   MaintenanceRecord,
+  ToolSwitchRecord,
   MigrationRecord,
   MigrationReport,
   NewRun,
@@ -84,6 +85,7 @@ import * as apiKeys from './sql/api-keys.js';
 import * as attempts from './sql/attempts.js';
 import * as audit from './sql/audit.js';
 import * as retention from './sql/retention.js';
+import * as toolSwitches from './sql/tool-switches.js';
 import * as budgets from './sql/budgets.js';
 import * as counts from './sql/counts.js';
 import type { Db, SqlDialect } from './sql/dialect.js';
@@ -599,5 +601,17 @@ export class SqlStore implements Store {
 
   endMaintenance(): Promise<MaintenanceRecord | null> {
     return this.retrying((db) => maintenance.endMaintenance(db));
+  }
+
+  listToolSwitches(): Promise<ToolSwitchRecord[]> {
+    return this.retrying((db) => toolSwitches.listToolSwitches(db));
+  }
+
+  disableTool(record: ToolSwitchRecord): Promise<ToolSwitchRecord> {
+    return this.retrying((db) => toolSwitches.disableTool(db, record));
+  }
+
+  enableTool(server: string, tool: string | null): Promise<ToolSwitchRecord | null> {
+    return this.retrying((db) => toolSwitches.enableTool(db, server, tool));
   }
 }

@@ -309,6 +309,15 @@ export interface MaintenanceRecord {
   startedBy: string;
 }
 
+/** A tool server (`tool` null) or one tool of it, disabled fleet-wide by an operator. */
+export interface ToolSwitchRecord {
+  server: string;
+  tool: string | null;
+  reason: string;
+  disabledAt: number;
+  disabledBy: string;
+}
+
 /** An audit entry to append: the store numbers it, and chains and hashes it. */
 export type NewAuditEntry = Omit<AuditRecord, 'seq' | 'id' | 'at' | 'runId' | 'prevHash' | 'hash'> & { at?: number };
 

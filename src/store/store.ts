@@ -36,6 +36,7 @@ import type {
   MigrationReport,
   MigrationRecord,
   MaintenanceRecord,
+  ToolSwitchRecord,
   WorkerRecord,
   RunListQuery,
   RunPage,
@@ -384,4 +385,12 @@ export interface Store {
   startMaintenance(record: MaintenanceRecord): Promise<MaintenanceRecord>;
   /** Turns maintenance mode off; returns what was in force (null: it was off). */
   endMaintenance(): Promise<MaintenanceRecord | null>;
+
+  // the fleet's tool switches (`sql/tool-switches.ts`)
+  /** Every tool server and tool disabled by an operator. */
+  listToolSwitches(): Promise<ToolSwitchRecord[]>;
+  /** Disables a server (`tool` null) or one tool (disabled already: only the reason changes); returns what is in force. */
+  disableTool(record: ToolSwitchRecord): Promise<ToolSwitchRecord>;
+  /** Enables a server or tool; returns the switch that was in force (null: it was enabled). */
+  enableTool(server: string, tool: string | null): Promise<ToolSwitchRecord | null>;
 }

@@ -16,38 +16,32 @@ import type { Resolver } from '../lib/egress-connector.js';
 import { AgentryError } from '../lib/errors.js';
 import { withoutLogContext } from '../obs/log-context.js';
 import { serverAllows } from './allowlist.js';
-import { resolveLaunch, type Launch, type ServerConfig, type ToolTransport } from './config.js';
+import { resolveLaunch, type Launch, type ServerConfig } from './config.js';
 import { ConnectionLog } from './connection-log.js';
 import { classifyFailure, type CallSite } from './failure.js';
 import { closeLiveConnection, createLiveConnection, stderrHint, type LiveConnection } from './live-connection.js';
 import { loadMcpSdk } from './mcp-sdk.js';
-import { functionName } from './names.js';
 import { RestartBudget } from './restart-budget.js';
 import { fromCallResult, toolText, type ToolCallResult, type ToolDefinition } from './result.js';
+import { ToolList } from './tool-list.js';
+import { toolStatuses, type ServerState, type ServerSwitches, type ToolServerStatus, type ToolStatus } from './server-status.js';
+
+export type { ServerSwitches, ToolServerStatus, ToolStatus } from './server-status.js';
 import { pause } from '../lib/sleep.js';
-
-export const SERVER_STATES = { idle: 'idle', connected: 'connected', failed: 'failed', disabled: 'disabled' } as const;
-export type ServerState = (typeof SERVER_STATES)[keyof typeof SERVER_STATES];
-
-/** One server in `/readyz` and `GET /v1/tools`. */
-export interface ToolServerStatus {
-  name: string;
-  transport: ToolTransport;
-  state: ServerState;
-  /** Tools the server exposes after its `allow` list (as last listed; 0 before the first listing). */
-  tools: number;
-  last_error?: string;
-  /** Reconnects after a failed or lost connection, since start. */
-  restarts: number;
-  disabled_reason?: string;
-  /** The child process of a connected stdio server. */
-  pid?: number;
-}
 
 export interface CallOptions {
   signal?: AbortSignal;
   /** Overrides the server's `timeout` for this call. */
   timeoutMs?: number;
+  /** Told of each `notifications/progress` the server sends for the call (the call then carries a progress token). */
+  onProgress?: (progress: ToolProgress) => void;
+}
+
+/** One progress notification of a long-running call. */
+export interface ToolProgress {
+  progress: number;
+  total?: number;
+  message?: string;
 }
 
 export interface ConnectionContext {
@@ -62,11 +56,9 @@ export interface ConnectionContext {
 export class ServerConnection {
   private live: LiveConnection | undefined;
   private connecting: Promise<LiveConnection> | undefined;
-  private tools: ToolDefinition[] | undefined;
-  /** Bumped by `notifications/tools/list_changed` so a listing in flight is not cached. */
-  private toolsVersion = 0;
-  private toolCount = 0;
-  private readonly functionNames = new Map<string, string>();
+  private readonly toolList: ToolList;
+  /** Tools an operator disabled (the server stays enabled), with the reasons. */
+  private disabledTools: ReadonlyMap<string, string> = new Map();
   private failed = false;
   private lastError: string | undefined;
   private readonly restart: RestartBudget;
@@ -83,6 +75,7 @@ export class ServerConnection {
   ) {
     this.log = new ConnectionLog(context.logger, config.name, config.transport);
     this.restart = new RestartBudget(config.restart);
+    this.toolList = new ToolList(config.name, config.allow);
   }
 
   get name(): string {
@@ -92,11 +85,13 @@ export class ServerConnection {
   async callTool(tool: string, args: Record<string, unknown>, options: CallOptions = {}): Promise<ToolCallResult> {
     this.assertEnabled();
     if (!serverAllows(this.config.allow, tool)) throw notAllowed(this.name, tool);
+    this.assertToolEnabled(tool);
     const site = this.site(`tool ${this.name}.${tool}`, options);
     return this.withConnection(site, async (live) => {
       const result = (await live.client.callTool({ name: tool, arguments: args }, undefined, {
         signal: options.signal,
         timeout: site.timeoutMs,
+        ...(options.onProgress === undefined ? {} : { onprogress: options.onProgress }),
       })) as CallToolResult;
       const content = Array.isArray(result.content) ? result.content : [];
       if (result.isError === true) {
@@ -107,34 +102,44 @@ export class ServerConnection {
     });
   }
 
-  /** The server's tools after its `allow` list; cached until reconnect or `tools/list_changed`. */
+  /**
+   * The server's tools after its `allow` list (disabled tools included); cached until a
+   * reconnect or `tools/list_changed`. Listings are shared (`tool-list.ts`): the caller's
+   * signal stops its wait, not the listing.
+   */
   async listTools(options: CallOptions = {}): Promise<ToolDefinition[]> {
     this.assertEnabled();
-    if (this.tools !== undefined && this.live !== undefined) return this.tools;
-    const site = this.site(`tools/list on tool server '${this.name}'`, options);
-    return this.withConnection(site, async (live) => {
-      const version = this.toolsVersion;
-      const all: ToolDefinition[] = [];
-      let cursor: string | undefined;
-      do {
-        const page = await live.client.listTools(cursor === undefined ? undefined : { cursor }, { signal: options.signal, timeout: site.timeoutMs });
-        all.push(...page.tools);
-        cursor = page.nextCursor;
-      } while (cursor !== undefined);
-      const allowed = all.filter((t) => serverAllows(this.config.allow, t.name));
-      if (version === this.toolsVersion && this.live === live) {
-        this.tools = allowed;
-        this.toolCount = allowed.length;
-        this.functionNames.clear();
-        for (const t of allowed) this.functionNames.set(functionName(this.name, t.name), t.name);
-      }
-      return allowed;
+    const current = this.toolList.current;
+    if (current !== undefined && this.live !== undefined) return current;
+    if (options.signal?.aborted === true) throw classifyFailure(options.signal.reason, this.site('tools/list', options)).error;
+    return abortable(
+      this.toolList.refresh(() => this.fetchTools()),
+      options.signal,
+    ).catch((error: unknown) => {
+      throw classifyFailure(error, this.site(`tools/list on tool server '${this.name}'`, options)).error;
     });
   }
 
-  /** The tool a function name (from `functionName`) stands for, when the server's tools were listed. */
+  /** The tool a function name (from `functionName`) stands for, once a listing has shown it. */
   toolForFunction(name: string): string | undefined {
-    return this.functionNames.get(name);
+    return this.toolList.toolFor(name);
+  }
+
+  /** The tools as last listed (none before the first listing), with disabled tools the listing lacks. */
+  toolStatus(): ToolStatus[] {
+    return toolStatuses(this.name, this.toolList.last ?? [], this.disabledTools, (tool) => this.needsApproval(tool));
+  }
+
+  /** Whether an operator disabled the tool (not the server). */
+  toolDisabled(tool: string): boolean {
+    return this.disabledTools.has(tool);
+  }
+
+  /** Applies the fleet's switches for this server: disables or enables it (logged when it changes) and sets its disabled tools. */
+  applySwitches(switches: ServerSwitches): void {
+    this.disabledTools = switches.tools;
+    if (switches.reason !== undefined && switches.reason !== this.disabledReason) this.disable(switches.reason);
+    else if (switches.reason === undefined && this.disabledReason !== undefined) this.enable();
   }
 
   needsApproval(tool: string): boolean {
@@ -159,7 +164,8 @@ export class ServerConnection {
 
   status(): ToolServerStatus {
     const state: ServerState = this.disabledReason !== undefined ? 'disabled' : this.live !== undefined ? 'connected' : this.failed ? 'failed' : 'idle';
-    const status: ToolServerStatus = { name: this.name, transport: this.config.transport, state, tools: this.toolCount, restarts: this.restart.restarts };
+    const tools = this.toolList.last?.length ?? 0;
+    const status: ToolServerStatus = { name: this.name, transport: this.config.transport, state, tools, restarts: this.restart.restarts };
     if (this.lastError !== undefined) status.last_error = this.lastError;
     if (this.disabledReason !== undefined) status.disabled_reason = this.disabledReason;
     if (this.live?.pid !== undefined) status.pid = this.live.pid;
@@ -191,6 +197,39 @@ export class ServerConnection {
         },
       );
     }
+  }
+
+  private assertToolEnabled(tool: string): void {
+    const reason = this.disabledTools.get(tool);
+    if (reason === undefined) return;
+    throw new AgentryError('tool_disabled', `tool ${this.name}.${tool} is disabled: ${reason} (enable it with agentry tools enable ${this.name}.${tool})`, {
+      details: { server: this.name, tool, reason },
+    });
+  }
+
+  /** One listing of every page of the server's tools, on the current connection (opened if need be). */
+  private fetchTools(): Promise<ToolDefinition[]> {
+    const site = this.site(`tools/list on tool server '${this.name}'`, {});
+    return this.withConnection(site, async (live) => {
+      const all: ToolDefinition[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await live.client.listTools(cursor === undefined ? undefined : { cursor }, { timeout: site.timeoutMs });
+        all.push(...page.tools);
+        cursor = page.nextCursor;
+      } while (cursor !== undefined);
+      return all;
+    });
+  }
+
+  /** Lists the tools in the background (after a connect, on `tools/list_changed`), so the status and the name table follow the server. */
+  private refreshSoon(): void {
+    if (this.disabledReason !== undefined || this.shutDown) return;
+    this.toolList
+      .refresh(() => this.fetchTools())
+      .catch((error: unknown) => {
+        this.context.logger?.debug({ server: this.name, error: error instanceof Error ? error.message : String(error) }, 'tool list refresh failed');
+      });
   }
 
   private async withConnection<T>(site: CallSite, use: (live: LiveConnection) => Promise<T>): Promise<T> {
@@ -241,9 +280,10 @@ export class ServerConnection {
       resolver: this.context.resolver,
       onLost: (lost, why) => this.lose(lost, why),
       onToolListChanged: (changed) => {
-        if (this.live !== changed) return;
-        this.tools = undefined;
-        this.toolsVersion++;
+        // A change may come before the connection is adopted (the reference server announces one on connect).
+        if (this.live !== undefined && this.live !== changed) return;
+        this.toolList.changed();
+        if (this.live === changed) this.refreshSoon();
       },
     });
     try {
@@ -273,8 +313,9 @@ export class ServerConnection {
     this.live = live;
     this.failed = false;
     this.restart.connected();
-    this.tools = undefined;
+    this.toolList.changed();
     this.log.connected(live.pid, this.restart.restarts, restarted);
+    queueMicrotask(() => this.refreshSoon());
     return live;
   }
 
@@ -313,7 +354,7 @@ export class ServerConnection {
   private lose(live: LiveConnection, why: string): void {
     if (this.live !== live) return;
     this.live = undefined;
-    this.tools = undefined;
+    this.toolList.changed();
     this.failed = true;
     this.restart.lost(Date.now());
     this.lastError = why;
@@ -325,7 +366,7 @@ export class ServerConnection {
     if (this.disabledReason === undefined || this.inFlight > 0 || this.live === undefined) return;
     const live = this.live;
     this.live = undefined;
-    this.tools = undefined;
+    this.toolList.changed();
     this.dispose(live, true);
   }
 

@@ -17,7 +17,7 @@ import { AgentryError } from '../lib/errors.js';
 import type { ToolSpec } from '../spec/schemas.js';
 import { parseToolPattern, patternAllows, serverAllows, type ToolPattern } from './allowlist.js';
 import { serverConfig, TOOL_DEFAULTS, type OnReject } from './config.js';
-import { notAllowed, ServerConnection, type CallOptions, type ToolServerStatus } from './connection.js';
+import { notAllowed, ServerConnection, type CallOptions, type ToolServerStatus, type ToolStatus } from './connection.js';
 import { functionName, splitFunctionName } from './names.js';
 import { traceToolCall } from './tracing.js';
 import type { FunctionTool, ToolCallResult, ToolDefinition } from './result.js';
@@ -54,6 +54,13 @@ function callStatus(error: unknown): ToolCallStatus {
   if (!(error instanceof AgentryError)) return 'error';
   if (DENIED.has(error.code)) return 'denied';
   return error.code === 'tool_timeout' ? 'timeout' : 'error';
+}
+
+/** A server (`tool` null) or one of its tools, disabled by an operator. */
+export interface ToolSwitch {
+  server: string;
+  tool: string | null;
+  reason: string;
 }
 
 /** Where a model's function call goes. */
@@ -119,7 +126,7 @@ export class ToolHub {
 
   /**
    * Function-tool definitions of every tool an agent's `tools:` list allows, named
-   * `<server>__<tool>`. Disabled servers are left out; a server that cannot be listed fails the call.
+   * `<server>__<tool>`. Disabled servers and tools are left out; a server that cannot be listed fails the call.
    */
   async toolsFor(agentAllow: readonly string[], options: CallOptions = {}): Promise<FunctionTool[]> {
     const patterns = agentAllow.map(parseToolPattern);
@@ -129,7 +136,7 @@ export class ToolHub {
     const lists = await Promise.all(enabled.map(async (server) => ({ server, tools: await this.listTools(server, options) })));
     return lists.flatMap(({ server, tools }) =>
       tools
-        .filter((tool) => patternAllows(patterns, server, tool.name))
+        .filter((tool) => patternAllows(patterns, server, tool.name) && !this.connection(server).toolDisabled(tool.name))
         .map((tool) => ({
           type: 'function' as const,
           function: {
@@ -141,18 +148,34 @@ export class ToolHub {
     );
   }
 
-  /** The server and tool behind a function name from `toolsFor`; `tool_not_allowed` outside the allowlists. */
+  /**
+   * The server and tool behind a function name from `toolsFor`; `tool_not_allowed` outside the
+   * allowlists. A rewritten name (`names.ts`) resolves through the server's name table, which
+   * every listing fills and nothing empties; a name the table lacks stands for a tool of that
+   * very name only when `functionName` would give it unchanged, so a rewritten name never
+   * reaches the server as a tool name.
+   */
   resolve(name: string, agentAllow: readonly string[]): ResolvedTool {
     const split = splitFunctionName(name);
     const connection = split === undefined ? undefined : this.connections.get(split.server);
     if (split === undefined || connection === undefined) {
       throw new AgentryError('tool_not_allowed', `'${name}' is not a tool of any configured tool server`, { details: { function: name } });
     }
-    const tool = connection.toolForFunction(name) ?? split.rest;
+    const tool = connection.toolForFunction(name) ?? (functionName(split.server, split.rest) === name ? split.rest : undefined);
+    if (tool === undefined) {
+      throw new AgentryError('tool_not_allowed', `'${name}' names no tool that tool server '${split.server}' has listed`, {
+        details: { function: name, server: split.server },
+      });
+    }
     const patterns: ToolPattern[] = agentAllow.map(parseToolPattern);
     if (!serverAllows(connection.config.allow, tool)) throw notAllowed(split.server, tool);
     if (!patternAllows(patterns, split.server, tool)) throw notAllowed(split.server, tool, "is not in the agent's tools list");
     return { server: split.server, tool };
+  }
+
+  /** Whether the server's `allow` list lets the tool exist. */
+  allows(server: string, tool: string): boolean {
+    return serverAllows(this.connection(server).config.allow, tool);
   }
 
   /** Whether `require_approval` covers the tool (asking a person is the agent loop's job). */
@@ -178,8 +201,26 @@ export class ToolHub {
     this.connection(server).enable();
   }
 
+  /**
+   * Applies the fleet's switches (every disabled server and tool, `app/tool-switches.ts`): each
+   * server named is disabled with its reason, each other one enabled; switches of servers this
+   * project lacks are ignored.
+   */
+  applySwitches(switches: readonly ToolSwitch[]): void {
+    for (const [name, connection] of this.connections) {
+      const own = switches.filter((s) => s.server === name);
+      const tools = new Map(own.flatMap((s) => (s.tool === null ? [] : [[s.tool, s.reason] as const])));
+      connection.applySwitches({ reason: own.find((s) => s.tool === null)?.reason, tools });
+    }
+  }
+
   status(): ToolServerStatus[] {
     return [...this.connections.values()].map((c) => c.status());
+  }
+
+  /** A server's tools as last listed, with their function names, approval rules and switches. */
+  toolStatus(server: string): ToolStatus[] {
+    return this.connection(server).toolStatus();
   }
 
   /** Closes every connection and waits for every child process to exit. */

@@ -150,6 +150,7 @@ const REQUESTS: Record<string, () => Promise<InjectOptions>> = {
   'GET /v1/usage': () => Promise.resolve({ url: '/v1/usage?from=2026-01-01' }),
   'GET /v1/usage/budgets': () => Promise.resolve({ url: '/v1/usage/budgets' }),
   'GET /v1/tools': () => Promise.resolve({ url: '/v1/tools' }),
+  'GET /v1/tools/:name': () => Promise.resolve({ url: '/v1/tools/fx' }),
   // The fixture server is never started by these: the switch does not need a connection.
   'POST /v1/tools/:name/disable': () => Promise.resolve({ method: 'POST', url: '/v1/tools/fx/disable', payload: { reason: 'matrix' } }),
   'POST /v1/tools/:name/enable': () => Promise.resolve({ method: 'POST', url: '/v1/tools/fx/enable' }),

@@ -102,6 +102,7 @@ describe('requests in multi-tenant mode', () => {
         'GET /v1/security/credentials',
         'POST /v1/specs/validate',
         'GET /v1/tools',
+        'GET /v1/tools/:name',
         'POST /v1/tools/:name/disable',
         'POST /v1/tools/:name/enable',
         'GET /v1/workflows',

@@ -28,8 +28,11 @@ const EXEMPT: Record<string, string> = {
   'POST /v1/specs/validate': 'stateless: checks the posted files, stores nothing',
   'GET /v1/models': 'the gateway’s model groups are the deployment’s',
   'GET /v1/tools': 'tool servers are the deployment’s (docs/security.md#tenants)',
-  'POST /v1/tools/:name/disable': 'tool servers are the deployment’s: an operator switch of the deployment (docs/security.md#tenants)',
-  'POST /v1/tools/:name/enable': 'tool servers are the deployment’s: an operator switch of the deployment (docs/security.md#tenants)',
+  'GET /v1/tools/:name': 'tool servers are the deployment’s (docs/security.md#tenants)',
+  'POST /v1/tools/:name/disable':
+    'tool servers are the deployment’s: an operator switch of the whole fleet, refused to callers of other tenants (tools.switch.test.ts)',
+  'POST /v1/tools/:name/enable':
+    'tool servers are the deployment’s: an operator switch of the whole fleet, refused to callers of other tenants (tools.switch.test.ts)',
   'GET /v1/auth/whoami': 'describes the caller only',
   'POST /v1/admin/keys': 'creates a key in the caller’s own tenant; naming another is 403 (see keys.access.test.ts)',
   'GET /v1/security/credentials': 'the deployment’s configuration: names of secrets and what uses them, never values; no tenant’s object',

@@ -105,7 +105,23 @@ describe('--json on every command that prints data', () => {
 });
 
 describe('agentry tools disable|enable --json', () => {
-  const status: ToolServerDto = { name: 'fx', transport: 'stdio', state: 'disabled', tools: 2, restarts: 0, disabled_reason: 'wrong balances' };
+  const status: ToolServerDto = { name: 'fx', transport: 'stdio', state: 'disabled', tools: 2, restarts: 0, disabled_reason: 'wrong balances', tool_list: [] };
+  const described: ToolServerDto = {
+    ...status,
+    state: 'connected',
+    disabled_reason: undefined,
+    tool_list: [
+      {
+        name: 'files/read',
+        function_name: 'fx__files_read_0f1e2d3c',
+        description: 'Reads a file',
+        input_schema: { type: 'object' },
+        require_approval: true,
+        disabled: false,
+      },
+      { name: 'add', function_name: 'fx__add', require_approval: false, disabled: true, disabled_reason: 'adds wrong' },
+    ],
+  };
   const requests: Array<{ method: string; url: string; body: unknown }> = [];
   let server: Server;
   let url: string;
@@ -116,7 +132,11 @@ describe('agentry tools disable|enable --json', () => {
       request.on('data', (chunk: Buffer) => (body += chunk.toString()));
       request.on('end', () => {
         requests.push({ method: request.method ?? '', url: request.url ?? '', body: JSON.parse(body || 'null') as unknown });
-        const answer = request.url?.endsWith('/enable') ? { ...status, state: 'idle', disabled_reason: undefined } : status;
+        const answer = request.url?.endsWith('/enable')
+          ? { ...status, state: 'idle', disabled_reason: undefined }
+          : request.url === '/v1/tools/fx'
+            ? described
+            : status;
         response.writeHead(200, { 'content-type': 'application/json', connection: 'close' }).end(JSON.stringify(answer));
       });
     });
@@ -136,10 +156,21 @@ describe('agentry tools disable|enable --json', () => {
     expect(requests.at(-1)).toEqual({ method: 'POST', url: '/v1/tools/fx/disable', body: { reason: 'wrong balances' } });
   });
 
+  it("list --server shows the server's tools with their function names, approval and switch; --json the API answer", async () => {
+    const human = await runCliInProcess(['tools', 'list', '--server', 'fx'], { env: { AGENTRY_URL: url } });
+    expect(human.code, human.stderr).toBe(0);
+    expect(human.stdout).toMatch(/fx \(stdio, connected\): 2 tools/);
+    expect(human.stdout).toMatch(/files\/read\s+fx__files_read_0f1e2d3c\s+yes\s+enabled\s+Reads a file/);
+    expect(human.stdout).toMatch(/add\s+fx__add\s+no\s+disabled\s+disabled: adds wrong/);
+    const json = await runCliInProcess(['tools', 'list', '--server', 'fx', '--json'], { env: { AGENTRY_URL: url } });
+    expect(JSON.parse(json.stdout)).toEqual(JSON.parse(JSON.stringify(described)));
+    expect(requests.at(-1)).toEqual({ method: 'GET', url: '/v1/tools/fx', body: null });
+  });
+
   it('enable --json prints the tool server the API answered, and nothing else', async () => {
     const result = await runCliInProcess(['tools', 'enable', 'fx', '--json'], { env: { AGENTRY_URL: url } });
     expect(result.code, result.stderr).toBe(0);
-    expect(JSON.parse(result.stdout)).toEqual({ name: 'fx', transport: 'stdio', state: 'idle', tools: 2, restarts: 0 });
+    expect(JSON.parse(result.stdout)).toEqual({ name: 'fx', transport: 'stdio', state: 'idle', tools: 2, restarts: 0, tool_list: [] });
     expect(requests.at(-1)).toEqual({ method: 'POST', url: '/v1/tools/fx/enable', body: {} });
   });
 });
