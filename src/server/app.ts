@@ -77,6 +77,9 @@ export { appRoutesOf, drainAndClose, routesOf } from './app-state.js';
 
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 
+/** Paths of OpenAI's API (a mount prefix allowed): an unknown route there is answered with OpenAI's `error` member too. */
+const OPENAI_PATHS = /\/v1\/(chat|completions|models|embeddings|responses|moderations|images|audio)(\/|$)/;
+
 /** The engine and store the app's services act on (`Agentry`'s, from `openAgentry`), and how it serves them. */
 export interface AppOptions extends Pick<ServiceDeps, 'engine' | 'store'> {
   logger: Logger;
@@ -332,12 +335,16 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
   app.setNotFoundHandler((request, reply) => {
     const path = request.url.split('?')[0] ?? request.url;
+    // OpenAI clients read `error.message`: give them one under OpenAI's paths.
+    const openai = OPENAI_PATHS.test(path);
     const methods = table.methodsFor(path);
     if (methods.length > 0 && !methods.includes(request.method as RouteDef['method'])) {
       reply.header('allow', methods.join(', '));
-      return sendProblem(reply, new AgentryError('method_not_allowed', `${request.method} is not allowed on ${path}; allowed: ${methods.join(', ')}`));
+      return sendProblem(reply, new AgentryError('method_not_allowed', `${request.method} is not allowed on ${path}; allowed: ${methods.join(', ')}`), {
+        openai,
+      });
     }
-    return sendProblem(reply, new AgentryError('not_found', `no route ${request.method} ${path}`));
+    return sendProblem(reply, new AgentryError('not_found', `no route ${request.method} ${path}`), { openai });
   });
 
   if (groups.has('probes')) {

@@ -111,7 +111,7 @@ describe('POST /v1/chat/completions', () => {
     expect(JSON.parse(all[0]!).usage).toBeNull();
   });
 
-  it("answers problem+json with OpenAI's error member: unknown group 404, provider failure 502, and a failure before the first chunk of a stream", async () => {
+  it("answers problem+json with OpenAI's error member: unknown group 404, a provider's 400 passed through, and a failure before the first chunk of a stream", async () => {
     const unknown = await chat(hi('nope'));
     expect(unknown.statusCode).toBe(404);
     expect(unknown.headers['content-type']).toMatch(/^application\/problem\+json/);
@@ -122,11 +122,12 @@ describe('POST /v1/chat/completions', () => {
     });
 
     fake.respond = () => ({ status: 400, body: { error: { message: 'bad thing' } }, headers: CLOSE });
+    // A provider's client error keeps its status, and its error object is what OpenAI clients read.
     const bad = await chat(hi());
-    expect(bad.statusCode).toBe(502);
-    expect(bad.json().code).toBe('provider_error');
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json()).toMatchObject({ code: 'provider_error', status: 400, error: { message: 'bad thing', type: 'invalid_request_error' } });
     const badStream = await chat({ ...hi(), stream: true });
-    expect(badStream.statusCode).toBe(502);
+    expect(badStream.statusCode).toBe(400);
     expect(badStream.headers['content-type']).toMatch(/^application\/problem\+json/);
 
     const invalid = await chat({ model: 'smart', messages: [] });

@@ -1,0 +1,154 @@
+/**
+ * The official `openai` client against the gateway's OpenAI-compatible routes on a listening
+ * server, in front of a fake OpenAI server on loopback: what clients depend on — a provider's
+ * client error passed through with its status and error object (not retried), OpenAI's error shape
+ * everywhere under OpenAI's paths, `n`, the parameters passed on or refused, usage details,
+ * `refusal` and `system_fingerprint`, no default `max_tokens`, `GET /v1/models/{id}` and
+ * `POST /v1/embeddings`.
+ */
+import type { APIError } from 'openai';
+import OpenAI from 'openai';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { GatewaySpec } from '../../src/spec/schemas.js';
+import { KEYS, listen, startTestApi, type TestApi } from '../helpers/server.js';
+import { startFakeOpenAI, type FakeServer } from '../fixtures/fake-openai.js';
+
+const CLOSE = { connection: 'close' };
+let fake: FakeServer;
+let api: TestApi;
+let client: OpenAI;
+let base: string;
+
+function gatewaySpec(): GatewaySpec {
+  return {
+    env: { UP_KEY: { secret: true, default: 'sk-fidelity-upstream-key-0123456789' } },
+    providers: {
+      up: { type: 'openai', base_url: fake.url, api_key: '{{ env.UP_KEY }}' },
+      compat: { type: 'openai-compatible', base_url: fake.url },
+      demo: { type: 'mock' },
+    },
+    models: {
+      smart: {
+        description: 'The fake OpenAI, then the compatible one',
+        targets: [
+          { provider: 'up', model: 'up-1', input_per_mtok: 1000, output_per_mtok: 2000 },
+          { provider: 'compat', model: 'compat-1' },
+        ],
+      },
+      demo: { targets: [{ provider: 'demo', model: 'demo-1' }] },
+    },
+    defaults: { retry: { max_attempts: 3, initial: '1ms', max: '2ms' } },
+  };
+}
+
+beforeAll(async () => {
+  fake = await startFakeOpenAI();
+  api = await startTestApi({ gateway: gatewaySpec() });
+  base = await listen(api.app);
+  client = new OpenAI({ baseURL: `${base}/v1`, apiKey: KEYS.service });
+});
+afterAll(async () => {
+  await api.close();
+  await fake.close();
+});
+beforeEach(() => {
+  fake.requests.length = 0;
+  fake.replies.length = 0;
+  fake.respond = () => ({ content: 'hello', headers: CLOSE });
+});
+afterEach(() => {
+  api.app.server.closeIdleConnections();
+});
+
+const hi = { model: 'smart', messages: [{ role: 'user' as const, content: 'hi' }] };
+
+async function failure(call: Promise<unknown>): Promise<APIError> {
+  const error = await call.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(OpenAI.APIError);
+  return error as APIError;
+}
+
+describe("a provider's client errors reach OpenAI clients as the provider sent them", () => {
+  it('passes a 400 context_length_exceeded through with its status and error object, after one upstream call and no fallback', async () => {
+    const upstream = {
+      message: "This model's maximum context length is 8192 tokens.",
+      type: 'invalid_request_error',
+      param: 'messages',
+      code: 'context_length_exceeded',
+    };
+    fake.respond = () => ({ status: 400, body: { error: upstream }, headers: CLOSE });
+    const error = await failure(client.chat.completions.create(hi));
+    expect(error).toBeInstanceOf(OpenAI.BadRequestError);
+    expect(error.status).toBe(400);
+    expect(error.code).toBe('context_length_exceeded');
+    expect(error.param).toBe('messages');
+    expect(error.type).toBe('invalid_request_error');
+    expect(error.message).toContain('maximum context length is 8192');
+    expect(fake.requests.map((r) => r.model)).toEqual(['up-1']);
+    // Streaming fails the same way before its first chunk.
+    const stream = await failure(client.chat.completions.create({ ...hi, stream: true }));
+    expect(stream.status).toBe(400);
+    expect(stream.code).toBe('context_length_exceeded');
+    expect(fake.requests).toHaveLength(2);
+  });
+
+  it('passes 422 and 404 through (UnprocessableEntityError, NotFoundError); a 500 is still retried and falls back', async () => {
+    fake.respond = () => ({
+      status: 422,
+      body: { error: { message: 'bad schema', type: 'invalid_request_error', param: 'tools', code: null } },
+      headers: CLOSE,
+    });
+    const unprocessable = await failure(client.chat.completions.create(hi));
+    expect(unprocessable).toBeInstanceOf(OpenAI.UnprocessableEntityError);
+    expect(unprocessable.message).toContain('bad schema');
+
+    fake.respond = () => ({
+      status: 404,
+      body: { error: { message: 'The model `up-1` does not exist', type: 'invalid_request_error', param: null, code: 'model_not_found' } },
+      headers: CLOSE,
+    });
+    const missing = await failure(client.chat.completions.create(hi));
+    expect(missing).toBeInstanceOf(OpenAI.NotFoundError);
+    expect(missing.code).toBe('model_not_found');
+    expect(fake.requests).toHaveLength(2);
+
+    fake.requests.length = 0;
+    fake.respond = (req) => (req.model === 'up-1' ? { status: 500, headers: CLOSE } : { content: 'from compat', headers: CLOSE });
+    const res = await client.chat.completions.create(hi);
+    expect(res.choices[0]!.message.content).toBe('from compat');
+    expect(fake.requests.map((r) => r.model)).toEqual(['up-1', 'up-1', 'up-1', 'compat-1']);
+  });
+
+  it("keeps a provider's 401 (the gateway's own key) a 502 provider_error", async () => {
+    fake.respond = () => ({
+      status: 401,
+      body: { error: { message: 'Incorrect API key provided', type: 'invalid_request_error', code: 'invalid_api_key' } },
+      headers: CLOSE,
+    });
+    const noRetry = new OpenAI({ baseURL: `${base}/v1`, apiKey: KEYS.service, maxRetries: 0 });
+    const error = await failure(noRetry.chat.completions.create(hi));
+    expect(error.status).toBe(502);
+    expect(error.code).toBe('provider_error');
+  });
+
+  it("answers OpenAI's error shape on unknown routes under OpenAI's paths, and on bad requests", async () => {
+    for (const path of ['/v1/chat/nope', '/v1/models/x/y', '/v1/completions', '/v1/embeddings/z']) {
+      const res = await fetch(`${base}${path}`, { headers: { authorization: `Bearer ${KEYS.service}` } });
+      expect(res.status, path).toBe(404);
+      const body = (await res.json()) as { error?: { message: string; code: string } };
+      expect(body.error, path).toMatchObject({ code: 'not_found', message: expect.stringContaining('no route') });
+    }
+    // Agentry's own API keeps plain problem+json.
+    const own = await fetch(`${base}/v1/nothing-here`, { headers: { authorization: `Bearer ${KEYS.service}` } });
+    expect(await own.json()).not.toHaveProperty('error');
+    const invalid = await failure(client.chat.completions.create({ model: 'smart', messages: [] }));
+    expect(invalid.status).toBe(400);
+    expect(invalid.message).toMatch(/messages/);
+    const bad = await failure(new OpenAI({ baseURL: `${base}/v1`, apiKey: 'wrong-key' }).chat.completions.create(hi));
+    expect(bad).toBeInstanceOf(OpenAI.AuthenticationError);
+    expect(bad.message).not.toContain('no body');
+  });
+});
