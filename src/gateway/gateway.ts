@@ -25,6 +25,7 @@ import { CallRecorder, type GatewayObserver } from './call-recorder.js';
 import { classifyProviderError } from './classify.js';
 import { resolveGatewaySpec, type ProviderType, type ResolvedBudgets, type ResolvedGateway, type ResolvedGroup, type ResolvedTarget } from './config.js';
 import { withFallback, type FallbackDeps } from './fallback.js';
+import { checkParams, withoutUnsupported } from './params.js';
 import type { UsageLedger } from './ledger.js';
 import { createProvider } from './providers/index.js';
 import { redactSecrets } from './redact.js';
@@ -153,9 +154,19 @@ export class Gateway {
     return redactSecrets(text, this.#config.secrets);
   }
 
+  /**
+   * The parameters of `request` some target of its group will not be sent (the group drops what
+   * a provider cannot honour); throws `unsupported_parameter` when the group does not drop them,
+   * and `not_found` for an unknown group.
+   */
+  droppedParams(request: ChatRequest): string[] {
+    return checkParams(this.#group(request), request, (provider) => this.#providerType(provider));
+  }
+
   /** A non-streaming chat completion; `request.model` is a model group. */
   async chat(request: ChatRequest, ctx: CallContext): Promise<ChatResponse> {
     const group = this.#group(request);
+    this.droppedParams(request);
     return withFallback(this.#fallback, group, ctx, async (target, provider) => {
       const { attempt, sent } = await this.#begin(group, target, request, ctx);
       try {
@@ -183,6 +194,7 @@ export class Gateway {
    */
   async *stream(request: ChatRequest, ctx: CallContext): AsyncGenerator<ChatChunk, void, undefined> {
     const group = this.#group(request);
+    this.droppedParams(request);
     const opened = await withFallback(this.#fallback, group, ctx, async (target, provider) => {
       const { attempt, sent } = await this.#begin(group, target, request, ctx);
       try {
@@ -278,7 +290,8 @@ export class Gateway {
     const beganAt = performance.now();
     const cap = outputCap(request, target);
     const prompt = estimatePromptTokens(request);
-    const estimate = { tokens: prompt + cap, costUsd: costUsd(target, prompt, cap) };
+    const output = cap * (request.n ?? 1);
+    const estimate = { tokens: prompt + output, costUsd: costUsd(target, prompt, output) };
     const at = this.now();
     const id = newId('call', at);
     const timeoutMs = group.timeoutMs ?? this.#config.providers.get(target.provider)?.timeoutMs ?? this.#config.defaultTimeoutMs;
@@ -292,7 +305,12 @@ export class Gateway {
       throw error;
     }
     const attempt = new Attempt(id, at, beganAt, ctx, timeoutMs, hold);
-    const sent = request.max_tokens === undefined && request.max_completion_tokens === undefined ? { ...request, max_tokens: cap } : request;
+    let sent = group.dropParams ? withoutUnsupported(this.#providerType(target.provider), request) : request;
+    if (request.max_tokens === undefined && request.max_completion_tokens === undefined) {
+      // No cap unless the model has one configured, or a budget's worst case must hold.
+      const send = target.maxTokens ?? (hold.budgeted ? cap : undefined);
+      if (send !== undefined) sent = { ...sent, max_tokens: send };
+    }
     attempt.span = LlmSpan.start(group, target, this.#providers.get(target.provider)?.type ?? target.provider, sent);
     return { attempt, sent };
   }
@@ -307,6 +325,10 @@ export class Gateway {
     const outcome: CallOutcome = e.code === 'cancelled' ? 'cancelled' : 'error';
     await this.#recorder.record(attempt, group, target, outcome, usage ?? { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 }, e.code);
     return e;
+  }
+
+  #providerType(provider: string): ProviderType {
+    return this.#config.providers.get(provider)!.type;
   }
 
   #info(target: ResolvedTarget, ctx: CallContext, timedOut: boolean, timeoutMs: number) {

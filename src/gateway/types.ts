@@ -73,6 +73,16 @@ export interface ChatRequest {
   seed?: number;
   user?: string;
   response_format?: { type: 'text' } | { type: 'json_object' } | { type: 'json_schema'; json_schema: Record<string, unknown> };
+  /** How many choices to generate (`params.ts`: which providers honour which of these). */
+  n?: number;
+  presence_penalty?: number;
+  frequency_penalty?: number;
+  logprobs?: boolean;
+  top_logprobs?: number;
+  logit_bias?: Record<string, number>;
+  reasoning_effort?: string;
+  metadata?: Record<string, string>;
+  service_tier?: string;
 }
 
 export type FinishReason = 'stop' | 'length' | 'tool_calls' | 'content_filter';

@@ -11,21 +11,27 @@ import OpenAI from 'openai';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { GatewaySpec } from '../../src/spec/schemas.js';
 import { KEYS, listen, startTestApi, type TestApi } from '../helpers/server.js';
+import { startFakeAnthropic } from '../fixtures/fake-anthropic.js';
 import { startFakeOpenAI, type FakeServer } from '../fixtures/fake-openai.js';
 
 const CLOSE = { connection: 'close' };
 let fake: FakeServer;
+let claude: FakeServer;
 let api: TestApi;
 let client: OpenAI;
 let base: string;
 
 function gatewaySpec(): GatewaySpec {
   return {
-    env: { UP_KEY: { secret: true, default: 'sk-fidelity-upstream-key-0123456789' } },
+    env: {
+      UP_KEY: { secret: true, default: 'fidelity-upstream-test-key' },
+      CLAUDE_KEY: { secret: true, default: 'fidelity-claude-test-key' },
+    },
     providers: {
       up: { type: 'openai', base_url: fake.url, api_key: '{{ env.UP_KEY }}' },
       compat: { type: 'openai-compatible', base_url: fake.url },
       demo: { type: 'mock' },
+      claude: { type: 'anthropic', base_url: claude.origin, api_key: '{{ env.CLAUDE_KEY }}' },
     },
     models: {
       smart: {
@@ -36,6 +42,14 @@ function gatewaySpec(): GatewaySpec {
         ],
       },
       demo: { targets: [{ provider: 'demo', model: 'demo-1' }] },
+      capped: { targets: [{ provider: 'compat', model: 'capped-1', max_tokens: 300 }], max_tokens: 100 },
+      strict: {
+        targets: [
+          { provider: 'up', model: 'up-1' },
+          { provider: 'claude', model: 'claude-1' },
+        ],
+      },
+      lenient: { targets: [{ provider: 'claude', model: 'claude-1' }], drop_params: true },
     },
     defaults: { retry: { max_attempts: 3, initial: '1ms', max: '2ms' } },
   };
@@ -43,6 +57,7 @@ function gatewaySpec(): GatewaySpec {
 
 beforeAll(async () => {
   fake = await startFakeOpenAI();
+  claude = await startFakeAnthropic();
   api = await startTestApi({ gateway: gatewaySpec() });
   base = await listen(api.app);
   client = new OpenAI({ baseURL: `${base}/v1`, apiKey: KEYS.service });
@@ -50,11 +65,14 @@ beforeAll(async () => {
 afterAll(async () => {
   await api.close();
   await fake.close();
+  await claude.close();
 });
 beforeEach(() => {
-  fake.requests.length = 0;
-  fake.replies.length = 0;
-  fake.respond = () => ({ content: 'hello', headers: CLOSE });
+  for (const server of [fake, claude]) {
+    server.requests.length = 0;
+    server.replies.length = 0;
+    server.respond = () => ({ content: 'hello', headers: CLOSE });
+  }
 });
 afterEach(() => {
   api.app.server.closeIdleConnections();
@@ -150,5 +168,78 @@ describe("a provider's client errors reach OpenAI clients as the provider sent t
     const bad = await failure(new OpenAI({ baseURL: `${base}/v1`, apiKey: 'wrong-key' }).chat.completions.create(hi));
     expect(bad).toBeInstanceOf(OpenAI.AuthenticationError);
     expect(bad.message).not.toContain('no body');
+  });
+});
+
+describe('parameters', () => {
+  it('n: 2 gives two choices, from the mock provider (JSON and stream) and passed on to OpenAI', async () => {
+    const res = await client.chat.completions.create({ model: 'demo', messages: [{ role: 'user', content: 'two please' }], n: 2 });
+    expect(res.choices.map((c) => [c.index, c.message.content])).toEqual([
+      [0, 'mock reply to: two please'],
+      [1, 'mock reply to: two please'],
+    ]);
+    const stream = await client.chat.completions.create({ model: 'demo', messages: [{ role: 'user', content: 'abc' }], n: 2, stream: true });
+    const texts = ['', ''];
+    for await (const chunk of stream) for (const c of chunk.choices) texts[c.index] += c.delta.content ?? '';
+    expect(texts).toEqual(['mock reply to: abc', 'mock reply to: abc']);
+
+    await client.chat.completions.create({ ...hi, n: 2 });
+    expect(fake.requests[0]!.body.n).toBe(2);
+  });
+
+  it('passes the sampling, logprobs, reasoning and tagging parameters to OpenAI as they are', async () => {
+    const params = {
+      presence_penalty: 0.5,
+      frequency_penalty: -0.5,
+      logprobs: true,
+      top_logprobs: 3,
+      logit_bias: { '50256': -100 },
+      seed: 42,
+      reasoning_effort: 'low' as const,
+      metadata: { team: 'support' },
+      service_tier: 'flex' as const,
+      parallel_tool_calls: false,
+      user: 'user-7',
+    };
+    await client.chat.completions.create({ ...hi, ...params });
+    expect(fake.requests[0]!.body).toMatchObject(params);
+  });
+
+  it('refuses a parameter an anthropic target cannot honour with 400 unsupported_parameter naming it, and sends nothing', async () => {
+    const error = await failure(client.chat.completions.create({ model: 'strict', messages: hi.messages, seed: 7 }));
+    expect(error).toBeInstanceOf(OpenAI.BadRequestError);
+    expect(error.code).toBe('unsupported_parameter');
+    expect(error.param).toBe('seed');
+    expect(error.message).toMatch(/'seed' is not supported by model group 'strict'.*claude\/claude-1/);
+    expect(fake.requests).toHaveLength(0);
+    expect(claude.requests).toHaveLength(0);
+    // Defaults ask nothing of a provider; user and parallel_tool_calls are mapped.
+    const tools = [{ type: 'function' as const, function: { name: 'lookup', parameters: { type: 'object' } } }];
+    await client.chat.completions.create({ model: 'lenient', messages: hi.messages, n: 1, logprobs: false, user: 'u-1', parallel_tool_calls: false, tools });
+    expect(claude.requests[0]!.body).toMatchObject({ metadata: { user_id: 'u-1' }, tool_choice: { type: 'auto', disable_parallel_tool_use: true } });
+  });
+
+  it('with drop_params: true drops what the target cannot honour and names it in x-agentry-dropped-params', async () => {
+    const { data, response } = await client.chat.completions
+      .create({ model: 'lenient', messages: hi.messages, seed: 7, n: 2, logprobs: true, temperature: 0.2 })
+      .withResponse();
+    expect(data.choices[0]!.message.content).toBe('hello');
+    expect(response.headers.get('x-agentry-dropped-params')).toBe('n, logprobs, seed');
+    const sent = claude.requests[0]!.body;
+    expect(sent.temperature).toBe(0.2);
+    for (const dropped of ['seed', 'n', 'logprobs']) expect(sent).not.toHaveProperty(dropped);
+    const stream = await client.chat.completions.create({ model: 'lenient', messages: hi.messages, seed: 7, stream: true }).withResponse();
+    expect(stream.response.headers.get('x-agentry-dropped-params')).toBe('seed');
+    for await (const _chunk of stream.data) void _chunk;
+  });
+
+  it("sends no max_tokens the caller did not set, unless the model configures one (the target's wins over the group's)", async () => {
+    await client.chat.completions.create(hi);
+    expect(fake.requests[0]!.body).not.toHaveProperty('max_tokens');
+    expect(fake.requests[0]!.body).not.toHaveProperty('max_completion_tokens');
+    await client.chat.completions.create({ model: 'capped', messages: hi.messages });
+    expect(fake.requests[1]!.body.max_tokens).toBe(300);
+    await client.chat.completions.create({ model: 'capped', messages: hi.messages, max_tokens: 12 });
+    expect(fake.requests[2]!.body.max_tokens).toBe(12);
   });
 });

@@ -73,6 +73,7 @@ describe('POST /v1/chat/completions', () => {
       ],
       n: 1,
       presence_penalty: 0,
+      made_up_parameter: 1,
     });
     expect(res.statusCode, res.body).toBe(200);
     expect(res.headers['content-type']).toMatch(/^application\/json/);
@@ -89,7 +90,8 @@ describe('POST /v1/chat/completions', () => {
     expect(Number(res.headers['x-agentry-cost-usd'])).toBeCloseTo(0.015, 10);
     // `developer` went upstream as `system`; parameters the gateway does not know were not passed on.
     expect(fake.requests[0]!.messages[0]).toMatchObject({ role: 'system', content: 'be brief' });
-    expect(fake.requests[0]!.body).not.toHaveProperty('presence_penalty');
+    expect(fake.requests[0]!.body).toMatchObject({ n: 1, presence_penalty: 0 });
+    expect(fake.requests[0]!.body).not.toHaveProperty('made_up_parameter');
   });
 
   it('streams chat.completion.chunks ending with [DONE], with the usage chunk only when include_usage is set', async () => {

@@ -99,33 +99,42 @@ function reply(rule: MockRuleSpec | undefined, model: string, request: ChatReque
     .update(JSON.stringify([model, request.messages, request.tools ?? null]))
     .digest('hex')
     .slice(0, 24);
+  // `n` choices, each the same reply (the usage counts each).
+  const n = request.n ?? 1;
+  const choices = Array.from({ length: n }, (_, index) => ({
+    index,
+    message: index === 0 ? message : structuredClone(message),
+    finish_reason: toolCalls.length > 0 ? ('tool_calls' as const) : ('stop' as const),
+  }));
   return {
     id: `chatcmpl-mock-${hash}`,
     object: 'chat.completion',
     created,
     model,
-    choices: [{ index: 0, message, finish_reason: toolCalls.length > 0 ? 'tool_calls' : 'stop' }],
-    usage: { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion },
+    choices,
+    usage: { prompt_tokens: prompt, completion_tokens: completion * n, total_tokens: prompt + completion * n },
   };
 }
 
 /** A response as the chunks a streaming provider would send: role, text in pieces, tool calls, finish, usage. */
 export function toChunks(response: ChatResponse): ChatChunk[] {
   const { id, created, model } = response;
-  const choice = response.choices[0]!;
-  const chunk = (delta: ChatChunk['choices'][number]['delta'], finish: ChatChunk['choices'][number]['finish_reason'] = null): ChatChunk => ({
-    id,
-    object: 'chat.completion.chunk',
-    created,
-    model,
-    choices: [{ index: 0, delta, finish_reason: finish }],
-  });
-  const out: ChatChunk[] = [chunk({ role: 'assistant', content: '' })];
-  for (const piece of (choice.message.content ?? '').match(/\S+\s*|\s+/g) ?? []) out.push(chunk({ content: piece }));
-  (choice.message.tool_calls ?? []).forEach((call, index) => {
-    out.push(chunk({ tool_calls: [{ index, id: call.id, type: 'function', function: { name: call.function.name, arguments: call.function.arguments } }] }));
-  });
-  out.push(chunk({}, choice.finish_reason));
+  const out: ChatChunk[] = [];
+  for (const choice of response.choices) {
+    const chunk = (delta: ChatChunk['choices'][number]['delta'], finish: ChatChunk['choices'][number]['finish_reason'] = null): ChatChunk => ({
+      id,
+      object: 'chat.completion.chunk',
+      created,
+      model,
+      choices: [{ index: choice.index, delta, finish_reason: finish }],
+    });
+    out.push(chunk({ role: 'assistant', content: '' }));
+    for (const piece of (choice.message.content ?? '').match(/\S+\s*|\s+/g) ?? []) out.push(chunk({ content: piece }));
+    (choice.message.tool_calls ?? []).forEach((call, index) => {
+      out.push(chunk({ tool_calls: [{ index, id: call.id, type: 'function', function: { name: call.function.name, arguments: call.function.arguments } }] }));
+    });
+    out.push(chunk({}, choice.finish_reason));
+  }
   out.push({ id, object: 'chat.completion.chunk', created, model, choices: [], usage: response.usage });
   return out;
 }

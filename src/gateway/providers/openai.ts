@@ -51,7 +51,27 @@ export function createOpenAIProvider(config: ResolvedProvider, flavour: OpenAIFl
   };
 }
 
-const PASSED_THROUGH = ['messages', 'tools', 'tool_choice', 'parallel_tool_calls', 'temperature', 'top_p', 'stop', 'seed', 'user', 'response_format'] as const;
+const PASSED_THROUGH = [
+  'messages',
+  'tools',
+  'tool_choice',
+  'parallel_tool_calls',
+  'temperature',
+  'top_p',
+  'stop',
+  'seed',
+  'user',
+  'response_format',
+  'n',
+  'presence_penalty',
+  'frequency_penalty',
+  'logprobs',
+  'top_logprobs',
+  'logit_bias',
+  'reasoning_effort',
+  'metadata',
+  'service_tier',
+] as const;
 
 export function toOpenAIBody(request: ChatRequest, flavour: OpenAIFlavour): Record<string, unknown> {
   const body: Record<string, unknown> = {};
