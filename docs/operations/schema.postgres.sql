@@ -1,4 +1,4 @@
--- The schema Agentry's migrations (src/store/migrations.ts, version 20) produce on PostgreSQL.
+-- The schema Agentry's migrations (src/store/migrations.ts, version 22) produce on PostgreSQL.
 -- Generated from a freshly migrated database by `npm run schema:dump`; do not edit by hand.
 -- test/integration/store.schema.test.ts fails when this file is out of date.
 
@@ -130,6 +130,8 @@ CREATE TABLE llm_calls (
   error_code text,
   day text NOT NULL,
   at bigint NOT NULL,
+  cached_tokens integer NOT NULL DEFAULT 0,
+  reasoning_tokens integer NOT NULL DEFAULT 0,
   PRIMARY KEY (id)
 );
 

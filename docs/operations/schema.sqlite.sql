@@ -1,4 +1,4 @@
--- The schema Agentry's migrations (src/store/migrations.ts, version 20) produce on SQLite.
+-- The schema Agentry's migrations (src/store/migrations.ts, version 22) produce on SQLite.
 -- Generated from a freshly migrated database by `npm run schema:dump`; do not edit by hand.
 -- test/integration/store.schema.test.ts fails when this file is out of date.
 
@@ -128,6 +128,8 @@ CREATE TABLE llm_calls (
   error_code TEXT,
   day TEXT NOT NULL,
   at INTEGER NOT NULL,
+  cached_tokens INTEGER NOT NULL DEFAULT 0,
+  reasoning_tokens INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY (id)
 );
 

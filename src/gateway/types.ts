@@ -91,6 +91,10 @@ export interface Usage {
   prompt_tokens: number;
   completion_tokens: number;
   total_tokens: number;
+  /** `cached_tokens`: input served from the provider's prompt cache (part of `prompt_tokens`, priced `cached_input_per_mtok`). */
+  prompt_tokens_details?: Record<string, number>;
+  /** `reasoning_tokens`: output spent reasoning (part of `completion_tokens`). */
+  completion_tokens_details?: Record<string, number>;
 }
 
 /** What the gateway adds to a response (and to a stream's last chunk): not part of OpenAI's format. */
@@ -109,10 +113,15 @@ export interface ChatResponse {
   model: string;
   choices: Array<{
     index: number;
-    message: { role: 'assistant'; content: string | null; tool_calls?: ToolCall[] };
+    /** `refusal`: the model's refusal message, when it refused. */
+    message: { role: 'assistant'; content: string | null; refusal?: string | null; tool_calls?: ToolCall[] };
     finish_reason: FinishReason;
+    /** As the provider sent it (with `logprobs: true`). */
+    logprobs?: unknown;
   }>;
   usage: Usage;
+  system_fingerprint?: string | null;
+  service_tier?: string | null;
   agentry?: CallMeta;
 }
 
@@ -130,9 +139,12 @@ export interface ChatChunk {
   model: string;
   choices: Array<{
     index: number;
-    delta: { role?: 'assistant'; content?: string | null; tool_calls?: ToolCallDelta[] };
+    delta: { role?: 'assistant'; content?: string | null; refusal?: string | null; tool_calls?: ToolCallDelta[] };
     finish_reason: FinishReason | null;
+    logprobs?: unknown;
   }>;
+  system_fingerprint?: string | null;
+  service_tier?: string | null;
   /** Set on the last chunk only (the gateway always sends one, with `choices: []`). */
   usage?: Usage | null;
   agentry?: CallMeta;

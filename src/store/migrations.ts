@@ -532,6 +532,15 @@ const DUE_BY_WAIT = [
   `DROP INDEX steps_due`,
 ];
 
+/**
+ * Of each LLM call's tokens, the input read from the provider's prompt cache (priced
+ * `cached_input_per_mtok`) and the output spent reasoning. Rows written before it count 0.
+ */
+const CALL_TOKEN_DETAILS = [
+  `ALTER TABLE llm_calls ADD COLUMN cached_tokens INTEGER NOT NULL DEFAULT 0`,
+  `ALTER TABLE llm_calls ADD COLUMN reasoning_tokens INTEGER NOT NULL DEFAULT 0`,
+];
+
 /** From this version on, each migration applied is itself an audit entry (in its own transaction). */
 export const AUDIT_LOG_VERSION = 7;
 
@@ -559,6 +568,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 18, name: 'quiesce mode of maintenance', sqlite: MAINTENANCE_QUIESCE, postgres: MAINTENANCE_QUIESCE },
   { version: 19, name: 'map items counted by status', sqlite: itemCounts('sqlite'), postgres: itemCounts('postgres') },
   { version: 20, name: 'due steps indexed by kind of wait', sqlite: DUE_BY_WAIT, postgres: DUE_BY_WAIT },
+  { version: 22, name: 'cached and reasoning tokens of LLM calls', sqlite: CALL_TOKEN_DETAILS, postgres: CALL_TOKEN_DETAILS },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS.reduce((max, m) => Math.max(max, m.version), 0);

@@ -38,6 +38,7 @@ export const MIGRATION_UNDO: Readonly<Record<number, readonly UndoStatement[]>> 
     'DROP INDEX steps_queued_due',
     'DROP INDEX steps_waiting_due',
   ],
+  22: ['ALTER TABLE llm_calls DROP COLUMN cached_tokens', 'ALTER TABLE llm_calls DROP COLUMN reasoning_tokens'],
 };
 
 /** Rewinds an SQLite store from `from` to `to` (each migration after `to` undone and unrecorded), in one transaction. */

@@ -42,6 +42,7 @@ function gatewaySpec(): GatewaySpec {
         ],
       },
       demo: { targets: [{ provider: 'demo', model: 'demo-1' }] },
+      priced: { targets: [{ provider: 'up', model: 'up-1', input_per_mtok: 1000, cached_input_per_mtok: 250, output_per_mtok: 2000 }] },
       capped: { targets: [{ provider: 'compat', model: 'capped-1', max_tokens: 300 }], max_tokens: 100 },
       strict: {
         targets: [
@@ -241,5 +242,52 @@ describe('parameters', () => {
     expect(fake.requests[1]!.body.max_tokens).toBe(300);
     await client.chat.completions.create({ model: 'capped', messages: hi.messages, max_tokens: 12 });
     expect(fake.requests[2]!.body.max_tokens).toBe(12);
+  });
+});
+
+describe('usage details, refusal and system_fingerprint', () => {
+  const usage = {
+    prompt_tokens: 1000,
+    completion_tokens: 500,
+    prompt_tokens_details: { cached_tokens: 800, audio_tokens: 0 },
+    completion_tokens_details: { reasoning_tokens: 300, audio_tokens: 0 },
+  };
+
+  it('keeps them in answers and chunks, prices cached input apart, and records the details in the ledger and /v1/usage', async () => {
+    fake.respond = () => ({ content: null, refusal: "I can't help with that.", usage, system_fingerprint: 'fp_44709d6fcb', headers: CLOSE });
+    const { data, response } = await client.chat.completions.create({ model: 'priced', messages: hi.messages }).withResponse();
+    expect(data.system_fingerprint).toBe('fp_44709d6fcb');
+    expect(data.choices[0]!.message.refusal).toBe("I can't help with that.");
+    expect(data.usage).toMatchObject(usage);
+    // 200 uncached × $1000/M + 800 cached × $250/M + 500 × $2000/M
+    expect(Number(response.headers.get('x-agentry-cost-usd'))).toBeCloseTo(1.4, 10);
+
+    const stream = await client.chat.completions.create({
+      model: 'priced',
+      messages: hi.messages,
+      stream: true,
+      stream_options: { include_usage: true },
+    });
+    let refusal = '';
+    const fingerprints = new Set<string | undefined>();
+    let streamed: OpenAI.CompletionUsage | null | undefined;
+    for await (const chunk of stream) {
+      fingerprints.add(chunk.system_fingerprint);
+      refusal += chunk.choices[0]?.delta.refusal ?? '';
+      if (chunk.usage) streamed = chunk.usage;
+    }
+    expect(refusal).toBe("I can't help with that.");
+    expect(fingerprints.has('fp_44709d6fcb')).toBe(true);
+    expect(streamed).toMatchObject(usage);
+
+    const today = new Date().toISOString().slice(0, 10);
+    const report = (await (await fetch(`${base}/v1/usage?from=${today}`, { headers: api.auth('viewer') })).json()) as {
+      items: Array<Record<string, unknown>>;
+      totals: Record<string, number>;
+    };
+    const item = report.items.find((i) => i['model_group'] === 'priced');
+    expect(item).toMatchObject({ calls: 2, input_tokens: 2000, cached_input_tokens: 1600, output_tokens: 1000, reasoning_tokens: 600 });
+    expect(item!['cost_usd']).toBeCloseTo(2.8, 8);
+    expect(report.totals['cached_input_tokens']).toBeGreaterThanOrEqual(1600);
   });
 });

@@ -146,7 +146,7 @@ describe('POST /v1/chat/completions', () => {
     expect(fake.requests).toHaveLength(0);
     // The refused call is on the run's ledger with no tokens.
     const usage = (await api.app.inject({ url: `/v1/usage?run_id=${run}`, headers: api.auth('viewer') })).json();
-    expect(usage.totals).toEqual({ calls: 1, input_tokens: 0, output_tokens: 0, cost_usd: 0 });
+    expect(usage.totals).toEqual({ calls: 1, input_tokens: 0, output_tokens: 0, cost_usd: 0, cached_input_tokens: 0, reasoning_tokens: 0 });
   });
 
   it('records usage against the run named by the headers: on GET /v1/runs/{id} and GET /v1/usage', async () => {
@@ -164,7 +164,7 @@ describe('POST /v1/chat/completions', () => {
     expect(item.calls).toBeGreaterThanOrEqual(2);
     expect((await api.app.inject({ url: '/v1/usage?to=2000-01-01', headers: api.auth('viewer') })).json()).toEqual({
       items: [],
-      totals: { calls: 0, input_tokens: 0, output_tokens: 0, cost_usd: 0 },
+      totals: { calls: 0, input_tokens: 0, output_tokens: 0, cost_usd: 0, cached_input_tokens: 0, reasoning_tokens: 0 },
     });
     expect((await api.app.inject({ url: '/v1/usage?from=2026-02-30', headers: api.auth('viewer') })).statusCode).toBe(400);
     // A run without gateway calls has zero usage.

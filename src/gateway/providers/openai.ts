@@ -92,19 +92,35 @@ interface WireUsage {
   prompt_tokens?: number;
   completion_tokens?: number;
   total_tokens?: number;
+  prompt_tokens_details?: object | null;
+  completion_tokens_details?: object | null;
 }
-interface WireResponse {
+interface WireTags {
+  system_fingerprint?: string | null;
+  service_tier?: string | null;
+}
+interface WireResponse extends WireTags {
   id?: string;
   created?: number;
   model?: string;
-  choices?: Array<{ index?: number; message?: { content?: string | null; tool_calls?: WireToolCall[] | null }; finish_reason?: string | null }>;
+  choices?: Array<{
+    index?: number;
+    message?: { content?: string | null; refusal?: string | null; tool_calls?: WireToolCall[] | null };
+    finish_reason?: string | null;
+    logprobs?: unknown;
+  }>;
   usage?: WireUsage | null;
 }
-interface WireChunk {
+interface WireChunk extends WireTags {
   id?: string;
   created?: number;
   model?: string;
-  choices?: Array<{ index?: number; delta?: { role?: string; content?: string | null; tool_calls?: WireToolCall[] | null }; finish_reason?: string | null }>;
+  choices?: Array<{
+    index?: number;
+    delta?: { role?: string; content?: string | null; refusal?: string | null; tool_calls?: WireToolCall[] | null };
+    finish_reason?: string | null;
+    logprobs?: unknown;
+  }>;
   usage?: WireUsage | null;
 }
 
@@ -117,7 +133,32 @@ export function finishReason(value: string | null | undefined): FinishReason {
 function usageOf(usage: WireUsage | null | undefined): Usage | undefined {
   if (usage === null || usage === undefined || typeof usage.prompt_tokens !== 'number') return undefined;
   const completion = usage.completion_tokens ?? 0;
-  return { prompt_tokens: usage.prompt_tokens, completion_tokens: completion, total_tokens: usage.total_tokens ?? usage.prompt_tokens + completion };
+  const out: Usage = {
+    prompt_tokens: usage.prompt_tokens,
+    completion_tokens: completion,
+    total_tokens: usage.total_tokens ?? usage.prompt_tokens + completion,
+  };
+  const prompt = counts(usage.prompt_tokens_details);
+  const output = counts(usage.completion_tokens_details);
+  if (prompt !== undefined) out.prompt_tokens_details = prompt;
+  if (output !== undefined) out.completion_tokens_details = output;
+  return out;
+}
+
+/** The numeric fields of a usage details object (`cached_tokens`, `reasoning_tokens` …). */
+function counts(details: object | null | undefined): Record<string, number> | undefined {
+  if (details === null || details === undefined || typeof details !== 'object') return undefined;
+  const out: Record<string, number> = {};
+  for (const [key, value] of Object.entries(details)) if (typeof value === 'number' && Number.isFinite(value)) out[key] = value;
+  return Object.keys(out).length > 0 ? out : undefined;
+}
+
+/** `system_fingerprint` and `service_tier`, when the provider sent them. */
+function tagsOf(wire: WireTags): WireTags {
+  const out: WireTags = {};
+  if (wire.system_fingerprint !== undefined) out.system_fingerprint = wire.system_fingerprint;
+  if (wire.service_tier !== undefined) out.service_tier = wire.service_tier;
+  return out;
 }
 
 export function fromOpenAIResponse(res: WireResponse, request: ChatRequest): ChatResponse {
@@ -129,10 +170,17 @@ export function fromOpenAIResponse(res: WireResponse, request: ChatRequest): Cha
         type: 'function' as const,
         function: { name: call.function?.name ?? '', arguments: call.function?.arguments ?? '{}' },
       }));
+    const refusal = choice.message?.refusal;
     return {
       index: choice.index ?? i,
-      message: { role: 'assistant' as const, content: choice.message?.content ?? null, ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {}) },
+      message: {
+        role: 'assistant' as const,
+        content: choice.message?.content ?? null,
+        ...(refusal === undefined ? {} : { refusal }),
+        ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {}),
+      },
       finish_reason: finishReason(choice.finish_reason),
+      ...(choice.logprobs === undefined ? {} : { logprobs: choice.logprobs }),
     };
   });
   // Servers that report no usage get the gateway's deterministic estimate.
@@ -143,7 +191,7 @@ export function fromOpenAIResponse(res: WireResponse, request: ChatRequest): Cha
       const completion = estimateTokens(JSON.stringify(choices.map((c) => c.message)));
       return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion };
     })();
-  return { id: res.id ?? 'chatcmpl-unknown', object: 'chat.completion', created: res.created ?? 0, model: res.model ?? '', choices, usage };
+  return { id: res.id ?? 'chatcmpl-unknown', object: 'chat.completion', created: res.created ?? 0, model: res.model ?? '', choices, usage, ...tagsOf(res) };
 }
 
 export function fromOpenAIChunk(chunk: WireChunk): ChatChunk {
@@ -156,6 +204,7 @@ export function fromOpenAIChunk(chunk: WireChunk): ChatChunk {
       const delta: ChatChunk['choices'][number]['delta'] = {};
       if (choice.delta?.role === 'assistant') delta.role = 'assistant';
       if (typeof choice.delta?.content === 'string') delta.content = choice.delta.content;
+      if (typeof choice.delta?.refusal === 'string') delta.refusal = choice.delta.refusal;
       const calls = choice.delta?.tool_calls;
       if (calls !== null && calls !== undefined && calls.length > 0) {
         delta.tool_calls = calls.map((call, j) => {
@@ -170,8 +219,14 @@ export function fromOpenAIChunk(chunk: WireChunk): ChatChunk {
           return d;
         });
       }
-      return { index: choice.index ?? i, delta, finish_reason: choice.finish_reason ? finishReason(choice.finish_reason) : null };
+      return {
+        index: choice.index ?? i,
+        delta,
+        finish_reason: choice.finish_reason ? finishReason(choice.finish_reason) : null,
+        ...(choice.logprobs === undefined || choice.logprobs === null ? {} : { logprobs: choice.logprobs }),
+      };
     }),
+    ...tagsOf(chunk),
   };
   const usage = usageOf(chunk.usage);
   if (usage !== undefined) out.usage = usage;
