@@ -150,6 +150,26 @@ export interface ChatChunk {
   agentry?: CallMeta;
 }
 
+/** OpenAI's embeddings request; `model` is a model group. */
+export interface EmbeddingRequest {
+  model: string;
+  /** A text, texts, or token arrays. */
+  input: string | string[] | number[] | number[][];
+  /** `base64`: each vector as the base64 of its little-endian float32s. Default `float`. */
+  encoding_format?: 'float' | 'base64';
+  dimensions?: number;
+  user?: string;
+}
+
+export interface EmbeddingResponse {
+  object: 'list';
+  data: Array<{ object: 'embedding'; index: number; embedding: number[] | string }>;
+  /** The upstream model that answered. */
+  model: string;
+  usage: { prompt_tokens: number; total_tokens: number };
+  agentry?: CallMeta;
+}
+
 /** Who is calling and within what limits; every gateway call needs one. */
 export interface CallContext {
   tenantId: string;
@@ -177,4 +197,6 @@ export interface Provider {
   readonly type: string;
   chat(model: string, request: ChatRequest, options: ProviderCallOptions): Promise<ChatResponse>;
   stream(model: string, request: ChatRequest, options: ProviderCallOptions): AsyncIterable<ChatChunk>;
+  /** Embeddings; absent on provider types that have none (`anthropic`). */
+  embed?(model: string, request: EmbeddingRequest, options: ProviderCallOptions): Promise<EmbeddingResponse>;
 }

@@ -52,6 +52,7 @@ import { ProblemSchema, sendProblem, toHttpError } from './problem.js';
 import { ROUTE_GROUPS, RouteTable, type GatewayBackend, type RouteDef, type RouteGroup, type ServerDeps } from './route.js';
 import { authRoutes } from './routes/auth.js';
 import { gatewayRoutes } from './routes/gateway.js';
+import { gatewayOpenAIRoutes } from './routes/gateway-openai.js';
 import { healthRoutes } from './routes/health.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { runRoutes } from './routes/runs.js';
@@ -374,6 +375,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   }
   if (groups.has('gateway')) {
     gatewayRoutes(table, deps);
+    gatewayOpenAIRoutes(table, deps);
     usageRoutes(table, deps);
   }
   mountRoutes(app, table, probes, deps, traced);

@@ -43,6 +43,12 @@ function gatewaySpec(): GatewaySpec {
       },
       demo: { targets: [{ provider: 'demo', model: 'demo-1' }] },
       priced: { targets: [{ provider: 'up', model: 'up-1', input_per_mtok: 1000, cached_input_per_mtok: 250, output_per_mtok: 2000 }] },
+      vectors: {
+        targets: [
+          { provider: 'up', model: 'embed-1', input_per_mtok: 1000 },
+          { provider: 'demo', model: 'demo-embed' },
+        ],
+      },
       capped: { targets: [{ provider: 'compat', model: 'capped-1', max_tokens: 300 }], max_tokens: 100 },
       strict: {
         targets: [
@@ -289,5 +295,63 @@ describe('usage details, refusal and system_fingerprint', () => {
     expect(item).toMatchObject({ calls: 2, input_tokens: 2000, cached_input_tokens: 1600, output_tokens: 1000, reasoning_tokens: 600 });
     expect(item!['cost_usd']).toBeCloseTo(2.8, 8);
     expect(report.totals['cached_input_tokens']).toBeGreaterThanOrEqual(1600);
+  });
+});
+
+describe('GET /v1/models/{id} and POST /v1/embeddings', () => {
+  it("retrieves a model group in OpenAI's shape, and a missing one is a NotFoundError with a message", async () => {
+    const model = await client.models.retrieve('smart');
+    expect(model).toMatchObject({ id: 'smart', object: 'model', owned_by: 'agentry' });
+    expect(typeof model.created).toBe('number');
+    const missing = await failure(client.models.retrieve('nope'));
+    expect(missing).toBeInstanceOf(OpenAI.NotFoundError);
+    expect(missing.message).toMatch(/'nope' does not exist/);
+  });
+
+  it('embeds through the openai provider (floats and base64), records the call and its cost, and falls back to the mock', async () => {
+    const res = await client.embeddings.create({ model: 'vectors', input: ['a', 'b'] }).withResponse();
+    expect(res.data.data.map((d) => Array.from(d.embedding))).toEqual([
+      [1, 0.5, -0.5],
+      [2, 0.5, -0.5],
+    ]);
+    expect(res.data.model).toBe('embed-1');
+    expect(res.data.usage).toEqual({ prompt_tokens: 6, total_tokens: 6 });
+    expect(Number(res.response.headers.get('x-agentry-cost-usd'))).toBeCloseTo(0.006, 10);
+    expect(fake.requests[0]).toMatchObject({ path: '/v1/embeddings', body: { model: 'embed-1', input: ['a', 'b'] } });
+    const raw = await client.embeddings.create({ model: 'vectors', input: 'c', encoding_format: 'base64' });
+    expect(typeof raw.data[0]!.embedding).toBe('string');
+
+    const today = new Date().toISOString().slice(0, 10);
+    const report = (await (await fetch(`${base}/v1/usage?from=${today}`, { headers: api.auth('viewer') })).json()) as { items: Array<Record<string, unknown>> };
+    expect(report.items.find((i) => i['model_group'] === 'vectors')).toMatchObject({ calls: 2, input_tokens: 9, output_tokens: 0 });
+
+    // The upstream is down: the mock target answers with deterministic unit vectors.
+    fake.respond = () => ({ status: 503, headers: CLOSE });
+    const first = await client.embeddings.create({ model: 'vectors', input: 'same text', dimensions: 8 });
+    const again = await client.embeddings.create({ model: 'vectors', input: 'same text', dimensions: 8 });
+    const other = await client.embeddings.create({ model: 'vectors', input: 'other text', dimensions: 8 });
+    expect(first.model).toBe('demo-embed');
+    expect(first.data[0]!.embedding).toHaveLength(8);
+    expect(Math.hypot(...first.data[0]!.embedding)).toBeCloseTo(1, 5);
+    expect(again.data[0]!.embedding).toEqual(first.data[0]!.embedding);
+    expect(other.data[0]!.embedding).not.toEqual(first.data[0]!.embedding);
+  });
+
+  it('refuses a group with an anthropic target, an unknown group, and a call over a run budget', async () => {
+    const anthropic = await failure(client.embeddings.create({ model: 'lenient', input: 'x' }));
+    expect(anthropic.status).toBe(400);
+    expect(anthropic.message).toMatch(/cannot make embeddings: its target claude\/claude-1 is a anthropic provider/);
+    expect((await failure(client.embeddings.create({ model: 'nope', input: 'x' }))).status).toBe(404);
+
+    const run = await api.engine.startRun('nap', {});
+    const over = await failure(
+      client.embeddings.create(
+        { model: 'vectors', input: 'a long text to embed, long enough to cost' },
+        { headers: { 'x-agentry-run-id': run.id, 'x-agentry-budget': JSON.stringify({ maxCostUsd: 0.000001 }) } },
+      ),
+    );
+    expect(over.status).toBe(402);
+    expect(over.code).toBe('budget_exceeded');
+    expect(fake.requests).toHaveLength(0);
   });
 });

@@ -145,6 +145,8 @@ const REQUESTS: Record<string, () => Promise<InjectOptions>> = {
   'POST /v1/chat/completions': () =>
     Promise.resolve({ method: 'POST', url: '/v1/chat/completions', payload: { model: 'demo', messages: [{ role: 'user', content: 'hi' }] } }),
   'GET /v1/models': () => Promise.resolve({ url: '/v1/models' }),
+  'GET /v1/models/:id': () => Promise.resolve({ url: '/v1/models/demo' }),
+  'POST /v1/embeddings': () => Promise.resolve({ method: 'POST', url: '/v1/embeddings', payload: { model: 'demo', input: 'hi' } }),
   'GET /v1/usage': () => Promise.resolve({ url: '/v1/usage?from=2026-01-01' }),
   'GET /v1/usage/budgets': () => Promise.resolve({ url: '/v1/usage/budgets' }),
   'GET /v1/tools': () => Promise.resolve({ url: '/v1/tools' }),

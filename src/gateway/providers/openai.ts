@@ -7,7 +7,19 @@ import OpenAI from 'openai';
 import { estimateTokens, estimatePromptTokens } from '../budget.js';
 import type { ResolvedProvider } from '../config.js';
 import { providerFetch } from './http-fetch.js';
-import type { ChatChunk, ChatRequest, ChatResponse, FinishReason, Provider, ProviderCallOptions, ToolCall, ToolCallDelta, Usage } from '../types.js';
+import type {
+  ChatChunk,
+  ChatRequest,
+  ChatResponse,
+  EmbeddingRequest,
+  EmbeddingResponse,
+  FinishReason,
+  Provider,
+  ProviderCallOptions,
+  ToolCall,
+  ToolCallDelta,
+  Usage,
+} from '../types.js';
 
 export interface OpenAIFlavour {
   /** `openai-compatible` servers (vLLM, Ollama, LM Studio) take `max_tokens`; OpenAI wants `max_completion_tokens`. */
@@ -47,6 +59,18 @@ export function createOpenAIProvider(config: ResolvedProvider, flavour: OpenAIFl
       } as unknown as OpenAI.Chat.ChatCompletionCreateParamsStreaming;
       const events = await streamClient.chat.completions.create(body, { signal: options.signal, timeout: options.timeoutMs });
       for await (const chunk of events) yield fromOpenAIChunk(chunk);
+    },
+    async embed(model: string, request: EmbeddingRequest, options: ProviderCallOptions): Promise<EmbeddingResponse> {
+      const body = { ...request, model };
+      // Without encoding_format the SDK asks for base64 and hands back floats; with one, what was asked.
+      const res = await client.embeddings.create(body, { signal: options.signal, timeout: options.timeoutMs });
+      const prompt = res.usage?.prompt_tokens ?? estimateTokens(JSON.stringify(request.input));
+      return {
+        object: 'list',
+        data: res.data.map((d, i) => ({ object: 'embedding' as const, index: d.index ?? i, embedding: d.embedding })),
+        model: res.model ?? model,
+        usage: { prompt_tokens: prompt, total_tokens: res.usage?.total_tokens ?? prompt },
+      };
     },
   };
 }

@@ -109,7 +109,7 @@ const ChatBodySchema = Type.Object(
 );
 type ChatBody = Static<typeof ChatBodySchema>;
 
-const ContextHeadersSchema = Type.Object({
+export const ContextHeadersSchema = Type.Object({
   [CONTEXT_HEADERS.runId]: Type.Optional(
     Type.String({ minLength: 1, maxLength: 128, description: 'Record usage against this run (it must exist in this tenant)' }),
   ),
@@ -122,7 +122,7 @@ const ContextHeadersSchema = Type.Object({
   ),
 });
 
-const ModelSchema = Type.Object({ id: Type.String(), object: Type.Literal('model'), created: Type.Integer(), owned_by: Type.String() });
+export const ModelSchema = Type.Object({ id: Type.String(), object: Type.Literal('model'), created: Type.Integer(), owned_by: Type.String() });
 const ChatCompletionSchema = Type.Object(
   {
     id: Type.String(),
@@ -136,12 +136,17 @@ const ChatCompletionSchema = Type.Object(
 );
 
 /** Response headers naming what the gateway did (its `agentry` meta, kept out of OpenAI's body). */
-const META_HEADERS = { callId: 'x-agentry-call-id', group: 'x-agentry-model-group', provider: 'x-agentry-provider', cost: 'x-agentry-cost-usd' } as const;
+export const META_HEADERS = {
+  callId: 'x-agentry-call-id',
+  group: 'x-agentry-model-group',
+  provider: 'x-agentry-provider',
+  cost: 'x-agentry-cost-usd',
+} as const;
 
 /** The request parameters a target of the group was not sent (`drop_params: true`), comma-separated: a warning. */
 const DROPPED_HEADER = 'x-agentry-dropped-params';
 
-function requireGateway(deps: ServerDeps): GatewayBackend {
+export function requireGateway(deps: ServerDeps): GatewayBackend {
   if (deps.gateway) return deps.gateway;
   throw new AgentryError(
     'not_ready',
@@ -204,7 +209,7 @@ function boundToToken(
  * must exist in that tenant), its step, workflow and budget from the `x-agentry-*` headers. An
  * internal service token's call is bound to the run and step the token names.
  */
-async function callContext(deps: ServerDeps, headers: FastifyRequest['headers'], principal: Principal, signal: AbortSignal): Promise<CallContext> {
+export async function callContext(deps: ServerDeps, headers: FastifyRequest['headers'], principal: Principal, signal: AbortSignal): Promise<CallContext> {
   const ctx: CallContext = { tenantId: principal.tenantId, signal };
   let runId = header(headers, CONTEXT_HEADERS.runId);
   let stepId = header(headers, CONTEXT_HEADERS.stepId);
@@ -232,7 +237,7 @@ async function callContext(deps: ServerDeps, headers: FastifyRequest['headers'],
 }
 
 /** Aborts when the client goes away before the response is finished. */
-function clientGone(reply: FastifyReply): { signal: AbortSignal; dispose: () => void } {
+export function clientGone(reply: FastifyReply): { signal: AbortSignal; dispose: () => void } {
   const controller = new AbortController();
   const onClose = (): void => {
     if (!reply.raw.writableFinished) controller.abort(new DOMException('the client closed the connection', 'AbortError'));
@@ -329,7 +334,7 @@ async function streamChat(
 }
 
 /** Sends the request on to a gateway process and its answer (JSON, stream or problem) back as it comes. */
-async function forward(
+export async function forward(
   remote: Extract<GatewayBackend, { kind: 'remote' }>,
   path: string,
   request: FastifyRequest,
