@@ -6,6 +6,7 @@
 import OpenAI from 'openai';
 import { estimateTokens, estimatePromptTokens } from '../budget.js';
 import type { ResolvedProvider } from '../config.js';
+import { OPTIONAL_PARAMS } from '../params.js';
 import { providerFetch } from './http-fetch.js';
 import type {
   ChatChunk,
@@ -86,15 +87,7 @@ const PASSED_THROUGH = [
   'seed',
   'user',
   'response_format',
-  'n',
-  'presence_penalty',
-  'frequency_penalty',
-  'logprobs',
-  'top_logprobs',
-  'logit_bias',
-  'reasoning_effort',
-  'metadata',
-  'service_tier',
+  ...OPTIONAL_PARAMS,
 ] as const;
 
 export function toOpenAIBody(request: ChatRequest, flavour: OpenAIFlavour): Record<string, unknown> {
