@@ -284,6 +284,10 @@ export interface CallRecord {
   model: string;
   inputTokens: number;
   outputTokens: number;
+  /** Of `inputTokens`, those the provider served from its prompt cache (0 when it reports none). */
+  cachedTokens?: number;
+  /** Of `outputTokens`, those spent reasoning (0 when the provider reports none). */
+  reasoningTokens?: number;
   costUsd: number;
   latencyMs: number;
   outcome: CallOutcome;

@@ -130,6 +130,8 @@ CREATE TABLE llm_calls (
   error_code text,
   day text NOT NULL,
   at bigint NOT NULL,
+  cached_tokens integer NOT NULL DEFAULT 0,
+  reasoning_tokens integer NOT NULL DEFAULT 0,
   PRIMARY KEY (id)
 );
 

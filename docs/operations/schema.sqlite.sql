@@ -128,6 +128,8 @@ CREATE TABLE llm_calls (
   error_code TEXT,
   day TEXT NOT NULL,
   at INTEGER NOT NULL,
+  cached_tokens INTEGER NOT NULL DEFAULT 0,
+  reasoning_tokens INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY (id)
 );
 

@@ -3,7 +3,7 @@ import { budgetChecks, type BudgetCheck } from '../gateway/budget.js';
 import type { ResolvedBudgets } from '../gateway/config.js';
 import { AgentryError } from '../lib/errors.js';
 import { tenantFilter, type Caller } from './caller.js';
-import { usageItemDto, usageTotals, type BudgetItemDto, type BudgetReportDto, type UsageReportDto } from './dto/usage.js';
+import { usageItemDto, usageReportTotals, type BudgetItemDto, type BudgetReportDto, type UsageReportDto } from './dto/usage.js';
 import type { ServiceDeps } from './service-deps.js';
 
 export interface UsageFilter {
@@ -26,7 +26,7 @@ export class UsageService {
   /** A caller scoped to a tenant sees that tenant only; the deployment's own keys see every tenant. */
   async report(caller: Caller, filter: UsageFilter): Promise<UsageReportDto> {
     const rows = await this.deps.store.usage({ ...filter, ...tenantFilter(caller) });
-    return { items: rows.map(usageItemDto), totals: usageTotals(rows) };
+    return { items: rows.map(usageItemDto), totals: usageReportTotals(rows) };
   }
 
   /**

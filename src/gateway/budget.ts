@@ -24,13 +24,22 @@ export function estimatePromptTokens(request: Pick<ChatRequest, 'messages' | 'to
   return estimateTokens(JSON.stringify(request.messages)) + (request.tools === undefined ? 0 : estimateTokens(JSON.stringify(request.tools)));
 }
 
-/** The output cap of a request on a target: its own `max_tokens`, else the target's default. */
+/**
+ * The output a request may produce on a target, for its budget check: its own cap, else the
+ * target's configured `max_tokens`, else the output it assumes (`max_output_tokens`); per choice.
+ */
 export function outputCap(request: ChatRequest, target: ResolvedTarget): number {
-  return request.max_completion_tokens ?? request.max_tokens ?? target.maxOutputTokens;
+  return request.max_completion_tokens ?? request.max_tokens ?? target.maxTokens ?? target.maxOutputTokens;
 }
 
-export function costUsd(target: ResolvedTarget, inputTokens: number, outputTokens: number): number {
-  return (inputTokens * target.inputPerMtok + outputTokens * target.outputPerMtok) / 1_000_000;
+/**
+ * What an attempt costs at the target's prices: input tokens served from the provider's prompt
+ * cache (`cachedTokens`, part of `inputTokens`) at the cached-input price, the rest at the input
+ * price, output (reasoning tokens included) at the output price.
+ */
+export function costUsd(target: ResolvedTarget, inputTokens: number, outputTokens: number, cachedTokens = 0): number {
+  const cached = Math.min(Math.max(0, cachedTokens), inputTokens);
+  return ((inputTokens - cached) * target.inputPerMtok + cached * target.cachedInputPerMtok + outputTokens * target.outputPerMtok) / 1_000_000;
 }
 
 export type BudgetScope = 'run' | 'workflow' | 'tenant';
@@ -62,10 +71,12 @@ export const RESERVATION_MARGIN_MS = 30_000;
 
 /** A held reservation: `release()` stops renewing it once the attempt is recorded (or given up). */
 export interface BudgetHold {
+  /** A budget applies to the attempt (its worst case is reserved). */
+  readonly budgeted: boolean;
   release(): void;
 }
 
-const NO_HOLD: BudgetHold = { release: () => undefined };
+const NO_HOLD: BudgetHold = { budgeted: false, release: () => undefined };
 
 /** The first budget `estimate` does not fit, given each check's state; undefined when it fits them all. */
 export function firstExceeded(checks: readonly BudgetCheck[], states: readonly BudgetState[], estimate: Spend): BudgetDetails | undefined {
@@ -150,7 +161,7 @@ export class BudgetGuard {
       Math.max(1_000, Math.floor(ttlMs / 3)),
     );
     timer.unref();
-    return { release: () => clearInterval(timer) };
+    return { budgeted: true, release: () => clearInterval(timer) };
   }
 }
 

@@ -116,6 +116,8 @@ function newRecord(
   usage: Usage,
   errorCode: string | undefined,
 ): CallRecord {
+  const cached = usage.prompt_tokens_details?.['cached_tokens'] ?? 0;
+  const reasoning = usage.completion_tokens_details?.['reasoning_tokens'] ?? 0;
   return {
     id,
     tenantId: ctx.tenantId,
@@ -127,7 +129,9 @@ function newRecord(
     model: target.model,
     inputTokens: usage.prompt_tokens,
     outputTokens: usage.completion_tokens,
-    costUsd: costUsd(target, usage.prompt_tokens, usage.completion_tokens),
+    ...(cached > 0 ? { cachedTokens: cached } : {}),
+    ...(reasoning > 0 ? { reasoningTokens: reasoning } : {}),
+    costUsd: costUsd(target, usage.prompt_tokens, usage.completion_tokens, cached),
     latencyMs: 0,
     outcome,
     ...(errorCode === undefined ? {} : { errorCode }),

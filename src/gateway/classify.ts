@@ -35,6 +35,46 @@ export function isRetryableStatus(status: number): boolean {
   return status === 408 || status === 429 || status >= 500;
 }
 
+/**
+ * OpenAI's error object (`{ message, type, param, code }`), as a provider sent it: what the
+ * OpenAI-compatible routes pass on to their caller with the provider's status.
+ */
+export interface UpstreamError {
+  message: string;
+  type: string;
+  param: string | null;
+  code: string | null;
+}
+
+/**
+ * A provider's answer the caller's request is to blame for (400 context length, 404 unknown model,
+ * 422 …): passed through to OpenAI clients with its status. Not the provider's own credentials
+ * (401, 403, 407: the gateway's configuration, so a 502) and not the retryable ones.
+ */
+export function isPassThroughStatus(status: number): boolean {
+  return status >= 400 && status < 500 && !isRetryableStatus(status) && status !== 401 && status !== 403 && status !== 407;
+}
+
+/** The error object of a provider's answer (OpenAI's `error`, Anthropic's `error.error`), scrubbed. */
+function upstreamError(error: unknown, text: string, secrets: readonly string[]): UpstreamError {
+  let body = (error as { error?: unknown }).error;
+  if (isObject(body) && body['type'] === 'error' && isObject(body['error'])) body = body['error'];
+  const field = (name: string): string | null => {
+    const value = isObject(body) ? body[name] : undefined;
+    return typeof value === 'string' ? redactSecrets(value, secrets) : typeof value === 'number' ? String(value) : null;
+  };
+  return {
+    message: field('message') ?? text.replace(/^\d{3}\s+/, ''),
+    type: field('type') ?? 'invalid_request_error',
+    param: field('param'),
+    code: field('code'),
+  };
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
 export function classifyProviderError(error: unknown, info: AttemptInfo): AgentryError {
   const cause = scrubError(error, info.secrets);
   const where = `${info.provider}/${info.model}`;
@@ -50,11 +90,12 @@ export function classifyProviderError(error: unknown, info: AttemptInfo): Agentr
   if (typeof status === 'number') {
     const retryable = isRetryableStatus(status);
     const retryAfterMs = retryable ? retryAfterOf(error, info.now) : undefined;
+    const upstream = isPassThroughStatus(status) ? { upstream: upstreamError(error, text, info.secrets) } : {};
     return new AgentryError('provider_error', `${where} answered ${status}: ${text.replace(/^\d{3}\s+/, '')}`, {
       retryable,
       ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
       cause,
-      details: { ...base, status },
+      details: { ...base, status, ...upstream },
     });
   }
   if (name === 'APIConnectionError' || isConnectionCode((error as { code?: unknown } | null)?.code)) {

@@ -43,6 +43,11 @@ export interface ResolvedTarget {
   model: string;
   inputPerMtok: number;
   outputPerMtok: number;
+  /** Price of input tokens served from the provider's prompt cache (default: `inputPerMtok`). */
+  cachedInputPerMtok: number;
+  /** Output cap sent when a request sets none (gateway.yaml `max_tokens`); undefined: none is sent. */
+  maxTokens: number | undefined;
+  /** Output a budget check assumes when neither the request nor `maxTokens` caps it. */
   maxOutputTokens: number;
 }
 
@@ -52,6 +57,8 @@ export interface ResolvedGroup {
   targets: ResolvedTarget[];
   retry: RetryPolicy;
   timeoutMs: number | undefined;
+  /** Drop the parameters a target cannot honour instead of refusing the request (`params.ts`). */
+  dropParams: boolean;
 }
 
 /** A limit on one period's spend; an unset metric is unlimited. */
@@ -168,11 +175,14 @@ export function resolveGatewaySpec(spec: GatewaySpec, env: Readonly<Record<strin
       description: g.description,
       retry: retryPolicy(g.retry, defaultRetry),
       timeoutMs: ms(g.timeout),
+      dropParams: g.drop_params ?? false,
       targets: g.targets.map((t) => ({
         provider: t.provider,
         model: t.model,
         inputPerMtok: t.input_per_mtok ?? 0,
         outputPerMtok: t.output_per_mtok ?? 0,
+        cachedInputPerMtok: t.cached_input_per_mtok ?? t.input_per_mtok ?? 0,
+        maxTokens: t.max_tokens ?? g.max_tokens,
         maxOutputTokens: t.max_output_tokens ?? maxOutput,
       })),
     });

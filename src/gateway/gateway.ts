@@ -25,12 +25,14 @@ import { CallRecorder, type GatewayObserver } from './call-recorder.js';
 import { classifyProviderError } from './classify.js';
 import { resolveGatewaySpec, type ProviderType, type ResolvedBudgets, type ResolvedGateway, type ResolvedGroup, type ResolvedTarget } from './config.js';
 import { withFallback, type FallbackDeps } from './fallback.js';
+import { checkParams, withoutUnsupported } from './params.js';
 import type { UsageLedger } from './ledger.js';
 import { createProvider } from './providers/index.js';
 import { redactSecrets } from './redact.js';
 import { LlmSpan } from './tracing.js';
 import type { CallOutcome, CallRecord } from '../types.js';
-import type { CallContext, ChatChunk, ChatRequest, ChatResponse, FinishReason, Provider, Usage } from './types.js';
+import type { Spend } from '../types.js';
+import type { CallContext, ChatChunk, ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse, FinishReason, Provider, Usage } from './types.js';
 
 export interface GatewayOptions {
   spec: GatewaySpec;
@@ -153,9 +155,19 @@ export class Gateway {
     return redactSecrets(text, this.#config.secrets);
   }
 
+  /**
+   * The parameters of `request` some target of its group will not be sent (the group drops what
+   * a provider cannot honour); throws `unsupported_parameter` when the group does not drop them,
+   * and `not_found` for an unknown group.
+   */
+  droppedParams(request: ChatRequest): string[] {
+    return checkParams(this.#group(request), request, (provider) => this.#providerType(provider));
+  }
+
   /** A non-streaming chat completion; `request.model` is a model group. */
   async chat(request: ChatRequest, ctx: CallContext): Promise<ChatResponse> {
     const group = this.#group(request);
+    this.droppedParams(request);
     return withFallback(this.#fallback, group, ctx, async (target, provider) => {
       const { attempt, sent } = await this.#begin(group, target, request, ctx);
       try {
@@ -183,6 +195,7 @@ export class Gateway {
    */
   async *stream(request: ChatRequest, ctx: CallContext): AsyncGenerator<ChatChunk, void, undefined> {
     const group = this.#group(request);
+    this.droppedParams(request);
     const opened = await withFallback(this.#fallback, group, ctx, async (target, provider) => {
       const { attempt, sent } = await this.#begin(group, target, request, ctx);
       try {
@@ -246,6 +259,37 @@ export class Gateway {
     }
   }
 
+  /**
+   * Embeddings (`POST /v1/embeddings`): `request.model` is a model group whose targets all make
+   * embeddings (`openai`, `openai-compatible`, `mock`). Retries, fallbacks, budgets (input
+   * tokens, estimated as characters / 4) and the ledger work as for chat.
+   */
+  async embed(request: EmbeddingRequest, ctx: CallContext): Promise<EmbeddingResponse> {
+    const group = this.#groupNamed(request.model);
+    const unable = group.targets.find((t) => this.#providers.get(t.provider)?.embed === undefined);
+    if (unable !== undefined) {
+      throw new AgentryError(
+        'invalid_request',
+        `model group '${group.name}' cannot make embeddings: its target ${unable.provider}/${unable.model} is a ${this.#providerType(unable.provider)} provider (openai, openai-compatible and mock ones can)`,
+        { details: { group: group.name, provider: unable.provider } },
+      );
+    }
+    const prompt = estimateTokens(JSON.stringify(request.input));
+    return withFallback(this.#fallback, group, ctx, async (target, provider) => {
+      const { attempt } = await this.#reserve(group, target, ctx, { tokens: prompt, costUsd: costUsd(target, prompt, 0) });
+      try {
+        const response = await provider.embed!(target.model, request, { signal: attempt.controller.signal, timeoutMs: attempt.timeoutMs });
+        const used = response.usage.prompt_tokens;
+        const record = await this.#finish(attempt, group, target, 'ok', { prompt_tokens: used, completion_tokens: 0, total_tokens: used });
+        return { ...response, agentry: { call_id: record.id, group: group.name, provider: target.provider, cost_usd: record.costUsd } };
+      } catch (error) {
+        throw await this.#fail(attempt, group, target, error, undefined);
+      } finally {
+        attempt.close();
+      }
+    });
+  }
+
   toJSON(): Record<string, unknown> {
     return {
       providers: [...this.#config.providers.values()].map((p) => ({
@@ -266,19 +310,36 @@ export class Gateway {
     if (request === null || typeof request !== 'object' || !Array.isArray(request.messages) || request.messages.length === 0) {
       throw new AgentryError('invalid_request', 'a chat request needs a non-empty messages array');
     }
-    const group = this.#config.groups.get(request.model);
+    return this.#groupNamed(request.model);
+  }
+
+  #groupNamed(name: string): ResolvedGroup {
+    const group = this.#config.groups.get(name);
     if (group === undefined) {
-      throw new AgentryError('not_found', `unknown model group '${String(request.model)}'`, { details: { available: [...this.#config.groups.keys()] } });
+      throw new AgentryError('not_found', `unknown model group '${String(name)}'`, { details: { available: [...this.#config.groups.keys()] } });
     }
     return group;
   }
 
   /** Budget check (records and throws `budget_exceeded`), then the attempt's timer and abort wiring. */
   async #begin(group: ResolvedGroup, target: ResolvedTarget, request: ChatRequest, ctx: CallContext): Promise<{ attempt: Attempt; sent: ChatRequest }> {
-    const beganAt = performance.now();
     const cap = outputCap(request, target);
     const prompt = estimatePromptTokens(request);
-    const estimate = { tokens: prompt + cap, costUsd: costUsd(target, prompt, cap) };
+    const output = cap * (request.n ?? 1);
+    const { attempt, budgeted } = await this.#reserve(group, target, ctx, { tokens: prompt + output, costUsd: costUsd(target, prompt, output) });
+    let sent = group.dropParams ? withoutUnsupported(this.#providerType(target.provider), request) : request;
+    if (request.max_tokens === undefined && request.max_completion_tokens === undefined) {
+      // No cap unless the model has one configured, or a budget's worst case must hold.
+      const send = target.maxTokens ?? (budgeted ? cap : undefined);
+      if (send !== undefined) sent = { ...sent, max_tokens: send };
+    }
+    attempt.span = LlmSpan.start(group, target, this.#providers.get(target.provider)?.type ?? target.provider, sent);
+    return { attempt, sent };
+  }
+
+  /** Budget check of an attempt's worst case (records and throws `budget_exceeded`), then its timer and abort wiring. */
+  async #reserve(group: ResolvedGroup, target: ResolvedTarget, ctx: CallContext, estimate: Spend): Promise<{ attempt: Attempt; budgeted: boolean }> {
+    const beganAt = performance.now();
     const at = this.now();
     const id = newId('call', at);
     const timeoutMs = group.timeoutMs ?? this.#config.providers.get(target.provider)?.timeoutMs ?? this.#config.defaultTimeoutMs;
@@ -291,10 +352,7 @@ export class Gateway {
       }
       throw error;
     }
-    const attempt = new Attempt(id, at, beganAt, ctx, timeoutMs, hold);
-    const sent = request.max_tokens === undefined && request.max_completion_tokens === undefined ? { ...request, max_tokens: cap } : request;
-    attempt.span = LlmSpan.start(group, target, this.#providers.get(target.provider)?.type ?? target.provider, sent);
-    return { attempt, sent };
+    return { attempt: new Attempt(id, at, beganAt, ctx, timeoutMs, hold), budgeted: hold.budgeted };
   }
 
   async #finish(attempt: Attempt, group: ResolvedGroup, target: ResolvedTarget, outcome: CallOutcome, usage: Usage): Promise<CallRecord> {
@@ -307,6 +365,10 @@ export class Gateway {
     const outcome: CallOutcome = e.code === 'cancelled' ? 'cancelled' : 'error';
     await this.#recorder.record(attempt, group, target, outcome, usage ?? { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 }, e.code);
     return e;
+  }
+
+  #providerType(provider: string): ProviderType {
+    return this.#config.providers.get(provider)!.type;
   }
 
   #info(target: ResolvedTarget, ctx: CallContext, timedOut: boolean, timeoutMs: number) {

@@ -73,6 +73,16 @@ export interface ChatRequest {
   seed?: number;
   user?: string;
   response_format?: { type: 'text' } | { type: 'json_object' } | { type: 'json_schema'; json_schema: Record<string, unknown> };
+  /** How many choices to generate (`params.ts`: which providers honour which of these). */
+  n?: number;
+  presence_penalty?: number;
+  frequency_penalty?: number;
+  logprobs?: boolean;
+  top_logprobs?: number;
+  logit_bias?: Record<string, number>;
+  reasoning_effort?: string;
+  metadata?: Record<string, string>;
+  service_tier?: string;
   /** The caller's request in a provider's own format (the Messages API edge); see `NativeRequest`. */
   native?: NativeRequest;
 }
@@ -94,6 +104,10 @@ export interface Usage {
   prompt_tokens: number;
   completion_tokens: number;
   total_tokens: number;
+  /** `cached_tokens`: input served from the provider's prompt cache (part of `prompt_tokens`, priced `cached_input_per_mtok`). */
+  prompt_tokens_details?: Record<string, number>;
+  /** `reasoning_tokens`: output spent reasoning (part of `completion_tokens`). */
+  completion_tokens_details?: Record<string, number>;
 }
 
 /** What the gateway adds to a response (and to a stream's last chunk): not part of OpenAI's format. */
@@ -112,10 +126,15 @@ export interface ChatResponse {
   model: string;
   choices: Array<{
     index: number;
-    message: { role: 'assistant'; content: string | null; tool_calls?: ToolCall[] };
+    /** `refusal`: the model's refusal message, when it refused. */
+    message: { role: 'assistant'; content: string | null; refusal?: string | null; tool_calls?: ToolCall[] };
     finish_reason: FinishReason;
+    /** As the provider sent it (with `logprobs: true`). */
+    logprobs?: unknown;
   }>;
   usage: Usage;
+  system_fingerprint?: string | null;
+  service_tier?: string | null;
   agentry?: CallMeta;
   /** The provider's own answer, when the request was `native` in its format. */
   native?: Record<string, unknown>;
@@ -135,14 +154,37 @@ export interface ChatChunk {
   model: string;
   choices: Array<{
     index: number;
-    delta: { role?: 'assistant'; content?: string | null; tool_calls?: ToolCallDelta[] };
+    delta: { role?: 'assistant'; content?: string | null; refusal?: string | null; tool_calls?: ToolCallDelta[] };
     finish_reason: FinishReason | null;
+    logprobs?: unknown;
   }>;
+  system_fingerprint?: string | null;
+  service_tier?: string | null;
   /** Set on the last chunk only (the gateway always sends one, with `choices: []`). */
   usage?: Usage | null;
   agentry?: CallMeta;
   /** The provider's own stream events behind this chunk, when the request was `native` in its format. */
   native?: Array<Record<string, unknown>>;
+}
+
+/** OpenAI's embeddings request; `model` is a model group. */
+export interface EmbeddingRequest {
+  model: string;
+  /** A text, texts, or token arrays. */
+  input: string | string[] | number[] | number[][];
+  /** `base64`: each vector as the base64 of its little-endian float32s. Default `float`. */
+  encoding_format?: 'float' | 'base64';
+  dimensions?: number;
+  user?: string;
+}
+
+export interface EmbeddingResponse {
+  object: 'list';
+  data: Array<{ object: 'embedding'; index: number; embedding: number[] | string }>;
+  /** The upstream model that answered. */
+  model: string;
+  usage: { prompt_tokens: number; total_tokens: number };
+  agentry?: CallMeta;
 }
 
 /** Who is calling and within what limits; every gateway call needs one. */
@@ -172,4 +214,6 @@ export interface Provider {
   readonly type: string;
   chat(model: string, request: ChatRequest, options: ProviderCallOptions): Promise<ChatResponse>;
   stream(model: string, request: ChatRequest, options: ProviderCallOptions): AsyncIterable<ChatChunk>;
+  /** Embeddings; absent on provider types that have none (`anthropic`). */
+  embed?(model: string, request: EmbeddingRequest, options: ProviderCallOptions): Promise<EmbeddingResponse>;
 }

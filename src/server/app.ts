@@ -54,6 +54,7 @@ import { ROUTE_GROUPS, RouteTable, type GatewayBackend, type RouteDef, type Rout
 import { authRoutes } from './routes/auth.js';
 import { gatewayRoutes } from './routes/gateway.js';
 import { gatewayMessagesRoutes } from './routes/gateway-messages.js';
+import { gatewayOpenAIRoutes } from './routes/gateway-openai.js';
 import { healthRoutes } from './routes/health.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { runRoutes } from './routes/runs.js';
@@ -78,6 +79,9 @@ import { Redactor } from '../lib/redact.js';
 export { appRoutesOf, drainAndClose, routesOf } from './app-state.js';
 
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
+
+/** Paths of OpenAI's API (a mount prefix allowed): an unknown route there is answered with OpenAI's `error` member too. */
+const OPENAI_PATHS = /\/v1\/(chat|completions|models|embeddings|responses|moderations|images|audio)(\/|$)/;
 
 /** The engine and store the app's services act on (`Agentry`'s, from `openAgentry`), and how it serves them. */
 export interface AppOptions extends Pick<ServiceDeps, 'engine' | 'store'> {
@@ -339,9 +343,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
   app.setNotFoundHandler((request, reply) => {
     const path = request.url.split('?')[0] ?? request.url;
+    // OpenAI clients read `error.message`: give them one under OpenAI's paths.
+    const openai = OPENAI_PATHS.test(path);
     const methods = table.methodsFor(path);
     // Anthropic's clients under /v1/messages read Anthropic's error shape.
-    const send = (error: AgentryError) => (/^\/v1\/messages(\/|$)/.test(path) ? sendAnthropicError(reply, error) : sendProblem(reply, error));
+    const send = (error: AgentryError) => (/^\/v1\/messages(\/|$)/.test(path) ? sendAnthropicError(reply, error) : sendProblem(reply, error, { openai }));
     if (methods.length > 0 && !methods.includes(request.method as RouteDef['method'])) {
       reply.header('allow', methods.join(', '));
       return send(new AgentryError('method_not_allowed', `${request.method} is not allowed on ${path}; allowed: ${methods.join(', ')}`));
@@ -377,6 +383,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   if (groups.has('gateway')) {
     gatewayRoutes(table, deps);
     gatewayMessagesRoutes(table, deps);
+    gatewayOpenAIRoutes(table, deps);
     usageRoutes(table, deps);
   }
   mountRoutes(app, table, probes, deps, traced);

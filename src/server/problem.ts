@@ -28,8 +28,16 @@ export const ProblemSchema = Type.Object(
     ),
     error: Type.Optional(
       Type.Object(
-        { message: Type.String(), type: Type.String(), code: Type.String(), param: Type.Null() },
-        { description: "OpenAI-style error object (the gateway's OpenAI-compatible routes only), so OpenAI clients show the detail" },
+        {
+          message: Type.String(),
+          type: Type.String(),
+          code: Type.Union([Type.String(), Type.Null()]),
+          param: Type.Union([Type.String(), Type.Null()], { description: 'The request field at fault, when one is' }),
+        },
+        {
+          description:
+            "OpenAI-style error object (the gateway's OpenAI-compatible routes only), so OpenAI clients show the detail; a provider's client error (400, 404, 422 …) is passed on as the provider sent it, with its status",
+        },
       ),
     ),
   },
@@ -105,8 +113,29 @@ export function problemBody(error: AgentryError, requestId: string, options: Pro
   if (PUBLIC_DETAILS.has(error.code) && typeof error.details === 'object' && error.details !== null && !Array.isArray(error.details)) {
     body.details = error.details as Record<string, unknown>;
   }
-  if (options.openai === true) body.error = { message: detail, type: error.code, code: error.code, param: null };
+  if (options.openai === true) {
+    const upstream = passedThrough(error);
+    if (upstream === undefined) body.error = { message: detail, type: error.code, code: error.code, param: paramOf(error) };
+    else {
+      body.status = upstream.status;
+      body.error = upstream.error;
+    }
+  }
   return body;
+}
+
+/** A provider's client error (`provider_error` with `details.upstream`, see gateway/classify.ts): its status and error object. */
+function passedThrough(error: AgentryError): { status: number; error: NonNullable<Problem['error']> } | undefined {
+  if (error.code !== 'provider_error') return undefined;
+  const details = error.details as { status?: unknown; upstream?: NonNullable<Problem['error']> } | undefined;
+  if (typeof details?.status !== 'number' || details.upstream === undefined) return undefined;
+  return { status: details.status, error: details.upstream };
+}
+
+/** The request field an error names (`details.param`: `unsupported_parameter`). */
+function paramOf(error: AgentryError): string | null {
+  const param = (error.details as { param?: unknown } | undefined)?.param;
+  return typeof param === 'string' ? param : null;
 }
 
 export function sendProblem(reply: FastifyReply, error: AgentryError, options: ProblemOptions = {}): FastifyReply {

@@ -432,9 +432,16 @@ const ModelTarget = Type.Object(
     provider: Type.String(),
     model: Type.String(),
     input_per_mtok: opt(Type.Number({ minimum: 0, description: 'USD per million input tokens. Default 0.' })),
-    output_per_mtok: opt(Type.Number({ minimum: 0, description: 'USD per million output tokens. Default 0.' })),
+    output_per_mtok: opt(Type.Number({ minimum: 0, description: 'USD per million output tokens (reasoning tokens included). Default 0.' })),
+    cached_input_per_mtok: opt(
+      Type.Number({ minimum: 0, description: 'USD per million input tokens the provider served from its prompt cache. Default: input_per_mtok.' }),
+    ),
+    max_tokens: opt(Type.Integer({ minimum: 1, description: 'Output cap sent when a request sets none. Default: the group max_tokens, else none is sent.' })),
     max_output_tokens: opt(
-      Type.Integer({ minimum: 1, description: 'Output cap assumed (and sent) when a request sets none. Default: defaults.max_output_tokens.' }),
+      Type.Integer({
+        minimum: 1,
+        description: 'Output assumed by budget checks when a request sets no cap (sent as the cap when a budget applies). Default: defaults.max_output_tokens.',
+      }),
     ),
   },
   closed,
@@ -445,6 +452,13 @@ const ModelGroup = Type.Object(
     targets: Type.Array(ModelTarget, { minItems: 1, description: 'Tried in order: the next one serves when the previous fails.' }),
     retry: opt(GatewayRetry),
     timeout: opt(duration('Per-call timeout for this group. Default: the provider timeout, then defaults.timeout.')),
+    max_tokens: opt(Type.Integer({ minimum: 1, description: "Output cap sent when a request sets none (a target's max_tokens wins). Default: none." })),
+    drop_params: opt(
+      Type.Boolean({
+        description:
+          'Drop request parameters a target cannot honour (n, logprobs, seed … on anthropic) and name them in x-agentry-dropped-params, instead of refusing the request with unsupported_parameter. Default false.',
+      }),
+    ),
   },
   closed,
 );
@@ -484,7 +498,12 @@ export const GatewaySchema = Type.Object(
         {
           timeout: opt(duration('Per-call timeout. Default 60s.')),
           retry: opt(GatewayRetry),
-          max_output_tokens: opt(Type.Integer({ minimum: 1, description: 'Output cap assumed when a request sets none. Default 4096.' })),
+          max_output_tokens: opt(
+            Type.Integer({
+              minimum: 1,
+              description: 'Output assumed by budget checks when a request sets no cap (sent as the cap when a budget applies). Default 4096.',
+            }),
+          ),
         },
         closed,
       ),

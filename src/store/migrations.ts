@@ -562,6 +562,15 @@ function toolSwitches(dialect: 'sqlite' | 'postgres'): string[] {
   ];
 }
 
+/**
+ * Of each LLM call's tokens, the input read from the provider's prompt cache (priced
+ * `cached_input_per_mtok`) and the output spent reasoning. Rows written before it count 0.
+ */
+const CALL_TOKEN_DETAILS = [
+  `ALTER TABLE llm_calls ADD COLUMN cached_tokens INTEGER NOT NULL DEFAULT 0`,
+  `ALTER TABLE llm_calls ADD COLUMN reasoning_tokens INTEGER NOT NULL DEFAULT 0`,
+];
+
 /** From this version on, each migration applied is itself an audit entry (in its own transaction). */
 export const AUDIT_LOG_VERSION = 7;
 
@@ -590,6 +599,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 19, name: 'map items counted by status', sqlite: itemCounts('sqlite'), postgres: itemCounts('postgres') },
   { version: 20, name: 'due steps indexed by kind of wait', sqlite: DUE_BY_WAIT, postgres: DUE_BY_WAIT },
   { version: 21, name: 'runs by owner: only runs a principal started', sqlite: RUNS_BY_PRINCIPAL, postgres: RUNS_BY_PRINCIPAL },
+  { version: 22, name: 'cached and reasoning tokens of LLM calls', sqlite: CALL_TOKEN_DETAILS, postgres: CALL_TOKEN_DETAILS },
   { version: 23, name: 'tool switches of the fleet', sqlite: toolSwitches('sqlite'), postgres: toolSwitches('postgres') },
 ];
 

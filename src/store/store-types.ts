@@ -219,6 +219,10 @@ export interface UsageRow {
   calls: number;
   inputTokens: number;
   outputTokens: number;
+  /** Of `inputTokens`, read from the provider's prompt cache. */
+  cachedTokens: number;
+  /** Of `outputTokens`, spent reasoning. */
+  reasoningTokens: number;
   costUsd: number;
 }
 

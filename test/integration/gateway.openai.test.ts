@@ -111,8 +111,9 @@ describe('gateway over the openai SDK against a fake OpenAI server', () => {
     await gateway().chat(hello, ctx);
     expect(fake.requests[0]?.auth).toBe(`Bearer ${KEY}`);
     expect(fake.requests.at(-1)?.auth).not.toContain(KEY);
-    expect(fake.requests[0]?.body.max_completion_tokens).toBe(4096);
-    expect(fake.requests.at(-1)?.body.max_tokens).toBe(4096);
+    // No output cap the caller did not ask for (no model max_tokens, no budget).
+    expect(fake.requests[0]?.body).not.toHaveProperty('max_completion_tokens');
+    expect(fake.requests.at(-1)?.body).not.toHaveProperty('max_tokens');
   });
 
   it('fails at once on a 400 without retrying or falling back', async () => {

@@ -147,6 +147,8 @@ const REQUESTS: Record<string, () => Promise<InjectOptions>> = {
   'GET /v1/models': () => Promise.resolve({ url: '/v1/models' }),
   'POST /v1/messages': () =>
     Promise.resolve({ method: 'POST', url: '/v1/messages', payload: { model: 'demo', max_tokens: 20, messages: [{ role: 'user', content: 'hi' }] } }),
+  'GET /v1/models/:id': () => Promise.resolve({ url: '/v1/models/demo' }),
+  'POST /v1/embeddings': () => Promise.resolve({ method: 'POST', url: '/v1/embeddings', payload: { model: 'demo', input: 'hi' } }),
   'GET /v1/usage': () => Promise.resolve({ url: '/v1/usage?from=2026-01-01' }),
   'GET /v1/usage/budgets': () => Promise.resolve({ url: '/v1/usage/budgets' }),
   'GET /v1/tools': () => Promise.resolve({ url: '/v1/tools' }),

@@ -73,6 +73,7 @@ describe('POST /v1/chat/completions', () => {
       ],
       n: 1,
       presence_penalty: 0,
+      made_up_parameter: 1,
     });
     expect(res.statusCode, res.body).toBe(200);
     expect(res.headers['content-type']).toMatch(/^application\/json/);
@@ -89,7 +90,8 @@ describe('POST /v1/chat/completions', () => {
     expect(Number(res.headers['x-agentry-cost-usd'])).toBeCloseTo(0.015, 10);
     // `developer` went upstream as `system`; parameters the gateway does not know were not passed on.
     expect(fake.requests[0]!.messages[0]).toMatchObject({ role: 'system', content: 'be brief' });
-    expect(fake.requests[0]!.body).not.toHaveProperty('presence_penalty');
+    expect(fake.requests[0]!.body).toMatchObject({ n: 1, presence_penalty: 0 });
+    expect(fake.requests[0]!.body).not.toHaveProperty('made_up_parameter');
   });
 
   it('streams chat.completion.chunks ending with [DONE], with the usage chunk only when include_usage is set', async () => {
@@ -111,7 +113,7 @@ describe('POST /v1/chat/completions', () => {
     expect(JSON.parse(all[0]!).usage).toBeNull();
   });
 
-  it("answers problem+json with OpenAI's error member: unknown group 404, provider failure 502, and a failure before the first chunk of a stream", async () => {
+  it("answers problem+json with OpenAI's error member: unknown group 404, a provider's 400 passed through, and a failure before the first chunk of a stream", async () => {
     const unknown = await chat(hi('nope'));
     expect(unknown.statusCode).toBe(404);
     expect(unknown.headers['content-type']).toMatch(/^application\/problem\+json/);
@@ -122,11 +124,12 @@ describe('POST /v1/chat/completions', () => {
     });
 
     fake.respond = () => ({ status: 400, body: { error: { message: 'bad thing' } }, headers: CLOSE });
+    // A provider's client error keeps its status, and its error object is what OpenAI clients read.
     const bad = await chat(hi());
-    expect(bad.statusCode).toBe(502);
-    expect(bad.json().code).toBe('provider_error');
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json()).toMatchObject({ code: 'provider_error', status: 400, error: { message: 'bad thing', type: 'invalid_request_error' } });
     const badStream = await chat({ ...hi(), stream: true });
-    expect(badStream.statusCode).toBe(502);
+    expect(badStream.statusCode).toBe(400);
     expect(badStream.headers['content-type']).toMatch(/^application\/problem\+json/);
 
     const invalid = await chat({ model: 'smart', messages: [] });
@@ -143,7 +146,7 @@ describe('POST /v1/chat/completions', () => {
     expect(fake.requests).toHaveLength(0);
     // The refused call is on the run's ledger with no tokens.
     const usage = (await api.app.inject({ url: `/v1/usage?run_id=${run}`, headers: api.auth('viewer') })).json();
-    expect(usage.totals).toEqual({ calls: 1, input_tokens: 0, output_tokens: 0, cost_usd: 0 });
+    expect(usage.totals).toEqual({ calls: 1, input_tokens: 0, output_tokens: 0, cost_usd: 0, cached_input_tokens: 0, reasoning_tokens: 0 });
   });
 
   it('records usage against the run named by the headers: on GET /v1/runs/{id} and GET /v1/usage', async () => {
@@ -161,7 +164,7 @@ describe('POST /v1/chat/completions', () => {
     expect(item.calls).toBeGreaterThanOrEqual(2);
     expect((await api.app.inject({ url: '/v1/usage?to=2000-01-01', headers: api.auth('viewer') })).json()).toEqual({
       items: [],
-      totals: { calls: 0, input_tokens: 0, output_tokens: 0, cost_usd: 0 },
+      totals: { calls: 0, input_tokens: 0, output_tokens: 0, cost_usd: 0, cached_input_tokens: 0, reasoning_tokens: 0 },
     });
     expect((await api.app.inject({ url: '/v1/usage?from=2026-02-30', headers: api.auth('viewer') })).statusCode).toBe(400);
     // A run without gateway calls has zero usage.

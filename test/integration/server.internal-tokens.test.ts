@@ -135,7 +135,7 @@ describe('everywhere else', () => {
     const token = await tokenFor({ tenantId: 'acme', runId: runs.acme, stepId: 'long' });
     const routes = routesOf(api.app);
     const accepting = routes.filter((r) => r.internalTokens === true).map((r) => `${r.method} ${r.url}`);
-    expect(accepting.sort()).toEqual(['GET /v1/models', 'POST /v1/chat/completions', 'POST /v1/messages']);
+    expect(accepting.sort()).toEqual(['GET /v1/models', 'GET /v1/models/:id', 'POST /v1/chat/completions', 'POST /v1/embeddings', 'POST /v1/messages']);
     const checked: string[] = [];
     for (const route of routes) {
       if (route.scope === null || route.internalTokens === true) continue;

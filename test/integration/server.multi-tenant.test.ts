@@ -97,6 +97,7 @@ describe('requests in multi-tenant mode', () => {
       [
         'GET /v1/auth/whoami',
         'GET /v1/models',
+        'GET /v1/models/:id',
         'GET /metrics',
         'GET /v1/admin/quotas',
         'GET /v1/security/credentials',

@@ -27,6 +27,7 @@ const EXEMPT: Record<string, string> = {
   'POST /v1/workflows/:name/runs': 'starts a run in the caller’s own tenant; names no other tenant’s object (see server.tenant-selection.test.ts)',
   'POST /v1/specs/validate': 'stateless: checks the posted files, stores nothing',
   'GET /v1/models': 'the gateway’s model groups are the deployment’s',
+  'GET /v1/models/:id': 'the gateway’s model groups are the deployment’s',
   'GET /v1/tools': 'tool servers are the deployment’s (docs/security.md#tenants)',
   'GET /v1/tools/:name': 'tool servers are the deployment’s (docs/security.md#tenants)',
   'POST /v1/tools/:name/disable':
@@ -77,6 +78,12 @@ const ON_OBJECT: Record<string, Build> = {
     url: '/v1/messages',
     headers: { 'x-agentry-run-id': o.napRun },
     payload: { model: 'demo', max_tokens: 20, messages: [{ role: 'user', content: 'hi' }] },
+  }),
+  'POST /v1/embeddings': (o) => ({
+    method: 'POST',
+    url: '/v1/embeddings',
+    headers: { 'x-agentry-run-id': o.napRun },
+    payload: { model: 'demo', input: 'hi' },
   }),
 };
 

@@ -13,17 +13,26 @@ export const UsageTotalsSchema = Type.Object(
 );
 export type UsageTotals = Static<typeof UsageTotalsSchema>;
 
+/** The token details of `/v1/usage`: parts of the input and output tokens the provider reported. */
+const TokenDetails = {
+  cached_input_tokens: Type.Integer({ description: "Of input_tokens, those read from the provider's prompt cache (priced cached_input_per_mtok)" }),
+  reasoning_tokens: Type.Integer({ description: 'Of output_tokens, those spent reasoning' }),
+};
+
+export const UsageReportTotalsSchema = Type.Object({ ...UsageTotalsSchema.properties, ...TokenDetails }, { title: 'UsageReportTotals' });
+export type UsageReportTotals = Static<typeof UsageReportTotalsSchema>;
+
 export const UsageItemSchema = Type.Object({
   tenant_id: Type.String(),
   workflow: Type.Union([Type.String(), Type.Null()], { description: 'Null for calls made outside a workflow' }),
   model_group: Type.String(),
   model: Type.String({ description: 'The upstream model' }),
   day: Type.String({ description: 'UTC day, YYYY-MM-DD' }),
-  ...UsageTotalsSchema.properties,
+  ...UsageReportTotalsSchema.properties,
 });
 export type UsageItemDto = Static<typeof UsageItemSchema>;
 
-export const UsageReportSchema = Type.Object({ items: Type.Array(UsageItemSchema), totals: UsageTotalsSchema });
+export const UsageReportSchema = Type.Object({ items: Type.Array(UsageItemSchema), totals: UsageReportTotalsSchema });
 export type UsageReportDto = Static<typeof UsageReportSchema>;
 
 /** Sums of usage rows (the run's usage on `GET /v1/runs/{id}`, the totals of `/v1/usage`). */
@@ -39,6 +48,16 @@ export function usageTotals(rows: readonly Pick<UsageRow, 'calls' | 'inputTokens
   return totals;
 }
 
+/** Sums of usage rows with their token details (the totals of `/v1/usage`). */
+export function usageReportTotals(rows: readonly UsageRow[]): UsageReportTotals {
+  const totals: UsageReportTotals = { ...usageTotals(rows), cached_input_tokens: 0, reasoning_tokens: 0 };
+  for (const row of rows) {
+    totals.cached_input_tokens += row.cachedTokens;
+    totals.reasoning_tokens += row.reasoningTokens;
+  }
+  return totals;
+}
+
 export function usageItemDto(row: UsageRow): UsageItemDto {
   return {
     tenant_id: row.tenantId,
@@ -50,6 +69,8 @@ export function usageItemDto(row: UsageRow): UsageItemDto {
     input_tokens: row.inputTokens,
     output_tokens: row.outputTokens,
     cost_usd: row.costUsd,
+    cached_input_tokens: row.cachedTokens,
+    reasoning_tokens: row.reasoningTokens,
   };
 }
 

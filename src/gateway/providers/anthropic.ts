@@ -181,8 +181,14 @@ function inputTokens(usage: WireUsage | null | undefined): number {
   return (usage?.input_tokens ?? 0) + (usage?.cache_creation_input_tokens ?? 0) + (usage?.cache_read_input_tokens ?? 0);
 }
 
-function usage(prompt: number, completion: number): Usage {
-  return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion };
+/** Usage in OpenAI's terms; input read from the prompt cache is `prompt_tokens_details.cached_tokens`. */
+function usage(prompt: number, completion: number, cached = 0): Usage {
+  return {
+    prompt_tokens: prompt,
+    completion_tokens: completion,
+    total_tokens: prompt + completion,
+    ...(cached > 0 ? { prompt_tokens_details: { cached_tokens: cached } } : {}),
+  };
 }
 
 export function fromAnthropicMessage(message: WireMessage): ChatResponse {
@@ -207,7 +213,7 @@ export function fromAnthropicMessage(message: WireMessage): ChatResponse {
         finish_reason: stopReason(message.stop_reason),
       },
     ],
-    usage: usage(inputTokens(message.usage), message.usage.output_tokens ?? 0),
+    usage: usage(inputTokens(message.usage), message.usage.output_tokens ?? 0, message.usage.cache_read_input_tokens ?? 0),
   };
 }
 
@@ -218,6 +224,7 @@ export function streamTranslator(): (event: WireEvent) => ChatChunk[] {
   const created = Math.floor(Date.now() / 1000);
   let prompt = 0;
   let completion = 0;
+  let cached = 0;
   let finish: FinishReason = 'stop';
   /** Anthropic block index → tool call index. */
   const toolIndex = new Map<number, number>();
@@ -235,6 +242,7 @@ export function streamTranslator(): (event: WireEvent) => ChatChunk[] {
         id = message.id;
         model = message.model;
         prompt = inputTokens(message.usage);
+        cached = message.usage.cache_read_input_tokens ?? 0;
         completion = message.usage.output_tokens ?? 0;
         return [chunk({ role: 'assistant', content: '' })];
       }
@@ -265,11 +273,12 @@ export function streamTranslator(): (event: WireEvent) => ChatChunk[] {
         if (e.delta.stop_reason !== undefined && e.delta.stop_reason !== null) finish = stopReason(e.delta.stop_reason);
         if (typeof e.usage?.output_tokens === 'number') completion = e.usage.output_tokens;
         if (typeof e.usage?.input_tokens === 'number') prompt = inputTokens(e.usage);
+        if (typeof e.usage?.cache_read_input_tokens === 'number') cached = e.usage.cache_read_input_tokens;
         return [];
       }
       case 'message_stop': {
         const last = chunk({}, finish);
-        const final: ChatChunk = { id, object: 'chat.completion.chunk', created, model, choices: [], usage: usage(prompt, completion) };
+        const final: ChatChunk = { id, object: 'chat.completion.chunk', created, model, choices: [], usage: usage(prompt, completion, cached) };
         return [last, final];
       }
       default:

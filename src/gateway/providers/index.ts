@@ -1,6 +1,6 @@
 /** One factory per provider type. */
 import type { ResolvedProvider } from '../config.js';
-import type { ChatRequest, ProviderCallOptions, Provider } from '../types.js';
+import type { ChatRequest, EmbeddingRequest, ProviderCallOptions, Provider } from '../types.js';
 import { createMockProvider, type MockOptions } from './mock.js';
 
 export function createProvider(config: ResolvedProvider, options: MockOptions = {}): Provider {
@@ -33,5 +33,13 @@ function lazyProvider(config: ResolvedProvider, load: () => Promise<(config: Res
     async *stream(model: string, request: ChatRequest, options: ProviderCallOptions) {
       yield* (await real()).stream(model, request, options);
     },
+    ...(config.type === 'anthropic'
+      ? {}
+      : {
+          async embed(model: string, request: EmbeddingRequest, options: ProviderCallOptions) {
+            const provider = await real();
+            return provider.embed!(model, request, options);
+          },
+        }),
   };
 }

@@ -19,7 +19,18 @@ import { estimatePromptTokens, estimateTokens } from '../budget.js';
 import { ProviderStatusError } from '../classify.js';
 import { ms, type ResolvedProvider } from '../config.js';
 import type { MockRuleSpec } from '../../spec/schemas.js';
-import type { ChatChunk, ChatMessage, ChatRequest, ChatResponse, ContentPart, Provider, ProviderCallOptions, ToolCall } from '../types.js';
+import type {
+  ChatChunk,
+  ChatMessage,
+  ChatRequest,
+  ChatResponse,
+  ContentPart,
+  EmbeddingRequest,
+  EmbeddingResponse,
+  Provider,
+  ProviderCallOptions,
+  ToolCall,
+} from '../types.js';
 import { sleep } from '../../lib/sleep.js';
 
 export interface MockOptions {
@@ -46,7 +57,38 @@ export function createMockProvider(config: ResolvedProvider, options: MockOption
     async *stream(model, request, opts: ProviderCallOptions): AsyncIterable<ChatChunk> {
       yield* toChunks(await answer(model, request, opts.signal));
     },
+    embed: (model, request, opts: ProviderCallOptions) => {
+      opts.signal.throwIfAborted();
+      return Promise.resolve(mockEmbeddings(model, request));
+    },
   };
+}
+
+/** Dimensions of a mock embedding when the request names none. */
+const MOCK_DIMENSIONS = 16;
+
+/**
+ * Deterministic unit vectors: each input's SHA-256 (with the model), stretched over the
+ * dimensions asked for. The same input always gets the same vector; different inputs differ.
+ */
+export function mockEmbeddings(model: string, request: EmbeddingRequest): EmbeddingResponse {
+  const inputs: unknown[] = typeof request.input === 'string' || typeof request.input[0] === 'number' ? [request.input] : request.input;
+  const dimensions = request.dimensions ?? MOCK_DIMENSIONS;
+  const data = inputs.map((input, index) => {
+    const values: number[] = [];
+    for (let block = 0; values.length < dimensions; block++) {
+      const digest = createHash('sha256')
+        .update(JSON.stringify([model, input, block]))
+        .digest();
+      for (let i = 0; i + 1 < digest.length && values.length < dimensions; i += 2) values.push(digest.readUInt16BE(i) / 32768 - 1);
+    }
+    const norm = Math.hypot(...values) || 1;
+    const vector = values.map((v) => v / norm);
+    const embedding = request.encoding_format === 'base64' ? Buffer.from(new Float32Array(vector).buffer).toString('base64') : vector;
+    return { object: 'embedding' as const, index, embedding };
+  });
+  const tokens = inputs.reduce<number>((sum, input) => sum + (typeof input === 'string' ? estimateTokens(input) : Array.isArray(input) ? input.length : 0), 0);
+  return { object: 'list', data, model, usage: { prompt_tokens: tokens, total_tokens: tokens } };
 }
 
 function textOf(content: string | ContentPart[] | null): string {
@@ -99,33 +141,42 @@ function reply(rule: MockRuleSpec | undefined, model: string, request: ChatReque
     .update(JSON.stringify([model, request.messages, request.tools ?? null]))
     .digest('hex')
     .slice(0, 24);
+  // `n` choices, each the same reply (the usage counts each).
+  const n = request.n ?? 1;
+  const choices = Array.from({ length: n }, (_, index) => ({
+    index,
+    message: index === 0 ? message : structuredClone(message),
+    finish_reason: toolCalls.length > 0 ? ('tool_calls' as const) : ('stop' as const),
+  }));
   return {
     id: `chatcmpl-mock-${hash}`,
     object: 'chat.completion',
     created,
     model,
-    choices: [{ index: 0, message, finish_reason: toolCalls.length > 0 ? 'tool_calls' : 'stop' }],
-    usage: { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion },
+    choices,
+    usage: { prompt_tokens: prompt, completion_tokens: completion * n, total_tokens: prompt + completion * n },
   };
 }
 
 /** A response as the chunks a streaming provider would send: role, text in pieces, tool calls, finish, usage. */
 export function toChunks(response: ChatResponse): ChatChunk[] {
   const { id, created, model } = response;
-  const choice = response.choices[0]!;
-  const chunk = (delta: ChatChunk['choices'][number]['delta'], finish: ChatChunk['choices'][number]['finish_reason'] = null): ChatChunk => ({
-    id,
-    object: 'chat.completion.chunk',
-    created,
-    model,
-    choices: [{ index: 0, delta, finish_reason: finish }],
-  });
-  const out: ChatChunk[] = [chunk({ role: 'assistant', content: '' })];
-  for (const piece of (choice.message.content ?? '').match(/\S+\s*|\s+/g) ?? []) out.push(chunk({ content: piece }));
-  (choice.message.tool_calls ?? []).forEach((call, index) => {
-    out.push(chunk({ tool_calls: [{ index, id: call.id, type: 'function', function: { name: call.function.name, arguments: call.function.arguments } }] }));
-  });
-  out.push(chunk({}, choice.finish_reason));
+  const out: ChatChunk[] = [];
+  for (const choice of response.choices) {
+    const chunk = (delta: ChatChunk['choices'][number]['delta'], finish: ChatChunk['choices'][number]['finish_reason'] = null): ChatChunk => ({
+      id,
+      object: 'chat.completion.chunk',
+      created,
+      model,
+      choices: [{ index: choice.index, delta, finish_reason: finish }],
+    });
+    out.push(chunk({ role: 'assistant', content: '' }));
+    for (const piece of (choice.message.content ?? '').match(/\S+\s*|\s+/g) ?? []) out.push(chunk({ content: piece }));
+    (choice.message.tool_calls ?? []).forEach((call, index) => {
+      out.push(chunk({ tool_calls: [{ index, id: call.id, type: 'function', function: { name: call.function.name, arguments: call.function.arguments } }] }));
+    });
+    out.push(chunk({}, choice.finish_reason));
+  }
   out.push({ id, object: 'chat.completion.chunk', created, model, choices: [], usage: response.usage });
   return out;
 }

@@ -18,6 +18,7 @@ import { Type, type Static } from 'typebox';
 import { fetch } from 'undici';
 import { AgentryError, toAgentryError } from '../../lib/errors.js';
 import type { Gateway } from '../../gateway/gateway.js';
+import { OPTIONAL_PARAMS } from '../../gateway/params.js';
 import { CONTEXT_HEADERS, credentialHeaders } from '../../gateway/remote.js';
 import { injectTraceHeaders } from '../../obs/tracing.js';
 import type { CallContext, ChatChunk, ChatMessage, ChatRequest } from '../../gateway/types.js';
@@ -83,6 +84,15 @@ const ChatBodySchema = Type.Object(
     stop: Type.Optional(Type.Union([Type.String(), Type.Array(Type.String(), { maxItems: 4 })])),
     seed: Type.Optional(Type.Integer()),
     user: Type.Optional(Type.String({ maxLength: 256 })),
+    n: Type.Optional(Type.Integer({ minimum: 1, maximum: 128 })),
+    presence_penalty: Type.Optional(Type.Number({ minimum: -2, maximum: 2 })),
+    frequency_penalty: Type.Optional(Type.Number({ minimum: -2, maximum: 2 })),
+    logprobs: Type.Optional(Type.Boolean()),
+    top_logprobs: Type.Optional(Type.Integer({ minimum: 0, maximum: 20 })),
+    logit_bias: Type.Optional(Type.Record(Type.String(), Type.Number({ minimum: -100, maximum: 100 }))),
+    reasoning_effort: Type.Optional(Type.String({ minLength: 1, maxLength: 32 })),
+    metadata: Type.Optional(Type.Record(Type.String({ maxLength: 64 }), Type.String({ maxLength: 512 }))),
+    service_tier: Type.Optional(Type.String({ minLength: 1, maxLength: 32 })),
     response_format: Type.Optional(
       Type.Union([
         Type.Object({ type: Type.Literal('text') }),
@@ -91,7 +101,11 @@ const ChatBodySchema = Type.Object(
       ]),
     ),
   },
-  { additionalProperties: true, description: "OpenAI's chat-completions request; parameters not listed here are ignored" },
+  {
+    additionalProperties: true,
+    description:
+      "OpenAI's chat-completions request; parameters not listed here are ignored. One a target of the group cannot honour is refused (400 unsupported_parameter) or, with the group's drop_params, dropped and named in x-agentry-dropped-params",
+  },
 );
 type ChatBody = Static<typeof ChatBodySchema>;
 
@@ -108,7 +122,7 @@ export const ContextHeadersSchema = Type.Object({
   ),
 });
 
-const ModelSchema = Type.Object({ id: Type.String(), object: Type.Literal('model'), created: Type.Integer(), owned_by: Type.String() });
+export const ModelSchema = Type.Object({ id: Type.String(), object: Type.Literal('model'), created: Type.Integer(), owned_by: Type.String() });
 const ChatCompletionSchema = Type.Object(
   {
     id: Type.String(),
@@ -128,6 +142,9 @@ export const META_HEADERS = {
   provider: 'x-agentry-provider',
   cost: 'x-agentry-cost-usd',
 } as const;
+
+/** The request parameters a target of the group was not sent (`drop_params: true`), comma-separated: a warning. */
+const DROPPED_HEADER = 'x-agentry-dropped-params';
 
 export function requireGateway(deps: ServerDeps): GatewayBackend {
   if (deps.gateway) return deps.gateway;
@@ -245,6 +262,7 @@ export function toChatRequest(body: ChatBody): ChatRequest {
     'seed',
     'user',
     'response_format',
+    ...OPTIONAL_PARAMS,
   ] as const;
   for (const key of optional) if (body[key] !== undefined) Object.assign(request, { [key]: body[key] });
   return request;
@@ -284,6 +302,7 @@ async function streamChat(
   gone: AbortSignal,
   redactor: Redactor,
 ): Promise<void> {
+  const dropped = gateway.droppedParams(chat);
   const iterator = gateway.stream(chat, ctx)[Symbol.asyncIterator]();
   let next = await iterator.next();
   reply.hijack();
@@ -292,6 +311,7 @@ async function streamChat(
     'cache-control': 'no-cache, no-transform',
     'x-accel-buffering': 'no',
     'x-request-id': request.id,
+    ...(dropped.length === 0 ? {} : { [DROPPED_HEADER]: dropped.join(', ') }),
   });
   const write = eventWriter(reply, gone, redactor);
   try {
@@ -340,7 +360,7 @@ export async function forward(
     throw new AgentryError('provider_unavailable', `cannot reach the gateway at ${maskSecrets(remote.url)}: ${cause}`, { retryable: true, cause: error });
   }
   reply.code(response.status);
-  for (const name of ['content-type', 'cache-control', 'retry-after', ...Object.values(META_HEADERS)]) {
+  for (const name of ['content-type', 'cache-control', 'retry-after', DROPPED_HEADER, ...Object.values(META_HEADERS)]) {
     const value = response.headers.get(name);
     if (value !== null) reply.header(name, value);
   }
@@ -355,7 +375,7 @@ export function gatewayRoutes(table: RouteTable, deps: ServerDeps): void {
     scope: 'gateway:use',
     summary: "Chat completion in OpenAI's wire format (model = a model group); `stream: true` answers text/event-stream",
     tags: ['gateway'],
-    errors: ['not_found', 'budget_exceeded', 'not_ready', 'provider_error', 'provider_timeout', 'provider_unavailable'],
+    errors: ['not_found', 'unsupported_parameter', 'budget_exceeded', 'not_ready', 'provider_error', 'provider_timeout', 'provider_unavailable'],
     openaiErrors: true,
     internalTokens: true,
     schema: {
@@ -382,6 +402,8 @@ export function gatewayRoutes(table: RouteTable, deps: ServerDeps): void {
           await streamChat(backend.gateway, chat, ctx, request.body.stream_options?.include_usage === true, request, reply, signal, deps.redactor);
           return reply;
         }
+        const dropped = backend.gateway.droppedParams(chat);
+        if (dropped.length > 0) reply.header(DROPPED_HEADER, dropped.join(', '));
         const { agentry: meta, ...completion } = await backend.gateway.chat(chat, ctx);
         if (meta) {
           reply

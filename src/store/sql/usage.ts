@@ -18,6 +18,8 @@ function usageFromRow(r: Row): UsageRow {
     calls: Number(r.calls),
     inputTokens: Number(r.input_tokens),
     outputTokens: Number(r.output_tokens),
+    cachedTokens: Number(r.cached_tokens),
+    reasoningTokens: Number(r.reasoning_tokens),
     costUsd: Number(r.cost),
   };
 }
@@ -33,7 +35,8 @@ export async function usage(db: Db, q: UsageQuery): Promise<UsageRow[]> {
   const result = await rows(
     db,
     sql`SELECT tenant_id, workflow, model_group, model, day,
-        COUNT(*) AS calls, SUM(input_tokens) AS input_tokens, SUM(output_tokens) AS output_tokens, SUM(cost_usd) AS cost
+        COUNT(*) AS calls, SUM(input_tokens) AS input_tokens, SUM(output_tokens) AS output_tokens,
+        SUM(cached_tokens) AS cached_tokens, SUM(reasoning_tokens) AS reasoning_tokens, SUM(cost_usd) AS cost
       FROM llm_calls WHERE ${sql.join(where, sql` AND `)}
       GROUP BY tenant_id, workflow, model_group, model, day
       ORDER BY day, tenant_id, workflow, model_group, model`,
@@ -59,6 +62,8 @@ function callFromRow(r: Row): CallRecord {
     model: r.model as string,
     inputTokens: Number(r.input_tokens),
     outputTokens: Number(r.output_tokens),
+    ...(Number(r.cached_tokens) > 0 ? { cachedTokens: Number(r.cached_tokens) } : {}),
+    ...(Number(r.reasoning_tokens) > 0 ? { reasoningTokens: Number(r.reasoning_tokens) } : {}),
     costUsd: Number(r.cost_usd),
     latencyMs: Number(r.latency_ms),
     outcome: r.outcome as CallOutcome,
