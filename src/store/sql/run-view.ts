@@ -6,11 +6,11 @@
  */
 import { sql } from 'kysely';
 import type { ErrorInfo } from '../../lib/errors.js';
-import type { StepMeta } from '../../types.js';
+import type { RunRecord, StepMeta } from '../../types.js';
 import type { RunView, StepView } from '../store-types.js';
 import type { Db } from './dialect.js';
 import { runFromRow } from './runs.js';
-import { fromJson, num, numOrNull, rows, type Row } from './values.js';
+import { fixedQuery, fromJson, num, numOrNull, type Row } from './values.js';
 
 /** Output columns and what each branch selects for them (absent: NULL). */
 const COLUMNS: ReadonlyArray<readonly [name: string, run: string | null, step: string | null]> = [
@@ -53,10 +53,9 @@ const select = (branch: 1 | 2): string => COLUMNS.map((c) => `${c[branch] ?? 'NU
 const RUN_COLUMNS = sql.raw(select(1));
 const STEP_COLUMNS = sql.raw(select(2));
 
-/** The run with its top-level steps (by step id), usage totals and whether it has children; undefined for no such run. */
-export async function runView(db: Db, id: string): Promise<RunView | undefined> {
-  const result = await rows(
-    db,
+/** The one statement (its text compiled once: `fixedQuery`). */
+const viewRows = fixedQuery(
+  (id: string) =>
     sql`SELECT ${RUN_COLUMNS} FROM runs r
           CROSS JOIN (SELECT COUNT(*) AS calls, SUM(input_tokens) AS input_tokens, SUM(output_tokens) AS output_tokens, SUM(cost_usd) AS cost
                       FROM llm_calls WHERE run_id = ${id}) u
@@ -64,13 +63,18 @@ export async function runView(db: Db, id: string): Promise<RunView | undefined> 
         UNION ALL
         SELECT ${STEP_COLUMNS} FROM steps s WHERE s.run_id = ${id} AND s.parent_step IS NULL
         ORDER BY part, step_id`,
-  );
+  (id) => [id, id, id],
+);
+
+/** The run with its top-level steps (by step id), usage totals and whether it has children; undefined for no such run. */
+export async function runView(db: Db, id: string): Promise<RunView | undefined> {
+  const result = await viewRows(db, id);
   const [first] = result;
   if (first === undefined || num(first.part) !== 0) return undefined;
   const steps: StepView[] = [];
   for (let i = 1; i < result.length; i++) steps.push(stepFromViewRow(id, result[i]!));
   return {
-    run: runFromRow(first),
+    run: withLazySpec(first),
     steps,
     usage: {
       calls: num(first.usage_calls),
@@ -80,6 +84,30 @@ export async function runView(db: Db, id: string): Promise<RunView | undefined> 
     },
     hasChildren: num(first.has_children) === 1,
   };
+}
+
+/**
+ * The run of the view's first row, its `spec` parsed only if read: the view's reader needs the
+ * spec only to compile a workflow it has not compiled before (`workflowOf`, cached by hash), and
+ * a spec's JSON can be the largest column of the row.
+ */
+function withLazySpec(row: Row): RunRecord {
+  const text = row.spec;
+  const run = runFromRow({ ...row, spec: null });
+  let spec: unknown;
+  let parsed = false;
+  Object.defineProperty(run, 'spec', {
+    enumerable: true,
+    configurable: true,
+    get: () => {
+      if (!parsed) [spec, parsed] = [fromJson(text), true];
+      return spec;
+    },
+    set: (value: unknown) => {
+      [spec, parsed] = [value, true];
+    },
+  });
+  return run;
 }
 
 function stepFromViewRow(runId: string, r: Row): StepView {
