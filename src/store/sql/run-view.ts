@@ -6,7 +6,7 @@
  */
 import { sql } from 'kysely';
 import type { ErrorInfo } from '../../lib/errors.js';
-import type { RunRecord, StepMeta } from '../../types.js';
+import type { StepMeta } from '../../types.js';
 import type { RunView, StepView } from '../store-types.js';
 import type { Db } from './dialect.js';
 import { runFromRow } from './runs.js';
@@ -74,7 +74,7 @@ export async function runView(db: Db, id: string): Promise<RunView | undefined> 
   const steps: StepView[] = [];
   for (let i = 1; i < result.length; i++) steps.push(stepFromViewRow(id, result[i]!));
   return {
-    run: withLazySpec(first),
+    run: runFromRow(first),
     steps,
     usage: {
       calls: num(first.usage_calls),
@@ -84,30 +84,6 @@ export async function runView(db: Db, id: string): Promise<RunView | undefined> 
     },
     hasChildren: num(first.has_children) === 1,
   };
-}
-
-/**
- * The run of the view's first row, its `spec` parsed only if read: the view's reader needs the
- * spec only to compile a workflow it has not compiled before (`workflowOf`, cached by hash), and
- * a spec's JSON can be the largest column of the row.
- */
-function withLazySpec(row: Row): RunRecord {
-  const text = row.spec;
-  const run = runFromRow({ ...row, spec: null });
-  let spec: unknown;
-  let parsed = false;
-  Object.defineProperty(run, 'spec', {
-    enumerable: true,
-    configurable: true,
-    get: () => {
-      if (!parsed) [spec, parsed] = [fromJson(text), true];
-      return spec;
-    },
-    set: (value: unknown) => {
-      [spec, parsed] = [value, true];
-    },
-  });
-  return run;
 }
 
 function stepFromViewRow(runId: string, r: Row): StepView {
