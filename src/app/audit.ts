@@ -97,10 +97,12 @@ export class AuditService {
   /**
    * Group commit: an entry appended while a write of entries is in flight waits for it and goes
    * with the others that came meanwhile, in one transaction (`Store.appendAudits`), instead of
-   * a transaction each. An entry alone is written at once, so nothing waits that did not have
-   * to. Each caller resolves once its entry is committed; when a batch fails, its entries are
-   * tried one by one, so an entry fails only for its own error (a commit that may have been
-   * applied is not repeated: its entries get its error).
+   * a transaction each. A write takes the entries pending when its transaction begins, not when
+   * it asks for one: on SQLite it waits its turn behind the other writers (the runs whose starts
+   * these entries record), and the entries of those starts go with it. An entry alone is written
+   * at once, so nothing waits that did not have to. Each caller resolves once its entry is
+   * committed; when a batch fails, its entries are tried one by one, so an entry fails only for
+   * its own error (a commit that may have been applied is not repeated: its entries get its error).
    */
   private append(entry: NewAuditEntry): Promise<void> {
     return new Promise<void>((resolve, reject) => {
@@ -117,18 +119,16 @@ export class AuditService {
   private async flush(): Promise<void> {
     this.flushing = true;
     while (this.pending.length > 0) {
-      const batch = this.pending.splice(0, MAX_AUDIT_BATCH);
-      if (batch.length === 1) {
-        await this.appendOne(batch[0]!);
-        continue;
-      }
+      let batch: PendingEntry[] | undefined;
+      const take = (): NewAuditEntry[] => (batch ??= this.pending.splice(0, MAX_AUDIT_BATCH)).map((p) => p.entry);
       try {
-        await this.store.appendAudits(batch.map((p) => p.entry));
-        for (const p of batch) p.resolve();
+        await this.store.appendAudits(take);
+        for (const p of batch ?? []) p.resolve();
       } catch (error) {
         // A commit cut off may have been applied: its entries are not written again (the error is theirs).
-        if (isCommitUnknown(error)) for (const p of batch) p.reject(error);
-        else for (const p of batch) await this.appendOne(p);
+        // A transaction that failed before it took any entries leaves them for the one-by-one tries.
+        if (isCommitUnknown(error) && batch !== undefined) for (const p of batch) p.reject(error);
+        else for (const p of batch ?? this.pending.splice(0, MAX_AUDIT_BATCH)) await this.appendOne(p);
       }
     }
     this.flushing = false;

@@ -52,14 +52,30 @@ export interface LoggerOptions {
   redactor?: Redactor;
 }
 
-const NO_CONTEXT = Object.freeze({});
+const NO_CONTEXT: Readonly<Record<string, unknown>> = Object.freeze({});
 
-/** The fields of the work in progress and of the active span: a fresh object (pino merges the line into it), or `NO_CONTEXT`. */
-function contextFields(): object {
+/**
+ * The fields of the work in progress and of the active span, or `NO_CONTEXT`. Not a copy when
+ * there is no span (the merge below never changes it).
+ */
+function contextFields(): Readonly<Record<string, unknown>> {
   const work = currentLogContext();
   const span = traceLogFields();
-  if (work === undefined && isNoFields(span)) return NO_CONTEXT;
+  if (isNoFields(span)) return work ?? NO_CONTEXT;
   return { ...work, ...span };
+}
+
+/**
+ * The line with the context's fields it does not set itself (the line's own win). A copy of the
+ * line with a few fields added: merging the line into the context's small object instead, as
+ * pino's default does, made V8 rebuild that object's shape field by field, three times the cost
+ * of the rest of an access record's line.
+ */
+function withContext(line: object, fields: object): object {
+  if (fields === NO_CONTEXT) return line;
+  const merged: Record<string, unknown> = { ...line };
+  for (const [key, value] of Object.entries(fields)) if (!(key in line)) merged[key] = value;
+  return merged;
 }
 
 export function createLogger(options: LoggerOptions): Logger {
@@ -74,7 +90,7 @@ export function createLogger(options: LoggerOptions): Logger {
       // The request's `request_id`/`tenant_id` and the span's ids on every line written in them;
       // outside both, one shared empty object and the line is left as it is.
       mixin: contextFields,
-      mixinMergeStrategy: (line: object, fields: object) => (fields === NO_CONTEXT ? line : Object.assign(fields, line)),
+      mixinMergeStrategy: withContext,
       ...(redactor ? { hooks: { streamWrite: (line: string) => redactor.text(line) } } : {}),
     },
     options.destination ?? pino.destination({ fd: 2, sync: true }),

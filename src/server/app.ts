@@ -46,7 +46,7 @@ import type { TlsCredentials } from '../app/tls.js';
 import type { ReadinessOptions, ReadinessRole } from '../app/readiness.js';
 import type { SpecBundleInfo } from '../app/bundle-load.js';
 import type { CredentialSources } from '../app/credentials.js';
-import { lazySchemaController } from './lazy-schemas.js';
+import { schemaController } from './lazy-schemas.js';
 import { openapiRoutes, swaggerOptions } from './openapi.js';
 import { ProblemSchema, sendProblem, toHttpError } from './problem.js';
 import { AnthropicErrorSchema, sendAnthropicError } from './anthropic-errors.js';
@@ -248,7 +248,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     // `allowUnionTypes`: a list of types (`type: ['string', 'array']`) is how a schema says "text or blocks"
     // without `anyOf`, whose branches see each other's coercions (anthropic-messages/schema.ts).
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allowUnionTypes: true } },
-    ...(options.eagerSchemas === true ? {} : { schemaController: lazySchemaController() }),
+    schemaController: schemaController({ lazy: options.eagerSchemas !== true }),
     // Refused by the router before any route or hook (a path segment past 100 characters, a URL
     // that does not decode): problem+json like every other refusal, not Fastify's own JSON.
     frameworkErrors: (error, _request, reply) => {

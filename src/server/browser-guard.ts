@@ -93,6 +93,8 @@ function allowCors(request: FastifyRequest, reply: FastifyReply, corsOrigins: Re
 /** Registers the guard as an `onRequest` hook of `app` (before any route's handler runs). */
 export function registerBrowserGuard(app: FastifyInstance, options: BrowserGuardOptions): void {
   const corsOrigins: ReadonlySet<string> = new Set(options.corsOrigins);
+  // Auth on and no CORS origin: the guard has nothing to do, so requests do not pass an empty hook.
+  if (!options.devMode && corsOrigins.size === 0) return;
   app.addHook('onRequest', (request, reply, done) => {
     // CORS headers first, so that a listed origin can read a refusal too.
     const preflight = allowCors(request, reply, corsOrigins);

@@ -7,11 +7,17 @@
  * so no line has the id twice.
  */
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
+
+type ChildLoggerOptions = NonNullable<Parameters<FastifyBaseLogger['child']>[1]>;
 import { addToLogContext, withLogContext } from '../obs/log-context.js';
 
-/** Fastify's `childLoggerFactory`: the request's logger without a `request_id` binding (the context adds it). */
-export function requestLogger(logger: FastifyBaseLogger, _bindings: unknown, options: object): FastifyBaseLogger {
-  return logger.child({}, options);
+/**
+ * Fastify's `childLoggerFactory`: the request's logger without a `request_id` binding (the
+ * context adds it). That is the app's logger itself unless the route sets its own level or
+ * serializers: a child logger per request would cost a pino child for nothing.
+ */
+export function requestLogger(logger: FastifyBaseLogger, _bindings: unknown, options: ChildLoggerOptions): FastifyBaseLogger {
+  return options.level === undefined && options.serializers === undefined ? logger : logger.child({}, options);
 }
 
 /** Enters each request's log context; register it before every other hook. */

@@ -462,11 +462,11 @@ export class SqlStore implements Store {
     return this.transact((trx) => audit.appendAudit(trx, this.dialect.lockSuffix, entry, this.now()));
   }
 
-  appendAudits(entries: readonly NewAuditEntry[]): Promise<AuditRecord[]> {
+  appendAudits(entries: readonly NewAuditEntry[] | (() => readonly NewAuditEntry[])): Promise<AuditRecord[]> {
+    let taken: readonly NewAuditEntry[] | undefined;
     return this.transact(async (trx) => {
-      const appended: AuditRecord[] = [];
-      for (const entry of entries) appended.push(await audit.appendAudit(trx, this.dialect.lockSuffix, entry, this.now()));
-      return appended;
+      taken ??= typeof entries === 'function' ? entries() : entries;
+      return audit.appendAudits(trx, this.dialect.lockSuffix, taken, this.now());
     });
   }
 

@@ -318,8 +318,13 @@ export interface Store {
   // audit log (`audit-chain.ts`)
   /** Appends an entry to the one chain, in its own transaction (serialised by the head row's lock). */
   appendAudit(entry: NewAuditEntry): Promise<AuditRecord>;
-  /** Appends `entries` in order in one transaction (one commit for a batch of concurrent entries, `AuditService`). */
-  appendAudits(entries: readonly NewAuditEntry[]): Promise<AuditRecord[]>;
+  /**
+   * Appends `entries` in order in one transaction (one commit for a batch of concurrent entries,
+   * `AuditService`). Given a function, calls it for the entries once the transaction has begun
+   * (on SQLite: holds the write lock), so that entries that came while it waited for its turn go
+   * in it too; a transaction tried again after a transient failure writes what the first call gave.
+   */
+  appendAudits(entries: readonly NewAuditEntry[] | (() => readonly NewAuditEntry[])): Promise<AuditRecord[]>;
   /** Entries matching the query, newest first. */
   listAudit(query: AuditListQuery): Promise<AuditPage>;
   /** Up to `limit` entries after `afterSeq`, in chain order. */

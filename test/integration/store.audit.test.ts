@@ -148,6 +148,21 @@ for (const dialect of dialects) {
       expect(await check(store)).toBeUndefined();
     });
 
+    it('chains a batch (entries given, or taken when its transaction begins) after the entries before it, batches running together included', async () => {
+      const { store } = await withEntries(2);
+      let takes = 0;
+      const taken = () => (takes++, [entry(200), entry(201)]);
+      const [given, fromFunction] = await Promise.all([store.appendAudits([entry(202), entry(203), entry(204)]), store.appendAudits(taken)]);
+      expect(takes).toBe(1);
+      expect([given.length, fromFunction.length]).toEqual([3, 2]);
+      expect(await store.appendAudits([])).toEqual([]);
+      const all = await store.auditChain(0, 1000);
+      expect(all.map((e) => e.seq)).toEqual(Array.from({ length: base + 7 }, (_, i) => i + 1));
+      expect(all.slice(-5).map((e) => e.seq)).toEqual([...given, ...fromFunction].map((e) => e.seq).sort((a, b) => a - b));
+      for (let i = 1; i < all.length; i++) expect(all[i]!.prevHash).toBe(all[i - 1]!.hash);
+      expect(await check(store)).toBeUndefined();
+    });
+
     it('names an edited entry', async () => {
       const { store, tamper } = await withEntries(5);
       await tamper(`UPDATE audit_log SET principal = 'someone-else' WHERE seq = ${base + 3}`);

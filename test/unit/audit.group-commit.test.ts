@@ -8,10 +8,22 @@ import { commitUnknown } from '../../src/store/transient.js';
 
 const caller: Caller = { name: 'ops', roles: ['operator'], runAccess: EVERY_RUN, tenantId: 'acme' };
 
-/** A store that records each write (one entry or a batch) and fails the ones `fail` picks. */
-function batching(fail: (entries: readonly NewAuditEntry[]) => Error | undefined = () => undefined) {
+type Entries = readonly NewAuditEntry[] | (() => readonly NewAuditEntry[]);
+
+/**
+ * A store that records each write (one entry or a batch) and fails the ones `fail` picks. A batch
+ * given as a function is taken when its transaction "begins": after `turnMs` (the time it waits
+ * behind other writers), or at once; `unavailable` fails a write before it takes anything.
+ */
+function batching(
+  fail: (entries: readonly NewAuditEntry[]) => Error | undefined = () => undefined,
+  options: { turnMs?: number; unavailable?: () => boolean } = {},
+) {
   const writes: string[][] = [];
-  const write = async (entries: readonly NewAuditEntry[]) => {
+  const write = async (given: Entries) => {
+    if (options.turnMs !== undefined) await new Promise((resolve) => setTimeout(resolve, options.turnMs));
+    if (typeof given === 'function' && options.unavailable?.() === true) throw new AgentryError('internal', 'database unavailable');
+    const entries = typeof given === 'function' ? given() : given;
     await new Promise((resolve) => setTimeout(resolve, 5));
     const error = fail(entries);
     if (error) throw error;
@@ -20,7 +32,7 @@ function batching(fail: (entries: readonly NewAuditEntry[]) => Error | undefined
   };
   const store = {
     appendAudit: async (entry: NewAuditEntry) => (await write([entry]))[0],
-    appendAudits: (entries: readonly NewAuditEntry[]) => write(entries),
+    appendAudits: (entries: Entries) => write(entries),
   } as unknown as Store;
   return { store, writes };
 }
@@ -33,6 +45,25 @@ describe('AuditService group commit', () => {
     expect(writes).toEqual([['a'], ['b', 'c', 'd']]);
     await audit.record(caller, 'run.start', 'e', 'success');
     expect(writes.at(-1)).toEqual(['e']);
+  });
+
+  it('takes the entries pending when its transaction begins: those that came while it waited for its turn go with it', async () => {
+    const { store, writes } = batching(undefined, { turnMs: 20 });
+    const audit = new AuditService(store);
+    const first = audit.record(caller, 'run.start', 'a', 'success');
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    await Promise.all([first, ...['b', 'c'].map((t) => audit.record(caller, 'run.start', t, 'success'))]);
+    expect(writes).toEqual([['a', 'b', 'c']]);
+  });
+
+  it('tries one by one the entries of a write that failed before it took them', async () => {
+    let down = true;
+    const { store, writes } = batching(undefined, { unavailable: () => down });
+    const audit = new AuditService(store);
+    const refused = audit.record(caller, 'run.start', 'a', 'success');
+    down = false;
+    await refused;
+    expect(writes).toEqual([['a']]);
   });
 
   it('tries the entries of a failed batch one by one: only the entry at fault fails', async () => {

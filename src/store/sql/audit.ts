@@ -41,19 +41,36 @@ export async function auditHead(db: Db, lockSuffix = ''): Promise<AuditHead> {
  * lock (`lockSuffix`, `FOR UPDATE` on PostgreSQL) serialises appends until it commits.
  */
 export async function appendAudit(db: Db, lockSuffix: string, entry: NewAuditEntry, now: number): Promise<AuditRecord> {
-  const head = await auditHead(db, lockSuffix);
-  const at = entry.at ?? now;
-  const unhashed: Omit<AuditRecord, 'hash'> = { ...entry, seq: head.seq + 1, id: newId('aud', at), at, runId: auditRunId(entry), prevHash: head.hash };
-  const record: AuditRecord = { ...unhashed, hash: auditEntryHash(unhashed) };
-  // `run_id` is written only when there is one: the entries of migrations, which have none,
-  // are also appended while the schema is older than the column (`migrate.ts`).
-  const runColumn = record.runId === null ? sql`` : sql`, run_id`;
-  const runValue = record.runId === null ? sql`` : sql`, ${record.runId}`;
-  await sql`INSERT INTO audit_log (seq, id, at, tenant_id, principal, action, target, request_id, outcome, client_ip, details, prev_hash, hash${runColumn})
-    VALUES (${record.seq}, ${record.id}, ${record.at}, ${record.tenantId}, ${record.principal}, ${record.action}, ${record.target},
-            ${record.requestId}, ${record.outcome}, ${record.clientIp}, ${toJson(record.details)}, ${record.prevHash}, ${record.hash}${runValue})`.execute(db);
-  await sql`UPDATE audit_head SET seq = ${record.seq}, hash = ${record.hash} WHERE id = 1`.execute(db);
-  return record;
+  const [record] = await appendAudits(db, lockSuffix, [entry], now);
+  return record!;
+}
+
+/**
+ * Appends `entries` in order as the chain's next ones: the head read (and locked) once and moved
+ * once, past the last of them. Call inside a write transaction, as `appendAudit`.
+ */
+export async function appendAudits(db: Db, lockSuffix: string, entries: readonly NewAuditEntry[], now: number): Promise<AuditRecord[]> {
+  if (entries.length === 0) return [];
+  let { seq, hash } = await auditHead(db, lockSuffix);
+  const appended: AuditRecord[] = [];
+  for (const entry of entries) {
+    const at = entry.at ?? now;
+    const unhashed: Omit<AuditRecord, 'hash'> = { ...entry, seq: seq + 1, id: newId('aud', at), at, runId: auditRunId(entry), prevHash: hash };
+    const record: AuditRecord = { ...unhashed, hash: auditEntryHash(unhashed) };
+    // `run_id` is written only when there is one: the entries of migrations, which have none,
+    // are also appended while the schema is older than the column (`migrate.ts`).
+    const runColumn = record.runId === null ? sql`` : sql`, run_id`;
+    const runValue = record.runId === null ? sql`` : sql`, ${record.runId}`;
+    await sql`INSERT INTO audit_log (seq, id, at, tenant_id, principal, action, target, request_id, outcome, client_ip, details, prev_hash, hash${runColumn})
+      VALUES (${record.seq}, ${record.id}, ${record.at}, ${record.tenantId}, ${record.principal}, ${record.action}, ${record.target},
+              ${record.requestId}, ${record.outcome}, ${record.clientIp}, ${toJson(record.details)}, ${record.prevHash}, ${record.hash}${runValue})`.execute(
+      db,
+    );
+    appended.push(record);
+    ({ seq, hash } = record);
+  }
+  await sql`UPDATE audit_head SET seq = ${seq}, hash = ${hash} WHERE id = 1`.execute(db);
+  return appended;
 }
 
 function decodeCursor(cursor: string): number {

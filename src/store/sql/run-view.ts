@@ -10,7 +10,7 @@ import type { StepMeta } from '../../types.js';
 import type { RunView, StepView } from '../store-types.js';
 import type { Db } from './dialect.js';
 import { runFromRow } from './runs.js';
-import { fromJson, num, numOrNull, rows, type Row } from './values.js';
+import { fixedQuery, fromJson, num, numOrNull, type Row } from './values.js';
 
 /** Output columns and what each branch selects for them (absent: NULL). */
 const COLUMNS: ReadonlyArray<readonly [name: string, run: string | null, step: string | null]> = [
@@ -53,10 +53,9 @@ const select = (branch: 1 | 2): string => COLUMNS.map((c) => `${c[branch] ?? 'NU
 const RUN_COLUMNS = sql.raw(select(1));
 const STEP_COLUMNS = sql.raw(select(2));
 
-/** The run with its top-level steps (by step id), usage totals and whether it has children; undefined for no such run. */
-export async function runView(db: Db, id: string): Promise<RunView | undefined> {
-  const result = await rows(
-    db,
+/** The one statement (its text compiled once: `fixedQuery`). */
+const viewRows = fixedQuery(
+  (id: string) =>
     sql`SELECT ${RUN_COLUMNS} FROM runs r
           CROSS JOIN (SELECT COUNT(*) AS calls, SUM(input_tokens) AS input_tokens, SUM(output_tokens) AS output_tokens, SUM(cost_usd) AS cost
                       FROM llm_calls WHERE run_id = ${id}) u
@@ -64,7 +63,12 @@ export async function runView(db: Db, id: string): Promise<RunView | undefined> 
         UNION ALL
         SELECT ${STEP_COLUMNS} FROM steps s WHERE s.run_id = ${id} AND s.parent_step IS NULL
         ORDER BY part, step_id`,
-  );
+  (id) => [id, id, id],
+);
+
+/** The run with its top-level steps (by step id), usage totals and whether it has children; undefined for no such run. */
+export async function runView(db: Db, id: string): Promise<RunView | undefined> {
+  const result = await viewRows(db, id);
   const [first] = result;
   if (first === undefined || num(first.part) !== 0) return undefined;
   const steps: StepView[] = [];

@@ -2,7 +2,7 @@
  * Reading rows and writing values: the helpers every SQL module uses. Rows come back
  * snake_case with JSON as text (SQLite) and BIGINT as numbers (see `../postgres.ts`).
  */
-import { sql, type RawBuilder } from 'kysely';
+import { CompiledQuery, sql, type RawBuilder } from 'kysely';
 import { AgentryError } from '../../lib/errors.js';
 import type { Db } from './dialect.js';
 
@@ -19,6 +19,29 @@ export async function rows(db: Db, query: Query): Promise<Row[]> {
 export async function changed(db: Db, query: Query): Promise<boolean> {
   const result = await query.execute(db);
   return Number(result.numAffectedRows ?? 0) > 0;
+}
+
+/**
+ * A query whose text never changes, only its parameters (a hot read: `GET /v1/runs/{id}`): built
+ * and compiled once per database handle, then sent as that same string. Compiling a `sql`
+ * template walks it on every call, and the SQLite store's statement cache (`sqlite-statements.ts`)
+ * then hashes the fresh string to find its statement; the one string is hashed once.
+ * `parameters` gives the values in the order the template uses them (checked on the first call).
+ */
+export function fixedQuery<A extends unknown[]>(build: (...args: A) => Query, parameters: (...args: A) => unknown[]): (db: Db, ...args: A) => Promise<Row[]> {
+  const texts = new WeakMap<Db, string>();
+  return async (db, ...args) => {
+    const values = parameters(...args);
+    let text = texts.get(db);
+    if (text === undefined) {
+      const compiled = build(...args).compile(db);
+      const same = compiled.parameters.length === values.length && compiled.parameters.every((value, i) => value === values[i]);
+      if (!same) throw new AgentryError('internal', 'a fixed query was given its parameters in another order than its text uses them');
+      texts.set(db, (text = compiled.sql));
+    }
+    const result = await db.executeQuery<Row>(CompiledQuery.raw(text, values));
+    return result.rows;
+  };
 }
 
 export function toJson(value: unknown): string | null {
