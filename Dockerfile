@@ -10,7 +10,7 @@
 
 ARG NODE_IMAGE=node:20-bookworm-slim
 
-# ---- build: all dependencies, the compiled dist/, then only the production dependencies ----
+# ---- build: all dependencies, the compiled dist/ (modules and bundle), then only the production dependencies ----
 FROM ${NODE_IMAGE} AS build
 # better-sqlite3 is compiled here against the base image's Node headers (/usr/local/include/node)
 # rather than fetched prebuilt: the build needs the npm registry and the Debian mirror, nothing else.
@@ -28,6 +28,7 @@ WORKDIR /build
 COPY package.json package-lock.json ./
 RUN npm ci
 COPY tsconfig.json tsconfig.build.json ./
+COPY scripts/bundle.ts ./scripts/
 COPY src ./src
 # Of the compiled addon only the module itself is kept (not its objects, sources and SQLite's).
 RUN npm run build \

@@ -1,6 +1,6 @@
 /**
- * `agentry serve` start-up: milliseconds from spawning the built CLI (`bin/agentry.js serve`, run
- * `npm run build` first) to the first 200 on `/readyz`, and the resident memory (VmRSS) after it
+ * `agentry serve` start-up: milliseconds from spawning the built CLI (`bin/agentry.js serve`, which
+ * runs the bundle `dist/bundle/agentry.js`: run `npm run build` first) to the first 200 on `/readyz`, and the resident memory (VmRSS) after it
  * has been idle a few seconds. Each start is a new process on a copy of the example project
  * (SQLite, the mock provider of its gateway.yaml, auth on with an API key: the README's default),
  * whose store the first, uncounted start migrated. Anchors in the same run: `node -e 0` (exit
@@ -152,7 +152,7 @@ export const scenario: Scenario = {
   name: 'startup',
   description: `agentry serve (built CLI, example project, SQLite, auth on): spawn to first 200 on /readyz and idle RSS after ${IDLE_MS} ms, median of ${STARTS} starts, beside node -e 0 and a bare Fastify server`,
   async run() {
-    if (!existsSync(join(REPO, 'dist/cli/main.js'))) throw new Error('dist/ is missing: run `npm run build` first');
+    if (!existsSync(join(REPO, 'dist/bundle/agentry.js'))) throw new Error('dist/bundle/ is missing: run `npm run build` first');
     const work = mkdtempSync(join(tmpdir(), 'agentry-bench-startup-'));
     try {
       cpSync(join(REPO, 'examples/demo'), work, { recursive: true, filter: (path) => !path.includes('.agentry') });
@@ -163,7 +163,9 @@ export const scenario: Scenario = {
       const loadBefore = loadavg().map((n) => round(n, 2));
       const serve = [BIN, 'serve'];
       const baselineServe = BASELINE ? [join(BASELINE, 'bin/agentry.js'), 'serve'] : undefined;
-      if (BASELINE && !existsSync(join(BASELINE, 'dist/cli/main.js'))) throw new Error(`${BASELINE}/dist is missing: build it first`);
+      // A baseline from before the bundle has only the compiled modules.
+      if (BASELINE && !['dist/bundle/agentry.js', 'dist/cli/main.js'].some((file) => existsSync(join(BASELINE, file))))
+        throw new Error(`${BASELINE}/dist is missing: build it first`);
       // The first start creates and migrates the store; not counted.
       const first = await start(serve, env, work, port, 0);
       console.log(`  first start (creates the store): ${first.ready_ms} ms`);

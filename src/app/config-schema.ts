@@ -2,9 +2,10 @@
  * The schema every resolved option value is checked against (one validation that reports
  * every problem at once, `loadConfig`), and the values of the options that take one of a few.
  */
-import { Ajv, type ValidateFunction } from 'ajv';
+import { Ajv, type CodeOptions, type ValidateFunction } from 'ajv';
 import { Type, type Static } from 'typebox';
 import type { EgressMode } from '../lib/egress.js';
+import { precompiledValidator } from '../lib/precompiled.js';
 import { LOG_LEVELS } from '../obs/logger.js';
 
 /** `AGENTRY_ENV`: production refuses an unsafe configuration (`startup-checks.ts`) and tightens egress. */
@@ -86,7 +87,12 @@ export const ConfigSchema = Type.Object({
 /** Every option's value once resolved and coerced, by option key (`CONFIG_OPTIONS`). */
 export type ResolvedOptions = Static<typeof ConfigSchema>;
 let validator: ValidateFunction<ResolvedOptions> | undefined;
+/** The ajv that compiles `ConfigSchema` (here, and at build time for the bundle: `lib/precompiled.ts`). */
+export function newConfigAjv(code: CodeOptions = {}): Ajv {
+  return new Ajv({ allErrors: true, strict: false, validateSchema: false, code: { optimize: false, ...code } });
+}
 /** The validator of resolved options, compiled on first use (a command that never loads configuration pays nothing). */
 export function resolvedValidator(): ValidateFunction<ResolvedOptions> {
-  return (validator ??= new Ajv({ allErrors: true, strict: false, validateSchema: false, code: { optimize: false } }).compile<ResolvedOptions>(ConfigSchema));
+  return (validator ??=
+    (precompiledValidator('config') as ValidateFunction<ResolvedOptions> | undefined) ?? newConfigAjv().compile<ResolvedOptions>(ConfigSchema));
 }

@@ -8,8 +8,8 @@
  * A schema that does not compile is then a 500 on that route's first request instead of a
  * failed start; `test/integration/server.lazy-schemas.test.ts` compiles every route's schemas eagerly.
  */
-import { createRequire } from 'node:module';
 import type { FastifyServerOptions } from 'fastify';
+import { fastifyCompilerSelectors } from './fastify-compilers.js';
 
 type CompilersFactory = NonNullable<NonNullable<FastifyServerOptions['schemaController']>['compilersFactory']>;
 /** What Fastify hands a compiler: the schema, and where it applies (`httpPart`, or `httpStatus` for a response). */
@@ -24,10 +24,8 @@ type Builder = (externalSchemas: unknown, options: unknown) => Compiler;
 
 /** Fastify's default compiler factories, from its own dependencies (what it requires when given none). */
 function fastifyDefaults(): { buildValidator: Builder; buildSerializer: Builder } {
-  const requireFromFastify = createRequire(createRequire(import.meta.url).resolve('fastify'));
-  const validatorSelector = requireFromFastify('@fastify/ajv-compiler') as () => Builder;
-  const serializerSelector = requireFromFastify('@fastify/fast-json-stringify-compiler') as () => Builder;
-  return { buildValidator: validatorSelector(), buildSerializer: serializerSelector() };
+  const { validatorSelector, serializerSelector } = fastifyCompilerSelectors();
+  return { buildValidator: validatorSelector() as Builder, buildSerializer: serializerSelector() as Builder };
 }
 
 /**

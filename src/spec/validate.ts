@@ -2,8 +2,9 @@
  * Schema validation of spec objects (ajv) with ajv's errors reduced to one readable message
  * per problem, and the check that a user-written JSON Schema is itself valid.
  */
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { Ajv, type CodeOptions, type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
+import { precompiledValidator } from '../lib/precompiled.js';
 import { didYouMean, type PathSegment, type Problem } from './diagnostics.js';
 import { SPEC_SCHEMAS, type SpecKind } from './schemas.js';
 
@@ -14,19 +15,41 @@ const addFormats = addFormatsModule as unknown as typeof addFormatsModule.defaul
  * `test/unit/spec.schemas.test.ts`: not again at each start (`validateSchema: false`, which
  * would compile the meta-schema first). Compiled without ajv's code optimizer, which only makes
  * the generated code smaller: a third of the compile time, and these validate a few files.
+ * The bundle holds them compiled at build time (`lib/precompiled.ts`), with these options.
  */
-const specAjv = new Ajv({ allErrors: true, verbose: true, strict: true, validateSchema: false, code: { optimize: false } });
-specAjv.addKeyword({ keyword: 'errorMessage', schemaType: 'string' });
+export function newSpecAjv(code: CodeOptions = {}): Ajv {
+  const ajv = new Ajv({ allErrors: true, verbose: true, strict: true, validateSchema: false, code: { optimize: false, ...code } });
+  ajv.addKeyword({ keyword: 'errorMessage', schemaType: 'string' });
+  return ajv;
+}
+const specAjv = newSpecAjv();
 const validators = new Map<SpecKind, ValidateFunction>();
 
-const userAjv = new Ajv({ allErrors: true, strict: false });
-addFormats(userAjv);
+/** The ajv of user-written schemas (with `validateSchema: false`: for schemas whose meta-schema check passed). */
+export function newUserAjv(code: CodeOptions = {}, validateSchema = true): Ajv {
+  const ajv = new Ajv({ allErrors: true, strict: false, validateSchema, code });
+  addFormats(ajv);
+  return ajv;
+}
+const userAjv = newUserAjv();
+/** Compiles a schema `metaSchemaCheck` accepted, without checking it against the meta-schema again. */
+const checkedAjv = newUserAjv({}, false);
+/** The meta-schema of a user-written schema without `$schema` (ajv's default). */
+export const JSON_SCHEMA_META = 'http://json-schema.org/draft-07/schema';
+
+/** `userAjv.validateSchema`: through the validator compiled at build time when the schema names no other meta-schema. */
+function metaSchemaCheck(schema: unknown): { ok: boolean; errors: ErrorObject[] | null | undefined } {
+  const plain = typeof schema === 'object' && schema !== null && (schema as { $schema?: unknown }).$schema === undefined;
+  const precompiled = plain ? precompiledValidator('json-schema') : undefined;
+  if (precompiled !== undefined) return { ok: precompiled(schema) === true, errors: precompiled.errors };
+  return { ok: userAjv.validateSchema(schema as object) === true, errors: userAjv.errors };
+}
 
 /** Every schema problem in `data` as a `kind` spec (empty when valid). */
 export function validateSpec(kind: SpecKind, data: unknown): Problem[] {
   let validate = validators.get(kind);
   if (validate === undefined) {
-    validate = specAjv.compile(SPEC_SCHEMAS[kind]);
+    validate = precompiledValidator(`spec:${kind}`) ?? specAjv.compile(SPEC_SCHEMAS[kind]);
     validators.set(kind, validate);
   }
   if (validate(data)) return [];
@@ -35,14 +58,15 @@ export function validateSpec(kind: SpecKind, data: unknown): Problem[] {
 
 /** Problems with a user-written JSON Schema found at `path` (empty when it compiles). */
 export function checkJsonSchema(schema: unknown, path: PathSegment[]): Problem[] {
-  if (userAjv.validateSchema(schema as object) !== true) {
-    const first = userAjv.errors?.[0];
+  const check = metaSchemaCheck(schema);
+  if (!check.ok) {
+    const first = check.errors?.[0];
     if (first === undefined) return [{ path, message: 'is not a valid JSON Schema' }];
     return [{ path: [...path, ...pointerToPath(first.instancePath, schema)], message: `invalid JSON Schema: ${first.message ?? first.keyword}` }];
   }
   try {
-    userAjv.compile(schema as object);
-    userAjv.removeSchema(schema as object);
+    checkedAjv.compile(schema as object);
+    checkedAjv.removeSchema(schema as object);
     return [];
   } catch (error) {
     return [{ path, message: `invalid JSON Schema: ${error instanceof Error ? error.message : String(error)}` }];

@@ -40,13 +40,15 @@ afterAll(() => {
 });
 
 describe('the npm package', () => {
-  it('holds the compiled CLI, the schemas and the examples, and no sources or tests', () => {
+  it('holds the compiled CLI and its bundle, the schemas and the examples, and no sources or tests', () => {
     const paths = packed.files.map((file) => file.path);
     expect(packed.filename).toBe(`agentry-${pkg.version}.tgz`);
     for (const path of [
       'package.json',
       'bin/agentry.js',
       'dist/cli/main.js',
+      'dist/bundle/agentry.js',
+      'dist/bundle/spec-validation-worker.js',
       'dist/index.js',
       'dist/index.d.ts',
       'examples/demo/agentry.yaml',

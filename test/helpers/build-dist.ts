@@ -8,6 +8,9 @@
  * type checking (the `typecheck` script does it) and declaration files are left out. A file
  * whose output is newer than its source is not compiled again.
  *
+ * The bundle `bin/agentry.js` runs (`scripts/bundle.ts`, the last step of `npm run build`) is built
+ * again when a source is newer than it, so that no test runs a stale one through `bin/agentry.js`.
+ *
  * The MCP fixture server the stdio tool tests spawn (`test/fixtures/mcp/server.ts`) is compiled
  * the same way to `test/.build/mcp-server.mjs` (`mcp-fixture.ts`): a spawned server then starts
  * in a fraction of the time `--import tsx` takes. It imports packages only, so one file suffices.
@@ -15,6 +18,7 @@
 import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import ts from 'typescript';
+import { BUNDLE_ENTRY, bundle } from '../../scripts/bundle.js';
 import { MCP_FIXTURE_COMPILED, MCP_FIXTURE_SOURCE } from './mcp-fixture.js';
 
 const REPO = resolve(import.meta.dirname, '../..');
@@ -27,7 +31,7 @@ function mtime(file: string): number {
   }
 }
 
-export default function buildDist(): void {
+export default async function buildDist(): Promise<void> {
   const parsed = ts.getParsedCommandLineOfConfigFile(
     join(REPO, 'tsconfig.build.json'),
     {},
@@ -56,4 +60,6 @@ export default function buildDist(): void {
   };
   for (const source of parsed.fileNames) compile(source, join(outDir, relative(rootDir, source)).replace(/\.ts$/, '.js'));
   compile(MCP_FIXTURE_SOURCE, MCP_FIXTURE_COMPILED);
+  const bundleInputs = [...parsed.fileNames, join(REPO, 'scripts/bundle.ts'), join(REPO, 'package-lock.json')];
+  if (Math.max(...bundleInputs.map(mtime)) >= mtime(BUNDLE_ENTRY)) await bundle();
 }

@@ -1,6 +1,6 @@
 /**
- * Runs the real `agentry` CLI as a child process (`node dist/cli/main.js …`, compiled by the
- * global setup `build-dist.ts`) with the repository as working directory, and reads stores
+ * Runs the real `agentry` CLI as a child process (`node dist/bundle/agentry.js …`, the bundle
+ * `bin/agentry.js` runs, built by the global setup `build-dist.ts`) with the repository as working directory, and reads stores
  * read-only to check what changed.
  * Every process started here is tracked; `killAll()` (call it in `afterEach`) ends and awaits them.
  */
@@ -13,8 +13,8 @@ import Database from 'better-sqlite3';
 import { runCli as runCliMain } from '../../src/cli/main.js';
 
 export const REPO = resolve(import.meta.dirname, '../..');
-/** The compiled CLI: a spawned process starts in a fraction of the time tsx would take to compile the sources. */
-export const CLI_ENTRY = join(REPO, 'dist/cli/main.js');
+/** The bundled CLI, as installed: a spawned process starts in a fraction of the time tsx would take to compile the sources. */
+export const CLI_ENTRY = join(REPO, 'dist/bundle/agentry.js');
 
 export interface CliResult {
   code: number | null;
