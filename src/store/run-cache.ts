@@ -9,7 +9,7 @@
  * `updated_at`, status, attempt, due time, lease owner, start and end. Every change of a step
  * sets `updated_at`; a step changed since the run's last known change (`knownAt`, the latest
  * `updated_at` of its steps seen here) comes back with its JSON in the same statement
- * (`topLevelStepsSinceQuery`), and a step whose row differs otherwise (another process's clock
+ * (`topLevelStepsOfRunsQuery`), and a step whose row differs otherwise (another process's clock
  * behind this one's) is read again on its own. What is kept is only ever what a committed
  * transaction wrote or read, parsed from JSON as a read would have given it.
  *
@@ -26,31 +26,26 @@ export type StepJson = Pick<StepRecord, 'input' | 'output' | 'error' | 'state' |
 export type StepJsonColumn = keyof StepJson;
 export const STEP_JSON_COLUMNS: readonly StepJsonColumn[] = ['input', 'output', 'error', 'state', 'meta'];
 
-interface CachedStep {
-  /** The row's plain columns when its JSON was taken (`stepVersion`). */
-  version: string;
-  json: StepJson;
-}
-
 export interface CachedRun {
   spec: unknown;
   input: unknown;
-  steps: Map<string, CachedStep>;
+  /** Each top-level step as last seen here (its JSON as stored), by id. */
+  steps: Map<string, StepRecord>;
   /** The latest `updated_at` of the run's top-level steps as last seen here. */
   knownAt: number;
 }
 
-/** The plain columns of a step that every change of its JSON columns comes with. */
-export function stepVersion(step: Pick<StepRecord, 'updatedAt' | 'status' | 'attempt' | 'availableAt' | 'leaseOwner' | 'startedAt' | 'finishedAt'>): string {
-  return `${step.updatedAt}|${step.status}|${step.attempt}|${step.availableAt}|${step.leaseOwner}|${step.startedAt}|${step.finishedAt}`;
-}
-
-const jsonOf = (step: StepRecord): StepJson => ({ input: step.input, output: step.output, error: step.error, state: step.state, meta: step.meta });
-
-/** A value as writing it as JSON and reading it back gives it (what a later read of the row would return). */
-function asStored<T>(value: T): T {
-  if (value === null || value === undefined || typeof value !== 'object') return (value === undefined ? null : value) as T;
-  return JSON.parse(JSON.stringify(value)) as T;
+/** Whether `read` (a step's plain columns as just read) is the row `kept` was: every change of a step's JSON comes with one of these. */
+function sameRow(kept: StepRecord, read: StepRecord): boolean {
+  return (
+    kept.updatedAt === read.updatedAt &&
+    kept.status === read.status &&
+    kept.attempt === read.attempt &&
+    kept.availableAt === read.availableAt &&
+    kept.leaseOwner === read.leaseOwner &&
+    kept.startedAt === read.startedAt &&
+    kept.finishedAt === read.finishedAt
+  );
 }
 
 export class RunCache {
@@ -68,10 +63,16 @@ export class RunCache {
     return cached;
   }
 
-  /** The step's JSON as kept, when `step` (its plain columns as just read) is the row it was taken from. */
-  stepJson(cached: CachedRun, step: StepRecord): StepJson | undefined {
+  /** Gives `step` (its plain columns as just read) the JSON kept of it, when it is the row that JSON was taken from; false when not. */
+  fillJson(cached: CachedRun, step: StepRecord): boolean {
     const kept = cached.steps.get(step.stepId);
-    return kept && kept.version === stepVersion(step) ? kept.json : undefined;
+    if (!kept || !sameRow(kept, step)) return false;
+    step.input = kept.input;
+    step.output = kept.output;
+    step.error = kept.error;
+    step.state = kept.state;
+    step.meta = kept.meta;
+    return true;
   }
 
   /**
@@ -88,14 +89,16 @@ export class RunCache {
       if (!kept) this.put(run.id, { spec: run.spec, input: run.input, steps: new Map(), knownAt: -Infinity });
       return;
     }
+    const byId = kept?.steps ?? new Map<string, StepRecord>();
     let knownAt = -Infinity;
-    const byId = new Map<string, CachedStep>();
     for (const step of steps) {
-      if (step.parentStep !== null) continue;
-      byId.set(step.stepId, { version: stepVersion(step), json: jsonOf(step) });
+      byId.set(step.stepId, step);
       if (step.updatedAt > knownAt) knownAt = step.updatedAt;
     }
-    this.put(run.id, { spec: run.spec, input: run.input, steps: byId, knownAt: byId.size > 0 ? knownAt : -Infinity });
+    if (kept) {
+      kept.knownAt = knownAt;
+      this.get(run.id);
+    } else this.put(run.id, { spec: run.spec, input: run.input, steps: byId, knownAt });
   }
 
   forget(runId: string): void {
@@ -109,6 +112,12 @@ export class RunCache {
   }
 }
 
+/** A value as writing it as JSON and reading it back gives it (what a later read of the row would return). */
+function asStored<T>(value: T): T {
+  if (value === null || value === undefined || typeof value !== 'object') return (value === undefined ? null : value) as T;
+  return JSON.parse(JSON.stringify(value)) as T;
+}
+
 /** A step as reading its row back would give it: its JSON columns written and parsed again. */
 export function storedStep(step: StepRecord, columns: ReadonlySet<StepJsonColumn>): StepRecord {
   const copy = { ...step };
@@ -117,7 +126,7 @@ export function storedStep(step: StepRecord, columns: ReadonlySet<StepJsonColumn
 }
 
 /**
- * The rows of `topLevelStepsSinceQuery` as records: the JSON columns of the steps that did not
+ * The rows of `topLevelStepsOfRunsQuery` as records: the JSON columns of the steps that did not
  * change since they were kept taken from `cached`, those of any other step read again.
  */
 export async function stepsWithKeptJson(
@@ -131,9 +140,7 @@ export async function stepsWithKeptJson(
   const missing: steps.StepWithAttempt[] = [];
   found.forEach((entry, i) => {
     if (Number(read[i]!.has_json) === 1) return;
-    const json = cache.stepJson(cached, entry.step);
-    if (json) entry.step = { ...entry.step, ...json };
-    else missing.push(entry);
+    if (!cache.fillJson(cached, entry.step)) missing.push(entry);
   });
   if (missing.length > 0) {
     const columns = await steps.stepsJson(
@@ -143,7 +150,7 @@ export async function stepsWithKeptJson(
     );
     for (const entry of missing) {
       const row = columns.get(entry.step.stepId);
-      if (row) entry.step = { ...entry.step, ...steps.stepJsonFromRow(row) };
+      if (row) Object.assign(entry.step, steps.stepJsonFromRow(row));
     }
   }
   return found;

@@ -22,11 +22,11 @@ import type { RunTx } from './store.js';
 import type { AttemptPatch, ItemResult, NewRun, NewStep, RunPatch, StepGuard, StepPatch, TaskPatch } from './store-types.js';
 import * as attempts from './sql/attempts.js';
 import type { Db, SqlDialect } from './sql/dialect.js';
-import type { Query } from './sql/values.js';
+import { rows, type Query } from './sql/values.js';
 import * as events from './sql/events.js';
 import { insertIdempotencyKey } from './sql/idempotency.js';
 import * as items from './sql/items.js';
-import { storedStep, stepsWithKeptJson, STEP_JSON_COLUMNS, type RunCache, type StepJsonColumn } from './run-cache.js';
+import { storedStep, stepsWithKeptJson, STEP_JSON_COLUMNS, type CachedRun, type RunCache, type StepJsonColumn } from './run-cache.js';
 import * as runs from './sql/runs.js';
 import { guardHolds, PendingRunWrites, writeAll } from './sql/run-writes.js';
 import * as signals from './sql/signals.js';
@@ -102,21 +102,8 @@ export class SqlRunTx implements RunTx {
     const shared = newTxRuns();
     const locked = new Map<string, SqlRunTx>();
     const kept = runIds.map((id) => cache?.get(id));
-    const queries = runIds.map((id, i) => {
-      const cached = kept[i];
-      const stepsQuery = cached && cached.steps.size > 0 ? steps.topLevelStepsSinceQuery(id, cached.knownAt) : steps.topLevelStepsWithAttemptsQuery(id);
-      return [runs.lockRunQuery(id, lockSuffix, cached !== undefined), stepsQuery] as const;
-    });
-    const answers: (readonly Record<string, unknown>[])[] = [];
-    if (dialect.readMany) answers.push(...(await dialect.readMany(trx, queries.flat())));
+    const answers = await readRuns(trx, runIds, kept, lockSuffix, dialect);
     for (const [i, id] of runIds.entries()) {
-      if (!dialect.readMany) {
-        const [lockQuery, stepsQuery] = queries[i]!;
-        answers.push((await lockQuery.execute(trx)).rows as Record<string, unknown>[]);
-        // A run that is not there (or is locked, with SKIP LOCKED): its steps are not read.
-        if (answers[2 * i]!.length === 0) answers.push([]);
-        else answers.push((await stepsQuery.execute(trx)).rows as Record<string, unknown>[]);
-      }
       const row = answers[2 * i]?.[0];
       const cached = kept[i];
       if (!row) {
@@ -392,4 +379,62 @@ export class SqlRunTx implements RunTx {
     await this.settleRuns();
     return steps.wakeBlocked(this.trx, key, this.run.id, limit, this.now());
   }
+}
+
+type Rows = readonly Record<string, unknown>[];
+
+/**
+ * Locks runs `runIds` and reads them with their top-level steps: for each run, its row (none:
+ * not there, or locked under SKIP LOCKED) and its steps' rows — from the cache's point of view
+ * (`kept`) where it has the run. In one round trip where the dialect can; on a dialect without
+ * row locks (SQLite), the runs of a group in two statements in all, not two per run.
+ */
+async function readRuns(
+  trx: Db,
+  runIds: readonly string[],
+  kept: readonly (CachedRun | undefined)[],
+  lockSuffix: string,
+  dialect: SqlDialect,
+): Promise<Rows[]> {
+  const knownAt = (i: number) => (kept[i] && kept[i].steps.size > 0 ? kept[i].knownAt : null);
+  if (dialect.readMany || runIds.length === 1 || lockSuffix !== '') {
+    const queries = runIds.map(
+      (id, i) => [runs.lockRunQuery(id, lockSuffix, kept[i] !== undefined), steps.topLevelStepsOfRunsQuery([id], knownAt(i))] as const,
+    );
+    if (dialect.readMany) return dialect.readMany(trx, queries.flat());
+    const answers: Rows[] = [];
+    for (const [lockQuery, stepsQuery] of queries) {
+      const run = (await lockQuery.execute(trx)).rows as Rows;
+      // A run that is not there (or is locked, with SKIP LOCKED): its steps are not read.
+      answers.push(run, run.length === 0 ? [] : ((await stepsQuery.execute(trx)).rows as Rows));
+    }
+    return answers;
+  }
+  const byRun = new Map<string, Record<string, unknown>>();
+  const stepsByRun = new Map<string, Record<string, unknown>[]>();
+  for (const known of [false, true]) {
+    const ids = runIds.filter((_, i) => (kept[i] !== undefined) === known);
+    if (ids.length > 0) for (const row of await rows(trx, runs.readRunsQuery(ids, known))) byRun.set(row.id as string, row);
+  }
+  for (const withJson of [true, false]) {
+    // Runs the cache has steps of are read from the earliest of their last known changes: a step changed since carries its JSON.
+    const at = runIds.map((id, i) => [id, knownAt(i)] as const).filter(([id, k]) => byRun.has(id) && (k === null) === withJson);
+    if (at.length === 0) continue;
+    const since = withJson ? null : Math.min(...at.map(([, k]) => k!));
+    for (const row of await rows(
+      trx,
+      steps.topLevelStepsOfRunsQuery(
+        at.map(([id]) => id),
+        since,
+      ),
+    )) {
+      const list = stepsByRun.get(row.run_id as string) ?? [];
+      stepsByRun.set(row.run_id as string, list);
+      list.push(row);
+    }
+  }
+  return runIds.flatMap((id) => {
+    const row = byRun.get(id);
+    return [row ? [row] : [], stepsByRun.get(id) ?? []];
+  });
 }

@@ -80,6 +80,11 @@ export function lockRunQuery(id: string, lockSuffix: string, known = false): Que
     : sql`SELECT * FROM runs WHERE id = ${id} ${sql.raw(lockSuffix)}`;
 }
 
+/** `lockRunQuery` of several runs at once, for a dialect whose transaction locks the whole database (SQLite: no row locks). */
+export function readRunsQuery(ids: readonly string[], known: boolean): Query {
+  return sql`SELECT ${sql.raw(known ? RUN_COLUMNS_BUT_SPEC_AND_INPUT : '*')} FROM runs WHERE id IN ${inList(ids)}`;
+}
+
 /** Every column of `runs` but the two a run never changes. */
 const RUN_COLUMNS_BUT_SPEC_AND_INPUT = `id, tenant_id, workflow, spec_hash, status, output, error, priority, created_at, started_at, finished_at,
   deadline_at, updated_at, event_seq, parent_run_id, parent_step_id, retry_of, concurrency_key, created_by, trace_context`;
