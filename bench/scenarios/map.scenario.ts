@@ -62,6 +62,8 @@ interface MapCase {
   event_loop_p99_delay_ms: number;
   /** The most CPU time (ms) the process used between two ticks of the 10 ms interval: its own longest synchronous stretch, whatever the load. */
   event_loop_max_block_cpu_ms: number;
+  /** CPU time (user + system) the process used per item during the run: what the machine's load moves least. */
+  cpu_us_per_item: number;
   read_run_ms: number;
   read_events_page_ms: number;
   load_average_1m: [number, number];
@@ -107,9 +109,11 @@ async function mapCase(store: MapCase['store'], url: string, items: number): Pro
     };
     const ticker = setInterval(tick, 10);
     const started = performance.now();
+    const cpuAtStart = cpuMs();
     const run = await engine.startRun('map', { items: Array.from({ length: items }, (_, i) => i) });
     const done = await engine.waitForRun(run.id, { timeoutMs: TIMEOUT_MS });
     const ended = performance.now();
+    const cpuUsedMs = cpuMs() - cpuAtStart;
     const seconds = (ended - started) / 1000;
     clearInterval(ticker);
     tick();
@@ -132,6 +136,7 @@ async function mapCase(store: MapCase['store'], url: string, items: number): Pro
       event_loop_max_delay_ms: round(Math.max(histogram.max / 1e6, longestGap - 10), 1),
       event_loop_p99_delay_ms: round(histogram.percentile(99) / 1e6, 1),
       event_loop_max_block_cpu_ms: round(busiestGap, 1),
+      cpu_us_per_item: round((cpuUsedMs * 1000) / items),
       read_run_ms: round(readRunMs, 1),
       read_events_page_ms: round(readEventsMs, 1),
       load_average_1m: [round(before, 2), round(after, 2)],
@@ -175,12 +180,17 @@ export const scenario: Scenario = {
     }
     // Linearity: µs per item of each size ÷ that of the smallest size on the same store (1 = linear).
     const perItemRatio: Record<string, number> = {};
+    const cpuPerItemRatio: Record<string, number> = {};
     for (const store of ['sqlite', 'postgres']) {
       const ofStore = cases.filter((c) => c.store === store).sort((a, b) => a.items - b.items);
       const anchor = ofStore[0];
-      for (const c of ofStore.slice(1)) if (anchor) perItemRatio[`${store} ${c.items}/${anchor.items}`] = round(c.us_per_item / anchor.us_per_item, 2);
+      for (const c of ofStore.slice(1)) {
+        if (!anchor) continue;
+        perItemRatio[`${store} ${c.items}/${anchor.items}`] = round(c.us_per_item / anchor.us_per_item, 2);
+        cpuPerItemRatio[`${store} ${c.items}/${anchor.items}`] = round(c.cpu_us_per_item / anchor.cpu_us_per_item, 2);
+      }
     }
-    console.log(`  µs per item ÷ µs per item of the smallest map: ${JSON.stringify(perItemRatio)}`);
+    console.log(`  µs per item ÷ µs per item of the smallest map: ${JSON.stringify(perItemRatio)}; CPU: ${JSON.stringify(cpuPerItemRatio)}`);
     return {
       sizes: SIZES,
       concurrency: CONCURRENCY,
@@ -190,6 +200,7 @@ export const scenario: Scenario = {
       load_average_after: loadavg().map((x) => round(x, 2)),
       cases,
       us_per_item_ratio: perItemRatio,
+      cpu_us_per_item_ratio: cpuPerItemRatio,
     };
   },
 };

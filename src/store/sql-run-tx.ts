@@ -22,9 +22,11 @@ import type { RunTx } from './store.js';
 import type { AttemptPatch, ItemResult, NewRun, NewStep, RunPatch, StepGuard, StepPatch, TaskPatch } from './store-types.js';
 import * as attempts from './sql/attempts.js';
 import type { Db, SqlDialect } from './sql/dialect.js';
+import { rows, type Query } from './sql/values.js';
 import * as events from './sql/events.js';
 import { insertIdempotencyKey } from './sql/idempotency.js';
 import * as items from './sql/items.js';
+import { storedStep, stepsWithKeptJson, STEP_JSON_COLUMNS, type CachedRun, type RunCache, type StepJsonColumn } from './run-cache.js';
 import * as runs from './sql/runs.js';
 import { guardHolds, PendingRunWrites, writeAll } from './sql/run-writes.js';
 import * as signals from './sql/signals.js';
@@ -39,6 +41,9 @@ interface TxRuns {
 
 const newTxRuns = (): TxRuns => ({ buffered: [], open: new Map() });
 
+/** Events of several runs written by one INSERT at most (6 parameters each, under every dialect's limit). */
+const MAX_EVENTS_PER_INSERT = 1000;
+
 export class SqlRunTx implements RunTx {
   /** Events appended in this transaction, written together by `flush`. */
   private readonly events: EventRecord[] = [];
@@ -48,6 +53,10 @@ export class SqlRunTx implements RunTx {
   private readonly others: SqlRunTx[] = [];
   /** Changes of cached steps and of their attempts, not yet written. */
   private readonly pending: PendingRunWrites;
+  /** The JSON columns this transaction changed, by step (kept in the run cache as stored: `remember`). */
+  private readonly touched = new Map<string, Set<StepJsonColumn>>();
+  /** Inserted by this transaction (not read): not kept in the run cache. */
+  private inserted = false;
 
   /**
    * @param cached The run's steps when the caller knows them (a run just inserted). They
@@ -73,8 +82,8 @@ export class SqlRunTx implements RunTx {
    * the lock is taken, in one round trip where the dialect can; undefined when there is no
    * such run (or it is locked and `lockSuffix` skips locked rows).
    */
-  static async lock(trx: Db, runId: string, lockSuffix: string, now: () => number, dialect: SqlDialect): Promise<SqlRunTx | undefined> {
-    return (await SqlRunTx.lockMany(trx, [runId], lockSuffix, now, dialect)).get(runId);
+  static async lock(trx: Db, runId: string, lockSuffix: string, now: () => number, dialect: SqlDialect, cache?: RunCache): Promise<SqlRunTx | undefined> {
+    return (await SqlRunTx.lockMany(trx, [runId], lockSuffix, now, dialect, cache)).get(runId);
   }
 
   /**
@@ -82,36 +91,54 @@ export class SqlRunTx implements RunTx {
    * deadlock) and reads their steps, in one round trip where the dialect can. The runs that
    * exist (and, with a `SKIP LOCKED` suffix, were free), by id; they share the transaction.
    */
-  static async lockMany(trx: Db, runIds: readonly string[], lockSuffix: string, now: () => number, dialect: SqlDialect): Promise<Map<string, SqlRunTx>> {
+  static async lockMany(
+    trx: Db,
+    runIds: readonly string[],
+    lockSuffix: string,
+    now: () => number,
+    dialect: SqlDialect,
+    cache?: RunCache,
+  ): Promise<Map<string, SqlRunTx>> {
     const shared = newTxRuns();
     const locked = new Map<string, SqlRunTx>();
-    if (dialect.readMany) {
-      const queries = runIds.flatMap((id) => [runs.lockRunQuery(id, lockSuffix), steps.topLevelStepsWithAttemptsQuery(id)]);
-      const answers = await dialect.readMany(trx, queries);
-      runIds.forEach((id, i) => {
-        const row = answers[2 * i]?.[0];
-        if (!row) return;
-        const tx = new SqlRunTx(trx, runs.runFromRow(row), now, dialect, undefined, shared);
-        tx.know(steps.stepsWithAttempts(answers[2 * i + 1] ?? []));
-        locked.set(id, tx);
-      });
-      return locked;
-    }
-    for (const id of runIds) {
-      const row = await runs.lockRun(trx, id, lockSuffix);
-      if (!row) continue;
-      const tx = new SqlRunTx(trx, row, now, dialect, undefined, shared);
-      tx.know(await steps.topLevelStepsWithAttempts(trx, id));
+    const kept = runIds.map((id) => cache?.get(id));
+    const answers = await readRuns(trx, runIds, kept, lockSuffix, dialect);
+    for (const [i, id] of runIds.entries()) {
+      const row = answers[2 * i]?.[0];
+      const cached = kept[i];
+      if (!row) {
+        cache?.forget(id);
+        continue;
+      }
+      const read = runs.runFromRow(row);
+      const run = cached ? { ...read, spec: cached.spec, input: cached.input } : read;
+      const tx = new SqlRunTx(trx, run, now, dialect, undefined, shared);
+      const stepRows = answers[2 * i + 1] ?? [];
+      tx.know(cache && cached && cached.steps.size > 0 ? await stepsWithKeptJson(trx, id, stepRows, cache, cached) : steps.stepsWithAttempts(stepRows));
       locked.set(id, tx);
     }
     return locked;
+  }
+
+  /** Keeps in `cache` what this committed transaction left of each run it read (not of runs it inserted). */
+  remember(cache: RunCache): void {
+    for (const tx of this.shared.open.values()) {
+      if (tx.inserted) continue;
+      const stored = tx.cached?.map((step) => {
+        const columns = tx.touched.get(step.stepId);
+        return columns ? storedStep(step, columns) : step;
+      });
+      cache.remember(tx.run, stored);
+    }
   }
 
   /** Inserts a run with its steps in transaction `trx` and returns its transaction view (not yet flushed). */
   static async insert(trx: Db, run: NewRun, newSteps: NewStep[], now: () => number, dialect: SqlDialect, shared?: TxRuns): Promise<SqlRunTx> {
     const at = now();
     const inserted = await runs.insertRun(trx, run, newSteps, at);
-    return new SqlRunTx(trx, inserted, now, dialect, steps.newStepRecords(newSteps, at), shared);
+    const tx = new SqlRunTx(trx, inserted, now, dialect, steps.newStepRecords(newSteps, at), shared);
+    tx.inserted = true;
+    return tx;
   }
 
   /**
@@ -128,6 +155,32 @@ export class SqlRunTx implements RunTx {
     this.runPatch = undefined;
     if (patch !== undefined) queries.push(runs.updateRunQuery(this.run, patch));
     await writeAll(this.trx, queries, this.dialect);
+  }
+
+  /**
+   * `flush` of several runs of one transaction (`txs`, which share it): their new attempts and
+   * their events each in one multi-row INSERT for all of them, not one per run.
+   */
+  static async flushAll(txs: readonly SqlRunTx[]): Promise<void> {
+    if (txs.length <= 1) return txs[0]?.flush();
+    const queries: Query[] = [];
+    const inserts: AttemptRecord[] = [];
+    const appended: EventRecord[] = [];
+    const runUpdates: Query[] = [];
+    for (const tx of txs) {
+      for (const other of tx.others.splice(0)) await other.flush();
+      const parts = tx.pending.takeParts();
+      queries.push(...parts.updates);
+      inserts.push(...parts.inserts);
+      appended.push(...tx.events.splice(0));
+      const patch = tx.runPatch;
+      tx.runPatch = undefined;
+      if (patch !== undefined) runUpdates.push(runs.updateRunQuery(tx.run, patch));
+    }
+    if (inserts.length > 0) queries.push(attempts.insertAttemptsQuery(inserts));
+    for (let at = 0; at < appended.length; at += MAX_EVENTS_PER_INSERT) queries.push(events.insertEventsQuery(appended.slice(at, at + MAX_EVENTS_PER_INSERT)));
+    queries.push(...runUpdates);
+    await writeAll(txs[0]!.trx, queries, txs[0]!.dialect);
   }
 
   /**
@@ -181,6 +234,11 @@ export class SqlRunTx implements RunTx {
     const defined = Object.fromEntries(Object.entries(patch).filter(([, value]) => value !== undefined));
     this.cached[at] = { ...this.cached[at]!, ...defined, updatedAt };
     this.pending.updateStep(stepId, patch, updatedAt);
+    for (const column of STEP_JSON_COLUMNS) {
+      if (!(column in defined)) continue;
+      const columns = this.touched.get(stepId) ?? new Set();
+      this.touched.set(stepId, columns.add(column));
+    }
     return true;
   }
 
@@ -321,4 +379,62 @@ export class SqlRunTx implements RunTx {
     await this.settleRuns();
     return steps.wakeBlocked(this.trx, key, this.run.id, limit, this.now());
   }
+}
+
+type Rows = readonly Record<string, unknown>[];
+
+/**
+ * Locks runs `runIds` and reads them with their top-level steps: for each run, its row (none:
+ * not there, or locked under SKIP LOCKED) and its steps' rows — from the cache's point of view
+ * (`kept`) where it has the run. In one round trip where the dialect can; on a dialect without
+ * row locks (SQLite), the runs of a group in two statements in all, not two per run.
+ */
+async function readRuns(
+  trx: Db,
+  runIds: readonly string[],
+  kept: readonly (CachedRun | undefined)[],
+  lockSuffix: string,
+  dialect: SqlDialect,
+): Promise<Rows[]> {
+  const knownAt = (i: number) => (kept[i] && kept[i].steps.size > 0 ? kept[i].knownAt : null);
+  if (dialect.readMany || runIds.length === 1 || lockSuffix !== '') {
+    const queries = runIds.map(
+      (id, i) => [runs.lockRunQuery(id, lockSuffix, kept[i] !== undefined), steps.topLevelStepsOfRunsQuery([id], knownAt(i))] as const,
+    );
+    if (dialect.readMany) return dialect.readMany(trx, queries.flat());
+    const answers: Rows[] = [];
+    for (const [lockQuery, stepsQuery] of queries) {
+      const run = (await lockQuery.execute(trx)).rows as Rows;
+      // A run that is not there (or is locked, with SKIP LOCKED): its steps are not read.
+      answers.push(run, run.length === 0 ? [] : ((await stepsQuery.execute(trx)).rows as Rows));
+    }
+    return answers;
+  }
+  const byRun = new Map<string, Record<string, unknown>>();
+  const stepsByRun = new Map<string, Record<string, unknown>[]>();
+  for (const known of [false, true]) {
+    const ids = runIds.filter((_, i) => (kept[i] !== undefined) === known);
+    if (ids.length > 0) for (const row of await rows(trx, runs.readRunsQuery(ids, known))) byRun.set(row.id as string, row);
+  }
+  for (const withJson of [true, false]) {
+    // Runs the cache has steps of are read from the earliest of their last known changes: a step changed since carries its JSON.
+    const at = runIds.map((id, i) => [id, knownAt(i)] as const).filter(([id, k]) => byRun.has(id) && (k === null) === withJson);
+    if (at.length === 0) continue;
+    const since = withJson ? null : Math.min(...at.map(([, k]) => k!));
+    for (const row of await rows(
+      trx,
+      steps.topLevelStepsOfRunsQuery(
+        at.map(([id]) => id),
+        since,
+      ),
+    )) {
+      const list = stepsByRun.get(row.run_id as string) ?? [];
+      stepsByRun.set(row.run_id as string, list);
+      list.push(row);
+    }
+  }
+  return runIds.flatMap((id) => {
+    const row = byRun.get(id);
+    return [row ? [row] : [], stepsByRun.get(id) ?? []];
+  });
 }

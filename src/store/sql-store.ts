@@ -32,6 +32,7 @@ import type {
 import { readMigrationHistory, readSchemaState, runMigrations } from './migrate.js';
 import { SqlRunTx } from './sql-run-tx.js';
 import { nameTaken, transactionFailure } from './sql-store-errors.js';
+import { RunCache } from './run-cache.js';
 import { IdempotencyKeyUsed, type RunTx, type Store, type WithRunOptions } from './store.js';
 import type {
   ApiKeyListQuery,
@@ -109,6 +110,8 @@ import * as workers from './sql/workers.js';
 export class SqlStore implements Store {
   readonly kind: StoreKind;
   private readonly retryOptions: RetryOptions;
+  /** What the run transactions of this process keep of a run for its next one (run-cache.ts). */
+  private readonly runCache = new RunCache();
 
   constructor(
     private readonly db: Db,
@@ -227,30 +230,40 @@ export class SqlStore implements Store {
     return this.retrying((db) => idempotencyKeys.getIdempotencyKey(db, tenantId, principal, key));
   }
 
-  withRun<T>(runId: string, fn: (tx: RunTx) => Promise<T>, options: WithRunOptions = {}): Promise<T | undefined> {
+  async withRun<T>(runId: string, fn: (tx: RunTx) => Promise<T>, options: WithRunOptions = {}): Promise<T | undefined> {
     const lock = options.skipLocked ? this.dialect.skipLockedSuffix : this.dialect.lockSuffix;
-    return this.transact(async (trx) => {
-      const tx = await SqlRunTx.lock(trx, runId, lock, this.now, this.dialect);
+    let committed: SqlRunTx | undefined;
+    const result = await this.transact(async (trx) => {
+      committed = undefined; // a retried transaction starts over
+      const tx = await SqlRunTx.lock(trx, runId, lock, this.now, this.dialect, this.runCache);
       if (!tx) return undefined;
       const result = await fn(tx);
       await tx.flush();
+      committed = tx;
       return result;
     });
+    committed?.remember(this.runCache);
+    return result;
   }
 
-  withRuns<T>(runIds: readonly string[], fn: (tx: RunTx, index: number) => Promise<T>, options: WithRunOptions = {}): Promise<(T | undefined)[]> {
+  async withRuns<T>(runIds: readonly string[], fn: (tx: RunTx, index: number) => Promise<T>, options: WithRunOptions = {}): Promise<(T | undefined)[]> {
     if (new Set(runIds).size !== runIds.length) throw new AgentryError('internal', 'withRuns: a run is named twice');
     const lock = options.skipLocked ? this.dialect.skipLockedSuffix : this.dialect.lockSuffix;
-    return this.transact(async (trx) => {
-      const locked = await SqlRunTx.lockMany(trx, [...runIds].sort(), lock, this.now, this.dialect);
+    let committed: SqlRunTx | undefined;
+    const results = await this.transact(async (trx) => {
+      committed = undefined; // a retried transaction starts over
+      const locked = await SqlRunTx.lockMany(trx, [...runIds].sort(), lock, this.now, this.dialect, this.runCache);
       const results: (T | undefined)[] = [];
       for (const [i, runId] of runIds.entries()) {
         const tx = locked.get(runId);
         results.push(tx ? await fn(tx, i) : undefined);
       }
-      for (const tx of locked.values()) await tx.flush();
+      await SqlRunTx.flushAll([...locked.values()]);
+      committed = locked.values().next().value;
       return results;
     });
+    committed?.remember(this.runCache);
+    return results;
   }
 
   // queue

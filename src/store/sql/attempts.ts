@@ -35,6 +35,18 @@ export function insertAttemptQuery(a: AttemptRecord): Query {
             ${toJson(a.error)}, ${a.startedAt}, ${a.finishedAt})`;
 }
 
+/** `insertAttemptQuery` for several attempts (of one run or of several): one multi-row INSERT. */
+export function insertAttemptsQuery(records: readonly AttemptRecord[]): Query {
+  if (records.length === 1) return insertAttemptQuery(records[0]!);
+  const values = records.map(
+    (a) =>
+      sql`(${a.runId}, ${a.stepId}, ${a.attempt}, ${a.status}, ${a.workerId}, ${toJson(a.input)}, ${toJson(a.output)},
+           ${toJson(a.error)}, ${a.startedAt}, ${a.finishedAt})`,
+  );
+  return sql`INSERT INTO attempts (run_id, step_id, attempt, status, worker_id, input, output, error, started_at, finished_at)
+    VALUES ${sql.join(values)}`;
+}
+
 /** Applies `patch` to an attempt; returns when the attempt started (undefined: no such attempt). */
 export async function updateAttempt(db: Db, runId: string, stepId: string, attempt: number, patch: AttemptPatch): Promise<number | undefined> {
   const sets = assignments(patch, ATTEMPT_COLUMNS);

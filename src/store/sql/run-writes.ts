@@ -10,7 +10,7 @@
 import { sql } from 'kysely';
 import type { AttemptRecord, StepRecord } from '../../types.js';
 import type { AttemptPatch, StepGuard, StepPatch } from '../store-types.js';
-import { insertAttemptQuery, updateAttemptQuery } from './attempts.js';
+import { insertAttemptsQuery, updateAttemptQuery } from './attempts.js';
 import type { Db, SqlDialect } from './dialect.js';
 import { updateStepQuery } from './steps.js';
 import type { Query } from './values.js';
@@ -75,20 +75,28 @@ export class PendingRunWrites {
 
   /** The statements that write what is pending (and forgets it). */
   take(): Query[] {
-    const queries: Query[] = [];
-    for (const [stepId, { patch, updatedAt }] of this.stepPatches) {
-      const query = updateStepQuery(this.runId, stepId, patch, {}, updatedAt);
-      queries.push(query);
-    }
+    const { updates, inserts } = this.takeParts();
+    if (inserts.length > 0) updates.push(insertAttemptsQuery(inserts));
+    return updates;
+  }
+
+  /**
+   * What is pending (and forgets it): the statements that update rows, and the attempt rows to
+   * insert (so that a transaction holding several runs can insert all of theirs with one statement).
+   */
+  takeParts(): { updates: Query[]; inserts: AttemptRecord[] } {
+    const updates: Query[] = [];
+    const inserts: AttemptRecord[] = [];
+    for (const [stepId, { patch, updatedAt }] of this.stepPatches) updates.push(updateStepQuery(this.runId, stepId, patch, {}, updatedAt));
     for (const pending of this.attempts.values()) {
-      if (pending.insert) queries.push(insertAttemptQuery(pending.insert));
+      if (pending.insert) inserts.push(pending.insert);
       else if (pending.patch && Object.keys(pending.patch).length > 0) {
-        queries.push(updateAttemptQuery(this.runId, pending.stepId, pending.attempt, pending.patch));
+        updates.push(updateAttemptQuery(this.runId, pending.stepId, pending.attempt, pending.patch));
       }
     }
     this.stepPatches.clear();
     this.attempts.clear();
-    return queries;
+    return { updates, inserts };
   }
 }
 

@@ -73,10 +73,21 @@ export async function lockRun(db: Db, id: string, lockSuffix: string): Promise<R
   return row ? runFromRow(row) : undefined;
 }
 
-/** The SELECT of `lockRun`, not yet run. */
-export function lockRunQuery(id: string, lockSuffix: string): Query {
-  return sql`SELECT * FROM runs WHERE id = ${id} ${sql.raw(lockSuffix)}`;
+/** The SELECT of `lockRun`, not yet run; `known`: without the columns that never change (`spec`, `input`), which the caller has. */
+export function lockRunQuery(id: string, lockSuffix: string, known = false): Query {
+  return known
+    ? sql`SELECT ${sql.raw(RUN_COLUMNS_BUT_SPEC_AND_INPUT)} FROM runs WHERE id = ${id} ${sql.raw(lockSuffix)}`
+    : sql`SELECT * FROM runs WHERE id = ${id} ${sql.raw(lockSuffix)}`;
 }
+
+/** `lockRunQuery` of several runs at once, for a dialect whose transaction locks the whole database (SQLite: no row locks). */
+export function readRunsQuery(ids: readonly string[], known: boolean): Query {
+  return sql`SELECT ${sql.raw(known ? RUN_COLUMNS_BUT_SPEC_AND_INPUT : '*')} FROM runs WHERE id IN ${inList(ids)}`;
+}
+
+/** Every column of `runs` but the two a run never changes. */
+const RUN_COLUMNS_BUT_SPEC_AND_INPUT = `id, tenant_id, workflow, spec_hash, status, output, error, priority, created_at, started_at, finished_at,
+  deadline_at, updated_at, event_seq, parent_run_id, parent_step_id, retry_of, concurrency_key, created_by, trace_context`;
 
 /** Writes a run's changes with its event counter (and `updated_at` when a field changed): the statement, not yet run. */
 export function updateRunQuery(run: RunRecord, patch: RunPatch): Query {

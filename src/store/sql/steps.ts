@@ -24,6 +24,17 @@ const STEP_COLUMNS = {
   finishedAt: ['finished_at', false],
 } as const;
 
+/** The JSON columns of a step row, parsed. */
+export function stepJsonFromRow(r: Row): Pick<StepRecord, 'input' | 'output' | 'error' | 'state' | 'meta'> {
+  return {
+    input: fromJson(r.input),
+    output: fromJson(r.output),
+    error: fromJson<ErrorInfo | null>(r.error),
+    state: fromJson(r.state),
+    meta: fromJson<StepMeta | null>(r.meta),
+  };
+}
+
 export function stepFromRow(r: Row): StepRecord {
   return {
     runId: r.run_id as string,
@@ -95,6 +106,32 @@ export function topLevelStepsWithAttemptsQuery(runId: string): Query {
   return sql`SELECT s.*, a.started_at AS attempt_started_at FROM steps s
     LEFT JOIN attempts a ON a.run_id = s.run_id AND a.step_id = s.step_id AND a.attempt = s.attempt
     WHERE s.run_id = ${runId} AND s.parent_step IS NULL ORDER BY s.step_id`;
+}
+
+/**
+ * `topLevelStepsWithAttemptsQuery` of several runs (ordered by run, then step), for a
+ * transaction that keeps the runs' steps as they were at `knownAt` (run-cache.ts): the JSON
+ * columns only of the steps changed since (`updated_at` at or after it), `has_json` saying
+ * which rows carry them; every row carries them when `knownAt` is null.
+ */
+export function topLevelStepsOfRunsQuery(runIds: readonly string[], knownAt: number | null): Query {
+  const json =
+    knownAt === null
+      ? sql`s.input, s.output, s.error, s.state, s.meta, 1 AS has_json`
+      : sql`${sql.join(JSON_COLUMNS.map((column) => sql`CASE WHEN s.updated_at >= ${knownAt} THEN s.${sql.raw(column)} END AS ${sql.raw(column)}`))},
+          CASE WHEN s.updated_at >= ${knownAt} THEN 1 ELSE 0 END AS has_json`;
+  return sql`SELECT s.run_id, s.step_id, s.kind, s.status, s.attempt, s.available_at, s.lease_owner, s.lease_expires_at,
+      s.started_at, s.finished_at, s.updated_at, s.parent_step, s.item_index, ${json}, a.started_at AS attempt_started_at FROM steps s
+    LEFT JOIN attempts a ON a.run_id = s.run_id AND a.step_id = s.step_id AND a.attempt = s.attempt
+    WHERE s.run_id IN ${inList(runIds)} AND s.parent_step IS NULL ORDER BY s.run_id, s.step_id`;
+}
+
+const JSON_COLUMNS = ['input', 'output', 'error', 'state', 'meta'] as const;
+
+/** The JSON columns of some top-level steps of a run (those `topLevelStepsOfRunsQuery` left out and the cache did not have). */
+export async function stepsJson(db: Db, runId: string, stepIds: readonly string[]): Promise<Map<string, Row>> {
+  const found = await rows(db, sql`SELECT step_id, input, output, error, state, meta FROM steps WHERE run_id = ${runId} AND step_id IN ${inList(stepIds)}`);
+  return new Map(found.map((r) => [r.step_id as string, r]));
 }
 
 /** The rows of `topLevelStepsWithAttemptsQuery` as records. */
