@@ -10,7 +10,7 @@ import type { FastifyReply } from 'fastify';
 import { Type } from 'typebox';
 import { ERROR_CODES, type AgentryError, type ErrorCode } from '../lib/errors.js';
 import { noteProblem } from './access-log.js';
-import { problemBody, type ErrorShape } from './problem.js';
+import { passedThrough, problemBody, type ErrorShape } from './problem.js';
 
 /** Anthropic's error types by HTTP status (https://docs.anthropic.com/en/api/errors). */
 const TYPE_BY_STATUS: Record<number, string> = {
@@ -47,11 +47,12 @@ export const AnthropicErrorSchema = Type.Object(
   { $id: 'AnthropicError', title: 'AnthropicError' },
 );
 
-/** The status an error is answered with: a provider's own 4xx is passed on as it came. */
+/**
+ * The status an error is answered with: a provider's client error that the gateway passes through
+ * (`passedThrough`, the same rule as for OpenAI's clients) keeps the provider's status.
+ */
 function statusOf(error: AgentryError): number {
-  const upstream = (error.details as { status?: unknown } | undefined)?.status;
-  if (error.code === 'provider_error' && typeof upstream === 'number' && upstream >= 400 && upstream < 500 && upstream !== 429) return upstream;
-  return ERROR_CODES[error.code].status;
+  return passedThrough(error)?.status ?? ERROR_CODES[error.code].status;
 }
 
 export function anthropicErrorBody(error: AgentryError, requestId: string): { status: number; body: Record<string, unknown> } {

@@ -125,7 +125,7 @@ export function problemBody(error: AgentryError, requestId: string, options: Pro
 }
 
 /** A provider's client error (`provider_error` with `details.upstream`, see gateway/classify.ts): its status and error object. */
-function passedThrough(error: AgentryError): { status: number; error: NonNullable<Problem['error']> } | undefined {
+export function passedThrough(error: AgentryError): { status: number; error: NonNullable<Problem['error']> } | undefined {
   if (error.code !== 'provider_error') return undefined;
   const details = error.details as { status?: unknown; upstream?: NonNullable<Problem['error']> } | undefined;
   if (typeof details?.status !== 'number' || details.upstream === undefined) return undefined;

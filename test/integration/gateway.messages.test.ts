@@ -227,8 +227,8 @@ describe('an Anthropic client to an OpenAI-format provider', () => {
     const message = await client.messages.create({ model: 'smart', max_tokens: 2, messages: [{ role: 'user', content: 'long story' }] });
     expect(message.stop_reason).toBe('max_tokens');
     // Anthropic counts cached input apart; OpenAI-format providers that report it keep it apart here.
-    // (Only once the gateway keeps OpenAI's usage details; until then all 100 are input_tokens.)
-    expect(message.usage.input_tokens + (message.usage.cache_read_input_tokens ?? 0)).toBe(100);
+    expect(message.usage.input_tokens).toBe(40);
+    expect(message.usage.cache_read_input_tokens).toBe(60);
     expect(message.usage.output_tokens).toBe(2);
   });
 
@@ -465,6 +465,12 @@ describe('errors in Anthropic’s shape', () => {
     const native = await client.messages.create({ model: 'claude', max_tokens: 5, messages: [{ role: 'user', content: 'x' }] }).catch((e: unknown) => e);
     expect(native).toBeInstanceOf(Anthropic.NotFoundError);
     expect(anthropic.requests).toHaveLength(1);
+
+    // A 401 from the provider means the gateway's own key is wrong, not the caller's: a 502, as for OpenAI's clients.
+    anthropic.respond = () => ({ status: 401, headers: CLOSE });
+    const unauthorised = await client.messages.create({ model: 'claude', max_tokens: 5, messages: [{ role: 'user', content: 'x' }] }).catch((e: unknown) => e);
+    expect((unauthorised as APIError).status).toBe(502);
+    expect((unauthorised as APIError).type).toBe('api_error');
   });
 
   it('answers exhausted retries of 429/5xx as overloaded_error, and a stream that fails before its first event as an error response', async () => {

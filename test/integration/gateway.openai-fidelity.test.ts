@@ -194,6 +194,14 @@ describe('parameters', () => {
     expect(fake.requests[0]!.body.n).toBe(2);
   });
 
+  it('takes content as a list of parts, a one-part list included, and passes it on as sent', async () => {
+    const parts = [{ type: 'text' as const, text: 'one part' }];
+    const res = await client.chat.completions.create({ model: 'demo', messages: [{ role: 'user', content: parts }] });
+    expect(res.choices[0]!.message.content).toMatch(/one part/);
+    await client.chat.completions.create({ model: 'smart', messages: [{ role: 'user', content: [...parts, { type: 'text', text: 'two' }] }] });
+    expect(fake.requests[0]!.body.messages).toEqual([{ role: 'user', content: [...parts, { type: 'text', text: 'two' }] }]);
+  });
+
   it('passes the sampling, logprobs, reasoning and tagging parameters to OpenAI as they are', async () => {
     const params = {
       presence_penalty: 0.5,

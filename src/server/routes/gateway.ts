@@ -30,7 +30,9 @@ const ContentPart = Type.Object({ type: Type.String({ minLength: 1, maxLength: 6
 const MessageSchema = Type.Object(
   {
     role: Type.Enum(['system', 'developer', 'user', 'assistant', 'tool'], { description: '`developer` is sent as `system`' }),
-    content: Type.Optional(Type.Union([Type.String(), Type.Array(ContentPart), Type.Null()])),
+    // A list of types rather than a union: the server coerces types (`coerceTypes: 'array'`), which
+    // turns a one-part list into a string in a union's first branch (see app.ts, `allowUnionTypes`).
+    content: Type.Optional(Type.Unsafe<string | Array<Static<typeof ContentPart>> | null>({ type: ['string', 'array', 'null'], items: ContentPart })),
     name: Type.Optional(Type.String({ maxLength: 256 })),
     tool_calls: Type.Optional(
       Type.Array(
