@@ -92,7 +92,7 @@ describe('a chat answer as a message', () => {
           finish_reason: 'tool_calls',
         },
       ],
-      usage: { prompt_tokens: 50, completion_tokens: 5, total_tokens: 55, prompt_tokens_details: { cached_tokens: 20 } } as never,
+      usage: { prompt_tokens: 50, completion_tokens: 5, total_tokens: 55, prompt_tokens_details: { cached_tokens: 20 } },
     });
     expect(message).toEqual({
       id: 'msg_9',
