@@ -87,7 +87,7 @@ describe('audit entries of actions', () => {
     const enabled = await api.app.inject({ method: 'POST', url: '/v1/tools/fx/enable', headers: api.auth('operator'), payload: {} });
     expect(enabled.statusCode).toBe(200);
     expect((await audit('target=tool:fx')).map((e) => [e.action, e.outcome, e.details])).toEqual([
-      ['tool.enable', 'success', null],
+      ['tool.enable', 'success', { was_disabled: true, reason: 'incident 42' }],
       ['tool.disable', 'success', { reason: 'incident 42' }],
     ]);
 

@@ -20,6 +20,9 @@ beforeAll(async () => {
   // The heartbeat of the file's worker may lag on a loaded machine: readiness must not answer 503 for that.
   api = await startTestApi({ app: { maxBodyBytes: 64 * 1024, maxWaitMs: 50, workerTtlMs: 10 * 60_000 }, gateway: MOCK_GATEWAY, tools: [fixtureToolSpec()] });
   realRun = (await api.engine.startRun('nap', {})).id;
+  // `GET /v1/tools/fx` connects the fixture's stdio server, which then runs until the app closes:
+  // connect it now, so the leak guard counts its process among what was open before the test.
+  expect((await api.app.inject({ method: 'GET', url: '/v1/tools/fx', headers: api.auth('admin') })).statusCode).toBe(200);
 });
 afterAll(async () => {
   await api.close();
@@ -130,7 +133,7 @@ function sendable(h: Record<string, string>): Record<string, string> {
 }
 
 describe('fuzzing every route', () => {
-  it('never answers 5xx, and answers every 4xx as problem+json with a request id', async () => {
+  it("never answers 5xx, and answers every 4xx as problem+json (Anthropic's error shape on /v1/messages) with a request id", async () => {
     const routes = routesOf(api.app);
     expect(routes.length).toBeGreaterThan(10);
     for (const route of routes) {
@@ -148,7 +151,14 @@ describe('fuzzing every route', () => {
           const res = await api.app.inject(request);
           const where = `${route.method} ${path} → ${res.statusCode} ${res.body.slice(0, 300)}`;
           expect(res.statusCode, where).toBeLessThan(500);
-          if (res.statusCode >= 400) {
+          if (res.statusCode >= 400 && route.url.startsWith('/v1/messages')) {
+            // Anthropic's clients read Anthropic's error shape (docs/gateway.md), with Agentry's code inside.
+            expect(res.headers['content-type'], where).toMatch(/^application\/json/);
+            const body = res.json();
+            expect(body.type, where).toBe('error');
+            expect(body.error.details.error_code, where).toMatch(/^[a-z_]+$/);
+            expect(body.request_id, where).toBe(res.headers['x-request-id']);
+          } else if (res.statusCode >= 400) {
             expect(res.headers['content-type'], where).toMatch(/^application\/problem\+json/);
             const problem = res.json();
             expect(problem.code, where).toMatch(/^[a-z_]+$/);
