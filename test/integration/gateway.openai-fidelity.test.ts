@@ -351,6 +351,11 @@ describe('GET /v1/models/{id} and POST /v1/embeddings', () => {
     expect(anthropic.message).toMatch(/cannot make embeddings: its target claude\/claude-1 is a anthropic provider/);
     expect((await failure(client.embeddings.create({ model: 'nope', input: 'x' }))).status).toBe(404);
 
+    // The most the route allows (2,048 inputs × 65,536 dimensions) is refused by the mock at once, not computed.
+    const huge = await failure(client.embeddings.create({ model: 'demo', input: Array.from({ length: 2048 }, (_, i) => `text ${i}`), dimensions: 65_536 }));
+    expect(huge.status).toBe(400);
+    expect(huge.message).toMatch(/at most 1048576 numbers per call; asked for 2048 × 65536/);
+
     const run = await api.engine.startRun('nap', {});
     const over = await failure(
       client.embeddings.create(

@@ -67,22 +67,33 @@ export function createMockProvider(config: ResolvedProvider, options: MockOption
 /** Dimensions of a mock embedding when the request names none. */
 const MOCK_DIMENSIONS = 16;
 
+/** The most numbers one mock embeddings call makes (inputs × dimensions): 4 MB of float32s. */
+const MOCK_MAX_VALUES = 1 << 20;
+
 /**
  * Deterministic unit vectors: each input's SHA-256 (with the model), stretched over the
  * dimensions asked for. The same input always gets the same vector; different inputs differ.
+ * A request for more than `MOCK_MAX_VALUES` numbers in all is answered as a provider's 400 (the
+ * route allows 2,048 inputs of 65,536 dimensions: a caller must not make the mock stall the process).
  */
 export function mockEmbeddings(model: string, request: EmbeddingRequest): EmbeddingResponse {
   const inputs: unknown[] = typeof request.input === 'string' || typeof request.input[0] === 'number' ? [request.input] : request.input;
   const dimensions = request.dimensions ?? MOCK_DIMENSIONS;
+  if (inputs.length * dimensions > MOCK_MAX_VALUES) {
+    throw new ProviderStatusError(400, `the mock provider makes at most ${MOCK_MAX_VALUES} numbers per call; asked for ${inputs.length} × ${dimensions}`);
+  }
   const data = inputs.map((input, index) => {
+    const seed = createHash('sha256')
+      .update(JSON.stringify([model, input]))
+      .digest();
     const values: number[] = [];
     for (let block = 0; values.length < dimensions; block++) {
-      const digest = createHash('sha256')
-        .update(JSON.stringify([model, input, block]))
-        .digest();
+      const digest = createHash('sha256').update(seed).update(String(block)).digest();
       for (let i = 0; i + 1 < digest.length && values.length < dimensions; i += 2) values.push(digest.readUInt16BE(i) / 32768 - 1);
     }
-    const norm = Math.hypot(...values) || 1;
+    let sum = 0;
+    for (const v of values) sum += v * v;
+    const norm = Math.sqrt(sum) || 1;
     const vector = values.map((v) => v / norm);
     const embedding = request.encoding_format === 'base64' ? Buffer.from(new Float32Array(vector).buffer).toString('base64') : vector;
     return { object: 'embedding' as const, index, embedding };
