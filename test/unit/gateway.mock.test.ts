@@ -69,6 +69,16 @@ describe('mock provider', () => {
     expect(ledger.records[0]?.costUsd).toBeCloseTo((res.usage.prompt_tokens * 1 + res.usage.completion_tokens * 2) / 1e6, 12);
   });
 
+  it('echoes at most 1,000 characters of a long message, so n choices of a large prompt stay small', async () => {
+    const long = 'x'.repeat(200_000);
+    const res = await gateway(agentSpec, new InMemoryUsageLedger()).chat(
+      { model: 'fast', n: 128, messages: [{ role: 'user', content: long }] },
+      { tenantId: 't' },
+    );
+    expect(res.choices).toHaveLength(128);
+    expect(res.choices[0]?.message.content).toBe(`mock reply to: ${'x'.repeat(1_000)}…`);
+  });
+
   it('matches rules on the turn number, so a test can script a loop that never ends', async () => {
     const gw = gateway({
       providers: {

@@ -128,13 +128,23 @@ export function matchRule(script: readonly MockRuleSpec[], model: string, reques
   });
 }
 
+/**
+ * How much of the last user message an unscripted reply echoes: a reply is at most this long,
+ * whatever the prompt, so `n: 128` on a large prompt cannot make a response of hundreds of MB.
+ */
+const MOCK_ECHO_MAX_CHARS = 1_000;
+
+function echo(text: string): string {
+  return text.length <= MOCK_ECHO_MAX_CHARS ? text : `${text.slice(0, MOCK_ECHO_MAX_CHARS)}…`;
+}
+
 function reply(rule: MockRuleSpec | undefined, model: string, request: ChatRequest, created: number): ChatResponse {
   const turn = turnOf(request.messages);
   const lastUser = [...request.messages].reverse().find((m) => m.role === 'user');
   let content: string | null;
   let toolCalls: ToolCall[] = [];
   if (rule?.reply === undefined) {
-    content = `mock reply to: ${lastUser === undefined ? '' : textOf(lastUser.content)}`;
+    content = `mock reply to: ${lastUser === undefined ? '' : echo(textOf(lastUser.content))}`;
   } else {
     const raw = rule.reply.content;
     content = raw === undefined || raw === null ? null : typeof raw === 'string' ? raw : JSON.stringify(raw);
