@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openPostgresStore } from '../../src/store/postgres.js';
 import { openSqliteStore } from '../../src/store/sqlite.js';
-import type { Store } from '../../src/store/store.js';
+import type { NewRun, Store } from '../../src/store/store.js';
 import { createTestDatabase, PG_ADMIN_URL, probePostgres } from './postgres.js';
 
 export interface StoreFactory {
@@ -70,3 +70,29 @@ async function postgresAvailable(): Promise<boolean> {
 export const hasPostgres = await postgresAvailable();
 
 export const storeFactories: StoreFactory[] = hasPostgres ? [sqliteFactory, postgresFactory] : [sqliteFactory];
+
+/** A run record for store tests: queued in the default tenant, workflow `wf`, created at 1,000 and started by no one; `fields` override. */
+export function newRunRecord(id: string, fields: Partial<NewRun> = {}): NewRun {
+  return {
+    id,
+    tenantId: 'default',
+    workflow: 'wf',
+    specHash: 'h',
+    spec: { name: 'wf' },
+    status: 'queued',
+    input: {},
+    output: null,
+    error: null,
+    priority: 0,
+    createdAt: 1_000,
+    startedAt: null,
+    finishedAt: null,
+    deadlineAt: null,
+    parentRunId: null,
+    parentStepId: null,
+    retryOf: null,
+    concurrencyKey: null,
+    createdBy: null,
+    ...fields,
+  };
+}

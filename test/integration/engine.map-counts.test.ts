@@ -11,31 +11,11 @@ import type { NewRun, RunTx, Store } from '../../src/store/store.js';
 import type { StepStatus } from '../../src/types.js';
 import { startTestEngine, type TestEngine } from '../helpers/engine.js';
 import { createTestDatabase } from '../helpers/postgres.js';
-import { hasPostgres, storeFactories } from '../helpers/store.js';
+import { hasPostgres, newRunRecord, storeFactories } from '../helpers/store.js';
 import { openPostgresStore } from '../../src/store/postgres.js';
 
 function newRun(id: string): NewRun {
-  return {
-    id,
-    tenantId: 'default',
-    workflow: 'wf',
-    specHash: 'h',
-    spec: { name: 'wf' },
-    status: 'running',
-    input: {},
-    output: null,
-    error: null,
-    priority: 0,
-    createdAt: 1_000,
-    startedAt: 1_000,
-    finishedAt: null,
-    deadlineAt: null,
-    parentRunId: null,
-    parentStepId: null,
-    retryOf: null,
-    concurrencyKey: null,
-    createdBy: null,
-  };
+  return newRunRecord(id, { status: 'running', startedAt: 1_000 });
 }
 
 /** The items of `parent` counted by status from their rows. */

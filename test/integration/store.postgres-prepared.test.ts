@@ -7,31 +7,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { openPostgresStore, resolvePostgresSettings } from '../../src/store/postgres.js';
-import type { NewRun, Store } from '../../src/store/store.js';
+import type { Store } from '../../src/store/store.js';
 import { createTestDatabase } from '../helpers/postgres.js';
-import { hasPostgres } from '../helpers/store.js';
+import { hasPostgres, newRunRecord } from '../helpers/store.js';
 
-const newRun = (id: string): NewRun => ({
-  id,
-  tenantId: 'default',
-  workflow: 'wf',
-  specHash: 'h',
-  spec: { name: 'wf' },
-  status: 'queued',
-  input: {},
-  output: null,
-  error: null,
-  priority: 0,
-  createdAt: 1000,
-  startedAt: null,
-  finishedAt: null,
-  deadlineAt: null,
-  parentRunId: null,
-  parentStepId: null,
-  retryOf: null,
-  concurrencyKey: null,
-  createdBy: null,
-});
+const newRun = (id: string) => newRunRecord(id);
 
 /** Every statement text the `pg` clients of this process send while `fn` runs. */
 async function sent<T>(fn: () => Promise<T>): Promise<{ result: T; texts: string[] }> {

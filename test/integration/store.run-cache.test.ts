@@ -12,7 +12,7 @@ import { openPostgresStore } from '../../src/store/postgres.js';
 import { openSqliteStore } from '../../src/store/sqlite.js';
 import type { NewRun, Store } from '../../src/store/store.js';
 import { createTestDatabase } from '../helpers/postgres.js';
-import { hasPostgres, tempDir } from '../helpers/store.js';
+import { hasPostgres, newRunRecord, tempDir } from '../helpers/store.js';
 
 interface Pair {
   a: Store;
@@ -60,27 +60,12 @@ const opens: Record<string, (clockA: Clock, clockB: Clock) => Promise<Pair>> = {
 };
 
 function newRun(id: string): NewRun {
-  return {
-    id,
-    tenantId: 'default',
-    workflow: 'wf',
-    specHash: 'h',
+  return newRunRecord(id, {
     spec: { name: 'wf', steps: { first: { transform: {} }, second: { transform: {} } } },
     status: 'running',
     input: { list: [1, 2, 3], name: 'Ada' },
-    output: null,
-    error: null,
-    priority: 0,
-    createdAt: 1_000,
     startedAt: 1_000,
-    finishedAt: null,
-    deadlineAt: null,
-    parentRunId: null,
-    parentStepId: null,
-    retryOf: null,
-    concurrencyKey: null,
-    createdBy: null,
-  };
+  });
 }
 
 const steps = (runId: string) => ['first', 'second'].map((stepId) => ({ runId, stepId, kind: 'transform', status: 'pending' as const }));
