@@ -1,4 +1,4 @@
--- The schema Agentry's migrations (src/store/migrations.ts, version 23) produce on PostgreSQL.
+-- The schema Agentry's migrations (src/store/migrations.ts, version 24) produce on PostgreSQL.
 -- Generated from a freshly migrated database by `npm run schema:dump`; do not edit by hand.
 -- test/integration/store.schema.test.ts fails when this file is out of date.
 
@@ -286,6 +286,21 @@ CREATE TABLE tasks (
   FOREIGN KEY (run_id) REFERENCES runs(id) ON DELETE CASCADE
 );
 
+CREATE TABLE tenant_run_counts (
+  tenant_id text NOT NULL,
+  shard integer NOT NULL,
+  active bigint NOT NULL,
+  PRIMARY KEY (tenant_id, shard)
+);
+
+CREATE TABLE tenant_run_starts (
+  tenant_id text NOT NULL,
+  minute bigint NOT NULL,
+  shard integer NOT NULL,
+  n bigint NOT NULL,
+  PRIMARY KEY (tenant_id, minute, shard)
+);
+
 CREATE TABLE tool_switches (
   server text NOT NULL,
   tool text NOT NULL DEFAULT ''::text,
@@ -342,6 +357,10 @@ CREATE INDEX tasks_by_status ON tasks USING btree (tenant_id, status, created_at
 CREATE INDEX tasks_open ON tasks USING btree (created_at) WHERE (status = 'open'::text);
 
 CREATE OR REPLACE FUNCTION agentry_count_step_items() RETURNS trigger LANGUAGE plpgsql AS $function$ BEGIN IF TG_OP <> 'INSERT' THEN UPDATE step_item_counts SET n = n - 1 WHERE run_id = OLD.run_id AND parent_step = OLD.parent_step AND status = OLD.status; END IF; IF TG_OP <> 'DELETE' THEN INSERT INTO step_item_counts (run_id, parent_step, status, n) VALUES (NEW.run_id, NEW.parent_step, NEW.status, 1) ON CONFLICT (run_id, parent_step, status) DO UPDATE SET n = step_item_counts.n + 1; END IF; RETURN NULL; END $function$;
+CREATE OR REPLACE FUNCTION agentry_count_tenant_runs() RETURNS trigger LANGUAGE plpgsql AS $function$ BEGIN IF TG_OP = 'DELETE' THEN INSERT INTO tenant_run_starts (tenant_id, minute, shard, n) VALUES (OLD.tenant_id, OLD.created_at / 60000, pg_backend_pid() % 8, -1) ON CONFLICT (tenant_id, minute, shard) DO UPDATE SET n = tenant_run_starts.n + -1; ELSIF TG_OP = 'INSERT' THEN INSERT INTO tenant_run_starts (tenant_id, minute, shard, n) VALUES (NEW.tenant_id, NEW.created_at / 60000, pg_backend_pid() % 8, 1) ON CONFLICT (tenant_id, minute, shard) DO UPDATE SET n = tenant_run_starts.n + 1; END IF; IF TG_OP <> 'INSERT' AND OLD.status IN ('queued', 'running', 'waiting') THEN INSERT INTO tenant_run_counts (tenant_id, shard, active) VALUES (OLD.tenant_id, pg_backend_pid() % 8, -1) ON CONFLICT (tenant_id, shard) DO UPDATE SET active = tenant_run_counts.active + -1; END IF; IF TG_OP <> 'DELETE' AND NEW.status IN ('queued', 'running', 'waiting') THEN INSERT INTO tenant_run_counts (tenant_id, shard, active) VALUES (NEW.tenant_id, pg_backend_pid() % 8, 1) ON CONFLICT (tenant_id, shard) DO UPDATE SET active = tenant_run_counts.active + 1; END IF; RETURN NULL; END $function$;
 CREATE TRIGGER step_items_changed AFTER UPDATE OF status ON steps FOR EACH ROW WHEN (((new.parent_step IS NOT NULL) AND (old.status IS DISTINCT FROM new.status))) EXECUTE FUNCTION agentry_count_step_items();
 CREATE TRIGGER step_items_deleted AFTER DELETE ON steps FOR EACH ROW WHEN ((old.parent_step IS NOT NULL)) EXECUTE FUNCTION agentry_count_step_items();
 CREATE TRIGGER step_items_inserted AFTER INSERT ON steps FOR EACH ROW WHEN ((new.parent_step IS NOT NULL)) EXECUTE FUNCTION agentry_count_step_items();
+CREATE TRIGGER tenant_runs_changed AFTER UPDATE OF status ON runs FOR EACH ROW WHEN (((old.status = ANY (ARRAY['queued'::text, 'running'::text, 'waiting'::text])) IS DISTINCT FROM (new.status = ANY (ARRAY['queued'::text, 'running'::text, 'waiting'::text])))) EXECUTE FUNCTION agentry_count_tenant_runs();
+CREATE TRIGGER tenant_runs_deleted AFTER DELETE ON runs FOR EACH ROW EXECUTE FUNCTION agentry_count_tenant_runs();
+CREATE TRIGGER tenant_runs_inserted AFTER INSERT ON runs FOR EACH ROW EXECUTE FUNCTION agentry_count_tenant_runs();

@@ -1,4 +1,4 @@
--- The schema Agentry's migrations (src/store/migrations.ts, version 23) produce on SQLite.
+-- The schema Agentry's migrations (src/store/migrations.ts, version 24) produce on SQLite.
 -- Generated from a freshly migrated database by `npm run schema:dump`; do not edit by hand.
 -- test/integration/store.schema.test.ts fails when this file is out of date.
 
@@ -283,6 +283,21 @@ CREATE TABLE tasks (
   FOREIGN KEY (run_id) REFERENCES runs(id) ON DELETE CASCADE
 );
 
+CREATE TABLE tenant_run_counts (
+  tenant_id TEXT NOT NULL,
+  shard INTEGER NOT NULL,
+  active INTEGER NOT NULL,
+  PRIMARY KEY (tenant_id, shard)
+);
+
+CREATE TABLE tenant_run_starts (
+  tenant_id TEXT NOT NULL,
+  minute INTEGER NOT NULL,
+  shard INTEGER NOT NULL,
+  n INTEGER NOT NULL,
+  PRIMARY KEY (tenant_id, minute, shard)
+);
+
 CREATE TABLE tool_switches (
   server TEXT NOT NULL,
   tool TEXT NOT NULL DEFAULT '',
@@ -341,3 +356,7 @@ CREATE INDEX tasks_open ON tasks (created_at) WHERE status = 'open';
 CREATE TRIGGER step_items_changed AFTER UPDATE OF status ON steps WHEN NEW.parent_step IS NOT NULL AND OLD.status IS NOT NEW.status BEGIN UPDATE step_item_counts SET n = n - 1 WHERE run_id = OLD.run_id AND parent_step = OLD.parent_step AND status = OLD.status; INSERT INTO step_item_counts (run_id, parent_step, status, n) VALUES (NEW.run_id, NEW.parent_step, NEW.status, 1) ON CONFLICT (run_id, parent_step, status) DO UPDATE SET n = step_item_counts.n + 1; END;
 CREATE TRIGGER step_items_deleted AFTER DELETE ON steps WHEN OLD.parent_step IS NOT NULL BEGIN UPDATE step_item_counts SET n = n - 1 WHERE run_id = OLD.run_id AND parent_step = OLD.parent_step AND status = OLD.status; END;
 CREATE TRIGGER step_items_inserted AFTER INSERT ON steps WHEN NEW.parent_step IS NOT NULL BEGIN INSERT INTO step_item_counts (run_id, parent_step, status, n) VALUES (NEW.run_id, NEW.parent_step, NEW.status, 1) ON CONFLICT (run_id, parent_step, status) DO UPDATE SET n = step_item_counts.n + 1; END;
+CREATE TRIGGER tenant_runs_deleted AFTER DELETE ON runs BEGIN INSERT INTO tenant_run_starts (tenant_id, minute, shard, n) VALUES (OLD.tenant_id, OLD.created_at / 60000, 0, -1) ON CONFLICT (tenant_id, minute, shard) DO UPDATE SET n = tenant_run_starts.n + -1; INSERT INTO tenant_run_counts (tenant_id, shard, active) SELECT OLD.tenant_id, 0, -1 WHERE OLD.status IN ('queued', 'running', 'waiting') ON CONFLICT (tenant_id, shard) DO UPDATE SET active = tenant_run_counts.active - 1; END;
+CREATE TRIGGER tenant_runs_ended AFTER UPDATE OF status ON runs WHEN OLD.status IN ('queued', 'running', 'waiting') AND NOT NEW.status IN ('queued', 'running', 'waiting') BEGIN INSERT INTO tenant_run_counts (tenant_id, shard, active) VALUES (OLD.tenant_id, 0, -1) ON CONFLICT (tenant_id, shard) DO UPDATE SET active = tenant_run_counts.active + -1; END;
+CREATE TRIGGER tenant_runs_inserted AFTER INSERT ON runs BEGIN INSERT INTO tenant_run_starts (tenant_id, minute, shard, n) VALUES (NEW.tenant_id, NEW.created_at / 60000, 0, 1) ON CONFLICT (tenant_id, minute, shard) DO UPDATE SET n = tenant_run_starts.n + 1; INSERT INTO tenant_run_counts (tenant_id, shard, active) SELECT NEW.tenant_id, 0, 1 WHERE NEW.status IN ('queued', 'running', 'waiting') ON CONFLICT (tenant_id, shard) DO UPDATE SET active = tenant_run_counts.active + 1; END;
+CREATE TRIGGER tenant_runs_resumed AFTER UPDATE OF status ON runs WHEN NOT OLD.status IN ('queued', 'running', 'waiting') AND NEW.status IN ('queued', 'running', 'waiting') BEGIN INSERT INTO tenant_run_counts (tenant_id, shard, active) VALUES (NEW.tenant_id, 0, 1) ON CONFLICT (tenant_id, shard) DO UPDATE SET active = tenant_run_counts.active + 1; END;

@@ -377,10 +377,16 @@ export async function openAgentry(config: Config, options: OpenOptions): Promise
   };
 }
 
-/** What a server's scheduler does now and then: the audit log's retention, the runs' retention. */
+/** How often a scheduler deletes the run quotas' start counters that left the hour's window. */
+const QUOTA_COUNTERS_PRUNE_MS = 10 * 60_000;
+
+/** What a server's scheduler does now and then: the audit log's retention, the runs' retention, the quota counters' pruning. */
 function maintenanceTasks(config: Config, store: Store, workflows: ReadonlyMap<string, CompiledWorkflow>, logger: Logger, metrics: Metrics): MaintenanceTask[] {
   const audit = new AuditService(store);
-  const tasks: MaintenanceTask[] = [];
+  const tasks: MaintenanceTask[] = [
+    // The run quotas' per-minute start counters (migration 24) that left the hour's window.
+    { name: 'quota counters', everyMs: QUOTA_COUNTERS_PRUNE_MS, run: async () => ({ minutes: await store.pruneRunStartCounters(Date.now()) }) },
+  ];
   if (config.audit.retentionMs !== undefined) tasks.push(auditRetentionTask(audit, config.audit.retentionMs, logger));
   if (retentionConfigured(config.retention, [...workflows.values()])) {
     tasks.push(retentionTask(new RetentionService(store, audit), config.retention, [...workflows.values()], logger, metrics));

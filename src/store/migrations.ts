@@ -571,6 +571,97 @@ const CALL_TOKEN_DETAILS = [
   `ALTER TABLE llm_calls ADD COLUMN reasoning_tokens INTEGER NOT NULL DEFAULT 0`,
 ];
 
+/**
+ * Per-tenant run counts for the run quotas (`sql/limits.ts`), kept by triggers on `runs`: runs
+ * not yet ended (`tenant_run_counts`) and runs created per minute (`tenant_run_starts`), so that a
+ * start reads a handful of counter rows instead of counting the tenant's runs (with 100,000 runs
+ * waiting, that count was most of a start's cost). On PostgreSQL each connection adds to its own
+ * shard of the tenant's counters (the backend pid modulo 8): the run endings of a busy tenant do not
+ * queue on one row's lock; a check sums the shards. The migration counts the runs already there.
+ */
+function tenantRunCounts(dialect: 'sqlite' | 'postgres'): string[] {
+  const ts = dialect === 'sqlite' ? 'INTEGER' : 'BIGINT';
+  const active = (row: 'NEW' | 'OLD') => `${row}.status IN ('queued', 'running', 'waiting')`;
+  const shard = dialect === 'sqlite' ? '0' : 'pg_backend_pid() % 8';
+  const addActive = (
+    row: 'NEW' | 'OLD',
+    delta: 1 | -1,
+  ) => `INSERT INTO tenant_run_counts (tenant_id, shard, active) VALUES (${row}.tenant_id, ${shard}, ${delta})
+        ON CONFLICT (tenant_id, shard) DO UPDATE SET active = tenant_run_counts.active + ${delta}`;
+  const addStart = (
+    row: 'NEW' | 'OLD',
+    delta: 1 | -1,
+  ) => `INSERT INTO tenant_run_starts (tenant_id, minute, shard, n) VALUES (${row}.tenant_id, ${row}.created_at / 60000, ${shard}, ${delta})
+        ON CONFLICT (tenant_id, minute, shard) DO UPDATE SET n = tenant_run_starts.n + ${delta}`;
+  const tables = [
+    `CREATE TABLE tenant_run_counts (
+      tenant_id TEXT NOT NULL,
+      shard INTEGER NOT NULL,
+      active ${ts} NOT NULL,
+      PRIMARY KEY (tenant_id, shard)
+    )`,
+    `CREATE TABLE tenant_run_starts (
+      tenant_id TEXT NOT NULL,
+      minute ${ts} NOT NULL,
+      shard INTEGER NOT NULL,
+      n ${ts} NOT NULL,
+      PRIMARY KEY (tenant_id, minute, shard)
+    )`,
+    `INSERT INTO tenant_run_counts (tenant_id, shard, active)
+      SELECT tenant_id, 0, COUNT(*) FROM runs WHERE status IN ('queued', 'running', 'waiting') GROUP BY tenant_id`,
+    `INSERT INTO tenant_run_starts (tenant_id, minute, shard, n)
+      SELECT tenant_id, created_at / 60000, 0, COUNT(*) FROM runs GROUP BY tenant_id, created_at / 60000`,
+  ];
+  if (dialect === 'sqlite') {
+    return [
+      ...tables,
+      `CREATE TRIGGER tenant_runs_inserted AFTER INSERT ON runs
+      BEGIN
+        ${addStart('NEW', 1)};
+        INSERT INTO tenant_run_counts (tenant_id, shard, active) SELECT NEW.tenant_id, 0, 1 WHERE ${active('NEW')}
+          ON CONFLICT (tenant_id, shard) DO UPDATE SET active = tenant_run_counts.active + 1;
+      END`,
+      `CREATE TRIGGER tenant_runs_ended AFTER UPDATE OF status ON runs WHEN ${active('OLD')} AND NOT ${active('NEW')}
+      BEGIN
+        ${addActive('OLD', -1)};
+      END`,
+      `CREATE TRIGGER tenant_runs_resumed AFTER UPDATE OF status ON runs WHEN NOT ${active('OLD')} AND ${active('NEW')}
+      BEGIN
+        ${addActive('NEW', 1)};
+      END`,
+      `CREATE TRIGGER tenant_runs_deleted AFTER DELETE ON runs
+      BEGIN
+        ${addStart('OLD', -1)};
+        INSERT INTO tenant_run_counts (tenant_id, shard, active) SELECT OLD.tenant_id, 0, -1 WHERE ${active('OLD')}
+          ON CONFLICT (tenant_id, shard) DO UPDATE SET active = tenant_run_counts.active - 1;
+      END`,
+    ];
+  }
+  return [
+    ...tables,
+    `CREATE OR REPLACE FUNCTION agentry_count_tenant_runs() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+      IF TG_OP = 'DELETE' THEN
+        ${addStart('OLD', -1)};
+      ELSIF TG_OP = 'INSERT' THEN
+        ${addStart('NEW', 1)};
+      END IF;
+      IF TG_OP <> 'INSERT' AND ${active('OLD')} THEN
+        ${addActive('OLD', -1)};
+      END IF;
+      IF TG_OP <> 'DELETE' AND ${active('NEW')} THEN
+        ${addActive('NEW', 1)};
+      END IF;
+      RETURN NULL;
+    END
+    $$`,
+    `CREATE TRIGGER tenant_runs_inserted AFTER INSERT ON runs FOR EACH ROW EXECUTE FUNCTION agentry_count_tenant_runs()`,
+    `CREATE TRIGGER tenant_runs_changed AFTER UPDATE OF status ON runs FOR EACH ROW
+      WHEN ((${active('OLD')}) IS DISTINCT FROM (${active('NEW')})) EXECUTE FUNCTION agentry_count_tenant_runs()`,
+    `CREATE TRIGGER tenant_runs_deleted AFTER DELETE ON runs FOR EACH ROW EXECUTE FUNCTION agentry_count_tenant_runs()`,
+  ];
+}
+
 /** From this version on, each migration applied is itself an audit entry (in its own transaction). */
 export const AUDIT_LOG_VERSION = 7;
 
@@ -601,6 +692,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 21, name: 'runs by owner: only runs a principal started', sqlite: RUNS_BY_PRINCIPAL, postgres: RUNS_BY_PRINCIPAL },
   { version: 22, name: 'cached and reasoning tokens of LLM calls', sqlite: CALL_TOKEN_DETAILS, postgres: CALL_TOKEN_DETAILS },
   { version: 23, name: 'tool switches of the fleet', sqlite: toolSwitches('sqlite'), postgres: toolSwitches('postgres') },
+  { version: 24, name: 'run counts per tenant, for the run quotas', sqlite: tenantRunCounts('sqlite'), postgres: tenantRunCounts('postgres') },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS.reduce((max, m) => Math.max(max, m.version), 0);

@@ -26,6 +26,8 @@ export const NOT_RESTORED: Readonly<Record<string, string>> = {
   schema_migrations: 'the restored store keeps its own migration history',
   workers: 'the processes they name do not run on the restored store',
   step_item_counts: "derived from the map items: the steps table's triggers recount them as its rows are loaded",
+  tenant_run_counts: "derived from the runs: the runs table's triggers recount them as its rows are loaded",
+  tenant_run_starts: "derived from the runs: the runs table's triggers recount them as its rows are loaded",
 };
 
 /** Key of the PostgreSQL session advisory lock a restore holds (any constant bigint other than the migrations'). */

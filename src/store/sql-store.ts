@@ -582,6 +582,10 @@ export class SqlStore implements Store {
     return this.retrying((db) => limits.pruneRateBuckets(db, now));
   }
 
+  pruneRunStartCounters(now: number): Promise<number> {
+    return this.retrying((db) => limits.pruneRunStartCounters(db, now));
+  }
+
   tenantRunUsage(now: number, tenantId?: string): Promise<TenantRunUsage[]> {
     return this.retrying((db) => limits.tenantRunUsage(db, now, tenantId));
   }

@@ -173,6 +173,21 @@ function recountItems(target: Database.Database): void {
     SELECT run_id, parent_step, status, COUNT(*) FROM steps WHERE parent_step IS NOT NULL GROUP BY run_id, parent_step, status`);
 }
 
+/**
+ * The run quotas' counters (`tenant_run_counts`, `tenant_run_starts`, migration 24) recounted from
+ * the runs recovered, for the same reason.
+ */
+function recountTenantRuns(target: Database.Database): void {
+  const exists = target.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'tenant_run_counts'`).get();
+  if (!exists) return;
+  target.exec(`DELETE FROM tenant_run_counts`);
+  target.exec(`DELETE FROM tenant_run_starts`);
+  target.exec(`INSERT INTO tenant_run_counts (tenant_id, shard, active)
+    SELECT tenant_id, 0, COUNT(*) FROM runs WHERE status IN ('queued', 'running', 'waiting') GROUP BY tenant_id`);
+  target.exec(`INSERT INTO tenant_run_starts (tenant_id, minute, shard, n)
+    SELECT tenant_id, created_at / 60000, 0, COUNT(*) FROM runs GROUP BY tenant_id, created_at / 60000`);
+}
+
 /** Rebuilds the SQLite file `sourceFile` into `outFile` (a new file), as described above. */
 export function recoverSqliteFile(sourceFile: string, outFile: string): SqliteRecovery {
   let source: Database.Database;
@@ -207,6 +222,7 @@ export function recoverSqliteFile(sourceFile: string, outFile: string): SqliteRe
       }
       removeOrphans(target, recovery);
       recountItems(target);
+      recountTenantRuns(target);
       target.pragma(`user_version = ${userVersion}`);
     })();
     target.pragma('foreign_keys = ON');

@@ -374,6 +374,8 @@ export interface Store {
   takeRateToken(take: RateTake, now: number): Promise<RateTakeResult>;
   /** Deletes buckets that are full again by `now`; returns how many. */
   pruneRateBuckets(now: number): Promise<number>;
+  /** Deletes the per-minute run start counters older than every quota's window; returns how many. */
+  pruneRunStartCounters(now: number): Promise<number>;
   /** Runs not ended and runs created in the last hour, for one tenant or every tenant with any. */
   tenantRunUsage(now: number, tenantId?: string): Promise<TenantRunUsage[]>;
 

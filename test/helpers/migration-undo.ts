@@ -15,7 +15,7 @@ export function undoSql(statement: UndoStatement, dialect: string): string {
   return dialect === 'postgres' ? statement.postgres : statement.sqlite;
 }
 
-const dropTrigger = (name: string): UndoStatement => ({ sqlite: `DROP TRIGGER ${name}`, postgres: `DROP TRIGGER ${name} ON steps` });
+const dropTrigger = (name: string, table = 'steps'): UndoStatement => ({ sqlite: `DROP TRIGGER ${name}`, postgres: `DROP TRIGGER ${name} ON ${table}` });
 
 export const MIGRATION_UNDO: Readonly<Record<number, readonly UndoStatement[]>> = {
   13: ['ALTER TABLE runs DROP COLUMN trace_context'],
@@ -41,6 +41,15 @@ export const MIGRATION_UNDO: Readonly<Record<number, readonly UndoStatement[]>> 
   21: ['CREATE INDEX runs_by_owner ON runs (tenant_id, created_by, created_at DESC, id DESC)', 'DROP INDEX runs_by_principal'],
   22: ['ALTER TABLE llm_calls DROP COLUMN cached_tokens', 'ALTER TABLE llm_calls DROP COLUMN reasoning_tokens'],
   23: ['DROP TABLE tool_switches'],
+  24: [
+    dropTrigger('tenant_runs_inserted', 'runs'),
+    { sqlite: 'DROP TRIGGER tenant_runs_ended', postgres: 'DROP TRIGGER tenant_runs_changed ON runs' },
+    { sqlite: 'DROP TRIGGER tenant_runs_resumed', postgres: 'SELECT 1' },
+    dropTrigger('tenant_runs_deleted', 'runs'),
+    { sqlite: 'SELECT 1', postgres: 'DROP FUNCTION agentry_count_tenant_runs()' },
+    'DROP TABLE tenant_run_counts',
+    'DROP TABLE tenant_run_starts',
+  ],
 };
 
 /** Rewinds an SQLite store from `from` to `to` (each migration after `to` undone and unrecorded), in one transaction. */

@@ -70,7 +70,10 @@ describe.each(backends)('agentry admin sweep --now ($name)', { timeout: 90_000 }
     expect(JSON.parse(swept.stdout)).toMatchObject({
       runs_timed_out: 1,
       tasks_overdue: 1,
-      maintenance: [{ task: 'run retention', counts: { runs: 1 }, error: null }],
+      maintenance: [
+        { task: 'quota counters', counts: { minutes: 0 }, error: null },
+        { task: 'run retention', counts: { runs: 1 }, error: null },
+      ],
     });
 
     const late = await runCliInProcess(['runs', 'get', lateId, '--json'], { env });

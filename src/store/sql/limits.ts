@@ -14,7 +14,7 @@ import type { Db } from './dialect.js';
 import { num, rows, type Query } from './values.js';
 
 const HOUR_MS = 3_600_000;
-const ACTIVE = sql`status IN ('queued', 'running', 'waiting')`;
+const MINUTE_MS = 60_000;
 
 function real(value: number): Query {
   return sql`CAST(${value} AS DOUBLE PRECISION)`;
@@ -64,21 +64,20 @@ function quotaExceeded(tenantId: string, quota: string, limit: number, current: 
  * Call it in the transaction that inserts the run, after taking the tenant's lock: the counts
  * then include every run committed before, and no other start of the tenant can commit between
  * the count and the insert.
+ *
+ * The counts come from the counters the `runs` triggers keep (migration 24), not from counting
+ * runs: a start reads a few counter rows however many runs the tenant has.
  */
 export async function checkRunQuota(db: Db, tenantId: string, quota: RunQuota, now: number): Promise<void> {
   const { maxConcurrentRuns, maxRunsPerHour } = quota;
   if (maxConcurrentRuns !== null) {
-    const where = sql`tenant_id = ${tenantId} AND ${ACTIVE}`;
-    if ((await countUpTo(db, where, maxConcurrentRuns)) >= maxConcurrentRuns) {
-      const active = await countAll(db, where);
-      throw quotaExceeded(tenantId, 'max_concurrent_runs', maxConcurrentRuns, active, 'runs that have not ended');
-    }
+    const active = await activeRuns(db, tenantId);
+    if (active >= maxConcurrentRuns) throw quotaExceeded(tenantId, 'max_concurrent_runs', maxConcurrentRuns, active, 'runs that have not ended');
   }
   if (maxRunsPerHour !== null) {
-    const since = now - HOUR_MS;
-    const where = sql`tenant_id = ${tenantId} AND created_at > ${since}`;
-    if ((await countUpTo(db, where, maxRunsPerHour)) >= maxRunsPerHour) {
-      const started = await countAll(db, where);
+    const started = await runsStartedSince(db, tenantId, now - HOUR_MS, maxRunsPerHour);
+    if (started >= maxRunsPerHour) {
+      const since = now - HOUR_MS;
       // The window holds one run fewer than the quota once the (started - max + 1) oldest have left it.
       const [oldest] = await rows(
         db,
@@ -91,32 +90,72 @@ export async function checkRunQuota(db: Db, tenantId: string, quota: RunQuota, n
   }
 }
 
-/**
- * How many runs match, counting no further than `limit`: a start under its quota reads at most
- * `limit` index entries (1,000 with the built-in quota), not every run the tenant has waiting.
- * The exact count is taken only for a refusal, which names it.
- */
-async function countUpTo(db: Db, where: Query, limit: number): Promise<number> {
-  const [row] = await rows(db, sql`SELECT COUNT(*) AS n FROM (SELECT 1 FROM runs WHERE ${where} LIMIT ${limit}) AS counted`);
+/** Runs of the tenant not yet ended: the sum of its counter shards. */
+async function activeRuns(db: Db, tenantId: string): Promise<number> {
+  const [row] = await rows(db, sql`SELECT COALESCE(SUM(active), 0) AS n FROM tenant_run_counts WHERE tenant_id = ${tenantId}`);
   return num(row?.n ?? 0);
 }
 
-async function countAll(db: Db, where: Query): Promise<number> {
-  const [row] = await rows(db, sql`SELECT COUNT(*) AS n FROM runs WHERE ${where}`);
-  return num(row?.n ?? 0);
+/**
+ * Runs of the tenant created after `since`, exactly when the answer may reach `limit` (else a
+ * count below it). The per-minute counters give the whole minutes after `since`; the minute that
+ * `since` falls in is counted from its counter when even all of it stays under `limit`, and from
+ * the runs themselves (at most one minute of them, by `runs_by_created`) otherwise.
+ */
+async function runsStartedSince(db: Db, tenantId: string, since: number, limit: number): Promise<number> {
+  const edge = Math.floor(since / MINUTE_MS);
+  const [row] = await rows(
+    db,
+    sql`SELECT COALESCE(SUM(CASE WHEN minute > ${edge} THEN n ELSE 0 END), 0) AS whole,
+               COALESCE(SUM(CASE WHEN minute = ${edge} THEN n ELSE 0 END), 0) AS edge
+        FROM tenant_run_starts WHERE tenant_id = ${tenantId} AND minute >= ${edge}`,
+  );
+  const whole = num(row?.whole ?? 0);
+  const atMost = whole + num(row?.edge ?? 0);
+  if (atMost < limit) return atMost;
+  const [partial] = await rows(
+    db,
+    sql`SELECT COUNT(*) AS n FROM runs WHERE tenant_id = ${tenantId} AND created_at > ${since} AND created_at < ${(edge + 1) * MINUTE_MS}`,
+  );
+  return whole + num(partial?.n ?? 0);
+}
+
+/** Deletes per-minute start counters that left every quota's window before `now`; returns how many. */
+export async function pruneRunStartCounters(db: Db, now: number): Promise<number> {
+  const result = await sql`DELETE FROM tenant_run_starts WHERE minute < ${Math.floor((now - HOUR_MS) / MINUTE_MS)}`.execute(db);
+  return Number(result.numAffectedRows ?? 0);
 }
 
 /** Runs not yet ended and runs created in the hour before `now`, per tenant (one tenant, or every tenant that has any). */
 export async function tenantRunUsage(db: Db, now: number, tenantId?: string): Promise<TenantRunUsage[]> {
   const since = now - HOUR_MS;
-  const tenant = tenantId === undefined ? sql`` : sql`tenant_id = ${tenantId} AND `;
-  const found = await rows(
+  const edge = Math.floor(since / MINUTE_MS);
+  const tenant = tenantId === undefined ? sql`` : sql`AND tenant_id = ${tenantId}`;
+  const counted = await rows(
     db,
-    sql`SELECT tenant_id,
-               SUM(CASE WHEN ${ACTIVE} THEN 1 ELSE 0 END) AS active,
-               SUM(CASE WHEN created_at > ${since} THEN 1 ELSE 0 END) AS recent
-        FROM runs WHERE ${tenant}(${ACTIVE} OR created_at > ${since})
-        GROUP BY tenant_id ORDER BY tenant_id`,
+    sql`SELECT tenant_id, SUM(active) AS active, 0 AS whole FROM tenant_run_counts WHERE 1 = 1 ${tenant} GROUP BY tenant_id
+        UNION ALL
+        SELECT tenant_id, 0 AS active, SUM(n) AS whole FROM tenant_run_starts WHERE minute > ${edge} ${tenant} GROUP BY tenant_id
+        UNION ALL
+        SELECT tenant_id, 0 AS active, 0 AS whole FROM tenant_run_starts WHERE minute = ${edge} ${tenant} GROUP BY tenant_id`,
   );
-  return found.map((r) => ({ tenantId: r.tenant_id as string, activeRuns: num(r.active), runsLastHour: num(r.recent) }));
+  const usage = new Map<string, TenantRunUsage>();
+  for (const row of counted) {
+    const id = row.tenant_id as string;
+    const entry = usage.get(id) ?? { tenantId: id, activeRuns: 0, runsLastHour: 0 };
+    entry.activeRuns += num(row.active);
+    entry.runsLastHour += num(row.whole);
+    usage.set(id, entry);
+  }
+  for (const entry of usage.values()) {
+    // The minute `since` falls in, counted from the runs themselves (by `runs_by_created`).
+    const [partial] = await rows(
+      db,
+      sql`SELECT COUNT(*) AS n FROM runs WHERE tenant_id = ${entry.tenantId} AND created_at > ${since} AND created_at < ${(edge + 1) * MINUTE_MS}`,
+    );
+    entry.runsLastHour += num(partial?.n ?? 0);
+  }
+  return [...usage.values()]
+    .filter((u) => u.activeRuns > 0 || u.runsLastHour > 0)
+    .sort((a, b) => (a.tenantId < b.tenantId ? -1 : a.tenantId > b.tenantId ? 1 : 0));
 }
