@@ -577,7 +577,9 @@ const CALL_TOKEN_DETAILS = [
  * start reads a handful of counter rows instead of counting the tenant's runs (with 100,000 runs
  * waiting, that count was most of a start's cost). On PostgreSQL each connection adds to its own
  * shard of the tenant's counters (the backend pid modulo 8): the run endings of a busy tenant do not
- * queue on one row's lock; a check sums the shards. The migration counts the runs already there.
+ * queue on one row's lock; a check sums the shards. PostgreSQL counts inserted and deleted runs
+ * once per statement, so that a restore's or a bulk insert's transaction does not update one
+ * counter row once per run. The migration counts the runs already there.
  */
 function tenantRunCounts(dialect: 'sqlite' | 'postgres'): string[] {
   const ts = dialect === 'sqlite' ? 'INTEGER' : 'BIGINT';
@@ -637,28 +639,43 @@ function tenantRunCounts(dialect: 'sqlite' | 'postgres'): string[] {
       END`,
     ];
   }
+  // Runs inserted or deleted are counted per statement (transition tables): a restore or a bulk
+  // insert adds to each counter row once per statement, where a row trigger would update the same
+  // row once per run in one transaction, each update walking the chain of its earlier versions.
+  const counted = (table: string, sign: '' | '-') => [
+    `INSERT INTO tenant_run_starts (tenant_id, minute, shard, n)
+        SELECT tenant_id, created_at / 60000, ${shard}, ${sign}COUNT(*) FROM ${table} GROUP BY tenant_id, created_at / 60000
+        ON CONFLICT (tenant_id, minute, shard) DO UPDATE SET n = tenant_run_starts.n + EXCLUDED.n`,
+    `INSERT INTO tenant_run_counts (tenant_id, shard, active)
+        SELECT tenant_id, ${shard}, ${sign}COUNT(*) FROM ${table} WHERE status IN ('queued', 'running', 'waiting') GROUP BY tenant_id
+        ON CONFLICT (tenant_id, shard) DO UPDATE SET active = tenant_run_counts.active + EXCLUDED.active`,
+  ];
+  const statementFunction = (name: string, table: string, sign: '' | '-') => `CREATE OR REPLACE FUNCTION ${name}() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+      ${counted(table, sign).join(';\n      ')};
+      RETURN NULL;
+    END
+    $$`;
   return [
     ...tables,
-    `CREATE OR REPLACE FUNCTION agentry_count_tenant_runs() RETURNS trigger LANGUAGE plpgsql AS $$
+    statementFunction('agentry_count_inserted_runs', 'inserted_runs', ''),
+    statementFunction('agentry_count_deleted_runs', 'deleted_runs', '-'),
+    `CREATE OR REPLACE FUNCTION agentry_count_changed_run() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
-      IF TG_OP = 'DELETE' THEN
-        ${addStart('OLD', -1)};
-      ELSIF TG_OP = 'INSERT' THEN
-        ${addStart('NEW', 1)};
-      END IF;
-      IF TG_OP <> 'INSERT' AND ${active('OLD')} THEN
+      IF ${active('OLD')} THEN
         ${addActive('OLD', -1)};
-      END IF;
-      IF TG_OP <> 'DELETE' AND ${active('NEW')} THEN
+      ELSE
         ${addActive('NEW', 1)};
       END IF;
       RETURN NULL;
     END
     $$`,
-    `CREATE TRIGGER tenant_runs_inserted AFTER INSERT ON runs FOR EACH ROW EXECUTE FUNCTION agentry_count_tenant_runs()`,
+    `CREATE TRIGGER tenant_runs_inserted AFTER INSERT ON runs REFERENCING NEW TABLE AS inserted_runs
+      FOR EACH STATEMENT EXECUTE FUNCTION agentry_count_inserted_runs()`,
     `CREATE TRIGGER tenant_runs_changed AFTER UPDATE OF status ON runs FOR EACH ROW
-      WHEN ((${active('OLD')}) IS DISTINCT FROM (${active('NEW')})) EXECUTE FUNCTION agentry_count_tenant_runs()`,
-    `CREATE TRIGGER tenant_runs_deleted AFTER DELETE ON runs FOR EACH ROW EXECUTE FUNCTION agentry_count_tenant_runs()`,
+      WHEN ((${active('OLD')}) IS DISTINCT FROM (${active('NEW')})) EXECUTE FUNCTION agentry_count_changed_run()`,
+    `CREATE TRIGGER tenant_runs_deleted AFTER DELETE ON runs REFERENCING OLD TABLE AS deleted_runs
+      FOR EACH STATEMENT EXECUTE FUNCTION agentry_count_deleted_runs()`,
   ];
 }
 

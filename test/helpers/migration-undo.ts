@@ -46,7 +46,7 @@ export const MIGRATION_UNDO: Readonly<Record<number, readonly UndoStatement[]>> 
     { sqlite: 'DROP TRIGGER tenant_runs_ended', postgres: 'DROP TRIGGER tenant_runs_changed ON runs' },
     { sqlite: 'DROP TRIGGER tenant_runs_resumed', postgres: 'SELECT 1' },
     dropTrigger('tenant_runs_deleted', 'runs'),
-    { sqlite: 'SELECT 1', postgres: 'DROP FUNCTION agentry_count_tenant_runs()' },
+    { sqlite: 'SELECT 1', postgres: 'DROP FUNCTION agentry_count_inserted_runs(), agentry_count_deleted_runs(), agentry_count_changed_run()' },
     'DROP TABLE tenant_run_counts',
     'DROP TABLE tenant_run_starts',
   ],
