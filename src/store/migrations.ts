@@ -579,7 +579,8 @@ const CALL_TOKEN_DETAILS = [
  * shard of the tenant's counters (the backend pid modulo 8): the run endings of a busy tenant do not
  * queue on one row's lock; a check sums the shards. PostgreSQL counts inserted and deleted runs
  * once per statement, so that a restore's or a bulk insert's transaction does not update one
- * counter row once per run. The migration counts the runs already there.
+ * counter row once per run (and, from here on, map items inserted: once per statement). The
+ * migration counts the runs already there.
  */
 function tenantRunCounts(dialect: 'sqlite' | 'postgres'): string[] {
   const ts = dialect === 'sqlite' ? 'INTEGER' : 'BIGINT';
@@ -676,6 +677,19 @@ function tenantRunCounts(dialect: 'sqlite' | 'postgres'): string[] {
       WHEN ((${active('OLD')}) IS DISTINCT FROM (${active('NEW')})) EXECUTE FUNCTION agentry_count_changed_run()`,
     `CREATE TRIGGER tenant_runs_deleted AFTER DELETE ON runs REFERENCING OLD TABLE AS deleted_runs
       FOR EACH STATEMENT EXECUTE FUNCTION agentry_count_deleted_runs()`,
+    // The same for a map's items (migration 19): its 10,000 items inserted in one transaction
+    // updated their `pending` count row 10,000 times, 2.4 s in all; per statement it is 50 times.
+    `DROP TRIGGER step_items_inserted ON steps`,
+    `CREATE OR REPLACE FUNCTION agentry_count_inserted_items() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+      INSERT INTO step_item_counts (run_id, parent_step, status, n)
+        SELECT run_id, parent_step, status, COUNT(*) FROM inserted_steps WHERE parent_step IS NOT NULL GROUP BY run_id, parent_step, status
+        ON CONFLICT (run_id, parent_step, status) DO UPDATE SET n = step_item_counts.n + EXCLUDED.n;
+      RETURN NULL;
+    END
+    $$`,
+    `CREATE TRIGGER step_items_inserted AFTER INSERT ON steps REFERENCING NEW TABLE AS inserted_steps
+      FOR EACH STATEMENT EXECUTE FUNCTION agentry_count_inserted_items()`,
   ];
 }
 
@@ -709,7 +723,12 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 21, name: 'runs by owner: only runs a principal started', sqlite: RUNS_BY_PRINCIPAL, postgres: RUNS_BY_PRINCIPAL },
   { version: 22, name: 'cached and reasoning tokens of LLM calls', sqlite: CALL_TOKEN_DETAILS, postgres: CALL_TOKEN_DETAILS },
   { version: 23, name: 'tool switches of the fleet', sqlite: toolSwitches('sqlite'), postgres: toolSwitches('postgres') },
-  { version: 24, name: 'run counts per tenant, for the run quotas', sqlite: tenantRunCounts('sqlite'), postgres: tenantRunCounts('postgres') },
+  {
+    version: 24,
+    name: 'run counts per tenant, for the run quotas; map items counted per statement',
+    sqlite: tenantRunCounts('sqlite'),
+    postgres: tenantRunCounts('postgres'),
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS.reduce((max, m) => Math.max(max, m.version), 0);

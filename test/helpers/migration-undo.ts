@@ -47,6 +47,12 @@ export const MIGRATION_UNDO: Readonly<Record<number, readonly UndoStatement[]>> 
     { sqlite: 'DROP TRIGGER tenant_runs_resumed', postgres: 'SELECT 1' },
     dropTrigger('tenant_runs_deleted', 'runs'),
     { sqlite: 'SELECT 1', postgres: 'DROP FUNCTION agentry_count_inserted_runs(), agentry_count_deleted_runs(), agentry_count_changed_run()' },
+    { sqlite: 'SELECT 1', postgres: 'DROP TRIGGER step_items_inserted ON steps' },
+    { sqlite: 'SELECT 1', postgres: 'DROP FUNCTION agentry_count_inserted_items()' },
+    {
+      sqlite: 'SELECT 1',
+      postgres: `CREATE TRIGGER step_items_inserted AFTER INSERT ON steps FOR EACH ROW WHEN (NEW.parent_step IS NOT NULL) EXECUTE FUNCTION agentry_count_step_items()`,
+    },
     'DROP TABLE tenant_run_counts',
     'DROP TABLE tenant_run_starts',
   ],
