@@ -571,6 +571,15 @@ const CALL_TOKEN_DETAILS = [
   `ALTER TABLE llm_calls ADD COLUMN reasoning_tokens INTEGER NOT NULL DEFAULT 0`,
 ];
 
+/**
+ * The per-call view of the ledger (`GET /v1/usage/calls`, newest first, keyset-paged per tenant)
+ * and whether a call was answered from the gateway's response cache (1: no upstream call, cost 0).
+ */
+const CALL_LIST = [
+  `ALTER TABLE llm_calls ADD COLUMN cache_hit INTEGER NOT NULL DEFAULT 0`,
+  `CREATE INDEX llm_calls_by_tenant_at ON llm_calls (tenant_id, at DESC, id DESC)`,
+];
+
 /** From this version on, each migration applied is itself an audit entry (in its own transaction). */
 export const AUDIT_LOG_VERSION = 7;
 
@@ -601,6 +610,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 21, name: 'runs by owner: only runs a principal started', sqlite: RUNS_BY_PRINCIPAL, postgres: RUNS_BY_PRINCIPAL },
   { version: 22, name: 'cached and reasoning tokens of LLM calls', sqlite: CALL_TOKEN_DETAILS, postgres: CALL_TOKEN_DETAILS },
   { version: 23, name: 'tool switches of the fleet', sqlite: toolSwitches('sqlite'), postgres: toolSwitches('postgres') },
+  { version: 29, name: 'LLM calls by time and cache hits', sqlite: CALL_LIST, postgres: CALL_LIST },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS.reduce((max, m) => Math.max(max, m.version), 0);
