@@ -292,6 +292,8 @@ export interface CallRecord {
   latencyMs: number;
   outcome: CallOutcome;
   errorCode?: string;
+  /** Answered from the gateway's response cache (no upstream call; cost 0). */
+  cacheHit?: boolean;
   /** Epoch milliseconds when the attempt started. */
   at: number;
 }

@@ -1,4 +1,8 @@
+<<<<<<< HEAD
 -- The schema Agentry's migrations (src/store/migrations.ts, version 24) produce on PostgreSQL.
+=======
+-- The schema Agentry's migrations (src/store/migrations.ts, version 29) produce on PostgreSQL.
+>>>>>>> h/agents
 -- Generated from a freshly migrated database by `npm run schema:dump`; do not edit by hand.
 -- test/integration/store.schema.test.ts fails when this file is out of date.
 
@@ -132,6 +136,7 @@ CREATE TABLE llm_calls (
   at bigint NOT NULL,
   cached_tokens integer NOT NULL DEFAULT 0,
   reasoning_tokens integer NOT NULL DEFAULT 0,
+  cache_hit integer NOT NULL DEFAULT 0,
   PRIMARY KEY (id)
 );
 
@@ -333,6 +338,7 @@ CREATE INDEX budget_reservations_by_scope ON budget_reservations USING btree (sc
 CREATE INDEX events_by_time ON events USING btree (at, run_id, seq);
 CREATE INDEX idempotency_keys_by_created ON idempotency_keys USING btree (created_at);
 CREATE INDEX llm_calls_by_run ON llm_calls USING btree (run_id) WHERE (run_id IS NOT NULL);
+CREATE INDEX llm_calls_by_tenant_at ON llm_calls USING btree (tenant_id, at DESC, id DESC);
 CREATE INDEX llm_calls_by_tenant_day ON llm_calls USING btree (tenant_id, day);
 CREATE INDEX llm_calls_by_workflow_day ON llm_calls USING btree (tenant_id, workflow, day);
 CREATE INDEX rate_buckets_by_full_at ON rate_buckets USING btree (full_at);

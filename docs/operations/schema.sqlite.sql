@@ -1,4 +1,8 @@
+<<<<<<< HEAD
 -- The schema Agentry's migrations (src/store/migrations.ts, version 24) produce on SQLite.
+=======
+-- The schema Agentry's migrations (src/store/migrations.ts, version 29) produce on SQLite.
+>>>>>>> h/agents
 -- Generated from a freshly migrated database by `npm run schema:dump`; do not edit by hand.
 -- test/integration/store.schema.test.ts fails when this file is out of date.
 
@@ -130,6 +134,7 @@ CREATE TABLE llm_calls (
   at INTEGER NOT NULL,
   cached_tokens INTEGER NOT NULL DEFAULT 0,
   reasoning_tokens INTEGER NOT NULL DEFAULT 0,
+  cache_hit INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY (id)
 );
 
@@ -330,6 +335,7 @@ CREATE INDEX budget_reservations_by_scope ON budget_reservations (scope_key, exp
 CREATE INDEX events_by_time ON events (at, run_id, seq);
 CREATE INDEX idempotency_keys_by_created ON idempotency_keys (created_at);
 CREATE INDEX llm_calls_by_run ON llm_calls (run_id) WHERE run_id IS NOT NULL;
+CREATE INDEX llm_calls_by_tenant_at ON llm_calls (tenant_id, at DESC, id DESC);
 CREATE INDEX llm_calls_by_tenant_day ON llm_calls (tenant_id, day);
 CREATE INDEX llm_calls_by_workflow_day ON llm_calls (tenant_id, workflow, day);
 CREATE INDEX rate_buckets_by_full_at ON rate_buckets (full_at);

@@ -5,7 +5,7 @@
  * Records queued while a batch is being written go in the next one.
  *
  * Reads stay exact in this process: the store `withLedgerWriter` returns writes the queue before
- * every read of usage or budgets (`usage`, `spent`, `budgetState`, `stepCalls`, `reserveBudget`).
+ * every read of usage or budgets (`usage`, `spent`, `budgetState`, `stepCalls`, `listCalls`, `reserveBudget`).
  * Other processes see a record at most `flushMs` (plus one transaction) late, and a process killed
  * with SIGKILL loses the records of that window, no more (a graceful stop writes them).
  */
@@ -108,7 +108,7 @@ export class LedgerWriter {
 }
 
 /** Read methods that write the queue first, so a process always reads its own calls. */
-const READS = ['usage', 'spent', 'budgetState', 'stepCalls', 'reserveBudget', 'pruneBudgets'] as const;
+const READS = ['usage', 'spent', 'budgetState', 'stepCalls', 'listCalls', 'reserveBudget', 'pruneBudgets'] as const;
 
 /**
  * The store with the gateway's records going through `writer`: `recordCall` queues, the usage

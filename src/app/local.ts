@@ -15,6 +15,7 @@ import { RetentionService } from './retention.js';
 import { KeysService, type GrantChecker } from './keys.js';
 import { ScheduleService } from './schedules.js';
 import { createServices, type Services } from './services.js';
+import { UsageCallsService } from './usage-calls.js';
 
 export interface LocalServices {
   services: Services;
@@ -102,6 +103,17 @@ export interface LocalAudit {
 export async function openLocalAudit(config: Config, options: { logger: Logger }): Promise<LocalAudit> {
   const store = await openStore(config, { logger: options.logger });
   return { audit: new AuditService(store), close: () => store.close() };
+}
+
+export interface LocalUsageCalls {
+  usageCalls: UsageCallsService;
+  close(): Promise<void>;
+}
+
+/** The usage ledger's per-call view on the project's store (opened, migrated; only the store, no engine). */
+export async function openLocalUsageCalls(config: Config, options: { logger: Logger }): Promise<LocalUsageCalls> {
+  const store = await openStore(config, { logger: options.logger });
+  return { usageCalls: new UsageCallsService(store), close: () => store.close() };
 }
 
 export interface LocalRetention {

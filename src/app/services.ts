@@ -22,6 +22,7 @@ import { ScheduleService } from './schedules.js';
 import type { ServiceDeps } from './service-deps.js';
 import { TaskService } from './tasks.js';
 import { ToolService } from './tools.js';
+import { UsageCallsService } from './usage-calls.js';
 import { UsageService } from './usage.js';
 import { WorkflowService } from './workflows.js';
 
@@ -33,6 +34,7 @@ export interface Services {
   tasks: TaskService;
   schedules: ScheduleService;
   usage: UsageService;
+  usageCalls: UsageCallsService;
   workflows: WorkflowService;
   tools: ToolService;
   health: HealthService;
@@ -71,6 +73,7 @@ export function createServices(
     tasks: new TaskService(deps, audit),
     schedules: new ScheduleService({ store: deps.store, workflows: deps.engine.workflows, audit, tenant: deps.engine.tenant }),
     usage: new UsageService(deps),
+    usageCalls: new UsageCallsService(deps.store),
     workflows,
     tools,
     health,

@@ -75,6 +75,12 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: async () => (await import('./commands/audit.js')).registerAudit,
   },
   {
+    name: 'usage',
+    term: 'usage',
+    description: 'LLM usage from the gateway ledger: every call attempt with latency, tokens, cost and error code',
+    load: async () => (await import('./commands/usage.js')).registerUsage,
+  },
+  {
     name: 'prune',
     term: 'prune [options]',
     description: 'Delete ended runs older than a duration, with all their rows (the LLM usage ledger is kept)',

@@ -315,6 +315,7 @@ export class Worker {
           attempt: key.attempt,
           workflow,
           signal,
+          ...(timeoutMs === undefined ? {} : { deadline: Date.now() + timeoutMs }),
           state,
           settings: this.o.executorSettings,
           logger,

@@ -12,7 +12,7 @@ import { utcDay, utcMonth } from '../lib/time.js';
 import type { BudgetState, Spend, SpendQuery } from '../types.js';
 import { BUDGET_PERIODS, type BudgetLimit, type BudgetPeriod, type ResolvedBudgets, type ResolvedTarget } from './config.js';
 import type { UsageLedger } from './ledger.js';
-import type { CallContext, ChatRequest } from './types.js';
+import type { CallContext, ChatRequest, Usage } from './types.js';
 
 /** Deterministic token estimate: characters / 4, rounded up. */
 export function estimateTokens(text: string): number {
@@ -178,4 +178,16 @@ function exceeded(details: BudgetDetails): AgentryError {
 
 function round(usd: number): number {
   return Math.round(usd * 1e8) / 1e8;
+}
+
+/** A call's tokens as the token limits count them before it is sent: the prompt's estimate and the output cap the request sets. */
+export function throttleTokens(request: ChatRequest): number {
+  return estimatePromptTokens(request) + (request.max_completion_tokens ?? request.max_tokens ?? 0) * (request.n ?? 1);
+}
+
+/** A call's usage when the provider reported none (a stream stopped early): estimated from the request and what was received. */
+export function estimatedUsage(request: ChatRequest, received: string): Usage {
+  const prompt = estimatePromptTokens(request);
+  const completion = estimateTokens(received);
+  return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion };
 }

@@ -24,6 +24,12 @@ export interface GatewayObserver {
   llmCall(record: CallRecord, timing: AttemptTiming | undefined): void;
   /** A call refused before it was sent because it would break a budget of `scope` (run, workflow, tenant). */
   budgetRefused(scope: string): void;
+  /** Upstream throttling (`throttle.ts`): calls waiting for a slot of `provider`, one more (+1) or fewer (-1). */
+  upstreamQueueChanged?(provider: string, delta: 1 | -1): void;
+  /** A call got its upstream slot after `seconds` of waiting. */
+  upstreamQueued?(provider: string, group: string, seconds: number): void;
+  /** A call refused `upstream_throttled`: its slot would come after its deadline. */
+  upstreamThrottled?(provider: string, group: string): void;
 }
 
 interface CallRecorderOptions {

@@ -7,7 +7,7 @@ import { AgentryError } from '../lib/errors.js';
 import { parseDuration } from '../lib/duration.js';
 import type { Problem } from '../spec/diagnostics.js';
 import type { RetryPolicy } from '../spec/model.js';
-import type { DurationValue, GatewayBudgetsSpec, GatewayRetrySpec, GatewaySpec, MockRuleSpec } from '../spec/schemas.js';
+import type { DurationValue, GatewayBudgetsSpec, GatewayRetrySpec, GatewaySpec, MockRuleSpec, UpstreamLimitsSpec } from '../spec/schemas.js';
 
 export const GATEWAY_DEFAULTS = {
   timeoutMs: 60_000,
@@ -36,6 +36,15 @@ export interface ResolvedProvider {
   apiKeyEnv: string | undefined;
   timeoutMs: number | undefined;
   script: MockRuleSpec[];
+  /** Upstream throttling of every call to this provider (`throttle.ts`). */
+  limits: UpstreamLimits | undefined;
+}
+
+/** gateway.yaml `limits:` of a provider or a target. */
+export interface UpstreamLimits {
+  requestsPerMinute: number | undefined;
+  tokensPerMinute: number | undefined;
+  burst: number;
 }
 
 export interface ResolvedTarget {
@@ -49,6 +58,8 @@ export interface ResolvedTarget {
   maxTokens: number | undefined;
   /** Output a budget check assumes when neither the request nor `maxTokens` caps it. */
   maxOutputTokens: number;
+  /** Upstream throttling of this provider/model (`throttle.ts`). */
+  limits: UpstreamLimits | undefined;
 }
 
 export interface ResolvedGroup {
@@ -100,6 +111,8 @@ export function gatewaySpecProblems(spec: GatewaySpec): Problem[] {
     if (p.type === 'mock' && (p.api_key !== undefined || p.base_url !== undefined)) {
       problems.push({ path: at, message: 'a mock provider takes no api_key or base_url' });
     }
+    if (p.limits !== undefined && p.limits.requests_per_minute === undefined && p.limits.tokens_per_minute === undefined)
+      problems.push({ path: [...at, 'limits'], message: 'limits needs requests_per_minute or tokens_per_minute', atKey: true });
     if (p.type === 'openai-compatible' && p.base_url === undefined)
       problems.push({ path: at, message: 'an openai-compatible provider needs base_url', atKey: true });
     for (const ref of [p.api_key, p.base_url]) {
@@ -115,6 +128,8 @@ export function gatewaySpecProblems(spec: GatewaySpec): Problem[] {
     model.targets.forEach((target, i) => {
       if (!providers.includes(target.provider))
         problems.push({ path: ['models', group, 'targets', i, 'provider'], message: `unknown provider '${target.provider}'` });
+      if (target.limits !== undefined && target.limits.requests_per_minute === undefined && target.limits.tokens_per_minute === undefined)
+        problems.push({ path: ['models', group, 'targets', i, 'limits'], message: 'limits needs requests_per_minute or tokens_per_minute', atKey: true });
     });
   }
   return problems;
@@ -163,6 +178,7 @@ export function resolveGatewaySpec(spec: GatewaySpec, env: Readonly<Record<strin
       apiKeyEnv: keyEnv,
       timeoutMs: ms(p.timeout),
       script: p.script ?? [],
+      limits: upstreamLimits(p.limits),
     });
   }
 
@@ -184,6 +200,7 @@ export function resolveGatewaySpec(spec: GatewaySpec, env: Readonly<Record<strin
         cachedInputPerMtok: t.cached_input_per_mtok ?? t.input_per_mtok ?? 0,
         maxTokens: t.max_tokens ?? g.max_tokens,
         maxOutputTokens: t.max_output_tokens ?? maxOutput,
+        limits: upstreamLimits(t.limits),
       })),
     });
   }
@@ -228,6 +245,11 @@ function periodLimits(named: BudgetLimitsSpec | undefined, defaults: BudgetLimit
     day: { ...opt('usd', daily.daily_usd), ...opt('tokens', daily.daily_tokens) },
     month: { ...opt('usd', monthly.monthly_usd), ...opt('tokens', monthly.monthly_tokens) },
   };
+}
+
+function upstreamLimits(spec: UpstreamLimitsSpec | undefined): UpstreamLimits | undefined {
+  if (spec === undefined || (spec.requests_per_minute === undefined && spec.tokens_per_minute === undefined)) return undefined;
+  return { requestsPerMinute: spec.requests_per_minute, tokensPerMinute: spec.tokens_per_minute, burst: spec.burst ?? 1 };
 }
 
 function retryPolicy(spec: GatewayRetrySpec | undefined, base: RetryPolicy): RetryPolicy {

@@ -53,6 +53,8 @@ export async function withFallback<T>(
         const e = error instanceof AgentryError ? error : deps.classify(error, target, ctx);
         if (!e.retryable) throw e;
         lastError = e;
+        // No room under the target's upstream limits before the deadline: retrying it cannot help, the next target may.
+        if (e.code === 'upstream_throttled') break;
         if (attempt === group.retry.maxAttempts) break;
         if (e.retryAfterMs !== undefined && e.retryAfterMs > group.retry.maxMs) break;
         const delay = retryDelayMs(group.retry, attempt, e.retryAfterMs, deps.random);
@@ -92,6 +94,7 @@ export async function withFallback<T>(
       );
     }
   }
+  if (failures.every((f) => f.code === 'upstream_throttled')) throw throttled(group.name, failures, lastError);
   throw new AgentryError(
     'provider_unavailable',
     `model group '${group.name}': every target failed (${failures.map((f) => `${f.provider}/${f.model}: ${f.code}${f.status === undefined ? '' : ` ${f.status}`}`).join(', ')})`,
@@ -102,4 +105,14 @@ export async function withFallback<T>(
       details: { group: group.name, attempts: failures },
     },
   );
+}
+
+/** Every target was held back by its upstream limits past the deadline: `upstream_throttled`, with when the last target tried has room. */
+function throttled(group: string, failures: TargetFailure[], last: AgentryError | undefined): AgentryError {
+  return new AgentryError('upstream_throttled', `model group '${group}': ${last?.message ?? 'every target is throttled'}`, {
+    retryable: true,
+    ...(last?.retryAfterMs === undefined ? {} : { retryAfterMs: last.retryAfterMs }),
+    cause: last,
+    details: { group, attempts: failures },
+  });
 }

@@ -20,7 +20,17 @@ import { newId } from '../lib/ids.js';
 import type { Logger } from '../obs/logger.js';
 import type { GatewaySpec } from '../spec/schemas.js';
 import { Attempt } from './attempt.js';
-import { BudgetGuard, costUsd, estimatePromptTokens, estimateTokens, outputCap, RESERVATION_MARGIN_MS, type BudgetHold } from './budget.js';
+import {
+  BudgetGuard,
+  costUsd,
+  estimatedUsage,
+  estimatePromptTokens,
+  estimateTokens,
+  outputCap,
+  RESERVATION_MARGIN_MS,
+  throttleTokens,
+  type BudgetHold,
+} from './budget.js';
 import { CallRecorder, type GatewayObserver } from './call-recorder.js';
 import { classifyProviderError } from './classify.js';
 import { resolveGatewaySpec, type ProviderType, type ResolvedBudgets, type ResolvedGateway, type ResolvedGroup, type ResolvedTarget } from './config.js';
@@ -29,10 +39,25 @@ import { checkParams, withoutUnsupported } from './params.js';
 import type { UsageLedger } from './ledger.js';
 import { createProvider } from './providers/index.js';
 import { redactSecrets } from './redact.js';
+import { UpstreamThrottle, type ThrottleSlot } from './throttle.js';
 import { LlmSpan } from './tracing.js';
 import type { CallOutcome, CallRecord } from '../types.js';
 import type { Spend } from '../types.js';
-import type { CallContext, ChatChunk, ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse, FinishReason, Provider, Usage } from './types.js';
+import type {
+  CallContext,
+  ChatChunk,
+  ChatRequest,
+  ChatResponse,
+  EmbeddingRequest,
+  EmbeddingResponse,
+  FinishReason,
+  ModelInfo,
+  Provider,
+  UpstreamInfo,
+  Usage,
+} from './types.js';
+
+export type { ModelInfo, UpstreamInfo } from './types.js';
 
 export interface GatewayOptions {
   spec: GatewaySpec;
@@ -50,31 +75,6 @@ export interface GatewayOptions {
   observer?: GatewayObserver;
 }
 
-export interface ModelInfo {
-  id: string;
-  object: 'model';
-  created: number;
-  owned_by: 'agentry';
-  description?: string;
-  targets: Array<{ provider: string; model: string }>;
-}
-
-/** A provider as readiness sees it (`Gateway.upstreams()`): never its key. */
-export interface UpstreamInfo {
-  name: string;
-  type: ProviderType;
-  /** Redacted; undefined for `mock`. */
-  baseUrl: string | undefined;
-  /** `base_url` was set in gateway.yaml (not the provider's public default). */
-  baseUrlConfigured: boolean;
-  /** The variable its key is read from, when it takes one. */
-  apiKeyEnv: string | undefined;
-  /** It names a key variable that is not set. */
-  keyMissing: boolean;
-  /** The model groups with a target on it. */
-  groups: string[];
-}
-
 export class Gateway {
   readonly #config: ResolvedGateway;
   readonly #providers = new Map<string, Provider>();
@@ -82,6 +82,7 @@ export class Gateway {
   readonly #logger: Logger;
   readonly #fallback: FallbackDeps;
   readonly #recorder: CallRecorder;
+  readonly #throttle: UpstreamThrottle;
   readonly now: () => number;
 
   constructor(options: GatewayOptions) {
@@ -109,6 +110,16 @@ export class Gateway {
       redact: (text) => this.redact(text),
     });
     for (const [name, provider] of this.#config.providers) this.#providers.set(name, createProvider(provider, { now: this.now }));
+    const observer = options.observer;
+    this.#throttle = new UpstreamThrottle({
+      now: this.now,
+      sleep: this.#fallback.sleep,
+      observer: {
+        queueChanged: (provider, delta) => observer?.upstreamQueueChanged?.(provider, delta),
+        queued: (provider, group, seconds) => observer?.upstreamQueued?.(provider, group, seconds),
+        throttled: (provider, group) => observer?.upstreamThrottled?.(provider, group),
+      },
+    });
   }
 
   /** The model groups, in OpenAI's `GET /v1/models` item shape (plus the targets). */
@@ -169,6 +180,7 @@ export class Gateway {
     const group = this.#group(request);
     this.droppedParams(request);
     return withFallback(this.#fallback, group, ctx, async (target, provider) => {
+      const slot = await this.#slot(group, target, throttleTokens(request), ctx);
       const { attempt, sent } = await this.#begin(group, target, request, ctx);
       try {
         const response = await provider.chat(target.model, sent, { signal: attempt.controller.signal, timeoutMs: attempt.timeoutMs });
@@ -179,6 +191,7 @@ export class Gateway {
           ...(response.choices[0] ? { message: response.choices[0].message } : {}),
         });
         const record = await this.#finish(attempt, group, target, 'ok', response.usage);
+        slot.settle(record.inputTokens + record.outputTokens);
         return { ...response, agentry: { call_id: record.id, group: group.name, provider: target.provider, cost_usd: record.costUsd } };
       } catch (error) {
         throw await this.#fail(attempt, group, target, error, undefined);
@@ -197,18 +210,19 @@ export class Gateway {
     const group = this.#group(request);
     this.droppedParams(request);
     const opened = await withFallback(this.#fallback, group, ctx, async (target, provider) => {
+      const slot = await this.#slot(group, target, throttleTokens(request), ctx);
       const { attempt, sent } = await this.#begin(group, target, request, ctx);
       try {
         const iterator = provider.stream(target.model, sent, { signal: attempt.controller.signal, timeoutMs: attempt.timeoutMs })[Symbol.asyncIterator]();
         const first = await iterator.next();
-        return { attempt, target, sent, iterator, first };
+        return { attempt, target, sent, iterator, first, slot };
       } catch (error) {
         const failure = await this.#fail(attempt, group, target, error, undefined);
         attempt.close();
         throw failure;
       }
     });
-    const { attempt, target, sent, iterator } = opened;
+    const { attempt, target, sent, iterator, slot } = opened;
     let usage: Usage | undefined;
     let received = '';
     let last: ChatChunk | undefined;
@@ -232,6 +246,7 @@ export class Gateway {
       const final = usage ?? estimatedUsage(sent, received);
       attempt.span?.response({ id: last?.id, model: last?.model, finishReasons, message: { role: 'assistant', content: received } });
       const record = await this.#finish(attempt, group, target, 'ok', final);
+      slot.settle(record.inputTokens + record.outputTokens);
       done = true;
       yield {
         id: last?.id ?? record.id,
@@ -276,11 +291,13 @@ export class Gateway {
     }
     const prompt = estimateTokens(JSON.stringify(request.input));
     return withFallback(this.#fallback, group, ctx, async (target, provider) => {
+      const slot = await this.#slot(group, target, prompt, ctx);
       const { attempt } = await this.#reserve(group, target, ctx, { tokens: prompt, costUsd: costUsd(target, prompt, 0) });
       try {
         const response = await provider.embed!(target.model, request, { signal: attempt.controller.signal, timeoutMs: attempt.timeoutMs });
         const used = response.usage.prompt_tokens;
         const record = await this.#finish(attempt, group, target, 'ok', { prompt_tokens: used, completion_tokens: 0, total_tokens: used });
+        slot.settle(used);
         return { ...response, agentry: { call_id: record.id, group: group.name, provider: target.provider, cost_usd: record.costUsd } };
       } catch (error) {
         throw await this.#fail(attempt, group, target, error, undefined);
@@ -342,7 +359,7 @@ export class Gateway {
     const beganAt = performance.now();
     const at = this.now();
     const id = newId('call', at);
-    const timeoutMs = group.timeoutMs ?? this.#config.providers.get(target.provider)?.timeoutMs ?? this.#config.defaultTimeoutMs;
+    const timeoutMs = this.#timeoutMs(group, target);
     let hold: BudgetHold;
     try {
       hold = await this.#budget.reserve(id, ctx, at, estimate, timeoutMs + RESERVATION_MARGIN_MS);
@@ -353,6 +370,16 @@ export class Gateway {
       throw error;
     }
     return { attempt: new Attempt(id, at, beganAt, ctx, timeoutMs, hold), budgeted: hold.budgeted };
+  }
+
+  #timeoutMs(group: ResolvedGroup, target: ResolvedTarget): number {
+    return group.timeoutMs ?? this.#config.providers.get(target.provider)?.timeoutMs ?? this.#config.defaultTimeoutMs;
+  }
+
+  /** Waits for the target's upstream slot (`throttle.ts`) within the caller's deadline, or the call's own timeout when it gives none. */
+  #slot(group: ResolvedGroup, target: ResolvedTarget, tokens: number, ctx: CallContext): Promise<ThrottleSlot> {
+    const deadline = ctx.deadline ?? this.now() + this.#timeoutMs(group, target);
+    return this.#throttle.acquire(group.name, target, this.#config.providers.get(target.provider)?.limits, tokens, deadline, ctx.signal);
   }
 
   async #finish(attempt: Attempt, group: ResolvedGroup, target: ResolvedTarget, outcome: CallOutcome, usage: Usage): Promise<CallRecord> {
@@ -382,10 +409,4 @@ export class Gateway {
       now: this.now(),
     };
   }
-}
-
-function estimatedUsage(request: ChatRequest, received: string): Usage {
-  const prompt = estimatePromptTokens(request);
-  const completion = estimateTokens(received);
-  return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion };
 }

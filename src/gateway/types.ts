@@ -10,6 +10,7 @@
  * - attempt: one request sent to one target; a call makes one or more attempts.
  * - call record: what the ledger keeps of every attempt (tokens, cost, latency, outcome).
  */
+import type { ProviderType } from './config.js';
 
 export interface TextPart {
   type: 'text';
@@ -195,6 +196,11 @@ export interface CallContext {
   workflow?: string;
   /** Cancels the call at once: no retry, no fallback, outcome `cancelled`. */
   signal?: AbortSignal;
+  /**
+   * When the caller stops waiting (epoch ms; a step's timeout): a call held back by an upstream
+   * limit waits until then at most. Default: the call's own timeout from when it began.
+   */
+  deadline?: number;
   /** The run's budget (the workflow's `budget:`); spend is the ledger's sum over the run. */
   budget?: { maxTokens?: number; maxCostUsd?: number };
 }
@@ -216,4 +222,29 @@ export interface Provider {
   stream(model: string, request: ChatRequest, options: ProviderCallOptions): AsyncIterable<ChatChunk>;
   /** Embeddings; absent on provider types that have none (`anthropic`). */
   embed?(model: string, request: EmbeddingRequest, options: ProviderCallOptions): Promise<EmbeddingResponse>;
+}
+
+export interface ModelInfo {
+  id: string;
+  object: 'model';
+  created: number;
+  owned_by: 'agentry';
+  description?: string;
+  targets: Array<{ provider: string; model: string }>;
+}
+
+/** A provider as readiness sees it (`Gateway.upstreams()`): never its key. */
+export interface UpstreamInfo {
+  name: string;
+  type: ProviderType;
+  /** Redacted; undefined for `mock`. */
+  baseUrl: string | undefined;
+  /** `base_url` was set in gateway.yaml (not the provider's public default). */
+  baseUrlConfigured: boolean;
+  /** The variable its key is read from, when it takes one. */
+  apiKeyEnv: string | undefined;
+  /** It names a key variable that is not set. */
+  keyMissing: boolean;
+  /** The model groups with a target on it. */
+  groups: string[];
 }

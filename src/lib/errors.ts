@@ -66,6 +66,7 @@ export const ERROR_CODES = {
   provider_error: { status: 502, exit: 1, title: 'LLM provider returned an error' },
   provider_timeout: { status: 504, exit: 1, title: 'LLM provider call timed out' },
   provider_unavailable: { status: 503, exit: 1, title: 'No LLM provider of the model group could serve the call' },
+  upstream_throttled: { status: 429, exit: 1, title: "An upstream limit of the gateway cannot let the call go before the caller's deadline" },
   unsupported_parameter: { status: 400, exit: 2, title: 'A provider of the model group cannot honour a request parameter' },
   secret_missing: { status: 500, exit: 2, title: 'A secret the configuration needs is not set' },
   tool_error: { status: 502, exit: 1, title: 'Tool returned an error' },

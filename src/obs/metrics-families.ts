@@ -7,7 +7,7 @@
  * names come from the project's specs and configuration; statuses and outcomes are fixed
  * lists; a tenant label is a tenant id (as bounded as the deployment's tenants).
  */
-import { Counter, Histogram, type Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 
 /** Request and handler latencies: 1 ms to 2 min. */
 const HTTP_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
@@ -17,6 +17,8 @@ const STEP_BUCKETS = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 30
 const LLM_BUCKETS = [0.1, 0.25, 0.5, 1, 2, 4, 8, 15, 30, 60, 120];
 /** What the gateway adds around a provider call (budget check, ledger write): 0.5 ms to 1 s. */
 const OVERHEAD_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1];
+/** Waits for an upstream slot: 10 ms to 2 min. */
+const QUEUE_BUCKETS = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
 /** Tool calls: 5 ms to 1 min. */
 const TOOL_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 /** Store transactions: 0.5 ms to 10 s. */
@@ -128,6 +130,23 @@ export function createFamilies(registry: Registry) {
       'agentry_llm_budget_refusals_total',
       'LLM calls refused before they were sent because they would break a budget, by the budget scope (run, workflow, tenant)',
       ['scope'],
+    ),
+    upstreamQueueSeconds: histogram(
+      'agentry_llm_upstream_queue_seconds',
+      "Seconds an LLM call waited for a slot under its provider's and target's upstream limits (0: it had room at once), by model group and provider",
+      ['model_group', 'provider'],
+      QUEUE_BUCKETS,
+    ),
+    upstreamQueueLength: new Gauge<'provider'>({
+      name: 'agentry_llm_upstream_queue_length',
+      help: 'LLM calls of this process waiting now for a slot under the upstream limits, by provider',
+      labelNames: ['provider'],
+      registers,
+    }),
+    upstreamThrottled: counter(
+      'agentry_llm_upstream_throttled_total',
+      'LLM calls refused upstream_throttled (no slot under the upstream limits before their deadline), by model group and provider',
+      ['model_group', 'provider'],
     ),
     // MCP tool servers
     toolCalls: counter('agentry_tool_calls_total', 'MCP tool calls made by this process, by tool server and status (ok, error, denied, timeout)', [

@@ -48,6 +48,9 @@ export const METRIC_NAMES = [
   'agentry_llm_request_duration_seconds',
   'agentry_gateway_added_latency_seconds',
   'agentry_llm_budget_refusals_total',
+  'agentry_llm_upstream_queue_seconds',
+  'agentry_llm_upstream_queue_length',
+  'agentry_llm_upstream_throttled_total',
   'agentry_llm_budget_used_ratio',
   'agentry_tool_calls_total',
   'agentry_tool_call_duration_seconds',
@@ -136,6 +139,18 @@ export class Metrics implements StoreObserver {
 
   budgetRefused(scope: string): void {
     this.f.budgetRefusals.inc({ scope });
+  }
+
+  upstreamQueueChanged(provider: string, delta: 1 | -1): void {
+    this.f.upstreamQueueLength.inc({ provider }, delta);
+  }
+
+  upstreamQueued(provider: string, group: string, seconds: number): void {
+    this.f.upstreamQueueSeconds.observe({ model_group: group, provider }, seconds);
+  }
+
+  upstreamThrottled(provider: string, group: string): void {
+    this.f.upstreamThrottled.inc({ model_group: group, provider });
   }
 
   // MCP tool servers (`ToolObserver`)

@@ -129,6 +129,7 @@ async function runAgent(agent: AgentSpec, ctx: StepContext, options: AgentExecut
     stepId: ctx.stepId,
     workflow: ctx.workflow,
     signal: ctx.signal,
+    ...(ctx.deadline === undefined ? {} : { deadline: ctx.deadline }),
     ...(ctx.budget ? { budget: ctx.budget } : {}),
   };
   let repairsUsed = 0;

@@ -11,6 +11,8 @@ export interface StepContext {
   workflow: string;
   /** Aborted when the run is cancelled or times out, the step times out, or the lease is lost. */
   signal: AbortSignal;
+  /** When the step's timeout ends this attempt (epoch ms); undefined without a timeout. */
+  deadline?: number;
   /** State saved by an earlier `suspend` of this step (undefined on first execution). */
   state: unknown;
   /** Project-level settings that executors honour (network policy, limits). */

@@ -411,6 +411,24 @@ const MockRule = Type.Object(
   closed,
 );
 
+const UpstreamLimits = Type.Object(
+  {
+    requests_per_minute: opt(Type.Integer({ minimum: 1, description: 'Requests this process sends per minute, spread evenly (120 = one every 500 ms).' })),
+    tokens_per_minute: opt(
+      Type.Integer({
+        minimum: 1,
+        description: "Tokens (prompt estimate + the request's output cap, then what the provider reported) per minute; a minute's worth may go at once.",
+      }),
+    ),
+    burst: opt(Type.Integer({ minimum: 1, description: 'Requests that may go at once before the spreading starts. Default 1.' })),
+  },
+  {
+    ...closed,
+    description:
+      'Upstream throttling in this process: a call over the limit waits (within its deadline) instead of failing; 429 upstream_throttled when it cannot go in time.',
+  },
+);
+
 const Provider = Type.Object(
   {
     type: Type.Enum(['openai', 'anthropic', 'openai-compatible', 'mock']),
@@ -424,6 +442,7 @@ const Provider = Type.Object(
     ),
     timeout: opt(duration('Per-call timeout for this provider. Default: defaults.timeout.')),
     script: opt(Type.Array(MockRule, { description: 'mock only: rules tried in order; the first that matches answers.' })),
+    limits: opt(UpstreamLimits),
   },
   closed,
 );
@@ -443,6 +462,7 @@ const ModelTarget = Type.Object(
         description: 'Output assumed by budget checks when a request sets no cap (sent as the cap when a budget applies). Default: defaults.max_output_tokens.',
       }),
     ),
+    limits: opt(UpstreamLimits),
   },
   closed,
 );
@@ -563,6 +583,7 @@ export type GatewaySpec = Static<typeof GatewaySchema>;
 export type MockRuleSpec = Static<typeof MockRule>;
 export type GatewayRetrySpec = Static<typeof GatewayRetry>;
 export type GatewayBudgetsSpec = Static<typeof GatewayBudgets>;
+export type UpstreamLimitsSpec = Static<typeof UpstreamLimits>;
 export type ProjectSpec = Static<typeof ProjectSchema>;
 
 export const SPEC_SCHEMAS = {

@@ -692,6 +692,13 @@ function tenantRunCounts(dialect: 'sqlite' | 'postgres'): string[] {
       FOR EACH STATEMENT EXECUTE FUNCTION agentry_count_inserted_items()`,
   ];
 }
+ * The per-call view of the ledger (`GET /v1/usage/calls`, newest first, keyset-paged per tenant)
+ * and whether a call was answered from the gateway's response cache (1: no upstream call, cost 0).
+ */
+const CALL_LIST = [
+  `ALTER TABLE llm_calls ADD COLUMN cache_hit INTEGER NOT NULL DEFAULT 0`,
+  `CREATE INDEX llm_calls_by_tenant_at ON llm_calls (tenant_id, at DESC, id DESC)`,
+];
 
 /** From this version on, each migration applied is itself an audit entry (in its own transaction). */
 export const AUDIT_LOG_VERSION = 7;
@@ -729,6 +736,7 @@ export const MIGRATIONS: readonly Migration[] = [
     sqlite: tenantRunCounts('sqlite'),
     postgres: tenantRunCounts('postgres'),
   },
+  { version: 29, name: 'LLM calls by time and cache hits', sqlite: CALL_LIST, postgres: CALL_LIST },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS.reduce((max, m) => Math.max(max, m.version), 0);

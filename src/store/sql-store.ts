@@ -67,6 +67,8 @@ import type {
   TaskLockResult,
   TaskPage,
   UsageQuery,
+  CallListQuery,
+  CallPage,
   UsageRow,
   WorkerInfo,
   WorkerRecord,
@@ -459,6 +461,10 @@ export class SqlStore implements Store {
 
   stepCalls(runId: string, stepId: string): Promise<CallRecord[]> {
     return this.retrying((db) => usage.stepCalls(db, runId, stepId));
+  }
+
+  listCalls(query: CallListQuery): Promise<CallPage> {
+    return this.retrying((db) => usage.listCalls(db, query));
   }
 
   loadJournal(runId: string, stepId: string): Promise<StoredJournalEntry[]> {

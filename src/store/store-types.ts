@@ -9,6 +9,8 @@ import type {
   AttemptKey,
   AttemptRecord,
   AuditRecord,
+  CallOutcome,
+  CallRecord,
   EventRecord,
   EventType,
   RunRecord,
@@ -208,6 +210,26 @@ export interface UsageQuery {
   /** UTC days, `YYYY-MM-DD`, inclusive. */
   fromDay?: string;
   toDay?: string;
+}
+
+/** `GET /v1/usage/calls`: one page of the ledger's call records, newest first. */
+export interface CallListQuery {
+  tenantId?: string;
+  runId?: string;
+  workflow?: string;
+  group?: string;
+  outcome?: CallOutcome;
+  /** Epoch ms: records at or after. */
+  after?: number;
+  /** Epoch ms: records before. */
+  before?: number;
+  limit: number;
+  cursor?: string;
+}
+
+export interface CallPage {
+  items: CallRecord[];
+  nextCursor: string | null;
 }
 
 export interface UsageRow {

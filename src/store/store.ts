@@ -58,6 +58,8 @@ import type {
   IdempotencyRecord,
   IdempotencyClaim,
   UsageQuery,
+  CallListQuery,
+  CallPage,
   UsageRow,
   WorkerInfo,
   AuditFilter,
@@ -310,6 +312,8 @@ export interface Store {
   usage(query: UsageQuery): Promise<UsageRow[]>;
   /** The ledger's records of one step of a run (every attempt of every call), oldest first. */
   stepCalls(runId: string, stepId: string): Promise<CallRecord[]>;
+  /** The ledger's call records matching `query`, newest first, a keyset page at a time. */
+  listCalls(query: CallListQuery): Promise<CallPage>;
   /** A step's journal, in the order it was recorded. */
   loadJournal(runId: string, stepId: string): Promise<StoredJournalEntry[]>;
   /** Records an entry; a key already recorded keeps its first value. */

@@ -5,6 +5,7 @@
  * (`test/drills/upgrade-and-rollback.test.ts`). A new migration needs its entry here.
  */
 import Database from 'better-sqlite3';
+import { MIGRATIONS } from '../../src/store/migrations.js';
 
 /** A statement both dialects accept, or one per dialect (PostgreSQL's DROP TRIGGER names its table). */
 export type UndoStatement = string | { sqlite: string; postgres: string };
@@ -56,6 +57,7 @@ export const MIGRATION_UNDO: Readonly<Record<number, readonly UndoStatement[]>> 
     'DROP TABLE tenant_run_counts',
     'DROP TABLE tenant_run_starts',
   ],
+  29: ['DROP INDEX llm_calls_by_tenant_at', 'ALTER TABLE llm_calls DROP COLUMN cache_hit'],
 };
 
 /** Rewinds an SQLite store from `from` to `to` (each migration after `to` undone and unrecorded), in one transaction. */
@@ -64,6 +66,8 @@ export function rewindSqlite(file: string, from: number, to: number): void {
   try {
     db.transaction(() => {
       for (let v = from; v > to; v--) {
+        // Migration numbers are assigned ahead of time: a number no migration took yet is skipped.
+        if (!MIGRATIONS.some((m) => m.version === v)) continue;
         const undo = MIGRATION_UNDO[v];
         if (undo === undefined) throw new Error(`how to undo migration ${v}: add it to test/helpers/migration-undo.ts`);
         for (const statement of undo) db.exec(undoSql(statement, 'sqlite'));

@@ -151,6 +151,7 @@ const REQUESTS: Record<string, () => Promise<InjectOptions>> = {
   'POST /v1/embeddings': () => Promise.resolve({ method: 'POST', url: '/v1/embeddings', payload: { model: 'demo', input: 'hi' } }),
   'GET /v1/usage': () => Promise.resolve({ url: '/v1/usage?from=2026-01-01' }),
   'GET /v1/usage/budgets': () => Promise.resolve({ url: '/v1/usage/budgets' }),
+  'GET /v1/usage/calls': () => Promise.resolve({ url: '/v1/usage/calls?limit=5' }),
   'GET /v1/tools': () => Promise.resolve({ url: '/v1/tools' }),
   'GET /v1/tools/:name': () => Promise.resolve({ url: '/v1/tools/fx' }),
   // The fixture server is never started by these: the switch does not need a connection.

@@ -95,6 +95,7 @@ const LISTS: Record<string, InjectOptions> = {
   'GET /v1/schedules': { url: '/v1/schedules' },
   'GET /v1/usage': { url: '/v1/usage' },
   'GET /v1/usage/budgets': { url: '/v1/usage/budgets' },
+  'GET /v1/usage/calls': { url: '/v1/usage/calls?limit=1000' },
   'GET /v1/audit': { url: '/v1/audit?limit=1000' },
   'GET /v1/admin/keys': { url: '/v1/admin/keys?limit=500' },
   'GET /v1/admin/quotas': { url: '/v1/admin/quotas' },
@@ -157,6 +158,7 @@ describe.each(storeFactories)('tenant isolation on $name', (factory) => {
       expect((await call(operator, LISTS['GET /v1/tasks']!)).body).toContain(own.task);
       expect((await call(operator, LISTS['GET /v1/schedules']!)).body).toContain(own.schedule);
       expect((await call(operator, LISTS['GET /v1/usage']!)).json()).toMatchObject({ items: [{ tenant_id: tenant }] });
+      expect((await call(operator, LISTS['GET /v1/usage/calls']!)).json()).toMatchObject({ items: [{ tenant_id: tenant }] });
       expect((await call(tenantKey(tenant, 'admin'), LISTS['GET /v1/audit']!)).body).toContain(own.napRun);
       expect((await call(tenantKey(tenant, 'admin'), LISTS['GET /v1/admin/keys']!)).body).toContain(own.key);
       expect((await call(operator, LISTS['GET /v1/admin/quotas']!)).json()).toMatchObject({ usage: [{ tenant_id: tenant }] });

@@ -40,6 +40,7 @@ const PRINTS_DATA: Record<string, string> = {
   'agentry bundle sign': '{ file, hash, signer, key_id, approved_by, env } (local only)',
   'agentry bundle verify': '{ file, hash, files, signed, signer, key_id, verified, approved_by, env } (local only)',
   'agentry audit list': 'GET /v1/audit (with --jsonl: one entry per line)',
+  'agentry usage calls': 'GET /v1/usage/calls',
   'agentry audit prune': '{ pruned, retention_ms } (local only)',
   'agentry prune': '{ runs, older_than_ms, statuses, workflow, dry_run } (local only)',
   'agentry migrate up': '{ location, from, current, latest, applied } (local only)',

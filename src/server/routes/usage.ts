@@ -1,7 +1,9 @@
 /** LLM usage from the gateway's ledger: tokens, cost and calls by tenant, workflow, model group, model and UTC day. */
 import { Type } from 'typebox';
+import { UsageCallPageSchema } from '../../app/dto/usage-calls.js';
 import { BudgetReportSchema, UsageReportSchema } from '../../app/dto/usage.js';
 import { AgentryError } from '../../lib/errors.js';
+import { CALL_OUTCOMES } from '../../types.js';
 import type { RouteTable, ServerDeps } from '../route.js';
 
 const DAY = '^\\d{4}-\\d{2}-\\d{2}$';
@@ -13,6 +15,16 @@ function parseDay(text: string | undefined, name: string): string | undefined {
   if (Number.isNaN(ms) || new Date(ms).toISOString().slice(0, 10) !== text) throw new AgentryError('invalid_request', `${name} is not a date (YYYY-MM-DD)`);
   return text;
 }
+
+/** Epoch ms of an ISO 8601 date-time (the format checked its shape); `invalid_request` naming the parameter otherwise. */
+function parseTime(text: string | undefined, name: string): number | undefined {
+  if (text === undefined) return undefined;
+  const ms = Date.parse(text);
+  if (Number.isNaN(ms)) throw new AgentryError('invalid_request', `${name} is not an ISO 8601 date-time`);
+  return ms;
+}
+
+const Name = (description: string) => Type.Optional(Type.String({ minLength: 1, maxLength: 128, description }));
 
 export function usageRoutes(table: RouteTable, deps: ServerDeps): void {
   table.add({
@@ -55,6 +67,43 @@ export function usageRoutes(table: RouteTable, deps: ServerDeps): void {
     handler(_request, _reply, principal) {
       // A key bound to no tenant acts in the deployment's tenant, as on the gateway routes.
       return deps.services.usage.budgets(principal, principal.tenantId);
+    },
+  });
+
+  table.add({
+    method: 'GET',
+    url: '/v1/usage/calls',
+    scope: 'usage:read',
+    summary: 'Every LLM call attempt in the usage ledger, newest first: latency, tokens, cost, error code, cache hit',
+    tags: ['usage'],
+    errors: ['invalid_request'],
+    schema: {
+      querystring: Type.Object({
+        run_id: Name('Only calls of this run'),
+        workflow: Name('Only calls of runs of this workflow'),
+        model_group: Name('Only calls to this model group'),
+        status: Type.Optional(Type.Enum([...CALL_OUTCOMES], { description: 'Only attempts with this outcome' })),
+        after: Type.Optional(Type.String({ format: 'date-time', description: 'Calls started at or after this time' })),
+        before: Type.Optional(Type.String({ format: 'date-time', description: 'Calls started before this time' })),
+        limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
+        cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 512, description: 'next_cursor of the previous page' })),
+      }),
+      response: { 200: UsageCallPageSchema },
+    },
+    handler(request, _reply, principal) {
+      const q = request.query;
+      const after = parseTime(q.after, 'after');
+      const before = parseTime(q.before, 'before');
+      return deps.services.usageCalls.list(principal, {
+        limit: q.limit ?? 100,
+        ...(q.run_id === undefined ? {} : { runId: q.run_id }),
+        ...(q.workflow === undefined ? {} : { workflow: q.workflow }),
+        ...(q.model_group === undefined ? {} : { group: q.model_group }),
+        ...(q.status === undefined ? {} : { status: q.status }),
+        ...(after === undefined ? {} : { after }),
+        ...(before === undefined ? {} : { before }),
+        ...(q.cursor === undefined ? {} : { cursor: q.cursor }),
+      });
     },
   });
 }

@@ -141,10 +141,10 @@ export async function insertCall(trx: Db, r: CallRecord, keys: readonly string[]
   const inserted = await changed(
     trx,
     sql`INSERT INTO llm_calls (id, tenant_id, run_id, step_id, workflow, model_group, provider, model,
-        input_tokens, output_tokens, cached_tokens, reasoning_tokens, cost_usd, latency_ms, outcome, error_code, day, at)
+        input_tokens, output_tokens, cached_tokens, reasoning_tokens, cost_usd, latency_ms, outcome, error_code, cache_hit, day, at)
       VALUES (${r.id}, ${r.tenantId}, ${r.runId}, ${r.stepId}, ${r.workflow}, ${r.group}, ${r.provider}, ${r.model},
         ${r.inputTokens}, ${r.outputTokens}, ${r.cachedTokens ?? 0}, ${r.reasoningTokens ?? 0}, ${r.costUsd}, ${r.latencyMs}, ${r.outcome},
-        ${r.errorCode ?? null}, ${utcDay(r.at)}, ${r.at})
+        ${r.errorCode ?? null}, ${r.cacheHit === true ? 1 : 0}, ${utcDay(r.at)}, ${r.at})
       ON CONFLICT (id) DO NOTHING`,
   );
   if (inserted) {

@@ -4,7 +4,8 @@
  */
 import { sql } from 'kysely';
 import type { CallOutcome, CallRecord, JournalEntry, StoredJournalEntry } from '../../types.js';
-import type { UsageQuery, UsageRow } from '../store-types.js';
+import { AgentryError } from '../../lib/errors.js';
+import type { CallListQuery, CallPage, UsageQuery, UsageRow } from '../store-types.js';
 import type { Db } from './dialect.js';
 import { fromJson, rows, type Query, type Row } from './values.js';
 
@@ -50,6 +51,43 @@ export async function stepCalls(db: Db, runId: string, stepId: string): Promise<
   return result.map(callFromRow);
 }
 
+function encodeCallCursor(record: CallRecord): string {
+  return Buffer.from(`${record.at}:${record.id}`).toString('base64url');
+}
+
+function decodeCallCursor(cursor: string): { at: number; id: string } {
+  const text = Buffer.from(cursor, 'base64url').toString();
+  const sep = text.indexOf(':');
+  const at = Number(text.slice(0, sep));
+  if (sep <= 0 || !Number.isSafeInteger(at) || text.length - sep - 1 === 0) throw new AgentryError('invalid_request', 'cursor is not valid');
+  return { at, id: text.slice(sep + 1) };
+}
+
+/**
+ * The ledger's call records, newest first (`at DESC, id DESC`), a keyset page at a time: the
+ * cursor is the last record's key. `llm_calls_by_tenant_at` bounds the scan of a tenant's page.
+ */
+export async function listCalls(db: Db, q: CallListQuery): Promise<CallPage> {
+  const where: Query[] = [sql`1 = 1`];
+  if (q.tenantId !== undefined) where.push(sql`tenant_id = ${q.tenantId}`);
+  if (q.runId !== undefined) where.push(sql`run_id = ${q.runId}`);
+  if (q.workflow !== undefined) where.push(sql`workflow = ${q.workflow}`);
+  if (q.group !== undefined) where.push(sql`model_group = ${q.group}`);
+  if (q.outcome !== undefined) where.push(sql`outcome = ${q.outcome}`);
+  if (q.after !== undefined) where.push(sql`at >= ${q.after}`);
+  if (q.before !== undefined) where.push(sql`at < ${q.before}`);
+  if (q.cursor !== undefined) {
+    const c = decodeCallCursor(q.cursor);
+    where.push(sql`(at < ${c.at} OR (at = ${c.at} AND id < ${c.id}))`);
+  }
+  const fetched = (await rows(db, sql`SELECT * FROM llm_calls WHERE ${sql.join(where, sql` AND `)} ORDER BY at DESC, id DESC LIMIT ${q.limit + 1}`)).map(
+    callFromRow,
+  );
+  const items = fetched.slice(0, q.limit);
+  const last = items[items.length - 1];
+  return { items, nextCursor: fetched.length > q.limit && last !== undefined ? encodeCallCursor(last) : null };
+}
+
 function callFromRow(r: Row): CallRecord {
   return {
     id: r.id as string,
@@ -68,6 +106,7 @@ function callFromRow(r: Row): CallRecord {
     latencyMs: Number(r.latency_ms),
     outcome: r.outcome as CallOutcome,
     ...(r.error_code === null || r.error_code === undefined ? {} : { errorCode: r.error_code as string }),
+    ...(Number(r.cache_hit ?? 0) === 1 ? { cacheHit: true } : {}),
     at: Number(r.at),
   };
 }
