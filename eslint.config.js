@@ -10,6 +10,8 @@ import { createTypeScriptImportResolver } from 'eslint-import-resolver-typescrip
  * layers below it, never one above it nor a peer in its own group.
  */
 const LAYERS = [
+  // The typed API client (`agentry/client`): shipped to browsers too, it imports nothing of src/ but itself.
+  ['src/client'],
   ['src/lib'],
   ['src/types.ts'],
   ['src/spec'],
@@ -43,6 +45,28 @@ const serviceZones = ['src/server', 'src/cli'].map((target) => ({
   message: 'Go through the application services in src/app (see docs/architecture.md), not the engine or the store.',
 }));
 
+/** The client is the CLI's way to a server; the layers below it speak to the server's code, not its API. */
+const clientZones = [
+  {
+    target: [
+      './src/lib',
+      './src/types.ts',
+      './src/spec',
+      './src/store',
+      './src/queue',
+      './src/obs',
+      './src/tools',
+      './src/gateway',
+      './src/runtime',
+      './src/engine',
+      './src/app',
+      './src/server',
+    ],
+    from: ['./src/client'],
+    message: 'Only the CLI (and the library entry) use the API client (src/client); server-side code calls the application services.',
+  },
+];
+
 export default tseslint.config(
   { ignores: ['dist/', 'test/.build/', 'node_modules/', '.agentry/', 'coverage/', 'src/ui/dist/'] },
   js.configs.recommended,
@@ -61,7 +85,7 @@ export default tseslint.config(
       '@typescript-eslint/no-explicit-any': 'error',
       '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true, allowBoolean: true }],
       'import-x/no-cycle': 'error',
-      'import-x/no-restricted-paths': ['error', { zones: [...layerZones, ...serviceZones] }],
+      'import-x/no-restricted-paths': ['error', { zones: [...layerZones, ...serviceZones, ...clientZones] }],
       'no-restricted-syntax': ['error', { selector: 'TSEnumDeclaration', message: 'Use an `as const` object and a derived union type.' }],
     },
   },
@@ -88,6 +112,23 @@ export default tseslint.config(
               regex: '^(?!node:|commander$|\\.\\./lib/|\\./command-table\\.js$|\\./process-context\\.js$)',
               message: "The CLI entry loads only commander and src/lib; import a command's dependencies in its module, loaded through the command table.",
               allowTypeImports: true,
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // The API client runs in browsers too: no Node built-ins, no undici, nothing of src/ but its own files.
+    files: ['src/client/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '^(?!openapi-fetch$|\\./)',
+              message: 'src/client imports openapi-fetch and its own modules only (it is shipped to browsers: use the global fetch).',
             },
           ],
         },

@@ -64,6 +64,7 @@ export function openapiRoutes(table: RouteTable): void {
     tags: ['meta'],
     errors: [],
     schema: {
+      operationId: 'getOpenapiDocument',
       response: { 200: { description: 'OpenAPI 3.1 document', content: { 'application/json': { schema: Type.Object({}, { additionalProperties: true }) } } } },
     },
     handler: (_request, reply) => Promise.resolve(reply.type('application/json').send(JSON.stringify(reply.server.swagger()))),

@@ -100,4 +100,19 @@ describe('module layers', () => {
     const code = "import { STEP_KINDS } from '../spec/model.js';\nexport const kinds = STEP_KINDS;\n";
     expect(await lintAs('src/engine/scope.ts', code)).not.toContain('import-x/no-restricted-paths');
   }, 60_000);
+
+  it('lint keeps the API client to itself: no Node built-ins, nothing of src/ (it runs in browsers)', async () => {
+    const node = "import { readFileSync } from 'node:fs';\nexport const read = readFileSync;\n";
+    expect(await lintAs('src/client/pages.ts', node)).toContain('@typescript-eslint/no-restricted-imports');
+    const lib = "import { AgentryError } from '../lib/errors.js';\nexport const E = AgentryError;\n";
+    const rules = await lintAs('src/client/pages.ts', lib);
+    expect(rules).toContain('import-x/no-restricted-paths');
+    const fetchClient = "import createClient from 'openapi-fetch';\nexport const c = createClient;\n";
+    expect(await lintAs('src/client/pages.ts', fetchClient)).not.toContain('@typescript-eslint/no-restricted-imports');
+  }, 180_000);
+
+  it('lint refuses the API client below the CLI (the server importing src/client)', async () => {
+    const code = "import { createAgentryClient } from '../client/index.js';\nexport const c = createAgentryClient;\n";
+    expect(await lintAs('src/server/embed.ts', code)).toContain('import-x/no-restricted-paths');
+  }, 180_000);
 });

@@ -21,7 +21,7 @@ export function adminRoutes(table: RouteTable, deps: ServerDeps): void {
     summary: 'The answering process: version, Node.js, the store (kind, location without password, schema version), roles, tenancy, uptime',
     tags: ['fleet'],
     errors: [],
-    schema: { response: { 200: AdminInfoSchema } },
+    schema: { operationId: 'getAdminInfo', response: { 200: AdminInfoSchema } },
     handler: (_request, _reply, principal) =>
       admin.info(principal, { roles: [...deps.roles], tenancy: deps.auth.multiTenant === true ? 'multi' : 'single', startedAt: deps.startedAt }),
   });
@@ -34,7 +34,7 @@ export function adminRoutes(table: RouteTable, deps: ServerDeps): void {
     summary: 'One pass of the scheduler’s sweeps now: lapsed leases, runs and human tasks past their deadline, due schedules, retention',
     tags: ['fleet'],
     errors: [],
-    schema: { body: NoBody, response: { 200: SweepSchema } },
+    schema: { operationId: 'runSweep', body: NoBody, response: { 200: SweepSchema } },
     handler: (_request, _reply, principal) => admin.sweep(principal),
   });
 }

@@ -55,6 +55,7 @@ export function auditRoutes(table: RouteTable, deps: ServerDeps): void {
     tags: ['audit'],
     errors: ['invalid_request'],
     schema: {
+      operationId: 'listAuditEntries',
       querystring: Type.Object({
         ...FILTERS,
         limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
@@ -76,6 +77,7 @@ export function auditRoutes(table: RouteTable, deps: ServerDeps): void {
     tags: ['audit'],
     errors: ['invalid_request'],
     schema: {
+      operationId: 'exportAudit',
       querystring: Type.Object({
         ...FILTERS,
         after_seq: Type.Optional(

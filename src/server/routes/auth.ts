@@ -52,7 +52,7 @@ export function authRoutes(table: RouteTable): void {
     summary: "The caller's principal, tenant, roles, scopes and credential expiry",
     tags: ['auth'],
     errors: [],
-    schema: { response: { 200: WhoamiSchema } },
+    schema: { operationId: 'whoami', response: { 200: WhoamiSchema } },
     handler: (_request, _reply, principal) => Promise.resolve(whoami(principal)),
   });
 }

@@ -29,6 +29,7 @@ export function eventRoutes(table: RouteTable, deps: ServerDeps): void {
     tags: ['runs'],
     errors: ['invalid_request'],
     schema: {
+      operationId: 'listEvents',
       querystring: Type.Object(
         {
           workflow: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'Only events of runs of this workflow' })),

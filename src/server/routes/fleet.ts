@@ -24,7 +24,7 @@ export function fleetRoutes(table: RouteTable, deps: ServerDeps): void {
     summary: 'The worker processes: host, pid, roles, concurrency, the steps each holds, heartbeat age and state (active, draining, stale)',
     tags: ['fleet'],
     errors: [],
-    schema: { response: { 200: WorkerListSchema } },
+    schema: { operationId: 'listWorkers', response: { 200: WorkerListSchema } },
     handler: (_request, _reply, principal) => fleet.list(principal),
   });
 
@@ -36,7 +36,7 @@ export function fleetRoutes(table: RouteTable, deps: ServerDeps): void {
     summary: 'Drain a worker: it claims no more steps, finishes its running ones (hands back the rest after its shutdown grace) and exits',
     tags: ['fleet'],
     errors: ['not_found'],
-    schema: { params: WorkerRef, body: NoBody, response: { 200: WorkerSchema } },
+    schema: { operationId: 'drainWorker', params: WorkerRef, body: NoBody, response: { 200: WorkerSchema } },
     handler: (request, _reply, principal) => fleet.drain(principal, request.params.id),
   });
 
@@ -48,7 +48,7 @@ export function fleetRoutes(table: RouteTable, deps: ServerDeps): void {
     summary: 'Whether the deployment is in maintenance mode (no worker claims a step), since when, by whom and why',
     tags: ['fleet'],
     errors: [],
-    schema: { response: { 200: MaintenanceSchema } },
+    schema: { operationId: 'getMaintenance', response: { 200: MaintenanceSchema } },
     handler: (_request, _reply, principal) => fleet.maintenance(principal),
   });
 
@@ -64,6 +64,7 @@ export function fleetRoutes(table: RouteTable, deps: ServerDeps): void {
     tags: ['fleet'],
     errors: [],
     schema: {
+      operationId: 'enterMaintenance',
       body: Type.Object(
         {
           reason: Type.Optional(Type.String({ maxLength: MAX_REASON_LENGTH, description: 'Why, for whoever looks (`GET`, /readyz, the audit log)' })),
@@ -86,7 +87,7 @@ export function fleetRoutes(table: RouteTable, deps: ServerDeps): void {
     summary: 'Turn maintenance mode off: workers claim again at their next poll',
     tags: ['fleet'],
     errors: [],
-    schema: { response: { 200: MaintenanceSchema } },
+    schema: { operationId: 'exitMaintenance', response: { 200: MaintenanceSchema } },
     handler: (_request, _reply, principal) => fleet.endMaintenance(principal),
   });
 }

@@ -92,6 +92,7 @@ export function gatewayMessagesRoutes(table: RouteTable, deps: ServerDeps): void
     anthropicErrors: true,
     internalTokens: true,
     schema: {
+      operationId: 'createMessage',
       headers: ContextHeadersSchema,
       body: MessagesBodySchema,
       response: {

@@ -66,7 +66,7 @@ export function gatewayOpenAIRoutes(table: RouteTable, deps: ServerDeps): void {
     errors: ['not_found', 'not_ready', 'provider_unavailable'],
     openaiErrors: true,
     internalTokens: true,
-    schema: { params: Type.Object({ id: Type.String({ minLength: 1, maxLength: 256 }) }), response: { 200: ModelSchema } },
+    schema: { operationId: 'getModel', params: Type.Object({ id: Type.String({ minLength: 1, maxLength: 256 }) }), response: { 200: ModelSchema } },
     async handler(request, reply, principal) {
       const backend = requireGateway(deps);
       if (backend.kind === 'remote') {
@@ -92,11 +92,7 @@ export function gatewayOpenAIRoutes(table: RouteTable, deps: ServerDeps): void {
     errors: ['not_found', 'budget_exceeded', 'not_ready', 'provider_error', 'provider_timeout', 'provider_unavailable'],
     openaiErrors: true,
     internalTokens: true,
-    schema: {
-      headers: ContextHeadersSchema,
-      body: EmbeddingsBodySchema,
-      response: { 200: EmbeddingsSchema },
-    },
+    schema: { operationId: 'createEmbeddings', headers: ContextHeadersSchema, body: EmbeddingsBodySchema, response: { 200: EmbeddingsSchema } },
     async handler(request, reply, principal) {
       const backend = requireGateway(deps);
       const { signal, dispose } = clientGone(reply);

@@ -381,6 +381,7 @@ export function gatewayRoutes(table: RouteTable, deps: ServerDeps): void {
     openaiErrors: true,
     internalTokens: true,
     schema: {
+      operationId: 'createChatCompletion',
       headers: ContextHeadersSchema,
       body: ChatBodySchema,
       response: {
@@ -431,7 +432,7 @@ export function gatewayRoutes(table: RouteTable, deps: ServerDeps): void {
     errors: ['not_ready', 'provider_unavailable'],
     openaiErrors: true,
     internalTokens: true,
-    schema: { response: { 200: Type.Object({ object: Type.Literal('list'), data: Type.Array(ModelSchema) }) } },
+    schema: { operationId: 'listModels', response: { 200: Type.Object({ object: Type.Literal('list'), data: Type.Array(ModelSchema) }) } },
     async handler(request, reply, principal) {
       const backend = requireGateway(deps);
       if (backend.kind === 'remote') {

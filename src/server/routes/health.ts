@@ -97,7 +97,7 @@ export function healthRoutes(table: RouteTable, deps: ServerDeps): void {
     summary: 'Liveness: 200 while the process is up (whatever its dependencies)',
     tags: ['health'],
     errors: [],
-    schema: { response: { 200: Type.Object({ status: Type.Literal('ok') }) } },
+    schema: { operationId: 'getLiveness', response: { 200: Type.Object({ status: Type.Literal('ok') }) } },
     handler: () => Promise.resolve({ status: 'ok' as const }),
   });
 
@@ -108,7 +108,7 @@ export function healthRoutes(table: RouteTable, deps: ServerDeps): void {
     summary: 'Version and uptime',
     tags: ['health'],
     errors: [],
-    schema: { response: { 200: Type.Object({ status: Type.Literal('ok'), version: Type.String(), uptime_s: Type.Number() }) } },
+    schema: { operationId: 'getHealthz', response: { 200: Type.Object({ status: Type.Literal('ok'), version: Type.String(), uptime_s: Type.Number() }) } },
     handler: () => Promise.resolve({ status: 'ok' as const, version: deps.version, uptime_s: Math.round((Date.now() - deps.startedAt) / 100) / 10 }),
   });
 
@@ -119,7 +119,7 @@ export function healthRoutes(table: RouteTable, deps: ServerDeps): void {
     summary: "Readiness: the checks this process's roles need; 503 not_ready naming the failing checks",
     tags: ['health'],
     errors: [],
-    schema: { response: { 200: ReadySchema, 503: { ...ReadySchema, description: 'A check failed (`code: not_ready`)' } } },
+    schema: { operationId: 'getReadiness', response: { 200: ReadySchema, 503: { ...ReadySchema, description: 'A check failed (`code: not_ready`)' } } },
     async handler(request, reply) {
       const { ready, checks, failing } = await readiness(request);
       const detail = await seesReadinessDetail(deps, request);
@@ -144,6 +144,7 @@ export function healthRoutes(table: RouteTable, deps: ServerDeps): void {
     tags: ['health'],
     errors: [],
     schema: {
+      operationId: 'getHealth',
       response: {
         200: Type.Object({ status: Type.Literal('ok'), maintenance: Type.Optional(Type.Boolean({ description: MAINTENANCE_FLAG })) }),
         503: Type.Object(

@@ -12,6 +12,7 @@ export function itemRoutes(table: RouteTable, deps: ServerDeps): void {
     tags: ['runs'],
     errors: ['not_found', 'invalid_request'],
     schema: {
+      operationId: 'listStepItems',
       params: Type.Object({
         id: Type.String({ minLength: 1, maxLength: 128, description: 'Run id' }),
         step: Type.String({ minLength: 1, maxLength: 128, description: 'Id of a step with for_each' }),

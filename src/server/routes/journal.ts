@@ -13,6 +13,7 @@ export function journalRoutes(table: RouteTable, deps: ServerDeps): void {
     tags: ['runs'],
     errors: ['not_found', 'invalid_request'],
     schema: {
+      operationId: 'getStepJournal',
       params: Type.Object({
         id: Type.String({ minLength: 1, maxLength: 128, description: 'Run id' }),
         step: Type.String({ minLength: 1, maxLength: 160, description: 'Id of an agent step (a for_each item: `step[index]`)' }),

@@ -36,6 +36,7 @@ export function keyRoutes(table: RouteTable, deps: ServerDeps): void {
     tags: TAGS,
     errors: ['conflict'],
     schema: {
+      operationId: 'createApiKey',
       querystring: TenantQuery,
       body: Type.Object(
         {
@@ -66,6 +67,7 @@ export function keyRoutes(table: RouteTable, deps: ServerDeps): void {
     tags: TAGS,
     errors: [],
     schema: {
+      operationId: 'listApiKeys',
       querystring: Type.Object({
         tenant: Tenant,
         name: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'Only keys of this name (its current key and the ones it replaced)' })),
@@ -87,7 +89,7 @@ export function keyRoutes(table: RouteTable, deps: ServerDeps): void {
     summary: 'Get a managed API key by id, secret prefix or name',
     tags: TAGS,
     errors: ['not_found'],
-    schema: { params: KeyRef, querystring: TenantQuery, response: { 200: ApiKeySchema } },
+    schema: { operationId: 'getApiKey', params: KeyRef, querystring: TenantQuery, response: { 200: ApiKeySchema } },
     handler: (request, _reply, principal) => keys.get(principal, request.params.id, request.query.tenant),
   });
 
@@ -99,6 +101,7 @@ export function keyRoutes(table: RouteTable, deps: ServerDeps): void {
     tags: TAGS,
     errors: ['not_found', 'conflict'],
     schema: {
+      operationId: 'revokeApiKey',
       params: KeyRef,
       querystring: TenantQuery,
       body: Type.Object({}, { additionalProperties: false }),
@@ -115,6 +118,7 @@ export function keyRoutes(table: RouteTable, deps: ServerDeps): void {
     tags: TAGS,
     errors: ['not_found', 'conflict'],
     schema: {
+      operationId: 'rotateApiKey',
       params: KeyRef,
       querystring: TenantQuery,
       body: Type.Object(

@@ -16,7 +16,7 @@ export function limitRoutes(table: RouteTable, deps: ServerDeps): void {
     summary: 'Rate limits and run quotas in force, with run usage per tenant',
     tags: ['limits'],
     errors: [],
-    schema: { response: { 200: QuotasSchema } },
+    schema: { operationId: 'getQuotas', response: { 200: QuotasSchema } },
     handler: (_request, _reply, principal) => limits.quotas(principal),
   });
 }

@@ -11,9 +11,7 @@ export function metricsRoutes(table: RouteTable, deps: ServerDeps): void {
     summary: 'Prometheus metrics (text exposition format)',
     tags: ['health'],
     errors: [],
-    schema: {
-      response: { 200: { description: 'Prometheus text format', content: { 'text/plain': { schema: Type.String() } } } },
-    },
+    schema: { operationId: 'getMetrics', response: { 200: { description: 'Prometheus text format', content: { 'text/plain': { schema: Type.String() } } } } },
     async handler(_request, reply) {
       const text = await deps.metrics.text();
       return reply.type(deps.metrics.contentType).send(text);

@@ -39,6 +39,7 @@ export function runRoutes(table: RouteTable, deps: ServerDeps): void {
     tags: ['runs'],
     errors: ['not_found', 'input_invalid', 'invalid_idempotency_key', 'idempotency_conflict', 'quota_exceeded', 'maintenance_quiesced'],
     schema: {
+      operationId: 'startWorkflowRun',
       params: Type.Object({ name: Type.String({ minLength: 1, maxLength: 128, description: 'Workflow name' }) }),
       querystring: Type.Object({
         wait: Type.Optional(
@@ -96,6 +97,7 @@ export function runRoutes(table: RouteTable, deps: ServerDeps): void {
     tags: ['runs'],
     errors: [],
     schema: {
+      operationId: 'listRuns',
       querystring: Type.Object({
         status: Type.Optional(Type.String({ pattern: STATUS_LIST, description: `Comma-separated statuses: ${RUN_STATUSES.join(', ')}` })),
         workflow: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
@@ -128,7 +130,7 @@ export function runRoutes(table: RouteTable, deps: ServerDeps): void {
     summary: 'Get a run with its steps (status, attempt, timings, output, error) and its LLM usage',
     tags: ['runs'],
     errors: ['not_found'],
-    schema: { params: RunId, response: { 200: RunDetailSchema } },
+    schema: { operationId: 'getRun', params: RunId, response: { 200: RunDetailSchema } },
     handler: (request, _reply, principal) => runs.get(principal, request.params.id),
   });
 
@@ -140,6 +142,7 @@ export function runRoutes(table: RouteTable, deps: ServerDeps): void {
     tags: ['runs'],
     errors: ['not_found', 'conflict'],
     schema: {
+      operationId: 'cancelRun',
       params: RunId,
       body: Type.Object({ reason: Type.Optional(Type.String({ maxLength: 1000 })) }, { additionalProperties: false }),
       response: { 200: RunSchema },
@@ -155,6 +158,7 @@ export function runRoutes(table: RouteTable, deps: ServerDeps): void {
     tags: ['runs'],
     errors: ['not_found', 'conflict', 'quota_exceeded', 'maintenance_quiesced'],
     schema: {
+      operationId: 'retryRun',
       params: RunId,
       // An empty body is `{}` (see app.ts): plain retry.
       body: Type.Object(
@@ -189,6 +193,7 @@ export function runRoutes(table: RouteTable, deps: ServerDeps): void {
     tags: ['runs'],
     errors: ['not_found'],
     schema: {
+      operationId: 'listStepAttempts',
       params: Type.Object({ id: RunId.properties.id, step: STEP_ID }),
       querystring: Type.Object({
         diff: Type.Optional(
@@ -208,6 +213,7 @@ export function runRoutes(table: RouteTable, deps: ServerDeps): void {
     tags: ['runs'],
     errors: ['not_found'],
     schema: {
+      operationId: 'listRunEvents',
       params: RunId,
       querystring: Type.Object({
         after: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, default: 0, description: 'Events with seq greater than this' })),

@@ -20,7 +20,7 @@ export function scheduleRoutes(table: RouteTable, deps: ServerDeps): void {
     summary: "List the tenant's workflow schedules with their next tick and last run",
     tags: ['schedules'],
     errors: [],
-    schema: { response: { 200: Type.Object({ items: Type.Array(ScheduleSchema) }) } },
+    schema: { operationId: 'listSchedules', response: { 200: Type.Object({ items: Type.Array(ScheduleSchema) }) } },
     handler: async (_request, _reply, principal) => ({ items: await schedules.list(principal) }),
   });
 
@@ -31,7 +31,7 @@ export function scheduleRoutes(table: RouteTable, deps: ServerDeps): void {
     summary: 'Pause a schedule: it starts no runs until resumed (pausing a paused one changes nothing)',
     tags: ['schedules'],
     errors: ['not_found'],
-    schema: { params: WorkflowParam, body: EmptyBody, response: { 200: ScheduleSchema } },
+    schema: { operationId: 'pauseSchedule', params: WorkflowParam, body: EmptyBody, response: { 200: ScheduleSchema } },
     async handler(request, _reply, principal) {
       const schedule = await schedules.pause(principal, request.params.workflow);
       request.log.info({ workflow: schedule.workflow, principal: principal.name }, `schedule of ${schedule.workflow} paused`);
@@ -46,7 +46,7 @@ export function scheduleRoutes(table: RouteTable, deps: ServerDeps): void {
     summary: 'Resume a paused schedule from its next tick (ticks passed while paused are not run)',
     tags: ['schedules'],
     errors: ['not_found'],
-    schema: { params: WorkflowParam, body: EmptyBody, response: { 200: ScheduleSchema } },
+    schema: { operationId: 'resumeSchedule', params: WorkflowParam, body: EmptyBody, response: { 200: ScheduleSchema } },
     async handler(request, _reply, principal) {
       const schedule = await schedules.resume(principal, request.params.workflow);
       request.log.info({ workflow: schedule.workflow, principal: principal.name, next_at: schedule.next_at }, `schedule of ${schedule.workflow} resumed`);

@@ -18,6 +18,7 @@ export function securityRoutes(table: RouteTable, deps: ServerDeps): void {
     tags: ['security'],
     errors: ['forbidden'],
     schema: {
+      operationId: 'listCredentials',
       querystring: Type.Object({
         unresolved: Type.Optional(Type.Boolean({ description: 'Only the secrets that do not resolve' })),
         used_by: Type.Optional(

@@ -27,6 +27,7 @@ export function signalRoutes(table: RouteTable, deps: ServerDeps): void {
     tags: ['runs'],
     errors: ['not_found', 'conflict'],
     schema: {
+      operationId: 'sendSignal',
       params: Type.Object({
         id: Type.String({ minLength: 1, maxLength: 128, description: 'Run id' }),
         name: Type.String({ pattern: SIGNAL_NAME_PATTERN, description: "Signal name, as in the step's `wait: { signal: <name> }`" }),

@@ -27,6 +27,7 @@ export function specRoutes(table: RouteTable): void {
     tags: ['specs'],
     errors: ['limit_exceeded', 'payload_too_large', 'rate_limited'],
     schema: {
+      operationId: 'validateSpec',
       body: Type.Object(
         {
           files: Type.Record(Type.String({ pattern: SPEC_FILE }), Type.String(), {

@@ -24,6 +24,7 @@ export function taskRoutes(table: RouteTable, deps: ServerDeps): void {
     tags: ['tasks'],
     errors: [],
     schema: {
+      operationId: 'listTasks',
       querystring: Type.Object({
         status: Type.Optional(Type.String({ pattern: STATUS_LIST, description: `Comma-separated statuses: ${TASK_STATUSES.join(', ')}` })),
         role: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'Only tasks for this role' })),
@@ -56,7 +57,7 @@ export function taskRoutes(table: RouteTable, deps: ServerDeps): void {
     summary: 'Get a task: what it asks, its form, its context and, once decided, the decision',
     tags: ['tasks'],
     errors: ['not_found'],
-    schema: { params: TaskId, response: { 200: TaskSchema } },
+    schema: { operationId: 'getTask', params: TaskId, response: { 200: TaskSchema } },
     handler: (request, _reply, principal) => tasks.get(principal, request.params.id),
   });
 
@@ -68,6 +69,7 @@ export function taskRoutes(table: RouteTable, deps: ServerDeps): void {
     tags: ['tasks'],
     errors: ['not_found', 'conflict', 'resource_locked', 'invalid_idempotency_key', 'idempotency_conflict'],
     schema: {
+      operationId: 'completeTask',
       params: TaskId,
       headers: Type.Object({
         [IDEMPOTENCY_HEADER]: Type.Optional(

@@ -27,7 +27,7 @@ export function toolRoutes(table: RouteTable, deps: ServerDeps): void {
     summary: 'The MCP tool servers: state, and their tools as last listed (name, function name, description, input schema, approval, disabled)',
     tags: ['tools'],
     errors: [],
-    schema: { response: { 200: Type.Object({ items: Type.Array(ToolServerSchema) }) } },
+    schema: { operationId: 'listTools', response: { 200: Type.Object({ items: Type.Array(ToolServerSchema) }) } },
     handler: () => Promise.resolve({ items: tools.list() }),
   });
 
@@ -39,7 +39,7 @@ export function toolRoutes(table: RouteTable, deps: ServerDeps): void {
     summary: 'One MCP tool server with its tools listed now (connecting it when it is not; a disabled one is not)',
     tags: ['tools'],
     errors: ['not_found'],
-    schema: { params: Server, response: { 200: ToolServerSchema } },
+    schema: { operationId: 'getTool', params: Server, response: { 200: ToolServerSchema } },
     handler: (request) => tools.describe(request.params.name),
   });
 
@@ -52,6 +52,7 @@ export function toolRoutes(table: RouteTable, deps: ServerDeps): void {
     tags: ['tools'],
     errors: ['not_found', 'invalid_request'],
     schema: {
+      operationId: 'disableTool',
       params: Target,
       body: Type.Object(
         {
@@ -80,11 +81,7 @@ export function toolRoutes(table: RouteTable, deps: ServerDeps): void {
     summary: 'Enable a disabled tool server or tool on every process (a server also gets its used-up restart budget reset)',
     tags: ['tools'],
     errors: ['not_found', 'invalid_request'],
-    schema: {
-      params: Target,
-      body: Type.Object({}, { additionalProperties: false }),
-      response: { 200: ToolServerSchema },
-    },
+    schema: { operationId: 'enableTool', params: Target, body: Type.Object({}, { additionalProperties: false }), response: { 200: ToolServerSchema } },
     async handler(request, _reply, principal) {
       const status = await tools.enable(principal, request.params.name);
       request.log.info({ target: request.params.name, principal: principal.name }, `tool ${request.params.name} enabled`);

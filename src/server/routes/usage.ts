@@ -35,6 +35,7 @@ export function usageRoutes(table: RouteTable, deps: ServerDeps): void {
     tags: ['usage'],
     errors: [],
     schema: {
+      operationId: 'getUsage',
       querystring: Type.Object({
         workflow: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
         run_id: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
@@ -63,7 +64,7 @@ export function usageRoutes(table: RouteTable, deps: ServerDeps): void {
     summary: "The state of the caller's tenant's LLM budgets: limit, spent and reserved, per day and month",
     tags: ['usage'],
     errors: [],
-    schema: { response: { 200: BudgetReportSchema } },
+    schema: { operationId: 'listBudgets', response: { 200: BudgetReportSchema } },
     handler(_request, _reply, principal) {
       // A key bound to no tenant acts in the deployment's tenant, as on the gateway routes.
       return deps.services.usage.budgets(principal, principal.tenantId);

@@ -12,7 +12,7 @@ export function workflowRoutes(table: RouteTable, deps: ServerDeps): void {
     summary: 'List the workflows this server can start',
     tags: ['workflows'],
     errors: [],
-    schema: { response: { 200: Type.Object({ items: Type.Array(WorkflowSchema) }) } },
+    schema: { operationId: 'listWorkflows', response: { 200: Type.Object({ items: Type.Array(WorkflowSchema) }) } },
     handler: () => Promise.resolve({ items: deps.services.workflows.list() }),
   });
 }
