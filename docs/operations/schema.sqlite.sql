@@ -1,8 +1,4 @@
-<<<<<<< HEAD
--- The schema Agentry's migrations (src/store/migrations.ts, version 24) produce on SQLite.
-=======
 -- The schema Agentry's migrations (src/store/migrations.ts, version 29) produce on SQLite.
->>>>>>> h/agents
 -- Generated from a freshly migrated database by `npm run schema:dump`; do not edit by hand.
 -- test/integration/store.schema.test.ts fails when this file is out of date.
 

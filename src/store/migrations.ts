@@ -692,6 +692,8 @@ function tenantRunCounts(dialect: 'sqlite' | 'postgres'): string[] {
       FOR EACH STATEMENT EXECUTE FUNCTION agentry_count_inserted_items()`,
   ];
 }
+
+/**
  * The per-call view of the ledger (`GET /v1/usage/calls`, newest first, keyset-paged per tenant)
  * and whether a call was answered from the gateway's response cache (1: no upstream call, cost 0).
  */
