@@ -1,4 +1,4 @@
--- The schema Agentry's migrations (src/store/migrations.ts, version 23) produce on PostgreSQL.
+-- The schema Agentry's migrations (src/store/migrations.ts, version 28) produce on PostgreSQL.
 -- Generated from a freshly migrated database by `npm run schema:dump`; do not edit by hand.
 -- test/integration/store.schema.test.ts fails when this file is out of date.
 
@@ -89,6 +89,14 @@ CREATE TABLE budget_reservations (
   created_at bigint NOT NULL,
   expires_at bigint NOT NULL,
   PRIMARY KEY (id, scope_key)
+);
+
+CREATE TABLE environment_policies (
+  environment text NOT NULL,
+  policy text NOT NULL,
+  updated_at bigint NOT NULL,
+  updated_by text NOT NULL,
+  PRIMARY KEY (environment)
 );
 
 CREATE TABLE events (

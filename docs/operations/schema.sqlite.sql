@@ -1,4 +1,4 @@
--- The schema Agentry's migrations (src/store/migrations.ts, version 23) produce on SQLite.
+-- The schema Agentry's migrations (src/store/migrations.ts, version 28) produce on SQLite.
 -- Generated from a freshly migrated database by `npm run schema:dump`; do not edit by hand.
 -- test/integration/store.schema.test.ts fails when this file is out of date.
 
@@ -87,6 +87,14 @@ CREATE TABLE budget_reservations (
   created_at INTEGER NOT NULL,
   expires_at INTEGER NOT NULL,
   PRIMARY KEY (id, scope_key)
+);
+
+CREATE TABLE environment_policies (
+  environment TEXT,
+  policy TEXT NOT NULL,
+  updated_at INTEGER NOT NULL,
+  updated_by TEXT NOT NULL,
+  PRIMARY KEY (environment)
 );
 
 CREATE TABLE events (

@@ -563,6 +563,23 @@ function toolSwitches(dialect: 'sqlite' | 'postgres'): string[] {
 }
 
 /**
+ * Environment policies set over the API (`PUT /v1/policies/{env}`, `sql/policies.ts`): one row
+ * per environment whose policy replaces the one `agentry.yaml` declares, read by every API
+ * process before it starts a run.
+ */
+function environmentPolicies(dialect: 'sqlite' | 'postgres'): string[] {
+  const ts = dialect === 'sqlite' ? 'INTEGER' : 'BIGINT';
+  return [
+    `CREATE TABLE environment_policies (
+      environment TEXT PRIMARY KEY,
+      policy TEXT NOT NULL,
+      updated_at ${ts} NOT NULL,
+      updated_by TEXT NOT NULL
+    )`,
+  ];
+}
+
+/**
  * Of each LLM call's tokens, the input read from the provider's prompt cache (priced
  * `cached_input_per_mtok`) and the output spent reasoning. Rows written before it count 0.
  */
@@ -601,6 +618,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 21, name: 'runs by owner: only runs a principal started', sqlite: RUNS_BY_PRINCIPAL, postgres: RUNS_BY_PRINCIPAL },
   { version: 22, name: 'cached and reasoning tokens of LLM calls', sqlite: CALL_TOKEN_DETAILS, postgres: CALL_TOKEN_DETAILS },
   { version: 23, name: 'tool switches of the fleet', sqlite: toolSwitches('sqlite'), postgres: toolSwitches('postgres') },
+  { version: 28, name: 'environment policies set over the API', sqlite: environmentPolicies('sqlite'), postgres: environmentPolicies('postgres') },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS.reduce((max, m) => Math.max(max, m.version), 0);
