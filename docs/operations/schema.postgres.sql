@@ -91,6 +91,14 @@ CREATE TABLE budget_reservations (
   PRIMARY KEY (id, scope_key)
 );
 
+CREATE TABLE environment_policies (
+  environment text NOT NULL,
+  policy text NOT NULL,
+  updated_at bigint NOT NULL,
+  updated_by text NOT NULL,
+  PRIMARY KEY (environment)
+);
+
 CREATE TABLE events (
   run_id text NOT NULL,
   seq integer NOT NULL,

@@ -89,6 +89,14 @@ CREATE TABLE budget_reservations (
   PRIMARY KEY (id, scope_key)
 );
 
+CREATE TABLE environment_policies (
+  environment TEXT,
+  policy TEXT NOT NULL,
+  updated_at INTEGER NOT NULL,
+  updated_by TEXT NOT NULL,
+  PRIMARY KEY (environment)
+);
+
 CREATE TABLE events (
   run_id TEXT NOT NULL,
   seq INTEGER NOT NULL,

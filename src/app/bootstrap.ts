@@ -22,7 +22,7 @@ import { createExecutorRegistry, defaultExecutors, type ExecutorRegistry } from 
 import { createToolExecutor } from '../runtime/tool.js';
 import { createToolHub, type ToolHub } from '../tools/hub.js';
 import { toolSwitchWatch } from './tool-switches.js';
-import { formatDiagnostic } from '../spec/index.js';
+import { formatDiagnostic, type EnvironmentChoice } from '../spec/index.js';
 import { assertProjectDir, AVAILABLE_KINDS, loadProject } from './project.js';
 import { instrument } from './metrics.js';
 import { Metrics } from '../obs/metrics.js';
@@ -131,14 +131,21 @@ export async function loadProjectOrThrow(config: Config, rawEnv: NodeJS.ProcessE
   assertProjectDir(config.projectDir);
   const env = secretEnv(config, rawEnv);
   if (specsFromBundle(config)) {
-    const { value, bundle } = await withBundleDir(config, (dir) => loadCheckedProject(dir, env, `bundle ${config.specs.bundle ?? ''}`));
+    const { value, bundle } = await withBundleDir(config, (dir) => loadCheckedProject(dir, env, `bundle ${config.specs.bundle ?? ''}`, config));
     return { ...value, dir: config.projectDir, bundle };
   }
-  return loadCheckedProject(config.projectDir, env, `project ${config.projectDir}`);
+  return loadCheckedProject(config.projectDir, env, `project ${config.projectDir}`, config);
 }
 
-async function loadCheckedProject(dir: string, env: NodeJS.ProcessEnv, label: string): Promise<Project> {
-  const { project, diagnostics } = await loadProject(dir, { availableKinds: AVAILABLE_KINDS, env });
+/** The environment of `agentry.yaml` the configuration activates: `AGENTRY_ENVIRONMENT`, else the one named like the mode when declared. */
+export function environmentOf(config: Config): EnvironmentChoice {
+  return config.environment === undefined
+    ? { name: config.env, implicit: true, source: 'AGENTRY_ENV' }
+    : { name: config.environment, source: 'AGENTRY_ENVIRONMENT' };
+}
+
+async function loadCheckedProject(dir: string, env: NodeJS.ProcessEnv, label: string, config: Config): Promise<Project> {
+  const { project, diagnostics } = await loadProject(dir, { availableKinds: AVAILABLE_KINDS, env, environment: environmentOf(config) });
   const errors = diagnostics.filter((d) => d.severity === 'error');
   if (errors.length > 0) {
     const lines = errors.map((d) => `\n  ${formatDiagnostic(d)}`).join('');

@@ -13,6 +13,7 @@ export function describeConfig(config: Config): { key: OptionKey; env: string; v
     requireSignedSpecs: config.specs.requireSigned,
     bundleEnv: config.specs.env ?? null,
     trustKeys: config.specs.trustKeys.length === 0 ? null : config.specs.trustKeys.join(','),
+    environment: config.environment ?? null,
     env: config.env,
     databaseUrl: maskSecrets(config.databaseUrl),
     autoMigrate: config.autoMigrate,

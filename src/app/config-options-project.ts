@@ -55,6 +55,14 @@ export const PROJECT_OPTIONS = {
     defaultText: 'none',
     description: 'Profile of `agentry.yaml` merged over its top-level settings.',
   },
+  environment: {
+    kind: 'string',
+    env: 'AGENTRY_ENVIRONMENT',
+    default: undefined,
+    defaultText: 'the environment named like `env` (`development`, `production`) when `agentry.yaml` declares one; else none',
+    description:
+      'Environment of `agentry.yaml` (`environments:`) whose settings are merged over the profile and whose policy every run must satisfy (docs/environments.md).',
+  },
   env: {
     kind: 'string',
     env: 'AGENTRY_ENV',

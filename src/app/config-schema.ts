@@ -24,6 +24,7 @@ export const ConfigSchema = Type.Object({
   requireSignedSpecs: Type.Boolean(),
   bundleEnv: Type.Optional(Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_.-]+$' })),
   trustKeys: Type.Optional(Type.String()),
+  environment: Type.Optional(Type.String({ pattern: '^[a-z][a-z0-9_-]*$' })),
   env: Type.Enum([...DEPLOY_ENVS]),
   databaseUrl: Type.String({ minLength: 1 }),
   autoMigrate: Type.Optional(Type.Boolean()),

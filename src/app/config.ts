@@ -55,6 +55,8 @@ export interface Config {
   readonly tenancy: TenancyMode;
   /** `AGENTRY_ENV` / `--env`. */
   readonly env: EgressMode;
+  /** `AGENTRY_ENVIRONMENT`: the environment of `agentry.yaml` to activate; undefined: the one named like `env`, if declared. */
+  readonly environment: string | undefined;
   /** Where the specs come from: the project directory, or a (signed) bundle. */
   readonly specs: {
     /** Absolute path of the bundle file, when specs load from one. */
@@ -220,6 +222,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     tenant: r.tenant,
     tenancy: r.tenancy,
     env: r.env,
+    environment: r.environment,
     specs: {
       bundle: r.bundle === undefined ? undefined : resolve(cwd, r.bundle),
       requireSigned: r.requireSignedSpecs,

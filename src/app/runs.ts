@@ -32,6 +32,7 @@ import type { StepJournalDto } from './dto/journal.js';
 import { usageTotals } from './dto/usage.js';
 import { stepJournal, type JournalQuery } from './journal.js';
 import { followRunEvents, type FollowOptions } from './run-events.js';
+import type { PolicyService } from './policy-service.js';
 import type { ServiceDeps } from './service-deps.js';
 
 export interface StartOptions {
@@ -78,6 +79,7 @@ export class RunService {
   constructor(
     private readonly deps: ServiceDeps,
     private readonly audit: AuditService,
+    private readonly policies: PolicyService,
   ) {}
 
   /**
@@ -97,13 +99,17 @@ export class RunService {
       caller,
       'run.start',
       `workflow:${workflow}`,
-      () =>
-        this.deps.engine.startRunIdempotent(workflow, input, {
+      async () => {
+        // The active environment's policy first: a refused run leaves nothing behind.
+        const wf = this.deps.engine.workflows.get(workflow);
+        if (wf !== undefined) await this.policies.assertRunAllowed(wf);
+        return this.deps.engine.startRunIdempotent(workflow, input, {
           ...tenantFilter(caller),
           createdBy: caller.name,
           ...(options.idempotencyKey === undefined ? {} : { idempotencyKey: options.idempotencyKey }),
           ...(options.priority === undefined ? {} : { priority: options.priority }),
-        }),
+        });
+      },
       (started) => ({ run_id: started.run.id, replayed: started.replayed }),
     );
     const current = options.waitMs === undefined ? run : await this.waitForEnd(run, options.waitMs, options.signal);

@@ -16,6 +16,7 @@ import { FleetService } from './fleet.js';
 import { HealthService } from './health.js';
 import { KeysService, type GrantChecker } from './keys.js';
 import { LimitsService } from './limits.js';
+import { PolicyService, policySourcesOf, type PolicySources } from './policy-service.js';
 import { ReadinessService, type ReadinessOptions } from './readiness.js';
 import { RunService } from './runs.js';
 import { ScheduleService } from './schedules.js';
@@ -45,6 +46,7 @@ export interface Services {
   credentials: CredentialService;
   fleet: FleetService;
   admin: AdminService;
+  policies: PolicyService;
 }
 
 /** Without the server's role table, a managed key cannot be created (its grants cannot be checked). */
@@ -61,14 +63,18 @@ export function createServices(
     checkGrants?: GrantChecker;
     credentials?: CredentialSources | undefined;
     readiness?: ReadinessOptions;
+    /** The environment policies (default: those of `project`; neither: none apply). */
+    policies?: PolicySources | undefined;
+    project?: Parameters<typeof policySourcesOf>[0];
   },
 ): Services {
   const audit = new AuditService(deps.store);
   const health = new HealthService(deps);
   const workflows = new WorkflowService(deps);
+  const policies = new PolicyService(deps, audit, deps.policies ?? policySourcesOf(deps.project));
   const tools = new ToolService({ hub: deps.tools, audit, store: deps.store, deploymentTenant: deps.engine.tenant });
   return {
-    runs: new RunService(deps, audit),
+    runs: new RunService(deps, audit, policies),
     events: new EventService(deps.store),
     tasks: new TaskService(deps, audit),
     schedules: new ScheduleService({ store: deps.store, workflows: deps.engine.workflows, audit, tenant: deps.engine.tenant }),
@@ -84,5 +90,6 @@ export function createServices(
     credentials: new CredentialService(deps.credentials, deps.engine.tenant),
     fleet: new FleetService({ store: deps.store, audit, staleAfterMs: deps.engine.settings.leaseTtlMs * 3, deploymentTenant: deps.engine.tenant }),
     admin: new AdminService({ store: deps.store, engine: deps.engine, audit }),
+    policies,
   };
 }

@@ -8,6 +8,7 @@ export const ERROR_CODES = {
   invalid_request: { status: 400, exit: 2, title: 'Invalid request' },
   invalid_idempotency_key: { status: 400, exit: 2, title: 'Idempotency-Key is invalid' },
   spec_invalid: { status: 422, exit: 2, title: 'Spec is invalid' },
+  policy_violation: { status: 422, exit: 2, title: "The run breaks the active environment's policy" },
   bundle_invalid: { status: 422, exit: 2, title: 'Spec bundle refused' },
   unsafe_configuration: { status: 500, exit: 2, title: 'Production mode refuses this configuration' },
   input_invalid: { status: 400, exit: 2, title: 'Run input does not match the workflow input schema' },

@@ -46,6 +46,7 @@ import type { TlsCredentials } from '../app/tls.js';
 import type { ReadinessOptions, ReadinessRole } from '../app/readiness.js';
 import type { SpecBundleInfo } from '../app/bundle-load.js';
 import type { CredentialSources } from '../app/credentials.js';
+import type { PolicySources } from '../app/policy-service.js';
 import { schemaController } from './lazy-schemas.js';
 import { openapiRoutes, swaggerOptions } from './openapi.js';
 import { ProblemSchema, sendProblem, toHttpError } from './problem.js';
@@ -72,6 +73,7 @@ import { signalRoutes } from './routes/signals.js';
 import { specRoutes } from './routes/specs.js';
 import { taskRoutes } from './routes/tasks.js';
 import { toolRoutes } from './routes/tools.js';
+import { policyRoutes } from './routes/policies.js';
 import { usageRoutes } from './routes/usage.js';
 import { workflowRoutes } from './routes/workflows.js';
 import { Redactor } from '../lib/redact.js';
@@ -156,6 +158,8 @@ export interface AppOptions extends Pick<ServiceDeps, 'engine' | 'store'> {
   specBundle?: SpecBundleInfo | undefined;
   /** What `/v1/security/credentials` inventories: the process's configuration, project and environment (none: an empty list). */
   credentials?: CredentialSources | undefined;
+  /** The environment policies (`environments:` of agentry.yaml); none: no policy applies. */
+  policies?: PolicySources | undefined;
 }
 
 const SANE_REQUEST_ID = /^[\x21-\x7e]{1,128}$/;
@@ -192,6 +196,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     budgets: options.budgets ?? options.gateway?.budgets,
     checkGrants: grantProblems,
     credentials: options.credentials,
+    policies: options.policies,
     readiness: {
       ...options.health,
       gateway: gateway && (gateway.kind === 'local' ? gateway : { kind: 'remote', url: gateway.url }),
@@ -372,6 +377,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     taskRoutes(table, deps);
     specRoutes(table);
     toolRoutes(table, deps);
+    policyRoutes(table, deps);
     authRoutes(table);
     auditRoutes(table, deps);
     keyRoutes(table, deps);

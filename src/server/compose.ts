@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import type { Agentry, Project } from '../app/bootstrap.js';
 import type { Config } from '../app/config.js';
 import { remoteGatewayOptions } from '../app/remote-gateway.js';
+import { policySourcesOf } from '../app/policy-service.js';
 import { tlsCredentials } from '../app/tls.js';
 import { VERSION } from '../lib/version.js';
 import type { AppOptions } from './app.js';
@@ -54,6 +55,7 @@ export function appOptions(agentry: Agentry, config: Config, logger: Logger, env
     redactor: agentry.redactor,
     specBundle: agentry.project?.bundle,
     credentials: { config, project: agentry.project, env },
+    policies: policySourcesOf(agentry.project),
     health: { providers: config.health.providers, toolSecrets: config.health.toolSecrets, env },
   };
 }

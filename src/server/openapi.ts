@@ -39,6 +39,7 @@ export function swaggerOptions(version: string, basePath?: string): FastifyDynam
         { name: 'security', description: 'The credential inventory: which secrets exist, whether they resolve, what uses them' },
         { name: 'workflows', description: 'Workflows loaded by this server' },
         { name: 'specs', description: 'Spec validation' },
+        { name: 'policies', description: 'Environment policies: in force, replaced by operators, reports of a spec or a run' },
         { name: 'tools', description: 'MCP tool servers of this process: status, disable, enable' },
         { name: 'gateway', description: "The LLM gateway in OpenAI's wire format (model = a model group)" },
         { name: 'usage', description: 'LLM tokens and cost from the usage ledger' },

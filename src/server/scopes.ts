@@ -19,6 +19,8 @@ export const SCOPES = [
   'specs:write',
   'tools:read',
   'tools:write',
+  // Replace an environment's policy (`PUT /v1/policies/{env}`): admin and operator.
+  'policies:write',
   'usage:read',
   'audit:read',
   // The credential inventory: names of secrets and what uses them, never values.

@@ -10,7 +10,7 @@ import { checkWorkflow } from './compile.js';
 import { didYouMean, hasErrors, type Diagnostic, type PathSegment, type Problem } from './diagnostics.js';
 import type { CompiledWorkflow, StepKind } from './model.js';
 import type { AgentSpec, GatewaySpec, ProjectSpec, SpecKind, ToolSpec } from './schemas.js';
-import { resolveSettings, type ProjectSettings } from './settings.js';
+import { resolveSettings, type EnvironmentChoice, type ProjectSettings } from './settings.js';
 import { parseYaml, toDiagnostics, type Locator } from './source.js';
 import { validateSpec } from './validate.js';
 
@@ -19,6 +19,11 @@ export interface LoadOptions {
   availableKinds: ReadonlySet<StepKind>;
   /** Read for `AGENTRY_PROFILE`; defaults to `process.env`. */
   env?: NodeJS.ProcessEnv;
+  /**
+   * The environment to activate (`environments:` of agentry.yaml). Default: `AGENTRY_ENVIRONMENT`,
+   * else the environment named like `AGENTRY_ENV` (development, production) when one is declared.
+   */
+  environment?: EnvironmentChoice;
   /** Checks owned by the layers that run the specs; `app/project.ts` passes the gateway's and the tools'. */
   checks: SpecChecks;
 }
@@ -92,7 +97,8 @@ export async function loadProject(dir: string, options: LoadOptions): Promise<Lo
 
   const projectFile = pick('agentry');
   const projectSpec = projectFile === undefined ? undefined : await load<ProjectSpec>(projectFile, 'project');
-  const resolved = resolveSettings(projectSpec?.spec, (options.env ?? process.env)['AGENTRY_PROFILE']);
+  const env = options.env ?? process.env;
+  const resolved = resolveSettings(projectSpec?.spec, env['AGENTRY_PROFILE'], options.environment ?? environmentFromEnv(env));
   if (projectSpec !== undefined) report(projectSpec.source, resolved.problems);
   else diagnostics.push(...resolved.problems.map((p) => fileDiagnostic(projectFile ?? 'agentry.yaml', p.message)));
 
@@ -153,6 +159,13 @@ export async function loadProject(dir: string, options: LoadOptions): Promise<Lo
     files: files.sort(),
   };
   return { project, diagnostics };
+}
+
+/** `AGENTRY_ENVIRONMENT` names the environment; without it, the one named like the mode (`AGENTRY_ENV`) is used when declared. */
+export function environmentFromEnv(env: NodeJS.ProcessEnv): EnvironmentChoice | undefined {
+  const named = env['AGENTRY_ENVIRONMENT'];
+  if (named !== undefined && named !== '') return { name: named, source: 'AGENTRY_ENVIRONMENT' };
+  return { name: env['AGENTRY_ENV'] || 'development', implicit: true, source: 'AGENTRY_ENV' };
 }
 
 function addUnique<T>(map: Map<string, Loaded<T>>, what: string, name: string, loaded: Loaded<T>, report: (source: Source, problems: Problem[]) => void): void {

@@ -556,6 +556,56 @@ const ProfileSettings = Type.Object(
   closed,
 );
 
+const PolicyNames = (description: string) => opt(Type.Array(Type.String({ minLength: 1, maxLength: 200 }), { maxItems: 500, description }));
+
+/** `environments.<name>.policy`: what a spec must satisfy to run in that environment (docs/environments.md). */
+export const PolicySchema = Type.Object(
+  {
+    enforcement: opt(
+      Type.Enum(['enforce', 'warn'], {
+        description: 'enforce: a run that breaks a rule is refused (`policy_violation`); warn: it starts, and validate reports warnings. Default enforce.',
+      }),
+    ),
+    allowed_model_groups: PolicyNames('Model groups (gateway.yaml) agents may use; absent: any.'),
+    allowed_tools: PolicyNames('Tools that tool steps and agents may use: `server`, `server.*` or `server.tool`; absent: any.'),
+    max_run_cost_usd: opt(
+      Type.Number({ minimum: 0, description: "Every workflow must declare `budget.max_cost_usd` at most this (a run's LLM spend is capped by it)." }),
+    ),
+    max_run_tokens: opt(Type.Integer({ minimum: 0, description: 'Every workflow must declare `budget.max_tokens` at most this.' })),
+    require_approval: opt(
+      Type.Object(
+        {
+          tools: PolicyNames(
+            'Tools (`server`, `server.*`, `server.tool`) whose every call needs approval: the tool server must list them in `require_approval`, and a tool step calling one must follow a human step.',
+          ),
+          step_kinds: opt(
+            Type.Array(Type.Enum([...STEP_KINDS]), { description: 'Kinds of steps (http, tool, …) that must follow (need, directly or not) a human step.' }),
+          ),
+        },
+        closed,
+      ),
+    ),
+    egress_allow: PolicyNames(
+      "Hosts (`api.example.com`, `*.example.com`) or IPs an http step's literal URL may name; absent: any (the runtime egress policy still applies).",
+    ),
+    allow_ad_hoc_runs: opt(Type.Boolean({ description: 'Whether runs of inline specs (not from the project) may start. Default true.' })),
+  },
+  { ...closed, description: 'Rules every spec must satisfy in this environment (docs/environments.md).' },
+);
+
+const EnvironmentSettings = Type.Object(
+  {
+    description: Description,
+    engine: opt(EngineSettings),
+    http: opt(HttpSettings),
+    egress: opt(EgressSettings),
+    env: opt(EnvMap),
+    limits: opt(LimitsSchema),
+    policy: opt(PolicySchema),
+  },
+  closed,
+);
+
 export const ProjectSchema = Type.Object(
   {
     version: Version,
@@ -568,6 +618,13 @@ export const ProjectSchema = Type.Object(
     env: opt(EnvMap),
     limits: opt(LimitsSchema),
     profiles: opt(Type.Record(Type.String({ pattern: NAME_PATTERN }), ProfileSettings, closed)),
+    environments: opt(
+      Type.Record(Type.String({ pattern: NAME_PATTERN }), EnvironmentSettings, {
+        ...closed,
+        description:
+          'Named environments (dev, staging, production): each overlays settings and holds a policy. The active one: AGENTRY_ENVIRONMENT, else the one named like AGENTRY_ENV.',
+      }),
+    ),
   },
   { ...closed, title: 'Agentry project settings (agentry.yaml)' },
 );
@@ -585,6 +642,7 @@ export type GatewayRetrySpec = Static<typeof GatewayRetry>;
 export type GatewayBudgetsSpec = Static<typeof GatewayBudgets>;
 export type UpstreamLimitsSpec = Static<typeof UpstreamLimits>;
 export type ProjectSpec = Static<typeof ProjectSchema>;
+export type PolicySpec = Static<typeof PolicySchema>;
 
 export const SPEC_SCHEMAS = {
   project: ProjectSchema,

@@ -3,7 +3,23 @@ import { didYouMean, type PathSegment, type Problem } from './diagnostics.js';
 import { parseDuration } from '../lib/duration.js';
 import { parseEgressRules, type EgressRuleSet } from '../lib/egress.js';
 import { resolveLimits, type LimitsSettings } from './limits.js';
-import type { EnvVarSpec, ProjectSpec } from './schemas.js';
+import type { EnvVarSpec, PolicySpec, ProjectSpec } from './schemas.js';
+
+/** The environment in force (`environments.<name>` of `agentry.yaml`) and its policy. */
+export interface ActiveEnvironment {
+  name: string;
+  /** Empty when the environment declares none: every spec passes. */
+  policy: Readonly<PolicySpec>;
+}
+
+/** Which environment to activate: a name given explicitly (AGENTRY_ENVIRONMENT, `--env` of validate) must be declared; the mode's name (AGENTRY_ENV) only when declared. */
+export interface EnvironmentChoice {
+  name: string;
+  /** The name came from `AGENTRY_ENV` (development/production): no environment of that name is not a problem. */
+  implicit?: boolean;
+  /** How the user named it, for messages. */
+  source: string;
+}
 
 export interface ProjectSettings {
   name: string | undefined;
@@ -17,6 +33,10 @@ export interface ProjectSettings {
   env: Readonly<Record<string, EnvVarSpec>>;
   /** `limits:` over the built-in defaults, a profile's fields over the file's. */
   limits: LimitsSettings;
+  /** The active environment (its settings are merged over the profile's); undefined: none. */
+  environment: ActiveEnvironment | undefined;
+  /** Every environment `agentry.yaml` declares, with its policy (empty when it has none). */
+  environments: Readonly<Record<string, Readonly<PolicySpec>>>;
 }
 
 export const SETTINGS_DEFAULTS = {
@@ -27,10 +47,16 @@ export const SETTINGS_DEFAULTS = {
   http: { allowLinkLocal: false, defaultTimeoutMs: 30_000, maxResponseBytes: 10 * 1024 * 1024 },
   egress: undefined,
   env: {},
+  environment: undefined,
+  environments: {},
 } as const satisfies Omit<ProjectSettings, 'limits'>;
 
 /** Settings from a schema-valid `agentry.yaml` (or none) and a profile name; frozen. */
-export function resolveSettings(spec: ProjectSpec | undefined, profile: string | undefined): { settings: ProjectSettings; problems: Problem[] } {
+export function resolveSettings(
+  spec: ProjectSpec | undefined,
+  profile: string | undefined,
+  choice?: EnvironmentChoice,
+): { settings: ProjectSettings; problems: Problem[] } {
   const problems: Problem[] = [];
   const ms = (value: string | number | undefined, path: PathSegment[]): number | undefined => {
     if (value === undefined) return undefined;
@@ -55,6 +81,22 @@ export function resolveSettings(spec: ProjectSpec | undefined, profile: string |
       });
     } else {
       layers.push({ spec: chosen, path: ['profiles', profile] });
+    }
+  }
+  let environment: ActiveEnvironment | undefined;
+  if (choice !== undefined && choice.name !== '') {
+    const chosen = spec?.environments?.[choice.name];
+    if (chosen !== undefined) {
+      layers.push({ spec: chosen, path: ['environments', choice.name] });
+      environment = { name: choice.name, policy: Object.freeze({ ...chosen.policy }) };
+    } else if (choice.implicit !== true) {
+      const known = Object.keys(spec?.environments ?? {});
+      const list = known.length === 0 ? 'no environments are defined' : `defined: ${known.join(', ')}`;
+      problems.push({
+        path: known.length === 0 ? [] : ['environments'],
+        atKey: true,
+        message: `environment '${choice.name}' (${choice.source}) is not defined${didYouMean(choice.name, known)}; ${list}`,
+      });
     }
   }
   const engine: ProjectSettings['engine'] = { ...SETTINGS_DEFAULTS.engine };
@@ -87,6 +129,8 @@ export function resolveSettings(spec: ProjectSpec | undefined, profile: string |
       layers.map(({ spec: layer, path }) => ({ limits: layer.limits, path })),
       problems,
     ),
+    environment,
+    environments: Object.freeze(Object.fromEntries(Object.entries(spec?.environments ?? {}).map(([name, e]) => [name, Object.freeze({ ...e.policy })]))),
   };
   return { settings: Object.freeze(settings), problems };
 }

@@ -563,6 +563,23 @@ function toolSwitches(dialect: 'sqlite' | 'postgres'): string[] {
 }
 
 /**
+ * Environment policies set over the API (`PUT /v1/policies/{env}`, `sql/policies.ts`): one row
+ * per environment whose policy replaces the one `agentry.yaml` declares, read by every API
+ * process before it starts a run.
+ */
+function environmentPolicies(dialect: 'sqlite' | 'postgres'): string[] {
+  const ts = dialect === 'sqlite' ? 'INTEGER' : 'BIGINT';
+  return [
+    `CREATE TABLE environment_policies (
+      environment TEXT PRIMARY KEY,
+      policy TEXT NOT NULL,
+      updated_at ${ts} NOT NULL,
+      updated_by TEXT NOT NULL
+    )`,
+  ];
+}
+
+/**
  * Of each LLM call's tokens, the input read from the provider's prompt cache (priced
  * `cached_input_per_mtok`) and the output spent reasoning. Rows written before it count 0.
  */
@@ -738,6 +755,7 @@ export const MIGRATIONS: readonly Migration[] = [
     sqlite: tenantRunCounts('sqlite'),
     postgres: tenantRunCounts('postgres'),
   },
+  { version: 28, name: 'environment policies set over the API', sqlite: environmentPolicies('sqlite'), postgres: environmentPolicies('postgres') },
   { version: 29, name: 'LLM calls by time and cache hits', sqlite: CALL_LIST, postgres: CALL_LIST },
 ];
 

@@ -54,6 +54,7 @@ import type {
   IdempotencyRecord,
   MaintenanceRecord,
   ToolSwitchRecord,
+  PolicyOverrideRecord,
   MigrationRecord,
   MigrationReport,
   NewRun,
@@ -89,6 +90,7 @@ import * as attempts from './sql/attempts.js';
 import * as audit from './sql/audit.js';
 import * as retention from './sql/retention.js';
 import * as toolSwitches from './sql/tool-switches.js';
+import * as policies from './sql/policies.js';
 import * as budgets from './sql/budgets.js';
 import * as counts from './sql/counts.js';
 import type { Db, SqlDialect } from './sql/dialect.js';
@@ -636,5 +638,17 @@ export class SqlStore implements Store {
 
   enableTool(server: string, tool: string | null): Promise<ToolSwitchRecord | null> {
     return this.retrying((db) => toolSwitches.enableTool(db, server, tool));
+  }
+
+  listPolicyOverrides(): Promise<PolicyOverrideRecord[]> {
+    return this.retrying((db) => policies.listPolicyOverrides(db));
+  }
+
+  putPolicyOverride(record: PolicyOverrideRecord): Promise<PolicyOverrideRecord> {
+    return this.retrying((db) => policies.putPolicyOverride(db, record));
+  }
+
+  deletePolicyOverride(environment: string): Promise<PolicyOverrideRecord | null> {
+    return this.retrying((db) => policies.deletePolicyOverride(db, environment));
   }
 }

@@ -344,6 +344,15 @@ export interface ToolSwitchRecord {
   disabledBy: string;
 }
 
+/** An environment's policy set over the API (`PUT /v1/policies/{env}`): replaces the one of agentry.yaml. */
+export interface PolicyOverrideRecord {
+  environment: string;
+  /** The policy object as given (JSON). */
+  policy: Record<string, unknown>;
+  updatedAt: number;
+  updatedBy: string;
+}
+
 /** An audit entry to append: the store numbers it, and chains and hashes it. */
 export type NewAuditEntry = Omit<AuditRecord, 'seq' | 'id' | 'at' | 'runId' | 'prevHash' | 'hash'> & { at?: number };
 

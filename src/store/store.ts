@@ -37,6 +37,7 @@ import type {
   MigrationRecord,
   MaintenanceRecord,
   ToolSwitchRecord,
+  PolicyOverrideRecord,
   WorkerRecord,
   RunListQuery,
   RunPage,
@@ -404,4 +405,12 @@ export interface Store {
   disableTool(record: ToolSwitchRecord): Promise<ToolSwitchRecord>;
   /** Enables a server or tool; returns the switch that was in force (null: it was enabled). */
   enableTool(server: string, tool: string | null): Promise<ToolSwitchRecord | null>;
+
+  // environment policies set over the API (`sql/policies.ts`)
+  /** Every stored policy override, by environment. */
+  listPolicyOverrides(): Promise<PolicyOverrideRecord[]>;
+  /** Stores (or replaces) an environment's policy; returns it. */
+  putPolicyOverride(record: PolicyOverrideRecord): Promise<PolicyOverrideRecord>;
+  /** Removes an environment's override (agentry.yaml's policy applies again); returns the one removed (null: none). */
+  deletePolicyOverride(environment: string): Promise<PolicyOverrideRecord | null>;
 }

@@ -25,7 +25,11 @@ beforeAll(async () => {
     tools: [fixtureToolSpec()],
     workflows: [...WORKFLOWS, ...TASK_WORKFLOWS, YEARLY, NAPS, PARENT, ADMIN_TASK, THINKER],
     executors: [AGENT_STANDIN],
-    app: { auth: authSettings({ enabled: true, host: '127.0.0.1', apiKeys: `${API_KEYS};${OWNERSHIP_KEYS};${TASK_ROLE_KEYS}` }) },
+    app: {
+      auth: authSettings({ enabled: true, host: '127.0.0.1', apiKeys: `${API_KEYS};${OWNERSHIP_KEYS};${TASK_ROLE_KEYS}` }),
+      // An environment with an empty policy: every run starts, and PUT /v1/policies/prod has an environment to replace.
+      policies: { active: 'prod', declared: { prod: {} }, project: { agents: new Map(), tools: new Map() } },
+    },
   });
 });
 afterAll(async () => {
@@ -152,6 +156,12 @@ const REQUESTS: Record<string, () => Promise<InjectOptions>> = {
   'GET /v1/usage': () => Promise.resolve({ url: '/v1/usage?from=2026-01-01' }),
   'GET /v1/usage/budgets': () => Promise.resolve({ url: '/v1/usage/budgets' }),
   'GET /v1/usage/calls': () => Promise.resolve({ url: '/v1/usage/calls?limit=5' }),
+  'GET /v1/policies': () => Promise.resolve({ url: '/v1/policies' }),
+  // An empty policy, as declared: every later start still passes.
+  'PUT /v1/policies/:environment': () => Promise.resolve({ method: 'PUT', url: '/v1/policies/prod', payload: {} }),
+  'DELETE /v1/policies/:environment': () => Promise.resolve({ method: 'DELETE', url: '/v1/policies/prod' }),
+  'POST /v1/specs/policy-report': () => Promise.resolve({ method: 'POST', url: '/v1/specs/policy-report', payload: { workflow: 'hello' } }),
+  'GET /v1/runs/:id/policy-report': async () => ({ url: `/v1/runs/${await napRun()}/policy-report` }),
   'GET /v1/tools': () => Promise.resolve({ url: '/v1/tools' }),
   'GET /v1/tools/:name': () => Promise.resolve({ url: '/v1/tools/fx' }),
   // The fixture server is never started by these: the switch does not need a connection.
@@ -282,7 +292,7 @@ describe('route × run owner matrix', () => {
       }
     }
     // A new run route joins this matrix (and must say who may use it).
-    expect(runRoutes().map((r) => `${r.method} ${r.url}`)).toHaveLength(8);
+    expect(runRoutes().map((r) => `${r.method} ${r.url}`)).toHaveLength(9);
     expect(results).toEqual(wanted);
   });
 
