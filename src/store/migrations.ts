@@ -571,6 +571,37 @@ const CALL_TOKEN_DETAILS = [
   `ALTER TABLE llm_calls ADD COLUMN reasoning_tokens INTEGER NOT NULL DEFAULT 0`,
 ];
 
+/**
+ * Plugins' key/value storage (`sql/plugins.ts`): one value (JSON text) per plugin, tenant and
+ * key, so a plugin's `ctx.kv` is prefixed by the caller's tenant without the plugin's help.
+ */
+function pluginKv(dialect: 'sqlite' | 'postgres'): string[] {
+  const ts = dialect === 'sqlite' ? 'INTEGER' : 'BIGINT';
+  return [
+    `CREATE TABLE plugin_kv (
+      plugin TEXT NOT NULL,
+      tenant_id TEXT NOT NULL,
+      key TEXT NOT NULL,
+      value TEXT NOT NULL,
+      updated_at ${ts} NOT NULL,
+      PRIMARY KEY (plugin, tenant_id, key)
+    )`,
+  ];
+}
+
+/** The fleet's plugin switches (`sql/plugins.ts`): a disabled plugin, read by every process that runs plugins. */
+function pluginSwitches(dialect: 'sqlite' | 'postgres'): string[] {
+  const ts = dialect === 'sqlite' ? 'INTEGER' : 'BIGINT';
+  return [
+    `CREATE TABLE plugin_switches (
+      plugin TEXT PRIMARY KEY,
+      reason TEXT NOT NULL,
+      disabled_at ${ts} NOT NULL,
+      disabled_by TEXT NOT NULL
+    )`,
+  ];
+}
+
 /** From this version on, each migration applied is itself an audit entry (in its own transaction). */
 export const AUDIT_LOG_VERSION = 7;
 
@@ -601,6 +632,8 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 21, name: 'runs by owner: only runs a principal started', sqlite: RUNS_BY_PRINCIPAL, postgres: RUNS_BY_PRINCIPAL },
   { version: 22, name: 'cached and reasoning tokens of LLM calls', sqlite: CALL_TOKEN_DETAILS, postgres: CALL_TOKEN_DETAILS },
   { version: 23, name: 'tool switches of the fleet', sqlite: toolSwitches('sqlite'), postgres: toolSwitches('postgres') },
+  { version: 32, name: 'key/value storage of plugins, per tenant', sqlite: pluginKv('sqlite'), postgres: pluginKv('postgres') },
+  { version: 33, name: 'plugin switches of the fleet', sqlite: pluginSwitches('sqlite'), postgres: pluginSwitches('postgres') },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS.reduce((max, m) => Math.max(max, m.version), 0);

@@ -54,6 +54,7 @@ import type {
   IdempotencyRecord,
   MaintenanceRecord,
   ToolSwitchRecord,
+  PluginSwitchRecord,
   MigrationRecord,
   MigrationReport,
   NewRun,
@@ -87,6 +88,7 @@ import * as attempts from './sql/attempts.js';
 import * as audit from './sql/audit.js';
 import * as retention from './sql/retention.js';
 import * as toolSwitches from './sql/tool-switches.js';
+import * as plugins from './sql/plugins.js';
 import * as budgets from './sql/budgets.js';
 import * as counts from './sql/counts.js';
 import type { Db, SqlDialect } from './sql/dialect.js';
@@ -626,5 +628,29 @@ export class SqlStore implements Store {
 
   enableTool(server: string, tool: string | null): Promise<ToolSwitchRecord | null> {
     return this.retrying((db) => toolSwitches.enableTool(db, server, tool));
+  }
+
+  listPluginSwitches(): Promise<PluginSwitchRecord[]> {
+    return this.retrying((db) => plugins.listPluginSwitches(db));
+  }
+
+  disablePlugin(record: PluginSwitchRecord): Promise<PluginSwitchRecord> {
+    return this.retrying((db) => plugins.disablePlugin(db, record));
+  }
+
+  enablePlugin(plugin: string): Promise<PluginSwitchRecord | null> {
+    return this.retrying((db) => plugins.enablePlugin(db, plugin));
+  }
+
+  getPluginValue(plugin: string, tenantId: string, key: string): Promise<string | undefined> {
+    return this.retrying((db) => plugins.getPluginValue(db, plugin, tenantId, key));
+  }
+
+  setPluginValue(plugin: string, tenantId: string, key: string, value: string, at: number): Promise<void> {
+    return this.retrying((db) => plugins.setPluginValue(db, plugin, tenantId, key, value, at));
+  }
+
+  deletePluginValue(plugin: string, tenantId: string, key: string): Promise<void> {
+    return this.retrying((db) => plugins.deletePluginValue(db, plugin, tenantId, key));
   }
 }

@@ -37,6 +37,7 @@ import type {
   MigrationRecord,
   MaintenanceRecord,
   ToolSwitchRecord,
+  PluginSwitchRecord,
   WorkerRecord,
   RunListQuery,
   RunPage,
@@ -398,4 +399,16 @@ export interface Store {
   disableTool(record: ToolSwitchRecord): Promise<ToolSwitchRecord>;
   /** Enables a server or tool; returns the switch that was in force (null: it was enabled). */
   enableTool(server: string, tool: string | null): Promise<ToolSwitchRecord | null>;
+
+  // plugins (`sql/plugins.ts`)
+  /** Every plugin disabled by an operator. */
+  listPluginSwitches(): Promise<PluginSwitchRecord[]>;
+  /** Disables a plugin (disabled already: only the reason changes); returns what is in force. */
+  disablePlugin(record: PluginSwitchRecord): Promise<PluginSwitchRecord>;
+  /** Enables a plugin; returns the switch that was in force (null: it was enabled). */
+  enablePlugin(plugin: string): Promise<PluginSwitchRecord | null>;
+  /** A plugin's value under a tenant's key (JSON text), or undefined. */
+  getPluginValue(plugin: string, tenantId: string, key: string): Promise<string | undefined>;
+  setPluginValue(plugin: string, tenantId: string, key: string, value: string, at: number): Promise<void>;
+  deletePluginValue(plugin: string, tenantId: string, key: string): Promise<void>;
 }
