@@ -1,4 +1,4 @@
--- The schema Agentry's migrations (src/store/migrations.ts, version 29) produce on PostgreSQL.
+-- The schema Agentry's migrations (src/store/migrations.ts, version 33) produce on PostgreSQL.
 -- Generated from a freshly migrated database by `npm run schema:dump`; do not edit by hand.
 -- test/integration/store.schema.test.ts fails when this file is out of date.
 
@@ -152,6 +152,23 @@ CREATE TABLE maintenance (
   quiesce integer NOT NULL DEFAULT 0,
   PRIMARY KEY (id),
   CHECK ((id = 1))
+);
+
+CREATE TABLE plugin_kv (
+  plugin text NOT NULL,
+  tenant_id text NOT NULL,
+  key text NOT NULL,
+  value text NOT NULL,
+  updated_at bigint NOT NULL,
+  PRIMARY KEY (plugin, tenant_id, key)
+);
+
+CREATE TABLE plugin_switches (
+  plugin text NOT NULL,
+  reason text NOT NULL,
+  disabled_at bigint NOT NULL,
+  disabled_by text NOT NULL,
+  PRIMARY KEY (plugin)
 );
 
 CREATE TABLE rate_buckets (

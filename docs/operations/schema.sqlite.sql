@@ -1,4 +1,4 @@
--- The schema Agentry's migrations (src/store/migrations.ts, version 29) produce on SQLite.
+-- The schema Agentry's migrations (src/store/migrations.ts, version 33) produce on SQLite.
 -- Generated from a freshly migrated database by `npm run schema:dump`; do not edit by hand.
 -- test/integration/store.schema.test.ts fails when this file is out of date.
 
@@ -149,6 +149,23 @@ CREATE TABLE maintenance (
   started_by TEXT NOT NULL,
   quiesce INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY (id)
+);
+
+CREATE TABLE plugin_kv (
+  plugin TEXT NOT NULL,
+  tenant_id TEXT NOT NULL,
+  key TEXT NOT NULL,
+  value TEXT NOT NULL,
+  updated_at INTEGER NOT NULL,
+  PRIMARY KEY (plugin, tenant_id, key)
+);
+
+CREATE TABLE plugin_switches (
+  plugin TEXT,
+  reason TEXT NOT NULL,
+  disabled_at INTEGER NOT NULL,
+  disabled_by TEXT NOT NULL,
+  PRIMARY KEY (plugin)
 );
 
 CREATE TABLE rate_buckets (

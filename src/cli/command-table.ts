@@ -184,6 +184,12 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: async () => (await import('./commands/tools.js')).registerTools,
   },
   {
+    name: 'plugins',
+    term: 'plugins',
+    description: 'Plugins of the project (agentry-plugins.lock): inspect, install, list, update, uninstall, link, doctor',
+    load: async () => (await import('./commands/plugins.js')).registerPlugins,
+  },
+  {
     name: 'demo',
     term: 'demo [options]',
     description: 'Serve the example project (examples/demo) and run its welcome workflow through the HTTP API, with live progress',

@@ -76,6 +76,12 @@ export const ERROR_CODES = {
   tool_not_allowed: { status: 403, exit: 1, title: 'Tool not allowed' },
   tool_rejected: { status: 403, exit: 1, title: 'A reviewer rejected the tool call' },
   tool_timeout: { status: 504, exit: 1, title: 'Tool call timed out' },
+  // plugins
+  plugin_invalid: { status: 422, exit: 2, title: 'Plugin manifest or lock file is invalid' },
+  plugin_install_failed: { status: 502, exit: 1, title: 'Plugin could not be fetched or installed' },
+  plugin_permission_denied: { status: 403, exit: 1, title: 'A plugin reached for something its manifest does not declare' },
+  plugin_failed: { status: 500, exit: 1, title: 'Plugin call failed' },
+  plugin_disabled: { status: 503, exit: 1, title: 'Plugin disabled' },
 } as const satisfies Record<string, { status: number; exit: 0 | 1 | 2; title: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -719,6 +719,37 @@ const CALL_LIST = [
   `CREATE INDEX llm_calls_by_tenant_at ON llm_calls (tenant_id, at DESC, id DESC)`,
 ];
 
+/**
+ * Plugins' key/value storage (`sql/plugins.ts`): one value (JSON text) per plugin, tenant and
+ * key, so a plugin's `ctx.kv` is prefixed by the caller's tenant without the plugin's help.
+ */
+function pluginKv(dialect: 'sqlite' | 'postgres'): string[] {
+  const ts = dialect === 'sqlite' ? 'INTEGER' : 'BIGINT';
+  return [
+    `CREATE TABLE plugin_kv (
+      plugin TEXT NOT NULL,
+      tenant_id TEXT NOT NULL,
+      key TEXT NOT NULL,
+      value TEXT NOT NULL,
+      updated_at ${ts} NOT NULL,
+      PRIMARY KEY (plugin, tenant_id, key)
+    )`,
+  ];
+}
+
+/** The fleet's plugin switches (`sql/plugins.ts`): a disabled plugin, read by every process that runs plugins. */
+function pluginSwitches(dialect: 'sqlite' | 'postgres'): string[] {
+  const ts = dialect === 'sqlite' ? 'INTEGER' : 'BIGINT';
+  return [
+    `CREATE TABLE plugin_switches (
+      plugin TEXT PRIMARY KEY,
+      reason TEXT NOT NULL,
+      disabled_at ${ts} NOT NULL,
+      disabled_by TEXT NOT NULL
+    )`,
+  ];
+}
+
 /** From this version on, each migration applied is itself an audit entry (in its own transaction). */
 export const AUDIT_LOG_VERSION = 7;
 
@@ -757,6 +788,8 @@ export const MIGRATIONS: readonly Migration[] = [
   },
   { version: 28, name: 'environment policies set over the API', sqlite: environmentPolicies('sqlite'), postgres: environmentPolicies('postgres') },
   { version: 29, name: 'LLM calls by time and cache hits', sqlite: CALL_LIST, postgres: CALL_LIST },
+  { version: 32, name: 'key/value storage of plugins, per tenant', sqlite: pluginKv('sqlite'), postgres: pluginKv('postgres') },
+  { version: 33, name: 'plugin switches of the fleet', sqlite: pluginSwitches('sqlite'), postgres: pluginSwitches('postgres') },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS.reduce((max, m) => Math.max(max, m.version), 0);

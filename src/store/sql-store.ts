@@ -55,6 +55,7 @@ import type {
   MaintenanceRecord,
   ToolSwitchRecord,
   PolicyOverrideRecord,
+  PluginSwitchRecord,
   MigrationRecord,
   MigrationReport,
   NewRun,
@@ -91,6 +92,7 @@ import * as audit from './sql/audit.js';
 import * as retention from './sql/retention.js';
 import * as toolSwitches from './sql/tool-switches.js';
 import * as policies from './sql/policies.js';
+import * as plugins from './sql/plugins.js';
 import * as budgets from './sql/budgets.js';
 import * as counts from './sql/counts.js';
 import type { Db, SqlDialect } from './sql/dialect.js';
@@ -650,5 +652,29 @@ export class SqlStore implements Store {
 
   deletePolicyOverride(environment: string): Promise<PolicyOverrideRecord | null> {
     return this.retrying((db) => policies.deletePolicyOverride(db, environment));
+  }
+
+  listPluginSwitches(): Promise<PluginSwitchRecord[]> {
+    return this.retrying((db) => plugins.listPluginSwitches(db));
+  }
+
+  disablePlugin(record: PluginSwitchRecord): Promise<PluginSwitchRecord> {
+    return this.retrying((db) => plugins.disablePlugin(db, record));
+  }
+
+  enablePlugin(plugin: string): Promise<PluginSwitchRecord | null> {
+    return this.retrying((db) => plugins.enablePlugin(db, plugin));
+  }
+
+  getPluginValue(plugin: string, tenantId: string, key: string): Promise<string | undefined> {
+    return this.retrying((db) => plugins.getPluginValue(db, plugin, tenantId, key));
+  }
+
+  setPluginValue(plugin: string, tenantId: string, key: string, value: string, at: number): Promise<void> {
+    return this.retrying((db) => plugins.setPluginValue(db, plugin, tenantId, key, value, at));
+  }
+
+  deletePluginValue(plugin: string, tenantId: string, key: string): Promise<void> {
+    return this.retrying((db) => plugins.deletePluginValue(db, plugin, tenantId, key));
   }
 }

@@ -353,6 +353,14 @@ export interface PolicyOverrideRecord {
   updatedBy: string;
 }
 
+/** A plugin an operator disabled for the whole fleet (`agentry plugins disable`). */
+export interface PluginSwitchRecord {
+  plugin: string;
+  reason: string;
+  disabledAt: number;
+  disabledBy: string;
+}
+
 /** An audit entry to append: the store numbers it, and chains and hashes it. */
 export type NewAuditEntry = Omit<AuditRecord, 'seq' | 'id' | 'at' | 'runId' | 'prevHash' | 'hash'> & { at?: number };
 

@@ -38,6 +38,7 @@ import type {
   MaintenanceRecord,
   ToolSwitchRecord,
   PolicyOverrideRecord,
+  PluginSwitchRecord,
   WorkerRecord,
   RunListQuery,
   RunPage,
@@ -413,4 +414,16 @@ export interface Store {
   putPolicyOverride(record: PolicyOverrideRecord): Promise<PolicyOverrideRecord>;
   /** Removes an environment's override (agentry.yaml's policy applies again); returns the one removed (null: none). */
   deletePolicyOverride(environment: string): Promise<PolicyOverrideRecord | null>;
+
+  // plugins (`sql/plugins.ts`)
+  /** Every plugin disabled by an operator. */
+  listPluginSwitches(): Promise<PluginSwitchRecord[]>;
+  /** Disables a plugin (disabled already: only the reason changes); returns what is in force. */
+  disablePlugin(record: PluginSwitchRecord): Promise<PluginSwitchRecord>;
+  /** Enables a plugin; returns the switch that was in force (null: it was enabled). */
+  enablePlugin(plugin: string): Promise<PluginSwitchRecord | null>;
+  /** A plugin's value under a tenant's key (JSON text), or undefined. */
+  getPluginValue(plugin: string, tenantId: string, key: string): Promise<string | undefined>;
+  setPluginValue(plugin: string, tenantId: string, key: string, value: string, at: number): Promise<void>;
+  deletePluginValue(plugin: string, tenantId: string, key: string): Promise<void>;
 }

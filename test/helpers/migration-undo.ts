@@ -59,6 +59,8 @@ export const MIGRATION_UNDO: Readonly<Record<number, readonly UndoStatement[]>> 
   ],
   28: ['DROP TABLE environment_policies'],
   29: ['DROP INDEX llm_calls_by_tenant_at', 'ALTER TABLE llm_calls DROP COLUMN cache_hit'],
+  32: ['DROP TABLE plugin_kv'],
+  33: ['DROP TABLE plugin_switches'],
 };
 
 /** Rewinds an SQLite store from `from` to `to` (each migration after `to` undone and unrecorded), in one transaction. */

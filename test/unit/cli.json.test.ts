@@ -69,11 +69,18 @@ const PRINTS_DATA: Record<string, string> = {
   'agentry config show': '{ <option>: { value, source, env } } (local only)',
   'agentry config validate': '{ env, dir, ok, problems: [{ check, severity, message }] } (local only)',
   'agentry smoke': '{ url, ok, duration_ms, checks: [{ name, status, detail, duration_ms, code }], summary }',
+  'agentry plugins inspect': '{ manifest, package, resolved, integrity } (local only)',
+  'agentry plugins install': '{ name, package, version, source, resolved, integrity, mode, permissions, … } or { restored } (local only)',
+  'agentry plugins list': '{ items: [{ name, package, version, source, mode, state, path }] } (local only)',
+  'agentry plugins doctor': '{ checks: [{ check, problem }] } (local only)',
 };
 
 /** The commands that print no data, each with why. */
 const PRINTS_NO_DATA: Record<string, string> = {
   'agentry init': 'creates files and prints the next steps',
+  'agentry plugins update': 'shows old → new and the changelog, then asks (or --yes)',
+  'agentry plugins uninstall': 'removes files and a lock entry',
+  'agentry plugins link': 'records a lock entry, after showing the permissions',
   'agentry serve': 'serves until stopped; its banner is for people, logs are JSON on stderr',
   'agentry start worker': 'runs until stopped',
   'agentry start scheduler': 'runs until stopped',

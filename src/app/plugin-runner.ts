@@ -1,0 +1,89 @@
+/**
+ * The code that runs a plugin, in a worker thread (`in-process`) or a child Node process under
+ * the permission model (`process`), as plain JavaScript source (started with `eval`/`-e`, so it
+ * needs no file of its own beside the bundle). It imports the plugin's module and answers the
+ * host's calls; the plugin's `ctx` is built here and every reach outside (fetch, fs, kv, log)
+ * is a message to the host, which enforces the manifest (`plugin-guard.ts`).
+ *
+ * Host → runner: `{ type: 'call', id, kind, name, args, scope, env }`, `{ type: 'abort', id }`,
+ * `{ type: 'reply', rpc, ok, value | error }`. Runner → host: `{ type: 'ready' | 'load_failed' }`,
+ * `{ type: 'result', id, ok, value | error }`, `{ type: 'rpc', rpc, call, op, args }`, `{ type: 'log', … }`.
+ */
+export const RUNNER_SOURCE = String.raw`
+const entry = process.env.AGENTRY_PLUGIN_ENTRY ?? (await import('node:worker_threads')).workerData?.entry;
+const wt = await import('node:worker_threads');
+const port = wt.parentPort;
+const send = port ? (m) => port.postMessage(m) : (m) => process.send(m);
+const onMessage = port ? (f) => port.on('message', f) : (f) => process.on('message', f);
+const pending = new Map();
+const calls = new Map();
+let seq = 0;
+function rpc(call, op, args) {
+  const id = ++seq;
+  return new Promise((resolve, reject) => {
+    pending.set(id, { resolve, reject });
+    send({ type: 'rpc', rpc: id, call, op, args });
+  });
+}
+function errorOf(e) {
+  return { message: e instanceof Error ? e.message : String(e), stack: e instanceof Error ? e.stack : undefined, code: e && e.code, resource: e && typeof e.resource === 'string' ? e.resource : undefined };
+}
+function contextFor(msg, controller) {
+  const log = (level) => (a, b) => send({ type: 'log', call: msg.id, level, fields: typeof a === 'object' && a !== null ? a : {}, msg: typeof a === 'string' ? a : b });
+  return Object.freeze({
+    plugin: msg.plugin,
+    tenantId: msg.scope.tenantId,
+    runId: msg.scope.runId,
+    env: Object.freeze({ ...msg.env }),
+    signal: controller.signal,
+    log: Object.freeze({ debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') }),
+    fetch: (url, init = {}) => rpc(msg.id, 'fetch', [String(url), { method: init.method, headers: init.headers, body: init.body }]),
+    fs: Object.freeze({
+      readFile: (path) => rpc(msg.id, 'fs.read', [String(path)]),
+      writeFile: (path, data) => rpc(msg.id, 'fs.write', [String(path), String(data)]),
+    }),
+    kv: Object.freeze({
+      get: (key) => rpc(msg.id, 'kv.get', [String(key)]),
+      set: (key, value) => rpc(msg.id, 'kv.set', [String(key), value]),
+      delete: (key) => rpc(msg.id, 'kv.delete', [String(key)]),
+    }),
+  });
+}
+let plugin;
+try {
+  const mod = await import(new URL('file://' + entry).href);
+  plugin = mod.default ?? mod;
+} catch (e) {
+  send({ type: 'load_failed', error: errorOf(e) });
+  throw e;
+}
+onMessage(async (msg) => {
+  if (msg.type === 'reply') {
+    const p = pending.get(msg.rpc);
+    if (!p) return;
+    pending.delete(msg.rpc);
+    if (msg.ok) p.resolve(msg.value);
+    else p.reject(Object.assign(new Error(msg.error.message), { code: msg.error.code }));
+    return;
+  }
+  if (msg.type === 'abort') {
+    calls.get(msg.id)?.abort();
+    return;
+  }
+  if (msg.type !== 'call') return;
+  const controller = new AbortController();
+  calls.set(msg.id, controller);
+  try {
+    const table = msg.kind === 'step' ? plugin.steps : msg.kind === 'tool' ? plugin.tools : plugin.routes;
+    const fn = table && table[msg.name];
+    if (typeof fn !== 'function') throw new Error('the plugin module exports no ' + msg.kind + ' ' + msg.name);
+    const value = await fn(msg.args, contextFor(msg, controller));
+    send({ type: 'result', id: msg.id, ok: true, value: value === undefined ? null : JSON.parse(JSON.stringify(value)) });
+  } catch (e) {
+    send({ type: 'result', id: msg.id, ok: false, error: errorOf(e) });
+  } finally {
+    calls.delete(msg.id);
+  }
+});
+send({ type: 'ready' });
+`;
