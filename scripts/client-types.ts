@@ -39,7 +39,7 @@ export async function openapiDocument(): Promise<Record<string, unknown>> {
     metrics,
     logger: pino({ level: 'silent' }),
     version: '0',
-    auth: authSettings({ enabled: false, host: '127.0.0.1' }),
+    auth: authSettings({ enabled: false, host: '127.0.0.1', apiKeys: undefined }),
     docs: false,
     eagerSchemas: false,
   });

@@ -37,7 +37,6 @@ export function SessionProvider({ children }: { children: ReactNode }) {
     can: (scope) => me?.scopes.includes(scope) ?? false,
     signIn: async (key) => {
       storeKey(key.trim());
-      setChecking(true);
       return check();
     },
     signOut: () => {

@@ -23,7 +23,9 @@ export function between(start: string | null, end: string | null): number | null
 }
 
 export function formatUsd(usd: number): string {
-  return usd >= 1 ? `$${usd.toFixed(2)}` : `$${usd.toFixed(usd === 0 ? 2 : 6)}`;
+  if (usd === 0 || usd >= 1) return `$${usd.toFixed(2)}`;
+  // Small amounts (a mock or a cheap model): four significant digits, not $0.00.
+  return `$${Number(usd.toPrecision(4))}`;
 }
 
 export function StatusBadge({ status }: { status: string }) {

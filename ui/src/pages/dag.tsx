@@ -64,7 +64,7 @@ export function Dag({ nodes, selected, onSelect }: { nodes: readonly DagNode[]; 
     }
   };
   return (
-    <div className="dag-wrap">
+    <div className="dag-wrap" tabIndex={0} role="region" aria-label="Run graph">
       <svg className="dag" width={width} height={height} viewBox={`0 0 ${width} ${height}`} role="group" aria-label="Steps of the run as a graph">
         <defs>
           <marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse">
@@ -87,7 +87,6 @@ export function Dag({ nodes, selected, onSelect }: { nodes: readonly DagNode[]; 
         )}
         {nodes.map((n) => {
           const { x, y } = pos(n.id);
-          const label = `${n.id}: ${n.kind}, ${n.status}${n.items ? `, ${n.items.done} of ${n.items.total} items done` : ''}`;
           return (
             <g
               key={n.id}
@@ -97,7 +96,6 @@ export function Dag({ nodes, selected, onSelect }: { nodes: readonly DagNode[]; 
               transform={`translate(${x} ${y})`}
               role="button"
               tabIndex={0}
-              aria-label={label}
               aria-pressed={selected === n.id}
               onClick={() => onSelect(n.id)}
               onKeyDown={key(n.id)}

@@ -146,7 +146,7 @@ export function RunPage({ id }: { id: string }) {
         {selected !== null && <StepPanel run={run} stepId={selected} node={nodes.find((n) => n.id === selected)} onClose={() => setSelected(null)} />}
       </div>
       <h2>Events</h2>
-      <ol className="timeline" aria-label="Event timeline">
+      <ol className="timeline" aria-label="Event timeline" tabIndex={0}>
         {events.map((e) => (
           <li key={e.seq}>
             <time dateTime={e.at}>{formatTime(e.at)}</time> <span className="event-type">{e.type}</span>

@@ -108,7 +108,7 @@ export function RunsPage() {
         <button type="submit">Apply</button>
       </form>
       <ErrorNote error={error} />
-      <div className="table-wrap">
+      <div className="table-wrap" tabIndex={0}>
         <table>
           <caption className="visually-hidden">Runs, newest first (refreshed every {POLL_MS / 1000} s)</caption>
           <thead>

@@ -14,7 +14,7 @@ export function SchedulesPage() {
       <ErrorNote error={error} />
       {value?.length === 0 && <p>No workflow has a schedule.</p>}
       {(value?.length ?? 0) > 0 && (
-        <div className="table-wrap">
+        <div className="table-wrap" tabIndex={0}>
           <table>
             <thead>
               <tr>

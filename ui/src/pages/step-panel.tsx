@@ -5,7 +5,11 @@ import { ErrorNote, formatDuration, formatTime, formatUsd, StatusBadge, useLoad 
 import type { DagNode } from './dag.tsx';
 
 function Json({ value }: { value: unknown }) {
-  return <pre className="json">{value === undefined || value === null ? '—' : JSON.stringify(value, null, 2)}</pre>;
+  return (
+    <pre className="json" tabIndex={0}>
+      {value === undefined || value === null ? '—' : JSON.stringify(value, null, 2)}
+    </pre>
+  );
 }
 
 export function StepPanel({ run, stepId, node, onClose }: { run: RunDetail; stepId: string; node: DagNode | undefined; onClose: () => void }) {

@@ -41,7 +41,9 @@ export function TaskPage({ id }: { id: string }) {
       </p>
       {task.instructions && <p className="instructions">{task.instructions}</p>}
       <h2>Context</h2>
-      <pre className="json">{JSON.stringify(task.context, null, 2)}</pre>
+      <pre className="json" tabIndex={0}>
+        {JSON.stringify(task.context, null, 2)}
+      </pre>
       {task.status === 'open' ? (
         can('tasks:write') ? (
           <DecisionForm task={task} onDone={reload} />

@@ -29,7 +29,8 @@ export function UsagePage() {
   const show = (n: number) => (measure === 'cost' ? formatUsd(n) : `${n.toLocaleString()} tokens`);
   const W = 720;
   const H = 220;
-  const barW = (W - 60) / days;
+  const LEFT = 80;
+  const barW = (W - LEFT - 5) / days;
   const totals = usage.value?.totals;
   return (
     <section>
@@ -74,11 +75,11 @@ export function UsagePage() {
       <figure className="chart">
         <svg viewBox={`0 0 ${W} ${H + 30}`} role="img" aria-labelledby="usage-chart-title">
           <title id="usage-chart-title">{`${measure === 'cost' ? 'Cost' : 'Tokens'} per day by ${split === 'workflow' ? 'workflow' : 'model group'}, ${days} days: ${show(dayList.reduce((s, d) => s + dayTotal(d), 0))} in all`}</title>
-          <line x1={50} y1={H} x2={W} y2={H} className="axis" />
-          <text x={45} y={12} textAnchor="end" className="tick">
+          <line x1={LEFT - 5} y1={H} x2={W} y2={H} className="axis" />
+          <text x={LEFT - 10} y={12} textAnchor="end" className="tick">
             {show(max)}
           </text>
-          <text x={45} y={H} textAnchor="end" className="tick">
+          <text x={LEFT - 10} y={H} textAnchor="end" className="tick">
             0
           </text>
           {dayList.map((d, i) => {
@@ -95,7 +96,7 @@ export function UsagePage() {
                       key={g}
                       data-day={d}
                       data-group={g}
-                      x={55 + i * barW}
+                      x={LEFT + i * barW}
                       y={y}
                       width={Math.max(1, barW - 2)}
                       height={h}
@@ -105,8 +106,8 @@ export function UsagePage() {
                     </rect>
                   );
                 })}
-                {(i === 0 || i === days - 1 || (days <= 7 && true)) && (
-                  <text x={55 + i * barW + barW / 2} y={H + 18} textAnchor="middle" className="tick">
+                {(i === 0 || i === days - 1 || days <= 7) && (
+                  <text x={LEFT + i * barW + barW / 2} y={H + 18} textAnchor="middle" className="tick">
                     {d.slice(5)}
                   </text>
                 )}
@@ -129,7 +130,7 @@ export function UsagePage() {
       <ErrorNote error={budgets.error} />
       {budgets.value?.budgets.length === 0 && <p>No budgets are configured (gateway.yaml `budgets:`).</p>}
       {(budgets.value?.budgets.length ?? 0) > 0 && (
-        <div className="table-wrap">
+        <div className="table-wrap" tabIndex={0}>
           <table>
             <thead>
               <tr>
