@@ -164,6 +164,7 @@ beforeAll(async () => {
   });
   await waitForOutput(server, (_stderr, stdout) => stdout.includes('curl '));
   base = /listening on (http:\/\/\S+)/.exec(server.stdout)![1]!;
+  expect(server.stdout).toContain(`Console: ${base}/ui/`);
   browser = await launchBrowser();
   operator = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   page = await newPage(operator);
