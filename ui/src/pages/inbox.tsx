@@ -2,23 +2,8 @@
 import { useEffect, useState } from 'react';
 import { api, data, type Task } from '../api.ts';
 import { Link } from '../router.tsx';
+import { countdown } from '../time.ts';
 import { ErrorNote, formatTime, useLoad } from '../util.tsx';
-
-/** "in 3 h 12 min", "2 min ago" — the time left before `due`. */
-export function countdown(due: string, now: number): string {
-  const ms = Date.parse(due) - now;
-  const abs = Math.abs(ms);
-  const m = Math.floor(abs / 60_000);
-  const text =
-    m >= 1440
-      ? `${Math.floor(m / 1440)} d ${Math.floor((m % 1440) / 60)} h`
-      : m >= 60
-        ? `${Math.floor(m / 60)} h ${m % 60} min`
-        : m >= 1
-          ? `${m} min`
-          : `${Math.floor(abs / 1000)} s`;
-  return ms >= 0 ? `due in ${text}` : `overdue by ${text}`;
-}
 
 function urgency(a: Task, b: Task): number {
   if (a.due_at && b.due_at) return Date.parse(a.due_at) - Date.parse(b.due_at);

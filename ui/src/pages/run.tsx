@@ -4,7 +4,8 @@ import { api, data, followEvents, type RunDetail, type RunEvent, type Workflow }
 import { Link, navigate } from '../router.tsx';
 import { useSession } from '../session.tsx';
 import { ConfirmButton, ErrorNote, formatDuration, formatTime, formatUsd, StatusBadge, between, useLoad } from '../util.tsx';
-import { Dag, type DagNode } from './dag.tsx';
+import { Dag } from './dag.tsx';
+import type { DagNode } from './layout.ts';
 import { StepPanel } from './step-panel.tsx';
 
 const TERMINAL = new Set(['succeeded', 'failed', 'cancelled', 'timed_out']);

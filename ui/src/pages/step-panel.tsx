@@ -2,7 +2,7 @@
 import { api, data, type RunDetail } from '../api.ts';
 import { Link } from '../router.tsx';
 import { ErrorNote, formatDuration, formatTime, formatUsd, StatusBadge, useLoad } from '../util.tsx';
-import type { DagNode } from './dag.tsx';
+import type { DagNode } from './layout.ts';
 
 function Json({ value }: { value: unknown }) {
   return (

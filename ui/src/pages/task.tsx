@@ -4,8 +4,9 @@ import { api, ApiError, data, explain, type Task } from '../api.ts';
 import { Link } from '../router.tsx';
 import { useSession } from '../session.tsx';
 import { ErrorNote, formatTime, StatusBadge, useLoad } from '../util.tsx';
-import { check, initialValue, prune, SchemaFields, type Schema } from './schema-form.tsx';
-import { countdown } from './inbox.tsx';
+import { SchemaFields } from './schema-form.tsx';
+import { check, initialValue, prune, type Schema } from './schema.ts';
+import { countdown } from '../time.ts';
 
 type Decision = 'approve' | 'reject' | 'submit';
 
