@@ -30,6 +30,8 @@ RUN npm ci
 COPY tsconfig.json tsconfig.build.json ./
 COPY scripts/bundle.ts ./scripts/
 COPY src ./src
+# The web console (`npm run build` builds it into dist/ui).
+COPY ui ./ui
 # Of the compiled addon only the module itself is kept (not its objects, sources and SQLite's).
 RUN npm run build \
   && npm prune --omit=dev \

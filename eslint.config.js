@@ -68,7 +68,8 @@ const clientZones = [
 ];
 
 export default tseslint.config(
-  { ignores: ['dist/', 'test/.build/', 'node_modules/', '.agentry/', 'coverage/', 'src/ui/dist/'] },
+  // src/client/openapi.ts is generated (`npm run client:types`).
+  { ignores: ['dist/', 'test/.build/', 'node_modules/', '.agentry/', 'coverage/', 'src/ui/dist/', 'src/client/openapi.ts'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
@@ -134,6 +135,12 @@ export default tseslint.config(
         },
       ],
     },
+  },
+  {
+    // The web console (ui/, its own tsconfig: DOM, JSX, bundler resolution).
+    files: ['ui/**/*.ts', 'ui/**/*.tsx'],
+    languageOptions: { globals: globals.browser },
+    settings: { 'import-x/resolver-next': [createTypeScriptImportResolver({ project: './ui/tsconfig.json' })] },
   },
   { files: ['**/*.js', '**/*.mjs'], ...tseslint.configs.disableTypeChecked },
   { files: ['**/*.js', '**/*.mjs'], languageOptions: { globals: globals.node } },

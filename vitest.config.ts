@@ -5,8 +5,9 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     // The package and the container image have their own, slower run (`npm run test:deploy`), and
-    // so have the long failure drills (`npm run test:soak`); `npm run test:all` runs all three.
-    exclude: [...configDefaults.exclude, 'test/deploy/**', 'test/soak/**'],
+    // so have the long failure drills (`npm run test:soak`) and the console in a browser
+    // (`npm run test:ui`); `npm run test:all` runs all four.
+    exclude: [...configDefaults.exclude, 'test/deploy/**', 'test/soak/**', 'test/ui/**'],
     testTimeout: 30_000,
     hookTimeout: 30_000,
     pool: 'forks',

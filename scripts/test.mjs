@@ -58,6 +58,7 @@ function suite(args) {
 const [lint, typecheck, format, exports, secrets, tests] = await Promise.all([
   check('lint', 'eslint', ['.']),
   check('typecheck', 'tsc', ['-p', 'tsconfig.json', '--noEmit']),
+  check('typecheck ui', 'tsc', ['-p', 'ui/tsconfig.json']),
   check('format', 'prettier', ['--check', '--log-level', 'warn', '.']),
   check('unused exports', 'knip', ['--no-progress', '--reporter', 'compact', '--treat-config-hints-as-errors']),
   check('secret scan', 'node', ['scripts/scan-secrets.mjs']),

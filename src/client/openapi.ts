@@ -500,6 +500,50 @@ export type paths = {
     patch?: never;
     trace?: never;
   };
+  '/v1/policies': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * The environment policies in force (agentry.yaml, or stored with PUT) and which environment is active
+     * @description Requires scope `specs:read`.
+     */
+    get: operations['listPolicies'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/policies/{environment}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    /**
+     * Replace an environment's policy on every API process (kept across restarts; audited); operators and admins only
+     * @description Requires scope `policies:write`.
+     */
+    put: operations['putPolicy'];
+    post?: never;
+    /**
+     * Drop an environment's stored policy: the one of agentry.yaml applies again (audited)
+     * @description Requires scope `policies:write`.
+     */
+    delete: operations['resetPolicy'];
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/v1/runs': {
     parameters: {
       query?: never;
@@ -572,6 +616,26 @@ export type paths = {
      * @description Requires scope `runs:read`.
      */
     get: operations['listRunEvents'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/runs/{id}/policy-report': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * How a stored run's spec fares against an environment's policy in force now
+     * @description Requires scope `specs:read`.
+     */
+    get: operations['runPolicyReport'];
     put?: never;
     post?: never;
     delete?: never;
@@ -754,6 +818,26 @@ export type paths = {
     get: operations['listCredentials'];
     put?: never;
     post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/specs/policy-report': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * How a project workflow, or an inline workflow spec, fares against an environment's policy (nothing is started)
+     * @description Requires scope `specs:read`.
+     */
+    post: operations['specPolicyReport'];
     delete?: never;
     options?: never;
     head?: never;
@@ -952,6 +1036,152 @@ export type paths = {
      * @description Requires scope `usage:read`.
      */
     get: operations['listBudgets'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/usage/calls': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Every LLM call attempt in the usage ledger, newest first: latency, tokens, cost, error code, cache hit
+     * @description Requires scope `usage:read`.
+     */
+    get: {
+      parameters: {
+        query?: {
+          /** @description Calls started at or after this time */
+          after?: string;
+          /** @description Calls started before this time */
+          before?: string;
+          /** @description next_cursor of the previous page */
+          cursor?: string;
+          limit?: number;
+          /** @description Only calls to this model group */
+          model_group?: string;
+          /** @description Only calls of this run */
+          run_id?: string;
+          /** @description Only attempts with this outcome */
+          status?: 'ok' | 'error' | 'budget_exceeded' | 'cancelled';
+          /** @description Act in this tenant (system admins only; naming your own tenant changes nothing, another is 403). Same as the header `X-Agentry-Tenant`. */
+          tenant?: string;
+          /** @description Only calls of runs of this workflow */
+          workflow?: string;
+        };
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              items: {
+                /**
+                 * Format: date-time
+                 * @description When the attempt started
+                 */
+                at: string;
+                /** @description Answered from the gateway's response cache: no upstream call, cost 0 */
+                cache_hit: boolean;
+                /** @description Of input_tokens, those read from the provider's prompt cache */
+                cached_input_tokens: number;
+                cost_usd: number;
+                error_code: string | null;
+                /** @description The attempt's id (its trace span and log lines carry it as call_id) */
+                id: string;
+                input_tokens: number;
+                latency_ms: number;
+                /** @description The upstream model */
+                model: string;
+                model_group: string;
+                output_tokens: number;
+                provider: string;
+                /** @description Of output_tokens, those spent reasoning */
+                reasoning_tokens: number;
+                run_id: string | null;
+                /**
+                 * @description ok, error, budget_exceeded (refused, never sent) or cancelled
+                 * @enum {unknown}
+                 */
+                status: 'ok' | 'error' | 'budget_exceeded' | 'cancelled';
+                step_id: string | null;
+                tenant_id: string;
+                workflow: string | null;
+              }[];
+              next_cursor: string | null;
+            };
+          };
+        };
+        /** @description `invalid_request` */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/problem+json': components['schemas']['Problem'];
+          };
+        };
+        /** @description `unauthorized` */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/problem+json': components['schemas']['Problem'];
+          };
+        };
+        /** @description `forbidden` */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/problem+json': components['schemas']['Problem'];
+          };
+        };
+        /** @description `rate_limited` */
+        429: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/problem+json': components['schemas']['Problem'];
+          };
+        };
+        /** @description `internal` */
+        500: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/problem+json': components['schemas']['Problem'];
+          };
+        };
+        /** @description `auth_unavailable` */
+        503: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/problem+json': components['schemas']['Problem'];
+          };
+        };
+      };
+    };
     put?: never;
     post?: never;
     delete?: never;
@@ -4279,6 +4509,432 @@ export interface operations {
       };
     };
   };
+  listPolicies: {
+    parameters: {
+      query?: {
+        /** @description Act in this tenant (system admins only; naming your own tenant changes nothing, another is 403). Same as the header `X-Agentry-Tenant`. */
+        tenant?: string;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @description The active environment; null: none (no policy applies) */
+            active: string | null;
+            items: {
+              /** @description The environment this deployment runs in (AGENTRY_ENVIRONMENT, or the one named like AGENTRY_ENV) */
+              active: boolean;
+              /** @description Environment name (`environments:` of agentry.yaml) */
+              environment: string;
+              /** @description Rules every spec must satisfy in this environment (docs/environments.md). */
+              policy: {
+                /** @description Whether runs of inline specs (not from the project) may start. Default true. */
+                allow_ad_hoc_runs?: boolean;
+                /** @description Model groups (gateway.yaml) agents may use; absent: any. */
+                allowed_model_groups?: string[];
+                /** @description Tools that tool steps and agents may use: `server`, `server.*` or `server.tool`; absent: any. */
+                allowed_tools?: string[];
+                /** @description Hosts (`api.example.com`, `*.example.com`) or IPs an http step's literal URL may name; absent: any (the runtime egress policy still applies). */
+                egress_allow?: string[];
+                /**
+                 * @description enforce: a run that breaks a rule is refused (`policy_violation`); warn: it starts, and validate reports warnings. Default enforce.
+                 * @enum {unknown}
+                 */
+                enforcement?: 'enforce' | 'warn';
+                /** @description Every workflow must declare `budget.max_cost_usd` at most this (a run's LLM spend is capped by it). */
+                max_run_cost_usd?: number;
+                /** @description Every workflow must declare `budget.max_tokens` at most this. */
+                max_run_tokens?: number;
+                require_approval?: {
+                  /** @description Kinds of steps (http, tool, …) that must follow (need, directly or not) a human step. */
+                  step_kinds?: ('transform' | 'http' | 'sleep' | 'agent' | 'tool' | 'human' | 'wait' | 'workflow')[];
+                  /** @description Tools (`server`, `server.*`, `server.tool`) whose every call needs approval: the tool server must list them in `require_approval`, and a tool step calling one must follow a human step. */
+                  tools?: string[];
+                };
+              };
+              /**
+               * @description project: the policy of agentry.yaml; stored: one set with PUT /v1/policies/{env}, which replaces it
+               * @enum {unknown}
+               */
+              source: 'project' | 'stored';
+              /**
+               * Format: date-time
+               * @description When the stored policy was set
+               */
+              updated_at?: string;
+              /** @description Who set the stored policy */
+              updated_by?: string;
+            }[];
+          };
+        };
+      };
+      /** @description `unauthorized` */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `forbidden` */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `rate_limited` */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `internal` */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `auth_unavailable` */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  putPolicy: {
+    parameters: {
+      query?: {
+        /** @description Act in this tenant (system admins only; naming your own tenant changes nothing, another is 403). Same as the header `X-Agentry-Tenant`. */
+        tenant?: string;
+      };
+      header?: never;
+      path: {
+        /** @description Environment name (environments: of agentry.yaml) */
+        environment: string;
+      };
+      cookie?: never;
+    };
+    /** @description Rules every spec must satisfy in this environment (docs/environments.md). */
+    requestBody: {
+      content: {
+        'application/json': {
+          /** @description Whether runs of inline specs (not from the project) may start. Default true. */
+          allow_ad_hoc_runs?: boolean;
+          /** @description Model groups (gateway.yaml) agents may use; absent: any. */
+          allowed_model_groups?: string[];
+          /** @description Tools that tool steps and agents may use: `server`, `server.*` or `server.tool`; absent: any. */
+          allowed_tools?: string[];
+          /** @description Hosts (`api.example.com`, `*.example.com`) or IPs an http step's literal URL may name; absent: any (the runtime egress policy still applies). */
+          egress_allow?: string[];
+          /**
+           * @description enforce: a run that breaks a rule is refused (`policy_violation`); warn: it starts, and validate reports warnings. Default enforce.
+           * @enum {unknown}
+           */
+          enforcement?: 'enforce' | 'warn';
+          /** @description Every workflow must declare `budget.max_cost_usd` at most this (a run's LLM spend is capped by it). */
+          max_run_cost_usd?: number;
+          /** @description Every workflow must declare `budget.max_tokens` at most this. */
+          max_run_tokens?: number;
+          require_approval?: {
+            /** @description Kinds of steps (http, tool, …) that must follow (need, directly or not) a human step. */
+            step_kinds?: ('transform' | 'http' | 'sleep' | 'agent' | 'tool' | 'human' | 'wait' | 'workflow')[];
+            /** @description Tools (`server`, `server.*`, `server.tool`) whose every call needs approval: the tool server must list them in `require_approval`, and a tool step calling one must follow a human step. */
+            tools?: string[];
+          };
+        };
+      };
+    };
+    responses: {
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @description The environment this deployment runs in (AGENTRY_ENVIRONMENT, or the one named like AGENTRY_ENV) */
+            active: boolean;
+            /** @description Environment name (`environments:` of agentry.yaml) */
+            environment: string;
+            /** @description Rules every spec must satisfy in this environment (docs/environments.md). */
+            policy: {
+              /** @description Whether runs of inline specs (not from the project) may start. Default true. */
+              allow_ad_hoc_runs?: boolean;
+              /** @description Model groups (gateway.yaml) agents may use; absent: any. */
+              allowed_model_groups?: string[];
+              /** @description Tools that tool steps and agents may use: `server`, `server.*` or `server.tool`; absent: any. */
+              allowed_tools?: string[];
+              /** @description Hosts (`api.example.com`, `*.example.com`) or IPs an http step's literal URL may name; absent: any (the runtime egress policy still applies). */
+              egress_allow?: string[];
+              /**
+               * @description enforce: a run that breaks a rule is refused (`policy_violation`); warn: it starts, and validate reports warnings. Default enforce.
+               * @enum {unknown}
+               */
+              enforcement?: 'enforce' | 'warn';
+              /** @description Every workflow must declare `budget.max_cost_usd` at most this (a run's LLM spend is capped by it). */
+              max_run_cost_usd?: number;
+              /** @description Every workflow must declare `budget.max_tokens` at most this. */
+              max_run_tokens?: number;
+              require_approval?: {
+                /** @description Kinds of steps (http, tool, …) that must follow (need, directly or not) a human step. */
+                step_kinds?: ('transform' | 'http' | 'sleep' | 'agent' | 'tool' | 'human' | 'wait' | 'workflow')[];
+                /** @description Tools (`server`, `server.*`, `server.tool`) whose every call needs approval: the tool server must list them in `require_approval`, and a tool step calling one must follow a human step. */
+                tools?: string[];
+              };
+            };
+            /**
+             * @description project: the policy of agentry.yaml; stored: one set with PUT /v1/policies/{env}, which replaces it
+             * @enum {unknown}
+             */
+            source: 'project' | 'stored';
+            /**
+             * Format: date-time
+             * @description When the stored policy was set
+             */
+            updated_at?: string;
+            /** @description Who set the stored policy */
+            updated_by?: string;
+          };
+        };
+      };
+      /** @description `invalid_request`, `limit_exceeded` */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `unauthorized` */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `forbidden` */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `not_found` */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `payload_too_large` */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `unsupported_media_type` */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `rate_limited` */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `internal` */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `auth_unavailable` */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  resetPolicy: {
+    parameters: {
+      query?: {
+        /** @description Act in this tenant (system admins only; naming your own tenant changes nothing, another is 403). Same as the header `X-Agentry-Tenant`. */
+        tenant?: string;
+      };
+      header?: never;
+      path: {
+        /** @description Environment name (environments: of agentry.yaml) */
+        environment: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @description The environment this deployment runs in (AGENTRY_ENVIRONMENT, or the one named like AGENTRY_ENV) */
+            active: boolean;
+            /** @description Environment name (`environments:` of agentry.yaml) */
+            environment: string;
+            /** @description Rules every spec must satisfy in this environment (docs/environments.md). */
+            policy: {
+              /** @description Whether runs of inline specs (not from the project) may start. Default true. */
+              allow_ad_hoc_runs?: boolean;
+              /** @description Model groups (gateway.yaml) agents may use; absent: any. */
+              allowed_model_groups?: string[];
+              /** @description Tools that tool steps and agents may use: `server`, `server.*` or `server.tool`; absent: any. */
+              allowed_tools?: string[];
+              /** @description Hosts (`api.example.com`, `*.example.com`) or IPs an http step's literal URL may name; absent: any (the runtime egress policy still applies). */
+              egress_allow?: string[];
+              /**
+               * @description enforce: a run that breaks a rule is refused (`policy_violation`); warn: it starts, and validate reports warnings. Default enforce.
+               * @enum {unknown}
+               */
+              enforcement?: 'enforce' | 'warn';
+              /** @description Every workflow must declare `budget.max_cost_usd` at most this (a run's LLM spend is capped by it). */
+              max_run_cost_usd?: number;
+              /** @description Every workflow must declare `budget.max_tokens` at most this. */
+              max_run_tokens?: number;
+              require_approval?: {
+                /** @description Kinds of steps (http, tool, …) that must follow (need, directly or not) a human step. */
+                step_kinds?: ('transform' | 'http' | 'sleep' | 'agent' | 'tool' | 'human' | 'wait' | 'workflow')[];
+                /** @description Tools (`server`, `server.*`, `server.tool`) whose every call needs approval: the tool server must list them in `require_approval`, and a tool step calling one must follow a human step. */
+                tools?: string[];
+              };
+            };
+            /**
+             * @description project: the policy of agentry.yaml; stored: one set with PUT /v1/policies/{env}, which replaces it
+             * @enum {unknown}
+             */
+            source: 'project' | 'stored';
+            /**
+             * Format: date-time
+             * @description When the stored policy was set
+             */
+            updated_at?: string;
+            /** @description Who set the stored policy */
+            updated_by?: string;
+          };
+        };
+      };
+      /** @description `invalid_request` */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `unauthorized` */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `forbidden` */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `not_found` */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `rate_limited` */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `internal` */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `auth_unavailable` */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
   listRuns: {
     parameters: {
       query?: {
@@ -4751,6 +5407,117 @@ export interface operations {
             next_after: number;
           };
           'text/event-stream': string;
+        };
+      };
+      /** @description `invalid_request` */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `unauthorized` */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `forbidden` */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `not_found` */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `rate_limited` */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `internal` */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `auth_unavailable` */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  runPolicyReport: {
+    parameters: {
+      query?: {
+        /** @description Judge against this environment (default: the active one) */
+        environment?: string;
+        /** @description Act in this tenant (system admins only; naming your own tenant changes nothing, another is 403). Same as the header `X-Agentry-Tenant`. */
+        tenant?: string;
+      };
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @description A run of this spec would start in the environment (no error-severity violation) */
+            allowed: boolean;
+            /** @description The environment judged against; null: none is active (nothing is checked) */
+            environment: string | null;
+            /** @description The run whose stored spec was judged */
+            run_id?: string;
+            violations: {
+              message: string;
+              /** @description Where in the workflow spec (`steps.fetch.http.url`; empty: the whole workflow) */
+              path: string;
+              /** @enum {unknown} */
+              rule:
+                'allowed_model_groups' | 'allowed_tools' | 'max_run_cost_usd' | 'max_run_tokens' | 'require_approval' | 'egress_allow' | 'allow_ad_hoc_runs';
+              /**
+               * @description error: a run is refused (policy_violation); warning: it starts
+               * @enum {unknown}
+               */
+              severity: 'error' | 'warning';
+            }[];
+            workflow: string;
+          };
         };
       };
       /** @description `invalid_request` */
@@ -6004,6 +6771,153 @@ export interface operations {
       };
       /** @description `forbidden` */
       403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `rate_limited` */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `internal` */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `auth_unavailable` */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  specPolicyReport: {
+    parameters: {
+      query?: {
+        /** @description Act in this tenant (system admins only; naming your own tenant changes nothing, another is 403). Same as the header `X-Agentry-Tenant`. */
+        tenant?: string;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          /** @description Judge against this environment (default: the active one) */
+          environment?: string;
+          /** @description An inline workflow spec (judged as an ad-hoc run) */
+          spec?: {
+            [key: string]: unknown;
+          };
+          /** @description A workflow of the project */
+          workflow?: string;
+        };
+      };
+    };
+    responses: {
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @description A run of this spec would start in the environment (no error-severity violation) */
+            allowed: boolean;
+            /** @description The environment judged against; null: none is active (nothing is checked) */
+            environment: string | null;
+            /** @description The run whose stored spec was judged */
+            run_id?: string;
+            violations: {
+              message: string;
+              /** @description Where in the workflow spec (`steps.fetch.http.url`; empty: the whole workflow) */
+              path: string;
+              /** @enum {unknown} */
+              rule:
+                'allowed_model_groups' | 'allowed_tools' | 'max_run_cost_usd' | 'max_run_tokens' | 'require_approval' | 'egress_allow' | 'allow_ad_hoc_runs';
+              /**
+               * @description error: a run is refused (policy_violation); warning: it starts
+               * @enum {unknown}
+               */
+              severity: 'error' | 'warning';
+            }[];
+            workflow: string;
+          };
+        };
+      };
+      /** @description `invalid_request`, `limit_exceeded` */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `unauthorized` */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `forbidden` */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `not_found` */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `payload_too_large` */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `unsupported_media_type` */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `spec_invalid` */
+      422: {
         headers: {
           [name: string]: unknown;
         };

@@ -49,6 +49,7 @@ import type { CredentialSources } from '../app/credentials.js';
 import type { PolicySources } from '../app/policy-service.js';
 import { schemaController } from './lazy-schemas.js';
 import { openapiRoutes, swaggerOptions } from './openapi.js';
+import { consoleDir, registerConsole } from './console.js';
 import { ProblemSchema, sendProblem, toHttpError } from './problem.js';
 import { AnthropicErrorSchema, sendAnthropicError } from './anthropic-errors.js';
 import { ROUTE_GROUPS, RouteTable, type GatewayBackend, type RouteDef, type RouteGroup, type ServerDeps } from './route.js';
@@ -154,6 +155,11 @@ export interface AppOptions extends Pick<ServiceDeps, 'engine' | 'store'> {
    * route's first request (`lazy-schemas.ts`), which keeps about a second of CPU out of start-up.
    */
   eagerSchemas?: boolean;
+  /**
+   * The web console's built files (`dist/ui`, see `console.ts`), served at `/ui/` with the `api`
+   * route group. Default: the package's own, when built; false: no console.
+   */
+  consoleDir?: string | false;
   /** The bundle the specs were loaded from (`Project.bundle`), shown by `/readyz`. */
   specBundle?: SpecBundleInfo | undefined;
   /** What `/v1/security/credentials` inventories: the process's configuration, project and environment (none: an empty list). */
@@ -385,6 +391,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     fleetRoutes(table, deps);
     adminRoutes(table, deps);
     securityRoutes(table, deps);
+    // The web console: static files on routes of their own (no hook, no sign-in; see console.ts).
+    if (options.consoleDir !== false) registerConsole(app, { dir: options.consoleDir ?? consoleDir(), basePath: options.basePath });
   }
   if (groups.has('gateway')) {
     gatewayRoutes(table, deps);

@@ -51,6 +51,7 @@ describe('the npm package', () => {
       'dist/bundle/spec-validation-worker.js',
       'dist/index.js',
       'dist/index.d.ts',
+      'dist/ui/index.html',
       'examples/demo/agentry.yaml',
       'examples/demo/workflows/hello.yaml',
     ]) {

@@ -10,6 +10,7 @@ import { checkStartup, ENGINE_ROLES, loadProjectOrThrow, openAgentry, type Agent
 import type { Config } from '../../app/config.js';
 import { buildApp, drainAndClose } from '../../server/app.js';
 import { appOptions, serverAuth, servesGateway } from '../../server/compose.js';
+import { consoleDir } from '../../server/console.js';
 import { EventFeed } from '../../app/event-feed.js';
 import type { RouteGroup } from '../../server/route.js';
 import type { Redactor } from '../../lib/redact.js';
@@ -112,11 +113,12 @@ export async function startServer(
   }
 }
 
-/** The lines `agentry serve` prints once it listens. Never prints a key. */
-export function banner(url: string, authEnabled: boolean, project: Project): string[] {
+/** The lines `agentry serve` prints once it listens (`withConsole`: the web console is built, docs/console.md). Never prints a key. */
+export function banner(url: string, authEnabled: boolean, project: Project, withConsole = consoleDir() !== undefined): string[] {
   const names = [...project.workflows.keys()].sort();
   const demo = names.includes('hello') ? 'hello' : names[0];
   const lines = [`Agentry API listening on ${url}`, `Docs: ${url}/docs  (OpenAPI: ${url}/openapi.json)`];
+  if (withConsole) lines.push(`Console: ${url}/ui/`);
   if (!authEnabled) lines.push('WARNING: authentication is OFF (--no-auth on a loopback address). Anyone on this host can use the API.');
   if (demo !== undefined) {
     const input = demo === 'hello' ? '{"input":{"name":"Ada"}}' : '{"input":{}}';
