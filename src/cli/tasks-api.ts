@@ -38,35 +38,33 @@ export class RemoteTasksApi implements TasksApi {
   }
 
   list(query: TaskQuery): Promise<TaskPageDto> {
-    const params = new URLSearchParams();
-    if (query.status?.length) params.set('status', query.status.join(','));
-    if (query.role !== undefined) params.set('role', query.role);
-    if (query.workflow !== undefined) params.set('workflow', query.workflow);
-    if (query.runId !== undefined) params.set('run_id', query.runId);
-    if (query.kind !== undefined) params.set('kind', query.kind);
-    params.set('limit', String(query.limit));
-    if (query.cursor !== undefined) params.set('cursor', query.cursor);
-    return this.call<TaskPageDto>('GET', `/v1/tasks?${params.toString()}`);
+    return this.client.call((c) =>
+      c.tasks.page({
+        limit: query.limit,
+        ...(query.status?.length ? { status: query.status } : {}),
+        ...(query.role === undefined ? {} : { role: query.role }),
+        ...(query.workflow === undefined ? {} : { workflow: query.workflow }),
+        ...(query.runId === undefined ? {} : { run_id: query.runId }),
+        ...(query.kind === undefined ? {} : { kind: query.kind }),
+        ...(query.cursor === undefined ? {} : { cursor: query.cursor }),
+      }),
+    );
   }
 
   get(id: string): Promise<TaskDto> {
-    return this.call<TaskDto>('GET', `/v1/tasks/${encodeURIComponent(id)}`);
+    return this.client.call((c) => c.tasks.get(id));
   }
 
   complete(id: string, input: TaskDecisionInput): Promise<TaskDto> {
-    return this.call<TaskDto>('POST', `/v1/tasks/${encodeURIComponent(id)}/complete`, input);
+    return this.client.call((c) => c.tasks.complete(id, input));
   }
 
   signal(runId: string, name: string, payload: unknown): Promise<SignalReceiptDto> {
     // The body is the payload itself; JSON `null` is a payload too.
-    return this.call<SignalReceiptDto>('POST', `/v1/runs/${encodeURIComponent(runId)}/signals/${encodeURIComponent(name)}`, payload ?? null);
+    return this.client.call((c) => c.runs.signal(runId, name, payload ?? null));
   }
 
   close(): Promise<void> {
     return Promise.resolve();
-  }
-
-  private call<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
-    return this.client.request<T>(method, path, body);
   }
 }

@@ -54,11 +54,15 @@ export class AgentryApiError extends Error {
 /** The server could not be reached, or the connection failed, on every attempt. */
 export class AgentryConnectionError extends Error {
   override readonly name = 'AgentryConnectionError';
+  /** What went wrong, as the network stack said it (`ECONNREFUSED`, …). */
+  readonly reason: string;
   constructor(
     readonly url: string,
     cause: unknown,
   ) {
-    super(`cannot reach the Agentry server at ${url}: ${causeText(cause)}`, { cause });
+    const reason = causeText(cause);
+    super(`cannot reach the Agentry server at ${url}: ${reason}`, { cause });
+    this.reason = reason;
   }
 }
 

@@ -52,6 +52,9 @@ describe('the npm package', () => {
       'dist/index.js',
       'dist/index.d.ts',
       'dist/ui/index.html',
+      'dist/client/index.js',
+      'dist/client/index.d.ts',
+      'dist/client/openapi.d.ts',
       'examples/demo/agentry.yaml',
       'examples/demo/workflows/hello.yaml',
     ]) {
@@ -73,6 +76,17 @@ describe('the npm package', () => {
     const devTools = Object.keys(pkg.devDependencies).filter((name) => !name.startsWith('@types/'));
     expect(devTools.filter((name) => existsSync(join(app, 'node_modules', name)))).toEqual([]);
     expect(existsSync(join(app, 'node_modules', 'better-sqlite3', 'build', 'Release', 'better_sqlite3.node'))).toBe(true);
+  });
+
+  it("exports the typed client: `import { createAgentryClient } from 'agentry/client'` works in the installed package", async () => {
+    const script = [
+      "import { createAgentryClient, SUPPORTED_SERVER_RANGE, AgentryApiError } from 'agentry/client';",
+      "const client = createAgentryClient({ url: 'http://127.0.0.1:1', retries: 0 });",
+      'console.log(JSON.stringify({ range: SUPPORTED_SERVER_RANGE, runs: typeof client.runs.list, error: typeof AgentryApiError }));',
+    ].join('\n');
+    const result = await exec(process.execPath, ['--input-type=module', '-e', script], { cwd: app });
+    expect(result, result.stderr).toMatchObject({ code: 0 });
+    expect(JSON.parse(result.stdout)).toEqual({ range: expect.stringMatching(/^>=/), runs: 'function', error: 'function' });
   });
 
   it('npx agentry --version prints the package version', async () => {
