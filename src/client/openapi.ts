@@ -8218,6 +8218,8 @@ export interface operations {
               name: string;
               spec_hash: string;
               steps: {
+                /** @description True for a step with `for_each`: its items are listed by `GET /v1/runs/{id}/steps/{step}/items` */
+                for_each: boolean;
                 id: string;
                 kind: string;
                 needs: string[];

@@ -24,14 +24,16 @@ declare const sessionStorage: Record<string, string>;
 declare const MutationObserver: new (callback: () => void) => { observe(target: unknown, options: Record<string, boolean>): void };
 
 const FILES: Record<string, string> = {
-  // Two branches after `start`, one of them a durable sleep; `join` waits for both.
+  // Branches after `start`: a durable sleep, a transform, three items and a child run; `join` waits for all.
   'workflows/fanout.yaml': `version: v1
 name: fanout
 steps:
   start: { transform: { n: 1 } }
   nap: { needs: [start], sleep: 3s }
   side: { needs: [start], transform: { n: 2 } }
-  join: { needs: [nap, side], transform: { n: 3 } }
+  each: { needs: [start], for_each: { from: "[1, 2, 3]" }, transform: { v: "{{ item }}" } }
+  child: { needs: [start], workflow: tick }
+  join: { needs: [nap, side, each, child], transform: { n: 3 } }
 `,
   'workflows/long.yaml': `version: v1
 name: long
@@ -222,8 +224,14 @@ describe('the web console', () => {
     expect(seen.nap!.length).toBeGreaterThan(1);
     expect(seen.join!.length).toBeGreaterThan(1);
     expect(seen.join![0]).not.toBe('succeeded');
-    // Edges from `needs`: start → nap, start → side, nap → join, side → join.
-    expect(await page.locator('path.edge').count()).toBe(4);
+    // Edges from `needs`: start → each of the four branches, each branch → join.
+    expect(await page.locator('path.edge').count()).toBe(8);
+    // The map step counts its items; the sub-workflow step links to its child run.
+    await node('each').getByText('3/3').waitFor();
+    await node('child').click();
+    const childLink = page.getByRole('complementary', { name: 'Step child' }).getByRole('link', { name: /^run_/ });
+    const childId = await childLink.textContent();
+    expect((await api<{ parent: { run_id: string } }>('GET', `/v1/runs/${childId}`)).parent.run_id).toBe(run.id);
     await node('nap').click();
     await page.getByRole('complementary', { name: 'Step nap' }).locator('summary', { hasText: 'Attempt 1: succeeded' }).waitFor();
     await expect.poll(() => page.locator('.timeline li').count(), { timeout: 10_000 }).toBeGreaterThan(5);

@@ -11,7 +11,14 @@ export const WorkflowSchema = Type.Object({
     description: 'True for a workflow of Agentry itself (`agentry-smoke`, `agentry-smoke-review`, which `agentry smoke` starts), present in every deployment',
   }),
   spec_hash: Type.String(),
-  steps: Type.Array(Type.Object({ id: Type.String(), kind: Type.String(), needs: Type.Array(Type.String()) })),
+  steps: Type.Array(
+    Type.Object({
+      id: Type.String(),
+      kind: Type.String(),
+      needs: Type.Array(Type.String()),
+      for_each: Type.Boolean({ description: 'True for a step with `for_each`: its items are listed by `GET /v1/runs/{id}/steps/{step}/items`' }),
+    }),
+  ),
   input_schema: Type.Unknown({ description: 'JSON Schema of the run input, or null' }),
 });
 export type WorkflowDto = Static<typeof WorkflowSchema>;
@@ -25,7 +32,7 @@ export function workflowDto(wf: CompiledWorkflow): WorkflowDto {
     spec_hash: wf.hash,
     steps: wf.order.map((id) => {
       const step = wf.steps.get(id);
-      return { id, kind: step?.kind ?? 'unknown', needs: step?.needs ?? [] };
+      return { id, kind: step?.kind ?? 'unknown', needs: step?.needs ?? [], for_each: step?.forEach !== undefined };
     }),
     input_schema: wf.inputSchema ?? null,
   };

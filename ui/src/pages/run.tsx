@@ -10,31 +10,42 @@ import { StepPanel } from './step-panel.tsx';
 
 const TERMINAL = new Set(['succeeded', 'failed', 'cancelled', 'timed_out']);
 
+type ItemCounts = NonNullable<DagNode['items']>;
+
 /** The graph's nodes: the workflow's steps (with `needs` when the spec is readable), their status from the run. */
-export function nodesOf(run: RunDetail, workflow: Workflow | undefined): DagNode[] {
+function nodesOf(run: RunDetail, workflow: Workflow | undefined, items: ReadonlyMap<string, ItemCounts>): DagNode[] {
   const steps = new Map(run.steps.map((s) => [s.id, s]));
-  const top = workflow?.steps ?? run.steps.filter((s) => !s.id.includes('[')).map((s) => ({ id: s.id, kind: s.kind, needs: [] as string[] }));
+  const top = workflow?.steps ?? run.steps.map((s) => ({ id: s.id, kind: s.kind, needs: [] as string[] }));
   return top.map((spec) => {
-    const step = steps.get(spec.id);
-    const items = run.steps.filter((s) => s.id.startsWith(`${spec.id}[`));
+    const counts = items.get(spec.id);
     const child = run.children.find((c) => c.step_id === spec.id);
     return {
       id: spec.id,
       kind: spec.kind,
       needs: spec.needs,
-      status: step?.status ?? 'pending',
-      ...(items.length > 0
-        ? {
-            items: {
-              total: items.length,
-              done: items.filter((s) => TERMINAL.has(s.status) || s.status === 'skipped').length,
-              failed: items.filter((s) => s.status === 'failed').length,
-            },
-          }
-        : {}),
+      status: steps.get(spec.id)?.status ?? 'pending',
+      ...(counts ? { items: counts } : {}),
       ...(child ? { child: child.id } : {}),
     };
   });
+}
+
+/** How many items each started `for_each` step has, and how many ended (`GET …/items`). */
+async function itemCounts(run: RunDetail, workflow: Workflow | undefined): Promise<Map<string, ItemCounts>> {
+  const started = new Set(run.steps.filter((s) => s.status !== 'pending').map((s) => s.id));
+  const mapSteps = (workflow?.steps ?? []).filter((s) => s.for_each && started.has(s.id));
+  const counts = new Map<string, ItemCounts>();
+  await Promise.all(
+    mapSteps.map(async (s) => {
+      const page = await data(api.GET('/v1/runs/{id}/steps/{step}/items', { params: { path: { id: run.id, step: s.id }, query: { limit: 1000 } } }));
+      counts.set(s.id, {
+        total: page.items.length + (page.next_offset === null ? 0 : 1),
+        done: page.items.filter((i) => TERMINAL.has(i.status) || i.status === 'skipped').length,
+        failed: page.items.filter((i) => i.status === 'failed').length,
+      });
+    }),
+  );
+  return counts;
 }
 
 export function RunPage({ id }: { id: string }) {
@@ -91,6 +102,7 @@ export function RunPage({ id }: { id: string }) {
 
   const { value: workflows } = useLoad(async () => (can('specs:read') ? (await data(api.GET('/v1/workflows'))).items : []), [can('specs:read')]);
   const workflow = useMemo(() => workflows?.find((w) => w.name === run?.workflow && w.spec_hash === run.spec_hash), [workflows, run]);
+  const items = useLoad(async () => (run ? itemCounts(run, workflow) : new Map<string, ItemCounts>()), [run?.last_event_seq, workflow]);
 
   if (run === undefined)
     return (
@@ -99,7 +111,7 @@ export function RunPage({ id }: { id: string }) {
         {error ? <ErrorNote error={error} /> : <p>Loading…</p>}
       </section>
     );
-  const nodes = nodesOf(run, workflow);
+  const nodes = nodesOf(run, workflow, items.value ?? new Map<string, ItemCounts>());
   const write = can('runs:write');
   const terminal = TERMINAL.has(run.status);
   return (
