@@ -580,6 +580,22 @@ const CALL_LIST = [
   `CREATE INDEX llm_calls_by_tenant_at ON llm_calls (tenant_id, at DESC, id DESC)`,
 ];
 
+/** The gateway's exact-match response cache (`sql/response-cache.ts`): per tenant, until `expires_at`. */
+function responseCache(dialect: 'sqlite' | 'postgres'): string[] {
+  const ts = dialect === 'sqlite' ? 'INTEGER' : 'BIGINT';
+  return [
+    `CREATE TABLE llm_cache (
+      tenant_id TEXT NOT NULL,
+      key TEXT NOT NULL,
+      response ${JSON_TEXT} NOT NULL,
+      created_at ${ts} NOT NULL,
+      expires_at ${ts} NOT NULL,
+      PRIMARY KEY (tenant_id, key)
+    )`,
+    `CREATE INDEX llm_cache_by_expiry ON llm_cache (expires_at)`,
+  ];
+}
+
 /** From this version on, each migration applied is itself an audit entry (in its own transaction). */
 export const AUDIT_LOG_VERSION = 7;
 
@@ -611,6 +627,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 22, name: 'cached and reasoning tokens of LLM calls', sqlite: CALL_TOKEN_DETAILS, postgres: CALL_TOKEN_DETAILS },
   { version: 23, name: 'tool switches of the fleet', sqlite: toolSwitches('sqlite'), postgres: toolSwitches('postgres') },
   { version: 29, name: 'LLM calls by time and cache hits', sqlite: CALL_LIST, postgres: CALL_LIST },
+  { version: 30, name: 'response cache of the gateway', sqlite: responseCache('sqlite'), postgres: responseCache('postgres') },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS.reduce((max, m) => Math.max(max, m.version), 0);

@@ -43,6 +43,7 @@ export const MIGRATION_UNDO: Readonly<Record<number, readonly UndoStatement[]>> 
   22: ['ALTER TABLE llm_calls DROP COLUMN cached_tokens', 'ALTER TABLE llm_calls DROP COLUMN reasoning_tokens'],
   23: ['DROP TABLE tool_switches'],
   29: ['DROP INDEX llm_calls_by_tenant_at', 'ALTER TABLE llm_calls DROP COLUMN cache_hit'],
+  30: ['DROP TABLE llm_cache'],
 };
 
 /** Rewinds an SQLite store from `from` to `to` (each migration after `to` undone and unrecorded), in one transaction. */
