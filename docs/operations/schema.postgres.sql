@@ -121,6 +121,15 @@ CREATE TABLE idempotency_keys (
   FOREIGN KEY (run_id) REFERENCES runs(id) ON DELETE CASCADE
 );
 
+CREATE TABLE llm_cache (
+  tenant_id text NOT NULL,
+  key text NOT NULL,
+  response text NOT NULL,
+  created_at bigint NOT NULL,
+  expires_at bigint NOT NULL,
+  PRIMARY KEY (tenant_id, key)
+);
+
 CREATE TABLE llm_calls (
   id text NOT NULL,
   tenant_id text NOT NULL,
@@ -358,6 +367,7 @@ CREATE INDEX budget_reservations_by_expiry ON budget_reservations USING btree (e
 CREATE INDEX budget_reservations_by_scope ON budget_reservations USING btree (scope_key, expires_at);
 CREATE INDEX events_by_time ON events USING btree (at, run_id, seq);
 CREATE INDEX idempotency_keys_by_created ON idempotency_keys USING btree (created_at);
+CREATE INDEX llm_cache_by_expiry ON llm_cache USING btree (expires_at);
 CREATE INDEX llm_calls_by_run ON llm_calls USING btree (run_id) WHERE (run_id IS NOT NULL);
 CREATE INDEX llm_calls_by_tenant_at ON llm_calls USING btree (tenant_id, at DESC, id DESC);
 CREATE INDEX llm_calls_by_tenant_day ON llm_calls USING btree (tenant_id, day);

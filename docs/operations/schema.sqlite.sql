@@ -119,6 +119,15 @@ CREATE TABLE idempotency_keys (
   FOREIGN KEY (run_id) REFERENCES runs(id) ON DELETE CASCADE
 );
 
+CREATE TABLE llm_cache (
+  tenant_id TEXT NOT NULL,
+  key TEXT NOT NULL,
+  response TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  PRIMARY KEY (tenant_id, key)
+);
+
 CREATE TABLE llm_calls (
   id TEXT,
   tenant_id TEXT NOT NULL,
@@ -355,6 +364,7 @@ CREATE INDEX budget_reservations_by_expiry ON budget_reservations (expires_at);
 CREATE INDEX budget_reservations_by_scope ON budget_reservations (scope_key, expires_at);
 CREATE INDEX events_by_time ON events (at, run_id, seq);
 CREATE INDEX idempotency_keys_by_created ON idempotency_keys (created_at);
+CREATE INDEX llm_cache_by_expiry ON llm_cache (expires_at);
 CREATE INDEX llm_calls_by_run ON llm_calls (run_id) WHERE run_id IS NOT NULL;
 CREATE INDEX llm_calls_by_tenant_at ON llm_calls (tenant_id, at DESC, id DESC);
 CREATE INDEX llm_calls_by_tenant_day ON llm_calls (tenant_id, day);

@@ -16,6 +16,7 @@ import { RemoteGateway } from '../gateway/remote.js';
 import { newId } from '../lib/ids.js';
 import { remoteGatewayOptions } from './remote-gateway.js';
 import { LeasingLedger } from './budget-leases.js';
+import { storeResponseCache } from './response-cache.js';
 import { LedgerWriter, withLedgerWriter } from './ledger-writer.js';
 import { createAgentExecutor, hubTools, type ChatClient } from '../runtime/agent.js';
 import { createExecutorRegistry, defaultExecutors, type ExecutorRegistry } from '../runtime/registry.js';
@@ -305,7 +306,14 @@ export async function openAgentry(config: Config, options: OpenOptions): Promise
       // The gateway's records are written in batches off the request path; budgets are checked against leases (budget-leases.ts).
       const writer = new LedgerWriter(store, { logger: options.logger });
       store = withLedgerWriter(store, writer);
-      gateway = new Gateway({ spec: project.gateway, env, logger: options.logger, ledger: new LeasingLedger(store, writer), observer: metrics });
+      gateway = new Gateway({
+        spec: project.gateway,
+        env,
+        logger: options.logger,
+        ledger: new LeasingLedger(store, writer),
+        observer: metrics,
+        cache: storeResponseCache(store),
+      });
     }
     if (gateway) redactor.add(gateway.secretValues);
     if (project && project.tools.size > 0) {

@@ -67,6 +67,15 @@ export class CallRecorder {
     );
   }
 
+  /** An answer the response cache served: recorded at cost 0 with `cacheHit`, no tokens (nothing was sent). */
+  async cacheHit(id: string, at: number, ctx: CallContext, group: ResolvedGroup, target: ResolvedTarget): Promise<CallRecord> {
+    const record: CallRecord = { ...newRecord(id, at, ctx, group, target, 'ok', NO_USAGE, undefined), costUsd: 0, cacheHit: true };
+    record.latencyMs = Math.max(0, this.options.now() - at);
+    await this.#write(record);
+    this.#observe(record, undefined);
+    return record;
+  }
+
   /** Records an attempt that was sent: ends its span, writes it to the ledger and tells the observer. */
   async record(
     attempt: Attempt,

@@ -70,6 +70,8 @@ export interface ResolvedGroup {
   timeoutMs: number | undefined;
   /** Drop the parameters a target cannot honour instead of refusing the request (`params.ts`). */
   dropParams: boolean;
+  /** The exact-match response cache (`cache.ts`); undefined: off. */
+  cache: { ttlMs: number; toolsSafe: boolean } | undefined;
 }
 
 /** A limit on one period's spend; an unset metric is unlimited. */
@@ -192,6 +194,7 @@ export function resolveGatewaySpec(spec: GatewaySpec, env: Readonly<Record<strin
       retry: retryPolicy(g.retry, defaultRetry),
       timeoutMs: ms(g.timeout),
       dropParams: g.drop_params ?? false,
+      cache: g.cache === undefined ? undefined : { ttlMs: ms(g.cache.ttl)!, toolsSafe: g.cache.tools_safe ?? false },
       targets: g.targets.map((t) => ({
         provider: t.provider,
         model: t.model,

@@ -40,6 +40,8 @@ import type { UsageLedger } from './ledger.js';
 import { createProvider } from './providers/index.js';
 import { redactSecrets } from './redact.js';
 import { UpstreamThrottle, type ThrottleSlot } from './throttle.js';
+import { cachedChat, cacheable, type CachedChatDeps, type ResponseCache } from './cache.js';
+import { callFields } from './attempt.js';
 import { LlmSpan } from './tracing.js';
 import type { CallOutcome, CallRecord } from '../types.js';
 import type { Spend } from '../types.js';
@@ -73,6 +75,8 @@ export interface GatewayOptions {
   random?: () => number;
   /** Told about every attempt and budget refusal (the process's metrics). */
   observer?: GatewayObserver;
+  /** Where the model groups with `cache:` keep their answers (the store); without it, no group caches. */
+  cache?: ResponseCache;
 }
 
 export class Gateway {
@@ -83,6 +87,7 @@ export class Gateway {
   readonly #fallback: FallbackDeps;
   readonly #recorder: CallRecorder;
   readonly #throttle: UpstreamThrottle;
+  readonly #cache: ResponseCache | undefined;
   readonly now: () => number;
 
   constructor(options: GatewayOptions) {
@@ -110,6 +115,7 @@ export class Gateway {
       redact: (text) => this.redact(text),
     });
     for (const [name, provider] of this.#config.providers) this.#providers.set(name, createProvider(provider, { now: this.now }));
+    this.#cache = options.cache;
     const observer = options.observer;
     this.#throttle = new UpstreamThrottle({
       now: this.now,
@@ -175,10 +181,38 @@ export class Gateway {
     return checkParams(this.#group(request), request, (provider) => this.#providerType(provider));
   }
 
-  /** A non-streaming chat completion; `request.model` is a model group. */
+  /** A non-streaming chat completion; `request.model` is a model group. With the group's `cache:`, through the response cache (`cache.ts`). */
   async chat(request: ChatRequest, ctx: CallContext): Promise<ChatResponse> {
     const group = this.#group(request);
     this.droppedParams(request);
+    const cache = this.#cache;
+    if (cache === undefined || group.cache === undefined || !cacheable(group, request)) return this.#chat(group, request, ctx);
+    const deps: CachedChatDeps = {
+      cache,
+      ttlMs: group.cache.ttlMs,
+      now: this.now,
+      warn: (error, operation) =>
+        this.#logger.warn(
+          {
+            event: 'llm.cache_failed',
+            ...callFields(ctx),
+            group: group.name,
+            operation,
+            err: { message: this.redact(String((error as Error)?.message ?? error)) },
+          },
+          'gateway response cache failed: the call goes to the upstream',
+        ),
+      upstream: () => this.#chat(group, request, ctx),
+      recordHit: (hit, at) => {
+        const provider = hit.agentry?.provider;
+        const target = group.targets.find((t) => t.provider === provider) ?? group.targets[0]!;
+        return this.#recorder.cacheHit(newId('call', at), at, ctx, group, target);
+      },
+    };
+    return cachedChat(deps, ctx.tenantId, request, group.name);
+  }
+
+  #chat(group: ResolvedGroup, request: ChatRequest, ctx: CallContext): Promise<ChatResponse> {
     return withFallback(this.#fallback, group, ctx, async (target, provider) => {
       const slot = await this.#slot(group, target, throttleTokens(request), ctx);
       const { attempt, sent } = await this.#begin(group, target, request, ctx);

@@ -117,6 +117,8 @@ export interface CallMeta {
   group: string;
   provider: string;
   cost_usd: number;
+  /** With the group's response cache on and the request cacheable: whether the cache answered. */
+  cache?: 'hit' | 'miss';
 }
 
 export interface ChatResponse {

@@ -473,6 +473,20 @@ const ModelGroup = Type.Object(
     retry: opt(GatewayRetry),
     timeout: opt(duration('Per-call timeout for this group. Default: the provider timeout, then defaults.timeout.')),
     max_tokens: opt(Type.Integer({ minimum: 1, description: "Output cap sent when a request sets none (a target's max_tokens wins). Default: none." })),
+    cache: opt(
+      Type.Object(
+        {
+          ttl: duration('How long an answer is served again to the same request of the same tenant (e.g. 10m).'),
+          tools_safe: opt(
+            Type.Boolean({ description: 'Cache requests that offer tools too (their tools have no side effects a cached answer would skip). Default false.' }),
+          ),
+        },
+        {
+          ...closed,
+          description: 'Exact-match response cache of non-streaming chat completions, per tenant (docs/gateway.md#response-cache). Default: no cache.',
+        },
+      ),
+    ),
     drop_params: opt(
       Type.Boolean({
         description:

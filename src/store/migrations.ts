@@ -750,6 +750,22 @@ function pluginSwitches(dialect: 'sqlite' | 'postgres'): string[] {
   ];
 }
 
+/** The gateway's exact-match response cache (`sql/response-cache.ts`): per tenant, until `expires_at`. */
+function responseCache(dialect: 'sqlite' | 'postgres'): string[] {
+  const ts = dialect === 'sqlite' ? 'INTEGER' : 'BIGINT';
+  return [
+    `CREATE TABLE llm_cache (
+      tenant_id TEXT NOT NULL,
+      key TEXT NOT NULL,
+      response ${JSON_TEXT} NOT NULL,
+      created_at ${ts} NOT NULL,
+      expires_at ${ts} NOT NULL,
+      PRIMARY KEY (tenant_id, key)
+    )`,
+    `CREATE INDEX llm_cache_by_expiry ON llm_cache (expires_at)`,
+  ];
+}
+
 /** From this version on, each migration applied is itself an audit entry (in its own transaction). */
 export const AUDIT_LOG_VERSION = 7;
 
@@ -788,6 +804,7 @@ export const MIGRATIONS: readonly Migration[] = [
   },
   { version: 28, name: 'environment policies set over the API', sqlite: environmentPolicies('sqlite'), postgres: environmentPolicies('postgres') },
   { version: 29, name: 'LLM calls by time and cache hits', sqlite: CALL_LIST, postgres: CALL_LIST },
+  { version: 30, name: 'response cache of the gateway', sqlite: responseCache('sqlite'), postgres: responseCache('postgres') },
   { version: 32, name: 'key/value storage of plugins, per tenant', sqlite: pluginKv('sqlite'), postgres: pluginKv('postgres') },
   { version: 33, name: 'plugin switches of the fleet', sqlite: pluginSwitches('sqlite'), postgres: pluginSwitches('postgres') },
 ];

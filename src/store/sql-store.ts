@@ -110,6 +110,7 @@ import * as signals from './sql/signals.js';
 import * as steps from './sql/steps.js';
 import * as tasks from './sql/tasks.js';
 import * as usage from './sql/usage.js';
+import * as responseCache from './sql/response-cache.js';
 import { recordCalls } from './sql/usage-batch.js';
 import * as workers from './sql/workers.js';
 
@@ -469,6 +470,18 @@ export class SqlStore implements Store {
 
   listCalls(query: CallListQuery): Promise<CallPage> {
     return this.retrying((db) => usage.listCalls(db, query));
+  }
+
+  cacheGet(tenantId: string, key: string, now: number): Promise<unknown> {
+    return this.retrying((db) => responseCache.cacheGet(db, tenantId, key, now));
+  }
+
+  cachePut(tenantId: string, key: string, response: unknown, now: number, expiresAt: number): Promise<void> {
+    return this.retrying((db) => responseCache.cachePut(db, tenantId, key, response, now, expiresAt));
+  }
+
+  pruneCache(now: number): Promise<number> {
+    return this.retrying((db) => responseCache.pruneCache(db, now));
   }
 
   loadJournal(runId: string, stepId: string): Promise<StoredJournalEntry[]> {

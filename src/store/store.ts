@@ -316,6 +316,12 @@ export interface Store {
   stepCalls(runId: string, stepId: string): Promise<CallRecord[]>;
   /** The ledger's call records matching `query`, newest first, a keyset page at a time. */
   listCalls(query: CallListQuery): Promise<CallPage>;
+  /** The gateway's response cache: the live answer under `key` for the tenant at `now`. */
+  cacheGet(tenantId: string, key: string, now: number): Promise<unknown>;
+  /** Stores (or replaces) an answer of the response cache until `expiresAt`. */
+  cachePut(tenantId: string, key: string, response: unknown, now: number, expiresAt: number): Promise<void>;
+  /** Deletes the response cache's expired answers; how many. */
+  pruneCache(now: number): Promise<number>;
   /** A step's journal, in the order it was recorded. */
   loadJournal(runId: string, stepId: string): Promise<StoredJournalEntry[]>;
   /** Records an entry; a key already recorded keeps its first value. */

@@ -7,6 +7,8 @@ import { resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { storeLedger } from '../../src/app/usage-ledger.js';
+import { storeResponseCache } from '../../src/app/response-cache.js';
+import type { ResponseCache } from '../../src/gateway/cache.js';
 import { Engine, type EngineSettings } from '../../src/engine/engine.js';
 import { Gateway } from '../../src/gateway/gateway.js';
 import { createToolExecutor } from '../../src/runtime/tool.js';
@@ -89,6 +91,8 @@ export interface TestApiOptions {
   wrapStore?: (store: Store) => Store;
   /** Serve the gateway routes with an in-process gateway of this spec (e.g. `MOCK_GATEWAY`). */
   gateway?: GatewaySpec;
+  /** The gateway's response cache (default: the store's). */
+  cache?: ResponseCache;
   /** The environment the gateway reads its keys from (default none). */
   gatewayEnv?: Record<string, string>;
   /** Tool servers for `/v1/tools` and `tool` steps (e.g. `[fixtureToolSpec()]`). */
@@ -114,7 +118,9 @@ export async function startTestApi(options: TestApiOptions = {}): Promise<TestAp
   const feed = new EventFeed();
   const store = options.wrapStore ? options.wrapStore(raw) : raw;
   const logger = options.logger ?? silentLogger;
-  const gateway = options.gateway ? new Gateway({ spec: options.gateway, env: options.gatewayEnv ?? {}, logger, ledger: storeLedger(raw) }) : undefined;
+  const gateway = options.gateway
+    ? new Gateway({ spec: options.gateway, env: options.gatewayEnv ?? {}, logger, ledger: storeLedger(raw), cache: options.cache ?? storeResponseCache(raw) })
+    : undefined;
   const tools = options.tools ? createToolHub({ specs: new Map(options.tools.map((t) => [t.name, t])), env: {}, projectDir: REPO_ROOT, logger }) : undefined;
   const executors = [...defaultExecutors(), ...(tools ? [createToolExecutor(tools)] : []), ...(options.executors ?? [])];
   const engine = new Engine({

@@ -122,3 +122,19 @@ describe('agent executor', () => {
     expect(chat.requests).toHaveLength(3);
   });
 });
+
+describe('agent executor and the step deadline', () => {
+  it("passes the step's deadline to every model call, so an upstream limit waits no longer than the step may run", async () => {
+    const deadlines: Array<number | undefined> = [];
+    const inner = scripted([{ content: '{"tier":"gold"}' }]);
+    const chat: ChatClient = {
+      chat(request, ctx) {
+        deadlines.push(ctx.deadline);
+        return inner.chat(request, ctx);
+      },
+    };
+    const deadline = Date.now() + 30_000;
+    await createAgentExecutor({ agents, chat, tools }).execute('support', { ...context(memoryJournal()), deadline });
+    expect(deadlines).toEqual([deadline]);
+  });
+});

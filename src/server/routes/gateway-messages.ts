@@ -123,6 +123,7 @@ export function gatewayMessagesRoutes(table: RouteTable, deps: ServerDeps): void
             .header(META_HEADERS.group, meta.group)
             .header(META_HEADERS.provider, meta.provider)
             .header(META_HEADERS.cost, String(meta.cost_usd));
+          if (meta.cache !== undefined) reply.header(META_HEADERS.cache, meta.cache);
         }
         return await reply
           .header('request-id', request.id)

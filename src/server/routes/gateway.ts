@@ -143,6 +143,8 @@ export const META_HEADERS = {
   group: 'x-agentry-model-group',
   provider: 'x-agentry-provider',
   cost: 'x-agentry-cost-usd',
+  /** `hit` or `miss` when the model group has a response cache and the request is cacheable. */
+  cache: 'x-agentry-cache',
 } as const;
 
 /** The request parameters a target of the group was not sent (`drop_params: true`), comma-separated: a warning. */
@@ -414,6 +416,7 @@ export function gatewayRoutes(table: RouteTable, deps: ServerDeps): void {
             .header(META_HEADERS.group, meta.group)
             .header(META_HEADERS.provider, meta.provider)
             .header(META_HEADERS.cost, String(meta.cost_usd));
+          if (meta.cache !== undefined) reply.header(META_HEADERS.cache, meta.cache);
         }
         return await reply.type('application/json').send(JSON.stringify(completion));
       } finally {
