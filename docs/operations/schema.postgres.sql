@@ -1,4 +1,4 @@
--- The schema Agentry's migrations (src/store/migrations.ts, version 23) produce on PostgreSQL.
+-- The schema Agentry's migrations (src/store/migrations.ts, version 25) produce on PostgreSQL.
 -- Generated from a freshly migrated database by `npm run schema:dump`; do not edit by hand.
 -- test/integration/store.schema.test.ts fails when this file is out of date.
 
@@ -177,6 +177,9 @@ CREATE TABLE runs (
   concurrency_key text,
   created_by text,
   trace_context text,
+  metadata text,
+  overrides text,
+  adhoc integer NOT NULL DEFAULT 0,
   PRIMARY KEY (id)
 );
 

@@ -1,4 +1,4 @@
--- The schema Agentry's migrations (src/store/migrations.ts, version 23) produce on SQLite.
+-- The schema Agentry's migrations (src/store/migrations.ts, version 25) produce on SQLite.
 -- Generated from a freshly migrated database by `npm run schema:dump`; do not edit by hand.
 -- test/integration/store.schema.test.ts fails when this file is out of date.
 
@@ -174,6 +174,9 @@ CREATE TABLE runs (
   concurrency_key TEXT,
   created_by TEXT,
   trace_context TEXT,
+  metadata TEXT,
+  overrides TEXT,
+  adhoc INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY (id)
 );
 

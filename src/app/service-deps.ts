@@ -1,6 +1,8 @@
 /** What the application services are built on: the engine, its store, and an optional event waker. */
 import type { Engine } from '../engine/engine.js';
 import type { Store } from '../store/store.js';
+import type { Caller } from './caller.js';
+import type { PlannedRun, RunStartLimits } from './run-start.js';
 
 /**
  * Wakes readers waiting for a run's next event as soon as this process commits one (the
@@ -17,4 +19,13 @@ export interface ServiceDeps {
   /** The store the engine writes. */
   store: Store;
   waker?: RunEventWaker | undefined;
+  /** What a run start may carry (`AGENTRY_MAX_*_BYTES`); default `DEFAULT_RUN_START_LIMITS`. */
+  runLimits?: RunStartLimits | undefined;
+  /**
+   * Asked before every run start (API and CLI, project workflows and ad-hoc specs alike), once
+   * the run is planned: its workflow compiled with the overrides applied, `plan.options.adhoc`
+   * true for an inline spec. Throws to refuse the start; nothing is stored before it returns.
+   * The seam for deployment policies of who may run what.
+   */
+  admitRun?: ((caller: Caller, plan: PlannedRun) => Promise<void>) | undefined;
 }

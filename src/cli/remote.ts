@@ -14,7 +14,7 @@ import { pause } from '../lib/sleep.js';
 import { maskSecrets } from '../lib/redact.js';
 import type { StepJournalDto } from '../app/dto/journal.js';
 import type { AttemptHistoryDto, EventDto, RetriedRunDto, RunDetailDto, RunDto, RunPageDto } from '../app/dto/runs.js';
-import { TERMINAL_EVENT_TYPES, TERMINAL_RUN_STATUSES, type RunStatus } from '../types.js';
+import { TERMINAL_EVENT_TYPES, TERMINAL_RUN_STATUSES, type RunOverrides, type RunStatus } from '../types.js';
 
 export type { AttemptHistoryDto, EventDto, RunDetailDto, RunDto };
 
@@ -30,11 +30,29 @@ export interface RemoteOptions {
   signal?: AbortSignal;
 }
 
-export interface StartOptions {
+export interface StartOptions extends RunStartFields {
   /** Wait until the run ends, at most this long (the server caps each wait at 120 s; longer waits follow the events). */
   waitMs?: number;
   idempotencyKey?: string;
+}
+
+/** What a start sends besides the input (`POST /v1/workflows/{name}/runs`, `POST /v1/runs`). */
+export interface RunStartFields {
   priority?: number;
+  metadata?: Record<string, string>;
+  overrides?: RunOverrides;
+  deadline?: string;
+}
+
+/** The start fields given, as the request body has them. */
+function startBody(input: unknown, options: RunStartFields): Record<string, unknown> {
+  return {
+    input,
+    ...(options.priority === undefined ? {} : { priority: options.priority }),
+    ...(options.metadata === undefined ? {} : { metadata: options.metadata }),
+    ...(options.overrides === undefined ? {} : { overrides: options.overrides }),
+    ...(options.deadline === undefined ? {} : { deadline: options.deadline }),
+  };
 }
 
 export interface ListQuery {
@@ -42,6 +60,8 @@ export interface ListQuery {
   workflow?: string;
   createdAfter?: Date;
   createdBefore?: Date;
+  /** Labels every run listed has (`?label=k:v`, repeated). */
+  labels?: ReadonlyArray<readonly [string, string]>;
   limit?: number;
   cursor?: string;
 }
@@ -153,7 +173,7 @@ export class RemoteClient {
   /** Starts a run; with `waitMs`, resolves once it ended (or the wait passed) with the run as it is then. */
   async startRun(workflow: string, input: unknown, options: StartOptions = {}): Promise<{ run: RunDto; replayed: boolean }> {
     const wait = options.waitMs === undefined ? '' : `?wait=${Math.min(options.waitMs, SERVER_WAIT_CAP_MS)}ms`;
-    const body = { input, ...(options.priority === undefined ? {} : { priority: options.priority }) };
+    const body = startBody(input, options);
     const headers: Record<string, string> = options.idempotencyKey === undefined ? {} : { 'idempotency-key': options.idempotencyKey };
     const { status, body: run, response } = await this.call<RunDto>('POST', `/v1/workflows/${encodeURIComponent(workflow)}/runs${wait}`, body, headers);
     const replayed = response.headers.get('idempotent-replayed') === 'true';
@@ -161,6 +181,11 @@ export class RemoteClient {
       return { run: await this.waitForRun(run.id, options.waitMs - SERVER_WAIT_CAP_MS), replayed };
     }
     return { run, replayed };
+  }
+
+  /** Starts an ad-hoc run of a workflow spec given inline (`POST /v1/runs`; the key needs `specs:write`). */
+  async startAdhocRun(spec: string, input: unknown, options: RunStartFields = {}): Promise<RunDto> {
+    return (await this.call<RunDto>('POST', '/v1/runs', { spec, ...startBody(input, options) })).body;
   }
 
   /** Follows the run's events until it ends or `timeoutMs` passes; resolves with the run as it is then. */
@@ -184,6 +209,7 @@ export class RemoteClient {
     if (query.createdBefore) params.set('created_before', query.createdBefore.toISOString());
     if (query.limit !== undefined) params.set('limit', String(query.limit));
     if (query.cursor !== undefined) params.set('cursor', query.cursor);
+    for (const [key, value] of query.labels ?? []) params.append('label', `${key}:${value}`);
     const qs = params.size > 0 ? `?${params.toString()}` : '';
     return (await this.call<RunPageDto>('GET', `/v1/runs${qs}`)).body;
   }

@@ -15,3 +15,5 @@ export { loadProject, type LoadOptions, type LoadResult, type SpecChecks } from 
 export * from './model.js';
 export * from './schemas.js';
 export { renderTemplate, templateReferences } from './template.js';
+export { compileInlineWorkflow } from './inline.js';
+export { applyOverrides } from './overrides.js';

@@ -571,6 +571,18 @@ const CALL_TOKEN_DETAILS = [
   `ALTER TABLE llm_calls ADD COLUMN reasoning_tokens INTEGER NOT NULL DEFAULT 0`,
 ];
 
+/**
+ * What a run was started with besides its input (`POST /v1/runs`, docs/api.md#runs): its labels
+ * (`metadata`, JSON of string → string, filtered by `GET /v1/runs?label=k:v`), the overrides of
+ * the workflow's overridable settings (JSON; already applied to the run's `spec`), and whether
+ * its spec was given inline (`adhoc` = 1) instead of being a workflow of the project.
+ */
+const RUN_START_OPTIONS = [
+  `ALTER TABLE runs ADD COLUMN metadata TEXT`,
+  `ALTER TABLE runs ADD COLUMN overrides TEXT`,
+  `ALTER TABLE runs ADD COLUMN adhoc INTEGER NOT NULL DEFAULT 0`,
+];
+
 /** From this version on, each migration applied is itself an audit entry (in its own transaction). */
 export const AUDIT_LOG_VERSION = 7;
 
@@ -601,6 +613,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 21, name: 'runs by owner: only runs a principal started', sqlite: RUNS_BY_PRINCIPAL, postgres: RUNS_BY_PRINCIPAL },
   { version: 22, name: 'cached and reasoning tokens of LLM calls', sqlite: CALL_TOKEN_DETAILS, postgres: CALL_TOKEN_DETAILS },
   { version: 23, name: 'tool switches of the fleet', sqlite: toolSwitches('sqlite'), postgres: toolSwitches('postgres') },
+  { version: 25, name: 'run metadata, overrides and ad-hoc specs', sqlite: RUN_START_OPTIONS, postgres: RUN_START_OPTIONS },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS.reduce((max, m) => Math.max(max, m.version), 0);

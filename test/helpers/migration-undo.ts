@@ -41,6 +41,7 @@ export const MIGRATION_UNDO: Readonly<Record<number, readonly UndoStatement[]>> 
   21: ['CREATE INDEX runs_by_owner ON runs (tenant_id, created_by, created_at DESC, id DESC)', 'DROP INDEX runs_by_principal'],
   22: ['ALTER TABLE llm_calls DROP COLUMN cached_tokens', 'ALTER TABLE llm_calls DROP COLUMN reasoning_tokens'],
   23: ['DROP TABLE tool_switches'],
+  25: ['ALTER TABLE runs DROP COLUMN metadata', 'ALTER TABLE runs DROP COLUMN overrides', 'ALTER TABLE runs DROP COLUMN adhoc'],
 };
 
 /** Rewinds an SQLite store from `from` to `to` (each migration after `to` undone and unrecorded), in one transaction. */
