@@ -74,8 +74,31 @@ export interface RunRecord {
    * continues its trace (`obs/run-trace.ts`). Null when it was created while tracing was off.
    */
   traceContext: string | null;
+  /** Labels given at start (string → string; `GET /v1/runs?label=k:v`), or null. */
+  metadata: Record<string, string> | null;
+  /**
+   * Overrides of the workflow's overridable settings given at start (`RunOverrides`), or null;
+   * `spec` already has them applied.
+   */
+  overrides: RunOverrides | null;
+  /** The run's spec was given inline at start (an ad-hoc run), not taken from the project. */
+  adhoc: boolean;
   updatedAt: number;
   eventSeq: number;
+}
+
+/** The settings a run may override, per step, where the workflow marks them `overridable:`. */
+export interface RunOverrides {
+  steps: Record<string, StepOverrides>;
+}
+
+export interface StepOverrides {
+  /** Duration text (`30s`), as the spec's `timeout:`. */
+  timeout?: string;
+  /** As the spec's `retry:` block. */
+  retry?: Record<string, unknown>;
+  /** Model group of an agent step (gateway.yaml). */
+  model?: string;
 }
 
 /** Side results an agent or step can attach to its output (stripped from the output). */

@@ -212,6 +212,9 @@ CREATE TABLE runs (
   concurrency_key text,
   created_by text,
   trace_context text,
+  metadata text,
+  overrides text,
+  adhoc integer NOT NULL DEFAULT 0,
   PRIMARY KEY (id)
 );
 

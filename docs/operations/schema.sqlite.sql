@@ -209,6 +209,9 @@ CREATE TABLE runs (
   concurrency_key TEXT,
   created_by TEXT,
   trace_context TEXT,
+  metadata TEXT,
+  overrides TEXT,
+  adhoc INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY (id)
 );
 

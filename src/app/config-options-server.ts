@@ -221,6 +221,27 @@ export const SERVER_OPTIONS = {
     defaultText: '`1048576` (1 MiB)',
     description: 'Largest request body the API accepts (413 `payload_too_large` above).',
   },
+  maxInlineSpecBytes: {
+    kind: 'integer',
+    env: 'AGENTRY_MAX_INLINE_SPEC_BYTES',
+    default: 256 * 1024,
+    defaultText: '`262144` (256 KiB)',
+    description: 'Largest inline workflow spec an ad-hoc run may be started with (`POST /v1/runs` with `spec`; 413 `payload_too_large` above).',
+  },
+  maxOverridesBytes: {
+    kind: 'integer',
+    env: 'AGENTRY_MAX_OVERRIDES_BYTES',
+    default: 16 * 1024,
+    defaultText: '`16384` (16 KiB)',
+    description: 'Largest `overrides` a run may be started with, as JSON (413 `payload_too_large` above).',
+  },
+  maxMetadataBytes: {
+    kind: 'integer',
+    env: 'AGENTRY_MAX_METADATA_BYTES',
+    default: 8 * 1024,
+    defaultText: '`8192` (8 KiB)',
+    description: 'Largest `metadata` (labels) a run may be started with, as JSON (413 `payload_too_large` above).',
+  },
   maxWait: {
     kind: 'duration',
     env: 'AGENTRY_MAX_WAIT',

@@ -6,6 +6,7 @@ import { Ajv, type CodeOptions, type ValidateFunction } from 'ajv';
 import { Type, type Static } from 'typebox';
 import type { EgressMode } from '../lib/egress.js';
 import { precompiledValidator } from '../lib/precompiled.js';
+import { LIMITS } from '../lib/limits.js';
 import { LOG_LEVELS } from '../obs/logger.js';
 
 /** `AGENTRY_ENV`: production refuses an unsafe configuration (`startup-checks.ts`) and tightens egress. */
@@ -65,6 +66,9 @@ export const ConfigSchema = Type.Object({
   healthProviders: Type.Optional(Type.String()),
   healthToolSecrets: Type.Optional(Type.String()),
   maxBodyBytes: Type.Integer({ minimum: 1024, maximum: 1024 * 1024 * 1024 }),
+  maxInlineSpecBytes: Type.Integer({ minimum: 1024, maximum: LIMITS.specFileBytes }),
+  maxOverridesBytes: Type.Integer({ minimum: 256, maximum: 16 * 1024 * 1024 }),
+  maxMetadataBytes: Type.Integer({ minimum: 256, maximum: 16 * 1024 * 1024 }),
   maxWait: Type.Integer({ minimum: 0, maximum: 3_600_000 }),
   sseHeartbeat: Type.Integer({ minimum: 100 }),
   auditRetention: Type.Optional(Type.Integer({ minimum: 1 })),

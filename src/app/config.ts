@@ -20,6 +20,7 @@ import { parseDatabaseUrl, type DatabaseLocation } from '../store/database-url.j
 import type { PostgresOptions } from '../store/postgres.js';
 import type { LogLevel } from '../obs/logger.js';
 import type { ConfigDeprecation } from './config-deprecations.js';
+import type { RunStartLimits } from './run-start.js';
 import { CONFIG_OPTIONS, type ConfigFlags, type ConfigSource, type OptionKey } from './config-options.js';
 import { resolvedValidator, type ReadyzDetail, type ResolvedOptions, type TenancyMode } from './config-schema.js';
 import { describeOrigin, pickOption, readProjectYaml, type Candidate, type YamlLayers } from './config-sources.js';
@@ -93,6 +94,8 @@ export interface Config {
     readonly corsOrigins: readonly string[];
     readonly maxBodyBytes: number;
     readonly maxWaitMs: number;
+    /** What a run start may carry (`AGENTRY_MAX_INLINE_SPEC_BYTES`, `_OVERRIDES_BYTES`, `_METADATA_BYTES`). */
+    readonly runStart: RunStartLimits;
     readonly sseHeartbeatMs: number;
     /** Log one `http_request` record per request (`AGENTRY_REQUEST_LOGS`). */
     readonly requestLogs: boolean;
@@ -261,6 +264,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
       corsOrigins,
       maxBodyBytes: r.maxBodyBytes,
       maxWaitMs: r.maxWait,
+      runStart: { inlineSpecBytes: r.maxInlineSpecBytes, overridesBytes: r.maxOverridesBytes, metadataBytes: r.maxMetadataBytes },
       sseHeartbeatMs: r.sseHeartbeat,
       requestLogs: r.requestLogs,
       trustedProxies,

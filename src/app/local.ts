@@ -61,7 +61,7 @@ export async function openLocalServices(config: Config, options: OpenLocalOption
     await app.close();
     throw error;
   }
-  return { services: createServices(app), where: app.store.location, close: () => app.close() };
+  return { services: createServices({ ...app, runLimits: config.server.runStart }), where: app.store.location, close: () => app.close() };
 }
 
 /** Where a store that does not exist yet would be, for messages. */

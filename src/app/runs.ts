@@ -9,7 +9,7 @@
 import { AgentryError } from '../lib/errors.js';
 import { pause } from '../lib/sleep.js';
 import type { RunListQuery as StoreRunListQuery } from '../store/store.js';
-import { TERMINAL_RUN_STATUSES, type RunRecord } from '../types.js';
+import { TERMINAL_RUN_STATUSES, type RunOverrides, type RunRecord } from '../types.js';
 import type { CompiledWorkflow } from '../spec/model.js';
 import type { AuditService } from './audit.js';
 import { assertRunAccess, assertVisible, runFilter, tenantFilter, type Caller } from './caller.js';
@@ -34,11 +34,18 @@ import { stepJournal, type JournalQuery } from './journal.js';
 import { followRunEvents, type FollowOptions } from './run-events.js';
 import type { PolicyService } from './policy-service.js';
 import type { ServiceDeps } from './service-deps.js';
+import { DEFAULT_RUN_START_LIMITS, planRun, type RunTarget } from './run-start.js';
 
 export interface StartOptions {
   /** Starting again with the same key returns the first run (`replayed`). */
   idempotencyKey?: string;
   priority?: number;
+  /** Labels of the run (string → string). */
+  metadata?: Record<string, string> | undefined;
+  /** Overrides of settings the workflow marks `overridable:`. */
+  overrides?: RunOverrides | undefined;
+  /** The run's own deadline: a duration from now (`30m`) or an ISO 8601 time. */
+  deadline?: string | undefined;
   /** Wait for the run to end, at most this long (or until `signal` aborts). */
   waitMs?: number;
   signal?: AbortSignal;
@@ -93,24 +100,44 @@ export class RunService {
     return runDto(run);
   }
 
+  /** Starts a run of a workflow of the project. */
   async start(caller: Caller, workflow: string, input: unknown, options: StartOptions = {}): Promise<StartedRunDto> {
+    return this.launch(caller, { workflow }, input, options);
+  }
+
+  /**
+   * Starts an ad-hoc run: of a workflow spec given inline (YAML text or an object), validated
+   * like a file of the project and stored as the run's snapshot. Needs `specs:write` (checked by
+   * the route; the CLI's local user has every scope).
+   */
+  async startAdhoc(caller: Caller, spec: string | Record<string, unknown>, input: unknown, options: StartOptions = {}): Promise<StartedRunDto> {
+    return this.launch(caller, { spec }, input, options);
+  }
+
+  /** The one start path: plan (checks, compile), the environment's policy, create (audited), then wait if asked. */
+  private async launch(caller: Caller, target: RunTarget, input: unknown, options: StartOptions): Promise<StartedRunDto> {
     await this.assertAcceptingRuns();
+    const plan = planRun(this.deps.engine, this.deps.runLimits ?? DEFAULT_RUN_START_LIMITS, {
+      target,
+      metadata: options.metadata,
+      overrides: options.overrides,
+      deadline: options.deadline,
+    });
+    // The active environment's policy: a refused run leaves nothing behind.
+    await this.policies.assertRunAllowed(plan.wf, { adHoc: plan.options.adhoc === true });
     const { run, replayed } = await this.audit.audited(
       caller,
       'run.start',
-      `workflow:${workflow}`,
-      async () => {
-        // The active environment's policy first: a refused run leaves nothing behind.
-        const wf = this.deps.engine.workflows.get(workflow);
-        if (wf !== undefined) await this.policies.assertRunAllowed(wf);
-        return this.deps.engine.startRunIdempotent(workflow, input, {
+      `workflow:${plan.wf.name}`,
+      () =>
+        this.deps.engine.startCompiledRun(plan.wf, input, {
           ...tenantFilter(caller),
           createdBy: caller.name,
+          ...plan.options,
           ...(options.idempotencyKey === undefined ? {} : { idempotencyKey: options.idempotencyKey }),
           ...(options.priority === undefined ? {} : { priority: options.priority }),
-        });
-      },
-      (started) => ({ run_id: started.run.id, replayed: started.replayed }),
+        }),
+      (started) => ({ run_id: started.run.id, replayed: started.replayed, ...(plan.options.adhoc === true ? { adhoc: true } : {}) }),
     );
     const current = options.waitMs === undefined ? run : await this.waitForEnd(run, options.waitMs, options.signal);
     return { run: runDto(current), replayed, ended: TERMINAL_RUN_STATUSES.has(current.status) };
@@ -204,7 +231,6 @@ export class RunService {
     return followRunEvents(this.deps, id, options);
   }
 
-  /** The run, if the caller may read it or act on it (see `assertRunAccess`). */
   /**
    * `maintenance_quiesced` while the deployment is quiesced (`agentry maintenance on --quiesce`):
    * no new run is accepted, while the accepted ones finish. Checked before the audit entry, so a
@@ -221,6 +247,7 @@ export class RunService {
     );
   }
 
+  /** The run, if the caller may read it or act on it (see `assertRunAccess`). */
   private async visible(caller: Caller, id: string, access: 'read' | 'write'): Promise<RunRecord> {
     const run = await this.deps.engine.getRun(id);
     assertRunAccess(caller, run, access);

@@ -1,6 +1,8 @@
 /** What the application services are built on: the engine, its store, and an optional event waker. */
 import type { Engine } from '../engine/engine.js';
 import type { Store } from '../store/store.js';
+import type { Caller } from './caller.js';
+import type { PlannedRun, RunStartLimits } from './run-start.js';
 
 /**
  * Wakes readers waiting for a run's next event as soon as this process commits one (the
@@ -17,4 +19,6 @@ export interface ServiceDeps {
   /** The store the engine writes. */
   store: Store;
   waker?: RunEventWaker | undefined;
+  /** What a run start may carry (`AGENTRY_MAX_*_BYTES`); default `DEFAULT_RUN_START_LIMITS`. */
+  runLimits?: RunStartLimits | undefined;
 }

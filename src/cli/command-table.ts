@@ -34,8 +34,8 @@ export const COMMANDS: readonly CommandEntry[] = [
   },
   {
     name: 'run',
-    term: 'run [options] <workflow>',
-    description: 'Start a run of a workflow (with --wait: follow it to its end with live progress)',
+    term: 'run [options] [workflow]',
+    description: 'Start a run of a workflow, or of a spec file with --file (with --wait: follow it to its end with live progress)',
     load: async () => (await import('./commands/run.js')).registerRun,
   },
   {

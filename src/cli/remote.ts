@@ -23,7 +23,7 @@ import { AgentryError, isErrorCode } from '../lib/errors.js';
 import { maskSecrets } from '../lib/redact.js';
 import type { StepJournalDto } from '../app/dto/journal.js';
 import type { AttemptHistoryDto, EventDto, RetriedRunDto, RunDetailDto, RunDto, RunPageDto } from '../app/dto/runs.js';
-import type { RunStatus } from '../types.js';
+import type { RunOverrides, RunStatus } from '../types.js';
 
 export type { AttemptHistoryDto, EventDto, RunDetailDto, RunDto };
 
@@ -39,11 +39,28 @@ export interface RemoteOptions {
   signal?: AbortSignal;
 }
 
-export interface StartOptions {
+export interface StartOptions extends RunStartFields {
   /** Wait until the run ends, at most this long (the server caps each wait at 120 s; longer waits follow the events). */
   waitMs?: number;
   idempotencyKey?: string;
+}
+
+/** What a start sends besides the input (`POST /v1/workflows/{name}/runs`, `POST /v1/runs`). */
+export interface RunStartFields {
   priority?: number;
+  metadata?: Record<string, string>;
+  overrides?: RunOverrides;
+  deadline?: string;
+}
+
+/** The start fields given, as the client takes them. */
+function startFields(options: RunStartFields): RunStartFields {
+  return {
+    ...(options.priority === undefined ? {} : { priority: options.priority }),
+    ...(options.metadata === undefined ? {} : { metadata: options.metadata }),
+    ...(options.overrides === undefined ? {} : { overrides: options.overrides }),
+    ...(options.deadline === undefined ? {} : { deadline: options.deadline }),
+  };
 }
 
 export interface ListQuery {
@@ -51,6 +68,8 @@ export interface ListQuery {
   workflow?: string;
   createdAfter?: Date;
   createdBefore?: Date;
+  /** Labels every run listed has (`?label=k:v`, repeated). */
+  labels?: ReadonlyArray<readonly [string, string]>;
   limit?: number;
   cursor?: string;
 }
@@ -169,7 +188,7 @@ export class RemoteClient {
     const { run, replayed, ended } = await this.cli(() =>
       this.client.runs.start(workflow, {
         input,
-        ...(options.priority === undefined ? {} : { priority: options.priority }),
+        ...startFields(options),
         ...(options.idempotencyKey === undefined ? {} : { idempotencyKey: options.idempotencyKey }),
         ...(options.waitMs === undefined ? {} : { waitMs: Math.min(options.waitMs, SERVER_WAIT_CAP_MS) }),
       }),
@@ -178,6 +197,11 @@ export class RemoteClient {
       return { run: await this.waitForRun(run.id, options.waitMs - SERVER_WAIT_CAP_MS), replayed };
     }
     return { run, replayed };
+  }
+
+  /** Starts an ad-hoc run of a workflow spec given inline (`POST /v1/runs`; the key needs `specs:write`). */
+  async startAdhocRun(spec: string, input: unknown, options: RunStartFields = {}): Promise<RunDto> {
+    return (await this.cli(() => this.client.runs.startAdhoc(spec, { input, ...startFields(options) }))).run as RunDto;
   }
 
   /** Follows the run's events until it ends or `timeoutMs` passes; resolves with the run as it is then. */
@@ -199,6 +223,7 @@ export class RemoteClient {
         ...(query.createdBefore ? { created_before: query.createdBefore.toISOString() } : {}),
         ...(query.limit === undefined ? {} : { limit: query.limit }),
         ...(query.cursor === undefined ? {} : { cursor: query.cursor }),
+        ...(query.labels?.length ? { label: query.labels.map(([key, value]) => `${key}:${value}`) } : {}),
       }),
     );
     return page;

@@ -12,9 +12,9 @@ import type { RunStatus } from '../types.js';
 import type { StepJournalDto } from '../app/dto/journal.js';
 import type { JournalQuery } from '../app/journal.js';
 import type { RetriedRunDto, RunPageDto } from '../app/dto/runs.js';
-import type { AttemptHistoryDto, EventDto, RemoteClient, RunDetailDto, RunDto } from './remote.js';
+import type { AttemptHistoryDto, EventDto, RemoteClient, RunDetailDto, RunDto, RunStartFields } from './remote.js';
 
-export type { AttemptHistoryDto, EventDto, JournalQuery, RunDetailDto, RunDto, StepJournalDto };
+export type { AttemptHistoryDto, EventDto, JournalQuery, RunDetailDto, RunDto, RunStartFields, StepJournalDto };
 
 /** `GET /v1/runs`. */
 export type RunPage = RunPageDto;
@@ -22,6 +22,8 @@ export type RunPage = RunPageDto;
 export interface RunQuery {
   status?: RunStatus[];
   workflow?: string;
+  /** Labels every run listed has. */
+  labels?: Array<[string, string]>;
   limit: number;
   cursor?: string;
 }
@@ -46,7 +48,9 @@ export interface RunsApi {
   readonly mode: 'server' | 'local';
   /** Where the runs are, for messages: the server URL or the store location. */
   readonly where: string;
-  start(workflow: string, input: unknown, options?: { priority?: number }): Promise<RunDto>;
+  start(workflow: string, input: unknown, options?: RunStartFields): Promise<RunDto>;
+  /** An ad-hoc run of a workflow spec given inline (YAML text). */
+  startAdhoc(spec: string, input: unknown, options?: RunStartFields): Promise<RunDto>;
   list(query: RunQuery): Promise<RunPage>;
   /** The run with its steps in the workflow's order (`GET /v1/runs/{id}`). */
   get(id: string): Promise<RunDetailDto>;
@@ -96,8 +100,12 @@ export class RemoteRunsApi implements RunsApi {
     this.where = client.url;
   }
 
-  async start(workflow: string, input: unknown, options: { priority?: number } = {}): Promise<RunDto> {
+  async start(workflow: string, input: unknown, options: RunStartFields = {}): Promise<RunDto> {
     return (await this.client.startRun(workflow, input, options)).run;
+  }
+
+  startAdhoc(spec: string, input: unknown, options: RunStartFields = {}): Promise<RunDto> {
+    return this.client.startAdhocRun(spec, input, options);
   }
 
   list(query: RunQuery): Promise<RunPage> {

@@ -10,7 +10,7 @@ import type { Config } from '../app/config.js';
 import { missingStoreLocation, openLocalServices, type LocalServices } from '../app/local.js';
 import type { RunService } from '../app/runs.js';
 import { AgentryError } from '../lib/errors.js';
-import type { AttemptHistoryDto, EventDto, RunDetailDto, RunDto } from './remote.js';
+import type { AttemptHistoryDto, EventDto, RunDetailDto, RunDto, RunStartFields } from './remote.js';
 import type { FollowOptions, JournalQuery, OpenRunsOptions, RetriedRun, RetryOptions, RunPage, RunQuery, RunsApi, StepJournalDto } from './runs-api.js';
 
 const PAGE = 500;
@@ -51,9 +51,14 @@ export class LocalRunsApi implements RunsApi {
     this.where = local?.where ?? missingStoreLocation(config);
   }
 
-  async start(workflow: string, input: unknown, options: { priority?: number } = {}): Promise<RunDto> {
+  async start(workflow: string, input: unknown, options: RunStartFields = {}): Promise<RunDto> {
     if (!this.local) throw new AgentryError('internal', 'the store is not open');
     return (await this.local.services.runs.start(this.caller, workflow, input, options)).run;
+  }
+
+  async startAdhoc(spec: string, input: unknown, options: RunStartFields = {}): Promise<RunDto> {
+    if (!this.local) throw new AgentryError('internal', 'the store is not open');
+    return (await this.local.services.runs.startAdhoc(this.caller, spec, input, options)).run;
   }
 
   async list(query: RunQuery): Promise<RunPage> {

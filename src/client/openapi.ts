@@ -557,7 +557,11 @@ export type paths = {
      */
     get: operations['listRuns'];
     put?: never;
-    post?: never;
+    /**
+     * Start an ad-hoc run of a workflow spec given inline (validated like a project spec, stored as the run snapshot)
+     * @description Requires scope `specs:write`.
+     */
+    post: operations['startAdhocRun'];
     delete?: never;
     options?: never;
     head?: never;
@@ -1055,133 +1059,7 @@ export type paths = {
      * Every LLM call attempt in the usage ledger, newest first: latency, tokens, cost, error code, cache hit
      * @description Requires scope `usage:read`.
      */
-    get: {
-      parameters: {
-        query?: {
-          /** @description Calls started at or after this time */
-          after?: string;
-          /** @description Calls started before this time */
-          before?: string;
-          /** @description next_cursor of the previous page */
-          cursor?: string;
-          limit?: number;
-          /** @description Only calls to this model group */
-          model_group?: string;
-          /** @description Only calls of this run */
-          run_id?: string;
-          /** @description Only attempts with this outcome */
-          status?: 'ok' | 'error' | 'budget_exceeded' | 'cancelled';
-          /** @description Act in this tenant (system admins only; naming your own tenant changes nothing, another is 403). Same as the header `X-Agentry-Tenant`. */
-          tenant?: string;
-          /** @description Only calls of runs of this workflow */
-          workflow?: string;
-        };
-        header?: never;
-        path?: never;
-        cookie?: never;
-      };
-      requestBody?: never;
-      responses: {
-        /** @description Default Response */
-        200: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/json': {
-              items: {
-                /**
-                 * Format: date-time
-                 * @description When the attempt started
-                 */
-                at: string;
-                /** @description Answered from the gateway's response cache: no upstream call, cost 0 */
-                cache_hit: boolean;
-                /** @description Of input_tokens, those read from the provider's prompt cache */
-                cached_input_tokens: number;
-                cost_usd: number;
-                error_code: string | null;
-                /** @description The attempt's id (its trace span and log lines carry it as call_id) */
-                id: string;
-                input_tokens: number;
-                latency_ms: number;
-                /** @description The upstream model */
-                model: string;
-                model_group: string;
-                output_tokens: number;
-                provider: string;
-                /** @description Of output_tokens, those spent reasoning */
-                reasoning_tokens: number;
-                run_id: string | null;
-                /**
-                 * @description ok, error, budget_exceeded (refused, never sent) or cancelled
-                 * @enum {unknown}
-                 */
-                status: 'ok' | 'error' | 'budget_exceeded' | 'cancelled';
-                step_id: string | null;
-                tenant_id: string;
-                workflow: string | null;
-              }[];
-              next_cursor: string | null;
-            };
-          };
-        };
-        /** @description `invalid_request` */
-        400: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description `unauthorized` */
-        401: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description `forbidden` */
-        403: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description `rate_limited` */
-        429: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description `internal` */
-        500: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description `auth_unavailable` */
-        503: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-      };
-    };
+    get: operations['listUsageCalls'];
     put?: never;
     post?: never;
     delete?: never;
@@ -1220,7 +1098,7 @@ export type paths = {
     get?: never;
     put?: never;
     /**
-     * Start a run of a workflow
+     * Start a run of a workflow (with labels, a deadline and overrides of its overridable settings)
      * @description Requires scope `runs:write`.
      */
     post: operations['startWorkflowRun'];
@@ -3712,7 +3590,7 @@ export interface operations {
       };
     };
     responses: {
-      /** @description A chat.completion (JSON; headers x-agentry-call-id, x-agentry-model-group, x-agentry-provider, x-agentry-cost-usd name the call), or with stream: true, data: <chat.completion.chunk> frames ending with data: [DONE] */
+      /** @description A chat.completion (JSON; headers x-agentry-call-id, x-agentry-model-group, x-agentry-provider, x-agentry-cost-usd, x-agentry-cache name the call), or with stream: true, data: <chat.completion.chunk> frames ending with data: [DONE] */
       200: {
         headers: {
           [name: string]: unknown;
@@ -4205,7 +4083,7 @@ export interface operations {
       };
     };
     responses: {
-      /** @description A message (JSON; headers x-agentry-call-id, x-agentry-model-group, x-agentry-provider, x-agentry-cost-usd name the call), or with stream: true, Anthropic's named events from message_start to message_stop */
+      /** @description A message (JSON; headers x-agentry-call-id, x-agentry-model-group, x-agentry-provider, x-agentry-cost-usd, x-agentry-cache name the call), or with stream: true, Anthropic's named events from message_start to message_stop */
       200: {
         headers: {
           [name: string]: unknown;
@@ -4942,6 +4820,8 @@ export interface operations {
         created_before?: string;
         /** @description next_cursor of the previous page */
         cursor?: string;
+        /** @description key:value; only runs whose metadata has this label (repeat for more: all must match) */
+        label?: string[];
         limit?: number;
         /** @description Comma-separated statuses: queued, running, waiting, succeeded, failed, cancelled, timed_out */
         status?: string;
@@ -4963,6 +4843,8 @@ export interface operations {
         content: {
           'application/json': {
             items: {
+              /** @description The run's spec was given inline (POST /v1/runs with spec), not taken from the project */
+              adhoc: boolean;
               /** Format: date-time */
               created_at: string;
               created_by: string | null;
@@ -4977,7 +4859,31 @@ export interface operations {
               id: string;
               input: unknown;
               last_event_seq: number;
+              /** @description Labels of the run (string → string), filterable with GET /v1/runs?label=key:value */
+              metadata: {
+                [key: string]: string;
+              };
               output: unknown;
+              overrides: {
+                /** @description By step id: the settings to override */
+                steps: {
+                  [key: string]: {
+                    /** @description Agent steps: the model group to call (gateway.yaml) */
+                    model?: string;
+                    /** @description The step's retry block, as in the spec (replaces the spec's) */
+                    retry?: {
+                      /** @enum {unknown} */
+                      backoff?: 'exponential' | 'fixed';
+                      initial?: string;
+                      jitter?: boolean;
+                      max?: string;
+                      max_attempts?: number;
+                    };
+                    /** @description The step's timeout (a duration, e.g. 30s) */
+                    timeout?: string;
+                  };
+                };
+              } | null;
               parent: {
                 run_id: string;
                 step_id: string;
@@ -5054,6 +4960,355 @@ export interface operations {
       };
     };
   };
+  startAdhocRun: {
+    parameters: {
+      query?: {
+        /** @description Act in this tenant (system admins only; naming your own tenant changes nothing, another is 403). Same as the header `X-Agentry-Tenant`. */
+        tenant?: string;
+        /** @description Block until the run ends, at most this long (e.g. 30s; capped at 120s); 200 when it ended, 202 when not yet */
+        wait?: string;
+      };
+      header?: {
+        /** @description 1–256 characters; the same key with the same request returns the first run */
+        'idempotency-key'?: string;
+      };
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          /** @description The run's own deadline, instead of the workflow's: a duration from now (30m, 2h) or an ISO 8601 time; past it the run ends timed_out */
+          deadline?: string;
+          /** @description Run input (validated against the workflow's input schema); default {} */
+          input?: unknown;
+          /** @description Labels of the run (string → string), filterable with GET /v1/runs?label=key:value */
+          metadata?: {
+            [key: string]: string;
+          };
+          /** @description Overrides of settings the workflow marks overridable: (docs/specs.md#overrides) */
+          overrides?: {
+            /** @description By step id: the settings to override */
+            steps: {
+              [key: string]: {
+                /** @description Agent steps: the model group to call (gateway.yaml) */
+                model?: string;
+                /** @description The step's retry block, as in the spec (replaces the spec's) */
+                retry?: {
+                  /** @enum {unknown} */
+                  backoff?: 'exponential' | 'fixed';
+                  initial?: string;
+                  jitter?: boolean;
+                  max?: string;
+                  max_attempts?: number;
+                };
+                /** @description The step's timeout (a duration, e.g. 30s) */
+                timeout?: string;
+              };
+            };
+          };
+          /** @description Higher runs first; default 0 */
+          priority?: number;
+          /** @description The workflow spec: YAML text, or the same as a JSON object (at most AGENTRY_MAX_INLINE_SPEC_BYTES, default 256 KiB) */
+          spec:
+            | string
+            | {
+                [key: string]: unknown;
+              };
+        };
+      };
+    };
+    responses: {
+      /** @description With ?wait=: the run ended */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @description The run's spec was given inline (POST /v1/runs with spec), not taken from the project */
+            adhoc: boolean;
+            /** Format: date-time */
+            created_at: string;
+            created_by: string | null;
+            deadline_at: string | null;
+            error: {
+              code: string;
+              details?: unknown;
+              message: string;
+              retryable?: boolean;
+            } | null;
+            finished_at: string | null;
+            id: string;
+            input: unknown;
+            last_event_seq: number;
+            /** @description Labels of the run (string → string), filterable with GET /v1/runs?label=key:value */
+            metadata: {
+              [key: string]: string;
+            };
+            output: unknown;
+            overrides: {
+              /** @description By step id: the settings to override */
+              steps: {
+                [key: string]: {
+                  /** @description Agent steps: the model group to call (gateway.yaml) */
+                  model?: string;
+                  /** @description The step's retry block, as in the spec (replaces the spec's) */
+                  retry?: {
+                    /** @enum {unknown} */
+                    backoff?: 'exponential' | 'fixed';
+                    initial?: string;
+                    jitter?: boolean;
+                    max?: string;
+                    max_attempts?: number;
+                  };
+                  /** @description The step's timeout (a duration, e.g. 30s) */
+                  timeout?: string;
+                };
+              };
+            } | null;
+            parent: {
+              run_id: string;
+              step_id: string;
+            } | null;
+            priority: number;
+            retry_of: string | null;
+            spec_hash: string;
+            started_at: string | null;
+            /** @enum {unknown} */
+            status: 'queued' | 'running' | 'waiting' | 'succeeded' | 'failed' | 'cancelled' | 'timed_out';
+            tenant_id: string;
+            trace_id: string | null;
+            /** Format: date-time */
+            updated_at: string;
+            workflow: string;
+          };
+        };
+      };
+      /** @description The run was created (or replayed for the same Idempotency-Key) */
+      201: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @description The run's spec was given inline (POST /v1/runs with spec), not taken from the project */
+            adhoc: boolean;
+            /** Format: date-time */
+            created_at: string;
+            created_by: string | null;
+            deadline_at: string | null;
+            error: {
+              code: string;
+              details?: unknown;
+              message: string;
+              retryable?: boolean;
+            } | null;
+            finished_at: string | null;
+            id: string;
+            input: unknown;
+            last_event_seq: number;
+            /** @description Labels of the run (string → string), filterable with GET /v1/runs?label=key:value */
+            metadata: {
+              [key: string]: string;
+            };
+            output: unknown;
+            overrides: {
+              /** @description By step id: the settings to override */
+              steps: {
+                [key: string]: {
+                  /** @description Agent steps: the model group to call (gateway.yaml) */
+                  model?: string;
+                  /** @description The step's retry block, as in the spec (replaces the spec's) */
+                  retry?: {
+                    /** @enum {unknown} */
+                    backoff?: 'exponential' | 'fixed';
+                    initial?: string;
+                    jitter?: boolean;
+                    max?: string;
+                    max_attempts?: number;
+                  };
+                  /** @description The step's timeout (a duration, e.g. 30s) */
+                  timeout?: string;
+                };
+              };
+            } | null;
+            parent: {
+              run_id: string;
+              step_id: string;
+            } | null;
+            priority: number;
+            retry_of: string | null;
+            spec_hash: string;
+            started_at: string | null;
+            /** @enum {unknown} */
+            status: 'queued' | 'running' | 'waiting' | 'succeeded' | 'failed' | 'cancelled' | 'timed_out';
+            tenant_id: string;
+            trace_id: string | null;
+            /** Format: date-time */
+            updated_at: string;
+            workflow: string;
+          };
+        };
+      };
+      /** @description With ?wait=: the run had not ended when the wait passed */
+      202: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @description The run's spec was given inline (POST /v1/runs with spec), not taken from the project */
+            adhoc: boolean;
+            /** Format: date-time */
+            created_at: string;
+            created_by: string | null;
+            deadline_at: string | null;
+            error: {
+              code: string;
+              details?: unknown;
+              message: string;
+              retryable?: boolean;
+            } | null;
+            finished_at: string | null;
+            id: string;
+            input: unknown;
+            last_event_seq: number;
+            /** @description Labels of the run (string → string), filterable with GET /v1/runs?label=key:value */
+            metadata: {
+              [key: string]: string;
+            };
+            output: unknown;
+            overrides: {
+              /** @description By step id: the settings to override */
+              steps: {
+                [key: string]: {
+                  /** @description Agent steps: the model group to call (gateway.yaml) */
+                  model?: string;
+                  /** @description The step's retry block, as in the spec (replaces the spec's) */
+                  retry?: {
+                    /** @enum {unknown} */
+                    backoff?: 'exponential' | 'fixed';
+                    initial?: string;
+                    jitter?: boolean;
+                    max?: string;
+                    max_attempts?: number;
+                  };
+                  /** @description The step's timeout (a duration, e.g. 30s) */
+                  timeout?: string;
+                };
+              };
+            } | null;
+            parent: {
+              run_id: string;
+              step_id: string;
+            } | null;
+            priority: number;
+            retry_of: string | null;
+            spec_hash: string;
+            started_at: string | null;
+            /** @enum {unknown} */
+            status: 'queued' | 'running' | 'waiting' | 'succeeded' | 'failed' | 'cancelled' | 'timed_out';
+            tenant_id: string;
+            trace_id: string | null;
+            /** Format: date-time */
+            updated_at: string;
+            workflow: string;
+          };
+        };
+      };
+      /** @description `invalid_request`, `limit_exceeded`, `input_invalid`, `invalid_idempotency_key`, `override_not_allowed` */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `unauthorized` */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `forbidden` */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `idempotency_conflict` */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `payload_too_large` */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `unsupported_media_type` */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `spec_invalid` */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `rate_limited`, `quota_exceeded` */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `internal` */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `auth_unavailable`, `maintenance_quiesced` */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
   getRun: {
     parameters: {
       query?: {
@@ -5076,6 +5331,8 @@ export interface operations {
         };
         content: {
           'application/json': {
+            /** @description The run's spec was given inline (POST /v1/runs with spec), not taken from the project */
+            adhoc: boolean;
             /** @description Runs started by this run's `workflow:` steps, oldest first */
             children: {
               id: string;
@@ -5099,7 +5356,31 @@ export interface operations {
             id: string;
             input: unknown;
             last_event_seq: number;
+            /** @description Labels of the run (string → string), filterable with GET /v1/runs?label=key:value */
+            metadata: {
+              [key: string]: string;
+            };
             output: unknown;
+            overrides: {
+              /** @description By step id: the settings to override */
+              steps: {
+                [key: string]: {
+                  /** @description Agent steps: the model group to call (gateway.yaml) */
+                  model?: string;
+                  /** @description The step's retry block, as in the spec (replaces the spec's) */
+                  retry?: {
+                    /** @enum {unknown} */
+                    backoff?: 'exponential' | 'fixed';
+                    initial?: string;
+                    jitter?: boolean;
+                    max?: string;
+                    max_attempts?: number;
+                  };
+                  /** @description The step's timeout (a duration, e.g. 30s) */
+                  timeout?: string;
+                };
+              };
+            } | null;
             parent: {
               run_id: string;
               step_id: string;
@@ -5242,6 +5523,8 @@ export interface operations {
         };
         content: {
           'application/json': {
+            /** @description The run's spec was given inline (POST /v1/runs with spec), not taken from the project */
+            adhoc: boolean;
             /** Format: date-time */
             created_at: string;
             created_by: string | null;
@@ -5256,7 +5539,31 @@ export interface operations {
             id: string;
             input: unknown;
             last_event_seq: number;
+            /** @description Labels of the run (string → string), filterable with GET /v1/runs?label=key:value */
+            metadata: {
+              [key: string]: string;
+            };
             output: unknown;
+            overrides: {
+              /** @description By step id: the settings to override */
+              steps: {
+                [key: string]: {
+                  /** @description Agent steps: the model group to call (gateway.yaml) */
+                  model?: string;
+                  /** @description The step's retry block, as in the spec (replaces the spec's) */
+                  retry?: {
+                    /** @enum {unknown} */
+                    backoff?: 'exponential' | 'fixed';
+                    initial?: string;
+                    jitter?: boolean;
+                    max?: string;
+                    max_attempts?: number;
+                  };
+                  /** @description The step's timeout (a duration, e.g. 30s) */
+                  timeout?: string;
+                };
+              };
+            } | null;
             parent: {
               run_id: string;
               step_id: string;
@@ -5614,6 +5921,8 @@ export interface operations {
         };
         content: {
           'application/json': {
+            /** @description The run's spec was given inline (POST /v1/runs with spec), not taken from the project */
+            adhoc: boolean;
             /** Format: date-time */
             created_at: string;
             created_by: string | null;
@@ -5628,7 +5937,31 @@ export interface operations {
             id: string;
             input: unknown;
             last_event_seq: number;
+            /** @description Labels of the run (string → string), filterable with GET /v1/runs?label=key:value */
+            metadata: {
+              [key: string]: string;
+            };
             output: unknown;
+            overrides: {
+              /** @description By step id: the settings to override */
+              steps: {
+                [key: string]: {
+                  /** @description Agent steps: the model group to call (gateway.yaml) */
+                  model?: string;
+                  /** @description The step's retry block, as in the spec (replaces the spec's) */
+                  retry?: {
+                    /** @enum {unknown} */
+                    backoff?: 'exponential' | 'fixed';
+                    initial?: string;
+                    jitter?: boolean;
+                    max?: string;
+                    max_attempts?: number;
+                  };
+                  /** @description The step's timeout (a duration, e.g. 30s) */
+                  timeout?: string;
+                };
+              };
+            } | null;
             parent: {
               run_id: string;
               step_id: string;
@@ -8189,6 +8522,133 @@ export interface operations {
       };
     };
   };
+  listUsageCalls: {
+    parameters: {
+      query?: {
+        /** @description Calls started at or after this time */
+        after?: string;
+        /** @description Calls started before this time */
+        before?: string;
+        /** @description next_cursor of the previous page */
+        cursor?: string;
+        limit?: number;
+        /** @description Only calls to this model group */
+        model_group?: string;
+        /** @description Only calls of this run */
+        run_id?: string;
+        /** @description Only attempts with this outcome */
+        status?: 'ok' | 'error' | 'budget_exceeded' | 'cancelled';
+        /** @description Act in this tenant (system admins only; naming your own tenant changes nothing, another is 403). Same as the header `X-Agentry-Tenant`. */
+        tenant?: string;
+        /** @description Only calls of runs of this workflow */
+        workflow?: string;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            items: {
+              /**
+               * Format: date-time
+               * @description When the attempt started
+               */
+              at: string;
+              /** @description Answered from the gateway's response cache: no upstream call, cost 0 */
+              cache_hit: boolean;
+              /** @description Of input_tokens, those read from the provider's prompt cache */
+              cached_input_tokens: number;
+              cost_usd: number;
+              error_code: string | null;
+              /** @description The attempt's id (its trace span and log lines carry it as call_id) */
+              id: string;
+              input_tokens: number;
+              latency_ms: number;
+              /** @description The upstream model */
+              model: string;
+              model_group: string;
+              output_tokens: number;
+              provider: string;
+              /** @description Of output_tokens, those spent reasoning */
+              reasoning_tokens: number;
+              run_id: string | null;
+              /**
+               * @description ok, error, budget_exceeded (refused, never sent) or cancelled
+               * @enum {unknown}
+               */
+              status: 'ok' | 'error' | 'budget_exceeded' | 'cancelled';
+              step_id: string | null;
+              tenant_id: string;
+              workflow: string | null;
+            }[];
+            next_cursor: string | null;
+          };
+        };
+      };
+      /** @description `invalid_request` */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `unauthorized` */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `forbidden` */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `rate_limited` */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `internal` */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `auth_unavailable` */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
   listWorkflows: {
     parameters: {
       query?: {
@@ -8296,8 +8756,35 @@ export interface operations {
     requestBody: {
       content: {
         'application/json': {
+          /** @description The run's own deadline, instead of the workflow's: a duration from now (30m, 2h) or an ISO 8601 time; past it the run ends timed_out */
+          deadline?: string;
           /** @description Run input (validated against the workflow's input schema); default {} */
           input?: unknown;
+          /** @description Labels of the run (string → string), filterable with GET /v1/runs?label=key:value */
+          metadata?: {
+            [key: string]: string;
+          };
+          /** @description Overrides of settings the workflow marks overridable: (docs/specs.md#overrides) */
+          overrides?: {
+            /** @description By step id: the settings to override */
+            steps: {
+              [key: string]: {
+                /** @description Agent steps: the model group to call (gateway.yaml) */
+                model?: string;
+                /** @description The step's retry block, as in the spec (replaces the spec's) */
+                retry?: {
+                  /** @enum {unknown} */
+                  backoff?: 'exponential' | 'fixed';
+                  initial?: string;
+                  jitter?: boolean;
+                  max?: string;
+                  max_attempts?: number;
+                };
+                /** @description The step's timeout (a duration, e.g. 30s) */
+                timeout?: string;
+              };
+            };
+          };
           /** @description Higher runs first; default 0 */
           priority?: number;
         };
@@ -8311,6 +8798,8 @@ export interface operations {
         };
         content: {
           'application/json': {
+            /** @description The run's spec was given inline (POST /v1/runs with spec), not taken from the project */
+            adhoc: boolean;
             /** Format: date-time */
             created_at: string;
             created_by: string | null;
@@ -8325,7 +8814,31 @@ export interface operations {
             id: string;
             input: unknown;
             last_event_seq: number;
+            /** @description Labels of the run (string → string), filterable with GET /v1/runs?label=key:value */
+            metadata: {
+              [key: string]: string;
+            };
             output: unknown;
+            overrides: {
+              /** @description By step id: the settings to override */
+              steps: {
+                [key: string]: {
+                  /** @description Agent steps: the model group to call (gateway.yaml) */
+                  model?: string;
+                  /** @description The step's retry block, as in the spec (replaces the spec's) */
+                  retry?: {
+                    /** @enum {unknown} */
+                    backoff?: 'exponential' | 'fixed';
+                    initial?: string;
+                    jitter?: boolean;
+                    max?: string;
+                    max_attempts?: number;
+                  };
+                  /** @description The step's timeout (a duration, e.g. 30s) */
+                  timeout?: string;
+                };
+              };
+            } | null;
             parent: {
               run_id: string;
               step_id: string;
@@ -8351,6 +8864,8 @@ export interface operations {
         };
         content: {
           'application/json': {
+            /** @description The run's spec was given inline (POST /v1/runs with spec), not taken from the project */
+            adhoc: boolean;
             /** Format: date-time */
             created_at: string;
             created_by: string | null;
@@ -8365,7 +8880,31 @@ export interface operations {
             id: string;
             input: unknown;
             last_event_seq: number;
+            /** @description Labels of the run (string → string), filterable with GET /v1/runs?label=key:value */
+            metadata: {
+              [key: string]: string;
+            };
             output: unknown;
+            overrides: {
+              /** @description By step id: the settings to override */
+              steps: {
+                [key: string]: {
+                  /** @description Agent steps: the model group to call (gateway.yaml) */
+                  model?: string;
+                  /** @description The step's retry block, as in the spec (replaces the spec's) */
+                  retry?: {
+                    /** @enum {unknown} */
+                    backoff?: 'exponential' | 'fixed';
+                    initial?: string;
+                    jitter?: boolean;
+                    max?: string;
+                    max_attempts?: number;
+                  };
+                  /** @description The step's timeout (a duration, e.g. 30s) */
+                  timeout?: string;
+                };
+              };
+            } | null;
             parent: {
               run_id: string;
               step_id: string;
@@ -8391,6 +8930,8 @@ export interface operations {
         };
         content: {
           'application/json': {
+            /** @description The run's spec was given inline (POST /v1/runs with spec), not taken from the project */
+            adhoc: boolean;
             /** Format: date-time */
             created_at: string;
             created_by: string | null;
@@ -8405,7 +8946,31 @@ export interface operations {
             id: string;
             input: unknown;
             last_event_seq: number;
+            /** @description Labels of the run (string → string), filterable with GET /v1/runs?label=key:value */
+            metadata: {
+              [key: string]: string;
+            };
             output: unknown;
+            overrides: {
+              /** @description By step id: the settings to override */
+              steps: {
+                [key: string]: {
+                  /** @description Agent steps: the model group to call (gateway.yaml) */
+                  model?: string;
+                  /** @description The step's retry block, as in the spec (replaces the spec's) */
+                  retry?: {
+                    /** @enum {unknown} */
+                    backoff?: 'exponential' | 'fixed';
+                    initial?: string;
+                    jitter?: boolean;
+                    max?: string;
+                    max_attempts?: number;
+                  };
+                  /** @description The step's timeout (a duration, e.g. 30s) */
+                  timeout?: string;
+                };
+              };
+            } | null;
             parent: {
               run_id: string;
               step_id: string;
@@ -8424,7 +8989,7 @@ export interface operations {
           };
         };
       };
-      /** @description `invalid_request`, `limit_exceeded`, `input_invalid`, `invalid_idempotency_key` */
+      /** @description `invalid_request`, `limit_exceeded`, `input_invalid`, `invalid_idempotency_key`, `override_not_allowed` */
       400: {
         headers: {
           [name: string]: unknown;
@@ -8480,6 +9045,15 @@ export interface operations {
       };
       /** @description `unsupported_media_type` */
       415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `spec_invalid` */
+      422: {
         headers: {
           [name: string]: unknown;
         };

@@ -30,7 +30,25 @@ export interface StartRunOptions {
   waitMs?: number;
   /** Your own key (1–256 characters); default: one made for this call and reused by its retries. */
   idempotencyKey?: string;
+  /** Labels of the run (`GET /v1/runs?label=k:v` finds it). */
+  metadata?: Record<string, string>;
+  /** Settings of steps the workflow marks `overridable`, e.g. `{ steps: { fetch: { timeout: '30s' } } }`. */
+  overrides?: StartBody['overrides'];
+  /** When the run times out: a duration (`'10m'`) or an ISO time. */
+  deadline?: string;
   signal?: AbortSignal;
+}
+
+type StartBody = NonNullable<paths['/v1/workflows/{name}/runs']['post']['requestBody']>['content']['application/json'];
+
+/** What a start sends besides the input. */
+function startFields(options: StartRunOptions): Omit<StartBody, 'input'> {
+  return {
+    ...(options.priority === undefined ? {} : { priority: options.priority }),
+    ...(options.metadata === undefined ? {} : { metadata: options.metadata }),
+    ...(options.overrides === undefined ? {} : { overrides: options.overrides }),
+    ...(options.deadline === undefined ? {} : { deadline: options.deadline }),
+  };
 }
 
 export interface StartedRun {
@@ -81,7 +99,22 @@ export class Runs {
           ...(options.waitMs === undefined ? {} : { query: { wait: `${Math.max(0, Math.round(options.waitMs))}ms` } }),
           ...(options.idempotencyKey === undefined ? {} : { header: { 'idempotency-key': options.idempotencyKey } }),
         },
-        body: { input: options.input ?? {}, ...(options.priority === undefined ? {} : { priority: options.priority }) },
+        body: { input: options.input ?? {}, ...startFields(options) },
+        ...(options.signal ? { signal: options.signal } : {}),
+      }),
+    );
+    return { run: data, replayed: response.headers.get('idempotent-replayed') === 'true', ended: response.status === 200 };
+  }
+
+  /** Starts an ad-hoc run of a workflow spec given inline (YAML text or an object; the key needs `specs:write`). Retried like `start`. */
+  async startAdhoc(spec: string | Record<string, unknown>, options: StartRunOptions = {}): Promise<StartedRun> {
+    const { data, response } = await withResponse(
+      this.api.POST('/v1/runs', {
+        params: {
+          ...(options.waitMs === undefined ? {} : { query: { wait: `${Math.max(0, Math.round(options.waitMs))}ms` } }),
+          ...(options.idempotencyKey === undefined ? {} : { header: { 'idempotency-key': options.idempotencyKey } }),
+        },
+        body: { spec, input: options.input ?? {}, ...startFields(options) },
         ...(options.signal ? { signal: options.signal } : {}),
       }),
     );

@@ -285,6 +285,14 @@ export class Engine {
   }
 
   /**
+   * Starts a run of a workflow compiled by the caller (`transitions.compile`): an ad-hoc spec, or
+   * a project workflow with overrides applied. The run stores `wf.spec` as its snapshot.
+   */
+  async startCompiledRun(wf: CompiledWorkflow, input: unknown, options: StartRunOptions): Promise<StartedRun> {
+    return this.transitions.create(wf, input, options);
+  }
+
+  /**
    * Re-runs an ended run as a new run of the same workflow spec (its snapshot, not a newer
    * file), input, priority and tenant, linked by `retry_of`. Steps that need not run again are
    * reused: their output is taken over and no attempt is made (see `planReuse`).
@@ -307,6 +315,9 @@ export class Engine {
       tenantId: old.tenantId,
       retryOf: old.id,
       reuse,
+      metadata: old.metadata,
+      overrides: old.overrides,
+      adhoc: old.adhoc,
       ...(createdBy === undefined ? {} : { createdBy }),
     });
     return started.run;

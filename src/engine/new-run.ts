@@ -4,7 +4,7 @@ import { newId } from '../lib/ids.js';
 import { evaluateExpression } from '../spec/index.js';
 import type { CompiledWorkflow } from '../spec/model.js';
 import type { NewRun, NewStep } from '../store/store.js';
-import type { StepRecord } from '../types.js';
+import type { RunOverrides, StepRecord } from '../types.js';
 
 /** A new run's record (not yet stored); `concurrency.key` is evaluated over the input here. */
 export function newRunRecord(
@@ -20,6 +20,11 @@ export function newRunRecord(
     parentStepId?: string;
     /** The run span's trace context (`obs/run-trace.ts` `newRunTraceContext`); null while tracing is off. */
     traceContext?: string | null;
+    /** The run's own deadline (epoch ms), instead of the workflow's. */
+    deadlineAt?: number;
+    metadata?: Record<string, string> | null;
+    overrides?: RunOverrides | null;
+    adhoc?: boolean;
   },
 ): NewRun {
   return {
@@ -36,13 +41,16 @@ export function newRunRecord(
     createdAt: now,
     startedAt: null,
     finishedAt: null,
-    deadlineAt: wf.deadlineMs === undefined ? null : now + wf.deadlineMs,
+    deadlineAt: links.deadlineAt ?? (wf.deadlineMs === undefined ? null : now + wf.deadlineMs),
     parentRunId: links.parentRunId ?? null,
     parentStepId: links.parentStepId ?? null,
     retryOf: links.retryOf ?? null,
     concurrencyKey: concurrencyKeyOf(wf, input),
     createdBy: links.createdBy,
     traceContext: links.traceContext ?? null,
+    metadata: links.metadata ?? null,
+    overrides: links.overrides ?? null,
+    adhoc: links.adhoc ?? false,
   };
 }
 

@@ -8,7 +8,7 @@ import type { Redactor } from '../lib/redact.js';
 import type { StepResult } from '../runtime/types.js';
 import type { CompiledWorkflow, StepKind } from '../spec/model.js';
 import type { RunQuota, Store } from '../store/store.js';
-import type { AttemptKey, RunRecord, RunStatus, StepRecord } from '../types.js';
+import type { AttemptKey, RunOverrides, RunRecord, RunStatus, StepRecord } from '../types.js';
 import type { CommittedEvent } from './context.js';
 
 export interface RunTransitionsOptions {
@@ -61,6 +61,14 @@ export interface StartRunOptions {
   reuse?: ReadonlyMap<string, StepRecord>;
   /** Start a trace of its own (a schedule's tick) instead of continuing the active span's (a request's). */
   newTrace?: boolean;
+  /** Labels of the run (`RunRecord.metadata`). */
+  metadata?: Record<string, string> | null;
+  /** The overrides applied to the workflow given (`RunRecord.overrides`), recorded with the run. */
+  overrides?: RunOverrides | null;
+  /** The workflow was compiled from a spec given inline at start (`RunRecord.adhoc`). */
+  adhoc?: boolean;
+  /** The run's own deadline, instead of the workflow's `deadline:`: in this long, or at this time (epoch ms). */
+  deadline?: { inMs: number } | { at: number };
 }
 
 export interface StartedRun {
@@ -87,6 +95,8 @@ export interface Claim {
   input: unknown;
   state: unknown;
   timeoutMs: number | undefined;
+  /** Agent steps: the model group of the step's `model:` (or its override), instead of the agent's. */
+  model: string | undefined;
   /** The workflow's `budget:`. */
   budget: { maxTokens?: number; maxCostUsd?: number } | undefined;
   /** The workflow's `egress:` rules. */

@@ -4,7 +4,7 @@
  */
 import { AgentryError, type ErrorInfo } from '../lib/errors.js';
 import { compileWorkflow, specHash } from '../spec/index.js';
-import type { CompiledWorkflow } from '../spec/model.js';
+import type { CompiledWorkflow, StepKind } from '../spec/model.js';
 import type { StepResult } from '../runtime/types.js';
 import { IdempotencyKeyUsed, type IdempotencyRecord, type RunTx, type TaskLockResult, type WithRunOptions } from '../store/store.js';
 import { newId } from '../lib/ids.js';
@@ -54,12 +54,30 @@ export class RunTransitions {
     return wf;
   }
 
+  /** The step kinds a spec compiled for this engine may use. */
+  get availableKinds(): ReadonlySet<StepKind> {
+    return this.o.availableKinds;
+  }
+
+  /** Compiles a workflow spec for this engine's step kinds (an ad-hoc run's, or one with overrides applied); `SpecError` if invalid. */
+  compile(spec: unknown, file?: string): CompiledWorkflow {
+    return compileWorkflow(spec, { availableKinds: this.o.availableKinds, ...(file === undefined ? {} : { file }) });
+  }
+
   async create(wf: CompiledWorkflow, input: unknown, options: StartRunOptions = {}): Promise<StartedRun> {
     const tenantId = options.tenantId ?? this.o.tenant;
     const priority = options.priority ?? 0;
     const key = options.idempotencyKey;
     const createdBy = options.createdBy ?? null;
-    const requestHash = specHash({ workflow: wf.name, input: input ?? null, priority });
+    // What a start asks for besides workflow, input and priority enters the hash only when given,
+    // so the keys of starts recorded before those options existed still match their repeats.
+    const extras = {
+      ...(options.adhoc === true ? { spec_hash: wf.hash } : {}),
+      ...(options.metadata ? { metadata: options.metadata } : {}),
+      ...(options.overrides ? { overrides: options.overrides } : {}),
+      ...(options.deadline ? { deadline: options.deadline } : {}),
+    };
+    const requestHash = specHash({ workflow: wf.name, input: input ?? null, priority, ...extras });
     if (key !== undefined) {
       const existing = await this.o.store.findIdempotencyKey(tenantId, createdBy ?? '', key);
       if (existing) return this.replay(existing, requestHash, createdBy);
@@ -68,7 +86,18 @@ export class RunTransitions {
     const now = this.o.now();
     this.redactor.add(workflowSecrets(wf, this.o.env));
     const traceContext = newRunTraceContext(options.newTrace === true ? 'root' : 'active');
-    const record = newRunRecord(wf, input, now, { tenantId, priority, retryOf: options.retryOf ?? null, createdBy, traceContext });
+    const deadline = options.deadline;
+    const record = newRunRecord(wf, input, now, {
+      tenantId,
+      priority,
+      retryOf: options.retryOf ?? null,
+      createdBy,
+      traceContext,
+      metadata: options.metadata ?? null,
+      overrides: options.overrides ?? null,
+      adhoc: options.adhoc === true,
+      ...(deadline === undefined ? {} : { deadlineAt: 'at' in deadline ? deadline.at : now + deadline.inMs }),
+    });
     const { run, steps } = redactedNewRun(this.redactor, record, newSteps(wf, record.id, options.reuse));
     this.compiled.set(wf.hash, wf);
     let effects = newEffects();
@@ -85,6 +114,8 @@ export class RunTransitions {
             spec_hash: wf.hash,
             priority,
             ...(options.retryOf ? { retry_of: options.retryOf } : {}),
+            ...(options.adhoc === true ? { adhoc: true } : {}),
+            ...(options.overrides ? { overrides: options.overrides } : {}),
           });
           for (const step of steps) {
             if (step.status !== 'pending') await emit(tx, ctx, 'step.reused', { from_run: options.retryOf, status: step.status }, step.stepId);
@@ -180,6 +211,7 @@ export class RunTransitions {
       tenantId: tx.run.tenantId,
       traceContext: tx.run.traceContext,
       timeoutMs: spec.timeoutMs,
+      model: spec.model,
       egress: ctx.wf.egress,
       budget: budget && {
         ...(budget.max_tokens === undefined ? {} : { maxTokens: budget.max_tokens }),

@@ -321,6 +321,7 @@ export class Worker {
           logger,
           input: claim.input,
           tenantId: claim.tenantId,
+          ...(claim.model === undefined ? {} : { model: claim.model }),
           ...(claim.budget ? { budget: claim.budget } : {}),
           ...(claim.egress ? { egress: claim.egress } : {}),
           journal: {

@@ -12,6 +12,7 @@ export const ERROR_CODES = {
   bundle_invalid: { status: 422, exit: 2, title: 'Spec bundle refused' },
   unsafe_configuration: { status: 500, exit: 2, title: 'Production mode refuses this configuration' },
   input_invalid: { status: 400, exit: 2, title: 'Run input does not match the workflow input schema' },
+  override_not_allowed: { status: 400, exit: 2, title: 'The workflow does not allow overriding this setting' },
   unauthorized: { status: 401, exit: 2, title: 'Unauthorized' },
   forbidden: { status: 403, exit: 2, title: 'Forbidden' },
   not_found: { status: 404, exit: 2, title: 'Not found' },

@@ -134,7 +134,7 @@ async function runAgent(agent: AgentSpec, ctx: StepContext, options: AgentExecut
   };
   let repairsUsed = 0;
   for (let turn = 1; turn <= maxTurns; turn++) {
-    const request: ChatRequest = { model: agent.model, messages, ...(tools.length > 0 ? { tools } : {}) };
+    const request: ChatRequest = { model: ctx.model ?? agent.model, messages, ...(tools.length > 0 ? { tools } : {}) };
     const key = modelTurnKey(turn);
     const requestHash = hashOf(request);
     const journaled = recorded.get(key) as ModelTurn | undefined;

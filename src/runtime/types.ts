@@ -21,6 +21,8 @@ export interface StepContext {
   /** The step's rendered `input:` (agent and workflow steps). */
   input?: unknown;
   tenantId?: string;
+  /** Agent steps: the model group to call instead of the agent's `model:` (the step's `model:` or the run's override). */
+  model?: string;
   /** The run's budget (the workflow's `budget:`). */
   budget?: { maxTokens?: number; maxCostUsd?: number };
   /** The workflow's `egress:` rules, which narrow the project's (`settings.egress`). */

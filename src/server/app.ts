@@ -87,7 +87,7 @@ export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 const OPENAI_PATHS = /\/v1\/(chat|completions|models|embeddings|responses|moderations|images|audio)(\/|$)/;
 
 /** The engine and store the app's services act on (`Agentry`'s, from `openAgentry`), and how it serves them. */
-export interface AppOptions extends Pick<ServiceDeps, 'engine' | 'store'> {
+export interface AppOptions extends Pick<ServiceDeps, 'engine' | 'store' | 'runLimits'> {
   logger: Logger;
   /** Package version (shown by `/healthz` and `/openapi.json`). */
   version: string;
@@ -198,6 +198,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     engine,
     store,
     waker: options.feed,
+    runLimits: options.runLimits,
     tools: options.tools,
     budgets: options.budgets ?? options.gateway?.budgets,
     checkGrants: grantProblems,

@@ -45,6 +45,7 @@ export function appOptions(agentry: Agentry, config: Config, logger: Logger, env
     trustedProxies: config.server.trustedProxies,
     readyz: { detail: config.server.readyzDetail, trusted: config.server.readyzTrusted },
     maxWaitMs: config.server.maxWaitMs,
+    runLimits: config.server.runStart,
     sseHeartbeatMs: config.server.sseHeartbeatMs,
     metrics: agentry.metrics,
     gateway: agentry.gateway,

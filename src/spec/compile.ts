@@ -205,6 +205,14 @@ function compileStep(ctx: Ctx, id: string, step: StepSpec): CompiledStep {
       message: `a ${kind} step's deadline is ${kind}.timeout; this timeout has no effect`,
     });
   }
+  if (step.model !== undefined && kind !== 'agent') {
+    problems.push({ path: [...base, 'model'], atKey: true, message: `model is only used by agent steps; step '${id}' is a ${kind} step` });
+  }
+  (step.overridable ?? []).forEach((setting, i) => {
+    if (setting === 'model' && kind !== 'agent') {
+      problems.push({ path: [...base, 'overridable', i], message: `only an agent step's model can be overridden; step '${id}' is a ${kind} step` });
+    }
+  });
   if (step.output !== undefined) checkSchema(ctx, step.output.schema, [...base, 'output', 'schema']);
   if (step.human?.form !== undefined) checkSchema(ctx, step.human.form.schema, [...base, 'human', 'form', 'schema']);
   durationMs(ctx, step.http?.timeout, [...base, 'http', 'timeout']);
@@ -230,6 +238,8 @@ function compileStep(ctx: Ctx, id: string, step: StepSpec): CompiledStep {
       maxItems: step.for_each.max_items ?? DEFAULT_MAP_MAX_ITEMS,
       maxFailures: step.for_each.max_failures ?? 0,
     },
+    model: step.model,
+    overridable: step.overridable ?? [],
   };
 }
 

@@ -16,3 +16,5 @@ export type { EnvironmentChoice } from './settings.js';
 export * from './model.js';
 export * from './schemas.js';
 export { renderTemplate, templateReferences } from './template.js';
+export { compileInlineWorkflow } from './inline.js';
+export { applyOverrides } from './overrides.js';

@@ -135,7 +135,8 @@ export async function loadProject(dir: string, options: LoadOptions): Promise<Lo
     if (hasErrors(problems)) agents.delete(name);
   }
   for (const [name, workflow] of workflows) {
-    const problems = workflowReferences(workflow.spec, options.availableKinds, { agents, tools, workflows });
+    const models = gateway === undefined ? undefined : new Map(Object.entries(gateway.spec.models));
+    const problems = workflowReferences(workflow.spec, options.availableKinds, { agents, tools, workflows, models });
     report(workflow.source, problems);
     if (hasErrors(problems)) workflows.delete(name);
   }
@@ -189,7 +190,13 @@ function agentReferences(agent: AgentSpec, gateway: GatewaySpec | undefined): Pr
 function workflowReferences(
   wf: CompiledWorkflow,
   available: ReadonlySet<StepKind>,
-  known: { agents: ReadonlyMap<string, unknown>; tools: ReadonlyMap<string, unknown>; workflows: ReadonlyMap<string, unknown> },
+  known: {
+    agents: ReadonlyMap<string, unknown>;
+    tools: ReadonlyMap<string, unknown>;
+    workflows: ReadonlyMap<string, unknown>;
+    /** The model groups of gateway.yaml; undefined without one (nothing to check against). */
+    models: ReadonlyMap<string, unknown> | undefined;
+  },
 ): Problem[] {
   const problems: Problem[] = [];
   const check = (names: ReadonlyMap<string, unknown>, name: unknown, path: PathSegment[], what: string): void => {
@@ -199,6 +206,7 @@ function workflowReferences(
     if (!available.has(step.kind)) continue;
     const at: PathSegment[] = ['steps', step.id, step.kind];
     if (step.kind === 'agent') check(known.agents, step.config, at, 'agent');
+    if (step.model !== undefined && known.models !== undefined) check(known.models, step.model, ['steps', step.id, 'model'], 'model group');
     if (step.kind === 'workflow') check(known.workflows, step.config, at, 'workflow');
     if (step.kind === 'tool') check(known.tools, step.config.server, [...at, 'server'], 'tool server');
   }

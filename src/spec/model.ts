@@ -4,7 +4,7 @@
  */
 
 import type { EgressRuleSet } from '../lib/egress.js';
-import type { JsonSchema, StepKind, StepSpec } from './schemas.js';
+import type { JsonSchema, OverridableSetting, StepKind, StepSpec } from './schemas.js';
 
 export { STEP_KINDS, type JsonSchema, type StepKind } from './schemas.js';
 
@@ -45,6 +45,10 @@ export interface CompiledStepBase {
   outputSchema: JsonSchema | undefined;
   /** `for_each:`: the step runs once per item of the list `from` gives. */
   forEach: ForEachPolicy | undefined;
+  /** Agent steps: the model group to call instead of the agent's (`model:`). */
+  model: string | undefined;
+  /** Settings a run may override at start (`overridable:`). */
+  overridable: readonly OverridableSetting[];
 }
 
 /** A step's kind with its config, typed together. */

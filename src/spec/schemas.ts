@@ -157,6 +157,10 @@ const ForEach = Type.Object(
 export const STEP_KINDS = ['transform', 'http', 'sleep', 'agent', 'tool', 'human', 'wait', 'workflow'] as const;
 export type StepKind = (typeof STEP_KINDS)[number];
 
+/** Settings of a step a run may override at start, where the step lists them under `overridable:` (docs/specs.md#overrides). */
+export const OVERRIDABLE_SETTINGS = ['timeout', 'retry', 'model'] as const;
+export type OverridableSetting = (typeof OVERRIDABLE_SETTINGS)[number];
+
 export const StepSchema = Type.Object(
   {
     description: Description,
@@ -176,6 +180,13 @@ export const StepSchema = Type.Object(
     http: opt(HttpStep),
     sleep: opt(SleepStep),
     agent: opt(Type.String({ description: 'Agent name (agents/*.yaml).' })),
+    model: opt(Type.String({ minLength: 1, description: "Agent steps: the model group (gateway.yaml) to call instead of the agent's `model:`." })),
+    overridable: opt(
+      Type.Array(Type.Enum([...OVERRIDABLE_SETTINGS]), {
+        uniqueItems: true,
+        description: 'Settings of this step a run may override when it is started (`overrides:` of POST /v1/runs): timeout, retry, and model (agent steps).',
+      }),
+    ),
     tool: opt(ToolStep),
     human: opt(HumanStep),
     wait: opt(WaitStep),

@@ -766,6 +766,18 @@ function responseCache(dialect: 'sqlite' | 'postgres'): string[] {
   ];
 }
 
+/**
+ * What a run was started with besides its input (`POST /v1/runs`, docs/api.md#runs): its labels
+ * (`metadata`, JSON of string → string, filtered by `GET /v1/runs?label=k:v`), the overrides of
+ * the workflow's overridable settings (JSON; already applied to the run's `spec`), and whether
+ * its spec was given inline (`adhoc` = 1) instead of being a workflow of the project.
+ */
+const RUN_START_OPTIONS = [
+  `ALTER TABLE runs ADD COLUMN metadata TEXT`,
+  `ALTER TABLE runs ADD COLUMN overrides TEXT`,
+  `ALTER TABLE runs ADD COLUMN adhoc INTEGER NOT NULL DEFAULT 0`,
+];
+
 /** From this version on, each migration applied is itself an audit entry (in its own transaction). */
 export const AUDIT_LOG_VERSION = 7;
 
@@ -802,6 +814,7 @@ export const MIGRATIONS: readonly Migration[] = [
     sqlite: tenantRunCounts('sqlite'),
     postgres: tenantRunCounts('postgres'),
   },
+  { version: 25, name: 'run metadata, overrides and ad-hoc specs', sqlite: RUN_START_OPTIONS, postgres: RUN_START_OPTIONS },
   { version: 28, name: 'environment policies set over the API', sqlite: environmentPolicies('sqlite'), postgres: environmentPolicies('postgres') },
   { version: 29, name: 'LLM calls by time and cache hits', sqlite: CALL_LIST, postgres: CALL_LIST },
   { version: 30, name: 'response cache of the gateway', sqlite: responseCache('sqlite'), postgres: responseCache('postgres') },

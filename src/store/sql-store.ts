@@ -347,7 +347,7 @@ export class SqlStore implements Store {
   }
 
   listRuns(query: RunListQuery): Promise<RunPage> {
-    return this.retrying((db) => runs.listRuns(db, query));
+    return this.retrying((db) => runs.listRuns(db, query, this.dialect.kind));
   }
 
   getSteps(runId: string): Promise<StepRecord[]> {

@@ -74,6 +74,8 @@ export interface RunListQuery {
   createdBy?: string;
   createdAfter?: number;
   createdBefore?: number;
+  /** Only runs whose metadata has every one of these labels (key and value). */
+  labels?: ReadonlyArray<readonly [key: string, value: string]>;
   limit: number;
   /** Opaque cursor from a previous page. */
   cursor?: string;
@@ -138,7 +140,8 @@ export interface StepGuard {
 
 export type AttemptPatch = Partial<Pick<AttemptRecord, 'status' | 'output' | 'error' | 'finishedAt'>>;
 
-export type NewRun = Omit<RunRecord, 'eventSeq' | 'updatedAt' | 'traceContext'> & { traceContext?: string | null };
+export type NewRun = Omit<RunRecord, 'eventSeq' | 'updatedAt' | 'traceContext' | 'metadata' | 'overrides' | 'adhoc'> &
+  Partial<Pick<RunRecord, 'metadata' | 'overrides' | 'adhoc'>> & { traceContext?: string | null };
 /** A step as created with its run; a re-run creates the steps it reuses already `succeeded`. */
 export type NewStep = Pick<StepRecord, 'runId' | 'stepId' | 'kind' | 'status'> & Partial<Pick<StepRecord, 'output' | 'meta' | 'startedAt' | 'finishedAt'>>;
 

@@ -57,6 +57,7 @@ export const MIGRATION_UNDO: Readonly<Record<number, readonly UndoStatement[]>> 
     'DROP TABLE tenant_run_counts',
     'DROP TABLE tenant_run_starts',
   ],
+  25: ['ALTER TABLE runs DROP COLUMN metadata', 'ALTER TABLE runs DROP COLUMN overrides', 'ALTER TABLE runs DROP COLUMN adhoc'],
   28: ['DROP TABLE environment_policies'],
   29: ['DROP INDEX llm_calls_by_tenant_at', 'ALTER TABLE llm_calls DROP COLUMN cache_hit'],
   30: ['DROP TABLE llm_cache'],

@@ -123,7 +123,9 @@ const REQUESTS: Record<string, () => Promise<InjectOptions>> = {
   'GET /openapi.json': () => Promise.resolve({ url: '/openapi.json' }),
   'GET /v1/workflows': () => Promise.resolve({ url: '/v1/workflows' }),
   'POST /v1/workflows/:name/runs': () => Promise.resolve({ method: 'POST', url: '/v1/workflows/hello/runs', payload: { input: { name: 'Ada' } } }),
-  'GET /v1/runs': () => Promise.resolve({ url: '/v1/runs?limit=5' }),
+  'POST /v1/runs': () =>
+    Promise.resolve({ method: 'POST', url: '/v1/runs', payload: { spec: 'name: adhoc\nsteps:\n  a: { transform: 1 }\n', metadata: { via: 'matrix' } } }),
+  'GET /v1/runs': () => Promise.resolve({ url: '/v1/runs?limit=5&label=via:matrix' }),
   'GET /v1/runs/:id': async () => ({ url: `/v1/runs/${await napRun()}` }),
   'POST /v1/runs/:id/cancel': async () => ({ method: 'POST', url: `/v1/runs/${await napRun()}/cancel` }),
   'POST /v1/runs/:id/retry': async () => {

@@ -10,6 +10,7 @@ import { diffValues } from '../../engine/reruns.js';
 import { ATTEMPT_STATUSES, RUN_STATUSES, STEP_STATUSES, type AttemptRecord, type EventRecord, type RunRecord } from '../../types.js';
 import { Nullable, Time, iso } from './common.js';
 import { traceIdOf } from '../../obs/run-trace.js';
+import { LABEL_KEY_PATTERN, LABEL_VALUE_MAX_LENGTH, MAX_LABELS } from '../run-start.js';
 import type { StepView } from '../../store/store.js';
 
 export const ErrorInfoSchema = Type.Object({
@@ -17,6 +18,43 @@ export const ErrorInfoSchema = Type.Object({
   message: Type.String(),
   retryable: Type.Optional(Type.Boolean()),
   details: Type.Optional(Type.Unknown()),
+});
+
+/** What a run may override of one step (where the step lists it under `overridable:`). */
+export const StepOverridesSchema = Type.Object(
+  {
+    timeout: Type.Optional(Type.String({ minLength: 1, maxLength: 32, description: "The step's timeout (a duration, e.g. 30s)" })),
+    retry: Type.Optional(
+      Type.Object(
+        {
+          max_attempts: Type.Optional(Type.Integer({ minimum: 1, maximum: 100 })),
+          backoff: Type.Optional(Type.Enum(['exponential', 'fixed'])),
+          initial: Type.Optional(Type.String({ minLength: 1, maxLength: 32 })),
+          max: Type.Optional(Type.String({ minLength: 1, maxLength: 32 })),
+          jitter: Type.Optional(Type.Boolean()),
+        },
+        { additionalProperties: false, description: "The step's retry block, as in the spec (replaces the spec's)" },
+      ),
+    ),
+    model: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'Agent steps: the model group to call (gateway.yaml)' })),
+  },
+  { additionalProperties: false },
+);
+
+export const RunOverridesSchema = Type.Object(
+  {
+    steps: Type.Record(Type.String({ minLength: 1, maxLength: 128 }), StepOverridesSchema, {
+      description: 'By step id: the settings to override',
+      maxProperties: 200,
+    }),
+  },
+  { additionalProperties: false, description: 'Overrides of settings the workflow marks overridable: (docs/specs.md#overrides)' },
+);
+
+/** Labels of a run: string keys (letters, digits, `._/-`) to string values. */
+export const RunMetadataSchema = Type.Record(Type.String({ pattern: LABEL_KEY_PATTERN }), Type.String({ maxLength: LABEL_VALUE_MAX_LENGTH }), {
+  maxProperties: MAX_LABELS,
+  description: 'Labels of the run (string → string), filterable with GET /v1/runs?label=key:value',
 });
 
 export const RunSchema = Type.Object(
@@ -52,6 +90,9 @@ export const RunSchema = Type.Object(
           'The OpenTelemetry trace id of the run (32 hex digits): every span of the run, on every process, is in this trace (docs/operations/tracing.md); null when the run was created while tracing was off and no tracing worker has started it',
       }),
     ),
+    metadata: RunMetadataSchema,
+    overrides: Nullable(RunOverridesSchema),
+    adhoc: Type.Boolean({ description: "The run's spec was given inline (POST /v1/runs with spec), not taken from the project" }),
   },
   { title: 'Run' },
 );
@@ -164,6 +205,9 @@ export function runDto(run: RunRecord): RunDto {
     created_by: run.createdBy,
     parent: run.parentRunId === null ? null : { run_id: run.parentRunId, step_id: run.parentStepId ?? '' },
     trace_id: traceIdOf(run.traceContext),
+    metadata: run.metadata ?? {},
+    overrides: run.overrides,
+    adhoc: run.adhoc,
   };
 }
 

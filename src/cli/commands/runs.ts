@@ -4,6 +4,7 @@
  */
 import { InvalidArgumentError, type Command } from 'commander';
 import { loadProjectOrThrow } from '../../app/bootstrap.js';
+import { parseLabelFilter } from '../../app/run-start.js';
 import type { Config } from '../../app/config.js';
 import type { RunStatus } from '../../types.js';
 import { paint, plural, table } from '../format.js';
@@ -65,6 +66,26 @@ function suffix(ctx: CliContext, api: RunsApi, config: Config): string {
   return api.mode === 'local' ? dirHint(ctx, config) : '';
 }
 
+interface ListOptions {
+  status?: RunStatus[];
+  workflow?: string;
+  label: Array<[string, string]>;
+  limit: number;
+  cursor?: string;
+  json?: boolean;
+  tenant?: string;
+  dir?: string;
+}
+
+/** `--label k:v`, repeatable: each parsed and added to the list. */
+export function collectLabel(value: string, previous: Array<[string, string]>): Array<[string, string]> {
+  try {
+    return [...previous, parseLabelFilter(value)];
+  } catch (error) {
+    throw new InvalidArgumentError((error as Error).message);
+  }
+}
+
 export function registerRuns(program: Command, ctx: CliContext): void {
   const runs = program
     .command('runs')
@@ -76,12 +97,13 @@ export function registerRuns(program: Command, ctx: CliContext): void {
     .description('List runs, newest first')
     .option('--status <statuses>', 'comma-separated statuses (queued, running, waiting, succeeded, failed, cancelled, timed_out)', parseStatusesArg)
     .option('--workflow <name>', 'only runs of this workflow')
+    .option('--label <key:value>', 'only runs with this label in their metadata (repeat: all must match)', collectLabel, [])
     .option('--limit <n>', 'runs per page (1..200)', parseIntegerArg(1, 200), 50)
     .option('--cursor <cursor>', 'next page, from a previous listing', parseCursorArg)
     .option('--json', 'print { items, next_cursor } as GET /v1/runs does')
     .option(...TENANT_OPTION)
     .option(...DIR_OPTION)
-    .action(async (opts: { status?: RunStatus[]; workflow?: string; limit: number; cursor?: string; json?: boolean; tenant?: string; dir?: string }) => {
+    .action(async (opts: ListOptions) => {
       await withRuns(
         ctx,
         opts.dir,
@@ -90,6 +112,7 @@ export function registerRuns(program: Command, ctx: CliContext): void {
             limit: opts.limit,
             ...(opts.status ? { status: opts.status } : {}),
             ...(opts.workflow ? { workflow: opts.workflow } : {}),
+            ...(opts.label.length > 0 ? { labels: opts.label } : {}),
             ...(opts.cursor ? { cursor: opts.cursor } : {}),
           });
           if (opts.json) return outJson(ctx, page);

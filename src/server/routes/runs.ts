@@ -1,7 +1,19 @@
 /** Runs: start (with `Idempotency-Key` and `?wait=`), list, get, cancel, retry (from a step), events, a step's attempts. */
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { parseDurationText } from '../../lib/duration.js';
-import { AttemptHistorySchema, EventPageSchema, RetriedRunSchema, RunDetailSchema, RunPageSchema, RunSchema } from '../../app/dto/runs.js';
+import {
+  AttemptHistorySchema,
+  EventPageSchema,
+  RetriedRunSchema,
+  RunDetailSchema,
+  RunMetadataSchema,
+  RunOverridesSchema,
+  RunPageSchema,
+  RunSchema,
+} from '../../app/dto/runs.js';
+import type { StartOptions } from '../../app/runs.js';
+import { parseLabelFilter } from '../../app/run-start.js';
 import { AgentryError } from '../../lib/errors.js';
 import { RUN_STATUSES, type RunStatus } from '../../types.js';
 import { IDEMPOTENCY_HEADER, parseIdempotencyKey, REPLAYED_HEADER } from '../idempotency.js';
@@ -29,64 +41,139 @@ function parseTime(text: string | undefined, name: string): number | undefined {
   return ms;
 }
 
+/** `?wait=` and the Idempotency-Key header of a start. */
+function startQuery(request: { query: { wait?: string | undefined }; headers: Record<string, string | string[] | undefined> }): StartQuery {
+  return { wait: request.query.wait, idempotencyKey: request.headers[IDEMPOTENCY_HEADER] };
+}
+
+interface StartQuery {
+  wait: string | undefined;
+  idempotencyKey: string | string[] | undefined;
+}
+
+/** What both ways of starting a run take besides what to run. */
+const START_FIELDS = {
+  input: Type.Optional(Type.Unknown({ description: "Run input (validated against the workflow's input schema); default {}" })),
+  priority: Type.Optional(Type.Integer({ minimum: -1000, maximum: 1000, description: 'Higher runs first; default 0' })),
+  metadata: Type.Optional(RunMetadataSchema),
+  overrides: Type.Optional(RunOverridesSchema),
+  deadline: Type.Optional(
+    Type.String({
+      minLength: 1,
+      maxLength: 64,
+      description: "The run's own deadline, instead of the workflow's: a duration from now (30m, 2h) or an ISO 8601 time; past it the run ends timed_out",
+    }),
+  ),
+};
+
+const START_ERRORS = [
+  'input_invalid',
+  'invalid_idempotency_key',
+  'idempotency_conflict',
+  'quota_exceeded',
+  'maintenance_quiesced',
+  'override_not_allowed',
+  'payload_too_large',
+  'spec_invalid',
+] as const;
+
 export function runRoutes(table: RouteTable, deps: ServerDeps): void {
   const { runs } = deps.services;
+  const waitQuery = Type.Object({
+    wait: Type.Optional(
+      Type.String({
+        pattern: WAIT_PATTERN,
+        description: `Block until the run ends, at most this long (e.g. 30s; capped at ${deps.maxWaitMs / 1000}s); 200 when it ended, 202 when not yet`,
+      }),
+    ),
+  });
+  const idempotencyHeaders = Type.Object({
+    [IDEMPOTENCY_HEADER]: Type.Optional(Type.String({ description: '1–256 characters; the same key with the same request returns the first run' })),
+  });
+  const startResponses = {
+    200: { ...RunSchema, description: 'With ?wait=: the run ended' },
+    201: { ...RunSchema, description: 'The run was created (or replayed for the same Idempotency-Key)' },
+    202: { ...RunSchema, description: 'With ?wait=: the run had not ended when the wait passed' },
+  };
+
+  /** Starts a run the way `start` does, then answers 201 (200/202 with ?wait=) with its Location. */
+  async function startAndReply(
+    request: FastifyRequest,
+    query: StartQuery,
+    reply: FastifyReply,
+    body: { input?: unknown; priority?: number; metadata?: Record<string, string>; overrides?: StartOptions['overrides']; deadline?: string },
+    start: (input: unknown, options: StartOptions) => ReturnType<typeof runs.start>,
+  ): Promise<FastifyReply> {
+    const key = parseIdempotencyKey(query.idempotencyKey);
+    const waitMs = query.wait === undefined ? undefined : Math.min(parseDurationText(query.wait) ?? 0, deps.maxWaitMs);
+    // A wait ends early when the client goes away or the server starts closing. (The
+    // response's `close`, not the request's: that one fires once the body has been read.)
+    const gone = new AbortController();
+    const onClose = (): void => gone.abort();
+    reply.raw.once('close', onClose);
+    try {
+      const { run, replayed, ended } = await start(body.input ?? {}, {
+        ...(key === undefined ? {} : { idempotencyKey: key }),
+        ...(body.priority === undefined ? {} : { priority: body.priority }),
+        ...(body.metadata === undefined ? {} : { metadata: body.metadata }),
+        ...(body.overrides === undefined ? {} : { overrides: body.overrides }),
+        ...(body.deadline === undefined ? {} : { deadline: body.deadline }),
+        ...(waitMs === undefined ? {} : { waitMs, signal: AbortSignal.any([gone.signal, deps.closing]) }),
+      });
+      reply.header('location', `/v1/runs/${run.id}`);
+      noteRunId(request, run.id);
+      if (replayed) reply.header(REPLAYED_HEADER, 'true');
+      return reply.code(waitMs === undefined ? 201 : ended ? 200 : 202).send(run);
+    } finally {
+      reply.raw.off('close', onClose);
+    }
+  }
+
   table.add({
     method: 'POST',
     url: '/v1/workflows/:name/runs',
     scope: 'runs:write',
-    summary: 'Start a run of a workflow',
+    summary: 'Start a run of a workflow (with labels, a deadline and overrides of its overridable settings)',
     tags: ['runs'],
-    errors: ['not_found', 'input_invalid', 'invalid_idempotency_key', 'idempotency_conflict', 'quota_exceeded', 'maintenance_quiesced'],
+    errors: ['not_found', ...START_ERRORS],
     schema: {
       operationId: 'startWorkflowRun',
       params: Type.Object({ name: Type.String({ minLength: 1, maxLength: 128, description: 'Workflow name' }) }),
-      querystring: Type.Object({
-        wait: Type.Optional(
-          Type.String({
-            pattern: WAIT_PATTERN,
-            description: `Block until the run ends, at most this long (e.g. 30s; capped at ${deps.maxWaitMs / 1000}s); 200 when it ended, 202 when not yet`,
-          }),
-        ),
-      }),
-      headers: Type.Object({
-        [IDEMPOTENCY_HEADER]: Type.Optional(Type.String({ description: '1–256 characters; the same key with the same request returns the first run' })),
-      }),
+      querystring: waitQuery,
+      headers: idempotencyHeaders,
+      body: Type.Object(START_FIELDS, { additionalProperties: false }),
+      response: startResponses,
+    },
+    handler: (request, reply, principal) =>
+      startAndReply(request, startQuery(request), reply, request.body, (input, options) => runs.start(principal, request.params.name, input, options)),
+  });
+
+  table.add({
+    method: 'POST',
+    url: '/v1/runs',
+    scope: 'specs:write',
+    summary: 'Start an ad-hoc run of a workflow spec given inline (validated like a project spec, stored as the run snapshot)',
+    tags: ['runs'],
+    errors: [...START_ERRORS],
+    schema: {
+      operationId: 'startAdhocRun',
+      querystring: waitQuery,
+      headers: idempotencyHeaders,
       body: Type.Object(
         {
-          input: Type.Optional(Type.Unknown({ description: "Run input (validated against the workflow's input schema); default {}" })),
-          priority: Type.Optional(Type.Integer({ minimum: -1000, maximum: 1000, description: 'Higher runs first; default 0' })),
+          spec: Type.Union([Type.String({ minLength: 1 }), Type.Object({}, { additionalProperties: true })], {
+            description: `The workflow spec: YAML text, or the same as a JSON object (at most AGENTRY_MAX_INLINE_SPEC_BYTES, default 256 KiB)`,
+          }),
+          ...START_FIELDS,
         },
         { additionalProperties: false },
       ),
-      response: {
-        200: { ...RunSchema, description: 'With ?wait=: the run ended' },
-        201: { ...RunSchema, description: 'The run was created (or replayed for the same Idempotency-Key)' },
-        202: { ...RunSchema, description: 'With ?wait=: the run had not ended when the wait passed' },
-      },
+      response: startResponses,
     },
-    async handler(request, reply, principal) {
-      const key = parseIdempotencyKey(request.headers[IDEMPOTENCY_HEADER]);
-      const waitMs = request.query.wait === undefined ? undefined : Math.min(parseDurationText(request.query.wait) ?? 0, deps.maxWaitMs);
-      // A wait ends early when the client goes away or the server starts closing. (The
-      // response's `close`, not the request's: that one fires once the body has been read.)
-      const gone = new AbortController();
-      const onClose = (): void => gone.abort();
-      reply.raw.once('close', onClose);
-      try {
-        const { run, replayed, ended } = await runs.start(principal, request.params.name, request.body.input ?? {}, {
-          ...(key === undefined ? {} : { idempotencyKey: key }),
-          ...(request.body.priority === undefined ? {} : { priority: request.body.priority }),
-          ...(waitMs === undefined ? {} : { waitMs, signal: AbortSignal.any([gone.signal, deps.closing]) }),
-        });
-        reply.header('location', `/v1/runs/${run.id}`);
-        noteRunId(request, run.id);
-        if (replayed) reply.header(REPLAYED_HEADER, 'true');
-        return reply.code(waitMs === undefined ? 201 : ended ? 200 : 202).send(run);
-      } finally {
-        reply.raw.off('close', onClose);
-      }
-    },
+    handler: (request, reply, principal) =>
+      startAndReply(request, startQuery(request), reply, request.body, (input, options) =>
+        runs.startAdhoc(principal, request.body.spec as string | Record<string, unknown>, input, options),
+      ),
   });
 
   table.add({
@@ -95,7 +182,7 @@ export function runRoutes(table: RouteTable, deps: ServerDeps): void {
     scope: 'runs:read',
     summary: 'List runs, newest first',
     tags: ['runs'],
-    errors: [],
+    errors: ['invalid_request'],
     schema: {
       operationId: 'listRuns',
       querystring: Type.Object({
@@ -103,6 +190,12 @@ export function runRoutes(table: RouteTable, deps: ServerDeps): void {
         workflow: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
         created_after: Type.Optional(Type.String({ format: 'date-time' })),
         created_before: Type.Optional(Type.String({ format: 'date-time' })),
+        label: Type.Optional(
+          Type.Array(Type.String({ minLength: 2, maxLength: 320 }), {
+            maxItems: 16,
+            description: 'key:value; only runs whose metadata has this label (repeat for more: all must match)',
+          }),
+        ),
         limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50 })),
         cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 512, description: 'next_cursor of the previous page' })),
       }),
@@ -119,6 +212,7 @@ export function runRoutes(table: RouteTable, deps: ServerDeps): void {
         ...(createdAfter === undefined ? {} : { createdAfter }),
         ...(createdBefore === undefined ? {} : { createdBefore }),
         ...(q.cursor === undefined ? {} : { cursor: q.cursor }),
+        ...(q.label === undefined ? {} : { labels: q.label.map(parseLabelFilter) }),
       });
     },
   });

@@ -79,6 +79,7 @@ export function usageRoutes(table: RouteTable, deps: ServerDeps): void {
     tags: ['usage'],
     errors: ['invalid_request'],
     schema: {
+      operationId: 'listUsageCalls',
       querystring: Type.Object({
         run_id: Name('Only calls of this run'),
         workflow: Name('Only calls of runs of this workflow'),

@@ -1,8 +1,8 @@
 /** Runs: inserting one with its steps, locking and patching its row, and the run listings. */
 import { sql } from 'kysely';
 import type { ErrorInfo } from '../../lib/errors.js';
-import type { RunRecord } from '../../types.js';
-import type { ActiveRunCounts, NewRun, NewStep, RunListQuery, RunPage, RunPatch } from '../store-types.js';
+import type { RunOverrides, RunRecord } from '../../types.js';
+import type { ActiveRunCounts, NewRun, NewStep, RunListQuery, RunPage, RunPatch, StoreKind } from '../store-types.js';
 import type { Db } from './dialect.js';
 import { afterCursor, toPage } from './page.js';
 import { assignments, fromJson, inList, num, numOrNull, rows, toJson, type Query, type Row } from './values.js';
@@ -41,6 +41,9 @@ export function runFromRow(r: Row): RunRecord {
     createdBy: (r.created_by as string | null) ?? null,
     concurrencyKey: (r.concurrency_key as string | null) ?? null,
     traceContext: (r.trace_context as string | null) ?? null,
+    metadata: fromJson<Record<string, string> | null>(r.metadata ?? null),
+    overrides: fromJson<RunOverrides | null>(r.overrides ?? null),
+    adhoc: num(r.adhoc ?? 0) === 1,
     updatedAt: num(r.updated_at),
     eventSeq: num(r.event_seq),
   };
@@ -50,11 +53,12 @@ export function runFromRow(r: Row): RunRecord {
 export async function insertRun(db: Db, run: NewRun, steps: NewStep[], now: number): Promise<RunRecord> {
   await sql`INSERT INTO runs (id, tenant_id, workflow, spec_hash, spec, status, input, output, error, priority,
                               created_at, started_at, finished_at, deadline_at, parent_run_id, parent_step_id, retry_of,
-                              concurrency_key, created_by, trace_context, updated_at, event_seq)
+                              concurrency_key, created_by, trace_context, metadata, overrides, adhoc, updated_at, event_seq)
     VALUES (${run.id}, ${run.tenantId}, ${run.workflow}, ${run.specHash}, ${JSON.stringify(run.spec)}, ${run.status},
             ${JSON.stringify(run.input ?? null)}, ${toJson(run.output)}, ${toJson(run.error)}, ${run.priority},
             ${run.createdAt}, ${run.startedAt}, ${run.finishedAt}, ${run.deadlineAt}, ${run.parentRunId}, ${run.parentStepId},
-            ${run.retryOf}, ${run.concurrencyKey}, ${run.createdBy}, ${run.traceContext ?? null}, ${now}, 0)`.execute(db);
+            ${run.retryOf}, ${run.concurrencyKey}, ${run.createdBy}, ${run.traceContext ?? null}, ${toJson(run.metadata ?? null)},
+            ${toJson(run.overrides ?? null)}, ${run.adhoc === true ? 1 : 0}, ${now}, 0)`.execute(db);
   if (steps.length > 0) {
     const values = steps.map(
       (step) =>
@@ -64,7 +68,15 @@ export async function insertRun(db: Db, run: NewRun, steps: NewStep[], now: numb
     await sql`INSERT INTO steps (run_id, step_id, kind, status, attempt, priority, output, meta, started_at, finished_at, updated_at)
       VALUES ${sql.join(values)}`.execute(db);
   }
-  return { ...run, traceContext: run.traceContext ?? null, updatedAt: now, eventSeq: 0 };
+  return {
+    ...run,
+    traceContext: run.traceContext ?? null,
+    metadata: run.metadata ?? null,
+    overrides: run.overrides ?? null,
+    adhoc: run.adhoc ?? false,
+    updatedAt: now,
+    eventSeq: 0,
+  };
 }
 
 /** Reads a run and locks its row until the transaction ends (`lockSuffix` is the dialect's `FOR UPDATE …`). */
@@ -87,7 +99,7 @@ export function readRunsQuery(ids: readonly string[], known: boolean): Query {
 
 /** Every column of `runs` but the two a run never changes. */
 const RUN_COLUMNS_BUT_SPEC_AND_INPUT = `id, tenant_id, workflow, spec_hash, status, output, error, priority, created_at, started_at, finished_at,
-  deadline_at, updated_at, event_seq, parent_run_id, parent_step_id, retry_of, concurrency_key, created_by, trace_context`;
+  deadline_at, updated_at, event_seq, parent_run_id, parent_step_id, retry_of, concurrency_key, created_by, trace_context, metadata, overrides, adhoc`;
 
 /** Writes a run's changes with its event counter (and `updated_at` when a field changed): the statement, not yet run. */
 export function updateRunQuery(run: RunRecord, patch: RunPatch): Query {
@@ -102,14 +114,22 @@ export async function getRun(db: Db, id: string): Promise<RunRecord | undefined>
   return row ? runFromRow(row) : undefined;
 }
 
+/** `metadata` has label `key` with `value` (`metadata` is JSON text in both dialects). */
+function hasLabel(kind: StoreKind, key: string, value: string): Query {
+  if (kind === 'postgres') return sql`(metadata::jsonb ->> ${key}) = ${value}`;
+  // A label key is letters, digits and `._/-` (RunMetadata), so it needs no escaping inside the quotes.
+  return sql`json_extract(metadata, ${`$."${key}"`}) = ${value}`;
+}
+
 /** Runs newest first; of one tenant with `tenantId`, of every tenant without (the CLI on its own store). */
-export async function listRuns(db: Db, query: RunListQuery): Promise<RunPage> {
+export async function listRuns(db: Db, query: RunListQuery, kind: StoreKind): Promise<RunPage> {
   const where: Query[] = [query.tenantId === undefined ? sql`1 = 1` : sql`tenant_id = ${query.tenantId}`];
   if (query.status?.length) where.push(sql`status IN ${inList(query.status)}`);
   if (query.workflow) where.push(sql`workflow = ${query.workflow}`);
   if (query.createdBy !== undefined) where.push(sql`created_by = ${query.createdBy}`);
   if (query.createdAfter !== undefined) where.push(sql`created_at >= ${query.createdAfter}`);
   if (query.createdBefore !== undefined) where.push(sql`created_at < ${query.createdBefore}`);
+  for (const [key, value] of query.labels ?? []) where.push(sql`metadata IS NOT NULL AND ${hasLabel(kind, key, value)}`);
   if (query.cursor) where.push(afterCursor(query.cursor));
   const fetched = await rows(
     db,
