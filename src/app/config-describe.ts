@@ -47,6 +47,8 @@ export function describeConfig(config: Config): { key: OptionKey; env: string; v
     oidcRolesClaim: config.server.oidc?.rolesClaim ?? null,
     oidcRoleMap: config.server.oidc?.roleMap ?? null,
     oidcNameClaim: config.server.oidc?.nameClaim ?? null,
+    oidcConsoleClientId: config.server.oidc === undefined ? null : (config.server.oidc.consoleClientId ?? config.server.oidc.audience ?? null),
+    oidcConsoleScopes: config.server.oidc?.consoleScopes ?? null,
     corsOrigins: config.server.corsOrigins.length === 0 ? null : config.server.corsOrigins.join(','),
     requestLogs: config.server.requestLogs,
     trustedProxies: config.server.trustedProxies.length === 0 ? null : config.server.trustedProxies.join(','),

@@ -152,6 +152,22 @@ export const SERVER_OPTIONS = {
     defaultText: '`sub`',
     description: 'The claim naming the person; the principal is `oidc:<value>` (with `email`, a token whose `email_verified` is false is refused).',
   },
+  oidcConsoleClientId: {
+    kind: 'string',
+    env: 'AGENTRY_OIDC_CONSOLE_CLIENT_ID',
+    default: undefined,
+    defaultText: '`AGENTRY_OIDC_AUDIENCE`',
+    description:
+      'The client id the web console signs in with (a public client: authorization code + PKCE, no secret; register the redirect URI `<server>/ui/auth/callback`). Its tokens must still carry `AGENTRY_OIDC_AUDIENCE` in `aud`. See [console](console.md#sign-in-with-oidc).',
+  },
+  oidcConsoleScopes: {
+    kind: 'string',
+    env: 'AGENTRY_OIDC_CONSOLE_SCOPES',
+    default: 'openid profile email',
+    defaultText: '`openid profile email`',
+    description:
+      'The scopes the web console asks the issuer for (space-separated; `openid` is always asked for). Add the scope that puts the roles claim in the token if the issuer needs one (e.g. `groups`).',
+  },
   corsOrigins: {
     kind: 'string',
     env: 'AGENTRY_CORS_ORIGINS',

@@ -58,6 +58,8 @@ export const ConfigSchema = Type.Object({
   oidcRolesClaim: Type.String({ minLength: 1 }),
   oidcRoleMap: Type.Optional(Type.String()),
   oidcNameClaim: Type.String({ minLength: 1 }),
+  oidcConsoleClientId: Type.Optional(Type.String({ minLength: 1 })),
+  oidcConsoleScopes: Type.String(),
   corsOrigins: Type.Optional(Type.String()),
   requestLogs: Type.Boolean(),
   trustedProxies: Type.Optional(Type.String()),

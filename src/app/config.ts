@@ -35,6 +35,10 @@ export interface OidcConfig {
   readonly rolesClaim: string;
   readonly roleMap: string | undefined;
   readonly nameClaim: string;
+  /** The web console's client id (undefined: the audience). */
+  readonly consoleClientId: string | undefined;
+  /** The scopes the web console asks for (space-separated). */
+  readonly consoleScopes: string;
 }
 
 /** The deployment's retention windows in ms (undefined: kept for ever). */
@@ -260,6 +264,8 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
               rolesClaim: r.oidcRolesClaim,
               roleMap: r.oidcRoleMap,
               nameClaim: r.oidcNameClaim,
+              consoleClientId: r.oidcConsoleClientId,
+              consoleScopes: r.oidcConsoleScopes,
             },
       corsOrigins,
       maxBodyBytes: r.maxBodyBytes,

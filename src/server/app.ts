@@ -393,7 +393,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     adminRoutes(table, deps);
     securityRoutes(table, deps);
     // The web console: static files on routes of their own (no hook, no sign-in; see console.ts).
-    if (options.consoleDir !== false) registerConsole(app, { dir: options.consoleDir ?? consoleDir(), basePath: options.basePath });
+    if (options.consoleDir !== false)
+      registerConsole(app, { dir: options.consoleDir ?? consoleDir(), basePath: options.basePath, oidc: auth.oidc?.settings.console });
   }
   if (groups.has('gateway')) {
     gatewayRoutes(table, deps);

@@ -9,6 +9,10 @@
  *   with a strict Content-Security-Policy (scripts and styles from this origin only, no inline
  *   code) and a `<base href>` naming where the console is mounted, so that relative asset URLs
  *   and the API's paths resolve from any depth and under a mount prefix.
+ * - `/ui/config.json`: what the console needs to sign in with OIDC (`{ oidc: null }` without an
+ *   issuer): the issuer, the console's client id, the audience and the scopes — public values
+ *   only (the console is a public client using PKCE; there is no secret). With an issuer, the
+ *   CSP's `connect-src` also allows the issuer's origin (discovery and the token endpoint).
  * - A path naming a file outside the console's directory (`..`, encoded or not) is 404.
  */
 import { existsSync, readFileSync } from 'node:fs';
@@ -17,25 +21,32 @@ import { extname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { AgentryError } from '../lib/errors.js';
+import type { ConsoleOidc } from './oidc.js';
 import { sendProblem } from './problem.js';
 
 /** Where the console is mounted, under the API's base path. */
 export const CONSOLE_PATH = '/ui/';
 
 /** No script, style, image or connection but this origin's; no inline code, frames or plugins. */
-export const CONSOLE_CSP = [
-  "default-src 'none'",
-  "script-src 'self'",
-  "style-src 'self'",
-  "img-src 'self' data:",
-  "font-src 'self'",
-  "connect-src 'self'",
-  "manifest-src 'self'",
-  "base-uri 'self'",
-  "form-action 'self'",
-  "frame-ancestors 'none'",
-  "object-src 'none'",
-].join('; ');
+export const CONSOLE_CSP = consoleCsp(undefined);
+
+/** The CSP; with an OIDC issuer, `connect-src` also allows the issuer's origin (discovery, token endpoint). */
+export function consoleCsp(issuer: string | undefined): string {
+  const connect = issuer === undefined ? "connect-src 'self'" : `connect-src 'self' ${new URL(issuer).origin}`;
+  return [
+    "default-src 'none'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self' data:",
+    "font-src 'self'",
+    connect,
+    "manifest-src 'self'",
+    "base-uri 'self'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+    "object-src 'none'",
+  ].join('; ');
+}
 
 const IMMUTABLE = 'public, max-age=31536000, immutable';
 
@@ -84,15 +95,19 @@ export function indexHtml(source: string, basePath: string): string {
 }
 
 /** Registers the console's routes on `app` when the console is built (`dir`); returns whether it did. */
-export function registerConsole(app: FastifyInstance, options: { dir: string | undefined; basePath?: string | undefined }): boolean {
-  const { dir } = options;
+export function registerConsole(
+  app: FastifyInstance,
+  options: { dir: string | undefined; basePath?: string | undefined; oidc?: ConsoleOidc | undefined },
+): boolean {
+  const { dir, oidc } = options;
   if (dir === undefined) return false;
+  const csp = consoleCsp(oidc?.issuer);
   const index = indexHtml(readFileSync(join(dir, 'index.html'), 'utf8'), options.basePath ?? '');
   const sendIndex = (reply: FastifyReply) =>
     reply
       .type('text/html; charset=utf-8')
       .header('cache-control', 'no-cache')
-      .header('content-security-policy', CONSOLE_CSP)
+      .header('content-security-policy', csp)
       .header('x-content-type-options', 'nosniff')
       .header('x-frame-options', 'DENY')
       .header('referrer-policy', 'no-referrer')
@@ -101,6 +116,12 @@ export function registerConsole(app: FastifyInstance, options: { dir: string | u
   // `buildApp`'s onSend hook puts a mount prefix before the Location.
   app.get('/ui', { schema: hide }, (_request, reply) => reply.redirect(CONSOLE_PATH, 308));
   app.get('/ui/', { schema: hide }, (_request, reply) => sendIndex(reply));
+  const config = JSON.stringify({
+    oidc: oidc === undefined ? null : { issuer: oidc.issuer, client_id: oidc.clientId, audience: oidc.audience, scopes: oidc.scopes },
+  });
+  app.get('/ui/config.json', { schema: hide }, (_request, reply) =>
+    reply.type('application/json; charset=utf-8').header('cache-control', 'no-cache').header('x-content-type-options', 'nosniff').send(config),
+  );
   app.get<{ Params: { '*': string } }>('/ui/*', { schema: hide }, async (request, reply) => {
     const rest = request.params['*'];
     const file = fileUnder(dir, rest);

@@ -33,6 +33,10 @@ export interface OidcOptions {
   rolesClaim: string | undefined;
   roleMap: string | undefined;
   nameClaim: string | undefined;
+  /** The web console's client id (`AGENTRY_OIDC_CONSOLE_CLIENT_ID`); undefined: the audience. */
+  consoleClientId?: string | undefined;
+  /** The scopes the web console asks for (`AGENTRY_OIDC_CONSOLE_SCOPES`, space-separated). */
+  consoleScopes?: string | undefined;
   /** Least time between two JWKS fetches for an unknown key id (default 30 s; tests lower it). */
   cooldownMs?: number;
 }
@@ -48,8 +52,25 @@ export interface OidcSettings {
   /** Claim value → grants (roles, scopes, `role:<name>`), as `AGENTRY_OIDC_ROLE_MAP` lists them. */
   roleMap: ReadonlyMap<string, readonly string[]>;
   nameClaim: string;
+  /** What the web console signs in with (public values, served at `/ui/config.json`). */
+  console: ConsoleOidc;
   /** Least time between two JWKS fetches for an unknown key id (jose's `cooldownDuration`; tests lower it). */
   cooldownMs?: number;
+}
+
+/** The web console's sign-in settings: all public (no secret; the console is a public client using PKCE). */
+export interface ConsoleOidc {
+  issuer: string;
+  clientId: string;
+  audience: string;
+  /** Space-separated, `openid` first. */
+  scopes: string;
+}
+
+/** `openid` plus the configured scopes, each once. */
+export function consoleScopes(text: string | undefined): string {
+  const scopes = ['openid', ...(text ?? 'openid profile email').split(/\s+/).filter((s) => s !== '')];
+  return [...new Set(scopes)].join(' ');
 }
 
 /** Who a verified token is: the grants still to be turned into scopes. */
@@ -108,6 +129,10 @@ export function oidcSettings(options: OidcOptions, problems: string[]): OidcSett
     options.jwksUrl === undefined || options.jwksUrl.trim() === '' ? undefined : trustedUrl(options.jwksUrl.trim(), 'AGENTRY_OIDC_JWKS_URL', problems);
   const roleMap = parseRoleMap(options.roleMap, problems);
   if (roleMap.size === 0) problems.push('AGENTRY_OIDC_ROLE_MAP is required with AGENTRY_OIDC_ISSUER (e.g. agentry-admins=admin,agentry-ops=operator)');
+  const clientId = options.consoleClientId?.trim() || audience;
+  if (/[\s"'<>\\]/.test(clientId)) problems.push('AGENTRY_OIDC_CONSOLE_CLIENT_ID must not contain spaces, quotes or angle brackets');
+  const scopes = consoleScopes(options.consoleScopes);
+  if (!/^[\x21\x23-\x5B\x5D-\x7E ]+$/.test(scopes)) problems.push('AGENTRY_OIDC_CONSOLE_SCOPES: a scope may not contain quotes or backslashes');
   if (problems.length > before) return undefined;
   return {
     issuer,
@@ -117,6 +142,7 @@ export function oidcSettings(options: OidcOptions, problems: string[]): OidcSett
     rolesClaim: options.rolesClaim?.trim() || 'groups',
     roleMap,
     nameClaim: options.nameClaim?.trim() || 'sub',
+    console: { issuer, clientId, audience, scopes },
     ...(options.cooldownMs === undefined ? {} : { cooldownMs: options.cooldownMs }),
   };
 }

@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appRoutesOf } from '../../src/server/app.js';
-import { CONSOLE_CSP, fileUnder, indexHtml } from '../../src/server/console.js';
+import { CONSOLE_CSP, consoleCsp, fileUnder, indexHtml } from '../../src/server/console.js';
+import { consoleScopes } from '../../src/server/oidc.js';
 import { startTestApi, type TestApi } from '../helpers/server.js';
 
 const INDEX =
@@ -49,6 +50,13 @@ describe('the web console at /ui/', () => {
     }
     expect(CONSOLE_CSP).toContain("script-src 'self'");
     expect(CONSOLE_CSP).not.toContain('unsafe-inline');
+    // Without an issuer the console's settings say so (and the page allows no other origin).
+    const config = await api.app.inject({ url: '/ui/config.json' });
+    expect(config.statusCode).toBe(200);
+    expect(config.json()).toEqual({ oidc: null });
+    expect(CONSOLE_CSP).toContain("connect-src 'self';");
+    expect(consoleCsp('https://id.example.com/realms/acme')).toContain("connect-src 'self' https://id.example.com;");
+    expect(consoleScopes('profile openid  groups')).toBe('openid profile groups');
     const bare = await api.app.inject({ url: '/ui' });
     expect(bare.statusCode).toBe(308);
     expect(bare.headers.location).toBe('/ui/');

@@ -29,7 +29,15 @@ api.use({
     if (key !== null) request.headers.set('authorization', `Bearer ${key}`);
     return request;
   },
+  onResponse({ response }) {
+    // A refused credential (an OIDC token past its `exp`, a revoked key): back to sign-in.
+    if (response.status === 401 && storedKey() !== null) window.dispatchEvent(new Event(UNAUTHORIZED_EVENT));
+    return response;
+  },
 });
+
+/** Sent on `window` when the API refuses the stored credential (401). */
+export const UNAUTHORIZED_EVENT = 'agentry:unauthorized';
 
 export type Problem = components['schemas']['Problem'];
 

@@ -21,7 +21,7 @@ const NAV: { to: string; label: string; scope: string; match: RegExp }[] = [
 ];
 
 function SignIn() {
-  const { signIn } = useSession();
+  const { signIn, signInWithOidc, oidc, notice } = useSession();
   const [key, setKey] = useState('');
   const [error, setError] = useState<string | null>(null);
   const submit = async (e: FormEvent) => {
@@ -31,6 +31,18 @@ function SignIn() {
   return (
     <main id="main" className="sign-in">
       <h1>Agentry console</h1>
+      {notice !== null && error === null && (
+        <p role="alert" className="error">
+          {notice}
+        </p>
+      )}
+      {oidc !== null && (
+        <p>
+          <button type="button" className="primary" onClick={() => void signInWithOidc().then(setError)}>
+            Sign in with single sign-on
+          </button>
+        </p>
+      )}
       <form onSubmit={(e) => void submit(e)}>
         <label htmlFor="api-key">API key</label>
         <input id="api-key" type="password" autoComplete="current-password" required value={key} onChange={(e) => setKey(e.target.value)} />
