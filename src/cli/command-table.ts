@@ -195,6 +195,18 @@ export const COMMANDS: readonly CommandEntry[] = [
     description: 'Inspect and validate the configuration',
     load: async () => (await import('./commands/config.js')).registerConfig,
   },
+  {
+    name: 'login',
+    term: 'login [options]',
+    description: 'Store a server and its API key as a profile (checked against the server first) and make it the current one',
+    load: async () => (await import('./commands/profiles.js')).registerLogin,
+  },
+  {
+    name: 'profiles',
+    term: 'profiles',
+    description: 'CLI profiles (servers and their keys, from agentry login): list them, pick the current one, remove one',
+    load: async () => (await import('./commands/profiles.js')).registerProfiles,
+  },
 ];
 
 /**

@@ -14,7 +14,8 @@ import { runCliInProcess } from '../helpers/cli.js';
 
 /** The commands that print data, each with what its `--json` prints. */
 const PRINTS_DATA: Record<string, string> = {
-  'agentry validate': '{ valid, dir, workflows, diagnostics } (local only)',
+  'agentry validate': '{ valid, dir, environment, workflows, diagnostics } (local only)',
+  'agentry profiles list': '{ path, current, items: [{ name, url, key, current }] } (local only; never a key)',
   'agentry run': 'Run (with --wait: RunDetail)',
   'agentry runs list': 'GET /v1/runs',
   'agentry runs get': 'GET /v1/runs/{id}',
@@ -79,6 +80,9 @@ const PRINTS_NO_DATA: Record<string, string> = {
   'agentry start api': 'serves until stopped',
   'agentry start gateway': 'serves until stopped',
   'agentry demo': 'an interactive tour that serves until Ctrl-C',
+  'agentry login': 'prints one line: the profile saved, who the key is, whether it is current',
+  'agentry profiles use': 'prints one line: the profile now current',
+  'agentry profiles remove': 'prints one line: the profile removed',
   'agentry audit export': 'prints nothing but JSON Lines already (GET /v1/audit/export): there is no human format to switch from',
 };
 
