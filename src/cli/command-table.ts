@@ -33,6 +33,12 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: async () => (await import('./commands/validate.js')).registerValidate,
   },
   {
+    name: 'spec',
+    term: 'spec',
+    description: "CI checks of a project's specs: lint (fails on any warning)",
+    load: async () => (await import('./commands/spec.js')).registerSpec,
+  },
+  {
     name: 'run',
     term: 'run [options] <workflow>',
     description: 'Start a run of a workflow (with --wait: follow it to its end with live progress)',

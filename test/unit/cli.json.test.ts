@@ -15,6 +15,8 @@ import { runCliInProcess } from '../helpers/cli.js';
 /** The commands that print data, each with what its `--json` prints. */
 const PRINTS_DATA: Record<string, string> = {
   'agentry validate': '{ valid, dir, environment, workflows, diagnostics } (local only)',
+  'agentry spec lint': '{ valid, dir, environment, workflows, diagnostics } (local only)',
+  'agentry config secrets': 'GET /v1/security/credentials',
   'agentry profiles list': '{ path, current, items: [{ name, url, key, current }] } (local only; never a key)',
   'agentry run': 'Run (with --wait: RunDetail)',
   'agentry runs list': 'GET /v1/runs',
