@@ -35,7 +35,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   {
     name: 'spec',
     term: 'spec',
-    description: "CI checks of a project's specs: lint (fails on any warning)",
+    description: "A project's specs: lint (fails on any warning), migrate (to the current version)",
     load: async () => (await import('./commands/spec.js')).registerSpec,
   },
   {

@@ -16,3 +16,4 @@ export type { EnvironmentChoice } from './settings.js';
 export * from './model.js';
 export * from './schemas.js';
 export { renderTemplate, templateReferences } from './template.js';
+export { migrateSpec } from './migrate.js';

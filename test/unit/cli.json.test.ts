@@ -68,6 +68,7 @@ const PRINTS_DATA: Record<string, string> = {
   'agentry limits show': 'GET /v1/admin/quotas',
   'agentry keys revoke': 'POST /v1/admin/keys/{id}/revoke: { revoked }',
   'agentry keys rotate': 'POST /v1/admin/keys/{id}/rotate: { key, secret, previous }',
+  'agentry spec migrate': '{ file, from, to, changes: [{ rule, path, line, message }], diff, written } (local only)',
   'agentry config show': '{ <option>: { value, source, env } } (local only)',
   'agentry config validate': '{ env, dir, ok, problems: [{ check, severity, message }] } (local only)',
   'agentry smoke': '{ url, ok, duration_ms, checks: [{ name, status, detail, duration_ms, code }], summary }',
