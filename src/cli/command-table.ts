@@ -33,6 +33,12 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: async () => (await import('./commands/validate.js')).registerValidate,
   },
   {
+    name: 'spec',
+    term: 'spec',
+    description: "A project's specs: lint (fails on any warning), migrate (to the current version)",
+    load: async () => (await import('./commands/spec.js')).registerSpec,
+  },
+  {
     name: 'run',
     term: 'run [options] [workflow]',
     description: 'Start a run of a workflow, or of a spec file with --file (with --wait: follow it to its end with live progress)',
@@ -206,6 +212,18 @@ export const COMMANDS: readonly CommandEntry[] = [
     term: 'config',
     description: 'Inspect and validate the configuration',
     load: async () => (await import('./commands/config.js')).registerConfig,
+  },
+  {
+    name: 'login',
+    term: 'login [options]',
+    description: 'Store a server and its API key as a profile (checked against the server first) and make it the current one',
+    load: async () => (await import('./commands/profiles.js')).registerLogin,
+  },
+  {
+    name: 'profiles',
+    term: 'profiles',
+    description: 'CLI profiles (servers and their keys, from agentry login): list them, pick the current one, remove one',
+    load: async () => (await import('./commands/profiles.js')).registerProfiles,
   },
 ];
 

@@ -48,6 +48,8 @@ Examples:
   agentry smoke --url http://127.0.0.1:7700      check a running deployment after a deploy (key: AGENTRY_API_KEY)
 
 With AGENTRY_URL (and AGENTRY_API_KEY) set, \`run\`, \`runs …\`, \`tasks …\` and \`signal\` talk to that server instead of the store.
+A profile (agentry login --profile prod --url … --key …) does the same: --profile <name> or AGENTRY_PROFILE_NAME
+picks one (over AGENTRY_URL); without either and without AGENTRY_URL, the current one (agentry profiles use).
 
 Exit codes:
   0    success (run --wait: the run succeeded)
@@ -72,8 +74,12 @@ Docs: docs/cli.md, docs/cli-reference.md, docs/configuration.md, docs/specs.md`,
 /** Runs the CLI and resolves with the exit code (it never calls `process.exit`). */
 export async function runCli(argv: readonly string[], ctx: CliContext = processContext()): Promise<number> {
   try {
-    const program = await createProgram(argv, ctx);
-    await program.parseAsync(argv, { from: 'user' });
+    // A profile (`--profile`, AGENTRY_PROFILE_NAME, the current one) becomes AGENTRY_URL / AGENTRY_API_KEY.
+    const { withProfile } = await import('./profiles.js');
+    const profiled = withProfile(argv, ctx.env, (text) => ctx.stderr.write(text));
+    ctx.env = profiled.env;
+    const program = await createProgram(profiled.argv, ctx);
+    await program.parseAsync(profiled.argv, { from: 'user' });
     return ctx.exitCode;
   } catch (error) {
     return reportError(ctx, error);

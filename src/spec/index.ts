@@ -18,3 +18,4 @@ export * from './schemas.js';
 export { renderTemplate, templateReferences } from './template.js';
 export { compileInlineWorkflow } from './inline.js';
 export { applyOverrides } from './overrides.js';
+export { migrateSpec } from './migrate.js';

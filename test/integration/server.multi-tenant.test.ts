@@ -107,6 +107,11 @@ describe('requests in multi-tenant mode', () => {
         'POST /v1/tools/:name/disable',
         'POST /v1/tools/:name/enable',
         'GET /v1/workflows',
+        // Environment policies are the project's, like its workflows; changing one is an operator's switch of the deployment.
+        'GET /v1/policies',
+        'PUT /v1/policies/:environment',
+        'DELETE /v1/policies/:environment',
+        'POST /v1/specs/policy-report',
         // The fleet: worker processes and the maintenance switch serve every tenant alike.
         'GET /v1/admin/workers',
         'POST /v1/admin/workers/:id/drain',

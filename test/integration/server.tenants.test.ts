@@ -35,6 +35,10 @@ const EXEMPT: Record<string, string> = {
   'POST /v1/tools/:name/enable':
     'tool servers are the deployment’s: an operator switch of the whole fleet, refused to callers of other tenants (tools.switch.test.ts)',
   'GET /v1/auth/whoami': 'describes the caller only',
+  'GET /v1/policies': 'environment policies are the project’s, shared by every tenant (docs/environments.md)',
+  'PUT /v1/policies/:environment': 'environment policies are the deployment’s: an operator switch, refused to callers of other tenants',
+  'DELETE /v1/policies/:environment': 'environment policies are the deployment’s: an operator switch, refused to callers of other tenants',
+  'POST /v1/specs/policy-report': 'judges a project workflow or the posted spec against the policy, stores nothing',
   'POST /v1/admin/keys': 'creates a key in the caller’s own tenant; naming another is 403 (see keys.access.test.ts)',
   'GET /v1/security/credentials': 'the deployment’s configuration: names of secrets and what uses them, never values; no tenant’s object',
   'GET /v1/admin/workers': 'worker processes are the deployment’s, shared by every tenant (docs/operations/maintenance.md)',
@@ -58,6 +62,7 @@ const ON_OBJECT: Record<string, Build> = {
   'GET /v1/runs/:id/steps/:step/attempts': (o) => ({ url: `/v1/runs/${o.napRun}/steps/long/attempts` }),
   // The run is looked up (and hidden) before its step's kind: a sleep step answers 404 here, not 400.
   'GET /v1/runs/:id/steps/:step/journal': (o) => ({ url: `/v1/runs/${o.napRun}/steps/long/journal` }),
+  'GET /v1/runs/:id/policy-report': (o) => ({ url: `/v1/runs/${o.napRun}/policy-report` }),
   'POST /v1/runs/:id/signals/:name': (o) => ({ method: 'POST', url: `/v1/runs/${o.gateRun}/signals/go`, payload: { forged: true } }),
   'GET /v1/tasks/:id': (o) => ({ url: `/v1/tasks/${o.task}` }),
   'POST /v1/tasks/:id/complete': (o) => ({ method: 'POST', url: `/v1/tasks/${o.task}/complete`, payload: { decision: 'approve' } }),

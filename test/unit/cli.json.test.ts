@@ -14,7 +14,10 @@ import { runCliInProcess } from '../helpers/cli.js';
 
 /** The commands that print data, each with what its `--json` prints. */
 const PRINTS_DATA: Record<string, string> = {
-  'agentry validate': '{ valid, dir, workflows, diagnostics } (local only)',
+  'agentry validate': '{ valid, dir, environment, workflows, diagnostics } (local only)',
+  'agentry spec lint': '{ valid, dir, environment, workflows, diagnostics } (local only)',
+  'agentry config secrets': 'GET /v1/security/credentials',
+  'agentry profiles list': '{ path, current, items: [{ name, url, key, current }] } (local only; never a key)',
   'agentry run': 'Run (with --wait: RunDetail)',
   'agentry runs list': 'GET /v1/runs',
   'agentry runs get': 'GET /v1/runs/{id}',
@@ -66,6 +69,7 @@ const PRINTS_DATA: Record<string, string> = {
   'agentry limits show': 'GET /v1/admin/quotas',
   'agentry keys revoke': 'POST /v1/admin/keys/{id}/revoke: { revoked }',
   'agentry keys rotate': 'POST /v1/admin/keys/{id}/rotate: { key, secret, previous }',
+  'agentry spec migrate': '{ file, from, to, changes: [{ rule, path, line, message }], diff, written } (local only)',
   'agentry config show': '{ <option>: { value, source, env } } (local only)',
   'agentry config validate': '{ env, dir, ok, problems: [{ check, severity, message }] } (local only)',
   'agentry smoke': '{ url, ok, duration_ms, checks: [{ name, status, detail, duration_ms, code }], summary }',
@@ -87,6 +91,9 @@ const PRINTS_NO_DATA: Record<string, string> = {
   'agentry start api': 'serves until stopped',
   'agentry start gateway': 'serves until stopped',
   'agentry demo': 'an interactive tour that serves until Ctrl-C',
+  'agentry login': 'prints one line: the profile saved, who the key is, whether it is current',
+  'agentry profiles use': 'prints one line: the profile now current',
+  'agentry profiles remove': 'prints one line: the profile removed',
   'agentry audit export': 'prints nothing but JSON Lines already (GET /v1/audit/export): there is no human format to switch from',
 };
 

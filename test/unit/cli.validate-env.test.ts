@@ -111,3 +111,45 @@ describe('agentry validate --env', () => {
     expect(JSON.parse(ran.stdout)).toMatchObject({ status: 'succeeded' });
   });
 });
+
+describe('agentry spec lint', () => {
+  it('validate exits 0 on a warning alone, spec lint exits 1; an error is 2 for both', async () => {
+    write({ 'agentry.yml': 'version: v1\n' });
+    const validate = await runCliInProcess(['validate', dir]);
+    expect(validate.stdout).toContain('warning: both agentry.yaml and agentry.yml exist');
+    expect(validate.code).toBe(0);
+    const lint = await runCliInProcess(['spec', 'lint', dir]);
+    expect(lint.code).toBe(1);
+    expect(lint.stdout).toContain('(--strict: warnings fail)');
+    const broken = await runCliInProcess(['spec', 'lint', dir, '--env', 'production', '--json']);
+    expect(broken.code).toBe(2);
+    expect(JSON.parse(broken.stdout)).toMatchObject({ valid: false, environment: 'production' });
+  });
+
+  it('exits 0 on a clean project', async () => {
+    const lint = await runCliInProcess(['spec', 'lint', dir, '--env', 'dev']);
+    expect(lint.code).toBe(0);
+  });
+});
+
+describe('agentry config secrets', () => {
+  const OPENAI = `version: v1
+providers:
+  oa: { type: openai }
+models:
+  fast: { targets: [{ provider: oa, model: gpt-4o-mini }] }
+`;
+  it('lists OPENAI_API_KEY unresolved while unset and resolved once set, never printing the value', async () => {
+    write({ 'gateway.yaml': OPENAI });
+    const unset = await runCliInProcess(['config', 'secrets', '--dir', dir, '--json'], { env: { OPENAI_API_KEY: undefined } });
+    expect(unset.code).toBe(0);
+    expect(JSON.parse(unset.stdout).items).toContainEqual(expect.objectContaining({ name: 'OPENAI_API_KEY', resolved: false }));
+    const value = ['sk', 'test', 'Zq8Wm3Lp0Rt6Yx2Nv5Bc'].join('-');
+    const set = await runCliInProcess(['config', 'secrets', '--dir', dir, '--json'], { env: { OPENAI_API_KEY: value } });
+    expect(JSON.parse(set.stdout).items).toContainEqual(expect.objectContaining({ name: 'OPENAI_API_KEY', resolved: true }));
+    expect(set.stdout).not.toContain(value);
+    const human = await runCliInProcess(['config', 'secrets', '--dir', dir], { env: { OPENAI_API_KEY: value } });
+    expect(human.stdout).toContain('OPENAI_API_KEY');
+    expect(human.stdout).not.toContain(value);
+  });
+});

@@ -26,6 +26,16 @@ export function registerConfig(program: Command, ctx: CliContext): void {
       out(ctx, table(s, ['option', 'value', 'source', 'env'], body));
     });
   config
+    .command('secrets')
+    .description('Every secret the configuration and project reference and whether it resolves (never a value); as credentials list')
+    .option('--dir <dir>', 'project directory (default: $AGENTRY_PROJECT_DIR or .; ignored with AGENTRY_URL)')
+    .option('--unresolved', 'only the secrets that do not resolve')
+    .option('--json', 'print { items: [{ name, resolved, source, used_by }] } as GET /v1/security/credentials does')
+    .action(async (opts: { dir?: string; unresolved?: boolean; json?: boolean }) => {
+      const { printInventory } = await import('./credentials.js');
+      await printInventory(ctx, opts);
+    });
+  config
     .command('validate')
     .description('Check the configuration and project as serve would, with the production checks; one line per problem (exit 2 when serve would refuse)')
     .argument('[dir]', 'project directory (default: --dir, $AGENTRY_PROJECT_DIR or .)')

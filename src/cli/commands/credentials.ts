@@ -10,14 +10,15 @@ import { RemoteClient } from '../remote.js';
 import { configFrom, noteRemoteDir, out, outJson, outStyle, type CliContext } from '../context.js';
 import { paint, table } from '../format.js';
 
-interface ListOptions {
+export interface ListOptions {
   dir?: string;
   unresolved?: boolean;
   usedBy?: string;
   json?: boolean;
 }
 
-async function inventory(ctx: CliContext, opts: ListOptions): Promise<CredentialDto[]> {
+/** The inventory: the server's (AGENTRY_URL) or this project's and shell's. */
+export async function inventory(ctx: CliContext, opts: ListOptions): Promise<CredentialDto[]> {
   const config = configFrom(ctx, { projectDir: opts.dir });
   noteRemoteDir(ctx, config, opts.dir);
   if (config.client.url !== undefined) {
@@ -50,20 +51,23 @@ export function registerCredentials(program: Command, ctx: CliContext): void {
     .option('--unresolved', 'only the secrets that do not resolve')
     .option('--used-by <user>', "only the secrets used by this ('agent:triage', 'tool:github', 'workflow:x')")
     .option('--json', 'print { items: [{ name, resolved, source, used_by }] } as the API does')
-    .action(async (opts: ListOptions) => {
-      const items = await inventory(ctx, opts);
-      if (opts.json === true) return outJson(ctx, { items });
-      if (items.length === 0) return out(ctx, 'No secret references.');
-      const s = outStyle(ctx);
-      out(
-        ctx,
-        table(
-          s,
-          ['NAME', 'RESOLVED', 'SOURCE', 'USED BY'],
-          items.map((c) => [c.name, c.resolved ? paint(s, 'green', 'yes') : paint(s, 'red', 'no'), c.source, c.used_by.join(', ')]),
-        ),
-      );
-      const missing = items.filter((c) => !c.resolved).length;
-      if (missing > 0) out(ctx, paint(s, 'yellow', `${missing} of ${items.length} do not resolve: set them (or their NAME_FILE) before starting.`));
-    });
+    .action((opts: ListOptions) => printInventory(ctx, opts));
+}
+
+/** `credentials list` and `config secrets`: the table, or `{ items }` as the API answers. */
+export async function printInventory(ctx: CliContext, opts: ListOptions): Promise<void> {
+  const items = await inventory(ctx, opts);
+  if (opts.json === true) return outJson(ctx, { items });
+  if (items.length === 0) return out(ctx, 'No secret references.');
+  const s = outStyle(ctx);
+  out(
+    ctx,
+    table(
+      s,
+      ['NAME', 'RESOLVED', 'SOURCE', 'USED BY'],
+      items.map((c) => [c.name, c.resolved ? paint(s, 'green', 'yes') : paint(s, 'red', 'no'), c.source, c.used_by.join(', ')]),
+    ),
+  );
+  const missing = items.filter((c) => !c.resolved).length;
+  if (missing > 0) out(ctx, paint(s, 'yellow', `${missing} of ${items.length} do not resolve: set them (or their NAME_FILE) before starting.`));
 }
