@@ -13,6 +13,7 @@ import { AgentryError, isErrorCode } from '../lib/errors.js';
 import { pause } from '../lib/sleep.js';
 import { maskSecrets } from '../lib/redact.js';
 import type { StepJournalDto } from '../app/dto/journal.js';
+import type { RunDiffDto } from '../app/dto/run-diff.js';
 import type { AttemptHistoryDto, EventDto, RetriedRunDto, RunDetailDto, RunDto, RunPageDto } from '../app/dto/runs.js';
 import { TERMINAL_EVENT_TYPES, TERMINAL_RUN_STATUSES, type RunOverrides, type RunStatus } from '../types.js';
 
@@ -226,6 +227,11 @@ export class RemoteClient {
   async retryRun(id: string, options: { fromStep?: string } = {}): Promise<RetriedRunDto> {
     const body = options.fromStep === undefined ? {} : { from_step: options.fromStep };
     return (await this.call<RetriedRunDto>('POST', `/v1/runs/${encodeURIComponent(id)}/retry`, body)).body;
+  }
+
+  /** What differs from run `a` to run `b` (`GET /v1/runs/{a}/diff/{b}`), at most `limit` differences. */
+  async diffRuns(a: string, b: string, limit: number): Promise<RunDiffDto> {
+    return (await this.call<RunDiffDto>('GET', `/v1/runs/${encodeURIComponent(a)}/diff/${encodeURIComponent(b)}?limit=${limit}`)).body;
   }
 
   /** A step's attempts across the run and the runs it re-ran; with `diff` (1-based positions), what changed. */

@@ -51,6 +51,7 @@ type Build = (o: TenantObjects) => InjectOptions;
 /** Requests naming one of the target tenant's objects: a caller of another tenant gets 404. */
 const ON_OBJECT: Record<string, Build> = {
   'GET /v1/runs/:id': (o) => ({ url: `/v1/runs/${o.napRun}` }),
+  'GET /v1/runs/:id/diff/:other': (o) => ({ url: `/v1/runs/${o.napRun}/diff/${o.endedRun}` }),
   'POST /v1/runs/:id/cancel': (o) => ({ method: 'POST', url: `/v1/runs/${o.napRun}/cancel`, payload: {} }),
   'POST /v1/runs/:id/retry': (o) => ({ method: 'POST', url: `/v1/runs/${o.endedRun}/retry`, payload: {} }),
   'GET /v1/runs/:id/events': (o) => ({ url: `/v1/runs/${o.napRun}/events` }),
