@@ -5,9 +5,9 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCliInProcess } from '../helpers/cli.js';
+import { runCli, runCliInProcess } from '../helpers/cli.js';
 import { createTestDatabase } from '../helpers/postgres.js';
-import { startTestApi, type TestApi } from '../helpers/server.js';
+import { KEYS, listen, startTestApi, type TestApi } from '../helpers/server.js';
 import { hasPostgres, storeFactories, tempDir } from '../helpers/store.js';
 
 const PRICES = {
@@ -139,5 +139,37 @@ describe.each(targets)('agentry runs diff on the project store ($name)', (target
     const missing = await cli(['runs', 'diff', a, 'run_nope']);
     expect(missing.code).not.toBe(0);
     expect(missing.stderr).toContain('not_found');
+  });
+});
+
+describe('agentry runs diff against a server', () => {
+  let api: TestApi;
+  let url: string;
+
+  beforeAll(async () => {
+    api = await startTestApi({ workflows: [PRICES], engine: { pollIntervalMs: 25 } });
+    url = await listen(api.app);
+  });
+  afterAll(async () => {
+    await api.close();
+  });
+
+  it('prints the server answer with --json and caps it with --limit', async () => {
+    const ids: string[] = [];
+    for (const price of ['1', '2']) {
+      const res = await api.app.inject({
+        method: 'POST',
+        url: '/v1/workflows/prices/runs?wait=20s',
+        payload: { input: { price } },
+        headers: api.auth('admin'),
+      });
+      ids.push(res.json<{ id: string }>().id);
+    }
+    const env = { AGENTRY_URL: url, AGENTRY_API_KEY: KEYS.viewer };
+    const res = await runCli(['runs', 'diff', ids[0] ?? '', ids[1] ?? '', '--limit', '1', '--json'], { env });
+    expect(res.code, res.stderr).toBe(0);
+    const diff = JSON.parse(res.stdout);
+    expect(diff).toMatchObject({ truncated: true, limit: 1, steps: { changed: ['fetch', 'total'] } });
+    expect(diff.differences).toHaveLength(1);
   });
 });
