@@ -35,6 +35,8 @@ import { followRunEvents, type FollowOptions } from './run-events.js';
 import type { PolicyService } from './policy-service.js';
 import type { ServiceDeps } from './service-deps.js';
 import { DEFAULT_RUN_START_LIMITS, planRun, type RunTarget } from './run-start.js';
+import type { RunDiffDto } from './dto/run-diff.js';
+import { diffRuns } from './run-diff.js';
 
 export interface StartOptions {
   /** Starting again with the same key returns the first run (`replayed`). */
@@ -186,6 +188,17 @@ export class RunService {
       },
       (retried) => ({ new_run_id: retried.id, ...(options.fromStep === undefined ? {} : { from_step: options.fromStep }) }),
     );
+  }
+
+  /**
+   * What differs from run `a` to run `b` (`diffRuns`), at most `limit` differences. Both runs
+   * must be readable by the caller: another tenant's run, or another key's where the caller
+   * reaches only its own, is `not_found`.
+   */
+  async diff(caller: Caller, a: string, b: string, limit: number): Promise<RunDiffDto> {
+    const left = await this.get(caller, a);
+    const right = await this.get(caller, b);
+    return diffRuns(left, right, limit);
   }
 
   /** A step's attempts across the run and the runs it re-ran; with `diff` (1-based positions), what changed. */

@@ -22,6 +22,7 @@ import {
 import { AgentryError, isErrorCode } from '../lib/errors.js';
 import { maskSecrets } from '../lib/redact.js';
 import type { StepJournalDto } from '../app/dto/journal.js';
+import type { RunDiffDto } from '../app/dto/run-diff.js';
 import type { AttemptHistoryDto, EventDto, RetriedRunDto, RunDetailDto, RunDto, RunPageDto } from '../app/dto/runs.js';
 import type { RunOverrides, RunStatus } from '../types.js';
 
@@ -240,6 +241,11 @@ export class RemoteClient {
   /** Retries a run from its failed step, or with `fromStep` re-runs it from that step. */
   async retryRun(id: string, options: { fromStep?: string } = {}): Promise<RetriedRunDto> {
     return await this.cli<RetriedRunDto>(() => this.client.runs.retry(id, options));
+  }
+
+  /** What differs from run `a` to run `b` (`GET /v1/runs/{a}/diff/{b}`), at most `limit` differences. */
+  async diffRuns(a: string, b: string, limit: number): Promise<RunDiffDto> {
+    return (await this.call<RunDiffDto>('GET', `/v1/runs/${encodeURIComponent(a)}/diff/${encodeURIComponent(b)}?limit=${limit}`)).body;
   }
 
   /** A step's attempts across the run and the runs it re-ran; with `diff` (1-based positions), what changed. */

@@ -12,6 +12,7 @@ import type { RunStatus } from '../types.js';
 import type { StepJournalDto } from '../app/dto/journal.js';
 import type { JournalQuery } from '../app/journal.js';
 import type { RetriedRunDto, RunPageDto } from '../app/dto/runs.js';
+import type { RunDiffDto } from '../app/dto/run-diff.js';
 import type { AttemptHistoryDto, EventDto, RemoteClient, RunDetailDto, RunDto, RunStartFields } from './remote.js';
 
 export type { AttemptHistoryDto, EventDto, JournalQuery, RunDetailDto, RunDto, RunStartFields, StepJournalDto };
@@ -54,6 +55,8 @@ export interface RunsApi {
   list(query: RunQuery): Promise<RunPage>;
   /** The run with its steps in the workflow's order (`GET /v1/runs/{id}`). */
   get(id: string): Promise<RunDetailDto>;
+  /** `GET /v1/runs/{a}/diff/{b}`: what differs from run `a` to run `b`, at most `limit` differences. */
+  diff(a: string, b: string, limit: number): Promise<RunDiffDto>;
   cancel(id: string, reason?: string): Promise<RunDto>;
   /**
    * A new run of the same workflow spec with the same input, reusing the steps that need not run
@@ -114,6 +117,10 @@ export class RemoteRunsApi implements RunsApi {
 
   get(id: string): Promise<RunDetailDto> {
     return this.client.getRun(id);
+  }
+
+  diff(a: string, b: string, limit: number): Promise<RunDiffDto> {
+    return this.client.diffRuns(a, b, limit);
   }
 
   cancel(id: string, reason?: string): Promise<RunDto> {

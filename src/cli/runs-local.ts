@@ -10,6 +10,7 @@ import type { Config } from '../app/config.js';
 import { missingStoreLocation, openLocalServices, type LocalServices } from '../app/local.js';
 import type { RunService } from '../app/runs.js';
 import { AgentryError } from '../lib/errors.js';
+import type { RunDiffDto } from '../app/dto/run-diff.js';
 import type { AttemptHistoryDto, EventDto, RunDetailDto, RunDto, RunStartFields } from './remote.js';
 import type { FollowOptions, JournalQuery, OpenRunsOptions, RetriedRun, RetryOptions, RunPage, RunQuery, RunsApi, StepJournalDto } from './runs-api.js';
 
@@ -68,6 +69,10 @@ export class LocalRunsApi implements RunsApi {
 
   get(id: string): Promise<RunDetailDto> {
     return this.onRun(id, (runs) => runs.get(this.caller, id));
+  }
+
+  diff(a: string, b: string, limit: number): Promise<RunDiffDto> {
+    return this.onRun(a, (runs) => runs.diff(this.caller, a, b, limit));
   }
 
   cancel(id: string, reason = CANCEL_REASON): Promise<RunDto> {

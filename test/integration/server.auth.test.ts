@@ -127,6 +127,7 @@ const REQUESTS: Record<string, () => Promise<InjectOptions>> = {
     Promise.resolve({ method: 'POST', url: '/v1/runs', payload: { spec: 'name: adhoc\nsteps:\n  a: { transform: 1 }\n', metadata: { via: 'matrix' } } }),
   'GET /v1/runs': () => Promise.resolve({ url: '/v1/runs?limit=5&label=via:matrix' }),
   'GET /v1/runs/:id': async () => ({ url: `/v1/runs/${await napRun()}` }),
+  'GET /v1/runs/:id/diff/:other': async () => ({ url: `/v1/runs/${await napRun()}/diff/${await napRun()}` }),
   'POST /v1/runs/:id/cancel': async () => ({ method: 'POST', url: `/v1/runs/${await napRun()}/cancel` }),
   'POST /v1/runs/:id/retry': async () => {
     const id = await napRun();

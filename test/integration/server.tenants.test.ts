@@ -24,6 +24,7 @@ const EXEMPT: Record<string, string> = {
   'GET /openapi.json': 'open: the API description',
   'GET /metrics': 'deployment-wide counters (by workflow, never by tenant or run), for the operator',
   'GET /v1/workflows': 'the project’s workflows are the deployment’s, shared by every tenant',
+  'POST /v1/runs': 'starts an ad-hoc run of an inline spec in the caller’s own tenant; names no other tenant’s object',
   'POST /v1/workflows/:name/runs': 'starts a run in the caller’s own tenant; names no other tenant’s object (see server.tenant-selection.test.ts)',
   'POST /v1/specs/validate': 'stateless: checks the posted files, stores nothing',
   'GET /v1/models': 'the gateway’s model groups are the deployment’s',
@@ -55,6 +56,7 @@ type Build = (o: TenantObjects) => InjectOptions;
 /** Requests naming one of the target tenant's objects: a caller of another tenant gets 404. */
 const ON_OBJECT: Record<string, Build> = {
   'GET /v1/runs/:id': (o) => ({ url: `/v1/runs/${o.napRun}` }),
+  'GET /v1/runs/:id/diff/:other': (o) => ({ url: `/v1/runs/${o.napRun}/diff/${o.endedRun}` }),
   'POST /v1/runs/:id/cancel': (o) => ({ method: 'POST', url: `/v1/runs/${o.napRun}/cancel`, payload: {} }),
   'POST /v1/runs/:id/retry': (o) => ({ method: 'POST', url: `/v1/runs/${o.endedRun}/retry`, payload: {} }),
   'GET /v1/runs/:id/events': (o) => ({ url: `/v1/runs/${o.napRun}/events` }),

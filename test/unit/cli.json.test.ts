@@ -21,6 +21,7 @@ const PRINTS_DATA: Record<string, string> = {
   'agentry run': 'Run (with --wait: RunDetail)',
   'agentry runs list': 'GET /v1/runs',
   'agentry runs get': 'GET /v1/runs/{id}',
+  'agentry runs diff': 'GET /v1/runs/{a}/diff/{b}',
   'agentry runs cancel': 'POST /v1/runs/{id}/cancel',
   'agentry runs retry': 'POST /v1/runs/{id}/retry',
   'agentry runs attempts': 'GET /v1/runs/{id}/steps/{step}/attempts',

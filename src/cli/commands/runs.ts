@@ -1,5 +1,5 @@
 /**
- * `agentry runs list|get|cancel|retry|attempts|journal|events`: reading and acting on runs, in the
+ * `agentry runs list|get|diff|cancel|retry|attempts|journal|events`: reading and acting on runs, in the
  * project's store or (with `AGENTRY_URL`) on a server. `--json` prints exactly what the API returns.
  */
 import { InvalidArgumentError, type Command } from 'commander';
@@ -25,6 +25,8 @@ import {
 } from '../context.js';
 import { JOURNAL_PAGE } from '../../app/journal.js';
 import { attemptsDiffText, attemptsTable } from '../attempts-view.js';
+import { runDiffText } from '../run-diff-view.js';
+import { RUN_DIFF_LIMIT } from '../../app/run-diff.js';
 import { journalText } from '../journal-view.js';
 import { isRemote, type OpenRunsOptions, type RunsApi } from '../runs-api.js';
 import { withRunsApi } from '../runs-open.js';
@@ -142,6 +144,28 @@ export function registerRuns(program: Command, ctx: CliContext): void {
           const run = await api.get(id);
           if (opts.json) return outJson(ctx, run);
           out(ctx, runDetailText(outStyle(ctx), run, await api.events(id)));
+        },
+        tenantOf(opts),
+      );
+    });
+
+  runs
+    .command('diff')
+    .description('What differs from run a to run b: status, input, output, labels, duration, and step by step status, attempts, output, error and duration')
+    .argument('<a>', 'run id')
+    .argument('<b>', 'run id to compare it with')
+    .option('--limit <n>', `the most differences shown (1..${RUN_DIFF_LIMIT.max})`, parseIntegerArg(1, RUN_DIFF_LIMIT.max), RUN_DIFF_LIMIT.default)
+    .option('--json', 'print { a, b, steps, differences, truncated, limit } as GET /v1/runs/{a}/diff/{b} does')
+    .option(...TENANT_OPTION)
+    .option(...DIR_OPTION)
+    .action(async (a: string, b: string, opts: { limit: number; json?: boolean; tenant?: string; dir?: string }) => {
+      await withRuns(
+        ctx,
+        opts.dir,
+        async (api) => {
+          const diff = await api.diff(a, b, opts.limit);
+          if (opts.json) return outJson(ctx, diff);
+          out(ctx, runDiffText(outStyle(ctx), diff));
         },
         tenantOf(opts),
       );

@@ -1,4 +1,4 @@
-/** Runs: start (with `Idempotency-Key` and `?wait=`), list, get, cancel, retry (from a step), events, a step's attempts. */
+/** Runs: start (with `Idempotency-Key` and `?wait=`), list, get, diff, cancel, retry (from a step), events, a step's attempts. */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { parseDurationText } from '../../lib/duration.js';
@@ -13,6 +13,8 @@ import {
   RunSchema,
 } from '../../app/dto/runs.js';
 import type { StartOptions } from '../../app/runs.js';
+import { RunDiffSchema } from '../../app/dto/run-diff.js';
+import { RUN_DIFF_LIMIT } from '../../app/run-diff.js';
 import { parseLabelFilter } from '../../app/run-start.js';
 import { AgentryError } from '../../lib/errors.js';
 import { RUN_STATUSES, type RunStatus } from '../../types.js';
@@ -226,6 +228,32 @@ export function runRoutes(table: RouteTable, deps: ServerDeps): void {
     errors: ['not_found'],
     schema: { operationId: 'getRun', params: RunId, response: { 200: RunDetailSchema } },
     handler: (request, _reply, principal) => runs.get(principal, request.params.id),
+  });
+
+  table.add({
+    method: 'GET',
+    url: '/v1/runs/:id/diff/:other',
+    scope: 'runs:read',
+    summary:
+      'What differs from run {id} to run {other}: status, input, output, labels, duration, and step by step status, attempts, output, error and duration, as JSON Pointer paths',
+    tags: ['runs'],
+    errors: ['not_found'],
+    schema: {
+      operationId: 'diffRuns',
+      params: Type.Object({ id: RunId.properties.id, other: Type.String({ minLength: 1, maxLength: 128, description: 'The run to compare it with' }) }),
+      querystring: Type.Object({
+        limit: Type.Optional(
+          Type.Integer({
+            minimum: 1,
+            maximum: RUN_DIFF_LIMIT.max,
+            default: RUN_DIFF_LIMIT.default,
+            description: 'The most differences reported (more: truncated is true)',
+          }),
+        ),
+      }),
+      response: { 200: RunDiffSchema },
+    },
+    handler: (request, _reply, principal) => runs.diff(principal, request.params.id, request.params.other, request.query.limit ?? RUN_DIFF_LIMIT.default),
   });
 
   table.add({

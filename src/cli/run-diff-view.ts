@@ -1,0 +1,33 @@
+/** Human output of `agentry runs diff`: what differs between two runs, step by step. */
+import { paint, plural, type Style } from './format.js';
+import type { RunDiffDto } from '../app/dto/run-diff.js';
+import { oneLine } from './runs-view.js';
+
+type Change = RunDiffDto['differences'][number];
+
+/** The two runs, the steps only one has, then each difference as a JSON Pointer path. */
+export function runDiffText(s: Style, diff: RunDiffDto): string {
+  const { a, b, steps } = diff;
+  const lines = [
+    paint(s, 'bold', `Run ${a.id} (${a.workflow}, ${a.status}) → run ${b.id} (${b.workflow}, ${b.status})`),
+    `  steps: ${plural(steps.changed.length, 'changed step')}, ${steps.unchanged} unchanged` +
+      (steps.only_in_a.length === 0 ? '' : `; only in ${a.id}: ${steps.only_in_a.join(', ')}`) +
+      (steps.only_in_b.length === 0 ? '' : `; only in ${b.id}: ${steps.only_in_b.join(', ')}`),
+  ];
+  if (diff.differences.length === 0) {
+    lines.push(paint(s, 'gray', '  No differences.'));
+    return lines.join('\n');
+  }
+  lines.push('');
+  for (const change of diff.differences) lines.push(`  ${changeLine(s, change)}`);
+  if (diff.truncated) lines.push('', paint(s, 'yellow', `Only the first ${diff.limit} differences are shown (--limit to see more).`));
+  return lines.join('\n');
+}
+
+/** `+ /path  value` (only in b), `- /path  value` (only in a), `~ /path  a → b` (changed). */
+function changeLine(s: Style, change: Change): string {
+  const value = (v: unknown): string => oneLine(JSON.stringify(v) ?? 'null', 80);
+  if (!('before' in change)) return `${paint(s, 'green', '+')} ${change.path}  ${value(change.after)}`;
+  if (!('after' in change)) return `${paint(s, 'red', '-')} ${change.path}  ${value(change.before)}`;
+  return `${paint(s, 'yellow', '~')} ${change.path}  ${value(change.before)} → ${value(change.after)}`;
+}
