@@ -60,6 +60,7 @@ export const ERROR_CODES = {
   task_rejected: { status: 422, exit: 1, title: 'A reviewer rejected the task' },
   human_task_expired: { status: 504, exit: 1, title: 'A human task passed its deadline' },
   output_rejected: { status: 422, exit: 1, title: 'A reviewer rejected the output' },
+  guardrail_blocked: { status: 422, exit: 1, title: 'An agent guardrail blocked the prompt or the answer' },
   signal_timeout: { status: 504, exit: 1, title: 'A signal did not arrive in time' },
   map_failed: { status: 500, exit: 1, title: 'Too many items of a for_each step failed' },
   too_many_items: { status: 422, exit: 1, title: 'A for_each list is longer than max_items' },

@@ -159,6 +159,12 @@ export function createFamilies(registry: Registry) {
       ['server'],
       TOOL_BUCKETS,
     ),
+    // agent guardrails
+    guardrailTriggers: counter(
+      'agentry_guardrail_triggers_total',
+      'Agent guardrail checks that fired, by agent, check (json_schema, regex, pii, max_length) and action (block, redact, review)',
+      ['agent', 'check', 'action'],
+    ),
     // the store
     storeTransactions: histogram(
       'agentry_store_transaction_duration_seconds',

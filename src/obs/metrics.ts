@@ -56,6 +56,7 @@ export const METRIC_NAMES = [
   'agentry_tool_call_duration_seconds',
   'agentry_tool_server_up',
   'agentry_tool_server_restarts_total',
+  'agentry_guardrail_triggers_total',
   'agentry_store_transaction_duration_seconds',
   'agentry_store_transaction_retries_total',
   'agentry_store_transaction_errors_total',
@@ -158,6 +159,12 @@ export class Metrics implements StoreObserver {
   toolCall(server: string, status: string, seconds: number): void {
     this.f.toolCalls.inc({ server, status });
     this.f.toolDuration.observe({ server }, seconds);
+  }
+
+  // Agent guardrails (`GuardrailObserver` of runtime/agent.ts)
+
+  guardrailTriggered(agent: string, check: string, action: string): void {
+    this.f.guardrailTriggers.inc({ agent, check, action });
   }
 
   // Schedules (`ScheduleObserver`)

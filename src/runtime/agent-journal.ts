@@ -6,6 +6,8 @@
  *   `agentry.call_id` naming its record in the usage ledger).
  * - `tool:<turn>:<call id>`: the text the model got back for one tool call — the tool's answer,
  *   or an error the loop wrote (`toolErrorResult`): a refused, failing or malformed call.
+ * - `guardrail:<phase>:<turn>`: the guardrail checks that fired on the prompt (`input`, turn 0)
+ *   or on the final answer of a turn (`output`), as `GuardrailTrigger[]` (agent-guardrails.ts).
  */
 import type { ChatResponse } from '../gateway/types.js';
 
@@ -13,6 +15,11 @@ import type { ChatResponse } from '../gateway/types.js';
 export interface ModelTurn {
   request_hash: string;
   response: ChatResponse;
+}
+
+/** The journal key of the guardrail triggers on the prompt (`input`, turn 0) or on a turn's answer. */
+export function guardrailKey(phase: 'input' | 'output', turn: number): string {
+  return `guardrail:${phase}:${turn}`;
 }
 
 /** A journal key, parsed. */

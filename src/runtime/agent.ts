@@ -21,7 +21,8 @@ import type { AgentSpec } from '../spec/schemas.js';
 import type { ToolHub } from '../tools/hub.js';
 import type { OnReject } from '../tools/config.js';
 import { toolText } from '../tools/result.js';
-import { modelTurnKey, toolCallKey, toolErrorResult, type ModelTurn } from './agent-journal.js';
+import { guardrailKey, modelTurnKey, toolCallKey, toolErrorResult, type ModelTurn } from './agent-journal.js';
+import { applyGuardrails, type GuardrailPhase, type GuardrailTrigger } from './agent-guardrails.js';
 import { approvalOutcome, confidenceReview, decisionFor, type GatedCall } from './agent-review.js';
 import type { StepContext, StepExecutor, StepJournal, StepResult } from './types.js';
 
@@ -52,10 +53,16 @@ export interface ApprovalTarget {
   role?: string;
 }
 
+/** Told about each guardrail trigger (the process's metrics). */
+export interface GuardrailObserver {
+  guardrailTriggered(agent: string, check: string, action: string): void;
+}
+
 export interface AgentExecutorOptions {
   agents: ReadonlyMap<string, AgentSpec>;
   chat: ChatClient;
   tools: AgentTools | undefined;
+  observer?: GuardrailObserver | undefined;
 }
 
 export const AGENT_DEFAULTS = { maxTurns: 10, repairAttempts: 2 } as const;
@@ -120,7 +127,14 @@ async function runAgent(agent: AgentSpec, ctx: StepContext, options: AgentExecut
   const messages: ChatMessage[] = [];
   const system = render(agent.system);
   if (system) messages.push({ role: 'system', content: system });
-  const prompt = render(agent.prompt) ?? JSON.stringify(ctx.input ?? {});
+  const guard = async (phase: GuardrailPhase, turn: number, value: unknown) => {
+    const outcome = applyGuardrails(agent.name, agent.guardrails, phase, value);
+    if (outcome.triggers.length > 0)
+      await recordTriggers(outcome.triggers, guardrailKey(phase, turn), { recorded, journal, ctx, agent: agent.name, observer: options.observer });
+    if (outcome.blocked) throw outcome.blocked;
+    return outcome;
+  };
+  const prompt = (await guard('input', 0, render(agent.prompt) ?? JSON.stringify(ctx.input ?? {}))).value as string;
   messages.push({ role: 'user', content: schema ? `${prompt}\n\nAnswer with JSON only, matching this JSON Schema:\n${JSON.stringify(schema)}` : prompt });
 
   const call: CallContext = {
@@ -177,10 +191,12 @@ async function runAgent(agent: AgentSpec, ctx: StepContext, options: AgentExecut
     const answer = parseAnswer(textOf(message.content), schema !== undefined);
     const problem = answer.error ?? (schema ? schemaProblem(schema, answer.value) : undefined);
     if (problem === undefined) {
-      const review = confidenceReview(agent, answer.value);
-      if (review === undefined) return { kind: 'output', output: answer.value };
+      const guarded = await guard('output', turn, answer.value);
+      const output = guarded.value;
+      const review = guarded.review ? guardrailReview(agent.name, output, guarded.triggers) : confidenceReview(agent, output);
+      if (review === undefined) return { kind: 'output', output };
       ctx.logger.info({ turn, title: review.title }, 'agent output held for review');
-      return { kind: 'output', output: answer.value, review };
+      return { kind: 'output', output, review };
     }
     if (repairsUsed >= repairs) {
       throw new AgentryError('output_invalid', `agent ${agent.name}: ${problem} (after ${repairsUsed} repair turn${repairsUsed === 1 ? '' : 's'})`, {
@@ -191,6 +207,34 @@ async function runAgent(agent: AgentSpec, ctx: StepContext, options: AgentExecut
     messages.push({ role: 'user', content: `Your answer was rejected: ${problem}. Reply again with corrected JSON only.` });
   }
   throw new AgentryError('max_turns_exceeded', `agent ${agent.name} did not finish within ${maxTurns} turns`);
+}
+
+/**
+ * Journals the triggers of one guardrail pass (`guardrail:<phase>:<turn>`), logs them and counts
+ * them — once: a pass replayed from the journal after a crash is not counted again.
+ */
+async function recordTriggers(
+  triggers: GuardrailTrigger[],
+  key: string,
+  parts: { recorded: ReadonlyMap<string, unknown>; journal: StepJournal; ctx: StepContext; agent: string; observer: GuardrailObserver | undefined },
+): Promise<void> {
+  if (parts.recorded.has(key)) return;
+  await parts.journal.append({ key, data: triggers });
+  for (const t of triggers) {
+    parts.ctx.logger.info({ guardrail: `${t.phase}[${t.index}]`, check: t.check, action: t.action, detail: t.detail }, 'agent guardrail triggered');
+    parts.observer?.guardrailTriggered(parts.agent, t.check, t.action);
+  }
+}
+
+/** The review task of an answer a guardrail with `action: review` held. */
+function guardrailReview(agent: string, output: unknown, triggers: GuardrailTrigger[]): Extract<StepResult, { kind: 'output' }>['review'] {
+  const checks = triggers.filter((t) => t.action === 'review').map((t) => `${t.phase}[${t.index}] ${t.check}`);
+  return {
+    title: `Review output of ${agent} (guardrail: ${checks.join(', ')})`,
+    instructions:
+      'A guardrail with action review fired on the agent\'s answer. Approve to keep the output, submit {"output": …} to replace it, or reject to fail the step.',
+    context: { output, guardrails: triggers },
+  };
 }
 
 function schemaProblem(schema: Record<string, unknown>, value: unknown): string | undefined {

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { AgentryError } from '../lib/errors.js';
 import { RESERVED_WORKFLOW_NAMES } from './builtin.js';
 import { checkWorkflow } from './compile.js';
+import { guardrailProblems } from './guardrails.js';
 import { didYouMean, hasErrors, type Diagnostic, type PathSegment, type Problem } from './diagnostics.js';
 import type { CompiledWorkflow, StepKind } from './model.js';
 import type { AgentSpec, GatewaySpec, ProjectSpec, SpecKind, ToolSpec } from './schemas.js';
@@ -179,7 +180,7 @@ function addUnique<T>(map: Map<string, Loaded<T>>, what: string, name: string, l
 }
 
 function agentReferences(agent: AgentSpec, gateway: GatewaySpec | undefined): Problem[] {
-  const problems: Problem[] = [];
+  const problems: Problem[] = guardrailProblems(agent.guardrails);
   if (gateway !== undefined && gateway.models[agent.model] === undefined) {
     const groups = Object.keys(gateway.models);
     problems.push({ path: ['model'], message: `unknown model group '${agent.model}' (not in gateway.yaml)${didYouMean(agent.model, groups)}` });

@@ -8,6 +8,7 @@
 import { Type, type Static, type TSchema } from 'typebox';
 import { DURATION_PATTERN } from '../lib/duration.js';
 import { SYSTEM_TENANT, TENANT_ID_PATTERN } from '../lib/tenant.js';
+import { GuardrailsSchema } from './guardrails.js';
 import { LimitsSchema } from './limits.js';
 
 export const NAME_PATTERN = '^[a-z][a-z0-9_-]*$';
@@ -268,6 +269,7 @@ export const AgentSchema = Type.Object(
     max_turns: opt(Type.Integer({ minimum: 1 })),
     output: opt(OutputSpec),
     confidence_threshold: opt(Type.Number({ minimum: 0, maximum: 1 })),
+    guardrails: opt(GuardrailsSchema),
   },
   { ...closed, title: 'Agentry agent' },
 );

@@ -6,7 +6,7 @@
 import { storeLedger } from '../../src/app/usage-ledger.js';
 import { Gateway } from '../../src/gateway/gateway.js';
 import type { ChatRequest } from '../../src/gateway/types.js';
-import { createAgentExecutor, hubTools, type ChatClient } from '../../src/runtime/agent.js';
+import { createAgentExecutor, hubTools, type ChatClient, type GuardrailObserver } from '../../src/runtime/agent.js';
 import { defaultExecutors } from '../../src/runtime/registry.js';
 import type { AgentSpec, GatewaySpec, MockRuleSpec, ToolSpec } from '../../src/spec/schemas.js';
 import { createToolHub, type ToolHub } from '../../src/tools/hub.js';
@@ -28,7 +28,7 @@ export function mockGateway(script: MockRuleSpec[]): GatewaySpec {
 
 export async function startAgentEngine(
   factory: StoreFactory,
-  parts: { gateway: GatewaySpec; agents: AgentSpec[]; tools?: ToolSpec[]; workflows: Record<string, unknown>[] },
+  parts: { gateway: GatewaySpec; agents: AgentSpec[]; tools?: ToolSpec[]; workflows: Record<string, unknown>[]; observer?: GuardrailObserver },
 ): Promise<AgentEngine> {
   const hub = createToolHub({ specs: new Map((parts.tools ?? []).map((t) => [t.name, t])), logger: silentLogger });
   const requests: ChatRequest[] = [];
@@ -41,7 +41,7 @@ export async function startAgentEngine(
       return gateway.chat(request, ctx);
     },
   };
-  const agent = createAgentExecutor({ agents: new Map(parts.agents.map((a) => [a.name, a])), chat, tools: hubTools(hub) });
+  const agent = createAgentExecutor({ agents: new Map(parts.agents.map((a) => [a.name, a])), chat, tools: hubTools(hub), observer: parts.observer });
   let started: TestEngine | undefined;
   try {
     started = await startTestEngine(factory, parts.workflows, { executors: [...defaultExecutors(), agent], start: false });
