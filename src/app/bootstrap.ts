@@ -19,6 +19,7 @@ import { LeasingLedger } from './budget-leases.js';
 import { storeResponseCache } from './response-cache.js';
 import { LedgerWriter, withLedgerWriter } from './ledger-writer.js';
 import { createAgentExecutor, hubTools, type ChatClient } from '../runtime/agent.js';
+import type { AgentMemoryStore } from '../runtime/agent-memory.js';
 import { createExecutorRegistry, defaultExecutors, type ExecutorRegistry } from '../runtime/registry.js';
 import { createToolExecutor } from '../runtime/tool.js';
 import { createToolHub, type ToolHub } from '../tools/hub.js';
@@ -116,10 +117,15 @@ function serverLockFor(config: Config, serverProcess: boolean | undefined): Sqli
 export { AVAILABLE_KINDS } from './project.js';
 
 /** The executors of a project: the built-in kinds, plus tool and agent steps when it has tools and a gateway. */
-export function executorRegistry(parts: { tools?: ToolHub | undefined; chat?: ChatClient | undefined; agents?: Project['agents'] } = {}): ExecutorRegistry {
+export function executorRegistry(
+  parts: { tools?: ToolHub | undefined; chat?: ChatClient | undefined; agents?: Project['agents']; memory?: AgentMemoryStore | undefined } = {},
+): ExecutorRegistry {
   const executors = [...defaultExecutors()];
   if (parts.tools) executors.push(createToolExecutor(parts.tools));
-  if (parts.chat) executors.push(createAgentExecutor({ agents: parts.agents ?? new Map(), chat: parts.chat, tools: parts.tools && hubTools(parts.tools) }));
+  if (parts.chat)
+    executors.push(
+      createAgentExecutor({ agents: parts.agents ?? new Map(), chat: parts.chat, tools: parts.tools && hubTools(parts.tools), memory: parts.memory }),
+    );
   return createExecutorRegistry(executors);
 }
 
@@ -329,7 +335,7 @@ export async function openAgentry(config: Config, options: OpenOptions): Promise
   const engine = new Engine({
     store,
     workflows,
-    executors: executorRegistry({ tools, chat, agents: project?.agents }),
+    executors: executorRegistry({ tools, chat, agents: project?.agents, memory: store }),
     executorSettings: { http: { ...config.http }, egress: { mode: config.env, rules: project?.settings.egress } },
     logger: options.logger,
     settings: config.engine,

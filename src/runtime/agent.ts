@@ -22,6 +22,7 @@ import type { ToolHub } from '../tools/hub.js';
 import type { OnReject } from '../tools/config.js';
 import { toolText } from '../tools/result.js';
 import { modelTurnKey, toolCallKey, toolErrorResult, type ModelTurn } from './agent-journal.js';
+import { loadHistory, memoryThread, saveExchange, type AgentMemoryStore } from './agent-memory.js';
 import { approvalOutcome, confidenceReview, decisionFor, type GatedCall } from './agent-review.js';
 import type { StepContext, StepExecutor, StepJournal, StepResult } from './types.js';
 
@@ -56,6 +57,8 @@ export interface AgentExecutorOptions {
   agents: ReadonlyMap<string, AgentSpec>;
   chat: ChatClient;
   tools: AgentTools | undefined;
+  /** Where agents with `memory:` keep their threads; without it, `memory:` is ignored. */
+  memory?: AgentMemoryStore | undefined;
 }
 
 export const AGENT_DEFAULTS = { maxTurns: 10, repairAttempts: 2 } as const;
@@ -120,6 +123,8 @@ async function runAgent(agent: AgentSpec, ctx: StepContext, options: AgentExecut
   const messages: ChatMessage[] = [];
   const system = render(agent.system);
   if (system) messages.push({ role: 'system', content: system });
+  const thread = memoryThread(agent, ctx.tenantId ?? 'default', render, options.memory);
+  if (thread && options.memory) messages.push(...(await loadHistory(options.memory, thread, recorded, journal)));
   const prompt = render(agent.prompt) ?? JSON.stringify(ctx.input ?? {});
   messages.push({ role: 'user', content: schema ? `${prompt}\n\nAnswer with JSON only, matching this JSON Schema:\n${JSON.stringify(schema)}` : prompt });
 
@@ -177,6 +182,7 @@ async function runAgent(agent: AgentSpec, ctx: StepContext, options: AgentExecut
     const answer = parseAnswer(textOf(message.content), schema !== undefined);
     const problem = answer.error ?? (schema ? schemaProblem(schema, answer.value) : undefined);
     if (problem === undefined) {
+      if (thread && options.memory) await saveExchange(options.memory, thread, { prompt, answer: textOf(message.content) }, recorded, journal);
       const review = confidenceReview(agent, answer.value);
       if (review === undefined) return { kind: 'output', output: answer.value };
       ctx.logger.info({ turn, title: review.title }, 'agent output held for review');

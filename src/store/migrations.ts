@@ -596,6 +596,26 @@ function responseCache(dialect: 'sqlite' | 'postgres'): string[] {
   ];
 }
 
+/**
+ * Conversation memory of agents (`sql/memory.ts`): per tenant, agent and thread, the messages in
+ * order (`seq`), kept to the agent's `memory.max_messages` newest.
+ */
+function agentMemory(dialect: 'sqlite' | 'postgres'): string[] {
+  const ts = dialect === 'sqlite' ? 'INTEGER' : 'BIGINT';
+  return [
+    `CREATE TABLE agent_memory (
+      tenant_id TEXT NOT NULL,
+      agent TEXT NOT NULL,
+      thread TEXT NOT NULL,
+      seq ${ts} NOT NULL,
+      role TEXT NOT NULL,
+      content ${JSON_TEXT} NOT NULL,
+      created_at ${ts} NOT NULL,
+      PRIMARY KEY (tenant_id, agent, thread, seq)
+    )`,
+  ];
+}
+
 /** From this version on, each migration applied is itself an audit entry (in its own transaction). */
 export const AUDIT_LOG_VERSION = 7;
 
@@ -628,6 +648,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 23, name: 'tool switches of the fleet', sqlite: toolSwitches('sqlite'), postgres: toolSwitches('postgres') },
   { version: 29, name: 'LLM calls by time and cache hits', sqlite: CALL_LIST, postgres: CALL_LIST },
   { version: 30, name: 'response cache of the gateway', sqlite: responseCache('sqlite'), postgres: responseCache('postgres') },
+  { version: 31, name: 'conversation memory of agents', sqlite: agentMemory('sqlite'), postgres: agentMemory('postgres') },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS.reduce((max, m) => Math.max(max, m.version), 0);

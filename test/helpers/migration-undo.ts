@@ -44,6 +44,7 @@ export const MIGRATION_UNDO: Readonly<Record<number, readonly UndoStatement[]>> 
   23: ['DROP TABLE tool_switches'],
   29: ['DROP INDEX llm_calls_by_tenant_at', 'ALTER TABLE llm_calls DROP COLUMN cache_hit'],
   30: ['DROP TABLE llm_cache'],
+  31: ['DROP TABLE agent_memory'],
 };
 
 /** Rewinds an SQLite store from `from` to `to` (each migration after `to` undone and unrecorded), in one transaction. */
