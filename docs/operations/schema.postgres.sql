@@ -2,6 +2,17 @@
 -- Generated from a freshly migrated database by `npm run schema:dump`; do not edit by hand.
 -- test/integration/store.schema.test.ts fails when this file is out of date.
 
+CREATE TABLE agent_memory (
+  tenant_id text NOT NULL,
+  agent text NOT NULL,
+  thread text NOT NULL,
+  seq bigint NOT NULL,
+  role text NOT NULL,
+  content text NOT NULL,
+  created_at bigint NOT NULL,
+  PRIMARY KEY (tenant_id, agent, thread, seq)
+);
+
 CREATE TABLE api_key_revision (
   id integer NOT NULL,
   revision bigint NOT NULL,

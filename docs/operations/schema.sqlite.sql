@@ -2,6 +2,17 @@
 -- Generated from a freshly migrated database by `npm run schema:dump`; do not edit by hand.
 -- test/integration/store.schema.test.ts fails when this file is out of date.
 
+CREATE TABLE agent_memory (
+  tenant_id TEXT NOT NULL,
+  agent TEXT NOT NULL,
+  thread TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  role TEXT NOT NULL,
+  content TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (tenant_id, agent, thread, seq)
+);
+
 CREATE TABLE api_key_revision (
   id INTEGER,
   revision INTEGER NOT NULL,

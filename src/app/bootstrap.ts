@@ -19,6 +19,7 @@ import { LeasingLedger } from './budget-leases.js';
 import { storeResponseCache } from './response-cache.js';
 import { LedgerWriter, withLedgerWriter } from './ledger-writer.js';
 import { createAgentExecutor, hubTools, type ChatClient, type GuardrailObserver } from '../runtime/agent.js';
+import type { AgentMemoryStore } from '../runtime/agent-memory.js';
 import { createExecutorRegistry, defaultExecutors, type ExecutorRegistry } from '../runtime/registry.js';
 import { createToolExecutor } from '../runtime/tool.js';
 import { createToolHub, type ToolHub } from '../tools/hub.js';
@@ -117,13 +118,19 @@ export { AVAILABLE_KINDS } from './project.js';
 
 /** The executors of a project: the built-in kinds, plus tool and agent steps when it has tools and a gateway. */
 export function executorRegistry(
-  parts: { tools?: ToolHub | undefined; chat?: ChatClient | undefined; agents?: Project['agents']; observer?: GuardrailObserver | undefined } = {},
+  parts: {
+    tools?: ToolHub | undefined;
+    chat?: ChatClient | undefined;
+    agents?: Project['agents'];
+    observer?: GuardrailObserver | undefined;
+    memory?: AgentMemoryStore | undefined;
+  } = {},
 ): ExecutorRegistry {
   const executors = [...defaultExecutors()];
   if (parts.tools) executors.push(createToolExecutor(parts.tools));
   if (parts.chat)
     executors.push(
-      createAgentExecutor({ agents: parts.agents ?? new Map(), chat: parts.chat, tools: parts.tools && hubTools(parts.tools), observer: parts.observer }),
+      createAgentExecutor({ agents: parts.agents ?? new Map(), chat: parts.chat, tools: parts.tools && hubTools(parts.tools), observer: parts.observer, memory: parts.memory }),
     );
   return createExecutorRegistry(executors);
 }
@@ -341,7 +348,7 @@ export async function openAgentry(config: Config, options: OpenOptions): Promise
   const engine = new Engine({
     store,
     workflows,
-    executors: executorRegistry({ tools, chat, agents: project?.agents, observer: metrics }),
+    executors: executorRegistry({ tools, chat, agents: project?.agents, observer: metrics, memory: store }),
     executorSettings: { http: { ...config.http }, egress: { mode: config.env, rules: project?.settings.egress } },
     logger: options.logger,
     settings: config.engine,

@@ -245,7 +245,7 @@ export class RemoteClient {
 
   /** What differs from run `a` to run `b` (`GET /v1/runs/{a}/diff/{b}`), at most `limit` differences. */
   async diffRuns(a: string, b: string, limit: number): Promise<RunDiffDto> {
-    return (await this.call<RunDiffDto>('GET', `/v1/runs/${encodeURIComponent(a)}/diff/${encodeURIComponent(b)}?limit=${limit}`)).body;
+    return await this.cli<RunDiffDto>(() => this.client.runs.diff(a, b, { limit }));
   }
 
   /** A step's attempts across the run and the runs it re-ran; with `diff` (1-based positions), what changed. */

@@ -608,6 +608,26 @@ export type paths = {
     patch?: never;
     trace?: never;
   };
+  '/v1/runs/{id}/diff/{other}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * What differs from run {id} to run {other}: status, input, output, labels, duration, and step by step status, attempts, output, error and duration, as JSON Pointer paths
+     * @description Requires scope `runs:read`.
+     */
+    get: operations['diffRuns'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/v1/runs/{id}/events': {
     parameters: {
       query?: never;
@@ -5638,6 +5658,140 @@ export interface operations {
       };
       /** @description `unsupported_media_type` */
       415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `rate_limited` */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `internal` */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `auth_unavailable` */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  diffRuns: {
+    parameters: {
+      query?: {
+        /** @description The most differences reported (more: truncated is true) */
+        limit?: number;
+        /** @description Act in this tenant (system admins only; naming your own tenant changes nothing, another is 403). Same as the header `X-Agentry-Tenant`. */
+        tenant?: string;
+      };
+      header?: never;
+      path: {
+        /** @description Run id */
+        id: string;
+        /** @description The run to compare it with */
+        other: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @description Which run this side is */
+            a: {
+              id: string;
+              spec_hash: string;
+              /** @enum {unknown} */
+              status: 'queued' | 'running' | 'waiting' | 'succeeded' | 'failed' | 'cancelled' | 'timed_out';
+              workflow: string;
+            };
+            /** @description Which run this side is */
+            b: {
+              id: string;
+              spec_hash: string;
+              /** @enum {unknown} */
+              status: 'queued' | 'running' | 'waiting' | 'succeeded' | 'failed' | 'cancelled' | 'timed_out';
+              workflow: string;
+            };
+            /** @description Each difference from run a (before) to run b (after), its path an RFC 6901 JSON Pointer into { workflow, spec_hash, status, input, output, error, metadata, overrides, duration_ms, steps: { <id>: { kind, status, attempt, output, error, duration_ms } } }: e.g. /steps/fetch/output/items/3/price */
+            differences: {
+              /** @description Absent when the value was removed */
+              after?: unknown;
+              /** @description Absent when the value was added */
+              before?: unknown;
+              /** @description JSON Pointer of the changed value ('' for the whole value) */
+              path: string;
+            }[];
+            /** @description The most differences reported */
+            limit: number;
+            /** @description Step ids in the workflow order (run a first, then the steps only run b has); complete even when differences is truncated */
+            steps: {
+              /** @description Steps of both runs that differ (in status, attempts, output, error or duration) */
+              changed: string[];
+              /** @description Steps run a has and run b has not */
+              only_in_a: string[];
+              /** @description Steps run b has and run a has not */
+              only_in_b: string[];
+              /** @description How many steps of both runs do not differ */
+              unchanged: number;
+            };
+            /** @description More differences were found than `limit`: differences holds the first `limit` */
+            truncated: boolean;
+          };
+        };
+      };
+      /** @description `invalid_request` */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `unauthorized` */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `forbidden` */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `not_found` */
+      404: {
         headers: {
           [name: string]: unknown;
         };

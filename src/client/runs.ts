@@ -138,6 +138,11 @@ export class Runs {
     return ok(this.api.GET('/v1/runs/{id}', { params: { path: { id } } }));
   }
 
+  /** What differs from run `a` to run `b`, step by step, as JSON Pointer paths (at most `limit` differences). */
+  diff(a: string, b: string, query: QueryOf<'diffRuns'> = {}): Promise<ResponseOf<'diffRuns'>> {
+    return ok(this.api.GET('/v1/runs/{id}/diff/{other}', { params: { path: { id: a, other: b }, query } }));
+  }
+
   cancel(id: string, reason?: string): Promise<Run> {
     return ok(this.api.POST('/v1/runs/{id}/cancel', { params: { path: { id } }, body: reason === undefined ? {} : { reason } }));
   }

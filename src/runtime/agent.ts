@@ -23,6 +23,7 @@ import type { OnReject } from '../tools/config.js';
 import { toolText } from '../tools/result.js';
 import { guardrailKey, modelTurnKey, toolCallKey, toolErrorResult, type ModelTurn } from './agent-journal.js';
 import { applyGuardrails, type GuardrailPhase, type GuardrailTrigger } from './agent-guardrails.js';
+import { loadHistory, memoryThread, saveExchange, type AgentMemoryStore } from './agent-memory.js';
 import { approvalOutcome, confidenceReview, decisionFor, type GatedCall } from './agent-review.js';
 import type { StepContext, StepExecutor, StepJournal, StepResult } from './types.js';
 
@@ -63,6 +64,8 @@ export interface AgentExecutorOptions {
   chat: ChatClient;
   tools: AgentTools | undefined;
   observer?: GuardrailObserver | undefined;
+  /** Where agents with `memory:` keep their threads; without it, `memory:` is ignored. */
+  memory?: AgentMemoryStore | undefined;
 }
 
 export const AGENT_DEFAULTS = { maxTurns: 10, repairAttempts: 2 } as const;
@@ -134,6 +137,8 @@ async function runAgent(agent: AgentSpec, ctx: StepContext, options: AgentExecut
     if (outcome.blocked) throw outcome.blocked;
     return outcome;
   };
+  const thread = memoryThread(agent, ctx.tenantId ?? 'default', render, options.memory);
+  if (thread && options.memory) messages.push(...(await loadHistory(options.memory, thread, recorded, journal)));
   const prompt = (await guard('input', 0, render(agent.prompt) ?? JSON.stringify(ctx.input ?? {}))).value as string;
   messages.push({ role: 'user', content: schema ? `${prompt}\n\nAnswer with JSON only, matching this JSON Schema:\n${JSON.stringify(schema)}` : prompt });
 
@@ -193,6 +198,9 @@ async function runAgent(agent: AgentSpec, ctx: StepContext, options: AgentExecut
     if (problem === undefined) {
       const guarded = await guard('output', turn, answer.value);
       const output = guarded.value;
+      // The thread keeps what the run answered, after the guardrails (a redacted answer stays redacted).
+      const remembered = guarded.triggers.length === 0 ? textOf(message.content) : typeof output === 'string' ? output : JSON.stringify(output);
+      if (thread && options.memory) await saveExchange(options.memory, thread, { prompt, answer: remembered }, recorded, journal);
       const review = guarded.review ? guardrailReview(agent.name, output, guarded.triggers) : confidenceReview(agent, output);
       if (review === undefined) return { kind: 'output', output };
       ctx.logger.info({ turn, title: review.title }, 'agent output held for review');

@@ -270,6 +270,20 @@ export const AgentSchema = Type.Object(
     output: opt(OutputSpec),
     confidence_threshold: opt(Type.Number({ minimum: 0, maximum: 1 })),
     guardrails: opt(GuardrailsSchema),
+    memory: opt(
+      Type.Object(
+        {
+          thread: Type.String({
+            minLength: 1,
+            description: 'Which conversation a run continues: a template rendered with the step context, e.g. `{{ input.customer }}`. Per tenant.',
+          }),
+          max_messages: opt(
+            Type.Integer({ minimum: 1, maximum: 1000, description: 'How many of the newest messages the thread keeps and the agent sees. Default 50.' }),
+          ),
+        },
+        { ...closed, description: "Conversation memory: the thread's earlier user and assistant messages come before this run's prompt." },
+      ),
+    ),
   },
   { ...closed, title: 'Agentry agent' },
 );

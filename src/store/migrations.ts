@@ -778,6 +778,26 @@ const RUN_START_OPTIONS = [
   `ALTER TABLE runs ADD COLUMN adhoc INTEGER NOT NULL DEFAULT 0`,
 ];
 
+/**
+ * Conversation memory of agents (`sql/memory.ts`): per tenant, agent and thread, the messages in
+ * order (`seq`), kept to the agent's `memory.max_messages` newest.
+ */
+function agentMemory(dialect: 'sqlite' | 'postgres'): string[] {
+  const ts = dialect === 'sqlite' ? 'INTEGER' : 'BIGINT';
+  return [
+    `CREATE TABLE agent_memory (
+      tenant_id TEXT NOT NULL,
+      agent TEXT NOT NULL,
+      thread TEXT NOT NULL,
+      seq ${ts} NOT NULL,
+      role TEXT NOT NULL,
+      content ${JSON_TEXT} NOT NULL,
+      created_at ${ts} NOT NULL,
+      PRIMARY KEY (tenant_id, agent, thread, seq)
+    )`,
+  ];
+}
+
 /** From this version on, each migration applied is itself an audit entry (in its own transaction). */
 export const AUDIT_LOG_VERSION = 7;
 
@@ -818,6 +838,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 28, name: 'environment policies set over the API', sqlite: environmentPolicies('sqlite'), postgres: environmentPolicies('postgres') },
   { version: 29, name: 'LLM calls by time and cache hits', sqlite: CALL_LIST, postgres: CALL_LIST },
   { version: 30, name: 'response cache of the gateway', sqlite: responseCache('sqlite'), postgres: responseCache('postgres') },
+  { version: 31, name: 'conversation memory of agents', sqlite: agentMemory('sqlite'), postgres: agentMemory('postgres') },
   { version: 32, name: 'key/value storage of plugins, per tenant', sqlite: pluginKv('sqlite'), postgres: pluginKv('postgres') },
   { version: 33, name: 'plugin switches of the fleet', sqlite: pluginSwitches('sqlite'), postgres: pluginSwitches('postgres') },
 ];

@@ -71,6 +71,9 @@ import type {
   UsageQuery,
   CallListQuery,
   CallPage,
+  MemoryMessage,
+  MemoryThreadPage,
+  MemoryThreadQuery,
   UsageRow,
   WorkerInfo,
   WorkerRecord,
@@ -85,7 +88,7 @@ import type {
   StoreObserver,
   TransactionOutcome,
 } from './store-types.js';
-import { isCommitUnknown, isDiskFull, isTransient, storeFull, storeUnavailable, withRetry, type RetryOptions } from './transient.js';
+import { isCommitUnknown, isConstraintViolation, isDiskFull, isTransient, storeFull, storeUnavailable, withRetry, type RetryOptions } from './transient.js';
 import * as apiKeys from './sql/api-keys.js';
 import * as attempts from './sql/attempts.js';
 import * as audit from './sql/audit.js';
@@ -111,6 +114,7 @@ import * as steps from './sql/steps.js';
 import * as tasks from './sql/tasks.js';
 import * as usage from './sql/usage.js';
 import * as responseCache from './sql/response-cache.js';
+import * as memory from './sql/memory.js';
 import { recordCalls } from './sql/usage-batch.js';
 import * as workers from './sql/workers.js';
 
@@ -482,6 +486,29 @@ export class SqlStore implements Store {
 
   pruneCache(now: number): Promise<number> {
     return this.retrying((db) => responseCache.pruneCache(db, now));
+  }
+
+  loadMemory(tenantId: string, agent: string, thread: string, limit: number): Promise<MemoryMessage[]> {
+    return this.retrying((db) => memory.loadMemory(db, tenantId, agent, thread, limit));
+  }
+
+  async appendMemory(tenantId: string, agent: string, thread: string, messages: readonly MemoryMessage[], keep: number, now: number): Promise<void> {
+    // A writer of the same thread that committed first took the sequence numbers: go again after it.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.transact((trx) => memory.appendMemory(trx, tenantId, agent, thread, messages, keep, now));
+      } catch (error) {
+        if (attempt >= 5 || !isConstraintViolation(error)) throw error;
+      }
+    }
+  }
+
+  clearMemory(tenantId: string, agent: string, thread: string): Promise<number> {
+    return this.transact((trx) => memory.clearMemory(trx, tenantId, agent, thread));
+  }
+
+  listMemoryThreads(query: MemoryThreadQuery): Promise<MemoryThreadPage> {
+    return this.retrying((db) => memory.listThreads(db, query));
   }
 
   loadJournal(runId: string, stepId: string): Promise<StoredJournalEntry[]> {

@@ -472,3 +472,30 @@ export interface EventPruneQuery {
   excludeWorkflows?: readonly string[];
   limit: number;
 }
+
+/** One message of an agent's conversation memory, as the model saw it. */
+export interface MemoryMessage {
+  role: 'user' | 'assistant';
+  content: unknown;
+}
+
+/** A thread of an agent's conversation memory: how many messages it keeps, and when it was last written. */
+export interface MemoryThread {
+  agent: string;
+  thread: string;
+  messages: number;
+  updatedAt: number;
+}
+
+export interface MemoryThreadQuery {
+  tenantId: string;
+  agent: string;
+  limit: number;
+  /** The `nextCursor` of the page before. */
+  cursor?: string;
+}
+
+export interface MemoryThreadPage {
+  items: MemoryThread[];
+  nextCursor: string | null;
+}

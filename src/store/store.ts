@@ -62,6 +62,9 @@ import type {
   UsageQuery,
   CallListQuery,
   CallPage,
+  MemoryMessage,
+  MemoryThreadPage,
+  MemoryThreadQuery,
   UsageRow,
   WorkerInfo,
   AuditFilter,
@@ -322,6 +325,14 @@ export interface Store {
   cachePut(tenantId: string, key: string, response: unknown, now: number, expiresAt: number): Promise<void>;
   /** Deletes the response cache's expired answers; how many. */
   pruneCache(now: number): Promise<number>;
+  /** An agent's conversation memory: the thread's newest `limit` messages, oldest first. */
+  loadMemory(tenantId: string, agent: string, thread: string, limit: number): Promise<MemoryMessage[]>;
+  /** Appends messages to a thread and keeps only its newest `keep`, in one transaction. */
+  appendMemory(tenantId: string, agent: string, thread: string, messages: readonly MemoryMessage[], keep: number, now: number): Promise<void>;
+  /** Deletes a thread of an agent's memory; how many messages it had (0: no such thread). */
+  clearMemory(tenantId: string, agent: string, thread: string): Promise<number>;
+  /** An agent's memory threads in a tenant, by name, a keyset page at a time. */
+  listMemoryThreads(query: MemoryThreadQuery): Promise<MemoryThreadPage>;
   /** A step's journal, in the order it was recorded. */
   loadJournal(runId: string, stepId: string): Promise<StoredJournalEntry[]>;
   /** Records an entry; a key already recorded keeps its first value. */

@@ -7,6 +7,7 @@ import { storeLedger } from '../../src/app/usage-ledger.js';
 import { Gateway } from '../../src/gateway/gateway.js';
 import type { ChatRequest } from '../../src/gateway/types.js';
 import { createAgentExecutor, hubTools, type ChatClient, type GuardrailObserver } from '../../src/runtime/agent.js';
+import type { AgentMemoryStore } from '../../src/runtime/agent-memory.js';
 import { defaultExecutors } from '../../src/runtime/registry.js';
 import type { AgentSpec, GatewaySpec, MockRuleSpec, ToolSpec } from '../../src/spec/schemas.js';
 import { createToolHub, type ToolHub } from '../../src/tools/hub.js';
@@ -41,9 +42,14 @@ export async function startAgentEngine(
       return gateway.chat(request, ctx);
     },
   };
-  const agent = createAgentExecutor({ agents: new Map(parts.agents.map((a) => [a.name, a])), chat, tools: hubTools(hub), observer: parts.observer });
   let started: TestEngine | undefined;
   try {
+    // Agents with `memory:` keep their threads in the engine's store, as bootstrap wires it.
+    const memory: AgentMemoryStore = {
+      loadMemory: (...args) => (started ?? fail()).store.loadMemory(...args),
+      appendMemory: (...args) => (started ?? fail()).store.appendMemory(...args),
+    };
+    const agent = createAgentExecutor({ agents: new Map(parts.agents.map((a) => [a.name, a])), chat, tools: hubTools(hub), observer: parts.observer, memory });
     started = await startTestEngine(factory, parts.workflows, { executors: [...defaultExecutors(), agent], start: false });
     gateway = new Gateway({ spec: parts.gateway, logger: silentLogger, ledger: storeLedger(started.store), env: {} });
     await started.engine.start();
@@ -66,6 +72,10 @@ export async function startAgentEngine(
       }
     },
   };
+}
+
+function fail(): never {
+  throw new Error('store not ready');
 }
 
 /** The decider the tests use: an admin key. */

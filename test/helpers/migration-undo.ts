@@ -61,6 +61,7 @@ export const MIGRATION_UNDO: Readonly<Record<number, readonly UndoStatement[]>> 
   28: ['DROP TABLE environment_policies'],
   29: ['DROP INDEX llm_calls_by_tenant_at', 'ALTER TABLE llm_calls DROP COLUMN cache_hit'],
   30: ['DROP TABLE llm_cache'],
+  31: ['DROP TABLE agent_memory'],
   32: ['DROP TABLE plugin_kv'],
   33: ['DROP TABLE plugin_switches'],
 };

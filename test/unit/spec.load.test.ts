@@ -292,6 +292,23 @@ describe('loadProject', () => {
     ]);
   });
 
+  it('checks an agent memory: a thread is required and max_messages is 1 to 1000', async () => {
+    const diagnostics = await diagnosticsOf({
+      'agents/ok.yaml': ['name: ok', 'model: small', 'memory: { thread: "{{ input.customer }}", max_messages: 1000 }'],
+      'agents/big.yaml': ['name: big', 'model: small', 'memory:', '  thread: x', '  max_messages: 1001'],
+      'agents/zero.yaml': ['name: zero', 'model: small', 'memory: { thread: x, max_messages: 0 }'],
+      'agents/none.yaml': ['name: none', 'model: small', 'memory: { max_messages: 5 }'],
+    });
+    expect(diagnostics.filter((d) => d.severity === 'error').map((d) => [d.file, d.path])).toEqual(
+      expect.arrayContaining([
+        ['agents/big.yaml', 'memory.max_messages'],
+        ['agents/zero.yaml', 'memory.max_messages'],
+        ['agents/none.yaml', 'memory'],
+      ]),
+    );
+    expect(diagnostics.filter((d) => d.file === 'agents/ok.yaml')).toEqual([]);
+  });
+
   it('formats a diagnostic as file:line:column path: message', () => {
     const d: Diagnostic = { file: 'workflows/demo.yaml', line: 12, column: 5, path: 'steps.fetch.http.url', message: 'must be string', severity: 'error' };
     expect(formatDiagnostic(d)).toBe('workflows/demo.yaml:12:5 steps.fetch.http.url: must be string');
