@@ -15,6 +15,7 @@ import { RetentionService } from './retention.js';
 import { KeysService, type GrantChecker } from './keys.js';
 import { ScheduleService } from './schedules.js';
 import { createServices, type Services } from './services.js';
+import { PluginService } from './plugin-service.js';
 
 export interface LocalServices {
   services: Services;
@@ -156,4 +157,34 @@ export async function openLocalFleet(config: Config, options: { logger: Logger; 
     fleet: new FleetService({ store, audit: new AuditService(store), staleAfterMs: config.engine.leaseTtlMs * 3, deploymentTenant: config.tenant }),
     close: () => store.close(),
   };
+}
+
+export interface LocalPlugins {
+  plugins: PluginService;
+  close(): Promise<void>;
+}
+
+/** The project's plugins with the fleet's switches of its store (opened, migrated; no plugin runtime starts until called). */
+export async function openLocalPlugins(config: Config, options: { logger: Logger; env: NodeJS.ProcessEnv }): Promise<LocalPlugins> {
+  const store = await openStore(config, { logger: options.logger });
+  try {
+    const plugins = await PluginService.open({
+      projectDir: config.projectDir,
+      env: options.env,
+      production: config.env === 'production',
+      store,
+      logger: options.logger,
+      audit: new AuditService(store),
+    });
+    return {
+      plugins,
+      close: async () => {
+        await plugins.close();
+        await store.close();
+      },
+    };
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
 }

@@ -1,5 +1,5 @@
 /**
- * `agentry plugins inspect|install|list|update|uninstall|link|doctor`: the project's plugins and
+ * `agentry plugins inspect|install|list|update|uninstall|link|disable|enable|doctor`: the project's plugins and
  * `agentry-plugins.lock` (docs/plugins.md). Installing needs the permissions accepted
  * (`--accept-permissions`, or a yes at the prompt on a terminal); `install` without a package
  * brings back every plugin of the lock (after a restore). Exit 2 on bad input, 1 when a fetch fails.
@@ -7,10 +7,11 @@
 import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
 import { AgentryError } from '../../lib/errors.js';
+import { localOperator } from '../../app/caller.js';
 import type { PluginManifest } from '../../spec/plugin-manifest.js';
 import { describePermissions, PluginManager, type ConfirmPermissions } from '../../app/plugins.js';
 import { registryUrl } from '../../app/plugin-registry.js';
-import { configFrom, out, outJson, outStyle, type CliContext, DIR_OPTION } from '../context.js';
+import { configFrom, loggerFor, out, outJson, outStyle, type CliContext, DIR_OPTION } from '../context.js';
 import { paint, table } from '../format.js';
 
 interface CommonOptions {
@@ -56,7 +57,7 @@ function confirmer(ctx: CliContext, accepted: boolean | undefined, show: boolean
 export function registerPlugins(program: Command, ctx: CliContext): void {
   const plugins = program
     .command('plugins')
-    .description('Plugins of the project (agentry-plugins.lock): inspect, install, list, update, uninstall, link, doctor')
+    .description('Plugins of the project (agentry-plugins.lock): inspect, install, list, update, uninstall, link, disable, enable, doctor')
     .addHelpText(
       'after',
       `
@@ -160,6 +161,43 @@ and the permissions it needs. agentry-plugins.lock is the source of truth: back 
       const result = await manager.link(dir, confirmer(ctx, opts.acceptPermissions, true), production);
       out(ctx, `Linked ${result.entry.path ?? dir} as plugin ${result.name} (${result.entry.mode})`);
     });
+
+  const switchPlugin = async (name: string, opts: CommonOptions & { reason?: string }, disable: boolean) => {
+    const config = configFrom(ctx, { projectDir: opts.dir });
+    const { openLocalPlugins } = await import('../../app/local.js');
+    const local = await openLocalPlugins(config, { logger: loggerFor(config), env: ctx.env });
+    try {
+      const caller = localOperator(ctx.env);
+      const status = disable ? await local.plugins.disable(caller, name, opts.reason ?? '') : await local.plugins.enable(caller, name);
+      if (opts.json === true) return outJson(ctx, status);
+      out(
+        ctx,
+        disable
+          ? `Disabled plugin ${name} on every process of this store (within 5 s; calls in flight finish): ${opts.reason ?? ''}`
+          : `Enabled plugin ${name}`,
+      );
+    } finally {
+      await local.close();
+    }
+  };
+
+  plugins
+    .command('disable <name>')
+    .description('Disable a plugin on every process of the store (stored, kept across restarts): new calls refused, its routes 404, calls in flight finish')
+    .requiredOption('--reason <text>', 'why (shown in plugin_disabled errors and the audit log)')
+    .option(...DIR_OPTION)
+    .option('--json', 'print the plugin as JSON')
+    .action((name: string, opts: CommonOptions & { reason: string }) => {
+      if (opts.reason.trim() === '' || opts.reason.length > 500) throw new AgentryError('invalid_request', '--reason must be 1–500 characters');
+      return switchPlugin(name, opts, true);
+    });
+
+  plugins
+    .command('enable <name>')
+    .description('Enable a disabled plugin on every process of the store')
+    .option(...DIR_OPTION)
+    .option('--json', 'print the plugin as JSON')
+    .action((name: string, opts: CommonOptions) => switchPlugin(name, opts, false));
 
   plugins
     .command('doctor')
