@@ -22,6 +22,7 @@ import { createExecutorRegistry, defaultExecutors, type ExecutorRegistry } from 
 import { createToolExecutor } from '../runtime/tool.js';
 import { createToolHub, type ToolHub } from '../tools/hub.js';
 import { toolSwitchWatch } from './tool-switches.js';
+import { PluginService } from './plugin-service.js';
 import { formatDiagnostic } from '../spec/index.js';
 import { assertProjectDir, AVAILABLE_KINDS, loadProject } from './project.js';
 import { instrument } from './metrics.js';
@@ -61,6 +62,8 @@ export interface Agentry {
   readonly budgets: ResolvedBudgets | undefined;
   /** The project's MCP tool servers (when it has any). */
   readonly tools: ToolHub | undefined;
+  /** The plugins of the project's `agentry-plugins.lock` with the fleet's switches (a server process follows them; undefined without a project). */
+  readonly plugins: PluginService | undefined;
   /** Masks every secret this process knows (configuration, the project's secrets, provider keys): for what it logs, stores and answers. */
   readonly redactor: Redactor;
   /** The process's Prometheus metrics, fed by the store, engine, gateway and tool servers opened here (`/metrics` serves them). */
@@ -293,6 +296,7 @@ export async function openAgentry(config: Config, options: OpenOptions): Promise
   const workflows = withBuiltinWorkflows(project?.workflows ?? new Map<string, CompiledWorkflow>());
   let gateway: Gateway | undefined;
   let tools: ToolHub | undefined;
+  let plugins: PluginService | undefined;
   try {
     if (project?.gateway && !config.gateway) {
       // The gateway's records are written in batches off the request path; budgets are checked against leases (budget-leases.ts).
@@ -307,8 +311,23 @@ export async function openAgentry(config: Config, options: OpenOptions): Promise
       // The fleet's tool switches apply before this process runs a step, and follow the store after.
       await toolSwitchWatch(store, tools).start(options.logger);
     }
+    if (project) {
+      // Every replica built from the same lock runs the same plugins; a server follows the fleet's switches (disable/enable).
+      const audit = new AuditService(store);
+      plugins = await PluginService.open({
+        projectDir: project.dir,
+        env,
+        production: config.env === 'production',
+        store,
+        logger: options.logger,
+        audit,
+        deploymentTenant: config.tenant,
+      });
+      if (options.serverProcess === true) plugins.watch();
+    }
   } catch (error) {
     if (tools) toolSwitchWatch(store, tools).stop();
+    await plugins?.close();
     await store.close();
     metrics.close();
     lock?.release();
@@ -354,6 +373,7 @@ export async function openAgentry(config: Config, options: OpenOptions): Promise
     gateway,
     budgets,
     tools,
+    plugins,
     redactor,
     metrics,
     close() {
@@ -365,6 +385,7 @@ export async function openAgentry(config: Config, options: OpenOptions): Promise
           metrics.close();
           if (tools) toolSwitchWatch(store, tools).stop();
           await tools?.close();
+          await plugins?.close(config.engine.shutdownGraceMs);
           try {
             await store.close();
           } finally {

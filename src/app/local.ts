@@ -175,6 +175,7 @@ export async function openLocalPlugins(config: Config, options: { logger: Logger
       store,
       logger: options.logger,
       audit: new AuditService(store),
+      deploymentTenant: config.tenant,
     });
     return {
       plugins,

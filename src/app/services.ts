@@ -14,6 +14,7 @@ import { CredentialService, type CredentialSources } from './credentials.js';
 import { EventService } from './events.js';
 import { FleetService } from './fleet.js';
 import { HealthService } from './health.js';
+import type { PluginService } from './plugin-service.js';
 import { KeysService, type GrantChecker } from './keys.js';
 import { LimitsService } from './limits.js';
 import { ReadinessService, type ReadinessOptions } from './readiness.js';
@@ -43,6 +44,8 @@ export interface Services {
   credentials: CredentialService;
   fleet: FleetService;
   admin: AdminService;
+  /** The project's plugins; undefined in a process without a project (then none are listed or served). */
+  plugins: PluginService | undefined;
 }
 
 /** Without the server's role table, a managed key cannot be created (its grants cannot be checked). */
@@ -55,6 +58,7 @@ const NO_GRANT_TABLE: GrantChecker = () => ['this process cannot check grants: c
 export function createServices(
   deps: ServiceDeps & {
     tools?: ToolHub | undefined;
+    plugins?: PluginService | undefined;
     budgets?: ResolvedBudgets | undefined;
     checkGrants?: GrantChecker;
     credentials?: CredentialSources | undefined;
@@ -81,5 +85,6 @@ export function createServices(
     credentials: new CredentialService(deps.credentials, deps.engine.tenant),
     fleet: new FleetService({ store: deps.store, audit, staleAfterMs: deps.engine.settings.leaseTtlMs * 3, deploymentTenant: deps.engine.tenant }),
     admin: new AdminService({ store: deps.store, engine: deps.engine, audit }),
+    plugins: deps.plugins,
   };
 }

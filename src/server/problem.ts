@@ -89,7 +89,7 @@ export function toHttpError(error: unknown): AgentryError {
 }
 
 /** Codes whose `details` are meant for the client (what limit was hit), so the body carries them. */
-const PUBLIC_DETAILS: ReadonlySet<ErrorCode> = new Set(['quota_exceeded', 'rate_limited']);
+const PUBLIC_DETAILS: ReadonlySet<ErrorCode> = new Set(['quota_exceeded', 'rate_limited', 'plugin_failed', 'plugin_disabled']);
 
 export interface ProblemOptions {
   /** Add OpenAI's `error: { message, type, code, param }` member (routes that speak OpenAI's wire format). */
