@@ -13,11 +13,20 @@ import { describePermissions, PluginManager, type ConfirmPermissions } from '../
 import { registryUrl } from '../../app/plugin-registry.js';
 import { configFrom, loggerFor, out, outJson, outStyle, type CliContext, DIR_OPTION } from '../context.js';
 import { paint, table } from '../format.js';
+import { RemoteClient } from '../remote.js';
+import type { PluginStatus } from '../../app/plugin-service.js';
 
 interface CommonOptions {
   dir?: string;
   registry?: string;
   json?: boolean;
+}
+
+/** The server `AGENTRY_URL` names (list, disable and enable go through its API then), or undefined: the project's lock and store. */
+function remoteOf(ctx: CliContext, opts: CommonOptions): RemoteClient | undefined {
+  const config = configFrom(ctx, { projectDir: opts.dir });
+  if (config.client.url === undefined) return undefined;
+  return new RemoteClient({ url: config.client.url, ...(config.client.apiKey === undefined ? {} : { apiKey: config.client.apiKey }) });
 }
 
 function managerOf(ctx: CliContext, opts: CommonOptions): { manager: PluginManager; production: boolean } {
@@ -107,7 +116,24 @@ and the permissions it needs. agentry-plugins.lock is the source of truth: back 
     .description('The plugins of the lock, with version, source, isolation mode and state')
     .option(...DIR_OPTION)
     .option('--json', 'print the list as JSON')
-    .action((opts: CommonOptions) => {
+    .action(async (opts: CommonOptions) => {
+      const server = remoteOf(ctx, opts);
+      if (server !== undefined) {
+        // AGENTRY_URL: the server's view (its lock, the fleet's switches).
+        const { items: remote } = await server.request<{ items: PluginStatus[] }>('GET', '/v1/plugins');
+        if (opts.json === true) return outJson(ctx, { items: remote });
+        if (remote.length === 0) return out(ctx, 'No plugins on the server.');
+        const style = outStyle(ctx);
+        const rows = remote.map((p) => [
+          p.name,
+          p.package,
+          p.version,
+          p.source === 'link' ? 'linked' : 'registry',
+          p.mode,
+          p.state === 'enabled' ? paint(style, 'green', 'enabled') : paint(style, 'yellow', `${p.state}${p.disabled_reason ? `: ${p.disabled_reason}` : ''}`),
+        ]);
+        return out(ctx, table(style, ['NAME', 'PACKAGE', 'VERSION', 'SOURCE', 'MODE', 'STATE'], rows));
+      }
       const { manager } = managerOf(ctx, opts);
       const items = manager.list();
       if (opts.json === true) return outJson(ctx, { items });
@@ -163,6 +189,17 @@ and the permissions it needs. agentry-plugins.lock is the source of truth: back 
     });
 
   const switchPlugin = async (name: string, opts: CommonOptions & { reason?: string }, disable: boolean) => {
+    const server = remoteOf(ctx, opts);
+    if (server !== undefined) {
+      // AGENTRY_URL: through the server's API (a key with workers:write), audited there.
+      const path = `/v1/plugins/${encodeURIComponent(name)}/${disable ? 'disable' : 'enable'}`;
+      const status = await server.request<PluginStatus>('POST', path, disable ? { reason: opts.reason ?? '' } : {});
+      if (opts.json === true) return outJson(ctx, status);
+      return out(
+        ctx,
+        disable ? `Disabled plugin ${name} on every process (within 5 s; calls in flight finish): ${opts.reason ?? ''}` : `Enabled plugin ${name}`,
+      );
+    }
     const config = configFrom(ctx, { projectDir: opts.dir });
     const { openLocalPlugins } = await import('../../app/local.js');
     const local = await openLocalPlugins(config, { logger: loggerFor(config), env: ctx.env });
