@@ -24,6 +24,7 @@ import { createExecutorRegistry, defaultExecutors, type ExecutorRegistry } from 
 import { createToolExecutor } from '../runtime/tool.js';
 import { createToolHub, type ToolHub } from '../tools/hub.js';
 import { toolSwitchWatch } from './tool-switches.js';
+import { PluginService } from './plugin-service.js';
 import { formatDiagnostic, type EnvironmentChoice } from '../spec/index.js';
 import { assertProjectDir, AVAILABLE_KINDS, loadProject } from './project.js';
 import { instrument } from './metrics.js';
@@ -63,6 +64,8 @@ export interface Agentry {
   readonly budgets: ResolvedBudgets | undefined;
   /** The project's MCP tool servers (when it has any). */
   readonly tools: ToolHub | undefined;
+  /** The plugins of the project's `agentry-plugins.lock` with the fleet's switches (a server process follows them; undefined without a project). */
+  readonly plugins: PluginService | undefined;
   /** Masks every secret this process knows (configuration, the project's secrets, provider keys): for what it logs, stores and answers. */
   readonly redactor: Redactor;
   /** The process's Prometheus metrics, fed by the store, engine, gateway and tool servers opened here (`/metrics` serves them). */
@@ -130,7 +133,13 @@ export function executorRegistry(
   if (parts.tools) executors.push(createToolExecutor(parts.tools));
   if (parts.chat)
     executors.push(
-      createAgentExecutor({ agents: parts.agents ?? new Map(), chat: parts.chat, tools: parts.tools && hubTools(parts.tools), observer: parts.observer, memory: parts.memory }),
+      createAgentExecutor({
+        agents: parts.agents ?? new Map(),
+        chat: parts.chat,
+        tools: parts.tools && hubTools(parts.tools),
+        observer: parts.observer,
+        memory: parts.memory,
+      }),
     );
   return createExecutorRegistry(executors);
 }
@@ -313,6 +322,7 @@ export async function openAgentry(config: Config, options: OpenOptions): Promise
   const workflows = withBuiltinWorkflows(project?.workflows ?? new Map<string, CompiledWorkflow>());
   let gateway: Gateway | undefined;
   let tools: ToolHub | undefined;
+  let plugins: PluginService | undefined;
   try {
     if (project?.gateway && !config.gateway) {
       // The gateway's records are written in batches off the request path; budgets are checked against leases (budget-leases.ts).
@@ -334,8 +344,23 @@ export async function openAgentry(config: Config, options: OpenOptions): Promise
       // The fleet's tool switches apply before this process runs a step, and follow the store after.
       await toolSwitchWatch(store, tools).start(options.logger);
     }
+    if (project) {
+      // Every replica built from the same lock runs the same plugins; a server follows the fleet's switches (disable/enable).
+      const audit = new AuditService(store);
+      plugins = await PluginService.open({
+        projectDir: project.dir,
+        env,
+        production: config.env === 'production',
+        store,
+        logger: options.logger,
+        audit,
+        deploymentTenant: config.tenant,
+      });
+      if (options.serverProcess === true) plugins.watch();
+    }
   } catch (error) {
     if (tools) toolSwitchWatch(store, tools).stop();
+    await plugins?.close();
     await store.close();
     metrics.close();
     lock?.release();
@@ -381,6 +406,7 @@ export async function openAgentry(config: Config, options: OpenOptions): Promise
     gateway,
     budgets,
     tools,
+    plugins,
     redactor,
     metrics,
     close() {
@@ -392,6 +418,7 @@ export async function openAgentry(config: Config, options: OpenOptions): Promise
           metrics.close();
           if (tools) toolSwitchWatch(store, tools).stop();
           await tools?.close();
+          await plugins?.close(config.engine.shutdownGraceMs);
           try {
             await store.close();
           } finally {

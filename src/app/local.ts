@@ -16,6 +16,7 @@ import { KeysService, type GrantChecker } from './keys.js';
 import { ScheduleService } from './schedules.js';
 import { createServices, type Services } from './services.js';
 import { UsageCallsService } from './usage-calls.js';
+import { PluginService } from './plugin-service.js';
 
 export interface LocalServices {
   services: Services;
@@ -168,4 +169,35 @@ export async function openLocalFleet(config: Config, options: { logger: Logger; 
     fleet: new FleetService({ store, audit: new AuditService(store), staleAfterMs: config.engine.leaseTtlMs * 3, deploymentTenant: config.tenant }),
     close: () => store.close(),
   };
+}
+
+export interface LocalPlugins {
+  plugins: PluginService;
+  close(): Promise<void>;
+}
+
+/** The project's plugins with the fleet's switches of its store (opened, migrated; no plugin runtime starts until called). */
+export async function openLocalPlugins(config: Config, options: { logger: Logger; env: NodeJS.ProcessEnv }): Promise<LocalPlugins> {
+  const store = await openStore(config, { logger: options.logger });
+  try {
+    const plugins = await PluginService.open({
+      projectDir: config.projectDir,
+      env: options.env,
+      production: config.env === 'production',
+      store,
+      logger: options.logger,
+      audit: new AuditService(store),
+      deploymentTenant: config.tenant,
+    });
+    return {
+      plugins,
+      close: async () => {
+        await plugins.close();
+        await store.close();
+      },
+    };
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
 }

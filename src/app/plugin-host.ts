@@ -207,7 +207,7 @@ export class PluginHost {
     const [a, b] = args as [string, unknown];
     switch (op) {
       case 'fetch':
-        return guard.fetch(a, (b ?? {}), call.scope, call.signal);
+        return guard.fetch(a, b ?? {}, call.scope, call.signal);
       case 'fs.read':
         return guard.readFile(a, call.scope);
       case 'fs.write':

@@ -17,6 +17,7 @@ import type { Store } from '../store/store.js';
 import { OutageLog } from '../store/transient.js';
 import type { AuditService } from './audit.js';
 import type { Caller } from './caller.js';
+import { assertDeploymentCaller } from './fleet.js';
 import { PluginGuard, type CallScope, type PluginAccess } from './plugin-guard.js';
 import { PluginHost, type PluginCallKind, type PluginKv } from './plugin-host.js';
 import { readLock, type LockEntry } from './plugin-lock.js';
@@ -31,6 +32,8 @@ export interface PluginServiceOptions {
   store: Store;
   logger: Logger;
   audit?: AuditService | undefined;
+  /** The deployment's tenant (`AGENTRY_TENANT`): only its callers (and system admins) see and switch plugins, which are the deployment's. */
+  deploymentTenant?: string;
   timeoutMs?: number;
   now?: () => number;
 }
@@ -49,6 +52,8 @@ export interface PluginStatus {
   steps: string[];
   tools: string[];
   routes: string[];
+  /** What the operator accepted for it in the lock (network hosts, paths, env, child process). */
+  permissions: PluginManifest['permissions'];
 }
 
 interface Loaded {
@@ -181,11 +186,22 @@ export class PluginService {
           steps: p.manifest?.adds.steps?.map((s) => s.kind) ?? [],
           tools: p.manifest?.adds.tools?.map((t) => t.name) ?? [],
           routes: p.manifest?.adds.routes?.map((r) => `${r.method} /v1/plugins/${name}${r.path}`) ?? [],
+          permissions: p.entry.permissions,
         };
         if (off !== undefined) status.disabled_reason = off.reason;
         if (p.error !== undefined) status.error = p.error;
         return status;
       });
+  }
+
+  /** `list()` for a caller: plugins are the deployment's, so callers of another tenant are refused. */
+  listFor(caller: Caller): PluginStatus[] {
+    this.assertOperator(caller);
+    return this.list();
+  }
+
+  private assertOperator(caller: Caller): void {
+    if (this.options.deploymentTenant !== undefined) assertDeploymentCaller(caller, this.options.deploymentTenant, 'plugins');
   }
 
   private plugin(name: string): Loaded {
@@ -196,6 +212,7 @@ export class PluginService {
 
   /** Disables a plugin on every process (stored): new calls refused, calls in flight finish. */
   async disable(caller: Caller, name: string, reason: string): Promise<PluginStatus> {
+    this.assertOperator(caller);
     this.plugin(name);
     const record = await this.options.store.disablePlugin({ plugin: name, reason, disabledAt: this.now(), disabledBy: caller.name });
     this.switches.set(name, record);
@@ -205,6 +222,7 @@ export class PluginService {
   }
 
   async enable(caller: Caller, name: string): Promise<PluginStatus> {
+    this.assertOperator(caller);
     this.plugin(name);
     await this.options.store.enablePlugin(name);
     this.switches.delete(name);

@@ -14,6 +14,7 @@ import { CredentialService, type CredentialSources } from './credentials.js';
 import { EventService } from './events.js';
 import { FleetService } from './fleet.js';
 import { HealthService } from './health.js';
+import type { PluginService } from './plugin-service.js';
 import { KeysService, type GrantChecker } from './keys.js';
 import { LimitsService } from './limits.js';
 import { PolicyService, policySourcesOf, type PolicySources } from './policy-service.js';
@@ -47,6 +48,8 @@ export interface Services {
   fleet: FleetService;
   admin: AdminService;
   policies: PolicyService;
+  /** The project's plugins; undefined in a process without a project (then none are listed or served). */
+  plugins: PluginService | undefined;
 }
 
 /** Without the server's role table, a managed key cannot be created (its grants cannot be checked). */
@@ -59,6 +62,7 @@ const NO_GRANT_TABLE: GrantChecker = () => ['this process cannot check grants: c
 export function createServices(
   deps: ServiceDeps & {
     tools?: ToolHub | undefined;
+    plugins?: PluginService | undefined;
     budgets?: ResolvedBudgets | undefined;
     checkGrants?: GrantChecker;
     credentials?: CredentialSources | undefined;
@@ -91,5 +95,6 @@ export function createServices(
     fleet: new FleetService({ store: deps.store, audit, staleAfterMs: deps.engine.settings.leaseTtlMs * 3, deploymentTenant: deps.engine.tenant }),
     admin: new AdminService({ store: deps.store, engine: deps.engine, audit }),
     policies,
+    plugins: deps.plugins,
   };
 }

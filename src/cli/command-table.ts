@@ -192,7 +192,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   {
     name: 'plugins',
     term: 'plugins',
-    description: 'Plugins of the project (agentry-plugins.lock): inspect, install, list, update, uninstall, link, doctor',
+    description: 'Plugins of the project (agentry-plugins.lock): inspect, install, list, update, uninstall, link, disable, enable, doctor',
     load: async () => (await import('./commands/plugins.js')).registerPlugins,
   },
   {

@@ -500,6 +500,98 @@ export type paths = {
     patch?: never;
     trace?: never;
   };
+  '/v1/plugins': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * The plugins of the project’s lock: version, source, isolation mode, enabled/disabled/unavailable, what they add and the permissions accepted
+     * @description Requires scope `workers:read`.
+     */
+    get: operations['listPlugins'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/plugins/{name}/{*}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * A route a plugin adds (GET): answered by the plugin, with the status, body and headers it returns; 404 when the plugin is disabled or declares no such route
+     * @description Requires any valid API key or token.
+     */
+    get: operations['getPluginRoute'];
+    /**
+     * A route a plugin adds (PUT): answered by the plugin, with the status, body and headers it returns; 404 when the plugin is disabled or declares no such route
+     * @description Requires any valid API key or token.
+     */
+    put: operations['putPluginRoute'];
+    /**
+     * A route a plugin adds (POST): answered by the plugin, with the status, body and headers it returns; 404 when the plugin is disabled or declares no such route
+     * @description Requires any valid API key or token.
+     */
+    post: operations['postPluginRoute'];
+    /**
+     * A route a plugin adds (DELETE): answered by the plugin, with the status, body and headers it returns; 404 when the plugin is disabled or declares no such route
+     * @description Requires any valid API key or token.
+     */
+    delete: operations['deletePluginRoute'];
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/plugins/{name}/disable': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Disable a plugin on every process (within 5 s, and after restarts): its routes 404, runs using it are refused, calls in flight finish
+     * @description Requires scope `workers:write`.
+     */
+    post: operations['disablePlugin'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/plugins/{name}/enable': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Enable a disabled plugin again on every process (within 5 s)
+     * @description Requires scope `workers:write`.
+     */
+    post: operations['enablePlugin'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/v1/policies': {
     parameters: {
       query?: never;
@@ -4397,6 +4489,764 @@ export interface operations {
         };
       };
       /** @description `auth_unavailable`, `not_ready`, `provider_unavailable` */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  listPlugins: {
+    parameters: {
+      query?: {
+        /** @description Act in this tenant (system admins only; naming your own tenant changes nothing, another is 403). Same as the header `X-Agentry-Tenant`. */
+        tenant?: string;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            items: {
+              disabled_reason?: string;
+              /** @description Why it cannot load (unavailable) */
+              error?: string;
+              /**
+               * @description Isolation: `in-process` (a worker thread) or `process` (a child Node process under the permission model)
+               * @enum {unknown}
+               */
+              mode: 'in-process' | 'process';
+              /** @description The plugin’s name, as its routes (`/v1/plugins/{name}/…`) and the lock name it */
+              name: string;
+              /** @description The npm package (or the linked directory’s package name) */
+              package: string;
+              /** @description Everything the plugin may reach: anything not declared is refused. */
+              permissions: {
+                /** @description It may start child processes (and workers). Default false. */
+                childProcess?: boolean;
+                env?: string[];
+                fs?: {
+                  /** @description Paths it may read: absolute, relative to the project directory, or `${data}` (its own data directory). */
+                  read?: string[];
+                  /** @description Paths it may write (and read). */
+                  write?: string[];
+                };
+                network?: {
+                  hosts: string[];
+                };
+              };
+              /** @description Routes it adds, as `METHOD /v1/plugins/{name}/path` */
+              routes: string[];
+              /**
+               * @description `registry`: installed from an npm registry; `link`: a local directory (`agentry plugins link`)
+               * @enum {unknown}
+               */
+              source: 'registry' | 'link';
+              /**
+               * @description `disabled`: switched off fleet-wide (its routes 404, runs using it are refused); `unavailable`: it cannot load on this process (`error`)
+               * @enum {unknown}
+               */
+              state: 'enabled' | 'disabled' | 'unavailable';
+              /** @description Step kinds it adds */
+              steps: string[];
+              /** @description Tools it adds */
+              tools: string[];
+              version: string;
+            }[];
+          };
+        };
+      };
+      /** @description `unauthorized` */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `forbidden` */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `rate_limited` */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `internal` */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `auth_unavailable` */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  getPluginRoute: {
+    parameters: {
+      query?: {
+        /** @description Act in this tenant (system admins only; naming your own tenant changes nothing, another is 403). Same as the header `X-Agentry-Tenant`. */
+        tenant?: string;
+      };
+      header?: never;
+      path: {
+        /** @description The path the plugin’s manifest declares, without its leading `/` */
+        '*': string;
+        /** @description The plugin’s name */
+        name: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description `invalid_request` */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `unauthorized` */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `plugin_permission_denied` */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `not_found` */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `rate_limited` */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `internal`, `plugin_failed` */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `auth_unavailable`, `plugin_disabled` */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  putPluginRoute: {
+    parameters: {
+      query?: {
+        /** @description Act in this tenant (system admins only; naming your own tenant changes nothing, another is 403). Same as the header `X-Agentry-Tenant`. */
+        tenant?: string;
+      };
+      header?: never;
+      path: {
+        /** @description The path the plugin’s manifest declares, without its leading `/` */
+        '*': string;
+        /** @description The plugin’s name */
+        name: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description `invalid_request` */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `unauthorized` */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `plugin_permission_denied` */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `not_found` */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `rate_limited` */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `internal`, `plugin_failed` */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `auth_unavailable`, `plugin_disabled` */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  postPluginRoute: {
+    parameters: {
+      query?: {
+        /** @description Act in this tenant (system admins only; naming your own tenant changes nothing, another is 403). Same as the header `X-Agentry-Tenant`. */
+        tenant?: string;
+      };
+      header?: never;
+      path: {
+        /** @description The path the plugin’s manifest declares, without its leading `/` */
+        '*': string;
+        /** @description The plugin’s name */
+        name: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description `invalid_request` */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `unauthorized` */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `plugin_permission_denied` */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `not_found` */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `rate_limited` */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `internal`, `plugin_failed` */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `auth_unavailable`, `plugin_disabled` */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  deletePluginRoute: {
+    parameters: {
+      query?: {
+        /** @description Act in this tenant (system admins only; naming your own tenant changes nothing, another is 403). Same as the header `X-Agentry-Tenant`. */
+        tenant?: string;
+      };
+      header?: never;
+      path: {
+        /** @description The path the plugin’s manifest declares, without its leading `/` */
+        '*': string;
+        /** @description The plugin’s name */
+        name: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description `invalid_request` */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `unauthorized` */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `plugin_permission_denied` */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `not_found` */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `rate_limited` */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `internal`, `plugin_failed` */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `auth_unavailable`, `plugin_disabled` */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  disablePlugin: {
+    parameters: {
+      query?: {
+        /** @description Act in this tenant (system admins only; naming your own tenant changes nothing, another is 403). Same as the header `X-Agentry-Tenant`. */
+        tenant?: string;
+      };
+      header?: never;
+      path: {
+        /** @description The plugin’s name, as `GET /v1/plugins` lists it */
+        name: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          /** @description Why, for whoever looks (`GET /v1/plugins`, the audit log) */
+          reason?: string;
+        };
+      };
+    };
+    responses: {
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            disabled_reason?: string;
+            /** @description Why it cannot load (unavailable) */
+            error?: string;
+            /**
+             * @description Isolation: `in-process` (a worker thread) or `process` (a child Node process under the permission model)
+             * @enum {unknown}
+             */
+            mode: 'in-process' | 'process';
+            /** @description The plugin’s name, as its routes (`/v1/plugins/{name}/…`) and the lock name it */
+            name: string;
+            /** @description The npm package (or the linked directory’s package name) */
+            package: string;
+            /** @description Everything the plugin may reach: anything not declared is refused. */
+            permissions: {
+              /** @description It may start child processes (and workers). Default false. */
+              childProcess?: boolean;
+              env?: string[];
+              fs?: {
+                /** @description Paths it may read: absolute, relative to the project directory, or `${data}` (its own data directory). */
+                read?: string[];
+                /** @description Paths it may write (and read). */
+                write?: string[];
+              };
+              network?: {
+                hosts: string[];
+              };
+            };
+            /** @description Routes it adds, as `METHOD /v1/plugins/{name}/path` */
+            routes: string[];
+            /**
+             * @description `registry`: installed from an npm registry; `link`: a local directory (`agentry plugins link`)
+             * @enum {unknown}
+             */
+            source: 'registry' | 'link';
+            /**
+             * @description `disabled`: switched off fleet-wide (its routes 404, runs using it are refused); `unavailable`: it cannot load on this process (`error`)
+             * @enum {unknown}
+             */
+            state: 'enabled' | 'disabled' | 'unavailable';
+            /** @description Step kinds it adds */
+            steps: string[];
+            /** @description Tools it adds */
+            tools: string[];
+            version: string;
+          };
+        };
+      };
+      /** @description `invalid_request`, `limit_exceeded` */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `unauthorized` */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `forbidden` */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `not_found` */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `payload_too_large` */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `unsupported_media_type` */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `rate_limited` */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `internal` */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `auth_unavailable` */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  enablePlugin: {
+    parameters: {
+      query?: {
+        /** @description Act in this tenant (system admins only; naming your own tenant changes nothing, another is 403). Same as the header `X-Agentry-Tenant`. */
+        tenant?: string;
+      };
+      header?: never;
+      path: {
+        /** @description The plugin’s name, as `GET /v1/plugins` lists it */
+        name: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': Record<string, never>;
+      };
+    };
+    responses: {
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            disabled_reason?: string;
+            /** @description Why it cannot load (unavailable) */
+            error?: string;
+            /**
+             * @description Isolation: `in-process` (a worker thread) or `process` (a child Node process under the permission model)
+             * @enum {unknown}
+             */
+            mode: 'in-process' | 'process';
+            /** @description The plugin’s name, as its routes (`/v1/plugins/{name}/…`) and the lock name it */
+            name: string;
+            /** @description The npm package (or the linked directory’s package name) */
+            package: string;
+            /** @description Everything the plugin may reach: anything not declared is refused. */
+            permissions: {
+              /** @description It may start child processes (and workers). Default false. */
+              childProcess?: boolean;
+              env?: string[];
+              fs?: {
+                /** @description Paths it may read: absolute, relative to the project directory, or `${data}` (its own data directory). */
+                read?: string[];
+                /** @description Paths it may write (and read). */
+                write?: string[];
+              };
+              network?: {
+                hosts: string[];
+              };
+            };
+            /** @description Routes it adds, as `METHOD /v1/plugins/{name}/path` */
+            routes: string[];
+            /**
+             * @description `registry`: installed from an npm registry; `link`: a local directory (`agentry plugins link`)
+             * @enum {unknown}
+             */
+            source: 'registry' | 'link';
+            /**
+             * @description `disabled`: switched off fleet-wide (its routes 404, runs using it are refused); `unavailable`: it cannot load on this process (`error`)
+             * @enum {unknown}
+             */
+            state: 'enabled' | 'disabled' | 'unavailable';
+            /** @description Step kinds it adds */
+            steps: string[];
+            /** @description Tools it adds */
+            tools: string[];
+            version: string;
+          };
+        };
+      };
+      /** @description `invalid_request`, `limit_exceeded` */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `unauthorized` */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `forbidden` */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `not_found` */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `payload_too_large` */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `unsupported_media_type` */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `rate_limited` */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `internal` */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `auth_unavailable` */
       503: {
         headers: {
           [name: string]: unknown;

@@ -63,6 +63,8 @@ import { runRoutes } from './routes/runs.js';
 import { eventRoutes } from './routes/events.js';
 import { adminRoutes } from './routes/admin.js';
 import { fleetRoutes } from './routes/fleet.js';
+import { pluginRoutes } from './routes/plugins.js';
+import type { PluginService } from '../app/plugin-service.js';
 import { itemRoutes } from './routes/items.js';
 import { journalRoutes } from './routes/journal.js';
 import { keyRoutes } from './routes/keys.js';
@@ -128,6 +130,8 @@ export interface AppOptions extends Pick<ServiceDeps, 'engine' | 'store' | 'runL
   remoteGateway?: RemoteGatewayOptions | undefined;
   /** This process's MCP tool servers (`openAgentry().tools`); `/v1/tools` acts on them. */
   tools?: ToolHub | undefined;
+  /** The project's plugins (`openAgentry().plugins`): `/v1/plugins` lists them and serves their routes; none without. */
+  plugins?: PluginService | undefined;
   /** Route groups to serve (default all); `agentry start gateway` serves `probes` and `gateway`, a probe port `probes` alone. */
   groups?: readonly RouteGroup[];
   /** Origins allowed cross-origin requests (`AGENTRY_CORS_ORIGINS`); CORS is off without them. */
@@ -200,6 +204,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     waker: options.feed,
     runLimits: options.runLimits,
     tools: options.tools,
+    plugins: options.plugins,
     budgets: options.budgets ?? options.gateway?.budgets,
     checkGrants: grantProblems,
     credentials: options.credentials,
@@ -390,6 +395,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     keyRoutes(table, deps);
     limitRoutes(table, deps);
     fleetRoutes(table, deps);
+    pluginRoutes(table, deps);
     adminRoutes(table, deps);
     securityRoutes(table, deps);
     // The web console: static files on routes of their own (no hook, no sign-in; see console.ts).

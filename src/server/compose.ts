@@ -53,6 +53,7 @@ export function appOptions(agentry: Agentry, config: Config, logger: Logger, env
     // Forwarded gateway calls carry internal tokens naming this process (`agentry-api`), or the gateway key.
     remoteGateway: remoteGatewayOptions(config, 'api', agentry.engine.workerId),
     tools: agentry.tools,
+    plugins: agentry.plugins,
     redactor: agentry.redactor,
     specBundle: agentry.project?.bundle,
     credentials: { config, project: agentry.project, env },

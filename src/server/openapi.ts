@@ -45,6 +45,7 @@ export function swaggerOptions(version: string, basePath?: string): FastifyDynam
         { name: 'usage', description: 'LLM tokens and cost from the usage ledger' },
         { name: 'limits', description: 'Request rate limits and run quotas in force, with run usage per tenant' },
         { name: 'fleet', description: 'Worker processes (list, drain) and the maintenance mode that pauses claiming fleet-wide' },
+        { name: 'plugins', description: 'The project’s plugins: the list, the fleet-wide switch, and the routes they add' },
         { name: 'auth', description: 'Who the caller is' },
         { name: 'health', description: 'Probes and metrics' },
         { name: 'meta', description: 'This API description' },

@@ -88,8 +88,8 @@ export function toHttpError(error: unknown): AgentryError {
   return new AgentryError('internal', message, { cause: error });
 }
 
-/** Codes whose `details` are meant for the client (what limit was hit, which policy rule broke), so the body carries them. */
-const PUBLIC_DETAILS: ReadonlySet<ErrorCode> = new Set(['quota_exceeded', 'rate_limited', 'policy_violation']);
+/** Codes whose `details` are meant for the client (what limit was hit, which policy rule broke, which plugin failed), so the body carries them. */
+const PUBLIC_DETAILS: ReadonlySet<ErrorCode> = new Set(['quota_exceeded', 'rate_limited', 'policy_violation', 'plugin_failed', 'plugin_disabled']);
 
 export interface ProblemOptions {
   /** Add OpenAI's `error: { message, type, code, param }` member (routes that speak OpenAI's wire format). */

@@ -220,7 +220,7 @@ export function loadManifest(dir: string): LoadedManifest {
     file = pkgFile;
     prefix = ['agentry'];
     const field = pkg['agentry'];
-    data = field !== null && typeof field === 'object' && !Array.isArray(field) ? { version: pkg['version'], ...(field) } : field;
+    data = field !== null && typeof field === 'object' && !Array.isArray(field) ? { version: pkg['version'], ...field } : field;
   } else {
     throw new AgentryError('plugin_invalid', `${dir}: no ${MANIFEST_FILE} and no "agentry" field in package.json: not an Agentry plugin`);
   }

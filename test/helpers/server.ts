@@ -9,6 +9,8 @@ import type { Logger } from 'pino';
 import { storeLedger } from '../../src/app/usage-ledger.js';
 import { storeResponseCache } from '../../src/app/response-cache.js';
 import type { ResponseCache } from '../../src/gateway/cache.js';
+import { AuditService } from '../../src/app/audit.js';
+import { PluginService } from '../../src/app/plugin-service.js';
 import { Engine, type EngineSettings } from '../../src/engine/engine.js';
 import { Gateway } from '../../src/gateway/gateway.js';
 import { createToolExecutor } from '../../src/runtime/tool.js';
@@ -105,6 +107,8 @@ export interface TestApiOptions {
   factory?: StoreFactory;
   /** The process's redactor, given to the engine and the app (as `agentry serve` does). */
   redactor?: Redactor;
+  /** A project directory whose `agentry-plugins.lock` the app's plugins are opened from (`PluginService` on the test store). */
+  pluginProject?: string;
   /** The deployment's tenant (`AGENTRY_TENANT`), given to the engine and the default auth settings (default `default`). */
   tenant?: string;
   /** Rate limits and run quotas (`limits:` of agentry.yaml, resolved); default the built-in ones. */
@@ -140,10 +144,23 @@ export async function startTestApi(options: TestApiOptions = {}): Promise<TestAp
   // Open every pooled PostgreSQL connection now: one first opened during a test would count as
   // a leak (the pool keeps it), though a suite shares this API across its tests.
   await Promise.all(Array.from({ length: 10 }, () => store.listTasks({ limit: 1 })));
+  const plugins =
+    options.pluginProject === undefined
+      ? undefined
+      : await PluginService.open({
+          projectDir: options.pluginProject,
+          env: {},
+          production: false,
+          store,
+          logger,
+          audit: new AuditService(store),
+          deploymentTenant: options.tenant ?? 'default',
+        });
   const app = await buildApp({
     engine,
     store,
     feed,
+    plugins,
     logger,
     version: '0.0.0-test',
     auth: authSettings({ enabled: true, host: '127.0.0.1', apiKeys: API_KEYS, tenant: options.tenant }),
@@ -166,6 +183,7 @@ export async function startTestApi(options: TestApiOptions = {}): Promise<TestAp
       await app.close();
       await engine.stop();
       await tools?.close();
+      await plugins?.close();
       await cleanup();
     },
   };

@@ -170,3 +170,24 @@ describe('agentry plugins', () => {
     expect(linked.stderr).toContain(`${join(bad, 'agentry-plugin.json')} permissions.env[0]: must be an environment variable name`);
   });
 });
+
+describe('agentry plugins disable|enable', () => {
+  it("stores the switch in the project's store, where every process reads it", async () => {
+    project = tempDir();
+    try {
+      await cli('link', EXAMPLE, '--accept-permissions');
+      const noReason = await cli('disable', 'weather');
+      expect(noReason.code).not.toBe(0);
+      const disabled = await cli('disable', 'weather', '--reason', 'calls an unknown host', '--json');
+      expect(disabled.stderr).toBe('');
+      expect(JSON.parse(disabled.stdout)).toMatchObject({ name: 'weather', state: 'disabled', disabled_reason: 'calls an unknown host' });
+      const unknown = await cli('disable', 'nope', '--reason', 'x');
+      expect(unknown.code).toBe(2);
+      expect(unknown.stderr).toContain('no plugin named nope');
+      const enabled = await cli('enable', 'weather', '--json');
+      expect(JSON.parse(enabled.stdout)).toMatchObject({ name: 'weather', state: 'enabled' });
+    } finally {
+      removeDir(project);
+    }
+  });
+});

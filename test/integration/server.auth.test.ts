@@ -15,16 +15,22 @@ import type { StepExecutor } from '../../src/runtime/types.js';
 import { API_KEYS, fixtureToolSpec, KEYS, MOCK_GATEWAY, startTestApi, WORKFLOWS, type TestApi } from '../helpers/server.js';
 import { openTask } from '../helpers/engine.js';
 import { stepWaiting, TASK_WORKFLOWS } from '../helpers/tasks.js';
+import { pluginProject } from '../helpers/plugins.js';
+import { removeDir } from '../helpers/cli.js';
 
 let api: TestApi;
+let plugins: string;
 
 beforeAll(async () => {
+  // With plugins, so the plugin routes answer 2xx: `echo` serves a route of every method; `boom` is the one switched off and on.
+  plugins = await pluginProject();
   // With a gateway and a tool server, so the gateway and tools routes answer 2xx to a caller with the scope.
   api = await startTestApi({
     gateway: MOCK_GATEWAY,
     tools: [fixtureToolSpec()],
     workflows: [...WORKFLOWS, ...TASK_WORKFLOWS, YEARLY, NAPS, PARENT, ADMIN_TASK, THINKER],
     executors: [AGENT_STANDIN],
+    pluginProject: plugins,
     app: {
       auth: authSettings({ enabled: true, host: '127.0.0.1', apiKeys: `${API_KEYS};${OWNERSHIP_KEYS};${TASK_ROLE_KEYS}` }),
       // An environment with an empty policy: every run starts, and PUT /v1/policies/prod has an environment to replace.
@@ -34,6 +40,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await api.close();
+  removeDir(plugins);
 });
 
 /** A scheduled workflow for the schedules routes (its tick is far away: it starts no run here). */
@@ -195,6 +202,13 @@ const REQUESTS: Record<string, () => Promise<InjectOptions>> = {
   'GET /v1/admin/keys/:id': async () => ({ url: `/v1/admin/keys/${await managedKeyId()}` }),
   'POST /v1/admin/keys/:id/revoke': async () => ({ method: 'POST', url: `/v1/admin/keys/${await managedKeyId()}/revoke` }),
   'POST /v1/admin/keys/:id/rotate': async () => ({ method: 'POST', url: `/v1/admin/keys/${await managedKeyId()}/rotate`, payload: { grace: '1m' } }),
+  'GET /v1/plugins': () => Promise.resolve({ url: '/v1/plugins' }),
+  'POST /v1/plugins/:name/disable': () => Promise.resolve({ method: 'POST', url: '/v1/plugins/boom/disable', payload: { reason: 'matrix' } }),
+  'POST /v1/plugins/:name/enable': () => Promise.resolve({ method: 'POST', url: '/v1/plugins/boom/enable', payload: {} }),
+  'GET /v1/plugins/:name/*': () => Promise.resolve({ url: '/v1/plugins/echo/echo?x=1' }),
+  'POST /v1/plugins/:name/*': () => Promise.resolve({ method: 'POST', url: '/v1/plugins/echo/echo', payload: { a: 1 } }),
+  'PUT /v1/plugins/:name/*': () => Promise.resolve({ method: 'PUT', url: '/v1/plugins/echo/echo', payload: { a: 1 } }),
+  'DELETE /v1/plugins/:name/*': () => Promise.resolve({ method: 'DELETE', url: '/v1/plugins/echo/echo' }),
   'POST /v1/runs/:id/signals/:name': async () => ({ method: 'POST', url: `/v1/runs/${await gateRun()}/signals/go`, payload: { ok: true } }),
 };
 

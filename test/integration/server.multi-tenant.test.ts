@@ -118,6 +118,10 @@ describe('requests in multi-tenant mode', () => {
         'GET /v1/admin/maintenance',
         'PUT /v1/admin/maintenance',
         'DELETE /v1/admin/maintenance',
+        // The project's plugins and their fleet-wide switch.
+        'GET /v1/plugins',
+        'POST /v1/plugins/:name/disable',
+        'POST /v1/plugins/:name/enable',
         // The deployment's build and store, and the scheduler's sweeps.
         'GET /v1/admin/info',
         'POST /v1/admin/sweep',

@@ -47,6 +47,13 @@ const EXEMPT: Record<string, string> = {
   'GET /v1/admin/maintenance': 'the maintenance mode is the deployment’s, no tenant’s',
   'PUT /v1/admin/maintenance': 'the maintenance mode is the deployment’s: an admin switch of the whole fleet',
   'DELETE /v1/admin/maintenance': 'the maintenance mode is the deployment’s: an admin switch of the whole fleet',
+  'GET /v1/plugins': 'plugins are the deployment’s (the project’s lock), refused to callers of other tenants (plugins.api.test.ts)',
+  'POST /v1/plugins/:name/disable': 'plugins are the deployment’s: an operator switch of the whole fleet, refused to callers of other tenants',
+  'POST /v1/plugins/:name/enable': 'plugins are the deployment’s: an operator switch of the whole fleet, refused to callers of other tenants',
+  'GET /v1/plugins/:name/*': 'a plugin’s route runs for the caller’s own tenant (ctx.tenantId, ctx.kv by tenant); it names no stored object',
+  'POST /v1/plugins/:name/*': 'a plugin’s route runs for the caller’s own tenant (ctx.tenantId, ctx.kv by tenant); it names no stored object',
+  'PUT /v1/plugins/:name/*': 'a plugin’s route runs for the caller’s own tenant (ctx.tenantId, ctx.kv by tenant); it names no stored object',
+  'DELETE /v1/plugins/:name/*': 'a plugin’s route runs for the caller’s own tenant (ctx.tenantId, ctx.kv by tenant); it names no stored object',
   'GET /v1/admin/info': 'the deployment’s build, database and roles, no tenant’s',
   'POST /v1/admin/sweep': 'the scheduler’s sweeps are the deployment’s: an admin switch of the whole fleet',
 };

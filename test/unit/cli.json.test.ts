@@ -78,6 +78,8 @@ const PRINTS_DATA: Record<string, string> = {
   'agentry plugins install': '{ name, package, version, source, resolved, integrity, mode, permissions, … } or { restored } (local only)',
   'agentry plugins list': '{ items: [{ name, package, version, source, mode, state, path }] } (local only)',
   'agentry plugins doctor': '{ checks: [{ check, problem }] } (local only)',
+  'agentry plugins disable': '{ name, package, version, state, disabled_reason, … } (local only)',
+  'agentry plugins enable': '{ name, package, version, state, … } (local only)',
 };
 
 /** The commands that print no data, each with why. */

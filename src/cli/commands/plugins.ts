@@ -1,5 +1,5 @@
 /**
- * `agentry plugins inspect|install|list|update|uninstall|link|doctor`: the project's plugins and
+ * `agentry plugins inspect|install|list|update|uninstall|link|disable|enable|doctor`: the project's plugins and
  * `agentry-plugins.lock` (docs/plugins.md). Installing needs the permissions accepted
  * (`--accept-permissions`, or a yes at the prompt on a terminal); `install` without a package
  * brings back every plugin of the lock (after a restore). Exit 2 on bad input, 1 when a fetch fails.
@@ -7,16 +7,26 @@
 import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
 import { AgentryError } from '../../lib/errors.js';
+import { localOperator } from '../../app/caller.js';
 import type { PluginManifest } from '../../spec/plugin-manifest.js';
 import { describePermissions, PluginManager, type ConfirmPermissions } from '../../app/plugins.js';
 import { registryUrl } from '../../app/plugin-registry.js';
-import { configFrom, out, outJson, outStyle, type CliContext, DIR_OPTION } from '../context.js';
+import { configFrom, loggerFor, out, outJson, outStyle, type CliContext, DIR_OPTION } from '../context.js';
 import { paint, table } from '../format.js';
+import { RemoteClient } from '../remote.js';
+import type { PluginStatus } from '../../app/plugin-service.js';
 
 interface CommonOptions {
   dir?: string;
   registry?: string;
   json?: boolean;
+}
+
+/** The server `AGENTRY_URL` names (list, disable and enable go through its API then), or undefined: the project's lock and store. */
+function remoteOf(ctx: CliContext, opts: CommonOptions): RemoteClient | undefined {
+  const config = configFrom(ctx, { projectDir: opts.dir });
+  if (config.client.url === undefined) return undefined;
+  return new RemoteClient({ url: config.client.url, ...(config.client.apiKey === undefined ? {} : { apiKey: config.client.apiKey }) });
 }
 
 function managerOf(ctx: CliContext, opts: CommonOptions): { manager: PluginManager; production: boolean } {
@@ -56,7 +66,7 @@ function confirmer(ctx: CliContext, accepted: boolean | undefined, show: boolean
 export function registerPlugins(program: Command, ctx: CliContext): void {
   const plugins = program
     .command('plugins')
-    .description('Plugins of the project (agentry-plugins.lock): inspect, install, list, update, uninstall, link, doctor')
+    .description('Plugins of the project (agentry-plugins.lock): inspect, install, list, update, uninstall, link, disable, enable, doctor')
     .addHelpText(
       'after',
       `
@@ -106,7 +116,24 @@ and the permissions it needs. agentry-plugins.lock is the source of truth: back 
     .description('The plugins of the lock, with version, source, isolation mode and state')
     .option(...DIR_OPTION)
     .option('--json', 'print the list as JSON')
-    .action((opts: CommonOptions) => {
+    .action(async (opts: CommonOptions) => {
+      const server = remoteOf(ctx, opts);
+      if (server !== undefined) {
+        // AGENTRY_URL: the server's view (its lock, the fleet's switches).
+        const { items: remote } = await server.request<{ items: PluginStatus[] }>('GET', '/v1/plugins');
+        if (opts.json === true) return outJson(ctx, { items: remote });
+        if (remote.length === 0) return out(ctx, 'No plugins on the server.');
+        const style = outStyle(ctx);
+        const rows = remote.map((p) => [
+          p.name,
+          p.package,
+          p.version,
+          p.source === 'link' ? 'linked' : 'registry',
+          p.mode,
+          p.state === 'enabled' ? paint(style, 'green', 'enabled') : paint(style, 'yellow', `${p.state}${p.disabled_reason ? `: ${p.disabled_reason}` : ''}`),
+        ]);
+        return out(ctx, table(style, ['NAME', 'PACKAGE', 'VERSION', 'SOURCE', 'MODE', 'STATE'], rows));
+      }
       const { manager } = managerOf(ctx, opts);
       const items = manager.list();
       if (opts.json === true) return outJson(ctx, { items });
@@ -160,6 +187,54 @@ and the permissions it needs. agentry-plugins.lock is the source of truth: back 
       const result = await manager.link(dir, confirmer(ctx, opts.acceptPermissions, true), production);
       out(ctx, `Linked ${result.entry.path ?? dir} as plugin ${result.name} (${result.entry.mode})`);
     });
+
+  const switchPlugin = async (name: string, opts: CommonOptions & { reason?: string }, disable: boolean) => {
+    const server = remoteOf(ctx, opts);
+    if (server !== undefined) {
+      // AGENTRY_URL: through the server's API (a key with workers:write), audited there.
+      const path = `/v1/plugins/${encodeURIComponent(name)}/${disable ? 'disable' : 'enable'}`;
+      const status = await server.request<PluginStatus>('POST', path, disable ? { reason: opts.reason ?? '' } : {});
+      if (opts.json === true) return outJson(ctx, status);
+      return out(
+        ctx,
+        disable ? `Disabled plugin ${name} on every process (within 5 s; calls in flight finish): ${opts.reason ?? ''}` : `Enabled plugin ${name}`,
+      );
+    }
+    const config = configFrom(ctx, { projectDir: opts.dir });
+    const { openLocalPlugins } = await import('../../app/local.js');
+    const local = await openLocalPlugins(config, { logger: loggerFor(config), env: ctx.env });
+    try {
+      const caller = localOperator(ctx.env);
+      const status = disable ? await local.plugins.disable(caller, name, opts.reason ?? '') : await local.plugins.enable(caller, name);
+      if (opts.json === true) return outJson(ctx, status);
+      out(
+        ctx,
+        disable
+          ? `Disabled plugin ${name} on every process of this store (within 5 s; calls in flight finish): ${opts.reason ?? ''}`
+          : `Enabled plugin ${name}`,
+      );
+    } finally {
+      await local.close();
+    }
+  };
+
+  plugins
+    .command('disable <name>')
+    .description('Disable a plugin on every process of the store (stored, kept across restarts): new calls refused, its routes 404, calls in flight finish')
+    .requiredOption('--reason <text>', 'why (shown in plugin_disabled errors and the audit log)')
+    .option(...DIR_OPTION)
+    .option('--json', 'print the plugin as JSON')
+    .action((name: string, opts: CommonOptions & { reason: string }) => {
+      if (opts.reason.trim() === '' || opts.reason.length > 500) throw new AgentryError('invalid_request', '--reason must be 1–500 characters');
+      return switchPlugin(name, opts, true);
+    });
+
+  plugins
+    .command('enable <name>')
+    .description('Enable a disabled plugin on every process of the store')
+    .option(...DIR_OPTION)
+    .option('--json', 'print the plugin as JSON')
+    .action((name: string, opts: CommonOptions) => switchPlugin(name, opts, false));
 
   plugins
     .command('doctor')
