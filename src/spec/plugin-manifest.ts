@@ -117,7 +117,6 @@ export const PluginManifestSchema = Type.Object(
 );
 
 export type PluginManifest = Static<typeof PluginManifestSchema>;
-type PluginPermissions = PluginManifest['permissions'];
 
 export const MANIFEST_FILE = 'agentry-plugin.json';
 

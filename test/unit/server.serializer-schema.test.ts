@@ -45,6 +45,9 @@ const detail = {
   last_event_seq: 6,
   retry_of: null,
   created_by: 'bench',
+  metadata: { team: 'ops' },
+  overrides: null,
+  adhoc: false,
   parent: { run_id: 'run_0', step_id: 'child' },
   trace_id: null,
   steps: [
