@@ -835,12 +835,12 @@ export const MIGRATIONS: readonly Migration[] = [
     postgres: tenantRunCounts('postgres'),
   },
   { version: 25, name: 'run metadata, overrides and ad-hoc specs', sqlite: RUN_START_OPTIONS, postgres: RUN_START_OPTIONS },
-  { version: 28, name: 'environment policies set over the API', sqlite: environmentPolicies('sqlite'), postgres: environmentPolicies('postgres') },
-  { version: 29, name: 'LLM calls by time and cache hits', sqlite: CALL_LIST, postgres: CALL_LIST },
-  { version: 30, name: 'response cache of the gateway', sqlite: responseCache('sqlite'), postgres: responseCache('postgres') },
-  { version: 31, name: 'conversation memory of agents', sqlite: agentMemory('sqlite'), postgres: agentMemory('postgres') },
-  { version: 32, name: 'key/value storage of plugins, per tenant', sqlite: pluginKv('sqlite'), postgres: pluginKv('postgres') },
-  { version: 33, name: 'plugin switches of the fleet', sqlite: pluginSwitches('sqlite'), postgres: pluginSwitches('postgres') },
+  { version: 26, name: 'environment policies set over the API', sqlite: environmentPolicies('sqlite'), postgres: environmentPolicies('postgres') },
+  { version: 27, name: 'LLM calls by time and cache hits', sqlite: CALL_LIST, postgres: CALL_LIST },
+  { version: 28, name: 'response cache of the gateway', sqlite: responseCache('sqlite'), postgres: responseCache('postgres') },
+  { version: 29, name: 'conversation memory of agents', sqlite: agentMemory('sqlite'), postgres: agentMemory('postgres') },
+  { version: 30, name: 'key/value storage of plugins, per tenant', sqlite: pluginKv('sqlite'), postgres: pluginKv('postgres') },
+  { version: 31, name: 'plugin switches of the fleet', sqlite: pluginSwitches('sqlite'), postgres: pluginSwitches('postgres') },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS.reduce((max, m) => Math.max(max, m.version), 0);
