@@ -67,7 +67,8 @@ function expectUsageError(result: CliResult, message: RegExp): void {
 const CASES: [string, string[], RegExp][] = [
   ['an unknown command', ['frobnicate'], /unknown command 'frobnicate'/],
   ['an unknown option', ['runs', 'list', '--bogus', '--dir', 'DIR'], /unknown option '--bogus'/],
-  ['run without a workflow', ['run'], /missing required argument 'workflow'/],
+  ['run without a workflow', ['run'], /missing the workflow: give a workflow name, or --file <spec.yaml>/],
+  ['run with a workflow and --file', ['run', 'quick', '--file', 'x.yaml'], /give a workflow name or --file <spec.yaml>, not both/],
   ['runs get without an id', ['runs', 'get', '--dir', 'DIR'], /missing required argument 'id'/],
   ['input that is not JSON', ['run', 'quick', '--input', '{name:', '--dir', 'DIR'], /error \[invalid_request\]: --input is not valid JSON/],
   [

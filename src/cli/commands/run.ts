@@ -107,8 +107,9 @@ Examples:
     )
     .action(async (workflow: string | undefined, opts: RunOptions) => {
       if (opts.timeout !== undefined && !opts.wait) throw new AgentryError('invalid_request', '--timeout applies only with --wait');
-      if ((workflow === undefined) === (opts.file === undefined))
-        throw new AgentryError('invalid_request', 'give a workflow name or --file <spec.yaml>, not both');
+      if (workflow === undefined && opts.file === undefined)
+        throw new AgentryError('invalid_request', 'missing the workflow: give a workflow name, or --file <spec.yaml> for an ad-hoc run');
+      if (workflow !== undefined && opts.file !== undefined) throw new AgentryError('invalid_request', 'give a workflow name or --file <spec.yaml>, not both');
       // Everything the user gave is checked before the store is opened (or created); a server checks it itself.
       const input = readJsonInput(opts.input, ctx.cwd);
       const overrides = readOverrides(opts.overrides, ctx.cwd);
