@@ -1,8 +1,7 @@
 /** What the application services are built on: the engine, its store, and an optional event waker. */
 import type { Engine } from '../engine/engine.js';
 import type { Store } from '../store/store.js';
-import type { Caller } from './caller.js';
-import type { PlannedRun, RunStartLimits } from './run-start.js';
+import type { RunStartLimits } from './run-start.js';
 
 /**
  * Wakes readers waiting for a run's next event as soon as this process commits one (the

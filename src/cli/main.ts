@@ -76,7 +76,7 @@ export async function runCli(argv: readonly string[], ctx: CliContext = processC
   try {
     // A profile (`--profile`, AGENTRY_PROFILE_NAME, the current one) becomes AGENTRY_URL / AGENTRY_API_KEY.
     const { withProfile } = await import('./profiles.js');
-    const profiled = withProfile(argv, ctx.env, (text) => ctx.stderr.write(text));
+    const profiled = withProfile(argv, ctx.env, (text) => ctx.stderr.write(text), invokedCommand);
     ctx.env = profiled.env;
     const program = await createProgram(profiled.argv, ctx);
     await program.parseAsync(profiled.argv, { from: 'user' });

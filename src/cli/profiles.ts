@@ -14,7 +14,6 @@ import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, renameSyn
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { AgentryError } from '../lib/errors.js';
-import { invokedCommand } from './command-table.js';
 
 /** The schema this build writes. */
 export const PROFILES_VERSION = 2;
@@ -190,9 +189,15 @@ const REMOTE_COMMANDS = new Set([
 /**
  * `argv` without a `--profile <name>` of a remote command, and the environment with the chosen
  * profile's `AGENTRY_URL` / `AGENTRY_API_KEY` (unchanged when no profile applies). Notes (an
- * upgraded file) go to `note`.
+ * upgraded file) go to `note`. `commandOf` names the command the arguments invoke
+ * (`command-table.ts`'s `invokedCommand`, passed in: the command table loads this module's commands).
  */
-export function withProfile(argv: readonly string[], env: NodeJS.ProcessEnv, note: (text: string) => void): { argv: string[]; env: NodeJS.ProcessEnv } {
+export function withProfile(
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv,
+  note: (text: string) => void,
+  commandOf: (args: readonly string[]) => string | undefined,
+): { argv: string[]; env: NodeJS.ProcessEnv } {
   const rest: string[] = [];
   let flag: string | undefined;
   for (let i = 0; i < argv.length; i++) {
@@ -207,7 +212,7 @@ export function withProfile(argv: readonly string[], env: NodeJS.ProcessEnv, not
     } else if (arg.startsWith('--profile=')) flag = arg.slice('--profile='.length);
     else rest.push(arg);
   }
-  const command = invokedCommand(rest);
+  const command = commandOf(rest);
   // `login --profile` and `profiles` name profiles themselves; local commands take none.
   if (command === undefined || !REMOTE_COMMANDS.has(command)) return { argv: [...argv], env };
   const named = flag ?? (env.AGENTRY_PROFILE_NAME?.trim() || undefined);

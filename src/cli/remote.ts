@@ -202,7 +202,7 @@ export class RemoteClient {
 
   /** Starts an ad-hoc run of a workflow spec given inline (`POST /v1/runs`; the key needs `specs:write`). */
   async startAdhocRun(spec: string, input: unknown, options: RunStartFields = {}): Promise<RunDto> {
-    return (await this.cli(() => this.client.runs.startAdhoc(spec, { input, ...startFields(options) }))).run as RunDto;
+    return (await this.cli(() => this.client.runs.startAdhoc(spec, { input, ...startFields(options) }))).run;
   }
 
   /** Follows the run's events until it ends or `timeoutMs` passes; resolves with the run as it is then. */
