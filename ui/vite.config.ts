@@ -32,7 +32,8 @@ function initialJsBudget(): Plugin {
       for (const chunk of chunks.values()) if (chunk.isEntry) visit(chunk.fileName);
       const bytes = [...initial].reduce((sum, name) => sum + gzipSync(chunks.get(name)!.code).length, 0);
       const kb = (bytes / 1024).toFixed(1);
-      process.stdout.write(`console: initial JavaScript ${kb} KB gzipped (limit ${INITIAL_JS_LIMIT / 1024} KB)\n`);
+      // stderr: `npm pack --json` runs the build and prints its JSON on stdout.
+      process.stderr.write(`console: initial JavaScript ${kb} KB gzipped (limit ${INITIAL_JS_LIMIT / 1024} KB)\n`);
       if (bytes > INITIAL_JS_LIMIT) this.error(`initial JavaScript is ${kb} KB gzipped, over the ${INITIAL_JS_LIMIT / 1024} KB limit`);
     },
   };
