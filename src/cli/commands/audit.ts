@@ -16,6 +16,7 @@ import { AgentryError } from '../../lib/errors.js';
 import { RemoteClient } from '../remote.js';
 import { configFrom, loggerFor, noteRemoteDir, out, outJson, outStyle, parseIntegerArg, parseTenantArg, type CliContext, DIR_OPTION } from '../context.js';
 import { formatIso, paint, table } from '../format.js';
+import { walkPages } from '../pages.js';
 
 interface FilterOptions {
   tenant?: string;
@@ -184,14 +185,10 @@ export function registerAudit(program: Command, ctx: CliContext): void {
     .action(async (opts: ListOptions) => {
       await withReader(ctx, opts, async (read) => {
         const items: AuditPageDto['items'] = [];
-        let cursor = opts.cursor;
-        for (;;) {
-          const page = await read(cursor);
-          if (opts.jsonl === true) for (const item of page.items) ctx.stdout.write(`${JSON.stringify(item)}\n`);
-          else items.push(...page.items);
-          cursor = page.next_cursor ?? undefined;
-          if (opts.all !== true || cursor === undefined) break;
-        }
+        const cursor = await walkPages(read, opts.cursor, opts.all === true, (page) => {
+          if (opts.jsonl === true) for (const item of page) ctx.stdout.write(`${JSON.stringify(item)}\n`);
+          else items.push(...page);
+        });
         if (opts.jsonl === true) return;
         if (opts.json === true) return outJson(ctx, { items, next_cursor: cursor ?? null });
         if (items.length === 0) return out(ctx, 'No audit entries.');

@@ -15,6 +15,7 @@ import { CALL_OUTCOMES, type CallOutcome } from '../../types.js';
 import { RemoteClient } from '../remote.js';
 import { configFrom, DIR_OPTION, loggerFor, noteRemoteDir, out, outJson, outStyle, parseIntegerArg, parseTenantArg, type CliContext } from '../context.js';
 import { formatIso, paint, table } from '../format.js';
+import { walkPages } from '../pages.js';
 
 interface CallsOptions {
   tenant?: string;
@@ -120,13 +121,7 @@ export function registerUsage(program: Command, ctx: CliContext): void {
     .action(async (opts: CallsOptions) => {
       await withReader(ctx, opts, async (read) => {
         const items: UsageCallPageDto['items'] = [];
-        let cursor = opts.cursor;
-        for (;;) {
-          const page = await read(cursor);
-          items.push(...page.items);
-          cursor = page.next_cursor ?? undefined;
-          if (opts.all !== true || cursor === undefined) break;
-        }
+        const cursor = await walkPages(read, opts.cursor, opts.all === true, (page) => items.push(...page));
         if (opts.json === true) return outJson(ctx, { items, next_cursor: cursor ?? null });
         if (items.length === 0) return out(ctx, 'No LLM calls.');
         const s = outStyle(ctx);
