@@ -96,3 +96,24 @@ export function newRunRecord(id: string, fields: Partial<NewRun> = {}): NewRun {
     ...fields,
   };
 }
+
+/** Where a CLI suite keeps its project's store: the project's SQLite file, or a fresh PostgreSQL database (when one is reachable) named by `AGENTRY_DATABASE_URL`. */
+export interface CliStoreTarget {
+  name: string;
+  env: () => Promise<{ env: Record<string, string>; done: () => Promise<void> }>;
+}
+
+export const cliStoreTargets: CliStoreTarget[] = [
+  { name: 'sqlite', env: () => Promise.resolve({ env: {}, done: () => Promise.resolve() }) },
+  ...(hasPostgres
+    ? [
+        {
+          name: 'postgres',
+          env: async () => {
+            const db = await createTestDatabase();
+            return { env: { AGENTRY_DATABASE_URL: db.url }, done: db.drop };
+          },
+        },
+      ]
+    : []),
+];

@@ -6,9 +6,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli, runCliInProcess } from '../helpers/cli.js';
-import { createTestDatabase } from '../helpers/postgres.js';
 import { KEYS, listen, startTestApi, type TestApi } from '../helpers/server.js';
-import { hasPostgres, tempDir } from '../helpers/store.js';
+import { cliStoreTargets, tempDir } from '../helpers/store.js';
 
 const HELLO = `name: hello
 steps:
@@ -24,27 +23,7 @@ steps:
 output: "{{ steps.one.output }}"
 `;
 
-interface Target {
-  name: string;
-  env: () => Promise<{ env: Record<string, string>; done: () => Promise<void> }>;
-}
-
-const targets: Target[] = [
-  { name: 'sqlite', env: () => Promise.resolve({ env: {}, done: () => Promise.resolve() }) },
-  ...(hasPostgres
-    ? [
-        {
-          name: 'postgres',
-          env: async () => {
-            const db = await createTestDatabase();
-            return { env: { AGENTRY_DATABASE_URL: db.url }, done: db.drop };
-          },
-        },
-      ]
-    : []),
-];
-
-describe.each(targets)('run options in the CLI on the project store ($name)', (target) => {
+describe.each(cliStoreTargets)('run options in the CLI on the project store ($name)', (target) => {
   let dir: { dir: string; remove: () => void };
   let env: Record<string, string>;
   let done: () => Promise<void>;

@@ -6,9 +6,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli, runCliInProcess } from '../helpers/cli.js';
-import { createTestDatabase } from '../helpers/postgres.js';
 import { KEYS, listen, startTestApi, type TestApi } from '../helpers/server.js';
-import { hasPostgres, storeFactories, tempDir } from '../helpers/store.js';
+import { cliStoreTargets, storeFactories, tempDir } from '../helpers/store.js';
 
 const PRICES = {
   name: 'prices',
@@ -78,27 +77,7 @@ describe.each(storeFactories)('run diff over HTTP ($name)', (factory) => {
   });
 });
 
-interface Target {
-  name: string;
-  env: () => Promise<{ env: Record<string, string>; done: () => Promise<void> }>;
-}
-
-const targets: Target[] = [
-  { name: 'sqlite', env: () => Promise.resolve({ env: {}, done: () => Promise.resolve() }) },
-  ...(hasPostgres
-    ? [
-        {
-          name: 'postgres',
-          env: async () => {
-            const db = await createTestDatabase();
-            return { env: { AGENTRY_DATABASE_URL: db.url }, done: db.drop };
-          },
-        },
-      ]
-    : []),
-];
-
-describe.each(targets)('agentry runs diff on the project store ($name)', (target) => {
+describe.each(cliStoreTargets)('agentry runs diff on the project store ($name)', (target) => {
   let dir: { dir: string; remove: () => void };
   let env: Record<string, string>;
   let done: () => Promise<void>;
