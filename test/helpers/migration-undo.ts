@@ -5,6 +5,7 @@
  * (`test/drills/upgrade-and-rollback.test.ts`). A new migration needs its entry here.
  */
 import Database from 'better-sqlite3';
+import { MIGRATIONS } from '../../src/store/migrations.js';
 
 /** A statement both dialects accept, or one per dialect (PostgreSQL's DROP TRIGGER names its table). */
 export type UndoStatement = string | { sqlite: string; postgres: string };
@@ -13,6 +14,12 @@ export type UndoStatement = string | { sqlite: string; postgres: string };
 export function undoSql(statement: UndoStatement, dialect: string): string {
   if (typeof statement === 'string') return statement;
   return dialect === 'postgres' ? statement.postgres : statement.sqlite;
+}
+
+/** Migration 19's row function counting map items, which migration 32 replaced. */
+function rowCountFunction(): string {
+  const statements = MIGRATIONS.find((m) => m.version === 19)!.postgres;
+  return statements.find((s) => s.includes('FUNCTION agentry_count_step_items()'))!;
 }
 
 const dropTrigger = (name: string, table = 'steps'): UndoStatement => ({ sqlite: `DROP TRIGGER ${name}`, postgres: `DROP TRIGGER ${name} ON ${table}` });
@@ -63,6 +70,21 @@ export const MIGRATION_UNDO: Readonly<Record<number, readonly UndoStatement[]>> 
   29: ['DROP TABLE agent_memory'],
   30: ['DROP TABLE plugin_kv'],
   31: ['DROP TABLE plugin_switches'],
+  32: [
+    { sqlite: 'SELECT 1', postgres: 'DROP TRIGGER step_items_changed ON steps' },
+    { sqlite: 'SELECT 1', postgres: 'DROP TRIGGER step_items_deleted ON steps' },
+    { sqlite: 'SELECT 1', postgres: 'DROP FUNCTION agentry_count_changed_items(), agentry_count_deleted_items()' },
+    { sqlite: 'SELECT 1', postgres: rowCountFunction() },
+    {
+      sqlite: 'SELECT 1',
+      postgres: `CREATE TRIGGER step_items_changed AFTER UPDATE OF status ON steps FOR EACH ROW
+        WHEN (NEW.parent_step IS NOT NULL AND OLD.status IS DISTINCT FROM NEW.status) EXECUTE FUNCTION agentry_count_step_items()`,
+    },
+    {
+      sqlite: 'SELECT 1',
+      postgres: `CREATE TRIGGER step_items_deleted AFTER DELETE ON steps FOR EACH ROW WHEN (OLD.parent_step IS NOT NULL) EXECUTE FUNCTION agentry_count_step_items()`,
+    },
+  ],
 };
 
 /** Rewinds an SQLite store from `from` to `to` (each migration after `to` undone and unrecorded), in one transaction. */

@@ -208,3 +208,48 @@ describe.runIf(hasPostgres)('map item reads (postgres)', () => {
     expect(large, seen).toBeLessThan(40);
   }, 300_000);
 });
+
+describe.runIf(hasPostgres)('map item counts written per statement (postgres)', () => {
+  /** Rows of `step_item_counts` written by `client` and not yet reported to the statistics (a running total: compare two readings). */
+  async function countRowsWritten(client: pg.Client): Promise<number> {
+    const { rows } = await client.query<{ n: string }>(
+      `SELECT pg_stat_get_xact_tuples_inserted(c.oid) + pg_stat_get_xact_tuples_updated(c.oid) + pg_stat_get_xact_tuples_deleted(c.oid) AS n
+         FROM pg_class c WHERE c.relname = 'step_item_counts'`,
+    );
+    return Number(rows[0]!.n);
+  }
+
+  it('cancelling or deleting every item of a large map writes each count row once, not once per item', async () => {
+    const db = await createTestDatabase();
+    const store = openPostgresStore(db.url, { poolSize: 2 });
+    const client = new pg.Client({ connectionString: db.url });
+    try {
+      await store.createRun(newRun('run_big'), [{ runId: 'run_big', stepId: 'each', kind: 'transform', status: 'running' }], (tx) =>
+        tx.insertItems(
+          'each',
+          'transform',
+          Array.from({ length: 2_000 }, (_, i) => i),
+        ),
+      );
+      await client.connect();
+      // A row trigger moved the `pending` and `cancelled` rows once per item: 4,000 writes here.
+      await client.query('BEGIN');
+      let before = await countRowsWritten(client);
+      await client.query(`UPDATE steps SET status = 'cancelled' WHERE run_id = 'run_big' AND parent_step = 'each' AND status = 'pending'`);
+      expect((await countRowsWritten(client)) - before).toBeLessThanOrEqual(2);
+      await client.query('COMMIT');
+      expect(await counted(store, 'run_big', 'each')).toEqual({ cancelled: 2_000 });
+
+      await client.query('BEGIN');
+      before = await countRowsWritten(client);
+      await client.query(`DELETE FROM steps WHERE run_id = 'run_big' AND parent_step = 'each' AND item_index < 500`);
+      expect((await countRowsWritten(client)) - before).toBeLessThanOrEqual(1);
+      await client.query('COMMIT');
+      expect(await counted(store, 'run_big', 'each')).toEqual({ cancelled: 1_500 });
+    } finally {
+      await client.end();
+      await store.close();
+      await db.drop();
+    }
+  }, 120_000);
+});
