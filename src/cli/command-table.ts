@@ -165,6 +165,12 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: async () => (await import('./commands/serve.js')).registerServe,
   },
   {
+    name: 'dev',
+    term: 'dev',
+    description: "Run a project's services in the background for development: start, status, stop, restart, logs",
+    load: async () => (await import('./commands/dev.js')).registerDev,
+  },
+  {
     name: 'start',
     term: 'start',
     description: 'Run one role of Agentry in this process (any number of each, on PostgreSQL)',

@@ -25,7 +25,7 @@ import { linkSync, mkdirSync, readFileSync, readlinkSync, rmSync, statSync, unli
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import { AgentryError } from '../lib/errors.js';
-import { processAlive } from '../lib/process-alive.js';
+import { processAlive, processStartedAt } from '../lib/process-alive.js';
 
 /** How often the holder refreshes the lock file's modification time. */
 const HEARTBEAT_MS = 10_000;
@@ -64,23 +64,6 @@ export interface LockEnvironment {
   startedAtOf?: (pid: number) => number | undefined;
 }
 
-/** Clock ticks per second of `/proc/<pid>/stat` (USER_HZ: 100 on every Linux architecture Node runs on). */
-const CLOCK_TICKS_PER_SECOND = 100;
-
-/** Linux: a pid's start time from `/proc/<pid>/stat` (field 22, ticks after boot) and the boot time in `/proc/stat`. */
-function procStartedAt(pid: number): number | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Fields after the command name (which may hold spaces and parentheses) start at field 3.
-    const ticks = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[22 - 3]);
-    const bootSeconds = Number(/^btime (\d+)$/m.exec(readFileSync('/proc/stat', 'utf8'))?.[1]);
-    if (!Number.isFinite(ticks) || !Number.isFinite(bootSeconds)) return undefined;
-    return bootSeconds * 1000 + (ticks * 1000) / CLOCK_TICKS_PER_SECOND;
-  } catch {
-    return undefined;
-  }
-}
-
 function pidNamespace(): string | undefined {
   try {
     return readlinkSync('/proc/self/ns/pid');
@@ -95,7 +78,7 @@ const defaultEnvironment = (): LockEnvironment => ({
   pidns: pidNamespace(),
   now: Date.now,
   isAlive: processAlive,
-  startedAtOf: procStartedAt,
+  startedAtOf: processStartedAt,
 });
 
 /** The boot time is known to the second: a process started within this of the lock may still be its holder. */

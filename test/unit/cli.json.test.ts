@@ -80,6 +80,9 @@ const PRINTS_DATA: Record<string, string> = {
   'agentry plugins doctor': '{ checks: [{ check, problem }] } (local only)',
   'agentry plugins disable': '{ name, package, version, state, disabled_reason, … } (local only)',
   'agentry plugins enable': '{ name, package, version, state, … } (local only)',
+  'agentry dev start': '[{ name, description, health, pid, port, url, reason, startedAt, log }] (local only)',
+  'agentry dev status': '[{ name, description, health, pid, port, url, reason, startedAt, log }] (local only)',
+  'agentry dev restart': '[{ name, description, health, pid, port, url, reason, startedAt, log }] (local only)',
 };
 
 /** The commands that print no data, each with why. */
@@ -97,6 +100,8 @@ const PRINTS_NO_DATA: Record<string, string> = {
   'agentry login': 'prints one line: the profile saved, who the key is, whether it is current',
   'agentry profiles use': 'prints one line: the profile now current',
   'agentry profiles remove': 'prints one line: the profile removed',
+  'agentry dev stop': 'prints one line per service: stopped (pid) or not running',
+  'agentry dev logs': "prints the service's own log lines, which are JSON already",
   'agentry audit export': 'prints nothing but JSON Lines already (GET /v1/audit/export): there is no human format to switch from',
 };
 
