@@ -79,6 +79,7 @@ import { toolRoutes } from './routes/tools.js';
 import { policyRoutes } from './routes/policies.js';
 import { usageRoutes } from './routes/usage.js';
 import { workflowRoutes } from './routes/workflows.js';
+import { unversionedAliases } from './unversioned.js';
 import { Redactor } from '../lib/redact.js';
 
 export { appRoutesOf, drainAndClose, routesOf } from './app-state.js';
@@ -247,6 +248,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   // Typed as Fastify's base logger so the instance is a plain FastifyInstance.
   const loggerInstance: FastifyBaseLogger = logger;
+  const all: AppRoute[] = [];
+  const aliases = unversionedAliases(all);
   const app = Fastify({
     // Node's HTTPS server when given a certificate; typed as the plain instance, which it is to every route and hook.
     ...(options.https ? ({ https: { cert: options.https.cert, key: options.https.key } } as object) : {}),
@@ -261,6 +264,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     genReqId: (req) => requestId(req.headers['x-request-id']),
     bodyLimit: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
     exposeHeadRoutes: false,
+    // `/runs/{id}` is `/v1/runs/{id}` (unversioned.ts).
+    rewriteUrl: (req) => aliases.rewrite(req.url ?? '/'),
     return503OnClosing: true,
     // `allowUnionTypes`: a list of types (`type: ['string', 'array']`) is how a schema says "text or blocks"
     // without `anyOf`, whose branches see each other's coercions (anthropic-messages/schema.ts).
@@ -275,7 +280,6 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   const table = new RouteTable();
-  const all: AppRoute[] = [];
   const probes = new Set<RouteDef>();
   const state: AppState = { table, all, closing, draining: false, probes };
   trackApp(app, state);
