@@ -1,0 +1,126 @@
+/**
+ * The server's recent log lines (`GET /v1/admin/logs`, `GET /v1/admin/logs/stream`; what
+ * `agentry logs [-f]` shows): the backlog as JSON, or the backlog and then every new line as a
+ * `text/event-stream` (`id: <seq>`, `event: log`, `data: <the line's JSON>`). A reader that
+ * falls more than 1,000 lines behind gets `event: dropped` and the stream ends. Scope
+ * `logs:read` (admin only); deployment-wide. The lines are those written on stderr, after
+ * redaction (see `app/logs.ts`).
+ */
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { Type } from 'typebox';
+import { LOG_LEVEL_FILTERS, LogPageSchema } from '../../app/dto/logs.js';
+import { MAX_LOG_LIMIT, type FollowItem } from '../../app/logs.js';
+import type { RouteTable, ServerDeps } from '../route.js';
+
+const DEFAULT_LIMIT = 200;
+
+const LogQuery = Type.Object(
+  {
+    limit: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        maximum: MAX_LOG_LIMIT,
+        default: DEFAULT_LIMIT,
+        description: 'The newest lines to answer (the stream: the backlog before new lines)',
+      }),
+    ),
+    level: Type.Optional(Type.Enum([...LOG_LEVEL_FILTERS], { description: 'Only lines at this level and above' })),
+  },
+  { additionalProperties: false },
+);
+
+function frame(item: FollowItem): string {
+  if (item.kind === 'dropped')
+    return `event: dropped\ndata: ${JSON.stringify({ reason: 'the reader fell behind the log; reconnect to follow again', pending: item.pending })}\n\n`;
+  return `id: ${item.line.seq}\nevent: log\ndata: ${JSON.stringify(item.line.record)}\n\n`;
+}
+
+/** Takes over the response and streams `items` until they end, the client goes or the server closes. */
+async function streamLines(
+  deps: ServerDeps,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  items: AsyncGenerator<FollowItem>,
+  closed: AbortController,
+): Promise<void> {
+  const raw = reply.raw;
+  const onClose = (): void => closed.abort();
+  raw.on('close', onClose);
+  deps.closing.addEventListener('abort', onClose, { once: true });
+  reply.hijack();
+  raw.writeHead(200, {
+    'content-type': 'text/event-stream; charset=utf-8',
+    'cache-control': 'no-cache, no-transform',
+    connection: 'close',
+    'x-accel-buffering': 'no',
+    'x-request-id': request.id,
+  });
+  const write = async (text: string): Promise<void> => {
+    if (closed.signal.aborted) return;
+    if (!raw.write(deps.redactor.text(text))) {
+      await new Promise<void>((resolve) => {
+        const done = (): void => {
+          raw.off('drain', done);
+          closed.signal.removeEventListener('abort', done);
+          resolve();
+        };
+        raw.once('drain', done);
+        closed.signal.addEventListener('abort', done, { once: true });
+      });
+    }
+  };
+  const heartbeat = setInterval(() => void write(': heartbeat\n\n'), deps.sseHeartbeatMs);
+  heartbeat.unref();
+  try {
+    await write(': log lines of this process\n\n');
+    for await (const item of items) await write(frame(item));
+  } finally {
+    clearInterval(heartbeat);
+    closed.abort();
+    raw.off('close', onClose);
+    deps.closing.removeEventListener('abort', onClose);
+    if (!raw.writableEnded) raw.end();
+  }
+}
+
+export function logRoutes(table: RouteTable, deps: ServerDeps): void {
+  const { logs } = deps.services;
+  table.add({
+    method: 'GET',
+    url: '/v1/admin/logs',
+    scope: 'logs:read',
+    deploymentWide: true,
+    summary: 'The newest log lines of the answering process (as written on stderr, redacted), oldest first; `level` keeps that level and above',
+    tags: ['fleet'],
+    errors: ['not_found'],
+    schema: { operationId: 'listLogs', querystring: LogQuery, response: { 200: LogPageSchema } },
+    handler: (request, _reply, principal) => logs.recent(principal, { limit: request.query.limit ?? DEFAULT_LIMIT, level: request.query.level }),
+  });
+
+  table.add({
+    method: 'GET',
+    url: '/v1/admin/logs/stream',
+    scope: 'logs:read',
+    deploymentWide: true,
+    summary:
+      'The newest log lines, then every new one as it is written, as text/event-stream (`event: log`, `data: <line JSON>`); a reader over 1,000 lines behind gets `event: dropped` and the end',
+    tags: ['fleet'],
+    errors: ['not_found'],
+    schema: {
+      operationId: 'streamLogs',
+      querystring: LogQuery,
+      response: {
+        200: {
+          description: 'The event stream',
+          content: { 'text/event-stream': { schema: Type.String({ description: 'id: <seq>\\nevent: log\\ndata: <log line JSON>' }) } },
+        },
+      },
+    },
+    async handler(request, reply, principal) {
+      const closed = new AbortController();
+      // Refused (not found, forbidden) before the response is taken over.
+      const items = logs.follow(principal, { limit: request.query.limit ?? DEFAULT_LIMIT, level: request.query.level, signal: closed.signal });
+      await streamLines(deps, request, reply, items, closed);
+    },
+  });
+}
