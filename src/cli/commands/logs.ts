@@ -57,7 +57,7 @@ export async function* sseEvents(body: AsyncIterable<Uint8Array>): AsyncGenerato
 }
 
 async function follow(ctx: CliContext, remote: RemoteClient, query: string, json: boolean, signal: AbortSignal): Promise<void> {
-  const body = await remote.stream(`/v1/admin/logs/stream?${query}`, 'text/event-stream');
+  const body = await remote.stream(`/v1/admin/logs?follow=true&${query}`, 'text/event-stream');
   try {
     for await (const { event, data } of sseEvents(body)) {
       if (event === 'log') print(ctx, json, JSON.parse(data) as Record<string, unknown>);

@@ -1,7 +1,7 @@
 /**
- * The server's recent log lines (`GET /v1/admin/logs`, `GET /v1/admin/logs/stream`; what
- * `agentry logs [-f]` shows): the backlog as JSON, or the backlog and then every new line as a
- * `text/event-stream` (`id: <seq>`, `event: log`, `data: <the line's JSON>`). A reader that
+ * The server's recent log lines (`GET /v1/admin/logs`; what `agentry logs [-f]` shows): the
+ * backlog as JSON, or (`?follow=true`, or Accept: text/event-stream) the backlog and then every
+ * new line as a `text/event-stream` (`id: <seq>`, `event: log`, `data: <the line's JSON>`). A reader that
  * falls more than 1,000 lines behind gets `event: dropped` and the stream ends. Scope
  * `logs:read` (admin only); deployment-wide. The lines are those written on stderr, after
  * redaction (see `app/logs.ts`).
@@ -11,6 +11,7 @@ import { Type } from 'typebox';
 import { LOG_LEVEL_FILTERS, LogPageSchema } from '../../app/dto/logs.js';
 import { MAX_LOG_LIMIT, type FollowItem } from '../../app/logs.js';
 import type { RouteTable, ServerDeps } from '../route.js';
+import { wantsEventStream } from '../sse.js';
 
 const DEFAULT_LIMIT = 200;
 
@@ -25,6 +26,7 @@ const LogQuery = Type.Object(
       }),
     ),
     level: Type.Optional(Type.Enum([...LOG_LEVEL_FILTERS], { description: 'Only lines at this level and above' })),
+    follow: Type.Optional(Type.Boolean({ description: 'Stream: the backlog, then every new line as text/event-stream (also with Accept: text/event-stream)' })),
   },
   { additionalProperties: false },
 );
@@ -90,37 +92,33 @@ export function logRoutes(table: RouteTable, deps: ServerDeps): void {
     url: '/v1/admin/logs',
     scope: 'logs:read',
     deploymentWide: true,
-    summary: 'The newest log lines of the answering process (as written on stderr, redacted), oldest first; `level` keeps that level and above',
-    tags: ['fleet'],
-    errors: ['not_found'],
-    schema: { operationId: 'listLogs', querystring: LogQuery, response: { 200: LogPageSchema } },
-    handler: (request, _reply, principal) => logs.recent(principal, { limit: request.query.limit ?? DEFAULT_LIMIT, level: request.query.level }),
-  });
-
-  table.add({
-    method: 'GET',
-    url: '/v1/admin/logs/stream',
-    scope: 'logs:read',
-    deploymentWide: true,
     summary:
-      'The newest log lines, then every new one as it is written, as text/event-stream (`event: log`, `data: <line JSON>`); a reader over 1,000 lines behind gets `event: dropped` and the end',
+      'The newest log lines of the answering process (as written on stderr, redacted), oldest first; with `follow=true` (or Accept: text/event-stream) ' +
+      'then every new line as it is written (`event: log`, `data: <line JSON>`); a reader over 1,000 lines behind gets `event: dropped` and the end',
     tags: ['fleet'],
     errors: ['not_found'],
     schema: {
-      operationId: 'streamLogs',
+      operationId: 'listLogs',
       querystring: LogQuery,
       response: {
         200: {
-          description: 'The event stream',
-          content: { 'text/event-stream': { schema: Type.String({ description: 'id: <seq>\\nevent: log\\ndata: <log line JSON>' }) } },
+          description: 'A page of lines (application/json), or the event stream (text/event-stream)',
+          content: {
+            'application/json': { schema: LogPageSchema },
+            'text/event-stream': { schema: Type.String({ description: 'id: <seq>\\nevent: log\\ndata: <log line JSON>' }) },
+          },
         },
       },
     },
     async handler(request, reply, principal) {
+      const { limit = DEFAULT_LIMIT, level, follow } = request.query;
+      if (follow !== true && !wantsEventStream(request.headers.accept))
+        return reply.type('application/json').send(await logs.recent(principal, { limit, level }));
       const closed = new AbortController();
       // Refused (not found, forbidden) before the response is taken over.
-      const items = logs.follow(principal, { limit: request.query.limit ?? DEFAULT_LIMIT, level: request.query.level, signal: closed.signal });
+      const items = logs.follow(principal, { limit, level, signal: closed.signal });
       await streamLines(deps, request, reply, items, closed);
+      return reply;
     },
   });
 }
