@@ -56,9 +56,9 @@ export class LogService {
   }
 
   /** The newest `limit` lines at `level` or above, oldest first. */
-  recent(caller: Caller, query: LogQuery): Promise<LogPageDto> {
+  async recent(caller: Caller, query: LogQuery): Promise<LogPageDto> {
     const ring = this.ringFor(caller);
-    return Promise.resolve({ items: ring.recent(Math.min(query.limit, MAX_LOG_LIMIT), query.level).map(logLineDto), capacity: ring.capacity });
+    return { items: ring.recent(Math.min(query.limit, MAX_LOG_LIMIT), query.level).map(logLineDto), capacity: ring.capacity };
   }
 
   /**
