@@ -56,9 +56,12 @@ export class LogService {
   }
 
   /** The newest `limit` lines at `level` or above, oldest first. */
-  async recent(caller: Caller, query: LogQuery): Promise<LogPageDto> {
-    const ring = this.ringFor(caller);
-    return { items: ring.recent(Math.min(query.limit, MAX_LOG_LIMIT), query.level).map(logLineDto), capacity: ring.capacity };
+  recent(caller: Caller, query: LogQuery): Promise<LogPageDto> {
+    // A refusal is a rejection, like every service call's.
+    return Promise.resolve().then(() => {
+      const ring = this.ringFor(caller);
+      return { items: ring.recent(Math.min(query.limit, MAX_LOG_LIMIT), query.level).map(logLineDto), capacity: ring.capacity };
+    });
   }
 
   /**
