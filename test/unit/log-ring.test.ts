@@ -11,7 +11,7 @@ import { Redactor } from '../../src/lib/redact.js';
 import { LogRing } from '../../src/obs/log-ring.js';
 import { createLogger } from '../../src/obs/logger.js';
 
-const SECRET = 'sk-planted-secret-4f1c9a7e2b';
+const PLANTED = 'planted-value-4f1c9a7e2b';
 const admin: Caller = { principal: 'ops', scopes: new Set(), systemAdmin: false, tenantId: 'default' } as unknown as Caller;
 
 function logger(ring: LogRing) {
@@ -22,17 +22,17 @@ function logger(ring: LogRing) {
       done();
     },
   });
-  return { log: createLogger({ level: 'debug', destination: sink, redactor: new Redactor({ secrets: [SECRET] }), ring }), written };
+  return { log: createLogger({ level: 'debug', destination: sink, redactor: new Redactor({ secrets: [PLANTED] }), ring }), written };
 }
 
 describe('LogRing', () => {
   it('keeps the lines the logger wrote, after redaction, the same as the destination got', () => {
     const ring = new LogRing(10);
     const { log, written } = logger(ring);
-    log.info({ headers: { authorization: `Bearer ${SECRET}` }, note: `key ${SECRET}` }, `called with ${SECRET}`);
+    log.info({ headers: { authorization: `Bearer ${PLANTED}` }, note: `key ${PLANTED}` }, `called with ${PLANTED}`);
     const [line] = ring.recent(10);
     expect(line?.line).toBe(written[0]?.trimEnd());
-    expect(line?.line).not.toContain(SECRET);
+    expect(line?.line).not.toContain(PLANTED);
     expect(JSON.parse(line!.line)).toMatchObject({ level: 'info', headers: { authorization: '[redacted]' }, msg: 'called with [redacted]' });
   });
 
