@@ -11,7 +11,7 @@ import { Type } from 'typebox';
 import { LOG_LEVEL_FILTERS, LogPageSchema } from '../../app/dto/logs.js';
 import { MAX_LOG_LIMIT, type FollowItem } from '../../app/logs.js';
 import type { RouteTable, ServerDeps } from '../route.js';
-import { wantsEventStream } from '../sse.js';
+import { openEventStream, wantsEventStream } from '../sse.js';
 
 const DEFAULT_LIMIT = 200;
 
@@ -45,43 +45,14 @@ async function streamLines(
   items: AsyncGenerator<FollowItem>,
   closed: AbortController,
 ): Promise<void> {
-  const raw = reply.raw;
-  const onClose = (): void => closed.abort();
-  raw.on('close', onClose);
-  deps.closing.addEventListener('abort', onClose, { once: true });
-  reply.hijack();
-  raw.writeHead(200, {
-    'content-type': 'text/event-stream; charset=utf-8',
-    'cache-control': 'no-cache, no-transform',
-    connection: 'close',
-    'x-accel-buffering': 'no',
-    'x-request-id': request.id,
-  });
-  const write = async (text: string): Promise<void> => {
-    if (closed.signal.aborted) return;
-    if (!raw.write(deps.redactor.text(text))) {
-      await new Promise<void>((resolve) => {
-        const done = (): void => {
-          raw.off('drain', done);
-          closed.signal.removeEventListener('abort', done);
-          resolve();
-        };
-        raw.once('drain', done);
-        closed.signal.addEventListener('abort', done, { once: true });
-      });
-    }
-  };
-  const heartbeat = setInterval(() => void write(': heartbeat\n\n'), deps.sseHeartbeatMs);
-  heartbeat.unref();
+  const stream = openEventStream(deps, request, reply, closed);
   try {
-    await write(': log lines of this process\n\n');
-    for await (const item of items) await write(frame(item));
+    await stream.write(': log lines of this process\n\n');
+    for await (const item of items) await stream.write(frame(item));
   } finally {
-    clearInterval(heartbeat);
+    // Ends the follow too (it unsubscribes from the ring) when the stream ended on the client's side.
     closed.abort();
-    raw.off('close', onClose);
-    deps.closing.removeEventListener('abort', onClose);
-    if (!raw.writableEnded) raw.end();
+    stream.end();
   }
 }
 
