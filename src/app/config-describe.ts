@@ -62,6 +62,7 @@ export function describeConfig(config: Config): { key: OptionKey; env: string; v
     maxMetadataBytes: config.server.runStart.metadataBytes,
     maxWait: formatDuration(config.server.maxWaitMs),
     sseHeartbeat: formatDuration(config.server.sseHeartbeatMs),
+    logBuffer: config.server.logBufferLines,
     auditRetention: config.audit.retentionMs === undefined ? null : formatDuration(config.audit.retentionMs),
     retentionSucceeded: durationOrNull(config.retention.succeededMs),
     retentionFailed: durationOrNull(config.retention.failedMs),

@@ -272,4 +272,12 @@ export const SERVER_OPTIONS = {
     defaultText: '`15s`',
     description: 'Interval of keep-alive comments on event streams.',
   },
+  logBuffer: {
+    kind: 'integer',
+    env: 'AGENTRY_LOG_BUFFER',
+    default: 1000,
+    defaultText: '`1000`',
+    description:
+      'Recent log lines a server keeps in memory (after redaction) for `GET /v1/admin/logs` and `agentry logs [-f]` (0–100000; 0 keeps none and those answer `not_found`).',
+  },
 } as const satisfies Record<string, OptionSpec>;

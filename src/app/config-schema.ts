@@ -73,6 +73,7 @@ export const ConfigSchema = Type.Object({
   maxMetadataBytes: Type.Integer({ minimum: 256, maximum: 16 * 1024 * 1024 }),
   maxWait: Type.Integer({ minimum: 0, maximum: 3_600_000 }),
   sseHeartbeat: Type.Integer({ minimum: 100 }),
+  logBuffer: Type.Integer({ minimum: 0, maximum: 100_000 }),
   auditRetention: Type.Optional(Type.Integer({ minimum: 1 })),
   retentionSucceeded: Type.Optional(Type.Integer({ minimum: 1 })),
   retentionFailed: Type.Optional(Type.Integer({ minimum: 1 })),

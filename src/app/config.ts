@@ -101,6 +101,8 @@ export interface Config {
     /** What a run start may carry (`AGENTRY_MAX_INLINE_SPEC_BYTES`, `_OVERRIDES_BYTES`, `_METADATA_BYTES`). */
     readonly runStart: RunStartLimits;
     readonly sseHeartbeatMs: number;
+    /** Recent log lines the server keeps for `GET /v1/admin/logs` (`AGENTRY_LOG_BUFFER`); 0: none. */
+    readonly logBufferLines: number;
     /** Log one `http_request` record per request (`AGENTRY_REQUEST_LOGS`). */
     readonly requestLogs: boolean;
     /** IPs/CIDRs whose `X-Forwarded-For` is believed; empty: the client is the TCP peer. */
@@ -272,6 +274,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
       maxWaitMs: r.maxWait,
       runStart: { inlineSpecBytes: r.maxInlineSpecBytes, overridesBytes: r.maxOverridesBytes, metadataBytes: r.maxMetadataBytes },
       sseHeartbeatMs: r.sseHeartbeat,
+      logBufferLines: r.logBuffer,
       requestLogs: r.requestLogs,
       trustedProxies,
       readyzDetail: r.readyzDetail,

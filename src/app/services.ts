@@ -7,6 +7,7 @@
  *   const run = await services.runs.get(caller, runId);
  */
 import type { ResolvedBudgets } from '../gateway/config.js';
+import type { LogRing } from '../obs/log-ring.js';
 import type { ToolHub } from '../tools/hub.js';
 import { AdminService } from './admin.js';
 import { AuditService } from './audit.js';
@@ -17,11 +18,13 @@ import { HealthService } from './health.js';
 import type { PluginService } from './plugin-service.js';
 import { KeysService, type GrantChecker } from './keys.js';
 import { LimitsService } from './limits.js';
+import { LogService } from './logs.js';
 import { PolicyService, policySourcesOf, type PolicySources } from './policy-service.js';
 import { ReadinessService, type ReadinessOptions } from './readiness.js';
 import { RunService } from './runs.js';
 import { ScheduleService } from './schedules.js';
 import type { ServiceDeps } from './service-deps.js';
+import { StatusService } from './status.js';
 import { TaskService } from './tasks.js';
 import { ToolService } from './tools.js';
 import { UsageCallsService } from './usage-calls.js';
@@ -47,6 +50,8 @@ export interface Services {
   credentials: CredentialService;
   fleet: FleetService;
   admin: AdminService;
+  status: StatusService;
+  logs: LogService;
   policies: PolicyService;
   /** The project's plugins; undefined in a process without a project (then none are listed or served). */
   plugins: PluginService | undefined;
@@ -70,6 +75,8 @@ export function createServices(
     /** The environment policies (default: those of `project`; neither: none apply). */
     policies?: PolicySources | undefined;
     project?: Parameters<typeof policySourcesOf>[0];
+    /** The process's recent log lines (`AGENTRY_LOG_BUFFER`); none: `services.logs` answers `not_found`. */
+    logRing?: LogRing | undefined;
   },
 ): Services {
   const audit = new AuditService(deps.store);
@@ -77,6 +84,9 @@ export function createServices(
   const workflows = new WorkflowService(deps);
   const policies = new PolicyService(deps, audit, deps.policies ?? policySourcesOf(deps.project));
   const tools = new ToolService({ hub: deps.tools, audit, store: deps.store, deploymentTenant: deps.engine.tenant });
+  const readiness = new ReadinessService({ health, tools, workflows }, deps.readiness);
+  const fleet = new FleetService({ store: deps.store, audit, staleAfterMs: deps.engine.settings.leaseTtlMs * 3, deploymentTenant: deps.engine.tenant });
+  const admin = new AdminService({ store: deps.store, engine: deps.engine, audit });
   return {
     runs: new RunService(deps, audit, policies),
     events: new EventService(deps.store),
@@ -87,13 +97,15 @@ export function createServices(
     workflows,
     tools,
     health,
-    readiness: new ReadinessService({ health, tools, workflows }, deps.readiness),
+    readiness,
     audit,
     keys: new KeysService({ store: deps.store, audit, checkGrants: deps.checkGrants ?? NO_GRANT_TABLE, defaultTenant: deps.engine.tenant }),
     limits: new LimitsService(deps),
     credentials: new CredentialService(deps.credentials, deps.engine.tenant),
-    fleet: new FleetService({ store: deps.store, audit, staleAfterMs: deps.engine.settings.leaseTtlMs * 3, deploymentTenant: deps.engine.tenant }),
-    admin: new AdminService({ store: deps.store, engine: deps.engine, audit }),
+    fleet,
+    admin,
+    status: new StatusService({ store: deps.store, admin, fleet, readiness }),
+    logs: new LogService({ ring: deps.logRing, deploymentTenant: deps.engine.tenant }),
     policies,
     plugins: deps.plugins,
   };

@@ -135,6 +135,18 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: async () => (await import('./commands/admin.js')).registerAdmin,
   },
   {
+    name: 'status',
+    term: 'status [options]',
+    description: 'The deployment at a glance: server version, roles and readiness checks, workers, queue depth; exit 1 when unhealthy, 3 when stopped',
+    load: async () => (await import('./commands/status.js')).registerStatus,
+  },
+  {
+    name: 'logs',
+    term: 'logs [options]',
+    description: "A server's recent log lines (redacted), and with -f every new one until Ctrl-C; needs AGENTRY_URL and an admin key",
+    load: async () => (await import('./commands/logs.js')).registerLogs,
+  },
+  {
     name: 'support-bundle',
     term: 'support-bundle [options]',
     description: 'Write a support bundle (.tgz): versions, redacted configuration, migrations, workers, counts, metrics, errors, runs — nothing secret',

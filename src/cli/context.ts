@@ -15,6 +15,7 @@ import { maskSecrets, type Redactor } from '../lib/redact.js';
 import { parseDurationText } from '../lib/duration.js';
 import { tenantIdProblem } from '../lib/tenant.js';
 import type { LogLevel } from '../obs/logger.js';
+import type { LogRing } from '../obs/log-ring.js';
 import { AgentryError } from '../lib/errors.js';
 import { createLogger } from '../obs/logger.js';
 import { RUN_STATUSES, type RunStatus } from '../types.js';
@@ -45,12 +46,16 @@ export function configFrom(ctx: CliContext, flags: ConfigFlags): Config {
  * project passes the one `openAgentry` adds the project's secrets to). Interactive commands (`run --wait`, `demo`) keep the terminal for
  * their progress: unless a level was asked for, they log warnings and errors only.
  */
-export function loggerFor(config: Config, options: { interactive?: boolean; redactor?: Redactor; destination?: DestinationStream } = {}): Logger {
+export function loggerFor(
+  config: Config,
+  options: { interactive?: boolean; redactor?: Redactor; destination?: DestinationStream; ring?: LogRing | undefined } = {},
+): Logger {
   const level: LogLevel = options.interactive && config.sources.logLevel === 'default' ? 'warn' : config.logLevel;
   const logger = createLogger({
     level,
     redactor: options.redactor ?? redactorFor(config),
     ...(options.destination ? { destination: options.destination } : {}),
+    ...(options.ring ? { ring: options.ring } : {}),
   });
   const warning = logLevelWarning(config.env, level);
   if (warning !== undefined) logger.warn({ env: config.env, log_level: level }, warning);

@@ -277,6 +277,11 @@ export class RemoteClient {
   }
 }
 
+/** Whether `error` is a request that never reached the server (refused, reset, timed out, no such host): it is not running there. */
+export function isUnreachable(error: unknown): boolean {
+  return error instanceof AgentryError && error.cause instanceof AgentryConnectionError;
+}
+
 function problemError(status: number, body: Record<string, unknown>): AgentryError {
   const code = isErrorCode(body.code) ? body.code : status >= 500 ? 'internal' : 'invalid_request';
   const detail = typeof body.detail === 'string' ? body.detail : `HTTP ${status}`;

@@ -212,6 +212,26 @@ export type paths = {
     patch?: never;
     trace?: never;
   };
+  '/v1/admin/logs': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * The newest log lines of the answering process (as written on stderr, redacted), oldest first; with `follow=true` (or Accept: text/event-stream) then every new line as it is written (`event: log`, `data: <line JSON>`); a reader over 1,000 lines behind gets `event: dropped` and the end
+     * @description Requires scope `logs:read`.
+     */
+    get: operations['listLogs'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/v1/admin/maintenance': {
     parameters: {
       query?: never;
@@ -252,6 +272,26 @@ export type paths = {
      * @description Requires scope `usage:read`.
      */
     get: operations['getQuotas'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/admin/status': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * The deployment at a glance: the answering process (version, roles, store), its readiness checks, the worker processes, and the queue (due steps, runs and steps by status)
+     * @description Requires scope `workers:read`.
+     */
+    get: operations['getStatus'];
     put?: never;
     post?: never;
     delete?: never;
@@ -2547,6 +2587,113 @@ export interface operations {
       };
     };
   };
+  listLogs: {
+    parameters: {
+      query?: {
+        /** @description Stream: the backlog, then every new line as text/event-stream (also with Accept: text/event-stream) */
+        follow?: boolean;
+        /** @description Only lines at this level and above */
+        level?: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal';
+        /** @description The newest lines to answer (the stream: the backlog before new lines) */
+        limit?: number;
+        /** @description Act in this tenant (system admins only; naming your own tenant changes nothing, another is 403). Same as the header `X-Agentry-Tenant`. */
+        tenant?: string;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description A page of lines (application/json), or the event stream (text/event-stream) */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @description How many lines the process keeps (`AGENTRY_LOG_BUFFER`) */
+            capacity: number;
+            /** @description The newest lines that pass the level filter, oldest first */
+            items: {
+              /** @enum {unknown} */
+              level: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal';
+              /** @description The log line as written on stderr (docs/operations/logging.md): `level`, `time`, `msg`, `request_id`, … */
+              record: {
+                [key: string]: unknown;
+              };
+              /** @description The line’s position among the lines this process wrote since it started */
+              seq: number;
+            }[];
+          };
+          'text/event-stream': string;
+        };
+      };
+      /** @description `invalid_request` */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `unauthorized` */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `forbidden` */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `not_found` */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `rate_limited` */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `internal` */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `auth_unavailable` */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
   getMaintenance: {
     parameters: {
       query?: {
@@ -2886,6 +3033,162 @@ export interface operations {
               /** @description Runs of the tenant started in the last 60 minutes (child runs included) */
               runs_last_hour: number;
               tenant_id: string;
+            }[];
+          };
+        };
+      };
+      /** @description `unauthorized` */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `forbidden` */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `rate_limited` */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `internal` */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `auth_unavailable` */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  getStatus: {
+    parameters: {
+      query?: {
+        /** @description Act in this tenant (system admins only; naming your own tenant changes nothing, another is 403). Same as the header `X-Agentry-Tenant`. */
+        tenant?: string;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @description The readiness checks of the answering process’s roles, in `/readyz` order */
+            checks: {
+              /** @description One line: what was found, or what is wrong (never a secret’s value) */
+              detail: string;
+              /** @description The check, as `/readyz` names it: `database`, `migrations`, `workers`, `gateway`, … */
+              name: string;
+              /** @enum {unknown} */
+              status: 'ok' | 'fail';
+            }[];
+            maintenance: boolean | null;
+            /** AdminInfo */
+            process: {
+              /** @description The Node.js version the process runs on */
+              node: string;
+              /** @description What the answering process runs: `api`, `worker`, `scheduler`, `gateway` (none: the CLI on the store) */
+              roles: string[];
+              /** Format: date-time */
+              started_at: string;
+              /** StoreInfo */
+              store: {
+                /**
+                 * @description The database engine
+                 * @enum {unknown}
+                 */
+                kind: 'sqlite' | 'postgres';
+                /** @description The highest migration this build has */
+                latest: number;
+                /** @description Where the database is: `sqlite:<file>`, or the PostgreSQL URL without its password or query */
+                location: string;
+                /** @description The highest migration applied to the database */
+                schema_version: number;
+              };
+              tenancy: {
+                /**
+                 * @description `AGENTRY_TENANCY`
+                 * @enum {unknown}
+                 */
+                mode: 'single' | 'multi';
+                /** @description The deployment’s tenant (`AGENTRY_TENANT`) */
+                tenant: string;
+              };
+              /** @description Seconds since the answering process started */
+              uptime_s: number;
+              /** @description Agentry’s version */
+              version: string;
+            };
+            /** @description Queue depth: due unclaimed steps, and every run and step by status, across tenants */
+            queue: {
+              /** @description Steps due now and not claimed by a worker (`agentry_queue_depth`) */
+              due_steps: number;
+              oldest_due_at: string | null;
+              /** @description By status; a status with none is absent */
+              runs: {
+                [key: string]: number;
+              };
+              /** @description By status; a status with none is absent */
+              steps: {
+                [key: string]: number;
+              };
+            };
+            /** @description Every readiness check of the answering process’s roles passed (what `/readyz` answers) */
+            ready: boolean;
+            /** @description The worker processes, as `GET /v1/admin/workers` lists them */
+            workers: {
+              /** @description Steps its worker pool runs at once at most */
+              concurrency: number;
+              /** @description Running steps it holds a lease on now */
+              current_steps: number;
+              drain_requested_at: string | null;
+              /** @description Seconds since its last heartbeat reached the database */
+              heartbeat_age_s: number;
+              /** Format: date-time */
+              heartbeat_at: string;
+              host: string;
+              /** @description The process’s worker id (`wrk_…`), as `agentry workers drain` takes it */
+              id: string;
+              pid: number;
+              /** @description What the process runs: `worker` (a worker pool), `scheduler` (the sweeps) */
+              roles: string[];
+              /** Format: date-time */
+              started_at: string;
+              /**
+               * @description `active`; `draining` (asked to drain: claims no step, finishes its running ones, then exits); `stale` (no heartbeat for 3 lease TTLs: gone or cut off)
+               * @enum {unknown}
+               */
+              state: 'active' | 'draining' | 'stale';
             }[];
           };
         };

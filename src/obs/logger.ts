@@ -8,6 +8,7 @@
  */
 import { pino, type DestinationStream, type Logger } from 'pino';
 import type { Redactor } from '../lib/redact.js';
+import type { LogRing } from './log-ring.js';
 import { currentLogContext } from './log-context.js';
 import { isNoFields, traceLogFields } from './tracing.js';
 
@@ -50,6 +51,8 @@ export interface LoggerOptions {
   base?: Record<string, unknown>;
   /** Masks known secrets and URL credentials in every line (the process's redactor). */
   redactor?: Redactor;
+  /** Also keeps every written line (after redaction) in this ring (`GET /v1/admin/logs`, `agentry logs`). */
+  ring?: LogRing;
 }
 
 const NO_CONTEXT: Readonly<Record<string, unknown>> = Object.freeze({});
@@ -79,7 +82,8 @@ function withContext(line: object, fields: object): object {
 }
 
 export function createLogger(options: LoggerOptions): Logger {
-  const { redactor } = options;
+  const { redactor, ring } = options;
+  const destination = options.destination ?? pino.destination({ fd: 2, sync: true });
   return pino(
     {
       level: options.level,
@@ -93,7 +97,7 @@ export function createLogger(options: LoggerOptions): Logger {
       mixinMergeStrategy: withContext,
       ...(redactor ? { hooks: { streamWrite: (line: string) => redactor.text(line) } } : {}),
     },
-    options.destination ?? pino.destination({ fd: 2, sync: true }),
+    ring ? ring.tee(destination) : destination,
   );
 }
 

@@ -27,6 +27,7 @@ import { AgentryError } from '../lib/errors.js';
 import { addressMatcher, LOOPBACK_CIDRS } from '../lib/address-list.js';
 import { jsonDepthError } from '../lib/limits.js';
 import { Metrics } from '../obs/metrics.js';
+import type { LogRing } from '../obs/log-ring.js';
 import type { ToolHub } from '../tools/hub.js';
 import { accessLoggerOf, accessRecord } from './access-log.js';
 import { registerRequestContext, requestLogger } from './request-context.js';
@@ -62,6 +63,8 @@ import { metricsRoutes } from './routes/metrics.js';
 import { runRoutes } from './routes/runs.js';
 import { eventRoutes } from './routes/events.js';
 import { adminRoutes } from './routes/admin.js';
+import { logRoutes } from './routes/logs.js';
+import { statusRoutes } from './routes/status.js';
 import { fleetRoutes } from './routes/fleet.js';
 import { pluginRoutes } from './routes/plugins.js';
 import type { PluginService } from '../app/plugin-service.js';
@@ -121,6 +124,8 @@ export interface AppOptions extends Pick<ServiceDeps, 'engine' | 'store' | 'runL
   roles?: readonly EngineRole[];
   /** What else readiness checks: variables that must be set (`AGENTRY_HEALTH_PROVIDERS`, `AGENTRY_HEALTH_TOOL_SECRETS`), read from `env` at each check. */
   health?: Pick<ReadinessOptions, 'providers' | 'toolSecrets' | 'env' | 'cacheMs'>;
+  /** The process's recent log lines (`AGENTRY_LOG_BUFFER`), served by `/v1/admin/logs`; none: it answers `not_found`. */
+  logRing?: LogRing | undefined;
   /** Serve Swagger UI at `/docs` (default true). */
   docs?: boolean;
   /** The in-process LLM gateway (`openAgentry().gateway`); serves `/v1/chat/completions` and `/v1/models`. */
@@ -210,6 +215,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     checkGrants: grantProblems,
     credentials: options.credentials,
     policies: options.policies,
+    logRing: options.logRing,
     readiness: {
       ...options.health,
       gateway: gateway && (gateway.kind === 'local' ? gateway : { kind: 'remote', url: gateway.url }),
@@ -401,6 +407,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     fleetRoutes(table, deps);
     pluginRoutes(table, deps);
     adminRoutes(table, deps);
+    statusRoutes(table, deps);
+    logRoutes(table, deps);
     securityRoutes(table, deps);
     // The web console: static files on routes of their own (no hook, no sign-in; see console.ts).
     if (options.consoleDir !== false)

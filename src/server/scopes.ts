@@ -34,6 +34,8 @@ export const SCOPES = [
   'workers:write',
   // Pause and resume claiming fleet-wide (`/v1/admin/maintenance`): only `admin` holds it.
   'maintenance:admin',
+  // Read the server's recent log lines (`/v1/admin/logs`): only `admin` holds it.
+  'logs:read',
 ] as const;
 
 export type Scope = (typeof SCOPES)[number];
@@ -46,8 +48,9 @@ export type Role = (typeof ROLES)[number];
 export const ROLE_SCOPES: Readonly<Record<Role, readonly Scope[]>> = {
   admin: SCOPES,
   // Everything but the audit log, which belongs to whoever audits the operators, the keys,
-  // which only admins hand out, and the fleet-wide maintenance switch.
-  operator: SCOPES.filter((scope) => scope !== 'audit:read' && scope !== 'keys:admin' && scope !== 'maintenance:admin'),
+  // which only admins hand out, the fleet-wide maintenance switch, and the server's log lines
+  // (they name every tenant's runs).
+  operator: SCOPES.filter((scope) => scope !== 'audit:read' && scope !== 'keys:admin' && scope !== 'maintenance:admin' && scope !== 'logs:read'),
   service: ['runs:read', 'runs:write', 'specs:read', 'gateway:use'],
   // A reviewer reads the runs whose tasks it decides; a viewer watches the whole deployment.
   reviewer: ['runs:read', 'runs:read:all', 'tasks:read', 'tasks:write'],

@@ -12,6 +12,7 @@ import { ROLE_SCOPES, ROLES, type Role } from '../../src/server/scopes.js';
 import { parseApiKeys } from '../../src/server/bootstrap-keys.js';
 import type { RouteDef } from '../../src/server/route.js';
 import type { StepExecutor } from '../../src/runtime/types.js';
+import { LogRing } from '../../src/obs/log-ring.js';
 import { API_KEYS, fixtureToolSpec, KEYS, MOCK_GATEWAY, startTestApi, WORKFLOWS, type TestApi } from '../helpers/server.js';
 import { openTask } from '../helpers/engine.js';
 import { stepWaiting, TASK_WORKFLOWS } from '../helpers/tasks.js';
@@ -35,6 +36,8 @@ beforeAll(async () => {
       auth: authSettings({ enabled: true, host: '127.0.0.1', apiKeys: `${API_KEYS};${OWNERSHIP_KEYS};${TASK_ROLE_KEYS}` }),
       // An environment with an empty policy: every run starts, and PUT /v1/policies/prod has an environment to replace.
       policies: { active: 'prod', declared: { prod: {} }, project: { agents: new Map(), tools: new Map() } },
+      // The server's recent log lines, so GET /v1/admin/logs answers 2xx to an admin.
+      logRing: new LogRing(100),
     },
   });
 });
@@ -194,6 +197,9 @@ const REQUESTS: Record<string, () => Promise<InjectOptions>> = {
   'DELETE /v1/admin/maintenance': () => Promise.resolve({ method: 'DELETE', url: '/v1/admin/maintenance' }),
   'GET /v1/admin/info': () => Promise.resolve({ url: '/v1/admin/info' }),
   'POST /v1/admin/sweep': () => Promise.resolve({ method: 'POST', url: '/v1/admin/sweep', payload: {} }),
+  'GET /v1/admin/status': () => Promise.resolve({ url: '/v1/admin/status' }),
+  // The backlog as JSON; the follow stream (`?follow=true`) never ends on its own (server.logs.test.ts covers it).
+  'GET /v1/admin/logs': () => Promise.resolve({ url: '/v1/admin/logs?limit=5' }),
   'POST /v1/schedules/:workflow/pause': () => Promise.resolve({ method: 'POST', url: '/v1/schedules/yearly/pause' }),
   'POST /v1/schedules/:workflow/resume': () => Promise.resolve({ method: 'POST', url: '/v1/schedules/yearly/resume' }),
   'GET /v1/auth/whoami': () => Promise.resolve({ url: '/v1/auth/whoami' }),

@@ -125,6 +125,9 @@ describe('requests in multi-tenant mode', () => {
         // The deployment's build and store, and the scheduler's sweeps.
         'GET /v1/admin/info',
         'POST /v1/admin/sweep',
+        // The deployment at a glance, and the server's own log lines.
+        'GET /v1/admin/status',
+        'GET /v1/admin/logs',
       ].sort(),
     );
   });

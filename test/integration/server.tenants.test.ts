@@ -56,6 +56,8 @@ const EXEMPT: Record<string, string> = {
   'DELETE /v1/plugins/:name/*': 'a plugin’s route runs for the caller’s own tenant (ctx.tenantId, ctx.kv by tenant); it names no stored object',
   'GET /v1/admin/info': 'the deployment’s build, database and roles, no tenant’s',
   'POST /v1/admin/sweep': 'the scheduler’s sweeps are the deployment’s: an admin switch of the whole fleet',
+  'GET /v1/admin/status': 'the deployment at a glance: its processes, workers and queue, no tenant’s',
+  'GET /v1/admin/logs': 'the server process’s own log lines: they name every tenant’s runs, so only the deployment’s admins read them',
 };
 
 type Build = (o: TenantObjects) => InjectOptions;
@@ -249,6 +251,8 @@ describe.each(storeFactories)('tenant isolation on $name', (factory) => {
       { method: 'DELETE', url: '/v1/admin/maintenance' },
       { url: '/v1/admin/info' },
       { method: 'POST', url: '/v1/admin/sweep', payload: {} },
+      { url: '/v1/admin/status' },
+      { url: '/v1/admin/logs' },
     ];
     for (const tenant of TENANTS) {
       for (const request of requests) {

@@ -57,6 +57,8 @@ const PRINTS_DATA: Record<string, string> = {
   'agentry maintenance status': 'GET /v1/admin/maintenance',
   'agentry admin info': 'GET /v1/admin/info',
   'agentry admin sweep': 'POST /v1/admin/sweep',
+  'agentry status': '{ source, healthy, services: [{ name, id, url, port, health, roles, detail }], status: GET /v1/admin/status, error }',
+  'agentry logs': 'GET /v1/admin/logs: the record of each line, one JSON object per line (with -f: as they are written)',
   'agentry support-bundle': "{ out, files, failed, skipped } (local; --url adds the server's /metrics and /readyz)",
   'agentry backup create': '{ file, bytes, schema_version, created_at, source, tables, rows, encrypted, duration_ms, … } (local only)',
   'agentry backup verify': '{ ok, file, schema_version, created_at, source, tables, rows, … } or { ok: false, error } (local only)',

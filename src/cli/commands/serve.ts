@@ -14,6 +14,7 @@ import { consoleDir } from '../../server/console.js';
 import { EventFeed } from '../../app/event-feed.js';
 import type { RouteGroup } from '../../server/route.js';
 import type { Redactor } from '../../lib/redact.js';
+import { logRingFor, type LogRing } from '../../obs/log-ring.js';
 import { redactorFor } from '../../app/secrets.js';
 import { tlsCredentials } from '../../app/tls.js';
 import type { FastifyInstance } from 'fastify';
@@ -68,6 +69,8 @@ export async function startServer(
     serverProcess?: boolean;
     /** Log each run's story (`openAgentry`'s `logRuns`); default true, the demo (which shows it) opts out. */
     logRuns?: boolean;
+    /** The ring `logger` also writes to (`AGENTRY_LOG_BUFFER`), served by `GET /v1/admin/logs`. */
+    logRing?: LogRing | undefined;
   } = {},
 ): Promise<RunningServer> {
   const auth = serverAuth(config);
@@ -104,6 +107,7 @@ export async function startServer(
       feed,
       ...(options.groups ? { groups: options.groups } : {}),
       roles,
+      logRing: options.logRing,
     });
     const url = await listenOn(app, config.server.host, config.server.port, '--port <port> / AGENTRY_PORT');
     return { url, app, agentry, engine, store, close };
@@ -179,7 +183,8 @@ async function serveAction(ctx: CliContext, dirArg: string | undefined, opts: Se
     autoMigrate: opts.migrate,
   });
   const redactor = redactorFor(config);
-  const logger = loggerFor(config, { redactor }).child({ role: 'serve' });
+  const logRing = logRingFor(config.server.logBufferLines);
+  const logger = loggerFor(config, { redactor, ring: logRing }).child({ role: 'serve' });
   const project = await loadProjectOrThrow(config, ctx.env);
   if (project.bundle) {
     const { file, hash, signer, approvedBy, env } = project.bundle;
@@ -197,7 +202,7 @@ async function serveAction(ctx: CliContext, dirArg: string | undefined, opts: Se
       process.once('SIGTERM', resolve);
       process.once('SIGINT', resolve);
     });
-    const server = await startServer(config, logger, ctx.env, project, { redactor });
+    const server = await startServer(config, logger, ctx.env, project, { redactor, logRing });
     // Drained by an operator (`agentry workers drain`): the engine has stopped; the listener closes and the process exits 0.
     const offDrained = server.engine.onDrained(() => onDrained?.());
     try {

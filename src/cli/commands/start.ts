@@ -10,6 +10,7 @@ import type { Config } from '../../app/config.js';
 import type { Redactor } from '../../lib/redact.js';
 import { AgentryError } from '../../lib/errors.js';
 import { maskSecrets } from '../../lib/redact.js';
+import { logRingFor } from '../../obs/log-ring.js';
 import { redactorFor } from '../../app/secrets.js';
 import type { ProbeServer } from '../probe-server.js';
 import { configFrom, loggerFor, MIGRATE_HELP, out, parseIntegerArg, type CliContext } from '../context.js';
@@ -173,14 +174,15 @@ export function registerStart(program: Command, ctx: CliContext): void {
           autoMigrate: opts.migrate,
         });
         const redactor = redactorFor(config);
-        const logger = loggerFor(config, { redactor }).child({ role: 'api' });
+        const logRing = logRingFor(config.server.logBufferLines);
+        const logger = loggerFor(config, { redactor, ring: logRing }).child({ role: 'api' });
         const project = await loadProjectOrThrow(config, ctx.env);
         checkStartup(config, { listens: true, servesGateway: servesGateway(config, project), egress: project.settings.egress }, logger);
         serverAuth(config);
         await withTracing(ctx, { role: 'api', config, logger, redactor }, async () => {
           const { stopped, dispose } = untilStopped();
           try {
-            const server = await startServer(config, logger, ctx.env, project, { roles: [], redactor });
+            const server = await startServer(config, logger, ctx.env, project, { roles: [], redactor, logRing });
             try {
               for (const line of banner(server.url, config.server.auth, project)) out(ctx, line);
               logger.info({ url: server.url, store: server.store.location }, `api serving on ${server.url}`);

@@ -1,5 +1,5 @@
 /**
- * Counts for an operator's look at the whole deployment (the support bundle): every run and
+ * Counts for an operator's look at the whole deployment (the support bundle, `agentry status`): every run and
  * step by status, in every tenant, and the database server's version. Plain scans grouped by
  * status: run once per bundle, never on a hot path.
  */
