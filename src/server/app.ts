@@ -109,6 +109,8 @@ export interface AppOptions extends Pick<ServiceDeps, 'engine' | 'store' | 'runL
   maxWaitMs?: number;
   sseHeartbeatMs?: number;
   ssePollMs?: number;
+  /** How far the run stream looks back for changes committed late (default 2 s; `src/app/run-changes.ts`). */
+  runStreamSettleMs?: number;
   /** Worker heartbeats younger than this count for `/readyz` (default 3 × the engine's lease TTL). */
   workerTtlMs?: number;
   /**
@@ -233,6 +235,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     maxWaitMs: options.maxWaitMs ?? 120_000,
     sseHeartbeatMs: options.sseHeartbeatMs ?? 15_000,
     ssePollMs: options.ssePollMs ?? 1_000,
+    runStreamSettleMs: options.runStreamSettleMs ?? 2_000,
     workerTtlMs: options.workerTtlMs ?? health.leaseTtlMs * 3,
     closing: closing.signal,
     gateway,

@@ -6,6 +6,7 @@ import {
   AttemptHistorySchema,
   EventPageSchema,
   RetriedRunSchema,
+  RunChangePageSchema,
   RunDetailSchema,
   RunMetadataSchema,
   RunOverridesSchema,
@@ -21,13 +22,16 @@ import { RUN_STATUSES, type RunStatus } from '../../types.js';
 import { IDEMPOTENCY_HEADER, parseIdempotencyKey, REPLAYED_HEADER } from '../idempotency.js';
 import { noteRunId } from '../access-log.js';
 import type { RouteTable, ServerDeps } from '../route.js';
-import { streamEvents, wantsEventStream } from '../sse.js';
+import { mapFrames, streamEvents, streamFrames, wantsEventStream } from '../sse.js';
+import { RUN_CHANGE_POSITION_PATTERN } from '../../app/run-changes.js';
 
 const RunId = Type.Object({ id: Type.String({ minLength: 1, maxLength: 128, description: 'Run id' }) });
 const STATUS_LIST = `^(${RUN_STATUSES.join('|')})(,(${RUN_STATUSES.join('|')}))*$`;
 const WAIT_PATTERN = '^\\d{1,9}(ms|s|m)?$';
 const STEP_ID = Type.String({ minLength: 1, maxLength: 160, description: 'Step id (a for_each item: `step[index]`)' });
 const DIFF_PATTERN = '^\\d{1,6},\\d{1,6}$';
+/** The longest text `?q=` searches run ids for (an id is its prefix and 26 characters). */
+const RUN_SEARCH_MAX = 64;
 
 /** `?diff=a,b` → `[a, b]` (the pattern has been checked by the schema). */
 function parseDiffPair(text: string | undefined): [number, number] | undefined {
@@ -198,6 +202,13 @@ export function runRoutes(table: RouteTable, deps: ServerDeps): void {
             description: 'key:value; only runs whose metadata has this label (repeat for more: all must match)',
           }),
         ),
+        q: Type.Optional(
+          Type.String({
+            minLength: 1,
+            maxLength: RUN_SEARCH_MAX,
+            description: 'Only runs whose id contains this text (case-insensitive; `%` and `_` match themselves)',
+          }),
+        ),
         limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50 })),
         cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 512, description: 'next_cursor of the previous page' })),
       }),
@@ -214,8 +225,64 @@ export function runRoutes(table: RouteTable, deps: ServerDeps): void {
         ...(createdAfter === undefined ? {} : { createdAfter }),
         ...(createdBefore === undefined ? {} : { createdBefore }),
         ...(q.cursor === undefined ? {} : { cursor: q.cursor }),
+        ...(q.q === undefined ? {} : { search: q.q }),
         ...(q.label === undefined ? {} : { labels: q.label.map(parseLabelFilter) }),
       });
+    },
+  });
+
+  table.add({
+    method: 'GET',
+    url: '/v1/runs/stream',
+    scope: 'runs:read',
+    summary:
+      'The runs the caller may list as they change (created, started, waiting, resumed, blocked, ended), each with the run and its cost: a text/event-stream (Accept: text/event-stream) that resumes after Last-Event-ID, or a JSON page of the changes up to now',
+    tags: ['runs'],
+    errors: ['invalid_request'],
+    schema: {
+      operationId: 'streamRunChanges',
+      querystring: Type.Object(
+        {
+          after: Type.Optional(
+            Type.String({ pattern: RUN_CHANGE_POSITION_PATTERN, description: 'The changes after this position (an id the stream sent); default: from now' }),
+          ),
+          workflow: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'Only the runs of this workflow' })),
+          limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100, description: 'JSON: the most changes in the page' })),
+        },
+        { additionalProperties: false },
+      ),
+      headers: Type.Object({
+        'last-event-id': Type.Optional(Type.String({ pattern: RUN_CHANGE_POSITION_PATTERN, description: 'Resume after this position (overrides ?after=)' })),
+      }),
+      response: {
+        200: {
+          description: 'The changes up to now (application/json) or the stream of changes (text/event-stream)',
+          content: {
+            'application/json': { schema: RunChangePageSchema },
+            'text/event-stream': { schema: Type.String({ description: 'id: <position>\\nevent: <run event type>\\ndata: <RunChange JSON>' }) },
+          },
+        },
+      },
+    },
+    async handler(request, reply, principal) {
+      const q = request.query;
+      const options = {
+        pollMs: deps.ssePollMs,
+        settleMs: deps.runStreamSettleMs,
+        ...(q.workflow === undefined ? {} : { workflow: q.workflow }),
+        ...((request.headers['last-event-id'] ?? q.after) === undefined ? {} : { after: request.headers['last-event-id'] ?? q.after }),
+      };
+      if (!wantsEventStream(request.headers.accept)) {
+        return reply.type('application/json').send(await runs.changePage(principal, options, q.limit ?? 100));
+      }
+      const closed = new AbortController();
+      const changes = runs.changes(principal, { ...options, signal: closed.signal });
+      await streamFrames(deps, request, reply, closed, {
+        intro: `changes of runs${options.after === undefined ? '' : ` after ${options.after}`}`,
+        frames: mapFrames(changes, (change) => ({ id: change.id, event: change.type, data: change })),
+        logFields: {},
+      });
+      return reply;
     },
   });
 
