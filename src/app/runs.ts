@@ -65,6 +65,9 @@ export interface StartedRunDto {
   ended: boolean;
 }
 
+/** The longest text a listing searches run ids for (`?q=`, `runs list --search`): an id is its prefix and 26 characters. */
+export const RUN_SEARCH_MAX = 64;
+
 /** A listing as a caller asks for it; the tenant comes from the caller. */
 export type RunListQuery = Omit<StoreRunListQuery, 'tenantId'>;
 
@@ -150,6 +153,10 @@ export class RunService {
   }
 
   async list(caller: Caller, query: RunListQuery): Promise<RunPageDto> {
+    const { search } = query;
+    if (search !== undefined && (search.length === 0 || search.length > RUN_SEARCH_MAX)) {
+      throw new AgentryError('invalid_request', `the id search must be 1 to ${RUN_SEARCH_MAX} characters`);
+    }
     const page = await this.deps.store.listRuns({ ...query, ...runFilter(caller) });
     return { items: page.items.map(runListItemDto), next_cursor: page.nextCursor };
   }

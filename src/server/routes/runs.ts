@@ -13,7 +13,7 @@ import {
   RunPageSchema,
   RunSchema,
 } from '../../app/dto/runs.js';
-import type { StartOptions } from '../../app/runs.js';
+import { RUN_SEARCH_MAX, type StartOptions } from '../../app/runs.js';
 import { RunDiffSchema } from '../../app/dto/run-diff.js';
 import { RUN_DIFF_LIMIT } from '../../app/run-diff.js';
 import { parseLabelFilter } from '../../app/run-start.js';
@@ -30,8 +30,6 @@ const STATUS_LIST = `^(${RUN_STATUSES.join('|')})(,(${RUN_STATUSES.join('|')}))*
 const WAIT_PATTERN = '^\\d{1,9}(ms|s|m)?$';
 const STEP_ID = Type.String({ minLength: 1, maxLength: 160, description: 'Step id (a for_each item: `step[index]`)' });
 const DIFF_PATTERN = '^\\d{1,6},\\d{1,6}$';
-/** The longest text `?q=` searches run ids for (an id is its prefix and 26 characters). */
-const RUN_SEARCH_MAX = 64;
 
 /** `?diff=a,b` → `[a, b]` (the pattern has been checked by the schema). */
 function parseDiffPair(text: string | undefined): [number, number] | undefined {
