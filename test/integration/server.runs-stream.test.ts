@@ -2,11 +2,15 @@
  * The run stream (`GET /v1/runs/stream`) on both stores, over real HTTP: a tenant's runs as
  * they change, each change carrying the run with its cost; another tenant's runs never; a key
  * that reaches only its own runs sees only those; resuming after `Last-Event-ID` (and the JSON
- * page after `?after=`); a key without `runs:read` refused; a position that is none refused.
+ * page after `?after=`); a key without `runs:read` refused; a position that is none refused; and
+ * the changes another process makes (an engine whose commits this server's feed never hears of).
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { Engine } from '../../src/engine/engine.js';
+import { createExecutorRegistry, defaultExecutors, DEFAULT_EXECUTOR_SETTINGS } from '../../src/runtime/registry.js';
 import { authSettings } from '../../src/server/auth.js';
-import { listen, startTestApi, type TestApi } from '../helpers/server.js';
+import { compileAll, silentLogger } from '../helpers/engine.js';
+import { KEYS as ROLE_KEYS, listen, startTestApi, WORKFLOWS, type TestApi } from '../helpers/server.js';
 import { storeFactories } from '../helpers/store.js';
 import { TENANT_API_KEYS, tenantKey } from '../helpers/tenants.js';
 
@@ -194,5 +198,53 @@ describe.each(storeFactories)('the run stream on $name', { timeout: 60_000 }, (f
     expect(badAfter.status).toBe(400);
     const unknown = await fetch(`${base}/v1/runs/stream?since=1`, { headers: { authorization: `Bearer ${tenantKey('acme', 'viewer')}` } });
     expect(unknown.status).toBe(400);
+  });
+});
+
+describe.each(storeFactories)('the run stream on $name, with the runs moved by another engine', { timeout: 60_000 }, (factory) => {
+  let api: TestApi;
+  let worker: Engine;
+  let base: string;
+
+  beforeAll(async () => {
+    // The API's own engine runs no steps: another engine on the same store does, as a worker
+    // process would; its commits never reach the API's event feed, so only the stream's polling finds them.
+    api = await startTestApi({ factory, start: false });
+    const executors = defaultExecutors();
+    worker = new Engine({
+      store: api.store,
+      workflows: compileAll(WORKFLOWS, executors),
+      executors: createExecutorRegistry(executors),
+      executorSettings: DEFAULT_EXECUTOR_SETTINGS,
+      logger: silentLogger,
+      settings: { pollIntervalMs: 50, leaseTtlMs: 2_000, shutdownGraceMs: 1_000 },
+      env: {},
+    });
+    base = await listen(api.app);
+    await (await fetch(`${base}/v1/runs/stream`, { headers: { authorization: `Bearer ${ROLE_KEYS.viewer}` } })).json();
+  });
+  afterAll(async () => {
+    await worker?.stop();
+    await api?.close();
+  });
+  afterEach(() => api.app.server.closeIdleConnections());
+
+  it("streams the changes the other engine commits: the run's start and end", async () => {
+    const stream = await openStream(base, ROLE_KEYS.viewer);
+    try {
+      const res = await fetch(`${base}/v1/workflows/hello/runs`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${ROLE_KEYS.operator}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ input: { name: 'Ada' } }),
+      });
+      const run = (await res.json()) as { id: string };
+      await stream.until('run created', (c) => c.run.id === run.id && c.type === 'run.created');
+      await worker.start();
+      const ended = await stream.until('run ended by the other engine', (c) => c.run.id === run.id && c.type === 'run.succeeded');
+      expect(ended.run.status).toBe('succeeded');
+      expect(stream.changes.filter((c) => c.run.id === run.id).map((c) => c.type)).toEqual(['run.created', 'run.started', 'run.succeeded']);
+    } finally {
+      await stream.close();
+    }
   });
 });
