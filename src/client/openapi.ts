@@ -7709,7 +7709,7 @@ export interface operations {
   streamRunChanges: {
     parameters: {
       query?: {
-        /** @description The changes after this position (an id the stream sent); default: from now */
+        /** @description The changes after this position (an id the stream sent); default: from a few seconds (2 s) before the request */
         after?: string;
         /** @description JSON: the most changes in the page */
         limit?: number;

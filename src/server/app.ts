@@ -60,6 +60,7 @@ import { gatewayOpenAIRoutes } from './routes/gateway-openai.js';
 import { healthRoutes } from './routes/health.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { runRoutes } from './routes/runs.js';
+import { runStreamRoutes } from './routes/run-stream.js';
 import { eventRoutes } from './routes/events.js';
 import { adminRoutes } from './routes/admin.js';
 import { fleetRoutes } from './routes/fleet.js';
@@ -384,6 +385,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   if (groups.has('api')) {
     workflowRoutes(table, deps);
     runRoutes(table, deps);
+    runStreamRoutes(table, deps);
     eventRoutes(table, deps);
     itemRoutes(table, deps);
     journalRoutes(table, deps);

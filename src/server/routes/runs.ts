@@ -6,7 +6,6 @@ import {
   AttemptHistorySchema,
   EventPageSchema,
   RetriedRunSchema,
-  RunChangePageSchema,
   RunDetailSchema,
   RunMetadataSchema,
   RunOverridesSchema,
@@ -22,8 +21,7 @@ import { RUN_STATUSES, type RunStatus } from '../../types.js';
 import { IDEMPOTENCY_HEADER, parseIdempotencyKey, REPLAYED_HEADER } from '../idempotency.js';
 import { noteRunId } from '../access-log.js';
 import type { RouteTable, ServerDeps } from '../route.js';
-import { mapFrames, streamEvents, streamFrames, wantsEventStream } from '../sse.js';
-import { RUN_CHANGE_POSITION_PATTERN } from '../../app/run-changes.js';
+import { streamEvents, wantsEventStream } from '../sse.js';
 
 const RunId = Type.Object({ id: Type.String({ minLength: 1, maxLength: 128, description: 'Run id' }) });
 const STATUS_LIST = `^(${RUN_STATUSES.join('|')})(,(${RUN_STATUSES.join('|')}))*$`;
@@ -226,61 +224,6 @@ export function runRoutes(table: RouteTable, deps: ServerDeps): void {
         ...(q.q === undefined ? {} : { search: q.q }),
         ...(q.label === undefined ? {} : { labels: q.label.map(parseLabelFilter) }),
       });
-    },
-  });
-
-  table.add({
-    method: 'GET',
-    url: '/v1/runs/stream',
-    scope: 'runs:read',
-    summary:
-      'The runs the caller may list as they change (created, started, waiting, resumed, blocked, ended), each with the run and its cost: a text/event-stream (Accept: text/event-stream) that resumes after Last-Event-ID, or a JSON page of the changes up to now',
-    tags: ['runs'],
-    errors: ['invalid_request'],
-    schema: {
-      operationId: 'streamRunChanges',
-      querystring: Type.Object(
-        {
-          after: Type.Optional(
-            Type.String({ pattern: RUN_CHANGE_POSITION_PATTERN, description: 'The changes after this position (an id the stream sent); default: from now' }),
-          ),
-          workflow: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'Only the runs of this workflow' })),
-          limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100, description: 'JSON: the most changes in the page' })),
-        },
-        { additionalProperties: false },
-      ),
-      headers: Type.Object({
-        'last-event-id': Type.Optional(Type.String({ pattern: RUN_CHANGE_POSITION_PATTERN, description: 'Resume after this position (overrides ?after=)' })),
-      }),
-      response: {
-        200: {
-          description: 'The changes up to now (application/json) or the stream of changes (text/event-stream)',
-          content: {
-            'application/json': { schema: RunChangePageSchema },
-            'text/event-stream': { schema: Type.String({ description: 'id: <position>\\nevent: <run event type>\\ndata: <RunChange JSON>' }) },
-          },
-        },
-      },
-    },
-    async handler(request, reply, principal) {
-      const q = request.query;
-      const options = {
-        pollMs: deps.ssePollMs,
-        settleMs: deps.runStreamSettleMs,
-        ...(q.workflow === undefined ? {} : { workflow: q.workflow }),
-        ...((request.headers['last-event-id'] ?? q.after) === undefined ? {} : { after: request.headers['last-event-id'] ?? q.after }),
-      };
-      if (!wantsEventStream(request.headers.accept)) {
-        return reply.type('application/json').send(await runs.changePage(principal, options, q.limit ?? 100));
-      }
-      const closed = new AbortController();
-      const changes = runs.changes(principal, { ...options, signal: closed.signal });
-      await streamFrames(deps, request, reply, closed, {
-        intro: `changes of runs${options.after === undefined ? '' : ` after ${options.after}`}`,
-        frames: mapFrames(changes, (change) => ({ id: change.id, event: change.type, data: change })),
-        logFields: {},
-      });
-      return reply;
     },
   });
 
