@@ -28,6 +28,8 @@ const KEYS = `${TENANT_API_KEYS};noruns:${NO_RUNS}:tasks:read;acme-svc2:${ACME_S
 /** An open stream: the changes read so far, and `until` to wait for one. */
 interface Stream {
   changes: Change[];
+  /** Comment lines read (the heartbeats and the opening comment). */
+  comments: string[];
   until: (what: string, match: (change: Change) => boolean) => Promise<Change>;
   close: () => Promise<void>;
 }
@@ -41,6 +43,7 @@ async function openStream(base: string, key: string, headers: Record<string, str
   expect(response.status).toBe(200);
   expect(response.headers.get('content-type')).toContain('text/event-stream');
   const changes: Change[] = [];
+  const comments: string[] = [];
   const waiters = new Set<() => void>();
   const reading = (async () => {
     const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
@@ -52,6 +55,8 @@ async function openStream(base: string, key: string, headers: Record<string, str
       for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n')) {
         const frame = buffer.slice(0, end).split('\n');
         buffer = buffer.slice(end + 2);
+        comments.push(...frame.filter((line) => line.startsWith(':')));
+        for (const wake of [...waiters]) wake();
         const data = frame.find((line) => line.startsWith('data: '));
         if (data === undefined) continue;
         const change = JSON.parse(data.slice(6)) as Change;
@@ -82,6 +87,7 @@ async function openStream(base: string, key: string, headers: Record<string, str
   };
   return {
     changes,
+    comments,
     until,
     close: async () => {
       abort.abort();
@@ -108,7 +114,7 @@ describe.each(storeFactories)('the run stream on $name', { timeout: 60_000 }, (f
     api = await startTestApi({
       factory,
       // No look-back: resuming sends exactly the changes from the position's time on (see run-changes.ts).
-      app: { auth: authSettings({ enabled: true, host: '127.0.0.1', apiKeys: KEYS }), runStreamSettleMs: 0 },
+      app: { auth: authSettings({ enabled: true, host: '127.0.0.1', apiKeys: KEYS }), runStreamSettleMs: 0, sseHeartbeatMs: 100 },
     });
     base = await listen(api.app);
     // fetch's first use opens the connection pool it keeps for the file (the leak guard counts sockets per test).
@@ -181,6 +187,18 @@ describe.each(storeFactories)('the run stream on $name', { timeout: 60_000 }, (f
       await fetch(`${base}/v1/runs/stream?after=${encodeURIComponent(body.next_after)}`, { headers: { authorization: `Bearer ${key}` } })
     ).json()) as { items: Change[] };
     expect(rest.items.filter((c) => c.run.id === missed.id).map((c) => c.type)).toEqual(['run.succeeded']);
+  });
+
+  it('sends heartbeats while no run changes', async () => {
+    const stream = await openStream(base, tenantKey('globex', 'viewer'));
+    try {
+      const deadline = Date.now() + 20_000;
+      while (stream.comments.filter((c) => c === ': heartbeat').length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      expect(stream.comments.filter((c) => c === ': heartbeat').length).toBeGreaterThanOrEqual(2);
+      expect(stream.comments[0]).toBe(': changes of runs');
+    } finally {
+      await stream.close();
+    }
   });
 
   it('refuses a key without runs:read (403) and a position the stream never sent (400), before streaming', async () => {
