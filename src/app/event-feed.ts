@@ -12,6 +12,10 @@ const MAX_TRACKED_RUNS = 10_000;
 
 export class EventFeed {
   private readonly waiters = new Map<string, Set<() => void>>();
+  /** Waiters for any run-level event (`run.*`): the tenant-wide run stream. */
+  private readonly runChangeWaiters = new Set<() => void>();
+  /** How many transactions with a run-level event this feed has published. */
+  private runChanges = 0;
   /** Highest event seq published per run (bounded: the oldest runs are forgotten first). */
   private readonly latest = new Map<string, number>();
 
@@ -41,6 +45,30 @@ export class EventFeed {
     });
   }
 
+  /** What `waitForRunChange` compares with: read it before reading the store. */
+  get runChangeVersion(): number {
+    return this.runChanges;
+  }
+
+  /**
+   * Resolves when this process commits a run-level event (`run.*`, of any run) after
+   * `runChangeVersion` was `afterVersion`, after `ms`, or when `signal` aborts.
+   */
+  waitForRunChange(ms: number, signal: AbortSignal | undefined, afterVersion: number): Promise<void> {
+    if (this.runChanges > afterVersion) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', done);
+        this.runChangeWaiters.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      signal?.addEventListener('abort', done, { once: true });
+      this.runChangeWaiters.add(done);
+    });
+  }
+
   publish(events: readonly CommittedEvent[]): void {
     if (events.length === 0) return;
     for (const { event } of events) {
@@ -52,6 +80,10 @@ export class EventFeed {
     while (this.latest.size > MAX_TRACKED_RUNS) this.latest.delete(this.latest.keys().next().value!);
     for (const runId of new Set(events.map((e) => e.event.runId))) {
       for (const wake of [...(this.waiters.get(runId) ?? [])]) wake();
+    }
+    if (events.some((e) => e.event.type.startsWith('run.'))) {
+      this.runChanges++;
+      for (const wake of [...this.runChangeWaiters]) wake();
     }
   }
 }

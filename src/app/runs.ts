@@ -18,12 +18,15 @@ import {
   childRunDto,
   eventDto,
   runDto,
+  runListItemDto,
   stepDto,
   type AttemptHistoryDto,
   type EventDto,
   type EventPageDto,
   type MapItemPageDto,
   type RetriedRunDto,
+  type RunChangeDto,
+  type RunChangePageDto,
   type RunDetailDto,
   type RunDto,
   type RunPageDto,
@@ -32,6 +35,7 @@ import type { StepJournalDto } from './dto/journal.js';
 import { usageTotals } from './dto/usage.js';
 import { stepJournal, type JournalQuery } from './journal.js';
 import { followRunEvents, type FollowOptions } from './run-events.js';
+import { followRunChanges, type RunChangeOptions } from './run-changes.js';
 import type { PolicyService } from './policy-service.js';
 import type { ServiceDeps } from './service-deps.js';
 import { DEFAULT_RUN_START_LIMITS, planRun, type RunTarget } from './run-start.js';
@@ -60,6 +64,9 @@ export interface StartedRunDto {
   /** The run had ended when `start` returned (only ever true with `waitMs`). */
   ended: boolean;
 }
+
+/** The longest text a listing searches run ids for (`?q=`, `runs list --search`): an id is its prefix and 26 characters. */
+export const RUN_SEARCH_MAX = 64;
 
 /** A listing as a caller asks for it; the tenant comes from the caller. */
 export type RunListQuery = Omit<StoreRunListQuery, 'tenantId'>;
@@ -146,8 +153,12 @@ export class RunService {
   }
 
   async list(caller: Caller, query: RunListQuery): Promise<RunPageDto> {
+    const { search } = query;
+    if (search !== undefined && (search.length === 0 || search.length > RUN_SEARCH_MAX)) {
+      throw new AgentryError('invalid_request', `the id search must be 1 to ${RUN_SEARCH_MAX} characters`);
+    }
     const page = await this.deps.store.listRuns({ ...query, ...runFilter(caller) });
-    return { items: page.items.map(runDto), next_cursor: page.nextCursor };
+    return { items: page.items.map(runListItemDto), next_cursor: page.nextCursor };
   }
 
   /** The run with its steps in the workflow's order, the runs it started, and its LLM usage. */
@@ -242,6 +253,25 @@ export class RunService {
   async follow(caller: Caller, id: string, options: FollowOptions): Promise<AsyncGenerator<EventDto>> {
     await this.visible(caller, id, 'read');
     return followRunEvents(this.deps, id, options);
+  }
+
+  /**
+   * The changes of the runs the caller may list, as they happen (see `followRunChanges`): a bad
+   * `after` is `invalid_request` here, before a caller starts streaming.
+   */
+  changes(caller: Caller, options: RunChangeOptions): AsyncGenerator<RunChangeDto> {
+    return followRunChanges(this.deps, caller, options);
+  }
+
+  /** The changes up to now after `options.after` (one look), at most `limit`. */
+  async changePage(caller: Caller, options: Omit<RunChangeOptions, 'once' | 'signal'>, limit: number): Promise<RunChangePageDto> {
+    const stop = new AbortController();
+    const items: RunChangeDto[] = [];
+    for await (const change of followRunChanges(this.deps, caller, { ...options, once: true, signal: stop.signal })) {
+      items.push(change);
+      if (items.length >= limit) stop.abort();
+    }
+    return { items, next_after: items.at(-1)?.id ?? options.after ?? null };
   }
 
   /**

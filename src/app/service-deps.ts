@@ -11,6 +11,10 @@ import type { RunStartLimits } from './run-start.js';
 export interface RunEventWaker {
   /** Resolves when the run gets an event after `afterSeq`, after `ms`, or when `signal` aborts. */
   wait(runId: string, ms: number, signal?: AbortSignal, afterSeq?: number): Promise<void>;
+  /** A counter of the run-level events (`run.*`, any run) committed here; read before reading the store. */
+  readonly runChangeVersion?: number;
+  /** Resolves when a run-level event is committed here after `runChangeVersion` was `afterVersion`, after `ms`, or when `signal` aborts. */
+  waitForRunChange?(ms: number, signal: AbortSignal | undefined, afterVersion: number): Promise<void>;
 }
 
 export interface ServiceDeps {

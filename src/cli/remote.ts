@@ -71,6 +71,8 @@ export interface ListQuery {
   createdBefore?: Date;
   /** Labels every run listed has (`?label=k:v`, repeated). */
   labels?: ReadonlyArray<readonly [string, string]>;
+  /** Only runs whose id contains this text (`?q=`). */
+  search?: string;
   limit?: number;
   cursor?: string;
 }
@@ -224,6 +226,7 @@ export class RemoteClient {
         ...(query.createdBefore ? { created_before: query.createdBefore.toISOString() } : {}),
         ...(query.limit === undefined ? {} : { limit: query.limit }),
         ...(query.cursor === undefined ? {} : { cursor: query.cursor }),
+        ...(query.search === undefined ? {} : { q: query.search }),
         ...(query.labels?.length ? { label: query.labels.map(([key, value]) => `${key}:${value}`) } : {}),
       }),
     );

@@ -25,6 +25,8 @@ export interface RunQuery {
   workflow?: string;
   /** Labels every run listed has. */
   labels?: Array<[string, string]>;
+  /** Only runs whose id contains this text (case-insensitive). */
+  search?: string;
   limit: number;
   cursor?: string;
 }

@@ -31,9 +31,9 @@ export { AgentryApiError, AgentryConnectionError, AgentryVersionError, AgentryWa
 export { SUPPORTED_SERVER_RANGE, isSupportedServer } from './version.js';
 export { parseServerSentEvents, type ServerSentEvent } from './sse.js';
 export type { Page, Paged } from './pages.js';
-export type { FollowOptions, ListRunsQuery, StartRunOptions, StartedRun, WaitOptions } from './runs.js';
+export type { ChangeOptions, FollowOptions, ListRunsQuery, StartRunOptions, StartedRun, WaitOptions } from './runs.js';
 export type { TaskQuery } from './resources.js';
-export type { ApiKey, BodyOf, IssuedKey, OperationId, QueryOf, ResponseOf, RetriedRun, Run, RunDetail, RunEvent, RunPage, Task } from './types.js';
+export type { ApiKey, BodyOf, IssuedKey, OperationId, QueryOf, ResponseOf, RetriedRun, Run, RunChange, RunDetail, RunEvent, RunPage, Task } from './types.js';
 export type { components, operations, paths } from './openapi.js';
 export type { FetchLike };
 

@@ -900,6 +900,26 @@ export type paths = {
     patch?: never;
     trace?: never;
   };
+  '/v1/runs/stream': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * The runs the caller may list as they change (created, started, waiting, resumed, blocked, ended), each with the run and its cost: a text/event-stream (Accept: text/event-stream) that resumes after Last-Event-ID, or a JSON page of the changes up to now
+     * @description Requires scope `runs:read`.
+     */
+    get: operations['streamRunChanges'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/v1/schedules': {
     parameters: {
       query?: never;
@@ -5996,6 +6016,8 @@ export interface operations {
         /** @description key:value; only runs whose metadata has this label (repeat for more: all must match) */
         label?: string[];
         limit?: number;
+        /** @description Only runs whose id contains this text (case-insensitive; `%` and `_` match themselves) */
+        q?: string;
         /** @description Comma-separated statuses: queued, running, waiting, succeeded, failed, cancelled, timed_out */
         status?: string;
         /** @description Act in this tenant (system admins only; naming your own tenant changes nothing, another is 403). Same as the header `X-Agentry-Tenant`. */
@@ -6018,6 +6040,8 @@ export interface operations {
             items: {
               /** @description The run's spec was given inline (POST /v1/runs with spec), not taken from the project */
               adhoc: boolean;
+              /** @description The run's LLM cost so far from the gateway's ledger (as usage.cost_usd of GET /v1/runs/{id}) */
+              cost_usd: number;
               /** Format: date-time */
               created_at: string;
               created_by: string | null;
@@ -7949,6 +7973,166 @@ export interface operations {
       };
       /** @description `not_found` */
       404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `rate_limited` */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `internal` */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `auth_unavailable` */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  streamRunChanges: {
+    parameters: {
+      query?: {
+        /** @description The changes after this position (an id the stream sent); default: from a few seconds (2 s) before the request */
+        after?: string;
+        /** @description JSON: the most changes in the page */
+        limit?: number;
+        /** @description Act in this tenant (system admins only; naming your own tenant changes nothing, another is 403). Same as the header `X-Agentry-Tenant`. */
+        tenant?: string;
+        /** @description Only the runs of this workflow */
+        workflow?: string;
+      };
+      header?: {
+        /** @description Resume after this position (overrides ?after=) */
+        'last-event-id'?: string;
+      };
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The changes up to now (application/json) or the stream of changes (text/event-stream) */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            items: {
+              /** Format: date-time */
+              at: string;
+              /** @description Position of the change (`<time>.<seq>.<run id>`): send it as Last-Event-ID (or ?after=) to resume after it */
+              id: string;
+              /** RunListItem */
+              run: {
+                /** @description The run's spec was given inline (POST /v1/runs with spec), not taken from the project */
+                adhoc: boolean;
+                /** @description The run's LLM cost so far from the gateway's ledger (as usage.cost_usd of GET /v1/runs/{id}) */
+                cost_usd: number;
+                /** Format: date-time */
+                created_at: string;
+                created_by: string | null;
+                deadline_at: string | null;
+                error: {
+                  code: string;
+                  details?: unknown;
+                  message: string;
+                  retryable?: boolean;
+                } | null;
+                finished_at: string | null;
+                id: string;
+                input: unknown;
+                last_event_seq: number;
+                /** @description Labels of the run (string → string), filterable with GET /v1/runs?label=key:value */
+                metadata: {
+                  [key: string]: string;
+                };
+                output: unknown;
+                overrides: {
+                  /** @description By step id: the settings to override */
+                  steps: {
+                    [key: string]: {
+                      /** @description Agent steps: the model group to call (gateway.yaml) */
+                      model?: string;
+                      /** @description The step's retry block, as in the spec (replaces the spec's) */
+                      retry?: {
+                        /** @enum {unknown} */
+                        backoff?: 'exponential' | 'fixed';
+                        initial?: string;
+                        jitter?: boolean;
+                        max?: string;
+                        max_attempts?: number;
+                      };
+                      /** @description The step's timeout (a duration, e.g. 30s) */
+                      timeout?: string;
+                    };
+                  };
+                } | null;
+                parent: {
+                  run_id: string;
+                  step_id: string;
+                } | null;
+                priority: number;
+                retry_of: string | null;
+                spec_hash: string;
+                started_at: string | null;
+                /** @enum {unknown} */
+                status: 'queued' | 'running' | 'waiting' | 'succeeded' | 'failed' | 'cancelled' | 'timed_out';
+                tenant_id: string;
+                trace_id: string | null;
+                /** Format: date-time */
+                updated_at: string;
+                workflow: string;
+              };
+              /** @description The event's seq in its run */
+              seq: number;
+              /** @description The run-level event: run.created, run.started, run.waiting, run.resumed, run.blocked, or how the run ended */
+              type: string;
+            }[];
+            next_after: string | null;
+          };
+          'text/event-stream': string;
+        };
+      };
+      /** @description `invalid_request` */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `unauthorized` */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `forbidden` */
+      403: {
         headers: {
           [name: string]: unknown;
         };

@@ -1,7 +1,8 @@
 /**
  * `client.runs`: start (with an automatic `Idempotency-Key`, see transport.ts), list (every page),
  * get, cancel, retry, a step's attempts, journal and items, events (a page, every event, or
- * followed live over SSE with `Last-Event-ID` resume), signals, and `wait` for the end of a run.
+ * followed live over SSE with `Last-Event-ID` resume), the changes of every run the key may list
+ * (`changes`, over SSE with the same resume), signals, and `wait` for the end of a run.
  */
 import type { Client } from 'openapi-fetch';
 import { ok, withResponse } from './call.js';
@@ -18,6 +19,7 @@ import {
   type RetriedRun,
   type Run,
   type RunDetail,
+  type RunChange,
   type RunEvent,
   type RunPage,
 } from './types.js';
@@ -71,6 +73,18 @@ export interface FollowOptions {
   after?: number;
   signal?: AbortSignal;
   /** Give up after this many reconnects in a row that brought no new event (default 10). */
+  maxReconnects?: number;
+  /** Pause before a reconnect (default 500 ms). */
+  reconnectDelayMs?: number;
+}
+
+export interface ChangeOptions {
+  /** Start after this position (the `id` of a change seen before); default: from now. */
+  after?: string;
+  /** Only the runs of this workflow. */
+  workflow?: string;
+  signal?: AbortSignal;
+  /** Give up after this many reconnects in a row that brought no change (default 10). */
   maxReconnects?: number;
   /** Pause before a reconnect (default 500 ms). */
   reconnectDelayMs?: number;
@@ -233,6 +247,46 @@ export class Runs {
       failures = progressed ? 0 : failures + 1;
       if (failures > maxReconnects)
         throw new AgentryApiError(503, { code: 'not_ready', detail: `lost the event stream of run ${id} (${maxReconnects} reconnects failed)` });
+      await sleep(reconnectDelayMs, signal);
+    }
+  }
+
+  /**
+   * The changes of the runs the key may list (`GET /v1/runs/stream`), each with the run as it
+   * is, until `signal` aborts. A dropped connection is resumed with `Last-Event-ID` (the last
+   * change's id); a change near that point may come twice, with the same run state.
+   */
+  async *changes(options: ChangeOptions = {}): AsyncGenerator<RunChange> {
+    const { maxReconnects = 10, reconnectDelayMs = 500, signal } = options;
+    const path = options.workflow === undefined ? '/v1/runs/stream' : `/v1/runs/stream?workflow=${enc(options.workflow)}`;
+    let last = options.after;
+    let failures = 0;
+    for (;;) {
+      signal?.throwIfAborted();
+      let progressed = false;
+      const connection = new AbortController();
+      try {
+        const response = await this.transport.send(path, {
+          headers: { accept: 'text/event-stream', ...(last === undefined ? {} : { 'last-event-id': last }) },
+          signal: signal ? AbortSignal.any([signal, connection.signal]) : connection.signal,
+        });
+        if (!response.ok) throw await apiErrorOf(response);
+        if (!response.body) throw new AgentryApiError(response.status, { detail: 'the run stream has no body' });
+        for await (const frame of parseServerSentEvents(response.body)) {
+          if (frame.event === 'error') throw new AgentryApiError(500, JSON.parse(frame.data) as Record<string, unknown>);
+          const change = JSON.parse(frame.data) as RunChange;
+          last = change.id;
+          progressed = true;
+          yield change;
+        }
+        // The stream ended: the server is closing; resume on a new connection.
+      } catch (error) {
+        if (signal?.aborted || (error instanceof AgentryApiError && error.status < 500)) throw error;
+      } finally {
+        connection.abort();
+      }
+      failures = progressed ? 0 : failures + 1;
+      if (failures > maxReconnects) throw new AgentryApiError(503, { code: 'not_ready', detail: `lost the run stream (${maxReconnects} reconnects failed)` });
       await sleep(reconnectDelayMs, signal);
     }
   }

@@ -20,6 +20,8 @@ export type Run = ResponseOf<'startWorkflowRun', 201>;
 export type RunDetail = ResponseOf<'getRun'>;
 export type RunPage = ResponseOf<'listRuns'>;
 export type RunEvent = ResponseOf<'listRunEvents'>['items'][number];
+/** A change of a run (`GET /v1/runs/stream`): a run-level event with the run as listed. */
+export type RunChange = ResponseOf<'streamRunChanges'>['items'][number];
 export type RetriedRun = ResponseOf<'retryRun', 201>;
 export type Task = ResponseOf<'getTask'>;
 export type ApiKey = ResponseOf<'getApiKey'>;

@@ -61,6 +61,7 @@ import { gatewayOpenAIRoutes } from './routes/gateway-openai.js';
 import { healthRoutes } from './routes/health.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { runRoutes } from './routes/runs.js';
+import { runStreamRoutes } from './routes/run-stream.js';
 import { eventRoutes } from './routes/events.js';
 import { adminRoutes } from './routes/admin.js';
 import { logRoutes } from './routes/logs.js';
@@ -113,6 +114,8 @@ export interface AppOptions extends Pick<ServiceDeps, 'engine' | 'store' | 'runL
   maxWaitMs?: number;
   sseHeartbeatMs?: number;
   ssePollMs?: number;
+  /** How far the run stream looks back for changes committed late (default 2 s; `src/app/run-changes.ts`). */
+  runStreamSettleMs?: number;
   /** Worker heartbeats younger than this count for `/readyz` (default 3 × the engine's lease TTL). */
   workerTtlMs?: number;
   /**
@@ -240,6 +243,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     maxWaitMs: options.maxWaitMs ?? 120_000,
     sseHeartbeatMs: options.sseHeartbeatMs ?? 15_000,
     ssePollMs: options.ssePollMs ?? 1_000,
+    runStreamSettleMs: options.runStreamSettleMs ?? 2_000,
     workerTtlMs: options.workerTtlMs ?? health.leaseTtlMs * 3,
     closing: closing.signal,
     gateway,
@@ -391,6 +395,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   if (groups.has('api')) {
     workflowRoutes(table, deps);
     runRoutes(table, deps);
+    runStreamRoutes(table, deps);
     eventRoutes(table, deps);
     itemRoutes(table, deps);
     journalRoutes(table, deps);

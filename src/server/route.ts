@@ -77,6 +77,8 @@ export interface ServerDeps {
   workerTtlMs: number;
   /** How often an event stream looks for new events when nothing wakes it. */
   ssePollMs: number;
+  /** How far the run stream looks back for changes committed late (`src/app/run-changes.ts`). */
+  runStreamSettleMs: number;
   /** Aborted when the server starts closing: long waits and event streams end. */
   closing: AbortSignal;
   /** Undefined when the project has no gateway.yaml and no remote gateway is configured. */

@@ -1,23 +1,19 @@
 /**
- * A run's events as `text/event-stream`: each event is sent as `id: <seq>`, `event: <type>`,
- * `data: <json>`; a client that reconnects with `Last-Event-ID: <seq>` gets every event after
- * it, exactly once and in order. The stream ends after the run's terminal event; a comment
- * line is sent every `heartbeatMs` so proxies keep the connection open. `openEventStream` is
- * the taking over itself, shared with the log follow (`routes/logs.ts`).
+ * Event streams (`text/event-stream`). `openEventStream` takes a response over: its head, a
+ * heartbeat comment every `heartbeatMs` so proxies keep the connection open, writes that wait
+ * for a slow client. `streamFrames` writes `id:`/`event:`/`data:` frames on it: a run's events
+ * (`streamEvents`: a client that reconnects with `Last-Event-ID: <seq>` gets every event after
+ * it, exactly once and in order, and the stream ends after the run's terminal event) and the run
+ * stream (`GET /v1/runs/stream`). The log follow (`routes/logs.ts`) writes its own lines.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Caller } from '../app/caller.js';
-import type { EventDto } from '../app/dto/runs.js';
 import { toAgentryError } from '../lib/errors.js';
 import { problemBody } from './problem.js';
 import type { ServerDeps } from './route.js';
 
 export function wantsEventStream(accept: string | undefined): boolean {
   return accept !== undefined && /(^|,)\s*text\/event-stream\s*(;|,|$)/i.test(accept);
-}
-
-function frame(event: EventDto): string {
-  return `id: ${event.seq}\nevent: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`;
 }
 
 export interface StreamTarget {
@@ -87,16 +83,54 @@ export function openEventStream(deps: ServerDeps, request: FastifyRequest, reply
  * response is taken over.
  */
 export async function streamEvents(deps: ServerDeps, request: FastifyRequest, reply: FastifyReply, target: StreamTarget): Promise<void> {
-  const { runId, after: afterSeq } = target;
+  const { runId, after } = target;
   const closed = new AbortController();
-  const events = await deps.services.runs.follow(target.caller, runId, { after: afterSeq, signal: closed.signal, pollMs: deps.ssePollMs });
+  const events = await deps.services.runs.follow(target.caller, runId, { after, signal: closed.signal, pollMs: deps.ssePollMs });
+  await streamFrames(deps, request, reply, closed, {
+    intro: `events of run ${runId} after ${after}`,
+    frames: mapFrames(events, (event) => ({ id: String(event.seq), event: event.type, data: event })),
+    logFields: { run_id: runId },
+  });
+}
+
+/** One SSE message: its `id:`, `event:` and JSON `data:`. */
+export interface SseFrame {
+  id: string;
+  event: string;
+  data: unknown;
+}
+
+export async function* mapFrames<T>(items: AsyncIterable<T>, toFrame: (item: T) => SseFrame): AsyncGenerator<SseFrame> {
+  for await (const item of items) yield toFrame(item);
+}
+
+/** What `streamFrames` sends: a comment first, then the frames; `logFields` go with a failure's log line. */
+export interface FrameSource {
+  intro: string;
+  frames: AsyncIterable<SseFrame>;
+  logFields: Record<string, unknown>;
+}
+
+/**
+ * Takes over the response and writes `source`'s frames as they come, until they end, the
+ * client goes or the server closes (each aborts `closed`, which the frames' producer should
+ * watch). A frame is written only once the previous one was taken by the socket (`drain`), so a
+ * slow client holds up its own producer, never a growing buffer.
+ */
+export async function streamFrames(
+  deps: ServerDeps,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  closed: AbortController,
+  source: FrameSource,
+): Promise<void> {
   const stream = openEventStream(deps, request, reply, closed);
   try {
-    await stream.write(`retry: 1000\n: events of run ${runId} after ${afterSeq}\n\n`);
-    for await (const event of events) await stream.write(frame(event));
+    await stream.write(`retry: 1000\n: ${source.intro}\n\n`);
+    for await (const frame of source.frames) await stream.write(`id: ${frame.id}\nevent: ${frame.event}\ndata: ${JSON.stringify(frame.data)}\n\n`);
   } catch (error) {
     const problem = problemBody(toAgentryError(error), request.id);
-    request.log.error({ err: error, run_id: runId }, 'event stream failed');
+    request.log.error({ err: error, ...source.logFields }, 'event stream failed');
     await stream.write(`event: error\ndata: ${JSON.stringify(problem)}\n\n`).catch(() => undefined);
   } finally {
     stream.end();

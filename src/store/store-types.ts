@@ -76,13 +76,22 @@ export interface RunListQuery {
   createdBefore?: number;
   /** Only runs whose metadata has every one of these labels (key and value). */
   labels?: ReadonlyArray<readonly [key: string, value: string]>;
+  /** Only runs whose id contains this text (compared in lower case, `%` and `_` taken literally). */
+  search?: string;
+  /** Only these runs (the run stream's look-up of the runs that changed). */
+  ids?: readonly string[];
   limit: number;
   /** Opaque cursor from a previous page. */
   cursor?: string;
 }
 
+/** A run as a listing shows it: with its LLM cost from the usage ledger, summed in the listing's query. */
+export interface ListedRun extends RunRecord {
+  costUsd: number;
+}
+
 export interface RunPage {
-  items: RunRecord[];
+  items: ListedRun[];
   nextCursor: string | null;
 }
 

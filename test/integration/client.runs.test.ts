@@ -94,6 +94,34 @@ describe('runs', () => {
     expect(streams[1]).toMatch(/\r\nlast-event-id: [1-9]\d*\r\n/i);
   });
 
+  it("follows the runs' changes over SSE through a dropped connection: resumed with Last-Event-ID, no change lost", async () => {
+    const before = proxy.requests.length;
+    const seen: { id: string; type: string; status: string; position: string }[] = [];
+    const changes = client.runs.changes({ workflow: 'hello', reconnectDelayMs: 20 });
+    const first = changes.next();
+    const { run: a } = await client.runs.start('hello', { input: { name: 'Ed' } });
+    const head = (await first).value!;
+    seen.push({ id: head.run.id, type: head.type, status: head.run.status, position: head.id });
+    proxy.cut();
+    // Made while (or after) the stream was down: it comes on the resumed stream.
+    const { run: b } = await client.runs.start('hello', { input: { name: 'Flo' } });
+    for await (const change of changes) {
+      seen.push({ id: change.run.id, type: change.type, status: change.run.status, position: change.id });
+      // Leaving the loop closes the stream.
+      if (change.run.id === b.id && change.type === 'run.succeeded') break;
+    }
+    for (const id of [a.id, b.id]) {
+      expect(new Set(seen.filter((c) => c.id === id).map((c) => c.type))).toEqual(new Set(['run.created', 'run.started', 'run.succeeded']));
+    }
+    expect(seen.find((c) => c.id === b.id && c.type === 'run.succeeded')?.status).toBe('succeeded');
+    const streams = proxy.requests.slice(before).filter((h) => h.startsWith('GET /v1/runs/stream?workflow=hello'));
+    expect(streams.length).toBeGreaterThanOrEqual(2);
+    expect(streams[0]).not.toMatch(/\r\nlast-event-id:/i);
+    // Resumed after a change it had yielded (frames read before the cut are yielded first).
+    const resumedAfter = /\r\nlast-event-id: (\S+)\r\n/i.exec(streams[1]!)?.[1];
+    expect(seen.map((c) => c.position)).toContain(resumedAfter);
+  });
+
   it('waitForRun resolves with the ended run, and gives up after timeoutMs with the run as it was', async () => {
     const { run } = await client.runs.start('hello', { input: { name: 'Di' } });
     const ended = await client.waitForRun(run.id, { timeoutMs: 30_000 });

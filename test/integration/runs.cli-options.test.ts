@@ -1,6 +1,6 @@
 /**
  * `agentry run` with `--label`, `--deadline`, `--overrides` and `--file` (ad-hoc), and `agentry
- * runs list --label`, on the project's store (SQLite and PostgreSQL) and against a server.
+ * runs list --label` and `--search`, on the project's store (SQLite and PostgreSQL) and against a server.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -70,6 +70,14 @@ describe.each(cliStoreTargets)('run options in the CLI on the project store ($na
     expect(JSON.parse(listed.stdout).items.map((r: { id: string }) => r.id)).toEqual([run.id]);
     const none = await cli(['runs', 'list', '--label', 'team:support', '--label', 'env:dev', '--json']);
     expect(JSON.parse(none.stdout).items).toEqual([]);
+
+    // --search: a piece of the id, in any case; each listed run with its cost.
+    const found = await cli(['runs', 'list', '--search', run.id.slice(-9).toUpperCase(), '--json']);
+    expect(found.code, found.stderr).toBe(0);
+    expect(JSON.parse(found.stdout).items).toEqual([expect.objectContaining({ id: run.id, cost_usd: 0 })]);
+    const table = await cli(['runs', 'list', '--search', run.id.slice(-9)]);
+    expect(table.stdout).toContain(run.id);
+    expect(table.stdout).not.toContain(JSON.parse(other.stdout).id);
   });
 
   it('runs a spec file ad hoc with --file', async () => {
@@ -85,6 +93,11 @@ describe.each(cliStoreTargets)('run options in the CLI on the project store ($na
     expect(refused.stderr).toContain('overrides.steps.greet.retry');
     const badLabel = await cli(['runs', 'list', '--label', 'nocolon']);
     expect(badLabel.code).toBe(2);
+    for (const search of ['', 'x'.repeat(65)]) {
+      const badSearch = await cli(['runs', 'list', '--search', search]);
+      expect(badSearch.code).toBe(2);
+      expect(badSearch.stderr).toContain('--search');
+    }
     const both = await cli(['run', 'hello', '--file', 'scratch.yaml']);
     expect(both.code).toBe(2);
     expect(both.stderr).toContain('not both');
@@ -117,6 +130,9 @@ describe('run options in the CLI against a server', () => {
     expect(run).toMatchObject({ workflow: 'scratch', status: 'succeeded', adhoc: true, metadata: { origin: 'cli' } });
     const listed = await cli(['runs', 'list', '--label', 'origin:cli', '--json']);
     expect(JSON.parse(listed.stdout).items.map((r: { id: string }) => r.id)).toEqual([run.id]);
+    const found = await cli(['runs', 'list', '--search', run.id.slice(-9).toUpperCase(), '--json']);
+    expect(found.code, found.stderr).toBe(0);
+    expect(JSON.parse(found.stdout).items).toEqual([expect.objectContaining({ id: run.id, cost_usd: 0 })]);
   });
 
   it('is refused for a key without specs:write', async () => {

@@ -135,7 +135,9 @@ const REQUESTS: Record<string, () => Promise<InjectOptions>> = {
   'POST /v1/workflows/:name/runs': () => Promise.resolve({ method: 'POST', url: '/v1/workflows/hello/runs', payload: { input: { name: 'Ada' } } }),
   'POST /v1/runs': () =>
     Promise.resolve({ method: 'POST', url: '/v1/runs', payload: { spec: 'name: adhoc\nsteps:\n  a: { transform: 1 }\n', metadata: { via: 'matrix' } } }),
-  'GET /v1/runs': () => Promise.resolve({ url: '/v1/runs?limit=5&label=via:matrix' }),
+  'GET /v1/runs': () => Promise.resolve({ url: '/v1/runs?limit=5&label=via:matrix&q=run_' }),
+  // JSON: the changes up to now (the stream itself is server.runs-stream.test.ts).
+  'GET /v1/runs/stream': () => Promise.resolve({ url: '/v1/runs/stream?limit=5' }),
   'GET /v1/runs/:id': async () => ({ url: `/v1/runs/${await napRun()}` }),
   'GET /v1/runs/:id/diff/:other': async () => ({ url: `/v1/runs/${await napRun()}/diff/${await napRun()}` }),
   'POST /v1/runs/:id/cancel': async () => ({ method: 'POST', url: `/v1/runs/${await napRun()}/cancel` }),

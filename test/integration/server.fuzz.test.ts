@@ -43,6 +43,7 @@ const QUERY_KEYS = [
   'from',
   'to',
   'diff',
+  'q',
   // tenancy, keys, audit export, credentials
   'tenant',
   'name',
@@ -71,6 +72,8 @@ const queryValue = fc.oneof(
     '1e3',
     '2026-02-30',
     '2026-01-01',
+    '0.0.run_0',
+    '%_\\',
   ),
 );
 const query = fc.dictionary(fc.oneof(fc.constantFrom(...QUERY_KEYS), fc.string({ maxLength: 8 })), queryValue, { maxKeys: 4 });

@@ -106,6 +106,8 @@ const ON_OBJECT: Record<string, Build> = {
 /** Listings and reports: a caller of another tenant gets 2xx without any of the target tenant's objects. */
 const LISTS: Record<string, InjectOptions> = {
   'GET /v1/runs': { url: '/v1/runs?limit=200' },
+  // The changes since the epoch, as JSON: every run change of the caller's tenant.
+  'GET /v1/runs/stream': { url: '/v1/runs/stream?after=0.0.run_0&limit=1000' },
   'GET /v1/events': { url: '/v1/events?limit=1000' },
   'GET /v1/tasks': { url: '/v1/tasks?status=open,completed,expired,cancelled&limit=500' },
   'GET /v1/schedules': { url: '/v1/schedules' },
@@ -171,6 +173,7 @@ describe.each(storeFactories)('tenant isolation on $name', (factory) => {
       const operator = tenantKey(tenant, 'operator');
       expect((await call(operator, LISTS['GET /v1/runs']!)).body).toContain(own.napRun);
       expect((await call(operator, LISTS['GET /v1/events']!)).body).toContain(own.napRun);
+      expect((await call(operator, LISTS['GET /v1/runs/stream']!)).body).toContain(own.napRun);
       expect((await call(operator, LISTS['GET /v1/tasks']!)).body).toContain(own.task);
       expect((await call(operator, LISTS['GET /v1/schedules']!)).body).toContain(own.schedule);
       expect((await call(operator, LISTS['GET /v1/usage']!)).json()).toMatchObject({ items: [{ tenant_id: tenant }] });

@@ -33,6 +33,8 @@ interface Grant {
 interface Provider {
   url: string;
   wrongState: boolean;
+  /** How long the tokens it issues are valid (a jose duration: `10m`, `4s`). */
+  tokenLifetime: string;
   /** Token requests and what became of them (`ok` or why refused). */
   exchanges: string[];
   /** Every authorize request's query. */
@@ -45,9 +47,9 @@ async function startProvider(): Promise<Provider> {
   const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
   const publicJwk: JWK = { ...(await exportJWK(publicKey)), kid, alg: 'ES256', use: 'sig' };
   const sign = (claims: Record<string, unknown>, key: CryptoKey = privateKey) =>
-    new SignJWT(claims).setProtectedHeader({ alg: 'ES256', kid }).setIssuedAt().setExpirationTime('10m').sign(key);
+    new SignJWT(claims).setProtectedHeader({ alg: 'ES256', kid }).setIssuedAt().setExpirationTime(provider.tokenLifetime).sign(key);
   const grants = new Map<string, Grant>();
-  const provider: Provider = { url: '', wrongState: false, exchanges: [], authorizations: [], close: () => Promise.resolve() };
+  const provider: Provider = { url: '', wrongState: false, tokenLifetime: '10m', exchanges: [], authorizations: [], close: () => Promise.resolve() };
   const server: Server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', provider.url);
     const send = (status: number, body: unknown): void => {
@@ -101,7 +103,7 @@ async function startProvider(): Promise<Provider> {
           const claims = { iss: provider.url, sub: 'alice', groups: ['agentry-ops'] };
           send(200, {
             token_type: 'Bearer',
-            expires_in: 600,
+            expires_in: provider.tokenLifetime === '10m' ? 600 : 4,
             access_token: await sign({ ...claims, aud: AUDIENCE }),
             id_token: await sign({ ...claims, aud: grant.clientId, nonce: grant.nonce }),
           });
@@ -213,6 +215,29 @@ describe('the web console with OIDC', () => {
     await page.getByRole('button', { name: 'Sign in with single sign-on' }).waitFor();
     expect(await page.evaluate(() => sessionStorage['agentry.console.key'])).toBeUndefined();
     await page.context().close();
+  });
+
+  it('returns to the sign-in page by itself when the token expires, without any action of the person', async () => {
+    idp.tokenLifetime = '4s';
+    const page = await newPage();
+    try {
+      await page.goto(`${base}/ui/`);
+      await page.getByRole('button', { name: 'Sign in with single sign-on' }).click();
+      await page.getByRole('button', { name: 'Sign out' }).waitFor();
+      const token = (await page.evaluate(() => sessionStorage['agentry.console.key'])) ?? '';
+      const exp = (JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as { exp: number }).exp;
+      expect(exp * 1000 - Date.now()).toBeLessThan(5_000);
+      // Nothing is clicked from here on: the console's own timer at `exp` signs out (a refused
+      // request would say "Your session has ended" instead).
+      await page.getByRole('alert').getByText('Your sign-in has expired').waitFor({ timeout: 20_000 });
+      await page.getByRole('button', { name: 'Sign in with single sign-on' }).waitFor();
+      expect(Date.now()).toBeGreaterThanOrEqual(exp * 1000);
+      expect(await page.evaluate(() => sessionStorage['agentry.console.key'])).toBeUndefined();
+      expect(await page.getByRole('button', { name: 'Sign out' }).count()).toBe(0);
+    } finally {
+      idp.tokenLifetime = '10m';
+      await page.context().close();
+    }
   });
 
   it('refuses an answer whose state is not the one it sent, and exchanges no code', async () => {

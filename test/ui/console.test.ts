@@ -324,6 +324,48 @@ describe('the web console', () => {
     await screenshot(page, 'runs');
   });
 
+  it('keeps the runs list live from the run stream: new runs on top, status and cost in place, no polling and no detail per row', async () => {
+    await page.getByRole('link', { name: 'Runs' }).click();
+    await page.locator('tr[data-run]').first().waitFor();
+    // Every API request the page makes from here on.
+    const requests: string[] = [];
+    const onRequest = (request: { url(): string; method(): string }) => {
+      const url = new URL(request.url());
+      if (url.pathname.startsWith('/v1/')) requests.push(`${request.method()} ${url.pathname}`);
+    };
+    page.on('request', onRequest);
+    try {
+      const row = (id: string) => page.locator(`tr[data-run="${id}"]`);
+      const long = await startRun('long');
+      // A new run appears at the top, and its status changes in place.
+      await row(long.id).waitFor();
+      expect(await page.locator('tr[data-run]').first().getAttribute('data-run')).toBe(long.id);
+      await row(long.id).locator('.badge.status-waiting').waitFor();
+      await api('POST', `/v1/runs/${long.id}/cancel`, { reason: 'runs list test' });
+      await row(long.id).locator('.badge.status-cancelled').waitFor();
+      // An agent run's cost shows once it has one, from the change that ended the run.
+      const asked = await startRun('ask', {}, 20_000);
+      expect(asked.status).toBe('succeeded');
+      const cost = (await api<{ usage: { cost_usd: number } }>('GET', `/v1/runs/${asked.id}`)).usage.cost_usd;
+      await row(asked.id).locator('.badge.status-succeeded').waitFor();
+      expect(await row(asked.id).locator('td').nth(5).textContent()).toBe(`$${cost.toFixed(cost >= 1 ? 2 : 4)}`);
+      // All of that came from the one stream: the list was not fetched again, nor any run's detail.
+      expect(requests.filter((r) => r === 'GET /v1/runs')).toEqual([]);
+      expect(requests.filter((r) => /^GET \/v1\/runs\/(?!stream$)/.test(r))).toEqual([]);
+
+      // Search by a piece of the id (any case): only that run is listed.
+      await page.getByLabel('Run id').fill(long.id.slice(-10).toUpperCase());
+      await page.getByRole('button', { name: 'Apply' }).click();
+      await expect.poll(() => page.locator('tr[data-run]').count()).toBe(1);
+      expect(await page.locator('tr[data-run]').first().getAttribute('data-run')).toBe(long.id);
+      await page.getByLabel('Run id').fill('');
+      await page.getByRole('button', { name: 'Apply' }).click();
+      await row(asked.id).waitFor();
+    } finally {
+      page.off('request', onRequest);
+    }
+  });
+
   it('shows a viewer no action buttons, and explains the 403 if the viewer forces one', async () => {
     const run = await startRun('long');
     const viewer = await browser.newContext({ viewport: { width: 1280, height: 800 } });

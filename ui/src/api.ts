@@ -83,21 +83,35 @@ export function explain(error: unknown): string {
   return lead === undefined ? `${p.title}: ${p.detail}` : `${lead} (${p.detail})`;
 }
 
+/** One message of an event stream: its `id:`, `event:` and parsed `data:`. */
+interface StreamMessage {
+  id: string | undefined;
+  event: string | undefined;
+  data: unknown;
+}
+
 /**
- * Follows a run's event stream (`text/event-stream`) with the key in a header, which
- * `EventSource` cannot send: `onEvent` gets each event; the stream resumes after the last one
- * seen when the connection drops. Returns a function that stops it.
+ * Reads an event stream (`text/event-stream`) of the API with the key in a header, which
+ * `EventSource` cannot send, and reconnects after a drop (with a growing pause) sending the
+ * last `id:` seen as `Last-Event-ID`. `onMessage` gets each message; returning true ends the
+ * stream. A refused key (401) signs out; `onEnd` is called when the server ends the stream.
+ * Returns a function that stops it.
  */
-export function followEvents(runId: string, after: number, onEvent: (event: RunEvent) => void, onEnd: () => void): () => void {
+function followStream(path: string, onMessage: (message: StreamMessage) => boolean | void, onEnd: () => void = () => {}): () => void {
   const abort = new AbortController();
-  let last = after;
+  let lastId: string | undefined;
   const connect = async (): Promise<void> => {
     for (let attempt = 0; !abort.signal.aborted; attempt++) {
       try {
         const headers: Record<string, string> = { accept: 'text/event-stream' };
         const key = storedKey();
         if (key !== null) headers.authorization = `Bearer ${key}`;
-        const response = await fetch(`${apiBase}/v1/runs/${encodeURIComponent(runId)}/events?after=${last}`, { headers, signal: abort.signal });
+        if (lastId !== undefined) headers['last-event-id'] = lastId;
+        const response = await fetch(`${apiBase}${path}`, { headers, signal: abort.signal });
+        if (response.status === 401 && storedKey() !== null) {
+          window.dispatchEvent(new Event(UNAUTHORIZED_EVENT));
+          return;
+        }
         if (!response.ok || response.body === null) throw new Error(`event stream: ${response.status}`);
         const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
         let buffer = '';
@@ -106,19 +120,22 @@ export function followEvents(runId: string, after: number, onEvent: (event: RunE
           if (done) break;
           buffer += value;
           for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n')) {
-            const frame = buffer.slice(0, end);
+            const lines = buffer.slice(0, end).split('\n');
             buffer = buffer.slice(end + 2);
-            const lines = frame.split('\n');
-            const dataLine = lines.find((line) => line.startsWith('data: '));
-            if (dataLine === undefined) continue;
+            const field = (name: string) => lines.find((line) => line.startsWith(`${name}: `))?.slice(name.length + 2);
+            const data = field('data');
+            if (data === undefined) continue;
             // `event: error`: the server failed the stream (a problem); reconnect after a pause.
-            if (lines.includes('event: error')) throw new Error('event stream failed');
-            const event = JSON.parse(dataLine.slice(6)) as RunEvent;
-            last = Math.max(last, event.seq);
-            onEvent(event);
+            if (field('event') === 'error') throw new Error('event stream failed');
+            const message = { id: field('id'), event: field('event'), data: JSON.parse(data) as unknown };
+            if (message.id !== undefined) lastId = message.id;
+            attempt = 0;
+            if (onMessage(message) === true) {
+              abort.abort();
+              return;
+            }
           }
         }
-        // The server ends the stream after the run's last event.
         onEnd();
         return;
       } catch {
@@ -131,8 +148,32 @@ export function followEvents(runId: string, after: number, onEvent: (event: RunE
   return () => abort.abort();
 }
 
+/**
+ * Follows a run's events after seq `after`: `onEvent` gets each event, once, in order;
+ * `onEnd` is called after the run's last one. Returns a function that stops it.
+ */
+export function followEvents(runId: string, after: number, onEvent: (event: RunEvent) => void, onEnd: () => void): () => void {
+  return followStream(
+    `/v1/runs/${encodeURIComponent(runId)}/events?after=${after}`,
+    (message) => {
+      const event = message.data as RunEvent;
+      if (event.seq > after) onEvent(event);
+    },
+    onEnd,
+  );
+}
+
+/**
+ * Follows the changes of the runs the key may list (`GET /v1/runs/stream`), from now on:
+ * `onChange` gets each, with the run as it is. Returns a function that stops it.
+ */
+export function followRunChanges(onChange: (change: RunChange) => void): () => void {
+  return followStream('/v1/runs/stream', (message) => onChange(message.data as RunChange));
+}
+
 export type RunEvent = paths['/v1/runs/{id}/events']['get']['responses']['200']['content']['application/json']['items'][number];
 export type Run = paths['/v1/runs']['get']['responses']['200']['content']['application/json']['items'][number];
+export type RunChange = paths['/v1/runs/stream']['get']['responses']['200']['content']['application/json']['items'][number];
 export type RunDetail = paths['/v1/runs/{id}']['get']['responses']['200']['content']['application/json'];
 export type Workflow = paths['/v1/workflows']['get']['responses']['200']['content']['application/json']['items'][number];
 export type Task = paths['/v1/tasks']['get']['responses']['200']['content']['application/json']['items'][number];

@@ -11,7 +11,7 @@ import { ATTEMPT_STATUSES, RUN_STATUSES, STEP_STATUSES, type AttemptRecord, type
 import { Nullable, Time, iso } from './common.js';
 import { traceIdOf } from '../../obs/run-trace.js';
 import { LABEL_KEY_PATTERN, LABEL_VALUE_MAX_LENGTH, MAX_LABELS } from '../run-start.js';
-import type { StepView } from '../../store/store.js';
+import type { ListedRun, StepView } from '../../store/store.js';
 
 export const ErrorInfoSchema = Type.Object({
   code: Type.String(),
@@ -145,8 +145,41 @@ export type RunDetailDto = Static<typeof RunDetailSchema>;
 export type StepDto = Static<typeof StepSchema>;
 export type ChildRunDto = Static<typeof ChildRunSchema>;
 
+/** A run in a listing (`GET /v1/runs`, the run stream): the run with its LLM cost. */
+export const RunListItemSchema = Type.Object(
+  {
+    ...RunSchema.properties,
+    cost_usd: Type.Number({ description: "The run's LLM cost so far from the gateway's ledger (as usage.cost_usd of GET /v1/runs/{id})" }),
+  },
+  { title: 'RunListItem' },
+);
+export type RunListItemDto = Static<typeof RunListItemSchema>;
+
+/** A change of a run (`GET /v1/runs/stream`): a run-level event with the run as it was read just after it. */
+export const RunChangeSchema = Type.Object(
+  {
+    id: Type.String({ description: 'Position of the change (`<time>.<seq>.<run id>`): send it as Last-Event-ID (or ?after=) to resume after it' }),
+    type: Type.String({ description: 'The run-level event: run.created, run.started, run.waiting, run.resumed, run.blocked, or how the run ended' }),
+    seq: Type.Integer({ description: "The event's seq in its run" }),
+    at: Time,
+    run: RunListItemSchema,
+  },
+  { title: 'RunChange' },
+);
+export type RunChangeDto = Static<typeof RunChangeSchema>;
+
+/** `GET /v1/runs/stream` as JSON: the changes up to now after a position. */
+export const RunChangePageSchema = Type.Object(
+  {
+    items: Type.Array(RunChangeSchema),
+    next_after: Nullable(Type.String({ description: 'Pass as ?after= (or Last-Event-ID) for the changes after these; null when there were none' })),
+  },
+  { title: 'RunChangePage' },
+);
+export type RunChangePageDto = Static<typeof RunChangePageSchema>;
+
 /** `GET /v1/runs`: a page of runs, newest first. */
-export const RunPageSchema = Type.Object({ items: Type.Array(RunSchema), next_cursor: Type.Union([Type.String(), Type.Null()]) });
+export const RunPageSchema = Type.Object({ items: Type.Array(RunListItemSchema), next_cursor: Type.Union([Type.String(), Type.Null()]) });
 export type RunPageDto = Static<typeof RunPageSchema>;
 
 /** `POST /v1/runs/{id}/retry`: the new run and the run it re-ran. */
@@ -209,6 +242,11 @@ export function runDto(run: RunRecord): RunDto {
     overrides: run.overrides,
     adhoc: run.adhoc,
   };
+}
+
+/** A listed run: `runDto` with its cost, rounded like the detail's `usage.cost_usd`. */
+export function runListItemDto(run: ListedRun): RunListItemDto {
+  return { ...runDto(run), cost_usd: Math.round(run.costUsd * 1e8) / 1e8 };
 }
 
 export function childRunDto(run: RunRecord): ChildRunDto {

@@ -5,6 +5,7 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { loadProjectOrThrow } from '../../app/bootstrap.js';
 import { parseLabelFilter } from '../../app/run-start.js';
+import { RUN_SEARCH_MAX } from '../../app/runs.js';
 import type { Config } from '../../app/config.js';
 import type { RunStatus } from '../../types.js';
 import { paint, plural, table } from '../format.js';
@@ -72,11 +73,18 @@ interface ListOptions {
   status?: RunStatus[];
   workflow?: string;
   label: Array<[string, string]>;
+  search?: string;
   limit: number;
   cursor?: string;
   json?: boolean;
   tenant?: string;
   dir?: string;
+}
+
+/** `--search <text>`: a piece of a run id, 1 to `RUN_SEARCH_MAX` characters. */
+function parseSearchArg(value: string): string {
+  if (value.length === 0 || value.length > RUN_SEARCH_MAX) throw new InvalidArgumentError(`must be part of a run id, 1 to ${RUN_SEARCH_MAX} characters.`);
+  return value;
 }
 
 /** `--label k:v`, repeatable: each parsed and added to the list. */
@@ -100,9 +108,10 @@ export function registerRuns(program: Command, ctx: CliContext): void {
     .option('--status <statuses>', 'comma-separated statuses (queued, running, waiting, succeeded, failed, cancelled, timed_out)', parseStatusesArg)
     .option('--workflow <name>', 'only runs of this workflow')
     .option('--label <key:value>', 'only runs with this label in their metadata (repeat: all must match)', collectLabel, [])
+    .option('--search <text>', 'only runs whose id contains this text (any case)', parseSearchArg)
     .option('--limit <n>', 'runs per page (1..200)', parseIntegerArg(1, 200), 50)
     .option('--cursor <cursor>', 'next page, from a previous listing', parseCursorArg)
-    .option('--json', 'print { items, next_cursor } as GET /v1/runs does')
+    .option('--json', 'print { items, next_cursor } as GET /v1/runs does (each run with its cost_usd)')
     .option(...TENANT_OPTION)
     .option(...DIR_OPTION)
     .action(async (opts: ListOptions) => {
@@ -115,6 +124,7 @@ export function registerRuns(program: Command, ctx: CliContext): void {
             ...(opts.status ? { status: opts.status } : {}),
             ...(opts.workflow ? { workflow: opts.workflow } : {}),
             ...(opts.label.length > 0 ? { labels: opts.label } : {}),
+            ...(opts.search === undefined ? {} : { search: opts.search }),
             ...(opts.cursor ? { cursor: opts.cursor } : {}),
           });
           if (opts.json) return outJson(ctx, page);

@@ -12,7 +12,7 @@ import {
   RunPageSchema,
   RunSchema,
 } from '../../app/dto/runs.js';
-import type { StartOptions } from '../../app/runs.js';
+import { RUN_SEARCH_MAX, type StartOptions } from '../../app/runs.js';
 import { RunDiffSchema } from '../../app/dto/run-diff.js';
 import { RUN_DIFF_LIMIT } from '../../app/run-diff.js';
 import { parseLabelFilter } from '../../app/run-start.js';
@@ -198,6 +198,13 @@ export function runRoutes(table: RouteTable, deps: ServerDeps): void {
             description: 'key:value; only runs whose metadata has this label (repeat for more: all must match)',
           }),
         ),
+        q: Type.Optional(
+          Type.String({
+            minLength: 1,
+            maxLength: RUN_SEARCH_MAX,
+            description: 'Only runs whose id contains this text (case-insensitive; `%` and `_` match themselves)',
+          }),
+        ),
         limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50 })),
         cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 512, description: 'next_cursor of the previous page' })),
       }),
@@ -214,6 +221,7 @@ export function runRoutes(table: RouteTable, deps: ServerDeps): void {
         ...(createdAfter === undefined ? {} : { createdAfter }),
         ...(createdBefore === undefined ? {} : { createdBefore }),
         ...(q.cursor === undefined ? {} : { cursor: q.cursor }),
+        ...(q.q === undefined ? {} : { search: q.q }),
         ...(q.label === undefined ? {} : { labels: q.label.map(parseLabelFilter) }),
       });
     },

@@ -121,22 +121,38 @@ function hasLabel(kind: StoreKind, key: string, value: string): Query {
   return sql`json_extract(metadata, ${`$."${key}"`}) = ${value}`;
 }
 
-/** Runs newest first; of one tenant with `tenantId`, of every tenant without (the CLI on its own store). */
+/** `text` as a LIKE pattern matching it anywhere, its `%`, `_` and backslash taken literally (escaped with a backslash). */
+export function containsPattern(text: string): string {
+  return `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+}
+
+/**
+ * Runs newest first, each with its LLM cost; of one tenant with `tenantId`, of every tenant
+ * without (the CLI on its own store). The cost is a subselect per listed row on the ledger's
+ * `llm_calls_by_run` index: one statement, however many runs the page holds.
+ */
 export async function listRuns(db: Db, query: RunListQuery, kind: StoreKind): Promise<RunPage> {
   const where: Query[] = [query.tenantId === undefined ? sql`1 = 1` : sql`tenant_id = ${query.tenantId}`];
+  if (query.ids !== undefined) where.push(query.ids.length === 0 ? sql`1 = 0` : sql`id IN ${inList(query.ids)}`);
   if (query.status?.length) where.push(sql`status IN ${inList(query.status)}`);
   if (query.workflow) where.push(sql`workflow = ${query.workflow}`);
   if (query.createdBy !== undefined) where.push(sql`created_by = ${query.createdBy}`);
   if (query.createdAfter !== undefined) where.push(sql`created_at >= ${query.createdAfter}`);
   if (query.createdBefore !== undefined) where.push(sql`created_at < ${query.createdBefore}`);
+  // Ids are lower case; SQLite's LIKE ignores ASCII case and PostgreSQL's does not, so the text is lowered for both.
+  if (query.search !== undefined) where.push(sql`id LIKE ${containsPattern(query.search.toLowerCase())} ESCAPE '\\'`);
   for (const [key, value] of query.labels ?? []) where.push(sql`metadata IS NOT NULL AND ${hasLabel(kind, key, value)}`);
   if (query.cursor) where.push(afterCursor(query.cursor));
   const fetched = await rows(
     db,
-    sql`SELECT * FROM runs WHERE ${sql.join(where, sql` AND `)}
+    sql`SELECT runs.*, (SELECT COALESCE(SUM(c.cost_usd), 0) FROM llm_calls c WHERE c.run_id = runs.id) AS cost_usd
+        FROM runs WHERE ${sql.join(where, sql` AND `)}
         ORDER BY created_at DESC, id DESC LIMIT ${query.limit + 1}`,
   );
-  return toPage(fetched.map(runFromRow), query.limit);
+  return toPage(
+    fetched.map((r) => ({ ...runFromRow(r), costUsd: num(r.cost_usd) })),
+    query.limit,
+  );
 }
 
 /** Runs started by the steps of run `parentId`, oldest first. */
