@@ -5,7 +5,7 @@
 import { AgentryError, type ErrorInfo } from '../lib/errors.js';
 import { compileWorkflow, specHash } from '../spec/index.js';
 import type { CompiledWorkflow, StepKind } from '../spec/model.js';
-import type { StepResult } from '../runtime/types.js';
+import type { StepEventType, StepResult } from '../runtime/types.js';
 import { IdempotencyKeyUsed, type IdempotencyRecord, type RunTx, type TaskLockResult, type WithRunOptions } from '../store/store.js';
 import { newId } from '../lib/ids.js';
 import { isItemStepId, TERMINAL_RUN_STATUSES, type AttemptKey, type RunRecord, type SignalRecord } from '../types.js';
@@ -264,6 +264,19 @@ export class RunTransitions {
     );
     for (const i of [...effects.keys()].sort((a, b) => a - b)) this.apply(effects.get(i)!);
     return recorded.map((r) => r ?? undefined);
+  }
+
+  /**
+   * Appends an event an attempt's executor reports while it runs (`StepContext.recordEvent`), with
+   * the attempt's number; false (nothing written) when the attempt no longer holds its lease.
+   */
+  stepEvent(key: AttemptKey, workerId: string, type: StepEventType, data: Record<string, unknown>): Promise<boolean | undefined> {
+    return this.transact(key.runId, async (tx, ctx) => {
+      const step = await tx.step(key.stepId);
+      if (step?.status !== 'running' || step.attempt !== key.attempt || step.leaseOwner !== workerId) return false;
+      await emit(tx, ctx, type, { attempt: key.attempt, ...data }, key.stepId);
+      return true;
+    });
   }
 
   expireLease(key: AttemptKey, force = false): Promise<boolean | undefined> {
