@@ -2,7 +2,7 @@
 import { sql } from 'kysely';
 import type { ErrorInfo } from '../../lib/errors.js';
 import type { RunOverrides, RunRecord } from '../../types.js';
-import type { ActiveRunCounts, NewRun, NewStep, RunListQuery, RunPage, RunPatch, StoreKind } from '../store-types.js';
+import type { ActiveRunCounts, NewRun, NewStep, RunListQuery, RunPage, RunPatch } from '../store-types.js';
 import type { Db } from './dialect.js';
 import { afterCursor, toPage } from './page.js';
 import { assignments, fromJson, inList, num, numOrNull, rows, toJson, type Query, type Row } from './values.js';
@@ -114,29 +114,38 @@ export async function getRun(db: Db, id: string): Promise<RunRecord | undefined>
   return row ? runFromRow(row) : undefined;
 }
 
-/** `metadata` has label `key` with `value` (`metadata` is JSON text in both dialects). */
-function hasLabel(kind: StoreKind, key: string, value: string): Query {
-  if (kind === 'postgres') return sql`(metadata::jsonb ->> ${key}) = ${value}`;
-  // A label key is letters, digits and `._/-` (RunMetadata), so it needs no escaping inside the quotes.
-  return sql`json_extract(metadata, ${`$."${key}"`}) = ${value}`;
-}
-
-/** Runs newest first; of one tenant with `tenantId`, of every tenant without (the CLI on its own store). */
-export async function listRuns(db: Db, query: RunListQuery, kind: StoreKind): Promise<RunPage> {
-  const where: Query[] = [query.tenantId === undefined ? sql`1 = 1` : sql`tenant_id = ${query.tenantId}`];
-  if (query.status?.length) where.push(sql`status IN ${inList(query.status)}`);
-  if (query.workflow) where.push(sql`workflow = ${query.workflow}`);
-  if (query.createdBy !== undefined) where.push(sql`created_by = ${query.createdBy}`);
-  if (query.createdAfter !== undefined) where.push(sql`created_at >= ${query.createdAfter}`);
-  if (query.createdBefore !== undefined) where.push(sql`created_at < ${query.createdBefore}`);
-  for (const [key, value] of query.labels ?? []) where.push(sql`metadata IS NOT NULL AND ${hasLabel(kind, key, value)}`);
-  if (query.cursor) where.push(afterCursor(query.cursor));
-  const fetched = await rows(
-    db,
-    sql`SELECT * FROM runs WHERE ${sql.join(where, sql` AND `)}
-        ORDER BY created_at DESC, id DESC LIMIT ${query.limit + 1}`,
-  );
-  return toPage(fetched.map(runFromRow), query.limit);
+/**
+ * Runs newest first; of one tenant with `tenantId`, of every tenant without (the CLI on its own
+ * store). With labels, the first one's index (`run_labels_by_label`, migration 33) gives the
+ * matching runs newest first, so the tenant's other runs are never read; each further label is
+ * one primary-key probe of `run_labels` per run.
+ */
+export async function listRuns(db: Db, query: RunListQuery): Promise<RunPage> {
+  const [first, ...more] = query.labels ?? [];
+  const where: Query[] = [];
+  if (query.tenantId !== undefined) where.push(sql`runs.tenant_id = ${query.tenantId}`);
+  if (query.status?.length) where.push(sql`runs.status IN ${inList(query.status)}`);
+  if (query.workflow) where.push(sql`runs.workflow = ${query.workflow}`);
+  if (query.createdBy !== undefined) where.push(sql`runs.created_by = ${query.createdBy}`);
+  if (query.createdAfter !== undefined) where.push(sql`runs.created_at >= ${query.createdAfter}`);
+  if (query.createdBefore !== undefined) where.push(sql`runs.created_at < ${query.createdBefore}`);
+  for (const [key, value] of more) where.push(sql`EXISTS (SELECT 1 FROM run_labels m WHERE m.run_id = runs.id AND m.key = ${key} AND m.value = ${value})`);
+  let statement: Query;
+  if (first === undefined) {
+    if (query.cursor) where.push(afterCursor(query.cursor, ['runs.created_at', 'runs.id']));
+    statement = sql`SELECT runs.* FROM runs WHERE ${where.length === 0 ? sql`1 = 1` : sql.join(where, sql` AND `)}
+        ORDER BY runs.created_at DESC, runs.id DESC LIMIT ${query.limit + 1}`;
+  } else {
+    const [key, value] = first;
+    const label = [sql`l.key = ${key}`, sql`l.value = ${value}`];
+    if (query.tenantId !== undefined) label.push(sql`l.tenant_id = ${query.tenantId}`);
+    if (query.cursor) label.push(afterCursor(query.cursor, ['l.created_at', 'l.run_id']));
+    // CROSS JOIN: SQLite keeps the written order (the label's index outside, each run by its key).
+    statement = sql`SELECT runs.* FROM run_labels l CROSS JOIN runs
+        WHERE runs.id = l.run_id AND ${sql.join([...label, ...where], sql` AND `)}
+        ORDER BY l.created_at DESC, l.run_id DESC LIMIT ${query.limit + 1}`;
+  }
+  return toPage((await rows(db, statement)).map(runFromRow), query.limit);
 }
 
 /** Runs started by the steps of run `parentId`, oldest first. */
