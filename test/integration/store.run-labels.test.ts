@@ -3,19 +3,23 @@
  * are entered with the run (the insert's own transaction), a filtered listing is read from
  * `run_labels_by_label` newest first (the query plan says so: no scan of the tenant's runs, no
  * sort), pages and several labels (AND) keep working, a run's labels go with the run (retention),
- * and the migration indexes the runs stored before it.
+ * the migration indexes the runs stored before it, and a restore (`agentry restore`, into either
+ * store) or `agentry db recover` rebuilds them from the runs.
  */
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect, type CompiledQuery } from 'kysely';
 import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
+import { openStore } from '../../src/store/open.js';
 import { openPostgresStore } from '../../src/store/postgres.js';
 import type { Db } from '../../src/store/sql/dialect.js';
 import { listRuns } from '../../src/store/sql/runs.js';
 import { openSqliteStore } from '../../src/store/sqlite.js';
+import { recoverSqliteFile } from '../../src/store/sqlite-recover.js';
 import type { Store } from '../../src/store/store.js';
 import type { RunListQuery } from '../../src/store/store-types.js';
+import { runCliInProcess } from '../helpers/cli.js';
 import { createTestDatabase } from '../helpers/postgres.js';
 import { hasPostgres, newRunRecord, storeFactories, tempDir } from '../helpers/store.js';
 
@@ -132,7 +136,7 @@ async function sqlitePlan(file: string, query: RunListQuery): Promise<{ ids: str
 }
 
 describe('run labels: the index and the migration', { timeout: 60_000 }, () => {
-  it('SQLite: the migration indexes the runs stored before it; a filtered listing searches run_labels_by_label, unsorted; a deleted run takes its labels', async () => {
+  it('SQLite: the migration indexes the runs stored before it; a filtered listing searches run_labels_by_label, unsorted; recover and restore rebuild the labels; a deleted run takes its labels', async () => {
     const { dir, remove } = tempDir();
     const file = join(dir, 'agentry.db');
     try {
@@ -167,6 +171,47 @@ describe('run labels: the index and the migration', { timeout: 60_000 }, () => {
       });
       expect(two.ids).toEqual(expected(300, { team: 'a', env: 'prod' }));
       expect(two.plan).toMatch(/run_labels_by_label/);
+
+      // `agentry db recover` enters the labels again from the runs it saved.
+      const recovered = join(dir, 'recovered.db');
+      recoverSqliteFile(file, recovered);
+      const check = new Database(recovered);
+      expect((check.prepare(`SELECT count(*) AS n FROM run_labels`).get() as { n: number }).n).toBe(2 * (300 + 100));
+      check.close();
+
+      // A restore into a new file, and into PostgreSQL: the runs' trigger enters their labels as they load.
+      const backup = join(dir, 'labels.backup');
+      expect((await runCliInProcess(['backup', '--out', backup, '--quiet'], { env: { AGENTRY_DATABASE_URL: `sqlite:${file}` } })).code).toBe(0);
+      const targets = [`sqlite:${join(dir, 'restored.db')}`];
+      const drops: Array<() => Promise<void>> = [];
+      if (hasPostgres) {
+        const target = await createTestDatabase('agentry_t_', { empty: true });
+        targets.push(target.url);
+        drops.push(target.drop);
+      }
+      try {
+        for (const target of targets) {
+          const restore = await runCliInProcess(['restore', backup, '--to', target, '--json', '--quiet'], { env: { USER: 'restorer' } });
+          expect(restore.code, restore.stderr).toBe(0);
+          const restored = openStore(target);
+          try {
+            expect(
+              await allPages(restored, {
+                tenantId: 'default',
+                labels: [
+                  ['team', 'a'],
+                  ['env', 'prod'],
+                ],
+                limit: 40,
+              }),
+            ).toEqual(expected(300, { team: 'a', env: 'prod' }));
+          } finally {
+            await restored.close();
+          }
+        }
+      } finally {
+        for (const drop of drops) await drop();
+      }
 
       const db = new Database(file);
       db.pragma('foreign_keys = ON');
