@@ -123,7 +123,9 @@ export async function getRun(db: Db, id: string): Promise<RunRecord | undefined>
 export async function listRuns(db: Db, query: RunListQuery): Promise<RunPage> {
   const [first, ...more] = query.labels ?? [];
   const where: Query[] = [];
-  if (query.tenantId !== undefined) where.push(sql`runs.tenant_id = ${query.tenantId}`);
+  // With a label, `l.tenant_id` scopes the listing (a label row has its run's tenant): a second
+  // condition on `runs` would lead PostgreSQL to read the tenant's runs instead of the label's.
+  if (query.tenantId !== undefined && first === undefined) where.push(sql`runs.tenant_id = ${query.tenantId}`);
   if (query.status?.length) where.push(sql`runs.status IN ${inList(query.status)}`);
   if (query.workflow) where.push(sql`runs.workflow = ${query.workflow}`);
   if (query.createdBy !== undefined) where.push(sql`runs.created_by = ${query.createdBy}`);
