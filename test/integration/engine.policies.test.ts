@@ -2,14 +2,17 @@
  * The active environment's policy on every run start path the engine has, on SQLite and
  * PostgreSQL: a `workflow:` step whose child breaks it fails `policy_violation` naming the rule
  * (no child run is stored), a schedule's tick whose run breaks it is refused (no run, the
- * schedule keeps its next tick, a `schedule.refused` line names the rule), and a retry of a run started before the policy applied is judged again.
+ * schedule keeps its next tick, a `schedule.refused` line names the rule, the metric counts it
+ * `refused`), and a retry of a run started before the policy applied is judged again.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { ActivePolicy, type PolicySources } from '../../src/app/active-policy.js';
+import { Scheduler } from '../../src/engine/scheduler.js';
 import { fireDueSchedules, syncSchedules } from '../../src/engine/schedules.js';
+import { Metrics } from '../../src/obs/metrics.js';
 import { AgentryError } from '../../src/lib/errors.js';
 import type { PolicySpec } from '../../src/spec/schemas.js';
-import { clientEngine, startTestEngine } from '../helpers/engine.js';
+import { clientEngine, silentLogger, startTestEngine } from '../helpers/engine.js';
 import { captureLogs } from '../helpers/log-capture.js';
 import { storeFactories } from '../helpers/store.js';
 
@@ -75,6 +78,33 @@ describe.each(storeFactories)('environment policies in the engine on $name', { t
     const line = logs.lines.find((l) => l['event'] === 'schedule.refused');
     expect(line).toMatchObject({ workflow: 'nightly', reason: 'policy', rule: 'max_run_cost_usd', environment: 'prod', code: 'policy_violation' });
     expect(String(line?.['msg'])).toContain('max_run_cost_usd');
+  });
+
+  it('counts a refused tick in agentry_schedule_ticks_total as refused, apart from skipped ones', async () => {
+    const { store, cleanup } = await factory.open();
+    cleanups.push(cleanup);
+    const engine = clientEngine(store, [{ name: 'hourly', schedule: { cron: '0 * * * *' }, steps: { a: { transform: { n: 1 } } } }]);
+    engine.setRunPolicy(new ActivePolicy(store, prod()));
+    const metrics = new Metrics({ version: 'test', processMetrics: false });
+    let now = Date.parse('2026-01-01T00:30:00Z');
+    const scheduler = new Scheduler({
+      store,
+      transitions: engine.transitions,
+      logger: silentLogger,
+      intervalMs: 60_000,
+      now: () => now,
+      workerTtlMs: 60_000,
+      workflows: engine.workflows,
+      observer: metrics,
+    });
+    await scheduler.sweep(); // syncs the schedule: its next tick is 01:00
+    now = Date.parse('2026-01-01T01:00:01Z');
+    const report = await scheduler.sweep();
+    expect(report.schedules?.skipped).toEqual([expect.objectContaining({ workflow: 'hourly', reason: 'policy', rule: 'max_run_cost_usd' })]);
+    const family = (await metrics.registry.getMetricsAsJSON()).find((m) => m.name === 'agentry_schedule_ticks_total');
+    const values = (family?.values ?? []) as { labels: Record<string, string>; value: number }[];
+    expect(values.map((v) => [v.labels['schedule'], v.labels['outcome'], v.value])).toEqual([['hourly', 'refused', 1]]);
+    metrics.close();
   });
 
   it('judges a retry of a run started before the policy applied, and refuses it with policy_violation', async () => {
