@@ -27,7 +27,7 @@ export async function startChildRun(tx: RunTx, ctx: TransitionContext, step: Ste
   let run: NewRun;
   try {
     // The child is a run start like any other: the active environment's policy judges it (`policy_violation` names the rule).
-    ctx.policy?.(child, { adHoc: false, via: 'workflow_step' });
+    ctx.policy?.(child, { adHoc: false });
     if (child.inputSchema) assertMatches(child.inputSchema, childInput, 'input_invalid', `input of sub-workflow ${name}`);
     run = newRunRecord(child, childInput, ctx.now, {
       tenantId: tx.run.tenantId,

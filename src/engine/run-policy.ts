@@ -7,11 +7,10 @@
  */
 import type { CompiledWorkflow } from '../spec/model.js';
 
-/** How a run is being started, for the policy (`adHoc`) and for what a refusal says (`via`). */
+/** What the policy needs to know of a start besides the workflow. */
 export interface RunPolicyStart {
   /** The run's spec is inline (an ad-hoc run, or a re-run of one). */
   adHoc: boolean;
-  via: 'start' | 'schedule' | 'retry' | 'workflow_step';
 }
 
 /** Throws `policy_violation` naming the rule when `wf` breaks the policy in force; touches no store. */

@@ -52,8 +52,6 @@ export interface StartRunOptions {
   idempotencyKey?: string;
   /** The run this one re-runs: recorded as `retry_of`. */
   retryOf?: string;
-  /** What starts the run, as a policy refusal tells it (default `start`; `retry` with `retryOf`). */
-  via?: 'start' | 'schedule';
   /** Who starts it (`RunRecord.createdBy`): the API key's name, the CLI's user, `schedule:<workflow>`. */
   createdBy?: string;
   /**

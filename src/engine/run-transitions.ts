@@ -90,7 +90,7 @@ export class RunTransitions {
     if (wf.inputSchema) assertMatches(wf.inputSchema, input, 'input_invalid', 'run input');
     // The active environment's policy, before anything is stored (a replayed start above is not judged again).
     const check = await this.policy?.current();
-    check?.(wf, { adHoc: options.adhoc === true, via: options.retryOf !== undefined ? 'retry' : (options.via ?? 'start') });
+    check?.(wf, { adHoc: options.adhoc === true });
     const now = this.o.now();
     this.redactor.add(workflowSecrets(wf, this.o.env));
     const traceContext = newRunTraceContext(options.newTrace === true ? 'root' : 'active');

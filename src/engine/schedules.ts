@@ -372,7 +372,6 @@ async function startTickRun(
       tenantId: schedule.tenantId,
       createdBy: scheduleOwner(schedule.workflow),
       newTrace: true,
-      via: 'schedule',
     });
     return { runId: run.id, created: !replayed };
   } catch (error) {
