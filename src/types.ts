@@ -191,6 +191,7 @@ export const EVENT_TYPES = [
   'step.lease_expired',
   'step.released',
   'step.reused',
+  'step.guardrail',
   'map.started',
   'task.created',
   'task.completed',

@@ -1,4 +1,4 @@
--- The schema Agentry's migrations (src/store/migrations.ts, version 32) produce on PostgreSQL.
+-- The schema Agentry's migrations (src/store/migrations.ts, version 33) produce on PostgreSQL.
 -- Generated from a freshly migrated database by `npm run schema:dump`; do not edit by hand.
 -- test/integration/store.schema.test.ts fails when this file is out of date.
 
@@ -200,6 +200,16 @@ CREATE TABLE rate_buckets (
   PRIMARY KEY (bucket)
 );
 
+CREATE TABLE run_labels (
+  run_id text NOT NULL,
+  tenant_id text NOT NULL,
+  key text NOT NULL,
+  value text NOT NULL,
+  created_at bigint NOT NULL,
+  PRIMARY KEY (run_id, key),
+  FOREIGN KEY (run_id) REFERENCES runs(id) ON DELETE CASCADE
+);
+
 CREATE TABLE runs (
   id text NOT NULL,
   tenant_id text NOT NULL,
@@ -387,6 +397,7 @@ CREATE INDEX llm_calls_by_tenant_at ON llm_calls USING btree (tenant_id, at DESC
 CREATE INDEX llm_calls_by_tenant_day ON llm_calls USING btree (tenant_id, day);
 CREATE INDEX llm_calls_by_workflow_day ON llm_calls USING btree (tenant_id, workflow, day);
 CREATE INDEX rate_buckets_by_full_at ON rate_buckets USING btree (full_at);
+CREATE INDEX run_labels_by_label ON run_labels USING btree (key, value, tenant_id, created_at DESC, run_id DESC);
 CREATE INDEX runs_active ON runs USING btree (status) WHERE (status = ANY (ARRAY['queued'::text, 'running'::text, 'waiting'::text]));
 CREATE INDEX runs_by_concurrency ON runs USING btree (concurrency_key, status) WHERE (concurrency_key IS NOT NULL);
 CREATE INDEX runs_by_created ON runs USING btree (tenant_id, created_at DESC, id DESC);
@@ -413,6 +424,8 @@ CREATE OR REPLACE FUNCTION agentry_count_deleted_items() RETURNS trigger LANGUAG
 CREATE OR REPLACE FUNCTION agentry_count_deleted_runs() RETURNS trigger LANGUAGE plpgsql AS $function$ BEGIN INSERT INTO tenant_run_starts (tenant_id, minute, shard, n) SELECT tenant_id, created_at / 60000, pg_backend_pid() % 8, -COUNT(*) FROM deleted_runs GROUP BY tenant_id, created_at / 60000 ON CONFLICT (tenant_id, minute, shard) DO UPDATE SET n = tenant_run_starts.n + EXCLUDED.n; INSERT INTO tenant_run_counts (tenant_id, shard, active) SELECT tenant_id, pg_backend_pid() % 8, -COUNT(*) FROM deleted_runs WHERE status IN ('queued', 'running', 'waiting') GROUP BY tenant_id ON CONFLICT (tenant_id, shard) DO UPDATE SET active = tenant_run_counts.active + EXCLUDED.active; RETURN NULL; END $function$;
 CREATE OR REPLACE FUNCTION agentry_count_inserted_items() RETURNS trigger LANGUAGE plpgsql AS $function$ BEGIN INSERT INTO step_item_counts (run_id, parent_step, status, n) SELECT run_id, parent_step, status, COUNT(*) FROM inserted_steps WHERE parent_step IS NOT NULL GROUP BY run_id, parent_step, status ON CONFLICT (run_id, parent_step, status) DO UPDATE SET n = step_item_counts.n + EXCLUDED.n; RETURN NULL; END $function$;
 CREATE OR REPLACE FUNCTION agentry_count_inserted_runs() RETURNS trigger LANGUAGE plpgsql AS $function$ BEGIN INSERT INTO tenant_run_starts (tenant_id, minute, shard, n) SELECT tenant_id, created_at / 60000, pg_backend_pid() % 8, COUNT(*) FROM inserted_runs GROUP BY tenant_id, created_at / 60000 ON CONFLICT (tenant_id, minute, shard) DO UPDATE SET n = tenant_run_starts.n + EXCLUDED.n; INSERT INTO tenant_run_counts (tenant_id, shard, active) SELECT tenant_id, pg_backend_pid() % 8, COUNT(*) FROM inserted_runs WHERE status IN ('queued', 'running', 'waiting') GROUP BY tenant_id ON CONFLICT (tenant_id, shard) DO UPDATE SET active = tenant_run_counts.active + EXCLUDED.active; RETURN NULL; END $function$;
+CREATE OR REPLACE FUNCTION agentry_label_inserted_runs() RETURNS trigger LANGUAGE plpgsql AS $function$ BEGIN INSERT INTO run_labels (run_id, tenant_id, key, value, created_at) SELECT r.id, r.tenant_id, l.key, l.value #>> '{}', r.created_at FROM (SELECT id, tenant_id, created_at, metadata::jsonb AS metadata FROM labelled_runs WHERE metadata IS NOT NULL AND jsonb_typeof(metadata::jsonb) = 'object') r CROSS JOIN LATERAL jsonb_each(r.metadata) l WHERE jsonb_typeof(l.value) = 'string'; RETURN NULL; END $function$;
+CREATE TRIGGER run_labels_inserted AFTER INSERT ON runs REFERENCING NEW TABLE AS labelled_runs FOR EACH STATEMENT EXECUTE FUNCTION agentry_label_inserted_runs();
 CREATE TRIGGER step_items_changed AFTER UPDATE ON steps REFERENCING OLD TABLE AS old_steps NEW TABLE AS new_steps FOR EACH STATEMENT EXECUTE FUNCTION agentry_count_changed_items();
 CREATE TRIGGER step_items_deleted AFTER DELETE ON steps REFERENCING OLD TABLE AS deleted_steps FOR EACH STATEMENT EXECUTE FUNCTION agentry_count_deleted_items();
 CREATE TRIGGER step_items_inserted AFTER INSERT ON steps REFERENCING NEW TABLE AS inserted_steps FOR EACH STATEMENT EXECUTE FUNCTION agentry_count_inserted_items();

@@ -1,4 +1,4 @@
--- The schema Agentry's migrations (src/store/migrations.ts, version 32) produce on SQLite.
+-- The schema Agentry's migrations (src/store/migrations.ts, version 33) produce on SQLite.
 -- Generated from a freshly migrated database by `npm run schema:dump`; do not edit by hand.
 -- test/integration/store.schema.test.ts fails when this file is out of date.
 
@@ -197,6 +197,16 @@ CREATE TABLE rate_buckets (
   PRIMARY KEY (bucket)
 );
 
+CREATE TABLE run_labels (
+  run_id TEXT NOT NULL,
+  tenant_id TEXT NOT NULL,
+  key TEXT NOT NULL,
+  value TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (run_id, key),
+  FOREIGN KEY (run_id) REFERENCES runs(id) ON DELETE CASCADE
+);
+
 CREATE TABLE runs (
   id TEXT,
   tenant_id TEXT NOT NULL,
@@ -384,6 +394,7 @@ CREATE INDEX llm_calls_by_tenant_at ON llm_calls (tenant_id, at DESC, id DESC);
 CREATE INDEX llm_calls_by_tenant_day ON llm_calls (tenant_id, day);
 CREATE INDEX llm_calls_by_workflow_day ON llm_calls (tenant_id, workflow, day);
 CREATE INDEX rate_buckets_by_full_at ON rate_buckets (full_at);
+CREATE INDEX run_labels_by_label ON run_labels (key, value, tenant_id, created_at DESC, run_id DESC);
 CREATE INDEX runs_active ON runs (status) WHERE status IN ('queued', 'running', 'waiting');
 CREATE INDEX runs_by_concurrency ON runs (concurrency_key, status) WHERE concurrency_key IS NOT NULL;
 CREATE INDEX runs_by_created ON runs (tenant_id, created_at DESC, id DESC);
@@ -404,6 +415,7 @@ CREATE INDEX tasks_by_run ON tasks (run_id, step_id);
 CREATE INDEX tasks_by_status ON tasks (tenant_id, status, created_at DESC, id DESC);
 CREATE INDEX tasks_open ON tasks (created_at) WHERE status = 'open';
 
+CREATE TRIGGER run_labels_inserted AFTER INSERT ON runs WHEN NEW.metadata IS NOT NULL BEGIN INSERT INTO run_labels (run_id, tenant_id, key, value, created_at) SELECT NEW.id, NEW.tenant_id, l.key, l.value, NEW.created_at FROM json_each(NEW.metadata) l WHERE json_type(NEW.metadata) = 'object' AND l.type = 'text'; END;
 CREATE TRIGGER step_items_changed AFTER UPDATE OF status ON steps WHEN NEW.parent_step IS NOT NULL AND OLD.status IS NOT NEW.status BEGIN UPDATE step_item_counts SET n = n - 1 WHERE run_id = OLD.run_id AND parent_step = OLD.parent_step AND status = OLD.status; INSERT INTO step_item_counts (run_id, parent_step, status, n) VALUES (NEW.run_id, NEW.parent_step, NEW.status, 1) ON CONFLICT (run_id, parent_step, status) DO UPDATE SET n = step_item_counts.n + 1; END;
 CREATE TRIGGER step_items_deleted AFTER DELETE ON steps WHEN OLD.parent_step IS NOT NULL BEGIN UPDATE step_item_counts SET n = n - 1 WHERE run_id = OLD.run_id AND parent_step = OLD.parent_step AND status = OLD.status; END;
 CREATE TRIGGER step_items_inserted AFTER INSERT ON steps WHEN NEW.parent_step IS NOT NULL BEGIN INSERT INTO step_item_counts (run_id, parent_step, status, n) VALUES (NEW.run_id, NEW.parent_step, NEW.status, 1) ON CONFLICT (run_id, parent_step, status) DO UPDATE SET n = step_item_counts.n + 1; END;

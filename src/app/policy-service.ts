@@ -1,10 +1,10 @@
 /**
  * Environment policies as the API and the CLI see them: the active environment's policy
- * (`agentry.yaml`, or the override stored with `PUT /v1/policies/{env}`), checked on every run
- * start (`assertRunAllowed`), listed, replaced by operators, and reports of a spec or a stored
- * run against it. Policies are the deployment's, not a tenant's: only its operators change them
- * (`assertDeploymentCaller`). A stored override reaches every API process within
- * `POLICY_CACHE_MS`; the process that stored it applies it at once.
+ * (`agentry.yaml`, or the override stored with `PUT /v1/policies/{env}`), listed, replaced by
+ * operators, and reports of a spec or a stored run against it; every run start is judged by the
+ * engine against the same `ActivePolicy` (`active-policy.ts`). Policies are the deployment's, not
+ * a tenant's: only its operators change them (`assertDeploymentCaller`). A stored override
+ * reaches every process within `POLICY_CACHE_MS`; the process that stored it applies it at once.
  */
 import { AgentryError } from '../lib/errors.js';
 import { checkWorkflow } from '../spec/compile.js';
@@ -12,42 +12,16 @@ import type { CompiledWorkflow } from '../spec/model.js';
 import type { PolicySpec } from '../spec/schemas.js';
 import { STEP_KINDS } from '../spec/schemas.js';
 import type { PolicyOverrideRecord } from '../store/store-types.js';
+import type { ActivePolicy } from './active-policy.js';
 import type { AuditService } from './audit.js';
 import { assertRunAccess, type Caller } from './caller.js';
 import { iso } from './dto/common.js';
 import type { PolicyEntryDto, PolicyListDto, PolicyReportDto } from './dto/policies.js';
 import { assertDeploymentCaller } from './fleet.js';
-import { assertRunAllowed, policyFindings, type PolicyEnvironment, type PolicyProject, type RunPolicyOptions } from './policies.js';
+import { policyFindings, type PolicyEnvironment, type RunPolicyOptions } from './policies.js';
 import type { ServiceDeps } from './service-deps.js';
 
-/** How long a process uses the stored overrides it read before reading them again. */
-export const POLICY_CACHE_MS = 2_000;
-
-/** What the policies come from: the project's declared environments and the active one. */
-export interface PolicySources {
-  /** The active environment's name (undefined: none; no policy applies). */
-  active: string | undefined;
-  /** Every environment agentry.yaml declares, with its policy. */
-  declared: Readonly<Record<string, Readonly<PolicySpec>>>;
-  project: PolicyProject;
-}
-
-/** No project (a process reading runs): no environment, nothing checked. */
-export const NO_POLICIES: PolicySources = { active: undefined, declared: {}, project: { agents: new Map(), tools: new Map() } };
-
-/** The sources of a loaded project. */
-export function policySourcesOf(
-  project:
-    | {
-        settings: { environment: { name: string } | undefined; environments: Readonly<Record<string, Readonly<PolicySpec>>> };
-        agents: PolicyProject['agents'];
-        tools: PolicyProject['tools'];
-      }
-    | undefined,
-): PolicySources {
-  if (project === undefined) return NO_POLICIES;
-  return { active: project.settings.environment?.name, declared: project.settings.environments, project: { agents: project.agents, tools: project.tools } };
-}
+export { NO_POLICIES, POLICY_CACHE_MS, policySourcesOf, type PolicySources } from './active-policy.js';
 
 export interface PolicyReportRequest {
   /** A workflow of the project, by name … */
@@ -59,33 +33,30 @@ export interface PolicyReportRequest {
 }
 
 export class PolicyService {
-  private cached: { at: number; overrides: Map<string, PolicyOverrideRecord> } | undefined;
   private readonly now: () => number;
 
+  /** `policy`: the policies in force, which the engine judges every run start by (`ActivePolicy`). */
   constructor(
     private readonly deps: ServiceDeps,
     private readonly audit: AuditService,
-    private readonly sources: PolicySources,
+    private readonly policy: ActivePolicy,
     now?: () => number,
   ) {
     this.now = now ?? Date.now;
   }
 
-  /** The active environment with its policy in force; undefined when none is active. */
-  async active(): Promise<PolicyEnvironment | undefined> {
-    const name = this.sources.active;
-    return name === undefined ? undefined : this.environment(name);
+  private get sources(): ActivePolicy['sources'] {
+    return this.policy.sources;
   }
 
-  /** Throws `policy_violation` when `wf` breaks the active environment's policy (see `policies.ts`). */
-  async assertRunAllowed(wf: CompiledWorkflow, options: RunPolicyOptions = {}): Promise<void> {
-    if (this.sources.active === undefined) return;
-    assertRunAllowed(wf, await this.active(), options);
+  /** The active environment with its policy in force; undefined when none is active. */
+  active(): Promise<PolicyEnvironment | undefined> {
+    return this.policy.active();
   }
 
   /** Every declared or stored environment's policy in force, the active one marked. */
   async list(): Promise<PolicyListDto> {
-    const overrides = await this.overrides();
+    const overrides = await this.policy.overrides();
     const names = [...new Set([...Object.keys(this.sources.declared), ...overrides.keys()])].sort();
     return { active: this.sources.active ?? null, items: names.map((name) => this.entry(name, overrides.get(name))) };
   }
@@ -100,7 +71,7 @@ export class PolicyService {
         assertDeploymentCaller(caller, this.deps.engine.tenant, 'environment policies');
         this.assertDeclared(environment);
         const stored = await this.deps.store.putPolicyOverride({ environment, policy: { ...policy }, updatedAt: this.now(), updatedBy: caller.name });
-        this.cached = undefined;
+        this.policy.invalidate();
         return this.entry(environment, stored);
       },
       () => ({ policy }),
@@ -113,7 +84,7 @@ export class PolicyService {
       assertDeploymentCaller(caller, this.deps.engine.tenant, 'environment policies');
       this.assertDeclared(environment);
       await this.deps.store.deletePolicyOverride(environment);
-      this.cached = undefined;
+      this.policy.invalidate();
       return this.entry(environment, undefined);
     });
   }
@@ -137,7 +108,7 @@ export class PolicyService {
     const name = environment ?? this.sources.active;
     if (name === undefined) return { environment: null, workflow: wf.name, allowed: true, violations: [] };
     if (environment !== undefined) this.assertDeclared(environment);
-    const env = await this.environment(name);
+    const env = await this.policy.environment(name);
     const violations = policyFindings(wf, env.policy, env.project, options).map((f) => ({
       rule: f.rule,
       path: f.path.join('.'),
@@ -145,12 +116,6 @@ export class PolicyService {
       severity: f.severity,
     }));
     return { environment: name, workflow: wf.name, allowed: violations.every((v) => v.severity !== 'error'), violations };
-  }
-
-  private async environment(name: string): Promise<PolicyEnvironment> {
-    const stored = (await this.overrides()).get(name);
-    const policy = (stored?.policy as PolicySpec | undefined) ?? this.sources.declared[name] ?? {};
-    return { name, policy, project: this.sources.project };
   }
 
   private entry(name: string, stored: PolicyOverrideRecord | undefined): PolicyEntryDto {
@@ -164,14 +129,6 @@ export class PolicyService {
       updated_at: iso(stored.updatedAt),
       updated_by: stored.updatedBy,
     };
-  }
-
-  private async overrides(): Promise<Map<string, PolicyOverrideRecord>> {
-    const now = this.now();
-    if (this.cached !== undefined && now - this.cached.at < POLICY_CACHE_MS) return this.cached.overrides;
-    const overrides = new Map((await this.deps.store.listPolicyOverrides()).map((r) => [r.environment, r]));
-    this.cached = { at: now, overrides };
-    return overrides;
   }
 
   private assertDeclared(environment: string): void {

@@ -36,7 +36,6 @@ import { usageTotals } from './dto/usage.js';
 import { stepJournal, type JournalQuery } from './journal.js';
 import { followRunEvents, type FollowOptions } from './run-events.js';
 import { followRunChanges, type RunChangeOptions } from './run-changes.js';
-import type { PolicyService } from './policy-service.js';
 import type { ServiceDeps } from './service-deps.js';
 import { DEFAULT_RUN_START_LIMITS, planRun, type RunTarget } from './run-start.js';
 import type { RunDiffDto } from './dto/run-diff.js';
@@ -95,7 +94,6 @@ export class RunService {
   constructor(
     private readonly deps: ServiceDeps,
     private readonly audit: AuditService,
-    private readonly policies: PolicyService,
   ) {}
 
   /**
@@ -123,7 +121,10 @@ export class RunService {
     return this.launch(caller, { spec }, input, options);
   }
 
-  /** The one start path: plan (checks, compile), the environment's policy, create (audited), then wait if asked. */
+  /**
+   * The one start path: plan (checks, compile), create (audited; the engine judges the run by the
+   * active environment's policy first: a refused run leaves nothing behind), then wait if asked.
+   */
   private async launch(caller: Caller, target: RunTarget, input: unknown, options: StartOptions): Promise<StartedRunDto> {
     await this.assertAcceptingRuns();
     const plan = planRun(this.deps.engine, this.deps.runLimits ?? DEFAULT_RUN_START_LIMITS, {
@@ -132,8 +133,6 @@ export class RunService {
       overrides: options.overrides,
       deadline: options.deadline,
     });
-    // The active environment's policy: a refused run leaves nothing behind.
-    await this.policies.assertRunAllowed(plan.wf, { adHoc: plan.options.adhoc === true });
     const { run, replayed } = await this.audit.audited(
       caller,
       'run.start',

@@ -19,7 +19,8 @@ import type { PluginService } from './plugin-service.js';
 import { KeysService, type GrantChecker } from './keys.js';
 import { LimitsService } from './limits.js';
 import { LogService } from './logs.js';
-import { PolicyService, policySourcesOf, type PolicySources } from './policy-service.js';
+import { ActivePolicy, policySourcesOf, type PolicySources } from './active-policy.js';
+import { PolicyService } from './policy-service.js';
 import { ReadinessService, type ReadinessOptions } from './readiness.js';
 import { RunService } from './runs.js';
 import { ScheduleService } from './schedules.js';
@@ -82,13 +83,16 @@ export function createServices(
   const audit = new AuditService(deps.store);
   const health = new HealthService(deps);
   const workflows = new WorkflowService(deps);
-  const policies = new PolicyService(deps, audit, deps.policies ?? policySourcesOf(deps.project));
+  // The policies in force: the API's reports and every run start the engine makes from now on.
+  const active = new ActivePolicy(deps.store, deps.policies ?? policySourcesOf(deps.project));
+  deps.engine.setRunPolicy(active);
+  const policies = new PolicyService(deps, audit, active);
   const tools = new ToolService({ hub: deps.tools, audit, store: deps.store, deploymentTenant: deps.engine.tenant });
   const readiness = new ReadinessService({ health, tools, workflows }, deps.readiness);
   const fleet = new FleetService({ store: deps.store, audit, staleAfterMs: deps.engine.settings.leaseTtlMs * 3, deploymentTenant: deps.engine.tenant });
   const admin = new AdminService({ store: deps.store, engine: deps.engine, audit });
   return {
-    runs: new RunService(deps, audit, policies),
+    runs: new RunService(deps, audit),
     events: new EventService(deps.store),
     tasks: new TaskService(deps, audit),
     schedules: new ScheduleService({ store: deps.store, workflows: deps.engine.workflows, audit, tenant: deps.engine.tenant }),

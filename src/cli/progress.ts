@@ -228,6 +228,7 @@ export class Progress {
     if (event.type === 'step.retry_scheduled' && typeof data.at === 'string') details.push(`retry at ${data.at.slice(11, 23)}`);
     if (event.type === 'step.waiting' && typeof data.until === 'string') details.push(`until ${data.until.slice(11, 23)}`);
     if (event.type === 'step.skipped' && typeof data.when === 'string') details.push(`when: ${data.when}`);
+    if (event.type === 'step.guardrail') details.push(`guardrail ${String(data.phase)}[${String(data.index)}] ${String(data.check)}: ${String(data.action)}`);
     const error = (data.error as { code?: string; message?: string } | null | undefined) ?? undefined;
     if (error?.message) details.push(`${error.code ?? 'error'}: ${error.message}`);
     const time = paint(s, 'gray', pad(`+${formatDuration(offset)}`, 8));

@@ -87,6 +87,7 @@ function eventDetail(e: EventDto): string {
   if (typeof data.at === 'string') parts.push(`retry at ${data.at}`);
   if (typeof data.until === 'string') parts.push(`until ${data.until}`);
   if (typeof data.when === 'string') parts.push(`when: ${data.when}`);
+  if (e.type === 'step.guardrail') parts.push(`guardrail ${String(data.phase)}[${String(data.index)}] ${String(data.check)}: ${String(data.action)}`);
   const error = errorOf(e);
   if (error) parts.push(`[${error.code ?? 'error'}] ${oneLine(error.message, 80)}`);
   return parts.join(' · ');

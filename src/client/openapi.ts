@@ -4342,7 +4342,7 @@ export interface operations {
         tenant?: string;
         /** @description RFC 3339: events before this time (not after from) */
         to?: string;
-        /** @description Comma-separated event types, each exact (run.failed) or a family (step.*); any of them matches. Types: run.created, run.started, run.waiting, run.resumed, run.succeeded, run.failed, run.cancelled, run.timed_out, step.queued, step.started, step.succeeded, step.failed, step.retry_scheduled, step.waiting, step.skipped, step.cancelled, step.lease_expired, step.released, step.reused, map.started, task.created, task.completed, task.escalated, task.expired, task.cancelled, signal.received, child.started, child.finished, run.blocked */
+        /** @description Comma-separated event types, each exact (run.failed) or a family (step.*); any of them matches. Types: run.created, run.started, run.waiting, run.resumed, run.succeeded, run.failed, run.cancelled, run.timed_out, step.queued, step.started, step.succeeded, step.failed, step.retry_scheduled, step.waiting, step.skipped, step.cancelled, step.lease_expired, step.released, step.reused, step.guardrail, map.started, task.created, task.completed, task.escalated, task.expired, task.cancelled, signal.received, child.started, child.finished, run.blocked */
         type?: string;
         /** @description Only events of runs of this workflow */
         workflow?: string;

@@ -26,6 +26,8 @@ export async function startChildRun(tx: RunTx, ctx: TransitionContext, step: Ste
   const childInput = input ?? {};
   let run: NewRun;
   try {
+    // The child is a run start like any other: the active environment's policy judges it (`policy_violation` names the rule).
+    ctx.policy?.(child, { adHoc: false });
     if (child.inputSchema) assertMatches(child.inputSchema, childInput, 'input_invalid', `input of sub-workflow ${name}`);
     run = newRunRecord(child, childInput, ctx.now, {
       tenantId: tx.run.tenantId,
@@ -38,7 +40,7 @@ export async function startChildRun(tx: RunTx, ctx: TransitionContext, step: Ste
       traceContext: newRunTraceContext({ traceContext: tx.run.traceContext }),
     });
   } catch (error) {
-    // The input does not match the child's schema, or the child's concurrency.key fails on it.
+    // The child breaks the policy, its input does not match its schema, or its concurrency.key fails on it.
     await failWaiting(tx, ctx, step, toAgentryError(error));
     return;
   }

@@ -8,6 +8,7 @@
  */
 import type { CompiledStep, CompiledWorkflow } from '../spec/model.js';
 import type { AttemptPatch, RunTx } from '../store/store.js';
+import type { RunPolicyCheck } from './run-policy.js';
 import { TERMINAL_RUN_STATUSES, type EventRecord, type EventType, type RunRecord, type RunStatus, type StepRecord } from '../types.js';
 
 /** An event a committed transaction appended, with its run as the transaction left it then. */
@@ -32,6 +33,8 @@ export interface TransitionContext {
   wf: CompiledWorkflow;
   env: NodeJS.ProcessEnv;
   now: number;
+  /** The environment policy a child run is judged by (`run-policy.ts`); undefined: none. */
+  policy: RunPolicyCheck | undefined;
   /** The project's workflow of that name (what a `workflow:` step starts), if loaded. */
   workflowNamed: (name: string) => CompiledWorkflow | undefined;
   /** The compiled workflow another run (a parent or child) was started with. */

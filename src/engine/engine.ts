@@ -29,6 +29,7 @@ import type { LoopStatus } from './loop-status.js';
 import { RunTransitions } from './run-transitions.js';
 import type { QuotaRefusal, StartRunOptions, StartedRun } from './run-transitions-types.js';
 import { Scheduler, type SweepReport } from './scheduler.js';
+import type { RunPolicyGate } from './run-policy.js';
 import { waitForRun, type WaitOptions } from './wait-for-run.js';
 import { Worker } from './worker.js';
 
@@ -127,6 +128,15 @@ export class Engine {
    */
   onCommitted(listener: CommittedListener): () => void {
     return this.listeners.onCommitted(listener);
+  }
+
+  /**
+   * The environment policy every run start of this engine is judged by from now on (`run-policy.ts`):
+   * starts through the API and the CLI, schedule ticks, retries and re-runs, `workflow:` steps'
+   * child runs. The application sets it (`bootstrap`, `createServices`); without one nothing is judged.
+   */
+  setRunPolicy(gate: RunPolicyGate | undefined): void {
+    this.transitions.policy = gate;
   }
 
   /** Calls `listener` whenever this engine refuses to start a run for a tenant's quota. Returns the unsubscribe function. */

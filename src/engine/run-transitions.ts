@@ -5,7 +5,7 @@
 import { AgentryError, type ErrorInfo } from '../lib/errors.js';
 import { compileWorkflow, specHash } from '../spec/index.js';
 import type { CompiledWorkflow, StepKind } from '../spec/model.js';
-import type { StepResult } from '../runtime/types.js';
+import type { StepEventType, StepResult } from '../runtime/types.js';
 import { IdempotencyKeyUsed, type IdempotencyRecord, type RunTx, type TaskLockResult, type WithRunOptions } from '../store/store.js';
 import { newId } from '../lib/ids.js';
 import { isItemStepId, TERMINAL_RUN_STATUSES, type AttemptKey, type RunRecord, type SignalRecord } from '../types.js';
@@ -27,6 +27,7 @@ import { redactedNewRun, redactingTx, workflowSecrets } from './redacting-tx.js'
 import { endRunSpan, newRunTraceContext } from '../obs/run-trace.js';
 import { isTracingOn } from '../obs/tracing.js';
 import { startLockSpan } from './tracing.js';
+import type { RunPolicyCheck, RunPolicyGate } from './run-policy.js';
 
 const MAX_CACHED_SPECS = 256;
 
@@ -36,6 +37,10 @@ export class RunTransitions {
   private readonly compiled = new Map<string, CompiledWorkflow>();
   /** What every write of a transition passes through (also the step journals the worker appends). */
   readonly redactor: Redactor;
+  /** The environment policy every run start is judged by (`Engine.setRunPolicy`); none: nothing is judged. */
+  policy: RunPolicyGate | undefined;
+  /** The check last read from `policy`, for the transactions that may start a child run. */
+  private policyCheck: RunPolicyCheck | undefined;
 
   constructor(private readonly o: RunTransitionsOptions) {
     this.redactor = o.redactor ?? new Redactor();
@@ -83,6 +88,9 @@ export class RunTransitions {
       if (existing) return this.replay(existing, requestHash, createdBy);
     }
     if (wf.inputSchema) assertMatches(wf.inputSchema, input, 'input_invalid', 'run input');
+    // The active environment's policy, before anything is stored (a replayed start above is not judged again).
+    const check = await this.policy?.current();
+    check?.(wf, { adHoc: options.adhoc === true });
     const now = this.o.now();
     this.redactor.add(workflowSecrets(wf, this.o.env));
     const traceContext = newRunTraceContext(options.newTrace === true ? 'root' : 'active');
@@ -164,7 +172,14 @@ export class RunTransitions {
    * transaction holds its run (the claim does not wait: the worker tries other work).
    * `seen` is given the run as the claim's transaction left it (for the claim's spans).
    */
-  startStep(runId: string, stepId: string, workerId: string, leaseExpiresAt: number, seen?: (run: RunRecord) => void): Promise<Claim | 'handled' | undefined> {
+  async startStep(
+    runId: string,
+    stepId: string,
+    workerId: string,
+    leaseExpiresAt: number,
+    seen?: (run: RunRecord) => void,
+  ): Promise<Claim | 'handled' | undefined> {
+    await this.refreshPolicy();
     return this.transact(
       runId,
       async (tx, ctx) => {
@@ -184,6 +199,7 @@ export class RunTransitions {
    * by one then).
    */
   async startSteps(steps: readonly { runId: string; stepId: string }[], workerId: string, leaseExpiresAt: number): Promise<(Claim | 'handled' | undefined)[]> {
+    await this.refreshPolicy();
     // By step: a retried transaction replaces what its rolled-back try collected.
     const effects = new Map<number, TransitionEffects>();
     const claims = await this.o.store.withRuns(
@@ -248,6 +264,19 @@ export class RunTransitions {
     );
     for (const i of [...effects.keys()].sort((a, b) => a - b)) this.apply(effects.get(i)!);
     return recorded.map((r) => r ?? undefined);
+  }
+
+  /**
+   * Appends an event an attempt's executor reports while it runs (`StepContext.recordEvent`), with
+   * the attempt's number; false (nothing written) when the attempt no longer holds its lease.
+   */
+  stepEvent(key: AttemptKey, workerId: string, type: StepEventType, data: Record<string, unknown>): Promise<boolean | undefined> {
+    return this.transact(key.runId, async (tx, ctx) => {
+      const step = await tx.step(key.stepId);
+      if (step?.status !== 'running' || step.attempt !== key.attempt || step.leaseOwner !== workerId) return false;
+      await emit(tx, ctx, type, { attempt: key.attempt, ...data }, key.stepId);
+      return true;
+    });
   }
 
   expireLease(key: AttemptKey, force = false): Promise<boolean | undefined> {
@@ -367,11 +396,17 @@ export class RunTransitions {
     return sent;
   }
 
+  /** Reads the policy in force before a claim: starting a `workflow:` step's child run judges it inside the transaction. */
+  private async refreshPolicy(): Promise<void> {
+    this.policyCheck = await this.policy?.current();
+  }
+
   private context(wf: CompiledWorkflow, now: number): TransitionContext {
     return {
       wf,
       env: this.o.env,
       now,
+      policy: this.policyCheck,
       workflowNamed: (name) => this.o.workflows.get(name),
       workflowOf: (run) => this.workflowOf(run),
       effects: newEffects(),

@@ -41,8 +41,11 @@ export interface MaintenanceOutcome {
 
 /** Told what each sweep did with the schedules (the process's metrics). Its methods must not throw. */
 export interface ScheduleObserver {
-  /** A due tick was handled by this scheduler: its run `started`, or the tick was `skipped` (overlap, a run quota, an error). */
-  scheduleTick(schedule: string, outcome: 'started' | 'skipped'): void;
+  /**
+   * A due tick was handled by this scheduler: its run `started`, the tick was `skipped` (overlap,
+   * a run quota, an error), or `refused` (its run breaks the active environment's policy).
+   */
+  scheduleTick(schedule: string, outcome: 'started' | 'skipped' | 'refused'): void;
   /** Ticks of the schedule passed while no scheduler ran: skipped (`catch_up: none`) or made up by one run (`catch_up: one`). */
   scheduleMissed(schedule: string): void;
 }
@@ -236,7 +239,7 @@ export class Scheduler {
     }
     for (const tick of report.skipped) {
       if (tick.reason === 'missed') observer.scheduleMissed(tick.workflow);
-      else observer.scheduleTick(tick.workflow, 'skipped');
+      else observer.scheduleTick(tick.workflow, tick.reason === 'policy' ? 'refused' : 'skipped');
     }
   }
 

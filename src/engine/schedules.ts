@@ -251,8 +251,13 @@ export interface FiredTick {
 export interface SkippedTick {
   workflow: string;
   tick: number;
-  /** `quota`: the tenant was at a run quota (`limits:`); the tick is not made up later. */
-  reason: 'missed' | 'overlap' | 'error' | 'quota';
+  /**
+   * `quota`: the tenant was at a run quota (`limits:`); `policy`: the workflow breaks the active
+   * environment's policy (`rule` names it). Either way the tick is not made up later.
+   */
+  reason: 'missed' | 'overlap' | 'error' | 'quota' | 'policy';
+  /** The policy rule that refused the tick's run (`reason: policy`). */
+  rule?: string;
 }
 
 export interface FireReport {
@@ -325,9 +330,12 @@ async function handleDue(ctx: ScheduleContext, schedule: ScheduleRecord, wf: Com
     return;
   }
   const started = await startTickRun(ctx, schedule, wf, tick);
-  if (started === undefined || started === 'quota') {
-    const reason = started ?? 'error';
-    if (await store.advanceSchedule(schedule.workflow, expected, { nextAt })) report.skipped.push({ workflow: schedule.workflow, tick, reason });
+  if (started === undefined || started === 'quota' || 'refusedBy' in started) {
+    const skipped: SkippedTick =
+      started === undefined || started === 'quota'
+        ? { workflow: schedule.workflow, tick, reason: started ?? 'error' }
+        : { workflow: schedule.workflow, tick, reason: 'policy', rule: started.refusedBy };
+    if (await store.advanceSchedule(schedule.workflow, expected, { nextAt })) report.skipped.push(skipped);
     return;
   }
   // Another scheduler may have moved the row first; the run is the same either way (same key).
@@ -347,13 +355,16 @@ async function handleDue(ctx: ScheduleContext, schedule: ScheduleRecord, wf: Com
   }
 }
 
-/** Starts (or finds) the tick's run; undefined when it cannot be started, `quota` when its tenant is at a run quota (both logged). */
+/**
+ * Starts (or finds) the tick's run; undefined when it cannot be started, `quota` when its tenant
+ * is at a run quota, `refusedBy` the rule of the environment policy it breaks (each logged).
+ */
 async function startTickRun(
   ctx: ScheduleContext,
   schedule: ScheduleRecord,
   wf: CompiledWorkflow,
   tick: number,
-): Promise<{ runId: string; created: boolean } | 'quota' | undefined> {
+): Promise<{ runId: string; created: boolean } | { refusedBy: string } | 'quota' | undefined> {
   const key = tickKey(schedule.workflow, tick);
   try {
     const { run, replayed } = await ctx.transitions.create(wf, schedule.input, {
@@ -377,6 +388,24 @@ async function startTickRun(
         `schedule of ${schedule.workflow} skipped its tick: ${error.message}`,
       );
       return 'quota';
+    }
+    if (error.code === 'policy_violation') {
+      // The policy may change (PUT /v1/policies/{env}, a new project): the schedule keeps its next tick.
+      const { rule, environment } = (error.details ?? {}) as { rule?: string; environment?: string };
+      ctx.logger.warn(
+        {
+          event: 'schedule.refused',
+          workflow: schedule.workflow,
+          tenant_id: schedule.tenantId,
+          reason: 'policy',
+          rule,
+          environment,
+          tick: iso(tick),
+          code: error.code,
+        },
+        `schedule of ${schedule.workflow} skipped its tick: ${error.message}`,
+      );
+      return { refusedBy: rule ?? 'unknown' };
     }
     if (!PERMANENT_START_ERRORS.has(error.code)) throw error;
     ctx.logger.error(

@@ -329,6 +329,9 @@ export class Worker {
             // Journals are stored like every other step row: secrets masked.
             append: (entry) => this.o.store.appendJournal(key.runId, key.stepId, transitions.redactor.value(entry)),
           },
+          recordEvent: async (type, data) => {
+            await transitions.stepEvent(key, workerId, type, data);
+          },
         }),
         whenAborted(signal),
       ]);

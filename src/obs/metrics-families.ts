@@ -86,7 +86,7 @@ export function createFamilies(registry: Registry) {
     // schedules
     scheduleTicks: counter(
       'agentry_schedule_ticks_total',
-      "Schedule ticks this process's scheduler handled, by schedule (its workflow) and outcome: started (a run), skipped (overlap, a run quota, an error)",
+      "Schedule ticks this process's scheduler handled, by schedule (its workflow) and outcome: started (a run), skipped (overlap, a run quota, an error), refused (the run breaks the active environment's policy)",
       ['schedule', 'outcome'],
     ),
     scheduleMissed: counter(

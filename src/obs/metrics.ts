@@ -169,7 +169,7 @@ export class Metrics implements StoreObserver {
 
   // Schedules (`ScheduleObserver`)
 
-  scheduleTick(schedule: string, outcome: 'started' | 'skipped'): void {
+  scheduleTick(schedule: string, outcome: 'started' | 'skipped' | 'refused'): void {
     this.f.scheduleTicks.inc({ schedule, outcome });
   }
 

@@ -218,8 +218,9 @@ async function runAgent(agent: AgentSpec, ctx: StepContext, options: AgentExecut
 }
 
 /**
- * Journals the triggers of one guardrail pass (`guardrail:<phase>:<turn>`), logs them and counts
- * them — once: a pass replayed from the journal after a crash is not counted again.
+ * Journals the triggers of one guardrail pass (`guardrail:<phase>:<turn>`), logs them, counts
+ * them and appends a `step.guardrail` event each — once: a pass replayed from the journal after
+ * a crash is not counted again.
  */
 async function recordTriggers(
   triggers: GuardrailTrigger[],
@@ -231,6 +232,8 @@ async function recordTriggers(
   for (const t of triggers) {
     parts.ctx.logger.info({ guardrail: `${t.phase}[${t.index}]`, check: t.check, action: t.action, detail: t.detail }, 'agent guardrail triggered');
     parts.observer?.guardrailTriggered(parts.agent, t.check, t.action);
+    // The run's history says which check fired and what it did, never what it matched.
+    await parts.ctx.recordEvent?.('step.guardrail', { agent: parts.agent, phase: t.phase, index: t.index, check: t.check, action: t.action });
   }
 }
 

@@ -29,7 +29,16 @@ export interface StepContext {
   egress?: EgressRuleSet | undefined;
   /** Durable record of this step's completed sub-operations (model calls, tool calls), kept across attempts. */
   journal?: StepJournal;
+  /**
+   * Appends an event to the run's history now, for this attempt (while it holds its lease; an
+   * attempt that lost it records nothing). What it carries is stored and shown as given: never
+   * a secret, a prompt or an answer.
+   */
+  recordEvent?: (type: StepEventType, data: Record<string, unknown>) => Promise<void>;
 }
+
+/** The events an executor appends while its step runs (`StepContext.recordEvent`). */
+export type StepEventType = 'step.guardrail';
 
 /**
  * A step's journal: what it already did, so an attempt resumed after a crash replays it

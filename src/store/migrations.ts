@@ -846,6 +846,65 @@ const itemCountsPerStatement = (): string[] => {
   ];
 };
 
+/**
+ * The index of the label filter (`GET /v1/runs?label=k:v`, `sql/runs.ts`): one row per label of
+ * a run's `metadata`, filled by a trigger on `runs` in the transaction that inserts the run (a
+ * restore's and a recovery's runs too) and deleted with the run (its foreign key cascades:
+ * retention, restores). A filtered listing walks `run_labels_by_label` newest first instead of
+ * reading every run of the tenant and its JSON. PostgreSQL fills it once per statement (a
+ * transition table), as migration 24 counts runs. The migration indexes the runs already there.
+ */
+function runLabels(dialect: 'sqlite' | 'postgres'): string[] {
+  const ts = dialect === 'sqlite' ? 'INTEGER' : 'BIGINT';
+  const table = [
+    `CREATE TABLE run_labels (
+      run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+      tenant_id TEXT NOT NULL,
+      key TEXT NOT NULL,
+      value TEXT NOT NULL,
+      created_at ${ts} NOT NULL,
+      PRIMARY KEY (run_id, key)
+    )`,
+    `CREATE INDEX run_labels_by_label ON run_labels (key, value, tenant_id, created_at DESC, run_id DESC)`,
+  ];
+  // The labels of the runs in `source` (aliased r): the string values of their metadata object.
+  const labelsOf = (source: string) =>
+    dialect === 'sqlite'
+      ? `INSERT INTO run_labels (run_id, tenant_id, key, value, created_at)
+          SELECT r.id, r.tenant_id, l.key, l.value, r.created_at FROM ${source} r, json_each(r.metadata) l
+          WHERE r.metadata IS NOT NULL AND json_type(r.metadata) = 'object' AND l.type = 'text'`
+      : `INSERT INTO run_labels (run_id, tenant_id, key, value, created_at)
+          SELECT r.id, r.tenant_id, l.key, l.value #>> '{}', r.created_at
+          FROM (SELECT id, tenant_id, created_at, metadata::jsonb AS metadata FROM ${source}
+                WHERE metadata IS NOT NULL AND jsonb_typeof(metadata::jsonb) = 'object') r
+          CROSS JOIN LATERAL jsonb_each(r.metadata) l
+          WHERE jsonb_typeof(l.value) = 'string'`;
+  if (dialect === 'sqlite') {
+    return [
+      ...table,
+      labelsOf('runs'),
+      `CREATE TRIGGER run_labels_inserted AFTER INSERT ON runs WHEN NEW.metadata IS NOT NULL
+      BEGIN
+        INSERT INTO run_labels (run_id, tenant_id, key, value, created_at)
+          SELECT NEW.id, NEW.tenant_id, l.key, l.value, NEW.created_at FROM json_each(NEW.metadata) l
+          WHERE json_type(NEW.metadata) = 'object' AND l.type = 'text';
+      END`,
+    ];
+  }
+  return [
+    ...table,
+    labelsOf('runs'),
+    `CREATE OR REPLACE FUNCTION agentry_label_inserted_runs() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+      ${labelsOf('labelled_runs')};
+      RETURN NULL;
+    END
+    $$`,
+    `CREATE TRIGGER run_labels_inserted AFTER INSERT ON runs REFERENCING NEW TABLE AS labelled_runs
+      FOR EACH STATEMENT EXECUTE FUNCTION agentry_label_inserted_runs()`,
+  ];
+}
+
 /** From this version on, each migration applied is itself an audit entry (in its own transaction). */
 export const AUDIT_LOG_VERSION = 7;
 
@@ -890,6 +949,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 30, name: 'key/value storage of plugins, per tenant', sqlite: pluginKv('sqlite'), postgres: pluginKv('postgres') },
   { version: 31, name: 'plugin switches of the fleet', sqlite: pluginSwitches('sqlite'), postgres: pluginSwitches('postgres') },
   { version: 32, name: 'map items counted per statement when they change or go', sqlite: [], postgres: itemCountsPerStatement() },
+  { version: 33, name: 'index of run labels', sqlite: runLabels('sqlite'), postgres: runLabels('postgres') },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS.reduce((max, m) => Math.max(max, m.version), 0);

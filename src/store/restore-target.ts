@@ -28,6 +28,7 @@ export const NOT_RESTORED: Readonly<Record<string, string>> = {
   step_item_counts: "derived from the map items: the steps table's triggers recount them as its rows are loaded",
   tenant_run_counts: "derived from the runs: the runs table's triggers recount them as its rows are loaded",
   tenant_run_starts: "derived from the runs: the runs table's triggers recount them as its rows are loaded",
+  run_labels: "derived from the runs' metadata: the runs table's trigger enters each run's labels as its rows are loaded",
 };
 
 /** Key of the PostgreSQL session advisory lock a restore holds (any constant bigint other than the migrations'). */

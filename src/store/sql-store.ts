@@ -351,7 +351,7 @@ export class SqlStore implements Store {
   }
 
   listRuns(query: RunListQuery): Promise<RunPage> {
-    return this.retrying((db) => runs.listRuns(db, query, this.dialect.kind));
+    return this.retrying((db) => runs.listRuns(db, query));
   }
 
   getSteps(runId: string): Promise<StepRecord[]> {

@@ -10,7 +10,8 @@
  * 3. Indexes, triggers and views, built afresh from the rows copied (a damaged index costs
  *    nothing), then rows left pointing at a parent that was lost are deleted (a step without its
  *    run would never be read), the map items' counts are recounted from the items recovered,
- *    and the result must pass `PRAGMA integrity_check`.
+ *    the runs' labels entered again from their metadata, and the result must pass
+ *    `PRAGMA integrity_check`.
  *
  * The source is opened read-only and never changed.
  */
@@ -188,6 +189,19 @@ function recountTenantRuns(target: Database.Database): void {
     SELECT tenant_id, created_at / 60000, 0, COUNT(*) FROM runs GROUP BY tenant_id, created_at / 60000`);
 }
 
+/**
+ * The label filter's index (`run_labels`, migration 33) entered again from the runs recovered:
+ * rows of either table may have been lost on different pages.
+ */
+function relabelRuns(target: Database.Database): void {
+  const exists = target.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'run_labels'`).get();
+  if (!exists) return;
+  target.exec(`DELETE FROM run_labels`);
+  target.exec(`INSERT INTO run_labels (run_id, tenant_id, key, value, created_at)
+    SELECT r.id, r.tenant_id, l.key, l.value, r.created_at FROM runs r, json_each(r.metadata) l
+    WHERE r.metadata IS NOT NULL AND json_valid(r.metadata) AND json_type(r.metadata) = 'object' AND l.type = 'text'`);
+}
+
 /** Rebuilds the SQLite file `sourceFile` into `outFile` (a new file), as described above. */
 export function recoverSqliteFile(sourceFile: string, outFile: string): SqliteRecovery {
   let source: Database.Database;
@@ -223,6 +237,7 @@ export function recoverSqliteFile(sourceFile: string, outFile: string): SqliteRe
       removeOrphans(target, recovery);
       recountItems(target);
       recountTenantRuns(target);
+      relabelRuns(target);
       target.pragma(`user_version = ${userVersion}`);
     })();
     target.pragma('foreign_keys = ON');

@@ -20,14 +20,15 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { LATEST_SCHEMA_VERSION } from '../../src/store/migrations.js';
+import { LATEST_SCHEMA_VERSION, MIGRATIONS } from '../../src/store/migrations.js';
 import { dbFile, killAll, removeDir } from '../helpers/cli.js';
 import { rewindSqlite } from '../helpers/migration-undo.js';
 import { KEYS, listen, startTestApi, type TestApi } from '../helpers/server.js';
 import { drillProject, pageCommand, runPageCommand, runStatuses, startDrillServer, stopGracefully, storeAt, waitForSucceeded } from '../helpers/runbook.js';
 
 const PAGE = 'upgrade-and-rollback';
-const PREVIOUS = LATEST_SCHEMA_VERSION - 1;
+/** The schema of the release before: the newest migration but one (versions may skip a number). */
+const PREVIOUS = MIGRATIONS[MIGRATIONS.length - 2]!.version;
 const HELLO = {
   name: 'hello',
   input: { schema: { type: 'object', properties: { name: { type: 'string' } } } },

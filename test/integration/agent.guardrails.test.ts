@@ -2,9 +2,12 @@
  * Agent guardrails end to end on every store: the scripted `mock` model answers with PII, the
  * agent's `guardrails.output` blocks a card number (the step fails `guardrail_blocked`) or
  * redacts an email (the stored output has it masked), or holds the answer for review; every
- * trigger is journaled on the step and counted in `agentry_guardrail_triggers_total`.
+ * trigger is journaled on the step, counted in `agentry_guardrail_triggers_total` and appended
+ * to the run's events as `step.guardrail` (which check, its action and side; never what matched).
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { localOperator } from '../../src/app/caller.js';
+import { createServices } from '../../src/app/services.js';
 import { Metrics } from '../../src/obs/metrics.js';
 import type { AgentSpec } from '../../src/spec/schemas.js';
 import { mockGateway, startAgentEngine, type AgentEngine } from '../helpers/agent-engine.js';
@@ -74,6 +77,11 @@ describe.each(storeFactories)('agent guardrails ($name)', { timeout: 60_000 }, (
       details: { agent: 'support', phase: 'output', index: 0, check: 'pii', detail: { detectors: { credit_card: 1 } } },
     });
     expect(JSON.stringify(step?.error)).not.toContain('4111');
+    const events = await e.store.listEvents(run.id, 0, 1000);
+    expect(events.filter((ev) => ev.type === 'step.guardrail').map((ev) => [ev.stepId, ev.data])).toEqual([
+      ['answer', { attempt: 1, agent: 'support', phase: 'output', index: 0, check: 'pii', action: 'block' }],
+    ]);
+    expect(JSON.stringify(events)).not.toContain('4111');
     const journal = await e.store.loadJournal(run.id, 'answer');
     expect(journal.find((j) => j.key === 'guardrail:output:1')?.data).toEqual([
       { phase: 'output', index: 0, check: 'pii', action: 'block', detail: { detectors: { credit_card: 1 } } },
@@ -82,7 +90,7 @@ describe.each(storeFactories)('agent guardrails ($name)', { timeout: 60_000 }, (
     metrics.close();
   });
 
-  it('redacts an email: the stored output has it masked', async () => {
+  it('redacts an email: the stored output has it masked, and a step.guardrail event names the check, never the address', async () => {
     const metrics = new Metrics({ version: 'test', processMetrics: false });
     const e = await open(factory, metrics);
     const run = await ended(e, (await e.engine.startRun('ask', { question: 'who do I contact?' })).id);
@@ -93,6 +101,19 @@ describe.each(storeFactories)('agent guardrails ($name)', { timeout: 60_000 }, (
     expect(step?.output).toBe('Write to [REDACTED:email] for help.');
     expect(JSON.stringify(await e.store.getSteps(run.id))).not.toContain('jane.doe@example.com');
     expect(await triggers(metrics)).toEqual({ 'support/pii/redact': 1 });
+
+    // The run's events, as GET /v1/runs/{id}/events, its SSE stream and `agentry runs events` read them.
+    const services = createServices({ engine: e.engine, store: e.store });
+    const page = await services.runs.events(localOperator({}), run.id, 0, 1000);
+    const guardrail = page.items.filter((ev) => ev.type === 'step.guardrail');
+    expect(guardrail).toEqual([
+      expect.objectContaining({ step_id: 'answer', data: { attempt: 1, agent: 'support', phase: 'output', index: 1, check: 'pii', action: 'redact' } }),
+    ]);
+    // Before the step's end: the event was appended while the attempt ran.
+    const types = page.items.map((ev) => ev.type);
+    expect(types.indexOf('step.guardrail')).toBeLessThan(types.indexOf('step.succeeded'));
+    expect(JSON.stringify(page)).not.toContain('jane.doe');
+    expect(JSON.stringify(page)).not.toContain('example.com');
     metrics.close();
   });
 

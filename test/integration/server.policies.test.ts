@@ -91,6 +91,25 @@ describe.each(storeFactories)('environment policies on $name', { timeout: 60_000
     expect((await start(prod, 'echo')).statusCode).toBe(422);
   });
 
+  it('POST /v1/runs/{id}/retry is judged by the policy in force now: a run started under a looser policy is not re-run around the stricter one', async () => {
+    const echoRuns = async () =>
+      (await prod.app.inject({ method: 'GET', url: '/v1/runs?workflow=echo', headers: prod.auth('admin') })).json<{ items: Array<{ id: string }> }>().items
+        .length;
+    const put = await prod.app.inject({ method: 'PUT', url: '/v1/policies/prod', headers: prod.auth('operator'), payload: { allowed_tools: ['fx.echo'] } });
+    expect(put.statusCode).toBe(200);
+    const started = await start(prod, 'echo');
+    expect(started.statusCode).toBe(201);
+    const runId = started.json<{ id: string }>().id;
+    const before = await echoRuns();
+    expect((await prod.app.inject({ method: 'POST', url: `/v1/runs/${runId}/cancel`, headers: prod.auth('operator') })).statusCode).toBe(200);
+    expect((await prod.app.inject({ method: 'DELETE', url: '/v1/policies/prod', headers: prod.auth('admin') })).statusCode).toBe(200);
+
+    const retry = await prod.app.inject({ method: 'POST', url: `/v1/runs/${runId}/retry`, headers: prod.auth('operator'), payload: {} });
+    expect(retry.statusCode).toBe(422);
+    expect(retry.json()).toMatchObject({ code: 'policy_violation', details: { rule: 'allowed_tools' } });
+    expect(await echoRuns()).toBe(before);
+  });
+
   it('a stored policy is read from the store by another process', async () => {
     const put = await prod.app.inject({ method: 'PUT', url: '/v1/policies/dev', headers: prod.auth('operator'), payload: { max_run_cost_usd: 0.5 } });
     expect(put.statusCode).toBe(200);

@@ -37,7 +37,7 @@ describe('runs by owner', () => {
       const insert = database.prepare(INSERT_RUN.replace(/\$\d/g, '?'));
       database.transaction(() => RUNS.forEach((r) => insert.run(...r)))();
       database.exec('ANALYZE');
-      const page = await listRuns(db, { tenantId: 'default', createdBy: 'ada', limit: 5 }, 'sqlite');
+      const page = await listRuns(db, { tenantId: 'default', createdBy: 'ada', limit: 5 });
       expect(page.items.map((r) => r.id)).toEqual(ADA_NEWEST);
       const statement = statements.at(-1)!;
       const plan = (database.prepare(`EXPLAIN QUERY PLAN ${statement.sql}`).all(...statement.parameters) as { detail: string }[]).map((r) => r.detail);

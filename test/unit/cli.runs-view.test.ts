@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { runDetailText } from '../../src/cli/runs-view.js';
+import { eventCells, runDetailText } from '../../src/cli/runs-view.js';
 import type { EventDto, RunDetailDto } from '../../src/cli/runs-api.js';
 
 const at = '2026-11-27T10:00:00.000Z';
@@ -46,5 +46,18 @@ describe('runDetailText', () => {
     expect(text).toMatch(/child {3}run_c {2}child {2}✓ succeeded {2}\(step kid\)/);
     expect(text).toMatch(/early\s+transform\s+✓ succeeded\s+reused/);
     expect(text).toMatch(/late\s+transform\s+✓ succeeded\s+1\s/);
+  });
+});
+
+describe('eventCells', () => {
+  it('names the guardrail of a step.guardrail event: side, position, check and action (the event holds nothing else)', () => {
+    const event: EventDto = {
+      seq: 7,
+      type: 'step.guardrail',
+      step_id: 'answer',
+      at,
+      data: { attempt: 1, agent: 'support', phase: 'output', index: 1, check: 'pii', action: 'redact' },
+    };
+    expect(eventCells(event).slice(2)).toEqual(['step.guardrail', 'answer', 'attempt 1 · guardrail output[1] pii: redact']);
   });
 });

@@ -23,10 +23,13 @@ function decodeCursor(cursor: string): PageKey {
   return { createdAt, id: text.slice(at + 1) };
 }
 
-/** The condition of the rows after `cursor`: a row comparison, so that the (created_at DESC, id DESC) indexes bound the scan. */
-export function afterCursor(cursor: string): Query {
+/**
+ * The condition of the rows after `cursor`: a row comparison, so that the (created_at DESC, id DESC)
+ * indexes bound the scan. `columns`: the key's columns where they are named otherwise (qualified).
+ */
+export function afterCursor(cursor: string, columns: readonly [string, string] = ['created_at', 'id']): Query {
   const c = decodeCursor(cursor);
-  return sql`(created_at, id) < (${c.createdAt}, ${c.id})`;
+  return sql`(${sql.ref(columns[0])}, ${sql.ref(columns[1])}) < (${c.createdAt}, ${c.id})`;
 }
 
 /** A page of `limit` items from `limit + 1` fetched ones; the extra one says there is a next page. */

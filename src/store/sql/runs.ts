@@ -2,7 +2,7 @@
 import { sql } from 'kysely';
 import type { ErrorInfo } from '../../lib/errors.js';
 import type { RunOverrides, RunRecord } from '../../types.js';
-import type { ActiveRunCounts, NewRun, NewStep, RunListQuery, RunPage, RunPatch, StoreKind } from '../store-types.js';
+import type { ActiveRunCounts, NewRun, NewStep, RunListQuery, RunPage, RunPatch } from '../store-types.js';
 import type { Db } from './dialect.js';
 import { afterCursor, toPage } from './page.js';
 import { assignments, fromJson, inList, num, numOrNull, rows, toJson, type Query, type Row } from './values.js';
@@ -114,43 +114,52 @@ export async function getRun(db: Db, id: string): Promise<RunRecord | undefined>
   return row ? runFromRow(row) : undefined;
 }
 
-/** `metadata` has label `key` with `value` (`metadata` is JSON text in both dialects). */
-function hasLabel(kind: StoreKind, key: string, value: string): Query {
-  if (kind === 'postgres') return sql`(metadata::jsonb ->> ${key}) = ${value}`;
-  // A label key is letters, digits and `._/-` (RunMetadata), so it needs no escaping inside the quotes.
-  return sql`json_extract(metadata, ${`$."${key}"`}) = ${value}`;
-}
-
 /** `text` as a LIKE pattern matching it anywhere, its `%`, `_` and backslash taken literally (escaped with a backslash). */
 export function containsPattern(text: string): string {
   return `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 }
 
 /**
- * Runs newest first, each with its LLM cost; of one tenant with `tenantId`, of every tenant
- * without (the CLI on its own store). The cost is a subselect per listed row on the ledger's
- * `llm_calls_by_run` index: one statement, however many runs the page holds.
+ * Runs newest first, each with its LLM cost (a subselect per listed row on the ledger's
+ * `llm_calls_by_run` index: one statement, however many runs the page holds); of one tenant
+ * with `tenantId`, of every tenant without (the CLI on its own store). With labels, the first one's index (`run_labels_by_label`, migration 33) gives the
+ * matching runs newest first, so the tenant's other runs are never read; each further label is
+ * one primary-key probe of `run_labels` per run.
  */
-export async function listRuns(db: Db, query: RunListQuery, kind: StoreKind): Promise<RunPage> {
-  const where: Query[] = [query.tenantId === undefined ? sql`1 = 1` : sql`tenant_id = ${query.tenantId}`];
-  if (query.ids !== undefined) where.push(query.ids.length === 0 ? sql`1 = 0` : sql`id IN ${inList(query.ids)}`);
-  if (query.status?.length) where.push(sql`status IN ${inList(query.status)}`);
-  if (query.workflow) where.push(sql`workflow = ${query.workflow}`);
-  if (query.createdBy !== undefined) where.push(sql`created_by = ${query.createdBy}`);
-  if (query.createdAfter !== undefined) where.push(sql`created_at >= ${query.createdAfter}`);
-  if (query.createdBefore !== undefined) where.push(sql`created_at < ${query.createdBefore}`);
+const COST = sql`(SELECT COALESCE(SUM(c.cost_usd), 0) FROM llm_calls c WHERE c.run_id = runs.id) AS cost_usd`;
+
+export async function listRuns(db: Db, query: RunListQuery): Promise<RunPage> {
+  const [first, ...more] = query.labels ?? [];
+  const where: Query[] = [];
+  // With a label, `l.tenant_id` scopes the listing (a label row has its run's tenant): a second
+  // condition on `runs` would lead PostgreSQL to read the tenant's runs instead of the label's.
+  if (query.tenantId !== undefined && first === undefined) where.push(sql`runs.tenant_id = ${query.tenantId}`);
+  if (query.ids !== undefined) where.push(query.ids.length === 0 ? sql`1 = 0` : sql`runs.id IN ${inList(query.ids)}`);
+  if (query.status?.length) where.push(sql`runs.status IN ${inList(query.status)}`);
+  if (query.workflow) where.push(sql`runs.workflow = ${query.workflow}`);
+  if (query.createdBy !== undefined) where.push(sql`runs.created_by = ${query.createdBy}`);
+  if (query.createdAfter !== undefined) where.push(sql`runs.created_at >= ${query.createdAfter}`);
+  if (query.createdBefore !== undefined) where.push(sql`runs.created_at < ${query.createdBefore}`);
   // Ids are lower case; SQLite's LIKE ignores ASCII case and PostgreSQL's does not, so the text is lowered for both.
-  if (query.search !== undefined) where.push(sql`id LIKE ${containsPattern(query.search.toLowerCase())} ESCAPE '\\'`);
-  for (const [key, value] of query.labels ?? []) where.push(sql`metadata IS NOT NULL AND ${hasLabel(kind, key, value)}`);
-  if (query.cursor) where.push(afterCursor(query.cursor));
-  const fetched = await rows(
-    db,
-    sql`SELECT runs.*, (SELECT COALESCE(SUM(c.cost_usd), 0) FROM llm_calls c WHERE c.run_id = runs.id) AS cost_usd
-        FROM runs WHERE ${sql.join(where, sql` AND `)}
-        ORDER BY created_at DESC, id DESC LIMIT ${query.limit + 1}`,
-  );
+  if (query.search !== undefined) where.push(sql`runs.id LIKE ${containsPattern(query.search.toLowerCase())} ESCAPE '\\'`);
+  for (const [key, value] of more) where.push(sql`EXISTS (SELECT 1 FROM run_labels m WHERE m.run_id = runs.id AND m.key = ${key} AND m.value = ${value})`);
+  let statement: Query;
+  if (first === undefined) {
+    if (query.cursor) where.push(afterCursor(query.cursor, ['runs.created_at', 'runs.id']));
+    statement = sql`SELECT runs.*, ${COST} FROM runs WHERE ${where.length === 0 ? sql`1 = 1` : sql.join(where, sql` AND `)}
+        ORDER BY runs.created_at DESC, runs.id DESC LIMIT ${query.limit + 1}`;
+  } else {
+    const [key, value] = first;
+    const label = [sql`l.key = ${key}`, sql`l.value = ${value}`];
+    if (query.tenantId !== undefined) label.push(sql`l.tenant_id = ${query.tenantId}`);
+    if (query.cursor) label.push(afterCursor(query.cursor, ['l.created_at', 'l.run_id']));
+    // CROSS JOIN: SQLite keeps the written order (the label's index outside, each run by its key).
+    statement = sql`SELECT runs.*, ${COST} FROM run_labels l CROSS JOIN runs
+        WHERE runs.id = l.run_id AND ${sql.join([...label, ...where], sql` AND `)}
+        ORDER BY l.created_at DESC, l.run_id DESC LIMIT ${query.limit + 1}`;
+  }
   return toPage(
-    fetched.map((r) => ({ ...runFromRow(r), costUsd: num(r.cost_usd) })),
+    (await rows(db, statement)).map((r) => ({ ...runFromRow(r), costUsd: num(r.cost_usd) })),
     query.limit,
   );
 }
