@@ -93,7 +93,7 @@ export function createServices(
     limits: new LimitsService(deps),
     credentials: new CredentialService(deps.credentials, deps.engine.tenant),
     fleet: new FleetService({ store: deps.store, audit, staleAfterMs: deps.engine.settings.leaseTtlMs * 3, deploymentTenant: deps.engine.tenant }),
-    admin: new AdminService({ store: deps.store, engine: deps.engine, audit }),
+    admin: new AdminService({ store: deps.store, engine: deps.engine, audit, plugins: deps.plugins }),
     policies,
     plugins: deps.plugins,
   };

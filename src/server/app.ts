@@ -64,6 +64,7 @@ import { eventRoutes } from './routes/events.js';
 import { adminRoutes } from './routes/admin.js';
 import { fleetRoutes } from './routes/fleet.js';
 import { pluginRoutes } from './routes/plugins.js';
+import { routeListRoutes } from './routes/routes.js';
 import type { PluginService } from '../app/plugin-service.js';
 import { itemRoutes } from './routes/items.js';
 import { journalRoutes } from './routes/journal.js';
@@ -397,6 +398,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     fleetRoutes(table, deps);
     pluginRoutes(table, deps);
     adminRoutes(table, deps);
+    routeListRoutes(table, deps);
     securityRoutes(table, deps);
     // The web console: static files on routes of their own (no hook, no sign-in; see console.ts).
     if (options.consoleDir !== false)

@@ -194,6 +194,7 @@ const REQUESTS: Record<string, () => Promise<InjectOptions>> = {
   'DELETE /v1/admin/maintenance': () => Promise.resolve({ method: 'DELETE', url: '/v1/admin/maintenance' }),
   'GET /v1/admin/info': () => Promise.resolve({ url: '/v1/admin/info' }),
   'POST /v1/admin/sweep': () => Promise.resolve({ method: 'POST', url: '/v1/admin/sweep', payload: {} }),
+  'GET /v1/routes': () => Promise.resolve({ url: '/v1/routes' }),
   'POST /v1/schedules/:workflow/pause': () => Promise.resolve({ method: 'POST', url: '/v1/schedules/yearly/pause' }),
   'POST /v1/schedules/:workflow/resume': () => Promise.resolve({ method: 'POST', url: '/v1/schedules/yearly/resume' }),
   'GET /v1/auth/whoami': () => Promise.resolve({ url: '/v1/auth/whoami' }),

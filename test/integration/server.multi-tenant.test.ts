@@ -125,6 +125,8 @@ describe('requests in multi-tenant mode', () => {
         // The deployment's build and store, and the scheduler's sweeps.
         'GET /v1/admin/info',
         'POST /v1/admin/sweep',
+        // The routes the process serves, core and plugins'.
+        'GET /v1/routes',
       ].sort(),
     );
   });

@@ -56,6 +56,7 @@ const EXEMPT: Record<string, string> = {
   'DELETE /v1/plugins/:name/*': 'a plugin’s route runs for the caller’s own tenant (ctx.tenantId, ctx.kv by tenant); it names no stored object',
   'GET /v1/admin/info': 'the deployment’s build, database and roles, no tenant’s',
   'POST /v1/admin/sweep': 'the scheduler’s sweeps are the deployment’s: an admin switch of the whole fleet',
+  'GET /v1/routes': 'the routes the deployment serves, core and its plugins’, no tenant’s',
 };
 
 type Build = (o: TenantObjects) => InjectOptions;
@@ -249,6 +250,7 @@ describe.each(storeFactories)('tenant isolation on $name', (factory) => {
       { method: 'DELETE', url: '/v1/admin/maintenance' },
       { url: '/v1/admin/info' },
       { method: 'POST', url: '/v1/admin/sweep', payload: {} },
+      { url: '/v1/routes' },
     ];
     for (const tenant of TENANTS) {
       for (const request of requests) {
