@@ -9,6 +9,8 @@
  *    chain as they were), running steps' leases lapse at the restore and worker rows are left out.
  * 4. The store is migrated up to this build's schema, and the restore is an audit entry
  *    (`store.restore`) appended to the restored chain.
+ * 5. The backup's `agentry-plugins.lock`, when it holds one, is written back into the project
+ *    (`backup-plugins.ts`); `agentry plugins install` then reinstalls its plugins.
  *
  * Runs in flight in the backup resume once a worker runs on the restored store: steps that were
  * running are handed out again as after a crash, sleeps and retry timers keep their times.
@@ -20,6 +22,7 @@ import { parseDatabaseUrl, type DatabaseLocation } from '../store/database-url.j
 import { openStore } from '../store/open.js';
 import { NOT_RESTORED, openRestoreTarget, type RestoreTarget, type TableLoader } from '../store/restore-target.js';
 import { openBackup, type BackupHeader, type OpenedBackup } from './backup-file.js';
+import { restoreLock, type RestoredPluginsLock } from './backup-plugins.js';
 import { readThrough, refuseNewerSchema, type TableProgress } from './backup.js';
 
 export interface RestoreOptions {
@@ -32,6 +35,8 @@ export interface RestoreOptions {
   principal: string;
   /** Relative paths (the file, an SQLite URL) are resolved against this. */
   cwd: string;
+  /** The project to write the backup's `agentry-plugins.lock` into (none: the lock is not restored). */
+  projectDir?: string;
   /** Told what is about to be dropped, before it is (with `force`). */
   onWarning?: (message: string) => void;
   onProgress?: (phase: 'verify' | 'load', progress: TableProgress) => void;
@@ -54,6 +59,8 @@ export interface RestoreSummary {
   running_steps: number;
   /** Agentry tables dropped from the target first (with data only under `force`). */
   dropped_tables: string[];
+  /** The backup's plugin lock written back into the project (null: the backup holds none, or no project was given). */
+  plugins_lock: RestoredPluginsLock | null;
 }
 
 const DATA_NAMES: Readonly<Record<string, [string, string]>> = {
@@ -198,6 +205,8 @@ export async function restoreBackup(file: string, options: RestoreOptions): Prom
   } finally {
     await store.close();
   }
+  // Once the store is restored: a refused restore leaves the project's lock as it was.
+  const lock = header.plugins_lock === undefined || options.projectDir === undefined ? null : restoreLock(options.projectDir, header.plugins_lock, now());
   const skipped = Object.fromEntries(header.tables.filter((t) => t.name in NOT_RESTORED && t.rows > 0).map((t) => [t.name, t.rows]));
   return {
     file: path,
@@ -209,5 +218,6 @@ export async function restoreBackup(file: string, options: RestoreOptions): Prom
     skipped,
     running_steps: runningSteps,
     dropped_tables: dropped,
+    plugins_lock: lock,
   };
 }

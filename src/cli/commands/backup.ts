@@ -173,6 +173,7 @@ async function verify(ctx: CliContext, file: string, opts: VerifyFlags): Promise
 
 interface RestoreFlags {
   to: string;
+  dir?: string;
   force?: boolean;
   passphraseFile?: string;
   quiet?: boolean;
@@ -190,6 +191,8 @@ async function restore(ctx: CliContext, file: string, opts: RestoreFlags): Promi
     ...(passphrase === undefined ? {} : { passphrase }),
     principal: localOperator(ctx.env).name,
     cwd: ctx.cwd,
+    // Where the backup's agentry-plugins.lock goes: the project, as `backup` took it from.
+    projectDir: resolve(ctx.cwd, opts.dir ?? ctx.env['AGENTRY_PROJECT_DIR'] ?? '.'),
     onWarning: (message) => ctx.stderr.write(`WARNING: ${message}\n`),
     onProgress: (phase, p) => {
       if (phase === 'load') load(p);
@@ -206,6 +209,14 @@ async function restore(ctx: CliContext, file: string, opts: RestoreFlags): Promi
   );
   if (summary.running_steps > 0) {
     out(ctx, `${count(summary.running_steps, 'step')} running at the backup will be handed out again when a worker starts on it (as after a crash).`);
+  }
+  const lock = summary.plugins_lock;
+  if (lock !== null && lock.written) {
+    const kept = lock.previous === undefined ? '' : ` (the lock that was there: ${lock.previous})`;
+    out(
+      ctx,
+      `Restored ${lock.file}${kept}: ${count(lock.plugins.length, 'plugin')}${lock.plugins.length > 0 ? ` (${lock.plugins.join(', ')})` : ''}; run \`agentry plugins install\` to reinstall those not installed here.`,
+    );
   }
 }
 
@@ -247,8 +258,9 @@ export function registerRestore(program: Command, ctx: CliContext): void {
     .argument('<file>', 'the backup file')
     .requiredOption('--to <database-url>', 'the store to restore into: sqlite:<file> or postgres://…')
     .option('--force', "drop Agentry's tables in a target that holds data first (its data is lost)")
+    .option('--dir <dir>', "project directory to write the backup's agentry-plugins.lock into (default: $AGENTRY_PROJECT_DIR or .)")
     .option(...PASSPHRASE_OPTION)
     .option('--quiet', 'no progress on stderr')
-    .option('--json', 'print { file, target, backup, schema, tables, rows, skipped, running_steps, dropped_tables, duration_ms }')
+    .option('--json', 'print { file, target, backup, schema, tables, rows, skipped, running_steps, dropped_tables, plugins_lock, duration_ms }')
     .action((file: string, opts: RestoreFlags) => restore(ctx, file, opts));
 }
