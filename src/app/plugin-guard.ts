@@ -23,8 +23,8 @@ export interface PluginAccess {
   allowed: boolean;
   tenant: string | undefined;
   run: string | undefined;
-  /** `proxy`: a connection of a `process` plugin through its egress proxy (not `ctx.fetch`). */
-  via?: 'proxy';
+  /** `proxy`: a connection of a `process` plugin through its egress proxy (not `ctx.fetch`); `sandbox`: one refused inside its process (a socket around the proxy, UDP, a name lookup). */
+  via?: 'proxy' | 'sandbox';
 }
 
 export type PluginAccessRecorder = (access: PluginAccess) => void;
@@ -136,6 +136,11 @@ export class PluginGuard {
     const allowed = (this.permissions.network?.hosts ?? []).some((h) => hostMatches(h, hostname.toLowerCase(), port));
     this.record({ plugin: this.plugin, op: 'fetch', target: `${hostname}:${port}`, allowed, tenant: scope.tenantId, run: scope.runId, via: 'proxy' });
     return allowed;
+  }
+
+  /** Records a network reach the `process` sandbox refused (`host:port`, a socket path, `udp`, `dns:<name>`). */
+  recordNetRefusal(target: string, scope: CallScope): void {
+    this.record({ plugin: this.plugin, op: 'fetch', target, allowed: false, tenant: scope.tenantId, run: scope.runId, via: 'sandbox' });
   }
 
   async fetch(url: string, init: PluginFetchInit, scope: CallScope, signal: AbortSignal): Promise<PluginFetchResponse> {

@@ -62,6 +62,7 @@ type RunnerMessage =
   | { type: 'load_failed'; error: { message: string } }
   | { type: 'result'; id: number; ok: boolean; value?: unknown; error?: { message: string; stack?: string; code?: string; resource?: string } }
   | { type: 'rpc'; rpc: number; call: number; op: string; args: unknown[] }
+  | { type: 'refused'; call: number; target: string }
   | { type: 'log'; call: number; level: 'debug' | 'info' | 'warn' | 'error'; fields: Record<string, unknown>; msg?: string };
 
 /** The Node flags of a `process` plugin: one `--allow-fs-*` flag per path (a comma list is not split by current Node 20 releases). */
@@ -207,6 +208,10 @@ export class PluginHost {
       this.calls.delete(message.id);
       if (message.ok) call.resolve(message.value);
       else call.reject(this.callError(message.error ?? { message: 'failed' }, call.scope));
+      return;
+    }
+    if (message.type === 'refused') {
+      this.options.guard.recordNetRefusal(String(message.target), this.calls.get(message.call)?.scope ?? { tenantId: undefined, runId: undefined });
       return;
     }
     if (message.type === 'log') {

@@ -7,7 +7,8 @@
  *
  * Host → runner: `{ type: 'call', id, kind, name, args, scope, env }`, `{ type: 'abort', id }`,
  * `{ type: 'reply', rpc, ok, value | error }`. Runner → host: `{ type: 'ready' | 'load_failed' }`,
- * `{ type: 'result', id, ok, value | error }`, `{ type: 'rpc', rpc, call, op, args }`, `{ type: 'log', … }`.
+ * `{ type: 'result', id, ok, value | error }`, `{ type: 'rpc', rpc, call, op, args }`, `{ type: 'log', … }`,
+ * `{ type: 'refused', call, target }` (a socket, UDP or lookup refused in a `process` plugin).
  *
  * In a `process` plugin (`AGENTRY_PLUGIN_PROXY` set) the network goes through the host's egress
  * proxy (`plugin-egress.ts`), before the plugin's module loads: Node's `fetch` uses undici's
@@ -54,6 +55,8 @@ if (process.env.AGENTRY_PLUGIN_PROXY) {
   };
   setGlobalDispatcher(dispatcher);
   process.env.HTTP_PROXY = process.env.HTTPS_PROXY = process.env.http_proxy = process.env.https_proxy = proxy.href;
+  // Each refusal is reported to the host, which records it like a refused ctx.fetch (via: sandbox).
+  const report = (target) => send({ type: 'refused', call: currentCall.getStore() ?? 0, target });
   const refused = (what) => Object.assign(new Error('the plugin process may reach the network only through its egress proxy (' + proxy.host + '): ' + what + ' refused'), { code: 'plugin_permission_denied' });
   const net = await import('node:net');
   const connect = net.Socket.prototype.connect;
@@ -68,6 +71,7 @@ if (process.env.AGENTRY_PLUGIN_PROXY) {
       if (toProxy(args)) return connect.apply(this, args);
       const o = Array.isArray(args[0]) ? args[0][0] : args[0];
       const what = typeof o === 'object' && o !== null ? (o.path ?? (o.host ?? 'localhost') + ':' + o.port) : String(o);
+      report(what);
       process.nextTick(() => this.destroy(refused('a connection to ' + what)));
       return this;
     },
@@ -75,9 +79,9 @@ if (process.env.AGENTRY_PLUGIN_PROXY) {
     configurable: false,
   });
   const dgram = await import('node:dgram');
-  for (const m of ['send', 'connect']) Object.defineProperty(dgram.Socket.prototype, m, { value: () => { throw refused('UDP'); }, writable: false, configurable: false });
+  for (const m of ['send', 'connect']) Object.defineProperty(dgram.Socket.prototype, m, { value: () => { report('udp'); throw refused('UDP'); }, writable: false, configurable: false });
   const dns = (await import('node:dns')).default;
-  const deny = (m) => () => { throw refused('a name lookup (' + m + ')'); };
+  const deny = (m) => (name) => { report('dns:' + String(name)); throw refused('a name lookup (' + m + ')'); };
   const targets = [dns, dns.promises];
   for (let p = dns.Resolver.prototype; p && p !== Object.prototype; p = Object.getPrototypeOf(p)) targets.push(p);
   for (let p = dns.promises.Resolver.prototype; p && p !== Object.prototype; p = Object.getPrototypeOf(p)) targets.push(p);

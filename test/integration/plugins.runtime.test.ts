@@ -262,6 +262,16 @@ describe('a process plugin’s own network', () => {
         message: expect.stringContaining('a name lookup (lookup) refused'),
       });
       expect(otherHits).toBe(0);
+      expect(accesses).toContainEqual({
+        plugin: 'probe',
+        op: 'fetch',
+        target: `127.0.0.1:${apiPort}`,
+        allowed: false,
+        tenant: 'acme',
+        run: 'run_1',
+        via: 'sandbox',
+      });
+      expect(accesses).toContainEqual({ plugin: 'probe', op: 'fetch', target: 'dns:localhost', allowed: false, tenant: 'acme', run: 'run_1', via: 'sandbox' });
     } finally {
       await host.stop();
     }
