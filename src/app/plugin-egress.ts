@@ -5,8 +5,9 @@
  * absolute-form `http://` requests, and lets through only the hosts (and ports) the plugin's lock
  * entry accepted (`PluginGuard.egress`): the rest answer 403 and are recorded like a refused
  * `ctx.fetch` (plugin, host, run, tenant). A request must carry the runtime's token in
- * `Proxy-Authorization` (`Bearer <token>.<call id>`), so another local process cannot use the
- * plugin's hosts, and the call id names the run and tenant the connection is made for.
+ * `Proxy-Authorization` (`Bearer <token>.<call id>`, or Basic `plugin:<token>.0` from the
+ * `HTTP_PROXY` URL), so another local process cannot use the plugin's hosts; the call id names
+ * the run and tenant the connection is made for (0: none known).
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -56,7 +57,13 @@ export class EgressProxy {
 
   /** The call's scope when the request carries this runtime's token; undefined when it does not. */
   private signedIn(req: IncomingMessage): CallScope | undefined {
-    const match = /^Bearer ([0-9a-f]+)\.(\d+)$/.exec(req.headers['proxy-authorization'] ?? '');
+    // `Bearer <token>.<call>` (the runner's ProxyAgent), or `Basic` of `plugin:<token>.0` (a client given HTTP_PROXY with the token in it).
+    let credential = req.headers['proxy-authorization'] ?? '';
+    if (credential.startsWith('Basic '))
+      credential = `Bearer ${Buffer.from(credential.slice(6), 'base64')
+        .toString('utf8')
+        .replace(/^plugin:/, '')}`;
+    const match = /^Bearer ([0-9a-f]+)\.(\d+)$/.exec(credential);
     if (match === null) return undefined;
     const given = Buffer.from(match[1]!);
     const expected = Buffer.from(this.token);

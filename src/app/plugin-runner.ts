@@ -54,7 +54,8 @@ if (process.env.AGENTRY_PLUGIN_PROXY) {
     emit() { return false; },
   };
   setGlobalDispatcher(dispatcher);
-  process.env.HTTP_PROXY = process.env.HTTPS_PROXY = process.env.http_proxy = process.env.https_proxy = proxy.href;
+  const envProxy = 'http://plugin:' + token + '.0@' + proxy.host;
+  process.env.HTTP_PROXY = process.env.HTTPS_PROXY = process.env.http_proxy = process.env.https_proxy = envProxy;
   // Each refusal is reported to the host, which records it like a refused ctx.fetch (via: sandbox).
   const report = (target) => send({ type: 'refused', call: currentCall.getStore() ?? 0, target });
   const refused = (what) => Object.assign(new Error('the plugin process may reach the network only through its egress proxy (' + proxy.host + '): ' + what + ' refused'), { code: 'plugin_permission_denied' });
@@ -63,7 +64,7 @@ if (process.env.AGENTRY_PLUGIN_PROXY) {
   const toProxy = (args) => {
     let o = args[0];
     if (Array.isArray(o)) o = o[0];
-    if (typeof o === 'object' && o !== null) return o.path === undefined && String(o.port) === proxy.port && o.host === proxy.hostname;
+    if (typeof o === 'object' && o !== null) return o.path == null && String(o.port) === proxy.port && o.host === proxy.hostname;
     return String(o) === proxy.port && args[1] === proxy.hostname;
   };
   Object.defineProperty(net.Socket.prototype, 'connect', {

@@ -57,6 +57,17 @@ export default {
       s.on('connect', () => { s.destroy(); resolve('connected'); });
       s.on('error', (e) => resolve(e.code ?? e.message));
     }),
+    viaEnvProxy: (input) => new Promise((resolve) => {
+      const proxy = new URL(process.env.HTTP_PROXY);
+      const auth = 'Basic ' + Buffer.from(decodeURIComponent(proxy.username) + ':' + decodeURIComponent(proxy.password)).toString('base64');
+      const req = require('http').request({ host: proxy.hostname, port: proxy.port, path: input.url, headers: { 'proxy-authorization': auth } }, (res) => {
+        let body = '';
+        res.on('data', (c) => (body += c));
+        res.on('end', () => resolve({ status: res.statusCode, body }));
+      });
+      req.on('error', (e) => resolve({ error: e.message }));
+      req.end();
+    }),
     lookup: () => require('dns').promises.lookup('localhost').then(() => 'resolved'),
   },
 };
@@ -253,6 +264,11 @@ describe('a process plugin’s own network', () => {
         run: 'run_2',
         via: 'proxy',
       });
+
+      // A client of its own given HTTP_PROXY (a plain-HTTP request in absolute form): the same hosts.
+      expect(await host.call('tool', 'viaEnvProxy', { url: `http://127.0.0.1:${apiPort}/x` }, scope)).toMatchObject({ status: 200 });
+      expect(await host.call('tool', 'viaEnvProxy', { url: `http://127.0.0.1:${otherPort}/x` }, scope)).toMatchObject({ status: 403 });
+      expect(otherHits).toBe(0);
 
       // Around the proxy: a socket of its own, even to the declared host, and a name lookup.
       expect(await host.call('tool', 'rawSocket', { port: apiPort }, scope)).toBe('plugin_permission_denied');
