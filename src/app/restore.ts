@@ -47,7 +47,8 @@ export interface RestoreSummary {
   file: string;
   /** Where it was restored, safe to print. */
   target: string;
-  backup: { created_at: string; source: BackupHeader['source']; schema_version: number; agentry_version: string };
+  /** `has_plugins_lock`: the backup holds the project's `agentry-plugins.lock`. */
+  backup: { created_at: string; source: BackupHeader['source']; schema_version: number; agentry_version: string; has_plugins_lock: boolean };
   /** The restored store's schema: created at the backup's version, then migrated to `current`. */
   schema: { restored: number; current: number; applied: number[] };
   /** Rows loaded, by table. */
@@ -211,7 +212,13 @@ export async function restoreBackup(file: string, options: RestoreOptions): Prom
   return {
     file: path,
     target: target.location,
-    backup: { created_at: header.created_at, source: header.source, schema_version: header.schema_version, agentry_version: header.agentry_version },
+    backup: {
+      created_at: header.created_at,
+      source: header.source,
+      schema_version: header.schema_version,
+      agentry_version: header.agentry_version,
+      has_plugins_lock: header.plugins_lock !== undefined,
+    },
     schema: { restored: header.schema_version, current, applied },
     tables: loaded,
     rows,

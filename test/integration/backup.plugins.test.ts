@@ -90,6 +90,17 @@ describe('the plugin lock in backups', () => {
     expect(result.plugins_lock.written).toBe(true);
     expect(readFileSync(result.plugins_lock.previous, 'utf8')).toBe(other);
     expect(readFileSync(lockFile(), 'utf8')).toBe(lockText);
+
+    // Run outside a project without --dir: the lock is written nowhere, and the summary says how.
+    const elsewhere = tempDir('agentry-backup-elsewhere-');
+    try {
+      const away = await runCliInProcess(['restore', out, '--to', `sqlite:${join(elsewhere, 'r.db')}`, '--quiet'], { env, cwd: elsewhere });
+      expect(away.code, away.stderr).toBe(0);
+      expect(away.stdout).toContain('The backup holds an agentry-plugins.lock: pass --dir <project>');
+      expect(existsSync(join(elsewhere, 'agentry-plugins.lock'))).toBe(false);
+    } finally {
+      removeDir(elsewhere);
+    }
   });
 
   it('a backup of a project without a lock holds none, and its restore leaves the project’s lock alone', async () => {
