@@ -160,6 +160,7 @@ export class PluginHost {
       worker.on('exit', (code) => onExit(`its worker exited (code ${code})`));
       runtime = { send: (m) => worker.postMessage(m), stop: async () => void (await worker.terminate()), ready };
     } else {
+      if (proxy === undefined) throw this.failed('a process plugin needs its egress proxy');
       const paths = guard.sandboxPaths();
       const undici = undiciEntry();
       const read = [path.resolve(dir), undici.dir, ...paths.read];
@@ -168,8 +169,8 @@ export class PluginHost {
         cwd: dir,
         env: {
           AGENTRY_PLUGIN_ENTRY: entry,
-          AGENTRY_PLUGIN_PROXY: proxy!.url,
-          AGENTRY_PLUGIN_PROXY_TOKEN: proxy!.token,
+          AGENTRY_PLUGIN_PROXY: proxy.url,
+          AGENTRY_PLUGIN_PROXY_TOKEN: proxy.token,
           AGENTRY_PLUGIN_UNDICI: undici.entry,
         },
         stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
