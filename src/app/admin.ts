@@ -2,7 +2,8 @@
  * The deployment's administration: which build, which database at which schema, and which roles
  * the answering process runs (`GET /v1/admin/info`, `agentry admin info`), and one pass of the
  * scheduler's sweeps forced now (`POST /v1/admin/sweep`, `agentry admin sweep --now`; audited
- * `admin.sweep`). Like the fleet, these are the deployment's: only system admins and callers of
+ * `admin.sweep`), and the routes the process serves with their owners (`GET /v1/routes`: the
+ * server's core routes, and each plugin's own). Like the fleet, these are the deployment's: only system admins and callers of
  * the deployment's own tenant reach them.
  */
 import type { Engine } from '../engine/engine.js';
@@ -12,8 +13,10 @@ import type { AuditService } from './audit.js';
 import type { Caller } from './caller.js';
 import { sweepDto, type AdminInfoDto, type SweepDto } from './dto/admin.js';
 import { iso } from './dto/common.js';
+import type { ApiRouteDto, ApiRouteListDto } from './dto/routes.js';
 import { assertDeploymentCaller } from './fleet.js';
 import { storeInfo } from './migrations.js';
+import type { PluginService } from './plugin-service.js';
 
 /** What the answering process is: known to the server (or the CLI), not to the store. */
 export interface ProcessFacts {
@@ -27,6 +30,8 @@ export interface AdminServiceOptions {
   store: Store;
   engine: Engine;
   audit: AuditService;
+  /** The process's plugins, whose routes `routes()` lists. */
+  plugins?: PluginService | undefined;
   now?: () => number;
 }
 
@@ -48,6 +53,25 @@ export class AdminService {
       started_at: iso(facts.startedAt),
       uptime_s: Math.max(0, (this.now() - facts.startedAt) / 1000),
     };
+  }
+
+  /**
+   * The routes the process serves: `core` (the server's, given) and each plugin's, from its
+   * manifest, in place of the shared dispatch routes (`dispatch`: their operationId by method); a
+   * disabled plugin's with `enabled: false`, an unavailable one's (no manifest) not at all.
+   */
+  routes(caller: Caller, core: readonly ApiRouteDto[], dispatch: ReadonlyMap<string, string>): ApiRouteListDto {
+    assertDeploymentCaller(caller, this.o.engine.tenant, 'the routes of the deployment');
+    const items = [...core];
+    for (const plugin of this.o.plugins?.list() ?? []) {
+      for (const route of plugin.routes) {
+        const [method, path] = route.split(' ') as [ApiRouteDto['method'], string];
+        const operationId = dispatch.get(method);
+        if (operationId !== undefined) items.push({ method, path, operationId, owner: plugin.name, enabled: plugin.state === 'enabled' });
+      }
+    }
+    items.sort((a, b) => a.path.localeCompare(b.path) || a.method.localeCompare(b.method));
+    return { items };
   }
 
   /**

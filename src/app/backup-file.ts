@@ -25,6 +25,7 @@ import { pipeline } from 'node:stream/promises';
 import { createGunzip, createGzip } from 'node:zlib';
 import { AgentryError, toAgentryError } from '../lib/errors.js';
 import type { StoreKind } from '../store/store.js';
+import { pluginsLockProblem, type BackupPluginsLock } from './backup-plugins.js';
 import { decryptStream, encryptionProblem, encryptStream, keyFor, type EncryptionHeader } from './backup-crypto.js';
 
 export const BACKUP_FORMAT = 'agentry-backup';
@@ -49,6 +50,8 @@ export interface BackupHeader {
   compression: 'gzip' | 'none';
   encryption: EncryptionHeader | null;
   checksum: 'sha256';
+  /** The project's `agentry-plugins.lock` when it had one (absent in older backups; `backup-plugins.ts`). */
+  plugins_lock?: BackupPluginsLock;
 }
 
 /** A batch of rows of one table, as `writeBackup` takes them and `readBackup` gives them. */
@@ -104,6 +107,8 @@ function headerProblem(h: Partial<BackupHeader>): string | undefined {
     const problem = encryptionProblem(h.encryption);
     if (problem !== undefined) return `its encryption header is invalid: ${problem}`;
   }
+  const lockProblem = pluginsLockProblem(h.plugins_lock);
+  if (lockProblem !== undefined) return lockProblem;
   if (!Array.isArray(h.tables)) return 'its table list is missing';
   const seen = new Set<string>();
   for (const t of h.tables as Array<Partial<BackupTable>>) {

@@ -23,6 +23,7 @@ import { openStore } from '../store/open.js';
 import type { CompiledWorkflow } from '../spec/model.js';
 import { newEncryption } from './backup-crypto.js';
 import { BACKUP_FORMAT, BACKUP_FORMAT_VERSION, openBackup, writeBackup, type BackupHeader, type OpenedBackup, type RowBatch } from './backup-file.js';
+import { lockForBackup, type BackupPluginsLock } from './backup-plugins.js';
 import { lastBackupRecord, recordBackup, retentionGapWarning, shortestRetention } from './backup-record.js';
 import type { Config } from './config.js';
 import { secretFromEnv } from './secret-files.js';
@@ -67,6 +68,16 @@ export interface BackupSummary {
   /** Rows by table. */
   tables: Record<string, number>;
   rows: number;
+  /** The project's `agentry-plugins.lock` in the backup: its SHA-256 and the plugins it lists (null: none). */
+  plugins_lock: { sha256: string; plugins: string[] } | null;
+}
+
+function lockedPlugins(lock: BackupPluginsLock): string[] {
+  try {
+    return Object.keys((JSON.parse(lock.text) as { plugins?: Record<string, unknown> }).plugins ?? {}).sort();
+  } catch {
+    return [];
+  }
 }
 
 function summaryOf(file: string, bytes: number, header: BackupHeader): BackupSummary {
@@ -83,6 +94,7 @@ function summaryOf(file: string, bytes: number, header: BackupHeader): BackupSum
     encrypted: header.encryption !== null,
     tables,
     rows: header.tables.reduce((sum, t) => sum + t.rows, 0),
+    plugins_lock: header.plugins_lock === undefined ? null : { sha256: header.plugins_lock.sha256, plugins: lockedPlugins(header.plugins_lock) },
   };
 }
 
@@ -166,11 +178,18 @@ async function recordInStore(config: Config, summary: BackupSummary, options: Ba
 
 /** Backs up the store of `config` into `options.out` (the file appears only once it is complete), then records it in the store. */
 export async function createBackup(config: Config, options: BackupOptions): Promise<CreatedBackup> {
-  const summary = await writeBackupFile(config, options);
-  return { ...summary, warnings: await recordInStore(config, summary, options) };
+  const warnings: string[] = [];
+  let lock: BackupPluginsLock | undefined;
+  try {
+    lock = lockForBackup(config.projectDir);
+  } catch (error) {
+    warnings.push(`${toAgentryError(error).message}: the backup does not hold the plugin lock`);
+  }
+  const summary = await writeBackupFile(config, options, lock);
+  return { ...summary, warnings: [...warnings, ...(await recordInStore(config, summary, options))] };
 }
 
-async function writeBackupFile(config: Config, options: BackupOptions): Promise<BackupSummary> {
+async function writeBackupFile(config: Config, options: BackupOptions, lock: BackupPluginsLock | undefined): Promise<BackupSummary> {
   const out = resolve(options.out);
   const encryption = options.passphrase === undefined ? undefined : await newEncryption(options.passphrase);
   const partial = await scratchFile(out, options.force === true);
@@ -193,6 +212,7 @@ async function writeBackupFile(config: Config, options: BackupOptions): Promise<
         compression: options.gzip === false ? 'none' : 'gzip',
         encryption: encryption?.encryption ?? null,
         checksum: 'sha256',
+        ...(lock === undefined ? {} : { plugins_lock: lock }),
       };
       await writeBackup(partial, header, encryption?.key, rowsOf(snapshot, options.onProgress));
       return header;

@@ -23,6 +23,8 @@ export interface PluginAccess {
   allowed: boolean;
   tenant: string | undefined;
   run: string | undefined;
+  /** `proxy`: a connection of a `process` plugin through its egress proxy (not `ctx.fetch`); `sandbox`: one refused inside its process (a socket around the proxy, UDP, a name lookup). */
+  via?: 'proxy' | 'sandbox';
 }
 
 export type PluginAccessRecorder = (access: PluginAccess) => void;
@@ -127,6 +129,18 @@ export class PluginGuard {
   /** Records what the `process` sandbox (Node's permission model) refused. */
   recordSandboxRefusal(target: string, scope: CallScope): void {
     this.record({ plugin: this.plugin, op: 'fs.read', target, allowed: false, tenant: scope.tenantId, run: scope.runId });
+  }
+
+  /** Whether the plugin's egress proxy may connect it to `hostname:port` (recorded as a `fetch` via the proxy). */
+  egress(hostname: string, port: string, scope: CallScope): boolean {
+    const allowed = (this.permissions.network?.hosts ?? []).some((h) => hostMatches(h, hostname.toLowerCase(), port));
+    this.record({ plugin: this.plugin, op: 'fetch', target: `${hostname}:${port}`, allowed, tenant: scope.tenantId, run: scope.runId, via: 'proxy' });
+    return allowed;
+  }
+
+  /** Records a network reach the `process` sandbox refused (`host:port`, a socket path, `udp`, `dns:<name>`). */
+  recordNetRefusal(target: string, scope: CallScope): void {
+    this.record({ plugin: this.plugin, op: 'fetch', target, allowed: false, tenant: scope.tenantId, run: scope.runId, via: 'sandbox' });
   }
 
   async fetch(url: string, init: PluginFetchInit, scope: CallScope, signal: AbortSignal): Promise<PluginFetchResponse> {

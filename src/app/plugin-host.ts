@@ -2,18 +2,21 @@
  * One plugin's runtime: its module runs in a worker thread (`in-process`) or in a child Node
  * process started with the permission model (`process`: reads only of its own directory and the
  * declared paths, writes only of the declared ones, no child processes or workers unless
- * declared, an empty environment), and only messages cross (`plugin-runner.ts`). Each call has a
+ * declared, an empty environment, its network only through its egress proxy: `plugin-egress.ts`),
+ * and only messages cross (`plugin-runner.ts`). Each call has a
  * timeout; a call that throws, passes its timeout or loses its runtime fails alone with
  * `plugin_failed` naming the plugin. A runtime that hangs or dies is ended and started again
  * for the next call. `stop()` lets calls in flight finish (up to `graceMs`) before ending it.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { statSync } from 'node:fs';
+import { realpathSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import { AgentryError } from '../lib/errors.js';
 import type { PluginMode } from '../spec/plugin-manifest.js';
+import { EgressProxy } from './plugin-egress.js';
 import type { CallScope, PluginGuard } from './plugin-guard.js';
 import { RUNNER_SOURCE } from './plugin-runner.js';
 
@@ -59,6 +62,7 @@ type RunnerMessage =
   | { type: 'load_failed'; error: { message: string } }
   | { type: 'result'; id: number; ok: boolean; value?: unknown; error?: { message: string; stack?: string; code?: string; resource?: string } }
   | { type: 'rpc'; rpc: number; call: number; op: string; args: unknown[] }
+  | { type: 'refused'; call: number; target: string }
   | { type: 'log'; call: number; level: 'debug' | 'info' | 'warn' | 'error'; fields: Record<string, unknown>; msg?: string };
 
 /** The Node flags of a `process` plugin: one `--allow-fs-*` flag per path (a comma list is not split by current Node 20 releases). */
@@ -71,8 +75,15 @@ export function permissionFlags(read: string[], write: string[], childProcess: b
   return flags;
 }
 
+/** undici's entry (the `process` runner's `fetch` goes through its `ProxyAgent`) and the directory the sandbox must let it read. */
+function undiciEntry(): { entry: string; dir: string } {
+  const entry = realpathSync(createRequire(import.meta.url).resolve('undici'));
+  return { entry, dir: path.dirname(entry) };
+}
+
 export class PluginHost {
   private runtime: Runtime | undefined;
+  private proxy: Promise<EgressProxy> | undefined;
   private readonly calls = new Map<number, PendingCall>();
   private seq = 0;
   readonly timeoutMs: number;
@@ -105,7 +116,16 @@ export class PluginHost {
     return this.failed(error.message);
   }
 
-  private start(): Runtime {
+  /** The egress proxy of a `process` plugin, started with its first runtime and kept until `stop()`. */
+  private egress(): Promise<EgressProxy> {
+    this.proxy ??= EgressProxy.start(this.options.guard, (id) => this.calls.get(id)?.scope, this.options.logger).catch((error: unknown) => {
+      this.proxy = undefined;
+      throw this.failed('its egress proxy did not start', error);
+    });
+    return this.proxy;
+  }
+
+  private start(proxy: EgressProxy | undefined): Runtime {
     const { name, mode, dir, entry, guard } = this.options;
     let readyResolve!: () => void;
     let readyReject!: (error: Error) => void;
@@ -140,14 +160,21 @@ export class PluginHost {
       worker.on('exit', (code) => onExit(`its worker exited (code ${code})`));
       runtime = { send: (m) => worker.postMessage(m), stop: async () => void (await worker.terminate()), ready };
     } else {
+      if (proxy === undefined) throw this.failed('a process plugin needs its egress proxy');
       const paths = guard.sandboxPaths();
-      const read = [path.resolve(dir), ...paths.read];
+      const undici = undiciEntry();
+      const read = [path.resolve(dir), undici.dir, ...paths.read];
       const flags = permissionFlags(read, paths.write, this.options.childProcess);
       const child: ChildProcess = spawn(process.execPath, [...flags, '--input-type=module', '-e', RUNNER_SOURCE], {
         cwd: dir,
-        env: { AGENTRY_PLUGIN_ENTRY: entry },
+        env: {
+          AGENTRY_PLUGIN_ENTRY: entry,
+          AGENTRY_PLUGIN_PROXY: proxy.url,
+          AGENTRY_PLUGIN_PROXY_TOKEN: proxy.token,
+          AGENTRY_PLUGIN_UNDICI: undici.entry,
+        },
         stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
-        ...(process.getuid?.() === 0 && othersCanLoad(entry, paths.read) ? { uid: NOBODY, gid: NOBODY } : {}),
+        ...(process.getuid?.() === 0 && othersCanLoad(entry, [undici.entry, ...paths.read]) ? { uid: NOBODY, gid: NOBODY } : {}),
       });
       let stderr = '';
       child.stderr?.on('data', (chunk: Buffer) => {
@@ -182,6 +209,10 @@ export class PluginHost {
       this.calls.delete(message.id);
       if (message.ok) call.resolve(message.value);
       else call.reject(this.callError(message.error ?? { message: 'failed' }, call.scope));
+      return;
+    }
+    if (message.type === 'refused') {
+      this.options.guard.recordNetRefusal(String(message.target), this.calls.get(message.call)?.scope ?? { tenantId: undefined, runId: undefined });
       return;
     }
     if (message.type === 'log') {
@@ -228,7 +259,10 @@ export class PluginHost {
 
   /** Calls a step kind, tool or route of the plugin; `plugin_failed` when it throws, dies or passes the timeout. */
   async call(kind: PluginCallKind, fn: string, args: unknown, scope: CallScope, signal?: AbortSignal): Promise<unknown> {
-    this.runtime ??= this.start();
+    if (this.runtime === undefined) {
+      const proxy = this.options.mode === 'process' ? await this.egress() : undefined;
+      this.runtime ??= this.start(proxy);
+    }
     const runtime = this.runtime;
     await runtime.ready;
     const id = ++this.seq;
@@ -265,6 +299,9 @@ export class PluginHost {
     const runtime = this.runtime;
     this.runtime = undefined;
     await runtime?.stop();
+    const proxy = this.proxy;
+    this.proxy = undefined;
+    await (await proxy?.catch(() => undefined))?.close();
   }
 }
 

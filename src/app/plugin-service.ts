@@ -134,7 +134,15 @@ export class PluginService {
 
   private recordAccess(access: PluginAccess): void {
     const { audit, logger } = this.options;
-    const line = { plugin: access.plugin, op: access.op, target: access.target, allowed: access.allowed, run_id: access.run, tenant: access.tenant };
+    const line = {
+      plugin: access.plugin,
+      op: access.op,
+      target: access.target,
+      allowed: access.allowed,
+      run_id: access.run,
+      tenant: access.tenant,
+      via: access.via,
+    };
     if (access.allowed) logger.debug(line, 'plugin access');
     else logger.warn(line, `plugin ${access.plugin}: ${access.op} of ${access.target} refused`);
     if (audit === undefined) return;
@@ -145,7 +153,11 @@ export class PluginService {
       ...(access.tenant === undefined ? {} : { tenantId: access.tenant }),
     };
     audit
-      .record(caller, `plugin.${access.op}`, access.target, access.allowed ? 'success' : 'denied', { plugin: access.plugin, run_id: access.run ?? null })
+      .record(caller, `plugin.${access.op}`, access.target, access.allowed ? 'success' : 'denied', {
+        plugin: access.plugin,
+        run_id: access.run ?? null,
+        ...(access.via === undefined ? {} : { via: access.via }),
+      })
       .catch((error: unknown) => logger.error({ plugin: access.plugin, err: error }, 'recording a plugin access in the audit log failed'));
   }
 

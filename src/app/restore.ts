@@ -9,6 +9,8 @@
  *    chain as they were), running steps' leases lapse at the restore and worker rows are left out.
  * 4. The store is migrated up to this build's schema, and the restore is an audit entry
  *    (`store.restore`) appended to the restored chain.
+ * 5. The backup's `agentry-plugins.lock`, when it holds one, is written back into the project
+ *    (`backup-plugins.ts`); `agentry plugins install` then reinstalls its plugins.
  *
  * Runs in flight in the backup resume once a worker runs on the restored store: steps that were
  * running are handed out again as after a crash, sleeps and retry timers keep their times.
@@ -20,6 +22,7 @@ import { parseDatabaseUrl, type DatabaseLocation } from '../store/database-url.j
 import { openStore } from '../store/open.js';
 import { NOT_RESTORED, openRestoreTarget, type RestoreTarget, type TableLoader } from '../store/restore-target.js';
 import { openBackup, type BackupHeader, type OpenedBackup } from './backup-file.js';
+import { restoreLock, type RestoredPluginsLock } from './backup-plugins.js';
 import { readThrough, refuseNewerSchema, type TableProgress } from './backup.js';
 
 export interface RestoreOptions {
@@ -32,6 +35,8 @@ export interface RestoreOptions {
   principal: string;
   /** Relative paths (the file, an SQLite URL) are resolved against this. */
   cwd: string;
+  /** The project to write the backup's `agentry-plugins.lock` into (none: the lock is not restored). */
+  projectDir?: string;
   /** Told what is about to be dropped, before it is (with `force`). */
   onWarning?: (message: string) => void;
   onProgress?: (phase: 'verify' | 'load', progress: TableProgress) => void;
@@ -42,7 +47,8 @@ export interface RestoreSummary {
   file: string;
   /** Where it was restored, safe to print. */
   target: string;
-  backup: { created_at: string; source: BackupHeader['source']; schema_version: number; agentry_version: string };
+  /** `has_plugins_lock`: the backup holds the project's `agentry-plugins.lock`. */
+  backup: { created_at: string; source: BackupHeader['source']; schema_version: number; agentry_version: string; has_plugins_lock: boolean };
   /** The restored store's schema: created at the backup's version, then migrated to `current`. */
   schema: { restored: number; current: number; applied: number[] };
   /** Rows loaded, by table. */
@@ -54,6 +60,8 @@ export interface RestoreSummary {
   running_steps: number;
   /** Agentry tables dropped from the target first (with data only under `force`). */
   dropped_tables: string[];
+  /** The backup's plugin lock written back into the project (null: the backup holds none, or no project was given). */
+  plugins_lock: RestoredPluginsLock | null;
 }
 
 const DATA_NAMES: Readonly<Record<string, [string, string]>> = {
@@ -198,16 +206,25 @@ export async function restoreBackup(file: string, options: RestoreOptions): Prom
   } finally {
     await store.close();
   }
+  // Once the store is restored: a refused restore leaves the project's lock as it was.
+  const lock = header.plugins_lock === undefined || options.projectDir === undefined ? null : restoreLock(options.projectDir, header.plugins_lock, now());
   const skipped = Object.fromEntries(header.tables.filter((t) => t.name in NOT_RESTORED && t.rows > 0).map((t) => [t.name, t.rows]));
   return {
     file: path,
     target: target.location,
-    backup: { created_at: header.created_at, source: header.source, schema_version: header.schema_version, agentry_version: header.agentry_version },
+    backup: {
+      created_at: header.created_at,
+      source: header.source,
+      schema_version: header.schema_version,
+      agentry_version: header.agentry_version,
+      has_plugins_lock: header.plugins_lock !== undefined,
+    },
     schema: { restored: header.schema_version, current, applied },
     tables: loaded,
     rows,
     skipped,
     running_steps: runningSteps,
     dropped_tables: dropped,
+    plugins_lock: lock,
   };
 }

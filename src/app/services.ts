@@ -90,7 +90,7 @@ export function createServices(
   const tools = new ToolService({ hub: deps.tools, audit, store: deps.store, deploymentTenant: deps.engine.tenant });
   const readiness = new ReadinessService({ health, tools, workflows }, deps.readiness);
   const fleet = new FleetService({ store: deps.store, audit, staleAfterMs: deps.engine.settings.leaseTtlMs * 3, deploymentTenant: deps.engine.tenant });
-  const admin = new AdminService({ store: deps.store, engine: deps.engine, audit });
+  const admin = new AdminService({ store: deps.store, engine: deps.engine, audit, plugins: deps.plugins });
   return {
     runs: new RunService(deps, audit),
     events: new EventService(deps.store),

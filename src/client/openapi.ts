@@ -676,6 +676,26 @@ export type paths = {
     patch?: never;
     trace?: never;
   };
+  '/v1/routes': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * The routes this process serves: method, path, operationId and owner (`core` or a plugin’s name); a disabled plugin’s routes with `enabled: false`
+     * @description Requires scope `maintenance:admin`.
+     */
+    get: operations['listRoutes'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/v1/runs': {
     parameters: {
       query?: never;
@@ -5970,6 +5990,87 @@ export interface operations {
       };
       /** @description `not_found` */
       404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `rate_limited` */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `internal` */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `auth_unavailable` */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  listRoutes: {
+    parameters: {
+      query?: {
+        /** @description Act in this tenant (system admins only; naming your own tenant changes nothing, another is 403). Same as the header `X-Agentry-Tenant`. */
+        tenant?: string;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            items: {
+              /** @description false for the routes of a disabled plugin: they answer 404 until it is enabled again */
+              enabled: boolean;
+              /** @enum {unknown} */
+              method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+              /** @description The OpenAPI operation that serves it (a plugin’s routes: the shared `getPluginRoute`, `postPluginRoute`, …) */
+              operationId: string;
+              /** @description `core`, or the name of the plugin that adds it */
+              owner: string;
+              /** @description OpenAPI path syntax (`/v1/runs/{id}`); a plugin’s route in full (`/v1/plugins/weather/forecast`) */
+              path: string;
+            }[];
+          };
+        };
+      };
+      /** @description `unauthorized` */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `forbidden` */
+      403: {
         headers: {
           [name: string]: unknown;
         };

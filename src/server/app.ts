@@ -68,6 +68,7 @@ import { logRoutes } from './routes/logs.js';
 import { statusRoutes } from './routes/status.js';
 import { fleetRoutes } from './routes/fleet.js';
 import { pluginRoutes } from './routes/plugins.js';
+import { routeListRoutes } from './routes/routes.js';
 import type { PluginService } from '../app/plugin-service.js';
 import { itemRoutes } from './routes/items.js';
 import { journalRoutes } from './routes/journal.js';
@@ -414,6 +415,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     adminRoutes(table, deps);
     statusRoutes(table, deps);
     logRoutes(table, deps);
+    routeListRoutes(table, deps);
     securityRoutes(table, deps);
     // The web console: static files on routes of their own (no hook, no sign-in; see console.ts).
     if (options.consoleDir !== false)

@@ -3,7 +3,9 @@
  * plugin of every method answer their routes; a plugin that throws on every call answers 500
  * `plugin_failed` naming it while `/readyz` and the other routes answer 200; disabling through
  * the API makes its routes 404 (and enabling brings them back); the switch is audited and
- * refused to keys without `workers:write`.
+ * refused to keys without `workers:write`. `GET /v1/routes` (admin) lists the core routes and each
+ * plugin's own, with their owner; a disabled plugin's are marked, and a server without the
+ * plugins lists none of theirs.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pluginProject } from '../helpers/plugins.js';
@@ -103,5 +105,48 @@ describe.each(storeFactories)('plugins over HTTP on $name', (factory) => {
     expect((await get('/v1/plugins/echo/echo')).status).toBe(200);
     const audit = await api.store.listAudit({ limit: 50 });
     expect(audit.items.map((e) => e.action)).toEqual(expect.arrayContaining(['plugin.disable', 'plugin.enable']));
+  });
+
+  it('lists the routes with their owners: core, and each plugin’s from its manifest; a disabled plugin’s marked', async () => {
+    type Route = { method: string; path: string; operationId: string; owner: string; enabled: boolean };
+    const routes = async (): Promise<Route[]> => {
+      const res = await get('/v1/routes');
+      expect(res.status).toBe(200);
+      return ((await res.json()) as { items: Route[] }).items;
+    };
+    const items = await routes();
+    expect(items).toContainEqual({ method: 'GET', path: '/v1/runs/{id}', operationId: 'getRun', owner: 'core', enabled: true });
+    expect(items).toContainEqual({ method: 'GET', path: '/v1/routes', operationId: 'listRoutes', owner: 'core', enabled: true });
+    expect(items.filter((r) => r.owner !== 'core')).toEqual([
+      { method: 'GET', path: '/v1/plugins/boom/boom', operationId: 'getPluginRoute', owner: 'boom', enabled: true },
+      { method: 'DELETE', path: '/v1/plugins/echo/echo', operationId: 'deletePluginRoute', owner: 'echo', enabled: true },
+      { method: 'GET', path: '/v1/plugins/echo/echo', operationId: 'getPluginRoute', owner: 'echo', enabled: true },
+      { method: 'POST', path: '/v1/plugins/echo/echo', operationId: 'postPluginRoute', owner: 'echo', enabled: true },
+      { method: 'PUT', path: '/v1/plugins/echo/echo', operationId: 'putPluginRoute', owner: 'echo', enabled: true },
+      { method: 'GET', path: '/v1/plugins/weather/forecast', operationId: 'getPluginRoute', owner: 'weather', enabled: true },
+    ]);
+    // The dispatch route is not listed: the plugins' own routes are.
+    expect(items.some((r) => r.path === '/v1/plugins/{name}/*')).toBe(false);
+    expect((await get('/v1/routes', 'viewer')).status).toBe(403);
+    expect((await fetch(`${url}/v1/routes`, { headers: { ...api.auth('operator'), connection: 'close' } })).status).toBe(403);
+
+    expect((await post('/v1/plugins/echo/disable', { reason: 'triage' })).status).toBe(200);
+    try {
+      const echo = (await routes()).filter((r) => r.owner === 'echo');
+      expect(echo).toHaveLength(4);
+      expect(echo.every((r) => !r.enabled)).toBe(true);
+      expect((await routes()).find((r) => r.owner === 'weather')?.enabled).toBe(true);
+    } finally {
+      expect((await post('/v1/plugins/echo/enable', {})).status).toBe(200);
+    }
+
+    const bare = await startTestApi({ factory, app: { workerTtlMs: 10 * 60_000 } });
+    try {
+      const res = await bare.app.inject({ url: '/v1/routes', headers: bare.auth('admin') });
+      const owners = new Set(res.json<{ items: Route[] }>().items.map((r) => r.owner));
+      expect([...owners]).toEqual(['core']);
+    } finally {
+      await bare.close();
+    }
   });
 });

@@ -3,7 +3,9 @@
  * reaches its declared host with its declared env var; an undeclared host, an undeclared write
  * (directly or through a symlink) and an undeclared env var are refused, and each network and
  * fs call is recorded with plugin, target, run and tenant. In `process` mode the plugin cannot
- * read a file outside its declared paths even with `require('fs')` or `import('node:fs')`. A
+ * read a file outside its declared paths even with `require('fs')` or `import('node:fs')`, and its
+ * own `fetch` goes through the host's egress proxy: the declared host answers, an undeclared one
+ * (another loopback port) is refused and recorded, a raw socket or a name lookup is refused. A
  * plugin that throws or hangs fails its own calls with `plugin_failed`; other plugins answer.
  */
 import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -22,6 +24,9 @@ const scope = { tenantId: 'acme', runId: 'run_1' };
 
 let api: Server;
 let apiPort = 0;
+let other: Server;
+let otherPort = 0;
+let otherHits = 0;
 const seenAuth: string[] = [];
 let project: string;
 
@@ -39,6 +44,31 @@ export default {
     boom: () => { throw new Error('probe exploded'); },
     hang: () => { for (;;) {} },
     ping: () => 'pong',
+    rawFetch: async (input) => {
+      try {
+        const r = await fetch(input.url);
+        return { status: r.status, body: await r.text() };
+      } catch (e) {
+        return { error: String(e.cause?.message ?? e.message) };
+      }
+    },
+    rawSocket: (input) => new Promise((resolve) => {
+      const s = require('net').connect(input.port, '127.0.0.1');
+      s.on('connect', () => { s.destroy(); resolve('connected'); });
+      s.on('error', (e) => resolve(e.code ?? e.message));
+    }),
+    viaEnvProxy: (input) => new Promise((resolve) => {
+      const proxy = new URL(process.env.HTTP_PROXY);
+      const auth = 'Basic ' + Buffer.from(decodeURIComponent(proxy.username) + ':' + decodeURIComponent(proxy.password)).toString('base64');
+      const req = require('http').request({ host: proxy.hostname, port: proxy.port, path: input.url, headers: { 'proxy-authorization': auth } }, (res) => {
+        let body = '';
+        res.on('data', (c) => (body += c));
+        res.on('end', () => resolve({ status: res.statusCode, body }));
+      });
+      req.on('error', (e) => resolve({ error: e.message }));
+      req.end();
+    }),
+    lookup: () => require('dns').promises.lookup('localhost').then(() => 'resolved'),
   },
 };
 `;
@@ -50,6 +80,12 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => api.listen(0, '127.0.0.1', resolve));
   apiPort = (api.address() as AddressInfo).port;
+  other = createServer((_req, res) => {
+    otherHits += 1;
+    res.writeHead(200, { connection: 'close' }).end('undeclared');
+  });
+  await new Promise<void>((resolve) => other.listen(0, '127.0.0.1', resolve));
+  otherPort = (other.address() as AddressInfo).port;
   project = tempDir('agentry-plugin-rt-');
   mkdirSync(join(project, 'probe'));
   writeFileSync(join(project, 'probe/index.js'), PROBE);
@@ -59,6 +95,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await new Promise<void>((resolve) => api.close(() => resolve()));
+  await new Promise<void>((resolve) => other.close(() => resolve()));
   removeDir(project);
 });
 
@@ -182,6 +219,75 @@ describe('a process plugin', () => {
         });
       }
       expect(accesses).toContainEqual(expect.objectContaining({ plugin: 'probe', op: 'fs.read', allowed: false, run: 'run_1' }));
+    } finally {
+      await host.stop();
+    }
+  });
+});
+
+describe('a process plugin’s own network', () => {
+  it('goes through the egress proxy: the declared host answers, an undeclared one is refused and recorded, raw sockets and lookups are refused', async () => {
+    const accesses: PluginAccess[] = [];
+    const guard = new PluginGuard('probe', { network: { hosts: [`127.0.0.1:${apiPort}`] } }, project, {}, (a) => accesses.push(a));
+    const host = new PluginHost({
+      name: 'probe',
+      mode: 'process',
+      dir: join(project, 'probe'),
+      entry: join(project, 'probe/index.js'),
+      childProcess: false,
+      guard,
+      logger,
+    });
+    try {
+      const ok = await host.call('tool', 'rawFetch', { url: `http://127.0.0.1:${apiPort}/forecast` }, scope);
+      expect(ok).toEqual({ status: 200, body: JSON.stringify({ summary: 'sunny', temperature_c: 21 }) });
+      expect(accesses).toContainEqual({
+        plugin: 'probe',
+        op: 'fetch',
+        target: `127.0.0.1:${apiPort}`,
+        allowed: true,
+        tenant: 'acme',
+        run: 'run_1',
+        via: 'proxy',
+      });
+
+      // The proxy answers the CONNECT 403: the plugin's fetch fails (undici: 'Request was cancelled.').
+      const refused = await host.call('tool', 'rawFetch', { url: `http://127.0.0.1:${otherPort}/` }, { tenantId: 'beta', runId: 'run_2' });
+      expect(refused).toEqual({ error: expect.any(String) });
+      expect(otherHits).toBe(0);
+      expect(accesses).toContainEqual({
+        plugin: 'probe',
+        op: 'fetch',
+        target: `127.0.0.1:${otherPort}`,
+        allowed: false,
+        tenant: 'beta',
+        run: 'run_2',
+        via: 'proxy',
+      });
+
+      // A client of its own given HTTP_PROXY (a plain-HTTP request in absolute form): the same hosts.
+      expect(await host.call('tool', 'viaEnvProxy', { url: `http://127.0.0.1:${apiPort}/x` }, scope)).toMatchObject({ status: 200 });
+      expect(await host.call('tool', 'viaEnvProxy', { url: `http://127.0.0.1:${otherPort}/x` }, scope)).toMatchObject({ status: 403 });
+      expect(otherHits).toBe(0);
+
+      // Around the proxy: a socket of its own, even to the declared host, and a name lookup.
+      expect(await host.call('tool', 'rawSocket', { port: apiPort }, scope)).toBe('plugin_permission_denied');
+      expect(await host.call('tool', 'rawSocket', { port: otherPort }, scope)).toBe('plugin_permission_denied');
+      await expect(host.call('tool', 'lookup', {}, scope)).rejects.toMatchObject({
+        code: 'plugin_permission_denied',
+        message: expect.stringContaining('a name lookup (lookup) refused'),
+      });
+      expect(otherHits).toBe(0);
+      expect(accesses).toContainEqual({
+        plugin: 'probe',
+        op: 'fetch',
+        target: `127.0.0.1:${apiPort}`,
+        allowed: false,
+        tenant: 'acme',
+        run: 'run_1',
+        via: 'sandbox',
+      });
+      expect(accesses).toContainEqual({ plugin: 'probe', op: 'fetch', target: 'dns:localhost', allowed: false, tenant: 'acme', run: 'run_1', via: 'sandbox' });
     } finally {
       await host.stop();
     }

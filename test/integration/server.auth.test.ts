@@ -202,6 +202,7 @@ const REQUESTS: Record<string, () => Promise<InjectOptions>> = {
   'GET /v1/admin/status': () => Promise.resolve({ url: '/v1/admin/status' }),
   // The backlog as JSON; the follow stream (`?follow=true`) never ends on its own (server.logs.test.ts covers it).
   'GET /v1/admin/logs': () => Promise.resolve({ url: '/v1/admin/logs?limit=5' }),
+  'GET /v1/routes': () => Promise.resolve({ url: '/v1/routes' }),
   'POST /v1/schedules/:workflow/pause': () => Promise.resolve({ method: 'POST', url: '/v1/schedules/yearly/pause' }),
   'POST /v1/schedules/:workflow/resume': () => Promise.resolve({ method: 'POST', url: '/v1/schedules/yearly/resume' }),
   'GET /v1/auth/whoami': () => Promise.resolve({ url: '/v1/auth/whoami' }),

@@ -128,6 +128,8 @@ describe('requests in multi-tenant mode', () => {
         // The deployment at a glance, and the server's own log lines.
         'GET /v1/admin/status',
         'GET /v1/admin/logs',
+        // The routes the process serves, core and plugins'.
+        'GET /v1/routes',
       ].sort(),
     );
   });

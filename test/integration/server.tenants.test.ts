@@ -58,6 +58,7 @@ const EXEMPT: Record<string, string> = {
   'POST /v1/admin/sweep': 'the scheduler’s sweeps are the deployment’s: an admin switch of the whole fleet',
   'GET /v1/admin/status': 'the deployment at a glance: its processes, workers and queue, no tenant’s',
   'GET /v1/admin/logs': 'the server process’s own log lines: they name every tenant’s runs, so only the deployment’s admins read them',
+  'GET /v1/routes': 'the routes the deployment serves, core and its plugins’, no tenant’s',
 };
 
 type Build = (o: TenantObjects) => InjectOptions;
@@ -256,6 +257,7 @@ describe.each(storeFactories)('tenant isolation on $name', (factory) => {
       { method: 'POST', url: '/v1/admin/sweep', payload: {} },
       { url: '/v1/admin/status' },
       { url: '/v1/admin/logs' },
+      { url: '/v1/routes' },
     ];
     for (const tenant of TENANTS) {
       for (const request of requests) {

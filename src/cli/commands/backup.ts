@@ -5,6 +5,7 @@
  * never through a server (`AGENTRY_URL` does not apply). Progress goes to stderr, a summary to
  * stdout (`--json`: the summary as JSON).
  */
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { BackupSummary, TableProgress } from '../../app/backup.js';
@@ -173,16 +174,29 @@ async function verify(ctx: CliContext, file: string, opts: VerifyFlags): Promise
 
 interface RestoreFlags {
   to: string;
+  dir?: string;
   force?: boolean;
   passphraseFile?: string;
   quiet?: boolean;
   json?: boolean;
 }
 
+/**
+ * Where the backup's agentry-plugins.lock goes: `--dir`, `AGENTRY_PROJECT_DIR`, or the current
+ * directory when it is a project (it has agentry.yaml or a lock); otherwise nowhere.
+ */
+async function restoreProjectDir(ctx: CliContext, dir: string | undefined): Promise<string | undefined> {
+  const named = dir ?? ctx.env['AGENTRY_PROJECT_DIR'];
+  if (named !== undefined) return resolve(ctx.cwd, named);
+  const { LOCK_FILE } = await import('../../app/plugin-lock.js');
+  return ['agentry.yaml', 'agentry.yml', LOCK_FILE].some((f) => existsSync(resolve(ctx.cwd, f))) ? ctx.cwd : undefined;
+}
+
 async function restore(ctx: CliContext, file: string, opts: RestoreFlags): Promise<void> {
   const started = performance.now();
   const passphrase = await passphraseOf(ctx, opts.passphraseFile);
   const { restoreBackup } = await import('../../app/restore.js');
+  const projectDir = await restoreProjectDir(ctx, opts.dir);
   const load = progressReporter(ctx, 'restore', opts.quiet);
   const summary: RestoreSummary = await restoreBackup(file, {
     to: opts.to,
@@ -190,6 +204,7 @@ async function restore(ctx: CliContext, file: string, opts: RestoreFlags): Promi
     ...(passphrase === undefined ? {} : { passphrase }),
     principal: localOperator(ctx.env).name,
     cwd: ctx.cwd,
+    ...(projectDir === undefined ? {} : { projectDir }),
     onWarning: (message) => ctx.stderr.write(`WARNING: ${message}\n`),
     onProgress: (phase, p) => {
       if (phase === 'load') load(p);
@@ -206,6 +221,17 @@ async function restore(ctx: CliContext, file: string, opts: RestoreFlags): Promi
   );
   if (summary.running_steps > 0) {
     out(ctx, `${count(summary.running_steps, 'step')} running at the backup will be handed out again when a worker starts on it (as after a crash).`);
+  }
+  const lock = summary.plugins_lock;
+  if (summary.backup.has_plugins_lock && projectDir === undefined) {
+    out(ctx, `The backup holds an agentry-plugins.lock: pass --dir <project> (or run in the project) to restore it.`);
+  }
+  if (lock !== null && lock.written) {
+    const kept = lock.previous === undefined ? '' : ` (the lock that was there: ${lock.previous})`;
+    out(
+      ctx,
+      `Restored ${lock.file}${kept}: ${count(lock.plugins.length, 'plugin')}${lock.plugins.length > 0 ? ` (${lock.plugins.join(', ')})` : ''}; run \`agentry plugins install\` to reinstall those not installed here.`,
+    );
   }
 }
 
@@ -247,8 +273,9 @@ export function registerRestore(program: Command, ctx: CliContext): void {
     .argument('<file>', 'the backup file')
     .requiredOption('--to <database-url>', 'the store to restore into: sqlite:<file> or postgres://…')
     .option('--force', "drop Agentry's tables in a target that holds data first (its data is lost)")
+    .option('--dir <dir>', "project directory to write the backup's agentry-plugins.lock into (default: $AGENTRY_PROJECT_DIR, or . when it is a project)")
     .option(...PASSPHRASE_OPTION)
     .option('--quiet', 'no progress on stderr')
-    .option('--json', 'print { file, target, backup, schema, tables, rows, skipped, running_steps, dropped_tables, duration_ms }')
+    .option('--json', 'print { file, target, backup, schema, tables, rows, skipped, running_steps, dropped_tables, plugins_lock, duration_ms }')
     .action((file: string, opts: RestoreFlags) => restore(ctx, file, opts));
 }
