@@ -125,8 +125,9 @@ export class RunService {
       overrides: options.overrides,
       deadline: options.deadline,
     });
-    // The active environment's policy: a refused run leaves nothing behind.
+    // The active environment's policy and the plugins it uses: a refused run leaves nothing behind.
     await this.policies.assertRunAllowed(plan.wf, { adHoc: plan.options.adhoc === true });
+    this.deps.plugins?.assertRunnable(plan.wf);
     const { run, replayed } = await this.audit.audited(
       caller,
       'run.start',

@@ -4667,6 +4667,15 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
+      /** @description `plugin_disabled` */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
       /** @description `rate_limited` */
       429: {
         headers: {
@@ -4685,7 +4694,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description `auth_unavailable`, `plugin_disabled` */
+      /** @description `auth_unavailable` */
       503: {
         headers: {
           [name: string]: unknown;
@@ -4749,6 +4758,15 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
+      /** @description `plugin_disabled` */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
       /** @description `rate_limited` */
       429: {
         headers: {
@@ -4767,7 +4785,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description `auth_unavailable`, `plugin_disabled` */
+      /** @description `auth_unavailable` */
       503: {
         headers: {
           [name: string]: unknown;
@@ -4831,6 +4849,15 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
+      /** @description `plugin_disabled` */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
       /** @description `rate_limited` */
       429: {
         headers: {
@@ -4849,7 +4876,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description `auth_unavailable`, `plugin_disabled` */
+      /** @description `auth_unavailable` */
       503: {
         headers: {
           [name: string]: unknown;
@@ -4913,6 +4940,15 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
+      /** @description `plugin_disabled` */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
       /** @description `rate_limited` */
       429: {
         headers: {
@@ -4931,7 +4967,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description `auth_unavailable`, `plugin_disabled` */
+      /** @description `auth_unavailable` */
       503: {
         headers: {
           [name: string]: unknown;
@@ -5304,7 +5340,7 @@ export interface operations {
                 max_run_tokens?: number;
                 require_approval?: {
                   /** @description Kinds of steps (http, tool, …) that must follow (need, directly or not) a human step. */
-                  step_kinds?: ('transform' | 'http' | 'sleep' | 'agent' | 'tool' | 'human' | 'wait' | 'workflow')[];
+                  step_kinds?: ('transform' | 'http' | 'sleep' | 'agent' | 'tool' | 'human' | 'wait' | 'workflow' | 'plugin')[];
                   /** @description Tools (`server`, `server.*`, `server.tool`) whose every call needs approval: the tool server must list them in `require_approval`, and a tool step calling one must follow a human step. */
                   tools?: string[];
                 };
@@ -5408,7 +5444,7 @@ export interface operations {
           max_run_tokens?: number;
           require_approval?: {
             /** @description Kinds of steps (http, tool, …) that must follow (need, directly or not) a human step. */
-            step_kinds?: ('transform' | 'http' | 'sleep' | 'agent' | 'tool' | 'human' | 'wait' | 'workflow')[];
+            step_kinds?: ('transform' | 'http' | 'sleep' | 'agent' | 'tool' | 'human' | 'wait' | 'workflow' | 'plugin')[];
             /** @description Tools (`server`, `server.*`, `server.tool`) whose every call needs approval: the tool server must list them in `require_approval`, and a tool step calling one must follow a human step. */
             tools?: string[];
           };
@@ -5448,7 +5484,7 @@ export interface operations {
               max_run_tokens?: number;
               require_approval?: {
                 /** @description Kinds of steps (http, tool, …) that must follow (need, directly or not) a human step. */
-                step_kinds?: ('transform' | 'http' | 'sleep' | 'agent' | 'tool' | 'human' | 'wait' | 'workflow')[];
+                step_kinds?: ('transform' | 'http' | 'sleep' | 'agent' | 'tool' | 'human' | 'wait' | 'workflow' | 'plugin')[];
                 /** @description Tools (`server`, `server.*`, `server.tool`) whose every call needs approval: the tool server must list them in `require_approval`, and a tool step calling one must follow a human step. */
                 tools?: string[];
               };
@@ -5598,7 +5634,7 @@ export interface operations {
               max_run_tokens?: number;
               require_approval?: {
                 /** @description Kinds of steps (http, tool, …) that must follow (need, directly or not) a human step. */
-                step_kinds?: ('transform' | 'http' | 'sleep' | 'agent' | 'tool' | 'human' | 'wait' | 'workflow')[];
+                step_kinds?: ('transform' | 'http' | 'sleep' | 'agent' | 'tool' | 'human' | 'wait' | 'workflow' | 'plugin')[];
                 /** @description Tools (`server`, `server.*`, `server.tool`) whose every call needs approval: the tool server must list them in `require_approval`, and a tool step calling one must follow a human step. */
                 tools?: string[];
               };
