@@ -46,7 +46,7 @@ export function pluginStepProblems(block: PluginStepConfig, catalog: PluginCatal
   if (schema === undefined) {
     const kinds = [...plugin.steps.keys()];
     const has = kinds.length === 0 ? 'it adds none' : `it adds ${kinds.join(', ')}`;
-    return [{ path: [...at, 'step'], message: `plugin '${block.name}' adds no step kind '${block.step}' (${has})${didYouMean(block.step, kinds)}` }];
+    return [{ path: [...at, 'step'], message: `plugin '${block.name}' adds no step kind '${block.step}' (${has})` }];
   }
   if (block.config === undefined) return valueProblems(schema, {}, at).map((p) => ({ ...p, message: `config: ${p.message}` }));
   return valueProblems(schema, block.config, [...at, 'config']);
