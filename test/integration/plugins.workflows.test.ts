@@ -4,8 +4,10 @@
  * (a `process` plugin whose one declared host is a weather API on loopback) runs to success
  * with the run's tenant and id in its context and audit records; an agent on the scripted mock
  * model calls a plugin tool; a throwing plugin step fails alone with `plugin_failed` after its
- * retries while another run succeeds and `/readyz` stays ready; a run start whose workflow uses
- * a disabled plugin (a step, or an agent's tool) is refused 409 `plugin_disabled` and stores nothing.
+ * retries while another run succeeds and `/readyz` stays ready; a step's timeout aborts the
+ * plugin's `ctx.signal`; a run in flight when its plugin is disabled fails its next plugin step
+ * `plugin_disabled` without retries; a run start whose workflow uses a disabled plugin (a step,
+ * or an agent's tool) is refused 409 `plugin_disabled` and stores nothing.
  */
 import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
@@ -33,6 +35,11 @@ export default {
   steps: {
     who: (config, ctx) => ({ tenant: ctx.tenantId ?? null, run: ctx.runId ?? null, label: config.label }),
     boom: () => { throw new Error('the probe blew up'); },
+    hang: async (config, ctx) => {
+      await new Promise((resolve) => ctx.signal.addEventListener('abort', resolve, { once: true }));
+      await ctx.kv.set('aborted', { run: ctx.runId });
+      return 'too late';
+    },
   },
   tools: {
     echo: (input, ctx) => ({ echoed: input.text, tenant: ctx.tenantId ?? null, run: ctx.runId ?? null }),
@@ -47,6 +54,7 @@ const PROBE_MANIFEST = {
     steps: [
       { kind: 'who', config: { type: 'object', required: ['label'], properties: { label: { type: 'string' } }, additionalProperties: false } },
       { kind: 'boom', config: { type: 'object' } },
+      { kind: 'hang', config: { type: 'object' } },
     ],
     tools: [{ name: 'echo', description: 'Echoes its text', input: { type: 'object', required: ['text'], properties: { text: { type: 'string' } } } }],
   },
@@ -120,6 +128,11 @@ output: "{{ steps.today.output }}"
   );
   workflow('who', `steps:\n  me:\n    plugin: { name: probe, step: who, config: { label: "{{ input.label }}" } }\noutput: "{{ steps.me.output }}"\n`);
   workflow('boom', `steps:\n  bang:\n    retry: { max_attempts: 2, initial: 10ms }\n    plugin: { name: probe, step: boom }\n`);
+  workflow('hang', `steps:\n  stuck:\n    timeout: 300ms\n    plugin: { name: probe, step: hang }\n`);
+  workflow(
+    'later',
+    `steps:\n  nap:\n    sleep: 1s\n  me:\n    needs: [nap]\n    retry: { max_attempts: 3, initial: 10ms }\n    plugin: { name: probe, step: who, config: { label: later } }\n`,
+  );
   workflow('hello', `steps:\n  hi:\n    transform: { greeting: "hello {{ input.name }}" }\n`);
   workflow('assist', `steps:\n  help:\n    agent: helper\n    input: { topic: plugins }\n`);
   writeFileSync(join(project, 'agents/helper.yaml'), AGENT);
@@ -259,6 +272,36 @@ describe.each(stores)('plugins in workflows on $name', { timeout: 90_000 }, ({ u
     });
     expect(ok.status).toBe('succeeded');
     expect((await opened.app.inject({ url: '/readyz' })).statusCode).toBe(200);
+  });
+
+  it("aborts the plugin's ctx.signal when the step times out", async () => {
+    const started = await start(opened.app, 'hang', {});
+    const run = await finished(opened, String(started.body['id']));
+    expect(run.status).toBe('failed');
+    let seen: string | undefined;
+    for (let i = 0; i < 100 && seen === undefined; i++) {
+      seen = await opened.agentry.store.getPluginValue('probe', run.tenantId, 'aborted');
+      if (seen === undefined) await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(JSON.parse(seen ?? 'null')).toEqual({ run: run.id });
+  });
+
+  it('fails a plugin step of a run in flight once its plugin is disabled, with plugin_disabled and no retry', async () => {
+    const started = await start(opened.app, 'later', {});
+    expect(started.status).toBe(201);
+    await opened.agentry.plugins!.disable(operator, 'probe', 'pulled mid-run');
+    try {
+      const run = await finished(opened, String(started.body['id']));
+      expect(run.status).toBe('failed');
+      const detail = (await opened.app.inject({ url: `/v1/runs/${run.id}`, headers: auth })).json<{ steps: Array<Record<string, unknown>> }>();
+      expect(detail.steps.find((s) => s['id'] === 'me')).toMatchObject({
+        status: 'failed',
+        attempt: 1,
+        error: { code: 'plugin_disabled', message: expect.stringContaining('pulled mid-run') },
+      });
+    } finally {
+      await opened.agentry.plugins!.enable(operator, 'probe');
+    }
   });
 
   it('refuses to start a run whose workflow uses a disabled plugin (a step or an agent tool), storing nothing', async () => {
