@@ -22,6 +22,8 @@ import { assertDeploymentCaller } from './fleet.js';
 import { PluginGuard, type CallScope, type PluginAccess } from './plugin-guard.js';
 import { PluginHost, type PluginCallKind, type PluginKv } from './plugin-host.js';
 import { readLock, type LockEntry } from './plugin-lock.js';
+import type { PluginCatalog } from '../spec/plugin-catalog.js';
+import { catalogEntry } from './plugin-catalog.js';
 import { pluginUses, type AgentToolLists } from './plugin-use.js';
 import { entryDir, modeOf } from './plugins.js';
 
@@ -243,6 +245,16 @@ export class PluginService {
   /** The manifest of a plugin that loaded (undefined: unknown, or it cannot load). */
   manifest(name: string): PluginManifest | undefined {
     return this.plugins.get(name)?.manifest;
+  }
+
+  /** The loaded plugins' step kinds and tools, as the spec loader checks specs against them (one that cannot load, with its error). */
+  catalog(): PluginCatalog {
+    return new Map(
+      [...this.plugins].map(([name, p]) => [
+        name,
+        p.manifest === undefined ? { error: p.error, steps: new Map(), tools: new Map() } : catalogEntry(p.manifest),
+      ]),
+    );
   }
 
   /** Whether a plugin may take new calls now (`plugin_disabled`, `not_found` or `plugin_failed` otherwise). */

@@ -10,6 +10,7 @@ import { loadProject as loadSpecs, type LoadOptions, type LoadResult, type SpecC
 import { agentToolProblems } from '../tools/allowlist.js';
 import { toolSpecProblems } from '../tools/config.js';
 import { STEP_KINDS, type StepKind } from '../spec/model.js';
+import type { PluginCatalog } from '../spec/plugin-catalog.js';
 import { readPluginCatalog } from './plugin-catalog.js';
 
 /** The step kinds this build can execute: every kind the spec knows. */
@@ -35,12 +36,14 @@ export interface ProjectLoadOptions extends Omit<LoadOptions, 'checks'> {
    * elsewhere, e.g. a bundle). Without it, plugins are not checked.
    */
   pluginsDir?: string | undefined;
+  /** The installed plugins, when known already (instead of `pluginsDir`). */
+  plugins?: PluginCatalog | undefined;
 }
 
 /** Reads the project in `dir`: every spec, with every problem found as a diagnostic. */
 export async function loadProject(dir: string, options: ProjectLoadOptions): Promise<LoadResult> {
-  const { pluginsDir, ...rest } = options;
-  if (pluginsDir === undefined) return loadSpecs(dir, { ...rest, checks: PROJECT_CHECKS });
+  const { pluginsDir, plugins, ...rest } = options;
+  if (pluginsDir === undefined) return loadSpecs(dir, { ...rest, checks: { ...PROJECT_CHECKS, plugins } });
   const { catalog, problem } = readPluginCatalog(pluginsDir);
   const result = await loadSpecs(dir, { ...rest, checks: { ...PROJECT_CHECKS, plugins: catalog } });
   if (problem !== undefined) result.diagnostics.unshift({ file: problem.file, line: 0, column: 0, path: '', message: problem.message, severity: 'error' });

@@ -304,6 +304,19 @@ describe.each(stores)('plugins in workflows on $name', { timeout: 90_000 }, ({ u
     }
   });
 
+  it("checks plugin steps and plugin tools against the server's plugins in POST /v1/specs/validate", async () => {
+    const files = {
+      'workflows/check.yaml': 'version: v1\nname: check\nsteps:\n  me:\n    plugin:\n      name: probe\n      step: who\n      config: { label: 7 }\n',
+      'agents/helper.yaml': AGENT,
+    };
+    const res = await opened.app.inject({ method: 'POST', url: '/v1/specs/validate', headers: auth, payload: { files } });
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toMatchObject({
+      valid: false,
+      diagnostics: [{ file: 'workflows/check.yaml', line: 8, path: 'steps.me.plugin.config.label', message: 'must be string' }],
+    });
+  });
+
   it('refuses to start a run whose workflow uses a disabled plugin (a step or an agent tool), storing nothing', async () => {
     const plugins = opened.agentry.plugins!;
     await plugins.disable(operator, 'probe', 'under review');
