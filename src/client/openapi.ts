@@ -6150,7 +6150,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description `idempotency_conflict` */
+      /** @description `idempotency_conflict`, `plugin_disabled` */
       409: {
         headers: {
           [name: string]: unknown;
@@ -6195,7 +6195,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description `internal` */
+      /** @description `internal`, `plugin_failed` */
       500: {
         headers: {
           [name: string]: unknown;
@@ -10065,7 +10065,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description `idempotency_conflict` */
+      /** @description `idempotency_conflict`, `plugin_disabled` */
       409: {
         headers: {
           [name: string]: unknown;
@@ -10110,7 +10110,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description `internal` */
+      /** @description `internal`, `plugin_failed` */
       500: {
         headers: {
           [name: string]: unknown;
