@@ -128,7 +128,7 @@ output: "{{ steps.today.output }}"
   );
   workflow('who', `steps:\n  me:\n    plugin: { name: probe, step: who, config: { label: "{{ input.label }}" } }\noutput: "{{ steps.me.output }}"\n`);
   workflow('boom', `steps:\n  bang:\n    retry: { max_attempts: 2, initial: 10ms }\n    plugin: { name: probe, step: boom }\n`);
-  workflow('hang', `steps:\n  stuck:\n    timeout: 300ms\n    plugin: { name: probe, step: hang }\n`);
+  workflow('hang', `steps:\n  stuck:\n    timeout: 1s\n    plugin: { name: probe, step: hang }\n`);
   workflow(
     'later',
     `steps:\n  nap:\n    sleep: 1s\n  me:\n    needs: [nap]\n    retry: { max_attempts: 3, initial: 10ms }\n    plugin: { name: probe, step: who, config: { label: later } }\n`,
@@ -275,6 +275,8 @@ describe.each(stores)('plugins in workflows on $name', { timeout: 90_000 }, ({ u
   });
 
   it("aborts the plugin's ctx.signal when the step times out", async () => {
+    // The probe's runtime is started first, so the step's timeout runs while the plugin waits.
+    expect((await finished(opened, String((await start(opened.app, 'who', { label: 'warm' })).body['id']))).status).toBe('succeeded');
     const started = await start(opened.app, 'hang', {});
     const run = await finished(opened, String(started.body['id']));
     expect(run.status).toBe('failed');
