@@ -83,6 +83,26 @@ describe('agentry validate with plugins', () => {
     expect(report.code).toBe(0);
   });
 
+  it('leaves a templated value of a non-string field to run time, and still checks the fields beside it', async () => {
+    const counter = join(dir, 'counter');
+    mkdirSync(counter);
+    writeFileSync(join(counter, 'index.js'), 'export default { steps: { count: (config) => config.n } };\n');
+    const config = { type: 'object', properties: { n: { type: 'integer' }, unit: { enum: ['s', 'm'] } }, additionalProperties: false };
+    writeFileSync(
+      join(counter, 'agentry-plugin.json'),
+      JSON.stringify({ name: 'counter', version: '0.1.0', mode: 'in-process', adds: { steps: [{ kind: 'count', config }] }, permissions: {} }),
+    );
+    await new PluginManager({ projectDir: dir, registry: 'http://127.0.0.1:9/' }).link(counter, () => Promise.resolve(true));
+    write({
+      'workflows/count.yaml':
+        'version: v1\nname: count\nsteps:\n  c:\n    plugin:\n      name: counter\n      step: count\n      config: { n: "{{ input.n }}", unit: h }\n',
+    });
+    const { diagnostics } = await validate();
+    expect(diagnostics).toEqual([
+      expect.objectContaining({ file: 'workflows/count.yaml', line: 8, path: 'steps.c.plugin.config.unit', message: 'must be one of: s, m' }),
+    ]);
+  });
+
   it('reports each config problem against the manifest schema at its file:line', async () => {
     write({ 'workflows/bad-config.yaml': BAD_CONFIG });
     const report = await validate();
