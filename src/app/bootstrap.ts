@@ -26,6 +26,8 @@ import { createToolExecutor } from '../runtime/tool.js';
 import { createToolHub, type ToolHub } from '../tools/hub.js';
 import { toolSwitchWatch } from './tool-switches.js';
 import { PluginService } from './plugin-service.js';
+import { createPluginExecutor } from './plugin-step.js';
+import { withPluginTools } from './plugin-tools.js';
 import { formatDiagnostic, type EnvironmentChoice } from '../spec/index.js';
 import { assertProjectDir, AVAILABLE_KINDS, loadProject } from './project.js';
 import { instrument } from './metrics.js';
@@ -120,7 +122,7 @@ function serverLockFor(config: Config, serverProcess: boolean | undefined): Sqli
 // Defined with the project loading (validate needs them without the store and engine).
 export { AVAILABLE_KINDS } from './project.js';
 
-/** The executors of a project: the built-in kinds, plus tool and agent steps when it has tools and a gateway. */
+/** The executors of a project: the built-in kinds, plus tool, plugin and agent steps when it has tools, plugins and a gateway. */
 export function executorRegistry(
   parts: {
     tools?: ToolHub | undefined;
@@ -128,16 +130,19 @@ export function executorRegistry(
     agents?: Project['agents'];
     observer?: GuardrailObserver | undefined;
     memory?: AgentMemoryStore | undefined;
+    plugins?: PluginService | undefined;
   } = {},
 ): ExecutorRegistry {
   const executors = [...defaultExecutors()];
   if (parts.tools) executors.push(createToolExecutor(parts.tools));
+  if (parts.plugins) executors.push(createPluginExecutor(parts.plugins));
+  const tools = parts.tools && hubTools(parts.tools);
   if (parts.chat)
     executors.push(
       createAgentExecutor({
         agents: parts.agents ?? new Map(),
         chat: parts.chat,
-        tools: parts.tools && hubTools(parts.tools),
+        tools: parts.plugins ? withPluginTools(tools, parts.plugins) : tools,
         observer: parts.observer,
         memory: parts.memory,
       }),
@@ -168,7 +173,12 @@ export function environmentOf(config: Config): EnvironmentChoice {
 }
 
 async function loadCheckedProject(dir: string, env: NodeJS.ProcessEnv, label: string, config: Config): Promise<Project> {
-  const { project, diagnostics } = await loadProject(dir, { availableKinds: AVAILABLE_KINDS, env, environment: environmentOf(config) });
+  const { project, diagnostics } = await loadProject(dir, {
+    availableKinds: AVAILABLE_KINDS,
+    env,
+    environment: environmentOf(config),
+    pluginsDir: config.projectDir,
+  });
   const errors = diagnostics.filter((d) => d.severity === 'error');
   if (errors.length > 0) {
     const lines = errors.map((d) => `\n  ${formatDiagnostic(d)}`).join('');
@@ -356,6 +366,7 @@ export async function openAgentry(config: Config, options: OpenOptions): Promise
         logger: options.logger,
         audit,
         deploymentTenant: config.tenant,
+        agents: project.agents,
       });
       if (options.serverProcess === true) plugins.watch();
     }
@@ -374,7 +385,7 @@ export async function openAgentry(config: Config, options: OpenOptions): Promise
   const engine = new Engine({
     store,
     workflows,
-    executors: executorRegistry({ tools, chat, agents: project?.agents, observer: metrics, memory: store }),
+    executors: executorRegistry({ tools, chat, agents: project?.agents, observer: metrics, memory: store, plugins }),
     executorSettings: { http: { ...config.http }, egress: { mode: config.env, rules: project?.settings.egress } },
     logger: options.logger,
     settings: config.engine,

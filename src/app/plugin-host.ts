@@ -265,6 +265,8 @@ export class PluginHost {
     }
     const runtime = this.runtime;
     await runtime.ready;
+    // Aborted while the runtime started (a step's timeout, a cancel): the call is not made.
+    signal?.throwIfAborted();
     const id = ++this.seq;
     const controller = new AbortController();
     const callSignal = signal === undefined ? controller.signal : AbortSignal.any([signal, controller.signal]);

@@ -10,7 +10,8 @@
  * `plugin_kv`, keyed by the caller's tenant.
  */
 import type { Logger } from 'pino';
-import { AgentryError } from '../lib/errors.js';
+import { AgentryError, toAgentryError } from '../lib/errors.js';
+import type { CompiledWorkflow } from '../spec/model.js';
 import { loadManifest, type PluginManifest } from '../spec/plugin-manifest.js';
 import type { PluginSwitchRecord } from '../store/store-types.js';
 import type { Store } from '../store/store.js';
@@ -21,6 +22,9 @@ import { assertDeploymentCaller } from './fleet.js';
 import { PluginGuard, type CallScope, type PluginAccess } from './plugin-guard.js';
 import { PluginHost, type PluginCallKind, type PluginKv } from './plugin-host.js';
 import { readLock, type LockEntry } from './plugin-lock.js';
+import type { PluginCatalog } from '../spec/plugin-catalog.js';
+import { catalogEntry } from './plugin-catalog.js';
+import { pluginUses, type AgentToolLists } from './plugin-use.js';
 import { entryDir, modeOf } from './plugins.js';
 
 export const PLUGIN_SWITCH_POLL_MS = 2_000;
@@ -36,6 +40,8 @@ export interface PluginServiceOptions {
   deploymentTenant?: string;
   timeoutMs?: number;
   now?: () => number;
+  /** The project's agents: a run start checks the plugin tools their `tools:` lists name (`assertRunnable`). */
+  agents?: AgentToolLists | undefined;
 }
 
 /** A plugin as `GET /v1/plugins` and `agentry plugins list` show it. */
@@ -243,6 +249,26 @@ export class PluginService {
     return this.list().find((p) => p.name === name)!;
   }
 
+  /** Whether `name` is one of the lock's plugins (loaded or not). */
+  has(name: string): boolean {
+    return this.plugins.has(name);
+  }
+
+  /** The manifest of a plugin that loaded (undefined: unknown, or it cannot load). */
+  manifest(name: string): PluginManifest | undefined {
+    return this.plugins.get(name)?.manifest;
+  }
+
+  /** The loaded plugins' step kinds and tools, as the spec loader checks specs against them (one that cannot load, with its error). */
+  catalog(): PluginCatalog {
+    return new Map(
+      [...this.plugins].map(([name, p]) => [
+        name,
+        p.manifest === undefined ? { error: p.error, steps: new Map(), tools: new Map() } : catalogEntry(p.manifest),
+      ]),
+    );
+  }
+
   /** Whether a plugin may take new calls now (`plugin_disabled`, `not_found` or `plugin_failed` otherwise). */
   private usable(name: string): PluginHost {
     const p = this.plugin(name);
@@ -260,6 +286,32 @@ export class PluginService {
     const manifest = this.plugin(name).manifest!;
     const declared = kind === 'step' ? manifest.adds.steps?.some((s) => s.kind === fn) : manifest.adds.tools?.some((t) => t.name === fn);
     if (declared !== true) throw new AgentryError('not_found', `plugin ${name} adds no ${kind} ${fn}`);
+  }
+
+  /**
+   * Refuses a run of `wf` when a plugin it uses (a `plugin:` step, a plugin tool of one of its
+   * agents) cannot take new calls: `plugin_disabled` naming the plugin and the step,
+   * `plugin_failed` when it cannot load, `spec_invalid` when there is no such plugin, step kind or tool.
+   */
+  assertRunnable(wf: CompiledWorkflow): void {
+    for (const use of pluginUses(wf, this.options.agents, (name) => this.plugins.has(name))) {
+      const where = `workflow ${wf.name}: step ${use.step} uses plugin ${use.plugin}`;
+      try {
+        if (use.fn === '*') this.usable(use.plugin);
+        else this.assertUsable(use.plugin, use.kind, use.fn);
+      } catch (error) {
+        const e = toAgentryError(error);
+        const code = e.code === 'not_found' ? 'spec_invalid' : e.code;
+        throw new AgentryError(
+          code,
+          `${where}, ${e.code === 'plugin_disabled' ? `which is disabled: ${String((e.details as { reason?: unknown })?.reason)}` : `but ${e.message}`}`,
+          {
+            cause: e,
+            details: { plugin: use.plugin, step: use.step, workflow: wf.name, ...(e.details as object | undefined) },
+          },
+        );
+      }
+    }
   }
 
   /** Calls a step kind or tool of a plugin for a run. */

@@ -10,6 +10,8 @@ import { loadProject as loadSpecs, type LoadOptions, type LoadResult, type SpecC
 import { agentToolProblems } from '../tools/allowlist.js';
 import { toolSpecProblems } from '../tools/config.js';
 import { STEP_KINDS, type StepKind } from '../spec/model.js';
+import type { PluginCatalog } from '../spec/plugin-catalog.js';
+import { readPluginCatalog } from './plugin-catalog.js';
 
 /** The step kinds this build can execute: every kind the spec knows. */
 export const AVAILABLE_KINDS: ReadonlySet<StepKind> = new Set(STEP_KINDS);
@@ -27,7 +29,23 @@ export const PROJECT_CHECKS: SpecChecks = {
   agentTools: agentToolProblems,
 };
 
+export interface ProjectLoadOptions extends Omit<LoadOptions, 'checks'> {
+  /**
+   * The project directory whose `agentry-plugins.lock` names the installed plugins, which
+   * `plugin:` steps and agents' plugin tools are checked against (the specs may come from
+   * elsewhere, e.g. a bundle). Without it, plugins are not checked.
+   */
+  pluginsDir?: string | undefined;
+  /** The installed plugins, when known already (instead of `pluginsDir`). */
+  plugins?: PluginCatalog | undefined;
+}
+
 /** Reads the project in `dir`: every spec, with every problem found as a diagnostic. */
-export function loadProject(dir: string, options: Omit<LoadOptions, 'checks'>): Promise<LoadResult> {
-  return loadSpecs(dir, { ...options, checks: PROJECT_CHECKS });
+export async function loadProject(dir: string, options: ProjectLoadOptions): Promise<LoadResult> {
+  const { pluginsDir, plugins, ...rest } = options;
+  if (pluginsDir === undefined) return loadSpecs(dir, { ...rest, checks: { ...PROJECT_CHECKS, plugins } });
+  const { catalog, problem } = readPluginCatalog(pluginsDir);
+  const result = await loadSpecs(dir, { ...rest, checks: { ...PROJECT_CHECKS, plugins: catalog } });
+  if (problem !== undefined) result.diagnostics.unshift({ file: problem.file, line: 0, column: 0, path: '', message: problem.message, severity: 'error' });
+  return result;
 }

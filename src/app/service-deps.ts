@@ -1,6 +1,7 @@
 /** What the application services are built on: the engine, its store, and an optional event waker. */
 import type { Engine } from '../engine/engine.js';
 import type { Store } from '../store/store.js';
+import type { PluginService } from './plugin-service.js';
 import type { RunStartLimits } from './run-start.js';
 
 /**
@@ -24,4 +25,6 @@ export interface ServiceDeps {
   waker?: RunEventWaker | undefined;
   /** What a run start may carry (`AGENTRY_MAX_*_BYTES`); default `DEFAULT_RUN_START_LIMITS`. */
   runLimits?: RunStartLimits | undefined;
+  /** The project's plugins: a run start whose workflow uses a disabled one is refused. */
+  plugins?: PluginService | undefined;
 }

@@ -68,7 +68,6 @@ const NO_GRANT_TABLE: GrantChecker = () => ['this process cannot check grants: c
 export function createServices(
   deps: ServiceDeps & {
     tools?: ToolHub | undefined;
-    plugins?: PluginService | undefined;
     budgets?: ResolvedBudgets | undefined;
     checkGrants?: GrantChecker;
     credentials?: CredentialSources | undefined;

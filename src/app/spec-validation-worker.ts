@@ -13,14 +13,14 @@ import type { ValidationReply, ValidationRequest } from './spec-validation.js';
 
 const AVAILABLE_KINDS = new Set(STEP_KINDS);
 
-async function validate(files: Record<string, string>): Promise<ValidationReply> {
+async function validate({ files, plugins }: ValidationRequest): Promise<ValidationReply> {
   const dir = await mkdtemp(join(tmpdir(), 'agentry-validate-'));
   try {
     for (const [name, text] of Object.entries(files)) {
       await mkdir(dirname(join(dir, name)), { recursive: true });
       await writeFile(join(dir, name), text);
     }
-    const { project, diagnostics } = await loadProject(dir, { availableKinds: AVAILABLE_KINDS, env: {} });
+    const { project, diagnostics } = await loadProject(dir, { availableKinds: AVAILABLE_KINDS, env: {}, plugins });
     return {
       ok: true,
       result: { valid: !diagnostics.some((d) => d.severity === 'error'), workflows: [...project.workflows.keys()].sort(), diagnostics },
@@ -33,7 +33,7 @@ async function validate(files: Record<string, string>): Promise<ValidationReply>
 }
 
 parentPort?.on('message', (request: ValidationRequest) => {
-  void validate(request.files).then((reply) => parentPort?.postMessage(reply));
+  void validate(request).then((reply) => parentPort?.postMessage(reply));
 });
 // Loaded: validations' deadlines start now.
 parentPort?.postMessage({ ready: true } satisfies ValidationReply);

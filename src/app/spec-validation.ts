@@ -14,6 +14,7 @@ import { Worker } from 'node:worker_threads';
 import { AgentryError, isErrorCode, type ErrorInfo } from '../lib/errors.js';
 import { LIMITS, specFileSizeError } from '../lib/limits.js';
 import type { Diagnostic } from '../spec/diagnostics.js';
+import type { PluginCatalog } from '../spec/plugin-catalog.js';
 
 export interface SpecValidation {
   /** True when no diagnostic is an error. */
@@ -25,6 +26,8 @@ export interface SpecValidation {
 
 export interface ValidationRequest {
   files: Record<string, string>;
+  /** The installed plugins the specs are checked against (none: plugins are not checked). */
+  plugins?: PluginCatalog | undefined;
 }
 
 /** A validation's answer, or `ready`: the worker's modules are loaded (sent once, first). */
@@ -32,6 +35,7 @@ export type ValidationReply = { ok: true; result: SpecValidation } | { ok: false
 
 interface Job {
   files: Record<string, string>;
+  plugins: PluginCatalog | undefined;
   resolve: (result: SpecValidation) => void;
   reject: (error: AgentryError) => void;
 }
@@ -75,14 +79,14 @@ export class ValidationWorker {
     this.script = options.script ?? WORKER_URL;
   }
 
-  run(files: Record<string, string>): Promise<SpecValidation> {
+  run(files: Record<string, string>, plugins?: PluginCatalog): Promise<SpecValidation> {
     if (this.queue.length >= this.limits.validationQueue) {
       return Promise.reject(
         new AgentryError('rate_limited', 'too many spec validations are waiting; try again shortly', { retryable: true, retryAfterMs: 1_000 }),
       );
     }
     return new Promise((resolve, reject) => {
-      this.queue.push({ files, resolve, reject });
+      this.queue.push({ files, plugins, resolve, reject });
       this.next();
     });
   }
@@ -95,7 +99,7 @@ export class ValidationWorker {
     // Working, the worker keeps the process alive until it answers; waiting, it does not (finish).
     worker.ref();
     this.current = { job, timer: undefined };
-    worker.postMessage({ files: job.files } satisfies ValidationRequest);
+    worker.postMessage({ files: job.files, plugins: job.plugins } satisfies ValidationRequest);
     if (this.ready) this.startDeadline();
   }
 
@@ -206,10 +210,10 @@ const validations = new ValidationWorker();
  * worker thread. A file over `LIMITS.specFileBytes` is refused here already (the worker's
  * parser checks it too, for projects read from disk): no need to copy it to the worker.
  */
-export function validateSpecFiles(files: Record<string, string>): Promise<SpecValidation> {
+export function validateSpecFiles(files: Record<string, string>, plugins?: PluginCatalog): Promise<SpecValidation> {
   for (const [file, text] of Object.entries(files)) {
     const tooLarge = specFileSizeError(file, text);
     if (tooLarge !== undefined) return Promise.reject(tooLarge);
   }
-  return validations.run(files);
+  return validations.run(files, plugins);
 }

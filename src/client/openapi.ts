@@ -5010,6 +5010,15 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
+      /** @description `plugin_disabled` */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
       /** @description `rate_limited` */
       429: {
         headers: {
@@ -5028,7 +5037,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description `auth_unavailable`, `plugin_disabled` */
+      /** @description `auth_unavailable` */
       503: {
         headers: {
           [name: string]: unknown;
@@ -5092,6 +5101,15 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
+      /** @description `plugin_disabled` */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
       /** @description `rate_limited` */
       429: {
         headers: {
@@ -5110,7 +5128,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description `auth_unavailable`, `plugin_disabled` */
+      /** @description `auth_unavailable` */
       503: {
         headers: {
           [name: string]: unknown;
@@ -5174,6 +5192,15 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
+      /** @description `plugin_disabled` */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
       /** @description `rate_limited` */
       429: {
         headers: {
@@ -5192,7 +5219,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description `auth_unavailable`, `plugin_disabled` */
+      /** @description `auth_unavailable` */
       503: {
         headers: {
           [name: string]: unknown;
@@ -5256,6 +5283,15 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
+      /** @description `plugin_disabled` */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
       /** @description `rate_limited` */
       429: {
         headers: {
@@ -5274,7 +5310,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description `auth_unavailable`, `plugin_disabled` */
+      /** @description `auth_unavailable` */
       503: {
         headers: {
           [name: string]: unknown;
@@ -5647,7 +5683,7 @@ export interface operations {
                 max_run_tokens?: number;
                 require_approval?: {
                   /** @description Kinds of steps (http, tool, …) that must follow (need, directly or not) a human step. */
-                  step_kinds?: ('transform' | 'http' | 'sleep' | 'agent' | 'tool' | 'human' | 'wait' | 'workflow')[];
+                  step_kinds?: ('transform' | 'http' | 'sleep' | 'agent' | 'tool' | 'human' | 'wait' | 'workflow' | 'plugin')[];
                   /** @description Tools (`server`, `server.*`, `server.tool`) whose every call needs approval: the tool server must list them in `require_approval`, and a tool step calling one must follow a human step. */
                   tools?: string[];
                 };
@@ -5751,7 +5787,7 @@ export interface operations {
           max_run_tokens?: number;
           require_approval?: {
             /** @description Kinds of steps (http, tool, …) that must follow (need, directly or not) a human step. */
-            step_kinds?: ('transform' | 'http' | 'sleep' | 'agent' | 'tool' | 'human' | 'wait' | 'workflow')[];
+            step_kinds?: ('transform' | 'http' | 'sleep' | 'agent' | 'tool' | 'human' | 'wait' | 'workflow' | 'plugin')[];
             /** @description Tools (`server`, `server.*`, `server.tool`) whose every call needs approval: the tool server must list them in `require_approval`, and a tool step calling one must follow a human step. */
             tools?: string[];
           };
@@ -5791,7 +5827,7 @@ export interface operations {
               max_run_tokens?: number;
               require_approval?: {
                 /** @description Kinds of steps (http, tool, …) that must follow (need, directly or not) a human step. */
-                step_kinds?: ('transform' | 'http' | 'sleep' | 'agent' | 'tool' | 'human' | 'wait' | 'workflow')[];
+                step_kinds?: ('transform' | 'http' | 'sleep' | 'agent' | 'tool' | 'human' | 'wait' | 'workflow' | 'plugin')[];
                 /** @description Tools (`server`, `server.*`, `server.tool`) whose every call needs approval: the tool server must list them in `require_approval`, and a tool step calling one must follow a human step. */
                 tools?: string[];
               };
@@ -5941,7 +5977,7 @@ export interface operations {
               max_run_tokens?: number;
               require_approval?: {
                 /** @description Kinds of steps (http, tool, …) that must follow (need, directly or not) a human step. */
-                step_kinds?: ('transform' | 'http' | 'sleep' | 'agent' | 'tool' | 'human' | 'wait' | 'workflow')[];
+                step_kinds?: ('transform' | 'http' | 'sleep' | 'agent' | 'tool' | 'human' | 'wait' | 'workflow' | 'plugin')[];
                 /** @description Tools (`server`, `server.*`, `server.tool`) whose every call needs approval: the tool server must list them in `require_approval`, and a tool step calling one must follow a human step. */
                 tools?: string[];
               };
@@ -6542,7 +6578,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description `idempotency_conflict` */
+      /** @description `idempotency_conflict`, `plugin_disabled` */
       409: {
         headers: {
           [name: string]: unknown;
@@ -6587,7 +6623,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description `internal` */
+      /** @description `internal`, `plugin_failed` */
       500: {
         headers: {
           [name: string]: unknown;
@@ -10617,7 +10653,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description `idempotency_conflict` */
+      /** @description `idempotency_conflict`, `plugin_disabled` */
       409: {
         headers: {
           [name: string]: unknown;
@@ -10662,7 +10698,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description `internal` */
+      /** @description `internal`, `plugin_failed` */
       500: {
         headers: {
           [name: string]: unknown;

@@ -83,7 +83,7 @@ export const ERROR_CODES = {
   plugin_install_failed: { status: 502, exit: 1, title: 'Plugin could not be fetched or installed' },
   plugin_permission_denied: { status: 403, exit: 1, title: 'A plugin reached for something its manifest does not declare' },
   plugin_failed: { status: 500, exit: 1, title: 'Plugin call failed' },
-  plugin_disabled: { status: 503, exit: 1, title: 'Plugin disabled' },
+  plugin_disabled: { status: 409, exit: 1, title: 'Plugin disabled' },
 } as const satisfies Record<string, { status: number; exit: 0 | 1 | 2; title: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -36,13 +36,20 @@ export interface ChatClient {
 export interface AgentTools {
   toolsFor(allow: readonly string[], options: { signal?: AbortSignal }): Promise<ToolDefinition[]>;
   /** Calls the tool behind a function name; `tool_not_allowed` outside `allow`. Returns text for the model. */
-  call(functionName: string, args: Record<string, unknown>, allow: readonly string[], options: { signal?: AbortSignal }): Promise<string>;
+  call(functionName: string, args: Record<string, unknown>, allow: readonly string[], options: ToolCallOptions): Promise<string>;
   /**
    * The tool behind a function name when its server's `require_approval` covers it; undefined
    * when its calls need no approval, or when it names no allowed tool (the call then fails on its
    * own). Without this method no call needs approval.
    */
   approvalFor?(functionName: string, allow: readonly string[]): ApprovalTarget | undefined;
+}
+
+/** What a tool call carries besides its arguments: its cancellation and the run it is made for (plugin tools see them as `ctx.runId`, `ctx.tenantId`). */
+export interface ToolCallOptions {
+  signal?: AbortSignal;
+  runId?: string;
+  tenantId?: string | undefined;
 }
 
 /** A tool whose calls need a person's approval, and what a refusal does (the server's `on_reject`). */
@@ -310,7 +317,7 @@ async function runToolCall(
         break;
     }
   }
-  return { kind: 'result', result: await callTool(tools, call.name, args, call.allow, ctx.signal) };
+  return { kind: 'result', result: await callTool(tools, call.name, args, call.allow, ctx) };
 }
 
 /** The call's arguments as an object, or what is wrong with them. */
@@ -325,9 +332,9 @@ function parseArguments(rawArgs: string): Record<string, unknown> | string {
 }
 
 /** A tool's answer for the model; a refused or failing call is told to the model, not thrown. */
-async function callTool(tools: AgentTools, name: string, args: Record<string, unknown>, allow: readonly string[], signal: AbortSignal): Promise<string> {
+async function callTool(tools: AgentTools, name: string, args: Record<string, unknown>, allow: readonly string[], ctx: StepContext): Promise<string> {
   try {
-    return await tools.call(name, args, allow, { signal });
+    return await tools.call(name, args, allow, { signal: ctx.signal, runId: ctx.runId, tenantId: ctx.tenantId });
   } catch (error) {
     const e = toAgentryError(error);
     // Cancellation and lost infrastructure end the attempt; a tool's own failure is the model's to handle.

@@ -403,7 +403,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     scheduleRoutes(table, deps);
     signalRoutes(table, deps);
     taskRoutes(table, deps);
-    specRoutes(table);
+    specRoutes(table, deps);
     toolRoutes(table, deps);
     policyRoutes(table, deps);
     authRoutes(table);

@@ -253,6 +253,7 @@ function kindConfig(step: StepSpec): KindConfig {
   if (step.human !== undefined) return { kind: 'human', config: step.human };
   if (step.wait !== undefined) return { kind: 'wait', config: step.wait };
   if (step.workflow !== undefined) return { kind: 'workflow', config: step.workflow };
+  if (step.plugin !== undefined) return { kind: 'plugin', config: step.plugin };
   return { kind: 'transform', config: undefined };
 }
 

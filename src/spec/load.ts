@@ -12,6 +12,7 @@ import { didYouMean, hasErrors, type Diagnostic, type PathSegment, type Problem 
 import type { CompiledWorkflow, StepKind } from './model.js';
 import type { AgentSpec, GatewaySpec, ProjectSpec, SpecKind, ToolSpec } from './schemas.js';
 import { resolveSettings, type EnvironmentChoice, type ProjectSettings } from './settings.js';
+import { pluginStepProblems, pluginToolProblems, type PluginCatalog } from './plugin-catalog.js';
 import { parseYaml, toDiagnostics, type Locator } from './source.js';
 import { validateSpec } from './validate.js';
 
@@ -35,6 +36,11 @@ export interface SpecChecks {
   tool: (spec: ToolSpec) => Problem[];
   /** An agent's `tools:` entries against the project's tool servers. */
   agentTools: (entries: readonly string[], servers: ReadonlyMap<string, Pick<ToolSpec, 'allow'>>) => Problem[];
+  /**
+   * The installed plugins: `plugin:` steps and agents' `tools:` entries naming a plugin are
+   * checked against them. Undefined: nothing is known of plugins here, and those are not checked.
+   */
+  plugins?: PluginCatalog | undefined;
 }
 
 export interface Project {
@@ -131,13 +137,13 @@ export async function loadProject(dir: string, options: LoadOptions): Promise<Lo
   // References across files; a file with a dangling reference is left out too.
   for (const [name, agent] of agents) {
     const servers = new Map([...tools].map(([n, t]) => [n, t.spec]));
-    const problems = [...options.checks.agentTools(agent.spec.tools ?? [], servers), ...agentReferences(agent.spec, gateway?.spec)];
+    const problems = [...agentToolReferences(agent.spec.tools ?? [], servers, options.checks), ...agentReferences(agent.spec, gateway?.spec)];
     report(agent.source, problems);
     if (hasErrors(problems)) agents.delete(name);
   }
   for (const [name, workflow] of workflows) {
     const models = gateway === undefined ? undefined : new Map(Object.entries(gateway.spec.models));
-    const problems = workflowReferences(workflow.spec, options.availableKinds, { agents, tools, workflows, models });
+    const problems = workflowReferences(workflow.spec, options.availableKinds, { agents, tools, workflows, models, plugins: options.checks.plugins });
     report(workflow.source, problems);
     if (hasErrors(problems)) workflows.delete(name);
   }
@@ -197,6 +203,8 @@ function workflowReferences(
     workflows: ReadonlyMap<string, unknown>;
     /** The model groups of gateway.yaml; undefined without one (nothing to check against). */
     models: ReadonlyMap<string, unknown> | undefined;
+    /** The installed plugins; undefined: `plugin:` steps are not checked against them. */
+    plugins: PluginCatalog | undefined;
   },
 ): Problem[] {
   const problems: Problem[] = [];
@@ -210,8 +218,28 @@ function workflowReferences(
     if (step.model !== undefined && known.models !== undefined) check(known.models, step.model, ['steps', step.id, 'model'], 'model group');
     if (step.kind === 'workflow') check(known.workflows, step.config, at, 'workflow');
     if (step.kind === 'tool') check(known.tools, step.config.server, [...at, 'server'], 'tool server');
+    if (step.kind === 'plugin' && known.plugins !== undefined) problems.push(...pluginStepProblems(step.config, known.plugins, at));
   }
   return problems;
+}
+
+/**
+ * An agent's `tools:` entries: those naming a plugin (and no tool server) against the plugins,
+ * the rest against the tool servers. Entries are `server`, `server.*` or `server.tool`.
+ */
+function agentToolReferences(entries: readonly string[], servers: ReadonlyMap<string, Pick<ToolSpec, 'allow'>>, checks: SpecChecks): Problem[] {
+  const plugins = checks.plugins;
+  return entries.flatMap((entry, i): Problem[] => {
+    const dot = entry.indexOf('.');
+    const owner = dot === -1 ? entry : entry.slice(0, dot);
+    if (plugins?.has(owner) === true && !servers.has(owner)) {
+      return pluginToolProblems(owner, dot === -1 ? '*' : entry.slice(dot + 1) || '*', plugins, ['tools', i]);
+    }
+    if (plugins?.has(owner) === true) {
+      return [{ path: ['tools', i], message: `'${owner}' names both a tool server (tools/) and a plugin: rename the tool server` }];
+    }
+    return checks.agentTools([entry], servers).map((p) => ({ ...p, path: ['tools', i, ...p.path.slice(2)] }));
+  });
 }
 
 /** A chain of `workflow:` steps leading from `start` back to itself, if any. */

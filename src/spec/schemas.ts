@@ -103,6 +103,15 @@ const SleepStep = Type.Union([Duration, Type.Object({ duration: Duration }, clos
 
 const ToolStep = Type.Object({ server: Type.String(), name: Type.String(), args: opt(Any) }, closed);
 
+const PluginStep = Type.Object(
+  {
+    name: Type.String({ pattern: NAME_PATTERN, description: 'The plugin (`agentry plugins list`).' }),
+    step: Type.String({ pattern: NAME_PATTERN, description: 'One of the step kinds its manifest adds (`adds.steps[].kind`).' }),
+    config: opt(Type.Unknown({ description: "What the step kind gets, checked against its manifest's `config` schema; templates allowed." })),
+  },
+  closed,
+);
+
 const HumanStep = Type.Object(
   {
     title: Type.String({ description: 'What the task asks; templates allowed.' }),
@@ -155,7 +164,7 @@ const ForEach = Type.Object(
  * The step kinds, in the order a step's kind is looked for. Each has its block on `StepSchema`
  * below (the compiled model's `StepConfigs` fails to type-check when one is missing).
  */
-export const STEP_KINDS = ['transform', 'http', 'sleep', 'agent', 'tool', 'human', 'wait', 'workflow'] as const;
+export const STEP_KINDS = ['transform', 'http', 'sleep', 'agent', 'tool', 'human', 'wait', 'workflow', 'plugin'] as const;
 export type StepKind = (typeof STEP_KINDS)[number];
 
 /** Settings of a step a run may override at start, where the step lists them under `overridable:` (docs/specs.md#overrides). */
@@ -192,6 +201,7 @@ export const StepSchema = Type.Object(
     human: opt(HumanStep),
     wait: opt(WaitStep),
     workflow: opt(Type.String({ description: 'Sub-workflow name: the step starts a child run with `input:` and takes its output.' })),
+    plugin: opt(PluginStep),
   },
   closed,
 );

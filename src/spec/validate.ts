@@ -88,6 +88,44 @@ export function checkValue(schema: object, value: unknown, path: PathSegment[], 
   return [{ path, message: `${what} does not match the input schema: ${messages.join('; ')}` }];
 }
 
+/** Compiles user-written schemas with the failing schema node at hand (`verbose`), for field-by-field problems. */
+const fieldAjv = (() => {
+  const ajv = new Ajv({ allErrors: true, strict: false, verbose: true });
+  addFormats(ajv);
+  return ajv;
+})();
+
+/**
+ * Each problem of `value` against a user-written JSON Schema, at its own path below `path`
+ * (`unknown field 'x'`, `missing required field 'y'`), so a diagnostic points at the line.
+ * Values still holding a `{{ }}` template are checked once rendered, not here.
+ */
+export function valueProblems(schema: object, value: unknown, path: PathSegment[]): Problem[] {
+  let validate;
+  try {
+    validate = fieldAjv.compile(schema);
+  } catch {
+    return []; // the schema itself is reported where it is declared
+  }
+  const ok = validate(value);
+  fieldAjv.removeSchema(schema);
+  if (ok) return [];
+  const errors = (validate.errors ?? []).filter((e) => !templated(valueAt(value, e.instancePath)));
+  return reduceErrors(errors, value).map((p) => ({ ...p, path: [...path, ...p.path] }));
+}
+
+function valueAt(data: unknown, pointer: string): unknown {
+  let node = data;
+  for (const segment of pointerToPath(pointer, data)) {
+    node = node !== null && typeof node === 'object' ? (node as Record<string | number, unknown>)[segment] : undefined;
+  }
+  return node;
+}
+
+function templated(value: unknown): boolean {
+  return typeof value === 'string' && value.includes('{{');
+}
+
 interface Reduced {
   error: ErrorObject;
   message: string;

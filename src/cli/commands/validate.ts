@@ -30,7 +30,12 @@ export async function validateProject(ctx: CliContext, dir: string | undefined, 
   const projectDir = resolve(ctx.cwd, dir ?? ctx.env.AGENTRY_PROJECT_DIR ?? '.');
   assertProjectDir(projectDir);
   const environment = opts.env === undefined ? environmentFromEnv(ctx.env) : { name: opts.env, source: '--env' };
-  const { project, diagnostics } = await loadProject(projectDir, { availableKinds: AVAILABLE_KINDS, env: ctx.env, ...(environment ? { environment } : {}) });
+  const { project, diagnostics } = await loadProject(projectDir, {
+    availableKinds: AVAILABLE_KINDS,
+    env: ctx.env,
+    pluginsDir: projectDir,
+    ...(environment ? { environment } : {}),
+  });
   const all = [...diagnostics, ...(await policyDiagnostics(project))].sort((a, b) =>
     a.file < b.file ? -1 : a.file > b.file ? 1 : a.line - b.line || a.column - b.column,
   );

@@ -77,6 +77,8 @@ const START_ERRORS = [
   'override_not_allowed',
   'payload_too_large',
   'spec_invalid',
+  'plugin_disabled',
+  'plugin_failed',
 ] as const;
 
 export function runRoutes(table: RouteTable, deps: ServerDeps): void {

@@ -3,7 +3,7 @@ import { Type } from 'typebox';
 import { validateSpecFiles } from '../../app/spec-validation.js';
 import { AgentryError } from '../../lib/errors.js';
 import { LIMITS } from '../../lib/limits.js';
-import type { RouteTable } from '../route.js';
+import type { RouteTable, ServerDeps } from '../route.js';
 
 /** Files a project may hold: `agentry.yaml`, `gateway.yaml`, `workflows/*.yaml`, `agents/*.yaml`, `tools/*.yaml`. */
 const SPEC_FILE = '^(?:(?:agentry|gateway)\\.ya?ml|(?:workflows|agents|tools)/[A-Za-z0-9][A-Za-z0-9._-]{0,127}\\.ya?ml)$';
@@ -17,7 +17,7 @@ const DiagnosticSchema = Type.Object({
   severity: Type.Enum(['error', 'warning']),
 });
 
-export function specRoutes(table: RouteTable): void {
+export function specRoutes(table: RouteTable, deps: ServerDeps): void {
   table.add({
     method: 'POST',
     url: '/v1/specs/validate',
@@ -50,7 +50,8 @@ export function specRoutes(table: RouteTable): void {
       // The schema checks each name; checked again here, as the names become paths in the validation worker.
       for (const name of Object.keys(files))
         if (!new RegExp(SPEC_FILE).test(name)) throw new AgentryError('invalid_request', `'${name}' is not a spec file path`);
-      return validateSpecFiles(files);
+      // Plugin steps and plugin tools are checked against this server's plugins.
+      return validateSpecFiles(files, deps.services.plugins?.catalog());
     },
   });
 }
