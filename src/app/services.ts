@@ -17,6 +17,7 @@ import { HealthService } from './health.js';
 import type { PluginService } from './plugin-service.js';
 import { KeysService, type GrantChecker } from './keys.js';
 import { LimitsService } from './limits.js';
+import { MemoryService } from './memory.js';
 import { PolicyService, policySourcesOf, type PolicySources } from './policy-service.js';
 import { ReadinessService, type ReadinessOptions } from './readiness.js';
 import { RunService } from './runs.js';
@@ -48,6 +49,7 @@ export interface Services {
   fleet: FleetService;
   admin: AdminService;
   policies: PolicyService;
+  memory: MemoryService;
   /** The project's plugins; undefined in a process without a project (then none are listed or served). */
   plugins: PluginService | undefined;
 }
@@ -95,6 +97,7 @@ export function createServices(
     fleet: new FleetService({ store: deps.store, audit, staleAfterMs: deps.engine.settings.leaseTtlMs * 3, deploymentTenant: deps.engine.tenant }),
     admin: new AdminService({ store: deps.store, engine: deps.engine, audit }),
     policies,
+    memory: new MemoryService(deps.store, audit),
     plugins: deps.plugins,
   };
 }

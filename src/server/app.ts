@@ -58,8 +58,10 @@ import { gatewayRoutes } from './routes/gateway.js';
 import { gatewayMessagesRoutes } from './routes/gateway-messages.js';
 import { gatewayOpenAIRoutes } from './routes/gateway-openai.js';
 import { healthRoutes } from './routes/health.js';
+import { memoryRoutes } from './routes/memory.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { runRoutes } from './routes/runs.js';
+import { checkpointRoutes } from './routes/checkpoints.js';
 import { eventRoutes } from './routes/events.js';
 import { adminRoutes } from './routes/admin.js';
 import { fleetRoutes } from './routes/fleet.js';
@@ -381,9 +383,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   if (groups.has('api')) {
     workflowRoutes(table, deps);
     runRoutes(table, deps);
+    checkpointRoutes(table, deps);
     eventRoutes(table, deps);
     itemRoutes(table, deps);
     journalRoutes(table, deps);
+    memoryRoutes(table, deps);
     scheduleRoutes(table, deps);
     signalRoutes(table, deps);
     taskRoutes(table, deps);
