@@ -125,6 +125,23 @@ describe.each(cliStoreTargets)('agentry memory on the project store ($name)', { 
   });
 });
 
+describe('agentry memory in a project without a store', () => {
+  it('lists no threads, and cannot show or clear one', async () => {
+    const dir = tempDir('agentry-memory-empty-');
+    try {
+      const cli = (args: string[]) => runCliInProcess([...args, '--dir', dir.dir], { cwd: dir.dir });
+      const list = await cli(['memory', 'list']);
+      expect(list.code, list.stderr).toBe(0);
+      expect(list.stdout).toContain('No memory threads.');
+      const show = await cli(['memory', 'show', 'ada']);
+      expect(show.code).toBe(2);
+      expect(show.stderr).toContain('no run has kept any memory yet');
+    } finally {
+      dir.remove();
+    }
+  });
+});
+
 describe('agentry memory against a server', { timeout: 60_000 }, () => {
   let api: TestApi;
   let url: string;

@@ -78,12 +78,18 @@ function localBackend(memory: MemoryService, ctx: CliContext, tenant: string | u
   };
 }
 
+/** A project without a store yet keeps no memory: no threads to list, none to show or clear. */
+function noStoreBackend(config: Config): Backend {
+  const none = () => Promise.reject(new AgentryError('not_found', `no store in ${config.projectDir}: no run has kept any memory yet`));
+  return { threads: () => Promise.resolve({ items: [], next_cursor: null }), messages: none, clear: none, prune: none };
+}
+
 async function withBackend<T>(ctx: CliContext, opts: CommonOptions, fn: (backend: Backend) => Promise<T>): Promise<T> {
   const config = configFrom(ctx, { projectDir: opts.dir });
   noteRemoteDir(ctx, config, opts.dir);
   if (config.client.url !== undefined) return fn(serverBackend(config, opts.tenant));
   const [{ storeExists }, { openLocalMemory }] = await Promise.all([import('../../app/bootstrap.js'), import('../../app/local.js')]);
-  if (!storeExists(config)) throw new AgentryError('not_found', `no store in ${config.projectDir}: no run has kept any memory yet`);
+  if (!storeExists(config)) return fn(noStoreBackend(config));
   const local = await openLocalMemory(config, { logger: loggerFor(config) });
   try {
     return await fn(localBackend(local.memory, ctx, opts.tenant));
