@@ -68,6 +68,7 @@ export function describeConfig(config: Config): { key: OptionKey; env: string; v
     retentionFailed: durationOrNull(config.retention.failedMs),
     retentionCancelled: durationOrNull(config.retention.cancelledMs),
     retentionEvents: durationOrNull(config.retention.eventsMs),
+    retentionMemory: durationOrNull(config.retention.memoryMs),
     idempotencyKeyTtl: durationOrNull(config.retention.idempotencyKeysMs),
     backupDir: config.backup.dir ?? null,
     otelRecordArguments: config.telemetry.recordArguments,

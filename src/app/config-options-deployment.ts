@@ -43,6 +43,14 @@ export const DEPLOYMENT_OPTIONS = {
     description:
       "How long the events of ended runs are kept (e.g. `30d`); the runs themselves stay until their own retention. A workflow's `retention.events` overrides it.",
   },
+  retentionMemory: {
+    kind: 'duration',
+    env: 'AGENTRY_RETENTION_MEMORY',
+    default: undefined,
+    defaultText: 'none (keep every message)',
+    description:
+      "How long agents' conversation memory messages are kept after they are written (e.g. `90d`): a server's scheduler deletes older ones ([memory](agents.md#memory)); `agentry memory clear --older-than` does it by hand.",
+  },
   idempotencyKeyTtl: {
     kind: 'duration',
     env: 'AGENTRY_IDEMPOTENCY_KEY_TTL',

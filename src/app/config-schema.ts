@@ -79,6 +79,7 @@ export const ConfigSchema = Type.Object({
   retentionFailed: Type.Optional(Type.Integer({ minimum: 1 })),
   retentionCancelled: Type.Optional(Type.Integer({ minimum: 1 })),
   retentionEvents: Type.Optional(Type.Integer({ minimum: 1 })),
+  retentionMemory: Type.Optional(Type.Integer({ minimum: 1 })),
   idempotencyKeyTtl: Type.Integer({ minimum: 1 }),
   backupDir: Type.Optional(Type.String({ minLength: 1 })),
   otelRecordArguments: Type.Boolean(),

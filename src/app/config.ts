@@ -47,6 +47,8 @@ export interface RetentionSettings {
   readonly failedMs: number | undefined;
   readonly cancelledMs: number | undefined;
   readonly eventsMs: number | undefined;
+  /** Agents' conversation memory messages, by when they were written. */
+  readonly memoryMs: number | undefined;
   readonly idempotencyKeysMs: number | undefined;
 }
 
@@ -288,6 +290,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
       failedMs: r.retentionFailed,
       cancelledMs: r.retentionCancelled,
       eventsMs: r.retentionEvents,
+      memoryMs: r.retentionMemory,
       idempotencyKeysMs: r.idempotencyKeyTtl,
     },
     backup: { dir: r.backupDir === undefined ? undefined : resolve(cwd, r.backupDir) },

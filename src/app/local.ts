@@ -13,6 +13,7 @@ import { EventService } from './events.js';
 import { FleetService } from './fleet.js';
 import { RetentionService } from './retention.js';
 import { KeysService, type GrantChecker } from './keys.js';
+import { MemoryService } from './memory.js';
 import { ScheduleService } from './schedules.js';
 import { createServices, type Services } from './services.js';
 import { UsageCallsService } from './usage-calls.js';
@@ -126,6 +127,17 @@ export interface LocalRetention {
 export async function openLocalRetention(config: Config, options: { logger: Logger }): Promise<LocalRetention> {
   const store = await openStore(config, { logger: options.logger });
   return { retention: new RetentionService(store, new AuditService(store)), close: () => store.close() };
+}
+
+export interface LocalMemory {
+  memory: MemoryService;
+  close(): Promise<void>;
+}
+
+/** Agents' conversation memory on the project's store (opened, migrated; only the store, no engine). */
+export async function openLocalMemory(config: Config, options: { logger: Logger }): Promise<LocalMemory> {
+  const store = await openStore(config, { logger: options.logger });
+  return { memory: new MemoryService(store, new AuditService(store)), close: () => store.close() };
 }
 
 export interface LocalKeys {

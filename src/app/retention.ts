@@ -1,7 +1,8 @@
 /**
  * Retention of runs (docs/operations/retention.md): ended runs older than their status's window
  * are deleted with every row that references them, events of ended runs older than the events
- * window are deleted, idempotency keys (run starts, schedule ticks, task decisions) expire. The
+ * window are deleted, idempotency keys (run starts, schedule ticks, task decisions) expire, and
+ * agents' conversation memory messages older than the memory window are deleted. The
  * LLM call ledger is kept (usage history and budgets outlive runs). Windows come from the
  * deployment (`AGENTRY_RETENTION_*`) and a workflow's `retention:` overrides them. A server's
  * scheduler applies them as a maintenance task, in batches (one transaction each); `agentry
@@ -39,6 +40,7 @@ export interface PruneCounts {
   runs: number;
   events: number;
   idempotency_keys: number;
+  memory: number;
 }
 
 export interface ManualPrune {
@@ -87,7 +89,7 @@ export class RetentionService {
    * `MAX_BATCHES_PER_TURN` batches of each kind. An audit entry by `system` when anything went.
    */
   async apply(settings: RetentionSettings, workflows: readonly CompiledWorkflow[]): Promise<PruneCounts> {
-    const counts: PruneCounts = { runs: 0, events: 0, idempotency_keys: 0 };
+    const counts: PruneCounts = { runs: 0, events: 0, idempotency_keys: 0, memory: 0 };
     const own = workflows.filter((w) => w.retention !== undefined);
     const scopes: { windows: WorkflowRetention; filter: Pick<RunPruneQuery, 'workflow' | 'excludeWorkflows'> }[] = [
       ...own.map((w) => ({ windows: { ...windowsOf(settings), ...w.retention }, filter: { workflow: w.name } })),
@@ -106,7 +108,9 @@ export class RetentionService {
         if (n < this.batch) break;
       }
     }
-    if (counts.runs + counts.events > 0) await this.audit.record(SYSTEM, 'runs.retention', null, 'success', { ...counts });
+    // Memory is kept by tenant, agent and thread, not by workflow: only the deployment's window applies.
+    if (settings.memoryMs !== undefined) counts.memory = await this.store.pruneMemory(now - settings.memoryMs, undefined);
+    if (counts.runs + counts.events + counts.memory > 0) await this.audit.record(SYSTEM, 'runs.retention', null, 'success', { ...counts });
     return counts;
   }
 
@@ -167,9 +171,12 @@ export function retentionTask(
     everyMs: RETENTION_INTERVAL_MS,
     async run() {
       const counts = await retention.apply(settings, workflows);
-      for (const kind of ['runs', 'events', 'idempotency_keys'] as const) observer?.retentionPruned(kind, counts[kind]);
-      const level = counts.runs + counts.events + counts.idempotency_keys > 0 ? 'info' : 'debug';
-      logger[level](counts, `retention: pruned ${counts.runs} runs, ${counts.events} events, ${counts.idempotency_keys} idempotency keys`);
+      for (const kind of ['runs', 'events', 'idempotency_keys', 'memory'] as const) observer?.retentionPruned(kind, counts[kind]);
+      const level = counts.runs + counts.events + counts.idempotency_keys + counts.memory > 0 ? 'info' : 'debug';
+      logger[level](
+        counts,
+        `retention: pruned ${counts.runs} runs, ${counts.events} events, ${counts.idempotency_keys} idempotency keys, ${counts.memory} memory messages`,
+      );
       return { ...counts };
     },
   };

@@ -72,6 +72,20 @@ export function diffRuns(a: RunDetailDto, b: RunDetailDto, limit: number = RUN_D
   };
 }
 
+/**
+ * The differences from one JSON value to another, each at a JSON Pointer below `''`, at most
+ * `limit` of them (the walk `diffRuns` makes, for other states, e.g. a run's checkpoints).
+ */
+export function diffValues(before: unknown, after: unknown, limit: number = RUN_DIFF_LIMIT.default): { differences: Change[]; truncated: boolean } {
+  const changes = new Changes(limit);
+  try {
+    walk(before, after, '', changes);
+  } catch (error) {
+    if (!(error instanceof Full)) throw error;
+  }
+  return { differences: changes.items, truncated: changes.truncated };
+}
+
 function side(run: RunDetailDto): RunDiffDto['a'] {
   return { id: run.id, workflow: run.workflow, status: run.status, spec_hash: run.spec_hash };
 }

@@ -40,6 +40,8 @@ import type { ServiceDeps } from './service-deps.js';
 import { DEFAULT_RUN_START_LIMITS, planRun, type RunTarget } from './run-start.js';
 import type { RunDiffDto } from './dto/run-diff.js';
 import { diffRuns } from './run-diff.js';
+import type { CheckpointDiffDto, CheckpointPageDto } from './dto/checkpoints.js';
+import { diffCheckpoints, listCheckpoints } from './run-checkpoints.js';
 
 export interface StartOptions {
   /** Starting again with the same key returns the first run (`replayed`). */
@@ -211,6 +213,19 @@ export class RunService {
     const left = await this.get(caller, a);
     const right = await this.get(caller, b);
     return diffRuns(left, right, limit);
+  }
+
+  /** A page of the run's checkpoints (its `run.*` and `step.*` events) after seq `after`. */
+  async checkpoints(caller: Caller, id: string, after: number, limit: number): Promise<CheckpointPageDto> {
+    await this.visible(caller, id, 'read');
+    return listCheckpoints(this.deps.store, id, after, limit);
+  }
+
+  /** What changed in the run's state from checkpoint `from` to `to` (see `run-checkpoints.ts`). */
+  async checkpointDiff(caller: Caller, id: string, from: number, to: number, limit: number): Promise<CheckpointDiffDto> {
+    await this.visible(caller, id, 'read');
+    const { run, steps } = await this.deps.engine.getRunWithSteps(id);
+    return diffCheckpoints(this.deps.store, { run, steps }, from, to, limit);
   }
 
   /** A step's attempts across the run and the runs it re-ran; with `diff` (1-based positions), what changed. */

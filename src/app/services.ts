@@ -21,6 +21,7 @@ import { LimitsService } from './limits.js';
 import { LogService } from './logs.js';
 import { ActivePolicy, policySourcesOf, type PolicySources } from './active-policy.js';
 import { PolicyService } from './policy-service.js';
+import { MemoryService } from './memory.js';
 import { ReadinessService, type ReadinessOptions } from './readiness.js';
 import { RunService } from './runs.js';
 import { ScheduleService } from './schedules.js';
@@ -54,6 +55,7 @@ export interface Services {
   status: StatusService;
   logs: LogService;
   policies: PolicyService;
+  memory: MemoryService;
   /** The project's plugins; undefined in a process without a project (then none are listed or served). */
   plugins: PluginService | undefined;
 }
@@ -110,6 +112,7 @@ export function createServices(
     status: new StatusService({ store: deps.store, admin, fleet, readiness }),
     logs: new LogService({ ring: deps.logRing, deploymentTenant: deps.engine.tenant }),
     policies,
+    memory: new MemoryService(deps.store, audit),
     plugins: deps.plugins,
   };
 }

@@ -87,6 +87,12 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: async () => (await import('./commands/usage.js')).registerUsage,
   },
   {
+    name: 'memory',
+    term: 'memory',
+    description: "Agents' conversation memory: list threads, show a thread's messages, clear a thread or old messages",
+    load: async () => (await import('./commands/memory.js')).registerMemory,
+  },
+  {
     name: 'prune',
     term: 'prune [options]',
     description: 'Delete ended runs older than a duration, with all their rows (the LLM usage ledger is kept)',

@@ -1,6 +1,7 @@
-/** Human output of `agentry runs diff`: what differs between two runs, step by step. */
-import { paint, plural, type Style } from './format.js';
+/** Human output of `agentry runs diff` (what differs between two runs, step by step) and `agentry runs checkpoints`. */
+import { formatIso, paint, plural, table, type Style } from './format.js';
 import type { RunDiffDto } from '../app/dto/run-diff.js';
+import type { CheckpointDiffDto, CheckpointDto } from '../app/dto/checkpoints.js';
 import { oneLine } from './runs-view.js';
 
 type Change = RunDiffDto['differences'][number];
@@ -30,4 +31,28 @@ function changeLine(s: Style, change: Change): string {
   if (!('before' in change)) return `${paint(s, 'green', '+')} ${change.path}  ${value(change.after)}`;
   if (!('after' in change)) return `${paint(s, 'red', '-')} ${change.path}  ${value(change.before)}`;
   return `${paint(s, 'yellow', '~')} ${change.path}  ${value(change.before)} → ${value(change.after)}`;
+}
+
+/** `agentry runs checkpoints <id>`: one row per checkpoint. */
+export function checkpointsText(s: Style, items: readonly CheckpointDto[]): string {
+  if (items.length === 0) return 'No checkpoints (the run has no events, or retention removed them).';
+  return table(
+    s,
+    ['SEQ', 'TIME', 'EVENT', 'STEP', 'ATTEMPT'],
+    items.map((c) => [String(c.seq), formatIso(c.at), c.type, c.step_id ?? '-', c.attempt === null ? '-' : String(c.attempt)]),
+  );
+}
+
+/** `agentry runs checkpoints <id> --diff a,b`: the two checkpoints, then each change of the run's state. */
+export function checkpointDiffText(s: Style, diff: CheckpointDiffDto): string {
+  const name = (c: CheckpointDto) => `#${c.seq} ${c.type}${c.step_id === null ? '' : ` ${c.step_id}`}`;
+  const lines = [paint(s, 'bold', `Run ${diff.run_id}: checkpoint ${name(diff.from)} → ${name(diff.to)}`)];
+  if (diff.differences.length === 0) {
+    lines.push(paint(s, 'gray', '  No differences.'));
+    return lines.join('\n');
+  }
+  lines.push('');
+  for (const change of diff.differences) lines.push(`  ${changeLine(s, change)}`);
+  if (diff.truncated) lines.push('', paint(s, 'yellow', `Only the first ${diff.limit} differences are shown (--limit to see more).`));
+  return lines.join('\n');
 }

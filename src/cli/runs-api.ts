@@ -13,6 +13,7 @@ import type { StepJournalDto } from '../app/dto/journal.js';
 import type { JournalQuery } from '../app/journal.js';
 import type { RetriedRunDto, RunPageDto } from '../app/dto/runs.js';
 import type { RunDiffDto } from '../app/dto/run-diff.js';
+import type { CheckpointDiffDto, CheckpointDto, CheckpointPageDto } from '../app/dto/checkpoints.js';
 import type { AttemptHistoryDto, EventDto, RemoteClient, RunDetailDto, RunDto, RunStartFields } from './remote.js';
 
 export type { AttemptHistoryDto, EventDto, JournalQuery, RunDetailDto, RunDto, RunStartFields, StepJournalDto };
@@ -59,6 +60,10 @@ export interface RunsApi {
   get(id: string): Promise<RunDetailDto>;
   /** `GET /v1/runs/{a}/diff/{b}`: what differs from run `a` to run `b`, at most `limit` differences. */
   diff(a: string, b: string, limit: number): Promise<RunDiffDto>;
+  /** Every checkpoint of the run (`GET /v1/runs/{id}/checkpoints`, every page), oldest first. */
+  checkpoints(id: string): Promise<CheckpointDto[]>;
+  /** `GET /v1/runs/{id}/checkpoints/diff`: what changed in the run's state from checkpoint `from` to `to`. */
+  checkpointDiff(id: string, from: number, to: number, limit: number): Promise<CheckpointDiffDto>;
   cancel(id: string, reason?: string): Promise<RunDto>;
   /**
    * A new run of the same workflow spec with the same input, reusing the steps that need not run
@@ -123,6 +128,20 @@ export class RemoteRunsApi implements RunsApi {
 
   diff(a: string, b: string, limit: number): Promise<RunDiffDto> {
     return this.client.diffRuns(a, b, limit);
+  }
+
+  async checkpoints(id: string): Promise<CheckpointDto[]> {
+    const all: CheckpointDto[] = [];
+    for (let after: number | null = 0; after !== null;) {
+      const page: CheckpointPageDto = await this.client.request('GET', `/v1/runs/${encodeURIComponent(id)}/checkpoints?after=${after}&limit=1000`);
+      all.push(...page.items);
+      after = page.next_after;
+    }
+    return all;
+  }
+
+  checkpointDiff(id: string, from: number, to: number, limit: number): Promise<CheckpointDiffDto> {
+    return this.client.request('GET', `/v1/runs/${encodeURIComponent(id)}/checkpoints/diff?from=${from}&to=${to}&limit=${limit}`);
   }
 
   cancel(id: string, reason?: string): Promise<RunDto> {

@@ -11,6 +11,7 @@ import { missingStoreLocation, openLocalServices, type LocalServices } from '../
 import type { RunService } from '../app/runs.js';
 import { AgentryError } from '../lib/errors.js';
 import type { RunDiffDto } from '../app/dto/run-diff.js';
+import type { CheckpointDiffDto, CheckpointDto } from '../app/dto/checkpoints.js';
 import type { AttemptHistoryDto, EventDto, RunDetailDto, RunDto, RunStartFields } from './remote.js';
 import type { FollowOptions, JournalQuery, OpenRunsOptions, RetriedRun, RetryOptions, RunPage, RunQuery, RunsApi, StepJournalDto } from './runs-api.js';
 
@@ -73,6 +74,22 @@ export class LocalRunsApi implements RunsApi {
 
   diff(a: string, b: string, limit: number): Promise<RunDiffDto> {
     return this.onRun(a, (runs) => runs.diff(this.caller, a, b, limit));
+  }
+
+  checkpoints(id: string): Promise<CheckpointDto[]> {
+    return this.onRun(id, async (runs) => {
+      const all: CheckpointDto[] = [];
+      for (let after: number | null = 0; after !== null;) {
+        const page = await runs.checkpoints(this.caller, id, after, 1000);
+        all.push(...page.items);
+        after = page.next_after;
+      }
+      return all;
+    });
+  }
+
+  checkpointDiff(id: string, from: number, to: number, limit: number): Promise<CheckpointDiffDto> {
+    return this.onRun(id, (runs) => runs.checkpointDiff(this.caller, id, from, to, limit));
   }
 
   cancel(id: string, reason = CANCEL_REASON): Promise<RunDto> {

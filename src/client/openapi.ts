@@ -480,6 +480,54 @@ export type paths = {
     patch?: never;
     trace?: never;
   };
+  '/v1/memory/threads': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * The tenant's agent memory threads by id: agent, message count, last written
+     * @description Requires scope `runs:read:all`.
+     */
+    get: operations['listMemoryThreads'];
+    put?: never;
+    post?: never;
+    /**
+     * Delete the tenant's memory messages written longer ago than older_than (audited)
+     * @description Requires scope `runs:write:all`.
+     */
+    delete: operations['pruneMemory'];
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/memory/threads/{thread}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * A memory thread's messages, oldest first (what runs told the agent and what it answered)
+     * @description Requires scope `runs:read:all`.
+     */
+    get: operations['getMemoryThread'];
+    put?: never;
+    post?: never;
+    /**
+     * Clear a memory thread: the agent starts it afresh on its next run (audited)
+     * @description Requires scope `runs:write:all`.
+     */
+    delete: operations['clearMemoryThread'];
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/v1/messages': {
     parameters: {
       query?: never;
@@ -754,6 +802,46 @@ export type paths = {
      * @description Requires scope `runs:write`.
      */
     post: operations['cancelRun'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/runs/{id}/checkpoints': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * A run's checkpoints: each recorded change of its state (a run.* or step.* event) with its sequence number, step, attempt and time
+     * @description Requires scope `runs:read`.
+     */
+    get: operations['listRunCheckpoints'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/runs/{id}/checkpoints/diff': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * What changed in a run's state (run status, output and error; each step's status, attempt, output and error) from checkpoint `from` to checkpoint `to`, as JSON Pointer paths
+     * @description Requires scope `runs:read`.
+     */
+    get: operations['diffRunCheckpoints'];
+    put?: never;
+    post?: never;
     delete?: never;
     options?: never;
     head?: never;
@@ -4452,6 +4540,396 @@ export interface operations {
       };
     };
   };
+  listMemoryThreads: {
+    parameters: {
+      query?: {
+        /** @description Only this agent's thread (default: every agent's) */
+        agent?: string;
+        /** @description The next_cursor of the page before */
+        cursor?: string;
+        limit?: number;
+        /** @description Only threads whose id starts with this */
+        prefix?: string;
+        /** @description Act in this tenant (system admins only; naming your own tenant changes nothing, another is 403). Same as the header `X-Agentry-Tenant`. */
+        tenant?: string;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            items: {
+              /** @description The agent that reads and writes the thread */
+              agent: string;
+              /** @description How many messages the thread keeps */
+              messages: number;
+              /** @description The tenant the thread is kept in */
+              tenant_id: string;
+              /** @description The thread id, as the agent’s memory.thread template rendered it */
+              thread: string;
+              /** Format: date-time */
+              updated_at: string;
+            }[];
+            next_cursor: string | null;
+          };
+        };
+      };
+      /** @description `invalid_request` */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `unauthorized` */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `forbidden` */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `rate_limited` */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `internal` */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `auth_unavailable` */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  pruneMemory: {
+    parameters: {
+      query: {
+        /** @description An age: 30d, 12h, 90m */
+        older_than: string;
+        /** @description Act in this tenant (system admins only; naming your own tenant changes nothing, another is 403). Same as the header `X-Agentry-Tenant`. */
+        tenant?: string;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** Format: date-time */
+            before: string;
+            /** @description Messages deleted */
+            deleted: number;
+            older_than_ms: number;
+          };
+        };
+      };
+      /** @description `invalid_request` */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `unauthorized` */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `forbidden` */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `rate_limited` */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `internal` */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `auth_unavailable` */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  getMemoryThread: {
+    parameters: {
+      query?: {
+        /** @description Only this agent's thread (default: every agent's) */
+        agent?: string;
+        /** @description The next_cursor of the page before */
+        cursor?: string;
+        limit?: number;
+        /** @description Act in this tenant (system admins only; naming your own tenant changes nothing, another is 403). Same as the header `X-Agentry-Tenant`. */
+        tenant?: string;
+      };
+      header?: never;
+      path: {
+        /** @description The thread id, URL-encoded (it may hold any character) */
+        thread: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @description By tenant, agent and order (oldest first) */
+            items: {
+              /** @description The agent that reads and writes the thread */
+              agent: string;
+              /** @description What the model was sent or answered */
+              content: unknown;
+              /** Format: date-time */
+              created_at: string;
+              role: 'user' | 'assistant';
+              /** @description Order of the message in the agent’s thread, from 1 (older ones may have been dropped) */
+              seq: number;
+              /** @description The tenant the thread is kept in */
+              tenant_id: string;
+            }[];
+            next_cursor: string | null;
+            thread: string;
+          };
+        };
+      };
+      /** @description `invalid_request` */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `unauthorized` */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `forbidden` */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `not_found` */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `rate_limited` */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `internal` */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `auth_unavailable` */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  clearMemoryThread: {
+    parameters: {
+      query?: {
+        /** @description Only this agent's thread (default: every agent's) */
+        agent?: string;
+        /** @description Act in this tenant (system admins only; naming your own tenant changes nothing, another is 403). Same as the header `X-Agentry-Tenant`. */
+        tenant?: string;
+      };
+      header?: never;
+      path: {
+        /** @description The thread id, URL-encoded (it may hold any character) */
+        thread: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            agent: string | null;
+            /** @description Messages deleted */
+            deleted: number;
+            thread: string;
+          };
+        };
+      };
+      /** @description `invalid_request` */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `unauthorized` */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `forbidden` */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `not_found` */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `rate_limited` */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `internal` */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `auth_unavailable` */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
   createMessage: {
     parameters: {
       query?: {
@@ -6972,6 +7450,307 @@ export interface operations {
       };
       /** @description `unsupported_media_type` */
       415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `rate_limited` */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `internal` */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `auth_unavailable` */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  listRunCheckpoints: {
+    parameters: {
+      query?: {
+        /** @description Checkpoints with seq greater than this */
+        after?: number;
+        /** @description Events read for this page (checkpoints are among them) */
+        limit?: number;
+        /** @description Act in this tenant (system admins only; naming your own tenant changes nothing, another is 403). Same as the header `X-Agentry-Tenant`. */
+        tenant?: string;
+      };
+      header?: never;
+      path: {
+        /** @description Run id */
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @description Oldest first */
+            items: {
+              /** Format: date-time */
+              at: string;
+              attempt: number | null;
+              /** @description The event’s sequence number in the run: the checkpoint’s id */
+              seq: number;
+              step_id: string | null;
+              /** @enum {unknown} */
+              type:
+                | 'run.created'
+                | 'run.started'
+                | 'run.waiting'
+                | 'run.resumed'
+                | 'run.succeeded'
+                | 'run.failed'
+                | 'run.cancelled'
+                | 'run.timed_out'
+                | 'step.queued'
+                | 'step.started'
+                | 'step.succeeded'
+                | 'step.failed'
+                | 'step.retry_scheduled'
+                | 'step.waiting'
+                | 'step.skipped'
+                | 'step.cancelled'
+                | 'step.lease_expired'
+                | 'step.released'
+                | 'step.reused'
+                | 'step.guardrail'
+                | 'run.blocked';
+            }[];
+            next_after: number | null;
+            run_id: string;
+          };
+        };
+      };
+      /** @description `invalid_request` */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `unauthorized` */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `forbidden` */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `not_found` */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `rate_limited` */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `internal` */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `auth_unavailable` */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  diffRunCheckpoints: {
+    parameters: {
+      query: {
+        /** @description The earlier checkpoint (its seq) */
+        from: number;
+        /** @description The most differences reported (more: truncated is true) */
+        limit?: number;
+        /** @description Act in this tenant (system admins only; naming your own tenant changes nothing, another is 403). Same as the header `X-Agentry-Tenant`. */
+        tenant?: string;
+        /** @description The later checkpoint (its seq); from ≤ to */
+        to: number;
+      };
+      header?: never;
+      path: {
+        /** @description Run id */
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @description Each change of the run's state from checkpoint `from` (before) to `to` (after), its path an RFC 6901 JSON Pointer into { status, output, error, steps: { <id>: { status, attempt, output, error } } }: e.g. /steps/fetch/output/price */
+            differences: {
+              /** @description Absent when the value was removed */
+              after?: unknown;
+              /** @description Absent when the value was added */
+              before?: unknown;
+              /** @description JSON Pointer of the changed value ('' for the whole value) */
+              path: string;
+            }[];
+            /** Checkpoint */
+            from: {
+              /** Format: date-time */
+              at: string;
+              attempt: number | null;
+              /** @description The event’s sequence number in the run: the checkpoint’s id */
+              seq: number;
+              step_id: string | null;
+              /** @enum {unknown} */
+              type:
+                | 'run.created'
+                | 'run.started'
+                | 'run.waiting'
+                | 'run.resumed'
+                | 'run.succeeded'
+                | 'run.failed'
+                | 'run.cancelled'
+                | 'run.timed_out'
+                | 'step.queued'
+                | 'step.started'
+                | 'step.succeeded'
+                | 'step.failed'
+                | 'step.retry_scheduled'
+                | 'step.waiting'
+                | 'step.skipped'
+                | 'step.cancelled'
+                | 'step.lease_expired'
+                | 'step.released'
+                | 'step.reused'
+                | 'step.guardrail'
+                | 'run.blocked';
+            };
+            limit: number;
+            run_id: string;
+            /** Checkpoint */
+            to: {
+              /** Format: date-time */
+              at: string;
+              attempt: number | null;
+              /** @description The event’s sequence number in the run: the checkpoint’s id */
+              seq: number;
+              step_id: string | null;
+              /** @enum {unknown} */
+              type:
+                | 'run.created'
+                | 'run.started'
+                | 'run.waiting'
+                | 'run.resumed'
+                | 'run.succeeded'
+                | 'run.failed'
+                | 'run.cancelled'
+                | 'run.timed_out'
+                | 'step.queued'
+                | 'step.started'
+                | 'step.succeeded'
+                | 'step.failed'
+                | 'step.retry_scheduled'
+                | 'step.waiting'
+                | 'step.skipped'
+                | 'step.cancelled'
+                | 'step.lease_expired'
+                | 'step.released'
+                | 'step.reused'
+                | 'step.guardrail'
+                | 'run.blocked';
+            };
+            /** @description More differences were found than `limit`: differences holds the first `limit` */
+            truncated: boolean;
+          };
+        };
+      };
+      /** @description `invalid_request` */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `unauthorized` */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `forbidden` */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `not_found` */
+      404: {
         headers: {
           [name: string]: unknown;
         };

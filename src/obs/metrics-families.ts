@@ -96,7 +96,7 @@ export function createFamilies(registry: Registry) {
     ),
     retentionPruned: counter(
       'agentry_retention_pruned_total',
-      "Rows this process's scheduler deleted under the run retention, by kind: runs (with their rows), events (of ended runs), idempotency_keys",
+      "Rows this process's scheduler deleted under the run retention, by kind: runs (with their rows), events (of ended runs), idempotency_keys, memory (agent conversation messages)",
       ['kind'],
     ),
     // LLM gateway

@@ -179,7 +179,7 @@ export class Metrics implements StoreObserver {
 
   // Retention (`RetentionObserver` of app/retention.ts)
 
-  retentionPruned(kind: 'runs' | 'events' | 'idempotency_keys', count: number): void {
+  retentionPruned(kind: 'runs' | 'events' | 'idempotency_keys' | 'memory', count: number): void {
     if (count > 0) this.f.retentionPruned.inc({ kind }, count);
   }
 

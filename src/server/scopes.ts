@@ -9,8 +9,9 @@ import type { RunAccess } from '../app/caller.js';
 export const SCOPES = [
   'runs:read',
   'runs:write',
-  // Reach every run of the tenant, not only the key's own (with runs:read / runs:write). No
-  // route requires them; the run services read them through `Caller.runAccess`.
+  // Reach every run of the tenant, not only the key's own (with runs:read / runs:write); the run
+  // services read them through `Caller.runAccess`. The agents' memory routes require them: a
+  // thread holds what every key's runs told the agent.
   'runs:read:all',
   'runs:write:all',
   'tasks:read',

@@ -72,6 +72,8 @@ import type {
   CallListQuery,
   CallPage,
   MemoryMessage,
+  MemoryMessagePage,
+  MemoryMessageQuery,
   MemoryThreadPage,
   MemoryThreadQuery,
   UsageRow,
@@ -503,12 +505,20 @@ export class SqlStore implements Store {
     }
   }
 
-  clearMemory(tenantId: string, agent: string, thread: string): Promise<number> {
+  clearMemory(tenantId: string | undefined, agent: string | undefined, thread: string): Promise<number> {
     return this.transact((trx) => memory.clearMemory(trx, tenantId, agent, thread));
   }
 
   listMemoryThreads(query: MemoryThreadQuery): Promise<MemoryThreadPage> {
     return this.retrying((db) => memory.listThreads(db, query));
+  }
+
+  listMemoryMessages(query: MemoryMessageQuery): Promise<MemoryMessagePage> {
+    return this.retrying((db) => memory.listMessages(db, query));
+  }
+
+  pruneMemory(before: number, tenantId: string | undefined): Promise<number> {
+    return this.transact((trx) => memory.pruneMemory(trx, before, tenantId));
   }
 
   loadJournal(runId: string, stepId: string): Promise<StoredJournalEntry[]> {

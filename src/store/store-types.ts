@@ -490,18 +490,46 @@ export interface MemoryMessage {
 
 /** A thread of an agent's conversation memory: how many messages it keeps, and when it was last written. */
 export interface MemoryThread {
+  tenantId: string;
   agent: string;
   thread: string;
   messages: number;
   updatedAt: number;
 }
 
+/** Threads by name (then agent), a keyset page at a time. */
 export interface MemoryThreadQuery {
-  tenantId: string;
-  agent: string;
+  /** Default: every tenant (the CLI's user on its own store). */
+  tenantId?: string;
+  /** Default: every agent's threads. */
+  agent?: string;
+  /** Only threads whose name starts with this. */
+  prefix?: string;
   limit: number;
   /** The `nextCursor` of the page before. */
   cursor?: string;
+}
+
+/** One stored message of a thread, with where it is kept. */
+export interface MemoryMessageRecord extends MemoryMessage {
+  tenantId: string;
+  agent: string;
+  seq: number;
+  createdAt: number;
+}
+
+/** A thread's messages (of every agent that writes it, or of one), by tenant, agent and order. */
+export interface MemoryMessageQuery {
+  tenantId?: string;
+  agent?: string;
+  thread: string;
+  limit: number;
+  cursor?: string;
+}
+
+export interface MemoryMessagePage {
+  items: MemoryMessageRecord[];
+  nextCursor: string | null;
 }
 
 export interface MemoryThreadPage {

@@ -63,6 +63,8 @@ import type {
   CallListQuery,
   CallPage,
   MemoryMessage,
+  MemoryMessagePage,
+  MemoryMessageQuery,
   MemoryThreadPage,
   MemoryThreadQuery,
   UsageRow,
@@ -329,10 +331,14 @@ export interface Store {
   loadMemory(tenantId: string, agent: string, thread: string, limit: number): Promise<MemoryMessage[]>;
   /** Appends messages to a thread and keeps only its newest `keep`, in one transaction. */
   appendMemory(tenantId: string, agent: string, thread: string, messages: readonly MemoryMessage[], keep: number, now: number): Promise<void>;
-  /** Deletes a thread of an agent's memory; how many messages it had (0: no such thread). */
-  clearMemory(tenantId: string, agent: string, thread: string): Promise<number>;
-  /** An agent's memory threads in a tenant, by name, a keyset page at a time. */
+  /** Deletes a thread (of one agent, or of all; in one tenant, or in all); how many messages it had (0: no such thread). */
+  clearMemory(tenantId: string | undefined, agent: string | undefined, thread: string): Promise<number>;
+  /** Memory threads (of a tenant and agent, or of all), by name, a keyset page at a time. */
   listMemoryThreads(query: MemoryThreadQuery): Promise<MemoryThreadPage>;
+  /** A page of a thread's messages, by tenant, agent and order. */
+  listMemoryMessages(query: MemoryMessageQuery): Promise<MemoryMessagePage>;
+  /** Deletes the memory messages written before `before` (of one tenant, or of all); how many. */
+  pruneMemory(before: number, tenantId: string | undefined): Promise<number>;
   /** A step's journal, in the order it was recorded. */
   loadJournal(runId: string, stepId: string): Promise<StoredJournalEntry[]>;
   /** Records an entry; a key already recorded keeps its first value. */

@@ -62,6 +62,8 @@ export interface TenantObjects {
   schedule: string;
   /** A managed API key's id (made by its admin). */
   key: string;
+  /** A conversation memory thread of agent `helper` (only this tenant keeps one of that id). */
+  memoryThread: string;
 }
 
 export interface TenantWorld {
@@ -92,7 +94,9 @@ async function populate(api: TestApi, tenant: Tenant): Promise<TenantObjects> {
   // LLM usage of the tenant (its service key calls the gateway).
   await post(api, tenantKey(tenant, 'service'), '/v1/chat/completions', { model: 'demo', messages: [{ role: 'user', content: `hi from ${tenant}` }] });
   const key = ((await post(api, tenantKey(tenant, 'admin'), '/v1/admin/keys', { name: `robot-${tenant}`, roles: ['viewer'] })).key as { id: string }).id;
-  return { napRun, endedRun, mapRun, gateRun, task, taskRun, schedule: `yearly_${tenant}`, key };
+  const memoryThread = `memory-${tenant}-thread`;
+  await api.store.appendMemory(tenant, 'helper', memoryThread, [{ role: 'user', content: `remember ${tenant}` }], 50, Date.now());
+  return { napRun, endedRun, mapRun, gateRun, task, taskRun, schedule: `yearly_${tenant}`, key, memoryThread };
 }
 
 /** The API on a fresh store of `factory`, with both tenants' keys and objects. */

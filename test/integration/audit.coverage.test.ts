@@ -1,7 +1,7 @@
 /**
  * Audit coverage: every action the audit log promises (docs/security.md#audit-log) — run start,
  * cancel, retry and signal, task decisions, tool and schedule switches, worker drains, the
- * maintenance switch and forced sweeps, failed sign-ins over
+ * maintenance switch and forced sweeps, clearing and pruning agents' memory, failed sign-ins over
  * HTTP; migrations and pruning from the CLI — leaves exactly one entry, with time, tenant,
  * principal, action, target, request id, outcome and client address, on SQLite and PostgreSQL.
  */
@@ -194,6 +194,31 @@ for (const factory of storeFactories) {
         target: 'maintenance',
         outcome: 'success',
         details: { was_on: true, by: 'admin', reason: 'coverage' },
+      });
+    });
+
+    it('memory.clear, memory.prune', async () => {
+      await api.store.appendMemory(await actingTenant('operator'), 'helper', 'audit/thread', [{ role: 'user', content: 'hi' }], 50, Date.now());
+      await expectOneEntry('DELETE', `/v1/memory/threads/${encodeURIComponent('audit/thread')}`, {
+        role: 'operator',
+        action: 'memory.clear',
+        target: 'memory:audit/thread',
+        outcome: 'success',
+        details: { agent: null, deleted: 1 },
+      });
+      await expectOneEntry('DELETE', '/v1/memory/threads/audit%2Fthread', {
+        role: 'operator',
+        action: 'memory.clear',
+        target: 'memory:audit/thread',
+        outcome: 'denied',
+        details: { error: 'not_found' },
+      });
+      await expectOneEntry('DELETE', '/v1/memory/threads?older_than=30d', {
+        role: 'admin',
+        action: 'memory.prune',
+        target: 'memory',
+        outcome: 'success',
+        details: { deleted: 0, older_than_ms: 30 * 24 * 3600 * 1000 },
       });
     });
 

@@ -11,7 +11,14 @@ import { storeFactories } from '../helpers/store.js';
 
 const DAY = 24 * 60 * 60 * 1000;
 const NOW = Date.parse('2026-06-01T00:00:00Z');
-const NONE: RetentionSettings = { succeededMs: undefined, failedMs: undefined, cancelledMs: undefined, eventsMs: undefined, idempotencyKeysMs: undefined };
+const NONE: RetentionSettings = {
+  succeededMs: undefined,
+  failedMs: undefined,
+  cancelledMs: undefined,
+  eventsMs: undefined,
+  memoryMs: undefined,
+  idempotencyKeysMs: undefined,
+};
 
 function run(id: string, status: RunStatus, endedDaysAgo: number | null, extra: Partial<NewRun> = {}): NewRun {
   const at = NOW - (endedDaysAgo ?? 100) * DAY;
@@ -176,6 +183,7 @@ for (const factory of storeFactories) {
         ['runs', 1],
         ['events', 0],
         ['idempotency_keys', 0],
+        ['memory', 0],
       ]);
       expect(await store.getRun('old')).toBeUndefined();
       expect(await store.getRun('kept')).toBeDefined();

@@ -104,6 +104,13 @@ async function gateRun(): Promise<string> {
   return run.id;
 }
 
+/** A fresh memory thread of the deployment's tenant (where the matrix's keys act), with one exchange. */
+async function memoryThread(): Promise<string> {
+  const thread = `matrix/${uniqueName()}`;
+  await api.store.appendMemory('default', 'helper', thread, [{ role: 'user', content: 'hi' }], 50, Date.now());
+  return thread;
+}
+
 let keyCount = 0;
 function uniqueName(): string {
   return `matrix-${++keyCount}`;
@@ -140,6 +147,12 @@ const REQUESTS: Record<string, () => Promise<InjectOptions>> = {
   'GET /v1/runs/stream': () => Promise.resolve({ url: '/v1/runs/stream?limit=5' }),
   'GET /v1/runs/:id': async () => ({ url: `/v1/runs/${await napRun()}` }),
   'GET /v1/runs/:id/diff/:other': async () => ({ url: `/v1/runs/${await napRun()}/diff/${await napRun()}` }),
+  'GET /v1/runs/:id/checkpoints': async () => ({ url: `/v1/runs/${await napRun()}/checkpoints` }),
+  'GET /v1/runs/:id/checkpoints/diff': async () => ({ url: `/v1/runs/${await napRun()}/checkpoints/diff?from=1&to=1` }),
+  'GET /v1/memory/threads': () => Promise.resolve({ url: '/v1/memory/threads?prefix=matrix' }),
+  'GET /v1/memory/threads/:thread': async () => ({ url: `/v1/memory/threads/${encodeURIComponent(await memoryThread())}` }),
+  'DELETE /v1/memory/threads/:thread': async () => ({ method: 'DELETE', url: `/v1/memory/threads/${encodeURIComponent(await memoryThread())}` }),
+  'DELETE /v1/memory/threads': () => Promise.resolve({ method: 'DELETE', url: '/v1/memory/threads?older_than=30d' }),
   'POST /v1/runs/:id/cancel': async () => ({ method: 'POST', url: `/v1/runs/${await napRun()}/cancel` }),
   'POST /v1/runs/:id/retry': async () => {
     const id = await napRun();
@@ -318,7 +331,7 @@ describe('route × run owner matrix', () => {
       }
     }
     // A new run route joins this matrix (and must say who may use it).
-    expect(runRoutes().map((r) => `${r.method} ${r.url}`)).toHaveLength(10);
+    expect(runRoutes().map((r) => `${r.method} ${r.url}`)).toHaveLength(12);
     expect(results).toEqual(wanted);
   });
 

@@ -59,6 +59,8 @@ const EXEMPT: Record<string, string> = {
   'GET /v1/admin/status': 'the deployment at a glance: its processes, workers and queue, no tenant’s',
   'GET /v1/admin/logs': 'the server process’s own log lines: they name every tenant’s runs, so only the deployment’s admins read them',
   'GET /v1/routes': 'the routes the deployment serves, core and its plugins’, no tenant’s',
+  'DELETE /v1/memory/threads':
+    'prunes old memory messages of the caller’s own tenant only; names no object (the other tenant’s messages staying is in memory.api.test.ts)',
 };
 
 type Build = (o: TenantObjects) => InjectOptions;
@@ -67,6 +69,11 @@ type Build = (o: TenantObjects) => InjectOptions;
 const ON_OBJECT: Record<string, Build> = {
   'GET /v1/runs/:id': (o) => ({ url: `/v1/runs/${o.napRun}` }),
   'GET /v1/runs/:id/diff/:other': (o) => ({ url: `/v1/runs/${o.napRun}/diff/${o.endedRun}` }),
+  'GET /v1/runs/:id/checkpoints': (o) => ({ url: `/v1/runs/${o.napRun}/checkpoints` }),
+  'GET /v1/runs/:id/checkpoints/diff': (o) => ({ url: `/v1/runs/${o.endedRun}/checkpoints/diff?from=1&to=2` }),
+  // A thread only the target tenant keeps: another tenant's caller finds none, and clears none.
+  'GET /v1/memory/threads/:thread': (o) => ({ url: `/v1/memory/threads/${encodeURIComponent(o.memoryThread)}` }),
+  'DELETE /v1/memory/threads/:thread': (o) => ({ method: 'DELETE', url: `/v1/memory/threads/${encodeURIComponent(o.memoryThread)}` }),
   'POST /v1/runs/:id/cancel': (o) => ({ method: 'POST', url: `/v1/runs/${o.napRun}/cancel`, payload: {} }),
   'POST /v1/runs/:id/retry': (o) => ({ method: 'POST', url: `/v1/runs/${o.endedRun}/retry`, payload: {} }),
   'GET /v1/runs/:id/events': (o) => ({ url: `/v1/runs/${o.napRun}/events` }),
@@ -117,6 +124,7 @@ const LISTS: Record<string, InjectOptions> = {
   'GET /v1/usage/calls': { url: '/v1/usage/calls?limit=1000' },
   'GET /v1/audit': { url: '/v1/audit?limit=1000' },
   'GET /v1/admin/keys': { url: '/v1/admin/keys?limit=500' },
+  'GET /v1/memory/threads': { url: '/v1/memory/threads?limit=500' },
   'GET /v1/admin/quotas': { url: '/v1/admin/quotas' },
   'GET /v1/audit/export': { url: '/v1/audit/export' },
 };
@@ -182,6 +190,7 @@ describe.each(storeFactories)('tenant isolation on $name', (factory) => {
       expect((await call(tenantKey(tenant, 'admin'), LISTS['GET /v1/audit']!)).body).toContain(own.napRun);
       expect((await call(tenantKey(tenant, 'admin'), LISTS['GET /v1/admin/keys']!)).body).toContain(own.key);
       expect((await call(operator, LISTS['GET /v1/admin/quotas']!)).json()).toMatchObject({ usage: [{ tenant_id: tenant }] });
+      expect((await call(operator, LISTS['GET /v1/memory/threads']!)).json()).toMatchObject({ items: [{ thread: own.memoryThread, tenant_id: tenant }] });
     }
     expect(results).toEqual(wanted);
   });
@@ -224,6 +233,7 @@ describe.each(storeFactories)('tenant isolation on $name', (factory) => {
       const key = await world.api.store.getApiKey(o.key);
       expect([key?.revokedAt, key?.replacedBy]).toEqual([null, null]);
       expect((await world.api.store.listRuns({ tenantId: tenant, limit: 200 })).items.filter((r) => r.retryOf === o.endedRun)).toEqual([]);
+      expect(await world.api.store.loadMemory(tenant, 'helper', o.memoryThread, 50)).toEqual([{ role: 'user', content: `remember ${tenant}` }]);
     }
   });
 

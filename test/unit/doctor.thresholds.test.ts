@@ -147,7 +147,14 @@ describe('managed key expiry', () => {
 });
 
 describe('retention and backups (STO-14)', () => {
-  const settings: RetentionSettings = { succeededMs: 30 * DAY, failedMs: undefined, cancelledMs: undefined, eventsMs: 14 * DAY, idempotencyKeysMs: 7 * DAY };
+  const settings: RetentionSettings = {
+    succeededMs: 30 * DAY,
+    failedMs: undefined,
+    cancelledMs: undefined,
+    eventsMs: 14 * DAY,
+    memoryMs: undefined,
+    idempotencyKeysMs: 7 * DAY,
+  };
   const workflows = [
     { name: 'nightly', retention: { succeededMs: 3 * DAY } },
     { name: 'other', retention: undefined },

@@ -1,5 +1,5 @@
 /**
- * `agentry runs list|get|diff|cancel|retry|attempts|journal|events`: reading and acting on runs, in the
+ * `agentry runs list|get|diff|checkpoints|cancel|retry|attempts|journal|events`: reading and acting on runs, in the
  * project's store or (with `AGENTRY_URL`) on a server. `--json` prints exactly what the API returns.
  */
 import { InvalidArgumentError, type Command } from 'commander';
@@ -26,7 +26,7 @@ import {
 } from '../context.js';
 import { JOURNAL_PAGE } from '../../app/journal.js';
 import { attemptsDiffText, attemptsTable } from '../attempts-view.js';
-import { runDiffText } from '../run-diff-view.js';
+import { checkpointDiffText, checkpointsText, runDiffText } from '../run-diff-view.js';
 import { RUN_DIFF_LIMIT } from '../../app/run-diff.js';
 import { journalText } from '../journal-view.js';
 import { isRemote, type OpenRunsOptions, type RunsApi } from '../runs-api.js';
@@ -37,6 +37,14 @@ import { EVENT_HEADER, eventCells, eventLine, runDetailText, runsTable } from '.
 function parseDiffArg(value: string): [number, number] {
   const match = /^\s*(\d{1,6})\s*,\s*(\d{1,6})\s*$/.exec(value);
   if (!match || Number(match[1]) < 1 || Number(match[2]) < 1) throw new InvalidArgumentError('must be two attempt positions from the list, like 1,3.');
+  return [Number(match[1]), Number(match[2])];
+}
+
+/** `--diff a,b` of `runs checkpoints`: two checkpoint seqs, the earlier first. */
+function parseCheckpointPair(value: string): [number, number] {
+  const match = /^\s*(\d{1,15})\s*,\s*(\d{1,15})\s*$/.exec(value);
+  if (!match || Number(match[1]) < 1 || Number(match[2]) < 1) throw new InvalidArgumentError('must be two checkpoint seqs from the list, like 4,9.');
+  if (Number(match[1]) > Number(match[2])) throw new InvalidArgumentError('give the earlier checkpoint first, like 4,9.');
   return [Number(match[1]), Number(match[2])];
 }
 
@@ -176,6 +184,35 @@ export function registerRuns(program: Command, ctx: CliContext): void {
           const diff = await api.diff(a, b, opts.limit);
           if (opts.json) return outJson(ctx, diff);
           out(ctx, runDiffText(outStyle(ctx), diff));
+        },
+        tenantOf(opts),
+      );
+    });
+
+  runs
+    .command('checkpoints')
+    .description("A run's checkpoints (each recorded change of its state); --diff shows what changed in its state between two")
+    .argument('<id>', 'run id')
+    .option(
+      '--diff <a,b>',
+      'what changed in run and step statuses, outputs and errors from checkpoint a to checkpoint b (seqs from the list)',
+      parseCheckpointPair,
+    )
+    .option('--limit <n>', `with --diff: the most differences shown (1..${RUN_DIFF_LIMIT.max})`, parseIntegerArg(1, RUN_DIFF_LIMIT.max), RUN_DIFF_LIMIT.default)
+    .option('--json', 'print the checkpoints as a list (with --diff: { run_id, from, to, differences, truncated, limit } as the API does)')
+    .option(...TENANT_OPTION)
+    .option(...DIR_OPTION)
+    .action(async (id: string, opts: { diff?: [number, number]; limit: number; json?: boolean; tenant?: string; dir?: string }) => {
+      await withRuns(
+        ctx,
+        opts.dir,
+        async (api) => {
+          if (opts.diff !== undefined) {
+            const diff = await api.checkpointDiff(id, opts.diff[0], opts.diff[1], opts.limit);
+            return opts.json ? outJson(ctx, diff) : out(ctx, checkpointDiffText(outStyle(ctx), diff));
+          }
+          const items = await api.checkpoints(id);
+          return opts.json ? outJson(ctx, { run_id: id, items }) : out(ctx, checkpointsText(outStyle(ctx), items));
         },
         tenantOf(opts),
       );

@@ -1,12 +1,13 @@
 /**
  * Conversation memory of agents (`agent: memory:`): per tenant, agent and thread, the messages in
- * order (`seq`), kept to the newest `keep`. Threads are listed by name, a keyset page at a time.
+ * order (`seq`), kept to the newest `keep`. Threads and their messages are listed a keyset page at a
+ * time; retention and `agentry memory clear --older-than` delete messages written before a time.
  */
 import { sql } from 'kysely';
 import { AgentryError } from '../../lib/errors.js';
-import type { MemoryMessage, MemoryThreadPage, MemoryThreadQuery } from '../store-types.js';
+import type { MemoryMessage, MemoryMessagePage, MemoryMessageQuery, MemoryThreadPage, MemoryThreadQuery } from '../store-types.js';
 import type { Db } from './dialect.js';
-import { fromJson, num, rows } from './values.js';
+import { fromJson, num, rows, type Query } from './values.js';
 
 /** The thread's newest `limit` messages, oldest first. */
 export async function loadMemory(db: Db, tenantId: string, agent: string, thread: string, limit: number): Promise<MemoryMessage[]> {
@@ -44,30 +45,92 @@ export async function appendMemory(
   await sql`DELETE FROM agent_memory WHERE ${where} AND seq <= ${seq - keep}`.execute(db);
 }
 
-/** Deletes a thread; how many messages it had. */
-export async function clearMemory(db: Db, tenantId: string, agent: string, thread: string): Promise<number> {
-  const result = await sql`DELETE FROM agent_memory WHERE tenant_id = ${tenantId} AND agent = ${agent} AND thread = ${thread}`.execute(db);
+/** Deletes a thread (of one agent or all, in one tenant or all); how many messages it had. */
+export async function clearMemory(db: Db, tenantId: string | undefined, agent: string | undefined, thread: string): Promise<number> {
+  const result = await sql`DELETE FROM agent_memory WHERE thread = ${thread} ${scope(tenantId, agent)}`.execute(db);
   return Number(result.numAffectedRows ?? 0);
 }
 
-function decodeCursor(cursor: string): string {
-  const text = Buffer.from(cursor, 'base64url').toString();
-  if (!text.startsWith('t:')) throw new AgentryError('invalid_request', 'cursor is not valid');
-  return text.slice(2);
+/** Deletes the messages written before `before` (in one tenant or all); how many. */
+export async function pruneMemory(db: Db, before: number, tenantId: string | undefined): Promise<number> {
+  const result = await sql`DELETE FROM agent_memory WHERE created_at < ${before} ${scope(tenantId, undefined)}`.execute(db);
+  return Number(result.numAffectedRows ?? 0);
 }
 
-/** The agent's threads in the tenant, by name, with how many messages each keeps. */
+/** `AND tenant_id = … AND agent = …` for the parts given. */
+function scope(tenantId: string | undefined, agent: string | undefined): Query {
+  const tenant = tenantId === undefined ? sql`` : sql`AND tenant_id = ${tenantId}`;
+  return agent === undefined ? tenant : sql`${tenant} AND agent = ${agent}`;
+}
+
+/** A keyset cursor: its parts as a JSON array behind a tag, base64url. */
+function encodeCursor(tag: string, parts: readonly (string | number)[]): string {
+  return Buffer.from(`${tag}:${JSON.stringify(parts)}`).toString('base64url');
+}
+
+function decodeCursor(tag: string, cursor: string, shape: readonly ('string' | 'number')[]): (string | number)[] {
+  const text = Buffer.from(cursor, 'base64url').toString();
+  let parts: unknown;
+  try {
+    parts = text.startsWith(`${tag}:`) ? JSON.parse(text.slice(tag.length + 1)) : undefined;
+  } catch {
+    parts = undefined;
+  }
+  if (!Array.isArray(parts) || parts.length !== shape.length || parts.some((p, i) => typeof p !== shape[i])) {
+    throw new AgentryError('invalid_request', 'cursor is not valid');
+  }
+  return parts as (string | number)[];
+}
+
+/**
+ * Threads by name, then agent, then tenant, with how many messages each keeps. The prefix is
+ * compared with `substr`, so no character of it is a pattern.
+ */
 export async function listThreads(db: Db, query: MemoryThreadQuery): Promise<MemoryThreadPage> {
-  const after = query.cursor === undefined ? sql`` : sql`AND thread > ${decodeCursor(query.cursor)}`;
+  let after = sql``;
+  if (query.cursor !== undefined) {
+    const [thread, agent, tenant] = decodeCursor('t', query.cursor, ['string', 'string', 'string']);
+    after = sql`AND (thread > ${thread} OR (thread = ${thread} AND (agent > ${agent} OR (agent = ${agent} AND tenant_id > ${tenant}))))`;
+  }
+  const prefix = query.prefix === undefined || query.prefix === '' ? sql`` : sql`AND substr(thread, 1, ${query.prefix.length}) = ${query.prefix}`;
   const found = await rows(
     db,
-    sql`SELECT thread, COUNT(*) AS messages, MAX(created_at) AS updated_at FROM agent_memory
-      WHERE tenant_id = ${query.tenantId} AND agent = ${query.agent} ${after}
-      GROUP BY thread ORDER BY thread LIMIT ${query.limit + 1}`,
+    sql`SELECT tenant_id, agent, thread, COUNT(*) AS messages, MAX(created_at) AS updated_at FROM agent_memory
+      WHERE 1 = 1 ${scope(query.tenantId, query.agent)} ${prefix} ${after}
+      GROUP BY thread, agent, tenant_id ORDER BY thread, agent, tenant_id LIMIT ${query.limit + 1}`,
   );
-  const items = found
-    .slice(0, query.limit)
-    .map((r) => ({ agent: query.agent, thread: String(r.thread), messages: num(r.messages), updatedAt: num(r.updated_at) }));
+  const items = found.slice(0, query.limit).map((r) => ({
+    tenantId: String(r.tenant_id),
+    agent: String(r.agent),
+    thread: String(r.thread),
+    messages: num(r.messages),
+    updatedAt: num(r.updated_at),
+  }));
   const last = items[items.length - 1];
-  return { items, nextCursor: found.length > query.limit && last ? Buffer.from(`t:${last.thread}`).toString('base64url') : null };
+  return { items, nextCursor: found.length > query.limit && last ? encodeCursor('t', [last.thread, last.agent, last.tenantId]) : null };
+}
+
+/** A thread's messages by tenant, agent and order. */
+export async function listMessages(db: Db, query: MemoryMessageQuery): Promise<MemoryMessagePage> {
+  let after = sql``;
+  if (query.cursor !== undefined) {
+    const [tenant, agent, seq] = decodeCursor('m', query.cursor, ['string', 'string', 'number']);
+    after = sql`AND (tenant_id > ${tenant} OR (tenant_id = ${tenant} AND (agent > ${agent} OR (agent = ${agent} AND seq > ${seq}))))`;
+  }
+  const found = await rows(
+    db,
+    sql`SELECT tenant_id, agent, seq, role, content, created_at FROM agent_memory
+      WHERE thread = ${query.thread} ${scope(query.tenantId, query.agent)} ${after}
+      ORDER BY tenant_id, agent, seq LIMIT ${query.limit + 1}`,
+  );
+  const items = found.slice(0, query.limit).map((r) => ({
+    tenantId: String(r.tenant_id),
+    agent: String(r.agent),
+    seq: num(r.seq),
+    role: r.role as MemoryMessage['role'],
+    content: fromJson(r.content),
+    createdAt: num(r.created_at),
+  }));
+  const last = items[items.length - 1];
+  return { items, nextCursor: found.length > query.limit && last ? encodeCursor('m', [last.tenantId, last.agent, last.seq]) : null };
 }
