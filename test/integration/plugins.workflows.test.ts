@@ -1,7 +1,8 @@
 /**
  * Specs use plugins, on both stores, opened as `agentry serve` opens a project (`openAgentry`,
  * the app built from `appOptions`): a workflow's `plugin:` step of the example weather plugin
- * (a `process` plugin whose one declared host is a weather API on loopback) runs to success
+ * (installed from an npm registry on loopback; a `process` plugin whose one declared host is a
+ * weather API on loopback) runs to success
  * with the run's tenant and id in its context and audit records; an agent on the scripted mock
  * model calls a plugin tool; a throwing plugin step fails alone with `plugin_failed` after its
  * retries while another run succeeds and `/readyz` stays ready; a step's timeout aborts the
@@ -19,11 +20,13 @@ import { openAgentry, type Agentry } from '../../src/app/bootstrap.js';
 import type { Caller } from '../../src/app/caller.js';
 import { loadConfig } from '../../src/app/config.js';
 import { PluginManager } from '../../src/app/plugins.js';
+import { registryUrl } from '../../src/app/plugin-registry.js';
 import { createLogger } from '../../src/obs/logger.js';
 import { buildApp } from '../../src/server/app.js';
 import { appOptions, serverAuth } from '../../src/server/compose.js';
 import { REPO, removeDir, tempDir } from '../helpers/cli.js';
 import { createTestDatabase } from '../helpers/postgres.js';
+import { startRegistryStub, type RegistryStub } from '../helpers/npm-registry.js';
 import { hasPostgres } from '../helpers/store.js';
 
 const KEY = 'ops-key-0123456789abcdef';
@@ -83,6 +86,7 @@ tools: [probe.echo]
 `;
 
 let api: Server;
+let registry: RegistryStub | undefined;
 let apiPort = 0;
 const apiCalls: Array<{ url: string; headers: IncomingHttpHeaders }> = [];
 let project: string;
@@ -108,8 +112,12 @@ beforeAll(async () => {
   mkdirSync(probe, { recursive: true });
   writeFileSync(join(probe, 'index.js'), PROBE);
   writeFileSync(join(probe, 'agentry-plugin.json'), JSON.stringify(PROBE_MANIFEST));
-  const manager = new PluginManager({ projectDir: project, registry: 'http://127.0.0.1:9/' });
-  await manager.link(weather, () => Promise.resolve(true));
+  // Weather comes from an npm registry on loopback, as `agentry plugins install` takes it (permissions accepted); probe is linked.
+  registry = await startRegistryStub();
+  await registry.publish('agentry-plugin-weather', '1.0.0', weather);
+  const manager = new PluginManager({ projectDir: project, registry: registryUrl(registry.url, {}, project) });
+  const installed = await manager.install('agentry-plugin-weather@1.0.0', () => Promise.resolve(true));
+  expect(installed.entry).toMatchObject({ version: '1.0.0', source: 'registry' });
   await manager.link(probe, () => Promise.resolve(true));
 
   mkdirSync(join(project, 'workflows'));
@@ -140,6 +148,7 @@ output: "{{ steps.today.output }}"
 });
 
 afterAll(async () => {
+  await registry?.close();
   await new Promise<void>((resolve) => api.close(() => resolve()));
   removeDir(project);
 });
