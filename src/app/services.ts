@@ -20,6 +20,7 @@ import { LimitsService } from './limits.js';
 import { PolicyService, policySourcesOf, type PolicySources } from './policy-service.js';
 import { ReadinessService, type ReadinessOptions } from './readiness.js';
 import { RunService } from './runs.js';
+import { ArtifactService } from './artifacts.js';
 import { ScheduleService } from './schedules.js';
 import type { ServiceDeps } from './service-deps.js';
 import { TaskService } from './tasks.js';
@@ -32,6 +33,7 @@ export type { ServiceDeps } from './service-deps.js';
 
 export interface Services {
   runs: RunService;
+  artifacts: ArtifactService;
   events: EventService;
   tasks: TaskService;
   schedules: ScheduleService;
@@ -79,6 +81,7 @@ export function createServices(
   const tools = new ToolService({ hub: deps.tools, audit, store: deps.store, deploymentTenant: deps.engine.tenant });
   return {
     runs: new RunService(deps, audit, policies),
+    artifacts: new ArtifactService(deps),
     events: new EventService(deps.store),
     tasks: new TaskService(deps, audit),
     schedules: new ScheduleService({ store: deps.store, workflows: deps.engine.workflows, audit, tenant: deps.engine.tenant }),

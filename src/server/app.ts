@@ -67,6 +67,7 @@ import { pluginRoutes } from './routes/plugins.js';
 import type { PluginService } from '../app/plugin-service.js';
 import { itemRoutes } from './routes/items.js';
 import { journalRoutes } from './routes/journal.js';
+import { artifactRoutes } from './routes/artifacts.js';
 import { keyRoutes } from './routes/keys.js';
 import { limitRoutes } from './routes/limits.js';
 import { auditRoutes } from './routes/audit.js';
@@ -384,6 +385,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     eventRoutes(table, deps);
     itemRoutes(table, deps);
     journalRoutes(table, deps);
+    artifactRoutes(table, deps);
     scheduleRoutes(table, deps);
     signalRoutes(table, deps);
     taskRoutes(table, deps);

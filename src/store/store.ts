@@ -7,6 +7,7 @@
  * callers import everything about the store from this module.
  */
 import { AgentryError } from '../lib/errors.js';
+import type { ArtifactStore } from './artifacts.js';
 import type {
   ApiKeyRecord,
   AttemptKey,
@@ -90,6 +91,7 @@ import type {
 } from './store-types.js';
 
 export type * from './store-types.js';
+export type { ArtifactStore, ArtifactWrite } from './artifacts.js';
 
 /** Changes inside one transaction that holds the lock of one run. */
 export interface RunTx {
@@ -170,6 +172,8 @@ export interface WithRunOptions {
 
 export interface Store {
   readonly kind: StoreKind;
+  /** The files runs' steps wrote (`artifacts.ts`): a directory beside an SQLite file, the `run_artifacts` table on PostgreSQL. */
+  readonly artifacts: ArtifactStore;
   /** Where the data is, safe to print (no password). */
   readonly location: string;
 

@@ -63,6 +63,7 @@ export const MIGRATION_UNDO: Readonly<Record<number, readonly UndoStatement[]>> 
   29: ['DROP TABLE agent_memory'],
   30: ['DROP TABLE plugin_kv'],
   31: ['DROP TABLE plugin_switches'],
+  32: ['DROP TABLE run_artifacts'],
 };
 
 /** Rewinds an SQLite store from `from` to `to` (each migration after `to` undone and unrecorded), in one transaction. */
