@@ -567,8 +567,11 @@ export class SqlStore implements Store {
     return this.retrying((db) => retention.countPrunableRuns(db, q));
   }
 
-  pruneRuns(q: RunPruneQuery): Promise<string[]> {
-    return this.transact((trx) => retention.pruneRuns(trx, q));
+  async pruneRuns(q: RunPruneQuery): Promise<string[]> {
+    const ids = await this.transact((trx) => retention.pruneRuns(trx, q));
+    // Their artifacts' rows went with them; a directory backend's files go now.
+    await this.artifacts.forgetRuns(ids);
+    return ids;
   }
 
   countPrunableEvents(q: EventPruneQuery): Promise<number> {

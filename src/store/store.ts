@@ -369,7 +369,7 @@ export interface Store {
   // retention (`sql/retention.ts`): each call one batch in one transaction
   /** How many runs `q` selects now, ignoring `limit` (a dry run). */
   countPrunableRuns(q: RunPruneQuery): Promise<number>;
-  /** Deletes up to `q.limit` ended runs and every row referencing them (not the LLM call ledger); returns their ids. */
+  /** Deletes up to `q.limit` ended runs and every row referencing them (not the LLM call ledger), and their artifacts' files; returns their ids. */
   pruneRuns(q: RunPruneQuery): Promise<string[]>;
   /** How many events `q` selects now, ignoring `limit`. */
   countPrunableEvents(q: EventPruneQuery): Promise<number>;
