@@ -88,7 +88,7 @@ class TableArtifacts implements ArtifactStore {
     private readonly now: () => number,
   ) {}
 
-  put(write: ArtifactWrite): Promise<ArtifactRecord> {
+  async put(write: ArtifactWrite): Promise<ArtifactRecord> {
     const { record, content } = prepared(write, this.now());
     return this.db.transact((trx) => this.db.putRow(trx, record, content));
   }
@@ -145,6 +145,7 @@ class DirectoryArtifacts implements ArtifactStore {
     const file = join(folder, ...found.record.name.split('/'));
     try {
       if ((await lstat(file)).isSymbolicLink()) return undefined;
+      await confined(this.root, folder, found.record.name);
       await confined(folder, dirname(file), found.record.name);
       return { record: found.record, content: await readFile(file) };
     } catch (error) {
@@ -171,22 +172,21 @@ class DirectoryArtifacts implements ArtifactStore {
   }
 
   /**
-   * Creates the run's folder and the folders of `name` in it, refusing a symbolic link among
-   * them (or a run folder that is not where it should be); the path the file goes to.
+   * Creates the tenant's and run's folders and the folders of `name` in the run's, each a real
+   * folder (a symbolic link or a file on the way is refused); the path the file goes to.
    */
   private async makeFolders(folder: string, name: string): Promise<string> {
-    await mkdir(folder, { recursive: true, mode: 0o700 });
-    await confined(this.root, folder, name);
-    const segments = name.split('/');
-    let at = folder;
+    await mkdir(this.root, { recursive: true, mode: 0o700 });
+    const segments = [...relative(this.root, folder).split(sep), ...name.split('/')];
+    let at = this.root;
     for (const segment of segments.slice(0, -1)) {
       at = join(at, segment);
-      try {
-        if (!(await lstat(at)).isDirectory()) throw escaping(name, `'${relative(folder, at)}' is not a folder`);
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-        await mkdir(at, { mode: 0o700 });
-      }
+      const stat = await lstat(at).catch((error: NodeJS.ErrnoException) => {
+        if (error.code === 'ENOENT') return undefined;
+        throw error;
+      });
+      if (stat === undefined) await mkdir(at, { mode: 0o700 });
+      else if (!stat.isDirectory()) throw escaping(name, `'${relative(this.root, at)}' is ${stat.isSymbolicLink() ? 'a symbolic link' : 'not a folder'}`);
     }
     const target = join(at, segments[segments.length - 1]!);
     const existing = await lstat(target).catch(() => undefined);
