@@ -173,7 +173,13 @@ export class Runs {
 
   /** One artifact's bytes, with the content type it was stored with. */
   async artifact(id: string, name: string): Promise<{ content: Uint8Array; contentType: string }> {
-    const { data, response } = await withResponse(this.api.GET('/v1/runs/{id}/artifacts/{*}', { params: { path: { id, '*': name } }, parseAs: 'arrayBuffer' }));
+    // The name is a path (`out/report.md`): each segment encoded, its slashes kept (openapi-fetch
+    // leaves a `{*}` parameter unfilled).
+    const path = (template: string): string =>
+      template.replace('{id}', encodeURIComponent(id)).replace('{*}', name.split('/').map(encodeURIComponent).join('/'));
+    const { data, response } = await withResponse(
+      this.api.GET('/v1/runs/{id}/artifacts/{*}', { params: { path: { id, '*': name } }, pathSerializer: path, parseAs: 'arrayBuffer' }),
+    );
     return { content: new Uint8Array(data), contentType: response.headers.get('content-type') ?? 'application/octet-stream' };
   }
 
