@@ -141,6 +141,8 @@ class DirectoryArtifacts implements ArtifactStore {
   async read(runId: string, name: string): Promise<{ record: ArtifactRecord; content: Buffer } | undefined> {
     const found = await this.db.read((db) => sqlArtifacts.readArtifact(db, runId, name));
     if (found === undefined) return undefined;
+    // A row restored from a PostgreSQL backup holds its bytes.
+    if (found.content !== null) return { record: found.record, content: Buffer.from(found.content) };
     const folder = this.runFolder(found.record.tenantId, runId);
     const file = join(folder, ...found.record.name.split('/'));
     try {
