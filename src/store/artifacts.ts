@@ -183,12 +183,12 @@ class DirectoryArtifacts implements ArtifactStore {
     let at = this.root;
     for (const segment of segments.slice(0, -1)) {
       at = join(at, segment);
-      const stat = await lstat(at).catch((error: NodeJS.ErrnoException) => {
-        if (error.code === 'ENOENT') return undefined;
-        throw error;
+      // Another write of the run may create the same folder at the same time: EEXIST is fine, then it is checked.
+      await mkdir(at, { mode: 0o700 }).catch((error: NodeJS.ErrnoException) => {
+        if (error.code !== 'EEXIST') throw error;
       });
-      if (stat === undefined) await mkdir(at, { mode: 0o700 });
-      else if (!stat.isDirectory()) throw escaping(name, `'${relative(this.root, at)}' is ${stat.isSymbolicLink() ? 'a symbolic link' : 'not a folder'}`);
+      const stat = await lstat(at);
+      if (!stat.isDirectory()) throw escaping(name, `'${relative(this.root, at)}' is ${stat.isSymbolicLink() ? 'a symbolic link' : 'not a folder'}`);
     }
     const target = join(at, segments[segments.length - 1]!);
     const existing = await lstat(target).catch(() => undefined);
