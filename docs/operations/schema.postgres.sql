@@ -1,4 +1,4 @@
--- The schema Agentry's migrations (src/store/migrations.ts, version 33) produce on PostgreSQL.
+-- The schema Agentry's migrations (src/store/migrations.ts, version 34) produce on PostgreSQL.
 -- Generated from a freshly migrated database by `npm run schema:dump`; do not edit by hand.
 -- test/integration/store.schema.test.ts fails when this file is out of date.
 
@@ -198,6 +198,20 @@ CREATE TABLE rate_buckets (
   full_at bigint NOT NULL,
   taken integer NOT NULL,
   PRIMARY KEY (bucket)
+);
+
+CREATE TABLE run_artifacts (
+  run_id text NOT NULL,
+  name text NOT NULL,
+  tenant_id text NOT NULL,
+  step_id text NOT NULL,
+  size bigint NOT NULL,
+  sha256 text NOT NULL,
+  content_type text NOT NULL,
+  created_at bigint NOT NULL,
+  content bytea,
+  PRIMARY KEY (run_id, name),
+  FOREIGN KEY (run_id) REFERENCES runs(id) ON DELETE CASCADE
 );
 
 CREATE TABLE run_labels (

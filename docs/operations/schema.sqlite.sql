@@ -1,4 +1,4 @@
--- The schema Agentry's migrations (src/store/migrations.ts, version 33) produce on SQLite.
+-- The schema Agentry's migrations (src/store/migrations.ts, version 34) produce on SQLite.
 -- Generated from a freshly migrated database by `npm run schema:dump`; do not edit by hand.
 -- test/integration/store.schema.test.ts fails when this file is out of date.
 
@@ -195,6 +195,20 @@ CREATE TABLE rate_buckets (
   full_at INTEGER NOT NULL,
   taken INTEGER NOT NULL,
   PRIMARY KEY (bucket)
+);
+
+CREATE TABLE run_artifacts (
+  run_id TEXT NOT NULL,
+  name TEXT NOT NULL,
+  tenant_id TEXT NOT NULL,
+  step_id TEXT NOT NULL,
+  size INTEGER NOT NULL,
+  sha256 TEXT NOT NULL,
+  content_type TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  content BLOB,
+  PRIMARY KEY (run_id, name),
+  FOREIGN KEY (run_id) REFERENCES runs(id) ON DELETE CASCADE
 );
 
 CREATE TABLE run_labels (

@@ -386,7 +386,7 @@ export async function openAgentry(config: Config, options: OpenOptions): Promise
     store,
     workflows,
     executors: executorRegistry({ tools, chat, agents: project?.agents, observer: metrics, memory: store, plugins }),
-    executorSettings: { http: { ...config.http }, egress: { mode: config.env, rules: project?.settings.egress } },
+    executorSettings: { http: { ...config.http }, egress: { mode: config.env, rules: project?.settings.egress }, artifacts: { ...config.artifacts } },
     logger: options.logger,
     settings: config.engine,
     env,

@@ -29,6 +29,8 @@ export function describeConfig(config: Config): { key: OptionKey; env: string; v
     httpAllowLinkLocal: config.http.allowLinkLocal,
     httpDefaultTimeout: formatDuration(config.http.defaultTimeoutMs),
     httpMaxResponseBytes: config.http.maxResponseBytes,
+    artifactMaxBytes: config.artifacts.maxFileBytes,
+    artifactMaxRunBytes: config.artifacts.maxRunBytes,
     host: config.server.host,
     port: config.server.port,
     tlsCert: config.server.tls?.certFile ?? null,

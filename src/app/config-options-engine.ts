@@ -6,6 +6,7 @@
 import { DEFAULT_ENGINE_SETTINGS } from '../engine/engine-options.js';
 import { formatDuration } from '../lib/duration.js';
 import { LOG_LEVELS } from '../obs/logger.js';
+import { ARTIFACT_LIMIT_DEFAULTS } from '../runtime/artifacts.js';
 import { SETTINGS_DEFAULTS } from '../spec/settings.js';
 import { POSTGRES_DEFAULTS } from '../store/database-url.js';
 import type { OptionSpec } from './config-option.js';
@@ -13,6 +14,7 @@ import type { OptionSpec } from './config-option.js';
 const ENGINE = DEFAULT_ENGINE_SETTINGS;
 // The step executors' HTTP defaults (runtime/registry.ts takes them from the same place).
 const HTTP = SETTINGS_DEFAULTS.http;
+const ARTIFACTS = ARTIFACT_LIMIT_DEFAULTS;
 function defaultOf(value: number | boolean, unit?: 'ms'): { default: number | boolean; defaultText: string } {
   return { default: value, defaultText: `\`${unit === 'ms' && typeof value === 'number' ? formatDuration(value) : String(value)}\`` };
 }
@@ -117,5 +119,18 @@ export const ENGINE_OPTIONS = {
     yaml: 'http.max_response_bytes',
     ...defaultOf(HTTP.maxResponseBytes),
     description: 'Largest response body an `http` step reads (`max_response_bytes` on a step overrides it).',
+  },
+  artifactMaxBytes: {
+    kind: 'integer',
+    env: 'AGENTRY_MAX_ARTIFACT_BYTES',
+    ...defaultOf(ARTIFACTS.maxFileBytes),
+    description:
+      "Largest file a step may write to its run's artifacts (docs/artifacts.md); also the body limit of an `http` step with `save_body_as` and no `max_response_bytes`. A larger write fails the step (`artifact_too_large`).",
+  },
+  artifactMaxRunBytes: {
+    kind: 'integer',
+    env: 'AGENTRY_MAX_ARTIFACT_BYTES_PER_RUN',
+    ...defaultOf(ARTIFACTS.maxRunBytes),
+    description: "Most bytes a run's artifacts may hold together; a write that would pass it fails its step (`artifact_too_large`) and stores nothing.",
   },
 } as const satisfies Record<string, OptionSpec>;

@@ -41,6 +41,8 @@ export const ConfigSchema = Type.Object({
   httpAllowLinkLocal: Type.Boolean(),
   httpDefaultTimeout: Type.Integer({ minimum: 1 }),
   httpMaxResponseBytes: Type.Integer({ minimum: 1 }),
+  artifactMaxBytes: Type.Integer({ minimum: 1 }),
+  artifactMaxRunBytes: Type.Integer({ minimum: 1 }),
   host: Type.String({ minLength: 1 }),
   port: Type.Integer({ minimum: 0, maximum: 65535 }),
   tlsCert: Type.Optional(Type.String({ minLength: 1 })),

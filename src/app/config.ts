@@ -15,6 +15,7 @@ import type { EgressMode } from '../lib/egress.js';
 import { AgentryError, toAgentryError } from '../lib/errors.js';
 import { tenantIdProblem } from '../lib/tenant.js';
 import { parsePiiPatterns, PII_PATTERNS, type PiiPattern } from '../lib/redact.js';
+import type { ArtifactLimits } from '../runtime/artifacts.js';
 import type { ExecutorSettings } from '../runtime/types.js';
 import { parseDatabaseUrl, type DatabaseLocation } from '../store/database-url.js';
 import type { PostgresOptions } from '../store/postgres.js';
@@ -83,6 +84,8 @@ export interface Config {
   readonly logLevel: LogLevel;
   readonly engine: Readonly<EngineSettings>;
   readonly http: Readonly<ExecutorSettings['http']>;
+  /** `AGENTRY_MAX_ARTIFACT_BYTES` and `AGENTRY_MAX_ARTIFACT_BYTES_PER_RUN`: the size limits of runs' artifacts. */
+  readonly artifacts: Readonly<ArtifactLimits>;
   /** What `serve` (and `start api`) listen with. */
   readonly server: {
     readonly host: string;
@@ -250,6 +253,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     logLevel: r.logLevel,
     engine: { concurrency: r.concurrency, leaseTtlMs: r.leaseTtl, pollIntervalMs: r.pollInterval, shutdownGraceMs: r.shutdownGrace },
     http: { allowLinkLocal: r.httpAllowLinkLocal, defaultTimeoutMs: r.httpDefaultTimeout, maxResponseBytes: r.httpMaxResponseBytes },
+    artifacts: { maxFileBytes: r.artifactMaxBytes, maxRunBytes: r.artifactMaxRunBytes },
     server: {
       host: r.host,
       port: r.port,

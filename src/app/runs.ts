@@ -172,10 +172,16 @@ export class RunService {
     if (!view) throw new AgentryError('not_found', `run ${id} not found`);
     const { run } = view;
     assertRunAccess(caller, run, 'read');
-    const children = view.hasChildren ? await engine.childRuns(id) : [];
+    const [children, artifacts] = await Promise.all([view.hasChildren ? engine.childRuns(id) : [], store.artifacts.list(id)]);
     const order = stepOrder(engine.transitions.workflowOf(run));
     const steps = view.steps.sort((a, b) => (order.get(a.stepId) ?? Infinity) - (order.get(b.stepId) ?? Infinity));
-    return { ...runDto(run), steps: steps.map(stepDto), children: children.map(childRunDto), usage: usageTotals([view.usage]) };
+    return {
+      ...runDto(run),
+      steps: steps.map(stepDto),
+      children: children.map(childRunDto),
+      usage: usageTotals([view.usage]),
+      artifacts: artifacts.map((a) => a.name),
+    };
   }
 
   /** Cancels a run that has not ended; the reason defaults to who cancelled it. */

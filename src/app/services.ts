@@ -24,6 +24,7 @@ import { PolicyService } from './policy-service.js';
 import { MemoryService } from './memory.js';
 import { ReadinessService, type ReadinessOptions } from './readiness.js';
 import { RunService } from './runs.js';
+import { ArtifactService } from './artifacts.js';
 import { ScheduleService } from './schedules.js';
 import type { ServiceDeps } from './service-deps.js';
 import { StatusService } from './status.js';
@@ -37,6 +38,7 @@ export type { ServiceDeps } from './service-deps.js';
 
 export interface Services {
   runs: RunService;
+  artifacts: ArtifactService;
   events: EventService;
   tasks: TaskService;
   schedules: ScheduleService;
@@ -94,6 +96,7 @@ export function createServices(
   const admin = new AdminService({ store: deps.store, engine: deps.engine, audit, plugins: deps.plugins });
   return {
     runs: new RunService(deps, audit),
+    artifacts: new ArtifactService(deps),
     events: new EventService(deps.store),
     tasks: new TaskService(deps, audit),
     schedules: new ScheduleService({ store: deps.store, workflows: deps.engine.workflows, audit, tenant: deps.engine.tenant }),

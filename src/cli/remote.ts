@@ -22,6 +22,7 @@ import {
 import { AgentryError, isErrorCode } from '../lib/errors.js';
 import { maskSecrets } from '../lib/redact.js';
 import type { StepJournalDto } from '../app/dto/journal.js';
+import type { ArtifactListDto } from '../app/dto/artifacts.js';
 import type { RunDiffDto } from '../app/dto/run-diff.js';
 import type { AttemptHistoryDto, EventDto, RetriedRunDto, RunDetailDto, RunDto, RunPageDto } from '../app/dto/runs.js';
 import type { RunOverrides, RunStatus } from '../types.js';
@@ -260,6 +261,16 @@ export class RemoteClient {
   async stepJournal(id: string, step: string, page: { after: number; limit: number; maxChars: number }): Promise<StepJournalDto> {
     const query = { after: page.after, limit: page.limit, max_chars: page.maxChars };
     return await this.cli<StepJournalDto>(() => this.client.runs.journal(id, step, query));
+  }
+
+  /** The files a run's steps wrote (`GET /v1/runs/{id}/artifacts`). */
+  async runArtifacts(id: string): Promise<ArtifactListDto> {
+    return await this.cli<ArtifactListDto>(() => this.client.runs.artifacts(id));
+  }
+
+  /** One artifact's bytes (`GET /v1/runs/{id}/artifacts/{name}`). */
+  async runArtifact(id: string, name: string): Promise<{ content: Uint8Array; contentType: string }> {
+    return await this.cli(() => this.client.runs.artifact(id, name));
   }
 
   /** One page of events after `after`. */

@@ -14,9 +14,16 @@ import type { JournalQuery } from '../app/journal.js';
 import type { RetriedRunDto, RunPageDto } from '../app/dto/runs.js';
 import type { RunDiffDto } from '../app/dto/run-diff.js';
 import type { CheckpointDiffDto, CheckpointDto, CheckpointPageDto } from '../app/dto/checkpoints.js';
+import type { ArtifactListDto } from '../app/dto/artifacts.js';
 import type { AttemptHistoryDto, EventDto, RemoteClient, RunDetailDto, RunDto, RunStartFields } from './remote.js';
 
-export type { AttemptHistoryDto, EventDto, JournalQuery, RunDetailDto, RunDto, RunStartFields, StepJournalDto };
+export type { ArtifactListDto, AttemptHistoryDto, EventDto, JournalQuery, RunDetailDto, RunDto, RunStartFields, StepJournalDto };
+
+/** One artifact downloaded: its bytes and the content type it was stored with. */
+export interface ArtifactContent {
+  content: Uint8Array;
+  contentType: string;
+}
 
 /** `GET /v1/runs`. */
 export type RunPage = RunPageDto;
@@ -74,6 +81,10 @@ export interface RunsApi {
   attempts(id: string, step: string, diff?: readonly [number, number]): Promise<AttemptHistoryDto>;
   /** `GET /v1/runs/{id}/steps/{step}/journal`: a page of an agent step's turns. */
   journal(id: string, step: string, query: JournalQuery): Promise<StepJournalDto>;
+  /** `GET /v1/runs/{id}/artifacts`: the files the run's steps wrote. */
+  artifacts(id: string): Promise<ArtifactListDto>;
+  /** `GET /v1/runs/{id}/artifacts/{name}`: one artifact's bytes. */
+  artifact(id: string, name: string): Promise<ArtifactContent>;
   /** Every event after `after`, in order. */
   events(id: string, after?: number): Promise<EventDto[]>;
   /** The events as they happen, each once and in order, until the run's terminal event (or the signal). */
@@ -158,6 +169,14 @@ export class RemoteRunsApi implements RunsApi {
 
   journal(id: string, step: string, query: JournalQuery): Promise<StepJournalDto> {
     return this.client.stepJournal(id, step, query);
+  }
+
+  artifacts(id: string): Promise<ArtifactListDto> {
+    return this.client.runArtifacts(id);
+  }
+
+  artifact(id: string, name: string): Promise<ArtifactContent> {
+    return this.client.runArtifact(id, name);
   }
 
   async events(id: string, after = 0): Promise<EventDto[]> {

@@ -13,7 +13,19 @@ import { AgentryError } from '../lib/errors.js';
 import type { RunDiffDto } from '../app/dto/run-diff.js';
 import type { CheckpointDiffDto, CheckpointDto } from '../app/dto/checkpoints.js';
 import type { AttemptHistoryDto, EventDto, RunDetailDto, RunDto, RunStartFields } from './remote.js';
-import type { FollowOptions, JournalQuery, OpenRunsOptions, RetriedRun, RetryOptions, RunPage, RunQuery, RunsApi, StepJournalDto } from './runs-api.js';
+import type {
+  ArtifactContent,
+  ArtifactListDto,
+  FollowOptions,
+  JournalQuery,
+  OpenRunsOptions,
+  RetriedRun,
+  RetryOptions,
+  RunPage,
+  RunQuery,
+  RunsApi,
+  StepJournalDto,
+} from './runs-api.js';
 
 const PAGE = 500;
 /** How often `follow` looks for new events. */
@@ -106,6 +118,17 @@ export class LocalRunsApi implements RunsApi {
 
   journal(id: string, step: string, query: JournalQuery): Promise<StepJournalDto> {
     return this.onRun(id, (runs) => runs.journal(this.caller, id, step, query));
+  }
+
+  artifacts(id: string): Promise<ArtifactListDto> {
+    if (!this.local) return Promise.reject(new AgentryError('not_found', `run ${id} not found in ${this.where}`));
+    return this.local.services.artifacts.list(this.caller, id);
+  }
+
+  async artifact(id: string, name: string): Promise<ArtifactContent> {
+    if (!this.local) throw new AgentryError('not_found', `run ${id} not found in ${this.where}`);
+    const { artifact, content } = await this.local.services.artifacts.download(this.caller, id, name);
+    return { content, contentType: artifact.content_type };
   }
 
   events(id: string, after = 0): Promise<EventDto[]> {

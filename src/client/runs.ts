@@ -180,6 +180,23 @@ export class Runs {
     return ok(this.api.GET('/v1/runs/{id}/steps/{step}/journal', { params: { path: { id, step }, query } }));
   }
 
+  /** The files the run's steps wrote (name, size, sha256, content type, step). */
+  artifacts(id: string): Promise<ResponseOf<'listRunArtifacts'>> {
+    return ok(this.api.GET('/v1/runs/{id}/artifacts', { params: { path: { id } } }));
+  }
+
+  /** One artifact's bytes, with the content type it was stored with. */
+  async artifact(id: string, name: string): Promise<{ content: Uint8Array; contentType: string }> {
+    // The name is a path (`out/report.md`): each segment encoded, its slashes kept (openapi-fetch
+    // leaves a `{*}` parameter unfilled).
+    const path = (template: string): string =>
+      template.replace('{id}', encodeURIComponent(id)).replace('{*}', name.split('/').map(encodeURIComponent).join('/'));
+    const { data, response } = await withResponse(
+      this.api.GET('/v1/runs/{id}/artifacts/{*}', { params: { path: { id, '*': name } }, pathSerializer: path, parseAs: 'arrayBuffer' }),
+    );
+    return { content: new Uint8Array(data), contentType: response.headers.get('content-type') ?? 'application/octet-stream' };
+  }
+
   /** A page of a `for_each` step's items. */
   items(id: string, step: string, query: QueryOf<'listStepItems'> = {}): Promise<ResponseOf<'listStepItems'>> {
     return ok(this.api.GET('/v1/runs/{id}/steps/{step}/items', { params: { path: { id, step }, query } }));

@@ -101,6 +101,10 @@ export interface Claim {
   budget: { maxTokens?: number; maxCostUsd?: number } | undefined;
   /** The workflow's `egress:` rules. */
   egress: EgressRuleSet | undefined;
+  /** Agent steps: the step's `write_artifacts: true` (the agent gets the `artifacts__write` tool). */
+  writeArtifacts: boolean;
+  /** The workflow's `artifacts:` patterns (empty: it declares none). */
+  artifacts: readonly string[];
   /** The run's trace context: the attempt's span is a child of the run's. */
   traceContext: string | null;
 }

@@ -228,7 +228,9 @@ export class RunTransitions {
       traceContext: tx.run.traceContext,
       timeoutMs: spec.timeoutMs,
       model: spec.model,
+      writeArtifacts: spec.writeArtifacts,
       egress: ctx.wf.egress,
+      artifacts: ctx.wf.artifacts,
       budget: budget && {
         ...(budget.max_tokens === undefined ? {} : { maxTokens: budget.max_tokens }),
         ...(budget.max_cost_usd === undefined ? {} : { maxCostUsd: budget.max_cost_usd }),

@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import { AgentryError, toAgentryError } from '../lib/errors.js';
 import type { Notifier } from '../queue/notifier.js';
 import type { ExecutorSettings, StepResult } from '../runtime/types.js';
+import { ARTIFACT_LIMIT_DEFAULTS, stepArtifacts } from '../runtime/artifacts.js';
 import type { ExecutorRegistry } from '../runtime/registry.js';
 import type { DueStep, Store } from '../store/store.js';
 import { OutageLog, isTransient, withRetry } from '../store/transient.js';
@@ -332,6 +333,16 @@ export class Worker {
           recordEvent: async (type, data) => {
             await transitions.stepEvent(key, workerId, type, data);
           },
+          ...(claim.writeArtifacts ? { artifactTool: true } : {}),
+          artifacts: stepArtifacts({
+            store: this.o.store.artifacts,
+            runId: key.runId,
+            tenantId: claim.tenantId,
+            stepId: key.stepId,
+            workflow,
+            patterns: claim.artifacts,
+            limits: this.o.executorSettings.artifacts ?? ARTIFACT_LIMIT_DEFAULTS,
+          }),
         }),
         whenAborted(signal),
       ]);

@@ -56,6 +56,8 @@ export const ERROR_CODES = {
   http_status: { status: 502, exit: 1, title: 'HTTP response status not accepted' },
   response_too_large: { status: 502, exit: 1, title: 'HTTP response too large' },
   egress_denied: { status: 403, exit: 1, title: 'The egress policy refused the destination' },
+  artifact_denied: { status: 403, exit: 1, title: 'The artifact name is not one the workflow declares' },
+  artifact_too_large: { status: 413, exit: 1, title: 'The artifact passes the per-file or per-run size limit' },
   // people in the loop and the rest of the flow
   task_rejected: { status: 422, exit: 1, title: 'A reviewer rejected the task' },
   human_task_expired: { status: 504, exit: 1, title: 'A human task passed its deadline' },

@@ -21,6 +21,7 @@ import type { AgentSpec } from '../spec/schemas.js';
 import type { ToolHub } from '../tools/hub.js';
 import type { OnReject } from '../tools/config.js';
 import { toolText } from '../tools/result.js';
+import { ARTIFACT_TOOL, ARTIFACT_TOOL_DEFINITION, callArtifactTool, offersArtifactTool } from './agent-artifacts.js';
 import { guardrailKey, modelTurnKey, toolCallKey, toolErrorResult, type ModelTurn } from './agent-journal.js';
 import { applyGuardrails, type GuardrailPhase, type GuardrailTrigger } from './agent-guardrails.js';
 import { loadHistory, memoryThread, saveExchange, type AgentMemoryStore } from './agent-memory.js';
@@ -129,7 +130,8 @@ async function runAgent(agent: AgentSpec, ctx: StepContext, options: AgentExecut
     return typeof value === 'string' ? value : JSON.stringify(value);
   };
   const allow = agent.tools ?? [];
-  const tools = allow.length > 0 && options.tools ? await options.tools.toolsFor(allow, { signal: ctx.signal }) : [];
+  const served = allow.length > 0 && options.tools ? await options.tools.toolsFor(allow, { signal: ctx.signal }) : [];
+  const tools = offersArtifactTool(ctx) ? [...served, ARTIFACT_TOOL_DEFINITION] : served;
   const schema = agent.output?.schema;
   const repairs = agent.output?.repair_attempts ?? AGENT_DEFAULTS.repairAttempts;
   const maxTurns = agent.max_turns ?? AGENT_DEFAULTS.maxTurns;
@@ -286,6 +288,13 @@ async function runToolCall(
   call: PendingCall,
   ctx: StepContext,
 ): Promise<{ kind: 'result'; result: string } | Extract<StepResult, { kind: 'suspend' }>> {
+  if (call.name === ARTIFACT_TOOL && offersArtifactTool(ctx)) {
+    const args = parseArguments(call.rawArgs);
+    return {
+      kind: 'result',
+      result: typeof args === 'string' ? toolErrorResult(`invalid arguments for ${call.name}: ${args}`) : await callArtifactTool(ctx, args),
+    };
+  }
   if (!tools) return { kind: 'result', result: toolErrorResult(`no tool servers are configured; '${call.name}' cannot be called`) };
   const args = parseArguments(call.rawArgs);
   if (typeof args === 'string') return { kind: 'result', result: toolErrorResult(`invalid arguments for ${call.name}: ${args}`) };

@@ -12,9 +12,11 @@ export interface HttpRequestPlan {
   maxResponseBytes: number;
   /** Statuses that count as success; undefined means any 2xx. */
   expectStatus: number[] | undefined;
+  /** `save_body_as`: the run artifact the body is stored as (the output then describes it). */
+  saveBodyAs: string | undefined;
 }
 
-const KEYS = new Set(['url', 'method', 'headers', 'query', 'body', 'timeout', 'max_response_bytes', 'expect_status']);
+const KEYS = new Set(['url', 'method', 'headers', 'query', 'body', 'timeout', 'max_response_bytes', 'expect_status', 'save_body_as']);
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
 /** Scheme, host and path only: user info and query strings may carry credentials. */
@@ -22,7 +24,8 @@ export function displayUrl(url: URL): string {
   return `${url.protocol}//${url.host}${url.pathname}`;
 }
 
-export function planHttpRequest(config: unknown, settings: ExecutorSettings['http']): HttpRequestPlan {
+/** `artifactMaxBytes`: the body limit of a step that saves its body as an artifact and sets no `max_response_bytes`. */
+export function planHttpRequest(config: unknown, settings: ExecutorSettings['http'], artifactMaxBytes?: number): HttpRequestPlan {
   if (!isRecord(config)) throw invalid('http step config must be an object with a url');
   for (const key of Object.keys(config)) if (!KEYS.has(key)) throw invalid(`http step config has unknown field "${key}"`);
 
@@ -33,14 +36,20 @@ export function planHttpRequest(config: unknown, settings: ExecutorSettings['htt
   const method = readMethod(config.method, body !== undefined);
   if (body !== undefined && (method === 'GET' || method === 'HEAD')) throw invalid(`http ${method} request cannot have a body`);
 
+  const saveBodyAs = config.save_body_as;
+  if (saveBodyAs !== undefined && (typeof saveBodyAs !== 'string' || saveBodyAs.trim() === '')) {
+    throw invalid(`http save_body_as must be an artifact name, got ${describe(saveBodyAs)}`);
+  }
+  const bodyLimit = saveBodyAs !== undefined && artifactMaxBytes !== undefined ? artifactMaxBytes : settings.maxResponseBytes;
   return {
     url,
     method,
     headers,
     body,
     timeoutMs: readTimeout(config.timeout, settings.defaultTimeoutMs),
-    maxResponseBytes: readPositiveInt(config.max_response_bytes, 'max_response_bytes') ?? settings.maxResponseBytes,
+    maxResponseBytes: readPositiveInt(config.max_response_bytes, 'max_response_bytes') ?? bodyLimit,
     expectStatus: readExpectStatus(config.expect_status),
+    saveBodyAs,
   };
 }
 

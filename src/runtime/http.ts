@@ -37,7 +37,8 @@ export function createHttpExecutor(options: HttpExecutorOptions = {}): StepExecu
   return {
     kind: 'http',
     async execute(config: unknown, ctx: StepContext): Promise<StepResult> {
-      const plan = planHttpRequest(config, ctx.settings.http);
+      const plan = planHttpRequest(config, ctx.settings.http, ctx.artifacts?.maxFileBytes);
+      if (plan.saveBodyAs !== undefined && !ctx.artifacts) throw new AgentryError('artifact_denied', 'http save_body_as: this process has no artifact store');
       const policy = egressPolicy(ctx);
       const host = canonicalHost(plan.url.hostname);
       if (net.isIP(host) !== 0) assertEgressAllowed(policy, host, host);
@@ -56,7 +57,7 @@ export function createHttpExecutor(options: HttpExecutorOptions = {}): StepExecu
           dispatcher: agent.compose(interceptors.redirect({ maxRedirections })),
         });
         ctx.logger.debug({ method: plan.method, url: displayUrl(plan.url), status: response.statusCode }, 'http step response');
-        return { kind: 'output', output: await readResponse(plan, response) };
+        return { kind: 'output', output: await readResponse(plan, response, ctx) };
       } catch (error) {
         if (ctx.signal.aborted) throw cancelled(plan, ctx.signal.reason ?? error);
         if (timeout.signal.aborted) {
@@ -88,7 +89,7 @@ function egressPolicy(ctx: StepContext): EgressPolicy {
   return { mode: egress.mode, allowLinkLocal: http.allowLinkLocal, project: egress.rules, workflow: ctx.egress };
 }
 
-async function readResponse(plan: HttpRequestPlan, response: Dispatcher.ResponseData): Promise<HttpOutput> {
+async function readResponse(plan: HttpRequestPlan, response: Dispatcher.ResponseData, ctx: StepContext): Promise<HttpOutput> {
   const { statusCode: status, body } = response;
   const headers = flattenHeaders(response.headers);
   const accepted = plan.expectStatus ? plan.expectStatus.includes(status) : status >= 200 && status < 300;
@@ -104,6 +105,10 @@ async function readResponse(plan: HttpRequestPlan, response: Dispatcher.Response
   }
   const bytes = await readLimited(body, plan.maxResponseBytes, 'throw', plan);
   const contentType = typeof headers['content-type'] === 'string' ? headers['content-type'] : '';
+  if (plan.saveBodyAs !== undefined && ctx.artifacts) {
+    const saved = await ctx.artifacts.write(plan.saveBodyAs, bytes, contentType);
+    return { status, headers, body: { artifact: { name: saved.name, size: saved.size, sha256: saved.sha256, content_type: saved.contentType } } };
+  }
   const text = decode(bytes, contentType);
   if (!/^(application\/([\w.+-]*\+)?json|text\/json)\b/i.test(contentType)) return { status, headers, body: text };
   if (text.trim() === '') return { status, headers, body: null };

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { EgressMode, EgressRuleSet } from '../lib/egress.js';
 import type { StepKind } from '../spec/model.js';
 import type { JournalEntry, StepMeta } from '../types.js';
+import type { ArtifactLimits, StepArtifacts } from './artifacts.js';
 
 /** What an executor gets for one attempt of one step. */
 export interface StepContext {
@@ -35,6 +36,10 @@ export interface StepContext {
    * a secret, a prompt or an answer.
    */
   recordEvent?: (type: StepEventType, data: Record<string, unknown>) => Promise<void>;
+  /** The run's artifact store, limited to the names the workflow's `artifacts:` declares (absent: no store given). */
+  artifacts?: StepArtifacts;
+  /** Agent steps: offer the built-in `artifacts__write` tool (the step's `write_artifacts: true`). */
+  artifactTool?: boolean;
 }
 
 /** The events an executor appends while its step runs (`StepContext.recordEvent`). */
@@ -59,6 +64,8 @@ export interface ExecutorSettings {
   };
   /** Where `http` steps may connect: the mode decides loopback and private addresses, `rules` are the project's `egress:`. */
   egress: { mode: EgressMode; rules: EgressRuleSet | undefined };
+  /** Size limits of the files steps write to their run's artifacts (default `ARTIFACT_LIMIT_DEFAULTS`). */
+  artifacts?: ArtifactLimits;
 }
 
 /**

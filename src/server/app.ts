@@ -74,6 +74,7 @@ import { routeListRoutes } from './routes/routes.js';
 import type { PluginService } from '../app/plugin-service.js';
 import { itemRoutes } from './routes/items.js';
 import { journalRoutes } from './routes/journal.js';
+import { artifactRoutes } from './routes/artifacts.js';
 import { keyRoutes } from './routes/keys.js';
 import { limitRoutes } from './routes/limits.js';
 import { auditRoutes } from './routes/audit.js';
@@ -404,6 +405,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     itemRoutes(table, deps);
     journalRoutes(table, deps);
     memoryRoutes(table, deps);
+    artifactRoutes(table, deps);
     scheduleRoutes(table, deps);
     signalRoutes(table, deps);
     taskRoutes(table, deps);

@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import { Cron } from 'croner';
 import { didYouMean, formatPath, hasErrors, SpecError, type Diagnostic, type PathSegment, type Problem } from './diagnostics.js';
 import { parseDuration } from '../lib/duration.js';
+import { artifactPatternProblem, matchesArtifactPatterns, normalizeArtifactName } from '../lib/artifact-path.js';
 import { parseEgressRules } from '../lib/egress.js';
 import { checkExpression, expressionReferences, SCOPE_VARIABLES } from './expression.js';
 import { orderSteps } from './graph.js';
@@ -81,6 +82,7 @@ export function checkWorkflow(spec: unknown, options: CompileOptions): { workflo
     concurrency: wf.concurrency,
     retention,
     egress: egress?.rules,
+    artifacts: wf.artifacts ?? [],
   };
   return { workflow, problems };
 }
@@ -143,6 +145,10 @@ function checkAll(ctx: Ctx): { steps: Map<string, CompiledStep>; order: string[]
   durationMs(ctx, wf.defaults?.timeout, ['defaults', 'timeout']);
   retryOf(ctx, wf.defaults?.retry, ['defaults', 'retry']);
   if (wf.concurrency !== undefined) checkBare(ctx, wf.concurrency.key, ['concurrency', 'key'], { forEach: false, steps: false });
+  (wf.artifacts ?? []).forEach((pattern, i) => {
+    const problem = artifactPatternProblem(pattern);
+    if (problem !== undefined) ctx.problems.push({ path: ['artifacts', i], message: `artifact path '${pattern.slice(0, 80)}' ${problem}` });
+  });
   if (wf.schedule !== undefined) {
     checkSchedule(ctx, wf.schedule.cron, wf.schedule.timezone);
     if (wf.input !== undefined && !hasErrors(checkJsonSchema(wf.input.schema, []))) {
@@ -213,6 +219,7 @@ function compileStep(ctx: Ctx, id: string, step: StepSpec): CompiledStep {
       problems.push({ path: [...base, 'overridable', i], message: `only an agent step's model can be overridden; step '${id}' is a ${kind} step` });
     }
   });
+  checkArtifactWrites(ctx, id, step, kind);
   if (step.output !== undefined) checkSchema(ctx, step.output.schema, [...base, 'output', 'schema']);
   if (step.human?.form !== undefined) checkSchema(ctx, step.human.form.schema, [...base, 'human', 'form', 'schema']);
   durationMs(ctx, step.http?.timeout, [...base, 'http', 'timeout']);
@@ -240,7 +247,41 @@ function compileStep(ctx: Ctx, id: string, step: StepSpec): CompiledStep {
     },
     model: step.model,
     overridable: step.overridable ?? [],
+    writeArtifacts: step.write_artifacts === true,
   };
+}
+
+/** `http.save_body_as` and `write_artifacts`: only where they apply, with a declared `artifacts:`, a literal name among them. */
+function checkArtifactWrites(ctx: Ctx, id: string, step: StepSpec, kind: StepKind): void {
+  const base: PathSegment[] = ['steps', id];
+  const declared = ctx.wf.artifacts ?? [];
+  if (step.write_artifacts !== undefined && kind !== 'agent') {
+    ctx.problems.push({
+      path: [...base, 'write_artifacts'],
+      atKey: true,
+      message: `write_artifacts is only used by agent steps; step '${id}' is a ${kind} step`,
+    });
+  } else if (step.write_artifacts === true && declared.length === 0) {
+    ctx.problems.push({
+      path: [...base, 'write_artifacts'],
+      atKey: true,
+      message: "write_artifacts needs the workflow's artifacts: to declare what the agent may write",
+    });
+  }
+  const name = step.http?.save_body_as;
+  if (name === undefined) return;
+  const path = [...base, 'http', 'save_body_as'];
+  if (declared.length === 0) {
+    ctx.problems.push({ path, message: `save_body_as '${name.slice(0, 80)}' is not declared: add it to the workflow's artifacts:` });
+    return;
+  }
+  if (name.includes('{{')) return; // rendered per run; the write is checked then
+  const normalised = normalizeArtifactName(name);
+  if ('problem' in normalised) {
+    ctx.problems.push({ path, message: `save_body_as '${name.slice(0, 80)}' ${normalised.problem}` });
+  } else if (!matchesArtifactPatterns(normalised.name, declared)) {
+    ctx.problems.push({ path, message: `save_body_as '${normalised.name}' is not one of the workflow's artifacts: (${declared.join(', ')})` });
+  }
 }
 
 /** The step's first kind (in `STEP_KINDS` order) with its block; `transform` of nothing when it has none (a reported problem). */

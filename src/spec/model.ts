@@ -49,6 +49,8 @@ export interface CompiledStepBase {
   model: string | undefined;
   /** Settings a run may override at start (`overridable:`). */
   overridable: readonly OverridableSetting[];
+  /** Agent steps: the agent is offered the built-in `artifacts__write` tool (`write_artifacts: true`). */
+  writeArtifacts: boolean;
 }
 
 /** A step's kind with its config, typed together. */
@@ -103,6 +105,8 @@ export interface CompiledWorkflow {
   retention: WorkflowRetention | undefined;
   /** `egress:` parsed: narrows the project's egress policy for this workflow's http steps. */
   egress: EgressRuleSet | undefined;
+  /** `artifacts:`: the names (paths and patterns) its steps may write to a run's artifacts; empty: none. */
+  artifacts: readonly string[];
 }
 
 /** A workflow's `retention:` block, each window in ms. */

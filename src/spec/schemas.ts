@@ -93,6 +93,13 @@ const HttpStep = Type.Object(
     timeout: opt(Duration),
     max_response_bytes: opt(Type.Integer({ minimum: 1 })),
     expect_status: opt(Type.Array(Type.Integer({ minimum: 100, maximum: 599 }))),
+    save_body_as: opt(
+      Type.String({
+        minLength: 1,
+        description:
+          "Store the response body as this run artifact (a path the workflow's `artifacts:` declares; templates allowed) instead of in the step output, which then holds the artifact's name, size and sha256. The body may be as large as `max_response_bytes` or, without it, the per-file artifact limit.",
+      }),
+    ),
   },
   closed,
 );
@@ -191,6 +198,12 @@ export const StepSchema = Type.Object(
     sleep: opt(SleepStep),
     agent: opt(Type.String({ description: 'Agent name (agents/*.yaml).' })),
     model: opt(Type.String({ minLength: 1, description: "Agent steps: the model group (gateway.yaml) to call instead of the agent's `model:`." })),
+    write_artifacts: opt(
+      Type.Boolean({
+        description:
+          "Agent steps: offer the agent the built-in tool `artifacts__write`, which stores a file among the run's artifacts (names the workflow's `artifacts:` declares).",
+      }),
+    ),
     overridable: opt(
       Type.Array(Type.Enum([...OVERRIDABLE_SETTINGS]), {
         uniqueItems: true,
@@ -231,6 +244,14 @@ export const WorkflowSchema = Type.Object(
     budget: opt(Type.Object({ max_tokens: opt(Type.Integer({ minimum: 0 })), max_cost_usd: opt(Type.Number({ minimum: 0 })) }, closed)),
     concurrency: opt(Type.Object({ key: Type.String(), limit: Type.Integer({ minimum: 1 }) }, closed)),
     egress: opt(EgressSettings),
+    artifacts: opt(
+      Type.Array(Type.String({ minLength: 1 }), {
+        minItems: 1,
+        uniqueItems: true,
+        description:
+          'Files the steps of a run may write to its artifacts (docs/artifacts.md): relative paths (`out/report.md`) or patterns (`reports/*.md`, `data/**`). A write of any other name fails its step (`artifact_denied`).',
+      }),
+    ),
     retention: opt(
       Type.Object(
         {

@@ -905,6 +905,31 @@ function runLabels(dialect: 'sqlite' | 'postgres'): string[] {
   ];
 }
 
+/**
+ * Files the steps of a run wrote (`app/artifacts.ts`, docs/artifacts.md): one row per run and
+ * name, with its size, sha256, content type and the step that wrote it. PostgreSQL keeps the
+ * bytes in `content`; SQLite keeps them in files beside the database (`artifacts/<tenant>/<run>/`)
+ * and `content` stays NULL. Deleted with their run.
+ */
+function runArtifacts(dialect: 'sqlite' | 'postgres'): string[] {
+  const ts = dialect === 'sqlite' ? 'INTEGER' : 'BIGINT';
+  const bytes = dialect === 'sqlite' ? 'BLOB' : 'BYTEA';
+  return [
+    `CREATE TABLE run_artifacts (
+      run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+      name TEXT NOT NULL,
+      tenant_id TEXT NOT NULL,
+      step_id TEXT NOT NULL,
+      size ${ts} NOT NULL,
+      sha256 TEXT NOT NULL,
+      content_type TEXT NOT NULL,
+      created_at ${ts} NOT NULL,
+      content ${bytes},
+      PRIMARY KEY (run_id, name)
+    )`,
+  ];
+}
+
 /** From this version on, each migration applied is itself an audit entry (in its own transaction). */
 export const AUDIT_LOG_VERSION = 7;
 
@@ -950,6 +975,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 31, name: 'plugin switches of the fleet', sqlite: pluginSwitches('sqlite'), postgres: pluginSwitches('postgres') },
   { version: 32, name: 'map items counted per statement when they change or go', sqlite: [], postgres: itemCountsPerStatement() },
   { version: 33, name: 'index of run labels', sqlite: runLabels('sqlite'), postgres: runLabels('postgres') },
+  { version: 34, name: 'artifacts of runs', sqlite: runArtifacts('sqlite'), postgres: runArtifacts('postgres') },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS.reduce((max, m) => Math.max(max, m.version), 0);

@@ -117,11 +117,14 @@ import * as tasks from './sql/tasks.js';
 import * as usage from './sql/usage.js';
 import * as responseCache from './sql/response-cache.js';
 import * as memory from './sql/memory.js';
+import * as sqlArtifacts from './sql/artifacts.js';
+import { createArtifactStore, type ArtifactStore } from './artifacts.js';
 import { recordCalls } from './sql/usage-batch.js';
 import * as workers from './sql/workers.js';
 
 export class SqlStore implements Store {
   readonly kind: StoreKind;
+  readonly artifacts: ArtifactStore;
   private readonly retryOptions: RetryOptions;
   /** What the run transactions of this process keep of a run for its next one (run-cache.ts). */
   private readonly runCache = new RunCache();
@@ -133,8 +136,19 @@ export class SqlStore implements Store {
     private readonly now: () => number = Date.now,
     /** Told how each write transaction ends and when one is retried (the process's metrics). */
     private readonly observer?: StoreObserver,
+    /** Where the directory backend of artifacts keeps their files; undefined: in the `run_artifacts` table. */
+    artifactDirectory?: string,
   ) {
     this.kind = dialect.kind;
+    this.artifacts = createArtifactStore(
+      {
+        transact: (fn) => this.transact(fn),
+        read: (fn) => this.retrying(fn),
+        putRow: (trx, artifact, content) => sqlArtifacts.putArtifact(trx, this.dialect, artifact, content),
+      },
+      artifactDirectory,
+      this.now,
+    );
     this.retryOptions = {
       ...(dialect.retry ?? { attempts: 1, baseMs: 0, maxMs: 0 }),
       // A transaction whose COMMIT was cut off may have been applied: not ours to repeat.
@@ -563,8 +577,11 @@ export class SqlStore implements Store {
     return this.retrying((db) => retention.countPrunableRuns(db, q));
   }
 
-  pruneRuns(q: RunPruneQuery): Promise<string[]> {
-    return this.transact((trx) => retention.pruneRuns(trx, q));
+  async pruneRuns(q: RunPruneQuery): Promise<string[]> {
+    const ids = await this.transact((trx) => retention.pruneRuns(trx, q));
+    // Their artifacts' rows went with them; a directory backend's files go now.
+    await this.artifacts.forgetRuns(ids);
+    return ids;
   }
 
   countPrunableEvents(q: EventPruneQuery): Promise<number> {

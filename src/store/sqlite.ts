@@ -1,6 +1,6 @@
 /** The embedded store: one SQLite file in WAL mode, for a single host. */
 import { mkdirSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 import { Kysely, SqliteDialect, sql } from 'kysely';
@@ -77,5 +77,7 @@ export function openSqliteStore(file: string, options: SqliteOptions = {}): SqlS
   database.pragma('foreign_keys = ON');
   database.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
   const db: Db = new Kysely({ dialect: new SqliteDialect({ database: withStatementCache(database) }) });
-  return new SqlStore(db, sqliteDialect, `sqlite:${path}`, options.now, options.observer);
+  // Artifacts beside the database (`.agentry/artifacts/` by default); an in-memory store keeps them in its table.
+  const artifacts = path === ':memory:' ? undefined : join(dirname(path), 'artifacts');
+  return new SqlStore(db, sqliteDialect, `sqlite:${path}`, options.now, options.observer, artifacts);
 }

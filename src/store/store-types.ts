@@ -536,3 +536,24 @@ export interface MemoryThreadPage {
   items: MemoryThread[];
   nextCursor: string | null;
 }
+
+/** A file a step of a run wrote (`run_artifacts`); its bytes are kept by the `ArtifactStore`. */
+export interface ArtifactRecord {
+  runId: string;
+  /** Normalised relative path (`out/report.md`). */
+  name: string;
+  tenantId: string;
+  /** The step that wrote it. */
+  stepId: string;
+  size: number;
+  /** Hex sha256 of the bytes. */
+  sha256: string;
+  contentType: string;
+  createdAt: number;
+}
+
+/** An artifact to store: its record, and the run's limit its write is checked against. */
+export interface NewArtifact extends ArtifactRecord {
+  /** The run's artifacts may not pass this many bytes together. */
+  maxRunBytes: number;
+}

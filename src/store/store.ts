@@ -7,6 +7,7 @@
  * callers import everything about the store from this module.
  */
 import { AgentryError } from '../lib/errors.js';
+import type { ArtifactStore } from './artifacts.js';
 import type {
   ApiKeyRecord,
   AttemptKey,
@@ -92,6 +93,7 @@ import type {
 } from './store-types.js';
 
 export type * from './store-types.js';
+export type { ArtifactStore, ArtifactWrite } from './artifacts.js';
 
 /** Changes inside one transaction that holds the lock of one run. */
 export interface RunTx {
@@ -172,6 +174,8 @@ export interface WithRunOptions {
 
 export interface Store {
   readonly kind: StoreKind;
+  /** The files runs' steps wrote (`artifacts.ts`): a directory beside an SQLite file, the `run_artifacts` table on PostgreSQL. */
+  readonly artifacts: ArtifactStore;
   /** Where the data is, safe to print (no password). */
   readonly location: string;
 
@@ -371,7 +375,7 @@ export interface Store {
   // retention (`sql/retention.ts`): each call one batch in one transaction
   /** How many runs `q` selects now, ignoring `limit` (a dry run). */
   countPrunableRuns(q: RunPruneQuery): Promise<number>;
-  /** Deletes up to `q.limit` ended runs and every row referencing them (not the LLM call ledger); returns their ids. */
+  /** Deletes up to `q.limit` ended runs and every row referencing them (not the LLM call ledger), and their artifacts' files; returns their ids. */
   pruneRuns(q: RunPruneQuery): Promise<string[]>;
   /** How many events `q` selects now, ignoring `limit`. */
   countPrunableEvents(q: EventPruneQuery): Promise<number>;

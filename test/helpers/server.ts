@@ -15,7 +15,7 @@ import { Engine, type EngineSettings } from '../../src/engine/engine.js';
 import { Gateway } from '../../src/gateway/gateway.js';
 import { createToolExecutor } from '../../src/runtime/tool.js';
 import { createExecutorRegistry, defaultExecutors, DEFAULT_EXECUTOR_SETTINGS } from '../../src/runtime/registry.js';
-import type { StepExecutor } from '../../src/runtime/types.js';
+import type { ExecutorSettings, StepExecutor } from '../../src/runtime/types.js';
 import { buildApp, type AppOptions } from '../../src/server/app.js';
 import { authSettings } from '../../src/server/auth.js';
 import { ROLES, type Role } from '../../src/server/scopes.js';
@@ -87,6 +87,8 @@ export interface TestApi {
 export interface TestApiOptions {
   app?: Partial<AppOptions>;
   engine?: Partial<EngineSettings>;
+  /** Over the default executor settings (e.g. artifact limits). */
+  executorSettings?: Partial<ExecutorSettings>;
   /** Start the engine's worker pool (default true). */
   start?: boolean;
   /** Replace the store the app and engine use (e.g. to break it). */
@@ -131,7 +133,7 @@ export async function startTestApi(options: TestApiOptions = {}): Promise<TestAp
     store,
     workflows: compileAll(options.workflows ?? WORKFLOWS, executors),
     executors: createExecutorRegistry(executors),
-    executorSettings: DEFAULT_EXECUTOR_SETTINGS,
+    executorSettings: { ...DEFAULT_EXECUTOR_SETTINGS, ...options.executorSettings },
     logger,
     settings: { pollIntervalMs: 50, leaseTtlMs: 2_000, shutdownGraceMs: 1_000, ...options.engine },
     env: {},

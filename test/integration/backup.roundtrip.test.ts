@@ -49,6 +49,16 @@ async function fill(store: Store): Promise<void> {
       outcome: 'ok',
       at: 1_700_000_000_123,
     });
+    // An artifact: its row (and on PostgreSQL its bytes) is in the backup.
+    await store.artifacts.put({
+      runId: greet.id,
+      tenantId: 'default',
+      stepId: 'a',
+      name: 'out/greeting.md',
+      contentType: 'text/markdown',
+      content: Buffer.from([0x47, 0xc3, 0xbc, 0x00, 0xff]),
+      maxRunBytes: 1_000,
+    });
     await store.appendJournal(greet.id, 'a', { key: 'turn:1', data: { text: '→ ✓', nested: { list: [1, 2.5, null] } } });
     await store.saveSchedule({
       workflow: 'greet',

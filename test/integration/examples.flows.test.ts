@@ -205,6 +205,18 @@ const DRIVERS: Driver[] = [
     result: { title: 'Morning report of platform', summary: '1 of 3 done', open: ['Upgrade PostgreSQL', 'Write the runbook'] },
   },
   {
+    name: 'weekly-report: the agent stores its report as the run artifact out/report.md',
+    workflow: 'weekly-report',
+    input: { team: 'platform', done: ['Rotate the API keys'] },
+    status: 'succeeded',
+    result: 'The weekly report is stored as out/report.md.',
+    check: async (a, run) => {
+      const stored = await a.store.artifacts.read(run.id, 'out/report.md');
+      expect(stored?.record).toMatchObject({ stepId: 'write', contentType: 'text/markdown' });
+      expect(stored?.content.toString()).toBe('# Weekly report: platform\n\n- Rotate the API keys\n');
+    },
+  },
+  {
     name: 'rerun-demo: without PUBLISH_CHANNEL it fails at publish, as its comments say',
     workflow: 'rerun-demo',
     input: { topic: 'durable execution' },

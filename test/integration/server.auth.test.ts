@@ -91,6 +91,21 @@ async function napRun(): Promise<string> {
   return (await api.engine.startRun('nap', {}, { createdBy: OWNER })).id;
 }
 
+/** A sleeping run of the owner with one artifact (written to the store as a step would). */
+async function runWithArtifact(): Promise<string> {
+  const id = await napRun();
+  await api.store.artifacts.put({
+    runId: id,
+    tenantId: 'default',
+    stepId: 'long',
+    name: 'out/report.md',
+    contentType: 'text/markdown',
+    content: Buffer.from('# hi\n'),
+    maxRunBytes: 1_000,
+  });
+  return id;
+}
+
 /** An open task for role `reviewer` (admin and operator may decide it too). */
 async function openTaskId(): Promise<string> {
   const run = await api.engine.startRun('approval', { item: 'matrix' });
@@ -168,6 +183,8 @@ const REQUESTS: Record<string, () => Promise<InjectOptions>> = {
   'GET /v1/runs/:id/steps/:step/journal': async () => ({
     url: `/v1/runs/${(await api.engine.startRun('thinker', {}, { createdBy: OWNER })).id}/steps/think/journal`,
   }),
+  'GET /v1/runs/:id/artifacts': async () => ({ url: `/v1/runs/${await runWithArtifact()}/artifacts` }),
+  'GET /v1/runs/:id/artifacts/*': async () => ({ url: `/v1/runs/${await runWithArtifact()}/artifacts/out/report.md` }),
   'POST /v1/specs/validate': () =>
     Promise.resolve({
       method: 'POST',

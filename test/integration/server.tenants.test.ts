@@ -81,6 +81,8 @@ const ON_OBJECT: Record<string, Build> = {
   'GET /v1/runs/:id/steps/:step/attempts': (o) => ({ url: `/v1/runs/${o.napRun}/steps/long/attempts` }),
   // The run is looked up (and hidden) before its step's kind: a sleep step answers 404 here, not 400.
   'GET /v1/runs/:id/steps/:step/journal': (o) => ({ url: `/v1/runs/${o.napRun}/steps/long/journal` }),
+  'GET /v1/runs/:id/artifacts': (o) => ({ url: `/v1/runs/${o.napRun}/artifacts` }),
+  'GET /v1/runs/:id/artifacts/*': (o) => ({ url: `/v1/runs/${o.napRun}/artifacts/out/report.md` }),
   'GET /v1/runs/:id/policy-report': (o) => ({ url: `/v1/runs/${o.napRun}/policy-report` }),
   'POST /v1/runs/:id/signals/:name': (o) => ({ method: 'POST', url: `/v1/runs/${o.gateRun}/signals/go`, payload: { forged: true } }),
   'GET /v1/tasks/:id': (o) => ({ url: `/v1/tasks/${o.task}` }),

@@ -30,6 +30,7 @@ const PRINTS_DATA: Record<string, string> = {
   'agentry runs retry': 'POST /v1/runs/{id}/retry',
   'agentry runs attempts': 'GET /v1/runs/{id}/steps/{step}/attempts',
   'agentry runs journal': 'GET /v1/runs/{id}/steps/{step}/journal',
+  'agentry runs artifacts': 'GET /v1/runs/{id}/artifacts',
   'agentry runs events': 'GET /v1/runs/{id}/events (with --follow: one event per line)',
   'agentry events list': 'GET /v1/events',
   'agentry tasks list': 'GET /v1/tasks',
@@ -108,6 +109,7 @@ const PRINTS_NO_DATA: Record<string, string> = {
   'agentry profiles remove': 'prints one line: the profile removed',
   'agentry dev stop': 'prints one line per service: stopped (pid) or not running',
   'agentry dev logs': "prints the service's own log lines, which are JSON already",
+  'agentry runs artifact': "prints the artifact's own bytes (GET /v1/runs/{id}/artifacts/{name}) or writes them to --output",
   'agentry audit export': 'prints nothing but JSON Lines already (GET /v1/audit/export): there is no human format to switch from',
 };
 

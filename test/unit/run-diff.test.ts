@@ -47,6 +47,7 @@ function run(id: string, fields: Partial<RunDetailDto> = {}): RunDetailDto {
     steps: [],
     children: [],
     usage: { calls: 0, input_tokens: 0, output_tokens: 0, cost_usd: 0 },
+    artifacts: [],
     ...fields,
   };
 }

@@ -56,6 +56,7 @@ const detail = {
   ],
   children: [],
   usage: { calls: 0, input_tokens: 0, output_tokens: 0, cost_usd: 0 },
+  artifacts: ['out/report.md'],
 };
 
 /** Every `anyOf` left in a schema (none should be a nullable one). */

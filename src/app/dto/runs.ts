@@ -138,6 +138,7 @@ export const RunDetailSchema = Type.Object(
     steps: Type.Array(StepSchema),
     children: Type.Array(ChildRunSchema, { description: "Runs started by this run's `workflow:` steps, oldest first" }),
     usage: RunUsageSchema,
+    artifacts: Type.Array(Type.String(), { description: 'Names of the files its steps wrote, by name: GET /v1/runs/{id}/artifacts lists them in full' }),
   },
   { title: 'RunDetail' },
 );

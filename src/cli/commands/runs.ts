@@ -1,5 +1,5 @@
 /**
- * `agentry runs list|get|diff|checkpoints|cancel|retry|attempts|journal|events`: reading and acting on runs, in the
+ * `agentry runs list|get|diff|checkpoints|cancel|retry|attempts|journal|artifacts|artifact|events`: reading and acting on runs, in the
  * project's store or (with `AGENTRY_URL`) on a server. `--json` prints exactly what the API returns.
  */
 import { InvalidArgumentError, type Command } from 'commander';
@@ -31,6 +31,7 @@ import { RUN_DIFF_LIMIT } from '../../app/run-diff.js';
 import { journalText } from '../journal-view.js';
 import { isRemote, type OpenRunsOptions, type RunsApi } from '../runs-api.js';
 import { withRunsApi } from '../runs-open.js';
+import { registerRunArtifacts } from './runs-artifacts.js';
 import { EVENT_HEADER, eventCells, eventLine, runDetailText, runsTable } from '../runs-view.js';
 
 /** `--diff a,b`: two 1-based positions in a step's attempt list (whether they exist is checked against it). */
@@ -335,6 +336,8 @@ Failed LLM attempts (errors, retries, fallbacks, budget refusals) are listed aft
         tenantOf(opts),
       );
     });
+
+  registerRunArtifacts(runs, ctx, (c, dir, fn, options) => withRuns(c, dir, (api) => fn(api), options));
 
   runs
     .command('events')
