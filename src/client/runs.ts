@@ -6,11 +6,11 @@
  */
 import type { Client } from 'openapi-fetch';
 import { ok, withResponse } from './call.js';
-import { AgentryApiError, AgentryWaitTimeoutError, apiErrorOf } from './errors.js';
+import { AgentryWaitTimeoutError } from './errors.js';
 import type { paths } from './openapi.js';
 import { paged, type Paged } from './pages.js';
-import { parseServerSentEvents } from './sse.js';
-import { sleep, type Transport } from './transport.js';
+import { followResumable } from './sse.js';
+import type { Transport } from './transport.js';
 import {
   TERMINAL_EVENT_TYPES,
   TERMINAL_RUN_STATUSES,
@@ -229,43 +229,27 @@ export class Runs {
    * resumed with `Last-Event-ID` (the last seq seen), so every event comes exactly once, in order.
    */
   async *follow(id: string, options: FollowOptions = {}): AsyncGenerator<RunEvent> {
-    const { maxReconnects = 10, reconnectDelayMs = 500, signal } = options;
     let last = options.after ?? 0;
-    let failures = 0;
-    for (;;) {
-      signal?.throwIfAborted();
-      let progressed = false;
-      const connection = new AbortController();
-      try {
-        const response = await this.transport.send(`/v1/runs/${enc(id)}/events`, {
-          headers: { accept: 'text/event-stream', 'last-event-id': String(last) },
-          signal: signal ? AbortSignal.any([signal, connection.signal]) : connection.signal,
-        });
-        if (!response.ok) throw await apiErrorOf(response);
-        if (!response.body) throw new AgentryApiError(response.status, { detail: 'the event stream has no body' });
-        for await (const frame of parseServerSentEvents(response.body)) {
-          if (frame.event === 'error') throw new AgentryApiError(500, JSON.parse(frame.data) as Record<string, unknown>);
-          const event = JSON.parse(frame.data) as RunEvent;
-          if (event.seq <= last) continue;
-          last = event.seq;
-          progressed = true;
-          yield event;
-          if (TERMINAL_EVENT_TYPES.has(event.type)) return;
-        }
-        // The stream ended without the terminal event: the run had ended before (a resume after
-        // its last event), or the server is closing and the stream is to be resumed.
+    yield* followResumable(this.transport, {
+      path: `/v1/runs/${enc(id)}/events`,
+      lastId: () => String(last),
+      read: (data) => {
+        const event = JSON.parse(data) as RunEvent;
+        if (event.seq <= last) return { item: event, seen: true };
+        last = event.seq;
+        return { item: event, last: TERMINAL_EVENT_TYPES.has(event.type) };
+      },
+      // Ended without the terminal event: the run had ended before (a resume after its last
+      // event), or the server is closing and the stream is to be resumed.
+      ended: async () => {
         const run = await this.get(id);
-        if (TERMINAL_RUN_STATUSES.has(run.status) && run.last_event_seq <= last) return;
-      } catch (error) {
-        if (signal?.aborted || (error instanceof AgentryApiError && error.status < 500)) throw error;
-      } finally {
-        connection.abort();
-      }
-      failures = progressed ? 0 : failures + 1;
-      if (failures > maxReconnects)
-        throw new AgentryApiError(503, { code: 'not_ready', detail: `lost the event stream of run ${id} (${maxReconnects} reconnects failed)` });
-      await sleep(reconnectDelayMs, signal);
-    }
+        return TERMINAL_RUN_STATUSES.has(run.status) && run.last_event_seq <= last;
+      },
+      what: `the event stream of run ${id}`,
+      signal: options.signal,
+      maxReconnects: options.maxReconnects ?? 10,
+      reconnectDelayMs: options.reconnectDelayMs ?? 500,
+    });
   }
 
   /**
@@ -274,38 +258,22 @@ export class Runs {
    * change's id); a change near that point may come twice, with the same run state.
    */
   async *changes(options: ChangeOptions = {}): AsyncGenerator<RunChange> {
-    const { maxReconnects = 10, reconnectDelayMs = 500, signal } = options;
-    const path = options.workflow === undefined ? '/v1/runs/stream' : `/v1/runs/stream?workflow=${enc(options.workflow)}`;
     let last = options.after;
-    let failures = 0;
-    for (;;) {
-      signal?.throwIfAborted();
-      let progressed = false;
-      const connection = new AbortController();
-      try {
-        const response = await this.transport.send(path, {
-          headers: { accept: 'text/event-stream', ...(last === undefined ? {} : { 'last-event-id': last }) },
-          signal: signal ? AbortSignal.any([signal, connection.signal]) : connection.signal,
-        });
-        if (!response.ok) throw await apiErrorOf(response);
-        if (!response.body) throw new AgentryApiError(response.status, { detail: 'the run stream has no body' });
-        for await (const frame of parseServerSentEvents(response.body)) {
-          if (frame.event === 'error') throw new AgentryApiError(500, JSON.parse(frame.data) as Record<string, unknown>);
-          const change = JSON.parse(frame.data) as RunChange;
-          last = change.id;
-          progressed = true;
-          yield change;
-        }
-        // The stream ended: the server is closing; resume on a new connection.
-      } catch (error) {
-        if (signal?.aborted || (error instanceof AgentryApiError && error.status < 500)) throw error;
-      } finally {
-        connection.abort();
-      }
-      failures = progressed ? 0 : failures + 1;
-      if (failures > maxReconnects) throw new AgentryApiError(503, { code: 'not_ready', detail: `lost the run stream (${maxReconnects} reconnects failed)` });
-      await sleep(reconnectDelayMs, signal);
-    }
+    yield* followResumable(this.transport, {
+      path: options.workflow === undefined ? '/v1/runs/stream' : `/v1/runs/stream?workflow=${enc(options.workflow)}`,
+      lastId: () => last,
+      read: (data) => {
+        const change = JSON.parse(data) as RunChange;
+        last = change.id;
+        return { item: change };
+      },
+      // The stream ended: the server is closing; resume on a new connection.
+      ended: () => Promise.resolve(false),
+      what: 'the run stream',
+      signal: options.signal,
+      maxReconnects: options.maxReconnects ?? 10,
+      reconnectDelayMs: options.reconnectDelayMs ?? 500,
+    });
   }
 
   /** Resolves with the run once it has ended (following its events); `AgentryWaitTimeoutError` after `timeoutMs`. */

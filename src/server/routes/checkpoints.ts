@@ -3,6 +3,7 @@ import { Type } from 'typebox';
 import { CheckpointDiffSchema, CheckpointPageSchema } from '../../app/dto/checkpoints.js';
 import { RUN_DIFF_LIMIT } from '../../app/run-diff.js';
 import type { RouteTable, ServerDeps } from '../route.js';
+import { DIFF_LIMIT } from './runs.js';
 
 const RunId = Type.Object({ id: Type.String({ minLength: 1, maxLength: 128, description: 'Run id' }) });
 const Seq = (description: string) => Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER, description });
@@ -43,14 +44,7 @@ export function checkpointRoutes(table: RouteTable, deps: ServerDeps): void {
       querystring: Type.Object({
         from: Seq('The earlier checkpoint (its seq)'),
         to: Seq('The later checkpoint (its seq); from ≤ to'),
-        limit: Type.Optional(
-          Type.Integer({
-            minimum: 1,
-            maximum: RUN_DIFF_LIMIT.max,
-            default: RUN_DIFF_LIMIT.default,
-            description: 'The most differences reported (more: truncated is true)',
-          }),
-        ),
+        limit: DIFF_LIMIT,
       }),
       response: { 200: CheckpointDiffSchema },
     },

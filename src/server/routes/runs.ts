@@ -23,6 +23,16 @@ import { noteRunId } from '../access-log.js';
 import type { RouteTable, ServerDeps } from '../route.js';
 import { streamEvents, wantsEventStream } from '../sse.js';
 
+/** `?limit=` of a diff (of two runs, of two checkpoints): how many differences at the most. */
+export const DIFF_LIMIT = Type.Optional(
+  Type.Integer({
+    minimum: 1,
+    maximum: RUN_DIFF_LIMIT.max,
+    default: RUN_DIFF_LIMIT.default,
+    description: 'The most differences reported (more: truncated is true)',
+  }),
+);
+
 const RunId = Type.Object({ id: Type.String({ minLength: 1, maxLength: 128, description: 'Run id' }) });
 const STATUS_LIST = `^(${RUN_STATUSES.join('|')})(,(${RUN_STATUSES.join('|')}))*$`;
 const WAIT_PATTERN = '^\\d{1,9}(ms|s|m)?$';
@@ -252,14 +262,7 @@ export function runRoutes(table: RouteTable, deps: ServerDeps): void {
       operationId: 'diffRuns',
       params: Type.Object({ id: RunId.properties.id, other: Type.String({ minLength: 1, maxLength: 128, description: 'The run to compare it with' }) }),
       querystring: Type.Object({
-        limit: Type.Optional(
-          Type.Integer({
-            minimum: 1,
-            maximum: RUN_DIFF_LIMIT.max,
-            default: RUN_DIFF_LIMIT.default,
-            description: 'The most differences reported (more: truncated is true)',
-          }),
-        ),
+        limit: DIFF_LIMIT,
       }),
       response: { 200: RunDiffSchema },
     },
