@@ -55,7 +55,7 @@ function suite(args) {
   });
 }
 
-const [lint, typecheck, format, exports, secrets, tests] = await Promise.all([
+const [lint, typecheck, typecheckUi, format, exports, secrets, tests] = await Promise.all([
   check('lint', 'eslint', ['.']),
   check('typecheck', 'tsc', ['-p', 'tsconfig.json', '--noEmit']),
   check('typecheck ui', 'tsc', ['-p', 'ui/tsconfig.json']),
@@ -64,8 +64,10 @@ const [lint, typecheck, format, exports, secrets, tests] = await Promise.all([
   check('secret scan', 'node', ['scripts/scan-secrets.mjs']),
   suite(process.argv.slice(2)),
 ]);
-const failed = Object.entries({ lint, typecheck, format, 'unused exports': exports, 'secret scan': secrets, tests })
+const failed = Object.entries({ lint, typecheck, 'typecheck ui': typecheckUi, format, 'unused exports': exports, 'secret scan': secrets, tests })
   .filter(([, code]) => code !== 0)
   .map(([name]) => name);
-process.stdout.write(failed.length === 0 ? '\nlint, typecheck, format, unused exports, secret scan and tests passed\n' : `\nfailed: ${failed.join(', ')}\n`);
+process.stdout.write(
+  failed.length === 0 ? '\nlint, typecheck (and of ui/), format, unused exports, secret scan and tests passed\n' : `\nfailed: ${failed.join(', ')}\n`,
+);
 process.exitCode = failed.length === 0 ? 0 : 1;

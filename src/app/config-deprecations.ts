@@ -35,14 +35,19 @@ export function logDeprecations(logger: Logger, deprecations: readonly ConfigDep
 /**
  * Variables read outside the options table, each by one command: `agentry backup` and `restore`
  * (the passphrase), `agentry smoke` (its reviewer and viewer keys), the CLI's stack traces, the
- * CLI profile to use (`AGENTRY_PROFILE_NAME`), and the entry module a plugin's process is started
- * with (`AGENTRY_PLUGIN_ENTRY`, set by the plugin host for its child, never by a user).
+ * CLI profile to use (`AGENTRY_PROFILE_NAME`), and what a `process` plugin's child is started
+ * with by the plugin host, never by a user: its entry module (`AGENTRY_PLUGIN_ENTRY`), its egress
+ * proxy and token (`AGENTRY_PLUGIN_PROXY`, `AGENTRY_PLUGIN_PROXY_TOKEN`) and where undici is
+ * (`AGENTRY_PLUGIN_UNDICI`).
  */
 export const COMMAND_VARIABLES = [
   'AGENTRY_BACKUP_PASSPHRASE',
   'AGENTRY_BACKUP_PASSPHRASE_FILE',
   'AGENTRY_DEBUG',
   'AGENTRY_PLUGIN_ENTRY',
+  'AGENTRY_PLUGIN_PROXY',
+  'AGENTRY_PLUGIN_PROXY_TOKEN',
+  'AGENTRY_PLUGIN_UNDICI',
   'AGENTRY_PROFILE_NAME',
   'AGENTRY_SMOKE_REVIEWER_KEY',
   'AGENTRY_SMOKE_VIEWER_KEY',

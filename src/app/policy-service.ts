@@ -21,7 +21,7 @@ import { assertDeploymentCaller } from './fleet.js';
 import { policyFindings, type PolicyEnvironment, type RunPolicyOptions } from './policies.js';
 import type { ServiceDeps } from './service-deps.js';
 
-export { NO_POLICIES, POLICY_CACHE_MS, policySourcesOf, type PolicySources } from './active-policy.js';
+export { policySourcesOf, type PolicySources } from './active-policy.js';
 
 export interface PolicyReportRequest {
   /** A workflow of the project, by name … */

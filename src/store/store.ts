@@ -93,7 +93,7 @@ import type {
 } from './store-types.js';
 
 export type * from './store-types.js';
-export type { ArtifactStore, ArtifactWrite } from './artifacts.js';
+export type { ArtifactStore } from './artifacts.js';
 
 /** Changes inside one transaction that holds the lock of one run. */
 export interface RunTx {

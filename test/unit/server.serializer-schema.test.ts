@@ -81,7 +81,8 @@ describe('serializerSchema', () => {
   it('writes the same JSON as the schema as written, nulls and values alike', () => {
     for (const [schema, value] of [
       [RunDetailSchema, detail],
-      [RunPageSchema, { items: [detail], next_cursor: null }],
+      // A listed run carries its cost (`cost_usd`) as the detail does in `usage`.
+      [RunPageSchema, { items: [{ ...detail, cost_usd: 0.25 }], next_cursor: null }],
       [RunPageSchema, { items: [], next_cursor: 'c1' }],
     ] as const) {
       expect(serializer(serializerSchema(schema))(value)).toBe(serializer(schema)(value));

@@ -15,7 +15,6 @@ export const MemoryThreadSchema = Type.Object(
   },
   { title: 'MemoryThread' },
 );
-export type MemoryThreadDto = Static<typeof MemoryThreadSchema>;
 
 export const MemoryThreadPageSchema = Type.Object(
   { items: Type.Array(MemoryThreadSchema), next_cursor: Nullable(Type.String({ description: 'Pass as ?cursor= for the next page' })) },
