@@ -3,6 +3,7 @@ import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, ty
 import { AgentryError } from '../lib/errors.js';
 import { LIMITS, specFileSizeError } from '../lib/limits.js';
 import { formatPath, type Diagnostic, type PathSegment, type Problem } from './diagnostics.js';
+import { yamlNestingBound } from './yaml-depth.js';
 
 export type Locator = (path: readonly PathSegment[], atKey?: boolean) => { line: number; column: number };
 
@@ -24,6 +25,11 @@ const MAX_YAML_PROBLEMS = 50;
 export function parseYaml(file: string, text: string): ParsedSource {
   const tooLarge = specFileSizeError(file, text);
   if (tooLarge !== undefined) throw tooLarge;
+  // Nesting deep enough to exhaust the parser's stack is refused unparsed (yaml-depth.ts): at
+  // that depth V8 may abort the process. The bound over-estimates, so it gets twice the limit.
+  if (yamlNestingBound(text, 2 * LIMITS.yamlDepth) > 2 * LIMITS.yamlDepth) {
+    throw limitExceeded(file, 'yaml_depth', LIMITS.yamlDepth, `YAML nested more than ${LIMITS.yamlDepth} levels deep`);
+  }
   const lineCounter = new LineCounter();
   // yaml's own unique-key check compares every key of a map with every other one (quadratic):
   // `duplicateKeys` does it with a set once the structure is known to be within the limits.
