@@ -8,6 +8,8 @@
  *   or an error the loop wrote (`toolErrorResult`): a refused, failing or malformed call.
  * - `guardrail:<phase>:<turn>`: the guardrail checks that fired on the prompt (`input`, turn 0)
  *   or on the final answer of a turn (`output`), as `GuardrailTrigger[]` (agent-guardrails.ts).
+ * - `judge:<phase>:<turn>:<check index>`: an `llm_judge` check's verdict, `{ verdict }`, so a
+ *   replay does not ask the judge again.
  */
 import type { ChatResponse } from '../gateway/types.js';
 
@@ -20,6 +22,11 @@ export interface ModelTurn {
 /** The journal key of the guardrail triggers on the prompt (`input`, turn 0) or on a turn's answer. */
 export function guardrailKey(phase: 'input' | 'output', turn: number): string {
   return `guardrail:${phase}:${turn}`;
+}
+
+/** The journal key of check `index`'s LLM judge verdict on the prompt or a turn's answer. */
+export function judgeKey(phase: 'input' | 'output', turn: number): (index: number) => string {
+  return (index) => `judge:${phase}:${turn}:${index}`;
 }
 
 /** A journal key, parsed. */

@@ -22,8 +22,8 @@ import type { ToolHub } from '../tools/hub.js';
 import type { OnReject } from '../tools/config.js';
 import { toolText } from '../tools/result.js';
 import { ARTIFACT_TOOL, ARTIFACT_TOOL_DEFINITION, callArtifactTool, offersArtifactTool } from './agent-artifacts.js';
-import { guardrailKey, modelTurnKey, toolCallKey, toolErrorResult, type ModelTurn } from './agent-journal.js';
-import { applyGuardrails, type GuardrailPhase, type GuardrailTrigger } from './agent-guardrails.js';
+import { guardrailKey, judgeKey, modelTurnKey, toolCallKey, toolErrorResult, type ModelTurn } from './agent-journal.js';
+import { applyGuardrails, journaledJudge, type GuardrailPhase, type GuardrailTrigger } from './agent-guardrails.js';
 import { loadHistory, memoryThread, saveExchange, type AgentMemoryStore } from './agent-memory.js';
 import { approvalOutcome, confidenceReview, decisionFor, type GatedCall } from './agent-review.js';
 import type { StepContext, StepExecutor, StepJournal, StepResult } from './types.js';
@@ -136,11 +136,21 @@ async function runAgent(agent: AgentSpec, ctx: StepContext, options: AgentExecut
   const repairs = agent.output?.repair_attempts ?? AGENT_DEFAULTS.repairAttempts;
   const maxTurns = agent.max_turns ?? AGENT_DEFAULTS.maxTurns;
 
+  const call: CallContext = {
+    tenantId: ctx.tenantId ?? 'default',
+    runId: ctx.runId,
+    stepId: ctx.stepId,
+    workflow: ctx.workflow,
+    signal: ctx.signal,
+    ...(ctx.deadline === undefined ? {} : { deadline: ctx.deadline }),
+    ...(ctx.budget ? { budget: ctx.budget } : {}),
+  };
   const messages: ChatMessage[] = [];
   const system = render(agent.system);
   if (system) messages.push({ role: 'system', content: system });
   const guard = async (phase: GuardrailPhase, turn: number, value: unknown) => {
-    const outcome = applyGuardrails(agent.name, agent.guardrails, phase, value);
+    const judge = journaledJudge(options.chat, call, { recorded, journal }, judgeKey(phase, turn));
+    const outcome = await applyGuardrails(agent.name, agent.guardrails, phase, value, judge);
     if (outcome.triggers.length > 0)
       await recordTriggers(outcome.triggers, guardrailKey(phase, turn), { recorded, journal, ctx, agent: agent.name, observer: options.observer });
     if (outcome.blocked) throw outcome.blocked;
@@ -151,15 +161,6 @@ async function runAgent(agent: AgentSpec, ctx: StepContext, options: AgentExecut
   const prompt = (await guard('input', 0, render(agent.prompt) ?? JSON.stringify(ctx.input ?? {}))).value as string;
   messages.push({ role: 'user', content: schema ? `${prompt}\n\nAnswer with JSON only, matching this JSON Schema:\n${JSON.stringify(schema)}` : prompt });
 
-  const call: CallContext = {
-    tenantId: ctx.tenantId ?? 'default',
-    runId: ctx.runId,
-    stepId: ctx.stepId,
-    workflow: ctx.workflow,
-    signal: ctx.signal,
-    ...(ctx.deadline === undefined ? {} : { deadline: ctx.deadline }),
-    ...(ctx.budget ? { budget: ctx.budget } : {}),
-  };
   let repairsUsed = 0;
   for (let turn = 1; turn <= maxTurns; turn++) {
     const request: ChatRequest = { model: ctx.model ?? agent.model, messages, ...(tools.length > 0 ? { tools } : {}) };

@@ -11,7 +11,7 @@ import type { PathSegment, Problem } from './diagnostics.js';
 const closed = { additionalProperties: false } as const;
 const opt = Type.Optional;
 
-export const GUARDRAIL_CHECKS = ['json_schema', 'regex', 'pii', 'max_length'] as const;
+export const GUARDRAIL_CHECKS = ['json_schema', 'regex', 'pii', 'max_length', 'llm_judge'] as const;
 export const GUARDRAIL_ACTIONS = ['block', 'redact', 'review'] as const;
 export const PII_DETECTORS = ['email', 'phone', 'credit_card', 'iban', 'us_ssn'] as const;
 export type GuardrailCheckName = (typeof GUARDRAIL_CHECKS)[number];
@@ -22,11 +22,14 @@ export type PiiDetector = (typeof PII_DETECTORS)[number];
 export const MAX_REGEX_PATTERN_LENGTH = 200;
 /** Most deny-list patterns in one check. */
 export const MAX_REGEX_PATTERNS = 50;
+/** Longest `criteria` of an LLM judge. */
+export const MAX_JUDGE_CRITERIA_LENGTH = 2000;
 
 export const GuardrailSchema = Type.Object(
   {
     check: Type.Enum([...GUARDRAIL_CHECKS], {
-      description: 'json_schema: the text must be JSON matching `schema`. regex: deny-list `patterns`. pii: `detectors`. max_length: at most `max` characters.',
+      description:
+        'json_schema: the text must be JSON matching `schema`. regex: deny-list `patterns`. pii: `detectors`. max_length: at most `max` characters. llm_judge: a model (`model`, a model group of the gateway) judges the text against `criteria`.',
     }),
     action: opt(
       Type.Enum([...GUARDRAIL_ACTIONS], {
@@ -49,6 +52,21 @@ export const GuardrailSchema = Type.Object(
     ),
     max: opt(Type.Integer({ minimum: 1, description: 'max_length: most characters allowed.' })),
     schema: opt(Type.Unsafe<Record<string, unknown>>({ type: 'object', description: 'json_schema: the JSON Schema (draft-07) the text must match.' })),
+    model: opt(
+      Type.String({
+        minLength: 1,
+        maxLength: 128,
+        description: 'llm_judge: the model group of the gateway that judges (its calls are recorded with the run).',
+      }),
+    ),
+    criteria: opt(
+      Type.String({
+        minLength: 1,
+        maxLength: MAX_JUDGE_CRITERIA_LENGTH,
+        description:
+          'llm_judge: what the text must satisfy, in words ("no medical advice", "answers only about our products"). The check fires when the judge says it does not, or gives no verdict.',
+      }),
+    ),
   },
   { ...closed, description: 'One guardrail check.' },
 );
@@ -107,18 +125,20 @@ export function guardrailProblems(guardrails: GuardrailsSpec | undefined): Probl
   for (const phase of ['input', 'output'] as const) {
     (guardrails?.[phase] ?? []).forEach((g, index) => {
       const at: PathSegment[] = ['guardrails', phase, index];
-      const need = (field: 'patterns' | 'max' | 'schema', check: GuardrailCheckName): void => {
+      const need = (field: 'patterns' | 'max' | 'schema' | 'model' | 'criteria', check: GuardrailCheckName): void => {
         if (g.check === check && g[field] === undefined) problems.push({ path: at, message: `check ${check} needs '${field}'` });
       };
       need('patterns', 'regex');
       need('max', 'max_length');
       need('schema', 'json_schema');
-      for (const field of ['patterns', 'max', 'schema', 'detectors'] as const) {
-        const owner = { patterns: 'regex', max: 'max_length', schema: 'json_schema', detectors: 'pii' }[field];
+      need('model', 'llm_judge');
+      need('criteria', 'llm_judge');
+      for (const field of ['patterns', 'max', 'schema', 'detectors', 'model', 'criteria'] as const) {
+        const owner = { patterns: 'regex', max: 'max_length', schema: 'json_schema', detectors: 'pii', model: 'llm_judge', criteria: 'llm_judge' }[field];
         if (g[field] !== undefined && g.check !== owner)
           problems.push({ path: [...at, field], atKey: true, message: `'${field}' is only used by check ${owner}` });
       }
-      if (g.action === 'redact' && (g.check === 'json_schema' || g.check === 'max_length')) {
+      if (g.action === 'redact' && (g.check === 'json_schema' || g.check === 'max_length' || g.check === 'llm_judge')) {
         problems.push({ path: [...at, 'action'], message: `check ${g.check} cannot redact; use block or review` });
       }
       if (phase === 'input' && g.action === 'review') {

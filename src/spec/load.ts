@@ -191,6 +191,13 @@ function agentReferences(agent: AgentSpec, gateway: GatewaySpec | undefined): Pr
     const groups = Object.keys(gateway.models);
     problems.push({ path: ['model'], message: `unknown model group '${agent.model}' (not in gateway.yaml)${didYouMean(agent.model, groups)}` });
   }
+  for (const phase of ['input', 'output'] as const) {
+    (agent.guardrails?.[phase] ?? []).forEach((g, index) => {
+      if (gateway === undefined || g.model === undefined || gateway.models[g.model] !== undefined) return;
+      const message = `unknown model group '${g.model}' (not in gateway.yaml)${didYouMean(g.model, Object.keys(gateway.models))}`;
+      problems.push({ path: ['guardrails', phase, index, 'model'], message });
+    });
+  }
   return problems;
 }
 

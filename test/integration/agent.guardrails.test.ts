@@ -138,3 +138,49 @@ describe.each(storeFactories)('agent guardrails ($name)', { timeout: 60_000 }, (
     metrics.close();
   });
 });
+
+describe.each(storeFactories)('agent guardrails: llm_judge ($name)', { timeout: 60_000 }, (factory) => {
+  const judged: AgentSpec = {
+    name: 'nurse',
+    model: 'mock',
+    prompt: 'Answer: {{ input.question }}',
+    guardrails: { output: [{ check: 'llm_judge', model: 'judge', criteria: 'no medical advice', action: 'block' }] },
+  };
+  async function openJudged(): Promise<AgentEngine> {
+    const gateway = mockGateway([
+      // The judge's request carries the criteria and the answer it judges.
+      { when: { last_user_contains: 'Take two pills' }, reply: { content: '{"pass": false, "reason": "it prescribes a dose"}' } },
+      { when: { last_user_contains: 'Criteria:' }, reply: { content: '{"pass": true}' } },
+      { when: { last_user_contains: 'headache' }, reply: { content: 'Take two pills a day.' } },
+      { reply: { content: 'Sunny all week.' } },
+    ]);
+    gateway.models['judge'] = { targets: [{ provider: 'scripted', model: 'judge-1' }] };
+    t = await startAgentEngine(factory, {
+      gateway,
+      agents: [judged],
+      workflows: [{ name: 'ask', steps: { answer: { agent: 'nurse', input: { question: '{{ input.question }}' } } }, output: '{{ steps.answer.output }}' }],
+    });
+    return t;
+  }
+
+  it("asks the judge model through the gateway: a failing verdict blocks the answer, a passing one keeps it, each call counted as the run's", async () => {
+    const e = await openJudged();
+    const blocked = await ended(e, (await e.engine.startRun('ask', { question: 'what helps a headache?' })).id);
+    expect(blocked.status).toBe('failed');
+    expect(blocked.error).toMatchObject({ code: 'guardrail_blocked' });
+    const step = (await e.store.getSteps(blocked.id)).find((s) => s.stepId === 'answer');
+    expect(step?.error).toMatchObject({ details: { check: 'llm_judge', detail: { verdict: 'fail', model: 'judge' } } });
+    // The judge's reason may quote what it judged: it is kept nowhere.
+    expect(JSON.stringify(step?.error)).not.toContain('prescribes');
+    const judgeCalls = e.requests.filter((r) => r.model === 'judge');
+    expect(judgeCalls).toHaveLength(1);
+    expect(JSON.stringify(judgeCalls[0]!.messages)).toContain('no medical advice');
+    const calls = await e.store.listCalls({ runId: blocked.id, group: 'judge', limit: 10 });
+    expect(calls.items).toHaveLength(1);
+
+    const kept = await ended(e, (await e.engine.startRun('ask', { question: 'weather?' })).id);
+    expect(kept.status).toBe('succeeded');
+    expect(kept.output).toBe('Sunny all week.');
+    expect(e.requests.filter((r) => r.model === 'judge')).toHaveLength(2);
+  });
+});

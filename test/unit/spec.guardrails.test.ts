@@ -7,7 +7,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadProject } from '../../src/app/project.js';
-import { applyGuardrails, MAX_SCAN_CHARS } from '../../src/runtime/agent-guardrails.js';
+import { applyGuardrails, judgeRequest, judgeVerdict, MAX_SCAN_CHARS } from '../../src/runtime/agent-guardrails.js';
+import type { ChatResponse } from '../../src/gateway/types.js';
 import { detectPii, ibanValid, luhnValid, maskSpans } from '../../src/runtime/guardrail-detectors.js';
 import { unsafePattern } from '../../src/spec/guardrails.js';
 import { formatDiagnostic, type StepKind } from '../../src/spec/index.js';
@@ -71,8 +72,8 @@ describe('pattern safety', () => {
 });
 
 describe('applyGuardrails', () => {
-  it('redacts in every string of a JSON answer and later checks see the redacted value', () => {
-    const outcome = applyGuardrails(
+  it('redacts in every string of a JSON answer and later checks see the redacted value', async () => {
+    const outcome = await applyGuardrails(
       'a',
       {
         output: [
@@ -91,8 +92,8 @@ describe('applyGuardrails', () => {
     ]);
   });
 
-  it('blocks on max_length and json_schema with guardrail_blocked, and stops at the first block', () => {
-    const long = applyGuardrails(
+  it('blocks on max_length and json_schema with guardrail_blocked, and stops at the first block', async () => {
+    const long = await applyGuardrails(
       'a',
       {
         output: [
@@ -106,16 +107,18 @@ describe('applyGuardrails', () => {
     expect(long.blocked).toMatchObject({ code: 'guardrail_blocked', details: { check: 'max_length', detail: { length: 14, max: 5 } } });
     expect(long.triggers).toHaveLength(1);
     const schema = { type: 'object', required: ['ok'] };
-    expect(applyGuardrails('a', { output: [{ check: 'json_schema', schema }] }, 'output', 'not json').blocked?.details).toMatchObject({
+    expect((await applyGuardrails('a', { output: [{ check: 'json_schema', schema }] }, 'output', 'not json')).blocked?.details).toMatchObject({
       detail: { errors: ['the text is not JSON'] },
     });
-    expect(applyGuardrails('a', { output: [{ check: 'json_schema', schema }] }, 'output', { ok: 1 }).triggers).toEqual([]);
+    expect((await applyGuardrails('a', { output: [{ check: 'json_schema', schema }] }, 'output', { ok: 1 })).triggers).toEqual([]);
   });
 
-  it('reads at most MAX_SCAN_CHARS of a string with deny-list patterns', () => {
+  it('reads at most MAX_SCAN_CHARS of a string with deny-list patterns', async () => {
     const text = `${'x'.repeat(MAX_SCAN_CHARS)}secret`;
-    expect(applyGuardrails('a', { input: [{ check: 'regex', patterns: ['secret'] }] }, 'input', text).triggers).toEqual([]);
-    expect(applyGuardrails('a', { input: [{ check: 'regex', patterns: ['secret'] }] }, 'input', `secret${text}`).blocked?.code).toBe('guardrail_blocked');
+    expect((await applyGuardrails('a', { input: [{ check: 'regex', patterns: ['secret'] }] }, 'input', text)).triggers).toEqual([]);
+    expect((await applyGuardrails('a', { input: [{ check: 'regex', patterns: ['secret'] }] }, 'input', `secret${text}`)).blocked?.code).toBe(
+      'guardrail_blocked',
+    );
   });
 });
 
@@ -126,10 +129,11 @@ describe('guardrails in agents/*.yaml', () => {
   });
   const AVAILABLE: ReadonlySet<StepKind> = new Set(['transform', 'agent']);
 
-  async function errorsOf(lines: string[]): Promise<string[]> {
+  async function errorsOf(lines: string[], gateway?: string): Promise<string[]> {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'agentry-guard-'));
     dirs.push(dir);
     fs.mkdirSync(path.join(dir, 'agents'));
+    if (gateway !== undefined) fs.writeFileSync(path.join(dir, 'gateway.yaml'), gateway);
     fs.writeFileSync(path.join(dir, 'agents', 'a.yaml'), `${['name: a', 'model: m', 'guardrails:', ...lines].join('\n')}\n`);
     const { diagnostics } = await loadProject(dir, { availableKinds: AVAILABLE, env: {} });
     return diagnostics.filter((d) => d.severity === 'error').map(formatDiagnostic);
@@ -157,5 +161,59 @@ describe('guardrails in agents/*.yaml', () => {
     expect(errors).toHaveLength(4);
     const unknown = await errorsOf(['  output:', '    - check: profanity']);
     expect(unknown).toEqual([expect.stringMatching(/^agents\/a\.yaml:5:.*guardrails\.output\[0\]\.check/)]);
+  });
+
+  it('reports an llm_judge without its model or criteria, or asked to redact, with file:line', async () => {
+    const errors = await errorsOf(['  output:', '    - check: llm_judge', '      action: redact', '      criteria: no medical advice']);
+    expect(errors).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^agents\/a\.yaml:5:.*guardrails\.output\[0\].*needs 'model'/),
+        expect.stringMatching(/^agents\/a\.yaml:6:.*guardrails\.output\[0\]\.action.*cannot redact/),
+      ]),
+    );
+    expect(errors).toHaveLength(2);
+    expect(await errorsOf(['  output:', '    - check: llm_judge', '      model: judge', '      criteria: no medical advice', '      action: review'])).toEqual(
+      [],
+    );
+  });
+});
+
+describe('llm_judge', () => {
+  const judgeSpec = { check: 'llm_judge' as const, model: 'judge', criteria: 'no medical advice' };
+  const answer = (content: string): ChatResponse =>
+    ({
+      id: 'c',
+      object: 'chat.completion',
+      created: 0,
+      model: 'm',
+      choices: [{ index: 0, finish_reason: 'stop', message: { role: 'assistant', content } }],
+    }) as ChatResponse;
+
+  it('reads the verdict from the first JSON object of the answer; anything else is no verdict', () => {
+    expect(judgeVerdict(answer('{"pass": true}'))).toBe('pass');
+    expect(judgeVerdict(answer('Sure. {"pass": false, "reason": "it prescribes"}'))).toBe('fail');
+    expect(judgeVerdict(answer('{"pass": "yes"}'))).toBe('none');
+    expect(judgeVerdict(answer('I cannot judge this'))).toBe('none');
+    expect(judgeVerdict(answer('{not json}'))).toBe('none');
+  });
+
+  it('asks the judge model with the criteria and the text as data, cut to MAX_SCAN_CHARS', () => {
+    const request = judgeRequest(judgeSpec, `${'x'.repeat(MAX_SCAN_CHARS)}tail`);
+    expect(request.model).toBe('judge');
+    const user = request.messages[1]!.content as string;
+    expect(user).toContain('Criteria:\nno medical advice');
+    expect(user).not.toContain('tail');
+  });
+
+  it('fires on fail and on no verdict (closed), passes on pass, and keeps no reason', async () => {
+    const run = (verdict: 'pass' | 'fail' | 'none') =>
+      applyGuardrails('a', { output: [{ ...judgeSpec, action: 'block' }] }, 'output', 'take two pills', () => Promise.resolve(verdict));
+    expect((await run('pass')).triggers).toEqual([]);
+    const failed = await run('fail');
+    expect(failed.blocked?.code).toBe('guardrail_blocked');
+    expect(failed.triggers).toEqual([{ phase: 'output', index: 0, check: 'llm_judge', action: 'block', detail: { verdict: 'fail', model: 'judge' } }]);
+    expect((await run('none')).triggers[0]?.detail).toEqual({ verdict: 'none', model: 'judge' });
+    // Without a judge to ask (no gateway), the check fires rather than letting the text through.
+    expect((await applyGuardrails('a', { output: [judgeSpec] }, 'output', 'x')).blocked?.code).toBe('guardrail_blocked');
   });
 });
