@@ -179,7 +179,13 @@ export async function writeBackup(path: string, header: BackupHeader, key: Buffe
     if (!key) throw new AgentryError('internal', 'an encrypted backup needs its key');
     stages.push(encryptStream(key, header.encryption, headerLine));
   }
-  await pipeline(Readable.from(payload()), ...(stages as [Transform]), out);
+  try {
+    await pipeline(Readable.from(payload()), ...(stages as [Transform]), out);
+  } finally {
+    // A failed pipeline destroys the file stream, whose open may still be under way: wait until
+    // its file is closed, so that the caller's clean-up finds (and removes) the partial file.
+    if (!out.closed) await new Promise<void>((resolve) => out.once('close', () => resolve()));
+  }
   return out.bytesWritten;
 }
 
