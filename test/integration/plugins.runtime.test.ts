@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PluginGuard, type PluginAccess } from '../../src/app/plugin-guard.js';
-import { PluginHost } from '../../src/app/plugin-host.js';
+import { PluginHost, type PluginHostOptions } from '../../src/app/plugin-host.js';
 import { loadManifest } from '../../src/spec/plugin-manifest.js';
 import { REPO, removeDir, tempDir } from '../helpers/cli.js';
 
@@ -138,25 +138,8 @@ describe.each(['in-process', 'process'] as const)('a %s plugin', (mode) => {
     const permissions = { fs: { read: ['./shared'], write: ['${data}'] }, env: ['PROBE_TOKEN'] };
     const env = { PROBE_TOKEN: 't-1', HOME: '/root' };
     const guard = new PluginGuard('probe', permissions, project, env, (a) => accesses.push(a));
-    const host = new PluginHost({
-      name: 'probe',
-      mode,
-      dir: join(project, 'probe'),
-      entry: join(project, 'probe/index.js'),
-      childProcess: false,
-      guard,
-      logger,
-      timeoutMs: 1500,
-    });
-    const other = new PluginHost({
-      name: 'other',
-      mode,
-      dir: join(project, 'probe'),
-      entry: join(project, 'probe/index.js'),
-      childProcess: false,
-      guard: new PluginGuard('other', {}, project, {}, () => undefined),
-      logger,
-    });
+    const host = probeHost('probe', mode, guard, 1500);
+    const other = probeHost('other', mode, new PluginGuard('other', {}, project, {}, () => undefined));
     const dataDir = join(project, '.agentry/plugins/data/probe');
     try {
       expect(await host.call('tool', 'write', { path: join(dataDir, 'note.txt'), text: 'hello' }, scope)).toBe('written');
@@ -197,19 +180,25 @@ describe.each(['in-process', 'process'] as const)('a %s plugin', (mode) => {
   });
 });
 
+/** A runtime of the probe plugin (its files under `project/probe`) as `name`, in `mode`, behind `guard`. */
+function probeHost(name: string, mode: PluginHostOptions['mode'], guard: PluginGuard, timeoutMs?: number): PluginHost {
+  return new PluginHost({
+    name,
+    mode,
+    dir: join(project, 'probe'),
+    entry: join(project, 'probe/index.js'),
+    childProcess: false,
+    guard,
+    logger,
+    ...(timeoutMs === undefined ? {} : { timeoutMs }),
+  });
+}
+
 describe('a process plugin', () => {
   it("cannot read a file outside its declared paths even with require('fs') or import('node:fs')", async () => {
     const accesses: PluginAccess[] = [];
     const guard = new PluginGuard('probe', { fs: { read: ['./shared'] } }, project, {}, (a) => accesses.push(a));
-    const host = new PluginHost({
-      name: 'probe',
-      mode: 'process',
-      dir: join(project, 'probe'),
-      entry: join(project, 'probe/index.js'),
-      childProcess: false,
-      guard,
-      logger,
-    });
+    const host = probeHost('probe', 'process', guard);
     try {
       expect(await host.call('tool', 'requireRead', { path: join(project, 'shared/readme.txt') }, scope)).toBe('shared text');
       for (const fn of ['requireRead', 'importRead']) {
@@ -229,15 +218,7 @@ describe('a process plugin’s own network', () => {
   it('goes through the egress proxy: the declared host answers, an undeclared one is refused and recorded, raw sockets and lookups are refused', async () => {
     const accesses: PluginAccess[] = [];
     const guard = new PluginGuard('probe', { network: { hosts: [`127.0.0.1:${apiPort}`] } }, project, {}, (a) => accesses.push(a));
-    const host = new PluginHost({
-      name: 'probe',
-      mode: 'process',
-      dir: join(project, 'probe'),
-      entry: join(project, 'probe/index.js'),
-      childProcess: false,
-      guard,
-      logger,
-    });
+    const host = probeHost('probe', 'process', guard);
     try {
       const ok = await host.call('tool', 'rawFetch', { url: `http://127.0.0.1:${apiPort}/forecast` }, scope);
       expect(ok).toEqual({ status: 200, body: JSON.stringify({ summary: 'sunny', temperature_c: 21 }) });

@@ -12,7 +12,7 @@ import type { PluginManifest } from '../../spec/plugin-manifest.js';
 import { describePermissions, PluginManager, type ConfirmPermissions } from '../../app/plugins.js';
 import { registryUrl } from '../../app/plugin-registry.js';
 import { configFrom, loggerFor, out, outJson, outStyle, type CliContext, DIR_OPTION } from '../context.js';
-import { paint, table } from '../format.js';
+import { paint, table, type Style } from '../format.js';
 import { RemoteClient } from '../remote.js';
 import type { PluginStatus } from '../../app/plugin-service.js';
 
@@ -61,6 +61,29 @@ function confirmer(ctx: CliContext, accepted: boolean | undefined, show: boolean
       rl.close();
     }
   };
+}
+
+/**
+ * The plugins as a table, the server's or the lock's: `problem` is what to show in yellow as the
+ * state, or undefined for a plugin in order (shown green as its state).
+ */
+function pluginTable<P extends { name: string; package: string; version: string; source: string; mode: string; state: string }>(
+  style: Style,
+  plugins: readonly P[],
+  problem: (p: P) => string | undefined,
+): string {
+  const rows = plugins.map((p) => {
+    const trouble = problem(p);
+    return [
+      p.name,
+      p.package,
+      p.version,
+      p.source === 'link' ? 'linked' : 'registry',
+      p.mode,
+      trouble === undefined ? paint(style, 'green', p.state) : paint(style, 'yellow', trouble),
+    ];
+  });
+  return table(style, ['NAME', 'PACKAGE', 'VERSION', 'SOURCE', 'MODE', 'STATE'], rows);
 }
 
 export function registerPlugins(program: Command, ctx: CliContext): void {
@@ -123,31 +146,19 @@ and the permissions it needs. agentry-plugins.lock is the source of truth: back 
         const { items: remote } = await server.request<{ items: PluginStatus[] }>('GET', '/v1/plugins');
         if (opts.json === true) return outJson(ctx, { items: remote });
         if (remote.length === 0) return out(ctx, 'No plugins on the server.');
-        const style = outStyle(ctx);
-        const rows = remote.map((p) => [
-          p.name,
-          p.package,
-          p.version,
-          p.source === 'link' ? 'linked' : 'registry',
-          p.mode,
-          p.state === 'enabled' ? paint(style, 'green', 'enabled') : paint(style, 'yellow', `${p.state}${p.disabled_reason ? `: ${p.disabled_reason}` : ''}`),
-        ]);
-        return out(ctx, table(style, ['NAME', 'PACKAGE', 'VERSION', 'SOURCE', 'MODE', 'STATE'], rows));
+        return out(
+          ctx,
+          pluginTable(outStyle(ctx), remote, (p) => (p.state === 'enabled' ? undefined : `${p.state}${p.disabled_reason ? `: ${p.disabled_reason}` : ''}`)),
+        );
       }
       const { manager } = managerOf(ctx, opts);
       const items = manager.list();
       if (opts.json === true) return outJson(ctx, { items });
       if (items.length === 0) return out(ctx, 'No plugins (agentry-plugins.lock is empty or absent).');
-      const style = outStyle(ctx);
-      const rows = items.map((p) => [
-        p.name,
-        p.package,
-        p.version,
-        p.source === 'link' ? 'linked' : 'registry',
-        p.mode,
-        p.state === 'ok' ? paint(style, 'green', 'ok') : paint(style, 'yellow', p.state),
-      ]);
-      out(ctx, table(style, ['NAME', 'PACKAGE', 'VERSION', 'SOURCE', 'MODE', 'STATE'], rows));
+      out(
+        ctx,
+        pluginTable(outStyle(ctx), items, (p) => (p.state === 'ok' ? undefined : p.state)),
+      );
     });
 
   plugins
