@@ -15,14 +15,15 @@ export function runDiffText(s: Style, diff: RunDiffDto): string {
       (steps.only_in_a.length === 0 ? '' : `; only in ${a.id}: ${steps.only_in_a.join(', ')}`) +
       (steps.only_in_b.length === 0 ? '' : `; only in ${b.id}: ${steps.only_in_b.join(', ')}`),
   ];
-  if (diff.differences.length === 0) {
-    lines.push(paint(s, 'gray', '  No differences.'));
-    return lines.join('\n');
-  }
-  lines.push('');
-  for (const change of diff.differences) lines.push(`  ${changeLine(s, change)}`);
+  return [...lines, ...differenceLines(s, diff)].join('\n');
+}
+
+/** The lines of a diff's differences (of two runs or two checkpoints), with the note when they were cut at the limit. */
+function differenceLines(s: Style, diff: { differences: readonly Change[]; truncated: boolean; limit: number }): string[] {
+  if (diff.differences.length === 0) return [paint(s, 'gray', '  No differences.')];
+  const lines = ['', ...diff.differences.map((change) => `  ${changeLine(s, change)}`)];
   if (diff.truncated) lines.push('', paint(s, 'yellow', `Only the first ${diff.limit} differences are shown (--limit to see more).`));
-  return lines.join('\n');
+  return lines;
 }
 
 /** `+ /path  value` (only in b), `- /path  value` (only in a), `~ /path  a → b` (changed). */
@@ -47,12 +48,5 @@ export function checkpointsText(s: Style, items: readonly CheckpointDto[]): stri
 export function checkpointDiffText(s: Style, diff: CheckpointDiffDto): string {
   const name = (c: CheckpointDto) => `#${c.seq} ${c.type}${c.step_id === null ? '' : ` ${c.step_id}`}`;
   const lines = [paint(s, 'bold', `Run ${diff.run_id}: checkpoint ${name(diff.from)} → ${name(diff.to)}`)];
-  if (diff.differences.length === 0) {
-    lines.push(paint(s, 'gray', '  No differences.'));
-    return lines.join('\n');
-  }
-  lines.push('');
-  for (const change of diff.differences) lines.push(`  ${changeLine(s, change)}`);
-  if (diff.truncated) lines.push('', paint(s, 'yellow', `Only the first ${diff.limit} differences are shown (--limit to see more).`));
-  return lines.join('\n');
+  return [...lines, ...differenceLines(s, diff)].join('\n');
 }

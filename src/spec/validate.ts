@@ -73,18 +73,27 @@ export function checkJsonSchema(schema: unknown, path: PathSegment[]): Problem[]
   }
 }
 
-/** Problems of `value` against a user-written JSON Schema (which `checkJsonSchema` accepted). */
-export function checkValue(schema: object, value: unknown, path: PathSegment[], what: string): Problem[] {
+/**
+ * The errors of `value` against a user-written schema, compiled for this one check and let go
+ * after; none when the schema does not compile (it is reported where it is declared).
+ */
+function schemaErrors(ajv: Ajv, schema: object, value: unknown): ErrorObject[] {
   let validate;
   try {
-    validate = userAjv.compile(schema);
+    validate = ajv.compile(schema);
   } catch {
-    return []; // the schema itself is reported where it is declared
+    return [];
   }
   const ok = validate(value);
-  userAjv.removeSchema(schema);
-  if (ok) return [];
-  const messages = (validate.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message ?? 'is invalid'}`);
+  ajv.removeSchema(schema);
+  return ok ? [] : (validate.errors ?? []);
+}
+
+/** Problems of `value` against a user-written JSON Schema (which `checkJsonSchema` accepted). */
+export function checkValue(schema: object, value: unknown, path: PathSegment[], what: string): Problem[] {
+  const errors = schemaErrors(userAjv, schema, value);
+  if (errors.length === 0) return [];
+  const messages = errors.map((e) => `${e.instancePath || '/'} ${e.message ?? 'is invalid'}`);
   return [{ path, message: `${what} does not match the input schema: ${messages.join('; ')}` }];
 }
 
@@ -101,16 +110,7 @@ const fieldAjv = (() => {
  * Values still holding a `{{ }}` template are checked once rendered, not here.
  */
 export function valueProblems(schema: object, value: unknown, path: PathSegment[]): Problem[] {
-  let validate;
-  try {
-    validate = fieldAjv.compile(schema);
-  } catch {
-    return []; // the schema itself is reported where it is declared
-  }
-  const ok = validate(value);
-  fieldAjv.removeSchema(schema);
-  if (ok) return [];
-  const errors = (validate.errors ?? []).filter((e) => !templated(valueAt(value, e.instancePath)));
+  const errors = schemaErrors(fieldAjv, schema, value).filter((e) => !templated(valueAt(value, e.instancePath)));
   return reduceErrors(errors, value).map((p) => ({ ...p, path: [...path, ...p.path] }));
 }
 
