@@ -15,7 +15,7 @@ import { toAgentryError } from '../lib/errors.js';
 import type { LoopStatus } from './loop-status.js';
 import type { RunTransitions } from './run-transitions.js';
 import { fireDueSchedules, syncSchedules, type FireReport } from './schedules.js';
-import { processAlive } from '../lib/process-alive.js';
+import { processRunning } from '../lib/process-alive.js';
 
 /**
  * Work a scheduler does now and then besides its sweeps: on its first sweep, then every
@@ -251,7 +251,7 @@ export class Scheduler {
     const { store, now } = this.o;
     const host = hostname();
     for (const worker of await store.listWorkers()) {
-      const deadHere = worker.host === host && worker.pid !== process.pid && !processAlive(worker.pid);
+      const deadHere = worker.host === host && worker.pid !== process.pid && !processRunning(worker.pid);
       if (deadHere) {
         const leases = await store.leasesOf(worker.id);
         for (const key of leases) await this.o.transitions.expireLease(key, true);

@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
 
 /**
- * Whether a process with this pid runs on this host. `process.kill(pid, 0)` sends nothing: it only
- * asks whether the process exists (EPERM: it does, as another user).
+ * Whether a process with this pid exists on this host, exited or not. `process.kill(pid, 0)` sends
+ * nothing: it only asks whether the process exists (EPERM: it does, as another user).
  */
-export function processAlive(pid: number): boolean {
+function processExists(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
@@ -14,11 +14,12 @@ export function processAlive(pid: number): boolean {
 }
 
 /**
- * Whether the process with this pid runs and has not exited: unlike `processAlive`, a zombie (an
- * exited child its parent has not reaped yet — an orphan waits for init to do it) counts as gone.
+ * Whether the process with this pid runs on this host. A zombie (an exited process its parent has
+ * not reaped yet; an orphan waits for init, and a container's init may never do it) counts as gone:
+ * it holds no files, locks or ports any more.
  */
 export function processRunning(pid: number): boolean {
-  if (!processAlive(pid)) return false;
+  if (!processExists(pid)) return false;
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';

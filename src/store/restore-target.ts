@@ -19,7 +19,7 @@ import type { DatabaseLocation } from './database-url.js';
 import { openRawPostgres, openRawSqlite, quoteName, type RawDb } from './raw-db.js';
 import { acquireSqliteServerLock, type SqliteServerLock } from './sqlite-server-lock.js';
 import type { StoreKind } from './store-types.js';
-import { processAlive } from '../lib/process-alive.js';
+import { processRunning } from '../lib/process-alive.js';
 
 /** Tables a restore does not load, and why. */
 export const NOT_RESTORED: Readonly<Record<string, string>> = {
@@ -96,7 +96,7 @@ async function liveWorkers(db: RawDb, tables: readonly string[], now: number): P
   const here = hostname();
   return rows
     .map((r) => ({ id: String(r.id), host: String(r.host), pid: Number(r.pid), heartbeatAt: Number(r.heartbeat_at) }))
-    .filter((w) => w.host !== here || processAlive(w.pid));
+    .filter((w) => w.host !== here || processRunning(w.pid));
 }
 
 async function inTransaction<T>(db: RawDb, fn: () => Promise<T>): Promise<T> {

@@ -25,7 +25,7 @@ import { linkSync, mkdirSync, readFileSync, readlinkSync, rmSync, statSync, unli
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import { AgentryError } from '../lib/errors.js';
-import { processAlive, processStartedAt } from '../lib/process-alive.js';
+import { processRunning, processStartedAt } from '../lib/process-alive.js';
 
 /** How often the holder refreshes the lock file's modification time. */
 const HEARTBEAT_MS = 10_000;
@@ -77,7 +77,7 @@ const defaultEnvironment = (): LockEnvironment => ({
   host: hostname(),
   pidns: pidNamespace(),
   now: Date.now,
-  isAlive: processAlive,
+  isAlive: processRunning,
   startedAtOf: processStartedAt,
 });
 

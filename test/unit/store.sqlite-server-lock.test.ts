@@ -1,7 +1,10 @@
-import { existsSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync, readlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AgentryError } from '../../src/lib/errors.js';
+import { processRunning } from '../../src/lib/process-alive.js';
 import { acquireSqliteServerLock, lockPathOf, type LockEnvironment, type LockHolder } from '../../src/store/sqlite-server-lock.js';
 import { checkSqliteFilesystem, judgeFilesystem } from '../../src/store/sqlite-filesystem.js';
 import { tempDir } from '../helpers/store.js';
@@ -105,6 +108,21 @@ describe('the SQLite server lock', () => {
     plant(file, { pid: 7, startedAt: lockedAt });
     expect(refusal(() => acquireSqliteServerLock(file, here(lockedAt - 60_000))).code).toBe('store_in_use');
     acquireSqliteServerLock(file, here(lockedAt + 60_000)).release();
+  });
+
+  it('takes over the lock of a killed server its parent has not reaped (a zombie, as under a container init that reaps nothing)', async () => {
+    // `sleep 0` exits at once; its parent execs into `sleep 30`, which never waits for it.
+    const parent = spawn('sh', ['-c', 'sleep 0 & echo $!; exec sleep 30'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    removals.push(() => parent.kill('SIGKILL'));
+    const zombie = Number(await new Promise<string>((resolve) => parent.stdout.once('data', (data: Buffer) => resolve(data.toString()))));
+    await expect.poll(() => readFileSync(`/proc/${zombie}/stat`, 'utf8').split(') ')[1]![0]).toBe('Z');
+    expect(processRunning(zombie)).toBe(false);
+
+    const file = dbIn();
+    plant(file, { pid: zombie, host: hostname(), pidns: readlinkSync('/proc/self/ns/pid'), startedAt: Date.now() });
+    const lock = acquireSqliteServerLock(file);
+    expect(JSON.parse(readFileSync(lockPathOf(file), 'utf8'))).toMatchObject({ pid: process.pid });
+    lock.release();
   });
 
   it('leaves a lock another process took over in place when released', () => {
