@@ -6,6 +6,7 @@
  * `workflow:` steps' child runs — is judged by `assertRunAllowed` against it.
  */
 import type { RunPolicyCheck, RunPolicyGate } from '../engine/run-policy.js';
+import type { CompiledWorkflow } from '../spec/model.js';
 import type { PolicySpec } from '../spec/schemas.js';
 import type { Store } from '../store/store.js';
 import type { PolicyOverrideRecord } from '../store/store-types.js';
@@ -84,4 +85,23 @@ export class ActivePolicy implements RunPolicyGate {
   invalidate(): void {
     this.cached = undefined;
   }
+}
+
+/**
+ * What every run start the engine makes is judged by: the active environment's policy, and
+ * whether the plugins the workflow uses take new calls (`PluginService.assertRunnable`: a
+ * disabled one refuses the start with `plugin_disabled` before anything is stored, on every start
+ * path — API and CLI, schedule ticks, re-runs, a `workflow:` step's child run).
+ */
+export function runStartGate(policy: ActivePolicy, plugins: { assertRunnable(wf: CompiledWorkflow): void } | undefined): RunPolicyGate {
+  if (plugins === undefined) return policy;
+  return {
+    async current() {
+      const check = await policy.current();
+      return (wf, start) => {
+        plugins.assertRunnable(wf);
+        check?.(wf, start);
+      };
+    },
+  };
 }

@@ -3,7 +3,7 @@
  * Each piece is also exported on its own so a command can check its input against the
  * project before it opens (or creates) the store.
  */
-import { ActivePolicy, policySourcesOf } from './active-policy.js';
+import { ActivePolicy, policySourcesOf, runStartGate } from './active-policy.js';
 import { existsSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { maskSecrets, type Redactor } from '../lib/redact.js';
@@ -401,8 +401,8 @@ export async function openAgentry(config: Config, options: OpenOptions): Promise
       : {}),
     scheduleObserver: metrics,
   });
-  // Every run this process starts (a schedule's tick, a workflow step's child run) is judged by the active environment's policy.
-  engine.setRunPolicy(new ActivePolicy(store, policySourcesOf(project)));
+  // Every run this process starts (a schedule's tick, a workflow step's child run) is judged by the active environment's policy and its plugins.
+  engine.setRunPolicy(runStartGate(new ActivePolicy(store, policySourcesOf(project)), plugins));
   const budgets = project?.gateway ? resolveBudgets(project.gateway.budgets) : undefined;
   const detach = instrument(metrics, {
     engine,

@@ -19,7 +19,7 @@ import type { PluginService } from './plugin-service.js';
 import { KeysService, type GrantChecker } from './keys.js';
 import { LimitsService } from './limits.js';
 import { LogService } from './logs.js';
-import { ActivePolicy, policySourcesOf, type PolicySources } from './active-policy.js';
+import { ActivePolicy, policySourcesOf, runStartGate, type PolicySources } from './active-policy.js';
 import { PolicyService } from './policy-service.js';
 import { MemoryService } from './memory.js';
 import { ReadinessService, type ReadinessOptions } from './readiness.js';
@@ -88,7 +88,7 @@ export function createServices(
   const workflows = new WorkflowService(deps);
   // The policies in force: the API's reports and every run start the engine makes from now on.
   const active = new ActivePolicy(deps.store, deps.policies ?? policySourcesOf(deps.project));
-  deps.engine.setRunPolicy(active);
+  deps.engine.setRunPolicy(runStartGate(active, deps.plugins));
   const policies = new PolicyService(deps, audit, active);
   const tools = new ToolService({ hub: deps.tools, audit, store: deps.store, deploymentTenant: deps.engine.tenant });
   const readiness = new ReadinessService({ health, tools, workflows }, deps.readiness);

@@ -1,6 +1,7 @@
 /**
- * The environment policy a run start is judged by, given to the engine by the application
- * (`app/active-policy.ts` judges with `app/policies.ts`; the engine cannot import the app).
+ * What a run start is judged by, given to the engine by the application: the active
+ * environment's policy and the plugins the workflow uses (`app/active-policy.ts`, `runStartGate`;
+ * the engine cannot import the app).
  * Every start path goes through it: `RunTransitions.create` (the API and the CLI, schedule
  * ticks, retries and re-runs) and a `workflow:` step's child run (`child-runs.ts`). Steps of a
  * run that already started (a step's retry, a resumed human or wait step) are not judged again.

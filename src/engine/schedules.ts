@@ -268,7 +268,16 @@ export interface FireReport {
 }
 
 /** Errors that starting a tick's run will hit again on every try: the tick is skipped (and logged). */
-const PERMANENT_START_ERRORS: ReadonlySet<ErrorCode> = new Set(['input_invalid', 'spec_invalid', 'expression_error', 'not_found', 'invalid_request']);
+const PERMANENT_START_ERRORS: ReadonlySet<ErrorCode> = new Set([
+  'input_invalid',
+  'spec_invalid',
+  'expression_error',
+  'not_found',
+  'invalid_request',
+  // A plugin the workflow uses is disabled or cannot load: this tick is skipped, the next one tries again.
+  'plugin_disabled',
+  'plugin_failed',
+]);
 
 /**
  * Fires every active schedule that is due at `now` (see `decideTick`), honouring

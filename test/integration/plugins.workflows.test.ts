@@ -21,6 +21,7 @@ import type { Caller } from '../../src/app/caller.js';
 import { loadConfig } from '../../src/app/config.js';
 import { PluginManager } from '../../src/app/plugins.js';
 import { registryUrl } from '../../src/app/plugin-registry.js';
+import { fireDueSchedules, syncSchedules } from '../../src/engine/schedules.js';
 import { createLogger } from '../../src/obs/logger.js';
 import { buildApp } from '../../src/server/app.js';
 import { appOptions, serverAuth } from '../../src/server/compose.js';
@@ -141,6 +142,8 @@ output: "{{ steps.today.output }}"
     'later',
     `steps:\n  nap:\n    sleep: 1s\n  me:\n    needs: [nap]\n    retry: { max_attempts: 3, initial: 10ms }\n    plugin: { name: probe, step: who, config: { label: later } }\n`,
   );
+  workflow('nightly-who', `schedule: { cron: "0 3 * * *" }\nsteps:\n  me:\n    plugin: { name: probe, step: who, config: { label: nightly } }\n`);
+  workflow('parent', `steps:\n  sub:\n    workflow: who\n    input: { label: from-parent }\n`);
   workflow('hello', `steps:\n  hi:\n    transform: { greeting: "hello {{ input.name }}" }\n`);
   workflow('assist', `steps:\n  help:\n    agent: helper\n    input: { topic: plugins }\n`);
   writeFileSync(join(project, 'agents/helper.yaml'), AGENT);
@@ -333,6 +336,8 @@ describe.each(stores)('plugins in workflows on $name', { timeout: 90_000 }, ({ u
     await plugins.disable(operator, 'probe', 'under review');
     try {
       const before = (await opened.agentry.store.listRuns({ limit: 500 })).items.length;
+      const whoRuns = async () => (await opened.agentry.store.listRuns({ workflow: 'who', limit: 500 })).items.length;
+      const whoBefore = await whoRuns();
       const who = await start(opened.app, 'who', { label: 'x' });
       expect(who.status).toBe(409);
       expect(who.body).toMatchObject({ code: 'plugin_disabled', details: { plugin: 'probe', step: 'me', workflow: 'who' } });
@@ -341,6 +346,25 @@ describe.each(stores)('plugins in workflows on $name', { timeout: 90_000 }, ({ u
       expect(assist.status).toBe(409);
       expect(assist.body).toMatchObject({ code: 'plugin_disabled', details: { plugin: 'probe', step: 'help' } });
       expect((await opened.agentry.store.listRuns({ limit: 500 })).items.length).toBe(before);
+      // A workflow that starts it as a child run fails that step the same way, storing no child run.
+      const parent = await start(opened.app, 'parent', {});
+      expect(parent.status).toBe(201);
+      const failed = await finished(opened, String(parent.body['id']));
+      expect(failed.status).toBe('failed');
+      const sub = (await opened.agentry.store.getSteps(failed.id)).find((s) => s.stepId === 'sub');
+      expect(sub?.error).toMatchObject({ code: 'plugin_disabled', message: expect.stringContaining('step me uses plugin probe, which is disabled') });
+      expect(await whoRuns()).toBe(whoBefore);
+      // A schedule's tick skips its run, and the schedule keeps its next tick.
+      const { store, engine } = opened.agentry;
+      await syncSchedules(store, engine.workflows, Date.now());
+      const schedule = await store.getSchedule('nightly-who');
+      const report = await fireDueSchedules(
+        { store, transitions: engine.transitions, workflows: engine.workflows, logger: createLogger({ level: 'silent' }) },
+        schedule!.nextAt! + 1,
+      );
+      expect(report.skipped).toEqual([{ workflow: 'nightly-who', tick: schedule!.nextAt, reason: 'error' }]);
+      expect((await opened.agentry.store.listRuns({ workflow: 'nightly-who', limit: 10 })).items).toHaveLength(0);
+      expect((await opened.agentry.store.getSchedule('nightly-who'))?.nextAt).toBeGreaterThan(schedule!.nextAt!);
       // A workflow that uses another plugin still starts.
       expect((await start(opened.app, 'hello', { name: 'y' })).status).toBe(201);
     } finally {
