@@ -1,4 +1,4 @@
--- The schema Agentry's migrations (src/store/migrations.ts, version 34) produce on PostgreSQL.
+-- The schema Agentry's migrations (src/store/migrations.ts, version 35) produce on PostgreSQL.
 -- Generated from a freshly migrated database by `npm run schema:dump`; do not edit by hand.
 -- test/integration/store.schema.test.ts fails when this file is out of date.
 
@@ -381,6 +381,12 @@ CREATE TABLE tool_switches (
   disabled_at bigint NOT NULL,
   disabled_by text NOT NULL,
   PRIMARY KEY (server, tool)
+);
+
+CREATE TABLE upstream_lanes (
+  lane text NOT NULL,
+  tat double precision NOT NULL,
+  PRIMARY KEY (lane)
 );
 
 CREATE TABLE workers (

@@ -1,4 +1,4 @@
--- The schema Agentry's migrations (src/store/migrations.ts, version 34) produce on SQLite.
+-- The schema Agentry's migrations (src/store/migrations.ts, version 35) produce on SQLite.
 -- Generated from a freshly migrated database by `npm run schema:dump`; do not edit by hand.
 -- test/integration/store.schema.test.ts fails when this file is out of date.
 
@@ -378,6 +378,12 @@ CREATE TABLE tool_switches (
   disabled_at INTEGER NOT NULL,
   disabled_by TEXT NOT NULL,
   PRIMARY KEY (server, tool)
+);
+
+CREATE TABLE upstream_lanes (
+  lane TEXT,
+  tat REAL NOT NULL,
+  PRIMARY KEY (lane)
 );
 
 CREATE TABLE workers (

@@ -14,6 +14,7 @@ import { AgentryError, toAgentryError } from '../lib/errors.js';
 import { resolveBudgets, type ResolvedBudgets } from '../gateway/config.js';
 import { Gateway } from '../gateway/gateway.js';
 import { RemoteGateway } from '../gateway/remote.js';
+import { storeLanes } from '../gateway/throttle.js';
 import { newId } from '../lib/ids.js';
 import { remoteGatewayOptions } from './remote-gateway.js';
 import { LeasingLedger } from './budget-leases.js';
@@ -346,6 +347,8 @@ export async function openAgentry(config: Config, options: OpenOptions): Promise
         ledger: new LeasingLedger(store, writer),
         observer: metrics,
         cache: storeResponseCache(store),
+        // The upstream limits hold for the fleet: every process on the store takes its slots from the same lanes.
+        lanes: storeLanes(store),
       });
     }
     if (gateway) redactor.add(gateway.secretValues);

@@ -39,7 +39,7 @@ import { checkParams, withoutUnsupported } from './params.js';
 import type { UsageLedger } from './ledger.js';
 import { createProvider } from './providers/index.js';
 import { redactSecrets } from './redact.js';
-import { UpstreamThrottle, type ThrottleSlot } from './throttle.js';
+import { UpstreamThrottle, type ThrottleLanes, type ThrottleSlot } from './throttle.js';
 import { cachedChat, cacheable, type CachedChatDeps, type ResponseCache } from './cache.js';
 import { callFields } from './attempt.js';
 import { LlmSpan } from './tracing.js';
@@ -77,6 +77,8 @@ export interface GatewayOptions {
   observer?: GatewayObserver;
   /** Where the model groups with `cache:` keep their answers (the store); without it, no group caches. */
   cache?: ResponseCache;
+  /** Where the upstream limits' lanes are kept (`storeLanes`: shared by every process on the store); default this process's memory. */
+  lanes?: ThrottleLanes;
 }
 
 export class Gateway {
@@ -120,6 +122,12 @@ export class Gateway {
     this.#throttle = new UpstreamThrottle({
       now: this.now,
       sleep: this.#fallback.sleep,
+      lanes: options.lanes,
+      onError: (error) =>
+        this.#logger.warn(
+          { err: { message: this.redact(error instanceof Error ? error.message : String(error)) } },
+          'gateway could not correct an upstream limit (the slot stays taken)',
+        ),
       observer: {
         queueChanged: (provider, delta) => observer?.upstreamQueueChanged?.(provider, delta),
         queued: (provider, group, seconds) => observer?.upstreamQueued?.(provider, group, seconds),

@@ -1,32 +1,54 @@
 /**
  * Upstream throttling (gateway.yaml `limits:` of a provider and of a target): requests and
- * tokens per minute this process sends. A call over a limit is not refused: it waits for its
- * slot, as long as the slot comes before the caller's deadline (a step's timeout, the call's
- * own timeout); only a slot past the deadline is refused, `upstream_throttled` with when room
+ * tokens per minute sent to it. A call over a limit is not refused: it waits for its slot, as
+ * long as the slot comes before the caller's deadline (a step's timeout, the call's own
+ * timeout); only a slot past the deadline is refused, `upstream_throttled` with when room
  * comes. Requests are spread evenly (`burst` may go at once); tokens may use a minute's worth at
  * once. Each limit is a scheduler of its own ("lane", a token bucket that hands out future
  * slots): a call takes its slot on every lane of its provider and target at the same time.
  *
- * The limits hold per process: N processes with the same gateway.yaml send up to N times them
- * (docs/gateway.md#upstream-throttling).
+ * Where the lanes are kept decides who shares the limits: the store's (`storeLanes`) are shared
+ * by every process on the database, so N processes together send up to the limits; without a
+ * store (`memoryLanes`) they hold per process (docs/gateway.md#upstream-throttling).
  */
 import { AgentryError } from '../lib/errors.js';
+import type { LaneHold, LaneMove, LaneTake, LaneTakeResult } from '../store/store-types.js';
+import type { Store } from '../store/store.js';
 import type { ResolvedTarget, UpstreamLimits } from './config.js';
 
-interface Lane {
-  /** When everything handed out so far has drained (epoch ms). */
-  tat: number;
-  /** Units that may go at once. */
-  capacity: number;
-  /** Units per millisecond. */
-  perMs: number;
+/** Where the lanes are: `take` hands out a slot on several lanes at once, atomically. */
+export interface ThrottleLanes {
+  take(take: LaneTake): Promise<LaneTakeResult>;
+  move(moves: readonly LaneMove[]): Promise<void>;
+}
+
+/** Lanes in this process's memory: the limits hold per process. */
+export function memoryLanes(): ThrottleLanes {
+  /** Per lane, when everything handed out so far has drained (epoch ms). */
+  const tats = new Map<string, number>();
+  const tatOf = (key: string) => tats.get(key) ?? 0;
+  return {
+    take({ lanes, now, deadline }) {
+      const start = Math.max(now, ...lanes.map((lane) => tatOf(lane.key) - (lane.capacity - Math.min(lane.units, lane.capacity)) / lane.perMs));
+      if (start > deadline) return Promise.resolve({ refusedUntil: start });
+      for (const lane of lanes) tats.set(lane.key, Math.max(tatOf(lane.key), start) + lane.units / lane.perMs);
+      return Promise.resolve({ start });
+    },
+    move(moves) {
+      for (const move of moves) tats.set(move.key, tatOf(move.key) + move.units / move.perMs);
+      return Promise.resolve();
+    },
+  };
+}
+
+/** Lanes in the store: every process on the database shares the limits. */
+export function storeLanes(store: Pick<Store, 'takeUpstreamSlot' | 'moveUpstreamLanes'>): ThrottleLanes {
+  return { take: (take) => store.takeUpstreamSlot(take), move: (moves) => store.moveUpstreamLanes(moves) };
 }
 
 /** What a call holds on one lane. */
-interface Hold {
-  lane: Lane;
+interface Hold extends LaneHold {
   kind: 'requests' | 'tokens';
-  units: number;
 }
 
 /** A call's slot: given back if it never went (cancelled while waiting); its tokens settled once the provider reported them. */
@@ -50,13 +72,19 @@ export interface ThrottleDeps {
   now: () => number;
   /** Rejects when `signal` aborts. */
   sleep: (ms: number, signal: AbortSignal | undefined) => Promise<void>;
+  /** Where the lanes are kept (default: this process's memory). */
+  lanes?: ThrottleLanes | undefined;
   observer?: ThrottleObserver | undefined;
+  /** A correction of the lanes that failed (the store unreachable): the lanes stay as they were. */
+  onError?: (error: unknown) => void;
 }
 
 export class UpstreamThrottle {
-  readonly #lanes = new Map<string, Lane>();
+  readonly #lanes: ThrottleLanes;
 
-  constructor(private readonly deps: ThrottleDeps) {}
+  constructor(private readonly deps: ThrottleDeps) {
+    this.#lanes = deps.lanes ?? memoryLanes();
+  }
 
   /**
    * Waits for the call's slot on the limits of `provider` and `target` (none: it goes at once).
@@ -77,26 +105,25 @@ export class UpstreamThrottle {
     ];
     if (holds.length === 0) return { waitedMs: 0, settle: () => undefined };
     const now = this.deps.now();
-    const start = Math.max(now, ...holds.map(({ lane, units }) => lane.tat - (lane.capacity - Math.min(units, lane.capacity)) / lane.perMs));
+    const taken = await this.#lanes.take({ lanes: holds.map(({ kind: _kind, ...lane }) => lane), now, deadline });
     const observer = this.deps.observer;
-    if (start > deadline) {
+    if ('refusedUntil' in taken) {
       observer?.throttled(target.provider, group);
-      const waitMs = Math.ceil(start - now);
+      const waitMs = Math.ceil(taken.refusedUntil - now);
       throw new AgentryError(
         'upstream_throttled',
         `the upstream limits of ${target.provider}/${target.model} leave room in ${waitMs} ms, after the call's deadline (${Math.max(0, deadline - now)} ms away)`,
         { retryable: true, retryAfterMs: waitMs, details: { group, provider: target.provider, model: target.model, wait_ms: waitMs } },
       );
     }
-    for (const { lane, units } of holds) lane.tat = Math.max(lane.tat, start) + units / lane.perMs;
-    const waitMs = start - now;
+    const waitMs = taken.start - now;
     if (waitMs > 0) {
       observer?.queueChanged(target.provider, 1);
       try {
         await this.deps.sleep(waitMs, signal);
       } catch (cause) {
         // Never sent: the slot goes back to the calls behind it.
-        for (const { lane, units } of holds) lane.tat -= units / lane.perMs;
+        await this.#lanes.move(holds.map(({ key, perMs, units }) => ({ key, perMs, units: -units }))).catch((error: unknown) => this.deps.onError?.(error));
         throw new AgentryError('cancelled', `call to model group '${group}' cancelled while waiting for an upstream slot`, { cause });
       } finally {
         observer?.queueChanged(target.provider, -1);
@@ -107,7 +134,8 @@ export class UpstreamThrottle {
     return {
       waitedMs: waitMs,
       settle: (actual) => {
-        for (const { lane } of tokenLanes) lane.tat += (actual - tokens) / lane.perMs;
+        if (tokenLanes.length === 0 || actual === tokens) return;
+        this.#lanes.move(tokenLanes.map(({ key, perMs }) => ({ key, perMs, units: actual - tokens }))).catch((error: unknown) => this.deps.onError?.(error));
       },
     };
   }
@@ -116,20 +144,11 @@ export class UpstreamThrottle {
     if (limits === undefined) return [];
     const holds: Hold[] = [];
     if (limits.requestsPerMinute !== undefined) {
-      holds.push({ lane: this.#lane(`${key}:requests`, limits.burst, limits.requestsPerMinute / 60_000), kind: 'requests', units: 1 });
+      holds.push({ key: `${key}:requests`, capacity: limits.burst, perMs: limits.requestsPerMinute / 60_000, kind: 'requests', units: 1 });
     }
     if (limits.tokensPerMinute !== undefined) {
-      holds.push({ lane: this.#lane(`${key}:tokens`, limits.tokensPerMinute, limits.tokensPerMinute / 60_000), kind: 'tokens', units: tokens });
+      holds.push({ key: `${key}:tokens`, capacity: limits.tokensPerMinute, perMs: limits.tokensPerMinute / 60_000, kind: 'tokens', units: tokens });
     }
     return holds;
-  }
-
-  #lane(key: string, capacity: number, perMs: number): Lane {
-    let lane = this.#lanes.get(key);
-    if (lane === undefined) {
-      lane = { tat: 0, capacity, perMs };
-      this.#lanes.set(key, lane);
-    }
-    return lane;
   }
 }

@@ -930,6 +930,16 @@ function runArtifacts(dialect: 'sqlite' | 'postgres'): string[] {
   ];
 }
 
+/**
+ * The gateway's upstream limits (`limits:` of a provider or target in gateway.yaml), shared by
+ * every process on the database: one row per lane, `tat` when what it handed out has drained
+ * (`sql/upstream-lanes.ts`). A lane per configured limit, so the table stays small.
+ */
+function upstreamLanes(dialect: 'sqlite' | 'postgres'): string[] {
+  const real = dialect === 'sqlite' ? 'REAL' : 'DOUBLE PRECISION';
+  return [`CREATE TABLE upstream_lanes (lane TEXT PRIMARY KEY, tat ${real} NOT NULL)`];
+}
+
 /** From this version on, each migration applied is itself an audit entry (in its own transaction). */
 export const AUDIT_LOG_VERSION = 7;
 
@@ -976,6 +986,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 32, name: 'map items counted per statement when they change or go', sqlite: [], postgres: itemCountsPerStatement() },
   { version: 33, name: 'index of run labels', sqlite: runLabels('sqlite'), postgres: runLabels('postgres') },
   { version: 34, name: 'artifacts of runs', sqlite: runArtifacts('sqlite'), postgres: runArtifacts('postgres') },
+  { version: 35, name: 'upstream limits of the gateway, shared by the fleet', sqlite: upstreamLanes('sqlite'), postgres: upstreamLanes('postgres') },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS.reduce((max, m) => Math.max(max, m.version), 0);

@@ -79,6 +79,9 @@ import type {
   UsageRow,
   WorkerInfo,
   WorkerRecord,
+  LaneMove,
+  LaneTake,
+  LaneTakeResult,
   RateTake,
   RateTakeResult,
   RunQuota,
@@ -120,6 +123,7 @@ import * as memory from './sql/memory.js';
 import * as sqlArtifacts from './sql/artifacts.js';
 import { createArtifactStore, type ArtifactStore } from './artifacts.js';
 import { recordCalls } from './sql/usage-batch.js';
+import * as upstreamLanes from './sql/upstream-lanes.js';
 import * as workers from './sql/workers.js';
 
 export class SqlStore implements Store {
@@ -653,6 +657,14 @@ export class SqlStore implements Store {
 
   takeRateToken(take: RateTake, now: number): Promise<RateTakeResult> {
     return this.retrying((db) => limits.takeRateToken(db, take, now));
+  }
+
+  takeUpstreamSlot(take: LaneTake): Promise<LaneTakeResult> {
+    return this.transact((trx) => upstreamLanes.takeUpstreamSlot(trx, take, this.dialect.lockSuffix));
+  }
+
+  moveUpstreamLanes(moves: readonly LaneMove[]): Promise<void> {
+    return this.transact((trx) => upstreamLanes.moveUpstreamLanes(trx, moves));
   }
 
   pruneRateBuckets(now: number): Promise<number> {

@@ -436,6 +436,32 @@ export interface RunQuota {
   maxRunsPerHour: number | null;
 }
 
+/** One lane of the gateway's upstream limits and what a call takes of it (`gateway/throttle.ts`). */
+export interface LaneHold {
+  /** `provider:<name>:requests`, `target:<provider>/<model>:tokens`, … */
+  key: string;
+  /** Units that may go at once (a burst of requests, a minute's worth of tokens). */
+  capacity: number;
+  /** Units per millisecond. */
+  perMs: number;
+  /** What the call takes: 1 request, or its estimated tokens. */
+  units: number;
+}
+
+/** A call's slot on all of its lanes at the same time (`takeUpstreamSlot`). */
+export interface LaneTake {
+  lanes: readonly LaneHold[];
+  now: number;
+  /** The latest start the caller accepts. */
+  deadline: number;
+}
+
+/** The slot's start, or when it would have come when that is past the deadline (nothing taken). */
+export type LaneTakeResult = { start: number } | { refusedUntil: number };
+
+/** Units given back to a lane (negative) or taken beyond an estimate (positive). */
+export type LaneMove = Pick<LaneHold, 'key' | 'perMs' | 'units'>;
+
 /** One take from a token bucket (`takeRateToken`). */
 export interface RateTake {
   /** The bucket's key (`<tenant>` or `<tenant>:<key name>` with a prefix; see `app/limits.ts`). */

@@ -82,6 +82,9 @@ import type {
   EventPruneQuery,
   ApiKeyListQuery,
   ApiKeyPage,
+  LaneMove,
+  LaneTake,
+  LaneTakeResult,
   RateTake,
   RateTakeResult,
   RunQuota,
@@ -411,6 +414,12 @@ export interface Store {
   pruneRunStartCounters(now: number): Promise<number>;
   /** Runs not ended and runs created in the last hour, for one tenant or every tenant with any. */
   tenantRunUsage(now: number, tenantId?: string): Promise<TenantRunUsage[]>;
+
+  // the gateway's upstream limits, shared by every process (`sql/upstream-lanes.ts`)
+  /** Takes a call's slot on all of its lanes in one transaction, or nothing when it comes after the deadline. */
+  takeUpstreamSlot(take: LaneTake): Promise<LaneTakeResult>;
+  /** Gives units back to lanes (a call cancelled while it waited) or settles an estimate. */
+  moveUpstreamLanes(moves: readonly LaneMove[]): Promise<void>;
 
   // workers and the fleet's switches (`sql/workers.ts`, `sql/maintenance.ts`)
   /** A heartbeat: inserts the worker or moves its `heartbeatAt`; returns when a drain of it was requested (null: none). */

@@ -6,14 +6,21 @@
  * and the queue length reach the observer. The gateway's clock and sleep are a manual clock
  * here, so the spacing is exact and no assertion depends on how fast the machine is.
  */
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Gateway, InMemoryUsageLedger, type ChatRequest } from '../../src/gateway/index.js';
 import type { GatewayObserver } from '../../src/gateway/call-recorder.js';
+import { storeLanes, type ThrottleLanes } from '../../src/gateway/throttle.js';
 import { AgentryError } from '../../src/lib/errors.js';
 import { createLogger } from '../../src/obs/logger.js';
 import type { GatewaySpec } from '../../src/spec/schemas.js';
 import { startFakeOpenAI, type FakeServer } from '../fixtures/fake-openai.js';
+import { openPostgresStore } from '../../src/store/postgres.js';
+import { openSqliteStore } from '../../src/store/sqlite.js';
+import type { Store } from '../../src/store/store.js';
+import { createTestDatabase } from '../helpers/postgres.js';
 import { startTestApi } from '../helpers/server.js';
+import { hasPostgres, tempDir } from '../helpers/store.js';
 
 /** A clock the test moves: `sleep` waits until the test advances past its end. */
 class ManualClock {
@@ -65,7 +72,7 @@ function spec(limits: NonNullable<GatewaySpec['providers'][string]['limits']>): 
   };
 }
 
-function gateway(s: GatewaySpec, observer?: GatewayObserver): Gateway {
+function gateway(s: GatewaySpec, observer?: GatewayObserver, lanes?: ThrottleLanes): Gateway {
   return new Gateway({
     spec: s,
     env: {},
@@ -74,6 +81,7 @@ function gateway(s: GatewaySpec, observer?: GatewayObserver): Gateway {
     now: clock.now,
     sleep: clock.sleep,
     ...(observer === undefined ? {} : { observer }),
+    ...(lanes === undefined ? {} : { lanes }),
   });
 }
 
@@ -181,6 +189,68 @@ describe('upstream throttling', () => {
     clock.fireNext();
     await huge;
     expect(fake.requests).toHaveLength(3);
+  });
+});
+
+/** Two stores on one database: two processes of a fleet (SQLite has one server process: one store, two gateways). */
+const sharedStores: Record<string, () => Promise<{ a: Store; b: Store; cleanup: () => Promise<void> }>> = {
+  async sqlite() {
+    const { dir, remove } = tempDir();
+    const a = openSqliteStore(join(dir, 'agentry.db'));
+    await a.migrate();
+    return { a, b: a, cleanup: async () => (await a.close(), remove()) };
+  },
+  ...(hasPostgres
+    ? {
+        async postgres() {
+          const db = await createTestDatabase();
+          const a = openPostgresStore(db.url, { poolSize: 2 });
+          const b = openPostgresStore(db.url, { poolSize: 2 });
+          return { a, b, cleanup: async () => (await Promise.all([a.close(), b.close()]), await db.drop()) };
+        },
+      }
+    : {}),
+};
+
+describe.each(Object.keys(sharedStores))('upstream throttling shared by the fleet on %s', (name) => {
+  it("holds the limits across the gateways of every process on the store: one's slot delays the other's calls, a cancelled wait gives it back", async () => {
+    const { a, b, cleanup } = await sharedStores[name]!();
+    try {
+      const s = spec({ requests_per_minute: 120 });
+      const one = gateway(s, undefined, storeLanes(a));
+      const other = gateway(s, undefined, storeLanes(b));
+      const deadline = clock.now() + 600;
+      await one.chat(request, { tenantId: 'default', deadline });
+      // The other process's call waits for the next slot, 500 ms on (in its own memory it would go at once)...
+      const second = other.chat(request, { tenantId: 'default', deadline });
+      await settled(2);
+      expect(fake.requests).toHaveLength(1);
+      expect(clock.timers.map((t) => t.at - clock.now())).toEqual([500]);
+      // ...and a third, from the first process, would come after its deadline: refused, never sent.
+      const third = await one.chat(request, { tenantId: 'default', deadline }).catch((e: unknown) => e);
+      expect(third).toMatchObject({ code: 'upstream_throttled', retryAfterMs: 1000 });
+      clock.fireNext();
+      await second;
+      expect(fake.requests).toHaveLength(2);
+      expect(receivedAt[1]! - receivedAt[0]!).toBe(500);
+
+      // A call cancelled while it waits gives its slot back to the fleet.
+      const cancel = new AbortController();
+      const waiting = other.chat(request, { tenantId: 'default', signal: cancel.signal }).catch((e: unknown) => e);
+      await settled(3);
+      expect(clock.timers.map((t) => t.at - clock.now())).toEqual([500]);
+      cancel.abort();
+      expect(await waiting).toMatchObject({ code: 'cancelled' });
+      // The next call takes the slot it gave back: 500 ms on, not 1,000.
+      const next = one.chat(request, { tenantId: 'default' });
+      await settled(3);
+      expect(clock.timers.map((t) => t.at - clock.now())).toEqual([500]);
+      clock.fireNext();
+      await next;
+      expect(fake.requests).toHaveLength(3);
+    } finally {
+      await cleanup();
+    }
   });
 });
 
