@@ -120,6 +120,8 @@ export interface AppOptions extends Pick<ServiceDeps, 'engine' | 'store' | 'runL
   ssePollMs?: number;
   /** How far the run stream looks back for changes committed late (default 2 s; `src/app/run-changes.ts`). */
   runStreamSettleMs?: number;
+  /** How often an open event stream checks its credential again (default 10 s). */
+  sseAuthRecheckMs?: number;
   /** Worker heartbeats younger than this count for `/readyz` (default 3 × the engine's lease TTL). */
   workerTtlMs?: number;
   /**
@@ -248,6 +250,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     sseHeartbeatMs: options.sseHeartbeatMs ?? 15_000,
     ssePollMs: options.ssePollMs ?? 1_000,
     runStreamSettleMs: options.runStreamSettleMs ?? 2_000,
+    sseAuthRecheckMs: options.sseAuthRecheckMs ?? 10_000,
     workerTtlMs: options.workerTtlMs ?? health.leaseTtlMs * 3,
     closing: closing.signal,
     gateway,

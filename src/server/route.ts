@@ -79,6 +79,8 @@ export interface ServerDeps {
   ssePollMs: number;
   /** How far the run stream looks back for changes committed late (`src/app/run-changes.ts`). */
   runStreamSettleMs: number;
+  /** How often an open event stream checks its credential again: a revoked key's or expired token's stream ends. */
+  sseAuthRecheckMs: number;
   /** Aborted when the server starts closing: long waits and event streams end. */
   closing: AbortSignal;
   /** Undefined when the project has no gateway.yaml and no remote gateway is configured. */

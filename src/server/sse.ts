@@ -9,6 +9,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Caller } from '../app/caller.js';
 import { toAgentryError } from '../lib/errors.js';
+import { AUTHENTICATED, authorize } from './auth.js';
 import { problemBody } from './problem.js';
 import type { ServerDeps } from './route.js';
 
@@ -33,7 +34,9 @@ export interface EventStream {
 /**
  * Takes over the response as a `text/event-stream`: its head sent, a comment every
  * `sseHeartbeatMs` so proxies keep the connection open, every write passed through the
- * redactor. `closed` aborts when the client goes or the server starts closing.
+ * redactor. `closed` aborts when the client goes or the server starts closing, and when the
+ * request's credential no longer signs in (checked every `sseAuthRecheckMs`: a key revoked or
+ * expired, an OIDC token past its expiry), after an `error` frame saying so.
  */
 export function openEventStream(deps: ServerDeps, request: FastifyRequest, reply: FastifyReply, closed: AbortController): EventStream {
   const raw = reply.raw;
@@ -66,10 +69,26 @@ export function openEventStream(deps: ServerDeps, request: FastifyRequest, reply
   };
   const heartbeat = setInterval(() => void write(': heartbeat\n\n'), deps.sseHeartbeatMs);
   heartbeat.unref();
+  const stillSignedIn = async (): Promise<void> => {
+    try {
+      await authorize(deps.auth, request.headers, AUTHENTICATED);
+    } catch (error) {
+      const e = toAgentryError(error);
+      // Only a credential that is refused ends the stream; an issuer that cannot be reached now does not.
+      if (e.code !== 'unauthorized' || closed.signal.aborted) return;
+      clearInterval(recheck);
+      request.log.info({ reason: e.message }, 'event stream ended: its credential no longer signs in');
+      await write(`event: error\ndata: ${JSON.stringify(problemBody(e, request.id))}\n\n`).catch(() => undefined);
+      closed.abort();
+    }
+  };
+  const recheck = setInterval(() => void stillSignedIn(), deps.sseAuthRecheckMs);
+  recheck.unref();
   return {
     write,
     end: () => {
       clearInterval(heartbeat);
+      clearInterval(recheck);
       raw.off('close', onClose);
       deps.closing.removeEventListener('abort', onClose);
       if (!raw.writableEnded) raw.end();
