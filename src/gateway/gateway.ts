@@ -61,6 +61,9 @@ import type {
 
 export type { ModelInfo, UpstreamInfo } from './types.js';
 
+/** The slot of a call to a target without upstream limits. */
+const UNTHROTTLED: ThrottleSlot = { waitedMs: 0, settle: () => undefined };
+
 export interface GatewayOptions {
   spec: GatewaySpec;
   /** Where `{{ env.NAME }}` references and default key variables are read. Default `process.env`. */
@@ -214,7 +217,7 @@ export class Gateway {
 
   #chat(group: ResolvedGroup, request: ChatRequest, ctx: CallContext): Promise<ChatResponse> {
     return withFallback(this.#fallback, group, ctx, async (target, provider) => {
-      const slot = await this.#slot(group, target, throttleTokens(request), ctx);
+      const slot = await this.#slot(group, target, () => throttleTokens(request), ctx);
       const { attempt, sent } = await this.#begin(group, target, request, ctx);
       try {
         const response = await provider.chat(target.model, sent, { signal: attempt.controller.signal, timeoutMs: attempt.timeoutMs });
@@ -244,7 +247,7 @@ export class Gateway {
     const group = this.#group(request);
     this.droppedParams(request);
     const opened = await withFallback(this.#fallback, group, ctx, async (target, provider) => {
-      const slot = await this.#slot(group, target, throttleTokens(request), ctx);
+      const slot = await this.#slot(group, target, () => throttleTokens(request), ctx);
       const { attempt, sent } = await this.#begin(group, target, request, ctx);
       try {
         const iterator = provider.stream(target.model, sent, { signal: attempt.controller.signal, timeoutMs: attempt.timeoutMs })[Symbol.asyncIterator]();
@@ -325,8 +328,8 @@ export class Gateway {
     }
     const prompt = estimateTokens(JSON.stringify(request.input));
     return withFallback(this.#fallback, group, ctx, async (target, provider) => {
-      const slot = await this.#slot(group, target, prompt, ctx);
-      const { attempt } = await this.#reserve(group, target, ctx, { tokens: prompt, costUsd: costUsd(target, prompt, 0) });
+      const slot = await this.#slot(group, target, () => prompt, ctx);
+      const { attempt } = await this.#reserve(group, target, ctx, () => ({ tokens: prompt, costUsd: costUsd(target, prompt, 0) }));
       try {
         const response = await provider.embed!(target.model, request, { signal: attempt.controller.signal, timeoutMs: attempt.timeoutMs });
         const used = response.usage.prompt_tokens;
@@ -375,9 +378,11 @@ export class Gateway {
   /** Budget check (records and throws `budget_exceeded`), then the attempt's timer and abort wiring. */
   async #begin(group: ResolvedGroup, target: ResolvedTarget, request: ChatRequest, ctx: CallContext): Promise<{ attempt: Attempt; sent: ChatRequest }> {
     const cap = outputCap(request, target);
-    const prompt = estimatePromptTokens(request);
-    const output = cap * (request.n ?? 1);
-    const { attempt, budgeted } = await this.#reserve(group, target, ctx, { tokens: prompt + output, costUsd: costUsd(target, prompt, output) });
+    const { attempt, budgeted } = await this.#reserve(group, target, ctx, () => {
+      const prompt = estimatePromptTokens(request);
+      const output = cap * (request.n ?? 1);
+      return { tokens: prompt + output, costUsd: costUsd(target, prompt, output) };
+    });
     let sent = group.dropParams ? withoutUnsupported(this.#providerType(target.provider), request) : request;
     if (request.max_tokens === undefined && request.max_completion_tokens === undefined) {
       // No cap unless the model has one configured, or a budget's worst case must hold.
@@ -389,7 +394,7 @@ export class Gateway {
   }
 
   /** Budget check of an attempt's worst case (records and throws `budget_exceeded`), then its timer and abort wiring. */
-  async #reserve(group: ResolvedGroup, target: ResolvedTarget, ctx: CallContext, estimate: Spend): Promise<{ attempt: Attempt; budgeted: boolean }> {
+  async #reserve(group: ResolvedGroup, target: ResolvedTarget, ctx: CallContext, estimate: () => Spend): Promise<{ attempt: Attempt; budgeted: boolean }> {
     const beganAt = performance.now();
     const at = this.now();
     const id = newId('call', at);
@@ -410,10 +415,16 @@ export class Gateway {
     return group.timeoutMs ?? this.#config.providers.get(target.provider)?.timeoutMs ?? this.#config.defaultTimeoutMs;
   }
 
-  /** Waits for the target's upstream slot (`throttle.ts`) within the caller's deadline, or the call's own timeout when it gives none. */
-  #slot(group: ResolvedGroup, target: ResolvedTarget, tokens: number, ctx: CallContext): Promise<ThrottleSlot> {
+  /**
+   * Waits for the target's upstream slot (`throttle.ts`) within the caller's deadline, or the
+   * call's own timeout when it gives none. Without upstream limits there is nothing to wait for,
+   * and the call's tokens are not estimated.
+   */
+  #slot(group: ResolvedGroup, target: ResolvedTarget, tokens: () => number, ctx: CallContext): Promise<ThrottleSlot> {
+    const limits = this.#config.providers.get(target.provider)?.limits;
+    if (limits === undefined && target.limits === undefined) return Promise.resolve(UNTHROTTLED);
     const deadline = ctx.deadline ?? this.now() + this.#timeoutMs(group, target);
-    return this.#throttle.acquire(group.name, target, this.#config.providers.get(target.provider)?.limits, tokens, deadline, ctx.signal);
+    return this.#throttle.acquire(group.name, target, limits, tokens(), deadline, ctx.signal);
   }
 
   async #finish(attempt: Attempt, group: ResolvedGroup, target: ResolvedTarget, outcome: CallOutcome, usage: Usage): Promise<CallRecord> {
