@@ -102,7 +102,9 @@ export function firstExceeded(checks: readonly BudgetCheck[], states: readonly B
 
 /** The budgets that apply to a call of `ctx` at `at`. */
 export function budgetChecks(budgets: ResolvedBudgets, ctx: Pick<CallContext, 'tenantId' | 'runId' | 'workflow' | 'budget'>, at: number): BudgetCheck[] {
-  const periods: Record<BudgetPeriod, { day: string } | { month: string }> = { day: { day: utcDay(at) }, month: { month: utcMonth(at) } };
+  // The UTC day and month only when a workflow or tenant budget applies (most calls have none).
+  let days: Record<BudgetPeriod, { day: string } | { month: string }> | undefined;
+  const periods = (): Record<BudgetPeriod, { day: string } | { month: string }> => (days ??= { day: { day: utcDay(at) }, month: { month: utcMonth(at) } });
   const out: BudgetCheck[] = [];
   const run: BudgetLimit = {};
   if (ctx.budget?.maxCostUsd !== undefined) run.usd = ctx.budget.maxCostUsd;
@@ -115,14 +117,14 @@ export function budgetChecks(budgets: ResolvedBudgets, ctx: Pick<CallContext, 't
       out.push({
         scope: 'workflow',
         period,
-        query: { scope: 'workflow', tenantId: ctx.tenantId, workflow: ctx.workflow!, ...periods[period] },
+        query: { scope: 'workflow', tenantId: ctx.tenantId, workflow: ctx.workflow!, ...periods()[period] },
         limit: workflow[period],
       });
     }
   }
   for (const period of BUDGET_PERIODS) {
     if (limited(tenant[period]))
-      out.push({ scope: 'tenant', period, query: { scope: 'tenant', tenantId: ctx.tenantId, ...periods[period] }, limit: tenant[period] });
+      out.push({ scope: 'tenant', period, query: { scope: 'tenant', tenantId: ctx.tenantId, ...periods()[period] }, limit: tenant[period] });
   }
   return out;
 }
@@ -143,11 +145,13 @@ export class BudgetGuard {
   /**
    * Throws `budget_exceeded` when `estimate` does not fit a budget of `ctx`; otherwise reserves
    * it under the attempt's id `id` for `ttlMs` (renewed every third of it until released) and
-   * returns the hold. Recording the attempt with that id settles the reservation.
+   * returns the hold. Recording the attempt with that id settles the reservation. `estimate` is
+   * worked out only when a budget applies (it serialises the prompt).
    */
-  async reserve(id: string, ctx: CallContext, at: number, estimate: Spend, ttlMs: number): Promise<BudgetHold> {
+  async reserve(id: string, ctx: CallContext, at: number, estimateOf: () => Spend, ttlMs: number): Promise<BudgetHold> {
     const checks = budgetChecks(this.budgets, ctx, at);
     if (checks.length === 0) return NO_HOLD;
+    const estimate = estimateOf();
     let refusal: BudgetDetails | undefined;
     const { admitted } = await this.ledger.reserve({ id, scopes: checks.map((c) => c.query), amount: estimate, at, expiresAt: at + ttlMs }, (states) => {
       refusal = firstExceeded(checks, states, estimate);

@@ -19,45 +19,21 @@ import { AgentryError } from '../lib/errors.js';
 import { newId } from '../lib/ids.js';
 import type { Logger } from '../obs/logger.js';
 import type { GatewaySpec } from '../spec/schemas.js';
-import { Attempt } from './attempt.js';
-import {
-  BudgetGuard,
-  costUsd,
-  estimatedUsage,
-  estimatePromptTokens,
-  estimateTokens,
-  outputCap,
-  RESERVATION_MARGIN_MS,
-  throttleTokens,
-  type BudgetHold,
-} from './budget.js';
+import { Attempts } from './attempts.js';
+import { BudgetGuard, costUsd, estimateTokens, throttleTokens } from './budget.js';
 import { CallRecorder, type GatewayObserver } from './call-recorder.js';
 import { classifyProviderError } from './classify.js';
-import { resolveGatewaySpec, type ProviderType, type ResolvedBudgets, type ResolvedGateway, type ResolvedGroup, type ResolvedTarget } from './config.js';
+import { resolveGatewaySpec, type ProviderType, type ResolvedBudgets, type ResolvedGateway, type ResolvedGroup } from './config.js';
 import { withFallback, type FallbackDeps } from './fallback.js';
-import { checkParams, withoutUnsupported } from './params.js';
+import { checkParams } from './params.js';
 import type { UsageLedger } from './ledger.js';
 import { createProvider } from './providers/index.js';
 import { redactSecrets } from './redact.js';
-import { UpstreamThrottle, type ThrottleLanes, type ThrottleSlot } from './throttle.js';
+import { UpstreamThrottle, type ThrottleLanes } from './throttle.js';
 import { cachedChat, cacheable, type CachedChatDeps, type ResponseCache } from './cache.js';
 import { callFields } from './attempt.js';
-import { LlmSpan } from './tracing.js';
-import type { CallOutcome, CallRecord } from '../types.js';
-import type { Spend } from '../types.js';
-import type {
-  CallContext,
-  ChatChunk,
-  ChatRequest,
-  ChatResponse,
-  EmbeddingRequest,
-  EmbeddingResponse,
-  FinishReason,
-  ModelInfo,
-  Provider,
-  UpstreamInfo,
-  Usage,
-} from './types.js';
+import { streamChat } from './gateway-stream.js';
+import type { CallContext, ChatChunk, ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse, ModelInfo, Provider, UpstreamInfo } from './types.js';
 
 export type { ModelInfo, UpstreamInfo } from './types.js';
 
@@ -84,19 +60,18 @@ export interface GatewayOptions {
 export class Gateway {
   readonly #config: ResolvedGateway;
   readonly #providers = new Map<string, Provider>();
-  readonly #budget: BudgetGuard;
   readonly #logger: Logger;
   readonly #fallback: FallbackDeps;
   readonly #recorder: CallRecorder;
-  readonly #throttle: UpstreamThrottle;
   readonly #cache: ResponseCache | undefined;
+  readonly #attempts: Attempts;
   readonly now: () => number;
 
   constructor(options: GatewayOptions) {
     this.#config = resolveGatewaySpec(options.spec, options.env ?? process.env);
     this.#logger = options.logger.child({ component: 'gateway' });
     this.now = options.now ?? Date.now;
-    this.#budget = new BudgetGuard(options.ledger, this.#config.budgets, this.now, (error) =>
+    const budget = new BudgetGuard(options.ledger, this.#config.budgets, this.now, (error) =>
       this.#logger.warn(
         { err: { message: this.redact(error instanceof Error ? error.message : String(error)) } },
         'gateway could not renew a budget reservation',
@@ -107,7 +82,7 @@ export class Gateway {
       logger: this.#logger,
       sleep: options.sleep ?? sleep,
       random: options.random ?? Math.random,
-      classify: (error, target, ctx) => classifyProviderError(error, this.#info(target, ctx, false, 0)),
+      classify: (error, target, ctx) => classifyProviderError(error, this.#attempts.errorInfo(target, ctx, false, 0)),
     };
     this.#recorder = new CallRecorder({
       ledger: options.ledger,
@@ -119,7 +94,7 @@ export class Gateway {
     for (const [name, provider] of this.#config.providers) this.#providers.set(name, createProvider(provider, { now: this.now }));
     this.#cache = options.cache;
     const observer = options.observer;
-    this.#throttle = new UpstreamThrottle({
+    const throttle = new UpstreamThrottle({
       now: this.now,
       sleep: this.#fallback.sleep,
       lanes: options.lanes,
@@ -134,6 +109,7 @@ export class Gateway {
         throttled: (provider, group) => observer?.upstreamThrottled?.(provider, group),
       },
     });
+    this.#attempts = new Attempts({ config: this.#config, budget, recorder: this.#recorder, throttle, now: this.now });
   }
 
   /** The model groups, in OpenAI's `GET /v1/models` item shape (plus the targets). */
@@ -222,8 +198,8 @@ export class Gateway {
 
   #chat(group: ResolvedGroup, request: ChatRequest, ctx: CallContext): Promise<ChatResponse> {
     return withFallback(this.#fallback, group, ctx, async (target, provider) => {
-      const slot = await this.#slot(group, target, throttleTokens(request), ctx);
-      const { attempt, sent } = await this.#begin(group, target, request, ctx);
+      const slot = await this.#attempts.slot(group, target, () => throttleTokens(request), ctx);
+      const { attempt, sent } = await this.#attempts.begin(group, target, request, ctx);
       try {
         const response = await provider.chat(target.model, sent, { signal: attempt.controller.signal, timeoutMs: attempt.timeoutMs });
         attempt.span?.response({
@@ -232,88 +208,22 @@ export class Gateway {
           finishReasons: response.choices.map((c) => c.finish_reason),
           ...(response.choices[0] ? { message: response.choices[0].message } : {}),
         });
-        const record = await this.#finish(attempt, group, target, 'ok', response.usage);
+        const record = await this.#attempts.finish(attempt, group, target, 'ok', response.usage);
         slot.settle(record.inputTokens + record.outputTokens);
         return { ...response, agentry: { call_id: record.id, group: group.name, provider: target.provider, cost_usd: record.costUsd } };
       } catch (error) {
-        throw await this.#fail(attempt, group, target, error, undefined);
+        throw await this.#attempts.fail(attempt, group, target, error, undefined);
       } finally {
         attempt.close();
       }
     });
   }
 
-  /**
-   * A streaming chat completion. Retries and fallbacks happen only before the first chunk;
-   * after it, a failure ends the stream with the error. The last chunk always carries `usage`
-   * (and `agentry`), as OpenAI sends with `stream_options.include_usage`.
-   */
+  /** A streaming chat completion (`gateway-stream.ts`); `request.model` is a model group. */
   async *stream(request: ChatRequest, ctx: CallContext): AsyncGenerator<ChatChunk, void, undefined> {
     const group = this.#group(request);
     this.droppedParams(request);
-    const opened = await withFallback(this.#fallback, group, ctx, async (target, provider) => {
-      const slot = await this.#slot(group, target, throttleTokens(request), ctx);
-      const { attempt, sent } = await this.#begin(group, target, request, ctx);
-      try {
-        const iterator = provider.stream(target.model, sent, { signal: attempt.controller.signal, timeoutMs: attempt.timeoutMs })[Symbol.asyncIterator]();
-        const first = await iterator.next();
-        return { attempt, target, sent, iterator, first, slot };
-      } catch (error) {
-        const failure = await this.#fail(attempt, group, target, error, undefined);
-        attempt.close();
-        throw failure;
-      }
-    });
-    const { attempt, target, sent, iterator, slot } = opened;
-    let usage: Usage | undefined;
-    let received = '';
-    let last: ChatChunk | undefined;
-    const finishReasons: FinishReason[] = [];
-    let done = false;
-    try {
-      let next = opened.first;
-      while (next.done !== true) {
-        attempt.armTimer();
-        const chunk = next.value;
-        last = chunk;
-        if (chunk.usage !== undefined && chunk.usage !== null) usage = chunk.usage;
-        for (const choice of chunk.choices) {
-          if (choice.finish_reason) finishReasons.push(choice.finish_reason);
-          received += choice.delta.content ?? '';
-          for (const call of choice.delta.tool_calls ?? []) received += (call.function?.name ?? '') + (call.function?.arguments ?? '');
-        }
-        if (chunk.choices.length > 0) yield chunk;
-        next = await iterator.next();
-      }
-      const final = usage ?? estimatedUsage(sent, received);
-      attempt.span?.response({ id: last?.id, model: last?.model, finishReasons, message: { role: 'assistant', content: received } });
-      const record = await this.#finish(attempt, group, target, 'ok', final);
-      slot.settle(record.inputTokens + record.outputTokens);
-      done = true;
-      yield {
-        id: last?.id ?? record.id,
-        object: 'chat.completion.chunk',
-        created: last?.created ?? Math.floor(record.at / 1000),
-        model: last?.model ?? target.model,
-        choices: [],
-        usage: final,
-        agentry: { call_id: record.id, group: group.name, provider: target.provider, cost_usd: record.costUsd },
-      };
-    } catch (error) {
-      if (!done) {
-        done = true;
-        throw await this.#fail(attempt, group, target, error, estimatedUsage(sent, received));
-      }
-      throw error;
-    } finally {
-      if (!done) {
-        // The consumer stopped reading: stop the upstream request and record what was received.
-        attempt.controller.abort(new DOMException('stream closed by the caller', 'AbortError'));
-        await this.#recorder.record(attempt, group, target, 'cancelled', estimatedUsage(sent, received), 'cancelled');
-      }
-      attempt.close();
-      await iterator.return?.().catch(() => undefined);
-    }
+    yield* streamChat(this.#attempts, this.#fallback, group, request, ctx);
   }
 
   /**
@@ -333,16 +243,16 @@ export class Gateway {
     }
     const prompt = estimateTokens(JSON.stringify(request.input));
     return withFallback(this.#fallback, group, ctx, async (target, provider) => {
-      const slot = await this.#slot(group, target, prompt, ctx);
-      const { attempt } = await this.#reserve(group, target, ctx, { tokens: prompt, costUsd: costUsd(target, prompt, 0) });
+      const slot = await this.#attempts.slot(group, target, () => prompt, ctx);
+      const { attempt } = await this.#attempts.reserve(group, target, ctx, () => ({ tokens: prompt, costUsd: costUsd(target, prompt, 0) }));
       try {
         const response = await provider.embed!(target.model, request, { signal: attempt.controller.signal, timeoutMs: attempt.timeoutMs });
         const used = response.usage.prompt_tokens;
-        const record = await this.#finish(attempt, group, target, 'ok', { prompt_tokens: used, completion_tokens: 0, total_tokens: used });
+        const record = await this.#attempts.finish(attempt, group, target, 'ok', { prompt_tokens: used, completion_tokens: 0, total_tokens: used });
         slot.settle(used);
         return { ...response, agentry: { call_id: record.id, group: group.name, provider: target.provider, cost_usd: record.costUsd } };
       } catch (error) {
-        throw await this.#fail(attempt, group, target, error, undefined);
+        throw await this.#attempts.fail(attempt, group, target, error, undefined);
       } finally {
         attempt.close();
       }
@@ -380,75 +290,7 @@ export class Gateway {
     return group;
   }
 
-  /** Budget check (records and throws `budget_exceeded`), then the attempt's timer and abort wiring. */
-  async #begin(group: ResolvedGroup, target: ResolvedTarget, request: ChatRequest, ctx: CallContext): Promise<{ attempt: Attempt; sent: ChatRequest }> {
-    const cap = outputCap(request, target);
-    const prompt = estimatePromptTokens(request);
-    const output = cap * (request.n ?? 1);
-    const { attempt, budgeted } = await this.#reserve(group, target, ctx, { tokens: prompt + output, costUsd: costUsd(target, prompt, output) });
-    let sent = group.dropParams ? withoutUnsupported(this.#providerType(target.provider), request) : request;
-    if (request.max_tokens === undefined && request.max_completion_tokens === undefined) {
-      // No cap unless the model has one configured, or a budget's worst case must hold.
-      const send = target.maxTokens ?? (budgeted ? cap : undefined);
-      if (send !== undefined) sent = { ...sent, max_tokens: send };
-    }
-    attempt.span = LlmSpan.start(group, target, this.#providers.get(target.provider)?.type ?? target.provider, sent);
-    return { attempt, sent };
-  }
-
-  /** Budget check of an attempt's worst case (records and throws `budget_exceeded`), then its timer and abort wiring. */
-  async #reserve(group: ResolvedGroup, target: ResolvedTarget, ctx: CallContext, estimate: Spend): Promise<{ attempt: Attempt; budgeted: boolean }> {
-    const beganAt = performance.now();
-    const at = this.now();
-    const id = newId('call', at);
-    const timeoutMs = this.#timeoutMs(group, target);
-    let hold: BudgetHold;
-    try {
-      hold = await this.#budget.reserve(id, ctx, at, estimate, timeoutMs + RESERVATION_MARGIN_MS);
-    } catch (error) {
-      if (error instanceof AgentryError && error.code === 'budget_exceeded') {
-        await this.#recorder.refused(id, at, ctx, group, target, error);
-      }
-      throw error;
-    }
-    return { attempt: new Attempt(id, at, beganAt, ctx, timeoutMs, hold), budgeted: hold.budgeted };
-  }
-
-  #timeoutMs(group: ResolvedGroup, target: ResolvedTarget): number {
-    return group.timeoutMs ?? this.#config.providers.get(target.provider)?.timeoutMs ?? this.#config.defaultTimeoutMs;
-  }
-
-  /** Waits for the target's upstream slot (`throttle.ts`) within the caller's deadline, or the call's own timeout when it gives none. */
-  #slot(group: ResolvedGroup, target: ResolvedTarget, tokens: number, ctx: CallContext): Promise<ThrottleSlot> {
-    const deadline = ctx.deadline ?? this.now() + this.#timeoutMs(group, target);
-    return this.#throttle.acquire(group.name, target, this.#config.providers.get(target.provider)?.limits, tokens, deadline, ctx.signal);
-  }
-
-  async #finish(attempt: Attempt, group: ResolvedGroup, target: ResolvedTarget, outcome: CallOutcome, usage: Usage): Promise<CallRecord> {
-    return this.#recorder.record(attempt, group, target, outcome, usage, undefined);
-  }
-
-  /** Classifies and records a failed attempt; returns the error to throw. */
-  async #fail(attempt: Attempt, group: ResolvedGroup, target: ResolvedTarget, error: unknown, usage: Usage | undefined): Promise<AgentryError> {
-    const e = classifyProviderError(error, this.#info(target, attempt.ctx, attempt.timedOut, attempt.timeoutMs));
-    const outcome: CallOutcome = e.code === 'cancelled' ? 'cancelled' : 'error';
-    await this.#recorder.record(attempt, group, target, outcome, usage ?? { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 }, e.code);
-    return e;
-  }
-
   #providerType(provider: string): ProviderType {
-    return this.#config.providers.get(provider)!.type;
-  }
-
-  #info(target: ResolvedTarget, ctx: CallContext, timedOut: boolean, timeoutMs: number) {
-    return {
-      provider: target.provider,
-      model: target.model,
-      secrets: this.#config.secrets,
-      cancelled: ctx.signal?.aborted === true,
-      timedOut,
-      timeoutMs,
-      now: this.now(),
-    };
+    return this.#attempts.providerType(provider);
   }
 }
