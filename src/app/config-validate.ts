@@ -1,6 +1,6 @@
 /**
  * `agentry config validate`: everything `serve` checks before it starts, without starting —
- * the configuration, the project's specs, `NAME_FILE` secrets and production mode's startup
+ * the configuration, the project's specs (with the plugins they use), `NAME_FILE` secrets and production mode's startup
  * checks (as for a process that listens) — every problem at once, so a deploy pipeline can
  * refuse a configuration before it reaches a host.
  */
@@ -87,7 +87,8 @@ export async function validateConfiguration(options: ValidateOptions): Promise<C
   }
   const secrets = withSecretFiles(options.env, dir);
   for (const message of secrets.problems) error('secret_file', message);
-  const load = (from: string) => loadProject(from, { availableKinds: new Set(STEP_KINDS), env: secrets.env });
+  // Plugin steps and tools are checked against the project's installed plugins, as `serve` loads them.
+  const load = (from: string) => loadProject(from, { availableKinds: new Set(STEP_KINDS), env: secrets.env, pluginsDir: dir });
   // With a bundle, the specs that would run are the bundle's: check it, then them.
   const bundled = config !== undefined && specsFromBundle(config) ? await bundleSpecs(config, load, error) : undefined;
   const { project, diagnostics } = bundled ?? (await load(dir));

@@ -78,6 +78,16 @@ describe('agentry config validate', () => {
     expect(text.stdout).not.toContain('change-me');
   });
 
+  it("checks plugin steps against the project's installed plugins, as serve would", async () => {
+    write({ 'workflows/wx.yaml': 'version: v1\nname: wx\nsteps:\n  today:\n    plugin: { name: weather, step: forecast }\n' });
+    const result = await runCliInProcess(['config', 'validate', dir, '--json'], { env: { AGENTRY_DATABASE_URL: `sqlite:${join(dir, 'a.db')}` } });
+    expect(result.code).toBe(2);
+    const report = JSON.parse(result.stdout) as ConfigValidation;
+    expect(report.problems).toContainEqual(
+      expect.objectContaining({ check: 'spec', severity: 'error', message: expect.stringMatching(/workflows\/wx\.yaml:\d+.*weather/) }),
+    );
+  });
+
   it('reports a configuration that does not load (the production checks need one)', async () => {
     const result = await runCliInProcess(['config', 'validate', dir, '--json'], {
       env: productionEnv({ AGENTRY_API_KEY_FILE: join(dir, 'missing'), AGENTRY_ENV: 'staging' }),
