@@ -54,6 +54,30 @@ export interface ArtifactDb {
   putRow(trx: Db, artifact: NewArtifact, content: Uint8Array | null): Promise<ArtifactRecord>;
 }
 
+/** Where an SQLite store at `file` keeps its artifacts' files: `artifacts/` beside it. */
+export function artifactsDirOf(file: string): string {
+  return join(dirname(file), 'artifacts');
+}
+
+/**
+ * The bytes of a directory backend's artifact, read as `read` does (confined to the run's folder,
+ * a symbolic link refused); undefined when the file is not there.
+ */
+export async function readArtifactFile(root: string, record: Pick<ArtifactRecord, 'tenantId' | 'runId' | 'name'>): Promise<Buffer | undefined> {
+  const folder = resolve(root, record.tenantId, record.runId);
+  if (!isInside(root, folder) || relative(root, folder).split(sep).length !== 2) return undefined;
+  const file = join(folder, ...record.name.split('/'));
+  try {
+    if ((await lstat(file)).isSymbolicLink()) return undefined;
+    await confined(root, folder, record.name);
+    await confined(folder, dirname(file), record.name);
+    return await readFile(file);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+}
+
 /** The backend for a store: a directory when `directory` is given, else the table. */
 export function createArtifactStore(db: ArtifactDb, directory: string | undefined, now: () => number = Date.now): ArtifactStore {
   return directory === undefined ? new TableArtifacts(db, now) : new DirectoryArtifacts(db, resolve(directory), now);
@@ -141,19 +165,10 @@ class DirectoryArtifacts implements ArtifactStore {
   async read(runId: string, name: string): Promise<{ record: ArtifactRecord; content: Buffer } | undefined> {
     const found = await this.db.read((db) => sqlArtifacts.readArtifact(db, runId, name));
     if (found === undefined) return undefined;
-    // A row restored from a PostgreSQL backup holds its bytes.
+    // A row restored from a backup holds its bytes.
     if (found.content !== null) return { record: found.record, content: Buffer.from(found.content) };
-    const folder = this.runFolder(found.record.tenantId, runId);
-    const file = join(folder, ...found.record.name.split('/'));
-    try {
-      if ((await lstat(file)).isSymbolicLink()) return undefined;
-      await confined(this.root, folder, found.record.name);
-      await confined(folder, dirname(file), found.record.name);
-      return { record: found.record, content: await readFile(file) };
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw error;
-    }
+    const content = await readArtifactFile(this.root, found.record);
+    return content === undefined ? undefined : { record: found.record, content };
   }
 
   async forgetRuns(runIds: readonly string[]): Promise<void> {

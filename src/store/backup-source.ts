@@ -4,7 +4,8 @@
  *
  * - SQLite: the online backup API copies the database into a scratch file next to the backup
  *   (`workDir`), all pages in one step, so the copy is one read transaction's view however busy
- *   the writers are; the copy must pass `PRAGMA integrity_check`, then its rows are read.
+ *   the writers are; the copy must pass `PRAGMA integrity_check`, then its rows are read. The
+ *   artifacts' files beside the database are read into their rows (`withArtifactFiles`).
  * - PostgreSQL: one `REPEATABLE READ READ ONLY` transaction: every table is read from the same
  *   snapshot, in batches by primary key, so nothing is held in memory but the batch.
  *
@@ -15,11 +16,12 @@
  *     for (const table of snapshot.tables) for await (const rows of snapshot.batches(table)) …;
  *   });
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { AgentryError } from '../lib/errors.js';
+import { artifactsDirOf, readArtifactFile } from './artifacts.js';
 import { describeAgentryTables, type TableInfo } from './backup-tables.js';
 import type { DatabaseLocation } from './database-url.js';
 import { openRawPostgres, openRawSqlite, quoteName, type RawDb } from './raw-db.js';
@@ -50,8 +52,8 @@ async function schemaVersionOf(db: RawDb, tables: readonly TableInfo[]): Promise
   return Number(row?.[0] ?? 0);
 }
 
-/** Reads the snapshot's catalog and counts (inside whatever makes `db` a snapshot). */
-async function describeSnapshot(db: RawDb, location: string): Promise<StoreSnapshot> {
+/** Reads the snapshot's catalog and counts (inside whatever makes `db` a snapshot); `artifactsDir`: an SQLite store's artifact files. */
+async function describeSnapshot(db: RawDb, location: string, artifactsDir?: string): Promise<StoreSnapshot> {
   const described = await describeAgentryTables(db);
   const schemaVersion = await schemaVersionOf(db, described);
   if (schemaVersion === 0) throw new AgentryError('not_found', `${location} holds no Agentry store (no migration was ever applied to it)`);
@@ -60,7 +62,46 @@ async function describeSnapshot(db: RawDb, location: string): Promise<StoreSnaps
     const [row] = await db.rows(`SELECT count(*) FROM ${quoteName(table.name)}`);
     tables.push({ ...table, rows: Number(row?.[0] ?? 0) });
   }
-  return { kind: db.kind, location, schemaVersion, tables, batches: (table, size) => batches(db, table, size ?? DEFAULT_BATCH) };
+  return {
+    kind: db.kind,
+    location,
+    schemaVersion,
+    tables,
+    async *batches(table, size) {
+      // Artifacts are read a few at a time (each may be megabytes); an SQLite store's come with their files' bytes.
+      if (table.name !== 'run_artifacts') {
+        yield* batches(db, table, size ?? DEFAULT_BATCH);
+        return;
+      }
+      for await (const rows of batches(db, table, Math.min(size ?? DEFAULT_BATCH, ARTIFACT_BATCH))) {
+        yield artifactsDir === undefined ? rows : await withArtifactFiles(table, rows, artifactsDir);
+      }
+    },
+  };
+}
+
+/** Rows of `run_artifacts` read at a time. */
+const ARTIFACT_BATCH = 20;
+
+/**
+ * An SQLite store keeps its artifacts' bytes in files (`store/artifacts.ts`): a backup puts each
+ * file's bytes into its row's `content`, so the backup holds them and a restore (into either
+ * store) serves them from the table. A file that is gone, or was replaced since the snapshot
+ * (its SHA-256 is not the row's), leaves the row without content, as the store has it.
+ */
+async function withArtifactFiles(table: TableInfo, rows: unknown[][], artifactsDir: string): Promise<unknown[][]> {
+  const at = (name: string) => table.columns.indexOf(name);
+  const [content, tenant, run, name, sha] = [at('content'), at('tenant_id'), at('run_id'), at('name'), at('sha256')];
+  return Promise.all(
+    rows.map(async (row) => {
+      if (row[content] !== null) return row;
+      const bytes = await readArtifactFile(artifactsDir, { tenantId: String(row[tenant]), runId: String(row[run]), name: String(row[name]) });
+      if (bytes === undefined || createHash('sha256').update(bytes).digest('hex') !== row[sha]) return row;
+      const filled = [...row];
+      filled[content] = bytes;
+      return filled;
+    }),
+  );
 }
 
 /**
@@ -123,7 +164,7 @@ async function withSqliteSnapshot<T>(file: string, workDir: string, fn: (snapsho
       if (check?.[0] !== 'ok') {
         throw new AgentryError('internal', `the copy of sqlite:${file} fails PRAGMA integrity_check (${String(check?.[0])}): the database file is damaged`);
       }
-      return await fn(await describeSnapshot(db, `sqlite:${file}`));
+      return await fn(await describeSnapshot(db, `sqlite:${file}`, artifactsDirOf(file)));
     } finally {
       await db.close();
     }

@@ -1,12 +1,13 @@
 /** The embedded store: one SQLite file in WAL mode, for a single host. */
 import { mkdirSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 import { Kysely, SqliteDialect, sql } from 'kysely';
 import type { Db, SqlDialect } from './sql/dialect.js';
 import { SqlStore } from './sql-store.js';
 import { withStatementCache } from './sqlite-statements.js';
+import { artifactsDirOf } from './artifacts.js';
 import type { StoreObserver } from './store-types.js';
 
 const sqliteDialect: SqlDialect = {
@@ -78,6 +79,6 @@ export function openSqliteStore(file: string, options: SqliteOptions = {}): SqlS
   database.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
   const db: Db = new Kysely({ dialect: new SqliteDialect({ database: withStatementCache(database) }) });
   // Artifacts beside the database (`.agentry/artifacts/` by default); an in-memory store keeps them in its table.
-  const artifacts = path === ':memory:' ? undefined : join(dirname(path), 'artifacts');
+  const artifacts = path === ':memory:' ? undefined : artifactsDirOf(path);
   return new SqlStore(db, sqliteDialect, `sqlite:${path}`, options.now, options.observer, artifacts);
 }

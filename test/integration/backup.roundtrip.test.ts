@@ -23,6 +23,9 @@ const WORKFLOWS = [
   { name: 'ask', steps: { approve: { human: { title: 'Approve «{{ input.item }}»', role: 'reviewer' } } } },
 ];
 
+/** The bytes of the artifact `fill` writes. */
+const ARTIFACT = Buffer.from([0x47, 0xc3, 0xbc, 0x00, 0xff]);
+
 /** Fills the store with one of everything a backup must keep. */
 async function fill(store: Store): Promise<void> {
   const engine: Engine = await engineOn(store, WORKFLOWS);
@@ -49,14 +52,14 @@ async function fill(store: Store): Promise<void> {
       outcome: 'ok',
       at: 1_700_000_000_123,
     });
-    // An artifact: its row (and on PostgreSQL its bytes) is in the backup.
+    // An artifact: its row and its bytes (on SQLite from its file) are in the backup.
     await store.artifacts.put({
       runId: greet.id,
       tenantId: 'default',
       stepId: 'a',
       name: 'out/greeting.md',
       contentType: 'text/markdown',
-      content: Buffer.from([0x47, 0xc3, 0xbc, 0x00, 0xff]),
+      content: ARTIFACT,
       maxRunBytes: 1_000,
     });
     await store.appendJournal(greet.id, 'a', { key: 'turn:1', data: { text: '→ ✓', nested: { list: [1, 2.5, null] } } });
@@ -173,6 +176,8 @@ for (const factory of storeFactories) {
           expect(restored.workers).toEqual([]);
           const { audit_log: restoredAudit, ...restoredRest } = comparable(restored);
           const { audit_log: sourceAudit, ...sourceRest } = comparable(source);
+          // An SQLite store keeps an artifact's bytes in a file: the backup carries them in the row.
+          sourceRest.run_artifacts = sourceRest.run_artifacts!.map((row) => ({ ...row, content: ARTIFACT }));
           expect(restoredRest).toEqual(sourceRest);
           // The source's entries, then the restore's own.
           const lastSeq = Math.max(...sourceAudit!.map((e) => Number(e.seq)));
@@ -185,6 +190,9 @@ for (const factory of storeFactories) {
           try {
             const verification = await new AuditService(target).verify();
             expect(verification).toMatchObject({ ok: true, checked: sourceAudit!.length + 1, broken: null });
+            // The restored store serves the artifact, wherever its bytes were kept at the source.
+            const artifact = await target.artifacts.read(String(source.run_artifacts![0]!.run_id), 'out/greeting.md');
+            expect(artifact?.content).toEqual(ARTIFACT);
           } finally {
             await target.close();
           }
