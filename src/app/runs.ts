@@ -172,7 +172,10 @@ export class RunService {
     if (!view) throw new AgentryError('not_found', `run ${id} not found`);
     const { run } = view;
     assertRunAccess(caller, run, 'read');
-    const [children, artifacts] = await Promise.all([view.hasChildren ? engine.childRuns(id) : [], view.hasArtifacts ? store.artifacts.list(id) : []]);
+    const [children, artifacts] =
+      view.hasChildren || view.hasArtifacts
+        ? await Promise.all([view.hasChildren ? engine.childRuns(id) : [], view.hasArtifacts ? store.artifacts.list(id) : []])
+        : [[], []];
     const order = stepOrder(engine.transitions.workflowOf(run));
     const steps = view.steps.sort((a, b) => (order.get(a.stepId) ?? Infinity) - (order.get(b.stepId) ?? Infinity));
     return {
