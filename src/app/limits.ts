@@ -86,6 +86,11 @@ export class LimitsService {
     return buckets;
   }
 
+  /** Whether a request of `caller` takes rate-limit tokens at all (`admitRequest` need not be called when not). */
+  limitsRequests(caller: Pick<Caller, 'name' | 'roles' | 'tenantId'>): boolean {
+    return this.bucketsOf(caller, caller.tenantId ?? this.deps.engine.tenant).length > 0;
+  }
+
   /**
    * Takes a token for one API request of `caller` from its key's and its tenant's buckets.
    * Costs one database statement per bucket that has a limit (none when neither has).

@@ -165,12 +165,15 @@ export class RunService {
   /** The run with its steps in the workflow's order, the runs it started, and its LLM usage. */
   async get(caller: Caller, id: string): Promise<RunDetailDto> {
     const { engine, store } = this.deps;
-    // One statement for the run, its steps and usage (and one more only for a run with children).
+    // One statement for the run, its steps and usage (and one more each only for a run with children, with artifacts).
     const view = await store.runView(id);
     if (!view) throw new AgentryError('not_found', `run ${id} not found`);
     const { run } = view;
     assertRunAccess(caller, run, 'read');
-    const [children, artifacts] = await Promise.all([view.hasChildren ? engine.childRuns(id) : [], store.artifacts.list(id)]);
+    const [children, artifacts] =
+      view.hasChildren || view.hasArtifacts
+        ? await Promise.all([view.hasChildren ? engine.childRuns(id) : [], view.hasArtifacts ? store.artifacts.list(id) : []])
+        : [[], []];
     const order = stepOrder(engine.transitions.workflowOf(run));
     const steps = view.steps.sort((a, b) => (order.get(a.stepId) ?? Infinity) - (order.get(b.stepId) ?? Infinity));
     return {

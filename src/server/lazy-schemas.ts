@@ -116,10 +116,8 @@ function builder(build: () => Builder, lazy: boolean, prepare: (routeSchema: Rou
   return (externalSchemas, options) => {
     let compiler: Compiler | undefined;
     const compilerOf = (): Compiler => (compiler ??= build()(externalSchemas, options));
-    return (routeSchema) => {
-      const prepared = prepare(routeSchema);
-      return lazy ? lazily(() => compilerOf()(prepared)) : compilerOf()(prepared);
-    };
+    // Prepared when compiled, too: a route never requested costs no walk of its schemas at start-up.
+    return (routeSchema) => (lazy ? lazily(() => compilerOf()(prepare(routeSchema))) : compilerOf()(prepare(routeSchema)));
   };
 }
 

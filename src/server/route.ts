@@ -97,13 +97,19 @@ export interface ServerDeps {
 
 export class RouteTable {
   readonly routes: RouteDef[] = [];
+  /** url → method → the first route added for it: `find` runs on every request (sign-in), a scan of every route did not. */
+  private readonly byUrl = new Map<string, Map<string, RouteDef>>();
 
   add<S extends FastifySchema>(def: RouteDef<S>): void {
-    this.routes.push(def as unknown as RouteDef);
+    const route = def as unknown as RouteDef;
+    this.routes.push(route);
+    let methods = this.byUrl.get(route.url);
+    if (methods === undefined) this.byUrl.set(route.url, (methods = new Map<string, RouteDef>()));
+    if (!methods.has(route.method)) methods.set(route.method, route);
   }
 
   find(method: string, url: string | undefined): RouteDef | undefined {
-    return this.routes.find((r) => r.method === method && r.url === url);
+    return url === undefined ? undefined : this.byUrl.get(url)?.get(method);
   }
 
   /** Methods the table has for a concrete path (for 405 and `Allow`). */

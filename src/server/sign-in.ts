@@ -44,7 +44,8 @@ export function registerSignIn(app: FastifyInstance, table: RouteTable, probes: 
       throw error;
     }
     // Request rate limits, after authentication (the buckets are the key's and its tenant's); not on probes.
-    if (!probes.has(def)) await admit(principal, reply);
+    // Without a limit for the caller, no await: each promise costs every request its async-context hooks.
+    if (!probes.has(def) && services.limits.limitsRequests(principal)) await admit(principal, reply);
   });
 
   /** Takes the request's rate-limit tokens: sets the `RateLimit-*` headers, throws `rate_limited` when refused. */

@@ -275,6 +275,8 @@ export interface RunView {
   usage: Pick<UsageRow, 'calls' | 'inputTokens' | 'outputTokens' | 'costUsd'>;
   /** Some run names this one its parent (`Store.childRuns` lists them). */
   hasChildren: boolean;
+  /** The run has artifacts (`Store.artifacts.list` lists them). */
+  hasArtifacts: boolean;
 }
 
 /** Steps due now and not claimed (queued or waiting, `available_at` reached): how many, and the oldest due time. */

@@ -122,5 +122,20 @@ for (const factory of storeFactories) {
       expect(await store.runView('run_q')).toMatchObject({ hasChildren: false, usage: { calls: 0, inputTokens: 0, outputTokens: 0, costUsd: 0 } });
       expect(await store.runView('run_nope')).toBeUndefined();
     });
+
+    it('says whether the run has artifacts, so that a run without any needs no second read', async () => {
+      for (const id of ['run_art', 'run_none']) await store.createRun(newRun(id), [], async () => {});
+      await store.artifacts.put({
+        runId: 'run_art',
+        tenantId: 'default',
+        stepId: 'a',
+        name: 'report.txt',
+        contentType: 'text/plain',
+        content: Buffer.from('done'),
+        maxRunBytes: 1_000,
+      });
+      expect(await store.runView('run_art')).toMatchObject({ hasArtifacts: true, hasChildren: false });
+      expect(await store.runView('run_none')).toMatchObject({ hasArtifacts: false });
+    });
   });
 }

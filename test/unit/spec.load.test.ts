@@ -220,6 +220,14 @@ describe('loadProject', () => {
     expect(error).toMatchObject({ line: 4, path: 'input.schema.type', message: expect.stringContaining('invalid JSON Schema') });
   });
 
+  it('rejects an input schema that passes the meta-schema but does not compile (a $ref that resolves nowhere)', async () => {
+    const error = await onlyError({
+      'workflows/w.yaml': ['name: demo', 'input:', '  schema:', "    $ref: '#/definitions/missing'", ...header.slice(1), '  a: { transform: 1 }'],
+    });
+    expect(error).toMatchObject({ path: 'input.schema', message: expect.stringContaining('invalid JSON Schema') });
+    expect(error?.message).toContain('#/definitions/missing');
+  });
+
   it('rejects a workflow name defined in two files, in the later file', async () => {
     const diagnostics = await diagnosticsOf({
       'workflows/a.yaml': [...header, '  x: { transform: 1 }'],

@@ -1,7 +1,8 @@
 /**
  * A run as `GET /v1/runs/{id}` shows it, read with one statement: the run row (with its LLM
  * usage totals and whether it has child runs) and its top-level steps, as the two branches of
- * a `UNION ALL` padded to the same columns. Plain SQL valid in SQLite and PostgreSQL; the
+ * a `UNION ALL` padded to the same columns; whether it has artifacts too, so that a run without
+ * any (most) costs no second statement. Plain SQL valid in SQLite and PostgreSQL; the
  * branches share the columns runs and steps both have (status, output, error, times).
  */
 import { sql } from 'kysely';
@@ -39,6 +40,7 @@ const COLUMNS: ReadonlyArray<readonly [name: string, run: string | null, step: s
   ['usage_output_tokens', 'u.output_tokens', null],
   ['usage_cost', 'u.cost', null],
   ['has_children', 'CASE WHEN EXISTS (SELECT 1 FROM runs c WHERE c.parent_run_id = r.id) THEN 1 ELSE 0 END', null],
+  ['has_artifacts', 'CASE WHEN EXISTS (SELECT 1 FROM run_artifacts a WHERE a.run_id = r.id) THEN 1 ELSE 0 END', null],
   ['status', 'r.status', 's.status'],
   ['output', 'r.output', 's.output'],
   ['error', 'r.error', 's.error'],
@@ -86,6 +88,7 @@ export async function runView(db: Db, id: string): Promise<RunView | undefined> 
       costUsd: num(first.usage_cost ?? 0),
     },
     hasChildren: num(first.has_children) === 1,
+    hasArtifacts: num(first.has_artifacts) === 1,
   };
 }
 
