@@ -9,6 +9,7 @@ import type { ExecutorSettings, StepResult } from '../runtime/types.js';
 import { ARTIFACT_LIMIT_DEFAULTS, stepArtifacts } from '../runtime/artifacts.js';
 import type { ExecutorRegistry } from '../runtime/registry.js';
 import type { DueStep, Store } from '../store/store.js';
+import type { StoreKind } from '../store/store-types.js';
 import { OutageLog, isTransient, withRetry } from '../store/transient.js';
 import { isItemStepId, type AttemptKey, type RunRecord } from '../types.js';
 import { isTracingOn, withSpan } from '../obs/tracing.js';
@@ -52,9 +53,11 @@ interface InFlight {
  * times more candidates than it has free slots and picks among those of equal priority at
  * random, so that they mostly claim different steps instead of racing for the same ones
  * (a lost race costs a transaction). Priority still decides; order among equally urgent
- * due steps is first-come only within that window.
+ * due steps is first-come only within that window. An SQLite file has one process working
+ * on it (a single host, one server), so it reads one candidate per slot: nobody to spread
+ * against, and the due-steps read is a third of the rows.
  */
-const CANDIDATES_PER_SLOT = 3;
+const CANDIDATES_PER_SLOT: Record<StoreKind, number> = { postgres: 3, sqlite: 1 };
 
 function spread(due: DueStep[], count: number): DueStep[] {
   const picked: DueStep[] = [];
@@ -180,13 +183,16 @@ export class Worker {
   }
 
   /** Aborts this worker's running attempt of one step (e.g. an item of a map that failed). */
-  abortStep(runId: string, stepId: string, reason: AgentryError): void {
-    this.inflight.get(keyOf({ runId, stepId }))?.controller.abort(reason);
+  abortStep(runId: string, stepId: string, reason: () => AgentryError): void {
+    this.inflight.get(keyOf({ runId, stepId }))?.controller.abort(reason());
   }
 
-  /** Aborts this worker's running attempts of a run (it was cancelled or ended). */
-  abortRun(runId: string, reason: AgentryError): void {
-    for (const f of this.inflight.values()) if (f.key.runId === runId) f.controller.abort(reason);
+  /**
+   * Aborts this worker's running attempts of a run (it was cancelled or ended). `reason` is
+   * made only when one runs here: every run that ends calls this, and an error's stack costs.
+   */
+  abortRun(runId: string, reason: () => AgentryError): void {
+    for (const f of this.inflight.values()) if (f.key.runId === runId) f.controller.abort(reason());
   }
 
   private async run(): Promise<void> {
@@ -200,7 +206,7 @@ export class Worker {
         const free = this.o.concurrency - this.inflight.size;
         if (free > 0) {
           const polledAt = isTracingOn() ? Date.now() : 0;
-          const candidates = await store.dueSteps(now(), free * CANDIDATES_PER_SLOT, this.o.workerId);
+          const candidates = await store.dueSteps(now(), free * CANDIDATES_PER_SLOT[store.kind], this.o.workerId);
           const due = spread(
             candidates.filter((d) => !this.inflight.has(keyOf(d))),
             free,
@@ -301,9 +307,8 @@ export class Worker {
     const { key, kind, config, state, timeoutMs, workflow } = claim;
     const { executors, transitions, workerId } = this.o;
     const logger = this.o.logger.child(attemptFields(claim));
-    const signals = [controller.signal];
-    if (timeoutMs !== undefined) signals.push(AbortSignal.timeout(timeoutMs));
-    const signal = AbortSignal.any(signals);
+    // Without a timeout the attempt's signal is its controller's (`AbortSignal.any` costs a signal, weak references and listeners per attempt).
+    const signal = timeoutMs === undefined ? controller.signal : AbortSignal.any([controller.signal, AbortSignal.timeout(timeoutMs)]);
     let result: StepResult | undefined;
     let failure: AgentryError | undefined;
     try {
