@@ -5,7 +5,7 @@ import type { RunOverrides, RunRecord } from '../../types.js';
 import type { ActiveRunCounts, NewRun, NewStep, RunListQuery, RunPage, RunPatch } from '../store-types.js';
 import type { Db } from './dialect.js';
 import { afterCursor, toPage } from './page.js';
-import { assignments, fromJson, inList, num, numOrNull, rows, toJson, type Query, type Row } from './values.js';
+import { FlatSql, fromJson, inList, num, numOrNull, rows, toJson, type Query, type Row } from './values.js';
 
 /** Column names of the patchable fields, and whether each holds JSON. */
 const RUN_COLUMNS = {
@@ -103,10 +103,11 @@ const RUN_COLUMNS_BUT_SPEC_AND_INPUT = `id, tenant_id, workflow, spec_hash, stat
 
 /** Writes a run's changes with its event counter (and `updated_at` when a field changed): the statement, not yet run. */
 export function updateRunQuery(run: RunRecord, patch: RunPatch): Query {
-  const sets = assignments(patch, RUN_COLUMNS);
-  sets.push(sql`event_seq = ${run.eventSeq}`);
-  if (Object.keys(patch).length > 0) sets.push(sql`updated_at = ${run.updatedAt}`);
-  return sql`UPDATE runs SET ${sql.join(sets)} WHERE id = ${run.id}`;
+  const q = new FlatSql().text('UPDATE runs SET ').assignments(patch, RUN_COLUMNS);
+  const any = Object.values(patch).some((value) => value !== undefined);
+  q.text(any ? ', event_seq = ' : 'event_seq = ').value(run.eventSeq);
+  if (Object.keys(patch).length > 0) q.text(', updated_at = ').value(run.updatedAt);
+  return q.text(' WHERE id = ').value(run.id).query();
 }
 
 export async function getRun(db: Db, id: string): Promise<RunRecord | undefined> {

@@ -7,7 +7,7 @@ import type { ErrorInfo } from '../../lib/errors.js';
 import type { StepMeta, StepRecord } from '../../types.js';
 import type { NewStep, StepGuard, StepPatch } from '../store-types.js';
 import type { Db } from './dialect.js';
-import { assignments, changed, fromJson, inList, num, numOrNull, rows, type Query, type Row } from './values.js';
+import { FlatSql, changed, fromJson, inList, num, numOrNull, rows, type Query, type Row } from './values.js';
 
 const STEP_COLUMNS = {
   status: ['status', false],
@@ -152,12 +152,14 @@ export function updateStep(db: Db, runId: string, stepId: string, patch: StepPat
 
 /** The guarded UPDATE of `updateStep`, not yet run. */
 export function updateStepQuery(runId: string, stepId: string, patch: StepPatch, guard: StepGuard, updatedAt: number): Query {
-  const sets = assignments(patch, STEP_COLUMNS);
-  const conditions: Query[] = [sql`run_id = ${runId}`, sql`step_id = ${stepId}`];
-  if (guard.status) conditions.push(sql`status IN ${inList(guard.status)}`);
-  if (guard.attempt !== undefined) conditions.push(sql`attempt = ${guard.attempt}`);
-  if (guard.leaseOwner !== undefined) conditions.push(sql`lease_owner = ${guard.leaseOwner}`);
-  return sql`UPDATE steps SET ${sql.join([...sets, sql`updated_at = ${updatedAt}`])} WHERE ${sql.join(conditions, sql` AND `)}`;
+  const q = new FlatSql().text('UPDATE steps SET ').assignments(patch, STEP_COLUMNS);
+  const any = Object.values(patch).some((value) => value !== undefined);
+  q.text(any ? ', updated_at = ' : 'updated_at = ').value(updatedAt);
+  q.text(' WHERE run_id = ').value(runId).text(' AND step_id = ').value(stepId);
+  if (guard.status) q.text(' AND status IN ').list(guard.status);
+  if (guard.attempt !== undefined) q.text(' AND attempt = ').value(guard.attempt);
+  if (guard.leaseOwner !== undefined) q.text(' AND lease_owner = ').value(guard.leaseOwner);
+  return q.query();
 }
 
 /** Makes a waiting step due now (a child run finished, a signal arrived). */
