@@ -306,7 +306,9 @@ export class Worker {
   private async attempt(claim: Claim, controller: AbortController, traced?: AttemptOutcome): Promise<void> {
     const { key, kind, config, state, timeoutMs, workflow } = claim;
     const { executors, transitions, workerId } = this.o;
-    const logger = this.o.logger.child(attemptFields(claim));
+    // Made when first used: most attempts log nothing (a pino child serialises its fields).
+    let attemptLogger: Logger | undefined;
+    const logger = () => (attemptLogger ??= this.o.logger.child(attemptFields(claim)));
     // Without a timeout the attempt's signal is its controller's (`AbortSignal.any` costs a signal, weak references and listeners per attempt).
     const signal = timeoutMs === undefined ? controller.signal : AbortSignal.any([controller.signal, AbortSignal.timeout(timeoutMs)]);
     let result: StepResult | undefined;
@@ -324,7 +326,9 @@ export class Worker {
           ...(timeoutMs === undefined ? {} : { deadline: Date.now() + timeoutMs }),
           state,
           settings: this.o.executorSettings,
-          logger,
+          get logger() {
+            return logger();
+          },
           input: claim.input,
           tenantId: claim.tenantId,
           ...(claim.model === undefined ? {} : { model: claim.model }),
@@ -359,7 +363,7 @@ export class Worker {
       // happened to this attempt (or will, when the lease lapses). Record nothing.
       const reason = toAgentryError(controller.signal.reason).code;
       if (traced) traced.aborted = reason;
-      logger.info({ reason }, 'step attempt aborted');
+      logger().info({ reason }, 'step attempt aborted');
       return;
     }
     if (failure && signal.aborted) {
@@ -384,11 +388,11 @@ export class Worker {
       retryIf: isTransient,
       signal: controller.signal,
       onRetry: (error) => {
-        if (!warned) logger.warn({ err: error }, 'recording the step result failed; retrying until the database is back');
+        if (!warned) logger().warn({ err: error }, 'recording the step result failed; retrying until the database is back');
         warned = true;
       },
     });
-    if (warned) logger.info('step result recorded after the database came back');
+    if (warned) logger().info('step result recorded after the database came back');
   }
 
   private async renewLeases(): Promise<void> {
