@@ -94,7 +94,10 @@ export function lockRunQuery(id: string, lockSuffix: string, known = false): Que
 
 /** `lockRunQuery` of several runs at once, for a dialect whose transaction locks the whole database (SQLite: no row locks). */
 export function readRunsQuery(ids: readonly string[], known: boolean): Query {
-  return sql`SELECT ${sql.raw(known ? RUN_COLUMNS_BUT_SPEC_AND_INPUT : '*')} FROM runs WHERE id IN ${inList(ids)}`;
+  return new FlatSql()
+    .text(`SELECT ${known ? RUN_COLUMNS_BUT_SPEC_AND_INPUT : '*'} FROM runs WHERE id IN `)
+    .list(ids)
+    .query();
 }
 
 /** Every column of `runs` but the two a run never changes. */

@@ -115,15 +115,22 @@ export function topLevelStepsWithAttemptsQuery(runId: string): Query {
  * which rows carry them; every row carries them when `knownAt` is null.
  */
 export function topLevelStepsOfRunsQuery(runIds: readonly string[], knownAt: number | null): Query {
-  const json =
-    knownAt === null
-      ? sql`s.input, s.output, s.error, s.state, s.meta, 1 AS has_json`
-      : sql`${sql.join(JSON_COLUMNS.map((column) => sql`CASE WHEN s.updated_at >= ${knownAt} THEN s.${sql.raw(column)} END AS ${sql.raw(column)}`))},
-          CASE WHEN s.updated_at >= ${knownAt} THEN 1 ELSE 0 END AS has_json`;
-  return sql`SELECT s.run_id, s.step_id, s.kind, s.status, s.attempt, s.available_at, s.lease_owner, s.lease_expires_at,
-      s.started_at, s.finished_at, s.updated_at, s.parent_step, s.item_index, ${json}, a.started_at AS attempt_started_at FROM steps s
+  const q = new FlatSql().text(`SELECT s.run_id, s.step_id, s.kind, s.status, s.attempt, s.available_at, s.lease_owner, s.lease_expires_at,
+      s.started_at, s.finished_at, s.updated_at, s.parent_step, s.item_index, `);
+  if (knownAt === null) q.text('s.input, s.output, s.error, s.state, s.meta, 1 AS has_json');
+  else {
+    for (const column of JSON_COLUMNS) q.text('CASE WHEN s.updated_at >= ').value(knownAt).text(` THEN s.${column} END AS ${column}, `);
+    q.text('CASE WHEN s.updated_at >= ').value(knownAt).text(' THEN 1 ELSE 0 END AS has_json');
+  }
+  return q
+    .text(
+      `, a.started_at AS attempt_started_at FROM steps s
     LEFT JOIN attempts a ON a.run_id = s.run_id AND a.step_id = s.step_id AND a.attempt = s.attempt
-    WHERE s.run_id IN ${inList(runIds)} AND s.parent_step IS NULL ORDER BY s.run_id, s.step_id`;
+    WHERE s.run_id IN `,
+    )
+    .list(runIds)
+    .text(' AND s.parent_step IS NULL ORDER BY s.run_id, s.step_id')
+    .query();
 }
 
 const JSON_COLUMNS = ['input', 'output', 'error', 'state', 'meta'] as const;
