@@ -51,6 +51,18 @@ export interface EngineLoops {
   heartbeatAt: number | undefined;
 }
 
+/**
+ * Why a run's attempts still running here are aborted once it ended: one reason per status, made
+ * once. Every run end aborts the attempt whose result ended it (it leaves the worker's in-flight
+ * set only after that commit), and an error's stack costs more than the rest of the abort.
+ */
+const endedReasons = new Map<string, AgentryError>();
+function runEnded(status: string): AgentryError {
+  let reason = endedReasons.get(status);
+  if (!reason) endedReasons.set(status, (reason = new AgentryError('cancelled', `run ended ${status}`)));
+  return reason;
+}
+
 export class Engine {
   readonly settings: EngineSettings;
   readonly workerId: string;
@@ -106,8 +118,8 @@ export class Engine {
       availableKinds: new Set(STEP_KINDS),
       now: this.now,
       onWake: () => this.wake(),
-      onFinished: (runId, status) => this.worker?.abortRun(runId, new AgentryError('cancelled', `run ended ${status}`)),
-      onAbortStep: (runId, stepId) => this.worker?.abortStep(runId, stepId, new AgentryError('cancelled', `step ${stepId} was cancelled`)),
+      onFinished: (runId, status) => this.worker?.abortRun(runId, () => runEnded(status)),
+      onAbortStep: (runId, stepId) => this.worker?.abortStep(runId, stepId, () => new AgentryError('cancelled', `step ${stepId} was cancelled`)),
       workflows: o.workflows,
       tenant: this.tenant,
       onCommitted: (events) => this.listeners.committed(events),

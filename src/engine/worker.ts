@@ -9,6 +9,7 @@ import type { ExecutorSettings, StepResult } from '../runtime/types.js';
 import { ARTIFACT_LIMIT_DEFAULTS, stepArtifacts } from '../runtime/artifacts.js';
 import type { ExecutorRegistry } from '../runtime/registry.js';
 import type { DueStep, Store } from '../store/store.js';
+import type { StoreKind } from '../store/store-types.js';
 import { OutageLog, isTransient, withRetry } from '../store/transient.js';
 import { isItemStepId, type AttemptKey, type RunRecord } from '../types.js';
 import { isTracingOn, withSpan } from '../obs/tracing.js';
@@ -52,9 +53,11 @@ interface InFlight {
  * times more candidates than it has free slots and picks among those of equal priority at
  * random, so that they mostly claim different steps instead of racing for the same ones
  * (a lost race costs a transaction). Priority still decides; order among equally urgent
- * due steps is first-come only within that window.
+ * due steps is first-come only within that window. An SQLite file has one process working
+ * on it (a single host, one server), so it reads one candidate per slot: nobody to spread
+ * against, and the due-steps read is a third of the rows.
  */
-const CANDIDATES_PER_SLOT = 3;
+const CANDIDATES_PER_SLOT: Record<StoreKind, number> = { postgres: 3, sqlite: 1 };
 
 function spread(due: DueStep[], count: number): DueStep[] {
   const picked: DueStep[] = [];
@@ -180,13 +183,16 @@ export class Worker {
   }
 
   /** Aborts this worker's running attempt of one step (e.g. an item of a map that failed). */
-  abortStep(runId: string, stepId: string, reason: AgentryError): void {
-    this.inflight.get(keyOf({ runId, stepId }))?.controller.abort(reason);
+  abortStep(runId: string, stepId: string, reason: () => AgentryError): void {
+    this.inflight.get(keyOf({ runId, stepId }))?.controller.abort(reason());
   }
 
-  /** Aborts this worker's running attempts of a run (it was cancelled or ended). */
-  abortRun(runId: string, reason: AgentryError): void {
-    for (const f of this.inflight.values()) if (f.key.runId === runId) f.controller.abort(reason);
+  /**
+   * Aborts this worker's running attempts of a run (it was cancelled or ended). `reason` is
+   * made only when one runs here: every run that ends calls this, and an error's stack costs.
+   */
+  abortRun(runId: string, reason: () => AgentryError): void {
+    for (const f of this.inflight.values()) if (f.key.runId === runId) f.controller.abort(reason());
   }
 
   private async run(): Promise<void> {
@@ -200,7 +206,7 @@ export class Worker {
         const free = this.o.concurrency - this.inflight.size;
         if (free > 0) {
           const polledAt = isTracingOn() ? Date.now() : 0;
-          const candidates = await store.dueSteps(now(), free * CANDIDATES_PER_SLOT, this.o.workerId);
+          const candidates = await store.dueSteps(now(), free * CANDIDATES_PER_SLOT[store.kind], this.o.workerId);
           const due = spread(
             candidates.filter((d) => !this.inflight.has(keyOf(d))),
             free,
@@ -300,10 +306,11 @@ export class Worker {
   private async attempt(claim: Claim, controller: AbortController, traced?: AttemptOutcome): Promise<void> {
     const { key, kind, config, state, timeoutMs, workflow } = claim;
     const { executors, transitions, workerId } = this.o;
-    const logger = this.o.logger.child(attemptFields(claim));
-    const signals = [controller.signal];
-    if (timeoutMs !== undefined) signals.push(AbortSignal.timeout(timeoutMs));
-    const signal = AbortSignal.any(signals);
+    // Made when first used: most attempts log nothing (a pino child serialises its fields).
+    let attemptLogger: Logger | undefined;
+    const logger = () => (attemptLogger ??= this.o.logger.child(attemptFields(claim)));
+    // Without a timeout the attempt's signal is its controller's (`AbortSignal.any` costs a signal, weak references and listeners per attempt).
+    const signal = timeoutMs === undefined ? controller.signal : AbortSignal.any([controller.signal, AbortSignal.timeout(timeoutMs)]);
     let result: StepResult | undefined;
     let failure: AgentryError | undefined;
     try {
@@ -319,7 +326,9 @@ export class Worker {
           ...(timeoutMs === undefined ? {} : { deadline: Date.now() + timeoutMs }),
           state,
           settings: this.o.executorSettings,
-          logger,
+          get logger() {
+            return logger();
+          },
           input: claim.input,
           tenantId: claim.tenantId,
           ...(claim.model === undefined ? {} : { model: claim.model }),
@@ -354,7 +363,7 @@ export class Worker {
       // happened to this attempt (or will, when the lease lapses). Record nothing.
       const reason = toAgentryError(controller.signal.reason).code;
       if (traced) traced.aborted = reason;
-      logger.info({ reason }, 'step attempt aborted');
+      logger().info({ reason }, 'step attempt aborted');
       return;
     }
     if (failure && signal.aborted) {
@@ -379,11 +388,11 @@ export class Worker {
       retryIf: isTransient,
       signal: controller.signal,
       onRetry: (error) => {
-        if (!warned) logger.warn({ err: error }, 'recording the step result failed; retrying until the database is back');
+        if (!warned) logger().warn({ err: error }, 'recording the step result failed; retrying until the database is back');
         warned = true;
       },
     });
-    if (warned) logger.info('step result recorded after the database came back');
+    if (warned) logger().info('step result recorded after the database came back');
   }
 
   private async renewLeases(): Promise<void> {

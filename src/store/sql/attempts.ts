@@ -4,7 +4,7 @@ import type { ErrorInfo } from '../../lib/errors.js';
 import type { AttemptRecord } from '../../types.js';
 import type { AttemptPatch } from '../store-types.js';
 import type { Db } from './dialect.js';
-import { assignments, fromJson, num, numOrNull, rows, toJson, type Query, type Row } from './values.js';
+import { FlatSql, assignments, fromJson, num, numOrNull, rows, toJson, type Query, type Row } from './values.js';
 
 const ATTEMPT_COLUMNS = {
   status: ['status', false],
@@ -30,21 +30,17 @@ function attemptFromRow(r: Row): AttemptRecord {
 
 /** Inserts an attempt row: the statement, not yet run. */
 export function insertAttemptQuery(a: AttemptRecord): Query {
-  return sql`INSERT INTO attempts (run_id, step_id, attempt, status, worker_id, input, output, error, started_at, finished_at)
-    VALUES (${a.runId}, ${a.stepId}, ${a.attempt}, ${a.status}, ${a.workerId}, ${toJson(a.input)}, ${toJson(a.output)},
-            ${toJson(a.error)}, ${a.startedAt}, ${a.finishedAt})`;
+  return insertAttemptsQuery([a]);
 }
 
 /** `insertAttemptQuery` for several attempts (of one run or of several): one multi-row INSERT. */
 export function insertAttemptsQuery(records: readonly AttemptRecord[]): Query {
-  if (records.length === 1) return insertAttemptQuery(records[0]!);
-  const values = records.map(
-    (a) =>
-      sql`(${a.runId}, ${a.stepId}, ${a.attempt}, ${a.status}, ${a.workerId}, ${toJson(a.input)}, ${toJson(a.output)},
-           ${toJson(a.error)}, ${a.startedAt}, ${a.finishedAt})`,
-  );
-  return sql`INSERT INTO attempts (run_id, step_id, attempt, status, worker_id, input, output, error, started_at, finished_at)
-    VALUES ${sql.join(values)}`;
+  const q = new FlatSql().text('INSERT INTO attempts (run_id, step_id, attempt, status, worker_id, input, output, error, started_at, finished_at) VALUES ');
+  records.forEach((a, i) => {
+    if (i > 0) q.text(', ');
+    q.list([a.runId, a.stepId, a.attempt, a.status, a.workerId, toJson(a.input), toJson(a.output), toJson(a.error), a.startedAt, a.finishedAt]);
+  });
+  return q.query();
 }
 
 /** Applies `patch` to an attempt; returns when the attempt started (undefined: no such attempt). */
@@ -60,7 +56,16 @@ export async function updateAttempt(db: Db, runId: string, stepId: string, attem
 
 /** The UPDATE of an attempt's row with `patch` (at least one field), not yet run. */
 export function updateAttemptQuery(runId: string, stepId: string, attempt: number, patch: AttemptPatch): Query {
-  return sql`UPDATE attempts SET ${sql.join(assignments(patch, ATTEMPT_COLUMNS))} WHERE run_id = ${runId} AND step_id = ${stepId} AND attempt = ${attempt}`;
+  return new FlatSql()
+    .text('UPDATE attempts SET ')
+    .assignments(patch, ATTEMPT_COLUMNS)
+    .text(' WHERE run_id = ')
+    .value(runId)
+    .text(' AND step_id = ')
+    .value(stepId)
+    .text(' AND attempt = ')
+    .value(attempt)
+    .query();
 }
 
 /** How many of a step's attempts ended in `status`. */

@@ -5,7 +5,7 @@ import type { RunOverrides, RunRecord } from '../../types.js';
 import type { ActiveRunCounts, NewRun, NewStep, RunListQuery, RunPage, RunPatch } from '../store-types.js';
 import type { Db } from './dialect.js';
 import { afterCursor, toPage } from './page.js';
-import { assignments, fromJson, inList, num, numOrNull, rows, toJson, type Query, type Row } from './values.js';
+import { FlatSql, fromJson, inList, num, numOrNull, rows, toJson, type Query, type Row } from './values.js';
 
 /** Column names of the patchable fields, and whether each holds JSON. */
 const RUN_COLUMNS = {
@@ -94,7 +94,10 @@ export function lockRunQuery(id: string, lockSuffix: string, known = false): Que
 
 /** `lockRunQuery` of several runs at once, for a dialect whose transaction locks the whole database (SQLite: no row locks). */
 export function readRunsQuery(ids: readonly string[], known: boolean): Query {
-  return sql`SELECT ${sql.raw(known ? RUN_COLUMNS_BUT_SPEC_AND_INPUT : '*')} FROM runs WHERE id IN ${inList(ids)}`;
+  return new FlatSql()
+    .text(`SELECT ${known ? RUN_COLUMNS_BUT_SPEC_AND_INPUT : '*'} FROM runs WHERE id IN `)
+    .list(ids)
+    .query();
 }
 
 /** Every column of `runs` but the two a run never changes. */
@@ -103,10 +106,11 @@ const RUN_COLUMNS_BUT_SPEC_AND_INPUT = `id, tenant_id, workflow, spec_hash, stat
 
 /** Writes a run's changes with its event counter (and `updated_at` when a field changed): the statement, not yet run. */
 export function updateRunQuery(run: RunRecord, patch: RunPatch): Query {
-  const sets = assignments(patch, RUN_COLUMNS);
-  sets.push(sql`event_seq = ${run.eventSeq}`);
-  if (Object.keys(patch).length > 0) sets.push(sql`updated_at = ${run.updatedAt}`);
-  return sql`UPDATE runs SET ${sql.join(sets)} WHERE id = ${run.id}`;
+  const q = new FlatSql().text('UPDATE runs SET ').assignments(patch, RUN_COLUMNS);
+  const any = Object.values(patch).some((value) => value !== undefined);
+  q.text(any ? ', event_seq = ' : 'event_seq = ').value(run.eventSeq);
+  if (Object.keys(patch).length > 0) q.text(', updated_at = ').value(run.updatedAt);
+  return q.text(' WHERE id = ').value(run.id).query();
 }
 
 export async function getRun(db: Db, id: string): Promise<RunRecord | undefined> {

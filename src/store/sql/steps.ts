@@ -7,7 +7,7 @@ import type { ErrorInfo } from '../../lib/errors.js';
 import type { StepMeta, StepRecord } from '../../types.js';
 import type { NewStep, StepGuard, StepPatch } from '../store-types.js';
 import type { Db } from './dialect.js';
-import { assignments, changed, fromJson, inList, num, numOrNull, rows, type Query, type Row } from './values.js';
+import { FlatSql, changed, fromJson, inList, num, numOrNull, rows, type Query, type Row } from './values.js';
 
 const STEP_COLUMNS = {
   status: ['status', false],
@@ -115,15 +115,22 @@ export function topLevelStepsWithAttemptsQuery(runId: string): Query {
  * which rows carry them; every row carries them when `knownAt` is null.
  */
 export function topLevelStepsOfRunsQuery(runIds: readonly string[], knownAt: number | null): Query {
-  const json =
-    knownAt === null
-      ? sql`s.input, s.output, s.error, s.state, s.meta, 1 AS has_json`
-      : sql`${sql.join(JSON_COLUMNS.map((column) => sql`CASE WHEN s.updated_at >= ${knownAt} THEN s.${sql.raw(column)} END AS ${sql.raw(column)}`))},
-          CASE WHEN s.updated_at >= ${knownAt} THEN 1 ELSE 0 END AS has_json`;
-  return sql`SELECT s.run_id, s.step_id, s.kind, s.status, s.attempt, s.available_at, s.lease_owner, s.lease_expires_at,
-      s.started_at, s.finished_at, s.updated_at, s.parent_step, s.item_index, ${json}, a.started_at AS attempt_started_at FROM steps s
+  const q = new FlatSql().text(`SELECT s.run_id, s.step_id, s.kind, s.status, s.attempt, s.available_at, s.lease_owner, s.lease_expires_at,
+      s.started_at, s.finished_at, s.updated_at, s.parent_step, s.item_index, `);
+  if (knownAt === null) q.text('s.input, s.output, s.error, s.state, s.meta, 1 AS has_json');
+  else {
+    for (const column of JSON_COLUMNS) q.text('CASE WHEN s.updated_at >= ').value(knownAt).text(` THEN s.${column} END AS ${column}, `);
+    q.text('CASE WHEN s.updated_at >= ').value(knownAt).text(' THEN 1 ELSE 0 END AS has_json');
+  }
+  return q
+    .text(
+      `, a.started_at AS attempt_started_at FROM steps s
     LEFT JOIN attempts a ON a.run_id = s.run_id AND a.step_id = s.step_id AND a.attempt = s.attempt
-    WHERE s.run_id IN ${inList(runIds)} AND s.parent_step IS NULL ORDER BY s.run_id, s.step_id`;
+    WHERE s.run_id IN `,
+    )
+    .list(runIds)
+    .text(' AND s.parent_step IS NULL ORDER BY s.run_id, s.step_id')
+    .query();
 }
 
 const JSON_COLUMNS = ['input', 'output', 'error', 'state', 'meta'] as const;
@@ -152,12 +159,14 @@ export function updateStep(db: Db, runId: string, stepId: string, patch: StepPat
 
 /** The guarded UPDATE of `updateStep`, not yet run. */
 export function updateStepQuery(runId: string, stepId: string, patch: StepPatch, guard: StepGuard, updatedAt: number): Query {
-  const sets = assignments(patch, STEP_COLUMNS);
-  const conditions: Query[] = [sql`run_id = ${runId}`, sql`step_id = ${stepId}`];
-  if (guard.status) conditions.push(sql`status IN ${inList(guard.status)}`);
-  if (guard.attempt !== undefined) conditions.push(sql`attempt = ${guard.attempt}`);
-  if (guard.leaseOwner !== undefined) conditions.push(sql`lease_owner = ${guard.leaseOwner}`);
-  return sql`UPDATE steps SET ${sql.join([...sets, sql`updated_at = ${updatedAt}`])} WHERE ${sql.join(conditions, sql` AND `)}`;
+  const q = new FlatSql().text('UPDATE steps SET ').assignments(patch, STEP_COLUMNS);
+  const any = Object.values(patch).some((value) => value !== undefined);
+  q.text(any ? ', updated_at = ' : 'updated_at = ').value(updatedAt);
+  q.text(' WHERE run_id = ').value(runId).text(' AND step_id = ').value(stepId);
+  if (guard.status) q.text(' AND status IN ').list(guard.status);
+  if (guard.attempt !== undefined) q.text(' AND attempt = ').value(guard.attempt);
+  if (guard.leaseOwner !== undefined) q.text(' AND lease_owner = ').value(guard.leaseOwner);
+  return q.query();
 }
 
 /** Makes a waiting step due now (a child run finished, a signal arrived). */

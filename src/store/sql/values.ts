@@ -69,6 +69,58 @@ export function inList(values: readonly unknown[]): Query {
 /** Column name of each patchable field of a record, and whether the column holds JSON. */
 export type Columns = Readonly<Record<string, readonly [string, boolean]>>;
 
+/**
+ * A statement written as one text with its values in order: a single `sql` node, so compiling
+ * it appends the fragments and binds the values without walking nested fragments, joins and
+ * column references (for the statements every step writes; Kysely's walk of those was a
+ * measurable share of the worker's CPU). Identifiers are written by the caller, quoted, and
+ * only ever come from the code (column maps), never from input.
+ */
+export class FlatSql {
+  private readonly fragments: string[] = [''];
+  private readonly values: unknown[] = [];
+
+  /** Appends SQL text. */
+  text(text: string): this {
+    this.fragments[this.fragments.length - 1] += text;
+    return this;
+  }
+
+  /** Appends a bound value (a placeholder in the text). */
+  value(value: unknown): this {
+    this.values.push(value);
+    this.fragments.push('');
+    return this;
+  }
+
+  /** Appends `(v1, v2, …)`. */
+  list(values: readonly unknown[]): this {
+    this.text('(');
+    values.forEach((value, i) => (i === 0 ? this : this.text(', ')).value(value));
+    return this.text(')');
+  }
+
+  /** Appends `"column" = value, …` for each defined field of `patch` (`assignments`' text). */
+  assignments(patch: Record<string, unknown>, columns: Columns): this {
+    let first = true;
+    for (const key in patch) {
+      const value = patch[key];
+      if (value === undefined) continue;
+      const column = columns[key];
+      if (!column) throw new AgentryError('internal', `unknown column for ${key}`);
+      const [name, isJson] = column;
+      this.text(first ? `"${name}" = ` : `, "${name}" = `).value(isJson ? toJson(value) : value);
+      first = false;
+    }
+    return this;
+  }
+
+  query(): Query {
+    const strings = Object.assign([...this.fragments], { raw: this.fragments }) as unknown as TemplateStringsArray;
+    return sql(strings, ...this.values);
+  }
+}
+
 /** `column = value` for each defined field of `patch`. */
 export function assignments(patch: Record<string, unknown>, columns: Columns): Query[] {
   const parts: Query[] = [];
