@@ -28,12 +28,7 @@ function attemptFromRow(r: Row): AttemptRecord {
   };
 }
 
-/** Inserts an attempt row: the statement, not yet run. */
-export function insertAttemptQuery(a: AttemptRecord): Query {
-  return insertAttemptsQuery([a]);
-}
-
-/** `insertAttemptQuery` for several attempts (of one run or of several): one multi-row INSERT. */
+/** Inserts attempt rows (of one run or of several) in one multi-row INSERT: the statement, not yet run. */
 export function insertAttemptsQuery(records: readonly AttemptRecord[]): Query {
   const q = new FlatSql().text('INSERT INTO attempts (run_id, step_id, attempt, status, worker_id, input, output, error, started_at, finished_at) VALUES ');
   records.forEach((a, i) => {
