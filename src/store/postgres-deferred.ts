@@ -179,8 +179,9 @@ class DeferringClient {
     const known = this.prepared.get(name);
     if (known && known.left-- <= 0) {
       // Planned anew from the tables as they are now (see the module comment).
-      this.prepared.delete(name);
+      // Forgotten only once gone: a DEALLOCATE that failed (an aborted transaction) is tried again next time.
       await this.client.query(`DEALLOCATE ${name}`).catch((error: unknown) => this.outOfStep(error));
+      this.prepared.delete(name);
     }
     if (!this.prepared.has(name)) {
       // On its own, ahead of the message: a PREPARE that fails is then not taken for done.
