@@ -2,10 +2,13 @@
  * PostgreSQL's named prepared statements (postgres-deferred.ts): a run transaction's lock and
  * steps read are prepared once per connection and then sent by name; `?prepared_statements=off`
  * (PgBouncer in transaction mode) sends them as text; a connection whose prepared statements
- * went out of step with its session (a migration changed a table under them) is replaced.
+ * went out of step with its session (a migration changed a table under them) is replaced; a
+ * statement is prepared again after a number of executions, so a plan made while a table was
+ * empty does not scan it for ever after.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import pg from 'pg';
+import { deferringPool, MANY, preparedName, REPREPARE_FIRST } from '../../src/store/postgres-deferred.js';
 import { openPostgresStore, resolvePostgresSettings } from '../../src/store/postgres.js';
 import type { Store } from '../../src/store/store.js';
 import { createTestDatabase } from '../helpers/postgres.js';
@@ -92,5 +95,39 @@ describe.runIf(hasPostgres)('postgres prepared statements', () => {
     expect(await stepsOfB()).toEqual(['only:queued']);
     expect(await stepsOfB()).toEqual(['only:queued']);
     expect(await stepsOf(store)).toEqual(['only:queued']);
+  });
+
+  it('prepares a statement again after REPREPARE_FIRST executions: a plan made while attempts was empty stops scanning it', async () => {
+    const { url } = await fresh();
+    const pool = new pg.Pool({ connectionString: url, max: 1 });
+    const client = await deferringPool(pool).connect();
+    const query = (sqlText: string) => (client.query as unknown as (t: string) => Promise<{ rows: unknown[] }>).call(client, sqlText);
+    try {
+      // The read of a run's steps with their current attempt's start, as sql/steps.ts writes it.
+      const text = `SELECT s.step_id, a.started_at FROM steps s
+        LEFT JOIN attempts a ON a.run_id = s.run_id AND a.step_id = s.step_id AND a.attempt = s.attempt
+        WHERE s.run_id IN ($1) AND s.parent_step IS NULL ORDER BY s.run_id, s.step_id`;
+      const many = `${MANY}${JSON.stringify([{ text, values: ['run_a'] }])}`;
+      const read = async (times: number) => {
+        for (let i = 0; i < times; i++) expect((await query(many)).rows).toEqual([[{ step_id: 'only', started_at: null }]]);
+      };
+      const plan = async () =>
+        (await query(`EXPLAIN EXECUTE ${preparedName(text)}('run_a')`)).rows.map((r) => (r as Record<string, string>)['QUERY PLAN']).join('\n');
+      // Statistics taken while no step had run yet: the generic plan (from the sixth execution on) scans attempts.
+      await query('ANALYZE attempts');
+      await read(10);
+      expect(await plan()).toMatch(/Seq Scan on attempts/);
+      await query(
+        `INSERT INTO attempts (run_id, step_id, attempt, status, started_at) SELECT 'run_a', 'done_' || g, 1, 'succeeded', 0 FROM generate_series(1, 20000) g`,
+      );
+      const { texts } = await sent(() => read(REPREPARE_FIRST));
+      expect(texts.filter((t) => t.startsWith('DEALLOCATE agentry_'))).toHaveLength(1);
+      expect(texts.filter((t) => t.startsWith('PREPARE agentry_'))).toHaveLength(1);
+      await read(10);
+      expect(await plan()).toMatch(/Index Scan using attempts_pkey on attempts/);
+    } finally {
+      client.release();
+      await pool.end();
+    }
   });
 });
