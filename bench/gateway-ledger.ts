@@ -6,6 +6,8 @@
  * per batch and per record. Records look like the gateway bench's: one tenant, no run, no
  * workflow, no budget (`unreserved`). BENCH_COUNTERS=1 creates the tenant's day and month budget
  * counters first (a tenant with a budget: each batch adds to them). BENCH_ROUNDS (default 3).
+ * BENCH_STORE=postgres uses a fresh database on BENCH_PG_URL (default
+ * postgres://postgres@127.0.0.1:5432/postgres) instead; its CPU figure is this process's only.
  *
  *   BENCH_BASELINE=/tmp/base npx tsx bench/gateway-ledger.ts
  */
@@ -30,6 +32,8 @@ interface LedgerStore {
   close(): Promise<void>;
 }
 type Open = (file: string) => LedgerStore;
+const postgres = process.env.BENCH_STORE === 'postgres';
+const adminUrl = process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
 let seq = 0;
 function batchOf(k: number, at: number): LedgerBatch {
@@ -59,20 +63,48 @@ function batchOf(k: number, at: number): LedgerBatch {
   return { records, release: [] };
 }
 
+async function adminQuery(text: string): Promise<void> {
+  const { default: pg } = await import('pg');
+  const client = new pg.Client({ connectionString: adminUrl });
+  await client.connect();
+  try {
+    await client.query(text);
+  } finally {
+    await client.end();
+  }
+}
+
 async function measure(open: Open, k: number): Promise<number> {
   const dir = mkdtempSync(join(tmpdir(), 'ledger-bench-'));
-  const store = open(join(dir, 'agentry.db'));
+  const database = `ledger_bench_${process.pid}`;
+  let target = join(dir, 'agentry.db');
+  if (postgres) {
+    await adminQuery(`DROP DATABASE IF EXISTS ${database}`);
+    await adminQuery(`CREATE DATABASE ${database}`);
+    const url = new URL(adminUrl);
+    url.pathname = `/${database}`;
+    target = url.toString();
+  }
+  const store = open(target);
   try {
     await store.migrate();
     const at = Date.now();
     if (process.env.BENCH_COUNTERS === '1') {
-      const { default: Database } = await import('better-sqlite3');
-      const db = new Database(join(dir, 'agentry.db'));
       const day = new Date(at).toISOString().slice(0, 10);
-      const insert = db.prepare('INSERT INTO budget_counters (scope_key, spent_tokens, spent_usd, updated_at) VALUES (?, 0, 0, 0)');
-      insert.run(`tenant:default:day:${day}`);
-      insert.run(`tenant:default:month:${day.slice(0, 7)}`);
-      db.close();
+      const insert = 'INSERT INTO budget_counters (scope_key, spent_tokens, spent_usd, updated_at) VALUES';
+      const values = `('tenant:default:day:${day}', 0, 0, 0), ('tenant:default:month:${day.slice(0, 7)}', 0, 0, 0)`;
+      if (postgres) {
+        const { default: pg } = await import('pg');
+        const client = new pg.Client({ connectionString: target });
+        await client.connect();
+        await client.query(`${insert} ${values}`);
+        await client.end();
+      } else {
+        const { default: Database } = await import('better-sqlite3');
+        const db = new Database(target);
+        db.exec(`${insert} ${values}`);
+        db.close();
+      }
     }
     for (let i = 0; i < 200; i++) await store.recordCalls(batchOf(k, at)); // warm-up
     const start = process.cpuUsage();
@@ -82,13 +114,19 @@ async function measure(open: Open, k: number): Promise<number> {
   } finally {
     await store.close();
     rmSync(dir, { recursive: true, force: true });
+    if (postgres) await adminQuery(`DROP DATABASE IF EXISTS ${database}`);
   }
 }
 
 const opens: Record<string, Open> = {};
 for (const [name, root] of Object.entries(checkouts)) {
-  const mod = (await import(join(root, 'src/store/sqlite.ts'))) as { openSqliteStore: Open };
-  opens[name] = mod.openSqliteStore;
+  if (postgres) {
+    const mod = (await import(join(root, 'src/store/postgres.ts'))) as { openPostgresStore: Open };
+    opens[name] = mod.openPostgresStore;
+  } else {
+    const mod = (await import(join(root, 'src/store/sqlite.ts'))) as { openSqliteStore: Open };
+    opens[name] = mod.openSqliteStore;
+  }
 }
 const results: Record<string, Record<number, number[]>> = { baseline: {}, this: {} };
 for (let round = 0; round < ROUNDS; round++) {
