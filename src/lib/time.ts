@@ -1,13 +1,29 @@
 /** Calendar helpers shared by the gateway's budgets and the store's usage queries. */
 
+const DAY_MS = 86_400_000;
+
+// The day of the last time asked, and its texts: the gateway's ledger asks for the same day's
+// once per call record, and formatting a `Date` each time showed in its profile.
+let lastDay = Number.NaN;
+let lastDayText = '';
+
+function dayText(epochMs: number): string {
+  const day = Math.floor(epochMs / DAY_MS);
+  if (day !== lastDay) {
+    lastDayText = new Date(epochMs).toISOString().slice(0, 10); // throws on an invalid time, as before
+    lastDay = day;
+  }
+  return lastDayText;
+}
+
 /** The UTC day of an epoch-milliseconds time, as `YYYY-MM-DD`. */
 export function utcDay(epochMs: number): string {
-  return new Date(epochMs).toISOString().slice(0, 10);
+  return dayText(epochMs);
 }
 
 /** The UTC calendar month of an epoch-milliseconds time, as `YYYY-MM`. */
 export function utcMonth(epochMs: number): string {
-  return new Date(epochMs).toISOString().slice(0, 7);
+  return dayText(epochMs).slice(0, 7);
 }
 
 /** The first and last UTC days (`YYYY-MM-DD`) of a month `YYYY-MM`. */

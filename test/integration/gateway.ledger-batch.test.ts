@@ -136,6 +136,36 @@ describe.each(storeFactories)('batched ledger and budget leases on $name', (fact
     expect((await raw.usage({ tenantId: 'acme' }))[0]).toMatchObject({ calls: 3 });
   });
 
+  it('a batch adds to each of its counters what its own calls used (several tenants, a workflow, a run)', async () => {
+    const month = today.slice(0, 7);
+    const scopes = [
+      day,
+      { scope: 'tenant' as const, tenantId: 'acme', month },
+      { scope: 'tenant' as const, tenantId: 'zeta', day: today },
+      { scope: 'workflow' as const, tenantId: 'acme', workflow: 'triage', day: today },
+      { scope: 'run' as const, runId: 'run_1' },
+    ];
+    const none = { tokens: 0, costUsd: 0 };
+    // Each counter exists before the batch (a check-and-reserve creates it from the ledger), some with calls of their own.
+    await raw.recordCall({ ...base, id: 'before', tenantId: 'zeta', inputTokens: 1000, costUsd: 1 });
+    await raw.reserveBudget({ id: 'make', scopes, amount: none, at: Date.now(), expiresAt: Date.now() + 1 }, () => true);
+    const rec = (id: string, over: Partial<CallRecord>): { record: CallRecord; unreserved: true } => ({ record: { ...base, id, ...over }, unreserved: true });
+    await raw.recordCalls({
+      records: [
+        rec('a1', { inputTokens: 1, costUsd: 0.001 }),
+        rec('a2', { workflow: 'triage', runId: 'run_1', inputTokens: 20, costUsd: 0.02 }),
+        rec('z1', { tenantId: 'zeta', outputTokens: 300, costUsd: 0.3 }),
+        rec('a3', { workflow: 'triage', inputTokens: 4000, costUsd: 4 }),
+      ],
+      release: [],
+    });
+    // What the counters hold (a check reads them, not the ledger).
+    const { states } = await raw.reserveBudget({ id: 'look', scopes, amount: none, at: Date.now(), expiresAt: Date.now() + 1 }, () => false);
+    const spent = states.map((state) => state.spent);
+    expect(spent.map((s) => s.tokens)).toEqual([4021, 4021, 1300, 4020, 20]);
+    expect(spent.map((s) => s.costUsd)).toEqual([4.021, 4.021, 1.3, 4.02, 0.02].map((usd) => expect.closeTo(usd, 8) as number));
+  });
+
   it("checks each call's own budgets even when its lease has room", async () => {
     const writer = new LedgerWriter(raw, { logger: silentLogger });
     const ledger = new LeasingLedger(withLedgerWriter(raw, writer), writer);
