@@ -23,9 +23,8 @@ import { pino, type Logger } from 'pino';
 import { AgentryError } from '../lib/errors.js';
 import { POSTGRES_DEFAULTS } from './database-url.js';
 import type { AttemptKey } from '../types.js';
-import { DEFER, deferringPool, MANY } from './postgres-deferred.js';
+import { DEFER, DEFER_PREPARED, deferringPool, MANY } from './postgres-deferred.js';
 import { WAKE_CHANNEL, WakeListener } from './postgres-wake.js';
-import { asOneStatement } from './sql/run-writes.js';
 import type { Db, SqlDialect } from './sql/dialect.js';
 import { SqlStore } from './sql-store.js';
 import type { StoreObserver } from './store-types.js';
@@ -188,10 +187,13 @@ function postgresDialect(listener: WakeListener): SqlDialect {
         return result;
       });
     },
-    // The buffered writes of a run's transaction: one statement, sent with the next one (COMMIT, mostly).
+    // The buffered writes of a run's transaction, sent with the next statement (COMMIT, mostly), each
+    // as `EXECUTE` of its prepared form (postgres-deferred.ts). They touch different rows: their order does not matter.
     async writeBatch(db, queries) {
-      const { sql: text, parameters } = asOneStatement(queries).compile(db);
-      await db.executeQuery(CompiledQuery.raw(`${DEFER}${text}`, [...parameters]));
+      for (const query of queries) {
+        const { sql: text, parameters } = query.compile(db);
+        await db.executeQuery(CompiledQuery.raw(`${DEFER_PREPARED}${text}`, [...parameters]));
+      }
     },
     // A run's lock and its steps, in one round trip (with BEGIN): each statement still has its own snapshot.
     async readMany(db, queries) {
