@@ -18,6 +18,16 @@
  * connection keeps matches its session. PgBouncer in transaction mode hands a session's
  * statements to different server connections: there, turn them off.
  *
+ * The buffered writes of a run's transaction (`DEFER_PREPARED`: its step and attempt updates,
+ * attempt and event inserts, run update) are prepared the same way, each statement by its text,
+ * and travel with the COMMIT as `EXECUTE`s. Sent as one statement with inlined literals, their
+ * text differed every time, and parsing and planning it was most of the database's cost of a
+ * step. A multi-row INSERT has a text per row count: one with more than
+ * `MAX_PREPARED_PARAMETERS` parameters, or any beyond a connection's `MAX_PREPARED` statements, is
+ * sent inlined as before. A `PREPARE` that fails inside a transaction fails the transaction, so
+ * the writes' texts put every parameter where PostgreSQL can infer its type (a column's value
+ * or comparison); `EXECUTE` casts each literal to it.
+ *
  * A prepared statement's generic plan is made once, from the statistics and table sizes of that
  * moment, and kept until an `ANALYZE` of one of its tables invalidates it. A table that was empty
  * then — `attempts` in a fresh store analyzed before its first step ran — is planned as a
@@ -39,10 +49,20 @@ export const DEFER = '/*agentry:defer*/ ';
  */
 export const MANY = '/*agentry:many*/ ';
 
+/** `DEFER`, for a write statement sent as `EXECUTE` of its prepared form when it can be (see the module comment). */
+export const DEFER_PREPARED = '/*agentry:defer-prepared*/ ';
+
 export interface Deferred {
   text: string;
   values: readonly unknown[];
+  /** Deferred by `DEFER_PREPARED`. */
+  prepare?: boolean;
 }
+
+/** A deferred write with more parameters than this (a multi-row INSERT of many rows) is not prepared: its text would be seen once. */
+export const MAX_PREPARED_PARAMETERS = 40;
+/** A connection prepares at most this many deferred writes' texts; further ones are inlined. */
+export const MAX_PREPARED = 200;
 
 /** `value` as an SQL literal, or undefined when it has none here (then it goes as a parameter). */
 function literal(value: unknown, escape: (text: string) => string): string | undefined {
@@ -130,6 +150,10 @@ class DeferringClient {
   query(text: unknown, values?: readonly unknown[]): Promise<Result> {
     if (typeof text !== 'string') return this.client.query(text as never); // a cursor
     const params = values ?? [];
+    if (text.startsWith(DEFER_PREPARED)) {
+      this.deferred.push({ text: text.slice(DEFER_PREPARED.length), values: params, prepare: true });
+      return Promise.resolve({ command: 'SELECT', rowCount: 0, rows: [] });
+    }
     if (text.startsWith(DEFER)) {
       this.deferred.push({ text: text.slice(DEFER.length), values: params });
       return Promise.resolve({ command: 'SELECT', rowCount: 0, rows: [] });
@@ -158,8 +182,10 @@ class DeferringClient {
   /** Sends the deferred statements and `text`'s statements in one message; answers with the rows of each of the latter. */
   private async sendMany(text: string): Promise<Result> {
     const escape = (value: string) => this.client.escapeLiteral(value);
-    const pending = this.deferred.map((statement) => inline(statement, escape));
+    const deferred = this.deferred;
     this.deferred = [];
+    const pending: Array<string | undefined> = [];
+    for (const statement of deferred) pending.push(await this.ahead(statement, escape));
     const ahead = pending.filter((t) => t !== undefined);
     if (ahead.length < pending.length) throw new Error('a deferred statement cannot go with several others');
     const statements: string[] = [];
@@ -192,12 +218,24 @@ class DeferringClient {
     return values.length === 0 ? `EXECUTE ${name}` : `EXECUTE ${name}(${values.join(', ')})`;
   }
 
+  /** A deferred statement as text for a multi-statement message: `EXECUTE` of its prepared form for a write that can be, else inlined (undefined: it has no literal form). */
+  private async ahead(statement: Deferred, escape: (text: string) => string): Promise<string | undefined> {
+    const preparable =
+      statement.prepare === true &&
+      this.prepare &&
+      statement.values.length <= MAX_PREPARED_PARAMETERS &&
+      (this.prepared.size < MAX_PREPARED || this.prepared.has(preparedName(statement.text))) &&
+      literals(statement.values, escape) !== undefined;
+    return preparable ? this.written(statement, escape) : inline(statement, escape);
+  }
+
   private async sendAll(statements: Deferred[]): Promise<Result> {
     const escape = (value: string) => this.client.escapeLiteral(value);
-    const texts = statements.map((statement) => inline(statement, escape));
+    const texts: Array<string | undefined> = [];
+    for (const statement of statements) texts.push(await this.ahead(statement, escape));
     if (texts.every((t) => t !== undefined)) {
       // One message, several statements: `pg` answers with one result per statement.
-      const results = (await this.client.query(texts.join(';\n'))) as unknown as Result | Result[];
+      const results = (await this.client.query(texts.join(';\n')).catch((error: unknown) => this.outOfStep(error))) as unknown as Result | Result[];
       return Array.isArray(results) ? results[results.length - 1]! : results;
     }
     let last: Result | undefined;

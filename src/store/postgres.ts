@@ -12,7 +12,7 @@
  * | `statement_timeout` | `statementTimeoutMs` | 30s    | PostgreSQL cancels a statement running longer (0: never); a bare number is ms |
  * | `connect_timeout`   | `connectTimeoutMs` | 10s      | giving up on opening a connection; a bare number is seconds (as in libpq) |
  * | `application_name`  | `applicationName`  | agentry  | shown in `pg_stat_activity`                          |
- * | `prepared_statements` | `preparedStatements` | on   | prepare the run transaction's lock and steps read once per connection (`off` behind PgBouncer in transaction mode; postgres-deferred.ts) |
+ * | `prepared_statements` | `preparedStatements` | on   | prepare the run transaction's lock, steps read and writes once per connection (`off` behind PgBouncer in transaction mode; postgres-deferred.ts) |
  *
  * Sessions also get `idle_in_transaction_session_timeout = 60s`, so a process frozen in
  * the middle of a transaction cannot hold a run's lock for ever.
@@ -23,9 +23,8 @@ import { pino, type Logger } from 'pino';
 import { AgentryError } from '../lib/errors.js';
 import { POSTGRES_DEFAULTS } from './database-url.js';
 import type { AttemptKey } from '../types.js';
-import { DEFER, deferringPool, MANY } from './postgres-deferred.js';
+import { DEFER, DEFER_PREPARED, deferringPool, MANY } from './postgres-deferred.js';
 import { WAKE_CHANNEL, WakeListener } from './postgres-wake.js';
-import { asOneStatement } from './sql/run-writes.js';
 import type { Db, SqlDialect } from './sql/dialect.js';
 import { SqlStore } from './sql-store.js';
 import type { StoreObserver } from './store-types.js';
@@ -188,10 +187,13 @@ function postgresDialect(listener: WakeListener): SqlDialect {
         return result;
       });
     },
-    // The buffered writes of a run's transaction: one statement, sent with the next one (COMMIT, mostly).
+    // The buffered writes of a run's transaction, sent with the next statement (COMMIT, mostly), each
+    // as `EXECUTE` of its prepared form (postgres-deferred.ts). They touch different rows: their order does not matter.
     async writeBatch(db, queries) {
-      const { sql: text, parameters } = asOneStatement(queries).compile(db);
-      await db.executeQuery(CompiledQuery.raw(`${DEFER}${text}`, [...parameters]));
+      for (const query of queries) {
+        const { sql: text, parameters } = query.compile(db);
+        await db.executeQuery(CompiledQuery.raw(`${DEFER_PREPARED}${text}`, [...parameters]));
+      }
     },
     // A run's lock and its steps, in one round trip (with BEGIN): each statement still has its own snapshot.
     async readMany(db, queries) {

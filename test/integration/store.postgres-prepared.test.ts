@@ -66,6 +66,51 @@ describe.runIf(hasPostgres)('postgres prepared statements', () => {
     expect(executes).toHaveLength(3);
   });
 
+  it("prepares a run transaction's writes once per text and sends them as EXECUTE with the COMMIT; a many-row INSERT goes inlined", async () => {
+    const { store } = await fresh();
+    const write = (n: number, events = 1) =>
+      store.withRun('run_a', async (tx) => {
+        await tx.updateStep('only', { availableAt: 1000 + n, state: { n } });
+        for (let i = 0; i < events; i++) await tx.appendEvent('step.started', { n, i }, 'only');
+      });
+    // Prepare the reads (a run's first transaction in this process reads it all, later ones less) and the writes' texts.
+    await write(0);
+    await write(1);
+    const { texts } = await sent(async () => {
+      await write(2);
+      await write(3);
+    });
+    // Nothing new to prepare: the step update and the event insert are the texts of the first transaction.
+    expect(texts.filter((t) => t.startsWith('PREPARE '))).toEqual([]);
+    const commits = texts.filter((t) => /COMMIT\s*$/.test(t));
+    expect(commits).toHaveLength(2);
+    for (const [i, commit] of commits.entries()) {
+      expect(commit).not.toMatch(/UPDATE steps|INSERT INTO events/);
+      expect(commit).toMatch(new RegExp(`EXECUTE agentry_\\w+\\(${1002 + i}, '\\{"n":${2 + i}\\}'`));
+    }
+    // Ten events are one INSERT of 60 parameters: above MAX_PREPARED_PARAMETERS, a text seen once, inlined.
+    const many = await sent(() => write(4, 10));
+    expect(many.texts.filter((t) => t.startsWith('PREPARE '))).toEqual([]);
+    expect(many.texts.some((t) => /INSERT INTO events \(run_id, seq, type, step_id, data, at\) VALUES \('run_a'/.test(t))).toBe(true);
+    const step = await store.withRun('run_a', async (tx) => (await tx.steps()).find((s) => s.stepId === 'only'));
+    expect([step?.availableAt, step?.state]).toEqual([1004, { n: 4 }]);
+    const events = (await store.listEvents('run_a', 0, 100)).filter((e) => e.type === 'step.started');
+    expect(events.map((e) => e.data)).toEqual([
+      { n: 0, i: 0 },
+      { n: 1, i: 0 },
+      { n: 2, i: 0 },
+      { n: 3, i: 0 },
+      ...Array.from({ length: 10 }, (_, i) => ({ n: 4, i })),
+    ]);
+  });
+
+  it('sends the writes inlined with ?prepared_statements=off', async () => {
+    const { store } = await fresh('?prepared_statements=off');
+    const { texts } = await sent(() => store.withRun('run_a', (tx) => tx.updateStep('only', { availableAt: 7 })));
+    expect(texts.some((t) => /PREPARE|EXECUTE/.test(t))).toBe(false);
+    expect(texts.some((t) => /UPDATE steps SET "available_at" = 7/.test(t))).toBe(true);
+  });
+
   it('sends them as text with ?prepared_statements=off, and refuses a value that is not on or off', async () => {
     const { store, url } = await fresh('?prepared_statements=off');
     const { result, texts } = await sent(() => stepsOf(store));

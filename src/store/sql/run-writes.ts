@@ -5,9 +5,9 @@
  * (lease renewals touch only `lease_expires_at`, wake-ups only `available_at`), so a step
  * update's guard is decided against the transaction's copy of the step, exactly as the
  * database would decide it. Several changes of one row become one statement; on PostgreSQL
- * all of a transaction's statements are sent as one (data-modifying CTEs).
+ * they travel in one message with the COMMIT, each as `EXECUTE` of a prepared statement
+ * (postgres-deferred.ts).
  */
-import { sql } from 'kysely';
 import type { AttemptRecord, StepRecord } from '../../types.js';
 import type { AttemptPatch, StepGuard, StepPatch } from '../store-types.js';
 import { insertAttemptsQuery, updateAttemptQuery } from './attempts.js';
@@ -105,14 +105,4 @@ export async function writeAll(db: Db, queries: readonly Query[], dialect: SqlDi
   if (queries.length === 0) return;
   if (dialect.writeBatch) return dialect.writeBatch(db, queries);
   for (const query of queries) await query.execute(db);
-}
-
-/**
- * `queries` as one statement: the first ones as data-modifying CTEs of the last (PostgreSQL
- * runs each exactly once; they touch different rows, so their order does not matter).
- */
-export function asOneStatement(queries: readonly Query[]): Query {
-  if (queries.length === 1) return queries[0]!;
-  const ctes = queries.slice(0, -1).map((query, i) => sql`${sql.raw(`w${i}`)} AS (${query})`);
-  return sql`WITH ${sql.join(ctes)} ${queries[queries.length - 1]!}`;
 }
