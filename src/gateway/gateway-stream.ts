@@ -5,7 +5,7 @@
  * `stream_options.include_usage`; a provider that reports none gets the gateway's estimate. A
  * caller that stops reading stops the upstream request, and what was received is recorded.
  */
-import { estimatedUsage, throttleTokens } from './budget.js';
+import { estimatedUsage, estimatePromptTokens, throttleTokens } from './budget.js';
 import type { Attempts } from './attempts.js';
 import type { ResolvedGroup } from './config.js';
 import { withFallback, type FallbackDeps } from './fallback.js';
@@ -26,6 +26,7 @@ export async function* streamChat(
       const first = await iterator.next();
       return { attempt, target, sent, iterator, first, slot };
     } catch (error) {
+      slot.settle(estimatePromptTokens(request));
       const failure = await attempts.fail(attempt, group, target, error, undefined);
       attempt.close();
       throw failure;
@@ -69,14 +70,18 @@ export async function* streamChat(
   } catch (error) {
     if (!done) {
       done = true;
-      throw await attempts.fail(attempt, group, target, error, estimatedUsage(sent, received));
+      const estimated = estimatedUsage(sent, received);
+      slot.settle(estimated.total_tokens);
+      throw await attempts.fail(attempt, group, target, error, estimated);
     }
     throw error;
   } finally {
     if (!done) {
       // The consumer stopped reading: stop the upstream request and record what was received.
       attempt.controller.abort(new DOMException('stream closed by the caller', 'AbortError'));
-      await attempts.finish(attempt, group, target, 'cancelled', estimatedUsage(sent, received), 'cancelled');
+      const estimated = estimatedUsage(sent, received);
+      slot.settle(estimated.total_tokens);
+      await attempts.finish(attempt, group, target, 'cancelled', estimated, 'cancelled');
     }
     attempt.close();
     await iterator.return?.().catch(() => undefined);

@@ -20,7 +20,7 @@ import { newId } from '../lib/ids.js';
 import type { Logger } from '../obs/logger.js';
 import type { GatewaySpec } from '../spec/schemas.js';
 import { Attempts } from './attempts.js';
-import { BudgetGuard, costUsd, estimateTokens, throttleTokens } from './budget.js';
+import { BudgetGuard, costUsd, estimatePromptTokens, estimateTokens, throttleTokens } from './budget.js';
 import { CallRecorder, type GatewayObserver } from './call-recorder.js';
 import { classifyProviderError } from './classify.js';
 import { resolveGatewaySpec, type ProviderType, type ResolvedBudgets, type ResolvedGateway, type ResolvedGroup } from './config.js';
@@ -212,6 +212,8 @@ export class Gateway {
         slot.settle(record.inputTokens + record.outputTokens);
         return { ...response, agentry: { call_id: record.id, group: group.name, provider: target.provider, cost_usd: record.costUsd } };
       } catch (error) {
+        // A failed call is counted at its prompt, not at the output it asked for and did not get.
+        slot.settle(estimatePromptTokens(request));
         throw await this.#attempts.fail(attempt, group, target, error, undefined);
       } finally {
         attempt.close();

@@ -134,8 +134,8 @@ export class UpstreamThrottle {
     return {
       waitedMs: waitMs,
       settle: (actual) => {
-        if (tokenLanes.length === 0 || actual === tokens) return;
-        this.#lanes.move(tokenLanes.map(({ key, perMs }) => ({ key, perMs, units: actual - tokens }))).catch((error: unknown) => this.deps.onError?.(error));
+        const moves = tokenLanes.filter((lane) => lane.units !== actual).map(({ key, perMs, units }) => ({ key, perMs, units: actual - units }));
+        if (moves.length > 0) this.#lanes.move(moves).catch((error: unknown) => this.deps.onError?.(error));
       },
     };
   }
@@ -147,7 +147,10 @@ export class UpstreamThrottle {
       holds.push({ key: `${key}:requests`, capacity: limits.burst, perMs: limits.requestsPerMinute / 60_000, kind: 'requests', units: 1 });
     }
     if (limits.tokensPerMinute !== undefined) {
-      holds.push({ key: `${key}:tokens`, capacity: limits.tokensPerMinute, perMs: limits.tokensPerMinute / 60_000, kind: 'tokens', units: tokens });
+      // At most a minute's worth: a call whose estimate is larger (a huge max_tokens) waits for a drained lane and holds it for a
+      // minute, not for as long as its estimate would take, until it is settled at what the provider reported.
+      const units = Math.min(tokens, limits.tokensPerMinute);
+      holds.push({ key: `${key}:tokens`, capacity: limits.tokensPerMinute, perMs: limits.tokensPerMinute / 60_000, kind: 'tokens', units });
     }
     return holds;
   }

@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Gateway, InMemoryUsageLedger, type ChatRequest } from '../../src/gateway/index.js';
 import type { GatewayObserver } from '../../src/gateway/call-recorder.js';
-import { storeLanes, type ThrottleLanes } from '../../src/gateway/throttle.js';
+import type { ResolvedTarget } from '../../src/gateway/config.js';
+import { storeLanes, UpstreamThrottle, type ThrottleLanes } from '../../src/gateway/throttle.js';
 import { AgentryError } from '../../src/lib/errors.js';
 import { createLogger } from '../../src/obs/logger.js';
 import type { GatewaySpec } from '../../src/spec/schemas.js';
@@ -189,6 +190,34 @@ describe('upstream throttling', () => {
     clock.fireNext();
     await huge;
     expect(fake.requests).toHaveLength(3);
+  });
+});
+
+describe('upstream throttling and calls that ask for too much', () => {
+  it("holds at most a minute's worth of tokens for a call with a huge max_tokens, and a failed call keeps only its prompt", async () => {
+    const gw = gateway(spec({ tokens_per_minute: 600 }));
+    // The upstream refuses the huge call (as a provider refuses a max_tokens past its limit).
+    fake.replies.push({ status: 400, body: { error: { message: 'max_tokens is too large', type: 'invalid_request_error', code: null } } });
+    const huge = await gw.chat({ ...request, max_tokens: 10_000_000 }, { tenantId: 'default' }).catch((e: unknown) => e);
+    expect(huge).toBeInstanceOf(AgentryError);
+    expect(fake.requests).toHaveLength(1);
+    // Without the cap and the settling it would hold the lane for 10,000,000 tokens (11 days at 600 a minute): this call goes at once.
+    await gw.chat({ ...request, max_tokens: 100 }, { tenantId: 'default', deadline: clock.now() + 1_000 });
+    expect(clock.timers).toHaveLength(0);
+    expect(fake.requests).toHaveLength(2);
+  });
+
+  it("lets a call larger than a minute's worth hold the lane for a minute at most while it runs", async () => {
+    const throttle = new UpstreamThrottle({ now: clock.now, sleep: clock.sleep });
+    const target = { provider: 'up', model: 'm', limits: { tokensPerMinute: 600, burst: 1 } } as unknown as ResolvedTarget;
+    // In flight (not settled yet) with an estimate of 5,000,000 tokens: it holds 600.
+    await throttle.acquire('smart', target, undefined, 5_000_000, clock.now() + 1_000, undefined);
+    // Another call waits until the lane has room for its 100 (10 s), and no longer (uncapped: refused, room in 8,333 minutes).
+    const next = throttle.acquire('smart', target, undefined, 100, clock.now() + 61_000, undefined);
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    expect(clock.timers.map((t) => t.at - clock.now())).toEqual([10_000]);
+    clock.fireNext();
+    await next;
   });
 });
 
