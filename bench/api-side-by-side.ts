@@ -12,11 +12,12 @@
  * and a `node_modules` symlink). On a machine shared with other work, compare the two medians
  * of the same run, never figures across runs.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import autocannon from 'autocannon';
+import { startTarget } from './targets.js';
 
 const KEY = 'bench-key-0123456789abcdef';
 const HEADERS = { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' };
@@ -51,22 +52,8 @@ async function idle(pid: number): Promise<void> {
 
 async function start(dir: string): Promise<Target> {
   const work = mkdtempSync(join(tmpdir(), 'agentry-side-by-side-'));
-  const env: NodeJS.ProcessEnv = { ...process.env, BENCH_KEY: KEY };
-  delete env.BENCH_CPU_PROF;
-  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/scenarios/api-target.ts', 'agentry', work], {
-    cwd: dir,
-    env,
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const url = await new Promise<string>((found, failed) => {
-    let out = '';
-    child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
-      out += chunk;
-      const line = out.split('\n').find((l) => l.startsWith('{'));
-      if (line) found((JSON.parse(line) as { url: string }).url);
-    });
-    child.once('exit', (code) => failed(new Error(`${dir}: the target exited (${code})`)));
-  });
+  // No CPU profile of these servers: they are measured against each other.
+  const { child, url } = await startTarget('bench/scenarios/api-target.ts', ['agentry', work], { BENCH_KEY: KEY, BENCH_CPU_PROF: '' }, dir);
   const started = (await (await fetch(`${url}/v1/workflows/greet/runs?wait=10s`, { method: 'POST', headers: HEADERS, body: BODY })).json()) as { id: string };
   return { dir, work, child, url, runId: started.id, cpuUs: [] };
 }

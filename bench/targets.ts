@@ -4,10 +4,15 @@ import { join } from 'node:path';
 
 const REPO = join(import.meta.dirname, '..');
 
-/** Runs `node --import tsx <script> ...args` from the repo and resolves with the URL it prints. */
-export async function startTarget(script: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ child: ChildProcess; url: string }> {
+/** Runs `node --import tsx <script> ...args` from the repo (or another checkout, `cwd`) and resolves with the URL it prints. */
+export async function startTarget(
+  script: string,
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+  cwd: string = REPO,
+): Promise<{ child: ChildProcess; url: string }> {
   const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], {
-    cwd: REPO,
+    cwd,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -18,7 +23,7 @@ export async function startTarget(script: string, args: string[], env: NodeJS.Pr
       const line = out.split('\n').find((l) => l.startsWith('{'));
       if (line) resolve((JSON.parse(line) as { url: string }).url);
     });
-    child.once('exit', (code) => reject(new Error(`${script} ${args[0] ?? ''} exited (${code})`)));
+    child.once('exit', (code) => reject(new Error(`${cwd === REPO ? '' : `${cwd}: `}${script} ${args[0] ?? ''} exited (${code})`)));
   });
   return { child, url };
 }
