@@ -59,13 +59,19 @@ export function artifactsDirOf(file: string): string {
   return join(dirname(file), 'artifacts');
 }
 
+/** `<root>/<tenant>/<run>`; undefined when a tenant or run id would leave the root. */
+function runFolderIn(root: string, tenantId: string, runId: string): string | undefined {
+  const folder = resolve(root, tenantId, runId);
+  return isInside(root, folder) && relative(root, folder).split(sep).length === 2 ? folder : undefined;
+}
+
 /**
- * The bytes of a directory backend's artifact, read as `read` does (confined to the run's folder,
- * a symbolic link refused); undefined when the file is not there.
+ * The bytes of a directory backend's artifact (confined to the run's folder, a symbolic link
+ * refused), as downloads and backups read them; undefined when the file is not there.
  */
 export async function readArtifactFile(root: string, record: Pick<ArtifactRecord, 'tenantId' | 'runId' | 'name'>): Promise<Buffer | undefined> {
-  const folder = resolve(root, record.tenantId, record.runId);
-  if (!isInside(root, folder) || relative(root, folder).split(sep).length !== 2) return undefined;
+  const folder = runFolderIn(root, record.tenantId, record.runId);
+  if (folder === undefined) return undefined;
   const file = join(folder, ...record.name.split('/'));
   try {
     if ((await lstat(file)).isSymbolicLink()) return undefined;
@@ -213,10 +219,8 @@ class DirectoryArtifacts implements ArtifactStore {
 
   /** `<root>/<tenant>/<run>`; a tenant or run id that would leave the root is refused. */
   private runFolder(tenantId: string, runId: string): string {
-    const folder = resolve(this.root, tenantId, runId);
-    if (!isInside(this.root, folder) || relative(this.root, folder).split(sep).length !== 2) {
-      throw new AgentryError('artifact_denied', `no artifact folder for tenant '${tenantId}' and run '${runId}'`);
-    }
+    const folder = runFolderIn(this.root, tenantId, runId);
+    if (folder === undefined) throw new AgentryError('artifact_denied', `no artifact folder for tenant '${tenantId}' and run '${runId}'`);
     return folder;
   }
 }

@@ -5,13 +5,13 @@
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync, chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { CLI_ENTRY } from './cli.js';
 import { json, startServer, type TestServer } from './http-server.js';
+import { freePort } from '../../src/lib/ports.js';
 
 const run = promisify(execFile);
 export const REPO = resolve(import.meta.dirname, '../..');
@@ -75,6 +75,8 @@ export function startRole(role: Role, options: { url: string; projectDir: string
     exited,
   };
 }
+
+export { freePort };
 
 export async function stopProcess(proc: RoleProcess | ChildProcess, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
   const child = 'child' in proc ? proc.child : proc;
@@ -186,17 +188,6 @@ export async function exactlyOnceReport(url: string): Promise<Record<string, unk
     ),
     leftOver: await one(`SELECT count(*)::int AS n FROM steps WHERE status <> 'succeeded' OR lease_owner IS NOT NULL`),
   };
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolvePort(port));
-    });
-  });
 }
 
 /**

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openPostgresStore } from '../../src/store/postgres.js';
 import { openSqliteStore } from '../../src/store/sqlite.js';
+import type { RetentionSettings } from '../../src/app/config.js';
 import type { NewRun, Store } from '../../src/store/store.js';
 import { createTestDatabase, PG_ADMIN_URL, probePostgres } from './postgres.js';
 
@@ -117,3 +118,13 @@ export const cliStoreTargets: CliStoreTarget[] = [
       ]
     : []),
 ];
+
+/** Retention with no window set: nothing is pruned. */
+export const NO_RETENTION: RetentionSettings = {
+  succeededMs: undefined,
+  failedMs: undefined,
+  cancelledMs: undefined,
+  eventsMs: undefined,
+  memoryMs: undefined,
+  idempotencyKeysMs: undefined,
+};

@@ -11,7 +11,7 @@ import { RetentionService } from '../../src/app/retention.js';
 import { authSettings } from '../../src/server/auth.js';
 import type { MemoryMessage } from '../../src/store/store.js';
 import { API_KEYS, startTestApi, type TestApi } from '../helpers/server.js';
-import { storeFactories } from '../helpers/store.js';
+import { NO_RETENTION, storeFactories } from '../helpers/store.js';
 
 const DAY = 24 * 60 * 60 * 1000;
 const ROLES_USED = ['operator', 'viewer', 'service'] as const;
@@ -218,17 +218,9 @@ describe.each(storeFactories)('memory routes ($name)', { timeout: 60_000 }, (fac
   it("retention deletes every tenant's messages older than the memory window, and nothing without one", async () => {
     await seed();
     const retention = new RetentionService(api.store, new AuditService(api.store));
-    const none = {
-      succeededMs: undefined,
-      failedMs: undefined,
-      cancelledMs: undefined,
-      eventsMs: undefined,
-      memoryMs: undefined,
-      idempotencyKeysMs: undefined,
-    };
-    expect((await retention.apply(none, [])).memory).toBe(0);
+    expect((await retention.apply(NO_RETENTION, [])).memory).toBe(0);
     expect(await api.store.loadMemory('acme', 'helper', 'stale', 50)).toHaveLength(2);
-    expect((await retention.apply({ ...none, memoryMs: 30 * DAY }, [])).memory).toBe(4);
+    expect((await retention.apply({ ...NO_RETENTION, memoryMs: 30 * DAY }, [])).memory).toBe(4);
     expect(await api.store.loadMemory('acme', 'helper', 'stale', 50)).toEqual([]);
     expect(await api.store.loadMemory('globex', 'helper', 'stale', 50)).toEqual([]);
     expect(await api.store.loadMemory('globex', 'helper', 'shared', 50)).toHaveLength(2);

@@ -7,18 +7,10 @@ import { compileAll, silentLogger } from '../helpers/engine.js';
 import type { CompiledWorkflow } from '../../src/spec/model.js';
 import type { NewRun, Store } from '../../src/store/store.js';
 import type { RunStatus } from '../../src/types.js';
-import { storeFactories } from '../helpers/store.js';
+import { NO_RETENTION, storeFactories } from '../helpers/store.js';
 
 const DAY = 24 * 60 * 60 * 1000;
 const NOW = Date.parse('2026-06-01T00:00:00Z');
-const NONE: RetentionSettings = {
-  succeededMs: undefined,
-  failedMs: undefined,
-  cancelledMs: undefined,
-  eventsMs: undefined,
-  memoryMs: undefined,
-  idempotencyKeysMs: undefined,
-};
 
 function run(id: string, status: RunStatus, endedDaysAgo: number | null, extra: Partial<NewRun> = {}): NewRun {
   const at = NOW - (endedDaysAgo ?? 100) * DAY;
@@ -146,7 +138,7 @@ for (const factory of storeFactories) {
       await seed(store, run('events_only', 'failed', 10));
       await seed(store, run('live', 'running', null));
       const workflows = [workflowWithRetention('audited', { succeeded: '365d' }), workflowWithRetention('brief', { succeeded: '1d' })];
-      const settings: RetentionSettings = { ...NONE, succeededMs: 30 * DAY, eventsMs: 7 * DAY, idempotencyKeysMs: 15 * DAY };
+      const settings: RetentionSettings = { ...NO_RETENTION, succeededMs: 30 * DAY, eventsMs: 7 * DAY, idempotencyKeysMs: 15 * DAY };
 
       const counts = await retention.apply(settings, workflows);
       // batches of 2: all five old runs of the deployment's window go in one turn, plus `brief`'s
@@ -175,7 +167,7 @@ for (const factory of storeFactories) {
       await seed(store, run('old', 'succeeded', 40));
       await seed(store, run('kept', 'failed', 40));
       const told: Array<[string, number]> = [];
-      const task = retentionTask(retention, { ...NONE, succeededMs: DAY, idempotencyKeysMs: 50 * DAY }, [], silentLogger, {
+      const task = retentionTask(retention, { ...NO_RETENTION, succeededMs: DAY, idempotencyKeysMs: 50 * DAY }, [], silentLogger, {
         retentionPruned: (kind, n) => told.push([kind, n]),
       });
       await task.run();

@@ -8,9 +8,9 @@
  */
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { AgentryError } from '../../lib/errors.js';
+import { freePort, portFree } from '../../lib/ports.js';
 import { processRunning, processStartedAt } from '../../lib/process-alive.js';
 import { sleep } from '../../lib/sleep.js';
 import type { DevService, DevServiceName } from './services.js';
@@ -279,24 +279,4 @@ function failingChecks(body: string): string {
   } catch {
     return '';
   }
-}
-
-/** A port nothing listens on now (the kernel's pick). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-function portFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.once('error', () => resolve(false));
-    server.listen(port, () => server.close(() => resolve(true)));
-  });
 }
