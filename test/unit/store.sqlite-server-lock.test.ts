@@ -111,11 +111,13 @@ describe('the SQLite server lock', () => {
   });
 
   it('takes over the lock of a killed server its parent has not reaped (a zombie, as under a container init that reaps nothing)', async () => {
-    // `sleep 0` exits at once; its parent execs into `sleep 30`, which never waits for it.
-    const parent = spawn('sh', ['-c', 'sleep 0 & echo $!; exec sleep 30'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    // The background job exits once its parent has exec'd into `sleep 30`, which never waits for it. (A job that
+    // exited at once raced the shell, which may reap a finished job before it execs.)
+    const job = 'until [ "$(cat /proc/$$/comm)" = sleep ]; do sleep 0.05; done';
+    const parent = spawn('sh', ['-c', `(${job}) & echo $!; exec sleep 30`], { stdio: ['ignore', 'pipe', 'ignore'] });
     removals.push(() => parent.kill('SIGKILL'));
     const zombie = Number(await new Promise<string>((resolve) => parent.stdout.once('data', (data: Buffer) => resolve(data.toString()))));
-    await expect.poll(() => readFileSync(`/proc/${zombie}/stat`, 'utf8').split(') ')[1]![0]).toBe('Z');
+    await expect.poll(() => readFileSync(`/proc/${zombie}/stat`, 'utf8').split(') ')[1]![0], { timeout: 10_000 }).toBe('Z');
     expect(processRunning(zombie)).toBe(false);
 
     const file = dbIn();
