@@ -1,4 +1,4 @@
--- The schema Agentry's migrations (src/store/migrations.ts, version 35) produce on SQLite.
+-- The schema Agentry's migrations (src/store/migrations.ts, version 38) produce on SQLite.
 -- Generated from a freshly migrated database by `npm run schema:dump`; do not edit by hand.
 -- test/integration/store.schema.test.ts fails when this file is out of date.
 
@@ -411,8 +411,7 @@ CREATE INDEX idempotency_keys_by_created ON idempotency_keys (created_at);
 CREATE INDEX llm_cache_by_expiry ON llm_cache (expires_at);
 CREATE INDEX llm_calls_by_run ON llm_calls (run_id) WHERE run_id IS NOT NULL;
 CREATE INDEX llm_calls_by_tenant_at ON llm_calls (tenant_id, at DESC, id DESC);
-CREATE INDEX llm_calls_by_tenant_day ON llm_calls (tenant_id, day);
-CREATE INDEX llm_calls_by_workflow_day ON llm_calls (tenant_id, workflow, day);
+CREATE INDEX llm_calls_by_workflow_at ON llm_calls (tenant_id, workflow, at);
 CREATE INDEX rate_buckets_by_full_at ON rate_buckets (full_at);
 CREATE INDEX run_labels_by_label ON run_labels (key, value, tenant_id, created_at DESC, run_id DESC);
 CREATE INDEX runs_active ON runs (status) WHERE status IN ('queued', 'running', 'waiting');

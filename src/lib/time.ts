@@ -26,6 +26,15 @@ export function utcMonth(epochMs: number): string {
   return dayText(epochMs).slice(0, 7);
 }
 
+/**
+ * The epoch-milliseconds span `[from, until)` of the UTC days `first` to `last` (`YYYY-MM-DD`,
+ * both included): the ledger's `at` range of records whose `day` is in them (its indexes are by
+ * time). An unparsable day gives `NaN`.
+ */
+export function daysSpanMs(first: string, last: string): { from: number; until: number } {
+  return { from: Date.parse(`${first}T00:00:00Z`), until: Date.parse(`${last}T00:00:00Z`) + DAY_MS };
+}
+
 /** The first and last UTC days (`YYYY-MM-DD`) of a month `YYYY-MM`. */
 export function monthDays(month: string): { first: string; last: string } {
   const [year, m] = month.split('-').map(Number) as [number, number];

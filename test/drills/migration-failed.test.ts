@@ -25,6 +25,8 @@ import { drillProject, pageCommand, runPageCommand, startDrillServer, startRun, 
 const PAGE = 'migration-failed';
 const LATEST = LATEST_SCHEMA_VERSION;
 const NEWEST = MIGRATIONS.at(-1)!;
+/** The version before the newest (numbers are assigned ahead of their migrations: not always the latest less one). */
+const PREVIOUS = MIGRATIONS.at(-2)!.version;
 
 let cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -67,7 +69,7 @@ describe('migration failed', { timeout: 120_000 }, () => {
     async () => {
       const db = await createTestDatabase('agentry_drill_', { empty: true });
       cleanups.push(() => db.drop());
-      const store = await storeAt(db.url, LATEST - 1);
+      const store = await storeAt(db.url, PREVIOUS);
       await store.close();
       const conflict = conflictWithNewest();
       await query(db.url, conflict.create);
@@ -85,14 +87,14 @@ describe('migration failed', { timeout: 120_000 }, () => {
 
       const status = await runPageCommand(pageCommand(PAGE, 'agentry migrate status', 'Diagnose'), {}, { env });
       expect(status.code).toBe(1);
-      expect(status.stdout).toContain(`is at migration ${LATEST - 1}; this build needs ${LATEST}: 1 pending`);
+      expect(status.stdout).toContain(`is at migration ${PREVIOUS}; this build needs ${LATEST}: 1 pending`);
       // Nothing of the failed migration was applied.
-      expect(await query(db.url, 'SELECT max(version) AS v FROM schema_migrations')).toEqual([{ v: LATEST - 1 }]);
+      expect(await query(db.url, 'SELECT max(version) AS v FROM schema_migrations')).toEqual([{ v: PREVIOUS }]);
 
       await query(db.url, conflict.drop);
       const up = await runPageCommand(pageCommand(PAGE, 'agentry migrate up', 'Fix'), {}, { env });
       expect(up.code, up.stderr).toBe(0);
-      expect(up.stdout).toContain(`applied migrations ${NEWEST.version} (from ${LATEST - 1} to ${LATEST})`);
+      expect(up.stdout).toContain(`applied migrations ${NEWEST.version} (from ${PREVIOUS} to ${LATEST})`);
 
       const verified = await runPageCommand(pageCommand(PAGE, 'agentry migrate status', 'Verify'), {}, { env });
       expect(verified.code).toBe(0);

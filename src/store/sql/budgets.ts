@@ -14,7 +14,7 @@
  * never count: a process that died mid-call holds budget until its reservation expires, no longer.
  */
 import { sql } from 'kysely';
-import { monthDays, utcDay, utcMonth } from '../../lib/time.js';
+import { daysSpanMs, monthDays, utcDay, utcMonth } from '../../lib/time.js';
 import type { BudgetReservation, BudgetState, CallRecord, Spend, SpendQuery } from '../../types.js';
 import type { Db, SqlDialect } from './dialect.js';
 import { changed, num, rows } from './values.js';
@@ -58,7 +58,9 @@ export async function ledgerSpent(db: Db, q: SpendQuery): Promise<Spend> {
   if (q.scope === 'run') where = sql`run_id = ${q.runId}`;
   else {
     const days = q.day !== undefined ? { first: q.day, last: q.day } : monthDays(q.month);
-    const period = sql`day >= ${days.first} AND day <= ${days.last}`;
+    // By `at` (the UTC day a record's `day` names is its `at`'s): the ledger's indexes are by tenant (and workflow) and time.
+    const span = daysSpanMs(days.first, days.last);
+    const period = sql`at >= ${span.from} AND at < ${span.until}`;
     where = q.scope === 'workflow' ? sql`tenant_id = ${q.tenantId} AND workflow = ${q.workflow} AND ${period}` : sql`tenant_id = ${q.tenantId} AND ${period}`;
   }
   const [row] = await rows(

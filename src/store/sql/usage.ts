@@ -7,7 +7,18 @@ import type { CallOutcome, CallRecord, JournalEntry, StoredJournalEntry } from '
 import { AgentryError } from '../../lib/errors.js';
 import type { CallListQuery, CallPage, UsageQuery, UsageRow } from '../store-types.js';
 import type { Db } from './dialect.js';
+import { daysSpanMs } from '../../lib/time.js';
 import { fromJson, rows, type Query, type Row } from './values.js';
+
+/** `at >= from`, when `from` is a time (a day that does not parse leaves the `day` bound alone). */
+function atLeast(from: number): Query[] {
+  return Number.isFinite(from) ? [sql`at >= ${from}`] : [];
+}
+
+/** `at < until`, when `until` is a time. */
+function atMost(until: number): Query[] {
+  return Number.isFinite(until) ? [sql`at < ${until}`] : [];
+}
 
 function usageFromRow(r: Row): UsageRow {
   return {
@@ -31,8 +42,9 @@ export async function usage(db: Db, q: UsageQuery): Promise<UsageRow[]> {
   if (q.tenantId !== undefined) where.push(sql`tenant_id = ${q.tenantId}`);
   if (q.runId !== undefined) where.push(sql`run_id = ${q.runId}`);
   if (q.workflow !== undefined) where.push(sql`workflow = ${q.workflow}`);
-  if (q.fromDay !== undefined) where.push(sql`day >= ${q.fromDay}`);
-  if (q.toDay !== undefined) where.push(sql`day <= ${q.toDay}`);
+  // The days as a time range too: the ledger's indexes are by tenant (and workflow) and time, not day.
+  if (q.fromDay !== undefined) where.push(sql`day >= ${q.fromDay}`, ...atLeast(daysSpanMs(q.fromDay, q.fromDay).from));
+  if (q.toDay !== undefined) where.push(sql`day <= ${q.toDay}`, ...atMost(daysSpanMs(q.toDay, q.toDay).until));
   const result = await rows(
     db,
     sql`SELECT tenant_id, workflow, model_group, model, day,
