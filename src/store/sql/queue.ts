@@ -30,14 +30,15 @@ export async function dueSteps(db: Db, now: number, limit: number, workerId?: st
     sql`SELECT * FROM (SELECT run_id, step_id, priority, available_at FROM steps
         WHERE status = ${sql.lit(status)} AND available_at <= ${now}
         ORDER BY priority DESC, available_at LIMIT ${limit}) AS ${sql.raw(status)}`;
+  // No outer LIMIT: with one, SQLite (3.53) spent 7–9× the CPU on this statement (380–510 µs
+  // against 53–57 with 1,300–3,000 steps queued); the union holds 2 × `limit` rows at most, cut here.
   const result = await rows(
     db,
     sql`SELECT run_id, step_id, priority FROM (${due('queued')} UNION ALL ${due('waiting')}) AS due
         WHERE ${mayClaim(workerId)}
-        ORDER BY priority DESC, available_at
-        LIMIT ${limit}`,
+        ORDER BY priority DESC, available_at`,
   );
-  return result.map((r) => ({ runId: r.run_id as string, stepId: r.step_id as string, priority: Number(r.priority) }));
+  return result.slice(0, limit).map((r) => ({ runId: r.run_id as string, stepId: r.step_id as string, priority: Number(r.priority) }));
 }
 
 /** How many steps are due at `now` and unclaimed, and the earliest due time among them (one range scan of `steps_next_due`). */
