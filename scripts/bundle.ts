@@ -96,6 +96,43 @@ const ownFiles: Plugin = {
 };
 
 /**
+ * undici's root module evaluates everything the package has (fetch, WebSocket, EventSource,
+ * cookies, caches, mocks; its cookies module makes Node load its own bundled undici too). The
+ * sources' `import … from 'undici'` get, in the bundle, the parts they name: `Agent`,
+ * `buildConnector`, `interceptors.redirect` (required on first use) and the API methods every
+ * dispatcher has (`agent.request`), loaded with the module; `fetch` and `request` load the root on
+ * their first call. Loading `lib/global` keeps undici's `Agent` the global dispatcher from the
+ * start, as importing the root did (the provider SDKs' `fetch` goes through it). A name the
+ * sources import that is not here fails the build ("No matching export"). Other packages'
+ * imports of undici keep the root.
+ */
+const UNDICI_PARTS = [
+  "const Dispatcher = require('./lib/dispatcher/dispatcher');",
+  "Object.assign(Dispatcher.prototype, require('./lib/api'));",
+  "require('./lib/global');",
+  "export const Agent = require('./lib/dispatcher/agent');",
+  "export const buildConnector = require('./lib/core/connect');",
+  // The interceptors the sources use (`http` steps follow redirects); add one here when a source uses another.
+  "export const interceptors = { get redirect() { return require('./lib/interceptor/redirect'); } };",
+  // The root is CommonJS: as a chunk of its own, its exports are the chunk's default export.
+  "export const fetch = (...args) => import('undici').then(({ default: undici }) => undici.fetch(...args));",
+  "export const request = (...args) => import('undici').then(({ default: undici }) => undici.request(...args));",
+].join('\n');
+
+const undiciParts: Plugin = {
+  name: 'undici-parts',
+  setup(build) {
+    const sources = join(REPO, 'src') + sep;
+    build.onResolve({ filter: /^undici$/ }, (args) => (args.importer.startsWith(sources) ? { path: 'undici', namespace: 'undici-parts' } : undefined));
+    build.onLoad({ filter: /.*/, namespace: 'undici-parts' }, () => ({
+      loader: 'js',
+      resolveDir: dirname(createRequire(import.meta.url).resolve('undici/package.json')),
+      contents: UNDICI_PARTS,
+    }));
+  },
+};
+
+/**
  * `src/lib/precompiled.ts` becomes a table of validators compiled now, with ajv's standalone code,
  * from the same schemas and ajv options the sources compile them with at run time: each spec
  * kind's, the JSON Schema meta-schema user-written schemas are checked against, and resolved
@@ -159,7 +196,7 @@ export async function bundle(): Promise<Metafile> {
     metafile: true,
     legalComments: 'linked',
     logLevel: 'warning',
-    plugins: [fastifyCompilers, ownFiles, precompiledValidators],
+    plugins: [fastifyCompilers, ownFiles, precompiledValidators, undiciParts],
   });
   const previous = `${BUNDLE_DIR}.${process.pid}.old`;
   if (existsSync(BUNDLE_DIR)) renameSync(BUNDLE_DIR, previous);

@@ -3,7 +3,7 @@
  * trusted-proxy and readiness-detail settings take them. Parsed once at startup, so a typo is a
  * configuration error and not an address that silently never matches.
  */
-import { BlockList, isIP } from 'node:net';
+import { BlockList, isIPv4, isIPv6, SocketAddress } from 'node:net';
 import ipaddr from 'ipaddr.js';
 
 /** The loopback addresses (IPv4-mapped IPv6 loopback matches `127.0.0.0/8` too). */
@@ -32,14 +32,32 @@ export function addressMatcher(entries: readonly string[]): (address: string | u
     if (subnet) list.addSubnet(subnet.address, subnet.prefix, subnet.family);
   }
   return (address) => {
-    const family = address === undefined ? 0 : isIP(address);
+    const family = address === undefined ? 0 : ipFamily(address);
     return family !== 0 && list.check(address as string, family === 4 ? 'ipv4' : 'ipv6');
   };
 }
 
+/**
+ * 4, 6 or 0, as `net.isIP` answers. `net.isIPv6`'s first call compiles Node's IPv6 pattern, tens of
+ * milliseconds of a server's start (the default lists hold `::1`); an IPv6 address is parsed here as
+ * the sockets parse it (`SocketAddress`), except one with a zone id (`fe80::1%eth0`), which the
+ * pattern decides as before.
+ */
+function ipFamily(address: string): 4 | 6 | 0 {
+  if (isIPv4(address)) return 4;
+  if (!address.includes(':')) return 0;
+  if (address.includes('%')) return isIPv6(address) ? 6 : 0;
+  try {
+    new SocketAddress({ address, family: 'ipv6' });
+    return 6;
+  } catch {
+    return 0;
+  }
+}
+
 function subnetOf(entry: string): { address: string; prefix: number; family: 'ipv4' | 'ipv6' } | undefined {
   const [address = '', prefixText, extra] = entry.split('/');
-  const version = isIP(address);
+  const version = ipFamily(address);
   if (version === 0 || extra !== undefined) return undefined;
   const max = version === 4 ? 32 : 128;
   if (prefixText !== undefined && !/^\d{1,3}$/.test(prefixText)) return undefined;
