@@ -48,8 +48,9 @@ describe('the spec validation worker', { timeout: 30_000 }, () => {
     await expect(validator.run(SMALL)).resolves.toMatchObject({ valid: true, workflows: ['workflows/w.yaml'] });
   });
 
-  it('ends a validation that needs more heap than its cap with limit_exceeded, and validates the next one', async () => {
-    validator = new ValidationWorker({ limits: { validationHeapMb: 32 } });
+  it('ends a validation that needs more heap than its cap with limit_exceeded, and validates the next one', { timeout: 120_000 }, async () => {
+    // A deadline far off: on a loaded machine the default (10 s) could end the validation first.
+    validator = new ValidationWorker({ limits: { validationHeapMb: 32, validationMs: 100_000 } });
     await expect(validator.run(SMALL)).resolves.toMatchObject({ valid: true, workflows: ['w'] });
     // 40 files of ~150 KB: each within the per-file limits, together more than 32 MB of heap.
     const files = Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`workflows/b${i}.yaml`, bigWorkflow(`b${i}`, 3_000)]));
