@@ -303,8 +303,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.addHook('onRoute', (route) => {
     for (const method of [route.method].flat()) all.push({ method, url: route.url, hidden: route.schema?.hide === true });
   });
-  // First of all hooks: every line written while handling a request carries its id.
-  registerRequestContext(app);
+  // First of all hooks: every answer and every line written while handling a request carries its id.
+  registerRequestContext(app, () => state.draining);
   // Next, so that the span covers sign-in and rate limits too. Tracing off: no hooks, no wrapper.
   const traced = isTracingOn();
   if (traced) registerRequestSpans(app, UNTRACED_URLS);
@@ -329,11 +329,6 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     done();
   });
 
-  app.addHook('onRequest', (request, reply, done) => {
-    reply.header('x-request-id', request.id);
-    if (state.draining) reply.header('connection', 'close');
-    done();
-  });
   registerSignIn(app, table, probes, deps);
   // With auth off: loopback Host, same origin, JSON on state-changing requests. CORS for listed origins.
   registerBrowserGuard(app, { devMode: !deps.auth.enabled, corsOrigins: options.corsOrigins ?? [] });
