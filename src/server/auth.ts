@@ -261,33 +261,27 @@ function scopesOfGrants(grants: readonly string[]): { scopes: ReadonlySet<Scope>
   return found;
 }
 
-/**
- * The principal of a valid credential: a configured key, or a JWT of the OIDC issuer. Throws
- * `unauthorized` for a wrong one. A configured key is answered at once (no promise: see `authorize`).
- */
-function principalOf(settings: AuthSettings, credential: string): Principal | Promise<Principal> {
-  if (settings.oidc && looksLikeJwt(credential)) return oidcPrincipal(settings, settings.oidc, credential);
+/** The principal of a valid credential: a configured key, or a JWT of the OIDC issuer. Throws `unauthorized` for a wrong one. */
+async function principalOf(settings: AuthSettings, credential: string): Promise<Principal> {
+  if (settings.oidc && looksLikeJwt(credential)) {
+    const identity = await settings.oidc.verify(credential);
+    const { scopes } = grantsOf(identity.grants, 'token', []);
+    return {
+      name: identity.name,
+      scopes,
+      roles: identity.grants,
+      // A token without a tenant claim acts in the deployment's tenant; a signed-in person is never a system admin.
+      tenantId: identity.tenantId ?? settings.tenant,
+      systemAdmin: false,
+      runAccess: runAccessOf(scopes),
+      via: 'oidc',
+      expiresAt: identity.expiresAt,
+    };
+  }
   if (settings.managedKeys && credential.startsWith(MANAGED_KEY_PREFIX)) return managedPrincipal(settings.managedKeys, credential);
   const found = bootstrapPrincipal(settings, credential);
   if (!found) throw new AgentryError('unauthorized', 'the API key is not valid');
   return found;
-}
-
-/** The principal of a JWT the OIDC issuer signed. */
-async function oidcPrincipal(settings: AuthSettings, oidc: NonNullable<AuthSettings['oidc']>, credential: string): Promise<Principal> {
-  const identity = await oidc.verify(credential);
-  const { scopes } = grantsOf(identity.grants, 'token', []);
-  return {
-    name: identity.name,
-    scopes,
-    roles: identity.grants,
-    // A token without a tenant claim acts in the deployment's tenant; a signed-in person is never a system admin.
-    tenantId: identity.tenantId ?? settings.tenant,
-    systemAdmin: false,
-    runAccess: runAccessOf(scopes),
-    via: 'oidc',
-    expiresAt: identity.expiresAt,
-  };
 }
 
 /**
@@ -346,32 +340,29 @@ export const AUTHENTICATED = 'authenticated';
 export type RouteScope = Scope | typeof AUTHENTICATED | null;
 
 /**
- * Who the request is, and whether it may use `scope`. Throws (or rejects with) `unauthorized`
- * (no or wrong credential), `forbidden` (naming the missing scope) or `auth_unavailable` (the
- * OIDC issuer's keys could not be fetched). A configured key, or no auth, is answered at once,
- * without a promise (the sign-in hook then stays synchronous: each promise of a request costs
- * it the log context's async hooks); a managed key, a JWT or an internal token is a promise.
+ * Who the request is, and whether it may use `scope`. Throws `unauthorized` (no or wrong
+ * credential), `forbidden` (naming the missing scope) or `auth_unavailable` (the OIDC issuer's
+ * keys could not be fetched).
  */
-export function authorize(
+export async function authorize(
   settings: AuthSettings,
   headers: Record<string, string | string[] | undefined>,
   scope: Scope | typeof AUTHENTICATED,
   /** The route accepts internal service tokens (`RouteDef.internalTokens`). */
   options: { internalTokens?: boolean } = {},
-): Principal | Promise<Principal> {
+): Promise<Principal> {
   // Checked first, and with auth off too: a request that carries one is judged by it alone.
   const internalToken = presentedInternalToken(headers);
   if (internalToken !== undefined) {
     const route = { accepts: options.internalTokens === true, alsoPresented: presentedKey(headers) !== undefined };
-    return internalIdentity(settings.internal, internalToken, route).then((identity) => withScope(internalPrincipal(identity), scope));
+    return withScope(internalPrincipal(await internalIdentity(settings.internal, internalToken, route)), scope);
   }
   if (!settings.enabled) return anonymous(settings);
   const credential = presentedKey(headers);
   if (credential === undefined || credential === '') {
     throw new AgentryError('unauthorized', 'a valid API key or token is required: send Authorization: Bearer <key or token> or X-Api-Key: <key>');
   }
-  const principal = principalOf(settings, credential);
-  return principal instanceof Promise ? principal.then((found) => withScope(found, scope)) : withScope(principal, scope);
+  return withScope(await principalOf(settings, credential), scope);
 }
 
 /** `principal` when it holds `scope`; `forbidden` naming the missing scope otherwise. */

@@ -20,55 +20,32 @@ export function principalOf(request: FastifyRequest): Principal | undefined {
 /** Signs in every request to a route of `table` that needs a scope, and takes its rate-limit tokens unless it is one of `probes`. */
 export function registerSignIn(app: FastifyInstance, table: RouteTable, probes: ReadonlySet<RouteDef>, deps: ServerDeps): void {
   const { services, metrics } = deps;
-  // A callback hook, not an async one: signed in with a configured key and not rate-limited, a
-  // request passes without a promise (each costs it the log context's async hooks).
-  app.addHook('onRequest', (request, reply, done) => {
+  app.addHook('onRequest', async (request, reply) => {
     const def = table.find(request.method, request.routeOptions.url);
-    if (!def?.scope) {
-      done();
-      return;
-    }
+    if (!def?.scope) return;
     const source = { requestId: request.id, clientIp: request.ip };
-    const refused = (error: unknown): void => {
-      // A failed sign-in is an audit entry (at most one per client address a minute); the 401 stands either way.
-      if (!(error instanceof AgentryError && error.code === 'unauthorized')) {
-        done(error as Error);
-        return;
-      }
-      // Why a managed key was refused is for the log only; the client is told it is not valid.
-      const why = error.details as { key_id?: string | null; refused?: string } | undefined;
-      if (why?.refused !== undefined) request.log.warn({ key_id: why.key_id, reason: why.refused }, 'managed API key refused');
-      void services.audit
-        .signInFailed(source, error.message)
-        .catch((e: unknown) => request.log.error({ err: e }, 'recording a failed sign-in failed'))
-        .then(() => done(error));
-    };
-    const signedIn = (principal: Principal): void => {
-      let acting: Principal;
-      try {
-        // The tenant it acts in: its own, or one a system admin names (`?tenant=`, X-Agentry-Tenant).
-        const named = requestedTenant(request);
-        if (deps.auth.multiTenant === true) assertTenantNamed(principal, named, def);
-        acting = { ...actIn(principal, named), ...source };
-      } catch (error) {
-        refused(error);
-        return;
-      }
-      principals.set(request, acting);
-      noteTenant(acting.tenantId);
-      // Request rate limits, after authentication (the buckets are the key's and its tenant's); not on probes.
-      if (!probes.has(def) && services.limits.limitsRequests(acting)) admit(acting, reply).then(() => done(), done);
-      else done();
-    };
-    let principal: Principal | Promise<Principal>;
+    let principal: Principal;
     try {
-      principal = authorize(deps.auth, request.headers, def.scope, { internalTokens: def.internalTokens === true });
+      principal = await authorize(deps.auth, request.headers, def.scope, { internalTokens: def.internalTokens === true });
+      // The tenant it acts in: its own, or one a system admin names (`?tenant=`, X-Agentry-Tenant).
+      const named = requestedTenant(request);
+      if (deps.auth.multiTenant === true) assertTenantNamed(principal, named, def);
+      principal = { ...actIn(principal, named), ...source };
+      principals.set(request, principal);
+      noteTenant(principal.tenantId);
     } catch (error) {
-      refused(error);
-      return;
+      // A failed sign-in is an audit entry (at most one per client address a minute); the 401 stands either way.
+      if (error instanceof AgentryError && error.code === 'unauthorized') {
+        // Why a managed key was refused is for the log only; the client is told it is not valid.
+        const refused = error.details as { key_id?: string | null; refused?: string } | undefined;
+        if (refused?.refused !== undefined) request.log.warn({ key_id: refused.key_id, reason: refused.refused }, 'managed API key refused');
+        await services.audit.signInFailed(source, error.message).catch((e: unknown) => request.log.error({ err: e }, 'recording a failed sign-in failed'));
+      }
+      throw error;
     }
-    if (principal instanceof Promise) principal.then(signedIn, refused);
-    else signedIn(principal);
+    // Request rate limits, after authentication (the buckets are the key's and its tenant's); not on probes.
+    // Without a limit for the caller, no await: each promise costs every request its async-context hooks.
+    if (!probes.has(def) && services.limits.limitsRequests(principal)) await admit(principal, reply);
   });
 
   /** Takes the request's rate-limit tokens: sets the `RateLimit-*` headers, throws `rate_limited` when refused. */
