@@ -12,7 +12,7 @@
  * | `statement_timeout` | `statementTimeoutMs` | 30s    | PostgreSQL cancels a statement running longer (0: never); a bare number is ms |
  * | `connect_timeout`   | `connectTimeoutMs` | 10s      | giving up on opening a connection; a bare number is seconds (as in libpq) |
  * | `application_name`  | `applicationName`  | agentry  | shown in `pg_stat_activity`                          |
- * | `prepared_statements` | `preparedStatements` | on   | prepare the run transaction's lock, steps read and writes once per connection (`off` behind PgBouncer in transaction mode; postgres-deferred.ts) |
+ * | `prepared_statements` | `preparedStatements` | on   | prepare the run transaction's lock, steps read and writes, and the due-steps read, once per connection (`off` behind PgBouncer in transaction mode; postgres-deferred.ts) |
  *
  * Sessions also get `idle_in_transaction_session_timeout = 60s`, so a process frozen in
  * the middle of a transaction cannot hold a run's lock for ever.

@@ -5,7 +5,7 @@
 import { sql } from 'kysely';
 import type { AttemptKey } from '../../types.js';
 import type { DueStep, ExpiredLease, QueueStats } from '../store-types.js';
-import type { Db } from './dialect.js';
+import type { Db, SqlDialect } from './dialect.js';
 import { changed, num, numOrNull, rows, type Query } from './values.js';
 
 /**
@@ -24,19 +24,18 @@ function mayClaim(workerId: string | undefined): Query {
  * (`steps_queued_due` in priority order, `steps_waiting_due` by due time), so that steps parked
  * on timers and people are never walked to find the due ones.
  */
-export async function dueSteps(db: Db, now: number, limit: number, workerId?: string): Promise<DueStep[]> {
+export async function dueSteps(db: Db, now: number, limit: number, workerId?: string, dialect?: SqlDialect): Promise<DueStep[]> {
   // The status is written into the text, not bound: a partial index is only used for a literal.
   const due = (status: 'queued' | 'waiting') =>
     sql`SELECT * FROM (SELECT run_id, step_id, priority, available_at FROM steps
         WHERE status = ${sql.lit(status)} AND available_at <= ${now}
         ORDER BY priority DESC, available_at LIMIT ${limit}) AS ${sql.raw(status)}`;
-  const result = await rows(
-    db,
-    sql`SELECT run_id, step_id, priority FROM (${due('queued')} UNION ALL ${due('waiting')}) AS due
+  const query = sql`SELECT run_id, step_id, priority FROM (${due('queued')} UNION ALL ${due('waiting')}) AS due
         WHERE ${mayClaim(workerId)}
         ORDER BY priority DESC, available_at
-        LIMIT ${limit}`,
-  );
+        LIMIT ${limit}`;
+  // A claim loop's every poll: through `readMany` where the dialect has it (PostgreSQL prepares it once per connection).
+  const result = dialect?.readMany ? ((await dialect.readMany(db, [query]))[0] ?? []) : await rows(db, query);
   return result.map((r) => ({ runId: r.run_id as string, stepId: r.step_id as string, priority: Number(r.priority) }));
 }
 
