@@ -45,9 +45,9 @@ import type pg from 'pg';
 /** Prefix of a statement that may wait for the connection's next one (see the module comment). */
 export const DEFER = '/*agentry:defer*/ ';
 /**
- * Prefix of several statements sent as one message, written after it as the JSON of a
+ * The text of several statements sent as one message, given as the query's parameters: a
  * `Deferred[]` (each statement's text and its parameters, all of which must have a literal
- * form): the answer's `rows` holds each statement's rows (see `readMany` in postgres.ts).
+ * form). The answer's `rows` holds each statement's rows (see `readMany` in postgres.ts).
  */
 export const MANY = '/*agentry:many*/ ';
 
@@ -212,7 +212,7 @@ class DeferringClient {
       this.deferred.push({ text: text.slice(DEFER.length), values: params });
       return Promise.resolve({ command: 'SELECT', rowCount: 0, rows: [] });
     }
-    if (text.startsWith(MANY)) return this.sendMany(text);
+    if (text === MANY) return this.sendMany(params as Deferred[]);
     if (this.deferred.length === 0) return this.send(text, params);
     const pending = this.deferred;
     this.deferred = [];
@@ -233,8 +233,8 @@ class DeferringClient {
     return (await this.client.query(text, values.length === 0 ? undefined : [...values])) as unknown as Result;
   }
 
-  /** Sends the deferred statements and `text`'s statements in one message; answers with the rows of each of the latter. */
-  private async sendMany(text: string): Promise<Result> {
+  /** Sends the deferred statements and `many` in one message; answers with the rows of each of the latter. */
+  private async sendMany(many: readonly Deferred[]): Promise<Result> {
     const escape = (value: string) => this.client.escapeLiteral(value);
     const deferred = this.deferred;
     this.deferred = [];
@@ -243,7 +243,7 @@ class DeferringClient {
     const ahead = pending.filter((t) => t !== undefined);
     if (ahead.length < pending.length) throw new Error('a deferred statement cannot go with several others');
     const statements: string[] = [];
-    for (const statement of JSON.parse(text.slice(MANY.length)) as Deferred[]) statements.push(await this.written(statement, escape));
+    for (const statement of many) statements.push(await this.written(statement, escape));
     const answer = (await this.client.query([...ahead, ...statements].join(';\n')).catch((error: unknown) => this.outOfStep(error))) as unknown as
       Result | Result[];
     const results = Array.isArray(answer) ? answer : [answer];

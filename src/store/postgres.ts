@@ -143,7 +143,7 @@ function refusedStatement(error: unknown): boolean {
   return severity === 'ERROR' || (typeof code === 'string' && code.startsWith('40'));
 }
 
-/** A parameter `MANY` can carry (JSON) and write as a literal (postgres-deferred.ts). */
+/** A parameter `MANY` can write as a literal (postgres-deferred.ts). */
 const jsonLiteral = (value: unknown): boolean =>
   value === null || typeof value === 'boolean' || (typeof value === 'string' && !value.includes('\0')) || (typeof value === 'number' && Number.isFinite(value));
 
@@ -206,7 +206,7 @@ function postgresDialect(listener: WakeListener): SqlDialect {
         for (const query of queries) all.push((await query.execute(db)).rows as Record<string, unknown>[]);
         return all;
       }
-      const { rows } = await db.executeQuery(CompiledQuery.raw(`${MANY}${JSON.stringify(statements)}`));
+      const { rows } = await db.executeQuery(CompiledQuery.raw(MANY, statements));
       return rows as Record<string, unknown>[][];
     },
     async withMigrationLock(db, fn) {

@@ -181,15 +181,15 @@ describe.runIf(hasPostgres)('postgres prepared statements', () => {
     const { url } = await fresh();
     const pool = new pg.Pool({ connectionString: url, max: 1 });
     const client = await deferringPool(pool).connect();
-    const query = (sqlText: string) => (client.query as unknown as (t: string) => Promise<{ rows: unknown[] }>).call(client, sqlText);
+    const query = (sqlText: string, values?: unknown[]) =>
+      (client.query as unknown as (t: string, v?: unknown[]) => Promise<{ rows: unknown[] }>).call(client, sqlText, values);
     try {
       // The read of a run's steps with their current attempt's start, as sql/steps.ts writes it.
       const text = `SELECT s.step_id, a.started_at FROM steps s
         LEFT JOIN attempts a ON a.run_id = s.run_id AND a.step_id = s.step_id AND a.attempt = s.attempt
         WHERE s.run_id IN ($1) AND s.parent_step IS NULL ORDER BY s.run_id, s.step_id`;
-      const many = `${MANY}${JSON.stringify([{ text, values: ['run_a'] }])}`;
       const read = async (times: number) => {
-        for (let i = 0; i < times; i++) expect((await query(many)).rows).toEqual([[{ step_id: 'only', started_at: null }]]);
+        for (let i = 0; i < times; i++) expect((await query(MANY, [{ text, values: ['run_a'] }])).rows).toEqual([[{ step_id: 'only', started_at: null }]]);
       };
       const plan = async () =>
         (await query(`EXPLAIN EXECUTE ${preparedName(text)}('run_a')`)).rows.map((r) => (r as Record<string, string>)['QUERY PLAN']).join('\n');
