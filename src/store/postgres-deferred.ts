@@ -114,8 +114,9 @@ const jsonValue = (value: unknown): boolean =>
  * A multi-row `INSERT … VALUES` of plain parameters (`$1`… in order, row after row) as one
  * statement of one text whatever the row count: `INSERT … SELECT … FROM
  * json_populate_recordset(NULL::t, $1)`, its rows as a JSON array of objects (each value
- * converted to its column's type as a literal is). Undefined for any other statement, or when a
- * value has no JSON form. A claim of ten steps inserts ten attempts and twenty events: as
+ * converted to its column's type as a literal is, except for a `json`/`jsonb` column, which would
+ * keep a string as a JSON string: the store has none, its JSON is in `text` columns). Undefined
+ * for any other statement, or when a value has no JSON form. A claim of ten steps inserts ten attempts and twenty events: as
  * `VALUES` lists their texts were too long to prepare, and were parsed and planned every time.
  */
 function recordsetInsert({ text, values }: Deferred): Deferred | undefined {

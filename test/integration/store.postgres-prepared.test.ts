@@ -139,6 +139,20 @@ describe.runIf(hasPostgres)('postgres prepared statements', () => {
     expect(events.map((e) => [e.data, e.stepId])).toEqual(tricky.map((text) => [{ text, at: 2 ** 52 + 1, none: null }, text === '' ? null : 'only']));
   });
 
+  it('has no json or jsonb column, into which a recordset INSERT would write a string as a JSON string', async () => {
+    const { url } = await fresh();
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    try {
+      const { rows } = await client.query(
+        `SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = 'public' AND data_type IN ('json', 'jsonb')`,
+      );
+      expect(rows).toEqual([]);
+    } finally {
+      await client.end();
+    }
+  });
+
   it('sends the writes inlined with ?prepared_statements=off', async () => {
     const { store } = await fresh('?prepared_statements=off');
     const { texts } = await sent(() => store.withRun('run_a', (tx) => tx.updateStep('only', { availableAt: 7 })));
