@@ -81,6 +81,23 @@ function withContext(line: object, fields: object): object {
   return merged;
 }
 
+/**
+ * pino's `isoTime` (`,"time":"<ISO 8601>"`), its text made once per millisecond: a busy server
+ * writes several lines in the same millisecond (a request's access line, the engine's run story).
+ */
+function isoTimeOfLine(): () => string {
+  let at = Number.NaN;
+  let text = '';
+  return () => {
+    const now = Date.now();
+    if (now !== at) {
+      at = now;
+      text = `,"time":"${new Date(now).toISOString()}"`;
+    }
+    return text;
+  };
+}
+
 export function createLogger(options: LoggerOptions): Logger {
   const { redactor, ring } = options;
   const destination = options.destination ?? pino.destination({ fd: 2, sync: true });
@@ -89,7 +106,7 @@ export function createLogger(options: LoggerOptions): Logger {
       level: options.level,
       base: { pid: process.pid, ...options.base },
       redact: { paths: REDACT_PATHS, censor: '[redacted]' },
-      timestamp: pino.stdTimeFunctions.isoTime,
+      timestamp: isoTimeOfLine(),
       formatters: { level: (label) => ({ level: label }) },
       // The request's `request_id`/`tenant_id` and the span's ids on every line written in them;
       // outside both, one shared empty object and the line is left as it is.

@@ -25,7 +25,6 @@ import type { Gateway } from '../gateway/gateway.js';
 import type { RemoteGatewayOptions } from '../gateway/remote.js';
 import { AgentryError } from '../lib/errors.js';
 import { addressMatcher, LOOPBACK_CIDRS } from '../lib/address-list.js';
-import { jsonDepthError } from '../lib/limits.js';
 import { Metrics } from '../obs/metrics.js';
 import type { LogRing } from '../obs/log-ring.js';
 import type { ToolHub } from '../tools/hub.js';
@@ -303,8 +302,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.addHook('onRoute', (route) => {
     for (const method of [route.method].flat()) all.push({ method, url: route.url, hidden: route.schema?.hide === true });
   });
-  // First of all hooks: every line written while handling a request carries its id.
-  registerRequestContext(app);
+  // First of all hooks: every answer and every line written while handling a request carries its id.
+  registerRequestContext(app, () => state.draining);
   // Next, so that the span covers sign-in and rate limits too. Tracing off: no hooks, no wrapper.
   const traced = isTracingOn();
   if (traced) registerRequestSpans(app, UNTRACED_URLS);
@@ -329,20 +328,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     done();
   });
 
-  app.addHook('onRequest', (request, reply, done) => {
-    reply.header('x-request-id', request.id);
-    if (state.draining) reply.header('connection', 'close');
-    done();
-  });
   registerSignIn(app, table, probes, deps);
   // With auth off: loopback Host, same origin, JSON on state-changing requests. CORS for listed origins.
   registerBrowserGuard(app, { devMode: !deps.auth.enabled, corsOrigins: options.corsOrigins ?? [] });
-  // Bodiless POSTs (`curl -X POST …/cancel`) validate as an empty object. A body nested past
-  // `LIMITS.jsonDepth` is refused here, before schema validation or any service walks it.
-  app.addHook('preValidation', (request, _reply, done) => {
-    if ((request.method === 'POST' || request.method === 'PUT') && request.body === undefined) request.body = {};
-    done(jsonDepthError(request.body, 'the request body'));
-  });
+  // Bodies: see `checkBody` (mount-routes.ts), on every route whose method carries one.
   // The one pass every answer takes on its way out (JSON, problem+json, probes, `/metrics`):
   // a secret that reached a message, a URL or a label is masked here at the latest.
   app.addHook('onSend', (_request, _reply, payload, done) => {

@@ -35,7 +35,9 @@ function fastifyDefaults(): { buildValidator: Builder; buildSerializer: Builder 
 function lazily(compile: () => Compiled): Compiled {
   let compiled: Compiled | undefined;
   const get = (): Compiled => (compiled ??= compile());
-  const fn: Compiled = (...args) => get()(...args);
+  // Fastify calls a validator with the data and, for ajv, its context, and a serializer with the
+  // value: two parameters forwarded as they are, without a rest array per call.
+  const fn: Compiled = (data, context) => get()(data, context);
   for (const property of ['schemaEnv', 'errors'] as const) {
     Object.defineProperty(fn, property, { get: (): unknown => (get() as unknown as Record<string, unknown>)[property], enumerable: false });
   }

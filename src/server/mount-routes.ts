@@ -3,8 +3,9 @@
  * every authenticated route, its security schemes and scope, and every error it can answer as
  * problem+json) and a handler that passes it the signed-in caller and times the handler alone.
  */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 import type { ErrorCode } from '../lib/errors.js';
+import { jsonDepthError } from '../lib/limits.js';
 import { ANTHROPIC_ERROR_SHAPE } from './anthropic-errors.js';
 import { AUTHENTICATED, type Principal } from './auth.js';
 import { problemResponses } from './problem.js';
@@ -49,6 +50,8 @@ export function mountRoutes(app: FastifyInstance, table: RouteTable, probes: Rea
           ),
         },
       },
+      // A GET has no body: Fastify does not read one.
+      ...(def.method === 'GET' ? {} : { preValidation: checkBody }),
       // Timed apart from the request (OBS-06): the service call alone, without auth, parsing and serialisation.
       handler: async (request, reply) => {
         const started = performance.now();
@@ -61,6 +64,17 @@ export function mountRoutes(app: FastifyInstance, table: RouteTable, probes: Rea
       },
     });
   }
+}
+
+/**
+ * The body of a request to a route whose method carries one, before validation: a bodiless POST
+ * or PUT (`curl -X POST …/cancel`) validates as an empty object; a body nested past
+ * `LIMITS.jsonDepth` is refused here, before schema validation or any service walks it. A route
+ * hook rather than an app-wide one, so that a GET passes no hook for it.
+ */
+function checkBody(request: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction): void {
+  if ((request.method === 'POST' || request.method === 'PUT') && request.body === undefined) request.body = {};
+  done(jsonDepthError(request.body, 'the request body'));
 }
 
 /** Errors every route can answer, by what it has (`limited`: its requests are rate-limited). */

@@ -20,9 +20,16 @@ export function requestLogger(logger: FastifyBaseLogger, _bindings: unknown, opt
   return options.level === undefined && options.serializers === undefined ? logger : logger.child({}, options);
 }
 
-/** Enters each request's log context; register it before every other hook. */
-export function registerRequestContext(app: FastifyInstance): void {
-  app.addHook('onRequest', (request, _reply, done) => {
+/**
+ * The app's first `onRequest` hook: every answer carries the request's id (`X-Request-ID`) and,
+ * while the app drains, `Connection: close`; then the request's log context is entered, so that
+ * every line written while handling it carries its id. One hook for both: each hook Fastify runs
+ * costs every request.
+ */
+export function registerRequestContext(app: FastifyInstance, isDraining: () => boolean): void {
+  app.addHook('onRequest', (request, reply, done) => {
+    reply.header('x-request-id', request.id);
+    if (isDraining()) reply.header('connection', 'close');
     withLogContext({ request_id: request.id }, done);
   });
 }

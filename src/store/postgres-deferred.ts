@@ -10,7 +10,8 @@
  * ROLLBACK drops what was deferred (and is not sent at all when BEGIN never left).
  *
  * Named prepared statements (unless `prepared_statements=off`): the statements sent together by
- * `MANY` — a run's lock and the read of its steps, in every run transaction — are prepared once
+ * `MANY` — a run's lock and the read of its steps, in every run transaction, and the claim loop's
+ * due-steps read — are prepared once
  * per connection (`PREPARE`, on its own, the first time) and then sent as `EXECUTE name(…)`, so
  * PostgreSQL no longer parses and plans them each time (planning was most of their cost: the
  * planner sizes every index of the tables they read). A prepared statement outlives a
@@ -22,7 +23,8 @@
  * attempt and event inserts, run update) are prepared the same way, each statement by its text,
  * and travel with the COMMIT as `EXECUTE`s. Sent as one statement with inlined literals, their
  * text differed every time, and parsing and planning it was most of the database's cost of a
- * step. A multi-row INSERT has a text per row count: one with more than
+ * step. A multi-row INSERT (a claim's attempts and events) is prepared as one text for any row
+ * count, its rows one JSON parameter (`recordsetInsert`). Another write with more than
  * `MAX_PREPARED_PARAMETERS` parameters, or any beyond a connection's `MAX_PREPARED` statements, is
  * sent inlined as before. A `PREPARE` that fails inside a transaction fails the transaction, so
  * the writes' texts put every parameter where PostgreSQL can infer its type (a column's value
@@ -43,9 +45,9 @@ import type pg from 'pg';
 /** Prefix of a statement that may wait for the connection's next one (see the module comment). */
 export const DEFER = '/*agentry:defer*/ ';
 /**
- * Prefix of several statements sent as one message, written after it as the JSON of a
+ * The text of several statements sent as one message, given as the query's parameters: a
  * `Deferred[]` (each statement's text and its parameters, all of which must have a literal
- * form): the answer's `rows` holds each statement's rows (see `readMany` in postgres.ts).
+ * form). The answer's `rows` holds each statement's rows (see `readMany` in postgres.ts).
  */
 export const MANY = '/*agentry:many*/ ';
 
@@ -59,7 +61,7 @@ export interface Deferred {
   prepare?: boolean;
 }
 
-/** A deferred write with more parameters than this (a multi-row INSERT of many rows) is not prepared: its text would be seen once. */
+/** A deferred write with more parameters than this is not prepared: its text would be seen once (multi-row INSERTs: `recordsetInsert`). */
 export const MAX_PREPARED_PARAMETERS = 40;
 /** A connection prepares at most this many deferred writes' texts; further ones are inlined. */
 export const MAX_PREPARED = 200;
@@ -95,6 +97,59 @@ export function inline({ text, values }: Deferred, escape: (text: string) => str
   const written = literals(values, escape);
   if (!written) return undefined;
   return text.replace(/\$(\d+)/g, (match, n: string) => written[Number(n) - 1] ?? match);
+}
+
+/** `INSERT INTO t (a, b) VALUES ($1, $2), ($3, $4), …`: the table, the columns and the rows' text (see `recordsetInsert`). */
+const MULTI_ROW_INSERT = /^INSERT INTO (\w+) \(([\w, ]+)\) VALUES (\(.*\))$/s;
+
+/** A value JSON carries as the literal would (see `recordsetInsert`). */
+const jsonValue = (value: unknown): boolean =>
+  value === null ||
+  value === undefined ||
+  typeof value === 'boolean' ||
+  (typeof value === 'string' && !value.includes('\0')) ||
+  (typeof value === 'number' && Number.isFinite(value));
+
+/**
+ * A multi-row `INSERT … VALUES` of plain parameters (`$1`… in order, row after row) as one
+ * statement of one text whatever the row count: `INSERT … SELECT … FROM
+ * json_populate_recordset(NULL::t, $1)`, its rows as a JSON array of objects (each value
+ * converted to its column's type as a literal is, except for a `json`/`jsonb` column, which would
+ * keep a string as a JSON string: the store has none, its JSON is in `text` columns). Undefined
+ * for any other statement, or when a value has no JSON form. A claim of ten steps inserts ten attempts and twenty events: as
+ * `VALUES` lists their texts were too long to prepare, and were parsed and planned every time.
+ */
+function recordsetInsert({ text, values }: Deferred): Deferred | undefined {
+  if (!text.startsWith('INSERT INTO ')) return undefined;
+  let shape = recordsetShapes.get(text);
+  if (shape === undefined) {
+    if (recordsetShapes.size >= 256) recordsetShapes.clear(); // a few texts (one per row count); bound it anyway
+    shape = recordsetShape(text);
+    recordsetShapes.set(text, shape);
+  }
+  if (shape === null || values.length !== shape.columns.length * shape.rowCount || !values.every(jsonValue)) return undefined;
+  const { columns } = shape;
+  const rows: Record<string, unknown>[] = [];
+  for (let at = 0; at < values.length; at += columns.length) {
+    const row: Record<string, unknown> = {};
+    for (const [c, column] of columns.entries()) row[column] = values[at + c] ?? null;
+    rows.push(row);
+  }
+  return { text: shape.text, values: [JSON.stringify(rows)], prepare: true };
+}
+
+/** What `recordsetInsert` makes of each multi-row INSERT text it saw (null: not one). */
+const recordsetShapes = new Map<string, { text: string; columns: string[]; rowCount: number } | null>();
+
+function recordsetShape(text: string): { text: string; columns: string[]; rowCount: number } | null {
+  const match = MULTI_ROW_INSERT.exec(text);
+  if (!match) return null;
+  const [, table, columnList, rowsText] = match as unknown as [string, string, string, string];
+  const columns = columnList.split(', ');
+  const rowCount = rowsText.split('), (').length;
+  const expected = Array.from({ length: rowCount }, (_, r) => `(${columns.map((_, c) => `$${r * columns.length + c + 1}`).join(', ')})`).join(', ');
+  if (rowCount < 2 || rowsText !== expected) return null;
+  return { text: `INSERT INTO ${table} (${columnList}) SELECT ${columnList} FROM json_populate_recordset(NULL::${table}, $1)`, columns, rowCount };
 }
 
 /** The name a statement's text is prepared under (the same in every process of a version). */
@@ -158,7 +213,7 @@ class DeferringClient {
       this.deferred.push({ text: text.slice(DEFER.length), values: params });
       return Promise.resolve({ command: 'SELECT', rowCount: 0, rows: [] });
     }
-    if (text.startsWith(MANY)) return this.sendMany(text);
+    if (text === MANY) return this.sendMany(params as Deferred[]);
     if (this.deferred.length === 0) return this.send(text, params);
     const pending = this.deferred;
     this.deferred = [];
@@ -179,8 +234,8 @@ class DeferringClient {
     return (await this.client.query(text, values.length === 0 ? undefined : [...values])) as unknown as Result;
   }
 
-  /** Sends the deferred statements and `text`'s statements in one message; answers with the rows of each of the latter. */
-  private async sendMany(text: string): Promise<Result> {
+  /** Sends the deferred statements and `many` in one message; answers with the rows of each of the latter. */
+  private async sendMany(many: readonly Deferred[]): Promise<Result> {
     const escape = (value: string) => this.client.escapeLiteral(value);
     const deferred = this.deferred;
     this.deferred = [];
@@ -189,7 +244,7 @@ class DeferringClient {
     const ahead = pending.filter((t) => t !== undefined);
     if (ahead.length < pending.length) throw new Error('a deferred statement cannot go with several others');
     const statements: string[] = [];
-    for (const statement of JSON.parse(text.slice(MANY.length)) as Deferred[]) statements.push(await this.written(statement, escape));
+    for (const statement of many) statements.push(await this.written(statement, escape));
     const answer = (await this.client.query([...ahead, ...statements].join(';\n')).catch((error: unknown) => this.outOfStep(error))) as unknown as
       Result | Result[];
     const results = Array.isArray(answer) ? answer : [answer];
@@ -219,7 +274,8 @@ class DeferringClient {
   }
 
   /** A deferred statement as text for a multi-statement message: `EXECUTE` of its prepared form for a write that can be, else inlined (undefined: it has no literal form). */
-  private async ahead(statement: Deferred, escape: (text: string) => string): Promise<string | undefined> {
+  private async ahead(deferred: Deferred, escape: (text: string) => string): Promise<string | undefined> {
+    const statement = (deferred.prepare === true && this.prepare && recordsetInsert(deferred)) || deferred;
     const preparable =
       statement.prepare === true &&
       this.prepare &&

@@ -12,7 +12,7 @@
  * | `statement_timeout` | `statementTimeoutMs` | 30s    | PostgreSQL cancels a statement running longer (0: never); a bare number is ms |
  * | `connect_timeout`   | `connectTimeoutMs` | 10s      | giving up on opening a connection; a bare number is seconds (as in libpq) |
  * | `application_name`  | `applicationName`  | agentry  | shown in `pg_stat_activity`                          |
- * | `prepared_statements` | `preparedStatements` | on   | prepare the run transaction's lock, steps read and writes once per connection (`off` behind PgBouncer in transaction mode; postgres-deferred.ts) |
+ * | `prepared_statements` | `preparedStatements` | on   | prepare the run transaction's lock, steps read and writes, and the due-steps read, once per connection (`off` behind PgBouncer in transaction mode; postgres-deferred.ts) |
  *
  * Sessions also get `idle_in_transaction_session_timeout = 60s`, so a process frozen in
  * the middle of a transaction cannot hold a run's lock for ever.
@@ -143,7 +143,7 @@ function refusedStatement(error: unknown): boolean {
   return severity === 'ERROR' || (typeof code === 'string' && code.startsWith('40'));
 }
 
-/** A parameter `MANY` can carry (JSON) and write as a literal (postgres-deferred.ts). */
+/** A parameter `MANY` can write as a literal (postgres-deferred.ts). */
 const jsonLiteral = (value: unknown): boolean =>
   value === null || typeof value === 'boolean' || (typeof value === 'string' && !value.includes('\0')) || (typeof value === 'number' && Number.isFinite(value));
 
@@ -206,7 +206,7 @@ function postgresDialect(listener: WakeListener): SqlDialect {
         for (const query of queries) all.push((await query.execute(db)).rows as Record<string, unknown>[]);
         return all;
       }
-      const { rows } = await db.executeQuery(CompiledQuery.raw(`${MANY}${JSON.stringify(statements)}`));
+      const { rows } = await db.executeQuery(CompiledQuery.raw(MANY, statements));
       return rows as Record<string, unknown>[][];
     },
     async withMigrationLock(db, fn) {

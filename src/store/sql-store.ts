@@ -300,7 +300,7 @@ export class SqlStore implements Store {
   // queue
 
   dueSteps(now: number, limit: number, workerId?: string): Promise<DueStep[]> {
-    return this.retrying((db) => queue.dueSteps(db, now, limit, workerId));
+    return this.retrying((db) => queue.dueSteps(db, now, limit, workerId, this.dialect));
   }
 
   nextDueAt(workerId?: string): Promise<number | null> {

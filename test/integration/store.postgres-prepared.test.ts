@@ -1,6 +1,7 @@
 /**
  * PostgreSQL's named prepared statements (postgres-deferred.ts): a run transaction's lock and
- * steps read are prepared once per connection and then sent by name; `?prepared_statements=off`
+ * steps read, its writes (a multi-row INSERT as one recordset text) and the claim loop's
+ * due-steps read are prepared once per connection and then sent by name; `?prepared_statements=off`
  * (PgBouncer in transaction mode) sends them as text; a connection whose prepared statements
  * went out of step with its session (a migration changed a table under them) is replaced; a
  * statement is prepared again after a number of executions, so a plan made while a table was
@@ -66,7 +67,22 @@ describe.runIf(hasPostgres)('postgres prepared statements', () => {
     expect(executes).toHaveLength(3);
   });
 
-  it("prepares a run transaction's writes once per text and sends them as EXECUTE with the COMMIT; a many-row INSERT goes inlined", async () => {
+  it("prepares the claim loop's due-steps read once per connection, and sends it as text with ?prepared_statements=off", async () => {
+    const due = (store: Store) => store.withRun('run_a', (tx) => tx.updateStep('only', { availableAt: 1 }));
+    const { store } = await fresh();
+    await due(store);
+    const { result, texts } = await sent(async () => [await store.dueSteps(Date.now(), 10, 'w1'), await store.dueSteps(Date.now(), 10, 'w1')]);
+    expect(result.map((due) => due.map((d) => `${d.runId}/${d.stepId}`))).toEqual([['run_a/only'], ['run_a/only']]);
+    expect(texts.filter((t) => /^PREPARE agentry_\w+ AS SELECT run_id, step_id, priority FROM/.test(t))).toHaveLength(1);
+    expect(texts.filter((t) => /^EXECUTE agentry_\w+\(\d+, 10, \d+, 10, 'w1', 10\)$/.test(t))).toHaveLength(2);
+    const off = (await fresh('?prepared_statements=off')).store;
+    await due(off);
+    const inlined = await sent(() => off.dueSteps(Date.now(), 10, 'w1'));
+    expect(inlined.result.map((d) => d.stepId)).toEqual(['only']);
+    expect(inlined.texts.some((t) => /PREPARE|EXECUTE/.test(t))).toBe(false);
+  });
+
+  it("prepares a run transaction's writes once per text and sends them as EXECUTE with the COMMIT; a many-row INSERT as one recordset text", async () => {
     const { store } = await fresh();
     const write = (n: number, events = 1) =>
       store.withRun('run_a', async (tx) => {
@@ -88,12 +104,17 @@ describe.runIf(hasPostgres)('postgres prepared statements', () => {
       expect(commit).not.toMatch(/UPDATE steps|INSERT INTO events/);
       expect(commit).toMatch(new RegExp(`EXECUTE agentry_\\w+\\(${1002 + i}, '\\{"n":${2 + i}\\}'`));
     }
-    // Ten events are one INSERT of 60 parameters: above MAX_PREPARED_PARAMETERS, a text seen once, inlined.
-    const many = await sent(() => write(4, 10));
-    expect(many.texts.filter((t) => t.startsWith('PREPARE '))).toEqual([]);
-    expect(many.texts.some((t) => /INSERT INTO events \(run_id, seq, type, step_id, data, at\) VALUES \('run_a'/.test(t))).toBe(true);
+    // Ten events, then three: one text for any row count, their rows one JSON parameter, prepared once.
+    const many = await sent(async () => {
+      await write(4, 10);
+      await write(5, 3);
+    });
+    const prepared = many.texts.filter((t) => t.startsWith('PREPARE '));
+    expect(prepared).toHaveLength(1);
+    expect(prepared[0]).toMatch(/INSERT INTO events \(run_id, seq, type, step_id, data, at\) SELECT .* FROM json_populate_recordset\(NULL::events, \$1\)/);
+    expect(many.texts.some((t) => /VALUES/.test(t))).toBe(false);
     const step = await store.withRun('run_a', async (tx) => (await tx.steps()).find((s) => s.stepId === 'only'));
-    expect([step?.availableAt, step?.state]).toEqual([1004, { n: 4 }]);
+    expect([step?.availableAt, step?.state]).toEqual([1005, { n: 5 }]);
     const events = (await store.listEvents('run_a', 0, 100)).filter((e) => e.type === 'step.started');
     expect(events.map((e) => e.data)).toEqual([
       { n: 0, i: 0 },
@@ -101,7 +122,35 @@ describe.runIf(hasPostgres)('postgres prepared statements', () => {
       { n: 2, i: 0 },
       { n: 3, i: 0 },
       ...Array.from({ length: 10 }, (_, i) => ({ n: 4, i })),
+      ...Array.from({ length: 3 }, (_, i) => ({ n: 5, i })),
     ]);
+  });
+
+  it('writes the rows of a recordset INSERT as they were given: quotes, backslashes, line breaks, other scripts, nulls, large numbers', async () => {
+    const { store } = await fresh();
+    const tricky = [`it's`, 'back\\slash \\\\ "quoted"', 'line\nbreak\ttab', 'ünïcødé ☃ 𝄞', '{"json": [1, "x"]}', '$1 $2 -- /* not a comment */', ''];
+    const { texts } = await sent(() =>
+      store.withRun('run_a', async (tx) => {
+        for (const text of tricky) await tx.appendEvent('step.guardrail', { text, at: 2 ** 52 + 1, none: null }, text === '' ? null : 'only');
+      }),
+    );
+    expect(texts.some((t) => /PREPARE agentry_\w+ AS INSERT INTO events .* json_populate_recordset/.test(t))).toBe(true);
+    const events = (await store.listEvents('run_a', 0, 100)).filter((e) => e.type === 'step.guardrail');
+    expect(events.map((e) => [e.data, e.stepId])).toEqual(tricky.map((text) => [{ text, at: 2 ** 52 + 1, none: null }, text === '' ? null : 'only']));
+  });
+
+  it('has no json or jsonb column, into which a recordset INSERT would write a string as a JSON string', async () => {
+    const { url } = await fresh();
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    try {
+      const { rows } = await client.query(
+        `SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = 'public' AND data_type IN ('json', 'jsonb')`,
+      );
+      expect(rows).toEqual([]);
+    } finally {
+      await client.end();
+    }
   });
 
   it('sends the writes inlined with ?prepared_statements=off', async () => {
@@ -146,15 +195,15 @@ describe.runIf(hasPostgres)('postgres prepared statements', () => {
     const { url } = await fresh();
     const pool = new pg.Pool({ connectionString: url, max: 1 });
     const client = await deferringPool(pool).connect();
-    const query = (sqlText: string) => (client.query as unknown as (t: string) => Promise<{ rows: unknown[] }>).call(client, sqlText);
+    const query = (sqlText: string, values?: unknown[]) =>
+      (client.query as unknown as (t: string, v?: unknown[]) => Promise<{ rows: unknown[] }>).call(client, sqlText, values);
     try {
       // The read of a run's steps with their current attempt's start, as sql/steps.ts writes it.
       const text = `SELECT s.step_id, a.started_at FROM steps s
         LEFT JOIN attempts a ON a.run_id = s.run_id AND a.step_id = s.step_id AND a.attempt = s.attempt
         WHERE s.run_id IN ($1) AND s.parent_step IS NULL ORDER BY s.run_id, s.step_id`;
-      const many = `${MANY}${JSON.stringify([{ text, values: ['run_a'] }])}`;
       const read = async (times: number) => {
-        for (let i = 0; i < times; i++) expect((await query(many)).rows).toEqual([[{ step_id: 'only', started_at: null }]]);
+        for (let i = 0; i < times; i++) expect((await query(MANY, [{ text, values: ['run_a'] }])).rows).toEqual([[{ step_id: 'only', started_at: null }]]);
       };
       const plan = async () =>
         (await query(`EXPLAIN EXECUTE ${preparedName(text)}('run_a')`)).rows.map((r) => (r as Record<string, string>)['QUERY PLAN']).join('\n');

@@ -5,7 +5,7 @@
 import { sql } from 'kysely';
 import type { AttemptKey } from '../../types.js';
 import type { DueStep, ExpiredLease, QueueStats } from '../store-types.js';
-import type { Db } from './dialect.js';
+import type { Db, SqlDialect } from './dialect.js';
 import { changed, num, numOrNull, rows, type Query } from './values.js';
 
 /**
@@ -24,7 +24,7 @@ function mayClaim(workerId: string | undefined): Query {
  * (`steps_queued_due` in priority order, `steps_waiting_due` by due time), so that steps parked
  * on timers and people are never walked to find the due ones.
  */
-export async function dueSteps(db: Db, now: number, limit: number, workerId?: string): Promise<DueStep[]> {
+export async function dueSteps(db: Db, now: number, limit: number, workerId?: string, dialect?: SqlDialect): Promise<DueStep[]> {
   // The status is written into the text, not bound: a partial index is only used for a literal.
   const due = (status: 'queued' | 'waiting') =>
     sql`SELECT * FROM (SELECT run_id, step_id, priority, available_at FROM steps
@@ -32,12 +32,11 @@ export async function dueSteps(db: Db, now: number, limit: number, workerId?: st
         ORDER BY priority DESC, available_at LIMIT ${limit}) AS ${sql.raw(status)}`;
   // No outer LIMIT: with one, SQLite (3.53) spent 7–9× the CPU on this statement (380–510 µs
   // against 53–57 with 1,300–3,000 steps queued); the union holds 2 × `limit` rows at most, cut here.
-  const result = await rows(
-    db,
-    sql`SELECT run_id, step_id, priority FROM (${due('queued')} UNION ALL ${due('waiting')}) AS due
+  const query = sql`SELECT run_id, step_id, priority FROM (${due('queued')} UNION ALL ${due('waiting')}) AS due
         WHERE ${mayClaim(workerId)}
-        ORDER BY priority DESC, available_at`,
-  );
+        ORDER BY priority DESC, available_at`;
+  // A claim loop's every poll: through `readMany` where the dialect has it (PostgreSQL prepares it once per connection).
+  const result = dialect?.readMany ? ((await dialect.readMany(db, [query]))[0] ?? []) : await rows(db, query);
   return result.slice(0, limit).map((r) => ({ runId: r.run_id as string, stepId: r.step_id as string, priority: Number(r.priority) }));
 }
 
