@@ -1,4 +1,4 @@
--- The schema Agentry's migrations (src/store/migrations.ts, version 38) produce on PostgreSQL.
+-- The schema Agentry's migrations (src/store/migrations.ts, version 36) produce on PostgreSQL.
 -- Generated from a freshly migrated database by `npm run schema:dump`; do not edit by hand.
 -- test/integration/store.schema.test.ts fails when this file is out of date.
 

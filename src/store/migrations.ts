@@ -998,7 +998,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 33, name: 'index of run labels', sqlite: runLabels('sqlite'), postgres: runLabels('postgres') },
   { version: 34, name: 'artifacts of runs', sqlite: runArtifacts('sqlite'), postgres: runArtifacts('postgres') },
   { version: 35, name: 'upstream limits of the gateway, shared by the fleet', sqlite: upstreamLanes('sqlite'), postgres: upstreamLanes('postgres') },
-  { version: 38, name: "the ledger's periods read by time", sqlite: LEDGER_PERIODS_BY_TIME, postgres: LEDGER_PERIODS_BY_TIME },
+  { version: 36, name: "the ledger's periods read by time", sqlite: LEDGER_PERIODS_BY_TIME, postgres: LEDGER_PERIODS_BY_TIME },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS.reduce((max, m) => Math.max(max, m.version), 0);

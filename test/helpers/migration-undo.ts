@@ -88,7 +88,7 @@ export const MIGRATION_UNDO: Readonly<Record<number, readonly UndoStatement[]>> 
   33: [dropTrigger('run_labels_inserted', 'runs'), { sqlite: 'SELECT 1', postgres: 'DROP FUNCTION agentry_label_inserted_runs()' }, 'DROP TABLE run_labels'],
   34: ['DROP TABLE run_artifacts'],
   35: ['DROP TABLE upstream_lanes'],
-  38: [
+  36: [
     'CREATE INDEX llm_calls_by_workflow_day ON llm_calls (tenant_id, workflow, day)',
     'CREATE INDEX llm_calls_by_tenant_day ON llm_calls (tenant_id, day)',
     'DROP INDEX llm_calls_by_workflow_at',

@@ -1,6 +1,6 @@
 /**
  * The ledger's sums by period (a tenant's or a workflow's UTC day or month, the usage report's
- * days) read the records by time (migration 38: `llm_calls_by_tenant_at`, `llm_calls_by_workflow_at`):
+ * days) read the records by time (migration 36: `llm_calls_by_tenant_at`, `llm_calls_by_workflow_at`):
  * the records at the edges of a day and a month count in the period they belong to, and each
  * statement is planned with one of those indexes on both stores.
  */
