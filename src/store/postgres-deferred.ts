@@ -102,12 +102,15 @@ export function inline({ text, values }: Deferred, escape: (text: string) => str
 /** `INSERT INTO t (a, b) VALUES ($1, $2), ($3, $4), …`: the table, the columns and the rows' text (see `recordsetInsert`). */
 const MULTI_ROW_INSERT = /^INSERT INTO (\w+) \(([\w, ]+)\) VALUES (\(.*\))$/s;
 
+/** A UTF-16 surrogate without its pair: PostgreSQL's JSON refuses its `\uXXXX` escape, where a literal's UTF-8 carries U+FFFD. */
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
 /** A value JSON carries as the literal would (see `recordsetInsert`). */
 const jsonValue = (value: unknown): boolean =>
   value === null ||
   value === undefined ||
   typeof value === 'boolean' ||
-  (typeof value === 'string' && !value.includes('\0')) ||
+  (typeof value === 'string' && !value.includes('\0') && !LONE_SURROGATE.test(value)) ||
   (typeof value === 'number' && Number.isFinite(value));
 
 /**
