@@ -41,7 +41,7 @@ import { assertSchemaCurrent, emptyStatus, logMigrations, migrationStatus, store
 import { specsFromBundle, withBundleDir, type SpecBundleInfo } from './bundle-load.js';
 import { withSecretFiles } from './secret-files.js';
 import type { CompiledWorkflow } from '../spec/model.js';
-import { withBuiltinWorkflows } from '../spec/builtin.js';
+import { projectWorkflows, withBuiltinWorkflows } from '../spec/builtin.js';
 import { openStore as openStoreAt, waitForStore } from '../store/open.js';
 import { acquireSqliteServerLock, type SqliteServerLock } from '../store/sqlite-server-lock.js';
 import type { MigrationReport, Store, StoreObserver } from '../store/store.js';
@@ -459,8 +459,10 @@ function maintenanceTasks(config: Config, store: Store, workflows: ReadonlyMap<s
     { name: 'quota counters', everyMs: QUOTA_COUNTERS_PRUNE_MS, run: async () => ({ minutes: await store.pruneRunStartCounters(Date.now()) }) },
   ];
   if (config.audit.retentionMs !== undefined) tasks.push(auditRetentionTask(audit, config.audit.retentionMs, logger));
-  if (retentionConfigured(config.retention, [...workflows.values()])) {
-    tasks.push(retentionTask(new RetentionService(store, audit), config.retention, [...workflows.values()], logger, metrics));
+  // The built-in workflows declare no `retention:` (the deployment's windows apply to their runs): they stay uncompiled until used.
+  const own = [...projectWorkflows(workflows)];
+  if (retentionConfigured(config.retention, own)) {
+    tasks.push(retentionTask(new RetentionService(store, audit), config.retention, own, logger, metrics));
   }
   return tasks;
 }

@@ -5,7 +5,8 @@
  * the engine is. Each check resolves with a one-line detail or throws saying what is wrong.
  */
 import type { LoopStatus } from '../engine/engine.js';
-import { CONTROL_KINDS } from '../spec/model.js';
+import { BUILTIN_STEP_KINDS, projectWorkflows, RESERVED_WORKFLOW_NAMES } from '../spec/builtin.js';
+import { CONTROL_KINDS, type StepKind } from '../spec/model.js';
 import type { ServiceDeps } from './service-deps.js';
 
 /** A loop that has not gone round for this many of its intervals (and at least `MIN_STALE_MS`) is stuck. */
@@ -97,12 +98,12 @@ export class HealthService {
     const kinds = engine.executorKinds;
     if (kinds.size === 0) throw new Error('no step executors are registered');
     const missing = new Map<string, string[]>();
-    for (const wf of engine.workflows.values()) {
-      for (const step of wf.steps.values()) {
-        if (CONTROL_KINDS.has(step.kind) || kinds.has(step.kind)) continue;
-        missing.set(step.kind, [...(missing.get(step.kind) ?? []), `${wf.name}.${step.id}`]);
-      }
-    }
+    const need = (kind: StepKind, user: string): void => {
+      if (!CONTROL_KINDS.has(kind) && !kinds.has(kind)) missing.set(kind, [...(missing.get(kind) ?? []), user]);
+    };
+    for (const wf of projectWorkflows(engine.workflows)) for (const step of wf.steps.values()) need(step.kind, `${wf.name}.${step.id}`);
+    // The built-in workflows' kinds are known without compiling them (which waits for their first use).
+    if ([...RESERVED_WORKFLOW_NAMES].some((name) => engine.workflows.has(name))) for (const kind of BUILTIN_STEP_KINDS) need(kind, 'the built-in workflows');
     if (missing.size > 0) {
       const lines = [...missing].map(([kind, steps]) => `'${kind}' (used by ${steps.slice(0, 5).join(', ')}${steps.length > 5 ? ', …' : ''})`);
       throw new Error(`no executor for step kind ${lines.join('; ')}; registered: ${[...kinds].sort().join(', ')}`);

@@ -6,6 +6,7 @@
  * tenant's is `not_found`, exactly like a workflow without a schedule.
  */
 import { AgentryError } from '../lib/errors.js';
+import { projectWorkflows } from '../spec/builtin.js';
 import type { CompiledWorkflow } from '../spec/model.js';
 import type { Store } from '../store/store.js';
 import { ensureSchedules, nextTick, pauseSchedule, resumeSchedule, scheduleDefinition, syncSchedules } from '../engine/schedules.js';
@@ -84,7 +85,8 @@ export function declaredSchedules(
   tenant?: string,
   now = Date.now(),
 ): ScheduleDto[] {
-  return [...workflows.values()]
+  // The built-in workflows declare no schedule.
+  return [...projectWorkflows(workflows)]
     .map((wf) => scheduleDefinition(wf, deploymentTenant))
     .filter((d) => d !== undefined)
     .filter((d) => tenant === undefined || d.tenantId === tenant)

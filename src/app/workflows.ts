@@ -1,4 +1,5 @@
 /** The workflows this process can start. */
+import { projectWorkflows } from '../spec/builtin.js';
 import { workflowDto, type WorkflowDto } from './dto/workflows.js';
 import type { ServiceDeps } from './service-deps.js';
 
@@ -12,6 +13,7 @@ export class WorkflowService {
 
   /** Names of the workflows with agent steps (they need an LLM gateway). */
   withAgentSteps(): string[] {
-    return [...this.deps.engine.workflows.values()].filter((wf) => [...wf.steps.values()].some((step) => step.kind === 'agent')).map((wf) => wf.name);
+    // The built-in workflows have none (`/readyz` asks on every probe: they stay uncompiled).
+    return [...projectWorkflows(this.deps.engine.workflows)].filter((wf) => [...wf.steps.values()].some((step) => step.kind === 'agent')).map((wf) => wf.name);
   }
 }

@@ -3,6 +3,7 @@
  * says: wake workers when work became due, abort local work of a run that ended.
  */
 import { AgentryError, type ErrorInfo } from '../lib/errors.js';
+import { projectWorkflows } from '../spec/builtin.js';
 import { compileWorkflow, specHash } from '../spec/index.js';
 import type { CompiledWorkflow, StepKind } from '../spec/model.js';
 import type { StepEventType, StepResult } from '../runtime/types.js';
@@ -44,7 +45,8 @@ export class RunTransitions {
 
   constructor(private readonly o: RunTransitionsOptions) {
     this.redactor = o.redactor ?? new Redactor();
-    for (const wf of o.workflows.values()) this.redactor.add(workflowSecrets(wf, o.env));
+    // The built-in workflows read no `env.*` (no secret to mask): they stay uncompiled until used.
+    for (const wf of projectWorkflows(o.workflows)) this.redactor.add(workflowSecrets(wf, o.env));
   }
 
   /** The compiled workflow a run was started with (from its stored snapshot). */

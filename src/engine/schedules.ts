@@ -19,6 +19,7 @@ import { Cron } from 'croner';
 import type { Logger } from 'pino';
 import { AgentryError, type ErrorCode } from '../lib/errors.js';
 import { DEFAULT_TENANT } from '../lib/tenant.js';
+import { projectWorkflows } from '../spec/builtin.js';
 import type { CompiledWorkflow } from '../spec/model.js';
 import type { WorkflowSpec } from '../spec/schemas.js';
 import type { Store } from '../store/store.js';
@@ -156,7 +157,8 @@ export async function syncSchedules(
 ): Promise<SyncReport> {
   const existing = new Map((await store.listSchedules()).map((s) => [s.workflow, s]));
   const report: SyncReport = { saved: [], deleted: [] };
-  for (const wf of workflows.values()) {
+  // The built-in workflows declare no schedule: they stay uncompiled until used.
+  for (const wf of projectWorkflows(workflows)) {
     const def = scheduleDefinition(wf, options.tenant);
     if (def === undefined) continue;
     const old = existing.get(def.workflow);
@@ -195,7 +197,7 @@ function sameDefinition(row: ScheduleRecord, def: Definition): boolean {
  */
 export async function ensureSchedules(store: Store, workflows: ReadonlyMap<string, CompiledWorkflow>, now: number, tenant?: string): Promise<void> {
   const rows = new Set((await store.listSchedules()).map((s) => s.workflow));
-  const missing = [...workflows.values()].some((wf) => !rows.has(wf.name) && scheduleDefinition(wf) !== undefined);
+  const missing = [...projectWorkflows(workflows)].some((wf) => !rows.has(wf.name) && scheduleDefinition(wf) !== undefined);
   if (missing) await syncSchedules(store, workflows, now, { prune: false, ...(tenant === undefined ? {} : { tenant }) });
 }
 

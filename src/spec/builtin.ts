@@ -8,7 +8,7 @@
  * workflow may not take one (`load.ts` reports it at the file's `name:` line).
  */
 import { compileWorkflow } from './compile.js';
-import { STEP_KINDS, type CompiledWorkflow } from './model.js';
+import { STEP_KINDS, type CompiledWorkflow, type StepKind } from './model.js';
 import { parseYaml } from './source.js';
 
 /** The built-in workflow `agentry smoke` starts. */
@@ -97,20 +97,85 @@ export function isBuiltinWorkflow(name: string): boolean {
   return RESERVED_WORKFLOW_NAMES.has(name);
 }
 
-let compiled: ReadonlyMap<string, CompiledWorkflow> | undefined;
+/**
+ * The step kinds the built-in workflows use, known without compiling them: what a process's
+ * readiness checks it has executors for (a unit test keeps this list equal to the compiled specs').
+ */
+export const BUILTIN_STEP_KINDS: ReadonlySet<StepKind> = new Set<StepKind>(['transform', 'sleep', 'wait', 'human']);
 
-/** The built-in workflows, compiled (once per process). */
-export function builtinWorkflows(): ReadonlyMap<string, CompiledWorkflow> {
-  compiled ??= new Map(
-    Object.entries(SOURCES).map(([name, text]) => {
-      const file = `<built-in ${name}>`;
-      return [name, compileWorkflow(parseYaml(file, text).data, { availableKinds: new Set(STEP_KINDS) })];
-    }),
-  );
-  return compiled;
+const compiled = new Map<string, CompiledWorkflow>();
+
+/** The built-in workflow `name`, compiled on its first use (once per process); undefined for another name. */
+function builtinWorkflow(name: string): CompiledWorkflow | undefined {
+  const text = SOURCES[name];
+  if (text === undefined) return undefined;
+  let wf = compiled.get(name);
+  if (wf === undefined) {
+    wf = compileWorkflow(parseYaml(`<built-in ${name}>`, text).data, { availableKinds: new Set(STEP_KINDS) });
+    compiled.set(name, wf);
+  }
+  return wf;
 }
 
-/** `workflows` with the built-in ones added (a project's never holds their names: `load.ts` refuses them). */
+/** The built-in workflows, compiled. */
+export function builtinWorkflows(): ReadonlyMap<string, CompiledWorkflow> {
+  return new Map([...RESERVED_WORKFLOW_NAMES].map((name) => [name, builtinWorkflow(name)!]));
+}
+
+/**
+ * A project's workflows and the built-in ones, which are compiled on their first use (a run of
+ * one, a listing): a process that never starts one does not pay for compiling them.
+ * `has`, `size` and `keys` answer from their names; `get` compiles one; iterating the values
+ * compiles them all. What runs at start-up iterates `projectWorkflows` instead.
+ */
+class WorkflowsWithBuiltins implements ReadonlyMap<string, CompiledWorkflow> {
+  constructor(readonly project: ReadonlyMap<string, CompiledWorkflow>) {}
+
+  get size(): number {
+    return this.project.size + RESERVED_WORKFLOW_NAMES.size;
+  }
+
+  get(name: string): CompiledWorkflow | undefined {
+    return this.project.get(name) ?? builtinWorkflow(name);
+  }
+
+  has(name: string): boolean {
+    return this.project.has(name) || RESERVED_WORKFLOW_NAMES.has(name);
+  }
+
+  *keys(): MapIterator<string> {
+    yield* this.project.keys();
+    yield* RESERVED_WORKFLOW_NAMES;
+  }
+
+  *entries(): MapIterator<[string, CompiledWorkflow]> {
+    yield* this.project.entries();
+    for (const name of RESERVED_WORKFLOW_NAMES) yield [name, builtinWorkflow(name)!];
+  }
+
+  *values(): MapIterator<CompiledWorkflow> {
+    for (const [, wf] of this.entries()) yield wf;
+  }
+
+  [Symbol.iterator](): MapIterator<[string, CompiledWorkflow]> {
+    return this.entries();
+  }
+
+  forEach(callback: (value: CompiledWorkflow, key: string, map: ReadonlyMap<string, CompiledWorkflow>) => void, thisArg?: unknown): void {
+    for (const [name, wf] of this.entries()) callback.call(thisArg, wf, name, this);
+  }
+}
+
+/** `workflows` with the built-in ones added, compiled on first use (a project's never holds their names: `load.ts` refuses them). */
 export function withBuiltinWorkflows(workflows: ReadonlyMap<string, CompiledWorkflow>): ReadonlyMap<string, CompiledWorkflow> {
-  return new Map([...workflows, ...builtinWorkflows()]);
+  return new WorkflowsWithBuiltins(workflows);
+}
+
+/**
+ * The workflows of `workflows` but the built-in ones, without compiling those: for what cannot
+ * concern a built-in workflow (schedules, retention, secrets, agent steps: they declare none).
+ */
+export function projectWorkflows(workflows: ReadonlyMap<string, CompiledWorkflow>): Iterable<CompiledWorkflow> {
+  if (workflows instanceof WorkflowsWithBuiltins) return workflows.project.values();
+  return [...workflows.values()].filter((wf) => !isBuiltinWorkflow(wf.name));
 }

@@ -25,6 +25,8 @@ import { createExecutorRegistry, DEFAULT_EXECUTOR_SETTINGS } from '../../src/run
 import { transformExecutor } from '../../src/runtime/transform.js';
 import { buildApp, type AppOptions } from '../../src/server/app.js';
 import { authSettings } from '../../src/server/auth.js';
+import { withBuiltinWorkflows } from '../../src/spec/builtin.js';
+import type { CompiledWorkflow } from '../../src/spec/model.js';
 import type { GatewaySpec } from '../../src/spec/schemas.js';
 import { startFakeOpenAI } from '../fixtures/fake-openai.js';
 import { removeDir, tempDir } from '../helpers/cli.js';
@@ -122,7 +124,7 @@ describe('a worker process (roles worker and scheduler, probes only)', () => {
 });
 
 describe('runtimes (the step executor registry)', () => {
-  async function appWith(executors: Parameters<typeof createExecutorRegistry>[0], workflows = compileAll(WORKFLOWS)) {
+  async function appWith(executors: Parameters<typeof createExecutorRegistry>[0], workflows: ReadonlyMap<string, CompiledWorkflow> = compileAll(WORKFLOWS)) {
     const engine = new Engine({
       store: api.store,
       workflows,
@@ -145,6 +147,12 @@ describe('runtimes (the step executor registry)', () => {
     const partial = await (await appWith([transformExecutor])).inject({ url: '/readyz' });
     expect(partial.statusCode).toBe(503);
     expect(partial.json().checks.runtimes.detail).toBe("no executor for step kind 'sleep' (used by slow.b, slow.d, nap.long); registered: transform");
+  });
+
+  it('fails naming the built-in workflows when a kind they use has no executor', async () => {
+    const res = await (await appWith([transformExecutor], withBuiltinWorkflows(new Map()))).inject({ url: '/readyz' });
+    expect(res.statusCode).toBe(503);
+    expect(res.json().checks.runtimes.detail).toBe("no executor for step kind 'sleep' (used by the built-in workflows); registered: transform");
   });
 });
 

@@ -10,7 +10,18 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { workflowDto } from '../../src/app/dto/workflows.js';
 import { loadProject } from '../../src/app/project.js';
 import { AVAILABLE_KINDS } from '../../src/app/bootstrap.js';
-import { builtinWorkflows, SMOKE_REVIEW_STEP, SMOKE_REVIEW_WORKFLOW, SMOKE_SIGNAL, SMOKE_WORKFLOW, withBuiltinWorkflows } from '../../src/spec/builtin.js';
+import {
+  BUILTIN_STEP_KINDS,
+  builtinWorkflows,
+  projectWorkflows,
+  SMOKE_REVIEW_STEP,
+  SMOKE_REVIEW_WORKFLOW,
+  SMOKE_SIGNAL,
+  SMOKE_WORKFLOW,
+  withBuiltinWorkflows,
+} from '../../src/spec/builtin.js';
+import { compileWorkflow } from '../../src/spec/compile.js';
+import { parseYaml } from '../../src/spec/source.js';
 import { formatDiagnostic } from '../../src/spec/index.js';
 import { parseSamples, sampleSum } from '../../src/cli/prometheus-text.js';
 import { smokeExitCode, type CheckResult, type SmokeReport } from '../../src/cli/smoke.js';
@@ -57,6 +68,32 @@ describe('the built-in smoke workflows', () => {
     expect([...catalog.keys()]).toEqual([SMOKE_WORKFLOW, SMOKE_REVIEW_WORKFLOW]);
     expect(workflowDto(smoke)).toMatchObject({ name: SMOKE_WORKFLOW, builtin: true, file: null });
     expect(workflowDto(review)).toMatchObject({ name: SMOKE_REVIEW_WORKFLOW, builtin: true, file: null });
+  });
+
+  it('names the step kinds the readiness check needs for them, which are the compiled specs’ kinds', () => {
+    const used = new Set([...builtinWorkflows().values()].flatMap((wf) => [...wf.steps.values()].map((step) => step.kind)));
+    expect([...BUILTIN_STEP_KINDS].sort()).toEqual([...used].sort());
+  });
+
+  it('sits beside the project’s workflows as one map, each built-in one the same compiled workflow wherever it is read', () => {
+    const mine = compileWorkflow(parseYaml('mine.yaml', 'name: mine\nsteps:\n  a: { transform: { n: 1 } }\n').data, { availableKinds: AVAILABLE_KINDS });
+    const catalog = withBuiltinWorkflows(new Map([['mine', mine]]));
+    expect(catalog.size).toBe(3);
+    expect([...catalog.keys()]).toEqual(['mine', SMOKE_WORKFLOW, SMOKE_REVIEW_WORKFLOW]);
+    expect(catalog.has(SMOKE_WORKFLOW) && catalog.has('mine') && !catalog.has('other')).toBe(true);
+    expect(catalog.get('other')).toBeUndefined();
+    expect(catalog.get('mine')).toBe(mine);
+    const smoke = catalog.get(SMOKE_WORKFLOW)!;
+    expect(smoke.name).toBe(SMOKE_WORKFLOW);
+    expect(builtinWorkflows().get(SMOKE_WORKFLOW)).toBe(smoke);
+    expect([...catalog.values()].map((wf) => wf.name)).toEqual(['mine', SMOKE_WORKFLOW, SMOKE_REVIEW_WORKFLOW]);
+    expect(new Map(catalog).get(SMOKE_WORKFLOW)).toBe(smoke);
+    const seen: string[] = [];
+    catalog.forEach((wf, name) => seen.push(`${name}=${wf.name}`));
+    expect(seen).toEqual(['mine=mine', `${SMOKE_WORKFLOW}=${SMOKE_WORKFLOW}`, `${SMOKE_REVIEW_WORKFLOW}=${SMOKE_REVIEW_WORKFLOW}`]);
+    // What start-up iterates leaves the built-in ones out, lazy map or plain.
+    expect([...projectWorkflows(catalog)]).toEqual([mine]);
+    expect([...projectWorkflows(new Map(catalog))]).toEqual([mine]);
   });
 });
 
