@@ -13,13 +13,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import pino from 'pino';
-import { Engine } from '../src/engine/engine.js';
-import { createExecutorRegistry, defaultExecutors, DEFAULT_EXECUTOR_SETTINGS } from '../src/runtime/registry.js';
-import { compileWorkflow, STEP_KINDS } from '../src/spec/index.js';
 import { openStore } from '../src/store/open.js';
 import type { Store } from '../src/store/store.js';
-import { BENCH_LIMITS } from './scenarios/engine-common.js';
-import { BENCH_WORKFLOWS, CHAIN_LENGTH } from './scenarios/engine-workflows.js';
+import { benchEngine } from './scenarios/engine-common.js';
+import { CHAIN_LENGTH } from './scenarios/engine-workflows.js';
 
 const STEPS = 2000;
 const workflow = process.argv[2] === 'chain' ? 'chain' : 'one';
@@ -27,19 +24,7 @@ const RUNS = STEPS / (workflow === 'chain' ? CHAIN_LENGTH : 1);
 const dir = mkdtempSync(join(tmpdir(), 'agentry-writes-'));
 const file = join(dir, 'agentry.db');
 const logger = pino({ level: 'warn' });
-const spec = BENCH_WORKFLOWS.find((w) => w.name === workflow)!;
-const workflows = new Map([[workflow, compileWorkflow(spec, { availableKinds: new Set(STEP_KINDS) })]]);
-const engineOn = (store: Store) =>
-  new Engine({
-    store,
-    workflows,
-    executors: createExecutorRegistry(defaultExecutors()),
-    executorSettings: DEFAULT_EXECUTOR_SETTINGS,
-    logger,
-    env: {},
-    limits: BENCH_LIMITS,
-    settings: { concurrency: 10 },
-  });
+const engineOn = (store: Store) => benchEngine(store, { only: workflow, logger, concurrency: 10 });
 
 const starter = openStore(`sqlite:${file}`, { logger });
 await starter.migrate();

@@ -10,13 +10,10 @@
  */
 import pg from 'pg';
 import pino from 'pino';
-import { Engine } from '../src/engine/engine.js';
-import { createExecutorRegistry, defaultExecutors, DEFAULT_EXECUTOR_SETTINGS } from '../src/runtime/registry.js';
-import { compileWorkflow, STEP_KINDS } from '../src/spec/index.js';
 import { openStore } from '../src/store/open.js';
 import { backendCpuMs, sampleBackends } from './scenarios/engine-db-cpu.js';
-import { BENCH_LIMITS } from './scenarios/engine-common.js';
-import { BENCH_WORKFLOWS, CHAIN_LENGTH } from './scenarios/engine-workflows.js';
+import { benchEngine } from './scenarios/engine-common.js';
+import { CHAIN_LENGTH } from './scenarios/engine-workflows.js';
 
 const STEPS = 2000;
 const workflow = process.argv[2] === 'chain' ? 'chain' : 'one';
@@ -29,19 +26,7 @@ await admin.query(`DROP DATABASE IF EXISTS ${DB}`);
 await admin.query(`CREATE DATABASE ${DB}`);
 const url = `postgres://postgres@127.0.0.1:5432/${DB}`;
 const logger = pino({ level: 'warn' });
-const spec = BENCH_WORKFLOWS.find((w) => w.name === workflow)!;
-const workflows = new Map([[workflow, compileWorkflow(spec, { availableKinds: new Set(STEP_KINDS) })]]);
-const engineOn = (store: ReturnType<typeof openStore>) =>
-  new Engine({
-    store,
-    workflows,
-    executors: createExecutorRegistry(defaultExecutors()),
-    executorSettings: DEFAULT_EXECUTOR_SETTINGS,
-    logger,
-    env: {},
-    limits: BENCH_LIMITS,
-    settings: { concurrency: 10 },
-  });
+const engineOn = (store: ReturnType<typeof openStore>) => benchEngine(store, { only: workflow, logger, concurrency: 10 });
 
 const starter = openStore(url, { logger, poolSize: 10 });
 await starter.migrate();

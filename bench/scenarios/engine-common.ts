@@ -12,6 +12,7 @@ import { createExecutorRegistry, defaultExecutors, DEFAULT_EXECUTOR_SETTINGS } f
 import { compileWorkflow, STEP_KINDS } from '../../src/spec/index.js';
 import type { LimitsSettings } from '../../src/spec/limits.js';
 import { openStore } from '../../src/store/open.js';
+import type { Store } from '../../src/store/store.js';
 import type { FromWorker, ToWorker, WorkerSystem } from './engine-worker.js';
 import { BENCH_WORKFLOWS } from './engine-workflows.js';
 
@@ -184,18 +185,27 @@ export const BENCH_LIMITS: LimitsSettings = {
   keys: {},
 };
 
-/** An engine that only starts runs (no worker pool), as an API process would. */
-export function clientEngine(url: string): Engine {
-  const executors = defaultExecutors();
+/**
+ * An engine of the bench's workflows (`only`: just that one) on `store`; its worker pool, when
+ * started, runs `concurrency` steps at once (the engine's default without it).
+ */
+export function benchEngine(store: Store, options: { only?: string; logger?: pino.Logger; concurrency?: number } = {}): Engine {
   // Every kind: the control steps (`human`, `wait`, `workflow`) are the engine's own, with no executor.
   const availableKinds = new Set(STEP_KINDS);
+  const specs = BENCH_WORKFLOWS.filter((spec) => options.only === undefined || spec.name === options.only);
   return new Engine({
-    store: openStore(url, { poolSize: 10 }),
-    workflows: new Map(BENCH_WORKFLOWS.map((spec) => [spec.name, compileWorkflow(spec, { availableKinds })])),
-    executors: createExecutorRegistry(executors),
+    store,
+    workflows: new Map(specs.map((spec) => [spec.name, compileWorkflow(spec, { availableKinds })])),
+    executors: createExecutorRegistry(defaultExecutors()),
     executorSettings: DEFAULT_EXECUTOR_SETTINGS,
-    logger: pino({ level: 'silent' }),
+    logger: options.logger ?? pino({ level: 'silent' }),
     env: {},
     limits: BENCH_LIMITS,
+    ...(options.concurrency === undefined ? {} : { settings: { concurrency: options.concurrency } }),
   });
+}
+
+/** An engine that only starts runs (no worker pool), as an API process would. */
+export function clientEngine(url: string): Engine {
+  return benchEngine(openStore(url, { poolSize: 10 }));
 }
