@@ -9,6 +9,8 @@ import type { CommittedEvent, Engine } from '../engine/engine.js';
 export type { CommittedEvent } from '../engine/engine.js';
 
 const MAX_TRACKED_RUNS = 10_000;
+/** Run-level commits whose earliest event time is kept (`earliestRunChangeSince`). */
+const MAX_TRACKED_RUN_CHANGES = 1_000;
 
 export class EventFeed {
   private readonly waiters = new Map<string, Set<() => void>>();
@@ -16,6 +18,8 @@ export class EventFeed {
   private readonly runChangeWaiters = new Set<() => void>();
   /** How many transactions with a run-level event this feed has published. */
   private runChanges = 0;
+  /** The earliest run-level event time of each of the latest run-level commits, by `runChanges` after it. */
+  private readonly runChangeTimes: { version: number; at: number }[] = [];
   /** Highest event seq published per run (bounded: the oldest runs are forgotten first). */
   private readonly latest = new Map<string, number>();
 
@@ -69,6 +73,18 @@ export class EventFeed {
     });
   }
 
+  /**
+   * The earliest time of the run-level events committed here after `runChangeVersion` was
+   * `afterVersion` (undefined: none, or too many since to tell): a transaction's events carry the
+   * time they were made, before its COMMIT, so a reader of the time index that looked in between
+   * goes back to it.
+   */
+  earliestRunChangeSince(afterVersion: number): number | undefined {
+    const since = this.runChangeTimes.filter((c) => c.version > afterVersion);
+    if (since.length === 0 || since.length < this.runChanges - afterVersion) return undefined;
+    return Math.min(...since.map((c) => c.at));
+  }
+
   publish(events: readonly CommittedEvent[]): void {
     if (events.length === 0) return;
     for (const { event } of events) {
@@ -81,8 +97,11 @@ export class EventFeed {
     for (const runId of new Set(events.map((e) => e.event.runId))) {
       for (const wake of [...(this.waiters.get(runId) ?? [])]) wake();
     }
-    if (events.some((e) => e.event.type.startsWith('run.'))) {
+    const runLevel = events.filter((e) => e.event.type.startsWith('run.'));
+    if (runLevel.length > 0) {
       this.runChanges++;
+      this.runChangeTimes.push({ version: this.runChanges, at: Math.min(...runLevel.map((e) => e.event.at)) });
+      if (this.runChangeTimes.length > MAX_TRACKED_RUN_CHANGES) this.runChangeTimes.shift();
       for (const wake of [...this.runChangeWaiters]) wake();
     }
   }

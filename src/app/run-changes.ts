@@ -7,9 +7,10 @@
  * seen, on both stores; this process's own wake the reader at once (`waitForRunChange`),
  * others' are found at the next poll. Transactions do not commit in the order of their
  * events' times: a look at the index therefore goes back `settleMs` before the previous look
- * started, and an event already sent in that window is not sent again. A change committed
- * more than `settleMs` after its time (or written by a process whose clock is that far
- * behind) is missed.
+ * started (and, for this process's own changes, to the earliest time among those committed since
+ * it), and an event already sent in that window is not sent again. Another process's change
+ * committed more than `settleMs` after its time (or written by a process whose clock is that
+ * far behind) is missed.
  *
  * A position is `<at>.<seq>.<run id>` of the last event sent (the stream's `id:`). Resuming
  * after one sends the changes from `settleMs` before it on, so a change near it may come
@@ -84,9 +85,12 @@ async function* changes(deps: ServiceDeps, caller: Caller, options: RunChangeOpt
   const sent = new Map<string, number>();
   if (after) sent.set(positionText(after), after.at);
   let lookStart = after?.at ?? Date.now();
+  /** The earliest time of this process's own run changes committed since the previous look began. */
+  let ownSince: number | undefined;
   while (!signal?.aborted) {
     const version = waker?.runChangeVersion ?? 0;
-    const from = lookStart - settleMs;
+    // This process's own changes are never missed, whatever the settle window: a look goes back to the earliest of them.
+    const from = Math.min(lookStart - settleMs, ownSince ?? Number.POSITIVE_INFINITY);
     lookStart = Date.now();
     for (const [position, at] of sent) if (at < from) sent.delete(position);
     let cursor: string | undefined;
@@ -118,6 +122,7 @@ async function* changes(deps: ServiceDeps, caller: Caller, options: RunChangeOpt
     if (options.once === true) return;
     if (waker?.waitForRunChange) await waker.waitForRunChange(pollMs, signal, version);
     else await pause(pollMs, signal);
+    ownSince = waker?.earliestRunChangeSince?.(version);
   }
 }
 

@@ -16,6 +16,8 @@ export interface RunEventWaker {
   readonly runChangeVersion?: number;
   /** Resolves when a run-level event is committed here after `runChangeVersion` was `afterVersion`, after `ms`, or when `signal` aborts. */
   waitForRunChange?(ms: number, signal: AbortSignal | undefined, afterVersion: number): Promise<void>;
+  /** The earliest time of the run-level events committed here after `afterVersion` (undefined: none, or unknown). */
+  earliestRunChangeSince?(afterVersion: number): number | undefined;
 }
 
 export interface ServiceDeps {

@@ -45,4 +45,18 @@ describe('EventFeed.waitForRunChange', () => {
     stop.abort();
     expect(await settled(waiting)).toBe(true);
   });
+
+  it('tells the earliest time of the run events committed since a version, so the run stream looks back to it', () => {
+    const feed = new EventFeed();
+    const seen = feed.runChangeVersion;
+    expect(feed.earliestRunChangeSince(seen)).toBeUndefined();
+    feed.publish([committed('step.succeeded', 7), committed('run.succeeded', 9)]);
+    feed.publish([committed('step.started', 3)]);
+    feed.publish([committed('run.created', 5)]);
+    expect(feed.earliestRunChangeSince(seen)).toBe(5);
+    expect(feed.earliestRunChangeSince(feed.runChangeVersion)).toBeUndefined();
+    // More commits than it keeps: it cannot tell (the reader goes back its settle window only).
+    for (let i = 0; i < 1_001; i++) feed.publish([committed('run.started', 100 + i)]);
+    expect(feed.earliestRunChangeSince(seen)).toBeUndefined();
+  });
 });
