@@ -23,8 +23,8 @@
  * attempt and event inserts, run update) are prepared the same way, each statement by its text,
  * and travel with the COMMIT as `EXECUTE`s. Sent as one statement with inlined literals, their
  * text differed every time, and parsing and planning it was most of the database's cost of a
- * step. A multi-row INSERT (a claim's attempts and events) is prepared as one text for any row
- * count, its rows one JSON parameter (`recordsetInsert`). Another write with more than
+ * step. A multi-row INSERT (a claim's attempts and events) comes here as one text for any row
+ * count, its rows one JSON parameter (the dialect writes it so: `postgres-recordset.ts`). A write with more than
  * `MAX_PREPARED_PARAMETERS` parameters, or any beyond a connection's `MAX_PREPARED` statements, is
  * sent inlined as before. A `PREPARE` that fails inside a transaction fails the transaction, so
  * the writes' texts put every parameter where PostgreSQL can infer its type (a column's value
@@ -61,7 +61,7 @@ export interface Deferred {
   prepare?: boolean;
 }
 
-/** A deferred write with more parameters than this is not prepared: its text would be seen once (multi-row INSERTs: `recordsetInsert`). */
+/** A deferred write with more parameters than this is not prepared: its text would be seen once (multi-row INSERTs go as one recordset text: `postgres-recordset.ts`). */
 export const MAX_PREPARED_PARAMETERS = 40;
 /** A connection prepares at most this many deferred writes' texts; further ones are inlined. */
 export const MAX_PREPARED = 200;
@@ -97,62 +97,6 @@ export function inline({ text, values }: Deferred, escape: (text: string) => str
   const written = literals(values, escape);
   if (!written) return undefined;
   return text.replace(/\$(\d+)/g, (match, n: string) => written[Number(n) - 1] ?? match);
-}
-
-/** `INSERT INTO t (a, b) VALUES ($1, $2), ($3, $4), …`: the table, the columns and the rows' text (see `recordsetInsert`). */
-const MULTI_ROW_INSERT = /^INSERT INTO (\w+) \(([\w, ]+)\) VALUES (\(.*\))$/s;
-
-/** A UTF-16 surrogate without its pair: PostgreSQL's JSON refuses its `\uXXXX` escape, where a literal's UTF-8 carries U+FFFD. */
-const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
-
-/** A value JSON carries as the literal would (see `recordsetInsert`). */
-const jsonValue = (value: unknown): boolean =>
-  value === null ||
-  value === undefined ||
-  typeof value === 'boolean' ||
-  (typeof value === 'string' && !value.includes('\0') && !LONE_SURROGATE.test(value)) ||
-  (typeof value === 'number' && Number.isFinite(value));
-
-/**
- * A multi-row `INSERT … VALUES` of plain parameters (`$1`… in order, row after row) as one
- * statement of one text whatever the row count: `INSERT … SELECT … FROM
- * json_populate_recordset(NULL::t, $1)`, its rows as a JSON array of objects (each value
- * converted to its column's type as a literal is, except for a `json`/`jsonb` column, which would
- * keep a string as a JSON string: the store has none, its JSON is in `text` columns). Undefined
- * for any other statement, or when a value has no JSON form. A claim of ten steps inserts ten attempts and twenty events: as
- * `VALUES` lists their texts were too long to prepare, and were parsed and planned every time.
- */
-function recordsetInsert({ text, values }: Deferred): Deferred | undefined {
-  if (!text.startsWith('INSERT INTO ')) return undefined;
-  let shape = recordsetShapes.get(text);
-  if (shape === undefined) {
-    if (recordsetShapes.size >= 256) recordsetShapes.clear(); // a few texts (one per row count); bound it anyway
-    shape = recordsetShape(text);
-    recordsetShapes.set(text, shape);
-  }
-  if (shape === null || values.length !== shape.columns.length * shape.rowCount || !values.every(jsonValue)) return undefined;
-  const { columns } = shape;
-  const rows: Record<string, unknown>[] = [];
-  for (let at = 0; at < values.length; at += columns.length) {
-    const row: Record<string, unknown> = {};
-    for (const [c, column] of columns.entries()) row[column] = values[at + c] ?? null;
-    rows.push(row);
-  }
-  return { text: shape.text, values: [JSON.stringify(rows)], prepare: true };
-}
-
-/** What `recordsetInsert` makes of each multi-row INSERT text it saw (null: not one). */
-const recordsetShapes = new Map<string, { text: string; columns: string[]; rowCount: number } | null>();
-
-function recordsetShape(text: string): { text: string; columns: string[]; rowCount: number } | null {
-  const match = MULTI_ROW_INSERT.exec(text);
-  if (!match) return null;
-  const [, table, columnList, rowsText] = match as unknown as [string, string, string, string];
-  const columns = columnList.split(', ');
-  const rowCount = rowsText.split('), (').length;
-  const expected = Array.from({ length: rowCount }, (_, r) => `(${columns.map((_, c) => `$${r * columns.length + c + 1}`).join(', ')})`).join(', ');
-  if (rowCount < 2 || rowsText !== expected) return null;
-  return { text: `INSERT INTO ${table} (${columnList}) SELECT ${columnList} FROM json_populate_recordset(NULL::${table}, $1)`, columns, rowCount };
 }
 
 /** The name a statement's text is prepared under (the same in every process of a version). */
@@ -277,8 +221,7 @@ class DeferringClient {
   }
 
   /** A deferred statement as text for a multi-statement message: `EXECUTE` of its prepared form for a write that can be, else inlined (undefined: it has no literal form). */
-  private async ahead(deferred: Deferred, escape: (text: string) => string): Promise<string | undefined> {
-    const statement = (deferred.prepare === true && this.prepare && recordsetInsert(deferred)) || deferred;
+  private async ahead(statement: Deferred, escape: (text: string) => string): Promise<string | undefined> {
     const preparable =
       statement.prepare === true &&
       this.prepare &&

@@ -24,8 +24,10 @@ import { AgentryError } from '../lib/errors.js';
 import { POSTGRES_DEFAULTS } from './database-url.js';
 import type { AttemptKey } from '../types.js';
 import { DEFER, DEFER_PREPARED, deferringPool, MANY } from './postgres-deferred.js';
+import { recordsetInsert } from './postgres-recordset.js';
 import { WAKE_CHANNEL, WakeListener } from './postgres-wake.js';
 import type { Db, SqlDialect } from './sql/dialect.js';
+import { insertRowsOf } from './sql/values.js';
 import { SqlStore } from './sql-store.js';
 import type { StoreObserver } from './store-types.js';
 import { commitUnknown, isTransient } from './transient.js';
@@ -147,7 +149,7 @@ function refusedStatement(error: unknown): boolean {
 const jsonLiteral = (value: unknown): boolean =>
   value === null || typeof value === 'boolean' || (typeof value === 'string' && !value.includes('\0')) || (typeof value === 'number' && Number.isFinite(value));
 
-function postgresDialect(listener: WakeListener): SqlDialect {
+function postgresDialect(listener: WakeListener, preparedStatements: boolean): SqlDialect {
   let publishing: Promise<void> | undefined;
   let publishAgain = false;
   return {
@@ -188,10 +190,13 @@ function postgresDialect(listener: WakeListener): SqlDialect {
       });
     },
     // The buffered writes of a run's transaction, sent with the next statement (COMMIT, mostly), each
-    // as `EXECUTE` of its prepared form (postgres-deferred.ts). They touch different rows: their order does not matter.
+    // as `EXECUTE` of its prepared form (postgres-deferred.ts); a multi-row INSERT as its recordset
+    // form, one text for any row count. They touch different rows: their order does not matter.
     async writeBatch(db, queries) {
       for (const query of queries) {
-        const { sql: text, parameters } = query.compile(db);
+        const rows = preparedStatements ? insertRowsOf(query) : undefined;
+        const recordset = rows && recordsetInsert(rows);
+        const { sql: text, parameters } = recordset ? { sql: recordset.text, parameters: recordset.values } : query.compile(db);
         await db.executeQuery(CompiledQuery.raw(`${DEFER_PREPARED}${text}`, [...parameters]));
       }
     },
@@ -279,5 +284,5 @@ export function openPostgresStore(url: string, options: PostgresOptions = {}): S
   pool.on('connect', (client) => client.on('error', () => undefined));
   const listener = new WakeListener({ ...connection, application_name: `${settings.applicationName}-listen` }, logger);
   const db: Db = new Kysely({ dialect: new PostgresDialect({ pool: deferringPool(pool, { prepare: settings.preparedStatements }) }) });
-  return new SqlStore(db, postgresDialect(listener), settings.location, options.now, options.observer);
+  return new SqlStore(db, postgresDialect(listener, settings.preparedStatements), settings.location, options.now, options.observer);
 }

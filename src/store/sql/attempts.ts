@@ -4,7 +4,9 @@ import type { ErrorInfo } from '../../lib/errors.js';
 import type { AttemptRecord } from '../../types.js';
 import type { AttemptPatch } from '../store-types.js';
 import type { Db } from './dialect.js';
-import { FlatSql, assignments, fromJson, num, numOrNull, rows, toJson, type Query, type Row } from './values.js';
+import { FlatSql, assignments, fromJson, insertRowsQuery, num, numOrNull, rows, toJson, type Query, type Row } from './values.js';
+
+const ATTEMPT_INSERT_COLUMNS = ['run_id', 'step_id', 'attempt', 'status', 'worker_id', 'input', 'output', 'error', 'started_at', 'finished_at'];
 
 const ATTEMPT_COLUMNS = {
   status: ['status', false],
@@ -30,12 +32,22 @@ function attemptFromRow(r: Row): AttemptRecord {
 
 /** Inserts attempt rows (of one run or of several) in one multi-row INSERT: the statement, not yet run. */
 export function insertAttemptsQuery(records: readonly AttemptRecord[]): Query {
-  const q = new FlatSql().text('INSERT INTO attempts (run_id, step_id, attempt, status, worker_id, input, output, error, started_at, finished_at) VALUES ');
-  records.forEach((a, i) => {
-    if (i > 0) q.text(', ');
-    q.list([a.runId, a.stepId, a.attempt, a.status, a.workerId, toJson(a.input), toJson(a.output), toJson(a.error), a.startedAt, a.finishedAt]);
+  return insertRowsQuery({
+    table: 'attempts',
+    columns: ATTEMPT_INSERT_COLUMNS,
+    rows: records.map((a) => [
+      a.runId,
+      a.stepId,
+      a.attempt,
+      a.status,
+      a.workerId,
+      toJson(a.input),
+      toJson(a.output),
+      toJson(a.error),
+      a.startedAt,
+      a.finishedAt,
+    ]),
   });
-  return q.query();
 }
 
 /** Applies `patch` to an attempt; returns when the attempt started (undefined: no such attempt). */

@@ -2,7 +2,9 @@
 import { sql } from 'kysely';
 import type { EventRecord } from '../../types.js';
 import type { Db } from './dialect.js';
-import { FlatSql, fromJson, num, rows, type Query, type Row } from './values.js';
+import { fromJson, insertRowsQuery, num, rows, type Query, type Row } from './values.js';
+
+const EVENT_COLUMNS = ['run_id', 'seq', 'type', 'step_id', 'data', 'at'];
 
 /** An `events` row as its record (also the event query's rows, which add the run's workflow). */
 export function eventFromRow(r: Row): EventRecord {
@@ -18,9 +20,11 @@ export function eventFromRow(r: Row): EventRecord {
 
 /** Inserts `events` (at least one) in one multi-row INSERT: the statement, not yet run. */
 export function insertEventsQuery(events: readonly EventRecord[]): Query {
-  const q = new FlatSql().text('INSERT INTO events (run_id, seq, type, step_id, data, at) VALUES ');
-  events.forEach((e, i) => (i === 0 ? q : q.text(', ')).list([e.runId, e.seq, e.type, e.stepId, JSON.stringify(e.data), e.at]));
-  return q.query();
+  return insertRowsQuery({
+    table: 'events',
+    columns: EVENT_COLUMNS,
+    rows: events.map((e) => [e.runId, e.seq, e.type, e.stepId, JSON.stringify(e.data), e.at]),
+  });
 }
 
 /** Up to `limit` events of the run after sequence number `afterSeq`. */

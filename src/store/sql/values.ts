@@ -69,6 +69,34 @@ export function inList(values: readonly unknown[]): Query {
 /** Column name of each patchable field of a record, and whether the column holds JSON. */
 export type Columns = Readonly<Record<string, readonly [string, boolean]>>;
 
+/** A multi-row INSERT's parts: kept with the statement made of them (`insertRowsQuery`), so a dialect can write it its own way. */
+export interface InsertRows {
+  /** Table and column names come from the code, never from input. */
+  table: string;
+  columns: readonly string[];
+  rows: readonly (readonly unknown[])[];
+}
+
+const insertParts = new WeakMap<Query, InsertRows>();
+
+/**
+ * `INSERT INTO table (columns) VALUES (…), (…), …` of `rows` (at least one): the statement, not
+ * yet run. Its parts stay with it (`insertRowsOf`): PostgreSQL sends such a statement as one
+ * prepared text for any row count (`postgres-recordset.ts`).
+ */
+export function insertRowsQuery(parts: InsertRows): Query {
+  const q = new FlatSql().text(`INSERT INTO ${parts.table} (${parts.columns.join(', ')}) VALUES `);
+  parts.rows.forEach((row, i) => (i === 0 ? q : q.text(', ')).list(row));
+  const query = q.query();
+  insertParts.set(query, parts);
+  return query;
+}
+
+/** The parts of a statement made by `insertRowsQuery`; undefined for any other. */
+export function insertRowsOf(query: Query): InsertRows | undefined {
+  return insertParts.get(query);
+}
+
 /**
  * A statement written as one text with its values in order: a single `sql` node, so compiling
  * it appends the fragments and binds the values without walking nested fragments, joins and
