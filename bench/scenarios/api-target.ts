@@ -10,13 +10,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { join } from 'node:path';
 import Fastify from 'fastify';
-import pino from 'pino';
-import { startServer } from '../../src/cli/commands/serve.js';
-import { loadProjectOrThrow } from '../../src/app/bootstrap.js';
-import { loadConfig } from '../../src/app/config.js';
-import { createLogger } from '../../src/obs/logger.js';
-
-const BENCH_KEY = process.env.BENCH_KEY ?? 'bench-key-0123456789abcdef';
+import { startAgentryTarget } from './api-agentry.js';
 
 const [mode, arg] = process.argv.slice(2);
 const stop = new Promise<void>((resolve) => process.once('SIGTERM', () => resolve()));
@@ -38,14 +32,7 @@ async function profile(dir: string): Promise<() => Promise<void>> {
 
 if (mode === 'agentry' && arg) {
   const profiled = process.env.BENCH_CPU_PROF ? await profile(process.env.BENCH_CPU_PROF) : undefined;
-  mkdirSync(join(arg, 'workflows'), { recursive: true });
-  writeFileSync(join(arg, 'agentry.yaml'), 'version: v1\nname: bench\n');
-  writeFileSync(join(arg, 'workflows', 'greet.yaml'), 'name: greet\nsteps:\n  hello:\n    transform:\n      greeting: "Hello, {{ input.name }}!"\n');
-  const env = { AGENTRY_DATABASE_URL: `sqlite:${join(arg, 'agentry.db')}`, AGENTRY_API_KEYS: `bench:${BENCH_KEY}:service`, AGENTRY_LOG_LEVEL: 'info' };
-  const config = loadConfig({ flags: { projectDir: arg, port: 0 }, env, cwd: arg });
-  // Request logs at info, as in production, written to /dev/null.
-  const logger = createLogger({ level: 'info', destination: pino.destination({ dest: '/dev/null', sync: false }) });
-  const server = await startServer(config, logger, env, await loadProjectOrThrow(config, env));
+  const server = await startAgentryTarget(arg);
   console.log(JSON.stringify({ url: server.url }));
   await stop;
   await server.close();
