@@ -76,8 +76,8 @@ async function startRuns(engine: Engine, workflow: string, count: number, parall
 }
 
 /** A fresh, migrated store: a database on the test server, or an SQLite file in a temporary folder. */
-async function freshStore(store: EngineCase['store']): Promise<{ url: string; drop(): Promise<void> }> {
-  if (store === 'postgres') return createTestDatabase('agentry_bench_');
+async function freshStore(store: EngineCase['store'], prefix: string): Promise<{ url: string; drop(): Promise<void> }> {
+  if (store === 'postgres') return createTestDatabase(prefix);
   const dir = mkdtempSync(join(tmpdir(), 'agentry-bench-'));
   const url = `sqlite:${join(dir, 'agentry.db')}`;
   const engine = clientEngine(url);
@@ -92,10 +92,17 @@ const LATENCY_SQL = `SELECT s.at - q.at AS ms FROM events s
   JOIN events q ON q.run_id = s.run_id AND q.step_id = s.step_id AND q.type = 'step.queued'
   WHERE s.type = 'step.started'`;
 
-export async function agentryCase(store: EngineCase['store'], workflow: 'one' | 'chain', processes: number, parked = 0): Promise<EngineCase> {
+/** `prefix`: of the PostgreSQL database's name (another bench's own, so that it can tell its databases apart). */
+export async function agentryCase(
+  store: EngineCase['store'],
+  workflow: 'one' | 'chain',
+  processes: number,
+  parked = 0,
+  prefix = 'agentry_bench_',
+): Promise<EngineCase> {
   const before = loadAverage();
   const w = workload(workflow);
-  const fresh = await freshStore(store);
+  const fresh = await freshStore(store, prefix);
   let engine: Engine | undefined;
   let db: RawDb | undefined;
   try {

@@ -25,11 +25,12 @@ import {
 } from './engine-common.js';
 import { backendCpuMs, sampleBackends } from './engine-db-cpu.js';
 
-export async function graphileOnPostgres(system: 'graphile' | 'graphile-batched', processes: number): Promise<EngineCase> {
+/** `prefix`: of the database's name (another bench's own, so that it can tell its databases apart). */
+export async function graphileOnPostgres(system: 'graphile' | 'graphile-batched', processes: number, prefix = 'agentry_bench_gw_'): Promise<EngineCase> {
   const before = loadAverage();
   // Batched, graphile-worker is several times faster: 5 × N jobs keep it running for seconds too.
   const jobs = system === 'graphile-batched' ? 5 * N : N;
-  const name = `agentry_bench_gw_${randomBytes(6).toString('hex')}`;
+  const name = `${prefix}${randomBytes(6).toString('hex')}`;
   await pgQuery(PG_ADMIN_URL, `CREATE DATABASE ${name}`);
   const url = pgUrl(name);
   const utils = await makeWorkerUtils({ connectionString: url });
