@@ -76,7 +76,7 @@ export const ENGINE_OPTIONS = {
     flag: '--concurrency <n>',
     yaml: 'engine.concurrency',
     ...defaultOf(ENGINE.concurrency),
-    description: 'Steps one worker process runs at once (1–1000).',
+    description: 'Steps one worker process runs at once (1–1000); a step whose attempt ended holds no slot while its result is recorded.',
   },
   leaseTtl: {
     kind: 'duration',

@@ -46,6 +46,8 @@ interface InFlight {
   workflow: string;
   controller: AbortController;
   done: Promise<void>;
+  /** Its attempt runs (takes a slot); false once it ended and only its result is being recorded. */
+  executing: boolean;
 }
 
 /**
@@ -93,7 +95,10 @@ function attemptFields(claim: Claim): Record<string, unknown> {
 }
 
 export class Worker {
+  /** The steps this pool holds: attempts running, and attempts ended whose results are being recorded. */
   private readonly inflight = new Map<string, InFlight>();
+  /** Of `inflight`, the attempts running: what takes a slot. */
+  private executing = 0;
   private readonly stopping = new AbortController();
   private loop: Promise<void> | undefined;
   private heartbeat: NodeJS.Timeout | undefined;
@@ -111,8 +116,9 @@ export class Worker {
     this.results = new ResultBatcher(o.transitions);
   }
 
+  /** Attempts running now (not those only waiting for their results to be recorded). */
   get activeCount(): number {
-    return this.inflight.size;
+    return this.executing;
   }
 
   /** The claim loop: running or stopping, and when it last looked for due steps. */
@@ -133,13 +139,25 @@ export class Worker {
   /** Attempts running now, by the workflow of their run. */
   activeByWorkflow(): Map<string, number> {
     const counts = new Map<string, number>();
-    for (const { workflow } of this.inflight.values()) counts.set(workflow, (counts.get(workflow) ?? 0) + 1);
+    for (const { workflow, executing } of this.inflight.values()) if (executing) counts.set(workflow, (counts.get(workflow) ?? 0) + 1);
     return counts;
   }
 
   /** True while this pool is running and has a free slot: it will look for due work itself. */
   get hasFreeSlot(): boolean {
-    return !this.stopping.signal.aborted && this.inflight.size < this.o.concurrency;
+    return !this.stopping.signal.aborted && this.freeSlots() > 0;
+  }
+
+  /**
+   * Slots free to claim into. A slot frees when its attempt ends, before its result is
+   * recorded: the next claim's transaction then overlaps the recording one, instead of the
+   * pool waiting for each in turn (one transaction in flight per process, the database and the
+   * process taking turns). The steps held while their results are recorded count too, up to
+   * the concurrency again, so a slow database cannot make the pool hold ever more leases.
+   */
+  private freeSlots(): number {
+    const { concurrency } = this.o;
+    return Math.min(concurrency - this.executing, 2 * concurrency - this.inflight.size);
   }
 
   start(): void {
@@ -203,7 +221,7 @@ export class Worker {
       let failed = false;
       this.roundStartedAt = now();
       try {
-        const free = this.o.concurrency - this.inflight.size;
+        const free = this.freeSlots();
         if (free > 0) {
           const polledAt = isTracingOn() ? Date.now() : 0;
           const candidates = await store.dueSteps(now(), free * CANDIDATES_PER_SLOT[store.kind], this.o.workerId);
@@ -230,8 +248,8 @@ export class Worker {
       if (!failed) this.lastError = undefined;
       this.lastRoundAt = now();
       this.roundStartedAt = undefined;
-      if (claimed > 0 && this.inflight.size < this.o.concurrency) continue;
-      const next = !failed && this.inflight.size < this.o.concurrency ? await store.nextDueAt(this.o.workerId).catch(() => null) : null;
+      if (claimed > 0 && this.freeSlots() > 0) continue;
+      const next = !failed && this.freeSlots() > 0 ? await store.nextDueAt(this.o.workerId).catch(() => null) : null;
       let waitMs = next === null ? this.o.pollIntervalMs : Math.min(this.o.pollIntervalMs, next - now());
       // Every candidate was taken by, or locked by, another worker: pause briefly instead of spinning.
       if (missed > 0 && claimed === 0) waitMs = Math.max(waitMs, 5 + Math.random() * 20);
@@ -279,11 +297,20 @@ export class Worker {
     if (!claim) return false;
     if (claim === 'handled') return true; // carried out (or parked) by the engine itself
     const controller = new AbortController();
-    const entry: InFlight = { key: claim.key, workflow: claim.workflow, controller, done: Promise.resolve() };
+    const entry: InFlight = { key: claim.key, workflow: claim.workflow, controller, done: Promise.resolve(), executing: true };
     this.inflight.set(keyOf(claim.key), entry);
-    entry.done = this.execute(claim, controller)
+    this.executing++;
+    // The attempt ended: its slot is free while its result is recorded (see `freeSlots`).
+    const ended = () => {
+      if (!entry.executing) return;
+      entry.executing = false;
+      this.executing--;
+      this.o.notifier.notify();
+    };
+    entry.done = this.execute(claim, controller, ended)
       .catch((error: unknown) => this.o.logger.error({ err: error, ...attemptFields(claim) }, 'recording a step result failed'))
       .finally(() => {
+        ended();
         this.inflight.delete(keyOf(claim.key));
         this.o.notifier.notify();
       });
@@ -291,19 +318,22 @@ export class Worker {
   }
 
   /** One attempt, inside its span (`agentry.step.attempt`): its log lines and its calls downstream carry the run's trace. */
-  private async execute(claim: Claim, controller: AbortController): Promise<void> {
+  private async execute(claim: Claim, controller: AbortController, ended: () => void): Promise<void> {
     const span = startAttemptSpan(claim);
-    if (!span) return this.attempt(claim, controller);
+    if (!span) return this.attempt(claim, controller, ended);
     const outcome: AttemptOutcome = {};
     try {
-      await withSpan(span, () => this.attempt(claim, controller, outcome));
+      await withSpan(span, () => this.attempt(claim, controller, ended, outcome));
     } finally {
       endAttemptSpan(span, outcome);
     }
   }
 
-  /** Executes the attempt and records its result; `traced` (tracing on) is told what became of it, for its span. */
-  private async attempt(claim: Claim, controller: AbortController, traced?: AttemptOutcome): Promise<void> {
+  /**
+   * Executes the attempt, says when it `ended`, and records its result; `traced` (tracing on) is
+   * told what became of it, for its span.
+   */
+  private async attempt(claim: Claim, controller: AbortController, ended: () => void, traced?: AttemptOutcome): Promise<void> {
     const { key, kind, config, state, timeoutMs, workflow } = claim;
     const { executors, transitions, workerId } = this.o;
     // Made when first used: most attempts log nothing (a pino child serialises its fields).
@@ -358,6 +388,7 @@ export class Worker {
     } catch (error) {
       failure = toAgentryError(error);
     }
+    ended();
     if (controller.signal.aborted) {
       // Cancelled, timed out as a run, or the lease was lost: the store already says what
       // happened to this attempt (or will, when the lease lapses). Record nothing.
