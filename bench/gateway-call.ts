@@ -2,17 +2,21 @@
  * The CPU one gateway call costs in-process, without the HTTP server and the ledger:
  * `Gateway.chat` (the `openai-compatible` provider through the `openai` SDK) against the gateway
  * scenario's instant upstream in another process, beside a bare undici request with `JSON.parse`
- * to the same upstream (the transport's floor). Prints CPU µs per call (`process.cpuUsage()`) at
- * 10 calls in flight and at one at a time, for BENCH_ROUNDS rounds (default 3) after a warm-up.
+ * to the same upstream (the transport's floor) and the `openai` SDK's own call on the `fetch`
+ * Agentry gives it (`sdk`: what `Gateway.chat` adds over it is the gateway's own code). Prints
+ * CPU µs per call (`process.cpuUsage()`) at 10 calls in flight and at one at a time, for
+ * BENCH_ROUNDS rounds (default 3) after a warm-up.
  *
- *   npx tsx bench/gateway-call.ts [gateway|raw]
+ *   npx tsx bench/gateway-call.ts [gateway|raw|sdk]
  *
  * To compare two commits, run it in both checkouts one after the other, alternating.
  */
 import { spawn } from 'node:child_process';
+import OpenAI from 'openai';
 import pino from 'pino';
 import { Pool } from 'undici';
 import { Gateway } from '../src/gateway/gateway.js';
+import { providerFetch } from '../src/gateway/providers/http-fetch.js';
 import type { UsageLedger } from '../src/gateway/ledger.js';
 import type { GatewaySpec } from '../src/spec/schemas.js';
 
@@ -38,12 +42,15 @@ const spec = {
 const gateway = new Gateway({ spec, env: {}, logger: pino({ level: 'info' }, pino.destination('/dev/null')), ledger });
 const pool = new Pool(url, { connections: 10 });
 const body = JSON.stringify({ model: 'bench-model', messages: [{ role: 'user', content: 'Say ok.' }], max_tokens: 8 });
+// As `providers/openai.ts` makes its client.
+const sdk = new OpenAI({ apiKey: 'no-key', baseURL: `${url}/v1`, organization: null, project: null, maxRetries: 0, logLevel: 'off', fetch: providerFetch() });
 
 const kinds: Record<string, () => Promise<unknown>> = {
   raw: async () => {
     const res = await pool.request({ path: '/v1/chat/completions', method: 'POST', headers: { 'content-type': 'application/json' }, body });
     return JSON.parse(await res.body.text()) as unknown;
   },
+  sdk: () => sdk.chat.completions.create({ model: 'bench-model', messages: [{ role: 'user', content: 'Say ok.' }], max_tokens: 8, stream: false }),
   gateway: () => gateway.chat({ model: 'fast', messages: [{ role: 'user', content: 'Say ok.' }], max_tokens: 8 }, { tenantId: 'default' }),
 };
 

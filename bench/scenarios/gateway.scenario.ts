@@ -158,7 +158,7 @@ async function freePort(): Promise<number> {
 }
 
 /** The Portkey gateway (Hono on Node) on a free port, once it answers. */
-async function startPortkey(): Promise<{ child: ChildProcess; url: string }> {
+export async function startPortkey(): Promise<{ child: ChildProcess; url: string }> {
   const port = await freePort();
   const child = spawn(process.execPath, [PORTKEY, `--port=${port}`], { cwd: join(import.meta.dirname, '..', '..'), stdio: 'ignore' });
   const url = `http://127.0.0.1:${port}`;
