@@ -18,7 +18,8 @@ import Database from 'better-sqlite3';
 import { runDto, stepDto } from '../src/app/dto/runs.js';
 import { usageTotals } from '../src/app/dto/usage.js';
 import { openSqliteStore } from '../src/store/sqlite.js';
-import { alternate, median } from './ladder-common.js';
+import { alternate } from './ladder-common.js';
+import { median } from './stats.js';
 import { startTarget, stopTarget } from './targets.js';
 
 const KEY = 'bench-key-0123456789abcdef';

@@ -19,7 +19,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
-import { alternate, cpuUs, idle, load1, loadFor, median } from './ladder-common.js';
+import { alternate, cpuUs, idle, load1, loadFor } from './ladder-common.js';
+import { median } from './stats.js';
 import { startTarget, stopTarget } from './targets.js';
 
 const KEY = 'bench-key-0123456789abcdef';

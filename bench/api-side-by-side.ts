@@ -17,6 +17,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import autocannon from 'autocannon';
+import { median } from './stats.js';
 import { startTarget } from './targets.js';
 
 const KEY = 'bench-key-0123456789abcdef';
@@ -57,12 +58,6 @@ async function start(dir: string): Promise<Target> {
   const started = (await (await fetch(`${url}/v1/workflows/greet/runs?wait=10s`, { method: 'POST', headers: HEADERS, body: BODY })).json()) as { id: string };
   return { dir, work, child, url, runId: started.id, cpuUs: [] };
 }
-
-const median = (values: number[]): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-};
 
 const [which, baseline, rounds = '7', perRound] = process.argv.slice(2);
 if ((which !== 'get' && which !== 'start') || baseline === undefined) {

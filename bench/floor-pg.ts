@@ -37,6 +37,7 @@ import { benchEngine, clientEngine, loadAverage, pgQuery, round, until, type Eng
 import { backendCpuMs, sampleBackends } from './scenarios/engine-db-cpu.js';
 import { graphileOnPostgres } from './scenarios/engine-graphile.js';
 import { openReplay, startRecording, timeStatements, type Recording, type ReplayStats } from './floor-pg-replay.js';
+import { medians } from './stats.js';
 
 const RUNS = Number(process.env.FLOOR_PG_N ?? 5000);
 const ROUNDS = Number(process.env.FLOOR_PG_ROUNDS ?? 3);
@@ -178,12 +179,6 @@ async function replayRound(snapshot: string, name: string, recording: Recording,
   }
 }
 
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-};
-
 const load = (l: { before: number[]; after: number[] }) => `${l.before[0]}→${l.after[0]}`;
 
 /** A long statement's start and end: what tells the reads of `steps` apart is at their end. */
@@ -232,26 +227,10 @@ async function main(): Promise<void> {
       }
     }
     const m = {
-      graphile: {
-        per_s: median(graphile.map((g) => g.steps_per_s)),
-        worker: median(graphile.map((g) => g.worker_cpu_ms_per_step)),
-        db: median(graphile.map((g) => g.db_cpu_ms_per_step ?? NaN)),
-      },
-      agentry: {
-        per_s: median(agentry.map((a) => a.steps_per_s)),
-        worker: median(agentry.map((a) => a.worker_cpu_ms_per_step)),
-        db: median(agentry.map((a) => a.db_cpu_ms_per_step ?? NaN)),
-      },
-      replay: {
-        per_s: median(replays.map((p) => p.steps_per_s)),
-        client: median(replays.map((p) => p.client_cpu_ms_per_step)),
-        db: median(replays.map((p) => p.db_cpu_ms_per_step ?? NaN)),
-      },
-      parallel: {
-        per_s: median(parallel.map((p) => p.steps_per_s)),
-        client: median(parallel.map((p) => p.client_cpu_ms_per_step)),
-        db: median(parallel.map((p) => p.db_cpu_ms_per_step ?? NaN)),
-      },
+      graphile: medians(graphile, (g) => ({ per_s: g.steps_per_s, worker: g.worker_cpu_ms_per_step, db: g.db_cpu_ms_per_step ?? NaN })),
+      agentry: medians(agentry, (a) => ({ per_s: a.steps_per_s, worker: a.worker_cpu_ms_per_step, db: a.db_cpu_ms_per_step ?? NaN })),
+      replay: medians(replays, (p) => ({ per_s: p.steps_per_s, client: p.client_cpu_ms_per_step, db: p.db_cpu_ms_per_step ?? NaN })),
+      parallel: medians(parallel, (p) => ({ per_s: p.steps_per_s, client: p.client_cpu_ms_per_step, db: p.db_cpu_ms_per_step ?? NaN })),
     };
     console.log('\nmedians:', JSON.stringify(m));
     const bound = (db: number, client: number) => (cores * 1000) / (db + client);

@@ -22,6 +22,7 @@ import { engineFloor, type EngineFloor } from './scenarios/floor-engine.js';
 import { startFloor, type StartFloor } from './scenarios/floor-start.js';
 import { loadAverage } from './scenarios/engine-common.js';
 import { sqliteRawLoop } from './scenarios/engine-sqlite-raw.js';
+import { median } from './stats.js';
 import type { KindCost, RecordedStatement } from './scenarios/floor-record.js';
 
 const RUNS = Number(process.env.BENCH_FLOOR_RUNS ?? 3000);
@@ -69,22 +70,18 @@ for (let r = 1; r <= ROUNDS; r++) {
   );
 }
 
-const median = (pick: (r: Round) => number) => {
-  const sorted = rounds.map(pick).sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-};
+const medianOf = (pick: (r: Round) => number) => median(rounds.map(pick));
 const m = {
-  engineCpu: median((r) => r.engine.engineCpuUsPerStep),
-  engineReplayCpu: median((r) => r.engine.replayed.cpuUs / r.engine.steps),
-  engineReplayWall: median((r) => r.engine.replayed.wallUs / r.engine.steps),
-  rawCpu: median((r) => r.rawCpuUsPerJob),
-  rawWall: median((r) => r.rawWallUsPerJob),
-  startCpu: median((r) => r.start.agentryCpuUsPerStart),
-  startReplayCpu: median((r) => r.start.replayed.cpuUs / r.start.starts),
-  startReplayWall: median((r) => r.start.replayed.wallUs / r.start.starts),
-  bareCpu: median((r) => r.start.bareCpuUsPerRequest),
-  bareBusyCpu: median((r) => r.start.bareBusyCpuUsPerRequest),
+  engineCpu: medianOf((r) => r.engine.engineCpuUsPerStep),
+  engineReplayCpu: medianOf((r) => r.engine.replayed.cpuUs / r.engine.steps),
+  engineReplayWall: medianOf((r) => r.engine.replayed.wallUs / r.engine.steps),
+  rawCpu: medianOf((r) => r.rawCpuUsPerJob),
+  rawWall: medianOf((r) => r.rawWallUsPerJob),
+  startCpu: medianOf((r) => r.start.agentryCpuUsPerStart),
+  startReplayCpu: medianOf((r) => r.start.replayed.cpuUs / r.start.starts),
+  startReplayWall: medianOf((r) => r.start.replayed.wallUs / r.start.starts),
+  bareCpu: medianOf((r) => r.start.bareCpuUsPerRequest),
+  bareBusyCpu: medianOf((r) => r.start.bareBusyCpuUsPerRequest),
 };
 const last = rounds.at(-1)!;
 const stepBudget = 2 * m.rawCpu;

@@ -25,7 +25,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { Pool } from 'undici';
-import { alternate, cpuUs, idle, load1, loadFor, median } from './ladder-common.js';
+import { alternate, cpuUs, idle, load1, loadFor } from './ladder-common.js';
+import { median } from './stats.js';
 import { startPortkey } from './scenarios/gateway.scenario.js';
 import { startTarget, stopTarget } from './targets.js';
 

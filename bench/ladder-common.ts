@@ -29,12 +29,6 @@ export async function idle(pid: number): Promise<void> {
 /** The 1-minute load average, two decimals. */
 export const load1 = (): number => Math.round(loadavg()[0]! * 100) / 100;
 
-export function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
-
 /** The rungs in order on even rounds, reversed on odd ones, so no rung always follows the same one. */
 export function alternate<T>(items: readonly T[], round: number): readonly T[] {
   return round % 2 === 0 ? items : [...items].reverse();

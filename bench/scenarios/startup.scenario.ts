@@ -17,6 +17,7 @@ import { createServer } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Scenario } from '../run.js';
+import { median } from '../stats.js';
 
 const STARTS = Number(process.env.BENCH_STARTS ?? 10);
 const IDLE_MS = Number(process.env.BENCH_IDLE_MS ?? 5000);
@@ -51,11 +52,6 @@ interface Summary {
   idle_rss_mb_median: number;
 }
 
-const median = (values: number[]): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-};
 const round = (n: number, digits = 1): number => Math.round(n * 10 ** digits) / 10 ** digits;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
