@@ -14,7 +14,8 @@
  *
  * A position is `<at>.<seq>.<run id>` of the last event sent (the stream's `id:`). Resuming
  * after one sends the changes from `settleMs` before it on, so a change near it may come
- * twice; each carries the run's whole state, so applying it again changes nothing.
+ * twice; each carries the run's whole state, so applying it again changes nothing. Never the
+ * position's own run's earlier changes: a run's events are numbered in the order they commit.
  */
 import { AgentryError } from '../lib/errors.js';
 import { pause } from '../lib/sleep.js';
@@ -104,7 +105,7 @@ async function* changes(deps: ServiceDeps, caller: Caller, options: RunChangeOpt
         limit: PAGE,
         scanLimit: SCAN_LIMIT,
       });
-      const fresh = page.items.filter((event) => !sent.has(positionText(positionOf(event))));
+      const fresh = page.items.filter((event) => !sent.has(positionText(positionOf(event))) && !atOrBefore(event, after));
       if (fresh.length > 0) {
         const ids = [...new Set(fresh.map((event) => event.runId))];
         const runs = new Map((await store.listRuns({ ...scope, ids, limit: ids.length })).items.map((run) => [run.id, run]));
@@ -124,6 +125,11 @@ async function* changes(deps: ServiceDeps, caller: Caller, options: RunChangeOpt
     else await pause(pollMs, signal);
     ownSince = waker?.earliestRunChangeSince?.(version);
   }
+}
+
+/** An event of the position's run numbered at or before it: committed no later than it, so not after it. */
+function atOrBefore(event: WorkflowEvent, position: Position | undefined): boolean {
+  return position !== undefined && event.runId === position.runId && event.seq <= position.seq;
 }
 
 function positionOf(event: WorkflowEvent): Position {

@@ -169,8 +169,9 @@ describe.each(storeFactories)('the run stream on $name', { timeout: 60_000 }, (f
     // Made while no stream was open.
     const missed = await start(key);
     const resumed = await openStream(base, key, { 'last-event-id': mark.id });
+    let resumedEnd: Change | undefined;
     try {
-      await resumed.until('missed run ended', (c) => c.run.id === missed.id && c.type === 'run.succeeded');
+      resumedEnd = await resumed.until('missed run ended', (c) => c.run.id === missed.id && c.type === 'run.succeeded');
       expect(resumed.changes.filter((c) => c.run.id === missed.id).map((c) => c.type)).toEqual(['run.created', 'run.started', 'run.succeeded']);
       // Nothing from before the position: not the position itself, nor the first run's earlier changes.
       expect(resumed.changes.some((c) => c.id === mark.id)).toBe(false);
@@ -187,6 +188,16 @@ describe.each(storeFactories)('the run stream on $name', { timeout: 60_000 }, (f
       await fetch(`${base}/v1/runs/stream?after=${encodeURIComponent(body.next_after)}`, { headers: { authorization: `Bearer ${key}` } })
     ).json()) as { items: Change[] };
     expect(rest.items.filter((c) => c.run.id === missed.id).map((c) => c.type)).toEqual(['run.succeeded']);
+    // A run's changes numbered at or before the position are never sent again, however early the
+    // position's time (its run's events commit in their order; runs of one millisecond do not tie).
+    const ended = resumedEnd;
+    const early = `${Date.parse(ended.at) - 60_000}.${ended.id.split('.')[1]}.${missed.id}`;
+    const again = (await (
+      await fetch(`${base}/v1/runs/stream?after=${encodeURIComponent(early)}`, { headers: { authorization: `Bearer ${key}` } })
+    ).json()) as {
+      items: Change[];
+    };
+    expect(again.items.filter((c) => c.run.id === missed.id)).toEqual([]);
   });
 
   it('sends heartbeats while no run changes', async () => {
